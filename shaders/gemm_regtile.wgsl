@@ -1,0 +1,32 @@
+// GEMM core, register-tiled with no workgroup memory: each invocation accumulates TM rows x 4 columns.
+// C[m, n] = sum_k A[m, k] * B[k, n] over this split's k range. The loaders (aRow, aK, loadA, loadB,
+// storeC and the Params struct with M, N, K, kPerSplit) come from the op: matmul, conv forward, conv
+// data gradient, conv weight gradient. This variant suits CPU adapters, where barriers are slow.
+override WG_X: u32 = 16u;
+override WG_Y: u32 = 4u;
+const TM: u32 = {{TM}}u;
+
+{{LOADERS}}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = (wid.x * WG_X + lid.x) * 4u;
+  let m0 = (wid.y * WG_Y + lid.y) * TM;
+  let kBeg = wid.z * p.kPerSplit;
+  let kEnd = min(kBeg + p.kPerSplit, p.K);
+  var rows: array<ARow, TM>;
+  for (var r = 0u; r < TM; r++) { rows[r] = aRow(m0 + r); }
+  var acc: array<vec4<f32>, TM>;
+  for (var k = kBeg; k < kEnd; k++) {
+    let kk = aK(k);
+    let b = vec4<f32>(loadB(k, n0), loadB(k, n0 + 1u), loadB(k, n0 + 2u), loadB(k, n0 + 3u));
+    for (var r = 0u; r < TM; r++) { acc[r] += loadA(rows[r], kk) * b; }
+  }
+  for (var r = 0u; r < TM; r++) {
+    let m = m0 + r;
+    if (m >= p.M) { break; }
+    for (var c = 0u; c < 4u; c++) {
+      if (n0 + c < p.N) { storeC(m, n0 + c, wid.z, acc[r][c]); }
+    }
+  }
+}

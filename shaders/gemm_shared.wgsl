@@ -1,0 +1,61 @@
+// GEMM core with workgroup-memory tiles (the default on GPUs): a 16x16 workgroup computes a 64x64 tile
+// of C, each invocation 4x4, staging 64x16 of A and 16x64 of B per step. Each invocation gathers A for
+// one fixed row (so the op's per-row set-up runs once) and B along n (coalesced for row-major B).
+// Loaders as in gemm_regtile.wgsl.
+const BM: u32 = 64u;
+const BN: u32 = 64u;
+const BK: u32 = 16u;
+var<workgroup> As: array<f32, 1024>; // [BK][BM]
+var<workgroup> Bs: array<f32, 1024>; // [BK][BN]
+
+{{LOADERS}}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let mBase = wid.y * BM;
+  let nBase = wid.x * BN;
+  let kBeg = wid.z * p.kPerSplit;
+  let kEnd = min(kBeg + p.kPerSplit, p.K);
+  // Loading roles: A row (li / 4), four k's from (li % 4) * 4; B k (li / 16), four n's from (li % 16) * 4.
+  let aM = li / 4u;
+  let aKq = (li % 4u) * 4u;
+  let row = aRow(mBase + aM);
+  let bKr = li / 16u;
+  let bN = (li % 16u) * 4u;
+  // Compute roles: rows ty*4.., columns tx*4..
+  let tx = li % 16u;
+  let ty = li / 16u;
+  var acc: array<vec4<f32>, 4>;
+  for (var kt = kBeg; kt < kEnd; kt += BK) {
+    for (var j = 0u; j < 4u; j++) {
+      let k = kt + aKq + j;
+      var v = 0.0;
+      if (k < kEnd) { v = loadA(row, aK(k)); }
+      As[(aKq + j) * BM + aM] = v;
+    }
+    let kb = kt + bKr;
+    for (var j = 0u; j < 4u; j++) {
+      var v = 0.0;
+      if (kb < kEnd) { v = loadB(kb, nBase + bN + j); }
+      Bs[bKr * BN + bN + j] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      let a = vec4<f32>(As[kk * BM + ty * 4u], As[kk * BM + ty * 4u + 1u], As[kk * BM + ty * 4u + 2u], As[kk * BM + ty * 4u + 3u]);
+      let b = vec4<f32>(Bs[kk * BN + tx * 4u], Bs[kk * BN + tx * 4u + 1u], Bs[kk * BN + tx * 4u + 2u], Bs[kk * BN + tx * 4u + 3u]);
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let m = mBase + ty * 4u + r;
+    if (m >= p.M) { break; }
+    for (var c = 0u; c < 4u; c++) {
+      let n = nBase + tx * 4u + c;
+      if (n < p.N) { storeC(m, n, wid.z, acc[r][c]); }
+    }
+  }
+}

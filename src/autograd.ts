@@ -1,0 +1,97 @@
+/**
+ * Reverse-mode autograd over the graph that ops record (micrograd's design, on GPU tensors).
+ * An op calls {@link record} with its inputs, its output and a backward rule; `backward(loss)` walks the
+ * graph in reverse topological order, accumulates gradients, and frees each node's saved activations
+ * as soon as its rule has run.
+ */
+import { Tensor, isGradEnabled, keep, noGrad, releaseNode, tidy, shapeStr } from './tensor.js';
+import { add } from './kernels/elementwise.js';
+
+/**
+ * Attach an autograd node to `out` when any input needs gradients (and grad mode is on).
+ * `save` lists the tensors the rule reads; they are kept alive (by alias) until it runs.
+ * The rule receives the saved aliases in the same order.
+ */
+export function record(op: string, inputs: Tensor[], out: Tensor, save: Tensor[], backward: (grad: Tensor, saved: Tensor[]) => (Tensor | null)[]): Tensor {
+  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
+  const saved = save.map((t) => keep(t.alias()));
+  out.requiresGrad = true;
+  out.node = { op, inputs, saved, backward: (g) => backward(g, saved) };
+  return out;
+}
+
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS (graphs of InceptionV3 are deep enough to matter for recursion).
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length) {
+    const [t, done] = stack.pop()!;
+    if (done) {
+      order.push(t);
+      continue;
+    }
+    if (seen.has(t)) continue;
+    seen.add(t);
+    stack.push([t, true]);
+    if (t.node) for (const i of t.node.inputs) if (i.requiresGrad && !seen.has(i)) stack.push([i, false]);
+  }
+  return order;
+}
+
+/**
+ * Backpropagate from `loss` (a scalar unless `grad` is given): adds d loss / d leaf into each leaf's
+ * `.grad` (accumulating across calls, as PyTorch does) and frees the graph.
+ */
+export function backward(loss: Tensor, grad?: Tensor): void {
+  if (!loss.requiresGrad) throw new Error(`ossify: backward() on ${loss} which does not require grad; set requiresGrad on the parameters first`);
+  if (!grad && loss.size !== 1) throw new Error(`ossify: backward() without a gradient needs a scalar loss, got shape ${shapeStr(loss.shape)}`);
+  const order = topoOrder(loss);
+  const grads = new Map<Tensor, Tensor>();
+  noGrad(() =>
+    tidy(() => {
+      grads.set(loss, grad ? grad.alias() : Tensor.ones(loss.shape));
+      for (let i = order.length - 1; i >= 0; i--) {
+        const t = order[i];
+        const g = grads.get(t);
+        if (!g) continue;
+        grads.delete(t);
+        if (!t.node) {
+          // A leaf: accumulate into .grad, which must outlive this scope.
+          if (t.grad) {
+            const sum = keep(add(t.grad, g));
+            t.grad.dispose();
+            t.grad = sum;
+            g.dispose();
+          } else {
+            t.grad = keep(g.alias(t.shape));
+            g.dispose();
+          }
+          continue;
+        }
+        const node = t.node;
+        // Each rule runs in its own scope so that its temporaries are freed at once.
+        const ins = tidy(() => node.backward(g));
+        g.dispose();
+        releaseNode(t);
+        node.inputs.forEach((input, j) => {
+          const gi = ins[j];
+          if (!gi || !input.requiresGrad) {
+            gi?.dispose();
+            return;
+          }
+          if (gi.size !== input.size) throw new Error(`ossify: backward of ${node.op} gave a gradient of shape ${shapeStr(gi.shape)} for an input of shape ${shapeStr(input.shape)}`);
+          const prev = grads.get(input);
+          if (prev) {
+            grads.set(input, add(prev, gi));
+            prev.dispose();
+            gi.dispose();
+          } else {
+            grads.set(input, gi.alias(input.shape));
+            gi.dispose();
+          }
+        });
+      }
+    }),
+  );
+}

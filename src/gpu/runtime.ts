@@ -1,0 +1,383 @@
+/**
+ * The GPU runtime: buffers, pipelines and command recording. It knows nothing of tensors or math.
+ *
+ * - Buffers come from a pool bucketed by size class (at most 25 % slack), capped in the bytes it keeps.
+ * - Pipelines are cached by WGSL source and override constants; bind-group layouts are derived from the
+ *   WGSL itself with wgsl_reflect, so a kernel's bindings are named once, in its shader.
+ * - Dispatches are recorded into one open compute pass and submitted in batches: no submit, readback or
+ *   await per dispatch. Uniform parameters live in a per-batch arena uploaded once at submit.
+ */
+import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { acquireDevice, type AcquireOptions, type DeviceInfo } from './device.js';
+
+const STORAGE_USAGE = GPUBufferUsageFlags();
+function GPUBufferUsageFlags(): number {
+  // GPUBufferUsage is a global only after Dawn's globals are installed; use the spec's numeric values.
+  return 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008 /* COPY_DST */;
+}
+const UNIFORM_ALIGN = 256;
+const ARENA_CHUNK = 64 * 1024;
+const MAX_PENDING_DISPATCHES = 2048;
+
+/** Round a byte size up to its pool size class: 4 classes per power of two. */
+export function sizeClass(bytes: number): number {
+  const b = Math.max(16, Math.ceil(bytes / 16) * 16);
+  if (b <= 256) return 256;
+  const p = 2 ** Math.floor(Math.log2(b));
+  const step = p / 4;
+  return Math.ceil(b / step) * step;
+}
+
+/** Byte counters the pool keeps; `live` is what tensors hold, `pooled` what waits for reuse. */
+export interface MemoryStats {
+  liveBytes: number;
+  peakLiveBytes: number;
+  pooledBytes: number;
+  /** live + pooled: what the GPU actually holds for us. */
+  allocatedBytes: number;
+  peakAllocatedBytes: number;
+  liveBuffers: number;
+}
+
+interface UniformField { offset: number; kind: 'u32' | 'i32' | 'f32'; count: number; stride: number }
+interface Binding { binding: number; kind: 'storage' | 'read-only-storage' | 'uniform' }
+
+/** A compiled compute kernel whose bindings are known by name. */
+export class Kernel {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly bindings: Map<string, Binding>;
+  readonly uniformName: string | null;
+  readonly uniformSize: number;
+  readonly fields: Map<string, UniformField>;
+  constructor(readonly label: string, device: GPUDevice, code: string, constants: Record<string, number>) {
+    const reflect = new WgslReflect(code);
+    this.bindings = new Map();
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    for (const s of reflect.storage) {
+      const kind = s.access === 'read' ? 'read-only-storage' : 'storage';
+      this.bindings.set(s.name, { binding: s.binding, kind });
+      entries.push({ binding: s.binding, visibility: 4 /* COMPUTE */, buffer: { type: kind } });
+    }
+    this.uniformName = null;
+    this.uniformSize = 0;
+    this.fields = new Map();
+    if (reflect.uniforms.length > 1) throw new Error(`${label}: a kernel takes at most one uniform struct`);
+    for (const u of reflect.uniforms) {
+      this.uniformName = u.name;
+      this.uniformSize = Math.ceil(u.size / 16) * 16;
+      this.bindings.set(u.name, { binding: u.binding, kind: 'uniform' });
+      entries.push({ binding: u.binding, visibility: 4, buffer: { type: 'uniform' } });
+      for (const m of (u.type as unknown as { members: { name: string; offset: number; size: number; type: { name: string; format?: { name: string }; count?: number; stride?: number } }[] }).members) {
+        const t = m.type;
+        if (t.name === 'array' || t.name.startsWith('vec')) {
+          // Arrays of vec4 (16-byte stride) or plain vectors: flattened scalar slots.
+          const base = (t.name === 'array' ? t.format?.name : t.name) ?? 'u32';
+          const lanes = base.startsWith('vec') ? Number(base[3]) : 1;
+          const count = (t.name === 'array' ? t.count ?? 1 : 1) * lanes;
+          const scalar = (base.match(/<(\w+)>/)?.[1] ?? (t.name === 'array' ? t.format?.name : 'u32')) as UniformField['kind'];
+          this.fields.set(m.name, { offset: m.offset, kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32', count, stride: 4 });
+        } else {
+          this.fields.set(m.name, { offset: m.offset, kind: t.name as UniformField['kind'], count: 1, stride: 4 });
+        }
+      }
+    }
+    entries.sort((a, b) => a.binding - b.binding);
+    this.layout = device.createBindGroupLayout({ label, entries });
+    const entry = reflect.entry.compute[0]?.name;
+    if (!entry) throw new Error(`${label}: no @compute entry point`);
+    const module = device.createShaderModule({ label, code });
+    this.pipeline = device.createComputePipeline({
+      label,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [this.layout] }),
+      compute: { module, entryPoint: entry, constants },
+    });
+  }
+
+  /** Pack named uniform values into the struct layout the shader declares. */
+  pack(params: Record<string, number | readonly number[]>, view: DataView, base: number): void {
+    for (const [name, value] of Object.entries(params)) {
+      const f = this.fields.get(name);
+      if (!f) throw new Error(`${this.label}: uniform has no field '${name}' (fields: ${[...this.fields.keys()].join(', ')})`);
+      const values = typeof value === 'number' ? [value] : value;
+      if (values.length > f.count) throw new Error(`${this.label}: '${name}' holds ${f.count} values, got ${values.length}`);
+      for (let i = 0; i < values.length; i++) {
+        const at = base + f.offset + i * f.stride;
+        if (f.kind === 'f32') view.setFloat32(at, values[i], true);
+        else if (f.kind === 'i32') view.setInt32(at, values[i], true);
+        else view.setUint32(at, values[i] >>> 0, true);
+      }
+    }
+  }
+}
+
+/** Something that owns a GPU buffer of at least `byteSize` bytes. */
+export interface BufferLike { buffer: GPUBuffer; byteSize: number }
+
+/** The one runtime per device. */
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly info: DeviceInfo;
+  private keepAlive: unknown;
+  private free = new Map<number, GPUBuffer[]>();
+  private pipelines = new Map<string, Kernel>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private arena: { chunks: GPUBuffer[]; cpu: ArrayBuffer[]; chunk: number; offset: number };
+  private toDestroy: GPUBuffer[] = [];
+  private stats: MemoryStats = { liveBytes: 0, peakLiveBytes: 0, pooledBytes: 0, allocatedBytes: 0, peakAllocatedBytes: 0, liveBuffers: 0 };
+  /** The pool keeps at most this many free bytes; beyond it, freed buffers are destroyed. */
+  poolCapBytes = 2 ** 31;
+  /** Number of command buffers submitted so far (for tests and profiling). */
+  submits = 0;
+  /** Number of dispatches recorded so far. */
+  dispatches = 0;
+
+  constructor(device: GPUDevice, info: DeviceInfo, keepAlive: unknown = null) {
+    this.device = device;
+    this.info = info;
+    this.keepAlive = keepAlive;
+    this.arena = { chunks: [], cpu: [], chunk: 0, offset: 0 };
+    device.lost.then((l) => {
+      if (l.reason !== 'destroyed') console.error(`ossify: GPU device lost: ${l.message}`);
+    });
+  }
+
+  // ---- memory -------------------------------------------------------------------------------
+
+  /** A storage buffer of at least `bytes` bytes, from the pool when one of its size class is free. */
+  alloc(bytes: number): BufferLike {
+    const size = sizeClass(bytes);
+    if (size > this.info.limits.maxBufferSize || size > this.info.limits.maxStorageBufferBindingSize) {
+      throw new Error(`ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ${this.info.limits.maxBufferSize}, maxStorageBufferBindingSize ${this.info.limits.maxStorageBufferBindingSize}); use a smaller batch or input size`);
+    }
+    const list = this.free.get(size);
+    let buffer = list?.pop();
+    if (buffer) this.stats.pooledBytes -= size;
+    else {
+      buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE });
+      this.stats.allocatedBytes += size;
+      this.stats.peakAllocatedBytes = Math.max(this.stats.peakAllocatedBytes, this.stats.allocatedBytes);
+    }
+    this.stats.liveBytes += size;
+    this.stats.liveBuffers++;
+    this.stats.peakLiveBytes = Math.max(this.stats.peakLiveBytes, this.stats.liveBytes);
+    return { buffer, byteSize: size };
+  }
+
+  /**
+   * Return a buffer to the pool. Reuse is safe at once: later dispatches are ordered after earlier ones
+   * on the queue. Destruction waits for the next submit, since recorded commands may still name it.
+   */
+  release(buf: BufferLike): void {
+    const size = buf.byteSize;
+    this.stats.liveBytes -= size;
+    this.stats.liveBuffers--;
+    if (this.stats.pooledBytes + size > this.poolCapBytes) {
+      this.toDestroy.push(buf.buffer);
+      this.stats.allocatedBytes -= size;
+      if (!this.encoder) this.destroyPending();
+      return;
+    }
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buf.buffer);
+    this.stats.pooledBytes += size;
+  }
+
+  /** Destroy every pooled (free) buffer. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) this.toDestroy.push(b);
+    this.stats.allocatedBytes -= this.stats.pooledBytes;
+    this.stats.pooledBytes = 0;
+    this.free.clear();
+    if (!this.encoder) this.destroyPending();
+  }
+
+  private destroyPending(): void {
+    for (const b of this.toDestroy) b.destroy();
+    this.toDestroy = [];
+  }
+
+  /** Live, pooled and peak byte counters. */
+  memory(): MemoryStats {
+    return { ...this.stats };
+  }
+
+  /** Restart the peak counters from the current values. */
+  resetPeak(): void {
+    this.stats.peakLiveBytes = this.stats.liveBytes;
+    this.stats.peakAllocatedBytes = this.stats.allocatedBytes;
+  }
+
+  // ---- pipelines ----------------------------------------------------------------------------
+
+  /** A compiled kernel for this WGSL source and override constants (cached). */
+  kernel(label: string, code: string, constants: Record<string, number> = {}): Kernel {
+    const key = `${code}\u0000${JSON.stringify(constants)}`;
+    let k = this.pipelines.get(key);
+    if (!k) {
+      k = new Kernel(label, this.device, code, constants);
+      this.pipelines.set(key, k);
+    }
+    return k;
+  }
+
+  // ---- recording ----------------------------------------------------------------------------
+
+  private uniformSlot(size: number): { buffer: GPUBuffer; offset: number; view: DataView } {
+    const a = this.arena;
+    if (a.offset + size > ARENA_CHUNK) {
+      a.chunk++;
+      a.offset = 0;
+    }
+    if (a.chunk === a.chunks.length) {
+      a.chunks.push(this.device.createBuffer({ size: ARENA_CHUNK, usage: 0x0040 /* UNIFORM */ | 0x0008 /* COPY_DST */ }));
+      a.cpu.push(new ArrayBuffer(ARENA_CHUNK));
+    }
+    const offset = a.offset;
+    a.offset += Math.ceil(size / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+    return { buffer: a.chunks[a.chunk], offset, view: new DataView(a.cpu[a.chunk]) };
+  }
+
+  /**
+   * Record one dispatch. `buffers` names every storage binding of the kernel; `params` fills its uniform
+   * struct by field name; `groups` is the workgroup count (use {@link Runtime.grid} for large 1-D work).
+   */
+  dispatch(k: Kernel, buffers: Record<string, BufferLike>, params: Record<string, number | readonly number[]>, groups: readonly [number, number?, number?]): void {
+    const entries: GPUBindGroupEntry[] = [];
+    for (const [name, b] of k.bindings) {
+      if (b.kind === 'uniform') continue;
+      const buf = buffers[name];
+      if (!buf) throw new Error(`${k.label}: binding '${name}' was not given (given: ${Object.keys(buffers).join(', ')})`);
+      entries.push({ binding: b.binding, resource: { buffer: buf.buffer, size: buf.byteSize } });
+    }
+    for (const name of Object.keys(buffers)) if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
+    if (k.uniformName) {
+      const slot = this.uniformSlot(k.uniformSize);
+      new Uint8Array(slot.view.buffer, slot.offset, k.uniformSize).fill(0);
+      k.pack(params, slot.view, slot.offset);
+      entries.push({ binding: k.bindings.get(k.uniformName)!.binding, resource: { buffer: slot.buffer, offset: slot.offset, size: k.uniformSize } });
+    }
+    const [x, y = 1, z = 1] = groups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.info.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new Error(`${k.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
+    const bindGroup = this.device.createBindGroup({ layout: k.layout, entries });
+    const pass = this.openPass();
+    pass.setPipeline(k.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+    if (++this.pending >= MAX_PENDING_DISPATCHES) this.flush();
+  }
+
+  /** Workgroup counts covering `n` items in groups of `perGroup`, folded into 2-D past the per-dimension limit. */
+  grid(n: number, perGroup: number): [number, number] {
+    const groups = Math.ceil(n / perGroup);
+    const max = this.info.limits.maxComputeWorkgroupsPerDimension;
+    if (groups <= max) return [groups, 1];
+    const y = Math.ceil(groups / max);
+    return [Math.ceil(groups / y), y];
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  /** Record a buffer-to-buffer copy, ordered with the dispatches around it. */
+  copy(src: BufferLike, srcOffset: number, dst: BufferLike, dstOffset: number, bytes: number): void {
+    if (bytes === 0) return;
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    this.pending++;
+  }
+
+  /** Submit everything recorded so far (one command buffer). */
+  flush(): void {
+    if (!this.encoder) return;
+    if (this.pass) this.pass.end();
+    const a = this.arena;
+    for (let i = 0; i <= a.chunk && i < a.chunks.length; i++) {
+      const used = i < a.chunk ? ARENA_CHUNK : a.offset;
+      if (used > 0) this.device.queue.writeBuffer(a.chunks[i], 0, a.cpu[i], 0, used);
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
+    this.encoder = null;
+    this.pass = null;
+    this.pending = 0;
+    a.chunk = 0;
+    a.offset = 0;
+    this.destroyPending();
+  }
+
+  /** Upload host data into a buffer (after everything recorded so far). */
+  upload(dst: BufferLike, data: ArrayBufferView, dstOffset = 0): void {
+    // queue.writeBuffer runs before any command buffer submitted later, so recorded work goes first.
+    this.flush();
+    this.device.queue.writeBuffer(dst.buffer, dstOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Read bytes back to the host (submits pending work and waits for it). */
+  async download(src: BufferLike, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size: Math.max(size, 4), usage: 0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */ });
+    this.copy(src, srcOffset, { buffer: staging, byteSize: size }, 0, size);
+    this.flush();
+    await staging.mapAsync(1 /* READ */);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /** Wait until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Release the device and everything pooled. */
+  destroy(): void {
+    this.flush();
+    this.trim();
+    this.device.destroy();
+    this.keepAlive = null;
+  }
+}
+
+let current: Runtime | null = null;
+let pendingInit: Promise<Runtime> | null = null;
+
+/**
+ * Initialise ossify's default runtime (idempotent). Call once before creating tensors.
+ * In Node this picks the adapter (hardware, else lavapipe, else SwiftShader) and says which, once.
+ */
+export async function init(opts: AcquireOptions = {}): Promise<Runtime> {
+  if (current) return current;
+  if (!pendingInit) {
+    pendingInit = acquireDevice(opts).then(({ device, info, keepAlive }) => (current = new Runtime(device, info, keepAlive)));
+  }
+  return pendingInit;
+}
+
+/** The default runtime; throws if {@link init} has not completed. */
+export function runtime(): Runtime {
+  if (!current) throw new Error('ossify: no GPU runtime yet; `await init()` first');
+  return current;
+}
+
+/** Destroy the default runtime (lets a Node process exit). */
+export function shutdown(): void {
+  current?.destroy();
+  current = null;
+  pendingInit = null;
+}

@@ -1,0 +1,209 @@
+/**
+ * Elementwise ops. Unary and binary ops are declared as data (a WGSL expression for the value and one
+ * for the gradient); the table generates the kernels, the autograd rules and the CPU references.
+ */
+import { runtime } from '../gpu/runtime.js';
+import { fillTemplate } from '../gpu/wgsl.js';
+import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { record } from '../autograd.js';
+import { sumTo } from './reduce.js';
+import unarySrc from '../../shaders/unary.wgsl';
+import unaryGradSrc from '../../shaders/unary_grad.wgsl';
+import binarySrc from '../../shaders/binary.wgsl';
+
+/** A unary op: WGSL for y = f(x, alpha), its gradient dx = f'(x, y, g, alpha), and a float64 reference. */
+interface UnaryDef {
+  expr: string;
+  grad: string;
+  ref: (x: number, alpha: number) => number;
+}
+
+/** The unary op table. `alpha` is a per-call scalar (scale factor, leak, ...). */
+export const UNARY = {
+  relu: { expr: 'max(x, 0.0)', grad: 'select(0.0, g, x > 0.0)', ref: (x) => Math.max(x, 0) },
+  sigmoid: { expr: '1.0 / (1.0 + exp(-x))', grad: 'g * y * (1.0 - y)', ref: (x) => 1 / (1 + Math.exp(-x)) },
+  exp: { expr: 'exp(x)', grad: 'g * y', ref: (x) => Math.exp(x) },
+  neg: { expr: '-x', grad: '-g', ref: (x) => -x },
+  scale: { expr: 'x * alpha', grad: 'g * alpha', ref: (x, a) => x * a },
+  addScalar: { expr: 'x + alpha', grad: 'g', ref: (x, a) => x + a },
+  square: { expr: 'x * x', grad: '2.0 * x * g', ref: (x) => x * x },
+  sqrt: { expr: 'sqrt(x)', grad: 'g * 0.5 / y', ref: (x) => Math.sqrt(x) },
+  log: { expr: 'log(x)', grad: 'g / x', ref: (x) => Math.log(x) },
+  tanh: { expr: 'tanh(x)', grad: 'g * (1.0 - y * y)', ref: (x) => Math.tanh(x) },
+  copy: { expr: 'x', grad: 'g', ref: (x) => x },
+} satisfies Record<string, UnaryDef>;
+export type UnaryOp = keyof typeof UNARY;
+
+/** A binary op: its WGSL expression, a float64 reference, and its gradient rule written with ops. */
+export const BINARY = {
+  add: { expr: 'a + b', ref: (a: number, b: number) => a + b },
+  sub: { expr: 'a - b', ref: (a: number, b: number) => a - b },
+  mul: { expr: 'a * b', ref: (a: number, b: number) => a * b },
+  div: { expr: 'a / b', ref: (a: number, b: number) => a / b },
+  // `first` broadcasts a to the output shape (b is a dummy); it implements broadcastTo.
+  first: { expr: 'a', ref: (a: number) => a },
+} as const;
+export type BinaryOp = keyof typeof BINARY;
+
+function launchUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
+  const rt = runtime();
+  const y = Tensor.empty(x.shape);
+  const k = rt.kernel(`unary:${op}`, fillTemplate(unarySrc, { EXPR: UNARY[op].expr }));
+  rt.dispatch(k, { x: x.storage, y: y.storage }, { n: x.size, alpha }, rt.grid(x.size, 256));
+  return y;
+}
+
+/** Which of x and y a gradient expression reads: only those are kept alive for backward. */
+function gradReads(op: UnaryOp): { x: boolean; y: boolean } {
+  const grad: string = UNARY[op].grad;
+  return { x: /\bx\b/.test(grad), y: /\by\b/.test(grad) };
+}
+
+function launchUnaryGrad(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Tensor, alpha: number): Tensor {
+  const rt = runtime();
+  const dx = Tensor.empty(g.shape);
+  const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradSrc, { GRAD: UNARY[op].grad }));
+  // Bindings the expression does not read get g as a stand-in.
+  rt.dispatch(k, { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: dx.storage }, { n: g.size, alpha }, rt.grid(g.size, 256));
+  return dx;
+}
+
+/** Apply a unary op from {@link UNARY} (differentiable). */
+export function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
+  const y = launchUnary(op, x, alpha);
+  const reads = gradReads(op);
+  const save = [...(reads.x ? [x] : []), ...(reads.y ? [y] : [])];
+  return record(op, [x], y, save, (g, saved) => {
+    const xs = reads.x ? saved[0] : null;
+    const ys = reads.y ? saved[reads.x ? 1 : 0] : null;
+    return [launchUnaryGrad(op, xs, ys, g, alpha)];
+  });
+}
+
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const square = (x: Tensor): Tensor => unary('square', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+/** x * s for a scalar s. */
+export const scale = (x: Tensor, s: number): Tensor => unary('scale', x, s);
+/** x + s for a scalar s. */
+export const addScalar = (x: Tensor, s: number): Tensor => unary('addScalar', x, s);
+
+/** The NumPy broadcast of two shapes, or an error naming both. */
+export function broadcastShapes(a: Shape, b: Shape): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`ossify: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together (dimension ${i}: ${da} vs ${db})`);
+    out.push(Math.max(da, db));
+  }
+  return out;
+}
+
+/** Row-major strides of `shape` aligned to `out`, with 0 on broadcast axes. */
+export function broadcastStrides(shape: Shape, out: Shape): number[] {
+  const strides = new Array<number>(out.length).fill(0);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const j = out.length - shape.length + i;
+    strides[j] = shape[i] === 1 && out[j] !== 1 ? 0 : s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+const MAX_RANK = 8;
+function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: Shape): Tensor {
+  const rt = runtime();
+  if (outShape.length > MAX_RANK) throw new Error(`ossify: broadcasting supports rank <= ${MAX_RANK}, got ${shapeStr(outShape)}`);
+  const out = Tensor.empty(outShape);
+  const same = a.size === out.size && b.size === out.size;
+  const k = rt.kernel(`binary:${op}`, fillTemplate(binarySrc, { EXPR: BINARY[op].expr }), { BROADCAST: same ? 0 : 1 });
+  const pad = (v: number[]) => [...v, ...new Array(MAX_RANK - v.length).fill(0)];
+  rt.dispatch(
+    k,
+    { a: a.storage, b: b.storage, out: out.storage },
+    { n: out.size, rank: outShape.length, shape: pad([...outShape]), sa: pad(broadcastStrides(a.shape, outShape)), sb: pad(broadcastStrides(b.shape, outShape)) },
+    rt.grid(out.size, 256),
+  );
+  return out;
+}
+
+/** Differentiable binary op with broadcasting. */
+export function binary(op: Exclude<BinaryOp, 'first'>, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShapes(a.shape, b.shape);
+  const out = launchBinary(op, a, b, shape);
+  const needs = op === 'mul' || op === 'div';
+  return record(op, [a, b], out, needs ? [a, b] : [], (g, saved) => {
+    const [as, bs] = saved;
+    switch (op) {
+      case 'add':
+        return [sumTo(g, a.shape), sumTo(g, b.shape)];
+      case 'sub':
+        return [sumTo(g, a.shape), sumTo(neg(g), b.shape)];
+      case 'mul':
+        return [a.requiresGrad ? sumTo(mul(g, bs), a.shape) : null, b.requiresGrad ? sumTo(mul(g, as), b.shape) : null];
+      case 'div': {
+        // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2
+        const ga = a.requiresGrad ? sumTo(div(g, bs), a.shape) : null;
+        const gb = b.requiresGrad ? sumTo(neg(div(mul(g, as), square(bs))), b.shape) : null;
+        return [ga, gb];
+      }
+    }
+  });
+}
+
+export const add = (a: Tensor, b: Tensor): Tensor => binary('add', a, b);
+export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', a, b);
+export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
+export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
+
+/** Broadcast x to `shape` (a copy; differentiable: the gradient sums back). */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  const target = broadcastShapes(x.shape, shape);
+  if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) throw new Error(`ossify: cannot broadcast ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
+  const out = launchBinary('first', x, x, shape);
+  return record('broadcastTo', [x], out, [], (g) => [sumTo(g, x.shape)]);
+}
+
+/** A view with another shape of the same size (no copy). -1 infers one dimension. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const known = shape.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const resolved = shape.map((d) => (d === -1 ? x.size / known : d));
+  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger)) throw new Error(`ossify: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`);
+  const out = x.alias(resolved);
+  return record('reshape', [x], out, [], (g) => [g.alias(x.shape)]);
+}
+
+/** Float64 CPU references of the elementwise ops (for tests and for users checking results). */
+export const reference = {
+  unary(op: UnaryOp, x: ArrayLike<number>, alpha = 0): Float64Array {
+    return Float64Array.from(x, (v) => UNARY[op].ref(v, alpha));
+  },
+  binary(op: BinaryOp, a: ArrayLike<number>, aShape: Shape, b: ArrayLike<number>, bShape: Shape): { data: Float64Array; shape: number[] } {
+    const shape = broadcastShapes(aShape, bShape);
+    const sa = broadcastStrides(aShape, shape);
+    const sb = broadcastStrides(bShape, shape);
+    const n = shape.reduce((p, d) => p * d, 1);
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let rem = i;
+      let ia = 0;
+      let ib = 0;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        const c = rem % shape[d];
+        rem = Math.floor(rem / shape[d]);
+        ia += c * sa[d];
+        ib += c * sb[d];
+      }
+      data[i] = BINARY[op].ref(a[ia], b[ib]);
+    }
+    return { data, shape };
+  },
+};

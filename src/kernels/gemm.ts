@@ -1,0 +1,69 @@
+/**
+ * The GEMM engine behind matmul and every convolution: a tiled core (two variants, one source each)
+ * plus op-specific loaders that say how to read A and B and where to write C. Split-k runs long
+ * reductions (the weight gradient of a convolution sums over N*H*W) across more workgroups.
+ */
+import { runtime, type BufferLike } from '../gpu/runtime.js';
+import { fillTemplate } from '../gpu/wgsl.js';
+import { Tensor, type Shape } from '../tensor.js';
+import { sum } from './reduce.js';
+import { variant } from './variants.js';
+import regtileSrc from '../../shaders/gemm_regtile.wgsl';
+import sharedSrc from '../../shaders/gemm_shared.wgsl';
+
+export type GemmVariant = 'regtile' | 'shared';
+
+/** Rows per invocation in the register-tiled variant (8 x vec4 was fastest on SwiftShader). */
+const TM = 8;
+const REG = { wgX: 16, wgY: 4 };
+
+/** Workgroups (x, y) that one split of an M x N GEMM needs with this variant. */
+function tiles(v: GemmVariant, M: number, N: number): [number, number] {
+  if (v === 'shared') return [Math.ceil(N / 64), Math.ceil(M / 64)];
+  return [Math.ceil(N / (4 * REG.wgX)), Math.ceil(M / (TM * REG.wgY))];
+}
+
+/** How many k-splits: enough workgroups to fill the device, each split at least 256 deep. */
+function chooseSplits(v: GemmVariant, M: number, N: number, K: number): number {
+  const [x, y] = tiles(v, M, N);
+  const target = runtime().info.isCpu ? 16 : 264; // ~2 waves of an H100's 132 SMs
+  if (x * y >= target || K < 1024) return 1;
+  return Math.max(1, Math.min(Math.ceil(target / (x * y)), Math.floor(K / 256), 64));
+}
+
+export interface GemmCall {
+  label: string;
+  /** WGSL of the loaders (Params, bindings, aRow, aK, loadA, loadB, storeC). */
+  loaders: string;
+  M: number;
+  N: number;
+  K: number;
+  /** Storage bindings except `c`, by name. */
+  inputs: Record<string, BufferLike>;
+  /** Uniform fields beyond M, N, K, kPerSplit. */
+  params: Record<string, number>;
+  /** Shape of the result (M * N elements, row-major [M, N] order as storeC writes it). */
+  outShape: Shape;
+  /** Force a split count (tests); by default chosen from the shape. */
+  splits?: number;
+}
+
+/** Run a GEMM and return C. */
+export function gemm(call: GemmCall): Tensor {
+  const rt = runtime();
+  const v = variant<GemmVariant>('gemm', { cpu: 'regtile', gpu: 'shared' });
+  const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
+  const kPerSplit = Math.ceil(call.K / splits / 16) * 16;
+  const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: call.loaders }) : fillTemplate(regtileSrc, { LOADERS: call.loaders, TM });
+  const k = rt.kernel(`${call.label}:${v}`, code, v === 'shared' ? {} : { WG_X: REG.wgX, WG_Y: REG.wgY });
+  const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
+  const [x, y] = tiles(v, call.M, call.N);
+  rt.dispatch(k, { ...call.inputs, c: out.storage }, { ...call.params, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);
+  if (nsplit === 1) return out;
+  const summed = sum(out, 0);
+  out.dispose();
+  const res = summed.alias(call.outShape);
+  summed.dispose();
+  return res;
+}

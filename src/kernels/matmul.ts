@@ -1,0 +1,49 @@
+/**
+ * Matrix multiply (and the dense layer's math): C = op(A) op(B) with optional transposes, on the GEMM
+ * engine. Backward: dA = g op(B)^T, dB = op(A)^T g, each again a matmul with transposes.
+ */
+import { Tensor, shapeStr } from '../tensor.js';
+import { record } from '../autograd.js';
+import { gemm } from './gemm.js';
+import loaders from '../../shaders/gemm_matmul.wgsl';
+
+/** Options for {@link matmul}. */
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** Force a split-k count (tests and the lab). */
+  splits?: number;
+}
+
+function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number): Tensor {
+  if (a.rank !== 2 || b.rank !== 2) throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
+  return gemm({ label: 'matmul', loaders, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: { ta: ta ? 1 : 0, tb: tb ? 1 : 0 }, outShape: [M, N], splits });
+}
+
+/** C = op(A) op(B). Differentiable. */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const ta = !!opts.transA;
+  const tb = !!opts.transB;
+  const out = launch(a, b, ta, tb, opts.splits);
+  return record('matmul', [a, b], out, [a, b], (g, [as, bs]) => [
+    a.requiresGrad ? (ta ? launch(bs, g, tb, true) : launch(g, bs, false, !tb)) : null,
+    b.requiresGrad ? (tb ? launch(g, as, true, ta) : launch(as, g, !ta, false)) : null,
+  ]);
+}
+
+/** Float64 CPU reference of C = op(A) op(B). */
+export function matmulReference(a: ArrayLike<number>, aShape: readonly number[], b: ArrayLike<number>, bShape: readonly number[], ta = false, tb = false): Float64Array {
+  const M = ta ? aShape[1] : aShape[0];
+  const K = ta ? aShape[0] : aShape[1];
+  const N = tb ? bShape[0] : bShape[1];
+  const out = new Float64Array(M * N);
+  for (let m = 0; m < M; m++)
+    for (let k = 0; k < K; k++) {
+      const av = ta ? a[k * M + m] : a[m * K + k];
+      for (let n = 0; n < N; n++) out[m * N + n] += av * (tb ? b[n * K + k] : b[k * N + n]);
+    }
+  return out;
+}

@@ -1,0 +1,126 @@
+/**
+ * Sums and means over axes. Any set of axes reduces as a sequence of [outer, r, inner] passes over
+ * runs of adjacent axes; long runs with little parallelism are split into chunks and summed twice.
+ */
+import { runtime } from '../gpu/runtime.js';
+import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { record } from '../autograd.js';
+import { broadcastTo, scale } from './elementwise.js';
+import reduceSrc from '../../shaders/reduce.wgsl';
+
+/** One pass: x viewed as [outer, r, inner] -> [outer, inner], times `scale`. */
+function reduceMiddle(x: Tensor, outer: number, r: number, inner: number, scale: number, outShape: Shape): Tensor {
+  const rt = runtime();
+  const k = rt.kernel('reduce', reduceSrc);
+  const pass = (src: Tensor, rr: number, chunk: number, s: number, shape: Shape): Tensor => {
+    const nchunks = Math.ceil(rr / chunk);
+    const out = Tensor.empty(shape);
+    rt.dispatch(k, { x: src.storage, out: out.storage }, { outer, r: rr, inner, chunk, nchunks, scale: s }, rt.grid(outer * nchunks * inner, 256));
+    return out;
+  };
+  // Few outputs and a long reduction: a first pass over chunks of ~sqrt(r) keeps the GPU busy.
+  if (outer * inner < 4096 && r > 1024) {
+    const chunk = Math.ceil(Math.sqrt(r));
+    const partial = pass(x, r, chunk, 1, [outer, Math.ceil(r / chunk), inner]);
+    const out = pass(partial, Math.ceil(r / chunk), Math.ceil(r / chunk), scale, outShape);
+    partial.dispose();
+    return out;
+  }
+  return pass(x, r, Math.max(r, 1), scale, outShape);
+}
+
+function normAxes(rank: number, axes?: number | readonly number[]): number[] {
+  const list = axes === undefined ? [...Array(rank).keys()] : typeof axes === 'number' ? [axes] : [...axes];
+  const norm = list.map((a) => (a < 0 ? a + rank : a));
+  for (const a of norm) if (a < 0 || a >= rank) throw new Error(`ossify: axis ${a} out of range for rank ${rank}`);
+  return [...new Set(norm)].sort((a, b) => a - b);
+}
+
+function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
+  // Reduce runs of adjacent axes, last run first, so earlier axis numbers stay valid.
+  const runs: [number, number][] = [];
+  for (const a of axes) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === a) last[1] = a + 1;
+    else runs.push([a, a + 1]);
+  }
+  let cur = x;
+  let shape = [...x.shape];
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const [s, e] = runs[i];
+    const outer = shape.slice(0, s).reduce((p, d) => p * d, 1);
+    const r = shape.slice(s, e).reduce((p, d) => p * d, 1);
+    const inner = shape.slice(e).reduce((p, d) => p * d, 1);
+    const next = [...shape.slice(0, s), ...shape.slice(e)];
+    const out = reduceMiddle(cur, outer, r, inner, i === 0 ? scale : 1, next.length ? next : [1]);
+    if (cur !== x) cur.dispose();
+    cur = out;
+    shape = next;
+  }
+  if (cur === x) {
+    // No axes: a copy, so that the result is a fresh tensor.
+    cur = reduceMiddle(x, 1, 1, x.size, scale, x.shape);
+  }
+  return cur;
+}
+
+function keptShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
+  if (keepDims) return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const s = shape.filter((_, i) => !axes.includes(i));
+  return s.length ? s : [1];
+}
+
+/** Sum over `axes` (all by default). Differentiable. */
+export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normAxes(x.rank, axes);
+  const raw = sumRaw(x, ax, 1);
+  const shape = keptShape(x.shape, ax, keepDims);
+  const res = raw.alias(shape);
+  raw.dispose();
+  return record('sum', [x], res, [], (g) => [broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape)]);
+}
+
+/** Mean over `axes` (all by default). Differentiable. */
+export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normAxes(x.rank, axes);
+  const count = ax.reduce((p, a) => p * x.shape[a], 1);
+  const raw = sumRaw(x, ax, 1 / count);
+  const shape = keptShape(x.shape, ax, keepDims);
+  const res = raw.alias(shape);
+  raw.dispose();
+  return record('mean', [x], res, [], (g) => [scale(broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape), 1 / count)]);
+}
+
+/** Sum a broadcast gradient back to `shape` (the reverse of broadcasting). Not recorded. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.size === shape.reduce((p, d) => p * d, 1) && g.rank >= shape.length) return g.alias(shape);
+  const lead = g.rank - shape.length;
+  if (lead < 0) throw new Error(`ossify: cannot sum ${shapeStr(g.shape)} to ${shapeStr(shape)}`);
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const raw = sumRaw(g, axes, 1);
+  const out = raw.alias(shape);
+  raw.dispose();
+  return out;
+}
+
+/** Float64 CPU reference: sum over axes (keepDims shape). */
+export function sumReference(x: ArrayLike<number>, shape: Shape, axes: number[], scale = 1): Float64Array {
+  const ax = normAxes(shape.length, axes);
+  const outShape = shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const out = new Float64Array(outShape.reduce((p, d) => p * d, 1));
+  const n = shape.reduce((p, d) => p * d, 1);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    let o = 0;
+    let mulr = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      const c = rem % shape[d];
+      rem = Math.floor(rem / shape[d]);
+      o += (ax.includes(d) ? 0 : c) * mulr;
+      mulr *= outShape[d];
+    }
+    out[o] += x[i] * scale;
+  }
+  return out;
+}
