@@ -10,3 +10,4 @@ export * from './kernels/elementwise.js';
 export { sum, mean, sumTo, sumReference } from './kernels/reduce.js';
 export { matmul, matmulReference, type MatmulOptions } from './kernels/matmul.js';
 export { setVariant } from './kernels/variants.js';
+export { Optimizer, Adam, SGD, adamReference, sgdReference, type AdamOptions, type SgdOptions } from './optim/optimizers.js';

@@ -1,0 +1,48 @@
+/**
+ * Types of the ossify functions the benchmark looks up at run time (see optional.ts), written from the
+ * signatures the kernel and model work streams agreed on.
+ */
+import type { Tensor } from '../../src/tensor.js';
+
+/** Convolution options (src/kernels/conv2d.ts). */
+export interface ConvOpts {
+  stride?: number | [number, number];
+  dilation?: number | [number, number];
+  padding?: 'valid' | 'same' | [number, number, number, number];
+  groups?: number;
+}
+
+/** Batch-norm options (src/kernels/batchnorm.ts). */
+export interface BatchNormOpts {
+  gamma?: Tensor | null;
+  beta?: Tensor | null;
+  movingMean: Tensor;
+  movingVar: Tensor;
+  training: boolean;
+  momentum?: number;
+  epsilon?: number;
+}
+
+/** Something that has parameters and a forward pass (our models). */
+export type ModelLike = unknown;
+
+export interface OptionalMods {
+  conv2d?: (x: Tensor, w: Tensor, bias: Tensor | null, opts?: ConvOpts) => Tensor;
+  batchNorm?: (x: Tensor, opts: BatchNormOpts) => Tensor;
+  maxPool2d?: (x: Tensor, opts: { size: number | [number, number]; stride?: number | [number, number]; padding?: 'valid' | 'same' }) => Tensor;
+  softmaxCrossEntropy?: (logits: Tensor, labels: Tensor) => Tensor;
+  Adam?: new (params: Tensor[], opts: { lr: number }) => { step(): void; zeroGrad?: () => void };
+  inceptionV3?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
+  denseNet121?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
+}
+
+/** Where each optional export lives (repository-relative) and its export name. */
+export const OPTIONAL_SOURCES: Record<keyof OptionalMods, { file: string; name: string }> = {
+  conv2d: { file: 'src/kernels/conv2d.ts', name: 'conv2d' },
+  batchNorm: { file: 'src/kernels/batchnorm.ts', name: 'batchNorm' },
+  maxPool2d: { file: 'src/kernels/pool.ts', name: 'maxPool2d' },
+  softmaxCrossEntropy: { file: 'src/kernels/loss.ts', name: 'softmaxCrossEntropy' },
+  Adam: { file: 'src/optim/adam.ts', name: 'Adam' },
+  inceptionV3: { file: 'src/models/inception.ts', name: 'inceptionV3' },
+  denseNet121: { file: 'src/models/densenet.ts', name: 'denseNet121' },
+};

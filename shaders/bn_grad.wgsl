@@ -1,0 +1,34 @@
+// Batch-norm backward, dx (elementwise). With xhat = (x - mean) * inv and gamma = 1 when absent:
+//   training (batch statistics): dx = gamma * inv / M * (M * g - sum(g) - xhat * sum(g * xhat))
+//   inference (fixed statistics, FROM_VAR): dx = g * gamma * inv, an affine map.
+override HAS_GAMMA: bool = true;
+override TRAINING: bool = true;
+override FROM_VAR: bool = false;
+struct Params { n: u32, C: u32, M: u32, eps: f32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> mean: array<f32>;
+@group(0) @binding(3) var<storage, read> s: array<f32>;
+@group(0) @binding(4) var<storage, read> gamma: array<f32>;
+@group(0) @binding(5) var<storage, read> sg: array<f32>;
+@group(0) @binding(6) var<storage, read> sgx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(8) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.n) { return; }
+  let c = i % p.C;
+  var inv = s[c];
+  if (FROM_VAR) { inv = inverseSqrt(inv + p.eps); }
+  var k = inv;
+  if (HAS_GAMMA) { k *= gamma[c]; }
+  if (TRAINING) {
+    let m = f32(p.M);
+    let xhat = (x[i] - mean[c]) * inv;
+    dx[i] = k / m * (m * g[i] - sg[c] - xhat * sgx[c]);
+  } else {
+    dx[i] = g[i] * k;
+  }
+}

@@ -1,0 +1,27 @@
+// y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C], in one pass.
+// FROM_VAR: `s` holds a variance (inference: the moving variance), else 1/sqrt(var + eps) (training).
+// HAS_GAMMA / HAS_BETA = false are Keras's scale=False / center=False (the binding is then a stand-in).
+override HAS_GAMMA: bool = true;
+override HAS_BETA: bool = true;
+override FROM_VAR: bool = false;
+struct Params { n: u32, C: u32, eps: f32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> mean: array<f32>;
+@group(0) @binding(2) var<storage, read> s: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.n) { return; }
+  let c = i % p.C;
+  var inv = s[c];
+  if (FROM_VAR) { inv = inverseSqrt(inv + p.eps); }
+  var v = (x[i] - mean[c]) * inv;
+  if (HAS_GAMMA) { v *= gamma[c]; }
+  if (HAS_BETA) { v += beta[c]; }
+  y[i] = v;
+}

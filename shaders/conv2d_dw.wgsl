@@ -1,0 +1,47 @@
+// Convolution weight gradient as an implicit GEMM (loaders for gemm_regtile / gemm_shared).
+//   dW[m, n] = sum_k A[m, k] * B[k, n]
+//   m = (kh, kw, ci) over KH*KW*Cin rows (ci fastest: dW's HWIO layout), n = co,
+//   k = (b, oh, ow) over N*OH*OW: a long reduction, which gemm splits across workgroups (split-k).
+//   A[m, k] = x[b, oh*sh - padT + kh*dh, ow*sw - padL + kw*dw, ci] (zero outside: padding),
+//   B[k, n] = dY[b, oh, ow, co], i.e. dY as a row-major [N*OH*OW, Cout] matrix.
+// aRow holds the tap's offset (kh*dh - padT, kw*dw - padL, ci); aK holds the output pixel's window
+// origin (oh*sh, ow*sw) and flat base, so loadA is two adds, two compares and one load.
+struct Params {
+  M: u32, N: u32, K: u32, kPerSplit: u32,
+  H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
+  sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32,
+  invCin: f32, invKW: f32, invOH: f32, invOW: f32,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+struct ARow { off: i32, oy: i32, ox: i32, ok: bool }
+fn aRow(m: u32) -> ARow {
+  let q0 = divmod(m, p.Cin, p.invCin); // (kh*KW + kw, ci)
+  let q1 = divmod(q0.x, p.KW, p.invKW); // (kh, kw)
+  let oy = i32(q1.x) * p.dh - p.padT;
+  let ox = i32(q1.y) * p.dw - p.padL;
+  return ARow((oy * p.W + ox) * i32(p.Cin) + i32(q0.y), oy, ox, m < p.M);
+}
+// base: flat index of x[b, oh*sh, ow*sw, 0] (the window origin before padding and taps).
+struct AK { base: i32, iy: i32, ix: i32 }
+fn aK(k: u32) -> AK {
+  let q0 = divmod(k, p.OW, p.invOW); // (b*OH + oh, ow)
+  let q1 = divmod(q0.x, p.OH, p.invOH); // (b, oh)
+  let iy = i32(q1.y) * p.sh;
+  let ix = i32(q0.y) * p.sw;
+  return AK((i32(q1.x) * p.H * p.W + iy * p.W + ix) * i32(p.Cin), iy, ix);
+}
+fn loadA(r: ARow, k: AK) -> f32 {
+  let ih = k.iy + r.oy;
+  let iw = k.ix + r.ox;
+  if (!r.ok || u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
+  return x[k.base + r.off];
+}
+fn loadB(k: u32, n: u32) -> f32 {
+  if (n >= p.N) { return 0.0; }
+  return dy[k * p.N + n];
+}
+fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.N + n] = v; }

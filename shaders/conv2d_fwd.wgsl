@@ -1,0 +1,54 @@
+// Convolution forward as an implicit GEMM (loaders for gemm_regtile / gemm_shared).
+//   C[m, n] = sum_k A[m, k] * B[k, n] + bias[n]
+//   m = (b, oh, ow) over N*OH*OW rows, n = cout, k = (kh, kw, ci) over KH*KW*Cin (ci fastest).
+//   A[m, k] = x[b, oh*sh - padT + kh*dh, ow*sw - padL + kw*dw, ci], zero outside the image (padding).
+//   B = the HWIO weights read as a row-major [KH*KW*Cin, Cout] matrix, as stored.
+// Per-row work (aRow: decompose m, find the window's top-left) and per-k work (aK: decompose k into a
+// flat offset plus the tap's (dy, dx)) run once; loadA is two compares, two adds and one load.
+struct Params {
+  M: u32, N: u32, K: u32, kPerSplit: u32,
+  H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
+  sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32, hasBias: u32,
+  invCin: f32, invKW: f32, invOH: f32, invOW: f32,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+// base: flat index of x[b, ih0, iw0, 0] (may be negative: only read when the tap is inside).
+struct ARow { base: i32, ih0: i32, iw0: i32, ok: bool }
+fn aRow(m: u32) -> ARow {
+  let q0 = divmod(m, p.OW, p.invOW); // (b*OH + oh, ow)
+  let q1 = divmod(q0.x, p.OH, p.invOH); // (b, oh)
+  let ih0 = i32(q1.y) * p.sh - p.padT;
+  let iw0 = i32(q0.y) * p.sw - p.padL;
+  return ARow((i32(q1.x) * p.H * p.W + ih0 * p.W + iw0) * i32(p.Cin), ih0, iw0, m < p.M);
+}
+// off: flat offset of tap (kh, kw, ci) from the window's top-left; (dy, dx) = (kh*dh, kw*dw).
+struct AK { off: i32, dy: i32, dx: i32 }
+fn aK(k: u32) -> AK {
+  let q0 = divmod(k, p.Cin, p.invCin); // (kh*KW + kw, ci)
+  let q1 = divmod(q0.x, p.KW, p.invKW); // (kh, kw)
+  let dy = i32(q1.x) * p.dh;
+  let dx = i32(q1.y) * p.dw;
+  return AK((dy * p.W + dx) * i32(p.Cin) + i32(q0.y), dy, dx);
+}
+fn loadA(r: ARow, k: AK) -> f32 {
+  let ih = r.ih0 + k.dy;
+  let iw = r.iw0 + k.dx;
+  // u32 casts fold the `>= 0` tests into the `< size` tests.
+  if (!r.ok || u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
+  return x[r.base + k.off];
+}
+fn loadB(k: u32, n: u32) -> f32 {
+  if (n >= p.N) { return 0.0; }
+  return w[k * p.N + n];
+}
+// Split-k partials go to [z, m, n]; the bias is added once, by split 0.
+fn storeC(m: u32, n: u32, z: u32, v: f32) {
+  var s = v;
+  if (p.hasBias == 1u && z == 0u) { s += bias[n]; }
+  c[(z * p.M + m) * p.N + n] = s;
+}

@@ -1,0 +1,56 @@
+// 2-D max / average pooling over NHWC, one thread per output element (c fastest: coalesced).
+// Padded cells never win a max and, unless INCLUDE_PAD (PyTorch's count_include_pad), are left out of
+// the average's divisor (Keras / TensorFlow). Max pooling records, when SAVE_ARG, the window offset
+// dy * kw + dx of the first maximum (scan order: rows, then columns) for the backward pass.
+override IS_MAX: bool = true;
+override INCLUDE_PAD: bool = false;
+override SAVE_ARG: bool = false;
+struct Params { n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> arg: array<u32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.n) { return; }
+  let c = i % p.C;
+  var q = i / p.C;
+  let ow = q % p.OW;
+  q = q / p.OW;
+  let oh = q % p.OH;
+  let b = q / p.OH;
+  let h0 = i32(oh * p.sh) - i32(p.pt);
+  let w0 = i32(ow * p.sw) - i32(p.pl);
+  let hs = u32(max(h0, 0));
+  let he = u32(min(h0 + i32(p.kh), i32(p.H)));
+  let ws = u32(max(w0, 0));
+  let we = u32(min(w0 + i32(p.kw), i32(p.W)));
+  var best = x[((b * p.H + hs) * p.W + ws) * p.C + c];
+  var bi = (hs - u32(h0)) * p.kw + (ws - u32(w0));
+  var s = 0.0;
+  for (var h = hs; h < he; h++) {
+    var at = ((b * p.H + h) * p.W + ws) * p.C + c;
+    for (var w = ws; w < we; w++) {
+      let v = x[at];
+      if (IS_MAX) {
+        if (v > best) {
+          best = v;
+          bi = (h - u32(h0)) * p.kw + (w - u32(w0));
+        }
+      } else {
+        s += v;
+      }
+      at += p.C;
+    }
+  }
+  if (IS_MAX) {
+    y[i] = best;
+    if (SAVE_ARG) { arg[i] = bi; }
+  } else {
+    var d = f32((he - hs) * (we - ws));
+    if (INCLUDE_PAD) { d = f32(p.kh * p.kw); }
+    y[i] = s / d;
+  }
+}

@@ -1,0 +1,20 @@
+// One fused SGD step with momentum (PyTorch formulation): buf = mu buf + g (+ wd p);
+// p -= lr (nesterov ? g + mu buf : buf).
+struct Params { n: u32, lr: f32, mu: f32, wd: f32, nesterov: u32, gscale: f32 }
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.n) { return; }
+  let w = param[i];
+  let g = grad[i] * p.gscale + p.wd * w;
+  let b = p.mu * buf[i] + g;
+  buf[i] = b;
+  var step = b;
+  if (p.nesterov == 1u) { step = g + p.mu * b; }
+  param[i] = w - p.lr * step;
+}

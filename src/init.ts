@@ -1,0 +1,121 @@
+/**
+ * Seeded, deterministic weight initialisers with Keras's definitions (keras.initializers).
+ *
+ * Every parameter draws from its own stream, seeded by hashing the model seed with the parameter's
+ * key (`<layer_name>.<weight>`): the values depend only on (seed, name, shape), not on the order in
+ * which layers were built, so adding a BAM module does not change the backbone's initial weights.
+ */
+
+/** A small, fast, seeded PRNG (mulberry32) with uniform and normal draws. */
+export class Rng {
+  private s: number;
+  private spare: number | null = null;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.s = (this.s + 0x6d2b79f5) >>> 0;
+    let t = this.s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** Uniform in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+  /** Standard normal (Box-Muller, both values used). */
+  normal(): number {
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
+    let u = this.next();
+    while (u <= 1e-12) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+  /** Normal truncated to two standard deviations (Keras's TruncatedNormal: resample outside). */
+  truncatedNormal(): number {
+    for (;;) {
+      const z = this.normal();
+      if (Math.abs(z) <= 2) return z;
+    }
+  }
+}
+
+/** A 32-bit seed from a base seed and a string key (FNV-1a, then a murmur3 finaliser). */
+export function hashSeed(seed: number, key: string): number {
+  let h = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
+  h = Math.imul(h ^ Math.floor(seed / 4294967296), 0x01000193) >>> 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Keras's fans: a 2-D kernel [in, out] has fan_in = in, fan_out = out; a conv kernel
+ * [..spatial, in, out] multiplies both by the receptive field size; a 1-D shape uses its length.
+ */
+export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
+  if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
+  if (shape.length === 2) return { fanIn: shape[0], fanOut: shape[1] };
+  const receptive = shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };
+}
+
+/**
+ * An initialiser: a Keras name, or a constant.
+ * - `glorotUniform`: U(-l, l), l = sqrt(6 / (fan_in + fan_out)) (Keras's default for Conv2D and Dense kernels)
+ * - `glorotNormal`: truncated normal, stddev sqrt(2 / (fan_in + fan_out)) / 0.8796 (Keras VarianceScaling)
+ * - `heNormal`: truncated normal, stddev sqrt(2 / fan_in) / 0.8796; `heUniform`: U(-l, l), l = sqrt(6 / fan_in)
+ * - `lecunUniform`: U(-l, l), l = sqrt(3 / fan_in)
+ * - `zeros`, `ones`, `{ constant: v }`
+ */
+export type Initializer = 'glorotUniform' | 'glorotNormal' | 'heNormal' | 'heUniform' | 'lecunUniform' | 'zeros' | 'ones' | { constant: number };
+
+/** stddev of a unit normal truncated at +-2 (Keras divides by it so that the variance is as asked). */
+const TRUNC_STD = 0.8796256610342398;
+
+/** The values of a fresh parameter of `shape`, drawn with `init` from a stream seeded by `seed`. */
+export function initValues(init: Initializer, shape: readonly number[], seed: number): Float32Array {
+  const n = shape.reduce((p, d) => p * d, 1);
+  const out = new Float32Array(n);
+  if (typeof init === 'object') return out.fill(init.constant);
+  if (init === 'zeros') return out;
+  if (init === 'ones') return out.fill(1);
+  const { fanIn, fanOut } = computeFans(shape);
+  const rng = new Rng(seed);
+  const uniform = (limit: number) => {
+    for (let i = 0; i < n; i++) out[i] = rng.uniform(-limit, limit);
+  };
+  const truncated = (std: number) => {
+    for (let i = 0; i < n; i++) out[i] = rng.truncatedNormal() * std;
+  };
+  switch (init) {
+    case 'glorotUniform':
+      uniform(Math.sqrt(6 / (fanIn + fanOut)));
+      break;
+    case 'glorotNormal':
+      truncated(Math.sqrt(2 / (fanIn + fanOut)) / TRUNC_STD);
+      break;
+    case 'heNormal':
+      truncated(Math.sqrt(2 / fanIn) / TRUNC_STD);
+      break;
+    case 'heUniform':
+      uniform(Math.sqrt(6 / fanIn));
+      break;
+    case 'lecunUniform':
+      uniform(Math.sqrt(3 / fanIn));
+      break;
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+/**
+ * Training checkpoints as one safetensors file: model weights under their own names, optimizer
+ * slots under `optimizer.<slot key>` (e.g. `optimizer.m.conv2d.kernel`), and the run's config and
+ * state (epoch, step, best validation loss, RNG seed, ...) as JSON strings in `__metadata__`.
+ * Because weights keep their plain names, a checkpoint is also a weights file that Python's
+ * `safetensors.numpy.load_file` or {@link loadSafetensors} reads directly.
+ *
+ * Writes are atomic (temp file, fsync, rename, fsync of the directory): a crash during a save
+ * leaves the previous checkpoint intact. Node only.
+ * @module
+ */
+import { decodeSafetensors, encodeSafetensors, loadSafetensors, writeFileAtomic, type TensorData } from './safetensors.js';
+
+/** Prefix of optimizer slot tensors in a checkpoint file. */
+export const OPTIMIZER_PREFIX = 'optimizer.';
+/** Metadata key and value that mark a file as an ossify checkpoint (format version). */
+export const CHECKPOINT_FORMAT_KEY = 'ossify.checkpoint';
+export const CHECKPOINT_FORMAT_VERSION = '1';
+
+/** What a checkpoint holds. */
+export interface Checkpoint {
+  /** Model parameters and buffers (e.g. BN moving statistics) by name. */
+  weights: Map<string, TensorData>;
+  /** Optimizer slots by the optimizer's own keys (e.g. `m.conv2d.kernel`, `v.conv2d.kernel`). */
+  optimizer?: Map<string, TensorData>;
+  /** The run configuration (any JSON-serialisable object). */
+  config: object;
+  /** Training state: epoch, step, best val loss, RNG seed, ... (any JSON-serialisable object). */
+  state: object;
+}
+
+/** Build the safetensors bytes of a checkpoint (no I/O; usable in browsers). */
+export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
+  const all = new Map<string, TensorData>();
+  for (const [name, t] of ckpt.weights) {
+    if (name.startsWith(OPTIMIZER_PREFIX)) throw new Error(`checkpoint: weight name '${name}' collides with the optimizer prefix '${OPTIMIZER_PREFIX}'`);
+    all.set(name, t);
+  }
+  for (const [key, t] of ckpt.optimizer ?? []) all.set(OPTIMIZER_PREFIX + key, t);
+  const json = (what: string, v: object): string => {
+    const s = JSON.stringify(v);
+    if (s === undefined) throw new Error(`checkpoint: ${what} is not JSON-serialisable`);
+    return s;
+  };
+  return encodeSafetensors(all, {
+    [CHECKPOINT_FORMAT_KEY]: CHECKPOINT_FORMAT_VERSION,
+    config: json('config', ckpt.config),
+    state: json('state', ckpt.state),
+  });
+}
+
+/** Parse checkpoint bytes produced by {@link encodeCheckpoint}. `source` names the file in errors. */
+export function decodeCheckpoint(bytes: Uint8Array, source = '<bytes>'): Checkpoint {
+  return fromDecoded(decodeSafetensors(bytes, source), source);
+}
+
+function fromDecoded(dec: ReturnType<typeof decodeSafetensors>, source: string): Checkpoint {
+  const { tensors, metadata } = dec;
+  if (metadata[CHECKPOINT_FORMAT_KEY] !== CHECKPOINT_FORMAT_VERSION) {
+    throw new Error(`checkpoint ${source}: not an ossify checkpoint (metadata '${CHECKPOINT_FORMAT_KEY}' is ${JSON.stringify(metadata[CHECKPOINT_FORMAT_KEY])}, expected '${CHECKPOINT_FORMAT_VERSION}')`);
+  }
+  const parse = (key: string): object => {
+    try {
+      return JSON.parse(metadata[key] ?? 'null') as object;
+    } catch (e) {
+      throw new Error(`checkpoint ${source}: metadata '${key}' is not valid JSON (${(e as Error).message})`);
+    }
+  };
+  const weights = new Map<string, TensorData>();
+  const optimizer = new Map<string, TensorData>();
+  for (const [name, t] of tensors) {
+    if (t.dtype !== 'F32') throw new Error(`checkpoint ${source}: tensor '${name}' is ${t.dtype}, expected F32`);
+    const plain = { shape: t.shape, data: t.data };
+    if (name.startsWith(OPTIMIZER_PREFIX)) optimizer.set(name.slice(OPTIMIZER_PREFIX.length), plain);
+    else weights.set(name, plain);
+  }
+  return { weights, optimizer, config: parse('config'), state: parse('state') };
+}
+
+/** Save a checkpoint atomically to `path` (see the module notes). */
+export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeCheckpoint(ckpt);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  await writeFileAtomic(path, bytes);
+}
+
+/** Load a checkpoint written by {@link saveCheckpoint}; `optimizer` is an empty map when none was saved. */
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  return fromDecoded(await loadSafetensors(path), path);
+}

@@ -1,0 +1,288 @@
+/**
+ * The layer base class: named parameters and buffers, child modules, train/eval and freeze, state
+ * dicts, and structural shape inference for summaries.
+ *
+ * Naming follows Keras so that Keras `.h5` weights import by name: every layer has a unique name
+ * (given, or Keras's automatic `conv2d`, `conv2d_1`, ... from the current {@link buildScope}), and a
+ * weight's key is `<layer_name>.<weight>` with Keras's weight names (`kernel`, `bias`, `gamma`,
+ * `beta`, `moving_mean`, `moving_variance`). Keys are flat, as Keras's layer names are unique in a
+ * model; containers add no prefix.
+ */
+import { Tensor, noGrad, shapeStr, type Shape } from '../tensor.js';
+import { runtime } from '../gpu/runtime.js';
+import { hashSeed, initValues, type Initializer } from '../init.js';
+
+/** Host copy of one tensor. */
+export interface TensorData {
+  shape: number[];
+  data: Float32Array;
+}
+/** Parameters and buffers by key (`<layer_name>.<weight>`). */
+export type StateDict = Record<string, TensorData>;
+
+/** Keras's automatic layer names: `base`, `base_1`, `base_2`, ... counted per base name. */
+export class Namer {
+  private counts = new Map<string, number>();
+  next(base: string): string {
+    const n = this.counts.get(base) ?? 0;
+    this.counts.set(base, n + 1);
+    return n === 0 ? base : `${base}_${n}`;
+  }
+}
+
+interface Scope {
+  namer: Namer;
+  seed: number;
+}
+const globalScope: Scope = { namer: new Namer(), seed: 0 };
+const scopeStack: Scope[] = [];
+const currentScope = (): Scope => scopeStack[scopeStack.length - 1] ?? globalScope;
+
+/**
+ * Build layers with their own automatic-name counters and initialisation seed (a model builder wraps
+ * its construction in one, so that names start at `conv2d` and weights depend only on `seed`).
+ * Outside any scope, layers share one process-wide counter (as Keras's session does) and seed 0.
+ */
+export function buildScope<T>(opts: { seed?: number }, fn: () => T): T {
+  scopeStack.push({ namer: new Namer(), seed: opts.seed ?? 0 });
+  try {
+    return fn();
+  } finally {
+    scopeStack.pop();
+  }
+}
+
+/** Options every layer takes. */
+export interface LayerOptions {
+  /** The layer's name (default: Keras's automatic name for its type). */
+  name?: string;
+}
+
+/** Called for each module during shape inference: the module, its input and output shapes. */
+export type TraceVisitor = (m: Module, input: Shape, output: Shape) => void;
+
+/** Parameter counts in Keras's sense (non-trainable = buffers + frozen weights). */
+export interface ParamCount {
+  total: number;
+  trainable: number;
+  nonTrainable: number;
+}
+
+/** Base class of layers and containers. */
+export abstract class Module {
+  readonly name: string;
+  /** The Keras class name shown by summaries (`Conv2D`, `BatchNormalization`, ...). */
+  abstract readonly kind: string;
+  /** Training mode (batch statistics in BN, active dropout); see {@link train} and {@link eval}. */
+  training = true;
+  /** False after {@link freeze}: weights get no gradients and BatchNorm runs in inference mode (Keras). */
+  trainable = true;
+  /** Hidden modules (identity branches) are left out of summaries. */
+  hidden = false;
+  protected readonly weights = new Map<string, Tensor>();
+  protected readonly buffers = new Map<string, Tensor>();
+  protected readonly children: Module[] = [];
+
+  constructor(opts: LayerOptions, autoName: string) {
+    this.name = opts.name ?? currentScope().namer.next(autoName);
+  }
+
+  /** The forward pass. */
+  abstract forward(x: Tensor): Tensor;
+
+  /** Output shape for an input shape (batch dimension included); identity by default. */
+  outputShape(input: Shape): number[] {
+    return [...input];
+  }
+
+  /**
+   * Shape inference without computing: visits this module (and, in containers, its children in
+   * execution order) with input and output shapes. Leaves call {@link outputShape}.
+   */
+  trace(input: Shape, visit: TraceVisitor): number[] {
+    const out = this.outputShape(input);
+    visit(this, input, out);
+    return out;
+  }
+
+  // ---- construction -------------------------------------------------------------------------
+
+  /** Create a trainable weight `<name>.<weight>` initialised from the scope's seed. */
+  protected addWeight(weight: string, shape: number[], init: Initializer): Tensor {
+    const key = `${this.name}.${weight}`;
+    const t = Tensor.from(initValues(init, shape, hashSeed(currentScope().seed, key)), shape, { requiresGrad: this.trainable, name: key });
+    this.weights.set(weight, t);
+    return t;
+  }
+
+  /** Create a non-trainable buffer `<name>.<weight>` (BatchNorm's moving statistics). */
+  protected addBuffer(weight: string, shape: number[], init: Initializer): Tensor {
+    const key = `${this.name}.${weight}`;
+    const t = Tensor.from(initValues(init, shape, 0), shape, { name: key });
+    this.buffers.set(weight, t);
+    return t;
+  }
+
+  protected addChild<M extends Module>(m: M): M {
+    this.children.push(m);
+    return m;
+  }
+
+  // ---- traversal ----------------------------------------------------------------------------
+
+  /** This module and every descendant, depth first in execution order. */
+  *modules(): Generator<Module> {
+    yield this;
+    for (const c of this.children) yield* c.modules();
+  }
+
+  /** The direct children. */
+  childModules(): readonly Module[] {
+    return this.children;
+  }
+
+  /** The descendant (or this module) named `name` (Keras's `get_layer`); throws if none. */
+  getLayer(name: string): Module {
+    for (const m of this.modules()) if (m.name === name) return m;
+    throw new Error(`ossify: no layer named '${name}' in ${this.name}`);
+  }
+
+  /** Every learnable weight (frozen ones included) as [key, tensor], keys `<layer_name>.<weight>`. */
+  namedParameters(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const m of this.modules()) for (const [w, t] of m.weights) out.push([`${m.name}.${w}`, t]);
+    return out;
+  }
+
+  /** The trainable weights (not frozen): what an optimizer updates. */
+  parameters(): Tensor[] {
+    return this.namedParameters()
+      .map(([, t]) => t)
+      .filter((t) => t.requiresGrad);
+  }
+
+  /** Every buffer (BatchNorm moving statistics) as [key, tensor]. */
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const m of this.modules()) for (const [w, t] of m.buffers) out.push([`${m.name}.${w}`, t]);
+    return out;
+  }
+
+  /** Parameter counts as Keras reports them. */
+  countParams(): ParamCount {
+    let trainable = 0;
+    let nonTrainable = 0;
+    for (const [, t] of this.namedParameters()) {
+      if (t.requiresGrad) trainable += t.size;
+      else nonTrainable += t.size;
+    }
+    for (const [, t] of this.namedBuffers()) nonTrainable += t.size;
+    return { total: trainable + nonTrainable, trainable, nonTrainable };
+  }
+
+  // ---- modes --------------------------------------------------------------------------------
+
+  /** Training mode for this module and its descendants. */
+  train(on = true): this {
+    for (const m of this.modules()) m.training = on;
+    return this;
+  }
+
+  /** Inference mode (BN uses moving statistics, dropout is off). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Keras's `trainable = False` on this module and its descendants: weights stop requiring
+   * gradients (their `.grad` is dropped) and BatchNorm layers run in inference mode even in
+   * training, using and keeping their moving statistics.
+   */
+  freeze(): this {
+    for (const m of this.modules()) {
+      m.trainable = false;
+      for (const t of m.weights.values()) {
+        t.requiresGrad = false;
+        t.grad?.dispose();
+        t.grad = null;
+      }
+    }
+    return this;
+  }
+
+  /** Undo {@link freeze} for this module and its descendants. */
+  unfreeze(): this {
+    for (const m of this.modules()) {
+      m.trainable = true;
+      for (const t of m.weights.values()) t.requiresGrad = true;
+    }
+    return this;
+  }
+
+  /** Drop every parameter's gradient. */
+  zeroGrad(): void {
+    for (const [, t] of this.namedParameters()) {
+      t.grad?.dispose();
+      t.grad = null;
+    }
+  }
+
+  // ---- state --------------------------------------------------------------------------------
+
+  /** Copy every parameter and buffer to the host, by key. */
+  async stateDict(): Promise<StateDict> {
+    const entries = [...this.namedParameters(), ...this.namedBuffers()];
+    const datas = await Promise.all(entries.map(([, t]) => t.read()));
+    const sd: StateDict = {};
+    entries.forEach(([k, t], i) => (sd[k] = { shape: [...t.shape], data: datas[i] }));
+    return sd;
+  }
+
+  /**
+   * Write values into the existing parameters and buffers (tensor identities, and so optimizer
+   * state, are kept). Shapes must match exactly. With `strict` (default), missing and unexpected
+   * keys are errors too; otherwise they are returned. One error lists every problem.
+   */
+  loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    const strict = opts.strict ?? true;
+    const own = new Map([...this.namedParameters(), ...this.namedBuffers()]);
+    const missing = [...own.keys()].filter((k) => !(k in sd));
+    const unexpected = Object.keys(sd).filter((k) => !own.has(k));
+    const problems: string[] = [];
+    for (const [k, t] of own) {
+      const e = sd[k];
+      if (!e) continue;
+      const same = e.shape.length === t.shape.length && e.shape.every((d, i) => d === t.shape[i]);
+      if (!same) problems.push(`'${k}': the state dict has shape ${shapeStr(e.shape)}, the model has ${shapeStr(t.shape)}`);
+      else if (e.data.length !== t.size) problems.push(`'${k}': ${e.data.length} values for shape ${shapeStr(e.shape)} (${t.size} elements)`);
+    }
+    if (strict) {
+      for (const k of missing) problems.push(`missing key '${k}' (model shape ${shapeStr(own.get(k)!.shape)})`);
+      for (const k of unexpected) problems.push(`unexpected key '${k}' (shape ${shapeStr(sd[k].shape)}) not in the model`);
+    }
+    if (problems.length) throw new Error(`ossify: loadStateDict into ${this.name} failed:\n  ${problems.join('\n  ')}`);
+    const rt = runtime();
+    for (const [k, t] of own) {
+      const e = sd[k];
+      if (e) rt.upload(t.storage, e.data instanceof Float32Array ? e.data : Float32Array.from(e.data));
+    }
+    return { missing, unexpected };
+  }
+
+  /** Free every parameter, gradient and buffer of this module and its descendants. */
+  dispose(): void {
+    noGrad(() => {
+      for (const m of this.modules()) {
+        for (const t of [...m.weights.values(), ...m.buffers.values()]) {
+          t.grad?.dispose();
+          t.grad = null;
+          t.dispose();
+        }
+      }
+    });
+  }
+
+  toString(): string {
+    return `${this.kind}(${this.name})`;
+  }
+}

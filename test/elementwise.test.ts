@@ -1,0 +1,76 @@
+import { describe, it, beforeAll, expect } from 'vitest';
+import { Tensor, unary, binary, broadcastTo, reshape, reference, UNARY, type UnaryOp, tidy } from '../src/index.js';
+import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
+
+beforeAll(setup);
+
+// Inputs kept in each op's domain (log and sqrt need x > 0).
+const domain: Partial<Record<UnaryOp, [number, number]>> = { log: [0.2, 3], sqrt: [0.2, 3] };
+
+describe('unary ops vs float64 reference', () => {
+  const shapes = [[1], [7], [3, 5, 2], [257], [2, 1, 33]];
+  for (const op of Object.keys(UNARY) as UnaryOp[]) {
+    it(`${op} forward and backward`, async () => {
+      for (const [si, shape] of shapes.entries()) {
+        const n = numel(shape);
+        const [lo, hi] = domain[op] ?? [-2, 2];
+        const x = randArray(n, 11 + si, lo, hi);
+        const w = randArray(n, 99 + si);
+        const alpha = 0.75;
+        const { out, grads } = await gpuGrads((t) => unary(op, t, alpha), [{ data: x, shape }], w);
+        const ref = reference.unary(op, x, alpha);
+        expectClose(out, ref, { what: `${op} ${shape}`, atol: 1e-6, rtol: 1e-5 });
+        // d/dx sum(f(x) * w) by central differences of the float64 reference (relu: avoid the kink).
+        const [idx, fd] = finiteDiff((xx) => weightedSum(reference.unary(op, xx, alpha), w), x, { count: 8, eps: 1e-5 });
+        expectClose(idx.map((i) => grads[0][i]), fd, { what: `${op} grad ${shape}`, atol: 1e-4, rtol: 1e-3 });
+      }
+    });
+  }
+});
+
+describe('binary ops with broadcasting', () => {
+  const cases: [number[], number[]][] = [
+    [[5], [5]],
+    [[3, 4], [4]],
+    [[3, 1, 5], [1, 7, 1]],
+    [[2, 3, 4, 5], [3, 1, 5]],
+    [[1], [6, 3]],
+    [[257, 3], [257, 1]],
+  ];
+  for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+    it(`${op} forward and both gradients`, async () => {
+      for (const [ci, [sa, sb]] of cases.entries()) {
+        const a = randArray(numel(sa), 3 + ci);
+        const b = randArray(numel(sb), 5 + ci, op === 'div' ? 0.5 : -1, op === 'div' ? 2 : 1);
+        const ref = reference.binary(op, a, sa, b, sb);
+        const w = randArray(ref.data.length, 17 + ci);
+        const { out, grads } = await gpuGrads((x, y) => binary(op, x, y), [{ data: a, shape: sa }, { data: b, shape: sb }], w);
+        expectClose(out, ref.data, { what: `${op} ${sa} ${sb}` });
+        const fa = (aa: Float64Array) => weightedSum(reference.binary(op, aa, sa, b, sb).data, w);
+        const fb = (bb: Float64Array) => weightedSum(reference.binary(op, a, sa, bb, sb).data, w);
+        const [ia, da] = finiteDiff(fa, a, { eps: 1e-5 });
+        const [ib, db] = finiteDiff(fb, b, { eps: 1e-5 });
+        expectClose(ia.map((i) => grads[0][i]), da, { what: `${op} dA`, atol: 1e-4, rtol: 1e-3 });
+        expectClose(ib.map((i) => grads[1][i]), db, { what: `${op} dB`, atol: 1e-4, rtol: 1e-3 });
+      }
+    });
+  }
+
+  it('names both shapes when they cannot broadcast', () => {
+    tidy(() => {
+      const a = Tensor.zeros([3, 4]);
+      const b = Tensor.zeros([5]);
+      expect(() => binary('add', a, b)).toThrow(/\[3, 4\] and \[5\]/);
+    });
+  });
+
+  it('broadcastTo and reshape (views) with gradients', async () => {
+    const x = randArray(6, 1);
+    const w = randArray(24, 2);
+    const { out, grads } = await gpuGrads((t) => broadcastTo(reshape(t, [1, 2, 3]), [4, 2, 3]), [{ data: x, shape: [6] }], w);
+    const want = Array.from({ length: 24 }, (_, i) => x[i % 6]);
+    expectClose(out, want);
+    const gw = Array.from({ length: 6 }, (_, j) => [0, 1, 2, 3].reduce((s, r) => s + w[r * 6 + j], 0));
+    expectClose(grads[0], gw);
+  });
+});

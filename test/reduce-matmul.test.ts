@@ -1,0 +1,87 @@
+import { describe, it, beforeAll, expect, afterEach } from 'vitest';
+import { Tensor, sum, mean, sumReference, matmul, matmulReference, setVariant, tidy } from '../src/index.js';
+import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
+
+beforeAll(setup);
+afterEach(() => setVariant('gemm', undefined));
+
+describe('sum and mean over axes', () => {
+  const cases: [number[], number[]][] = [
+    [[7], [0]],
+    [[3, 5], [1]],
+    [[3, 5], [0]],
+    [[2, 3, 4, 5], [0, 2]],
+    [[2, 3, 4, 5], [1, 2]],
+    [[4, 1, 3], [1]],
+    [[3, 2000, 3], [1]], // long reduction with few outputs: the two-pass chunked path
+    [[6, 7, 5], [0, 1, 2]],
+  ];
+  for (const [shape, axes] of cases) {
+    it(`sum/mean ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`, async () => {
+      const x = randArray(numel(shape), numel(shape));
+      for (const kind of ['sum', 'mean'] as const) {
+        const count = axes.reduce((p, a) => p * shape[a], 1);
+        const ref = sumReference(x, shape, axes, kind === 'mean' ? 1 / count : 1);
+        const w = randArray(ref.length, 5);
+        const { out, grads } = await gpuGrads((t) => (kind === 'sum' ? sum(t, axes) : mean(t, axes)), [{ data: x, shape }], w);
+        expectClose(out, ref, { what: `${kind} forward`, atol: 1e-4 });
+        const [idx, fd] = finiteDiff((xx) => weightedSum(sumReference(xx, shape, axes, kind === 'mean' ? 1 / count : 1), w), x, { count: 10 });
+        expectClose(idx.map((i) => grads[0][i]), fd, { what: `${kind} grad`, atol: 1e-4, rtol: 1e-3 });
+      }
+    });
+  }
+  it('keepDims keeps reduced axes as 1', () => {
+    tidy(() => {
+      const x = Tensor.zeros([2, 3, 4]);
+      expect(sum(x, [1], true).shape).toEqual([2, 1, 4]);
+      expect(mean(x, -1).shape).toEqual([2, 3]);
+    });
+  });
+});
+
+describe('matmul (both GEMM variants, transposes, split-k)', () => {
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [37, 29, 13],
+    [64, 64, 64],
+    [65, 3, 130],
+    [5, 1100, 3], // long K, few outputs: split-k
+  ];
+  for (const variant of ['regtile', 'shared'] as const) {
+    for (const [M, K, N] of shapes) {
+      it(`${variant} ${M}x${K}x${N}, all transposes, forward and gradients`, async () => {
+        setVariant('gemm', variant);
+        for (const ta of [false, true])
+          for (const tb of [false, true]) {
+            const sa = ta ? [K, M] : [M, K];
+            const sb = tb ? [N, K] : [K, N];
+            const a = randArray(M * K, M + K);
+            const b = randArray(K * N, K + N);
+            const w = randArray(M * N, 3);
+            const ref = matmulReference(a, sa, b, sb, ta, tb);
+            const { out, grads } = await gpuGrads((x, y) => matmul(x, y, { transA: ta, transB: tb }), [{ data: a, shape: sa }, { data: b, shape: sb }], w);
+            expectClose(out, ref, { what: `C ta=${ta} tb=${tb}`, atol: 1e-5 * Math.sqrt(K) });
+            const [ia, da] = finiteDiff((aa) => weightedSum(matmulReference(aa, sa, b, sb, ta, tb), w), a, { count: 6 });
+            const [ib, db] = finiteDiff((bb) => weightedSum(matmulReference(a, sa, bb, sb, ta, tb), w), b, { count: 6 });
+            expectClose(ia.map((i) => grads[0][i]), da, { what: 'dA', atol: 1e-4, rtol: 1e-3 });
+            expectClose(ib.map((i) => grads[1][i]), db, { what: 'dB', atol: 1e-4, rtol: 1e-3 });
+          }
+      });
+    }
+  }
+  it('forced split-k gives the same result', async () => {
+    const a = randArray(9 * 300, 1);
+    const b = randArray(300 * 7, 2);
+    const ref = matmulReference(a, [9, 300], b, [300, 7]);
+    for (const splits of [1, 2, 5]) {
+      const c = tidy(() => matmul(Tensor.from(Float32Array.from(a), [9, 300]), Tensor.from(Float32Array.from(b), [300, 7]), { splits }));
+      expectClose(await c.read(), ref, { what: `splits=${splits}`, atol: 1e-4 });
+      c.dispose();
+    }
+  });
+  it('names both shapes on mismatch', () => {
+    tidy(() => {
+      expect(() => matmul(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow(/\[2, 3\].*\[4, 5\]/);
+    });
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, it, beforeAll, expect } from 'vitest';
+import { Tensor, tidy, keep, noGrad, backward, runtime, sizeClass, add, mul, relu, sum, matmul, reshape, scale } from '../src/index.js';
+import { setup, randArray, expectClose } from './helpers.js';
+
+beforeAll(setup);
+
+describe('buffer pool', () => {
+  it('size classes waste at most 25 %', () => {
+    for (const b of [1, 4, 255, 256, 257, 1000, 4096, 5000, 123456, 2 ** 27 + 1]) {
+      const c = sizeClass(b);
+      expect(c).toBeGreaterThanOrEqual(b);
+      if (b > 256) expect(c / b).toBeLessThanOrEqual(1.25 + 1e-9);
+    }
+  });
+  it('reuses freed buffers and counts live/peak bytes', () => {
+    const rt = runtime();
+    rt.flush();
+    const before = rt.memory();
+    const a = Tensor.zeros([1000]);
+    const mid = rt.memory();
+    expect(mid.liveBytes - before.liveBytes).toBe(sizeClass(4000));
+    const buf = a.storage.buffer;
+    a.dispose();
+    expect(rt.memory().liveBytes).toBe(before.liveBytes);
+    const b = Tensor.zeros([999]);
+    expect(b.storage.buffer).toBe(buf); // same size class: the pooled buffer comes back
+    b.dispose();
+    expect(rt.memory().peakLiveBytes).toBeGreaterThanOrEqual(mid.liveBytes);
+  });
+  it('refuses a buffer beyond the adapter limit with a clear message', () => {
+    const max = runtime().info.limits.maxStorageBufferBindingSize;
+    expect(() => Tensor.empty([Math.ceil(max / 4) + 1024])).toThrow(/exceeds this adapter's limits/);
+  });
+});
+
+describe('scopes and disposal', () => {
+  it('tidy frees intermediates and keeps what it returns', async () => {
+    const rt = runtime();
+    const x = Tensor.from([1, 2, 3]);
+    const live0 = rt.memory().liveBytes;
+    const y = tidy(() => {
+      const t1 = add(x, x);
+      const t2 = mul(t1, t1);
+      return add(t2, x);
+    });
+    expect(rt.memory().liveBytes - live0).toBe(sizeClass(12));
+    expect([...(await y.read())]).toEqual([5, 18, 39]);
+    y.dispose();
+    x.dispose();
+  });
+  it('using and keep', () => {
+    const rt = runtime();
+    const live0 = rt.memory().liveBytes;
+    let kept: Tensor | undefined;
+    tidy(() => {
+      using t = Tensor.zeros([10]);
+      void t;
+      kept = keep(Tensor.ones([10]));
+    });
+    expect(rt.memory().liveBytes - live0).toBe(sizeClass(40));
+    kept!.dispose();
+    expect(rt.memory().liveBytes).toBe(live0);
+  });
+  it('use after dispose names the tensor', () => {
+    const t = Tensor.zeros([2]);
+    t.name = 'w';
+    t.dispose();
+    expect(() => relu(t)).toThrow(/w\) was used after dispose/);
+  });
+  it('views share storage and survive their source handle', async () => {
+    const x = Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]);
+    const v = reshape(x, [3, 2]);
+    x.dispose();
+    expect([...(await v.read())]).toEqual([1, 2, 3, 4, 5, 6]);
+    v.dispose();
+  });
+});
+
+describe('autograd', () => {
+  it('accumulates gradients across backward calls and through shared inputs', async () => {
+    const x = Tensor.from([1, -2, 3], [3], { requiresGrad: true });
+    // y = sum(x*x + relu(x)) ; dy/dx = 2x + (x>0)
+    for (let i = 0; i < 2; i++) tidy(() => backward(sum(add(mul(x, x), relu(x)))));
+    expectClose(await x.grad!.read(), [2 * (2 + 1), 2 * -4, 2 * (6 + 1)]);
+    x.grad!.dispose();
+    x.dispose();
+  });
+  it('noGrad records nothing', () => {
+    const x = Tensor.from([1, 2], [2], { requiresGrad: true });
+    tidy(() => {
+      const y = noGrad(() => scale(x, 2));
+      expect(y.requiresGrad).toBe(false);
+      expect(y.node).toBeNull();
+    });
+    x.dispose();
+  });
+  it('a training step frees every saved activation and temporary', async () => {
+    const rt = runtime();
+    const live0 = rt.memory().liveBytes;
+    const w1 = Tensor.from(randArray(8 * 16, 1), [8, 16], { requiresGrad: true });
+    const w2 = Tensor.from(randArray(16 * 4, 2), [16, 4], { requiresGrad: true });
+    const x = Tensor.from(randArray(5 * 8, 3), [5, 8]);
+    const step = () =>
+      tidy(() => {
+        const loss = sum(matmul(relu(matmul(x, w1)), w2));
+        backward(loss);
+      });
+    step();
+    await rt.sync();
+    const live = rt.memory().liveBytes;
+    step(); // gradients accumulate in place of the old ones: no growth
+    expect(rt.memory().liveBytes).toBe(live);
+    for (const t of [w1, w2]) {
+      t.grad!.dispose();
+      t.grad = null;
+    }
+    // Only the parameters and the input remain.
+    const params = w1.storage.byteSize + w2.storage.byteSize + x.storage.byteSize;
+    expect(rt.memory().liveBytes - live0).toBe(params);
+    for (const t of [w1, w2, x]) t.dispose();
+  });
+  it('forward graphs dropped by tidy without backward free their saved activations', () => {
+    const rt = runtime();
+    const w = Tensor.from(randArray(64, 4), [8, 8], { requiresGrad: true });
+    const live0 = rt.memory().liveBytes;
+    tidy(() => {
+      relu(matmul(w, w));
+    });
+    expect(rt.memory().liveBytes).toBe(live0);
+    w.dispose();
+  });
+  it('records a step into few submissions (no submit per dispatch)', async () => {
+    const rt = runtime();
+    await rt.sync();
+    const s0 = rt.submits;
+    const d0 = rt.dispatches;
+    const w = Tensor.from(randArray(64, 5), [8, 8], { requiresGrad: true });
+    tidy(() => {
+      let h = w;
+      for (let i = 0; i < 10; i++) h = relu(matmul(h, w));
+      backward(sum(h));
+    });
+    const dispatched = rt.dispatches - d0;
+    expect(dispatched).toBeGreaterThan(40);
+    expect(rt.submits - s0).toBeLessThanOrEqual(1); // only the upload of w flushed
+    await rt.sync();
+    w.grad!.dispose();
+    w.dispose();
+  });
+});
