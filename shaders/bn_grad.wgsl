@@ -1,18 +1,19 @@
 // Batch-norm backward, dx (elementwise). With xhat = (x - mean) * inv and gamma = 1 when absent:
 //   training (batch statistics): dx = gamma * inv / M * (M * g - sum(g) - xhat * sum(g * xhat))
 //   inference (fixed statistics, FROM_VAR): dx = g * gamma * inv, an affine map.
+// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
 override HAS_GAMMA: bool = true;
 override TRAINING: bool = true;
 override FROM_VAR: bool = false;
 struct Params { n: u32, C: u32, M: u32, eps: f32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> s: array<f32>;
-@group(0) @binding(4) var<storage, read> gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> sg: array<f32>;
-@group(0) @binding(6) var<storage, read> sgx: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<{{T}}>;
+@group(0) @binding(1) var<storage, read> g: array<{{T}}>;
+@group(0) @binding(2) var<storage, read> mean: array<{{T}}>;
+@group(0) @binding(3) var<storage, read> s: array<{{T}}>;
+@group(0) @binding(4) var<storage, read> gamma: array<{{T}}>;
+@group(0) @binding(5) var<storage, read> sg: array<{{T}}>;
+@group(0) @binding(6) var<storage, read> sgx: array<{{T}}>;
+@group(0) @binding(7) var<storage, read_write> dx: array<{{T}}>;
 @group(0) @binding(8) var<uniform> p: Params;
 
 @compute @workgroup_size(256)

@@ -1,16 +1,17 @@
 // y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C], in one pass.
 // FROM_VAR: `s` holds a variance (inference: the moving variance), else 1/sqrt(var + eps) (training).
 // HAS_GAMMA / HAS_BETA = false are Keras's scale=False / center=False (the binding is then a stand-in).
+// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
 override HAS_GAMMA: bool = true;
 override HAS_BETA: bool = true;
 override FROM_VAR: bool = false;
 struct Params { n: u32, C: u32, eps: f32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> mean: array<f32>;
-@group(0) @binding(2) var<storage, read> s: array<f32>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<{{T}}>;
+@group(0) @binding(1) var<storage, read> mean: array<{{T}}>;
+@group(0) @binding(2) var<storage, read> s: array<{{T}}>;
+@group(0) @binding(3) var<storage, read> gamma: array<{{T}}>;
+@group(0) @binding(4) var<storage, read> beta: array<{{T}}>;
+@group(0) @binding(5) var<storage, read_write> y: array<{{T}}>;
 @group(0) @binding(6) var<uniform> p: Params;
 
 @compute @workgroup_size(256)

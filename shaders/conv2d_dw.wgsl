@@ -17,13 +17,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-struct ARow { off: i32, oy: i32, ox: i32, ok: bool }
+struct ARow { off: i32, oy: i32, ox: i32 }
 fn aRow(m: u32) -> ARow {
   let q0 = divmod(m, p.Cin, p.invCin); // (kh*KW + kw, ci)
   let q1 = divmod(q0.x, p.KW, p.invKW); // (kh, kw)
   let oy = i32(q1.x) * p.dh - p.padT;
   let ox = i32(q1.y) * p.dw - p.padL;
-  return ARow((oy * p.W + ox) * i32(p.Cin) + i32(q0.y), oy, ox, m < p.M);
+  // Rows past M get a tap offset far outside the image, so loadA's bounds test rejects them too.
+  return ARow((oy * p.W + ox) * i32(p.Cin) + i32(q0.y), select(OUTSIDE, oy, m < p.M), ox);
 }
 // base: flat index of x[b, oh*sh, ow*sw, 0] (the window origin before padding and taps).
 struct AK { base: i32, iy: i32, ix: i32 }
@@ -37,7 +38,7 @@ fn aK(k: u32) -> AK {
 fn loadA(r: ARow, k: AK) -> f32 {
   let ih = k.iy + r.oy;
   let iw = k.ix + r.ox;
-  if (!r.ok || u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
+  if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
   return x[k.base + r.off];
 }
 fn loadB(k: u32, n: u32) -> f32 {

@@ -1,46 +1,50 @@
-// Convolution input gradient as an implicit GEMM (loaders for gemm_regtile / gemm_shared).
-//   dX[m, n] = sum_k A[m, k] * B[k, n]
-//   m = (b, ih, iw) over N*H*W rows, n = ci, k = (kh, kw, co) over KH*KW*Cout (co fastest).
-//   Rule: y[b, oh, ow] reads x[b, oh*sh - padT + kh*dh, ...], so x[ih] receives dY[oh] through tap kh
-//   exactly when oh*sh = ih + padT - kh*dh, i.e. (ih + padT - kh*dh) is a non-negative multiple of the
-//   stride and the quotient oh is < OH (likewise for columns). Otherwise A[m, k] = 0.
-//   A[m, k] = dY[b, oh, ow, co];  B[k, n] = w[kh, kw, n, co], read from wt = w transposed to
-//   [KH, KW, Cout, Cin] (a row-major [K, Cin] matrix: coalesced along n on GPUs).
-// The strides are compile-time constants here, so the multiple-of-stride test is a shift and a mask.
-const SH: i32 = {{SH}};
-const SW: i32 = {{SW}};
+// Convolution input gradient as implicit GEMMs, one per stride phase (loaders for gemm_regtile /
+// gemm_shared).
+// Rule: y[b, oh] reads x[b, oh*sh - padT + kh*dh], so x[ih] receives dY[oh] through tap kh exactly when
+// oh*sh = ih + padT - kh*dh. For input rows of one phase, ih = py + sh*i, the taps that can satisfy this
+// are the kh with (py + padT - kh*dh) = 0 (mod sh): an arithmetic progression kh = kh0 + j*khStep
+// (j < nKh), and then oh = i + ohOff - j*ohStep with ohOff = (py + padT - kh0*dh) / sh and
+// ohStep = khStep*dh / sh, both exact. Likewise for columns. So each phase is a dense GEMM with no
+// wasted taps and no division in loadA (a stride-2 3x3 conv would otherwise multiply by zero 5/9 of
+// the time):
+//   dXphase[m, n] = sum_k A[m, k] * B[k, n]
+//   m = (b, i, j) over N*Hp*Wp rows, n = ci, k = (jh, jw, co) over nKh*nKw*Cout (co fastest),
+//   A[m, k] = dY[b, i + ohOff - jh*ohStep, j + owOff - jw*owStep, co] (zero outside dY),
+//   B[k, n] = w[kh0 + jh*khStep, kw0 + jw*kwStep, n, co], gathered per phase by conv2d_wt.wgsl into a
+//   row-major [nKh*nKw*Cout, Cin] matrix (coalesced along n on GPUs).
+// With stride 1 there is one phase (kh0 = 0, khStep = 1, ohOff = padT, ohStep = dh) and the result is
+// dX itself; otherwise conv2d_scatter.wgsl interleaves the phases into dX.
 struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
-  H: u32, W: u32, OH: i32, OW: i32, Cout: u32, KW: u32,
-  dh: i32, dw: i32, padT: i32, padL: i32,
-  invH: f32, invW: f32, invCout: f32, invKW: f32,
+  Hp: u32, Wp: u32, OH: u32, OW: u32, Cout: u32, nKw: u32,
+  ohOff: i32, owOff: i32, ohStep: i32, owStep: i32,
+  invHp: f32, invWp: f32, invCout: f32, invKw: f32,
 }
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> wt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-// base: flat index of dY[b, 0, 0, 0]; (ihp, iwp) = (ih + padT, iw + padL).
-struct ARow { base: i32, ihp: i32, iwp: i32, ok: bool }
+// base: flat index of dY[b, 0, 0, 0]; (oh0, ow0) = (i + ohOff, j + owOff): the output pixel of tap 0.
+struct ARow { base: i32, oh0: i32, ow0: i32 }
 fn aRow(m: u32) -> ARow {
-  let q0 = divmod(m, p.W, p.invW); // (b*H + ih, iw)
-  let q1 = divmod(q0.x, p.H, p.invH); // (b, ih)
-  return ARow(i32(q1.x) * p.OH * p.OW * i32(p.Cout), i32(q1.y) + p.padT, i32(q0.y) + p.padL, m < p.M);
+  let q0 = divmod(m, p.Wp, p.invWp); // (b*Hp + i, j)
+  let q1 = divmod(q0.x, p.Hp, p.invHp); // (b, i)
+  // Rows past M get a tap-0 pixel far outside dY, so loadA's bounds test rejects them too.
+  return ARow(i32(q1.x * p.OH * p.OW * p.Cout), select(OUTSIDE, i32(q1.y) + p.ohOff, m < p.M), i32(q0.y) + p.owOff);
 }
-// (ty, tx) = (kh*dh, kw*dw); co = output channel.
+// (ty, tx) = (jh*ohStep, jw*owStep): how far tap (jh, jw) moves the output pixel back.
 struct AK { co: i32, ty: i32, tx: i32 }
 fn aK(k: u32) -> AK {
-  let q0 = divmod(k, p.Cout, p.invCout); // (kh*KW + kw, co)
-  let q1 = divmod(q0.x, p.KW, p.invKW); // (kh, kw)
-  return AK(i32(q0.y), i32(q1.x) * p.dh, i32(q1.y) * p.dw);
+  let q0 = divmod(k, p.Cout, p.invCout); // (jh*nKw + jw, co)
+  let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)
+  return AK(i32(q0.y), i32(q1.x) * p.ohStep, i32(q1.y) * p.owStep);
 }
 fn loadA(r: ARow, k: AK) -> f32 {
-  let ty = r.ihp - k.ty;
-  let tx = r.iwp - k.tx;
-  let oh = ty / SH;
-  let ow = tx / SW;
-  if (!r.ok || ty < 0 || tx < 0 || oh * SH != ty || ow * SW != tx || oh >= p.OH || ow >= p.OW) { return 0.0; }
-  return dy[r.base + (oh * p.OW + ow) * i32(p.Cout) + k.co];
+  let oh = r.oh0 - k.ty;
+  let ow = r.ow0 - k.tx;
+  if (u32(oh) >= p.OH || u32(ow) >= p.OW) { return 0.0; }
+  return dy[r.base + (oh * i32(p.OW) + ow) * i32(p.Cout) + k.co];
 }
 fn loadB(k: u32, n: u32) -> f32 {
   if (n >= p.N) { return 0.0; }

@@ -18,13 +18,14 @@ struct Params {
 @group(0) @binding(4) var<uniform> p: Params;
 
 // base: flat index of x[b, ih0, iw0, 0] (may be negative: only read when the tap is inside).
-struct ARow { base: i32, ih0: i32, iw0: i32, ok: bool }
+struct ARow { base: i32, ih0: i32, iw0: i32 }
 fn aRow(m: u32) -> ARow {
   let q0 = divmod(m, p.OW, p.invOW); // (b*OH + oh, ow)
   let q1 = divmod(q0.x, p.OH, p.invOH); // (b, oh)
   let ih0 = i32(q1.y) * p.sh - p.padT;
   let iw0 = i32(q0.y) * p.sw - p.padL;
-  return ARow((i32(q1.x) * p.H * p.W + ih0 * p.W + iw0) * i32(p.Cin), ih0, iw0, m < p.M);
+  // Rows past M get an origin far outside the image, so loadA's bounds test rejects them too.
+  return ARow((i32(q1.x) * p.H * p.W + ih0 * p.W + iw0) * i32(p.Cin), select(OUTSIDE, ih0, m < p.M), iw0);
 }
 // off: flat offset of tap (kh, kw, ci) from the window's top-left; (dy, dx) = (kh*dh, kw*dw).
 struct AK { off: i32, dy: i32, dx: i32 }
@@ -39,7 +40,7 @@ fn loadA(r: ARow, k: AK) -> f32 {
   let ih = r.ih0 + k.dy;
   let iw = r.iw0 + k.dx;
   // u32 casts fold the `>= 0` tests into the `< size` tests.
-  if (!r.ok || u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
+  if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
   return x[r.base + k.off];
 }
 fn loadB(k: u32, n: u32) -> f32 {

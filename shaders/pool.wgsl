@@ -2,13 +2,14 @@
 // Padded cells never win a max and, unless INCLUDE_PAD (PyTorch's count_include_pad), are left out of
 // the average's divisor (Keras / TensorFlow). Max pooling records, when SAVE_ARG, the window offset
 // dy * kw + dx of the first maximum (scan order: rows, then columns) for the backward pass.
+// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
 override IS_MAX: bool = true;
 override INCLUDE_PAD: bool = false;
 override SAVE_ARG: bool = false;
 struct Params { n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> arg: array<u32>;
+@group(0) @binding(0) var<storage, read> x: array<{{T}}>;
+@group(0) @binding(1) var<storage, read_write> y: array<{{T}}>;
+@group(0) @binding(2) var<storage, read_write> arg: array<{{U}}>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
@@ -28,17 +29,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ws = u32(max(w0, 0));
   let we = u32(min(w0 + i32(p.kw), i32(p.W)));
   var best = x[((b * p.H + hs) * p.W + ws) * p.C + c];
-  var bi = (hs - u32(h0)) * p.kw + (ws - u32(w0));
-  var s = 0.0;
+  var bi = {{U}}((hs - u32(h0)) * p.kw + (ws - u32(w0)));
+  var s = {{T}}();
   for (var h = hs; h < he; h++) {
     var at = ((b * p.H + h) * p.W + ws) * p.C + c;
     for (var w = ws; w < we; w++) {
       let v = x[at];
       if (IS_MAX) {
-        if (v > best) {
-          best = v;
-          bi = (h - u32(h0)) * p.kw + (w - u32(w0));
-        }
+        let better = v > best;
+        best = select(best, v, better);
+        bi = select(bi, {{U}}((h - u32(h0)) * p.kw + (w - u32(w0))), better);
       } else {
         s += v;
       }

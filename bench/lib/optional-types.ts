@@ -42,7 +42,7 @@ export const OPTIONAL_SOURCES: Record<keyof OptionalMods, { file: string; name: 
   batchNorm: { file: 'src/kernels/batchnorm.ts', name: 'batchNorm' },
   maxPool2d: { file: 'src/kernels/pool.ts', name: 'maxPool2d' },
   softmaxCrossEntropy: { file: 'src/kernels/loss.ts', name: 'softmaxCrossEntropy' },
-  Adam: { file: 'src/optim/adam.ts', name: 'Adam' },
-  inceptionV3: { file: 'src/models/inception.ts', name: 'inceptionV3' },
-  denseNet121: { file: 'src/models/densenet.ts', name: 'denseNet121' },
+  Adam: { file: 'src/optim/optimizers.ts', name: 'Adam' },
+  inceptionV3: { file: 'src/models/inception_v3.ts', name: 'inceptionV3' },
+  denseNet121: { file: 'src/models/densenet121.ts', name: 'denseNet121' },
 };

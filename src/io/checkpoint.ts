@@ -3,7 +3,8 @@
  * slots under `optimizer.<slot key>` (e.g. `optimizer.m.conv2d.kernel`), and the run's config and
  * state (epoch, step, best validation loss, RNG seed, ...) as JSON strings in `__metadata__`.
  * Because weights keep their plain names, a checkpoint is also a weights file that Python's
- * `safetensors.numpy.load_file` or {@link loadSafetensors} reads directly.
+ * `safetensors.numpy.load_file` or {@link loadSafetensors} reads directly. Non-finite numbers in
+ * config and state (e.g. an initial best loss of Infinity) survive as `{"__float__": "Infinity"}`.
  *
  * Writes are atomic (temp file, fsync, rename, fsync of the directory): a crash during a save
  * leaves the previous checkpoint intact. Node only.
@@ -29,6 +30,22 @@ export interface Checkpoint {
   state: object;
 }
 
+/**
+ * JSON has no Infinity or NaN (a best validation loss starts at Infinity): store non-finite
+ * numbers as `{"__float__": "Infinity"}` and restore them on load.
+ */
+function floatReplacer(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? { __float__: String(v) } : v;
+}
+function floatReviver(_key: string, v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const keys = Object.keys(v);
+    const f = (v as { __float__?: unknown }).__float__;
+    if (keys.length === 1 && (f === 'Infinity' || f === '-Infinity' || f === 'NaN')) return Number(f);
+  }
+  return v;
+}
+
 /** Build the safetensors bytes of a checkpoint (no I/O; usable in browsers). */
 export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
   const all = new Map<string, TensorData>();
@@ -38,7 +55,7 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
   }
   for (const [key, t] of ckpt.optimizer ?? []) all.set(OPTIMIZER_PREFIX + key, t);
   const json = (what: string, v: object): string => {
-    const s = JSON.stringify(v);
+    const s = JSON.stringify(v, floatReplacer);
     if (s === undefined) throw new Error(`checkpoint: ${what} is not JSON-serialisable`);
     return s;
   };
@@ -61,7 +78,7 @@ function fromDecoded(dec: ReturnType<typeof decodeSafetensors>, source: string):
   }
   const parse = (key: string): object => {
     try {
-      return JSON.parse(metadata[key] ?? 'null') as object;
+      return JSON.parse(metadata[key] ?? 'null', floatReviver) as object;
     } catch (e) {
       throw new Error(`checkpoint ${source}: metadata '${key}' is not valid JSON (${(e as Error).message})`);
     }

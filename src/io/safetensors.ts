@@ -109,7 +109,8 @@ export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, 
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new Error(`safetensors: metadata '${k}' must be a string, got ${typeof v}`);
     }
-    header.__metadata__ = metadata;
+    // Sorted keys: deterministic bytes (the Rust writer's HashMap order is arbitrary anyway).
+    header.__metadata__ = Object.fromEntries(Object.entries(metadata).sort((a, b) => compareUtf8(a[0], b[0])));
   }
   let offset = 0;
   for (const [name, t] of list) {

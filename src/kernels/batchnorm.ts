@@ -11,7 +11,7 @@
  * - epsilon defaults to Keras's 1e-3 (InceptionV3); DenseNet121 uses 1.001e-5.
  * - gamma = null is Keras's `scale=False` (InceptionV3), beta = null `center=False`.
  *
- * Kernels: training forward is 3 dispatches (chunked shifted sums per channel, a Chan merge that also
+ * Kernels (4 channels per invocation when C is a multiple of 4): training forward is 3 dispatches (chunked shifted sums per channel, a Chan merge that also
  * updates the moving statistics in place, then one fused normalise+affine pass); inference is 1.
  * Backward is 3 dispatches in both modes when gamma/beta need gradients (chunked channel sums of g and
  * g * xhat, their merge, the elementwise dx); in inference mode dx alone is one affine pass.
@@ -19,6 +19,7 @@
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, isGradEnabled, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
+import { lanes, laneSource } from './lanes.js';
 import statsSrc from '../../shaders/bn_stats.wgsl';
 import combineSrc from '../../shaders/bn_combine.wgsl';
 import normSrc from '../../shaders/bn_norm.wgsl';
@@ -75,12 +76,13 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
   const eps = p.epsilon ?? 1e-3;
   const momentum = p.momentum ?? 0.99;
   const y = Tensor.empty(x.shape);
+  const v = lanes(C);
   let mean: Tensor;
   let s: Tensor;
   if (p.training) {
-    const { rows, nchunks } = chunking(M, C);
+    const { rows, nchunks } = chunking(M, C / v);
     const part = Tensor.empty([nchunks * 2 * C]);
-    rt.dispatch(rt.kernel('bn-stats', statsSrc), { x: x.storage, part: part.storage }, { M, C, rows, nchunks }, rt.grid(nchunks * C, 256));
+    rt.dispatch(rt.kernel('bn-stats', laneSource(statsSrc, v)), { x: x.storage, part: part.storage }, { M, C: C / v, rows, nchunks }, rt.grid((nchunks * C) / v, 256));
     mean = Tensor.empty([C]);
     s = Tensor.empty([C]);
     const varScale = p.varianceUpdate === 'unbiased' && M > 1 ? M / (M - 1) : 1;
@@ -96,12 +98,12 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
     s = p.movingVar;
   }
   const fromVar = !p.training;
-  const k = rt.kernel('bn-norm', normSrc, { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
+  const k = rt.kernel('bn-norm', laneSource(normSrc, v), { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
   rt.dispatch(
     k,
     { x: x.storage, mean: mean.storage, s: s.storage, gamma: (p.gamma ?? mean).storage, beta: (p.beta ?? mean).storage, y: y.storage },
-    { n: x.size, C, eps },
-    rt.grid(x.size, 256),
+    { n: x.size / v, C: C / v, eps },
+    rt.grid(x.size / v, 256),
   );
   const inputs = [x, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) {
@@ -142,17 +144,18 @@ function batchNormGrad(
   const rt = runtime();
   const C = x.shape[x.rank - 1];
   const M = x.size / C;
+  const v = lanes(C);
   const fromVar = !o.training;
   let sg: Tensor | null = null;
   let sgx: Tensor | null = null;
   if (o.training || o.needParams) {
-    const { rows, nchunks } = chunking(M, C);
+    const { rows, nchunks } = chunking(M, C / v);
     const part = Tensor.empty([nchunks * 2 * C]);
     rt.dispatch(
-      rt.kernel('bn-grad-reduce', gradReduceSrc, { FROM_VAR: fromVar ? 1 : 0 }),
+      rt.kernel('bn-grad-reduce', laneSource(gradReduceSrc, v), { FROM_VAR: fromVar ? 1 : 0 }),
       { x: x.storage, g: g.storage, mean: mean.storage, s: s.storage, part: part.storage },
-      { M, C, rows, nchunks, eps: o.eps },
-      rt.grid(nchunks * C, 256),
+      { M, C: C / v, rows, nchunks, eps: o.eps },
+      rt.grid((nchunks * C) / v, 256),
     );
     sg = Tensor.empty([C]);
     sgx = Tensor.empty([C]);
@@ -162,12 +165,12 @@ function batchNormGrad(
   let dx: Tensor | null = null;
   if (o.needX) {
     dx = Tensor.empty(x.shape);
-    const k = rt.kernel('bn-grad', gradSrc, { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
+    const k = rt.kernel('bn-grad', laneSource(gradSrc, v), { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
     rt.dispatch(
       k,
       { x: x.storage, g: g.storage, mean: mean.storage, s: s.storage, gamma: (gamma ?? mean).storage, sg: (sg ?? mean).storage, sgx: (sgx ?? mean).storage, dx: dx.storage },
-      { n: x.size, C, M, eps: o.eps },
-      rt.grid(x.size, 256),
+      { n: x.size / v, C: C / v, M, eps: o.eps },
+      rt.grid(x.size / v, 256),
     );
   }
   return { dx, dgamma: sgx, dbeta: sg };

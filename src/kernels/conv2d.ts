@@ -3,7 +3,8 @@
  *
  * Dense convolutions (groups = 1) run on the GEMM engine as implicit GEMMs with their own loaders:
  * - forward:         M = N*OH*OW, N = Cout, K = KH*KW*Cin   (shaders/conv2d_fwd.wgsl)
- * - input gradient:  M = N*H*W,   N = Cin,  K = KH*KW*Cout  (shaders/conv2d_dx.wgsl)
+ * - input gradient:  per stride phase, M = N*H*W/(sh*sw), N = Cin, K = (taps of the phase)*Cout
+ *                    (shaders/conv2d_dx.wgsl: no multiplications by the zeros a dilated dY would hold)
  * - weight gradient: M = KH*KW*Cin, N = Cout, K = N*OH*OW   (shaders/conv2d_dw.wgsl; gemm splits k)
  * - bias gradient:   sum of dY over N, OH, OW.
  * Convolution backward is convolution: dX is dY dilated by the stride, correlated with the flipped,
@@ -18,7 +19,6 @@
  * bottom (and likewise left/right). PyTorch's padding='same' (stride 1 only) agrees for stride 1.
  */
 import { runtime } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { record } from '../autograd.js';
 import { gemm } from './gemm.js';
@@ -28,6 +28,7 @@ import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
 import dxSrc from '../../shaders/conv2d_dx.wgsl';
 import dwSrc from '../../shaders/conv2d_dw.wgsl';
 import wtSrc from '../../shaders/conv2d_wt.wgsl';
+import scatterSrc from '../../shaders/conv2d_scatter.wgsl';
 import groupedSrc from '../../shaders/conv2d_grouped.wgsl';
 
 /** Padding of a convolution: Keras 'valid' / 'same', or explicit [top, bottom, left, right]. */
@@ -121,6 +122,8 @@ function checkIndex(n: number, what: string, g: ConvGeometry): void {
 const withCommon = (src: string): string => `${src}\n${commonSrc}`;
 const FWD = withCommon(fwdSrc);
 const DW = withCommon(dwSrc);
+const DX = withCommon(dxSrc);
+const GROUPED = withCommon(groupedSrc);
 
 function geomParams(g: ConvGeometry) {
   return { sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL };
@@ -144,28 +147,72 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry)
   });
 }
 
+/**
+ * The taps k in [0, KS) that reach input rows of residue r (= phase + pad) at stride s and dilation d:
+ * the k with (r - k*d) = 0 (mod s), which form an arithmetic progression k0 + j*step, j < n.
+ */
+function phaseTaps(r: number, KS: number, d: number, s: number): { k0: number; step: number; n: number } {
+  const taps: number[] = [];
+  for (let k = 0; k < KS; k++) if ((((r - k * d) % s) + s) % s === 0) taps.push(k);
+  const step = taps.length > 1 ? taps[1] - taps[0] : 1;
+  taps.forEach((k, j) => {
+    if (k !== taps[0] + j * step) throw new Error('ossify: internal error: conv2d phase taps are not an arithmetic progression');
+  });
+  return { k0: taps[0] ?? 0, step, n: taps.length };
+}
+
+/** dX: one dense GEMM per stride phase (see shaders/conv2d_dx.wgsl), interleaved into dX. */
 function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const rt = runtime();
-  const M = g.N * g.H * g.W;
-  const K = g.KH * g.KW * g.Cout;
-  checkIndex(M, 'N*H*W', g);
-  checkIndex(K, 'KH*KW*Cout', g);
-  // wt = w as [KH, KW, Cout, Cin], the B operand read row-major.
-  const taps = g.KH * g.KW;
-  const wt = Tensor.empty([taps, g.Cout, g.Cin]);
-  rt.dispatch(rt.kernel('conv2d_wt', wtSrc), { w: w.storage, wt: wt.storage }, { taps, Cin: g.Cin, Cout: g.Cout }, rt.grid(wt.size, 256));
-  const out = gemm({
-    label: `conv2d_dx_s${g.sh}x${g.sw}`,
-    loaders: withCommon(fillTemplate(dxSrc, { SH: g.sh, SW: g.sw })),
-    M,
-    N: g.Cin,
-    K,
-    inputs: { dy: dy.storage, wt: wt.storage },
-    params: { dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL, H: g.H, W: g.W, OH: g.OH, OW: g.OW, Cout: g.Cout, KW: g.KW, invH: 1 / g.H, invW: 1 / g.W, invCout: 1 / g.Cout, invKW: 1 / g.KW },
-    outShape: [g.N, g.H, g.W, g.Cin],
-  });
-  wt.dispose();
-  return out;
+  checkIndex(g.N * g.H * g.W, 'N*H*W', g);
+  checkIndex(g.KH * g.KW * g.Cout, 'KH*KW*Cout', g);
+  const xShape = [g.N, g.H, g.W, g.Cin];
+  const single = g.sh === 1 && g.sw === 1;
+  const phases = [];
+  for (let py = 0; py < Math.min(g.sh, g.H); py++)
+    for (let px = 0; px < Math.min(g.sw, g.W); px++) {
+      const th = phaseTaps(py + g.padT, g.KH, g.dh, g.sh);
+      const tw = phaseTaps(px + g.padL, g.KW, g.dw, g.sw);
+      phases.push({ py, px, th, tw, Hp: Math.ceil((g.H - py) / g.sh), Wp: Math.ceil((g.W - px) / g.sw) });
+    }
+  // Phases that no tap reaches (e.g. a 1x1 stride-2 conv never reads odd rows) get zero gradient.
+  const dx = single ? null : phases.some((q) => q.th.n === 0 || q.tw.n === 0) ? Tensor.zeros(xShape) : Tensor.empty(xShape);
+  for (const { py, px, th, tw, Hp, Wp } of phases) {
+    if (th.n === 0 || tw.n === 0) continue;
+    const K = th.n * tw.n * g.Cout;
+    const wt = Tensor.empty([K, g.Cin]);
+    rt.dispatch(rt.kernel('conv2d_wt', wtSrc), { w: w.storage, wt: wt.storage }, { total: wt.size, Cin: g.Cin, Cout: g.Cout, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step }, rt.grid(wt.size, 256));
+    const out = gemm({
+      label: 'conv2d_dx',
+      loaders: DX,
+      M: g.N * Hp * Wp,
+      N: g.Cin,
+      K,
+      inputs: { dy: dy.storage, wt: wt.storage },
+      params: {
+        Hp,
+        Wp,
+        OH: g.OH,
+        OW: g.OW,
+        Cout: g.Cout,
+        nKw: tw.n,
+        ohOff: (py + g.padT - th.k0 * g.dh) / g.sh,
+        owOff: (px + g.padL - tw.k0 * g.dw) / g.sw,
+        ohStep: (th.step * g.dh) / g.sh,
+        owStep: (tw.step * g.dw) / g.sw,
+        invHp: 1 / Hp,
+        invWp: 1 / Wp,
+        invCout: 1 / g.Cout,
+        invKw: 1 / tw.n,
+      },
+      outShape: [g.N, Hp, Wp, g.Cin],
+    });
+    wt.dispose();
+    if (!dx) return out;
+    rt.dispatch(rt.kernel('conv2d_scatter', scatterSrc), { phase: out.storage, dx: dx.storage }, { total: out.size, Hp, Wp, C: g.Cin, H: g.H, W: g.W, py, px, sh: g.sh, sw: g.sw }, rt.grid(out.size, 256));
+    out.dispose();
+  }
+  return dx!;
 }
 
 function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
@@ -186,14 +233,21 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
 }
 
 type GroupedMode = 0 | 1 | 2;
-/** One launch of the direct grouped kernel; `chunks` > 1 only for the weight gradient. */
-function groupedLaunch(mode: GroupedMode, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry, outShape: Shape, chunks = 1, chunk = 0): Tensor {
+/**
+ * One launch of the direct grouped kernel over `items` (pixels, or weight taps x chunks) times quads of
+ * 4 channels of `channels`; `chunk` > 0 only for the weight gradient's partial sums.
+ */
+function groupedLaunch(mode: GroupedMode, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry, outShape: Shape, items: number, channels: number, chunk = 0): Tensor {
   const rt = runtime();
+  checkIndex(items, 'pixels (or weight taps x chunks)', g);
   const out = Tensor.empty(outShape);
-  const k = rt.kernel(`conv2d_grouped_${mode}`, groupedSrc, { MODE: mode });
+  const quads = Math.ceil(channels / 4);
+  const Cig = g.Cin / g.groups;
+  const Cog = g.Cout / g.groups;
   const params = {
     ...geomParams(g),
-    total: out.size,
+    total: items * quads,
+    quads,
     H: g.H,
     W: g.W,
     Cin: g.Cin,
@@ -202,30 +256,66 @@ function groupedLaunch(mode: GroupedMode, a: Tensor, b: Tensor, bias: Tensor | n
     Cout: g.Cout,
     KH: g.KH,
     KW: g.KW,
-    Cig: g.Cin / g.groups,
-    Cog: g.Cout / g.groups,
+    Cig,
+    Cog,
     hasBias: bias ? 1 : 0,
     positions: g.N * g.OH * g.OW,
-    chunk: chunks > 1 ? chunk : g.N * g.OH * g.OW,
+    chunk: chunk || g.N * g.OH * g.OW,
+    invH: 1 / g.H,
+    invW: 1 / g.W,
+    invOH: 1 / g.OH,
+    invOW: 1 / g.OW,
+    invCig: 1 / Cig,
+    invCog: 1 / Cog,
   };
-  rt.dispatch(k, { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage }, params, rt.grid(out.size, 256));
+  const k = rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode });
+  rt.dispatch(k, { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage }, params, rt.grid(items * quads, 256));
   return out;
 }
+
+const groupedForward = (x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor => groupedLaunch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], g.N * g.OH * g.OW, g.Cout);
+const groupedInputGrad = (dy: Tensor, w: Tensor, g: ConvGeometry): Tensor => groupedLaunch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
 
 function groupedWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   // Few outputs (depthwise: KH*KW*C) and a long sum over N*OH*OW: split the sum into chunks so that
   // enough invocations run, then add the chunk partials.
   const wShape = [g.KH, g.KW, g.Cin / g.groups, g.Cout];
-  const ws = wShape.reduce((p, d) => p * d, 1);
+  const taps = g.KH * g.KW * (g.Cin / g.groups);
+  const invocations = taps * Math.ceil(g.Cout / 4);
   const positions = g.N * g.OH * g.OW;
-  const nchunks = Math.max(1, Math.min(Math.ceil(positions / 32), Math.ceil(16384 / ws)));
+  const nchunks = Math.max(1, Math.min(Math.ceil(positions / 32), Math.ceil(8192 / invocations)));
   const chunk = Math.ceil(positions / nchunks);
   const used = Math.ceil(positions / chunk);
-  if (used === 1) return groupedLaunch(2, x, dy, null, g, wShape);
-  const partial = groupedLaunch(2, x, dy, null, g, [used, ...wShape], used, chunk);
+  if (used === 1) return groupedLaunch(2, x, dy, null, g, wShape, taps, g.Cout);
+  const partial = groupedLaunch(2, x, dy, null, g, [used, ...wShape], used * taps, g.Cout, chunk);
   const res = sum(partial, 0);
   partial.dispose();
   return res;
+}
+
+/**
+ * Gradient of a convolution with respect to its input x (TensorFlow's Conv2DBackpropInput): dY
+ * [N, OH, OW, Cout] and the weights -> dX of shape `xShape`. What {@link conv2d}'s backward runs.
+ */
+export function conv2dBackpropInput(dy: Tensor, w: Tensor, xShape: Shape, opts: Conv2dOptions = {}): Tensor {
+  const g = resolveConvGeometry(xShape, w.shape, opts);
+  checkGradShape(dy, g);
+  return g.groups > 1 ? groupedInputGrad(dy, w, g) : inputGradGemm(dy, w, g);
+}
+
+/**
+ * Gradient of a convolution with respect to its weights (TensorFlow's Conv2DBackpropFilter): x and
+ * dY [N, OH, OW, Cout] -> dW of shape `wShape` (HWIO). What {@link conv2d}'s backward runs.
+ */
+export function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: Shape, opts: Conv2dOptions = {}): Tensor {
+  const g = resolveConvGeometry(x.shape, wShape, opts);
+  checkGradShape(dy, g);
+  return g.groups > 1 ? groupedWeightGrad(x, dy, g) : weightGradGemm(x, dy, g);
+}
+
+function checkGradShape(dy: Tensor, g: ConvGeometry): void {
+  const want = [g.N, g.OH, g.OW, g.Cout];
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== want[i])) throw new Error(`ossify: conv2d output gradient must be ${shapeStr(want)}, got ${shapeStr(dy.shape)}`);
 }
 
 /**
@@ -236,11 +326,11 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOp
   const g = resolveConvGeometry(x.shape, w.shape, opts);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Cout)) throw new Error(`ossify: conv2d bias must be [${g.Cout}] (Cout of w ${shapeStr(w.shape)}), got ${shapeStr(bias.shape)}`);
   const grouped = g.groups > 1;
-  const out = grouped ? groupedLaunch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout]) : forwardGemm(x, w, bias, g);
+  const out = grouped ? groupedForward(x, w, bias, g) : forwardGemm(x, w, bias, g);
   const inputs = bias ? [x, w, bias] : [x, w];
   return record('conv2d', inputs, out, [x, w], (dy, [xs, ws]) => [
-    x.requiresGrad ? (grouped ? groupedLaunch(1, dy, ws, null, g, x.shape) : inputGradGemm(dy, ws, g)) : null,
-    w.requiresGrad ? (grouped ? groupedWeightGrad(xs, dy, g) : weightGradGemm(xs, dy, g)) : null,
+    x.requiresGrad ? conv2dBackpropInput(dy, ws, x.shape, opts) : null,
+    w.requiresGrad ? conv2dBackpropFilter(xs, dy, w.shape, opts) : null,
     ...(bias ? [bias.requiresGrad ? sum(dy, [0, 1, 2]) : null] : []),
   ]);
 }

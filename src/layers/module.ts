@@ -38,6 +38,11 @@ const globalScope: Scope = { namer: new Namer(), seed: 0 };
 const scopeStack: Scope[] = [];
 const currentScope = (): Scope => scopeStack[scopeStack.length - 1] ?? globalScope;
 
+/** The seed of the current {@link buildScope} (0 outside any). */
+export function scopeSeed(): number {
+  return currentScope().seed;
+}
+
 /**
  * Build layers with their own automatic-name counters and initialisation seed (a model builder wraps
  * its construction in one, so that names start at `conv2d` and weights depend only on `seed`).

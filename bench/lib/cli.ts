@@ -1,0 +1,57 @@
+/** Command-line flags shared by the Node and Chromium runners, and writing the outputs. */
+import { parseArgs } from 'node:util';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Row } from './types.js';
+import { markdown, svg } from './report.js';
+
+export interface CliOptions {
+  quick: boolean;
+  json?: string;
+  out: string;
+  filter?: string[];
+  engines?: string[];
+}
+
+export const USAGE = `flags:
+  --quick            a subset (kernels at batch 2 + one InceptionV3 75x75 training step per engine), < 10 min on SwiftShader
+  --json FILE        also write the rows as JSON (an array of rows, see bench/README.md)
+  --out DIR          where the Markdown table and SVG chart go (default runs/bench)
+  --filter a,b       only cases whose name contains one of these (e.g. matmul,conv3x3)
+  --engines a,b      only these engines (ossify, tfjs-webgpu, tfjs-wasm)
+  --help`;
+
+export function parseCli(argv: string[]): CliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      out: { type: 'string', default: 'runs/bench' },
+      filter: { type: 'string' },
+      engines: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const list = (s?: string): string[] | undefined => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+  return { quick: !!values.quick, json: values.json, out: values.out!, filter: list(values.filter), engines: list(values.engines) };
+}
+
+/** Write <out>/<name>.md and .svg (and the JSON file when asked); print the Markdown. */
+export function writeOutputs(rows: Row[], o: CliOptions, name: string, title: string, notes: string[]): void {
+  const date = new Date().toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+  const md = markdown(rows, { title, date, notes });
+  mkdirSync(o.out, { recursive: true });
+  writeFileSync(join(o.out, `${name}.md`), md);
+  writeFileSync(join(o.out, `${name}.svg`), svg(rows, `${title} (${date})`));
+  if (o.json) {
+    mkdirSync(dirname(o.json), { recursive: true });
+    writeFileSync(o.json, JSON.stringify(rows, null, 1));
+  }
+  console.log(`\n${md}`);
+  console.log(`wrote ${join(o.out, `${name}.md`)}, ${join(o.out, `${name}.svg`)}${o.json ? `, ${o.json}` : ''}`);
+}

@@ -1,0 +1,165 @@
+/**
+ * ossify as a benchmark engine. Forward rows run under noGrad; backward rows run the forward untimed
+ * (recorded and drained) and time `backward(out, dy)` alone; train steps time forward + loss + backward
+ * + Adam. Peak memory is the runtime's peak live tensor bytes over the first warm-up iteration.
+ */
+import { init, runtime, Tensor, noGrad, tidy, backward, matmul } from '../../src/index.js';
+import { loadOptional } from './optional.js';
+import type { OptionalMods } from './optional-types.js';
+import type { Case } from './cases.js';
+import type { Phase } from './types.js';
+import { GpuBracket, type Prepared } from './timing.js';
+import { randomData, heScale, oneHot, type Engine } from './engine.js';
+
+type Op = (inputs: Tensor[]) => Tensor;
+
+function need<K extends keyof OptionalMods>(mods: OptionalMods, key: K, file: string): NonNullable<OptionalMods[K]> {
+  const f = mods[key];
+  if (!f) throw new Error(`ossify has no ${String(key)} yet (${file} not landed)`);
+  return f as NonNullable<OptionalMods[K]>;
+}
+
+/** Our models' calling convention, looked up defensively while src/models/* is being written. */
+export function modelApi(m: unknown): { forward: (x: Tensor, training: boolean) => Tensor; params: () => Tensor[]; dispose: () => void } {
+  const obj = m as Record<string, unknown> & ((x: Tensor, o?: unknown) => Tensor);
+  const setMode = (training: boolean): void => {
+    if (typeof obj.train === 'function' && typeof obj.eval === 'function') (training ? (obj.train as () => void) : (obj.eval as () => void)).call(obj);
+    else if ('training' in obj) (obj as { training: boolean }).training = training;
+  };
+  const forward = (x: Tensor, training: boolean): Tensor => {
+    setMode(training);
+    if (typeof obj.forward === 'function') return (obj.forward as (x: Tensor, o: unknown) => Tensor).call(obj, x, { training });
+    if (typeof obj.apply === 'function' && typeof obj !== 'function') return (obj.apply as (x: Tensor, o: unknown) => Tensor).call(obj, x, { training });
+    if (typeof obj === 'function') return obj(x, { training });
+    throw new Error('ossify model: no forward()');
+  };
+  const params = (): Tensor[] => {
+    const p = typeof obj.parameters === 'function' ? (obj.parameters as () => unknown).call(obj) : obj.params;
+    const list = p instanceof Map ? [...p.values()] : Array.isArray(p) ? p : p && typeof p === 'object' ? Object.values(p) : [];
+    return (list as Tensor[]).filter((t) => t instanceof Tensor && t.requiresGrad);
+  };
+  const dispose = (): void => {
+    if (typeof obj.dispose === 'function') (obj.dispose as () => void).call(obj);
+  };
+  return { forward, params, dispose };
+}
+
+export async function ossifyEngine(): Promise<Engine> {
+  await init();
+  const rt = runtime();
+  const mods = await loadOptional();
+  const bracket = GpuBracket.available(rt.device) ? new GpuBracket(rt.device) : null;
+  const info = rt.info;
+  const adapter = `${info.kind}: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}`.trim();
+
+  /** Forward / backward Prepared for an op over fresh inputs. */
+  const opCase = (phase: Phase, shapes: { shape: number[]; scale: number; grad: boolean }[], op: Op, flops: { flops: number | null; bytes: number | null }, extra: Tensor[] = []): Prepared => {
+    const inputs = shapes.map((s, i) => Tensor.from(randomData(s.shape.reduce((a, b) => a * b, 1), 11 + i, -s.scale, s.scale), s.shape, { requiresGrad: phase === 'backward' && s.grad }));
+    const all = [...inputs, ...extra];
+    if (phase === 'forward') {
+      return { ...flops, repeatable: true, run: () => noGrad(() => op(inputs).dispose()), dispose: () => all.forEach((t) => t.dispose()) };
+    }
+    let out: Tensor | null = null;
+    let dy: Tensor | null = null;
+    return {
+      ...flops,
+      repeatable: false,
+      before: () => {
+        out = tidy(() => op(inputs));
+        if (!dy) dy = Tensor.from(randomData(out.size, 99), out.shape);
+      },
+      run: () => {
+        backward(out!, dy!);
+        out!.dispose();
+        for (const t of inputs) {
+          t.grad?.dispose();
+          t.grad = null;
+        }
+      },
+      dispose: () => {
+        (dy as Tensor | null)?.dispose();
+        all.forEach((t) => t.dispose());
+      },
+    };
+  };
+
+  const prepare = async (c: Case, phase: Phase): Promise<Prepared> => {
+    const { cost } = await import('./cases.js');
+    const fl = cost(c, phase);
+    const s = c.spec;
+    const N = c.batch;
+    switch (s.kind) {
+      case 'matmul':
+        return opCase(phase, [{ shape: [s.m, s.k], scale: 1, grad: true }, { shape: [s.k, s.n], scale: 1, grad: true }], ([a, b]) => matmul(a, b), fl);
+      case 'conv': {
+        const conv2d = need(mods, 'conv2d', 'src/kernels/conv2d.ts');
+        const opts = { stride: s.stride, dilation: s.dilation, padding: s.padding };
+        return opCase(phase, [{ shape: [N, s.h, s.w, s.cin], scale: 1, grad: true }, { shape: [s.kh, s.kw, s.cin, s.cout], scale: heScale(s.kh * s.kw * s.cin), grad: true }], ([x, w]) => conv2d(x, w, null, opts), fl);
+      }
+      case 'batchnorm': {
+        const batchNorm = need(mods, 'batchNorm', 'src/kernels/batchnorm.ts');
+        const movingMean = Tensor.zeros([s.c]);
+        const movingVar = Tensor.ones([s.c]);
+        return opCase(
+          phase,
+          [{ shape: [N, s.h, s.w, s.c], scale: 1, grad: true }, { shape: [s.c], scale: 1, grad: true }, { shape: [s.c], scale: 1, grad: true }],
+          ([x, gamma, beta]) => batchNorm(x, { gamma, beta, movingMean, movingVar, training: true, momentum: 0.99, epsilon: 1e-3 }),
+          fl,
+          [movingMean, movingVar],
+        );
+      }
+      case 'maxpool': {
+        const maxPool2d = need(mods, 'maxPool2d', 'src/kernels/pool.ts');
+        return opCase(phase, [{ shape: [N, s.h, s.w, s.c], scale: 1, grad: true }], ([x]) => maxPool2d(x, { size: s.size, stride: s.stride, padding: 'valid' }), fl);
+      }
+      case 'model': {
+        const build = s.model === 'inceptionv3' ? need(mods, 'inceptionV3', 'src/models/inception_v3.ts') : need(mods, 'denseNet121', 'src/models/densenet121.ts');
+        const model = modelApi(build({ numClasses: s.numClasses, inputSize: s.size, bam: s.bam, widthMultiplier: 1 }));
+        const x = Tensor.from(randomData(N * s.size * s.size * 3, 5), [N, s.size, s.size, 3]);
+        const dispose = (): void => {
+          x.dispose();
+          model.dispose();
+        };
+        if (phase === 'inference') return { ...fl, repeatable: true, run: () => noGrad(() => tidy(() => model.forward(x, false)).dispose()), dispose };
+        const loss = need(mods, 'softmaxCrossEntropy', 'src/kernels/loss.ts');
+        const Adam = need(mods, 'Adam', 'src/optim/optimizers.ts');
+        const labels = Tensor.from(oneHot(N, s.numClasses), [N, s.numClasses]);
+        const params = model.params();
+        const opt = new Adam(params, { lr: 1e-3 });
+        return {
+          ...fl,
+          repeatable: false,
+          run: () => {
+            tidy(() => {
+              const l = loss(model.forward(x, true), labels);
+              backward(l);
+            });
+            opt.step();
+            for (const p of params) {
+              p.grad?.dispose();
+              p.grad = null;
+            }
+          },
+          dispose: () => {
+            labels.dispose();
+            dispose();
+          },
+        };
+      }
+    }
+  };
+
+  return {
+    name: 'ossify',
+    adapter,
+    timer: {
+      flush: () => rt.flush(),
+      sync: () => rt.sync(),
+      bracket,
+      resetPeak: () => rt.resetPeak(),
+      peak: () => rt.memory().peakLiveBytes,
+    },
+    prepare,
+    notes: [`ossify: ${adapter} (${info.reason}); timestamp-query ${bracket ? 'granted' : 'not granted: wall-clock'}`],
+  };
+}

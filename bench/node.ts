@@ -1,0 +1,62 @@
+/**
+ * `npm run bench`: the suite in Node. ossify and TensorFlow.js's WebGPU backend run on the same Dawn
+ * adapter (the one ossify picks: OSSIFY_ADAPTER / VK_ICD_FILENAMES, else hardware, lavapipe,
+ * SwiftShader); tfjs's WASM backend is the CPU reference.
+ */
+import { parseCli, writeOutputs } from './lib/cli.js';
+import { ossifyEngine } from './lib/engine-ossify.js';
+import { tfjsEngine } from './lib/engine-tfjs.js';
+import { runSuite } from './lib/suite.js';
+import type { Engine } from './lib/engine.js';
+import { runtime, shutdown } from '../src/index.js';
+
+async function tfjsInNode(): Promise<{ tf: typeof import('@tensorflow/tfjs-core'); tfl: typeof import('@tensorflow/tfjs-layers'); adapter: string }> {
+  // tfjs-webgpu looks for navigator.gpu: give it a Dawn instance created with the same
+  // VK_ICD_FILENAMES that ossify's adapter choice left in the environment.
+  const { create } = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU };
+  const gpu = create([]);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
+  const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const adapter = a ? [a.info.vendor, a.info.architecture, a.info.description].filter(Boolean).join(' ') : 'none';
+  const core = (await import('@tensorflow/tfjs-core')) as unknown as Record<string, unknown>;
+  const tf = (typeof core.setBackend === 'function' ? core : core.default) as typeof import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  await import('@tensorflow/tfjs-backend-wasm');
+  const layers = (await import('@tensorflow/tfjs-layers')) as unknown as Record<string, unknown>;
+  const tfl = (typeof layers.model === 'function' ? layers : layers.default) as typeof import('@tensorflow/tfjs-layers');
+  tf.env().set('PROD', true);
+  return { tf, tfl, adapter };
+}
+
+async function main(): Promise<void> {
+  const o = parseCli(process.argv.slice(2));
+  const want = (e: string): boolean => !o.engines || o.engines.includes(e);
+  const engines: Engine[] = [];
+  const notes: string[] = ['Node, Dawn (the `webgpu` package); each sample: recorded work, then submitted between two timestamp passes, queue drained (see bench/README.md)'];
+  const ours = await ossifyEngine();
+  if (want('ossify')) engines.push(ours);
+  const ossifyAdapter = ours.adapter;
+  if (want('tfjs-webgpu') || want('tfjs-wasm')) {
+    const { tf, tfl, adapter } = await tfjsInNode();
+    if (!ossifyAdapter.includes(adapter.split(' ').slice(-1)[0] ?? '')) console.warn(`warning: tfjs-webgpu adapter '${adapter}' differs from ossify's '${ossifyAdapter}'`);
+    for (const b of ['webgpu', 'wasm'] as const) {
+      if (!want(`tfjs-${b}`)) continue;
+      try {
+        engines.push(await tfjsEngine(tf, tfl, b, b === 'wasm' ? 'cpu (wasm, single thread in Node)' : adapter));
+      } catch (e) {
+        console.error(`tfjs-${b} unavailable: ${(e as Error).message}`);
+      }
+    }
+  }
+  for (const e of engines) notes.push(...(e.notes ?? []));
+  console.log(`bench (node${o.quick ? ', quick' : ''}): ${engines.map((e) => `${e.name} on ${e.adapter}`).join('; ')}`);
+  const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, realGpu: !runtime().info.isCpu }, 'node');
+  writeOutputs(rows, o, 'node', `ossify benchmark (Node, ${runtime().info.kind})`, notes);
+  shutdown();
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+// Softmax cross-entropy, forward: one thread per sample row of logits z [N, C] (rows are short: the
+// classifier head has a handful of classes). Max-subtracted log-sum-exp keeps extreme logits finite:
+//   lse = m + log(sum exp(z - m)),  ce = sum_c t_c * (lse - z_c)
+// Per-sample weight w = sum_c t_c * classWeight_c (HAS_WEIGHTS) or 1. Writes loss[i] = w * ce and
+// aux[i] = (lse, sum_c t_c, w) for the backward pass.
+override HAS_WEIGHTS: bool = false;
+struct Params { N: u32, C: u32 }
+@group(0) @binding(0) var<storage, read> z: array<f32>;
+@group(0) @binding(1) var<storage, read> t: array<f32>;
+@group(0) @binding(2) var<storage, read> cw: array<f32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> aux: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= p.N) { return; }
+  let base = i * p.C;
+  var m = z[base];
+  for (var c = 1u; c < p.C; c++) { m = max(m, z[base + c]); }
+  var se = 0.0;
+  for (var c = 0u; c < p.C; c++) { se += exp(z[base + c] - m); }
+  let lse = m + log(se);
+  var ce = 0.0;
+  var st = 0.0;
+  var w = 0.0;
+  for (var c = 0u; c < p.C; c++) {
+    let tv = t[base + c];
+    if (tv != 0.0) { ce += tv * (lse - z[base + c]); }
+    st += tv;
+    if (HAS_WEIGHTS) { w += tv * cw[c]; }
+  }
+  if (!HAS_WEIGHTS) { w = 1.0; }
+  loss[i] = w * ce;
+  aux[3u * i] = lse;
+  aux[3u * i + 1u] = st;
+  aux[3u * i + 2u] = w;
+}

@@ -1,0 +1,335 @@
+#!/usr/bin/env node
+/**
+ * The `ossify` command: train, eval, summary, predict, bench.
+ * Run `ossify <command> --help` for each command's options.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { init, shutdown } from './gpu/runtime.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  help: Record<string, string>;
+  run: (values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<void>;
+}
+
+/** The bundled FracAtlas sample (48 images), found beside the package. */
+export function bundledSample(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const c of [join(here, '..', 'data', 'fracatlas-sample'), join(here, '..', '..', 'data', 'fracatlas-sample')]) if (existsSync(join(c, 'dataset.csv'))) return c;
+  throw new Error('ossify: the bundled FracAtlas sample (data/fracatlas-sample) is missing from this installation; pass --data DIR');
+}
+
+class UsageError extends Error {}
+
+function num(v: string | boolean | undefined, name: string, fallback: number, check: (n: number) => boolean = () => true): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name}: '${String(v)}' is not a valid value`);
+  return n;
+}
+
+function dir(v: string | boolean | undefined, name: string): string {
+  if (typeof v !== 'string') throw new UsageError(`--${name} DIR is required`);
+  const p = resolve(v);
+  if (!existsSync(p) || !statSync(p).isDirectory()) throw new UsageError(`--${name}: folder '${v}' does not exist`);
+  return p;
+}
+
+function file(v: string | boolean | undefined, name: string): string {
+  if (typeof v !== 'string') throw new UsageError(`--${name} FILE is required`);
+  const p = resolve(v);
+  if (!existsSync(p) || !statSync(p).isFile()) throw new UsageError(`--${name}: file '${v}' does not exist`);
+  return p;
+}
+
+const modelOpt = (v: string | boolean | undefined, fallback: string): 'inceptionv3' | 'densenet121' => {
+  const m = String(v ?? fallback).toLowerCase().replace(/[-_]/g, '');
+  if (m !== 'inceptionv3' && m !== 'densenet121') throw new UsageError(`--model: '${String(v)}' is not a model; use inceptionv3 or densenet121`);
+  return m;
+};
+
+const COMMANDS: Record<string, Command> = {
+  train: {
+    summary: 'train a fracture classifier on a FracAtlas folder (default: the bundled sample, small and fast)',
+    usage: 'ossify train [--data DIR] [--model inceptionv3|densenet121] [--bam] [--epochs N] [--batch-size N] [--lr X] [--image-size N] [--width X] --out RUN',
+    options: {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      model: { type: 'string' },
+      bam: { type: 'boolean' },
+      'no-bam': { type: 'boolean' },
+      'bam-combine': { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      'image-size': { type: 'string' },
+      width: { type: 'string' },
+      dropout: { type: 'string' },
+      seed: { type: 'string' },
+      'class-weights': { type: 'string' },
+      'balanced-sampling': { type: 'boolean' },
+      'no-augment': { type: 'boolean' },
+      patience: { type: 'string' },
+      'early-stopping': { type: 'string' },
+      'max-batches': { type: 'string' },
+      workers: { type: 'string' },
+      'no-report': { type: 'boolean' },
+    },
+    help: {
+      data: 'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: the bundled 48-image sample with a small, fast configuration',
+      out: 'run folder (config, log.jsonl, last/best checkpoints, report). Rerunning resumes. Default runs/<model>',
+      model: 'inceptionv3 (default) or densenet121',
+      bam: 'add 3 BAM modules (default on; --no-bam for none)',
+      'bam-combine': "sum (the paper's, default) or product (the official code's)",
+      epochs: 'epochs (default 100; sample: 6)',
+      'batch-size': 'batch size (default 32; sample: 8)',
+      lr: 'Adam learning rate (default 1e-3)',
+      'image-size': 'square input size (default 299 InceptionV3 / 224 DenseNet121; sample: 75)',
+      width: 'channel width multiplier (default 1; sample: 0.25)',
+      dropout: 'dropout before the classifier (default 0)',
+      seed: 'seed for initialisation, shuffling and augmentation (default 0)',
+      'class-weights': 'none (default) or balanced (n / (2 n_c))',
+      'balanced-sampling': 'draw half of each class per epoch',
+      'no-augment': 'turn off augmentation (flip, rotation, zoom, brightness/contrast)',
+      patience: 'ReduceLROnPlateau patience in epochs (default 10, factor 0.1, min_delta 1e-4)',
+      'early-stopping': 'stop after N epochs without val-loss improvement (default off)',
+      'max-batches': 'cap batches per epoch (smoke runs)',
+      workers: 'JPEG decode worker threads (default min(4, cores))',
+      'no-report': 'skip report.md',
+    },
+    async run(v) {
+      const { train } = await import('./train/trainer.js');
+      const sample = v.data === undefined;
+      const data = sample ? bundledSample() : dir(v.data, 'data');
+      const model = modelOpt(v.model, 'inceptionv3');
+      const small = sample ? { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25, patience: 3 } : null;
+      const defaultSize = model === 'densenet121' ? 224 : 299;
+      const combine = String(v['bam-combine'] ?? 'sum');
+      if (combine !== 'sum' && combine !== 'product') throw new UsageError(`--bam-combine: '${combine}' must be sum or product`);
+      const cw = String(v['class-weights'] ?? 'none');
+      if (cw !== 'none' && cw !== 'balanced') throw new UsageError(`--class-weights: '${cw}' must be none or balanced`);
+      const out = resolve(typeof v.out === 'string' ? v.out : join('runs', sample ? `sample-${model}` : model));
+      if (sample) console.log(`ossify: no --data given: training on the bundled FracAtlas sample (${data}) with a small configuration`);
+      await init();
+      const bar = progressBar();
+      const r = await train(
+        {
+          data,
+          out,
+          model,
+          bam: !v['no-bam'],
+          bamCombine: combine,
+          epochs: num(v.epochs, 'epochs', small?.epochs ?? 100, (n) => Number.isInteger(n) && n > 0),
+          batchSize: num(v['batch-size'], 'batch-size', small?.batchSize ?? 32, (n) => Number.isInteger(n) && n > 0),
+          lr: num(v.lr, 'lr', 1e-3, (n) => n > 0),
+          imageSize: num(v['image-size'], 'image-size', small?.imageSize ?? defaultSize, (n) => Number.isInteger(n) && n >= 32),
+          width: num(v.width, 'width', small?.width ?? 1, (n) => n > 0),
+          dropout: num(v.dropout, 'dropout', 0, (n) => n >= 0 && n < 1),
+          seed: num(v.seed, 'seed', 0, Number.isInteger),
+          classWeights: cw,
+          balancedSampling: !!v['balanced-sampling'],
+          augment: !v['no-augment'],
+          plateau: { patience: num(v.patience, 'patience', small?.patience ?? 10, (n) => Number.isInteger(n) && n >= 0) },
+          earlyStopping: num(v['early-stopping'], 'early-stopping', 0, (n) => Number.isInteger(n) && n >= 0),
+          maxBatches: num(v['max-batches'], 'max-batches', 0, (n) => Number.isInteger(n) && n >= 0),
+          workers: v.workers === undefined ? undefined : num(v.workers, 'workers', 0, (n) => Number.isInteger(n) && n >= 0),
+          report: !v['no-report'],
+        },
+        { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
+      );
+      bar.done();
+      if (r.final) {
+        const m = r.final.metrics;
+        console.log(
+          `\nbest epoch ${r.best.epoch} (val loss ${r.best.valLoss.toFixed(4)}): val accuracy ${m.accuracy.toFixed(4)}, fractured precision ${m.precision.toFixed(4)} recall ${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}; majority baseline accuracy ${m.baseline.accuracy.toFixed(4)}`,
+        );
+      }
+      console.log(`run folder: ${r.out}${existsSync(join(r.out, 'report.md')) ? ` (report: ${join(r.out, 'report.md')})` : ''}`);
+    },
+  },
+  eval: {
+    summary: 'evaluate a checkpoint on a FracAtlas folder and print the metrics',
+    usage: 'ossify eval --checkpoint FILE --data DIR [--split test|val|train|all] [--json FILE] [--batch-size N]',
+    options: { checkpoint: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'string' }, 'batch-size': { type: 'string' }, workers: { type: 'string' } },
+    help: {
+      checkpoint: 'a checkpoint written by ossify train (best.safetensors or last.safetensors); it carries its model configuration',
+      data: 'FracAtlas folder',
+      split: 'test (default when the folder has one, else val), val, train or all',
+      json: 'also write the metrics as JSON (accuracy, precision, recall, f1 of the fractured class, auc, balanced_accuracy, confusion [[tn, fp], [fn, tp]], weighted, macro)',
+      'batch-size': 'batch size (default 16)',
+      workers: 'JPEG decode worker threads',
+    },
+    async run(v) {
+      const ckpt = file(v.checkpoint, 'checkpoint');
+      const data = dir(v.data, 'data');
+      const split = String(v.split ?? 'auto');
+      if (!['auto', 'test', 'val', 'train', 'all'].includes(split)) throw new UsageError(`--split: '${split}' must be test, val, train or all`);
+      const { loadModel } = await import('./train/load.js');
+      const { evaluate, metricsJson } = await import('./train/trainer.js');
+      const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
+      await init();
+      const model = await loadModel(ckpt);
+      const ds = await readFracAtlas(data, { verify: 'markers' });
+      console.log(formatDatasetSummary(ds.summary));
+      const chosen = split === 'auto' ? (ds.split('test').length ? 'test' : 'val') : split;
+      const recs = chosen === 'all' ? ds.records : ds.split(chosen as 'test' | 'val' | 'train');
+      if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${data}`);
+      const r = await evaluate(model, recs, { batchSize: num(v['batch-size'], 'batch-size', 16, (n) => n > 0), workers: v.workers === undefined ? undefined : Number(v.workers) });
+      const j = metricsJson(r);
+      const m = r.metrics;
+      const [[tn, fp], [fn, tp]] = m.confusion;
+      console.log(`split ${chosen}: ${r.ids.length} images (${m.positives} fractured)`);
+      console.log(`loss ${r.loss.toFixed(4)}  accuracy ${m.accuracy.toFixed(4)}  balanced accuracy ${m.balancedAccuracy.toFixed(4)}  ROC AUC ${m.auc.toFixed(4)}`);
+      console.log(`fractured: precision ${m.precision.toFixed(4)}  recall ${m.recall.toFixed(4)}  F1 ${m.f1.toFixed(4)}  specificity ${m.specificity.toFixed(4)}`);
+      console.log(`weighted: precision ${m.weighted.precision.toFixed(4)}  recall ${m.weighted.recall.toFixed(4)}  F1 ${m.weighted.f1.toFixed(4)}  (macro F1 ${m.macro.f1.toFixed(4)})`);
+      console.log(`confusion [[tn ${tn}, fp ${fp}], [fn ${fn}, tp ${tp}]]   majority baseline: accuracy ${m.baseline.accuracy.toFixed(4)}, F1 ${m.baseline.f1.toFixed(4)}`);
+      if (r.failed.length) console.log(`unreadable images skipped: ${r.failed.length} (${r.failed.slice(0, 5).join(', ')}${r.failed.length > 5 ? ', ...' : ''})`);
+      if (typeof v.json === 'string') {
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(resolve(v.json), JSON.stringify({ split: chosen, ...j }, null, 2) + '\n');
+        console.log(`metrics written to ${resolve(v.json)}`);
+      }
+      model.dispose();
+    },
+  },
+  summary: {
+    summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
+    usage: 'ossify summary --model inceptionv3|densenet121 [--bam] [--classes N] [--image-size N] [--width X]',
+    options: { model: { type: 'string' }, bam: { type: 'boolean' }, classes: { type: 'string' }, 'image-size': { type: 'string' }, width: { type: 'string' } },
+    help: { model: 'inceptionv3 or densenet121', bam: 'with 3 BAM modules', classes: 'output classes (default 2)', 'image-size': 'input size (default 299 / 224)', width: 'width multiplier (default 1)' },
+    async run(v) {
+      if (v.model === undefined) throw new UsageError('--model is required (inceptionv3 or densenet121)');
+      const model = modelOpt(v.model, 'inceptionv3');
+      const { inceptionV3, denseNet121 } = await import('./models/index.js');
+      const { summary } = await import('./layers/summary.js');
+      await init({ verbose: false });
+      const opts = {
+        numClasses: num(v.classes, 'classes', 2, (n) => Number.isInteger(n) && n > 0),
+        inputSize: v['image-size'] === undefined ? undefined : num(v['image-size'], 'image-size', 0, (n) => Number.isInteger(n) && n > 0),
+        widthMultiplier: num(v.width, 'width', 1, (n) => n > 0),
+        bam: !!v.bam,
+      };
+      const m = model === 'inceptionv3' ? inceptionV3(opts) : denseNet121(opts);
+      console.log(summary(m, m.inputShape, { print: false }));
+      m.dispose();
+    },
+  },
+  predict: {
+    summary: 'probability of a fracture for each image, with an attention heatmap PNG',
+    usage: 'ossify predict --checkpoint FILE IMAGE... [--heatmaps DIR]',
+    options: { checkpoint: { type: 'string' }, heatmaps: { type: 'string' } },
+    help: { checkpoint: 'a checkpoint written by ossify train', heatmaps: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)' },
+    async run(v, positionals) {
+      const ckpt = file(v.checkpoint, 'checkpoint');
+      if (!positionals.length) throw new UsageError('give at least one image file');
+      for (const p of positionals) if (!existsSync(p)) throw new UsageError(`image '${p}' does not exist`);
+      const { predictImages } = await import('./train/predict.js');
+      await init();
+      const outDir = resolve(typeof v.heatmaps === 'string' ? v.heatmaps : 'heatmaps');
+      const results = await predictImages(ckpt, positionals.map((p) => resolve(p)), outDir);
+      for (const r of results) {
+        if (r.error) console.log(`${r.path}: could not be read (${r.error})`);
+        else console.log(`${r.path}: P(fractured) = ${r.probability.toFixed(4)}  -> ${r.probability >= 0.5 ? 'fractured' : 'not fractured'}  heatmap ${r.heatmap}`);
+      }
+    },
+  },
+  bench: {
+    summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
+    usage: 'ossify bench [--quick] [--json FILE] [--browser]',
+    options: { quick: { type: 'boolean' }, json: { type: 'string' }, browser: { type: 'boolean' } },
+    help: { quick: 'the subset that runs in minutes on a CPU adapter', json: 'write the rows as JSON', browser: 'run in headless Chromium instead of Node' },
+    async run(v) {
+      const { runBenchCli } = await import('./bench-entry.js');
+      await runBenchCli({ quick: !!v.quick, json: typeof v.json === 'string' ? v.json : undefined, browser: !!v.browser });
+    },
+  },
+};
+
+function commandHelp(name: string, c: Command): string {
+  const lines = [`usage: ${c.usage}`, '', c.summary, ''];
+  for (const [k, h] of Object.entries(c.help)) lines.push(`  --${k.padEnd(20)} ${h}`);
+  return lines.join('\n');
+}
+
+function mainHelp(): string {
+  return [
+    'usage: ossify <command> [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`),
+    '',
+    "Run 'ossify <command> --help' for a command's options.",
+    'Without a GPU, ossify uses Mesa lavapipe or SwiftShader; OSSIFY_ADAPTER=lavapipe|swiftshader|<ICD json> forces one.',
+  ].join('\n');
+}
+
+/** A one-line progress bar on a TTY, periodic lines otherwise. */
+function progressBar() {
+  const tty = process.stdout.isTTY;
+  let last = 0;
+  let shown = false;
+  return {
+    update(p: { epoch: number; epochs: number; step: number; steps: number; loss: number; accuracy: number; imagesPerS: number; etaS: number }) {
+      const now = Date.now();
+      if (!tty && now - last < 10_000 && p.step + 1 < p.steps) return;
+      last = now;
+      const w = 24;
+      const done = Math.round(((p.step + 1) / p.steps) * w);
+      const line = `epoch ${p.epoch}/${p.epochs} [${'='.repeat(done)}${' '.repeat(w - done)}] ${p.step + 1}/${p.steps}  loss ${p.loss.toFixed(4)}  acc ${p.accuracy.toFixed(3)}  ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
+      if (tty) {
+        process.stdout.write(`\r${line}\x1b[K`);
+        shown = true;
+      } else console.log(line);
+    },
+    log(s: string) {
+      if (tty && shown) process.stdout.write('\r\x1b[K');
+      shown = false;
+      console.log(s);
+    },
+    done() {
+      if (tty && shown) process.stdout.write('\n');
+      shown = false;
+    },
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainHelp());
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`ossify: unknown command '${name}'\n\n${mainHelp()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(commandHelp(name, cmd));
+    return 0;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: cmd.options, allowPositionals: name === 'predict', strict: true });
+    await cmd.run(values as Record<string, string | boolean | undefined>, positionals);
+    return 0;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`ossify ${name}: ${err.message}\n\n${commandHelp(name, cmd)}`);
+      return 2;
+    }
+    console.error(`ossify ${name}: ${err.message}`);
+    if (process.env.OSSIFY_DEBUG) console.error(err.stack);
+    return 1;
+  } finally {
+    shutdown();
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

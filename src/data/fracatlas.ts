@@ -1,0 +1,396 @@
+/**
+ * Reading a FracAtlas folder as published (or any folder in the same layout).
+ *
+ * Layout:
+ * ```
+ * images/Fractured/<id>.jpg        label 1
+ * images/Non_fractured/<id>.jpg    label 0
+ * dataset.csv                      optional: image_id, ..., fractured, ...
+ * splits/train.csv, val.csv, test.csv   optional: image_id[, fractured]
+ * Utilities/Fracture Split/train.csv, valid.csv, test.csv   optional (original release)
+ * ```
+ * The folder decides the label; dataset.csv and split files are cross-checked
+ * against it. Problems never throw: each is an {@link DatasetIssue} in the
+ * summary, and the image is either skipped or kept as stated in the issue.
+ *
+ * Splits, in order of preference:
+ * 1. `splits/*.csv` when present: images listed in none of them are reported
+ *    ('unassigned') and skipped.
+ * 2. Otherwise as the FracAtlas paper's classification setup: fractured images
+ *    follow the provider's fracture split (`Utilities/Fracture Split`), when
+ *    present; non-fractured images (and fractured ones without a provider split)
+ *    are shuffled with a seeded generator (seed 82 by default; mulberry32, so not
+ *    Python's shuffle order) and cut 80 / 11.5 / 8.5 % (train / val / test, counts
+ *    rounded, test gets the rest).
+ * 3. `assign: 'test'` (or another split) puts the whole folder in one split,
+ *    e.g. an external test set.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, extname, basename } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { inspectImage } from './images.js';
+import { makeRng, shuffleInPlace } from './rng.js';
+
+/** Dataset split name. */
+export type Split = 'train' | 'val' | 'test';
+/** All split names in order. */
+export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
+
+/** One usable image. */
+export interface FracRecord {
+  /** Image id: the file name without extension (e.g. "IMG0000016"). */
+  id: string;
+  /** Absolute or root-relative path of the image file (as joined from the root given). */
+  path: string;
+  /** 1 = fractured, 0 = non-fractured (from the folder). */
+  label: 0 | 1;
+  split: Split;
+}
+
+/** Kinds of problems found while reading a dataset folder. */
+export type IssueKind =
+  | 'missing-file' // listed in a CSV, no image file in either folder
+  | 'truncated' // JPEG ends early
+  | 'corrupt' // undecodable image data
+  | 'unsupported' // not an image format sharp reads
+  | 'label-mismatch' // a CSV row's label disagrees with the image's folder
+  | 'duplicate-id' // the same id in both image folders
+  | 'not-in-csv' // an image without a dataset.csv row (kept, label from folder)
+  | 'unassigned' // split files exist but list the image in none of them
+  | 'split-conflict' // the image is listed in two split files
+  | 'bad-row'; // a CSV row without a usable id or label
+
+/** A problem with one image or CSV row. */
+export interface DatasetIssue {
+  kind: IssueKind;
+  id: string;
+  /** The file or CSV involved. */
+  path: string;
+  detail: string;
+  /** 'skipped': the image is not in the records; 'kept': it is, as described. */
+  action: 'skipped' | 'kept';
+}
+
+/** Per-split class counts. */
+export interface ClassCounts {
+  fractured: number;
+  nonFractured: number;
+  total: number;
+}
+
+/** Summary of a read: counts, where the split came from, and every issue. */
+export interface DatasetSummary {
+  root: string;
+  /** Usable records. */
+  total: number;
+  byClass: ClassCounts;
+  bySplit: Record<Split, ClassCounts>;
+  /** How splits were decided. */
+  splitSource: 'split-files' | 'provider-fracture-split+seeded' | 'seeded' | 'assigned';
+  seed: number;
+  /** Image files found in the two folders (before checks). */
+  filesFound: number;
+  /** Files in the image folders that are not images by extension (ignored). */
+  ignoredFiles: string[];
+  issues: DatasetIssue[];
+  issueCounts: Partial<Record<IssueKind, number>>;
+  /** Number of images/rows left out. */
+  skipped: number;
+}
+
+/** A read dataset. */
+export interface FracAtlasDataset {
+  root: string;
+  /** Records sorted by id. */
+  records: FracRecord[];
+  summary: DatasetSummary;
+  /** Records of one split (sorted by id). */
+  split(name: Split): FracRecord[];
+}
+
+/** Options of {@link readFracAtlas}. */
+export interface ReadFracAtlasOptions {
+  /** How to check image files: 'decode' (default, full strict decode), 'markers' (header + JPEG end marker), 'none'. */
+  verify?: 'decode' | 'markers' | 'none';
+  /** 'skip' (default) leaves truncated JPEGs out; 'keep' keeps them (reported), e.g. to decode them padded. */
+  truncated?: 'skip' | 'keep';
+  /** Seed of the split shuffle (default 82, the reference study's). */
+  seed?: number;
+  /** Split fractions when splitting here (default 0.8 / 0.115 / 0.085). */
+  fractions?: { train: number; val: number; test: number };
+  /** Put every image in this split (ignores split files). */
+  assign?: Split;
+  /** Images verified concurrently (default 4). */
+  concurrency?: number;
+}
+
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png']);
+const CLASS_DIRS: readonly [string, 0 | 1][] = [
+  ['Fractured', 1],
+  ['Non_fractured', 0],
+];
+
+/** Normalizes a CSV image id ("IMG0000016.jpg" or "IMG0000016") to the record id. */
+function idOf(name: string): string {
+  const b = basename(name.trim());
+  return IMAGE_EXT.has(extname(b).toLowerCase()) ? b.slice(0, -extname(b).length) : b;
+}
+
+function parseLabel(v: unknown): 0 | 1 | null {
+  const s = String(v ?? '').trim().toLowerCase();
+  if (s === '1' || s === '1.0' || s === 'true' || s === 'fractured') return 1;
+  if (s === '0' || s === '0.0' || s === 'false' || s === 'non_fractured' || s === 'non-fractured') return 0;
+  return null;
+}
+
+interface CsvRow {
+  id: string;
+  label: 0 | 1 | null;
+  hasLabel: boolean;
+  line: number;
+}
+
+async function readCsv(path: string, issues: DatasetIssue[]): Promise<CsvRow[]> {
+  const text = await readFile(path, 'utf8');
+  const rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true }) as Record<string, string>[];
+  const out: CsvRow[] = [];
+  rows.forEach((r, i) => {
+    const keys = Object.keys(r);
+    const idKey = keys.find((k) => k.toLowerCase() === 'image_id') ?? keys[0];
+    const labelKey = keys.find((k) => k.toLowerCase() === 'fractured');
+    const raw = idKey ? r[idKey] : undefined;
+    if (!raw) {
+      issues.push({ kind: 'bad-row', id: '', path, detail: `row ${i + 2}: no image id`, action: 'skipped' });
+      return;
+    }
+    const label = labelKey ? parseLabel(r[labelKey]) : null;
+    if (labelKey && label === null) {
+      issues.push({ kind: 'bad-row', id: idOf(raw), path, detail: `row ${i + 2}: fractured='${r[labelKey]}' is not 0/1`, action: 'skipped' });
+      return;
+    }
+    out.push({ id: idOf(raw), label, hasLabel: labelKey !== undefined, line: i + 2 });
+  });
+  return out;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const work = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, work));
+  return out;
+}
+
+/** Cuts a list into train/val/test by fractions after a seeded shuffle (counts rounded, test gets the rest). */
+export function seededSplit<T>(items: readonly T[], seed: number, fractions = { train: 0.8, val: 0.115, test: 0.085 }): Record<Split, T[]> {
+  const sum = fractions.train + fractions.val + fractions.test;
+  const shuffled = shuffleInPlace([...items], makeRng(seed));
+  const nTrain = Math.round((items.length * fractions.train) / sum);
+  const nVal = Math.min(items.length - nTrain, Math.round((items.length * fractions.val) / sum));
+  return { train: shuffled.slice(0, nTrain), val: shuffled.slice(nTrain, nTrain + nVal), test: shuffled.slice(nTrain + nVal) };
+}
+
+/**
+ * Reads a FracAtlas-layout folder into typed records with splits, checking
+ * every file; never throws for bad data (only for a root without `images/`).
+ */
+export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {}): Promise<FracAtlasDataset> {
+  const seed = opts.seed ?? 82;
+  const verify = opts.verify ?? 'decode';
+  const issues: DatasetIssue[] = [];
+  const ignoredFiles: string[] = [];
+  if (!existsSync(join(root, 'images'))) throw new Error(`readFracAtlas: ${root} has no images/ folder`);
+
+  // 1. Image files; the folder is the label.
+  const files = new Map<string, { path: string; label: 0 | 1 }>();
+  const dupes = new Set<string>();
+  let filesFound = 0;
+  for (const [dir, label] of CLASS_DIRS) {
+    const full = join(root, 'images', dir);
+    if (!existsSync(full)) continue;
+    const names = (await readdir(full)).sort();
+    for (const name of names) {
+      if (!IMAGE_EXT.has(extname(name).toLowerCase())) {
+        ignoredFiles.push(join(full, name));
+        continue;
+      }
+      filesFound++;
+      const id = idOf(name);
+      const prev = files.get(id);
+      if (prev) {
+        dupes.add(id);
+        issues.push({ kind: 'duplicate-id', id, path: join(full, name), detail: `also at ${prev.path}`, action: 'skipped' });
+        continue;
+      }
+      files.set(id, { path: join(full, name), label });
+    }
+  }
+  for (const id of dupes) files.delete(id);
+
+  const drop = (id: string): void => {
+    files.delete(id);
+  };
+
+  // 2. dataset.csv cross-check.
+  const datasetCsv = join(root, 'dataset.csv');
+  if (existsSync(datasetCsv)) {
+    const rows = await readCsv(datasetCsv, issues);
+    const listed = new Set<string>();
+    for (const row of rows) {
+      listed.add(row.id);
+      if (dupes.has(row.id)) continue;
+      const f = files.get(row.id);
+      if (!f) {
+        issues.push({ kind: 'missing-file', id: row.id, path: datasetCsv, detail: `row ${row.line} has no image in images/Fractured or images/Non_fractured`, action: 'skipped' });
+        continue;
+      }
+      if (row.label !== null && row.label !== f.label) {
+        issues.push({
+          kind: 'label-mismatch',
+          id: row.id,
+          path: f.path,
+          detail: `dataset.csv row ${row.line} says fractured=${row.label}, folder says ${f.label}`,
+          action: 'skipped',
+        });
+        drop(row.id);
+      }
+    }
+    for (const [id, f] of files)
+      if (!listed.has(id)) issues.push({ kind: 'not-in-csv', id, path: f.path, detail: 'no dataset.csv row; label taken from the folder', action: 'kept' });
+  }
+
+  // 3. Splits.
+  const splitOf = new Map<string, Split>();
+  let splitSource: DatasetSummary['splitSource'];
+  const splitFiles = SPLITS.map((s) => [s, join(root, 'splits', `${s}.csv`)] as const).filter(([, p]) => existsSync(p));
+  if (opts.assign) {
+    splitSource = 'assigned';
+    for (const id of files.keys()) splitOf.set(id, opts.assign);
+  } else if (splitFiles.length > 0) {
+    splitSource = 'split-files';
+    const conflicts = new Set<string>();
+    for (const [split, path] of splitFiles) {
+      for (const row of await readCsv(path, issues)) {
+        const f = files.get(row.id);
+        if (!f) {
+          if (!dupes.has(row.id) && !issues.some((i) => i.id === row.id && i.kind !== 'not-in-csv'))
+            issues.push({ kind: 'missing-file', id: row.id, path, detail: `row ${row.line} has no image file`, action: 'skipped' });
+          continue;
+        }
+        if (row.label !== null && row.label !== f.label) {
+          issues.push({ kind: 'label-mismatch', id: row.id, path: f.path, detail: `${basename(path)} row ${row.line} says fractured=${row.label}, folder says ${f.label}`, action: 'skipped' });
+          conflicts.add(row.id);
+          continue;
+        }
+        const prev = splitOf.get(row.id);
+        if (prev && prev !== split) {
+          issues.push({ kind: 'split-conflict', id: row.id, path: f.path, detail: `listed in ${prev}.csv and ${split}.csv`, action: 'skipped' });
+          conflicts.add(row.id);
+        }
+        splitOf.set(row.id, split);
+      }
+    }
+    for (const id of conflicts) {
+      splitOf.delete(id);
+      drop(id);
+    }
+    for (const [id, f] of files)
+      if (!splitOf.has(id)) {
+        issues.push({ kind: 'unassigned', id, path: f.path, detail: 'listed in no splits/*.csv', action: 'skipped' });
+        drop(id);
+      }
+  } else {
+    const ids = (label: 0 | 1): string[] => [...files].filter(([, f]) => f.label === label).map(([id]) => id).sort();
+    const providerDir = join(root, 'Utilities', 'Fracture Split');
+    const provider: [Split, string][] = [
+      ['train', 'train.csv'],
+      ['val', 'valid.csv'],
+      ['val', 'val.csv'],
+      ['test', 'test.csv'],
+    ];
+    const present = provider.filter(([, f]) => existsSync(join(providerDir, f)));
+    let fracturedRest = ids(1);
+    if (present.length > 0) {
+      splitSource = 'provider-fracture-split+seeded';
+      for (const [split, name] of present)
+        for (const row of await readCsv(join(providerDir, name), issues)) {
+          const f = files.get(row.id);
+          if (!f) continue; // the provider lists may cover images absent from this copy
+          if (f.label !== 1) {
+            issues.push({ kind: 'label-mismatch', id: row.id, path: f.path, detail: `in the provider's fracture split but in Non_fractured`, action: 'kept' });
+            continue;
+          }
+          splitOf.set(row.id, split);
+        }
+      fracturedRest = fracturedRest.filter((id) => !splitOf.has(id));
+    } else splitSource = 'seeded';
+    // Fractured images the provider did not place are split with the same proportions (own seed stream).
+    const parts: [string[], number][] = [
+      [ids(0), seed],
+      [fracturedRest, seed + 1],
+    ];
+    for (const [list, s] of parts) {
+      const cut = seededSplit(list, s, opts.fractions);
+      for (const split of SPLITS) for (const id of cut[split]) if (!splitOf.has(id)) splitOf.set(id, split);
+    }
+  }
+
+  // 4. Verify image files.
+  const candidates = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const records: FracRecord[] = [];
+  const checks =
+    verify === 'none'
+      ? candidates.map(() => ({ ok: true }) as const)
+      : await mapLimit(candidates, opts.concurrency ?? 4, ([, f]) => inspectImage(f.path, verify));
+  candidates.forEach(([id, f], i) => {
+    const c = checks[i]!;
+    if (!c.ok) {
+      const keep = c.kind === 'truncated' && opts.truncated === 'keep';
+      issues.push({ kind: c.kind, id, path: f.path, detail: c.detail, action: keep ? 'kept' : 'skipped' });
+      if (!keep) return;
+    }
+    records.push({ id, path: f.path, label: f.label, split: splitOf.get(id)! });
+  });
+
+  const counts = (rs: FracRecord[]): ClassCounts => {
+    const fractured = rs.filter((r) => r.label === 1).length;
+    return { fractured, nonFractured: rs.length - fractured, total: rs.length };
+  };
+  const issueCounts: Partial<Record<IssueKind, number>> = {};
+  for (const i of issues) issueCounts[i.kind] = (issueCounts[i.kind] ?? 0) + 1;
+  const summary: DatasetSummary = {
+    root,
+    total: records.length,
+    byClass: counts(records),
+    bySplit: { train: counts(records.filter((r) => r.split === 'train')), val: counts(records.filter((r) => r.split === 'val')), test: counts(records.filter((r) => r.split === 'test')) },
+    splitSource,
+    seed,
+    filesFound,
+    ignoredFiles,
+    issues,
+    issueCounts,
+    skipped: issues.filter((i) => i.action === 'skipped').length,
+  };
+  return { root, records, summary, split: (name) => records.filter((r) => r.split === name) };
+}
+
+/** One-line-per-item human summary of a read (counts per split, then each issue by name). */
+export function formatDatasetSummary(s: DatasetSummary): string {
+  const lines = [`FracAtlas folder ${s.root}: ${s.total} images (${s.byClass.fractured} fractured, ${s.byClass.nonFractured} non-fractured), splits from ${s.splitSource}`];
+  for (const split of SPLITS) {
+    const c = s.bySplit[split];
+    if (c.total > 0) lines.push(`  ${split}: ${c.total} (${c.fractured} fractured, ${c.nonFractured} non-fractured)`);
+  }
+  if (s.issues.length > 0) {
+    lines.push(`  ${s.issues.length} issue(s), ${s.skipped} skipped: ${Object.entries(s.issueCounts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    for (const i of s.issues) lines.push(`    [${i.kind}, ${i.action}] ${i.id || '(no id)'}: ${i.detail} (${i.path})`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,475 @@
+/**
+ * Image pipeline for X-ray classification: JPEG decoding (sharp), antialiased
+ * bilinear resizing, seeded augmentation and per-backbone normalization into
+ * NHWC float32.
+ *
+ * Steps of {@link loadImage}, in order:
+ * 1. **Decode** with sharp (libvips + mozjpeg): baseline and progressive JPEG
+ *    (also PNG/WebP, whatever libvips reads), grayscale kept as 1 channel, colour
+ *    converted to sRGB 3 channels, alpha dropped. EXIF orientation is NOT
+ *    applied (pixels in stored order, as PIL/Keras loaders do). sharp is strict
+ *    here (`failOn: 'warning'`): a truncated file ("premature end of JPEG image")
+ *    or corrupt entropy data is an error ({@link ImageDecodeError}) unless the
+ *    caller asks to decode truncated files anyway (`truncated: 'decode'`, sharp
+ *    `failOn: 'none'`; libjpeg then fills the missing rows with gray).
+ * 2. **Resize** to the model input with {@link resizeBilinear}: a separable
+ *    triangle (bilinear) filter whose support widens by the downscale factor,
+ *    half-pixel centres, weights renormalized at the borders. This is PIL's
+ *    `Image.resize(..., BILINEAR)` and `tf.image.resize(..., 'bilinear',
+ *    antialias=True)`. Aspect ratio is not kept (`fit: 'fill'`), as Keras'
+ *    `target_size` / `image_dataset_from_directory` do.
+ *    Why not sharp's resize: measured with sharp 0.34.5 / libvips 8.17,
+ *    `resize(..., { kernel: 'linear' })` antialiases when shrinking (a
+ *    triangle widened by the factor, the same filter as ours) but when
+ *    enlarging it samples half an output pixel off the half-pixel-centre grid
+ *    (2 -> 8 px of [0, 255] gives [0,0,0,64,128,191,255,255] instead of
+ *    [0,0,32,96,159,223,255,255]). FracAtlas images are enlarged along one axis
+ *    (e.g. 263 -> 299), so we resize ourselves for an exactly specified result.
+ *    (Also measured: shrinking by more than about 3x, sharp first box-shrinks,
+ *    so it departs from the triangle filter there.)
+ * 3. **Augment** (optional, training): horizontal flip, small rotation and zoom
+ *    (one inverse affine map, bilinear sampling, 'reflect' fill as Keras'
+ *    RandomRotation/RandomZoom), brightness (additive) and contrast (scaled
+ *    about the per-channel mean, as `tf.image.adjust_contrast`), clipped to
+ *    [0, 255]. Parameters come from {@link sampleAugmentation}(seed, epoch, key):
+ *    the same triple always gives the same image.
+ * 4. **Normalize** to 3 channels (gray replicated) per backbone: 'inception'
+ *    `x / 127.5 - 1`; 'densenet' `(x / 255 - mean) / std` with ImageNet mean
+ *    (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { hashSeed, makeRng } from './rng.js';
+
+/** Input normalization convention of a backbone (see module doc). */
+export type Backbone = 'inception' | 'densenet';
+
+/** ImageNet channel means used by DenseNet121 preprocessing (Keras `imagenet_utils` 'torch' mode). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet channel standard deviations used by DenseNet121 preprocessing. */
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** Why an image could not be used. */
+export type ImageErrorKind = 'missing-file' | 'truncated' | 'corrupt' | 'unsupported';
+
+/** Error raised by the decoder, with a machine-readable {@link ImageErrorKind}. */
+export class ImageDecodeError extends Error {
+  constructor(
+    readonly kind: ImageErrorKind,
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`${kind}: ${path}: ${detail}`);
+    this.name = 'ImageDecodeError';
+  }
+}
+
+/** A decoded 8-bit image, HWC, 1 (gray) or 3 (sRGB) channels. */
+export interface DecodedImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** True when the file ended early and was decoded anyway (`truncated: 'decode'`). */
+  truncated: boolean;
+}
+
+/** Maps a sharp/libvips error message to an {@link ImageErrorKind}. */
+export function classifyDecodeError(message: string): ImageErrorKind {
+  if (/premature end of JPEG image|premature end of input|truncated|Unexpected end/i.test(message)) return 'truncated';
+  if (/unsupported image format|Input file is missing|Input buffer is empty/i.test(message)) return 'unsupported';
+  return 'corrupt';
+}
+
+/** Options of {@link decodeImage}. */
+export interface DecodeOptions {
+  /** 'error' (default): a truncated file throws; 'decode': decode what is there (missing rows gray) and flag it. */
+  truncated?: 'error' | 'decode';
+}
+
+/**
+ * Decodes an image file (or its bytes) to 8-bit HWC with sharp.
+ * Grayscale stays 1 channel, anything else becomes sRGB 3 channels; alpha is dropped.
+ * @throws {@link ImageDecodeError} for a missing, truncated, corrupt or unsupported file.
+ */
+export async function decodeImage(source: string | Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const path = typeof source === 'string' ? source : '<buffer>';
+  let bytes: Uint8Array;
+  if (typeof source === 'string') {
+    try {
+      bytes = await readFile(source);
+    } catch (e) {
+      throw new ImageDecodeError('missing-file', path, (e as Error).message);
+    }
+  } else bytes = source;
+  if (bytes.length === 0) throw new ImageDecodeError('truncated', path, 'empty file');
+  const run = async (failOn: 'warning' | 'none'): Promise<DecodedImage> => {
+    const meta = await sharp(bytes, { failOn }).metadata();
+    const gray = (meta.channels ?? 3) <= 2;
+    const img = sharp(bytes, { failOn }).removeAlpha().toColourspace(gray ? 'b-w' : 'srgb');
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    const channels = info.channels === 1 ? 1 : 3;
+    if (info.channels !== channels) throw new ImageDecodeError('unsupported', path, `${info.channels} channels after conversion`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels, truncated: failOn === 'none' };
+  };
+  try {
+    const img = await run('warning');
+    img.truncated = false;
+    return img;
+  } catch (e) {
+    if (e instanceof ImageDecodeError) throw e;
+    const kind = classifyDecodeError((e as Error).message);
+    if (kind === 'truncated' && opts.truncated === 'decode') {
+      try {
+        return await run('none');
+      } catch (e2) {
+        throw new ImageDecodeError(classifyDecodeError((e2 as Error).message), path, (e2 as Error).message);
+      }
+    }
+    throw new ImageDecodeError(kind, path, (e as Error).message);
+  }
+}
+
+/** Result of {@link inspectImage}. */
+export type InspectResult =
+  | { ok: true; width: number; height: number; channels: number }
+  | { ok: false; kind: ImageErrorKind; detail: string };
+
+/**
+ * Checks that a file is a usable image without keeping its pixels.
+ * - 'decode': full strict decode (sharp `failOn: 'warning'`); for JPEG, libjpeg's
+ *   DCT-domain shrink-on-load keeps this cheap for large files while still reading
+ *   all entropy-coded data, so truncation and corrupt segments are caught.
+ * - 'markers': reads the header (sharp metadata) and checks the JPEG end-of-image
+ *   marker (FFD9) within the last 1 KiB: catches truncation, not mid-file corruption.
+ */
+export async function inspectImage(path: string, mode: 'decode' | 'markers' = 'decode'): Promise<InspectResult> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    return { ok: false, kind: 'missing-file', detail: (e as Error).message };
+  }
+  if (bytes.length === 0) return { ok: false, kind: 'truncated', detail: 'empty file' };
+  try {
+    const meta = await sharp(bytes, { failOn: 'warning' }).metadata();
+    const width = meta.width ?? 0;
+    const height = meta.height ?? 0;
+    if (meta.format === 'jpeg' && !hasJpegEnd(bytes)) return { ok: false, kind: 'truncated', detail: 'no JPEG end-of-image marker' };
+    if (mode === 'decode') {
+      const target = Math.max(1, Math.min(width, height, 64));
+      await sharp(bytes, { failOn: 'warning' }).resize(target, target, { fit: 'fill' }).raw().toBuffer();
+    }
+    return { ok: true, width, height, channels: meta.channels ?? 0 };
+  } catch (e) {
+    const msg = (e as Error).message;
+    return { ok: false, kind: classifyDecodeError(msg), detail: msg };
+  }
+}
+
+/** True when a JPEG byte stream contains its end-of-image marker near the end (trailing padding tolerated). */
+export function hasJpegEnd(bytes: Uint8Array): boolean {
+  const lo = Math.max(0, bytes.length - 1024);
+  for (let i = bytes.length - 2; i >= lo; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Resizing
+
+interface AxisCoeffs {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float64Array; // count[i] weights at i * maxTaps
+  maxTaps: number;
+}
+
+/** Triangle-filter coefficients for one axis (PIL `precompute_coeffs` with support 1, scaled when shrinking). */
+function axisCoeffs(inSize: number, outSize: number): AxisCoeffs {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(1, scale);
+  const support = filterScale; // triangle support 1, widened when downscaling
+  const maxTaps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float64Array(outSize * maxTaps);
+  for (let i = 0; i < outSize; i++) {
+    const center = (i + 0.5) * scale;
+    const lo = Math.max(0, Math.floor(center - support + 0.5));
+    const hi = Math.min(inSize, Math.floor(center + support + 0.5));
+    let total = 0;
+    for (let j = lo; j < hi; j++) {
+      const d = Math.abs((j + 0.5 - center) / filterScale);
+      const w = d < 1 ? 1 - d : 0;
+      weights[i * maxTaps + (j - lo)] = w;
+      total += w;
+    }
+    for (let j = lo; j < hi; j++) weights[i * maxTaps + (j - lo)] = total > 0 ? weights[i * maxTaps + (j - lo)]! / total : 0;
+    start[i] = lo;
+    count[i] = hi - lo;
+  }
+  return { start, count, weights, maxTaps };
+}
+
+/**
+ * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel
+ * centres, support widened by the scale factor when shrinking (so shrinking
+ * averages instead of aliasing), border weights renormalized. Same definition as
+ * PIL's BILINEAR resize and `tf.image.resize(bilinear, antialias=True)`.
+ * @returns Float32Array of outH * outW * channels values (same range as the input).
+ */
+export function resizeBilinear(
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: number,
+  outWidth: number,
+  outHeight: number,
+): Float32Array {
+  if (src.length !== width * height * channels) throw new Error(`resizeBilinear: ${src.length} values for ${height}x${width}x${channels}`);
+  const cx = axisCoeffs(width, outWidth);
+  const cy = axisCoeffs(height, outHeight);
+  // Horizontal pass: height x outWidth.
+  const tmp = new Float32Array(height * outWidth * channels);
+  for (let y = 0; y < height; y++) {
+    const row = y * width * channels;
+    for (let x = 0; x < outWidth; x++) {
+      const s = cx.start[x]!;
+      const n = cx.count[x]!;
+      const wo = x * cx.maxTaps;
+      for (let c = 0; c < channels; c++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += cx.weights[wo + k]! * src[row + (s + k) * channels + c]!;
+        tmp[(y * outWidth + x) * channels + c] = acc;
+      }
+    }
+  }
+  // Vertical pass: outHeight x outWidth.
+  const out = new Float32Array(outHeight * outWidth * channels);
+  const stride = outWidth * channels;
+  for (let y = 0; y < outHeight; y++) {
+    const s = cy.start[y]!;
+    const n = cy.count[y]!;
+    const wo = y * cy.maxTaps;
+    const orow = y * stride;
+    for (let k = 0; k < n; k++) {
+      const w = cy.weights[wo + k]!;
+      const irow = (s + k) * stride;
+      for (let i = 0; i < stride; i++) out[orow + i] = out[orow + i]! + w * tmp[irow + i]!;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Augmentation
+
+/** Ranges of the random augmentation (all optional; 0 / false disables a transform). */
+export interface AugmentOptions {
+  /** Horizontal flip with probability 0.5 (default true). */
+  flip?: boolean;
+  /** Maximum rotation in degrees, uniform in [-r, r] (default 10). */
+  rotationDeg?: number;
+  /** Zoom range z: scale uniform in [1 - z, 1 + z], > 1 enlarges content (default 0.1). */
+  zoom?: number;
+  /** Brightness range b: adds uniform [-b, b] * 255 (default 0.1). */
+  brightness?: number;
+  /** Contrast range c: factor uniform in [1 - c, 1 + c] about the channel mean (default 0.1). */
+  contrast?: number;
+}
+
+/** Default augmentation ranges (mild, for radiographs). */
+export const DEFAULT_AUGMENT: Required<AugmentOptions> = { flip: true, rotationDeg: 10, zoom: 0.1, brightness: 0.1, contrast: 0.1 };
+
+/** One drawn set of augmentation parameters. */
+export interface AugmentParams {
+  flip: boolean;
+  /** Rotation in degrees (counter-clockwise on screen). */
+  rotationDeg: number;
+  /** Zoom scale (> 1 enlarges content). */
+  zoom: number;
+  /** Additive brightness in 0..255 units. */
+  brightness: number;
+  /** Contrast factor. */
+  contrast: number;
+}
+
+/** Identity augmentation. */
+export const NO_AUGMENT: AugmentParams = { flip: false, rotationDeg: 0, zoom: 1, brightness: 0, contrast: 1 };
+
+/**
+ * Draws augmentation parameters deterministically from (seed, epoch, key),
+ * where key identifies the sample (e.g. its index in the dataset).
+ */
+export function sampleAugmentation(seed: number, epoch: number, key: number, opts: AugmentOptions = {}): AugmentParams {
+  const o = { ...DEFAULT_AUGMENT, ...opts };
+  const rng = makeRng(hashSeed(seed, epoch, key, 0x417547));
+  // Always draw all five numbers so that disabling one transform does not change the others.
+  const f = rng.next();
+  const r = rng.uniform(-1, 1);
+  const z = rng.uniform(-1, 1);
+  const b = rng.uniform(-1, 1);
+  const c = rng.uniform(-1, 1);
+  // `+ 0` turns -0 into 0 for disabled ranges.
+  return {
+    flip: o.flip ? f < 0.5 : false,
+    rotationDeg: r * o.rotationDeg + 0,
+    zoom: 1 + z * o.zoom,
+    brightness: b * o.brightness * 255 + 0,
+    contrast: 1 + c * o.contrast,
+  };
+}
+
+/** Half-sample symmetric reflection of a continuous coordinate into [0, n) ('reflect' fill: d c b a | a b c d | d c b a). */
+function reflectCoord(u: number, n: number): number {
+  const period = 2 * n;
+  let m = u % period;
+  if (m < 0) m += period;
+  return m >= n ? period - m : m;
+}
+
+/**
+ * Applies augmentation to an HWC float image (0..255) and returns a new array.
+ * Geometry: output pixel p (centre coordinates) samples the input at
+ * `c + R(-θ) (p - c) / zoom`, x mirrored first when flipped, with bilinear
+ * interpolation and reflect fill. Then `(v - mean_c) * contrast + mean_c + brightness`,
+ * clipped to [0, 255].
+ */
+export function augmentImage(src: Float32Array, width: number, height: number, channels: number, p: AugmentParams): Float32Array {
+  const out = new Float32Array(src.length);
+  const geometric = p.flip || p.rotationDeg !== 0 || p.zoom !== 1;
+  if (!geometric) out.set(src);
+  else {
+    const th = (p.rotationDeg * Math.PI) / 180;
+    const cos = Math.cos(th) / p.zoom;
+    const sin = Math.sin(th) / p.zoom;
+    const cxm = width / 2;
+    const cym = height / 2;
+    for (let y = 0; y < height; y++) {
+      const dy = y + 0.5 - cym;
+      for (let x = 0; x < width; x++) {
+        let dx = x + 0.5 - cxm;
+        if (p.flip) dx = -dx;
+        // Inverse rotation (screen y points down, so +θ turns content counter-clockwise).
+        const u = reflectCoord(cxm + cos * dx - sin * dy, width) - 0.5;
+        const v = reflectCoord(cym + sin * dx + cos * dy, height) - 0.5;
+        const x0 = Math.floor(u);
+        const y0 = Math.floor(v);
+        const fx = u - x0;
+        const fy = v - y0;
+        const xa = Math.min(Math.max(x0, 0), width - 1);
+        const xb = Math.min(Math.max(x0 + 1, 0), width - 1);
+        const ya = Math.min(Math.max(y0, 0), height - 1);
+        const yb = Math.min(Math.max(y0 + 1, 0), height - 1);
+        const o = (y * width + x) * channels;
+        for (let c = 0; c < channels; c++) {
+          const a = src[(ya * width + xa) * channels + c]!;
+          const b = src[(ya * width + xb) * channels + c]!;
+          const d = src[(yb * width + xa) * channels + c]!;
+          const e = src[(yb * width + xb) * channels + c]!;
+          out[o + c] = (a * (1 - fx) + b * fx) * (1 - fy) + (d * (1 - fx) + e * fx) * fy;
+        }
+      }
+    }
+  }
+  if (p.contrast !== 1 || p.brightness !== 0) {
+    const n = width * height;
+    for (let c = 0; c < channels; c++) {
+      let mean = 0;
+      for (let i = 0; i < n; i++) mean += out[i * channels + c]!;
+      mean /= n;
+      for (let i = 0; i < n; i++) {
+        const v = (out[i * channels + c]! - mean) * p.contrast + mean + p.brightness;
+        out[i * channels + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Normalization
+
+/**
+ * Writes an HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel
+ * NHWC float32 into `out` at element offset `offset` (gray replicated to RGB).
+ * @returns `out`
+ */
+export function normalizeInto(
+  src: ArrayLike<number>,
+  pixels: number,
+  channels: 1 | 3,
+  backbone: Backbone,
+  out: Float32Array = new Float32Array(pixels * 3),
+  offset = 0,
+): Float32Array {
+  if (out.length < offset + pixels * 3) throw new Error('normalizeInto: output too small');
+  const scale = new Float64Array(3);
+  const bias = new Float64Array(3);
+  for (let c = 0; c < 3; c++) {
+    if (backbone === 'inception') {
+      scale[c] = 1 / 127.5;
+      bias[c] = -1;
+    } else {
+      scale[c] = 1 / (255 * IMAGENET_STD[c]!);
+      bias[c] = -IMAGENET_MEAN[c]! / IMAGENET_STD[c]!;
+    }
+  }
+  for (let i = 0; i < pixels; i++) {
+    const o = offset + i * 3;
+    for (let c = 0; c < 3; c++) {
+      const v = channels === 1 ? src[i]! : src[i * 3 + c]!;
+      out[o + c] = v * scale[c]! + bias[c]!;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Whole pipeline
+
+/** Options of {@link loadImage}. */
+export interface LoadImageOptions {
+  /** Output width in pixels (299 for InceptionV3, 224 for DenseNet121). */
+  width: number;
+  /** Output height in pixels. */
+  height: number;
+  backbone: Backbone;
+  /** Augmentation parameters to apply (draw them with {@link sampleAugmentation}); omitted: none. */
+  augment?: AugmentParams;
+  /** How to treat a truncated JPEG (default 'error'). */
+  truncated?: 'error' | 'decode';
+}
+
+/** A decoded, resized, augmented and normalized image. */
+export interface LoadedImage {
+  /** height * width * 3 float32, normalized for the backbone. */
+  data: Float32Array;
+  width: number;
+  height: number;
+  sourceWidth: number;
+  sourceHeight: number;
+  sourceChannels: 1 | 3;
+  truncated: boolean;
+}
+
+/** Decode -> resize -> augment -> normalize one image file (see module doc). */
+export async function loadImage(path: string, opts: LoadImageOptions): Promise<LoadedImage> {
+  const img = await decodeImage(path, { truncated: opts.truncated });
+  let pix: Float32Array =
+    img.width === opts.width && img.height === opts.height
+      ? Float32Array.from(img.data)
+      : resizeBilinear(img.data, img.width, img.height, img.channels, opts.width, opts.height);
+  if (opts.augment) pix = augmentImage(pix, opts.width, opts.height, img.channels, opts.augment);
+  const data = normalizeInto(pix, opts.width * opts.height, img.channels, opts.backbone);
+  return {
+    data,
+    width: opts.width,
+    height: opts.height,
+    sourceWidth: img.width,
+    sourceHeight: img.height,
+    sourceChannels: img.channels,
+    truncated: img.truncated,
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * FracAtlas data pipeline (Node only: sharp, worker_threads, fs).
+ * @module
+ */
+export * from './fracatlas.js';
+export * from './images.js';
+export * from './loader.js';
+export { runDecodeTask, type DecodeTask, type DecodeResult } from './decode-task.js';
+export { hashSeed, makeRng, shuffleInPlace, type Rng } from './rng.js';

@@ -1,0 +1,485 @@
+/**
+ * Batches of decoded images, prepared ahead of the consumer by a small pool of
+ * worker threads.
+ *
+ * ```ts
+ * const loader = new BatchLoader({ records: ds.split('train'), batchSize: 16, backbone: 'inception',
+ *                                  augment: true, balanced: false, seed: 1 });
+ * for (let epoch = 0; epoch < epochs; epoch++) {
+ *   for await (const b of loader.epoch(epoch)) {   // b.x: NHWC Float32Array, b.labels: Int32Array
+ *     ...train step...
+ *   }
+ *   console.log(loader.lastStats);               // waitMs: time the consumer spent waiting for data
+ * }
+ * await loader.close();
+ * ```
+ *
+ * **Where the worker code comes from** (see {@link resolveDecodeWorker}):
+ * 1. `decode-worker.js` next to this module's `import.meta.url`: the built
+ *    package (tsup bundles src/index.ts into dist/index.js, and
+ *    src/data/decode-worker.ts must be a tsup entry named `decode-worker` so it
+ *    lands in dist/decode-worker.js beside it).
+ * 2. Running from the TypeScript sources (vitest, `import.meta.url` ends in
+ *    .ts): Node cannot start a .ts worker, so decode-worker.ts is bundled in
+ *    memory with esbuild (tsup's bundler, present wherever the sources build)
+ *    into an ES module started from a `data:` URL, sharp imported by its
+ *    resolved file URL. Built once per process.
+ * 3. Neither possible (no worker file, no esbuild, `workers: 0`, browser):
+ *    decoding runs in the main thread with the same code ({@link runDecodeTask});
+ *    sharp still does its native work off the JS thread, but resizing and
+ *    augmentation then compete with the consumer. `loader.mode` says which.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FracRecord } from './fracatlas.js';
+import { sampleAugmentation, type AugmentOptions, type Backbone } from './images.js';
+import { runDecodeTask, type DecodeResult, type DecodeTask } from './decode-task.js';
+import { hashSeed, makeRng, shuffleInPlace } from './rng.js';
+
+/** How a loader decodes: in worker threads, or in the main thread as a fallback. */
+export type DecodeMode = 'workers' | 'main-thread';
+
+/** A located worker entry. */
+export interface WorkerEntry {
+  url: URL;
+  /** 'file': built decode-worker.js; 'bundled-from-source': esbuild bundle of decode-worker.ts. */
+  source: 'file' | 'bundled-from-source';
+}
+
+let bundledWorker: Promise<WorkerEntry | null> | undefined;
+
+/**
+ * Finds the decode worker: the built `decode-worker.js` beside this module, or,
+ * when running from .ts sources, an in-memory esbuild bundle of decode-worker.ts.
+ * @returns null when neither is available (then decode in the main thread).
+ */
+export async function resolveDecodeWorker(): Promise<WorkerEntry | null> {
+  const here = import.meta.url;
+  if (!here.startsWith('file:')) return null;
+  for (const rel of ['./decode-worker.js', './data/decode-worker.js']) {
+    const url = new URL(rel, here);
+    if (existsSync(fileURLToPath(url))) return { url, source: 'file' };
+  }
+  const src = new URL('./decode-worker.ts', here);
+  if (!here.endsWith('.ts') || !existsSync(fileURLToPath(src))) return null;
+  bundledWorker ??= bundleWorkerFromSource(src).catch(() => null);
+  return bundledWorker;
+}
+
+interface EsbuildLike {
+  build(o: Record<string, unknown>): Promise<{ outputFiles?: { text: string }[] }>;
+}
+
+async function bundleWorkerFromSource(src: URL): Promise<WorkerEntry | null> {
+  const require = createRequire(src);
+  const name = 'esbuild'; // non-literal so bundlers leave this dev-only import alone
+  const esbuild = (await import(/* @vite-ignore */ name)) as EsbuildLike;
+  const sharpUrl = pathToFileURL(require.resolve('sharp')).href;
+  const out = await esbuild.build({
+    entryPoints: [fileURLToPath(src)],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'sharp-by-url',
+        setup(b: { onResolve(o: { filter: RegExp }, cb: () => { path: string; external: boolean }): void }) {
+          b.onResolve({ filter: /^sharp$/ }, () => ({ path: sharpUrl, external: true }));
+        },
+      },
+    ],
+  });
+  const text = out.outputFiles?.[0]?.text;
+  if (!text) return null;
+  return { url: new URL(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`), source: 'bundled-from-source' };
+}
+
+interface PoolWorker {
+  worker: Worker;
+  busy: number;
+  alive: boolean;
+}
+
+/**
+ * A small pool of decode workers (FIFO queue, up to 2 tasks in flight per worker
+ * so sharp's native decoding overlaps the JS resize/augment of the other task).
+ * Falls back to main-thread decoding when no worker entry is found or all workers died.
+ */
+export class DecodePool {
+  private workers: PoolWorker[] = [];
+  private queue: { task: DecodeTask; resolve: (r: DecodeResult) => void }[] = [];
+  private pending = new Map<number, { resolve: (r: DecodeResult) => void; owner: PoolWorker; task: DecodeTask }>();
+  private perWorker = 2;
+
+  private constructor(
+    /** 'workers' or 'main-thread'. */
+    readonly mode: DecodeMode,
+    /** Human-readable origin of the worker code (or why there are none). */
+    readonly source: string,
+  ) {}
+
+  /** Starts `size` workers (0: main thread). */
+  static async create(size: number, entry?: WorkerEntry | null): Promise<DecodePool> {
+    if (size <= 0) return new DecodePool('main-thread', 'workers: 0 requested');
+    const found = entry === undefined ? await resolveDecodeWorker() : entry;
+    if (!found) return new DecodePool('main-thread', 'no decode worker entry found (see loader.ts); decoding in the main thread');
+    const pool = new DecodePool('workers', `${size} worker(s), ${found.source}`);
+    for (let i = 0; i < size; i++) pool.spawn(found.url);
+    return pool;
+  }
+
+  /** Number of live workers. */
+  get size(): number {
+    return this.workers.filter((w) => w.alive).length;
+  }
+
+  private spawn(url: URL): void {
+    const w: PoolWorker = { worker: new Worker(url), busy: 0, alive: true };
+    w.worker.unref();
+    w.worker.on('message', (res: DecodeResult) => {
+      const p = this.pending.get(res.id);
+      if (!p) return;
+      this.pending.delete(res.id);
+      w.busy--;
+      // Idle workers must not keep the process alive if the user forgets close().
+      if (w.busy === 0) w.worker.unref();
+      p.resolve(res);
+      this.pump();
+    });
+    const fail = (err: Error): void => {
+      if (!w.alive) return;
+      w.alive = false;
+      // Re-run the dead worker's tasks elsewhere (or in this thread if none is left).
+      for (const [id, p] of this.pending)
+        if (p.owner === w) {
+          this.pending.delete(id);
+          this.queue.unshift({ task: p.task, resolve: p.resolve });
+        }
+      void err;
+      this.pump();
+    };
+    w.worker.on('error', fail);
+    w.worker.on('exit', (code) => fail(new Error(`decode worker exited with code ${code}`)));
+    this.workers.push(w);
+  }
+
+  /** Decodes one task (never rejects: failures come back as `{ok: false}`). */
+  run(task: DecodeTask): Promise<DecodeResult> {
+    return new Promise((resolve) => {
+      this.queue.push({ task, resolve });
+      this.pump();
+    });
+  }
+
+  /** Drops queued (not started) tasks, e.g. when the consumer stops early. */
+  clearQueue(): void {
+    this.queue.length = 0;
+  }
+
+  private pump(): void {
+    const live = this.workers.filter((w) => w.alive);
+    if (this.mode === 'main-thread' || live.length === 0) {
+      while (this.queue.length > 0) {
+        const { task, resolve } = this.queue.shift()!;
+        void runDecodeTask(task).then(resolve);
+      }
+      return;
+    }
+    while (this.queue.length > 0) {
+      let best: PoolWorker | undefined;
+      for (const w of live) if (w.busy < this.perWorker && (!best || w.busy < best.busy)) best = w;
+      if (!best) return;
+      const { task, resolve } = this.queue.shift()!;
+      best.busy++;
+      best.worker.ref();
+      this.pending.set(task.id, { resolve, owner: best, task });
+      best.worker.postMessage(task);
+    }
+  }
+
+  /** Terminates the workers. */
+  async close(): Promise<void> {
+    this.queue.length = 0;
+    const ws = this.workers;
+    this.workers = [];
+    for (const w of ws) w.alive = false;
+    await Promise.all(ws.map((w) => w.worker.terminate()));
+  }
+}
+
+/** Options of {@link BatchLoader}. */
+export interface LoaderOptions {
+  /** Records to iterate (e.g. `dataset.split('train')`). */
+  records: readonly FracRecord[];
+  batchSize: number;
+  backbone: Backbone;
+  /** Model input width (default 299, InceptionV3; 224 for DenseNet121). */
+  width?: number;
+  /** Model input height (default = width). */
+  height?: number;
+  /** Shuffle every epoch (default true); the order depends only on (seed, epoch). */
+  shuffle?: boolean;
+  /** Seed for shuffling, balanced sampling and augmentation (default 0). */
+  seed?: number;
+  /**
+   * Balanced sampling: each epoch draws `epochSize` samples, half from each class,
+   * each class cycling through seeded permutations of its records (the minority
+   * class repeats, the majority class is sub-sampled). Default false.
+   */
+  balanced?: boolean;
+  /** Samples per epoch with balanced sampling (default: number of records). */
+  epochSize?: number;
+  /** Augmentation: true for {@link DEFAULT_AUGMENT} ranges, an object for own ranges, false/omitted for none. */
+  augment?: boolean | AugmentOptions;
+  /** Labels as class indices (Int32Array, default) or one-hot Float32Array [B, 2] in `y`. */
+  labelFormat?: 'index' | 'onehot';
+  /** Batches decoded ahead of the consumer (default 2). */
+  prefetch?: number;
+  /** Worker threads (default min(4, available cores)); 0 decodes in the main thread. */
+  workers?: number;
+  /** Drop the last incomplete batch (default false). */
+  dropLast?: boolean;
+  /** Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled). */
+  truncated?: 'error' | 'decode';
+  /** Use this worker entry instead of locating one (null forces the main thread). */
+  workerEntry?: WorkerEntry | null;
+}
+
+/** One batch. */
+export interface Batch {
+  /** Index of the batch in its epoch. */
+  index: number;
+  /** Images, NHWC [size, height, width, 3], normalized for the backbone. */
+  x: Float32Array;
+  /** Labels as class indices (1 = fractured). */
+  labels: Int32Array;
+  /** Labels in the requested format: `labels` itself, or one-hot [size, 2]. */
+  y: Int32Array | Float32Array;
+  /** Record ids, in batch order. */
+  ids: string[];
+  /** Number of images (smaller than batchSize for a last batch or when files failed). */
+  size: number;
+  /** [size, height, width, 3] */
+  shape: [number, number, number, number];
+}
+
+/** A sample that could not be decoded at load time. */
+export interface LoadFailure {
+  id: string;
+  path: string;
+  kind: string;
+  message: string;
+}
+
+/** Data-side measurements of one epoch. */
+export interface EpochDataStats {
+  epoch: number;
+  batches: number;
+  samples: number;
+  /** Total time the consumer waited inside the iterator for the next batch (ms). */
+  waitMs: number;
+  /** Part of waitMs spent waiting for the first batch (pipeline start-up). */
+  firstWaitMs: number;
+  /** Wall time from the first request to the end of the epoch (ms). */
+  wallMs: number;
+  /** Sum of per-image decode times in the workers (ms; > wallMs when workers overlap). */
+  decodeMs: number;
+  /** Images left out of their batch. */
+  failed: LoadFailure[];
+  /** Ids of truncated images decoded anyway (`truncated: 'decode'`). */
+  truncated: string[];
+  mode: DecodeMode;
+}
+
+/**
+ * Class weights 'balanced' as scikit-learn computes them: w_c = n / (2 * n_c)
+ * for labels 0/1 (a class absent from the labels gets weight 0).
+ * @returns [w_nonFractured, w_fractured]
+ */
+export function classWeights(labels: ArrayLike<number> | readonly FracRecord[]): [number, number] {
+  const n = labels.length;
+  let n1 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = labels[i]!;
+    n1 += (typeof v === 'number' ? v : v.label) === 1 ? 1 : 0;
+  }
+  const n0 = n - n1;
+  return [n0 > 0 ? n / (2 * n0) : 0, n1 > 0 ? n / (2 * n1) : 0];
+}
+
+/**
+ * The sample order of one epoch as indices into `records` (exported for tests and
+ * for trainers that want to log it). Depends only on the options and the epoch.
+ */
+export function epochOrder(records: readonly FracRecord[], epoch: number, opts: Pick<LoaderOptions, 'shuffle' | 'seed' | 'balanced' | 'epochSize'>): number[] {
+  const seed = opts.seed ?? 0;
+  const n = records.length;
+  if (!opts.balanced) {
+    const idx = Array.from({ length: n }, (_, i) => i);
+    return opts.shuffle === false ? idx : shuffleInPlace(idx, makeRng(hashSeed(seed, epoch, 0x5348)));
+  }
+  const byClass: number[][] = [[], []];
+  records.forEach((r, i) => byClass[r.label]!.push(i));
+  const total = opts.epochSize ?? n;
+  const present = byClass.filter((c) => c.length > 0);
+  if (present.length === 0) return [];
+  // Equal shares; odd remainders go to class 0. Each class is drawn from a cycle of
+  // permutations that continues across epochs, so every record is seen equally often.
+  const want = present.length === 2 ? [Math.ceil(total / 2), Math.floor(total / 2)] : [total];
+  const draws: number[] = [];
+  present.forEach((list, c) => {
+    const k = want[c]!;
+    const start = epoch * k; // position in this class's infinite cycle
+    const cycleLen = list.length;
+    let cycle = -1;
+    let perm: number[] = [];
+    for (let j = start; j < start + k; j++) {
+      if (Math.floor(j / cycleLen) !== cycle) {
+        cycle = Math.floor(j / cycleLen);
+        perm = shuffleInPlace([...list], makeRng(hashSeed(seed, c, cycle, 0x42414c)));
+      }
+      draws.push(perm[j % cycleLen]!);
+    }
+  });
+  return opts.shuffle === false ? draws : shuffleInPlace(draws, makeRng(hashSeed(seed, epoch, 0x5348)));
+}
+
+/**
+ * Iterates batches of one split, decoding up to `prefetch` batches ahead of the
+ * consumer in worker threads. Create once, call {@link BatchLoader.epoch} per
+ * epoch, {@link BatchLoader.close} at the end.
+ */
+export class BatchLoader {
+  readonly width: number;
+  readonly height: number;
+  private pool: Promise<DecodePool> | undefined;
+  private taskId = 0;
+  /** Stats of every finished (or stopped) epoch, by epoch number. */
+  readonly stats = new Map<number, EpochDataStats>();
+  /** Stats of the last epoch iterated. */
+  lastStats: EpochDataStats | undefined;
+
+  constructor(readonly opts: LoaderOptions) {
+    if (!(opts.batchSize >= 1)) throw new Error('BatchLoader: batchSize must be >= 1');
+    this.width = opts.width ?? 299;
+    this.height = opts.height ?? this.width;
+  }
+
+  /** Number of batches per epoch. */
+  get batchesPerEpoch(): number {
+    const n = this.opts.balanced ? (this.opts.epochSize ?? this.opts.records.length) : this.opts.records.length;
+    return this.opts.dropLast ? Math.floor(n / this.opts.batchSize) : Math.ceil(n / this.opts.batchSize);
+  }
+
+  /** The decode pool (started on first use). */
+  decodePool(): Promise<DecodePool> {
+    this.pool ??= DecodePool.create(this.opts.workers ?? Math.min(4, availableParallelism()), this.opts.workerEntry);
+    return this.pool;
+  }
+
+  /** 'workers' or 'main-thread' (starts the pool if needed). */
+  async mode(): Promise<DecodeMode> {
+    return (await this.decodePool()).mode;
+  }
+
+  /** Batches of one epoch, in the seeded order for that epoch. Stopping early (break) cancels queued decoding. */
+  async *epoch(epoch: number): AsyncGenerator<Batch, void, undefined> {
+    const o = this.opts;
+    const t0 = performance.now();
+    const pool = await this.decodePool();
+    const order = epochOrder(o.records, epoch, o);
+    const bs = o.batchSize;
+    const nb = this.batchesPerEpoch;
+    const prefetch = Math.max(0, o.prefetch ?? 2);
+    const augment = o.augment === true ? {} : o.augment || undefined;
+    const seen = new Map<number, number>();
+    const keys = order.map((ri) => {
+      const k = seen.get(ri) ?? 0;
+      seen.set(ri, k + 1);
+      return hashSeed(ri, k);
+    });
+    const stats: EpochDataStats = { epoch, batches: 0, samples: 0, waitMs: 0, firstWaitMs: 0, wallMs: 0, decodeMs: 0, failed: [], truncated: [], mode: pool.mode };
+    const batches = new Map<number, Promise<Batch>>();
+    const schedule = (b: number): void => {
+      if (b >= nb || batches.has(b)) return;
+      const idx = order.slice(b * bs, Math.min(order.length, (b + 1) * bs));
+      batches.set(
+        b,
+        Promise.all(
+        idx.map((ri, j) =>
+          pool.run({
+            id: this.taskId++,
+            path: o.records[ri]!.path,
+            width: this.width,
+            height: this.height,
+            backbone: o.backbone,
+            truncated: o.truncated ?? 'error',
+            augment: augment ? sampleAugmentation(o.seed ?? 0, epoch, keys[b * bs + j]!, augment) : undefined,
+          }),
+        ),
+      ).then((results) => this.assemble(b, idx, results, stats)),
+      );
+    };
+    try {
+      for (let b = 0; b < nb; b++) {
+        for (let k = b; k <= b + prefetch; k++) schedule(k);
+        const w0 = performance.now();
+        const batch = await batches.get(b)!;
+        const waited = performance.now() - w0;
+        stats.waitMs += waited;
+        if (b === 0) stats.firstWaitMs = waited;
+        stats.batches++;
+        stats.samples += batch.size;
+        batches.delete(b);
+        yield batch;
+      }
+    } finally {
+      pool.clearQueue();
+      stats.wallMs = performance.now() - t0;
+      this.stats.set(epoch, stats);
+      this.lastStats = stats;
+    }
+  }
+
+  private assemble(index: number, idx: number[], results: DecodeResult[], stats: EpochDataStats): Batch {
+    const o = this.opts;
+    const px = this.width * this.height * 3;
+    const okCount = results.filter((r) => r.ok).length;
+    const x = new Float32Array(okCount * px);
+    const labels = new Int32Array(okCount);
+    const ids: string[] = [];
+    let j = 0;
+    results.forEach((r, i) => {
+      const rec = o.records[idx[i]!]!;
+      stats.decodeMs += r.ms;
+      if (!r.ok) {
+        stats.failed.push({ id: rec.id, path: rec.path, kind: r.kind, message: r.message });
+        return;
+      }
+      if (r.truncated) stats.truncated.push(rec.id);
+      x.set(r.data, j * px);
+      labels[j] = rec.label;
+      ids.push(rec.id);
+      j++;
+    });
+    let y: Int32Array | Float32Array = labels;
+    if (o.labelFormat === 'onehot') {
+      y = new Float32Array(okCount * 2);
+      for (let i = 0; i < okCount; i++) y[i * 2 + labels[i]!] = 1;
+    }
+    return { index, x, labels, y, ids, size: okCount, shape: [okCount, this.height, this.width, 3] };
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    if (this.pool) await (await this.pool).close();
+    this.pool = undefined;
+  }
+}

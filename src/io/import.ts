@@ -1,0 +1,113 @@
+/**
+ * Matching pretrained tensors to a model's parameters by name, with shape checks and a report.
+ * Used by the Keras and PyTorch importers; works on any `Map<string, TensorData>` already in our
+ * naming (`<keras layer name>.<weight name>`, HWIO conv kernels, `[in, out]` dense kernels).
+ * @module
+ */
+import type { TensorData } from './safetensors.js';
+
+/** A parameter or buffer of the model being loaded: its name and shape. */
+export interface ImportTarget {
+  name: string;
+  shape: readonly number[];
+}
+
+/** Options of {@link importWeights}. */
+export interface ImportOptions {
+  /** Source name to target name (a record or a function returning `undefined` to keep the name). */
+  rename?: Record<string, string> | ((sourceName: string) => string | undefined);
+  /**
+   * Target names that form the classifier head, skipped (not an error) when the source shape
+   * differs (e.g. ImageNet's 1000 classes against our 2). Default: every parameter of the last
+   * layer in `target` (the layer is the name up to its last '.').
+   */
+  head?: readonly string[] | ((targetName: string) => boolean);
+  /** What to do when a non-head tensor's shape differs: throw (default) or skip and report. */
+  onShapeMismatch?: 'error' | 'skip';
+  /** The file the tensors came from, for messages. */
+  source?: string;
+  /**
+   * The original name and stored shape of each source tensor when it was converted before
+   * matching (e.g. a torch OIHW weight), keyed by the name passed in `source`; used in messages.
+   */
+  origin?: ReadonlyMap<string, { name: string; shape: readonly number[] }>;
+}
+
+/** What {@link importWeights} did. */
+export interface ImportReport {
+  /** Target names that received a tensor. */
+  loaded: string[];
+  /** Target names found in the source but not loaded, with the reason. */
+  skipped: { name: string; reason: string }[];
+  /** Target names absent from the source (they keep their initial values). */
+  missing: string[];
+  /** Source names that no target asked for. */
+  unused: string[];
+  /** The tensors to load, keyed by target name (shapes equal the targets'). */
+  tensors: Map<string, TensorData>;
+}
+
+const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** The layer part of a parameter name: everything before the last '.'. */
+export function layerOf(name: string): string {
+  const i = name.lastIndexOf('.');
+  return i < 0 ? name : name.slice(0, i);
+}
+
+/**
+ * Match `source` tensors to `target` parameters by name (after `rename`), check shapes, and report
+ * what was loaded, skipped (with reasons), missing from the source and unused. A shape mismatch
+ * on the classifier head is skipped; elsewhere it throws (or is skipped with `onShapeMismatch:
+ * 'skip'`). Errors name the source file, the tensor and both shapes.
+ */
+export function importWeights(source: ReadonlyMap<string, TensorData>, target: readonly ImportTarget[], opts: ImportOptions = {}): ImportReport {
+  const file = opts.source ?? 'source';
+  const rename = opts.rename;
+  const renamed = new Map<string, { from: string; t: TensorData }>();
+  for (const [name, t] of source) {
+    const to = typeof rename === 'function' ? rename(name) ?? name : rename?.[name] ?? name;
+    const prev = renamed.get(to);
+    if (prev) throw new Error(`${file}: tensors '${prev.from}' and '${name}' both map to '${to}'`);
+    renamed.set(to, { from: name, t });
+  }
+  const headLayer = target.length ? layerOf(target[target.length - 1].name) : undefined;
+  const head = opts.head;
+  const isHead = (n: string): boolean => (typeof head === 'function' ? head(n) : head ? head.includes(n) : layerOf(n) === headLayer);
+
+  const report: ImportReport = { loaded: [], skipped: [], missing: [], unused: [], tensors: new Map() };
+  const used = new Set<string>();
+  for (const { name, shape } of target) {
+    const hit = renamed.get(name);
+    if (!hit) {
+      report.missing.push(name);
+      continue;
+    }
+    used.add(name);
+    const { from, t } = hit;
+    const size = shape.reduce((p, d) => p * d, 1);
+    if (t.data.length !== t.shape.reduce((p, d) => p * d, 1)) {
+      throw new Error(`${file}: tensor '${from}' has shape ${fmt(t.shape)} but ${t.data.length} values`);
+    }
+    if (!sameShape(t.shape, shape)) {
+      const o = opts.origin?.get(from);
+      const tensorText = o ? `tensor '${o.name}' has shape ${fmt(o.shape)} (${fmt(t.shape)} in Keras layout)` : `tensor '${from}' has shape ${fmt(t.shape)}`;
+      const what = `${file}: ${tensorText}, model parameter '${name}' has shape ${fmt(shape)}`;
+      if (isHead(name)) {
+        report.skipped.push({ name, reason: `classifier head: ${what}` });
+        continue;
+      }
+      if (opts.onShapeMismatch === 'skip') {
+        report.skipped.push({ name, reason: `shape mismatch: ${what}` });
+        continue;
+      }
+      throw new Error(`shape mismatch: ${what}`);
+    }
+    if (size !== t.data.length) throw new Error(`${file}: tensor '${from}' data length ${t.data.length} does not match ${fmt(shape)}`);
+    report.tensors.set(name, { shape: [...shape], data: t.data });
+    report.loaded.push(name);
+  }
+  for (const [to, { from }] of renamed) if (!used.has(to)) report.unused.push(from);
+  return report;
+}

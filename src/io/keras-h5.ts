@@ -1,0 +1,304 @@
+/**
+ * Keras HDF5 weight files, read with h5wasm (the HDF5 C library in WebAssembly; its ESM build
+ * embeds the wasm and reads from an in-memory file system, so this works in Node and browsers).
+ *
+ * Two layouts:
+ * - Keras 2 / tf.keras (`model.save_weights('x.h5')`, and the `model_weights` group of a full
+ *   `model.save('x.h5')`; also the Keras Applications ImageNet files): the root (or
+ *   `model_weights`) has a string-array attribute `layer_names`; each layer is a group
+ *   `<layer name>` with attribute `weight_names` (e.g. `conv2d_5/kernel:0`) naming datasets inside
+ *   that group. Attributes over 64 KB are split by Keras into `layer_names0`, `layer_names1`, ...
+ * - Keras 3 (`model.save_weights('x.weights.h5')`, and `model.weights.h5` inside a `.keras` zip):
+ *   `layers/<key>/vars/0, 1, ...` where `<key>` is NOT the layer name but the snake-cased class
+ *   name with a per-class counter in `model.layers` order (`conv2d`, `conv2d_1`, ...,
+ *   `batch_normalization`, `dense`); nested models add `layers/<key>/layers/...`. Variables are
+ *   numbered in the layer's creation order, trainable first: Conv2D [kernel, bias?], Dense
+ *   [kernel, bias?], BatchNormalization [gamma?, beta?, moving_mean, moving_variance].
+ *
+ * Output names follow ossify's convention `<keras layer name>.<weight name>` (e.g.
+ * `conv1/conv.kernel`, `batch_normalization_5.moving_variance`); Keras already stores conv
+ * kernels HWIO and dense kernels `[in, out]`, so values are used as they are.
+ * @module
+ */
+import h5wasm from 'h5wasm';
+import type { TensorData } from './safetensors.js';
+
+/** Options of {@link readKerasH5}. */
+export interface KerasH5Options {
+  /** File name for messages. */
+  source?: string;
+  /**
+   * Keras 3 only: file layer key (e.g. `conv2d_5`, or `functional/conv2d_5` in a nested model) to
+   * the layer name to use. Build it from the model's layer list with {@link keras3LayerKeys}.
+   * Keys without an entry keep the file key as the layer name (which equals the auto-generated
+   * Keras name when the model was built in a fresh session).
+   */
+  layerNames?: Record<string, string>;
+  /**
+   * Keras 3 only: how to name a BatchNormalization layer with three variables. `'no-scale'`
+   * (default; `scale=False` as in InceptionV3): [beta, moving_mean, moving_variance];
+   * `'no-center'`: [gamma, moving_mean, moving_variance].
+   */
+  batchNorm3?: 'no-scale' | 'no-center';
+}
+
+/** Result of {@link readKerasH5}. */
+export interface KerasH5Weights {
+  format: 'keras2' | 'keras3';
+  /** Float32 tensors in ossify naming, in file order. */
+  tensors: Map<string, TensorData>;
+  /** `keras_version` attribute where the file has one. */
+  kerasVersion?: string;
+  /** Groups that hold variables but were not read (optimizer state, the model's own vars). */
+  ignored: string[];
+}
+
+type H5 = typeof h5wasm;
+type Group = InstanceType<H5['Group']>;
+type Dataset = InstanceType<H5['Dataset']>;
+
+let counter = 0;
+
+/**
+ * Keras's `naming.to_snake_case` (used for Keras 3 weight-file keys): `Conv2D` -> `conv2d`,
+ * `BatchNormalization` -> `batch_normalization`, `DepthwiseConv2D` -> `depthwise_conv2d`.
+ */
+export function kerasSnakeCase(className: string): string {
+  return className
+    .replace(/\W+/g, '')
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+/**
+ * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them:
+ * snake-cased class name, `_<n>` from the second layer of a class on, in `model.layers` order.
+ * Pass every layer (also those without weights: counters are per class, so they only matter for
+ * their own class). Returns `{ [prefix + key]: layer.name }` for {@link KerasH5Options.layerNames}.
+ * @param layers - `model.layers` in order: `{name, className}` (e.g. `{name: 'conv1/conv', className: 'Conv2D'}`).
+ * @param prefix - the key of an enclosing nested model plus '/', e.g. `'functional/'`.
+ */
+export function keras3LayerKeys(layers: readonly { name: string; className: string }[], prefix = ''): Record<string, string> {
+  const used = new Map<string, number>();
+  const out: Record<string, string> = {};
+  for (const { name, className } of layers) {
+    const base = kerasSnakeCase(className);
+    const n = used.has(base) ? used.get(base)! + 1 : 0;
+    used.set(base, n);
+    out[prefix + (n === 0 ? base : `${base}_${n}`)] = name;
+  }
+  return out;
+}
+
+/**
+ * Shift the counter of auto-generated Keras layer names: with `delta = -1`, `conv2d_1.kernel` ->
+ * `conv2d.kernel` and `conv2d_2.kernel` -> `conv2d_1.kernel`. Old Keras (2.0, which wrote the
+ * ImageNet InceptionV3 files) counted from 1; tf.keras and Keras 3 count from 0.
+ * @param bases - the auto-name bases to renumber (e.g. `['conv2d', 'batch_normalization']`);
+ *   default: every layer name ending in `_<digits>`. Names without a numeric suffix (user-named
+ *   layers such as `predictions`) change only when their base is listed (they count as 0).
+ * @throws when a counter would become negative or two names collide.
+ */
+export function renumberKerasNames(tensors: ReadonlyMap<string, TensorData>, delta: number, bases?: readonly string[]): Map<string, TensorData> {
+  const out = new Map<string, TensorData>();
+  for (const [name, t] of tensors) {
+    const dot = name.lastIndexOf('.');
+    const layer = dot < 0 ? name : name.slice(0, dot);
+    const rest = dot < 0 ? '' : name.slice(dot);
+    const m = /^(.*?)(?:_(\d+))?$/.exec(layer)!;
+    let to = name;
+    if (bases ? bases.includes(m[1]) : m[2] !== undefined) {
+      const n = (m[2] === undefined ? 0 : Number(m[2])) + delta;
+      if (n < 0) throw new Error(`renumberKerasNames: '${name}' would get counter ${n}`);
+      to = `${n === 0 ? m[1] : `${m[1]}_${n}`}${rest}`;
+    }
+    if (out.has(to)) throw new Error(`renumberKerasNames: two tensors map to '${to}' (second: '${name}')`);
+    out.set(to, t);
+  }
+  return out;
+}
+
+/** Names of a Keras 3 layer's numbered variables, from its class key and variable count. */
+function keras3VarNames(classKey: string, count: number, opts: KerasH5Options): string[] | undefined {
+  const conv = /^(conv[123]d|conv[123]d_transpose|depthwise_conv[12]d|dense|einsum_dense)$/;
+  if (conv.test(classKey) && count <= 2) return ['kernel', 'bias'].slice(0, count);
+  if (classKey === 'separable_conv2d' || classKey === 'separable_conv1d') return ['depthwise_kernel', 'pointwise_kernel', 'bias'].slice(0, count);
+  if (classKey === 'batch_normalization') {
+    if (count === 4) return ['gamma', 'beta', 'moving_mean', 'moving_variance'];
+    if (count === 2) return ['moving_mean', 'moving_variance'];
+    if (count === 3) return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', 'moving_mean', 'moving_variance'];
+  }
+  if (classKey === 'layer_normalization' && count <= 2) return ['gamma', 'beta'].slice(0, count);
+  if (classKey === 'embedding' && count === 1) return ['embeddings'];
+  return undefined;
+}
+
+function strings(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v)) return v.map((x) => String(x));
+  if (v instanceof Uint8Array) return [new TextDecoder().decode(v)];
+  // Keras writes an empty name list as np.asarray([]): a float64 array of shape (0,).
+  if (ArrayBuffer.isView(v) && (v as Float64Array).length === 0) return [];
+  throw new Error(`expected a string attribute, got ${Object.prototype.toString.call(v)}`);
+}
+
+/** A string-array attribute, also in Keras's chunked form (`name0`, `name1`, ...). */
+function stringsAttr(g: Group, name: string): string[] | undefined {
+  const attrs = g.attrs;
+  if (name in attrs) return strings(attrs[name].value);
+  if (!(`${name}0` in attrs)) return undefined;
+  const out: string[] = [];
+  for (let i = 0; `${name}${i}` in attrs; i++) out.push(...strings(attrs[`${name}${i}`].value));
+  return out;
+}
+
+function readDataset(ds: Dataset, where: string): TensorData {
+  const shape = ds.shape ?? [];
+  let v: unknown;
+  try {
+    v = ds.value;
+  } catch (e) {
+    throw new Error(`${where}: cannot read dataset of dtype ${JSON.stringify(ds.dtype)} (${(e as Error).message})`);
+  }
+  let data: Float32Array;
+  if (v instanceof Float32Array) data = v;
+  else if (v instanceof Float64Array || v instanceof Int32Array || v instanceof Int16Array || v instanceof Int8Array || v instanceof Uint8Array || v instanceof Uint16Array || v instanceof Uint32Array) data = Float32Array.from(v);
+  else if (v instanceof BigInt64Array || v instanceof BigUint64Array) data = Float32Array.from(v, (x) => Number(x));
+  else if (typeof v === 'number') data = new Float32Array([v]);
+  else throw new Error(`${where}: dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
+  const n = shape.reduce((p, d) => p * d, 1);
+  if (data.length !== n) throw new Error(`${where}: dataset shape [${shape}] but ${data.length} values`);
+  return { shape: [...shape], data };
+}
+
+/** Our name for a Keras 2 weight: `<layer>.<weight>`, from the stored weight name. */
+function keras2Name(layerName: string, weightName: string): string {
+  const bare = weightName.replace(/:\d+$/, '');
+  const slash = bare.lastIndexOf('/');
+  if (slash < 0) return `${layerName}.${bare}`;
+  const prefix = bare.slice(0, slash);
+  const short = bare.slice(slash + 1);
+  // 'conv2d_5/kernel' in layer 'conv2d_5', or with a name scope: 'model/conv2d_5/kernel'.
+  if (prefix === layerName || prefix.endsWith(`/${layerName}`)) return `${layerName}.${short}`;
+  // A nested model stored as one layer: its weights carry the inner layer names.
+  return `${prefix}.${short}`;
+}
+
+function readKeras2(root: Group, file: string, out: Map<string, TensorData>): void {
+  const layers = stringsAttr(root, 'layer_names')!;
+  for (const layer of layers) {
+    const g = root.get(layer);
+    if (!(g instanceof h5wasm.Group)) throw new Error(`${file}: layer '${layer}' listed in layer_names has no group`);
+    const names = stringsAttr(g, 'weight_names') ?? [];
+    for (const wn of names) {
+      const ds = g.get(wn);
+      if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: weight '${wn}' of layer '${layer}' has no dataset`);
+      const name = keras2Name(layer, wn);
+      if (out.has(name)) throw new Error(`${file}: two weights map to '${name}' (second: '${layer}/${wn}')`);
+      out.set(name, readDataset(ds, `${file}: ${layer}/${wn}`));
+    }
+  }
+}
+
+function readKeras3(root: Group, file: string, opts: KerasH5Options, out: Map<string, TensorData>, ignored: string[]): void {
+  const walk = (g: Group, path: string[]): void => {
+    for (const key of g.keys()) {
+      const child = g.get(key);
+      if (!(child instanceof h5wasm.Group)) continue;
+      if (key === 'vars') {
+        const vars = child.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+        if (vars.length === 0) continue;
+        const full = path.join('/');
+        // Only layer variables: the optimizer's and metrics' state and the model's own vars are not weights.
+        if (path[0] !== 'layers') {
+          ignored.push(`${full || '/'}/vars`);
+          continue;
+        }
+        const layerKey = path.filter((p, i) => !(p === 'layers' && i % 2 === 0)).join('/');
+        const last = path[path.length - 1];
+        const classKey = /^(.*?)(?:_\d+)?$/.exec(last)![1];
+        const names = keras3VarNames(classKey, vars.length, opts) ?? vars;
+        const layerName = opts.layerNames?.[layerKey] ?? layerKey;
+        vars.forEach((v, i) => {
+          const ds = child.get(v);
+          if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: ${full}/vars/${v} is not a dataset`);
+          const name = `${layerName}.${names[i]}`;
+          if (out.has(name)) throw new Error(`${file}: two variables map to '${name}' (second: ${full}/vars/${v})`);
+          out.set(name, readDataset(ds, `${file}: ${full}/vars/${v}`));
+        });
+      } else {
+        walk(child, [...path, key]);
+      }
+    }
+  };
+  walk(root, []);
+}
+
+/** HDF5 files start with this signature at offset 0, 512, 1024, 2048, ... (after a user block). */
+function hasHdf5Signature(bytes: Uint8Array): boolean {
+  const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+  for (let off = 0; off + 8 <= bytes.length; off = off === 0 ? 512 : off * 2) {
+    if (sig.every((b, i) => bytes[off + i] === b)) return true;
+  }
+  return false;
+}
+
+/** h5wasm throws plain strings in places; make a message of whatever was thrown. */
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Read the weights of a Keras `.h5` (Keras 2 layout, weights-only or full model) or
+ * `.weights.h5` (Keras 3) file from its bytes. See the module notes for the layouts and naming.
+ * @throws naming the file and the dataset when a layout is unknown or a dataset cannot be read
+ *   (e.g. float16 datasets, which h5wasm does not decode).
+ */
+export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}): Promise<KerasH5Weights> {
+  const file = opts.source ?? '<bytes>';
+  const Module = await h5wasm.ready;
+  const FS = Module.FS as unknown as { writeFile(p: string, d: Uint8Array): void; unlink(p: string): void };
+  const tmp = `/ossify-keras-${globalThis.process?.pid ?? 0}-${counter++}.h5`;
+  FS.writeFile(tmp, bytes);
+  let f: InstanceType<H5['File']> | undefined;
+  try {
+    if (!hasHdf5Signature(bytes)) throw new Error(`${file}: not a readable HDF5 file (no HDF5 signature)`);
+    try {
+      f = new h5wasm.File(tmp, 'r');
+    } catch (e) {
+      throw new Error(`${file}: not a readable HDF5 file (${errorText(e)})`);
+    }
+    const tensors = new Map<string, TensorData>();
+    const ignored: string[] = [];
+    const version = (g: Group): string | undefined => ('keras_version' in g.attrs ? strings(g.attrs.keras_version.value)[0] : undefined);
+    if (stringsAttr(f, 'layer_names')) {
+      readKeras2(f, file, tensors);
+      return { format: 'keras2', tensors, kerasVersion: version(f), ignored };
+    }
+    const mw = f.keys().includes('model_weights') ? f.get('model_weights') : null;
+    if (mw instanceof h5wasm.Group && stringsAttr(mw, 'layer_names')) {
+      readKeras2(mw, file, tensors);
+      if (f.keys().includes('optimizer_weights')) ignored.push('optimizer_weights');
+      return { format: 'keras2', tensors, kerasVersion: version(f) ?? version(mw), ignored };
+    }
+    if (f.keys().includes('layers') || f.keys().includes('vars')) {
+      readKeras3(f, file, opts, tensors, ignored);
+      return { format: 'keras3', tensors, ignored };
+    }
+    throw new Error(`${file}: not a Keras weights file (no 'layer_names' attribute, 'model_weights' group or 'layers' group; root has [${f.keys().join(', ')}])`);
+  } catch (e) {
+    if (e instanceof Error) throw e;
+    throw new Error(`${file}: ${errorText(e)}`);
+  } finally {
+    f?.close();
+    FS.unlink(tmp);
+  }
+}
+
+/** Read a Keras weights file from disk ({@link readKerasH5}). Node only. */
+export async function loadKerasH5(path: string, opts: KerasH5Options = {}): Promise<KerasH5Weights> {
+  const fs = await import('node:fs/promises');
+  const buf = await fs.readFile(path);
+  return readKerasH5(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { source: path, ...opts });
+}

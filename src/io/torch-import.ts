@@ -1,0 +1,268 @@
+/**
+ * PyTorch / timm weights (a `state_dict` saved as safetensors) to ossify's Keras layout and names.
+ *
+ * Layouts: conv `weight` OIHW `[out, in, kh, kw]` -> kernel HWIO `[kh, kw, in, out]`; linear
+ * `weight` `[out, in]` -> kernel `[in, out]`; BatchNorm `weight`, `bias`, `running_mean`,
+ * `running_var` -> `gamma`, `beta`, `moving_mean`, `moving_variance`; `num_batches_tracked` is
+ * dropped (Keras has no step counter). A module is a BatchNorm when it has `running_mean` and
+ * `running_var`, a conv when its `weight` is 4-D, a linear layer when it is 2-D. Grouped /
+ * depthwise convolutions are not distinguished from dense ones (their OIHW shape `[C, 1, kh, kw]`
+ * maps to `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
+ *
+ * Names: torch names differ from Keras's, so either give an explicit map (module prefix or full
+ * parameter name -> ossify layer / parameter name), or let {@link matchTorchByOrder} pair modules
+ * of each kind in definition order, checking shapes.
+ * NOTE: safetensors files store tensors sorted by name, not in definition order. The default
+ * order is a natural sort (`features.2` before `features.10`), right for `nn.Sequential`-style
+ * names; for named submodules pass `order` (e.g. `list(model.state_dict())` saved as JSON).
+ * @module
+ */
+import { importWeights, layerOf, type ImportOptions, type ImportReport, type ImportTarget } from './import.js';
+import type { TensorData } from './safetensors.js';
+
+/** The kinds of module the order-based matcher pairs. */
+export type TorchKind = 'conv' | 'dense' | 'bn';
+
+/** A torch module with its parameters already converted to Keras layout and names. */
+export interface TorchModule {
+  /** Module path, e.g. `features.0`. */
+  prefix: string;
+  kind: TorchKind;
+  /** Keras weight name (`kernel`, `bias`, `gamma`, ...) to tensor in Keras layout. */
+  params: Map<string, TensorData>;
+  /** Keras weight name to the original torch parameter name and shape (for messages). */
+  from: Map<string, { name: string; shape: number[] }>;
+}
+
+/** Result of {@link torchModules}. */
+export interface TorchModules {
+  modules: TorchModule[];
+  /** Torch tensors not turned into module parameters, with the reason. */
+  skipped: { name: string; reason: string }[];
+}
+
+const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+/** OIHW -> HWIO. */
+export function oihwToHwio(t: TensorData): TensorData {
+  const [o, i, h, w] = t.shape;
+  const out = new Float32Array(t.data.length);
+  for (let a = 0; a < o; a++)
+    for (let b = 0; b < i; b++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) out[((y * w + x) * i + b) * o + a] = t.data[((a * i + b) * h + y) * w + x];
+  return { shape: [h, w, i, o], data: out };
+}
+
+/** `[out, in]` -> `[in, out]`. */
+export function transpose2d(t: TensorData): TensorData {
+  const [r, c] = t.shape;
+  const out = new Float32Array(t.data.length);
+  for (let a = 0; a < r; a++) for (let b = 0; b < c; b++) out[b * r + a] = t.data[a * c + b];
+  return { shape: [c, r], data: out };
+}
+
+/** Compare names with numeric segments as numbers: `features.2` < `features.10`. */
+export function naturalCompare(a: string, b: string): number {
+  const x = a.split(/(\d+)/);
+  const y = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    const nx = i % 2 === 1 ? Number(x[i]) : NaN;
+    const ny = i % 2 === 1 ? Number(y[i]) : NaN;
+    if (!Number.isNaN(nx) && !Number.isNaN(ny) && nx !== ny) return nx - ny;
+    return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
+const BN_NAMES: Record<string, string> = { weight: 'gamma', bias: 'beta', running_mean: 'moving_mean', running_var: 'moving_variance' };
+
+/**
+ * Group a torch state dict into conv / dense / BatchNorm modules in definition order, converting
+ * each parameter to Keras layout and name. `order` lists torch parameter names in definition
+ * order (default: natural sort of the names; see the module notes).
+ */
+export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: readonly string[]): TorchModules {
+  const names = order ? [...order, ...[...tensors.keys()].filter((n) => !order.includes(n)).sort(naturalCompare)] : [...tensors.keys()].sort(naturalCompare);
+  const byPrefix = new Map<string, Map<string, TensorData>>();
+  for (const name of names) {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`torch import: 'order' lists '${name}', which is not in the file`);
+    const p = layerOf(name);
+    if (!byPrefix.has(p)) byPrefix.set(p, new Map());
+    byPrefix.get(p)!.set(name.slice(p.length + 1), t);
+  }
+  const modules: TorchModule[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  for (const [prefix, params] of byPrefix) {
+    const full = (s: string) => (prefix === '' ? s : `${prefix}.${s}`);
+    const w = params.get('weight');
+    let kind: TorchKind | undefined;
+    if (params.has('running_mean') && params.has('running_var')) kind = 'bn';
+    else if (w?.shape.length === 4) kind = 'conv';
+    else if (w?.shape.length === 2) kind = 'dense';
+    if (!kind) {
+      for (const [s, t] of params) skipped.push({ name: full(s), reason: `not a conv, linear or BatchNorm parameter (shape ${fmt(t.shape)})` });
+      continue;
+    }
+    const mod: TorchModule = { prefix, kind, params: new Map(), from: new Map() };
+    for (const [s, t] of params) {
+      let kname: string | undefined;
+      let value = t;
+      if (kind === 'bn') {
+        if (s === 'num_batches_tracked') {
+          skipped.push({ name: full(s), reason: 'BatchNorm step counter: Keras has none' });
+          continue;
+        }
+        kname = BN_NAMES[s];
+      } else if (s === 'weight') {
+        kname = 'kernel';
+        value = kind === 'conv' ? oihwToHwio(t) : transpose2d(t);
+      } else if (s === 'bias') kname = 'bias';
+      if (!kname) {
+        skipped.push({ name: full(s), reason: `unknown ${kind} parameter '${s}'` });
+        continue;
+      }
+      mod.params.set(kname, value);
+      mod.from.set(kname, { name: full(s), shape: t.shape });
+    }
+    // Keras variable order within the module, whatever order the names came in.
+    const rank = ['kernel', 'gamma', 'beta', 'bias', 'moving_mean', 'moving_variance'];
+    mod.params = new Map([...mod.params].sort((a, b) => rank.indexOf(a[0]) - rank.indexOf(b[0])));
+    modules.push(mod);
+  }
+  return { modules, skipped };
+}
+
+/** The kind of each target layer, from its parameter names and shapes (Keras naming). */
+function targetLayers(target: readonly ImportTarget[]): { layer: string; kind: TorchKind; params: Map<string, readonly number[]> }[] {
+  const layers = new Map<string, Map<string, readonly number[]>>();
+  for (const { name, shape } of target) {
+    const l = layerOf(name);
+    if (!layers.has(l)) layers.set(l, new Map());
+    layers.get(l)!.set(name.slice(l.length + 1), shape);
+  }
+  const out: { layer: string; kind: TorchKind; params: Map<string, readonly number[]> }[] = [];
+  for (const [layer, params] of layers) {
+    const k = params.get('kernel');
+    const kind: TorchKind | undefined = params.has('moving_mean') ? 'bn' : k?.length === 4 ? 'conv' : k?.length === 2 ? 'dense' : undefined;
+    if (kind) out.push({ layer, kind, params });
+  }
+  return out;
+}
+
+/** One pairing found by {@link matchTorchByOrder}. */
+export interface TorchPair {
+  kind: TorchKind;
+  torch: string;
+  layer: string;
+}
+
+/** A shape disagreement in a pairing, with both names and shapes (torch shape as stored). */
+export interface TorchMismatch {
+  kind: TorchKind;
+  torch: { name: string; shape: number[]; converted: number[] };
+  target: { name: string; shape: number[] };
+}
+
+/** Result of {@link matchTorchByOrder}. */
+export interface TorchMatch {
+  pairs: TorchPair[];
+  /** Pairs whose shapes disagree after conversion (the classifier head shows up here when class counts differ). */
+  mismatches: TorchMismatch[];
+  /** Torch modules / target layers left over when one side has more of a kind. */
+  unmatchedTorch: string[];
+  unmatchedTarget: string[];
+  /** `{torch module prefix: target layer}`, usable as `nameMap` of {@link importTorchWeights}. */
+  nameMap: Record<string, string>;
+}
+
+/**
+ * Pair torch modules with target layers of the same kind (conv, dense, BatchNorm) in definition
+ * order, and check every parameter's shape after conversion. `target` must be in the model's
+ * definition order and hold only layers the torch model also has: leave out ours-only layers
+ * such as BAM modules (e.g. `target.filter((p) => !p.name.startsWith('bam'))`), or they shift
+ * the pairing of their kind (the mismatches then show where).
+ */
+export function matchTorchByOrder(tensors: ReadonlyMap<string, TensorData>, target: readonly ImportTarget[], order?: readonly string[]): TorchMatch {
+  const { modules } = torchModules(tensors, order);
+  const layers = targetLayers(target);
+  const res: TorchMatch = { pairs: [], mismatches: [], unmatchedTorch: [], unmatchedTarget: [], nameMap: {} };
+  for (const kind of ['conv', 'bn', 'dense'] as const) {
+    const ts = modules.filter((m) => m.kind === kind);
+    const ls = layers.filter((l) => l.kind === kind);
+    const n = Math.min(ts.length, ls.length);
+    for (let i = 0; i < n; i++) {
+      const m = ts[i];
+      const l = ls[i];
+      res.pairs.push({ kind, torch: m.prefix, layer: l.layer });
+      res.nameMap[m.prefix] = l.layer;
+      for (const [p, shape] of l.params) {
+        const t = m.params.get(p);
+        if (t && (t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j]))) {
+          const from = m.from.get(p)!;
+          res.mismatches.push({ kind, torch: { name: from.name, shape: from.shape, converted: t.shape }, target: { name: `${l.layer}.${p}`, shape: [...shape] } });
+        }
+      }
+    }
+    res.unmatchedTorch.push(...ts.slice(n).map((m) => m.prefix));
+    res.unmatchedTarget.push(...ls.slice(n).map((l) => l.layer));
+  }
+  return res;
+}
+
+/** Options of {@link importTorchWeights}. */
+export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'origin'> {
+  /**
+   * Torch module prefix -> target layer (`{'features.0': 'conv2d'}`), or full torch parameter name
+   * -> target parameter name (`{'fc.weight': 'dense.kernel'}`). Without it, modules are paired by
+   * order ({@link matchTorchByOrder}).
+   */
+  nameMap?: Record<string, string>;
+  /** Torch parameter names in definition order (see the module notes). */
+  order?: readonly string[];
+}
+
+/** {@link ImportReport} plus what the torch conversion dropped and, for order matching, the pairing. */
+export interface TorchImportReport extends ImportReport {
+  /** Torch tensors dropped before matching (e.g. `num_batches_tracked`), with the reason. */
+  dropped: { name: string; reason: string }[];
+  /** The order-based pairing, when no `nameMap` was given. */
+  match?: TorchMatch;
+}
+
+/**
+ * Convert a torch state dict to Keras layout, name it after the target model (by `nameMap` or by
+ * order), and load it with {@link importWeights}: shape checks, classifier-head skipping and the
+ * loaded / skipped / missing / unused report. Messages give the torch name and shape as stored.
+ * A BatchNorm `weight` for a target BN without `gamma` (`scale=False`) is reported in `skipped`.
+ */
+export function importTorchWeights(tensors: ReadonlyMap<string, TensorData>, target: readonly ImportTarget[], opts: TorchImportOptions = {}): TorchImportReport {
+  const { modules, skipped: dropped } = torchModules(tensors, opts.order);
+  const match = opts.nameMap ? undefined : matchTorchByOrder(tensors, target, opts.order);
+  const nameMap = opts.nameMap ?? match!.nameMap;
+  const renamed = new Map<string, TensorData>();
+  const origin = new Map<string, { name: string; shape: number[] }>();
+  const targetNames = new Set(target.map((t) => t.name));
+  const extraSkipped: { name: string; reason: string }[] = [];
+  for (const m of modules) {
+    for (const [p, t] of m.params) {
+      const from = m.from.get(p)!;
+      const to = nameMap[from.name] ?? (nameMap[m.prefix] !== undefined ? `${nameMap[m.prefix]}.${p}` : from.name);
+      if (m.kind === 'bn' && p === 'gamma' && !targetNames.has(to) && targetNames.has(`${layerOf(to)}.moving_mean`)) {
+        const ones = t.data.every((v) => v === 1);
+        extraSkipped.push({ name: to, reason: `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmt(from.shape)} dropped${ones ? ' (all ones)' : ' although not all ones'}` });
+        continue;
+      }
+      if (renamed.has(to)) throw new Error(`${opts.source ?? 'torch import'}: torch '${origin.get(to)!.name}' and '${from.name}' both map to '${to}'`);
+      renamed.set(to, t);
+      origin.set(to, from);
+    }
+  }
+  const rep = importWeights(renamed, target, { ...opts, origin });
+  rep.skipped.push(...extraSkipped);
+  // Report unused tensors by their torch names.
+  rep.unused = rep.unused.map((n) => origin.get(n)?.name ?? n);
+  return { ...rep, dropped, match };
+}

@@ -1,0 +1,60 @@
+/**
+ * Inverted dropout (Keras / PyTorch semantics): in training, each element is zeroed with probability
+ * `rate` and the survivors are scaled by 1 / (1 - rate), so inference is the identity.
+ *
+ * The mask is a counter-based hash of (seed, element index) computed in WGSL (PCG output permutation):
+ * deterministic for a given seed and shape, no RNG state, no mask buffer. The backward pass runs the same
+ * kernel on the gradient with the same seed, which regenerates the mask. Callers pass a fresh seed per
+ * step (e.g. a step counter mixed with a layer id); the same seed gives the same mask.
+ */
+import { runtime } from '../gpu/runtime.js';
+import { Tensor } from '../tensor.js';
+import { record } from '../autograd.js';
+import dropoutSrc from '../../shaders/dropout.wgsl';
+
+function threshold(rate: number): number {
+  return Math.min(2 ** 32 - 1, Math.round(rate * 2 ** 32));
+}
+
+function launch(x: Tensor, rate: number, seed: number): Tensor {
+  const rt = runtime();
+  const y = Tensor.empty(x.shape);
+  rt.dispatch(rt.kernel('dropout', dropoutSrc), { x: x.storage, y: y.storage }, { n: x.size, seed: seed >>> 0, threshold: threshold(rate), scale: 1 / (1 - rate) }, rt.grid(x.size, 256));
+  return y;
+}
+
+/**
+ * Inverted dropout with drop probability `rate` in [0, 1) and an integer `seed` (used modulo 2^32).
+ * With `training` false (or rate 0) it returns x unchanged (a differentiable identity view).
+ */
+export function dropout(x: Tensor, rate: number, seed: number, training = true): Tensor {
+  if (!(rate >= 0 && rate < 1)) throw new Error(`ossify: dropout rate must lie in [0, 1), got ${rate}`);
+  if (!Number.isInteger(seed)) throw new Error(`ossify: dropout seed must be an integer, got ${seed}`);
+  if (!training || rate === 0) {
+    const out = x.alias();
+    return record('dropout:identity', [x], out, [], (g) => [g.alias()]);
+  }
+  const y = launch(x, rate, seed);
+  return record('dropout', [x], y, [], (g) => [launch(g, rate, seed)]);
+}
+
+// ---- float64 CPU reference --------------------------------------------------------------------
+
+function pcg(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+/** The keep mask the GPU kernel draws for `n` elements (1 = kept), bit for bit. */
+export function dropoutMaskReference(n: number, rate: number, seed: number): Uint8Array {
+  const thr = threshold(rate);
+  const s = pcg((seed ^ 0x9e3779b9) >>> 0);
+  return Uint8Array.from({ length: n }, (_, i) => ((pcg(pcg(i) ^ s) >>> 0) >= thr ? 1 : 0));
+}
+
+/** Float64 reference of {@link dropout} in training mode. */
+export function dropoutReference(x: ArrayLike<number>, rate: number, seed: number): Float64Array {
+  const mask = dropoutMaskReference(x.length, rate, seed);
+  return Float64Array.from(x, (v, i) => (mask[i] ? v / (1 - rate) : 0));
+}

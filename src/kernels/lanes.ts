@@ -1,0 +1,16 @@
+/**
+ * Channel vectorisation shared by the channels-last kernels (batch norm, pooling, BAM combine):
+ * when C is a multiple of 4, a kernel is generated with T = vec4<f32> and handles 4 adjacent channels
+ * per invocation (16-byte loads, a quarter of the index arithmetic); otherwise T = f32.
+ */
+import { fillTemplate } from '../gpu/wgsl.js';
+
+/** 4 when every size is a multiple of 4, else 1. */
+export function lanes(...sizes: number[]): 1 | 4 {
+  return sizes.every((s) => s % 4 === 0) ? 4 : 1;
+}
+
+/** Fill a shader's {{T}} (float element) and {{U}} (u32 element) for a lane count. */
+export function laneSource(src: string, v: 1 | 4): string {
+  return fillTemplate(src, v === 4 ? { T: 'vec4<f32>', U: 'vec4<u32>' } : { T: 'f32', U: 'u32' });
+}

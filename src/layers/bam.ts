@@ -1,0 +1,113 @@
+/**
+ * BAM, the Bottleneck Attention Module (Park, Woo, Lee, Kweon, BMVC 2018, arXiv:1807.06514).
+ *
+ * Channel gate Mc [N, C]: global average pool -> Dense C->C/r (bias) -> BN -> ReLU -> Dense C/r->C (bias).
+ * Spatial gate Ms [N, H, W, 1]: 1x1 conv C->C/r (bias) -> BN -> ReLU -> `numDilated` x [3x3 conv with
+ * dilation d and padding d (same size), bias -> BN -> ReLU] -> 1x1 conv C/r->1 (bias).
+ * Output: x * (1 + sigmoid(Mc + Ms)) ('sum', the paper's choice) or x * (1 + sigmoid(Mc * Ms))
+ * ('product', the official code), with Mc and Ms broadcast to [N, H, W, C] (kernels/bam.ts).
+ *
+ * Layout options: the official code (github.com/Jongchan/attention-module, MODELS/bam.py) has no BN at
+ * the end of either gate (`finalBN: false`, the default); the paper's equations put one after each
+ * branch (`finalBN: true`, BN over C channels and over the 1 spatial channel).
+ *
+ * BN inside BAM follows the host network's Keras convention (momentum 0.99, epsilon 1e-3, the
+ * InceptionV3 values) so one model has one convention; the official PyTorch code uses PyTorch's
+ * defaults, i.e. Keras momentum 0.9 and epsilon 1e-5: pass `bnMomentum: 0.9, bnEpsilon: 1e-5` for those.
+ * Kernels and Dense weights are glorot-uniform, biases zero (Keras's defaults).
+ *
+ * Weight keys: `<name>/gate_c_fc_0.kernel`, `<name>/gate_c_bn_1.gamma`, `<name>/gate_c_fc_final.*`,
+ * `<name>/gate_s_conv_reduce0.*`, `<name>/gate_s_bn_reduce0.*`, `<name>/gate_s_conv_di_<i>.*`,
+ * `<name>/gate_s_bn_di_<i>.*`, `<name>/gate_s_conv_final.*` (the official code's module names).
+ */
+import { shapeStr, type Tensor, type Shape } from '../tensor.js';
+import { bamCombine } from '../kernels/bam.js';
+import { Module, type LayerOptions } from './module.js';
+import { Sequential } from './containers.js';
+import { Conv2d } from './conv.js';
+import { Dense } from './dense.js';
+import { BatchNorm1d, BatchNorm2d } from './norm.js';
+import { GlobalAvgPool2d, ReLU } from './basic.js';
+
+/** BAM's hyper-parameters (all optional; defaults as the official code). */
+export interface BamOptions {
+  /** Channel reduction ratio r (default 16): the gates' hidden width is max(1, floor(C / r)). */
+  reduction?: number;
+  /** Dilation of the spatial gate's 3x3 convolutions (default 4); their padding equals it. */
+  dilation?: number;
+  /** Number of dilated 3x3 convolutions (default 2). */
+  numDilated?: number;
+  /** How the gates combine: 'sum' (paper, default) or 'product' (official code). */
+  combine?: 'sum' | 'product';
+  /** BN at the end of each gate (paper: true; official code: false, the default). */
+  finalBN?: boolean;
+  /** Keras momentum of BAM's BN layers (default 0.99). */
+  bnMomentum?: number;
+  /** Epsilon of BAM's BN layers (default 1e-3). */
+  bnEpsilon?: number;
+}
+
+/** The defaults of {@link BamOptions}. */
+export const BAM_DEFAULTS: Required<BamOptions> = { reduction: 16, dilation: 4, numDilated: 2, combine: 'sum', finalBN: false, bnMomentum: 0.99, bnEpsilon: 1e-3 };
+
+/** A BAM module on NHWC maps of `channels` channels (output shape = input shape). */
+export class BAM extends Module {
+  readonly kind = 'BAM';
+  readonly channels: number;
+  readonly reducedChannels: number;
+  readonly options: Required<BamOptions>;
+  readonly channelGate: Sequential;
+  readonly spatialGate: Sequential;
+
+  constructor(opts: LayerOptions & BamOptions & { channels: number }) {
+    super(opts, 'bam');
+    const o: Required<BamOptions> = { ...BAM_DEFAULTS };
+    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[]) if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
+    this.options = o;
+    const C = opts.channels;
+    const Cr = Math.max(1, Math.floor(C / o.reduction));
+    this.channels = C;
+    this.reducedChannels = Cr;
+    const n = (s: string) => `${this.name}/${s}`;
+    const bn = { momentum: o.bnMomentum, epsilon: o.bnEpsilon };
+
+    const ch: Module[] = [
+      new GlobalAvgPool2d({ name: n('gate_c_avgpool') }),
+      new Dense({ name: n('gate_c_fc_0'), inFeatures: C, units: Cr }),
+      new BatchNorm1d({ name: n('gate_c_bn_1'), channels: Cr, ...bn }),
+      new ReLU({ name: n('gate_c_relu_1') }),
+      new Dense({ name: n('gate_c_fc_final'), inFeatures: Cr, units: C }),
+    ];
+    if (o.finalBN) ch.push(new BatchNorm1d({ name: n('gate_c_bn_final'), channels: C, ...bn }));
+    this.channelGate = this.addChild(new Sequential(ch, { name: n('channel_gate') }));
+
+    const sp: Module[] = [
+      new Conv2d({ name: n('gate_s_conv_reduce0'), inChannels: C, filters: Cr, kernelSize: 1 }),
+      new BatchNorm2d({ name: n('gate_s_bn_reduce0'), channels: Cr, ...bn }),
+      new ReLU({ name: n('gate_s_relu_reduce0') }),
+    ];
+    const d = o.dilation;
+    for (let i = 0; i < o.numDilated; i++) {
+      sp.push(
+        new Conv2d({ name: n(`gate_s_conv_di_${i}`), inChannels: Cr, filters: Cr, kernelSize: 3, dilation: d, padding: [d, d, d, d] }),
+        new BatchNorm2d({ name: n(`gate_s_bn_di_${i}`), channels: Cr, ...bn }),
+        new ReLU({ name: n(`gate_s_relu_di_${i}`) }),
+      );
+    }
+    sp.push(new Conv2d({ name: n('gate_s_conv_final'), inChannels: Cr, filters: 1, kernelSize: 1 }));
+    if (o.finalBN) sp.push(new BatchNorm2d({ name: n('gate_s_bn_final'), channels: 1, ...bn }));
+    this.spatialGate = this.addChild(new Sequential(sp, { name: n('spatial_gate') }));
+  }
+
+  forward(x: Tensor): Tensor {
+    this.outputShape(x.shape);
+    const mc = this.channelGate.forward(x);
+    const ms = this.spatialGate.forward(x);
+    return bamCombine(x, mc, ms, this.options.combine);
+  }
+
+  override outputShape(input: Shape): number[] {
+    if (input.length !== 4 || input[3] !== this.channels) throw new Error(`ossify: ${this.name} expects NHWC with ${this.channels} channels, got ${shapeStr(input)}`);
+    return [...input];
+  }
+}

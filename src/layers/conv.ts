@@ -1,0 +1,60 @@
+/** Keras's Conv2D on NHWC tensors with an HWIO kernel `[kh, kw, cin / groups, filters]`. */
+import type { Tensor, Shape } from '../tensor.js';
+import { conv2d, resolveConvGeometry, type Conv2dPadding } from '../kernels/conv2d.js';
+import type { Initializer } from '../init.js';
+import { Module, type LayerOptions } from './module.js';
+
+/** Options of {@link Conv2d}. */
+export interface Conv2dLayerOptions extends LayerOptions {
+  /** Input channels (layers are built eagerly, so this is given rather than inferred). */
+  inChannels: number;
+  /** Output channels. */
+  filters: number;
+  /** Kernel size, square or [kh, kw]. */
+  kernelSize: number | readonly [number, number];
+  /** Stride (default 1). */
+  strides?: number | readonly [number, number];
+  /** 'valid' (Keras's default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom, left, right]. */
+  padding?: Conv2dPadding;
+  /** Dilation rate (default 1). */
+  dilation?: number | readonly [number, number];
+  /** Channel groups (default 1). */
+  groups?: number;
+  /** Whether to add a bias (Keras default true; InceptionV3 and DenseNet use false). */
+  useBias?: boolean;
+  /** Kernel initialiser (Keras default glorotUniform). */
+  kernelInitializer?: Initializer;
+  /** Bias initialiser (Keras default zeros). */
+  biasInitializer?: Initializer;
+}
+
+/** 2-D convolution. Weights: `kernel` [kh, kw, cin / groups, filters], `bias` [filters]. */
+export class Conv2d extends Module {
+  readonly kind = 'Conv2D';
+  readonly kernel: Tensor;
+  readonly bias: Tensor | null;
+  readonly opts: Conv2dLayerOptions;
+
+  constructor(opts: Conv2dLayerOptions) {
+    super(opts, 'conv2d');
+    this.opts = opts;
+    const [kh, kw] = typeof opts.kernelSize === 'number' ? [opts.kernelSize, opts.kernelSize] : opts.kernelSize;
+    const groups = opts.groups ?? 1;
+    if (opts.inChannels % groups !== 0 || opts.filters % groups !== 0) throw new Error(`ossify: Conv2d ${this.name}: groups=${groups} must divide inChannels=${opts.inChannels} and filters=${opts.filters}`);
+    this.kernel = this.addWeight('kernel', [kh, kw, opts.inChannels / groups, opts.filters], opts.kernelInitializer ?? 'glorotUniform');
+    this.bias = opts.useBias === false ? null : this.addWeight('bias', [opts.filters], opts.biasInitializer ?? 'zeros');
+  }
+
+  private convOpts() {
+    return { stride: this.opts.strides, dilation: this.opts.dilation, padding: this.opts.padding ?? 'valid', groups: this.opts.groups };
+  }
+
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.kernel, this.bias, this.convOpts());
+  }
+
+  override outputShape(input: Shape): number[] {
+    const g = resolveConvGeometry(input, this.kernel.shape, this.convOpts());
+    return [g.N, g.OH, g.OW, g.Cout];
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Keras's BatchNormalization over the last (channel) axis, for NHWC maps and [N, C] features alike.
+ * Conventions (Keras): moving = moving * momentum + batch * (1 - momentum) with momentum 0.99; the
+ * moving variance takes the biased batch variance; epsilon 1e-3. A frozen layer
+ * ({@link Module.freeze}) normalises with its moving statistics even in training, as Keras does
+ * for `trainable = False`.
+ */
+import { shapeStr, type Tensor, type Shape } from '../tensor.js';
+import { batchNorm } from '../kernels/batchnorm.js';
+import { Module, type LayerOptions } from './module.js';
+
+/** Options of {@link BatchNorm}. */
+export interface BatchNormOptions extends LayerOptions {
+  /** Number of channels (the last axis). */
+  channels: number;
+  /** Keras momentum (default 0.99): moving = moving * m + batch * (1 - m). PyTorch's 0.1 is 0.9 here. */
+  momentum?: number;
+  /** Added to the variance (default 1e-3, Keras; DenseNet uses 1.001e-5, PyTorch 1e-5). */
+  epsilon?: number;
+  /** Learn `gamma` (default true; InceptionV3 uses false). */
+  scale?: boolean;
+  /** Learn `beta` (default true). */
+  center?: boolean;
+}
+
+/**
+ * Batch normalisation over the channel (last) axis of a tensor of any rank. Weights `gamma`, `beta`
+ * (trainable, when scale/center) and buffers `moving_mean`, `moving_variance`.
+ */
+export class BatchNorm extends Module {
+  readonly kind = 'BatchNormalization';
+  readonly gamma: Tensor | null;
+  readonly beta: Tensor | null;
+  readonly movingMean: Tensor;
+  readonly movingVar: Tensor;
+  readonly channels: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  /** The rank the input must have (4 for BatchNorm2d, 2 for BatchNorm1d), or null for any. */
+  protected readonly rank: number | null = null;
+
+  constructor(opts: BatchNormOptions) {
+    super(opts, 'batch_normalization');
+    this.channels = opts.channels;
+    this.momentum = opts.momentum ?? 0.99;
+    this.epsilon = opts.epsilon ?? 1e-3;
+    this.gamma = opts.scale === false ? null : this.addWeight('gamma', [opts.channels], 'ones');
+    this.beta = opts.center === false ? null : this.addWeight('beta', [opts.channels], 'zeros');
+    this.movingMean = this.addBuffer('moving_mean', [opts.channels], 'zeros');
+    this.movingVar = this.addBuffer('moving_variance', [opts.channels], 'ones');
+  }
+
+  /** Whether the next forward normalises with batch statistics (training and not frozen). */
+  get usesBatchStats(): boolean {
+    return this.training && this.trainable;
+  }
+
+  forward(x: Tensor): Tensor {
+    this.check(x.shape);
+    return batchNorm(x, { gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, training: this.usesBatchStats, momentum: this.momentum, epsilon: this.epsilon });
+  }
+
+  private check(shape: Shape): void {
+    if ((this.rank !== null && shape.length !== this.rank) || shape[shape.length - 1] !== this.channels) {
+      throw new Error(`ossify: ${this.name} expects ${this.rank ? `rank ${this.rank}, ` : ''}${this.channels} channels last, got ${shapeStr(shape)}`);
+    }
+  }
+
+  override outputShape(input: Shape): number[] {
+    this.check(input);
+    return [...input];
+  }
+}
+
+/** {@link BatchNorm} for NHWC feature maps. */
+export class BatchNorm2d extends BatchNorm {
+  protected override readonly rank = 4;
+}
+
+/** {@link BatchNorm} for [N, C] features (BAM's channel gate). */
+export class BatchNorm1d extends BatchNorm {
+  protected override readonly rank = 2;
+}

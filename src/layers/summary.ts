@@ -1,0 +1,59 @@
+/** A Keras-like model summary from structural shape inference (nothing is computed on the GPU). */
+import type { Shape } from '../tensor.js';
+import { Module } from './module.js';
+import { Concat, Sequential } from './containers.js';
+
+/** One summary row. */
+export interface SummaryRow {
+  name: string;
+  kind: string;
+  outputShape: number[];
+  params: number;
+}
+
+/** The rows (layers in execution order, their output shapes with the batch dimension, own parameters). */
+export function summaryRows(model: Module, inputShape: Shape): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  model.trace(inputShape, (m, _in, out) => {
+    if (m.hidden || m instanceof Sequential) return;
+    // A Concat row counts only its own (no) weights; its branches have their rows.
+    rows.push({ name: m.name, kind: m.kind, outputShape: [...out], params: m instanceof Concat ? 0 : m.countParams().total });
+  });
+  return rows;
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * A Keras-like table: layer name (type), output shape with `None` for the batch, parameter count,
+ * then Total / Trainable / Non-trainable params. `inputShape` is [H, W, C] (or [N, H, W, C]).
+ * Prints it unless `print: false`, and returns it.
+ */
+export function summary(model: Module, inputShape: Shape, opts: { print?: boolean } = {}): string {
+  const full = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
+  const rows = summaryRows(model, full);
+  const shapeText = (s: number[]) => `(None, ${s.slice(1).join(', ')})`;
+  const cells = rows.map((r) => [`${r.name} (${r.kind})`, shapeText(r.outputShape), fmt(r.params)]);
+  const w0 = Math.max(28, ...cells.map((c) => c[0].length + 2));
+  const w1 = Math.max(26, ...cells.map((c) => c[1].length + 2));
+  const w2 = Math.max(10, ...cells.map((c) => c[2].length));
+  const width = w0 + w1 + w2 + 1;
+  const line = (ch: string) => ch.repeat(width);
+  const row = (c: string[]) => ` ${c[0].padEnd(w0)}${c[1].padEnd(w1)}${c[2]}`;
+  const count = model.countParams();
+  const mb = (n: number) => `${((n * 4) / 2 ** 20).toFixed(2)} MB`;
+  const out = [
+    `Model: "${model.name}"`,
+    line('_'),
+    row(['Layer (type)', 'Output Shape', 'Param #']),
+    line('='),
+    ...cells.map(row),
+    line('='),
+    `Total params: ${fmt(count.total)} (${mb(count.total)})`,
+    `Trainable params: ${fmt(count.trainable)} (${mb(count.trainable)})`,
+    `Non-trainable params: ${fmt(count.nonTrainable)} (${mb(count.nonTrainable)})`,
+    line('_'),
+  ].join('\n');
+  if (opts.print !== false) console.log(out);
+  return out;
+}

@@ -1,0 +1,123 @@
+/**
+ * A classification model: a backbone (top-level layers, where BAM modules can be inserted by the
+ * name of the layer they follow) and a head (GlobalAveragePooling2D, optional Dropout, Dense logits).
+ * `config` is plain JSON holding everything needed to rebuild it (see `buildModel`).
+ */
+import { shapeStr, type Tensor, type Shape } from '../tensor.js';
+import { Module } from '../layers/module.js';
+import { Sequential } from '../layers/containers.js';
+import { Dense } from '../layers/dense.js';
+import { Dropout, GlobalAvgPool2d } from '../layers/basic.js';
+import { BAM, BAM_DEFAULTS, type BamOptions } from '../layers/bam.js';
+
+/** Where BAM modules go, and their options. */
+export interface BamPlacement extends BamOptions {
+  /** Names of the top-level layers that BAM follows (default: the architecture's three positions). */
+  positions?: string[];
+}
+
+/** Options shared by the model builders. */
+export interface ModelOptions {
+  /** Output classes (logits; softmax lives in the loss). */
+  numClasses: number;
+  /** Square input size (InceptionV3 default 299, minimum 75; DenseNet121 default 224, minimum 32). */
+  inputSize?: number;
+  /** Input channels (default 3, as the ImageNet weights expect; replicate grey X-rays). */
+  inputChannels?: number;
+  /** BAM modules: true for the default positions and options, or a placement with options. */
+  bam?: boolean | BamPlacement;
+  /** Dropout rate before the classifier (default 0: none). */
+  dropout?: number;
+  /** Scales every channel count (max(1, round(c * w))); 1 is the Keras architecture. */
+  widthMultiplier?: number;
+  /** Initialisation seed (default 0). */
+  seed?: number;
+}
+
+/** The architectures {@link buildModel} knows. */
+export type Architecture = 'inceptionV3' | 'denseNet121';
+
+/** A complete, JSON-able model description (every default filled in). */
+export interface ModelConfig {
+  arch: Architecture;
+  numClasses: number;
+  inputSize: number;
+  inputChannels: number;
+  /** null: no BAM. */
+  bam: (Required<BamOptions> & { positions: string[] }) | null;
+  dropout: number;
+  widthMultiplier: number;
+  seed: number;
+}
+
+/** Fill the defaults of {@link ModelOptions} for an architecture. */
+export function resolveConfig(arch: Architecture, opts: ModelOptions, defaults: { inputSize: number; minInput: number; bamPositions: string[]; aliases?: Record<string, string> }): ModelConfig {
+  const inputSize = opts.inputSize ?? defaults.inputSize;
+  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) throw new Error(`ossify: ${arch}: numClasses must be a positive integer, got ${opts.numClasses}`);
+  if (!Number.isInteger(inputSize) || inputSize < defaults.minInput) throw new Error(`ossify: ${arch}: inputSize must be an integer >= ${defaults.minInput}, got ${inputSize}`);
+  const w = opts.widthMultiplier ?? 1;
+  if (!(w > 0)) throw new Error(`ossify: ${arch}: widthMultiplier must be positive, got ${w}`);
+  const dropout = opts.dropout ?? 0;
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`ossify: ${arch}: dropout must be in [0, 1), got ${dropout}`);
+  let bam: ModelConfig['bam'] = null;
+  if (opts.bam) {
+    const p: BamPlacement = opts.bam === true ? {} : opts.bam;
+    const o = { ...BAM_DEFAULTS } as Required<BamOptions>;
+    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[]) if (p[k] !== undefined) (o as Record<string, unknown>)[k] = p[k];
+    const positions = (p.positions ?? defaults.bamPositions).map((n) => defaults.aliases?.[n] ?? n);
+    bam = { ...o, positions };
+  }
+  return { arch, numClasses: opts.numClasses, inputSize, inputChannels: opts.inputChannels ?? 3, bam, dropout, widthMultiplier: w, seed: opts.seed ?? 0 };
+}
+
+/** A built classifier. Its direct children are the backbone's top-level layers, then the head. */
+export class Model extends Sequential {
+  override readonly kind = 'Model';
+  /** Everything needed to rebuild it (`buildModel(model.config)`). */
+  readonly config: ModelConfig;
+
+  /**
+   * Assemble a model from backbone layers: appends BAM modules after the named positions and the
+   * classification head. Call it inside the `buildScope` that built the backbone (for names and seed).
+   */
+  constructor(name: string, config: ModelConfig, backbone: Module[]) {
+    super([], { name });
+    this.config = config;
+    {
+      for (const l of backbone) this.add(l);
+      // Channels at each top-level position, by structural shape inference.
+      let s: number[] = [1, config.inputSize, config.inputSize, config.inputChannels];
+      const channels = new Map<string, number>();
+      for (const l of backbone) {
+        s = l.outputShape(s);
+        channels.set(l.name, s[3]);
+      }
+      if (config.bam) {
+        const { positions, ...opts } = config.bam;
+        for (const pos of positions) {
+          const c = channels.get(pos);
+          if (c === undefined) throw new Error(`ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ${[...channels.keys()].join(', ')}`);
+          this.insertAfter(pos, new BAM({ name: `bam_${pos}`, channels: c, ...opts }));
+        }
+      }
+      this.add(new GlobalAvgPool2d());
+      if (config.dropout > 0) this.add(new Dropout({ rate: config.dropout }));
+      this.add(new Dense({ inFeatures: s[3], units: config.numClasses }));
+    }
+  }
+
+  /** The expected input shape [H, W, C]. */
+  get inputShape(): [number, number, number] {
+    return [this.config.inputSize, this.config.inputSize, this.config.inputChannels];
+  }
+
+  /** Logits [N, numClasses] for NHWC images [N, H, W, C] (any spatial size the network accepts). */
+  override forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[3] !== this.config.inputChannels) throw new Error(`ossify: ${this.name} takes NHWC images with ${this.config.inputChannels} channels, got ${shapeStr(x.shape)}`);
+    return super.forward(x);
+  }
+
+  override outputShape(input: Shape): number[] {
+    return super.outputShape(input);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Where the model looks: Grad-CAM (Selvaraju et al. 2017) on the last feature map before global
+ * pooling, for the fractured class. Works for every backbone, with or without BAM.
+ *   weights_c = mean over (h, w) of d logit_fractured / d A_c ;  cam = relu(sum_c weights_c A_c)
+ * normalised to [0, 1] per image.
+ */
+import { Tensor, tidy, noGrad } from '../tensor.js';
+import { backward } from '../autograd.js';
+import { mean, sum } from '../kernels/reduce.js';
+import { mul, relu, reshape } from '../kernels/elementwise.js';
+import type { Model } from '../models/index.js';
+
+/** Grad-CAM maps [N, h, w] (h, w of the last feature map), each scaled to [0, 1]. */
+export async function gradCam(model: Model, x: Tensor, targetClass = 1): Promise<{ maps: Float32Array; h: number; w: number; logits: Float32Array }> {
+  const layers = model.layers;
+  const gap = layers.findIndex((l) => l.kind === 'GlobalAveragePooling2D');
+  if (gap < 0) throw new Error(`ossify: ${model.name} has no global average pooling layer for Grad-CAM`);
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const feats = noGrad(() => tidy(() => layers.slice(0, gap).reduce((y, l) => l.forward(y), x)));
+    const [N, h, w, C] = feats.shape;
+    feats.requiresGrad = true;
+    const logits = tidy(() => layers.slice(gap).reduce((y, l) => l.forward(y), feats));
+    const sel = new Float32Array(N * logits.shape[1]);
+    for (let i = 0; i < N; i++) sel[i * logits.shape[1] + targetClass] = 1;
+    const gradOut = Tensor.from(sel, logits.shape);
+    backward(logits, gradOut);
+    const cam = noGrad(() =>
+      tidy(() => {
+        const wts = mean(feats.grad!, [1, 2], true); // [N, 1, 1, C]
+        return relu(reshape(sum(mul(feats, wts), [3]), [N, h, w]));
+      }),
+    );
+    const maps = await cam.read();
+    const lg = await logits.read();
+    for (const t of [cam, gradOut, logits, feats.grad!, feats]) t.dispose();
+    void C;
+    for (let i = 0; i < N; i++) {
+      const m = maps.subarray(i * h * w, (i + 1) * h * w);
+      const max = m.reduce((a, b) => Math.max(a, b), 0);
+      if (max > 0) for (let j = 0; j < m.length; j++) m[j] /= max;
+    }
+    return { maps, h, w, logits: lg };
+  } finally {
+    if (wasTraining) model.train();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `ossify predict`: probability of a fracture per image, plus a Grad-CAM heatmap overlay PNG.
+ * Node only.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Tensor } from '../tensor.js';
+import { loadImage } from '../data/images.js';
+import { gradCam } from './attention.js';
+import { loadModel } from './load.js';
+import { backboneOf } from './trainer.js';
+import { encodePng, overlayHeatmap } from './report.js';
+
+/** One image's prediction. */
+export interface Prediction {
+  path: string;
+  probability: number;
+  heatmap: string;
+  error?: string;
+}
+
+/** The model's view of one image as a gray picture for overlays (the mean of its 3 input channels). */
+export function grayOf(x: Float32Array, w: number, h: number): Float32Array {
+  const g = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) g[i] = (x[i * 3] + x[i * 3 + 1] + x[i * 3 + 2]) / 3;
+  return g;
+}
+
+/** Predict each image (unreadable ones are reported, not thrown) and write `<name>.attention.png` to `outDir`. */
+export async function predictImages(checkpoint: string, paths: string[], outDir: string): Promise<Prediction[]> {
+  const model = await loadModel(checkpoint);
+  const size = model.config.inputSize;
+  await mkdir(outDir, { recursive: true });
+  const results: Prediction[] = [];
+  try {
+    for (const path of paths) {
+      let img;
+      try {
+        img = await loadImage(path, { width: size, height: size, backbone: backboneOf(model.config), truncated: 'decode' });
+      } catch (e) {
+        results.push({ path, probability: NaN, heatmap: '', error: (e as Error).message });
+        continue;
+      }
+      const x = Tensor.from(img.data, [1, size, size, 3]);
+      const cam = await gradCam(model, x);
+      x.dispose();
+      const [l0, l1] = [cam.logits[0], cam.logits[1]];
+      const probability = 1 / (1 + Math.exp(l0 - l1));
+      const png = encodePng(overlayHeatmap({ data: grayOf(img.data, size, size), width: size, height: size }, { data: cam.maps, width: cam.w, height: cam.h }));
+      const heatmap = join(outDir, `${basename(path).replace(/\.[^.]+$/, '')}.attention.png`);
+      await writeFile(heatmap, png);
+      results.push({ path, probability, heatmap });
+    }
+  } finally {
+    model.dispose();
+  }
+  return results;
+}

@@ -1,0 +1,411 @@
+/**
+ * Training report: a Markdown file `report.md` with hand-written SVG charts
+ * (loss, accuracy, learning rate, ROC curve, confusion matrix) and PNG overlays
+ * of attention heatmaps on validation X-rays.
+ *
+ * SVGs are plain SVG 1.1 (no scripts, no CSS, no external fonts) so they render
+ * on GitHub, in browsers and with librsvg (sharp). Overlays use a jet colormap
+ * (MATLAB's piecewise-linear definition) blended over the grayscale image.
+ * @module
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { resizeBilinear } from '../data/images.js';
+import type { BinaryMetrics, ConfusionMatrix, RocCurve } from './metrics.js';
+
+/** One epoch of the training log. */
+export interface EpochLog {
+  /** 1-based epoch number as shown. */
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  lr: number;
+  /** Epoch wall time in seconds (optional). */
+  seconds?: number;
+  /** Time the trainer waited for data in this epoch, seconds (optional). */
+  dataWaitSeconds?: number;
+}
+
+/** A single-channel float image, row-major, height * width values. */
+export interface GrayImage {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+/** A validation image with its attention heatmap. */
+export interface ReportImage {
+  id: string;
+  label: 0 | 1;
+  /** Predicted probability of the fractured class. */
+  prob: number;
+  /** The X-ray (any range; scaled min..max to 0..255 for display). */
+  image: GrayImage;
+  /** Attention in [0, 1] (values outside are clipped), any size: resized to the image. */
+  heatmap: GrayImage;
+}
+
+/** Everything a report shows. */
+export interface ReportInput {
+  title: string;
+  /** Key/value facts about the run (model, data, batch size, device, seed ...). */
+  runInfo?: Record<string, string | number>;
+  epochs: EpochLog[];
+  metrics: BinaryMetrics;
+  roc: RocCurve;
+  images?: ReportImage[];
+  /** Free-text notes, one paragraph each. */
+  notes?: string[];
+}
+
+/** Files written by {@link writeReport}. */
+export interface ReportFiles {
+  reportPath: string;
+  /** Every file written, report.md first. */
+  files: string[];
+}
+
+// ---------------------------------------------------------------------------
+// SVG helpers
+
+/** Escapes text for XML/SVG. */
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v));
+
+/** About `count` round tick values covering [lo, hi] (1, 2, 5 x 10^k steps). */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/** One line of a chart. */
+export interface Series {
+  name: string;
+  x: readonly number[];
+  y: readonly number[];
+  color: string;
+  dashed?: boolean;
+}
+
+/** Options of {@link lineChartSvg}. */
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+  /** Fixed y range (default: data range with 5% margin). */
+  yRange?: [number, number];
+  /** Logarithmic y axis (e.g. learning rate); values must be > 0. */
+  logY?: boolean;
+}
+
+const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
+
+/** A line chart as an SVG document string. */
+export function lineChartSvg(series: readonly Series[], o: ChartOptions): string {
+  const W = o.width ?? 640;
+  const H = o.height ?? 400;
+  const m = { l: 70, r: 20, t: 40, b: 55 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const tr = (v: number): number => (o.logY ? Math.log10(v) : v);
+  const xs = series.flatMap((s) => s.x);
+  const ys = series.flatMap((s) => s.y.filter((v) => Number.isFinite(v) && (!o.logY || v > 0)).map(tr));
+  let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  if (x1 === x0) x1 = x0 + 1;
+  let [y0, y1] = o.yRange ? [tr(o.yRange[0]), tr(o.yRange[1])] : ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  if (!o.yRange) {
+    const pad = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 0.5;
+    y0 -= pad;
+    y1 += pad;
+  }
+  const px = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * pw;
+  const py = (y: number): number => m.t + ph - ((tr(y) - y0) / (y1 - y0)) * ph;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>${xmlEscape(o.title)}</text>`);
+  // Grid and ticks.
+  const yTicks = o.logY ? niceTicks(Math.floor(y0), Math.ceil(y1), Math.ceil(y1) - Math.floor(y0)).filter((t) => Number.isInteger(t) && t >= y0 && t <= y1) : niceTicks(y0, y1, 5);
+  for (const t of yTicks) {
+    const y = m.t + ph - ((t - y0) / (y1 - y0)) * ph;
+    const label = o.logY ? `1e${t}` : fmt(t, 3);
+    parts.push(`<line x1="${m.l}" y1="${y.toFixed(1)}" x2="${m.l + pw}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
+    parts.push(`<text x="${m.l - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${label}</text>`);
+  }
+  const xTicks = niceTicks(x0, x1, Math.min(10, Math.max(1, Math.round(x1 - x0)))).filter((t) => t >= x0 && t <= x1);
+  for (const t of xTicks) {
+    const x = px(t);
+    parts.push(`<line x1="${x.toFixed(1)}" y1="${m.t + ph}" x2="${x.toFixed(1)}" y2="${m.t + ph + 5}" stroke="black"/>`);
+    parts.push(`<text x="${x.toFixed(1)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${fmt(t, 4)}</text>`);
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(o.xLabel)}</text>`);
+  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ${m.t + ph / 2})" ${FONT}>${xmlEscape(o.yLabel)}</text>`);
+  // Lines.
+  series.forEach((s, k) => {
+    const pts: string[] = [];
+    for (let i = 0; i < s.x.length; i++) {
+      const v = s.y[i]!;
+      if (!Number.isFinite(v) || (o.logY && v <= 0)) continue;
+      pts.push(`${px(s.x[i]!).toFixed(2)},${py(v).toFixed(2)}`);
+    }
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    if (pts.length > 1) parts.push(`<polyline data-series="${xmlEscape(s.name)}" points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    if (pts.length === 1) {
+      const [cx, cy] = pts[0]!.split(',');
+      parts.push(`<circle data-series="${xmlEscape(s.name)}" cx="${cx}" cy="${cy}" r="3" fill="${s.color}"/>`);
+    }
+    // Legend.
+    const ly = m.t + 14 + k * 18;
+    parts.push(`<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${m.l + pw - 120}" y="${ly + 4}" font-size="12" ${FONT}>${xmlEscape(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+/** ROC curve with the chance diagonal and the AUC in the legend, as SVG. */
+export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
+  const W = size;
+  const H = size;
+  const m = { l: 60, r: 20, t: 40, b: 50 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const px = (v: number): string => (m.l + v * pw).toFixed(2);
+  const py = (v: number): string => (m.t + ph - v * ph).toFixed(2);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>ROC curve (validation)</text>`);
+  for (const t of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
+    parts.push(`<line x1="${m.l}" y1="${py(t)}" x2="${m.l + pw}" y2="${py(t)}" stroke="#e0e0e0"/>`);
+    parts.push(`<text x="${m.l - 6}" y="${(Number(py(t)) + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${t.toFixed(1)}</text>`);
+    parts.push(`<text x="${px(t)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${t.toFixed(1)}</text>`);
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="5 4"/>`);
+  const pts = roc.fpr.map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : '')).filter(Boolean);
+  parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
+  parts.push(`<text x="${m.l + pw - 8}" y="${m.t + ph - 10}" text-anchor="end" font-size="13" ${FONT}>AUC = ${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}</text>`);
+  parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>False positive rate (1 - specificity)</text>`);
+  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ${m.t + ph / 2})" ${FONT}>True positive rate (sensitivity)</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+/** Confusion matrix [[tn, fp], [fn, tp]] as an SVG heat table with counts and row percentages. */
+export function confusionSvg(cm: ConfusionMatrix, classNames: [string, string] = ['Non-fractured', 'Fractured']): string {
+  const W = 460;
+  const H = 400;
+  const cell = 130;
+  const x0 = 170;
+  const y0 = 80;
+  const max = Math.max(1, ...cm.flat());
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>Confusion matrix (threshold 0.5)</text>`);
+  parts.push(`<text x="${x0 + cell}" y="${y0 - 32}" text-anchor="middle" font-size="13" ${FONT}>Predicted</text>`);
+  for (let r = 0; r < 2; r++) {
+    const rowTotal = cm[r]![0] + cm[r]![1];
+    parts.push(`<text x="${x0 - 8}" y="${y0 + r * cell + cell / 2 + 4}" text-anchor="end" font-size="13" ${FONT}>${xmlEscape(classNames[r]!)}</text>`);
+    parts.push(`<text x="${x0 + r * cell + cell / 2}" y="${y0 - 10}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(classNames[r]!)}</text>`);
+    for (let c = 0; c < 2; c++) {
+      const v = cm[r]![c]!;
+      const shade = Math.round(255 - (v / max) * 180);
+      const fill = `rgb(${shade},${shade},255)`;
+      const tx = x0 + c * cell + cell / 2;
+      const ty = y0 + r * cell + cell / 2;
+      parts.push(`<rect x="${x0 + c * cell}" y="${y0 + r * cell}" width="${cell}" height="${cell}" fill="${fill}" stroke="black"/>`);
+      parts.push(`<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`);
+      const pct = rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-';
+      parts.push(`<text x="${tx}" y="${ty + 22}" text-anchor="middle" font-size="12" ${FONT}>${pct}</text>`);
+    }
+  }
+  parts.push(`<text x="24" y="${y0 + cell}" text-anchor="middle" font-size="13" transform="rotate(-90 24 ${y0 + cell})" ${FONT}>True</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Heatmap overlays
+
+/** Jet colormap (MATLAB): v in [0, 1] -> [r, g, b] in 0..255, blue -> cyan -> yellow -> red. */
+export function jet(v: number): [number, number, number] {
+  const t = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0));
+  const ch = (c: number): number => Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - c))));
+  return [ch(3), ch(2), ch(1)];
+}
+
+/** An 8-bit RGBA image. */
+export interface RgbaImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * Lays a heatmap over a grayscale image: the image is scaled min..max to 0..255,
+ * the heatmap is clipped to [0, 1], resized (antialiased bilinear) to the image
+ * size and coloured with {@link jet}; output = (1 - alpha) * gray + alpha * jet.
+ */
+export function overlayHeatmap(image: GrayImage, heatmap: GrayImage, alpha = 0.4): RgbaImage {
+  const { width, height } = image;
+  if (image.data.length !== width * height) throw new Error('overlayHeatmap: image data size mismatch');
+  if (heatmap.data.length !== heatmap.width * heatmap.height) throw new Error('overlayHeatmap: heatmap data size mismatch');
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of image.data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const span = hi > lo ? hi - lo : 1;
+  const heat = heatmap.width === width && heatmap.height === height ? heatmap.data : resizeBilinear(heatmap.data, heatmap.width, heatmap.height, 1, width, height);
+  const out = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const g = ((image.data[i]! - lo) / span) * 255;
+    const [r, gg, b] = jet(heat[i]!);
+    out[i * 4] = Math.round((1 - alpha) * g + alpha * r);
+    out[i * 4 + 1] = Math.round((1 - alpha) * g + alpha * gg);
+    out[i * 4 + 2] = Math.round((1 - alpha) * g + alpha * b);
+    out[i * 4 + 3] = 255;
+  }
+  return { data: out, width, height };
+}
+
+/** Encodes RGBA pixels as PNG (pngjs). */
+export function encodePng(img: RgbaImage): Buffer {
+  const png = new PNG({ width: img.width, height: img.height });
+  png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length);
+  return PNG.sync.write(png);
+}
+
+/** Grayscale image as RGBA (scaled min..max), for the side-by-side original. */
+function grayToRgba(image: GrayImage): RgbaImage {
+  return overlayHeatmap(image, { data: new Float32Array(1), width: 1, height: 1 }, 0);
+}
+
+// ---------------------------------------------------------------------------
+// Report
+
+const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n/a');
+const num = (v: number, d = 4): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+
+/** The Markdown text of the report (file names as written by {@link writeReport}). */
+export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; original: string }[] = []): string {
+  const m = input.metrics;
+  const b = m.baseline;
+  const L: string[] = [];
+  L.push(`# ${input.title}`, '');
+  if (input.runInfo && Object.keys(input.runInfo).length) {
+    L.push('| setting | value |', '|---|---|');
+    for (const [k, v] of Object.entries(input.runInfo)) L.push(`| ${k} | ${String(v)} |`);
+    L.push('');
+  }
+  for (const n of input.notes ?? []) L.push(n, '');
+  L.push('## Final metrics (validation)', '');
+  L.push(`${m.n} images: ${m.positives} fractured, ${m.negatives} non-fractured. Threshold ${m.threshold} (fractured when p > threshold). ` +
+    `Baseline: always predicting the majority class (${b.predicts === 1 ? 'fractured' : 'non-fractured'}).`, '');
+  L.push('| metric | model | majority baseline |', '|---|---:|---:|');
+  L.push(`| accuracy | ${pct(m.accuracy)} | ${pct(b.accuracy)} |`);
+  L.push(`| precision (fractured) | ${num(m.precision)} | ${num(b.precision)} |`);
+  L.push(`| recall / sensitivity (fractured) | ${num(m.recall)} | ${num(b.recall)} |`);
+  L.push(`| F1 (fractured) | ${num(m.f1)} | ${num(b.f1)} |`);
+  L.push(`| specificity | ${num(m.specificity)} | ${num(b.predicts === 0 ? 1 : 0)} |`);
+  L.push(`| balanced accuracy | ${num(m.balancedAccuracy)} | ${num(b.balancedAccuracy)} |`);
+  L.push(`| ROC AUC | ${num(m.auc)} | ${num(b.auc)} |`);
+  L.push(`| macro precision / recall / F1 | ${num(m.macro.precision)} / ${num(m.macro.recall)} / ${num(m.macro.f1)} | |`);
+  L.push(`| weighted precision / recall / F1 | ${num(m.weighted.precision)} / ${num(m.weighted.recall)} / ${num(m.weighted.f1)} | |`, '');
+  const [[tn, fp], [fn, tp]] = m.confusion;
+  L.push('Confusion matrix (rows true, columns predicted):', '');
+  L.push('| | predicted non-fractured | predicted fractured |', '|---|---:|---:|');
+  L.push(`| non-fractured | ${tn} | ${fp} |`, `| fractured | ${fn} | ${tp} |`, '');
+  L.push('![Confusion matrix](confusion.svg) ![ROC curve](roc.svg)', '');
+  L.push('## Training curves', '');
+  L.push('![Loss](loss.svg)', '', '![Accuracy](accuracy.svg)', '', '![Learning rate](lr.svg)', '');
+  if (input.images && input.images.length) {
+    L.push('## Attention on validation images', '');
+    L.push('Left: the X-ray as the model saw it; right: attention heatmap (jet colormap, red = high) laid over it.', '');
+    input.images.forEach((im, i) => {
+      const f = imageFiles[i];
+      if (!f) return;
+      L.push(`**${im.id}**: true ${im.label === 1 ? 'fractured' : 'non-fractured'}, p(fractured) = ${im.prob.toFixed(3)}`, '');
+      L.push(`![${im.id}](${f.original}) ![${im.id} attention](${f.overlay})`, '');
+    });
+  }
+  if (input.epochs.length) {
+    L.push('## Per-epoch log', '');
+    const extra = input.epochs.some((e) => e.seconds !== undefined);
+    const wait = input.epochs.some((e) => e.dataWaitSeconds !== undefined);
+    L.push(`| epoch | loss | accuracy | val loss | val accuracy | lr |${extra ? ' time (s) |' : ''}${wait ? ' data wait (s) |' : ''}`);
+    L.push(`|---:|---:|---:|---:|---:|---:|${extra ? '---:|' : ''}${wait ? '---:|' : ''}`);
+    for (const e of input.epochs)
+      L.push(
+        `| ${e.epoch} | ${num(e.loss)} | ${num(e.accuracy)} | ${num(e.valLoss)} | ${num(e.valAccuracy)} | ${e.lr.toExponential(2)} |` +
+          (extra ? ` ${e.seconds !== undefined ? e.seconds.toFixed(1) : ''} |` : '') +
+          (wait ? ` ${e.dataWaitSeconds !== undefined ? e.dataWaitSeconds.toFixed(2) : ''} |` : ''),
+      );
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+/**
+ * Writes `report.md`, `loss.svg`, `accuracy.svg`, `lr.svg`, `roc.svg`,
+ * `confusion.svg` and `attention-<i>-<id>.png` / `xray-<i>-<id>.png` into `dir`
+ * (created if needed).
+ */
+export async function writeReport(dir: string, input: ReportInput): Promise<ReportFiles> {
+  await mkdir(dir, { recursive: true });
+  const x = input.epochs.map((e) => e.epoch);
+  const files: [string, string | Buffer][] = [];
+  files.push([
+    'loss.svg',
+    lineChartSvg(
+      [
+        { name: 'train loss', x, y: input.epochs.map((e) => e.loss), color: '#1f77b4' },
+        { name: 'val loss', x, y: input.epochs.map((e) => e.valLoss), color: '#ff7f0e', dashed: true },
+      ],
+      { title: 'Loss', xLabel: 'epoch', yLabel: 'cross-entropy' },
+    ),
+  ]);
+  files.push([
+    'accuracy.svg',
+    lineChartSvg(
+      [
+        { name: 'train accuracy', x, y: input.epochs.map((e) => e.accuracy), color: '#1f77b4' },
+        { name: 'val accuracy', x, y: input.epochs.map((e) => e.valAccuracy), color: '#ff7f0e', dashed: true },
+      ],
+      { title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy' },
+    ),
+  ]);
+  files.push(['lr.svg', lineChartSvg([{ name: 'learning rate', x, y: input.epochs.map((e) => e.lr), color: '#2ca02c' }], { title: 'Learning rate', xLabel: 'epoch', yLabel: 'lr', logY: true })]);
+  files.push(['roc.svg', rocSvg(input.roc, input.metrics.auc)]);
+  files.push(['confusion.svg', confusionSvg(input.metrics.confusion)]);
+  const imageFiles: { overlay: string; original: string }[] = [];
+  (input.images ?? []).forEach((im, i) => {
+    const safe = im.id.replace(/[^A-Za-z0-9_.-]/g, '_');
+    const overlay = `attention-${i}-${safe}.png`;
+    const original = `xray-${i}-${safe}.png`;
+    files.push([original, encodePng(grayToRgba(im.image))]);
+    files.push([overlay, encodePng(overlayHeatmap(im.image, im.heatmap))]);
+    imageFiles.push({ overlay, original });
+  });
+  const reportPath = join(dir, 'report.md');
+  await writeFile(reportPath, reportMarkdown(input, imageFiles));
+  for (const [name, content] of files) await writeFile(join(dir, name), content);
+  return { reportPath, files: [reportPath, ...files.map(([n]) => join(dir, n))] };
+}

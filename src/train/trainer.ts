@@ -1,0 +1,471 @@
+/**
+ * The FracAtlas trainer: the reference study's recipe (Adam lr 1e-3, batch 32, categorical
+ * cross-entropy on 2 classes, ReduceLROnPlateau on validation loss, the checkpoint of minimum
+ * validation loss kept) with a run folder that survives a kill:
+ *
+ *   RUN/config.json          the run's options (the model's config included)
+ *   RUN/log.jsonl            one line of metrics per completed epoch
+ *   RUN/last.safetensors     weights, optimizer state and trainer state after the last completed epoch
+ *   RUN/best.safetensors     weights of the epoch with the lowest validation loss
+ *   RUN/report.md (+ SVG/PNG) written at the end
+ *
+ * Every file is written atomically, so rerunning the same command after a kill resumes from the last
+ * completed epoch and loses nothing. Given a seed, a run is deterministic on the same adapter.
+ * Node only.
+ */
+import { mkdir, readFile, writeFile, rename, appendFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Tensor, tidy, noGrad } from '../tensor.js';
+import { backward } from '../autograd.js';
+import { runtime } from '../gpu/runtime.js';
+import { Adam } from '../optim/optimizers.js';
+import { softmaxCrossEntropy, softmax } from '../kernels/loss.js';
+import { buildModel, inceptionV3, denseNet121, type Model, type ModelConfig } from '../models/index.js';
+import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
+import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
+import type { Backbone } from '../data/images.js';
+import { binaryMetrics, type BinaryMetrics } from './metrics.js';
+import { ReduceLROnPlateau, EarlyStopping, type PlateauOptions } from './plateau.js';
+import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
+import type { TensorData } from '../io/safetensors.js';
+
+/** Everything a training run needs; {@link TRAIN_DEFAULTS} follows the reference study. */
+export interface TrainOptions {
+  /** FracAtlas folder (dataset.csv + images/...; splits/*.csv used when present). */
+  data: string;
+  /** Run folder (created; a rerun with the same folder resumes). */
+  out: string;
+  model: 'inceptionv3' | 'densenet121';
+  /** Three BAM modules at the backbone's stage ends. */
+  bam: boolean;
+  /** BAM combine: 'sum' (paper) or 'product' (official code). */
+  bamCombine: 'sum' | 'product';
+  imageSize: number;
+  /** Channel width multiplier (1 = the Keras architecture). */
+  width: number;
+  dropout: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  /** 'balanced' weights the loss by n / (2 n_c) (scikit-learn's rule). */
+  classWeights: 'none' | 'balanced';
+  /** Balanced sampling (half of each class per epoch) instead of plain shuffling. */
+  balancedSampling: boolean;
+  augment: boolean;
+  /** ReduceLROnPlateau options (Keras defaults: factor 0.1, patience 10, min_delta 1e-4). */
+  plateau: Partial<PlateauOptions>;
+  /** Stop after this many epochs without val-loss improvement (0: never). */
+  earlyStopping: number;
+  /** Decode workers (default: min(4, cores)). */
+  workers?: number;
+  /** Cap batches per epoch (smoke tests); 0 = no cap. */
+  maxBatches: number;
+  /** Write report.md at the end. */
+  report: boolean;
+}
+
+/** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
+export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {
+  model: 'inceptionv3',
+  bam: true,
+  bamCombine: 'sum',
+  imageSize: 299,
+  width: 1,
+  dropout: 0,
+  epochs: 100,
+  batchSize: 32,
+  lr: 1e-3,
+  seed: 0,
+  classWeights: 'none',
+  balancedSampling: false,
+  augment: true,
+  plateau: {},
+  earlyStopping: 0,
+  maxBatches: 0,
+  report: true,
+};
+
+/** One line of log.jsonl. */
+export interface EpochLog {
+  epoch: number;
+  lr: number;
+  train_loss: number;
+  train_accuracy: number;
+  val_loss: number;
+  val_accuracy: number;
+  val_auc: number;
+  val_f1: number;
+  val_recall: number;
+  val_precision: number;
+  images_per_s: number;
+  epoch_s: number;
+  data_wait_s: number;
+  peak_gpu_bytes: number;
+  best: boolean;
+}
+
+/** Progress and messages; the CLI prints them, tests collect them. */
+export interface TrainHooks {
+  log?: (line: string) => void;
+  /** Called after every step with running figures (for a progress bar). */
+  progress?: (p: { epoch: number; epochs: number; step: number; steps: number; loss: number; accuracy: number; imagesPerS: number; etaS: number }) => void;
+}
+
+/** What {@link train} returns. */
+export interface TrainResult {
+  out: string;
+  epochsRun: number;
+  resumedFrom: number;
+  best: { epoch: number; valLoss: number };
+  history: EpochLog[];
+  final: EvalResult | null;
+}
+
+/** Predictions and metrics over a set of records. */
+export interface EvalResult {
+  loss: number;
+  probs: Float32Array;
+  labels: Int32Array;
+  ids: string[];
+  metrics: BinaryMetrics;
+  /** Images that could not be read. */
+  failed: string[];
+}
+
+/** The backbone's input normalisation. */
+export function backboneOf(config: ModelConfig): Backbone {
+  return config.arch === 'denseNet121' ? 'densenet' : 'inception';
+}
+
+/** Build the model a run describes. */
+export function modelFromOptions(o: Pick<TrainOptions, 'model' | 'bam' | 'bamCombine' | 'imageSize' | 'width' | 'dropout' | 'seed'>): Model {
+  const opts = {
+    numClasses: 2,
+    inputSize: o.imageSize,
+    bam: o.bam ? { combine: o.bamCombine } : false,
+    dropout: o.dropout,
+    widthMultiplier: o.width,
+    seed: o.seed,
+  };
+  if (o.model === 'inceptionv3') return inceptionV3(opts);
+  if (o.model === 'densenet121') return denseNet121(opts);
+  throw new Error(`ossify: unknown model '${o.model as string}'; use inceptionv3 or densenet121`);
+}
+
+function oneHot(labels: Int32Array, classes = 2): Float32Array {
+  const y = new Float32Array(labels.length * classes);
+  labels.forEach((l, i) => (y[i * classes + l] = 1));
+  return y;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+async function weightsOf(model: Model): Promise<Map<string, TensorData>> {
+  const sd = await model.stateDict();
+  return new Map(Object.entries(sd));
+}
+
+/**
+ * Evaluate a model on records: mean cross-entropy, probabilities of the fractured class, metrics.
+ * Runs in inference mode (moving BN statistics, no dropout) without recording autograd.
+ */
+export async function evaluate(model: Model, records: readonly FracRecord[], opts: { batchSize: number; workers?: number; maxBatches?: number; onProbs?: (ids: string[], probs: Float32Array) => void } = { batchSize: 32 }): Promise<EvalResult> {
+  const cfg = model.config;
+  const loader = new BatchLoader({ records, batchSize: opts.batchSize, backbone: backboneOf(cfg), width: cfg.inputSize, shuffle: false, workers: opts.workers });
+  const wasTraining = model.training;
+  model.eval();
+  const probs: number[] = [];
+  const labels: number[] = [];
+  const ids: string[] = [];
+  let lossSum = 0;
+  let b = 0;
+  try {
+    for await (const batch of loader.epoch(0)) {
+      if (opts.maxBatches && b++ >= opts.maxBatches) break;
+      if (batch.size === 0) continue;
+      const [p, l] = noGrad(() =>
+        tidy(() => {
+          const x = Tensor.from(batch.x, batch.shape);
+          const logits = model.forward(x);
+          const loss = softmaxCrossEntropy(logits, Tensor.from(oneHot(batch.labels), [batch.size, 2]));
+          return [softmax(logits), loss];
+        }),
+      );
+      const pr = await p.read();
+      lossSum += (await l.item()) * batch.size;
+      p.dispose();
+      l.dispose();
+      const fr = new Float32Array(batch.size);
+      for (let i = 0; i < batch.size; i++) {
+        fr[i] = pr[i * 2 + 1];
+        probs.push(pr[i * 2 + 1]);
+        labels.push(batch.labels[i]);
+        ids.push(batch.ids[i]);
+      }
+      opts.onProbs?.(batch.ids, fr);
+    }
+  } finally {
+    if (wasTraining) model.train();
+    await loader.close();
+  }
+  const failed = (loader.lastStats?.failed ?? []).map((f) => f.id);
+  const P = Float32Array.from(probs);
+  const L = Int32Array.from(labels);
+  return { loss: ids.length ? lossSum / ids.length : NaN, probs: P, labels: L, ids, metrics: binaryMetrics(P, L), failed };
+}
+
+interface TrainerState {
+  epoch: number; // last completed epoch (0-based), -1 before the first
+  lr: number;
+  bestValLoss: number;
+  bestEpoch: number;
+  plateau: { best: number; wait: number; cooldownCounter: number };
+  early: { best: number; wait: number; bestEpoch: number };
+  optimizerIterations: number;
+}
+
+/**
+ * Train (or resume) a run. Rerunning with the same `out` continues after the last completed epoch;
+ * a finished run returns at once (with its final evaluation redone).
+ */
+export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 'data' | 'out'>, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const o: TrainOptions = { ...TRAIN_DEFAULTS, ...options };
+  const log = hooks.log ?? ((s: string) => console.log(s));
+  const out = resolve(o.out);
+  await mkdir(out, { recursive: true });
+  const rt = runtime();
+
+  // ---- data ----
+  const ds: FracAtlasDataset = await readFracAtlas(o.data, { verify: 'markers' });
+  log(formatDatasetSummary(ds.summary));
+  const trainRecs = ds.split('train');
+  const valRecs = ds.split('val');
+  if (!trainRecs.length) throw new Error(`ossify: no training images found in ${o.data} (expected dataset.csv and images/Fractured, images/Non_fractured)`);
+  if (!valRecs.length) throw new Error(`ossify: no validation images in ${o.data}; add splits/val.csv or let ossify split (remove the splits folder)`);
+
+  // ---- model, optimizer, state (fresh or resumed) ----
+  const lastPath = join(out, 'last.safetensors');
+  const bestPath = join(out, 'best.safetensors');
+  let model = modelFromOptions(o);
+  const runConfig = { ...o, data: resolve(o.data), out, modelConfig: model.config };
+  let state: TrainerState = {
+    epoch: -1,
+    lr: o.lr,
+    bestValLoss: Infinity,
+    bestEpoch: -1,
+    plateau: { best: Infinity, wait: 0, cooldownCounter: 0 },
+    early: { best: Infinity, wait: 0, bestEpoch: 0 },
+    optimizerIterations: 0,
+  };
+  const params = model.parameters();
+  const opt = new Adam(params, { lr: o.lr });
+  let resumedFrom = -1;
+  if (await exists(lastPath)) {
+    const ck = await loadCheckpoint(lastPath);
+    const prev = ck.config as { modelConfig?: ModelConfig; batchSize?: number };
+    if (JSON.stringify(prev.modelConfig) !== JSON.stringify(model.config)) {
+      throw new Error(`ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); use another --out folder or delete it`);
+    }
+    model.dispose();
+    model = buildModel(prev.modelConfig!);
+    const sd: Record<string, TensorData> = Object.fromEntries(ck.weights);
+    model.loadStateDict(sd);
+    // Rebuilding replaced the parameter tensors: point the optimizer at the new ones.
+    opt.params.splice(0, opt.params.length, ...model.parameters());
+    state = ck.state as TrainerState;
+    if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
+    opt.lr = state.lr;
+    resumedFrom = state.epoch;
+    log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best val loss ${state.bestValLoss.toFixed(4)} at epoch ${state.bestEpoch + 1})`);
+  }
+  await writeAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
+
+  const plateau = new ReduceLROnPlateau(o.plateau);
+  Object.assign(plateau, state.plateau);
+  const early = o.earlyStopping > 0 ? new EarlyStopping({ patience: o.earlyStopping }) : null;
+  if (early) Object.assign(early, state.early);
+
+  const cw = o.classWeights === 'balanced' ? balancedClassWeights(trainRecs) : null;
+  if (cw) log(`ossify: class weights (balanced): non-fractured ${cw[0].toFixed(3)}, fractured ${cw[1].toFixed(3)}`);
+  const backbone = backboneOf(model.config);
+  const loader = new BatchLoader({
+    records: trainRecs,
+    batchSize: o.batchSize,
+    backbone,
+    width: o.imageSize,
+    seed: o.seed,
+    balanced: o.balancedSampling,
+    augment: o.augment,
+    workers: o.workers,
+  });
+
+  const history: EpochLog[] = [];
+  const logPath = join(out, 'log.jsonl');
+  if (resumedFrom >= 0 && (await exists(logPath))) {
+    for (const line of (await readFile(logPath, 'utf8')).split('\n')) if (line.trim()) history.push(JSON.parse(line) as EpochLog);
+    // Drop lines of an epoch that was logged but not checkpointed (a kill between the two writes).
+    while (history.length && history[history.length - 1].epoch > state.epoch + 1) history.pop();
+    await writeAtomic(logPath, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
+  }
+
+  model.train();
+  let epochsRun = 0;
+  try {
+    for (let epoch = state.epoch + 1; epoch < o.epochs; epoch++) {
+      const t0 = performance.now();
+      rt.resetPeak();
+      const steps = o.maxBatches ? Math.min(o.maxBatches, loader.batchesPerEpoch) : loader.batchesPerEpoch;
+      let seen = 0;
+      let lossSum = 0;
+      let correct = 0;
+      let step = 0;
+      // The previous step's loss and logits are read while the next step is recorded, so the GPU
+      // never waits for the CPU to look at a number.
+      let pending: Promise<void> | null = null;
+      for await (const batch of loader.epoch(epoch)) {
+        if (step >= steps) break;
+        if (batch.size === 0) continue;
+        const { loss, logits } = tidy(() => {
+          const x = Tensor.from(batch.x, batch.shape);
+          const y = Tensor.from(oneHot(batch.labels), [batch.size, 2]);
+          const lg = model.forward(x);
+          const l = softmaxCrossEntropy(lg, y, cw ? { classWeights: cw } : {});
+          backward(l);
+          return { loss: l, logits: lg };
+        });
+        opt.step();
+        opt.zeroGrad();
+        if (pending) await pending;
+        const labels = batch.labels;
+        const size = batch.size;
+        pending = Promise.all([loss.read(), logits.read()]).then(([lv, lg]) => {
+          lossSum += lv[0] * size;
+          for (let i = 0; i < size; i++) if ((lg[i * 2 + 1] > lg[i * 2] ? 1 : 0) === labels[i]) correct++;
+          seen += size;
+          loss.dispose();
+          logits.dispose();
+          const el = (performance.now() - t0) / 1000;
+          hooks.progress?.({ epoch: epoch + 1, epochs: o.epochs, step: step, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / el, etaS: ((steps - step) * el) / Math.max(step, 1) });
+        });
+        step++;
+      }
+      if (pending) await pending;
+      const dataStats = loader.lastStats;
+      const trainS = (performance.now() - t0) / 1000;
+      const peak = rt.memory().peakAllocatedBytes;
+
+      const val = await evaluate(model, valRecs, { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined });
+      const p = plateau.step(val.loss, opt.lr);
+      const isBest = val.loss < state.bestValLoss;
+      const entry: EpochLog = {
+        epoch: epoch + 1,
+        lr: opt.lr,
+        train_loss: lossSum / Math.max(seen, 1),
+        train_accuracy: correct / Math.max(seen, 1),
+        val_loss: val.loss,
+        val_accuracy: val.metrics.accuracy,
+        val_auc: val.metrics.auc,
+        val_f1: val.metrics.f1,
+        val_recall: val.metrics.recall,
+        val_precision: val.metrics.precision,
+        images_per_s: seen / trainS,
+        epoch_s: (performance.now() - t0) / 1000,
+        data_wait_s: (dataStats?.waitMs ?? 0) / 1000,
+        peak_gpu_bytes: peak,
+        best: isBest,
+      };
+      if (p.reduced) log(`ossify: val loss plateaued; learning rate ${opt.lr} -> ${p.lr}`);
+      opt.lr = p.lr;
+      if (isBest) {
+        state.bestValLoss = val.loss;
+        state.bestEpoch = epoch;
+        await saveCheckpoint(bestPath, { weights: await weightsOf(model), config: runConfig, state: { epoch, valLoss: val.loss } });
+      }
+      const es = early?.step(val.loss, epoch);
+      state = {
+        ...state,
+        epoch,
+        lr: opt.lr,
+        plateau: { best: plateau.best, wait: plateau.wait, cooldownCounter: plateau.cooldownCounter },
+        early: early ? { best: early.best, wait: early.wait, bestEpoch: early.bestEpoch } : state.early,
+        optimizerIterations: opt.iterations,
+      };
+      // Log first, then the checkpoint that makes the epoch count as done (resume trims extra lines).
+      await appendFile(logPath, JSON.stringify(entry) + '\n');
+      const os = await opt.state();
+      await saveCheckpoint(lastPath, { weights: await weightsOf(model), optimizer: os.slots, config: runConfig, state });
+      history.push(entry);
+      epochsRun++;
+      log(
+        `epoch ${epoch + 1}/${o.epochs}  loss ${entry.train_loss.toFixed(4)}  acc ${entry.train_accuracy.toFixed(3)}  ` +
+          `val_loss ${entry.val_loss.toFixed(4)}  val_acc ${entry.val_accuracy.toFixed(3)}  val_auc ${fmt(entry.val_auc)}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
+          `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s  ${isBest ? '(best)' : ''}`,
+      );
+      if (es?.stop) {
+        log(`ossify: early stopping after epoch ${epoch + 1}`);
+        break;
+      }
+    }
+  } finally {
+    await loader.close();
+  }
+
+  // ---- final evaluation of the best checkpoint on validation (and test, when the data has one) ----
+  let final: EvalResult | null = null;
+  if (await exists(bestPath)) {
+    const ck = await loadCheckpoint(bestPath);
+    const best = buildModel(model.config);
+    best.loadStateDict(Object.fromEntries(ck.weights));
+    final = await evaluate(best, valRecs, { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined });
+    await writeAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
+    if (o.report) {
+      const { writeRunReport } = await import('./run-report.js');
+      await writeRunReport({ out, model: best, history, final, records: valRecs, options: o, log });
+    }
+    best.dispose();
+  }
+  model.dispose();
+  opt.dispose();
+  return { out, epochsRun, resumedFrom: resumedFrom + 1, best: { epoch: state.bestEpoch + 1, valLoss: state.bestValLoss }, history, final };
+}
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(3) : 'n/a';
+}
+
+/** The metrics JSON `ossify eval --json` writes (fractured-class figures at the top level). */
+export function metricsJson(r: EvalResult): Record<string, unknown> {
+  const m = r.metrics;
+  return {
+    n: r.ids.length,
+    loss: r.loss,
+    accuracy: m.accuracy,
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+    auc: m.auc,
+    balanced_accuracy: m.balancedAccuracy,
+    sensitivity: m.sensitivity,
+    specificity: m.specificity,
+    confusion: m.confusion,
+    weighted: m.weighted,
+    macro: m.macro,
+    per_class: { non_fractured: m.perClass[0], fractured: m.perClass[1] },
+    majority_baseline: m.baseline,
+    failed_images: r.failed,
+  };
+}

@@ -1,0 +1,156 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { Tensor, noGrad } from '../src/index.js';
+import { batchNorm, batchNormReference, batchNormBackwardReference, type BatchNormReferenceParams } from '../src/kernels/batchnorm.js';
+import { setup, randArray, expectClose, finiteDiff, gpuGrads, weightedSum, numel } from './helpers.js';
+
+beforeAll(setup);
+
+interface Case { shape: number[]; gamma: boolean; beta: boolean; training: boolean; offset?: number; eps?: number; momentum?: number; varianceUpdate?: 'biased' | 'unbiased' }
+
+function data(c: Case, seed: number) {
+  const C = c.shape[c.shape.length - 1];
+  const x = randArray(numel(c.shape), seed, -2, 2).map((v) => v + (c.offset ?? 0));
+  const p: BatchNormReferenceParams = {
+    gamma: c.gamma ? randArray(C, seed + 1, 0.5, 1.5) : null,
+    beta: c.beta ? randArray(C, seed + 2, -0.5, 0.5) : null,
+    movingMean: randArray(C, seed + 3, -0.3, 0.3),
+    movingVar: randArray(C, seed + 4, 0.5, 2),
+    training: c.training,
+    momentum: c.momentum,
+    epsilon: c.eps,
+    varianceUpdate: c.varianceUpdate,
+  };
+  return { x, p, C };
+}
+
+function gpuParams(p: BatchNormReferenceParams) {
+  return {
+    gamma: p.gamma ? Tensor.from(Float32Array.from(p.gamma), [p.gamma.length]) : null,
+    beta: p.beta ? Tensor.from(Float32Array.from(p.beta), [p.beta.length]) : null,
+    movingMean: Tensor.from(Float32Array.from(p.movingMean), [p.movingMean.length]),
+    movingVar: Tensor.from(Float32Array.from(p.movingVar), [p.movingVar.length]),
+    training: p.training,
+    momentum: p.momentum,
+    epsilon: p.epsilon,
+    varianceUpdate: p.varianceUpdate,
+  };
+}
+
+describe('batchNorm forward', () => {
+  const cases: Case[] = [
+    { shape: [3, 7, 5, 6], gamma: true, beta: true, training: true },
+    { shape: [2, 9, 9, 5], gamma: false, beta: true, training: true }, // InceptionV3: scale=False
+    { shape: [4, 3, 3, 1], gamma: true, beta: false, training: true, eps: 1.001e-5 },
+    { shape: [5, 9], gamma: true, beta: true, training: true }, // BAM channel gate, [N, C]
+    { shape: [2, 33, 31, 3], gamma: true, beta: true, training: true, offset: 1000 }, // chunked; |mean| >> std
+    { shape: [1, 1, 1, 7], gamma: true, beta: true, training: false },
+    { shape: [3, 7, 5, 6], gamma: true, beta: true, training: false },
+    { shape: [2, 4, 3, 6], gamma: true, beta: true, training: true, varianceUpdate: 'unbiased', momentum: 0.9 },
+    // C a multiple of 4: the vec4 kernels.
+    { shape: [3, 7, 5, 8], gamma: true, beta: true, training: true },
+    { shape: [2, 33, 31, 4], gamma: false, beta: true, training: true, offset: 1000 },
+    { shape: [6, 12], gamma: true, beta: false, training: true },
+    { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
+  ];
+  for (const c of cases) {
+    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')} gamma=${c.gamma} beta=${c.beta}${c.offset ? ` offset ${c.offset}` : ''}${c.varianceUpdate ? ` ${c.varianceUpdate}` : ''}`, async () => {
+      const { x, p } = data(c, 11);
+      const ref = batchNormReference(x, c.shape, p);
+      const gp = gpuParams(p);
+      const y = batchNorm(Tensor.from(Float32Array.from(x), c.shape), gp);
+      // With an offset of 1000, f32 inputs carry ~6e-5 absolute error relative to std ~1: allow for it.
+      const atol = c.offset ? 5e-4 : 1e-5;
+      expectClose(await y.read(), ref.y, { atol, rtol: 1e-4, what: 'y' });
+      expectClose(await gp.movingMean.read(), ref.movingMean, { atol: 1e-5, rtol: 1e-5, what: 'movingMean' });
+      expectClose(await gp.movingVar.read(), ref.movingVar, { atol: c.offset ? 1e-4 : 1e-6, rtol: 1e-5, what: 'movingVar' });
+    });
+  }
+
+  it('moving statistics after 2 training steps (Keras momentum 0.99, biased variance) and inference after them', async () => {
+    const shape = [3, 5, 4, 6];
+    const { x: x1, p } = data({ shape, gamma: true, beta: true, training: true }, 21);
+    const x2 = randArray(numel(shape), 99, -3, 1);
+    const gp = gpuParams(p);
+    batchNorm(Tensor.from(Float32Array.from(x1), shape), gp).dispose();
+    batchNorm(Tensor.from(Float32Array.from(x2), shape), gp).dispose();
+    const r1 = batchNormReference(x1, shape, p);
+    const r2 = batchNormReference(x2, shape, { ...p, movingMean: r1.movingMean, movingVar: r1.movingVar });
+    const mm = await gp.movingMean.read();
+    expectClose(mm, r2.movingMean, { atol: 1e-6, rtol: 1e-5, what: 'movingMean after 2 steps' });
+    expectClose(await gp.movingVar.read(), r2.movingVar, { atol: 1e-6, rtol: 1e-5, what: 'movingVar after 2 steps' });
+    // The update really moved the statistics (by 1 - 0.99 per step).
+    expect(Math.abs(mm[0] - p.movingMean[0])).toBeGreaterThan(1e-4);
+    // Inference now uses the updated moving statistics.
+    const yi = batchNorm(Tensor.from(Float32Array.from(x2), shape), { ...gp, training: false });
+    const ri = batchNormReference(x2, shape, { ...p, training: false, movingMean: r2.movingMean, movingVar: r2.movingVar });
+    expectClose(await yi.read(), ri.y, { atol: 1e-5, rtol: 1e-4, what: 'inference y' });
+  });
+});
+
+describe('batchNorm backward', () => {
+  const cases: Case[] = [
+    { shape: [3, 7, 5, 6], gamma: true, beta: true, training: true },
+    { shape: [2, 33, 31, 3], gamma: true, beta: true, training: true }, // chunked reductions
+    { shape: [2, 9, 9, 5], gamma: false, beta: true, training: true },
+    { shape: [6, 10], gamma: true, beta: true, training: true },
+    { shape: [3, 7, 5, 6], gamma: true, beta: true, training: false },
+    { shape: [2, 3, 3, 4], gamma: false, beta: false, training: false },
+    // C a multiple of 4: the vec4 kernels.
+    { shape: [3, 7, 5, 8], gamma: true, beta: true, training: true },
+    { shape: [2, 33, 31, 4], gamma: false, beta: true, training: true },
+    { shape: [6, 12], gamma: true, beta: true, training: true },
+    { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
+  ];
+  for (const c of cases) {
+    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')} gamma=${c.gamma} beta=${c.beta} vs reference`, async () => {
+      const { x, p, C } = data(c, 5);
+      const w = randArray(numel(c.shape), 77);
+      const gp = gpuParams(p);
+      const inputs: { data: ArrayLike<number>; shape: number[] }[] = [{ data: x, shape: c.shape }];
+      if (p.gamma) inputs.push({ data: p.gamma, shape: [C] });
+      if (p.beta) inputs.push({ data: p.beta, shape: [C] });
+      const { grads } = await gpuGrads(
+        (xt, ...rest) => {
+          let k = 0;
+          return batchNorm(xt, { ...gp, gamma: p.gamma ? rest[k++] : null, beta: p.beta ? rest[k++] : null });
+        },
+        inputs,
+        w,
+      );
+      const ref = batchNormBackwardReference(x, c.shape, w, p);
+      // dx in training mode is a difference of O(1) terms: judge it against the gradient's scale.
+      const scale = Math.max(...ref.dx.map(Math.abs));
+      expectClose(grads[0], ref.dx, { atol: 2e-5 * scale, rtol: 1e-3, what: 'dx' });
+      let k = 1;
+      if (p.gamma) expectClose(grads[k++], ref.dgamma, { atol: 1e-4, rtol: 1e-4, what: 'dgamma' });
+      if (p.beta) expectClose(grads[k++], ref.dbeta, { atol: 1e-4, rtol: 1e-4, what: 'dbeta' });
+    });
+  }
+
+  for (const [training, C] of [[true, 3], [false, 3], [true, 4]] as const) {
+    it(`${training ? 'training' : 'inference'} C=${C}: gradients match finite differences of the float64 reference`, async () => {
+      const shape = [2, 3, 2, C];
+      const { x, p } = data({ shape, gamma: true, beta: true, training }, 3);
+      const w = randArray(numel(shape), 8);
+      const gp = gpuParams(p);
+      const gamma = p.gamma as Float64Array;
+      const beta = p.beta as Float64Array;
+      const { grads } = await gpuGrads((xt, gt, bt) => batchNorm(xt, { ...gp, gamma: gt, beta: bt }), [{ data: x, shape }, { data: gamma, shape: [C] }, { data: beta, shape: [C] }], w);
+      const [ix, fx] = finiteDiff((xx) => weightedSum(batchNormReference(xx, shape, p).y, w), x);
+      expectClose(ix.map((i) => grads[0][i]), fx, { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' });
+      const [ig, fg] = finiteDiff((gg) => weightedSum(batchNormReference(x, shape, { ...p, gamma: gg }).y, w), gamma);
+      expectClose(ig.map((i) => grads[1][i]), fg, { atol: 1e-4, rtol: 1e-3, what: 'dgamma vs FD' });
+      const [ib, fb] = finiteDiff((bb) => weightedSum(batchNormReference(x, shape, { ...p, beta: bb }).y, w), beta);
+      expectClose(ib.map((i) => grads[2][i]), fb, { atol: 1e-4, rtol: 1e-3, what: 'dbeta vs FD' });
+    });
+  }
+
+  it('no gradient needed: training forward still updates the moving statistics and records nothing', async () => {
+    const shape = [2, 3, 3, 4];
+    const { x, p } = data({ shape, gamma: true, beta: true, training: true }, 31);
+    const gp = gpuParams(p);
+    const y = noGrad(() => batchNorm(Tensor.from(Float32Array.from(x), shape, { requiresGrad: true }), gp));
+    expect(y.node).toBeNull();
+    expectClose(await gp.movingMean.read(), batchNormReference(x, shape, p).movingMean, { atol: 1e-6, what: 'movingMean' });
+  });
+});

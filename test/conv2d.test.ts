@@ -1,0 +1,169 @@
+/**
+ * conv2d vs its float64 CPU reference: forward, input/weight/bias gradients, on every convolution
+ * configuration InceptionV3, DenseNet121 and BAM use (at reduced spatial size and channel counts), odd
+ * sizes, strides with 'same', dilations, asymmetric padding, groups and depthwise; under both GEMM core
+ * variants. The reference gradients are themselves checked against finite differences.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { setVariant } from '../src/index.js';
+import { conv2d, conv2dReference, conv2dReferenceGrads, resolveConvGeometry, type Conv2dOptions } from '../src/kernels/conv2d.js';
+import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, relL2, numel } from './helpers.js';
+import { Tensor } from '../src/tensor.js';
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  opts: Conv2dOptions;
+  bias?: boolean;
+}
+
+const CASES: Case[] = [
+  // InceptionV3
+  { name: 'inception stem 3x3 s2 valid', x: [2, 11, 9, 3], w: [3, 3, 3, 8], opts: { stride: 2 } },
+  { name: 'inception 3x3 s1 valid', x: [1, 9, 8, 5], w: [3, 3, 5, 6], opts: {} },
+  { name: 'inception 3x3 s1 same', x: [2, 7, 6, 6], w: [3, 3, 6, 7], opts: { padding: 'same' } },
+  { name: 'inception 1x1', x: [2, 5, 6, 9], w: [1, 1, 9, 6], opts: { padding: 'same' } },
+  { name: 'inception 5x5 same', x: [1, 8, 7, 4], w: [5, 5, 4, 5], opts: { padding: 'same' } },
+  { name: 'inception 1x7 same', x: [1, 9, 8, 6], w: [1, 7, 6, 5], opts: { padding: 'same' } },
+  { name: 'inception 7x1 same', x: [1, 9, 8, 6], w: [7, 1, 6, 5], opts: { padding: 'same' } },
+  { name: 'inception 1x3 same', x: [2, 6, 7, 5], w: [1, 3, 5, 4], opts: { padding: 'same' } },
+  { name: 'inception 3x1 same', x: [2, 6, 7, 5], w: [3, 1, 5, 4], opts: { padding: 'same' } },
+  { name: 'inception 3x3 s2 valid downsample', x: [1, 17, 15, 6], w: [3, 3, 6, 8], opts: { stride: 2 } },
+  // DenseNet121
+  { name: 'densenet stem 7x7 s2 after zero padding 3', x: [1, 16, 13, 3], w: [7, 7, 3, 8], opts: { stride: 2, padding: [3, 3, 3, 3] } },
+  { name: 'densenet 1x1 bottleneck', x: [2, 6, 5, 16], w: [1, 1, 16, 8], opts: {} },
+  { name: 'densenet 3x3 same growth', x: [2, 6, 5, 8], w: [3, 3, 8, 4], opts: { padding: 'same' } },
+  // BAM spatial gate (with biases)
+  { name: 'BAM 1x1 reduce (bias)', x: [2, 7, 6, 16], w: [1, 1, 16, 4], opts: {}, bias: true },
+  { name: 'BAM 3x3 dilation 4 padding 4 (bias)', x: [1, 11, 10, 4], w: [3, 3, 4, 4], opts: { dilation: 4, padding: [4, 4, 4, 4] }, bias: true },
+  { name: 'BAM 1x1 to 1 channel (bias)', x: [2, 7, 6, 4], w: [1, 1, 4, 1], opts: {}, bias: true },
+  // Odd sizes and geometry corners
+  { name: 'odd H=7 W=5 Cin=3 Cout=5 (bias)', x: [1, 7, 5, 3], w: [3, 3, 3, 5], opts: {}, bias: true },
+  { name: 'stride 2 same (even input: pad bottom/right)', x: [1, 8, 6, 3], w: [3, 3, 3, 5], opts: { stride: 2, padding: 'same' } },
+  { name: 'stride 2 same, 2x2 kernel, odd input', x: [2, 7, 9, 3], w: [2, 2, 3, 4], opts: { stride: 2, padding: 'same' }, bias: true },
+  { name: 'stride (2,1) same', x: [1, 9, 7, 4], w: [3, 3, 4, 3], opts: { stride: [2, 1], padding: 'same' } },
+  { name: 'stride (1,3) valid', x: [1, 6, 11, 3], w: [2, 3, 3, 4], opts: { stride: [1, 3] } },
+  { name: 'dilation (1,2) same', x: [1, 7, 9, 3], w: [3, 3, 3, 4], opts: { dilation: [1, 2], padding: 'same' } },
+  { name: 'dilation (2,1) valid', x: [2, 9, 6, 3], w: [3, 2, 3, 4], opts: { dilation: [2, 1] } },
+  { name: 'dilation 2 stride 2 same', x: [1, 10, 9, 3], w: [3, 3, 3, 4], opts: { dilation: 2, stride: 2, padding: 'same' } },
+  { name: 'asymmetric explicit padding [0,2,1,3]', x: [1, 5, 6, 3], w: [3, 3, 3, 4], opts: { padding: [0, 2, 1, 3] } },
+  { name: 'asymmetric padding with stride 2 [2,0,0,1]', x: [1, 8, 7, 2], w: [3, 2, 2, 3], opts: { stride: 2, padding: [2, 0, 0, 1] } },
+  { name: '1x1 stride 2 (odd rows get no gradient)', x: [1, 7, 6, 4], w: [1, 1, 4, 3], opts: { stride: 2 } },
+  { name: 'stride 3 dilation 3 same (whole phases without taps)', x: [1, 10, 8, 2], w: [3, 3, 2, 3], opts: { stride: 3, dilation: 3, padding: 'same' } },
+  { name: 'stride (3,2) 4x5 kernel, padding [1,2,2,0]', x: [2, 11, 9, 3], w: [4, 5, 3, 4], opts: { stride: [3, 2], padding: [1, 2, 2, 0] } },
+  { name: 'batch 3, 1x1 spatial output', x: [3, 3, 3, 4], w: [3, 3, 4, 5], opts: {}, bias: true },
+  { name: 'size-1 dims (1x1 image, 1 channel)', x: [1, 1, 1, 1], w: [1, 1, 1, 3], opts: {}, bias: true },
+  { name: 'split-k weight gradient (N*OH*OW > 1024)', x: [2, 24, 23, 4], w: [3, 3, 4, 6], opts: { padding: 'same' } },
+  // Groups
+  { name: 'groups 2, stride 2 same', x: [2, 7, 6, 4], w: [3, 3, 2, 6], opts: { groups: 2, stride: 2, padding: 'same' }, bias: true },
+  { name: 'groups 3 (Cig 3, Cog 1), stride (2,1), dilation 2, bias', x: [1, 9, 7, 9], w: [3, 3, 3, 3], opts: { groups: 3, stride: [2, 1], dilation: 2, padding: 'same' }, bias: true },
+  { name: 'depthwise 3x3 same', x: [2, 7, 7, 5], w: [3, 3, 1, 5], opts: { groups: 5, padding: 'same' } },
+  { name: 'depthwise multiplier 2, 5x5 s2 same', x: [1, 9, 8, 3], w: [5, 5, 1, 6], opts: { groups: 3, stride: 2, padding: 'same' }, bias: true },
+  { name: 'depthwise dilation 2 valid, long reduction', x: [2, 30, 28, 4], w: [3, 3, 1, 4], opts: { groups: 4, dilation: 2 } },
+];
+
+function data(c: Case, seed: number) {
+  return {
+    x: randArray(numel(c.x), seed),
+    w: randArray(numel(c.w), seed + 1),
+    b: c.bias ? randArray(c.w[3], seed + 2) : null,
+  };
+}
+
+describe('conv2d geometry', () => {
+  it("'same' follows TensorFlow: extra row/column at the bottom/right", () => {
+    const g1 = resolveConvGeometry([1, 7, 8, 1], [3, 3, 1, 1], { stride: 2, padding: 'same' });
+    expect([g1.OH, g1.OW, g1.padT, g1.padB, g1.padL, g1.padR]).toEqual([4, 4, 1, 1, 0, 1]);
+    const g2 = resolveConvGeometry([1, 9, 9, 1], [1, 7, 1, 1], { padding: 'same' });
+    expect([g2.OH, g2.OW, g2.padT, g2.padB, g2.padL, g2.padR]).toEqual([9, 9, 0, 0, 3, 3]);
+    const g3 = resolveConvGeometry([1, 17, 17, 1], [3, 3, 1, 1], { dilation: 4, padding: [4, 4, 4, 4] });
+    expect([g3.OH, g3.OW]).toEqual([17, 17]);
+    const g4 = resolveConvGeometry([1, 35, 35, 1], [3, 3, 1, 1], { stride: 2 });
+    expect([g4.OH, g4.OW]).toEqual([17, 17]);
+    const g5 = resolveConvGeometry([1, 6, 6, 1], [2, 2, 1, 1], { stride: 2, padding: 'same' });
+    expect([g5.OH, g5.padT, g5.padB]).toEqual([3, 0, 0]);
+  });
+
+  it('names both shapes on mismatch', () => {
+    expect(() => resolveConvGeometry([1, 5, 5, 3], [3, 3, 4, 8])).toThrow(/Cin=3.*\[1, 5, 5, 3\].*\[3, 3, 4, 8\]/);
+    expect(() => resolveConvGeometry([1, 5, 5, 6], [3, 3, 2, 8], { groups: 2 })).toThrow(/per group/);
+    expect(() => resolveConvGeometry([1, 5, 5, 6], [3, 3, 2, 7], { groups: 3 })).toThrow(/groups=3 must divide/);
+    expect(() => resolveConvGeometry([1, 2, 5, 3], [3, 3, 3, 8])).toThrow(/empty.*\[1, 2, 5, 3\]/);
+    expect(() => resolveConvGeometry([5, 5, 3], [3, 3, 3, 8])).toThrow(/4-D/);
+  });
+});
+
+describe('conv2d vs float64 reference', () => {
+  beforeAll(setup);
+  afterAll(() => setVariant('gemm', undefined));
+
+  for (const variant of ['regtile', 'shared'] as const) {
+    it(`${CASES.length} configurations, forward and gradients (gemm ${variant})`, async () => {
+      setVariant('gemm', variant);
+      for (const [i, c] of CASES.entries()) {
+        const { x, w, b } = data(c, 100 + i * 7);
+        const ref = conv2dReference(x, c.x, w, c.w, b, c.opts);
+        const gw = randArray(ref.out.length, 900 + i);
+        const inputs = [{ data: x, shape: c.x }, { data: w, shape: c.w }, ...(b ? [{ data: b, shape: [c.w[3]] }] : [])];
+        const { out, grads } = await gpuGrads((xt, wt, bt) => conv2d(xt, wt, bt ?? null, c.opts), inputs, gw);
+        const what = `${c.name} [${variant}]`;
+        const K = c.w[0] * c.w[1] * c.w[2];
+        expectClose(out, ref.out, { atol: 2e-6 * Math.sqrt(K) + 1e-6, rtol: 1e-4, what: `${what} forward` });
+        const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
+        const big = Math.sqrt(ref.out.length);
+        expectClose(grads[0], rg.dx, { atol: 1e-5 * Math.sqrt(c.w[3] * c.w[0] * c.w[1]), rtol: 1e-4, what: `${what} dx` });
+        expectClose(grads[1], rg.dw, { atol: 1e-5 * big, rtol: 1e-4, what: `${what} dw` });
+        expect(relL2(grads[1], rg.dw), `${what} dw relL2`).toBeLessThan(1e-5);
+        if (b) expectClose(grads[2], rg.db, { atol: 1e-5 * big, rtol: 1e-4, what: `${what} db` });
+      }
+    });
+  }
+
+  it('forward without autograd and with a bias needing no gradient', async () => {
+    const c = CASES[14];
+    const { x, w, b } = data(c, 5);
+    const out = conv2d(Tensor.from(x, c.x), Tensor.from(w, c.w), Tensor.from(b!, [c.w[3]]), c.opts);
+    expect(out.requiresGrad).toBe(false);
+    expectClose(await out.read(), conv2dReference(x, c.x, w, c.w, b, c.opts).out, { atol: 1e-5, what: 'no-grad forward' });
+    out.dispose();
+  });
+
+  it('rejects a bias of the wrong length, naming the shapes', () => {
+    const x = Tensor.zeros([1, 4, 4, 2]);
+    const w = Tensor.zeros([3, 3, 2, 5]);
+    const b = Tensor.zeros([4]);
+    expect(() => conv2d(x, w, b)).toThrow(/bias must be \[5\].*\[3, 3, 2, 5\].*\[4\]/);
+    for (const t of [x, w, b]) t.dispose();
+  });
+});
+
+describe('conv2d gradients vs finite differences', () => {
+  beforeAll(setup);
+  const tiny: Case[] = [
+    { name: 'stride 2 same, dilation (1,2), bias', x: [2, 5, 6, 2], w: [3, 2, 2, 3], opts: { stride: 2, dilation: [1, 2], padding: 'same' }, bias: true },
+    { name: '1x3 asymmetric padding', x: [1, 4, 5, 3], w: [1, 3, 3, 2], opts: { padding: [1, 0, 2, 1] } },
+    { name: 'grouped (2 groups), stride (1,2)', x: [1, 5, 5, 4], w: [3, 3, 2, 4], opts: { groups: 2, stride: [1, 2], padding: 'same' }, bias: true },
+  ];
+  for (const [i, c] of tiny.entries()) {
+    it(c.name, async () => {
+      const { x, w, b } = data(c, 40 + i);
+      const gw = randArray(conv2dReference(x, c.x, w, c.w, b, c.opts).out.length, 70 + i);
+      const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
+      const loss = (xx: Float64Array, ww: Float64Array, bb: Float64Array | null) => weightedSum(conv2dReference(xx, c.x, ww, c.w, bb, c.opts).out, gw);
+      const [ix, fx] = finiteDiff((v) => loss(v, w, b), x);
+      expectClose(ix.map((j) => rg.dx[j]), fx, { atol: 1e-6, rtol: 1e-6, what: 'reference dx vs finite differences' });
+      const [iw, fw] = finiteDiff((v) => loss(x, v, b), w);
+      expectClose(iw.map((j) => rg.dw[j]), fw, { atol: 1e-6, rtol: 1e-6, what: 'reference dw vs finite differences' });
+      if (b) {
+        const [ib, fb] = finiteDiff((v) => loss(x, w, v), b);
+        expectClose(ib.map((j) => rg.db[j]), fb, { atol: 1e-6, rtol: 1e-6, what: 'reference db vs finite differences' });
+      }
+      // And the GPU against the finite differences directly.
+      const inputs = [{ data: x, shape: c.x }, { data: w, shape: c.w }, ...(b ? [{ data: b, shape: [c.w[3]] }] : [])];
+      const { grads } = await gpuGrads((xt, wt, bt) => conv2d(xt, wt, bt ?? null, c.opts), inputs, gw);
+      expectClose(ix.map((j) => grads[0][j]), fx, { atol: 1e-5, rtol: 1e-4, what: 'GPU dx vs finite differences' });
+      expectClose(iw.map((j) => grads[1][j]), fw, { atol: 1e-5, rtol: 1e-4, what: 'GPU dw vs finite differences' });
+    });
+  }
+});

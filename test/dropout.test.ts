@@ -1,0 +1,78 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { Tensor } from '../src/index.js';
+import { dropout, dropoutReference, dropoutMaskReference } from '../src/kernels/dropout.js';
+import { setup, randArray, expectClose, gpuGrads, numel } from './helpers.js';
+
+beforeAll(setup);
+
+describe('dropout', () => {
+  it('matches the float64 reference bit-for-bit in its mask (odd shape)', async () => {
+    const shape = [3, 7, 5, 6];
+    const x = randArray(numel(shape), 1, 0.5, 1.5); // nonzero, so zeros in y are dropped elements
+    const y = await dropout(Tensor.from(Float32Array.from(x), shape), 0.3, 12345).read();
+    expectClose(y, dropoutReference(x, 0.3, 12345), { atol: 1e-7, rtol: 1e-6, what: 'y' });
+  });
+
+  it('same seed gives the same mask; another seed another mask', async () => {
+    const n = 4099;
+    const x = Tensor.ones([n]);
+    const a = await dropout(x, 0.5, 7).read();
+    const b = await dropout(x, 0.5, 7).read();
+    const c = await dropout(x, 0.5, 8).read();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    let diff = 0;
+    for (let i = 0; i < n; i++) if ((a[i] === 0) !== (c[i] === 0)) diff++;
+    // Independent masks at rate 0.5 disagree on about half the elements.
+    expect(diff / n).toBeGreaterThan(0.4);
+    expect(diff / n).toBeLessThan(0.6);
+  });
+
+  for (const rate of [0.1, 0.5, 0.8]) {
+    it(`rate ${rate}: the dropped fraction and the inverted scaling`, async () => {
+      const n = 200_003;
+      const y = await dropout(Tensor.ones([n]), rate, 2024 + rate * 10).read();
+      let dropped = 0;
+      let total = 0;
+      let badScale = 0;
+      const keptValue = Math.fround(1 / (1 - rate));
+      for (const v of y) {
+        if (v === 0) dropped++;
+        else if (Math.abs(v - keptValue) > 1e-6) badScale++;
+        total += v;
+      }
+      expect(badScale, 'kept elements scaled by 1 / (1 - rate)').toBe(0);
+      // Binomial: 5 standard deviations.
+      const sd = Math.sqrt(rate * (1 - rate) / n);
+      expect(Math.abs(dropped / n - rate)).toBeLessThan(5 * sd);
+      // Inverted dropout keeps the expectation: mean(y) ~ 1.
+      expect(Math.abs(total / n - 1)).toBeLessThan(5 * sd / (1 - rate));
+      // Neighbouring elements are not correlated (a weak counter hash would show runs).
+      const m = dropoutMaskReference(n, rate, 2024 + rate * 10);
+      let both = 0;
+      for (let i = 1; i < n; i++) if (!m[i] && !m[i - 1]) both++;
+      expect(Math.abs(both / (n - 1) - rate * rate)).toBeLessThan(0.01);
+    });
+  }
+
+  it('backward applies the same mask and scale', async () => {
+    const shape = [2, 5, 3, 7];
+    const x = randArray(numel(shape), 3, 0.5, 1.5);
+    const w = randArray(numel(shape), 4);
+    const { out, grads } = await gpuGrads((t) => dropout(t, 0.4, 99), [{ data: x, shape }], w);
+    const mask = dropoutMaskReference(numel(shape), 0.4, 99);
+    expectClose(grads[0], Float64Array.from(w, (v, i) => (mask[i] ? v / 0.6 : 0)), { atol: 1e-7, rtol: 1e-6, what: 'dx' });
+    for (let i = 0; i < out.length; i++) expect(out[i] === 0).toBe(mask[i] === 0);
+  });
+
+  it('inference (training = false) and rate 0 are the identity, gradient included', async () => {
+    const shape = [3, 4];
+    const x = randArray(12, 5);
+    const w = randArray(12, 6);
+    for (const f of [(t: Tensor) => dropout(t, 0.5, 1, false), (t: Tensor) => dropout(t, 0, 1)]) {
+      const { out, grads } = await gpuGrads(f, [{ data: x, shape }], w);
+      expect(Array.from(out)).toEqual(Array.from(Float32Array.from(x)));
+      expect(Array.from(grads[0])).toEqual(Array.from(Float32Array.from(w)));
+    }
+    expect(() => dropout(Tensor.ones([2]), 1, 0)).toThrow(/rate/);
+  });
+});

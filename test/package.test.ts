@@ -1,0 +1,59 @@
+/**
+ * The npm package: `npm pack` produces a tarball that a separate Node project imports (ESM, with
+ * types) and runs a forward and backward pass with.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..');
+let project = '';
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist', 'index.js'))) execSync('npx tsup', { cwd: root, stdio: 'ignore' });
+  const packDir = mkdtempSync(join(tmpdir(), 'ossify-pack-'));
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: root, encoding: 'utf8' });
+  const tarball = join(packDir, JSON.parse(out)[0].filename);
+  project = mkdtempSync(join(tmpdir(), 'ossify-consumer-'));
+  const pkgDir = join(project, 'node_modules', 'ossify');
+  mkdirSync(pkgDir, { recursive: true });
+  execFileSync('tar', ['-xzf', tarball, '-C', pkgDir, '--strip-components=1']);
+  // The package's runtime dependencies, linked from ours (no registry access needed).
+  const deps = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies);
+  for (const d of deps) {
+    const target = join(project, 'node_modules', d);
+    mkdirSync(join(target, '..'), { recursive: true });
+    if (!existsSync(target)) symlinkSync(join(root, 'node_modules', d), target);
+  }
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
+});
+
+describe('npm package', () => {
+  it('ships dist with types and the WGSL sources, and no tests', () => {
+    const files = readdirSync(join(project, 'node_modules', 'ossify', 'dist'));
+    expect(files).toContain('index.js');
+    expect(files).toContain('index.d.ts');
+    expect(existsSync(join(project, 'node_modules', 'ossify', 'shaders', 'gemm_shared.wgsl'))).toBe(true);
+    expect(existsSync(join(project, 'node_modules', 'ossify', 'test'))).toBe(false);
+  });
+  it('a separate project imports it and runs forward and backward', () => {
+    writeFileSync(
+      join(project, 'main.mjs'),
+      `import { init, Tensor, matmul, relu, sum, backward, shutdown } from 'ossify';
+       await init({ verbose: false });
+       const w = Tensor.from([1, -1, 2, 0.5], [2, 2], { requiresGrad: true });
+       const x = Tensor.from([1, 2, 3, 4], [2, 2]);
+       const loss = sum(relu(matmul(x, w)));
+       backward(loss);
+       console.log(JSON.stringify({ loss: await loss.item(), grad: [...await w.grad.read()] }));
+       shutdown();`,
+    );
+    const out = execFileSync(process.execPath, ['main.mjs'], { cwd: project, encoding: 'utf8', env: { ...process.env, OSSIFY_QUIET: '1' } });
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    // x w = [[5, 0], [11, -1]] -> relu sum = 16; dL/dw = x^T relu-mask = [[1+3, 0], [2+4, 0]]
+    expect(r.loss).toBeCloseTo(16, 5);
+    expect(r.grad).toEqual([4, 0, 6, 0]);
+  });
+});
