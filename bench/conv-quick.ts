@@ -80,6 +80,12 @@ async function main(): Promise<void> {
     rows.push(`| ${l.name} | ${(flops / 1e9).toFixed(3)} | ${f.toFixed(1)} | ${gf(f)} | ${dxm.toFixed(1)} | ${gf(dxm)} | ${dwm.toFixed(1)} | ${gf(dwm)} | ${Number.isNaN(mm) ? '-' : gf(mm)} |`);
     for (const t of [x, w, dy]) t.dispose();
   }
+  // Calibration: a plain 512^3 matmul (NOTES.md: ~5.5 GFLOP/s on an idle 2-core lavapipe, 1.9-2.6 on
+  // SwiftShader), so that a table measured on a busy machine can be read against it.
+  const a = Tensor.from(rand(512 * 512), [512, 512]);
+  const [cal] = await noGrad(() => timeAll([() => matmul(a, a)], reps));
+  a.dispose();
+  rows.push(`\ncalibration: matmul 512^3 ${cal.toFixed(1)} ms = ${((2 * 512 ** 3) / cal / 1e6).toFixed(2)} GFLOP/s`);
   console.log(rows.join('\n'));
   shutdown();
 }

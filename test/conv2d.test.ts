@@ -94,31 +94,36 @@ describe('conv2d geometry', () => {
   });
 });
 
-describe('conv2d vs float64 reference', () => {
-  beforeAll(setup);
-  afterAll(() => setVariant('gemm', undefined));
-
-  for (const variant of ['regtile', 'shared'] as const) {
-    it(`${CASES.length} configurations, forward and gradients (gemm ${variant})`, async () => {
+for (const variant of ['regtile', 'shared'] as const) {
+  describe(`conv2d vs float64 reference (gemm ${variant})`, () => {
+    beforeAll(async () => {
+      await setup();
       setVariant('gemm', variant);
-      for (const [i, c] of CASES.entries()) {
+    });
+    afterAll(() => setVariant('gemm', undefined));
+
+    for (const [i, c] of CASES.entries()) {
+      it(`${c.name}: forward and gradients`, async () => {
         const { x, w, b } = data(c, 100 + i * 7);
         const ref = conv2dReference(x, c.x, w, c.w, b, c.opts);
         const gw = randArray(ref.out.length, 900 + i);
         const inputs = [{ data: x, shape: c.x }, { data: w, shape: c.w }, ...(b ? [{ data: b, shape: [c.w[3]] }] : [])];
         const { out, grads } = await gpuGrads((xt, wt, bt) => conv2d(xt, wt, bt ?? null, c.opts), inputs, gw);
-        const what = `${c.name} [${variant}]`;
         const K = c.w[0] * c.w[1] * c.w[2];
-        expectClose(out, ref.out, { atol: 2e-6 * Math.sqrt(K) + 1e-6, rtol: 1e-4, what: `${what} forward` });
+        expectClose(out, ref.out, { atol: 2e-6 * Math.sqrt(K) + 1e-6, rtol: 1e-4, what: 'forward' });
         const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
         const big = Math.sqrt(ref.out.length);
-        expectClose(grads[0], rg.dx, { atol: 1e-5 * Math.sqrt(c.w[3] * c.w[0] * c.w[1]), rtol: 1e-4, what: `${what} dx` });
-        expectClose(grads[1], rg.dw, { atol: 1e-5 * big, rtol: 1e-4, what: `${what} dw` });
-        expect(relL2(grads[1], rg.dw), `${what} dw relL2`).toBeLessThan(1e-5);
-        if (b) expectClose(grads[2], rg.db, { atol: 1e-5 * big, rtol: 1e-4, what: `${what} db` });
-      }
-    });
-  }
+        expectClose(grads[0], rg.dx, { atol: 1e-5 * Math.sqrt(c.w[3] * c.w[0] * c.w[1]), rtol: 1e-4, what: 'dx' });
+        expectClose(grads[1], rg.dw, { atol: 1e-5 * big, rtol: 1e-4, what: 'dw' });
+        expect(relL2(grads[1], rg.dw), 'dw relL2').toBeLessThan(1e-5);
+        if (b) expectClose(grads[2], rg.db, { atol: 1e-5 * big, rtol: 1e-4, what: 'db' });
+      });
+    }
+  });
+}
+
+describe('conv2d API', () => {
+  beforeAll(setup);
 
   it('forward without autograd and with a bias needing no gradient', async () => {
     const c = CASES[14];

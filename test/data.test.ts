@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { readFracAtlas, seededSplit, formatDatasetSummary, type FracRecord } from '../src/data/fracatlas.js';
 import {
   augmentImage,
+  classifyFailure,
   decodeImage,
   ImageDecodeError,
   inspectImage,
@@ -245,6 +246,11 @@ describe('image pipeline', () => {
     await expect(decodeImage(join(tmp, 'nope.jpg'))).rejects.toBeInstanceOf(ImageDecodeError);
     await expect(decodeImage(join(tmp, 'nope.jpg'))).rejects.toMatchObject({ kind: 'missing-file' });
     expect(await inspectImage(cut, 'markers')).toMatchObject({ ok: false, kind: 'truncated' });
+    // libvips' shared error buffer can lose the message under concurrency: the missing end marker still tells.
+    const generic = 'Warning treated as error due to failOn setting';
+    expect(classifyFailure(readFileSync(cut), generic)).toBe('truncated');
+    expect(classifyFailure(full, generic)).toBe('corrupt');
+    expect(classifyFailure(full, 'VipsJpeg: premature end of JPEG image')).toBe('truncated');
     expect(await inspectImage(join(FR, 'IMG0000472.jpg'))).toEqual({ ok: true, width: 128, height: 105, channels: 1 });
   });
 

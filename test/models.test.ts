@@ -52,6 +52,11 @@ describe('model parameter counts (Keras, 2 classes)', () => {
     expect(out('concatenate_1')).toEqual([1, 8, 8, 768]);
     expect(out('mixed10')).toEqual([1, 8, 8, 2048]);
     expect(out('dense')).toEqual([1, 2]);
+    const text = summary(m, [299, 299, 3], { print: false });
+    expect(text).toMatch(/mixed10 \(Concatenate\)\s+\(None, 8, 8, 2048\)\s+0/);
+    expect(text).toContain('Total params: 21,806,882');
+    expect(text).toContain('Trainable params: 21,772,450');
+    expect(text).toContain('Non-trainable params: 34,432');
     m.dispose();
   });
 
@@ -109,6 +114,7 @@ describe('BAM placement', () => {
     expect((n.getLayer('bam_mixed10') as BAM).reducedChannels).toBe(64);
     n.dispose();
     expect(() => inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: { positions: ['mixed11'] } })).toThrow(/no BAM position 'mixed11'.*mixed10/);
+    expect(() => inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: { positions: ['mixed1', 'mixed1'] } })).toThrow(/BAM positions repeat/);
     expect(() => inceptionV3({ numClasses: 2, inputSize: 74 })).toThrow(/inputSize must be an integer >= 75/);
   });
 });

@@ -82,6 +82,19 @@ export function classifyDecodeError(message: string): ImageErrorKind {
   return 'corrupt';
 }
 
+/**
+ * Classifies a failed decode of `bytes`. libvips keeps one error buffer for all
+ * threads, so under concurrency sharp sometimes reports only "Warning treated as
+ * error due to failOn setting" without the warning itself; a JPEG without its
+ * end-of-image marker is then still recognized as truncated.
+ */
+export function classifyFailure(bytes: Uint8Array, message: string): ImageErrorKind {
+  const kind = classifyDecodeError(message);
+  if (kind === 'truncated') return kind;
+  const isJpeg = bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  return isJpeg && !hasJpegEnd(bytes) ? 'truncated' : kind;
+}
+
 /** Options of {@link decodeImage}. */
 export interface DecodeOptions {
   /** 'error' (default): a truncated file throws; 'decode': decode what is there (missing rows gray) and flag it. */
@@ -119,12 +132,12 @@ export async function decodeImage(source: string | Uint8Array, opts: DecodeOptio
     return img;
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
-    const kind = classifyDecodeError((e as Error).message);
+    const kind = classifyFailure(bytes, (e as Error).message);
     if (kind === 'truncated' && opts.truncated === 'decode') {
       try {
         return await run('none');
       } catch (e2) {
-        throw new ImageDecodeError(classifyDecodeError((e2 as Error).message), path, (e2 as Error).message);
+        throw new ImageDecodeError(classifyFailure(bytes, (e2 as Error).message), path, (e2 as Error).message);
       }
     }
     throw new ImageDecodeError(kind, path, (e as Error).message);
@@ -164,7 +177,7 @@ export async function inspectImage(path: string, mode: 'decode' | 'markers' = 'd
     return { ok: true, width, height, channels: meta.channels ?? 0 };
   } catch (e) {
     const msg = (e as Error).message;
-    return { ok: false, kind: classifyDecodeError(msg), detail: msg };
+    return { ok: false, kind: classifyFailure(bytes, msg), detail: msg };
   }
 }
 

@@ -3,7 +3,7 @@
  * name of the layer they follow) and a head (GlobalAveragePooling2D, optional Dropout, Dense logits).
  * `config` is plain JSON holding everything needed to rebuild it (see `buildModel`).
  */
-import { shapeStr, type Tensor, type Shape } from '../tensor.js';
+import { shapeStr, type Tensor } from '../tensor.js';
 import { Module } from '../layers/module.js';
 import { Sequential } from '../layers/containers.js';
 import { Dense } from '../layers/dense.js';
@@ -83,8 +83,8 @@ export class Model extends Sequential {
   constructor(name: string, config: ModelConfig, backbone: Module[]) {
     super([], { name });
     this.config = config;
-    {
-      for (const l of backbone) this.add(l);
+    for (const l of backbone) this.add(l);
+    try {
       // Channels at each top-level position, by structural shape inference.
       let s: number[] = [1, config.inputSize, config.inputSize, config.inputChannels];
       const channels = new Map<string, number>();
@@ -94,6 +94,7 @@ export class Model extends Sequential {
       }
       if (config.bam) {
         const { positions, ...opts } = config.bam;
+        if (new Set(positions).size !== positions.length) throw new Error(`ossify: ${name}: BAM positions repeat: ${positions.join(', ')}`);
         for (const pos of positions) {
           const c = channels.get(pos);
           if (c === undefined) throw new Error(`ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ${[...channels.keys()].join(', ')}`);
@@ -103,6 +104,9 @@ export class Model extends Sequential {
       this.add(new GlobalAvgPool2d());
       if (config.dropout > 0) this.add(new Dropout({ rate: config.dropout }));
       this.add(new Dense({ inFeatures: s[3], units: config.numClasses }));
+    } catch (e) {
+      this.dispose(); // free the weights built so far
+      throw e;
     }
   }
 
@@ -115,9 +119,5 @@ export class Model extends Sequential {
   override forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[3] !== this.config.inputChannels) throw new Error(`ossify: ${this.name} takes NHWC images with ${this.config.inputChannels} channels, got ${shapeStr(x.shape)}`);
     return super.forward(x);
-  }
-
-  override outputShape(input: Shape): number[] {
-    return super.outputShape(input);
   }
 }

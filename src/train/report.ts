@@ -168,8 +168,9 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
       const [cx, cy] = pts[0]!.split(',');
       parts.push(`<circle data-series="${xmlEscape(s.name)}" cx="${cx}" cy="${cy}" r="3" fill="${s.color}"/>`);
     }
-    // Legend.
+    // Legend (on a white box so lines under it do not hide the text).
     const ly = m.t + 14 + k * 18;
+    if (k === 0) parts.push(`<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${series.length * 18 + 4}" fill="white" fill-opacity="0.85"/>`);
     parts.push(`<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${m.l + pw - 120}" y="${ly + 4}" font-size="12" ${FONT}>${xmlEscape(s.name)}</text>`);
   });

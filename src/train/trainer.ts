@@ -61,6 +61,8 @@ export interface TrainOptions {
   workers?: number;
   /** Cap batches per epoch (smoke tests); 0 = no cap. */
   maxBatches: number;
+  /** Stop after the epoch that crosses this many minutes of this invocation (0 = no limit); rerun to continue. */
+  maxMinutes: number;
   /** Write report.md at the end. */
   report: boolean;
 }
@@ -83,6 +85,7 @@ export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {
   plateau: {},
   earlyStopping: 0,
   maxBatches: 0,
+  maxMinutes: 0,
   report: true,
 };
 
@@ -324,6 +327,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
 
   model.train();
   let epochsRun = 0;
+  const started = performance.now();
   try {
     for (let epoch = state.epoch + 1; epoch < o.epochs; epoch++) {
       const t0 = performance.now();
@@ -417,6 +421,10 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       );
       if (es?.stop) {
         log(`ossify: early stopping after epoch ${epoch + 1}`);
+        break;
+      }
+      if (o.maxMinutes > 0 && performance.now() - started > o.maxMinutes * 60_000 && epoch + 1 < o.epochs) {
+        log(`ossify: --max-minutes ${o.maxMinutes} reached after epoch ${epoch + 1}; rerun the same command to continue`);
         break;
       }
     }
