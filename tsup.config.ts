@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   // index: the engine (browser-safe: Node and browser bundles import it); node: the Node-only parts
   // (data pipeline, trainer, weight files); cli: the `ossify` command.
-  entry: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli.ts' },
+  entry: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli.ts', 'decode-worker': 'src/data/decode-worker.ts' },
   format: ['esm'],
   dts: { entry: { index: 'src/index.ts', node: 'src/node.ts' } },
   sourcemap: true,

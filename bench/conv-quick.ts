@@ -1,14 +1,19 @@
 /**
- * Quick convolution timing (wall clock around `runtime().sync()`, after warm-up): forward, input
- * gradient and weight gradient of a few InceptionV3/BAM layer shapes at batch 2, in ms and GFLOP/s
- * (FLOPs = 2*N*OH*OW*Cout*KH*KW*Cin/groups per pass).
+ * Quick convolution timing: forward, input gradient and weight gradient of a few InceptionV3 / BAM /
+ * depthwise layer shapes at batch 2, in ms and GFLOP/s (FLOPs = 2*N*OH*OW*Cout*KH*KW*Cin/groups per
+ * pass). Wall clock around recorded work plus a drained queue, best of `--reps` after one warm-up.
+ * A plain matmul of the forward GEMM's M, N, K and a 512^3 matmul calibrate the numbers (on a busy
+ * machine everything slows down alike). `--tfjs` adds TensorFlow.js's WebGPU backend on the same
+ * adapter, timed in the same interleaved loop: its forward, and its tf.grads (forward + both
+ * gradients) minus its forward.
+ * `--only <text>` keeps the layers whose name contains it.
  *
- *   npx tsup bench/conv-quick.ts --format esm --loader .wgsl=text -d /tmp/convbench --external webgpu
- *   node /tmp/convbench/conv-quick.js            # lavapipe (default in Node without a GPU)
- *   OSSIFY_ADAPTER=swiftshader node /tmp/convbench/conv-quick.js
- *   node /tmp/convbench/conv-quick.js --variant shared   # force a GEMM core variant
+ *   npx tsup bench/conv-quick.ts --format cjs --loader .wgsl=text -d node_modules/.cache/convbench --external webgpu --no-dts
+ *   node node_modules/.cache/convbench/conv-quick.cjs [--tfjs] [--reps 7] [--variant regtile|shared]
+ *   OSSIFY_ADAPTER=swiftshader node node_modules/.cache/convbench/conv-quick.cjs
  */
 import { parseArgs } from 'node:util';
+import type * as TF from '@tensorflow/tfjs-core';
 import { init, runtime, shutdown } from '../src/gpu/runtime.js';
 import { Tensor, noGrad } from '../src/tensor.js';
 import { setVariant } from '../src/kernels/variants.js';
@@ -25,7 +30,7 @@ const LAYERS: Layer[] = [
   { name: 'depthwise 3x3 96 35x35 same', x: [2, 35, 35, 96], w: [3, 3, 1, 96], opts: { padding: 'same', groups: 96 } },
 ];
 
-const { values } = parseArgs({ options: { variant: { type: 'string' }, reps: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { variant: { type: 'string' }, reps: { type: 'string', default: '7' }, tfjs: { type: 'boolean', default: false }, only: { type: 'string' } } });
 
 function rand(n: number): Float32Array {
   const a = new Float32Array(n);
@@ -33,61 +38,142 @@ function rand(n: number): Float32Array {
   return a;
 }
 
+/** One timed thing: `run` records or launches the work, `sync` waits for the device to finish it. */
+interface Timed { run: () => void; sync: () => Promise<void> }
+
 /**
- * Best (minimum) ms of `reps` timed runs of each of `fns` (each run recorded, then synced), after one
- * warm-up each. The runs of the different functions alternate, and on a shared CPU the minimum is the
- * least disturbed by other processes, so the columns of a row stay comparable.
+ * Best (minimum) ms of `reps` runs of each item, after one warm-up each. Runs of the different items
+ * alternate, and on a shared CPU the minimum is the least disturbed by other processes, so the
+ * columns of a row stay comparable.
  */
-async function timeAll(fns: (() => Tensor)[], reps: number): Promise<number[]> {
-  const rt = runtime();
-  for (const fn of fns) fn().dispose();
-  await rt.sync();
-  const best = fns.map(() => Infinity);
+async function timeAll(items: Timed[], reps: number): Promise<number[]> {
+  for (const it of items) {
+    it.run();
+    await it.sync();
+  }
+  const best = items.map(() => Infinity);
   for (let i = 0; i < reps; i++)
-    for (const [j, fn] of fns.entries()) {
+    for (const [j, it] of items.entries()) {
       const t0 = performance.now();
-      const out = fn();
-      await rt.sync();
+      it.run();
+      await it.sync();
       best[j] = Math.min(best[j], performance.now() - t0);
-      out.dispose();
     }
   return best;
+}
+
+/** An ossify op as a Timed item (its output is freed after the sync). */
+function ours(fn: () => Tensor): Timed {
+  let out: Tensor | null = null;
+  return {
+    run: () => {
+      out = noGrad(fn);
+    },
+    sync: async () => {
+      await runtime().sync();
+      out?.dispose();
+    },
+  };
+}
+
+/** TensorFlow.js on its WebGPU backend, on a second Dawn instance with the adapter ossify chose. */
+async function tfjsWebgpu(): Promise<{ tf: typeof TF; sync: () => Promise<void> }> {
+  const { create } = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU };
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]), userAgent: 'node' }, configurable: true, writable: true });
+  // Bundled ESM sources: tfjs-core's entry does not register gradients; register_all_gradients does.
+  const tf = (await import('@tensorflow/tfjs-core')) as typeof TF;
+  await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs-webgpu failed to initialise');
+  tf.env().set('PROD', true);
+  const be = tf.backend() as unknown as { device: GPUDevice; submitQueue: () => void; ensureCommandEncoderReady?: () => void; endComputePassEncoder?: () => void };
+  // What tfjs-webgpu does before a readback: close the open pass, submit, then wait for the queue.
+  const sync = async (): Promise<void> => {
+    be.ensureCommandEncoderReady?.();
+    be.endComputePassEncoder?.();
+    be.submitQueue();
+    await be.device.queue.onSubmittedWorkDone();
+  };
+  return { tf, sync };
+}
+
+function tfPadding(opts: Conv2dOptions): 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]] {
+  const p = opts.padding ?? 'valid';
+  return typeof p === 'string' ? p : [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]];
 }
 
 async function main(): Promise<void> {
   const rt = await init({ verbose: true });
   if (values.variant) setVariant('gemm', values.variant);
   const reps = Number(values.reps);
+  const peer = values.tfjs ? await tfjsWebgpu() : null;
   console.log(`adapter: ${rt.info.kind} (${rt.info.description}); gemm variant: ${values.variant ?? 'default'}; wall clock, best of ${reps}`);
-  const rows: string[] = ['| layer (batch 2) | GFLOP/pass | fwd ms | fwd GFLOP/s | dX ms | dX GFLOP/s | dW ms | dW GFLOP/s | matmul GFLOP/s (same M,N,K) |', '|---|---|---|---|---|---|---|---|---|'];
-  for (const l of LAYERS) {
+  const head = ['layer (batch 2)', 'GFLOP/pass', 'fwd ms', 'fwd GFLOP/s', 'dX ms', 'dX GFLOP/s', 'dW ms', 'dW GFLOP/s', 'matmul GFLOP/s (same M,N,K)'];
+  if (peer) head.push('tfjs-webgpu fwd GFLOP/s', 'tfjs-webgpu bwd (dX+dW) GFLOP/s', 'ossify bwd (dX+dW) GFLOP/s');
+  const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const l of LAYERS.filter((x) => !values.only || x.name.includes(values.only))) {
     const g = resolveConvGeometry(l.x, l.w, l.opts);
     const flops = 2 * g.N * g.OH * g.OW * g.Cout * g.KH * g.KW * (g.Cin / g.groups);
-    const x = Tensor.from(rand(l.x.reduce((p, d) => p * d, 1)), l.x);
-    const w = Tensor.from(rand(l.w.reduce((p, d) => p * d, 1)), l.w);
-    const dy = Tensor.from(rand(g.N * g.OH * g.OW * g.Cout), [g.N, g.OH, g.OW, g.Cout]);
+    const xd = rand(l.x.reduce((p, d) => p * d, 1));
+    const wd = rand(l.w.reduce((p, d) => p * d, 1));
+    const dyd = rand(g.N * g.OH * g.OW * g.Cout);
+    const x = Tensor.from(xd, l.x);
+    const w = Tensor.from(wd, l.w);
+    const dy = Tensor.from(dyd, [g.N, g.OH, g.OW, g.Cout]);
     // The same forward GEMM as a plain matmul (dense A): the ceiling the loaders are measured against.
     const M = g.N * g.OH * g.OW;
     const K = g.KH * g.KW * (g.Cin / g.groups);
     const a = Tensor.from(rand(M * K), [M, K]);
     const b = Tensor.from(rand(K * g.Cout), [K, g.Cout]);
-    const fns = [() => conv2d(x, w, null, l.opts), () => conv2dBackpropInput(dy, w, l.x, l.opts), () => conv2dBackpropFilter(x, dy, l.w, l.opts)];
-    if (g.groups === 1) fns.push(() => matmul(a, b));
-    const [f, dxm, dwm, mm = NaN] = await noGrad(() => timeAll(fns, reps));
+    const items: Timed[] = [ours(() => conv2d(x, w, null, l.opts)), ours(() => conv2dBackpropInput(dy, w, l.x, l.opts)), ours(() => conv2dBackpropFilter(x, dy, l.w, l.opts)), ours(() => matmul(a, b))];
+    const tfTensors: TF.Tensor[] = [];
+    if (peer) {
+      const { tf, sync } = peer;
+      const tx = tf.tensor4d(xd, l.x as [number, number, number, number]);
+      const depthwise = g.groups > 1;
+      const tw = depthwise ? tf.tensor4d(wd, [g.KH, g.KW, g.Cin, g.Cout / g.Cin]) : tf.tensor4d(wd, l.w as [number, number, number, number]);
+      const tdy = tf.tensor4d(dyd, [g.N, g.OH, g.OW, g.Cout]);
+      tfTensors.push(tx, tw, tdy);
+      const stride: [number, number] = typeof l.opts.stride === 'number' ? [l.opts.stride, l.opts.stride] : l.opts.stride ? [l.opts.stride[0], l.opts.stride[1]] : [1, 1];
+      const dil: [number, number] = typeof l.opts.dilation === 'number' ? [l.opts.dilation, l.opts.dilation] : l.opts.dilation ? [l.opts.dilation[0], l.opts.dilation[1]] : [1, 1];
+      const pad = tfPadding(l.opts);
+      const op = (xx: TF.Tensor, ww: TF.Tensor): TF.Tensor =>
+        depthwise ? tf.depthwiseConv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, stride, pad as 'same', 'NHWC', dil) : tf.conv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, stride, pad as 'same', 'NHWC', dil);
+      const grads = tf.grads((xx: TF.Tensor, ww: TF.Tensor) => op(xx, ww));
+      items.push({ run: () => tf.tidy(() => op(tx, tw)).dispose(), sync });
+      let gradsOk = true;
+      try {
+        tf.dispose(grads([tx, tw], tdy));
+      } catch (e) {
+        gradsOk = false; // tfjs has no gradient of dilated convolutions
+        console.log(`tfjs-webgpu gradient of '${l.name}': ${(e as Error).message.split('\n')[0]}`);
+      }
+      items.push(gradsOk ? { run: () => tf.dispose(tf.tidy(() => grads([tx, tw], tdy))), sync } : { run: () => undefined, sync: async () => undefined });
+      (items[items.length - 1] as Timed & { ok?: boolean }).ok = gradsOk;
+    }
+    const ms = await timeAll(items, reps);
+    const [f, dxm, dwm, mm] = ms;
     a.dispose();
     b.dispose();
-    const gf = (ms: number) => (flops / ms / 1e6).toFixed(2);
-    rows.push(`| ${l.name} | ${(flops / 1e9).toFixed(3)} | ${f.toFixed(1)} | ${gf(f)} | ${dxm.toFixed(1)} | ${gf(dxm)} | ${dwm.toFixed(1)} | ${gf(dwm)} | ${Number.isNaN(mm) ? '-' : gf(mm)} |`);
+    const gf = (t: number, fl = flops) => (fl / t / 1e6).toFixed(2);
+    const cells = [l.name, (flops / 1e9).toFixed(3), f.toFixed(1), gf(f), dxm.toFixed(1), gf(dxm), dwm.toFixed(1), gf(dwm), g.groups === 1 ? gf(mm) : '-'];
+    if (peer) {
+      const gradsOk = (items[5] as Timed & { ok?: boolean }).ok;
+      cells.push(gf(ms[4]), gradsOk ? gf(Math.max(ms[5] - ms[4], 1e-3), 2 * flops) : 'error (see above)', gf(dxm + dwm, 2 * flops));
+    }
+    rows.push(`| ${cells.join(' | ')} |`);
     for (const t of [x, w, dy]) t.dispose();
+    for (const t of tfTensors) t.dispose();
   }
   // Calibration: a plain 512^3 matmul (NOTES.md: ~5.5 GFLOP/s on an idle 2-core lavapipe, 1.9-2.6 on
   // SwiftShader), so that a table measured on a busy machine can be read against it.
   const a = Tensor.from(rand(512 * 512), [512, 512]);
-  const [cal] = await noGrad(() => timeAll([() => matmul(a, a)], reps));
+  const [cal] = await timeAll([ours(() => matmul(a, a))], reps);
   a.dispose();
   rows.push(`\ncalibration: matmul 512^3 ${cal.toFixed(1)} ms = ${((2 * 512 ** 3) / cal / 1e6).toFixed(2)} GFLOP/s`);
   console.log(rows.join('\n'));
   shutdown();
+  process.exit(0);
 }
 
 main().catch((e) => {

@@ -34,12 +34,33 @@ fn pixel(pix: u32, rows: u32, invRows: f32, cols: u32, invCols: f32) -> vec3<i32
   let q1 = divmod(q0.x, rows, invRows);
   return vec3<i32>(i32(q1.x), i32(q1.y), i32(q0.y));
 }
+// The quad's 4 channels, clamped to the last one (lanes past it compute a duplicate, never stored).
+fn lanes(c0: u32, count: u32) -> vec4<u32> { return min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(count - 1u)); }
+// Componentwise divmod (quotient and remainder as two vec4s).
+fn divmod4(v: vec4<u32>, d: u32, inv: f32) -> array<vec4<u32>, 2> {
+  let x = divmod(v.x, d, inv);
+  let y = divmod(v.y, d, inv);
+  let z = divmod(v.z, d, inv);
+  let w = divmod(v.w, d, inv);
+  return array<vec4<u32>, 2>(vec4<u32>(x.x, y.x, z.x, w.x), vec4<u32>(x.y, y.y, z.y, w.y));
+}
+// Gathers of 4 values at base + offsets (written out: no dynamic vector indexing, which some
+// compilers lower to private memory).
+fn gatherA(base: u32, o: vec4<u32>) -> vec4<f32> { return vec4<f32>(a[base + o.x], a[base + o.y], a[base + o.z], a[base + o.w]); }
+fn gatherB(base: u32, o: vec4<u32>) -> vec4<f32> { return vec4<f32>(b[base + o.x], b[base + o.y], b[base + o.z], b[base + o.w]); }
+fn store4(base: u32, c0: u32, count: u32, v: vec4<f32>) {
+  out[base] = v.x;
+  if (c0 + 1u < count) { out[base + 1u] = v.y; }
+  if (c0 + 2u < count) { out[base + 2u] = v.z; }
+  if (c0 + 3u < count) { out[base + 3u] = v.w; }
+}
 
 fn forward(item: u32, c0: u32) {
   let px = pixel(item, u32(p.OH), p.invOH, u32(p.OW), p.invOW);
-  var xoff: vec4<u32>; // per lane: first input channel of its group
-  for (var l = 0u; l < 4u; l++) { xoff[l] = divmod(min(c0 + l, p.Cout - 1u), p.Cog, p.invCog).x * p.Cig; }
+  let co = lanes(c0, p.Cout);
+  let xoff = divmod4(co, p.Cog, p.invCog)[0] * p.Cig; // first input channel of each lane's group
   var acc = vec4<f32>(0.0);
+  if (p.hasBias == 1u) { acc = vec4<f32>(bias[co.x], bias[co.y], bias[co.z], bias[co.w]); }
   for (var kh = 0; kh < i32(p.KH); kh++) {
     let ih = px.y * p.sh - p.padT + kh * p.dh;
     if (ih < 0 || ih >= p.H) { continue; }
@@ -48,29 +69,17 @@ fn forward(item: u32, c0: u32) {
       if (iw < 0 || iw >= p.W) { continue; }
       let xb = u32((px.x * p.H + ih) * p.W + iw) * p.Cin;
       let wb = u32(kh * i32(p.KW) + kw) * p.Cig * p.Cout;
-      for (var j = 0u; j < p.Cig; j++) {
-        for (var l = 0u; l < 4u; l++) { acc[l] += a[xb + xoff[l] + j] * b[wb + j * p.Cout + min(c0 + l, p.Cout - 1u)]; }
-      }
+      for (var j = 0u; j < p.Cig; j++) { acc += gatherA(xb + j, xoff) * gatherB(wb + j * p.Cout, co); }
     }
   }
-  let ob = item * p.Cout + c0;
-  for (var l = 0u; l < 4u; l++) {
-    if (c0 + l >= p.Cout) { break; }
-    var v = acc[l];
-    if (p.hasBias == 1u) { v += bias[c0 + l]; }
-    out[ob + l] = v;
-  }
+  store4(item * p.Cout + c0, c0, p.Cout, acc);
 }
 
 fn inputGrad(item: u32, c0: u32) {
   let px = pixel(item, u32(p.H), p.invH, u32(p.W), p.invW);
-  var yoff: vec4<u32>; // per lane: first output channel of its group
-  var woff: vec4<u32>; // per lane: (ci % Cig) * Cout + first output channel of its group
-  for (var l = 0u; l < 4u; l++) {
-    let q = divmod(min(c0 + l, p.Cin - 1u), p.Cig, p.invCig);
-    yoff[l] = q.x * p.Cog;
-    woff[l] = q.y * p.Cout + q.x * p.Cog;
-  }
+  let q = divmod4(lanes(c0, p.Cin), p.Cig, p.invCig); // (group, ci % Cig) per lane
+  let yoff = q[0] * p.Cog; // first output channel of each lane's group
+  let woff = q[1] * p.Cout + yoff;
   var acc = vec4<f32>(0.0);
   for (var kh = 0; kh < i32(p.KH); kh++) {
     let ty = px.y + p.padT - kh * p.dh;
@@ -82,16 +91,10 @@ fn inputGrad(item: u32, c0: u32) {
       if (tx < 0 || ow * p.sw != tx || ow >= p.OW) { continue; }
       let yb = u32((px.x * p.OH + oh) * p.OW + ow) * p.Cout;
       let wb = u32(kh * i32(p.KW) + kw) * p.Cig * p.Cout;
-      for (var j = 0u; j < p.Cog; j++) {
-        for (var l = 0u; l < 4u; l++) { acc[l] += a[yb + yoff[l] + j] * b[wb + woff[l] + j]; }
-      }
+      for (var j = 0u; j < p.Cog; j++) { acc += gatherA(yb + j, yoff) * gatherB(wb + j, woff); }
     }
   }
-  let ob = item * p.Cin + c0;
-  for (var l = 0u; l < 4u; l++) {
-    if (c0 + l >= p.Cin) { break; }
-    out[ob + l] = acc[l];
-  }
+  store4(item * p.Cin + c0, c0, p.Cin, acc);
 }
 
 fn weightGrad(item: u32, c0: u32) {
@@ -103,8 +106,8 @@ fn weightGrad(item: u32, c0: u32) {
   let tap = t / p.Cig;
   let kh = i32(tap / p.KW);
   let kw = i32(tap % p.KW);
-  var xoff: vec4<u32>; // per lane: the input channel g*Cig + cig feeding output channel c0 + l
-  for (var l = 0u; l < 4u; l++) { xoff[l] = divmod(min(c0 + l, p.Cout - 1u), p.Cog, p.invCog).x * p.Cig + cig; }
+  let co = lanes(c0, p.Cout);
+  let xoff = divmod4(co, p.Cog, p.invCog)[0] * p.Cig + cig; // input channel feeding each lane
   let q0 = chunk * p.chunk;
   let q1 = min(q0 + p.chunk, p.positions);
   // Walk the chunk's output pixels with running (n, oh, ow) counters: one decomposition at the start.
@@ -117,18 +120,12 @@ fn weightGrad(item: u32, c0: u32) {
     let ih = oh * p.sh - p.padT + kh * p.dh;
     let iw = ow * p.sw - p.padL + kw * p.dw;
     if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) {
-      let xb = u32((n * p.H + ih) * p.W + iw) * p.Cin;
-      let yb = q * p.Cout;
-      for (var l = 0u; l < 4u; l++) { acc[l] += a[xb + xoff[l]] * b[yb + min(c0 + l, p.Cout - 1u)]; }
+      acc += gatherA(u32((n * p.H + ih) * p.W + iw) * p.Cin, xoff) * gatherB(q * p.Cout, co);
     }
     ow++;
     if (ow == p.OW) { ow = 0; oh++; if (oh == p.OH) { oh = 0; n++; } }
   }
-  let ob = (chunk * taps + t) * p.Cout + c0;
-  for (var l = 0u; l < 4u; l++) {
-    if (c0 + l >= p.Cout) { break; }
-    out[ob + l] = acc[l];
-  }
+  store4((chunk * taps + t) * p.Cout + c0, c0, p.Cout, acc);
 }
 
 @compute @workgroup_size(256)

@@ -283,7 +283,7 @@ function progressBar() {
       if (!tty && now - last < 10_000 && p.step + 1 < p.steps) return;
       last = now;
       const w = 24;
-      const done = Math.round(((p.step + 1) / p.steps) * w);
+      const done = Math.max(0, Math.min(w, Math.round(((p.step + 1) / p.steps) * w)));
       const line = `epoch ${p.epoch}/${p.epochs} [${'='.repeat(done)}${' '.repeat(w - done)}] ${p.step + 1}/${p.steps}  loss ${p.loss.toFixed(4)}  acc ${p.accuracy.toFixed(3)}  ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
       if (tty) {
         process.stdout.write(`\r${line}\x1b[K`);

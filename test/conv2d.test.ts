@@ -54,6 +54,8 @@ const CASES: Case[] = [
   { name: 'stride (3,2) 4x5 kernel, padding [1,2,2,0]', x: [2, 11, 9, 3], w: [4, 5, 3, 4], opts: { stride: [3, 2], padding: [1, 2, 2, 0] } },
   { name: 'batch 3, 1x1 spatial output', x: [3, 3, 3, 4], w: [3, 3, 4, 5], opts: {}, bias: true },
   { name: 'size-1 dims (1x1 image, 1 channel)', x: [1, 1, 1, 1], w: [1, 1, 1, 3], opts: {}, bias: true },
+  { name: 'split-k forward with bias (K = 1152, 4 output pixels)', x: [1, 4, 4, 128], w: [3, 3, 128, 2], opts: {}, bias: true },
+  { name: 'split-k input gradient (K = 1152, 9 input pixels)', x: [1, 3, 3, 2], w: [3, 3, 2, 128], opts: { padding: 'same' } },
   { name: 'split-k weight gradient (N*OH*OW > 1024)', x: [2, 24, 23, 4], w: [3, 3, 4, 6], opts: { padding: 'same' } },
   // Groups
   { name: 'groups 2, stride 2 same', x: [2, 7, 6, 4], w: [3, 3, 2, 6], opts: { groups: 2, stride: 2, padding: 'same' }, bias: true },

@@ -19,29 +19,29 @@ function need<K extends keyof OptionalMods>(mods: OptionalMods, key: K, file: st
   return f as NonNullable<OptionalMods[K]>;
 }
 
-/** Our models' calling convention, looked up defensively while src/models/* is being written. */
+/** Our models are Modules (src/layers/module.ts): train()/eval(), forward(x), parameters(), dispose(). */
+interface ModuleLike {
+  train(on?: boolean): unknown;
+  eval(): unknown;
+  forward(x: Tensor): Tensor;
+  parameters(): Tensor[];
+  dispose(): void;
+}
+
 export function modelApi(m: unknown): { forward: (x: Tensor, training: boolean) => Tensor; params: () => Tensor[]; dispose: () => void } {
-  const obj = m as Record<string, unknown> & ((x: Tensor, o?: unknown) => Tensor);
-  const setMode = (training: boolean): void => {
-    if (typeof obj.train === 'function' && typeof obj.eval === 'function') (training ? (obj.train as () => void) : (obj.eval as () => void)).call(obj);
-    else if ('training' in obj) (obj as { training: boolean }).training = training;
+  const mod = m as ModuleLike;
+  for (const k of ['train', 'eval', 'forward', 'parameters', 'dispose'] as const) {
+    if (typeof mod[k] !== 'function') throw new Error(`ossify model has no ${k}() (expected a Module)`);
+  }
+  return {
+    forward: (x, training) => {
+      if (training) mod.train(true);
+      else mod.eval();
+      return mod.forward(x);
+    },
+    params: () => mod.parameters().filter((t) => t.requiresGrad),
+    dispose: () => mod.dispose(),
   };
-  const forward = (x: Tensor, training: boolean): Tensor => {
-    setMode(training);
-    if (typeof obj.forward === 'function') return (obj.forward as (x: Tensor, o: unknown) => Tensor).call(obj, x, { training });
-    if (typeof obj.apply === 'function' && typeof obj !== 'function') return (obj.apply as (x: Tensor, o: unknown) => Tensor).call(obj, x, { training });
-    if (typeof obj === 'function') return obj(x, { training });
-    throw new Error('ossify model: no forward()');
-  };
-  const params = (): Tensor[] => {
-    const p = typeof obj.parameters === 'function' ? (obj.parameters as () => unknown).call(obj) : obj.params;
-    const list = p instanceof Map ? [...p.values()] : Array.isArray(p) ? p : p && typeof p === 'object' ? Object.values(p) : [];
-    return (list as Tensor[]).filter((t) => t instanceof Tensor && t.requiresGrad);
-  };
-  const dispose = (): void => {
-    if (typeof obj.dispose === 'function') (obj.dispose as () => void).call(obj);
-  };
-  return { forward, params, dispose };
 }
 
 export async function ossifyEngine(): Promise<Engine> {

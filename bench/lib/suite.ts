@@ -10,7 +10,7 @@ import type { Row, SuiteOptions, Phase } from './types.js';
 /** Budgets: quick mode keeps the whole run under 10 minutes on SwiftShader. */
 function plan(c: Case, quick: boolean): { warmup: number; minRuns: number; maxRuns: number; budgetMs: number } {
   if (c.spec.kind === 'model') return quick ? { warmup: 1, minRuns: 1, maxRuns: 1, budgetMs: 0 } : { warmup: 1, minRuns: 3, maxRuns: 5, budgetMs: 20_000 };
-  return quick ? { warmup: 1, minRuns: 3, maxRuns: 10, budgetMs: 1500 } : { warmup: 2, minRuns: 5, maxRuns: 30, budgetMs: 5000 };
+  return quick ? { warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 1500 } : { warmup: 2, minRuns: 5, maxRuns: 30, budgetMs: 5000 };
 }
 
 function errRow(e: Engine, c: Case, phase: Phase, runtimeName: string, error: string): Row {

@@ -150,13 +150,16 @@ export async function measure(p: Prepared, t: Timer, o: { warmup: number; minRun
     est = await once();
     peak = t.peak();
   }
-  for (let i = 1; i < o.warmup; i++) est = await once();
+  // Slow cases (seconds per iteration on CPU adapters): one warm-up and at most 3 samples are enough.
+  let minRuns = o.minRuns;
+  if (est > o.budgetMs / 2) minRuns = Math.min(minRuns, 3);
+  else for (let i = 1; i < o.warmup; i++) est = await once();
   const inner = p.repeatable ? Math.max(1, Math.min(64, Math.ceil((o.targetSampleMs ?? 20) / Math.max(est, 1e-3)))) : 1;
   const times: number[] = [];
   const walls: number[] = [];
   let allGpu = !!t.bracket;
   const start = now();
-  while (times.length < o.maxRuns && (times.length < o.minRuns || now() - start < o.budgetMs)) {
+  while (times.length < o.maxRuns && (times.length < minRuns || now() - start < o.budgetMs)) {
     if (p.before) await p.before();
     await t.sync();
     const b = t.bracket;

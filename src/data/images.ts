@@ -336,6 +336,7 @@ export function sampleAugmentation(seed: number, epoch: number, key: number, opt
 
 /** Half-sample symmetric reflection of a continuous coordinate into [0, n) ('reflect' fill: d c b a | a b c d | d c b a). */
 function reflectCoord(u: number, n: number): number {
+  if (u >= 0 && u < n) return u; // common case: no modulo
   const period = 2 * n;
   let m = u % period;
   if (m < 0) m += period;
@@ -418,22 +419,27 @@ export function normalizeInto(
   offset = 0,
 ): Float32Array {
   if (out.length < offset + pixels * 3) throw new Error('normalizeInto: output too small');
-  const scale = new Float64Array(3);
-  const bias = new Float64Array(3);
-  for (let c = 0; c < 3; c++) {
-    if (backbone === 'inception') {
-      scale[c] = 1 / 127.5;
-      bias[c] = -1;
-    } else {
-      scale[c] = 1 / (255 * IMAGENET_STD[c]!);
-      bias[c] = -IMAGENET_MEAN[c]! / IMAGENET_STD[c]!;
+  if (src.length < pixels * channels) throw new Error('normalizeInto: input too small');
+  const inc = backbone === 'inception';
+  // v * s_c + b_c; for DenseNet s_c = 1 / (255 std_c), b_c = -mean_c / std_c.
+  const s0 = inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[0]);
+  const s1 = inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[1]);
+  const s2 = inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[2]);
+  const b0 = inc ? -1 : -IMAGENET_MEAN[0] / IMAGENET_STD[0];
+  const b1 = inc ? -1 : -IMAGENET_MEAN[1] / IMAGENET_STD[1];
+  const b2 = inc ? -1 : -IMAGENET_MEAN[2] / IMAGENET_STD[2];
+  if (channels === 1) {
+    for (let i = 0, o = offset; i < pixels; i++, o += 3) {
+      const v = src[i]!;
+      out[o] = v * s0 + b0;
+      out[o + 1] = v * s1 + b1;
+      out[o + 2] = v * s2 + b2;
     }
-  }
-  for (let i = 0; i < pixels; i++) {
-    const o = offset + i * 3;
-    for (let c = 0; c < 3; c++) {
-      const v = channels === 1 ? src[i]! : src[i * 3 + c]!;
-      out[o + c] = v * scale[c]! + bias[c]!;
+  } else {
+    for (let i = 0, o = offset; i < pixels; i++, o += 3) {
+      out[o] = src[o - offset]! * s0 + b0;
+      out[o + 1] = src[o - offset + 1]! * s1 + b1;
+      out[o + 2] = src[o - offset + 2]! * s2 + b2;
     }
   }
   return out;

@@ -117,6 +117,7 @@ export class DecodePool {
   private queue: { task: DecodeTask; resolve: (r: DecodeResult) => void }[] = [];
   private pending = new Map<number, { resolve: (r: DecodeResult) => void; owner: PoolWorker; task: DecodeTask }>();
   private perWorker = 2;
+  private mainBusy = 0;
 
   private constructor(
     /** 'workers' or 'main-thread'. */
@@ -186,9 +187,15 @@ export class DecodePool {
   private pump(): void {
     const live = this.workers.filter((w) => w.alive);
     if (this.mode === 'main-thread' || live.length === 0) {
-      while (this.queue.length > 0) {
+      // Same bound as one worker: keeps memory flat and per-image times meaningful.
+      while (this.queue.length > 0 && this.mainBusy < this.perWorker) {
         const { task, resolve } = this.queue.shift()!;
-        void runDecodeTask(task).then(resolve);
+        this.mainBusy++;
+        void runDecodeTask(task).then((r) => {
+          this.mainBusy--;
+          resolve(r);
+          this.pump();
+        });
       }
       return;
     }

@@ -133,6 +133,7 @@ export class Runtime {
   submits = 0;
   /** Number of dispatches recorded so far. */
   dispatches = 0;
+  private profiler: { set: GPUQuerySet; labels: string[]; capacity: number } | null = null;
 
   constructor(device: GPUDevice, info: DeviceInfo, keepAlive: unknown = null) {
     this.device = device;
@@ -265,10 +266,14 @@ export class Runtime {
     const max = this.info.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new Error(`${k.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
     const bindGroup = this.device.createBindGroup({ layout: k.layout, entries });
-    const pass = this.openPass();
+    const pass = this.profiler ? this.profiledPass(k.label) : this.openPass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    if (this.profiledOpen === pass) {
+      pass.end();
+      this.profiledOpen = null;
+    }
     this.dispatches++;
     if (++this.pending >= MAX_PENDING_DISPATCHES) this.flush();
   }
@@ -280,6 +285,60 @@ export class Runtime {
     if (groups <= max) return [groups, 1];
     const y = Math.ceil(groups / max);
     return [Math.ceil(groups / y), y];
+  }
+
+  /** With profiling on, each dispatch gets its own pass bracketed by GPU timestamps. */
+  private profiledPass(label: string): GPUComputePassEncoder {
+    const p = this.profiler!;
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    const i = p.labels.length;
+    if (2 * i + 2 > p.capacity) return this.openPass(); // full: the rest goes unprofiled
+    p.labels.push(label);
+    // The pass is ended right after its single dispatch (see dispatch()).
+    this.profiledOpen = this.encoder.beginComputePass({ timestampWrites: { querySet: p.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    return this.profiledOpen;
+  }
+  private profiledOpen: GPUComputePassEncoder | null = null;
+
+  /**
+   * Start GPU-timestamp profiling of every dispatch (needs the 'timestamp-query' feature). Dispatches
+   * then run one per pass, which is slower: use it to find hot kernels, not to time a whole step.
+   */
+  startProfile(maxDispatches = 2048): void {
+    if (!this.info.features.includes('timestamp-query')) throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
+    this.flush();
+    this.profiler = { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * maxDispatches }), labels: [], capacity: 2 * maxDispatches };
+  }
+
+  /** Stop profiling and return GPU milliseconds per kernel label (sorted, largest first). */
+  async stopProfile(): Promise<{ label: string; ms: number; count: number }[]> {
+    const p = this.profiler;
+    if (!p) return [];
+    this.profiler = null;
+    const n = p.labels.length;
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    const resolve = this.device.createBuffer({ size: Math.max(16, n * 16), usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */ });
+    if (n) this.encoder.resolveQuerySet(p.set, 0, 2 * n, resolve, 0);
+    const raw = await this.download({ buffer: resolve, byteSize: Math.max(16, n * 16) }, n * 16);
+    const ts = new BigUint64Array(raw);
+    const by = new Map<string, { ms: number; count: number }>();
+    for (let i = 0; i < n; i++) {
+      const e = by.get(p.labels[i]) ?? { ms: 0, count: 0 };
+      e.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+      e.count++;
+      by.set(p.labels[i], e);
+    }
+    resolve.destroy();
+    p.set.destroy();
+    return [...by].map(([label, e]) => ({ label, ...e })).sort((a, b) => b.ms - a.ms);
   }
 
   private openPass(): GPUComputePassEncoder {

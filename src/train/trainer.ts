@@ -356,6 +356,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         if (pending) await pending;
         const labels = batch.labels;
         const size = batch.size;
+        const done = step + 1;
         pending = Promise.all([loss.read(), logits.read()]).then(([lv, lg]) => {
           lossSum += lv[0] * size;
           for (let i = 0; i < size; i++) if ((lg[i * 2 + 1] > lg[i * 2] ? 1 : 0) === labels[i]) correct++;
@@ -363,7 +364,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
           loss.dispose();
           logits.dispose();
           const el = (performance.now() - t0) / 1000;
-          hooks.progress?.({ epoch: epoch + 1, epochs: o.epochs, step: step, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / el, etaS: ((steps - step) * el) / Math.max(step, 1) });
+          hooks.progress?.({ epoch: epoch + 1, epochs: o.epochs, step: done - 1, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / el, etaS: ((steps - done) * el) / done });
         });
         step++;
       }
@@ -392,7 +393,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         peak_gpu_bytes: peak,
         best: isBest,
       };
-      if (p.reduced) log(`ossify: val loss plateaued; learning rate ${opt.lr} -> ${p.lr}`);
+      if (p.reduced) log(`ossify: val loss plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
       opt.lr = p.lr;
       if (isBest) {
         state.bestValLoss = val.loss;
