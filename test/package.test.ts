@@ -28,7 +28,15 @@ beforeAll(() => {
     if (!existsSync(target)) symlinkSync(join(root, 'node_modules', d), target);
   }
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
+  // README examples name the bundled sample by its repository path.
+  symlinkSync(join(pkgDir, 'data'), join(project, 'data'));
 });
+
+/** The README's code blocks marked `// example`. */
+function readmeExamples(): { title: string; code: string }[] {
+  const md = readFileSync(join(root, 'README.md'), 'utf8');
+  return [...md.matchAll(/```js\n\/\/ example: (.*)\n([\s\S]*?)```/g)].map((m) => ({ title: m[1], code: m[2] }));
+}
 
 describe('npm package', () => {
   it('ships dist with types and the WGSL sources, and no tests', () => {
@@ -55,5 +63,18 @@ describe('npm package', () => {
     // x w = [[5, 0], [11, -1]] -> relu sum = 16; dL/dw = x^T relu-mask = [[1+3, 0], [2+4, 0]]
     expect(r.loss).toBeCloseTo(16, 5);
     expect(r.grad).toEqual([4, 0, 6, 0]);
+  });
+  it('the README examples run as written', () => {
+    const examples = readmeExamples();
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const [i, ex] of examples.entries()) {
+      const f = join(project, `readme-${i}.mjs`);
+      writeFileSync(f, `${ex.code}\nprocess.exit(0);\n`);
+      const out = execFileSync(process.execPath, [f], { cwd: project, encoding: 'utf8', env: { ...process.env, OSSIFY_QUIET: '1' } });
+      expect(out.length, ex.title).toBeGreaterThan(0);
+      if (ex.title.startsWith('a small convolutional')) expect(out).toMatch(/step 4: loss \d/);
+      if (ex.title.startsWith('InceptionV3')) expect(out).toMatch(/Total params: [\d,]+/);
+      if (ex.title.startsWith('train from code')) expect(out).toMatch(/val ROC AUC/);
+    }
   });
 });

@@ -318,7 +318,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
 
   const history: EpochLog[] = [];
   const logPath = join(out, 'log.jsonl');
-  if (resumedFrom >= 0 && (await exists(logPath))) {
+  if (resumedFrom < 0) await writeAtomic(logPath, ''); // a fresh run: drop lines of an earlier attempt killed before its first checkpoint
+  else if (await exists(logPath)) {
     for (const line of (await readFile(logPath, 'utf8')).split('\n')) if (line.trim()) history.push(JSON.parse(line) as EpochLog);
     // Drop lines of an epoch that was logged but not checkpointed (a kill between the two writes).
     while (history.length && history[history.length - 1].epoch > state.epoch + 1) history.pop();
