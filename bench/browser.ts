@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const require = createRequire(import.meta.url);
   const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
   const html = '<!doctype html><meta charset="utf-8"><title>ossify bench</title><script type="module" src="/page.js"></script>';
-  const server = await serve({ '/wasm/': wasmDir, '/': www }, { '/': html, '/index.html': html });
+  const server = await serve({ '/wasm/': wasmDir, '/': www }, { '/': html, '/index.html': html, '/favicon.ico': '' });
   const { browser, close } = await launchChromium({ unsafeTimestamps: unsafe });
   try {
     const page = await browser.newPage();

@@ -21,6 +21,7 @@ async function ossifyBench(o: { quick: boolean; filter?: string[]; engines?: str
   console.log(`chromium adapter: ${adapter}; features: ${a ? [...a.features].join(',') : '-'}`);
   const engines: Engine[] = [];
   const ours = await ossifyEngine();
+  console.log(`ossify: ${ours.adapter}; cpu adapter (CPU kernel variants): ${runtime().info.isCpu}`);
   if (want('ossify')) engines.push(ours);
   setWasmPaths('/wasm/');
   tf.env().set('PROD', true);

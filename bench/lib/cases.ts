@@ -112,7 +112,7 @@ export function modelCases(quick: boolean): Case[] {
 /** Every case the suite runs for the given options. */
 export function allCases(o: { quick: boolean; realGpu: boolean; filter?: string[] }): Case[] {
   let cases: Case[] = o.quick
-    ? [matmulCase(1024), ...kernelCases(2).filter((c) => ['conv3x3-32-64-35', 'conv1x1-256-64-35', 'batchnorm-train-256-35', 'maxpool3x3s2-192-35'].includes(c.name)), ...modelCases(true)]
+    ? [matmulCase(512), ...kernelCases(2).filter((c) => ['conv3x3-32-64-35', 'conv1x1-256-64-35', 'batchnorm-train-256-35', 'maxpool3x3s2-192-35'].includes(c.name)), ...modelCases(true)]
     : [matmulCase(1024), ...kernelCases(2), ...(o.realGpu ? kernelCases(32) : []), ...modelCases(false)];
   if (o.filter?.length) cases = cases.filter((c) => o.filter!.some((f) => c.name.includes(f)));
   return cases;

@@ -25,6 +25,10 @@ export async function launchChromium(opts: { unsafeTimestamps?: boolean } = {}):
     '--disable-component-update',
     '--disable-sync',
     `--user-data-dir=${dir}`,
+    // Software adapters run single dispatches for seconds: keep the GPU watchdog from killing them.
+    '--disable-gpu-watchdog',
+    '--disable-renderer-backgrounding',
+    '--disable-background-timer-throttling',
     // Unquantized timestamp queries (Chrome otherwise rounds them to ~65 us).
     ...(opts.unsafeTimestamps ? ['--enable-dawn-features=allow_unsafe_apis'] : []),
   ];

@@ -120,7 +120,7 @@ export class Runtime {
   readonly info: DeviceInfo;
   private keepAlive: unknown;
   private free = new Map<number, GPUBuffer[]>();
-  private pipelines = new Map<string, Kernel>();
+  private pipelines = new Map<string, Map<string, Kernel>>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -216,11 +216,14 @@ export class Runtime {
 
   /** A compiled kernel for this WGSL source and override constants (cached). */
   kernel(label: string, code: string, constants: Record<string, number> = {}): Kernel {
-    const key = `${code}\u0000${JSON.stringify(constants)}`;
-    let k = this.pipelines.get(key);
+    // Keyed by the code string itself (its hash is cached on the string object) then the constants.
+    let byCode = this.pipelines.get(code);
+    if (!byCode) this.pipelines.set(code, (byCode = new Map()));
+    const key = JSON.stringify(constants);
+    let k = byCode.get(key);
     if (!k) {
       k = new Kernel(label, this.device, code, constants);
-      this.pipelines.set(key, k);
+      byCode.set(key, k);
     }
     return k;
   }

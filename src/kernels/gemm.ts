@@ -15,12 +15,23 @@ export type GemmVariant = 'regtile' | 'shared';
 
 /** Rows per invocation in the register-tiled variant (8 x vec4 was fastest on SwiftShader). */
 const TM = 8;
-const REG = { wgX: 16, wgY: 4 };
+/** Invocations per workgroup in the register-tiled variant (64 or 128 did best on SwiftShader). */
+const REG_INVOCATIONS = 64;
+
+/**
+ * The register-tiled workgroup shape for an N-column output: just enough invocations across columns
+ * (each covers 4) that narrow outputs (Cout 1 or 16 in BAM, 32 in a stem) do not waste most lanes.
+ */
+function regShape(N: number): { wgX: number; wgY: number } {
+  const wgX = Math.min(16, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(N / 4)))));
+  return { wgX, wgY: REG_INVOCATIONS / wgX };
+}
 
 /** Workgroups (x, y) that one split of an M x N GEMM needs with this variant. */
 function tiles(v: GemmVariant, M: number, N: number): [number, number] {
   if (v === 'shared') return [Math.ceil(N / 64), Math.ceil(M / 64)];
-  return [Math.ceil(N / (4 * REG.wgX)), Math.ceil(M / (TM * REG.wgY))];
+  const { wgX, wgY } = regShape(N);
+  return [Math.ceil(N / (4 * wgX)), Math.ceil(M / (TM * wgY))];
 }
 
 /** How many k-splits: enough workgroups to fill the device, each split at least 256 deep. */
@@ -56,7 +67,8 @@ export function gemm(call: GemmCall): Tensor {
   const kPerSplit = Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: call.loaders }) : fillTemplate(regtileSrc, { LOADERS: call.loaders, TM });
-  const k = rt.kernel(`${call.label}:${v}`, code, v === 'shared' ? {} : { WG_X: REG.wgX, WG_Y: REG.wgY });
+  const reg = regShape(call.N);
+  const k = rt.kernel(`${call.label}:${v}`, code, v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);
   rt.dispatch(k, { ...call.inputs, c: out.storage }, { ...call.params, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);
