@@ -1,5 +1,5 @@
 /**
- * `npm run bench:browser`: serves dist/bench/www on 127.0.0.1, opens it in headless Chromium (WebGPU on
+ * `npm run bench:browser`: serves .cache/bench/www on 127.0.0.1, opens it in headless Chromium (WebGPU on
  * SwiftShader unless OSSIFY_CHROMIUM_ADAPTER says otherwise), runs the suite in the page and writes
  * the same outputs as the Node runner. `--unsafe-timestamps` adds Dawn's allow_unsafe_apis (unquantized
  * timestamp queries).

@@ -1,6 +1,7 @@
 /**
- * Builds the benchmark and the browser bundles (separately from the library build, whose `clean`
- * would wipe them): `npx tsup --config bench/tsup.bench.config.ts`.
+ * Builds the benchmark and the browser bundles: `npx tsup --config bench/tsup.bench.config.ts`, after the
+ * library build (its `clean` wipes dist/). `OSSIFY_BENCH_OUT=dir` builds elsewhere (e.g. .cache/bench
+ * while other builds run).
  *
  * - dist/bench/node.js      `npm run bench`: the suite in Node (ossify + TensorFlow.js peers on Dawn).
  * - dist/bench/browser.js   `npm run bench:browser`: serves dist/bench/www and drives headless Chromium.
@@ -17,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { OPTIONAL_SOURCES } from './lib/optional-types.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Output folder (default dist/bench, where `ossify bench` looks; run after the library build, whose `clean` wipes dist/). */
+const out = process.env.OSSIFY_BENCH_OUT ?? 'dist/bench';
 
 /** esbuild plugin: bench/lib/optional.ts -> static imports of the optional sources present now. */
 export const optionalPlugin = {
@@ -58,7 +61,7 @@ export default defineConfig([
   {
     ...common,
     entry: { node: 'bench/node.ts', browser: 'bench/browser.ts' },
-    outDir: 'dist/bench',
+    outDir: out,
     platform: 'node',
     // Resolved from node_modules at run time (tfjs's Node builds are CommonJS; Dawn is native).
     external: ['webgpu', /^@tensorflow\//, 'puppeteer-core', /^node:/],
@@ -66,7 +69,7 @@ export default defineConfig([
   {
     ...common,
     entry: { page: 'bench/page.ts', ossify: 'bench/ossify-browser.ts' },
-    outDir: 'dist/bench/www',
+    outDir: `${out}/www`,
     platform: 'browser',
     // Only the Node path of src/gpu/device.ts names these, behind dynamic imports.
     external: ['webgpu', /^node:/],

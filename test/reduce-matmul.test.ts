@@ -1,5 +1,5 @@
 import { describe, it, beforeAll, expect, afterEach } from 'vitest';
-import { Tensor, sum, mean, sumReference, matmul, matmulReference, setVariant, tidy } from '../src/index.js';
+import { Tensor, sum, mean, sumReference, matmul, matmulReference, setVariant, tidy, GEMM_VARIANTS, autotune, tuning } from '../src/index.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
 beforeAll(setup);
@@ -47,7 +47,7 @@ describe('matmul (both GEMM variants, transposes, split-k)', () => {
     [65, 3, 130],
     [5, 1100, 3], // long K, few outputs: split-k
   ];
-  for (const variant of ['regtile', 'shared'] as const) {
+  for (const variant of GEMM_VARIANTS) {
     for (const [M, K, N] of shapes) {
       it(`${variant} ${M}x${K}x${N}, all transposes, forward and gradients`, async () => {
         setVariant('gemm', variant);
@@ -83,5 +83,21 @@ describe('matmul (both GEMM variants, transposes, split-k)', () => {
     tidy(() => {
       expect(() => matmul(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))).toThrow(/\[2, 3\].*\[4, 5\]/);
     });
+  });
+});
+
+describe('autotune', () => {
+  it('times every GEMM variant on a shape and remembers the fastest for that shape', async () => {
+    const a = Tensor.from(randArray(40 * 50, 1), [40, 50]);
+    const b = Tensor.from(randArray(50 * 30, 2), [50, 30]);
+    const r = await autotune('gemm', 'matmul:40x30x50', GEMM_VARIANTS, () => tidy(() => void matmul(a, b)));
+    expect(Object.keys(r.ms).sort()).toEqual([...GEMM_VARIANTS].sort());
+    for (const ms of Object.values(r.ms)) expect(ms).toBeGreaterThan(0);
+    expect(r.ms[r.winner]).toBe(Math.min(...Object.values(r.ms)));
+    expect(tuning()['gemm:matmul:40x30x50']).toBe(r.winner);
+    // The tuned variant still computes the right product.
+    const c = tidy(() => matmul(a, b));
+    expectClose(await c.read(), matmulReference(randArray(40 * 50, 1), [40, 50], randArray(50 * 30, 2), [50, 30]), { atol: 1e-4 });
+    for (const t of [a, b, c]) t.dispose();
   });
 });

@@ -11,10 +11,16 @@ import { variant } from './variants.js';
 import regtileSrc from '../../shaders/gemm_regtile.wgsl';
 import sharedSrc from '../../shaders/gemm_shared.wgsl';
 
-export type GemmVariant = 'regtile' | 'shared';
+/**
+ * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
+ * invocation, no barriers, the CPU-adapter default) and 'regtile4' (4 rows: more workgroups for
+ * small M). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
+ */
+export type GemmVariant = 'regtile' | 'regtile4' | 'shared';
+export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4'];
 
-/** Rows per invocation in the register-tiled variant (8 x vec4 was fastest on SwiftShader). */
-const TM = 8;
+/** Rows per invocation in the register-tiled variants (8 x vec4 was fastest on SwiftShader). */
+const rowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : 8);
 /** Invocations per workgroup in the register-tiled variant (64 or 128 did best on SwiftShader). */
 const REG_INVOCATIONS = 64;
 
@@ -31,7 +37,7 @@ function regShape(N: number): { wgX: number; wgY: number } {
 function tiles(v: GemmVariant, M: number, N: number): [number, number] {
   if (v === 'shared') return [Math.ceil(N / 64), Math.ceil(M / 64)];
   const { wgX, wgY } = regShape(N);
-  return [Math.ceil(N / (4 * wgX)), Math.ceil(M / (TM * wgY))];
+  return [Math.ceil(N / (4 * wgX)), Math.ceil(M / (rowsOf(v) * wgY))];
 }
 
 /** How many k-splits: enough workgroups to fill the device, each split at least 256 deep. */
@@ -59,14 +65,19 @@ export interface GemmCall {
   splits?: number;
 }
 
+/** The shape key under which tuned variant choices are stored: label and M x N x K. */
+export function gemmShapeKey(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): string {
+  return `${call.label}:${call.M}x${call.N}x${call.K}`;
+}
+
 /** Run a GEMM and return C. */
 export function gemm(call: GemmCall): Tensor {
   const rt = runtime();
-  const v = variant<GemmVariant>('gemm', { cpu: 'regtile', gpu: 'shared' });
+  const v = variant<GemmVariant>('gemm', { cpu: 'regtile', gpu: 'shared' }, gemmShapeKey(call));
   const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
   const kPerSplit = Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: call.loaders }) : fillTemplate(regtileSrc, { LOADERS: call.loaders, TM });
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: call.loaders }) : fillTemplate(regtileSrc, { LOADERS: call.loaders, TM: rowsOf(v) });
   const reg = regShape(call.N);
   const k = rt.kernel(`${call.label}:${v}`, code, v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);

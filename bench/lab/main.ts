@@ -1,0 +1,41 @@
+/** The GEMM lab: validate every numbered variant, then sweep the shapes that matter. */
+import { init, runtime } from '../../src/index.js';
+import { validate, timeVariant, type GemmLabVariant } from './lab.js';
+import { variant as v1 } from './gemm/01-shared.js';
+import { variant as v2 } from './gemm/02-regtile-tm8.js';
+import { variant as v3 } from './gemm/03-regtile-tm4.js';
+import { variant as v4 } from './gemm/04-regtile-tm16.js';
+
+const VARIANTS: GemmLabVariant[] = [v1, v2, v3, v4];
+const quick = process.argv.includes('--quick');
+// Matmul 1024^3 and the GEMM shapes of the convolution table at batch 2 (forward: M = N*OH*OW, N = Cout, K = KH*KW*Cin).
+const SHAPES: [string, number, number, number][] = [
+  ['matmul 1024^3', 1024, 1024, 1024],
+  ['conv 3x3 32->64 35x35', 2 * 35 * 35, 64, 9 * 32],
+  ['conv 1x7 128->128 17x17', 2 * 17 * 17, 128, 7 * 128],
+  ['conv 1x1 256->64 35x35', 2 * 35 * 35, 64, 256],
+  ['conv dil4 16->16 17x17', 2 * 17 * 17, 16, 9 * 16],
+];
+
+await init();
+const info = runtime().info;
+console.log(`# GEMM lab on ${info.kind} (${info.description || info.architecture}), ${new Date().toISOString().slice(0, 10)}\n`);
+console.log('| variant | worst error / tolerance (<= 1 passes) |');
+console.log('|---|---:|');
+const ok: GemmLabVariant[] = [];
+for (const v of VARIANTS) {
+  const err = await validate(v);
+  console.log(`| ${v.id} | ${err.toFixed(3)}${err > 1 ? ' (REJECTED)' : ''} |`);
+  if (err <= 1) ok.push(v);
+}
+console.log(`\n| shape | ${ok.map((v) => v.id).join(' | ')} |`);
+console.log(`|---|${ok.map(() => '---:').join('|')}|`);
+for (const [name, M, N, K] of quick ? SHAPES.slice(1) : SHAPES) {
+  const cells: string[] = [];
+  for (const v of ok) {
+    const ms = await timeVariant(v, M, N, K, quick ? 2 : 3);
+    cells.push(`${((2 * M * N * K) / ms / 1e6).toFixed(2)} GFLOP/s`);
+  }
+  console.log(`| ${name} | ${cells.join(' | ')} |`);
+}
+process.exit(0);
