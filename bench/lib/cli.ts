@@ -11,6 +11,8 @@ export interface CliOptions {
   out: string;
   filter?: string[];
   engines?: string[];
+  /** Exactly this many timed samples per case after one warm-up (no time budget). */
+  samples?: number;
 }
 
 export const USAGE = `flags:
@@ -19,6 +21,7 @@ export const USAGE = `flags:
   --out DIR          where the Markdown table and SVG chart go (default runs/bench)
   --filter a,b       only cases whose name contains one of these (e.g. matmul,conv3x3)
   --engines a,b      only these engines (ossify, tfjs-webgpu, tfjs-wasm)
+  --samples N        exactly N timed samples per case after one warm-up (for slow adapters)
   --help`;
 
 export function parseCli(argv: string[]): CliOptions {
@@ -30,6 +33,7 @@ export function parseCli(argv: string[]): CliOptions {
       out: { type: 'string', default: 'runs/bench' },
       filter: { type: 'string' },
       engines: { type: 'string' },
+      samples: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -38,7 +42,7 @@ export function parseCli(argv: string[]): CliOptions {
     process.exit(0);
   }
   const list = (s?: string): string[] | undefined => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
-  return { quick: !!values.quick, json: values.json, out: values.out!, filter: list(values.filter), engines: list(values.engines) };
+  return { quick: !!values.quick, json: values.json, out: values.out!, filter: list(values.filter), engines: list(values.engines), samples: values.samples ? Math.max(1, Number(values.samples)) : undefined };
 }
 
 /** Write <out>/<name>.md and .svg (and the JSON file when asked); print the Markdown. */

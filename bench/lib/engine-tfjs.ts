@@ -70,7 +70,7 @@ export async function tfjsEngine(tf: typeof TF, tfl: typeof TFL, backend: Backen
       const dy = t(outShape, 99);
       const g = tf.grads((...xs: TF.Tensor[]) => op(...xs));
       // Probe once, untimed: a backend that lacks a gradient kernel fails here, not in the timing loop.
-      tf.tidy(() => g(inputs, dy));
+      tf.dispose(tf.tidy(() => g(inputs, dy)));
       return { ...fl, repeatable: true, backwardIncludesForward: true, run: () => tf.dispose(tf.tidy(() => g(inputs, dy))), dispose };
     };
     switch (s.kind) {
@@ -116,6 +116,6 @@ export async function tfjsEngine(tf: typeof TF, tfl: typeof TFL, backend: Backen
     }
   };
 
-  const quant = bracket ? 'timestamp-query granted (Chrome/Dawn quantize timestamps to ~65 us unless unsafe APIs are allowed; rows say gpu-timestamp-quantized when every raw value was a multiple of 65536 ns)' : 'wall-clock';
+  const quant = bracket ? 'timestamp-query granted (Chrome and Dawn quantize timestamps unless unsafe APIs are allowed; rows say gpu-timestamp-quantized with the quantum, the GCD of the raw values)' : 'wall-clock';
   return { name: `tfjs-${backend}`, adapter, timer, activate, prepare, notes: [`tfjs-${backend}: ${adapter}; ${quant}`] };
 }

@@ -37,7 +37,7 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
         try {
           const p = await e.prepare(c, phase);
           try {
-            const m = await measure(p, e.timer, plan(c, o.quick));
+            const m = await measure(p, e.timer, o.samples ? { warmup: 1, minRuns: o.samples, maxRuns: o.samples, budgetMs: 0 } : plan(c, o.quick));
             row = { engine: e.name, case: c.name, phase, adapter: e.adapter, runtime: runtimeName, batch: c.batch, ...m, flops: p.flops, bytes: p.bytes, gflops: null, gbps: null };
             if (p.backwardIncludesForward) {
               // tfjs: the sample timed forward + backward; take the forward off (its own row's median/min).

@@ -19,8 +19,8 @@ export class GpuBracket {
   /** Submissions seen on this queue (our own marker passes excluded). */
   submits = 0;
   private own = false;
-  /** Whether every raw timestamp so far had its low 16 bits clear (Dawn/Chrome quantization). */
-  quantized = true;
+  /** Greatest common divisor of every raw timestamp so far (ns): the clock's quantum if quantized. */
+  private gcd = 0n;
   private samples = 0;
 
   constructor(private device: GPUDevice) {
@@ -64,14 +64,21 @@ export class GpuBracket {
     await this.readBuf.mapAsync(1 /* READ */);
     const v = new BigUint64Array(this.readBuf.getMappedRange().slice(0));
     this.readBuf.unmap();
-    if ((v[0] & 0xffffn) !== 0n || (v[1] & 0xffffn) !== 0n) this.quantized = false;
+    const g = (a: bigint, b: bigint): bigint => (b === 0n ? a : g(b, a % b));
+    this.gcd = g(g(this.gcd, v[0]), v[1]);
     this.samples++;
     return Number(v[1] - v[0]) / 1e6;
   }
 
+  /** The quantum of the timestamps in microseconds when they look quantized (every value a multiple of >= 1 us), else 0. */
+  get quantumUs(): number {
+    return this.samples > 1 && this.gcd >= 1000n ? Number(this.gcd) / 1000 : 0;
+  }
+
   /** The timer name for rows, once samples were read. */
   get kind(): string {
-    return this.samples > 1 && this.quantized ? 'gpu-timestamp-quantized' : 'gpu-timestamp';
+    const q = this.quantumUs;
+    return q ? `gpu-timestamp-quantized (${q >= 10 ? q.toFixed(1) : q.toFixed(3)} us)` : 'gpu-timestamp';
   }
 }
 

@@ -49,5 +49,7 @@ export interface SuiteOptions {
   realGpu: boolean;
   /** Time budget per case and engine, in ms (samples stop after it once minRuns are taken). */
   budgetMs?: number;
+  /** Exactly this many samples per case after one warm-up (overrides the plan). */
+  samples?: number;
   log?: (msg: string) => void;
 }
