@@ -25,7 +25,7 @@ export function runVariant(v: GemmLabVariant, a: BufferLike, b: BufferLike, c: B
   const rt = runtime();
   const code = fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: loaders });
   const k = rt.kernel(`lab:${v.id}`, code, v.constants ?? {});
-  rt.dispatch(k, { a, b, c }, { M, N, K, kPerSplit: Math.ceil(K / 16) * 16, ta: 0, tb: 0 }, v.grid(M, N));
+  rt.dispatch(k, { a, b, c }, { M, N, K, kPerSplit: Math.ceil(K / 16) * 16 }, v.grid(M, N));
 }
 
 function rand(n: number, seed: number): Float32Array {

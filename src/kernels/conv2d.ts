@@ -23,6 +23,8 @@ import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { record } from '../autograd.js';
 import { gemm } from './gemm.js';
 import { sum } from './reduce.js';
+import { matmul } from './matmul.js';
+import { add, reshape } from './elementwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
 import dxSrc from '../../shaders/conv2d_dx.wgsl';
@@ -325,6 +327,12 @@ function checkGradShape(dy: Tensor, g: ConvGeometry): void {
 export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const g = resolveConvGeometry(x.shape, w.shape, opts);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Cout)) throw new Error(`ossify: conv2d bias must be [${g.Cout}] (Cout of w ${shapeStr(w.shape)}), got ${shapeStr(bias.shape)}`);
+  // A 1x1, stride-1, unpadded convolution is a plain matmul over the pixels of NHWC x (half of
+  // InceptionV3's convolutions): no gather, and autograd comes from matmul, add and the views.
+  if (g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0) {
+    const y = matmul(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]));
+    return reshape(bias ? add(y, bias) : y, [g.N, g.OH, g.OW, g.Cout]);
+  }
   const grouped = g.groups > 1;
   const out = grouped ? groupedForward(x, w, bias, g) : forwardGemm(x, w, bias, g);
   const inputs = bias ? [x, w, bias] : [x, w];

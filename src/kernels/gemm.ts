@@ -59,6 +59,8 @@ export interface GemmCall {
   inputs: Record<string, BufferLike>;
   /** Uniform fields beyond M, N, K, kPerSplit. */
   params: Record<string, number>;
+  /** Override constants of the loaders (compile-time variants, e.g. transposes). */
+  constants?: Record<string, number>;
   /** Shape of the result (M * N elements, row-major [M, N] order as storeC writes it). */
   outShape: Shape;
   /** Force a split count (tests); by default chosen from the shape. */
@@ -79,7 +81,7 @@ export function gemm(call: GemmCall): Tensor {
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: call.loaders }) : fillTemplate(regtileSrc, { LOADERS: call.loaders, TM: rowsOf(v) });
   const reg = regShape(call.N);
-  const k = rt.kernel(`${call.label}:${v}`, code, v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY });
+  const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);
   rt.dispatch(k, { ...call.inputs, c: out.storage }, { ...call.params, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);

@@ -20,7 +20,7 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number)
   const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
-  return gemm({ label: 'matmul', loaders, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: { ta: ta ? 1 : 0, tb: tb ? 1 : 0 }, outShape: [M, N], splits });
+  return gemm({ label: 'matmul', loaders, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
 }
 
 /** C = op(A) op(B). Differentiable. */
