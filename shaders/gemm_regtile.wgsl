@@ -2,6 +2,8 @@
 // C[m, n] = sum_k A[m, k] * B[k, n] over this split's k range. The loaders (aRow, aK, loadA, loadB,
 // storeC and the Params struct with M, N, K, kPerSplit) come from the op: matmul, conv forward, conv
 // data gradient, conv weight gradient. This variant suits CPU adapters, where barriers are slow.
+// The per-row statements ({{ROWS_*}}) are unrolled by src/kernels/gemm.ts into scalar variables:
+// SwiftShader keeps a dynamically indexed `array<vec4<f32>, TM>` in memory, not in registers.
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 const TM: u32 = {{TM}}u;
@@ -14,19 +16,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let m0 = (wid.y * WG_Y + lid.y) * TM;
   let kBeg = wid.z * p.kPerSplit;
   let kEnd = min(kBeg + p.kPerSplit, p.K);
-  var rows: array<ARow, TM>;
-  for (var r = 0u; r < TM; r++) { rows[r] = aRow(m0 + r); }
-  var acc: array<vec4<f32>, TM>;
+{{ROWS_DECL}}
   for (var k = kBeg; k < kEnd; k++) {
     let kk = aK(k);
     let b = vec4<f32>(loadB(k, n0), loadB(k, n0 + 1u), loadB(k, n0 + 2u), loadB(k, n0 + 3u));
-    for (var r = 0u; r < TM; r++) { acc[r] += loadA(rows[r], kk) * b; }
+{{ROWS_FMA}}
   }
-  for (var r = 0u; r < TM; r++) {
-    let m = m0 + r;
-    if (m >= p.M) { break; }
-    for (var c = 0u; c < 4u; c++) {
-      if (n0 + c < p.N) { storeC(m, n0 + c, wid.z, acc[r][c]); }
-    }
+{{ROWS_STORE}}
+}
+
+// Store one row of 4 accumulated columns.
+fn storeRow(m: u32, n0: u32, z: u32, v: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    if (n0 + c < p.N) { storeC(m, n0 + c, z, v[c]); }
   }
 }

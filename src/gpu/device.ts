@@ -76,7 +76,9 @@ async function nodeGpu(icd: string | undefined): Promise<GpuFactory> {
   Object.assign(globalThis, mod.globals);
   if (icd === undefined) delete process.env.VK_ICD_FILENAMES;
   else process.env.VK_ICD_FILENAMES = icd;
-  const gpu = mod.create([]);
+  // OSSIFY_DAWN_FLAGS passes Dawn toggles, e.g. 'enable-dawn-features=allow_unsafe_apis' for
+  // unquantized timestamps in benchmarks.
+  const gpu = mod.create((process.env.OSSIFY_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean));
   return { gpu, keep: gpu };
 }
 

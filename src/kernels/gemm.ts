@@ -67,6 +67,21 @@ export interface GemmCall {
   splits?: number;
 }
 
+/**
+ * The register-tiled core for `tm` rows per invocation, with the per-row statements unrolled into
+ * separate variables (`{{LOADERS}}` left to fill). Shared with the kernel lab.
+ */
+export function regtileCore(tm: number): string {
+  const rows = [...Array(tm).keys()];
+  return fillTemplate(regtileSrc, {
+    TM: tm,
+    LOADERS: '{{LOADERS}}',
+    ROWS_DECL: rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);\n  var acc${r} = vec4<f32>();`).join('\n'),
+    ROWS_FMA: rows.map((r) => `    acc${r} += loadA(row${r}, kk) * b;`).join('\n'),
+    ROWS_STORE: rows.map((r) => `  storeRow(m0 + ${r}u, n0, wid.z, acc${r});`).join('\n'),
+  });
+}
+
 /** The shape key under which tuned variant choices are stored: label and M x N x K. */
 export function gemmShapeKey(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): string {
   return `${call.label}:${call.M}x${call.N}x${call.K}`;
@@ -79,7 +94,7 @@ export function gemm(call: GemmCall): Tensor {
   const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
   const kPerSplit = Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: call.loaders }) : fillTemplate(regtileSrc, { LOADERS: call.loaders, TM: rowsOf(v) });
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: call.loaders }) : fillTemplate(regtileCore(rowsOf(v)), { LOADERS: call.loaders });
   const reg = regShape(call.N);
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
