@@ -82,6 +82,7 @@ const COMMANDS: Record<string, Command> = {
       'max-minutes': { type: 'string' },
       workers: { type: 'string' },
       'no-report': { type: 'boolean' },
+      'init-weights': { type: 'string' },
     },
     help: {
       data: 'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: the bundled 48-image sample with a small, fast configuration',
@@ -105,6 +106,7 @@ const COMMANDS: Record<string, Command> = {
       'max-minutes': 'stop after the epoch that crosses this many minutes (rerun to continue)',
       workers: 'JPEG decode worker threads (default min(4, cores))',
       'no-report': 'skip report.md',
+      'init-weights': 'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, or PyTorch safetensors): matched by name or order and shape; the head is skipped',
     },
     async run(v) {
       const { train } = await import('./train/trainer.js');
@@ -144,6 +146,7 @@ const COMMANDS: Record<string, Command> = {
           maxMinutes: num(v['max-minutes'], 'max-minutes', 0, (n) => n >= 0),
           workers: v.workers === undefined ? undefined : num(v.workers, 'workers', 0, (n) => Number.isInteger(n) && n >= 0),
           report: !v['no-report'],
+          initWeights: v['init-weights'] === undefined ? undefined : file(v['init-weights'], 'init-weights'),
         },
         { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
       );

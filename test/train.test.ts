@@ -38,3 +38,26 @@ describe('trainer', () => {
     expect(again.resumedFrom).toBe(2);
   });
 });
+
+describe('initial weights (transfer learning)', () => {
+  it('loads a checkpoint of another head size by name, skipping the classifier with a reason', async () => {
+    const { inceptionV3 } = await import('../src/models/index.js');
+    const { saveSafetensors } = await import('../src/io/safetensors.js');
+    const { loadPretrained } = await import('../src/train/pretrained.js');
+    const src = inceptionV3({ numClasses: 5, inputSize: 75, widthMultiplier: 0.125, seed: 3 });
+    const sd = await src.stateDict();
+    const file = join(mkdtempSync(join(tmpdir(), 'ossify-init-')), 'pre.safetensors');
+    await saveSafetensors(file, new Map(Object.entries(sd)));
+    const dst = inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.125, bam: true, seed: 4 });
+    const logs: string[] = [];
+    const r = await loadPretrained(dst, file, (s) => logs.push(s));
+    expect(r.skipped.map((s) => s.name).sort()).toEqual(['dense.bias', 'dense.kernel']);
+    expect(r.missing.every((n) => n.startsWith('bam_') || n.startsWith('dense.'))).toBe(true);
+    const after = await dst.stateDict();
+    expect(after['conv2d.kernel'].data).toEqual(sd['conv2d.kernel'].data);
+    expect(after['batch_normalization_5.moving_variance'].data).toEqual(sd['batch_normalization_5.moving_variance'].data);
+    expect(logs[0]).toMatch(/tensors loaded, 2 skipped/);
+    src.dispose();
+    dst.dispose();
+  });
+});

@@ -65,6 +65,8 @@ export interface TrainOptions {
   maxMinutes: number;
   /** Write report.md at the end. */
   report: boolean;
+  /** Initial weights for a fresh run (Keras .h5, ossify checkpoint or PyTorch safetensors); ignored on resume. */
+  initWeights?: string;
 }
 
 /** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
@@ -294,6 +296,10 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     opt.lr = state.lr;
     resumedFrom = state.epoch;
     log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best val loss ${state.bestValLoss.toFixed(4)} at epoch ${state.bestEpoch + 1})`);
+  }
+  if (resumedFrom < 0 && o.initWeights) {
+    const { loadPretrained } = await import('./pretrained.js');
+    await loadPretrained(model, o.initWeights, log);
   }
   await writeAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
 

@@ -1,0 +1,35 @@
+/**
+ * Start training from other weights (transfer learning): a Keras `.h5` / `.weights.h5` file (e.g.
+ * ImageNet InceptionV3 or DenseNet121), an ossify checkpoint, or a PyTorch/timm safetensors file.
+ * Weights are matched by name (Keras names are ours) or, for PyTorch files, by definition order and
+ * shape; the classifier head is skipped when its shape differs. Prints what was loaded, skipped and
+ * why. Node only.
+ */
+import { loadKerasH5, keras3LayerKeys } from '../io/keras-h5.js';
+import { loadSafetensors, type TensorData } from '../io/safetensors.js';
+import { importWeights, type ImportReport, type ImportTarget } from '../io/import.js';
+import { importTorchWeights } from '../io/torch-import.js';
+import { OPTIMIZER_PREFIX } from '../io/checkpoint.js';
+import type { Model } from '../models/index.js';
+
+/** Load `path` into `model` where names and shapes allow; returns the import report. */
+export async function loadPretrained(model: Model, path: string, log: (s: string) => void = console.log): Promise<ImportReport> {
+  const own = new Map([...model.namedParameters(), ...model.namedBuffers()]);
+  const target: ImportTarget[] = [...own].map(([name, t]) => ({ name, shape: [...t.shape] }));
+  let report: ImportReport;
+  if (/\.h5$|\.hdf5$/i.test(path)) {
+    const layers = [...model.modules()].filter((m) => m.childModules().length === 0).map((m) => ({ name: m.name, className: m.kind }));
+    const w = await loadKerasH5(path, { layerNames: keras3LayerKeys(layers) });
+    report = importWeights(w.tensors, target, { source: path, onShapeMismatch: 'skip' });
+  } else {
+    const file = await loadSafetensors(path);
+    const tensors = new Map<string, TensorData>([...file.tensors].filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
+    const torchLike = [...tensors.keys()].some((k) => k.endsWith('.running_mean') || k.endsWith('.weight'));
+    report = torchLike ? importTorchWeights(tensors, target, { source: path, onShapeMismatch: 'skip' }) : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip' });
+  }
+  model.loadStateDict(Object.fromEntries(report.tensors), { strict: false });
+  log(`ossify: initial weights from ${path}: ${report.loaded.length} of ${target.length} tensors loaded, ${report.skipped.length} skipped, ${report.missing.length} kept their initial values, ${report.unused.length} in the file unused`);
+  for (const s of report.skipped.slice(0, 10)) log(`  skipped ${s.name}: ${s.reason}`);
+  if (report.missing.length) log(`  not in the file (e.g. BAM modules): ${report.missing.slice(0, 6).join(', ')}${report.missing.length > 6 ? ', ...' : ''}`);
+  return report;
+}
