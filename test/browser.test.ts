@@ -9,7 +9,6 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'tsup';
-import { optionalPlugin } from '../bench/tsup.bench.config.js';
 import { serve } from '../bench/lib/serve.js';
 import { launchChromium, CHROMIUM } from '../bench/lib/chromium.js';
 import { runSmallNet, type SmallNetResult } from '../bench/lib/smallnet.js';
@@ -34,7 +33,6 @@ beforeAll(async () => {
     loader: { '.wgsl': 'text' },
     external: ['webgpu', /^node:/],
     noExternal: ['wgsl_reflect'],
-    esbuildPlugins: [optionalPlugin as never],
     outExtension: () => ({ js: '.js' }),
   });
   bundle = readFileSync(join(outDir, 'ossify.js'), 'utf8');

@@ -35,14 +35,3 @@ export interface OptionalMods {
   inceptionV3?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
   denseNet121?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
 }
-
-/** Where each optional export lives (repository-relative) and its export name. */
-export const OPTIONAL_SOURCES: Record<keyof OptionalMods, { file: string; name: string }> = {
-  conv2d: { file: 'src/kernels/conv2d.ts', name: 'conv2d' },
-  batchNorm: { file: 'src/kernels/batchnorm.ts', name: 'batchNorm' },
-  maxPool2d: { file: 'src/kernels/pool.ts', name: 'maxPool2d' },
-  softmaxCrossEntropy: { file: 'src/kernels/loss.ts', name: 'softmaxCrossEntropy' },
-  Adam: { file: 'src/optim/optimizers.ts', name: 'Adam' },
-  inceptionV3: { file: 'src/models/inception_v3.ts', name: 'inceptionV3' },
-  denseNet121: { file: 'src/models/densenet121.ts', name: 'denseNet121' },
-};
