@@ -10,11 +10,8 @@
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { acquireDevice, type AcquireOptions, type DeviceInfo } from './device.js';
 
-const STORAGE_USAGE = GPUBufferUsageFlags();
-function GPUBufferUsageFlags(): number {
-  // GPUBufferUsage is a global only after Dawn's globals are installed; use the spec's numeric values.
-  return 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008 /* COPY_DST */;
-}
+// GPUBufferUsage is a global only after Dawn's globals are installed: the spec's numeric values.
+const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008 /* COPY_DST */;
 const UNIFORM_ALIGN = 256;
 const ARENA_CHUNK = 64 * 1024;
 const MAX_PENDING_DISPATCHES = 2048;
