@@ -61,3 +61,23 @@ describe('initial weights (transfer learning)', () => {
     dst.dispose();
   });
 });
+
+describe('Grad-CAM', () => {
+  it('explains a map of at least 7x7 at 75 px, scaled to [0, 1], and leaves no weight gradients behind', async () => {
+    const { inceptionV3 } = await import('../src/models/index.js');
+    const { gradCam } = await import('../src/train/attention.js');
+    const { Tensor } = await import('../src/tensor.js');
+    const m = inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.125, seed: 1 });
+    const x = Tensor.from(Float32Array.from({ length: 75 * 75 * 3 }, (_, i) => Math.sin(i)), [1, 75, 75, 3]);
+    const cam = await gradCam(m, x);
+    expect(cam.h).toBeGreaterThanOrEqual(7);
+    expect(cam.maps.length).toBe(cam.h * cam.w);
+    const max = Math.max(...cam.maps);
+    expect(Math.min(...cam.maps)).toBeGreaterThanOrEqual(0);
+    expect(max === 0 || Math.abs(max - 1) < 1e-6).toBe(true);
+    expect(cam.logits.length).toBe(2);
+    expect(m.parameters().every((p) => p.grad === null)).toBe(true);
+    x.dispose();
+    m.dispose();
+  });
+});

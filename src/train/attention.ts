@@ -1,6 +1,6 @@
 /**
  * Where the model looks: Grad-CAM (Selvaraju et al. 2017) on the last feature map before global
- * pooling, for the fractured class. Works for every backbone, with or without BAM.
+ * pooling (or the last one of at least 7x7 when that is coarser), for the fractured class. Works for every backbone, with or without BAM.
  *   weights_c = mean over (h, w) of d logit_fractured / d A_c ;  cam = relu(sum_c weights_c A_c)
  * normalised to [0, 1] per image.
  */
@@ -15,13 +15,22 @@ export async function gradCam(model: Model, x: Tensor, targetClass = 1): Promise
   const layers = model.layers;
   const gap = layers.findIndex((l) => l.kind === 'GlobalAveragePooling2D');
   if (gap < 0) throw new Error(`ossify: ${model.name} has no global average pooling layer for Grad-CAM`);
+  // The last feature map is 1x1 to 3x3 at small inputs (InceptionV3 at 75 px): then explain the last
+  // layer whose map is at least 7x7 instead, as Grad-CAM on a coarse map says nothing about where.
+  let split = gap;
+  let shape: number[] = [...x.shape];
+  const sizes = layers.slice(0, gap).map((l) => (shape = l.outputShape(shape))[1]);
+  if (sizes[gap - 1] < 7) {
+    const i = sizes.map((h, j) => (h >= 7 ? j : -1)).filter((j) => j >= 0).pop();
+    if (i !== undefined) split = i + 1;
+  }
   const wasTraining = model.training;
   model.eval();
   try {
-    const feats = noGrad(() => tidy(() => layers.slice(0, gap).reduce((y, l) => l.forward(y), x)));
+    const feats = noGrad(() => tidy(() => layers.slice(0, split).reduce((y, l) => l.forward(y), x)));
     const [N, h, w, C] = feats.shape;
     feats.requiresGrad = true;
-    const logits = tidy(() => layers.slice(gap).reduce((y, l) => l.forward(y), feats));
+    const logits = tidy(() => layers.slice(split).reduce((y, l) => l.forward(y), feats));
     const sel = new Float32Array(N * logits.shape[1]);
     for (let i = 0; i < N; i++) sel[i * logits.shape[1] + targetClass] = 1;
     const gradOut = Tensor.from(sel, logits.shape);
@@ -35,6 +44,8 @@ export async function gradCam(model: Model, x: Tensor, targetClass = 1): Promise
     const maps = await cam.read();
     const lg = await logits.read();
     for (const t of [cam, gradOut, logits, feats.grad!, feats]) t.dispose();
+    // The backward pass also reached the later layers' weights: drop those gradients.
+    model.zeroGrad();
     void C;
     for (let i = 0; i < N; i++) {
       const m = maps.subarray(i * h * w, (i + 1) * h * w);
