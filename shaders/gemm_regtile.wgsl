@@ -1,6 +1,6 @@
 // GEMM core, register-tiled with no workgroup memory: each invocation accumulates TM rows x 4 columns.
 // C[m, n] = sum_k A[m, k] * B[k, n] over this split's k range. The loaders (aRow, aK, loadA, loadB,
-// storeC and the Params struct with M, N, K, kPerSplit) come from the op: matmul, conv forward, conv
+// loadB4 (four columns from n, n a multiple of 4), storeC and the Params struct with M, N, K, kPerSplit) come from the op: matmul, conv forward, conv
 // data gradient, conv weight gradient. This variant suits CPU adapters, where barriers are slow.
 // The per-row statements ({{ROWS_*}}) are unrolled by src/kernels/gemm.ts into scalar variables:
 // SwiftShader keeps a dynamically indexed `array<vec4<f32>, TM>` in memory, not in registers.
@@ -19,7 +19,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 {{ROWS_DECL}}
   for (var k = kBeg; k < kEnd; k++) {
     let kk = aK(k);
-    let b = vec4<f32>(loadB(k, n0), loadB(k, n0 + 1u), loadB(k, n0 + 2u), loadB(k, n0 + 3u));
+    let b = loadB4(k, n0);
 {{ROWS_FMA}}
   }
 {{ROWS_STORE}}

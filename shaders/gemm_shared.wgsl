@@ -34,11 +34,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       As[(aKq + j) * BM + aM] = v;
     }
     let kb = kt + bKr;
-    for (var j = 0u; j < 4u; j++) {
-      var v = 0.0;
-      if (kb < kEnd) { v = loadB(kb, nBase + bN + j); }
-      Bs[bKr * BN + bN + j] = v;
-    }
+    var bv = vec4<f32>();
+    if (kb < kEnd) { bv = loadB4(kb, nBase + bN); }
+    for (var j = 0u; j < 4u; j++) { Bs[bKr * BN + bN + j] = bv[j]; }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
       let a = vec4<f32>(As[kk * BM + ty * 4u], As[kk * BM + ty * 4u + 1u], As[kk * BM + ty * 4u + 2u], As[kk * BM + ty * 4u + 3u]);

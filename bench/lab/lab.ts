@@ -6,7 +6,10 @@
  * Run: `node bench/lab/run.mjs [--quick]`.
  */
 import { runtime, Tensor, tidy, fillTemplate, matmulReference, type BufferLike } from '../../src/index.js';
-import loaders from '../../shaders/gemm_matmul.wgsl';
+import { matmulLoaders } from '../../src/kernels/matmul.js';
+
+/** The lab times the engine's scalar-B matmul loaders (variant 05 is the vec4-B experiment). */
+const loaders = matmulLoaders(false);
 
 /** One GEMM experiment: a core (WGSL with {{LOADERS}}), its constants and its workgroup grid. */
 export interface GemmLabVariant {

@@ -87,6 +87,15 @@ export function gemmShapeKey(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): s
   return `${call.label}:${call.M}x${call.N}x${call.K}`;
 }
 
+const SCALAR_LOADB4 = '\nfn loadB4(k: u32, n: u32) -> vec4<f32> { return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u)); }\n';
+const withLoadB4 = new Map<string, string>();
+/** Loaders without their own vectorised `loadB4` get the scalar one (memoised: same string, cached pipeline). */
+function completeLoaders(loaders: string): string {
+  let s = withLoadB4.get(loaders);
+  if (s === undefined) withLoadB4.set(loaders, (s = loaders.includes('fn loadB4') ? loaders : loaders + SCALAR_LOADB4));
+  return s;
+}
+
 /** Run a GEMM and return C. */
 export function gemm(call: GemmCall): Tensor {
   const rt = runtime();
@@ -94,7 +103,8 @@ export function gemm(call: GemmCall): Tensor {
   const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
   const kPerSplit = Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: call.loaders }) : fillTemplate(regtileCore(rowsOf(v)), { LOADERS: call.loaders });
+  const loaders = completeLoaders(call.loaders);
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(rowsOf(v)), { LOADERS: loaders });
   const reg = regShape(call.N);
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);

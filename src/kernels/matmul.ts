@@ -5,7 +5,15 @@
 import { Tensor, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
 import { gemm } from './gemm.js';
-import loaders from '../../shaders/gemm_matmul.wgsl';
+import { fillTemplate } from '../gpu/wgsl.js';
+import loaderSrc from '../../shaders/gemm_matmul.wgsl';
+
+/** The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0). */
+export function matmulLoaders(vecB: boolean): string {
+  return vecB
+    ? fillTemplate(loaderSrc, { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: 'if (n >= p.N) { return vec4<f32>(); }\n  return b[(k * p.N + n) / 4u];' })
+    : fillTemplate(loaderSrc, { B_TYPE: 'f32', B_AT: 'b[i]', B4: 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));' });
+}
 
 /** Options for {@link matmul}. */
 export interface MatmulOptions {
@@ -20,7 +28,8 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number)
   const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
-  return gemm({ label: 'matmul', loaders, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
+  const vecB = !tb && N % 4 === 0;
+  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB), M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
 }
 
 /** C = op(A) op(B). Differentiable. */
