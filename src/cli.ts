@@ -55,6 +55,12 @@ const modelOpt = (v: string | boolean | undefined, fallback: string): 'inception
   return m;
 };
 
+const monitorOpt = (v: string | boolean | undefined): 'val_loss' | 'val_auc' => {
+  const m = String(v ?? 'val_loss');
+  if (m !== 'val_loss' && m !== 'val_auc') throw new UsageError(`--monitor: '${m}' must be val_loss or val_auc`);
+  return m;
+};
+
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a fracture classifier on a FracAtlas folder (default: the bundled sample, small and fast)',
@@ -83,6 +89,7 @@ const COMMANDS: Record<string, Command> = {
       workers: { type: 'string' },
       'no-report': { type: 'boolean' },
       'init-weights': { type: 'string' },
+      monitor: { type: 'string' },
     },
     help: {
       data: 'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: the bundled 48-image sample with a small, fast configuration',
@@ -106,6 +113,7 @@ const COMMANDS: Record<string, Command> = {
       'max-minutes': 'stop after the epoch that crosses this many minutes (rerun to continue)',
       workers: 'JPEG decode worker threads (default min(4, cores))',
       'no-report': 'skip report.md',
+      monitor: "what picks the best checkpoint and drives the plateau schedule: val_loss (the reference's, default) or val_auc",
       'init-weights': 'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, or PyTorch safetensors): matched by name or order and shape; the head is skipped',
     },
     async run(v) {
@@ -147,6 +155,7 @@ const COMMANDS: Record<string, Command> = {
           workers: v.workers === undefined ? undefined : num(v.workers, 'workers', 0, (n) => Number.isInteger(n) && n >= 0),
           report: !v['no-report'],
           initWeights: v['init-weights'] === undefined ? undefined : file(v['init-weights'], 'init-weights'),
+          monitor: monitorOpt(v.monitor),
         },
         { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
       );
@@ -154,7 +163,7 @@ const COMMANDS: Record<string, Command> = {
       if (r.final) {
         const m = r.final.metrics;
         console.log(
-          `\nbest epoch ${r.best.epoch} (val loss ${r.best.valLoss.toFixed(4)}): val accuracy ${m.accuracy.toFixed(4)}, fractured precision ${m.precision.toFixed(4)} recall ${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}; majority baseline accuracy ${m.baseline.accuracy.toFixed(4)}`,
+          `\nbest epoch ${r.best.epoch} by ${r.best.monitor} (val loss ${r.best.valLoss.toFixed(4)}): val accuracy ${m.accuracy.toFixed(4)}, fractured precision ${m.precision.toFixed(4)} recall ${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}; majority baseline accuracy ${m.baseline.accuracy.toFixed(4)}`,
         );
       }
       console.log(`run folder: ${r.out}${existsSync(join(r.out, 'report.md')) ? ` (report: ${join(r.out, 'report.md')})` : ''}`);

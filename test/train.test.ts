@@ -39,6 +39,18 @@ describe('trainer', () => {
   });
 });
 
+describe('checkpoint selection', () => {
+  it('--monitor val_auc keeps the epoch of highest validation AUC', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ossify-auc-'));
+    const r = await train({ data: sample, out, model: 'densenet121', bam: false, imageSize: 32, width: 0.125, epochs: 3, batchSize: 6, maxBatches: 2, workers: 0, report: false, monitor: 'val_auc' }, { log: () => {} });
+    const aucs = r.history.map((h) => h.val_auc);
+    const bestIdx = aucs.indexOf(Math.max(...aucs));
+    expect(r.best.epoch).toBe(bestIdx + 1);
+    expect(r.best.monitor).toBe('val_auc');
+    expect(r.final!.metrics.auc).toBeCloseTo(aucs[bestIdx], 5);
+  });
+});
+
 describe('initial weights (transfer learning)', () => {
   it('loads a checkpoint of another head size by name, skipping the classifier with a reason', async () => {
     const { inceptionV3 } = await import('../src/models/index.js');

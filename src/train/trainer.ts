@@ -67,6 +67,12 @@ export interface TrainOptions {
   report: boolean;
   /** Initial weights for a fresh run (Keras .h5, ossify checkpoint or PyTorch safetensors); ignored on resume. */
   initWeights?: string;
+  /**
+   * What picks the best checkpoint and drives ReduceLROnPlateau / early stopping: 'val_loss' (the
+   * reference study's, default) or 'val_auc' (robust to class imbalance, where the lowest validation
+   * loss can belong to a model that calls everything non-fractured).
+   */
+  monitor: 'val_loss' | 'val_auc';
 }
 
 /** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
@@ -89,6 +95,7 @@ export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {
   maxBatches: 0,
   maxMinutes: 0,
   report: true,
+  monitor: 'val_loss',
 };
 
 /** One line of log.jsonl. */
@@ -122,7 +129,7 @@ export interface TrainResult {
   out: string;
   epochsRun: number;
   resumedFrom: number;
-  best: { epoch: number; valLoss: number };
+  best: { epoch: number; valLoss: number; monitor: TrainOptions['monitor'] };
   history: EpochLog[];
   final: EvalResult | null;
 }
@@ -236,6 +243,7 @@ export async function evaluate(model: Model, records: readonly FracRecord[], opt
 interface TrainerState {
   epoch: number; // last completed epoch (0-based), -1 before the first
   lr: number;
+  /** Best monitored value so far, as minimised: the val loss, or minus the val AUC. */
   bestValLoss: number;
   bestEpoch: number;
   plateau: { best: number; wait: number; cooldownCounter: number };
@@ -295,7 +303,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
     opt.lr = state.lr;
     resumedFrom = state.epoch;
-    log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best val loss ${state.bestValLoss.toFixed(4)} at epoch ${state.bestEpoch + 1})`);
+    log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${o.monitor} ${Math.abs(state.bestValLoss).toFixed(4)} at epoch ${state.bestEpoch + 1})`);
   }
   if (resumedFrom < 0 && o.initWeights) {
     const { loadPretrained } = await import('./pretrained.js');
@@ -381,8 +389,11 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       const peak = rt.memory().peakAllocatedBytes;
 
       const val = await evaluate(model, valRecs, { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined });
-      const p = plateau.step(val.loss, opt.lr);
-      const isBest = val.loss < state.bestValLoss;
+      // Everything minimises: the loss, or minus the AUC.
+      // (An AUC is undefined when the validation split has one class: fall back to the loss.)
+      const monitored = o.monitor === 'val_auc' && Number.isFinite(val.metrics.auc) ? -val.metrics.auc : val.loss;
+      const p = plateau.step(monitored, opt.lr);
+      const isBest = monitored < state.bestValLoss;
       const entry: EpochLog = {
         epoch: epoch + 1,
         lr: opt.lr,
@@ -400,14 +411,14 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         peak_gpu_bytes: peak,
         best: isBest,
       };
-      if (p.reduced) log(`ossify: val loss plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
+      if (p.reduced) log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
       opt.lr = p.lr;
       if (isBest) {
-        state.bestValLoss = val.loss;
+        state.bestValLoss = monitored;
         state.bestEpoch = epoch;
         await saveCheckpoint(bestPath, { weights: await weightsOf(model), config: runConfig, state: { epoch, valLoss: val.loss } });
       }
-      const es = early?.step(val.loss, epoch);
+      const es = early?.step(monitored, epoch);
       state = {
         ...state,
         epoch,
@@ -456,7 +467,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   }
   model.dispose();
   opt.dispose();
-  return { out, epochsRun, resumedFrom: resumedFrom + 1, best: { epoch: state.bestEpoch + 1, valLoss: state.bestValLoss }, history, final };
+  const bestEntry = history.find((h) => h.epoch === state.bestEpoch + 1);
+  return { out, epochsRun, resumedFrom: resumedFrom + 1, best: { epoch: state.bestEpoch + 1, valLoss: bestEntry?.val_loss ?? NaN, monitor: o.monitor }, history, final };
 }
 
 function fmt(v: number): string {
