@@ -50,8 +50,8 @@ export async function writeRunReport(a: { out: string; model: Model; history: Ep
     roc: rocCurve(final.probs, final.labels),
     images,
     notes: [
-      'Metrics are for the checkpoint of minimum validation loss, on the validation split. Precision, recall and F1 are those of the fractured class; the weighted averages (by class support) are what the reference study appears to report.',
-      'Attention maps are Grad-CAM on the last feature map before global pooling, for the fractured class.',
+      `Metrics are for the checkpoint of ${o.monitor === 'val_auc' ? 'maximum validation ROC AUC' : 'minimum validation loss'}, on the validation split. Precision, recall and F1 are those of the fractured class; the weighted averages (by class support) are what the reference study appears to report.`,
+      'Attention maps are Grad-CAM for the fractured class on the last feature map before global pooling, or on the last one of at least 7x7 when that is coarser.',
     ],
   });
   return files.reportPath;
