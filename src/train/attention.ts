@@ -28,7 +28,7 @@ export async function gradCam(model: Model, x: Tensor, targetClass = 1): Promise
   model.eval();
   try {
     const feats = noGrad(() => tidy(() => layers.slice(0, split).reduce((y, l) => l.forward(y), x)));
-    const [N, h, w, C] = feats.shape;
+    const [N, h, w] = feats.shape;
     feats.requiresGrad = true;
     const logits = tidy(() => layers.slice(split).reduce((y, l) => l.forward(y), feats));
     const sel = new Float32Array(N * logits.shape[1]);
@@ -46,7 +46,6 @@ export async function gradCam(model: Model, x: Tensor, targetClass = 1): Promise
     for (const t of [cam, gradOut, logits, feats.grad!, feats]) t.dispose();
     // The backward pass also reached the later layers' weights: drop those gradients.
     model.zeroGrad();
-    void C;
     for (let i = 0; i < N; i++) {
       const m = maps.subarray(i * h * w, (i + 1) * h * w);
       const max = m.reduce((a, b) => Math.max(a, b), 0);

@@ -217,8 +217,9 @@ export async function evaluate(model: Model, records: readonly FracRecord[], opt
           return [softmax(logits), loss];
         }),
       );
-      const pr = await p.read();
-      lossSum += (await l.item()) * batch.size;
+      // Await both readbacks together rather than one after the other.
+      const [pr, lv] = await Promise.all([p.read(), l.read()]);
+      lossSum += lv[0] * batch.size;
       p.dispose();
       l.dispose();
       const fr = new Float32Array(batch.size);
@@ -273,7 +274,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   // ---- model, optimizer, state (fresh or resumed) ----
   const lastPath = join(out, 'last.safetensors');
   const bestPath = join(out, 'best.safetensors');
-  let model = modelFromOptions(o);
+  const model = modelFromOptions(o);
   const runConfig = { ...o, data: resolve(o.data), out, modelConfig: model.config };
   let state: TrainerState = {
     epoch: -1,
@@ -293,12 +294,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     if (JSON.stringify(prev.modelConfig) !== JSON.stringify(model.config)) {
       throw new Error(`ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); use another --out folder or delete it`);
     }
-    model.dispose();
-    model = buildModel(prev.modelConfig!);
-    const sd: Record<string, TensorData> = Object.fromEntries(ck.weights);
-    model.loadStateDict(sd);
-    // Rebuilding replaced the parameter tensors: point the optimizer at the new ones.
-    opt.params.splice(0, opt.params.length, ...model.parameters());
+    // Same configuration: load into the model in place (the optimizer keeps pointing at its tensors).
+    model.loadStateDict(Object.fromEntries(ck.weights) as Record<string, TensorData>);
     state = ck.state as TrainerState;
     if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
     opt.lr = state.lr;
