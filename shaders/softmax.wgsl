@@ -4,15 +4,13 @@ struct Params { N: u32, C: u32 }
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
+{{ROW_LSE}}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i >= p.N) { return; }
   let base = i * p.C;
-  var m = z[base];
-  for (var c = 1u; c < p.C; c++) { m = max(m, z[base + c]); }
-  var se = 0.0;
-  for (var c = 0u; c < p.C; c++) { se += exp(z[base + c] - m); }
-  let inv = 1.0 / se;
-  for (var c = 0u; c < p.C; c++) { y[base + c] = exp(z[base + c] - m) * inv; }
+  let lse = rowLse(base, p.C);
+  for (var c = 0u; c < p.C; c++) { y[base + c] = exp(z[base + c] - lse); }
 }

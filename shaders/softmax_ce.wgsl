@@ -12,16 +12,14 @@ struct Params { N: u32, C: u32 }
 @group(0) @binding(4) var<storage, read_write> aux: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
+{{ROW_LSE}}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i >= p.N) { return; }
   let base = i * p.C;
-  var m = z[base];
-  for (var c = 1u; c < p.C; c++) { m = max(m, z[base + c]); }
-  var se = 0.0;
-  for (var c = 0u; c < p.C; c++) { se += exp(z[base + c] - m); }
-  let lse = m + log(se);
+  let lse = rowLse(base, p.C);
   var ce = 0.0;
   var st = 0.0;
   var w = 0.0;

@@ -16,9 +16,15 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, noGrad, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';
-import ceSrc from '../../shaders/softmax_ce.wgsl';
+import ceTemplate from '../../shaders/softmax_ce.wgsl';
 import ceGradSrc from '../../shaders/softmax_ce_grad.wgsl';
-import softmaxSrc from '../../shaders/softmax.wgsl';
+import softmaxTemplate from '../../shaders/softmax.wgsl';
+import rowLseSrc from '../../shaders/row_lse.wgsl';
+import { fillTemplate } from '../gpu/wgsl.js';
+
+// Both softmax kernels share the row log-sum-exp (shaders/row_lse.wgsl).
+const ceSrc = fillTemplate(ceTemplate, { ROW_LSE: rowLseSrc });
+const softmaxSrc = fillTemplate(softmaxTemplate, { ROW_LSE: rowLseSrc });
 
 /** Options of {@link softmaxCrossEntropy}. */
 export interface SoftmaxCrossEntropyOptions {
