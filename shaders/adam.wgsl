@@ -2,11 +2,13 @@
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p -= alpha * m / (sqrt(v) + eps) + decay * p,  alpha = lr sqrt(1 - b2^t) / (1 - b1^t),  decay = lr * wd
 // alpha and decay are computed on the CPU per step. `gscale` multiplies g first (loss scaling, clipping).
+// {{T}} is vec4<f32> when the tensor's size is a multiple of 4 (n counts vec4s then): a quarter of
+// the loads and bounds checks, which dominate this memory-bound step on CPU adapters.
 struct Params { n: u32, alpha: f32, b1: f32, b2: f32, eps: f32, decay: f32, gscale: f32 }
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> m: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(0) var<storage, read_write> param: array<{{T}}>;
+@group(0) @binding(1) var<storage, read> grad: array<{{T}}>;
+@group(0) @binding(2) var<storage, read_write> m: array<{{T}}>;
+@group(0) @binding(3) var<storage, read_write> v: array<{{T}}>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 @compute @workgroup_size(256)

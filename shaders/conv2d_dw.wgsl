@@ -13,7 +13,7 @@ struct Params {
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -41,8 +41,12 @@ fn loadA(r: ARow, k: AK) -> f32 {
   if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
   return x[k.base + r.off];
 }
+fn bAt(i: u32) -> f32 { return {{B_AT}}; }
 fn loadB(k: u32, n: u32) -> f32 {
   if (n >= p.N) { return 0.0; }
-  return dy[k * p.N + n];
+  return bAt(k * p.N + n);
+}
+fn loadB4(k: u32, n: u32) -> vec4<f32> {
+  {{B4}}
 }
 fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.N + n] = v; }

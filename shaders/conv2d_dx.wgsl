@@ -21,7 +21,7 @@ struct Params {
   invHp: f32, invWp: f32, invCout: f32, invKw: f32,
 }
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> wt: array<f32>;
+@group(0) @binding(1) var<storage, read> wt: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -46,8 +46,12 @@ fn loadA(r: ARow, k: AK) -> f32 {
   if (u32(oh) >= p.OH || u32(ow) >= p.OW) { return 0.0; }
   return dy[r.base + (oh * i32(p.OW) + ow) * i32(p.Cout) + k.co];
 }
+fn bAt(i: u32) -> f32 { return {{B_AT}}; }
 fn loadB(k: u32, n: u32) -> f32 {
   if (n >= p.N) { return 0.0; }
-  return wt[k * p.N + n];
+  return bAt(k * p.N + n);
+}
+fn loadB4(k: u32, n: u32) -> vec4<f32> {
+  {{B4}}
 }
 fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.N + n] = v; }

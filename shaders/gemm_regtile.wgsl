@@ -4,6 +4,11 @@
 // data gradient, conv weight gradient. This variant suits CPU adapters, where barriers are slow.
 // The per-row statements ({{ROWS_*}}) are unrolled by src/kernels/gemm.ts into scalar variables:
 // SwiftShader keeps a dynamically indexed `array<vec4<f32>, TM>` in memory, not in registers.
+// The subgroup form (CPU adapters that grant 'subgroups'): the lanes of a subgroup lie in one row
+// of the workgroup and so share their TM rows; instead of every lane gathering all TM values of A per
+// k, lane l gathers rows l, l + G, ... and subgroupBroadcast hands each value to the others
+// (bench/LAB.md #12).
+{{ENABLE}}
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 const TM: u32 = {{TM}}u;
@@ -11,7 +16,7 @@ const TM: u32 = {{TM}}u;
 {{LOADERS}}
 
 @compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>{{SG_ARG}}) {
   let n0 = (wid.x * WG_X + lid.x) * 4u;
   let m0 = (wid.y * WG_Y + lid.y) * TM;
   let kBeg = wid.z * p.kPerSplit;

@@ -96,7 +96,7 @@ describe('conv2d geometry', () => {
   });
 });
 
-for (const variant of ['regtile', 'shared'] as const) {
+for (const variant of ['subgroup', 'regtile', 'shared'] as const) {
   describe(`conv2d vs float64 reference (gemm ${variant})`, () => {
     beforeAll(async () => {
       await setup();

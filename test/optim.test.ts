@@ -4,8 +4,8 @@ import { setup, randArray, expectClose } from './helpers.js';
 
 beforeAll(setup);
 
-describe('optimizers vs float64 CPU implementations over several steps', () => {
-  const n = 1001; // not a multiple of the workgroup
+// 1001: the scalar kernels; 1028: the vec4 kernels (257 vec4s, not a multiple of the workgroup either).
+for (const n of [1001, 1028]) describe(`optimizers vs float64 CPU implementations over several steps (n = ${n})`, () => {
   const steps = 5;
   const grads = Array.from({ length: steps }, (_, s) => randArray(n, 100 + s, -2, 2));
   const p0 = randArray(n, 7);

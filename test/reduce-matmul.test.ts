@@ -1,5 +1,5 @@
 import { describe, it, beforeAll, expect, afterEach } from 'vitest';
-import { Tensor, sum, mean, sumReference, matmul, matmulReference, setVariant, tidy, GEMM_VARIANTS, autotune, tuning } from '../src/index.js';
+import { Tensor, sum, mean, sumReference, matmul, matmulReference, setVariant, tidy, GEMM_VARIANTS, autotune, tuning, resolveGemmVariant, runtime } from '../src/index.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
 beforeAll(setup);
@@ -39,12 +39,33 @@ describe('sum and mean over axes', () => {
   });
 });
 
-describe('matmul (both GEMM variants, transposes, split-k)', () => {
+describe('GEMM variant resolution', () => {
+  it("'subgroup' shares A's rows across a subgroup where it can, and runs as 'regtile' where it cannot", () => {
+    const info = runtime().info;
+    const s = info.subgroupSize;
+    const fixed = info.features.includes('subgroups') && s !== undefined && s.min === s.max && s.min >= 2;
+    setVariant('gemm', 'subgroup');
+    const wide = resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 });
+    const narrow = resolveGemmVariant({ label: 't', M: 100, N: 1, K: 10 }); // a 1-invocation-wide workgroup row
+    expect(narrow).toEqual({ variant: 'regtile', lanes: 0 });
+    if (fixed) {
+      expect(wide).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
+      // The CPU-adapter default where subgroups are granted.
+      setVariant('gemm', undefined);
+      if (info.isCpu) expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 }).variant).toBe('subgroup');
+    } else {
+      expect(wide).toEqual({ variant: 'regtile', lanes: 0 });
+    }
+  });
+});
+
+describe('matmul (every GEMM variant, transposes, split-k)', () => {
   const shapes: [number, number, number][] = [
     [1, 1, 1],
     [37, 29, 13],
     [64, 64, 64],
     [65, 3, 130],
+    [37, 20, 36], // odd rows, vec4 B, a full subgroup row
     [5, 1100, 3], // long K, few outputs: split-k
   ];
   for (const variant of GEMM_VARIANTS) {

@@ -21,6 +21,8 @@ export interface GemmLabVariant {
   constants?: Record<string, number>;
   /** The core is a whole kernel with its own bindings (a, b, c, p), not a loader template. */
   selfContained?: boolean;
+  /** Shape restrictions: `k4` needs K % 4 == 0 (vec4 loads along k). */
+  requires?: { k4?: boolean; subgroupSize?: number };
   /** Workgroups for an M x N output. */
   grid(M: number, N: number): [number, number];
 }
@@ -44,7 +46,7 @@ function rand(n: number, seed: number): Float32Array {
  */
 export async function validate(v: GemmLabVariant): Promise<number> {
   let worst = 0;
-  const shapes = v.selfContained ? [[1, 4, 1], [37, 28, 13], [65, 132, 3], [128, 64, 96]] : [[1, 1, 1], [37, 29, 13], [65, 130, 3], [128, 64, 96]];
+  const shapes = v.requires?.k4 ? [[1, 4, 4], [37, 28, 12], [65, 132, 4], [128, 64, 96]] : v.selfContained ? [[1, 4, 1], [37, 28, 13], [65, 132, 3], [128, 64, 96]] : [[1, 1, 1], [37, 29, 13], [65, 130, 3], [128, 64, 96]];
   for (const [M, N, K] of shapes) {
     const A = rand(M * K, M);
     const B = rand(K * N, N);

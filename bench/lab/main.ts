@@ -6,9 +6,15 @@ import { variant as v2 } from './gemm/02-regtile-tm8.js';
 import { variant as v3 } from './gemm/03-regtile-tm4.js';
 import { variant as v4 } from './gemm/04-regtile-tm16.js';
 import { variant as v5 } from './gemm/05-regtile-vec4b.js';
+import { variant as v6 } from './gemm/06-regtile-vec4ab.js';
+import { variant as v7 } from './gemm/07-regtile-subgroup-a.js';
+import { variant as v8 } from './gemm/08-regtile-subgroup-interleaved.js';
 
-const VARIANTS: GemmLabVariant[] = [v1, v2, v3, v4, v5];
+const VARIANTS: GemmLabVariant[] = [v1, v2, v3, v4, v5, v6, v7, v8];
 const quick = process.argv.includes('--quick');
+// --only 05,06: just these variant numbers.
+const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
+const only = process.argv.includes('--only') && onlyArg ? onlyArg.split(',') : null;
 // Matmul 1024^3 and the GEMM shapes of the convolution table at batch 2 (forward: M = N*OH*OW, N = Cout, K = KH*KW*Cin).
 const SHAPES: [string, number, number, number][] = [
   ['matmul 1024^3', 1024, 1024, 1024],
@@ -25,7 +31,7 @@ console.log(`# GEMM lab on ${info.kind} (${info.description || info.architecture
 console.log('| variant | worst error / tolerance (<= 1 passes) |');
 console.log('|---|---:|');
 const ok: GemmLabVariant[] = [];
-for (const v of VARIANTS) {
+for (const v of VARIANTS.filter((x) => !only || only.some((o) => x.id.startsWith(o)))) {
   const err = await validate(v);
   console.log(`| ${v.id} | ${err.toFixed(3)}${err > 1 ? ' (REJECTED)' : ''} |`);
   if (err <= 1) ok.push(v);

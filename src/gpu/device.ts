@@ -22,6 +22,8 @@ export interface DeviceInfo {
   reason: string;
   /** The optional features that were granted. */
   features: string[];
+  /** Subgroup sizes the adapter reports (min, max), where it reports them. */
+  subgroupSize?: { min: number; max: number };
   /** The limits that were granted (the adapter's maxima for the ones that matter). */
   limits: Record<string, number>;
 }
@@ -172,6 +174,8 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     features: [...features],
     limits: { ...requiredLimits },
   };
+  const sg = ai as { subgroupMinSize?: number; subgroupMaxSize?: number };
+  if (sg.subgroupMinSize && sg.subgroupMaxSize) info.subgroupSize = { min: sg.subgroupMinSize, max: sg.subgroupMaxSize };
   if (isNode && opts.verbose !== false && !process.env.OSSIFY_QUIET) {
     console.error(`ossify: using ${kind} adapter (${ai.vendor} ${ai.architecture} ${ai.description}): ${reason}`);
   }

@@ -21,7 +21,8 @@
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { record } from '../autograd.js';
-import { gemm } from './gemm.js';
+import { gemm, rowMajorB } from './gemm.js';
+import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
@@ -126,6 +127,7 @@ const FWD = withCommon(fwdSrc);
 const DW = withCommon(dwSrc);
 const DX = withCommon(dxSrc);
 const GROUPED = withCommon(groupedSrc);
+const WT = withCommon(wtSrc);
 
 function geomParams(g: ConvGeometry) {
   return { sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL };
@@ -138,7 +140,7 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry)
   checkIndex(K, 'KH*KW*Cin', g);
   return gemm({
     label: 'conv2d_fwd',
-    loaders: FWD,
+    loaders: fillTemplate(FWD, rowMajorB('w', g.Cout)),
     M,
     N: g.Cout,
     K,
@@ -183,10 +185,10 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     if (th.n === 0 || tw.n === 0) continue;
     const K = th.n * tw.n * g.Cout;
     const wt = Tensor.empty([K, g.Cin]);
-    rt.dispatch(rt.kernel('conv2d_wt', wtSrc), { w: w.storage, wt: wt.storage }, { total: wt.size, Cin: g.Cin, Cout: g.Cout, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step }, rt.grid(wt.size, 256));
+    rt.dispatch(rt.kernel('conv2d_wt', WT), { w: w.storage, wt: wt.storage }, { total: wt.size, Cin: g.Cin, Cout: g.Cout, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step, invCin: 1 / g.Cin, invCout: 1 / g.Cout, invNkw: 1 / tw.n }, rt.grid(wt.size, 256));
     const out = gemm({
       label: 'conv2d_dx',
-      loaders: DX,
+      loaders: fillTemplate(DX, rowMajorB('wt', g.Cin)),
       M: g.N * Hp * Wp,
       N: g.Cin,
       K,
@@ -224,7 +226,7 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   checkIndex(K, 'N*OH*OW', g);
   return gemm({
     label: 'conv2d_dw',
-    loaders: DW,
+    loaders: fillTemplate(DW, rowMajorB('dy', g.Cout)),
     M,
     N: g.Cout,
     K,

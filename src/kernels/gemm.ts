@@ -13,14 +13,28 @@ import sharedSrc from '../../shaders/gemm_shared.wgsl';
 
 /**
  * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
- * invocation, no barriers, the CPU-adapter default) and 'regtile4' (4 rows: more workgroups for
- * small M). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
+ * invocation, no barriers), 'regtile4' (4 rows: more workgroups for small M) and 'subgroup' (regtile
+ * with A's rows shared across a subgroup: the CPU-adapter default where 'subgroups' is granted with a
+ * fixed subgroup size; elsewhere, or when a workgroup row is narrower than a subgroup, it runs as
+ * 'regtile'). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
  */
-export type GemmVariant = 'regtile' | 'regtile4' | 'shared';
-export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4'];
+export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup';
+export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup'];
 
 /** Rows per invocation in the register-tiled variants (8 x vec4 was fastest on SwiftShader). */
 const rowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : 8);
+
+/**
+ * Lanes that share A's rows in the subgroup form for a workgroup `wgX` invocations wide, or 0 when
+ * it cannot run: it needs the 'subgroups' feature, a fixed subgroup size (CPU adapters: 4 on
+ * SwiftShader, 8 on lavapipe) and subgroups that fit in one workgroup row.
+ */
+function subgroupLanes(wgX: number): number {
+  const info = runtime().info;
+  const s = info.subgroupSize;
+  if (!info.features.includes('subgroups') || !s || s.min !== s.max || s.min < 2 || s.min > wgX || wgX % s.min !== 0) return 0;
+  return Math.min(s.min, 8);
+}
 /** Invocations per workgroup in the register-tiled variant (64 or 128 did best on SwiftShader). */
 const REG_INVOCATIONS = 64;
 
@@ -69,22 +83,54 @@ export interface GemmCall {
 
 /**
  * The register-tiled core for `tm` rows per invocation, with the per-row statements unrolled into
- * separate variables (`{{LOADERS}}` left to fill). Shared with the kernel lab.
+ * separate variables (`{{LOADERS}}` left to fill). With `lanes` > 0 (the subgroup form), lane l of a
+ * subgroup loads A's rows l, l + lanes, ... and broadcasts them. Shared with the kernel lab.
  */
-export function regtileCore(tm: number): string {
+export function regtileCore(tm: number, lanes = 0): string {
   const rows = [...Array(tm).keys()];
+  const acc = rows.map((r) => `  var acc${r} = vec4<f32>();`).join('\n');
+  const store = rows.map((r) => `  storeRow(m0 + ${r}u, n0, wid.z, acc${r});`).join('\n');
+  if (lanes === 0) {
+    return fillTemplate(regtileSrc, {
+      ENABLE: '',
+      SG_ARG: '',
+      TM: tm,
+      LOADERS: '{{LOADERS}}',
+      ROWS_DECL: rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`).join('\n') + '\n' + acc,
+      ROWS_FMA: rows.map((r) => `    acc${r} += loadA(row${r}, kk) * b;`).join('\n'),
+      ROWS_STORE: store,
+    });
+  }
+  const loads = [...Array(Math.ceil(tm / lanes)).keys()];
   return fillTemplate(regtileSrc, {
+    ENABLE: 'enable subgroups;',
+    SG_ARG: ', @builtin(subgroup_invocation_id) lane: u32',
     TM: tm,
     LOADERS: '{{LOADERS}}',
-    ROWS_DECL: rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);\n  var acc${r} = vec4<f32>();`).join('\n'),
-    ROWS_FMA: rows.map((r) => `    acc${r} += loadA(row${r}, kk) * b;`).join('\n'),
-    ROWS_STORE: rows.map((r) => `  storeRow(m0 + ${r}u, n0, wid.z, acc${r});`).join('\n'),
+    ROWS_DECL: loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`).join('\n') + '\n' + acc,
+    ROWS_FMA:
+      loads.map((j) => `    let a${j} = loadA(row${j}, kk);`).join('\n') +
+      '\n' +
+      rows.map((r) => `    acc${r} += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`).join('\n'),
+    ROWS_STORE: store,
   });
 }
 
 /** The shape key under which tuned variant choices are stored: label and M x N x K. */
 export function gemmShapeKey(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): string {
   return `${call.label}:${call.M}x${call.N}x${call.K}`;
+}
+
+/**
+ * Template values for a B operand stored as a row-major [K, N] matrix in binding `name`: bound as
+ * vec4s when N % 4 == 0 (one 16-byte load per k for four columns instead of four scalar gathers: 2x
+ * on CPU adapters, bench/LAB.md #11). Loaders declare `array<{{B_TYPE}}>`, read single elements with
+ * `{{B_AT}}` (an expression in a flat index `i`) and use `{{B4}}` as the body of loadB4(k, n).
+ */
+export function rowMajorB(name: string, N: number): { B_TYPE: string; B_AT: string; B4: string } {
+  return N % 4 === 0
+    ? { B_TYPE: 'vec4<f32>', B_AT: `${name}[i / 4u][i % 4u]`, B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[(k * p.N + n) / 4u];` }
+    : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));' };
 }
 
 const SCALAR_LOADB4 = '\nfn loadB4(k: u32, n: u32) -> vec4<f32> { return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u)); }\n';
@@ -96,16 +142,27 @@ function completeLoaders(loaders: string): string {
   return s;
 }
 
+/**
+ * The core a GEMM of this shape runs on this adapter: the forced, tuned or default variant, with
+ * 'subgroup' falling back to 'regtile' where it cannot run; `lanes` is the subgroup form's row
+ * sharing (0 otherwise).
+ */
+export function resolveGemmVariant(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): { variant: GemmVariant; lanes: number } {
+  const chosen = variant<GemmVariant>('gemm', { cpu: subgroupLanes(16) ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
+  const lanes = chosen === 'subgroup' ? subgroupLanes(regShape(call.N).wgX) : 0;
+  return { variant: chosen === 'subgroup' && lanes === 0 ? 'regtile' : chosen, lanes };
+}
+
 /** Run a GEMM and return C. */
 export function gemm(call: GemmCall): Tensor {
   const rt = runtime();
-  const v = variant<GemmVariant>('gemm', { cpu: 'regtile', gpu: 'shared' }, gemmShapeKey(call));
+  const reg = regShape(call.N);
+  const { variant: v, lanes } = resolveGemmVariant(call);
   const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
   const kPerSplit = Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   const loaders = completeLoaders(call.loaders);
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(rowsOf(v)), { LOADERS: loaders });
-  const reg = regShape(call.N);
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(rowsOf(v), lanes), { LOADERS: loaders });
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);

@@ -4,15 +4,13 @@
  */
 import { Tensor, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
-import { gemm } from './gemm.js';
+import { gemm, rowMajorB } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
 
 /** The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0). */
 export function matmulLoaders(vecB: boolean): string {
-  return vecB
-    ? fillTemplate(loaderSrc, { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: 'if (n >= p.N) { return vec4<f32>(); }\n  return b[(k * p.N + n) / 4u];' })
-    : fillTemplate(loaderSrc, { B_TYPE: 'f32', B_AT: 'b[i]', B4: 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));' });
+  return fillTemplate(loaderSrc, rowMajorB('b', vecB ? 4 : 1));
 }
 
 /** Options for {@link matmul}. */

@@ -7,6 +7,16 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, keep, noGrad } from '../tensor.js';
 import adamSrc from '../../shaders/adam.wgsl';
 import sgdSrc from '../../shaders/sgd.wgsl';
+import { fillTemplate } from '../gpu/wgsl.js';
+import type { BufferLike } from '../gpu/runtime.js';
+
+/** Launch a per-element update kernel over `p`, as vec4s when its size allows (shaders/adam.wgsl). */
+function launchUpdate(name: string, src: string, p: Tensor, bindings: Record<string, BufferLike>, params: Record<string, number>): void {
+  const rt = runtime();
+  const vec = p.size % 4 === 0;
+  const n = vec ? p.size / 4 : p.size;
+  rt.dispatch(rt.kernel(name, fillTemplate(src, { T: vec ? 'vec4<f32>' : 'f32' })), bindings, { ...params, n }, rt.grid(n, 256));
+}
 
 /** Common optimizer behaviour: the parameter list, the learning rate, zeroing gradients, state I/O. */
 export abstract class Optimizer {
@@ -101,16 +111,9 @@ export class Adam extends Optimizer {
     this.weightDecay = opts.weightDecay ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
-    const rt = runtime();
     const t = this.iterations;
     const alpha = (this.lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
-    const k = rt.kernel('adam', adamSrc);
-    rt.dispatch(
-      k,
-      { param: p.storage, grad: g.storage, m: this.slot('m', i).storage, v: this.slot('v', i).storage },
-      { n: p.size, alpha, b1: this.beta1, b2: this.beta2, eps: this.epsilon, decay: this.lr * this.weightDecay, gscale: 1 },
-      rt.grid(p.size, 256),
-    );
+    launchUpdate('adam', adamSrc, p, { param: p.storage, grad: g.storage, m: this.slot('m', i).storage, v: this.slot('v', i).storage }, { alpha, b1: this.beta1, b2: this.beta2, eps: this.epsilon, decay: this.lr * this.weightDecay, gscale: 1 });
   }
 }
 
@@ -135,14 +138,7 @@ export class SGD extends Optimizer {
     this.weightDecay = opts.weightDecay ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
-    const rt = runtime();
-    const k = rt.kernel('sgd', sgdSrc);
-    rt.dispatch(
-      k,
-      { param: p.storage, grad: g.storage, buf: this.slot('momentum', i).storage },
-      { n: p.size, lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, gscale: 1 },
-      rt.grid(p.size, 256),
-    );
+    launchUpdate('sgd', sgdSrc, p, { param: p.storage, grad: g.storage, buf: this.slot('momentum', i).storage }, { lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, gscale: 1 });
   }
 }
 
