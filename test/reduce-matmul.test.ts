@@ -66,6 +66,7 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
     [64, 64, 64],
     [65, 3, 130],
     [37, 20, 36], // odd rows, vec4 B, a full subgroup row
+    [2, 40, 36], // 2 rows: 2 rows per invocation, one workgroup row
     [5, 1100, 3], // long K, few outputs: split-k
   ];
   for (const variant of GEMM_VARIANTS) {

@@ -128,6 +128,22 @@ const DW = withCommon(dwSrc);
 const DX = withCommon(dxSrc);
 const GROUPED = withCommon(groupedSrc);
 const WT = withCommon(wtSrc);
+/** The phase-weight gather: 4x4 blocks as vec4s when Cin and Cout allow, else one element per invocation. */
+const wtKernel = (block: boolean): string =>
+  fillTemplate(WT, block
+    ? {
+        BLOCK: 4,
+        T: 'vec4<f32>',
+        BODY: [
+          '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; let r3 = w[src + 3u * p.CoutB];',
+          '  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s',
+          '  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);',
+          '  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);',
+          '  wt[dst + 2u * p.CinB] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);',
+          '  wt[dst + 3u * p.CinB] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);',
+        ].join('\n'),
+      }
+    : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' });
 
 function geomParams(g: ConvGeometry) {
   return { sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL };
@@ -185,7 +201,10 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     if (th.n === 0 || tw.n === 0) continue;
     const K = th.n * tw.n * g.Cout;
     const wt = Tensor.empty([K, g.Cin]);
-    rt.dispatch(rt.kernel('conv2d_wt', WT), { w: w.storage, wt: wt.storage }, { total: wt.size, Cin: g.Cin, Cout: g.Cout, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step, invCin: 1 / g.Cin, invCout: 1 / g.Cout, invNkw: 1 / tw.n }, rt.grid(wt.size, 256));
+    const B = g.Cin % 4 === 0 && g.Cout % 4 === 0 ? 4 : 1;
+    const [CinB, CoutB] = [g.Cin / B, g.Cout / B];
+    const blocks = wt.size / (B * B);
+    rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step, invCinB: 1 / CinB, invCoutB: 1 / CoutB, invNkw: 1 / tw.n }, rt.grid(blocks, 256));
     const out = gemm({
       label: 'conv2d_dx',
       loaders: fillTemplate(DX, rowMajorB('wt', g.Cin)),

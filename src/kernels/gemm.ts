@@ -21,44 +21,51 @@ import sharedSrc from '../../shaders/gemm_shared.wgsl';
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup';
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup'];
 
-/** Rows per invocation in the register-tiled variants (8 x vec4 was fastest on SwiftShader). */
-const rowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : 8);
+/** Most rows per invocation in the register-tiled variants (8 x vec4 was fastest on SwiftShader). */
+const maxRowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : 8);
+/** Invocations per workgroup in the register-tiled variant (64 or 128 did best on SwiftShader). */
+const REG_INVOCATIONS = 64;
+const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /**
- * Lanes that share A's rows in the subgroup form for a workgroup `wgX` invocations wide, or 0 when
- * it cannot run: it needs the 'subgroups' feature, a fixed subgroup size (CPU adapters: 4 on
- * SwiftShader, 8 on lavapipe) and subgroups that fit in one workgroup row.
+ * The register-tiled launch shape of an M x N output: rows per invocation `tm` and the workgroup
+ * (wgX, wgY). Just enough invocations across columns (each covers 4) and rows that narrow outputs
+ * (Cout 1 or 16 in BAM) and short ones (the 2x2 and 1x1 maps at the end of InceptionV3 at 75 px,
+ * where M = batch * 4 or batch) do not spend most lanes on rows and columns that do not exist.
  */
-function subgroupLanes(wgX: number): number {
+function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: number; wgY: number } {
+  const tm = Math.min(maxRowsOf(v), pow2ceil(M));
+  const wgX = Math.min(16, pow2ceil(Math.ceil(N / 4)));
+  const wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(Math.ceil(M / tm)));
+  return { tm, wgX, wgY };
+}
+
+/**
+ * Lanes that share A's rows in the subgroup form for `tm` rows and a workgroup `wgX` invocations
+ * wide, or 0 when it cannot run: it needs the 'subgroups' feature, a fixed subgroup size (CPU
+ * adapters: 4 on SwiftShader, 8 on lavapipe) and subgroups that fit in one workgroup row.
+ */
+function subgroupLanes(tm: number, wgX: number): number {
   const info = runtime().info;
   const s = info.subgroupSize;
   if (!info.features.includes('subgroups') || !s || s.min !== s.max || s.min < 2 || s.min > wgX || wgX % s.min !== 0) return 0;
-  return Math.min(s.min, 8);
-}
-/** Invocations per workgroup in the register-tiled variant (64 or 128 did best on SwiftShader). */
-const REG_INVOCATIONS = 64;
-
-/**
- * The register-tiled workgroup shape for an N-column output: just enough invocations across columns
- * (each covers 4) that narrow outputs (Cout 1 or 16 in BAM, 32 in a stem) do not waste most lanes.
- */
-function regShape(N: number): { wgX: number; wgY: number } {
-  const wgX = Math.min(16, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(N / 4)))));
-  return { wgX, wgY: REG_INVOCATIONS / wgX };
+  return tm >= 2 ? Math.min(s.min, tm) : 0;
 }
 
 /** Workgroups (x, y) that one split of an M x N GEMM needs with this variant. */
 function tiles(v: GemmVariant, M: number, N: number): [number, number] {
   if (v === 'shared') return [Math.ceil(N / 64), Math.ceil(M / 64)];
-  const { wgX, wgY } = regShape(N);
-  return [Math.ceil(N / (4 * wgX)), Math.ceil(M / (rowsOf(v) * wgY))];
+  const { tm, wgX, wgY } = regShape(v, M, N);
+  return [Math.ceil(N / (4 * wgX)), Math.ceil(M / (tm * wgY))];
 }
 
 /** How many k-splits: enough workgroups to fill the device, each split at least 256 deep. */
 function chooseSplits(v: GemmVariant, M: number, N: number, K: number): number {
   const [x, y] = tiles(v, M, N);
-  const target = runtime().info.isCpu ? 16 : 264; // ~2 waves of an H100's 132 SMs
-  if (x * y >= target || K < 1024) return 1;
+  const cpu = runtime().info.isCpu;
+  const target = cpu ? 16 : 264; // ~2 waves of an H100's 132 SMs
+  // CPU adapters run a workgroup per core: few workgroups (short M and N) leave cores idle sooner.
+  if (x * y >= target || K < (cpu ? 512 : 1024)) return 1;
   return Math.max(1, Math.min(Math.ceil(target / (x * y)), Math.floor(K / 256), 64));
 }
 
@@ -148,21 +155,22 @@ function completeLoaders(loaders: string): string {
  * sharing (0 otherwise).
  */
 export function resolveGemmVariant(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): { variant: GemmVariant; lanes: number } {
-  const chosen = variant<GemmVariant>('gemm', { cpu: subgroupLanes(16) ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
-  const lanes = chosen === 'subgroup' ? subgroupLanes(regShape(call.N).wgX) : 0;
+  const chosen = variant<GemmVariant>('gemm', { cpu: subgroupLanes(8, 16) ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
+  const reg = regShape(chosen, call.M, call.N);
+  const lanes = chosen === 'subgroup' ? subgroupLanes(reg.tm, reg.wgX) : 0;
   return { variant: chosen === 'subgroup' && lanes === 0 ? 'regtile' : chosen, lanes };
 }
 
 /** Run a GEMM and return C. */
 export function gemm(call: GemmCall): Tensor {
   const rt = runtime();
-  const reg = regShape(call.N);
   const { variant: v, lanes } = resolveGemmVariant(call);
+  const reg = regShape(v, call.M, call.N);
   const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
   const kPerSplit = Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   const loaders = completeLoaders(call.loaders);
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(rowsOf(v), lanes), { LOADERS: loaders });
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(reg.tm, lanes), { LOADERS: loaders });
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);
