@@ -40,6 +40,8 @@ fn aK(k: u32) -> AK {
   let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)
   return AK(i32(q0.y), i32(q1.x) * p.ohStep, i32(q1.y) * p.owStep);
 }
+// aK(k + j) for k % 4 == 0, j < 4 and Cout % 4 == 0: the next output channels of the same tap.
+fn aKStep(k: AK, j: u32) -> AK { return AK(k.co + i32(j), k.ty, k.tx); }
 fn loadA(r: ARow, k: AK) -> f32 {
   let oh = r.oh0 - k.ty;
   let ow = r.ow0 - k.tx;

@@ -36,6 +36,8 @@ fn aK(k: u32) -> AK {
   let dx = i32(q1.y) * p.dw;
   return AK((dy * p.W + dx) * i32(p.Cin) + i32(q0.y), dy, dx);
 }
+// aK(k + j) for k % 4 == 0, j < 4 and Cin % 4 == 0: the next channels of the same tap.
+fn aKStep(k: AK, j: u32) -> AK { return AK(k.off + i32(j), k.dy, k.dx); }
 fn loadA(r: ARow, k: AK) -> f32 {
   let ih = r.ih0 + k.dy;
   let iw = r.iw0 + k.dx;

@@ -14,6 +14,7 @@ struct Params { M: u32, N: u32, K: u32, kPerSplit: u32 }
 struct ARow { m: u32, ok: bool }
 fn aRow(m: u32) -> ARow { return ARow(m, m < p.M); }
 fn aK(k: u32) -> u32 { return k; }
+fn aKStep(k: u32, j: u32) -> u32 { return k + j; }
 fn loadA(r: ARow, k: u32) -> f32 {
   if (!r.ok) { return 0.0; }
   if (TA == 1u) { return a[k * p.M + r.m]; }

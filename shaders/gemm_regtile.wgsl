@@ -8,6 +8,8 @@
 // of the workgroup and so share their TM rows; instead of every lane gathering all TM values of A per
 // k, lane l gathers rows l, l + G, ... and subgroupBroadcast hands each value to the others
 // (bench/LAB.md #12).
+// The k loop steps by 1, or by 4 where the op allows it (K % 4 == 0 and loaders with aKStep, which
+// derives aK(k + j) from aK(k) for j < 4 without redoing its index decomposition).
 {{ENABLE}}
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
@@ -22,11 +24,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let kBeg = wid.z * p.kPerSplit;
   let kEnd = min(kBeg + p.kPerSplit, p.K);
 {{ROWS_DECL}}
-  for (var k = kBeg; k < kEnd; k++) {
-    let kk = aK(k);
-    let b = loadB4(k, n0);
-{{ROWS_FMA}}
-  }
+{{K_LOOP}}
 {{ROWS_STORE}}
 }
 

@@ -68,6 +68,7 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
     [37, 20, 36], // odd rows, vec4 B, a full subgroup row
     [2, 40, 36], // 2 rows: 2 rows per invocation, one workgroup row
     [5, 1100, 3], // long K, few outputs: split-k
+    [6, 2048, 32], // split-k with vec4 B and k steps of 4
   ];
   for (const variant of GEMM_VARIANTS) {
     for (const [M, K, N] of shapes) {

@@ -157,6 +157,7 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry)
   return gemm({
     label: 'conv2d_fwd',
     loaders: fillTemplate(FWD, rowMajorB('w', g.Cout)),
+    kStep4: g.Cin % 4 === 0 && g.Cout % 4 === 0,
     M,
     N: g.Cout,
     K,
@@ -208,6 +209,7 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     const out = gemm({
       label: 'conv2d_dx',
       loaders: fillTemplate(DX, rowMajorB('wt', g.Cin)),
+      kStep4: g.Cout % 4 === 0 && g.Cin % 4 === 0,
       M: g.N * Hp * Wp,
       N: g.Cin,
       K,

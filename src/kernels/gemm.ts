@@ -86,39 +86,41 @@ export interface GemmCall {
   outShape: Shape;
   /** Force a split count (tests); by default chosen from the shape. */
   splits?: number;
+  /**
+   * The loaders define `aKStep(aK(k), j)` = aK(k + j) for k % 4 == 0 and j < 4 (e.g. four channels of
+   * one tap): with K % 4 == 0 the subgroup core steps k by 4 and decomposes k once per step. Set it
+   * only where B is bound as vec4s (the unrolled body is large otherwise).
+   */
+  kStep4?: boolean;
 }
 
 /**
  * The register-tiled core for `tm` rows per invocation, with the per-row statements unrolled into
  * separate variables (`{{LOADERS}}` left to fill). With `lanes` > 0 (the subgroup form), lane l of a
- * subgroup loads A's rows l, l + lanes, ... and broadcasts them. Shared with the kernel lab.
+ * subgroup loads A's rows l, l + lanes, ... and broadcasts them. With `k4` the k loop steps by 4
+ * (loaders with aKStep, K % 4 == 0). Shared with the kernel lab.
  */
-export function regtileCore(tm: number, lanes = 0): string {
+export function regtileCore(tm: number, lanes = 0, k4 = false): string {
   const rows = [...Array(tm).keys()];
   const acc = rows.map((r) => `  var acc${r} = vec4<f32>();`).join('\n');
   const store = rows.map((r) => `  storeRow(m0 + ${r}u, n0, wid.z, acc${r});`).join('\n');
-  if (lanes === 0) {
-    return fillTemplate(regtileSrc, {
-      ENABLE: '',
-      SG_ARG: '',
-      TM: tm,
-      LOADERS: '{{LOADERS}}',
-      ROWS_DECL: rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`).join('\n') + '\n' + acc,
-      ROWS_FMA: rows.map((r) => `    acc${r} += loadA(row${r}, kk) * b;`).join('\n'),
-      ROWS_STORE: store,
-    });
-  }
-  const loads = [...Array(Math.ceil(tm / lanes)).keys()];
+  const loads = [...Array(lanes ? Math.ceil(tm / lanes) : tm).keys()];
+  const decl = lanes ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`) : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
+  // One k step: kk = aK(k), b = B[k, n0..n0+3], then every row's multiply-add.
+  const fma = lanes
+    ? [...loads.map((j) => `    let a${j} = loadA(row${j}, kk);`), ...rows.map((r) => `    acc${r} += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`)]
+    : rows.map((r) => `    acc${r} += loadA(row${r}, kk) * b;`);
+  const step = (k: string, kk: string) => [`    let kk = ${kk};`, `    let b = loadB4(${k}, n0);`, ...fma].join('\n');
+  const loop = k4
+    ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', '    let kk0 = aK(k);', ...[0, 1, 2, 3].map((j) => `   {\n${step(j ? `k + ${j}u` : 'k', j ? `aKStep(kk0, ${j}u)` : 'kk0')}\n   }`), '  }']
+    : ['  for (var k = kBeg; k < kEnd; k++) {', step('k', 'aK(k)'), '  }'];
   return fillTemplate(regtileSrc, {
-    ENABLE: 'enable subgroups;',
-    SG_ARG: ', @builtin(subgroup_invocation_id) lane: u32',
+    ENABLE: lanes ? 'enable subgroups;' : '',
+    SG_ARG: lanes ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
     TM: tm,
     LOADERS: '{{LOADERS}}',
-    ROWS_DECL: loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`).join('\n') + '\n' + acc,
-    ROWS_FMA:
-      loads.map((j) => `    let a${j} = loadA(row${j}, kk);`).join('\n') +
-      '\n' +
-      rows.map((r) => `    acc${r} += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`).join('\n'),
+    ROWS_DECL: decl.join('\n') + '\n' + acc,
+    K_LOOP: loop.join('\n'),
     ROWS_STORE: store,
   });
 }
@@ -167,10 +169,13 @@ export function gemm(call: GemmCall): Tensor {
   const { variant: v, lanes } = resolveGemmVariant(call);
   const reg = regShape(v, call.M, call.N);
   const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
-  const kPerSplit = Math.ceil(call.K / splits / 16) * 16;
+  const kPerSplit = Math.ceil(call.K / splits / 16) * 16; // a multiple of 4: k4 steps never straddle splits
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   const loaders = completeLoaders(call.loaders);
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(reg.tm, lanes), { LOADERS: loaders });
+  // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
+  // 4x unrolled body of the plain form with scalar B gathers.
+  const k4 = !!call.kStep4 && call.K % 4 === 0 && lanes > 0;
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(reg.tm, lanes, k4), { LOADERS: loaders });
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);

@@ -27,7 +27,7 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number)
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
   const vecB = !tb && N % 4 === 0;
-  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB), M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
+  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB), kStep4: vecB, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
 }
 
 /** C = op(A) op(B). Differentiable. */
