@@ -43,18 +43,21 @@ describe('GEMM variant resolution', () => {
   it("'subgroup' shares A's rows across a subgroup where it can, and runs as 'regtile' where it cannot", () => {
     const info = runtime().info;
     const s = info.subgroupSize;
-    const fixed = info.features.includes('subgroups') && s !== undefined && s.min === s.max && s.min >= 2;
+    const fixed = info.features.includes('subgroups') && s !== undefined && s.min === s.max && s.min >= 2 && s.min <= 16;
     setVariant('gemm', 'subgroup');
     const wide = resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 });
-    const narrow = resolveGemmVariant({ label: 't', M: 100, N: 1, K: 10 }); // a 1-invocation-wide workgroup row
-    expect(narrow).toEqual({ variant: 'regtile', lanes: 0 });
+    const narrow = resolveGemmVariant({ label: 't', M: 100, N: 1, K: 10 }); // widened to one subgroup per workgroup row
+    const oneRow = resolveGemmVariant({ label: 't', M: 1, N: 64, K: 10 }); // nothing to share
+    expect(oneRow).toEqual({ variant: 'regtile', lanes: 0 });
     if (fixed) {
       expect(wide).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
+      expect(narrow).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
       // The CPU-adapter default where subgroups are granted.
       setVariant('gemm', undefined);
       if (info.isCpu) expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 }).variant).toBe('subgroup');
     } else {
       expect(wide).toEqual({ variant: 'regtile', lanes: 0 });
+      expect(narrow).toEqual({ variant: 'regtile', lanes: 0 });
     }
   });
 });

@@ -4,8 +4,8 @@
  * - Buffers come from a pool bucketed by size class (at most 25 % slack), capped in the bytes it keeps.
  * - Pipelines are cached by WGSL source and override constants; bind-group layouts are derived from the
  *   WGSL itself with wgsl_reflect, so a kernel's bindings are named once, in its shader.
- * - Dispatches are recorded into one open compute pass and submitted in batches: no submit, readback or
- *   await per dispatch. Uniform parameters live in a per-batch arena uploaded once at submit.
+ * - Dispatches are recorded into one open compute pass and submitted in batches of up to 256: no
+ *   submit, readback or await per dispatch. Uniform parameters live in a per-batch arena uploaded once at submit.
  */
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { acquireDevice, type AcquireOptions, type DeviceInfo } from './device.js';
@@ -14,7 +14,10 @@ import { acquireDevice, type AcquireOptions, type DeviceInfo } from './device.js
 const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008 /* COPY_DST */;
 const UNIFORM_ALIGN = 256;
 const ARENA_CHUNK = 64 * 1024;
-const MAX_PENDING_DISPATCHES = 2048;
+// Submit every 256 dispatches: the device starts on the first part of a training step while the rest
+// is recorded, and smaller command buffers ran faster on both CPU adapters. InceptionV3 75 px step,
+// lavapipe: wall 1.13-1.28 s at 2048 per submit, 0.84-0.88 s at 256; SwiftShader 5.2 s -> 4.8 s.
+const MAX_PENDING_DISPATCHES = 256;
 
 /** Round a byte size up to its pool size class: 4 classes per power of two. */
 export function sizeClass(bytes: number): number {

@@ -35,7 +35,10 @@ const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n))
  */
 function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: number; wgY: number } {
   const tm = Math.min(maxRowsOf(v), pow2ceil(M));
-  const wgX = Math.min(16, pow2ceil(Math.ceil(N / 4)));
+  // The subgroup form needs a whole subgroup per workgroup row: narrow outputs idle some column lanes
+  // rather than lose the row sharing (3x3 dilated 16 -> 16 conv, lavapipe: 4.8 ms -> see bench/LAB.md #14).
+  const sg = v === 'subgroup' ? (runtime().info.subgroupSize?.min ?? 1) : 1;
+  const wgX = Math.min(16, Math.max(sg, pow2ceil(Math.ceil(N / 4))));
   const wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(Math.ceil(M / tm)));
   return { tm, wgX, wgY };
 }
