@@ -1,13 +1,15 @@
 /**
- * `npm run bench`: the suite in Node. ossify and TensorFlow.js's WebGPU backend run on the same Dawn
- * adapter (the one ossify picks: OSSIFY_ADAPTER / VK_ICD_FILENAMES, else hardware, lavapipe,
- * SwiftShader); tfjs's WASM backend is the CPU reference.
+ * `npm run bench`: the suite in Node. ossify, TensorFlow.js's WebGPU backend and jax-js's WebGPU
+ * backend run on the same Dawn adapter (the one ossify picks: OSSIFY_ADAPTER / VK_ICD_FILENAMES, else
+ * hardware, lavapipe, SwiftShader); tfjs's WASM backend is the CPU reference.
  */
 import { parseCli, writeOutputs } from './lib/cli.js';
 import { ossifyEngine } from './lib/engine-ossify.js';
 import { tfjsEngine } from './lib/engine-tfjs.js';
+import { jaxEngine } from './lib/engine-jax.js';
+import { jaxInNode } from './lib/jax-node.js';
 import { runSuite } from './lib/suite.js';
-import type { Engine } from './lib/engine.js';
+import { unavailableEngine, type Engine } from './lib/engine.js';
 import { runtime, shutdown } from '../src/index.js';
 
 async function tfjsInNode(): Promise<{ tf: typeof import('@tensorflow/tfjs-core'); tfl: typeof import('@tensorflow/tfjs-layers'); adapter: string }> {
@@ -51,6 +53,22 @@ async function main(): Promise<void> {
       } catch (e) {
         console.error(`tfjs-${b} unavailable: ${(e as Error).message}`);
       }
+    }
+  }
+  // jax-js last: its Dawn instance replaces navigator.gpu, after tfjs-webgpu has taken its device.
+  const jax = want('jax-webgpu') ? await jaxInNode().catch((e: Error) => {
+    // jax-js is a devDependency too: without it the suite runs without this peer.
+    console.warn(`jax-js peer unavailable (${e.message.split('\n')[0]})`);
+    return null;
+  }) : null;
+  if (jax) {
+    if (!ossifyAdapter.includes(jax.adapter.split(' ').slice(-1)[0] ?? '')) console.warn(`warning: jax-webgpu adapter '${jax.adapter}' differs from ossify's '${ossifyAdapter}'`);
+    try {
+      engines.push(await jaxEngine(jax.jax, jax.adapter));
+    } catch (e) {
+      // Installed but its device failed: keep the peer as error rows so the gap shows.
+      console.error(`jax-webgpu unavailable: ${(e as Error).message}`);
+      engines.push(unavailableEngine('jax-webgpu', jax.adapter, (e as Error).message.split('\n')[0]));
     }
   }
   for (const e of engines) notes.push(...(e.notes ?? []));

@@ -1,17 +1,19 @@
 /**
  * The suite inside a Chromium page (bundled for the browser by bench/tsup.bench.config.ts): ossify,
- * tfjs-webgpu (both on navigator.gpu's adapter) and tfjs-wasm. bench/browser.ts calls
+ * tfjs-webgpu, jax-webgpu (all on navigator.gpu's adapter) and tfjs-wasm. bench/browser.ts calls
  * `window.ossifyBench(options)` and collects the rows.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
+import * as jax from '@jax-js/jax';
 import { runtime } from '../src/index.js';
 import { ossifyEngine } from './lib/engine-ossify.js';
 import { tfjsEngine } from './lib/engine-tfjs.js';
+import { jaxEngine } from './lib/engine-jax.js';
 import { runSuite } from './lib/suite.js';
-import type { Engine } from './lib/engine.js';
+import { unavailableEngine, type Engine } from './lib/engine.js';
 import type { Row } from './lib/types.js';
 
 async function ossifyBench(o: { quick: boolean; filter?: string[]; engines?: string[]; samples?: number }): Promise<{ rows: Row[]; notes: string[]; adapter: string }> {
@@ -32,6 +34,14 @@ async function ossifyBench(o: { quick: boolean; filter?: string[]; engines?: str
       engines.push(await tfjsEngine(tf, tfl, b, b === 'wasm' ? `cpu (wasm; ${crossOriginIsolated ? 'threads allowed' : 'single thread'}, ${threads} logical cores)` : adapter));
     } catch (e) {
       console.log(`tfjs-${b} unavailable: ${(e as Error).message}`);
+    }
+  }
+  if (want('jax-webgpu')) {
+    try {
+      engines.push(await jaxEngine(jax, adapter));
+    } catch (e) {
+      console.log(`jax-webgpu unavailable: ${(e as Error).message}`);
+      engines.push(unavailableEngine('jax-webgpu', adapter, (e as Error).message.split('\n')[0]));
     }
   }
   const notes = ['Chromium (headless), navigator.gpu; each sample: recorded work, then submitted between two timestamp passes, queue drained (see bench/README.md)'];

@@ -3,9 +3,9 @@
  * library build (its `clean` wipes dist/). `OSSIFY_BENCH_OUT=dir` builds elsewhere (e.g. .cache/bench
  * while other builds run).
  *
- * - dist/bench/node.js      `npm run bench`: the suite in Node (ossify + TensorFlow.js peers on Dawn).
+ * - dist/bench/node.js      `npm run bench`: the suite in Node (ossify + TensorFlow.js and jax-js peers on Dawn).
  * - dist/bench/browser.js   `npm run bench:browser`: serves dist/bench/www and drives headless Chromium.
- * - dist/bench/www/page.js  the suite for the page (ossify + tfjs-webgpu + tfjs-wasm, platform browser).
+ * - dist/bench/www/page.js  the suite for the page (ossify + tfjs-webgpu + jax-webgpu + tfjs-wasm, platform browser).
  * - dist/bench/www/ossify.js ossify's browser bundle (plus the small network test/browser.test.ts runs).
  */
 import { defineConfig, type Options } from 'tsup';
@@ -30,8 +30,9 @@ export default defineConfig([
     entry: { node: 'bench/node.ts', browser: 'bench/browser.ts' },
     outDir: out,
     platform: 'node',
-    // Resolved from node_modules at run time (tfjs's Node builds are CommonJS; Dawn is native).
-    external: ['webgpu', /^@tensorflow\//, 'puppeteer-core', /^node:/],
+    // Resolved from node_modules at run time (tfjs's Node builds are CommonJS; Dawn is native; the
+    // peers are devDependencies, imported dynamically so that the suite runs without them).
+    external: ['webgpu', /^@tensorflow\//, /^@jax-js\//, 'puppeteer-core', /^node:/],
   },
   {
     ...common,
@@ -41,6 +42,6 @@ export default defineConfig([
     // Only the Node path of src/gpu/device.ts names these, behind dynamic imports.
     external: ['webgpu', /^node:/],
     // Everything else is bundled (tsup would otherwise leave package dependencies external).
-    noExternal: ['wgsl_reflect', /^@tensorflow\//, 'long', 'seedrandom'],
+    noExternal: ['wgsl_reflect', /^@tensorflow\//, /^@jax-js\//, 'long', 'seedrandom'],
   },
 ]);

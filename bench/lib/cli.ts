@@ -20,7 +20,7 @@ export const USAGE = `flags:
   --json FILE        also write the rows as JSON (an array of rows, see bench/README.md)
   --out DIR          where the Markdown table and SVG chart go (default runs/bench)
   --filter a,b       only cases whose name contains one of these (e.g. matmul,conv3x3)
-  --engines a,b      only these engines (ossify, tfjs-webgpu, tfjs-wasm)
+  --engines a,b      only these engines (ossify, tfjs-webgpu, tfjs-wasm, jax-webgpu)
   --samples N        exactly N timed samples per case after one warm-up (for slow adapters)
   --help`;
 

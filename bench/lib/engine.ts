@@ -4,7 +4,7 @@ import type { Phase } from './types.js';
 import type { Prepared, Timer } from './timing.js';
 
 export interface Engine {
-  /** 'ossify', 'tfjs-webgpu', 'tfjs-wasm'. */
+  /** 'ossify', 'tfjs-webgpu', 'tfjs-wasm', 'jax-webgpu'. */
   name: string;
   /** The adapter it runs on, as it reports it. */
   adapter: string;
@@ -19,6 +19,22 @@ export interface Engine {
   prepare: (c: Case, phase: Phase) => Promise<Prepared & { backwardIncludesForward?: boolean }>;
   /** Notes for the report (e.g. timestamp quantization). */
   notes?: string[];
+}
+
+/**
+ * An engine that could not start (e.g. a peer whose WebGPU device failed to initialise): every case
+ * becomes an error row that says why, so the gap shows in the table.
+ */
+export function unavailableEngine(name: string, adapter: string, reason: string): Engine {
+  return {
+    name,
+    adapter,
+    timer: { flush: () => undefined, sync: async () => undefined, bracket: null, resetPeak: () => undefined, peak: () => null },
+    prepare: async () => {
+      throw new Error(`${name} unavailable: ${reason}`);
+    },
+    notes: [`${name}: unavailable (${reason})`],
+  };
 }
 
 /** Seeded uniform values in [lo, hi) (mulberry32), so every engine sees the same data. */

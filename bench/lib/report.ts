@@ -11,7 +11,7 @@ function key(r: Row): string {
 
 /** Engines present, ossify first. */
 function engines(rows: Row[]): string[] {
-  const known = ['ossify', 'tfjs-webgpu', 'tfjs-wasm'];
+  const known = ['ossify', 'tfjs-webgpu', 'jax-webgpu', 'tfjs-wasm'];
   const rank = (e: string): number => (known.includes(e) ? known.indexOf(e) : known.length);
   return [...new Set(rows.map((r) => r.engine))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }

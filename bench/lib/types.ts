@@ -5,7 +5,7 @@ export type Phase = 'forward' | 'backward' | 'inference' | 'train-step';
 
 /** One result row (the JSON output is an array of these). */
 export interface Row {
-  /** 'ossify', 'tfjs-webgpu', 'tfjs-wasm'. */
+  /** 'ossify', 'tfjs-webgpu', 'tfjs-wasm', 'jax-webgpu'. */
   engine: string;
   /** e.g. 'conv3x3-32-64-35', 'matmul-1024', 'inceptionv3-75'. */
   case: string;
@@ -32,7 +32,7 @@ export interface Row {
   /** flops / median time, and bytes / median time. */
   gflops: number | null;
   gbps: number | null;
-  /** Peak device memory during the case: ossify's peak live tensor bytes, tfjs's peak tf.memory().numBytes. */
+  /** Peak device memory during the case: ossify's peak live tensor bytes, tfjs's peak tf.memory().numBytes (null for jax-webgpu). */
   peak_bytes: number | null;
   /** Why the engine could not run the case (the row is kept so the gap shows). */
   error?: string;
