@@ -31,7 +31,10 @@ console.log(`# GEMM lab on ${info.kind} (${info.description || info.architecture
 console.log('| variant | worst error / tolerance (<= 1 passes) |');
 console.log('|---|---:|');
 const ok: GemmLabVariant[] = [];
-for (const v of VARIANTS.filter((x) => !only || only.some((o) => x.id.startsWith(o)))) {
+// Variants built on subgroups need the feature and subgroups of at least the size they assume.
+const sg = info.subgroupSize;
+const runnable = (v: GemmLabVariant): boolean => !v.requires?.subgroupSize || (info.features.includes('subgroups') && !!sg && sg.min === sg.max && sg.min >= v.requires.subgroupSize && sg.min <= 16);
+for (const v of VARIANTS.filter((x) => (!only || only.some((o) => x.id.startsWith(o))) && runnable(x))) {
   const err = await validate(v);
   console.log(`| ${v.id} | ${err.toFixed(3)}${err > 1 ? ' (REJECTED)' : ''} |`);
   if (err <= 1) ok.push(v);

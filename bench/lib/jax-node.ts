@@ -1,6 +1,6 @@
 /**
  * jax-js in Node: its WebGPU device needs `navigator.gpu`, so it gets a Dawn instance of its own (the
- * `webgpu` package), created like tfjs-webgpu's with the VK_ICD_FILENAMES that ossify's adapter choice
+ * `webgpu` package: tfjs-webgpu's when it runs too), created like tfjs-webgpu's with the VK_ICD_FILENAMES that ossify's adapter choice
  * left in the environment, i.e. on the same adapter as ossify. Run after ossify's init (which picks the
  * adapter) and after the TensorFlow.js backends have taken their device (this replaces
  * `globalThis.navigator`).
@@ -15,9 +15,12 @@ export async function jaxInNode(): Promise<{ jax: typeof JAX; adapter: string }>
   const { create, globals } = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU; globals: object };
   // jax-js reads GPUBufferUsage, GPUMapMode, ... as globals (ossify's init installs them too).
   Object.assign(globalThis, globals);
-  const gpu = create([]);
+  // Share tfjs-webgpu's Dawn instance when there is one: a third instance in the process crashed
+  // SwiftShader (segmentation fault) when all three WebGPU engines ran in one suite.
+  const existing = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  const gpu = existing ?? create([]);
   keep.push(gpu);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
+  if (!existing) Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
   // jax-js asks for the same (high-performance) adapter.
   const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const adapter = a ? [a.info.vendor, a.info.architecture, a.info.description].filter(Boolean).join(' ') : 'none';

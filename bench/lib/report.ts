@@ -50,7 +50,10 @@ export function markdown(rows: Row[], meta: { title: string; date: string; notes
   lines.push('', 'Timing:', '');
   for (const n of meta.notes) lines.push(`- ${n}`);
   lines.push('', `Headline: **time(ossify) / time(peer)**, median over samples; below 1 means ossify is faster. Times in ms per iteration.`, '');
-  const head = ['case', 'batch', 'phase', 'ossify ms', ...peers.flatMap((p) => [`${p} ms`, `ours/${p}`]), 'ossify GFLOP/s', ...peers.map((p) => `${p} GFLOP/s`), 'ossify GB/s', 'peak MiB (ossify / ' + peers.join(' / ') + ')', 'timer (ossify)'];
+  // The convolution issue's target is against the faster WebGPU peer on the same adapter.
+  const gpuPeers = peers.filter((p) => p.endsWith('-webgpu'));
+  const bestCol = gpuPeers.length > 1 ? ['ours/fastest WebGPU peer'] : [];
+  const head = ['case', 'batch', 'phase', 'ossify ms', ...peers.flatMap((p) => [`${p} ms`, `ours/${p}`]), ...bestCol, 'ossify GFLOP/s', ...peers.map((p) => `${p} GFLOP/s`), 'ossify GB/s', 'peak MiB (ossify / ' + peers.join(' / ') + ')', 'timer (ossify)'];
   lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
   const errors: string[] = [];
   for (const k of order) {
@@ -71,6 +74,10 @@ export function markdown(rows: Row[], meta: { title: string; date: string; notes
       cells.push(cell(p));
       const r = m.get(p);
       cells.push(o?.median_ms != null && r?.median_ms ? `**${(o.median_ms / r.median_ms).toFixed(2)}**` : '-');
+    }
+    if (bestCol.length) {
+      const best = Math.min(...gpuPeers.map((p) => m.get(p)?.median_ms ?? Infinity).filter((v) => v > 0));
+      cells.push(o?.median_ms != null && Number.isFinite(best) ? `**${(o.median_ms / best).toFixed(2)}**` : '-');
     }
     cells.push(fmt(o?.gflops ?? null), ...peers.map((p) => fmt(m.get(p)?.gflops ?? null)), fmt(o?.gbps ?? null));
     cells.push([o, ...peers.map((p) => m.get(p))].map((r) => mb(r?.peak_bytes ?? null)).join(' / '));
