@@ -20,7 +20,7 @@ struct Params {
   ohOff: i32, owOff: i32, ohStep: i32, owStep: i32,
   invHp: f32, invWp: f32, invCout: f32, invKw: f32,
 }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(0) var<storage, read> dy: array<{{A_TYPE}}>; // vec4s when Cout % 4 == 0
 @group(0) @binding(1) var<storage, read> wt: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -46,7 +46,16 @@ fn loadA(r: ARow, k: AK) -> f32 {
   let oh = r.oh0 - k.ty;
   let ow = r.ow0 - k.tx;
   if (u32(oh) >= p.OH || u32(ow) >= p.OW) { return 0.0; }
-  return dy[r.base + (oh * i32(p.OW) + ow) * i32(p.Cout) + k.co];
+  let i = u32(r.base + (oh * i32(p.OW) + ow) * i32(p.Cout) + k.co);
+  return {{A_AT}};
+}
+// Four output channels co..co+3 (k % 4 == 0, Cout % 4 == 0): one vec4 load when dY is bound as vec4s.
+fn loadA4(r: ARow, k: AK) -> vec4<f32> {
+  let oh = r.oh0 - k.ty;
+  let ow = r.ow0 - k.tx;
+  if (u32(oh) >= p.OH || u32(ow) >= p.OW) { return vec4<f32>(); }
+  let i = u32(r.base + (oh * i32(p.OW) + ow) * i32(p.Cout) + k.co);
+  return {{A4_AT}};
 }
 fn bAt(i: u32) -> f32 { return {{B_AT}}; }
 fn loadB(k: u32, n: u32) -> f32 {

@@ -11,7 +11,7 @@ struct Params {
   sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32, hasBias: u32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<{{A_TYPE}}>; // vec4s when Cin % 4 == 0
 @group(0) @binding(1) var<storage, read> w: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
@@ -43,7 +43,16 @@ fn loadA(r: ARow, k: AK) -> f32 {
   let iw = r.iw0 + k.dx;
   // u32 casts fold the `>= 0` tests into the `< size` tests.
   if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
-  return x[r.base + k.off];
+  let i = u32(r.base + k.off);
+  return {{A_AT}};
+}
+// Four channels ci..ci+3 of one tap (k % 4 == 0, Cin % 4 == 0): one vec4 load when x is bound as vec4s.
+fn loadA4(r: ARow, k: AK) -> vec4<f32> {
+  let ih = r.ih0 + k.dy;
+  let iw = r.iw0 + k.dx;
+  if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return vec4<f32>(); }
+  let i = u32(r.base + k.off);
+  return {{A4_AT}};
 }
 fn bAt(i: u32) -> f32 { return {{B_AT}}; }
 fn loadB(k: u32, n: u32) -> f32 {

@@ -21,7 +21,7 @@
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { record } from '../autograd.js';
-import { gemm, rowMajorB } from './gemm.js';
+import { gemm, rowMajorB, vec4A } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
@@ -156,8 +156,9 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry)
   checkIndex(K, 'KH*KW*Cin', g);
   return gemm({
     label: 'conv2d_fwd',
-    loaders: fillTemplate(FWD, rowMajorB('w', g.Cout)),
+    loaders: fillTemplate(FWD, { ...rowMajorB('w', g.Cout), ...vec4A('x', g.Cin % 4 === 0) }),
     kStep4: g.Cin % 4 === 0 && g.Cout % 4 === 0,
+    vecA: g.Cin % 4 === 0,
     M,
     N: g.Cout,
     K,
@@ -208,8 +209,9 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step, invCinB: 1 / CinB, invCoutB: 1 / CoutB, invNkw: 1 / tw.n }, rt.grid(blocks, 256));
     const out = gemm({
       label: 'conv2d_dx',
-      loaders: fillTemplate(DX, rowMajorB('wt', g.Cin)),
+      loaders: fillTemplate(DX, { ...rowMajorB('wt', g.Cin), ...vec4A('dy', g.Cout % 4 === 0) }),
       kStep4: g.Cout % 4 === 0 && g.Cin % 4 === 0,
+      vecA: g.Cout % 4 === 0,
       M: g.N * Hp * Wp,
       N: g.Cin,
       K,

@@ -95,6 +95,11 @@ export interface GemmCall {
    * only where B is bound as vec4s (the unrolled body is large otherwise).
    */
   kStep4?: boolean;
+  /**
+   * The loaders' loadA4(row, aK(k)) = A[m, k..k+3] (k % 4 == 0) is one vec4 load: with kStep4 the
+   * subgroup core then loads and broadcasts A four k at a time (bench/LAB.md #21).
+   */
+  vecA?: boolean;
 }
 
 /**
@@ -103,7 +108,7 @@ export interface GemmCall {
  * subgroup loads A's rows l, l + lanes, ... and broadcasts them. With `k4` the k loop steps by 4
  * (loaders with aKStep, K % 4 == 0). Shared with the kernel lab.
  */
-export function regtileCore(tm: number, lanes = 0, k4 = false): string {
+export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false): string {
   const rows = [...Array(tm).keys()];
   const acc = rows.map((r) => `  var acc${r} = vec4<f32>();`).join('\n');
   const store = rows.map((r) => `  storeRow(m0 + ${r}u, n0, wid.z, acc${r});`).join('\n');
@@ -114,7 +119,16 @@ export function regtileCore(tm: number, lanes = 0, k4 = false): string {
     ? [...loads.map((j) => `    let a${j} = loadA(row${j}, kk);`), ...rows.map((r) => `    acc${r} += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`)]
     : rows.map((r) => `    acc${r} += loadA(row${r}, kk) * b;`);
   const step = (k: string, kk: string) => [`    let kk = ${kk};`, `    let b = loadB4(${k}, n0);`, ...fma].join('\n');
-  const loop = k4
+  // With loadA4 (A[m, k..k+3] as one vec4): one load per row and 4 k, broadcast as a vec4.
+  const step4 = [
+    '    let kk = aK(k);',
+    '    let b0 = loadB4(k, n0); let b1 = loadB4(k + 1u, n0); let b2 = loadB4(k + 2u, n0); let b3 = loadB4(k + 3u, n0);',
+    ...loads.map((j) => `    let a${j} = loadA4(row${j}, kk);`),
+    ...rows.map((r) => `    { let av = subgroupBroadcast(a${Math.floor(r / Math.max(1, lanes))}, ${r % Math.max(1, lanes)}u); acc${r} += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3; }`),
+  ].join('\n');
+  const loop = a4
+    ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', step4, '  }']
+    : k4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', '    let kk0 = aK(k);', ...[0, 1, 2, 3].map((j) => `   {\n${step(j ? `k + ${j}u` : 'k', j ? `aKStep(kk0, ${j}u)` : 'kk0')}\n   }`), '  }']
     : ['  for (var k = kBeg; k < kEnd; k++) {', step('k', 'aK(k)'), '  }'];
   return fillTemplate(regtileSrc, {
@@ -143,6 +157,17 @@ export function rowMajorB(name: string, N: number): { B_TYPE: string; B_AT: stri
   return N % 4 === 0
     ? { B_TYPE: 'vec4<f32>', B_AT: `${name}[i / 4u][i % 4u]`, B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[(k * p.N + n) / 4u];` }
     : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));' };
+}
+
+/**
+ * Template values for an A operand read from binding `name` as single elements (`{{A_AT}}`) and as
+ * four consecutive elements (`{{A4_AT}}`), both expressions in a flat index `i`: bound as vec4s when
+ * `vec` (the op guarantees i % 4 == 0 for the four-element reads), else composed of scalar reads.
+ */
+export function vec4A(name: string, vec: boolean): { A_TYPE: string; A_AT: string; A4_AT: string } {
+  return vec
+    ? { A_TYPE: 'vec4<f32>', A_AT: `${name}[i / 4u][i % 4u]`, A4_AT: `${name}[i / 4u]` }
+    : { A_TYPE: 'f32', A_AT: `${name}[i]`, A4_AT: `vec4<f32>(${name}[i], ${name}[i + 1u], ${name}[i + 2u], ${name}[i + 3u])` };
 }
 
 const SCALAR_LOADB4 = '\nfn loadB4(k: u32, n: u32) -> vec4<f32> { return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u)); }\n';
@@ -178,7 +203,7 @@ export function gemm(call: GemmCall): Tensor {
   // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
   // 4x unrolled body of the plain form with scalar B gathers.
   const k4 = !!call.kStep4 && call.K % 4 === 0 && lanes > 0;
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(reg.tm, lanes, k4), { LOADERS: loaders });
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(reg.tm, lanes, k4, k4 && !!call.vecA), { LOADERS: loaders });
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);

@@ -4,13 +4,16 @@
  */
 import { Tensor, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
-import { gemm, rowMajorB } from './gemm.js';
+import { gemm, rowMajorB, vec4A } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
 
-/** The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0). */
-export function matmulLoaders(vecB: boolean): string {
-  return fillTemplate(loaderSrc, rowMajorB('b', vecB ? 4 : 1));
+/**
+ * The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0), `vecA` binds A as vec4s
+ * (A not transposed, K % 4 == 0).
+ */
+export function matmulLoaders(vecB: boolean, vecA = false): string {
+  return fillTemplate(loaderSrc, { ...rowMajorB('b', vecB ? 4 : 1), ...vec4A('a', vecA) });
 }
 
 /** Options for {@link matmul}. */
@@ -27,7 +30,8 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number)
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
   const vecB = !tb && N % 4 === 0;
-  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB), kStep4: vecB, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
+  const vecA = vecB && !ta && Ka % 4 === 0;
+  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB, vecA), kStep4: vecB, vecA, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
 }
 
 /** C = op(A) op(B). Differentiable. */
