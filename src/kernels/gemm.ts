@@ -106,9 +106,11 @@ export interface GemmCall {
  * The register-tiled core for `tm` rows per invocation, with the per-row statements unrolled into
  * separate variables (`{{LOADERS}}` left to fill). With `lanes` > 0 (the subgroup form), lane l of a
  * subgroup loads A's rows l, l + lanes, ... and broadcasts them. With `k4` the k loop steps by 4
- * (loaders with aKStep, K % 4 == 0). Shared with the kernel lab.
+ * (loaders with aKStep, K % 4 == 0); with `a4` as well (subgroup form only) each step loads A[m, k..k+3]
+ * with one loadA4 and broadcasts it as a vec4. Shared with the kernel lab.
  */
 export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false): string {
+  if (a4 && !lanes) throw new Error('ossify: internal error: the vec4-A k step needs the subgroup form');
   const rows = [...Array(tm).keys()];
   const acc = rows.map((r) => `  var acc${r} = vec4<f32>();`).join('\n');
   const store = rows.map((r) => `  storeRow(m0 + ${r}u, n0, wid.z, acc${r});`).join('\n');
@@ -124,7 +126,7 @@ export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false): stri
     '    let kk = aK(k);',
     '    let b0 = loadB4(k, n0); let b1 = loadB4(k + 1u, n0); let b2 = loadB4(k + 2u, n0); let b3 = loadB4(k + 3u, n0);',
     ...loads.map((j) => `    let a${j} = loadA4(row${j}, kk);`),
-    ...rows.map((r) => `    { let av = subgroupBroadcast(a${Math.floor(r / Math.max(1, lanes))}, ${r % Math.max(1, lanes)}u); acc${r} += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3; }`),
+    ...rows.map((r) => `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); acc${r} += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3; }`),
   ].join('\n');
   const loop = a4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', step4, '  }']
