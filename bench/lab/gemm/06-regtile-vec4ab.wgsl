@@ -1,22 +1,11 @@
 // Lab variant 06: 8 rows x vec4 per invocation, k unrolled by 4: A and B both bound as
 // array<vec4<f32>>, so each step loads one vec4 of A per row (4 consecutive k) and four vec4 rows of
 // B, and does 8 x 4 vec4 FMAs. Needs K % 4 == 0 and N % 4 == 0. Self-contained (plain matmul only).
-struct Params { M: u32, N: u32, K: u32, kPerSplit: u32 }
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-
-@compute @workgroup_size(16, 4)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+// The body of the k loop for frame-8xvec4.wgsl (bindings, accumulators and the store live there).
   let n4 = wid.x * 16u + lid.x;
-  let m0 = (wid.y * 4u + lid.y) * 8u;
   let N4 = p.N / 4u;
   let K4 = p.K / 4u;
   if (n4 >= N4) { return; }
-  var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
-  var acc4 = vec4<f32>(); var acc5 = vec4<f32>(); var acc6 = vec4<f32>(); var acc7 = vec4<f32>();
-  let last = p.M - 1u;
   let r0 = min(m0, last) * K4; let r1 = min(m0 + 1u, last) * K4; let r2 = min(m0 + 2u, last) * K4; let r3 = min(m0 + 3u, last) * K4;
   let r4 = min(m0 + 4u, last) * K4; let r5 = min(m0 + 5u, last) * K4; let r6 = min(m0 + 6u, last) * K4; let r7 = min(m0 + 7u, last) * K4;
   for (var k4 = 0u; k4 < K4; k4++) {
@@ -31,12 +20,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     av = a[r6 + k4]; acc6 += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
     av = a[r7 + k4]; acc7 += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
   }
-  let accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
-  for (var r = 0u; r < 8u; r++) {
-    let m = m0 + r;
-    if (m < p.M) {
-      let o = m * p.N + n4 * 4u;
-      c[o] = accs[r].x; c[o + 1u] = accs[r].y; c[o + 2u] = accs[r].z; c[o + 3u] = accs[r].w;
-    }
-  }
-}
+  let col0 = n4 * 4u;
