@@ -36,4 +36,5 @@ fn loadB(k: u32, n: u32) -> f32 {
 fn loadB4(k: u32, n: u32) -> vec4<f32> {
   {{B4}}
 }
+{{B4X4}}
 fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.N + n] = v; }

@@ -70,6 +70,7 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
     [65, 3, 130],
     [37, 20, 36], // odd rows, vec4 B, a full subgroup row
     [2, 40, 36], // 2 rows: 2 rows per invocation, one workgroup row
+    [9, 12, 13], // K % 4 == 0 with N % 4 != 0: transposed B read four k at a time, last quad partial
     [5, 1100, 3], // long K, few outputs: split-k
     [6, 2048, 32], // split-k with vec4 B and k steps of 4
   ];

@@ -124,7 +124,7 @@ export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false): stri
   // With loadA4 (A[m, k..k+3] as one vec4): one load per row and 4 k, broadcast as a vec4.
   const step4 = [
     '    let kk = aK(k);',
-    '    let b0 = loadB4(k, n0); let b1 = loadB4(k + 1u, n0); let b2 = loadB4(k + 2u, n0); let b3 = loadB4(k + 3u, n0);',
+    '    let bm = loadB4x4(k, n0); let b0 = bm[0]; let b1 = bm[1]; let b2 = bm[2]; let b3 = bm[3];',
     ...loads.map((j) => `    let a${j} = loadA4(row${j}, kk);`),
     ...rows.map((r) => `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); acc${r} += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3; }`),
   ].join('\n');
@@ -173,11 +173,20 @@ export function vec4A(name: string, vec: boolean): { A_TYPE: string; A_AT: strin
 }
 
 const SCALAR_LOADB4 = '\nfn loadB4(k: u32, n: u32) -> vec4<f32> { return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u)); }\n';
-const withLoadB4 = new Map<string, string>();
-/** Loaders without their own vectorised `loadB4` get the scalar one (memoised: same string, cached pipeline). */
+// B[k..k+3, n..n+3] as a matrix whose column i is row k + i (what the vec4-A k step multiplies by).
+const ROWS_LOADB4X4 = '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
+const completed = new Map<string, string>();
+/**
+ * Loaders without their own vectorised `loadB4` / `loadB4x4` get the generic ones (memoised: same
+ * string, cached pipeline).
+ */
 function completeLoaders(loaders: string): string {
-  let s = withLoadB4.get(loaders);
-  if (s === undefined) withLoadB4.set(loaders, (s = loaders.includes('fn loadB4') ? loaders : loaders + SCALAR_LOADB4));
+  let s = completed.get(loaders);
+  if (s === undefined) {
+    s = loaders.includes('fn loadB4(') ? loaders : loaders + SCALAR_LOADB4;
+    if (!s.includes('fn loadB4x4(')) s += ROWS_LOADB4X4;
+    completed.set(loaders, s);
+  }
   return s;
 }
 

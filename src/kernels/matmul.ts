@@ -12,9 +12,24 @@ import loaderSrc from '../../shaders/gemm_matmul.wgsl';
  * The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0), `vecA` binds A as vec4s
  * (A not transposed, K % 4 == 0).
  */
-export function matmulLoaders(vecB: boolean, vecA = false): string {
-  return fillTemplate(loaderSrc, { ...rowMajorB('b', vecB ? 4 : 1), ...vec4A('a', vecA) });
+export function matmulLoaders(vecB: boolean, vecA = false, vecBT = false): string {
+  if (vecBT) return fillTemplate(loaderSrc, { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4, ...vec4A('a', vecA) });
+  return fillTemplate(loaderSrc, { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '', ...vec4A('a', vecA) });
 }
+
+const SCALAR_B4 = 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));';
+/**
+ * B transposed ([N, K] in memory) with K % 4 == 0, bound as vec4s: four columns n..n+3 each give one
+ * vec4 along k, transposed in registers into rows k..k+3 (columns past N read column N - 1, never stored).
+ */
+const TRANSPOSED_B4X4 = `fn loadB4x4(k: u32, n: u32) -> mat4x4<f32> {
+  let last = p.N - 1u;
+  let c0 = b[(min(n, last) * p.K + k) / 4u];
+  let c1 = b[(min(n + 1u, last) * p.K + k) / 4u];
+  let c2 = b[(min(n + 2u, last) * p.K + k) / 4u];
+  let c3 = b[(min(n + 3u, last) * p.K + k) / 4u];
+  return mat4x4<f32>(vec4<f32>(c0.x, c1.x, c2.x, c3.x), vec4<f32>(c0.y, c1.y, c2.y, c3.y), vec4<f32>(c0.z, c1.z, c2.z, c3.z), vec4<f32>(c0.w, c1.w, c2.w, c3.w));
+}`;
 
 /** Options for {@link matmul}. */
 export interface MatmulOptions {
@@ -30,8 +45,10 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number)
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
   const vecB = !tb && N % 4 === 0;
-  const vecA = vecB && !ta && Ka % 4 === 0;
-  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB, vecA), kStep4: vecB, vecA, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
+  // B transposed with K % 4 == 0: loaded four k at a time along its rows (loadB4x4).
+  const vecBT = tb && Ka % 4 === 0;
+  const vecA = (vecB || vecBT) && !ta && Ka % 4 === 0;
+  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB, vecA, vecBT), kStep4: vecB || (vecBT && vecA), vecA, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
 }
 
 /** C = op(A) op(B). Differentiable. */
