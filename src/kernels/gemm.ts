@@ -149,6 +149,9 @@ export function gemmShapeKey(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): s
   return `${call.label}:${call.M}x${call.N}x${call.K}`;
 }
 
+/** The body of loadB4 from four single-column loadB reads (the fallback for B not bound as vec4s). */
+export const SCALAR_B4 = 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));';
+
 /**
  * Template values for a B operand stored as a row-major [K, N] matrix in binding `name`: bound as
  * vec4s when N % 4 == 0 (one 16-byte load per k for four columns instead of four scalar gathers: 2x
@@ -158,7 +161,7 @@ export function gemmShapeKey(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): s
 export function rowMajorB(name: string, N: number): { B_TYPE: string; B_AT: string; B4: string } {
   return N % 4 === 0
     ? { B_TYPE: 'vec4<f32>', B_AT: `${name}[i / 4u][i % 4u]`, B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[(k * p.N + n) / 4u];` }
-    : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));' };
+    : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: SCALAR_B4 };
 }
 
 /**
@@ -172,7 +175,7 @@ export function vec4A(name: string, vec: boolean): { A_TYPE: string; A_AT: strin
     : { A_TYPE: 'f32', A_AT: `${name}[i]`, A4_AT: `vec4<f32>(${name}[i], ${name}[i + 1u], ${name}[i + 2u], ${name}[i + 3u])` };
 }
 
-const SCALAR_LOADB4 = '\nfn loadB4(k: u32, n: u32) -> vec4<f32> { return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u)); }\n';
+const SCALAR_LOADB4 = `\nfn loadB4(k: u32, n: u32) -> vec4<f32> { ${SCALAR_B4} }\n`;
 // B[k..k+3, n..n+3] as a matrix whose column i is row k + i (what the vec4-A k step multiplies by).
 const ROWS_LOADB4X4 = '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
 const completed = new Map<string, string>();

@@ -4,7 +4,7 @@
  */
 import { Tensor, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
-import { gemm, rowMajorB, vec4A } from './gemm.js';
+import { gemm, rowMajorB, vec4A, SCALAR_B4 } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
 
@@ -17,7 +17,6 @@ export function matmulLoaders(vecB: boolean, vecA = false, vecBT = false): strin
   return fillTemplate(loaderSrc, { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '', ...vec4A('a', vecA) });
 }
 
-const SCALAR_B4 = 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));';
 /**
  * B transposed ([N, K] in memory) with K % 4 == 0, bound as vec4s: four columns n..n+3 each give one
  * vec4 along k, transposed in registers into rows k..k+3 (columns past N read column N - 1, never stored).
