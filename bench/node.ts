@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   }
   for (const e of engines) notes.push(...(e.notes ?? []));
   console.log(`bench (node${o.quick ? ', quick' : ''}): ${engines.map((e) => `${e.name} on ${e.adapter}`).join('; ')}`);
-  const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, samples: o.samples, realGpu: !runtime().info.isCpu }, 'node');
+  const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, samples: o.samples, batches: o.batches, realGpu: !runtime().info.isCpu }, 'node');
   writeOutputs(rows, o, 'node', `ossify benchmark (Node, ${runtime().info.kind})`, notes);
   shutdown();
   process.exit(0);

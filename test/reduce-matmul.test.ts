@@ -73,6 +73,7 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
     [9, 12, 13], // K % 4 == 0 with N % 4 != 0: transposed B read four k at a time, last quad partial
     [5, 1100, 3], // long K, few outputs: split-k
     [6, 2048, 32], // split-k with vec4 B and k steps of 4
+    [301, 24, 20], // 32 rows per invocation (subgroup form): three workgroup rows, the last ragged
   ];
   for (const variant of GEMM_VARIANTS) {
     for (const [M, K, N] of shapes) {

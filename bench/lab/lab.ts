@@ -3,9 +3,10 @@
  * reference and ONE benchmark. `validate` checks every variant on odd shapes before anything is
  * timed; `sweep` times them on the shapes that matter and prints GFLOP/s; winners graduate into
  * src/kernels (and `autotune` then picks among the engine's variants per shape at run time).
- * Run: `node bench/lab/run.mjs [--quick]`.
+ * Run: `node bench/lab/run.mjs [--quick] [--only 05,06]`; `--probe` measures the adapter's basic costs instead
+ * (bench/lab/probe.ts).
  */
-import { runtime, Tensor, tidy, fillTemplate, matmulReference, type BufferLike } from '../../src/index.js';
+import { runtime, Tensor, fillTemplate, matmulReference, type BufferLike } from '../../src/index.js';
 import { matmulLoaders } from '../../src/kernels/matmul.js';
 
 /** The lab times the engine's scalar-B matmul loaders (variant 05 is the vec4-B experiment). */
@@ -23,6 +24,8 @@ export interface GemmLabVariant {
   selfContained?: boolean;
   /** Shape restrictions: `k4` needs K % 4 == 0 (vec4 loads along k). */
   requires?: { k4?: boolean; subgroupSize?: number };
+  /** Loaders filled into `{{LOADERS}}` (default: the engine's scalar-B matmul loaders). */
+  loaders?: string;
   /** Workgroups for an M x N output. */
   grid(M: number, N: number): [number, number];
 }
@@ -30,7 +33,7 @@ export interface GemmLabVariant {
 /** Record C = A B with a lab variant (split-k 1). */
 export function runVariant(v: GemmLabVariant, a: BufferLike, b: BufferLike, c: BufferLike, M: number, N: number, K: number): void {
   const rt = runtime();
-  const code = v.selfContained ? v.core : fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: loaders });
+  const code = v.selfContained ? v.core : fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: v.loaders ?? loaders });
   const k = rt.kernel(`lab:${v.id}`, code, v.constants ?? {});
   rt.dispatch(k, { a, b, c }, { M, N, K, kPerSplit: Math.ceil(K / 16) * 16 }, v.grid(M, N));
 }
@@ -63,8 +66,9 @@ export async function validate(v: GemmLabVariant): Promise<number> {
 /** Median milliseconds of one M x N x K product with a variant (queue drained around each run). */
 export async function timeVariant(v: GemmLabVariant, M: number, N: number, K: number, repeats = 3): Promise<number> {
   const rt = runtime();
-  return tidy(() => [Tensor.from(rand(M * K, 1), [M, K]), Tensor.from(rand(K * N, 2), [K, N]), Tensor.zeros([M, N])]).reduce(async (_, __, ___, [a, b, c]) => {
-    runVariant(v, a.storage, b.storage, c.storage, M, N, K);
+  const [a, b, c] = [Tensor.from(rand(M * K, 1), [M, K]), Tensor.from(rand(K * N, 2), [K, N]), Tensor.zeros([M, N])];
+  try {
+    runVariant(v, a.storage, b.storage, c.storage, M, N, K); // warm-up (pipeline compile)
     await rt.sync();
     const ts: number[] = [];
     for (let i = 0; i < repeats; i++) {
@@ -73,7 +77,8 @@ export async function timeVariant(v: GemmLabVariant, M: number, N: number, K: nu
       await rt.sync();
       ts.push(performance.now() - t0);
     }
-    for (const t of [a, b, c]) t.dispose();
     return ts.sort((x, y) => x - y)[Math.floor(ts.length / 2)];
-  }, Promise.resolve(0));
+  } finally {
+    for (const t of [a, b, c]) t.dispose();
+  }
 }

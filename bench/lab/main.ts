@@ -1,6 +1,7 @@
 /** The GEMM lab: validate every numbered variant, then sweep the shapes that matter. */
 import { init, runtime } from '../../src/index.js';
 import { validate, timeVariant, type GemmLabVariant } from './lab.js';
+import { probe } from './probe.js';
 import { variant as v1 } from './gemm/01-shared.js';
 import { variant as v2 } from './gemm/02-regtile-tm8.js';
 import { variant as v3 } from './gemm/03-regtile-tm4.js';
@@ -9,8 +10,10 @@ import { variant as v5 } from './gemm/05-regtile-vec4b.js';
 import { variant as v6 } from './gemm/06-regtile-vec4ab.js';
 import { variant as v7 } from './gemm/07-regtile-subgroup-a.js';
 import { variant as v8 } from './gemm/08-regtile-subgroup-interleaved.js';
+import { variant as v9 } from './gemm/09-subgroup-tm8.js';
+import { variant as v10 } from './gemm/10-subgroup-tm32.js';
 
-const VARIANTS: GemmLabVariant[] = [v1, v2, v3, v4, v5, v6, v7, v8];
+const VARIANTS: GemmLabVariant[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10];
 const quick = process.argv.includes('--quick');
 // --only 05,06: just these variant numbers.
 const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
@@ -27,6 +30,11 @@ const SHAPES: [string, number, number, number][] = [
 
 await init();
 const info = runtime().info;
+if (process.argv.includes('--probe')) {
+  console.log(`# Adapter probe on ${info.kind} (${info.description || info.architecture}), ${new Date().toISOString().slice(0, 10)}\n`);
+  await probe();
+  process.exit(0);
+}
 console.log(`# GEMM lab on ${info.kind} (${info.description || info.architecture}), ${new Date().toISOString().slice(0, 10)}\n`);
 console.log('| variant | worst error / tolerance (<= 1 passes) |');
 console.log('|---|---:|');

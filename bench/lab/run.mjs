@@ -1,4 +1,4 @@
-// Bundles the lab (WGSL as text) with esbuild and runs it: node bench/lab/run.mjs [--quick]
+// Bundles the lab (WGSL as text) with esbuild and runs it: node bench/lab/run.mjs [--quick] [--only 05,06] [--probe]
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';

@@ -110,10 +110,12 @@ export function modelCases(quick: boolean): Case[] {
 }
 
 /** Every case the suite runs for the given options. */
-export function allCases(o: { quick: boolean; realGpu: boolean; filter?: string[] }): Case[] {
+export function allCases(o: { quick: boolean; realGpu: boolean; filter?: string[]; batches?: number[] }): Case[] {
+  const batches = o.batches ?? (o.realGpu ? [2, 32] : [2]);
+  const kernels = batches.flatMap((b) => kernelCases(b));
   let cases: Case[] = o.quick
-    ? [matmulCase(512), ...kernelCases(2).filter((c) => ['conv3x3-32-64-35', 'conv1x1-256-64-35', 'batchnorm-train-256-35', 'maxpool3x3s2-192-35'].includes(c.name)), ...modelCases(true)]
-    : [matmulCase(1024), ...kernelCases(2), ...(o.realGpu ? kernelCases(32) : []), ...modelCases(false)];
+    ? [matmulCase(512), ...kernels.filter((c) => ['conv3x3-32-64-35', 'conv1x1-256-64-35', 'batchnorm-train-256-35', 'maxpool3x3s2-192-35'].includes(c.name)), ...modelCases(true)]
+    : [matmulCase(1024), ...kernels, ...modelCases(false)];
   if (o.filter?.length) cases = cases.filter((c) => o.filter!.some((f) => c.name.includes(f)));
   return cases;
 }

@@ -13,6 +13,8 @@ export interface CliOptions {
   engines?: string[];
   /** Exactly this many timed samples per case after one warm-up (no time budget). */
   samples?: number;
+  /** Batches of the kernel table (default 2, plus 32 on a real GPU). */
+  batches?: number[];
 }
 
 export const USAGE = `flags:
@@ -22,6 +24,7 @@ export const USAGE = `flags:
   --filter a,b       only cases whose name contains one of these (e.g. matmul,conv3x3)
   --engines a,b      only these engines (ossify, tfjs-webgpu, tfjs-wasm, jax-webgpu)
   --samples N        exactly N timed samples per case after one warm-up (for slow adapters)
+  --batch a,b        batches of the kernel table (default 2, and 32 on a real GPU), e.g. --batch 2,32
   --help`;
 
 export function parseCli(argv: string[]): CliOptions {
@@ -34,6 +37,7 @@ export function parseCli(argv: string[]): CliOptions {
       filter: { type: 'string' },
       engines: { type: 'string' },
       samples: { type: 'string' },
+      batch: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -42,7 +46,9 @@ export function parseCli(argv: string[]): CliOptions {
     process.exit(0);
   }
   const list = (s?: string): string[] | undefined => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
-  return { quick: !!values.quick, json: values.json, out: values.out!, filter: list(values.filter), engines: list(values.engines), samples: values.samples ? Math.max(1, Number(values.samples)) : undefined };
+  const batches = list(values.batch)?.map(Number);
+  if (batches?.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`bench: --batch takes positive integers separated by commas (e.g. --batch 2,32), got '${values.batch}'`);
+  return { quick: !!values.quick, json: values.json, out: values.out!, filter: list(values.filter), engines: list(values.engines), samples: values.samples ? Math.max(1, Number(values.samples)) : undefined, batches };
 }
 
 /** Write <out>/<name>.md and .svg (and the JSON file when asked); print the Markdown. */

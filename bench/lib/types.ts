@@ -47,6 +47,8 @@ export interface SuiteOptions {
   engines?: string[];
   /** Whether the adapter is a real GPU (enables the batch-32 convolution table). */
   realGpu: boolean;
+  /** Batches of the kernel table (default: 2, plus 32 on a real GPU). */
+  batches?: number[];
   /** Time budget per case and engine, in ms (samples stop after it once minRuns are taken). */
   budgetMs?: number;
   /** Exactly this many samples per case after one warm-up (overrides the plan). */

@@ -13,16 +13,20 @@ import sharedSrc from '../../shaders/gemm_shared.wgsl';
 
 /**
  * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
- * invocation, no barriers), 'regtile4' (4 rows: more workgroups for small M) and 'subgroup' (regtile
- * with A's rows shared across a subgroup: the CPU-adapter default where 'subgroups' is granted with a
+ * invocation, no barriers), 'regtile4' (4 rows: more workgroups for small M) and 'subgroup' (32 rows
+ * x vec4, A's rows shared across a subgroup: the CPU-adapter default where 'subgroups' is granted with a
  * fixed subgroup size; elsewhere, or when a workgroup row is narrower than a subgroup, it runs as
  * 'regtile'). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
  */
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup';
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup'];
 
-/** Most rows per invocation in the register-tiled variants (8 x vec4 was fastest on SwiftShader). */
-const maxRowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : 8);
+/**
+ * Most rows per invocation in the register-tiled variants: 8 x vec4 was fastest on SwiftShader for the
+ * plain form; the subgroup form shares A's rows across lanes, so more rows cost each lane only
+ * rows / subgroupSize gathers per k and 32 rows won on both CPU adapters (bench/LAB.md #25).
+ */
+const maxRowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : v === 'subgroup' ? 32 : 8);
 /** Invocations per workgroup in the register-tiled variant (64 or 128 did best on SwiftShader). */
 const REG_INVOCATIONS = 64;
 const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -181,9 +185,9 @@ const ROWS_LOADB4X4 = '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat
 const completed = new Map<string, string>();
 /**
  * Loaders without their own vectorised `loadB4` / `loadB4x4` get the generic ones (memoised: same
- * string, cached pipeline).
+ * string, cached pipeline). Exported for the kernel lab.
  */
-function completeLoaders(loaders: string): string {
+export function completeLoaders(loaders: string): string {
   let s = completed.get(loaders);
   if (s === undefined) {
     s = loaders.includes('fn loadB4(') ? loaders : loaders + SCALAR_LOADB4;

@@ -1,0 +1,27 @@
+import type { GemmLabVariant } from '../lab.js';
+import { completeLoaders, regtileCore } from '../../../src/kernels/gemm.js';
+import { matmulLoaders } from '../../../src/kernels/matmul.js';
+import { runtime } from '../../../src/gpu/runtime.js';
+
+/**
+ * The engine's subgroup core as it shipped after bench/LAB.md #22 (rows shared across a subgroup, k
+ * stepped by 4 with A and B as vec4s), for `tm` rows per invocation on a 16 x 4 workgroup. The lanes
+ * are the adapter's (fixed) subgroup size, read when the variant is built.
+ */
+export function subgroupVariant(id: string, tm: number, idea: string): GemmLabVariant {
+  const lanes = (): number => Math.min(runtime().info.subgroupSize?.min ?? 4, tm);
+  let core: string | null = null;
+  return {
+    id,
+    idea,
+    get core(): string {
+      return (core ??= regtileCore(tm, lanes(), true, true));
+    },
+    loaders: completeLoaders(matmulLoaders(true, true)),
+    constants: { WG_X: 16, WG_Y: 4 },
+    requires: { k4: true, subgroupSize: 4 },
+    grid: (M, N) => [Math.ceil(N / 64), Math.ceil(M / (tm * 4))],
+  };
+}
+
+export const variant = subgroupVariant('09-subgroup-tm8', 8, 'The engine core before #25 (8 rows x vec4, A shared across the subgroup, vec4 A and B, k steps of 4): the baseline for 10.');
