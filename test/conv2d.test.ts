@@ -58,6 +58,7 @@ const CASES: Case[] = [
   { name: 'vec4: 3x3 s2 same Cin=8 Cout=12', x: [2, 9, 11, 8], w: [3, 3, 8, 12], opts: { stride: 2, padding: 'same' } },
   { name: 'vec4: 1x7 same Cin=12 Cout=20 (bias)', x: [1, 5, 9, 12], w: [1, 7, 12, 20], opts: { padding: 'same' }, bias: true },
   { name: 'vec4: 3x3 same Cin=36 Cout=40, full subgroup rows', x: [2, 5, 6, 36], w: [3, 3, 36, 40], opts: { padding: 'same' } },
+  { name: 'vec4: 3x3 s2 valid Cout=96 (32-column workgroups), 45 output rows', x: [1, 19, 21, 4], w: [3, 3, 4, 96], opts: { stride: 2 } },
   { name: 'split-k forward with bias (K = 1152, 4 output pixels)', x: [1, 4, 4, 128], w: [3, 3, 128, 2], opts: {}, bias: true },
   { name: 'split-k input gradient (K = 1152, 9 input pixels)', x: [1, 3, 3, 2], w: [3, 3, 2, 128], opts: { padding: 'same' } },
   { name: 'split-k weight gradient (N*OH*OW > 1024)', x: [2, 24, 23, 4], w: [3, 3, 4, 6], opts: { padding: 'same' } },

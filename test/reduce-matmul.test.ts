@@ -74,6 +74,7 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
     [5, 1100, 3], // long K, few outputs: split-k
     [6, 2048, 32], // split-k with vec4 B and k steps of 4
     [301, 24, 20], // 32 rows per invocation (subgroup form): three workgroup rows, the last ragged
+    [40, 16, 96], // N = 96: 32-column workgroups (three exactly) instead of two 64-column ones
   ];
   for (const variant of GEMM_VARIANTS) {
     for (const [M, K, N] of shapes) {

@@ -42,7 +42,12 @@ function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: numb
   // The subgroup form needs a whole subgroup per workgroup row: narrow outputs idle some column lanes
   // rather than lose the row sharing (3x3 dilated 16 -> 16 conv, lavapipe: 4.8 ms -> see bench/LAB.md #14).
   const sg = v === 'subgroup' ? (runtime().info.subgroupSize?.min ?? 1) : 1;
-  const wgX = Math.min(16, Math.max(sg, pow2ceil(Math.ceil(N / 4))));
+  const quads = Math.ceil(N / 4);
+  let wgX = Math.min(16, Math.max(sg, pow2ceil(quads)));
+  // Half as wide when that idles fewer columns: N = 96 fills three 32-column workgroups exactly
+  // instead of two 64-column ones with 32 columns idle (bench/LAB.md #28).
+  const idle = (w: number): number => Math.ceil(quads / w) * w - quads;
+  if (wgX / 2 >= sg && idle(wgX / 2) < idle(wgX)) wgX /= 2;
   const wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(Math.ceil(M / tm)));
   return { tm, wgX, wgY };
 }
