@@ -52,9 +52,16 @@ describe('GEMM variant resolution', () => {
     if (fixed) {
       expect(wide).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
       expect(narrow).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
-      // The CPU-adapter default where subgroups are granted.
+      // 'subgroup8' needs A read four k at a time; elsewhere it runs as 'subgroup'.
+      setVariant('gemm', 'subgroup8');
+      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 })).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
+      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true })).toEqual({ variant: 'subgroup8', lanes: Math.min(s!.min, 8) });
+      // The CPU-adapter defaults where subgroups are granted: 8 columns per invocation with 4-lane subgroups.
       setVariant('gemm', undefined);
-      if (info.isCpu) expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 }).variant).toBe('subgroup');
+      if (info.isCpu) {
+        expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 }).variant).toBe('subgroup');
+        expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true }).variant).toBe(s!.min === 4 ? 'subgroup8' : 'subgroup');
+      }
     } else {
       expect(wide).toEqual({ variant: 'regtile', lanes: 0 });
       expect(narrow).toEqual({ variant: 'regtile', lanes: 0 });

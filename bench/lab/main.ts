@@ -12,8 +12,9 @@ import { variant as v7 } from './gemm/07-regtile-subgroup-a.js';
 import { variant as v8 } from './gemm/08-regtile-subgroup-interleaved.js';
 import { variant as v9 } from './gemm/09-subgroup-tm8.js';
 import { variant as v10 } from './gemm/10-subgroup-tm32.js';
+import { variant as v11 } from './gemm/11-subgroup-8col.js';
 
-const VARIANTS: GemmLabVariant[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10];
+const VARIANTS: GemmLabVariant[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11];
 const quick = process.argv.includes('--quick');
 // --only 05,06: just these variant numbers.
 const onlyArg = process.argv[process.argv.indexOf('--only') + 1];

@@ -13,20 +13,25 @@ import sharedSrc from '../../shaders/gemm_shared.wgsl';
 
 /**
  * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
- * invocation, no barriers), 'regtile4' (4 rows: more workgroups for small M) and 'subgroup' (32 rows
+ * invocation, no barriers), 'regtile4' (4 rows: more workgroups for small M), 'subgroup' (32 rows
  * x vec4, A's rows shared across a subgroup: the CPU-adapter default where 'subgroups' is granted with a
- * fixed subgroup size; elsewhere, or when a workgroup row is narrower than a subgroup, it runs as
- * 'regtile'). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
+ * fixed subgroup size of 8 or more; elsewhere, or when a workgroup row is narrower than a subgroup, it
+ * runs as 'regtile') and 'subgroup8' ('subgroup' with 8 columns per invocation, for GEMMs whose A is
+ * read four k at a time (`vecA`), else it runs as 'subgroup': the default where the subgroup size is 4,
+ * i.e. SwiftShader, bench/LAB.md #29). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
  */
-export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup';
-export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup'];
+export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup' | 'subgroup8';
+export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup', 'subgroup8'];
 
 /**
  * Most rows per invocation in the register-tiled variants: 8 x vec4 was fastest on SwiftShader for the
  * plain form; the subgroup form shares A's rows across lanes, so more rows cost each lane only
  * rows / subgroupSize gathers per k and 32 rows won on both CPU adapters (bench/LAB.md #25).
  */
-const maxRowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : v === 'subgroup' ? 32 : 8);
+const maxRowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : v === 'subgroup' || v === 'subgroup8' ? 32 : 8);
+/** Columns per invocation: one vec4, or two in 'subgroup8'. */
+const colsOf = (v: GemmVariant): number => (v === 'subgroup8' ? 8 : 4);
+const isSubgroupForm = (v: GemmVariant): boolean => v === 'subgroup' || v === 'subgroup8';
 /** Invocations per workgroup in the register-tiled variant (64 or 128 did best on SwiftShader). */
 const REG_INVOCATIONS = 64;
 const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -41,8 +46,8 @@ function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: numb
   const tm = Math.min(maxRowsOf(v), pow2ceil(M));
   // The subgroup form needs a whole subgroup per workgroup row: narrow outputs idle some column lanes
   // rather than lose the row sharing (3x3 dilated 16 -> 16 conv, lavapipe: 4.8 ms -> see bench/LAB.md #14).
-  const sg = v === 'subgroup' ? (runtime().info.subgroupSize?.min ?? 1) : 1;
-  const quads = Math.ceil(N / 4);
+  const sg = isSubgroupForm(v) ? (runtime().info.subgroupSize?.min ?? 1) : 1;
+  const quads = Math.ceil(N / colsOf(v)); // column groups, one per invocation
   let wgX = Math.min(16, Math.max(sg, pow2ceil(quads)));
   // Half as wide when that idles fewer columns: N = 96 fills three 32-column workgroups exactly
   // instead of two 64-column ones with 32 columns idle (bench/LAB.md #28).
@@ -68,7 +73,7 @@ function subgroupLanes(tm: number, wgX: number): number {
 function tiles(v: GemmVariant, M: number, N: number): [number, number] {
   if (v === 'shared') return [Math.ceil(N / 64), Math.ceil(M / 64)];
   const { tm, wgX, wgY } = regShape(v, M, N);
-  return [Math.ceil(N / (4 * wgX)), Math.ceil(M / (tm * wgY))];
+  return [Math.ceil(N / (colsOf(v) * wgX)), Math.ceil(M / (tm * wgY))];
 }
 
 /** How many k-splits: enough workgroups to fill the device, each split at least 256 deep. */
@@ -118,11 +123,15 @@ export interface GemmCall {
  * (loaders with aKStep, K % 4 == 0); with `a4` as well (subgroup form only) each step loads A[m, k..k+3]
  * with one loadA4 and broadcasts it as a vec4. Shared with the kernel lab.
  */
-export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false): string {
+export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false, cols: 4 | 8 = 4): string {
   if (a4 && !lanes) throw new Error('ossify: internal error: the vec4-A k step needs the subgroup form');
+  if (cols === 8 && !a4) throw new Error('ossify: internal error: 8 columns per invocation need the vec4-A k step');
   const rows = [...Array(tm).keys()];
-  const acc = rows.map((r) => `  var acc${r} = vec4<f32>();`).join('\n');
-  const store = rows.map((r) => `  storeRow(m0 + ${r}u, n0, wid.z, acc${r});`).join('\n');
+  // With 8 columns the invocation's columns start at c0 = 2 * n0 (n0: the frame's 4-column origin);
+  // accb holds columns c0 + 4 .. c0 + 7.
+  const acc = rows.map((r) => `  var acc${r} = vec4<f32>();${cols === 8 ? ` var accb${r} = vec4<f32>();` : ''}`).join('\n');
+  const c0 = cols === 8 ? 'c0' : 'n0';
+  const store = rows.map((r) => `  storeRow(m0 + ${r}u, ${c0}, wid.z, acc${r});${cols === 8 ? `\n  storeRow(m0 + ${r}u, c0 + 4u, wid.z, accb${r});` : ''}`).join('\n');
   const loads = [...Array(lanes ? Math.ceil(tm / lanes) : tm).keys()];
   const decl = lanes ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`) : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
   // One k step: kk = aK(k), b = B[k, n0..n0+3], then every row's multiply-add.
@@ -133,9 +142,15 @@ export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false): stri
   // With loadA4 (A[m, k..k+3] as one vec4): one load per row and 4 k, broadcast as a vec4.
   const step4 = [
     '    let kk = aK(k);',
-    '    let bm = loadB4x4(k, n0); let b0 = bm[0]; let b1 = bm[1]; let b2 = bm[2]; let b3 = bm[3];',
+    `    let bm = loadB4x4(k, ${c0}); let b0 = bm[0]; let b1 = bm[1]; let b2 = bm[2]; let b3 = bm[3];`,
+    ...(cols === 8 ? ['    let bn = loadB4x4(k, c0 + 4u); let e0 = bn[0]; let e1 = bn[1]; let e2 = bn[2]; let e3 = bn[3];'] : []),
     ...loads.map((j) => `    let a${j} = loadA4(row${j}, kk);`),
-    ...rows.map((r) => `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); acc${r} += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3; }`),
+    ...rows.map(
+      (r) =>
+        `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); acc${r} += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;` +
+        (cols === 8 ? ` accb${r} += av.x * e0 + av.y * e1 + av.z * e2 + av.w * e3;` : '') +
+        ' }',
+    ),
   ].join('\n');
   const loop = a4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', step4, '  }']
@@ -147,7 +162,7 @@ export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false): stri
     SG_ARG: lanes ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
     TM: tm,
     LOADERS: '{{LOADERS}}',
-    ROWS_DECL: decl.join('\n') + '\n' + acc,
+    ROWS_DECL: (cols === 8 ? '  let c0 = n0 * 2u;\n' : '') + decl.join('\n') + '\n' + acc,
     K_LOOP: loop.join('\n'),
     ROWS_STORE: store,
   });
@@ -207,12 +222,20 @@ export function completeLoaders(loaders: string): string {
  * 'subgroup' falling back to 'regtile' where it cannot run; `lanes` is the subgroup form's row
  * sharing (0 otherwise).
  */
-export function resolveGemmVariant(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): { variant: GemmVariant; lanes: number } {
-  const chosen = variant<GemmVariant>('gemm', { cpu: subgroupLanes(8, 16) ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
+export function resolveGemmVariant(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K' | 'kStep4' | 'vecA'>): { variant: GemmVariant; lanes: number } {
+  const sg = subgroupLanes(8, 16);
+  // With 4-lane subgroups (SwiftShader) A is shared by fewer lanes, so B's gathers weigh more and 8
+  // columns per invocation pay (bench/LAB.md #29); with 8 lanes (lavapipe) they did not.
+  let chosen = variant<GemmVariant>('gemm', { cpu: sg === 4 ? 'subgroup8' : sg ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
+  if (chosen === 'subgroup8' && !vec4AStep(call)) chosen = 'subgroup';
   const reg = regShape(chosen, call.M, call.N);
-  const lanes = chosen === 'subgroup' ? subgroupLanes(reg.tm, reg.wgX) : 0;
-  return { variant: chosen === 'subgroup' && lanes === 0 ? 'regtile' : chosen, lanes };
+  const lanes = isSubgroupForm(chosen) ? subgroupLanes(reg.tm, reg.wgX) : 0;
+  if (isSubgroupForm(chosen) && lanes === 0) return { variant: 'regtile', lanes: 0 };
+  return { variant: chosen, lanes };
 }
+
+/** Whether the subgroup core can read A four k at a time for this call (loaders with loadA4, K % 4 == 0). */
+const vec4AStep = (call: Pick<GemmCall, 'K' | 'kStep4' | 'vecA'>): boolean => !!call.kStep4 && !!call.vecA && call.K % 4 === 0;
 
 /** Run a GEMM and return C. */
 export function gemm(call: GemmCall): Tensor {
@@ -226,7 +249,7 @@ export function gemm(call: GemmCall): Tensor {
   // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
   // 4x unrolled body of the plain form with scalar B gathers.
   const k4 = !!call.kStep4 && call.K % 4 === 0 && lanes > 0;
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(reg.tm, lanes, k4, k4 && !!call.vecA), { LOADERS: loaders });
+  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(reg.tm, lanes, k4, lanes > 0 && vec4AStep(call), colsOf(v) as 4 | 8), { LOADERS: loaders });
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);
