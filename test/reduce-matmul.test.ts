@@ -61,6 +61,8 @@ describe('GEMM variant resolution', () => {
       if (info.isCpu) {
         expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 }).variant).toBe('subgroup');
         expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true }).variant).toBe(s!.min === 4 ? 'subgroup8' : 'subgroup');
+        // ... but not where half of its columns would not exist (N = 16: 32 columns per workgroup row).
+        expect(resolveGemmVariant({ label: 't', M: 100, N: 16, K: 12, kStep4: true, vecA: true }).variant).toBe('subgroup');
       }
     } else {
       expect(wide).toEqual({ variant: 'regtile', lanes: 0 });

@@ -225,13 +225,21 @@ export function completeLoaders(loaders: string): string {
 export function resolveGemmVariant(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K' | 'kStep4' | 'vecA'>): { variant: GemmVariant; lanes: number } {
   const sg = subgroupLanes(8, 16);
   // With 4-lane subgroups (SwiftShader) A is shared by fewer lanes, so B's gathers weigh more and 8
-  // columns per invocation pay (bench/LAB.md #29); with 8 lanes (lavapipe) they did not.
-  let chosen = variant<GemmVariant>('gemm', { cpu: sg === 4 ? 'subgroup8' : sg ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
+  // columns per invocation pay (bench/LAB.md #29), unless over a quarter of those columns would not
+  // exist (narrow outputs: BAM's 16 channels, a 2-class head); with 8 lanes (lavapipe) they did not pay.
+  const eight = sg === 4 && vec4AStep(call) && idleColumns('subgroup8', call.M, call.N) <= 0.25;
+  let chosen = variant<GemmVariant>('gemm', { cpu: eight ? 'subgroup8' : sg ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
   if (chosen === 'subgroup8' && !vec4AStep(call)) chosen = 'subgroup';
   const reg = regShape(chosen, call.M, call.N);
   const lanes = isSubgroupForm(chosen) ? subgroupLanes(reg.tm, reg.wgX) : 0;
   if (isSubgroupForm(chosen) && lanes === 0) return { variant: 'regtile', lanes: 0 };
   return { variant: chosen, lanes };
+}
+
+/** The fraction of launched columns past N (idle lanes) with this register-tiled variant. */
+function idleColumns(v: GemmVariant, M: number, N: number): number {
+  const launched = tiles(v, M, N)[0] * colsOf(v) * regShape(v, M, N).wgX;
+  return (launched - N) / launched;
 }
 
 /** Whether the subgroup core can read A four k at a time for this call (loaders with loadA4, K % 4 == 0). */
