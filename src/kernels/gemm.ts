@@ -15,10 +15,10 @@ import sharedSrc from '../../shaders/gemm_shared.wgsl';
  * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
  * invocation, no barriers), 'regtile4' (4 rows: more workgroups for small M), 'subgroup' (32 rows
  * x vec4, A's rows shared across a subgroup: the CPU-adapter default where 'subgroups' is granted with a
- * fixed subgroup size of 8 or more; elsewhere, or when a workgroup row is narrower than a subgroup, it
- * runs as 'regtile') and 'subgroup8' ('subgroup' with 8 columns per invocation, for GEMMs whose A is
- * read four k at a time (`vecA`), else it runs as 'subgroup': the default where the subgroup size is 4,
- * i.e. SwiftShader, bench/LAB.md #29). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
+ * fixed subgroup size; elsewhere, or when a workgroup row is narrower than a subgroup, it runs as
+ * 'regtile') and 'subgroup8' ('subgroup' with 8 columns per invocation, for GEMMs whose A is read four
+ * k at a time (`vecA`), else it runs as 'subgroup': the default with 4-lane subgroups, i.e. SwiftShader,
+ * where at most a quarter of its columns would idle; bench/LAB.md #29). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
  */
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup' | 'subgroup8';
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup', 'subgroup8'];
@@ -121,7 +121,8 @@ export interface GemmCall {
  * separate variables (`{{LOADERS}}` left to fill). With `lanes` > 0 (the subgroup form), lane l of a
  * subgroup loads A's rows l, l + lanes, ... and broadcasts them. With `k4` the k loop steps by 4
  * (loaders with aKStep, K % 4 == 0); with `a4` as well (subgroup form only) each step loads A[m, k..k+3]
- * with one loadA4 and broadcasts it as a vec4. Shared with the kernel lab.
+ * with one loadA4 and broadcasts it as a vec4, and `cols` = 8 (with `a4` only) gives each invocation two
+ * vec4s of columns. Shared with the kernel lab.
  */
 export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false, cols: 4 | 8 = 4): string {
   if (a4 && !lanes) throw new Error('ossify: internal error: the vec4-A k step needs the subgroup form');

@@ -4,23 +4,23 @@ import { matmulLoaders } from '../../../src/kernels/matmul.js';
 import { runtime } from '../../../src/gpu/runtime.js';
 
 /**
- * The engine's subgroup core as it shipped after bench/LAB.md #22 (rows shared across a subgroup, k
- * stepped by 4 with A and B as vec4s), for `tm` rows per invocation on a 16 x 4 workgroup. The lanes
- * are the adapter's (fixed) subgroup size, read when the variant is built.
+ * The engine's subgroup core (rows shared across a subgroup, k stepped by 4 with A and B as vec4s), for
+ * `tm` rows and `cols` columns (4 or 8) per invocation on a `wgX` x `wgY` workgroup. The lanes are the
+ * adapter's (fixed) subgroup size, read when the variant is first compiled.
  */
-export function subgroupVariant(id: string, tm: number, idea: string): GemmLabVariant {
+export function subgroupVariant(id: string, tm: number, idea: string, cols: 4 | 8 = 4, [wgX, wgY] = [16, 4]): GemmLabVariant {
   const lanes = (): number => Math.min(runtime().info.subgroupSize?.min ?? 4, tm);
   let core: string | null = null;
   return {
     id,
     idea,
     get core(): string {
-      return (core ??= regtileCore(tm, lanes(), true, true));
+      return (core ??= regtileCore(tm, lanes(), true, true, cols));
     },
     loaders: completeLoaders(matmulLoaders(true, true)),
-    constants: { WG_X: 16, WG_Y: 4 },
+    constants: { WG_X: wgX, WG_Y: wgY },
     requires: { k4: true, subgroupSize: 4 },
-    grid: (M, N) => [Math.ceil(N / 64), Math.ceil(M / (tm * 4))],
+    grid: (M, N) => [Math.ceil(N / (cols * wgX)), Math.ceil(M / (tm * wgY))],
   };
 }
 
