@@ -128,30 +128,28 @@ export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false, cols:
   if (a4 && !lanes) throw new Error('ossify: internal error: the vec4-A k step needs the subgroup form');
   if (cols === 8 && !a4) throw new Error('ossify: internal error: 8 columns per invocation need the vec4-A k step');
   const rows = [...Array(tm).keys()];
-  // With 8 columns the invocation's columns start at c0 = 2 * n0 (n0: the frame's 4-column origin);
-  // accb holds columns c0 + 4 .. c0 + 7.
-  const acc = rows.map((r) => `  var acc${r} = vec4<f32>();${cols === 8 ? ` var accb${r} = vec4<f32>();` : ''}`).join('\n');
-  const c0 = cols === 8 ? 'c0' : 'n0';
-  const store = rows.map((r) => `  storeRow(m0 + ${r}u, ${c0}, wid.z, acc${r});${cols === 8 ? `\n  storeRow(m0 + ${r}u, c0 + 4u, wid.z, accb${r});` : ''}`).join('\n');
+  // Column groups of 4 (one vec4 accumulator per row and group) starting at c0: n0 is the frame's
+  // origin for 4 columns per invocation, so with 8 the invocation's columns start at 2 * n0.
+  const groups = [...Array(cols / 4).keys()];
+  const col = (g: number): string => (g ? `c0 + ${4 * g}u` : 'c0');
+  const acc = rows.map((r) => groups.map((g) => `  var acc${r}_${g} = vec4<f32>();`).join('')).join('\n');
+  const store = rows.flatMap((r) => groups.map((g) => `  storeRow(m0 + ${r}u, ${col(g)}, wid.z, acc${r}_${g});`)).join('\n');
   const loads = [...Array(lanes ? Math.ceil(tm / lanes) : tm).keys()];
   const decl = lanes ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`) : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
-  // One k step: kk = aK(k), b = B[k, n0..n0+3], then every row's multiply-add.
+  // One k step: kk = aK(k), b = B[k, c0..c0+3], then every row's multiply-add.
   const fma = lanes
-    ? [...loads.map((j) => `    let a${j} = loadA(row${j}, kk);`), ...rows.map((r) => `    acc${r} += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`)]
-    : rows.map((r) => `    acc${r} += loadA(row${r}, kk) * b;`);
-  const step = (k: string, kk: string) => [`    let kk = ${kk};`, `    let b = loadB4(${k}, n0);`, ...fma].join('\n');
+    ? [...loads.map((j) => `    let a${j} = loadA(row${j}, kk);`), ...rows.map((r) => `    acc${r}_0 += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`)]
+    : rows.map((r) => `    acc${r}_0 += loadA(row${r}, kk) * b;`);
+  const step = (k: string, kk: string) => [`    let kk = ${kk};`, `    let b = loadB4(${k}, c0);`, ...fma].join('\n');
   // With loadA4 (A[m, k..k+3] as one vec4): one load per row and 4 k, broadcast as a vec4.
   const step4 = [
     '    let kk = aK(k);',
-    `    let bm = loadB4x4(k, ${c0}); let b0 = bm[0]; let b1 = bm[1]; let b2 = bm[2]; let b3 = bm[3];`,
-    ...(cols === 8 ? ['    let bn = loadB4x4(k, c0 + 4u); let e0 = bn[0]; let e1 = bn[1]; let e2 = bn[2]; let e3 = bn[3];'] : []),
+    ...groups.map((g) => `    let bm${g} = loadB4x4(k, ${col(g)});`),
     ...loads.map((j) => `    let a${j} = loadA4(row${j}, kk);`),
-    ...rows.map(
-      (r) =>
-        `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); acc${r} += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;` +
-        (cols === 8 ? ` accb${r} += av.x * e0 + av.y * e1 + av.z * e2 + av.w * e3;` : '') +
-        ' }',
-    ),
+    ...rows.map((r) => {
+      const fmas = groups.map((g) => `acc${r}_${g} += av.x * bm${g}[0] + av.y * bm${g}[1] + av.z * bm${g}[2] + av.w * bm${g}[3];`);
+      return `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); ${fmas.join(' ')} }`;
+    }),
   ].join('\n');
   const loop = a4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', step4, '  }']
@@ -163,7 +161,7 @@ export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false, cols:
     SG_ARG: lanes ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
     TM: tm,
     LOADERS: '{{LOADERS}}',
-    ROWS_DECL: (cols === 8 ? '  let c0 = n0 * 2u;\n' : '') + decl.join('\n') + '\n' + acc,
+    ROWS_DECL: `  let c0 = n0 * ${cols / 4}u;\n` + decl.join('\n') + '\n' + acc,
     K_LOOP: loop.join('\n'),
     ROWS_STORE: store,
   });
