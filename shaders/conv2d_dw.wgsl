@@ -11,8 +11,9 @@ struct Params {
   H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
   sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
+  colStep: i32, rowEnd: i32, imageEnd: i32, rowJump: i32, imageJump: i32,
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<{{A_TYPE}}>; // vec4s when Cin % 4 == 0
 @group(0) @binding(1) var<storage, read> dy: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -35,11 +36,31 @@ fn aK(k: u32) -> AK {
   let ix = i32(q0.y) * p.sw;
   return AK((i32(q1.x) * p.H * p.W + iy * p.W + ix) * i32(p.Cin), iy, ix);
 }
+// aK(k + 1) from aK(k): the next output pixel along the row, wrapping to the next row and image
+// (selects, not branches: every lane of the loop holds the same k).
+fn aKNext(k: AK) -> AK {
+  let wrapX = k.ix + p.sw >= p.rowEnd;
+  var iy = select(k.iy, k.iy + p.sh, wrapX);
+  var base = k.base + select(p.colStep, p.colStep + p.rowJump, wrapX);
+  let wrapY = iy >= p.imageEnd;
+  iy = select(iy, 0, wrapY);
+  base = select(base, base + p.imageJump, wrapY);
+  return AK(base, iy, select(k.ix + p.sw, 0, wrapX));
+}
 fn loadA(r: ARow, k: AK) -> f32 {
   let ih = k.iy + r.oy;
   let iw = k.ix + r.ox;
   if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
-  return x[k.base + r.off];
+  let i = u32(k.base + r.off);
+  return {{A_AT}};
+}
+// Rows m..m+3 (m % 4 == 0, Cin % 4 == 0): four channels of one tap, one vec4 load when x is bound as vec4s.
+fn loadA4rows(r: ARow, k: AK) -> vec4<f32> {
+  let ih = k.iy + r.oy;
+  let iw = k.ix + r.ox;
+  if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return vec4<f32>(); }
+  let i = u32(k.base + r.off);
+  return {{A4_AT}};
 }
 fn bAt(i: u32) -> f32 { return {{B_AT}}; }
 fn loadB(k: u32, n: u32) -> f32 {

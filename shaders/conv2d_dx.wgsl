@@ -10,8 +10,11 @@
 //   dXphase[m, n] = sum_k A[m, k] * B[k, n]
 //   m = (b, i, j) over N*Hp*Wp rows, n = ci, k = (jh, jw, co) over nKh*nKw*Cout (co fastest),
 //   A[m, k] = dY[b, i + ohOff - jh*ohStep, j + owOff - jw*owStep, co] (zero outside dY),
-//   B[k, n] = w[kh0 + jh*khStep, kw0 + jw*kwStep, n, co], gathered per phase by conv2d_wt.wgsl into a
-//   row-major [nKh*nKw*Cout, Cin] matrix (coalesced along n on GPUs).
+//   B[k, n] = w[kh0 + jh*khStep, kw0 + jw*kwStep, n, co], either gathered per phase by conv2d_wt.wgsl
+//   into a row-major [nKh*nKw*Cout, Cin] matrix `wt` (coalesced along n on GPUs), or, where the GEMM
+//   core reads B four k at a time (loadB4x4: the subgroup form on CPU adapters), read from w itself:
+//   four vec4s along co, transposed in registers, with no gather kernel. src/kernels/conv2d.ts fills
+//   the B loaders below with one or the other.
 // With stride 1 there is one phase (kh0 = 0, khStep = 1, ohOff = padT, ohStep = dh) and the result is
 // dX itself; otherwise conv2d_scatter.wgsl interleaves the phases into dX.
 struct Params {
@@ -19,9 +22,10 @@ struct Params {
   Hp: u32, Wp: u32, OH: u32, OW: u32, Cout: u32, nKw: u32,
   ohOff: i32, owOff: i32, ohStep: i32, owStep: i32,
   invHp: f32, invWp: f32, invCout: f32, invKw: f32,
+  Cin: u32, KW: u32, kh0: u32, khStep: u32, kw0: u32, kwStep: u32,
 }
 @group(0) @binding(0) var<storage, read> dy: array<{{A_TYPE}}>; // vec4s when Cout % 4 == 0
-@group(0) @binding(1) var<storage, read> wt: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
+@group(0) @binding(1) var<storage, read> wt: array<{{B_TYPE}}>; // vec4s when N % 4 == 0 (or w itself, as vec4s along co)
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -57,12 +61,5 @@ fn loadA4(r: ARow, k: AK) -> vec4<f32> {
   let i = u32(r.base + (oh * i32(p.OW) + ow) * i32(p.Cout) + k.co);
   return {{A4_AT}};
 }
-fn bAt(i: u32) -> f32 { return {{B_AT}}; }
-fn loadB(k: u32, n: u32) -> f32 {
-  if (n >= p.N) { return 0.0; }
-  return bAt(k * p.N + n);
-}
-fn loadB4(k: u32, n: u32) -> vec4<f32> {
-  {{B4}}
-}
+{{B_LOADERS}}
 fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.N + n] = v; }

@@ -4,7 +4,7 @@
 override TA: u32 = 0u;
 override TB: u32 = 0u;
 struct Params { M: u32, N: u32, K: u32, kPerSplit: u32 }
-@group(0) @binding(0) var<storage, read> a: array<{{A_TYPE}}>; // vec4s when A is not transposed and K % 4 == 0
+@group(0) @binding(0) var<storage, read> a: array<{{A_TYPE}}>; // vec4s when its rows (K, or M when transposed) are multiples of 4
 // B is bound as vec4s ({{B_TYPE}} = vec4<f32>) when it is not transposed and N % 4 == 0: one 16-byte
 // load per k and four columns, instead of four scalar gathers (2x on CPU adapters: bench/LAB.md #11).
 @group(0) @binding(1) var<storage, read> b: array<{{B_TYPE}}>;
@@ -25,6 +25,12 @@ fn aAt(i: u32) -> f32 { return {{A_AT}}; }
 fn loadA4(r: ARow, k: u32) -> vec4<f32> {
   if (!r.ok) { return vec4<f32>(); }
   let i = r.m * p.K + k;
+  return {{A4_AT}};
+}
+// A[m..m+3, k] for m % 4 == 0 (A transposed, M % 4 == 0): one vec4 load when A is bound as vec4s.
+fn loadA4rows(r: ARow, k: u32) -> vec4<f32> {
+  if (!r.ok) { return vec4<f32>(); }
+  let i = k * p.M + r.m;
   return {{A4_AT}};
 }
 fn bAt(i: u32) -> f32 { return {{B_AT}}; }

@@ -56,11 +56,15 @@ describe('GEMM variant resolution', () => {
       setVariant('gemm', 'subgroup8');
       expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 })).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
       expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true })).toEqual({ variant: 'subgroup8', lanes: Math.min(s!.min, 8) });
+      // ... or four rows at a time (weight gradients, transposed A), which needs at least 4 rows per invocation.
+      expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true })).toEqual({ variant: 'subgroup8', lanes: Math.min(s!.min, 8) });
+      expect(resolveGemmVariant({ label: 't', M: 2, N: 64, K: 50, rowsA4: true }).variant).toBe('subgroup');
       // The CPU-adapter defaults where subgroups are granted: 8 columns per invocation with 4-lane subgroups.
       setVariant('gemm', undefined);
       if (info.isCpu) {
         expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 }).variant).toBe('subgroup');
         expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true }).variant).toBe(s!.min === 4 ? 'subgroup8' : 'subgroup');
+        expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true }).variant).toBe(s!.min === 4 ? 'subgroup8' : 'subgroup');
         // ... but not where half of its columns would not exist (N = 16: 32 columns per workgroup row).
         expect(resolveGemmVariant({ label: 't', M: 100, N: 16, K: 12, kStep4: true, vecA: true }).variant).toBe('subgroup');
       }
@@ -84,6 +88,8 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
     [6, 2048, 32], // split-k with vec4 B and k steps of 4
     [301, 24, 20], // 32 rows per invocation (subgroup form): three workgroup rows, the last ragged
     [40, 16, 96], // N = 96: 32-column workgroups (three exactly) instead of two 64-column ones
+    [4, 33, 8], // transposed A with M = 4: one lane loads the four rows as a vec4 (rows4, tm = 4)
+    [8, 21, 12], // transposed A with M = 8: two lanes load four rows each
   ];
   for (const variant of GEMM_VARIANTS) {
     for (const [M, K, N] of shapes) {

@@ -4,8 +4,10 @@
  * Dense convolutions (groups = 1) run on the GEMM engine as implicit GEMMs with their own loaders:
  * - forward:         M = N*OH*OW, N = Cout, K = KH*KW*Cin   (shaders/conv2d_fwd.wgsl)
  * - input gradient:  per stride phase, M = N*H*W/(sh*sw), N = Cin, K = (taps of the phase)*Cout
- *                    (shaders/conv2d_dx.wgsl: no multiplications by the zeros a dilated dY would hold)
- * - weight gradient: M = KH*KW*Cin, N = Cout, K = N*OH*OW   (shaders/conv2d_dw.wgsl; gemm splits k)
+ *                    (shaders/conv2d_dx.wgsl: no multiplications by the zeros a dilated dY would hold;
+ *                    B read from w in place, or from a per-phase transposed copy for the GPU's core)
+ * - weight gradient: M = KH*KW*Cin, N = Cout, K = N*OH*OW   (shaders/conv2d_dw.wgsl; gemm splits k;
+ *                    A is read four rows (channels) at a time and k is carried pixel to pixel)
  * - bias gradient:   sum of dY over N, OH, OW.
  * Convolution backward is convolution: dX is dY dilated by the stride, correlated with the flipped,
  * transposed weights (padding k_eff - 1 - pad); dW correlates X with dY (stride and dilation swapped).
@@ -21,7 +23,7 @@
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { record } from '../autograd.js';
-import { gemm, rowMajorB, vec4A } from './gemm.js';
+import { gemm, resolveGemmVariant, rowMajorB, vec4A } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
@@ -145,6 +147,39 @@ const wtKernel = (block: boolean): string =>
       }
     : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' });
 
+/** The input gradient's B from the phase-gathered weights `wt` (row-major [K, Cin]). */
+const dxFromWt = (Cin: number): string => {
+  const b = rowMajorB('wt', Cin);
+  return fillTemplate('fn bAt(i: u32) -> f32 { return {{B_AT}}; }\nfn loadB(k: u32, n: u32) -> f32 {\n  if (n >= p.N) { return 0.0; }\n  return bAt(k * p.N + n);\n}\nfn loadB4(k: u32, n: u32) -> vec4<f32> {\n  {{B4}}\n}', b);
+};
+/**
+ * The input gradient's B read from the HWIO weights themselves (bound as vec4s along co, Cout % 4 ==
+ * 0): B[k..k+3, n..n+3] is four vec4 loads along co, transposed in registers (columns past N read
+ * column N - 1 and are never stored). Only for cores that read B four k at a time.
+ */
+const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, jw), i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
+fn wRow(k: u32) -> u32 {
+  let q0 = divmod(k, p.Cout, p.invCout); // (t, co)
+  let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)
+  let tap = (p.kh0 + q1.x * p.khStep) * p.KW + p.kw0 + q1.y * p.kwStep;
+  return tap * p.Cin * p.Cout + q0.y;
+}
+fn loadB(k: u32, n: u32) -> f32 {
+  if (n >= p.N) { return 0.0; }
+  let i = wRow(k) + n * p.Cout;
+  return wt[i / 4u][i % 4u];
+}
+fn loadB4x4(k: u32, n: u32) -> mat4x4<f32> {
+  let row = wRow(k) / 4u;
+  let cs = p.Cout / 4u;
+  let last = p.N - 1u;
+  let c0 = wt[row + min(n, last) * cs];
+  let c1 = wt[row + min(n + 1u, last) * cs];
+  let c2 = wt[row + min(n + 2u, last) * cs];
+  let c3 = wt[row + min(n + 3u, last) * cs];
+  return mat4x4<f32>(vec4<f32>(c0.x, c1.x, c2.x, c3.x), vec4<f32>(c0.y, c1.y, c2.y, c3.y), vec4<f32>(c0.z, c1.z, c2.z, c3.z), vec4<f32>(c0.w, c1.w, c2.w, c3.w));
+}`;
+
 function geomParams(g: ConvGeometry) {
   return { sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL };
 }
@@ -173,7 +208,12 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry)
  * The taps k in [0, KS) that reach input rows of residue r (= phase + pad) at stride s and dilation d:
  * the k with (r - k*d) = 0 (mod s), which form an arithmetic progression k0 + j*step, j < n.
  */
-function phaseTaps(r: number, KS: number, d: number, s: number): { k0: number; step: number; n: number } {
+interface PhaseTaps {
+  k0: number;
+  step: number;
+  n: number;
+}
+function phaseTaps(r: number, KS: number, d: number, s: number): PhaseTaps {
   const taps: number[] = [];
   for (let k = 0; k < KS; k++) if ((((r - k * d) % s) + s) % s === 0) taps.push(k);
   const step = taps.length > 1 ? taps[1] - taps[0] : 1;
@@ -181,6 +221,17 @@ function phaseTaps(r: number, KS: number, d: number, s: number): { k0: number; s
     if (k !== taps[0] + j * step) throw new Error('ossify: internal error: conv2d phase taps are not an arithmetic progression');
   });
   return { k0: taps[0] ?? 0, step, n: taps.length };
+}
+
+/** The weights of one stride phase's taps as a row-major [K, Cin] matrix (shaders/conv2d_wt.wgsl). */
+function gatherPhaseWeights(w: Tensor, g: ConvGeometry, th: PhaseTaps, tw: PhaseTaps, K: number): Tensor {
+  const rt = runtime();
+  const wt = Tensor.empty([K, g.Cin]);
+  const B = g.Cin % 4 === 0 && g.Cout % 4 === 0 ? 4 : 1;
+  const [CinB, CoutB] = [g.Cin / B, g.Cout / B];
+  const blocks = wt.size / (B * B);
+  rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step, invCinB: 1 / CinB, invCoutB: 1 / CoutB, invNkw: 1 / tw.n }, rt.grid(blocks, 256));
+  return wt;
 }
 
 /** dX: one dense GEMM per stride phase (see shaders/conv2d_dx.wgsl), interleaved into dX. */
@@ -202,20 +253,15 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   for (const { py, px, th, tw, Hp, Wp } of phases) {
     if (th.n === 0 || tw.n === 0) continue;
     const K = th.n * tw.n * g.Cout;
-    const wt = Tensor.empty([K, g.Cin]);
-    const B = g.Cin % 4 === 0 && g.Cout % 4 === 0 ? 4 : 1;
-    const [CinB, CoutB] = [g.Cin / B, g.Cout / B];
-    const blocks = wt.size / (B * B);
-    rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step, invCinB: 1 / CinB, invCoutB: 1 / CoutB, invNkw: 1 / tw.n }, rt.grid(blocks, 256));
+    const shape = { label: 'conv2d_dx', M: g.N * Hp * Wp, N: g.Cin, K, kStep4: g.Cout % 4 === 0 && g.Cin % 4 === 0, vecA: g.Cout % 4 === 0 };
+    // Cores that read B four k at a time take it from w directly; the others (the GPU's shared-memory
+    // core) from a per-phase transposed copy, coalesced along Cin.
+    const direct = shape.kStep4 && resolveGemmVariant(shape).lanes > 0;
+    const wt = direct ? null : gatherPhaseWeights(w, g, th, tw, K);
     const out = gemm({
-      label: 'conv2d_dx',
-      loaders: fillTemplate(DX, { ...rowMajorB('wt', g.Cin), ...vec4A('dy', g.Cout % 4 === 0) }),
-      kStep4: g.Cout % 4 === 0 && g.Cin % 4 === 0,
-      vecA: g.Cout % 4 === 0,
-      M: g.N * Hp * Wp,
-      N: g.Cin,
-      K,
-      inputs: { dy: dy.storage, wt: wt.storage },
+      ...shape,
+      loaders: fillTemplate(DX, { B_TYPE: direct ? 'vec4<f32>' : rowMajorB('wt', g.Cin).B_TYPE, B_LOADERS: direct ? DX_FROM_W : dxFromWt(g.Cin), ...vec4A('dy', g.Cout % 4 === 0) }),
+      inputs: { dy: dy.storage, wt: (wt ?? w).storage },
       params: {
         Hp,
         Wp,
@@ -231,15 +277,31 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
         invWp: 1 / Wp,
         invCout: 1 / g.Cout,
         invKw: 1 / tw.n,
+        Cin: g.Cin,
+        KW: g.KW,
+        kh0: th.k0,
+        khStep: th.step,
+        kw0: tw.k0,
+        kwStep: tw.step,
       },
       outShape: [g.N, Hp, Wp, g.Cin],
     });
-    wt.dispose();
+    wt?.dispose();
     if (!dx) return out;
     rt.dispatch(rt.kernel('conv2d_scatter', scatterSrc), { phase: out.storage, dx: dx.storage }, { total: out.size, Hp, Wp, C: g.Cin, H: g.H, W: g.W, py, px, sh: g.sh, sw: g.sw }, rt.grid(out.size, 256));
     out.dispose();
   }
   return dx!;
+}
+
+/**
+ * Offsets that move the weight gradient's k (an output pixel) to the next one without decomposing k
+ * again (aKNext in shaders/conv2d_dw.wgsl): along the row, at the end of a row, at the end of an image.
+ */
+function nextPixelJumps(g: ConvGeometry) {
+  const rowEnd = g.OW * g.sw;
+  const imageEnd = g.OH * g.sh;
+  return { colStep: g.sw * g.Cin, rowEnd, imageEnd, rowJump: (g.sh * g.W - rowEnd) * g.Cin, imageJump: (g.H - imageEnd) * g.W * g.Cin };
 }
 
 function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
@@ -249,12 +311,14 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   checkIndex(K, 'N*OH*OW', g);
   return gemm({
     label: 'conv2d_dw',
-    loaders: fillTemplate(DW, rowMajorB('dy', g.Cout)),
+    loaders: fillTemplate(DW, { ...rowMajorB('dy', g.Cout), ...vec4A('x', g.Cin % 4 === 0) }),
+    rowsA4: g.Cin % 4 === 0,
+    kNext: true,
     M,
     N: g.Cout,
     K,
     inputs: { x: x.storage, dy: dy.storage },
-    params: { ...geomParams(g), H: g.H, W: g.W, Cin: g.Cin, KW: g.KW, OH: g.OH, OW: g.OW, invCin: 1 / g.Cin, invKW: 1 / g.KW, invOH: 1 / g.OH, invOW: 1 / g.OW },
+    params: { ...geomParams(g), H: g.H, W: g.W, Cin: g.Cin, KW: g.KW, OH: g.OH, OW: g.OW, invCin: 1 / g.Cin, invKW: 1 / g.KW, invOH: 1 / g.OH, invOW: 1 / g.OW, ...nextPixelJumps(g) },
     outShape: [g.KH, g.KW, g.Cin, g.Cout],
   });
 }

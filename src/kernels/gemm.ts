@@ -16,9 +16,10 @@ import sharedSrc from '../../shaders/gemm_shared.wgsl';
  * invocation, no barriers), 'regtile4' (4 rows: more workgroups for small M), 'subgroup' (32 rows
  * x vec4, A's rows shared across a subgroup: the CPU-adapter default where 'subgroups' is granted with a
  * fixed subgroup size; elsewhere, or when a workgroup row is narrower than a subgroup, it runs as
- * 'regtile') and 'subgroup8' ('subgroup' with 8 columns per invocation, for GEMMs whose A is read four
- * k at a time (`vecA`), else it runs as 'subgroup': the default with 4-lane subgroups, i.e. SwiftShader,
- * where at most a quarter of its columns would idle; bench/LAB.md #29). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
+ * 'regtile') and 'subgroup8' ('subgroup' with 8 columns per invocation, for GEMMs whose A is read as
+ * vec4s, four k at a time (`vecA`) or four rows at a time (`rowsA4`), else it runs as 'subgroup': the
+ * default with 4-lane subgroups, i.e. SwiftShader, where at most a quarter of its columns would idle;
+ * bench/LAB.md #29, #30). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
  */
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup' | 'subgroup8';
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup', 'subgroup8'];
@@ -53,7 +54,12 @@ function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: numb
   // instead of two 64-column ones with 32 columns idle (bench/LAB.md #28).
   const idle = (w: number): number => Math.ceil(quads / w) * w - quads;
   if (wgX / 2 >= sg && idle(wgX / 2) < idle(wgX)) wgX /= 2;
-  const wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(Math.ceil(M / tm)));
+  const rowGroups = Math.ceil(M / tm);
+  let wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(rowGroups));
+  // Likewise shorter while that idles fewer rows (weight gradients: M = 9 * 32 = 288 rows left 7 of
+  // 16 32-row groups idle in 8-high workgroups), keeping at least 16 invocations per workgroup.
+  const idleRows = (h: number): number => Math.ceil(rowGroups / h) * h - rowGroups;
+  while (wgY > 1 && wgX * wgY > 16 && idleRows(wgY / 2) < idleRows(wgY)) wgY /= 2;
   return { tm, wgX, wgY };
 }
 
@@ -114,6 +120,30 @@ export interface GemmCall {
    * subgroup core then loads and broadcasts A four k at a time (bench/LAB.md #21).
    */
   vecA?: boolean;
+  /**
+   * The loaders' loadA4rows(row, aK(k)) = A[m..m+3, k] (m % 4 == 0) is one vec4 load, and M % 4 == 0:
+   * A is contiguous along m (the weight gradients, a transposed A). The subgroup core then loads four
+   * rows per lane and k where it does not read A four k at a time.
+   */
+  rowsA4?: boolean;
+  /** The loaders define aKNext(aK(k)) = aK(k + 1), cheaper than aK (k steps of 1 use it). */
+  kNext?: boolean;
+}
+
+/** How the register-tiled core reads A (see {@link regtileCore}). */
+export interface CoreOptions {
+  /** Lanes of a subgroup sharing A's rows (the subgroup form); 0 for the plain form. */
+  lanes?: number;
+  /** k steps of 4 with `aKStep` (K % 4 == 0). */
+  k4?: boolean;
+  /** With `k4` (subgroup form): A[m, k..k+3] as one vec4 per row (`loadA4`), broadcast as a vec4. */
+  a4?: boolean;
+  /** Subgroup form, k steps of 1: A[m..m+3, k] as one vec4 (`loadA4rows`) per four rows. */
+  rows4?: boolean;
+  /** Columns per invocation: one vec4 (4) or two (8, with `a4` or `rows4` only). */
+  cols?: 4 | 8;
+  /** k steps of 1 carry aK along with the loaders' aKNext instead of decomposing every k. */
+  kNext?: boolean;
 }
 
 /**
@@ -121,12 +151,14 @@ export interface GemmCall {
  * separate variables (`{{LOADERS}}` left to fill). With `lanes` > 0 (the subgroup form), lane l of a
  * subgroup loads A's rows l, l + lanes, ... and broadcasts them. With `k4` the k loop steps by 4
  * (loaders with aKStep, K % 4 == 0); with `a4` as well (subgroup form only) each step loads A[m, k..k+3]
- * with one loadA4 and broadcasts it as a vec4, and `cols` = 8 (with `a4` only) gives each invocation two
- * vec4s of columns. Shared with the kernel lab.
+ * with one loadA4 and broadcasts it as a vec4. With `rows4` (subgroup form, A contiguous along m: the
+ * weight gradients) lane l loads rows 4l..4l+3, 4(l + L).. as vec4s instead, one k at a time. `cols`
+ * = 8 (with `a4` or `rows4`) gives each invocation two vec4s of columns. Shared with the kernel lab.
  */
-export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false, cols: 4 | 8 = 4): string {
-  if (a4 && !lanes) throw new Error('ossify: internal error: the vec4-A k step needs the subgroup form');
-  if (cols === 8 && !a4) throw new Error('ossify: internal error: 8 columns per invocation need the vec4-A k step');
+export function regtileCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false }: CoreOptions = {}): string {
+  if ((a4 || rows4) && !lanes) throw new Error('ossify: internal error: vec4 reads of A need the subgroup form');
+  if (rows4 && (a4 || tm % 4 !== 0)) throw new Error('ossify: internal error: the four-row read of A needs tm % 4 == 0 and excludes a4');
+  if (cols === 8 && !a4 && !rows4) throw new Error('ossify: internal error: 8 columns per invocation need a vec4 read of A');
   const rows = [...Array(tm).keys()];
   // Column groups of 4 (one vec4 accumulator per row and group) starting at c0: n0 is the frame's
   // origin for 4 columns per invocation, so with 8 the invocation's columns start at 2 * n0.
@@ -134,8 +166,14 @@ export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false, cols:
   const col = (g: number): string => (g ? `c0 + ${4 * g}u` : 'c0');
   const acc = rows.map((r) => groups.map((g) => `  var acc${r}_${g} = vec4<f32>();`).join('')).join('\n');
   const store = rows.flatMap((r) => groups.map((g) => `  storeRow(m0 + ${r}u, ${col(g)}, wid.z, acc${r}_${g});`)).join('\n');
-  const loads = [...Array(lanes ? Math.ceil(tm / lanes) : tm).keys()];
-  const decl = lanes ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`) : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
+  // rows4: L lanes load four rows each per round (L = lanes, fewer when tm is short), tm / (4L) rounds.
+  const L = rows4 ? Math.min(lanes, tm / 4) : 0;
+  const loads = [...Array(rows4 ? tm / (4 * L) : lanes ? Math.ceil(tm / lanes) : tm).keys()];
+  const decl = rows4
+    ? loads.map((j) => `  let row${j} = aRow(m0 + (lane % ${L}u) * 4u + ${j * 4 * L}u);`)
+    : lanes
+    ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`)
+    : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
   // One k step: kk = aK(k), b = B[k, c0..c0+3], then every row's multiply-add.
   const fma = lanes
     ? [...loads.map((j) => `    let a${j} = loadA(row${j}, kk);`), ...rows.map((r) => `    acc${r}_0 += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`)]
@@ -151,11 +189,30 @@ export function regtileCore(tm: number, lanes = 0, k4 = false, a4 = false, cols:
       return `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); ${fmas.join(' ')} }`;
     }),
   ].join('\n');
+  // The index decomposition of a k step of 1: carried from the previous k (aKNext) or computed.
+  const kOne = kNext ? 'kc' : 'aK(k)';
+  const oneLoop = (body: string): string[] =>
+    kNext ? ['  var kc = aK(kBeg);', '  for (var k = kBeg; k < kEnd; k++) {', body, '    kc = aKNext(kc);', '  }'] : ['  for (var k = kBeg; k < kEnd; k++) {', body, '  }'];
+  // With loadA4rows (A[m..m+3, k] as one vec4): lane l's vec4 of round j holds rows 4(jL + l) + 0..3.
+  const stepRows = [
+    `    let kk = ${kOne};`,
+    ...groups.map((g) => `    let b${g} = loadB4(k, ${col(g)});`),
+    ...loads.map((j) => `    let a${j} = loadA4rows(row${j}, kk);`),
+    ...rows
+      .filter((r) => r % 4 === 0)
+      .map((r) => {
+        const [j, l] = [Math.floor(r / (4 * L)), (r / 4) % L];
+        const fmas = [0, 1, 2, 3].flatMap((c) => groups.map((g) => `acc${r + c}_${g} += av.${'xyzw'[c]} * b${g};`));
+        return `    { let av = subgroupBroadcast(a${j}, ${l}u); ${fmas.join(' ')} }`;
+      }),
+  ].join('\n');
   const loop = a4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', step4, '  }']
+    : rows4
+    ? oneLoop(stepRows)
     : k4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', '    let kk0 = aK(k);', ...[0, 1, 2, 3].map((j) => `   {\n${step(j ? `k + ${j}u` : 'k', j ? `aKStep(kk0, ${j}u)` : 'kk0')}\n   }`), '  }']
-    : ['  for (var k = kBeg; k < kEnd; k++) {', step('k', 'aK(k)'), '  }'];
+    : oneLoop(step('k', kOne));
   return fillTemplate(regtileSrc, {
     ENABLE: lanes ? 'enable subgroups;' : '',
     SG_ARG: lanes ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
@@ -221,14 +278,14 @@ export function completeLoaders(loaders: string): string {
  * 'subgroup' falling back to 'regtile' where it cannot run; `lanes` is the subgroup form's row
  * sharing (0 otherwise).
  */
-export function resolveGemmVariant(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K' | 'kStep4' | 'vecA'>): { variant: GemmVariant; lanes: number } {
+export function resolveGemmVariant(call: GemmShape): { variant: GemmVariant; lanes: number } {
   const sg = subgroupLanes(8, 16);
   // With 4-lane subgroups (SwiftShader) A is shared by fewer lanes, so B's gathers weigh more and 8
   // columns per invocation pay (bench/LAB.md #29), unless over a quarter of those columns would not
   // exist (narrow outputs: BAM's 16 channels, a 2-class head); with 8 lanes (lavapipe) they did not pay.
-  const eight = sg === 4 && vec4AStep(call) && idleColumns('subgroup8', call.M, call.N) <= 0.25;
+  const eight = sg === 4 && vectorA(call, 'subgroup8') && idleColumns('subgroup8', call.M, call.N) <= 0.25;
   let chosen = variant<GemmVariant>('gemm', { cpu: eight ? 'subgroup8' : sg ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
-  if (chosen === 'subgroup8' && !vec4AStep(call)) chosen = 'subgroup';
+  if (chosen === 'subgroup8' && !vectorA(call, 'subgroup8')) chosen = 'subgroup';
   const reg = regShape(chosen, call.M, call.N);
   const lanes = isSubgroupForm(chosen) ? subgroupLanes(reg.tm, reg.wgX) : 0;
   if (isSubgroupForm(chosen) && lanes === 0) return { variant: 'regtile', lanes: 0 };
@@ -241,8 +298,15 @@ function idleColumns(v: GemmVariant, M: number, N: number): number {
   return (launched - N) / launched;
 }
 
+/** What {@link resolveGemmVariant} looks at: the shape and how the loaders can read A. */
+export type GemmShape = Pick<GemmCall, 'label' | 'M' | 'N' | 'K' | 'kStep4' | 'vecA' | 'rowsA4'>;
+
 /** Whether the subgroup core can read A four k at a time for this call (loaders with loadA4, K % 4 == 0). */
-const vec4AStep = (call: Pick<GemmCall, 'K' | 'kStep4' | 'vecA'>): boolean => !!call.kStep4 && !!call.vecA && call.K % 4 === 0;
+const vec4AStep = (call: GemmShape): boolean => !!call.kStep4 && !!call.vecA && call.K % 4 === 0;
+/** Whether it can read A four rows at a time with variant v (loadA4rows, and at least four rows per invocation). */
+const rows4Read = (call: GemmShape, v: GemmVariant): boolean => !!call.rowsA4 && call.M % 4 === 0 && regShape(v, call.M, call.N).tm >= 4;
+/** Whether the subgroup core reads A as vec4s (either way): what 8 columns per invocation need. */
+const vectorA = (call: GemmShape, v: GemmVariant): boolean => vec4AStep(call) || rows4Read(call, v);
 
 /** Run a GEMM and return C. */
 export function gemm(call: GemmCall): Tensor {
@@ -256,7 +320,10 @@ export function gemm(call: GemmCall): Tensor {
   // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
   // 4x unrolled body of the plain form with scalar B gathers.
   const k4 = !!call.kStep4 && call.K % 4 === 0 && lanes > 0;
-  const code = v === 'shared' ? fillTemplate(sharedSrc, { LOADERS: loaders }) : fillTemplate(regtileCore(reg.tm, lanes, k4, lanes > 0 && vec4AStep(call), colsOf(v) as 4 | 8), { LOADERS: loaders });
+  const a4 = lanes > 0 && vec4AStep(call);
+  const rows4 = lanes > 0 && !a4 && rows4Read(call, v);
+  const core = () => regtileCore(reg.tm, { lanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext: !!call.kNext });
+  const code = fillTemplate(v === 'shared' ? sharedSrc : core(), { LOADERS: loaders });
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);

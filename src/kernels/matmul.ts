@@ -10,7 +10,7 @@ import loaderSrc from '../../shaders/gemm_matmul.wgsl';
 
 /**
  * The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0), `vecA` binds A as vec4s
- * (A not transposed, K % 4 == 0).
+ * (A not transposed with K % 4 == 0, or transposed with M % 4 == 0).
  */
 export function matmulLoaders(vecB: boolean, vecA = false, vecBT = false): string {
   if (vecBT) return fillTemplate(loaderSrc, { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4, ...vec4A('a', vecA) });
@@ -47,7 +47,9 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number)
   // B transposed with K % 4 == 0: loaded four k at a time along its rows (loadB4x4).
   const vecBT = tb && Ka % 4 === 0;
   const vecA = (vecB || vecBT) && !ta && Ka % 4 === 0;
-  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB, vecA, vecBT), kStep4: vecB || (vecBT && vecA), vecA, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
+  // A transposed ([K, M] in memory) with M % 4 == 0: four rows of op(A) at one k are one vec4.
+  const rowsA4 = ta && M % 4 === 0;
+  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT), kStep4: vecB || (vecBT && vecA), vecA, rowsA4, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
 }
 
 /** C = op(A) op(B). Differentiable. */

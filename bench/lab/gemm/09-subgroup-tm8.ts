@@ -15,7 +15,7 @@ export function subgroupVariant(id: string, tm: number, idea: string, cols: 4 | 
     id,
     idea,
     get core(): string {
-      return (core ??= regtileCore(tm, lanes(), true, true, cols));
+      return (core ??= regtileCore(tm, { lanes: lanes(), k4: true, a4: true, cols }));
     },
     loaders: completeLoaders(matmulLoaders(true, true)),
     constants: { WG_X: wgX, WG_Y: wgY },
