@@ -15,6 +15,7 @@ struct ARow { m: u32, ok: bool }
 fn aRow(m: u32) -> ARow { return ARow(m, m < p.M); }
 fn aK(k: u32) -> u32 { return k; }
 fn aKStep(k: u32, j: u32) -> u32 { return k + j; }
+fn aKNext(k: u32) -> u32 { return k + 1u; }
 fn loadA(r: ARow, k: u32) -> f32 {
   if (!r.ok) { return 0.0; }
   if (TA == 1u) { return aAt(k * p.M + r.m); }

@@ -144,6 +144,11 @@ export interface CoreOptions {
   cols?: 4 | 8;
   /** k steps of 1 carry aK along with the loaders' aKNext instead of decomposing every k. */
   kNext?: boolean;
+  /**
+   * With `kNext` and `rows4`: four such steps per loop iteration (then one per iteration for the rest).
+   * Not with scalar A reads: SwiftShader's compiler did not finish that body (bench/LAB.md #27).
+   */
+  unrollNext?: boolean;
 }
 
 /**
@@ -155,7 +160,7 @@ export interface CoreOptions {
  * weight gradients) lane l loads rows 4l..4l+3, 4(l + L).. as vec4s instead, one k at a time. `cols`
  * = 8 (with `a4` or `rows4`) gives each invocation two vec4s of columns. Shared with the kernel lab.
  */
-export function regtileCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false }: CoreOptions = {}): string {
+export function regtileCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions = {}): string {
   if ((a4 || rows4) && !lanes) throw new Error('ossify: internal error: vec4 reads of A need the subgroup form');
   if (rows4 && (a4 || tm % 4 !== 0)) throw new Error('ossify: internal error: the four-row read of A needs tm % 4 == 0 and excludes a4');
   if (cols === 8 && !a4 && !rows4) throw new Error('ossify: internal error: 8 columns per invocation need a vec4 read of A');
@@ -191,8 +196,15 @@ export function regtileCore(tm: number, { lanes = 0, k4 = false, a4 = false, row
   ].join('\n');
   // The index decomposition of a k step of 1: carried from the previous k (aKNext) or computed.
   const kOne = kNext ? 'kc' : 'aK(k)';
-  const oneLoop = (body: string): string[] =>
-    kNext ? ['  var kc = aK(kBeg);', '  for (var k = kBeg; k < kEnd; k++) {', body, '    kc = aKNext(kc);', '  }'] : ['  for (var k = kBeg; k < kEnd; k++) {', body, '  }'];
+  const oneLoop = (body: string, unroll = false): string[] =>
+    kNext
+      ? [
+          '  var kc = aK(kBeg);',
+          '  var k = kBeg;',
+          ...(unroll ? ['  for (; k + 3u < kEnd; k += 4u) {', ...[0, 1, 2, 3].map((j) => `   {\n    let k = k + ${j}u;\n${body}\n    kc = aKNext(kc);\n   }`), '  }'] : []),
+          '  for (; k < kEnd; k++) {', body, '    kc = aKNext(kc);', '  }',
+        ]
+      : ['  for (var k = kBeg; k < kEnd; k++) {', body, '  }'];
   // With loadA4rows (A[m..m+3, k] as one vec4): lane l's vec4 of round j holds rows 4(jL + l) + 0..3.
   const stepRows = [
     `    let kk = ${kOne};`,
@@ -209,7 +221,7 @@ export function regtileCore(tm: number, { lanes = 0, k4 = false, a4 = false, row
   const loop = a4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', step4, '  }']
     : rows4
-    ? oneLoop(stepRows)
+    ? oneLoop(stepRows, unrollNext)
     : k4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', '    let kk0 = aK(k);', ...[0, 1, 2, 3].map((j) => `   {\n${step(j ? `k + ${j}u` : 'k', j ? `aKStep(kk0, ${j}u)` : 'kk0')}\n   }`), '  }']
     : oneLoop(step('k', kOne));
@@ -322,7 +334,9 @@ export function gemm(call: GemmCall): Tensor {
   const k4 = !!call.kStep4 && call.K % 4 === 0 && lanes > 0;
   const a4 = lanes > 0 && vec4AStep(call);
   const rows4 = lanes > 0 && !a4 && rows4Read(call, v);
-  const core = () => regtileCore(reg.tm, { lanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext: !!call.kNext });
+  // Carried-k four-row loops unrolled by 4 with 4-lane subgroups (SwiftShader: weight gradients
+  // 0.65-0.9 of the time); with 8 lanes (lavapipe) the larger body cost 1.1-1.35x (bench/LAB.md #34).
+  const core = () => regtileCore(reg.tm, { lanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext: !!call.kNext, unrollNext: lanes > 0 && rt.info.subgroupSize?.min === 4 });
   const code = fillTemplate(v === 'shared' ? sharedSrc : core(), { LOADERS: loaders });
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);

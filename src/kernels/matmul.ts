@@ -49,7 +49,9 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number)
   const vecA = (vecB || vecBT) && !ta && Ka % 4 === 0;
   // A transposed ([K, M] in memory) with M % 4 == 0: four rows of op(A) at one k are one vec4.
   const rowsA4 = ta && M % 4 === 0;
-  return gemm({ label: 'matmul', loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT), kStep4: vecB || (vecBT && vecA), vecA, rowsA4, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
+  // The label names the transposes: profiles tell the weight gradient (A^T) from dX (B^T), and tuned
+  // choices (keyed by label and shape) do not mix layouts.
+  return gemm({ label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}`, loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT), kStep4: vecB || (vecBT && vecA), vecA, rowsA4, kNext: rowsA4, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
 }
 
 /** C = op(A) op(B). Differentiable. */
