@@ -194,6 +194,35 @@ describe('small models run', () => {
     expect(runtime().memory().liveBytes).toBe(before - inputBytes - weightBytes);
   });
 
+  it('inference without autograd frees activations layer by layer: the same logits at a fraction of the peak memory', async () => {
+    const rt = runtime();
+    for (const m of [denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.5, bam: true, seed: 4 }), inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, seed: 4 })]) {
+      const x = images(m, 2, 8);
+      m.eval();
+      await x.read(); // settle uploads
+      const base = rt.memory().liveBytes;
+      rt.resetPeak();
+      const eager = noGrad(() => tidy(() => m.forward(x)));
+      const eagerPeak = rt.memory().peakLiveBytes - base;
+      // Nothing but the logits outlives the call.
+      expect(rt.memory().liveBytes - base).toBe(eager.storage.byteSize);
+      rt.resetPeak();
+      // With autograd on, every activation stays alive until tidy() returns (a view without the graph
+      // comes out, so that the graph and its saved activations go when it does).
+      const recorded = tidy(() => m.forward(x).alias());
+      const recordedPeak = rt.memory().peakLiveBytes - base - eager.storage.byteSize;
+      expect(eagerPeak).toBeGreaterThan(0);
+      expect(eagerPeak, `${m.name}: ${eagerPeak} vs ${recordedPeak} bytes`).toBeLessThan(recordedPeak / 3);
+      const [a, b] = [await eager.read(), await recorded.read()];
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 5);
+      eager.dispose();
+      recorded.dispose();
+      expect(rt.memory().liveBytes).toBe(base);
+      x.dispose();
+      m.dispose();
+    }
+  });
+
   it('buildModel(config) rebuilds an identical model from JSON', async () => {
     const a = denseNet121({ numClasses: 3, inputSize: 32, widthMultiplier: 0.25, bam: { positions: ['conv3'], combine: 'product', finalBN: true }, dropout: 0.1, seed: 9 });
     const cfg = JSON.parse(JSON.stringify(a.config));

@@ -57,7 +57,9 @@ export async function ossifyEngine(): Promise<Engine> {
     const inputs = shapes.map((s, i) => Tensor.from(randomData(s.shape.reduce((a, b) => a * b, 1), 11 + i, -s.scale, s.scale), s.shape, { requiresGrad: phase === 'backward' && s.grad }));
     const all = [...inputs, ...extra];
     if (phase === 'forward') {
-      return { ...flops, repeatable: true, run: () => noGrad(() => op(inputs).dispose()), dispose: () => all.forEach((t) => t.dispose()) };
+      // In a tidy: ops made of several (the 1x1 convolution's reshape views and matmul) leave
+      // intermediates that would otherwise outlive the case and count in every later peak.
+      return { ...flops, repeatable: true, run: () => noGrad(() => tidy(() => op(inputs)).dispose()), dispose: () => all.forEach((t) => t.dispose()) };
     }
     let out: Tensor | null = null;
     let dy: Tensor | null = null;
@@ -141,6 +143,8 @@ export async function ossifyEngine(): Promise<Engine> {
             }
           },
           dispose: () => {
+            // The optimizer's moments too: left alive, they counted in every later case's peak memory.
+            opt.dispose();
             labels.dispose();
             dispose();
           },

@@ -1,5 +1,5 @@
 /** Containers: a chain of modules, and parallel branches concatenated along channels. */
-import { shapeStr, type Tensor, type Shape } from '../tensor.js';
+import { isGradEnabled, shapeStr, tidy, type Tensor, type Shape } from '../tensor.js';
 import { concat } from '../kernels/concat.js';
 import { Module, type LayerOptions, type TraceVisitor } from './module.js';
 
@@ -24,9 +24,20 @@ export class Sequential extends Module {
   get layers(): readonly Module[] {
     return this.children;
   }
+  /**
+   * Without autograd (inference) each child runs in its own {@link tidy} and the previous output is
+   * freed once the next exists, so peak memory is a few layers' activations rather than the whole
+   * network's (which an enclosing tidy would hold until it returns). With autograd the activations
+   * are needed for backward anyway.
+   */
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.children) y = m.forward(y);
+    const eager = !isGradEnabled();
+    for (const m of this.children) {
+      const prev = y;
+      y = eager ? tidy(() => m.forward(prev)) : m.forward(prev);
+      if (eager && prev !== x && prev !== y) prev.dispose(); // views of prev keep its storage alive
+    }
     return y;
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
@@ -55,8 +66,11 @@ export class Concat extends Module {
     return this.children;
   }
   forward(x: Tensor): Tensor {
-    const outs = this.children.map((b) => b.forward(x));
-    return concat(outs, x.rank - 1);
+    const eager = !isGradEnabled(); // as in Sequential: free each branch's intermediates and outputs early
+    const outs = this.children.map((b) => (eager ? tidy(() => b.forward(x)) : b.forward(x)));
+    const y = concat(outs, x.rank - 1);
+    if (eager) for (const o of outs) if (o !== x && o !== y) o.dispose();
+    return y;
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
     const outs = this.children.map((b) => b.trace(input, visit));
