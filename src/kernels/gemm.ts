@@ -130,7 +130,7 @@ export interface GemmCall {
   kNext?: boolean;
 }
 
-/** How the register-tiled core reads A (see {@link regtileCore}). */
+/** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
 export interface CoreOptions {
   /** Lanes of a subgroup sharing A's rows (the subgroup form); 0 for the plain form. */
   lanes?: number;
