@@ -177,7 +177,7 @@ fn loadB4x4(k: u32, n: u32) -> mat4x4<f32> {
   let c1 = wt[row + min(n + 1u, last) * cs];
   let c2 = wt[row + min(n + 2u, last) * cs];
   let c3 = wt[row + min(n + 3u, last) * cs];
-  return mat4x4<f32>(vec4<f32>(c0.x, c1.x, c2.x, c3.x), vec4<f32>(c0.y, c1.y, c2.y, c3.y), vec4<f32>(c0.z, c1.z, c2.z, c3.z), vec4<f32>(c0.w, c1.w, c2.w, c3.w));
+  return transpose(mat4x4<f32>(c0, c1, c2, c3)); // columns c_j = B[k..k+3, n + j] -> rows
 }`;
 
 function geomParams(g: ConvGeometry) {
