@@ -31,7 +31,7 @@ export interface OptionalMods {
   batchNorm?: (x: Tensor, opts: BatchNormOpts) => Tensor;
   maxPool2d?: (x: Tensor, opts: { size: number | [number, number]; stride?: number | [number, number]; padding?: 'valid' | 'same' }) => Tensor;
   softmaxCrossEntropy?: (logits: Tensor, labels: Tensor) => Tensor;
-  Adam?: new (params: Tensor[], opts: { lr: number }) => { step(): void; zeroGrad?: () => void };
+  Adam?: new (params: Tensor[], opts: { lr: number }) => { step(): void; zeroGrad?: () => void; dispose(): void };
   inceptionV3?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
   denseNet121?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
 }

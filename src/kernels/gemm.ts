@@ -160,7 +160,17 @@ export interface CoreOptions {
  * weight gradients) lane l loads rows 4l..4l+3, 4(l + L).. as vec4s instead, one k at a time. `cols`
  * = 8 (with `a4` or `rows4`) gives each invocation two vec4s of columns. Shared with the kernel lab.
  */
-export function regtileCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions = {}): string {
+export function regtileCore(tm: number, opts: CoreOptions = {}): string {
+  // Memoised: gemm() asks for a core on every call, and the same string object lets fillTemplate and
+  // the pipeline cache find it without rebuilding and rehashing kilobytes of WGSL per dispatch.
+  const key = `${tm}:${JSON.stringify(opts)}`;
+  let core = cores.get(key);
+  if (core === undefined) cores.set(key, (core = buildCore(tm, opts)));
+  return core;
+}
+const cores = new Map<string, string>();
+
+function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions): string {
   if ((a4 || rows4) && !lanes) throw new Error('ossify: internal error: vec4 reads of A need the subgroup form');
   if (rows4 && (a4 || tm % 4 !== 0)) throw new Error('ossify: internal error: the four-row read of A needs tm % 4 == 0 and excludes a4');
   if (cols === 8 && !a4 && !rows4) throw new Error('ossify: internal error: 8 columns per invocation need a vec4 read of A');
@@ -336,8 +346,8 @@ export function gemm(call: GemmCall): Tensor {
   const rows4 = lanes > 0 && !a4 && rows4Read(call, v);
   // Carried-k four-row loops unrolled by 4 with 4-lane subgroups (SwiftShader: weight gradients
   // 0.65-0.9 of the time); with 8 lanes (lavapipe) the larger body cost 1.1-1.35x (bench/LAB.md #34).
-  const core = () => regtileCore(reg.tm, { lanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext: !!call.kNext, unrollNext: lanes > 0 && rt.info.subgroupSize?.min === 4 });
-  const code = fillTemplate(v === 'shared' ? sharedSrc : core(), { LOADERS: loaders });
+  const core = v === 'shared' ? sharedSrc : regtileCore(reg.tm, { lanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext: !!call.kNext, unrollNext: lanes > 0 && rt.info.subgroupSize?.min === 4 });
+  const code = fillTemplate(core, { LOADERS: loaders });
   const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);
