@@ -1,7 +1,9 @@
 // y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C], in one pass.
 // FROM_VAR: `s` holds a variance (inference: the moving variance), else 1/sqrt(var + eps) (training).
 // HAS_GAMMA / HAS_BETA = false are Keras's scale=False / center=False (the binding is then a stand-in).
+// RELU: max(y, 0) fused (BN followed by ReLU, as in InceptionV3's and DenseNet's blocks).
 // T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
+override RELU: bool = false;
 override HAS_GAMMA: bool = true;
 override HAS_BETA: bool = true;
 override FROM_VAR: bool = false;
@@ -24,5 +26,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var v = (x[i] - mean[c]) * inv;
   if (HAS_GAMMA) { v *= gamma[c]; }
   if (HAS_BETA) { v += beta[c]; }
+  if (RELU) { v = max(v, {{T}}(0.0)); }
   y[i] = v;
 }

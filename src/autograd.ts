@@ -16,7 +16,9 @@ export function record(op: string, inputs: Tensor[], out: Tensor, save: Tensor[]
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
   const saved = save.map((t) => keep(t.alias()));
   out.requiresGrad = true;
-  out.node = { op, inputs, saved, backward: (g) => backward(g, saved) };
+  // One reference for `out`'s handle, and one on each input's node from this consumer.
+  out.node = { op, inputs, saved, backward: (g) => backward(g, saved), users: 1 };
+  for (const i of inputs) if (i.node && !i.node.freed) i.node.users++;
   return out;
 }
 
@@ -48,6 +50,18 @@ export function backward(loss: Tensor, grad?: Tensor): void {
   if (!grad && loss.size !== 1) throw new Error(`ossify: backward() without a gradient needs a scalar loss, got shape ${shapeStr(loss.shape)}`);
   const order = topoOrder(loss);
   const grads = new Map<Tensor, Tensor>();
+  // Hold every node while the walk runs: releasing a node drops its inputs' references, and an input
+  // whose own handle was disposed (a forward's intermediates) must keep its activations until its turn.
+  for (const t of order) if (t.node) t.node.users++;
+  try {
+    backwardWalk(order, loss, grad, grads);
+  } finally {
+    // The graph is consumed (PyTorch's default): nodes that no gradient reached are freed too.
+    for (const t of order) releaseNode(t);
+  }
+}
+
+function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, grads: Map<Tensor, Tensor>): void {
   noGrad(() =>
     tidy(() => {
       grads.set(loss, grad ? grad.alias() : Tensor.ones(loss.shape));

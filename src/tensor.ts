@@ -37,6 +37,14 @@ export interface GradNode {
   backward: (grad: Tensor) => (Tensor | null)[];
   /** Aliases of the activations `backward` reads, freed once the node has run. */
   saved: Tensor[];
+  /**
+   * Live references: the output's handle (until disposed) plus one per consuming node. When it drops
+   * to 0 nothing can run this node's backward any more, so its saved activations are freed, and with
+   * them its references to its inputs' nodes.
+   */
+  users: number;
+  /** Set once the saved activations are freed (after backward ran it, or when it became unreachable). */
+  freed?: boolean;
 }
 
 let nextId = 1;
@@ -152,6 +160,9 @@ export class Tensor {
     this.storage_ = null;
     s.release();
     scopes[scopes.length - 1]?.delete(this);
+    // The graph behind this handle goes too, unless other outputs still depend on it (or backward
+    // still will: it holds references while it runs). The node stays attached for backward's walk.
+    if (this.node) dropNode(this.node);
   }
 
   [Symbol.dispose](): void {
@@ -236,13 +247,25 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-/** Free a tensor's autograd node and its saved activations. */
+/** Free a tensor's autograd node and its saved activations (whoever else still references it). */
 export function releaseNode(t: Tensor): void {
   const n = t.node;
   if (!n) return;
   t.node = null;
+  freeNode(n);
+}
+
+/** Drop one reference to a node; the last one frees it. */
+export function dropNode(n: GradNode): void {
+  if (!n.freed && --n.users <= 0) freeNode(n);
+}
+
+function freeNode(n: GradNode): void {
+  if (n.freed) return;
+  n.freed = true;
   for (const s of n.saved) s.dispose();
   n.saved.length = 0;
+  for (const i of n.inputs) if (i.node) dropNode(i.node);
 }
 
 // ---- grad mode --------------------------------------------------------------------------------

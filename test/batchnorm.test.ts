@@ -154,3 +154,40 @@ describe('batchNorm backward', () => {
     expectClose(await gp.movingMean.read(), batchNormReference(x, shape, p).movingMean, { atol: 1e-6, what: 'movingMean' });
   });
 });
+
+describe('batchNorm with the fused ReLU (relu: true)', () => {
+  const reluRef = (y: Float64Array) => y.map((v) => Math.max(v, 0));
+  for (const c of [
+    { shape: [3, 7, 5, 6], gamma: true, beta: true, training: true },
+    { shape: [2, 5, 3, 8], gamma: false, beta: true, training: true }, // InceptionV3's BN, vec4 lanes
+    { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
+    { shape: [5, 9], gamma: true, beta: false, training: false },
+  ] as Case[]) {
+    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')}: max(BN(x), 0) and its gradients match the float64 reference`, async () => {
+      const { x, p } = data(c, 21);
+      const ref = batchNormReference(x, c.shape, p);
+      const w = randArray(numel(c.shape), 22);
+      const gp = gpuParams(p);
+      const C = c.shape[c.shape.length - 1];
+      const params = [p.gamma, p.beta].filter((v) => v !== null).map((data) => ({ data, shape: [C] }));
+      const { out, grads } = await gpuGrads(
+        (xt, ...pt) => batchNorm(xt, { ...gp, gamma: p.gamma ? pt[0] : null, beta: p.beta ? pt[p.gamma ? 1 : 0] : null, relu: true }),
+        [{ data: x, shape: c.shape }, ...params],
+        w,
+      );
+      expectClose(out, reluRef(ref.y), { what: 'y' });
+      expect(out.some((v) => v === 0) && out.some((v) => v > 0), 'the case exercises both sides of the ReLU').toBe(true);
+      // The gradient through ReLU is the batch norm's gradient of g masked where the output is 0.
+      const masked = Float64Array.from(w, (g, i) => (ref.y[i] > 0 ? g : 0));
+      const rg = batchNormBackwardReference(x, c.shape, masked, p);
+      const scale = Math.max(...rg.dx.map(Math.abs));
+      expectClose(grads[0], rg.dx, { atol: 2e-5 * scale, rtol: 1e-3, what: 'dx' });
+      let k = 1;
+      if (p.gamma) expectClose(grads[k++], rg.dgamma, { atol: 1e-4, rtol: 1e-4, what: 'dgamma' });
+      if (p.beta) expectClose(grads[k++], rg.dbeta, { atol: 1e-4, rtol: 1e-4, what: 'dbeta' });
+      // And against finite differences of the composed float64 reference.
+      const [ix, fx] = finiteDiff((xx) => weightedSum(reluRef(batchNormReference(xx, c.shape, p).y), w), x, { count: 24 });
+      expectClose(ix.map((i) => grads[0][i]), fx, { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' });
+    });
+  }
+});

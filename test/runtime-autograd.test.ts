@@ -129,6 +129,45 @@ describe('autograd', () => {
     expect(rt.memory().liveBytes).toBe(live0);
     w.dispose();
   });
+  it('disposing a returned output without backward frees its graph, unless another output still needs it', async () => {
+    const rt = runtime();
+    const w = Tensor.from(randArray(64, 5), [8, 8], { requiresGrad: true });
+    const live0 = rt.memory().liveBytes;
+    // Two outputs share the hidden layer h: disposing one keeps h's saved activations for the other.
+    const [a, b] = tidy(() => {
+      const h = relu(matmul(w, w));
+      return [sum(matmul(h, w)), sum(mul(h, h))];
+    });
+    const withGraph = rt.memory().liveBytes;
+    expect(withGraph - live0).toBeGreaterThan(a.storage.byteSize + b.storage.byteSize); // saved activations
+    a.dispose();
+    expect(rt.memory().liveBytes).toBeLessThan(withGraph);
+    backward(b); // still works: d/dw sum(relu(w w)^2)
+    const wv = await w.read();
+    const want = new Float64Array(64);
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 8; j++) {
+        let hij = 0;
+        for (let k = 0; k < 8; k++) hij += wv[i * 8 + k] * wv[k * 8 + j];
+        if (hij <= 0) continue;
+        // d(h_ij^2)/dw_ik = 2 h_ij w_kj ; d/dw_kj = 2 h_ij w_ik
+        for (let k = 0; k < 8; k++) {
+          want[i * 8 + k] += 2 * hij * wv[k * 8 + j];
+          want[k * 8 + j] += 2 * hij * wv[i * 8 + k];
+        }
+      }
+    expectClose(await w.grad!.read(), want, { atol: 1e-4, rtol: 1e-4, what: 'dw' });
+    w.grad!.dispose();
+    w.grad = null;
+    b.dispose();
+    expect(rt.memory().liveBytes).toBe(live0);
+    // A single output: dispose alone frees everything its graph saved.
+    const y = tidy(() => relu(matmul(relu(matmul(w, w)), w)));
+    expect(rt.memory().liveBytes - live0).toBeGreaterThan(y.storage.byteSize);
+    y.dispose();
+    expect(rt.memory().liveBytes).toBe(live0);
+    w.dispose();
+  });
   it('records a step into few submissions (no submit per dispatch)', async () => {
     const rt = runtime();
     await rt.sync();

@@ -26,6 +26,8 @@ import normSrc from '../../shaders/bn_norm.wgsl';
 import gradReduceSrc from '../../shaders/bn_grad_reduce.wgsl';
 import gradCombineSrc from '../../shaders/bn_grad_combine.wgsl';
 import gradSrc from '../../shaders/bn_grad.wgsl';
+import affineSrc from '../../shaders/bn_affine.wgsl';
+import { reluGradFromOutput } from './elementwise.js';
 
 /** Parameters and state of a batch-norm layer (all per channel, shape [C]). */
 export interface BatchNormParams {
@@ -45,6 +47,8 @@ export interface BatchNormParams {
   epsilon?: number;
   /** Which batch variance updates the moving variance: 'biased' (Keras, default) or 'unbiased' (PyTorch). */
   varianceUpdate?: 'biased' | 'unbiased';
+  /** Apply ReLU to the result in the same pass (BN -> ReLU fused; differentiable as the pair). */
+  relu?: boolean;
 }
 
 /** Chunking of the M rows for channel reductions: enough (chunk, channel) threads to fill a GPU. */
@@ -98,7 +102,7 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
     s = p.movingVar;
   }
   const fromVar = !p.training;
-  const k = rt.kernel('bn-norm', laneSource(normSrc, v), { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
+  const k = rt.kernel('bn-norm', laneSource(normSrc, v), { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, RELU: p.relu ? 1 : 0 });
   rt.dispatch(
     k,
     { x: x.storage, mean: mean.storage, s: s.storage, gamma: (p.gamma ?? mean).storage, beta: (p.beta ?? mean).storage, y: y.storage },
@@ -114,10 +118,12 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
     return y;
   }
   // Inference mode's backward reads the moving statistics when it runs (only training mode changes them).
-  const saved = [x, mean, s, ...(p.gamma ? [p.gamma] : [])];
-  const out = record(p.training ? 'batchNorm' : 'batchNormInference', inputs, y, saved, (g, sv) => {
-    const [xs, ms, ss, gs] = sv;
-    const r = batchNormGrad(xs, g, ms, ss, gs ?? null, {
+  // With the fused ReLU the output is kept too: its sign masks the incoming gradient.
+  const saved = [x, mean, s, p.gamma ?? mean, ...(p.relu ? [y] : [])];
+  const op = `${p.training ? 'batchNorm' : 'batchNormInference'}${p.relu ? '+relu' : ''}`;
+  const out = record(op, inputs, y, saved, (g, sv) => {
+    const [xs, ms, ss, gs, ys] = sv;
+    const r = batchNormGrad(xs, ys ? reluGradFromOutput(ys, g) : g, ms, ss, p.gamma ? gs : null, {
       training: p.training,
       eps,
       needParams: !!((p.gamma && p.gamma.requiresGrad) || (p.beta && p.beta.requiresGrad)),
@@ -130,6 +136,27 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
     s.dispose();
   }
   return out;
+}
+
+/**
+ * Inference batch norm (moving statistics) of a preceding convolution as the per-channel affine map a
+ * GEMM epilogue applies: a [2, C] table of scale then shift, with the convolution's `bias` folded in.
+ */
+export function batchNormAffineTable(p: Omit<BatchNormParams, 'training'>, bias: Tensor | null): Tensor {
+  const rt = runtime();
+  const C = p.movingMean.size;
+  for (const [name, t] of [['gamma', p.gamma], ['beta', p.beta], ['movingVar', p.movingVar], ['bias', bias]] as const) {
+    if (t && t.size !== C) throw new Error(`ossify: batchNormAffineTable ${name} has shape ${shapeStr(t.shape)}, expected [${C}] like movingMean`);
+  }
+  const table = Tensor.empty([2, C]);
+  const m = p.movingMean;
+  rt.dispatch(
+    rt.kernel('bn-affine', affineSrc, { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, HAS_BIAS: bias ? 1 : 0 }),
+    { mean: m.storage, variance: p.movingVar.storage, gamma: (p.gamma ?? m).storage, beta: (p.beta ?? m).storage, bias: (bias ?? m).storage, table: table.storage },
+    { C, eps: p.epsilon ?? 1e-3 },
+    [Math.ceil(C / 64)],
+  );
+  return table;
 }
 
 /** The gradient launches: dx, dgamma = sum(g * xhat), dbeta = sum(g) (the sums only when needed). */

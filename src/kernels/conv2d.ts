@@ -21,12 +21,12 @@
  * bottom (and likewise left/right). PyTorch's padding='same' (stride 1 only) agrees for stride 1.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, isGradEnabled, shapeStr, type Shape } from '../tensor.js';
 import { record } from '../autograd.js';
-import { gemm, resolveGemmVariant, rowMajorB, vec4A } from './gemm.js';
+import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
-import { matmul } from './matmul.js';
+import { matmul, matmulFused } from './matmul.js';
 import { add, reshape } from './elementwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
@@ -184,7 +184,7 @@ function geomParams(g: ConvGeometry) {
   return { sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL };
 }
 
-function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, epilogue?: GemmEpilogue): Tensor {
   const M = g.N * g.OH * g.OW;
   const K = g.KH * g.KW * g.Cin;
   checkIndex(M, 'N*OH*OW', g);
@@ -201,6 +201,7 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry)
     inputs: { x: x.storage, w: w.storage, bias: (bias ?? x).storage },
     params: { ...geomParams(g), H: g.H, W: g.W, Cin: g.Cin, KW: g.KW, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, invCin: 1 / g.Cin, invKW: 1 / g.KW, invOH: 1 / g.OH, invOW: 1 / g.OW },
     outShape: [g.N, g.OH, g.OW, g.Cout],
+    epilogue,
   });
 }
 
@@ -404,6 +405,9 @@ export function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: Shape, opts:
   return g.groups > 1 ? groupedWeightGrad(x, dy, g) : weightGradGemm(x, dy, g);
 }
 
+/** 1x1, stride 1, unpadded, dense: a plain matmul over the pixels of NHWC x. */
+const isPlainMatmul = (g: ConvGeometry): boolean => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0;
+
 function checkGradShape(dy: Tensor, g: ConvGeometry): void {
   const want = [g.N, g.OH, g.OW, g.Cout];
   if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== want[i])) throw new Error(`ossify: conv2d output gradient must be ${shapeStr(want)}, got ${shapeStr(dy.shape)}`);
@@ -418,7 +422,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOp
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Cout)) throw new Error(`ossify: conv2d bias must be [${g.Cout}] (Cout of w ${shapeStr(w.shape)}), got ${shapeStr(bias.shape)}`);
   // A 1x1, stride-1, unpadded convolution is a plain matmul over the pixels of NHWC x (half of
   // InceptionV3's convolutions): no gather, and autograd comes from matmul, add and the views.
-  if (g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0) {
+  if (isPlainMatmul(g)) {
     const y = matmul(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]));
     return reshape(bias ? add(y, bias) : y, [g.N, g.OH, g.OW, g.Cout]);
   }
@@ -430,6 +434,29 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOp
     w.requiresGrad ? conv2dBackpropFilter(xs, dy, w.shape, opts) : null,
     ...(bias ? [bias.requiresGrad ? sum(dy, [0, 1, 2]) : null] : []),
   ]);
+}
+
+/** What {@link conv2dFused} applies to the convolution's output, per output channel. */
+export interface ConvEpilogue {
+  /** [2, Cout]: scale then shift (see {@link batchNormAffineTable}, which folds a bias into shift). */
+  table: Tensor;
+  /** ReLU after the affine map. */
+  relu: boolean;
+}
+
+/**
+ * Inference-only convolution with a fused epilogue: act(conv2d(x, w) * scale[c] + shift[c]) in one
+ * pass over the output (a following inference batch norm, and ReLU, need no passes of their own).
+ * Records no autograd: under grad mode with x or w requiring gradients it throws. Dense convolutions
+ * (groups = 1) only.
+ */
+export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue, opts: Conv2dOptions = {}): Tensor {
+  const g = resolveConvGeometry(x.shape, w.shape, opts);
+  if (g.groups !== 1) throw new Error(`ossify: conv2dFused takes dense convolutions (groups = 1), got groups = ${g.groups}`);
+  if (epilogue.table.rank !== 2 || epilogue.table.shape[0] !== 2 || epilogue.table.shape[1] !== g.Cout) throw new Error(`ossify: conv2dFused epilogue table must be [2, ${g.Cout}] (scale, shift per output channel of w ${shapeStr(w.shape)}), got ${shapeStr(epilogue.table.shape)}`);
+  if (isGradEnabled() && (x.requiresGrad || w.requiresGrad)) throw new Error('ossify: conv2dFused records no gradients; run it under noGrad(), or use conv2d and batchNorm for training');
+  if (isPlainMatmul(g)) return reshape(matmulFused(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]), epilogue), [g.N, g.OH, g.OW, g.Cout]);
+  return forwardGemm(x, w, null, g, { table: epilogue.table.storage, relu: epilogue.relu });
 }
 
 // ---- float64 CPU reference --------------------------------------------------------------------

@@ -7,11 +7,16 @@ import { fillTemplate } from '../gpu/wgsl.js';
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { record } from '../autograd.js';
 import { sumTo } from './reduce.js';
+import { lanes, laneTypes } from './lanes.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';
 import binarySrc from '../../shaders/binary.wgsl';
 
-/** A unary op: WGSL for y = f(x, alpha), its gradient dx = f'(x, y, g, alpha), and a float64 reference. */
+/**
+ * A unary op: WGSL for y = f(x, alpha), its gradient dx = f'(x, y, g, alpha), and a float64 reference.
+ * x, y, g have type T (f32, or vec4<f32> for sizes that are multiples of 4): constants that must match
+ * them are written T(...); alpha is a scalar f32.
+ */
 interface UnaryDef {
   expr: string;
   grad: string;
@@ -20,7 +25,7 @@ interface UnaryDef {
 
 /** The unary op table. `alpha` is a per-call scalar (scale factor, leak, ...). */
 export const UNARY = {
-  relu: { expr: 'max(x, 0.0)', grad: 'select(0.0, g, x > 0.0)', ref: (x) => Math.max(x, 0) },
+  relu: { expr: 'max(x, T(0.0))', grad: 'select(T(0.0), g, x > T(0.0))', ref: (x) => Math.max(x, 0) },
   sigmoid: { expr: '1.0 / (1.0 + exp(-x))', grad: 'g * y * (1.0 - y)', ref: (x) => 1 / (1 + Math.exp(-x)) },
   exp: { expr: 'exp(x)', grad: 'g * y', ref: (x) => Math.exp(x) },
   neg: { expr: '-x', grad: '-g', ref: (x) => -x },
@@ -48,8 +53,9 @@ export type BinaryOp = keyof typeof BINARY;
 function launchUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
   const rt = runtime();
   const y = Tensor.empty(x.shape);
-  const k = rt.kernel(`unary:${op}`, fillTemplate(unarySrc, { EXPR: UNARY[op].expr }));
-  rt.dispatch(k, { x: x.storage, y: y.storage }, { n: x.size, alpha }, rt.grid(x.size, 256));
+  const v = lanes(x.size);
+  const k = rt.kernel(`unary:${op}`, fillTemplate(unarySrc, { EXPR: UNARY[op].expr, ...laneTypes(v) }));
+  rt.dispatch(k, { x: x.storage, y: y.storage }, { n: x.size / v, alpha }, rt.grid(x.size / v, 256));
   return y;
 }
 
@@ -62,9 +68,10 @@ function gradReads(op: UnaryOp): { x: boolean; y: boolean } {
 function launchUnaryGrad(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Tensor, alpha: number): Tensor {
   const rt = runtime();
   const dx = Tensor.empty(g.shape);
-  const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradSrc, { GRAD: UNARY[op].grad }));
+  const v = lanes(g.size);
+  const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradSrc, { GRAD: UNARY[op].grad, ...laneTypes(v) }));
   // Bindings the expression does not read get g as a stand-in.
-  rt.dispatch(k, { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: dx.storage }, { n: g.size, alpha }, rt.grid(g.size, 256));
+  rt.dispatch(k, { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: dx.storage }, { n: g.size / v, alpha }, rt.grid(g.size / v, 256));
   return dx;
 }
 
@@ -81,6 +88,8 @@ export function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
 }
 
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** ReLU's backward from its output y (y > 0 exactly where the input was): g where y > 0, else 0. */
+export const reluGradFromOutput = (y: Tensor, g: Tensor): Tensor => launchUnaryGrad('relu', y, null, g, 0);
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const exp = (x: Tensor): Tensor => unary('exp', x);
 export const neg = (x: Tensor): Tensor => unary('neg', x);

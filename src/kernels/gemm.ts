@@ -6,10 +6,10 @@
 import { runtime, type BufferLike } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { Tensor, type Shape } from '../tensor.js';
-import { sum } from './reduce.js';
 import { variant } from './variants.js';
 import regtileSrc from '../../shaders/gemm_regtile.wgsl';
 import sharedSrc from '../../shaders/gemm_shared.wgsl';
+import splitsSrc from '../../shaders/gemm_splits.wgsl';
 
 /**
  * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
@@ -128,6 +128,41 @@ export interface GemmCall {
   rowsA4?: boolean;
   /** The loaders define aKNext(aK(k)) = aK(k + 1), cheaper than aK (k steps of 1 use it). */
   kNext?: boolean;
+  /** Applied to every element of C as it is stored (see {@link GemmEpilogue}). */
+  epilogue?: GemmEpilogue;
+}
+
+/**
+ * A per-column affine map, then optionally ReLU, applied to C: c[m, n] = act(c[m, n] * table[n] +
+ * table[N + n]) with `table` = [scale(N), shift(N)] (e.g. an inference batch norm folded behind a
+ * convolution: {@link batchNormAffineTable}). Fused into the GEMM's store (no extra pass over C);
+ * split-k GEMMs apply it once their partial sums are added.
+ */
+export interface GemmEpilogue {
+  table: BufferLike;
+  relu: boolean;
+}
+
+// One definition of the epilogue for the fused store and the stand-alone pass (the uniform `p` has N).
+const EPILOGUE_FN = `override RELU: bool = false;
+@group(0) @binding(15) var<storage, read> epi: array<f32>; // [scale(N), shift(N)]
+fn epilogue(n: u32, v: f32) -> f32 {
+  let y = v * epi[n] + epi[p.N + n];
+  return select(y, max(y, 0.0), RELU);
+}`;
+const fusedStores = new Map<string, string>();
+/** The loaders with their storeC wrapped by the epilogue (memoised: same string, cached pipeline). */
+function withEpilogue(loaders: string): string {
+  let s = fusedStores.get(loaders);
+  if (s === undefined) {
+    if (!loaders.includes('fn storeC(')) throw new Error('ossify: internal error: GEMM loaders without storeC');
+    s = `${loaders.replace('fn storeC(', 'fn storeRaw(')}
+${EPILOGUE_FN}
+fn storeC(m: u32, n: u32, z: u32, v: f32) { storeRaw(m, n, z, epilogue(n, v)); }
+`;
+    fusedStores.set(loaders, s);
+  }
+  return s;
 }
 
 /** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
@@ -338,7 +373,9 @@ export function gemm(call: GemmCall): Tensor {
   const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
   const kPerSplit = Math.ceil(call.K / splits / 16) * 16; // a multiple of 4: k4 steps never straddle splits
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
-  const loaders = completeLoaders(call.loaders);
+  // The epilogue rides on the store unless partial sums (split-k) are stored.
+  const fused = call.epilogue && nsplit === 1 ? call.epilogue : null;
+  const loaders = completeLoaders(fused ? withEpilogue(call.loaders) : call.loaders);
   // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
   // 4x unrolled body of the plain form with scalar B gathers.
   const k4 = !!call.kStep4 && call.K % 4 === 0 && lanes > 0;
@@ -348,14 +385,18 @@ export function gemm(call: GemmCall): Tensor {
   // 0.65-0.9 of the time); with 8 lanes (lavapipe) the larger body cost 1.1-1.35x (bench/LAB.md #34).
   const core = v === 'shared' ? sharedSrc : regtileCore(reg.tm, { lanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext: !!call.kNext, unrollNext: lanes > 0 && rt.info.subgroupSize?.min === 4 });
   const code = fillTemplate(core, { LOADERS: loaders });
-  const k = rt.kernel(`${call.label}:${v}`, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }) });
+  const label = `${call.label}${fused ? (fused.relu ? '+affine+relu' : '+affine') : ''}:${v}`;
+  const k = rt.kernel(label, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }), ...(fused ? { RELU: fused.relu ? 1 : 0 } : {}) });
   const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
   const [x, y] = tiles(v, call.M, call.N);
-  rt.dispatch(k, { ...call.inputs, c: out.storage }, { ...call.params, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);
+  rt.dispatch(k, { ...call.inputs, c: out.storage, ...(fused ? { epi: fused.table } : {}) }, { ...call.params, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);
   if (nsplit === 1) return out;
-  const summed = sum(out, 0);
+  // Add the partial products (and apply the epilogue) in one pass.
+  const res = Tensor.empty(call.outShape);
+  const total = call.M * call.N;
+  const epi = call.epilogue;
+  const sk = rt.kernel(epi ? (epi.relu ? 'gemm-splits+affine+relu' : 'gemm-splits+affine') : 'gemm-splits', fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN }), { AFFINE: epi ? 1 : 0, RELU: epi?.relu ? 1 : 0 });
+  rt.dispatch(sk, { part: out.storage, c: res.storage, epi: epi?.table ?? out.storage }, { M: call.M, N: call.N, total, splits: nsplit }, rt.grid(total, 256));
   out.dispose();
-  const res = summed.alias(call.outShape);
-  summed.dispose();
   return res;
 }

@@ -10,7 +10,12 @@ export function lanes(...sizes: number[]): 1 | 4 {
   return sizes.every((s) => s % 4 === 0) ? 4 : 1;
 }
 
-/** Fill a shader's {{T}} (float element) and {{U}} (u32 element) for a lane count. */
+/** The {{T}} (float element) and {{U}} (u32 element) template values for a lane count. */
+export function laneTypes(v: 1 | 4): { T: string; U: string } {
+  return v === 4 ? { T: 'vec4<f32>', U: 'vec4<u32>' } : { T: 'f32', U: 'u32' };
+}
+
+/** Fill a shader's {{T}} and {{U}} for a lane count. */
 export function laneSource(src: string, v: 1 | 4): string {
-  return fillTemplate(src, v === 4 ? { T: 'vec4<f32>', U: 'vec4<u32>' } : { T: 'f32', U: 'u32' });
+  return fillTemplate(src, laneTypes(v));
 }

@@ -2,9 +2,9 @@
  * Matrix multiply (and the dense layer's math): C = op(A) op(B) with optional transposes, on the GEMM
  * engine. Backward: dA = g op(B)^T, dB = op(A)^T g, each again a matmul with transposes.
  */
-import { Tensor, shapeStr } from '../tensor.js';
+import { Tensor, isGradEnabled, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
-import { gemm, rowMajorB, vec4A, SCALAR_B4 } from './gemm.js';
+import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
 
@@ -38,7 +38,7 @@ export interface MatmulOptions {
   splits?: number;
 }
 
-function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number): Tensor {
+function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number, epilogue?: GemmEpilogue): Tensor {
   if (a.rank !== 2 || b.rank !== 2) throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
@@ -51,7 +51,21 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number)
   const rowsA4 = ta && M % 4 === 0;
   // The label names the transposes: profiles tell the weight gradient (A^T) from dX (B^T), and tuned
   // choices (keyed by label and shape) do not mix layouts.
-  return gemm({ label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}`, loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT), kStep4: vecB || (vecBT && vecA), vecA, rowsA4, kNext: rowsA4, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits });
+  return gemm({ label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}`, loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT), kStep4: vecB || (vecBT && vecA), vecA, rowsA4, kNext: rowsA4, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits, epilogue });
+}
+
+/**
+ * C = act(A B * scale[n] + shift[n]) with `epilogue.table` = [scale, shift] ([2, N]) and act = ReLU
+ * when `epilogue.relu`: the GEMM epilogue fused into the store (what the inference-only
+ * `conv2dFused` runs for 1x1 convolutions). Records no autograd.
+ */
+export function matmulFused(a: Tensor, b: Tensor, epilogue: { table: Tensor; relu: boolean }, opts: Pick<MatmulOptions, 'splits'> = {}): Tensor {
+  const N = b.rank === 2 ? b.shape[1] : 0;
+  const t = epilogue.table;
+  if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== N) throw new Error(`ossify: matmulFused epilogue table must be [2, ${N}] (scale, shift per column of b ${shapeStr(b.shape)}), got ${shapeStr(t.shape)}`);
+  if (isGradEnabled() && (a.requiresGrad || b.requiresGrad)) throw new Error('ossify: matmulFused records no gradients; run it under noGrad(), or use matmul for training');
+  const epi: GemmEpilogue = { table: t.storage, relu: epilogue.relu };
+  return launch(a, b, false, false, opts.splits, epi);
 }
 
 /** C = op(A) op(B). Differentiable. */

@@ -2,6 +2,7 @@
 import { isGradEnabled, shapeStr, tidy, type Tensor, type Shape } from '../tensor.js';
 import { concat } from '../kernels/concat.js';
 import { Module, type LayerOptions, type TraceVisitor } from './module.js';
+import { runFused } from './fusion.js';
 
 /** Runs its modules in order. Structural: it adds no weights and no summary row. */
 export class Sequential extends Module {
@@ -28,14 +29,19 @@ export class Sequential extends Module {
    * Without autograd (inference) each child runs in its own {@link tidy} and the previous output is
    * freed once the next exists, so peak memory is a few layers' activations rather than the whole
    * network's (which an enclosing tidy would hold until it returns). With autograd the activations
-   * are needed for backward anyway.
+   * are needed for backward anyway. Adjacent layers that one kernel runs together are fused
+   * (src/layers/fusion.ts: conv -> batch norm -> ReLU in inference, batch norm -> ReLU always).
    */
   forward(x: Tensor): Tensor {
     let y = x;
     const eager = !isGradEnabled();
-    for (const m of this.children) {
+    const layers = this.children;
+    for (let i = 0; i < layers.length; ) {
       const prev = y;
-      y = eager ? tidy(() => m.forward(prev)) : m.forward(prev);
+      const step = (): { y: Tensor; used: number } => runFused(layers, i, prev) ?? { y: layers[i].forward(prev), used: 1 };
+      const r = eager ? tidy(step) : step();
+      y = r.y;
+      i += r.used;
       if (eager && prev !== x && prev !== y) prev.dispose(); // views of prev keep its storage alive
     }
     return y;

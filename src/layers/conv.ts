@@ -1,6 +1,6 @@
 /** Keras's Conv2D on NHWC tensors with an HWIO kernel `[kh, kw, cin / groups, filters]`. */
 import type { Tensor, Shape } from '../tensor.js';
-import { conv2d, resolveConvGeometry, type Conv2dPadding } from '../kernels/conv2d.js';
+import { conv2d, resolveConvGeometry, type Conv2dOptions, type Conv2dPadding } from '../kernels/conv2d.js';
 import type { Initializer } from '../init.js';
 import { Module, type LayerOptions } from './module.js';
 
@@ -45,7 +45,8 @@ export class Conv2d extends Module {
     this.bias = opts.useBias === false ? null : this.addWeight('bias', [opts.filters], opts.biasInitializer ?? 'zeros');
   }
 
-  private convOpts() {
+  /** The kernel-level options of this layer's convolution. */
+  convOpts(): Conv2dOptions {
     return { stride: this.opts.strides, dilation: this.opts.dilation, padding: this.opts.padding ?? 'valid', groups: this.opts.groups };
   }
 

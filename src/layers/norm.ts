@@ -55,9 +55,10 @@ export class BatchNorm extends Module {
     return this.training && this.trainable;
   }
 
-  forward(x: Tensor): Tensor {
+  /** Normalise x; with `relu`, ReLU follows in the same pass (what {@link Sequential} fuses BN -> ReLU into). */
+  forward(x: Tensor, opts: { relu?: boolean } = {}): Tensor {
     this.check(x.shape);
-    return batchNorm(x, { gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, training: this.usesBatchStats, momentum: this.momentum, epsilon: this.epsilon });
+    return batchNorm(x, { gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, training: this.usesBatchStats, momentum: this.momentum, epsilon: this.epsilon, relu: opts.relu });
   }
 
   private check(shape: Shape): void {

@@ -1,0 +1,29 @@
+// Inference batch norm as a per-channel affine map, for a GEMM epilogue (src/kernels/gemm.ts):
+//   scale[c] = gamma[c] / sqrt(movingVar[c] + eps),  shift[c] = beta[c] + (bias[c] - movingMean[c]) * scale[c]
+// written as table = [scale(C), shift(C)]. `bias` is the preceding convolution's, folded in here.
+// HAS_* = false: Keras's scale=False / center=False, a convolution without bias (bindings are stand-ins).
+override HAS_GAMMA: bool = true;
+override HAS_BETA: bool = true;
+override HAS_BIAS: bool = false;
+struct Params { C: u32, eps: f32 }
+@group(0) @binding(0) var<storage, read> mean: array<f32>;
+@group(0) @binding(1) var<storage, read> variance: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> table: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= p.C) { return; }
+  var s = inverseSqrt(variance[c] + p.eps);
+  if (HAS_GAMMA) { s *= gamma[c]; }
+  var t = -mean[c];
+  if (HAS_BIAS) { t += bias[c]; }
+  t *= s;
+  if (HAS_BETA) { t += beta[c]; }
+  table[c] = s;
+  table[p.C + c] = t;
+}

@@ -1,0 +1,20 @@
+// Finishes a split-k GEMM: C[m, n] = sum over the splits z of the partial products part[z, m, n],
+// then, with AFFINE, the GEMM epilogue (per-column scale and shift, optional ReLU) that the partial
+// stores could not apply. `epilogue`, RELU and the `epi` table binding come from src/kernels/gemm.ts
+// (the placeholder below), the same function the fused store calls; without AFFINE `epi` is unread.
+override AFFINE: bool = false;
+struct Params { M: u32, N: u32, total: u32, splits: u32 }
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> c: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+{{EPILOGUE}}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.total) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < p.splits; z++) { s += part[z * p.total + i]; }
+  if (AFFINE) { s = epilogue(i % p.N, s); }
+  c[i] = s;
+}
