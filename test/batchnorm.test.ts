@@ -36,6 +36,16 @@ function gpuParams(p: BatchNormReferenceParams) {
   };
 }
 
+/** GPU gradients [dx, dgamma?, dbeta?] against the float64 reference's. */
+function expectGrads(grads: Float32Array[], ref: { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array }, p: BatchNormReferenceParams): void {
+  // dx in training mode is a difference of O(1) terms: judge it against the gradient's scale.
+  const scale = Math.max(...ref.dx.map(Math.abs));
+  expectClose(grads[0], ref.dx, { atol: 2e-5 * scale, rtol: 1e-3, what: 'dx' });
+  let k = 1;
+  if (p.gamma) expectClose(grads[k++], ref.dgamma, { atol: 1e-4, rtol: 1e-4, what: 'dgamma' });
+  if (p.beta) expectClose(grads[k++], ref.dbeta, { atol: 1e-4, rtol: 1e-4, what: 'dbeta' });
+}
+
 describe('batchNorm forward', () => {
   const cases: Case[] = [
     { shape: [3, 7, 5, 6], gamma: true, beta: true, training: true },
@@ -117,13 +127,7 @@ describe('batchNorm backward', () => {
         inputs,
         w,
       );
-      const ref = batchNormBackwardReference(x, c.shape, w, p);
-      // dx in training mode is a difference of O(1) terms: judge it against the gradient's scale.
-      const scale = Math.max(...ref.dx.map(Math.abs));
-      expectClose(grads[0], ref.dx, { atol: 2e-5 * scale, rtol: 1e-3, what: 'dx' });
-      let k = 1;
-      if (p.gamma) expectClose(grads[k++], ref.dgamma, { atol: 1e-4, rtol: 1e-4, what: 'dgamma' });
-      if (p.beta) expectClose(grads[k++], ref.dbeta, { atol: 1e-4, rtol: 1e-4, what: 'dbeta' });
+      expectGrads(grads, batchNormBackwardReference(x, c.shape, w, p), p);
     });
   }
 
@@ -179,12 +183,7 @@ describe('batchNorm with the fused ReLU (relu: true)', () => {
       expect(out.some((v) => v === 0) && out.some((v) => v > 0), 'the case exercises both sides of the ReLU').toBe(true);
       // The gradient through ReLU is the batch norm's gradient of g masked where the output is 0.
       const masked = Float64Array.from(w, (g, i) => (ref.y[i] > 0 ? g : 0));
-      const rg = batchNormBackwardReference(x, c.shape, masked, p);
-      const scale = Math.max(...rg.dx.map(Math.abs));
-      expectClose(grads[0], rg.dx, { atol: 2e-5 * scale, rtol: 1e-3, what: 'dx' });
-      let k = 1;
-      if (p.gamma) expectClose(grads[k++], rg.dgamma, { atol: 1e-4, rtol: 1e-4, what: 'dgamma' });
-      if (p.beta) expectClose(grads[k++], rg.dbeta, { atol: 1e-4, rtol: 1e-4, what: 'dbeta' });
+      expectGrads(grads, batchNormBackwardReference(x, c.shape, masked, p), p);
       // And against finite differences of the composed float64 reference.
       const [ix, fx] = finiteDiff((xx) => weightedSum(reluRef(batchNormReference(xx, c.shape, p).y), w), x, { count: 24 });
       expectClose(ix.map((i) => grads[0][i]), fx, { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' });
