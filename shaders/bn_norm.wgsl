@@ -2,11 +2,14 @@
 // FROM_VAR: `s` holds a variance (inference: the moving variance), else 1/sqrt(var + eps) (training).
 // HAS_GAMMA / HAS_BETA = false are Keras's scale=False / center=False (the binding is then a stand-in).
 // RELU: max(y, 0) fused (BN followed by ReLU, as in InceptionV3's and DenseNet's blocks).
+// TABLE: `s` holds batchNormAffineTable's [scale; shift] and y = x * scale + shift (inference without
+// gradients: two loads per element instead of four, no square root; the other bindings are stand-ins).
 // T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
 override RELU: bool = false;
 override HAS_GAMMA: bool = true;
 override HAS_BETA: bool = true;
 override FROM_VAR: bool = false;
+override TABLE: bool = false;
 struct Params { n: u32, C: u32, eps: f32 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read> mean: array<{{T}}>;
@@ -21,11 +24,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= p.n) { return; }
   let c = i % p.C;
-  var inv = s[c];
-  if (FROM_VAR) { inv = inverseSqrt(inv + p.eps); }
-  var v = (x[i] - mean[c]) * inv;
-  if (HAS_GAMMA) { v *= gamma[c]; }
-  if (HAS_BETA) { v += beta[c]; }
+  var v: {{T}};
+  if (TABLE) {
+    v = x[i] * s[c] + s[c + p.C];
+  } else {
+    var inv = s[c];
+    if (FROM_VAR) { inv = inverseSqrt(inv + p.eps); }
+    v = (x[i] - mean[c]) * inv;
+    if (HAS_GAMMA) { v *= gamma[c]; }
+    if (HAS_BETA) { v += beta[c]; }
+  }
   if (RELU) { v = max(v, {{T}}(0.0)); }
   y[i] = v;
 }

@@ -8,9 +8,10 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, noGrad, tidy, runtime } from '../src/index.js';
 import { conv2dFused, conv2dReference, type Conv2dOptions } from '../src/kernels/conv2d.js';
 import { matmulFused, matmulReference } from '../src/kernels/matmul.js';
-import { batchNormAffineTable } from '../src/kernels/batchnorm.js';
-import { Sequential, Conv2d, BatchNorm2d, ReLU, MaxPool2d, buildScope } from '../src/layers/index.js';
+import { batchNorm, batchNormAffineTable, batchNormApplyTable } from '../src/kernels/batchnorm.js';
+import { Sequential, Conv2d, BatchNorm2d, ReLU, MaxPool2d, ZeroPad2d, buildScope } from '../src/layers/index.js';
 import { backward } from '../src/autograd.js';
+import { Adam } from '../src/optim/optimizers.js';
 import { setup, randArray, expectClose, numel } from './helpers.js';
 
 beforeAll(setup);
@@ -37,6 +38,19 @@ describe('batchNormAffineTable', () => {
       const scale = Float64Array.from(v, (vi, c) => (gamma ? g[c] : 1) / Math.sqrt(vi + eps));
       const shift = Float64Array.from(m, (mi, c) => (beta ? b[c] : 0) + ((bias ? cb[c] : 0) - mi) * scale[c]);
       expectClose(await table.read(), [...scale, ...shift], { what: 'table' });
+    });
+  }
+
+  for (const [shape, relu] of [[[2, 3, 5, 7], true], [[3, 4, 2, 12], false], [[5, 8], true]] as const) {
+    it(`batchNormApplyTable ${JSON.stringify(shape)} relu=${relu} (${shape[shape.length - 1] % 4 ? 'scalar' : 'vec4'}): x * scale + shift`, async () => {
+      const C = shape[shape.length - 1];
+      const n = numel(shape);
+      const x = randArray(n, 6, -2, 2);
+      const [scale, shift] = [randArray(C, 7, -1.5, 1.5), randArray(C, 8)];
+      const y = noGrad(() => batchNormApplyTable(t(x, [...shape]), t([...scale, ...shift], [2, C]), relu));
+      expectClose(await y.read(), affineRef(x, scale, shift, relu), { what: 'y' });
+      expect(() => batchNormApplyTable(t(x, [...shape], true), t([...scale, ...shift], [2, C]))).toThrow(/no backward.*noGrad/);
+      expect(() => noGrad(() => batchNormApplyTable(t(x, [...shape]), t(scale, [1, C])))).toThrow(new RegExp(`\\[2, ${C}\\] table.*got \\[1, ${C}\\]`));
     });
   }
 });
@@ -101,8 +115,8 @@ describe('Sequential fusion', () => {
     ]));
   }
   /** Give every batch norm non-trivial moving statistics and affine weights (as after training). */
-  async function randomiseStats(m: Sequential): Promise<void> {
-    let s = 100;
+  async function randomiseStats(m: Sequential, seed = 100): Promise<void> {
+    let s = seed;
     for (const l of m.layers) {
       if (!(l instanceof BatchNorm2d)) continue;
       const C = l.channels;
@@ -112,7 +126,17 @@ describe('Sequential fusion', () => {
       if (l.beta) runtime().upload(l.beta.storage, Float32Array.from(randArray(C, s++, -0.5, 0.5)));
     }
   }
-  const oneByOne = (m: Sequential, x: Tensor): Tensor => tidy(() => m.layers.reduce((y, l) => l.forward(y), x));
+  /** The layers one by one, batch norms through the batchNorm kernel itself (no kept tables). */
+  const oneByOne = (m: Sequential, x: Tensor): Tensor =>
+    tidy(() =>
+      m.layers.reduce(
+        (y, l) =>
+          l instanceof BatchNorm2d && !l.usesBatchStats
+            ? batchNorm(y, { gamma: l.gamma, beta: l.beta, movingMean: l.movingMean, movingVar: l.movingVar, epsilon: l.epsilon, training: false })
+            : l.forward(y),
+        x,
+      ),
+    );
 
   it('inference (noGrad) gives what the layers give one by one, with fewer dispatches', async () => {
     const m = net(3);
@@ -129,6 +153,100 @@ describe('Sequential fusion', () => {
     expectClose(await fused.read(), await plain.read(), { atol: 1e-5, what: 'fused vs one by one' });
     expect(fusedDispatches).toBeLessThan(plainDispatches);
     for (const y of [fused, plain, x]) y.dispose();
+    m.dispose();
+  });
+
+  it('keeps the affine tables between inference calls and rebuilds them when their inputs change', async () => {
+    const m = net(11);
+    await randomiseStats(m);
+    m.eval();
+    const x = t(randArray(2 * 9 * 11 * 3, 12, -2, 2), [2, 9, 11, 3]);
+    const rt = runtime();
+    const fusedMatches = async (what: string): Promise<number> => {
+      const d0 = rt.dispatches;
+      const fused = noGrad(() => tidy(() => m.forward(x)));
+      const n = rt.dispatches - d0;
+      const plain = noGrad(() => oneByOne(m, x));
+      expectClose(await fused.read(), await plain.read(), { atol: 1e-5, what });
+      fused.dispose();
+      plain.dispose();
+      return n;
+    };
+    const first = await fusedMatches('first call');
+    // The second call builds none of the four tables (three conv -> BN, one BN -> ReLU; each table one
+    // dispatch, two where tests poison).
+    const second = await fusedMatches('second call');
+    expect([4, 8]).toContain(first - second);
+    await randomiseStats(m, 200); // uploads (a checkpoint load does the same)
+    expect(await fusedMatches('after new statistics were uploaded')).toBe(first);
+    // A training forward moves the moving statistics in place; an optimizer step moves gamma, beta, bias.
+    m.train(true);
+    const p = m.parameters();
+    const y = tidy(() => m.forward(x));
+    backward(y, t(randArray(y.size, 13), [...y.shape]));
+    y.dispose();
+    const opt = new Adam(p, { lr: 0.05 });
+    opt.step();
+    m.eval();
+    expect(await fusedMatches('after a training step')).toBe(first);
+    for (const q of p) {
+      q.grad?.dispose();
+      q.grad = null;
+    }
+    const live = rt.memory().liveBuffers;
+    const owned = m.namedParameters().length + m.namedBuffers().length;
+    m.dispose();
+    // dispose() frees the four kept tables with the weights and statistics.
+    expect(live - rt.memory().liveBuffers).toBe(owned + 4);
+    opt.dispose();
+    x.dispose();
+  });
+
+  it('zero padding goes into the next convolution: same output and gradients, inference and training', async () => {
+    const m = buildScope({ seed: 21 }, () => new Sequential([
+      new ZeroPad2d({ padding: [1, 2, 0, 3] }),
+      new Conv2d({ inChannels: 4, filters: 6, kernelSize: 3, strides: 2, useBias: true }),
+      new BatchNorm2d({ channels: 6 }),
+      new ReLU(),
+      new ZeroPad2d({ padding: 1 }),
+      new Conv2d({ inChannels: 6, filters: 5, kernelSize: [3, 1], padding: [0, 1, 1, 0], useBias: true }),
+      new ZeroPad2d({ padding: 1 }), // before a 'same' convolution it stays a layer of its own
+      new Conv2d({ inChannels: 5, filters: 3, kernelSize: 3, padding: 'same', useBias: false }),
+    ]));
+    await randomiseStats(m, 300);
+    const xs = randArray(2 * 9 * 8 * 4, 22, -2, 2);
+    const rt = runtime();
+    for (const training of [false, true]) {
+      m.train(training);
+      const run = async (fn: (x: Tensor) => Tensor) => {
+        const x = t(xs, [2, 9, 8, 4], training);
+        const d0 = rt.dispatches;
+        const y = training ? tidy(() => fn(x)) : noGrad(() => tidy(() => fn(x)));
+        const dispatches = rt.dispatches - d0;
+        const out: { y: Float32Array; dispatches: number; dx?: Float32Array; dk?: Float32Array } = { y: await y.read(), dispatches };
+        if (training) {
+          backward(y, t(randArray(y.size, 23), [...y.shape]));
+          out.dx = await x.grad!.read();
+          out.dk = await m.parameters()[0].grad!.read();
+          for (const p of m.parameters()) {
+            p.grad?.dispose();
+            p.grad = null;
+          }
+        }
+        y.dispose();
+        x.dispose();
+        return out;
+      };
+      const fused = await run((x) => m.forward(x));
+      const plain = await run((x) => m.layers.reduce((y, l) => l.forward(y), x));
+      expect(fused.y.length).toBe(2 * 8 * 10 * 3);
+      expectClose(fused.y, plain.y, { atol: 1e-5, what: `y (training=${training})` });
+      expect(fused.dispatches).toBeLessThan(plain.dispatches);
+      if (training) {
+        expectClose(fused.dx!, plain.dx!, { atol: 1e-4, rtol: 1e-3, what: 'dx' });
+        expectClose(fused.dk!, plain.dk!, { atol: 1e-4, rtol: 1e-3, what: 'd kernel' });
+      }
+    }
     m.dispose();
   });
 

@@ -14,6 +14,9 @@ const CASES: { shape: [number, number, number, number]; pad: Pad2d }[] = [
   { shape: [2, 7, 6, 5], pad: [0, 1, 2, 0] },
   { shape: [3, 1, 1, 1], pad: [1, 0, 0, 2] },
   { shape: [1, 4, 3, 2], pad: [0, 0, 0, 0] },
+  // C a multiple of 4: the vec4 kernel
+  { shape: [2, 5, 3, 8], pad: [1, 2, 0, 3] },
+  { shape: [1, 3, 7, 4], pad: [2, 0, 1, 1] },
 ];
 
 describe('zeroPad2d', () => {

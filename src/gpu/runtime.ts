@@ -134,6 +134,7 @@ export class Runtime {
   /** Number of dispatches recorded so far. */
   dispatches = 0;
   private profiler: { set: GPUQuerySet; labels: string[]; capacity: number } | null = null;
+  private versions = new WeakMap<GPUBuffer, number>();
 
   constructor(device: GPUDevice, info: DeviceInfo, keepAlive: unknown = null) {
     this.device = device;
@@ -230,6 +231,19 @@ export class Runtime {
 
   // ---- recording ----------------------------------------------------------------------------
 
+  /**
+   * A number that changes whenever recorded work (a dispatch binding the buffer read-write, a copy into
+   * it) or an upload may have changed the buffer's contents: a cache of values derived from buffers
+   * (batch norm's affine table) stays valid while their versions do.
+   */
+  contentVersion(buf: BufferLike): number {
+    return this.versions.get(buf.buffer) ?? 0;
+  }
+
+  private written(buffer: GPUBuffer): void {
+    this.versions.set(buffer, (this.versions.get(buffer) ?? 0) + 1);
+  }
+
   private uniformSlot(size: number): { buffer: GPUBuffer; offset: number; view: DataView } {
     const a = this.arena;
     if (a.offset + size > ARENA_CHUNK) {
@@ -256,6 +270,7 @@ export class Runtime {
       const buf = buffers[name];
       if (!buf) throw new Error(`${k.label}: binding '${name}' was not given (given: ${Object.keys(buffers).join(', ')})`);
       entries.push({ binding: b.binding, resource: { buffer: buf.buffer, size: buf.byteSize } });
+      if (b.kind === 'storage') this.written(buf.buffer);
     }
     for (const name of Object.keys(buffers)) if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
     if (k.uniformName) {
@@ -359,6 +374,7 @@ export class Runtime {
       this.pass = null;
     }
     this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    this.written(dst.buffer);
     this.pending++;
   }
 
@@ -386,6 +402,7 @@ export class Runtime {
     // queue.writeBuffer runs before any command buffer submitted later, so recorded work goes first.
     this.flush();
     this.device.queue.writeBuffer(dst.buffer, dstOffset, data.buffer, data.byteOffset, data.byteLength);
+    this.written(dst.buffer);
   }
 
   /** Read bytes back to the host (submits pending work and waits for it). */

@@ -139,6 +139,24 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
 }
 
 /**
+ * Inference batch norm from its affine table ({@link batchNormAffineTable}): y = x * scale + shift over
+ * the last axis, then ReLU with `relu`; without autograd (the table carries no gradient to gamma and
+ * beta). What the BatchNorm layer runs in inference, with the table it keeps.
+ */
+export function batchNormApplyTable(x: Tensor, table: Tensor, relu = false): Tensor {
+  const C = x.shape[x.rank - 1];
+  if (table.rank !== 2 || table.shape[0] !== 2 || table.shape[1] !== C) throw new Error(`ossify: batchNormApplyTable needs a [2, ${C}] table for input ${shapeStr(x.shape)}, got ${shapeStr(table.shape)}`);
+  if (isGradEnabled() && x.requiresGrad) throw new Error('ossify: batchNormApplyTable has no backward; use batchNorm() where gradients are needed, or run under noGrad()');
+  const rt = runtime();
+  const v = lanes(C);
+  const y = Tensor.empty(x.shape);
+  const k = rt.kernel('bn-norm', laneSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
+  const t = table.storage;
+  rt.dispatch(k, { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage }, { n: x.size / v, C: C / v, eps: 0 }, rt.grid(x.size / v, 256));
+  return y;
+}
+
+/**
  * Inference batch norm (moving statistics) of a preceding convolution as the per-channel affine map a
  * GEMM epilogue applies: a [2, C] table of scale then shift, with the convolution's `bias` folded in.
  */

@@ -44,10 +44,10 @@ const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n))
  * where M = batch * 4 or batch) do not spend most lanes on rows and columns that do not exist.
  */
 function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: number; wgY: number } {
-  const tm = Math.min(maxRowsOf(v), pow2ceil(M));
   // The subgroup form needs a whole subgroup per workgroup row: narrow outputs idle some column lanes
   // rather than lose the row sharing (3x3 dilated 16 -> 16 conv, lavapipe: 4.8 ms -> see bench/LAB.md #14).
   const sg = isSubgroupForm(v) ? (runtime().info.subgroupSize?.min ?? 1) : 1;
+  const tm = isSubgroupForm(v) ? subgroupRows(M, sg) : Math.min(maxRowsOf(v), pow2ceil(M));
   const quads = Math.ceil(N / colsOf(v)); // column groups, one per invocation
   let wgX = Math.min(16, Math.max(sg, pow2ceil(quads)));
   // Half as wide when that idles fewer columns: N = 96 fills three 32-column workgroups exactly
@@ -73,6 +73,20 @@ function subgroupLanes(tm: number, wgX: number): number {
   const s = info.subgroupSize;
   if (!info.features.includes('subgroups') || !s || s.min !== s.max || s.min < 2 || s.min > wgX || wgX % s.min !== 0) return 0;
   return tm >= 2 ? Math.min(s.min, tm) : 0;
+}
+
+/**
+ * Rows per invocation in the subgroup form: as few 32-row groups as M needs, each as short as they
+ * can share M out (a multiple of 4): M = 18 (InceptionV3's 3x3 maps at 75 px, batch 2) takes 20 rows,
+ * not 32, and M = 98 four groups of 28, where every row past M was multiply-adds spent on nothing.
+ * The four-row read of A needs tm / (4 * min(lanes, tm / 4)) whole rounds: with 4-lane subgroups
+ * tm above 16 stays 32.
+ */
+function subgroupRows(M: number, sg: number): number {
+  const most = maxRowsOf('subgroup');
+  if (M < 4) return pow2ceil(M);
+  const tm = Math.ceil(M / Math.ceil(M / most) / 4) * 4;
+  return tm > 4 * sg ? Math.ceil(tm / (4 * sg)) * 4 * sg : tm;
 }
 
 /** Workgroups (x, y) that one split of an M x N GEMM needs with this variant. */

@@ -6,6 +6,7 @@
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { record } from '../autograd.js';
+import { lanes, laneSource } from './lanes.js';
 import padSrc from '../../shaders/pad.wgsl';
 
 /** Per-side padding [top, bottom, left, right]. */
@@ -16,7 +17,9 @@ function windowCopy(x: Tensor, OH: number, OW: number, offY: number, offX: numbe
   const [N, H, W, C] = x.shape;
   const rt = runtime();
   const out = Tensor.empty([N, OH, OW, C]);
-  rt.dispatch(rt.kernel('pad', padSrc), { x: x.storage, out: out.storage }, { total: out.size, H, W, C, OH, OW, offY, offX }, rt.grid(out.size, 256));
+  const v = lanes(C);
+  const total = out.size / v;
+  rt.dispatch(rt.kernel('pad', laneSource(padSrc, v)), { x: x.storage, out: out.storage }, { total, H, W, C: C / v, OH, OW, offY, offX }, rt.grid(total, 256));
   return out;
 }
 

@@ -278,6 +278,7 @@ export abstract class Module {
   dispose(): void {
     noGrad(() => {
       for (const m of this.modules()) {
+        m.releaseCaches();
         for (const t of [...m.weights.values(), ...m.buffers.values()]) {
           t.grad?.dispose();
           t.grad = null;
@@ -286,6 +287,9 @@ export abstract class Module {
       }
     });
   }
+
+  /** Free tensors a layer derived from its parameters and keeps between calls (called by dispose()). */
+  protected releaseCaches(): void {}
 
   toString(): string {
     return `${this.kind}(${this.name})`;

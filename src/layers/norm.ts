@@ -5,8 +5,9 @@
  * ({@link Module.freeze}) normalises with its moving statistics even in training, as Keras does
  * for `trainable = False`.
  */
-import { shapeStr, type Tensor, type Shape } from '../tensor.js';
-import { batchNorm } from '../kernels/batchnorm.js';
+import { isGradEnabled, keep, shapeStr, type Tensor, type Shape } from '../tensor.js';
+import { batchNorm, batchNormAffineTable, batchNormApplyTable } from '../kernels/batchnorm.js';
+import { runtime } from '../gpu/runtime.js';
 import { Module, type LayerOptions } from './module.js';
 
 /** Options of {@link BatchNorm}. */
@@ -58,7 +59,33 @@ export class BatchNorm extends Module {
   /** Normalise x; with `relu`, ReLU follows in the same pass (what {@link Sequential} fuses BN -> ReLU into). */
   forward(x: Tensor, opts: { relu?: boolean } = {}): Tensor {
     this.check(x.shape);
+    // Inference without autograd: the kept affine table, one multiply-add per element.
+    if (!this.usesBatchStats && !isGradEnabled()) return batchNormApplyTable(x, this.affineTable(null), opts.relu);
     return batchNorm(x, { gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, training: this.usesBatchStats, momentum: this.momentum, epsilon: this.epsilon, relu: opts.relu });
+  }
+
+  /**
+   * The per-channel affine map [2, C] (scale; shift with `bias` folded in) that normalising with the
+   * moving statistics amounts to, for fusing this layer into a convolution's store. Owned by the layer:
+   * do not dispose it. It is kept between calls and rebuilt only when the contents of gamma, beta, the
+   * moving statistics or `bias` may have changed (an optimizer step, a training forward, a load).
+   */
+  affineTable(bias: Tensor | null): Tensor {
+    const rt = runtime();
+    const sources = [this.gamma, this.beta, this.movingMean, this.movingVar, bias];
+    const key = sources.map((t) => (t ? [t.storage.buffer, rt.contentVersion(t.storage)] : [null, 0])).flat();
+    const c = this.tableCache;
+    if (c && !c.table.disposed && c.key.length === key.length && c.key.every((k, i) => k === key[i])) return c.table;
+    this.releaseCaches();
+    const table = keep(batchNormAffineTable({ gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, epsilon: this.epsilon }, bias));
+    this.tableCache = { key, table };
+    return table;
+  }
+  private tableCache: { key: unknown[]; table: Tensor } | null = null;
+
+  protected override releaseCaches(): void {
+    this.tableCache?.table.dispose();
+    this.tableCache = null;
   }
 
   private check(shape: Shape): void {
