@@ -10,7 +10,9 @@ override HAS_GAMMA: bool = true;
 override HAS_BETA: bool = true;
 override FROM_VAR: bool = false;
 override TABLE: bool = false;
-struct Params { n: u32, C: u32, eps: f32 }
+// x is read at row * ldx + xOff + c: its rows may be longer than C (TABLE: a channel slice of a
+// concatenation, e.g. a DenseNet layer's input inside its block's buffer); ldx = C, xOff = 0 otherwise.
+struct Params { n: u32, C: u32, eps: f32, ldx: u32, xOff: u32 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read> mean: array<{{T}}>;
 @group(0) @binding(2) var<storage, read> s: array<{{T}}>;
@@ -23,14 +25,16 @@ struct Params { n: u32, C: u32, eps: f32 }
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= p.n) { return; }
-  let c = i % p.C;
+  let row = i / p.C;
+  let c = i - row * p.C;
+  let xv = x[row * p.ldx + p.xOff + c];
   var v: {{T}};
   if (TABLE) {
-    v = x[i] * s[c] + s[c + p.C];
+    v = xv * s[c] + s[c + p.C];
   } else {
     var inv = s[c];
     if (FROM_VAR) { inv = inverseSqrt(inv + p.eps); }
-    v = (x[i] - mean[c]) * inv;
+    v = (xv - mean[c]) * inv;
     if (HAS_GAMMA) { v *= gamma[c]; }
     if (HAS_BETA) { v += beta[c]; }
   }

@@ -10,6 +10,7 @@ struct Params {
   H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
   sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32, hasBias: u32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
+  ldc: u32, cOff: u32, // C's row length and first column (N and 0 unless C is part of a wider tensor)
 }
 @group(0) @binding(0) var<storage, read> x: array<{{A_TYPE}}>; // vec4s when Cin % 4 == 0
 @group(0) @binding(1) var<storage, read> w: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
@@ -66,5 +67,5 @@ fn loadB4(k: u32, n: u32) -> vec4<f32> {
 fn storeC(m: u32, n: u32, z: u32, v: f32) {
   var s = v;
   if (p.hasBias == 1u && z == 0u) { s += bias[n]; }
-  c[(z * p.M + m) * p.N + n] = s;
+  c[(z * p.M + m) * p.ldc + p.cOff + n] = s;
 }

@@ -3,7 +3,8 @@
 // A is [M, K] (or [K, M] transposed), B is [K, N] (or [N, K]).
 override TA: u32 = 0u;
 override TB: u32 = 0u;
-struct Params { M: u32, N: u32, K: u32, kPerSplit: u32 }
+// ldc, cOff: C's row length and first column (N and 0 unless C is part of a wider tensor).
+struct Params { M: u32, N: u32, K: u32, kPerSplit: u32, ldc: u32, cOff: u32 }
 @group(0) @binding(0) var<storage, read> a: array<{{A_TYPE}}>; // vec4s when its rows (K, or M when transposed) are multiples of 4
 // B is bound as vec4s ({{B_TYPE}} = vec4<f32>) when it is not transposed and N % 4 == 0: one 16-byte
 // load per k and four columns, instead of four scalar gathers (2x on CPU adapters: bench/LAB.md #11).
@@ -44,4 +45,4 @@ fn loadB4(k: u32, n: u32) -> vec4<f32> {
   {{B4}}
 }
 {{B4X4}}
-fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.N + n] = v; }
+fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.ldc + p.cOff + n] = v; }

@@ -2,8 +2,10 @@
 // then, with AFFINE, the GEMM epilogue (per-column scale and shift, optional ReLU) that the partial
 // stores could not apply. `epilogue`, RELU and the `epi` table binding come from src/kernels/gemm.ts
 // (the placeholder below), the same function the fused store calls; without AFFINE `epi` is unread.
+// STRIDED: C is columns [cOff, cOff + N) of rows ldc long (a convolution writing into a concatenation).
 override AFFINE: bool = false;
-struct Params { M: u32, N: u32, total: u32, splits: u32 }
+override STRIDED: bool = false;
+struct Params { M: u32, N: u32, total: u32, splits: u32, ldc: u32, cOff: u32 }
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
@@ -15,6 +17,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.total) { return; }
   var s = 0.0;
   for (var z = 0u; z < p.splits; z++) { s += part[z * p.total + i]; }
-  if (AFFINE) { s = epilogue(i % p.N, s); }
-  c[i] = s;
+  let m = i / p.N;
+  let n = i - m * p.N;
+  if (AFFINE) { s = epilogue(n, s); }
+  if (STRIDED) { c[m * p.ldc + p.cOff + n] = s; } else { c[i] = s; }
 }

@@ -9,7 +9,7 @@ import { Tensor, noGrad, tidy, runtime } from '../src/index.js';
 import { conv2dFused, conv2dReference, type Conv2dOptions } from '../src/kernels/conv2d.js';
 import { matmulFused, matmulReference } from '../src/kernels/matmul.js';
 import { batchNorm, batchNormAffineTable, batchNormApplyTable } from '../src/kernels/batchnorm.js';
-import { Sequential, Conv2d, BatchNorm2d, ReLU, MaxPool2d, ZeroPad2d, buildScope } from '../src/layers/index.js';
+import { Sequential, Concat, Identity, Conv2d, BatchNorm2d, ReLU, MaxPool2d, ZeroPad2d, buildScope } from '../src/layers/index.js';
 import { backward } from '../src/autograd.js';
 import { Adam } from '../src/optim/optimizers.js';
 import { setup, randArray, expectClose, numel } from './helpers.js';
@@ -86,6 +86,54 @@ describe('GEMM epilogue: conv2dFused and matmulFused against float64 references'
     });
   }
 
+  /** Float64: `part` ([rows, C]) placed at channel `offset` of `base` ([rows, D]); the rest of base unchanged. */
+  const placed = (base: ArrayLike<number>, D: number, part: ArrayLike<number>, C: number, offset: number): Float64Array => {
+    const out = Float64Array.from(base);
+    for (let r = 0; r < part.length / C; r++) for (let c = 0; c < C; c++) out[r * D + offset + c] = part[r * C + c];
+    return out;
+  };
+  // Outputs written into a wider tensor at a channel offset (DenseNet's in-place concatenation): every
+  // other channel must keep its value, and split-k's pass must land in the same place.
+  const intoCases: { x: number[]; w: number[]; opts: Conv2dOptions; D: number; offset: number; epilogue: boolean; note: string }[] = [
+    { x: [2, 5, 6, 8], w: [3, 3, 8, 5], opts: { padding: 'same' }, D: 17, offset: 9, epilogue: false, note: 'odd width and offset' },
+    { x: [2, 3, 3, 64], w: [3, 3, 64, 8], opts: { padding: 'same' }, D: 24, offset: 12, epilogue: true, note: 'K = 576 on 18 rows: split-k' },
+    { x: [1, 4, 5, 6], w: [1, 1, 6, 7], opts: {}, D: 11, offset: 4, epilogue: true, note: '1x1: the matmul path' },
+  ];
+  for (const c of intoCases) {
+    it(`conv into channels ${c.offset}.. of ${c.D}: ${c.w.join('x')} ${c.note}`, async () => {
+      const Cout = c.w[3];
+      const [x, w, scale, shift] = [randArray(numel(c.x), 31), randArray(numel(c.w), 32), randArray(Cout, 33, 0.5, 2), randArray(Cout, 34)];
+      const ref = conv2dReference(x, c.x, w, c.w, null, c.opts);
+      const rows = numel(ref.shape) / Cout;
+      const base = randArray(rows * c.D, 35);
+      const target = t(base, [...ref.shape.slice(0, 3), c.D]);
+      const epilogue = c.epilogue ? { table: t([...scale, ...shift], [2, Cout]), relu: true } : null;
+      const y = noGrad(() => conv2dFused(t(x, c.x), t(w, c.w), epilogue, { ...c.opts, into: { tensor: target, offset: c.offset } }));
+      expect(y).toBe(target);
+      const part = c.epilogue ? affineRef(ref.out, scale, shift, true) : ref.out;
+      expectClose(await y.read(), placed(base, c.D, part, Cout, c.offset), { atol: 1e-4, what: 'target' });
+    });
+  }
+  for (const splits of [1, 3]) {
+    it(`matmul 19x40 @ 40x6 into columns 5..10 of 13, ${splits} k-split(s)`, async () => {
+      const [M, K, N, D, offset] = [19, 40, 6, 13, 5];
+      const [a, b, base] = [randArray(M * K, 41), randArray(K * N, 42), randArray(M * D, 43)];
+      const target = t(base, [M, D]);
+      noGrad(() => matmulFused(t(a, [M, K]), t(b, [K, N]), null, { splits, into: { tensor: target, offset } }));
+      expectClose(await target.read(), placed(base, D, matmulReference(a, [M, K], b, [K, N]), N, offset), { atol: 1e-4, what: 'target' });
+    });
+  }
+  it('batchNormApplyTable reads a channel slice of a wider tensor', async () => {
+    const [rows, D, offset, C] = [14, 21, 3, 8];
+    const x = randArray(rows * D, 51, -2, 2);
+    const [scale, shift] = [randArray(C, 52, -1.5, 1.5), randArray(C, 53)];
+    const y = noGrad(() => batchNormApplyTable(t(x, [2, 7, D]), t([...scale, ...shift], [2, C]), true, { offset, channels: C }));
+    expect(y.shape).toEqual([2, 7, C]);
+    const slice = Float64Array.from({ length: rows * C }, (_, i) => x[Math.floor(i / C) * D + offset + (i % C)]);
+    expectClose(await y.read(), affineRef(slice, scale, shift, true), { what: 'y' });
+    expect(() => noGrad(() => batchNormApplyTable(t(x, [2, 7, D]), t([...scale, ...shift], [2, C]), true, { offset: 15, channels: C }))).toThrow(/channels 15\.\.22 of \[2, 7, 21\]/);
+  });
+
   it('refuses what it cannot do: gradients, grouped convolutions, a wrong table', () => {
     const x = t(randArray(2 * 5 * 5 * 4, 1), [2, 5, 5, 4], true);
     const w = t(randArray(3 * 3 * 4 * 8, 2), [3, 3, 4, 8]);
@@ -93,6 +141,9 @@ describe('GEMM epilogue: conv2dFused and matmulFused against float64 references'
     expect(() => conv2dFused(x, w, { table, relu: true })).toThrow(/records no gradients.*noGrad/);
     expect(() => noGrad(() => conv2dFused(x, t(randArray(3 * 3 * 2 * 8, 2), [3, 3, 2, 8]), { table, relu: true }, { groups: 2 }))).toThrow(/groups = 1/);
     expect(() => noGrad(() => conv2dFused(x, w, { table: t(randArray(14, 3), [2, 7]), relu: true }))).toThrow(/\[2, 8\].*\[2, 7\]/);
+    const xs = t(randArray(2 * 5 * 5 * 4, 1), [2, 5, 5, 4]);
+    expect(() => noGrad(() => conv2dFused(xs, w, null, { into: { tensor: Tensor.zeros([2, 5, 4, 12]), offset: 0 } }))).toThrow(/\[2, 3, 3, 8\] cannot go into \[2, 5, 4, 12\]/);
+    expect(() => noGrad(() => conv2dFused(xs, w, null, { into: { tensor: Tensor.zeros([2, 3, 3, 12]), offset: 6 } }))).toThrow(/channels 6\.\.13 within its last axis \(12\)/);
   });
 });
 
@@ -248,6 +299,63 @@ describe('Sequential fusion', () => {
       }
     }
     m.dispose();
+  });
+
+  it('a DenseNet block concatenates in place in inference: the same output as the unfused layers, fewer passes', async () => {
+    const rt = runtime();
+    /** DenseNet layers (BN -> ReLU -> 1x1 -> BN -> ReLU -> 3x3 'same'), the last with a biased conv (not fused). */
+    const block = (c0: number, growth: number, layers: number, biasLast: boolean) =>
+      buildScope({ seed: 40 + c0 }, () => {
+        const out: (Concat | MaxPool2d)[] = [];
+        let c = c0;
+        for (let i = 0; i < layers; i++) {
+          const f = new Sequential([
+            new BatchNorm2d({ channels: c }),
+            new ReLU(),
+            new Conv2d({ inChannels: c, filters: 8, kernelSize: 1, useBias: false }),
+            new BatchNorm2d({ channels: 8 }),
+            new ReLU(),
+            new Conv2d({ inChannels: 8, filters: growth, kernelSize: 3, padding: 'same', useBias: biasLast && i === layers - 1 }),
+          ]);
+          out.push(new Concat([new Identity(), f]));
+          c += growth;
+        }
+        return new Sequential([...out, new MaxPool2d({ poolSize: 2, strides: 2 })]);
+      });
+    for (const [c0, growth, biasLast] of [[6, 5, false], [8, 4, true]] as const) {
+      const m = block(c0, growth, 3, biasLast);
+      let s = 500;
+      for (const l of m.modules()) {
+        if (!(l instanceof BatchNorm2d)) continue;
+        rt.upload(l.movingMean.storage, Float32Array.from(randArray(l.channels, s++, -0.5, 0.5)));
+        rt.upload(l.movingVar.storage, Float32Array.from(randArray(l.channels, s++, 0.3, 2)));
+        rt.upload(l.gamma!.storage, Float32Array.from(randArray(l.channels, s++, 0.5, 1.5)));
+        rt.upload(l.beta!.storage, Float32Array.from(randArray(l.channels, s++, -0.5, 0.5)));
+      }
+      m.eval();
+      const x = t(randArray(2 * 7 * 6 * c0, 60 + c0, -2, 2), [2, 7, 6, c0]);
+      noGrad(() => tidy(() => m.forward(x))).dispose(); // builds the kept tables
+      const d0 = rt.dispatches;
+      const fused = noGrad(() => tidy(() => m.forward(x)));
+      const fusedDispatches = rt.dispatches - d0;
+      // Reference: the same layers with autograd on (no fusion at all: batchNorm kernels, concat copies).
+      const d1 = rt.dispatches;
+      const plain = tidy(() => m.forward(x).alias());
+      const plainDispatches = rt.dispatches - d1;
+      // The layers one at a time without autograd: each Concat copies its two pieces into a new tensor.
+      const d2 = rt.dispatches;
+      const separate = noGrad(() => tidy(() => m.layers.reduce((y, l) => l.forward(y), x)));
+      const separateDispatches = rt.dispatches - d2;
+      expect(fused.shape).toEqual([2, 3, 3, c0 + 3 * growth]);
+      expectClose(await fused.read(), await plain.read(), { atol: 1e-4, what: `block c0=${c0}` });
+      expectClose(await separate.read(), await plain.read(), { atol: 1e-4, what: `layers one at a time c0=${c0}` });
+      expect(fusedDispatches).toBeLessThan(plainDispatches);
+      // In place, the layers (all but a biased last one) save their two copies, for one copy of x.
+      const inPlace = biasLast ? 2 : 3;
+      expect(separateDispatches - fusedDispatches).toBeGreaterThanOrEqual(2 * inPlace - 1);
+      for (const v of [fused, plain, separate, x]) v.dispose();
+      m.dispose();
+    }
   });
 
   it('training mode (batch statistics, autograd): BN -> ReLU fused, same output and gradients', async () => {

@@ -35,7 +35,9 @@ export function runVariant(v: GemmLabVariant, a: BufferLike, b: BufferLike, c: B
   const rt = runtime();
   const code = v.selfContained ? v.core : fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: v.loaders ?? loaders });
   const k = rt.kernel(`lab:${v.id}`, code, v.constants ?? {});
-  rt.dispatch(k, { a, b, c }, { M, N, K, kPerSplit: Math.ceil(K / 16) * 16 }, v.grid(M, N));
+  // The engine's matmul loaders can store into a wider C (ldc, cOff); the lab's C is dense.
+  const dense: Record<string, number> = k.fields.has('ldc') ? { ldc: N, cOff: 0 } : {};
+  rt.dispatch(k, { a, b, c }, { M, N, K, kPerSplit: Math.ceil(K / 16) * 16, ...dense }, v.grid(M, N));
 }
 
 function rand(n: number, seed: number): Float32Array {

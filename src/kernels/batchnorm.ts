@@ -106,7 +106,7 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
   rt.dispatch(
     k,
     { x: x.storage, mean: mean.storage, s: s.storage, gamma: (p.gamma ?? mean).storage, beta: (p.beta ?? mean).storage, y: y.storage },
-    { n: x.size / v, C: C / v, eps },
+    { n: x.size / v, C: C / v, eps, ldx: C / v, xOff: 0 },
     rt.grid(x.size / v, 256),
   );
   const inputs = [x, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
@@ -141,18 +141,22 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
 /**
  * Inference batch norm from its affine table ({@link batchNormAffineTable}): y = x * scale + shift over
  * the last axis, then ReLU with `relu`; without autograd (the table carries no gradient to gamma and
- * beta). What the BatchNorm layer runs in inference, with the table it keeps.
+ * beta). What the BatchNorm layer runs in inference, with the table it keeps. With `from`, it reads
+ * only channels [offset, offset + channels) of x (a layer's input inside a wider concatenation) and
+ * the output has `channels` channels.
  */
-export function batchNormApplyTable(x: Tensor, table: Tensor, relu = false): Tensor {
-  const C = x.shape[x.rank - 1];
-  if (table.rank !== 2 || table.shape[0] !== 2 || table.shape[1] !== C) throw new Error(`ossify: batchNormApplyTable needs a [2, ${C}] table for input ${shapeStr(x.shape)}, got ${shapeStr(table.shape)}`);
+export function batchNormApplyTable(x: Tensor, table: Tensor, relu = false, from?: { offset: number; channels: number }): Tensor {
+  const X = x.shape[x.rank - 1];
+  const { offset, channels: C } = from ?? { offset: 0, channels: X };
+  if (!Number.isInteger(offset) || !Number.isInteger(C) || offset < 0 || C < 1 || offset + C > X) throw new Error(`ossify: batchNormApplyTable cannot read channels ${offset}..${offset + C - 1} of ${shapeStr(x.shape)}`);
+  if (table.rank !== 2 || table.shape[0] !== 2 || table.shape[1] !== C) throw new Error(`ossify: batchNormApplyTable needs a [2, ${C}] table for ${C} channels of input ${shapeStr(x.shape)}, got ${shapeStr(table.shape)}`);
   if (isGradEnabled() && x.requiresGrad) throw new Error('ossify: batchNormApplyTable has no backward; use batchNorm() where gradients are needed, or run under noGrad()');
   const rt = runtime();
-  const v = lanes(C);
-  const y = Tensor.empty(x.shape);
+  const v = lanes(C, X, offset);
+  const y = Tensor.empty([...x.shape.slice(0, -1), C]);
   const k = rt.kernel('bn-norm', laneSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
   const t = table.storage;
-  rt.dispatch(k, { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage }, { n: x.size / v, C: C / v, eps: 0 }, rt.grid(x.size / v, 256));
+  rt.dispatch(k, { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage }, { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v }, rt.grid(y.size / v, 256));
   return y;
 }
 

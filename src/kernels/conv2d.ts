@@ -26,7 +26,7 @@ import { record } from '../autograd.js';
 import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
-import { matmul, matmulFused } from './matmul.js';
+import { matmul, matmulFused, sliceTarget, type ChannelSlice } from './matmul.js';
 import { add, reshape } from './elementwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
@@ -184,7 +184,7 @@ function geomParams(g: ConvGeometry) {
   return { sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL };
 }
 
-function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, epilogue?: GemmEpilogue): Tensor {
+function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, epilogue?: GemmEpilogue, into?: ChannelSlice): Tensor {
   const M = g.N * g.OH * g.OW;
   const K = g.KH * g.KW * g.Cin;
   checkIndex(M, 'N*OH*OW', g);
@@ -202,6 +202,8 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry,
     params: { ...geomParams(g), H: g.H, W: g.W, Cin: g.Cin, KW: g.KW, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, invCin: 1 / g.Cin, invKW: 1 / g.KW, invOH: 1 / g.OH, invOW: 1 / g.OW },
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
+    stridedStore: true,
+    into: into && sliceTarget(into, M, g.Cout, 'conv2dFused'),
   });
 }
 
@@ -446,17 +448,27 @@ export interface ConvEpilogue {
 
 /**
  * Inference-only convolution with a fused epilogue: act(conv2d(x, w) * scale[c] + shift[c]) in one
- * pass over the output (a following inference batch norm, and ReLU, need no passes of their own).
- * Records no autograd: under grad mode with x or w requiring gradients it throws. Dense convolutions
- * (groups = 1) only.
+ * pass over the output (a following inference batch norm, and ReLU, need no passes of their own);
+ * with a null epilogue, the plain convolution (no bias). With `into`, the output channels are written
+ * into a wider tensor at a channel offset (a concatenation built in place) and that tensor is
+ * returned. Records no autograd: under grad mode with x or w requiring gradients it throws. Dense
+ * convolutions (groups = 1) only.
  */
-export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue, opts: Conv2dOptions = {}): Tensor {
+export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue | null, opts: Conv2dOptions & { into?: ChannelSlice } = {}): Tensor {
   const g = resolveConvGeometry(x.shape, w.shape, opts);
   if (g.groups !== 1) throw new Error(`ossify: conv2dFused takes dense convolutions (groups = 1), got groups = ${g.groups}`);
-  if (epilogue.table.rank !== 2 || epilogue.table.shape[0] !== 2 || epilogue.table.shape[1] !== g.Cout) throw new Error(`ossify: conv2dFused epilogue table must be [2, ${g.Cout}] (scale, shift per output channel of w ${shapeStr(w.shape)}), got ${shapeStr(epilogue.table.shape)}`);
+  const t = epilogue?.table;
+  if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== g.Cout)) throw new Error(`ossify: conv2dFused epilogue table must be [2, ${g.Cout}] (scale, shift per output channel of w ${shapeStr(w.shape)}), got ${shapeStr(t.shape)}`);
   if (isGradEnabled() && (x.requiresGrad || w.requiresGrad)) throw new Error('ossify: conv2dFused records no gradients; run it under noGrad(), or use conv2d and batchNorm for training');
-  if (isPlainMatmul(g)) return reshape(matmulFused(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]), epilogue), [g.N, g.OH, g.OW, g.Cout]);
-  return forwardGemm(x, w, null, g, { table: epilogue.table.storage, relu: epilogue.relu });
+  const into = opts.into;
+  if (into && (into.tensor.rank !== 4 || into.tensor.shape[0] !== g.N || into.tensor.shape[1] !== g.OH || into.tensor.shape[2] !== g.OW)) {
+    throw new Error(`ossify: conv2dFused output [${g.N}, ${g.OH}, ${g.OW}, ${g.Cout}] cannot go into ${shapeStr(into.tensor.shape)}: batch and spatial sizes must match`);
+  }
+  if (isPlainMatmul(g)) {
+    const y = matmulFused(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]), epilogue, { into });
+    return into ? y : reshape(y, [g.N, g.OH, g.OW, g.Cout]);
+  }
+  return forwardGemm(x, w, null, g, t && epilogue ? { table: t.storage, relu: epilogue.relu } : undefined, into);
 }
 
 // ---- float64 CPU reference --------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
-import { Tensor, type Shape } from '../tensor.js';
+import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { variant } from './variants.js';
 import regtileSrc from '../../shaders/gemm_regtile.wgsl';
 import sharedSrc from '../../shaders/gemm_shared.wgsl';
@@ -77,15 +77,16 @@ function subgroupLanes(tm: number, wgX: number): number {
 
 /**
  * Rows per invocation in the subgroup form: as few 32-row groups as M needs, each as short as they
- * can share M out (a multiple of 4): M = 18 (InceptionV3's 3x3 maps at 75 px, batch 2) takes 20 rows,
- * not 32, and M = 98 four groups of 28, where every row past M was multiply-adds spent on nothing.
- * The four-row read of A needs tm / (4 * min(lanes, tm / 4)) whole rounds: with 4-lane subgroups
- * tm above 16 stays 32.
+ * can share M out, in steps of 8: M = 18 (InceptionV3's 3x3 maps at 75 px, batch 2) takes 24 rows,
+ * not 32, where every row past M was multiply-adds spent on nothing. Steps of 8 (not 4) keep the
+ * number of distinct kernels, each compiled on first use (seconds on a CPU adapter), to one more
+ * than powers of two give. The four-row read of A needs tm / (4 * min(lanes, tm / 4)) whole rounds:
+ * with 4-lane subgroups tm above 16 stays 32.
  */
 function subgroupRows(M: number, sg: number): number {
   const most = maxRowsOf('subgroup');
-  if (M < 4) return pow2ceil(M);
-  const tm = Math.ceil(M / Math.ceil(M / most) / 4) * 4;
+  if (M <= 8) return pow2ceil(M);
+  const tm = Math.ceil(M / Math.ceil(M / most) / 8) * 8;
   return tm > 4 * sg ? Math.ceil(tm / (4 * sg)) * 4 * sg : tm;
 }
 
@@ -144,6 +145,14 @@ export interface GemmCall {
   kNext?: boolean;
   /** Applied to every element of C as it is stored (see {@link GemmEpilogue}). */
   epilogue?: GemmEpilogue;
+  /**
+   * Store C into columns [offset, offset + N) of the rows of `tensor` (row length `ldc`) instead of a
+   * fresh tensor, and return `tensor`: a convolution writing its channels straight into a wider
+   * concatenation. The loaders must take `ldc` and `cOff` in their Params (`stridedStore`).
+   */
+  into?: { tensor: Tensor; ldc: number; offset: number };
+  /** The loaders' storeC writes c[(z * M + m) * ldc + cOff + n] (Params `ldc`, `cOff`). */
+  stridedStore?: boolean;
 }
 
 /**
@@ -401,16 +410,23 @@ export function gemm(call: GemmCall): Tensor {
   const code = fillTemplate(core, { LOADERS: loaders });
   const label = `${call.label}${fused ? (fused.relu ? '+affine+relu' : '+affine') : ''}:${v}`;
   const k = rt.kernel(label, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }), ...(fused ? { RELU: fused.relu ? 1 : 0 } : {}) });
-  const out = Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
+  const into = call.into;
+  if (into && !call.stridedStore) throw new Error(`ossify: internal error: ${call.label}'s loaders cannot store into a wider tensor`);
+  if (into && (into.offset + call.N > into.ldc || into.tensor.size !== call.M * into.ldc)) throw new Error(`ossify: internal error: ${call.label} cannot store ${call.M} x ${call.N} at column ${into.offset} of ${shapeStr(into.tensor.shape)}`);
+  // Split-k partial sums stay dense; only the finished C goes into the wider tensor.
+  const direct = nsplit === 1 && into;
+  const out = direct ? into.tensor : Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
+  const strided: Record<string, number> = call.stridedStore ? { ldc: direct ? into.ldc : call.N, cOff: direct ? into.offset : 0 } : {};
   const [x, y] = tiles(v, call.M, call.N);
-  rt.dispatch(k, { ...call.inputs, c: out.storage, ...(fused ? { epi: fused.table } : {}) }, { ...call.params, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);
+  rt.dispatch(k, { ...call.inputs, c: out.storage, ...(fused ? { epi: fused.table } : {}) }, { ...call.params, ...strided, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);
   if (nsplit === 1) return out;
   // Add the partial products (and apply the epilogue) in one pass.
-  const res = Tensor.empty(call.outShape);
+  const res = into ? into.tensor : Tensor.empty(call.outShape);
   const total = call.M * call.N;
   const epi = call.epilogue;
-  const sk = rt.kernel(epi ? (epi.relu ? 'gemm-splits+affine+relu' : 'gemm-splits+affine') : 'gemm-splits', fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN }), { AFFINE: epi ? 1 : 0, RELU: epi?.relu ? 1 : 0 });
-  rt.dispatch(sk, { part: out.storage, c: res.storage, epi: epi?.table ?? out.storage }, { M: call.M, N: call.N, total, splits: nsplit }, rt.grid(total, 256));
+  const name = `gemm-splits${epi ? (epi.relu ? '+affine+relu' : '+affine') : ''}${into ? '+strided' : ''}`;
+  const sk = rt.kernel(name, fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN }), { AFFINE: epi ? 1 : 0, RELU: epi?.relu ? 1 : 0, STRIDED: into ? 1 : 0 });
+  rt.dispatch(sk, { part: out.storage, c: res.storage, epi: epi?.table ?? out.storage }, { M: call.M, N: call.N, total, splits: nsplit, ldc: into?.ldc ?? call.N, cOff: into?.offset ?? 0 }, rt.grid(total, 256));
   out.dispose();
   return res;
 }

@@ -38,7 +38,7 @@ export interface MatmulOptions {
   splits?: number;
 }
 
-function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number, epilogue?: GemmEpilogue): Tensor {
+function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number, epilogue?: GemmEpilogue, into?: ChannelSlice): Tensor {
   if (a.rank !== 2 || b.rank !== 2) throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
@@ -51,7 +51,25 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number,
   const rowsA4 = ta && M % 4 === 0;
   // The label names the transposes: profiles tell the weight gradient (A^T) from dX (B^T), and tuned
   // choices (keyed by label and shape) do not mix layouts.
-  return gemm({ label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}`, loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT), kStep4: vecB || (vecBT && vecA), vecA, rowsA4, kNext: rowsA4, M, N, K: Ka, inputs: { a: a.storage, b: b.storage }, params: {}, constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 }, outShape: [M, N], splits, epilogue });
+  return gemm({
+    label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}`,
+    loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT),
+    kStep4: vecB || (vecBT && vecA),
+    vecA,
+    rowsA4,
+    kNext: rowsA4,
+    M,
+    N,
+    K: Ka,
+    inputs: { a: a.storage, b: b.storage },
+    params: {},
+    constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 },
+    outShape: [M, N],
+    splits,
+    epilogue,
+    stridedStore: true,
+    into: into && sliceTarget(into, M, N, 'matmulFused'),
+  });
 }
 
 /**
@@ -59,13 +77,31 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number,
  * when `epilogue.relu`: the GEMM epilogue fused into the store (what the inference-only
  * `conv2dFused` runs for 1x1 convolutions). Records no autograd.
  */
-export function matmulFused(a: Tensor, b: Tensor, epilogue: { table: Tensor; relu: boolean }, opts: Pick<MatmulOptions, 'splits'> = {}): Tensor {
+export function matmulFused(a: Tensor, b: Tensor, epilogue: { table: Tensor; relu: boolean } | null, opts: Pick<MatmulOptions, 'splits'> & { into?: ChannelSlice } = {}): Tensor {
   const N = b.rank === 2 ? b.shape[1] : 0;
-  const t = epilogue.table;
-  if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== N) throw new Error(`ossify: matmulFused epilogue table must be [2, ${N}] (scale, shift per column of b ${shapeStr(b.shape)}), got ${shapeStr(t.shape)}`);
+  const t = epilogue?.table;
+  if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== N)) throw new Error(`ossify: matmulFused epilogue table must be [2, ${N}] (scale, shift per column of b ${shapeStr(b.shape)}), got ${shapeStr(t.shape)}`);
   if (isGradEnabled() && (a.requiresGrad || b.requiresGrad)) throw new Error('ossify: matmulFused records no gradients; run it under noGrad(), or use matmul for training');
-  const epi: GemmEpilogue = { table: t.storage, relu: epilogue.relu };
-  return launch(a, b, false, false, opts.splits, epi);
+  const epi: GemmEpilogue | undefined = epilogue && t ? { table: t.storage, relu: epilogue.relu } : undefined;
+  return launch(a, b, false, false, opts.splits, epi, opts.into);
+}
+
+/**
+ * Where an inference op writes its C output channels inside a wider tensor: channels [offset,
+ * offset + C) of every row of `tensor` (same leading dimensions): a concatenation built in place.
+ */
+export interface ChannelSlice {
+  tensor: Tensor;
+  offset: number;
+}
+
+/** The GEMM store target of a ChannelSlice for an M x N result, checked. */
+export function sliceTarget(into: ChannelSlice, M: number, N: number, what: string): { tensor: Tensor; ldc: number; offset: number } {
+  const ldc = into.tensor.shape[into.tensor.rank - 1];
+  if (!Number.isInteger(into.offset) || into.offset < 0 || into.offset + N > ldc || into.tensor.size !== M * ldc) {
+    throw new Error(`ossify: ${what} cannot write its ${M} x ${N} output at channel ${into.offset} of ${shapeStr(into.tensor.shape)}: the target needs ${M} rows (it has ${into.tensor.size / ldc}) and channels ${into.offset}..${into.offset + N - 1} within its last axis (${ldc})`);
+  }
+  return { tensor: into.tensor, ldc, offset: into.offset };
 }
 
 /** C = op(A) op(B). Differentiable. */

@@ -2,7 +2,7 @@
 import { isGradEnabled, shapeStr, tidy, type Tensor, type Shape } from '../tensor.js';
 import { concat } from '../kernels/concat.js';
 import { Module, type LayerOptions, type TraceVisitor } from './module.js';
-import { runFused } from './fusion.js';
+import { runChain } from './fusion.js';
 
 /** Runs its modules in order. Structural: it adds no weights and no summary row. */
 export class Sequential extends Module {
@@ -30,21 +30,11 @@ export class Sequential extends Module {
    * freed once the next exists, so peak memory is a few layers' activations rather than the whole
    * network's (which an enclosing tidy would hold until it returns). With autograd the activations
    * are needed for backward anyway. Adjacent layers that one kernel runs together are fused
-   * (src/layers/fusion.ts: conv -> batch norm -> ReLU in inference, batch norm -> ReLU always).
+   * (src/layers/fusion.ts: conv -> batch norm -> ReLU in inference, batch norm -> ReLU always, zero
+   * padding into a convolution, DenseNet's dense blocks concatenated in place in inference).
    */
   forward(x: Tensor): Tensor {
-    let y = x;
-    const eager = !isGradEnabled();
-    const layers = this.children;
-    for (let i = 0; i < layers.length; ) {
-      const prev = y;
-      const step = (): { y: Tensor; used: number } => runFused(layers, i, prev) ?? { y: layers[i].forward(prev), used: 1 };
-      const r = eager ? tidy(step) : step();
-      y = r.y;
-      i += r.used;
-      if (eager && prev !== x && prev !== y) prev.dispose(); // views of prev keep its storage alive
-    }
-    return y;
+    return runChain(this.children, x);
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
     let s = [...input];

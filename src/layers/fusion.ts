@@ -7,16 +7,43 @@
  * - BatchNorm -> ReLU, in any mode: one normalise+ReLU pass (and its backward masks the gradient).
  * - ZeroPad2d -> Conv2d ('valid' or explicit padding), in any mode: the convolution pads (its loads
  *   skip the border), no padded copy; then as above when a batch norm follows.
+ * - DenseNet's dense block without autograd: a run of Concat([Identity, [BatchNorm, ReLU, ...,
+ *   Conv2d]]) layers builds its concatenation in place: one buffer of the block's final width, each
+ *   layer's batch norm reading the channels so far out of it and its last convolution writing its new
+ *   channels into it, instead of copying the whole concatenation once per layer.
  * Only the library's own classes are fused (a subclass may override forward); the result equals
  * running the layers one by one (tests compare them).
  */
-import { isGradEnabled, type Tensor } from '../tensor.js';
+import { isGradEnabled, tidy, Tensor } from '../tensor.js';
 import { conv2d, conv2dFused } from '../kernels/conv2d.js';
+import { batchNormApplyTable } from '../kernels/batchnorm.js';
+import { writeChannels } from '../kernels/concat.js';
 import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm, BatchNorm2d } from './norm.js';
-import { ReLU, ZeroPad2d } from './basic.js';
+import { Identity, ReLU, ZeroPad2d } from './basic.js';
+// A cycle (containers.ts runs this module's chains): only used inside functions, never at load time.
+import { Concat, Sequential } from './containers.js';
+
+/**
+ * Run a chain of layers as {@link Sequential} does: fused where a pattern matches; without autograd
+ * each step in its own tidy, the previous output freed once the next exists (peak memory: a few
+ * layers' activations, not the whole chain's).
+ */
+export function runChain(layers: readonly Module[], x: Tensor): Tensor {
+  let y = x;
+  const eager = !isGradEnabled();
+  for (let i = 0; i < layers.length; ) {
+    const prev = y;
+    const step = (): { y: Tensor; used: number } => runFused(layers, i, prev) ?? { y: layers[i].forward(prev), used: 1 };
+    const r = eager ? tidy(step) : step();
+    y = r.y;
+    i += r.used;
+    if (eager && prev !== x && prev !== y) prev.dispose(); // views of prev keep its storage alive
+  }
+  return y;
+}
 
 const isExactly = (m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean => !!m && Object.getPrototypeOf(m) === cls.prototype;
 const isBatchNorm = (m: Module | undefined): m is BatchNorm => isExactly(m, BatchNorm) || isExactly(m, BatchNorm2d);
@@ -26,6 +53,7 @@ const isBatchNorm = (m: Module | undefined): m is BatchNorm => isExactly(m, Batc
  * layers it covered; null when nothing fuses (run `layers[i]` alone).
  */
 export function runFused(layers: readonly Module[], i: number, x: Tensor): { y: Tensor; used: number } | null {
+  if (isExactly(layers[i], Concat)) return runDenseBlock(layers, i, x);
   // A zero padding followed by a 'valid' or explicitly padded convolution: the convolution pads.
   const padded = isExactly(layers[i], ZeroPad2d) && isExactly(layers[i + 1], Conv2d) && (layers[i + 1] as Conv2d).convOpts().padding !== 'same';
   const skip = padded ? 1 : 0;
@@ -49,4 +77,56 @@ export function runFused(layers: readonly Module[], i: number, x: Tensor): { y: 
 function addPadding(outer: Pad2d, inner: 'valid' | Pad2d): Pad2d {
   const p = inner === 'valid' ? [0, 0, 0, 0] : inner;
   return [outer[0] + p[0], outer[1] + p[1], outer[2] + p[2], outer[3] + p[3]];
+}
+
+/** A DenseNet layer: Concat([Identity, Sequential [BatchNorm, (ReLU), ..., Conv2d without bias]]), library classes only. */
+function denseLayer(m: Module): { bn: BatchNorm; relu: boolean; middle: readonly Module[]; conv: Conv2d; f: Sequential } | null {
+  if (!isExactly(m, Concat)) return null;
+  const [skip, f, ...more] = (m as Concat).branches;
+  if (more.length || !isExactly(skip, Identity) || !isExactly(f, Sequential)) return null;
+  const layers = (f as Sequential).layers;
+  const [bn, second] = layers;
+  const conv = layers[layers.length - 1];
+  const relu = isExactly(second, ReLU);
+  const first = relu ? 2 : 1;
+  if (!isBatchNorm(bn) || bn.usesBatchStats || layers.length < first + 1 || !isExactly(conv, Conv2d)) return null;
+  const c = conv as Conv2d;
+  if (c.bias || (c.opts.groups ?? 1) !== 1) return null;
+  return { bn, relu, middle: layers.slice(first, -1), conv: c, f: f as Sequential };
+}
+
+/**
+ * Without autograd, a run of DenseNet layers from `layers[i]` on: the concatenation is built in one
+ * buffer of the final width (see the file comment); null when fewer than one layer matches or
+ * shapes do not allow it (the layers then run one by one and report what is wrong).
+ */
+function runDenseBlock(layers: readonly Module[], i: number, x: Tensor): { y: Tensor; used: number } | null {
+  if (isGradEnabled() || x.rank !== 4) return null;
+  const [N, H, W, C0] = x.shape;
+  const plan: { layer: NonNullable<ReturnType<typeof denseLayer>>; inC: number; growth: number }[] = [];
+  let C = C0;
+  for (let j = i; j < layers.length; j++) {
+    const layer = denseLayer(layers[j]);
+    if (!layer) break;
+    let out: number[];
+    try {
+      out = layer.f.outputShape([N, H, W, C]);
+    } catch {
+      break;
+    }
+    if (out.length !== 4 || out[0] !== N || out[1] !== H || out[2] !== W) break;
+    plan.push({ layer, inC: C, growth: out[3] });
+    C += out[3];
+  }
+  if (!plan.length) return null;
+  const y = Tensor.empty([N, H, W, C]);
+  writeChannels(x, { tensor: y, offset: 0 });
+  for (const { layer, inC } of plan) {
+    tidy(() => {
+      const h = batchNormApplyTable(y, layer.bn.affineTable(null), layer.relu, { offset: 0, channels: inC });
+      const z = runChain(layer.middle, h);
+      conv2dFused(z, layer.conv.kernel, null, { ...layer.conv.convOpts(), into: { tensor: y, offset: inC } });
+    });
+  }
+  return { y, used: plan.length };
 }
