@@ -103,7 +103,7 @@ function denseLayer(m: Module): { bn: BatchNorm; relu: boolean; middle: readonly
 function runDenseBlock(layers: readonly Module[], i: number, x: Tensor): { y: Tensor; used: number } | null {
   if (isGradEnabled() || x.rank !== 4) return null;
   const [N, H, W, C0] = x.shape;
-  const plan: { layer: NonNullable<ReturnType<typeof denseLayer>>; inC: number; growth: number }[] = [];
+  const plan: { layer: NonNullable<ReturnType<typeof denseLayer>>; inC: number }[] = [];
   let C = C0;
   for (let j = i; j < layers.length; j++) {
     const layer = denseLayer(layers[j]);
@@ -115,7 +115,7 @@ function runDenseBlock(layers: readonly Module[], i: number, x: Tensor): { y: Te
       break;
     }
     if (out.length !== 4 || out[0] !== N || out[1] !== H || out[2] !== W) break;
-    plan.push({ layer, inC: C, growth: out[3] });
+    plan.push({ layer, inC: C });
     C += out[3];
   }
   if (!plan.length) return null;

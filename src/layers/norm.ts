@@ -66,7 +66,8 @@ export class BatchNorm extends Module {
 
   /**
    * The per-channel affine map [2, C] (scale; shift with `bias` folded in) that normalising with the
-   * moving statistics amounts to, for fusing this layer into a convolution's store. Owned by the layer:
+   * moving statistics amounts to: what inference without autograd applies, alone or fused into a
+   * convolution's store. Owned by the layer:
    * do not dispose it. It is kept between calls and rebuilt only when the contents of gamma, beta, the
    * moving statistics or `bias` may have changed (an optimizer step, a training forward, a load).
    */
