@@ -12,8 +12,10 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // A kernel compiles on first use: with a cold shader cache (a fresh machine) lavapipe's LLVM takes
+    // seconds per GEMM kernel, and tests that run in 1-10 s warm took over 120 s cold on 2 cores.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
