@@ -75,7 +75,8 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number,
 /**
  * C = act(A B * scale[n] + shift[n]) with `epilogue.table` = [scale, shift] ([2, N]) and act = ReLU
  * when `epilogue.relu`: the GEMM epilogue fused into the store (what the inference-only
- * `conv2dFused` runs for 1x1 convolutions). Records no autograd.
+ * `conv2dFused` runs for 1x1 convolutions); with a null epilogue, plain C = A B. With `into`, C is
+ * written into channels [offset, offset + N) of a wider tensor, which is returned. Records no autograd.
  */
 export function matmulFused(a: Tensor, b: Tensor, epilogue: { table: Tensor; relu: boolean } | null, opts: Pick<MatmulOptions, 'splits'> & { into?: ChannelSlice } = {}): Tensor {
   const N = b.rank === 2 ? b.shape[1] : 0;
