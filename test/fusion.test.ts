@@ -168,7 +168,7 @@ describe('Sequential fusion', () => {
   /** Give every batch norm non-trivial moving statistics and affine weights (as after training). */
   async function randomiseStats(m: Sequential, seed = 100): Promise<void> {
     let s = seed;
-    for (const l of m.layers) {
+    for (const l of m.modules()) {
       if (!(l instanceof BatchNorm2d)) continue;
       const C = l.channels;
       runtime().upload(l.movingMean.storage, Float32Array.from(randArray(C, s++, -0.5, 0.5)));
@@ -177,6 +177,12 @@ describe('Sequential fusion', () => {
       if (l.beta) runtime().upload(l.beta.storage, Float32Array.from(randArray(C, s++, -0.5, 0.5)));
     }
   }
+  /** Run fn and count the dispatches it records. */
+  const counted = <T,>(fn: () => T): { y: T; dispatches: number } => {
+    const d0 = runtime().dispatches;
+    const y = fn();
+    return { y, dispatches: runtime().dispatches - d0 };
+  };
   /** The layers one by one, batch norms through the batchNorm kernel itself (no kept tables). */
   const oneByOne = (m: Sequential, x: Tensor): Tensor =>
     tidy(() =>
@@ -194,13 +200,8 @@ describe('Sequential fusion', () => {
     await randomiseStats(m);
     m.eval();
     const x = t(randArray(2 * 9 * 11 * 3, 5, -2, 2), [2, 9, 11, 3]);
-    const rt = runtime();
-    const d0 = rt.dispatches;
-    const fused = noGrad(() => tidy(() => m.forward(x)));
-    const fusedDispatches = rt.dispatches - d0;
-    const d1 = rt.dispatches;
-    const plain = noGrad(() => oneByOne(m, x));
-    const plainDispatches = rt.dispatches - d1;
+    const { y: fused, dispatches: fusedDispatches } = counted(() => noGrad(() => tidy(() => m.forward(x))));
+    const { y: plain, dispatches: plainDispatches } = counted(() => noGrad(() => oneByOne(m, x)));
     expectClose(await fused.read(), await plain.read(), { atol: 1e-5, what: 'fused vs one by one' });
     expect(fusedDispatches).toBeLessThan(plainDispatches);
     for (const y of [fused, plain, x]) y.dispose();
@@ -214,9 +215,7 @@ describe('Sequential fusion', () => {
     const x = t(randArray(2 * 9 * 11 * 3, 12, -2, 2), [2, 9, 11, 3]);
     const rt = runtime();
     const fusedMatches = async (what: string): Promise<number> => {
-      const d0 = rt.dispatches;
-      const fused = noGrad(() => tidy(() => m.forward(x)));
-      const n = rt.dispatches - d0;
+      const { y: fused, dispatches: n } = counted(() => noGrad(() => tidy(() => m.forward(x))));
       const plain = noGrad(() => oneByOne(m, x));
       expectClose(await fused.read(), await plain.read(), { atol: 1e-5, what });
       fused.dispose();
@@ -266,14 +265,11 @@ describe('Sequential fusion', () => {
     ]));
     await randomiseStats(m, 300);
     const xs = randArray(2 * 9 * 8 * 4, 22, -2, 2);
-    const rt = runtime();
     for (const training of [false, true]) {
       m.train(training);
       const run = async (fn: (x: Tensor) => Tensor) => {
         const x = t(xs, [2, 9, 8, 4], training);
-        const d0 = rt.dispatches;
-        const y = training ? tidy(() => fn(x)) : noGrad(() => tidy(() => fn(x)));
-        const dispatches = rt.dispatches - d0;
+        const { y, dispatches } = counted(() => (training ? tidy(() => fn(x)) : noGrad(() => tidy(() => fn(x)))));
         const out: { y: Float32Array; dispatches: number; dx?: Float32Array; dk?: Float32Array } = { y: await y.read(), dispatches };
         if (training) {
           backward(y, t(randArray(y.size, 23), [...y.shape]));
@@ -302,7 +298,6 @@ describe('Sequential fusion', () => {
   });
 
   it('a DenseNet block concatenates in place in inference: the same output as the unfused layers, fewer passes', async () => {
-    const rt = runtime();
     /** DenseNet layers (BN -> ReLU -> 1x1 -> BN -> ReLU -> 3x3 'same'), the last with a biased conv (not fused). */
     const block = (c0: number, growth: number, layers: number, biasLast: boolean) =>
       buildScope({ seed: 40 + c0 }, () => {
@@ -324,28 +319,15 @@ describe('Sequential fusion', () => {
       });
     for (const [c0, growth, biasLast] of [[6, 5, false], [8, 4, true]] as const) {
       const m = block(c0, growth, 3, biasLast);
-      let s = 500;
-      for (const l of m.modules()) {
-        if (!(l instanceof BatchNorm2d)) continue;
-        rt.upload(l.movingMean.storage, Float32Array.from(randArray(l.channels, s++, -0.5, 0.5)));
-        rt.upload(l.movingVar.storage, Float32Array.from(randArray(l.channels, s++, 0.3, 2)));
-        rt.upload(l.gamma!.storage, Float32Array.from(randArray(l.channels, s++, 0.5, 1.5)));
-        rt.upload(l.beta!.storage, Float32Array.from(randArray(l.channels, s++, -0.5, 0.5)));
-      }
+      await randomiseStats(m, 500);
       m.eval();
       const x = t(randArray(2 * 7 * 6 * c0, 60 + c0, -2, 2), [2, 7, 6, c0]);
       noGrad(() => tidy(() => m.forward(x))).dispose(); // builds the kept tables
-      const d0 = rt.dispatches;
-      const fused = noGrad(() => tidy(() => m.forward(x)));
-      const fusedDispatches = rt.dispatches - d0;
+      const { y: fused, dispatches: fusedDispatches } = counted(() => noGrad(() => tidy(() => m.forward(x))));
       // Reference: the same layers with autograd on (no fusion at all: batchNorm kernels, concat copies).
-      const d1 = rt.dispatches;
-      const plain = tidy(() => m.forward(x).alias());
-      const plainDispatches = rt.dispatches - d1;
+      const { y: plain, dispatches: plainDispatches } = counted(() => tidy(() => m.forward(x).alias()));
       // The layers one at a time without autograd: each Concat copies its two pieces into a new tensor.
-      const d2 = rt.dispatches;
-      const separate = noGrad(() => tidy(() => m.layers.reduce((y, l) => l.forward(y), x)));
-      const separateDispatches = rt.dispatches - d2;
+      const { y: separate, dispatches: separateDispatches } = counted(() => noGrad(() => tidy(() => m.layers.reduce((y, l) => l.forward(y), x))));
       expect(fused.shape).toEqual([2, 3, 3, c0 + 3 * growth]);
       expectClose(await fused.read(), await plain.read(), { atol: 1e-4, what: `block c0=${c0}` });
       expectClose(await separate.read(), await plain.read(), { atol: 1e-4, what: `layers one at a time c0=${c0}` });

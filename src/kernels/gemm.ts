@@ -5,7 +5,7 @@
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
-import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, type Shape } from '../tensor.js';
 import { variant } from './variants.js';
 import regtileSrc from '../../shaders/gemm_regtile.wgsl';
 import sharedSrc from '../../shaders/gemm_shared.wgsl';
@@ -148,7 +148,8 @@ export interface GemmCall {
   /**
    * Store C into columns [offset, offset + N) of the rows of `tensor` (row length `ldc`) instead of a
    * fresh tensor, and return `tensor`: a convolution writing its channels straight into a wider
-   * concatenation. The loaders must take `ldc` and `cOff` in their Params (`stridedStore`).
+   * concatenation (checked by the caller: matmul.ts `sliceTarget`). The loaders must take `ldc` and
+   * `cOff` in their Params (`stridedStore`).
    */
   into?: { tensor: Tensor; ldc: number; offset: number };
   /** The loaders' storeC writes c[(z * M + m) * ldc + cOff + n] (Params `ldc`, `cOff`). */
@@ -412,7 +413,6 @@ export function gemm(call: GemmCall): Tensor {
   const k = rt.kernel(label, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }), ...(fused ? { RELU: fused.relu ? 1 : 0 } : {}) });
   const into = call.into;
   if (into && !call.stridedStore) throw new Error(`ossify: internal error: ${call.label}'s loaders cannot store into a wider tensor`);
-  if (into && (into.offset + call.N > into.ldc || into.tensor.size !== call.M * into.ldc)) throw new Error(`ossify: internal error: ${call.label} cannot store ${call.M} x ${call.N} at column ${into.offset} of ${shapeStr(into.tensor.shape)}`);
   // Split-k partial sums stay dense; only the finished C goes into the wider tensor.
   const direct = nsplit === 1 && into;
   const out = direct ? into.tensor : Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
