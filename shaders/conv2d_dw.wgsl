@@ -6,12 +6,15 @@
 //   B[k, n] = dY[b, oh, ow, co], i.e. dY as a row-major [N*OH*OW, Cout] matrix.
 // aRow holds the tap's offset (kh*dh - padT, kw*dw - padL, ci); aK holds the output pixel's window
 // origin (oh*sh, ow*sw) and flat base, so loadA is two adds, two compares and one load.
+// KH, KW, padT and padL may describe a window of the kernel (the taps that read inside the image for
+// some output pixel): its rows are then stored from element cOff of the zero-filled dW.
 struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
   H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
   sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
   colStep: i32, rowEnd: i32, imageEnd: i32, rowJump: i32, imageJump: i32,
+  ldc: u32, cOff: u32, // N and 0, or Cout and the window's first element when only a window's rows are computed
 }
 @group(0) @binding(0) var<storage, read> x: array<{{A_TYPE}}>; // vec4s when Cin % 4 == 0
 @group(0) @binding(1) var<storage, read> dy: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
@@ -70,4 +73,4 @@ fn loadB(k: u32, n: u32) -> f32 {
 fn loadB4(k: u32, n: u32) -> vec4<f32> {
   {{B4}}
 }
-fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.N + n] = v; }
+fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.ldc + p.cOff + n] = v; }

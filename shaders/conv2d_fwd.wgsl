@@ -3,6 +3,8 @@
 //   m = (b, oh, ow) over N*OH*OW rows, n = cout, k = (kh, kw, ci) over KH*KW*Cin (ci fastest).
 //   A[m, k] = x[b, oh*sh - padT + kh*dh, ow*sw - padL + kw*dw, ci], zero outside the image (padding).
 //   B = the HWIO weights read as a row-major [KH*KW*Cin, Cout] matrix, as stored.
+// KH, KW, padT and padL may describe a window of the kernel: the taps that read inside the image for
+// some output pixel (src/kernels/conv2d.ts tapWindow). Its weights are stored rows kOff.. of w.
 // Per-row work (aRow: decompose m, find the window's top-left) and per-k work (aK: decompose k into a
 // flat offset plus the tap's (dy, dx)) run once; loadA is two compares, two adds and one load.
 struct Params {
@@ -11,6 +13,7 @@ struct Params {
   sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32, hasBias: u32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
   ldc: u32, cOff: u32, // C's row length and first column (N and 0 unless C is part of a wider tensor)
+  kOff: u32, // the window's first row of w
 }
 @group(0) @binding(0) var<storage, read> x: array<{{A_TYPE}}>; // vec4s when Cin % 4 == 0
 @group(0) @binding(1) var<storage, read> w: array<{{B_TYPE}}>; // vec4s when N % 4 == 0
@@ -58,7 +61,7 @@ fn loadA4(r: ARow, k: AK) -> vec4<f32> {
 fn bAt(i: u32) -> f32 { return {{B_AT}}; }
 fn loadB(k: u32, n: u32) -> f32 {
   if (n >= p.N) { return 0.0; }
-  return bAt(k * p.N + n);
+  return bAt((k + p.kOff) * p.N + n);
 }
 fn loadB4(k: u32, n: u32) -> vec4<f32> {
   {{B4}}

@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { setVariant } from '../src/index.js';
-import { conv2d, conv2dReference, conv2dReferenceGrads, resolveConvGeometry, type Conv2dOptions } from '../src/kernels/conv2d.js';
+import { conv2d, conv2dReference, conv2dReferenceGrads, resolveConvGeometry, tapWindow, type Conv2dOptions } from '../src/kernels/conv2d.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, relL2, numel } from './helpers.js';
 import { Tensor } from '../src/tensor.js';
 
@@ -62,6 +62,14 @@ const CASES: Case[] = [
   { name: 'split-k forward with bias (K = 1152, 4 output pixels)', x: [1, 4, 4, 128], w: [3, 3, 128, 2], opts: {}, bias: true },
   { name: 'split-k input gradient (K = 1152, 9 input pixels)', x: [1, 3, 3, 2], w: [3, 3, 2, 128], opts: { padding: 'same' } },
   { name: 'split-k weight gradient (N*OH*OW > 1024)', x: [2, 24, 23, 4], w: [3, 3, 4, 6], opts: { padding: 'same' } },
+  // Tap windows: taps that read only padding for every output pixel are skipped (small maps)
+  { name: 'window: 3x3 same on 1x1 maps (centre tap only), vec4, bias', x: [2, 1, 1, 8], w: [3, 3, 8, 12], opts: { padding: 'same' }, bias: true },
+  { name: 'window: 7x1 same on 3x3 maps (rows 1-5 of 7), vec4', x: [2, 3, 3, 8], w: [7, 1, 8, 8], opts: { padding: 'same' } },
+  { name: 'window: 1x7 same on 3x3 maps (columns 1-5 of 7), scalar Cin', x: [1, 3, 3, 3], w: [1, 7, 3, 5], opts: { padding: 'same' } },
+  { name: 'window: 3x1 same on 1x1 maps', x: [2, 1, 1, 4], w: [3, 1, 4, 8], opts: { padding: 'same' } },
+  { name: 'window: BAM 3x3 dilation 4 on 3x3 maps (centre tap), bias', x: [1, 3, 3, 4], w: [3, 3, 4, 4], opts: { dilation: 4, padding: [4, 4, 4, 4] }, bias: true },
+  { name: 'window: one live row, columns 1-3 of 5', x: [1, 1, 2, 4], w: [3, 5, 4, 4], opts: { padding: 'same' } },
+  { name: 'window: stride 2, live rows 0 and 2 of 4 (a dead row inside, one outside)', x: [1, 1, 5, 2], w: [4, 3, 2, 3], opts: { stride: 2, padding: [2, 3, 1, 1] } },
   // Groups
   { name: 'groups 2, stride 2 same', x: [2, 7, 6, 4], w: [3, 3, 2, 6], opts: { groups: 2, stride: 2, padding: 'same' }, bias: true },
   { name: 'groups 3 (Cig 3, Cog 1), stride (2,1), dilation 2, bias', x: [1, 9, 7, 9], w: [3, 3, 3, 3], opts: { groups: 3, stride: [2, 1], dilation: 2, padding: 'same' }, bias: true },
@@ -90,6 +98,24 @@ describe('conv2d geometry', () => {
     expect([g4.OH, g4.OW]).toEqual([17, 17]);
     const g5 = resolveConvGeometry([1, 6, 6, 1], [2, 2, 1, 1], { stride: 2, padding: 'same' });
     expect([g5.OH, g5.padT, g5.padB]).toEqual([3, 0, 0]);
+  });
+
+  it('computes with the live window of the kernel only', () => {
+    const win = (x: number[], w: number[], opts: Conv2dOptions) => {
+      const t = tapWindow(resolveConvGeometry(x, w, opts));
+      return [t.kh0, t.kw0, t.KH, t.KW, t.padT, t.padL, t.row0, t.whole];
+    };
+    // InceptionV3 at 75 px: 3x3 and 3x1 on 1x1 maps, 7x1 and 1x7 on 3x3 maps.
+    expect(win([2, 1, 1, 448], [3, 3, 448, 384], { padding: 'same' })).toEqual([1, 1, 1, 1, 0, 0, 4 * 448, false]);
+    expect(win([2, 1, 1, 384], [3, 1, 384, 384], { padding: 'same' })).toEqual([1, 0, 1, 1, 0, 0, 384, false]);
+    expect(win([2, 3, 3, 160], [7, 1, 160, 192], { padding: 'same' })).toEqual([1, 0, 5, 1, 2, 0, 160, false]);
+    expect(win([2, 3, 3, 160], [1, 7, 160, 192], { padding: 'same' })).toEqual([0, 1, 1, 5, 0, 2, 160, false]);
+    // Several live rows keep every column, so that the window stays one block of w's rows.
+    expect(win([1, 3, 1, 4], [3, 3, 4, 4], { dilation: [1, 4], padding: [1, 1, 4, 4] })).toEqual([0, 0, 3, 3, 1, 4, 0, true]);
+    // Dead taps inside the live range stay in (the hull); a dead one past it goes.
+    expect(win([1, 1, 5, 2], [4, 3, 2, 3], { stride: 2, padding: [2, 3, 1, 1] })).toEqual([0, 0, 3, 3, 2, 1, 0, false]);
+    // Large maps keep the whole kernel.
+    expect(win([1, 17, 17, 4], [3, 3, 4, 4], { dilation: 4, padding: [4, 4, 4, 4] })[7]).toBe(true);
   });
 
   it('names both shapes on mismatch', () => {

@@ -18,6 +18,8 @@ const ARENA_CHUNK = 64 * 1024;
 // is recorded, and smaller command buffers ran faster on both CPU adapters. InceptionV3 75 px step,
 // lavapipe: wall 1.13-1.28 s at 2048 per submit, 0.84-0.88 s at 256; SwiftShader 5.2 s -> 4.8 s.
 const MAX_PENDING_DISPATCHES = 256;
+/** Bind groups kept (a DenseNet121 training step binds about 3,000 distinct sets). */
+const BIND_GROUP_CACHE = 16384;
 
 /** Round a byte size up to its pool size class: 4 classes per power of two. */
 export function sizeClass(bytes: number): number {
@@ -42,8 +44,12 @@ export interface MemoryStats {
 interface UniformField { offset: number; kind: 'u32' | 'i32' | 'f32'; count: number; stride: number }
 interface Binding { binding: number; kind: 'storage' | 'read-only-storage' | 'uniform' }
 
+let kernelCount = 0;
+
 /** A compiled compute kernel whose bindings are known by name. */
 export class Kernel {
+  /** Distinct per kernel (part of the runtime's bind-group cache key). */
+  readonly id = kernelCount++;
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
   readonly bindings: Map<string, Binding>;
@@ -67,7 +73,8 @@ export class Kernel {
       this.uniformName = u.name;
       this.uniformSize = Math.ceil(u.size / 16) * 16;
       this.bindings.set(u.name, { binding: u.binding, kind: 'uniform' });
-      entries.push({ binding: u.binding, visibility: 4, buffer: { type: 'uniform' } });
+      // A dynamic offset: one bind group serves every dispatch's parameters in an arena chunk.
+      entries.push({ binding: u.binding, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true } });
       for (const m of (u.type as unknown as { members: { name: string; offset: number; size: number; type: { name: string; format?: { name: string }; count?: number; stride?: number } }[] }).members) {
         const t = m.type;
         if (t.name === 'array' || t.name.startsWith('vec')) {
@@ -133,8 +140,16 @@ export class Runtime {
   submits = 0;
   /** Number of dispatches recorded so far. */
   dispatches = 0;
-  private profiler: { set: GPUQuerySet; labels: string[]; capacity: number } | null = null;
+  private profiler: { set: GPUQuerySet; labels: string[]; capacity: number; detail: boolean } | null = null;
   private versions = new WeakMap<GPUBuffer, number>();
+  // Bind groups by kernel and bound buffers. Creating one cost about half of recording a dispatch in
+  // Node (Dawn's bindings: 20-28 us of 35-48), and pooled buffers make a model's forward pass bind the
+  // same buffers run after run. Keys name buffers by ids never reused, so a stale entry is never hit.
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
+  private bindGroups = new Map<string, GPUBindGroup>();
+  /** Bind groups found in the cache / created, since the runtime started (tests, profiling). */
+  bindGroupStats = { hits: 0, misses: 0 };
 
   constructor(device: GPUDevice, info: DeviceInfo, keepAlive: unknown = null) {
     this.device = device;
@@ -264,29 +279,31 @@ export class Runtime {
    * struct by field name; `groups` is the workgroup count (use {@link Runtime.grid} for large 1-D work).
    */
   dispatch(k: Kernel, buffers: Record<string, BufferLike>, params: Record<string, number | readonly number[]>, groups: readonly [number, number?, number?]): void {
-    const entries: GPUBindGroupEntry[] = [];
+    const [x, y = 1, z = 1] = groups;
+    const max = this.info.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new Error(`${k.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
+    let key = `${k.id}`;
     for (const [name, b] of k.bindings) {
       if (b.kind === 'uniform') continue;
       const buf = buffers[name];
       if (!buf) throw new Error(`${k.label}: binding '${name}' was not given (given: ${Object.keys(buffers).join(', ')})`);
-      entries.push({ binding: b.binding, resource: { buffer: buf.buffer, size: buf.byteSize } });
-      if (b.kind === 'storage') this.written(buf.buffer);
+      key += `,${this.bufferId(buf.buffer)}:${buf.byteSize}`;
     }
     for (const name of Object.keys(buffers)) if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
+    if (x === 0 || y === 0 || z === 0) return;
+    for (const [name, b] of k.bindings) if (b.kind === 'storage') this.written(buffers[name].buffer);
+    let slot: { buffer: GPUBuffer; offset: number; view: DataView } | null = null;
     if (k.uniformName) {
-      const slot = this.uniformSlot(k.uniformSize);
+      slot = this.uniformSlot(k.uniformSize);
       new Uint8Array(slot.view.buffer, slot.offset, k.uniformSize).fill(0);
       k.pack(params, slot.view, slot.offset);
-      entries.push({ binding: k.bindings.get(k.uniformName)!.binding, resource: { buffer: slot.buffer, offset: slot.offset, size: k.uniformSize } });
+      key += `,u${this.arena.chunk}`;
     }
-    const [x, y = 1, z = 1] = groups;
-    if (x === 0 || y === 0 || z === 0) return;
-    const max = this.info.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max || z > max) throw new Error(`${k.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
-    const bindGroup = this.device.createBindGroup({ layout: k.layout, entries });
-    const pass = this.profiler ? this.profiledPass(k.label) : this.openPass();
+    const bindGroup = this.bindGroupFor(k, key, buffers, slot?.buffer);
+    const pass = this.profiler ? this.profiledPass(this.profiler.detail ? `${k.label} ${profileDetail(params, groups)}` : k.label) : this.openPass();
     pass.setPipeline(k.pipeline);
-    pass.setBindGroup(0, bindGroup);
+    if (slot) pass.setBindGroup(0, bindGroup, [slot.offset]);
+    else pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiledOpen === pass) {
       pass.end();
@@ -294,6 +311,32 @@ export class Runtime {
     }
     this.dispatches++;
     if (++this.pending >= MAX_PENDING_DISPATCHES) this.flush();
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    return id;
+  }
+
+  /** The cached bind group of `key` (kernel, buffers, arena chunk), created on first use. */
+  private bindGroupFor(k: Kernel, key: string, buffers: Record<string, BufferLike>, uniform: GPUBuffer | undefined): GPUBindGroup {
+    let bg = this.bindGroups.get(key);
+    if (bg) {
+      this.bindGroupStats.hits++;
+      return bg;
+    }
+    this.bindGroupStats.misses++;
+    const entries: GPUBindGroupEntry[] = [];
+    for (const [name, b] of k.bindings) {
+      if (b.kind === 'uniform') entries.push({ binding: b.binding, resource: { buffer: uniform!, offset: 0, size: k.uniformSize } });
+      else entries.push({ binding: b.binding, resource: { buffer: buffers[name].buffer, size: buffers[name].byteSize } });
+    }
+    bg = this.device.createBindGroup({ layout: k.layout, entries });
+    // Bounded: entries of destroyed buffers are never hit again, so start over once it is large.
+    if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+    this.bindGroups.set(key, bg);
+    return bg;
   }
 
   /** Workgroup counts covering `n` items in groups of `perGroup`, folded into 2-D past the per-dimension limit. */
@@ -325,11 +368,13 @@ export class Runtime {
   /**
    * Start GPU-timestamp profiling of every dispatch (needs the 'timestamp-query' feature). Dispatches
    * then run one per pass, which is slower: use it to find hot kernels, not to time a whole step.
+   * With `detail`, dispatches are told apart by their shape parameters and workgroup grid too (the
+   * label then reads e.g. `conv2d_fwd:subgroup M=18 N=192 K=1728 [5,3,1]`), to find the hot shapes.
    */
-  startProfile(maxDispatches = 2048): void {
+  startProfile(maxDispatches = 2048, opts: { detail?: boolean } = {}): void {
     if (!this.info.features.includes('timestamp-query')) throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
     this.flush();
-    this.profiler = { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * maxDispatches }), labels: [], capacity: 2 * maxDispatches };
+    this.profiler = { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * maxDispatches }), labels: [], capacity: 2 * maxDispatches, detail: opts.detail ?? false };
   }
 
   /** Stop profiling and return GPU milliseconds per kernel label (sorted, largest first). */
@@ -459,4 +504,10 @@ export function shutdown(): void {
   current?.destroy();
   current = null;
   pendingInit = null;
+}
+
+/** A dispatch's size parameters (the GEMM's M, N, K, an element count n) and grid, for detailed profiles. */
+function profileDetail(params: Record<string, number | readonly number[]>, groups: readonly [number, number?, number?]): string {
+  const sizes = ['M', 'N', 'K', 'n', 'splits'].filter((f) => typeof params[f] === 'number').map((f) => `${f}=${params[f]}`);
+  return `${sizes.join(' ')} [${groups[0]},${groups[1] ?? 1},${groups[2] ?? 1}]`;
 }

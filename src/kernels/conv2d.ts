@@ -184,14 +184,70 @@ function geomParams(g: ConvGeometry) {
   return { sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL };
 }
 
+/**
+ * The taps of one axis (size KS, dilation d, stride s, leading padding pad) that read inside an input
+ * of `size` for at least one of `out` output positions: [first, last], or null when none does. Tap k
+ * reads o*s - pad + k*d: the first o with that >= 0 decides.
+ */
+export function liveTapRange(KS: number, d: number, s: number, pad: number, size: number, out: number): [number, number] | null {
+  let first = -1;
+  let last = -1;
+  for (let k = 0; k < KS; k++) {
+    const o = Math.max(0, Math.ceil((pad - k * d) / s));
+    if (o < out && o * s - pad + k * d < size) {
+      if (first < 0) first = k;
+      last = k;
+    }
+  }
+  return first < 0 ? null : [first, last];
+}
+
+/**
+ * The part of the kernel that the forward pass and the weight gradient compute with: taps that read
+ * only padding for every output pixel contribute nothing, and small maps have many (InceptionV3 at
+ * 75 px runs 3x3, 1x3 and 3x1 convolutions on 1x1 maps, where 8/9 or 2/3 of K is padding, and 1x7 / 7x1
+ * on 3x3 maps, 2/7). The window keeps whole kernel rows kh0.. (and, for a single row, columns kw0..),
+ * so that its weights are one block of w's rows from `row0` = (kh0*KW + kw0)*Cin and its weight
+ * gradient one block of dW's. `padT` and `padL` are the padding as the window sees it.
+ */
+export interface TapWindow {
+  kh0: number;
+  kw0: number;
+  KH: number;
+  KW: number;
+  padT: number;
+  padL: number;
+  row0: number;
+  /** Whether the window is the whole kernel. */
+  whole: boolean;
+}
+export function tapWindow(g: ConvGeometry): TapWindow {
+  const rows = liveTapRange(g.KH, g.dh, g.sh, g.padT, g.H, g.OH);
+  const cols = liveTapRange(g.KW, g.dw, g.sw, g.padL, g.W, g.OW);
+  // No live tap at all (an output of padding only): keep the whole kernel, which computes the zeros.
+  const [kh0, kh1] = rows && cols ? rows : [0, g.KH - 1];
+  const [kw0, kw1] = rows && cols && kh0 === kh1 ? cols : [0, g.KW - 1];
+  const [KH, KW] = [kh1 - kh0 + 1, kw1 - kw0 + 1];
+  return { kh0, kw0, KH, KW, padT: g.padT - kh0 * g.dh, padL: g.padL - kw0 * g.dw, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
+}
+
+/** The phase's taps that are also live ([lo, hi] from {@link liveTapRange}): still a progression. */
+function clipTaps(t: PhaseTaps, live: [number, number] | null): PhaseTaps {
+  if (!live || t.n === 0) return t;
+  const j0 = Math.max(0, Math.ceil((live[0] - t.k0) / t.step));
+  const j1 = Math.min(t.n - 1, Math.floor((live[1] - t.k0) / t.step));
+  return j1 < j0 ? { k0: 0, step: 1, n: 0 } : { k0: t.k0 + j0 * t.step, step: t.step, n: j1 - j0 + 1 };
+}
+
 function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, epilogue?: GemmEpilogue, into?: ChannelSlice): Tensor {
+  const win = tapWindow(g);
   const M = g.N * g.OH * g.OW;
-  const K = g.KH * g.KW * g.Cin;
+  const K = win.KH * win.KW * g.Cin;
   checkIndex(M, 'N*OH*OW', g);
   checkIndex(K, 'KH*KW*Cin', g);
   return gemm({
     label: 'conv2d_fwd',
-    loaders: fillTemplate(FWD, { ...rowMajorB('w', g.Cout), ...vec4A('x', g.Cin % 4 === 0) }),
+    loaders: fillTemplate(FWD, { ...rowMajorB('w', g.Cout, 'k + p.kOff'), ...vec4A('x', g.Cin % 4 === 0) }),
     kStep4: g.Cin % 4 === 0 && g.Cout % 4 === 0,
     vecA: g.Cin % 4 === 0,
     M,
@@ -199,12 +255,17 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry,
     K,
     // Without a bias, x stands in for the (unread) bias binding: two read-only bindings may alias.
     inputs: { x: x.storage, w: w.storage, bias: (bias ?? x).storage },
-    params: { ...geomParams(g), H: g.H, W: g.W, Cin: g.Cin, KW: g.KW, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, invCin: 1 / g.Cin, invKW: 1 / g.KW, invOH: 1 / g.OH, invOW: 1 / g.OW },
+    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, invCin: 1 / g.Cin, invOH: 1 / g.OH, invOW: 1 / g.OW, kOff: win.row0 },
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
     stridedStore: true,
     into: into && sliceTarget(into, M, g.Cout, 'conv2dFused'),
   });
+}
+
+/** Geometry uniforms of the forward and weight-gradient loaders for a window of the kernel. */
+function windowParams(g: ConvGeometry, win: TapWindow) {
+  return { ...geomParams(g), padT: win.padT, padL: win.padL, KW: win.KW, invKW: 1 / win.KW };
 }
 
 /**
@@ -245,10 +306,13 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const xShape = [g.N, g.H, g.W, g.Cin];
   const single = g.sh === 1 && g.sw === 1;
   const phases = [];
+  // Taps that read only padding carry no gradient either (see tapWindow); here each axis on its own.
+  const liveRows = liveTapRange(g.KH, g.dh, g.sh, g.padT, g.H, g.OH);
+  const liveCols = liveTapRange(g.KW, g.dw, g.sw, g.padL, g.W, g.OW);
   for (let py = 0; py < Math.min(g.sh, g.H); py++)
     for (let px = 0; px < Math.min(g.sw, g.W); px++) {
-      const th = phaseTaps(py + g.padT, g.KH, g.dh, g.sh);
-      const tw = phaseTaps(px + g.padL, g.KW, g.dw, g.sw);
+      const th = clipTaps(phaseTaps(py + g.padT, g.KH, g.dh, g.sh), liveRows);
+      const tw = clipTaps(phaseTaps(px + g.padL, g.KW, g.dw, g.sw), liveCols);
       phases.push({ py, px, th, tw, Hp: Math.ceil((g.H - py) / g.sh), Wp: Math.ceil((g.W - px) / g.sw) });
     }
   // Phases that no tap reaches (e.g. a 1x1 stride-2 conv never reads odd rows) get zero gradient.
@@ -308,10 +372,14 @@ function nextPixelJumps(g: ConvGeometry) {
 }
 
 function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  const M = g.KH * g.KW * g.Cin;
+  const win = tapWindow(g);
+  const M = win.KH * win.KW * g.Cin;
   const K = g.N * g.OH * g.OW;
   checkIndex(M, 'KH*KW*Cin', g);
   checkIndex(K, 'N*OH*OW', g);
+  const wShape = [g.KH, g.KW, g.Cin, g.Cout];
+  // Taps outside the window have zero gradient: the window's rows go into a zero-filled dW.
+  const into = win.whole ? undefined : { tensor: Tensor.zeros(wShape), ldc: g.Cout, offset: win.row0 * g.Cout };
   return gemm({
     label: 'conv2d_dw',
     loaders: fillTemplate(DW, { ...rowMajorB('dy', g.Cout), ...vec4A('x', g.Cin % 4 === 0) }),
@@ -321,8 +389,10 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
     N: g.Cout,
     K,
     inputs: { x: x.storage, dy: dy.storage },
-    params: { ...geomParams(g), H: g.H, W: g.W, Cin: g.Cin, KW: g.KW, OH: g.OH, OW: g.OW, invCin: 1 / g.Cin, invKW: 1 / g.KW, invOH: 1 / g.OH, invOW: 1 / g.OW, ...nextPixelJumps(g) },
-    outShape: [g.KH, g.KW, g.Cin, g.Cout],
+    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, invCin: 1 / g.Cin, invOH: 1 / g.OH, invOW: 1 / g.OW, ...nextPixelJumps(g) },
+    outShape: wShape,
+    stridedStore: true,
+    into,
   });
 }
 

@@ -146,10 +146,11 @@ export interface GemmCall {
   /** Applied to every element of C as it is stored (see {@link GemmEpilogue}). */
   epilogue?: GemmEpilogue;
   /**
-   * Store C into columns [offset, offset + N) of the rows of `tensor` (row length `ldc`) instead of a
-   * fresh tensor, and return `tensor`: a convolution writing its channels straight into a wider
-   * concatenation (checked by the caller: matmul.ts `sliceTarget`). The loaders must take `ldc` and
-   * `cOff` in their Params (`stridedStore`).
+   * Store C[m, n] at element m * ldc + offset + n of `tensor` instead of a fresh tensor, and return
+   * `tensor`: columns [offset, offset + N) of rows `ldc` long (a convolution writing its channels
+   * straight into a wider concatenation, checked by the caller: matmul.ts `sliceTarget`), or, with
+   * ldc = N and offset a multiple of N, rows from offset / N on (a weight gradient's live window).
+   * The loaders must take `ldc` and `cOff` in their Params (`stridedStore`).
    */
   into?: { tensor: Tensor; ldc: number; offset: number };
   /** The loaders' storeC writes c[(z * M + m) * ldc + cOff + n] (Params `ldc`, `cOff`). */
@@ -318,10 +319,13 @@ export const SCALAR_B4 = 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(
  * vec4s when N % 4 == 0 (one 16-byte load per k for four columns instead of four scalar gathers: 2x
  * on CPU adapters, bench/LAB.md #11). Loaders declare `array<{{B_TYPE}}>`, read single elements with
  * `{{B_AT}}` (an expression in a flat index `i`) and use `{{B4}}` as the body of loadB4(k, n).
+ * `row` is the stored row that GEMM row k reads (an expression in k: loaders that skip leading rows
+ * of the stored matrix offset it); their loadB must apply the same offset, since the scalar body
+ * reads through loadB.
  */
-export function rowMajorB(name: string, N: number): { B_TYPE: string; B_AT: string; B4: string } {
+export function rowMajorB(name: string, N: number, row = 'k'): { B_TYPE: string; B_AT: string; B4: string } {
   return N % 4 === 0
-    ? { B_TYPE: 'vec4<f32>', B_AT: `${name}[i / 4u][i % 4u]`, B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[(k * p.N + n) / 4u];` }
+    ? { B_TYPE: 'vec4<f32>', B_AT: `${name}[i / 4u][i % 4u]`, B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[((${row}) * p.N + n) / 4u];` }
     : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: SCALAR_B4 };
 }
 
