@@ -18,7 +18,7 @@ const ARENA_CHUNK = 64 * 1024;
 // is recorded, and smaller command buffers ran faster on both CPU adapters. InceptionV3 75 px step,
 // lavapipe: wall 1.13-1.28 s at 2048 per submit, 0.84-0.88 s at 256; SwiftShader 5.2 s -> 4.8 s.
 const MAX_PENDING_DISPATCHES = 256;
-/** Bind groups kept (a DenseNet121 training step binds about 3,000 distinct sets). */
+/** Bind groups kept (a training step of InceptionV3 or DenseNet121 records 1,500-3,000 dispatches). */
 const BIND_GROUP_CACHE = 16384;
 
 /** Round a byte size up to its pool size class: 4 classes per power of two. */
@@ -73,8 +73,7 @@ export class Kernel {
       this.uniformName = u.name;
       this.uniformSize = Math.ceil(u.size / 16) * 16;
       this.bindings.set(u.name, { binding: u.binding, kind: 'uniform' });
-      // A dynamic offset: one bind group serves every dispatch's parameters in an arena chunk.
-      entries.push({ binding: u.binding, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true } });
+      entries.push({ binding: u.binding, visibility: 4, buffer: { type: 'uniform' } });
       for (const m of (u.type as unknown as { members: { name: string; offset: number; size: number; type: { name: string; format?: { name: string }; count?: number; stride?: number } }[] }).members) {
         const t = m.type;
         if (t.name === 'array' || t.name.startsWith('vec')) {
@@ -142,9 +141,12 @@ export class Runtime {
   dispatches = 0;
   private profiler: { set: GPUQuerySet; labels: string[]; capacity: number; detail: boolean } | null = null;
   private versions = new WeakMap<GPUBuffer, number>();
-  // Bind groups by kernel and bound buffers. Creating one cost about half of recording a dispatch in
-  // Node (Dawn's bindings: 20-28 us of 35-48), and pooled buffers make a model's forward pass bind the
-  // same buffers run after run. Keys name buffers by ids never reused, so a stale entry is never hit.
+  // Bind groups by kernel, bound buffers and parameter slot. Creating one cost about half of recording
+  // a dispatch in Node (Dawn's bindings: 20-28 us of 35-48), and a model's forward pass repeats: pooled
+  // buffers come back in the same order and each batch fills the parameter arena from its start, so
+  // the same dispatch binds the same buffers and slot run after run. (A dynamic uniform offset would
+  // drop the slot from the key, but cost lavapipe about 10 % of an InceptionV3 forward's GPU time.)
+  // Keys name buffers by ids never reused, so a stale entry is never hit.
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
   private bindGroups = new Map<string, GPUBindGroup>();
@@ -297,13 +299,12 @@ export class Runtime {
       slot = this.uniformSlot(k.uniformSize);
       new Uint8Array(slot.view.buffer, slot.offset, k.uniformSize).fill(0);
       k.pack(params, slot.view, slot.offset);
-      key += `,u${this.arena.chunk}`;
+      key += `,u${this.arena.chunk}:${slot.offset}`;
     }
-    const bindGroup = this.bindGroupFor(k, key, buffers, slot?.buffer);
+    const bindGroup = this.bindGroupFor(k, key, buffers, slot);
     const pass = this.profiler ? this.profiledPass(this.profiler.detail ? `${k.label} ${profileDetail(params, groups)}` : k.label) : this.openPass();
     pass.setPipeline(k.pipeline);
-    if (slot) pass.setBindGroup(0, bindGroup, [slot.offset]);
-    else pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiledOpen === pass) {
       pass.end();
@@ -319,8 +320,8 @@ export class Runtime {
     return id;
   }
 
-  /** The cached bind group of `key` (kernel, buffers, arena chunk), created on first use. */
-  private bindGroupFor(k: Kernel, key: string, buffers: Record<string, BufferLike>, uniform: GPUBuffer | undefined): GPUBindGroup {
+  /** The cached bind group of `key` (kernel, buffers, parameter slot), created on first use. */
+  private bindGroupFor(k: Kernel, key: string, buffers: Record<string, BufferLike>, uniform: { buffer: GPUBuffer; offset: number } | null): GPUBindGroup {
     let bg = this.bindGroups.get(key);
     if (bg) {
       this.bindGroupStats.hits++;
@@ -329,7 +330,7 @@ export class Runtime {
     this.bindGroupStats.misses++;
     const entries: GPUBindGroupEntry[] = [];
     for (const [name, b] of k.bindings) {
-      if (b.kind === 'uniform') entries.push({ binding: b.binding, resource: { buffer: uniform!, offset: 0, size: k.uniformSize } });
+      if (b.kind === 'uniform') entries.push({ binding: b.binding, resource: { buffer: uniform!.buffer, offset: uniform!.offset, size: k.uniformSize } });
       else entries.push({ binding: b.binding, resource: { buffer: buffers[name].buffer, size: buffers[name].byteSize } });
     }
     bg = this.device.createBindGroup({ layout: k.layout, entries });

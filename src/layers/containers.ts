@@ -2,7 +2,7 @@
 import { isGradEnabled, shapeStr, tidy, type Tensor, type Shape } from '../tensor.js';
 import { concat } from '../kernels/concat.js';
 import { Module, type LayerOptions, type TraceVisitor } from './module.js';
-import { runChain } from './fusion.js';
+import { runChain, runConcatInPlace } from './fusion.js';
 
 /** Runs its modules in order. Structural: it adds no weights and no summary row. */
 export class Sequential extends Module {
@@ -62,6 +62,10 @@ export class Concat extends Module {
     return this.children;
   }
   forward(x: Tensor): Tensor {
+    if (Object.getPrototypeOf(this) === Concat.prototype) {
+      const inPlace = runConcatInPlace(this, x); // without autograd: the branches write into one buffer
+      if (inPlace) return inPlace;
+    }
     const eager = !isGradEnabled(); // as in Sequential: free each branch's intermediates and outputs early
     const outs = this.children.map((b) => (eager ? tidy(() => b.forward(x)) : b.forward(x)));
     const y = concat(outs, x.rank - 1);

@@ -11,6 +11,9 @@
  *   Conv2d]]) layers builds its concatenation in place: one buffer of the block's final width, each
  *   layer's batch norm reading the channels so far out of it and its last convolution writing its new
  *   channels into it, instead of copying the whole concatenation once per layer.
+ * - Any other Concat without autograd (InceptionV3's mixed blocks): its branches write into one buffer
+ *   of the concatenation's width; a branch ending in Conv2d [-> BatchNorm [-> ReLU]] stores through
+ *   the fused convolution, a nested Concat into its channel range, anything else is copied in.
  * Only the library's own classes are fused (a subclass may override forward); the result equals
  * running the layers one by one (tests compare them).
  */
@@ -18,6 +21,7 @@ import { isGradEnabled, tidy, Tensor } from '../tensor.js';
 import { conv2d, conv2dFused } from '../kernels/conv2d.js';
 import { batchNormApplyTable } from '../kernels/batchnorm.js';
 import { writeChannels } from '../kernels/concat.js';
+import type { ChannelSlice } from '../kernels/matmul.js';
 import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
@@ -129,4 +133,66 @@ function runDenseBlock(layers: readonly Module[], i: number, x: Tensor): { y: Te
     });
   }
   return { y, used: plan.length };
+}
+
+/**
+ * Without autograd, a Concat whose branches write their outputs straight into one NHWC buffer of the
+ * concatenation's width (see the file comment); null when it does not apply (autograd on, not 4-D).
+ */
+export function runConcatInPlace(concat: Concat, x: Tensor): Tensor | null {
+  if (isGradEnabled() || x.rank !== 4) return null;
+  const out = concat.outputShape(x.shape); // names the shapes when the branches disagree
+  if (out.length !== 4) return null;
+  const y = Tensor.empty(out);
+  let offset = 0;
+  for (const b of concat.branches) offset += runInto(b, x, { tensor: y, offset });
+  return y;
+}
+
+/** Run `m` on x with its output stored at channel `into.offset` of `into.tensor`; returns its channels. */
+function runInto(m: Module, x: Tensor, into: ChannelSlice): number {
+  return tidy(() => {
+    if (isExactly(m, Concat)) {
+      let offset = into.offset;
+      for (const b of (m as Concat).branches) offset += runInto(b, x, { tensor: into.tensor, offset });
+      return offset - into.offset;
+    }
+    if (isExactly(m, Sequential)) {
+      const layers = (m as Sequential).layers;
+      const last = layers[layers.length - 1];
+      if (isExactly(last, Concat)) return runInto(last, runChain(layers.slice(0, -1), x), into);
+      const tail = convTail(layers);
+      if (tail) {
+        const h = runChain(layers.slice(0, tail.start), x);
+        const { conv, bn, relu } = tail;
+        const epilogue = bn ? { table: bn.affineTable(conv.bias), relu } : null;
+        const outShape = conv.outputShape(h.shape);
+        if (outShape[1] === into.tensor.shape[1] && outShape[2] === into.tensor.shape[2]) {
+          conv2dFused(h, conv.kernel, epilogue, { ...conv.convOpts(), into });
+          return outShape[3];
+        }
+      }
+    }
+    const z = m.forward(x);
+    writeChannels(z, into);
+    return z.shape[z.rank - 1];
+  });
+}
+
+/**
+ * A chain's last layers as one fused convolution: Conv2d -> BatchNorm (moving statistics) [-> ReLU],
+ * or a Conv2d without bias at the very end; dense convolutions only. Null when they are something else.
+ */
+function convTail(layers: readonly Module[]): { start: number; conv: Conv2d; bn: BatchNorm | null; relu: boolean } | null {
+  const n = layers.length;
+  const relu = isExactly(layers[n - 1], ReLU);
+  const bnAt = n - (relu ? 2 : 1);
+  const bn = layers[bnAt];
+  if (isBatchNorm(bn) && !bn.usesBatchStats && isExactly(layers[bnAt - 1], Conv2d)) {
+    const conv = layers[bnAt - 1] as Conv2d;
+    return (conv.opts.groups ?? 1) === 1 ? { start: bnAt - 1, conv, bn, relu } : null;
+  }
+  const conv = layers[n - 1] as Conv2d;
+  if (isExactly(conv, Conv2d) && !conv.bias && (conv.opts.groups ?? 1) === 1) return { start: n - 1, conv, bn: null, relu: false };
+  return null;
 }
