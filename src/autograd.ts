@@ -35,6 +35,10 @@ function topoOrder(root: Tensor): Tensor[] {
     }
     if (seen.has(t)) continue;
     seen.add(t);
+    // Not a leaf: its node went with an earlier backward(), and walking on would treat it as one.
+    if (!t.node && t.graphConsumed) {
+      throw new Error(`ossify: backward() reached ${t}, whose graph an earlier backward() consumed (its saved activations are freed): run the forward pass again, or add the losses and call backward() once`);
+    }
     stack.push([t, true]);
     if (t.node) for (const i of t.node.inputs) if (i.requiresGrad && !seen.has(i)) stack.push([i, false]);
   }
@@ -57,8 +61,15 @@ export function backward(loss: Tensor, grad?: Tensor): void {
     backwardWalk(order, loss, grad, grads);
   } finally {
     // The graph is consumed (PyTorch's default): nodes that no gradient reached are freed too.
-    for (const t of order) releaseNode(t);
+    for (const t of order) consume(t);
   }
+}
+
+/** Free a non-leaf's node once backward() has used it, and remember that it had one. */
+function consume(t: Tensor): void {
+  if (!t.node) return;
+  releaseNode(t);
+  t.graphConsumed = true;
 }
 
 function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, grads: Map<Tensor, Tensor>): void {
@@ -87,7 +98,7 @@ function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, g
         // Each rule runs in its own scope so that its temporaries are freed at once.
         const ins = tidy(() => node.backward(g));
         g.dispose();
-        releaseNode(t);
+        consume(t);
         node.inputs.forEach((input, j) => {
           const gi = ins[j];
           if (!gi || !input.requiresGrad) {

@@ -73,6 +73,8 @@ export class Tensor {
   grad: Tensor | null = null;
   /** The op that produced it (null for leaves). */
   node: GradNode | null = null;
+  /** True once a `backward()` has consumed the graph that produced it (its saved activations are freed). */
+  graphConsumed = false;
   /** An optional name (parameters carry theirs). */
   name?: string;
   private storage_: Storage | null;

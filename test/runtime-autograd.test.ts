@@ -123,6 +123,21 @@ describe('autograd', () => {
     x.grad!.dispose();
     x.dispose();
   });
+  it('a second backward() through a consumed graph says so instead of stopping there silently', async () => {
+    const x = Tensor.from([1, 2, 3], [3], { requiresGrad: true });
+    const h = mul(x, x);
+    const loss = sum(h);
+    backward(loss);
+    expectClose(await x.grad!.read(), [2, 4, 6], { what: 'first backward' });
+    expect(() => backward(loss)).toThrow(/earlier backward\(\) consumed.*add the losses/);
+    // A second loss that shares the consumed part of the graph (h) as well.
+    const other = sum(scale(h, 2));
+    expect(() => backward(other)).toThrow(new RegExp(`reached ${h.toString().replace(/[[\]]/g, '\\$&')}`));
+    expectClose(await x.grad!.read(), [2, 4, 6], { what: 'x.grad untouched by the refused calls' });
+    expect(loss.grad).toBeNull();
+    for (const t of [x, h, loss, other]) t.dispose();
+  });
+
   it('noGrad records nothing', () => {
     const x = Tensor.from([1, 2], [2], { requiresGrad: true });
     tidy(() => {
