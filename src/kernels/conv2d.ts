@@ -221,6 +221,7 @@ export interface TapWindow {
   /** Whether the window is the whole kernel. */
   whole: boolean;
 }
+/** The {@link TapWindow} of a convolution: its live taps' rows (and columns, for a single row). */
 export function tapWindow(g: ConvGeometry): TapWindow {
   const rows = liveTapRange(g.KH, g.dh, g.sh, g.padT, g.H, g.OH);
   const cols = liveTapRange(g.KW, g.dw, g.sw, g.padL, g.W, g.OW);

@@ -163,14 +163,11 @@ function runInto(m: Module, x: Tensor, into: ChannelSlice): number {
       if (isExactly(last, Concat)) return runInto(last, runChain(layers.slice(0, -1), x), into);
       const tail = convTail(layers);
       if (tail) {
-        const h = runChain(layers.slice(0, tail.start), x);
+        // The Concat's outputShape has checked that every branch gives into's batch and spatial size.
         const { conv, bn, relu } = tail;
-        const epilogue = bn ? { table: bn.affineTable(conv.bias), relu } : null;
-        const outShape = conv.outputShape(h.shape);
-        if (outShape[1] === into.tensor.shape[1] && outShape[2] === into.tensor.shape[2]) {
-          conv2dFused(h, conv.kernel, epilogue, { ...conv.convOpts(), into });
-          return outShape[3];
-        }
+        const h = runChain(layers.slice(0, tail.start), x);
+        conv2dFused(h, conv.kernel, bn ? { table: bn.affineTable(conv.bias), relu } : null, { ...conv.convOpts(), into });
+        return conv.kernel.shape[3];
       }
     }
     const z = m.forward(x);
