@@ -290,10 +290,10 @@ export class Runtime {
       const buf = buffers[name];
       if (!buf) throw new Error(`${k.label}: binding '${name}' was not given (given: ${Object.keys(buffers).join(', ')})`);
       key += `,${this.bufferId(buf.buffer)}:${buf.byteSize}`;
+      if (b.kind === 'storage') this.written(buf.buffer);
     }
     for (const name of Object.keys(buffers)) if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
     if (x === 0 || y === 0 || z === 0) return;
-    for (const [name, b] of k.bindings) if (b.kind === 'storage') this.written(buffers[name].buffer);
     let slot: { buffer: GPUBuffer; offset: number; view: DataView } | null = null;
     if (k.uniformName) {
       slot = this.uniformSlot(k.uniformSize);

@@ -90,13 +90,12 @@ function denseLayer(m: Module): { bn: BatchNorm; relu: boolean; middle: readonly
   if (more.length || !isExactly(skip, Identity) || !isExactly(f, Sequential)) return null;
   const layers = (f as Sequential).layers;
   const [bn, second] = layers;
-  const conv = layers[layers.length - 1];
   const relu = isExactly(second, ReLU);
   const first = relu ? 2 : 1;
-  if (!isBatchNorm(bn) || bn.usesBatchStats || layers.length < first + 1 || !isExactly(conv, Conv2d)) return null;
-  const c = conv as Conv2d;
-  if (c.bias || (c.opts.groups ?? 1) !== 1) return null;
-  return { bn, relu, middle: layers.slice(first, -1), conv: c, f: f as Sequential };
+  // Its last convolution stores into the block's buffer: a tail of a convolution alone.
+  const tail = convTail(layers);
+  if (!isBatchNorm(bn) || bn.usesBatchStats || !tail || tail.bn || tail.start < first) return null;
+  return { bn, relu, middle: layers.slice(first, -1), conv: tail.conv, f: f as Sequential };
 }
 
 /**
