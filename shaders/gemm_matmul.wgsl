@@ -3,8 +3,9 @@
 // A is [M, K] (or [K, M] transposed), B is [K, N] (or [N, K]).
 override TA: u32 = 0u;
 override TB: u32 = 0u;
-// ldc, cOff: C's row length and first column (N and 0 unless C is part of a wider tensor).
-struct Params { M: u32, N: u32, K: u32, kPerSplit: u32, ldc: u32, cOff: u32 }
+// ldc, cOff: C's row length and first column (N and 0 unless C is part of a wider tensor); lda, aOff:
+// likewise A's (not transposed: K and 0 unless A is columns of a wider tensor).
+struct Params { M: u32, N: u32, K: u32, kPerSplit: u32, ldc: u32, cOff: u32, lda: u32, aOff: u32 }
 @group(0) @binding(0) var<storage, read> a: array<{{A_TYPE}}>; // vec4s when its rows (K, or M when transposed) are multiples of 4
 // B is bound as vec4s ({{B_TYPE}} = vec4<f32>) when it is not transposed and N % 4 == 0: one 16-byte
 // load per k and four columns, instead of four scalar gathers (2x on CPU adapters: bench/LAB.md #11).
@@ -14,25 +15,26 @@ struct Params { M: u32, N: u32, K: u32, kPerSplit: u32, ldc: u32, cOff: u32 }
 
 struct ARow { m: u32, ok: bool }
 fn aRow(m: u32) -> ARow { return ARow(m, m < p.M); }
-fn aK(k: u32) -> u32 { return k; }
-fn aKStep(k: u32, j: u32) -> u32 { return k + j; }
-fn aKNext(k: u32) -> u32 { return k + 1u; }
-fn loadA(r: ARow, k: u32) -> f32 {
+// The k key (AKey, aK, kOf, aKStep, aKNext) and a per-column map of A applied as it is read (proA,
+// proA4): the plain k, or with a prologue the k and its map's coefficients, loaded once per k step
+// of the core rather than once per row.
+{{A_KEY}}
+fn loadA(r: ARow, kk: AKey) -> f32 {
   if (!r.ok) { return 0.0; }
-  if (TA == 1u) { return aAt(k * p.M + r.m); }
-  return aAt(r.m * p.K + k);
+  if (TA == 1u) { return aAt(kOf(kk) * p.M + r.m); }
+  return proA(kk, aAt(r.m * p.lda + p.aOff + kOf(kk)));
 }
 fn aAt(i: u32) -> f32 { return {{A_AT}}; }
 // A[m, k..k+3] for k % 4 == 0 (A not transposed): one vec4 load when A is bound as vec4s.
-fn loadA4(r: ARow, k: u32) -> vec4<f32> {
+fn loadA4(r: ARow, kk: AKey) -> vec4<f32> {
   if (!r.ok) { return vec4<f32>(); }
-  let i = r.m * p.K + k;
-  return {{A4_AT}};
+  let i = r.m * p.lda + p.aOff + kOf(kk);
+  return proA4(kk, {{A4_AT}});
 }
 // A[m..m+3, k] for m % 4 == 0 (A transposed, M % 4 == 0): one vec4 load when A is bound as vec4s.
-fn loadA4rows(r: ARow, k: u32) -> vec4<f32> {
+fn loadA4rows(r: ARow, kk: AKey) -> vec4<f32> {
   if (!r.ok) { return vec4<f32>(); }
-  let i = k * p.M + r.m;
+  let i = kOf(kk) * p.M + r.m;
   return {{A4_AT}};
 }
 fn bAt(i: u32) -> f32 { return {{B_AT}}; }

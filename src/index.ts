@@ -12,7 +12,7 @@ export { backward, record } from './autograd.js';
 // Kernels (each with its float64 CPU reference)
 export * from './kernels/elementwise.js';
 export { sum, mean, sumTo, sumReference } from './kernels/reduce.js';
-export { matmul, matmulFused, matmulReference, type MatmulOptions } from './kernels/matmul.js';
+export { matmul, matmulFused, matmulReference, type MatmulOptions, type MatmulFusedOptions, type AffineMap, type ChannelSlice } from './kernels/matmul.js';
 export { gemm, gemmShapeKey, resolveGemmVariant, rowMajorB, GEMM_VARIANTS, type GemmCall, type GemmEpilogue, type GemmVariant } from './kernels/gemm.js';
 export { setVariant, variant, autotune, tuning, loadTuning } from './kernels/variants.js';
 export * from './kernels/conv2d.js';

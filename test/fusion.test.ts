@@ -147,6 +147,63 @@ describe('GEMM epilogue: conv2dFused and matmulFused against float64 references'
   });
 });
 
+describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A is read', () => {
+  /** Float64: columns [off, off + K) of the rows of `a` ([M, lda]), each mapped by x * scale[k] + shift[k] (then ReLU). */
+  const mappedSlice = (a: ArrayLike<number>, M: number, lda: number, off: number, K: number, scale: ArrayLike<number>, shift: ArrayLike<number>, relu: boolean) =>
+    Float64Array.from({ length: M * K }, (_, i) => {
+      const [m, k] = [Math.floor(i / K), i % K];
+      const v = a[m * lda + off + k] * scale[k] + shift[k];
+      return relu ? Math.max(v, 0) : v;
+    });
+  // K odd: the table bound as f32s; an unaligned offset: A read one element at a time with the vec4
+  // table; aligned and wide: the four-k reads of the CPU cores; splits: the map before split-k sums.
+  const cases = [
+    { M: 37, K: 23, N: 13, lda: 23, off: 0, splits: 1, relu: true, epi: false },
+    { M: 33, K: 40, N: 12, lda: 52, off: 8, splits: 3, relu: true, epi: true },
+    { M: 20, K: 24, N: 8, lda: 29, off: 3, splits: 1, relu: false, epi: false },
+    { M: 70, K: 96, N: 32, lda: 128, off: 0, splits: 1, relu: true, epi: true },
+    { M: 9, K: 64, N: 7, lda: 64, off: 0, splits: 2, relu: true, epi: false },
+  ];
+  for (const c of cases) {
+    it(`matmul ${c.M}x${c.K} (columns ${c.off}.. of ${c.lda}) @ ${c.K}x${c.N}, relu=${c.relu}, ${c.splits} split(s)${c.epi ? ', with an epilogue' : ''}`, async () => {
+      const [a, b, ps, pt, es, et] = [randArray(c.M * c.lda, 81, -2, 2), randArray(c.K * c.N, 82), randArray(c.K, 83, -1.5, 1.5), randArray(c.K, 84), randArray(c.N, 85, 0.5, 2), randArray(c.N, 86)];
+      const y = noGrad(() =>
+        matmulFused(t(a, [c.M, c.lda]), t(b, [c.K, c.N]), c.epi ? { table: t([...es, ...et], [2, c.N]), relu: true } : null, {
+          splits: c.splits,
+          prologue: { table: t([...ps, ...pt], [2, c.K]), relu: c.relu },
+          ...(c.lda !== c.K || c.off ? { from: { offset: c.off } } : {}),
+        }),
+      );
+      const mapped = mappedSlice(a, c.M, c.lda, c.off, c.K, ps, pt, c.relu);
+      if (c.relu) expect(mapped.some((v) => v === 0) && mapped.some((v) => v > 0)).toBe(true);
+      const ref = matmulReference(mapped, [c.M, c.K], b, [c.K, c.N]);
+      expectClose(await y.read(), c.epi ? affineRef(ref, es, et, true) : ref, { atol: 1e-4, what: 'C' });
+    });
+  }
+
+  it('conv2dFused 1x1 with a prologue on channels 4..15 of a wider input: what batchNormApplyTable then the convolution give', async () => {
+    const [N, H, W, D, off, Cin, Cout] = [2, 5, 3, 20, 4, 12, 8];
+    const [x, w, ps, pt, es, et] = [randArray(N * H * W * D, 91, -2, 2), randArray(Cin * Cout, 92), randArray(Cin, 93, -1.5, 1.5), randArray(Cin, 94), randArray(Cout, 95, 0.5, 2), randArray(Cout, 96)];
+    const xt = t(x, [N, H, W, D]);
+    const epilogue = { table: t([...es, ...et], [2, Cout]), relu: false };
+    const y = noGrad(() => conv2dFused(xt, t(w, [1, 1, Cin, Cout]), epilogue, { prologue: { table: t([...ps, ...pt], [2, Cin]), relu: true }, from: { offset: off } }));
+    expect(y.shape).toEqual([N, H, W, Cout]);
+    const h = mappedSlice(x, N * H * W, D, off, Cin, ps, pt, true);
+    const ref = conv2dReference(h, [N, H, W, Cin], w, [1, 1, Cin, Cout], null, {});
+    expectClose(await y.read(), affineRef(ref.out, es, et, false), { atol: 1e-4, what: 'y' });
+  });
+
+  it('refuses what it cannot do: a map before a padded or wider convolution, a wrong table, columns past the input', () => {
+    const x = t(randArray(2 * 5 * 5 * 8, 1), [2, 5, 5, 8]);
+    const pro = { table: t(randArray(16, 2), [2, 8]), relu: true };
+    expect(() => noGrad(() => conv2dFused(x, t(randArray(9 * 8 * 4, 3), [3, 3, 8, 4]), null, { padding: 'same', prologue: pro }))).toThrow(/only for 1x1, stride-1, unpadded.*\[3, 3, 8, 4\]/);
+    expect(() => noGrad(() => conv2dFused(x, t(randArray(8 * 4, 3), [1, 1, 8, 4]), null, { stride: 2, prologue: pro }))).toThrow(/only for 1x1, stride-1, unpadded/);
+    expect(() => noGrad(() => conv2dFused(x, t(randArray(6 * 4, 3), [1, 1, 6, 4]), null, { from: { offset: 3 } }))).toThrow(/6 input channels.*from channel 3 of \[2, 5, 5, 8\]/);
+    expect(() => noGrad(() => matmulFused(t(randArray(40, 4), [5, 8]), t(randArray(32, 5), [8, 4]), null, { prologue: { table: t(randArray(8, 6), [2, 4]), relu: false } }))).toThrow(/prologue table must be \[2, 8\].*got \[2, 4\]/);
+    expect(() => noGrad(() => matmulFused(t(randArray(40, 4), [5, 8]), t(randArray(24, 5), [6, 4]), null, { from: { offset: 3 } }))).toThrow(/6 columns of A from column 3 of \[5, 8\]/);
+  });
+});
+
 describe('Sequential fusion', () => {
   /** conv -> BN -> ReLU (bias, odd channels), BN -> ReLU, conv -> BN (no ReLU), a pool, 1x1 conv -> BN -> ReLU. */
   function net(seed: number): Sequential {
@@ -295,6 +352,31 @@ describe('Sequential fusion', () => {
       }
     }
     m.dispose();
+  });
+
+  it('pre-activation (BN -> ReLU -> 1x1 conv [-> BN -> ReLU]) is one GEMM in inference: same output as one by one, fewer passes', async () => {
+    const bn = (c: number) => new BatchNorm2d({ channels: c, epsilon: 1.001e-5 });
+    const nets = buildScope({ seed: 31 }, () => [
+      // a DenseNet transition, then a bottleneck with a biased 1x1 (the bias goes into the second table)
+      new Sequential([bn(6), new ReLU(), new Conv2d({ inChannels: 6, filters: 10, kernelSize: 1, useBias: false }), new AvgPool2d({ poolSize: 2, strides: 2 }),
+        bn(10), new ReLU(), new Conv2d({ inChannels: 10, filters: 7, kernelSize: 1, useBias: true }), bn(7), new ReLU()]),
+      // no ReLU between: the map alone; a biased 1x1 with nothing after it is left unfused
+      new Sequential([bn(5), new Conv2d({ inChannels: 5, filters: 8, kernelSize: 1, padding: 'same', useBias: false }), bn(8), bn(8), new Conv2d({ inChannels: 8, filters: 4, kernelSize: 1, useBias: true })]),
+    ]);
+    for (const [i, m] of nets.entries()) {
+      const C = i === 0 ? 6 : 5;
+      await randomiseStats(m, 900 + 10 * i);
+      m.eval();
+      const x = t(randArray(2 * 6 * 7 * C, 97 + i, -2, 2), [2, 6, 7, C]);
+      noGrad(() => tidy(() => m.forward(x))).dispose(); // the kept tables
+      const { y: fused, dispatches: fusedDispatches } = counted(() => noGrad(() => tidy(() => m.forward(x))));
+      const { y: plain, dispatches: plainDispatches } = counted(() => noGrad(() => oneByOne(m, x)));
+      expectClose(await fused.read(), await plain.read(), { atol: 1e-5, what: `net ${i}: fused vs one by one` });
+      // Net 0: two BN passes fewer than BN->ReLU fusion alone would leave; net 1: one.
+      expect(plainDispatches - fusedDispatches).toBeGreaterThanOrEqual(i === 0 ? 4 : 2);
+      for (const v of [fused, plain, x]) v.dispose();
+      m.dispose();
+    }
   });
 
   it('a DenseNet block concatenates in place in inference: the same output as the unfused layers, fewer passes', async () => {

@@ -35,8 +35,9 @@ export function runVariant(v: GemmLabVariant, a: BufferLike, b: BufferLike, c: B
   const rt = runtime();
   const code = v.selfContained ? v.core : fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: v.loaders ?? loaders });
   const k = rt.kernel(`lab:${v.id}`, code, v.constants ?? {});
-  // The engine's matmul loaders can store into a wider C (ldc, cOff); the lab's C is dense.
-  const dense: Record<string, number> = k.fields.has('ldc') ? { ldc: N, cOff: 0 } : {};
+  // The engine's matmul loaders can store into a wider C (ldc, cOff) and read a wider A (lda, aOff);
+  // the lab's are dense.
+  const dense: Record<string, number> = k.fields.has('ldc') ? { ldc: N, cOff: 0, lda: K, aOff: 0 } : {};
   rt.dispatch(k, { a, b, c }, { M, N, K, kPerSplit: Math.ceil(K / 16) * 16, ...dense }, v.grid(M, N));
 }
 

@@ -26,7 +26,7 @@ import { record } from '../autograd.js';
 import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
-import { matmul, matmulFused, sliceTarget, type ChannelSlice } from './matmul.js';
+import { matmul, matmulFused, sliceTarget, type AffineMap, type ChannelSlice } from './matmul.js';
 import { add, reshape } from './elementwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
@@ -481,6 +481,19 @@ export function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: Shape, opts:
 /** 1x1, stride 1, unpadded, dense: a plain matmul over the pixels of NHWC x. */
 const isPlainMatmul = (g: ConvGeometry): boolean => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0;
 
+/**
+ * Whether a convolution of these shapes is pointwise: 1x1, stride 1, unpadded, dense (a plain matmul
+ * over the pixels, which {@link conv2dFused} can give an input prologue). False for shapes that do
+ * not fit together.
+ */
+export function pointwiseConv(xShape: Shape, wShape: Shape, opts: Conv2dOptions = {}): boolean {
+  try {
+    return isPlainMatmul(resolveConvGeometry(xShape, wShape, opts));
+  } catch {
+    return false;
+  }
+}
+
 function checkGradShape(dy: Tensor, g: ConvGeometry): void {
   const want = [g.N, g.OH, g.OW, g.Cout];
   if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== want[i])) throw new Error(`ossify: conv2d output gradient must be ${shapeStr(want)}, got ${shapeStr(dy.shape)}`);
@@ -517,17 +530,39 @@ export interface ConvEpilogue {
   relu: boolean;
 }
 
+/** Options of {@link conv2dFused}. */
+export interface Conv2dFusedOptions extends Conv2dOptions {
+  /** Write the output channels at a channel offset of a wider tensor (returned instead of a new one). */
+  into?: ChannelSlice;
+  /**
+   * Read x as act(x * scale[c] + shift[c]) per input channel c, `table` = [2, Cin] (a batch norm and
+   * ReLU in front of the convolution: DenseNet's pre-activation). 1x1 stride-1 unpadded convolutions
+   * only, where no padded zero would be mapped too.
+   */
+  prologue?: AffineMap;
+  /** Read the input channels [offset, offset + Cin) of a wider x (1x1 stride-1 unpadded convolutions only). */
+  from?: { offset: number };
+}
+
 /**
  * Inference-only convolution with a fused epilogue: act(conv2d(x, w) * scale[c] + shift[c]) in one
  * pass over the output (a following inference batch norm, and ReLU, need no passes of their own);
  * with a null epilogue, the plain convolution (no bias). With `into`, the output channels are written
  * into a wider tensor at a channel offset (a concatenation built in place) and that tensor is
- * returned. Records no autograd: under grad mode with x or w requiring gradients it throws. Dense
- * convolutions (groups = 1) only.
+ * returned; with `prologue` and `from`, a 1x1 convolution maps its input as it reads it and reads it
+ * out of a wider tensor (see {@link Conv2dFusedOptions}). Records no autograd: under grad mode with x
+ * or w requiring gradients it throws. Dense convolutions (groups = 1) only.
  */
-export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue | null, opts: Conv2dOptions & { into?: ChannelSlice } = {}): Tensor {
-  const g = resolveConvGeometry(x.shape, w.shape, opts);
+export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue | null, opts: Conv2dFusedOptions = {}): Tensor {
+  const { from, prologue } = opts;
+  const X = x.shape[x.rank - 1];
+  const Cin = w.rank === 4 ? w.shape[2] : 0;
+  if (from && (x.rank !== 4 || !Number.isInteger(from.offset) || from.offset < 0 || from.offset + Cin > X)) {
+    throw new Error(`ossify: conv2dFused cannot read ${Cin} input channels (w ${shapeStr(w.shape)}) from channel ${from.offset} of ${shapeStr(x.shape)}`);
+  }
+  const g = resolveConvGeometry(from ? [...x.shape.slice(0, -1), Cin] : x.shape, w.shape, opts);
   if (g.groups !== 1) throw new Error(`ossify: conv2dFused takes dense convolutions (groups = 1), got groups = ${g.groups}`);
+  if ((from || prologue) && !isPlainMatmul(g)) throw new Error(`ossify: conv2dFused maps (prologue) or slices (from) its input only for 1x1, stride-1, unpadded convolutions; w is ${shapeStr(w.shape)} with stride [${g.sh}, ${g.sw}] and padding [${g.padT}, ${g.padB}, ${g.padL}, ${g.padR}]: apply the map with batchNormApplyTable first`);
   const t = epilogue?.table;
   if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== g.Cout)) throw new Error(`ossify: conv2dFused epilogue table must be [2, ${g.Cout}] (scale, shift per output channel of w ${shapeStr(w.shape)}), got ${shapeStr(t.shape)}`);
   if (isGradEnabled() && (x.requiresGrad || w.requiresGrad)) throw new Error('ossify: conv2dFused records no gradients; run it under noGrad(), or use conv2d and batchNorm for training');
@@ -536,7 +571,7 @@ export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue | null,
     throw new Error(`ossify: conv2dFused output [${g.N}, ${g.OH}, ${g.OW}, ${g.Cout}] cannot go into ${shapeStr(into.tensor.shape)}: batch and spatial sizes must match`);
   }
   if (isPlainMatmul(g)) {
-    const y = matmulFused(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]), epilogue, { into });
+    const y = matmulFused(reshape(x, [g.N * g.H * g.W, X]), reshape(w, [g.Cin, g.Cout]), epilogue, { into, prologue, from: from && { offset: from.offset } });
     return into ? y : reshape(y, [g.N, g.OH, g.OW, g.Cout]);
   }
   return forwardGemm(x, w, null, g, t && epilogue ? { table: t.storage, relu: epilogue.relu } : undefined, into);

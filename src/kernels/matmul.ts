@@ -5,17 +5,57 @@
 import { Tensor, isGradEnabled, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
 import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
+import type { BufferLike } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
 
 /**
  * The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0), `vecA` binds A as vec4s
- * (A not transposed with K % 4 == 0, or transposed with M % 4 == 0).
+ * (A not transposed with K % 4 == 0, or transposed with M % 4 == 0); `prologue` maps A's columns as
+ * they are read ({@link A_KEYS}; its table bound as vec4s when 'vec4', i.e. K % 4 == 0).
  */
-export function matmulLoaders(vecB: boolean, vecA = false, vecBT = false): string {
-  if (vecBT) return fillTemplate(loaderSrc, { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4, ...vec4A('a', vecA) });
-  return fillTemplate(loaderSrc, { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '', ...vec4A('a', vecA) });
+export function matmulLoaders(vecB: boolean, vecA = false, vecBT = false, prologue: 'none' | 'f32' | 'vec4' = 'none'): string {
+  const key = { A_KEY: A_KEYS[prologue] };
+  if (vecBT) return fillTemplate(loaderSrc, { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4, ...vec4A('a', vecA), ...key });
+  return fillTemplate(loaderSrc, { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '', ...vec4A('a', vecA), ...key });
 }
+
+/**
+ * The k keys of the matmul loaders. Plain: k itself, A read as stored. With a prologue, a[m, k] is
+ * read as act(a[m, k] * pro[k] + pro[K + k]), act = ReLU when PRO_RELU (an inference batch norm and
+ * ReLU in front of a 1x1 convolution: DenseNet's pre-activation): the key carries k's coefficients
+ * (s, t; lane r of them is k's own), loaded once per k step of the core and shared by the rows it
+ * reads (per row, the loads cost lavapipe about a third of the GEMM). The table is bound as f32s or,
+ * when K % 4 == 0, as vec4s (then s and t are pro[k - k % 4 .. +3], the four-k read's coefficients).
+ */
+const PRO_KEY = `override PRO_RELU: bool = false;
+struct AKey { k: u32, r: u32, s: vec4<f32>, t: vec4<f32> }
+fn kOf(kk: AKey) -> u32 { return kk.k; }
+fn aKStep(kk: AKey, j: u32) -> AKey { return aK(kk.k + j); }
+fn aKNext(kk: AKey) -> AKey { return aK(kk.k + 1u); }
+fn proA(kk: AKey, v: f32) -> f32 {
+  let y = v * kk.s[kk.r] + kk.t[kk.r];
+  return select(y, max(y, 0.0), PRO_RELU);
+}
+fn proA4(kk: AKey, v: vec4<f32>) -> vec4<f32> {
+  let y = v * kk.s + kk.t;
+  return select(y, max(y, vec4<f32>()), PRO_RELU);
+}`;
+const A_KEYS = {
+  none: `alias AKey = u32;
+fn aK(k: u32) -> AKey { return k; }
+fn kOf(kk: AKey) -> u32 { return kk; }
+fn aKStep(kk: AKey, j: u32) -> AKey { return kk + j; }
+fn aKNext(kk: AKey) -> AKey { return kk + 1u; }
+fn proA(kk: AKey, v: f32) -> f32 { return v; }
+fn proA4(kk: AKey, v: vec4<f32>) -> vec4<f32> { return v; }`,
+  f32: `@group(0) @binding(14) var<storage, read> pro: array<f32>; // [scale(K), shift(K)]
+fn aK(k: u32) -> AKey { return AKey(k, 0u, vec4<f32>(pro[k]), vec4<f32>(pro[p.K + k])); }
+${PRO_KEY}`,
+  vec4: `@group(0) @binding(14) var<storage, read> pro: array<vec4<f32>>; // [scale(K), shift(K)], K % 4 == 0
+fn aK(k: u32) -> AKey { let q = k / 4u; return AKey(k, k % 4u, pro[q], pro[p.K / 4u + q]); }
+${PRO_KEY}`,
+};
 
 /**
  * B transposed ([N, K] in memory) with K % 4 == 0, bound as vec4s: four columns n..n+3 each give one
@@ -38,22 +78,35 @@ export interface MatmulOptions {
   splits?: number;
 }
 
-function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number, epilogue?: GemmEpilogue, into?: ChannelSlice): Tensor {
+/** What only the inference-only {@link matmulFused} adds to a GEMM launch. */
+interface FusedParts {
+  epilogue?: GemmEpilogue;
+  into?: ChannelSlice;
+  prologue?: { table: BufferLike; relu: boolean };
+  /** A is columns [offset, offset + K) of rows `lda` long. */
+  from?: { lda: number; offset: number };
+}
+
+function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number, fused: FusedParts = {}): Tensor {
   if (a.rank !== 2 || b.rank !== 2) throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
-  const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const from = fused.from;
+  const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], from ? b.shape[0] : a.shape[1]];
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
+  const lda = from?.lda ?? Ka;
+  const aOff = from?.offset ?? 0;
   const vecB = !tb && N % 4 === 0;
   // B transposed with K % 4 == 0: loaded four k at a time along its rows (loadB4x4).
   const vecBT = tb && Ka % 4 === 0;
-  const vecA = (vecB || vecBT) && !ta && Ka % 4 === 0;
+  const vecA = (vecB || vecBT) && !ta && Ka % 4 === 0 && lda % 4 === 0 && aOff % 4 === 0;
   // A transposed ([K, M] in memory) with M % 4 == 0: four rows of op(A) at one k are one vec4.
   const rowsA4 = ta && M % 4 === 0;
+  const pro = fused.prologue;
   // The label names the transposes: profiles tell the weight gradient (A^T) from dX (B^T), and tuned
   // choices (keyed by label and shape) do not mix layouts.
   return gemm({
-    label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}`,
-    loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT),
+    label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}${pro ? (pro.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`,
+    loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT, pro ? (Ka % 4 === 0 ? 'vec4' : 'f32') : 'none'),
     kStep4: vecB || (vecBT && vecA),
     vecA,
     rowsA4,
@@ -61,30 +114,64 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number,
     M,
     N,
     K: Ka,
-    inputs: { a: a.storage, b: b.storage },
-    params: {},
-    constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 },
+    inputs: { a: a.storage, b: b.storage, ...(pro ? { pro: pro.table } : {}) },
+    params: { lda, aOff },
+    constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0, ...(pro ? { PRO_RELU: pro.relu ? 1 : 0 } : {}) },
     outShape: [M, N],
     splits,
-    epilogue,
+    epilogue: fused.epilogue,
     stridedStore: true,
-    into: into && sliceTarget(into, M, N, 'matmulFused'),
+    into: fused.into && sliceTarget(fused.into, M, N, 'matmulFused'),
   });
+}
+
+/** A per-column affine map (then optionally ReLU) of a GEMM operand: `table` = [scale, shift] ([2, columns]). */
+export interface AffineMap {
+  table: Tensor;
+  relu: boolean;
+}
+
+/** Options of {@link matmulFused}. */
+export interface MatmulFusedOptions extends Pick<MatmulOptions, 'splits'> {
+  /** Write C into channels [offset, offset + N) of a wider tensor, which is returned. */
+  into?: ChannelSlice;
+  /**
+   * Read A as act(A[m, k] * scale[k] + shift[k]) (a batch norm and ReLU in front of a 1x1
+   * convolution): `table` is [2, K].
+   */
+  prologue?: AffineMap;
+  /** Read A from columns [offset, offset + K) of the given wider A (its rows keep their full length). */
+  from?: { offset: number };
 }
 
 /**
  * C = act(A B * scale[n] + shift[n]) with `epilogue.table` = [scale, shift] ([2, N]) and act = ReLU
  * when `epilogue.relu`: the GEMM epilogue fused into the store (what the inference-only
- * `conv2dFused` runs for 1x1 convolutions); with a null epilogue, plain C = A B. With `into`, C is
- * written into channels [offset, offset + N) of a wider tensor, which is returned. Records no autograd.
+ * `conv2dFused` runs for 1x1 convolutions); with a null epilogue, plain C = A B. `opts.prologue`
+ * maps A likewise as it is read, `opts.from` reads A's columns out of a wider tensor, `opts.into`
+ * writes C's into one. Records no autograd.
  */
-export function matmulFused(a: Tensor, b: Tensor, epilogue: { table: Tensor; relu: boolean } | null, opts: Pick<MatmulOptions, 'splits'> & { into?: ChannelSlice } = {}): Tensor {
+export function matmulFused(a: Tensor, b: Tensor, epilogue: AffineMap | null, opts: MatmulFusedOptions = {}): Tensor {
   const N = b.rank === 2 ? b.shape[1] : 0;
+  const K = b.rank === 2 ? b.shape[0] : 0;
   const t = epilogue?.table;
   if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== N)) throw new Error(`ossify: matmulFused epilogue table must be [2, ${N}] (scale, shift per column of b ${shapeStr(b.shape)}), got ${shapeStr(t.shape)}`);
+  const pt = opts.prologue?.table;
+  if (pt && (pt.rank !== 2 || pt.shape[0] !== 2 || pt.shape[1] !== K)) throw new Error(`ossify: matmulFused prologue table must be [2, ${K}] (scale, shift per row of b ${shapeStr(b.shape)}), got ${shapeStr(pt.shape)}`);
   if (isGradEnabled() && (a.requiresGrad || b.requiresGrad)) throw new Error('ossify: matmulFused records no gradients; run it under noGrad(), or use matmul for training');
-  const epi: GemmEpilogue | undefined = epilogue && t ? { table: t.storage, relu: epilogue.relu } : undefined;
-  return launch(a, b, false, false, opts.splits, epi, opts.into);
+  let from: FusedParts['from'];
+  if (opts.from) {
+    const lda = a.rank === 2 ? a.shape[1] : 0;
+    const off = opts.from.offset;
+    if (a.rank !== 2 || !Number.isInteger(off) || off < 0 || off + K > lda) throw new Error(`ossify: matmulFused cannot read ${K} columns of A from column ${off} of ${shapeStr(a.shape)} (b is ${shapeStr(b.shape)}): A must be 2-D with columns ${off}..${off + K - 1}`);
+    from = { lda, offset: off };
+  }
+  return launch(a, b, false, false, opts.splits, {
+    epilogue: epilogue && t ? { table: t.storage, relu: epilogue.relu } : undefined,
+    prologue: opts.prologue && pt ? { table: pt.storage, relu: opts.prologue.relu } : undefined,
+    into: opts.into,
+    from,
+  });
 }
 
 /**

@@ -4,13 +4,18 @@
  *   with the convolution's bias, becomes a per-channel affine map applied in the convolution's store
  *   (`conv2dFused`): no passes of their own for the batch norm and the ReLU. The map is kept by the
  *   batch norm layer until its inputs change ({@link BatchNorm.affineTable}).
+ * - BatchNorm (moving statistics) [-> ReLU] -> 1x1 Conv2d [-> BatchNorm [-> ReLU]] without autograd
+ *   (DenseNet's pre-activation, its layers and transitions): the first batch norm and ReLU are
+ *   applied to the convolution's input as its GEMM reads it (`conv2dFused`'s prologue), the second
+ *   as it stores: one pass for all five layers.
  * - BatchNorm -> ReLU, in any mode: one normalise+ReLU pass (and its backward masks the gradient).
  * - ZeroPad2d -> Conv2d ('valid' or explicit padding), in any mode: the convolution pads (its loads
  *   skip the border), no padded copy; then as above when a batch norm follows.
  * - DenseNet's dense block without autograd: a run of Concat([Identity, [BatchNorm, ReLU, ...,
  *   Conv2d]]) layers builds its concatenation in place: one buffer of the block's final width, each
- *   layer's batch norm reading the channels so far out of it and its last convolution writing its new
- *   channels into it, instead of copying the whole concatenation once per layer.
+ *   layer's batch norm (fused into its 1x1 convolution as above) reading the channels so far out of
+ *   it and its last convolution writing its new channels into it, instead of copying the whole
+ *   concatenation once per layer.
  * - Any other Concat without autograd (InceptionV3's mixed blocks): its branches write into one buffer
  *   of the concatenation's width; a branch ending in Conv2d [-> BatchNorm [-> ReLU]] stores through
  *   the fused convolution, a nested Concat into its channel range, anything else is copied in.
@@ -18,7 +23,7 @@
  * running the layers one by one (tests compare them).
  */
 import { isGradEnabled, tidy, Tensor } from '../tensor.js';
-import { conv2d, conv2dFused } from '../kernels/conv2d.js';
+import { conv2d, conv2dFused, pointwiseConv } from '../kernels/conv2d.js';
 import { batchNormApplyTable } from '../kernels/batchnorm.js';
 import { writeChannels } from '../kernels/concat.js';
 import type { ChannelSlice } from '../kernels/matmul.js';
@@ -73,8 +78,39 @@ export function runFused(layers: readonly Module[], i: number, x: Tensor): { y: 
     }
     if (padded) return { y: conv2d(x, conv.kernel, conv.bias, opts), used: 2 };
   }
+  const pre = runPreActivatedConv(layers, i, x);
+  if (pre) return pre;
   if (isBatchNorm(a) && isExactly(b, ReLU)) return { y: a.forward(x, { relu: true }), used: 2 };
   return null;
+}
+
+/**
+ * Without autograd, layers[i..] = BatchNorm (moving statistics) [-> ReLU] -> 1x1 Conv2d [-> BatchNorm
+ * (moving statistics) [-> ReLU]] as one GEMM with a prologue and an epilogue (see the file comment).
+ * With `from`, x is wider and the batch norm's channels start at `from.offset`. Null when they are
+ * something else, or when the shapes do not fit (the layers then run one by one and report it).
+ */
+function runPreActivatedConv(layers: readonly Module[], i: number, x: Tensor, from?: { offset: number }): { y: Tensor; used: number } | null {
+  const bn = layers[i];
+  if (isGradEnabled() || x.rank !== 4 || !isBatchNorm(bn) || bn.usesBatchStats) return null;
+  const relu = isExactly(layers[i + 1], ReLU);
+  const at = i + (relu ? 2 : 1);
+  if (!isExactly(layers[at], Conv2d)) return null;
+  const conv = layers[at] as Conv2d;
+  const opts = conv.convOpts();
+  const cin = bn.channels;
+  if (!from && x.shape[3] !== cin) return null;
+  if (!pointwiseConv([...x.shape.slice(0, 3), cin], conv.kernel.shape, opts)) return null;
+  const post = layers[at + 1];
+  const postRelu = isExactly(layers[at + 2], ReLU);
+  const epilogued = isBatchNorm(post) && !post.usesBatchStats;
+  if (!epilogued && conv.bias) return null; // the bias would need an epilogue of its own
+  const y = conv2dFused(x, conv.kernel, epilogued ? { table: post.affineTable(conv.bias), relu: postRelu } : null, {
+    ...opts,
+    prologue: { table: bn.affineTable(null), relu },
+    from: from ?? (x.shape[3] === cin ? undefined : { offset: 0 }),
+  });
+  return { y, used: at + 1 - i + (epilogued ? (postRelu ? 2 : 1) : 0) };
 }
 
 /** Per-side padding of a zero padding followed by a convolution's own ('valid' or explicit). */
@@ -126,8 +162,11 @@ function runDenseBlock(layers: readonly Module[], i: number, x: Tensor): { y: Te
   writeChannels(x, { tensor: y, offset: 0 });
   for (const { layer, inC } of plan) {
     tidy(() => {
-      const h = batchNormApplyTable(y, layer.bn.affineTable(null), layer.relu, { offset: 0, channels: inC });
-      const z = runChain(layer.middle, h);
+      // The batch norm (and ReLU) ride on a 1x1 convolution's reads of y where one follows, else pass.
+      // (Never the last convolution: that one stores into y.)
+      const f = layer.f.layers.slice(0, -1);
+      const pre = runPreActivatedConv(f, 0, y, { offset: 0 });
+      const z = pre ? runChain(f.slice(pre.used), pre.y) : runChain(layer.middle, batchNormApplyTable(y, layer.bn.affineTable(null), layer.relu, { offset: 0, channels: inC }));
       conv2dFused(z, layer.conv.kernel, null, { ...layer.conv.convOpts(), into: { tensor: y, offset: inC } });
     });
   }
