@@ -3,6 +3,8 @@
 // the average's divisor (Keras / TensorFlow). Max pooling records, when SAVE_ARG, the window offset
 // dy * kw + dx of the first maximum (scan order: rows, then columns) for the backward pass.
 // T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
+// mapX(c, v) maps each input cell as it is read: v itself, or (inference) a per-channel affine map
+// and ReLU, i.e. a batch norm in front of the pooling.
 override IS_MAX: bool = true;
 override INCLUDE_PAD: bool = false;
 override SAVE_ARG: bool = false;
@@ -11,6 +13,7 @@ struct Params { n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32, kh: u32, kw: u
 @group(0) @binding(1) var<storage, read_write> y: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> arg: array<{{U}}>;
 @group(0) @binding(3) var<uniform> p: Params;
+{{MAP}}
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -28,13 +31,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let he = u32(min(h0 + i32(p.kh), i32(p.H)));
   let ws = u32(max(w0, 0));
   let we = u32(min(w0 + i32(p.kw), i32(p.W)));
-  var best = x[((b * p.H + hs) * p.W + ws) * p.C + c];
+  var best = mapX(c, x[((b * p.H + hs) * p.W + ws) * p.C + c]);
   var bi = {{U}}((hs - u32(h0)) * p.kw + (ws - u32(w0)));
   var s = {{T}}();
   for (var h = hs; h < he; h++) {
     var at = ((b * p.H + h) * p.W + ws) * p.C + c;
     for (var w = ws; w < we; w++) {
-      let v = x[at];
+      let v = mapX(c, x[at]);
       if (IS_MAX) {
         let better = v > best;
         best = select(best, v, better);

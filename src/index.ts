@@ -18,7 +18,7 @@ export { setVariant, variant, autotune, tuning, loadTuning } from './kernels/var
 export * from './kernels/conv2d.js';
 export * from './kernels/pad.js';
 export * from './kernels/batchnorm.js';
-export { maxPool2d, avgPool2d, globalAvgPool2d, poolGeometry, pool2dReference, pool2dBackwardReference, globalAvgPool2dReference, type PoolPadding, type PoolGeometry, type AvgPool2dOptions, type Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';
+export { maxPool2d, avgPool2d, avgPool2dMapped, globalAvgPool2d, poolGeometry, pool2dReference, pool2dBackwardReference, globalAvgPool2dReference, type PoolPadding, type PoolGeometry, type AvgPool2dOptions, type Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';
 export * from './kernels/concat.js';
 export * from './kernels/bam.js';
 export * from './kernels/dropout.js';

@@ -8,6 +8,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, noGrad, tidy, runtime } from '../src/index.js';
 import { conv2dFused, conv2dReference, type Conv2dOptions } from '../src/kernels/conv2d.js';
 import { matmulFused, matmulReference } from '../src/kernels/matmul.js';
+import { avgPool2dMapped, pool2dReference } from '../src/kernels/pool.js';
 import { batchNorm, batchNormAffineTable, batchNormApplyTable } from '../src/kernels/batchnorm.js';
 import { Sequential, Concat, Identity, Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, ZeroPad2d, buildScope } from '../src/layers/index.js';
 import { backward } from '../src/autograd.js';
@@ -193,7 +194,18 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
     expectClose(await y.read(), affineRef(ref.out, es, et, false), { atol: 1e-4, what: 'y' });
   });
 
-  it('refuses what it cannot do: a map before a padded or wider convolution, a wrong table, columns past the input', () => {
+  for (const [shape, size, stride, padding, relu] of [[[2, 7, 9, 5], 2, 2, 'valid', true], [[1, 6, 5, 8], 3, 2, 'same', false], [[2, 4, 4, 12], 2, 2, 'valid', true]] as const) {
+    it(`avgPool2dMapped ${shape.join('x')} ${size}x${size}/${stride} ${padding} relu=${relu} (${shape[3] % 4 ? 'scalar' : 'vec4'}): the average of the mapped cells`, async () => {
+      const C = shape[3];
+      const [x, ps, pt] = [randArray(numel(shape), 101, -2, 2), randArray(C, 102, -1.5, 1.5), randArray(C, 103)];
+      const y = noGrad(() => avgPool2dMapped(t(x, [...shape]), { table: t([...ps, ...pt], [2, C]), relu }, { size, stride, padding }));
+      const ref = pool2dReference(affineRef(x, ps, pt, relu), shape, 'avg', { size, stride, padding });
+      expect(y.shape).toEqual(ref.shape);
+      expectClose(await y.read(), ref.y, { what: 'y' });
+    });
+  }
+
+  it('refuses what it cannot do: a map before a padded or wider convolution, a wrong table, columns past the input, gradients', () => {
     const x = t(randArray(2 * 5 * 5 * 8, 1), [2, 5, 5, 8]);
     const pro = { table: t(randArray(16, 2), [2, 8]), relu: true };
     expect(() => noGrad(() => conv2dFused(x, t(randArray(9 * 8 * 4, 3), [3, 3, 8, 4]), null, { padding: 'same', prologue: pro }))).toThrow(/only for 1x1, stride-1, unpadded.*\[3, 3, 8, 4\]/);
@@ -201,6 +213,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
     expect(() => noGrad(() => conv2dFused(x, t(randArray(6 * 4, 3), [1, 1, 6, 4]), null, { from: { offset: 3 } }))).toThrow(/6 input channels.*from channel 3 of \[2, 5, 5, 8\]/);
     expect(() => noGrad(() => matmulFused(t(randArray(40, 4), [5, 8]), t(randArray(32, 5), [8, 4]), null, { prologue: { table: t(randArray(8, 6), [2, 4]), relu: false } }))).toThrow(/prologue table must be \[2, 8\].*got \[2, 4\]/);
     expect(() => noGrad(() => matmulFused(t(randArray(40, 4), [5, 8]), t(randArray(24, 5), [6, 4]), null, { from: { offset: 3 } }))).toThrow(/6 columns of A from column 3 of \[5, 8\]/);
+    expect(() => noGrad(() => avgPool2dMapped(x, { table: t(randArray(12, 7), [2, 6]), relu: true }, { size: 2 }))).toThrow(/\[2, 8\] table.*got \[2, 6\]/);
+    expect(() => avgPool2dMapped(t(randArray(2 * 5 * 5 * 8, 1), [2, 5, 5, 8], true), pro, { size: 2 })).toThrow(/records no gradients.*noGrad/);
   });
 });
 

@@ -22,6 +22,7 @@ import { Tensor, isGradEnabled, shapeStr } from '../tensor.js';
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';
 import { lanes, laneSource } from './lanes.js';
+import { fillTemplate } from '../gpu/wgsl.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradSrc from '../../shaders/pool_grad.wgsl';
 
@@ -86,7 +87,18 @@ function params(x: Tensor, geo: PoolGeometry, n: number, v: number): Record<stri
   return { n: n / v, H, W, C: C / v, OH: geo.OH, OW: geo.OW, kh: geo.kh, kw: geo.kw, sh: geo.sh, sw: geo.sw, pt: geo.pad[0], pl: geo.pad[2] };
 }
 
-function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean): Tensor {
+// The input map of the pool kernel: none, or act(x * table[c] + table[C + c]) (see avgPool2dMapped).
+const POOL_MAPS = {
+  none: 'fn mapX(c: u32, v: {{T}}) -> {{T}} { return v; }',
+  affine: `override MAP_RELU: bool = false;
+@group(0) @binding(4) var<storage, read> map: array<{{T}}>; // [scale(C), shift(C)]
+fn mapX(c: u32, v: {{T}}) -> {{T}} {
+  let y = v * map[c] + map[p.C + c];
+  return select(y, max(y, {{T}}()), MAP_RELU);
+}`,
+};
+
+function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: { table: Tensor; relu: boolean }): Tensor {
   if (x.rank !== 4) throw new Error(`ossify: ${isMax ? 'maxPool2d' : 'avgPool2d'} takes an NHWC tensor, got shape ${shapeStr(x.shape)}`);
   const rt = runtime();
   const [N, H, W, C] = x.shape;
@@ -97,8 +109,14 @@ function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean): Tensor {
   // The arg-max indices are u32 bit patterns in an f32 tensor's storage (the shader reads them as u32).
   const arg = needArg ? Tensor.empty(y.shape) : Tensor.empty([1]);
   const v = lanes(C);
-  const k = rt.kernel(isMax ? 'max-pool' : 'avg-pool', laneSource(poolSrc, v), { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0, SAVE_ARG: needArg ? 1 : 0 });
-  rt.dispatch(k, { x: x.storage, y: y.storage, arg: arg.storage }, params(x, geo, y.size, v), rt.grid(y.size / v, 256));
+  const src = laneSource(fillTemplate(poolSrc, { MAP: map ? POOL_MAPS.affine : POOL_MAPS.none, T: '{{T}}', U: '{{U}}' }), v);
+  const name = `${isMax ? 'max' : 'avg'}-pool${map ? (map.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`;
+  const k = rt.kernel(name, src, { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0, SAVE_ARG: needArg ? 1 : 0, ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}) });
+  rt.dispatch(k, { x: x.storage, y: y.storage, arg: arg.storage, ...(map ? { map: map.table.storage } : {}) }, params(x, geo, y.size, v), rt.grid(y.size / v, 256));
+  if (map) {
+    arg.dispose();
+    return y;
+  }
   const out = record(isMax ? 'maxPool2d' : 'avgPool2d', [x], y, needArg ? [arg] : [], (g, saved) => {
     const dx = Tensor.empty(x.shape);
     const kg = rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', laneSource(poolGradSrc, v), { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0 });
@@ -118,6 +136,21 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
 /** Average pooling over NHWC (differentiable). Padded cells are excluded from the divisor unless `countIncludePad`. */
 export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
   return pool2d(x, opts, false);
+}
+
+/**
+ * Inference-only average pooling of act(x * scale[c] + shift[c]), `map.table` = [scale, shift] ([2,
+ * C]) and act = ReLU when `map.relu`: a batch norm (and ReLU) in front of the pooling, applied as
+ * each cell is read. DenseNet's transitions (BN -> ReLU -> 1x1 conv -> 2x2 average pool) run as this
+ * pooling, then the convolution on a quarter of the pixels (pooling and a bias-free 1x1 convolution
+ * commute). Records no autograd: under grad mode with x requiring gradients it throws.
+ */
+export function avgPool2dMapped(x: Tensor, map: { table: Tensor; relu: boolean }, opts: AvgPool2dOptions): Tensor {
+  const C = x.shape[x.rank - 1];
+  const t = map.table;
+  if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C) throw new Error(`ossify: avgPool2dMapped needs a [2, ${C}] table (scale, shift per channel of x ${shapeStr(x.shape)}), got ${shapeStr(t.shape)}`);
+  if (isGradEnabled() && x.requiresGrad) throw new Error('ossify: avgPool2dMapped records no gradients; run it under noGrad(), or use batchNorm and avgPool2d for training');
+  return pool2d(x, opts, false, map);
 }
 
 /** Global average pooling: [N, H, W, C] -> [N, C] (the channel-contiguous mean over H and W; differentiable). */

@@ -7,7 +7,10 @@
  * - BatchNorm (moving statistics) [-> ReLU] -> 1x1 Conv2d [-> BatchNorm [-> ReLU]] without autograd
  *   (DenseNet's pre-activation, its layers and transitions): the first batch norm and ReLU are
  *   applied to the convolution's input as its GEMM reads it (`conv2dFused`'s prologue), the second
- *   as it stores: one pass for all five layers.
+ *   as it stores: one pass for all five layers. With a bias-free convolution followed by an average
+ *   pooling (DenseNet's transitions), the pooling goes first, reading through the batch norm and
+ *   ReLU, and the convolution runs on its output: the same values (a 1x1 convolution and an average
+ *   commute), a quarter of the multiply-adds after a 2x2 pooling.
  * - BatchNorm -> ReLU, in any mode: one normalise+ReLU pass (and its backward masks the gradient).
  * - ZeroPad2d -> Conv2d ('valid' or explicit padding), in any mode: the convolution pads (its loads
  *   skip the border), no padded copy; then as above when a batch norm follows.
@@ -25,13 +28,14 @@
 import { isGradEnabled, tidy, Tensor } from '../tensor.js';
 import { conv2d, conv2dFused, pointwiseConv } from '../kernels/conv2d.js';
 import { batchNormApplyTable } from '../kernels/batchnorm.js';
+import { avgPool2dMapped } from '../kernels/pool.js';
 import { writeChannels } from '../kernels/concat.js';
 import type { ChannelSlice } from '../kernels/matmul.js';
 import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm, BatchNorm2d } from './norm.js';
-import { Identity, ReLU, ZeroPad2d } from './basic.js';
+import { AvgPool2d, Identity, ReLU, ZeroPad2d } from './basic.js';
 // A cycle (containers.ts runs this module's chains): only used inside functions, never at load time.
 import { Concat, Sequential } from './containers.js';
 
@@ -86,8 +90,8 @@ export function runFused(layers: readonly Module[], i: number, x: Tensor): { y: 
 
 /**
  * Without autograd, layers[i..] = BatchNorm (moving statistics) [-> ReLU] -> 1x1 Conv2d [-> BatchNorm
- * (moving statistics) [-> ReLU]] as one GEMM with a prologue and an epilogue (see the file comment).
- * With `from`, x is wider and the batch norm's channels start at `from.offset`. Null when they are
+ * (moving statistics) [-> ReLU]] as one GEMM with a prologue and an epilogue, or -> bias-free 1x1
+ * Conv2d -> AvgPool2d as the mapped pooling then the GEMM (see the file comment). With `from`, x is wider and the batch norm's channels start at `from.offset`. Null when they are
  * something else, or when the shapes do not fit (the layers then run one by one and report it).
  */
 function runPreActivatedConv(layers: readonly Module[], i: number, x: Tensor, from?: { offset: number }): { y: Tensor; used: number } | null {
@@ -102,13 +106,19 @@ function runPreActivatedConv(layers: readonly Module[], i: number, x: Tensor, fr
   if (!from && x.shape[3] !== cin) return null;
   if (!pointwiseConv([...x.shape.slice(0, 3), cin], conv.kernel.shape, opts)) return null;
   const post = layers[at + 1];
+  const pre = { table: bn.affineTable(null), relu };
+  if (!from && !conv.bias && isExactly(post, AvgPool2d)) {
+    const pool = post as AvgPool2d;
+    const pooled = avgPool2dMapped(x, pre, { size: pool.poolSize, stride: pool.strides, padding: pool.padding });
+    return { y: conv2dFused(pooled, conv.kernel, null, opts), used: at + 2 - i };
+  }
   const postRelu = isExactly(layers[at + 2], ReLU);
   const epilogued = isBatchNorm(post) && !post.usesBatchStats;
   if (!epilogued && conv.bias) return null; // the bias would need an epilogue of its own
   const y = conv2dFused(x, conv.kernel, epilogued ? { table: post.affineTable(conv.bias), relu: postRelu } : null, {
     ...opts,
-    prologue: { table: bn.affineTable(null), relu },
-    from: from ?? (x.shape[3] === cin ? undefined : { offset: 0 }),
+    prologue: pre,
+    from,
   });
   return { y, used: at + 1 - i + (epilogued ? (postRelu ? 2 : 1) : 0) };
 }
