@@ -1,5 +1,6 @@
 import { describe, it, beforeAll, expect } from 'vitest';
 import { Tensor, tidy, keep, noGrad, backward, runtime, sizeClass, add, mul, relu, sum, matmul, reshape, scale } from '../src/index.js';
+import { fillBuffer } from '../src/tensor.js';
 import { setup, randArray, expectClose } from './helpers.js';
 
 beforeAll(setup);
@@ -31,6 +32,19 @@ describe('buffer pool', () => {
     const max = runtime().info.limits.maxStorageBufferBindingSize;
     expect(() => Tensor.empty([Math.ceil(max / 4) + 1024])).toThrow(/exceeds this adapter's limits/);
   });
+});
+
+describe('fill (several elements per invocation, vec4s when the count allows)', () => {
+  for (const n of [1, 5, 1027, 1028, 70001, 70004]) {
+    it(`n = ${n}: every element, and nothing past n`, async () => {
+      const t = Tensor.zeros([n + 8]);
+      fillBuffer(t.storage, -2.5, n);
+      const v = await t.read();
+      expect(v.subarray(0, n).every((x) => x === -2.5)).toBe(true);
+      expect(Array.from(v.subarray(n))).toEqual(new Array(8).fill(0));
+      t.dispose();
+    });
+  }
 });
 
 describe('content versions (what kept derived values, like batch norm tables, are checked against)', () => {

@@ -18,6 +18,13 @@ const ARENA_CHUNK = 64 * 1024;
 // is recorded, and smaller command buffers ran faster on both CPU adapters. InceptionV3 75 px step,
 // lavapipe: wall 1.13-1.28 s at 2048 per submit, 0.84-0.88 s at 256; SwiftShader 5.2 s -> 4.8 s.
 const MAX_PENDING_DISPATCHES = 256;
+/**
+ * Elements each invocation of a streaming kernel (fill, optimizer updates) handles, a grid's width
+ * apart so that neighbouring invocations still touch neighbouring elements at every step: CPU
+ * adapters pay per invocation (a 7 MB fill: SwiftShader 15.6 -> 9.8 ms, lavapipe 3.1 -> 1.9 ms against
+ * one per invocation; bench/LAB.md #51). Shaders take it as the override constant PER.
+ */
+export const STREAM_PER_INVOCATION = 4;
 /** Bind groups kept (a training step of InceptionV3 or DenseNet121 records 1,500-3,000 dispatches). */
 const BIND_GROUP_CACHE = 16384;
 
@@ -338,6 +345,11 @@ export class Runtime {
     if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
     this.bindGroups.set(key, bg);
     return bg;
+  }
+
+  /** Workgroups of 256 for a streaming kernel over `n` items, {@link STREAM_PER_INVOCATION} per invocation. */
+  streamGrid(n: number): [number, number] {
+    return this.grid(Math.ceil(n / STREAM_PER_INVOCATION), 256);
   }
 
   /** Workgroup counts covering `n` items in groups of `perGroup`, folded into 2-D past the per-dimension limit. */

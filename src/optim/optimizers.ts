@@ -3,19 +3,19 @@
  * updates of a step are recorded into the same submission. State (moments) lives in GPU tensors that
  * `state()` / `loadState()` expose for checkpoints.
  */
-import { runtime } from '../gpu/runtime.js';
+import { runtime, STREAM_PER_INVOCATION } from '../gpu/runtime.js';
 import { Tensor, keep, noGrad } from '../tensor.js';
 import adamSrc from '../../shaders/adam.wgsl';
 import sgdSrc from '../../shaders/sgd.wgsl';
 import { fillTemplate } from '../gpu/wgsl.js';
 import type { BufferLike } from '../gpu/runtime.js';
 
-/** Launch a per-element update kernel over `p`, as vec4s when its size allows (shaders/adam.wgsl). */
+/** Launch a per-element update kernel over `p`, as vec4s when its size allows, several per invocation (shaders/adam.wgsl). */
 function launchUpdate(name: string, src: string, p: Tensor, bindings: Record<string, BufferLike>, params: Record<string, number>): void {
   const rt = runtime();
   const vec = p.size % 4 === 0;
   const n = vec ? p.size / 4 : p.size;
-  rt.dispatch(rt.kernel(name, fillTemplate(src, { T: vec ? 'vec4<f32>' : 'f32' })), bindings, { ...params, n }, rt.grid(n, 256));
+  rt.dispatch(rt.kernel(name, fillTemplate(src, { T: vec ? 'vec4<f32>' : 'f32' }), { PER: STREAM_PER_INVOCATION }), bindings, { ...params, n }, rt.streamGrid(n));
 }
 
 /** Common optimizer behaviour: the parameter list, the learning rate, zeroing gradients, state I/O. */
