@@ -4,8 +4,8 @@
  * a float64 reference or the same layers run one by one (whole models: test/models.test.ts compares
  * fused inference with the graph-mode forward).
  */
-import { describe, it, expect, beforeAll } from 'vitest';
-import { Tensor, noGrad, tidy, runtime } from '../src/index.js';
+import { describe, it, expect, beforeAll, onTestFinished } from 'vitest';
+import { Tensor, noGrad, tidy, runtime, setVariant, GEMM_VARIANTS, type GemmVariant } from '../src/index.js';
 import { conv2dFused, conv2dReference, type Conv2dOptions } from '../src/kernels/conv2d.js';
 import { matmulFused, matmulReference } from '../src/kernels/matmul.js';
 import { avgPool2dMapped, pool2dReference } from '../src/kernels/pool.js';
@@ -165,8 +165,13 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
     { M: 70, K: 96, N: 32, lda: 128, off: 0, splits: 1, relu: true, epi: true },
     { M: 9, K: 64, N: 7, lda: 64, off: 0, splits: 2, relu: true, epi: false },
   ];
-  for (const c of cases) {
-    it(`matmul ${c.M}x${c.K} (columns ${c.off}.. of ${c.lda}) @ ${c.K}x${c.N}, relu=${c.relu}, ${c.splits} split(s)${c.epi ? ', with an epilogue' : ''}`, async () => {
+  // The adapter's default core on every case; every GEMM core (the GPU's 'shared' tiles included) on
+  // an aligned case (four-k reads of A) and the unaligned one.
+  const runs = [...cases.map((c) => ({ c, variant: undefined as GemmVariant | undefined })), ...GEMM_VARIANTS.flatMap((variant) => [cases[2], cases[4]].map((c) => ({ c, variant })))];
+  for (const { c, variant } of runs) {
+    it(`matmul ${c.M}x${c.K} (columns ${c.off}.. of ${c.lda}) @ ${c.K}x${c.N}, relu=${c.relu}, ${c.splits} split(s)${c.epi ? ', with an epilogue' : ''}${variant ? `, ${variant} core` : ''}`, async () => {
+      setVariant('gemm', variant);
+      onTestFinished(() => setVariant('gemm', undefined));
       const [a, b, ps, pt, es, et] = [randArray(c.M * c.lda, 81, -2, 2), randArray(c.K * c.N, 82), randArray(c.K, 83, -1.5, 1.5), randArray(c.K, 84), randArray(c.N, 85, 0.5, 2), randArray(c.N, 86)];
       const y = noGrad(() =>
         matmulFused(t(a, [c.M, c.lda]), t(b, [c.K, c.N]), c.epi ? { table: t([...es, ...et], [2, c.N]), relu: true } : null, {
