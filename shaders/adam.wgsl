@@ -11,22 +11,13 @@ struct Params { n: u32, alpha: f32, b1: f32, b2: f32, eps: f32, decay: f32, gsca
 @group(0) @binding(3) var<storage, read_write> v: array<{{T}}>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-// PER elements per invocation, a whole grid apart (see STREAM_PER_INVOCATION in src/gpu/runtime.ts).
-override PER: u32 = 4u;
-
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let first = gid.x + gid.y * nwg.x * 256u;
-  let grid = nwg.x * nwg.y * 256u;
-  for (var j = 0u; j < PER; j++) {
-    let i = first + j * grid;
-    if (i >= p.n) { return; }
-    let g = grad[i] * p.gscale;
-    let mi = p.b1 * m[i] + (1.0 - p.b1) * g;
-    let vi = p.b2 * v[i] + (1.0 - p.b2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    let w = param[i];
-    param[i] = w - p.alpha * mi / (sqrt(vi) + p.eps) - p.decay * w;
-  }
+// Element i (shaders/stream.wgsl runs it over n elements).
+fn update(i: u32) {
+  let g = grad[i] * p.gscale;
+  let mi = p.b1 * m[i] + (1.0 - p.b1) * g;
+  let vi = p.b2 * v[i] + (1.0 - p.b2) * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  let w = param[i];
+  param[i] = w - p.alpha * mi / (sqrt(vi) + p.eps) - p.decay * w;
 }

@@ -8,22 +8,13 @@ struct Params { n: u32, lr: f32, mu: f32, wd: f32, nesterov: u32, gscale: f32 }
 @group(0) @binding(2) var<storage, read_write> buf: array<{{T}}>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-// PER elements per invocation, a whole grid apart (see STREAM_PER_INVOCATION in src/gpu/runtime.ts).
-override PER: u32 = 4u;
-
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let first = gid.x + gid.y * nwg.x * 256u;
-  let grid = nwg.x * nwg.y * 256u;
-  for (var j = 0u; j < PER; j++) {
-    let i = first + j * grid;
-    if (i >= p.n) { return; }
-    let w = param[i];
-    let g = grad[i] * p.gscale + p.wd * w;
-    let b = p.mu * buf[i] + g;
-    buf[i] = b;
-    var step = b;
-    if (p.nesterov == 1u) { step = g + p.mu * b; }
-    param[i] = w - p.lr * step;
-  }
+// Element i (shaders/stream.wgsl runs it over n elements).
+fn update(i: u32) {
+  let w = param[i];
+  let g = grad[i] * p.gscale + p.wd * w;
+  let b = p.mu * buf[i] + g;
+  buf[i] = b;
+  var step = b;
+  if (p.nesterov == 1u) { step = g + p.mu * b; }
+  param[i] = w - p.lr * step;
 }

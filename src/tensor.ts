@@ -9,7 +9,7 @@
  * dimension (kh, kw, cin) with cin contiguous, and the weights [kh, kw, cin, cout] are a plain row-major
  * K x N matrix, which gives coalesced loads on GPUs. It is also Keras's layout, so weights port as is.
  */
-import { runtime, STREAM_PER_INVOCATION, type BufferLike } from './gpu/runtime.js';
+import { runtime, type BufferLike } from './gpu/runtime.js';
 import { fillTemplate } from './gpu/wgsl.js';
 import fillSrc from '../shaders/fill.wgsl';
 
@@ -187,10 +187,8 @@ export function setPoison(on: boolean): void {
 export function fillBuffer(dst: BufferLike, value: number, n: number): void {
   const rt = runtime();
   const vec = n % 4 === 0;
-  const k = rt.kernel('fill', fillTemplate(fillSrc, { T: vec ? 'vec4<u32>' : 'u32' }), { PER: STREAM_PER_INVOCATION });
   const bits = new Uint32Array(new Float32Array([value]).buffer)[0];
-  const count = vec ? n / 4 : n;
-  rt.dispatch(k, { out: dst }, { n: count, bits }, rt.streamGrid(count));
+  rt.dispatchStream('fill', fillTemplate(fillSrc, { T: vec ? 'vec4<u32>' : 'u32' }), { out: dst }, { n: vec ? n / 4 : n, bits });
 }
 
 // ---- scopes -----------------------------------------------------------------------------------

@@ -9,6 +9,8 @@
  */
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { acquireDevice, type AcquireOptions, type DeviceInfo } from './device.js';
+import { fillTemplate } from './wgsl.js';
+import streamSrc from '../../shaders/stream.wgsl';
 
 // GPUBufferUsage is a global only after Dawn's globals are installed: the spec's numeric values.
 const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008 /* COPY_DST */;
@@ -22,7 +24,7 @@ const MAX_PENDING_DISPATCHES = 256;
  * Elements each invocation of a streaming kernel (fill, optimizer updates) handles, a grid's width
  * apart so that neighbouring invocations still touch neighbouring elements at every step: CPU
  * adapters pay per invocation (a 7 MB fill: SwiftShader 15.6 -> 9.8 ms, lavapipe 3.1 -> 1.9 ms against
- * one per invocation; bench/LAB.md #51). Shaders take it as the override constant PER.
+ * one per invocation; bench/LAB.md #51). See {@link Runtime.dispatchStream}.
  */
 export const STREAM_PER_INVOCATION = 4;
 /** Bind groups kept (a training step of InceptionV3 or DenseNet121 records 1,500-3,000 dispatches). */
@@ -347,9 +349,14 @@ export class Runtime {
     return bg;
   }
 
-  /** Workgroups of 256 for a streaming kernel over `n` items, {@link STREAM_PER_INVOCATION} per invocation. */
-  streamGrid(n: number): [number, number] {
-    return this.grid(Math.ceil(n / STREAM_PER_INVOCATION), 256);
+  /**
+   * Run a streaming kernel over `params.n` elements: `body` declares the kernel's bindings and a
+   * uniform `p` of type Params with a field n, and defines `fn update(i: u32)` for element i;
+   * shaders/stream.wgsl's entry point runs it for {@link STREAM_PER_INVOCATION} elements per invocation.
+   */
+  dispatchStream(label: string, body: string, buffers: Record<string, BufferLike>, params: Record<string, number> & { n: number }): void {
+    const k = this.kernel(label, fillTemplate(streamSrc, { BODY: body }), { PER: STREAM_PER_INVOCATION });
+    this.dispatch(k, buffers, params, this.grid(Math.ceil(params.n / STREAM_PER_INVOCATION), 256));
   }
 
   /** Workgroup counts covering `n` items in groups of `perGroup`, folded into 2-D past the per-dimension limit. */

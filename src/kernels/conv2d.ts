@@ -522,13 +522,12 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOp
   ]);
 }
 
-/** What {@link conv2dFused} applies to the convolution's output, per output channel. */
-export interface ConvEpilogue {
-  /** [2, Cout]: scale then shift (see {@link batchNormAffineTable}, which folds a bias into shift). */
-  table: Tensor;
-  /** ReLU after the affine map. */
-  relu: boolean;
-}
+/**
+ * What {@link conv2dFused} applies to the convolution's output, per output channel: `table` [2, Cout]
+ * (scale then shift, see {@link batchNormAffineTable}, which folds a bias into shift), then ReLU when
+ * `relu`.
+ */
+export type ConvEpilogue = AffineMap;
 
 /** Options of {@link conv2dFused}. */
 export interface Conv2dFusedOptions extends Conv2dOptions {

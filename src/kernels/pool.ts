@@ -23,6 +23,7 @@ import { record } from '../autograd.js';
 import { mean } from './reduce.js';
 import { lanes, laneSource } from './lanes.js';
 import { fillTemplate } from '../gpu/wgsl.js';
+import type { AffineMap } from './matmul.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradSrc from '../../shaders/pool_grad.wgsl';
 
@@ -98,7 +99,7 @@ fn mapX(c: u32, v: {{T}}) -> {{T}} {
 }`,
 };
 
-function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: { table: Tensor; relu: boolean }): Tensor {
+function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: AffineMap): Tensor {
   if (x.rank !== 4) throw new Error(`ossify: ${isMax ? 'maxPool2d' : 'avgPool2d'} takes an NHWC tensor, got shape ${shapeStr(x.shape)}`);
   const rt = runtime();
   const [N, H, W, C] = x.shape;
@@ -145,7 +146,7 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
  * pooling, then the convolution on a quarter of the pixels (pooling and a bias-free 1x1 convolution
  * commute). Records no autograd: under grad mode with x requiring gradients it throws.
  */
-export function avgPool2dMapped(x: Tensor, map: { table: Tensor; relu: boolean }, opts: AvgPool2dOptions): Tensor {
+export function avgPool2dMapped(x: Tensor, map: AffineMap, opts: AvgPool2dOptions): Tensor {
   const C = x.shape[x.rank - 1];
   const t = map.table;
   if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C) throw new Error(`ossify: avgPool2dMapped needs a [2, ${C}] table (scale, shift per channel of x ${shapeStr(x.shape)}), got ${shapeStr(t.shape)}`);

@@ -91,8 +91,9 @@ export function runFused(layers: readonly Module[], i: number, x: Tensor): { y: 
 /**
  * Without autograd, layers[i..] = BatchNorm (moving statistics) [-> ReLU] -> 1x1 Conv2d [-> BatchNorm
  * (moving statistics) [-> ReLU]] as one GEMM with a prologue and an epilogue, or -> bias-free 1x1
- * Conv2d -> AvgPool2d as the mapped pooling then the GEMM (see the file comment). With `from`, x is wider and the batch norm's channels start at `from.offset`. Null when they are
- * something else, or when the shapes do not fit (the layers then run one by one and report it).
+ * Conv2d -> AvgPool2d as the mapped pooling then the GEMM (see the file comment). With `from`, x is
+ * wider and the batch norm's channels start at `from.offset`. Null when they are something else, or
+ * when the shapes do not fit (the layers then run one by one and report it).
  */
 function runPreActivatedConv(layers: readonly Module[], i: number, x: Tensor, from?: { offset: number }): { y: Tensor; used: number } | null {
   const bn = layers[i];

@@ -3,7 +3,7 @@
  * updates of a step are recorded into the same submission. State (moments) lives in GPU tensors that
  * `state()` / `loadState()` expose for checkpoints.
  */
-import { runtime, STREAM_PER_INVOCATION } from '../gpu/runtime.js';
+import { runtime } from '../gpu/runtime.js';
 import { Tensor, keep, noGrad } from '../tensor.js';
 import adamSrc from '../../shaders/adam.wgsl';
 import sgdSrc from '../../shaders/sgd.wgsl';
@@ -15,7 +15,7 @@ function launchUpdate(name: string, src: string, p: Tensor, bindings: Record<str
   const rt = runtime();
   const vec = p.size % 4 === 0;
   const n = vec ? p.size / 4 : p.size;
-  rt.dispatch(rt.kernel(name, fillTemplate(src, { T: vec ? 'vec4<f32>' : 'f32' }), { PER: STREAM_PER_INVOCATION }), bindings, { ...params, n }, rt.streamGrid(n));
+  rt.dispatchStream(name, fillTemplate(src, { T: vec ? 'vec4<f32>' : 'f32' }), bindings, { ...params, n });
 }
 
 /** Common optimizer behaviour: the parameter list, the learning rate, zeroing gradients, state I/O. */
