@@ -570,7 +570,7 @@ export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue | null,
     throw new Error(`ossify: conv2dFused output [${g.N}, ${g.OH}, ${g.OW}, ${g.Cout}] cannot go into ${shapeStr(into.tensor.shape)}: batch and spatial sizes must match`);
   }
   if (isPlainMatmul(g)) {
-    const y = matmulFused(reshape(x, [g.N * g.H * g.W, X]), reshape(w, [g.Cin, g.Cout]), epilogue, { into, prologue, from: from && { offset: from.offset } });
+    const y = matmulFused(reshape(x, [g.N * g.H * g.W, X]), reshape(w, [g.Cin, g.Cout]), epilogue, { into, prologue, from });
     return into ? y : reshape(y, [g.N, g.OH, g.OW, g.Cout]);
   }
   return forwardGemm(x, w, null, g, t && epilogue ? { table: t.storage, relu: epilogue.relu } : undefined, into);

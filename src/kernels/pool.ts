@@ -114,10 +114,7 @@ function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: AffineM
   const name = `${isMax ? 'max' : 'avg'}-pool${map ? (map.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`;
   const k = rt.kernel(name, src, { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0, SAVE_ARG: needArg ? 1 : 0, ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}) });
   rt.dispatch(k, { x: x.storage, y: y.storage, arg: arg.storage, ...(map ? { map: map.table.storage } : {}) }, params(x, geo, y.size, v), rt.grid(y.size / v, 256));
-  if (map) {
-    arg.dispose();
-    return y;
-  }
+  // A mapped pooling records nothing: avgPool2dMapped refused x that needs a gradient.
   const out = record(isMax ? 'maxPool2d' : 'avgPool2d', [x], y, needArg ? [arg] : [], (g, saved) => {
     const dx = Tensor.empty(x.shape);
     const kg = rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', laneSource(poolGradSrc, v), { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0 });
