@@ -16,6 +16,7 @@ export { matmul, matmulFused, matmulReference, type MatmulOptions, type MatmulFu
 export { gemm, gemmShapeKey, resolveGemmVariant, rowMajorB, GEMM_VARIANTS, type GemmCall, type GemmEpilogue, type GemmVariant } from './kernels/gemm.js';
 export { setVariant, variant, autotune, tuning, loadTuning } from './kernels/variants.js';
 export * from './kernels/conv2d.js';
+export { winogradConv2d, winogradWeights, winogradApplies } from './kernels/winograd.js';
 export * from './kernels/pad.js';
 export * from './kernels/batchnorm.js';
 export { maxPool2d, avgPool2d, avgPool2dMapped, globalAvgPool2d, poolGeometry, pool2dReference, pool2dBackwardReference, globalAvgPool2dReference, type PoolPadding, type PoolGeometry, type AvgPool2dOptions, type Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';

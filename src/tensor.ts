@@ -100,20 +100,26 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /** An uninitialised tensor (poisoned with NaN when `setPoison(true)`, as tests do). */
-  static empty(shape: Shape): Tensor {
+  /**
+   * An uninitialised tensor (poisoned with NaN when `setPoison(true)`, as tests do); `persistent`:
+   * allocated at its exact size, as in {@link Tensor.from}.
+   */
+  static empty(shape: Shape, opts: { persistent?: boolean } = {}): Tensor {
     const n = numel(shape);
-    const owner = runtime().alloc(n * 4);
+    const owner = runtime().alloc(n * 4, { exact: opts.persistent });
     const t = new Tensor(shape, new Storage(owner.buffer, owner.byteSize, owner));
     if (poison) fillBuffer(t.storage, NaN, t.size);
     return t;
   }
 
-  /** A tensor holding `data` (row-major). */
-  static from(data: ArrayLike<number>, shape?: Shape, opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
+  /**
+   * A tensor holding `data` (row-major). `persistent` allocates it at its exact size instead of a
+   * pooled size class: for tensors that live as long as a model (weights, optimizer state).
+   */
+  static from(data: ArrayLike<number>, shape?: Shape, opts: { requiresGrad?: boolean; name?: string; persistent?: boolean } = {}): Tensor {
     const s = shape ?? [data.length];
     if (numel(s) !== data.length) throw new Error(`ossify: ${data.length} values cannot fill shape ${shapeStr(s)} (${numel(s)} elements)`);
-    const t = Tensor.emptyNoPoison(s);
+    const t = Tensor.emptyNoPoison(s, opts.persistent);
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
     runtime().upload(t.storage, f32);
     t.requiresGrad = opts.requiresGrad ?? false;
@@ -121,21 +127,21 @@ export class Tensor {
     return t;
   }
 
-  /** A tensor filled with one value. */
-  static full(shape: Shape, value: number): Tensor {
-    const t = Tensor.emptyNoPoison(shape);
+  /** A tensor filled with one value (`persistent`: allocated at its exact size, as in {@link Tensor.from}). */
+  static full(shape: Shape, value: number, opts: { persistent?: boolean } = {}): Tensor {
+    const t = Tensor.emptyNoPoison(shape, opts.persistent);
     fillBuffer(t.storage, value, t.size);
     return t;
   }
-  static zeros(shape: Shape): Tensor {
-    return Tensor.full(shape, 0);
+  static zeros(shape: Shape, opts: { persistent?: boolean } = {}): Tensor {
+    return Tensor.full(shape, 0, opts);
   }
-  static ones(shape: Shape): Tensor {
-    return Tensor.full(shape, 1);
+  static ones(shape: Shape, opts: { persistent?: boolean } = {}): Tensor {
+    return Tensor.full(shape, 1, opts);
   }
 
-  private static emptyNoPoison(shape: Shape): Tensor {
-    const owner = runtime().alloc(numel(shape) * 4);
+  private static emptyNoPoison(shape: Shape, exact = false): Tensor {
+    const owner = runtime().alloc(numel(shape) * 4, { exact });
     return new Tensor(shape, new Storage(owner.buffer, owner.byteSize, owner));
   }
 

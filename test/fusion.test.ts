@@ -373,6 +373,53 @@ describe('Sequential fusion', () => {
     m.dispose();
   });
 
+  it('after a ReLU, zero padding goes into the next max pooling: same output and gradients, fewer passes', async () => {
+    // DenseNet's stem (conv -> BN -> ReLU -> ZeroPad2d(1) -> 3x3/2 max pool), an uneven padding, and a
+    // zero padding after something that is not a ReLU, which must stay a layer of its own.
+    const m = buildScope({ seed: 41 }, () => new Sequential([
+      new Conv2d({ inChannels: 3, filters: 8, kernelSize: 3, padding: 'same', useBias: true }),
+      new BatchNorm2d({ channels: 8 }),
+      new ReLU(),
+      new ZeroPad2d({ padding: 1 }),
+      new MaxPool2d({ poolSize: 3, strides: 2 }),
+      new ReLU(),
+      new ZeroPad2d({ padding: [0, 2, 1, 0] }),
+      new MaxPool2d({ poolSize: 3, strides: 1 }),
+      new Conv2d({ inChannels: 8, filters: 4, kernelSize: 1, useBias: true }),
+      new ZeroPad2d({ padding: 1 }),
+      new MaxPool2d({ poolSize: 2, strides: 2 }),
+    ]));
+    await randomiseStats(m, 400);
+    const xs = randArray(2 * 13 * 10 * 3, 42, -2, 2);
+    for (const training of [false, true]) {
+      m.train(training);
+      const run = async (fn: (x: Tensor) => Tensor) => {
+        const x = t(xs, [2, 13, 10, 3], training);
+        const { y, dispatches } = counted(() => (training ? tidy(() => fn(x)) : noGrad(() => tidy(() => fn(x)))));
+        const out: { y: Float32Array; shape: readonly number[]; dispatches: number; dx?: Float32Array } = { y: await y.read(), shape: y.shape, dispatches };
+        if (training) {
+          backward(y, t(randArray(y.size, 43), [...y.shape]));
+          out.dx = await x.grad!.read();
+          for (const p of m.parameters()) {
+            p.grad?.dispose();
+            p.grad = null;
+          }
+        }
+        y.dispose();
+        x.dispose();
+        return out;
+      };
+      const fused = await run((x) => m.forward(x));
+      const plain = await run((x) => m.layers.reduce((y, l) => l.forward(y), x));
+      expect(fused.shape).toEqual([2, 4, 3, 4]);
+      expectClose(fused.y, plain.y, { atol: 1e-5, what: `y (training=${training})` });
+      // Two zero paddings (two passes each where tests poison) are gone.
+      expect(plain.dispatches - fused.dispatches).toBeGreaterThanOrEqual(2);
+      if (training) expectClose(fused.dx!, plain.dx!, { atol: 1e-4, rtol: 1e-3, what: 'dx' });
+    }
+    m.dispose();
+  });
+
   it('pre-activation (BN -> ReLU -> 1x1 conv [-> BN -> ReLU]) is one GEMM in inference: same output as one by one, fewer passes', async () => {
     const bn = (c: number) => new BatchNorm2d({ channels: c, epsilon: 1.001e-5 });
     const nets = buildScope({ seed: 31 }, () => [

@@ -2,6 +2,7 @@ import { describe, it, beforeAll, expect } from 'vitest';
 import { Tensor, tidy, keep, noGrad, backward, runtime, sizeClass, add, mul, relu, sum, matmul, reshape, scale } from '../src/index.js';
 import { fillBuffer } from '../src/tensor.js';
 import { setup, randArray, expectClose } from './helpers.js';
+import { Adam } from '../src/optim/optimizers.js';
 
 beforeAll(setup);
 
@@ -27,6 +28,25 @@ describe('buffer pool', () => {
     expect(b.storage.buffer).toBe(buf); // same size class: the pooled buffer comes back
     b.dispose();
     expect(rt.memory().peakLiveBytes).toBeGreaterThanOrEqual(mid.liveBytes);
+  });
+  it('persistent tensors (weights, optimizer state) take their exact size, rounded to 16 bytes', async () => {
+    const rt = runtime();
+    const live0 = rt.memory().liveBytes;
+    const w = Tensor.from(randArray(1101, 3), [1101], { persistent: true });
+    expect(sizeClass(1101 * 4)).toBeGreaterThan(4416); // a pooled tensor would take 5120
+    expect(rt.memory().liveBytes - live0).toBe(4416);
+    const z = Tensor.zeros([5], { persistent: true });
+    expect(z.storage.byteSize).toBe(32);
+    expectClose(await w.read(), randArray(1101, 3), { atol: 0, what: 'persistent upload' });
+    expect(Array.from(await z.read())).toEqual([0, 0, 0, 0, 0]);
+    const opt = new Adam([w], { lr: 0.1 });
+    w.grad = Tensor.from(randArray(1101, 4), [1101]);
+    opt.step();
+    // The moments are persistent too.
+    expect(rt.memory().liveBytes - live0).toBe(4416 + 32 + sizeClass(1101 * 4) + 2 * 4416);
+    opt.dispose();
+    for (const t of [w.grad, w, z]) t.dispose();
+    expect(rt.memory().liveBytes).toBe(live0);
   });
   it('refuses a buffer beyond the adapter limit with a clear message', () => {
     const max = runtime().info.limits.maxStorageBufferBindingSize;

@@ -174,9 +174,14 @@ export class Runtime {
 
   // ---- memory -------------------------------------------------------------------------------
 
-  /** A storage buffer of at least `bytes` bytes, from the pool when one of its size class is free. */
-  alloc(bytes: number): BufferLike {
-    const size = sizeClass(bytes);
+  /**
+   * A storage buffer of at least `bytes` bytes, from the pool when one of its size class is free.
+   * With `exact`, the buffer is `bytes` rounded up to 16 only: for tensors that live as long as a
+   * model (weights, optimizer state), where the size classes' up-to-25 % rounding would be held for
+   * good (InceptionV3's weights: 83.1 MiB in 88.0 MiB of classed buffers).
+   */
+  alloc(bytes: number, opts: { exact?: boolean } = {}): BufferLike {
+    const size = opts.exact ? Math.max(16, Math.ceil(bytes / 16) * 16) : sizeClass(bytes);
     if (size > this.info.limits.maxBufferSize || size > this.info.limits.maxStorageBufferBindingSize) {
       throw new Error(`ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ${this.info.limits.maxBufferSize}, maxStorageBufferBindingSize ${this.info.limits.maxStorageBufferBindingSize}); use a smaller batch or input size`);
     }

@@ -170,7 +170,8 @@ export function batchNormAffineTable(p: Omit<BatchNormParams, 'training'>, bias:
   for (const [name, t] of [['gamma', p.gamma], ['beta', p.beta], ['movingVar', p.movingVar], ['bias', bias]] as const) {
     if (t && t.size !== C) throw new Error(`ossify: batchNormAffineTable ${name} has shape ${shapeStr(t.shape)}, expected [${C}] like movingMean`);
   }
-  const table = Tensor.empty([2, C]);
+  // Exact-size: layers keep their table as long as their weights.
+  const table = Tensor.empty([2, C], { persistent: true });
   const m = p.movingMean;
   rt.dispatch(
     rt.kernel('bn-affine', affineSrc, { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, HAS_BIAS: bias ? 1 : 0 }),

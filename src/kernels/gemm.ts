@@ -125,6 +125,12 @@ export interface GemmCall {
   /** Force a split count (tests); by default chosen from the shape. */
   splits?: number;
   /**
+   * K is this many blocks of K / batches, each its own product: the launch runs one split per block
+   * and returns their [batches, M * N] partial products unsummed (the loaders map k to its block;
+   * Winograd's 16 products, src/kernels/winograd.ts). No epilogue or `into` then.
+   */
+  batches?: number;
+  /**
    * The loaders define `aKStep(aK(k), j)` = aK(k + j) for k % 4 == 0 and j < 4 (e.g. four channels of
    * one tap): with K % 4 == 0 the subgroup core steps k by 4 and decomposes k once per step. Set it
    * only where B is bound as vec4s (the unrolled body is large otherwise).
@@ -169,7 +175,7 @@ export interface GemmEpilogue {
 }
 
 // One definition of the epilogue for the fused store and the stand-alone pass (the uniform `p` has N).
-const EPILOGUE_FN = `override RELU: bool = false;
+export const EPILOGUE_FN = `override RELU: bool = false;
 @group(0) @binding(15) var<storage, read> epi: array<f32>; // [scale(N), shift(N)]
 fn epilogue(n: u32, v: f32) -> f32 {
   let y = v * epi[n] + epi[p.N + n];
@@ -398,15 +404,18 @@ export function gemm(call: GemmCall): Tensor {
   const rt = runtime();
   const { variant: v, lanes } = resolveGemmVariant(call);
   const reg = regShape(v, call.M, call.N);
-  const splits = call.splits ?? chooseSplits(v, call.M, call.N, call.K);
-  const kPerSplit = Math.ceil(call.K / splits / 16) * 16; // a multiple of 4: k4 steps never straddle splits
+  const batches = call.batches ?? 0;
+  if (batches && (call.K % batches !== 0 || call.epilogue || call.into)) throw new Error(`ossify: internal error: ${call.label}: K = ${call.K} in ${batches} batches, with no epilogue or into`);
+  const splits = batches || (call.splits ?? chooseSplits(v, call.M, call.N, call.K));
+  // A multiple of 4 (k4 steps never straddle splits), or exactly one batch.
+  const kPerSplit = batches ? call.K / batches : Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   // The epilogue rides on the store unless partial sums (split-k) are stored.
   const fused = call.epilogue && nsplit === 1 ? call.epilogue : null;
   const loaders = completeLoaders(fused ? withEpilogue(call.loaders) : call.loaders);
   // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
   // 4x unrolled body of the plain form with scalar B gathers.
-  const k4 = !!call.kStep4 && call.K % 4 === 0 && lanes > 0;
+  const k4 = !!call.kStep4 && call.K % 4 === 0 && kPerSplit % 4 === 0 && lanes > 0;
   const a4 = lanes > 0 && vec4AStep(call);
   const rows4 = lanes > 0 && !a4 && rows4Read(call, v);
   // Carried-k four-row loops unrolled by 4 with 4-lane subgroups (SwiftShader: weight gradients
@@ -423,7 +432,7 @@ export function gemm(call: GemmCall): Tensor {
   const strided: Record<string, number> = call.stridedStore ? { ldc: direct ? into.ldc : call.N, cOff: direct ? into.offset : 0 } : {};
   const [x, y] = tiles(v, call.M, call.N);
   rt.dispatch(k, { ...call.inputs, c: out.storage, ...(fused ? { epi: fused.table } : {}) }, { ...call.params, ...strided, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);
-  if (nsplit === 1) return out;
+  if (nsplit === 1 || batches) return out;
   // Add the partial products (and apply the epilogue) in one pass.
   const res = into ? into.tensor : Tensor.empty(call.outShape);
   const total = call.M * call.N;

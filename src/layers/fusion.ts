@@ -14,6 +14,8 @@
  * - BatchNorm -> ReLU, in any mode: one normalise+ReLU pass (and its backward masks the gradient).
  * - ZeroPad2d -> Conv2d ('valid' or explicit padding), in any mode: the convolution pads (its loads
  *   skip the border), no padded copy; then as above when a batch norm follows.
+ * - ReLU -> ZeroPad2d -> MaxPool2d (DenseNet's stem), in any mode: the pooling pads (padded cells
+ *   never win its max; the zeros could only tie with the ReLU's output).
  * - DenseNet's dense block without autograd: a run of Concat([Identity, [BatchNorm, ReLU, ...,
  *   Conv2d]]) layers builds its concatenation in place: one buffer of the block's final width, each
  *   layer's batch norm (fused into its 1x1 convolution as above) reading the channels so far out of
@@ -28,14 +30,14 @@
 import { isGradEnabled, tidy, Tensor } from '../tensor.js';
 import { conv2d, conv2dFused, pointwiseConv } from '../kernels/conv2d.js';
 import { batchNormApplyTable } from '../kernels/batchnorm.js';
-import { avgPool2dMapped } from '../kernels/pool.js';
+import { avgPool2dMapped, maxPool2d } from '../kernels/pool.js';
 import { writeChannels } from '../kernels/concat.js';
 import type { ChannelSlice } from '../kernels/matmul.js';
 import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm, BatchNorm2d } from './norm.js';
-import { AvgPool2d, Identity, ReLU, ZeroPad2d } from './basic.js';
+import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from './basic.js';
 // A cycle (containers.ts runs this module's chains): only used inside functions, never at load time.
 import { Concat, Sequential } from './containers.js';
 
@@ -67,6 +69,8 @@ const isBatchNorm = (m: Module | undefined): m is BatchNorm => isExactly(m, Batc
  */
 export function runFused(layers: readonly Module[], i: number, x: Tensor): { y: Tensor; used: number } | null {
   if (isExactly(layers[i], Concat)) return runDenseBlock(layers, i, x);
+  const pooled = paddedMaxPool(layers, i, x);
+  if (pooled) return pooled;
   // A zero padding followed by a 'valid' or explicitly padded convolution: the convolution pads.
   const padded = isExactly(layers[i], ZeroPad2d) && isExactly(layers[i + 1], Conv2d) && (layers[i + 1] as Conv2d).convOpts().padding !== 'same';
   const skip = padded ? 1 : 0;
@@ -124,7 +128,22 @@ function runPreActivatedConv(layers: readonly Module[], i: number, x: Tensor, fr
   return { y, used: at + 1 - i + (epilogued ? (postRelu ? 2 : 1) : 0) };
 }
 
-/** Per-side padding of a zero padding followed by a convolution's own ('valid' or explicit). */
+/**
+ * ReLU -> ZeroPad2d -> MaxPool2d ('valid' or explicit padding; DenseNet's stem), in any mode: the
+ * pooling pads. Its padded cells never win a max, where the zeros could only tie with real cells >= 0
+ * (every window holds one): the same values, and the same gradients through the ReLU (a tie at 0 gets
+ * none). Null when the layers are something else or the padding would reach past a window.
+ */
+function paddedMaxPool(layers: readonly Module[], i: number, x: Tensor): { y: Tensor; used: number } | null {
+  if (i === 0 || !isExactly(layers[i - 1], ReLU) || !isExactly(layers[i], ZeroPad2d) || !isExactly(layers[i + 1], MaxPool2d) || x.rank !== 4) return null;
+  const pool = layers[i + 1] as MaxPool2d;
+  if (pool.padding === 'same') return null;
+  const pad = addPadding((layers[i] as ZeroPad2d).padding, 'valid');
+  if (pad.some((v) => v >= pool.poolSize)) return null;
+  return { y: maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding: pad }), used: 2 };
+}
+
+/** Per-side padding of a zero padding followed by a convolution's or pooling's own ('valid' or explicit). */
 function addPadding(outer: Pad2d, inner: 'valid' | Pad2d): Pad2d {
   const p = inner === 'valid' ? [0, 0, 0, 0] : inner;
   return [outer[0] + p[0], outer[1] + p[1], outer[2] + p[2], outer[3] + p[3]];

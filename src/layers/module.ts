@@ -115,7 +115,7 @@ export abstract class Module {
   /** Create a trainable weight `<name>.<weight>` initialised from the scope's seed. */
   protected addWeight(weight: string, shape: number[], init: Initializer): Tensor {
     const key = `${this.name}.${weight}`;
-    const t = Tensor.from(initValues(init, shape, hashSeed(currentScope().seed, key)), shape, { requiresGrad: this.trainable, name: key });
+    const t = Tensor.from(initValues(init, shape, hashSeed(currentScope().seed, key)), shape, { requiresGrad: this.trainable, name: key, persistent: true });
     this.weights.set(weight, t);
     return t;
   }
@@ -123,7 +123,7 @@ export abstract class Module {
   /** Create a non-trainable buffer `<name>.<weight>` (BatchNorm's moving statistics). */
   protected addBuffer(weight: string, shape: number[], init: Initializer): Tensor {
     const key = `${this.name}.${weight}`;
-    const t = Tensor.from(initValues(init, shape, 0), shape, { name: key });
+    const t = Tensor.from(initValues(init, shape, 0), shape, { name: key, persistent: true });
     this.buffers.set(weight, t);
     return t;
   }

@@ -39,7 +39,7 @@ export abstract class Optimizer {
     const key = `${kind}.${this.params[i].name ?? i}`;
     let t = this.slots.get(key);
     if (!t) {
-      t = keep(Tensor.zeros(this.params[i].shape));
+      t = keep(Tensor.zeros(this.params[i].shape, { persistent: true }));
       this.slots.set(key, t);
     }
     return t;
