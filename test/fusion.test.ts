@@ -328,6 +328,28 @@ describe('Sequential fusion', () => {
     x.dispose();
   });
 
+  /**
+   * Run fn on x (with autograd when `training`): its output, shape and dispatch count, and in training
+   * the gradients of x and of the first parameter for a random output gradient (seed `dySeed`).
+   */
+  async function runWithGrads(m: Sequential, fn: (x: Tensor) => Tensor, xs: Float64Array, shape: number[], training: boolean, dySeed: number) {
+    const x = t(xs, shape, training);
+    const { y, dispatches } = counted(() => (training ? tidy(() => fn(x)) : noGrad(() => tidy(() => fn(x)))));
+    const out: { y: Float32Array; shape: readonly number[]; dispatches: number; dx?: Float32Array; dk?: Float32Array } = { y: await y.read(), shape: y.shape, dispatches };
+    if (training) {
+      backward(y, t(randArray(y.size, dySeed), [...y.shape]));
+      out.dx = await x.grad!.read();
+      out.dk = await m.parameters()[0].grad!.read();
+      for (const p of m.parameters()) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+    }
+    y.dispose();
+    x.dispose();
+    return out;
+  }
+
   it('zero padding goes into the next convolution: same output and gradients, inference and training', async () => {
     const m = buildScope({ seed: 21 }, () => new Sequential([
       new ZeroPad2d({ padding: [1, 2, 0, 3] }),
@@ -343,23 +365,7 @@ describe('Sequential fusion', () => {
     const xs = randArray(2 * 9 * 8 * 4, 22, -2, 2);
     for (const training of [false, true]) {
       m.train(training);
-      const run = async (fn: (x: Tensor) => Tensor) => {
-        const x = t(xs, [2, 9, 8, 4], training);
-        const { y, dispatches } = counted(() => (training ? tidy(() => fn(x)) : noGrad(() => tidy(() => fn(x)))));
-        const out: { y: Float32Array; dispatches: number; dx?: Float32Array; dk?: Float32Array } = { y: await y.read(), dispatches };
-        if (training) {
-          backward(y, t(randArray(y.size, 23), [...y.shape]));
-          out.dx = await x.grad!.read();
-          out.dk = await m.parameters()[0].grad!.read();
-          for (const p of m.parameters()) {
-            p.grad?.dispose();
-            p.grad = null;
-          }
-        }
-        y.dispose();
-        x.dispose();
-        return out;
-      };
+      const run = (fn: (x: Tensor) => Tensor) => runWithGrads(m, fn, xs, [2, 9, 8, 4], training, 23);
       const fused = await run((x) => m.forward(x));
       const plain = await run((x) => m.layers.reduce((y, l) => l.forward(y), x));
       expect(fused.y.length).toBe(2 * 8 * 10 * 3);
@@ -393,22 +399,7 @@ describe('Sequential fusion', () => {
     const xs = randArray(2 * 13 * 10 * 3, 42, -2, 2);
     for (const training of [false, true]) {
       m.train(training);
-      const run = async (fn: (x: Tensor) => Tensor) => {
-        const x = t(xs, [2, 13, 10, 3], training);
-        const { y, dispatches } = counted(() => (training ? tidy(() => fn(x)) : noGrad(() => tidy(() => fn(x)))));
-        const out: { y: Float32Array; shape: readonly number[]; dispatches: number; dx?: Float32Array } = { y: await y.read(), shape: y.shape, dispatches };
-        if (training) {
-          backward(y, t(randArray(y.size, 43), [...y.shape]));
-          out.dx = await x.grad!.read();
-          for (const p of m.parameters()) {
-            p.grad?.dispose();
-            p.grad = null;
-          }
-        }
-        y.dispose();
-        x.dispose();
-        return out;
-      };
+      const run = (fn: (x: Tensor) => Tensor) => runWithGrads(m, fn, xs, [2, 13, 10, 3], training, 43);
       const fused = await run((x) => m.forward(x));
       const plain = await run((x) => m.layers.reduce((y, l) => l.forward(y), x));
       expect(fused.shape).toEqual([2, 4, 3, 4]);
