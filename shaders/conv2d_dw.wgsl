@@ -65,12 +65,5 @@ fn loadA4rows(r: ARow, k: AK) -> vec4<f32> {
   let i = u32(k.base + r.off);
   return {{A4_AT}};
 }
-fn bAt(i: u32) -> f32 { return {{B_AT}}; }
-fn loadB(k: u32, n: u32) -> f32 {
-  if (n >= p.N) { return 0.0; }
-  return bAt(k * p.N + n);
-}
-fn loadB4(k: u32, n: u32) -> vec4<f32> {
-  {{B4}}
-}
+{{B_LOADERS}}
 fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.ldc + p.cOff + n] = v; }

@@ -58,14 +58,7 @@ fn loadA4(r: ARow, k: AK) -> vec4<f32> {
   let i = u32(r.base + k.off);
   return {{A4_AT}};
 }
-fn bAt(i: u32) -> f32 { return {{B_AT}}; }
-fn loadB(k: u32, n: u32) -> f32 {
-  if (n >= p.N) { return 0.0; }
-  return bAt((k + p.kOff) * p.N + n);
-}
-fn loadB4(k: u32, n: u32) -> vec4<f32> {
-  {{B4}}
-}
+{{B_LOADERS}}
 // Split-k partials go to [z, m, n]; the bias is added once, by split 0.
 fn storeC(m: u32, n: u32, z: u32, v: f32) {
   var s = v;

@@ -30,12 +30,5 @@ fn loadA4(r: ARow, kk: u32) -> vec4<f32> {
   let i = r.base + kk;
   return {{A4_AT}};
 }
-fn bAt(i: u32) -> f32 { return {{B_AT}}; }
-fn loadB(k: u32, n: u32) -> f32 {
-  if (n >= p.N) { return 0.0; }
-  return bAt(k * p.N + n);
-}
-fn loadB4(k: u32, n: u32) -> vec4<f32> {
-  {{B4}}
-}
+{{B_LOADERS}}
 fn storeC(m: u32, n: u32, z: u32, v: f32) { c[(z * p.M + m) * p.N + n] = v; }

@@ -149,11 +149,6 @@ const wtKernel = (block: boolean): string =>
       }
     : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' });
 
-/** The input gradient's B from the phase-gathered weights `wt` (row-major [K, Cin]). */
-const dxFromWt = (Cin: number): string => {
-  const b = rowMajorB('wt', Cin);
-  return fillTemplate('fn bAt(i: u32) -> f32 { return {{B_AT}}; }\nfn loadB(k: u32, n: u32) -> f32 {\n  if (n >= p.N) { return 0.0; }\n  return bAt(k * p.N + n);\n}\nfn loadB4(k: u32, n: u32) -> vec4<f32> {\n  {{B4}}\n}', b);
-};
 /**
  * The input gradient's B read from the HWIO weights themselves (bound as vec4s along co, Cout % 4 ==
  * 0): B[k..k+3, n..n+3] is four vec4 loads along co, transposed in registers (columns past N read
@@ -335,6 +330,7 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     }
   // Phases that no tap reaches (e.g. a 1x1 stride-2 conv never reads odd rows) get zero gradient.
   const dx = single ? null : phases.some((q) => q.th.n === 0 || q.tw.n === 0) ? Tensor.zeros(xShape) : Tensor.empty(xShape);
+  const wtB = rowMajorB('wt', g.Cin);
   for (const { py, px, th, tw, Hp, Wp } of phases) {
     if (th.n === 0 || tw.n === 0) continue;
     const K = th.n * tw.n * g.Cout;
@@ -345,7 +341,8 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     const wt = direct ? null : gatherPhaseWeights(w, g, th, tw, K);
     const out = gemm({
       ...shape,
-      loaders: fillTemplate(DX, { B_TYPE: direct ? 'vec4<f32>' : rowMajorB('wt', g.Cin).B_TYPE, B_LOADERS: direct ? DX_FROM_W : dxFromWt(g.Cin), ...vec4A('dy', g.Cout % 4 === 0) }),
+      // B: w itself (DX_FROM_W) or the phase-gathered weights `wt`, row-major [K, Cin].
+      loaders: fillTemplate(DX, { B_TYPE: direct ? 'vec4<f32>' : wtB.B_TYPE, B_LOADERS: direct ? DX_FROM_W : wtB.B_LOADERS, ...vec4A('dy', g.Cout % 4 === 0) }),
       inputs: { dy: dy.storage, wt: (wt ?? w).storage },
       params: {
         Hp,

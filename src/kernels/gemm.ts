@@ -324,15 +324,17 @@ export const SCALAR_B4 = 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(
  * Template values for a B operand stored as a row-major [K, N] matrix in binding `name`: bound as
  * vec4s when N % 4 == 0 (one 16-byte load per k for four columns instead of four scalar gathers: 2x
  * on CPU adapters, bench/LAB.md #11). Loaders declare `array<{{B_TYPE}}>`, read single elements with
- * `{{B_AT}}` (an expression in a flat index `i`) and use `{{B4}}` as the body of loadB4(k, n).
- * `row` is the stored row that GEMM row k reads (an expression in k: loaders that skip leading rows
- * of the stored matrix offset it); their loadB must apply the same offset, since the scalar body
- * reads through loadB.
+ * `{{B_AT}}` (an expression in a flat index `i`) and use `{{B4}}` as the body of loadB4(k, n), or
+ * take bAt, loadB and loadB4 whole from `{{B_LOADERS}}`. `row` is the stored row that GEMM row k
+ * reads (an expression in k: loaders that skip leading rows of the stored matrix offset it); a loadB
+ * of their own must apply the same offset, since the scalar body reads through loadB.
  */
-export function rowMajorB(name: string, N: number, row = 'k'): { B_TYPE: string; B_AT: string; B4: string } {
-  return N % 4 === 0
+export function rowMajorB(name: string, N: number, row = 'k'): { B_TYPE: string; B_AT: string; B4: string; B_LOADERS: string } {
+  const b = N % 4 === 0
     ? { B_TYPE: 'vec4<f32>', B_AT: `${name}[i / 4u][i % 4u]`, B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[((${row}) * p.N + n) / 4u];` }
     : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: SCALAR_B4 };
+  const at = row === 'k' ? 'k' : `(${row})`;
+  return { ...b, B_LOADERS: `fn bAt(i: u32) -> f32 { return ${b.B_AT}; }\nfn loadB(k: u32, n: u32) -> f32 {\n  if (n >= p.N) { return 0.0; }\n  return bAt(${at} * p.N + n);\n}\nfn loadB4(k: u32, n: u32) -> vec4<f32> {\n  ${b.B4}\n}` };
 }
 
 /**

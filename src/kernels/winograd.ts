@@ -34,7 +34,7 @@ export function winogradApplies(g: ConvGeometry): boolean {
 
 /**
  * The 4x4-transformed weights U = G g G^T of HWIO 3x3 weights `w`, row-major [16 * Cin, Cout]: what
- * {@link winogradConv2d} multiplies by (a caller that runs the same weights again may keep them).
+ * {@link winogradConv2d} multiplies by.
  */
 export function winogradWeights(w: Tensor): Tensor {
   const [KH, KW, Cin, Cout] = w.shape;
@@ -49,14 +49,14 @@ export function winogradWeights(w: Tensor): Tensor {
 /**
  * The forward convolution of NHWC `x` by 3x3 weights `w` with geometry `g` ({@link winogradApplies}),
  * plus `bias`, then `epilogue`; stored into `into` (rows `ldc` long from column `offset`, with the
- * output's pixels) or a new [N, OH, OW, Cout] tensor. `u`: the weights already transformed.
+ * output's pixels) or a new [N, OH, OW, Cout] tensor.
  */
-export function winogradConv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, opts: { epilogue?: GemmEpilogue; into?: { tensor: Tensor; ldc: number; offset: number }; u?: Tensor } = {}): Tensor {
+export function winogradConv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, opts: { epilogue?: GemmEpilogue; into?: { tensor: Tensor; ldc: number; offset: number } } = {}): Tensor {
   if (!winogradApplies(g)) throw new Error('ossify: internal error: Winograd F(2x2, 3x3) takes 3x3, stride-1, undilated dense convolutions');
   const rt = runtime();
   const [TH, TW] = [Math.ceil(g.OH / 2), Math.ceil(g.OW / 2)];
   const tiles = g.N * TH * TW;
-  const u = opts.u ?? winogradWeights(w);
+  const u = winogradWeights(w);
   // Input tiles, 4 channels per invocation when Cin % 4 == 0.
   const vec = g.Cin % 4 === 0;
   const C = vec ? g.Cin / 4 : g.Cin;
@@ -81,7 +81,7 @@ export function winogradConv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: Con
     outShape: [16, tiles, g.Cout],
   });
   v.dispose();
-  if (!opts.u) u.dispose();
+  u.dispose();
   const into = opts.into;
   const y = into ? into.tensor : Tensor.empty([g.N, g.OH, g.OW, g.Cout]);
   const total = tiles * g.Cout;
