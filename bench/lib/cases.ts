@@ -95,15 +95,24 @@ export function matmulCase(n = 1024): Case {
   return { name: `matmul-${n}`, spec: { kind: 'matmul', m: n, n, k: n }, batch: 1, phases: ['forward', 'backward'] };
 }
 
-export function modelCases(quick: boolean): Case[] {
-  const mk = (model: ModelSpec['model'], size: number, bam: boolean): Case => ({
+/**
+ * Whole models: reduced input sizes at batch 2 everywhere, and on a real GPU also the sizes they
+ * are trained at (InceptionV3 299x299, DenseNet121 224x224) at batch 32, the reference study's.
+ */
+export function modelCases(quick: boolean, realGpu = false): Case[] {
+  const mk = (model: ModelSpec['model'], size: number, bam: boolean, batch = 2): Case => ({
     name: `${model}${bam ? '-bam' : ''}-${size}`,
     spec: { kind: 'model', model, size, bam, numClasses: 2 },
-    batch: 2,
+    batch,
     phases: ['inference', 'train-step'],
   });
   if (quick) return [{ ...mk('inceptionv3', 75, false), phases: ['train-step'] }];
+  const full = realGpu
+    ? [mk('inceptionv3', 299, false, 32), mk('inceptionv3', 299, true, 32), mk('densenet121', 224, false, 32), mk('densenet121', 224, true, 32)]
+    : [];
+  // The full-size rows first: on a GPU they are the ones that matter, and a run cut short keeps them.
   return [
+    ...full,
     mk('inceptionv3', 75, false), mk('inceptionv3', 75, true), mk('inceptionv3', 139, false), mk('inceptionv3', 139, true),
     mk('densenet121', 64, false), mk('densenet121', 64, true), mk('densenet121', 96, false), mk('densenet121', 96, true),
   ];
@@ -115,7 +124,7 @@ export function allCases(o: { quick: boolean; realGpu: boolean; filter?: string[
   const kernels = batches.flatMap((b) => kernelCases(b));
   let cases: Case[] = o.quick
     ? [matmulCase(512), ...kernels.filter((c) => ['conv3x3-32-64-35', 'conv1x1-256-64-35', 'batchnorm-train-256-35', 'maxpool3x3s2-192-35'].includes(c.name)), ...modelCases(true)]
-    : [matmulCase(1024), ...kernels, ...modelCases(false)];
+    : [matmulCase(1024), ...kernels, ...modelCases(false, o.realGpu)];
   if (o.filter?.length) cases = cases.filter((c) => o.filter!.some((f) => c.name.includes(f)));
   return cases;
 }

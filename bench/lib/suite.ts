@@ -1,6 +1,10 @@
 /**
- * The suite: every case, every phase, every engine, one row each (errors kept as rows). Engines run one
- * after the other (all cases of one engine, then the next) so that each owns the device while timed.
+ * The suite: every case, every phase, every engine, one row each (errors kept as rows). For each case
+ * the engines run back to back, one after the other (each owns the device while timed, its queue
+ * drained before the next starts): a ratio then compares timings taken seconds apart, not the tens
+ * of minutes between the first engine's rows and the last's, over which a shared or thermally
+ * throttled machine's speed drifts (up to 1.5x on the development VM); and a run cut short keeps
+ * whole rows of comparisons.
  */
 import { allCases, type Case } from './cases.js';
 import type { Engine } from './engine.js';
@@ -27,9 +31,9 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
   const log = o.log ?? ((m: string) => console.log(m));
   const cases = allCases(o);
   const rows: Row[] = [];
-  for (const e of engines) {
-    await e.activate?.();
-    for (const c of cases) {
+  for (const c of cases) {
+    for (const e of engines) {
+      await e.activate?.();
       const fwdRow: Partial<Record<Phase, Row>> = {};
       for (const phase of c.phases) {
         let row: Row;
