@@ -3,7 +3,7 @@
  * backend run on the same Dawn adapter (the one ossify picks: OSSIFY_ADAPTER / VK_ICD_FILENAMES, else
  * hardware, lavapipe, SwiftShader); tfjs's WASM backend is the CPU reference.
  */
-import { parseCli, writeOutputs } from './lib/cli.js';
+import { parseCli, writeJsonRows, writeOutputs } from './lib/cli.js';
 import { ossifyEngine } from './lib/engine-ossify.js';
 import { tfjsEngine } from './lib/engine-tfjs.js';
 import { jaxEngine } from './lib/engine-jax.js';
@@ -12,7 +12,7 @@ import { runSuite } from './lib/suite.js';
 import { unavailableEngine, type Engine } from './lib/engine.js';
 import { runtime, shutdown } from '../src/index.js';
 
-async function tfjsInNode(): Promise<{ tf: typeof import('@tensorflow/tfjs-core'); tfl: typeof import('@tensorflow/tfjs-layers'); adapter: string }> {
+async function tfjsInNode(withWasm: boolean): Promise<{ tf: typeof import('@tensorflow/tfjs-core'); tfl: typeof import('@tensorflow/tfjs-layers'); adapter: string }> {
   // tfjs-webgpu looks for navigator.gpu: give it a Dawn instance created with the same
   // VK_ICD_FILENAMES that ossify's adapter choice left in the environment.
   const { create } = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU };
@@ -23,7 +23,8 @@ async function tfjsInNode(): Promise<{ tf: typeof import('@tensorflow/tfjs-core'
   const core = (await import('@tensorflow/tfjs-core')) as unknown as Record<string, unknown>;
   const tf = (typeof core.setBackend === 'function' ? core : core.default) as typeof import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-webgpu');
-  await import('@tensorflow/tfjs-backend-wasm');
+  // Only when asked: the GPU machine's pack (scripts/gpu-prepare.sh) leaves the WASM backend out.
+  if (withWasm) await import('@tensorflow/tfjs-backend-wasm');
   const layers = (await import('@tensorflow/tfjs-layers')) as unknown as Record<string, unknown>;
   const tfl = (typeof layers.model === 'function' ? layers : layers.default) as typeof import('@tensorflow/tfjs-layers');
   tf.env().set('PROD', true);
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const ours = await ossifyEngine();
   if (want('ossify')) engines.push(ours);
   const ossifyAdapter = ours.adapter;
-  const peers = want('tfjs-webgpu') || want('tfjs-wasm') ? await tfjsInNode().catch((e: Error) => {
+  const peers = want('tfjs-webgpu') || want('tfjs-wasm') ? await tfjsInNode(want('tfjs-wasm')).catch((e: Error) => {
     // TensorFlow.js is a devDependency: an installed ossify runs the suite on itself alone.
     console.warn(`TensorFlow.js peers unavailable (${e.message.split('\n')[0]}); running ossify only`);
     return null;
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   }
   for (const e of engines) notes.push(...(e.notes ?? []));
   console.log(`bench (node${o.quick ? ', quick' : ''}): ${engines.map((e) => `${e.name} on ${e.adapter}`).join('; ')}`);
-  const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, samples: o.samples, batches: o.batches, realGpu: !runtime().info.isCpu }, 'node');
+  const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, samples: o.samples, batches: o.batches, realGpu: !runtime().info.isCpu, progress: (rows) => writeJsonRows(rows, o) }, 'node');
   writeOutputs(rows, o, 'node', `ossify benchmark (Node, ${runtime().info.kind})`, notes);
   shutdown();
   process.exit(0);

@@ -7,6 +7,10 @@
  * - dist/bench/browser.js   `npm run bench:browser`: serves dist/bench/www and drives headless Chromium.
  * - dist/bench/www/page.js  the suite for the page (ossify + tfjs-webgpu + jax-webgpu + tfjs-wasm, platform browser).
  * - dist/bench/www/ossify.js ossify's browser bundle (plus the small network test/browser.test.ts runs).
+ * - dist/bench/node-gpu.js  only with OSSIFY_BENCH_GPU=1 (scripts/gpu-prepare.sh): the Node suite with its
+ *   TensorFlow.js WebGPU and jax-js peers bundled in, no source map, for the GPU machine, where
+ *   node_modules holds only the production dependencies (the peers' packages would not fit the
+ *   transfer limit: 161 MiB unpacked, 9 MiB more compressed).
  */
 import { defineConfig, type Options } from 'tsup';
 
@@ -24,16 +28,31 @@ const common: Options = {
   outExtension: () => ({ js: '.js' }),
 };
 
+const nodeSuite: Options = {
+  ...common,
+  entry: { node: 'bench/node.ts', browser: 'bench/browser.ts' },
+  outDir: out,
+  platform: 'node',
+  // Resolved from node_modules at run time (tfjs's Node builds are CommonJS; Dawn is native; the
+  // peers are devDependencies, imported dynamically so that the suite runs without them).
+  external: ['webgpu', /^@tensorflow\//, /^@jax-js\//, 'puppeteer-core', /^node:/],
+};
+
+const gpuSuite: Options = {
+  ...nodeSuite,
+  entry: { 'node-gpu': 'bench/node.ts' },
+  sourcemap: false,
+  minify: true,
+  // tfjs-wasm stays out (the GPU run does not ask for it; bench/node.ts imports it only when asked).
+  external: ['webgpu', '@tensorflow/tfjs-backend-wasm', 'puppeteer-core', /^node:/],
+  noExternal: [/^@tensorflow\/tfjs-(core|backend-webgpu|layers)/, /^@jax-js\//, 'long', 'seedrandom'],
+  // tfjs's CommonJS builds call require() for Node built-ins; an ES module has no require of its own.
+  banner: { js: "import { createRequire as __ossifyRequire } from 'node:module'; const require = __ossifyRequire(import.meta.url);" },
+};
+
 export default defineConfig([
-  {
-    ...common,
-    entry: { node: 'bench/node.ts', browser: 'bench/browser.ts' },
-    outDir: out,
-    platform: 'node',
-    // Resolved from node_modules at run time (tfjs's Node builds are CommonJS; Dawn is native; the
-    // peers are devDependencies, imported dynamically so that the suite runs without them).
-    external: ['webgpu', /^@tensorflow\//, /^@jax-js\//, 'puppeteer-core', /^node:/],
-  },
+  nodeSuite,
+  ...(process.env.OSSIFY_BENCH_GPU ? [gpuSuite] : []),
   {
     ...common,
     entry: { page: 'bench/page.ts', ossify: 'bench/ossify-browser.ts' },

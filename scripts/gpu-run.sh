@@ -20,7 +20,7 @@ bash .gpu/run.sh node .gpu/smoke.mjs 2>&1 | tee "$OUT/smoke.txt"
 bash .gpu/run.sh nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv 2>&1 | tee -a "$OUT/smoke.txt"
 bench() {  # bench NAME SECONDS ARGS...
   local name=$1 secs=$2; shift 2
-  timeout "$secs" bash .gpu/run.sh node .gpu-dist/bench/node.js --engines ossify,tfjs-webgpu,jax-webgpu \
+  timeout "$secs" bash .gpu/run.sh node .gpu-dist/bench/node-gpu.js --engines ossify,tfjs-webgpu,jax-webgpu \
     --samples 3 --out /tmp/bench-tables --json "$OUT/$name.json" "$@" 2>&1 | tee "$OUT/$name.txt"
 }
 bench bench-kernels "$KERNEL_SECONDS" --filter matmul,conv,batchnorm,maxpool

@@ -51,6 +51,16 @@ export function parseCli(argv: string[]): CliOptions {
   return { quick: !!values.quick, json: values.json, out: values.out!, filter: list(values.filter), engines: list(values.engines), samples: values.samples ? Math.max(1, Number(values.samples)) : undefined, batches };
 }
 
+/**
+ * Write the rows to the JSON file when one was asked for: after every row too, so that a run cut
+ * short (a time limit on a lent GPU) keeps what it measured.
+ */
+export function writeJsonRows(rows: Row[], o: CliOptions): void {
+  if (!o.json) return;
+  mkdirSync(dirname(o.json), { recursive: true });
+  writeFileSync(o.json, JSON.stringify(rows, null, 1));
+}
+
 /** Write <out>/<name>.md and .svg (and the JSON file when asked); print the Markdown. */
 export function writeOutputs(rows: Row[], o: CliOptions, name: string, title: string, notes: string[]): void {
   const date = new Date().toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
@@ -58,10 +68,7 @@ export function writeOutputs(rows: Row[], o: CliOptions, name: string, title: st
   mkdirSync(o.out, { recursive: true });
   writeFileSync(join(o.out, `${name}.md`), md);
   writeFileSync(join(o.out, `${name}.svg`), svg(rows, `${title} (${date})`));
-  if (o.json) {
-    mkdirSync(dirname(o.json), { recursive: true });
-    writeFileSync(o.json, JSON.stringify(rows, null, 1));
-  }
+  writeJsonRows(rows, o);
   console.log(`\n${md}`);
   console.log(`wrote ${join(o.out, `${name}.md`)}, ${join(o.out, `${name}.svg`)}${o.json ? `, ${o.json}` : ''}`);
 }

@@ -1,18 +1,19 @@
 /**
  * The suite: every case, every phase, every engine, one row each (errors kept as rows). For each case
- * the engines run back to back, one after the other (each owns the device while timed, its queue
- * drained before the next starts): a ratio then compares timings taken seconds apart, not the tens
- * of minutes between the first engine's rows and the last's, over which a shared or thermally
- * throttled machine's speed drifts (up to 1.5x on the development VM); and a run cut short keeps
- * whole rows of comparisons.
+ * and phase every engine prepares its work and warms up, then the engines take their samples in
+ * turns (one sample of each, round after round), each owning the device while it is timed, its
+ * queue drained before the next starts. A ratio then compares samples taken under the same machine
+ * conditions: a shared or throttled machine's speed drifts (by up to 2x over minutes on the
+ * development VM), and timing one engine's whole suite before the next's put that drift into every
+ * ratio. A run cut short keeps whole comparisons too.
  */
 import { allCases, type Case } from './cases.js';
 import type { Engine } from './engine.js';
-import { measure } from './timing.js';
+import { startMeasure, type Plan, type Prepared, type Sampler } from './timing.js';
 import type { Row, SuiteOptions, Phase } from './types.js';
 
 /** Budgets: quick mode keeps the whole run under 10 minutes on SwiftShader. */
-function plan(c: Case, quick: boolean): { warmup: number; minRuns: number; maxRuns: number; budgetMs: number } {
+function plan(c: Case, quick: boolean): Plan {
   if (c.spec.kind === 'model') return quick ? { warmup: 1, minRuns: 1, maxRuns: 1, budgetMs: 0 } : { warmup: 1, minRuns: 3, maxRuns: 5, budgetMs: 20_000 };
   return quick ? { warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 1500 } : { warmup: 2, minRuns: 5, maxRuns: 30, budgetMs: 5000 };
 }
@@ -26,47 +27,79 @@ function short(e: unknown): string {
   return m.length > 300 ? `${m.slice(0, 297)}...` : m;
 }
 
+/** One engine's part in one case and phase while the engines take turns. */
+interface Turn {
+  e: Engine;
+  p?: Prepared & { backwardIncludesForward?: boolean };
+  s?: Sampler;
+  error?: string;
+  ms: number;
+}
+
 /** Run the suite over `engines`; `runtimeName` is 'node' or 'chromium'. */
 export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: string): Promise<Row[]> {
   const log = o.log ?? ((m: string) => console.log(m));
   const cases = allCases(o);
   const rows: Row[] = [];
   for (const c of cases) {
-    for (const e of engines) {
-      await e.activate?.();
-      const fwdRow: Partial<Record<Phase, Row>> = {};
-      for (const phase of c.phases) {
-        let row: Row;
+    const budget: Plan = o.samples ? { warmup: 1, minRuns: o.samples, maxRuns: o.samples, budgetMs: 0 } : plan(c, o.quick);
+    const fwdRows = new Map<Engine, Partial<Record<Phase, Row>>>(engines.map((e) => [e, {}]));
+    for (const phase of c.phases) {
+      // Each engine's time on this case (prepare, warm-up, its own samples) for the log line.
+      const timed = async (t: Turn, fn: () => Promise<void>): Promise<void> => {
         const t0 = performance.now();
         try {
-          const p = await e.prepare(c, phase);
-          try {
-            const m = await measure(p, e.timer, o.samples ? { warmup: 1, minRuns: o.samples, maxRuns: o.samples, budgetMs: 0 } : plan(c, o.quick));
-            row = { engine: e.name, case: c.name, phase, adapter: e.adapter, runtime: runtimeName, batch: c.batch, ...m, flops: p.flops, bytes: p.bytes, gflops: null, gbps: null };
-            if (p.backwardIncludesForward) {
-              // tfjs: the sample timed forward + backward; take the forward off (its own row's median/min).
-              const f = fwdRow.forward;
-              if (!f || f.median_ms === null || f.min_ms === null || f.wall_median_ms === null) throw new Error('backward needs the forward row first');
-              row.median_ms = Math.max(0, row.median_ms! - f.median_ms);
-              row.min_ms = Math.max(0, row.min_ms! - f.min_ms);
-              row.wall_median_ms = Math.max(0, row.wall_median_ms! - f.wall_median_ms);
-              row.timer += ' (fwd+bwd minus fwd)';
-            }
-            if (row.median_ms && row.flops) row.gflops = row.flops / row.median_ms / 1e6;
-            if (row.median_ms && row.bytes) row.gbps = row.bytes / row.median_ms / 1e6;
-          } finally {
-            p.dispose();
-            await e.timer.sync();
-          }
+          await t.e.activate?.();
+          await fn();
         } catch (err) {
-          row = errRow(e, c, phase, runtimeName, short(err));
+          t.error = short(err);
         }
-        fwdRow[phase] = row;
+        t.ms += performance.now() - t0;
+      };
+      const turns: Turn[] = engines.map((e) => ({ e, ms: 0 }));
+      for (const t of turns) {
+        await timed(t, async () => {
+          t.p = await t.e.prepare(c, phase);
+          t.s = await startMeasure(t.p, t.e.timer, budget);
+        });
+      }
+      for (;;) {
+        const due = turns.filter((t) => !t.error && t.s && !t.s.done());
+        if (!due.length) break;
+        for (const t of due) await timed(t, () => t.s!.sample());
+      }
+      for (const t of turns) {
+        const row = t.error || !t.s || !t.p ? errRow(t.e, c, phase, runtimeName, t.error ?? 'not prepared') : finish(t, c, phase, runtimeName, fwdRows.get(t.e)!);
+        if (t.p) {
+          t.p.dispose();
+          await t.e.timer.sync().catch(() => undefined);
+        }
+        fwdRows.get(t.e)![phase] = row;
         rows.push(row);
-        const secs = ((performance.now() - t0) / 1000).toFixed(1);
-        log(row.error ? `  ${e.name} ${c.name} b${c.batch} ${phase}: error: ${row.error} (${secs} s)` : `  ${e.name} ${c.name} b${c.batch} ${phase}: median ${row.median_ms!.toFixed(2)} ms, min ${row.min_ms!.toFixed(2)} ms${row.gflops ? `, ${row.gflops.toFixed(2)} GFLOP/s` : ''} [${row.timer}, ${row.runs}x${row.inner}] (${secs} s)`);
+        o.progress?.(rows);
+        const secs = (t.ms / 1000).toFixed(1);
+        log(row.error ? `  ${t.e.name} ${c.name} b${c.batch} ${phase}: error: ${row.error} (${secs} s)` : `  ${t.e.name} ${c.name} b${c.batch} ${phase}: median ${row.median_ms!.toFixed(2)} ms, min ${row.min_ms!.toFixed(2)} ms${row.gflops ? `, ${row.gflops.toFixed(2)} GFLOP/s` : ''} [${row.timer}, ${row.runs}x${row.inner}] (${secs} s)`);
       }
     }
   }
   return rows;
+}
+
+/** One engine's row from its samples (an error row where a backward lacks its forward). */
+function finish(t: Turn, c: Case, phase: Phase, runtimeName: string, fwdRow: Partial<Record<Phase, Row>>): Row {
+  const m = t.s!.result();
+  const p = t.p!;
+  const row: Row = { engine: t.e.name, case: c.name, phase, adapter: t.e.adapter, runtime: runtimeName, batch: c.batch, ...m, flops: p.flops, bytes: p.bytes, gflops: null, gbps: null };
+  if (p.backwardIncludesForward) {
+    // tfjs: the sample timed forward + backward; take the forward off (its own row's median/min).
+    const f = fwdRow.forward;
+    if (!f || f.median_ms === null || f.min_ms === null || f.wall_median_ms === null) return errRow(t.e, c, phase, runtimeName, 'backward needs the forward row first');
+    row.median_ms = Math.max(0, row.median_ms! - f.median_ms);
+    row.min_ms = Math.max(0, row.min_ms! - f.min_ms);
+    row.wall_median_ms = Math.max(0, row.wall_median_ms! - f.wall_median_ms);
+    row.timer += ' (fwd+bwd minus fwd)';
+  }
+  if (row.median_ms && row.flops) row.gflops = row.flops / row.median_ms / 1e6;
+  if (row.median_ms && row.bytes) row.gbps = row.bytes / row.median_ms / 1e6;
+  return row;
 }

@@ -128,11 +128,30 @@ export function median(xs: number[]): number {
 
 const now = (): number => performance.now();
 
+/** Sampling plan: warm-ups, then samples until both `minRuns` and `budgetMs` are reached, or `maxRuns`. */
+export interface Plan {
+  warmup: number;
+  minRuns: number;
+  maxRuns: number;
+  budgetMs: number;
+  targetSampleMs?: number;
+}
+
+/** One case's samples, taken one at a time so that the suite can alternate engines between them. */
+export interface Sampler {
+  /** Whether the plan is fulfilled. */
+  done: () => boolean;
+  /** Take one more sample. */
+  sample: () => Promise<void>;
+  result: () => Measured;
+}
+
 /**
- * Time one prepared case: `warmup` untimed iterations (the first one also gives the peak memory), then
- * samples until `minRuns` samples and `budgetMs` are both reached, or `maxRuns` samples.
+ * Warm one prepared case up (`warmup` untimed iterations; the first also gives the peak memory) and
+ * return its sampler. The budget counts the sampler's own time, not the time other engines take
+ * between its samples.
  */
-export async function measure(p: Prepared, t: Timer, o: { warmup: number; minRuns: number; maxRuns: number; budgetMs: number; targetSampleMs?: number }): Promise<Measured> {
+export async function startMeasure(p: Prepared, t: Timer, o: Plan): Promise<Sampler> {
   const once = async (): Promise<number> => {
     if (p.before) {
       await p.before();
@@ -157,38 +176,53 @@ export async function measure(p: Prepared, t: Timer, o: { warmup: number; minRun
     est = await once();
     peak = t.peak();
   }
-  // Slow cases (seconds per iteration on CPU adapters): one warm-up and at most 3 samples are enough.
+  // Slow cases (seconds per iteration on CPU adapters): one warm-up and at most 3 samples are enough,
+  // unless the caller fixed the count (`--samples`: no budget).
   let minRuns = o.minRuns;
-  if (est > o.budgetMs / 2) minRuns = Math.min(minRuns, 3);
+  if (o.budgetMs > 0 && est > o.budgetMs / 2) minRuns = Math.min(minRuns, 3);
   else for (let i = 1; i < o.warmup; i++) est = await once();
   const inner = p.repeatable ? Math.max(1, Math.min(64, Math.ceil((o.targetSampleMs ?? 20) / Math.max(est, 1e-3)))) : 1;
   const times: number[] = [];
   const walls: number[] = [];
   let allGpu = !!t.bracket;
-  const start = now();
-  while (times.length < o.maxRuns && (times.length < minRuns || now() - start < o.budgetMs)) {
-    if (p.before) await p.before();
-    await t.sync();
-    const b = t.bracket;
-    const submitsBefore = b?.submits ?? 0;
-    const t0 = now();
-    for (let i = 0; i < inner; i++) await p.run();
-    // Work recorded but not yet submitted: bracket it with timestamp passes.
-    const clean = !!b && b.submits === submitsBefore;
-    if (b && clean) b.mark('begin');
-    t.flush();
-    if (b && clean) b.mark('end');
-    await t.sync();
-    const wall = (now() - t0) / inner;
-    walls.push(wall);
-    if (b && clean) times.push((await b.read()) / inner);
-    else {
-      allGpu = false;
-      times.push(wall);
-    }
-  }
-  const timer = t.bracket && allGpu ? t.bracket.kind : 'wall';
-  // Mixed samples are reported as wall-clock throughout, so one row never mixes two clocks.
-  const use = timer === 'wall' ? walls : times;
-  return { median_ms: median(use), min_ms: Math.min(...use), runs: use.length, inner, timer, wall_median_ms: median(walls), peak_bytes: peak };
+  let spent = 0;
+  return {
+    done: () => times.length >= o.maxRuns || (times.length >= minRuns && spent >= o.budgetMs),
+    sample: async () => {
+      const s0 = now();
+      if (p.before) await p.before();
+      await t.sync();
+      const b = t.bracket;
+      const submitsBefore = b?.submits ?? 0;
+      const t0 = now();
+      for (let i = 0; i < inner; i++) await p.run();
+      // Work recorded but not yet submitted: bracket it with timestamp passes.
+      const clean = !!b && b.submits === submitsBefore;
+      if (b && clean) b.mark('begin');
+      t.flush();
+      if (b && clean) b.mark('end');
+      await t.sync();
+      const wall = (now() - t0) / inner;
+      walls.push(wall);
+      if (b && clean) times.push((await b.read()) / inner);
+      else {
+        allGpu = false;
+        times.push(wall);
+      }
+      spent += now() - s0;
+    },
+    result: () => {
+      const timer = t.bracket && allGpu ? t.bracket.kind : 'wall';
+      // Mixed samples are reported as wall-clock throughout, so one row never mixes two clocks.
+      const use = timer === 'wall' ? walls : times;
+      return { median_ms: median(use), min_ms: Math.min(...use), runs: use.length, inner, timer, wall_median_ms: median(walls), peak_bytes: peak };
+    },
+  };
+}
+
+/** Time one prepared case alone: warm-up, then samples as `o` plans them. */
+export async function measure(p: Prepared, t: Timer, o: Plan): Promise<Measured> {
+  const s = await startMeasure(p, t, o);
+  while (!s.done()) await s.sample();
+  return s.result();
 }

@@ -54,4 +54,6 @@ export interface SuiteOptions {
   /** Exactly this many samples per case after one warm-up (overrides the plan). */
   samples?: number;
   log?: (msg: string) => void;
+  /** Called with every row so far after each row (Node writes the JSON file as it goes). */
+  progress?: (rows: Row[]) => void;
 }
