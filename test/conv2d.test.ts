@@ -88,6 +88,29 @@ function data(c: Case, seed: number) {
   };
 }
 
+/** The GPU's conv2d output and its gradients (x, w, and the bias when there is one) for loss weights gw. */
+function gpuConvGrads(c: Case, x: Float64Array, w: Float64Array, b: Float64Array | null, gw: Float64Array) {
+  const inputs = [{ data: x, shape: c.x }, { data: w, shape: c.w }, ...(b ? [{ data: b, shape: [c.w[3]] }] : [])];
+  return gpuGrads((xt, wt, bt) => conv2d(xt, wt, bt ?? null, c.opts), inputs, gw);
+}
+
+/**
+ * One case against the float64 reference: the forward within `fwdAtol` x sqrt(K), dx, and dW by its
+ * relative L2 error. Returns the gradients for the checks a caller adds.
+ */
+async function expectMatchesReference(c: Case, seed: number, gwSeed: number, fwdAtol: number) {
+  const { x, w, b } = data(c, seed);
+  const ref = conv2dReference(x, c.x, w, c.w, b, c.opts);
+  const gw = randArray(ref.out.length, gwSeed);
+  const { out, grads } = await gpuConvGrads(c, x, w, b, gw);
+  const K = c.w[0] * c.w[1] * c.w[2];
+  expectClose(out, ref.out, { atol: fwdAtol * Math.sqrt(K) + 1e-6, rtol: 1e-4, what: 'forward' });
+  const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
+  expectClose(grads[0], rg.dx, { atol: 1e-5 * Math.sqrt(c.w[3] * c.w[0] * c.w[1]), rtol: 1e-4, what: 'dx' });
+  expect(relL2(grads[1], rg.dw), 'dw relL2').toBeLessThan(1e-5);
+  return { grads, rg, outLength: ref.out.length, hasBias: !!b };
+}
+
 describe('conv2d geometry', () => {
   it("'same' follows TensorFlow: extra row/column at the bottom/right", () => {
     const g1 = resolveConvGeometry([1, 7, 8, 1], [3, 3, 1, 1], { stride: 2, padding: 'same' });
@@ -139,19 +162,10 @@ for (const variant of ['subgroup', 'regtile', 'shared'] as const) {
 
     for (const [i, c] of CASES.entries()) {
       it(`${c.name}: forward and gradients`, async () => {
-        const { x, w, b } = data(c, 100 + i * 7);
-        const ref = conv2dReference(x, c.x, w, c.w, b, c.opts);
-        const gw = randArray(ref.out.length, 900 + i);
-        const inputs = [{ data: x, shape: c.x }, { data: w, shape: c.w }, ...(b ? [{ data: b, shape: [c.w[3]] }] : [])];
-        const { out, grads } = await gpuGrads((xt, wt, bt) => conv2d(xt, wt, bt ?? null, c.opts), inputs, gw);
-        const K = c.w[0] * c.w[1] * c.w[2];
-        expectClose(out, ref.out, { atol: 2e-6 * Math.sqrt(K) + 1e-6, rtol: 1e-4, what: 'forward' });
-        const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
-        const big = Math.sqrt(ref.out.length);
-        expectClose(grads[0], rg.dx, { atol: 1e-5 * Math.sqrt(c.w[3] * c.w[0] * c.w[1]), rtol: 1e-4, what: 'dx' });
+        const { grads, rg, outLength, hasBias } = await expectMatchesReference(c, 100 + i * 7, 900 + i, 2e-6);
+        const big = Math.sqrt(outLength);
         expectClose(grads[1], rg.dw, { atol: 1e-5 * big, rtol: 1e-4, what: 'dw' });
-        expect(relL2(grads[1], rg.dw), 'dw relL2').toBeLessThan(1e-5);
-        if (b) expectClose(grads[2], rg.db, { atol: 1e-5 * big, rtol: 1e-4, what: 'db' });
+        if (hasBias) expectClose(grads[2], rg.db, { atol: 1e-5 * big, rtol: 1e-4, what: 'db' });
       });
     }
   });
@@ -189,15 +203,7 @@ for (const core of ['subgroup8', 'shared'] as const) {
     });
     for (const [i, c] of WINOGRAD_CASES.entries()) {
       it(`${c.name}: forward and gradients`, async () => {
-        const { x, w, b } = data(c, 500 + i * 7);
-        const ref = conv2dReference(x, c.x, w, c.w, b, c.opts);
-        const gw = randArray(ref.out.length, 990 + i);
-        const inputs = [{ data: x, shape: c.x }, { data: w, shape: c.w }, ...(b ? [{ data: b, shape: [c.w[3]] }] : [])];
-        const { out, grads } = await gpuGrads((xt, wt, bt) => conv2d(xt, wt, bt ?? null, c.opts), inputs, gw);
-        expectClose(out, ref.out, { atol: 4e-6 * Math.sqrt(9 * c.w[2]) + 1e-6, rtol: 1e-4, what: 'forward' });
-        const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
-        expectClose(grads[0], rg.dx, { atol: 1e-5 * Math.sqrt(c.w[3] * 9), rtol: 1e-4, what: 'dx' });
-        expect(relL2(grads[1], rg.dw), 'dw relL2').toBeLessThan(1e-5);
+        await expectMatchesReference(c, 500 + i * 7, 990 + i, 4e-6);
       });
     }
     it('fused: batch norm and ReLU in the output transform, written into channels 3.. of a wider tensor', async () => {
@@ -268,8 +274,7 @@ describe('conv2d gradients vs finite differences', () => {
         expectClose(ib.map((j) => rg.db[j]), fb, { atol: 1e-6, rtol: 1e-6, what: 'reference db vs finite differences' });
       }
       // And the GPU against the finite differences directly.
-      const inputs = [{ data: x, shape: c.x }, { data: w, shape: c.w }, ...(b ? [{ data: b, shape: [c.w[3]] }] : [])];
-      const { grads } = await gpuGrads((xt, wt, bt) => conv2d(xt, wt, bt ?? null, c.opts), inputs, gw);
+      const { grads } = await gpuConvGrads(c, x, w, b, gw);
       expectClose(ix.map((j) => grads[0][j]), fx, { atol: 1e-5, rtol: 1e-4, what: 'GPU dx vs finite differences' });
       expectClose(iw.map((j) => grads[1][j]), fw, { atol: 1e-5, rtol: 1e-4, what: 'GPU dw vs finite differences' });
     });
