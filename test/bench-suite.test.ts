@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { allCases } from '../bench/lib/cases.js';
 import type { Engine } from '../bench/lib/engine.js';
+import { markdown, parseMeta } from '../bench/lib/report.js';
+import { comparisons, ratioOn } from '../bench/lib/ratios.js';
 import { runSuite } from '../bench/lib/suite.js';
 import { measure, type Prepared, type Timer } from '../bench/lib/timing.js';
+import type { Row } from '../bench/lib/types.js';
 
 // The benchmark issue's case list: reduced models at batch 2 everywhere; on a real GPU also the
 // kernel table at batch 32 and the models at their training size and batch 32.
@@ -98,5 +101,112 @@ describe('bench sampling', () => {
     expect(b.median_ms!).toBeGreaterThan(a.median_ms!);
     expect(a.gflops).toBeCloseTo(1e6 / a.median_ms! / 1e6, 9);
     expect(events.filter((x) => x.startsWith('dispose'))).toEqual(['dispose a forward', 'dispose b forward', 'dispose a backward']);
+  });
+});
+
+// Rows of one case as the suite writes them; `gpu` given: bracketed, `median_ms` is GPU time.
+function timed(engine: string, wall: number, gpu?: number, error?: string): Row {
+  return {
+    engine,
+    case: 'inceptionv3-75',
+    phase: 'inference',
+    adapter: 'fake',
+    runtime: 'node',
+    batch: 2,
+    median_ms: error ? null : (gpu ?? wall),
+    min_ms: error ? null : (gpu ?? wall),
+    runs: 3,
+    inner: 1,
+    timer: error ? 'none' : gpu === undefined ? 'wall' : 'gpu-timestamp-quantized (65.5 us)',
+    wall_median_ms: error ? null : wall,
+    flops: null,
+    bytes: null,
+    gflops: null,
+    gbps: null,
+    peak_bytes: null,
+    ...(error ? { error } : {}),
+  };
+}
+
+describe('bench ratios: both times on one clock', () => {
+  // The issue's lavapipe run: ossify 117 ms GPU / 135.9 ms wall, tfjs-wasm 113 ms (wall, a CPU engine),
+  // tfjs-webgpu bracketed in one row and fallen back to wall in another.
+  const ossify = timed('ossify', 135.9, 117);
+  const wasm = timed('tfjs-wasm', 113);
+
+  it('compares a bracketed row with a wall-clock row on the wall clock only', () => {
+    expect(ratioOn(ossify, [wasm], 'wall')).toBeCloseTo(135.9 / 113, 12);
+    expect(ratioOn(ossify, [wasm], 'gpu')).toBeNull();
+    const webgpuWall = timed('tfjs-webgpu', 2091);
+    expect(ratioOn(ossify, [webgpuWall], 'wall')).toBeCloseTo(135.9 / 2091, 12);
+    expect(ratioOn(ossify, [webgpuWall], 'gpu')).toBeNull();
+    // The other way round too: ossify on wall, the peer bracketed.
+    expect(ratioOn(timed('ossify', 889), [timed('tfjs-webgpu', 900, 850)], 'gpu')).toBeNull();
+    expect(ratioOn(timed('ossify', 889), [timed('tfjs-webgpu', 900, 850)], 'wall')).toBeCloseTo(889 / 900, 12);
+  });
+
+  it('gives a GPU-timestamp ratio where both rows were bracketed, the wall ratio beside it', () => {
+    const webgpu = timed('tfjs-webgpu', 45.4, 43.7);
+    expect(ratioOn(ossify, [webgpu], 'gpu')).toBeCloseTo(117 / 43.7, 12);
+    expect(ratioOn(ossify, [webgpu], 'wall')).toBeCloseTo(135.9 / 45.4, 12);
+  });
+
+  it('compares with the fastest peer on GPU timestamps only where every peer that ran was bracketed', () => {
+    const tfjs = timed('tfjs-webgpu', 50, 40);
+    const jax = timed('jax-webgpu', 45);
+    expect(ratioOn(ossify, [tfjs, jax], 'wall')).toBeCloseTo(135.9 / 45, 12);
+    expect(ratioOn(ossify, [tfjs, jax], 'gpu')).toBeNull();
+    const failed = timed('jax-webgpu', 0, undefined, 'no such op');
+    expect(ratioOn(ossify, [tfjs, failed], 'gpu')).toBeCloseTo(117 / 40, 12);
+    expect(ratioOn(ossify, [failed], 'wall')).toBeNull();
+    expect(ratioOn(timed('ossify', 0, undefined, 'no kernel'), [tfjs], 'wall')).toBeNull();
+  });
+
+  it('never produces a mixed ratio from rows with mixed timers', () => {
+    const peers = [timed('tfjs-webgpu', 2091), timed('tfjs-webgpu', 45.4, 43.7), wasm, timed('jax-webgpu', 51.7)];
+    for (const o of [ossify, timed('ossify', 889)]) {
+      for (const p of peers) {
+        const [c] = comparisons([o, p]);
+        expect(c.wall).toBeCloseTo(o.wall_median_ms! / p.wall_median_ms!, 12);
+        const bothBracketed = o.timer !== 'wall' && p.timer !== 'wall';
+        expect(c.gpu === null).toBe(!bothBracketed);
+        if (bothBracketed) expect(c.gpu).toBeCloseTo(o.median_ms! / p.median_ms!, 12);
+      }
+    }
+  });
+
+  it('tables wall-clock ratios, both of ossify times, and GPU ratios only where both were bracketed', () => {
+    const rows = [
+      ossify,
+      timed('tfjs-webgpu', 2091),
+      wasm,
+      { ...timed('ossify', 13.6, 12.5), case: 'conv3x3-32-64-35', phase: 'forward' as const },
+      { ...timed('tfjs-webgpu', 45.4, 43.7), case: 'conv3x3-32-64-35', phase: 'forward' as const },
+      { ...timed('tfjs-wasm', 6.05), case: 'conv3x3-32-64-35', phase: 'forward' as const },
+    ];
+    const md = markdown(rows, { title: 't', date: 'd', notes: ['n'] });
+    const table = md.split('\n').filter((l) => l.startsWith('| '));
+    const cells = table.map((l) => l.slice(2, -2).split(' | '));
+    const [head, model, conv] = cells;
+    const col = (name: string): number => head.indexOf(name);
+    expect(head).toContain('ours/tfjs-webgpu (wall)');
+    expect(head).toContain('ours/tfjs-webgpu (GPU)');
+    expect(head).toContain('ours/tfjs-wasm (wall)');
+    expect(head).not.toContain('ours/tfjs-wasm (GPU)');
+    expect(model[col('ossify ms')]).toBe('136 (GPU 117)');
+    expect(model[col('ours/tfjs-wasm (wall)')]).toBe('**1.20**');
+    expect(model[col('ours/tfjs-webgpu (wall)')]).toBe('**0.06**');
+    expect(model[col('ours/tfjs-webgpu (GPU)')]).toBe('-');
+    expect(conv[col('tfjs-webgpu ms')]).toBe('45.4 (GPU 43.7)');
+    expect(conv[col('ours/tfjs-webgpu (wall)')]).toBe('**0.30**');
+    expect(conv[col('ours/tfjs-webgpu (GPU)')]).toBe('**0.29**');
+    expect(conv[col('ours/tfjs-wasm (wall)')]).toBe('**2.25**');
+    // The mixed ratio of the issue, 117 / 113 = 1.04, is nowhere.
+    expect(md).not.toContain('1.04');
+  });
+
+  it('reads back the header it writes, so a report can be rewritten from its JSON rows', () => {
+    const meta = { title: 'ossify benchmark (Node, lavapipe)', date: '2026-11-27 06:04:16 UTC', notes: ['first note', 'second'] };
+    expect(parseMeta(markdown([ossify, wasm], meta))).toEqual(meta);
   });
 });

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Row } from './types.js';
-import { markdown, svg } from './report.js';
+import { markdown, svg, type ReportMeta } from './report.js';
 
 export interface CliOptions {
   quick: boolean;
@@ -61,13 +61,19 @@ export function writeJsonRows(rows: Row[], o: CliOptions): void {
   writeFileSync(o.json, JSON.stringify(rows, null, 1));
 }
 
+/** Write the table `<dir>/<name>.md` and the ratio chart `<dir>/<name>.svg` of the rows; returns the Markdown. */
+export function writeReport(rows: Row[], dir: string, name: string, meta: ReportMeta): string {
+  const md = markdown(rows, meta);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.md`), md);
+  writeFileSync(join(dir, `${name}.svg`), svg(rows, `${meta.title} (${meta.date})`));
+  return md;
+}
+
 /** Write <out>/<name>.md and .svg (and the JSON file when asked); print the Markdown. */
 export function writeOutputs(rows: Row[], o: CliOptions, name: string, title: string, notes: string[]): void {
   const date = new Date().toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
-  const md = markdown(rows, { title, date, notes });
-  mkdirSync(o.out, { recursive: true });
-  writeFileSync(join(o.out, `${name}.md`), md);
-  writeFileSync(join(o.out, `${name}.svg`), svg(rows, `${title} (${date})`));
+  const md = writeReport(rows, o.out, name, { title, date, notes });
   writeJsonRows(rows, o);
   console.log(`\n${md}`);
   console.log(`wrote ${join(o.out, `${name}.md`)}, ${join(o.out, `${name}.svg`)}${o.json ? `, ${o.json}` : ''}`);

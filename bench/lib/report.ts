@@ -1,13 +1,16 @@
-/** Markdown table and SVG chart of the rows: the headline is time(ossify) / time(peer). */
+/**
+ * Markdown table and SVG chart of the rows. The headline is time(ossify) / time(peer) with both
+ * times on the same clock (bench/lib/ratios.ts): the wall clock by default, GPU timestamps in their
+ * own columns where both rows were bracketed.
+ */
+import { caseKey, comparisons, ratioOn, timeOn } from './ratios.js';
 import type { Row } from './types.js';
 
-const fmtMs = (x: number | null): string => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const fmtMs = (x: number | null): string =>
+  x === null ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 const fmt = (x: number | null, d = 2): string => (x === null ? '-' : x.toFixed(d));
 const mb = (x: number | null): string => (x === null ? '-' : (x / 2 ** 20).toFixed(1));
-
-function key(r: Row): string {
-  return `${r.case}|${r.batch}|${r.phase}`;
-}
+const ratioCell = (x: number | null): string => (x === null ? '-' : `**${x.toFixed(2)}**`);
 
 /** Engines present, ossify first. */
 function engines(rows: Row[]): string[] {
@@ -16,32 +19,100 @@ function engines(rows: Row[]): string[] {
   return [...new Set(rows.map((r) => r.engine))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-/** ours / peer per case and phase (null where either side errored). */
-export function ratios(rows: Row[]): { key: string; label: string; peer: string; ratio: number | null }[] {
-  const out: { key: string; label: string; peer: string; ratio: number | null }[] = [];
-  const ours = new Map(rows.filter((r) => r.engine === 'ossify').map((r) => [key(r), r]));
-  for (const r of rows) {
-    if (r.engine === 'ossify') continue;
-    const o = ours.get(key(r));
-    const ratio = o && o.median_ms !== null && r.median_ms ? o.median_ms / r.median_ms : null;
-    out.push({ key: key(r), label: `${r.case} b${r.batch} ${r.phase}`, peer: r.engine, ratio });
-  }
-  return out;
+/** A row's time: wall-clock ms, followed by its GPU-timestamp ms where it was bracketed and they differ. */
+function timeCell(r: Row): string {
+  const wall = fmtMs(timeOn(r, 'wall'));
+  const gpu = timeOn(r, 'gpu');
+  return gpu === null || fmtMs(gpu) === wall ? wall : `${wall} (GPU ${fmtMs(gpu)})`;
 }
 
-export function markdown(rows: Row[], meta: { title: string; date: string; notes: string[] }): string {
+/** Throughput from the row's own time (GPU where bracketed, else wall), in units of 1e9 per second. */
+function perSecond(r: Row | undefined, amount: number | null): number | null {
+  const ms = r ? (timeOn(r, 'gpu') ?? timeOn(r, 'wall')) : null;
+  return ms && amount ? amount / ms / 1e6 : null;
+}
+
+/** What the report says about a run besides its rows. */
+export interface ReportMeta {
+  title: string;
+  /** When the run ended, as printed (e.g. '2026-11-27 10:04:12 UTC'). */
+  date: string;
+  /** Timing notes: how each engine was timed. */
+  notes: string[];
+}
+
+/**
+ * The title, date and timing notes of a report written by {@link markdown}, so that a report can be
+ * rewritten from its JSON rows with the same header.
+ */
+export function parseMeta(md: string): ReportMeta {
+  const lines = md.split('\n');
+  const title = lines.find((l) => l.startsWith('# '))?.slice(2) ?? '';
+  const date = lines.find((l) => l.startsWith('Date: '))?.slice('Date: '.length) ?? '';
+  const start = lines.indexOf('Timing:');
+  const notes: string[] = [];
+  if (start >= 0) {
+    for (const l of lines.slice(start + 2)) {
+      if (!l.startsWith('- ')) break;
+      notes.push(l.slice(2));
+    }
+  }
+  return { title, date, notes };
+}
+
+/**
+ * The Markdown report: adapters, timing notes and one table row per case and phase. Every ratio
+ * column names its clock: `(wall)` compares wall-clock times (recording, submit, execution, drained
+ * queue) of both engines; `(GPU)` compares GPU timestamps and appears only for a peer whose rows were
+ * bracketed, with a value only where ossify's row was bracketed too.
+ */
+export function markdown(rows: Row[], meta: ReportMeta): string {
   const es = engines(rows);
   const peers = es.filter((e) => e !== 'ossify');
   const byKey = new Map<string, Map<string, Row>>();
-  const order: string[] = [];
   for (const r of rows) {
-    const k = key(r);
-    if (!byKey.has(k)) {
-      byKey.set(k, new Map());
-      order.push(k);
-    }
+    const k = caseKey(r);
+    if (!byKey.has(k)) byKey.set(k, new Map());
     byKey.get(k)!.set(r.engine, r);
   }
+  // The convolution issue's target is against the faster WebGPU peer on the same adapter.
+  const gpuPeers = peers.filter((p) => p.endsWith('-webgpu'));
+  type Column = { head: string; cell: (m: Map<string, Row>) => string };
+  const ratioColumns = (head: string, of: string[]): Column[] => {
+    const on = (m: Map<string, Row>, clock: 'wall' | 'gpu'): number | null =>
+      ratioOn(m.get('ossify'), of.map((p) => m.get(p)), clock);
+    const withGpu = [...byKey.values()].some((m) => on(m, 'gpu') !== null);
+    return [
+      { head: `${head} (wall)`, cell: (m) => ratioCell(on(m, 'wall')) },
+      ...(withGpu ? [{ head: `${head} (GPU)`, cell: (m: Map<string, Row>) => ratioCell(on(m, 'gpu')) }] : []),
+    ];
+  };
+  const errors: string[] = [];
+  const time = (e: string): Column => ({
+    head: `${e} ms`,
+    cell: (m) => {
+      const r = m.get(e);
+      if (!r) return 'n/a';
+      if (r.error) {
+        errors.push(`- ${e}, ${r.case} b${r.batch} ${r.phase}: ${r.error}`);
+        return 'error';
+      }
+      return timeCell(r);
+    },
+  });
+  const first = (m: Map<string, Row>): Row => [...m.values()][0];
+  const columns: Column[] = [
+    { head: 'case', cell: (m) => first(m).case },
+    { head: 'batch', cell: (m) => String(first(m).batch) },
+    { head: 'phase', cell: (m) => first(m).phase },
+    time('ossify'),
+    ...peers.flatMap((p) => [time(p), ...ratioColumns(`ours/${p}`, [p])]),
+    ...(gpuPeers.length > 1 ? ratioColumns('ours/fastest WebGPU peer', gpuPeers) : []),
+    ...es.map((e) => ({ head: `${e} GFLOP/s`, cell: (m: Map<string, Row>) => fmt(perSecond(m.get(e), m.get(e)?.flops ?? null)) })),
+    { head: 'ossify GB/s', cell: (m) => fmt(perSecond(m.get('ossify'), m.get('ossify')?.bytes ?? null)) },
+    { head: `peak MiB (${es.join(' / ')})`, cell: (m) => es.map((e) => mb(m.get(e)?.peak_bytes ?? null)).join(' / ') },
+    { head: 'timer (ossify)', cell: (m) => m.get('ossify')?.timer ?? '-' },
+  ];
   const lines: string[] = [`# ${meta.title}`, '', `Date: ${meta.date}`, ''];
   const adapters = new Map<string, string>();
   for (const r of rows) adapters.set(`${r.engine} (${r.runtime})`, r.adapter);
@@ -49,49 +120,28 @@ export function markdown(rows: Row[], meta: { title: string; date: string; notes
   for (const [e, a] of adapters) lines.push(`- ${e}: ${a}`);
   lines.push('', 'Timing:', '');
   for (const n of meta.notes) lines.push(`- ${n}`);
-  lines.push('', `Headline: **time(ossify) / time(peer)**, median over samples; below 1 means ossify is faster. Times in ms per iteration.`, '');
-  // The convolution issue's target is against the faster WebGPU peer on the same adapter.
-  const gpuPeers = peers.filter((p) => p.endsWith('-webgpu'));
-  const bestCol = gpuPeers.length > 1 ? ['ours/fastest WebGPU peer'] : [];
-  const head = ['case', 'batch', 'phase', 'ossify ms', ...peers.flatMap((p) => [`${p} ms`, `ours/${p}`]), ...bestCol, 'ossify GFLOP/s', ...peers.map((p) => `${p} GFLOP/s`), 'ossify GB/s', 'peak MiB (ossify / ' + peers.join(' / ') + ')', 'timer (ossify)'];
-  lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
-  const errors: string[] = [];
-  for (const k of order) {
-    const m = byKey.get(k)!;
-    const any = [...m.values()][0];
-    const cell = (e: string): string => {
-      const r = m.get(e);
-      if (!r) return 'n/a';
-      if (r.error) {
-        errors.push(`- ${e}, ${r.case} b${r.batch} ${r.phase}: ${r.error}`);
-        return 'error';
-      }
-      return fmtMs(r.median_ms);
-    };
-    const o = m.get('ossify');
-    const cells = [any.case, String(any.batch), any.phase, cell('ossify')];
-    for (const p of peers) {
-      cells.push(cell(p));
-      const r = m.get(p);
-      cells.push(o?.median_ms != null && r?.median_ms ? `**${(o.median_ms / r.median_ms).toFixed(2)}**` : '-');
-    }
-    if (bestCol.length) {
-      const best = Math.min(...gpuPeers.map((p) => m.get(p)?.median_ms ?? Infinity).filter((v) => v > 0));
-      cells.push(o?.median_ms != null && Number.isFinite(best) ? `**${(o.median_ms / best).toFixed(2)}**` : '-');
-    }
-    cells.push(fmt(o?.gflops ?? null), ...peers.map((p) => fmt(m.get(p)?.gflops ?? null)), fmt(o?.gbps ?? null));
-    cells.push([o, ...peers.map((p) => m.get(p))].map((r) => mb(r?.peak_bytes ?? null)).join(' / '));
-    cells.push(o?.timer ?? '-');
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
+  lines.push(
+    '',
+    'Headline: **time(ossify) / time(peer)**, median over samples, both times on the same clock; below 1 means ' +
+      'ossify is faster. `(wall)` ratios compare wall-clock times (recording, submit, execution, drained queue: ' +
+      'what a user waits for; a CPU engine has no other clock); `(GPU)` ratios compare GPU timestamps, where ' +
+      'both rows were bracketed. Times in ms per iteration, wall clock, with the GPU-timestamp time in brackets ' +
+      "where the engine's samples were bracketed. GFLOP/s and GB/s from each row's own time (GPU where bracketed).",
+    '',
+  );
+  lines.push(`| ${columns.map((c) => c.head).join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`);
+  for (const m of byKey.values()) lines.push(`| ${columns.map((c) => c.cell(m)).join(' | ')} |`);
   if (errors.length) lines.push('', 'Errors (the engine could not run the case):', '', ...errors);
   lines.push('');
   return lines.join('\n');
 }
 
-/** A horizontal bar chart of log2(ours/peer) per case, one colour per peer. */
+/**
+ * A horizontal bar chart of log2(ours/peer) per case, one colour per peer: bars compare wall-clock
+ * times, black ticks GPU timestamps where both rows were bracketed.
+ */
 export function svg(rows: Row[], title: string): string {
-  const rs = ratios(rows);
+  const rs = comparisons(rows);
   const labels = [...new Set(rs.map((r) => r.label))];
   const peers = [...new Set(rs.map((r) => r.peer))];
   const colors = ['#3b7dd8', '#e0803a', '#4caf50', '#9c27b0'];
@@ -100,17 +150,20 @@ export function svg(rows: Row[], title: string): string {
   const left = 280;
   const width = 860;
   const plotW = width - left - 20;
-  const top = 50;
+  const top = 64;
   const height = top + labels.length * rowH + 40;
-  const finite = rs.filter((r) => r.ratio !== null && r.ratio > 0).map((r) => Math.abs(Math.log2(r.ratio!)));
-  const span = Math.max(1, Math.ceil(Math.max(0, ...finite)));
+  const all = rs.flatMap((r) => [r.wall, r.gpu]).filter((v): v is number => v !== null && v > 0);
+  const span = Math.max(1, Math.ceil(Math.max(0, ...all.map((v) => Math.abs(Math.log2(v))))));
   const x = (v: number): number => left + plotW / 2 + (v / span) * (plotW / 2);
+  const xOf = (ratio: number): number => x(Math.max(-span, Math.min(span, Math.log2(ratio))));
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`,
     `<text x="${width / 2}" y="34" text-anchor="middle">time(ossify) / time(peer), log scale: left of 1 = ossify faster</text>`,
+    `<text x="${width / 2}" y="48" text-anchor="middle">bars: wall clock, both engines; black ticks: GPU timestamps, ` +
+      `where both were bracketed</text>`,
   ];
   for (let t = -span; t <= span; t++) {
     parts.push(`<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${height - 30}" stroke="${t === 0 ? '#000' : '#ddd'}"/>`);
@@ -122,17 +175,26 @@ export function svg(rows: Row[], title: string): string {
     peers.forEach((p, j) => {
       const r = rs.find((q) => q.label === label && q.peer === p);
       const y = y0 + 4 + j * barH;
+      const color = colors[j % colors.length];
       if (!r) return;
-      if (r.ratio === null || !(r.ratio > 0)) {
-        parts.push(`<text x="${x(0) + 4}" y="${y + barH - 2}" fill="${colors[j % colors.length]}" font-size="9">${esc(p)}: n/a (error)</text>`);
+      if (r.wall === null || !(r.wall > 0)) {
+        parts.push(`<text x="${x(0) + 4}" y="${y + barH - 2}" fill="${color}" font-size="9">${esc(p)}: n/a (error)</text>`);
         return;
       }
-      const v = Math.max(-span, Math.min(span, Math.log2(r.ratio)));
-      const x0 = Math.min(x(0), x(v));
-      parts.push(`<rect x="${x0}" y="${y}" width="${Math.max(1, Math.abs(x(v) - x(0)))}" height="${barH - 2}" fill="${colors[j % colors.length]}"><title>${esc(`${label} vs ${p}: ${r.ratio.toFixed(3)}`)}</title></rect>`);
+      const x0 = Math.min(x(0), xOf(r.wall));
+      const w = Math.max(1, Math.abs(xOf(r.wall) - x(0)));
+      const tip = `${label} vs ${p}: ${r.wall.toFixed(3)} wall clock${r.gpu !== null ? `, ${r.gpu.toFixed(3)} GPU timestamps` : ''}`;
+      parts.push(`<rect x="${x0}" y="${y}" width="${w}" height="${barH - 2}" fill="${color}"><title>${esc(tip)}</title></rect>`);
+      if (r.gpu !== null && r.gpu > 0) {
+        const g = xOf(r.gpu);
+        parts.push(`<line x1="${g}" y1="${y - 1}" x2="${g}" y2="${y + barH - 1}" stroke="#000" stroke-width="2"><title>${esc(tip)}</title></line>`);
+      }
     });
   });
-  peers.forEach((p, j) => parts.push(`<rect x="${left + j * 150}" y="${height - 12}" width="10" height="8" fill="${colors[j % colors.length]}"/><text x="${left + j * 150 + 14}" y="${height - 4}">${esc(p)}</text>`));
+  peers.forEach((p, j) => {
+    const lx = left + j * 150;
+    parts.push(`<rect x="${lx}" y="${height - 12}" width="10" height="8" fill="${colors[j % colors.length]}"/><text x="${lx + 14}" y="${height - 4}">${esc(p)}</text>`);
+  });
   parts.push('</svg>');
   return parts.join('\n');
 }
