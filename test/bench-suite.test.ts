@@ -4,7 +4,7 @@ import type { Engine } from '../bench/lib/engine.js';
 import { markdown, parseMeta } from '../bench/lib/report.js';
 import { comparisons, ratioOn } from '../bench/lib/ratios.js';
 import { runSuite } from '../bench/lib/suite.js';
-import { measure, type Prepared, type Timer } from '../bench/lib/timing.js';
+import { measure, type GpuBracket, type Prepared, type Timer } from '../bench/lib/timing.js';
 import type { Row } from '../bench/lib/types.js';
 
 // The benchmark issue's case list: reduced models at batch 2 everywhere; on a real GPU also the
@@ -101,6 +101,60 @@ describe('bench sampling', () => {
     expect(b.median_ms!).toBeGreaterThan(a.median_ms!);
     expect(a.gflops).toBeCloseTo(1e6 / a.median_ms! / 1e6, 9);
     expect(events.filter((x) => x.startsWith('dispose'))).toEqual(['dispose a forward', 'dispose b forward', 'dispose a backward']);
+  });
+});
+
+// A fake engine with GPU timestamps: each bracketed sample reads `gpuMs[phase]`; a backward that
+// `submitsWhileRecording` escapes the bracket, as a tfjs model does, so its row falls back to wall.
+function bracketedEngine(gpuMs: Record<'forward' | 'backward', number>, submitsWhileRecording: boolean): Engine {
+  let phaseNow: 'forward' | 'backward' = 'forward';
+  const bracket = {
+    submits: 0,
+    mark: () => undefined,
+    read: async () => gpuMs[phaseNow],
+    kind: 'gpu-timestamp',
+  } as unknown as GpuBracket;
+  const timer: Timer = { flush: () => undefined, sync: async () => undefined, bracket, resetPeak: () => undefined, peak: () => null };
+  return {
+    name: 'peer',
+    adapter: 'fake',
+    timer,
+    prepare: async (_c, phase) => {
+      const which = phase === 'backward' ? 'backward' : 'forward';
+      return {
+        repeatable: false,
+        backwardIncludesForward: which === 'backward',
+        run: () => {
+          phaseNow = which;
+          if (which === 'backward' && submitsWhileRecording) bracket.submits++;
+          const t0 = performance.now();
+          while (performance.now() - t0 < (which === 'backward' ? 4 : 2));
+        },
+        dispose: () => undefined,
+        flops: null,
+        bytes: null,
+      };
+    },
+  };
+}
+
+describe('bench backward timed with its forward', () => {
+  const conv = { quick: false, realGpu: false, filter: ['conv1x1'], samples: 3, log: () => undefined };
+
+  it('subtracts the forward on GPU timestamps where both were bracketed', async () => {
+    const [, bwd] = await runSuite([bracketedEngine({ forward: 0.5, backward: 2 }, false)], conv, 'node');
+    expect(bwd.timer).toBe('gpu-timestamp (fwd+bwd minus fwd)');
+    expect(bwd.median_ms).toBe(1.5);
+    expect(bwd.min_ms).toBe(1.5);
+  });
+
+  it('subtracts the forward on the wall clock where the forward+backward was not bracketed', async () => {
+    const [fwd, bwd] = await runSuite([bracketedEngine({ forward: 0.5, backward: 2 }, true)], conv, 'node');
+    expect(fwd.timer).toBe('gpu-timestamp');
+    expect(fwd.median_ms).toBe(0.5);
+    expect(bwd.timer).toBe('wall (fwd+bwd minus fwd)');
+    // Wall minus wall: the forward's GPU 0.5 ms is not taken off a wall-clock time.
+    expect(bwd.median_ms).toBe(bwd.wall_median_ms);
   });
 });
 

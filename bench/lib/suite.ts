@@ -9,7 +9,7 @@
  */
 import { allCases, type Case } from './cases.js';
 import type { Engine } from './engine.js';
-import { startMeasure, type Plan, type Prepared, type Sampler } from './timing.js';
+import { startMeasure, type Measured, type Plan, type Prepared, type Sampler } from './timing.js';
 import type { Row, SuiteOptions, Phase } from './types.js';
 
 /** Budgets: quick mode keeps the whole run under 10 minutes on SwiftShader. */
@@ -43,7 +43,8 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
   const rows: Row[] = [];
   for (const c of cases) {
     const budget: Plan = o.samples ? { warmup: 1, minRuns: o.samples, maxRuns: o.samples, budgetMs: 0 } : plan(c, o.quick);
-    const fwdRows = new Map<Engine, Partial<Record<Phase, Row>>>(engines.map((e) => [e, {}]));
+    // Each engine's forward measurement of this case, which a backward timed with its forward subtracts.
+    const forwards = new Map<Engine, Measured>();
     for (const phase of c.phases) {
       // Each engine's time on this case (prepare, warm-up, its own samples) for the log line.
       const timed = async (t: Turn, fn: () => Promise<void>): Promise<void> => {
@@ -69,12 +70,13 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
         for (const t of due) await timed(t, () => t.s!.sample());
       }
       for (const t of turns) {
-        const row = t.error || !t.s || !t.p ? errRow(t.e, c, phase, runtimeName, t.error ?? 'not prepared') : finish(t, c, phase, runtimeName, fwdRows.get(t.e)!);
+        const m = t.error || !t.p ? undefined : t.s?.result();
+        const row = m ? finish(t, m, c, phase, runtimeName, forwards.get(t.e)) : errRow(t.e, c, phase, runtimeName, t.error ?? 'not prepared');
+        if (m && phase === 'forward') forwards.set(t.e, m);
         if (t.p) {
           t.p.dispose();
           await t.e.timer.sync().catch(() => undefined);
         }
-        fwdRows.get(t.e)![phase] = row;
         rows.push(row);
         o.progress?.(rows);
         const secs = (t.ms / 1000).toFixed(1);
@@ -85,19 +87,41 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
   return rows;
 }
 
-/** One engine's row from its samples (an error row where a backward lacks its forward). */
-function finish(t: Turn, c: Case, phase: Phase, runtimeName: string, fwdRow: Partial<Record<Phase, Row>>): Row {
-  const m = t.s!.result();
+/**
+ * One engine's row from its samples (an error row where a backward timed with its forward lacks the
+ * forward's measurement).
+ */
+function finish(t: Turn, m: Measured, c: Case, phase: Phase, runtimeName: string, f: Measured | undefined): Row {
+  const { median_ms, min_ms, runs, inner, timer, wall_median_ms, wall_min_ms, peak_bytes } = m;
   const p = t.p!;
-  const row: Row = { engine: t.e.name, case: c.name, phase, adapter: t.e.adapter, runtime: runtimeName, batch: c.batch, ...m, flops: p.flops, bytes: p.bytes, gflops: null, gbps: null };
+  const row: Row = {
+    engine: t.e.name,
+    case: c.name,
+    phase,
+    adapter: t.e.adapter,
+    runtime: runtimeName,
+    batch: c.batch,
+    median_ms,
+    min_ms,
+    runs,
+    inner,
+    timer,
+    wall_median_ms,
+    peak_bytes,
+    flops: p.flops,
+    bytes: p.bytes,
+    gflops: null,
+    gbps: null,
+  };
   if (p.backwardIncludesForward) {
-    // tfjs: the sample timed forward + backward; take the forward off (its own row's median/min).
-    const f = fwdRow.forward;
-    if (!f || f.median_ms === null || f.min_ms === null || f.wall_median_ms === null) return errRow(t.e, c, phase, runtimeName, 'backward needs the forward row first');
-    row.median_ms = Math.max(0, row.median_ms! - f.median_ms);
-    row.min_ms = Math.max(0, row.min_ms! - f.min_ms);
-    row.wall_median_ms = Math.max(0, row.wall_median_ms! - f.wall_median_ms);
-    row.timer += ' (fwd+bwd minus fwd)';
+    // tfjs, jax-js: the sample timed forward + backward; take the forward off, on one clock: GPU
+    // timestamps where both were bracketed, else the wall clock for both.
+    if (!f) return errRow(t.e, c, phase, runtimeName, 'backward needs the forward row first');
+    const onGpu = timer !== 'wall' && f.timer !== 'wall';
+    row.median_ms = Math.max(0, onGpu ? median_ms - f.median_ms : wall_median_ms - f.wall_median_ms);
+    row.min_ms = Math.max(0, onGpu ? min_ms - f.min_ms : wall_min_ms - f.wall_min_ms);
+    row.wall_median_ms = Math.max(0, wall_median_ms - f.wall_median_ms);
+    row.timer = `${onGpu ? timer : 'wall'} (fwd+bwd minus fwd)`;
   }
   if (row.median_ms && row.flops) row.gflops = row.flops / row.median_ms / 1e6;
   if (row.median_ms && row.bytes) row.gbps = row.bytes / row.median_ms / 1e6;

@@ -117,6 +117,8 @@ export interface Measured {
   inner: number;
   timer: string;
   wall_median_ms: number;
+  /** The fastest sample on the wall clock, per iteration. */
+  wall_min_ms: number;
   peak_bytes: number | null;
 }
 
@@ -215,7 +217,16 @@ export async function startMeasure(p: Prepared, t: Timer, o: Plan): Promise<Samp
       const timer = t.bracket && allGpu ? t.bracket.kind : 'wall';
       // Mixed samples are reported as wall-clock throughout, so one row never mixes two clocks.
       const use = timer === 'wall' ? walls : times;
-      return { median_ms: median(use), min_ms: Math.min(...use), runs: use.length, inner, timer, wall_median_ms: median(walls), peak_bytes: peak };
+      return {
+        median_ms: median(use),
+        min_ms: Math.min(...use),
+        runs: use.length,
+        inner,
+        timer,
+        wall_median_ms: median(walls),
+        wall_min_ms: Math.min(...walls),
+        peak_bytes: peak,
+      };
     },
   };
 }
