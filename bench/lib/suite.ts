@@ -9,6 +9,7 @@
  */
 import { allCases, type Case } from './cases.js';
 import type { Engine } from './engine.js';
+import { isBracketed } from './ratios.js';
 import { startMeasure, type Measured, type Plan, type Prepared, type Sampler } from './timing.js';
 import type { Row, SuiteOptions, Phase } from './types.js';
 
@@ -80,7 +81,8 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
         rows.push(row);
         o.progress?.(rows);
         const secs = (t.ms / 1000).toFixed(1);
-        log(row.error ? `  ${t.e.name} ${c.name} b${c.batch} ${phase}: error: ${row.error} (${secs} s)` : `  ${t.e.name} ${c.name} b${c.batch} ${phase}: median ${row.median_ms!.toFixed(2)} ms, min ${row.min_ms!.toFixed(2)} ms${row.gflops ? `, ${row.gflops.toFixed(2)} GFLOP/s` : ''} [${row.timer}, ${row.runs}x${row.inner}] (${secs} s)`);
+        const wall = isBracketed(row) ? `, wall ${row.wall_median_ms!.toFixed(2)} ms` : '';
+        log(row.error ? `  ${t.e.name} ${c.name} b${c.batch} ${phase}: error: ${row.error} (${secs} s)` : `  ${t.e.name} ${c.name} b${c.batch} ${phase}: median ${row.median_ms!.toFixed(2)} ms, min ${row.min_ms!.toFixed(2)} ms${wall}${row.gflops ? `, ${row.gflops.toFixed(2)} GFLOP/s` : ''} [${row.timer}, ${row.runs}x${row.inner}] (${secs} s)`);
       }
     }
   }
