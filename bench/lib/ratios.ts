@@ -63,6 +63,7 @@ export function comparisons(rows: Row[]): Comparison[] {
     .filter((r) => r.engine !== 'ossify')
     .map((r) => {
       const o = ours.get(caseKey(r));
-      return { label: `${r.case} b${r.batch} ${r.phase}`, peer: r.engine, wall: ratioOn(o, [r], 'wall'), gpu: ratioOn(o, [r], 'gpu') };
+      const label = `${r.case} b${r.batch} ${r.phase}`;
+      return { label, peer: r.engine, wall: ratioOn(o, [r], 'wall'), gpu: ratioOn(o, [r], 'gpu') };
     });
 }

@@ -108,7 +108,10 @@ export function markdown(rows: Row[], meta: ReportMeta): string {
     time('ossify'),
     ...peers.flatMap((p) => [time(p), ...ratioColumns(`ours/${p}`, [p])]),
     ...(gpuPeers.length > 1 ? ratioColumns('ours/fastest WebGPU peer', gpuPeers) : []),
-    ...es.map((e) => ({ head: `${e} GFLOP/s`, cell: (m: Map<string, Row>) => fmt(perSecond(m.get(e), m.get(e)?.flops ?? null)) })),
+    ...es.map((e) => ({
+      head: `${e} GFLOP/s`,
+      cell: (m: Map<string, Row>) => fmt(perSecond(m.get(e), m.get(e)?.flops ?? null)),
+    })),
     { head: 'ossify GB/s', cell: (m) => fmt(perSecond(m.get('ossify'), m.get('ossify')?.bytes ?? null)) },
     { head: `peak MiB (${es.join(' / ')})`, cell: (m) => es.map((e) => mb(m.get(e)?.peak_bytes ?? null)).join(' / ') },
     { head: 'timer (ossify)', cell: (m) => m.get('ossify')?.timer ?? '-' },
@@ -183,17 +186,19 @@ export function svg(rows: Row[], title: string): string {
       }
       const x0 = Math.min(x(0), xOf(r.wall));
       const w = Math.max(1, Math.abs(xOf(r.wall) - x(0)));
-      const tip = `${label} vs ${p}: ${r.wall.toFixed(3)} wall clock${r.gpu !== null ? `, ${r.gpu.toFixed(3)} GPU timestamps` : ''}`;
-      parts.push(`<rect x="${x0}" y="${y}" width="${w}" height="${barH - 2}" fill="${color}"><title>${esc(tip)}</title></rect>`);
+      const gpuTip = r.gpu !== null ? `, ${r.gpu.toFixed(3)} GPU timestamps` : '';
+      const title = `<title>${esc(`${label} vs ${p}: ${r.wall.toFixed(3)} wall clock${gpuTip}`)}</title>`;
+      parts.push(`<rect x="${x0}" y="${y}" width="${w}" height="${barH - 2}" fill="${color}">${title}</rect>`);
       if (r.gpu !== null && r.gpu > 0) {
         const g = xOf(r.gpu);
-        parts.push(`<line x1="${g}" y1="${y - 1}" x2="${g}" y2="${y + barH - 1}" stroke="#000" stroke-width="2"><title>${esc(tip)}</title></line>`);
+        parts.push(`<line x1="${g}" y1="${y - 1}" x2="${g}" y2="${y + barH - 1}" stroke="#000" stroke-width="2">${title}</line>`);
       }
     });
   });
   peers.forEach((p, j) => {
     const lx = left + j * 150;
-    parts.push(`<rect x="${lx}" y="${height - 12}" width="10" height="8" fill="${colors[j % colors.length]}"/><text x="${lx + 14}" y="${height - 4}">${esc(p)}</text>`);
+    parts.push(`<rect x="${lx}" y="${height - 12}" width="10" height="8" fill="${colors[j % colors.length]}"/>`);
+    parts.push(`<text x="${lx + 14}" y="${height - 4}">${esc(p)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');

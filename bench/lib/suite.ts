@@ -72,7 +72,9 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
       }
       for (const t of turns) {
         const m = t.error || !t.p ? undefined : t.s?.result();
-        const row = m ? finish(t, m, c, phase, runtimeName, forwards.get(t.e)) : errRow(t.e, c, phase, runtimeName, t.error ?? 'not prepared');
+        const row = m
+          ? finish(t, m, c, phase, runtimeName, forwards.get(t.e))
+          : errRow(t.e, c, phase, runtimeName, t.error ?? 'not prepared');
         if (m && phase === 'forward') forwards.set(t.e, m);
         if (t.p) {
           t.p.dispose();
