@@ -11,6 +11,7 @@ import { jaxInNode } from './lib/jax-node.js';
 import { runSuite } from './lib/suite.js';
 import { unavailableEngine, type Engine } from './lib/engine.js';
 import { runtime, shutdown } from '../src/index.js';
+import { compileLine } from '../src/cli-compiles.js';
 
 async function tfjsInNode(withWasm: boolean): Promise<{ tf: typeof import('@tensorflow/tfjs-core'); tfl: typeof import('@tensorflow/tfjs-layers'); adapter: string }> {
   // tfjs-webgpu looks for navigator.gpu: give it a Dawn instance created with the same
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
   console.log(`bench (node${o.quick ? ', quick' : ''}): ${engines.map((e) => `${e.name} on ${e.adapter}`).join('; ')}`);
   const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, samples: o.samples, batches: o.batches, realGpu: !runtime().info.isCpu, progress: (rows) => writeJsonRows(rows, o) }, 'node');
   writeOutputs(rows, o, 'node', `ossify benchmark (Node, ${runtime().info.kind})`, notes);
+  console.log(compileLine(await runtime().compileStats()));
   shutdown();
   process.exit(0);
 }

@@ -5,6 +5,7 @@
  *
  * - dist/bench/node.js      `npm run bench`: the suite in Node (ossify + TensorFlow.js and jax-js peers on Dawn).
  * - dist/bench/browser.js   `npm run bench:browser`: serves dist/bench/www and drives headless Chromium.
+ * - dist/bench/cold-start.js `npm run bench:cold`: time to the first training step / prediction in fresh processes, shader cache off.
  * - dist/bench/report.js    `npm run bench:report -- RUN.json ...`: rewrites a run's table and chart from its JSON rows.
  * - dist/bench/www/page.js  the suite for the page (ossify + tfjs-webgpu + jax-webgpu + tfjs-wasm, platform browser).
  * - dist/bench/www/ossify.js ossify's browser bundle (plus the small network test/browser.test.ts runs).
@@ -31,7 +32,7 @@ const common: Options = {
 
 const nodeSuite: Options = {
   ...common,
-  entry: { node: 'bench/node.ts', browser: 'bench/browser.ts', report: 'bench/report.ts' },
+  entry: { node: 'bench/node.ts', browser: 'bench/browser.ts', report: 'bench/report.ts', 'cold-start': 'bench/cold-start.ts' },
   outDir: out,
   platform: 'node',
   // Resolved from node_modules at run time (tfjs's Node builds are CommonJS; Dawn is native; the

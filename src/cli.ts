@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init, shutdown } from './gpu/runtime.js';
+import { watchCompiles } from './cli-compiles.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -131,6 +132,7 @@ const COMMANDS: Record<string, Command> = {
       if (sample) console.log(`ossify: no --data given: training on the bundled FracAtlas sample (${data}) with a small configuration`);
       await init();
       const bar = progressBar();
+      const compiled = watchCompiles(bar);
       const r = await train(
         {
           data,
@@ -157,8 +159,13 @@ const COMMANDS: Record<string, Command> = {
           initWeights: v['init-weights'] === undefined ? undefined : file(v['init-weights'], 'init-weights'),
           monitor: monitorOpt(v.monitor),
         },
-        { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
+        {
+          log: (s) => bar.log(s),
+          // Epoch 1 compiles the model's kernels (training and validation): say what that took.
+          progress: (p) => (p.epoch > 1 ? void compiled().then(() => bar.update(p)) : bar.update(p)),
+        },
       );
+      await compiled();
       bar.done();
       if (r.final) {
         const m = r.final.metrics;
@@ -190,6 +197,7 @@ const COMMANDS: Record<string, Command> = {
       const { evaluate, metricsJson } = await import('./train/trainer.js');
       const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
       await init();
+      const compiled = watchCompiles(progressBar());
       const model = await loadModel(ckpt);
       const ds = await readFracAtlas(data, { verify: 'markers' });
       console.log(formatDatasetSummary(ds.summary));
@@ -197,6 +205,7 @@ const COMMANDS: Record<string, Command> = {
       const recs = chosen === 'all' ? ds.records : ds.split(chosen as 'test' | 'val' | 'train');
       if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${data}`);
       const r = await evaluate(model, recs, { batchSize: num(v['batch-size'], 'batch-size', 16, (n) => n > 0), workers: v.workers === undefined ? undefined : Number(v.workers) });
+      await compiled();
       const j = metricsJson(r);
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;
@@ -306,6 +315,16 @@ function progressBar() {
       if (tty && shown) process.stdout.write('\r\x1b[K');
       shown = false;
       console.log(s);
+    },
+    /** A status line in place of the bar (null clears it); periodic lines when not a TTY. */
+    status(text: string | null) {
+      if (tty) {
+        process.stdout.write(text === null ? '\r\x1b[K' : `\r${text}\x1b[K`);
+        shown = text !== null;
+      } else if (text !== null && Date.now() - last >= 10_000) {
+        last = Date.now();
+        console.log(text);
+      }
     },
     done() {
       if (tty && shown) process.stdout.write('\n');

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 // Runtime and tensors
-export { init, runtime, shutdown, Runtime, Kernel, sizeClass, STREAM_PER_INVOCATION, type MemoryStats, type BufferLike } from './gpu/runtime.js';
+export { init, runtime, shutdown, Runtime, Kernel, sizeClass, STREAM_PER_INVOCATION, type MemoryStats, type BufferLike, type CompileStats } from './gpu/runtime.js';
 export { acquireDevice, classifyAdapter, type AdapterKind, type DeviceInfo, type AcquireOptions } from './gpu/device.js';
 export { fillTemplate } from './gpu/wgsl.js';
 export { Tensor, tidy, keep, noGrad, isGradEnabled, setPoison, releaseNode, numel, type Shape, type DType, type GradNode } from './tensor.js';

@@ -164,6 +164,10 @@ export async function ossifyEngine(): Promise<Engine> {
       peak: () => rt.memory().peakLiveBytes,
     },
     prepare,
+    compiles: async () => {
+      const s = await rt.compileStats();
+      return { pipelines: s.pipelines, compileMs: s.compileMs };
+    },
     notes: [`ossify: ${adapter} (${info.reason}); timestamp-query ${bracket ? 'granted' : 'not granted: wall-clock'}`],
   };
 }

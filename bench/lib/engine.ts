@@ -19,6 +19,8 @@ export interface Engine {
   prepare: (c: Case, phase: Phase) => Promise<Prepared & { backwardIncludesForward?: boolean }>;
   /** Notes for the report (e.g. timestamp quantization). */
   notes?: string[];
+  /** Kernels this engine has compiled so far and the time that took (ossify: runtime().compileStats()). */
+  compiles?: () => Promise<{ pipelines: number; compileMs: number }>;
 }
 
 /**

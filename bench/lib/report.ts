@@ -135,6 +135,11 @@ export function markdown(rows: Row[], meta: ReportMeta): string {
   lines.push(`| ${columns.map((c) => c.head).join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`);
   for (const m of byKey.values()) lines.push(`| ${columns.map((c) => c.cell(m)).join(' | ')} |`);
   if (errors.length) lines.push('', 'Errors (the engine could not run the case):', '', ...errors);
+  const compiled = rows.filter((r) => r.engine === 'ossify' && r.pipelines);
+  if (compiled.length) {
+    lines.push('', 'Kernels ossify compiled while preparing and warming up each case (the cold-start cost where the', "driver's shader cache was off or empty; a warm cache serves them in milliseconds):", '');
+    for (const r of compiled) lines.push(`- ${r.case} b${r.batch} ${r.phase}: ${r.pipelines} kernels, ${((r.compile_ms ?? 0) / 1000).toFixed(1)} s`);
+  }
   lines.push('');
   return lines.join('\n');
 }

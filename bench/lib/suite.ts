@@ -35,6 +35,8 @@ interface Turn {
   s?: Sampler;
   error?: string;
   ms: number;
+  /** Kernels compiled in prepare and warm-up. */
+  compiles?: { pipelines: number; compileMs: number };
 }
 
 /** Run the suite over `engines`; `runtimeName` is 'node' or 'chromium'. */
@@ -61,8 +63,11 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
       const turns: Turn[] = engines.map((e) => ({ e, ms: 0 }));
       for (const t of turns) {
         await timed(t, async () => {
+          const before = await t.e.compiles?.();
           t.p = await t.e.prepare(c, phase);
           t.s = await startMeasure(t.p, t.e.timer, budget);
+          const after = await t.e.compiles?.();
+          if (before && after) t.compiles = { pipelines: after.pipelines - before.pipelines, compileMs: after.compileMs - before.compileMs };
         });
       }
       for (;;) {
@@ -126,6 +131,10 @@ function finish(t: Turn, m: Measured, c: Case, phase: Phase, runtimeName: string
     row.min_ms = Math.max(0, onGpu ? min_ms - f.min_ms : wall_min_ms - f.wall_min_ms);
     row.wall_median_ms = Math.max(0, wall_median_ms - f.wall_median_ms);
     row.timer = `${onGpu ? timer : 'wall'} (fwd+bwd minus fwd)`;
+  }
+  if (t.compiles) {
+    row.pipelines = t.compiles.pipelines;
+    row.compile_ms = t.compiles.compileMs;
   }
   if (row.median_ms && row.flops) row.gflops = row.flops / row.median_ms / 1e6;
   if (row.median_ms && row.bytes) row.gbps = row.bytes / row.median_ms / 1e6;

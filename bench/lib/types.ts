@@ -34,6 +34,12 @@ export interface Row {
   gbps: number | null;
   /** Peak device memory during the case: ossify's peak live tensor bytes, tfjs's peak tf.memory().numBytes (null for jax-webgpu). */
   peak_bytes: number | null;
+  /**
+   * Kernels the engine compiled while it prepared and warmed up this case, and the time that took
+   * (where the engine reports it: ossify). With the driver's shader cache off, the cold-start cost.
+   */
+  pipelines?: number;
+  compile_ms?: number;
   /** Why the engine could not run the case (the row is kept so the gap shows). */
   error?: string;
 }

@@ -27,6 +27,14 @@ const MAX_PENDING_DISPATCHES = 256;
  * one per invocation; bench/LAB.md #51). See {@link Runtime.dispatchStream}.
  */
 export const STREAM_PER_INVOCATION = 4;
+/** First dispatches timed per query set (a training run of InceptionV3 or DenseNet121 creates 100-200 kernels). */
+const FIRST_DISPATCHES_PER_LOG = 512;
+// Waits (see Runtime.waitForQueue): work expected to take under MIN_SLEEP_MS is polled at once; else
+// SLEEP_FRACTION of the time it took before is slept first (a wait cut short by a sleep that outlasted the
+// work records the shorter time, so an estimate that is too long shrinks on the next wait).
+const MIN_SLEEP_MS = 20;
+const SLEEP_FRACTION = 0.8;
+const WAIT_ESTIMATES = 4096;
 /** Bind groups kept (a training step of InceptionV3 or DenseNet121 records 1,500-3,000 dispatches). */
 const BIND_GROUP_CACHE = 16384;
 
@@ -50,10 +58,36 @@ export interface MemoryStats {
   liveBuffers: number;
 }
 
+/** GPU timestamps of single-dispatch passes: a begin and an end query per entry. */
+interface TimestampLog<T> { set: GPUQuerySet; entries: T[]; capacity: number }
+
 interface UniformField { offset: number; kind: 'u32' | 'i32' | 'f32'; count: number; stride: number }
 interface Binding { binding: number; kind: 'storage' | 'read-only-storage' | 'uniform' }
 
 let kernelCount = 0;
+
+/**
+ * What compiling kernels has cost this runtime. Most adapters compile a pipeline when it is created;
+ * lavapipe compiles it when it first runs, on its queue thread (and creating the next pipeline waits
+ * for that queue), so there the compile time is that of the first dispatches, each timed by GPU
+ * timestamps around a pass of its own.
+ */
+export interface CompileStats {
+  /** Pipelines created (distinct WGSL sources and override constants). */
+  pipelines: number;
+  /** Distinct WGSL sources among them. */
+  sources: number;
+  /** Milliseconds spent in `createComputePipeline` (on lavapipe mostly waiting for its queue). */
+  createMs: number;
+  /** Milliseconds the GPU spent on the first dispatch of each kernel, where timestamps are granted. */
+  firstDispatchMs: number;
+  /** Whether this adapter compiles a pipeline when it first runs rather than when it is created. */
+  compilesOnFirstRun: boolean;
+  /** The compile time: `firstDispatchMs` where the adapter compiles on first run, else `createMs`. */
+  compileMs: number;
+  /** Per kernel label: pipelines, creation and first-dispatch milliseconds. */
+  byLabel: { label: string; pipelines: number; createMs: number; firstDispatchMs: number }[];
+}
 
 /** A compiled compute kernel whose bindings are known by name. */
 export class Kernel {
@@ -65,6 +99,12 @@ export class Kernel {
   readonly uniformName: string | null;
   readonly uniformSize: number;
   readonly fields: Map<string, UniformField>;
+  /** Milliseconds `createComputePipeline` took. */
+  readonly createMs: number;
+  /** Milliseconds the queue took for its first dispatch (compile + run), once measured. */
+  firstDispatchMs: number | null = null;
+  /** Whether it has been dispatched yet. */
+  dispatched = false;
   constructor(readonly label: string, device: GPUDevice, code: string, constants: Record<string, number>) {
     const reflect = new WgslReflect(code);
     this.bindings = new Map();
@@ -101,12 +141,14 @@ export class Kernel {
     this.layout = device.createBindGroupLayout({ label, entries });
     const entry = reflect.entry.compute[0]?.name;
     if (!entry) throw new Error(`${label}: no @compute entry point`);
+    const t0 = performance.now();
     const module = device.createShaderModule({ label, code });
     this.pipeline = device.createComputePipeline({
       label,
       layout: device.createPipelineLayout({ bindGroupLayouts: [this.layout] }),
       compute: { module, entryPoint: entry, constants },
     });
+    this.createMs = performance.now() - t0;
   }
 
   /** Pack named uniform values into the struct layout the shader declares. */
@@ -148,7 +190,10 @@ export class Runtime {
   submits = 0;
   /** Number of dispatches recorded so far. */
   dispatches = 0;
-  private profiler: { set: GPUQuerySet; labels: string[]; capacity: number; detail: boolean } | null = null;
+  private profiler: (TimestampLog<string> & { detail: boolean }) | null = null;
+  /** Kernels whose first dispatch was timed, not yet read back (see {@link Runtime.compileStats}). */
+  private firstDispatchLogs: TimestampLog<Kernel>[] = [];
+  private readonly timestamps: boolean;
   private versions = new WeakMap<GPUBuffer, number>();
   // Bind groups by kernel, bound buffers and parameter slot. Creating one cost about half of recording
   // a dispatch in Node (Dawn's bindings: 20-28 us of 35-48), and a model's forward pass repeats: pooled
@@ -161,12 +206,16 @@ export class Runtime {
   private bindGroups = new Map<string, GPUBindGroup>();
   /** Bind groups found in the cache / created, since the runtime started (tests, profiling). */
   bindGroupStats = { hits: 0, misses: 0 };
+  private created: Kernel[] = [];
+  /** Called when a kernel is dispatched for the first time (e.g. to say that kernels are compiling). */
+  onFirstDispatch: ((k: Kernel) => void) | null = null;
 
   constructor(device: GPUDevice, info: DeviceInfo, keepAlive: unknown = null) {
     this.device = device;
     this.info = info;
     this.keepAlive = keepAlive;
     this.arena = { chunks: [], cpu: [], chunk: 0, offset: 0 };
+    this.timestamps = info.features.includes('timestamp-query');
     device.lost.then((l) => {
       if (l.reason !== 'destroyed') console.error(`ossify: GPU device lost: ${l.message}`);
     });
@@ -256,8 +305,39 @@ export class Runtime {
     if (!k) {
       k = new Kernel(label, this.device, code, constants);
       byCode.set(key, k);
+      this.created.push(k);
     }
     return k;
+  }
+
+  /**
+   * What compiling kernels has cost so far. Reading the first dispatches' timestamps submits the work
+   * recorded so far and waits for it.
+   */
+  async compileStats(): Promise<CompileStats> {
+    const logs = this.firstDispatchLogs;
+    this.firstDispatchLogs = [];
+    for (const log of logs) {
+      const ms = await this.readTimestamps(log);
+      log.entries.forEach((k, i) => (k.firstDispatchMs = ms[i]));
+      log.set.destroy();
+    }
+    const by = new Map<string, CompileStats['byLabel'][number]>();
+    let createMs = 0;
+    let firstDispatchMs = 0;
+    for (const k of this.created) {
+      const e = by.get(k.label) ?? { label: k.label, pipelines: 0, createMs: 0, firstDispatchMs: 0 };
+      e.pipelines++;
+      e.createMs += k.createMs;
+      e.firstDispatchMs += k.firstDispatchMs ?? 0;
+      by.set(k.label, e);
+      createMs += k.createMs;
+      firstDispatchMs += k.firstDispatchMs ?? 0;
+    }
+    const byLabel = [...by.values()].sort((a, b) => b.createMs + b.firstDispatchMs - a.createMs - a.firstDispatchMs);
+    const lazy = this.info.kind === 'lavapipe';
+    const compileMs = lazy ? firstDispatchMs : createMs;
+    return { pipelines: this.created.length, sources: this.pipelines.size, createMs, firstDispatchMs, compilesOnFirstRun: lazy, compileMs, byLabel };
   }
 
   // ---- recording ----------------------------------------------------------------------------
@@ -308,6 +388,11 @@ export class Runtime {
     }
     for (const name of Object.keys(buffers)) if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
     if (x === 0 || y === 0 || z === 0) return;
+    const first = !k.dispatched;
+    if (first) {
+      k.dispatched = true;
+      this.onFirstDispatch?.(k);
+    }
     let slot: { buffer: GPUBuffer; offset: number; view: DataView } | null = null;
     if (k.uniformName) {
       slot = this.uniformSlot(k.uniformSize);
@@ -316,16 +401,25 @@ export class Runtime {
       key += `,u${this.arena.chunk}:${slot.offset}`;
     }
     const bindGroup = this.bindGroupFor(k, key, buffers, slot);
-    const pass = this.profiler ? this.profiledPass(this.profiler.detail ? `${k.label} ${profileDetail(params, groups)}` : k.label) : this.openPass();
+    // A kernel's first dispatch runs in a pass of its own between two timestamps: on adapters that
+    // compile a pipeline when it first runs (CPU adapters), that is its compile time.
+    const pass = this.profiler
+      ? this.timedPass(this.profiler, this.profiler.detail ? `${k.label} ${profileDetail(params, groups)}` : k.label)
+      : first && this.timestamps
+      ? this.timedPass(this.firstDispatchLog(), k)
+      : this.openPass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
-    if (this.profiledOpen === pass) {
+    this.workSinceWait = Math.imul(this.workSinceWait ^ k.id, 0x9e3779b1) ^ (x + 65536 * (y + 256 * z));
+    if (this.timedOpen === pass) {
       pass.end();
-      this.profiledOpen = null;
+      this.timedOpen = null;
     }
     this.dispatches++;
-    if (++this.pending >= MAX_PENDING_DISPATCHES) this.flush();
+    // A first dispatch is submitted at once: an adapter that compiles on first run starts on it now,
+    // and the next kernel's creation (which waits for that compile on lavapipe) shows the progress.
+    if (++this.pending >= MAX_PENDING_DISPATCHES || (first && !this.profiler)) this.flush();
   }
 
   private bufferId(buffer: GPUBuffer): number {
@@ -373,22 +467,38 @@ export class Runtime {
     return [Math.ceil(groups / y), y];
   }
 
-  /** With profiling on, each dispatch gets its own pass bracketed by GPU timestamps. */
-  private profiledPass(label: string): GPUComputePassEncoder {
-    const p = this.profiler!;
+  /** A pass of its own for one dispatch, bracketed by GPU timestamps into `log` (unbracketed once it is full). */
+  private timedPass<T>(log: TimestampLog<T>, entry: T): GPUComputePassEncoder {
     if (this.pass) {
       this.pass.end();
       this.pass = null;
     }
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    const i = p.labels.length;
-    if (2 * i + 2 > p.capacity) return this.openPass(); // full: the rest goes unprofiled
-    p.labels.push(label);
+    const i = log.entries.length;
+    if (2 * i + 2 > log.capacity) return this.openPass(); // full: the rest goes untimed
+    log.entries.push(entry);
     // The pass is ended right after its single dispatch (see dispatch()).
-    this.profiledOpen = this.encoder.beginComputePass({ timestampWrites: { querySet: p.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-    return this.profiledOpen;
+    const timestampWrites = { querySet: log.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+    this.timedOpen = this.encoder.beginComputePass({ timestampWrites });
+    return this.timedOpen;
   }
-  private profiledOpen: GPUComputePassEncoder | null = null;
+  private timedOpen: GPUComputePassEncoder | null = null;
+
+  /** Milliseconds between each pair of timestamps of `log`, in entry order (submits pending work). */
+  private async readTimestamps<T>(log: TimestampLog<T>): Promise<number[]> {
+    const n = log.entries.length;
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    const bytes = Math.max(16, n * 16);
+    const resolve = this.device.createBuffer({ size: bytes, usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */ });
+    if (n) this.encoder.resolveQuerySet(log.set, 0, 2 * n, resolve, 0);
+    const ts = new BigUint64Array(await this.download({ buffer: resolve, byteSize: bytes }, n * 16));
+    resolve.destroy();
+    return Array.from({ length: n }, (_, i) => Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
+  }
 
   /**
    * Start GPU-timestamp profiling of every dispatch (needs the 'timestamp-query' feature). Dispatches
@@ -399,7 +509,20 @@ export class Runtime {
   startProfile(maxDispatches = 2048, opts: { detail?: boolean } = {}): void {
     if (!this.info.features.includes('timestamp-query')) throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
     this.flush();
-    this.profiler = { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * maxDispatches }), labels: [], capacity: 2 * maxDispatches, detail: opts.detail ?? false };
+    this.profiler = { ...this.timestampLog<string>(maxDispatches), detail: opts.detail ?? false };
+  }
+
+  /** The log that times first dispatches, a new one when the last is full. */
+  private firstDispatchLog(): TimestampLog<Kernel> {
+    const logs = this.firstDispatchLogs;
+    const last = logs[logs.length - 1];
+    if (last && 2 * last.entries.length + 2 <= last.capacity) return last;
+    logs.push(this.timestampLog(FIRST_DISPATCHES_PER_LOG));
+    return logs[logs.length - 1];
+  }
+
+  private timestampLog<T>(entries: number): TimestampLog<T> {
+    return { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * entries }), entries: [], capacity: 2 * entries };
   }
 
   /** Stop profiling and return GPU milliseconds per kernel label (sorted, largest first). */
@@ -407,25 +530,15 @@ export class Runtime {
     const p = this.profiler;
     if (!p) return [];
     this.profiler = null;
-    const n = p.labels.length;
-    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    if (this.pass) {
-      this.pass.end();
-      this.pass = null;
-    }
-    const resolve = this.device.createBuffer({ size: Math.max(16, n * 16), usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */ });
-    if (n) this.encoder.resolveQuerySet(p.set, 0, 2 * n, resolve, 0);
-    const raw = await this.download({ buffer: resolve, byteSize: Math.max(16, n * 16) }, n * 16);
-    const ts = new BigUint64Array(raw);
-    const by = new Map<string, { ms: number; count: number }>();
-    for (let i = 0; i < n; i++) {
-      const e = by.get(p.labels[i]) ?? { ms: 0, count: 0 };
-      e.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
-      e.count++;
-      by.set(p.labels[i], e);
-    }
-    resolve.destroy();
+    const ms = await this.readTimestamps(p);
     p.set.destroy();
+    const by = new Map<string, { ms: number; count: number }>();
+    p.entries.forEach((label, i) => {
+      const e = by.get(label) ?? { ms: 0, count: 0 };
+      e.ms += ms[i];
+      e.count++;
+      by.set(label, e);
+    });
     return [...by].map(([label, e]) => ({ label, ...e })).sort((a, b) => b.ms - a.ms);
   }
 
@@ -481,7 +594,7 @@ export class Runtime {
     const staging = this.device.createBuffer({ size: Math.max(size, 4), usage: 0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */ });
     this.copy(src, srcOffset, { buffer: staging, byteSize: size }, 0, size);
     this.flush();
-    await staging.mapAsync(1 /* READ */);
+    await this.waitForQueue(() => staging.mapAsync(1 /* READ */));
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
@@ -491,8 +604,30 @@ export class Runtime {
   /** Wait until the GPU has finished all submitted work. */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.waitForQueue(() => this.device.queue.onSubmittedWorkDone());
   }
+
+  /**
+   * Wait for submitted work without keeping a core busy: while a promise of the WebGPU binding is
+   * pending, Node's binding polls for events in a loop, taking a core from a CPU adapter's threads.
+   * Work seen before (the same kernels and grids since the last wait: a training step, a forward
+   * pass) is first slept through for most of the time it took then, and only its end is polled.
+   */
+  private async waitForQueue(wait: () => Promise<unknown>): Promise<void> {
+    const work = this.workSinceWait;
+    this.workSinceWait = 0;
+    const t0 = performance.now();
+    const expected = this.waitMs.get(work) ?? 0;
+    if (this.sleepWhileBusy && expected > MIN_SLEEP_MS) await new Promise((r) => setTimeout(r, expected * SLEEP_FRACTION));
+    await wait();
+    if (this.waitMs.size >= WAIT_ESTIMATES) this.waitMs.clear();
+    this.waitMs.set(work, performance.now() - t0);
+  }
+  /** Sleep through most of a wait whose work was seen before (see {@link Runtime.sync}); on by default. */
+  sleepWhileBusy = true;
+  // Milliseconds the last wait took, by a hash of the kernels and grids dispatched before it.
+  private waitMs = new Map<number, number>();
+  private workSinceWait = 0;
 
   /** Release the device and everything pooled. */
   destroy(): void {

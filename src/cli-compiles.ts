@@ -1,0 +1,57 @@
+/**
+ * What the command line says about kernel compilation. Every kernel compiles once per machine: a CPU
+ * adapter (lavapipe, SwiftShader) takes seconds per GEMM kernel, so a first run on a fresh machine
+ * waits minutes where later runs, served from the driver's shader cache, wait milliseconds. The CLI
+ * says so while it happens, and prints the total once.
+ */
+import { runtime, type CompileStats } from './gpu/runtime.js';
+
+/** Where compile progress goes: a status line (null clears it) and whole lines. */
+export interface CompileSink {
+  status(text: string | null): void;
+  log(line: string): void;
+}
+
+/**
+ * Seconds of kernel compilation after which the CLI starts saying that it is compiling: a warm driver
+ * cache serves a model's 100-200 kernels in well under this.
+ */
+const NOTICE_AFTER_S = 2;
+
+/**
+ * Watch kernels as they are first dispatched and, once they have taken over {@link NOTICE_AFTER_S}
+ * seconds, show a status line with their count and the time so far. Returns a function that stops
+ * watching and prints "compiled N kernels in T s" (once: later calls print nothing).
+ */
+export function watchCompiles(sink: CompileSink): () => Promise<void> {
+  const rt = runtime();
+  const t0 = performance.now();
+  let count = 0;
+  let noticed = false;
+  rt.onFirstDispatch = (k) => {
+    count++;
+    const s = (performance.now() - t0) / 1000;
+    if (!noticed && s > NOTICE_AFTER_S) {
+      noticed = true;
+      sink.log(
+        'ossify: compiling GPU kernels for the first time on this machine; ' +
+          'the driver caches them, so later runs start in seconds',
+      );
+    }
+    if (noticed) sink.status(`compiling GPU kernels: ${count} so far, ${s.toFixed(0)} s (${k.label})`);
+  };
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    rt.onFirstDispatch = null;
+    if (noticed) sink.status(null);
+    sink.log(compileLine(await rt.compileStats()));
+  };
+}
+
+/** "compiled N kernels in T s", and where the adapter spent that time. */
+export function compileLine(s: CompileStats): string {
+  const where = s.compilesOnFirstRun ? 'on their first dispatch' : 'creating pipelines';
+  return `ossify: compiled ${s.pipelines} GPU kernels in ${(s.compileMs / 1000).toFixed(1)} s (${where})`;
+}
