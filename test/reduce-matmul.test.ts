@@ -47,8 +47,9 @@ describe('GEMM variant resolution', () => {
     setVariant('gemm', 'subgroup');
     const wide = resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 });
     const narrow = resolveGemmVariant({ label: 't', M: 100, N: 1, K: 10 }); // widened to one subgroup per workgroup row
-    const oneRow = resolveGemmVariant({ label: 't', M: 1, N: 64, K: 10 }); // nothing to share
-    expect(oneRow).toEqual({ variant: 'regtile', lanes: 0 });
+    // One launch shape for every M: a single row runs the first block of the same kernel.
+    const oneRow = resolveGemmVariant({ label: 't', M: 1, N: 64, K: 10 });
+    expect(oneRow).toEqual(fixed ? { variant: 'subgroup', lanes: Math.min(s!.min, 8) } : { variant: 'regtile', lanes: 0 });
     if (fixed) {
       expect(wide).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
       expect(narrow).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
@@ -90,8 +91,8 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
     [40, 16, 96], // N = 96: 32-column workgroups (three exactly) instead of two 64-column ones
     [4, 33, 8], // transposed A with M = 4: one lane loads the four rows as a vec4 (rows4, tm = 4)
     [8, 21, 12], // transposed A with M = 8: two lanes load four rows each
-    // Subgroup form's row count fitted to M in steps of 8 (with 8 lanes): 24 rows for M = 18 and 20
-    // (with transposed A: four-row reads by 6 of the 8 lanes), two groups of 24 for M = 36 and 44
+    // Subgroup form: 32 rows in blocks of 8, those past M skipped: 3 blocks for M = 18 and 20, a
+    // second row group with 1 or 2 blocks for M = 36 and 44 (with transposed A: four-row reads)
     [18, 40, 24],
     [20, 36, 16],
     [36, 12, 20],

@@ -39,21 +39,29 @@ const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n))
 
 /**
  * The register-tiled launch shape of an M x N output: rows per invocation `tm` and the workgroup
- * (wgX, wgY). Just enough invocations across columns (each covers 4) and rows that narrow outputs
- * (Cout 1 or 16 in BAM) and short ones (the 2x2 and 1x1 maps at the end of InceptionV3 at 75 px,
- * where M = batch * 4 or batch) do not spend most lanes on rows and columns that do not exist.
+ * (wgX, wgY). The plain forms take just enough invocations across columns (each covers 4) and rows
+ * that narrow outputs (Cout 1 or 16 in BAM) and short ones (the 2x2 and 1x1 maps at the end of
+ * InceptionV3 at 75 px, where M = batch * 4 or batch) do not spend most lanes on rows and columns that
+ * do not exist. The subgroup forms (the CPU adapters' default) take one shape for every M and N: each
+ * shape is a kernel of its own, compiled on first use, and a CPU adapter takes seconds per GEMM kernel
+ * (a training run of the default model compiled 83 GEMM pipelines from 47 sources, bench/LAB.md #55).
+ * Their 32 rows run in blocks of 8 that an invocation past M skips, so short M costs no more than
+ * a kernel fitted to it, and a subgroup-wide row of 4 (or 8) columns per lane idles no more columns
+ * than narrower workgroups would.
  */
 function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: number; wgY: number } {
-  // The subgroup form needs a whole subgroup per workgroup row: narrow outputs idle some column lanes
-  // rather than lose the row sharing (3x3 dilated 16 -> 16 conv, lavapipe: 4.8 ms -> see bench/LAB.md #14).
-  const sg = isSubgroupForm(v) ? (runtime().info.subgroupSize?.min ?? 1) : 1;
-  const tm = isSubgroupForm(v) ? subgroupRows(M, sg) : Math.min(maxRowsOf(v), pow2ceil(M));
+  if (isSubgroupForm(v)) {
+    // A whole subgroup per workgroup row: lanes share A's rows.
+    const sg = runtime().info.subgroupSize?.min ?? 1;
+    return { tm: maxRowsOf(v), wgX: sg, wgY: Math.max(1, Math.floor(REG_INVOCATIONS / sg)) };
+  }
+  const tm = Math.min(maxRowsOf(v), pow2ceil(M));
   const quads = Math.ceil(N / colsOf(v)); // column groups, one per invocation
-  let wgX = Math.min(16, Math.max(sg, pow2ceil(quads)));
+  let wgX = Math.min(16, pow2ceil(quads));
   // Half as wide when that idles fewer columns: N = 96 fills three 32-column workgroups exactly
   // instead of two 64-column ones with 32 columns idle (bench/LAB.md #28).
   const idle = (w: number): number => Math.ceil(quads / w) * w - quads;
-  if (wgX / 2 >= sg && idle(wgX / 2) < idle(wgX)) wgX /= 2;
+  if (wgX / 2 >= 1 && idle(wgX / 2) < idle(wgX)) wgX /= 2;
   const rowGroups = Math.ceil(M / tm);
   let wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(rowGroups));
   // Likewise shorter while that idles fewer rows (weight gradients: M = 9 * 32 = 288 rows left 7 of
@@ -75,20 +83,8 @@ function subgroupLanes(tm: number, wgX: number): number {
   return tm >= 2 ? Math.min(s.min, tm) : 0;
 }
 
-/**
- * Rows per invocation in the subgroup form: as few 32-row groups as M needs, each as short as they
- * can share M out, in steps of 8: M = 18 (InceptionV3's 3x3 maps at 75 px, batch 2) takes 24 rows,
- * not 32, where every row past M was multiply-adds spent on nothing. Steps of 8 (not 4) keep the
- * number of distinct kernels, each compiled on first use (seconds on a CPU adapter), to one more
- * than powers of two give. The four-row read of A needs tm / (4 * min(lanes, tm / 4)) whole rounds:
- * with 4-lane subgroups tm above 16 stays 32.
- */
-function subgroupRows(M: number, sg: number): number {
-  const most = maxRowsOf('subgroup');
-  if (M <= 8) return pow2ceil(M);
-  const tm = Math.ceil(M / Math.ceil(M / most) / 8) * 8;
-  return tm > 4 * sg ? Math.ceil(tm / (4 * sg)) * 4 * sg : tm;
-}
+/** Rows of the subgroup core's blocks: an invocation skips a block that starts at or past M. */
+const ROW_BLOCK = 8;
 
 /** Workgroups (x, y) that one split of an M x N GEMM needs with this variant. */
 function tiles(v: GemmVariant, M: number, N: number): [number, number] {
@@ -255,20 +251,39 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
     : lanes
     ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`)
     : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
+  // Subgroup form: rows in blocks of ROW_BLOCK, each skipped where it starts at or past M (the loads of
+  // A's rows that a block alone uses go inside it). Loads of lanes <= ROW_BLOCK rows fall in one block.
+  const blocked = lanes > 0 && tm > ROW_BLOCK;
+  const inBlock = (b: number) => (r: number): boolean => Math.floor(r / ROW_BLOCK) === b;
+  const byBlock = (lines: (keep: (r: number) => boolean) => string[]): string[] => {
+    if (!blocked) return lines(() => true);
+    return [...Array(tm / ROW_BLOCK).keys()].flatMap((b) => {
+      const body = lines(inBlock(b));
+      if (b === 0) return body;
+      return [`    if (m0 + ${b * ROW_BLOCK}u < p.M) {`, ...body.map((l) => `  ${l}`), '    }'];
+    });
+  };
+  // Loads j whose rows (j * per .. j * per + per - 1) lie in the block `keep` selects.
+  const loadsIn = (keep: (r: number) => boolean, per: number): number[] => loads.filter((j) => keep(j * per));
   // One k step: kk = aK(k), b = B[k, c0..c0+3], then every row's multiply-add.
   const fma = lanes
-    ? [...loads.map((j) => `    let a${j} = loadA(row${j}, kk);`), ...rows.map((r) => `    acc${r}_0 += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`)]
+    ? byBlock((keep) => [
+        ...loadsIn(keep, lanes).map((j) => `    let a${j} = loadA(row${j}, kk);`),
+        ...rows.filter(keep).map((r) => `    acc${r}_0 += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`),
+      ])
     : rows.map((r) => `    acc${r}_0 += loadA(row${r}, kk) * b;`);
   const step = (k: string, kk: string) => [`    let kk = ${kk};`, `    let b = loadB4(${k}, c0);`, ...fma].join('\n');
   // With loadA4 (A[m, k..k+3] as one vec4): one load per row and 4 k, broadcast as a vec4.
   const step4 = [
     '    let kk = aK(k);',
     ...groups.map((g) => `    let bm${g} = loadB4x4(k, ${col(g)});`),
-    ...loads.map((j) => `    let a${j} = loadA4(row${j}, kk);`),
-    ...rows.map((r) => {
-      const fmas = groups.map((g) => `acc${r}_${g} += av.x * bm${g}[0] + av.y * bm${g}[1] + av.z * bm${g}[2] + av.w * bm${g}[3];`);
-      return `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); ${fmas.join(' ')} }`;
-    }),
+    ...byBlock((keep) => [
+      ...loadsIn(keep, lanes).map((j) => `    let a${j} = loadA4(row${j}, kk);`),
+      ...rows.filter(keep).map((r) => {
+        const fmas = groups.map((g) => `acc${r}_${g} += av.x * bm${g}[0] + av.y * bm${g}[1] + av.z * bm${g}[2] + av.w * bm${g}[3];`);
+        return `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); ${fmas.join(' ')} }`;
+      }),
+    ]),
   ].join('\n');
   // The index decomposition of a k step of 1: carried from the previous k (aKNext) or computed.
   const kOne = kNext ? 'kc' : 'aK(k)';
@@ -282,17 +297,18 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
         ]
       : ['  for (var k = kBeg; k < kEnd; k++) {', body, '  }'];
   // With loadA4rows (A[m..m+3, k] as one vec4): lane l's vec4 of round j holds rows 4(jL + l) + 0..3.
+  // A round spans 4L rows (more than a block): the loads stay outside the blocks.
   const stepRows = [
     `    let kk = ${kOne};`,
     ...groups.map((g) => `    let b${g} = loadB4(k, ${col(g)});`),
     ...loads.map((j) => `    let a${j} = loadA4rows(row${j}, kk);`),
-    ...rows
-      .filter((r) => r % 4 === 0)
+    ...byBlock((keep) => rows
+      .filter((r) => r % 4 === 0 && keep(r))
       .map((r) => {
         const [j, l] = [Math.floor(r / (4 * L)), (r / 4) % L];
         const fmas = [0, 1, 2, 3].flatMap((c) => groups.map((g) => `acc${r + c}_${g} += av.${'xyzw'[c]} * b${g};`));
         return `    { let av = subgroupBroadcast(a${j}, ${l}u); ${fmas.join(' ')} }`;
-      }),
+      })),
   ].join('\n');
   const loop = a4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', step4, '  }']
@@ -301,12 +317,15 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
     : k4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', '    let kk0 = aK(k);', ...[0, 1, 2, 3].map((j) => `   {\n${step(j ? `k + ${j}u` : 'k', j ? `aKStep(kk0, ${j}u)` : 'kk0')}\n   }`), '  }']
     : oneLoop(step('k', kOne));
+  // An invocation whose rows all lie past M has nothing to do (its whole subgroup shares its rows, so
+  // the subgroup leaves together: the uniformity analysis cannot see that, hence the diagnostic).
+  const exit = blocked ? '  if (m0 >= p.M) { return; }\n' : '';
   return fillTemplate(regtileSrc, {
-    ENABLE: lanes ? 'enable subgroups;' : '',
+    ENABLE: lanes ? `enable subgroups;${blocked ? '\ndiagnostic(off, subgroup_uniformity);' : ''}` : '',
     SG_ARG: lanes ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
     TM: tm,
     LOADERS: '{{LOADERS}}',
-    ROWS_DECL: `  let c0 = n0 * ${cols / 4}u;\n` + decl.join('\n') + '\n' + acc,
+    ROWS_DECL: `${exit}  let c0 = n0 * ${cols / 4}u;\n` + decl.join('\n') + '\n' + acc,
     K_LOOP: loop.join('\n'),
     ROWS_STORE: store,
   });
