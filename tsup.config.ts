@@ -11,6 +11,12 @@ export default defineConfig({
   target: 'es2022',
   splitting: true,
   loader: { '.wgsl': 'text' },
+  // Keep `node:fs` as written (tsup drops the prefix by default): bundlers tell Node's modules from
+  // npm packages by it, and package.json's "browser" field maps them to nothing for browser builds.
+  removeNodeProtocol: false,
   // Node-only modules stay external: the browser path never imports them.
   external: ['webgpu', 'sharp', 'h5wasm', 'pngjs', 'csv-parse', 'jpeg-js'],
+  // The engine's one browser dependency goes into dist, so that a browser can load dist/index.js as
+  // it is (its deep import path would otherwise need an import map).
+  noExternal: ['wgsl_reflect'],
 });

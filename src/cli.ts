@@ -17,7 +17,8 @@ interface Command {
   usage: string;
   options: Options;
   help: Record<string, string>;
-  run: (values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<void>;
+  /** Resolves to the exit code (nothing: 0). */
+  run: (values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<number | void>;
 }
 
 /** The bundled FracAtlas sample (48 images), found beside the package. */
@@ -29,25 +30,89 @@ export function bundledSample(): string {
 
 class UsageError extends Error {}
 
-function num(v: string | boolean | undefined, name: string, fallback: number, check: (n: number) => boolean = () => true): number {
+/** The values a numeric option accepts, and how to say so. */
+interface Range {
+  ok: (n: number) => boolean;
+  want: string;
+}
+
+/** Integers from `min` to `max`. */
+function int(min: number, max = Infinity): Range {
+  const want =
+    max < Infinity ? `an integer from ${min} to ${max}` : min === 1 ? 'a positive integer' : `an integer >= ${min}`;
+  return { ok: (n) => Number.isInteger(n) && n >= min && n <= max, want };
+}
+
+const ANY_INT: Range = { ok: Number.isInteger, want: 'an integer' };
+const POSITIVE: Range = { ok: (n) => n > 0, want: 'a number > 0' };
+const NON_NEGATIVE: Range = { ok: (n) => n >= 0, want: 'a number >= 0' };
+/** Input sizes: the backbones need 32 px; past 2048 px one image outgrows any GPU's buffers. */
+const IMAGE_SIZE = int(32, 2048);
+const IMAGE_SIZE_HELP = 'square input size, 32 to 2048';
+/** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
+const MAX_CLASSES = 100_000;
+
+/** `--workers N` (0: decode in the main thread); undefined when not given (the loader's default). */
+function workersOpt(v: string | boolean | undefined): number | undefined {
+  return v === undefined ? undefined : num(v, 'workers', 0, int(0));
+}
+
+function num(v: string | boolean | undefined, name: string, fallback: number, range: Range): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name}: '${String(v)}' is not a valid value`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || !range.ok(n)) {
+    throw new UsageError(`--${name}: '${String(v)}' is not valid; give ${range.want}`);
+  }
   return n;
+}
+
+/** Where a path is not what an option needs: missing, or a file where a folder is wanted and vice versa. */
+function pathProblem(p: string, want: 'file' | 'folder'): string | null {
+  if (!existsSync(p)) return `'${p}' does not exist`;
+  const st = statSync(p);
+  if (want === 'folder') return st.isDirectory() ? null : `'${p}' is a file, not a folder`;
+  if (st.isFile()) return null;
+  if (!st.isDirectory()) return `'${p}' is not a regular file`;
+  const best = join(p, 'best.safetensors');
+  return `'${p}' is a folder, not a file${existsSync(best) ? ` (did you mean ${best}?)` : ''}`;
 }
 
 function dir(v: string | boolean | undefined, name: string): string {
   if (typeof v !== 'string') throw new UsageError(`--${name} DIR is required`);
-  const p = resolve(v);
-  if (!existsSync(p) || !statSync(p).isDirectory()) throw new UsageError(`--${name}: folder '${v}' does not exist`);
-  return p;
+  const problem = pathProblem(resolve(v), 'folder');
+  if (problem) throw new UsageError(`--${name}: ${problem}`);
+  return resolve(v);
 }
 
-function file(v: string | boolean | undefined, name: string): string {
-  if (typeof v !== 'string') throw new UsageError(`--${name} FILE is required`);
-  const p = resolve(v);
-  if (!existsSync(p) || !statSync(p).isFile()) throw new UsageError(`--${name}: file '${v}' does not exist`);
-  return p;
+/** An existing regular file; `label` names it in errors (an option such as '--checkpoint', or 'image'). */
+function file(v: string | boolean | undefined, label: string): string {
+  if (typeof v !== 'string') throw new UsageError(`${label} FILE is required`);
+  const problem = pathProblem(resolve(v), 'file');
+  if (problem) throw new UsageError(`${label}: ${problem}`);
+  return resolve(v);
+}
+
+/** A negative number: `--epochs -1` must reach the range check, not parseArgs's "ambiguous". */
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
+/**
+ * parseArgs reads `--lr -1` as an option missing its value followed by another option. Join every
+ * string option given as a separate argument with a following negative number (`--lr=-1`), so
+ * that negative values get the same range errors however they are written.
+ */
+function joinNegativeValues(args: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return out.concat(args.slice(i));
+    const next = args[i + 1];
+    const name = /^--([^=]+)$/.exec(a)?.[1];
+    if (name && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 const modelOpt = (v: string | boolean | undefined, fallback: string): 'inceptionv3' | 'densenet121' => {
@@ -90,6 +155,7 @@ const COMMANDS: Record<string, Command> = {
       workers: { type: 'string' },
       'no-report': { type: 'boolean' },
       'init-weights': { type: 'string' },
+      'allow-partial-init': { type: 'boolean' },
       monitor: { type: 'string' },
     },
     help: {
@@ -101,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
       epochs: 'epochs (default 100; sample: 6)',
       'batch-size': 'batch size (default 32; sample: 8)',
       lr: 'Adam learning rate (default 1e-3)',
-      'image-size': 'square input size (default 299 InceptionV3 / 224 DenseNet121; sample: 75)',
+      'image-size': `${IMAGE_SIZE_HELP} (default 299 InceptionV3 / 224 DenseNet121; sample: 75)`,
       width: 'channel width multiplier (default 1; sample: 0.25)',
       dropout: 'dropout before the classifier (default 0)',
       seed: 'seed for initialisation, shuffling and augmentation (default 0)',
@@ -116,6 +182,9 @@ const COMMANDS: Record<string, Command> = {
       'no-report': 'skip report.md',
       monitor: "what picks the best checkpoint and drives the plateau schedule: val_loss (the reference's, default) or val_auc",
       'init-weights': 'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, or PyTorch safetensors): matched by name or order and shape; the head is skipped',
+      'allow-partial-init':
+        "start from --init-weights that fill under half of the model's tensors (refused by default: " +
+        'such a file usually holds weights of another model)',
     },
     async run(v) {
       const { train } = await import('./train/trainer.js');
@@ -129,42 +198,42 @@ const COMMANDS: Record<string, Command> = {
       const cw = String(v['class-weights'] ?? 'none');
       if (cw !== 'none' && cw !== 'balanced') throw new UsageError(`--class-weights: '${cw}' must be none or balanced`);
       const out = resolve(typeof v.out === 'string' ? v.out : join('runs', sample ? `sample-${model}` : model));
+      // Every option is checked before anything is printed or the GPU is started.
+      const options: Parameters<typeof train>[0] = {
+        data,
+        out,
+        model,
+        bam: !v['no-bam'],
+        bamCombine: combine,
+        epochs: num(v.epochs, 'epochs', small?.epochs ?? 100, int(1)),
+        batchSize: num(v['batch-size'], 'batch-size', small?.batchSize ?? 32, int(1)),
+        lr: num(v.lr, 'lr', 1e-3, POSITIVE),
+        imageSize: num(v['image-size'], 'image-size', small?.imageSize ?? defaultSize, IMAGE_SIZE),
+        width: num(v.width, 'width', small?.width ?? 1, POSITIVE),
+        dropout: num(v.dropout, 'dropout', 0, { ok: (n) => n >= 0 && n < 1, want: 'a number from 0 to below 1' }),
+        seed: num(v.seed, 'seed', 0, ANY_INT),
+        classWeights: cw,
+        balancedSampling: !!v['balanced-sampling'],
+        augment: !v['no-augment'],
+        plateau: { patience: num(v.patience, 'patience', small?.patience ?? 10, int(0)) },
+        earlyStopping: num(v['early-stopping'], 'early-stopping', 0, int(0)),
+        maxBatches: num(v['max-batches'], 'max-batches', 0, int(0)),
+        maxMinutes: num(v['max-minutes'], 'max-minutes', 0, NON_NEGATIVE),
+        workers: workersOpt(v.workers),
+        report: !v['no-report'],
+        initWeights: v['init-weights'] === undefined ? undefined : file(v['init-weights'], '--init-weights'),
+        allowPartialInit: !!v['allow-partial-init'],
+        monitor: monitorOpt(v.monitor),
+      };
       if (sample) console.log(`ossify: no --data given: training on the bundled FracAtlas sample (${data}) with a small configuration`);
       await init();
       const bar = progressBar();
       const compiled = watchCompiles(bar);
-      const r = await train(
-        {
-          data,
-          out,
-          model,
-          bam: !v['no-bam'],
-          bamCombine: combine,
-          epochs: num(v.epochs, 'epochs', small?.epochs ?? 100, (n) => Number.isInteger(n) && n > 0),
-          batchSize: num(v['batch-size'], 'batch-size', small?.batchSize ?? 32, (n) => Number.isInteger(n) && n > 0),
-          lr: num(v.lr, 'lr', 1e-3, (n) => n > 0),
-          imageSize: num(v['image-size'], 'image-size', small?.imageSize ?? defaultSize, (n) => Number.isInteger(n) && n >= 32),
-          width: num(v.width, 'width', small?.width ?? 1, (n) => n > 0),
-          dropout: num(v.dropout, 'dropout', 0, (n) => n >= 0 && n < 1),
-          seed: num(v.seed, 'seed', 0, Number.isInteger),
-          classWeights: cw,
-          balancedSampling: !!v['balanced-sampling'],
-          augment: !v['no-augment'],
-          plateau: { patience: num(v.patience, 'patience', small?.patience ?? 10, (n) => Number.isInteger(n) && n >= 0) },
-          earlyStopping: num(v['early-stopping'], 'early-stopping', 0, (n) => Number.isInteger(n) && n >= 0),
-          maxBatches: num(v['max-batches'], 'max-batches', 0, (n) => Number.isInteger(n) && n >= 0),
-          maxMinutes: num(v['max-minutes'], 'max-minutes', 0, (n) => n >= 0),
-          workers: v.workers === undefined ? undefined : num(v.workers, 'workers', 0, (n) => Number.isInteger(n) && n >= 0),
-          report: !v['no-report'],
-          initWeights: v['init-weights'] === undefined ? undefined : file(v['init-weights'], 'init-weights'),
-          monitor: monitorOpt(v.monitor),
-        },
-        {
-          log: (s) => bar.log(s),
-          // Epoch 1 compiles the model's kernels (training and validation): say what that took.
-          progress: (p) => (p.epoch > 1 ? void compiled().then(() => bar.update(p)) : bar.update(p)),
-        },
-      );
+      const r = await train(options, {
+        log: (s) => bar.log(s),
+        // Epoch 1 compiles the model's kernels (training and validation): say what that took.
+        progress: (p) => (p.epoch > 1 ? void compiled().then(() => bar.update(p)) : bar.update(p)),
+      });
       await compiled();
       bar.done();
       if (r.final) {
@@ -189,10 +258,12 @@ const COMMANDS: Record<string, Command> = {
       workers: 'JPEG decode worker threads',
     },
     async run(v) {
-      const ckpt = file(v.checkpoint, 'checkpoint');
+      const ckpt = file(v.checkpoint, '--checkpoint');
       const data = dir(v.data, 'data');
       const split = String(v.split ?? 'auto');
       if (!['auto', 'test', 'val', 'train', 'all'].includes(split)) throw new UsageError(`--split: '${split}' must be test, val, train or all`);
+      const batchSize = num(v['batch-size'], 'batch-size', 16, int(1));
+      const workers = workersOpt(v.workers);
       const { loadModel } = await import('./train/load.js');
       const { evaluate, metricsJson } = await import('./train/trainer.js');
       const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
@@ -204,7 +275,7 @@ const COMMANDS: Record<string, Command> = {
       const chosen = split === 'auto' ? (ds.split('test').length ? 'test' : 'val') : split;
       const recs = chosen === 'all' ? ds.records : ds.split(chosen as 'test' | 'val' | 'train');
       if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${data}`);
-      const r = await evaluate(model, recs, { batchSize: num(v['batch-size'], 'batch-size', 16, (n) => n > 0), workers: v.workers === undefined ? undefined : Number(v.workers) });
+      const r = await evaluate(model, recs, { batchSize, workers });
       await compiled();
       const j = metricsJson(r);
       const m = r.metrics;
@@ -227,41 +298,51 @@ const COMMANDS: Record<string, Command> = {
     summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
     usage: 'ossify summary --model inceptionv3|densenet121 [--bam] [--classes N] [--image-size N] [--width X]',
     options: { model: { type: 'string' }, bam: { type: 'boolean' }, classes: { type: 'string' }, 'image-size': { type: 'string' }, width: { type: 'string' } },
-    help: { model: 'inceptionv3 or densenet121', bam: 'with 3 BAM modules', classes: 'output classes (default 2)', 'image-size': 'input size (default 299 / 224)', width: 'width multiplier (default 1)' },
+    help: {
+      model: 'inceptionv3 or densenet121',
+      bam: 'with 3 BAM modules',
+      classes: `output classes, 1 to ${MAX_CLASSES} (default 2)`,
+      'image-size': `${IMAGE_SIZE_HELP} (default 299 / 224)`,
+      width: 'width multiplier (default 1)',
+    },
     async run(v) {
       if (v.model === undefined) throw new UsageError('--model is required (inceptionv3 or densenet121)');
       const model = modelOpt(v.model, 'inceptionv3');
+      const opts = {
+        numClasses: num(v.classes, 'classes', 2, int(1, MAX_CLASSES)),
+        inputSize: v['image-size'] === undefined ? undefined : num(v['image-size'], 'image-size', 0, IMAGE_SIZE),
+        widthMultiplier: num(v.width, 'width', 1, POSITIVE),
+        bam: !!v.bam,
+      };
       const { inceptionV3, denseNet121 } = await import('./models/index.js');
       const { summary } = await import('./layers/summary.js');
       await init({ verbose: false });
-      const opts = {
-        numClasses: num(v.classes, 'classes', 2, (n) => Number.isInteger(n) && n > 0),
-        inputSize: v['image-size'] === undefined ? undefined : num(v['image-size'], 'image-size', 0, (n) => Number.isInteger(n) && n > 0),
-        widthMultiplier: num(v.width, 'width', 1, (n) => n > 0),
-        bam: !!v.bam,
-      };
       const m = model === 'inceptionv3' ? inceptionV3(opts) : denseNet121(opts);
       console.log(summary(m, m.inputShape, { print: false }));
       m.dispose();
     },
   },
   predict: {
-    summary: 'probability of a fracture for each image, with an attention heatmap PNG',
+    summary: 'probability of a fracture for each image, with an attention heatmap PNG (exit 1 if one is unreadable)',
     usage: 'ossify predict --checkpoint FILE IMAGE... [--heatmaps DIR]',
     options: { checkpoint: { type: 'string' }, heatmaps: { type: 'string' } },
     help: { checkpoint: 'a checkpoint written by ossify train', heatmaps: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)' },
     async run(v, positionals) {
-      const ckpt = file(v.checkpoint, 'checkpoint');
+      const ckpt = file(v.checkpoint, '--checkpoint');
       if (!positionals.length) throw new UsageError('give at least one image file');
-      for (const p of positionals) if (!existsSync(p)) throw new UsageError(`image '${p}' does not exist`);
+      const images = positionals.map((p) => file(p, 'image'));
       const { predictImages } = await import('./train/predict.js');
       await init();
       const outDir = resolve(typeof v.heatmaps === 'string' ? v.heatmaps : 'heatmaps');
-      const results = await predictImages(ckpt, positionals.map((p) => resolve(p)), outDir);
+      const results = await predictImages(ckpt, images, outDir);
       for (const r of results) {
-        if (r.error) console.log(`${r.path}: could not be read (${r.error})`);
+        if (r.error) console.error(`ossify predict: ${r.path} could not be read: ${r.error}`);
         else console.log(`${r.path}: P(fractured) = ${r.probability.toFixed(4)}  -> ${r.probability >= 0.5 ? 'fractured' : 'not fractured'}  heatmap ${r.heatmap}`);
       }
+      const failed = results.filter((r) => r.error).length;
+      if (!failed) return 0;
+      console.error(`ossify predict: ${failed} of ${results.length} images could not be read (no prediction for them)`);
+      return 1;
     },
   },
   bench: {
@@ -335,7 +416,11 @@ function progressBar() {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    console.error(`ossify: no command given\n\n${mainHelp()}`);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(mainHelp());
     return 0;
   }
@@ -349,16 +434,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { values, positionals } = parseArgs({ args: rest, options: cmd.options, allowPositionals: name === 'predict', strict: true });
-    await cmd.run(values as Record<string, string | boolean | undefined>, positionals);
-    return 0;
+    const args = joinNegativeValues(rest, cmd.options);
+    const allowPositionals = name === 'predict';
+    const { values, positionals } = parseArgs({ args, options: cmd.options, allowPositionals, strict: true });
+    return (await cmd.run(values as Record<string, string | boolean | undefined>, positionals)) ?? 0;
   } catch (e) {
     const err = e as Error & { code?: string };
     if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`ossify ${name}: ${err.message}\n\n${commandHelp(name, cmd)}`);
       return 2;
     }
-    console.error(`ossify ${name}: ${err.message}`);
+    // Library errors start with 'ossify: '; the command's own prefix says as much.
+    console.error(`ossify ${name}: ${err.message.replace(/^ossify: /, '')}`);
     if (process.env.OSSIFY_DEBUG) console.error(err.stack);
     return 1;
   } finally {

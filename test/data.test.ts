@@ -176,6 +176,18 @@ describe('readFracAtlas', () => {
     expect(all.records.length).toBe(5);
     expect(all.records.every((r) => r.split === 'test')).toBe(true);
   });
+
+  it('a CSV that cannot be parsed throws, naming the file and the parser\'s reason in printable text', async () => {
+    const root = join(tmp, 'badcsv');
+    mkdirSync(join(root, 'images/Fractured'), { recursive: true });
+    mkdirSync(join(root, 'splits'), { recursive: true });
+    copyFileSync(join(FR, 'IMG0000472.jpg'), join(root, 'images/Fractured/IMG0000472.jpg'));
+    // Broken quoting, with a byte that is not valid UTF-8 after it: text, but no CSV.
+    writeFileSync(join(root, 'splits/train.csv'), Buffer.from('image_id,fractured\n"IMG0000472.jpg,1\n\xe9\n', 'latin1'));
+    const err = await readFracAtlas(root, { verify: 'none' }).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/^ossify: \S+splits\/train\.csv is not a readable CSV file \(Quote Not Closed.*\); fix it/);
+    expect(err?.message).toMatch(/^[\x20-\x7e]*$/);
+  });
 });
 
 describe('image pipeline', () => {

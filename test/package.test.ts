@@ -1,12 +1,14 @@
 /**
  * The npm package: `npm pack` produces a tarball that a separate Node project imports (ESM, with
- * types) and runs a forward and backward pass with.
+ * types) and runs a forward and backward pass with, that esbuild bundles for the browser with no
+ * externals, and whose browser entry a page can load from dist/ as it is (no import map).
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { build } from 'esbuild';
 
 const root = resolve(__dirname, '..');
 let project = '';
@@ -63,6 +65,40 @@ describe('npm package', () => {
     // x w = [[5, 0], [11, -1]] -> relu sum = 16; dL/dw = x^T relu-mask = [[1+3, 0], [2+4, 0]]
     expect(r.loss).toBeCloseTo(16, 5);
     expect(r.grad).toEqual([4, 0, 6, 0]);
+  });
+  it("esbuild bundles `import 'ossify'` for the browser with no externals", async () => {
+    writeFileSync(join(project, 'browser-entry.mjs'), "import * as ossify from 'ossify';\nexport const names = Object.keys(ossify);\n");
+    const r = await build({
+      entryPoints: [join(project, 'browser-entry.mjs')],
+      absWorkingDir: project,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
+    const text = r.outputFiles[0].text;
+    // Self-contained: no import statements left (wgsl_reflect, not installed here, is inside dist).
+    expect(text.match(/^\s*import\s[^(]*?from\s*["'][^"']+["']/gm) ?? []).toEqual([]);
+    expect(text).toContain('dispatchWorkgroups');
+  });
+  it('dist/index.js imports only its own files, so that a browser loads it without an import map', () => {
+    const dist = join(project, 'node_modules', 'ossify', 'dist');
+    const bare = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(file, 'utf8');
+      // Static imports and re-exports only: dynamic import() of Node modules runs on Node paths alone.
+      for (const m of code.matchAll(/^(?:import|export)\s(?:[^;'"]*?\sfrom\s*)?["']([^"']+)["']/gm)) {
+        if (m[1].startsWith('.')) visit(resolve(dirname(file), m[1]));
+        else bare.add(m[1]);
+      }
+    };
+    visit(join(dist, 'index.js'));
+    expect(seen.size).toBeGreaterThan(1);
+    expect([...bare]).toEqual([]);
   });
   it('the README examples run as written', () => {
     const examples = readmeExamples();

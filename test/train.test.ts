@@ -74,6 +74,43 @@ describe('initial weights (transfer learning)', () => {
   });
 });
 
+describe('initial weights of another model', () => {
+  it('are refused when they fill under half of the model, and load with allowPartial', async () => {
+    const { inceptionV3 } = await import('../src/models/index.js');
+    const { saveSafetensors } = await import('../src/io/safetensors.js');
+    const { loadPretrained } = await import('../src/train/pretrained.js');
+    const dst = inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.125, bam: true, seed: 4 });
+    const kernel = (await dst.stateDict())['conv2d.kernel'];
+    const one = Float32Array.from(kernel.data, (_, i) => i);
+    // One tensor of this model by name and shape, the rest under names no layer has.
+    const file = join(mkdtempSync(join(tmpdir(), 'ossify-partial-')), 'other.safetensors');
+    const other = { 'block1_conv1.kernel': { shape: [3, 3, 3, 64], data: new Float32Array(1728) } };
+    await saveSafetensors(file, { 'conv2d.kernel': { shape: kernel.shape, data: one }, ...other });
+    const logs: string[] = [];
+    await expect(loadPretrained(dst, file, (s) => logs.push(s))).rejects.toThrow(/match 1 of the model's \d+ tensors/);
+    expect((await dst.stateDict())['conv2d.kernel'].data).toEqual(kernel.data);
+    const r = await loadPretrained(dst, file, (s) => logs.push(s), { allowPartial: true });
+    expect(r.loaded).toEqual(['conv2d.kernel']);
+    expect((await dst.stateDict())['conv2d.kernel'].data).toEqual(one);
+    dst.dispose();
+  });
+});
+
+describe('resuming with other options', () => {
+  it('names each option that shapes training and changed, by its flag, and lets the run length change', async () => {
+    const { optionChanges } = await import('../src/train/run-folder.js');
+    const run = { lr: 0.001, batchSize: 4, epochs: 3, workers: 0, plateau: { patience: 3 }, monitor: 'val_loss' };
+    expect(optionChanges(run, { ...run, epochs: 10, workers: 2 })).toEqual([]);
+    expect(optionChanges(run, { ...run, lr: 0.01, batchSize: 8, plateau: { patience: 10 } })).toEqual([
+      '--lr 0.001 in the run, 0.01 now',
+      '--batch-size 4 in the run, 8 now',
+      '--patience 3 in the run, 10 now',
+    ]);
+    // Options a run recorded by an older version lacks are not compared.
+    expect(optionChanges({ lr: 0.001 }, { lr: 0.001, dropout: 0.2 })).toEqual([]);
+  });
+});
+
 describe('Grad-CAM', () => {
   it('explains a map of at least 7x7 at 75 px, scaled to [0, 1], and leaves no weight gradients behind', async () => {
     const { inceptionV3 } = await import('../src/models/index.js');

@@ -10,8 +10,10 @@
  * Utilities/Fracture Split/train.csv, valid.csv, test.csv   optional (original release)
  * ```
  * The folder decides the label; dataset.csv and split files are cross-checked
- * against it. Problems never throw: each is an {@link DatasetIssue} in the
- * summary, and the image is either skipped or kept as stated in the issue.
+ * against it. Problems with images and rows never throw: each is an
+ * {@link DatasetIssue} in the summary, and the image is either skipped or kept
+ * as stated in the issue. A CSV file that cannot be parsed at all throws,
+ * naming the file.
  *
  * Splits, in order of preference:
  * 1. `splits/*.csv` when present: images listed in none of them are reported
@@ -152,9 +154,28 @@ interface CsvRow {
   line: number;
 }
 
+/**
+ * A CSV that cannot be read at all (binary data, broken quoting) is not one bad row: throw, naming
+ * the file and the fix, with the parser's reason cut short and stripped of unprintable bytes.
+ */
+function unreadableCsv(path: string, reason: string): Error {
+  return new Error(
+    `ossify: ${path} is not a readable CSV file (${reason}); ` +
+      'fix it (a header row with image_id and, optionally, fractured) or remove it',
+  );
+}
+
 async function readCsv(path: string, issues: DatasetIssue[]): Promise<CsvRow[]> {
   const text = await readFile(path, 'utf8');
-  const rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true }) as Record<string, string>[];
+  // Control characters other than tabs and line ends do not occur in text.
+  if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) throw unreadableCsv(path, 'it holds binary data, not text');
+  let rows: Record<string, string>[];
+  try {
+    rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true });
+  } catch (e) {
+    const reason = (e as Error).message.split(',')[0].replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
+    throw unreadableCsv(path, reason);
+  }
   const out: CsvRow[] = [];
   rows.forEach((r, i) => {
     const keys = Object.keys(r);
@@ -199,7 +220,8 @@ export function seededSplit<T>(items: readonly T[], seed: number, fractions = { 
 
 /**
  * Reads a FracAtlas-layout folder into typed records with splits, checking
- * every file; never throws for bad data (only for a root without `images/`).
+ * every file; never throws for bad images or rows (only for a root without
+ * `images/` or a CSV file that cannot be parsed).
  */
 export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {}): Promise<FracAtlasDataset> {
   const seed = opts.seed ?? 82;

@@ -58,7 +58,7 @@ export class ImageDecodeError extends Error {
   constructor(
     readonly kind: ImageErrorKind,
     readonly path: string,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${kind}: ${path}: ${detail}`);
     this.name = 'ImageDecodeError';

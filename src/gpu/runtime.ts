@@ -216,9 +216,25 @@ export class Runtime {
     this.keepAlive = keepAlive;
     this.arena = { chunks: [], cpu: [], chunk: 0, offset: 0 };
     this.timestamps = info.features.includes('timestamp-query');
-    device.lost.then((l) => {
-      if (l.reason !== 'destroyed') console.error(`ossify: GPU device lost: ${l.message}`);
-    });
+    // Recorded, not printed: the next call that needs the device throws with it (see checkDevice).
+    device.lost.then((l) => (this.lostInfo = { reason: l.reason, message: l.message }));
+  }
+
+  private lostInfo: { reason: string; message: string } | null = null;
+
+  /** Why the device was lost (`reason` is 'destroyed' or 'unknown'), or null while it works. */
+  get lost(): { reason: string; message: string } | null {
+    return this.lostInfo;
+  }
+
+  /** Throw a clear error once the device is lost: Dawn fails later calls silently or with empty messages. */
+  private checkDevice(): void {
+    const l = this.lostInfo;
+    if (!l) return;
+    throw new Error(
+      `ossify: the GPU device was lost (${l.reason}): ${l.message || 'no message'}. Tensors on it are gone; ` +
+        'shutdown() and init() to start over (a training run resumes from its last checkpoint when rerun)',
+    );
   }
 
   // ---- memory -------------------------------------------------------------------------------
@@ -230,6 +246,7 @@ export class Runtime {
    * good (InceptionV3's weights: 83.1 MiB in 88.0 MiB of classed buffers).
    */
   alloc(bytes: number, opts: { exact?: boolean } = {}): BufferLike {
+    this.checkDevice();
     const size = opts.exact ? Math.max(16, Math.ceil(bytes / 16) * 16) : sizeClass(bytes);
     if (size > this.info.limits.maxBufferSize || size > this.info.limits.maxStorageBufferBindingSize) {
       throw new Error(`ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ${this.info.limits.maxBufferSize}, maxStorageBufferBindingSize ${this.info.limits.maxStorageBufferBindingSize}); use a smaller batch or input size`);
@@ -375,6 +392,7 @@ export class Runtime {
    * struct by field name; `groups` is the workgroup count (use {@link Runtime.grid} for large 1-D work).
    */
   dispatch(k: Kernel, buffers: Record<string, BufferLike>, params: Record<string, number | readonly number[]>, groups: readonly [number, number?, number?]): void {
+    this.checkDevice();
     const [x, y = 1, z = 1] = groups;
     const max = this.info.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new Error(`${k.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
@@ -583,6 +601,7 @@ export class Runtime {
   /** Upload host data into a buffer (after everything recorded so far). */
   upload(dst: BufferLike, data: ArrayBufferView, dstOffset = 0): void {
     // queue.writeBuffer runs before any command buffer submitted later, so recorded work goes first.
+    this.checkDevice();
     this.flush();
     this.device.queue.writeBuffer(dst.buffer, dstOffset, data.buffer, data.byteOffset, data.byteLength);
     this.written(dst.buffer);
@@ -590,11 +609,20 @@ export class Runtime {
 
   /** Read bytes back to the host (submits pending work and waits for it). */
   async download(src: BufferLike, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
+    this.checkDevice();
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({ size: Math.max(size, 4), usage: 0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */ });
     this.copy(src, srcOffset, { buffer: staging, byteSize: size }, 0, size);
     this.flush();
-    await this.waitForQueue(() => staging.mapAsync(1 /* READ */));
+    try {
+      await this.waitForQueue(() => staging.mapAsync(1 /* READ */));
+    } catch (e) {
+      // A device lost meanwhile fails the mapping (Dawn: with an empty message); its lost promise
+      // settles about then, so give it a moment and report the loss instead.
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 100))]);
+      this.checkDevice();
+      throw e;
+    }
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();

@@ -253,17 +253,30 @@ export abstract class Module {
     const own = new Map([...this.namedParameters(), ...this.namedBuffers()]);
     const missing = [...own.keys()].filter((k) => !(k in sd));
     const unexpected = Object.keys(sd).filter((k) => !own.has(k));
-    const problems: string[] = [];
+    const mismatched: string[] = [];
     for (const [k, t] of own) {
       const e = sd[k];
       if (!e) continue;
       const same = e.shape.length === t.shape.length && e.shape.every((d, i) => d === t.shape[i]);
-      if (!same) problems.push(`'${k}': the state dict has shape ${shapeStr(e.shape)}, the model has ${shapeStr(t.shape)}`);
-      else if (e.data.length !== t.size) problems.push(`'${k}': ${e.data.length} values for shape ${shapeStr(e.shape)} (${t.size} elements)`);
+      if (!same) {
+        mismatched.push(`'${k}': the state dict has shape ${shapeStr(e.shape)}, the model has ${shapeStr(t.shape)}`);
+      } else if (e.data.length !== t.size) {
+        mismatched.push(`'${k}': ${e.data.length} values for shape ${shapeStr(e.shape)} (${t.size} elements)`);
+      }
     }
+    const kinds: [string[], string][] = [[mismatched, 'shape mismatches']];
     if (strict) {
-      for (const k of missing) problems.push(`missing key '${k}' (model shape ${shapeStr(own.get(k)!.shape)})`);
-      for (const k of unexpected) problems.push(`unexpected key '${k}' (shape ${shapeStr(sd[k].shape)}) not in the model`);
+      const missingText = missing.map((k) => `missing key '${k}' (model shape ${shapeStr(own.get(k)!.shape)})`);
+      const unexpectedText = unexpected.map(
+        (k) => `unexpected key '${k}' (shape ${shapeStr(sd[k].shape)}) not in the model`,
+      );
+      kinds.push([missingText, 'missing keys'], [unexpectedText, 'unexpected keys']);
+    }
+    // A state dict of another model can differ in every tensor: show a few of each kind, count the rest.
+    const problems: string[] = [];
+    for (const [list, what] of kinds) {
+      problems.push(...list.slice(0, 4));
+      if (list.length > 4) problems.push(`... ${list.length - 4} more ${what} (${list.length} in all)`);
     }
     if (problems.length) throw new Error(`ossify: loadStateDict into ${this.name} failed:\n  ${problems.join('\n  ')}`);
     const rt = runtime();

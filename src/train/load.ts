@@ -3,7 +3,38 @@
  * (`config.modelConfig`), so no model flags are needed. Node only.
  */
 import { loadCheckpoint } from '../io/checkpoint.js';
+import type { TensorData } from '../io/safetensors.js';
 import { buildModel, type Model, type ModelConfig } from '../models/index.js';
+
+/** A model configuration in a few words, for messages (e.g. `inceptionV3 + BAM, 75 px, width 0.125`). */
+export function describeModel(c: ModelConfig): string {
+  return `${c.arch}${c.bam ? ' + BAM' : ''}, ${c.inputSize} px, width ${c.widthMultiplier}, ${c.numClasses} classes`;
+}
+
+/**
+ * Load checkpoint weights into `model`, which was built from the checkpoint's own configuration.
+ * Refuses weights holding NaN or Infinity (a damaged file or a diverged run) and weights that do not
+ * fit the model (a file whose metadata was edited or belongs to other weights), naming `source`.
+ */
+export function loadCheckpointWeights(model: Model, weights: ReadonlyMap<string, TensorData>, source: string): void {
+  for (const [name, t] of weights) {
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) {
+      throw new Error(
+        `ossify: ${source}: tensor '${name}' holds ${t.data[i]} at index ${i}: the file is damaged or was saved by a ` +
+          'diverged run; use another checkpoint (e.g. best.safetensors of the run) or train again',
+      );
+    }
+  }
+  try {
+    model.loadStateDict(Object.fromEntries(weights));
+  } catch (e) {
+    throw new Error(
+      `ossify: ${source}: its weights do not fit the model its metadata describes (${describeModel(model.config)}); ` +
+        `the file is damaged or its metadata was edited.\n${(e as Error).message.replace(/^ossify: /, '')}`,
+    );
+  }
+}
 
 /** Rebuild the model a checkpoint was trained as and load its weights (inference mode). */
 export async function loadModel(path: string): Promise<Model> {
@@ -11,7 +42,12 @@ export async function loadModel(path: string): Promise<Model> {
   const cfg = (ck.config as { modelConfig?: ModelConfig }).modelConfig;
   if (!cfg) throw new Error(`ossify: ${path} has no model configuration; is it a checkpoint written by ossify train?`);
   const model = buildModel(cfg);
-  model.loadStateDict(Object.fromEntries(ck.weights));
+  try {
+    loadCheckpointWeights(model, ck.weights, path);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   model.eval();
   return model;
 }

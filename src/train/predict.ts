@@ -2,21 +2,32 @@
  * `ossify predict`: probability of a fracture per image, plus a Grad-CAM heatmap overlay PNG.
  * Node only.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Tensor } from '../tensor.js';
-import { loadImage } from '../data/images.js';
+import { loadImage, ImageDecodeError } from '../data/images.js';
 import { gradCam } from './attention.js';
 import { loadModel } from './load.js';
 import { backboneOf } from './trainer.js';
 import { encodePng, overlayHeatmap } from './report.js';
+import { ensureFolder } from './run-folder.js';
 
 /** One image's prediction. */
 export interface Prediction {
   path: string;
   probability: number;
   heatmap: string;
+  /** Why the image could not be read (then `probability` is NaN and there is no heatmap). */
   error?: string;
+}
+
+/** Why an image could not be used, in words. */
+function readError(e: unknown): string {
+  if (!(e instanceof ImageDecodeError)) return (e as Error).message;
+  if (e.kind === 'truncated') return `the file ends early (${e.detail}); train and eval skip such files too`;
+  if (e.kind === 'unsupported') return `not an image ossify reads (JPEG, PNG): ${e.detail}`;
+  if (e.kind === 'corrupt') return `corrupt image data: ${e.detail}`;
+  return e.detail;
 }
 
 /** The model's view of one image as a gray picture for overlays (the mean of its 3 input channels). */
@@ -26,19 +37,23 @@ export function grayOf(x: Float32Array, w: number, h: number): Float32Array {
   return g;
 }
 
-/** Predict each image (unreadable ones are reported, not thrown) and write `<name>.attention.png` to `outDir`. */
+/**
+ * Predict each image and write `<name>.attention.png` to `outDir`. Images are decoded as strictly as
+ * training and evaluation decode them: an unreadable, empty or truncated file gets an `error`
+ * instead of a probability (reported, not thrown, so that the other images are still predicted).
+ */
 export async function predictImages(checkpoint: string, paths: string[], outDir: string): Promise<Prediction[]> {
+  await ensureFolder(outDir, 'heatmap folder');
   const model = await loadModel(checkpoint);
   const size = model.config.inputSize;
-  await mkdir(outDir, { recursive: true });
   const results: Prediction[] = [];
   try {
     for (const path of paths) {
       let img;
       try {
-        img = await loadImage(path, { width: size, height: size, backbone: backboneOf(model.config), truncated: 'decode' });
+        img = await loadImage(path, { width: size, height: size, backbone: backboneOf(model.config) });
       } catch (e) {
-        results.push({ path, probability: NaN, heatmap: '', error: (e as Error).message });
+        results.push({ path, probability: NaN, heatmap: '', error: readError(e) });
         continue;
       }
       const x = Tensor.from(img.data, [1, size, size, 3]);

@@ -12,8 +12,29 @@ import { importTorchWeights } from '../io/torch-import.js';
 import { OPTIMIZER_PREFIX } from '../io/checkpoint.js';
 import type { Model } from '../models/index.js';
 
-/** Load `path` into `model` where names and shapes allow; returns the import report. */
-export async function loadPretrained(model: Model, path: string, log: (s: string) => void = console.log): Promise<ImportReport> {
+/**
+ * The share of a model's tensors that initial weights must fill unless a partial load is allowed:
+ * ImageNet weights fill all but the head and the BAM modules (over 85 %), while weights of another
+ * model (DenseNet121 into InceptionV3, another width) match a handful.
+ */
+export const MIN_INIT_FRACTION = 0.5;
+
+/** Options of {@link loadPretrained}. */
+export interface PretrainedOptions {
+  /** Load even when under {@link MIN_INIT_FRACTION} of the model's tensors match (default false: throw). */
+  allowPartial?: boolean;
+}
+
+/**
+ * Load `path` into `model` where names and shapes allow; returns the import report. Throws, loading
+ * nothing, when under {@link MIN_INIT_FRACTION} of the model's tensors match, unless `allowPartial`.
+ */
+export async function loadPretrained(
+  model: Model,
+  path: string,
+  log: (s: string) => void = console.log,
+  opts: PretrainedOptions = {},
+): Promise<ImportReport> {
   const own = new Map([...model.namedParameters(), ...model.namedBuffers()]);
   const target: ImportTarget[] = [...own].map(([name, t]) => ({ name, shape: [...t.shape] }));
   let report: ImportReport;
@@ -26,6 +47,16 @@ export async function loadPretrained(model: Model, path: string, log: (s: string
     const tensors = new Map<string, TensorData>([...file.tensors].filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
     const torchLike = [...tensors.keys()].some((k) => k.endsWith('.running_mean') || k.endsWith('.weight'));
     report = torchLike ? importTorchWeights(tensors, target, { source: path, onShapeMismatch: 'skip' }) : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip' });
+  }
+  const loaded = report.loaded.length;
+  if (loaded < MIN_INIT_FRACTION * target.length && !opts.allowPartial) {
+    const skipped = report.skipped;
+    const why = skipped.length ? ` (${skipped.length} with other shapes, e.g. ${skipped[0].reason})` : '';
+    throw new Error(
+      `ossify: initial weights ${path} match ${loaded} of the model's ${target.length} tensors${why}: ` +
+        'they look like weights of another model (architecture or width); give weights of this model, ' +
+        'or pass --allow-partial-init (allowPartial) to start from them anyway',
+    );
   }
   model.loadStateDict(Object.fromEntries(report.tensors), { strict: false });
   log(`ossify: initial weights from ${path}: ${report.loaded.length} of ${target.length} tensors loaded, ${report.skipped.length} skipped, ${report.missing.length} kept their initial values, ${report.unused.length} in the file unused`);

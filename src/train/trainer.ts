@@ -13,21 +13,23 @@
  * completed epoch and loses nothing. Given a seed, a run is deterministic on the same adapter.
  * Node only.
  */
-import { mkdir, readFile, writeFile, rename, appendFile, stat } from 'node:fs/promises';
+import { readFile, appendFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Tensor, tidy, noGrad } from '../tensor.js';
 import { backward } from '../autograd.js';
 import { runtime } from '../gpu/runtime.js';
 import { Adam } from '../optim/optimizers.js';
 import { softmaxCrossEntropy, softmax } from '../kernels/loss.js';
-import { buildModel, inceptionV3, denseNet121, type Model, type ModelConfig } from '../models/index.js';
+import { inceptionV3, denseNet121, type Model, type ModelConfig } from '../models/index.js';
 import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import type { Backbone } from '../data/images.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
 import { ReduceLROnPlateau, EarlyStopping, type PlateauOptions } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
-import type { TensorData } from '../io/safetensors.js';
+import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
+import { loadCheckpointWeights, loadModel } from './load.js';
+import { ensureFolder, removeRunTemps, optionChanges } from './run-folder.js';
 
 /** Everything a training run needs; {@link TRAIN_DEFAULTS} follows the reference study. */
 export interface TrainOptions {
@@ -67,6 +69,8 @@ export interface TrainOptions {
   report: boolean;
   /** Initial weights for a fresh run (Keras .h5, ossify checkpoint or PyTorch safetensors); ignored on resume. */
   initWeights?: string;
+  /** Start from `initWeights` even when they fill under half of the model's tensors (default: refuse). */
+  allowPartialInit?: boolean;
   /**
    * What picks the best checkpoint and drives ReduceLROnPlateau / early stopping: 'val_loss' (the
    * reference study's, default) or 'val_auc' (robust to class imbalance, where the lowest validation
@@ -181,9 +185,23 @@ async function exists(p: string): Promise<boolean> {
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  await writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/** Why training stopped: the loss or the model's outputs are no longer finite numbers. */
+export class DivergedError extends Error {}
+
+/**
+ * Images that could not be loaded: say which, and why (the first few reasons). Used when a pass over
+ * the data saw no image at all, which would otherwise train on nothing or score NaN.
+ */
+function noImagesError(what: string, total: number, failed: readonly { id: string; message: string }[]): Error {
+  const more = failed.length > 3 ? '; ...' : '';
+  const reasons = failed.slice(0, 3).map((f) => `${f.id}: ${f.message}`).join('; ') + more;
+  return new Error(
+    `ossify: none of the ${total} ${what} images could be loaded${reasons ? ` (${reasons})` : ''}; ` +
+      'check the image files and the input size (--image-size)',
+  );
 }
 
 async function weightsOf(model: Model): Promise<Map<string, TensorData>> {
@@ -235,10 +253,19 @@ export async function evaluate(model: Model, records: readonly FracRecord[], opt
     if (wasTraining) model.train();
     await loader.close();
   }
-  const failed = (loader.lastStats?.failed ?? []).map((f) => f.id);
+  const failed = loader.lastStats?.failed ?? [];
+  if (!ids.length && records.length) throw noImagesError('evaluation', records.length, failed);
+  const nonFinite = probs.filter((p) => !Number.isFinite(p)).length;
+  if (nonFinite) {
+    throw new DivergedError(
+      `ossify: the model's outputs are not finite numbers for ${nonFinite} of ${ids.length} images ` +
+        `(e.g. ${ids[probs.findIndex((p) => !Number.isFinite(p))]}): its weights have diverged or are damaged`,
+    );
+  }
   const P = Float32Array.from(probs);
   const L = Int32Array.from(labels);
-  return { loss: ids.length ? lossSum / ids.length : NaN, probs: P, labels: L, ids, metrics: binaryMetrics(P, L), failed };
+  const metrics = binaryMetrics(P, L);
+  return { loss: lossSum / ids.length, probs: P, labels: L, ids, metrics, failed: failed.map((f) => f.id) };
 }
 
 interface TrainerState {
@@ -260,7 +287,9 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   const o: TrainOptions = { ...TRAIN_DEFAULTS, ...options };
   const log = hooks.log ?? ((s: string) => console.log(s));
   const out = resolve(o.out);
-  await mkdir(out, { recursive: true });
+  await ensureFolder(out, 'run folder');
+  const stale = await removeRunTemps(out);
+  if (stale.length) log(`ossify: removed ${stale.length} temp file(s) of an interrupted write: ${stale.join(', ')}`);
   const rt = runtime();
 
   // ---- data ----
@@ -290,12 +319,23 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   let resumedFrom = -1;
   if (await exists(lastPath)) {
     const ck = await loadCheckpoint(lastPath);
-    const prev = ck.config as { modelConfig?: ModelConfig; batchSize?: number };
+    const prev = ck.config as { modelConfig?: ModelConfig } & Record<string, unknown>;
+    // A rerun continues the run as it started: options that shape training must not change midway
+    // (config.json and the log would then describe a run that never happened).
+    const { modelConfig: _, ...runOptions } = runConfig;
+    const changes = optionChanges(prev, runOptions);
+    if (changes.length) {
+      throw new Error(
+        `ossify: ${out} holds a run trained with other options:\n  ${changes.join('\n  ')}\n` +
+          `Rerun with the options it started with (${join(out, 'config.json')}) to continue it, ` +
+          'or give another --out folder to start a new run',
+      );
+    }
     if (JSON.stringify(prev.modelConfig) !== JSON.stringify(model.config)) {
       throw new Error(`ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); use another --out folder or delete it`);
     }
     // Same configuration: load into the model in place (the optimizer keeps pointing at its tensors).
-    model.loadStateDict(Object.fromEntries(ck.weights) as Record<string, TensorData>);
+    loadCheckpointWeights(model, ck.weights, lastPath);
     state = ck.state as TrainerState;
     if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
     opt.lr = state.lr;
@@ -304,7 +344,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   }
   if (resumedFrom < 0 && o.initWeights) {
     const { loadPretrained } = await import('./pretrained.js');
-    await loadPretrained(model, o.initWeights, log);
+    await loadPretrained(model, o.initWeights, log, { allowPartial: o.allowPartialInit });
   }
   await writeAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
 
@@ -337,6 +377,16 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     await writeAtomic(logPath, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
   }
 
+  // Stop at the first non-finite loss: the checkpoints keep the last completed epoch, untouched.
+  const diverged = (what: string): DivergedError => {
+    const kept = state.epoch >= 0 ? `keeps epoch ${state.epoch + 1}, the last completed one` : 'has no checkpoint yet';
+    return new DivergedError(
+      `ossify: training diverged: ${what}. ${out} ${kept}. Start a new run (another --out) with a lower ` +
+        `learning rate (--lr, now ${o.lr}), or check the data`,
+    );
+  };
+
+  const valOpts = { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined };
   model.train();
   let epochsRun = 0;
   const started = performance.now();
@@ -370,22 +420,30 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         const size = batch.size;
         const done = step + 1;
         pending = Promise.all([loss.read(), logits.read()]).then(([lv, lg]) => {
+          loss.dispose();
+          logits.dispose();
+          if (!Number.isFinite(lv[0])) throw diverged(`the loss of epoch ${epoch + 1}, step ${done} is ${lv[0]}`);
           lossSum += lv[0] * size;
           for (let i = 0; i < size; i++) if ((lg[i * 2 + 1] > lg[i * 2] ? 1 : 0) === labels[i]) correct++;
           seen += size;
-          loss.dispose();
-          logits.dispose();
           const el = (performance.now() - t0) / 1000;
           hooks.progress?.({ epoch: epoch + 1, epochs: o.epochs, step: done - 1, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / el, etaS: ((steps - done) * el) / done });
         });
+        // Awaited at the next step or after the loop; until then a rejection (a diverged loss, a lost
+        // device) must not count as unhandled, which would end the process before the clear error.
+        pending.catch(() => {});
         step++;
       }
       if (pending) await pending;
       const dataStats = loader.lastStats;
+      if (!seen) throw noImagesError('training', trainRecs.length, dataStats?.failed ?? []);
       const trainS = (performance.now() - t0) / 1000;
       const peak = rt.memory().peakAllocatedBytes;
 
-      const val = await evaluate(model, valRecs, { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined });
+      const val = await evaluate(model, valRecs, valOpts).catch((e) => {
+        if (!(e instanceof DivergedError)) throw e;
+        throw diverged(`after epoch ${epoch + 1}, ${e.message.replace(/^ossify: /, '')}`);
+      });
       // Everything minimises: the loss, or minus the AUC.
       // (An AUC is undefined when the validation split has one class: fall back to the loss.)
       const monitored = o.monitor === 'val_auc' && Number.isFinite(val.metrics.auc) ? -val.metrics.auc : val.loss;
@@ -451,10 +509,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
   // ---- final evaluation of the best checkpoint on validation (and test, when the data has one) ----
   let final: EvalResult | null = null;
   if (await exists(bestPath)) {
-    const ck = await loadCheckpoint(bestPath);
-    const best = buildModel(model.config);
-    best.loadStateDict(Object.fromEntries(ck.weights));
-    final = await evaluate(best, valRecs, { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined });
+    const best = await loadModel(bestPath);
+    final = await evaluate(best, valRecs, valOpts);
     await writeAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
     if (o.report) {
       const { writeRunReport } = await import('./run-report.js');
