@@ -48,12 +48,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
+  let cm = colMap(nBase + tx * 4u);
   for (var r = 0u; r < 4u; r++) {
     let m = mBase + ty * 4u + r;
     if (m >= p.M) { break; }
+    let v = rowMap(acc[r], cm);
     for (var c = 0u; c < 4u; c++) {
       let n = nBase + tx * 4u + c;
-      if (n < p.N) { storeC(m, n, wid.z, acc[r][c]); }
+      if (n < p.N) { storeC(m, n, wid.z, v[c]); }
     }
   }
 }

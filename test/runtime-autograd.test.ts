@@ -1,5 +1,5 @@
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, tidy, keep, noGrad, backward, runtime, sizeClass, add, mul, relu, sum, matmul, reshape, scale } from '../src/index.js';
+import { Tensor, tidy, keep, noGrad, backward, runtime, sizeClass, add, mul, relu, sum, matmul, reshape, scale, matmulReference, resolveGemmVariant, setVariant } from '../src/index.js';
 import { fillBuffer } from '../src/tensor.js';
 import { setup, randArray, expectClose } from './helpers.js';
 import { Adam } from '../src/optim/optimizers.js';
@@ -102,6 +102,50 @@ describe('bind groups', () => {
     expect(rt.bindGroupStats.misses, 'bind groups created').toBe(before.misses);
     expectClose(await b.read(), [3, 6, 9, 12], { what: 'second run, cached bind group, new parameters' });
     for (const t of [x, b]) t.dispose();
+  });
+});
+
+describe('compile statistics (what a fresh machine waits for)', () => {
+  it('count each new pipeline once, with its creation time and, where timestamps are granted, its first dispatch', async () => {
+    const rt = runtime();
+    const before = await rt.compileStats();
+    // A kernel no other test compiles: its source is new to this runtime.
+    const body = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+struct Params { n: u32, v: f32 }
+@group(0) @binding(1) var<uniform> p: Params;
+fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
+    const t = Tensor.zeros([37]);
+    for (const v of [1, 2]) rt.dispatchStream('compile-stats-probe', body, { out: t.storage }, { n: 37, v });
+    expectClose(await t.read(), Array.from({ length: 37 }, (_, i) => 2 + i * 0.5), { what: 'probe kernel output' });
+    const after = await rt.compileStats();
+    expect(after.pipelines - before.pipelines, 'one pipeline for two dispatches').toBe(1);
+    expect(after.sources - before.sources).toBe(1);
+    const row = after.byLabel.find((e) => e.label === 'compile-stats-probe');
+    expect(row?.pipelines).toBe(1);
+    expect(row!.createMs).toBeGreaterThan(0);
+    if (rt.info.features.includes('timestamp-query')) expect(row!.firstDispatchMs, 'first dispatch timed').toBeGreaterThan(0);
+    expect(after.compilesOnFirstRun).toBe(rt.info.kind === 'lavapipe');
+    expect(after.compileMs).toBe(after.compilesOnFirstRun ? after.firstDispatchMs : after.createMs);
+    t.dispose();
+  });
+  it('one GEMM pipeline serves every M and N of a loader variant on CPU adapters (subgroup core)', async () => {
+    const rt = runtime();
+    setVariant('gemm', undefined);
+    const shapes: [number, number, number][] = [[1, 8, 4], [5, 12, 16], [18, 40, 24], [72, 16, 132], [301, 8, 36]];
+    const gemms = async (): Promise<number> =>
+      (await rt.compileStats()).byLabel.filter((e) => e.label.startsWith('matmul:')).reduce((n, e) => n + e.pipelines, 0);
+    const before = await gemms();
+    for (const [M, K, N] of shapes) {
+      const a = randArray(M * K, M);
+      const b = randArray(K * N, N);
+      const c = matmul(Tensor.from(a, [M, K]), Tensor.from(b, [K, N]));
+      expectClose(await c.read(), matmulReference(a, [M, K], b, [K, N], false, false), { what: `${M}x${K}x${N}`, atol: 1e-5 });
+    }
+    const added = (await gemms()) - before;
+    const sub = resolveGemmVariant({ label: 'matmul', M: 18, N: 24, K: 40 });
+    // K and N all multiples of 4 (vec4 bindings): one loader variant. Elsewhere each launch shape may differ.
+    if (rt.info.isCpu && sub.lanes > 0) expect(added, 'pipelines for five shapes').toBeLessThanOrEqual(1);
+    else expect(added).toBeLessThanOrEqual(shapes.length);
   });
 });
 

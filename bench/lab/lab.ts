@@ -8,9 +8,10 @@
  */
 import { runtime, Tensor, fillTemplate, matmulReference, type BufferLike } from '../../src/index.js';
 import { matmulLoaders } from '../../src/kernels/matmul.js';
+import { completeLoaders } from '../../src/kernels/gemm.js';
 
 /** The lab times the engine's scalar-B matmul loaders (variant 05 is the vec4-B experiment). */
-const loaders = matmulLoaders(false);
+const loaders = completeLoaders(matmulLoaders(false));
 
 /** One GEMM experiment: a core (WGSL with {{LOADERS}}), its constants and its workgroup grid. */
 export interface GemmLabVariant {
@@ -33,7 +34,7 @@ export interface GemmLabVariant {
 /** Record C = A B with a lab variant (split-k 1). */
 export function runVariant(v: GemmLabVariant, a: BufferLike, b: BufferLike, c: BufferLike, M: number, N: number, K: number): void {
   const rt = runtime();
-  const code = v.selfContained ? v.core : fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: v.loaders ?? loaders });
+  const code = v.selfContained ? v.core : fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: v.loaders ? completeLoaders(v.loaders) : loaders });
   const k = rt.kernel(`lab:${v.id}`, code, v.constants ?? {});
   // The engine's matmul loaders can store into a wider C (ldc, cOff) and read a wider A (lda, aOff);
   // the lab's are dense.

@@ -526,6 +526,10 @@ export class Runtime {
    */
   startProfile(maxDispatches = 2048, opts: { detail?: boolean } = {}): void {
     if (!this.info.features.includes('timestamp-query')) throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
+    // WebGPU caps a query set at 4096 queries, two per profiled dispatch.
+    if (!Number.isInteger(maxDispatches) || maxDispatches < 1 || maxDispatches > 2048) {
+      throw new Error(`ossify: startProfile(maxDispatches): ${maxDispatches} must be an integer from 1 to 2048 (two timestamps each, 4096 per query set)`);
+    }
     this.flush();
     this.profiler = { ...this.timestampLog<string>(maxDispatches), detail: opts.detail ?? false };
   }

@@ -177,16 +177,34 @@ fn epilogue(n: u32, v: f32) -> f32 {
   let y = v * epi[n] + epi[p.N + n];
   return select(y, max(y, 0.0), RELU);
 }`;
+/**
+ * The GEMM cores map each invocation's row of 4 accumulated columns before storing it: `colMap(n0)` once
+ * per invocation and column group, `rowMap(v, colMap)` per row. Loaders without them store C as it is;
+ * the epilogue reads its scale and shift for the 4 columns once (not per element: 32 rows of scalar
+ * table reads made the fused kernels 3x slower to compile on lavapipe, bench/LAB.md #55).
+ */
+const IDENTITY_ROW_MAP = `
+fn colMap(n0: u32) -> mat2x4<f32> { return mat2x4<f32>(); }
+fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> { return v; }
+`;
+const EPILOGUE_ROW_MAP = `
+// The epilogue's scale and shift of columns n0..n0+3 (clamped to N - 1: columns past N are not stored).
+fn colMap(n0: u32) -> mat2x4<f32> {
+  let n = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u));
+  return mat2x4<f32>(vec4<f32>(epi[n.x], epi[n.y], epi[n.z], epi[n.w]), vec4<f32>(epi[p.N + n.x], epi[p.N + n.y], epi[p.N + n.z], epi[p.N + n.w]));
+}
+fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
+  let y = v * cm[0] + cm[1];
+  return select(y, max(y, vec4<f32>()), RELU);
+}
+`;
 const fusedStores = new Map<string, string>();
-/** The loaders with their storeC wrapped by the epilogue (memoised: same string, cached pipeline). */
+/** The loaders with the epilogue as their row map (memoised: same string, cached pipeline). */
 function withEpilogue(loaders: string): string {
   let s = fusedStores.get(loaders);
   if (s === undefined) {
-    if (!loaders.includes('fn storeC(')) throw new Error('ossify: internal error: GEMM loaders without storeC');
-    s = `${loaders.replace('fn storeC(', 'fn storeRaw(')}
-${EPILOGUE_FN}
-fn storeC(m: u32, n: u32, z: u32, v: f32) { storeRaw(m, n, z, epilogue(n, v)); }
-`;
+    if (loaders.includes('fn rowMap(')) throw new Error('ossify: internal error: GEMM loaders with a row map of their own');
+    s = `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`;
     fusedStores.set(loaders, s);
   }
   return s;
@@ -242,7 +260,10 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
   const groups = [...Array(cols / 4).keys()];
   const col = (g: number): string => (g ? `c0 + ${4 * g}u` : 'c0');
   const acc = rows.map((r) => groups.map((g) => `  var acc${r}_${g} = vec4<f32>();`).join('')).join('\n');
-  const store = rows.flatMap((r) => groups.map((g) => `  storeRow(m0 + ${r}u, ${col(g)}, wid.z, acc${r}_${g});`)).join('\n');
+  const store = [
+    ...groups.map((g) => `  let cm${g} = colMap(${col(g)});`),
+    ...rows.flatMap((r) => groups.map((g) => `  storeRow(m0 + ${r}u, ${col(g)}, wid.z, rowMap(acc${r}_${g}, cm${g}));`)),
+  ].join('\n');
   // rows4: L lanes load four rows each per round (L = lanes, fewer when tm is short), tm / (4L) rounds.
   const L = rows4 ? Math.min(lanes, tm / 4) : 0;
   const loads = [...Array(rows4 ? tm / (4 * L) : lanes ? Math.ceil(tm / lanes) : tm).keys()];
@@ -380,6 +401,7 @@ export function completeLoaders(loaders: string): string {
   if (s === undefined) {
     s = loaders.includes('fn loadB4(') ? loaders : loaders + SCALAR_LOADB4;
     if (!s.includes('fn loadB4x4(')) s += ROWS_LOADB4X4;
+    if (!s.includes('fn rowMap(')) s += IDENTITY_ROW_MAP;
     completed.set(loaders, s);
   }
   return s;
