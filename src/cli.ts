@@ -9,6 +9,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init, shutdown } from './gpu/runtime.js';
 import { watchCompiles } from './cli-compiles.js';
+import {
+  int, IMAGE_SIZE, IMAGE_SIZE_HELP, MODELS, MODEL_SIZES, modelName, CHOICES, TRAIN_RANGES as R, POSITIVE,
+  type ModelName, type Range,
+} from './train/options.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -30,31 +34,12 @@ export function bundledSample(): string {
 
 class UsageError extends Error {}
 
-/** The values a numeric option accepts, and how to say so. */
-interface Range {
-  ok: (n: number) => boolean;
-  want: string;
-}
-
-/** Integers from `min` to `max`. */
-function int(min: number, max = Infinity): Range {
-  const want =
-    max < Infinity ? `an integer from ${min} to ${max}` : min === 1 ? 'a positive integer' : `an integer >= ${min}`;
-  return { ok: (n) => Number.isInteger(n) && n >= min && n <= max, want };
-}
-
-const ANY_INT: Range = { ok: Number.isInteger, want: 'an integer' };
-const POSITIVE: Range = { ok: (n) => n > 0, want: 'a number > 0' };
-const NON_NEGATIVE: Range = { ok: (n) => n >= 0, want: 'a number >= 0' };
-/** Input sizes: the backbones need 32 px; past 2048 px one image outgrows any GPU's buffers. */
-const IMAGE_SIZE = int(32, 2048);
-const IMAGE_SIZE_HELP = 'square input size, 32 to 2048';
 /** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
 const MAX_CLASSES = 100_000;
 
 /** `--workers N` (0: decode in the main thread); undefined when not given (the loader's default). */
 function workersOpt(v: string | boolean | undefined): number | undefined {
-  return v === undefined ? undefined : num(v, 'workers', 0, int(0));
+  return v === undefined ? undefined : num(v, 'workers', 0, R.workers);
 }
 
 function num(v: string | boolean | undefined, name: string, fallback: number, range: Range): number {
@@ -115,17 +100,18 @@ function joinNegativeValues(args: readonly string[], options: Options): string[]
   return out;
 }
 
-const modelOpt = (v: string | boolean | undefined, fallback: string): 'inceptionv3' | 'densenet121' => {
-  const m = String(v ?? fallback).toLowerCase().replace(/[-_]/g, '');
-  if (m !== 'inceptionv3' && m !== 'densenet121') throw new UsageError(`--model: '${String(v)}' is not a model; use inceptionv3 or densenet121`);
+const modelOpt = (v: string | boolean | undefined, fallback: ModelName): ModelName => {
+  const m = v === undefined ? fallback : modelName(String(v));
+  if (!m) throw new UsageError(`--model: '${String(v)}' is not a model; use ${MODELS.join(' or ')}`);
   return m;
 };
 
-const monitorOpt = (v: string | boolean | undefined): 'val_loss' | 'val_auc' => {
-  const m = String(v ?? 'val_loss');
-  if (m !== 'val_loss' && m !== 'val_auc') throw new UsageError(`--monitor: '${m}' must be val_loss or val_auc`);
-  return m;
-};
+/** One of a few words (`choices`); `fallback` when not given. */
+function oneOf<T extends string>(v: string | boolean | undefined, name: string, choices: readonly T[], fallback: T): T {
+  const s = String(v ?? fallback);
+  if (!(choices as readonly string[]).includes(s)) throw new UsageError(`--${name}: '${s}' must be ${choices.join(' or ')}`);
+  return s as T;
+}
 
 const COMMANDS: Record<string, Command> = {
   train: {
@@ -192,11 +178,9 @@ const COMMANDS: Record<string, Command> = {
       const data = sample ? bundledSample() : dir(v.data, 'data');
       const model = modelOpt(v.model, 'inceptionv3');
       const small = sample ? { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25, patience: 3 } : null;
-      const defaultSize = model === 'densenet121' ? 224 : 299;
-      const combine = String(v['bam-combine'] ?? 'sum');
-      if (combine !== 'sum' && combine !== 'product') throw new UsageError(`--bam-combine: '${combine}' must be sum or product`);
-      const cw = String(v['class-weights'] ?? 'none');
-      if (cw !== 'none' && cw !== 'balanced') throw new UsageError(`--class-weights: '${cw}' must be none or balanced`);
+      const defaultSize = MODEL_SIZES[model].inputSize;
+      const combine = oneOf(v['bam-combine'], 'bam-combine', CHOICES.bamCombine, 'sum');
+      const cw = oneOf(v['class-weights'], 'class-weights', CHOICES.classWeights, 'none');
       const out = resolve(typeof v.out === 'string' ? v.out : join('runs', sample ? `sample-${model}` : model));
       // Every option is checked before anything is printed or the GPU is started.
       const options: Parameters<typeof train>[0] = {
@@ -205,25 +189,25 @@ const COMMANDS: Record<string, Command> = {
         model,
         bam: !v['no-bam'],
         bamCombine: combine,
-        epochs: num(v.epochs, 'epochs', small?.epochs ?? 100, int(1)),
-        batchSize: num(v['batch-size'], 'batch-size', small?.batchSize ?? 32, int(1)),
-        lr: num(v.lr, 'lr', 1e-3, POSITIVE),
-        imageSize: num(v['image-size'], 'image-size', small?.imageSize ?? defaultSize, IMAGE_SIZE),
-        width: num(v.width, 'width', small?.width ?? 1, POSITIVE),
-        dropout: num(v.dropout, 'dropout', 0, { ok: (n) => n >= 0 && n < 1, want: 'a number from 0 to below 1' }),
-        seed: num(v.seed, 'seed', 0, ANY_INT),
+        epochs: num(v.epochs, 'epochs', small?.epochs ?? 100, R.epochs),
+        batchSize: num(v['batch-size'], 'batch-size', small?.batchSize ?? 32, R.batchSize),
+        lr: num(v.lr, 'lr', 1e-3, R.lr),
+        imageSize: num(v['image-size'], 'image-size', small?.imageSize ?? defaultSize, R.imageSize),
+        width: num(v.width, 'width', small?.width ?? 1, R.width),
+        dropout: num(v.dropout, 'dropout', 0, R.dropout),
+        seed: num(v.seed, 'seed', 0, R.seed),
         classWeights: cw,
         balancedSampling: !!v['balanced-sampling'],
         augment: !v['no-augment'],
-        plateau: { patience: num(v.patience, 'patience', small?.patience ?? 10, int(0)) },
-        earlyStopping: num(v['early-stopping'], 'early-stopping', 0, int(0)),
-        maxBatches: num(v['max-batches'], 'max-batches', 0, int(0)),
-        maxMinutes: num(v['max-minutes'], 'max-minutes', 0, NON_NEGATIVE),
+        plateau: { patience: num(v.patience, 'patience', small?.patience ?? 10, R.patience) },
+        earlyStopping: num(v['early-stopping'], 'early-stopping', 0, R.earlyStopping),
+        maxBatches: num(v['max-batches'], 'max-batches', 0, R.maxBatches),
+        maxMinutes: num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes),
         workers: workersOpt(v.workers),
         report: !v['no-report'],
         initWeights: v['init-weights'] === undefined ? undefined : file(v['init-weights'], '--init-weights'),
         allowPartialInit: !!v['allow-partial-init'],
-        monitor: monitorOpt(v.monitor),
+        monitor: oneOf(v.monitor, 'monitor', CHOICES.monitor, 'val_loss'),
       };
       if (sample) console.log(`ossify: no --data given: training on the bundled FracAtlas sample (${data}) with a small configuration`);
       await init();
@@ -262,7 +246,7 @@ const COMMANDS: Record<string, Command> = {
       const data = dir(v.data, 'data');
       const split = String(v.split ?? 'auto');
       if (!['auto', 'test', 'val', 'train', 'all'].includes(split)) throw new UsageError(`--split: '${split}' must be test, val, train or all`);
-      const batchSize = num(v['batch-size'], 'batch-size', 16, int(1));
+      const batchSize = num(v['batch-size'], 'batch-size', 16, R.batchSize);
       const workers = workersOpt(v.workers);
       const { loadModel } = await import('./train/load.js');
       const { evaluate, metricsJson } = await import('./train/trainer.js');
