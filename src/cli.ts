@@ -37,6 +37,28 @@ class UsageError extends Error {}
 /** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
 const MAX_CLASSES = 100_000;
 
+/**
+ * `--set KEY=VALUE,...`: values are JSON where they parse as JSON (numbers, true, false, null),
+ * text otherwise (`model=densenet121`, `imageSize=default`).
+ */
+function setOpt(v: string | boolean | undefined): Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const part of String(v).split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
+    const text = part.slice(eq + 1);
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // a word: kept as text
+    }
+    out[part.slice(0, eq)] = value;
+  }
+  return out;
+}
+
 /** `--workers N` (0: decode in the main thread); undefined when not given (the loader's default). */
 function workersOpt(v: string | boolean | undefined): number | undefined {
   return v === undefined ? undefined : num(v, 'workers', 0, R.workers);
@@ -329,6 +351,112 @@ const COMMANDS: Record<string, Command> = {
       return 1;
     },
   },
+  sweep: {
+    summary: "train a grid of runs with repeated seeds, test each, and report the study's tables with confidence intervals",
+    usage:
+      'ossify sweep --grid NAME|FILE --data DIR --out SWEEP [--test-data DIR] [--weights-dir DIR] [--shard I/N] ' +
+      '[--set KEY=VALUE,...] [--only NAME,...] [--max-minutes M [--cap-epochs]] [--list]\n' +
+      '       ossify sweep report SWEEP... [--out DIR]',
+    options: {
+      grid: { type: 'string' },
+      data: { type: 'string' },
+      out: { type: 'string' },
+      'test-data': { type: 'string' },
+      'weights-dir': { type: 'string' },
+      shard: { type: 'string' },
+      set: { type: 'string' },
+      only: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      'cap-epochs': { type: 'boolean' },
+      workers: { type: 'string' },
+      list: { type: 'boolean' },
+      resamples: { type: 'string' },
+      'bootstrap-seed': { type: 'string' },
+    },
+    help: {
+      grid: 'a built-in grid (seed-table, seed-table-cpu, smoke) or a grid JSON file (README: "Sweeps")',
+      data: 'FracAtlas folder to train on',
+      out: 'sweep folder: runs/NAME/ per run, report.md, report.json, intervals.svg. Rerunning continues',
+      'test-data': "test on every image of this folder (default: the data's test split, else its validation split)",
+      'weights-dir': "folder of the backbones' ImageNet weights files (rows without theirs are skipped, naming the file)",
+      shard: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it',
+      set: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)',
+      only: 'run only these runs (names from --list; * matches anything)',
+      'max-minutes': 'time budget of this invocation: no epoch starts that would end past it; rerun to continue',
+      'cap-epochs': 'with --max-minutes: report a run the budget cuts short with the epochs it had (said in the report)',
+      workers: 'JPEG decode worker threads',
+      list: 'print the runs of the grid (name, row, status) and exit',
+      resamples: 'bootstrap resamples of the report, at least 2000 (default 2000)',
+      'bootstrap-seed': 'seed of the bootstrap resamples (default 0)',
+    },
+    async run(v, positionals) {
+      const resamples = num(v.resamples, 'resamples', 2000, int(2000));
+      const bootstrapSeed = num(v['bootstrap-seed'], 'bootstrap-seed', 0, R.seed);
+      if (positionals[0] === 'report') {
+        const folders = positionals.slice(1).map((f) => {
+          const problem = pathProblem(resolve(f), 'folder');
+          if (problem) throw new UsageError(`sweep report: ${problem}`);
+          return resolve(f);
+        });
+        if (!folders.length) throw new UsageError('sweep report: give one or more sweep folders');
+        const { writeSweepReport } = await import('./train/sweep-report.js');
+        const out = typeof v.out === 'string' ? resolve(v.out) : folders[0];
+        const files = await writeSweepReport(folders, out, { resamples, seed: bootstrapSeed });
+        console.log(`report of ${folders.length} sweep folder(s): ${files.markdown} (${files.json}, ${files.svg})`);
+        return;
+      }
+      if (positionals.length) throw new UsageError(`unexpected '${positionals[0]}'; the only subcommand is 'report'`);
+      if (typeof v.grid !== 'string') throw new UsageError('--grid is required (seed-table, seed-table-cpu, smoke or a JSON file)');
+      if (typeof v.out !== 'string') throw new UsageError('--out SWEEP is required');
+      const { loadGrid, planSweep, BUILTIN_GRIDS, GridError } = await import('./train/grid.js');
+      if (!BUILTIN_GRIDS[v.grid] && !existsSync(resolve(v.grid))) {
+        throw new UsageError(`--grid: '${v.grid}' is neither a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) nor a file`);
+      }
+      const data = dir(v.data, 'data');
+      const testData = v['test-data'] === undefined ? undefined : dir(v['test-data'], 'test-data');
+      const weightsDir = v['weights-dir'] === undefined ? undefined : dir(v['weights-dir'], 'weights-dir');
+      let shard: { index: number; count: number } | undefined;
+      if (v.shard !== undefined) {
+        const m = /^(\d+)\/(\d+)$/.exec(String(v.shard));
+        if (!m || +m[1] < 1 || +m[1] > +m[2]) throw new UsageError(`--shard: '${String(v.shard)}' is not valid; give I/N with 1 <= I <= N, e.g. 1/2`);
+        shard = { index: +m[1], count: +m[2] };
+      }
+      const set = setOpt(v.set);
+      const only = typeof v.only === 'string' ? v.only.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+      const maxMinutes = num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes);
+      if (v['cap-epochs'] && !maxMinutes) throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
+      const grid = loadGrid(v.grid);
+      let plan;
+      try {
+        plan = planSweep(grid, { weightsDir, set });
+      } catch (e) {
+        if (e instanceof GridError && e.message.startsWith('--set')) throw new UsageError(e.message);
+        throw e;
+      }
+      const { sweep, selectRuns } = await import('./train/sweep.js');
+      const selected = selectRuns(plan, shard, only);
+      if (v.list) {
+        console.log(`grid ${plan.grid.name}: ${plan.runs.length} runs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
+        for (const r of selected) {
+          const done = existsSync(join(resolve(v.out), 'runs', r.name, 'result.json'));
+          console.log(`  ${r.name.padEnd(40)} ${r.label}: ${r.skip ? `skipped: ${r.skip}` : done ? 'done' : 'to run'}`);
+        }
+        return;
+      }
+      await init();
+      const bar = progressBar();
+      const compiled = watchCompiles(bar);
+      const r = await sweep(
+        { grid: v.grid, data, out: v.out, testData, weightsDir, shard, set, only, maxMinutes, capEpochs: !!v['cap-epochs'], workers: workersOpt(v.workers), resamples, bootstrapSeed },
+        { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
+      );
+      await compiled();
+      bar.done();
+      const left = r.pending.length ? `, ${r.pending.length} pending (rerun to continue)` : '';
+      console.log(`\nsweep ${r.plan.grid.name}: ${r.done.length} run(s) done, ${r.skipped.length} skipped${left}`);
+      console.log(`report: ${r.report.markdown} (${r.report.json}, ${r.report.svg})`);
+    },
+  },
   bench: {
     summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
     usage: 'ossify bench [--quick] [--json FILE] [--browser]',
@@ -419,7 +547,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     const args = joinNegativeValues(rest, cmd.options);
-    const allowPositionals = name === 'predict';
+    const allowPositionals = name === 'predict' || name === 'sweep';
     const { values, positionals } = parseArgs({ args, options: cmd.options, allowPositionals, strict: true });
     return (await cmd.run(values as Record<string, string | boolean | undefined>, positionals)) ?? 0;
   } catch (e) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { MODEL_INPUT } from '../models/sizes.js';
+import type { TrainOptions } from './trainer.js';
 
 /** The values a numeric option accepts, and how to say so. */
 export interface Range {
@@ -72,3 +73,26 @@ export const TRAIN_RANGES = {
   maxMinutes: NON_NEGATIVE,
   workers: int(0),
 } satisfies Record<string, Range>;
+
+/** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
+export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {
+  model: 'inceptionv3',
+  bam: true,
+  bamCombine: 'sum',
+  imageSize: 299,
+  width: 1,
+  dropout: 0,
+  epochs: 100,
+  batchSize: 32,
+  lr: 1e-3,
+  seed: 0,
+  classWeights: 'none',
+  balancedSampling: false,
+  augment: true,
+  plateau: {},
+  earlyStopping: 0,
+  maxBatches: 0,
+  maxMinutes: 0,
+  report: true,
+  monitor: 'val_loss',
+};

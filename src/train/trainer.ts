@@ -30,7 +30,7 @@ import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
 import { loadCheckpointWeights, loadModel } from './load.js';
 import { ensureFolder, removeRunTemps, optionChanges } from './run-folder.js';
-import type { ModelName } from './options.js';
+import { TRAIN_DEFAULTS, type ModelName } from './options.js';
 
 /** Everything a training run needs; {@link TRAIN_DEFAULTS} follows the reference study. */
 export interface TrainOptions {
@@ -80,28 +80,7 @@ export interface TrainOptions {
   monitor: 'val_loss' | 'val_auc';
 }
 
-/** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
-export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {
-  model: 'inceptionv3',
-  bam: true,
-  bamCombine: 'sum',
-  imageSize: 299,
-  width: 1,
-  dropout: 0,
-  epochs: 100,
-  batchSize: 32,
-  lr: 1e-3,
-  seed: 0,
-  classWeights: 'none',
-  balancedSampling: false,
-  augment: true,
-  plateau: {},
-  earlyStopping: 0,
-  maxBatches: 0,
-  maxMinutes: 0,
-  report: true,
-  monitor: 'val_loss',
-};
+export { TRAIN_DEFAULTS };
 
 /** One line of log.jsonl. */
 export interface EpochLog {
