@@ -433,8 +433,14 @@ const COMMANDS: Record<string, Command> = {
         if (e instanceof GridError && e.message.startsWith('--set')) throw new UsageError(e.message);
         throw e;
       }
-      const { sweep, selectRuns } = await import('./train/sweep.js');
-      const selected = selectRuns(plan, shard, only);
+      const { sweep, selectRuns, checkSweepFolder } = await import('./train/sweep.js');
+      let selected;
+      try {
+        selected = selectRuns(plan, shard, only);
+      } catch (e) {
+        throw new UsageError((e as Error).message.replace(/^ossify: /, ''));
+      }
+      await checkSweepFolder(resolve(v.out), plan);
       if (v.list) {
         console.log(`grid ${plan.grid.name}: ${plan.runs.length} runs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
         for (const r of selected) {

@@ -249,9 +249,20 @@ const GRID_KEYS = ['name', 'description', 'notes', 'fixed', 'axes', 'blocks'];
 const squash = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** "is not an option; use ..." for an unknown key, with the option it likely meant. */
+/** Edit distance (Levenshtein) of two short strings. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** "is not an option; use ..." for an unknown key, with the option it likely meant (spelt alike). */
 function notKnown(key: string, known: readonly string[], what = 'an option'): string {
-  const near = known.find((k) => squash(k) === squash(key));
+  const near = known.find((k) => squash(k) === squash(key)) ?? known.find((k) => distance(squash(k), squash(key)) <= 2);
   return `is not ${what}${near ? ` (did you mean ${near}?)` : ''}; use ${known.join(', ')}`;
 }
 

@@ -225,14 +225,16 @@ export interface SweepFile {
 
 /**
  * Refuse a sweep folder that holds another grid: a run of the same name with other options would
- * mix two experiments in one report.
+ * mix two experiments in one report. A folder without sweep.json (new, or not a sweep's) passes.
  */
-function checkSameGrid(out: string, before: SweepFile, now: SweepPlan): void {
+export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<void> {
+  const before = await readJson<SweepFile>(join(out, 'sweep.json'));
+  if (!before?.plan) return;
   const had = new Map(before.plan.runs.map((r) => [r.name, JSON.stringify(r.options)]));
-  const changed = now.runs.filter((r) => had.has(r.name) && had.get(r.name) !== JSON.stringify(r.options)).map((r) => r.name);
+  const changed = plan.runs.filter((r) => had.has(r.name) && had.get(r.name) !== JSON.stringify(r.options)).map((r) => r.name);
   const names = (p: SweepPlan): string => p.runs.map((r) => r.name).sort().join(',');
-  if (changed.length || names(before.plan) !== names(now)) {
-    const what = changed.length ? `other options for ${changed.slice(0, 3).join(', ')}` : 'other runs';
+  if (changed.length || names(before.plan) !== names(plan)) {
+    const what = changed.length ? `other options for ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}` : 'other runs';
     throw new Error(
       `ossify: ${out} holds a sweep of grid ${before.plan.grid.name} with ${what}; rerun it as it started ` +
         `(${join(out, 'sweep.json')}), or give another --out folder`,
@@ -255,8 +257,7 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
   const out = resolve(options.out);
   await ensureFolder(join(out, 'runs'), 'sweep folder');
   await removeStaleTemps(join(out, 'sweep.json'));
-  const before = await readJson<SweepFile>(join(out, 'sweep.json'));
-  if (before?.plan) checkSameGrid(out, before, plan);
+  await checkSweepFolder(out, plan);
   await write(join(out, 'sweep.json'), JSON.stringify({ plan, data: resolve(options.data) } satisfies SweepFile, null, 2) + '\n');
   const { set: test, records } = await testSetOf(options.data, options.testData);
   const shardText = options.shard ? ` (shard ${options.shard.index}/${options.shard.count})` : '';
