@@ -7,7 +7,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SweepReport } from '../src/train/sweep-report.js';
@@ -131,6 +131,35 @@ describe('ossify sweep', () => {
       const p = (dir: string): string => readFileSync(join(dir, 'runs', name, 'predictions.csv'), 'utf8');
       expect(p(killed)).toBe(p(straight));
     }
+  });
+
+  it('a time budget caps a run to the epochs that fit and leaves the next for a rerun; results without checkpoints count', () => {
+    // A budget spent by the first epoch: the first run stops after it and is tested (--cap-epochs),
+    // the second waits for the next invocation, as on a machine that starts bare every time.
+    const out = tmp('budget');
+    const args = [...SMOKE, '--out', out, '--set', 'epochs=3', '--max-minutes', '0.001', '--cap-epochs'];
+    const first = ossify(args);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/inceptionv3-nobam-s0: not started: the time budget \(--max-minutes 0\.001\) is spent; rerun to continue/);
+    let rep = report(out);
+    expect(rep.runs.map((r) => [r.name, r.epochs])).toEqual([
+      ['inceptionv3-bam-s0', { run: 1, planned: 3, best: 1, cut: 'time budget of 0.001 min' }],
+    ]);
+    expect(rep.pending).toEqual([{ name: 'inceptionv3-nobam-s0', label: 'InceptionV3, scratch' }]);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/Epochs cut short: inceptionv3-bam-s0 after 1 of 3 \(time budget of 0\.001 min\)/);
+    // What comes back from such a machine: no checkpoints. The finished run is still skipped.
+    for (const run of readdirSync(join(out, 'runs'))) {
+      for (const f of readdirSync(join(out, 'runs', run))) if (f.endsWith('.safetensors')) rmSync(join(out, 'runs', run, f));
+    }
+    const second = ossify(args);
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/inceptionv3-bam-s0: done before/);
+    rep = report(out);
+    expect(rep.runs.map((r) => [r.name, r.epochs.run, r.epochs.cut])).toEqual([
+      ['inceptionv3-bam-s0', 1, 'time budget of 0.001 min'],
+      ['inceptionv3-nobam-s0', 1, 'time budget of 0.001 min'],
+    ]);
+    expect(rep.pending).toEqual([]);
   });
 
   it('bad input is refused before anything runs, naming the problem', () => {

@@ -97,7 +97,7 @@ export const BACKBONES: readonly Backbone[] = [
 ];
 
 /** The backbone of a grid's model name, or undefined. */
-export function backboneOf(name: string): Backbone | undefined {
+export function backboneNamed(name: string): Backbone | undefined {
   return BACKBONES.find((b) => b.name === name);
 }
 
@@ -453,7 +453,7 @@ const fileSafe = (s: string): string => s.replace(/[^A-Za-z0-9._+-]/g, '_');
 
 /** A row in words: the backbone, BAM, the initial weights, and the other options that vary. */
 function rowLabel(o: RunOptions, varying: readonly string[]): string {
-  const b = backboneOf(o.model);
+  const b = backboneNamed(o.model);
   const parts = [`${b?.label ?? o.model}${o.bam ? ' + 3 BAM' : ''}`];
   parts.push(o.initWeights ? basename(o.initWeights) : o.init === 'imagenet' ? 'ImageNet' : 'scratch');
   for (const k of NAME_ORDER) {
@@ -488,7 +488,7 @@ export function checkOverrides(grid: Grid, set: Partial<Record<string, unknown>>
 
 /** Why a run cannot run here, or undefined. */
 function skipReason(o: RunOptions, weightsDir: string | undefined): string | undefined {
-  const b = backboneOf(o.model)!;
+  const b = backboneNamed(o.model)!;
   if (!isBuilt(o.model)) return `${b.label} is not built by this version of ossify yet`;
   if (o.initWeights) return existsSync(o.initWeights) ? undefined : `its initial weights ${o.initWeights} do not exist`;
   if (o.init !== 'imagenet') return undefined;
@@ -508,7 +508,7 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
     }
   }
   for (const o of options) {
-    const b = backboneOf(o.model)!;
+    const b = backboneNamed(o.model)!;
     if (o.imageSize === 'default') continue;
     const min = isBuilt(o.model) ? MODEL_SIZES[o.model as keyof typeof MODEL_SIZES].minInput : 32;
     if (o.imageSize < min) {
@@ -535,12 +535,12 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
 
 /** A run's input size in pixels ('default': its backbone's). */
 export function imageSizeOf(o: RunOptions): number {
-  return o.imageSize === 'default' ? backboneOf(o.model)!.imageSize : o.imageSize;
+  return o.imageSize === 'default' ? backboneNamed(o.model)!.imageSize : o.imageSize;
 }
 
 /** The weights file a run starts from, or undefined (from scratch). */
 export function initWeightsOf(o: RunOptions, weightsDir: string | undefined): string | undefined {
   if (o.initWeights) return o.initWeights;
   if (o.init !== 'imagenet' || !weightsDir) return undefined;
-  return join(weightsDir, backboneOf(o.model)!.weights);
+  return join(weightsDir, backboneNamed(o.model)!.weights);
 }

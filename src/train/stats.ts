@@ -105,7 +105,7 @@ function rankScores(scores: ArrayLike<number>): RankedScores {
  * (fractured, non-fractured) pairs ordered correctly by score, ties counting one half. NaN when a
  * class has no weight.
  */
-export function weightedAuc(ranked: RankedScores, labels: ArrayLike<number>, w: ArrayLike<number>): number {
+function weightedAuc(ranked: RankedScores, labels: ArrayLike<number>, w: ArrayLike<number>): number {
   const { order, groups } = ranked;
   let below = 0; // weight of non-fractured items with lower scores
   let sum = 0;
@@ -125,7 +125,7 @@ export function weightedAuc(ranked: RankedScores, labels: ArrayLike<number>, w: 
   return pos > 0 && below > 0 ? sum / (pos * below) : NaN;
 }
 
-/** Exported for tests: {@link weightedAuc} from plain scores. */
+/** ROC AUC of scores against 0/1 labels, each item counted `w[i]` times (default once): sklearn's `roc_auc_score` with ties counting one half. */
 export function aucOf(scores: ArrayLike<number>, labels: ArrayLike<number>, w?: ArrayLike<number>): number {
   return weightedAuc(rankScores(scores), labels, w ?? new Float64Array(labels.length).fill(1));
 }

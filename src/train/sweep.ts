@@ -267,6 +267,7 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
   const pending: string[] = [];
   const skipped: { name: string; reason: string }[] = [];
   let estimateMs = 0; // the last run's first epoch: what the next one needs at least
+  let trainedNow = 0;
   for (const [i, run] of selected.entries()) {
     const dir = join(out, 'runs', run.name);
     const tag = `[${i + 1}/${selected.length}] ${run.name}`;
@@ -280,7 +281,8 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
       done.push(run.name);
       continue;
     }
-    if (left() < estimateMs + 10_000 || left() <= 0) {
+    // The first run to train always starts (one epoch at least), so that every invocation makes progress.
+    if (trainedNow > 0 && left() < estimateMs + 10_000) {
       log(`ossify: sweep ${tag}: not started: the time budget (--max-minutes ${options.maxMinutes}) is spent; rerun to continue`);
       pending.push(run.name);
       continue;
@@ -294,6 +296,7 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
       return `the next epoch would end past the sweep's time budget (--max-minutes ${options.maxMinutes})`;
     };
     const trained = await train(trainOptionsOf(run, options, dir), { log, progress: hooks.progress, stopAfter });
+    trainedNow++;
     const history = trained.history;
     if (history.length) estimateMs = history[0].epoch_s * 1000;
     if (cut && !options.capEpochs) {
