@@ -131,7 +131,9 @@ const modelOpt = (v: string | boolean | undefined, fallback: ModelName): ModelNa
 /** One of a few words (`choices`); `fallback` when not given. */
 function oneOf<T extends string>(v: string | boolean | undefined, name: string, choices: readonly T[], fallback: T): T {
   const s = String(v ?? fallback);
-  if (!(choices as readonly string[]).includes(s)) throw new UsageError(`--${name}: '${s}' must be ${choices.join(' or ')}`);
+  if (!(choices as readonly string[]).includes(s)) {
+    throw new UsageError(`--${name}: '${s}' must be ${choices.join(' or ')}`);
+  }
   return s as T;
 }
 
@@ -352,7 +354,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   sweep: {
-    summary: "train a grid of runs with repeated seeds, test each, and report the study's tables with confidence intervals",
+    summary: "train a grid of runs over seeds, test each, report the study's tables with confidence intervals",
     usage:
       'ossify sweep --grid NAME|FILE --data DIR --out SWEEP [--test-data DIR] [--weights-dir DIR] [--shard I/N] ' +
       '[--set KEY=VALUE,...] [--only NAME,...] [--max-minutes M [--cap-epochs]] [--list]\n' +
@@ -378,12 +380,12 @@ const COMMANDS: Record<string, Command> = {
       data: 'FracAtlas folder to train on',
       out: 'sweep folder: runs/NAME/ per run, report.md, report.json, intervals.svg. Rerunning continues',
       'test-data': "test on every image of this folder (default: the data's test split, else its validation split)",
-      'weights-dir': "folder of the backbones' ImageNet weights files (rows without theirs are skipped, naming the file)",
+      'weights-dir': "folder of the backbones' ImageNet weights files (rows without theirs are skipped, naming it)",
       shard: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it',
       set: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)',
       only: 'run only these runs (names from --list; * matches anything)',
       'max-minutes': 'time budget of this invocation: no epoch starts that would end past it; rerun to continue',
-      'cap-epochs': 'with --max-minutes: report a run the budget cuts short with the epochs it had (said in the report)',
+      'cap-epochs': 'with --max-minutes: test a run the budget cuts short with the epochs it had (the report says so)',
       workers: 'JPEG decode worker threads',
       list: 'print the runs of the grid (name, row, status) and exit',
       resamples: 'bootstrap resamples of the report, at least 2000 (default 2000)',
@@ -406,11 +408,14 @@ const COMMANDS: Record<string, Command> = {
         return;
       }
       if (positionals.length) throw new UsageError(`unexpected '${positionals[0]}'; the only subcommand is 'report'`);
-      if (typeof v.grid !== 'string') throw new UsageError('--grid is required (seed-table, seed-table-cpu, smoke or a JSON file)');
+      if (typeof v.grid !== 'string') {
+        throw new UsageError('--grid is required (seed-table, seed-table-cpu, smoke or a JSON file)');
+      }
       if (typeof v.out !== 'string') throw new UsageError('--out SWEEP is required');
       const { loadGrid, planSweep, BUILTIN_GRIDS, GridError } = await import('./train/grid.js');
       if (!BUILTIN_GRIDS[v.grid] && !existsSync(resolve(v.grid))) {
-        throw new UsageError(`--grid: '${v.grid}' is neither a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) nor a file`);
+        const names = Object.keys(BUILTIN_GRIDS).join(', ');
+        throw new UsageError(`--grid: '${v.grid}' is neither a built-in grid (${names}) nor a file`);
       }
       const data = dir(v.data, 'data');
       const testData = v['test-data'] === undefined ? undefined : dir(v['test-data'], 'test-data');
@@ -418,13 +423,17 @@ const COMMANDS: Record<string, Command> = {
       let shard: { index: number; count: number } | undefined;
       if (v.shard !== undefined) {
         const m = /^(\d+)\/(\d+)$/.exec(String(v.shard));
-        if (!m || +m[1] < 1 || +m[1] > +m[2]) throw new UsageError(`--shard: '${String(v.shard)}' is not valid; give I/N with 1 <= I <= N, e.g. 1/2`);
+        if (!m || +m[1] < 1 || +m[1] > +m[2]) {
+          throw new UsageError(`--shard: '${String(v.shard)}' is not valid; give I/N with 1 <= I <= N, e.g. 1/2`);
+        }
         shard = { index: +m[1], count: +m[2] };
       }
       const set = setOpt(v.set);
       const only = typeof v.only === 'string' ? v.only.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
       const maxMinutes = num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes);
-      if (v['cap-epochs'] && !maxMinutes) throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
+      if (v['cap-epochs'] && !maxMinutes) {
+        throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
+      }
       const grid = loadGrid(v.grid);
       let plan;
       try {
@@ -442,7 +451,8 @@ const COMMANDS: Record<string, Command> = {
       }
       await checkSweepFolder(resolve(v.out), plan);
       if (v.list) {
-        console.log(`grid ${plan.grid.name}: ${plan.runs.length} runs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
+        const of = shard ? `, shard ${shard.index}/${shard.count}` : '';
+        console.log(`grid ${plan.grid.name}: ${plan.runs.length} runs${of}`);
         for (const r of selected) {
           const done = existsSync(join(resolve(v.out), 'runs', r.name, 'result.json'));
           console.log(`  ${r.name.padEnd(40)} ${r.label}: ${r.skip ? `skipped: ${r.skip}` : done ? 'done' : 'to run'}`);
@@ -453,7 +463,10 @@ const COMMANDS: Record<string, Command> = {
       const bar = progressBar();
       const compiled = watchCompiles(bar);
       const r = await sweep(
-        { grid: v.grid, data, out: v.out, testData, weightsDir, shard, set, only, maxMinutes, capEpochs: !!v['cap-epochs'], workers: workersOpt(v.workers), resamples, bootstrapSeed },
+        {
+          grid: v.grid, data, out: v.out, testData, weightsDir, shard, set, only, maxMinutes,
+          capEpochs: !!v['cap-epochs'], workers: workersOpt(v.workers), resamples, bootstrapSeed,
+        },
         { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
       );
       await compiled();

@@ -22,8 +22,8 @@ export {
   type RowMetric, type Comparison, type Bounds,
 } from './train/sweep-report.js';
 export {
-  loadGrid, checkGrid, checkOverrides, planSweep, imageSizeOf, initWeightsOf, isBuilt, backboneNamed, BUILTIN_GRIDS, BACKBONES,
-  RUN_DEFAULTS, GRID_OPTIONS, GridError,
+  loadGrid, checkGrid, checkOverrides, planSweep, imageSizeOf, initWeightsOf, isBuilt, backboneNamed, BUILTIN_GRIDS,
+  BACKBONES, RUN_DEFAULTS, GRID_OPTIONS, GridError,
   type GridSpec, type Grid, type RunOptions, type PlannedRun, type SweepPlan, type Backbone, type PlanOptions,
 } from './train/grid.js';
 export * from './train/stats.js';

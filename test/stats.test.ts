@@ -5,7 +5,16 @@
  * definition, and the paired bootstrap's symmetries.
  */
 import { describe, expect, it } from 'vitest';
-import { aucOf, bootstrapMetrics, mcnemar, mcnemarExactP, mean, pairedAucDifference, quantile, sampleSd } from '../src/train/stats.js';
+import {
+  aucOf,
+  bootstrapMetrics,
+  mcnemar,
+  mcnemarExactP,
+  mean,
+  pairedAucDifference,
+  quantile,
+  sampleSd,
+} from '../src/train/stats.js';
 import { binaryMetrics, rocAuc } from '../src/train/metrics.js';
 import { rng } from './helpers.js';
 
@@ -92,7 +101,9 @@ describe('bootstrap', () => {
     expect(ci.f1.estimate).toBeCloseTo(m.f1, 14);
     expect(ci.auc.estimate).toBeCloseTo(m.auc, 14);
     // Seeded: the same call gives the same interval, another seed another one.
-    expect(bootstrapMetrics(probs, labels, { resamples: 2000, seed: 3 })).toEqual(bootstrapMetrics(probs, labels, { resamples: 2000, seed: 3 }));
+    expect(bootstrapMetrics(probs, labels, { resamples: 2000, seed: 3 })).toEqual(
+      bootstrapMetrics(probs, labels, { resamples: 2000, seed: 3 }),
+    );
     expect(bootstrapMetrics(probs, labels, { seed: 4 })).not.toEqual(bootstrapMetrics(probs, labels, { seed: 5 }));
   });
 
@@ -108,7 +119,12 @@ describe('bootstrap', () => {
     const a = labels.map((l) => Math.round((0.3 * l + 0.7 * r()) * 20) / 20); // ties on a 0.05 grid
     const b = labels.map((l) => 0.15 * l + 0.85 * r());
     // The same ranking (a monotone transform) has the same AUC in every resample.
-    const same = pairedAucDifference(a, a.map((x) => x * x + 1), labels, { seed: 2 });
+    const same = pairedAucDifference(
+      a,
+      a.map((x) => x * x + 1),
+      labels,
+      { seed: 2 },
+    );
     expect([same.lo, same.estimate, same.hi]).toEqual([0, 0, 0]);
     const ab = pairedAucDifference(a, b, labels, { seed: 2 });
     const ba = pairedAucDifference(b, a, labels, { seed: 2 });

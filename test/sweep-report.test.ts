@@ -29,7 +29,13 @@ const GRID: GridSpec = {
 const N = 40;
 const labels = Array.from({ length: N }, (_, i) => (i < 10 ? 1 : 0));
 const ids = labels.map((_, i) => `IMG${String(i).padStart(7, '0')}`);
-const test: TestSet = { kind: 'external', source: 'every image of /data/test', n: N, positives: 10, key: 'fixture-key' };
+const test: TestSet = {
+  kind: 'external',
+  source: 'every image of /data/test',
+  n: N,
+  positives: 10,
+  key: 'fixture-key',
+};
 
 /** Probabilities that get exactly the images in `wrong` wrong, ranked by `order` within each side. */
 function predictions(wrong: number[], spread: (i: number) => number): number[] {
@@ -108,10 +114,10 @@ describe('sweep report from run folders', () => {
     expect(md).toContain('| reference study: InceptionV3 + 3 BAM | 1 | 90.48 | 90.57 | not quoted | not quoted |');
     const wp = (v: number): string => (100 * v).toFixed(2);
     const row0 = r.rows[0]!;
-    expect(md).toContain(
-      `| InceptionV3 + 3 BAM, scratch | 2 | 93.75 ± 1.77 | ${wp(row0.mean.weighted_precision)} ± ${wp(row0.sd.weighted_precision)} | ` +
-        `${wp(row0.mean.weighted_recall)} ± ${wp(row0.sd.weighted_recall)} | ${wp(row0.mean.weighted_f1)} ± ${wp(row0.sd.weighted_f1)} |`,
-    );
+    const cell = (k: 'weighted_precision' | 'weighted_recall' | 'weighted_f1'): string =>
+      `${wp(row0.mean[k])} ± ${wp(row0.sd[k])}`;
+    const cells = [cell('weighted_precision'), cell('weighted_recall'), cell('weighted_f1')];
+    expect(md).toContain(`| InceptionV3 + 3 BAM, scratch | 2 | 93.75 ± 1.77 | ${cells.join(' | ')} |`);
     expect(md).toContain('| DenseNet121, scratch | 1 | 87.50 |');
     expect(md).toContain('arXiv:2410.14833');
 
@@ -121,10 +127,15 @@ describe('sweep report from run folders', () => {
     expect(run0.ci.accuracy).toEqual([ci.accuracy.lo, ci.accuracy.hi]);
     expect(run0.ci.f1).toEqual([ci.f1.lo, ci.f1.hi]);
     expect(run0.ci.auc).toEqual([ci.auc.lo, ci.auc.hi]);
-    expect(run0.confusion).toEqual([[29, 1], [1, 9]]);
+    expect(run0.confusion).toEqual([
+      [29, 1],
+      [1, 9],
+    ]);
     expect(run0.majority_baseline_accuracy).toBe(0.75);
     expect(run0.timing).toEqual({ wall_s: 105, train_s: 100, eval_s: 5, images_per_s: 12.5, peak_gpu_mib: 64 });
-    expect(md).toContain(`| inceptionv3-bam-s0 | 0 | 3 (best 2) | 95.00 [${wp(ci.accuracy.lo)}, ${wp(ci.accuracy.hi)}] |`);
+    expect(md).toContain(
+      `| inceptionv3-bam-s0 | 0 | 3 (best 2) | 95.00 [${wp(ci.accuracy.lo)}, ${wp(ci.accuracy.hi)}] |`,
+    );
 
     // BAM vs no BAM, seed 0: BAM alone right on 9 images, no BAM alone on 1 (image 20 is wrong for
     // both, image 3 only for BAM): McNemar exact p = 2 * (C(10, 0) + C(10, 1)) / 2^10.
@@ -137,25 +148,43 @@ describe('sweep report from run folders', () => {
     const diff = pairedAucDifference(bam0, nobam0, labels, { resamples: 2000, seed: 0 });
     expect(bamVs[0]!.auc_difference).toEqual({ estimate: diff.estimate, lo: diff.lo, hi: diff.hi });
     expect(bamVs[0]!.distinguishable).toBe(true);
-    expect(bamVs[0]!.sentence).toMatch(/InceptionV3 \+ 3 BAM, scratch is right more often \(McNemar's exact p = 0\.021, 9 vs 1 images/);
+    expect(bamVs[0]!.sentence).toMatch(
+      /InceptionV3 \+ 3 BAM, scratch is right more often \(McNemar's exact p = 0\.021, 9 vs 1 images/,
+    );
     // Seed 1: the same predictions: the interval is [0, 0] and p = 1.
     expect(bamVs[1]!.mcnemar).toEqual({ b: 0, c: 0, n: 40, p: 1 });
     expect(bamVs[1]!.auc_difference).toEqual({ estimate: 0, lo: 0, hi: 0 });
     expect(bamVs[1]!.sentence).toBe(
-      'InceptionV3 + 3 BAM, scratch vs InceptionV3, scratch (seed 1): not distinguishable on 40 images (accuracy 92.50 % vs 92.50 %, ' +
-        "McNemar's exact p = 1.0, 0 vs 0 images right by one of them only; AUC difference 0.000, 95 % CI 0.000 to 0.000, which spans 0).",
+      'InceptionV3 + 3 BAM, scratch vs InceptionV3, scratch (seed 1): not distinguishable on 40 images ' +
+        "(accuracy 92.50 % vs 92.50 %, McNemar's exact p = 1.0, 0 vs 0 images right by one of them only; " +
+        'AUC difference 0.000, 95 % CI 0.000 to 0.000, which spans 0).',
     );
-    expect(r.comparison_summaries).toEqual(['BAM vs no BAM: InceptionV3 + 3 BAM, scratch vs InceptionV3, scratch: distinguishable in 1 of 2 seeds.']);
+    expect(r.comparison_summaries).toEqual([
+      'BAM vs no BAM: InceptionV3 + 3 BAM, scratch vs InceptionV3, scratch: distinguishable in 1 of 2 seeds.',
+    ]);
     // The best row (by mean accuracy) against the others on the same seed, less pairs already compared.
-    expect(r.comparisons.filter((c) => c.kind === 'best').map((c) => [c.a, c.b])).toEqual([['inceptionv3-bam-s0', 'densenet121-nobam-s0']]);
-    expect(md).toContain('| BAM vs no BAM | 1 | InceptionV3 + 3 BAM, scratch | InceptionV3, scratch | 92.50 / 92.50 | 0 / 0, 1.0 | 0.000 [0.000, 0.000] | not distinguishable |');
+    expect(r.comparisons.filter((c) => c.kind === 'best').map((c) => [c.a, c.b])).toEqual([
+      ['inceptionv3-bam-s0', 'densenet121-nobam-s0'],
+    ]);
+    expect(md).toContain(
+      '| BAM vs no BAM | 1 | InceptionV3 + 3 BAM, scratch | InceptionV3, scratch | 92.50 / 92.50 | 0 / 0, 1.0 ' +
+        '| 0.000 [0.000, 0.000] | not distinguishable |',
+    );
 
     // Not run: the pending run, and the row of a backbone not built yet with its runs and why.
     expect(r.pending).toEqual([{ name: 'densenet121-nobam-s1', label: 'DenseNet121, scratch' }]);
     expect(r.skipped).toEqual([
-      { row: 'efficientnetb1-nobam', label: 'EfficientNetB1, scratch', runs: ['efficientnetb1-nobam-s0', 'efficientnetb1-nobam-s1'], reason: 'EfficientNetB1 is not built by this version of ossify yet' },
+      {
+        row: 'efficientnetb1-nobam',
+        label: 'EfficientNetB1, scratch',
+        runs: ['efficientnetb1-nobam-s0', 'efficientnetb1-nobam-s1'],
+        reason: 'EfficientNetB1 is not built by this version of ossify yet',
+      },
     ]);
-    expect(md).toContain('- EfficientNetB1, scratch (efficientnetb1-nobam-s0, efficientnetb1-nobam-s1): skipped: EfficientNetB1 is not built by this version of ossify yet.');
+    expect(md).toContain(
+      '- EfficientNetB1, scratch (efficientnetb1-nobam-s0, efficientnetb1-nobam-s1): skipped: ' +
+        'EfficientNetB1 is not built by this version of ossify yet.',
+    );
     expect(md).toContain('| runs | 5 done of 8; 1 pending, 2 skipped |');
 
     // The chart: an accuracy and an AUC dot per run at its value, and the majority baseline.
@@ -182,14 +211,20 @@ describe('sweep report from run folders', () => {
     const other = fixture([]);
     const plan = planSweep(checkGrid({ ...GRID, fixed: { ...GRID.fixed, epochs: 4 } }, 'other.json'));
     writeFileSync(join(other, 'sweep.json'), JSON.stringify({ plan, data: '/data/fracatlas' }));
-    await expect(writeSweepReport([whole, other], merged)).rejects.toThrow(`${other} holds a sweep of another grid or options than ${whole}`);
-    await expect(writeSweepReport([join(whole, 'runs')], merged)).rejects.toThrow(/is not a sweep folder \(no sweep\.json\)/);
+    await expect(writeSweepReport([whole, other], merged)).rejects.toThrow(
+      `${other} holds a sweep of another grid or options than ${whole}`,
+    );
+    await expect(writeSweepReport([join(whole, 'runs')], merged)).rejects.toThrow(
+      /is not a sweep folder \(no sweep\.json\)/,
+    );
   });
 
   it('a damaged predictions file is named with the fix', async () => {
     const dir = fixture(['inceptionv3-bam-s0']);
     const f = join(dir, 'runs', 'inceptionv3-bam-s0', 'predictions.csv');
     writeFileSync(f, readFileSync(f, 'utf8').split('\n').slice(0, 20).join('\n'));
-    await expect(writeSweepReport([dir], dir)).rejects.toThrow(`${f} does not hold 40 rows of image_id,label (0/1),probability; delete it`);
+    await expect(writeSweepReport([dir], dir)).rejects.toThrow(
+      `${f} does not hold 40 rows of image_id,label (0/1),probability; delete it`,
+    );
   });
 });

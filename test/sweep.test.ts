@@ -22,7 +22,14 @@ const report = (out: string): SweepReport => JSON.parse(readFileSync(join(out, '
 
 function ossify(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 540_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('Warning: ')).join('\n') };
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr
+      .split('\n')
+      .filter((l) => !l.startsWith('Warning: '))
+      .join('\n'),
+  };
 }
 
 /** The report without what differs between two sweeps of the same runs: times and the adapter's words. */
@@ -48,14 +55,20 @@ describe('ossify sweep', () => {
     for (const run of rep.runs) {
       expect(run.n).toBe(12);
       expect(run.confusion.flat().reduce((a, b) => a + b, 0)).toBe(12);
-      for (const [k, v] of [['accuracy', run.accuracy], ['f1', run.fractured.f1], ['auc', run.auc]] as const) {
+      for (const [k, v] of [
+        ['accuracy', run.accuracy],
+        ['f1', run.fractured.f1],
+        ['auc', run.auc],
+      ] as const) {
         const [lo, hi] = run.ci[k];
         expect(lo, `${run.name} ${k}`).toBeLessThanOrEqual(v);
         expect(hi, `${run.name} ${k}`).toBeGreaterThanOrEqual(v);
       }
       expect(run.epochs).toEqual({ run: 1, planned: 1, best: 1, cut: null });
       expect(run.timing.images_per_s).toBeGreaterThan(0);
-      const csv = readFileSync(join(out, 'runs', run.name, 'predictions.csv'), 'utf8').trim().split('\n');
+      const csv = readFileSync(join(out, 'runs', run.name, 'predictions.csv'), 'utf8')
+        .trim()
+        .split('\n');
       expect(csv[0]).toBe('image_id,label,probability');
       expect(csv).toHaveLength(13);
     }
@@ -79,7 +92,9 @@ describe('ossify sweep', () => {
     // The same folder with other options is refused, naming the runs, and left as it was.
     const other = ossify([...SMOKE, '--out', out, '--set', 'epochs=2']);
     expect(other.stderr).toMatch(
-      new RegExp(`${out} holds a sweep of grid smoke with other options for inceptionv3-bam-s0, inceptionv3-nobam-s0; rerun it as it started`),
+      new RegExp(
+        `${out} holds a sweep of grid smoke with other options for inceptionv3-bam-s0, inceptionv3-nobam-s0; rerun`,
+      ),
     );
     expect(other.status).toBe(1);
     expect(report(out)).toEqual(rep);
@@ -133,23 +148,28 @@ describe('ossify sweep', () => {
     }
   });
 
-  it('a time budget caps a run to the epochs that fit and leaves the next for a rerun; results without checkpoints count', () => {
+  it('a time budget caps a run to the epochs that fit, the next waits; results without checkpoints count', () => {
     // A budget spent by the first epoch: the first run stops after it and is tested (--cap-epochs),
     // the second waits for the next invocation, as on a machine that starts bare every time.
     const out = tmp('budget');
     const args = [...SMOKE, '--out', out, '--set', 'epochs=3', '--max-minutes', '0.001', '--cap-epochs'];
     const first = ossify(args);
     expect(first.status, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/inceptionv3-nobam-s0: not started: the time budget \(--max-minutes 0\.001\) is spent; rerun to continue/);
+    expect(first.stdout).toMatch(
+      /inceptionv3-nobam-s0: not started: the time budget \(--max-minutes 0\.001\) is spent; rerun to continue/,
+    );
     let rep = report(out);
     expect(rep.runs.map((r) => [r.name, r.epochs])).toEqual([
       ['inceptionv3-bam-s0', { run: 1, planned: 3, best: 1, cut: 'time budget of 0.001 min' }],
     ]);
     expect(rep.pending).toEqual([{ name: 'inceptionv3-nobam-s0', label: 'InceptionV3, scratch' }]);
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/Epochs cut short: inceptionv3-bam-s0 after 1 of 3 \(time budget of 0\.001 min\)/);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(
+      /Epochs cut short: inceptionv3-bam-s0 after 1 of 3 \(time budget of 0\.001 min\)/,
+    );
     // What comes back from such a machine: no checkpoints. The finished run is still skipped.
     for (const run of readdirSync(join(out, 'runs'))) {
-      for (const f of readdirSync(join(out, 'runs', run))) if (f.endsWith('.safetensors')) rmSync(join(out, 'runs', run, f));
+      for (const f of readdirSync(join(out, 'runs', run)))
+        if (f.endsWith('.safetensors')) rmSync(join(out, 'runs', run, f));
     }
     const second = ossify(args);
     expect(second.status, second.stderr).toBe(0);
@@ -165,18 +185,34 @@ describe('ossify sweep', () => {
   it('bad input is refused before anything runs, naming the problem', () => {
     const out = tmp('bad');
     const cases: [string[], number, RegExp][] = [
-      [['sweep', '--grid', 'seed-tabel', '--data', sample, '--out', out], 2, /--grid: 'seed-tabel' is neither a built-in grid \(seed-table, seed-table-cpu, smoke\) nor a file/],
+      [
+        ['sweep', '--grid', 'seed-tabel', '--data', sample, '--out', out],
+        2,
+        /--grid: 'seed-tabel' is neither a built-in grid \(seed-table, seed-table-cpu, smoke\) nor a file/,
+      ],
       [[...SMOKE, '--out', out, '--shard', '3/2'], 2, /--shard: '3\/2' is not valid; give I\/N with 1 <= I <= N/],
-      [[...SMOKE, '--out', out, '--set', 'bam=false'], 2, /--set: bam is an axis of grid smoke; pick runs with --only instead/],
+      [
+        [...SMOKE, '--out', out, '--set', 'bam=false'],
+        2,
+        /--set: bam is an axis of grid smoke; pick runs with --only instead/,
+      ],
       [[...SMOKE, '--out', out, '--set', 'epochs'], 2, /--set: 'epochs' is not KEY=VALUE/],
       [[...SMOKE, '--out', out, '--cap-epochs'], 2, /--cap-epochs needs --max-minutes M/],
       [[...SMOKE, '--out', out, '--resamples', '500'], 2, /--resamples: '500' is not valid; give an integer >= 2000/],
-      [[...SMOKE, '--out', out, '--only', 'resnet*'], 2, /--only resnet\* matches no run of grid smoke; its runs: inceptionv3-bam-s0, inceptionv3-nobam-s0/],
+      [
+        [...SMOKE, '--out', out, '--only', 'resnet*'],
+        2,
+        /--only resnet\* matches no run of grid smoke; its runs: inceptionv3-bam-s0, inceptionv3-nobam-s0/,
+      ],
       [['sweep', 'report', join(out, 'none')], 2, /sweep report: '.*none' does not exist/],
     ];
     const grid = join(out, 'grid.json');
     writeFileSync(grid, JSON.stringify({ fixed: { lr: 0 } }));
-    cases.push([['sweep', '--grid', grid, '--data', sample, '--out', out], 1, new RegExp(`grid ${grid}: fixed.lr: 0 is not valid; give a number > 0`)]);
+    cases.push([
+      ['sweep', '--grid', grid, '--data', sample, '--out', out],
+      1,
+      new RegExp(`grid ${grid}: fixed.lr: 0 is not valid; give a number > 0`),
+    ]);
     for (const [args, status, message] of cases) {
       const r = ossify(args);
       expect(r.stderr, args.join(' ')).toMatch(message);

@@ -85,6 +85,10 @@ function backbone(w: number, inChannels: number): Module[] {
 export function denseNet121(opts: ModelOptions): Model {
   const aliases: Record<string, string> = {};
   DENSENET121_BLOCKS.forEach((b, s) => (aliases[`conv${s + 2}_block${b}_concat`] = `conv${s + 2}`));
-  const config = resolveConfig('denseNet121', opts, { ...MODEL_INPUT.denseNet121, bamPositions: DENSENET121_BAM_POSITIONS, aliases });
+  const config = resolveConfig('denseNet121', opts, {
+    ...MODEL_INPUT.denseNet121,
+    bamPositions: DENSENET121_BAM_POSITIONS,
+    aliases,
+  });
   return buildScope({ seed: config.seed }, () => new Model('densenet121', config, backbone(config.widthMultiplier, config.inputChannels)));
 }

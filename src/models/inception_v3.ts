@@ -124,6 +124,10 @@ function backbone(w: number, inChannels: number): Module[] {
 
 /** Keras's InceptionV3 backbone with a GlobalAveragePooling + (Dropout) + Dense(numClasses) head, optional BAM. */
 export function inceptionV3(opts: ModelOptions): Model {
-  const config = resolveConfig('inceptionV3', opts, { ...MODEL_INPUT.inceptionV3, bamPositions: INCEPTION_V3_BAM_POSITIONS, aliases: { stem: 'activation_4' } });
+  const config = resolveConfig('inceptionV3', opts, {
+    ...MODEL_INPUT.inceptionV3,
+    bamPositions: INCEPTION_V3_BAM_POSITIONS,
+    aliases: { stem: 'activation_4' },
+  });
   return buildScope({ seed: config.seed }, () => new Model('inception_v3', config, backbone(config.widthMultiplier, config.inputChannels)));
 }

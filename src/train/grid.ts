@@ -11,7 +11,8 @@
  *   "fixed": { "imageSize": 299, "epochs": 100 },
  *   "axes": { "seed": [0, 1, 2] },
  *   "blocks": [
- *     { "axes": { "model": ["inceptionv3", "densenet121"], "init": ["scratch", "imagenet"] }, "fixed": { "bam": false } },
+ *     { "axes": { "model": ["inceptionv3", "densenet121"], "init": ["scratch", "imagenet"] },
+ *       "fixed": { "bam": false } },
  *     { "fixed": { "model": "inceptionv3", "bam": true } }
  *   ]
  * }
@@ -137,7 +138,7 @@ export interface RunOptions {
   report: boolean;
 }
 
-/** Options a grid leaves unset: the reference study's recipe ({@link TRAIN_DEFAULTS}), each backbone's own input size. */
+/** Options a grid leaves unset: the reference study's recipe ({@link TRAIN_DEFAULTS}), each backbone's input size. */
 export const RUN_DEFAULTS: RunOptions = {
   model: TRAIN_DEFAULTS.model,
   bam: TRAIN_DEFAULTS.bam,
@@ -170,7 +171,10 @@ export interface GridSpec {
   notes?: string[];
   fixed?: Partial<Record<keyof RunOptions, unknown>>;
   axes?: Partial<Record<keyof RunOptions, unknown[]>>;
-  blocks?: { fixed?: Partial<Record<keyof RunOptions, unknown>>; axes?: Partial<Record<keyof RunOptions, unknown[]>> }[];
+  blocks?: {
+    fixed?: Partial<Record<keyof RunOptions, unknown>>;
+    axes?: Partial<Record<keyof RunOptions, unknown[]>>;
+  }[];
 }
 
 /** A checked grid: values validated, `initWeights` resolved to absolute paths. */
@@ -213,9 +217,14 @@ export class GridError extends Error {}
 
 type Check = (v: unknown) => string | null; // what is wanted, or null when fine
 
-const numberIn = (r: Range): Check => (v) => (typeof v === 'number' && Number.isFinite(v) && r.ok(v) ? null : r.want);
-const oneOf = (choices: readonly string[]): Check => (v) =>
-  typeof v === 'string' && choices.includes(v) ? null : `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
+const numberIn =
+  (r: Range): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isFinite(v) && r.ok(v) ? null : r.want;
+const oneOf =
+  (choices: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && choices.includes(v) ? null : `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
 const bool: Check = (v) => (typeof v === 'boolean' ? null : 'true or false');
 
 const CHECKS: Record<keyof RunOptions, Check> = {
@@ -254,7 +263,8 @@ function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length]!;
@@ -267,7 +277,9 @@ function notKnown(key: string, known: readonly string[], what = 'an option'): st
 }
 
 function unknownKey(src: string, where: string, key: string, known: readonly string[]): GridError {
-  return new GridError(`grid ${src}: ${where} ${notKnown(key, known, where.includes('.') ? 'an option' : 'a grid key')}`);
+  return new GridError(
+    `grid ${src}: ${where} ${notKnown(key, known, where.includes('.') ? 'an option' : 'a grid key')}`,
+  );
 }
 
 function checkValue(src: string, where: string, key: keyof RunOptions, v: unknown): void {
@@ -296,10 +308,12 @@ function checkFixed(src: string, where: string, v: unknown, base: string): Parti
 
 function checkAxes(src: string, where: string, v: unknown, base: string): [keyof RunOptions, unknown[]][] {
   if (v === undefined) return [];
-  if (!isRecord(v)) throw new GridError(`grid ${src}: ${where} must be an object of option: [values], e.g. { "seed": [0, 1, 2] }`);
+  if (!isRecord(v))
+    throw new GridError(`grid ${src}: ${where} must be an object of option: [values], e.g. { "seed": [0, 1, 2] }`);
   return Object.entries(v).map(([k, xs]) => {
     if (!(k in CHECKS)) throw unknownKey(src, `${where}.${k}`, k, GRID_OPTIONS);
-    if (!Array.isArray(xs) || !xs.length) throw new GridError(`grid ${src}: ${where}.${k} must be a non-empty list of values`);
+    if (!Array.isArray(xs) || !xs.length)
+      throw new GridError(`grid ${src}: ${where}.${k} must be a non-empty list of values`);
     xs.forEach((x, i) => checkValue(src, `${where}.${k}[${i}]`, k as keyof RunOptions, x));
     const vals = xs.map((x) => normalise(k as keyof RunOptions, x, base));
     const dup = vals.find((x, i) => vals.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) !== i);
@@ -319,7 +333,8 @@ export function checkGrid(spec: unknown, src: string, base = process.cwd()): Gri
     if (spec[k] !== undefined && typeof spec[k] !== 'string') throw new GridError(`grid ${src}: ${k} must be a string`);
   }
   const notes = spec.notes ?? [];
-  if (!Array.isArray(notes) || notes.some((n) => typeof n !== 'string')) throw new GridError(`grid ${src}: notes must be a list of strings`);
+  if (!Array.isArray(notes) || notes.some((n) => typeof n !== 'string'))
+    throw new GridError(`grid ${src}: notes must be a list of strings`);
   const fixed = checkFixed(src, 'fixed', spec.fixed, base);
   const axes = checkAxes(src, 'axes', spec.axes, base);
   for (const [k] of axes) if (k in fixed) throw new GridError(`grid ${src}: ${k} is both fixed and an axis; keep one`);
@@ -329,20 +344,31 @@ export function checkGrid(spec: unknown, src: string, base = process.cwd()): Gri
   const blocks = ((spec.blocks as unknown[] | undefined) ?? [{}]).map((b, i) => {
     const where = `blocks[${i}]`;
     if (!isRecord(b)) throw new GridError(`grid ${src}: ${where} must be an object with fixed and/or axes`);
-    for (const k of Object.keys(b)) if (k !== 'fixed' && k !== 'axes') throw unknownKey(src, `${where}.${k}`, k, ['fixed', 'axes']);
+    for (const k of Object.keys(b))
+      if (k !== 'fixed' && k !== 'axes') throw unknownKey(src, `${where}.${k}`, k, ['fixed', 'axes']);
     const bf = checkFixed(src, `${where}.fixed`, b.fixed, base);
     const ba = checkAxes(src, `${where}.axes`, b.axes, base);
     for (const [k] of ba) {
       if (k in bf) throw new GridError(`grid ${src}: ${where}: ${k} is both fixed and an axis; keep one`);
-      if (axes.some(([a]) => a === k)) throw new GridError(`grid ${src}: ${k} is an axis of the grid and of ${where}; keep one`);
+      if (axes.some(([a]) => a === k))
+        throw new GridError(`grid ${src}: ${k} is an axis of the grid and of ${where}; keep one`);
     }
     for (const k of Object.keys(bf)) {
-      if (axes.some(([a]) => a === k)) throw new GridError(`grid ${src}: ${k} is an axis of the grid and fixed in ${where}; keep one`);
+      if (axes.some(([a]) => a === k))
+        throw new GridError(`grid ${src}: ${k} is an axis of the grid and fixed in ${where}; keep one`);
     }
     return { fixed: bf, axes: ba };
   });
   const name = (spec.name as string | undefined) ?? (src === 'built-in' ? 'grid' : basename(src, extname(src)));
-  return { name, description: (spec.description as string | undefined) ?? '', notes: notes as string[], source: src, fixed, axes, blocks };
+  return {
+    name,
+    description: (spec.description as string | undefined) ?? '',
+    notes: notes as string[],
+    source: src,
+    fixed,
+    axes,
+    blocks,
+  };
 }
 
 const SEED_TABLE_ROWS: GridSpec['blocks'] = [
@@ -356,7 +382,7 @@ export const BUILTIN_GRIDS: Record<string, GridSpec> = {
     name: 'seed-table',
     description:
       "The reference study's Tables II and III and its final model: the five backbones from scratch and from " +
-      'ImageNet weights, and InceptionV3 + 3 BAM, with its recipe (each backbone\'s default input size, batch 32, ' +
+      "ImageNet weights, and InceptionV3 + 3 BAM, with its recipe (each backbone's default input size, batch 32, " +
       'Adam 1e-3, 100 epochs, ReduceLROnPlateau on validation loss, the best-validation-loss checkpoint), three ' +
       'seeds per row.',
     notes: [
@@ -383,7 +409,8 @@ export const BUILTIN_GRIDS: Record<string, GridSpec> = {
   },
   smoke: {
     name: 'smoke',
-    description: 'Two tiny rows for tests: InceptionV3 with and without BAM, width x0.125, 75x75, 1 epoch of 2 batches of 4.',
+    description:
+      'Two tiny rows for tests: InceptionV3 with and without BAM, width x0.125, 75x75, 1 epoch of 2 batches of 4.',
     fixed: { model: 'inceptionv3', imageSize: 75, width: 0.125, epochs: 1, batchSize: 4, maxBatches: 2, patience: 10 },
     axes: { bam: [true, false] },
   },
@@ -398,7 +425,9 @@ export function loadGrid(grid: string | GridSpec): Grid {
   if (BUILTIN_GRIDS[grid]) return checkGrid(BUILTIN_GRIDS[grid], 'built-in');
   const path = resolve(grid);
   if (!existsSync(path)) {
-    throw new GridError(`grid '${grid}' is neither a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) nor a file`);
+    throw new GridError(
+      `grid '${grid}' is neither a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) nor a file`,
+    );
   }
   if (!statSync(path).isFile()) throw new GridError(`grid ${path} is a folder, not a JSON file`);
   let spec: unknown;
@@ -419,33 +448,69 @@ function product(axes: [keyof RunOptions, unknown[]][]): Partial<RunOptions>[] {
 
 /** Order of the options in run names. */
 const NAME_ORDER: (keyof RunOptions)[] = [
-  'model', 'bam', 'bamCombine', 'init', 'initWeights', 'imageSize', 'width', 'dropout', 'lr', 'batchSize', 'epochs',
-  'classWeights', 'balancedSampling', 'augment', 'patience', 'earlyStopping', 'maxBatches', 'monitor',
-  'allowPartialInit', 'report', 'seed',
+  'model',
+  'bam',
+  'bamCombine',
+  'init',
+  'initWeights',
+  'imageSize',
+  'width',
+  'dropout',
+  'lr',
+  'batchSize',
+  'epochs',
+  'classWeights',
+  'balancedSampling',
+  'augment',
+  'patience',
+  'earlyStopping',
+  'maxBatches',
+  'monitor',
+  'allowPartialInit',
+  'report',
+  'seed',
 ];
 
 /** One option's part of a run name. */
 function token(k: keyof RunOptions, v: unknown): string {
   const flag = (yes: string, no: string): string => (v ? yes : no);
   switch (k) {
-    case 'bam': return flag('bam', 'nobam');
-    case 'balancedSampling': return flag('balanced', 'shuffled');
-    case 'augment': return flag('aug', 'noaug');
-    case 'allowPartialInit': return flag('partial', 'strict');
-    case 'report': return flag('report', 'noreport');
-    case 'initWeights': return v === null ? 'noweights' : basename(String(v), extname(String(v)));
-    case 'imageSize': return `${String(v)}px`;
-    case 'width': return `w${String(v)}`;
-    case 'dropout': return `do${String(v)}`;
-    case 'lr': return `lr${String(v)}`;
-    case 'batchSize': return `b${String(v)}`;
-    case 'epochs': return `e${String(v)}`;
-    case 'patience': return `p${String(v)}`;
-    case 'earlyStopping': return `es${String(v)}`;
-    case 'maxBatches': return `mb${String(v)}`;
-    case 'seed': return `s${String(v)}`;
-    case 'classWeights': return `cw-${String(v)}`;
-    default: return String(v);
+    case 'bam':
+      return flag('bam', 'nobam');
+    case 'balancedSampling':
+      return flag('balanced', 'shuffled');
+    case 'augment':
+      return flag('aug', 'noaug');
+    case 'allowPartialInit':
+      return flag('partial', 'strict');
+    case 'report':
+      return flag('report', 'noreport');
+    case 'initWeights':
+      return v === null ? 'noweights' : basename(String(v), extname(String(v)));
+    case 'imageSize':
+      return `${String(v)}px`;
+    case 'width':
+      return `w${String(v)}`;
+    case 'dropout':
+      return `do${String(v)}`;
+    case 'lr':
+      return `lr${String(v)}`;
+    case 'batchSize':
+      return `b${String(v)}`;
+    case 'epochs':
+      return `e${String(v)}`;
+    case 'patience':
+      return `p${String(v)}`;
+    case 'earlyStopping':
+      return `es${String(v)}`;
+    case 'maxBatches':
+      return `mb${String(v)}`;
+    case 'seed':
+      return `s${String(v)}`;
+    case 'classWeights':
+      return `cw-${String(v)}`;
+    default:
+      return String(v);
   }
 }
 
@@ -480,7 +545,8 @@ export function checkOverrides(grid: Grid, set: Partial<Record<string, unknown>>
     const key = k as keyof RunOptions;
     const want = CHECKS[key](key === 'model' && typeof v === 'string' ? squash(v) : v);
     if (want) throw new GridError(`--set ${k}=${JSON.stringify(v)} is not valid; give ${want}`);
-    if (axisKeys.has(k)) throw new GridError(`--set: ${k} is an axis of grid ${grid.name}; pick runs with --only instead`);
+    if (axisKeys.has(k))
+      throw new GridError(`--set: ${k} is an axis of grid ${grid.name}; pick runs with --only instead`);
     out[k] = normalise(key, v, process.cwd());
   }
   return out as Partial<RunOptions>;
@@ -493,7 +559,8 @@ function skipReason(o: RunOptions, weightsDir: string | undefined): string | und
   if (o.initWeights) return existsSync(o.initWeights) ? undefined : `its initial weights ${o.initWeights} do not exist`;
   if (o.init !== 'imagenet') return undefined;
   if (o.width !== 1) return `ImageNet weights fit the full-width backbone only (this run: width ${o.width})`;
-  if (!weightsDir) return `needs ImageNet weights: ${b.weights} (${b.weightsSource}) in a folder given as --weights-dir`;
+  if (!weightsDir)
+    return `needs ImageNet weights: ${b.weights} (${b.weightsSource}) in a folder given as --weights-dir`;
   const file = join(weightsDir, b.weights);
   return existsSync(file) ? undefined : `needs ImageNet weights ${file} (${b.weightsSource})`;
 }
@@ -504,7 +571,8 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
   const options: RunOptions[] = [];
   for (const outer of product(grid.axes)) {
     for (const b of grid.blocks) {
-      for (const inner of product(b.axes)) options.push({ ...RUN_DEFAULTS, ...grid.fixed, ...b.fixed, ...outer, ...inner, ...set });
+      for (const inner of product(b.axes))
+        options.push({ ...RUN_DEFAULTS, ...grid.fixed, ...b.fixed, ...outer, ...inner, ...set });
     }
   }
   for (const o of options) {
@@ -512,14 +580,22 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
     if (o.imageSize === 'default') continue;
     const min = isBuilt(o.model) ? MODEL_SIZES[o.model as keyof typeof MODEL_SIZES].minInput : 32;
     if (o.imageSize < min) {
-      throw new GridError(`grid ${grid.source}: ${b.label} needs imageSize >= ${min}, not ${o.imageSize}; give a larger imageSize`);
+      throw new GridError(
+        `grid ${grid.source}: ${b.label} needs imageSize >= ${min}, not ${o.imageSize}; give a larger imageSize`,
+      );
     }
   }
   const varying = NAME_ORDER.filter((k) => new Set(options.map((o) => JSON.stringify(o[k]))).size > 1);
   const runs = options.map((o, index): PlannedRun => {
     const rowKeys = NAME_ORDER.filter((k) => k !== 'seed' && (k === 'model' || varying.includes(k)));
     const row = fileSafe(rowKeys.map((k) => token(k, o[k])).join('-'));
-    const run: PlannedRun = { name: `${row}-${token('seed', o.seed)}`, row, label: rowLabel(o, varying), index, options: o };
+    const run: PlannedRun = {
+      name: `${row}-${token('seed', o.seed)}`,
+      row,
+      label: rowLabel(o, varying),
+      index,
+      options: o,
+    };
     const skip = skipReason(o, opts.weightsDir);
     if (skip) run.skip = skip;
     return run;
@@ -527,10 +603,17 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
   const seen = new Map<string, number>();
   for (const r of runs) {
     const first = seen.get(r.name);
-    if (first !== undefined) throw new GridError(`grid ${grid.source}: runs ${first + 1} and ${r.index + 1} have the same options (${r.name}); remove one`);
+    if (first !== undefined)
+      throw new GridError(
+        `grid ${grid.source}: runs ${first + 1} and ${r.index + 1} have the same options (${r.name}); remove one`,
+      );
     seen.set(r.name, r.index);
   }
-  return { grid: { name: grid.name, description: grid.description, notes: grid.notes, source: grid.source }, varying, runs };
+  return {
+    grid: { name: grid.name, description: grid.description, notes: grid.notes, source: grid.source },
+    varying,
+    runs,
+  };
 }
 
 /** A run's input size in pixels ('default': its backbone's). */

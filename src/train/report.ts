@@ -295,29 +295,36 @@ export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartO
   for (const mk of o.marks ?? []) legend(mk.label, mk.color, true);
   for (const t of niceTicks(x0, x1, 6).filter((t) => t >= x0 && t <= x1)) {
     parts.push(`<line x1="${px(t)}" y1="${m.t}" x2="${px(t)}" y2="${m.t + ph}" stroke="#e0e0e0"/>`);
-    parts.push(`<text x="${px(t)}" y="${m.t + ph + 16}" text-anchor="middle" font-size="11" ${FONT}>${fmt(t, 3)}</text>`);
+    const label = `<text x="${px(t)}" y="${m.t + ph + 16}" text-anchor="middle" font-size="11" ${FONT}>`;
+    parts.push(`${label}${fmt(t, 3)}</text>`);
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   for (const mk of o.marks ?? []) {
     if (!(mk.value >= x0 && mk.value <= x1)) continue;
-    parts.push(`<line data-mark="${xmlEscape(mk.label)}" x1="${px(mk.value)}" y1="${m.t}" x2="${px(mk.value)}" y2="${m.t + ph}" ` +
-      `stroke="${mk.color}" stroke-dasharray="5 4"/>`);
+    const x = px(mk.value);
+    parts.push(
+      `<line data-mark="${xmlEscape(mk.label)}" x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" ` +
+        `stroke="${mk.color}" stroke-dasharray="5 4"/>`,
+    );
   }
   rows.forEach((r, i) => {
     const y0 = m.t + i * rowH;
-    parts.push(`<text x="${m.l - 8}" y="${(y0 + rowH / 2 + 4).toFixed(1)}" text-anchor="end" font-size="12" ${FONT}>${xmlEscape(r.label)}</text>`);
+    const ty = (y0 + rowH / 2 + 4).toFixed(1);
+    parts.push(`<text x="${m.l - 8}" y="${ty}" text-anchor="end" font-size="12" ${FONT}>${xmlEscape(r.label)}</text>`);
     r.points.forEach((p, k) => {
       if (!Number.isFinite(p.value)) return;
       const y = (y0 + 12 + k * 10).toFixed(1);
       const s = o.series[k]!;
       const attrs = `data-row="${i}" data-series="${xmlEscape(s.name)}"`;
       if (Number.isFinite(p.lo) && Number.isFinite(p.hi)) {
-        parts.push(`<line ${attrs} x1="${px(p.lo)}" y1="${y}" x2="${px(p.hi)}" y2="${y}" stroke="${s.color}" stroke-width="2"/>`);
+        const stroke = `stroke="${s.color}" stroke-width="2"`;
+        parts.push(`<line ${attrs} x1="${px(p.lo)}" y1="${y}" x2="${px(p.hi)}" y2="${y}" ${stroke}/>`);
       }
       parts.push(`<circle ${attrs} data-value="${p.value}" cx="${px(p.value)}" cy="${y}" r="3.5" fill="${s.color}"/>`);
     });
   });
-  parts.push(`<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(o.xLabel)}</text>`);
+  const xl = `<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle" font-size="13" ${FONT}>`;
+  parts.push(`${xl}${xmlEscape(o.xLabel)}</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

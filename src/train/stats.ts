@@ -125,13 +125,20 @@ function weightedAuc(ranked: RankedScores, labels: ArrayLike<number>, w: ArrayLi
   return pos > 0 && below > 0 ? sum / (pos * below) : NaN;
 }
 
-/** ROC AUC of scores against 0/1 labels, each item counted `w[i]` times (default once): sklearn's `roc_auc_score` with ties counting one half. */
+/**
+ * ROC AUC of scores against 0/1 labels, each item counted `w[i]` times (default once): sklearn's
+ * `roc_auc_score`, ties counting one half.
+ */
 export function aucOf(scores: ArrayLike<number>, labels: ArrayLike<number>, w?: ArrayLike<number>): number {
   return weightedAuc(rankScores(scores), labels, w ?? new Float64Array(labels.length).fill(1));
 }
 
 /** Accuracy and fractured-class F1 (zero when no image is predicted or labelled fractured) of weighted items. */
-function weightedCounts(pred: Uint8Array, labels: ArrayLike<number>, w: ArrayLike<number>): { accuracy: number; f1: number } {
+function weightedCounts(
+  pred: Uint8Array,
+  labels: ArrayLike<number>,
+  w: ArrayLike<number>,
+): { accuracy: number; f1: number } {
   let tp = 0;
   let fp = 0;
   let fn = 0;
@@ -266,7 +273,8 @@ export function mcnemarExactP(b: number, c: number): number {
 
 /** McNemar's exact test from which images each classifier gets right (parallel arrays). */
 export function mcnemar(rightA: ArrayLike<boolean>, rightB: ArrayLike<boolean>): McNemarResult {
-  if (rightA.length !== rightB.length) throw new Error(`ossify: McNemar needs the same images: ${rightA.length} vs ${rightB.length}`);
+  if (rightA.length !== rightB.length)
+    throw new Error(`ossify: McNemar needs the same images: ${rightA.length} vs ${rightB.length}`);
   let b = 0;
   let c = 0;
   for (let i = 0; i < rightA.length; i++) {

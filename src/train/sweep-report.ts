@@ -77,8 +77,16 @@ export interface RunSummary {
 
 /** The metrics averaged over a row's seeds. */
 export const ROW_METRICS = [
-  'accuracy', 'weighted_precision', 'weighted_recall', 'weighted_f1', 'precision', 'recall', 'f1', 'auc',
-  'balanced_accuracy', 'majority_baseline_accuracy',
+  'accuracy',
+  'weighted_precision',
+  'weighted_recall',
+  'weighted_f1',
+  'precision',
+  'recall',
+  'f1',
+  'auc',
+  'balanced_accuracy',
+  'majority_baseline_accuracy',
 ] as const;
 /** A metric averaged over seeds. */
 export type RowMetric = (typeof ROW_METRICS)[number];
@@ -161,30 +169,46 @@ async function readRunData(dir: string): Promise<RunData | null> {
     result = JSON.parse(await readFile(resultPath, 'utf8')) as RunResult;
     rows = parse(await readFile(predPath, 'utf8'), { columns: true, skip_empty_lines: true });
   } catch (e) {
-    throw new Error(`ossify: ${dir} holds a damaged result.json or predictions.csv (${(e as Error).message}); delete both to run it again`);
+    throw new Error(
+      `ossify: ${dir} holds a damaged result.json or predictions.csv (${(e as Error).message}); ` +
+        'delete both to run it again',
+    );
   }
   const labels = rows.map((r) => Number(r.label));
   const probs = rows.map((r) => Number(r.probability));
-  if (rows.length !== result.test.n || labels.some((l) => l !== 0 && l !== 1) || probs.some((p) => !Number.isFinite(p))) {
-    throw new Error(`ossify: ${predPath} does not hold ${result.test.n} rows of image_id,label (0/1),probability; delete it and ${resultPath} to run it again`);
+  if (
+    rows.length !== result.test.n ||
+    labels.some((l) => l !== 0 && l !== 1) ||
+    probs.some((p) => !Number.isFinite(p))
+  ) {
+    throw new Error(
+      `ossify: ${predPath} does not hold ${result.test.n} rows of image_id,label (0/1),probability; ` +
+        `delete it and ${resultPath} to run it again`,
+    );
   }
   return { result, ids: rows.map((r) => r.image_id), labels, probs };
 }
 
 /** The plan and finished runs of one or more sweep folders (shards of one grid). */
-export async function collectSweep(folders: readonly string[]): Promise<{ plan: SweepPlan; data: string[]; runs: RunData[] }> {
+export async function collectSweep(
+  folders: readonly string[],
+): Promise<{ plan: SweepPlan; data: string[]; runs: RunData[] }> {
   let plan: SweepPlan | null = null;
   const data: string[] = [];
   const runs = new Map<string, RunData>();
   for (const f of folders.map((x) => resolve(x))) {
     const file = join(f, 'sweep.json');
-    if (!existsSync(file)) throw new Error(`ossify: ${f} is not a sweep folder (no sweep.json); give the --out folder of ossify sweep`);
+    if (!existsSync(file))
+      throw new Error(`ossify: ${f} is not a sweep folder (no sweep.json); give the --out folder of ossify sweep`);
     const sf = JSON.parse(await readFile(file, 'utf8')) as SweepFile;
     if (!plan) plan = sf.plan;
     else {
       const key = (p: SweepPlan): string => JSON.stringify(p.runs.map((r) => [r.name, r.options]));
       if (key(plan) !== key(sf.plan)) {
-        throw new Error(`ossify: ${f} holds a sweep of another grid or options than ${folders[0]} (${sf.plan.grid.name}); report them separately`);
+        throw new Error(
+          `ossify: ${f} holds a sweep of another grid or options than ${folders[0]} (${sf.plan.grid.name}); ` +
+            'report them separately',
+        );
       }
     }
     if (!data.includes(sf.data)) data.push(sf.data);
@@ -236,13 +260,20 @@ function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
 
 function metricOf(s: RunSummary, k: RowMetric): number {
   switch (k) {
-    case 'weighted_precision': return s.weighted.precision;
-    case 'weighted_recall': return s.weighted.recall;
-    case 'weighted_f1': return s.weighted.f1;
-    case 'precision': return s.fractured.precision;
-    case 'recall': return s.fractured.recall;
-    case 'f1': return s.fractured.f1;
-    default: return s[k];
+    case 'weighted_precision':
+      return s.weighted.precision;
+    case 'weighted_recall':
+      return s.weighted.recall;
+    case 'weighted_f1':
+      return s.weighted.f1;
+    case 'precision':
+      return s.fractured.precision;
+    case 'recall':
+      return s.fractured.recall;
+    case 'f1':
+      return s.fractured.f1;
+    default:
+      return s[k];
   }
 }
 
@@ -254,7 +285,15 @@ function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
     const { seed: _, ...options } = p.options;
     const stat = (f: (xs: number[]) => number): Record<RowMetric, number> =>
       Object.fromEntries(ROW_METRICS.map((k) => [k, f(mine.map((r) => metricOf(r, k)))])) as Record<RowMetric, number>;
-    rows.push({ row: p.row, label: p.label, options, seeds: mine.map((r) => r.seed), runs: mine.map((r) => r.name), mean: stat(mean), sd: stat(sampleSd) });
+    rows.push({
+      row: p.row,
+      label: p.label,
+      options,
+      seeds: mine.map((r) => r.seed),
+      runs: mine.map((r) => r.name),
+      mean: stat(mean),
+      sd: stat(sampleSd),
+    });
   }
   return rows;
 }
@@ -267,21 +306,34 @@ const pval = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toPrecis
 function sentence(c: Omit<Comparison, 'sentence' | 'distinguishable'>, distinguishable: boolean): string {
   const d = c.auc_difference;
   const ci = `95 % CI ${dec(d.lo)} to ${dec(d.hi)}`;
-  const mc = `McNemar's exact p = ${pval(c.mcnemar.p)}, ${c.mcnemar.b} vs ${c.mcnemar.c} images right by one of them only`;
+  const { b, c: cc, p } = c.mcnemar;
+  const mc = `McNemar's exact p = ${pval(p)}, ${b} vs ${cc} images right by one of them only`;
   const who = `${c.label_a} vs ${c.label_b} (seed ${c.seed})`;
   if (!distinguishable) {
-    return `${who}: not distinguishable on ${c.n} images (accuracy ${pct(c.accuracy[0])} % vs ${pct(c.accuracy[1])} %, ` +
-      `${mc}; AUC difference ${dec(d.estimate)}, ${ci}, which spans 0).`;
+    return (
+      `${who}: not distinguishable on ${c.n} images (accuracy ${pct(c.accuracy[0])} % vs ${pct(c.accuracy[1])} %, ` +
+      `${mc}; AUC difference ${dec(d.estimate)}, ${ci}, which spans 0).`
+    );
   }
   const parts: string[] = [];
-  if (d.lo > 0 || d.hi < 0) parts.push(`${d.estimate > 0 ? c.label_a : c.label_b} ranks the images better (AUC difference ${dec(d.estimate)}, ${ci}, which excludes 0)`);
+  const better = d.estimate > 0 ? c.label_a : c.label_b;
+  if (d.lo > 0 || d.hi < 0)
+    parts.push(`${better} ranks the images better (AUC difference ${dec(d.estimate)}, ${ci}, which excludes 0)`);
   else parts.push(`the AUC difference ${dec(d.estimate)} is within chance (${ci})`);
-  if (c.mcnemar.p < 0.05) parts.push(`${c.mcnemar.b > c.mcnemar.c ? c.label_a : c.label_b} is right more often (${mc})`);
+  if (p < 0.05) parts.push(`${b > cc ? c.label_a : c.label_b} is right more often (${mc})`);
   else parts.push(`accuracy differs within chance (${pct(c.accuracy[0])} % vs ${pct(c.accuracy[1])} %, ${mc})`);
   return `${who}, on ${c.n} images: ${parts.join('; ')}.`;
 }
 
-function compare(kind: Comparison['kind'], question: string, a: RunData, b: RunData, sa: RunSummary, sb: RunSummary, opts: Required<SweepReportOptions>): Comparison {
+function compare(
+  kind: Comparison['kind'],
+  question: string,
+  a: RunData,
+  b: RunData,
+  sa: RunSummary,
+  sb: RunSummary,
+  opts: Required<SweepReportOptions>,
+): Comparison {
   const right = (d: RunData): boolean[] => d.probs.map((p, i) => (p > 0.5 ? 1 : 0) === d.labels[i]);
   const diff = pairedAucDifference(a.probs, b.probs, a.labels, { resamples: opts.resamples, seed: opts.seed });
   const base = {
@@ -305,13 +357,21 @@ function compare(kind: Comparison['kind'], question: string, a: RunData, b: RunD
 
 /** Options of two runs that differ, but the seed. */
 function differing(a: RunOptions, b: RunOptions): string[] {
-  return (Object.keys(a) as (keyof RunOptions)[]).filter((k) => k !== 'seed' && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  return (Object.keys(a) as (keyof RunOptions)[]).filter(
+    (k) => k !== 'seed' && JSON.stringify(a[k]) !== JSON.stringify(b[k]),
+  );
 }
 
-function comparisons(data: RunData[], sums: RunSummary[], rows: RowSummary[], opts: Required<SweepReportOptions>): Comparison[] {
+function comparisons(
+  data: RunData[],
+  sums: RunSummary[],
+  rows: RowSummary[],
+  opts: Required<SweepReportOptions>,
+): Comparison[] {
   const out: Comparison[] = [];
   const done = new Set<string>();
-  const sameImages = (i: number, j: number): boolean => sums[i]!.test === sums[j]!.test && data[i]!.ids.join() === data[j]!.ids.join();
+  const sameImages = (i: number, j: number): boolean =>
+    sums[i]!.test === sums[j]!.test && data[i]!.ids.join() === data[j]!.ids.join();
   const add = (kind: Comparison['kind'], q: string, i: number, j: number): void => {
     done.add(`${sums[i]!.name}|${sums[j]!.name}`).add(`${sums[j]!.name}|${sums[i]!.name}`);
     out.push(compare(kind, q, data[i]!, data[j]!, sums[i]!, sums[j]!, opts));
@@ -323,7 +383,8 @@ function comparisons(data: RunData[], sums: RunSummary[], rows: RowSummary[], op
       const ob = data[j]!.result.options;
       const diff = differing(oa, ob);
       if (diff.length === 1 && diff[0] === 'bam' && oa.bam) add('bam', 'BAM vs no BAM', i, j);
-      if (diff.length === 1 && diff[0] === 'init' && oa.init === 'imagenet') add('imagenet', 'ImageNet weights vs from scratch', i, j);
+      if (diff.length === 1 && diff[0] === 'init' && oa.init === 'imagenet')
+        add('imagenet', 'ImageNet weights vs from scratch', i, j);
     }
   }
   // The best row by mean accuracy (the study's ranking; ties by mean AUC), against every other row.
@@ -333,7 +394,8 @@ function comparisons(data: RunData[], sums: RunSummary[], rows: RowSummary[], op
       if (sums[i]!.row !== best.row) continue;
       for (let j = 0; j < data.length; j++) {
         const key = `${sums[i]!.name}|${sums[j]!.name}`;
-        if (sums[j]!.row === best.row || sums[j]!.seed !== sums[i]!.seed || !sameImages(i, j) || done.has(key)) continue;
+        if (sums[j]!.row === best.row || sums[j]!.seed !== sums[i]!.seed || !sameImages(i, j) || done.has(key))
+          continue;
         add('best', `the best row (${best.label}) vs another`, i, j);
       }
     }
@@ -356,7 +418,12 @@ function summaries(cs: Comparison[]): string[] {
 }
 
 /** Build the report (report.json's content) of a sweep's plan and finished runs. */
-export function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: string[], options: SweepReportOptions = {}): SweepReport {
+export function buildSweepReport(
+  plan: SweepPlan,
+  data: RunData[],
+  dataFolders: string[],
+  options: SweepReportOptions = {},
+): SweepReport {
   const opts = { resamples: options.resamples ?? 2000, seed: options.seed ?? 0 };
   const sums = data.map((d) => summarize(d, opts));
   const rows = rowsOf(plan, sums);
@@ -372,13 +439,20 @@ export function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: 
   for (const d of data) if (!tests.some((t) => t.key === d.result.test.key)) tests.push(d.result.test);
   const notes = [...plan.grid.notes];
   if (tests.some((t) => t.kind === 'val')) {
-    notes.push('The data folder has no test split: the runs were tested on its validation split, which also chose each best checkpoint, so the figures are optimistic. Give --test-data DIR for held-out images.');
+    notes.push(
+      'The data folder has no test split: the runs were tested on its validation split, which also chose each ' +
+        'best checkpoint, so the figures are optimistic. Give --test-data DIR for held-out images.',
+    );
   }
   const cut = sums.filter((s) => s.epochs.cut);
   if (cut.length) {
-    notes.push(`Epochs cut short: ${cut.map((s) => `${s.name} after ${s.epochs.run} of ${s.epochs.planned} (${s.epochs.cut})`).join('; ')}.`);
+    const each = cut.map((s) => `${s.name} after ${s.epochs.run} of ${s.epochs.planned} (${s.epochs.cut})`);
+    notes.push(`Epochs cut short: ${each.join('; ')}.`);
   }
-  if (tests.length > 1) notes.push(`The runs were tested on ${tests.length} different image sets; only runs on the same images are compared.`);
+  if (tests.length > 1)
+    notes.push(
+      `The runs were tested on ${tests.length} different image sets; only runs on the same images are compared.`,
+    );
   return {
     title: `Sweep report: ${plan.grid.name}`,
     grid: plan.grid,
@@ -404,7 +478,8 @@ export function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: 
   };
 }
 
-const pm = (m: number, sd: number, f: (v: number) => string): string => (Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m));
+const pm = (m: number, sd: number, f: (v: number) => string): string =>
+  Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m);
 const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
 
 /** report.md's text. */
@@ -413,59 +488,102 @@ export function sweepMarkdown(r: SweepReport): string {
   if (r.grid.description) L.push(r.grid.description, '');
   const done = r.runs.length;
   const all = done + r.pending.length + r.skipped.reduce((s, x) => s + x.runs.length, 0);
+  const st = r.statistics;
   L.push('| | |', '|---|---|');
   L.push(`| grid | ${r.grid.name} (${r.grid.source}) |`);
   L.push(`| data | ${r.data.join('; ')} |`);
   for (const t of r.tests) L.push(`| test images | ${t.n} (${t.positives} fractured): ${t.source} |`);
   L.push(`| runs | ${done} done of ${all}; ${r.pending.length} pending, ${all - done - r.pending.length} skipped |`);
   L.push(`| adapter | ${r.adapters.join('; ') || 'n/a'} |`);
-  L.push(`| statistics | 95 % intervals from ${r.statistics.resamples} resamples (seed ${r.statistics.seed}): ${r.statistics.method} |`, '');
+  L.push(`| statistics | 95 % intervals from ${st.resamples} resamples (seed ${st.seed}): ${st.method} |`, '');
 
   L.push("## Results in the study's table format", '');
-  L.push('Test accuracy and precision, recall and F1 weighted by class support; mean ± sample standard deviation over seeds (one seed: its value).', '');
+  L.push(
+    'Test accuracy and precision, recall and F1 weighted by class support; mean ± sample standard deviation ' +
+      'over seeds (one seed: its value).',
+    '',
+  );
   L.push('| model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%) |', '|---|---:|---:|---:|---:|---:|');
   const ref = r.reference;
-  L.push(`| reference study: ${ref.model} | 1 | ${pct(ref.accuracy)} | ${pct(ref.precision)} | not quoted | not quoted |`);
+  L.push(
+    `| reference study: ${ref.model} | 1 | ${pct(ref.accuracy)} | ${pct(ref.precision)} | not quoted | not quoted |`,
+  );
   for (const row of r.rows) {
     const c = (k: RowMetric): string => pm(row.mean[k], row.sd[k], (v) => pct(v));
-    L.push(`| ${row.label} | ${row.seeds.length} | ${c('accuracy')} | ${c('weighted_precision')} | ${c('weighted_recall')} | ${c('weighted_f1')} |`);
+    const cells = [c('accuracy'), c('weighted_precision'), c('weighted_recall'), c('weighted_f1')];
+    L.push(`| ${row.label} | ${row.seeds.length} | ${cells.join(' | ')} |`);
   }
   L.push('', `Reference: ${ref.citation}. ${ref.note}`, '');
 
   L.push('## Beside it', '');
-  L.push('What the weighted figures hide: always answering "not fractured" (the majority baseline) already scores high accuracy. Precision, recall and F1 of the fractured class; mean ± sd over seeds.', '');
-  L.push('| model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC | balanced accuracy |');
-  L.push('|---|---:|---:|---:|---:|---:|---:|');
+  L.push(
+    'What the weighted figures hide: the accuracy of always answering the more frequent class (the majority ' +
+      'baseline), and the fractured class on its own. Mean ± sd over seeds.',
+    '',
+  );
+  L.push(
+    '| model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC ' +
+      '| balanced accuracy |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  );
   for (const row of r.rows) {
     const c = (k: RowMetric): string => pm(row.mean[k], row.sd[k], (v) => dec(v));
-    L.push(`| ${row.label} | ${pct(row.mean.majority_baseline_accuracy)} | ${c('precision')} | ${c('recall')} | ${c('f1')} | ${c('auc')} | ${c('balanced_accuracy')} |`);
+    const cells = [pct(row.mean.majority_baseline_accuracy), c('precision'), c('recall'), c('f1'), c('auc')];
+    L.push(`| ${row.label} | ${cells.join(' | ')} | ${c('balanced_accuracy')} |`);
   }
   L.push('');
 
   L.push('## Runs, with 95 % confidence intervals', '');
-  L.push('| run | seed | epochs | accuracy (%) [95 % CI] | fractured F1 [95 % CI] | ROC AUC [95 % CI] | confusion [[tn, fp], [fn, tp]] | wall time (s) | images/s | peak GPU MiB | adapter |');
-  L.push('|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|');
+  L.push(
+    '| run | seed | epochs | accuracy (%) [95 % CI] | fractured F1 [95 % CI] | ROC AUC [95 % CI] ' +
+      '| confusion [[tn, fp], [fn, tp]] | wall time (s) | images/s | peak GPU MiB | adapter |',
+    '|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|',
+  );
   for (const s of r.runs) {
-    const ep = `${s.epochs.run}${s.epochs.run < s.epochs.planned ? ` of ${s.epochs.planned}` : ''} (best ${s.epochs.best})`;
-    L.push(
-      `| ${s.name} | ${s.seed} | ${ep} | ${pct(s.accuracy)} ${bounds(s.ci.accuracy, (v) => pct(v))} | ${dec(s.fractured.f1)} ${bounds(s.ci.f1, (v) => dec(v))} | ` +
-        `${dec(s.auc)} ${bounds(s.ci.auc, (v) => dec(v))} | ${JSON.stringify(s.confusion)} | ${s.timing.wall_s.toFixed(1)} | ${s.timing.images_per_s.toFixed(1)} | ` +
-        `${s.timing.peak_gpu_mib.toFixed(0)} | ${s.adapter} |`,
-    );
+    const of = s.epochs.run < s.epochs.planned ? ` of ${s.epochs.planned}` : '';
+    const t = s.timing;
+    const cells = [
+      s.name,
+      s.seed,
+      `${s.epochs.run}${of} (best ${s.epochs.best})`,
+      `${pct(s.accuracy)} ${bounds(s.ci.accuracy, (v) => pct(v))}`,
+      `${dec(s.fractured.f1)} ${bounds(s.ci.f1, (v) => dec(v))}`,
+      `${dec(s.auc)} ${bounds(s.ci.auc, (v) => dec(v))}`,
+      JSON.stringify(s.confusion),
+      t.wall_s.toFixed(1),
+      t.images_per_s.toFixed(1),
+      t.peak_gpu_mib.toFixed(0),
+      s.adapter,
+    ];
+    L.push(`| ${cells.join(' | ')} |`);
   }
   L.push('', '![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)', '');
 
   L.push('## Paired comparisons', '');
   if (!r.comparisons.length) L.push('No two finished runs differ in one option on the same seed and images yet.', '');
   else {
-    L.push('Each on the same test images and seed. McNemar: images right by A only (b) vs by B only (c), exact two-sided p. AUC difference A - B with its paired bootstrap interval.', '');
-    L.push('| question | seed | A | B | accuracy A / B (%) | McNemar b / c, p | AUC A - B [95 % CI] | |', '|---|---:|---|---|---:|---:|---:|---|');
+    L.push(
+      'Each on the same test images and seed. McNemar: images right by A only (b) vs by B only (c), exact ' +
+        'two-sided p. AUC difference A - B with its paired bootstrap interval.',
+      '',
+    );
+    L.push(
+      '| question | seed | A | B | accuracy A / B (%) | McNemar b / c, p | AUC A - B [95 % CI] | |',
+      '|---|---:|---|---|---:|---:|---:|---|',
+    );
     for (const c of r.comparisons) {
       const d = c.auc_difference;
-      L.push(
-        `| ${c.question} | ${c.seed} | ${c.label_a} | ${c.label_b} | ${pct(c.accuracy[0])} / ${pct(c.accuracy[1])} | ${c.mcnemar.b} / ${c.mcnemar.c}, ${pval(c.mcnemar.p)} | ` +
-          `${dec(d.estimate)} [${dec(d.lo)}, ${dec(d.hi)}] | ${c.distinguishable ? 'distinguishable' : 'not distinguishable'} |`,
-      );
+      const cells = [
+        c.question,
+        c.seed,
+        c.label_a,
+        c.label_b,
+        `${pct(c.accuracy[0])} / ${pct(c.accuracy[1])}`,
+        `${c.mcnemar.b} / ${c.mcnemar.c}, ${pval(c.mcnemar.p)}`,
+        `${dec(d.estimate)} [${dec(d.lo)}, ${dec(d.hi)}]`,
+        c.distinguishable ? 'distinguishable' : 'not distinguishable',
+      ];
+      L.push(`| ${cells.join(' | ')} |`);
     }
     L.push('', ...r.comparisons.map((c) => `- ${c.sentence}`), '');
     if (r.comparison_summaries.length) L.push(...r.comparison_summaries.map((s) => `- ${s}`), '');
@@ -473,7 +591,8 @@ export function sweepMarkdown(r: SweepReport): string {
 
   if (r.pending.length || r.skipped.length) {
     L.push('## Not run', '');
-    if (r.pending.length) L.push(`Pending (rerun the sweep to run them): ${r.pending.map((p) => p.name).join(', ')}.`, '');
+    const names = r.pending.map((p) => p.name).join(', ');
+    if (r.pending.length) L.push(`Pending (rerun the sweep to run them): ${names}.`, '');
     for (const s of r.skipped) L.push(`- ${s.label} (${s.runs.join(', ')}): skipped: ${s.reason}.`);
     if (r.skipped.length) L.push('');
   }
@@ -512,7 +631,11 @@ export function sweepChartSvg(r: SweepReport): string {
  * Read the runs of one or more sweep folders (shards of one grid) and write report.md,
  * report.json and intervals.svg into `outDir`.
  */
-export async function writeSweepReport(folders: readonly string[], outDir: string, options: SweepReportOptions = {}): Promise<SweepReportFiles> {
+export async function writeSweepReport(
+  folders: readonly string[],
+  outDir: string,
+  options: SweepReportOptions = {},
+): Promise<SweepReportFiles> {
   const { plan, data, runs } = await collectSweep(folders);
   const report = buildSweepReport(plan, runs, data, options);
   const dir = resolve(outDir);

@@ -27,7 +27,15 @@ import { loadModel } from './load.js';
 import { ensureFolder } from './run-folder.js';
 import type { ModelName } from './options.js';
 import { quantile } from './stats.js';
-import { imageSizeOf, initWeightsOf, loadGrid, planSweep, type GridSpec, type PlannedRun, type SweepPlan } from './grid.js';
+import {
+  imageSizeOf,
+  initWeightsOf,
+  loadGrid,
+  planSweep,
+  type GridSpec,
+  type PlannedRun,
+  type SweepPlan,
+} from './grid.js';
 import { writeSweepReport, type SweepReportFiles } from './sweep-report.js';
 
 /** Which images a sweep tests on. */
@@ -81,7 +89,7 @@ export interface SweepOptions {
   data: string;
   /** The sweep folder (created; rerunning with the same folder continues). */
   out: string;
-  /** Test on every image of this folder instead of the data folder's test split (or its validation split without one). */
+  /** Test on every image of this folder instead of the data folder's test split (or validation split, without one). */
   testData?: string;
   /** Folder holding the backbones' ImageNet weights files (see BACKBONES). */
   weightsDir?: string;
@@ -126,7 +134,12 @@ export interface SweepResult {
 
 /** Does a name match a pattern with `*` wildcards? */
 function matches(name: string, pattern: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(name);
 }
 
@@ -134,10 +147,14 @@ function matches(name: string, pattern: string): boolean {
 export function selectRuns(plan: SweepPlan, shard?: { index: number; count: number }, only?: string[]): PlannedRun[] {
   for (const p of only ?? []) {
     if (!plan.runs.some((r) => matches(r.name, p))) {
-      throw new Error(`ossify: --only ${p} matches no run of grid ${plan.grid.name}; its runs: ${plan.runs.map((r) => r.name).join(', ')}`);
+      const names = plan.runs.map((r) => r.name).join(', ');
+      throw new Error(`ossify: --only ${p} matches no run of grid ${plan.grid.name}; its runs: ${names}`);
     }
   }
-  return plan.runs.filter((r) => (!shard || r.index % shard.count === shard.index - 1) && (!only?.length || only.some((p) => matches(r.name, p))));
+  return plan.runs.filter(
+    (r) =>
+      (!shard || r.index % shard.count === shard.index - 1) && (!only?.length || only.some((p) => matches(r.name, p))),
+  );
 }
 
 /** The test images: --test-data, else the data folder's test split, else its validation split. */
@@ -163,12 +180,22 @@ export async function testSetOf(data: string, testData?: string): Promise<{ set:
     }
   }
   if (!records.length) throw new Error(`ossify: no test images in ${source}`);
-  const key = createHash('sha256').update(records.map((r) => `${r.id}:${r.label}`).join('\n')).digest('hex').slice(0, 16);
-  return { set: { kind, source, n: records.length, positives: records.filter((r) => r.label === 1).length, key }, records };
+  const key = createHash('sha256')
+    .update(records.map((r) => `${r.id}:${r.label}`).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
+  return {
+    set: { kind, source, n: records.length, positives: records.filter((r) => r.label === 1).length, key },
+    records,
+  };
 }
 
 /** The trainer's options for a run. */
-export function trainOptionsOf(run: PlannedRun, o: Pick<SweepOptions, 'data' | 'weightsDir' | 'workers'>, out: string): TrainOptions {
+export function trainOptionsOf(
+  run: PlannedRun,
+  o: Pick<SweepOptions, 'data' | 'weightsDir' | 'workers'>,
+  out: string,
+): TrainOptions {
   const x = run.options;
   return {
     data: resolve(o.data),
@@ -211,7 +238,12 @@ const write = (path: string, text: string): Promise<void> => writeFileAtomic(pat
 /** A run is done when its result.json is there for the same options and test images. */
 async function isDone(dir: string, run: PlannedRun, test: TestSet): Promise<boolean> {
   const r = await readJson<RunResult>(join(dir, 'result.json'));
-  return !!r && JSON.stringify(r.options) === JSON.stringify(run.options) && r.test?.key === test.key && existsSync(join(dir, 'predictions.csv'));
+  return (
+    !!r &&
+    JSON.stringify(r.options) === JSON.stringify(run.options) &&
+    r.test?.key === test.key &&
+    existsSync(join(dir, 'predictions.csv'))
+  );
 }
 
 /** A CSV field, quoted when it must be. */
@@ -231,10 +263,18 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   const before = await readJson<SweepFile>(join(out, 'sweep.json'));
   if (!before?.plan) return;
   const had = new Map(before.plan.runs.map((r) => [r.name, JSON.stringify(r.options)]));
-  const changed = plan.runs.filter((r) => had.has(r.name) && had.get(r.name) !== JSON.stringify(r.options)).map((r) => r.name);
-  const names = (p: SweepPlan): string => p.runs.map((r) => r.name).sort().join(',');
+  const changed = plan.runs
+    .filter((r) => had.has(r.name) && had.get(r.name) !== JSON.stringify(r.options))
+    .map((r) => r.name);
+  const names = (p: SweepPlan): string =>
+    p.runs
+      .map((r) => r.name)
+      .sort()
+      .join(',');
   if (changed.length || names(before.plan) !== names(plan)) {
-    const what = changed.length ? `other options for ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}` : 'other runs';
+    const what = changed.length
+      ? `other options for ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}`
+      : 'other runs';
     throw new Error(
       `ossify: ${out} holds a sweep of grid ${before.plan.grid.name} with ${what}; rerun it as it started ` +
         `(${join(out, 'sweep.json')}), or give another --out folder`,
@@ -258,10 +298,14 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
   await ensureFolder(join(out, 'runs'), 'sweep folder');
   await removeStaleTemps(join(out, 'sweep.json'));
   await checkSweepFolder(out, plan);
-  await write(join(out, 'sweep.json'), JSON.stringify({ plan, data: resolve(options.data) } satisfies SweepFile, null, 2) + '\n');
+  await write(
+    join(out, 'sweep.json'),
+    JSON.stringify({ plan, data: resolve(options.data) } satisfies SweepFile, null, 2) + '\n',
+  );
   const { set: test, records } = await testSetOf(options.data, options.testData);
   const shardText = options.shard ? ` (shard ${options.shard.index}/${options.shard.count})` : '';
-  log(`ossify: sweep ${plan.grid.name}: ${selected.length} of ${plan.runs.length} runs${shardText}; testing on ${test.n} images, ${test.source}`);
+  const runsText = `${selected.length} of ${plan.runs.length} runs${shardText}`;
+  log(`ossify: sweep ${plan.grid.name}: ${runsText}; testing on ${test.n} images, ${test.source}`);
 
   const done: string[] = [];
   const pending: string[] = [];
@@ -283,7 +327,8 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
     }
     // The first run to train always starts (one epoch at least), so that every invocation makes progress.
     if (trainedNow > 0 && left() < estimateMs + 10_000) {
-      log(`ossify: sweep ${tag}: not started: the time budget (--max-minutes ${options.maxMinutes}) is spent; rerun to continue`);
+      const budget = `the time budget (--max-minutes ${options.maxMinutes})`;
+      log(`ossify: sweep ${tag}: not started: ${budget} is spent; rerun to continue`);
       pending.push(run.name);
       continue;
     }
@@ -300,7 +345,8 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
     const history = trained.history;
     if (history.length) estimateMs = history[0].epoch_s * 1000;
     if (cut && !options.capEpochs) {
-      log(`ossify: sweep ${tag}: paused after epoch ${history.length} of ${run.options.epochs}; rerun the sweep to continue it`);
+      const at = `epoch ${history.length} of ${run.options.epochs}`;
+      log(`ossify: sweep ${tag}: paused after ${at}; rerun the sweep to continue it`);
       pending.push(run.name);
       continue;
     }
@@ -317,7 +363,10 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
     const evalS = (performance.now() - t0) / 1000;
     const rows = ev.ids.map((id, k) => `${csvField(id)},${ev.labels[k]},${ev.probs[k]}`);
     await write(join(dir, 'predictions.csv'), ['image_id,label,probability', ...rows].join('\n') + '\n');
-    await write(join(dir, 'eval.json'), JSON.stringify({ split: test.kind, source: test.source, ...metricsJson(ev) }, null, 2) + '\n');
+    await write(
+      join(dir, 'eval.json'),
+      JSON.stringify({ split: test.kind, source: test.source, ...metricsJson(ev) }, null, 2) + '\n',
+    );
     const rates = history.map((h) => h.images_per_s).sort((a, b) => a - b);
     const info = runtime().info;
     const result: RunResult = {
@@ -337,7 +386,8 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
     };
     await write(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     const m = ev.metrics;
-    log(`ossify: sweep ${tag}: test accuracy ${m.accuracy.toFixed(4)}, fractured F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}`);
+    const figures = `accuracy ${m.accuracy.toFixed(4)}, fractured F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}`;
+    log(`ossify: sweep ${tag}: test ${figures}`);
     done.push(run.name);
   }
   const report = await writeSweepReport([out], out, { resamples: options.resamples, seed: options.bootstrapSeed });
