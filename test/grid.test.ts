@@ -90,7 +90,14 @@ describe('built-in grids', () => {
       'inceptionv3-bam-scratch-s0',
     ]);
     expect(p.runs[1]!.skip).toBe('ImageNet weights fit the full-width backbone only (this run: width 0.25)');
-    expect(p.runs[0]!.options).toMatchObject({ imageSize: 75, width: 0.25, batchSize: 16, epochs: 3, seed: 0 });
+    expect(p.runs[0]!.options).toMatchObject({
+      imageSize: 75,
+      width: 0.25,
+      batchSize: 16,
+      epochs: 10,
+      patience: 3,
+      seed: 0,
+    });
     expect(BUILTIN_GRIDS['seed-table-cpu']!.description).toMatch(/about an hour/);
   });
 

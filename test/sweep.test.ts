@@ -140,6 +140,7 @@ describe('ossify sweep', () => {
     expect(s.status, s.stderr).toBe(0);
     const a = report(killed);
     expect(a.runs.map((r) => r.epochs.run)).toEqual([4, 4]);
+    expect(a.notes).toContain("Set for every run on the command line, over the grid's options: epochs=4.");
     expect(results(a)).toEqual(results(report(straight)));
     // The predictions themselves, image by image.
     for (const name of ['inceptionv3-bam-s0', 'inceptionv3-nobam-s0']) {

@@ -207,6 +207,8 @@ export interface PlannedRun {
 /** A grid expanded into runs. */
 export interface SweepPlan {
   grid: { name: string; description: string; notes: string[]; source: string };
+  /** Options set on every run from outside the grid (the command line's --set). */
+  overrides: Partial<RunOptions>;
   /** Options that differ between runs (they name the runs). */
   varying: string[];
   runs: PlannedRun[];
@@ -397,13 +399,14 @@ export const BUILTIN_GRIDS: Record<string, GridSpec> = {
     name: 'seed-table-cpu',
     description:
       'The rows of seed-table at a size that a 2-core CPU adapter finishes in about an hour: width x0.25, ' +
-      '75x75 input, batch 16, 3 epochs, one seed. Its figures say whether the pipeline works, not how well the ' +
-      "study's models do: they are far from the reference recipe (299 px, full width, 100 epochs, three seeds).",
+      '75x75 input, batch 16, 10 epochs (ReduceLROnPlateau patience 3 to match), one seed. Its figures say whether ' +
+      "the pipeline works, not how well the study's models do: they are far from the reference recipe (299 px, " +
+      'full width, 100 epochs, three seeds).',
     notes: [
-      'A CPU-sized version of seed-table: quarter-width backbones at 75x75 pixels for 3 epochs, one seed. ' +
+      'A CPU-sized version of seed-table: quarter-width backbones at 75x75 pixels for 10 epochs, one seed. ' +
         'ImageNet weights fit full-width backbones only, so the ImageNet rows are skipped at this width.',
     ],
-    fixed: { imageSize: 75, width: 0.25, batchSize: 16, lr: 1e-3, epochs: 3, patience: 10, monitor: 'val_loss' },
+    fixed: { imageSize: 75, width: 0.25, batchSize: 16, lr: 1e-3, epochs: 10, patience: 3, monitor: 'val_loss' },
     axes: { seed: [0] },
     blocks: SEED_TABLE_ROWS,
   },
@@ -611,6 +614,7 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
   }
   return {
     grid: { name: grid.name, description: grid.description, notes: grid.notes, source: grid.source },
+    overrides: set,
     varying,
     runs,
   };

@@ -438,6 +438,11 @@ export function buildSweepReport(
   const tests: TestSet[] = [];
   for (const d of data) if (!tests.some((t) => t.key === d.result.test.key)) tests.push(d.result.test);
   const notes = [...plan.grid.notes];
+  const set = Object.entries(plan.overrides ?? {});
+  if (set.length) {
+    const what = set.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
+    notes.push(`Set for every run on the command line, over the grid's options: ${what}.`);
+  }
   if (tests.some((t) => t.kind === 'val')) {
     notes.push(
       'The data folder has no test split: the runs were tested on its validation split, which also chose each ' +
