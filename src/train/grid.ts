@@ -37,6 +37,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CHOICES, IMAGE_SIZE, MODELS, MODEL_SIZES, TRAIN_DEFAULTS, TRAIN_RANGES, type Range } from './options.js';
+import type { TrainOptions } from './trainer.js';
 
 /** The backbones of the reference study, built here or not yet, and where their ImageNet weights come from. */
 export interface Backbone {
@@ -107,59 +108,62 @@ export function isBuilt(model: string): boolean {
   return (MODELS as readonly string[]).includes(model);
 }
 
-/** The options of one run of a grid. */
-export interface RunOptions {
-  /** A backbone of {@link BACKBONES}. */
+/** The options a run of a grid passes to the trainer as they are. */
+export const TRAINER_KEYS = [
+  'bam',
+  'bamCombine',
+  'width',
+  'dropout',
+  'epochs',
+  'batchSize',
+  'lr',
+  'seed',
+  'classWeights',
+  'balancedSampling',
+  'augment',
+  'earlyStopping',
+  'maxBatches',
+  'monitor',
+  'report',
+  'allowPartialInit',
+] as const satisfies readonly (keyof TrainOptions)[];
+
+/** A trainer option a grid passes on as it is. */
+export type TrainerKey = (typeof TRAINER_KEYS)[number];
+
+/** The {@link TRAINER_KEYS} options of `o` (a run's options or the trainer's defaults). */
+export function trainerOptions(o: Pick<RunOptions, TrainerKey>): Pick<RunOptions, TrainerKey> {
+  return Object.fromEntries(TRAINER_KEYS.map((k) => [k, o[k]])) as Pick<RunOptions, TrainerKey>;
+}
+
+/**
+ * The options of one run of a grid: the trainer's ({@link TRAINER_KEYS}, documented on
+ * TrainOptions) and those a grid says in its own words.
+ */
+export interface RunOptions extends Required<Pick<TrainOptions, TrainerKey>> {
+  /** A backbone of {@link BACKBONES} (built here or not yet). */
   model: string;
-  bam: boolean;
-  bamCombine: 'sum' | 'product';
   /** 'imagenet': start from the backbone's ImageNet weights in the sweep's weights folder. */
   init: 'scratch' | 'imagenet';
   /** A weights file to start from (overrides `init`'s file); resolved against the grid file's folder. */
   initWeights: string | null;
-  allowPartialInit: boolean;
   /** Pixels, or 'default': the backbone's default size. */
   imageSize: number | 'default';
-  width: number;
-  dropout: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  classWeights: 'none' | 'balanced';
-  balancedSampling: boolean;
-  augment: boolean;
   /** ReduceLROnPlateau patience in epochs. */
   patience: number;
-  earlyStopping: number;
-  maxBatches: number;
-  monitor: 'val_loss' | 'val_auc';
-  /** Write each run's report.md (Grad-CAM overlays included; off by default in sweeps). */
-  report: boolean;
 }
 
-/** Options a grid leaves unset: the reference study's recipe ({@link TRAIN_DEFAULTS}), each backbone's input size. */
+/**
+ * Options a grid leaves unset: the reference study's recipe ({@link TRAIN_DEFAULTS}) at each
+ * backbone's input size, without a per-run report.md (its Grad-CAM overlays compile more kernels).
+ */
 export const RUN_DEFAULTS: RunOptions = {
+  ...trainerOptions({ ...TRAIN_DEFAULTS, allowPartialInit: false }),
   model: TRAIN_DEFAULTS.model,
-  bam: TRAIN_DEFAULTS.bam,
-  bamCombine: TRAIN_DEFAULTS.bamCombine,
   init: 'scratch',
   initWeights: null,
-  allowPartialInit: false,
   imageSize: 'default',
-  width: TRAIN_DEFAULTS.width,
-  dropout: TRAIN_DEFAULTS.dropout,
-  epochs: TRAIN_DEFAULTS.epochs,
-  batchSize: TRAIN_DEFAULTS.batchSize,
-  lr: TRAIN_DEFAULTS.lr,
-  seed: TRAIN_DEFAULTS.seed,
-  classWeights: TRAIN_DEFAULTS.classWeights,
-  balancedSampling: TRAIN_DEFAULTS.balancedSampling,
-  augment: TRAIN_DEFAULTS.augment,
   patience: 10,
-  earlyStopping: TRAIN_DEFAULTS.earlyStopping,
-  maxBatches: TRAIN_DEFAULTS.maxBatches,
-  monitor: TRAIN_DEFAULTS.monitor,
   report: false,
 };
 
@@ -474,47 +478,35 @@ const NAME_ORDER: (keyof RunOptions)[] = [
   'seed',
 ];
 
+/** How an option is written in run names: [yes, no] words for flags, a prefix (and suffix) for values. */
+const FLAG_WORDS: Partial<Record<keyof RunOptions, [string, string]>> = {
+  bam: ['bam', 'nobam'],
+  balancedSampling: ['balanced', 'shuffled'],
+  augment: ['aug', 'noaug'],
+  allowPartialInit: ['partial', 'strict'],
+  report: ['report', 'noreport'],
+};
+const AFFIXES: Partial<Record<keyof RunOptions, [string, string?]>> = {
+  imageSize: ['', 'px'],
+  width: ['w'],
+  dropout: ['do'],
+  lr: ['lr'],
+  batchSize: ['b'],
+  epochs: ['e'],
+  patience: ['p'],
+  earlyStopping: ['es'],
+  maxBatches: ['mb'],
+  seed: ['s'],
+  classWeights: ['cw-'],
+};
+
 /** One option's part of a run name. */
 function token(k: keyof RunOptions, v: unknown): string {
-  const flag = (yes: string, no: string): string => (v ? yes : no);
-  switch (k) {
-    case 'bam':
-      return flag('bam', 'nobam');
-    case 'balancedSampling':
-      return flag('balanced', 'shuffled');
-    case 'augment':
-      return flag('aug', 'noaug');
-    case 'allowPartialInit':
-      return flag('partial', 'strict');
-    case 'report':
-      return flag('report', 'noreport');
-    case 'initWeights':
-      return v === null ? 'noweights' : basename(String(v), extname(String(v)));
-    case 'imageSize':
-      return `${String(v)}px`;
-    case 'width':
-      return `w${String(v)}`;
-    case 'dropout':
-      return `do${String(v)}`;
-    case 'lr':
-      return `lr${String(v)}`;
-    case 'batchSize':
-      return `b${String(v)}`;
-    case 'epochs':
-      return `e${String(v)}`;
-    case 'patience':
-      return `p${String(v)}`;
-    case 'earlyStopping':
-      return `es${String(v)}`;
-    case 'maxBatches':
-      return `mb${String(v)}`;
-    case 'seed':
-      return `s${String(v)}`;
-    case 'classWeights':
-      return `cw-${String(v)}`;
-    default:
-      return String(v);
-  }
+  const words = FLAG_WORDS[k];
+  if (words) return v ? words[0] : words[1];
+  if (k === 'initWeights') return v === null ? 'noweights' : basename(String(v), extname(String(v)));
+  const [pre, post] = AFFIXES[k] ?? [''];
+  return `${pre}${String(v)}${post ?? ''}`;
 }
 
 const fileSafe = (s: string): string => s.replace(/[^A-Za-z0-9._+-]/g, '_');

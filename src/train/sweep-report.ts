@@ -100,7 +100,7 @@ export interface RowSummary {
   seeds: number[];
   runs: string[];
   mean: Record<RowMetric, number>;
-  /** Sample standard deviation over seeds; NaN for one seed. */
+  /** Sample standard deviation over seeds; NaN for one seed (null in report.json). */
   sd: Record<RowMetric, number>;
 }
 
@@ -258,24 +258,19 @@ function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
   };
 }
 
-function metricOf(s: RunSummary, k: RowMetric): number {
-  switch (k) {
-    case 'weighted_precision':
-      return s.weighted.precision;
-    case 'weighted_recall':
-      return s.weighted.recall;
-    case 'weighted_f1':
-      return s.weighted.f1;
-    case 'precision':
-      return s.fractured.precision;
-    case 'recall':
-      return s.fractured.recall;
-    case 'f1':
-      return s.fractured.f1;
-    default:
-      return s[k];
-  }
-}
+/** Each averaged metric of a run. */
+const METRIC_OF: Record<RowMetric, (s: RunSummary) => number> = {
+  accuracy: (s) => s.accuracy,
+  weighted_precision: (s) => s.weighted.precision,
+  weighted_recall: (s) => s.weighted.recall,
+  weighted_f1: (s) => s.weighted.f1,
+  precision: (s) => s.fractured.precision,
+  recall: (s) => s.fractured.recall,
+  f1: (s) => s.fractured.f1,
+  auc: (s) => s.auc,
+  balanced_accuracy: (s) => s.balanced_accuracy,
+  majority_baseline_accuracy: (s) => s.majority_baseline_accuracy,
+};
 
 function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
   const rows: RowSummary[] = [];
@@ -284,7 +279,7 @@ function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
     if (!mine.length || rows.some((r) => r.row === p.row)) continue;
     const { seed: _, ...options } = p.options;
     const stat = (f: (xs: number[]) => number): Record<RowMetric, number> =>
-      Object.fromEntries(ROW_METRICS.map((k) => [k, f(mine.map((r) => metricOf(r, k)))])) as Record<RowMetric, number>;
+      Object.fromEntries(ROW_METRICS.map((k) => [k, f(mine.map(METRIC_OF[k]))])) as Record<RowMetric, number>;
     rows.push({
       row: p.row,
       label: p.label,

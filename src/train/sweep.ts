@@ -27,15 +27,8 @@ import { loadModel } from './load.js';
 import { ensureFolder } from './run-folder.js';
 import type { ModelName } from './options.js';
 import { quantile } from './stats.js';
-import {
-  imageSizeOf,
-  initWeightsOf,
-  loadGrid,
-  planSweep,
-  type GridSpec,
-  type PlannedRun,
-  type SweepPlan,
-} from './grid.js';
+import { imageSizeOf, initWeightsOf, loadGrid, planSweep, trainerOptions } from './grid.js';
+import type { GridSpec, PlannedRun, SweepPlan } from './grid.js';
 import { writeSweepReport, type SweepReportFiles } from './sweep-report.js';
 
 /** Which images a sweep tests on. */
@@ -198,30 +191,15 @@ export function trainOptionsOf(
 ): TrainOptions {
   const x = run.options;
   return {
+    ...trainerOptions(x),
     data: resolve(o.data),
     out,
     model: x.model as ModelName,
-    bam: x.bam,
-    bamCombine: x.bamCombine,
     imageSize: imageSizeOf(x),
-    width: x.width,
-    dropout: x.dropout,
-    epochs: x.epochs,
-    batchSize: x.batchSize,
-    lr: x.lr,
-    seed: x.seed,
-    classWeights: x.classWeights,
-    balancedSampling: x.balancedSampling,
-    augment: x.augment,
     plateau: { patience: x.patience },
-    earlyStopping: x.earlyStopping,
-    maxBatches: x.maxBatches,
     maxMinutes: 0,
     workers: o.workers,
-    report: x.report,
     initWeights: initWeightsOf(x, o.weightsDir),
-    allowPartialInit: x.allowPartialInit,
-    monitor: x.monitor,
   };
 }
 
