@@ -83,9 +83,15 @@ describe('ossify sweep', () => {
     expect(md).toContain(`- ${c.sentence}`);
     expect(existsSync(join(out, 'intervals.svg'))).toBe(true);
 
-    // A rerun skips the finished runs and writes the same report.
+    // A rerun skips the finished runs and writes the same report; temp files a killed write left go.
+    const stale = [
+      join(out, '.report.json.99999999.k3j4h5.tmp'),
+      join(out, 'runs', c.b, '.result.json.99999999.a1b2c3.tmp'),
+    ];
+    for (const f of stale) writeFileSync(f, 'partial');
     const again = ossify([...SMOKE, '--out', out]);
     expect(again.status, again.stderr).toBe(0);
+    for (const f of stale) expect(existsSync(f), f).toBe(false);
     expect(again.stdout.match(/done before/g)).toHaveLength(2);
     expect(report(out)).toEqual(rep);
 

@@ -224,6 +224,9 @@ async function isDone(dir: string, run: PlannedRun, test: TestSet): Promise<bool
   );
 }
 
+/** What a sweep adds to a run folder, written atomically in this order (result.json last: the run is done). */
+const RESULT_FILES = ['predictions.csv', 'eval.json', 'result.json'];
+
 /** A CSV field, quoted when it must be. */
 const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
@@ -274,7 +277,12 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
   const selected = selectRuns(plan, options.shard, options.only);
   const out = resolve(options.out);
   await ensureFolder(join(out, 'runs'), 'sweep folder');
-  await removeStaleTemps(join(out, 'sweep.json'));
+  // Temp files of writes a kill interrupted: the sweep's own, and those of each run's test results.
+  for (const f of ['sweep.json', 'report.md', 'report.json', 'intervals.svg']) await removeStaleTemps(join(out, f));
+  for (const r of plan.runs) {
+    const dir = join(out, 'runs', r.name);
+    if (existsSync(dir)) for (const f of RESULT_FILES) await removeStaleTemps(join(dir, f));
+  }
   await checkSweepFolder(out, plan);
   await write(
     join(out, 'sweep.json'),
