@@ -9,6 +9,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init, shutdown } from './gpu/runtime.js';
 import { watchCompiles } from './cli-compiles.js';
+import {
+  int, IMAGE_SIZE, IMAGE_SIZE_HELP, MODELS, MODEL_SIZES, modelName, CHOICES, TRAIN_RANGES as R, POSITIVE,
+  type ModelName, type Range,
+} from './train/options.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -30,31 +34,34 @@ export function bundledSample(): string {
 
 class UsageError extends Error {}
 
-/** The values a numeric option accepts, and how to say so. */
-interface Range {
-  ok: (n: number) => boolean;
-  want: string;
-}
-
-/** Integers from `min` to `max`. */
-function int(min: number, max = Infinity): Range {
-  const want =
-    max < Infinity ? `an integer from ${min} to ${max}` : min === 1 ? 'a positive integer' : `an integer >= ${min}`;
-  return { ok: (n) => Number.isInteger(n) && n >= min && n <= max, want };
-}
-
-const ANY_INT: Range = { ok: Number.isInteger, want: 'an integer' };
-const POSITIVE: Range = { ok: (n) => n > 0, want: 'a number > 0' };
-const NON_NEGATIVE: Range = { ok: (n) => n >= 0, want: 'a number >= 0' };
-/** Input sizes: the backbones need 32 px; past 2048 px one image outgrows any GPU's buffers. */
-const IMAGE_SIZE = int(32, 2048);
-const IMAGE_SIZE_HELP = 'square input size, 32 to 2048';
 /** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
 const MAX_CLASSES = 100_000;
 
+/**
+ * `--set KEY=VALUE,...`: values are JSON where they parse as JSON (numbers, true, false, null),
+ * text otherwise (`model=densenet121`, `imageSize=default`).
+ */
+function setOpt(v: string | boolean | undefined): Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const part of String(v).split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
+    const text = part.slice(eq + 1);
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // a word: kept as text
+    }
+    out[part.slice(0, eq)] = value;
+  }
+  return out;
+}
+
 /** `--workers N` (0: decode in the main thread); undefined when not given (the loader's default). */
 function workersOpt(v: string | boolean | undefined): number | undefined {
-  return v === undefined ? undefined : num(v, 'workers', 0, int(0));
+  return v === undefined ? undefined : num(v, 'workers', 0, R.workers);
 }
 
 function num(v: string | boolean | undefined, name: string, fallback: number, range: Range): number {
@@ -115,17 +122,20 @@ function joinNegativeValues(args: readonly string[], options: Options): string[]
   return out;
 }
 
-const modelOpt = (v: string | boolean | undefined, fallback: string): 'inceptionv3' | 'densenet121' => {
-  const m = String(v ?? fallback).toLowerCase().replace(/[-_]/g, '');
-  if (m !== 'inceptionv3' && m !== 'densenet121') throw new UsageError(`--model: '${String(v)}' is not a model; use inceptionv3 or densenet121`);
+const modelOpt = (v: string | boolean | undefined, fallback: ModelName): ModelName => {
+  const m = v === undefined ? fallback : modelName(String(v));
+  if (!m) throw new UsageError(`--model: '${String(v)}' is not a model; use ${MODELS.join(' or ')}`);
   return m;
 };
 
-const monitorOpt = (v: string | boolean | undefined): 'val_loss' | 'val_auc' => {
-  const m = String(v ?? 'val_loss');
-  if (m !== 'val_loss' && m !== 'val_auc') throw new UsageError(`--monitor: '${m}' must be val_loss or val_auc`);
-  return m;
-};
+/** One of a few words (`choices`); `fallback` when not given. */
+function oneOf<T extends string>(v: string | boolean | undefined, name: string, choices: readonly T[], fallback: T): T {
+  const s = String(v ?? fallback);
+  if (!(choices as readonly string[]).includes(s)) {
+    throw new UsageError(`--${name}: '${s}' must be ${choices.join(' or ')}`);
+  }
+  return s as T;
+}
 
 const COMMANDS: Record<string, Command> = {
   train: {
@@ -192,11 +202,9 @@ const COMMANDS: Record<string, Command> = {
       const data = sample ? bundledSample() : dir(v.data, 'data');
       const model = modelOpt(v.model, 'inceptionv3');
       const small = sample ? { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25, patience: 3 } : null;
-      const defaultSize = model === 'densenet121' ? 224 : 299;
-      const combine = String(v['bam-combine'] ?? 'sum');
-      if (combine !== 'sum' && combine !== 'product') throw new UsageError(`--bam-combine: '${combine}' must be sum or product`);
-      const cw = String(v['class-weights'] ?? 'none');
-      if (cw !== 'none' && cw !== 'balanced') throw new UsageError(`--class-weights: '${cw}' must be none or balanced`);
+      const defaultSize = MODEL_SIZES[model].inputSize;
+      const combine = oneOf(v['bam-combine'], 'bam-combine', CHOICES.bamCombine, 'sum');
+      const cw = oneOf(v['class-weights'], 'class-weights', CHOICES.classWeights, 'none');
       const out = resolve(typeof v.out === 'string' ? v.out : join('runs', sample ? `sample-${model}` : model));
       // Every option is checked before anything is printed or the GPU is started.
       const options: Parameters<typeof train>[0] = {
@@ -205,25 +213,25 @@ const COMMANDS: Record<string, Command> = {
         model,
         bam: !v['no-bam'],
         bamCombine: combine,
-        epochs: num(v.epochs, 'epochs', small?.epochs ?? 100, int(1)),
-        batchSize: num(v['batch-size'], 'batch-size', small?.batchSize ?? 32, int(1)),
-        lr: num(v.lr, 'lr', 1e-3, POSITIVE),
-        imageSize: num(v['image-size'], 'image-size', small?.imageSize ?? defaultSize, IMAGE_SIZE),
-        width: num(v.width, 'width', small?.width ?? 1, POSITIVE),
-        dropout: num(v.dropout, 'dropout', 0, { ok: (n) => n >= 0 && n < 1, want: 'a number from 0 to below 1' }),
-        seed: num(v.seed, 'seed', 0, ANY_INT),
+        epochs: num(v.epochs, 'epochs', small?.epochs ?? 100, R.epochs),
+        batchSize: num(v['batch-size'], 'batch-size', small?.batchSize ?? 32, R.batchSize),
+        lr: num(v.lr, 'lr', 1e-3, R.lr),
+        imageSize: num(v['image-size'], 'image-size', small?.imageSize ?? defaultSize, R.imageSize),
+        width: num(v.width, 'width', small?.width ?? 1, R.width),
+        dropout: num(v.dropout, 'dropout', 0, R.dropout),
+        seed: num(v.seed, 'seed', 0, R.seed),
         classWeights: cw,
         balancedSampling: !!v['balanced-sampling'],
         augment: !v['no-augment'],
-        plateau: { patience: num(v.patience, 'patience', small?.patience ?? 10, int(0)) },
-        earlyStopping: num(v['early-stopping'], 'early-stopping', 0, int(0)),
-        maxBatches: num(v['max-batches'], 'max-batches', 0, int(0)),
-        maxMinutes: num(v['max-minutes'], 'max-minutes', 0, NON_NEGATIVE),
+        plateau: { patience: num(v.patience, 'patience', small?.patience ?? 10, R.patience) },
+        earlyStopping: num(v['early-stopping'], 'early-stopping', 0, R.earlyStopping),
+        maxBatches: num(v['max-batches'], 'max-batches', 0, R.maxBatches),
+        maxMinutes: num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes),
         workers: workersOpt(v.workers),
         report: !v['no-report'],
         initWeights: v['init-weights'] === undefined ? undefined : file(v['init-weights'], '--init-weights'),
         allowPartialInit: !!v['allow-partial-init'],
-        monitor: monitorOpt(v.monitor),
+        monitor: oneOf(v.monitor, 'monitor', CHOICES.monitor, 'val_loss'),
       };
       if (sample) console.log(`ossify: no --data given: training on the bundled FracAtlas sample (${data}) with a small configuration`);
       await init();
@@ -262,7 +270,7 @@ const COMMANDS: Record<string, Command> = {
       const data = dir(v.data, 'data');
       const split = String(v.split ?? 'auto');
       if (!['auto', 'test', 'val', 'train', 'all'].includes(split)) throw new UsageError(`--split: '${split}' must be test, val, train or all`);
-      const batchSize = num(v['batch-size'], 'batch-size', 16, int(1));
+      const batchSize = num(v['batch-size'], 'batch-size', 16, R.batchSize);
       const workers = workersOpt(v.workers);
       const { loadModel } = await import('./train/load.js');
       const { evaluate, metricsJson } = await import('./train/trainer.js');
@@ -343,6 +351,129 @@ const COMMANDS: Record<string, Command> = {
       if (!failed) return 0;
       console.error(`ossify predict: ${failed} of ${results.length} images could not be read (no prediction for them)`);
       return 1;
+    },
+  },
+  sweep: {
+    summary: "train a grid of runs over seeds, test each, report the study's tables with confidence intervals",
+    usage:
+      'ossify sweep --grid NAME|FILE --data DIR --out SWEEP [--test-data DIR] [--weights-dir DIR] [--shard I/N] ' +
+      '[--set KEY=VALUE,...] [--only NAME,...] [--max-minutes M [--cap-epochs]] [--list]\n' +
+      '       ossify sweep report SWEEP... [--out DIR]',
+    options: {
+      grid: { type: 'string' },
+      data: { type: 'string' },
+      out: { type: 'string' },
+      'test-data': { type: 'string' },
+      'weights-dir': { type: 'string' },
+      shard: { type: 'string' },
+      set: { type: 'string' },
+      only: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      'cap-epochs': { type: 'boolean' },
+      workers: { type: 'string' },
+      list: { type: 'boolean' },
+      resamples: { type: 'string' },
+      'bootstrap-seed': { type: 'string' },
+    },
+    help: {
+      grid: 'a built-in grid (seed-table, seed-table-cpu, smoke) or a grid JSON file (README: "Sweeps")',
+      data: 'FracAtlas folder to train on',
+      out: 'sweep folder: runs/NAME/ per run, report.md, report.json, intervals.svg. Rerunning continues',
+      'test-data': "test on every image of this folder (default: the data's test split, else its validation split)",
+      'weights-dir': "folder of the backbones' ImageNet weights files (rows without theirs are skipped, naming it)",
+      shard: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it',
+      set: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)',
+      only: 'run only these runs (names from --list; * matches anything)',
+      'max-minutes': 'time budget of this invocation: no epoch starts that would end past it; rerun to continue',
+      'cap-epochs': 'with --max-minutes: test a run the budget cuts short with the epochs it had (the report says so)',
+      workers: 'JPEG decode worker threads',
+      list: 'print the runs of the grid (name, row, status) and exit',
+      resamples: 'bootstrap resamples of the report, at least 2000 (default 2000)',
+      'bootstrap-seed': 'seed of the bootstrap resamples (default 0)',
+    },
+    async run(v, positionals) {
+      const resamples = num(v.resamples, 'resamples', 2000, int(2000));
+      const bootstrapSeed = num(v['bootstrap-seed'], 'bootstrap-seed', 0, R.seed);
+      if (positionals[0] === 'report') {
+        const folders = positionals.slice(1).map((f) => {
+          const problem = pathProblem(resolve(f), 'folder');
+          if (problem) throw new UsageError(`sweep report: ${problem}`);
+          return resolve(f);
+        });
+        if (!folders.length) throw new UsageError('sweep report: give one or more sweep folders');
+        const { writeSweepReport } = await import('./train/sweep-report.js');
+        const out = typeof v.out === 'string' ? resolve(v.out) : folders[0];
+        const files = await writeSweepReport(folders, out, { resamples, seed: bootstrapSeed });
+        console.log(`report of ${folders.length} sweep folder(s): ${files.markdown} (${files.json}, ${files.svg})`);
+        return;
+      }
+      if (positionals.length) throw new UsageError(`unexpected '${positionals[0]}'; the only subcommand is 'report'`);
+      if (typeof v.grid !== 'string') {
+        throw new UsageError('--grid is required (seed-table, seed-table-cpu, smoke or a JSON file)');
+      }
+      if (typeof v.out !== 'string') throw new UsageError('--out SWEEP is required');
+      const { loadGrid, planSweep, BUILTIN_GRIDS, GridError } = await import('./train/grid.js');
+      if (!BUILTIN_GRIDS[v.grid] && !existsSync(resolve(v.grid))) {
+        const names = Object.keys(BUILTIN_GRIDS).join(', ');
+        throw new UsageError(`--grid: '${v.grid}' is neither a built-in grid (${names}) nor a file`);
+      }
+      const data = dir(v.data, 'data');
+      const testData = v['test-data'] === undefined ? undefined : dir(v['test-data'], 'test-data');
+      const weightsDir = v['weights-dir'] === undefined ? undefined : dir(v['weights-dir'], 'weights-dir');
+      let shard: { index: number; count: number } | undefined;
+      if (v.shard !== undefined) {
+        const m = /^(\d+)\/(\d+)$/.exec(String(v.shard));
+        if (!m || +m[1] < 1 || +m[1] > +m[2]) {
+          throw new UsageError(`--shard: '${String(v.shard)}' is not valid; give I/N with 1 <= I <= N, e.g. 1/2`);
+        }
+        shard = { index: +m[1], count: +m[2] };
+      }
+      const set = setOpt(v.set);
+      const only = typeof v.only === 'string' ? v.only.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+      const maxMinutes = num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes);
+      if (v['cap-epochs'] && !maxMinutes) {
+        throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
+      }
+      const grid = loadGrid(v.grid);
+      let plan;
+      try {
+        plan = planSweep(grid, { weightsDir, set });
+      } catch (e) {
+        if (e instanceof GridError && e.message.startsWith('--set')) throw new UsageError(e.message);
+        throw e;
+      }
+      const { sweep, selectRuns, checkSweepFolder } = await import('./train/sweep.js');
+      let selected;
+      try {
+        selected = selectRuns(plan, shard, only);
+      } catch (e) {
+        throw new UsageError((e as Error).message.replace(/^ossify: /, ''));
+      }
+      await checkSweepFolder(resolve(v.out), plan);
+      if (v.list) {
+        const of = shard ? `, shard ${shard.index}/${shard.count}` : '';
+        console.log(`grid ${plan.grid.name}: ${plan.runs.length} runs${of}`);
+        for (const r of selected) {
+          const done = existsSync(join(resolve(v.out), 'runs', r.name, 'result.json'));
+          console.log(`  ${r.name.padEnd(40)} ${r.label}: ${r.skip ? `skipped: ${r.skip}` : done ? 'done' : 'to run'}`);
+        }
+        return;
+      }
+      await init();
+      const bar = progressBar();
+      const compiled = watchCompiles(bar);
+      const r = await sweep(
+        {
+          grid: v.grid, data, out: v.out, testData, weightsDir, shard, set, only, maxMinutes,
+          capEpochs: !!v['cap-epochs'], workers: workersOpt(v.workers), resamples, bootstrapSeed,
+        },
+        { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
+      );
+      await compiled();
+      bar.done();
+      const left = r.pending.length ? `, ${r.pending.length} pending (rerun to continue)` : '';
+      console.log(`\nsweep ${r.plan.grid.name}: ${r.done.length} run(s) done, ${r.skipped.length} skipped${left}`);
+      console.log(`report: ${r.report.markdown} (${r.report.json}, ${r.report.svg})`);
     },
   },
   bench: {
@@ -435,7 +566,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     const args = joinNegativeValues(rest, cmd.options);
-    const allowPositionals = name === 'predict';
+    const allowPositionals = name === 'predict' || name === 'sweep';
     const { values, positionals } = parseArgs({ args, options: cmd.options, allowPositionals, strict: true });
     return (await cmd.run(values as Record<string, string | boolean | undefined>, positionals)) ?? 0;
   } catch (e) {

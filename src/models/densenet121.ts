@@ -22,6 +22,7 @@ import { BatchNorm2d } from '../layers/norm.js';
 import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from '../layers/basic.js';
 import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
+import { MODEL_INPUT } from './sizes.js';
 
 /** Conv blocks per dense block. */
 export const DENSENET121_BLOCKS = [6, 12, 24, 16];
@@ -84,6 +85,10 @@ function backbone(w: number, inChannels: number): Module[] {
 export function denseNet121(opts: ModelOptions): Model {
   const aliases: Record<string, string> = {};
   DENSENET121_BLOCKS.forEach((b, s) => (aliases[`conv${s + 2}_block${b}_concat`] = `conv${s + 2}`));
-  const config = resolveConfig('denseNet121', opts, { inputSize: 224, minInput: 32, bamPositions: DENSENET121_BAM_POSITIONS, aliases });
+  const config = resolveConfig('denseNet121', opts, {
+    ...MODEL_INPUT.denseNet121,
+    bamPositions: DENSENET121_BAM_POSITIONS,
+    aliases,
+  });
   return buildScope({ seed: config.seed }, () => new Model('densenet121', config, backbone(config.widthMultiplier, config.inputChannels)));
 }

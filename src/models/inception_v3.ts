@@ -20,6 +20,7 @@ import { BatchNorm2d } from '../layers/norm.js';
 import { AvgPool2d, MaxPool2d, ReLU } from '../layers/basic.js';
 import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
+import { MODEL_INPUT } from './sizes.js';
 
 /** The default BAM positions of InceptionV3 (each at the end of a stage, just before a downsampling: the stem, 35x35 and 17x17 stages). */
 export const INCEPTION_V3_BAM_POSITIONS = ['activation_4', 'mixed2', 'mixed7'];
@@ -123,6 +124,10 @@ function backbone(w: number, inChannels: number): Module[] {
 
 /** Keras's InceptionV3 backbone with a GlobalAveragePooling + (Dropout) + Dense(numClasses) head, optional BAM. */
 export function inceptionV3(opts: ModelOptions): Model {
-  const config = resolveConfig('inceptionV3', opts, { inputSize: 299, minInput: 75, bamPositions: INCEPTION_V3_BAM_POSITIONS, aliases: { stem: 'activation_4' } });
+  const config = resolveConfig('inceptionV3', opts, {
+    ...MODEL_INPUT.inceptionV3,
+    bamPositions: INCEPTION_V3_BAM_POSITIONS,
+    aliases: { stem: 'activation_4' },
+  });
   return buildScope({ seed: config.seed }, () => new Model('inception_v3', config, backbone(config.widthMultiplier, config.inputChannels)));
 }

@@ -241,6 +241,94 @@ export function confusionSvg(cm: ConfusionMatrix, classNames: [string, string] =
   return parts.join('\n') + '\n';
 }
 
+/** One row of an {@link intervalChartSvg}: a point estimate and its interval per series. */
+export interface IntervalRow {
+  label: string;
+  /** One per series, in the order of the chart's `series` (NaN values are left out). */
+  points: { value: number; lo: number; hi: number }[];
+}
+
+/** Options of {@link intervalChartSvg}. */
+export interface IntervalChartOptions {
+  title: string;
+  xLabel: string;
+  series: { name: string; color: string }[];
+  /** x range (default: the data's, with a margin). */
+  xRange?: [number, number];
+  /** Dashed vertical lines, e.g. a baseline. */
+  marks?: { label: string; value: number; color: string }[];
+  width?: number;
+}
+
+/**
+ * Estimates with their intervals, one row per item (a forest plot) as an SVG document string: a dot
+ * per series at its estimate, a line from its interval's low to high end.
+ */
+export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartOptions): string {
+  const W = o.width ?? 760;
+  const rowH = 14 + 10 * o.series.length;
+  const m = { l: 300, r: 24, t: 58, b: 50 };
+  const ph = Math.max(1, rows.length) * rowH;
+  const H = m.t + ph + m.b;
+  const pw = W - m.l - m.r;
+  const vals = rows.flatMap((r) => r.points.flatMap((p) => [p.lo, p.hi, p.value])).filter(Number.isFinite);
+  let [x0, x1] = o.xRange ?? (vals.length ? [Math.min(...vals), Math.max(...vals)] : [0, 1]);
+  if (!o.xRange) {
+    const pad = (x1 - x0) * 0.05 || 0.05;
+    [x0, x1] = [x0 - pad, x1 + pad];
+  }
+  const px = (v: number): string => (m.l + ((v - x0) / (x1 - x0)) * pw).toFixed(1);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" ${FONT}>${xmlEscape(o.title)}</text>`);
+  // Legend: the series (dot and line), then the marks (dashed), left to right.
+  let lx = 20;
+  const legend = (name: string, color: string, dashed: boolean): void => {
+    const dash = dashed ? ' stroke-dasharray="5 4"' : '';
+    parts.push(`<line x1="${lx}" y1="40" x2="${lx + 24}" y2="40" stroke="${color}" stroke-width="2"${dash}/>`);
+    if (!dashed) parts.push(`<circle cx="${lx + 12}" cy="40" r="3.5" fill="${color}"/>`);
+    parts.push(`<text x="${lx + 30}" y="44" font-size="12" ${FONT}>${xmlEscape(name)}</text>`);
+    lx += 30 + name.length * 7 + 18;
+  };
+  for (const s of o.series) legend(s.name, s.color, false);
+  for (const mk of o.marks ?? []) legend(mk.label, mk.color, true);
+  for (const t of niceTicks(x0, x1, 6).filter((t) => t >= x0 && t <= x1)) {
+    parts.push(`<line x1="${px(t)}" y1="${m.t}" x2="${px(t)}" y2="${m.t + ph}" stroke="#e0e0e0"/>`);
+    const label = `<text x="${px(t)}" y="${m.t + ph + 16}" text-anchor="middle" font-size="11" ${FONT}>`;
+    parts.push(`${label}${fmt(t, 3)}</text>`);
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  for (const mk of o.marks ?? []) {
+    if (!(mk.value >= x0 && mk.value <= x1)) continue;
+    const x = px(mk.value);
+    parts.push(
+      `<line data-mark="${xmlEscape(mk.label)}" x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" ` +
+        `stroke="${mk.color}" stroke-dasharray="5 4"/>`,
+    );
+  }
+  rows.forEach((r, i) => {
+    const y0 = m.t + i * rowH;
+    const ty = (y0 + rowH / 2 + 4).toFixed(1);
+    parts.push(`<text x="${m.l - 8}" y="${ty}" text-anchor="end" font-size="12" ${FONT}>${xmlEscape(r.label)}</text>`);
+    r.points.forEach((p, k) => {
+      if (!Number.isFinite(p.value)) return;
+      const y = (y0 + 12 + k * 10).toFixed(1);
+      const s = o.series[k]!;
+      const attrs = `data-row="${i}" data-series="${xmlEscape(s.name)}"`;
+      if (Number.isFinite(p.lo) && Number.isFinite(p.hi)) {
+        const stroke = `stroke="${s.color}" stroke-width="2"`;
+        parts.push(`<line ${attrs} x1="${px(p.lo)}" y1="${y}" x2="${px(p.hi)}" y2="${y}" ${stroke}/>`);
+      }
+      parts.push(`<circle ${attrs} data-value="${p.value}" cx="${px(p.value)}" cy="${y}" r="3.5" fill="${s.color}"/>`);
+    });
+  });
+  const xl = `<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle" font-size="13" ${FONT}>`;
+  parts.push(`${xl}${xmlEscape(o.xLabel)}</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
 // ---------------------------------------------------------------------------
 // Heatmap overlays
 

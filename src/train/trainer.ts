@@ -30,6 +30,7 @@ import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
 import { loadCheckpointWeights, loadModel } from './load.js';
 import { ensureFolder, removeRunTemps, optionChanges } from './run-folder.js';
+import { TRAIN_DEFAULTS, type ModelName } from './options.js';
 
 /** Everything a training run needs; {@link TRAIN_DEFAULTS} follows the reference study. */
 export interface TrainOptions {
@@ -37,7 +38,7 @@ export interface TrainOptions {
   data: string;
   /** Run folder (created; a rerun with the same folder resumes). */
   out: string;
-  model: 'inceptionv3' | 'densenet121';
+  model: ModelName;
   /** Three BAM modules at the backbone's stage ends. */
   bam: boolean;
   /** BAM combine: 'sum' (paper) or 'product' (official code). */
@@ -79,28 +80,7 @@ export interface TrainOptions {
   monitor: 'val_loss' | 'val_auc';
 }
 
-/** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
-export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {
-  model: 'inceptionv3',
-  bam: true,
-  bamCombine: 'sum',
-  imageSize: 299,
-  width: 1,
-  dropout: 0,
-  epochs: 100,
-  batchSize: 32,
-  lr: 1e-3,
-  seed: 0,
-  classWeights: 'none',
-  balancedSampling: false,
-  augment: true,
-  plateau: {},
-  earlyStopping: 0,
-  maxBatches: 0,
-  maxMinutes: 0,
-  report: true,
-  monitor: 'val_loss',
-};
+export { TRAIN_DEFAULTS };
 
 /** One line of log.jsonl. */
 export interface EpochLog {
@@ -126,6 +106,12 @@ export interface TrainHooks {
   log?: (line: string) => void;
   /** Called after every step with running figures (for a progress bar). */
   progress?: (p: { epoch: number; epochs: number; step: number; steps: number; loss: number; accuracy: number; imagesPerS: number; etaS: number }) => void;
+  /**
+   * Called after each completed epoch but the last (its checkpoint written): a reason returned
+   * stops training there, as `maxMinutes` does, and a rerun continues. Sweeps use it to end a run
+   * before an epoch that would overrun their time budget.
+   */
+  stopAfter?: (entry: EpochLog) => string | undefined;
 }
 
 /** What {@link train} returns. */
@@ -495,6 +481,11 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       );
       if (es?.stop) {
         log(`ossify: early stopping after epoch ${epoch + 1}`);
+        break;
+      }
+      const stop = epoch + 1 < o.epochs ? hooks.stopAfter?.(entry) : undefined;
+      if (stop) {
+        log(`ossify: stopped after epoch ${epoch + 1}: ${stop}`);
         break;
       }
       if (o.maxMinutes > 0 && performance.now() - started > o.maxMinutes * 60_000 && epoch + 1 < o.epochs) {

@@ -1,0 +1,649 @@
+/**
+ * The report of a sweep: the reference study's table format (test accuracy and weighted precision,
+ * recall and F1) with its published figures as the reference, and beside it what a single run on a
+ * few hundred images hides: the majority-class baseline, the fractured class's precision, recall and
+ * F1, ROC AUC, balanced accuracy and the confusion matrix; 95 % bootstrap intervals for accuracy,
+ * fractured F1 and AUC; mean and standard deviation over seeds; the paired comparisons that the
+ * study's claims rest on (BAM vs no BAM, ImageNet vs scratch, each row vs the best one) by McNemar's
+ * exact test and a paired bootstrap of the AUC difference, each with a sentence; a chart of every
+ * run's accuracy and AUC with their intervals; wall time, images/s, peak memory and adapter per run.
+ *
+ * Everything is computed from the run folders' predictions.csv and result.json, so the report of the
+ * same runs is the same (the bootstrap is seeded), and several sweep folders (shards) merge into one.
+ * Node only.
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { writeFileAtomic } from '../io/safetensors.js';
+import { binaryMetrics, type ConfusionMatrix } from './metrics.js';
+import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd, type McNemarResult } from './stats.js';
+import { intervalChartSvg } from './report.js';
+import type { RunOptions, SweepPlan } from './grid.js';
+import type { RunResult, SweepFile, TestSet } from './sweep.js';
+import { ensureFolder } from './run-folder.js';
+
+/** What the report quotes of the reference study: only the figures this project is sure of. */
+export const REFERENCE_STUDY = {
+  citation:
+    'S. S. F. Ruhi, F. Nahar, A. F. Ashrafi, "A novel approach towards the classification of Bone Fracture from ' +
+    'Musculoskeletal Radiography images using Attention Based Transfer Learning", arXiv:2410.14833 (2024)',
+  model: 'InceptionV3 + 3 BAM',
+  /** Test accuracy of its final model. */
+  accuracy: 0.9048,
+  /** Test precision of its final model (shown in the weighted column; see `note`). */
+  precision: 0.9057,
+  testImages: 347,
+  note:
+    "Quoted: the final model's test accuracy (90.48 %) and precision (90.57 %), each from a single run on a " +
+    '347-image test split, without error bars. Its other figures are not quoted here. Its precision is shown in the ' +
+    'weighted column, the average its table format suggests; the study does not say so where these figures come from.',
+} as const;
+
+/** One run's predictions and result, as read from its folder. */
+export interface RunData {
+  result: RunResult;
+  ids: string[];
+  labels: number[];
+  probs: number[];
+}
+
+/** A metric's bootstrap interval [low, high]. */
+export type Bounds = [number, number];
+
+/** One finished run in the report. */
+export interface RunSummary {
+  name: string;
+  row: string;
+  label: string;
+  seed: number;
+  test: string;
+  epochs: RunResult['epochs'];
+  n: number;
+  positives: number;
+  accuracy: number;
+  weighted: { precision: number; recall: number; f1: number };
+  /** Precision, recall and F1 of the fractured class. */
+  fractured: { precision: number; recall: number; f1: number };
+  auc: number;
+  balanced_accuracy: number;
+  confusion: ConfusionMatrix;
+  majority_baseline_accuracy: number;
+  ci: { accuracy: Bounds; f1: Bounds; auc: Bounds };
+  timing: { wall_s: number; train_s: number; eval_s: number; images_per_s: number; peak_gpu_mib: number };
+  adapter: string;
+}
+
+/** The metrics averaged over a row's seeds. */
+export const ROW_METRICS = [
+  'accuracy',
+  'weighted_precision',
+  'weighted_recall',
+  'weighted_f1',
+  'precision',
+  'recall',
+  'f1',
+  'auc',
+  'balanced_accuracy',
+  'majority_baseline_accuracy',
+] as const;
+/** A metric averaged over seeds. */
+export type RowMetric = (typeof ROW_METRICS)[number];
+
+/** Runs that differ only in their seed. */
+export interface RowSummary {
+  row: string;
+  label: string;
+  /** The options of the row (its runs' but the seed). */
+  options: Omit<RunOptions, 'seed'>;
+  seeds: number[];
+  runs: string[];
+  mean: Record<RowMetric, number>;
+  /** Sample standard deviation over seeds; NaN for one seed (null in report.json). */
+  sd: Record<RowMetric, number>;
+}
+
+/** A paired comparison of two runs on the same test images. */
+export interface Comparison {
+  kind: 'bam' | 'imagenet' | 'best';
+  /** What it asks, e.g. 'BAM vs no BAM'. */
+  question: string;
+  a: string;
+  b: string;
+  label_a: string;
+  label_b: string;
+  seed: number;
+  n: number;
+  accuracy: [number, number];
+  /** b: images A gets right and B wrong; c: the reverse. */
+  mcnemar: McNemarResult;
+  auc: [number, number];
+  auc_difference: { estimate: number; lo: number; hi: number };
+  /** The AUC interval excludes 0, or McNemar's p < 0.05. */
+  distinguishable: boolean;
+  sentence: string;
+}
+
+/** The report as report.json holds it. */
+export interface SweepReport {
+  title: string;
+  grid: SweepPlan['grid'];
+  data: string[];
+  tests: TestSet[];
+  statistics: { resamples: number; seed: number; level: number; method: string };
+  reference: typeof REFERENCE_STUDY;
+  rows: RowSummary[];
+  runs: RunSummary[];
+  comparisons: Comparison[];
+  /** Per pair of rows compared over several seeds: in how many the difference is real. */
+  comparison_summaries: string[];
+  pending: { name: string; label: string }[];
+  skipped: { row: string; label: string; runs: string[]; reason: string }[];
+  adapters: string[];
+  notes: string[];
+}
+
+/** Options of the report. */
+export interface SweepReportOptions {
+  /** Bootstrap resamples (default 2000). */
+  resamples?: number;
+  /** Bootstrap seed (default 0). */
+  seed?: number;
+}
+
+/** Files {@link writeSweepReport} writes. */
+export interface SweepReportFiles {
+  markdown: string;
+  json: string;
+  svg: string;
+}
+
+async function readRunData(dir: string): Promise<RunData | null> {
+  const resultPath = join(dir, 'result.json');
+  const predPath = join(dir, 'predictions.csv');
+  if (!existsSync(resultPath) || !existsSync(predPath)) return null;
+  let result: RunResult;
+  let rows: Record<string, string>[];
+  try {
+    result = JSON.parse(await readFile(resultPath, 'utf8')) as RunResult;
+    rows = parse(await readFile(predPath, 'utf8'), { columns: true, skip_empty_lines: true });
+  } catch (e) {
+    throw new Error(
+      `ossify: ${dir} holds a damaged result.json or predictions.csv (${(e as Error).message}); ` +
+        'delete both to run it again',
+    );
+  }
+  const labels = rows.map((r) => Number(r.label));
+  const probs = rows.map((r) => Number(r.probability));
+  if (
+    rows.length !== result.test.n ||
+    labels.some((l) => l !== 0 && l !== 1) ||
+    probs.some((p) => !Number.isFinite(p))
+  ) {
+    throw new Error(
+      `ossify: ${predPath} does not hold ${result.test.n} rows of image_id,label (0/1),probability; ` +
+        `delete it and ${resultPath} to run it again`,
+    );
+  }
+  return { result, ids: rows.map((r) => r.image_id), labels, probs };
+}
+
+/** The plan and finished runs of one or more sweep folders (shards of one grid). */
+export async function collectSweep(
+  folders: readonly string[],
+): Promise<{ plan: SweepPlan; data: string[]; runs: RunData[] }> {
+  let plan: SweepPlan | null = null;
+  const data: string[] = [];
+  const runs = new Map<string, RunData>();
+  for (const f of folders.map((x) => resolve(x))) {
+    const file = join(f, 'sweep.json');
+    if (!existsSync(file))
+      throw new Error(`ossify: ${f} is not a sweep folder (no sweep.json); give the --out folder of ossify sweep`);
+    const sf = JSON.parse(await readFile(file, 'utf8')) as SweepFile;
+    if (!plan) plan = sf.plan;
+    else {
+      const key = (p: SweepPlan): string => JSON.stringify(p.runs.map((r) => [r.name, r.options]));
+      if (key(plan) !== key(sf.plan)) {
+        throw new Error(
+          `ossify: ${f} holds a sweep of another grid or options than ${folders[0]} (${sf.plan.grid.name}); ` +
+            'report them separately',
+        );
+      }
+    }
+    if (!data.includes(sf.data)) data.push(sf.data);
+    for (const r of sf.plan.runs) {
+      if (runs.has(r.name)) continue;
+      const d = await readRunData(join(f, 'runs', r.name));
+      if (d && JSON.stringify(d.result.options) === JSON.stringify(r.options)) runs.set(r.name, d);
+    }
+  }
+  if (!plan) throw new Error('ossify: no sweep folder given');
+  // Keep the grid's order.
+  const ordered = plan.runs.map((r) => runs.get(r.name)).filter((d): d is RunData => !!d);
+  return { plan, data, runs: ordered };
+}
+
+const r6 = (v: number): number => (Number.isFinite(v) ? Number(v.toFixed(6)) : v);
+
+function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
+  const m = binaryMetrics(d.probs, d.labels);
+  const ci = bootstrapMetrics(d.probs, d.labels, { resamples: opts.resamples, seed: opts.seed });
+  const t = d.result.timing;
+  return {
+    name: d.result.name,
+    row: d.result.row,
+    label: d.result.label,
+    seed: d.result.options.seed,
+    test: d.result.test.key,
+    epochs: d.result.epochs,
+    n: m.n,
+    positives: m.positives,
+    accuracy: m.accuracy,
+    weighted: m.weighted,
+    fractured: { precision: m.precision, recall: m.recall, f1: m.f1 },
+    auc: m.auc,
+    balanced_accuracy: m.balancedAccuracy,
+    confusion: m.confusion,
+    majority_baseline_accuracy: m.baseline.accuracy,
+    ci: { accuracy: [ci.accuracy.lo, ci.accuracy.hi], f1: [ci.f1.lo, ci.f1.hi], auc: [ci.auc.lo, ci.auc.hi] },
+    timing: {
+      wall_s: r6(t.train_s + t.eval_s),
+      train_s: r6(t.train_s),
+      eval_s: r6(t.eval_s),
+      images_per_s: r6(t.images_per_s),
+      peak_gpu_mib: r6(t.peak_gpu_bytes / 2 ** 20),
+    },
+    adapter: d.result.adapter,
+  };
+}
+
+/** Each averaged metric of a run. */
+const METRIC_OF: Record<RowMetric, (s: RunSummary) => number> = {
+  accuracy: (s) => s.accuracy,
+  weighted_precision: (s) => s.weighted.precision,
+  weighted_recall: (s) => s.weighted.recall,
+  weighted_f1: (s) => s.weighted.f1,
+  precision: (s) => s.fractured.precision,
+  recall: (s) => s.fractured.recall,
+  f1: (s) => s.fractured.f1,
+  auc: (s) => s.auc,
+  balanced_accuracy: (s) => s.balanced_accuracy,
+  majority_baseline_accuracy: (s) => s.majority_baseline_accuracy,
+};
+
+function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
+  const rows: RowSummary[] = [];
+  for (const p of plan.runs) {
+    const mine = runs.filter((r) => r.row === p.row);
+    if (!mine.length || rows.some((r) => r.row === p.row)) continue;
+    const { seed: _, ...options } = p.options;
+    const stat = (f: (xs: number[]) => number): Record<RowMetric, number> =>
+      Object.fromEntries(ROW_METRICS.map((k) => [k, f(mine.map(METRIC_OF[k]))])) as Record<RowMetric, number>;
+    rows.push({
+      row: p.row,
+      label: p.label,
+      options,
+      seeds: mine.map((r) => r.seed),
+      runs: mine.map((r) => r.name),
+      mean: stat(mean),
+      sd: stat(sampleSd),
+    });
+  }
+  return rows;
+}
+
+const pct = (v: number, d = 2): string => (Number.isFinite(v) ? (100 * v).toFixed(d) : 'n/a');
+const dec = (v: number, d = 3): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const pval = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
+
+/** The plain sentence of a comparison. */
+function sentence(c: Omit<Comparison, 'sentence' | 'distinguishable'>, distinguishable: boolean): string {
+  const d = c.auc_difference;
+  const ci = `95 % CI ${dec(d.lo)} to ${dec(d.hi)}`;
+  const { b, c: cc, p } = c.mcnemar;
+  const mc = `McNemar's exact p = ${pval(p)}, ${b} vs ${cc} images right by one of them only`;
+  const who = `${c.label_a} vs ${c.label_b} (seed ${c.seed})`;
+  if (!distinguishable) {
+    return (
+      `${who}: not distinguishable on ${c.n} images (accuracy ${pct(c.accuracy[0])} % vs ${pct(c.accuracy[1])} %, ` +
+      `${mc}; AUC difference ${dec(d.estimate)}, ${ci}, which spans 0).`
+    );
+  }
+  const parts: string[] = [];
+  const better = d.estimate > 0 ? c.label_a : c.label_b;
+  if (d.lo > 0 || d.hi < 0)
+    parts.push(`${better} ranks the images better (AUC difference ${dec(d.estimate)}, ${ci}, which excludes 0)`);
+  else parts.push(`the AUC difference ${dec(d.estimate)} is within chance (${ci})`);
+  if (p < 0.05) parts.push(`${b > cc ? c.label_a : c.label_b} is right more often (${mc})`);
+  else parts.push(`accuracy differs within chance (${pct(c.accuracy[0])} % vs ${pct(c.accuracy[1])} %, ${mc})`);
+  return `${who}, on ${c.n} images: ${parts.join('; ')}.`;
+}
+
+function compare(
+  kind: Comparison['kind'],
+  question: string,
+  a: RunData,
+  b: RunData,
+  sa: RunSummary,
+  sb: RunSummary,
+  opts: Required<SweepReportOptions>,
+): Comparison {
+  const right = (d: RunData): boolean[] => d.probs.map((p, i) => (p > 0.5 ? 1 : 0) === d.labels[i]);
+  const diff = pairedAucDifference(a.probs, b.probs, a.labels, { resamples: opts.resamples, seed: opts.seed });
+  const base = {
+    kind,
+    question,
+    a: sa.name,
+    b: sb.name,
+    label_a: sa.label,
+    label_b: sb.label,
+    seed: sa.seed,
+    n: sa.n,
+    accuracy: [sa.accuracy, sb.accuracy] as [number, number],
+    mcnemar: mcnemar(right(a), right(b)),
+    auc: [sa.auc, sb.auc] as [number, number],
+    auc_difference: { estimate: diff.estimate, lo: diff.lo, hi: diff.hi },
+  };
+  const spans = diff.lo <= 0 && diff.hi >= 0;
+  const distinguishable = !spans || base.mcnemar.p < 0.05;
+  return { ...base, distinguishable, sentence: sentence(base, distinguishable) };
+}
+
+/** Options of two runs that differ, but the seed. */
+function differing(a: RunOptions, b: RunOptions): string[] {
+  return (Object.keys(a) as (keyof RunOptions)[]).filter(
+    (k) => k !== 'seed' && JSON.stringify(a[k]) !== JSON.stringify(b[k]),
+  );
+}
+
+function comparisons(
+  data: RunData[],
+  sums: RunSummary[],
+  rows: RowSummary[],
+  opts: Required<SweepReportOptions>,
+): Comparison[] {
+  const out: Comparison[] = [];
+  const done = new Set<string>();
+  const sameImages = (i: number, j: number): boolean =>
+    sums[i]!.test === sums[j]!.test && data[i]!.ids.join() === data[j]!.ids.join();
+  const add = (kind: Comparison['kind'], q: string, i: number, j: number): void => {
+    done.add(`${sums[i]!.name}|${sums[j]!.name}`).add(`${sums[j]!.name}|${sums[i]!.name}`);
+    out.push(compare(kind, q, data[i]!, data[j]!, sums[i]!, sums[j]!, opts));
+  };
+  for (let i = 0; i < data.length; i++) {
+    for (let j = 0; j < data.length; j++) {
+      if (i === j || sums[i]!.seed !== sums[j]!.seed || !sameImages(i, j)) continue;
+      const oa = data[i]!.result.options;
+      const ob = data[j]!.result.options;
+      const diff = differing(oa, ob);
+      if (diff.length === 1 && diff[0] === 'bam' && oa.bam) add('bam', 'BAM vs no BAM', i, j);
+      if (diff.length === 1 && diff[0] === 'init' && oa.init === 'imagenet')
+        add('imagenet', 'ImageNet weights vs from scratch', i, j);
+    }
+  }
+  // The best row by mean accuracy (the study's ranking; ties by mean AUC), against every other row.
+  const best = [...rows].sort((x, y) => y.mean.accuracy - x.mean.accuracy || y.mean.auc - x.mean.auc)[0];
+  if (best) {
+    for (let i = 0; i < data.length; i++) {
+      if (sums[i]!.row !== best.row) continue;
+      for (let j = 0; j < data.length; j++) {
+        const key = `${sums[i]!.name}|${sums[j]!.name}`;
+        if (sums[j]!.row === best.row || sums[j]!.seed !== sums[i]!.seed || !sameImages(i, j) || done.has(key))
+          continue;
+        add('best', `the best row (${best.label}) vs another`, i, j);
+      }
+    }
+  }
+  return out;
+}
+
+function summaries(cs: Comparison[]): string[] {
+  const groups = new Map<string, Comparison[]>();
+  for (const c of cs) {
+    const k = `${c.question}|${c.label_a}|${c.label_b}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  return [...groups.values()]
+    .filter((g) => g.length > 1)
+    .map((g) => {
+      const k = g.filter((c) => c.distinguishable).length;
+      return `${g[0]!.question}: ${g[0]!.label_a} vs ${g[0]!.label_b}: distinguishable in ${k} of ${g.length} seeds.`;
+    });
+}
+
+/** Build the report (report.json's content) of a sweep's plan and finished runs. */
+export function buildSweepReport(
+  plan: SweepPlan,
+  data: RunData[],
+  dataFolders: string[],
+  options: SweepReportOptions = {},
+): SweepReport {
+  const opts = { resamples: options.resamples ?? 2000, seed: options.seed ?? 0 };
+  const sums = data.map((d) => summarize(d, opts));
+  const rows = rowsOf(plan, sums);
+  const comps = comparisons(data, sums, rows, opts);
+  const finished = new Set(sums.map((s) => s.name));
+  const skipped: SweepReport['skipped'] = [];
+  for (const r of plan.runs.filter((x) => x.skip && !finished.has(x.name))) {
+    const same = skipped.find((s) => s.row === r.row && s.reason === r.skip);
+    if (same) same.runs.push(r.name);
+    else skipped.push({ row: r.row, label: r.label, runs: [r.name], reason: r.skip! });
+  }
+  const tests: TestSet[] = [];
+  for (const d of data) if (!tests.some((t) => t.key === d.result.test.key)) tests.push(d.result.test);
+  const notes = [...plan.grid.notes];
+  const set = Object.entries(plan.overrides ?? {});
+  if (set.length) {
+    const what = set.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
+    notes.push(`Set for every run on the command line, over the grid's options: ${what}.`);
+  }
+  if (tests.some((t) => t.kind === 'val')) {
+    notes.push(
+      'The data folder has no test split: the runs were tested on its validation split, which also chose each ' +
+        'best checkpoint, so the figures are optimistic. Give --test-data DIR for held-out images.',
+    );
+  }
+  const cut = sums.filter((s) => s.epochs.cut);
+  if (cut.length) {
+    const each = cut.map((s) => `${s.name} after ${s.epochs.run} of ${s.epochs.planned} (${s.epochs.cut})`);
+    notes.push(`Epochs cut short: ${each.join('; ')}.`);
+  }
+  if (tests.length > 1)
+    notes.push(
+      `The runs were tested on ${tests.length} different image sets; only runs on the same images are compared.`,
+    );
+  return {
+    title: `Sweep report: ${plan.grid.name}`,
+    grid: plan.grid,
+    data: dataFolders,
+    tests,
+    statistics: {
+      resamples: opts.resamples,
+      seed: opts.seed,
+      level: 0.95,
+      method:
+        'percentile bootstrap, test images resampled with replacement within each class; paired comparisons by ' +
+        "McNemar's exact test and a paired bootstrap of the ROC AUC difference (the same resamples for both runs)",
+    },
+    reference: REFERENCE_STUDY,
+    rows,
+    runs: sums,
+    comparisons: comps,
+    comparison_summaries: summaries(comps),
+    pending: plan.runs.filter((r) => !r.skip && !finished.has(r.name)).map((r) => ({ name: r.name, label: r.label })),
+    skipped,
+    adapters: [...new Set(sums.map((s) => s.adapter))],
+    notes,
+  };
+}
+
+const pm = (m: number, sd: number, f: (v: number) => string): string =>
+  Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m);
+const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
+
+/** report.md's text. */
+export function sweepMarkdown(r: SweepReport): string {
+  const L: string[] = [`# ${r.title}`, ''];
+  if (r.grid.description) L.push(r.grid.description, '');
+  const done = r.runs.length;
+  const all = done + r.pending.length + r.skipped.reduce((s, x) => s + x.runs.length, 0);
+  const st = r.statistics;
+  L.push('| | |', '|---|---|');
+  L.push(`| grid | ${r.grid.name} (${r.grid.source}) |`);
+  L.push(`| data | ${r.data.join('; ')} |`);
+  for (const t of r.tests) L.push(`| test images | ${t.n} (${t.positives} fractured): ${t.source} |`);
+  L.push(`| runs | ${done} done of ${all}; ${r.pending.length} pending, ${all - done - r.pending.length} skipped |`);
+  L.push(`| adapter | ${r.adapters.join('; ') || 'n/a'} |`);
+  L.push(`| statistics | 95 % intervals from ${st.resamples} resamples (seed ${st.seed}): ${st.method} |`, '');
+
+  L.push("## Results in the study's table format", '');
+  L.push(
+    'Test accuracy and precision, recall and F1 weighted by class support; mean ± sample standard deviation ' +
+      'over seeds (one seed: its value).',
+    '',
+  );
+  L.push('| model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%) |', '|---|---:|---:|---:|---:|---:|');
+  const ref = r.reference;
+  L.push(
+    `| reference study: ${ref.model} | 1 | ${pct(ref.accuracy)} | ${pct(ref.precision)} | not quoted | not quoted |`,
+  );
+  for (const row of r.rows) {
+    const c = (k: RowMetric): string => pm(row.mean[k], row.sd[k], (v) => pct(v));
+    const cells = [c('accuracy'), c('weighted_precision'), c('weighted_recall'), c('weighted_f1')];
+    L.push(`| ${row.label} | ${row.seeds.length} | ${cells.join(' | ')} |`);
+  }
+  L.push('', `Reference: ${ref.citation}. ${ref.note}`, '');
+
+  L.push('## Beside it', '');
+  L.push(
+    'What the weighted figures hide: the accuracy of always answering the more frequent class (the majority ' +
+      'baseline), and the fractured class on its own. Mean ± sd over seeds.',
+    '',
+  );
+  L.push(
+    '| model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC ' +
+      '| balanced accuracy |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const row of r.rows) {
+    const c = (k: RowMetric): string => pm(row.mean[k], row.sd[k], (v) => dec(v));
+    const cells = [pct(row.mean.majority_baseline_accuracy), c('precision'), c('recall'), c('f1'), c('auc')];
+    L.push(`| ${row.label} | ${cells.join(' | ')} | ${c('balanced_accuracy')} |`);
+  }
+  L.push('');
+
+  L.push('## Runs, with 95 % confidence intervals', '');
+  L.push(
+    '| run | seed | epochs | accuracy (%) [95 % CI] | fractured F1 [95 % CI] | ROC AUC [95 % CI] ' +
+      '| confusion [[tn, fp], [fn, tp]] | wall time (s) | images/s | peak GPU MiB | adapter |',
+    '|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|',
+  );
+  for (const s of r.runs) {
+    const of = s.epochs.run < s.epochs.planned ? ` of ${s.epochs.planned}` : '';
+    const t = s.timing;
+    const cells = [
+      s.name,
+      s.seed,
+      `${s.epochs.run}${of} (best ${s.epochs.best})`,
+      `${pct(s.accuracy)} ${bounds(s.ci.accuracy, (v) => pct(v))}`,
+      `${dec(s.fractured.f1)} ${bounds(s.ci.f1, (v) => dec(v))}`,
+      `${dec(s.auc)} ${bounds(s.ci.auc, (v) => dec(v))}`,
+      JSON.stringify(s.confusion),
+      t.wall_s.toFixed(1),
+      t.images_per_s.toFixed(1),
+      t.peak_gpu_mib.toFixed(0),
+      s.adapter,
+    ];
+    L.push(`| ${cells.join(' | ')} |`);
+  }
+  L.push('', '![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)', '');
+
+  L.push('## Paired comparisons', '');
+  if (!r.comparisons.length) L.push('No two finished runs differ in one option on the same seed and images yet.', '');
+  else {
+    L.push(
+      'Each on the same test images and seed. McNemar: images right by A only (b) vs by B only (c), exact ' +
+        'two-sided p. AUC difference A - B with its paired bootstrap interval.',
+      '',
+    );
+    L.push(
+      '| question | seed | A | B | accuracy A / B (%) | McNemar b / c, p | AUC A - B [95 % CI] | |',
+      '|---|---:|---|---|---:|---:|---:|---|',
+    );
+    for (const c of r.comparisons) {
+      const d = c.auc_difference;
+      const cells = [
+        c.question,
+        c.seed,
+        c.label_a,
+        c.label_b,
+        `${pct(c.accuracy[0])} / ${pct(c.accuracy[1])}`,
+        `${c.mcnemar.b} / ${c.mcnemar.c}, ${pval(c.mcnemar.p)}`,
+        `${dec(d.estimate)} [${dec(d.lo)}, ${dec(d.hi)}]`,
+        c.distinguishable ? 'distinguishable' : 'not distinguishable',
+      ];
+      L.push(`| ${cells.join(' | ')} |`);
+    }
+    L.push('', ...r.comparisons.map((c) => `- ${c.sentence}`), '');
+    if (r.comparison_summaries.length) L.push(...r.comparison_summaries.map((s) => `- ${s}`), '');
+  }
+
+  if (r.pending.length || r.skipped.length) {
+    L.push('## Not run', '');
+    const names = r.pending.map((p) => p.name).join(', ');
+    if (r.pending.length) L.push(`Pending (rerun the sweep to run them): ${names}.`, '');
+    for (const s of r.skipped) L.push(`- ${s.label} (${s.runs.join(', ')}): skipped: ${s.reason}.`);
+    if (r.skipped.length) L.push('');
+  }
+  if (r.notes.length) L.push('## Notes', '', ...r.notes.flatMap((n) => [n, '']));
+  return L.join('\n');
+}
+
+/** The chart of every run's accuracy and ROC AUC with their intervals, and the majority baseline. */
+export function sweepChartSvg(r: SweepReport): string {
+  const base = r.runs[0]?.majority_baseline_accuracy;
+  return intervalChartSvg(
+    r.runs.map((s) => ({
+      label: `${s.label}, seed ${s.seed}`,
+      points: [
+        { value: s.accuracy, lo: s.ci.accuracy[0], hi: s.ci.accuracy[1] },
+        { value: s.auc, lo: s.ci.auc[0], hi: s.ci.auc[1] },
+      ],
+    })),
+    {
+      title: 'Test accuracy and ROC AUC with 95 % bootstrap intervals',
+      xLabel: 'accuracy / ROC AUC',
+      xRange: [0, 1],
+      series: [
+        { name: 'accuracy', color: '#1f77b4' },
+        { name: 'ROC AUC', color: '#d62728' },
+      ],
+      marks: [
+        ...(base !== undefined ? [{ label: 'majority baseline accuracy', value: base, color: '#1f77b4' }] : []),
+        { label: 'chance AUC', value: 0.5, color: '#d62728' },
+      ],
+    },
+  );
+}
+
+/**
+ * Read the runs of one or more sweep folders (shards of one grid) and write report.md,
+ * report.json and intervals.svg into `outDir`.
+ */
+export async function writeSweepReport(
+  folders: readonly string[],
+  outDir: string,
+  options: SweepReportOptions = {},
+): Promise<SweepReportFiles> {
+  const { plan, data, runs } = await collectSweep(folders);
+  const report = buildSweepReport(plan, runs, data, options);
+  const dir = resolve(outDir);
+  await ensureFolder(dir, 'report folder');
+  const files = { markdown: join(dir, 'report.md'), json: join(dir, 'report.json'), svg: join(dir, 'intervals.svg') };
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+  await writeFileAtomic(files.svg, enc(sweepChartSvg(report)));
+  await writeFileAtomic(files.json, enc(JSON.stringify(report, null, 2) + '\n'));
+  await writeFileAtomic(files.markdown, enc(sweepMarkdown(report)));
+  return files;
+}
