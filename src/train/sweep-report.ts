@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../io/safetensors.js';
 import { binaryMetrics, type ConfusionMatrix } from './metrics.js';
-import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd, type McNemarResult } from './stats.js';
+import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './stats.js';
+import type { Interval, McNemarResult } from './stats.js';
 import { intervalChartSvg } from './report.js';
 import type { RunOptions, SweepPlan } from './grid.js';
 import type { RunResult, SweepFile, TestSet } from './sweep.js';
@@ -172,11 +173,7 @@ async function readRunData(dir: string): Promise<RunData | null> {
   }
   const labels = rows.map((r) => Number(r.label));
   const probs = rows.map((r) => Number(r.probability));
-  if (
-    rows.length !== result.test.n ||
-    labels.some((l) => l !== 0 && l !== 1) ||
-    probs.some((p) => !Number.isFinite(p))
-  ) {
+  if (rows.length !== result.test.n || labels.some((l) => l !== 0 && l !== 1) || !probs.every(Number.isFinite)) {
     throw new Error(
       `ossify: ${predPath} does not hold ${result.test.n} rows of image_id,label (0/1),probability; ` +
         `delete it and ${resultPath} to run it again`,
@@ -194,8 +191,9 @@ export async function collectSweep(
   const runs = new Map<string, RunData>();
   for (const f of folders.map((x) => resolve(x))) {
     const file = join(f, 'sweep.json');
-    if (!existsSync(file))
+    if (!existsSync(file)) {
       throw new Error(`ossify: ${f} is not a sweep folder (no sweep.json); give the --out folder of ossify sweep`);
+    }
     const sf = JSON.parse(await readFile(file, 'utf8')) as SweepFile;
     if (!plan) plan = sf.plan;
     else {
@@ -215,16 +213,15 @@ export async function collectSweep(
     }
   }
   if (!plan) throw new Error('ossify: no sweep folder given');
-  // Keep the grid's order.
-  const ordered = plan.runs.map((r) => runs.get(r.name)).filter((d): d is RunData => !!d);
-  return { plan, data, runs: ordered };
+  return { plan, data, runs: plan.runs.map((r) => runs.get(r.name)).filter((d): d is RunData => !!d) };
 }
 
 const r6 = (v: number): number => (Number.isFinite(v) ? Number(v.toFixed(6)) : v);
 
 function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
   const m = binaryMetrics(d.probs, d.labels);
-  const ci = bootstrapMetrics(d.probs, d.labels, { resamples: opts.resamples, seed: opts.seed });
+  const ci = bootstrapMetrics(d.probs, d.labels, opts);
+  const ends = (i: Interval): Bounds => [i.lo, i.hi];
   const t = d.result.timing;
   return {
     name: d.result.name,
@@ -242,7 +239,7 @@ function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
     balanced_accuracy: m.balancedAccuracy,
     confusion: m.confusion,
     majority_baseline_accuracy: m.baseline.accuracy,
-    ci: { accuracy: [ci.accuracy.lo, ci.accuracy.hi], f1: [ci.f1.lo, ci.f1.hi], auc: [ci.auc.lo, ci.auc.hi] },
+    ci: { accuracy: ends(ci.accuracy), f1: ends(ci.f1), auc: ends(ci.auc) },
     timing: {
       wall_s: r6(t.train_s + t.eval_s),
       train_s: r6(t.train_s),
@@ -427,10 +424,10 @@ export function buildSweepReport(
     const each = cut.map((s) => `${s.name} after ${s.epochs.run} of ${s.epochs.planned} (${s.epochs.cut})`);
     notes.push(`Epochs cut short: ${each.join('; ')}.`);
   }
-  if (tests.length > 1)
-    notes.push(
-      `The runs were tested on ${tests.length} different image sets; only runs on the same images are compared.`,
-    );
+  if (tests.length > 1) {
+    const sets = `${tests.length} different image sets`;
+    notes.push(`The runs were tested on ${sets}; only runs on the same images are compared.`);
+  }
   return {
     title: `Sweep report: ${plan.grid.name}`,
     grid: plan.grid,
@@ -616,9 +613,9 @@ export async function writeSweepReport(
   const dir = resolve(outDir);
   await ensureFolder(dir, 'report folder');
   const files = { markdown: join(dir, 'report.md'), json: join(dir, 'report.json'), svg: join(dir, 'intervals.svg') };
-  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-  await writeFileAtomic(files.svg, enc(sweepChartSvg(report)));
-  await writeFileAtomic(files.json, enc(JSON.stringify(report, null, 2) + '\n'));
-  await writeFileAtomic(files.markdown, enc(sweepMarkdown(report)));
+  const write = (path: string, text: string): Promise<void> => writeFileAtomic(path, new TextEncoder().encode(text));
+  await write(files.svg, sweepChartSvg(report));
+  await write(files.json, JSON.stringify(report, null, 2) + '\n');
+  await write(files.markdown, sweepMarkdown(report));
   return files;
 }
