@@ -2,7 +2,7 @@
  * Sweep grids: a JSON file (or a built-in grid) of axes over the training options, expanded into
  * named runs. Checked before anything runs, with errors that name the bad key and what it accepts.
  *
- * A grid file:
+ * A grid file (README: "Sweeps"; every key is optional):
  * ```json
  * {
  *   "name": "bam-ablation",
@@ -17,18 +17,12 @@
  *   ]
  * }
  * ```
- * Every key is optional. `fixed` options apply to every run; each block's runs are the product of
- * its `axes` (the last key varies fastest) with its `fixed` options over the grid's; the grid's
- * `axes` multiply every block and vary slowest (seed-major above: every row once before the next
- * seed). Without `blocks`, the grid is the product of its `axes`. An option may not be both an
- * axis and fixed at the same level, nor an axis of the grid and of a block. Options (defaults:
- * the reference study's recipe, {@link RUN_DEFAULTS}):
- *
- * model, bam, bamCombine, init ('scratch' | 'imagenet': ImageNet weights from the sweep's weights
- * folder), initWeights (a weights file, relative to the grid file), allowPartialInit, imageSize
- * (pixels, or 'default': the backbone's own), width, dropout, epochs, batchSize, lr, seed,
- * classWeights, balancedSampling, augment, patience (ReduceLROnPlateau), earlyStopping, maxBatches,
- * monitor, report: as `ossify train`'s options of the same names.
+ * `fixed` options apply to every run; each block's runs are the product of its `axes` (the last key
+ * varies fastest) with its `fixed` options over the grid's; the grid's `axes` multiply every block
+ * and vary slowest. Without `blocks`, the grid is the product of its `axes`. An option may not be
+ * both an axis and fixed at the same level, nor an axis of the grid and of a block. The options
+ * ({@link GRID_OPTIONS}, defaults {@link RUN_DEFAULTS}) are `ossify train`'s, plus `init`
+ * ('scratch' | 'imagenet'), `initWeights` (relative to the grid file) and `imageSize: 'default'`.
  *
  * Runs are named by the options that vary across the grid (the model always, the seed last), e.g.
  * `inceptionv3-bam-imagenet-s0`; runs that differ only in their seed form a row of the report.
@@ -54,49 +48,23 @@ export interface Backbone {
 }
 
 const KERAS = 'https://storage.googleapis.com/tensorflow/keras-applications';
+const TIMM_V4 = "timm's inception_v4.tf_in1k (Hugging Face timm/inception_v4.tf_in1k, model.safetensors renamed)";
 
 /**
  * The reference study's five backbones. One that this ossify does not build yet (not in
- * {@link MODELS}) stays in the grids and is reported as skipped; adding it to MODELS and the
- * trainer's model builder makes its rows run.
+ * {@link MODELS}) stays in the grids and is reported as skipped.
  */
-export const BACKBONES: readonly Backbone[] = [
-  {
-    name: 'inceptionv3',
-    label: 'InceptionV3',
-    imageSize: MODEL_SIZES.inceptionv3.inputSize,
-    weights: 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
-    weightsSource: `${KERAS}/inception_v3/`,
-  },
-  {
-    name: 'densenet121',
-    label: 'DenseNet121',
-    imageSize: MODEL_SIZES.densenet121.inputSize,
-    weights: 'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5',
-    weightsSource: `${KERAS}/densenet/`,
-  },
-  {
-    name: 'efficientnetb1',
-    label: 'EfficientNetB1',
-    imageSize: 240,
-    weights: 'efficientnetb1_notop.h5',
-    weightsSource: `${KERAS}/efficientnetb1/`,
-  },
-  {
-    name: 'efficientnetv2b2',
-    label: 'EfficientNetV2B2',
-    imageSize: 260,
-    weights: 'efficientnetv2-b2_notop.h5',
-    weightsSource: `${KERAS}/efficientnet_v2/`,
-  },
-  {
-    name: 'inceptionv4',
-    label: 'InceptionV4',
-    imageSize: 299,
-    weights: 'inception_v4.tf_in1k.safetensors',
-    weightsSource: "timm's inception_v4.tf_in1k (Hugging Face timm/inception_v4.tf_in1k, model.safetensors renamed)",
-  },
-];
+export const BACKBONES: readonly Backbone[] = (
+  [
+    ['inceptionv3', 'InceptionV3', MODEL_SIZES.inceptionv3.inputSize,
+      'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5', `${KERAS}/inception_v3/`],
+    ['densenet121', 'DenseNet121', MODEL_SIZES.densenet121.inputSize,
+      'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5', `${KERAS}/densenet/`],
+    ['efficientnetb1', 'EfficientNetB1', 240, 'efficientnetb1_notop.h5', `${KERAS}/efficientnetb1/`],
+    ['efficientnetv2b2', 'EfficientNetV2B2', 260, 'efficientnetv2-b2_notop.h5', `${KERAS}/efficientnet_v2/`],
+    ['inceptionv4', 'InceptionV4', 299, 'inception_v4.tf_in1k.safetensors', TIMM_V4],
+  ] as const
+).map(([name, label, imageSize, weights, weightsSource]) => ({ name, label, imageSize, weights, weightsSource }));
 
 /** The backbone of a grid's model name, or undefined. */
 export function backboneNamed(name: string): Backbone | undefined {
@@ -110,22 +78,8 @@ export function isBuilt(model: string): boolean {
 
 /** The options a run of a grid passes to the trainer as they are. */
 export const TRAINER_KEYS = [
-  'bam',
-  'bamCombine',
-  'width',
-  'dropout',
-  'epochs',
-  'batchSize',
-  'lr',
-  'seed',
-  'classWeights',
-  'balancedSampling',
-  'augment',
-  'earlyStopping',
-  'maxBatches',
-  'monitor',
-  'report',
-  'allowPartialInit',
+  'bam', 'bamCombine', 'width', 'dropout', 'epochs', 'batchSize', 'lr', 'seed', 'classWeights',
+  'balancedSampling', 'augment', 'earlyStopping', 'maxBatches', 'monitor', 'report', 'allowPartialInit',
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 /** A trainer option a grid passes on as it is. */
@@ -136,10 +90,7 @@ export function trainerOptions(o: Pick<RunOptions, TrainerKey>): Pick<RunOptions
   return Object.fromEntries(TRAINER_KEYS.map((k) => [k, o[k]])) as Pick<RunOptions, TrainerKey>;
 }
 
-/**
- * The options of one run of a grid: the trainer's ({@link TRAINER_KEYS}, documented on
- * TrainOptions) and those a grid says in its own words.
- */
+/** The options of one run: the trainer's ({@link TRAINER_KEYS}) and those a grid says in its own words. */
 export interface RunOptions extends Required<Pick<TrainOptions, TrainerKey>> {
   /** A backbone of {@link BACKBONES} (built here or not yet). */
   model: string;
@@ -167,18 +118,20 @@ export const RUN_DEFAULTS: RunOptions = {
   report: false,
 };
 
+type Key = keyof RunOptions;
+type SpecOptions = Partial<Record<Key, unknown>>;
+type SpecAxes = Partial<Record<Key, unknown[]>>;
+type Axes = [Key, unknown[]][];
+
 /** A grid as written in its JSON file (every key optional). */
 export interface GridSpec {
   name?: string;
   description?: string;
   /** Paragraphs printed in the report. */
   notes?: string[];
-  fixed?: Partial<Record<keyof RunOptions, unknown>>;
-  axes?: Partial<Record<keyof RunOptions, unknown[]>>;
-  blocks?: {
-    fixed?: Partial<Record<keyof RunOptions, unknown>>;
-    axes?: Partial<Record<keyof RunOptions, unknown[]>>;
-  }[];
+  fixed?: SpecOptions;
+  axes?: SpecAxes;
+  blocks?: { fixed?: SpecOptions; axes?: SpecAxes }[];
 }
 
 /** A checked grid: values validated, `initWeights` resolved to absolute paths. */
@@ -189,8 +142,8 @@ export interface Grid {
   /** Where it came from: 'built-in' or the file's path. */
   source: string;
   fixed: Partial<RunOptions>;
-  axes: [keyof RunOptions, unknown[]][];
-  blocks: { fixed: Partial<RunOptions>; axes: [keyof RunOptions, unknown[]][] }[];
+  axes: Axes;
+  blocks: { fixed: Partial<RunOptions>; axes: Axes }[];
 }
 
 /** One run of a grid. */
@@ -223,17 +176,13 @@ export class GridError extends Error {}
 
 type Check = (v: unknown) => string | null; // what is wanted, or null when fine
 
-const numberIn =
-  (r: Range): Check =>
-  (v) =>
-    typeof v === 'number' && Number.isFinite(v) && r.ok(v) ? null : r.want;
-const oneOf =
-  (choices: readonly string[]): Check =>
-  (v) =>
-    typeof v === 'string' && choices.includes(v) ? null : `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
+const numberIn = (r: Range): Check => (v) => (typeof v === 'number' && Number.isFinite(v) && r.ok(v) ? null : r.want);
+const oneOf = (choices: readonly string[]): Check => (v) =>
+  typeof v === 'string' && choices.includes(v) ? null : `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
 const bool: Check = (v) => (typeof v === 'boolean' ? null : 'true or false');
+const R = TRAIN_RANGES;
 
-const CHECKS: Record<keyof RunOptions, Check> = {
+const CHECKS: Record<Key, Check> = {
   model: oneOf(BACKBONES.map((b) => b.name)),
   bam: bool,
   bamCombine: oneOf(CHOICES.bamCombine),
@@ -241,24 +190,24 @@ const CHECKS: Record<keyof RunOptions, Check> = {
   initWeights: (v) => (v === null || (typeof v === 'string' && v.length > 0) ? null : 'a weights file path or null'),
   allowPartialInit: bool,
   imageSize: (v) => (v === 'default' || numberIn(IMAGE_SIZE)(v) === null ? null : `${IMAGE_SIZE.want}, or "default"`),
-  width: numberIn(TRAIN_RANGES.width),
-  dropout: numberIn(TRAIN_RANGES.dropout),
-  epochs: numberIn(TRAIN_RANGES.epochs),
-  batchSize: numberIn(TRAIN_RANGES.batchSize),
-  lr: numberIn(TRAIN_RANGES.lr),
-  seed: numberIn(TRAIN_RANGES.seed),
+  width: numberIn(R.width),
+  dropout: numberIn(R.dropout),
+  epochs: numberIn(R.epochs),
+  batchSize: numberIn(R.batchSize),
+  lr: numberIn(R.lr),
+  seed: numberIn(R.seed),
   classWeights: oneOf(CHOICES.classWeights),
   balancedSampling: bool,
   augment: bool,
-  patience: numberIn(TRAIN_RANGES.patience),
-  earlyStopping: numberIn(TRAIN_RANGES.earlyStopping),
-  maxBatches: numberIn(TRAIN_RANGES.maxBatches),
+  patience: numberIn(R.patience),
+  earlyStopping: numberIn(R.earlyStopping),
+  maxBatches: numberIn(R.maxBatches),
   monitor: oneOf(CHOICES.monitor),
   report: bool,
 };
 
 /** The options a grid may set. */
-export const GRID_OPTIONS = Object.keys(CHECKS) as (keyof RunOptions)[];
+export const GRID_OPTIONS = Object.keys(CHECKS) as Key[];
 const GRID_KEYS = ['name', 'description', 'notes', 'fixed', 'axes', 'blocks'];
 
 const squash = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
@@ -282,50 +231,50 @@ function notKnown(key: string, known: readonly string[], what = 'an option'): st
   return `is not ${what}${near ? ` (did you mean ${near}?)` : ''}; use ${known.join(', ')}`;
 }
 
-function unknownKey(src: string, where: string, key: string, known: readonly string[]): GridError {
-  return new GridError(
-    `grid ${src}: ${where} ${notKnown(key, known, where.includes('.') ? 'an option' : 'a grid key')}`,
-  );
-}
-
-function checkValue(src: string, where: string, key: keyof RunOptions, v: unknown): void {
-  const want = CHECKS[key](key === 'model' && typeof v === 'string' ? squash(v) : v);
-  if (want) throw new GridError(`grid ${src}: ${where}: ${JSON.stringify(v)} is not valid; give ${want}`);
-}
+/** Check one option's value: what is wanted, or null; model names are compared squashed. */
+const problem = (key: Key, v: unknown): string | null =>
+  CHECKS[key](key === 'model' && typeof v === 'string' ? squash(v) : v);
 
 /** Normalise a checked value (model names to their grid spelling, initWeights to an absolute path). */
-function normalise(key: keyof RunOptions, v: unknown, base: string): unknown {
+function normalise(key: Key, v: unknown, base: string): unknown {
   if (key === 'model') return squash(v as string);
   if (key === 'initWeights' && typeof v === 'string') return resolve(base, v);
   return v;
 }
 
-function checkFixed(src: string, where: string, v: unknown, base: string): Partial<RunOptions> {
-  if (v === undefined) return {};
-  if (!isRecord(v)) throw new GridError(`grid ${src}: ${where} must be an object of options, e.g. { "epochs": 10 }`);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (!(k in CHECKS)) throw unknownKey(src, `${where}.${k}`, k, GRID_OPTIONS);
-    checkValue(src, `${where}.${k}`, k as keyof RunOptions, x);
-    out[k] = normalise(k as keyof RunOptions, x, base);
-  }
-  return out as Partial<RunOptions>;
-}
-
-function checkAxes(src: string, where: string, v: unknown, base: string): [keyof RunOptions, unknown[]][] {
-  if (v === undefined) return [];
-  if (!isRecord(v))
-    throw new GridError(`grid ${src}: ${where} must be an object of option: [values], e.g. { "seed": [0, 1, 2] }`);
-  return Object.entries(v).map(([k, xs]) => {
-    if (!(k in CHECKS)) throw unknownKey(src, `${where}.${k}`, k, GRID_OPTIONS);
-    if (!Array.isArray(xs) || !xs.length)
-      throw new GridError(`grid ${src}: ${where}.${k} must be a non-empty list of values`);
-    xs.forEach((x, i) => checkValue(src, `${where}.${k}[${i}]`, k as keyof RunOptions, x));
-    const vals = xs.map((x) => normalise(k as keyof RunOptions, x, base));
-    const dup = vals.find((x, i) => vals.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) !== i);
-    if (dup !== undefined) throw new GridError(`grid ${src}: ${where}.${k} lists ${JSON.stringify(dup)} twice`);
-    return [k as keyof RunOptions, vals];
-  });
+/** The checks of one grid: `fail` prefixes its name to every message. */
+function gridChecker(src: string, base: string) {
+  const fail = (msg: string): never => {
+    throw new GridError(`grid ${src}: ${msg}`);
+  };
+  /** An option's key; `where` is its path in the grid (e.g. 'blocks[0].fixed.seed'). */
+  const option = (where: string, k: string): Key =>
+    k in CHECKS ? (k as Key) : fail(`${where} ${notKnown(k, GRID_OPTIONS)}`);
+  const value = (where: string, key: Key, v: unknown): unknown => {
+    const want = problem(key, v);
+    return want ? fail(`${where}: ${JSON.stringify(v)} is not valid; give ${want}`) : normalise(key, v, base);
+  };
+  const fixed = (where: string, v: unknown): Partial<RunOptions> => {
+    if (v === undefined) return {};
+    if (!isRecord(v)) fail(`${where} must be an object of options, e.g. { "epochs": 10 }`);
+    const at = (k: string): string => `${where}.${k}`;
+    const entries = Object.entries(v as object).map(([k, x]) => [k, value(at(k), option(at(k), k), x)]);
+    return Object.fromEntries(entries) as Partial<RunOptions>;
+  };
+  const axes = (where: string, v: unknown): Axes => {
+    if (v === undefined) return [];
+    if (!isRecord(v)) fail(`${where} must be an object of option: [values], e.g. { "seed": [0, 1, 2] }`);
+    return Object.entries(v as object).map(([k, xs]) => {
+      const key = option(`${where}.${k}`, k);
+      if (!Array.isArray(xs) || !xs.length) fail(`${where}.${k} must be a non-empty list of values`);
+      const vals = (xs as unknown[]).map((x, i) => value(`${where}.${k}[${i}]`, key, x));
+      const texts = vals.map((x) => JSON.stringify(x));
+      const dup = texts.findIndex((t, i) => texts.indexOf(t) !== i);
+      if (dup >= 0) fail(`${where}.${k} lists ${texts[dup]} twice`);
+      return [key, vals];
+    });
+  };
+  return { fail, fixed, axes };
 }
 
 /**
@@ -333,48 +282,40 @@ function checkAxes(src: string, where: string, v: unknown, base: string): [keyof
  * errors; relative `initWeights` paths resolve against `base`.
  */
 export function checkGrid(spec: unknown, src: string, base = process.cwd()): Grid {
-  if (!isRecord(spec)) throw new GridError(`grid ${src}: must be a JSON object with some of ${GRID_KEYS.join(', ')}`);
-  for (const k of Object.keys(spec)) if (!GRID_KEYS.includes(k)) throw unknownKey(src, k, k, GRID_KEYS);
-  for (const k of ['name', 'description'] as const) {
-    if (spec[k] !== undefined && typeof spec[k] !== 'string') throw new GridError(`grid ${src}: ${k} must be a string`);
+  const c = gridChecker(src, base);
+  if (!isRecord(spec)) return c.fail(`must be a JSON object with some of ${GRID_KEYS.join(', ')}`);
+  for (const k of Object.keys(spec)) if (!GRID_KEYS.includes(k)) c.fail(`${k} ${notKnown(k, GRID_KEYS, 'a grid key')}`);
+  for (const k of ['name', 'description']) {
+    if (spec[k] !== undefined && typeof spec[k] !== 'string') c.fail(`${k} must be a string`);
   }
   const notes = spec.notes ?? [];
-  if (!Array.isArray(notes) || notes.some((n) => typeof n !== 'string'))
-    throw new GridError(`grid ${src}: notes must be a list of strings`);
-  const fixed = checkFixed(src, 'fixed', spec.fixed, base);
-  const axes = checkAxes(src, 'axes', spec.axes, base);
-  for (const [k] of axes) if (k in fixed) throw new GridError(`grid ${src}: ${k} is both fixed and an axis; keep one`);
+  if (!Array.isArray(notes) || notes.some((n) => typeof n !== 'string')) c.fail('notes must be a list of strings');
+  const fixed = c.fixed('fixed', spec.fixed);
+  const axes = c.axes('axes', spec.axes);
+  const isAxis = (k: string): boolean => axes.some(([a]) => a === k);
+  for (const [k] of axes) if (k in fixed) c.fail(`${k} is both fixed and an axis; keep one`);
   if (spec.blocks !== undefined && (!Array.isArray(spec.blocks) || !spec.blocks.length)) {
-    throw new GridError(`grid ${src}: blocks must be a non-empty list of { "fixed": {...}, "axes": {...} }`);
+    c.fail('blocks must be a non-empty list of { "fixed": {...}, "axes": {...} }');
   }
   const blocks = ((spec.blocks as unknown[] | undefined) ?? [{}]).map((b, i) => {
     const where = `blocks[${i}]`;
-    if (!isRecord(b)) throw new GridError(`grid ${src}: ${where} must be an object with fixed and/or axes`);
-    for (const k of Object.keys(b))
-      if (k !== 'fixed' && k !== 'axes') throw unknownKey(src, `${where}.${k}`, k, ['fixed', 'axes']);
-    const bf = checkFixed(src, `${where}.fixed`, b.fixed, base);
-    const ba = checkAxes(src, `${where}.axes`, b.axes, base);
-    for (const [k] of ba) {
-      if (k in bf) throw new GridError(`grid ${src}: ${where}: ${k} is both fixed and an axis; keep one`);
-      if (axes.some(([a]) => a === k))
-        throw new GridError(`grid ${src}: ${k} is an axis of the grid and of ${where}; keep one`);
+    if (!isRecord(b)) return c.fail(`${where} must be an object with fixed and/or axes`);
+    for (const k of Object.keys(b)) {
+      if (k !== 'fixed' && k !== 'axes') c.fail(`${where}.${k} ${notKnown(k, ['fixed', 'axes'])}`);
     }
-    for (const k of Object.keys(bf)) {
-      if (axes.some(([a]) => a === k))
-        throw new GridError(`grid ${src}: ${k} is an axis of the grid and fixed in ${where}; keep one`);
+    const block = { fixed: c.fixed(`${where}.fixed`, b.fixed), axes: c.axes(`${where}.axes`, b.axes) };
+    for (const [k] of block.axes) {
+      if (k in block.fixed) c.fail(`${where}: ${k} is both fixed and an axis; keep one`);
+      if (isAxis(k)) c.fail(`${k} is an axis of the grid and of ${where}; keep one`);
     }
-    return { fixed: bf, axes: ba };
+    for (const k of Object.keys(block.fixed)) {
+      if (isAxis(k)) c.fail(`${k} is an axis of the grid and fixed in ${where}; keep one`);
+    }
+    return block;
   });
   const name = (spec.name as string | undefined) ?? (src === 'built-in' ? 'grid' : basename(src, extname(src)));
-  return {
-    name,
-    description: (spec.description as string | undefined) ?? '',
-    notes: notes as string[],
-    source: src,
-    fixed,
-    axes,
-    blocks,
-  };
+  const description = (spec.description as string | undefined) ?? '';
+  return { name, description, notes: notes as string[], source: src, fixed, axes, blocks };
 }
 
 const SEED_TABLE_ROWS: GridSpec['blocks'] = [
@@ -432,9 +373,8 @@ export function loadGrid(grid: string | GridSpec): Grid {
   if (BUILTIN_GRIDS[grid]) return checkGrid(BUILTIN_GRIDS[grid], 'built-in');
   const path = resolve(grid);
   if (!existsSync(path)) {
-    throw new GridError(
-      `grid '${grid}' is neither a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) nor a file`,
-    );
+    const names = Object.keys(BUILTIN_GRIDS).join(', ');
+    throw new GridError(`grid '${grid}' is neither a built-in grid (${names}) nor a file`);
   }
   if (!statSync(path).isFile()) throw new GridError(`grid ${path} is a folder, not a JSON file`);
   let spec: unknown;
@@ -447,61 +387,34 @@ export function loadGrid(grid: string | GridSpec): Grid {
 }
 
 /** The cartesian product of axes, the last axis varying fastest. */
-function product(axes: [keyof RunOptions, unknown[]][]): Partial<RunOptions>[] {
-  let out: Record<string, unknown>[] = [{}];
+function product(axes: Axes): Partial<RunOptions>[] {
+  let out: Partial<RunOptions>[] = [{}];
   for (const [k, vals] of axes) out = out.flatMap((o) => vals.map((v) => ({ ...o, [k]: v })));
-  return out as Partial<RunOptions>[];
+  return out;
 }
 
 /** Order of the options in run names. */
-const NAME_ORDER: (keyof RunOptions)[] = [
-  'model',
-  'bam',
-  'bamCombine',
-  'init',
-  'initWeights',
-  'imageSize',
-  'width',
-  'dropout',
-  'lr',
-  'batchSize',
-  'epochs',
-  'classWeights',
-  'balancedSampling',
-  'augment',
-  'patience',
-  'earlyStopping',
-  'maxBatches',
-  'monitor',
-  'allowPartialInit',
-  'report',
-  'seed',
+const NAME_ORDER: Key[] = [
+  'model', 'bam', 'bamCombine', 'init', 'initWeights', 'imageSize', 'width', 'dropout', 'lr', 'batchSize', 'epochs',
+  'classWeights', 'balancedSampling', 'augment', 'patience', 'earlyStopping', 'maxBatches', 'monitor',
+  'allowPartialInit', 'report', 'seed',
 ];
 
 /** How an option is written in run names: [yes, no] words for flags, a prefix (and suffix) for values. */
-const FLAG_WORDS: Partial<Record<keyof RunOptions, [string, string]>> = {
+const FLAG_WORDS: Partial<Record<Key, [string, string]>> = {
   bam: ['bam', 'nobam'],
   balancedSampling: ['balanced', 'shuffled'],
   augment: ['aug', 'noaug'],
   allowPartialInit: ['partial', 'strict'],
   report: ['report', 'noreport'],
 };
-const AFFIXES: Partial<Record<keyof RunOptions, [string, string?]>> = {
-  imageSize: ['', 'px'],
-  width: ['w'],
-  dropout: ['do'],
-  lr: ['lr'],
-  batchSize: ['b'],
-  epochs: ['e'],
-  patience: ['p'],
-  earlyStopping: ['es'],
-  maxBatches: ['mb'],
-  seed: ['s'],
-  classWeights: ['cw-'],
+const AFFIXES: Partial<Record<Key, [string, string?]>> = {
+  imageSize: ['', 'px'], width: ['w'], dropout: ['do'], lr: ['lr'], batchSize: ['b'], epochs: ['e'], patience: ['p'],
+  earlyStopping: ['es'], maxBatches: ['mb'], seed: ['s'], classWeights: ['cw-'],
 };
 
 /** One option's part of a run name. */
-function token(k: keyof RunOptions, v: unknown): string {
+function token(k: Key, v: unknown): string {
   const words = FLAG_WORDS[k];
   if (words) return v ? words[0] : words[1];
   if (k === 'initWeights') return v === null ? 'noweights' : basename(String(v), extname(String(v)));
@@ -509,21 +422,16 @@ function token(k: keyof RunOptions, v: unknown): string {
   return `${pre}${String(v)}${post ?? ''}`;
 }
 
-const fileSafe = (s: string): string => s.replace(/[^A-Za-z0-9._+-]/g, '_');
-
 /** A row in words: the backbone, BAM, the initial weights, and the other options that vary. */
 function rowLabel(o: RunOptions, varying: readonly string[]): string {
-  const b = backboneNamed(o.model);
-  const parts = [`${b?.label ?? o.model}${o.bam ? ' + 3 BAM' : ''}`];
+  const parts = [`${backboneNamed(o.model)?.label ?? o.model}${o.bam ? ' + 3 BAM' : ''}`];
   parts.push(o.initWeights ? basename(o.initWeights) : o.init === 'imagenet' ? 'ImageNet' : 'scratch');
-  for (const k of NAME_ORDER) {
-    if (['model', 'bam', 'init', 'initWeights', 'seed'].includes(k) || !varying.includes(k)) continue;
-    parts.push(token(k, o[k]));
-  }
+  const named = ['model', 'bam', 'init', 'initWeights', 'seed'];
+  for (const k of NAME_ORDER) if (!named.includes(k) && varying.includes(k)) parts.push(token(k, o[k]));
   return parts.join(', ');
 }
 
-/** Where a run's skip reasons look for ImageNet weights. */
+/** Where a run's skip reasons look for ImageNet weights, and options set on every run. */
 export interface PlanOptions {
   /** Folder holding the backbones' ImageNet weights files ({@link Backbone.weights}). */
   weightsDir?: string;
@@ -537,12 +445,12 @@ export function checkOverrides(grid: Grid, set: Partial<Record<string, unknown>>
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(set)) {
     if (!(k in CHECKS)) throw new GridError(`--set: ${k} ${notKnown(k, GRID_OPTIONS)}`);
-    const key = k as keyof RunOptions;
-    const want = CHECKS[key](key === 'model' && typeof v === 'string' ? squash(v) : v);
+    const want = problem(k as Key, v);
     if (want) throw new GridError(`--set ${k}=${JSON.stringify(v)} is not valid; give ${want}`);
-    if (axisKeys.has(k))
+    if (axisKeys.has(k)) {
       throw new GridError(`--set: ${k} is an axis of grid ${grid.name}; pick runs with --only instead`);
-    out[k] = normalise(key, v, process.cwd());
+    }
+    out[k] = normalise(k as Key, v, process.cwd());
   }
   return out as Partial<RunOptions>;
 }
@@ -554,8 +462,9 @@ function skipReason(o: RunOptions, weightsDir: string | undefined): string | und
   if (o.initWeights) return existsSync(o.initWeights) ? undefined : `its initial weights ${o.initWeights} do not exist`;
   if (o.init !== 'imagenet') return undefined;
   if (o.width !== 1) return `ImageNet weights fit the full-width backbone only (this run: width ${o.width})`;
-  if (!weightsDir)
+  if (!weightsDir) {
     return `needs ImageNet weights: ${b.weights} (${b.weightsSource}) in a folder given as --weights-dir`;
+  }
   const file = join(weightsDir, b.weights);
   return existsSync(file) ? undefined : `needs ImageNet weights ${file} (${b.weightsSource})`;
 }
@@ -566,50 +475,34 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
   const options: RunOptions[] = [];
   for (const outer of product(grid.axes)) {
     for (const b of grid.blocks) {
-      for (const inner of product(b.axes))
+      for (const inner of product(b.axes)) {
         options.push({ ...RUN_DEFAULTS, ...grid.fixed, ...b.fixed, ...outer, ...inner, ...set });
+      }
     }
   }
+  const fail = (msg: string): never => {
+    throw new GridError(`grid ${grid.source}: ${msg}`);
+  };
   for (const o of options) {
-    const b = backboneNamed(o.model)!;
-    if (o.imageSize === 'default') continue;
     const min = isBuilt(o.model) ? MODEL_SIZES[o.model as keyof typeof MODEL_SIZES].minInput : 32;
-    if (o.imageSize < min) {
-      throw new GridError(
-        `grid ${grid.source}: ${b.label} needs imageSize >= ${min}, not ${o.imageSize}; give a larger imageSize`,
-      );
+    if (o.imageSize !== 'default' && o.imageSize < min) {
+      fail(`${backboneNamed(o.model)!.label} needs imageSize >= ${min}, not ${o.imageSize}; give a larger imageSize`);
     }
   }
   const varying = NAME_ORDER.filter((k) => new Set(options.map((o) => JSON.stringify(o[k]))).size > 1);
-  const runs = options.map((o, index): PlannedRun => {
-    const rowKeys = NAME_ORDER.filter((k) => k !== 'seed' && (k === 'model' || varying.includes(k)));
-    const row = fileSafe(rowKeys.map((k) => token(k, o[k])).join('-'));
-    const run: PlannedRun = {
-      name: `${row}-${token('seed', o.seed)}`,
-      row,
-      label: rowLabel(o, varying),
-      index,
-      options: o,
-    };
-    const skip = skipReason(o, opts.weightsDir);
-    if (skip) run.skip = skip;
-    return run;
-  });
+  const rowKeys = NAME_ORDER.filter((k) => k !== 'seed' && (k === 'model' || varying.includes(k)));
   const seen = new Map<string, number>();
-  for (const r of runs) {
-    const first = seen.get(r.name);
-    if (first !== undefined)
-      throw new GridError(
-        `grid ${grid.source}: runs ${first + 1} and ${r.index + 1} have the same options (${r.name}); remove one`,
-      );
-    seen.set(r.name, r.index);
-  }
-  return {
-    grid: { name: grid.name, description: grid.description, notes: grid.notes, source: grid.source },
-    overrides: set,
-    varying,
-    runs,
-  };
+  const runs = options.map((o, index): PlannedRun => {
+    const row = rowKeys.map((k) => token(k, o[k])).join('-').replace(/[^A-Za-z0-9._+-]/g, '_');
+    const name = `${row}-${token('seed', o.seed)}`;
+    const first = seen.get(name);
+    if (first !== undefined) fail(`runs ${first + 1} and ${index + 1} have the same options (${name}); remove one`);
+    seen.set(name, index);
+    const skip = skipReason(o, opts.weightsDir);
+    return { name, row, label: rowLabel(o, varying), index, options: o, ...(skip ? { skip } : {}) };
+  });
+  const { name, description, notes, source } = grid;
+  return { grid: { name, description, notes, source }, overrides: set, varying, runs };
 }
 
 /** A run's input size in pixels ('default': its backbone's). */

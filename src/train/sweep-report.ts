@@ -1,15 +1,9 @@
 /**
- * The report of a sweep: the reference study's table format (test accuracy and weighted precision,
- * recall and F1) with its published figures as the reference, and beside it what a single run on a
- * few hundred images hides: the majority-class baseline, the fractured class's precision, recall and
- * F1, ROC AUC, balanced accuracy and the confusion matrix; 95 % bootstrap intervals for accuracy,
- * fractured F1 and AUC; mean and standard deviation over seeds; the paired comparisons that the
- * study's claims rest on (BAM vs no BAM, ImageNet vs scratch, each row vs the best one) by McNemar's
- * exact test and a paired bootstrap of the AUC difference, each with a sentence; a chart of every
- * run's accuracy and AUC with their intervals; wall time, images/s, peak memory and adapter per run.
- *
- * Everything is computed from the run folders' predictions.csv and result.json, so the report of the
- * same runs is the same (the bootstrap is seeded), and several sweep folders (shards) merge into one.
+ * The report of a sweep: the reference study's table format with its published figures, and beside
+ * it what a single run hides (majority baseline, fractured-class metrics, ROC AUC, bootstrap
+ * intervals, mean and sd over seeds, paired comparisons by McNemar's test and a paired AUC
+ * bootstrap, each with a sentence, and a chart). Computed from the run folders' predictions.csv and
+ * result.json only, so the same runs give the same report and several sweep folders (shards) merge.
  * Node only.
  */
 import { readFile } from 'node:fs/promises';
@@ -18,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../io/safetensors.js';
 import { binaryMetrics, type ConfusionMatrix } from './metrics.js';
-import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd, type McNemarResult } from './stats.js';
+import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './stats.js';
+import type { Interval, McNemarResult } from './stats.js';
 import { intervalChartSvg } from './report.js';
 import type { RunOptions, SweepPlan } from './grid.js';
 import type { RunResult, SweepFile, TestSet } from './sweep.js';
@@ -75,21 +70,23 @@ export interface RunSummary {
   adapter: string;
 }
 
-/** The metrics averaged over a row's seeds. */
-export const ROW_METRICS = [
-  'accuracy',
-  'weighted_precision',
-  'weighted_recall',
-  'weighted_f1',
-  'precision',
-  'recall',
-  'f1',
-  'auc',
-  'balanced_accuracy',
-  'majority_baseline_accuracy',
-] as const;
+/** Each metric averaged over a row's seeds, as read from a run. */
+const METRIC_OF = {
+  accuracy: (s: RunSummary) => s.accuracy,
+  weighted_precision: (s: RunSummary) => s.weighted.precision,
+  weighted_recall: (s: RunSummary) => s.weighted.recall,
+  weighted_f1: (s: RunSummary) => s.weighted.f1,
+  precision: (s: RunSummary) => s.fractured.precision,
+  recall: (s: RunSummary) => s.fractured.recall,
+  f1: (s: RunSummary) => s.fractured.f1,
+  auc: (s: RunSummary) => s.auc,
+  balanced_accuracy: (s: RunSummary) => s.balanced_accuracy,
+  majority_baseline_accuracy: (s: RunSummary) => s.majority_baseline_accuracy,
+};
 /** A metric averaged over seeds. */
-export type RowMetric = (typeof ROW_METRICS)[number];
+export type RowMetric = keyof typeof METRIC_OF;
+/** The metrics averaged over a row's seeds. */
+export const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
 
 /** Runs that differ only in their seed. */
 export interface RowSummary {
@@ -176,11 +173,7 @@ async function readRunData(dir: string): Promise<RunData | null> {
   }
   const labels = rows.map((r) => Number(r.label));
   const probs = rows.map((r) => Number(r.probability));
-  if (
-    rows.length !== result.test.n ||
-    labels.some((l) => l !== 0 && l !== 1) ||
-    probs.some((p) => !Number.isFinite(p))
-  ) {
+  if (rows.length !== result.test.n || labels.some((l) => l !== 0 && l !== 1) || !probs.every(Number.isFinite)) {
     throw new Error(
       `ossify: ${predPath} does not hold ${result.test.n} rows of image_id,label (0/1),probability; ` +
         `delete it and ${resultPath} to run it again`,
@@ -198,8 +191,9 @@ export async function collectSweep(
   const runs = new Map<string, RunData>();
   for (const f of folders.map((x) => resolve(x))) {
     const file = join(f, 'sweep.json');
-    if (!existsSync(file))
+    if (!existsSync(file)) {
       throw new Error(`ossify: ${f} is not a sweep folder (no sweep.json); give the --out folder of ossify sweep`);
+    }
     const sf = JSON.parse(await readFile(file, 'utf8')) as SweepFile;
     if (!plan) plan = sf.plan;
     else {
@@ -219,16 +213,15 @@ export async function collectSweep(
     }
   }
   if (!plan) throw new Error('ossify: no sweep folder given');
-  // Keep the grid's order.
-  const ordered = plan.runs.map((r) => runs.get(r.name)).filter((d): d is RunData => !!d);
-  return { plan, data, runs: ordered };
+  return { plan, data, runs: plan.runs.map((r) => runs.get(r.name)).filter((d): d is RunData => !!d) };
 }
 
 const r6 = (v: number): number => (Number.isFinite(v) ? Number(v.toFixed(6)) : v);
 
 function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
   const m = binaryMetrics(d.probs, d.labels);
-  const ci = bootstrapMetrics(d.probs, d.labels, { resamples: opts.resamples, seed: opts.seed });
+  const ci = bootstrapMetrics(d.probs, d.labels, opts);
+  const ends = (i: Interval): Bounds => [i.lo, i.hi];
   const t = d.result.timing;
   return {
     name: d.result.name,
@@ -246,7 +239,7 @@ function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
     balanced_accuracy: m.balancedAccuracy,
     confusion: m.confusion,
     majority_baseline_accuracy: m.baseline.accuracy,
-    ci: { accuracy: [ci.accuracy.lo, ci.accuracy.hi], f1: [ci.f1.lo, ci.f1.hi], auc: [ci.auc.lo, ci.auc.hi] },
+    ci: { accuracy: ends(ci.accuracy), f1: ends(ci.f1), auc: ends(ci.auc) },
     timing: {
       wall_s: r6(t.train_s + t.eval_s),
       train_s: r6(t.train_s),
@@ -257,20 +250,6 @@ function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
     adapter: d.result.adapter,
   };
 }
-
-/** Each averaged metric of a run. */
-const METRIC_OF: Record<RowMetric, (s: RunSummary) => number> = {
-  accuracy: (s) => s.accuracy,
-  weighted_precision: (s) => s.weighted.precision,
-  weighted_recall: (s) => s.weighted.recall,
-  weighted_f1: (s) => s.weighted.f1,
-  precision: (s) => s.fractured.precision,
-  recall: (s) => s.fractured.recall,
-  f1: (s) => s.fractured.f1,
-  auc: (s) => s.auc,
-  balanced_accuracy: (s) => s.balanced_accuracy,
-  majority_baseline_accuracy: (s) => s.majority_baseline_accuracy,
-};
 
 function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
   const rows: RowSummary[] = [];
@@ -293,8 +272,8 @@ function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
   return rows;
 }
 
-const pct = (v: number, d = 2): string => (Number.isFinite(v) ? (100 * v).toFixed(d) : 'n/a');
-const dec = (v: number, d = 3): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const pct = (v: number): string => (Number.isFinite(v) ? (100 * v).toFixed(2) : 'n/a');
+const dec = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
 const pval = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
 
 /** The plain sentence of a comparison. */
@@ -320,17 +299,16 @@ function sentence(c: Omit<Comparison, 'sentence' | 'distinguishable'>, distingui
   return `${who}, on ${c.n} images: ${parts.join('; ')}.`;
 }
 
+/** Runs `a` and `b` (same seed and images) compared: McNemar's test and the paired AUC bootstrap. */
 function compare(
   kind: Comparison['kind'],
   question: string,
-  a: RunData,
-  b: RunData,
-  sa: RunSummary,
-  sb: RunSummary,
+  [a, sa]: [RunData, RunSummary],
+  [b, sb]: [RunData, RunSummary],
   opts: Required<SweepReportOptions>,
 ): Comparison {
   const right = (d: RunData): boolean[] => d.probs.map((p, i) => (p > 0.5 ? 1 : 0) === d.labels[i]);
-  const diff = pairedAucDifference(a.probs, b.probs, a.labels, { resamples: opts.resamples, seed: opts.seed });
+  const { estimate, lo, hi } = pairedAucDifference(a.probs, b.probs, a.labels, opts);
   const base = {
     kind,
     question,
@@ -343,20 +321,18 @@ function compare(
     accuracy: [sa.accuracy, sb.accuracy] as [number, number],
     mcnemar: mcnemar(right(a), right(b)),
     auc: [sa.auc, sb.auc] as [number, number],
-    auc_difference: { estimate: diff.estimate, lo: diff.lo, hi: diff.hi },
+    auc_difference: { estimate, lo, hi },
   };
-  const spans = diff.lo <= 0 && diff.hi >= 0;
+  const spans = lo <= 0 && hi >= 0;
   const distinguishable = !spans || base.mcnemar.p < 0.05;
   return { ...base, distinguishable, sentence: sentence(base, distinguishable) };
 }
 
-/** Options of two runs that differ, but the seed. */
-function differing(a: RunOptions, b: RunOptions): string[] {
-  return (Object.keys(a) as (keyof RunOptions)[]).filter(
-    (k) => k !== 'seed' && JSON.stringify(a[k]) !== JSON.stringify(b[k]),
-  );
-}
-
+/**
+ * The paired comparisons of runs on the same seed and images: BAM vs no BAM and ImageNet vs scratch
+ * (runs that differ in that option only), then the best row by mean accuracy (ties by mean AUC)
+ * against every other row, less the pairs already compared.
+ */
 function comparisons(
   data: RunData[],
   sums: RunSummary[],
@@ -365,36 +341,35 @@ function comparisons(
 ): Comparison[] {
   const out: Comparison[] = [];
   const done = new Set<string>();
-  const sameImages = (i: number, j: number): boolean =>
-    sums[i]!.test === sums[j]!.test && data[i]!.ids.join() === data[j]!.ids.join();
   const add = (kind: Comparison['kind'], q: string, i: number, j: number): void => {
     done.add(`${sums[i]!.name}|${sums[j]!.name}`).add(`${sums[j]!.name}|${sums[i]!.name}`);
-    out.push(compare(kind, q, data[i]!, data[j]!, sums[i]!, sums[j]!, opts));
+    out.push(compare(kind, q, [data[i]!, sums[i]!], [data[j]!, sums[j]!], opts));
   };
-  for (let i = 0; i < data.length; i++) {
-    for (let j = 0; j < data.length; j++) {
-      if (i === j || sums[i]!.seed !== sums[j]!.seed || !sameImages(i, j)) continue;
-      const oa = data[i]!.result.options;
-      const ob = data[j]!.result.options;
-      const diff = differing(oa, ob);
-      if (diff.length === 1 && diff[0] === 'bam' && oa.bam) add('bam', 'BAM vs no BAM', i, j);
-      if (diff.length === 1 && diff[0] === 'init' && oa.init === 'imagenet')
-        add('imagenet', 'ImageNet weights vs from scratch', i, j);
-    }
-  }
-  // The best row by mean accuracy (the study's ranking; ties by mean AUC), against every other row.
-  const best = [...rows].sort((x, y) => y.mean.accuracy - x.mean.accuracy || y.mean.auc - x.mean.auc)[0];
-  if (best) {
+  const pairs = (f: (i: number, j: number) => void): void => {
     for (let i = 0; i < data.length; i++) {
-      if (sums[i]!.row !== best.row) continue;
       for (let j = 0; j < data.length; j++) {
-        const key = `${sums[i]!.name}|${sums[j]!.name}`;
-        if (sums[j]!.row === best.row || sums[j]!.seed !== sums[i]!.seed || !sameImages(i, j) || done.has(key))
-          continue;
-        add('best', `the best row (${best.label}) vs another`, i, j);
+        const same = sums[i]!.seed === sums[j]!.seed && sums[i]!.test === sums[j]!.test;
+        if (i !== j && same && data[i]!.ids.join() === data[j]!.ids.join()) f(i, j);
       }
     }
-  }
+  };
+  pairs((i, j) => {
+    const [oa, ob] = [data[i]!.result.options, data[j]!.result.options];
+    const diff = (Object.keys(oa) as (keyof RunOptions)[]).filter(
+      (k) => k !== 'seed' && JSON.stringify(oa[k]) !== JSON.stringify(ob[k]),
+    );
+    if (diff.length !== 1) return;
+    if (diff[0] === 'bam' && oa.bam) add('bam', 'BAM vs no BAM', i, j);
+    if (diff[0] === 'init' && oa.init === 'imagenet') add('imagenet', 'ImageNet weights vs from scratch', i, j);
+  });
+  const best = [...rows].sort((x, y) => y.mean.accuracy - x.mean.accuracy || y.mean.auc - x.mean.auc)[0];
+  if (!best) return out;
+  pairs((i, j) => {
+    const [a, b] = [sums[i]!, sums[j]!];
+    if (a.row === best.row && b.row !== best.row && !done.has(`${a.name}|${b.name}`)) {
+      add('best', `the best row (${best.label}) vs another`, i, j);
+    }
+  });
   return out;
 }
 
@@ -449,10 +424,10 @@ export function buildSweepReport(
     const each = cut.map((s) => `${s.name} after ${s.epochs.run} of ${s.epochs.planned} (${s.epochs.cut})`);
     notes.push(`Epochs cut short: ${each.join('; ')}.`);
   }
-  if (tests.length > 1)
-    notes.push(
-      `The runs were tested on ${tests.length} different image sets; only runs on the same images are compared.`,
-    );
+  if (tests.length > 1) {
+    const sets = `${tests.length} different image sets`;
+    notes.push(`The runs were tested on ${sets}; only runs on the same images are compared.`);
+  }
   return {
     title: `Sweep report: ${plan.grid.name}`,
     grid: plan.grid,
@@ -481,6 +456,8 @@ export function buildSweepReport(
 const pm = (m: number, sd: number, f: (v: number) => string): string =>
   Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m);
 const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
+/** A Markdown table row. */
+const cells = (xs: readonly (string | number)[]): string => `| ${xs.join(' | ')} |`;
 
 /** report.md's text. */
 export function sweepMarkdown(r: SweepReport): string {
@@ -490,12 +467,12 @@ export function sweepMarkdown(r: SweepReport): string {
   const all = done + r.pending.length + r.skipped.reduce((s, x) => s + x.runs.length, 0);
   const st = r.statistics;
   L.push('| | |', '|---|---|');
-  L.push(`| grid | ${r.grid.name} (${r.grid.source}) |`);
-  L.push(`| data | ${r.data.join('; ')} |`);
-  for (const t of r.tests) L.push(`| test images | ${t.n} (${t.positives} fractured): ${t.source} |`);
-  L.push(`| runs | ${done} done of ${all}; ${r.pending.length} pending, ${all - done - r.pending.length} skipped |`);
-  L.push(`| adapter | ${r.adapters.join('; ') || 'n/a'} |`);
-  L.push(`| statistics | 95 % intervals from ${st.resamples} resamples (seed ${st.seed}): ${st.method} |`, '');
+  L.push(cells(['grid', `${r.grid.name} (${r.grid.source})`]), cells(['data', r.data.join('; ')]));
+  for (const t of r.tests) L.push(cells(['test images', `${t.n} (${t.positives} fractured): ${t.source}`]));
+  const skipped = all - done - r.pending.length;
+  L.push(cells(['runs', `${done} done of ${all}; ${r.pending.length} pending, ${skipped} skipped`]));
+  L.push(cells(['adapter', r.adapters.join('; ') || 'n/a']));
+  L.push(cells(['statistics', `95 % intervals from ${st.resamples} resamples (seed ${st.seed}): ${st.method}`]), '');
 
   L.push("## Results in the study's table format", '');
   L.push(
@@ -505,13 +482,14 @@ export function sweepMarkdown(r: SweepReport): string {
   );
   L.push('| model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%) |', '|---|---:|---:|---:|---:|---:|');
   const ref = r.reference;
-  L.push(
-    `| reference study: ${ref.model} | 1 | ${pct(ref.accuracy)} | ${pct(ref.precision)} | not quoted | not quoted |`,
-  );
+  const quoted = 'not quoted';
+  L.push(cells([`reference study: ${ref.model}`, 1, pct(ref.accuracy), pct(ref.precision), quoted, quoted]));
+  /** A row's metrics, mean ± sd, formatted by `f`. */
+  const stats = (row: RowSummary, keys: RowMetric[], f: (v: number) => string): string[] =>
+    keys.map((k) => pm(row.mean[k], row.sd[k], f));
   for (const row of r.rows) {
-    const c = (k: RowMetric): string => pm(row.mean[k], row.sd[k], (v) => pct(v));
-    const cells = [c('accuracy'), c('weighted_precision'), c('weighted_recall'), c('weighted_f1')];
-    L.push(`| ${row.label} | ${row.seeds.length} | ${cells.join(' | ')} |`);
+    const keys: RowMetric[] = ['accuracy', 'weighted_precision', 'weighted_recall', 'weighted_f1'];
+    L.push(cells([row.label, row.seeds.length, ...stats(row, keys, pct)]));
   }
   L.push('', `Reference: ${ref.citation}. ${ref.note}`, '');
 
@@ -527,9 +505,8 @@ export function sweepMarkdown(r: SweepReport): string {
     '|---|---:|---:|---:|---:|---:|---:|',
   );
   for (const row of r.rows) {
-    const c = (k: RowMetric): string => pm(row.mean[k], row.sd[k], (v) => dec(v));
-    const cells = [pct(row.mean.majority_baseline_accuracy), c('precision'), c('recall'), c('f1'), c('auc')];
-    L.push(`| ${row.label} | ${cells.join(' | ')} | ${c('balanced_accuracy')} |`);
+    const keys: RowMetric[] = ['precision', 'recall', 'f1', 'auc', 'balanced_accuracy'];
+    L.push(cells([row.label, pct(row.mean.majority_baseline_accuracy), ...stats(row, keys, dec)]));
   }
   L.push('');
 
@@ -542,20 +519,21 @@ export function sweepMarkdown(r: SweepReport): string {
   for (const s of r.runs) {
     const of = s.epochs.run < s.epochs.planned ? ` of ${s.epochs.planned}` : '';
     const t = s.timing;
-    const cells = [
-      s.name,
-      s.seed,
-      `${s.epochs.run}${of} (best ${s.epochs.best})`,
-      `${pct(s.accuracy)} ${bounds(s.ci.accuracy, (v) => pct(v))}`,
-      `${dec(s.fractured.f1)} ${bounds(s.ci.f1, (v) => dec(v))}`,
-      `${dec(s.auc)} ${bounds(s.ci.auc, (v) => dec(v))}`,
-      JSON.stringify(s.confusion),
-      t.wall_s.toFixed(1),
-      t.images_per_s.toFixed(1),
-      t.peak_gpu_mib.toFixed(0),
-      s.adapter,
-    ];
-    L.push(`| ${cells.join(' | ')} |`);
+    L.push(
+      cells([
+        s.name,
+        s.seed,
+        `${s.epochs.run}${of} (best ${s.epochs.best})`,
+        `${pct(s.accuracy)} ${bounds(s.ci.accuracy, pct)}`,
+        `${dec(s.fractured.f1)} ${bounds(s.ci.f1, dec)}`,
+        `${dec(s.auc)} ${bounds(s.ci.auc, dec)}`,
+        JSON.stringify(s.confusion),
+        t.wall_s.toFixed(1),
+        t.images_per_s.toFixed(1),
+        t.peak_gpu_mib.toFixed(0),
+        s.adapter,
+      ]),
+    );
   }
   L.push('', '![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)', '');
 
@@ -572,18 +550,12 @@ export function sweepMarkdown(r: SweepReport): string {
       '|---|---:|---|---|---:|---:|---:|---|',
     );
     for (const c of r.comparisons) {
-      const d = c.auc_difference;
-      const cells = [
-        c.question,
-        c.seed,
-        c.label_a,
-        c.label_b,
-        `${pct(c.accuracy[0])} / ${pct(c.accuracy[1])}`,
-        `${c.mcnemar.b} / ${c.mcnemar.c}, ${pval(c.mcnemar.p)}`,
-        `${dec(d.estimate)} [${dec(d.lo)}, ${dec(d.hi)}]`,
-        c.distinguishable ? 'distinguishable' : 'not distinguishable',
-      ];
-      L.push(`| ${cells.join(' | ')} |`);
+      const { estimate, lo, hi } = c.auc_difference;
+      const { b, c: cc, p } = c.mcnemar;
+      const verdict = c.distinguishable ? 'distinguishable' : 'not distinguishable';
+      const accuracy = `${pct(c.accuracy[0])} / ${pct(c.accuracy[1])}`;
+      const auc = `${dec(estimate)} [${dec(lo)}, ${dec(hi)}]`;
+      L.push(cells([c.question, c.seed, c.label_a, c.label_b, accuracy, `${b} / ${cc}, ${pval(p)}`, auc, verdict]));
     }
     L.push('', ...r.comparisons.map((c) => `- ${c.sentence}`), '');
     if (r.comparison_summaries.length) L.push(...r.comparison_summaries.map((s) => `- ${s}`), '');
@@ -641,9 +613,9 @@ export async function writeSweepReport(
   const dir = resolve(outDir);
   await ensureFolder(dir, 'report folder');
   const files = { markdown: join(dir, 'report.md'), json: join(dir, 'report.json'), svg: join(dir, 'intervals.svg') };
-  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-  await writeFileAtomic(files.svg, enc(sweepChartSvg(report)));
-  await writeFileAtomic(files.json, enc(JSON.stringify(report, null, 2) + '\n'));
-  await writeFileAtomic(files.markdown, enc(sweepMarkdown(report)));
+  const write = (path: string, text: string): Promise<void> => writeFileAtomic(path, new TextEncoder().encode(text));
+  await write(files.svg, sweepChartSvg(report));
+  await write(files.json, JSON.stringify(report, null, 2) + '\n');
+  await write(files.markdown, sweepMarkdown(report));
   return files;
 }

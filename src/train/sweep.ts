@@ -1,7 +1,7 @@
 /**
  * Sweeps: a grid of training runs ({@link loadGrid}), each an ordinary run folder trained with the
- * trainer (so a killed run resumes), its best checkpoint evaluated on the test images with the
- * predictions kept, and one report over all runs (sweep-report.ts). Node only.
+ * trainer (so a killed run resumes), its best checkpoint evaluated on the test images, and one
+ * report over all runs (sweep-report.ts). Node only.
  *
  *   SWEEP/sweep.json                  the expanded grid: every run's name and options, skipped ones with why
  *   SWEEP/runs/NAME/                  the run folder (config.json, log.jsonl, checkpoints, metrics.json)
@@ -10,10 +10,8 @@
  *   SWEEP/runs/NAME/result.json       written last, when the run is done: epochs, timing, adapter
  *   SWEEP/report.md, report.json, intervals.svg
  *
- * Every file is written atomically. Rerunning the same sweep skips the runs whose result.json
- * matches their options and test images, and resumes the one a kill interrupted. Shards
- * (`shard: { index, count }`) take every count-th run, so that machines split a grid; the report
- * of several sweep folders merges them.
+ * Every file is written atomically. Rerunning skips the runs whose result.json matches their options
+ * and test images; shards take every count-th run, and the report of several sweep folders merges them.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -127,13 +125,8 @@ export interface SweepResult {
 
 /** Does a name match a pattern with `*` wildcards? */
 function matches(name: string, pattern: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return re.test(name);
+  const parts = pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*')}$`).test(name);
 }
 
 /** The runs a shard and an --only list select, in grid order. Throws naming a pattern that matches no run. */
@@ -144,10 +137,8 @@ export function selectRuns(plan: SweepPlan, shard?: { index: number; count: numb
       throw new Error(`ossify: --only ${p} matches no run of grid ${plan.grid.name}; its runs: ${names}`);
     }
   }
-  return plan.runs.filter(
-    (r) =>
-      (!shard || r.index % shard.count === shard.index - 1) && (!only?.length || only.some((p) => matches(r.name, p))),
-  );
+  const inShard = (r: PlannedRun): boolean => !shard || r.index % shard.count === shard.index - 1;
+  return plan.runs.filter((r) => inShard(r) && (!only?.length || only.some((p) => matches(r.name, p))));
 }
 
 /** The test images: --test-data, else the data folder's test split, else its validation split. */
@@ -173,14 +164,9 @@ export async function testSetOf(data: string, testData?: string): Promise<{ set:
     }
   }
   if (!records.length) throw new Error(`ossify: no test images in ${source}`);
-  const key = createHash('sha256')
-    .update(records.map((r) => `${r.id}:${r.label}`).join('\n'))
-    .digest('hex')
-    .slice(0, 16);
-  return {
-    set: { kind, source, n: records.length, positives: records.filter((r) => r.label === 1).length, key },
-    records,
-  };
+  const key = createHash('sha256').update(records.map((r) => `${r.id}:${r.label}`).join('\n')).digest('hex');
+  const positives = records.filter((r) => r.label === 1).length;
+  return { set: { kind, source, n: records.length, positives, key: key.slice(0, 16) }, records };
 }
 
 /** The trainer's options for a run. */
@@ -212,16 +198,13 @@ async function readJson<T>(path: string): Promise<T | null> {
 }
 
 const write = (path: string, text: string): Promise<void> => writeFileAtomic(path, new TextEncoder().encode(text));
+const writeJson = (path: string, value: unknown): Promise<void> => write(path, JSON.stringify(value, null, 2) + '\n');
 
 /** A run is done when its result.json is there for the same options and test images. */
 async function isDone(dir: string, run: PlannedRun, test: TestSet): Promise<boolean> {
   const r = await readJson<RunResult>(join(dir, 'result.json'));
-  return (
-    !!r &&
-    JSON.stringify(r.options) === JSON.stringify(run.options) &&
-    r.test?.key === test.key &&
-    existsSync(join(dir, 'predictions.csv'))
-  );
+  const same = !!r && JSON.stringify(r.options) === JSON.stringify(run.options) && r.test?.key === test.key;
+  return same && existsSync(join(dir, 'predictions.csv'));
 }
 
 /** What a sweep adds to a run folder, written atomically in this order (result.json last: the run is done). */
@@ -247,11 +230,7 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   const changed = plan.runs
     .filter((r) => had.has(r.name) && had.get(r.name) !== JSON.stringify(r.options))
     .map((r) => r.name);
-  const names = (p: SweepPlan): string =>
-    p.runs
-      .map((r) => r.name)
-      .sort()
-      .join(',');
+  const names = (p: SweepPlan): string => p.runs.map((r) => r.name).sort().join(',');
   if (changed.length || names(before.plan) !== names(plan)) {
     const what = changed.length
       ? `other options for ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}`
@@ -284,10 +263,7 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
     if (existsSync(dir)) for (const f of RESULT_FILES) await removeStaleTemps(join(dir, f));
   }
   await checkSweepFolder(out, plan);
-  await write(
-    join(out, 'sweep.json'),
-    JSON.stringify({ plan, data: resolve(options.data) } satisfies SweepFile, null, 2) + '\n',
-  );
+  await writeJson(join(out, 'sweep.json'), { plan, data: resolve(options.data) } satisfies SweepFile);
   const { set: test, records } = await testSetOf(options.data, options.testData);
   const shardText = options.shard ? ` (shard ${options.shard.index}/${options.shard.count})` : '';
   const runsText = `${selected.length} of ${plan.runs.length} runs${shardText}`;
@@ -349,10 +325,7 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
     const evalS = (performance.now() - t0) / 1000;
     const rows = ev.ids.map((id, k) => `${csvField(id)},${ev.labels[k]},${ev.probs[k]}`);
     await write(join(dir, 'predictions.csv'), ['image_id,label,probability', ...rows].join('\n') + '\n');
-    await write(
-      join(dir, 'eval.json'),
-      JSON.stringify({ split: test.kind, source: test.source, ...metricsJson(ev) }, null, 2) + '\n',
-    );
+    await writeJson(join(dir, 'eval.json'), { split: test.kind, source: test.source, ...metricsJson(ev) });
     const rates = history.map((h) => h.images_per_s).sort((a, b) => a - b);
     const info = runtime().info;
     const result: RunResult = {
@@ -370,7 +343,7 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
       },
       adapter: `${info.kind} (${info.description || info.architecture || info.vendor})`,
     };
-    await write(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+    await writeJson(join(dir, 'result.json'), result);
     const m = ev.metrics;
     const figures = `accuracy ${m.accuracy.toFixed(4)}, fractured F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}`;
     log(`ossify: sweep ${tag}: test ${figures}`);
