@@ -640,10 +640,10 @@ export class Runtime {
   }
 
   /**
-   * Wait for submitted work without keeping a core busy: while a promise of the WebGPU binding is
-   * pending, Node's binding polls for events in a loop, taking a core from a CPU adapter's threads.
-   * Work seen before (the same kernels and grids since the last wait: a training step, a forward
-   * pass) is first slept through for most of the time it took then, and only its end is polled.
+   * Wait for submitted work. While a promise of the WebGPU binding is pending, Node's binding polls
+   * for events in a loop, on a core that a CPU adapter's threads could use: with
+   * {@link Runtime.sleepWhileBusy}, work seen before (the same kernels and grids since the last wait:
+   * a training step, a forward pass) is first slept through for most of the time it took then.
    */
   private async waitForQueue(wait: () => Promise<unknown>): Promise<void> {
     const work = this.workSinceWait;
@@ -655,8 +655,12 @@ export class Runtime {
     if (this.waitMs.size >= WAIT_ESTIMATES) this.waitMs.clear();
     this.waitMs.set(work, performance.now() - t0);
   }
-  /** Sleep through most of a wait whose work was seen before (see {@link Runtime.sync}); on by default. */
-  sleepWhileBusy = true;
+  /**
+   * Sleep through most of a wait whose work was seen before (see {@link Runtime.sync}). Off by default:
+   * on a 2-core machine with lavapipe it cut the main thread's CPU per training step by 40-80 % but
+   * moved step times within their noise, both ways (bench/LAB.md #57); it leaves a core to other work.
+   */
+  sleepWhileBusy = false;
   // Milliseconds the last wait took, by a hash of the kernels and grids dispatched before it.
   private waitMs = new Map<number, number>();
   private workSinceWait = 0;
