@@ -161,6 +161,8 @@ export class Runtime {
   private bindGroups = new Map<string, GPUBindGroup>();
   /** Bind groups found in the cache / created, since the runtime started (tests, profiling). */
   bindGroupStats = { hits: 0, misses: 0 };
+  /** True once {@link Runtime.destroy} ran (`shutdown()`): tensors it made are refused by name. */
+  destroyed = false;
 
   constructor(device: GPUDevice, info: DeviceInfo, keepAlive: unknown = null) {
     this.device = device;
@@ -204,6 +206,8 @@ export class Runtime {
    * on the queue. Destruction waits for the next submit, since recorded commands may still name it.
    */
   release(buf: BufferLike): void {
+    // A destroyed runtime's buffers died with its device: nothing to count or pool.
+    if (this.destroyed) return;
     const size = buf.byteSize;
     this.stats.liveBytes -= size;
     this.stats.liveBuffers--;
@@ -500,6 +504,7 @@ export class Runtime {
     this.trim();
     this.device.destroy();
     this.keepAlive = null;
+    this.destroyed = true;
   }
 }
 
