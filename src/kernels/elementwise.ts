@@ -3,8 +3,9 @@
  * for the gradient); the table generates the kernels, the autograd rules and the CPU references.
  */
 import { runtime } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
-import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
+import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
+import { checkChoice, checkShape, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumTo } from './reduce.js';
 import { lanes, laneTypes } from './lanes.js';
@@ -49,6 +50,8 @@ export const BINARY = {
   first: { expr: 'a', ref: (a: number) => a },
 } as const;
 export type BinaryOp = keyof typeof BINARY;
+/** The binary ops with a gradient (all but `first`). */
+type ArithmeticOp = Exclude<BinaryOp, 'first'>;
 
 function launchUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
   const rt = runtime();
@@ -75,8 +78,8 @@ function launchUnaryGrad(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Ten
   return dx;
 }
 
-/** Apply a unary op from {@link UNARY} (differentiable). */
-export function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
+/** A unary op from the table, unchecked (the ops below check their arguments). */
+function applyUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
   const y = launchUnary(op, x, alpha);
   const reads = gradReads(op);
   const save = [...(reads.x ? [x] : []), ...(reads.y ? [y] : [])];
@@ -87,20 +90,45 @@ export function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   });
 }
 
-export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** A scalar operand: any number (NaN and infinities propagate as IEEE arithmetic does). */
+function checkScalar(v: unknown, what: string): number {
+  if (typeof v !== 'number') throw new Error(`ossify: ${what} must be a number, got ${showValue(v)}`);
+  return v;
+}
+
+/** Apply a unary op from {@link UNARY} (differentiable). */
+export const unary = defineOp('unary', ['', 'x'], (op: UnaryOp, x: Tensor, alpha: number = 0): Tensor =>
+  applyUnary(checkChoice(op, 'unary op', Object.keys(UNARY) as UnaryOp[]), x, checkScalar(alpha, 'unary alpha')),
+);
+
+/** An op of the table with no scalar, under its own name. */
+const unaryOp = (op: UnaryOp) => defineOp(op, ['x'], (x: Tensor): Tensor => applyUnary(op, x, 0));
+
+/** max(x, 0), keeping NaN (as PyTorch and TensorFlow). */
+export const relu = unaryOp('relu');
 /** ReLU's backward from its output y (y > 0 exactly where the input was): g where y > 0, else 0. */
-export const reluGradFromOutput = (y: Tensor, g: Tensor): Tensor => launchUnaryGrad('relu', y, null, g, 0);
-export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
-export const exp = (x: Tensor): Tensor => unary('exp', x);
-export const neg = (x: Tensor): Tensor => unary('neg', x);
-export const square = (x: Tensor): Tensor => unary('square', x);
-export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
-export const log = (x: Tensor): Tensor => unary('log', x);
-export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const reluGradFromOutput = defineOp('reluGradFromOutput', ['y', 'g'], (y: Tensor, g: Tensor): Tensor => {
+  if (y.size !== g.size) {
+    const got = `${shapeStr(y.shape)} and ${shapeStr(g.shape)}`;
+    throw new Error(`ossify: reluGradFromOutput needs y and g of one size, got ${got}`);
+  }
+  return launchUnaryGrad('relu', y, null, g, 0);
+});
+export const sigmoid = unaryOp('sigmoid');
+export const exp = unaryOp('exp');
+export const neg = unaryOp('neg');
+export const square = unaryOp('square');
+export const sqrt = unaryOp('sqrt');
+export const log = unaryOp('log');
+export const tanh = unaryOp('tanh');
 /** x * s for a scalar s. */
-export const scale = (x: Tensor, s: number): Tensor => unary('scale', x, s);
+export const scale = defineOp('scale', ['x'], (x: Tensor, s: number): Tensor =>
+  applyUnary('scale', x, checkScalar(s, 'scale factor s')),
+);
 /** x + s for a scalar s. */
-export const addScalar = (x: Tensor, s: number): Tensor => unary('addScalar', x, s);
+export const addScalar = defineOp('addScalar', ['x'], (x: Tensor, s: number): Tensor =>
+  applyUnary('addScalar', x, checkScalar(s, 'addScalar s')),
+);
 
 /** The NumPy broadcast of two shapes, or an error naming both. */
 export function broadcastShapes(a: Shape, b: Shape): number[] {
@@ -145,7 +173,12 @@ function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: Shape): Tens
 }
 
 /** Differentiable binary op with broadcasting. */
-export function binary(op: Exclude<BinaryOp, 'first'>, a: Tensor, b: Tensor): Tensor {
+export const binary = defineOp('binary', ['', 'a', 'b'], (op: ArithmeticOp, a: Tensor, b: Tensor): Tensor =>
+  applyBinary(checkChoice(op, 'binary op', ['add', 'sub', 'mul', 'div'] as const), a, b),
+);
+
+/** A binary op, unchecked (the ops check their arguments). */
+function applyBinary(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(a.shape, b.shape);
   const out = launchBinary(op, a, b, shape);
   const needs = op === 'mul' || op === 'div';
@@ -168,27 +201,43 @@ export function binary(op: Exclude<BinaryOp, 'first'>, a: Tensor, b: Tensor): Te
   });
 }
 
-export const add = (a: Tensor, b: Tensor): Tensor => binary('add', a, b);
-export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', a, b);
-export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
-export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
+/** A binary op of the table under its own name. */
+const binaryOp = (op: ArithmeticOp) =>
+  defineOp(op, ['a', 'b'], (a: Tensor, b: Tensor): Tensor => applyBinary(op, a, b));
+/** a + b with broadcasting. */
+export const add = binaryOp('add');
+/** a - b with broadcasting. */
+export const sub = binaryOp('sub');
+/** a * b with broadcasting. */
+export const mul = binaryOp('mul');
+/** a / b with broadcasting. */
+export const div = binaryOp('div');
 
 /** Broadcast x to `shape` (a copy; differentiable: the gradient sums back). */
-export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+export const broadcastTo = defineOp('broadcastTo', ['x'], (x: Tensor, shape: Shape): Tensor => {
+  checkShape(shape, 'broadcastTo shape');
   const target = broadcastShapes(x.shape, shape);
   if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) throw new Error(`ossify: cannot broadcast ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const out = launchBinary('first', x, x, shape);
   return record('broadcastTo', [x], out, [], (g) => [sumTo(g, x.shape)]);
-}
+});
 
 /** A view with another shape of the same size (no copy). -1 infers one dimension. */
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  const known = shape.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
-  const resolved = shape.map((d) => (d === -1 ? x.size / known : d));
-  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger)) throw new Error(`ossify: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`);
+export const reshape = defineOp('reshape', ['x'], (x: Tensor, shape: readonly number[]): Tensor => {
+  const dims = Array.isArray(shape) ? shape : null;
+  const inferred = dims?.filter((d) => d === -1).length ?? 0;
+  if (!dims || !dims.every((d) => d === -1 || (Number.isInteger(d) && d >= 1)) || inferred > 1) {
+    const rule = 'a list of positive integers with at most one -1 (inferred)';
+    throw new Error(`ossify: reshape shape must be ${rule}, got ${showValue(shape)}`);
+  }
+  const known = dims.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const resolved = dims.map((d) => (d === -1 ? x.size / known : d));
+  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger)) {
+    throw new Error(`ossify: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(dims)}`);
+  }
   const out = x.alias(resolved);
   return record('reshape', [x], out, [], (g) => [g.alias(x.shape)]);
-}
+});
 
 /** Float64 CPU references of the elementwise ops (for tests and for users checking results). */
 export const reference = {
