@@ -26,7 +26,8 @@ function launch(x: Tensor, rate: number, seed: number): Tensor {
 
 /**
  * Inverted dropout with drop probability `rate` in [0, 1) and an integer `seed` (used modulo 2^32).
- * With `training` false (or rate 0) it returns x unchanged (a differentiable identity view).
+ * A dropped element is x * 0 (NaN stays NaN, as in PyTorch). With `training` false (or rate 0) it
+ * returns x unchanged (a differentiable identity view).
  */
 export const dropout = defineOp('dropout', ['x'], (
   x: Tensor,
@@ -63,5 +64,5 @@ export function dropoutMaskReference(n: number, rate: number, seed: number): Uin
 /** Float64 reference of {@link dropout} in training mode. */
 export function dropoutReference(x: ArrayLike<number>, rate: number, seed: number): Float64Array {
   const mask = dropoutMaskReference(x.length, rate, seed);
-  return Float64Array.from(x, (v, i) => (mask[i] ? v / (1 - rate) : 0));
+  return Float64Array.from(x, (v, i) => v * (mask[i] ? 1 / (1 - rate) : 0));
 }

@@ -24,9 +24,12 @@ interface UnaryDef {
   ref: (x: number, alpha: number) => number;
 }
 
-/** The unary op table. `alpha` is a per-call scalar (scale factor, leak, ...). */
+/**
+ * The unary op table. `alpha` is a per-call scalar (scale factor, leak, ...). NaN propagates as in
+ * PyTorch and TensorFlow: relu(NaN) is NaN (its gradient there is 0, as theirs).
+ */
 export const UNARY = {
-  relu: { expr: 'max(x, T(0.0))', grad: 'select(T(0.0), g, x > T(0.0))', ref: (x) => Math.max(x, 0) },
+  relu: { expr: reluWgsl('x', 'T(0.0)'), grad: 'select(T(0.0), g, x > T(0.0))', ref: (x) => (x < 0 ? 0 : x) },
   sigmoid: { expr: '1.0 / (1.0 + exp(-x))', grad: 'g * y * (1.0 - y)', ref: (x) => 1 / (1 + Math.exp(-x)) },
   exp: { expr: 'exp(x)', grad: 'g * y', ref: (x) => Math.exp(x) },
   neg: { expr: '-x', grad: '-g', ref: (x) => -x },

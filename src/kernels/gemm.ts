@@ -4,7 +4,7 @@
  * reductions (the weight gradient of a convolution sums over N*H*W) across more workgroups.
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
+import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import { Tensor, type Shape } from '../tensor.js';
 import { variant } from './variants.js';
 import regtileSrc from '../../shaders/gemm_regtile.wgsl';
@@ -179,7 +179,7 @@ export const EPILOGUE_FN = `override RELU: bool = false;
 @group(0) @binding(15) var<storage, read> epi: array<f32>; // [scale(N), shift(N)]
 fn epilogue(n: u32, v: f32) -> f32 {
   let y = v * epi[n] + epi[p.N + n];
-  return select(y, max(y, 0.0), RELU);
+  return select(y, ${reluWgsl('y', '0.0')}, RELU);
 }`;
 const fusedStores = new Map<string, string>();
 /** The loaders with their storeC wrapped by the epilogue (memoised: same string, cached pipeline). */

@@ -8,7 +8,8 @@
  * with reduction 'mean' divides by sum_i w_i instead of N; multiply by N / sum(w) to get it.
  * Targets may be one-hot or soft; they are constants (no gradient flows to them).
  *
- * Numerics: max-subtracted log-sum-exp, so logits of +-1e3 stay finite.
+ * Numerics: max-subtracted log-sum-exp, so logits of +-1e3 stay finite. NaN in a row's logits or
+ * targets makes that row's loss, and so the mean, NaN (as in PyTorch and TensorFlow).
  * Kernels: forward one pass per sample row plus a mean over N (the existing reduction); backward one
  * elementwise pass: dz = (softmax(z) * sum_c t - t) * w_i * g / N.
  */

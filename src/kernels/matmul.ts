@@ -7,7 +7,7 @@ import { checkBoolean, checkNumber, checkOptionalNumber } from '../validate.js';
 import { record } from '../autograd.js';
 import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
 import type { BufferLike } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
+import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
 
 /**
@@ -36,11 +36,11 @@ fn aKStep(kk: AKey, j: u32) -> AKey { return aK(kk.k + j); }
 fn aKNext(kk: AKey) -> AKey { return aK(kk.k + 1u); }
 fn proA(kk: AKey, v: f32) -> f32 {
   let y = v * kk.s[kk.r] + kk.t[kk.r];
-  return select(y, max(y, 0.0), PRO_RELU);
+  return select(y, ${reluWgsl('y', '0.0')}, PRO_RELU);
 }
 fn proA4(kk: AKey, v: vec4<f32>) -> vec4<f32> {
   let y = v * kk.s + kk.t;
-  return select(y, max(y, vec4<f32>()), PRO_RELU);
+  return select(y, ${reluWgsl('y', 'vec4<f32>()')}, PRO_RELU);
 }`;
 const A_KEYS = {
   none: `alias AKey = u32;

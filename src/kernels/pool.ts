@@ -12,6 +12,7 @@
  * - Average pooling divides by the number of real (unpadded) cells in the window by default, as
  *   Keras/TensorFlow do; `countIncludePad: true` divides by the full window size as PyTorch's default
  *   `count_include_pad=True` does. InceptionV3's 3x3 stride-1 'same' branch pools depend on this.
+ * - A window holding NaN pools to NaN (PyTorch's rule), and its gradient goes to that NaN cell.
  * - Max-pool gradients go to the first maximum of each window in scan order (rows, then columns) when
  *   values tie, as TensorFlow's CPU kernel does. The forward pass records that arg-max when a gradient
  *   will be needed; the backward pass is a gather (each input cell collects from the windows that
@@ -23,7 +24,7 @@ import { checkBoolean, checkPadding, checkPair, showValue, withDefault } from '.
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';
 import { lanes, laneSource } from './lanes.js';
-import { fillTemplate } from '../gpu/wgsl.js';
+import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import type { AffineMap } from './matmul.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradSrc from '../../shaders/pool_grad.wgsl';
@@ -102,7 +103,7 @@ const POOL_MAPS = {
 @group(0) @binding(4) var<storage, read> map: array<{{T}}>; // [scale(C), shift(C)]
 fn mapX(c: u32, v: {{T}}) -> {{T}} {
   let y = v * map[c] + map[p.C + c];
-  return select(y, max(y, {{T}}()), MAP_RELU);
+  return select(y, ${reluWgsl('y', '{{T}}()')}, MAP_RELU);
 }`,
 };
 
@@ -201,7 +202,8 @@ export function pool2dReference(
               const w = ow * sw - pl + dx;
               if (h < 0 || h >= H || w < 0 || w >= W) continue;
               const at = ((b * H + h) * W + w) * C + c;
-              if (x[at] > best) {
+              // The first cell starts the max; a larger one or a NaN (unless NaN already won) takes over.
+              if (bi < 0 || (!(x[at] <= best) && !Number.isNaN(best))) {
                 best = x[at];
                 bi = at;
               }
