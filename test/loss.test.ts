@@ -112,6 +112,12 @@ describe('NaN (issue #24: propagate as PyTorch and TensorFlow)', () => {
       expectClose(got.dz, ref.dlogits, { atol: 1e-6, rtol: 1e-4, what: 'dlogits' });
     }
   });
+  it('softmax of a row holding NaN is NaN (the other rows as the reference)', async () => {
+    const z = Float64Array.from(randArray(6, 4, -2, 2), (v, i) => (i === 1 ? NaN : v));
+    const p = await softmax(Tensor.from(Float32Array.from(z), [2, 3])).read();
+    expectClose(p, softmaxReference(z, 2, 3), { atol: 1e-7, rtol: 1e-5 });
+    expect(Array.from(p.slice(0, 3), Number.isNaN)).toEqual([true, true, true]);
+  });
   it('class weights must be one finite number >= 0 per class; a failed call leaks nothing', () => {
     const z = Tensor.zeros([2, 3]);
     const t = Tensor.zeros([2, 3]);

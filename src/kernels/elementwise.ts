@@ -16,7 +16,8 @@ import binarySrc from '../../shaders/binary.wgsl';
 /**
  * A unary op: WGSL for y = f(x, alpha), its gradient dx = f'(x, y, g, alpha), and a float64 reference.
  * x, y, g have type T (f32, or vec4<f32> for sizes that are multiples of 4): constants that must match
- * them are written T(...); alpha is a scalar f32.
+ * them are written T(...); alpha is a scalar f32. The kernel returns NaN for a NaN x whatever the
+ * expression gives (shaders/unary.wgsl); `nanLike(x)` is a NaN of type T.
  */
 interface UnaryDef {
   expr: string;
@@ -37,8 +38,14 @@ export const UNARY = {
   addScalar: { expr: 'x + alpha', grad: 'g', ref: (x, a) => x + a },
   square: { expr: 'x * x', grad: '2.0 * x * g', ref: (x) => x * x },
   sqrt: { expr: 'sqrt(x)', grad: 'g * 0.5 / y', ref: (x) => Math.sqrt(x) },
-  log: { expr: 'log(x)', grad: 'g / x', ref: (x) => Math.log(x) },
-  tanh: { expr: 'tanh(x)', grad: 'g * (1.0 - y * y)', ref: (x) => Math.tanh(x) },
+  // log(0) = -inf and log(x < 0) = NaN spelled out: SwiftShader's log returns finite values there.
+  log: {
+    expr: 'select(log(x), select(T(-1.0) / (x - x), nanLike(x), x < T(0.0)), x <= T(0.0))',
+    grad: 'g / x',
+    ref: (x) => Math.log(x),
+  },
+  // tanh(+-inf) = +-1 spelled out (SwiftShader's is NaN); past |x| = 10, tanh(x) rounds to +-1 in f32.
+  tanh: { expr: 'select(tanh(x), sign(x), abs(x) > T(10.0))', grad: 'g * (1.0 - y * y)', ref: (x) => Math.tanh(x) },
   copy: { expr: 'x', grad: 'g', ref: (x) => x },
 } satisfies Record<string, UnaryDef>;
 export type UnaryOp = keyof typeof UNARY;
