@@ -18,5 +18,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let b = pix / p.HW;
   var a = mc[b * p.C + c] + ms[pix];
   if (PRODUCT) { a = mc[b * p.C + c] * ms[pix]; }
-  out[i] = x[i] * (1.0 + 1.0 / (1.0 + exp(-a)));
+  // A NaN gate stays NaN (SwiftShader's exp(NaN) is inf, which would make the gate 0).
+  out[i] = x[i] * (1.0 + select(1.0 / (1.0 + exp(-a)), a, !(a == a)));
 }

@@ -1,7 +1,8 @@
 // y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C], in one pass.
 // FROM_VAR: `s` holds a variance (inference: the moving variance), else 1/sqrt(var + eps) (training).
 // HAS_GAMMA / HAS_BETA = false are Keras's scale=False / center=False (the binding is then a stand-in).
-// RELU: max(y, 0) fused (BN followed by ReLU, as in InceptionV3's and DenseNet's blocks).
+// RELU: ReLU fused (BN followed by ReLU, as in InceptionV3's and DenseNet's blocks), in the form that
+// keeps NaN (src/gpu/wgsl.ts reluWgsl).
 // TABLE: `s` holds batchNormAffineTable's [scale; shift] and y = x * scale + shift (inference without
 // gradients: two loads per element instead of four, no square root; the other bindings are stand-ins).
 // T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
@@ -38,6 +39,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (HAS_GAMMA) { v *= gamma[c]; }
     if (HAS_BETA) { v += beta[c]; }
   }
-  if (RELU) { v = max(v, {{T}}(0.0)); }
+  if (RELU) { v = select(v, {{T}}(0.0), v < {{T}}(0.0)); }
   y[i] = v;
 }

@@ -29,5 +29,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   let n = f32(r1 - r0);
   part[2u * k * p.C + c] = shift + s1 / n;
-  part[(2u * k + 1u) * p.C + c] = max(s2 - s1 * s1 / n, {{T}}());
+  // Rounding can leave M2 a hair below 0: clamp it, keeping NaN (a NaN input makes the statistics NaN).
+  let m2 = s2 - s1 * s1 / n;
+  part[(2u * k + 1u) * p.C + c] = select(m2, {{T}}(), m2 < {{T}}());
 }

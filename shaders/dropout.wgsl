@@ -1,4 +1,5 @@
-// Inverted dropout: y = keep(i) ? x * scale : 0 with scale = 1 / (1 - rate). keep(i) comes from a
+// Inverted dropout: y = x * (keep(i) ? scale : 0) with scale = 1 / (1 - rate) (a dropped NaN stays NaN,
+// as in PyTorch). keep(i) comes from a
 // counter-based hash of (seed, element index): no state and no mask buffer, so the backward pass
 // regenerates the same mask by running this kernel on the gradient with the same seed.
 // keep(i) = hash >= threshold with threshold = rate * 2^32.
@@ -19,5 +20,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= p.n) { return; }
   let h = pcg(pcg(i) ^ pcg(p.seed ^ 0x9e3779b9u));
-  y[i] = select(0.0, x[i] * p.scale, h >= p.threshold);
+  y[i] = x[i] * select(0.0, p.scale, h >= p.threshold);
 }

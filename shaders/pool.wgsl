@@ -1,4 +1,6 @@
 // 2-D max / average pooling over NHWC, one thread per output element (c fastest: coalesced).
+// A NaN in the window wins the max (PyTorch's rule; its first one takes the gradient): a comparison
+// with NaN is false, so a cell takes over when it is not <= the best so far and the best is no NaN.
 // Padded cells never win a max and, unless INCLUDE_PAD (PyTorch's count_include_pad), are left out of
 // the average's divisor (Keras / TensorFlow). Max pooling records, when SAVE_ARG, the window offset
 // dy * kw + dx of the first maximum (scan order: rows, then columns) for the backward pass.
@@ -39,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var w = ws; w < we; w++) {
       let v = mapX(c, x[at]);
       if (IS_MAX) {
-        let better = v > best;
+        let better = !(v <= best) & (best == best);
         best = select(best, v, better);
         bi = select(bi, {{U}}((h - u32(h0)) * p.kw + (w - u32(w0))), better);
       } else {

@@ -1,9 +1,21 @@
 // log(sum_c exp(z[base + c])) over one row of C logits, max-subtracted so that extreme logits stay
-// finite. Spliced ({{ROW_LSE}}) into the softmax kernels, which bind the logits as `z`.
+// finite; NaN when a logit is NaN (as PyTorch and TensorFlow: max() drops NaN, and SwiftShader's
+// exp(NaN) is inf, so NaN is tracked on its own). Spliced ({{ROW_LSE}}) into the softmax kernels,
+// which bind the logits as `z`.
 fn rowLse(base: u32, C: u32) -> f32 {
   var m = z[base];
-  for (var c = 1u; c < C; c++) { m = max(m, z[base + c]); }
+  var nan = m; // a NaN logit of the row, if there is one
+  for (var c = 1u; c < C; c++) {
+    let v = z[base + c];
+    m = max(m, v);
+    nan = select(nan, v, !(v == v));
+  }
   var se = 0.0;
   for (var c = 0u; c < C; c++) { se += exp(z[base + c] - m); }
-  return m + log(se);
+  return select(m + log(se), nan, !(nan == nan));
+}
+
+// exp that keeps NaN on every adapter (SwiftShader's exp(NaN) is inf).
+fn expKeepNaN(v: f32) -> f32 {
+  return select(exp(v), v, !(v == v));
 }

@@ -12,5 +12,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.N) { return; }
   let base = i * p.C;
   let lse = rowLse(base, p.C);
-  for (var c = 0u; c < p.C; c++) { y[base + c] = exp(z[base + c] - lse); }
+  for (var c = 0u; c < p.C; c++) { y[base + c] = expKeepNaN(z[base + c] - lse); }
 }

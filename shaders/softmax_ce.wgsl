@@ -25,7 +25,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var w = 0.0;
   for (var c = 0u; c < p.C; c++) {
     let tv = t[base + c];
-    if (tv != 0.0) { ce += tv * (lse - z[base + c]); }
+    // Zero targets add nothing (not 0 * inf = NaN for a logit of -inf); NaN targets make the loss NaN
+    // (`!=` is false for NaN on Vulkan adapters, so the test is written as !(tv == 0.0)).
+    if (!(tv == 0.0)) { ce += tv * (lse - z[base + c]); }
     st += tv;
     if (HAS_WEIGHTS) { w += tv * cw[c]; }
   }

@@ -14,6 +14,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let k = gid.x + gid.y * nwg.x * 256u;
   if (k >= p.n) { return; }
   let i = k / p.C;
-  let prob = exp(z[k] - aux[3u * i]);
+  let d = z[k] - aux[3u * i];
+  let prob = select(exp(d), d, !(d == d)); // NaN stays NaN (SwiftShader's exp(NaN) is inf)
   dz[k] = (prob * aux[3u * i + 1u] - t[k]) * aux[3u * i + 2u] * g[0] * p.invN;
 }

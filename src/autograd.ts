@@ -4,7 +4,7 @@
  * graph in reverse topological order, accumulates gradients, and frees each node's saved activations
  * as soon as its rule has run.
  */
-import { Tensor, isGradEnabled, keep, noGrad, releaseNode, tidy, shapeStr } from './tensor.js';
+import { Tensor, checkTensor, isGradEnabled, keep, noGrad, releaseNode, tidy, shapeStr } from './tensor.js';
 import { add } from './kernels/elementwise.js';
 
 /**
@@ -47,9 +47,19 @@ function topoOrder(root: Tensor): Tensor[] {
 
 /**
  * Backpropagate from `loss` (a scalar unless `grad` is given): adds d loss / d leaf into each leaf's
- * `.grad` (accumulating across calls, as PyTorch does) and frees the graph.
+ * `.grad` (accumulating across calls, as PyTorch does) and frees the graph. `grad`, the seed, has
+ * the shape of `loss` (one weight per element of it).
  */
 export function backward(loss: Tensor, grad?: Tensor): void {
+  checkTensor(loss, 'backward loss');
+  if (grad !== undefined) {
+    checkTensor(grad, 'backward grad');
+    if (grad.rank !== loss.rank || grad.shape.some((d, i) => d !== loss.shape[i])) {
+      const [want, got] = [shapeStr(loss.shape), shapeStr(grad.shape)];
+      throw new Error(`ossify: backward grad must have the shape of the loss ${want} ` +
+        `(one seed value per element), got ${got}`);
+    }
+  }
   if (!loss.requiresGrad) throw new Error(`ossify: backward() on ${loss} which does not require grad; set requiresGrad on the parameters first`);
   if (!grad && loss.size !== 1) throw new Error(`ossify: backward() without a gradient needs a scalar loss, got shape ${shapeStr(loss.shape)}`);
   const order = topoOrder(loss);

@@ -7,7 +7,7 @@
 export { init, runtime, shutdown, Runtime, Kernel, sizeClass, STREAM_PER_INVOCATION, type MemoryStats, type BufferLike, type CompileStats } from './gpu/runtime.js';
 export { acquireDevice, classifyAdapter, type AdapterKind, type DeviceInfo, type AcquireOptions } from './gpu/device.js';
 export { fillTemplate } from './gpu/wgsl.js';
-export { Tensor, tidy, keep, noGrad, isGradEnabled, setPoison, releaseNode, numel, type Shape, type DType, type GradNode } from './tensor.js';
+export { Tensor, tidy, keep, noGrad, isGradEnabled, setPoison, releaseNode, numel, defineOp, checkTensor, type Shape, type DType, type GradNode } from './tensor.js';
 export { backward, record } from './autograd.js';
 // Kernels (each with its float64 CPU reference)
 export * from './kernels/elementwise.js';

@@ -9,24 +9,34 @@
  * dimension (kh, kw, cin) with cin contiguous, and the weights [kh, kw, cin, cout] are a plain row-major
  * K x N matrix, which gives coalesced loads on GPUs. It is also Keras's layout, so weights port as is.
  */
-import { runtime, type BufferLike } from './gpu/runtime.js';
+import { runtime, type BufferLike, type Runtime } from './gpu/runtime.js';
 import { fillTemplate } from './gpu/wgsl.js';
+import { checkShape, showValue } from './validate.js';
 import fillSrc from '../shaders/fill.wgsl';
 
 /** Element type. Only f32 is stored today. */
 export type DType = 'f32';
 export type Shape = readonly number[];
 
-/** Reference-counted GPU memory shared by a tensor and its views. */
+/**
+ * Reference-counted GPU memory shared by a tensor and its views. It belongs to the runtime that
+ * allocated it and goes back to that runtime's pool, never to a later one's (after `shutdown()` and
+ * `init()` its buffer is dead, and the new runtime's counters and pool never see it).
+ */
 export class Storage implements BufferLike {
   refs = 1;
-  constructor(readonly buffer: GPUBuffer, readonly byteSize: number, private readonly owner: BufferLike) {}
+  readonly buffer: GPUBuffer;
+  readonly byteSize: number;
+  constructor(private readonly owner: BufferLike, readonly runtime: Runtime) {
+    this.buffer = owner.buffer;
+    this.byteSize = owner.byteSize;
+  }
   retain(): this {
     this.refs++;
     return this;
   }
   release(): void {
-    if (--this.refs === 0) runtime().release(this.owner);
+    if (--this.refs === 0) this.runtime.release(this.owner);
   }
 }
 
@@ -81,17 +91,43 @@ export class Tensor {
   private storage_: Storage | null;
 
   constructor(shape: Shape, storage: Storage, opts: { track?: boolean } = {}) {
-    for (const d of shape) if (!Number.isInteger(d) || d < 1) throw new Error(`ossify: bad shape ${shapeStr(shape)}: every dimension must be a positive integer`);
-    this.shape = Object.freeze([...shape]);
+    this.shape = Object.freeze([...checkShape(shape, 'tensor shape')]);
     this.size = numel(shape);
     this.storage_ = storage;
     if (opts.track !== false) scopes[scopes.length - 1]?.add(this);
   }
 
-  /** The storage; throws if the tensor was disposed. */
+  /** The storage; throws, naming the tensor, if it was disposed or its runtime was shut down. */
   get storage(): Storage {
-    if (!this.storage_) throw new Error(`ossify: tensor #${this.id} ${shapeStr(this.shape)}${this.name ? ` (${this.name})` : ''} was used after dispose()`);
-    return this.storage_;
+    const s = this.storage_;
+    if (s && !s.runtime.destroyed) return s;
+    throw new Error(`ossify: ${this.label()} ${this.unusableReason()}`);
+  }
+
+  /**
+   * Why this tensor cannot be used, or null when it can: it was disposed, or the runtime that made it
+   * was destroyed by `shutdown()` (tensors do not outlive their runtime).
+   */
+  unusableReason(): string | null {
+    const s = this.storage_;
+    if (!s) {
+      return (
+        'was used after dispose(), or after the tidy() that made it returned: ' +
+        'return it from the tidy() or keep() it to use it later'
+      );
+    }
+    if (s.runtime.destroyed) {
+      return (
+        'belongs to a runtime that shutdown() destroyed: ' +
+        'tensors do not outlive their runtime; create it again after init()'
+      );
+    }
+    return null;
+  }
+
+  /** "tensor #12 [2, 3] (name)": how errors name it. */
+  label(): string {
+    return `tensor #${this.id} ${shapeStr(this.shape)}${this.name ? ` (${this.name})` : ''}`;
   }
   get disposed(): boolean {
     return this.storage_ === null;
@@ -105,9 +141,7 @@ export class Tensor {
    * allocated at its exact size, as in {@link Tensor.from}.
    */
   static empty(shape: Shape, opts: { persistent?: boolean } = {}): Tensor {
-    const n = numel(shape);
-    const owner = runtime().alloc(n * 4, { exact: opts.persistent });
-    const t = new Tensor(shape, new Storage(owner.buffer, owner.byteSize, owner));
+    const t = Tensor.allocate(shape, opts.persistent);
     if (poison) fillBuffer(t.storage, NaN, t.size);
     return t;
   }
@@ -117,9 +151,12 @@ export class Tensor {
    * pooled size class: for tensors that live as long as a model (weights, optimizer state).
    */
   static from(data: ArrayLike<number>, shape?: Shape, opts: { requiresGrad?: boolean; name?: string; persistent?: boolean } = {}): Tensor {
-    const s = shape ?? [data.length];
+    if (typeof data !== 'object' || data === null || typeof data.length !== 'number') {
+      throw new Error(`ossify: Tensor.from data must be an array of numbers, got ${showValue(data)}`);
+    }
+    const s = checkShape(shape ?? [data.length], 'Tensor.from shape');
     if (numel(s) !== data.length) throw new Error(`ossify: ${data.length} values cannot fill shape ${shapeStr(s)} (${numel(s)} elements)`);
-    const t = Tensor.emptyNoPoison(s, opts.persistent);
+    const t = Tensor.allocate(s, opts.persistent);
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
     runtime().upload(t.storage, f32);
     t.requiresGrad = opts.requiresGrad ?? false;
@@ -129,7 +166,10 @@ export class Tensor {
 
   /** A tensor filled with one value (`persistent`: allocated at its exact size, as in {@link Tensor.from}). */
   static full(shape: Shape, value: number, opts: { persistent?: boolean } = {}): Tensor {
-    const t = Tensor.emptyNoPoison(shape, opts.persistent);
+    if (typeof value !== 'number') {
+      throw new Error(`ossify: Tensor.full value must be a number, got ${showValue(value)}`);
+    }
+    const t = Tensor.allocate(shape, opts.persistent);
     fillBuffer(t.storage, value, t.size);
     return t;
   }
@@ -140,9 +180,17 @@ export class Tensor {
     return Tensor.full(shape, 1, opts);
   }
 
-  private static emptyNoPoison(shape: Shape, exact = false): Tensor {
-    const owner = runtime().alloc(numel(shape) * 4, { exact });
-    return new Tensor(shape, new Storage(owner.buffer, owner.byteSize, owner));
+  /** An uninitialised tensor; the shape is checked before anything is allocated. */
+  private static allocate(shape: Shape, exact = false): Tensor {
+    checkShape(shape, 'tensor shape');
+    const rt = runtime();
+    let owner: BufferLike;
+    try {
+      owner = rt.alloc(numel(shape) * 4, { exact });
+    } catch (e) {
+      throw new Error(`ossify: tensor shape ${shapeStr(shape)}: ${(e as Error).message.replace(/^ossify: /, '')}`);
+    }
+    return new Tensor(shape, new Storage(owner, rt));
   }
 
   /** Copy the values back to the CPU. */
@@ -221,32 +269,107 @@ function reachableNodes(roots: Iterable<Tensor>): Set<GradNode> {
 }
 
 /**
- * Run `fn` and dispose every tensor it created, except the tensors it returns (found in a returned
- * tensor, array or plain object), which move to the enclosing scope. Autograd graphs that the returned
- * tensors still depend on are kept; others are freed with their saved activations.
+ * Run `fn` in a scope of its own: every tensor created while it runs joins the scope (unless taken
+ * out with {@link keep}). If `fn` throws, all of them are disposed (with the graphs only they held)
+ * before the error propagates: nothing leaks. Otherwise `finish` decides what stays.
  */
-export function tidy<T extends Returned>(fn: () => T): T {
+function runScope<T>(fn: () => T, finish: (result: T, scope: Set<Tensor>) => void): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
   try {
     result = fn();
-  } finally {
+  } catch (e) {
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
-  if (result instanceof Promise) throw new Error('ossify: tidy() takes a synchronous function; await outside it');
-  const keep = new Set<Tensor>();
-  collect(result, keep);
-  const live = reachableNodes(keep);
-  for (const t of scope) {
-    if (keep.has(t)) {
-      scopes[scopes.length - 1]?.add(t);
-      continue;
-    }
-    if (t.node && !live.has(t.node)) releaseNode(t);
-    t.dispose();
-  }
+  scopes.pop();
+  finish(result, scope);
   return result;
+}
+
+/**
+ * Run `fn` and dispose every tensor it created, except the tensors it returns (found in a returned
+ * tensor, array or plain object), which move to the enclosing scope. Autograd graphs that the returned
+ * tensors still depend on are kept; others are freed with their saved activations. If `fn` throws,
+ * everything it created is disposed before the error propagates.
+ */
+export function tidy<T extends Returned>(fn: () => T): T {
+  return runScope(fn, (result, scope) => {
+    if (result instanceof Promise) {
+      for (const t of scope) t.dispose();
+      throw new Error('ossify: tidy() takes a synchronous function; await outside it');
+    }
+    const keep = new Set<Tensor>();
+    collect(result, keep);
+    const live = reachableNodes(keep);
+    for (const t of scope) {
+      if (keep.has(t)) {
+        scopes[scopes.length - 1]?.add(t);
+        continue;
+      }
+      if (t.node && !live.has(t.node)) releaseNode(t);
+      t.dispose();
+    }
+  });
+}
+
+/**
+ * `v` if it is a usable tensor; otherwise an Error naming `what`, the value and the problem (not a
+ * tensor, disposed, or made by a runtime that `shutdown()` destroyed).
+ */
+export function checkTensor(v: unknown, what: string): Tensor {
+  if (!(v instanceof Tensor)) throw new Error(`ossify: ${what} must be a Tensor, got ${showValue(v)}`);
+  const why = v.unusableReason();
+  if (why) throw new Error(`ossify: ${what}: ${v.label()} ${why}`);
+  return v;
+}
+
+/**
+ * Define a public op. Before `fn` runs, its tensor arguments are checked by position and name
+ * (`'x'`: a tensor; `'bias?'`: a tensor, null or undefined; `'tensors[]'`: an array of tensors;
+ * `''`: not a tensor, unchecked), so that a disposed or foreign tensor is refused by name ("matmul
+ * argument b: tensor #12 [3, 4] was used after dispose() ..."). `fn` runs in a scope of its own:
+ * the tensors it creates and does not return (views, partial results of ops built from ops) are
+ * disposed when it returns, autograd keeping what a backward rule needs by reference; and when it
+ * throws, everything it created is disposed, so that a failed call leaks nothing.
+ */
+export function defineOp<A extends unknown[], R>(
+  name: string,
+  args: readonly string[],
+  fn: (...a: A) => R,
+): (...a: A) => R {
+  const specs = args.map((a) => ({
+    name: a.replace(/\?|\[\]/g, ''),
+    optional: a.endsWith('?'),
+    list: a.endsWith('[]'),
+  }));
+  const op = (...a: A): R => {
+    for (let i = 0; i < specs.length; i++) {
+      const s = specs[i];
+      const v = a[i];
+      if (!s.name || (s.optional && (v === null || v === undefined))) continue;
+      const what = `${name} argument ${s.name}`;
+      if (!s.list) checkTensor(v, what);
+      else if (!Array.isArray(v) || v.length === 0) {
+        throw new Error(`ossify: ${what} must be a non-empty array of tensors, got ${showValue(v)}`);
+      }
+      else v.forEach((t, j) => checkTensor(t, `${what}[${j}]`));
+    }
+    return runScope(() => fn(...a), (result, scope) => {
+      const parent = scopes[scopes.length - 1];
+      // Most ops return one tensor: no set of returned tensors to build.
+      const returned = result instanceof Tensor ? null : new Set<Tensor>();
+      if (returned) collect(result, returned);
+      for (const t of scope) {
+        if (returned ? returned.has(t) : t === result) parent?.add(t);
+        else t.dispose();
+      }
+    });
+  };
+  Object.defineProperty(op, 'name', { value: name });
+  return op;
 }
 
 /** Take a tensor out of the enclosing {@link tidy} scope so that it outlives it. */

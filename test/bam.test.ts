@@ -64,3 +64,15 @@ describe('bamCombine modes differ', () => {
     expect(() => bamCombine(x, Tensor.zeros([1, 3]), ms)).toThrow(/mc/);
   });
 });
+
+describe('NaN (issue #24)', () => {
+  it('a NaN gate or input gives NaN on every adapter (SwiftShader made the gate of a NaN 0)', async () => {
+    const x = Tensor.from([1, NaN, 2, 3], [1, 1, 2, 2]);
+    const mc = Tensor.from([NaN, 0.5], [1, 2]);
+    const ms = Tensor.from([1, -1], [1, 1, 2, 1]);
+    const y = await bamCombine(x, mc, ms).read();
+    expectClose(y, bamCombineReference([1, NaN, 2, 3], [1, 1, 2, 2], [NaN, 0.5], [1, -1]), { atol: 1e-6 });
+    expect(Array.from(y, Number.isNaN)).toEqual([true, true, true, false]);
+    for (const t of [x, mc, ms]) t.dispose();
+  });
+});

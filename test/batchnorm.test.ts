@@ -190,3 +190,32 @@ describe('batchNorm with the fused ReLU (relu: true)', () => {
     });
   }
 });
+
+describe('NaN and options (issue #24)', () => {
+  for (const c of [
+    { shape: [2, 5, 3, 8], gamma: true, beta: true, training: true },
+    { shape: [3, 2, 2, 5], gamma: true, beta: false, training: false },
+  ] as Case[]) {
+    it(`${c.training ? 'training' : 'inference'} with the fused ReLU keeps NaN where the unfused ops would`, async () => {
+      const { x, p, C } = data(c, 41);
+      x[C + 1] = NaN; // channel 1 of the second pixel
+      const ref = batchNormReference(x, c.shape, p);
+      const gp = gpuParams(p);
+      const y = await noGrad(() => batchNorm(Tensor.from(Float32Array.from(x), c.shape), { ...gp, relu: true })).read();
+      const want = ref.y.map((v) => (v < 0 ? 0 : v));
+      expect(want.filter(Number.isNaN).length).toBe(c.training ? numel(c.shape) / C : 1);
+      expectClose(y, want, { what: 'y' });
+      expectClose(await gp.movingMean.read(), ref.movingMean, { atol: 1e-6, what: 'movingMean' });
+      expectClose(await gp.movingVar.read(), ref.movingVar, { atol: 1e-5, what: 'movingVar' });
+    });
+  }
+  it('refuses epsilon -1 or NaN and an unknown varianceUpdate, naming them', () => {
+    const { x, p } = data({ shape: [2, 3, 4], gamma: false, beta: false, training: true }, 51);
+    const xt = Tensor.from(Float32Array.from(x), [2, 3, 4]);
+    const gp = gpuParams(p);
+    expect(() => batchNorm(xt, { ...gp, epsilon: -1 })).toThrow(/batchNorm epsilon must be a finite number >= 0, got -1/);
+    expect(() => batchNorm(xt, { ...gp, epsilon: NaN })).toThrow(/batchNorm epsilon must be a finite number >= 0, got NaN/);
+    expect(() => batchNorm(xt, { ...gp, varianceUpdate: 'pytorch' as 'unbiased' })).toThrow(/varianceUpdate must be 'biased' or 'unbiased', got 'pytorch'/);
+    expect(() => batchNorm(xt, { ...gp, momentum: 1.5 })).toThrow(/momentum \(Keras convention\) must be a finite number in \[0, 1\], got 1.5/);
+  });
+});

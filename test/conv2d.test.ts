@@ -5,7 +5,7 @@
  * variants. The reference gradients are themselves checked against finite differences.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { setVariant } from '../src/index.js';
+import { setVariant, runtime } from '../src/index.js';
 import { conv2d, conv2dFused, conv2dReference, conv2dReferenceGrads, resolveConvGeometry, tapWindow, type Conv2dOptions } from '../src/kernels/conv2d.js';
 import { winogradApplies } from '../src/kernels/winograd.js';
 import { noGrad } from '../src/tensor.js';
@@ -279,4 +279,39 @@ describe('conv2d gradients vs finite differences', () => {
       expectClose(iw.map((j) => grads[1][j]), fw, { atol: 1e-5, rtol: 1e-4, what: 'GPU dw vs finite differences' });
     });
   }
+});
+
+describe('issue #24: memory and options', () => {
+  beforeAll(setup);
+  for (const bias of [false, true]) {
+    for (const grad of [false, true]) {
+      it(`a 1x1 conv2d outside tidy() (bias ${bias}, requiresGrad ${grad}) holds nothing once its output is disposed`, async () => {
+        const rt = runtime();
+        // The shapes of the DenseNet bottleneck case above (kernels already compiled).
+        const [xs, ws] = [[2, 6, 5, 16], [1, 1, 16, 8]];
+        const x = Tensor.from(Float32Array.from(randArray(numel(xs), 1)), xs, { requiresGrad: grad });
+        const w = Tensor.from(Float32Array.from(randArray(numel(ws), 2)), ws, { requiresGrad: grad });
+        const b = bias ? Tensor.from(Float32Array.from(randArray(8, 3)), [8]) : null;
+        const live = rt.memory().liveBytes;
+        const buffers = rt.memory().liveBuffers;
+        for (let i = 0; i < 5; i++) {
+          const y = conv2d(x, w, b);
+          if (i === 0) expectClose(await y.read(), conv2dReference(randArray(numel(xs), 1), xs, randArray(numel(ws), 2), ws, b ? randArray(8, 3) : null).out, { what: 'y' });
+          y.dispose();
+        }
+        expect(rt.memory().liveBytes).toBe(live);
+        expect(rt.memory().liveBuffers).toBe(buffers);
+        for (const t of [x, w, b]) t?.dispose();
+      });
+    }
+  }
+  it("refuses padding 'SAME' (upper case) and other bad options, naming them", () => {
+    const x = Tensor.zeros([1, 5, 5, 2]);
+    const w = Tensor.zeros([3, 3, 2, 4]);
+    expect(() => conv2d(x, w, null, { padding: 'SAME' as 'same' })).toThrow(/conv2d option padding must be 'valid', 'same'.*got 'SAME' \(write 'same', lower case\)/);
+    expect(() => conv2d(x, w, null, { stride: 0 })).toThrow(/option stride must be an integer >= 1.*got 0/);
+    expect(() => conv2d(x, w, null, { dilation: [1, 0.5] })).toThrow(/option dilation must be an integer >= 1.*got \[1, 0.5\]/);
+    expect(() => conv2d(x, w, null, { groups: NaN })).toThrow(/option groups must be an integer >= 1, got NaN/);
+    for (const t of [x, w]) t.dispose();
+  });
 });

@@ -75,4 +75,17 @@ describe('dropout', () => {
     }
     expect(() => dropout(Tensor.ones([2]), 1, 0)).toThrow(/rate/);
   });
+
+  it('a dropped NaN stays NaN (x * 0, as PyTorch), and bad rates and seeds are named', async () => {
+    const x = Float64Array.from({ length: 64 }, (_, i) => (i % 2 ? NaN : 1));
+    const y = await dropout(Tensor.from(Float32Array.from(x), [64]), 0.5, 7).read();
+    const mask = dropoutMaskReference(64, 0.5, 7);
+    expect(mask.includes(0) && mask.includes(1)).toBe(true);
+    expectClose(y, dropoutReference(x, 0.5, 7), { what: 'y' });
+    for (let i = 1; i < 64; i += 2) expect(y[i]).toBeNaN();
+    const t = Tensor.ones([2]);
+    expect(() => dropout(t, NaN, 0)).toThrow(/dropout rate must be a finite number in \[0, 1\), got NaN/);
+    expect(() => dropout(t, 0.5, 0.5)).toThrow(/dropout seed must be an integer, got 0.5/);
+    t.dispose();
+  });
 });

@@ -74,3 +74,28 @@ describe('binary ops with broadcasting', () => {
     expectClose(grads[0], gw);
   });
 });
+
+describe('NaN and infinities (issue #24: propagate as PyTorch and TensorFlow)', () => {
+  // Sizes 5 (scalar kernel) and 8 (vec4 kernel).
+  for (const n of [5, 8]) {
+    it(`relu keeps NaN and infinities (n = ${n}); its gradient at NaN is 0, as PyTorch's`, async () => {
+      const x = [NaN, -1, 2, -Infinity, Infinity, NaN, 0.5, -0.25].slice(0, n);
+      const { out, grads } = await gpuGrads((t) => unary('relu', t), [{ data: x, shape: [n] }], new Float64Array(n).fill(1));
+      expectClose(out, [NaN, 0, 2, 0, Infinity, NaN, 0.5, 0].slice(0, n), { what: 'relu' });
+      expectClose(grads[0], [0, 0, 1, 0, 1, 0, 1, 0].slice(0, n), { what: 'relu gradient' });
+      expectClose(out, reference.unary('relu', x), { what: 'the reference agrees' });
+      // Ops that always carried NaN still do.
+      const a = Tensor.from(x, [n]);
+      expectClose(await binary('add', a, a).read(), x.map((v) => v + v), { what: 'add' });
+      expectClose(await unary('sigmoid', a).read(), reference.unary('sigmoid', x), { what: 'sigmoid' });
+      a.dispose();
+    });
+  }
+  it('exp, log and tanh give IEEE special values on every adapter (SwiftShader: exp(NaN) = inf, log(-1) = 0, tanh(inf) = NaN)', async () => {
+    const x = [NaN, -1, 0, Infinity, -Infinity, 2, -0.5, 20];
+    for (const op of ['exp', 'log', 'tanh', 'sigmoid', 'sqrt'] as const) {
+      const y = await unary(op, Tensor.from(x, [8])).read();
+      expectClose(y, reference.unary(op, x), { what: op });
+    }
+  });
+});

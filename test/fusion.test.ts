@@ -547,3 +547,33 @@ describe('Sequential fusion', () => {
     m.dispose();
   });
 });
+
+describe('NaN through the fused ReLU (issue #24): fused kernels agree with the unfused ops', () => {
+  /** `n` values with NaN at `at`. */
+  const withNaN = (n: number, seed: number, at: number): Float64Array => randArray(n, seed, -2, 2).map((v, i) => (i === at ? NaN : v));
+  it('GEMM epilogue: conv2dFused 3x3 same, relu (the case above), NaN in x', async () => {
+    const [xs, ws] = [[2, 9, 7, 5], [3, 3, 5, 7]];
+    const [x, w, scale, shift] = [withNaN(numel(xs), 11, 5 * 17 + 2), randArray(numel(ws), 12), randArray(7, 13, 0.5, 2), randArray(7, 14)];
+    const y = noGrad(() => conv2dFused(t(x, xs), t(w, ws), { table: t([...scale, ...shift], [2, 7]), relu: true }, { padding: 'same' }));
+    const want = affineRef(conv2dReference(x, xs, w, ws, null, { padding: 'same' }).out, scale, shift, true);
+    expect(want.filter(Number.isNaN).length).toBe(9 * 7);
+    expectClose(await y.read(), want, { atol: 1e-4, what: 'y' });
+  });
+  it('split-k epilogue and prologue: matmulFused 37x23 @ 23x13, 3 k-splits, NaN in A', async () => {
+    const [M, K, N] = [37, 23, 13];
+    const [a, b, ps, pt, es, et] = [withNaN(M * K, 21, 40), randArray(K * N, 22), randArray(K, 83, -1.5, 1.5), randArray(K, 84), randArray(N, 23, 0.5, 2), randArray(N, 24)];
+    const y = noGrad(() => matmulFused(t(a, [M, K]), t(b, [K, N]), { table: t([...es, ...et], [2, N]), relu: true }, { splits: 3, prologue: { table: t([...ps, ...pt], [2, K]), relu: true } }));
+    const mapped = affineRef(a, ps, pt, true);
+    const want = affineRef(matmulReference(mapped, [M, K], b, [K, N]), es, et, true);
+    expect(want.filter(Number.isNaN).length).toBe(N);
+    expectClose(await y.read(), want, { atol: 1e-4, what: 'C' });
+  });
+  it('avgPool2dMapped with ReLU, NaN in x', async () => {
+    const shape = [2, 7, 9, 5];
+    const [x, ps, pt] = [withNaN(numel(shape), 101, 3), randArray(5, 102, -1.5, 1.5), randArray(5, 103)];
+    const y = noGrad(() => avgPool2dMapped(t(x, shape), { table: t([...ps, ...pt], [2, 5]), relu: true }, { size: 2, stride: 2, padding: 'valid' }));
+    const want = pool2dReference(affineRef(x, ps, pt, true), shape, 'avg', { size: 2, stride: 2, padding: 'valid' }).y;
+    expect(want.filter(Number.isNaN).length).toBe(1);
+    expectClose(await y.read(), want, { what: 'y' });
+  });
+});

@@ -34,8 +34,9 @@ export function numel(shape: readonly number[]): number {
 }
 
 /**
- * Assert GPU values match a float64 reference: |got - want| <= atol + rtol * |want| everywhere, and
- * no NaN (poisoned, unwritten elements). Reports the worst element.
+ * Assert GPU values match a float64 reference: |got - want| <= atol + rtol * |want| everywhere, NaN
+ * exactly where the reference has NaN (elsewhere a NaN is a poisoned, unwritten element) and
+ * infinities equal. Reports the worst element.
  */
 export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, opts: { atol?: number; rtol?: number; what?: string } = {}): void {
   const atol = opts.atol ?? 1e-5;
@@ -46,7 +47,8 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, opt
   for (let i = 0; i < want.length; i++) {
     const g = got[i];
     const w = want[i];
-    if (!Number.isFinite(g) && g !== w) {
+    if (Number.isNaN(w) && Number.isNaN(g)) continue;
+    if ((!Number.isFinite(g) || !Number.isFinite(w)) && g !== w) {
       worst = i;
       worstExcess = Infinity;
       break;

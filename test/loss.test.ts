@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { Tensor, backward, noGrad } from '../src/index.js';
+import { Tensor, backward, noGrad, runtime } from '../src/index.js';
 import { softmaxCrossEntropy, softmax, softmaxCrossEntropyReference, softmaxReference } from '../src/kernels/loss.js';
 import { setup, randArray, expectClose, finiteDiff, rng } from './helpers.js';
 
@@ -93,5 +93,39 @@ describe('softmax', () => {
     const p = await softmax(Tensor.from(Float32Array.from(z), [N, C])).read();
     expectClose(p, softmaxReference(z, N, C), { atol: 1e-7, rtol: 1e-5, what: 'p' });
     for (let i = 0; i < N; i++) expect(p.slice(i * C, i * C + C).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  });
+});
+
+describe('NaN (issue #24: propagate as PyTorch and TensorFlow)', () => {
+  it('NaN in the targets or the logits makes the loss and the gradient of that row NaN', async () => {
+    const N = 2;
+    const C = 3;
+    const z = randArray(N * C, 3, -2, 2);
+    for (const [zz, tt] of [
+      [z, Float64Array.from([NaN, 1, 0, 0, 0, 1])],
+      [Float64Array.from(z, (v, i) => (i === 4 ? NaN : v)), Float64Array.from([0, 1, 0, 0, 0, 1])],
+    ]) {
+      const ref = softmaxCrossEntropyReference(zz, tt, N, C);
+      expect(ref.loss).toBeNaN();
+      const got = await run(zz, tt, N, C);
+      expect(got.loss).toBeNaN();
+      expectClose(got.dz, ref.dlogits, { atol: 1e-6, rtol: 1e-4, what: 'dlogits' });
+    }
+  });
+  it('softmax of a row holding NaN is NaN (the other rows as the reference)', async () => {
+    const z = Float64Array.from(randArray(6, 4, -2, 2), (v, i) => (i === 1 ? NaN : v));
+    const p = await softmax(Tensor.from(Float32Array.from(z), [2, 3])).read();
+    expectClose(p, softmaxReference(z, 2, 3), { atol: 1e-7, rtol: 1e-5 });
+    expect(Array.from(p.slice(0, 3), Number.isNaN)).toEqual([true, true, true]);
+  });
+  it('class weights must be one finite number >= 0 per class; a failed call leaks nothing', () => {
+    const z = Tensor.zeros([2, 3]);
+    const t = Tensor.zeros([2, 3]);
+    const live = runtime().memory().liveBytes;
+    expect(() => softmaxCrossEntropy(z, t, { classWeights: [1, 2] })).toThrow(/classWeights must hold 3 weights.*got \[1, 2\]/);
+    expect(() => softmaxCrossEntropy(z, t, { classWeights: [1, NaN, 1] })).toThrow(/classWeights\[1\] must be a finite number >= 0, got NaN/);
+    expect(runtime().memory().liveBytes).toBe(live);
+    z.dispose();
+    t.dispose();
   });
 });

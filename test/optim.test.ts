@@ -1,5 +1,5 @@
-import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, Adam, SGD, adamReference, sgdReference, tidy, backward, matmul, relu, sub, square, mean, add, noGrad } from '../src/index.js';
+import { describe, it, beforeAll, expect, vi } from 'vitest';
+import { Tensor, Adam, SGD, adamReference, sgdReference, tidy, backward, matmul, relu, sub, square, mean, add, mul, noGrad } from '../src/index.js';
 import { setup, randArray, expectClose } from './helpers.js';
 
 beforeAll(setup);
@@ -95,5 +95,58 @@ describe('end to end', () => {
     const target = await noGrad(() => tidy(() => mean(square(y)))).item();
     expect(losses[0]).toBeGreaterThan(0.05 * target);
     expect(losses[losses.length - 1]).toBeLessThan(1e-3 * Math.max(target, 1e-3) + 1e-4);
+  });
+});
+
+describe('options and parameters (issue #24)', () => {
+  it('Adam and SGD refuse bad options, naming them, and parameters that need no gradient', () => {
+    const p = Tensor.zeros([3]);
+    expect(() => new Adam([p])).toThrow(/Adam parameter 0 \(tensor #\d+ \[3\]\) does not require gradients.*requiresGrad = true/);
+    p.requiresGrad = true;
+    expect(() => new Adam([p], { lr: NaN })).toThrow(/Adam lr must be a finite number >= 0, got NaN/);
+    expect(() => new Adam([p], { lr: -1 })).toThrow(/Adam lr must be a finite number >= 0, got -1/);
+    expect(() => new Adam([p], { beta1: 1.5 })).toThrow(/Adam beta1 must be a finite number in \[0, 1\), got 1.5/);
+    expect(() => new Adam([p], { beta2: NaN })).toThrow(/Adam beta2 must be/);
+    expect(() => new Adam([p], { epsilon: -1e-7 })).toThrow(/Adam epsilon must be a finite number >= 0/);
+    expect(() => new Adam([p, p])).toThrow(/parameter 1 .* is parameter 0 again/);
+    expect(() => new SGD([p], { momentum: -0.5 })).toThrow(/SGD momentum must be a finite number in \[0, 1\), got -0.5/);
+    expect(() => new SGD([p], { nesterov: true })).toThrow(/nesterov needs a momentum > 0/);
+    const opt = new Adam([p], { lr: 0.1 });
+    expect(() => (opt.lr = Infinity)).toThrow(/Adam lr must be a finite number >= 0, got Infinity/);
+    expect(opt.lr).toBe(0.1);
+    opt.dispose();
+    p.dispose();
+  });
+});
+
+describe('memory (issue #24)', () => {
+  it('step() warns once when live memory grows at every step of a loop that does not free its tensors', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const n = 16384; // each leaked intermediate holds 64 KiB
+    const p = Tensor.from(randArray(n, 1), [n], { requiresGrad: true, name: 'p' });
+    const x = Tensor.from(randArray(n, 2), [n]);
+    const opt = new Adam([p], { lr: 0.01 });
+    const body = (): Tensor => {
+      const l = mean(square(mul(p, x)));
+      backward(l);
+      return l;
+    };
+    const step = (tidied: boolean): void => {
+      const loss = tidied ? tidy(body) : body();
+      opt.step();
+      opt.zeroGrad();
+      loss.dispose();
+    };
+    try {
+      for (let i = 0; i < 8; i++) step(true);
+      expect(warn).not.toHaveBeenCalled();
+      for (let i = 0; i < 8; i++) step(false); // leaks mul's and square's outputs every step
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/grew at each of the last 4 optimizer steps \(\+0\.\d MiB per step.*Wrap the step's forward and backward in tidy\(\)/);
+    } finally {
+      warn.mockRestore();
+      opt.dispose();
+      for (const t of [p, x]) t.dispose();
+    }
   });
 });

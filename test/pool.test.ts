@@ -111,3 +111,37 @@ describe('globalAvgPool2d', () => {
     });
   }
 });
+
+describe('NaN in a window (issue #24: propagate as PyTorch)', () => {
+  // C = 1 (scalar kernel) and C = 4 (vec4 kernel); NaN first, in the middle, last in the window.
+  for (const C of [1, 4]) {
+    it(`max pooling over a window holding NaN gives NaN, and the gradient goes to the NaN (C = ${C})`, async () => {
+      const cells = [1, NaN, 3, 2, NaN, 5, -1, 0, 7, 8, 9, NaN, 4, 4, 4, 4];
+      const x = Float64Array.from({ length: 16 * C }, (_, i) => cells[Math.floor(i / C)] + (i % C));
+      const shape = [1, 4, 4, C];
+      const o = { size: 2, stride: 2 };
+      const { out, grads } = await gpuGrads((t) => maxPool2d(t, o), [{ data: x, shape }], new Float64Array(4 * C).fill(1));
+      // Windows: {1, NaN, NaN, 5}, {3, 2, -1, 0}, {7, 8, 4, 4}, {9, NaN, 4, 4}.
+      const want = Float64Array.from({ length: 4 * C }, (_, i) => [NaN, 3, 8, NaN][Math.floor(i / C)] + (i % C));
+      expectClose(out, want, { what: 'y' });
+      expectClose(out, pool2dReference(x, shape, 'max', o).y, { what: 'the reference agrees' });
+      expectClose(grads[0], pool2dBackwardReference(x, shape, new Float64Array(4 * C).fill(1), 'max', o), { what: 'dx' });
+      expect(grads[0][1 * C]).toBe(1); // the window's first NaN takes the gradient
+      expect(grads[0][4 * C]).toBe(0);
+      // Average pooling always carried NaN, and still does.
+      const avg = await avgPool2d(Tensor.from(Float32Array.from(x), shape), o).read();
+      expectClose(avg, pool2dReference(x, shape, 'avg', o).y, { what: 'average' });
+      expect(avg[0]).toBeNaN();
+    });
+  }
+});
+
+describe('pooling options (issue #24)', () => {
+  it("refuses 'SAME' and other bad options, naming them", () => {
+    const x = Tensor.zeros([1, 4, 4, 1]);
+    expect(() => maxPool2d(x, { size: 2, padding: 'SAME' as 'same' })).toThrow(/padding must be 'valid', 'same'.*got 'SAME' \(write 'same', lower case\)/);
+    expect(() => maxPool2d(x, { size: 0 })).toThrow(/option size must be an integer >= 1.*got 0/);
+    expect(() => avgPool2d(x, { size: 2, stride: NaN })).toThrow(/option stride must be.*got NaN/);
+    x.dispose();
+  });
+});

@@ -152,3 +152,15 @@ describe('autotune', () => {
     for (const t of [a, b, c]) t.dispose();
   });
 });
+
+describe('axes (issue #24)', () => {
+  it('sum and mean refuse NaN, fractional and out-of-range axes, naming them (sum(x, NaN) returned x)', async () => {
+    const x = Tensor.from([1, 2, NaN, 4, 5, 6], [2, 3]);
+    for (const axes of [NaN, 0.5, 2, -3, [0, 1.5]]) {
+      expect(() => sum(x, axes)).toThrow(/sum axes must be an integer in \[-2, 1\].*got/);
+      expect(() => mean(x, axes)).toThrow(/mean axes must be an integer in \[-2, 1\]/);
+    }
+    expectClose(await sum(x, -1).read(), [NaN, 15], { what: 'a NaN sums to NaN' });
+    x.dispose();
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, tidy, keep, noGrad, backward, runtime, sizeClass, add, mul, relu, sum, matmul, reshape, scale, matmulReference, resolveGemmVariant, setVariant } from '../src/index.js';
+import { Tensor, tidy, keep, noGrad, backward, runtime, shutdown, sizeClass, add, mul, relu, sum, matmul, reshape, scale, matmulReference, resolveGemmVariant, setVariant } from '../src/index.js';
 import { fillBuffer } from '../src/tensor.js';
 import { setup, randArray, expectClose } from './helpers.js';
 import { Adam } from '../src/optim/optimizers.js';
@@ -32,7 +32,7 @@ describe('buffer pool', () => {
   it('persistent tensors (weights, optimizer state) take their exact size, rounded to 16 bytes', async () => {
     const rt = runtime();
     const live0 = rt.memory().liveBytes;
-    const w = Tensor.from(randArray(1101, 3), [1101], { persistent: true });
+    const w = Tensor.from(randArray(1101, 3), [1101], { persistent: true, requiresGrad: true });
     expect(sizeClass(1101 * 4)).toBeGreaterThan(4416); // a pooled tensor would take 5120
     expect(rt.memory().liveBytes - live0).toBe(4416);
     const z = Tensor.zeros([5], { persistent: true });
@@ -316,5 +316,86 @@ describe('autograd', () => {
     await rt.sync();
     w.grad!.dispose();
     w.dispose();
+  });
+});
+
+describe('failed calls and errors leak nothing (issue #24)', () => {
+  it('a tidy() whose function throws frees everything it made, graphs included', () => {
+    const rt = runtime();
+    const w = Tensor.from([1, 2, 3, 4], [2, 2], { requiresGrad: true });
+    const live = rt.memory().liveBytes;
+    for (let i = 0; i < 5; i++) {
+      expect(() =>
+        tidy(() => {
+          const h = relu(matmul(w, w)); // a graph holding saved activations
+          add(h, h);
+          Tensor.zeros([1000]);
+          throw new Error('step failed');
+        }),
+      ).toThrow('step failed');
+    }
+    expect(rt.memory().liveBytes).toBe(live);
+    w.dispose();
+  });
+  it('Tensor.zeros([0]) and other bad shapes are refused before anything is allocated', () => {
+    const rt = runtime();
+    const live = rt.memory().liveBytes;
+    const buffers = rt.memory().liveBuffers;
+    expect(() => Tensor.zeros([0])).toThrow(/shape \[0\] is not a valid shape.*positive integers/);
+    expect(() => Tensor.empty([2, -3])).toThrow(/shape \[2, -3\] is not a valid shape/);
+    expect(() => Tensor.ones([1.5])).toThrow(/shape \[1.5\] is not a valid shape/);
+    expect(() => Tensor.from([1, 2], [2, NaN])).toThrow(/shape \[2, NaN\] is not a valid shape/);
+    expect(rt.memory().liveBytes).toBe(live);
+    expect(rt.memory().liveBuffers).toBe(buffers);
+  });
+  it('an op given a disposed tensor names the argument and allocates nothing', () => {
+    const rt = runtime();
+    const a = Tensor.from([1, 2, 3, 4], [2, 2]);
+    const b = Tensor.from([1, 2, 3, 4], [2, 2]);
+    b.dispose();
+    const live = rt.memory().liveBytes;
+    expect(() => matmul(a, b)).toThrow(/matmul argument b: tensor #\d+ \[2, 2\] was used after dispose\(\)/);
+    expect(() => add(a, 3 as unknown as Tensor)).toThrow(/add argument b must be a Tensor, got 3/);
+    expect(rt.memory().liveBytes).toBe(live);
+    a.dispose();
+  });
+  it('matmul splits must be an integer in [1, 65535] (0 gave zeros, NaN a TypeError)', async () => {
+    const a = Tensor.from([1, 2, 3, 4], [2, 2]);
+    for (const splits of [0, NaN, -1, 0.5, 1e9]) expect(() => matmul(a, a, { splits })).toThrow(new RegExp(`matmul option splits must be an integer in \\[1, 65535\\], got ${splits}`));
+    expectClose(await matmul(a, a, { splits: 2 }).read(), [7, 10, 15, 22]);
+    a.dispose();
+  });
+  it('backward() with a seed of the wrong shape says so (it failed with "matmul takes 2-D tensors")', () => {
+    const w = Tensor.from([1, 2, 3, 4], [2, 2], { requiresGrad: true });
+    const y = matmul(w, w);
+    const seed = Tensor.zeros([3]);
+    expect(() => backward(y, seed)).toThrow(/backward grad must have the shape of the loss \[2, 2\].*got \[3\]/);
+    for (const t of [y, seed, w]) t.dispose();
+  });
+});
+
+// Last in the file: it replaces the runtime (the tests above keep theirs).
+describe('tensors of a previous runtime (issue #24)', () => {
+  it('are refused by name, and disposing them leaves the new runtime\'s counters and pool alone', async () => {
+    const old = [Tensor.from([1, 2, 3], [3]), Tensor.zeros([1000]), Tensor.from([1, 2, 3, 4], [2, 2])];
+    old[2].name = 'w';
+    shutdown();
+    await setup();
+    const rt = runtime();
+    const x = Tensor.from([1, 2, 3, 4], [2, 2]);
+    const before = rt.memory();
+    expect(() => relu(old[2])).toThrow(/relu argument x: tensor #\d+ \[2, 2\] \(w\) belongs to a runtime that shutdown\(\) destroyed.*after init\(\)/);
+    expect(() => add(x, old[0])).toThrow(/add argument b: .*shutdown\(\) destroyed/);
+    await expect(old[1].read()).rejects.toThrow(/shutdown\(\) destroyed/);
+    for (const t of old) t.dispose();
+    const after = rt.memory();
+    expect([after.liveBytes, after.liveBuffers, after.pooledBytes]).toEqual([before.liveBytes, before.liveBuffers, before.pooledBytes]);
+    // The new runtime computes: its pool holds no dead buffer.
+    const y = add(x, x);
+    const z = matmul(x, y);
+    expectClose(await y.read(), [2, 4, 6, 8], { what: 'add' });
+    expectClose(await z.read(), [14, 20, 30, 44], { what: 'matmul' });
+    expectClose(await Tensor.from([5, 6], [2]).read(), [5, 6], { what: 'upload' });
+    for (const t of [x, y, z]) t.dispose();
   });
 });

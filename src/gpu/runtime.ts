@@ -209,6 +209,8 @@ export class Runtime {
   private created: Kernel[] = [];
   /** Called when a kernel is dispatched for the first time (e.g. to say that kernels are compiling). */
   onFirstDispatch: ((k: Kernel) => void) | null = null;
+  /** True once {@link Runtime.destroy} ran (`shutdown()`): tensors it made are refused by name. */
+  destroyed = false;
 
   constructor(device: GPUDevice, info: DeviceInfo, keepAlive: unknown = null) {
     this.device = device;
@@ -270,6 +272,8 @@ export class Runtime {
    * on the queue. Destruction waits for the next submit, since recorded commands may still name it.
    */
   release(buf: BufferLike): void {
+    // A destroyed runtime's buffers died with its device: nothing to count or pool.
+    if (this.destroyed) return;
     const size = buf.byteSize;
     this.stats.liveBytes -= size;
     this.stats.liveBuffers--;
@@ -671,6 +675,7 @@ export class Runtime {
     this.trim();
     this.device.destroy();
     this.keepAlive = null;
+    this.destroyed = true;
   }
 }
 

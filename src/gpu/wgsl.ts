@@ -34,3 +34,13 @@ export function fillTemplate(source: string, values: Record<string, string | num
   }
   return out;
 }
+
+/**
+ * WGSL for ReLU of `v` (an identifier of type f32 or vec4<f32>; `zero` is that type's zero, e.g.
+ * `0.0` or `vec4<f32>()`) that keeps NaN, as PyTorch's and TensorFlow's ReLU do: `max(v, 0.0)`
+ * gives 0 for NaN on Vulkan adapters (and a comparison with NaN is false, so NaN is kept here).
+ * Every ReLU, fused into another kernel or not, is written with it (the .wgsl files spell it out).
+ */
+export function reluWgsl(v: string, zero: string): string {
+  return `select(${v}, ${zero}, ${v} < ${zero})`;
+}

@@ -10,7 +10,8 @@
  * It equals the composite of primitive ops (mul, add, sigmoid, broadcasting), as the tests check.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, shapeStr } from '../tensor.js';
+import { Tensor, defineOp, shapeStr } from '../tensor.js';
+import { checkChoice } from '../validate.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
 import { lanes, laneSource } from './lanes.js';
@@ -29,7 +30,13 @@ function check(x: Tensor, mc: Tensor, ms: Tensor): [number, number, number, numb
 }
 
 /** out = x * (1 + sigmoid(mc + ms)) ('sum') or x * (1 + sigmoid(mc * ms)) ('product'). Differentiable in all three. */
-export function bamCombine(x: Tensor, mc: Tensor, ms: Tensor, mode: BamMode = 'sum'): Tensor {
+export const bamCombine = defineOp('bamCombine', ['x', 'mc', 'ms'], (
+  x: Tensor,
+  mc: Tensor,
+  ms: Tensor,
+  mode: BamMode = 'sum',
+): Tensor => {
+  checkChoice(mode, 'bamCombine mode', ['sum', 'product'] as const);
   const rt = runtime();
   const [N, H, W, C] = check(x, mc, ms);
   const product = mode === 'product' ? 1 : 0;
@@ -52,7 +59,7 @@ export function bamCombine(x: Tensor, mc: Tensor, ms: Tensor, mode: BamMode = 's
     const dms = ms.requiresGrad ? sum((product ? vt : u).alias([N * H * W, C]), 1).alias(ms.shape) : null;
     return [x.requiresGrad ? dx : null, dmc, dms];
   });
-}
+});
 
 // ---- float64 CPU references -------------------------------------------------------------------
 

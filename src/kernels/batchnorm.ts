@@ -17,7 +17,8 @@
  * g * xhat, their merge, the elementwise dx); in inference mode dx alone is one affine pass.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, isGradEnabled, shapeStr } from '../tensor.js';
+import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
+import { checkBoolean, checkChoice, checkOptionalNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { lanes, laneSource } from './lanes.js';
 import statsSrc from '../../shaders/bn_stats.wgsl';
@@ -41,9 +42,9 @@ export interface BatchNormParams {
   movingVar: Tensor;
   /** Training mode normalises with batch statistics and updates the moving ones; inference uses the moving ones. */
   training: boolean;
-  /** Keras convention (default 0.99): moving = moving * momentum + batch * (1 - momentum). */
+  /** Keras convention (default 0.99), in [0, 1]: moving = moving * momentum + batch * (1 - momentum). */
   momentum?: number;
-  /** Added to the variance under the square root (default 1e-3, Keras). */
+  /** Added to the variance under the square root (default 1e-3, Keras): a finite number >= 0. */
   epsilon?: number;
   /** Which batch variance updates the moving variance: 'biased' (Keras, default) or 'unbiased' (PyTorch). */
   varianceUpdate?: 'biased' | 'unbiased';
@@ -58,14 +59,50 @@ function chunking(M: number, C: number): { rows: number; nchunks: number } {
   return { rows, nchunks: Math.ceil(M / rows) };
 }
 
-function check(x: Tensor, p: BatchNormParams): number {
-  const C = x.shape[x.rank - 1];
-  for (const [name, t] of [['gamma', p.gamma], ['beta', p.beta], ['movingMean', p.movingMean], ['movingVar', p.movingVar]] as const) {
-    if (t && t.size !== C) throw new Error(`ossify: batchNorm ${name} has shape ${shapeStr(t.shape)}, expected [${C}] for input ${shapeStr(x.shape)}`);
+const VARIANCE_UPDATES = ['biased', 'unbiased'] as const;
+
+/** The batch-norm options every entry point shares (momentum, epsilon, varianceUpdate), checked. */
+export function checkBatchNormOptions(
+  p: { momentum?: unknown; epsilon?: unknown; varianceUpdate?: unknown },
+  what: string,
+): { momentum: number; epsilon: number; varianceUpdate: 'biased' | 'unbiased' } {
+  return {
+    momentum: checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ?? 0.99,
+    epsilon: checkOptionalNumber(p.epsilon, `${what} epsilon`, { min: 0 }) ?? 1e-3,
+    varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, VARIANCE_UPDATES),
+  };
+}
+
+/** The per-channel tensors of a batch norm: usable, and C values each. */
+function checkChannelTensors(
+  C: number,
+  what: string,
+  inputShape: string,
+  tensors: Record<string, Tensor | null | undefined>,
+): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t === null || t === undefined) continue;
+    checkTensor(t, `${what} ${name}`);
+    if (t.size !== C) {
+      const got = `${name} has shape ${shapeStr(t.shape)}`;
+      throw new Error(`ossify: ${what} ${got}, expected [${C}] for input ${inputShape}`);
+    }
   }
-  const m = p.momentum ?? 0.99;
-  if (!(m >= 0 && m <= 1)) throw new Error(`ossify: batchNorm momentum must lie in [0, 1] (Keras convention), got ${m}`);
-  return C;
+}
+
+function check(x: Tensor, p: BatchNormParams): { C: number } & ReturnType<typeof checkBatchNormOptions> {
+  if (typeof p !== 'object' || p === null) {
+    const fields = '{ gamma, beta, movingMean, movingVar, training }';
+    throw new Error(`ossify: batchNorm params must be an object (${fields}), got ${showValue(p)}`);
+  }
+  const C = x.shape[x.rank - 1];
+  checkTensor(p.movingMean, 'batchNorm movingMean');
+  checkTensor(p.movingVar, 'batchNorm movingVar');
+  const { gamma, beta, movingMean, movingVar } = p;
+  checkChannelTensors(C, 'batchNorm', shapeStr(x.shape), { gamma, beta, movingMean, movingVar });
+  checkBoolean(p.training, 'batchNorm training');
+  checkBoolean(p.relu, 'batchNorm relu', false);
+  return { C, ...checkBatchNormOptions(p, 'batchNorm') };
 }
 
 /**
@@ -73,12 +110,10 @@ function check(x: Tensor, p: BatchNormParams): number {
  * updates `movingMean` / `movingVar` in place (on the GPU, ordered with other work); inference mode
  * uses the moving statistics. Differentiable in x, gamma and beta in both modes.
  */
-export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
+export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormParams): Tensor => {
   const rt = runtime();
-  const C = check(x, p);
+  const { C, epsilon: eps, momentum, varianceUpdate } = check(x, p);
   const M = x.size / C;
-  const eps = p.epsilon ?? 1e-3;
-  const momentum = p.momentum ?? 0.99;
   const y = Tensor.empty(x.shape);
   const v = lanes(C);
   let mean: Tensor;
@@ -89,7 +124,7 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
     rt.dispatch(rt.kernel('bn-stats', laneSource(statsSrc, v)), { x: x.storage, part: part.storage }, { M, C: C / v, rows, nchunks }, rt.grid((nchunks * C) / v, 256));
     mean = Tensor.empty([C]);
     s = Tensor.empty([C]);
-    const varScale = p.varianceUpdate === 'unbiased' && M > 1 ? M / (M - 1) : 1;
+    const varScale = varianceUpdate === 'unbiased' && M > 1 ? M / (M - 1) : 1;
     rt.dispatch(
       rt.kernel('bn-combine', combineSrc),
       { part: part.storage, mean: mean.storage, invstd: s.storage, movingMean: p.movingMean.storage, movingVar: p.movingVar.storage },
@@ -136,7 +171,7 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
     s.dispose();
   }
   return out;
-}
+});
 
 /**
  * Inference batch norm from its affine table ({@link batchNormAffineTable}): y = x * scale + shift over
@@ -145,7 +180,13 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
  * only channels [offset, offset + channels) of x (a layer's input inside a wider concatenation) and
  * the output has `channels` channels.
  */
-export function batchNormApplyTable(x: Tensor, table: Tensor, relu = false, from?: { offset: number; channels: number }): Tensor {
+export const batchNormApplyTable = defineOp('batchNormApplyTable', ['x', 'table'], (
+  x: Tensor,
+  table: Tensor,
+  relu: boolean = false,
+  from?: { offset: number; channels: number },
+): Tensor => {
+  checkBoolean(relu, 'batchNormApplyTable relu');
   const X = x.shape[x.rank - 1];
   const { offset, channels: C } = from ?? { offset: 0, channels: X };
   if (!Number.isInteger(offset) || !Number.isInteger(C) || offset < 0 || C < 1 || offset + C > X) throw new Error(`ossify: batchNormApplyTable cannot read channels ${offset}..${offset + C - 1} of ${shapeStr(x.shape)}`);
@@ -158,29 +199,34 @@ export function batchNormApplyTable(x: Tensor, table: Tensor, relu = false, from
   const t = table.storage;
   rt.dispatch(k, { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage }, { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v }, rt.grid(y.size / v, 256));
   return y;
-}
+});
 
 /**
  * Inference batch norm (moving statistics) of a preceding convolution as the per-channel affine map a
  * GEMM epilogue applies: a [2, C] table of scale then shift, with the convolution's `bias` folded in.
  */
-export function batchNormAffineTable(p: Omit<BatchNormParams, 'training'>, bias: Tensor | null): Tensor {
+export const batchNormAffineTable = defineOp('batchNormAffineTable', ['', 'bias?'], (
+  p: Omit<BatchNormParams, 'training'>,
+  bias: Tensor | null,
+): Tensor => {
   const rt = runtime();
-  const C = p.movingMean.size;
-  for (const [name, t] of [['gamma', p.gamma], ['beta', p.beta], ['movingVar', p.movingVar], ['bias', bias]] as const) {
-    if (t && t.size !== C) throw new Error(`ossify: batchNormAffineTable ${name} has shape ${shapeStr(t.shape)}, expected [${C}] like movingMean`);
-  }
+  const C = checkTensor(p.movingMean, 'batchNormAffineTable movingMean').size;
+  checkTensor(p.movingVar, 'batchNormAffineTable movingVar');
+  const { gamma, beta, movingVar } = p;
+  const meanShape = `movingMean ${shapeStr(p.movingMean.shape)}`;
+  checkChannelTensors(C, 'batchNormAffineTable', meanShape, { gamma, beta, movingVar, bias });
+  const { epsilon } = checkBatchNormOptions(p, 'batchNormAffineTable');
   // Exact-size: layers keep their table as long as their weights.
   const table = Tensor.empty([2, C], { persistent: true });
   const m = p.movingMean;
   rt.dispatch(
     rt.kernel('bn-affine', affineSrc, { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, HAS_BIAS: bias ? 1 : 0 }),
     { mean: m.storage, variance: p.movingVar.storage, gamma: (p.gamma ?? m).storage, beta: (p.beta ?? m).storage, bias: (bias ?? m).storage, table: table.storage },
-    { C, eps: p.epsilon ?? 1e-3 },
+    { C, eps: epsilon },
     [Math.ceil(C / 64)],
   );
   return table;
-}
+});
 
 /** The gradient launches: dx, dgamma = sum(g * xhat), dbeta = sum(g) (the sums only when needed). */
 function batchNormGrad(

@@ -16,15 +16,12 @@
  */
 import { runtime } from '../gpu/runtime.js';
 import { lanes, laneSource } from './lanes.js';
-import { Tensor, shapeStr } from '../tensor.js';
+import { Tensor, checkTensor, defineOp, shapeStr } from '../tensor.js';
+import { checkAxis, checkNumber, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import concatSrc from '../../shaders/concat.wgsl';
 
-function normAxis(axis: number, rank: number): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new Error(`ossify: axis ${axis} out of range for rank ${rank}`);
-  return a;
-}
+const normAxis = (axis: number, rank: number, what = 'axis'): number => checkAxis(axis, rank, what);
 
 const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 
@@ -73,10 +70,9 @@ function sliceAll(x: Tensor, sizes: readonly number[], ax: number, want?: readon
 }
 
 /** Concatenate tensors along `axis` (negative counts from the end). Differentiable. */
-export function concat(tensors: readonly Tensor[], axis: number): Tensor {
-  if (tensors.length === 0) throw new Error('ossify: concat needs at least one tensor');
+export const concat = defineOp('concat', ['tensors[]'], (tensors: readonly Tensor[], axis: number): Tensor => {
   const rank = tensors[0].rank;
-  const ax = normAxis(axis, rank);
+  const ax = normAxis(axis, rank, 'concat axis');
   for (const t of tensors) {
     if (t.rank !== rank || t.shape.some((d, i) => i !== ax && d !== tensors[0].shape[i])) {
       throw new Error(`ossify: concat along axis ${ax}: shapes ${tensors.map((u) => shapeStr(u.shape)).join(', ')} differ off the axis`);
@@ -96,25 +92,32 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
     off += inner;
   }
   return record('concat', [...tensors], out, [], (g) => sliceAll(g, sizes, ax, tensors.map((t) => t.requiresGrad)));
-}
+});
 
 /**
  * Copy x ([..., C]) into channels [offset, offset + C) of a wider tensor with the same leading
  * dimensions (the first piece of a concatenation built in place). Records no autograd.
  */
-export function writeChannels(x: Tensor, into: { tensor: Tensor; offset: number }): void {
-  const dst = into.tensor;
+export const writeChannels = defineOp('writeChannels', ['x'], (
+  x: Tensor,
+  into: { tensor: Tensor; offset: number },
+): void => {
+  const dst = checkTensor(into?.tensor, 'writeChannels into.tensor');
+  checkNumber(into.offset, 'writeChannels into.offset', { integer: true, min: 0 });
   const C = x.shape[x.rank - 1];
   const D = dst.shape[dst.rank - 1];
   if (dst.rank !== x.rank || x.shape.some((d, i) => i < x.rank - 1 && d !== dst.shape[i]) || into.offset < 0 || into.offset + C > D) {
     throw new Error(`ossify: writeChannels cannot place ${shapeStr(x.shape)} at channel ${into.offset} of ${shapeStr(dst.shape)}`);
   }
   copySlab(x, dst, x.size / C, C, C, 0, D, into.offset);
-}
+});
 
 /** Split x along `axis` into pieces of the given sizes (which must add up to the axis extent). Differentiable. */
-export function split(x: Tensor, sizes: readonly number[], axis: number): Tensor[] {
-  const ax = normAxis(axis, x.rank);
+export const split = defineOp('split', ['x'], (x: Tensor, sizes: readonly number[], axis: number): Tensor[] => {
+  const ax = normAxis(axis, x.rank, 'split axis');
+  if (!Array.isArray(sizes)) {
+    throw new Error(`ossify: split sizes must be a list of positive integers, got ${showValue(sizes)}`);
+  }
   if (sizes.some((s) => !Number.isInteger(s) || s < 1) || sizes.reduce((p, d) => p + d, 0) !== x.shape[ax]) {
     throw new Error(`ossify: split sizes [${sizes.join(', ')}] must be positive and add up to ${x.shape[ax]} (axis ${ax} of ${shapeStr(x.shape)})`);
   }
@@ -127,7 +130,7 @@ export function split(x: Tensor, sizes: readonly number[], axis: number): Tensor
     off += sizes[i] * trail;
     return record('split', [x], o, [], (g) => [embedSlab(g, x.shape, outer, sizes[i] * trail, x.shape[ax] * trail, at)]);
   });
-}
+});
 
 // ---- float64 CPU references -------------------------------------------------------------------
 

@@ -21,7 +21,8 @@
  * bottom (and likewise left/right). PyTorch's padding='same' (stride 1 only) agrees for stride 1.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, isGradEnabled, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr, type Shape } from '../tensor.js';
+import { checkNumber, checkPadding, checkPair, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
@@ -75,10 +76,20 @@ export interface ConvGeometry {
   OW: number;
 }
 
-function pair(v: number | readonly [number, number] | undefined, name: string): [number, number] {
-  const p: [number, number] = v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  for (const d of p) if (!Number.isInteger(d) || d < 1) throw new Error(`ossify: conv2d ${name} must be positive integers, got ${JSON.stringify(v)}`);
-  return p;
+/** The options of a convolution, checked (and defaulted); `what` names them in errors. */
+export function checkConv2dOptions(
+  opts: Conv2dOptions,
+  what = 'conv2d option',
+): { groups: number; stride: [number, number]; dilation: [number, number]; padding: Conv2dPadding } {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new Error(`ossify: conv2d options must be an object, got ${showValue(opts)}`);
+  }
+  return {
+    groups: checkNumber(withDefault(opts.groups, 1), `${what} groups`, { integer: true, min: 1 }),
+    stride: checkPair(withDefault(opts.stride, 1), `${what} stride`, { integer: true, min: 1 }),
+    dilation: checkPair(withDefault(opts.dilation, 1), `${what} dilation`, { integer: true, min: 1 }),
+    padding: checkPadding(withDefault(opts.padding, 'valid'), `${what} padding`),
+  };
 }
 
 /**
@@ -86,19 +97,17 @@ function pair(v: number | readonly [number, number] | undefined, name: string): 
  * Throws with both shapes named when they do not fit together.
  */
 export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOptions = {}): ConvGeometry {
+  checkShape(xShape, 'conv2d input shape');
+  checkShape(wShape, 'conv2d weight shape');
   const shapes = `x ${shapeStr(xShape)} (NHWC), w ${shapeStr(wShape)} (HWIO [KH, KW, Cin/groups, Cout])`;
   if (xShape.length !== 4 || wShape.length !== 4) throw new Error(`ossify: conv2d needs 4-D x and w: ${shapes}`);
   const [N, H, W, Cin] = xShape;
   const [KH, KW, Cig, Cout] = wShape;
-  const groups = opts.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`ossify: conv2d groups must be a positive integer, got ${groups}`);
+  const { groups, stride: [sh, sw], dilation: [dh, dw], padding } = checkConv2dOptions(opts);
   if (Cin % groups !== 0 || Cout % groups !== 0) throw new Error(`ossify: conv2d groups=${groups} must divide Cin=${Cin} and Cout=${Cout}: ${shapes}`);
   if (Cig * groups !== Cin) throw new Error(`ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`);
-  const [sh, sw] = pair(opts.stride, 'stride');
-  const [dh, dw] = pair(opts.dilation, 'dilation');
   const effH = (KH - 1) * dh + 1;
   const effW = (KW - 1) * dw + 1;
-  const padding = opts.padding ?? 'valid';
   let padT = 0, padB = 0, padL = 0, padR = 0, OH: number, OW: number;
   if (padding === 'same') {
     OH = Math.ceil(H / sh);
@@ -107,14 +116,16 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
     const tw = Math.max((OW - 1) * sw + effW - W, 0);
     [padT, padB, padL, padR] = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
   } else {
-    if (padding !== 'valid') {
-      if (padding.length !== 4 || padding.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`ossify: conv2d padding must be 'valid', 'same' or [top, bottom, left, right] of non-negative integers, got ${JSON.stringify(padding)}`);
-      [padT, padB, padL, padR] = padding;
-    }
+    if (padding !== 'valid') [padT, padB, padL, padR] = padding;
     OH = Math.floor((H + padT + padB - effH) / sh) + 1;
     OW = Math.floor((W + padL + padR - effW) / sw) + 1;
   }
-  if (OH < 1 || OW < 1) throw new Error(`ossify: conv2d output would be empty (${OH}x${OW}): the ${effH}x${effW} effective kernel does not fit the padded ${H + padT + padB}x${W + padL + padR} input: ${shapes}`);
+  if (OH < 1 || OW < 1) {
+    const kernel = `${effH}x${effW} effective kernel (${KH}x${KW}, dilation [${dh}, ${dw}], stride [${sh}, ${sw}])`;
+    const padded = `${H + padT + padB}x${W + padL + padR}`;
+    const problem = `the ${kernel} does not fit the padded ${padded} input`;
+    throw new Error(`ossify: conv2d output would be empty (${OH}x${OW}): ${problem}: ${shapes}`);
+  }
   return { N, H, W, Cin, KH, KW, Cout, groups, sh, sw, dh, dw, padT, padB, padL, padR, OH, OW };
 }
 
@@ -476,21 +487,31 @@ function groupedWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
  * Gradient of a convolution with respect to its input x (TensorFlow's Conv2DBackpropInput): dY
  * [N, OH, OW, Cout] and the weights -> dX of shape `xShape`. What {@link conv2d}'s backward runs.
  */
-export function conv2dBackpropInput(dy: Tensor, w: Tensor, xShape: Shape, opts: Conv2dOptions = {}): Tensor {
+export const conv2dBackpropInput = defineOp('conv2dBackpropInput', ['dy', 'w'], (
+  dy: Tensor,
+  w: Tensor,
+  xShape: Shape,
+  opts: Conv2dOptions = {},
+): Tensor => {
   const g = resolveConvGeometry(xShape, w.shape, opts);
   checkGradShape(dy, g);
   return g.groups > 1 ? groupedInputGrad(dy, w, g) : inputGradGemm(dy, w, g);
-}
+});
 
 /**
  * Gradient of a convolution with respect to its weights (TensorFlow's Conv2DBackpropFilter): x and
  * dY [N, OH, OW, Cout] -> dW of shape `wShape` (HWIO). What {@link conv2d}'s backward runs.
  */
-export function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: Shape, opts: Conv2dOptions = {}): Tensor {
+export const conv2dBackpropFilter = defineOp('conv2dBackpropFilter', ['x', 'dy'], (
+  x: Tensor,
+  dy: Tensor,
+  wShape: Shape,
+  opts: Conv2dOptions = {},
+): Tensor => {
   const g = resolveConvGeometry(x.shape, wShape, opts);
   checkGradShape(dy, g);
   return g.groups > 1 ? groupedWeightGrad(x, dy, g) : weightGradGemm(x, dy, g);
-}
+});
 
 /** 1x1, stride 1, unpadded, dense: a plain matmul over the pixels of NHWC x. */
 const isPlainMatmul = (g: ConvGeometry): boolean => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0;
@@ -517,7 +538,12 @@ function checkGradShape(dy: Tensor, g: ConvGeometry): void {
  * 2-D convolution of NHWC `x` [N, H, W, Cin] with HWIO weights `w` [KH, KW, Cin/groups, Cout] and an
  * optional `bias` [Cout]; returns [N, OH, OW, Cout]. Differentiable in x, w and bias.
  */
-export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+export const conv2d = defineOp('conv2d', ['x', 'w', 'bias?'], (
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null = null,
+  opts: Conv2dOptions = {},
+): Tensor => {
   const g = resolveConvGeometry(x.shape, w.shape, opts);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Cout)) throw new Error(`ossify: conv2d bias must be [${g.Cout}] (Cout of w ${shapeStr(w.shape)}), got ${shapeStr(bias.shape)}`);
   // A 1x1, stride-1, unpadded convolution is a plain matmul over the pixels of NHWC x (half of
@@ -534,7 +560,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOp
     w.requiresGrad ? conv2dBackpropFilter(xs, dy, w.shape, opts) : null,
     ...(bias ? [bias.requiresGrad ? sum(dy, [0, 1, 2]) : null] : []),
   ]);
-}
+});
 
 /**
  * What {@link conv2dFused} applies to the convolution's output, per output channel: `table` [2, Cout]
@@ -566,8 +592,16 @@ export interface Conv2dFusedOptions extends Conv2dOptions {
  * out of a wider tensor (see {@link Conv2dFusedOptions}). Records no autograd: under grad mode with x
  * or w requiring gradients it throws. Dense convolutions (groups = 1) only.
  */
-export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue | null, opts: Conv2dFusedOptions = {}): Tensor {
+export const conv2dFused = defineOp('conv2dFused', ['x', 'w'], (
+  x: Tensor,
+  w: Tensor,
+  epilogue: ConvEpilogue | null,
+  opts: Conv2dFusedOptions = {},
+): Tensor => {
   const { from, prologue } = opts;
+  if (epilogue) checkTensor(epilogue.table, 'conv2dFused epilogue.table');
+  if (prologue) checkTensor(prologue.table, 'conv2dFused option prologue.table');
+  if (opts.into) checkTensor(opts.into.tensor, 'conv2dFused option into.tensor');
   const X = x.shape[x.rank - 1];
   const Cin = w.rank === 4 ? w.shape[2] : 0;
   if (from && (x.rank !== 4 || !Number.isInteger(from.offset) || from.offset < 0 || from.offset + Cin > X)) {
@@ -588,7 +622,7 @@ export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue | null,
     return into ? y : reshape(y, [g.N, g.OH, g.OW, g.Cout]);
   }
   return forwardGemm(x, w, null, g, t && epilogue ? { table: t.storage, relu: epilogue.relu } : undefined, into);
-}
+});
 
 // ---- float64 CPU reference --------------------------------------------------------------------
 

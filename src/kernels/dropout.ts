@@ -8,7 +8,8 @@
  * step (e.g. a step counter mixed with a layer id); the same seed gives the same mask.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, defineOp } from '../tensor.js';
+import { checkBoolean, checkNumber } from '../validate.js';
 import { record } from '../autograd.js';
 import dropoutSrc from '../../shaders/dropout.wgsl';
 
@@ -25,18 +26,25 @@ function launch(x: Tensor, rate: number, seed: number): Tensor {
 
 /**
  * Inverted dropout with drop probability `rate` in [0, 1) and an integer `seed` (used modulo 2^32).
- * With `training` false (or rate 0) it returns x unchanged (a differentiable identity view).
+ * A dropped element is x * 0 (NaN stays NaN, as in PyTorch). With `training` false (or rate 0) it
+ * returns x unchanged (a differentiable identity view).
  */
-export function dropout(x: Tensor, rate: number, seed: number, training = true): Tensor {
-  if (!(rate >= 0 && rate < 1)) throw new Error(`ossify: dropout rate must lie in [0, 1), got ${rate}`);
-  if (!Number.isInteger(seed)) throw new Error(`ossify: dropout seed must be an integer, got ${seed}`);
+export const dropout = defineOp('dropout', ['x'], (
+  x: Tensor,
+  rate: number,
+  seed: number,
+  training: boolean = true,
+): Tensor => {
+  checkNumber(rate, 'dropout rate', { min: 0, below: 1 });
+  checkNumber(seed, 'dropout seed', { integer: true });
+  checkBoolean(training, 'dropout training');
   if (!training || rate === 0) {
     const out = x.alias();
     return record('dropout:identity', [x], out, [], (g) => [g.alias()]);
   }
   const y = launch(x, rate, seed);
   return record('dropout', [x], y, [], (g) => [launch(g, rate, seed)]);
-}
+});
 
 // ---- float64 CPU reference --------------------------------------------------------------------
 
@@ -56,5 +64,5 @@ export function dropoutMaskReference(n: number, rate: number, seed: number): Uin
 /** Float64 reference of {@link dropout} in training mode. */
 export function dropoutReference(x: ArrayLike<number>, rate: number, seed: number): Float64Array {
   const mask = dropoutMaskReference(x.length, rate, seed);
-  return Float64Array.from(x, (v, i) => (mask[i] ? v / (1 - rate) : 0));
+  return Float64Array.from(x, (v, i) => v * (mask[i] ? 1 / (1 - rate) : 0));
 }

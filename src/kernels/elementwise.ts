@@ -3,8 +3,9 @@
  * for the gradient); the table generates the kernels, the autograd rules and the CPU references.
  */
 import { runtime } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
-import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
+import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
+import { checkChoice, checkShape, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumTo } from './reduce.js';
 import { lanes, laneTypes } from './lanes.js';
@@ -15,7 +16,8 @@ import binarySrc from '../../shaders/binary.wgsl';
 /**
  * A unary op: WGSL for y = f(x, alpha), its gradient dx = f'(x, y, g, alpha), and a float64 reference.
  * x, y, g have type T (f32, or vec4<f32> for sizes that are multiples of 4): constants that must match
- * them are written T(...); alpha is a scalar f32.
+ * them are written T(...); alpha is a scalar f32. The kernel returns NaN for a NaN x whatever the
+ * expression gives (shaders/unary.wgsl); `nanLike(x)` is a NaN of type T.
  */
 interface UnaryDef {
   expr: string;
@@ -23,9 +25,12 @@ interface UnaryDef {
   ref: (x: number, alpha: number) => number;
 }
 
-/** The unary op table. `alpha` is a per-call scalar (scale factor, leak, ...). */
+/**
+ * The unary op table. `alpha` is a per-call scalar (scale factor, leak, ...). NaN propagates as in
+ * PyTorch and TensorFlow: relu(NaN) is NaN (its gradient there is 0, as theirs).
+ */
 export const UNARY = {
-  relu: { expr: 'max(x, T(0.0))', grad: 'select(T(0.0), g, x > T(0.0))', ref: (x) => Math.max(x, 0) },
+  relu: { expr: reluWgsl('x', 'T(0.0)'), grad: 'select(T(0.0), g, x > T(0.0))', ref: (x) => (x < 0 ? 0 : x) },
   sigmoid: { expr: '1.0 / (1.0 + exp(-x))', grad: 'g * y * (1.0 - y)', ref: (x) => 1 / (1 + Math.exp(-x)) },
   exp: { expr: 'exp(x)', grad: 'g * y', ref: (x) => Math.exp(x) },
   neg: { expr: '-x', grad: '-g', ref: (x) => -x },
@@ -33,8 +38,14 @@ export const UNARY = {
   addScalar: { expr: 'x + alpha', grad: 'g', ref: (x, a) => x + a },
   square: { expr: 'x * x', grad: '2.0 * x * g', ref: (x) => x * x },
   sqrt: { expr: 'sqrt(x)', grad: 'g * 0.5 / y', ref: (x) => Math.sqrt(x) },
-  log: { expr: 'log(x)', grad: 'g / x', ref: (x) => Math.log(x) },
-  tanh: { expr: 'tanh(x)', grad: 'g * (1.0 - y * y)', ref: (x) => Math.tanh(x) },
+  // log(0) = -inf and log(x < 0) = NaN spelled out: SwiftShader's log returns finite values there.
+  log: {
+    expr: 'select(log(x), select(T(-1.0) / (x - x), nanLike(x), x < T(0.0)), x <= T(0.0))',
+    grad: 'g / x',
+    ref: (x) => Math.log(x),
+  },
+  // tanh(+-inf) = +-1 spelled out (SwiftShader's is NaN); past |x| = 10, tanh(x) rounds to +-1 in f32.
+  tanh: { expr: 'select(tanh(x), sign(x), abs(x) > T(10.0))', grad: 'g * (1.0 - y * y)', ref: (x) => Math.tanh(x) },
   copy: { expr: 'x', grad: 'g', ref: (x) => x },
 } satisfies Record<string, UnaryDef>;
 export type UnaryOp = keyof typeof UNARY;
@@ -49,6 +60,8 @@ export const BINARY = {
   first: { expr: 'a', ref: (a: number) => a },
 } as const;
 export type BinaryOp = keyof typeof BINARY;
+/** The binary ops with a gradient (all but `first`). */
+type ArithmeticOp = Exclude<BinaryOp, 'first'>;
 
 function launchUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
   const rt = runtime();
@@ -75,8 +88,8 @@ function launchUnaryGrad(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Ten
   return dx;
 }
 
-/** Apply a unary op from {@link UNARY} (differentiable). */
-export function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
+/** A unary op from the table, unchecked (the ops below check their arguments). */
+function applyUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
   const y = launchUnary(op, x, alpha);
   const reads = gradReads(op);
   const save = [...(reads.x ? [x] : []), ...(reads.y ? [y] : [])];
@@ -87,20 +100,45 @@ export function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   });
 }
 
-export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** A scalar operand: any number (NaN and infinities propagate as IEEE arithmetic does). */
+function checkScalar(v: unknown, what: string): number {
+  if (typeof v !== 'number') throw new Error(`ossify: ${what} must be a number, got ${showValue(v)}`);
+  return v;
+}
+
+/** Apply a unary op from {@link UNARY} (differentiable). */
+export const unary = defineOp('unary', ['', 'x'], (op: UnaryOp, x: Tensor, alpha: number = 0): Tensor =>
+  applyUnary(checkChoice(op, 'unary op', Object.keys(UNARY) as UnaryOp[]), x, checkScalar(alpha, 'unary alpha')),
+);
+
+/** An op of the table with no scalar, under its own name. */
+const unaryOp = (op: UnaryOp) => defineOp(op, ['x'], (x: Tensor): Tensor => applyUnary(op, x, 0));
+
+/** max(x, 0), keeping NaN (as PyTorch and TensorFlow). */
+export const relu = unaryOp('relu');
 /** ReLU's backward from its output y (y > 0 exactly where the input was): g where y > 0, else 0. */
-export const reluGradFromOutput = (y: Tensor, g: Tensor): Tensor => launchUnaryGrad('relu', y, null, g, 0);
-export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
-export const exp = (x: Tensor): Tensor => unary('exp', x);
-export const neg = (x: Tensor): Tensor => unary('neg', x);
-export const square = (x: Tensor): Tensor => unary('square', x);
-export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
-export const log = (x: Tensor): Tensor => unary('log', x);
-export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const reluGradFromOutput = defineOp('reluGradFromOutput', ['y', 'g'], (y: Tensor, g: Tensor): Tensor => {
+  if (y.size !== g.size) {
+    const got = `${shapeStr(y.shape)} and ${shapeStr(g.shape)}`;
+    throw new Error(`ossify: reluGradFromOutput needs y and g of one size, got ${got}`);
+  }
+  return launchUnaryGrad('relu', y, null, g, 0);
+});
+export const sigmoid = unaryOp('sigmoid');
+export const exp = unaryOp('exp');
+export const neg = unaryOp('neg');
+export const square = unaryOp('square');
+export const sqrt = unaryOp('sqrt');
+export const log = unaryOp('log');
+export const tanh = unaryOp('tanh');
 /** x * s for a scalar s. */
-export const scale = (x: Tensor, s: number): Tensor => unary('scale', x, s);
+export const scale = defineOp('scale', ['x'], (x: Tensor, s: number): Tensor =>
+  applyUnary('scale', x, checkScalar(s, 'scale factor s')),
+);
 /** x + s for a scalar s. */
-export const addScalar = (x: Tensor, s: number): Tensor => unary('addScalar', x, s);
+export const addScalar = defineOp('addScalar', ['x'], (x: Tensor, s: number): Tensor =>
+  applyUnary('addScalar', x, checkScalar(s, 'addScalar s')),
+);
 
 /** The NumPy broadcast of two shapes, or an error naming both. */
 export function broadcastShapes(a: Shape, b: Shape): number[] {
@@ -145,7 +183,12 @@ function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: Shape): Tens
 }
 
 /** Differentiable binary op with broadcasting. */
-export function binary(op: Exclude<BinaryOp, 'first'>, a: Tensor, b: Tensor): Tensor {
+export const binary = defineOp('binary', ['', 'a', 'b'], (op: ArithmeticOp, a: Tensor, b: Tensor): Tensor =>
+  applyBinary(checkChoice(op, 'binary op', ['add', 'sub', 'mul', 'div'] as const), a, b),
+);
+
+/** A binary op, unchecked (the ops check their arguments). */
+function applyBinary(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(a.shape, b.shape);
   const out = launchBinary(op, a, b, shape);
   const needs = op === 'mul' || op === 'div';
@@ -168,27 +211,43 @@ export function binary(op: Exclude<BinaryOp, 'first'>, a: Tensor, b: Tensor): Te
   });
 }
 
-export const add = (a: Tensor, b: Tensor): Tensor => binary('add', a, b);
-export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', a, b);
-export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
-export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
+/** A binary op of the table under its own name. */
+const binaryOp = (op: ArithmeticOp) =>
+  defineOp(op, ['a', 'b'], (a: Tensor, b: Tensor): Tensor => applyBinary(op, a, b));
+/** a + b with broadcasting. */
+export const add = binaryOp('add');
+/** a - b with broadcasting. */
+export const sub = binaryOp('sub');
+/** a * b with broadcasting. */
+export const mul = binaryOp('mul');
+/** a / b with broadcasting. */
+export const div = binaryOp('div');
 
 /** Broadcast x to `shape` (a copy; differentiable: the gradient sums back). */
-export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+export const broadcastTo = defineOp('broadcastTo', ['x'], (x: Tensor, shape: Shape): Tensor => {
+  checkShape(shape, 'broadcastTo shape');
   const target = broadcastShapes(x.shape, shape);
   if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) throw new Error(`ossify: cannot broadcast ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const out = launchBinary('first', x, x, shape);
   return record('broadcastTo', [x], out, [], (g) => [sumTo(g, x.shape)]);
-}
+});
 
 /** A view with another shape of the same size (no copy). -1 infers one dimension. */
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  const known = shape.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
-  const resolved = shape.map((d) => (d === -1 ? x.size / known : d));
-  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger)) throw new Error(`ossify: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`);
+export const reshape = defineOp('reshape', ['x'], (x: Tensor, shape: readonly number[]): Tensor => {
+  const dims = Array.isArray(shape) ? shape : null;
+  const inferred = dims?.filter((d) => d === -1).length ?? 0;
+  if (!dims || !dims.every((d) => d === -1 || (Number.isInteger(d) && d >= 1)) || inferred > 1) {
+    const rule = 'a list of positive integers with at most one -1 (inferred)';
+    throw new Error(`ossify: reshape shape must be ${rule}, got ${showValue(shape)}`);
+  }
+  const known = dims.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const resolved = dims.map((d) => (d === -1 ? x.size / known : d));
+  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger)) {
+    throw new Error(`ossify: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(dims)}`);
+  }
   const out = x.alias(resolved);
   return record('reshape', [x], out, [], (g) => [g.alias(x.shape)]);
-}
+});
 
 /** Float64 CPU references of the elementwise ops (for tests and for users checking results). */
 export const reference = {

@@ -4,7 +4,7 @@
  * reductions (the weight gradient of a convolution sums over N*H*W) across more workgroups.
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
+import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import { Tensor, type Shape } from '../tensor.js';
 import { variant } from './variants.js';
 import regtileSrc from '../../shaders/gemm_regtile.wgsl';
@@ -175,7 +175,7 @@ export const EPILOGUE_FN = `override RELU: bool = false;
 @group(0) @binding(15) var<storage, read> epi: array<f32>; // [scale(N), shift(N)]
 fn epilogue(n: u32, v: f32) -> f32 {
   let y = v * epi[n] + epi[p.N + n];
-  return select(y, max(y, 0.0), RELU);
+  return select(y, ${reluWgsl('y', '0.0')}, RELU);
 }`;
 /**
  * The GEMM cores map each invocation's row of 4 accumulated columns before storing it: `colMap(n0)` once
@@ -195,7 +195,7 @@ fn colMap(n0: u32) -> mat2x4<f32> {
 }
 fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
   let y = v * cm[0] + cm[1];
-  return select(y, max(y, vec4<f32>()), RELU);
+  return select(y, ${reluWgsl('y', 'vec4<f32>()')}, RELU);
 }
 `;
 const fusedStores = new Map<string, string>();

@@ -8,12 +8,14 @@
  * with reduction 'mean' divides by sum_i w_i instead of N; multiply by N / sum(w) to get it.
  * Targets may be one-hot or soft; they are constants (no gradient flows to them).
  *
- * Numerics: max-subtracted log-sum-exp, so logits of +-1e3 stay finite.
+ * Numerics: max-subtracted log-sum-exp, so logits of +-1e3 stay finite. NaN in a row's logits or
+ * targets makes that row's loss, and so the mean, NaN (as in PyTorch and TensorFlow).
  * Kernels: forward one pass per sample row plus a mean over N (the existing reduction); backward one
  * elementwise pass: dz = (softmax(z) * sum_c t - t) * w_i * g / N.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, noGrad, shapeStr } from '../tensor.js';
+import { Tensor, checkTensor, defineOp, noGrad, shapeStr } from '../tensor.js';
+import { checkNumber, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';
 import ceTemplate from '../../shaders/softmax_ce.wgsl';
@@ -37,20 +39,33 @@ function check2d(name: string, z: Tensor): [number, number] {
   return [z.shape[0], z.shape[1]];
 }
 
-/** Mean over the batch of the (weighted) softmax cross-entropy of logits [N, C] against targets [N, C]. Returns shape [1]. */
-export function softmaxCrossEntropy(logits: Tensor, targets: Tensor, opts: SoftmaxCrossEntropyOptions = {}): Tensor {
+/**
+ * Mean over the batch of the (weighted) softmax cross-entropy of logits [N, C] against targets [N, C].
+ * Returns shape [1]. `classWeights`: C finite numbers >= 0 (or a tensor of C values).
+ */
+export const softmaxCrossEntropy = defineOp('softmaxCrossEntropy', ['logits', 'targets'], (
+  logits: Tensor,
+  targets: Tensor,
+  opts: SoftmaxCrossEntropyOptions = {},
+): Tensor => {
   const rt = runtime();
   const [N, C] = check2d('softmaxCrossEntropy', logits);
   if (targets.rank !== 2 || targets.shape[0] !== N || targets.shape[1] !== C) throw new Error(`ossify: softmaxCrossEntropy targets must be [${N}, ${C}] like the logits, got ${shapeStr(targets.shape)}`);
   let cw: Tensor | null = null;
   let ownWeights = false;
-  if (opts.classWeights !== undefined) {
-    if (opts.classWeights instanceof Tensor) cw = opts.classWeights;
+  const weights: unknown = opts.classWeights;
+  if (weights !== undefined) {
+    const what = 'softmaxCrossEntropy option classWeights';
+    const given = weights instanceof Tensor ? checkTensor(weights, what).size : Array.isArray(weights) ? weights.length : -1;
+    if (given !== C) {
+      throw new Error(`ossify: ${what} must hold ${C} weights (one per class), got ${showValue(weights)}`);
+    }
+    if (weights instanceof Tensor) cw = weights;
     else {
-      cw = Tensor.from(opts.classWeights as number[], [opts.classWeights.length]);
+      (weights as unknown[]).forEach((v, i) => checkNumber(v, `${what}[${i}]`, { min: 0 }));
+      cw = Tensor.from(weights as number[], [C]);
       ownWeights = true;
     }
-    if (cw.size !== C) throw new Error(`ossify: softmaxCrossEntropy needs ${C} class weights, got ${cw.size}`);
   }
   const rowLoss = Tensor.empty([N]);
   const aux = Tensor.empty([N, 3]);
@@ -70,16 +85,16 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor, opts: Softm
   });
   aux.dispose();
   return out;
-}
+});
 
 /** Row softmax of logits [N, C] (forward only: inference probabilities). */
-export function softmax(logits: Tensor): Tensor {
+export const softmax = defineOp('softmax', ['logits'], (logits: Tensor): Tensor => {
   const rt = runtime();
   const [N, C] = check2d('softmax', logits);
   const y = Tensor.empty(logits.shape);
   rt.dispatch(rt.kernel('softmax', softmaxSrc), { z: logits.storage, y: y.storage }, { N, C }, rt.grid(N, 64));
   return y;
-}
+});
 
 // ---- float64 CPU references -------------------------------------------------------------------
 

@@ -2,11 +2,12 @@
  * Matrix multiply (and the dense layer's math): C = op(A) op(B) with optional transposes, on the GEMM
  * engine. Backward: dA = g op(B)^T, dB = op(A)^T g, each again a matmul with transposes.
  */
-import { Tensor, isGradEnabled, shapeStr } from '../tensor.js';
+import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
+import { checkBoolean, checkNumber, checkOptionalNumber } from '../validate.js';
 import { record } from '../autograd.js';
 import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
 import type { BufferLike } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
+import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
 
 /**
@@ -35,11 +36,11 @@ fn aKStep(kk: AKey, j: u32) -> AKey { return aK(kk.k + j); }
 fn aKNext(kk: AKey) -> AKey { return aK(kk.k + 1u); }
 fn proA(kk: AKey, v: f32) -> f32 {
   let y = v * kk.s[kk.r] + kk.t[kk.r];
-  return select(y, max(y, 0.0), PRO_RELU);
+  return select(y, ${reluWgsl('y', '0.0')}, PRO_RELU);
 }
 fn proA4(kk: AKey, v: vec4<f32>) -> vec4<f32> {
   let y = v * kk.s + kk.t;
-  return select(y, max(y, vec4<f32>()), PRO_RELU);
+  return select(y, ${reluWgsl('y', 'vec4<f32>()')}, PRO_RELU);
 }`;
 const A_KEYS = {
   none: `alias AKey = u32;
@@ -74,9 +75,15 @@ const TRANSPOSED_B4X4 = `fn loadB4x4(k: u32, n: u32) -> mat4x4<f32> {
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
-  /** Force a split-k count (tests and the lab). */
+  /** Force a split-k count (tests and the lab): an integer in [1, 65535]. */
   splits?: number;
 }
+
+/** The split-k count an op was given (undefined: chosen from the shape), checked. */
+function checkSplits(splits: unknown, op: string): number | undefined {
+  return checkOptionalNumber(splits, `${op} option splits`, { integer: true, min: 1, max: 65535 });
+}
+
 
 /** What only the inference-only {@link matmulFused} adds to a GEMM launch. */
 interface FusedParts {
@@ -151,7 +158,16 @@ export interface MatmulFusedOptions extends Pick<MatmulOptions, 'splits'> {
  * maps A likewise as it is read, `opts.from` reads A's columns out of a wider tensor, `opts.into`
  * writes C's into one. Records no autograd.
  */
-export function matmulFused(a: Tensor, b: Tensor, epilogue: AffineMap | null, opts: MatmulFusedOptions = {}): Tensor {
+export const matmulFused = defineOp('matmulFused', ['a', 'b'], (
+  a: Tensor,
+  b: Tensor,
+  epilogue: AffineMap | null,
+  opts: MatmulFusedOptions = {},
+): Tensor => {
+  const splits = checkSplits(opts.splits, 'matmulFused');
+  if (epilogue) checkTensor(epilogue.table, 'matmulFused epilogue.table');
+  if (opts.prologue) checkTensor(opts.prologue.table, 'matmulFused option prologue.table');
+  if (opts.into) checkTensor(opts.into.tensor, 'matmulFused option into.tensor');
   const N = b.rank === 2 ? b.shape[1] : 0;
   const K = b.rank === 2 ? b.shape[0] : 0;
   const t = epilogue?.table;
@@ -162,17 +178,24 @@ export function matmulFused(a: Tensor, b: Tensor, epilogue: AffineMap | null, op
   let from: FusedParts['from'];
   if (opts.from) {
     const lda = a.rank === 2 ? a.shape[1] : 0;
-    const off = opts.from.offset;
-    if (a.rank !== 2 || !Number.isInteger(off) || off < 0 || off + K > lda) throw new Error(`ossify: matmulFused cannot read ${K} columns of A from column ${off} of ${shapeStr(a.shape)} (b is ${shapeStr(b.shape)}): A must be 2-D with columns ${off}..${off + K - 1}`);
+    const off = checkNumber(opts.from.offset, 'matmulFused option from.offset', { integer: true, min: 0 });
+    if (a.rank !== 2 || off + K > lda) {
+      const what = `${K} columns of A from column ${off} of ${shapeStr(a.shape)} (b is ${shapeStr(b.shape)})`;
+      throw new Error(`ossify: matmulFused cannot read ${what}: A must be 2-D with columns ${off}..${off + K - 1}`);
+    }
     from = { lda, offset: off };
   }
-  return launch(a, b, false, false, opts.splits, {
-    epilogue: epilogue && t ? { table: t.storage, relu: epilogue.relu } : undefined,
-    prologue: opts.prologue && pt ? { table: pt.storage, relu: opts.prologue.relu } : undefined,
+  return launch(a, b, false, false, splits, {
+    epilogue: epilogue && t
+      ? { table: t.storage, relu: checkBoolean(epilogue.relu, 'matmulFused epilogue.relu', false) }
+      : undefined,
+    prologue: opts.prologue && pt
+      ? { table: pt.storage, relu: checkBoolean(opts.prologue.relu, 'matmulFused option prologue.relu', false) }
+      : undefined,
     into: opts.into,
     from,
   });
-}
+});
 
 /**
  * Where an inference op writes its C output channels inside a wider tensor: channels [offset,
@@ -192,16 +215,16 @@ export function sliceTarget(into: ChannelSlice, M: number, N: number, what: stri
   return { tensor: into.tensor, ldc, offset: into.offset };
 }
 
-/** C = op(A) op(B). Differentiable. */
-export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const ta = !!opts.transA;
-  const tb = !!opts.transB;
-  const out = launch(a, b, ta, tb, opts.splits);
+/** C = op(A) op(B) of 2-D tensors. Differentiable. */
+export const matmul = defineOp('matmul', ['a', 'b'], (a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor => {
+  const ta = checkBoolean(opts.transA, 'matmul option transA', false);
+  const tb = checkBoolean(opts.transB, 'matmul option transB', false);
+  const out = launch(a, b, ta, tb, checkSplits(opts.splits, 'matmul'));
   return record('matmul', [a, b], out, [a, b], (g, [as, bs]) => [
     a.requiresGrad ? (ta ? launch(bs, g, tb, true) : launch(g, bs, false, !tb)) : null,
     b.requiresGrad ? (tb ? launch(g, as, true, ta) : launch(as, g, !ta, false)) : null,
   ]);
-}
+});
 
 /** Float64 CPU reference of C = op(A) op(B). */
 export function matmulReference(a: ArrayLike<number>, aShape: readonly number[], b: ArrayLike<number>, bShape: readonly number[], ta = false, tb = false): Float64Array {

@@ -4,7 +4,8 @@
  * middle of a zero-filled larger image; its gradient crops the padded gradient back to x's size.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
+import { checkSides } from '../validate.js';
 import { record } from '../autograd.js';
 import { lanes, laneSource } from './lanes.js';
 import padSrc from '../../shaders/pad.wgsl';
@@ -24,15 +25,15 @@ function windowCopy(x: Tensor, OH: number, OW: number, offY: number, offX: numbe
 }
 
 /** Pad an NHWC tensor with zeros: [N, H, W, C] -> [N, H + top + bottom, W + left + right, C]. Differentiable. */
-export function zeroPad2d(x: Tensor, pad: Pad2d): Tensor {
+export const zeroPad2d = defineOp('zeroPad2d', ['x'], (x: Tensor, pad: Pad2d): Tensor => {
   if (x.rank !== 4) throw new Error(`ossify: zeroPad2d takes an NHWC tensor, got ${shapeStr(x.shape)}`);
-  if (pad.length !== 4 || pad.some((p) => !Number.isInteger(p) || p < 0)) throw new Error(`ossify: zeroPad2d padding must be [top, bottom, left, right] of non-negative integers, got ${JSON.stringify(pad)}`);
+  checkSides(pad, 'zeroPad2d padding');
   const [, H, W] = x.shape;
   const [t, b, l, r] = pad;
   const out = windowCopy(x, H + t + b, W + l + r, -t, -l);
   // Backward: crop the gradient to the unpadded window.
   return record('zeroPad2d', [x], out, [], (g) => [windowCopy(g, H, W, t, l)]);
-}
+});
 
 /** Float64 CPU reference of {@link zeroPad2d}. */
 export function zeroPad2dReference(x: ArrayLike<number>, shape: Shape, pad: Pad2d): { out: Float64Array; shape: number[] } {

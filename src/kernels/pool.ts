@@ -12,17 +12,19 @@
  * - Average pooling divides by the number of real (unpadded) cells in the window by default, as
  *   Keras/TensorFlow do; `countIncludePad: true` divides by the full window size as PyTorch's default
  *   `count_include_pad=True` does. InceptionV3's 3x3 stride-1 'same' branch pools depend on this.
+ * - A window holding NaN pools to NaN (PyTorch's rule), and its gradient goes to that NaN cell.
  * - Max-pool gradients go to the first maximum of each window in scan order (rows, then columns) when
  *   values tie, as TensorFlow's CPU kernel does. The forward pass records that arg-max when a gradient
  *   will be needed; the backward pass is a gather (each input cell collects from the windows that
  *   contain it), so no atomics are used.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, isGradEnabled, shapeStr } from '../tensor.js';
+import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
+import { checkBoolean, checkPadding, checkPair, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';
 import { lanes, laneSource } from './lanes.js';
-import { fillTemplate } from '../gpu/wgsl.js';
+import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import type { AffineMap } from './matmul.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradSrc from '../../shaders/pool_grad.wgsl';
@@ -58,14 +60,14 @@ export interface PoolGeometry {
   OW: number;
 }
 
-const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
-
 /** Resolve window, stride and padding for an H x W input (TensorFlow's 'same' rule). */
 export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeometry {
-  const [kh, kw] = pair(opts.size);
-  const [sh, sw] = pair(opts.stride ?? opts.size);
-  for (const v of [kh, kw, sh, sw]) if (!Number.isInteger(v) || v < 1) throw new Error(`ossify: pooling window and stride must be positive integers, got size ${kh}x${kw}, stride ${sh}x${sw}`);
-  const padding = opts.padding ?? 'valid';
+  if (typeof opts !== 'object' || opts === null) {
+    throw new Error(`ossify: pooling options must be an object with a window size, got ${showValue(opts)}`);
+  }
+  const [kh, kw] = checkPair(opts.size, 'pooling option size', { integer: true, min: 1 });
+  const [sh, sw] = checkPair(withDefault(opts.stride, opts.size), 'pooling option stride', { integer: true, min: 1 });
+  const padding = checkPadding(withDefault(opts.padding, 'valid'), 'pooling option padding');
   let pad: [number, number, number, number];
   if (padding === 'valid') pad = [0, 0, 0, 0];
   else if (padding === 'same') {
@@ -75,11 +77,17 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeo
     pad = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
   } else {
     pad = [padding[0], padding[1], padding[2], padding[3]];
-    if (pad.some((v, i) => !Number.isInteger(v) || v < 0 || v >= (i < 2 ? kh : kw))) throw new Error(`ossify: explicit pooling padding [${pad.join(', ')}] must be integers in [0, window size) for a ${kh}x${kw} window`);
+    if (pad.some((v, i) => v >= (i < 2 ? kh : kw))) {
+      const rule = `integers in [0, window size) for a ${kh}x${kw} window`;
+      throw new Error(`ossify: explicit pooling option padding [${pad.join(', ')}] must be ${rule}`);
+    }
   }
   const OH = Math.floor((H + pad[0] + pad[1] - kh) / sh) + 1;
   const OW = Math.floor((W + pad[2] + pad[3] - kw) / sw) + 1;
-  if (OH < 1 || OW < 1) throw new Error(`ossify: a ${kh}x${kw} pooling window does not fit a ${H}x${W} input with padding [${pad.join(', ')}]`);
+  if (OH < 1 || OW < 1) {
+    const input = `a ${H}x${W} input with padding [${pad.join(', ')}]`;
+    throw new Error(`ossify: a ${kh}x${kw} pooling window (option size) does not fit ${input}`);
+  }
   return { kh, kw, sh, sw, pad, OH, OW };
 }
 
@@ -95,7 +103,7 @@ const POOL_MAPS = {
 @group(0) @binding(4) var<storage, read> map: array<{{T}}>; // [scale(C), shift(C)]
 fn mapX(c: u32, v: {{T}}) -> {{T}} {
   let y = v * map[c] + map[p.C + c];
-  return select(y, max(y, {{T}}()), MAP_RELU);
+  return select(y, ${reluWgsl('y', '{{T}}()')}, MAP_RELU);
 }`,
 };
 
@@ -104,7 +112,8 @@ function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: AffineM
   const rt = runtime();
   const [N, H, W, C] = x.shape;
   const geo = poolGeometry(H, W, opts);
-  const includePad = !isMax && !!opts.countIncludePad;
+  const countIncludePad = checkBoolean(opts.countIncludePad, 'avgPool2d option countIncludePad', false);
+  const includePad = !isMax && countIncludePad;
   const y = Tensor.empty([N, geo.OH, geo.OW, C]);
   const needArg = isMax && isGradEnabled() && x.requiresGrad;
   // The arg-max indices are u32 bit patterns in an f32 tensor's storage (the shader reads them as u32).
@@ -126,15 +135,18 @@ function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: AffineM
   return out;
 }
 
-/** Max pooling over NHWC (differentiable; ties send the gradient to the first maximum in scan order). */
-export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
-  return pool2d(x, opts, true);
-}
+/**
+ * Max pooling over NHWC (differentiable; ties send the gradient to the first maximum in scan order;
+ * a window holding NaN gives NaN).
+ */
+export const maxPool2d = defineOp('maxPool2d', ['x'], (x: Tensor, opts: Pool2dOptions): Tensor =>
+  pool2d(x, opts, true),
+);
 
 /** Average pooling over NHWC (differentiable). Padded cells are excluded from the divisor unless `countIncludePad`. */
-export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
-  return pool2d(x, opts, false);
-}
+export const avgPool2d = defineOp('avgPool2d', ['x'], (x: Tensor, opts: AvgPool2dOptions): Tensor =>
+  pool2d(x, opts, false),
+);
 
 /**
  * Inference-only average pooling of act(x * scale[c] + shift[c]), `map.table` = [scale, shift] ([2,
@@ -143,19 +155,23 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
  * pooling, then the convolution on a quarter of the pixels (pooling and a bias-free 1x1 convolution
  * commute). Records no autograd: under grad mode with x requiring gradients it throws.
  */
-export function avgPool2dMapped(x: Tensor, map: AffineMap, opts: AvgPool2dOptions): Tensor {
+export const avgPool2dMapped = defineOp('avgPool2dMapped', ['x'], (
+  x: Tensor,
+  map: AffineMap,
+  opts: AvgPool2dOptions,
+): Tensor => {
   const C = x.shape[x.rank - 1];
-  const t = map.table;
+  const t = checkTensor(map?.table, 'avgPool2dMapped map.table');
   if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C) throw new Error(`ossify: avgPool2dMapped needs a [2, ${C}] table (scale, shift per channel of x ${shapeStr(x.shape)}), got ${shapeStr(t.shape)}`);
   if (isGradEnabled() && x.requiresGrad) throw new Error('ossify: avgPool2dMapped records no gradients; run it under noGrad(), or use batchNorm and avgPool2d for training');
   return pool2d(x, opts, false, map);
-}
+});
 
 /** Global average pooling: [N, H, W, C] -> [N, C] (the channel-contiguous mean over H and W; differentiable). */
-export function globalAvgPool2d(x: Tensor): Tensor {
+export const globalAvgPool2d = defineOp('globalAvgPool2d', ['x'], (x: Tensor): Tensor => {
   if (x.rank !== 4) throw new Error(`ossify: globalAvgPool2d takes an NHWC tensor, got shape ${shapeStr(x.shape)}`);
   return mean(x, [1, 2]);
-}
+});
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
@@ -186,7 +202,8 @@ export function pool2dReference(
               const w = ow * sw - pl + dx;
               if (h < 0 || h >= H || w < 0 || w >= W) continue;
               const at = ((b * H + h) * W + w) * C + c;
-              if (x[at] > best) {
+              // The first cell starts the max; a larger one or a NaN (unless NaN already won) takes over.
+              if (bi < 0 || (!(x[at] <= best) && !Number.isNaN(best))) {
                 best = x[at];
                 bi = at;
               }

@@ -3,7 +3,8 @@
  * runs of adjacent axes; long runs with little parallelism are split into chunks and summed twice.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
+import { checkAxes, checkBoolean, checkShape } from '../validate.js';
 import { record } from '../autograd.js';
 import { broadcastTo, scale } from './elementwise.js';
 import reduceSrc from '../../shaders/reduce.wgsl';
@@ -29,12 +30,6 @@ function reduceMiddle(x: Tensor, outer: number, r: number, inner: number, scale:
   return pass(x, r, Math.max(r, 1), scale, outShape);
 }
 
-function normAxes(rank: number, axes?: number | readonly number[]): number[] {
-  const list = axes === undefined ? [...Array(rank).keys()] : typeof axes === 'number' ? [axes] : [...axes];
-  const norm = list.map((a) => (a < 0 ? a + rank : a));
-  for (const a of norm) if (a < 0 || a >= rank) throw new Error(`ossify: axis ${a} out of range for rank ${rank}`);
-  return [...new Set(norm)].sort((a, b) => a - b);
-}
 
 function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
   // Reduce runs of adjacent axes, last run first, so earlier axis numbers stay valid.
@@ -70,29 +65,35 @@ function keptShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
   return s.length ? s : [1];
 }
 
-/** Sum over `axes` (all by default). Differentiable. */
-export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const ax = normAxes(x.rank, axes);
+/** One axis or a list of axes (negative counts from the end). */
+type Axes = number | readonly number[];
+
+/** Sum over `axes` (all by default; negative counts from the end). Differentiable. */
+export const sum = defineOp('sum', ['x'], (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
+  const ax = checkAxes(axes, x.rank, 'sum axes');
+  checkBoolean(keepDims, 'sum keepDims');
   const raw = sumRaw(x, ax, 1);
   const shape = keptShape(x.shape, ax, keepDims);
   const res = raw.alias(shape);
   raw.dispose();
   return record('sum', [x], res, [], (g) => [broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape)]);
-}
+});
 
-/** Mean over `axes` (all by default). Differentiable. */
-export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const ax = normAxes(x.rank, axes);
+/** Mean over `axes` (all by default; negative counts from the end). Differentiable. */
+export const mean = defineOp('mean', ['x'], (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
+  const ax = checkAxes(axes, x.rank, 'mean axes');
+  checkBoolean(keepDims, 'mean keepDims');
   const count = ax.reduce((p, a) => p * x.shape[a], 1);
   const raw = sumRaw(x, ax, 1 / count);
   const shape = keptShape(x.shape, ax, keepDims);
   const res = raw.alias(shape);
   raw.dispose();
   return record('mean', [x], res, [], (g) => [scale(broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape), 1 / count)]);
-}
+});
 
 /** Sum a broadcast gradient back to `shape` (the reverse of broadcasting). Not recorded. */
-export function sumTo(g: Tensor, shape: Shape): Tensor {
+export const sumTo = defineOp('sumTo', ['g'], (g: Tensor, shape: Shape): Tensor => {
+  checkShape(shape, 'sumTo shape');
   if (g.size === shape.reduce((p, d) => p * d, 1) && g.rank >= shape.length) return g.alias(shape);
   const lead = g.rank - shape.length;
   if (lead < 0) throw new Error(`ossify: cannot sum ${shapeStr(g.shape)} to ${shapeStr(shape)}`);
@@ -102,11 +103,11 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   const out = raw.alias(shape);
   raw.dispose();
   return out;
-}
+});
 
 /** Float64 CPU reference: sum over axes (keepDims shape). */
 export function sumReference(x: ArrayLike<number>, shape: Shape, axes: number[], scale = 1): Float64Array {
-  const ax = normAxes(shape.length, axes);
+  const ax = checkAxes(axes, shape.length, 'sumReference axes');
   const outShape = shape.map((d, i) => (ax.includes(i) ? 1 : d));
   const out = new Float64Array(outShape.reduce((p, d) => p * d, 1));
   const n = shape.reduce((p, d) => p * d, 1);

@@ -13,7 +13,7 @@
  * with these small, well-conditioned matrices). The convolution's backward stays the implicit GEMM's.
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, defineOp } from '../tensor.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { gemm, rowMajorB, vec4A, EPILOGUE_FN, type GemmEpilogue } from './gemm.js';
 import type { ConvGeometry } from './conv2d.js';
@@ -36,7 +36,7 @@ export function winogradApplies(g: ConvGeometry): boolean {
  * The 4x4-transformed weights U = G g G^T of HWIO 3x3 weights `w`, row-major [16 * Cin, Cout]: what
  * {@link winogradConv2d} multiplies by.
  */
-export function winogradWeights(w: Tensor): Tensor {
+export const winogradWeights = defineOp('winogradWeights', ['w'], (w: Tensor): Tensor => {
   const [KH, KW, Cin, Cout] = w.shape;
   if (w.rank !== 4 || KH !== 3 || KW !== 3) throw new Error(`ossify: winogradWeights takes 3x3 HWIO weights, got [${w.shape.join(', ')}]`);
   const rt = runtime();
@@ -44,14 +44,20 @@ export function winogradWeights(w: Tensor): Tensor {
   const total = Cin * Cout;
   rt.dispatch(rt.kernel('winograd-weights', weightsSrc), { w: w.storage, u: u.storage }, { total }, rt.grid(total, 256));
   return u;
-}
+});
 
 /**
  * The forward convolution of NHWC `x` by 3x3 weights `w` with geometry `g` ({@link winogradApplies}),
  * plus `bias`, then `epilogue`; stored into `into` (rows `ldc` long from column `offset`, with the
  * output's pixels) or a new [N, OH, OW, Cout] tensor.
  */
-export function winogradConv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, opts: { epilogue?: GemmEpilogue; into?: { tensor: Tensor; ldc: number; offset: number } } = {}): Tensor {
+export const winogradConv2d = defineOp('winogradConv2d', ['x', 'w', 'bias?'], (
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  opts: { epilogue?: GemmEpilogue; into?: { tensor: Tensor; ldc: number; offset: number } } = {},
+): Tensor => {
   if (!winogradApplies(g)) throw new Error('ossify: internal error: Winograd F(2x2, 3x3) takes 3x3, stride-1, undilated dense convolutions');
   const rt = runtime();
   const [TH, TW] = [Math.ceil(g.OH / 2), Math.ceil(g.OW / 2)];
@@ -96,4 +102,4 @@ export function winogradConv2d(x: Tensor, w: Tensor, bias: Tensor | null, g: Con
   );
   products.dispose();
   return y;
-}
+});

@@ -7,6 +7,7 @@ import { dropout } from '../kernels/dropout.js';
 import { softmax } from '../kernels/loss.js';
 import { hashSeed } from '../init.js';
 import { Module, scopeSeed, type LayerOptions } from './module.js';
+import { checkChoice, checkNumber, withDefault } from '../validate.js';
 
 /** Keras's Activation('relu'). */
 export class ReLU extends Module {
@@ -57,9 +58,10 @@ abstract class Pool2d extends Module {
   readonly padding: 'valid' | 'same';
   constructor(opts: Pool2dOptions, auto: string) {
     super(opts, auto);
-    this.poolSize = opts.poolSize;
-    this.strides = opts.strides ?? opts.poolSize;
-    this.padding = opts.padding ?? 'valid';
+    const positive = { integer: true, min: 1 };
+    this.poolSize = checkNumber(opts.poolSize, `${this.name} poolSize`, positive);
+    this.strides = checkNumber(withDefault(opts.strides, opts.poolSize), `${this.name} strides`, positive);
+    this.padding = checkChoice(withDefault(opts.padding, 'valid'), `${this.name} padding`, ['valid', 'same'] as const);
   }
   override outputShape(input: Shape): number[] {
     const [N, H, W, C] = input;
@@ -139,8 +141,7 @@ export class Dropout extends Module {
   private calls = 0;
   constructor(opts: LayerOptions & { rate: number; seed?: number }) {
     super(opts, 'dropout');
-    if (!(opts.rate >= 0 && opts.rate < 1)) throw new Error(`ossify: dropout rate must be in [0, 1), got ${opts.rate}`);
-    this.rate = opts.rate;
+    this.rate = checkNumber(opts.rate, `Dropout ${this.name} rate`, { min: 0, below: 1 });
     this.baseSeed = hashSeed(opts.seed ?? scopeSeed(), this.name);
   }
   forward(x: Tensor): Tensor {

@@ -1,6 +1,8 @@
 /** Keras's Conv2D on NHWC tensors with an HWIO kernel `[kh, kw, cin / groups, filters]`. */
 import type { Tensor, Shape } from '../tensor.js';
-import { conv2d, resolveConvGeometry, type Conv2dOptions, type Conv2dPadding } from '../kernels/conv2d.js';
+import { checkConv2dOptions, conv2d, resolveConvGeometry } from '../kernels/conv2d.js';
+import type { Conv2dOptions, Conv2dPadding } from '../kernels/conv2d.js';
+import { checkNumber, checkPair, withDefault } from '../validate.js';
 import type { Initializer } from '../init.js';
 import { Module, type LayerOptions } from './module.js';
 
@@ -38,8 +40,10 @@ export class Conv2d extends Module {
   constructor(opts: Conv2dLayerOptions) {
     super(opts, 'conv2d');
     this.opts = opts;
-    const [kh, kw] = typeof opts.kernelSize === 'number' ? [opts.kernelSize, opts.kernelSize] : opts.kernelSize;
-    const groups = opts.groups ?? 1;
+    const [kh, kw] = checkPair(opts.kernelSize, `Conv2d ${this.name} kernelSize`, { integer: true, min: 1 });
+    checkNumber(opts.inChannels, `Conv2d ${this.name} inChannels`, { integer: true, min: 1 });
+    checkNumber(opts.filters, `Conv2d ${this.name} filters`, { integer: true, min: 1 });
+    const { groups } = checkConv2dOptions(this.convOpts(), `Conv2d ${this.name}`);
     if (opts.inChannels % groups !== 0 || opts.filters % groups !== 0) throw new Error(`ossify: Conv2d ${this.name}: groups=${groups} must divide inChannels=${opts.inChannels} and filters=${opts.filters}`);
     this.kernel = this.addWeight('kernel', [kh, kw, opts.inChannels / groups, opts.filters], opts.kernelInitializer ?? 'glorotUniform');
     this.bias = opts.useBias === false ? null : this.addWeight('bias', [opts.filters], opts.biasInitializer ?? 'zeros');
@@ -47,7 +51,8 @@ export class Conv2d extends Module {
 
   /** The kernel-level options of this layer's convolution. */
   convOpts(): Conv2dOptions {
-    return { stride: this.opts.strides, dilation: this.opts.dilation, padding: this.opts.padding ?? 'valid', groups: this.opts.groups };
+    const o = this.opts;
+    return { stride: o.strides, dilation: o.dilation, padding: withDefault(o.padding, 'valid'), groups: o.groups };
   }
 
   forward(x: Tensor): Tensor {

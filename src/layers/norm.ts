@@ -6,7 +6,8 @@
  * for `trainable = False`.
  */
 import { isGradEnabled, keep, shapeStr, type Tensor, type Shape } from '../tensor.js';
-import { batchNorm, batchNormAffineTable, batchNormApplyTable } from '../kernels/batchnorm.js';
+import { batchNorm, batchNormAffineTable, batchNormApplyTable, checkBatchNormOptions } from '../kernels/batchnorm.js';
+import { checkNumber } from '../validate.js';
 import { runtime } from '../gpu/runtime.js';
 import { Module, type LayerOptions } from './module.js';
 
@@ -14,9 +15,9 @@ import { Module, type LayerOptions } from './module.js';
 export interface BatchNormOptions extends LayerOptions {
   /** Number of channels (the last axis). */
   channels: number;
-  /** Keras momentum (default 0.99): moving = moving * m + batch * (1 - m). PyTorch's 0.1 is 0.9 here. */
+  /** Keras momentum (default 0.99), in [0, 1]: moving = moving * m + batch * (1 - m). PyTorch's 0.1 is 0.9 here. */
   momentum?: number;
-  /** Added to the variance (default 1e-3, Keras; DenseNet uses 1.001e-5, PyTorch 1e-5). */
+  /** Added to the variance (default 1e-3, Keras; DenseNet uses 1.001e-5, PyTorch 1e-5): a finite number >= 0. */
   epsilon?: number;
   /** Learn `gamma` (default true; InceptionV3 uses false). */
   scale?: boolean;
@@ -42,9 +43,8 @@ export class BatchNorm extends Module {
 
   constructor(opts: BatchNormOptions) {
     super(opts, 'batch_normalization');
-    this.channels = opts.channels;
-    this.momentum = opts.momentum ?? 0.99;
-    this.epsilon = opts.epsilon ?? 1e-3;
+    this.channels = checkNumber(opts.channels, `${this.name} channels`, { integer: true, min: 1 });
+    ({ momentum: this.momentum, epsilon: this.epsilon } = checkBatchNormOptions(opts, this.name));
     this.gamma = opts.scale === false ? null : this.addWeight('gamma', [opts.channels], 'ones');
     this.beta = opts.center === false ? null : this.addWeight('beta', [opts.channels], 'zeros');
     this.movingMean = this.addBuffer('moving_mean', [opts.channels], 'zeros');

@@ -4,7 +4,9 @@
  * `state()` / `loadState()` expose for checkpoints.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, keep, noGrad } from '../tensor.js';
+import { Tensor, checkTensor, keep, noGrad } from '../tensor.js';
+import { checkBoolean, checkNumber, checkOptionalNumber, showValue, withDefault } from '../validate.js';
+import type { NumberRange } from '../validate.js';
 import adamSrc from '../../shaders/adam.wgsl';
 import sgdSrc from '../../shaders/sgd.wgsl';
 import { fillTemplate } from '../gpu/wgsl.js';
@@ -18,20 +20,61 @@ function launchUpdate(name: string, src: string, p: Tensor, bindings: Record<str
   rt.dispatchStream(name, fillTemplate(src, { T: vec ? 'vec4<f32>' : 'f32' }), bindings, { ...params, n });
 }
 
-/** Common optimizer behaviour: the parameter list, the learning rate, zeroing gradients, state I/O. */
+/** Learning rates: finite and >= 0 (PyTorch's rule). */
+const LR_RANGE: NumberRange = { min: 0 };
+/**
+ * Steps over which live GPU memory must grow, every one of them, before {@link Optimizer.step} warns
+ * that a training loop leaks (and by at least {@link LEAK_WARN_BYTES_PER_STEP} a step on average).
+ */
+const LEAK_WARN_STEPS = 4;
+const LEAK_WARN_BYTES_PER_STEP = 64 * 1024;
+
+/**
+ * Common optimizer behaviour: the parameter list, the learning rate, zeroing gradients, state I/O,
+ * and the leak watch: when live GPU memory grows at every one of {@link LEAK_WARN_STEPS} steps in a
+ * row (by 64 KiB a step or more), `step()` warns once that the loop does not free what each step
+ * makes (wrap the step in `tidy()`: README, "Memory").
+ */
 export abstract class Optimizer {
-  /** The learning rate (schedulers such as ReduceLROnPlateau change it between steps). */
-  lr: number;
   /** Number of steps taken. */
   iterations = 0;
   protected slots = new Map<string, Tensor>();
+  private lr_ = 0;
+  /** Live bytes after each recent step (the leak watch), and whether it has warned. */
+  private liveAfterStep: number[] = [];
+  private leakWarned = false;
 
-  constructor(readonly params: Tensor[], lr: number) {
-    if (!params.length) throw new Error('ossify: optimizer got no parameters');
+  /** `kind` names the optimizer in error messages. */
+  constructor(readonly params: Tensor[], lr: number, private readonly kind = 'Optimizer') {
+    if (!Array.isArray(params) || !params.length) {
+      throw new Error(`ossify: ${kind} needs a non-empty array of parameters, got ${showValue(params)}`);
+    }
+    params.forEach((p, i) => checkTensor(p, `${kind} parameter ${i}`));
     const names = params.map((p) => p.name).filter((n): n is string => !!n);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new Error(`ossify: two parameters are both named '${dup}'; optimizer state is keyed by name`);
+    params.forEach((p, i) => {
+      const what = `${kind} parameter ${i} (${p.label()})`;
+      if (params.indexOf(p) !== i) {
+        const first = params.indexOf(p);
+        throw new Error(`ossify: ${what} is parameter ${first} again: each step would update it twice; list it once`);
+      }
+      if (!p.requiresGrad) {
+        throw new Error(
+          `ossify: ${what} does not require gradients (requiresGrad is false), so no step would ever update it: ` +
+            'set requiresGrad = true, or leave it out (Module.parameters() lists the trainable ones)',
+        );
+      }
+    });
     this.lr = lr;
+  }
+
+  /** The learning rate, a finite number >= 0 (schedulers such as ReduceLROnPlateau change it between steps). */
+  get lr(): number {
+    return this.lr_;
+  }
+  set lr(v: number) {
+    this.lr_ = checkNumber(v, `${this.kind} lr`, LR_RANGE);
   }
 
   /** A named state tensor of the same shape as parameter i, created as zeros on first use. */
@@ -49,6 +92,27 @@ export abstract class Optimizer {
   step(): void {
     this.iterations++;
     noGrad(() => this.params.forEach((p, i) => p.grad && this.update(p, p.grad, i)));
+    this.watchLiveMemory();
+  }
+
+  /** Warn once when live memory has grown at each of the last {@link LEAK_WARN_STEPS} steps. */
+  private watchLiveMemory(): void {
+    if (this.leakWarned) return;
+    const live = this.liveAfterStep;
+    live.push(runtime().memory().liveBytes);
+    if (live.length <= LEAK_WARN_STEPS) return;
+    live.shift();
+    const growth = live[live.length - 1] - live[0];
+    const grewEveryStep = live.every((b, i) => i === 0 || b > live[i - 1]);
+    if (!grewEveryStep || growth < LEAK_WARN_BYTES_PER_STEP * LEAK_WARN_STEPS) return;
+    this.leakWarned = true;
+    const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    console.warn(
+      `ossify: live GPU memory grew at each of the last ${LEAK_WARN_STEPS} optimizer steps ` +
+        `(+${mib(growth / LEAK_WARN_STEPS)} per step, ${mib(live[live.length - 1])} live): ` +
+        "the tensors each step makes are not freed. Wrap the step's forward and backward " +
+        "in tidy() and return the loss from it, or dispose() every tensor the step creates (README, 'Memory').",
+    );
   }
 
   protected abstract update(p: Tensor, g: Tensor, i: number): void;
@@ -85,11 +149,15 @@ export abstract class Optimizer {
 
 /** Adam options. Defaults follow Keras (epsilon 1e-7); PyTorch uses 1e-8. */
 export interface AdamOptions {
+  /** Learning rate, >= 0 (default 1e-3). */
   lr?: number;
+  /** First-moment decay, in [0, 1) (default 0.9). */
   beta1?: number;
+  /** Second-moment decay, in [0, 1) (default 0.999). */
   beta2?: number;
+  /** Added to sqrt(v), >= 0 (default 1e-7). */
   epsilon?: number;
-  /** Decoupled weight decay (AdamW); 0 = plain Adam. Keras AdamW defaults to 0.004, PyTorch to 0.01. */
+  /** Decoupled weight decay (AdamW), >= 0; 0 = plain Adam. Keras AdamW defaults to 0.004, PyTorch to 0.01. */
   weightDecay?: number;
 }
 
@@ -99,16 +167,16 @@ export interface AdamOptions {
  * p -= lr * wd * p).
  */
 export class Adam extends Optimizer {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  weightDecay: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
   constructor(params: Tensor[], opts: AdamOptions = {}) {
-    super(params, opts.lr ?? 1e-3);
-    this.beta1 = opts.beta1 ?? 0.9;
-    this.beta2 = opts.beta2 ?? 0.999;
-    this.epsilon = opts.epsilon ?? 1e-7;
-    this.weightDecay = opts.weightDecay ?? 0;
+    super(params, withDefault(opts.lr, 1e-3), 'Adam');
+    this.beta1 = checkOptionalNumber(opts.beta1, 'Adam beta1', { min: 0, below: 1 }) ?? 0.9;
+    this.beta2 = checkOptionalNumber(opts.beta2, 'Adam beta2', { min: 0, below: 1 }) ?? 0.999;
+    this.epsilon = checkOptionalNumber(opts.epsilon, 'Adam epsilon', { min: 0 }) ?? 1e-7;
+    this.weightDecay = checkOptionalNumber(opts.weightDecay, 'Adam weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
     const t = this.iterations;
@@ -119,23 +187,29 @@ export class Adam extends Optimizer {
 
 /** SGD options (PyTorch formulation of momentum). */
 export interface SgdOptions {
+  /** Learning rate, >= 0 (default 0.01). */
   lr?: number;
+  /** Momentum, in [0, 1) (default 0). */
   momentum?: number;
+  /** Nesterov momentum (needs momentum > 0). */
   nesterov?: boolean;
-  /** L2 weight decay added to the gradient. */
+  /** L2 weight decay added to the gradient, >= 0. */
   weightDecay?: number;
 }
 
 /** SGD with optional (Nesterov) momentum. */
 export class SGD extends Optimizer {
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
   constructor(params: Tensor[], opts: SgdOptions = {}) {
-    super(params, opts.lr ?? 0.01);
-    this.momentum = opts.momentum ?? 0;
-    this.nesterov = opts.nesterov ?? false;
-    this.weightDecay = opts.weightDecay ?? 0;
+    super(params, withDefault(opts.lr, 0.01), 'SGD');
+    this.momentum = checkOptionalNumber(opts.momentum, 'SGD momentum', { min: 0, below: 1 }) ?? 0;
+    this.nesterov = checkBoolean(opts.nesterov, 'SGD nesterov', false);
+    if (this.nesterov && this.momentum === 0) {
+      throw new Error('ossify: SGD nesterov needs a momentum > 0 (as PyTorch); set momentum, e.g. 0.9');
+    }
+    this.weightDecay = checkOptionalNumber(opts.weightDecay, 'SGD weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
     launchUpdate('sgd', sgdSrc, p, { param: p.storage, grad: g.storage, buf: this.slot('momentum', i).storage }, { lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, gscale: 1 });
