@@ -123,7 +123,9 @@ fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
     const row = after.byLabel.find((e) => e.label === 'compile-stats-probe');
     expect(row?.pipelines).toBe(1);
     expect(row!.createMs).toBeGreaterThan(0);
-    if (rt.info.features.includes('timestamp-query')) expect(row!.firstDispatchMs, 'first dispatch timed').toBeGreaterThan(0);
+    expect(Number.isFinite(row!.firstDispatchMs)).toBe(true);
+    // lavapipe compiles on the first dispatch, inside its timestamps (SwiftShader's may read 0 for a small run).
+    if (rt.info.kind === 'lavapipe') expect(row!.firstDispatchMs, 'first dispatch timed').toBeGreaterThan(0);
     expect(after.compilesOnFirstRun).toBe(rt.info.kind === 'lavapipe');
     expect(after.compileMs).toBe(after.compilesOnFirstRun ? after.firstDispatchMs : after.createMs);
     t.dispose();
@@ -132,8 +134,9 @@ fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
     const rt = runtime();
     setVariant('gemm', undefined);
     const shapes: [number, number, number][] = [[1, 8, 4], [5, 12, 16], [18, 40, 24], [72, 16, 132], [301, 8, 36]];
-    const gemms = async (): Promise<number> =>
-      (await rt.compileStats()).byLabel.filter((e) => e.label.startsWith('matmul:')).reduce((n, e) => n + e.pipelines, 0);
+    // Pipelines per GEMM core ('matmul:subgroup', 'matmul:subgroup8', ...): a shape may pick another core.
+    const gemms = async (): Promise<Map<string, number>> =>
+      new Map((await rt.compileStats()).byLabel.filter((e) => e.label.startsWith('matmul:')).map((e) => [e.label, e.pipelines]));
     const before = await gemms();
     for (const [M, K, N] of shapes) {
       const a = randArray(M * K, M);
@@ -141,11 +144,12 @@ fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
       const c = matmul(Tensor.from(a, [M, K]), Tensor.from(b, [K, N]));
       expectClose(await c.read(), matmulReference(a, [M, K], b, [K, N], false, false), { what: `${M}x${K}x${N}`, atol: 1e-5 });
     }
-    const added = (await gemms()) - before;
+    const after = await gemms();
+    const added = [...after].map(([label, n]) => n - (before.get(label) ?? 0));
     const sub = resolveGemmVariant({ label: 'matmul', M: 18, N: 24, K: 40 });
-    // K and N all multiples of 4 (vec4 bindings): one loader variant. Elsewhere each launch shape may differ.
-    if (rt.info.isCpu && sub.lanes > 0) expect(added, 'pipelines for five shapes').toBeLessThanOrEqual(1);
-    else expect(added).toBeLessThanOrEqual(shapes.length);
+    // K and N all multiples of 4 (vec4 bindings): one loader variant per core. Elsewhere each launch shape may differ.
+    if (rt.info.isCpu && sub.lanes > 0) for (const n of added) expect(n, 'pipelines of one core for five shapes').toBeLessThanOrEqual(1);
+    else expect(added.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(shapes.length);
   });
 });
 
