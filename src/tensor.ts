@@ -188,6 +188,8 @@ export class Tensor {
     try {
       owner = rt.alloc(numel(shape) * 4, { exact });
     } catch (e) {
+      // A lost device is not this tensor's problem: say it as the runtime does, once for every call.
+      if (rt.lost) throw e;
       throw new Error(`ossify: tensor shape ${shapeStr(shape)}: ${(e as Error).message.replace(/^ossify: /, '')}`);
     }
     return new Tensor(shape, new Storage(owner, rt));
