@@ -1,4 +1,8 @@
 import { describe, it, beforeAll, expect, afterEach } from 'vitest';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Tensor, sum, mean, sumReference, matmul, matmulReference, setVariant, tidy, GEMM_VARIANTS, autotune, tuning, resolveGemmVariant, runtime } from '../src/index.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
@@ -49,16 +53,16 @@ describe('GEMM variant resolution', () => {
     const narrow = resolveGemmVariant({ label: 't', M: 100, N: 1, K: 10 }); // widened to one subgroup per workgroup row
     // One launch shape for every M: a single row runs the first block of the same kernel.
     const oneRow = resolveGemmVariant({ label: 't', M: 1, N: 64, K: 10 });
-    expect(oneRow).toEqual(fixed ? { variant: 'subgroup', lanes: Math.min(s!.min, 8) } : { variant: 'regtile', lanes: 0 });
+    expect(oneRow).toEqual(fixed ? { variant: 'subgroup', lanes: s!.min } : { variant: 'regtile', lanes: 0 });
     if (fixed) {
-      expect(wide).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
-      expect(narrow).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
+      expect(wide).toEqual({ variant: 'subgroup', lanes: s!.min });
+      expect(narrow).toEqual({ variant: 'subgroup', lanes: s!.min });
       // 'subgroup8' needs A read four k at a time; elsewhere it runs as 'subgroup'.
       setVariant('gemm', 'subgroup8');
-      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 })).toEqual({ variant: 'subgroup', lanes: Math.min(s!.min, 8) });
-      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true })).toEqual({ variant: 'subgroup8', lanes: Math.min(s!.min, 8) });
+      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 })).toEqual({ variant: 'subgroup', lanes: s!.min });
+      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true })).toEqual({ variant: 'subgroup8', lanes: s!.min });
       // ... or four rows at a time (weight gradients, transposed A), which needs at least 4 rows per invocation.
-      expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true })).toEqual({ variant: 'subgroup8', lanes: Math.min(s!.min, 8) });
+      expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true })).toEqual({ variant: 'subgroup8', lanes: s!.min });
       expect(resolveGemmVariant({ label: 't', M: 2, N: 64, K: 50, rowsA4: true }).variant).toBe('subgroup');
       // The CPU-adapter defaults where subgroups are granted: 8 columns per invocation with 4-lane subgroups.
       setVariant('gemm', undefined);
@@ -162,5 +166,49 @@ describe('axes (issue #24)', () => {
     }
     expectClose(await sum(x, -1).read(), [NaN, 15], { what: 'a NaN sums to NaN' });
     x.dispose();
+  });
+});
+
+describe('16-lane subgroups (lavapipe on 512-bit vectors)', () => {
+  // The subgroup core's loads span a subgroup's rows: with 16 lanes a load covers two 8-row blocks
+  // (the kernel failed to compile: a block read a row loaded inside the previous block's scope). The
+  // subgroup size is the machine's, so this runs the GEMMs in a lavapipe process told to use 512-bit
+  // vectors, on whichever adapter the suite runs.
+  it('subgroup and subgroup8 GEMMs, all transposes, match the float64 reference', () => {
+    const dist = resolve(__dirname, '..', 'dist', 'index.js');
+    if (!existsSync(dist)) execFileSync('npx', ['tsup'], { cwd: resolve(__dirname, '..'), stdio: 'ignore' });
+    const shapes: [number, number, number][] = [[18, 40, 24], [37, 12, 13], [44, 20, 12], [64, 64, 64]];
+    const value = (i: number, seed: number): number => Math.sin(i * 0.37 + seed);
+    const script = `
+      import { init, runtime, Tensor, matmul, setVariant, tidy } from ${JSON.stringify(pathToFileURL(dist).href)};
+      await init();
+      const value = ${value.toString()};
+      const out = { lanes: runtime().info.subgroupSize, results: [] };
+      for (const variant of ['subgroup', 'subgroup8'])
+        for (const [M, K, N] of ${JSON.stringify(shapes)})
+          for (const ta of [false, true])
+            for (const tb of [false, true]) {
+              setVariant('gemm', variant);
+              const a = Tensor.from(Float32Array.from({ length: M * K }, (_, i) => value(i, 1)), ta ? [K, M] : [M, K]);
+              const b = Tensor.from(Float32Array.from({ length: K * N }, (_, i) => value(i, 2)), tb ? [N, K] : [K, N]);
+              const c = tidy(() => matmul(a, b, { transA: ta, transB: tb }));
+              out.results.push({ variant, M, K, N, ta, tb, c: Array.from(await c.read()) });
+            }
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, OSSIFY_QUIET: '1', OSSIFY_ADAPTER: 'lavapipe', LP_NATIVE_VECTOR_WIDTH: '512' },
+      encoding: 'utf8',
+      timeout: 540_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(got.lanes).toEqual({ min: 16, max: 16 });
+    expect(got.results.length).toBe(2 * shapes.length * 4);
+    for (const { variant, M, K, N, ta, tb, c } of got.results) {
+      const a = Float64Array.from({ length: M * K }, (_, i) => value(i, 1));
+      const b = Float64Array.from({ length: K * N }, (_, i) => value(i, 2));
+      const ref = matmulReference(a, ta ? [K, M] : [M, K], b, tb ? [N, K] : [K, N], ta, tb);
+      expectClose(c, ref, { what: `${variant} ${M}x${K}x${N} ta=${ta} tb=${tb}`, atol: 1e-5 * Math.sqrt(K) });
+    }
   });
 });

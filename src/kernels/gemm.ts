@@ -273,15 +273,17 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
     ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`)
     : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
   // Subgroup form: rows in blocks of ROW_BLOCK, each skipped where it starts at or past M (the loads of
-  // A's rows that a block alone uses go inside it). Loads of lanes <= ROW_BLOCK rows fall in one block.
-  const blocked = lanes > 0 && tm > ROW_BLOCK;
-  const inBlock = (b: number) => (r: number): boolean => Math.floor(r / ROW_BLOCK) === b;
+  // A's rows that a block alone uses go inside it). A load spans `lanes` rows, so with 16-lane
+  // subgroups (lavapipe on 512-bit vectors) the blocks are 16 rows; the four-row reads load outside.
+  const block = rows4 ? ROW_BLOCK : Math.max(ROW_BLOCK, lanes);
+  const blocked = lanes > 0 && tm > block;
+  const inBlock = (b: number) => (r: number): boolean => Math.floor(r / block) === b;
   const byBlock = (lines: (keep: (r: number) => boolean) => string[]): string[] => {
     if (!blocked) return lines(() => true);
-    return [...Array(tm / ROW_BLOCK).keys()].flatMap((b) => {
+    return [...Array(tm / block).keys()].flatMap((b) => {
       const body = lines(inBlock(b));
       if (b === 0) return body;
-      return [`    if (m0 + ${b * ROW_BLOCK}u < p.M) {`, ...body.map((l) => `  ${l}`), '    }'];
+      return [`    if (m0 + ${b * block}u < p.M) {`, ...body.map((l) => `  ${l}`), '    }'];
     });
   };
   // Loads j whose rows (j * per .. j * per + per - 1) lie in the block `keep` selects.
