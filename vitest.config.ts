@@ -13,9 +13,11 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // A kernel compiles on first use: with a cold shader cache (a fresh machine) lavapipe's LLVM takes
-    // seconds per GEMM kernel, and tests that run in 1-10 s warm took over 120 s cold on 2 cores.
-    testTimeout: 600_000,
-    hookTimeout: 600_000,
+    // seconds per GEMM kernel. Cold on 2 cores the longest single test took 47 s; a stuck one fails at 300 s.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
+    // CI (.ci/run) stops at the first failure: one stuck GPU would otherwise time out every test after it.
+    bail: Number(process.env.OSSIFY_TEST_BAIL ?? 0),
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,

@@ -24,7 +24,7 @@ const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `ossify-cli-${n
 
 /** Run the CLI; `stderr` without the adapter's own warnings (Dawn prints them on every start). */
 function ossify(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 540_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 280_000 });
   const stderr = r.stderr.split('\n').filter((l) => !l.startsWith('Warning: ')).join('\n');
   return { status: r.status, stdout: r.stdout, stderr };
 }

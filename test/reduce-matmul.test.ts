@@ -198,7 +198,7 @@ describe('16-lane subgroups (lavapipe on 512-bit vectors)', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, OSSIFY_QUIET: '1', OSSIFY_ADAPTER: 'lavapipe', LP_NATIVE_VECTOR_WIDTH: '512' },
       encoding: 'utf8',
-      timeout: 540_000,
+      timeout: 280_000,
     });
     expect(r.status, r.stderr).toBe(0);
     const got = JSON.parse(r.stdout.trim().split('\n').pop()!);

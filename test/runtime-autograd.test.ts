@@ -153,6 +153,36 @@ fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
   });
 });
 
+describe('long waits', () => {
+  it('say on stderr how long they have waited, for how many dispatches, and which kernels run for the first time', async () => {
+    const rt = runtime();
+    // A kernel no other test compiles, slow enough (a loop per element) to outlast a 5 ms notice.
+    const body = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+struct Params { n: u32, steps: u32 }
+@group(0) @binding(1) var<uniform> p: Params;
+fn update(i: u32) { var v = f32(i); for (var s = 0u; s < p.steps; s++) { v = fract(v * 1.0001 + 0.5); } out[i] = v; }`;
+    const t = Tensor.zeros([64]);
+    const lines: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void lines.push(args.join(' '));
+    rt.waitNoticeS = 0.005;
+    try {
+      rt.dispatchStream('wait-notice-probe', body, { out: t.storage }, { n: 64, steps: 400_000 });
+      await t.read();
+    } finally {
+      rt.waitNoticeS = 0;
+      console.error = original;
+    }
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toMatch(/^ossify: still waiting for the GPU after \d+ s, for \d+ dispatches; kernels run for the first time: .*wait-notice-probe/);
+    // Off again: a wait says nothing.
+    const n = lines.length;
+    await t.read();
+    expect(lines.length).toBe(n);
+    t.dispose();
+  });
+});
+
 describe('scopes and disposal', () => {
   it('tidy frees intermediates and keeps what it returns', async () => {
     const rt = runtime();

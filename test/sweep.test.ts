@@ -21,7 +21,7 @@ const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `ossify-sweep-$
 const report = (out: string): SweepReport => JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
 
 function ossify(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 540_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 280_000 });
   return {
     status: r.status,
     stdout: r.stdout,
@@ -130,7 +130,7 @@ describe('ossify sweep', () => {
         clearInterval(t);
         res();
       });
-      setTimeout(() => rej(new Error('the second run never finished an epoch')), 540_000);
+      setTimeout(() => rej(new Error('the second run never finished an epoch')), 280_000);
     });
     await new Promise((r) => setTimeout(r, 200));
     expect(existsSync(join(killed, 'runs', 'inceptionv3-bam-s0', 'result.json'))).toBe(true);

@@ -413,6 +413,7 @@ export class Runtime {
     const first = !k.dispatched;
     if (first) {
       k.dispatched = true;
+      this.firstSinceWait.push(k.label);
       this.onFirstDispatch?.(k);
     }
     let slot: { buffer: GPUBuffer; offset: number; view: DataView } | null = null;
@@ -653,9 +654,18 @@ export class Runtime {
     const work = this.workSinceWait;
     this.workSinceWait = 0;
     const t0 = performance.now();
-    const expected = this.waitMs.get(work) ?? 0;
-    if (this.sleepWhileBusy && expected > MIN_SLEEP_MS) await new Promise((r) => setTimeout(r, expected * SLEEP_FRACTION));
-    await wait();
+    const firstRuns = this.firstSinceWait;
+    this.firstSinceWait = [];
+    const dispatched = this.dispatches - this.dispatchesAtWait;
+    this.dispatchesAtWait = this.dispatches;
+    const notice = this.waitNoticeS > 0 ? setInterval(() => this.noticeWait(t0, dispatched, firstRuns), this.waitNoticeS * 1000) : null;
+    try {
+      const expected = this.waitMs.get(work) ?? 0;
+      if (this.sleepWhileBusy && expected > MIN_SLEEP_MS) await new Promise((r) => setTimeout(r, expected * SLEEP_FRACTION));
+      await wait();
+    } finally {
+      if (notice) clearInterval(notice);
+    }
     if (this.waitMs.size >= WAIT_ESTIMATES) this.waitMs.clear();
     this.waitMs.set(work, performance.now() - t0);
   }
@@ -665,6 +675,20 @@ export class Runtime {
    * moved step times within their noise, both ways (bench/LAB.md #57); it leaves a core to other work.
    */
   sleepWhileBusy = false;
+  /**
+   * Seconds after which a wait for the GPU says, on stderr and again every as many seconds, how long it
+   * has waited, how many dispatches it waits for and which kernels among them run for the first time
+   * (those a CPU adapter compiles then). 0 (the default) says nothing; `OSSIFY_GPU_WAIT_NOTICE_S` sets
+   * it in Node (the test command sets 120, so a stuck GPU names its kernels in the log).
+   */
+  waitNoticeS = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.OSSIFY_GPU_WAIT_NOTICE_S ?? 0) || 0;
+  private firstSinceWait: string[] = [];
+  private dispatchesAtWait = 0;
+  private noticeWait(t0: number, dispatched: number, firstRuns: string[]): void {
+    const s = ((performance.now() - t0) / 1000).toFixed(0);
+    const shown = firstRuns.slice(0, 12).join(', ') + (firstRuns.length > 12 ? `, ... (${firstRuns.length} in all)` : '');
+    console.error(`ossify: still waiting for the GPU after ${s} s, for ${dispatched} dispatches` + (firstRuns.length ? `; kernels run for the first time: ${shown}` : '; no kernel among them runs for the first time'));
+  }
   // Milliseconds the last wait took, by a hash of the kernels and grids dispatched before it.
   private waitMs = new Map<number, number>();
   private workSinceWait = 0;
