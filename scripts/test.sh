@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npm run build --silent
+echo "== public API report (api/*.api.md) =="
+node scripts/api.mjs --check
 echo "== type check (src, test, bench) =="
 npx tsc --noEmit -p .
 export OSSIFY_QUIET=1

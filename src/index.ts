@@ -1,40 +1,56 @@
 /**
  * ossify: a deep-learning engine on WebGPU. This entry is browser-safe (Node-only parts such as
  * the data pipeline and the trainer are in `ossify/node`).
+ *
+ * It names every export it promises: tensors, the differentiable ops, layers, models, optimizers,
+ * losses, weight files and runtime control. Kernel internals (GEMM launches, convolution geometry,
+ * inference-only fused kernels) and the float64 CPU references live in `ossify/internals`, which is
+ * unstable. `api/ossify.api.md` records this surface; `npm test` fails when it changes unreviewed.
  * @packageDocumentation
+ * @module ossify
  */
-// Runtime and tensors
-export { init, runtime, shutdown, Runtime, Kernel, sizeClass, STREAM_PER_INVOCATION, type MemoryStats, type BufferLike, type CompileStats } from './gpu/runtime.js';
-export { acquireDevice, classifyAdapter, type AdapterKind, type DeviceInfo, type AcquireOptions } from './gpu/device.js';
-export { fillTemplate } from './gpu/wgsl.js';
-export { Tensor, tidy, keep, noGrad, isGradEnabled, setPoison, releaseNode, numel, defineOp, checkTensor, type Shape, type DType, type GradNode } from './tensor.js';
-export { backward, record } from './autograd.js';
-// Kernels (each with its float64 CPU reference)
-export * from './kernels/elementwise.js';
-export { sum, mean, sumTo, sumReference } from './kernels/reduce.js';
-export { matmul, matmulFused, matmulReference, type MatmulOptions, type MatmulFusedOptions, type AffineMap, type ChannelSlice } from './kernels/matmul.js';
-export { gemm, gemmShapeKey, resolveGemmVariant, rowMajorB, GEMM_VARIANTS, type GemmCall, type GemmEpilogue, type GemmVariant } from './kernels/gemm.js';
-export { setVariant, variant, autotune, tuning, loadTuning } from './kernels/variants.js';
-export * from './kernels/conv2d.js';
-export { winogradConv2d, winogradWeights, winogradApplies } from './kernels/winograd.js';
-export * from './kernels/pad.js';
-export * from './kernels/batchnorm.js';
-export { maxPool2d, avgPool2d, avgPool2dMapped, globalAvgPool2d, poolGeometry, pool2dReference, pool2dBackwardReference, globalAvgPool2dReference, type PoolPadding, type PoolGeometry, type AvgPool2dOptions, type Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';
-export * from './kernels/concat.js';
-export * from './kernels/bam.js';
-export * from './kernels/dropout.js';
-export * from './kernels/loss.js';
+// Runtime control
+export { init, runtime, shutdown, type Runtime, type MemoryStats, type CompileStats } from './gpu/runtime.js';
+export { type AdapterKind, type DeviceInfo, type AcquireOptions } from './gpu/device.js';
+export { setVariant, autotune, tuning, loadTuning } from './kernels/variants.js';
+export { GEMM_VARIANTS, type GemmVariant } from './kernels/gemm.js';
+// Tensors and autograd
+export { Tensor, tidy, keep, noGrad, isGradEnabled, type Shape, type DType } from './tensor.js';
+export { backward } from './autograd.js';
+// Ops (differentiable; NHWC images, HWIO filters)
+export { relu, sigmoid, exp, neg, square, sqrt, log, tanh, scale, addScalar, add, sub, mul, div, broadcastTo, reshape } from './kernels/elementwise.js';
+export { sum, mean } from './kernels/reduce.js';
+export { matmul, type MatmulOptions } from './kernels/matmul.js';
+export { conv2d, type Conv2dOptions, type Conv2dPadding, type Conv3x3Variant } from './kernels/conv2d.js';
+export { zeroPad2d, type Pad2d } from './kernels/pad.js';
+export { batchNorm, type BatchNormParams } from './kernels/batchnorm.js';
+export { maxPool2d, avgPool2d, globalAvgPool2d, type PoolPadding, type AvgPool2dOptions, type Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';
+export { concat, split } from './kernels/concat.js';
+export { bamCombine, type BamMode } from './kernels/bam.js';
+export { dropout } from './kernels/dropout.js';
+// Losses
+export { softmaxCrossEntropy, softmax, type SoftmaxCrossEntropyOptions } from './kernels/loss.js';
 // Optimizers
-export { Optimizer, Adam, SGD, adamReference, sgdReference, type AdamOptions, type SgdOptions } from './optim/optimizers.js';
+export { Optimizer, Adam, SGD, type AdamOptions, type SgdOptions } from './optim/optimizers.js';
 // Layers and models
-export * from './layers/index.js';
-export * from './models/index.js';
-export { Rng, hashSeed, initValues, computeFans, type Initializer } from './init.js';
+export {
+  Module, buildScope, Conv2d, BatchNorm, BatchNorm1d, BatchNorm2d, Dense, Linear, ReLU, Sigmoid, Softmax, MaxPool2d, AvgPool2d,
+  GlobalAvgPool2d, ZeroPad2d, Dropout, Flatten, Identity, Sequential, Concat, BAM, BAM_DEFAULTS, summary, summaryRows,
+  type LayerOptions, type TensorData, type StateDict, type TraceVisitor, type ParamCount, type Conv2dLayerOptions, type BatchNormOptions,
+  type DenseOptions, type Pool2dOptions, type BamOptions, type SummaryRow,
+} from './layers/index.js';
+export {
+  inceptionV3, INCEPTION_V3_BAM_POSITIONS, denseNet121, DENSENET121_BLOCKS, DENSENET121_BAM_POSITIONS, buildModel,
+  Model, type ModelConfig, type ModelOptions, type BamPlacement, type Architecture,
+} from './models/index.js';
+export { initValues, type Initializer } from './init.js';
 // Weight files (safetensors, checkpoints, PyTorch import; Keras HDF5 import is in ossify/node)
 export {
-  encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, writeFileAtomic, removeStaleTemps,
+  encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors,
   type TensorMap, type SafetensorsDType, type DecodedTensor, type DecodedSafetensors,
 } from './io/safetensors.js';
-export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, OPTIMIZER_PREFIX, type Checkpoint } from './io/checkpoint.js';
-export { importWeights, layerOf, type ImportTarget, type ImportOptions, type ImportReport } from './io/import.js';
-export { importTorchWeights, matchTorchByOrder, oihwToHwio, transpose2d, type TorchImportOptions, type TorchImportReport } from './io/torch-import.js';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
+export { importWeights, type ImportTarget, type ImportOptions, type ImportReport } from './io/import.js';
+export {
+  importTorchWeights, oihwToHwio, type TorchImportOptions, type TorchImportReport, type TorchMatch, type TorchPair, type TorchMismatch,
+} from './io/torch-import.js';

@@ -2,6 +2,7 @@
  * ossify's Node-only parts (`import ... from 'ossify/node'`): the FracAtlas data pipeline (sharp,
  * worker threads), the trainer, evaluation, prediction with attention maps, reports, and weight files.
  * @packageDocumentation
+ * @module ossify/node
  */
 export * from './data/index.js';
 export { train, evaluate, metricsJson, DivergedError, modelFromOptions, backboneOf, TRAIN_DEFAULTS, type TrainOptions, type TrainHooks, type TrainResult, type EvalResult, type EpochLog } from './train/trainer.js';
@@ -11,7 +12,7 @@ export { gradCam } from './train/attention.js';
 export * from './train/metrics.js';
 export * from './train/plateau.js';
 export { writeReport, reportMarkdown, lineChartSvg, rocSvg, confusionSvg, overlayHeatmap, encodePng, type ReportInput, type ReportImage, type ReportFiles } from './train/report.js';
-export { loadKerasH5, readKerasH5, keras3LayerKeys } from './io/keras-h5.js';
+export { loadKerasH5, readKerasH5, keras3LayerKeys, type KerasH5Options, type KerasH5Weights } from './io/keras-h5.js';
 export {
   sweep, selectRuns, testSetOf, trainOptionsOf, checkSweepFolder,
   type SweepOptions, type SweepHooks, type SweepResult, type RunResult, type TestSet, type SweepFile,

@@ -16,6 +16,7 @@ import fillSrc from '../shaders/fill.wgsl';
 
 /** Element type. Only f32 is stored today. */
 export type DType = 'f32';
+/** A tensor's dimensions, outermost first (images are NHWC, convolution filters HWIO). */
 export type Shape = readonly number[];
 
 /**

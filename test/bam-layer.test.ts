@@ -10,7 +10,7 @@ import { conv2dReference } from '../src/kernels/conv2d.js';
 import { batchNormReference } from '../src/kernels/batchnorm.js';
 import { globalAvgPool2dReference } from '../src/kernels/pool.js';
 import { bamCombineReference } from '../src/kernels/bam.js';
-import { matmulReference } from '../src/index.js';
+import { matmulReference } from '../src/internals.js';
 
 /** Trainable parameters of one BAM in the official layout (NOTES.md formula). */
 function bamFormula(C: number, r = 16): number {

@@ -1,5 +1,6 @@
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, unary, binary, broadcastTo, reshape, reference, UNARY, type UnaryOp, tidy } from '../src/index.js';
+import { Tensor, broadcastTo, reshape, tidy } from '../src/index.js';
+import { unary, binary, reference, UNARY, type UnaryOp } from '../src/internals.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
 beforeAll(setup);

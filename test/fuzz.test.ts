@@ -10,12 +10,14 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import {
-  Tensor, shutdown, runtime, tidy, backward, unary, scale, addScalar, add, sub, mul, div, broadcastTo, reshape, sum,
-  mean, sumReference, matmul, matmulReference, conv2d, conv2dReference, maxPool2d, avgPool2d, pool2dReference,
-  softmaxCrossEntropy, softmaxCrossEntropyReference, softmax, softmaxReference, batchNorm, batchNormReference,
-  concat, concatReference, zeroPad2d, zeroPad2dReference, dropout, dropoutReference, Adam, SGD, adamReference,
-  sgdReference, reference, type UnaryOp, type Conv2dOptions, type AvgPool2dOptions,
+  Tensor, shutdown, runtime, tidy, backward, scale, addScalar, add, sub, mul, div, broadcastTo, reshape, sum,
+  mean, matmul, conv2d, maxPool2d, avgPool2d, softmaxCrossEntropy, softmax, batchNorm,
+  concat, zeroPad2d, dropout, Adam, SGD, type Conv2dOptions, type AvgPool2dOptions,
 } from '../src/index.js';
+import {
+  unary, sumReference, matmulReference, conv2dReference, pool2dReference, softmaxCrossEntropyReference, softmaxReference,
+  batchNormReference, concatReference, zeroPad2dReference, dropoutReference, adamReference, sgdReference, reference, type UnaryOp,
+} from '../src/internals.js';
 import { setup, rng, expectClose, numel } from './helpers.js';
 
 const CALLS = 1200;

@@ -3,7 +3,8 @@
  * differences. Every kernel test compares the GPU against a float64 CPU reference.
  */
 import { expect } from 'vitest';
-import { init, setPoison, Tensor, tidy, backward, noGrad } from '../src/index.js';
+import { init, Tensor, tidy, backward, noGrad } from '../src/index.js';
+import { setPoison } from '../src/internals.js';
 
 /** Initialise the runtime with poisoning on (unwritten outputs read back as NaN). */
 export async function setup(): Promise<void> {

@@ -14,7 +14,8 @@
  * benchmark shape has such a kernel.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { init, conv2dReference, conv2dReferenceGrads } from '../src/index.js';
+import { init } from '../src/index.js';
+import { conv2dReference, conv2dReferenceGrads } from '../src/internals.js';
 import { jaxInNode } from '../bench/lib/jax-node.js';
 import { convOp, convPads, forwardBackward, permute4 } from '../bench/lib/engine-jax.js';
 import { randomData } from '../bench/lib/engine.js';

@@ -1,7 +1,8 @@
 /** The layer API (src/layers, src/init.ts): naming, initialisation, state dicts, modes, freezing, shapes. */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { setup, randArray, expectClose } from './helpers.js';
-import { Tensor, tidy, noGrad, backward, sum, matmulReference } from '../src/index.js';
+import { Tensor, tidy, noGrad, backward, sum } from '../src/index.js';
+import { matmulReference } from '../src/internals.js';
 import {
   Module, Sequential, Concat, Conv2d, BatchNorm2d, BatchNorm1d, Dense, Linear, ReLU, Sigmoid, Softmax, MaxPool2d, AvgPool2d,
   GlobalAvgPool2d, Dropout, ZeroPad2d, Flatten, Identity, buildScope, summary, type StateDict,

@@ -1,5 +1,6 @@
 import { describe, it, beforeAll, expect, vi } from 'vitest';
-import { Tensor, Adam, SGD, adamReference, sgdReference, tidy, backward, matmul, relu, sub, square, mean, add, mul, noGrad } from '../src/index.js';
+import { Tensor, Adam, SGD, tidy, backward, matmul, relu, sub, square, mean, add, mul, noGrad } from '../src/index.js';
+import { adamReference, sgdReference } from '../src/internals.js';
 import { setup, randArray, expectClose } from './helpers.js';
 
 beforeAll(setup);

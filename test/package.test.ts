@@ -66,6 +66,20 @@ describe('npm package', () => {
     expect(r.loss).toBeCloseTo(16, 5);
     expect(r.grad).toEqual([4, 0, 6, 0]);
   });
+  it('names a curated API: kernel internals and float64 references are in ossify/internals only', () => {
+    writeFileSync(
+      join(project, 'entries.mjs'),
+      `import * as pub from 'ossify';
+       import * as internals from 'ossify/internals';
+       console.log(JSON.stringify({ pub: Object.keys(pub), internals: Object.keys(internals) }));`,
+    );
+    const out = execFileSync(process.execPath, ['entries.mjs'], { cwd: project, encoding: 'utf8', env: { ...process.env, OSSIFY_QUIET: '1' } });
+    const { pub, internals } = JSON.parse(out.trim().split('\n').pop()!) as { pub: string[]; internals: string[] };
+    const inner = ['tapWindow', 'liveTapRange', 'pointwiseConv', 'releaseNode', 'record', 'gemm', 'rowMajorB', 'sizeClass', 'matmulReference', 'conv2dReference'];
+    expect(pub.filter((n) => inner.includes(n) || n.endsWith('Reference'))).toEqual([]);
+    expect(inner.filter((n) => !internals.includes(n))).toEqual([]);
+    for (const n of ['init', 'Tensor', 'conv2d', 'matmul', 'backward', 'Adam', 'inceptionV3', 'saveCheckpoint', 'importTorchWeights']) expect(pub).toContain(n);
+  });
   it("esbuild bundles `import 'ossify'` for the browser with no externals", async () => {
     writeFileSync(join(project, 'browser-entry.mjs'), "import * as ossify from 'ossify';\nexport const names = Object.keys(ossify);\n");
     const r = await build({

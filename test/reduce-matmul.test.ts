@@ -3,7 +3,8 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Tensor, sum, mean, sumReference, matmul, matmulReference, setVariant, tidy, GEMM_VARIANTS, autotune, tuning, resolveGemmVariant, runtime } from '../src/index.js';
+import { Tensor, sum, mean, matmul, setVariant, tidy, GEMM_VARIANTS, autotune, tuning, runtime } from '../src/index.js';
+import { sumReference, matmulReference, resolveGemmVariant } from '../src/internals.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
 beforeAll(setup);

@@ -1,5 +1,6 @@
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, tidy, keep, noGrad, backward, runtime, shutdown, sizeClass, add, mul, relu, sum, matmul, reshape, scale, matmulReference, resolveGemmVariant, setVariant } from '../src/index.js';
+import { Tensor, tidy, keep, noGrad, backward, runtime, shutdown, add, mul, relu, sum, matmul, reshape, scale, setVariant } from '../src/index.js';
+import { sizeClass, matmulReference, resolveGemmVariant } from '../src/internals.js';
 import { fillBuffer } from '../src/tensor.js';
 import { setup, randArray, expectClose } from './helpers.js';
 import { Adam } from '../src/optim/optimizers.js';

@@ -6,7 +6,8 @@
  * Run: `node bench/lab/run.mjs [--quick] [--only 05,06]`; `--probe` measures the adapter's basic costs instead
  * (bench/lab/probe.ts).
  */
-import { runtime, Tensor, fillTemplate, matmulReference, type BufferLike } from '../../src/index.js';
+import { runtime, Tensor } from '../../src/index.js';
+import { fillTemplate, matmulReference, type BufferLike } from '../../src/internals.js';
 import { matmulLoaders } from '../../src/kernels/matmul.js';
 import { completeLoaders } from '../../src/kernels/gemm.js';
 

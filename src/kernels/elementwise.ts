@@ -124,12 +124,19 @@ export const reluGradFromOutput = defineOp('reluGradFromOutput', ['y', 'g'], (y:
   }
   return launchUnaryGrad('relu', y, null, g, 0);
 });
+/** 1 / (1 + exp(-x)), elementwise. */
 export const sigmoid = unaryOp('sigmoid');
+/** e^x, elementwise. */
 export const exp = unaryOp('exp');
+/** -x, elementwise. */
 export const neg = unaryOp('neg');
+/** x * x, elementwise. */
 export const square = unaryOp('square');
+/** The square root of x, elementwise (NaN below 0). */
 export const sqrt = unaryOp('sqrt');
+/** The natural logarithm of x, elementwise: -Infinity at 0, NaN below 0. */
 export const log = unaryOp('log');
+/** The hyperbolic tangent of x, elementwise. */
 export const tanh = unaryOp('tanh');
 /** x * s for a scalar s. */
 export const scale = defineOp('scale', ['x'], (x: Tensor, s: number): Tensor =>

@@ -22,6 +22,7 @@ import splitsSrc from '../../shaders/gemm_splits.wgsl';
  * bench/LAB.md #29, #30). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
  */
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup' | 'subgroup8';
+/** Every {@link GemmVariant}, for `setVariant('gemm', ...)` and `autotune`. */
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup', 'subgroup8'];
 
 /**

@@ -1,0 +1,49 @@
+/**
+ * ossify's internals (`import ... from 'ossify/internals'`): the engine's modules as they are, for
+ * ossify's own tests, the benchmark and the kernel lab (`bench/lab`).
+ *
+ * Unstable: anything here may change or go in any release, and none of it is in the API report.
+ * It holds what the public entry (`ossify`) leaves out: the float64 CPU references of every op
+ * (`*Reference`), the GPU runtime's buffers and kernels (`Kernel`, `BufferLike`, `sizeClass`),
+ * autograd's recording (`record`, `releaseNode`, `defineOp`), GEMM launches and their variants
+ * (`gemm`, `rowMajorB`, `resolveGemmVariant`), convolution geometry (`resolveConvGeometry`,
+ * `tapWindow`, `liveTapRange`, `pointwiseConv`), inference-only fused kernels, and helpers of the
+ * weight-file readers. Each kernel module is re-exported whole, the public ops with it.
+ * @packageDocumentation
+ */
+// GPU runtime
+export * from './gpu/runtime.js';
+export * from './gpu/device.js';
+export * from './gpu/wgsl.js';
+// Tensors and autograd
+export * from './tensor.js';
+export * from './autograd.js';
+export * from './init.js';
+// Kernels, each with its float64 CPU reference
+export * from './kernels/elementwise.js';
+export * from './kernels/reduce.js';
+export * from './kernels/matmul.js';
+export * from './kernels/gemm.js';
+export * from './kernels/lanes.js';
+export * from './kernels/variants.js';
+export * from './kernels/conv2d.js';
+export * from './kernels/winograd.js';
+export * from './kernels/pad.js';
+export * from './kernels/batchnorm.js';
+export * from './kernels/pool.js';
+export * from './kernels/concat.js';
+export * from './kernels/bam.js';
+export * from './kernels/dropout.js';
+export * from './kernels/loss.js';
+export * from './optim/optimizers.js';
+// Layers and models: what the public entry leaves out
+export { Namer, scopeSeed } from './layers/index.js';
+export { resolveConfig } from './models/index.js';
+// Weight files: helpers of the readers and writers
+export { writeFileAtomic, removeStaleTemps } from './io/safetensors.js';
+export { OPTIMIZER_PREFIX, CHECKPOINT_FORMAT_KEY, CHECKPOINT_FORMAT_VERSION } from './io/checkpoint.js';
+export { layerOf } from './io/import.js';
+export {
+  matchTorchByOrder, torchModules, transpose2d, naturalCompare,
+  type TorchKind, type TorchModule, type TorchModules,
+} from './io/torch-import.js';
