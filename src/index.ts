@@ -12,14 +12,15 @@ export { backward, record } from './autograd.js';
 // Kernels (each with its float64 CPU reference)
 export * from './kernels/elementwise.js';
 export { sum, mean, sumTo, sumReference } from './kernels/reduce.js';
-export { matmul, matmulFused, matmulReference, type MatmulOptions, type MatmulFusedOptions, type AffineMap, type ChannelSlice } from './kernels/matmul.js';
+export { matmul, matmulReference, type MatmulOptions } from './kernels/matmul.js';
+export { fused, type FusedOptions, type AffineMap, type ChannelSlice } from './kernels/fused.js';
 export { gemm, gemmShapeKey, resolveGemmVariant, rowMajorB, GEMM_VARIANTS, type GemmCall, type GemmEpilogue, type GemmVariant } from './kernels/gemm.js';
 export { setVariant, variant, autotune, tuning, loadTuning } from './kernels/variants.js';
 export * from './kernels/conv2d.js';
 export { winogradConv2d, winogradWeights, winogradApplies } from './kernels/winograd.js';
 export * from './kernels/pad.js';
 export * from './kernels/batchnorm.js';
-export { maxPool2d, avgPool2d, avgPool2dMapped, globalAvgPool2d, poolGeometry, pool2dReference, pool2dBackwardReference, globalAvgPool2dReference, type PoolPadding, type PoolGeometry, type AvgPool2dOptions, type Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';
+export { maxPool2d, avgPool2d, globalAvgPool2d, poolGeometry, pool2dReference, pool2dBackwardReference, globalAvgPool2dReference, type PoolPadding, type PoolGeometry, type AvgPool2dOptions, type Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';
 export * from './kernels/concat.js';
 export * from './kernels/bam.js';
 export * from './kernels/dropout.js';
