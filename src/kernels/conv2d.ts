@@ -517,19 +517,6 @@ export const conv2dBackpropFilter = defineOp('conv2dBackpropFilter', ['x', 'dy']
 /** 1x1, stride 1, unpadded, dense: a plain matmul over the pixels of NHWC x. */
 export const isPlainMatmul = (g: ConvGeometry): boolean => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0;
 
-/**
- * Whether a convolution of these shapes is pointwise: 1x1, stride 1, unpadded, dense (a plain matmul
- * over the pixels, which the fused op (src/kernels/fused.ts) can give an input prologue). False for shapes that do
- * not fit together.
- */
-export function pointwiseConv(xShape: Shape, wShape: Shape, opts: Conv2dOptions = {}): boolean {
-  try {
-    return isPlainMatmul(resolveConvGeometry(xShape, wShape, opts));
-  } catch {
-    return false;
-  }
-}
-
 function checkGradShape(dy: Tensor, g: ConvGeometry): void {
   const want = [g.N, g.OH, g.OW, g.Cout];
   if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== want[i])) throw new Error(`ossify: conv2d output gradient must be ${shapeStr(want)}, got ${shapeStr(dy.shape)}`);

@@ -134,19 +134,16 @@ export abstract class Module {
     return m;
   }
 
-  // ---- versions -----------------------------------------------------------------------------
-
   private ownVersion = 0;
-
-  /** Mark this module changed (its values, mode or structure): what was derived from it (inference plans) is stale. */
+  /** Mark this module changed (values, mode or structure): what was derived from it (inference plans) is stale. */
   touch(): void {
     this.ownVersion++;
   }
 
   /**
-   * A number that moves whenever this module or a descendant changes: structure, train/eval, freeze,
-   * loaded weights, a training forward's moving statistics (each bumps {@link touch}) and optimizer
-   * steps (each bumps its parameters' `version`). Inference plans are compiled for one version.
+   * Moves whenever this module or a descendant changes: structure, train/eval, freeze, loaded weights,
+   * a training forward's moving statistics (each calls {@link touch}), optimizer steps (each bumps its
+   * parameters' `version`). Inference plans hold for one version.
    */
   get version(): number {
     let v = 0;

@@ -1,14 +1,12 @@
 /**
- * Inference plans: a model's forward pass for one input shape, compiled once into a list of kernel
- * launches. With `fuse` (the default) adjacent layers that one launch can run together match a rule
- * of {@link FUSION_RULES} (the fused op of src/kernels/fused.ts, batch norms folded into per-channel
- * affine tables the plan keeps); without, each layer is one step of its own (its plain forward), which
- * tests compare against. A plan belongs to the model's weights and mode of the moment: compile a new one
- * when `model.version` moves (see `Model.predict`, which does). Only the library's own classes fuse
- * (a subclass may override forward); the layers' forward passes know nothing of plans.
+ * Inference plans: a model's forward pass for one input shape compiled once into a list of launches.
+ * With `fuse` (default) layers that one launch runs together match a rule of {@link FUSION_RULES} (the
+ * fused op of src/kernels/fused.ts, batch norms folded into affine tables the plan keeps); without,
+ * each layer is a step of its own (its forward). A plan holds for one `model.version` (`Model.predict`
+ * recompiles when it moves). Only the library's own classes fuse (a subclass may override forward).
  */
 import { keep, noGrad, tidy, Tensor, type Shape } from '../tensor.js';
-import { conv2d, pointwiseConv, type Conv2dOptions } from '../kernels/conv2d.js';
+import { conv2d, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from '../kernels/conv2d.js';
 import { maxPool2d } from '../kernels/pool.js';
 import { batchNormAffineTable } from '../kernels/batchnorm.js';
 import { fused, type AffineMap, type ChannelSlice } from '../kernels/fused.js';
@@ -19,25 +17,14 @@ import { BatchNorm, BatchNorm2d } from './norm.js';
 import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from './basic.js';
 import { Concat, Sequential } from './containers.js';
 
-/** One launch (or a layer's forward, for the rule `layer`): stores into `into` where it `stores`. */
-interface Step {
-  rule: string;
-  layers: Module[];
-  out: number[];
-  stores: boolean;
-  run: (x: Tensor, into?: ChannelSlice) => Tensor;
-  /** Concatenations: the branches' steps. */
-  branches?: Step[][];
-}
+/** One launch (a layer's forward, for the rule `layer`) over `layers`; it `stores` into `into` where it can; `branches`: a concatenation's. */
+type Step = { rule: string; layers: Module[]; out: number[]; stores: boolean; run: (x: Tensor, into?: ChannelSlice) => Tensor; branches?: Step[][] };
 
-/** What a rule emits at a position of a chain: the step, and how many layers it covers. */
-type Emit = Omit<Step, 'rule' | 'layers'> & { used: number };
+/** What a rule emits at a position of a chain: the step, how many layers it covers (`out`: from their shapes when left out). */
+type Emit = Omit<Step, 'rule' | 'layers' | 'out'> & { used: number; out?: number[] };
 
 /** Compile-time state: the kept affine tables. */
-interface Ctx {
-  fuse: boolean;
-  tables: Map<string, Tensor>;
-}
+type Ctx = { fuse: boolean; tables: Map<string, Tensor> };
 
 /** A fusion rule: the layer pattern it matches at `layers[i]` (input shape `shape`), the launch it emits, why. */
 export interface FusionRule {
@@ -59,11 +46,10 @@ function table(ctx: Ctx, bn: BatchNorm, bias: Tensor | null, relu: boolean): Aff
   return { table: t, relu };
 }
 
-/** Per-side padding of a zero padding followed by a convolution's or pooling's own ('valid' or explicit). */
+/** Per-side padding of a zero padding followed by a convolution's or pooling's own ('valid' or explicit; null for 'same'). */
 function addPadding(outer: Pad2d, inner: Conv2dOptions['padding']): Pad2d | null {
-  if (inner === 'same') return null;
   const p = !inner || inner === 'valid' ? [0, 0, 0, 0] : inner;
-  return [outer[0] + p[0], outer[1] + p[1], outer[2] + p[2], outer[3] + p[3]];
+  return p === 'same' ? null : [outer[0] + p[0], outer[1] + p[1], outer[2] + p[2], outer[3] + p[3]];
 }
 
 /** [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> ReLU]] at layers[i]: the convolution's options (padding merged), its batch norm and ReLU. */
@@ -72,11 +58,9 @@ function convAt(layers: readonly Module[], i: number) {
   const conv = layers[i + (padded ? 1 : 0)];
   if (!dense(conv)) return null;
   const opts = conv.convOpts();
-  if (padded) {
-    const p = addPadding((layers[i] as ZeroPad2d).padding, opts.padding);
-    if (!p) return null;
-    opts.padding = p;
-  }
+  const padding = padded ? addPadding((layers[i] as ZeroPad2d).padding, opts.padding) : opts.padding;
+  if (!padding) return null;
+  opts.padding = padding;
   const at = i + (padded ? 2 : 1);
   const bn = isMovingBN(layers[at]) ? (layers[at] as BatchNorm) : null;
   const relu = !!bn && isExactly(layers[at + 1], ReLU);
@@ -90,12 +74,15 @@ function preActivated(layers: readonly Module[], i: number, shape: number[], wid
   const relu = isExactly(layers[i + 1], ReLU);
   const at = i + (relu ? 2 : 1);
   const conv = layers[at];
-  const cin = bn.channels;
-  if (!dense(conv) || (!wide && shape[3] !== cin) || !pointwiseConv([...shape.slice(0, 3), cin], conv.kernel.shape, conv.convOpts())) return null;
-  return { bn, relu, conv, at };
+  if (!dense(conv) || (!wide && shape[3] !== bn.channels)) return null;
+  try {
+    return isPlainMatmul(resolveConvGeometry([...shape.slice(0, 3), bn.channels], conv.kernel.shape, conv.convOpts())) ? { bn, relu, conv, at } : null;
+  } catch {
+    return null; // shapes that do not fit: the layers run alone and say what is wrong
+  }
 }
 
-const out = (layers: readonly Module[], i: number, used: number, shape: number[]): number[] => layers.slice(i, i + used).reduce<number[]>((s, l) => l.outputShape(s), shape);
+const outOf = (layers: readonly Module[], shape: number[]): number[] => layers.reduce<number[]>((s, l) => l.outputShape(s), shape);
 
 /**
  * The fusion rules, tried in order at each position of a chain (first match wins; no match: the layer
@@ -120,11 +107,9 @@ export const FUSION_RULES: FusionRule[] = [
     why: 'the pooling pads: a padded zero never beats a window of ReLU outputs (>= 0), so no padded copy',
     match: (layers, i, shape) => {
       const [pad, pool] = [layers[i] as ZeroPad2d, layers[i + 1] as MaxPool2d];
-      if (i === 0 || !isExactly(layers[i - 1], ReLU) || !isExactly(pad, ZeroPad2d) || !isExactly(pool, MaxPool2d) || shape.length !== 4) return null;
-      const p = pool.padding === 'same' ? null : addPadding(pad.padding, 'valid');
-      if (!p || p.some((v) => v >= pool.poolSize)) return null;
-      const opts = { size: pool.poolSize, stride: pool.strides, padding: p };
-      return { used: 2, out: out(layers, i, 2, shape), stores: false, run: (x) => maxPool2d(x, opts) };
+      if (!isExactly(layers[i - 1], ReLU) || !isExactly(pad, ZeroPad2d) || !isExactly(pool, MaxPool2d) || shape.length !== 4 || pool.padding === 'same') return null;
+      const padding = addPadding(pad.padding, 'valid')!;
+      return padding.some((v) => v >= pool.poolSize) ? null : { used: 2, stores: false, run: (x) => maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding }) };
     },
   },
   {
@@ -135,7 +120,7 @@ export const FUSION_RULES: FusionRule[] = [
       const c = convAt(layers, i);
       if (!c?.bn) return null;
       const epilogue = table(ctx, c.bn, c.conv.bias, c.relu);
-      return { used: c.used, out: out(layers, i, c.used, shape), stores: true, run: (x, into) => fused(x, c.conv.kernel, { ...c.opts, epilogue, into }) };
+      return { used: c.used, stores: true, run: (x, into) => fused(x, c.conv.kernel, { ...c.opts, epilogue, into }) };
     },
   },
   {
@@ -147,7 +132,7 @@ export const FUSION_RULES: FusionRule[] = [
       if (!c || c.bn || (!c.padded && c.conv.bias)) return null;
       const { kernel, bias } = c.conv;
       const run = bias ? (x: Tensor) => conv2d(x, kernel, bias, c.opts) : (x: Tensor, into?: ChannelSlice) => fused(x, kernel, { ...c.opts, into });
-      return { used: c.used, out: out(layers, i, c.used, shape), stores: !bias, run };
+      return { used: c.used, stores: !bias, run };
     },
   },
   {
@@ -160,8 +145,7 @@ export const FUSION_RULES: FusionRule[] = [
       if (!p || p.conv.bias || !isExactly(pool, AvgPool2d)) return null;
       const prologue = table(ctx, p.bn, null, p.relu);
       const po = { size: pool.poolSize, stride: pool.strides, padding: pool.padding };
-      const used = p.at + 2 - i;
-      return { used, out: out(layers, i, used, shape), stores: false, run: (x) => fused(fused(x, null, { prologue, pool: po }), p.conv.kernel, p.conv.convOpts()) };
+      return { used: p.at + 2 - i, stores: false, run: (x) => fused(fused(x, null, { prologue, pool: po }), p.conv.kernel, p.conv.convOpts()) };
     },
   },
   {
@@ -179,7 +163,7 @@ export const FUSION_RULES: FusionRule[] = [
       if (!isMovingBN(bn)) return null;
       const relu = isExactly(layers[i + 1], ReLU);
       const prologue = table(ctx, bn, null, relu);
-      return { used: relu ? 2 : 1, out: [...shape], stores: false, run: (x) => fused(x, null, { prologue }) };
+      return { used: relu ? 2 : 1, stores: false, run: (x) => fused(x, null, { prologue }) };
     },
   },
 ];
@@ -196,7 +180,7 @@ function preActivatedStep(layers: readonly Module[], i: number, shape: number[],
   const epilogue = bn2 ? table(ctx, bn2, p.conv.bias, relu2) : undefined;
   const used = p.at + 1 - i + (bn2 ? (relu2 ? 2 : 1) : 0);
   const opts = { ...p.conv.convOpts(), prologue, epilogue, from: wide ? { offset: 0 } : undefined };
-  return { used, out: out(layers, i, used, [...shape.slice(0, 3), p.bn.channels]), stores: true, run: (x, into) => fused(x, p.conv.kernel, { ...opts, into }) };
+  return { used, stores: true, run: (x, into) => fused(x, p.conv.kernel, { ...opts, into }) };
 }
 
 /** A DenseNet layer: Concat([Identity, Sequential [BatchNorm, ..., dense Conv2d without bias]]). */
@@ -216,12 +200,10 @@ function denseBlock(layers: readonly Module[], i: number, shape: number[], ctx: 
   let C = C0;
   for (let j = i; j < layers.length; j++) {
     const f = denseLayer(layers[j]);
-    let o: number[];
+    let o: number[] = [];
     try {
-      o = f ? f.outputShape([N, H, W, C]) : [];
-    } catch {
-      break;
-    }
+      if (f) o = f.outputShape([N, H, W, C]);
+    } catch {} // eslint-disable-line no-empty -- shapes that do not fit end the block
     if (!f || o.length !== 4 || o[0] !== N || o[1] !== H || o[2] !== W) break;
     const body = f.layers.slice(0, -1);
     // The batch norm (and ReLU) ride on a 1x1 convolution's reads of the block's buffer where one
@@ -231,8 +213,9 @@ function denseBlock(layers: readonly Module[], i: number, shape: number[], ctx: 
     const relu = isExactly(body[1], ReLU);
     const used = pre?.used ?? (relu ? 2 : 1);
     const prologue = table(ctx, bn, null, relu);
-    const head: Step = pre ? { rule: 'bn-conv-bn-relu', layers: body.slice(0, used), ...pre } : { rule: 'bn-relu', layers: body.slice(0, used), out: [N, H, W, C], stores: false, run: (x) => fused(x, null, { prologue, from: { offset: 0 } }) };
-    plan.push({ head, rest: chain(body.slice(used), head.out, ctx).steps, conv: f.layers[f.layers.length - 1] as Conv2d, inC: C });
+    const headOut = outOf(body.slice(0, used), [N, H, W, C]);
+    const head: Step = { rule: pre ? 'bn-conv-bn-relu' : 'bn-relu', layers: body.slice(0, used), out: headOut, stores: !!pre, run: pre?.run ?? ((x) => fused(x, null, { prologue, from: { offset: 0 } })) };
+    plan.push({ head, rest: chain(body.slice(used), headOut, ctx).steps, conv: f.layers[f.layers.length - 1] as Conv2d, inC: C });
     C += o[3];
   }
   if (!plan.length) return null;
@@ -260,10 +243,9 @@ function concatInPlace(concat: Concat, shape: number[], ctx: Ctx): Emit {
     offset += c.out[3];
     return { at, steps: c.steps };
   });
-  const run = (x: Tensor, into?: ChannelSlice): Tensor => {
-    const y = into?.tensor ?? Tensor.empty(o);
-    for (const b of branches) runSteps(b.steps, x, { tensor: y, offset: (into?.offset ?? 0) + b.at });
-    return y;
+  const run = (x: Tensor, into: ChannelSlice = { tensor: Tensor.empty(o), offset: 0 }): Tensor => {
+    for (const b of branches) runSteps(b.steps, x, { tensor: into.tensor, offset: into.offset + b.at });
+    return into.tensor;
   };
   return { used: 1, out: o, stores: true, run, branches: branches.map((b) => b.steps) };
 }
@@ -280,7 +262,8 @@ function chain(input: readonly Module[], shape: number[], ctx: Ctx): { steps: St
     for (const r of ctx.fuse ? FUSION_RULES : []) {
       const e = r.match(layers, i, s, ctx);
       if (e) {
-        step = { rule: r.name, layers: layers.slice(i, i + e.used), ...e };
+        const covered = layers.slice(i, i + e.used);
+        step = { ...e, rule: r.name, layers: covered, out: e.out ?? outOf(covered, s) };
         break;
       }
     }
@@ -314,19 +297,19 @@ function runSteps(steps: readonly Step[], x: Tensor, into?: ChannelSlice): Tenso
   return y;
 }
 
-/** A compiled inference plan (see the file comment). */
+/**
+ * A compiled inference plan (see the file comment), of the model's {@link Module.version} `version`:
+ * `run(x)` (x of `inputShape`; no autograd), `describe()` (each step's rule and layers, a line each,
+ * concatenations' branches indented), `counts()` (steps per rule; `layer`: layers run alone),
+ * `dispose()` (frees the kept tables).
+ */
 export interface Plan {
-  /** The model's {@link Module.version} it was compiled at. */
   readonly version: number;
   readonly inputShape: readonly number[];
   readonly fuse: boolean;
-  /** The output for x (of `inputShape`), without autograd. */
   run(x: Tensor): Tensor;
-  /** Which rule emitted each step, over which layers (one line each; concatenations' branches indented). */
   describe(): string;
-  /** How many times each rule fired (`layer`: layers run alone). */
   counts(): Record<string, number>;
-  /** Free the kept tables. */
   dispose(): void;
 }
 
@@ -334,25 +317,17 @@ export interface Plan {
 export function compilePlan(model: Module, inputShape: Shape, opts: { fuse?: boolean } = {}): Plan {
   const ctx: Ctx = { fuse: opts.fuse ?? true, tables: new Map() };
   const version = model.version;
-  const top = model instanceof Sequential ? model.layers : [model];
-  const { steps } = chain(top, [...inputShape], ctx);
-  const walk = (ss: Step[], depth: number, f: (s: Step, depth: number) => void): void =>
-    ss.forEach((s) => (f(s, depth), s.branches?.forEach((b) => walk(b, depth + 1, f))));
+  const { steps } = chain(model instanceof Sequential ? model.layers : [model], [...inputShape], ctx);
+  const all: [Step, number][] = [];
+  const walk = (ss: Step[], depth: number): void => ss.forEach((s) => (all.push([s, depth]), s.branches?.forEach((b) => walk(b, depth + 1))));
+  walk(steps, 0);
   return {
     version,
     inputShape: [...inputShape],
     fuse: ctx.fuse,
     run: (x) => noGrad(() => runSteps(steps, x)),
-    describe: () => {
-      const lines: string[] = [];
-      walk(steps, 0, (s, d) => lines.push(`${'  '.repeat(d)}${s.rule.padEnd(16)} ${s.layers.map((l) => l.name).join(' > ')}`));
-      return lines.join('\n');
-    },
-    counts: () => {
-      const c: Record<string, number> = {};
-      walk(steps, 0, (s) => (c[s.rule] = (c[s.rule] ?? 0) + 1));
-      return c;
-    },
+    describe: () => all.map(([s, d]) => `${'  '.repeat(d)}${s.rule.padEnd(16)} ${s.layers.map((l) => l.name).join(' > ')}`).join('\n'),
+    counts: () => all.reduce<Record<string, number>>((c, [s]) => ((c[s.rule] = (c[s.rule] ?? 0) + 1), c), {}),
     dispose: () => ctx.tables.forEach((t) => t.dispose()),
   };
 }

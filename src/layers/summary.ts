@@ -59,29 +59,15 @@ export function summary(model: Module, inputShape: Shape, opts: { print?: boolea
   return out;
 }
 
-/**
- * The inference plan for one input of `inputShape` ([H, W, C] or [N, H, W, C]) in eval mode: each step
- * with the fusion rule that emitted it and the layers it covers, then how often each rule fired and why.
- */
+/** The inference plan (eval mode) for one input of `inputShape`: its steps' rules and layers, then each rule's count and why. */
 export function planSummary(model: Module, inputShape: Shape, opts: { fuse?: boolean } = {}): string {
   const full = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
   const training = model.training;
-  model.eval();
-  const plan = compilePlan(model, full, opts);
-  try {
-    const counts = plan.counts();
-    const whys = new Map(FUSION_RULES.map((r) => [r.name, r.why]));
-    whys.set('layer', 'no rule matched: the layer runs alone');
-    const steps = Object.values(counts).reduce((a, b) => a + b, 0);
-    return [
-      `Inference plan of "${model.name}" for input (None, ${full.slice(1).join(', ')}), ${plan.fuse ? 'fused' : 'unfused'}: ${steps} steps`,
-      plan.describe(),
-      '',
-      'Rules fired:',
-      ...Object.entries(counts).map(([r, n]) => `  ${r.padEnd(16)} ${String(n).padStart(4)}  ${whys.get(r)}`),
-    ].join('\n');
-  } finally {
-    plan.dispose();
-    model.train(training);
-  }
+  const plan = compilePlan(model.eval(), full, opts);
+  const whys = new Map([...FUSION_RULES.map((r): [string, string] => [r.name, r.why]), ['layer', 'no rule matched: the layer runs alone']]);
+  const counts = Object.entries(plan.counts());
+  plan.dispose();
+  model.train(training);
+  const head = `Inference plan of "${model.name}" for input (None, ${full.slice(1).join(', ')}), ${plan.fuse ? 'fused' : 'unfused'}: ${counts.reduce((a, [, n]) => a + n, 0)} steps`;
+  return [head, plan.describe(), '', 'Rules fired:', ...counts.map(([r, n]) => `  ${r.padEnd(16)} ${String(n).padStart(4)}  ${whys.get(r)}`)].join('\n');
 }

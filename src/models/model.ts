@@ -129,16 +129,14 @@ export class Model extends Sequential {
    */
   predict(x: Tensor, opts: { fuse?: boolean } = {}): Tensor {
     this.checkInput(x);
-    const fuse = opts.fuse ?? true;
-    const key = `${fuse} ${x.shape.join('x')}`;
+    const key = `${opts.fuse ?? true} ${x.shape.join('x')}`;
     if ([...this.plans.values()].some((p) => p.version !== this.version)) this.dropPlans();
-    let plan = this.plans.get(key);
-    if (!plan) this.plans.set(key, (plan = compilePlan(this, x.shape, { fuse })));
+    const plan = this.plans.get(key) ?? this.plans.set(key, compilePlan(this, x.shape, opts)).get(key)!;
     return plan.run(x);
   }
   private readonly plans = new Map<string, Plan>();
   private dropPlans(): void {
-    for (const p of this.plans.values()) p.dispose();
+    this.plans.forEach((p) => p.dispose());
     this.plans.clear();
   }
 
