@@ -62,7 +62,7 @@ async function child(c: ColdCase): Promise<ColdResult> {
   const once = async (): Promise<void> => {
     if (c.phase === 'inference') {
       model.eval();
-      const y = noGrad(() => tidy(() => model.forward(x)));
+      const y = noGrad(() => tidy(() => model.predict(x)));
       await y.read();
       y.dispose();
       return;

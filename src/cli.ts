@@ -304,14 +304,15 @@ const COMMANDS: Record<string, Command> = {
   },
   summary: {
     summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
-    usage: 'ossify summary --model inceptionv3|densenet121 [--bam] [--classes N] [--image-size N] [--width X]',
-    options: { model: { type: 'string' }, bam: { type: 'boolean' }, classes: { type: 'string' }, 'image-size': { type: 'string' }, width: { type: 'string' } },
+    usage: 'ossify summary --model inceptionv3|densenet121 [--bam] [--classes N] [--image-size N] [--width X] [--plan]',
+    options: { model: { type: 'string' }, bam: { type: 'boolean' }, classes: { type: 'string' }, 'image-size': { type: 'string' }, width: { type: 'string' }, plan: { type: 'boolean' } },
     help: {
       model: 'inceptionv3 or densenet121',
       bam: 'with 3 BAM modules',
       classes: `output classes, 1 to ${MAX_CLASSES} (default 2)`,
       'image-size': `${IMAGE_SIZE_HELP} (default 299 / 224)`,
       width: 'width multiplier (default 1)',
+      plan: 'print the inference plan instead: which fusion rules fired over which layers',
     },
     async run(v) {
       if (v.model === undefined) throw new UsageError('--model is required (inceptionv3 or densenet121)');
@@ -323,10 +324,10 @@ const COMMANDS: Record<string, Command> = {
         bam: !!v.bam,
       };
       const { inceptionV3, denseNet121 } = await import('./models/index.js');
-      const { summary } = await import('./layers/summary.js');
+      const { summary, planSummary } = await import('./layers/summary.js');
       await init({ verbose: false });
       const m = model === 'inceptionv3' ? inceptionV3(opts) : denseNet121(opts);
-      console.log(summary(m, m.inputShape, { print: false }));
+      console.log(v.plan ? planSummary(m, m.inputShape) : summary(m, m.inputShape, { print: false }));
       m.dispose();
     },
   },

@@ -23,6 +23,7 @@ export * from './init.js';
 export * from './kernels/elementwise.js';
 export * from './kernels/reduce.js';
 export * from './kernels/matmul.js';
+export * from './kernels/fused.js';
 export * from './kernels/gemm.js';
 export * from './kernels/lanes.js';
 export * from './kernels/variants.js';

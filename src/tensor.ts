@@ -89,6 +89,8 @@ export class Tensor {
   graphConsumed = false;
   /** An optional name (parameters carry theirs). */
   name?: string;
+  /** Bumped by whoever rewrites a parameter's values in place (optimizer steps): see Module.version. */
+  version = 0;
   private storage_: Storage | null;
 
   constructor(shape: Shape, storage: Storage, opts: { track?: boolean } = {}) {

@@ -6,7 +6,8 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { setVariant, runtime } from '../src/index.js';
-import { conv2d, conv2dFused, conv2dReference, conv2dReferenceGrads, resolveConvGeometry, tapWindow, type Conv2dOptions } from '../src/kernels/conv2d.js';
+import { fused } from '../src/kernels/fused.js';
+import { conv2d, conv2dReference, conv2dReferenceGrads, resolveConvGeometry, tapWindow, type Conv2dOptions } from '../src/kernels/conv2d.js';
 import { winogradApplies } from '../src/kernels/winograd.js';
 import { noGrad } from '../src/tensor.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, relL2, numel } from './helpers.js';
@@ -217,7 +218,7 @@ for (const core of ['subgroup8', 'shared'] as const) {
       const wt = Tensor.from(w, [3, 3, Cin, Cout]);
       const table = Tensor.from([...scale, ...shift], [2, Cout]);
       const into = Tensor.from(before, [N, H, W, wide]);
-      noGrad(() => conv2dFused(xt, wt, { table, relu: true }, { padding: 'same', into: { tensor: into, offset: 3 } }));
+      noGrad(() => fused(xt, wt, { padding: 'same', epilogue: { table, relu: true }, into: { tensor: into, offset: 3 } }));
       const got = await into.read();
       const ref = conv2dReference(x, [N, H, W, Cin], w, [3, 3, Cin, Cout], null, { padding: 'same' }).out;
       const want = Float64Array.from(before);

@@ -1,16 +1,18 @@
 /**
- * Fused kernels: the GEMM epilogue (per-channel affine map and ReLU in the store) behind convolutions
- * and matmuls, the inference batch norm's affine table, and Sequential's peephole fusion, each against
- * a float64 reference or the same layers run one by one (whole models: test/models.test.ts compares
- * fused inference with the graph-mode forward).
+ * The fused inference op (src/kernels/fused.ts: prologue, GEMM or pooling core, epilogue) against float64
+ * references, and inference plans (src/layers/plan.ts): the fused plan against the unfused one (one
+ * step per layer), with fewer dispatches, and the rules it names (whole models: test/models.test.ts).
  */
 import { describe, it, expect, beforeAll, onTestFinished } from 'vitest';
 import { Tensor, noGrad, tidy, runtime, setVariant, GEMM_VARIANTS, type GemmVariant } from '../src/index.js';
-import { conv2dFused, conv2dReference, type Conv2dOptions } from '../src/kernels/conv2d.js';
-import { matmulFused, matmulReference } from '../src/kernels/matmul.js';
-import { avgPool2dMapped, pool2dReference } from '../src/kernels/pool.js';
-import { batchNorm, batchNormAffineTable, batchNormApplyTable } from '../src/kernels/batchnorm.js';
-import { Sequential, Concat, Identity, Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, ZeroPad2d, buildScope } from '../src/layers/index.js';
+import { conv2dReference, type Conv2dOptions } from '../src/kernels/conv2d.js';
+import { matmulReference } from '../src/kernels/matmul.js';
+import { pool2dReference, type AvgPool2dOptions } from '../src/kernels/pool.js';
+import { batchNormAffineTable } from '../src/kernels/batchnorm.js';
+import { reshape } from '../src/kernels/elementwise.js';
+import { fused, type AffineMap, type FusedOptions } from '../src/kernels/fused.js';
+import { Sequential, Concat, Identity, Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, ZeroPad2d, buildScope, compilePlan } from '../src/layers/index.js';
+import { inceptionV3, denseNet121 } from '../src/models/index.js';
 import { backward } from '../src/autograd.js';
 import { Adam } from '../src/optim/optimizers.js';
 import { setup, randArray, expectClose, numel } from './helpers.js';
@@ -18,6 +20,18 @@ import { setup, randArray, expectClose, numel } from './helpers.js';
 beforeAll(setup);
 
 const t = (data: ArrayLike<number>, shape: number[], requiresGrad = false) => Tensor.from(Float32Array.from(data), shape, { requiresGrad });
+
+// The fused op's shapes, named after what each runs: a convolution with an epilogue, a matmul (A [M, lda]
+// as M pixels of lda channels, B [K, N] as a 1x1 kernel), the prologue alone, a mapped average pooling.
+const conv2dFused = (x: Tensor, w: Tensor, epilogue: AffineMap | null, opts: FusedOptions = {}) => fused(x, w, { ...opts, epilogue: epilogue ?? undefined });
+const matmulFused = (a: Tensor, b: Tensor, epilogue: AffineMap | null, opts: FusedOptions = {}) => {
+  const [M, lda] = a.shape;
+  const into = opts.into && { tensor: reshape(opts.into.tensor, [1, M, 1, opts.into.tensor.shape[1]]), offset: opts.into.offset };
+  const y = fused(reshape(a, [1, M, 1, lda]), reshape(b, [1, 1, ...b.shape]), { ...opts, into, epilogue: epilogue ?? undefined });
+  return into ? opts.into!.tensor : reshape(y, [M, b.shape[1]]);
+};
+const batchNormApplyTable = (x: Tensor, table: Tensor, relu = false, from?: { offset: number }) => fused(x, null, { prologue: { table, relu }, from });
+const avgPool2dMapped = (x: Tensor, prologue: AffineMap, pool: AvgPool2dOptions) => fused(x, null, { prologue, pool });
 
 /** Float64: y * scale[c] + shift[c] (c the last axis), then ReLU when asked. */
 function affineRef(y: ArrayLike<number>, scale: ArrayLike<number>, shift: ArrayLike<number>, relu: boolean): Float64Array {
@@ -50,8 +64,8 @@ describe('batchNormAffineTable', () => {
       const [scale, shift] = [randArray(C, 7, -1.5, 1.5), randArray(C, 8)];
       const y = noGrad(() => batchNormApplyTable(t(x, [...shape]), t([...scale, ...shift], [2, C]), relu));
       expectClose(await y.read(), affineRef(x, scale, shift, relu), { what: 'y' });
-      expect(() => batchNormApplyTable(t(x, [...shape], true), t([...scale, ...shift], [2, C]))).toThrow(/no backward.*noGrad/);
-      expect(() => noGrad(() => batchNormApplyTable(t(x, [...shape]), t(scale, [1, C])))).toThrow(new RegExp(`\\[2, ${C}\\] table.*got \\[1, ${C}\\]`));
+      expect(() => batchNormApplyTable(t(x, [...shape], true), t([...scale, ...shift], [2, C]))).toThrow(/records no gradients.*noGrad/);
+      expect(() => noGrad(() => batchNormApplyTable(t(x, [...shape]), t(scale, [1, C])))).toThrow(new RegExp(`table must be \\[2, ${C}\\].*got \\[1, ${C}\\]`));
     });
   }
 });
@@ -128,11 +142,11 @@ describe('GEMM epilogue: conv2dFused and matmulFused against float64 references'
     const [rows, D, offset, C] = [14, 21, 3, 8];
     const x = randArray(rows * D, 51, -2, 2);
     const [scale, shift] = [randArray(C, 52, -1.5, 1.5), randArray(C, 53)];
-    const y = noGrad(() => batchNormApplyTable(t(x, [2, 7, D]), t([...scale, ...shift], [2, C]), true, { offset, channels: C }));
+    const y = noGrad(() => batchNormApplyTable(t(x, [2, 7, D]), t([...scale, ...shift], [2, C]), true, { offset }));
     expect(y.shape).toEqual([2, 7, C]);
     const slice = Float64Array.from({ length: rows * C }, (_, i) => x[Math.floor(i / C) * D + offset + (i % C)]);
     expectClose(await y.read(), affineRef(slice, scale, shift, true), { what: 'y' });
-    expect(() => noGrad(() => batchNormApplyTable(t(x, [2, 7, D]), t([...scale, ...shift], [2, C]), true, { offset: 15, channels: C }))).toThrow(/channels 15\.\.22 of \[2, 7, 21\]/);
+    expect(() => noGrad(() => batchNormApplyTable(t(x, [2, 7, D]), t([...scale, ...shift], [2, C]), true, { offset: 15 }))).toThrow(/8 input channels from channel 15 of \[2, 7, 21\]/);
   });
 
   it('refuses what it cannot do: gradients, grouped convolutions, a wrong table', () => {
@@ -143,7 +157,7 @@ describe('GEMM epilogue: conv2dFused and matmulFused against float64 references'
     expect(() => noGrad(() => conv2dFused(x, t(randArray(3 * 3 * 2 * 8, 2), [3, 3, 2, 8]), { table, relu: true }, { groups: 2 }))).toThrow(/groups = 1/);
     expect(() => noGrad(() => conv2dFused(x, w, { table: t(randArray(14, 3), [2, 7]), relu: true }))).toThrow(/\[2, 8\].*\[2, 7\]/);
     const xs = t(randArray(2 * 5 * 5 * 4, 1), [2, 5, 5, 4]);
-    expect(() => noGrad(() => conv2dFused(xs, w, null, { into: { tensor: Tensor.zeros([2, 5, 4, 12]), offset: 0 } }))).toThrow(/\[2, 3, 3, 8\] cannot go into \[2, 5, 4, 12\]/);
+    expect(() => noGrad(() => conv2dFused(xs, w, null, { into: { tensor: Tensor.zeros([2, 5, 4, 12]), offset: 0 } }))).toThrow(/output \[2, 3, 3, 8\] at channel 0 of \[2, 5, 4, 12\]/);
     expect(() => noGrad(() => conv2dFused(xs, w, null, { into: { tensor: Tensor.zeros([2, 3, 3, 12]), offset: 6 } }))).toThrow(/channels 6\.\.13 within its last axis \(12\)/);
   });
 });
@@ -217,13 +231,13 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
     expect(() => noGrad(() => conv2dFused(x, t(randArray(8 * 4, 3), [1, 1, 8, 4]), null, { stride: 2, prologue: pro }))).toThrow(/only for 1x1, stride-1, unpadded/);
     expect(() => noGrad(() => conv2dFused(x, t(randArray(6 * 4, 3), [1, 1, 6, 4]), null, { from: { offset: 3 } }))).toThrow(/6 input channels.*from channel 3 of \[2, 5, 5, 8\]/);
     expect(() => noGrad(() => matmulFused(t(randArray(40, 4), [5, 8]), t(randArray(32, 5), [8, 4]), null, { prologue: { table: t(randArray(8, 6), [2, 4]), relu: false } }))).toThrow(/prologue table must be \[2, 8\].*got \[2, 4\]/);
-    expect(() => noGrad(() => matmulFused(t(randArray(40, 4), [5, 8]), t(randArray(24, 5), [6, 4]), null, { from: { offset: 3 } }))).toThrow(/6 columns of A from column 3 of \[5, 8\]/);
-    expect(() => noGrad(() => avgPool2dMapped(x, { table: t(randArray(12, 7), [2, 6]), relu: true }, { size: 2 }))).toThrow(/\[2, 8\] table.*got \[2, 6\]/);
+    expect(() => noGrad(() => matmulFused(t(randArray(40, 4), [5, 8]), t(randArray(24, 5), [6, 4]), null, { from: { offset: 3 } }))).toThrow(/6 input channels from channel 3 of \[1, 5, 1, 8\]/);
+    expect(() => noGrad(() => avgPool2dMapped(x, { table: t(randArray(12, 7), [2, 6]), relu: true }, { size: 2 }))).toThrow(/table must be \[2, 8\].*got \[2, 6\]/);
     expect(() => avgPool2dMapped(t(randArray(2 * 5 * 5 * 8, 1), [2, 5, 5, 8], true), pro, { size: 2 })).toThrow(/records no gradients.*noGrad/);
   });
 });
 
-describe('Sequential fusion', () => {
+describe('inference plans: the fused plan against the unfused one (one step per layer)', () => {
   /** conv -> BN -> ReLU (bias, odd channels), BN -> ReLU, conv -> BN (no ReLU), a pool, 1x1 conv -> BN -> ReLU. */
   function net(seed: number): Sequential {
     const bn = (c: number, scale = true) => new BatchNorm2d({ channels: c, scale, epsilon: 1e-3 });
@@ -259,98 +273,83 @@ describe('Sequential fusion', () => {
     const y = fn();
     return { y, dispatches: runtime().dispatches - d0 };
   };
-  /** The layers one by one, batch norms through the batchNorm kernel itself (no kept tables). */
-  const oneByOne = (m: Sequential, x: Tensor): Tensor =>
-    tidy(() =>
-      m.layers.reduce(
-        (y, l) =>
-          l instanceof BatchNorm2d && !l.usesBatchStats
-            ? batchNorm(y, { gamma: l.gamma, beta: l.beta, movingMean: l.movingMean, movingVar: l.movingVar, epsilon: l.epsilon, training: false })
-            : l.forward(y),
-        x,
-      ),
-    );
+  /**
+   * The fused and the unfused plan of m (eval mode) on x: their outputs agree; returns both dispatch
+   * counts (of a run, the plans compiled before) and the fused plan's description.
+   */
+  async function compare(m: Sequential, x: Tensor, what: string, atol = 1e-5) {
+    m.eval();
+    const [fusedPlan, plainPlan] = [compilePlan(m, x.shape), compilePlan(m, x.shape, { fuse: false })];
+    const { y: f, dispatches: fusedDispatches } = counted(() => fusedPlan.run(x));
+    const { y: p, dispatches: plainDispatches } = counted(() => plainPlan.run(x));
+    expect(f.shape).toEqual(p.shape);
+    expectClose(await f.read(), await p.read(), { atol, what: `${what}: fused vs unfused plan` });
+    // The unfused plan is the layers' own forward passes.
+    const graph = noGrad(() => tidy(() => m.forward(x)));
+    expectClose(await graph.read(), await p.read(), { atol: 1e-6, what: `${what}: unfused plan vs forward` });
+    expect(plainPlan.counts()).toEqual({ layer: plainPlan.describe().split('\n').length });
+    const described = fusedPlan.describe();
+    for (const v of [f, p, graph]) v.dispose();
+    for (const plan of [fusedPlan, plainPlan]) plan.dispose();
+    return { fusedDispatches, plainDispatches, described, shape: f.shape };
+  }
 
-  it('inference (noGrad) gives what the layers give one by one, with fewer dispatches', async () => {
+  it('conv -> BN -> ReLU, BN -> ReLU, conv -> BN: the same output, fewer dispatches, the rules named', async () => {
     const m = net(3);
     await randomiseStats(m);
-    m.eval();
     const x = t(randArray(2 * 9 * 11 * 3, 5, -2, 2), [2, 9, 11, 3]);
-    const { y: fused, dispatches: fusedDispatches } = counted(() => noGrad(() => tidy(() => m.forward(x))));
-    const { y: plain, dispatches: plainDispatches } = counted(() => noGrad(() => oneByOne(m, x)));
-    expectClose(await fused.read(), await plain.read(), { atol: 1e-5, what: 'fused vs one by one' });
-    expect(fusedDispatches).toBeLessThan(plainDispatches);
-    for (const y of [fused, plain, x]) y.dispose();
+    const r = await compare(m, x, 'net');
+    expect(r.fusedDispatches).toBeLessThan(r.plainDispatches);
+    expect(r.described.split('\n').map((l) => l.split(' ')[0])).toEqual(['conv-bn-relu', 'bn-relu', 'conv-bn-relu', 'layer', 'conv-bn-relu']);
+    x.dispose();
     m.dispose();
   });
 
-  it('keeps the affine tables between inference calls and rebuilds them when their inputs change', async () => {
+  it('a plan keeps its tables (runs build none); the version moves with loads, mode changes, training forwards and optimizer steps', async () => {
     const m = net(11);
     await randomiseStats(m);
     m.eval();
     const x = t(randArray(2 * 9 * 11 * 3, 12, -2, 2), [2, 9, 11, 3]);
     const rt = runtime();
-    const fusedMatches = async (what: string): Promise<number> => {
-      const { y: fused, dispatches: n } = counted(() => noGrad(() => tidy(() => m.forward(x))));
-      const plain = noGrad(() => oneByOne(m, x));
-      expectClose(await fused.read(), await plain.read(), { atol: 1e-5, what });
-      fused.dispose();
-      plain.dispose();
-      return n;
+    const live = rt.memory().liveBuffers;
+    const plan = compilePlan(m, x.shape);
+    // Four tables (three conv -> BN, one BN -> ReLU), kept by the plan.
+    expect(rt.memory().liveBuffers - live).toBe(4);
+    const first = counted(() => plan.run(x));
+    const second = counted(() => plan.run(x));
+    expect(second.dispatches).toBe(first.dispatches);
+    for (const y of [first.y, second.y]) y.dispose();
+    plan.dispose();
+    expect(rt.memory().liveBuffers).toBe(live);
+    const moves = async (what: string, fn: () => unknown): Promise<void> => {
+      const v = m.version;
+      await fn();
+      expect(m.version, what).toBeGreaterThan(v);
     };
-    const first = await fusedMatches('first call');
-    // The second call builds none of the four tables (three conv -> BN, one BN -> ReLU; each table one
-    // dispatch, two where tests poison).
-    const second = await fusedMatches('second call');
-    expect([4, 8]).toContain(first - second);
-    await randomiseStats(m, 200); // uploads (a checkpoint load does the same)
-    expect(await fusedMatches('after new statistics were uploaded')).toBe(first);
-    // A training forward moves the moving statistics in place; an optimizer step moves gamma, beta, bias.
-    m.train(true);
+    await moves('loadStateDict', async () => m.loadStateDict(await m.stateDict()));
+    await moves('train()', () => m.train(true));
     const p = m.parameters();
-    const y = tidy(() => m.forward(x));
-    backward(y, t(randArray(y.size, 13), [...y.shape]));
-    y.dispose();
     const opt = new Adam(p, { lr: 0.05 });
-    opt.step();
-    m.eval();
-    expect(await fusedMatches('after a training step')).toBe(first);
+    await moves('a training forward', () => {
+      const y = tidy(() => m.forward(x));
+      backward(y, t(randArray(y.size, 13), [...y.shape]));
+      y.dispose();
+    });
+    await moves('an optimizer step', () => opt.step());
+    await moves('eval()', () => m.eval());
+    const v = m.version;
+    noGrad(() => tidy(() => m.forward(x))).dispose();
+    expect(m.version, 'an inference forward').toBe(v);
     for (const q of p) {
       q.grad?.dispose();
       q.grad = null;
     }
-    const live = rt.memory().liveBuffers;
-    const owned = m.namedParameters().length + m.namedBuffers().length;
-    m.dispose();
-    // dispose() frees the four kept tables with the weights and statistics.
-    expect(live - rt.memory().liveBuffers).toBe(owned + 4);
     opt.dispose();
+    m.dispose();
     x.dispose();
   });
 
-  /**
-   * Run fn on x (with autograd when `training`): its output, shape and dispatch count, and in training
-   * the gradients of x and of the first parameter for a random output gradient (seed `dySeed`).
-   */
-  async function runWithGrads(m: Sequential, fn: (x: Tensor) => Tensor, xs: Float64Array, shape: number[], training: boolean, dySeed: number) {
-    const x = t(xs, shape, training);
-    const { y, dispatches } = counted(() => (training ? tidy(() => fn(x)) : noGrad(() => tidy(() => fn(x)))));
-    const out: { y: Float32Array; shape: readonly number[]; dispatches: number; dx?: Float32Array; dk?: Float32Array } = { y: await y.read(), shape: y.shape, dispatches };
-    if (training) {
-      backward(y, t(randArray(y.size, dySeed), [...y.shape]));
-      out.dx = await x.grad!.read();
-      out.dk = await m.parameters()[0].grad!.read();
-      for (const p of m.parameters()) {
-        p.grad?.dispose();
-        p.grad = null;
-      }
-    }
-    y.dispose();
-    x.dispose();
-    return out;
-  }
-
-  it('zero padding goes into the next convolution: same output and gradients, inference and training', async () => {
+  it('zero padding goes into the next convolution: the same output, fewer dispatches', async () => {
     const m = buildScope({ seed: 21 }, () => new Sequential([
       new ZeroPad2d({ padding: [1, 2, 0, 3] }),
       new Conv2d({ inChannels: 4, filters: 6, kernelSize: 3, strides: 2, useBias: true }),
@@ -362,24 +361,16 @@ describe('Sequential fusion', () => {
       new Conv2d({ inChannels: 5, filters: 3, kernelSize: 3, padding: 'same', useBias: false }),
     ]));
     await randomiseStats(m, 300);
-    const xs = randArray(2 * 9 * 8 * 4, 22, -2, 2);
-    for (const training of [false, true]) {
-      m.train(training);
-      const run = (fn: (x: Tensor) => Tensor) => runWithGrads(m, fn, xs, [2, 9, 8, 4], training, 23);
-      const fused = await run((x) => m.forward(x));
-      const plain = await run((x) => m.layers.reduce((y, l) => l.forward(y), x));
-      expect(fused.y.length).toBe(2 * 8 * 10 * 3);
-      expectClose(fused.y, plain.y, { atol: 1e-5, what: `y (training=${training})` });
-      expect(fused.dispatches).toBeLessThan(plain.dispatches);
-      if (training) {
-        expectClose(fused.dx!, plain.dx!, { atol: 1e-4, rtol: 1e-3, what: 'dx' });
-        expectClose(fused.dk!, plain.dk!, { atol: 1e-4, rtol: 1e-3, what: 'd kernel' });
-      }
-    }
+    const x = t(randArray(2 * 9 * 8 * 4, 22, -2, 2), [2, 9, 8, 4]);
+    const r = await compare(m, x, 'padded');
+    expect(r.shape).toEqual([2, 8, 10, 3]);
+    expect(r.fusedDispatches).toBeLessThan(r.plainDispatches);
+    expect(r.described.split('\n').map((l) => l.split(' ')[0])).toEqual(['conv-bn-relu', 'pad-conv', 'layer', 'pad-conv']);
+    x.dispose();
     m.dispose();
   });
 
-  it('after a ReLU, zero padding goes into the next max pooling: same output and gradients, fewer passes', async () => {
+  it('after a ReLU, zero padding goes into the next max pooling: the same output, fewer passes', async () => {
     // DenseNet's stem (conv -> BN -> ReLU -> ZeroPad2d(1) -> 3x3/2 max pool), an uneven padding, and a
     // zero padding after something that is not a ReLU, which must stay a layer of its own.
     const m = buildScope({ seed: 41 }, () => new Sequential([
@@ -396,22 +387,17 @@ describe('Sequential fusion', () => {
       new MaxPool2d({ poolSize: 2, strides: 2 }),
     ]));
     await randomiseStats(m, 400);
-    const xs = randArray(2 * 13 * 10 * 3, 42, -2, 2);
-    for (const training of [false, true]) {
-      m.train(training);
-      const run = (fn: (x: Tensor) => Tensor) => runWithGrads(m, fn, xs, [2, 13, 10, 3], training, 43);
-      const fused = await run((x) => m.forward(x));
-      const plain = await run((x) => m.layers.reduce((y, l) => l.forward(y), x));
-      expect(fused.shape).toEqual([2, 4, 3, 4]);
-      expectClose(fused.y, plain.y, { atol: 1e-5, what: `y (training=${training})` });
-      // Two zero paddings (two passes each where tests poison) are gone.
-      expect(plain.dispatches - fused.dispatches).toBeGreaterThanOrEqual(2);
-      if (training) expectClose(fused.dx!, plain.dx!, { atol: 1e-4, rtol: 1e-3, what: 'dx' });
-    }
+    const x = t(randArray(2 * 13 * 10 * 3, 42, -2, 2), [2, 13, 10, 3]);
+    const r = await compare(m, x, 'pooled');
+    expect(r.shape).toEqual([2, 4, 3, 4]);
+    // Two zero paddings (two passes each where tests poison) are gone, and a batch norm and a ReLU.
+    expect(r.plainDispatches - r.fusedDispatches).toBeGreaterThanOrEqual(4);
+    expect(r.described.match(/^relu-pad-maxpool/gm)?.length).toBe(2);
+    x.dispose();
     m.dispose();
   });
 
-  it('pre-activation (BN -> ReLU -> 1x1 conv [-> BN -> ReLU]) is one GEMM in inference: same output as one by one, fewer passes', async () => {
+  it('pre-activation (BN -> ReLU -> 1x1 conv [-> BN -> ReLU]) is one GEMM: same output as the unfused plan, fewer passes', async () => {
     const bn = (c: number) => new BatchNorm2d({ channels: c, epsilon: 1.001e-5 });
     const nets = buildScope({ seed: 31 }, () => [
       // a DenseNet transition, then a bottleneck with a biased 1x1 (the bias goes into the second table)
@@ -423,21 +409,18 @@ describe('Sequential fusion', () => {
     for (const [i, m] of nets.entries()) {
       const C = i === 0 ? 6 : 5;
       await randomiseStats(m, 900 + 10 * i);
-      m.eval();
       const x = t(randArray(2 * 6 * 7 * C, 97 + i, -2, 2), [2, 6, 7, C]);
-      noGrad(() => tidy(() => m.forward(x))).dispose(); // the kept tables
-      const { y: fused, dispatches: fusedDispatches } = counted(() => noGrad(() => tidy(() => m.forward(x))));
-      const { y: plain, dispatches: plainDispatches } = counted(() => noGrad(() => oneByOne(m, x)));
-      expectClose(await fused.read(), await plain.read(), { atol: 1e-5, what: `net ${i}: fused vs one by one` });
-      // Net 0: two BN passes fewer than BN->ReLU fusion alone would leave; net 1: one.
-      expect(plainDispatches - fusedDispatches).toBeGreaterThanOrEqual(i === 0 ? 4 : 2);
-      for (const v of [fused, plain, x]) v.dispose();
+      const r = await compare(m, x, `net ${i}`);
+      expect(r.plainDispatches - r.fusedDispatches).toBeGreaterThanOrEqual(i === 0 ? 6 : 3);
+      const rules = r.described.split('\n').map((l) => l.split(' ')[0]);
+      expect(rules).toEqual(i === 0 ? ['bn-conv-avgpool', 'bn-conv-bn-relu'] : ['bn-conv-bn-relu', 'bn-relu', 'layer']);
+      x.dispose();
       m.dispose();
     }
   });
 
-  it('a DenseNet block concatenates in place in inference: the same output as the unfused layers, fewer passes', async () => {
-    /** DenseNet layers (BN -> ReLU -> 1x1 -> BN -> ReLU -> 3x3 'same'), the last with a biased conv (not fused). */
+  it('a DenseNet block concatenates in place: the same output as the unfused plan, fewer passes', async () => {
+    /** DenseNet layers (BN -> ReLU -> 1x1 -> BN -> ReLU -> 3x3 'same'), the last with a biased conv (not a dense-block layer). */
     const block = (c0: number, growth: number, layers: number, biasLast: boolean) =>
       buildScope({ seed: 40 + c0 }, () => {
         const out: (Concat | MaxPool2d)[] = [];
@@ -459,29 +442,19 @@ describe('Sequential fusion', () => {
     for (const [c0, growth, biasLast] of [[6, 5, false], [8, 4, true]] as const) {
       const m = block(c0, growth, 3, biasLast);
       await randomiseStats(m, 500);
-      m.eval();
       const x = t(randArray(2 * 7 * 6 * c0, 60 + c0, -2, 2), [2, 7, 6, c0]);
-      noGrad(() => tidy(() => m.forward(x))).dispose(); // builds the kept tables
-      const { y: fused, dispatches: fusedDispatches } = counted(() => noGrad(() => tidy(() => m.forward(x))));
-      // Reference: the same layers with autograd on (no fusion at all: batchNorm kernels, concat copies).
-      const { y: plain, dispatches: plainDispatches } = counted(() => tidy(() => m.forward(x).alias()));
-      // The layers one at a time without autograd: each Concat copies its two pieces into a new tensor.
-      const { y: separate, dispatches: separateDispatches } = counted(() => noGrad(() => tidy(() => m.layers.reduce((y, l) => l.forward(y), x))));
-      expect(fused.shape).toEqual([2, 3, 3, c0 + 3 * growth]);
-      expectClose(await fused.read(), await plain.read(), { atol: 1e-4, what: `block c0=${c0}` });
-      expectClose(await separate.read(), await plain.read(), { atol: 1e-4, what: `layers one at a time c0=${c0}` });
-      expect(fusedDispatches).toBeLessThan(plainDispatches);
-      // One at a time, each Concat copies its Identity branch in (its convolution stores in place, see
-      // the next test); the block copies x once, for all layers but a biased last one.
-      const inPlace = biasLast ? 2 : 3;
-      expect(separateDispatches - fusedDispatches).toBeGreaterThanOrEqual(inPlace - 1);
-      for (const v of [fused, plain, separate, x]) v.dispose();
+      const r = await compare(m, x, `block c0=${c0}`, 1e-4);
+      expect(r.shape).toEqual([2, 3, 3, c0 + 3 * growth]);
+      expect(r.fusedDispatches).toBeLessThan(r.plainDispatches);
+      const top = r.described.split('\n').filter((l) => !l.startsWith(' ')).map((l) => l.split(' ')[0]);
+      expect(top).toEqual(biasLast ? ['dense-block', 'concat-in-place', 'layer'] : ['dense-block', 'layer']);
+      x.dispose();
       m.dispose();
     }
   });
 
-  it('an Inception block concatenates in place in inference, nested concatenations too: the same output as graph mode, fewer copies', async () => {
-    /** A subclass runs Concat's copying path (fusion takes the library's own classes only). */
+  it('an Inception block concatenates in place, nested concatenations too: the same output, fewer copies', async () => {
+    /** A subclass is not fused (it may override forward): its plan copies each branch. */
     class CopyingConcat extends Concat {}
     const block = (C: typeof Concat) =>
       buildScope({ seed: 77 }, () => {
@@ -502,51 +475,43 @@ describe('Sequential fusion', () => {
           new MaxPool2d({ poolSize: 2, strides: 2 }),
         ]);
       });
-    const m = block(Concat);
-    const copying = block(CopyingConcat);
+    const [m, copying] = [block(Concat), block(CopyingConcat)];
     await randomiseStats(m, 700);
     await randomiseStats(copying, 700);
-    for (const net of [m, copying]) net.eval();
     const x = t(randArray(2 * 5 * 7 * 6, 71, -2, 2), [2, 5, 7, 6]);
-    for (const net of [m, copying]) noGrad(() => tidy(() => net.forward(x))).dispose(); // the kept tables
-    const { y: fused, dispatches: fusedDispatches } = counted(() => noGrad(() => tidy(() => m.forward(x))));
-    const { y: copied, dispatches: copiedDispatches } = counted(() => noGrad(() => tidy(() => copying.forward(x))));
-    const plain = tidy(() => m.forward(x).alias()); // graph mode: nothing fused
-    expect(fused.shape).toEqual([2, 2, 3, 5 + 7 + 3 + 10 + 6 + 4]);
-    expectClose(await fused.read(), await plain.read(), { atol: 1e-4, what: 'in place vs graph mode' });
-    expectClose(await copied.read(), await plain.read(), { atol: 1e-4, what: 'copying vs graph mode' });
+    const r = await compare(m, x, 'in place', 1e-4);
+    const c = await compare(copying, x, 'copying', 1e-4);
+    expect(r.shape).toEqual([2, 2, 3, 5 + 7 + 3 + 10 + 6 + 4]);
     // Copying: six branch copies and two nested; in place only the max pool's branch is copied (the
     // tests' poisoning also fills every tensor allocated, and in place allocates fewer).
-    expect(copiedDispatches - fusedDispatches).toBeGreaterThanOrEqual(7);
-    for (const v of [fused, copied, plain, x]) v.dispose();
+    expect(c.fusedDispatches - r.fusedDispatches).toBeGreaterThanOrEqual(7);
+    expect(r.described.match(/^ *concat-in-place/gm)?.length).toBe(2);
+    x.dispose();
     for (const net of [m, copying]) net.dispose();
   });
 
-  it('training mode (batch statistics, autograd): BN -> ReLU fused, same output and gradients', async () => {
-    const m = net(7);
-    m.train(true);
-    const xs = randArray(2 * 9 * 11 * 3, 6, -2, 2);
-    const gradsOf = async (run: (x: Tensor) => Tensor) => {
-      const x = t(xs, [2, 9, 11, 3], true);
-      const y = tidy(() => run(x));
-      const w = t(randArray(y.size, 9), [...y.shape]);
-      backward(y, w);
-      const out = { y: await y.read(), dx: await x.grad!.read(), dk: await m.parameters()[0].grad!.read() };
-      for (const p of [...m.parameters(), x]) {
-        p.grad?.dispose();
-        p.grad = null;
-      }
-      for (const v of [y, w, x]) v.dispose();
-      return out;
-    };
-    const fused = await gradsOf((x) => m.forward(x));
-    const plain = await gradsOf((x) => m.layers.reduce((y, l) => l.forward(y), x));
-    expectClose(fused.y, plain.y, { atol: 1e-5, what: 'y' });
-    expectClose(fused.dx, plain.dx, { atol: 1e-4, rtol: 1e-3, what: 'dx' });
-    expectClose(fused.dk, plain.dk, { atol: 1e-4, rtol: 1e-3, what: 'd kernel' });
-    m.dispose();
+  it('describe() names the rules that fired in a small DenseNet121 and InceptionV3 (with BAM), whose plans give the unfused logits', async () => {
+    const models = [denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, seed: 2 }), inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true, seed: 2 })];
+    const want = [
+      ['dense-block', 'bn-conv-bn-relu', 'bn-conv-avgpool', 'conv-bn-relu', 'relu-pad-maxpool', 'bn-relu', 'layer'],
+      ['concat-in-place', 'conv-bn-relu', 'layer'],
+    ];
+    for (const [i, m] of models.entries()) {
+      m.eval();
+      const x = t(randArray(2 * m.config.inputSize ** 2 * 3, 3 + i, -1, 1), [2, m.config.inputSize, m.config.inputSize, 3]);
+      const [a, b] = [m.predict(x), m.predict(x, { fuse: false })];
+      expectClose(await a.read(), await b.read(), { atol: 1e-4, rtol: 1e-3, what: `${m.name} logits` });
+      const plan = compilePlan(m, x.shape);
+      const counts = plan.counts();
+      for (const rule of want[i]) expect(counts[rule], `${m.name}: ${rule} in\n${plan.describe()}`).toBeGreaterThan(0);
+      expect(plan.describe().split('\n')[0]).toMatch(/^conv-bn-relu +(\S+ > )?\S+ > \S+ > \S+$/); // the stem: [zero padding >] conv > bn > relu
+      plan.dispose();
+      for (const v of [a, b, x]) v.dispose();
+      m.dispose();
+    }
   });
 });
+
 
 describe('NaN through the fused ReLU (issue #24): fused kernels agree with the unfused ops', () => {
   /** `n` values with NaN at `at`. */

@@ -131,7 +131,7 @@ describe('small models run', () => {
       const x = images(m, 2, 5);
       const t = oneHot([0, 1], 2);
       m.eval();
-      const y = noGrad(() => m.forward(x));
+      const y = m.predict(x);
       expect(y.shape).toEqual([2, 2]);
       const yv = await y.read();
       expect(yv.every(Number.isFinite)).toBe(true);
@@ -200,11 +200,11 @@ describe('small models run', () => {
       const x = images(m, 2, 8);
       m.eval();
       await x.read(); // settle uploads
-      // A first call builds the batch norms' affine tables, which the layers keep (until their inputs change).
-      noGrad(() => tidy(() => m.forward(x))).dispose();
+      // A first call compiles the inference plan, which keeps the batch norms' affine tables.
+      m.predict(x).dispose();
       const base = rt.memory().liveBytes;
       rt.resetPeak();
-      const eager = noGrad(() => tidy(() => m.forward(x)));
+      const eager = m.predict(x);
       const eagerPeak = rt.memory().peakLiveBytes - base;
       // Nothing but the logits outlives a call once the tables exist.
       expect(rt.memory().liveBytes - base).toBe(eager.storage.byteSize);

@@ -24,6 +24,8 @@ interface ModuleLike {
   train(on?: boolean): unknown;
   eval(): unknown;
   forward(x: Tensor): Tensor;
+  /** Inference through the compiled plan (src/models/model.ts), where the model has one. */
+  predict?(x: Tensor): Tensor;
   parameters(): Tensor[];
   dispose(): void;
 }
@@ -37,7 +39,7 @@ export function modelApi(m: unknown): { forward: (x: Tensor, training: boolean) 
     forward: (x, training) => {
       if (training) mod.train(true);
       else mod.eval();
-      return mod.forward(x);
+      return !training && mod.predict ? mod.predict(x) : mod.forward(x);
     },
     params: () => mod.parameters().filter((t) => t.requiresGrad),
     dispose: () => mod.dispose(),

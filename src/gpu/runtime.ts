@@ -194,7 +194,6 @@ export class Runtime {
   /** Kernels whose first dispatch was timed, not yet read back (see {@link Runtime.compileStats}). */
   private firstDispatchLogs: TimestampLog<Kernel>[] = [];
   private readonly timestamps: boolean;
-  private versions = new WeakMap<GPUBuffer, number>();
   // Bind groups by kernel, bound buffers and parameter slot. Creating one cost about half of recording
   // a dispatch in Node (Dawn's bindings: 20-28 us of 35-48), and a model's forward pass repeats: pooled
   // buffers come back in the same order and each batch fills the parameter arena from its start, so
@@ -363,19 +362,6 @@ export class Runtime {
 
   // ---- recording ----------------------------------------------------------------------------
 
-  /**
-   * A number that changes whenever recorded work (a dispatch binding the buffer read-write, a copy into
-   * it) or an upload may have changed the buffer's contents: a cache of values derived from buffers
-   * (batch norm's affine table) stays valid while their versions do.
-   */
-  contentVersion(buf: BufferLike): number {
-    return this.versions.get(buf.buffer) ?? 0;
-  }
-
-  private written(buffer: GPUBuffer): void {
-    this.versions.set(buffer, (this.versions.get(buffer) ?? 0) + 1);
-  }
-
   private uniformSlot(size: number): { buffer: GPUBuffer; offset: number; view: DataView } {
     const a = this.arena;
     if (a.offset + size > ARENA_CHUNK) {
@@ -406,7 +392,6 @@ export class Runtime {
       const buf = buffers[name];
       if (!buf) throw new Error(`${k.label}: binding '${name}' was not given (given: ${Object.keys(buffers).join(', ')})`);
       key += `,${this.bufferId(buf.buffer)}:${buf.byteSize}`;
-      if (b.kind === 'storage') this.written(buf.buffer);
     }
     for (const name of Object.keys(buffers)) if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
     if (x === 0 || y === 0 || z === 0) return;
@@ -584,7 +569,6 @@ export class Runtime {
       this.pass = null;
     }
     this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
-    this.written(dst.buffer);
     this.pending++;
   }
 
@@ -613,7 +597,6 @@ export class Runtime {
     this.checkDevice();
     this.flush();
     this.device.queue.writeBuffer(dst.buffer, dstOffset, data.buffer, data.byteOffset, data.byteLength);
-    this.written(dst.buffer);
   }
 
   /** Read bytes back to the host (submits pending work and waits for it). */

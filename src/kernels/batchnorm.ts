@@ -30,6 +30,9 @@ import gradSrc from '../../shaders/bn_grad.wgsl';
 import affineSrc from '../../shaders/bn_affine.wgsl';
 import { reluGradFromOutput } from './elementwise.js';
 
+/** Keras's BatchNormalization defaults (the conventions above); BAM's batch norms and InceptionV3's use them too. */
+export const BATCH_NORM_DEFAULTS = { momentum: 0.99, epsilon: 1e-3 } as const;
+
 /** Parameters and state of a batch-norm layer (all per channel, shape [C]). */
 export interface BatchNormParams {
   /** Scale; null = Keras `scale=False`. */
@@ -67,8 +70,8 @@ export function checkBatchNormOptions(
   what: string,
 ): { momentum: number; epsilon: number; varianceUpdate: 'biased' | 'unbiased' } {
   return {
-    momentum: checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ?? 0.99,
-    epsilon: checkOptionalNumber(p.epsilon, `${what} epsilon`, { min: 0 }) ?? 1e-3,
+    momentum: checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ?? BATCH_NORM_DEFAULTS.momentum,
+    epsilon: checkOptionalNumber(p.epsilon, `${what} epsilon`, { min: 0 }) ?? BATCH_NORM_DEFAULTS.epsilon,
     varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, VARIANCE_UPDATES),
   };
 }
@@ -174,32 +177,21 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
 });
 
 /**
- * Inference batch norm from its affine table ({@link batchNormAffineTable}): y = x * scale + shift over
- * the last axis, then ReLU with `relu`; without autograd (the table carries no gradient to gamma and
- * beta). What the BatchNorm layer runs in inference, with the table it keeps. With `from`, it reads
- * only channels [offset, offset + channels) of x (a layer's input inside a wider concatenation) and
- * the output has `channels` channels.
+ * y = x * scale + shift over the last axis (then ReLU) from an affine table ({@link
+ * batchNormAffineTable}), reading channels [offset, offset + C) of x: one launch of the inference
+ * batch norm. Unchecked: the fused op (src/kernels/fused.ts) checks its arguments.
  */
-export const batchNormApplyTable = defineOp('batchNormApplyTable', ['x', 'table'], (
-  x: Tensor,
-  table: Tensor,
-  relu: boolean = false,
-  from?: { offset: number; channels: number },
-): Tensor => {
-  checkBoolean(relu, 'batchNormApplyTable relu');
-  const X = x.shape[x.rank - 1];
-  const { offset, channels: C } = from ?? { offset: 0, channels: X };
-  if (!Number.isInteger(offset) || !Number.isInteger(C) || offset < 0 || C < 1 || offset + C > X) throw new Error(`ossify: batchNormApplyTable cannot read channels ${offset}..${offset + C - 1} of ${shapeStr(x.shape)}`);
-  if (table.rank !== 2 || table.shape[0] !== 2 || table.shape[1] !== C) throw new Error(`ossify: batchNormApplyTable needs a [2, ${C}] table for ${C} channels of input ${shapeStr(x.shape)}, got ${shapeStr(table.shape)}`);
-  if (isGradEnabled() && x.requiresGrad) throw new Error('ossify: batchNormApplyTable has no backward; use batchNorm() where gradients are needed, or run under noGrad()');
+export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset: number): Tensor {
   const rt = runtime();
+  const X = x.shape[x.rank - 1];
+  const C = table.shape[1];
   const v = lanes(C, X, offset);
   const y = Tensor.empty([...x.shape.slice(0, -1), C]);
   const k = rt.kernel('bn-norm', laneSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
   const t = table.storage;
   rt.dispatch(k, { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage }, { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v }, rt.grid(y.size / v, 256));
   return y;
-});
+}
 
 /**
  * Inference batch norm (moving statistics) of a preceding convolution as the per-channel affine map a
@@ -297,8 +289,8 @@ export function batchNormReference(
 ): { y: Float64Array; mean: Float64Array; variance: Float64Array; movingMean: Float64Array; movingVar: Float64Array } {
   const C = shape[shape.length - 1];
   const M = x.length / C;
-  const eps = p.epsilon ?? 1e-3;
-  const mom = p.momentum ?? 0.99;
+  const eps = p.epsilon ?? BATCH_NORM_DEFAULTS.epsilon;
+  const mom = p.momentum ?? BATCH_NORM_DEFAULTS.momentum;
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
   const movingMean = Float64Array.from(p.movingMean);
@@ -332,7 +324,7 @@ export function batchNormBackwardReference(
 ): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
   const C = shape[shape.length - 1];
   const M = x.length / C;
-  const eps = p.epsilon ?? 1e-3;
+  const eps = p.epsilon ?? BATCH_NORM_DEFAULTS.epsilon;
   const { mean, variance } = batchNormReference(x, shape, p);
   const inv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
   const dgamma = new Float64Array(C);

@@ -94,23 +94,12 @@ export const concat = defineOp('concat', ['tensors[]'], (tensors: readonly Tenso
   return record('concat', [...tensors], out, [], (g) => sliceAll(g, sizes, ax, tensors.map((t) => t.requiresGrad)));
 });
 
-/**
- * Copy x ([..., C]) into channels [offset, offset + C) of a wider tensor with the same leading
- * dimensions (the first piece of a concatenation built in place). Records no autograd.
- */
-export const writeChannels = defineOp('writeChannels', ['x'], (
-  x: Tensor,
-  into: { tensor: Tensor; offset: number },
-): void => {
-  const dst = checkTensor(into?.tensor, 'writeChannels into.tensor');
-  checkNumber(into.offset, 'writeChannels into.offset', { integer: true, min: 0 });
+/** Copy x ([..., C]) into channels [offset, offset + C) of `dst` (unchecked: the fused op checks). */
+export function writeChannels(x: Tensor, dst: Tensor, offset: number): void {
   const C = x.shape[x.rank - 1];
   const D = dst.shape[dst.rank - 1];
-  if (dst.rank !== x.rank || x.shape.some((d, i) => i < x.rank - 1 && d !== dst.shape[i]) || into.offset < 0 || into.offset + C > D) {
-    throw new Error(`ossify: writeChannels cannot place ${shapeStr(x.shape)} at channel ${into.offset} of ${shapeStr(dst.shape)}`);
-  }
-  copySlab(x, dst, x.size / C, C, C, 0, D, into.offset);
-});
+  copySlab(x, dst, x.size / C, C, C, 0, D, offset);
+}
 
 /** Split x along `axis` into pieces of the given sizes (which must add up to the axis extent). Differentiable. */
 export const split = defineOp('split', ['x'], (x: Tensor, sizes: readonly number[], axis: number): Tensor[] => {

@@ -21,13 +21,13 @@
  * bottom (and likewise left/right). PyTorch's padding='same' (stride 1 only) agrees for stride 1.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkNumber, checkPadding, checkPair, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
-import { matmul, matmulFused, sliceTarget, type AffineMap, type ChannelSlice } from './matmul.js';
+import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
 import { variant } from './variants.js';
 import { winogradApplies, winogradConv2d } from './winograd.js';
@@ -262,9 +262,10 @@ export type Conv3x3Variant = 'gemm' | 'winograd';
 const conv3x3Variant = (g: ConvGeometry, win: TapWindow): Conv3x3Variant =>
   winogradApplies(g) && win.whole ? variant<Conv3x3Variant>('conv3x3', { cpu: 'gemm', gpu: 'gemm' }, `${g.N}x${g.H}x${g.W}x${g.Cin}:${g.Cout}`) : 'gemm';
 
-function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, epilogue?: GemmEpilogue, into?: ChannelSlice): Tensor {
+/** The implicit-GEMM (or Winograd) forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller). */
+export function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, epilogue?: GemmEpilogue, into?: { tensor: Tensor; ldc: number; offset: number }): Tensor {
   const win = tapWindow(g);
-  if (conv3x3Variant(g, win) === 'winograd') return winogradConv2d(x, w, bias, g, { epilogue, into: into && sliceTarget(into, g.N * g.OH * g.OW, g.Cout, 'conv2dFused') });
+  if (conv3x3Variant(g, win) === 'winograd') return winogradConv2d(x, w, bias, g, { epilogue, into });
   const M = g.N * g.OH * g.OW;
   const K = win.KH * win.KW * g.Cin;
   checkIndex(M, 'N*OH*OW', g);
@@ -283,7 +284,7 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry,
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
     stridedStore: true,
-    into: into && sliceTarget(into, M, g.Cout, 'conv2dFused'),
+    into,
   });
 }
 
@@ -514,20 +515,7 @@ export const conv2dBackpropFilter = defineOp('conv2dBackpropFilter', ['x', 'dy']
 });
 
 /** 1x1, stride 1, unpadded, dense: a plain matmul over the pixels of NHWC x. */
-const isPlainMatmul = (g: ConvGeometry): boolean => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0;
-
-/**
- * Whether a convolution of these shapes is pointwise: 1x1, stride 1, unpadded, dense (a plain matmul
- * over the pixels, which {@link conv2dFused} can give an input prologue). False for shapes that do
- * not fit together.
- */
-export function pointwiseConv(xShape: Shape, wShape: Shape, opts: Conv2dOptions = {}): boolean {
-  try {
-    return isPlainMatmul(resolveConvGeometry(xShape, wShape, opts));
-  } catch {
-    return false;
-  }
-}
+export const isPlainMatmul = (g: ConvGeometry): boolean => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0;
 
 function checkGradShape(dy: Tensor, g: ConvGeometry): void {
   const want = [g.N, g.OH, g.OW, g.Cout];
@@ -560,68 +548,6 @@ export const conv2d = defineOp('conv2d', ['x', 'w', 'bias?'], (
     w.requiresGrad ? conv2dBackpropFilter(xs, dy, w.shape, opts) : null,
     ...(bias ? [bias.requiresGrad ? sum(dy, [0, 1, 2]) : null] : []),
   ]);
-});
-
-/**
- * What {@link conv2dFused} applies to the convolution's output, per output channel: `table` [2, Cout]
- * (scale then shift, see {@link batchNormAffineTable}, which folds a bias into shift), then ReLU when
- * `relu`.
- */
-export type ConvEpilogue = AffineMap;
-
-/** Options of {@link conv2dFused}. */
-export interface Conv2dFusedOptions extends Conv2dOptions {
-  /** Write the output channels at a channel offset of a wider tensor (returned instead of a new one). */
-  into?: ChannelSlice;
-  /**
-   * Read x as act(x * scale[c] + shift[c]) per input channel c, `table` = [2, Cin] (a batch norm and
-   * ReLU in front of the convolution: DenseNet's pre-activation). 1x1 stride-1 unpadded convolutions
-   * only, where no padded zero would be mapped too.
-   */
-  prologue?: AffineMap;
-  /** Read the input channels [offset, offset + Cin) of a wider x (1x1 stride-1 unpadded convolutions only). */
-  from?: { offset: number };
-}
-
-/**
- * Inference-only convolution with a fused epilogue: act(conv2d(x, w) * scale[c] + shift[c]) in one
- * pass over the output (a following inference batch norm, and ReLU, need no passes of their own);
- * with a null epilogue, the plain convolution (no bias). With `into`, the output channels are written
- * into a wider tensor at a channel offset (a concatenation built in place) and that tensor is
- * returned; with `prologue` and `from`, a 1x1 convolution maps its input as it reads it and reads it
- * out of a wider tensor (see {@link Conv2dFusedOptions}). Records no autograd: under grad mode with x
- * or w requiring gradients it throws. Dense convolutions (groups = 1) only.
- */
-export const conv2dFused = defineOp('conv2dFused', ['x', 'w'], (
-  x: Tensor,
-  w: Tensor,
-  epilogue: ConvEpilogue | null,
-  opts: Conv2dFusedOptions = {},
-): Tensor => {
-  const { from, prologue } = opts;
-  if (epilogue) checkTensor(epilogue.table, 'conv2dFused epilogue.table');
-  if (prologue) checkTensor(prologue.table, 'conv2dFused option prologue.table');
-  if (opts.into) checkTensor(opts.into.tensor, 'conv2dFused option into.tensor');
-  const X = x.shape[x.rank - 1];
-  const Cin = w.rank === 4 ? w.shape[2] : 0;
-  if (from && (x.rank !== 4 || !Number.isInteger(from.offset) || from.offset < 0 || from.offset + Cin > X)) {
-    throw new Error(`ossify: conv2dFused cannot read ${Cin} input channels (w ${shapeStr(w.shape)}) from channel ${from.offset} of ${shapeStr(x.shape)}`);
-  }
-  const g = resolveConvGeometry(from ? [...x.shape.slice(0, -1), Cin] : x.shape, w.shape, opts);
-  if (g.groups !== 1) throw new Error(`ossify: conv2dFused takes dense convolutions (groups = 1), got groups = ${g.groups}`);
-  if ((from || prologue) && !isPlainMatmul(g)) throw new Error(`ossify: conv2dFused maps (prologue) or slices (from) its input only for 1x1, stride-1, unpadded convolutions; w is ${shapeStr(w.shape)} with stride [${g.sh}, ${g.sw}] and padding [${g.padT}, ${g.padB}, ${g.padL}, ${g.padR}]: apply the map with batchNormApplyTable first`);
-  const t = epilogue?.table;
-  if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== g.Cout)) throw new Error(`ossify: conv2dFused epilogue table must be [2, ${g.Cout}] (scale, shift per output channel of w ${shapeStr(w.shape)}), got ${shapeStr(t.shape)}`);
-  if (isGradEnabled() && (x.requiresGrad || w.requiresGrad)) throw new Error('ossify: conv2dFused records no gradients; run it under noGrad(), or use conv2d and batchNorm for training');
-  const into = opts.into;
-  if (into && (into.tensor.rank !== 4 || into.tensor.shape[0] !== g.N || into.tensor.shape[1] !== g.OH || into.tensor.shape[2] !== g.OW)) {
-    throw new Error(`ossify: conv2dFused output [${g.N}, ${g.OH}, ${g.OW}, ${g.Cout}] cannot go into ${shapeStr(into.tensor.shape)}: batch and spatial sizes must match`);
-  }
-  if (isPlainMatmul(g)) {
-    const y = matmulFused(reshape(x, [g.N * g.H * g.W, X]), reshape(w, [g.Cin, g.Cout]), epilogue, { into, prologue, from });
-    return into ? y : reshape(y, [g.N, g.OH, g.OW, g.Cout]);
-  }
-  return forwardGemm(x, w, null, g, t && epilogue ? { table: t.storage, relu: epilogue.relu } : undefined, into);
 });
 
 // ---- float64 CPU reference --------------------------------------------------------------------

@@ -2,8 +2,8 @@
  * Matrix multiply (and the dense layer's math): C = op(A) op(B) with optional transposes, on the GEMM
  * engine. Backward: dA = g op(B)^T, dB = op(A)^T g, each again a matmul with transposes.
  */
-import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
-import { checkBoolean, checkNumber, checkOptionalNumber } from '../validate.js';
+import { Tensor, defineOp, shapeStr } from '../tensor.js';
+import { checkBoolean, checkOptionalNumber } from '../validate.js';
 import { record } from '../autograd.js';
 import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
 import type { BufferLike } from '../gpu/runtime.js';
@@ -80,21 +80,23 @@ export interface MatmulOptions {
 }
 
 /** The split-k count an op was given (undefined: chosen from the shape), checked. */
-function checkSplits(splits: unknown, op: string): number | undefined {
+export function checkSplits(splits: unknown, op: string): number | undefined {
   return checkOptionalNumber(splits, `${op} option splits`, { integer: true, min: 1, max: 65535 });
 }
 
 
-/** What only the inference-only {@link matmulFused} adds to a GEMM launch. */
-interface FusedParts {
+/** What only the inference-only fused op (src/kernels/fused.ts) adds to a GEMM launch. */
+export interface FusedParts {
   epilogue?: GemmEpilogue;
-  into?: ChannelSlice;
+  /** C's rows `ldc` long from column `offset` of `tensor` (checked by the caller). */
+  into?: { tensor: Tensor; ldc: number; offset: number };
   prologue?: { table: BufferLike; relu: boolean };
   /** A is columns [offset, offset + K) of rows `lda` long. */
   from?: { lda: number; offset: number };
 }
 
-function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number, fused: FusedParts = {}): Tensor {
+/** One GEMM launch of C = op(A) op(B), with the fused op's extra parts. */
+export function matmulLaunch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number, fused: FusedParts = {}): Tensor {
   if (a.rank !== 2 || b.rank !== 2) throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const from = fused.from;
   const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], from ? b.shape[0] : a.shape[1]];
@@ -128,101 +130,18 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number,
     splits,
     epilogue: fused.epilogue,
     stridedStore: true,
-    into: fused.into && sliceTarget(fused.into, M, N, 'matmulFused'),
+    into: fused.into,
   });
-}
-
-/** A per-column affine map (then optionally ReLU) of a GEMM operand: `table` = [scale, shift] ([2, columns]). */
-export interface AffineMap {
-  table: Tensor;
-  relu: boolean;
-}
-
-/** Options of {@link matmulFused}. */
-export interface MatmulFusedOptions extends Pick<MatmulOptions, 'splits'> {
-  /** Write C into channels [offset, offset + N) of a wider tensor, which is returned. */
-  into?: ChannelSlice;
-  /**
-   * Read A as act(A[m, k] * scale[k] + shift[k]) (a batch norm and ReLU in front of a 1x1
-   * convolution): `table` is [2, K].
-   */
-  prologue?: AffineMap;
-  /** Read A from columns [offset, offset + K) of the given wider A (its rows keep their full length). */
-  from?: { offset: number };
-}
-
-/**
- * C = act(A B * scale[n] + shift[n]) with `epilogue.table` = [scale, shift] ([2, N]) and act = ReLU
- * when `epilogue.relu`: the GEMM epilogue fused into the store (what the inference-only
- * `conv2dFused` runs for 1x1 convolutions); with a null epilogue, plain C = A B. `opts.prologue`
- * maps A likewise as it is read, `opts.from` reads A's columns out of a wider tensor, `opts.into`
- * writes C's into one. Records no autograd.
- */
-export const matmulFused = defineOp('matmulFused', ['a', 'b'], (
-  a: Tensor,
-  b: Tensor,
-  epilogue: AffineMap | null,
-  opts: MatmulFusedOptions = {},
-): Tensor => {
-  const splits = checkSplits(opts.splits, 'matmulFused');
-  if (epilogue) checkTensor(epilogue.table, 'matmulFused epilogue.table');
-  if (opts.prologue) checkTensor(opts.prologue.table, 'matmulFused option prologue.table');
-  if (opts.into) checkTensor(opts.into.tensor, 'matmulFused option into.tensor');
-  const N = b.rank === 2 ? b.shape[1] : 0;
-  const K = b.rank === 2 ? b.shape[0] : 0;
-  const t = epilogue?.table;
-  if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== N)) throw new Error(`ossify: matmulFused epilogue table must be [2, ${N}] (scale, shift per column of b ${shapeStr(b.shape)}), got ${shapeStr(t.shape)}`);
-  const pt = opts.prologue?.table;
-  if (pt && (pt.rank !== 2 || pt.shape[0] !== 2 || pt.shape[1] !== K)) throw new Error(`ossify: matmulFused prologue table must be [2, ${K}] (scale, shift per row of b ${shapeStr(b.shape)}), got ${shapeStr(pt.shape)}`);
-  if (isGradEnabled() && (a.requiresGrad || b.requiresGrad)) throw new Error('ossify: matmulFused records no gradients; run it under noGrad(), or use matmul for training');
-  let from: FusedParts['from'];
-  if (opts.from) {
-    const lda = a.rank === 2 ? a.shape[1] : 0;
-    const off = checkNumber(opts.from.offset, 'matmulFused option from.offset', { integer: true, min: 0 });
-    if (a.rank !== 2 || off + K > lda) {
-      const what = `${K} columns of A from column ${off} of ${shapeStr(a.shape)} (b is ${shapeStr(b.shape)})`;
-      throw new Error(`ossify: matmulFused cannot read ${what}: A must be 2-D with columns ${off}..${off + K - 1}`);
-    }
-    from = { lda, offset: off };
-  }
-  return launch(a, b, false, false, splits, {
-    epilogue: epilogue && t
-      ? { table: t.storage, relu: checkBoolean(epilogue.relu, 'matmulFused epilogue.relu', false) }
-      : undefined,
-    prologue: opts.prologue && pt
-      ? { table: pt.storage, relu: checkBoolean(opts.prologue.relu, 'matmulFused option prologue.relu', false) }
-      : undefined,
-    into: opts.into,
-    from,
-  });
-});
-
-/**
- * Where an inference op writes its C output channels inside a wider tensor: channels [offset,
- * offset + C) of every row of `tensor` (same leading dimensions): a concatenation built in place.
- */
-export interface ChannelSlice {
-  tensor: Tensor;
-  offset: number;
-}
-
-/** The GEMM store target of a ChannelSlice for an M x N result, checked. */
-export function sliceTarget(into: ChannelSlice, M: number, N: number, what: string): { tensor: Tensor; ldc: number; offset: number } {
-  const ldc = into.tensor.shape[into.tensor.rank - 1];
-  if (!Number.isInteger(into.offset) || into.offset < 0 || into.offset + N > ldc || into.tensor.size !== M * ldc) {
-    throw new Error(`ossify: ${what} cannot write its ${M} x ${N} output at channel ${into.offset} of ${shapeStr(into.tensor.shape)}: the target needs ${M} rows (it has ${into.tensor.size / ldc}) and channels ${into.offset}..${into.offset + N - 1} within its last axis (${ldc})`);
-  }
-  return { tensor: into.tensor, ldc, offset: into.offset };
 }
 
 /** C = op(A) op(B) of 2-D tensors. Differentiable. */
 export const matmul = defineOp('matmul', ['a', 'b'], (a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor => {
   const ta = checkBoolean(opts.transA, 'matmul option transA', false);
   const tb = checkBoolean(opts.transB, 'matmul option transB', false);
-  const out = launch(a, b, ta, tb, checkSplits(opts.splits, 'matmul'));
+  const out = matmulLaunch(a, b, ta, tb, checkSplits(opts.splits, 'matmul'));
   return record('matmul', [a, b], out, [a, b], (g, [as, bs]) => [
-    a.requiresGrad ? (ta ? launch(bs, g, tb, true) : launch(g, bs, false, !tb)) : null,
-    b.requiresGrad ? (tb ? launch(g, as, true, ta) : launch(as, g, !ta, false)) : null,
+    a.requiresGrad ? (ta ? matmulLaunch(bs, g, tb, true) : matmulLaunch(g, bs, false, !tb)) : null,
+    b.requiresGrad ? (tb ? matmulLaunch(g, as, true, ta) : matmulLaunch(as, g, !ta, false)) : null,
   ]);
 });
 

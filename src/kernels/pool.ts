@@ -25,7 +25,6 @@ import { record } from '../autograd.js';
 import { mean } from './reduce.js';
 import { lanes, laneSource } from './lanes.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
-import type { AffineMap } from './matmul.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradSrc from '../../shaders/pool_grad.wgsl';
 
@@ -96,7 +95,7 @@ function params(x: Tensor, geo: PoolGeometry, n: number, v: number): Record<stri
   return { n: n / v, H, W, C: C / v, OH: geo.OH, OW: geo.OW, kh: geo.kh, kw: geo.kw, sh: geo.sh, sw: geo.sw, pt: geo.pad[0], pl: geo.pad[2] };
 }
 
-// The input map of the pool kernel: none, or act(x * table[c] + table[C + c]) (see avgPool2dMapped).
+// The input map of the pool kernel: none, or act(x * table[c] + table[C + c]) (the fused op's prologue, src/kernels/fused.ts).
 const POOL_MAPS = {
   none: 'fn mapX(c: u32, v: {{T}}) -> {{T}} { return v; }',
   affine: `override MAP_RELU: bool = false;
@@ -107,7 +106,8 @@ fn mapX(c: u32, v: {{T}}) -> {{T}} {
 }`,
 };
 
-function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: AffineMap): Tensor {
+/** One pooling launch; `map`: an input map (inference only: the fused op checks it and x). */
+export function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: { table: Tensor; relu: boolean }): Tensor {
   if (x.rank !== 4) throw new Error(`ossify: ${isMax ? 'maxPool2d' : 'avgPool2d'} takes an NHWC tensor, got shape ${shapeStr(x.shape)}`);
   const rt = runtime();
   const [N, H, W, C] = x.shape;
@@ -123,7 +123,7 @@ function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: AffineM
   const name = `${isMax ? 'max' : 'avg'}-pool${map ? (map.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`;
   const k = rt.kernel(name, src, { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0, SAVE_ARG: needArg ? 1 : 0, ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}) });
   rt.dispatch(k, { x: x.storage, y: y.storage, arg: arg.storage, ...(map ? { map: map.table.storage } : {}) }, params(x, geo, y.size, v), rt.grid(y.size / v, 256));
-  // A mapped pooling records nothing: avgPool2dMapped refused x that needs a gradient.
+  // A mapped pooling records nothing: the fused op refused x that needs a gradient.
   const out = record(isMax ? 'maxPool2d' : 'avgPool2d', [x], y, needArg ? [arg] : [], (g, saved) => {
     const dx = Tensor.empty(x.shape);
     const kg = rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', laneSource(poolGradSrc, v), { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0 });
@@ -147,25 +147,6 @@ export const maxPool2d = defineOp('maxPool2d', ['x'], (x: Tensor, opts: Pool2dOp
 export const avgPool2d = defineOp('avgPool2d', ['x'], (x: Tensor, opts: AvgPool2dOptions): Tensor =>
   pool2d(x, opts, false),
 );
-
-/**
- * Inference-only average pooling of act(x * scale[c] + shift[c]), `map.table` = [scale, shift] ([2,
- * C]) and act = ReLU when `map.relu`: a batch norm (and ReLU) in front of the pooling, applied as
- * each cell is read. DenseNet's transitions (BN -> ReLU -> 1x1 conv -> 2x2 average pool) run as this
- * pooling, then the convolution on a quarter of the pixels (pooling and a bias-free 1x1 convolution
- * commute). Records no autograd: under grad mode with x requiring gradients it throws.
- */
-export const avgPool2dMapped = defineOp('avgPool2dMapped', ['x'], (
-  x: Tensor,
-  map: AffineMap,
-  opts: AvgPool2dOptions,
-): Tensor => {
-  const C = x.shape[x.rank - 1];
-  const t = checkTensor(map?.table, 'avgPool2dMapped map.table');
-  if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C) throw new Error(`ossify: avgPool2dMapped needs a [2, ${C}] table (scale, shift per channel of x ${shapeStr(x.shape)}), got ${shapeStr(t.shape)}`);
-  if (isGradEnabled() && x.requiresGrad) throw new Error('ossify: avgPool2dMapped records no gradients; run it under noGrad(), or use batchNorm and avgPool2d for training');
-  return pool2d(x, opts, false, map);
-});
 
 /** Global average pooling: [N, H, W, C] -> [N, C] (the channel-contiguous mean over H and W; differentiable). */
 export const globalAvgPool2d = defineOp('globalAvgPool2d', ['x'], (x: Tensor): Tensor => {

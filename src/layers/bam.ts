@@ -26,7 +26,7 @@ import { Module, type LayerOptions } from './module.js';
 import { Sequential } from './containers.js';
 import { Conv2d } from './conv.js';
 import { Dense } from './dense.js';
-import { BatchNorm1d, BatchNorm2d } from './norm.js';
+import { BATCH_NORM_DEFAULTS, BatchNorm1d, BatchNorm2d } from './norm.js';
 import { GlobalAvgPool2d, ReLU } from './basic.js';
 
 /** BAM's hyper-parameters (all optional; defaults as the official code). */
@@ -41,14 +41,14 @@ export interface BamOptions {
   combine?: 'sum' | 'product';
   /** BN at the end of each gate (paper: true; official code: false, the default). */
   finalBN?: boolean;
-  /** Keras momentum of BAM's BN layers (default 0.99). */
+  /** Keras momentum of BAM's BN layers (default: BATCH_NORM_DEFAULTS's). */
   bnMomentum?: number;
-  /** Epsilon of BAM's BN layers (default 1e-3). */
+  /** Epsilon of BAM's BN layers (default: BATCH_NORM_DEFAULTS's). */
   bnEpsilon?: number;
 }
 
 /** The defaults of {@link BamOptions}. */
-export const BAM_DEFAULTS: Required<BamOptions> = { reduction: 16, dilation: 4, numDilated: 2, combine: 'sum', finalBN: false, bnMomentum: 0.99, bnEpsilon: 1e-3 };
+export const BAM_DEFAULTS: Required<BamOptions> = { reduction: 16, dilation: 4, numDilated: 2, combine: 'sum', finalBN: false, bnMomentum: BATCH_NORM_DEFAULTS.momentum, bnEpsilon: BATCH_NORM_DEFAULTS.epsilon };
 
 /** A BAM module on NHWC maps of `channels` channels (output shape = input shape). */
 export class BAM extends Module {

@@ -1,8 +1,7 @@
 /** Containers: a chain of modules, and parallel branches concatenated along channels. */
-import { isGradEnabled, shapeStr, tidy, type Tensor, type Shape } from '../tensor.js';
+import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { concat } from '../kernels/concat.js';
 import { Module, type LayerOptions, type TraceVisitor } from './module.js';
-import { runChain, runConcatInPlace } from './fusion.js';
 
 /** Runs its modules in order. Structural: it adds no weights and no summary row. */
 export class Sequential extends Module {
@@ -20,21 +19,15 @@ export class Sequential extends Module {
     const i = this.children.findIndex((c) => c.name === after);
     if (i < 0) throw new Error(`ossify: ${this.name} has no direct child named '${after}'`);
     this.children.splice(i + 1, 0, m);
+    this.touch();
   }
   /** The direct children. */
   get layers(): readonly Module[] {
     return this.children;
   }
-  /**
-   * Without autograd (inference) each child runs in its own {@link tidy} and the previous output is
-   * freed once the next exists, so peak memory is a few layers' activations rather than the whole
-   * network's (which an enclosing tidy would hold until it returns). With autograd the activations
-   * are needed for backward anyway. Adjacent layers that one kernel runs together are fused
-   * (src/layers/fusion.ts: conv -> batch norm -> ReLU in inference, batch norm -> ReLU always, zero
-   * padding into a convolution, DenseNet's dense blocks concatenated in place in inference).
-   */
+  /** The children in order (inference fuses them: src/layers/plan.ts). */
   forward(x: Tensor): Tensor {
-    return runChain(this.children, x);
+    return this.children.reduce((y, m) => m.forward(y), x);
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
     let s = [...input];
@@ -62,15 +55,7 @@ export class Concat extends Module {
     return this.children;
   }
   forward(x: Tensor): Tensor {
-    if (Object.getPrototypeOf(this) === Concat.prototype) {
-      const inPlace = runConcatInPlace(this, x); // without autograd: the branches write into one buffer
-      if (inPlace) return inPlace;
-    }
-    const eager = !isGradEnabled(); // as in Sequential: free each branch's intermediates and outputs early
-    const outs = this.children.map((b) => (eager ? tidy(() => b.forward(x)) : b.forward(x)));
-    const y = concat(outs, x.rank - 1);
-    if (eager) for (const o of outs) if (o !== x && o !== y) o.dispose();
-    return y;
+    return concat(this.children.map((b) => b.forward(x)), x.rank - 1);
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
     const outs = this.children.map((b) => b.trace(input, visit));

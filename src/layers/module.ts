@@ -130,7 +130,28 @@ export abstract class Module {
 
   protected addChild<M extends Module>(m: M): M {
     this.children.push(m);
+    this.touch();
     return m;
+  }
+
+  private ownVersion = 0;
+  /** Mark this module changed (values, mode or structure): what was derived from it (inference plans) is stale. */
+  touch(): void {
+    this.ownVersion++;
+  }
+
+  /**
+   * Moves whenever this module or a descendant changes: structure, train/eval, freeze, loaded weights,
+   * a training forward's moving statistics (each calls {@link touch}), optimizer steps (each bumps its
+   * parameters' `version`). Inference plans hold for one version.
+   */
+  get version(): number {
+    let v = 0;
+    for (const m of this.modules()) {
+      v += m.ownVersion;
+      for (const t of m.weights.values()) v += t.version;
+    }
+    return v;
   }
 
   // ---- traversal ----------------------------------------------------------------------------
@@ -189,7 +210,10 @@ export abstract class Module {
 
   /** Training mode for this module and its descendants. */
   train(on = true): this {
-    for (const m of this.modules()) m.training = on;
+    for (const m of this.modules()) {
+      if (m.training !== on) m.touch();
+      m.training = on;
+    }
     return this;
   }
 
@@ -205,6 +229,7 @@ export abstract class Module {
    */
   freeze(): this {
     for (const m of this.modules()) {
+      m.touch();
       m.trainable = false;
       for (const t of m.weights.values()) {
         t.requiresGrad = false;
@@ -218,6 +243,7 @@ export abstract class Module {
   /** Undo {@link freeze} for this module and its descendants. */
   unfreeze(): this {
     for (const m of this.modules()) {
+      m.touch();
       m.trainable = true;
       for (const t of m.weights.values()) t.requiresGrad = true;
     }
@@ -284,6 +310,7 @@ export abstract class Module {
       const e = sd[k];
       if (e) rt.upload(t.storage, e.data instanceof Float32Array ? e.data : Float32Array.from(e.data));
     }
+    this.touch();
     return { missing, unexpected };
   }
 
@@ -291,7 +318,6 @@ export abstract class Module {
   dispose(): void {
     noGrad(() => {
       for (const m of this.modules()) {
-        m.releaseCaches();
         for (const t of [...m.weights.values(), ...m.buffers.values()]) {
           t.grad?.dispose();
           t.grad = null;
@@ -300,9 +326,6 @@ export abstract class Module {
       }
     });
   }
-
-  /** Free tensors a layer derived from its parameters and keeps between calls (called by dispose()). */
-  protected releaseCaches(): void {}
 
   toString(): string {
     return `${this.kind}(${this.name})`;

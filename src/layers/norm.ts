@@ -1,23 +1,24 @@
 /**
  * Keras's BatchNormalization over the last (channel) axis, for NHWC maps and [N, C] features alike.
- * Conventions (Keras): moving = moving * momentum + batch * (1 - momentum) with momentum 0.99; the
- * moving variance takes the biased batch variance; epsilon 1e-3. A frozen layer
+ * Conventions (Keras): moving = moving * momentum + batch * (1 - momentum); the moving variance takes
+ * the biased batch variance; defaults {@link BATCH_NORM_DEFAULTS}. A frozen layer
  * ({@link Module.freeze}) normalises with its moving statistics even in training, as Keras does
- * for `trainable = False`.
+ * for `trainable = False`. Inference plans (src/layers/plan.ts) fold it into an affine table.
  */
-import { isGradEnabled, keep, shapeStr, type Tensor, type Shape } from '../tensor.js';
-import { batchNorm, batchNormAffineTable, batchNormApplyTable, checkBatchNormOptions } from '../kernels/batchnorm.js';
+import { shapeStr, type Tensor, type Shape } from '../tensor.js';
+import { batchNorm, checkBatchNormOptions } from '../kernels/batchnorm.js';
 import { checkNumber } from '../validate.js';
-import { runtime } from '../gpu/runtime.js';
 import { Module, type LayerOptions } from './module.js';
+
+export { BATCH_NORM_DEFAULTS } from '../kernels/batchnorm.js';
 
 /** Options of {@link BatchNorm}. */
 export interface BatchNormOptions extends LayerOptions {
   /** Number of channels (the last axis). */
   channels: number;
-  /** Keras momentum (default 0.99), in [0, 1]: moving = moving * m + batch * (1 - m). PyTorch's 0.1 is 0.9 here. */
+  /** Keras momentum (default {@link BATCH_NORM_DEFAULTS}), in [0, 1]: moving = moving * m + batch * (1 - m). PyTorch's 0.1 is 0.9 here. */
   momentum?: number;
-  /** Added to the variance (default 1e-3, Keras; DenseNet uses 1.001e-5, PyTorch 1e-5): a finite number >= 0. */
+  /** Added to the variance (default {@link BATCH_NORM_DEFAULTS}; DenseNet uses 1.001e-5, PyTorch 1e-5): a finite number >= 0. */
   epsilon?: number;
   /** Learn `gamma` (default true; InceptionV3 uses false). */
   scale?: boolean;
@@ -56,37 +57,12 @@ export class BatchNorm extends Module {
     return this.training && this.trainable;
   }
 
-  /** Normalise x; with `relu`, ReLU follows in the same pass (what {@link Sequential} fuses BN -> ReLU into). */
-  forward(x: Tensor, opts: { relu?: boolean } = {}): Tensor {
+  /** Normalise x (with batch statistics, updating the moving ones, when {@link usesBatchStats}). */
+  forward(x: Tensor): Tensor {
     this.check(x.shape);
-    // Inference without autograd: the kept affine table, one multiply-add per element.
-    if (!this.usesBatchStats && !isGradEnabled()) return batchNormApplyTable(x, this.affineTable(null), opts.relu);
-    return batchNorm(x, { gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, training: this.usesBatchStats, momentum: this.momentum, epsilon: this.epsilon, relu: opts.relu });
-  }
-
-  /**
-   * The per-channel affine map [2, C] (scale; shift with `bias` folded in) that normalising with the
-   * moving statistics amounts to: what inference without autograd applies, alone or fused into a
-   * convolution's store. Owned by the layer:
-   * do not dispose it. It is kept between calls and rebuilt only when the contents of gamma, beta, the
-   * moving statistics or `bias` may have changed (an optimizer step, a training forward, a load).
-   */
-  affineTable(bias: Tensor | null): Tensor {
-    const rt = runtime();
-    const sources = [this.gamma, this.beta, this.movingMean, this.movingVar, bias];
-    const key = sources.map((t) => (t ? [t.storage.buffer, rt.contentVersion(t.storage)] : [null, 0])).flat();
-    const c = this.tableCache;
-    if (c && !c.table.disposed && c.key.length === key.length && c.key.every((k, i) => k === key[i])) return c.table;
-    this.releaseCaches();
-    const table = keep(batchNormAffineTable({ gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, epsilon: this.epsilon }, bias));
-    this.tableCache = { key, table };
-    return table;
-  }
-  private tableCache: { key: unknown[]; table: Tensor } | null = null;
-
-  protected override releaseCaches(): void {
-    this.tableCache?.table.dispose();
-    this.tableCache = null;
+    const training = this.usesBatchStats;
+    if (training) this.touch(); // the moving statistics move
+    return batchNorm(x, { gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, training, momentum: this.momentum, epsilon: this.epsilon });
   }
 
   private check(shape: Shape): void {

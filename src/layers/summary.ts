@@ -2,6 +2,7 @@
 import type { Shape } from '../tensor.js';
 import { Module } from './module.js';
 import { Concat, Sequential } from './containers.js';
+import { compilePlan, FUSION_RULES } from './plan.js';
 
 /** One summary row. */
 export interface SummaryRow {
@@ -56,4 +57,17 @@ export function summary(model: Module, inputShape: Shape, opts: { print?: boolea
   ].join('\n');
   if (opts.print !== false) console.log(out);
   return out;
+}
+
+/** The inference plan (eval mode) for one input of `inputShape`: its steps' rules and layers, then each rule's count and why. */
+export function planSummary(model: Module, inputShape: Shape, opts: { fuse?: boolean } = {}): string {
+  const full = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
+  const training = model.training;
+  const plan = compilePlan(model.eval(), full, opts);
+  const whys = new Map([...FUSION_RULES.map((r): [string, string] => [r.name, r.why]), ['layer', 'no rule matched: the layer runs alone']]);
+  const counts = Object.entries(plan.counts());
+  plan.dispose();
+  model.train(training);
+  const head = `Inference plan of "${model.name}" for input (None, ${full.slice(1).join(', ')}), ${plan.fuse ? 'fused' : 'unfused'}: ${counts.reduce((a, [, n]) => a + n, 0)} steps`;
+  return [head, plan.describe(), '', 'Rules fired:', ...counts.map(([r, n]) => `  ${r.padEnd(16)} ${String(n).padStart(4)}  ${whys.get(r)}`)].join('\n');
 }

@@ -34,7 +34,7 @@ const EPS = 1.001e-5;
 function backbone(w: number, inChannels: number): Module[] {
   const F = (n: number) => Math.max(1, Math.round(n * w));
   const growth = F(32);
-  const bn = (name: string, channels: number) => new BatchNorm2d({ name, channels, epsilon: EPS, momentum: 0.99 });
+  const bn = (name: string, channels: number) => new BatchNorm2d({ name, channels, epsilon: EPS });
   const layers: Module[] = [];
   let c = F(64);
   layers.push(

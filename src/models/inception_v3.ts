@@ -34,7 +34,7 @@ function backbone(w: number, inChannels: number): Module[] {
     const c = F(filters);
     return [
       new Conv2d({ inChannels: cin, filters: c, kernelSize: [kh, kw], strides, padding, useBias: false }),
-      new BatchNorm2d({ channels: c, scale: false, epsilon: 1e-3, momentum: 0.99 }),
+      new BatchNorm2d({ channels: c, scale: false }),
       new ReLU(),
     ];
   };

@@ -9,6 +9,7 @@ import { Sequential } from '../layers/containers.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout, GlobalAvgPool2d } from '../layers/basic.js';
 import { BAM, BAM_DEFAULTS, type BamOptions } from '../layers/bam.js';
+import { compilePlan, type Plan } from '../layers/plan.js';
 
 /** Where BAM modules go, and their options. */
 export interface BamPlacement extends BamOptions {
@@ -117,7 +118,34 @@ export class Model extends Sequential {
 
   /** Logits [N, numClasses] for NHWC images [N, H, W, C] (any spatial size the network accepts). */
   override forward(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[3] !== this.config.inputChannels) throw new Error(`ossify: ${this.name} takes NHWC images with ${this.config.inputChannels} channels, got ${shapeStr(x.shape)}`);
+    this.checkInput(x);
     return super.forward(x);
+  }
+
+  /**
+   * Inference logits without autograd, in the model's current mode (call `eval()` first): the
+   * inference plan for x's shape and `fuse` (src/layers/plan.ts), compiled on the first call and kept
+   * until the model's {@link Module.version} (weights, mode, structure) moves.
+   */
+  predict(x: Tensor, opts: { fuse?: boolean } = {}): Tensor {
+    this.checkInput(x);
+    const key = `${opts.fuse ?? true} ${x.shape.join('x')}`;
+    if ([...this.plans.values()].some((p) => p.version !== this.version)) this.dropPlans();
+    const plan = this.plans.get(key) ?? this.plans.set(key, compilePlan(this, x.shape, opts)).get(key)!;
+    return plan.run(x);
+  }
+  private readonly plans = new Map<string, Plan>();
+  private dropPlans(): void {
+    this.plans.forEach((p) => p.dispose());
+    this.plans.clear();
+  }
+
+  override dispose(): void {
+    this.dropPlans();
+    super.dispose();
+  }
+
+  private checkInput(x: Tensor): void {
+    if (x.rank !== 4 || x.shape[3] !== this.config.inputChannels) throw new Error(`ossify: ${this.name} takes NHWC images with ${this.config.inputChannels} channels, got ${shapeStr(x.shape)}`);
   }
 }

@@ -91,7 +91,7 @@ export abstract class Optimizer {
   /** Apply one update from the parameters' `.grad` (parameters without a gradient are skipped). */
   step(): void {
     this.iterations++;
-    noGrad(() => this.params.forEach((p, i) => p.grad && this.update(p, p.grad, i)));
+    noGrad(() => this.params.forEach((p, i) => p.grad && (this.update(p, p.grad, i), p.version++)));
     this.watchLiveMemory();
   }
 

@@ -216,7 +216,7 @@ export async function evaluate(model: Model, records: readonly FracRecord[], opt
       const [p, l] = noGrad(() =>
         tidy(() => {
           const x = Tensor.from(batch.x, batch.shape);
-          const logits = model.forward(x);
+          const logits = model.predict(x);
           const loss = softmaxCrossEntropy(logits, Tensor.from(oneHot(batch.labels), [batch.size, 2]));
           return [softmax(logits), loss];
         }),

@@ -1,0 +1,99 @@
+/**
+ * The inference-only kernel entry, what inference plans (src/layers/plan.ts) emit: `fused(x, w, opts)`,
+ * one launch of a prologue (a per-input-channel affine map and ReLU applied as x is read), a core and an
+ * epilogue (a per-output-channel map and ReLU applied as y is stored, optionally into a channel range
+ * of a wider tensor). The cores are the differentiable kernels' own launches (the GEMM core of
+ * src/kernels/gemm.ts): with `w` a dense convolution (1x1 stride-1 unpadded ones a plain GEMM, which
+ * alone take a prologue and `from`); without, an average pooling (`pool`), the prologue alone (the
+ * inference batch norm) or a copy into `into`. Records no autograd.
+ */
+import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
+import { checkBoolean } from '../validate.js';
+import { checkSplits, matmulLaunch } from './matmul.js';
+import { forwardGemm, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from './conv2d.js';
+import { pool2d, type AvgPool2dOptions } from './pool.js';
+import { applyAffineTable } from './batchnorm.js';
+import { writeChannels } from './concat.js';
+import { reshape } from './elementwise.js';
+
+/** A per-channel affine map then optionally ReLU: `table` = [scale, shift] ([2, C]; see batchNormAffineTable). */
+export interface AffineMap {
+  table: Tensor;
+  relu: boolean;
+}
+
+/** Channels [offset, offset + C) of every row of `tensor` (same leading dimensions): a concatenation built in place. */
+export interface ChannelSlice {
+  tensor: Tensor;
+  offset: number;
+}
+
+/**
+ * Options of {@link fused}: the convolution's (with `w`); `prologue`: read x as act(x * scale[c] +
+ * shift[c]); `epilogue`: store act(y * scale[c] + shift[c]) (convolutions); `from`: read x's channels
+ * [offset, offset + C) only; `into`: write the output there (returned); `pool`: average pooling as the
+ * core (no `w`); `splits`: split-k count of a GEMM core (tests).
+ */
+export interface FusedOptions extends Conv2dOptions {
+  prologue?: AffineMap;
+  epilogue?: AffineMap;
+  from?: { offset: number };
+  into?: ChannelSlice;
+  pool?: AvgPool2dOptions;
+  splits?: number;
+}
+
+const map = (m: AffineMap | undefined, C: number, what: string, of: string): AffineMap | undefined => {
+  if (!m) return undefined;
+  const t = checkTensor(m.table, `fused option ${what}.table`);
+  if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C) throw new Error(`ossify: fused ${what} table must be [2, ${C}] (scale, shift per channel of ${of}), got ${shapeStr(t.shape)}`);
+  return { table: t, relu: checkBoolean(m.relu, `fused option ${what}.relu`, false) };
+};
+
+/** One inference launch (see the file comment); it throws under grad mode when x or w require gradients. */
+export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null, opts: FusedOptions = {}): Tensor => {
+  if (isGradEnabled() && (x.requiresGrad || w?.requiresGrad)) throw new Error('ossify: fused records no gradients; run it under noGrad(), or use the differentiable ops for training');
+  const X = x.shape[x.rank - 1];
+  const into = opts.into && { tensor: checkTensor(opts.into.tensor, 'fused option into.tensor'), offset: opts.into.offset };
+  const C = w ? (w.rank === 4 ? w.shape[2] : 0) : opts.from && opts.prologue ? opts.prologue.table.shape[1] : X;
+  const off = opts.from?.offset ?? 0;
+  if (!Number.isInteger(off) || off < 0 || off + C > X) throw new Error(`ossify: fused cannot read ${C} input channels from channel ${off} of ${shapeStr(x.shape)}`);
+  const prologue = map(opts.prologue, C, 'prologue', `the input ${shapeStr(x.shape)}`);
+  const slice = into && ((N: number, lead: readonly number[]) => {
+    const t = into.tensor;
+    const ldc = t.shape[t.rank - 1];
+    if (t.rank !== lead.length + 1 || lead.some((d, i) => d !== t.shape[i]) || !Number.isInteger(into.offset) || into.offset < 0 || into.offset + N > ldc) {
+      throw new Error(`ossify: fused cannot write its output [${lead.join(', ')}, ${N}] at channel ${into.offset} of ${shapeStr(t.shape)}: leading sizes must match, channels ${into.offset}..${into.offset + N - 1} within its last axis (${ldc})`);
+    }
+    return { tensor: t, ldc, offset: into.offset };
+  });
+  if (!w) {
+    if (opts.epilogue) throw new Error('ossify: fused takes an epilogue only with a convolution (w)');
+    if (opts.pool) {
+      if (!prologue || off || into) throw new Error('ossify: fused pooling takes a prologue, and no from or into');
+      return pool2d(x, opts.pool, false, prologue);
+    }
+    if (!prologue) {
+      if (!slice) throw new Error('ossify: fused without w, pool or prologue only copies into a slice (into)');
+      writeChannels(x, slice(X, x.shape.slice(0, -1)).tensor, into.offset);
+      return into.tensor;
+    }
+    const y = applyAffineTable(x, prologue.table, prologue.relu, off);
+    if (!slice) return y;
+    writeChannels(y, slice(C, y.shape.slice(0, -1)).tensor, into.offset);
+    y.dispose();
+    return into.tensor;
+  }
+  const g = resolveConvGeometry(opts.from ? [...x.shape.slice(0, -1), C] : x.shape, w.shape, opts);
+  if (g.groups !== 1) throw new Error(`ossify: fused takes dense convolutions (groups = 1), got groups = ${g.groups}`);
+  const plain = isPlainMatmul(g);
+  if ((opts.from || prologue) && !plain) throw new Error(`ossify: fused maps (prologue) or slices (from) a convolution's input only for 1x1, stride-1, unpadded convolutions; w is ${shapeStr(w.shape)} with stride [${g.sh}, ${g.sw}] and padding [${g.padT}, ${g.padB}, ${g.padL}, ${g.padR}]`);
+  const epi = map(opts.epilogue, g.Cout, 'epilogue', `the output of w ${shapeStr(w.shape)}`);
+  const epilogue = epi && { table: epi.table.storage, relu: epi.relu };
+  const M = g.N * g.OH * g.OW;
+  const target = slice?.(g.Cout, [g.N, g.OH, g.OW]);
+  if (!plain) return forwardGemm(x, w, null, g, epilogue, target);
+  const pro = prologue && { table: prologue.table.storage, relu: prologue.relu };
+  const y = matmulLaunch(reshape(x, [M, X]), reshape(w, [g.Cin, g.Cout]), false, false, checkSplits(opts.splits, 'fused'), { epilogue, into: target, prologue: pro, from: opts.from ? { lda: X, offset: off } : undefined });
+  return into ? y : reshape(y, [g.N, g.OH, g.OW, g.Cout]);
+});

@@ -1,0 +1,333 @@
+/**
+ * Inference plans: a model's forward pass for one input shape compiled once into a list of launches.
+ * With `fuse` (default) layers that one launch runs together match a rule of {@link FUSION_RULES} (the
+ * fused op of src/kernels/fused.ts, batch norms folded into affine tables the plan keeps); without,
+ * each layer is a step of its own (its forward). A plan holds for one `model.version` (`Model.predict`
+ * recompiles when it moves). Only the library's own classes fuse (a subclass may override forward).
+ */
+import { keep, noGrad, tidy, Tensor, type Shape } from '../tensor.js';
+import { conv2d, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from '../kernels/conv2d.js';
+import { maxPool2d } from '../kernels/pool.js';
+import { batchNormAffineTable } from '../kernels/batchnorm.js';
+import { fused, type AffineMap, type ChannelSlice } from '../kernels/fused.js';
+import type { Pad2d } from '../kernels/pad.js';
+import type { Module } from './module.js';
+import { Conv2d } from './conv.js';
+import { BatchNorm, BatchNorm2d } from './norm.js';
+import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from './basic.js';
+import { Concat, Sequential } from './containers.js';
+
+/** One launch (a layer's forward, for the rule `layer`) over `layers`; it `stores` into `into` where it can; `branches`: a concatenation's. */
+type Step = { rule: string; layers: Module[]; out: number[]; stores: boolean; run: (x: Tensor, into?: ChannelSlice) => Tensor; branches?: Step[][] };
+
+/** What a rule emits at a position of a chain: the step, how many layers it covers (`out`: from their shapes when left out). */
+type Emit = Omit<Step, 'rule' | 'layers' | 'out'> & { used: number; out?: number[] };
+
+/** Compile-time state: the kept affine tables. */
+type Ctx = { fuse: boolean; tables: Map<string, Tensor> };
+
+/** A fusion rule: the layer pattern it matches at `layers[i]` (input shape `shape`), the launch it emits, why. */
+export interface FusionRule {
+  name: string;
+  pattern: string;
+  why: string;
+  match: (layers: readonly Module[], i: number, shape: number[], ctx: Ctx) => Emit | null;
+}
+
+const isExactly = (m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean => !!m && Object.getPrototypeOf(m) === cls.prototype;
+const isMovingBN = (m: Module | undefined): m is BatchNorm => (isExactly(m, BatchNorm) || isExactly(m, BatchNorm2d)) && !(m as BatchNorm).usesBatchStats;
+const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && ((c as Conv2d).opts.groups ?? 1) === 1;
+
+/** The [2, C] affine table of a batch norm with moving statistics (a preceding bias folded in), kept by the plan. */
+function table(ctx: Ctx, bn: BatchNorm, bias: Tensor | null, relu: boolean): AffineMap {
+  const key = `${bn.name}/${bias ? 'bias' : ''}`;
+  let t = ctx.tables.get(key);
+  if (!t) ctx.tables.set(key, (t = keep(noGrad(() => batchNormAffineTable({ gamma: bn.gamma, beta: bn.beta, movingMean: bn.movingMean, movingVar: bn.movingVar, epsilon: bn.epsilon }, bias)))));
+  return { table: t, relu };
+}
+
+/** Per-side padding of a zero padding followed by a convolution's or pooling's own ('valid' or explicit; null for 'same'). */
+function addPadding(outer: Pad2d, inner: Conv2dOptions['padding']): Pad2d | null {
+  const p = !inner || inner === 'valid' ? [0, 0, 0, 0] : inner;
+  return p === 'same' ? null : [outer[0] + p[0], outer[1] + p[1], outer[2] + p[2], outer[3] + p[3]];
+}
+
+/** [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> ReLU]] at layers[i]: the convolution's options (padding merged), its batch norm and ReLU. */
+function convAt(layers: readonly Module[], i: number) {
+  const padded = isExactly(layers[i], ZeroPad2d);
+  const conv = layers[i + (padded ? 1 : 0)];
+  if (!dense(conv)) return null;
+  const opts = conv.convOpts();
+  const padding = padded ? addPadding((layers[i] as ZeroPad2d).padding, opts.padding) : opts.padding;
+  if (!padding) return null;
+  opts.padding = padding;
+  const at = i + (padded ? 2 : 1);
+  const bn = isMovingBN(layers[at]) ? (layers[at] as BatchNorm) : null;
+  const relu = !!bn && isExactly(layers[at + 1], ReLU);
+  return { conv, opts, padded, bn, relu, used: at - i + (bn ? 1 : 0) + (relu ? 1 : 0) };
+}
+
+/** BatchNorm [-> ReLU] -> 1x1 Conv2d at layers[i] on `shape` (channels read from 0 of a wider input with `wide`). */
+function preActivated(layers: readonly Module[], i: number, shape: number[], wide = false) {
+  const bn = layers[i];
+  if (shape.length !== 4 || !isMovingBN(bn)) return null;
+  const relu = isExactly(layers[i + 1], ReLU);
+  const at = i + (relu ? 2 : 1);
+  const conv = layers[at];
+  if (!dense(conv) || (!wide && shape[3] !== bn.channels)) return null;
+  try {
+    return isPlainMatmul(resolveConvGeometry([...shape.slice(0, 3), bn.channels], conv.kernel.shape, conv.convOpts())) ? { bn, relu, conv, at } : null;
+  } catch {
+    return null; // shapes that do not fit: the layers run alone and say what is wrong
+  }
+}
+
+const outOf = (layers: readonly Module[], shape: number[]): number[] => layers.reduce<number[]>((s, l) => l.outputShape(s), shape);
+
+/**
+ * The fusion rules, tried in order at each position of a chain (first match wins; no match: the layer
+ * alone, rule `layer`). Batch norms fuse only with their moving statistics (eval mode, or frozen).
+ */
+export const FUSION_RULES: FusionRule[] = [
+  {
+    name: 'dense-block',
+    pattern: 'Concat[Identity, Sequential[BatchNorm, ReLU?, ..., Conv2d(no bias)]] x n',
+    why: "a run of DenseNet layers builds the block's concatenation in one buffer: each layer reads the channels so far, writes its new ones; no copy per layer",
+    match: (layers, i, shape, ctx) => denseBlock(layers, i, shape, ctx),
+  },
+  {
+    name: 'concat-in-place',
+    pattern: 'Concat (4-D)',
+    why: "the branches store into their channel range of one buffer (fused convolutions in their epilogue), instead of being copied into it",
+    match: (layers, i, shape, ctx) => (isExactly(layers[i], Concat) && shape.length === 4 ? concatInPlace(layers[i] as Concat, shape, ctx) : null),
+  },
+  {
+    name: 'relu-pad-maxpool',
+    pattern: '(after ReLU) ZeroPad2d -> MaxPool2d',
+    why: 'the pooling pads: a padded zero never beats a window of ReLU outputs (>= 0), so no padded copy',
+    match: (layers, i, shape) => {
+      const [pad, pool] = [layers[i] as ZeroPad2d, layers[i + 1] as MaxPool2d];
+      if (!isExactly(layers[i - 1], ReLU) || !isExactly(pad, ZeroPad2d) || !isExactly(pool, MaxPool2d) || shape.length !== 4 || pool.padding === 'same') return null;
+      const padding = addPadding(pad.padding, 'valid')!;
+      return padding.some((v) => v >= pool.poolSize) ? null : { used: 2, stores: false, run: (x) => maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding }) };
+    },
+  },
+  {
+    name: 'conv-bn-relu',
+    pattern: 'ZeroPad2d? -> Conv2d -> BatchNorm -> ReLU?',
+    why: "the batch norm (with the convolution's bias) is an affine map in the convolution's store, and so is the ReLU; the padding goes into the convolution",
+    match: (layers, i, shape, ctx) => {
+      const c = convAt(layers, i);
+      if (!c?.bn) return null;
+      const epilogue = table(ctx, c.bn, c.conv.bias, c.relu);
+      return { used: c.used, stores: true, run: (x, into) => fused(x, c.conv.kernel, { ...c.opts, epilogue, into }) };
+    },
+  },
+  {
+    name: 'pad-conv',
+    pattern: 'ZeroPad2d -> Conv2d, or a bias-free Conv2d',
+    why: 'the convolution pads (its loads skip the border) instead of a padded copy; bias-free, it can store into a concatenation',
+    match: (layers, i, shape) => {
+      const c = convAt(layers, i);
+      if (!c || c.bn || (!c.padded && c.conv.bias)) return null;
+      const { kernel, bias } = c.conv;
+      const run = bias ? (x: Tensor) => conv2d(x, kernel, bias, c.opts) : (x: Tensor, into?: ChannelSlice) => fused(x, kernel, { ...c.opts, into });
+      return { used: c.used, stores: !bias, run };
+    },
+  },
+  {
+    name: 'bn-conv-avgpool',
+    pattern: 'BatchNorm -> ReLU? -> 1x1 Conv2d(no bias) -> AvgPool2d',
+    why: "DenseNet's transition: the pooling reads through the batch norm and ReLU, then the convolution runs on a quarter of the pixels (a 1x1 convolution and an average commute)",
+    match: (layers, i, shape, ctx) => {
+      const p = preActivated(layers, i, shape);
+      const pool = layers[(p?.at ?? 0) + 1] as AvgPool2d;
+      if (!p || p.conv.bias || !isExactly(pool, AvgPool2d)) return null;
+      const prologue = table(ctx, p.bn, null, p.relu);
+      const po = { size: pool.poolSize, stride: pool.strides, padding: pool.padding };
+      return { used: p.at + 2 - i, stores: false, run: (x) => fused(fused(x, null, { prologue, pool: po }), p.conv.kernel, p.conv.convOpts()) };
+    },
+  },
+  {
+    name: 'bn-conv-bn-relu',
+    pattern: 'BatchNorm -> ReLU? -> 1x1 Conv2d [-> BatchNorm -> ReLU?]',
+    why: "pre-activation (DenseNet): the first batch norm and ReLU map the GEMM's input as it is read, the second its output as it is stored: one pass for up to five layers",
+    match: (layers, i, shape, ctx) => preActivatedStep(layers, i, shape, ctx, false),
+  },
+  {
+    name: 'bn-relu',
+    pattern: 'BatchNorm -> ReLU?',
+    why: 'the inference batch norm is one multiply-add per element from its kept table, the ReLU in the same pass',
+    match: (layers, i, shape, ctx) => {
+      const bn = layers[i];
+      if (!isMovingBN(bn)) return null;
+      const relu = isExactly(layers[i + 1], ReLU);
+      const prologue = table(ctx, bn, null, relu);
+      return { used: relu ? 2 : 1, stores: false, run: (x) => fused(x, null, { prologue }) };
+    },
+  },
+];
+
+/** The pre-activated 1x1 convolution as one GEMM; `wide`: x holds more channels than the batch norm's (read from 0). */
+function preActivatedStep(layers: readonly Module[], i: number, shape: number[], ctx: Ctx, wide: boolean): Emit | null {
+  const p = preActivated(layers, i, shape, wide);
+  if (!p) return null;
+  const post = layers[p.at + 1];
+  const bn2 = isMovingBN(post) ? post : null;
+  const relu2 = !!bn2 && isExactly(layers[p.at + 2], ReLU);
+  if (!bn2 && p.conv.bias) return null; // the bias would need an epilogue of its own
+  const prologue = table(ctx, p.bn, null, p.relu);
+  const epilogue = bn2 ? table(ctx, bn2, p.conv.bias, relu2) : undefined;
+  const used = p.at + 1 - i + (bn2 ? (relu2 ? 2 : 1) : 0);
+  const opts = { ...p.conv.convOpts(), prologue, epilogue, from: wide ? { offset: 0 } : undefined };
+  return { used, stores: true, run: (x, into) => fused(x, p.conv.kernel, { ...opts, into }) };
+}
+
+/** A DenseNet layer: Concat([Identity, Sequential [BatchNorm, ..., dense Conv2d without bias]]). */
+function denseLayer(m: Module): Sequential | null {
+  if (!isExactly(m, Concat)) return null;
+  const [skip, f, ...more] = (m as Concat).branches;
+  if (more.length || !isExactly(skip, Identity) || !isExactly(f, Sequential)) return null;
+  const layers = (f as Sequential).layers;
+  const last = layers[layers.length - 1];
+  return layers.length > 1 && isMovingBN(layers[0]) && dense(last) && !last.bias ? (f as Sequential) : null;
+}
+
+function denseBlock(layers: readonly Module[], i: number, shape: number[], ctx: Ctx): Emit | null {
+  if (shape.length !== 4) return null;
+  const [N, H, W, C0] = shape;
+  const plan: { head: Step; rest: Step[]; conv: Conv2d; inC: number }[] = [];
+  let C = C0;
+  for (let j = i; j < layers.length; j++) {
+    const f = denseLayer(layers[j]);
+    let o: number[] = [];
+    try {
+      if (f) o = f.outputShape([N, H, W, C]);
+    } catch {} // eslint-disable-line no-empty -- shapes that do not fit end the block
+    if (!f || o.length !== 4 || o[0] !== N || o[1] !== H || o[2] !== W) break;
+    const body = f.layers.slice(0, -1);
+    // The batch norm (and ReLU) ride on a 1x1 convolution's reads of the block's buffer where one
+    // follows, else a map of its first channels; the last convolution stores into the buffer.
+    const pre = preActivatedStep(body, 0, [N, H, W, C], ctx, true);
+    const bn = body[0] as BatchNorm;
+    const relu = isExactly(body[1], ReLU);
+    const used = pre?.used ?? (relu ? 2 : 1);
+    const prologue = table(ctx, bn, null, relu);
+    const headOut = outOf(body.slice(0, used), [N, H, W, C]);
+    const head: Step = { rule: pre ? 'bn-conv-bn-relu' : 'bn-relu', layers: body.slice(0, used), out: headOut, stores: !!pre, run: pre?.run ?? ((x) => fused(x, null, { prologue, from: { offset: 0 } })) };
+    plan.push({ head, rest: chain(body.slice(used), headOut, ctx).steps, conv: f.layers[f.layers.length - 1] as Conv2d, inC: C });
+    C += o[3];
+  }
+  if (!plan.length) return null;
+  const branches = plan.map((p) => [p.head, ...p.rest]);
+  const run = (x: Tensor): Tensor => {
+    const y = Tensor.empty([N, H, W, C]);
+    fused(x, null, { into: { tensor: y, offset: 0 } });
+    for (const { head, rest, conv, inC } of plan) {
+      tidy(() => {
+        const z = runSteps(rest, head.run(y));
+        fused(z, conv.kernel, { ...conv.convOpts(), into: { tensor: y, offset: inC } });
+      });
+    }
+    return y;
+  };
+  return { used: plan.length, out: [N, H, W, C], stores: false, run, branches };
+}
+
+function concatInPlace(concat: Concat, shape: number[], ctx: Ctx): Emit {
+  const o = concat.outputShape(shape);
+  let offset = 0;
+  const branches = concat.branches.map((b) => {
+    const c = chain(isExactly(b, Sequential) ? (b as Sequential).layers : [b], shape, ctx);
+    const at = offset;
+    offset += c.out[3];
+    return { at, steps: c.steps };
+  });
+  const run = (x: Tensor, into: ChannelSlice = { tensor: Tensor.empty(o), offset: 0 }): Tensor => {
+    for (const b of branches) runSteps(b.steps, x, { tensor: into.tensor, offset: into.offset + b.at });
+    return into.tensor;
+  };
+  return { used: 1, out: o, stores: true, run, branches: branches.map((b) => b.steps) };
+}
+
+/** Compile a chain of layers (nested Sequentials flattened) on an input shape. */
+function chain(input: readonly Module[], shape: number[], ctx: Ctx): { steps: Step[]; out: number[] } {
+  const layers: Module[] = [];
+  const flatten = (ms: readonly Module[]): void => ms.forEach((m) => (isExactly(m, Sequential) ? flatten((m as Sequential).layers) : layers.push(m)));
+  flatten(input);
+  const steps: Step[] = [];
+  let s = [...shape];
+  for (let i = 0; i < layers.length; ) {
+    let step: Step | null = null;
+    for (const r of ctx.fuse ? FUSION_RULES : []) {
+      const e = r.match(layers, i, s, ctx);
+      if (e) {
+        const covered = layers.slice(i, i + e.used);
+        step = { ...e, rule: r.name, layers: covered, out: e.out ?? outOf(covered, s) };
+        break;
+      }
+    }
+    const m = layers[i];
+    step ??= { rule: 'layer', layers: [m], out: m.outputShape(s), stores: false, run: (x) => m.forward(x) };
+    steps.push(step);
+    s = step.out;
+    i += step.layers.length;
+  }
+  return { steps, out: s };
+}
+
+/**
+ * Run steps in order, each in its own tidy, the previous output freed once the next exists (peak memory:
+ * a few layers' activations); with `into`, the output goes into that slice (stored there by the last
+ * step where it can, else copied).
+ */
+function runSteps(steps: readonly Step[], x: Tensor, into?: ChannelSlice): Tensor {
+  let y = x;
+  for (const [k, s] of steps.entries()) {
+    const prev = y;
+    const last = k === steps.length - 1;
+    y = tidy(() => (last && into && s.stores ? s.run(prev, into) : s.run(prev)));
+    if (prev !== x && prev !== y) prev.dispose(); // views of prev keep its storage alive
+  }
+  if (into && (!steps.length || !steps[steps.length - 1].stores)) {
+    tidy(() => fused(y, null, { into }));
+    if (y !== x) y.dispose();
+    y = into.tensor;
+  }
+  return y;
+}
+
+/**
+ * A compiled inference plan (see the file comment), of the model's {@link Module.version} `version`:
+ * `run(x)` (x of `inputShape`; no autograd), `describe()` (each step's rule and layers, a line each,
+ * concatenations' branches indented), `counts()` (steps per rule; `layer`: layers run alone),
+ * `dispose()` (frees the kept tables).
+ */
+export interface Plan {
+  readonly version: number;
+  readonly inputShape: readonly number[];
+  readonly fuse: boolean;
+  run(x: Tensor): Tensor;
+  describe(): string;
+  counts(): Record<string, number>;
+  dispose(): void;
+}
+
+/** Compile `model`'s inference plan for inputs of `inputShape` (batch included); see the file comment. */
+export function compilePlan(model: Module, inputShape: Shape, opts: { fuse?: boolean } = {}): Plan {
+  const ctx: Ctx = { fuse: opts.fuse ?? true, tables: new Map() };
+  const version = model.version;
+  const { steps } = chain(model instanceof Sequential ? model.layers : [model], [...inputShape], ctx);
+  const all: [Step, number][] = [];
+  const walk = (ss: Step[], depth: number): void => ss.forEach((s) => (all.push([s, depth]), s.branches?.forEach((b) => walk(b, depth + 1))));
+  walk(steps, 0);
+  return {
+    version,
+    inputShape: [...inputShape],
+    fuse: ctx.fuse,
+    run: (x) => noGrad(() => runSteps(steps, x)),
+    describe: () => all.map(([s, d]) => `${'  '.repeat(d)}${s.rule.padEnd(16)} ${s.layers.map((l) => l.name).join(' > ')}`).join('\n'),
+    counts: () => all.reduce<Record<string, number>>((c, [s]) => ((c[s.rule] = (c[s.rule] ?? 0) + 1), c), {}),
+    dispose: () => ctx.tables.forEach((t) => t.dispose()),
+  };
+}
