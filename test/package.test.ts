@@ -75,7 +75,7 @@ describe('npm package', () => {
     );
     const out = execFileSync(process.execPath, ['entries.mjs'], { cwd: project, encoding: 'utf8', env: { ...process.env, OSSIFY_QUIET: '1' } });
     const { pub, internals } = JSON.parse(out.trim().split('\n').pop()!) as { pub: string[]; internals: string[] };
-    const inner = ['tapWindow', 'liveTapRange', 'pointwiseConv', 'releaseNode', 'record', 'gemm', 'rowMajorB', 'sizeClass', 'matmulReference', 'conv2dReference'];
+    const inner = ['tapWindow', 'liveTapRange', 'fused', 'releaseNode', 'record', 'gemm', 'rowMajorB', 'sizeClass', 'matmulReference', 'conv2dReference'];
     expect(pub.filter((n) => inner.includes(n) || n.endsWith('Reference'))).toEqual([]);
     expect(inner.filter((n) => !internals.includes(n))).toEqual([]);
     for (const n of ['init', 'Tensor', 'conv2d', 'matmul', 'backward', 'Adam', 'inceptionV3', 'saveCheckpoint', 'importTorchWeights']) expect(pub).toContain(n);
