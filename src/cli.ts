@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init, shutdown } from './gpu/runtime.js';
 import { watchCompiles } from './cli-compiles.js';
+import { ensureFolder } from './train/run-folder.js';
 import {
   int, IMAGE_SIZE, IMAGE_SIZE_HELP, MODELS, MODEL_SIZES, modelName, CHOICES, TRAIN_RANGES as R, POSITIVE,
   type ModelName, type Range,
@@ -272,6 +273,9 @@ const COMMANDS: Record<string, Command> = {
       if (!['auto', 'test', 'val', 'train', 'all'].includes(split)) throw new UsageError(`--split: '${split}' must be test, val, train or all`);
       const batchSize = num(v['batch-size'], 'batch-size', 16, R.batchSize);
       const workers = workersOpt(v.workers);
+      // The --json folder before the evaluation: a missing one is created, a file in the way is said now.
+      const json = typeof v.json === 'string' ? resolve(v.json) : null;
+      if (json) await ensureFolder(dirname(json), 'folder of --json');
       const { loadModel } = await import('./train/load.js');
       const { evaluate, metricsJson } = await import('./train/trainer.js');
       const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
@@ -294,10 +298,10 @@ const COMMANDS: Record<string, Command> = {
       console.log(`weighted: precision ${m.weighted.precision.toFixed(4)}  recall ${m.weighted.recall.toFixed(4)}  F1 ${m.weighted.f1.toFixed(4)}  (macro F1 ${m.macro.f1.toFixed(4)})`);
       console.log(`confusion [[tn ${tn}, fp ${fp}], [fn ${fn}, tp ${tp}]]   majority baseline: accuracy ${m.baseline.accuracy.toFixed(4)}, F1 ${m.baseline.f1.toFixed(4)}`);
       if (r.failed.length) console.log(`unreadable images skipped: ${r.failed.length} (${r.failed.slice(0, 5).join(', ')}${r.failed.length > 5 ? ', ...' : ''})`);
-      if (typeof v.json === 'string') {
-        const { writeFile } = await import('node:fs/promises');
-        await writeFile(resolve(v.json), JSON.stringify({ split: chosen, ...j }, null, 2) + '\n');
-        console.log(`metrics written to ${resolve(v.json)}`);
+      if (json) {
+        const { writeFileAtomic } = await import('./io/safetensors.js');
+        await writeFileAtomic(json, new TextEncoder().encode(JSON.stringify({ split: chosen, ...j }, null, 2) + '\n'));
+        console.log(`metrics written to ${json}`);
       }
       model.dispose();
     },

@@ -207,6 +207,18 @@ describe('weights that do not fit', () => {
     expect(r.stderr.trim().split('\n').length).toBeLessThan(12);
   });
 
+  it('eval --json creates missing folders and refuses a file in the way before evaluating', () => {
+    const dir = tmp('json');
+    const json = join(dir, 'new', 'deeper', 'metrics.json');
+    const r = ossify([...evalArgs(join(run, 'best.safetensors')), '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(json, 'utf8')).split).toBe('val');
+    writeFileSync(join(dir, 'file'), 'x');
+    const blocked = ossify([...evalArgs(join(run, 'best.safetensors')), '--json', join(dir, 'file', 'metrics.json')]);
+    expectFailure(blocked, 1, /cannot create the folder of --json .*file is a file, not a folder/);
+    expect(blocked.stdout).not.toMatch(/split val/);
+  });
+
   it('a checkpoint holding NaN is called damaged, naming the tensor', () => {
     const path = editedCheckpoint('nan', (ck) => ck.weights.get('conv2d.kernel')!.data.fill(NaN, 3, 5));
     const damaged = new RegExp(`${path}: tensor 'conv2d.kernel' holds NaN at index 3: the file is damaged`);
