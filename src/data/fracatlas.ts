@@ -168,6 +168,7 @@ function unreadableCsv(path: string, reason: string): Error {
 async function readCsv(path: string, issues: DatasetIssue[]): Promise<CsvRow[]> {
   const text = await readFile(path, 'utf8');
   // Control characters other than tabs and line ends do not occur in text.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) throw unreadableCsv(path, 'it holds binary data, not text');
   let rows: Record<string, string>[];
   try {
