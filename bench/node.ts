@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   const o = parseCli(process.argv.slice(2));
   const want = (e: string): boolean => !o.engines || o.engines.includes(e);
   const engines: Engine[] = [];
-  const notes: string[] = ['Node, Dawn (the `webgpu` package); each sample: recorded work, then submitted between two timestamp passes, queue drained (see bench/README.md)'];
+  const notes: string[] = ['Node, Dawn (the `webgpu` package); each sample: recorded work, then submitted between two timestamp ' +
+      'passes, queue drained (see bench/README.md)'];
   const ours = await ossifyEngine();
   if (want('ossify')) engines.push(ours);
   const ossifyAdapter = ours.adapter;

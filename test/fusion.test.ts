@@ -30,7 +30,8 @@ function affineRef(y: ArrayLike<number>, scale: ArrayLike<number>, shift: ArrayL
 
 describe('batchNormAffineTable', () => {
   for (const [gamma, beta, bias] of [[true, true, true], [false, true, false], [true, false, false]] as const) {
-    it(`gamma=${gamma} beta=${beta} bias=${bias}: scale = gamma / sqrt(var + eps), shift = beta + (bias - mean) * scale`, async () => {
+    it(`gamma=${gamma} beta=${beta} bias=${bias}: scale = gamma / sqrt(var + eps), shift = beta + (bias - mean) ` +
+        `* scale`, async () => {
       const C = 7;
       const [g, b, m, v, cb] = [randArray(C, 1, 0.5, 1.5), randArray(C, 2), randArray(C, 3), randArray(C, 4, 0.2, 2), randArray(C, 5)];
       const eps = 1.001e-5;
@@ -43,7 +44,8 @@ describe('batchNormAffineTable', () => {
   }
 
   for (const [shape, relu] of [[[2, 3, 5, 7], true], [[3, 4, 2, 12], false], [[5, 8], true]] as const) {
-    it(`batchNormApplyTable ${JSON.stringify(shape)} relu=${relu} (${shape[shape.length - 1] % 4 ? 'scalar' : 'vec4'}): x * scale + shift`, async () => {
+    it(`batchNormApplyTable ${JSON.stringify(shape)} relu=${relu} ` +
+        `(${shape[shape.length - 1] % 4 ? 'scalar' : 'vec4'}): x * scale + shift`, async () => {
       const C = shape[shape.length - 1];
       const n = numel(shape);
       const x = randArray(n, 6, -2, 2);
@@ -149,7 +151,10 @@ describe('GEMM epilogue: conv2dFused and matmulFused against float64 references'
 });
 
 describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A is read', () => {
-  /** Float64: columns [off, off + K) of the rows of `a` ([M, lda]), each mapped by x * scale[k] + shift[k] (then ReLU). */
+  /**
+   * Float64: columns [off, off + K) of the rows of `a` ([M, lda]), each mapped by x * scale[k] +
+   * shift[k] (then ReLU).
+   */
   const mappedSlice = (a: ArrayLike<number>, M: number, lda: number, off: number, K: number, scale: ArrayLike<number>, shift: ArrayLike<number>, relu: boolean) =>
     Float64Array.from({ length: M * K }, (_, i) => {
       const [m, k] = [Math.floor(i / K), i % K];
@@ -169,7 +174,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
   // an aligned case (four-k reads of A) and the unaligned one.
   const runs = [...cases.map((c) => ({ c, variant: undefined as GemmVariant | undefined })), ...GEMM_VARIANTS.flatMap((variant) => [cases[2], cases[4]].map((c) => ({ c, variant })))];
   for (const { c, variant } of runs) {
-    it(`matmul ${c.M}x${c.K} (columns ${c.off}.. of ${c.lda}) @ ${c.K}x${c.N}, relu=${c.relu}, ${c.splits} split(s)${c.epi ? ', with an epilogue' : ''}${variant ? `, ${variant} core` : ''}`, async () => {
+    it(`matmul ${c.M}x${c.K} (columns ${c.off}.. of ${c.lda}) @ ${c.K}x${c.N}, relu=${c.relu}, ` +
+        `${c.splits} split(s)${c.epi ? ', with an epilogue' : ''}${variant ? `, ${variant} core` : ''}`, async () => {
       setVariant('gemm', variant);
       onTestFinished(() => setVariant('gemm', undefined));
       const [a, b, ps, pt, es, et] = [randArray(c.M * c.lda, 81, -2, 2), randArray(c.K * c.N, 82), randArray(c.K, 83, -1.5, 1.5), randArray(c.K, 84), randArray(c.N, 85, 0.5, 2), randArray(c.N, 86)];
@@ -187,7 +193,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
     });
   }
 
-  it('conv2dFused 1x1 with a prologue on channels 4..15 of a wider input: what batchNormApplyTable then the convolution give', async () => {
+  it('conv2dFused 1x1 with a prologue on channels 4..15 of a wider input: what batchNormApplyTable then the ' +
+      'convolution give', async () => {
     const [N, H, W, D, off, Cin, Cout] = [2, 5, 3, 20, 4, 12, 8];
     const [x, w, ps, pt, es, et] = [randArray(N * H * W * D, 91, -2, 2), randArray(Cin * Cout, 92), randArray(Cin, 93, -1.5, 1.5), randArray(Cin, 94), randArray(Cout, 95, 0.5, 2), randArray(Cout, 96)];
     const xt = t(x, [N, H, W, D]);
@@ -200,7 +207,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
   });
 
   for (const [shape, size, stride, padding, relu] of [[[2, 7, 9, 5], 2, 2, 'valid', true], [[1, 6, 5, 8], 3, 2, 'same', false], [[2, 4, 4, 12], 2, 2, 'valid', true]] as const) {
-    it(`avgPool2dMapped ${shape.join('x')} ${size}x${size}/${stride} ${padding} relu=${relu} (${shape[3] % 4 ? 'scalar' : 'vec4'}): the average of the mapped cells`, async () => {
+    it(`avgPool2dMapped ${shape.join('x')} ${size}x${size}/${stride} ${padding} relu=${relu} ` +
+        `(${shape[3] % 4 ? 'scalar' : 'vec4'}): the average of the mapped cells`, async () => {
       const C = shape[3];
       const [x, ps, pt] = [randArray(numel(shape), 101, -2, 2), randArray(C, 102, -1.5, 1.5), randArray(C, 103)];
       const y = noGrad(() => avgPool2dMapped(t(x, [...shape]), { table: t([...ps, ...pt], [2, C]), relu }, { size, stride, padding }));
@@ -210,7 +218,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
     });
   }
 
-  it('refuses what it cannot do: a map before a padded or wider convolution, a wrong table, columns past the input, gradients', () => {
+  it('refuses what it cannot do: a map before a padded or wider convolution, a wrong table, ' +
+      'columns past the input, gradients', () => {
     const x = t(randArray(2 * 5 * 5 * 8, 1), [2, 5, 5, 8]);
     const pro = { table: t(randArray(16, 2), [2, 8]), relu: true };
     expect(() => noGrad(() => conv2dFused(x, t(randArray(9 * 8 * 4, 3), [3, 3, 8, 4]), null, { padding: 'same', prologue: pro }))).toThrow(/only for 1x1, stride-1, unpadded.*\[3, 3, 8, 4\]/);
@@ -411,7 +420,8 @@ describe('Sequential fusion', () => {
     m.dispose();
   });
 
-  it('pre-activation (BN -> ReLU -> 1x1 conv [-> BN -> ReLU]) is one GEMM in inference: same output as one by one, fewer passes', async () => {
+  it('pre-activation (BN -> ReLU -> 1x1 conv [-> BN -> ReLU]) is one GEMM in inference: same output as one by one, ' +
+      'fewer passes', async () => {
     const bn = (c: number) => new BatchNorm2d({ channels: c, epsilon: 1.001e-5 });
     const nets = buildScope({ seed: 31 }, () => [
       // a DenseNet transition, then a bottleneck with a biased 1x1 (the bias goes into the second table)
@@ -436,7 +446,7 @@ describe('Sequential fusion', () => {
     }
   });
 
-  it('a DenseNet block concatenates in place in inference: the same output as the unfused layers, fewer passes', async () => {
+  it('a DenseNet block concatenates in place in inference: the unfused layers\' output, fewer passes', async () => {
     /** DenseNet layers (BN -> ReLU -> 1x1 -> BN -> ReLU -> 3x3 'same'), the last with a biased conv (not fused). */
     const block = (c0: number, growth: number, layers: number, biasLast: boolean) =>
       buildScope({ seed: 40 + c0 }, () => {
@@ -480,7 +490,8 @@ describe('Sequential fusion', () => {
     }
   });
 
-  it('an Inception block concatenates in place in inference, nested concatenations too: the same output as graph mode, fewer copies', async () => {
+  it('an Inception block concatenates in place in inference, nested concatenations too: ' +
+      'the same output as graph mode, fewer copies', async () => {
     /** A subclass runs Concat's copying path (fusion takes the library's own classes only). */
     class CopyingConcat extends Concat {}
     const block = (C: typeof Concat) =>

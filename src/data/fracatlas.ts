@@ -406,7 +406,8 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
 
 /** One-line-per-item human summary of a read (counts per split, then each issue by name). */
 export function formatDatasetSummary(s: DatasetSummary): string {
-  const lines = [`FracAtlas folder ${s.root}: ${s.total} images (${s.byClass.fractured} fractured, ${s.byClass.nonFractured} non-fractured), splits from ${s.splitSource}`];
+  const lines = [`FracAtlas folder ${s.root}: ${s.total} images (${s.byClass.fractured} fractured, ` +
+      `${s.byClass.nonFractured} non-fractured), splits from ${s.splitSource}`];
   for (const split of SPLITS) {
     const c = s.bySplit[split];
     if (c.total > 0) lines.push(`  ${split}: ${c.total} (${c.fractured} fractured, ${c.nonFractured} non-fractured)`);

@@ -11,10 +11,11 @@
  * - epsilon defaults to Keras's 1e-3 (InceptionV3); DenseNet121 uses 1.001e-5.
  * - gamma = null is Keras's `scale=False` (InceptionV3), beta = null `center=False`.
  *
- * Kernels (4 channels per invocation when C is a multiple of 4): training forward is 3 dispatches (chunked shifted sums per channel, a Chan merge that also
- * updates the moving statistics in place, then one fused normalise+affine pass); inference is 1.
- * Backward is 3 dispatches in both modes when gamma/beta need gradients (chunked channel sums of g and
- * g * xhat, their merge, the elementwise dx); in inference mode dx alone is one affine pass.
+ * Kernels (4 channels per invocation when C is a multiple of 4): training forward is 3 dispatches (chunked
+ * shifted sums per channel, a Chan merge that also updates the moving statistics in place, then one fused
+ * normalise+affine pass); inference is 1. Backward is 3 dispatches in both modes when gamma/beta need
+ * gradients (chunked channel sums of g and g * xhat, their merge, the elementwise dx); in inference mode dx
+ * alone is one affine pass.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
@@ -190,8 +191,10 @@ export const batchNormApplyTable = defineOp('batchNormApplyTable', ['x', 'table'
   const X = x.shape[x.rank - 1];
   const { offset, channels: C } = from ?? { offset: 0, channels: X };
   if (!Number.isInteger(offset) || !Number.isInteger(C) || offset < 0 || C < 1 || offset + C > X) throw new Error(`ossify: batchNormApplyTable cannot read channels ${offset}..${offset + C - 1} of ${shapeStr(x.shape)}`);
-  if (table.rank !== 2 || table.shape[0] !== 2 || table.shape[1] !== C) throw new Error(`ossify: batchNormApplyTable needs a [2, ${C}] table for ${C} channels of input ${shapeStr(x.shape)}, got ${shapeStr(table.shape)}`);
-  if (isGradEnabled() && x.requiresGrad) throw new Error('ossify: batchNormApplyTable has no backward; use batchNorm() where gradients are needed, or run under noGrad()');
+  if (table.rank !== 2 || table.shape[0] !== 2 || table.shape[1] !== C) throw new Error(`ossify: batchNormApplyTable needs a [2, ${C}] table for ${C} channels of input ${shapeStr(x.shape)}, ` +
+      `got ${shapeStr(table.shape)}`);
+  if (isGradEnabled() && x.requiresGrad) throw new Error('ossify: batchNormApplyTable has no backward; use batchNorm() where gradients are needed, ' +
+      'or run under noGrad()');
   const rt = runtime();
   const v = lanes(C, X, offset);
   const y = Tensor.empty([...x.shape.slice(0, -1), C]);

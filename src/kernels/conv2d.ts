@@ -105,7 +105,8 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
   const [KH, KW, Cig, Cout] = wShape;
   const { groups, stride: [sh, sw], dilation: [dh, dw], padding } = checkConv2dOptions(opts);
   if (Cin % groups !== 0 || Cout % groups !== 0) throw new Error(`ossify: conv2d groups=${groups} must divide Cin=${Cin} and Cout=${Cout}: ${shapes}`);
-  if (Cig * groups !== Cin) throw new Error(`ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`);
+  if (Cig * groups !== Cin) throw new Error(`ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ` +
+      `${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`);
   const effH = (KH - 1) * dh + 1;
   const effW = (KW - 1) * dw + 1;
   let padT = 0, padB = 0, padL = 0, padR = 0, OH: number, OW: number;
@@ -134,7 +135,8 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
 /** The divmod trick in the loaders is exact below 2^24; keep every decomposed index there. */
 const INDEX_LIMIT = 2 ** 24 - 4096;
 function checkIndex(n: number, what: string, g: ConvGeometry): void {
-  if (n >= INDEX_LIMIT) throw new Error(`ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`);
+  if (n >= INDEX_LIMIT) throw new Error(`ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ` +
+      `${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`);
 }
 
 const withCommon = (src: string): string => `${src}\n${commonSrc}`;
@@ -150,7 +152,8 @@ const wtKernel = (block: boolean): string =>
         BLOCK: 4,
         T: 'vec4<f32>',
         BODY: [
-          '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; let r3 = w[src + 3u * p.CoutB];',
+          '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; ' +
+              'let r3 = w[src + 3u * p.CoutB];',
           '  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s',
           '  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);',
           '  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);',
@@ -165,7 +168,8 @@ const wtKernel = (block: boolean): string =>
  * 0): B[k..k+3, n..n+3] is four vec4 loads along co, transposed in registers (columns past N read
  * column N - 1 and are never stored). Only for cores that read B four k at a time.
  */
-const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, jw), i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
+const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, jw),
+// i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
 fn wRow(k: u32) -> u32 {
   let q0 = divmod(k, p.Cout, p.invCout); // (t, co)
   let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)
@@ -605,17 +609,22 @@ export const conv2dFused = defineOp('conv2dFused', ['x', 'w'], (
   const X = x.shape[x.rank - 1];
   const Cin = w.rank === 4 ? w.shape[2] : 0;
   if (from && (x.rank !== 4 || !Number.isInteger(from.offset) || from.offset < 0 || from.offset + Cin > X)) {
-    throw new Error(`ossify: conv2dFused cannot read ${Cin} input channels (w ${shapeStr(w.shape)}) from channel ${from.offset} of ${shapeStr(x.shape)}`);
+    throw new Error(`ossify: conv2dFused cannot read ${Cin} input channels (w ${shapeStr(w.shape)}) ` +
+        `from channel ${from.offset} of ${shapeStr(x.shape)}`);
   }
   const g = resolveConvGeometry(from ? [...x.shape.slice(0, -1), Cin] : x.shape, w.shape, opts);
   if (g.groups !== 1) throw new Error(`ossify: conv2dFused takes dense convolutions (groups = 1), got groups = ${g.groups}`);
-  if ((from || prologue) && !isPlainMatmul(g)) throw new Error(`ossify: conv2dFused maps (prologue) or slices (from) its input only for 1x1, stride-1, unpadded convolutions; w is ${shapeStr(w.shape)} with stride [${g.sh}, ${g.sw}] and padding [${g.padT}, ${g.padB}, ${g.padL}, ${g.padR}]: apply the map with batchNormApplyTable first`);
+  if ((from || prologue) && !isPlainMatmul(g)) throw new Error(`ossify: conv2dFused maps (prologue) or slices (from) its input only for 1x1, stride-1, ` +
+      `unpadded convolutions; w is ${shapeStr(w.shape)} with stride [${g.sh}, ${g.sw}] ` +
+      `and padding [${g.padT}, ${g.padB}, ${g.padL}, ${g.padR}]: apply the map with batchNormApplyTable first`);
   const t = epilogue?.table;
-  if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== g.Cout)) throw new Error(`ossify: conv2dFused epilogue table must be [2, ${g.Cout}] (scale, shift per output channel of w ${shapeStr(w.shape)}), got ${shapeStr(t.shape)}`);
+  if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== g.Cout)) throw new Error(`ossify: conv2dFused epilogue table must be [2, ${g.Cout}] (scale, shift per output channel of w ` +
+      `${shapeStr(w.shape)}), got ${shapeStr(t.shape)}`);
   if (isGradEnabled() && (x.requiresGrad || w.requiresGrad)) throw new Error('ossify: conv2dFused records no gradients; run it under noGrad(), or use conv2d and batchNorm for training');
   const into = opts.into;
   if (into && (into.tensor.rank !== 4 || into.tensor.shape[0] !== g.N || into.tensor.shape[1] !== g.OH || into.tensor.shape[2] !== g.OW)) {
-    throw new Error(`ossify: conv2dFused output [${g.N}, ${g.OH}, ${g.OW}, ${g.Cout}] cannot go into ${shapeStr(into.tensor.shape)}: batch and spatial sizes must match`);
+    throw new Error(`ossify: conv2dFused output [${g.N}, ${g.OH}, ${g.OW}, ${g.Cout}] cannot go into ` +
+        `${shapeStr(into.tensor.shape)}: batch and spatial sizes must match`);
   }
   if (isPlainMatmul(g)) {
     const y = matmulFused(reshape(x, [g.N * g.H * g.W, X]), reshape(w, [g.Cin, g.Cout]), epilogue, { into, prologue, from });

@@ -99,7 +99,8 @@ function launch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number,
   const from = fused.from;
   const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], from ? b.shape[0] : a.shape[1]];
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
-  if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
+  if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ` +
+      `${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
   const lda = from?.lda ?? Ka;
   const aOff = from?.offset ?? 0;
   const vecB = !tb && N % 4 === 0;
@@ -171,9 +172,11 @@ export const matmulFused = defineOp('matmulFused', ['a', 'b'], (
   const N = b.rank === 2 ? b.shape[1] : 0;
   const K = b.rank === 2 ? b.shape[0] : 0;
   const t = epilogue?.table;
-  if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== N)) throw new Error(`ossify: matmulFused epilogue table must be [2, ${N}] (scale, shift per column of b ${shapeStr(b.shape)}), got ${shapeStr(t.shape)}`);
+  if (t && (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== N)) throw new Error(`ossify: matmulFused epilogue table must be [2, ${N}] (scale, shift per column of b ` +
+      `${shapeStr(b.shape)}), got ${shapeStr(t.shape)}`);
   const pt = opts.prologue?.table;
-  if (pt && (pt.rank !== 2 || pt.shape[0] !== 2 || pt.shape[1] !== K)) throw new Error(`ossify: matmulFused prologue table must be [2, ${K}] (scale, shift per row of b ${shapeStr(b.shape)}), got ${shapeStr(pt.shape)}`);
+  if (pt && (pt.rank !== 2 || pt.shape[0] !== 2 || pt.shape[1] !== K)) throw new Error(`ossify: matmulFused prologue table must be [2, ${K}] (scale, shift per row of b ${shapeStr(b.shape)}), ` +
+      `got ${shapeStr(pt.shape)}`);
   if (isGradEnabled() && (a.requiresGrad || b.requiresGrad)) throw new Error('ossify: matmulFused records no gradients; run it under noGrad(), or use matmul for training');
   let from: FusedParts['from'];
   if (opts.from) {
@@ -210,7 +213,9 @@ export interface ChannelSlice {
 export function sliceTarget(into: ChannelSlice, M: number, N: number, what: string): { tensor: Tensor; ldc: number; offset: number } {
   const ldc = into.tensor.shape[into.tensor.rank - 1];
   if (!Number.isInteger(into.offset) || into.offset < 0 || into.offset + N > ldc || into.tensor.size !== M * ldc) {
-    throw new Error(`ossify: ${what} cannot write its ${M} x ${N} output at channel ${into.offset} of ${shapeStr(into.tensor.shape)}: the target needs ${M} rows (it has ${into.tensor.size / ldc}) and channels ${into.offset}..${into.offset + N - 1} within its last axis (${ldc})`);
+    throw new Error(`ossify: ${what} cannot write its ${M} x ${N} output at channel ${into.offset} of ` +
+        `${shapeStr(into.tensor.shape)}: the target needs ${M} rows (it has ${into.tensor.size / ldc}) ` +
+        `and channels ${into.offset}..${into.offset + N - 1} within its last axis (${ldc})`);
   }
   return { tensor: into.tensor, ldc, offset: into.offset };
 }

@@ -149,7 +149,10 @@ function addPadding(outer: Pad2d, inner: 'valid' | Pad2d): Pad2d {
   return [outer[0] + p[0], outer[1] + p[1], outer[2] + p[2], outer[3] + p[3]];
 }
 
-/** A DenseNet layer: Concat([Identity, Sequential [BatchNorm, (ReLU), ..., Conv2d without bias]]), library classes only. */
+/**
+ * A DenseNet layer: Concat([Identity, Sequential [BatchNorm, (ReLU), ..., Conv2d without bias]]),
+ * library classes only.
+ */
 function denseLayer(m: Module): { bn: BatchNorm; relu: boolean; middle: readonly Module[]; conv: Conv2d; f: Sequential } | null {
   if (!isExactly(m, Concat)) return null;
   const [skip, f, ...more] = (m as Concat).branches;
