@@ -33,7 +33,8 @@ async function main(): Promise<void> {
     await page.waitForFunction('typeof globalThis.ossifyBench === "function"');
     const res = (await page.evaluate((opts) => (globalThis as unknown as { ossifyBench: (o: unknown) => Promise<unknown> }).ossifyBench(opts), { quick: o.quick, filter: o.filter, engines: o.engines, samples: o.samples, batches: o.batches })) as { rows: Row[]; notes: string[]; adapter: string };
     const notes = [...res.notes];
-    notes.push(unsafe ? 'Chromium ran with --enable-dawn-features=allow_unsafe_apis: timestamps unquantized' : 'Chromium without allow_unsafe_apis: timestamp queries are quantized by Chrome (negligible at these durations; rows show gpu-timestamp-quantized with the quantum when detected)');
+    notes.push(unsafe ? 'Chromium ran with --enable-dawn-features=allow_unsafe_apis: timestamps unquantized' : 'Chromium without allow_unsafe_apis: timestamp queries are quantized by Chrome (negligible at these ' +
+        'durations; rows show gpu-timestamp-quantized with the quantum when detected)');
     writeOutputs(res.rows, o, 'browser', `ossify benchmark (Chromium, ${res.adapter})`, notes);
   } finally {
     await close();

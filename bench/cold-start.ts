@@ -121,7 +121,8 @@ async function main(): Promise<void> {
     const res = JSON.parse(line.slice(7)) as ColdResult;
     rows.push({ case: c.name, phase: c.phase, batch: c.batch, size: c.size, width: c.width, bam: c.bam, cache: values.warm ? 'warm' : 'disabled', ...res });
     const s = (ms: number): string => (ms / 1000).toFixed(1);
-    console.log(`| ${c.name} | ${c.phase} | ${c.batch} | ${s(res.first_result_ms)} | ${s(res.init_ms)} | ${s(res.build_ms)} | ${res.pipelines} | ${s(res.compile_ms)} | ${s(res.second_ms)} |`);
+    console.log(`| ${c.name} | ${c.phase} | ${c.batch} | ${s(res.first_result_ms)} | ${s(res.init_ms)} | ` +
+        `${s(res.build_ms)} | ${res.pipelines} | ${s(res.compile_ms)} | ${s(res.second_ms)} |`);
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(rows, null, 2) + '\n');
 }

@@ -8,7 +8,8 @@
  * gradients) minus its forward.
  * `--only <text>` keeps the layers whose name contains it.
  *
- *   npx tsup bench/conv-quick.ts --format cjs --loader .wgsl=text -d node_modules/.cache/convbench --external webgpu --no-dts
+ *   npx tsup bench/conv-quick.ts --format cjs --loader .wgsl=text -d node_modules/.cache/convbench \
+ *     --external webgpu --no-dts
  *   node node_modules/.cache/convbench/conv-quick.cjs [--tfjs] [--reps 7] [--variant regtile|shared]
  *   OSSIFY_ADAPTER=swiftshader node node_modules/.cache/convbench/conv-quick.cjs
  */
@@ -107,7 +108,8 @@ async function main(): Promise<void> {
   if (values.variant) setVariant('gemm', values.variant);
   const reps = Number(values.reps);
   const peer = values.tfjs ? await tfjsWebgpu() : null;
-  console.log(`adapter: ${rt.info.kind} (${rt.info.description}); gemm variant: ${values.variant ?? 'default'}; wall clock, best of ${reps}`);
+  console.log(`adapter: ${rt.info.kind} (${rt.info.description}); gemm variant: ${values.variant ?? 'default'}; ` +
+      `wall clock, best of ${reps}`);
   const head = ['layer (batch 2)', 'GFLOP/pass', 'fwd ms', 'fwd GFLOP/s', 'dX ms', 'dX GFLOP/s', 'dW ms', 'dW GFLOP/s', 'matmul GFLOP/s (same M,N,K)'];
   if (peer) head.push('tfjs-webgpu fwd GFLOP/s', 'tfjs-webgpu bwd (dX+dW) GFLOP/s', 'ossify bwd (dX+dW) GFLOP/s');
   const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];

@@ -13,7 +13,11 @@ import { unavailableEngine, type Engine } from './lib/engine.js';
 import { runtime, shutdown } from '../src/index.js';
 import { compileLine } from '../src/cli-compiles.js';
 
-async function tfjsInNode(withWasm: boolean): Promise<{ tf: typeof import('@tensorflow/tfjs-core'); tfl: typeof import('@tensorflow/tfjs-layers'); adapter: string }> {
+async function tfjsInNode(withWasm: boolean): Promise<{
+  tf: typeof import('@tensorflow/tfjs-core');
+  tfl: typeof import('@tensorflow/tfjs-layers');
+  adapter: string;
+}> {
   // tfjs-webgpu looks for navigator.gpu: give it a Dawn instance created with the same
   // VK_ICD_FILENAMES that ossify's adapter choice left in the environment.
   const { create } = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU };
@@ -36,7 +40,8 @@ async function main(): Promise<void> {
   const o = parseCli(process.argv.slice(2));
   const want = (e: string): boolean => !o.engines || o.engines.includes(e);
   const engines: Engine[] = [];
-  const notes: string[] = ['Node, Dawn (the `webgpu` package); each sample: recorded work, then submitted between two timestamp passes, queue drained (see bench/README.md)'];
+  const notes: string[] = ['Node, Dawn (the `webgpu` package); each sample: recorded work, then submitted between two timestamp ' +
+      'passes, queue drained (see bench/README.md)'];
   const ours = await ossifyEngine();
   if (want('ossify')) engines.push(ours);
   const ossifyAdapter = ours.adapter;

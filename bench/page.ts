@@ -44,7 +44,8 @@ async function ossifyBench(o: { quick: boolean; filter?: string[]; engines?: str
       engines.push(unavailableEngine('jax-webgpu', adapter, (e as Error).message.split('\n')[0]));
     }
   }
-  const notes = ['Chromium (headless), navigator.gpu; each sample: recorded work, then submitted between two timestamp passes, queue drained (see bench/README.md)'];
+  const notes = ['Chromium (headless), navigator.gpu; each sample: recorded work, then submitted between two timestamp ' +
+      'passes, queue drained (see bench/README.md)'];
   for (const e of engines) notes.push(...(e.notes ?? []));
   const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, samples: o.samples, batches: o.batches, realGpu: !runtime().info.isCpu, log: (m) => console.log(m) }, 'chromium');
   return { rows, notes, adapter };

@@ -5,8 +5,10 @@
  *
  * - dist/bench/node.js      `npm run bench`: the suite in Node (ossify + TensorFlow.js and jax-js peers on Dawn).
  * - dist/bench/browser.js   `npm run bench:browser`: serves dist/bench/www and drives headless Chromium.
- * - dist/bench/cold-start.js `npm run bench:cold`: time to the first training step / prediction in fresh processes, shader cache off.
- * - dist/bench/report.js    `npm run bench:report -- RUN.json ...`: rewrites a run's table and chart from its JSON rows.
+ * - dist/bench/cold-start.js `npm run bench:cold`: time to the first training step / prediction in fresh
+ *   processes, shader cache off.
+ * - dist/bench/report.js    `npm run bench:report -- RUN.json ...`: rewrites a run's table and chart from its
+ *   JSON rows.
  * - dist/bench/www/page.js  the suite for the page (ossify + tfjs-webgpu + jax-webgpu + tfjs-wasm, platform browser).
  * - dist/bench/www/ossify.js ossify's browser bundle (plus the small network test/browser.test.ts runs).
  * - dist/bench/node-gpu.js  only with OSSIFY_BENCH_GPU=1 (scripts/gpu-prepare.sh): the Node suite with its
@@ -16,7 +18,10 @@
  */
 import { defineConfig, type Options } from 'tsup';
 
-/** Output folder (default dist/bench, where `ossify bench` looks; run after the library build, whose `clean` wipes dist/). */
+/**
+ * Output folder (default dist/bench, where `ossify bench` looks; run after the library build, whose
+ * `clean` wipes dist/).
+ */
 const out = process.env.OSSIFY_BENCH_OUT ?? 'dist/bench';
 
 const common: Options = {
@@ -49,7 +54,8 @@ const gpuSuite: Options = {
   external: ['webgpu', '@tensorflow/tfjs-backend-wasm', 'puppeteer-core', /^node:/],
   noExternal: [/^@tensorflow\/tfjs-(core|backend-webgpu|layers)/, /^@jax-js\//, 'long', 'seedrandom'],
   // tfjs's CommonJS builds call require() for Node built-ins; an ES module has no require of its own.
-  banner: { js: "import { createRequire as __ossifyRequire } from 'node:module'; const require = __ossifyRequire(import.meta.url);" },
+  banner: { js: "import { createRequire as __ossifyRequire } from 'node:module'; const require = " +
+      "__ossifyRequire(import.meta.url);" },
 };
 
 export default defineConfig([

@@ -25,7 +25,8 @@ struct Params {
   Cin: u32, KW: u32, kh0: u32, khStep: u32, kw0: u32, kwStep: u32,
 }
 @group(0) @binding(0) var<storage, read> dy: array<{{A_TYPE}}>; // vec4s when Cout % 4 == 0
-@group(0) @binding(1) var<storage, read> wt: array<{{B_TYPE}}>; // vec4s when N % 4 == 0 (or w itself, as vec4s along co)
+// vec4s when N % 4 == 0 (or w itself, as vec4s along co)
+@group(0) @binding(1) var<storage, read> wt: array<{{B_TYPE}}>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 

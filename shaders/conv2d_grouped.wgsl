@@ -4,7 +4,8 @@
 // the loads of x, dY and w are contiguous across the quad.
 //   0 forward:         out[b, oh, ow, co] = bias[co] + sum_{kh, kw, j < Cig} x[b, ih, iw, g*Cig + j] * w[kh, kw, j, co]
 //                      with g = co / Cog, ih = oh*sh - padT + kh*dh, iw = ow*sw - padL + kw*dw (zero outside).
-//   1 input gradient:  dx[b, ih, iw, ci] = sum_{kh, kw, j < Cog} dY[b, oh, ow, g*Cog + j] * w[kh, kw, ci % Cig, g*Cog + j]
+//   1 input gradient:  dx[b, ih, iw, ci] =
+//                        sum_{kh, kw, j < Cog} dY[b, oh, ow, g*Cog + j] * w[kh, kw, ci % Cig, g*Cog + j]
 //                      with g = ci / Cig, over the taps where oh*sh = ih + padT - kh*dh (a non-negative
 //                      multiple of the stride, oh < OH), likewise for columns.
 //   2 weight gradient: partial[chunk, kh, kw, j, co] = sum over the output pixels q = (b, oh, ow) of this
@@ -35,7 +36,9 @@ fn pixel(pix: u32, rows: u32, invRows: f32, cols: u32, invCols: f32) -> vec3<i32
   return vec3<i32>(i32(q1.x), i32(q1.y), i32(q0.y));
 }
 // The quad's 4 channels, clamped to the last one (lanes past it compute a duplicate, never stored).
-fn lanes(c0: u32, count: u32) -> vec4<u32> { return min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(count - 1u)); }
+fn lanes(c0: u32, count: u32) -> vec4<u32> {
+  return min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(count - 1u));
+}
 // Componentwise divmod (quotient and remainder as two vec4s).
 fn divmod4(v: vec4<u32>, d: u32, inv: f32) -> array<vec4<u32>, 2> {
   let x = divmod(v.x, d, inv);
@@ -46,8 +49,12 @@ fn divmod4(v: vec4<u32>, d: u32, inv: f32) -> array<vec4<u32>, 2> {
 }
 // Gathers of 4 values at base + offsets (written out: no dynamic vector indexing, which some
 // compilers lower to private memory).
-fn gatherA(base: u32, o: vec4<u32>) -> vec4<f32> { return vec4<f32>(a[base + o.x], a[base + o.y], a[base + o.z], a[base + o.w]); }
-fn gatherB(base: u32, o: vec4<u32>) -> vec4<f32> { return vec4<f32>(b[base + o.x], b[base + o.y], b[base + o.z], b[base + o.w]); }
+fn gatherA(base: u32, o: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(a[base + o.x], a[base + o.y], a[base + o.z], a[base + o.w]);
+}
+fn gatherB(base: u32, o: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(b[base + o.x], b[base + o.y], b[base + o.z], b[base + o.w]);
+}
 fn store4(base: u32, c0: u32, count: u32, v: vec4<f32>) {
   out[base] = v.x;
   if (c0 + 1u < count) { out[base + 1u] = v.y; }
@@ -133,5 +140,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= p.total) { return; }
   let s = split(i);
-  if (MODE == 0u) { forward(s.x, s.y * 4u); } else if (MODE == 1u) { inputGrad(s.x, s.y * 4u); } else { weightGrad(s.x, s.y * 4u); }
+  if (MODE == 0u) { forward(s.x, s.y * 4u); }
+  else if (MODE == 1u) { inputGrad(s.x, s.y * 4u); }
+  else { weightGrad(s.x, s.y * 4u); }
 }

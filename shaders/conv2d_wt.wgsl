@@ -6,7 +6,10 @@
 // BLOCK = 1: one element per invocation. Index decomposition by divmod (conv2d_common.wgsl): no
 // integer divides, which CPU adapters run lane by lane.
 const BLOCK: u32 = {{BLOCK}}u;
-struct Params { total: u32, CinB: u32, CoutB: u32, KW: u32, nKw: u32, kh0: u32, khStep: u32, kw0: u32, kwStep: u32, invCinB: f32, invCoutB: f32, invNkw: f32 }
+struct Params {
+  total: u32, CinB: u32, CoutB: u32, KW: u32, nKw: u32, kh0: u32, khStep: u32, kw0: u32, kwStep: u32,
+  invCinB: f32, invCoutB: f32, invNkw: f32,
+}
 @group(0) @binding(0) var<storage, read> w: array<{{T}}>;
 @group(0) @binding(1) var<storage, read_write> wt: array<{{T}}>;
 @group(0) @binding(2) var<uniform> p: Params;

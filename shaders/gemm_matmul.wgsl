@@ -6,7 +6,8 @@ override TB: u32 = 0u;
 // ldc, cOff: C's row length and first column (N and 0 unless C is part of a wider tensor); lda, aOff:
 // likewise A's (not transposed: K and 0 unless A is columns of a wider tensor).
 struct Params { M: u32, N: u32, K: u32, kPerSplit: u32, ldc: u32, cOff: u32, lda: u32, aOff: u32 }
-@group(0) @binding(0) var<storage, read> a: array<{{A_TYPE}}>; // vec4s when its rows (K, or M when transposed) are multiples of 4
+// A is bound as vec4s when its rows (K, or M when transposed) are multiples of 4.
+@group(0) @binding(0) var<storage, read> a: array<{{A_TYPE}}>;
 // B is bound as vec4s ({{B_TYPE}} = vec4<f32>) when it is not transposed and N % 4 == 0: one 16-byte
 // load per k and four columns, instead of four scalar gathers (2x on CPU adapters: bench/LAB.md #11).
 @group(0) @binding(1) var<storage, read> b: array<{{B_TYPE}}>;

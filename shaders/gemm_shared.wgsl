@@ -39,8 +39,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var j = 0u; j < 4u; j++) { Bs[bKr * BN + bN + j] = bv[j]; }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
-      let a = vec4<f32>(As[kk * BM + ty * 4u], As[kk * BM + ty * 4u + 1u], As[kk * BM + ty * 4u + 2u], As[kk * BM + ty * 4u + 3u]);
-      let b = vec4<f32>(Bs[kk * BN + tx * 4u], Bs[kk * BN + tx * 4u + 1u], Bs[kk * BN + tx * 4u + 2u], Bs[kk * BN + tx * 4u + 3u]);
+      let ai = kk * BM + ty * 4u;
+      let bi = kk * BN + tx * 4u;
+      let a = vec4<f32>(As[ai], As[ai + 1u], As[ai + 2u], As[ai + 3u]);
+      let b = vec4<f32>(Bs[bi], Bs[bi + 1u], Bs[bi + 2u], Bs[bi + 3u]);
       acc[0] += a.x * b;
       acc[1] += a.y * b;
       acc[2] += a.z * b;

@@ -37,7 +37,8 @@ function topoOrder(root: Tensor): Tensor[] {
     seen.add(t);
     // Not a leaf: its node went with an earlier backward(), and walking on would treat it as one.
     if (!t.node && t.graphConsumed) {
-      throw new Error(`ossify: backward() reached ${t}, whose graph an earlier backward() consumed (its saved activations are freed): run the forward pass again, or add the losses and call backward() once`);
+      throw new Error(`ossify: backward() reached ${t}, whose graph an earlier backward() consumed (its saved activations are ` +
+          `freed): run the forward pass again, or add the losses and call backward() once`);
     }
     stack.push([t, true]);
     if (t.node) for (const i of t.node.inputs) if (i.requiresGrad && !seen.has(i)) stack.push([i, false]);
@@ -115,7 +116,8 @@ function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, g
             gi?.dispose();
             return;
           }
-          if (gi.size !== input.size) throw new Error(`ossify: backward of ${node.op} gave a gradient of shape ${shapeStr(gi.shape)} for an input of shape ${shapeStr(input.shape)}`);
+          if (gi.size !== input.size) throw new Error(`ossify: backward of ${node.op} gave a gradient of shape ${shapeStr(gi.shape)} for an input of ` +
+              `shape ${shapeStr(input.shape)}`);
           const prev = grads.get(input);
           if (prev) {
             grads.set(input, add(prev, gi));

@@ -141,7 +141,8 @@ function oneOf<T extends string>(v: string | boolean | undefined, name: string, 
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a fracture classifier on a FracAtlas folder (default: the bundled sample, small and fast)',
-    usage: 'ossify train [--data DIR] [--model inceptionv3|densenet121] [--bam] [--epochs N] [--batch-size N] [--lr X] [--image-size N] [--width X] --out RUN',
+    usage: 'ossify train [--data DIR] [--model inceptionv3|densenet121] [--bam] [--epochs N] [--batch-size N] ' +
+        '[--lr X] [--image-size N] [--width X] --out RUN',
     options: {
       data: { type: 'string' },
       out: { type: 'string' },
@@ -170,7 +171,8 @@ const COMMANDS: Record<string, Command> = {
       monitor: { type: 'string' },
     },
     help: {
-      data: 'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: the bundled 48-image sample with a small, fast configuration',
+      data: 'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: ' +
+          'the bundled 48-image sample with a small, fast configuration',
       out: 'run folder (config, log.jsonl, last/best checkpoints, report). Rerunning resumes. Default runs/<model>',
       model: 'inceptionv3 (default) or densenet121',
       bam: 'add 3 BAM modules (default on; --no-bam for none)',
@@ -191,8 +193,10 @@ const COMMANDS: Record<string, Command> = {
       'max-minutes': 'stop after the epoch that crosses this many minutes (rerun to continue)',
       workers: 'JPEG decode worker threads (default min(4, cores))',
       'no-report': 'skip report.md',
-      monitor: "what picks the best checkpoint and drives the plateau schedule: val_loss (the reference's, default) or val_auc",
-      'init-weights': 'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, or PyTorch safetensors): matched by name or order and shape; the head is skipped',
+      monitor: "what picks the best checkpoint and drives the plateau schedule: val_loss (the reference's, default) " +
+          "or val_auc",
+      'init-weights': 'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, ' +
+          'or PyTorch safetensors): matched by name or order and shape; the head is skipped',
       'allow-partial-init':
         "start from --init-weights that fill under half of the model's tensors (refused by default: " +
         'such a file usually holds weights of another model)',
@@ -248,7 +252,10 @@ const COMMANDS: Record<string, Command> = {
       if (r.final) {
         const m = r.final.metrics;
         console.log(
-          `\nbest epoch ${r.best.epoch} by ${r.best.monitor} (val loss ${r.best.valLoss.toFixed(4)}): val accuracy ${m.accuracy.toFixed(4)}, fractured precision ${m.precision.toFixed(4)} recall ${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}; majority baseline accuracy ${m.baseline.accuracy.toFixed(4)}`,
+          `\nbest epoch ${r.best.epoch} by ${r.best.monitor} (val loss ${r.best.valLoss.toFixed(4)}): ` +
+              `val accuracy ${m.accuracy.toFixed(4)}, fractured precision ${m.precision.toFixed(4)} recall ` +
+              `${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}; ` +
+              `majority baseline accuracy ${m.baseline.accuracy.toFixed(4)}`,
         );
       }
       console.log(`run folder: ${r.out}${existsSync(join(r.out, 'report.md')) ? ` (report: ${join(r.out, 'report.md')})` : ''}`);
@@ -259,10 +266,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'ossify eval --checkpoint FILE --data DIR [--split test|val|train|all] [--json FILE] [--batch-size N]',
     options: { checkpoint: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'string' }, 'batch-size': { type: 'string' }, workers: { type: 'string' } },
     help: {
-      checkpoint: 'a checkpoint written by ossify train (best.safetensors or last.safetensors); it carries its model configuration',
+      checkpoint: 'a checkpoint written by ossify train (best.safetensors or last.safetensors); ' +
+          'it carries its model configuration',
       data: 'FracAtlas folder',
       split: 'test (default when the folder has one, else val), val, train or all',
-      json: 'also write the metrics as JSON (accuracy, precision, recall, f1 of the fractured class, auc, balanced_accuracy, confusion [[tn, fp], [fn, tp]], weighted, macro)',
+      json: 'also write the metrics as JSON (accuracy, precision, recall, f1 of the fractured class, auc, ' +
+          'balanced_accuracy, confusion [[tn, fp], [fn, tp]], weighted, macro)',
       'batch-size': 'batch size (default 16)',
       workers: 'JPEG decode worker threads',
     },
@@ -293,11 +302,16 @@ const COMMANDS: Record<string, Command> = {
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;
       console.log(`split ${chosen}: ${r.ids.length} images (${m.positives} fractured)`);
-      console.log(`loss ${r.loss.toFixed(4)}  accuracy ${m.accuracy.toFixed(4)}  balanced accuracy ${m.balancedAccuracy.toFixed(4)}  ROC AUC ${m.auc.toFixed(4)}`);
-      console.log(`fractured: precision ${m.precision.toFixed(4)}  recall ${m.recall.toFixed(4)}  F1 ${m.f1.toFixed(4)}  specificity ${m.specificity.toFixed(4)}`);
-      console.log(`weighted: precision ${m.weighted.precision.toFixed(4)}  recall ${m.weighted.recall.toFixed(4)}  F1 ${m.weighted.f1.toFixed(4)}  (macro F1 ${m.macro.f1.toFixed(4)})`);
-      console.log(`confusion [[tn ${tn}, fp ${fp}], [fn ${fn}, tp ${tp}]]   majority baseline: accuracy ${m.baseline.accuracy.toFixed(4)}, F1 ${m.baseline.f1.toFixed(4)}`);
-      if (r.failed.length) console.log(`unreadable images skipped: ${r.failed.length} (${r.failed.slice(0, 5).join(', ')}${r.failed.length > 5 ? ', ...' : ''})`);
+      console.log(`loss ${r.loss.toFixed(4)}  accuracy ${m.accuracy.toFixed(4)}  balanced accuracy ` +
+          `${m.balancedAccuracy.toFixed(4)}  ROC AUC ${m.auc.toFixed(4)}`);
+      console.log(`fractured: precision ${m.precision.toFixed(4)}  recall ${m.recall.toFixed(4)}  F1 ${m.f1.toFixed(4)} ` +
+          ` specificity ${m.specificity.toFixed(4)}`);
+      console.log(`weighted: precision ${m.weighted.precision.toFixed(4)}  recall ${m.weighted.recall.toFixed(4)}  F1 ` +
+          `${m.weighted.f1.toFixed(4)}  (macro F1 ${m.macro.f1.toFixed(4)})`);
+      console.log(`confusion [[tn ${tn}, fp ${fp}], [fn ${fn}, tp ${tp}]]   majority baseline: ` +
+          `accuracy ${m.baseline.accuracy.toFixed(4)}, F1 ${m.baseline.f1.toFixed(4)}`);
+      if (r.failed.length) console.log(`unreadable images skipped: ${r.failed.length} ` +
+          `(${r.failed.slice(0, 5).join(', ')}${r.failed.length > 5 ? ', ...' : ''})`);
       if (json) {
         const { writeFileAtomic } = await import('./io/safetensors.js');
         await writeFileAtomic(json, new TextEncoder().encode(JSON.stringify({ split: chosen, ...j }, null, 2) + '\n'));
@@ -350,7 +364,8 @@ const COMMANDS: Record<string, Command> = {
       const results = await predictImages(ckpt, images, outDir);
       for (const r of results) {
         if (r.error) console.error(`ossify predict: ${r.path} could not be read: ${r.error}`);
-        else console.log(`${r.path}: P(fractured) = ${r.probability.toFixed(4)}  -> ${r.probability >= 0.5 ? 'fractured' : 'not fractured'}  heatmap ${r.heatmap}`);
+        else console.log(`${r.path}: P(fractured) = ${r.probability.toFixed(4)}  -> ` +
+            `${r.probability >= 0.5 ? 'fractured' : 'not fractured'}  heatmap ${r.heatmap}`);
       }
       const failed = results.filter((r) => r.error).length;
       if (!failed) return 0;
@@ -506,7 +521,8 @@ function mainHelp(): string {
     ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`),
     '',
     "Run 'ossify <command> --help' for a command's options.",
-    'Without a GPU, ossify uses Mesa lavapipe or SwiftShader; OSSIFY_ADAPTER=lavapipe|swiftshader|<ICD json> forces one.',
+    'Without a GPU, ossify uses Mesa lavapipe or SwiftShader; OSSIFY_ADAPTER=lavapipe|swiftshader|<ICD json> ' +
+        'forces one.',
   ].join('\n');
 }
 
@@ -522,7 +538,9 @@ function progressBar() {
       last = now;
       const w = 24;
       const done = Math.max(0, Math.min(w, Math.round(((p.step + 1) / p.steps) * w)));
-      const line = `epoch ${p.epoch}/${p.epochs} [${'='.repeat(done)}${' '.repeat(w - done)}] ${p.step + 1}/${p.steps}  loss ${p.loss.toFixed(4)}  acc ${p.accuracy.toFixed(3)}  ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
+      const line = `epoch ${p.epoch}/${p.epochs} [${'='.repeat(done)}${' '.repeat(w - done)}] ` +
+          `${p.step + 1}/${p.steps}  loss ${p.loss.toFixed(4)}  acc ${p.accuracy.toFixed(3)} ` +
+          ` ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
       if (tty) {
         process.stdout.write(`\r${line}\x1b[K`);
         shown = true;

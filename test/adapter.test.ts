@@ -22,7 +22,12 @@ beforeAll(async () => {
   writeFileSync(
     script,
     `import { acquireDevice } from ${JSON.stringify(bundle)};
-     try { const d = await acquireDevice({ verbose: false }); console.log(JSON.stringify(d.info)); d.device.destroy(); process.exit(0); }
+     try {
+       const d = await acquireDevice({ verbose: false });
+       console.log(JSON.stringify(d.info));
+       d.device.destroy();
+       process.exit(0);
+     }
      catch (e) { console.log(JSON.stringify({ error: String(e.message) })); process.exit(0); }`,
   );
 });

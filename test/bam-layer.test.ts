@@ -100,7 +100,8 @@ describe('BAM', () => {
   for (const combine of ['sum', 'product'] as const)
     for (const finalBN of [false, true])
       for (const training of [false, true])
-        it(`forward matches the float64 reference (${combine}, finalBN ${finalBN}, ${training ? 'training' : 'inference'})`, async () => {
+        it(`forward matches the float64 reference (${combine}, finalBN ${finalBN}, ` +
+            `${training ? 'training' : 'inference'})`, async () => {
           const shape = [2, 5, 7, 24];
           const m = new BAM({ name: 'bamt', channels: 24, reduction: 8, combine, finalBN, dilation: 2 });
           m.train(training);

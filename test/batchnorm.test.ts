@@ -7,6 +7,8 @@ beforeAll(setup);
 
 interface Case { shape: number[]; gamma: boolean; beta: boolean; training: boolean; offset?: number; eps?: number; momentum?: number; varianceUpdate?: 'biased' | 'unbiased' }
 
+const mode = (training: boolean): string => (training ? 'training' : 'inference');
+
 function data(c: Case, seed: number) {
   const C = c.shape[c.shape.length - 1];
   const x = randArray(numel(c.shape), seed, -2, 2).map((v) => v + (c.offset ?? 0));
@@ -63,7 +65,8 @@ describe('batchNorm forward', () => {
     { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
   ];
   for (const c of cases) {
-    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')} gamma=${c.gamma} beta=${c.beta}${c.offset ? ` offset ${c.offset}` : ''}${c.varianceUpdate ? ` ${c.varianceUpdate}` : ''}`, async () => {
+    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')} gamma=${c.gamma} ` +
+        `beta=${c.beta}${c.offset ? ` offset ${c.offset}` : ''}${c.varianceUpdate ? ` ${c.varianceUpdate}` : ''}`, async () => {
       const { x, p } = data(c, 11);
       const ref = batchNormReference(x, c.shape, p);
       const gp = gpuParams(p);
@@ -76,7 +79,7 @@ describe('batchNorm forward', () => {
     });
   }
 
-  it('moving statistics after 2 training steps (Keras momentum 0.99, biased variance) and inference after them', async () => {
+  it('moving statistics after 2 training steps (Keras momentum 0.99, biased variance), then inference', async () => {
     const shape = [3, 5, 4, 6];
     const { x: x1, p } = data({ shape, gamma: true, beta: true, training: true }, 21);
     const x2 = randArray(numel(shape), 99, -3, 1);
@@ -112,7 +115,7 @@ describe('batchNorm backward', () => {
     { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
   ];
   for (const c of cases) {
-    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')} gamma=${c.gamma} beta=${c.beta} vs reference`, async () => {
+    it(`${mode(c.training)} ${c.shape.join('x')} gamma=${c.gamma} beta=${c.beta} vs reference`, async () => {
       const { x, p, C } = data(c, 5);
       const w = randArray(numel(c.shape), 77);
       const gp = gpuParams(p);
@@ -132,7 +135,7 @@ describe('batchNorm backward', () => {
   }
 
   for (const [training, C] of [[true, 3], [false, 3], [true, 4]] as const) {
-    it(`${training ? 'training' : 'inference'} C=${C}: gradients match finite differences of the float64 reference`, async () => {
+    it(`${mode(training)} C=${C}: gradients match finite differences of the float64 reference`, async () => {
       const shape = [2, 3, 2, C];
       const { x, p } = data({ shape, gamma: true, beta: true, training }, 3);
       const w = randArray(numel(shape), 8);
@@ -167,7 +170,8 @@ describe('batchNorm with the fused ReLU (relu: true)', () => {
     { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
     { shape: [5, 9], gamma: true, beta: false, training: false },
   ] as Case[]) {
-    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')}: max(BN(x), 0) and its gradients match the float64 reference`, async () => {
+    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')}: max(BN(x), 0) ` +
+        `and its gradients match the float64 reference`, async () => {
       const { x, p } = data(c, 21);
       const ref = batchNormReference(x, c.shape, p);
       const w = randArray(numel(c.shape), 22);
@@ -196,7 +200,7 @@ describe('NaN and options (issue #24)', () => {
     { shape: [2, 5, 3, 8], gamma: true, beta: true, training: true },
     { shape: [3, 2, 2, 5], gamma: true, beta: false, training: false },
   ] as Case[]) {
-    it(`${c.training ? 'training' : 'inference'} with the fused ReLU keeps NaN where the unfused ops would`, async () => {
+    it(`${mode(c.training)} with the fused ReLU keeps NaN where the unfused ops would`, async () => {
       const { x, p, C } = data(c, 41);
       x[C + 1] = NaN; // channel 1 of the second pixel
       const ref = batchNormReference(x, c.shape, p);

@@ -6,7 +6,7 @@ import { setup, expectClose } from './helpers.js';
 beforeAll(setup);
 
 describe('what the CLI says about kernel compilation', () => {
-  it('prints "compiled N GPU kernels in T s" once, counting the kernels first dispatched while it watched', async () => {
+  it('prints "compiled N GPU kernels in T s" once, counting kernels first dispatched while it watched', async () => {
     const lines: string[] = [];
     const statuses: (string | null)[] = [];
     const stop = watchCompiles({ log: (l) => lines.push(l), status: (s) => statuses.push(s) });
@@ -23,7 +23,8 @@ fn update(i: u32) { out[i] = f32(i) * 3.0; }`;
     const s = await runtime().compileStats();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toBe(compileLine(s));
-    expect(lines[0]).toMatch(new RegExp(`^ossify: compiled ${s.pipelines} GPU kernels in \\d+\\.\\d s \\((on their first dispatch|creating pipelines)\\)$`));
+    expect(lines[0]).toMatch(new RegExp(`^ossify: compiled ${s.pipelines} GPU kernels in \\d+\\.\\d s \\((on their first dispatch|creating ` +
+        `pipelines)\\)$`));
     expect(s.pipelines).toBeGreaterThan(before.pipelines);
     // A warm probe takes well under the notice threshold: no status line, nothing to clear.
     expect(statuses.every((x) => x === null || x.startsWith('compiling GPU kernels: '))).toBe(true);

@@ -286,7 +286,8 @@ describe('issue #24: memory and options', () => {
   beforeAll(setup);
   for (const bias of [false, true]) {
     for (const grad of [false, true]) {
-      it(`a 1x1 conv2d outside tidy() (bias ${bias}, requiresGrad ${grad}) holds nothing once its output is disposed`, async () => {
+      it(`a 1x1 conv2d outside tidy() (bias ${bias}, requiresGrad ${grad}) holds nothing once its output is ` +
+          `disposed`, async () => {
         const rt = runtime();
         // The shapes of the DenseNet bottleneck case above (kernels already compiled).
         const [xs, ws] = [[2, 6, 5, 16], [1, 1, 16, 8]];

@@ -97,7 +97,7 @@ describe('readFracAtlas', () => {
     expect(ds.split('val').length).toBe(12);
   });
 
-  it('reports a truncated JPEG, a corrupt file, a missing file and a mislabelled row by name, without crashing', async () => {
+  it('names a truncated JPEG, a corrupt file, a missing file and a mislabelled row, without crashing', async () => {
     const root = await makeBadFolder();
     const ds = await readFracAtlas(root);
     const s = ds.summary;
@@ -158,7 +158,8 @@ describe('readFracAtlas', () => {
     expect(ds.summary.issues).toEqual([]);
   });
 
-  it('split files: mislabelled split row, conflicting and unassigned images are reported; assign puts all in one split', async () => {
+  it('split files: mislabelled split row, conflicting and unassigned images are reported; ' +
+      'assign puts all in one split', async () => {
     const root = join(tmp, 'splits');
     mkdirSync(join(root, 'images/Fractured'), { recursive: true });
     mkdirSync(join(root, 'images/Non_fractured'), { recursive: true });
@@ -459,12 +460,16 @@ describe('BatchLoader', () => {
       plugins: [{ name: 'ext', setup: (b) => b.onResolve({ filter: /^(sharp|csv-parse\/sync)$/ }, (a) => ({ path: ext(a.path), external: true })) }],
     });
     const script = `
-      import { readFracAtlas, BatchLoader, resolveDecodeWorker } from ${JSON.stringify(pathToFileURL(join(out, 'index.js')).href)};
+      import { readFracAtlas, BatchLoader, resolveDecodeWorker }
+        from ${JSON.stringify(pathToFileURL(join(out, 'index.js')).href)};
       const w = await resolveDecodeWorker();
       const ds = await readFracAtlas(${JSON.stringify(SAMPLE)}, { verify: 'none' });
-      const l = new BatchLoader({ records: ds.split('val'), batchSize: 4, width: 8, backbone: 'inception', workers: 2 });
+      const l = new BatchLoader({
+        records: ds.split('val'), batchSize: 4, width: 8, backbone: 'inception', workers: 2,
+      });
       let n = 0; for await (const b of l.epoch(0)) n += b.size;
-      console.log(JSON.stringify({ source: w && w.source, file: w && w.url.pathname.endsWith('/dist/decode-worker.js'), mode: await l.mode(), n }));
+      const file = w && w.url.pathname.endsWith('/dist/decode-worker.js');
+      console.log(JSON.stringify({ source: w && w.source, file, mode: await l.mode(), n }));
       await l.close();`;
     const res = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(JSON.parse(res.trim())).toEqual({ source: 'file', file: true, mode: 'workers', n: 12 });

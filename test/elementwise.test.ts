@@ -92,7 +92,8 @@ describe('NaN and infinities (issue #24: propagate as PyTorch and TensorFlow)', 
       a.dispose();
     });
   }
-  it('exp, log and tanh give IEEE special values on every adapter (SwiftShader: exp(NaN) = inf, log(-1) = 0, tanh(inf) = NaN)', async () => {
+  it('exp, log and tanh give IEEE special values on every adapter (SwiftShader: exp(NaN) = inf, log(-1) = 0, ' +
+      'tanh(inf) = NaN)', async () => {
     const x = [NaN, -1, 0, Infinity, -Infinity, 2, -0.5, 20];
     for (const op of ['exp', 'log', 'tanh', 'sigmoid', 'sqrt'] as const) {
       const y = await unary(op, Tensor.from(x, [8])).read();

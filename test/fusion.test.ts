@@ -44,7 +44,8 @@ function affineRef(y: ArrayLike<number>, scale: ArrayLike<number>, shift: ArrayL
 
 describe('batchNormAffineTable', () => {
   for (const [gamma, beta, bias] of [[true, true, true], [false, true, false], [true, false, false]] as const) {
-    it(`gamma=${gamma} beta=${beta} bias=${bias}: scale = gamma / sqrt(var + eps), shift = beta + (bias - mean) * scale`, async () => {
+    it(`gamma=${gamma} beta=${beta} bias=${bias}: scale = gamma / sqrt(var + eps), shift = beta + (bias - mean) ` +
+        `* scale`, async () => {
       const C = 7;
       const [g, b, m, v, cb] = [randArray(C, 1, 0.5, 1.5), randArray(C, 2), randArray(C, 3), randArray(C, 4, 0.2, 2), randArray(C, 5)];
       const eps = 1.001e-5;
@@ -57,7 +58,8 @@ describe('batchNormAffineTable', () => {
   }
 
   for (const [shape, relu] of [[[2, 3, 5, 7], true], [[3, 4, 2, 12], false], [[5, 8], true]] as const) {
-    it(`batchNormApplyTable ${JSON.stringify(shape)} relu=${relu} (${shape[shape.length - 1] % 4 ? 'scalar' : 'vec4'}): x * scale + shift`, async () => {
+    it(`batchNormApplyTable ${JSON.stringify(shape)} relu=${relu} ` +
+        `(${shape[shape.length - 1] % 4 ? 'scalar' : 'vec4'}): x * scale + shift`, async () => {
       const C = shape[shape.length - 1];
       const n = numel(shape);
       const x = randArray(n, 6, -2, 2);
@@ -163,7 +165,10 @@ describe('GEMM epilogue: conv2dFused and matmulFused against float64 references'
 });
 
 describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A is read', () => {
-  /** Float64: columns [off, off + K) of the rows of `a` ([M, lda]), each mapped by x * scale[k] + shift[k] (then ReLU). */
+  /**
+   * Float64: columns [off, off + K) of the rows of `a` ([M, lda]), each mapped by x * scale[k] +
+   * shift[k] (then ReLU).
+   */
   const mappedSlice = (a: ArrayLike<number>, M: number, lda: number, off: number, K: number, scale: ArrayLike<number>, shift: ArrayLike<number>, relu: boolean) =>
     Float64Array.from({ length: M * K }, (_, i) => {
       const [m, k] = [Math.floor(i / K), i % K];
@@ -183,7 +188,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
   // an aligned case (four-k reads of A) and the unaligned one.
   const runs = [...cases.map((c) => ({ c, variant: undefined as GemmVariant | undefined })), ...GEMM_VARIANTS.flatMap((variant) => [cases[2], cases[4]].map((c) => ({ c, variant })))];
   for (const { c, variant } of runs) {
-    it(`matmul ${c.M}x${c.K} (columns ${c.off}.. of ${c.lda}) @ ${c.K}x${c.N}, relu=${c.relu}, ${c.splits} split(s)${c.epi ? ', with an epilogue' : ''}${variant ? `, ${variant} core` : ''}`, async () => {
+    it(`matmul ${c.M}x${c.K} (columns ${c.off}.. of ${c.lda}) @ ${c.K}x${c.N}, relu=${c.relu}, ` +
+        `${c.splits} split(s)${c.epi ? ', with an epilogue' : ''}${variant ? `, ${variant} core` : ''}`, async () => {
       setVariant('gemm', variant);
       onTestFinished(() => setVariant('gemm', undefined));
       const [a, b, ps, pt, es, et] = [randArray(c.M * c.lda, 81, -2, 2), randArray(c.K * c.N, 82), randArray(c.K, 83, -1.5, 1.5), randArray(c.K, 84), randArray(c.N, 85, 0.5, 2), randArray(c.N, 86)];
@@ -201,7 +207,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
     });
   }
 
-  it('conv2dFused 1x1 with a prologue on channels 4..15 of a wider input: what batchNormApplyTable then the convolution give', async () => {
+  it('conv2dFused 1x1 with a prologue on channels 4..15 of a wider input: what batchNormApplyTable then the ' +
+      'convolution give', async () => {
     const [N, H, W, D, off, Cin, Cout] = [2, 5, 3, 20, 4, 12, 8];
     const [x, w, ps, pt, es, et] = [randArray(N * H * W * D, 91, -2, 2), randArray(Cin * Cout, 92), randArray(Cin, 93, -1.5, 1.5), randArray(Cin, 94), randArray(Cout, 95, 0.5, 2), randArray(Cout, 96)];
     const xt = t(x, [N, H, W, D]);
@@ -214,7 +221,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
   });
 
   for (const [shape, size, stride, padding, relu] of [[[2, 7, 9, 5], 2, 2, 'valid', true], [[1, 6, 5, 8], 3, 2, 'same', false], [[2, 4, 4, 12], 2, 2, 'valid', true]] as const) {
-    it(`avgPool2dMapped ${shape.join('x')} ${size}x${size}/${stride} ${padding} relu=${relu} (${shape[3] % 4 ? 'scalar' : 'vec4'}): the average of the mapped cells`, async () => {
+    it(`avgPool2dMapped ${shape.join('x')} ${size}x${size}/${stride} ${padding} relu=${relu} ` +
+        `(${shape[3] % 4 ? 'scalar' : 'vec4'}): the average of the mapped cells`, async () => {
       const C = shape[3];
       const [x, ps, pt] = [randArray(numel(shape), 101, -2, 2), randArray(C, 102, -1.5, 1.5), randArray(C, 103)];
       const y = noGrad(() => avgPool2dMapped(t(x, [...shape]), { table: t([...ps, ...pt], [2, C]), relu }, { size, stride, padding }));
@@ -224,7 +232,8 @@ describe('GEMM prologue: a per-input-channel affine map (and ReLU) applied as A 
     });
   }
 
-  it('refuses what it cannot do: a map before a padded or wider convolution, a wrong table, columns past the input, gradients', () => {
+  it('refuses what it cannot do: a map before a padded or wider convolution, a wrong table, ' +
+      'columns past the input, gradients', () => {
     const x = t(randArray(2 * 5 * 5 * 8, 1), [2, 5, 5, 8]);
     const pro = { table: t(randArray(16, 2), [2, 8]), relu: true };
     expect(() => noGrad(() => conv2dFused(x, t(randArray(9 * 8 * 4, 3), [3, 3, 8, 4]), null, { padding: 'same', prologue: pro }))).toThrow(/only for 1x1, stride-1, unpadded.*\[3, 3, 8, 4\]/);

@@ -44,6 +44,7 @@ interface Expected {
 }
 
 /** The call under test, given the made arguments (tensors, or the faults standing in for them). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the faults are deliberately not tensors
 type Call = (args: any[]) => Tensor | Tensor[] | void;
 
 interface Case {

@@ -60,7 +60,8 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, opt
       worst = i;
     }
   }
-  if (worst >= 0) expect.fail(`${opts.what ?? 'values'}: element ${worst} is ${got[worst]}, expected ${want[worst]} (atol ${atol}, rtol ${rtol})`);
+  if (worst >= 0) expect.fail(`${opts.what ?? 'values'}: element ${worst} is ${got[worst]}, expected ${want[worst]} (atol ${atol}, ` +
+      `rtol ${rtol})`);
 }
 
 /** Relative L2 error ||got - want|| / ||want||. */

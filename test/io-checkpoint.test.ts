@@ -106,7 +106,12 @@ describe('checkpoints', () => {
       const n = 1 << 20; // 4 MiB per tensor: each save takes a while
       for (let step = 1; ; step++) {
         const w = new Float32Array(n).fill(step);
-        await saveCheckpoint(${JSON.stringify(path)}, { weights: new Map([['w', { shape: [n], data: w }]]), optimizer: new Map([['m.w', { shape: [n], data: w }]]), config: {}, state: { step } });
+        await saveCheckpoint(${JSON.stringify(path)}, {
+          weights: new Map([['w', { shape: [n], data: w }]]),
+          optimizer: new Map([['m.w', { shape: [n], data: w }]]),
+          config: {},
+          state: { step },
+        });
         process.stdout.write('saved ' + step + '\\n');
       }`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

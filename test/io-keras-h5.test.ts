@@ -239,7 +239,8 @@ describe('importWeights', () => {
     expect(rep.missing).toEqual(['bam1/channel_fc1.kernel']);
     expect(rep.unused).toEqual([]);
     expect(rep.skipped.map((s) => s.name)).toEqual(['dense.kernel', 'dense.bias']);
-    expect(rep.skipped[0].reason).toBe("classifier head: imagenet.h5: tensor 'dense.kernel' has shape [3, 1000], model parameter 'dense.kernel' has shape [3, 2]");
+    expect(rep.skipped[0].reason).toBe("classifier head: imagenet.h5: tensor 'dense.kernel' has shape [3, 1000], " +
+        "model parameter 'dense.kernel' has shape [3, 2]");
     for (const name of rep.loaded) expect(rep.tensors.get(name)!.data).toBe(r.tensors.get(name)!.data);
     expect(rep.tensors.size).toBe(rep.loaded.length);
   });
@@ -248,7 +249,8 @@ describe('importWeights', () => {
     const vals = values();
     const t = target().map((x) => (x.name === 'conv2d_5.kernel' ? { ...x, shape: [1, 1, 4, 5] } : x));
     expect(() => importWeights(vals, t, { source: 'w.h5' })).toThrow(
-      "shape mismatch: w.h5: tensor 'conv2d_5.kernel' has shape [1, 1, 4, 3], model parameter 'conv2d_5.kernel' has shape [1, 1, 4, 5]",
+      "shape mismatch: w.h5: tensor 'conv2d_5.kernel' has shape [1, 1, 4, 3], model parameter 'conv2d_5.kernel' " +
+          "has shape [1, 1, 4, 5]",
     );
     const rep = importWeights(vals, t, { source: 'w.h5', onShapeMismatch: 'skip' });
     expect(rep.skipped.map((s) => s.name)).toEqual(['conv2d_5.kernel', 'dense.kernel', 'dense.bias']);

@@ -87,7 +87,8 @@ describe('safetensors encode/decode', () => {
     // Rust's writer: __metadata__ first, then tensors by (dtype, name) with byte-wise name order ('B' < 'a').
     expect(trimmed).toBe(
       '{"__metadata__":{"k":"v"},"B":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' +
-        '"a.y":{"dtype":"F32","shape":[1,2],"data_offsets":[4,12]},"b.x":{"dtype":"F32","shape":[3],"data_offsets":[12,24]}}',
+        '"a.y":{"dtype":"F32","shape":[1,2],"data_offsets":[4,12]},' +
+          '"b.x":{"dtype":"F32","shape":[3],"data_offsets":[12,24]}}',
     );
     const data = new Float32Array(bytes.buffer.slice(8 + len));
     expect([...data]).toEqual([6, 4, 5, 1, 2, 3]);

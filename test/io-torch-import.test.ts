@@ -135,7 +135,8 @@ describe('importTorchWeights', () => {
     expect(rep.missing).toEqual([]);
     expect(rep.dropped.map((d) => d.name)).toEqual(['features.1.num_batches_tracked', 'features.4.num_batches_tracked']);
     const skipped = Object.fromEntries(rep.skipped.map((s) => [s.name, s.reason]));
-    expect(skipped['dense.kernel']).toBe("classifier head: tiny.safetensors: tensor 'fc.weight' has shape [1000, 5] ([5, 1000] in Keras layout), model parameter 'dense.kernel' has shape [5, 2]");
+    expect(skipped['dense.kernel']).toBe("classifier head: tiny.safetensors: tensor 'fc.weight' has shape [1000, 5] ([5, 1000] in Keras layout), " +
+        "model parameter 'dense.kernel' has shape [5, 2]");
     expect(skipped['dense.bias']).toMatch(/^classifier head: .*'fc.bias' has shape \[1000\]/);
     expect(skipped['batch_normalization_1.gamma']).toMatch(/scale=False.*'features.4.weight' \[6\] dropped \(all ones\)/);
   }
@@ -176,7 +177,8 @@ describe('importTorchWeights', () => {
     const match = matchTorchByOrder(tensors, bad);
     expect(match.mismatches[0]).toEqual({ kind: 'conv', torch: { name: 'features.3.weight', shape: [6, 4, 1, 1], converted: [1, 1, 4, 6] }, target: { name: 'conv2d_1.kernel', shape: [1, 1, 4, 7] } });
     expect(() => importTorchWeights(tensors, bad, { source: 'tiny.safetensors' })).toThrow(
-      "shape mismatch: tiny.safetensors: tensor 'features.3.weight' has shape [6, 4, 1, 1] ([1, 1, 4, 6] in Keras layout), model parameter 'conv2d_1.kernel' has shape [1, 1, 4, 7]",
+      "shape mismatch: tiny.safetensors: tensor 'features.3.weight' has shape [6, 4, 1, 1] ([1, 1, 4, 6] " +
+          "in Keras layout), model parameter 'conv2d_1.kernel' has shape [1, 1, 4, 7]",
     );
     // One more conv in the target than in the file.
     const extra = [{ name: 'conv2d_3.kernel', shape: [1, 1, 5, 5] }, ...TARGET];

@@ -88,7 +88,7 @@ describe('layers', () => {
     net.dispose();
   });
 
-  it('initialise as Keras (glorot kernels, zero biases, BN 1/0, moving 0/1) and deterministically per seed', async () => {
+  it('initialise as Keras (glorot kernels, zero biases, BN 1/0, moving 0/1), deterministically per seed', async () => {
     const a = await readAll(smallNet(11));
     const b = await readAll(smallNet(11));
     const c = await readAll(smallNet(12));
@@ -192,7 +192,7 @@ describe('layers', () => {
     x.dispose();
   });
 
-  it('BatchNorm: training uses batch statistics and updates moving ones (Keras momentum); eval uses moving ones', async () => {
+  it('BatchNorm: training uses batch statistics, updates moving ones (Keras momentum); eval uses those', async () => {
     const bn = new BatchNorm2d({ name: 'bn', channels: 3, momentum: 0.9, epsilon: 1e-3 });
     const shape = [2, 3, 4, 3];
     const xv = randArray(72, 21, -1, 3);

@@ -43,7 +43,8 @@ describe('softmaxCrossEntropy', () => {
     { N: 300, C: 2, w: [1, 4.2], soft: false },
   ];
   for (const c of cases) {
-    it(`N=${c.N} C=${c.C}${c.w ? ' class weights' : ''}${c.soft ? ' soft targets' : ' one-hot'}: loss and gradient vs reference`, async () => {
+    it(`N=${c.N} C=${c.C}${c.w ? ' class weights' : ''}${c.soft ? ' soft targets' : ' one-hot'}: ` +
+        `loss and gradient vs reference`, async () => {
       const z = randArray(c.N * c.C, 1, -4, 4);
       const t = c.soft ? softTargets(c.N, c.C, 2) : oneHot(c.N, c.C, 2);
       const ref = softmaxCrossEntropyReference(z, t, c.N, c.C, c.w);

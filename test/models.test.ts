@@ -126,7 +126,7 @@ describe('small models run', () => {
     ['InceptionV3 75x75 width 0.25 + BAM', () => inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true, dropout: 0.2, seed: 1 })],
     ['DenseNet121 32x32 width 0.25 + BAM', () => denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, dropout: 0.2, seed: 1 })],
   ] as const) {
-    it(`${label}: finite [2, 2] logits in eval; a training step gives finite gradients for every parameter`, async () => {
+    it(`${label}: finite [2, 2] logits in eval; a training step gives all parameters finite gradients`, async () => {
       const m = build();
       const x = images(m, 2, 5);
       const t = oneHot([0, 1], 2);
@@ -168,7 +168,8 @@ describe('small models run', () => {
     });
   }
 
-  it('InceptionV3 (75x75, width 0.25, BAM): after a forward+backward inside tidy(), live memory is parameters + gradients', async () => {
+  it('InceptionV3 (75x75, width 0.25, BAM): after a forward+backward inside tidy(), ' +
+      'live memory is parameters + gradients', async () => {
     const m = inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true });
     const x = images(m, 2, 6);
     const t = oneHot([1, 0], 2);
@@ -194,7 +195,7 @@ describe('small models run', () => {
     expect(runtime().memory().liveBytes).toBe(before - inputBytes - weightBytes);
   });
 
-  it('inference without autograd frees activations layer by layer: the same logits at a fraction of the peak memory', async () => {
+  it('inference without autograd frees activations layer by layer: same logits, far lower peak memory', async () => {
     const rt = runtime();
     for (const m of [denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.5, bam: true, seed: 4 }), inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, seed: 4 })]) {
       const x = images(m, 2, 8);

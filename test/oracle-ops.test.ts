@@ -113,7 +113,8 @@ describe('oracle: softmaxCrossEntropy vs tf.losses.softmaxCrossEntropy', () => {
       const sampleW = Array.from({ length: N }, (_, i) => cw.reduce((s, v, c) => s + v * labels[i * C + c], 0));
       const lt = tf.tensor(Float32Array.from(labels), [N, C]);
       const wt = weighted ? tf.tensor(sampleW, [N]) : undefined;
-      // tf's default reduction SUM_BY_NONZERO_WEIGHTS divides by N when every weight is nonzero: Keras's SUM_OVER_BATCH_SIZE.
+      // tf's default reduction SUM_BY_NONZERO_WEIGHTS divides by N when every weight is nonzero: Keras's
+      // SUM_OVER_BATCH_SIZE.
       const f = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(lt, logits, wt);
       const zt = tf.tensor(Float32Array.from(z), [N, C]);
       const wantLoss = (await f(zt).data())[0];

@@ -38,7 +38,8 @@ for (const kind of ['max', 'avg'] as Kind[]) {
   describe(`${kind}Pool2d`, () => {
     for (const c of cases) {
       if (kind === 'max' && c.o.countIncludePad) continue;
-      const name = `${c.shape.join('x')} size ${c.o.size} stride ${c.o.stride ?? 'default'} ${JSON.stringify(c.o.padding ?? 'valid')}${c.o.countIncludePad ? ' countIncludePad' : ''}`;
+      const name = `${c.shape.join('x')} size ${c.o.size} stride ${c.o.stride ?? 'default'} ` +
+          `${JSON.stringify(c.o.padding ?? 'valid')}${c.o.countIncludePad ? ' countIncludePad' : ''}`;
       it(`${name}: forward and backward vs reference`, async () => {
         const x = randArray(numel(c.shape), 4);
         const ref = pool2dReference(x, c.shape, kind, c.o);
@@ -61,7 +62,7 @@ for (const kind of ['max', 'avg'] as Kind[]) {
 }
 
 describe('pooling conventions', () => {
-  it("avg 'same' stride 2: Keras excludes padded cells from the divisor, countIncludePad (PyTorch) counts them", async () => {
+  it("avg 'same' stride 2: Keras's divisor skips padded cells, countIncludePad (PyTorch) counts them", async () => {
     // A 3x3 input of ones: every window average is 1 when padding is excluded; the corner window
     // [bottom-right, padded on 2 sides] averages 4/9 when padding counts.
     const shape = [1, 3, 3, 1];

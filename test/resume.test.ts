@@ -38,7 +38,8 @@ describe('kill and resume', () => {
         clearInterval(t);
         res();
       });
-      setTimeout(() => rej(new Error('first epoch never finished')), 280_000); // cold shader compiles: see vitest.config.ts
+      // cold shader compiles: see vitest.config.ts
+      setTimeout(() => rej(new Error('first epoch never finished')), 280_000);
     });
     await new Promise((r) => setTimeout(r, 200));
     expect(logLines(killed).length).toBeLessThan(3);

@@ -19,7 +19,8 @@ const quick = process.argv.includes('--quick');
 // --only 05,06: just these variant numbers.
 const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
 const only = process.argv.includes('--only') && onlyArg ? onlyArg.split(',') : null;
-// Matmul 1024^3 and the GEMM shapes of the convolution table at batch 2 (forward: M = N*OH*OW, N = Cout, K = KH*KW*Cin).
+// Matmul 1024^3 and the GEMM shapes of the convolution table at batch 2 (forward: M = N*OH*OW, N = Cout, K =
+// KH*KW*Cin).
 const SHAPES: [string, number, number, number][] = [
   ['matmul 1024^3', 1024, 1024, 1024],
   ['matmul 512^3', 512, 512, 512],
@@ -32,7 +33,8 @@ const SHAPES: [string, number, number, number][] = [
 await init();
 const info = runtime().info;
 if (process.argv.includes('--probe')) {
-  console.log(`# Adapter probe on ${info.kind} (${info.description || info.architecture}), ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log(`# Adapter probe on ${info.kind} (${info.description || info.architecture}), ` +
+      `${new Date().toISOString().slice(0, 10)}\n`);
   await probe();
   process.exit(0);
 }

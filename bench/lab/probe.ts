@@ -29,8 +29,10 @@ struct Params { iters: u32, n: u32 }
 ${shared ? 'var<workgroup> shared_a: array<vec4<f32>, 1024>;' : ''}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-${shared ? '  for (var j = 0u; j < 16u; j++) { shared_a[li * 16u + j] = a[(gid.x * 16u + j) % p.n]; }\n  workgroupBarrier();' : ''}
-${priv ? '  var private_a: array<vec4<f32>, 64>;\n  for (var j = 0u; j < 64u; j++) { private_a[j] = a[(gid.x + j) % p.n]; }' : ''}
+${shared ? '  for (var j = 0u; j < 16u; j++) { shared_a[li * 16u + j] = a[(gid.x * 16u + j) % p.n]; ' +
+    '}\n  workgroupBarrier();' : ''}
+${priv ? '  var private_a: array<vec4<f32>, 64>;\n  for (var j = 0u; j < 64u; j++) { private_a[j] = a[(gid.x + j) ' +
+    '% p.n]; }' : ''}
   var acc0 = vec4<f32>(f32(gid.x)); var acc1 = acc0 * 0.5; var acc2 = acc0 * 0.25; var acc3 = acc0 * 0.125;
   var acc4 = acc0 * 0.3; var acc5 = acc0 * 0.6; var acc6 = acc0 * 0.7; var acc7 = acc0 * 0.9;
   var b = vec4<f32>(1.0001, 0.9999, 1.0, 0.5);

@@ -18,7 +18,8 @@ export interface CliOptions {
 }
 
 export const USAGE = `flags:
-  --quick            a subset (kernels at batch 2 + one InceptionV3 75x75 training step per engine), < 10 min on SwiftShader
+  --quick            a subset (kernels at batch 2 + one InceptionV3 75x75 training step per engine),
+                     < 10 min on SwiftShader
   --json FILE        also write the rows as JSON (an array of rows, see bench/README.md)
   --out DIR          where the Markdown table and SVG chart go (default runs/bench)
   --filter a,b       only cases whose name contains one of these (e.g. matmul,conv3x3)

@@ -32,7 +32,10 @@ import { randomData, heScale, type Engine } from './engine.js';
 type Jax = typeof JAX;
 type JArray = JAX.Array;
 
-/** Per-side padding [[top, bottom], [left, right]] by TensorFlow's rule (what ossify's resolveConvGeometry computes). */
+/**
+ * Per-side padding [[top, bottom], [left, right]] by TensorFlow's rule (what ossify's
+ * resolveConvGeometry computes).
+ */
 export function convPads(s: ConvSpec): [[number, number], [number, number]] {
   if (s.padding === 'valid') return [[0, 0], [0, 0]];
   const side = (n: number, k: number): [number, number] => {
@@ -67,7 +70,10 @@ export function convOp(jax: Jax, s: ConvSpec): (x: JArray, w: JArray) => JArray 
   return (x, w) => jax.lax.convGeneralDilated(x, w, [s.stride, s.stride], pads, { rhsDilation: [s.dilation, s.dilation] });
 }
 
-/** A jitted function returning the op's output and its gradients with respect to every input, for the output gradient `dy` (the last argument). */
+/**
+ * A jitted function returning the op's output and its gradients with respect to every input, for
+ * the output gradient `dy` (the last argument).
+ */
 export function forwardBackward(jax: Jax, op: (...xs: JArray[]) => JArray): JAX.OwnedFunction<(...args: JArray[]) => JArray[]> {
   return jax.jit((...args: JArray[]): JArray[] => {
     const dy = args[args.length - 1];
@@ -168,6 +174,8 @@ export async function jaxEngine(jax: Jax, adapter: string): Promise<Engine> {
     }
   };
 
-  const note = `jax-webgpu: ${adapter}; wall-clock (jax-js submits every kernel as it dispatches it, so timestamps cannot bracket a sample); jitted functions; convolutions in jax-js's NCHW / OIHW layout (inputs transposed once at prepare time, untimed); backward = vjp (forward + backward) minus forward`;
+  const note = `jax-webgpu: ${adapter}; wall-clock (jax-js submits every kernel as it dispatches it, ` +
+      `so timestamps cannot bracket a sample); jitted functions; convolutions in jax-js's NCHW / OIHW layout ` +
+      `(inputs transposed once at prepare time, untimed); backward = vjp (forward + backward) minus forward`;
   return { name: 'jax-webgpu', adapter, timer, activate, prepare, notes: [note] };
 }

@@ -116,6 +116,7 @@ export async function tfjsEngine(tf: typeof TF, tfl: typeof TFL, backend: Backen
     }
   };
 
-  const quant = bracket ? 'timestamp-query granted (Chrome and Dawn quantize timestamps unless unsafe APIs are allowed; rows say gpu-timestamp-quantized with the quantum, the GCD of the raw values)' : 'wall-clock';
+  const quant = bracket ? 'timestamp-query granted (Chrome and Dawn quantize timestamps unless unsafe APIs are allowed; ' +
+      'rows say gpu-timestamp-quantized with the quantum, the GCD of the raw values)' : 'wall-clock';
   return { name: `tfjs-${backend}`, adapter, timer, activate, prepare, notes: [`tfjs-${backend}: ${adapter}; ${quant}`] };
 }

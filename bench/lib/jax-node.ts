@@ -1,9 +1,9 @@
 /**
  * jax-js in Node: its WebGPU device needs `navigator.gpu`, so it gets a Dawn instance of its own (the
- * `webgpu` package: tfjs-webgpu's when it runs too), created like tfjs-webgpu's with the VK_ICD_FILENAMES that ossify's adapter choice
- * left in the environment, i.e. on the same adapter as ossify. Run after ossify's init (which picks the
- * adapter) and after the TensorFlow.js backends have taken their device (this replaces
- * `globalThis.navigator`).
+ * `webgpu` package: tfjs-webgpu's when it runs too), created like tfjs-webgpu's with the VK_ICD_FILENAMES
+ * that ossify's adapter choice left in the environment, i.e. on the same adapter as ossify. Run after
+ * ossify's init (which picks the adapter) and after the TensorFlow.js backends have taken their device (this
+ * replaces `globalThis.navigator`).
  */
 import type * as JAX from '@jax-js/jax';
 

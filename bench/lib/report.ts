@@ -166,10 +166,12 @@ export function svg(rows: Row[], title: string): string {
   const xOf = (ratio: number): number => x(Math.max(-span, Math.min(span, Math.log2(ratio))));
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" ` +
+        `font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`,
-    `<text x="${width / 2}" y="34" text-anchor="middle">time(ossify) / time(peer), log scale: left of 1 = ossify faster</text>`,
+    `<text x="${width / 2}" y="34" text-anchor="middle">time(ossify) / time(peer), log scale: ` +
+        `left of 1 = ossify faster</text>`,
     `<text x="${width / 2}" y="48" text-anchor="middle">bars: wall clock, both engines; black ticks: GPU timestamps, ` +
       `where both were bracketed</text>`,
   ];

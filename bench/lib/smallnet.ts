@@ -44,7 +44,8 @@ export async function runSmallNet(): Promise<SmallNetResult> {
   const grads: Record<string, number[]> = {};
   for (const [k, t] of Object.entries(leaves)) grads[k] = [...(await t.grad!.read())];
   const out: SmallNetResult = {
-    impl: `${useConv ? 'conv2d 3x3' : 'matmul 1x1 conv'} + relu + mean pool + dense + ${useXent ? 'softmaxCrossEntropy' : 'mse'}`,
+    impl: `${useConv ? 'conv2d 3x3' : 'matmul 1x1 conv'} + relu + mean pool + dense + ` +
+        `${useXent ? 'softmaxCrossEntropy' : 'mse'}`,
     adapter: `${runtime().info.kind}: ${runtime().info.description || runtime().info.vendor}`,
     logits: [...(await logits.read())],
     loss: (await loss.read())[0],

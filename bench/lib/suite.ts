@@ -89,7 +89,9 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
         o.progress?.(rows);
         const secs = (t.ms / 1000).toFixed(1);
         const wall = isBracketed(row) ? `, wall ${row.wall_median_ms!.toFixed(2)} ms` : '';
-        log(row.error ? `  ${t.e.name} ${c.name} b${c.batch} ${phase}: error: ${row.error} (${secs} s)` : `  ${t.e.name} ${c.name} b${c.batch} ${phase}: median ${row.median_ms!.toFixed(2)} ms, min ${row.min_ms!.toFixed(2)} ms${wall}${row.gflops ? `, ${row.gflops.toFixed(2)} GFLOP/s` : ''} [${row.timer}, ${row.runs}x${row.inner}] (${secs} s)`);
+        log(row.error ? `  ${t.e.name} ${c.name} b${c.batch} ${phase}: error: ${row.error} (${secs} s)` : `  ${t.e.name} ${c.name} b${c.batch} ${phase}: median ${row.median_ms!.toFixed(2)} ms, ` +
+            `min ${row.min_ms!.toFixed(2)} ms${wall}${row.gflops ? `, ${row.gflops.toFixed(2)} GFLOP/s` : ''} ` +
+            `[${row.timer}, ${row.runs}x${row.inner}] (${secs} s)`);
       }
     }
   }

@@ -70,7 +70,10 @@ export class GpuBracket {
     return Number(v[1] - v[0]) / 1e6;
   }
 
-  /** The quantum of the timestamps in microseconds when they look quantized (every value a multiple of >= 1 us), else 0. */
+  /**
+   * The quantum of the timestamps in microseconds when they look quantized (every value a multiple
+   * of >= 1 us), else 0.
+   */
   get quantumUs(): number {
     return this.samples > 1 && this.gcd >= 1000n ? Number(this.gcd) / 1000 : 0;
   }
@@ -84,7 +87,10 @@ export class GpuBracket {
 
 /** What an engine gives the timing loop for one case and phase. */
 export interface Prepared {
-  /** Untimed work before each sample (e.g. the forward pass of a backward sample); must leave work submitted or recorded. */
+  /**
+   * Untimed work before each sample (e.g. the forward pass of a backward sample); must leave work
+   * submitted or recorded.
+   */
   before?: () => void | Promise<void>;
   /** One iteration: record (or run) the measured work. */
   run: () => void | Promise<void>;

@@ -32,7 +32,10 @@ export interface Row {
   /** flops / median time, and bytes / median time. */
   gflops: number | null;
   gbps: number | null;
-  /** Peak device memory during the case: ossify's peak live tensor bytes, tfjs's peak tf.memory().numBytes (null for jax-webgpu). */
+  /**
+   * Peak device memory during the case: ossify's peak live tensor bytes, tfjs's peak
+   * tf.memory().numBytes (null for jax-webgpu).
+   */
   peak_bytes: number | null;
   /**
    * Kernels the engine compiled while it prepared and warmed up this case, and the time that took

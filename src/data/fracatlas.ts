@@ -168,6 +168,7 @@ function unreadableCsv(path: string, reason: string): Error {
 async function readCsv(path: string, issues: DatasetIssue[]): Promise<CsvRow[]> {
   const text = await readFile(path, 'utf8');
   // Control characters other than tabs and line ends do not occur in text.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) throw unreadableCsv(path, 'it holds binary data, not text');
   let rows: Record<string, string>[];
   try {
@@ -405,7 +406,8 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
 
 /** One-line-per-item human summary of a read (counts per split, then each issue by name). */
 export function formatDatasetSummary(s: DatasetSummary): string {
-  const lines = [`FracAtlas folder ${s.root}: ${s.total} images (${s.byClass.fractured} fractured, ${s.byClass.nonFractured} non-fractured), splits from ${s.splitSource}`];
+  const lines = [`FracAtlas folder ${s.root}: ${s.total} images (${s.byClass.fractured} fractured, ` +
+      `${s.byClass.nonFractured} non-fractured), splits from ${s.splitSource}`];
   for (const split of SPLITS) {
     const c = s.bySplit[split];
     if (c.total > 0) lines.push(`  ${split}: ${c.total} (${c.fractured} fractured, ${c.nonFractured} non-fractured)`);

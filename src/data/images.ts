@@ -334,7 +334,10 @@ export function sampleAugmentation(seed: number, epoch: number, key: number, opt
   };
 }
 
-/** Half-sample symmetric reflection of a continuous coordinate into [0, n) ('reflect' fill: d c b a | a b c d | d c b a). */
+/**
+ * Half-sample symmetric reflection of a continuous coordinate into [0, n)
+ * ('reflect' fill: d c b a | a b c d | d c b a).
+ */
 function reflectCoord(u: number, n: number): number {
   if (u >= 0 && u < n) return u; // common case: no modulo
   const period = 2 * n;

@@ -253,7 +253,10 @@ export interface LoaderOptions {
   workers?: number;
   /** Drop the last incomplete batch (default false). */
   dropLast?: boolean;
-  /** Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled). */
+  /**
+   * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or
+   * 'decode' (gray-filled).
+   */
   truncated?: 'error' | 'decode';
   /** Use this worker entry instead of locating one (null forces the main thread). */
   workerEntry?: WorkerEntry | null;

@@ -56,8 +56,10 @@ const WANTED_LIMITS = [
 
 const NO_ADAPTER_HELP =
   'ossify: no WebGPU adapter found. Fixes: install a GPU driver with Vulkan support; or, for the CPU, ' +
-  'install Mesa >= 23 lavapipe (Debian 12: add bookworm-backports and `apt-get install -t bookworm-backports mesa-vulkan-drivers`) ' +
-  'or Chromium (`apt-get install chromium`, which ships SwiftShader); then retry, or set OSSIFY_ADAPTER to an ICD json file. ' +
+  'install Mesa >= 23 lavapipe (Debian 12: add bookworm-backports and `apt-get install -t bookworm-backports ' +
+      'mesa-vulkan-drivers`) ' +
+  'or Chromium (`apt-get install chromium`, which ships SwiftShader); then retry, ' +
+      'or set OSSIFY_ADAPTER to an ICD json file. ' +
   'In a browser, use one with WebGPU enabled (Chrome 113+, or --enable-unsafe-webgpu).';
 
 /** Classify an adapter by what it reports about itself. */
@@ -99,7 +101,8 @@ async function pickNodeAdapter(force: string | undefined): Promise<{ adapter: GP
   if (force) {
     const named = force === 'lavapipe' || force === 'swiftshader' ? await firstExisting(ICD[force]) : undefined;
     const icd = force === 'hardware' ? undefined : force === 'lavapipe' || force === 'swiftshader' ? named : force;
-    if (force !== 'hardware' && !icd) throw new Error(`ossify: OSSIFY_ADAPTER=${force}: no ICD file found for it (looked in ${ICD[force as 'lavapipe']?.join(', ')}). ${NO_ADAPTER_HELP}`);
+    if (force !== 'hardware' && !icd) throw new Error(`ossify: OSSIFY_ADAPTER=${force}: no ICD file found for it (looked in ` +
+        `${ICD[force as 'lavapipe']?.join(', ')}). ${NO_ADAPTER_HELP}`);
     const { gpu, keep } = await nodeGpu(icd);
     const adapter = await requestFrom(gpu);
     if (!adapter) throw new Error(`ossify: the forced adapter '${force}' gave no WebGPU adapter. ${NO_ADAPTER_HELP}`);

@@ -250,7 +250,9 @@ export class Runtime {
     this.checkDevice();
     const size = opts.exact ? Math.max(16, Math.ceil(bytes / 16) * 16) : sizeClass(bytes);
     if (size > this.info.limits.maxBufferSize || size > this.info.limits.maxStorageBufferBindingSize) {
-      throw new Error(`ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ${this.info.limits.maxBufferSize}, maxStorageBufferBindingSize ${this.info.limits.maxStorageBufferBindingSize}); use a smaller batch or input size`);
+      throw new Error(`ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ` +
+          `${this.info.limits.maxBufferSize}, maxStorageBufferBindingSize ` +
+          `${this.info.limits.maxStorageBufferBindingSize}); use a smaller batch or input size`);
     }
     const list = this.free.get(size);
     let buffer = list?.pop();
@@ -518,7 +520,8 @@ export class Runtime {
     if (!this.info.features.includes('timestamp-query')) throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
     // WebGPU caps a query set at 4096 queries, two per profiled dispatch.
     if (!Number.isInteger(maxDispatches) || maxDispatches < 1 || maxDispatches > 2048) {
-      throw new Error(`ossify: startProfile(maxDispatches): ${maxDispatches} must be an integer from 1 to 2048 (two timestamps each, 4096 per query set)`);
+      throw new Error(`ossify: startProfile(maxDispatches): ${maxDispatches} must be an integer from 1 to 2048 (two ` +
+          `timestamps each, 4096 per query set)`);
     }
     this.flush();
     this.profiler = { ...this.timestampLog<string>(maxDispatches), detail: opts.detail ?? false };

@@ -74,7 +74,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<bytes>'): Checkpo
 function fromDecoded(dec: ReturnType<typeof decodeSafetensors>, source: string): Checkpoint {
   const { tensors, metadata } = dec;
   if (metadata[CHECKPOINT_FORMAT_KEY] !== CHECKPOINT_FORMAT_VERSION) {
-    throw new Error(`checkpoint ${source}: not an ossify checkpoint (metadata '${CHECKPOINT_FORMAT_KEY}' is ${JSON.stringify(metadata[CHECKPOINT_FORMAT_KEY])}, expected '${CHECKPOINT_FORMAT_VERSION}')`);
+    throw new Error(`checkpoint ${source}: not an ossify checkpoint (metadata '${CHECKPOINT_FORMAT_KEY}' is ` +
+        `${JSON.stringify(metadata[CHECKPOINT_FORMAT_KEY])}, expected '${CHECKPOINT_FORMAT_VERSION}')`);
   }
   const parse = (key: string): object => {
     try {

@@ -286,7 +286,8 @@ export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}):
       readKeras3(f, file, opts, tensors, ignored);
       return { format: 'keras3', tensors, ignored };
     }
-    throw new Error(`${file}: not a Keras weights file (no 'layer_names' attribute, 'model_weights' group or 'layers' group; root has [${f.keys().join(', ')}])`);
+    throw new Error(`${file}: not a Keras weights file (no 'layer_names' attribute, 'model_weights' group or 'layers' group; ` +
+        `root has [${f.keys().join(', ')}])`);
   } catch (e) {
     if (e instanceof Error) throw e;
     throw new Error(`${file}: ${errorText(e)}`);

@@ -242,7 +242,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
       fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(info.data_offsets)}`);
     }
     const want = numel(shape) * DTYPES[dtype].size;
-    if (off[1] - off[0] !== want) fail(`tensor '${name}' ${dtype} shape [${shape}] needs ${want} bytes but data_offsets [${off}] span ${off[1] - off[0]}`);
+    if (off[1] - off[0] !== want) fail(`tensor '${name}' ${dtype} shape [${shape}] needs ${want} bytes but data_offsets [${off}] ` +
+        `span ${off[1] - off[0]}`);
     if (off[1] > data.length) fail(`tensor '${name}' data_offsets [${off}] run past the ${data.length}-byte data section`);
     infos.push({ name, dtype, shape, begin: off[0], end: off[1] });
   }

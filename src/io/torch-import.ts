@@ -252,7 +252,8 @@ export function importTorchWeights(tensors: ReadonlyMap<string, TensorData>, tar
       const to = nameMap[from.name] ?? (nameMap[m.prefix] !== undefined ? `${nameMap[m.prefix]}.${p}` : from.name);
       if (m.kind === 'bn' && p === 'gamma' && !targetNames.has(to) && targetNames.has(`${layerOf(to)}.moving_mean`)) {
         const ones = t.data.every((v) => v === 1);
-        extraSkipped.push({ name: to, reason: `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmt(from.shape)} dropped${ones ? ' (all ones)' : ' although not all ones'}` });
+        extraSkipped.push({ name: to, reason: `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmt(from.shape)} ` +
+            `dropped${ones ? ' (all ones)' : ' although not all ones'}` });
         continue;
       }
       if (renamed.has(to)) throw new Error(`${opts.source ?? 'torch import'}: torch '${origin.get(to)!.name}' and '${from.name}' both map to '${to}'`);

@@ -5,9 +5,10 @@
  * - mode 'sum' (default, the paper: F' = F + F * sigmoid(Mc + Ms)): a = mc + ms;
  * - mode 'product' (the official code: F * (1 + sigmoid(Mc * Ms))): a = mc * ms.
  *
- * Forward is one fused pass (4 channels per invocation when C is a multiple of 4). Backward is one fused elementwise pass (dx and the per-element
- * contributions to dmc / dms) followed by two channel-contiguous sums (over H*W for dmc, over C for dms).
- * It equals the composite of primitive ops (mul, add, sigmoid, broadcasting), as the tests check.
+ * Forward is one fused pass (4 channels per invocation when C is a multiple of 4). Backward is one fused
+ * elementwise pass (dx and the per-element contributions to dmc / dms) followed by two channel-contiguous
+ * sums (over H*W for dmc, over C for dms). It equals the composite of primitive ops (mul, add, sigmoid,
+ * broadcasting), as the tests check.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr } from '../tensor.js';

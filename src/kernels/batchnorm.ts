@@ -11,10 +11,11 @@
  * - epsilon defaults to Keras's 1e-3 (InceptionV3); DenseNet121 uses 1.001e-5.
  * - gamma = null is Keras's `scale=False` (InceptionV3), beta = null `center=False`.
  *
- * Kernels (4 channels per invocation when C is a multiple of 4): training forward is 3 dispatches (chunked shifted sums per channel, a Chan merge that also
- * updates the moving statistics in place, then one fused normalise+affine pass); inference is 1.
- * Backward is 3 dispatches in both modes when gamma/beta need gradients (chunked channel sums of g and
- * g * xhat, their merge, the elementwise dx); in inference mode dx alone is one affine pass.
+ * Kernels (4 channels per invocation when C is a multiple of 4): training forward is 3 dispatches (chunked
+ * shifted sums per channel, a Chan merge that also updates the moving statistics in place, then one fused
+ * normalise+affine pass); inference is 1. Backward is 3 dispatches in both modes when gamma/beta need
+ * gradients (chunked channel sums of g and g * xhat, their merge, the elementwise dx); in inference mode dx
+ * alone is one affine pass.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';

@@ -75,7 +75,8 @@ export const concat = defineOp('concat', ['tensors[]'], (tensors: readonly Tenso
   const ax = normAxis(axis, rank, 'concat axis');
   for (const t of tensors) {
     if (t.rank !== rank || t.shape.some((d, i) => i !== ax && d !== tensors[0].shape[i])) {
-      throw new Error(`ossify: concat along axis ${ax}: shapes ${tensors.map((u) => shapeStr(u.shape)).join(', ')} differ off the axis`);
+      throw new Error(`ossify: concat along axis ${ax}: shapes ${tensors.map((u) => shapeStr(u.shape)).join(', ')} differ off ` +
+          `the axis`);
     }
   }
   const sizes = tensors.map((t) => t.shape[ax]);
@@ -108,7 +109,8 @@ export const split = defineOp('split', ['x'], (x: Tensor, sizes: readonly number
     throw new Error(`ossify: split sizes must be a list of positive integers, got ${showValue(sizes)}`);
   }
   if (sizes.some((s) => !Number.isInteger(s) || s < 1) || sizes.reduce((p, d) => p + d, 0) !== x.shape[ax]) {
-    throw new Error(`ossify: split sizes [${sizes.join(', ')}] must be positive and add up to ${x.shape[ax]} (axis ${ax} of ${shapeStr(x.shape)})`);
+    throw new Error(`ossify: split sizes [${sizes.join(', ')}] must be positive and add up to ${x.shape[ax]} (axis ${ax} of ` +
+        `${shapeStr(x.shape)})`);
   }
   const outs = sliceAll(x, sizes, ax) as Tensor[];
   const outer = prod(x.shape.slice(0, ax));

@@ -105,7 +105,8 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
   const [KH, KW, Cig, Cout] = wShape;
   const { groups, stride: [sh, sw], dilation: [dh, dw], padding } = checkConv2dOptions(opts);
   if (Cin % groups !== 0 || Cout % groups !== 0) throw new Error(`ossify: conv2d groups=${groups} must divide Cin=${Cin} and Cout=${Cout}: ${shapes}`);
-  if (Cig * groups !== Cin) throw new Error(`ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`);
+  if (Cig * groups !== Cin) throw new Error(`ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ` +
+      `${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`);
   const effH = (KH - 1) * dh + 1;
   const effW = (KW - 1) * dw + 1;
   let padT = 0, padB = 0, padL = 0, padR = 0, OH: number, OW: number;
@@ -134,7 +135,8 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
 /** The divmod trick in the loaders is exact below 2^24; keep every decomposed index there. */
 const INDEX_LIMIT = 2 ** 24 - 4096;
 function checkIndex(n: number, what: string, g: ConvGeometry): void {
-  if (n >= INDEX_LIMIT) throw new Error(`ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`);
+  if (n >= INDEX_LIMIT) throw new Error(`ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ` +
+      `${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`);
 }
 
 const withCommon = (src: string): string => `${src}\n${commonSrc}`;
@@ -150,7 +152,8 @@ const wtKernel = (block: boolean): string =>
         BLOCK: 4,
         T: 'vec4<f32>',
         BODY: [
-          '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; let r3 = w[src + 3u * p.CoutB];',
+          '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; ' +
+              'let r3 = w[src + 3u * p.CoutB];',
           '  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s',
           '  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);',
           '  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);',
@@ -165,7 +168,8 @@ const wtKernel = (block: boolean): string =>
  * 0): B[k..k+3, n..n+3] is four vec4 loads along co, transposed in registers (columns past N read
  * column N - 1 and are never stored). Only for cores that read B four k at a time.
  */
-const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, jw), i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
+const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, jw),
+// i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
 fn wRow(k: u32) -> u32 {
   let q0 = divmod(k, p.Cout, p.invCout); // (t, co)
   let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)

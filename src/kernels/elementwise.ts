@@ -154,7 +154,8 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
   for (let i = 0; i < rank; i++) {
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new Error(`ossify: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together (dimension ${i}: ${da} vs ${db})`);
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`ossify: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together (dimension ${i}: ` +
+        `${da} vs ${db})`);
     out.push(Math.max(da, db));
   }
   return out;

@@ -192,7 +192,8 @@ const EPILOGUE_ROW_MAP = `
 // The epilogue's scale and shift of columns n0..n0+3 (clamped to N - 1: columns past N are not stored).
 fn colMap(n0: u32) -> mat2x4<f32> {
   let n = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u));
-  return mat2x4<f32>(vec4<f32>(epi[n.x], epi[n.y], epi[n.z], epi[n.w]), vec4<f32>(epi[p.N + n.x], epi[p.N + n.y], epi[p.N + n.z], epi[p.N + n.w]));
+  return mat2x4<f32>(vec4<f32>(epi[n.x], epi[n.y], epi[n.z], epi[n.w]),
+                    vec4<f32>(epi[p.N + n.x], epi[p.N + n.y], epi[p.N + n.z], epi[p.N + n.w]));
 }
 fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
   let y = v * cm[0] + cm[1];
@@ -377,7 +378,8 @@ export function rowMajorB(name: string, N: number, row = 'k'): { B_TYPE: string;
     ? { B_TYPE: 'vec4<f32>', B_AT: `${name}[i / 4u][i % 4u]`, B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[((${row}) * p.N + n) / 4u];` }
     : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: SCALAR_B4 };
   const at = row === 'k' ? 'k' : `(${row})`;
-  return { ...b, B_LOADERS: `fn bAt(i: u32) -> f32 { return ${b.B_AT}; }\nfn loadB(k: u32, n: u32) -> f32 {\n  if (n >= p.N) { return 0.0; }\n  return bAt(${at} * p.N + n);\n}\nfn loadB4(k: u32, n: u32) -> vec4<f32> {\n  ${b.B4}\n}` };
+  return { ...b, B_LOADERS: `fn bAt(i: u32) -> f32 { return ${b.B_AT}; }\nfn loadB(k: u32, n: u32) -> f32 {\n  if (n >= p.N) ` +
+      `{ return 0.0; }\n  return bAt(${at} * p.N + n);\n}\nfn loadB4(k: u32, n: u32) -> vec4<f32> {\n  ${b.B4}\n}` };
 }
 
 /**
@@ -393,7 +395,8 @@ export function vec4A(name: string, vec: boolean): { A_TYPE: string; A_AT: strin
 
 const SCALAR_LOADB4 = `\nfn loadB4(k: u32, n: u32) -> vec4<f32> { ${SCALAR_B4} }\n`;
 // B[k..k+3, n..n+3] as a matrix whose column i is row k + i (what the vec4-A k step multiplies by).
-const ROWS_LOADB4X4 = '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
+const ROWS_LOADB4X4 = '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), ' +
+    'loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
 const completed = new Map<string, string>();
 /**
  * Loaders without their own vectorised `loadB4` / `loadB4x4` get the generic ones (memoised: same

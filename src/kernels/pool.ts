@@ -43,7 +43,10 @@ export interface Pool2dOptions {
 
 /** Options of {@link avgPool2d}. */
 export interface AvgPool2dOptions extends Pool2dOptions {
-  /** Divide by the full window including padded cells (PyTorch's default) instead of the real cells only (Keras/TF, default false). */
+  /**
+   * Divide by the full window including padded cells (PyTorch's default) instead of the real cells
+   * only (Keras/TF, default false).
+   */
   countIncludePad?: boolean;
 }
 
@@ -156,7 +159,10 @@ export const globalAvgPool2d = defineOp('globalAvgPool2d', ['x'], (x: Tensor): T
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
-/** Float64 reference of max / average pooling: output [N, OH, OW, C] and, for max, the arg-max input index per output. */
+/**
+ * Float64 reference of max / average pooling: output [N, OH, OW, C] and, for max, the arg-max input
+ * index per output.
+ */
 export function pool2dReference(
   x: ArrayLike<number>,
   shape: readonly number[],
@@ -200,7 +206,10 @@ export function pool2dReference(
   return { y, shape: [N, OH, OW, C], argmax };
 }
 
-/** Float64 reference gradient of pooling w.r.t. x for an output gradient g (scatter form, the adjoint of the forward). */
+/**
+ * Float64 reference gradient of pooling w.r.t. x for an output gradient g (scatter form, the
+ * adjoint of the forward).
+ */
 export function pool2dBackwardReference(x: ArrayLike<number>, shape: readonly number[], g: ArrayLike<number>, kind: 'max' | 'avg', opts: AvgPool2dOptions): Float64Array {
   const [N, H, W, C] = shape;
   const geo = poolGeometry(H, W, opts);

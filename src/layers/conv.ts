@@ -16,7 +16,10 @@ export interface Conv2dLayerOptions extends LayerOptions {
   kernelSize: number | readonly [number, number];
   /** Stride (default 1). */
   strides?: number | readonly [number, number];
-  /** 'valid' (Keras's default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom, left, right]. */
+  /**
+   * 'valid' (Keras's default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top,
+   * bottom, left, right].
+   */
   padding?: Conv2dPadding;
   /** Dilation rate (default 1). */
   dilation?: number | readonly [number, number];
@@ -44,7 +47,8 @@ export class Conv2d extends Module {
     checkNumber(opts.inChannels, `Conv2d ${this.name} inChannels`, { integer: true, min: 1 });
     checkNumber(opts.filters, `Conv2d ${this.name} filters`, { integer: true, min: 1 });
     const { groups } = checkConv2dOptions(this.convOpts(), `Conv2d ${this.name}`);
-    if (opts.inChannels % groups !== 0 || opts.filters % groups !== 0) throw new Error(`ossify: Conv2d ${this.name}: groups=${groups} must divide inChannels=${opts.inChannels} and filters=${opts.filters}`);
+    if (opts.inChannels % groups !== 0 || opts.filters % groups !== 0) throw new Error(`ossify: Conv2d ${this.name}: groups=${groups} must divide inChannels=${opts.inChannels} and ` +
+        `filters=${opts.filters}`);
     this.kernel = this.addWeight('kernel', [kh, kw, opts.inChannels / groups, opts.filters], opts.kernelInitializer ?? 'glorotUniform');
     this.bias = opts.useBias === false ? null : this.addWeight('bias', [opts.filters], opts.biasInitializer ?? 'zeros');
   }

@@ -67,7 +67,8 @@ export class BatchNorm extends Module {
 
   private check(shape: Shape): void {
     if ((this.rank !== null && shape.length !== this.rank) || shape[shape.length - 1] !== this.channels) {
-      throw new Error(`ossify: ${this.name} expects ${this.rank ? `rank ${this.rank}, ` : ''}${this.channels} channels last, got ${shapeStr(shape)}`);
+      throw new Error(`ossify: ${this.name} expects ${this.rank ? `rank ${this.rank}, ` : ''}${this.channels} channels last, ` +
+          `got ${shapeStr(shape)}`);
     }
   }
 

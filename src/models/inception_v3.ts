@@ -22,7 +22,10 @@ import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
 import { MODEL_INPUT } from './sizes.js';
 
-/** The default BAM positions of InceptionV3 (each at the end of a stage, just before a downsampling: the stem, 35x35 and 17x17 stages). */
+/**
+ * The default BAM positions of InceptionV3 (each at the end of a stage, just before a downsampling:
+ * the stem, 35x35 and 17x17 stages).
+ */
 export const INCEPTION_V3_BAM_POSITIONS = ['activation_4', 'mixed2', 'mixed7'];
 
 type Step = [filters: number, kh: number, kw: number, strides?: number, padding?: 'same' | 'valid'] | 'avgpool' | 'maxpool';

@@ -98,7 +98,8 @@ export class Model extends Sequential {
         if (new Set(positions).size !== positions.length) throw new Error(`ossify: ${name}: BAM positions repeat: ${positions.join(', ')}`);
         for (const pos of positions) {
           const c = channels.get(pos);
-          if (c === undefined) throw new Error(`ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ${[...channels.keys()].join(', ')}`);
+          if (c === undefined) throw new Error(`ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ` +
+              `${[...channels.keys()].join(', ')}`);
           this.insertAfter(pos, new BAM({ name: `bam_${pos}`, channels: c, ...opts }));
         }
       }

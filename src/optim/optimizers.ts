@@ -12,7 +12,10 @@ import sgdSrc from '../../shaders/sgd.wgsl';
 import { fillTemplate } from '../gpu/wgsl.js';
 import type { BufferLike } from '../gpu/runtime.js';
 
-/** Launch a per-element update kernel over `p`, as vec4s when its size allows, several per invocation (shaders/adam.wgsl). */
+/**
+ * Launch a per-element update kernel over `p`, as vec4s when its size allows, several per
+ * invocation (shaders/adam.wgsl).
+ */
 function launchUpdate(name: string, src: string, p: Tensor, bindings: Record<string, BufferLike>, params: Record<string, number>): void {
   const rt = runtime();
   const vec = p.size % 4 === 0;

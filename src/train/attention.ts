@@ -1,6 +1,7 @@
 /**
  * Where the model looks: Grad-CAM (Selvaraju et al. 2017) on the last feature map before global
- * pooling (or the last one of at least 7x7 when that is coarser), for the fractured class. Works for every backbone, with or without BAM.
+ * pooling (or the last one of at least 7x7 when that is coarser), for the fractured class. Works for every
+ * backbone, with or without BAM.
  *   weights_c = mean over (h, w) of d logit_fractured / d A_c ;  cam = relu(sum_c weights_c A_c)
  * normalised to [0, 1] per image.
  */

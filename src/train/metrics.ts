@@ -98,8 +98,11 @@ export function confusionMatrix(probs: ArrayLike<number>, labels: ArrayLike<numb
     tp = 0;
   for (let i = 0; i < labels.length; i++) {
     const pred = probs[i]! > threshold;
-    if (labels[i] === 1) pred ? tp++ : fn++;
-    else pred ? fp++ : tn++;
+    if (labels[i] === 1) {
+      if (pred) tp++;
+      else fn++;
+    } else if (pred) fp++;
+    else tn++;
   }
   return [
     [tn, fp],

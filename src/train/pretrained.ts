@@ -59,8 +59,11 @@ export async function loadPretrained(
     );
   }
   model.loadStateDict(Object.fromEntries(report.tensors), { strict: false });
-  log(`ossify: initial weights from ${path}: ${report.loaded.length} of ${target.length} tensors loaded, ${report.skipped.length} skipped, ${report.missing.length} kept their initial values, ${report.unused.length} in the file unused`);
+  log(`ossify: initial weights from ${path}: ${report.loaded.length} of ${target.length} tensors loaded, ` +
+      `${report.skipped.length} skipped, ${report.missing.length} kept their initial values, ` +
+      `${report.unused.length} in the file unused`);
   for (const s of report.skipped.slice(0, 10)) log(`  skipped ${s.name}: ${s.reason}`);
-  if (report.missing.length) log(`  not in the file (e.g. BAM modules): ${report.missing.slice(0, 6).join(', ')}${report.missing.length > 6 ? ', ...' : ''}`);
+  if (report.missing.length) log(`  not in the file (e.g. BAM modules): ` +
+      `${report.missing.slice(0, 6).join(', ')}${report.missing.length > 6 ? ', ...' : ''}`);
   return report;
 }

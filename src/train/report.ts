@@ -153,7 +153,8 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(o.xLabel)}</text>`);
-  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ${m.t + ph / 2})" ${FONT}>${xmlEscape(o.yLabel)}</text>`);
+  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
+      `${m.t + ph / 2})" ${FONT}>${xmlEscape(o.yLabel)}</text>`);
   // Lines.
   series.forEach((s, k) => {
     const pts: string[] = [];
@@ -163,15 +164,18 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
       pts.push(`${px(s.x[i]!).toFixed(2)},${py(v).toFixed(2)}`);
     }
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    if (pts.length > 1) parts.push(`<polyline data-series="${xmlEscape(s.name)}" points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    if (pts.length > 1) parts.push(`<polyline data-series="${xmlEscape(s.name)}" points="${pts.join(' ')}" fill="none" stroke="${s.color}" ` +
+        `stroke-width="2"${dash}/>`);
     if (pts.length === 1) {
       const [cx, cy] = pts[0]!.split(',');
       parts.push(`<circle data-series="${xmlEscape(s.name)}" cx="${cx}" cy="${cy}" r="3" fill="${s.color}"/>`);
     }
     // Legend (on a white box so lines under it do not hide the text).
     const ly = m.t + 14 + k * 18;
-    if (k === 0) parts.push(`<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${series.length * 18 + 4}" fill="white" fill-opacity="0.85"/>`);
-    parts.push(`<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    if (k === 0) parts.push(`<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${series.length * 18 + 4}" fill="white" ` +
+        `fill-opacity="0.85"/>`);
+    parts.push(`<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" ` +
+        `stroke-width="2"${dash}/>`);
     parts.push(`<text x="${m.l + pw - 120}" y="${ly + 4}" font-size="12" ${FONT}>${xmlEscape(s.name)}</text>`);
   });
   parts.push('</svg>');
@@ -193,16 +197,20 @@ export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
   parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>ROC curve (validation)</text>`);
   for (const t of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
     parts.push(`<line x1="${m.l}" y1="${py(t)}" x2="${m.l + pw}" y2="${py(t)}" stroke="#e0e0e0"/>`);
-    parts.push(`<text x="${m.l - 6}" y="${(Number(py(t)) + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${t.toFixed(1)}</text>`);
+    parts.push(`<text x="${m.l - 6}" y="${(Number(py(t)) + 4).toFixed(1)}" text-anchor="end" font-size="11" ` +
+        `${FONT}>${t.toFixed(1)}</text>`);
     parts.push(`<text x="${px(t)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${t.toFixed(1)}</text>`);
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="5 4"/>`);
   const pts = roc.fpr.map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : '')).filter(Boolean);
   parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
-  parts.push(`<text x="${m.l + pw - 8}" y="${m.t + ph - 10}" text-anchor="end" font-size="13" ${FONT}>AUC = ${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}</text>`);
-  parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>False positive rate (1 - specificity)</text>`);
-  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ${m.t + ph / 2})" ${FONT}>True positive rate (sensitivity)</text>`);
+  parts.push(`<text x="${m.l + pw - 8}" y="${m.t + ph - 10}" text-anchor="end" font-size="13" ${FONT}>AUC = ` +
+      `${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}</text>`);
+  parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>False positive rate (1 ` +
+      `- specificity)</text>`);
+  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
+      `${m.t + ph / 2})" ${FONT}>True positive rate (sensitivity)</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
@@ -222,21 +230,25 @@ export function confusionSvg(cm: ConfusionMatrix, classNames: [string, string] =
   parts.push(`<text x="${x0 + cell}" y="${y0 - 32}" text-anchor="middle" font-size="13" ${FONT}>Predicted</text>`);
   for (let r = 0; r < 2; r++) {
     const rowTotal = cm[r]![0] + cm[r]![1];
-    parts.push(`<text x="${x0 - 8}" y="${y0 + r * cell + cell / 2 + 4}" text-anchor="end" font-size="13" ${FONT}>${xmlEscape(classNames[r]!)}</text>`);
-    parts.push(`<text x="${x0 + r * cell + cell / 2}" y="${y0 - 10}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(classNames[r]!)}</text>`);
+    parts.push(`<text x="${x0 - 8}" y="${y0 + r * cell + cell / 2 + 4}" text-anchor="end" font-size="13" ` +
+        `${FONT}>${xmlEscape(classNames[r]!)}</text>`);
+    parts.push(`<text x="${x0 + r * cell + cell / 2}" y="${y0 - 10}" text-anchor="middle" font-size="13" ` +
+        `${FONT}>${xmlEscape(classNames[r]!)}</text>`);
     for (let c = 0; c < 2; c++) {
       const v = cm[r]![c]!;
       const shade = Math.round(255 - (v / max) * 180);
       const fill = `rgb(${shade},${shade},255)`;
       const tx = x0 + c * cell + cell / 2;
       const ty = y0 + r * cell + cell / 2;
-      parts.push(`<rect x="${x0 + c * cell}" y="${y0 + r * cell}" width="${cell}" height="${cell}" fill="${fill}" stroke="black"/>`);
+      parts.push(`<rect x="${x0 + c * cell}" y="${y0 + r * cell}" width="${cell}" height="${cell}" fill="${fill}" ` +
+          `stroke="black"/>`);
       parts.push(`<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`);
       const pct = rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-';
       parts.push(`<text x="${tx}" y="${ty + 22}" text-anchor="middle" font-size="12" ${FONT}>${pct}</text>`);
     }
   }
-  parts.push(`<text x="24" y="${y0 + cell}" text-anchor="middle" font-size="13" transform="rotate(-90 24 ${y0 + cell})" ${FONT}>True</text>`);
+  parts.push(`<text x="24" y="${y0 + cell}" text-anchor="middle" font-size="13" transform="rotate(-90 24 ${y0 + cell})" ` +
+      `${FONT}>True</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
@@ -406,7 +418,8 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
   }
   for (const n of input.notes ?? []) L.push(n, '');
   L.push('## Final metrics (validation)', '');
-  L.push(`${m.n} images: ${m.positives} fractured, ${m.negatives} non-fractured. Threshold ${m.threshold} (fractured when p > threshold). ` +
+  L.push(`${m.n} images: ${m.positives} fractured, ${m.negatives} non-fractured. Threshold ${m.threshold} (fractured ` +
+      `when p > threshold). ` +
     `Baseline: always predicting the majority class (${b.predicts === 1 ? 'fractured' : 'non-fractured'}).`, '');
   L.push('| metric | model | majority baseline |', '|---|---:|---:|');
   L.push(`| accuracy | ${pct(m.accuracy)} | ${pct(b.accuracy)} |`);
@@ -417,7 +430,8 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
   L.push(`| balanced accuracy | ${num(m.balancedAccuracy)} | ${num(b.balancedAccuracy)} |`);
   L.push(`| ROC AUC | ${num(m.auc)} | ${num(b.auc)} |`);
   L.push(`| macro precision / recall / F1 | ${num(m.macro.precision)} / ${num(m.macro.recall)} / ${num(m.macro.f1)} | |`);
-  L.push(`| weighted precision / recall / F1 | ${num(m.weighted.precision)} / ${num(m.weighted.recall)} / ${num(m.weighted.f1)} | |`, '');
+  L.push(`| weighted precision / recall / F1 | ${num(m.weighted.precision)} / ${num(m.weighted.recall)} / ` +
+      `${num(m.weighted.f1)} | |`, '');
   const [[tn, fp], [fn, tp]] = m.confusion;
   L.push('Confusion matrix (rows true, columns predicted):', '');
   L.push('| | predicted non-fractured | predicted fractured |', '|---|---:|---:|');
@@ -439,11 +453,13 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
     L.push('## Per-epoch log', '');
     const extra = input.epochs.some((e) => e.seconds !== undefined);
     const wait = input.epochs.some((e) => e.dataWaitSeconds !== undefined);
-    L.push(`| epoch | loss | accuracy | val loss | val accuracy | lr |${extra ? ' time (s) |' : ''}${wait ? ' data wait (s) |' : ''}`);
+    L.push(`| epoch | loss | accuracy | val loss | val accuracy | lr ` +
+        `|${extra ? ' time (s) |' : ''}${wait ? ' data wait (s) |' : ''}`);
     L.push(`|---:|---:|---:|---:|---:|---:|${extra ? '---:|' : ''}${wait ? '---:|' : ''}`);
     for (const e of input.epochs)
       L.push(
-        `| ${e.epoch} | ${num(e.loss)} | ${num(e.accuracy)} | ${num(e.valLoss)} | ${num(e.valAccuracy)} | ${e.lr.toExponential(2)} |` +
+        `| ${e.epoch} | ${num(e.loss)} | ${num(e.accuracy)} | ${num(e.valLoss)} | ${num(e.valAccuracy)} | ` +
+            `${e.lr.toExponential(2)} |` +
           (extra ? ` ${e.seconds !== undefined ? e.seconds.toFixed(1) : ''} |` : '') +
           (wait ? ` ${e.dataWaitSeconds !== undefined ? e.dataWaitSeconds.toFixed(2) : ''} |` : ''),
       );

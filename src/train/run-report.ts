@@ -37,7 +37,9 @@ export async function writeRunReport(a: { out: string; model: Model; history: Ep
     title: `FracAtlas: ${model.config.arch}${model.config.bam ? ' + BAM' : ''}`,
     runInfo: {
       data: o.data,
-      model: `${model.config.arch}, input ${size}, width x${model.config.widthMultiplier}, BAM ${model.config.bam ? `${model.config.bam.positions.join(', ')} (${model.config.bam.combine})` : 'none'}`,
+      model: `${model.config.arch}, input ${size}, width x${model.config.widthMultiplier}, ` +
+          `BAM ` +
+          `${model.config.bam ? `${model.config.bam.positions.join(', ')} (${model.config.bam.combine})` : 'none'}`,
       'batch size': o.batchSize,
       'learning rate': o.lr,
       epochs: `${a.history.length} of ${o.epochs}`,
@@ -50,8 +52,12 @@ export async function writeRunReport(a: { out: string; model: Model; history: Ep
     roc: rocCurve(final.probs, final.labels),
     images,
     notes: [
-      `Metrics are for the checkpoint of ${o.monitor === 'val_auc' ? 'maximum validation ROC AUC' : 'minimum validation loss'}, on the validation split. Precision, recall and F1 are those of the fractured class; the weighted averages (by class support) are what the reference study appears to report.`,
-      'Attention maps are Grad-CAM for the fractured class on the last feature map before global pooling, or on the last one of at least 7x7 when that is coarser.',
+      `Metrics are for the checkpoint of ` +
+          `${o.monitor === 'val_auc' ? 'maximum validation ROC AUC' : 'minimum validation loss'}, ` +
+          `on the validation split. Precision, recall and F1 are those of the fractured class; ` +
+          `the weighted averages (by class support) are what the reference study appears to report.`,
+      'Attention maps are Grad-CAM for the fractured class on the last feature map before global pooling, ' +
+          'or on the last one of at least 7x7 when that is coarser.',
     ],
   });
   return files.reportPath;

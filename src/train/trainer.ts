@@ -318,7 +318,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       );
     }
     if (JSON.stringify(prev.modelConfig) !== JSON.stringify(model.config)) {
-      throw new Error(`ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); use another --out folder or delete it`);
+      throw new Error(`ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); ` +
+          `use another --out folder or delete it`);
     }
     // Same configuration: load into the model in place (the optimizer keeps pointing at its tensors).
     loadCheckpointWeights(model, ck.weights, lastPath);
@@ -326,7 +327,8 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
     if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
     opt.lr = state.lr;
     resumedFrom = state.epoch;
-    log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${o.monitor} ${Math.abs(state.bestValLoss).toFixed(4)} at epoch ${state.bestEpoch + 1})`);
+    log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${o.monitor} ` +
+        `${Math.abs(state.bestValLoss).toFixed(4)} at epoch ${state.bestEpoch + 1})`);
   }
   if (resumedFrom < 0 && o.initWeights) {
     const { loadPretrained } = await import('./pretrained.js');
@@ -475,9 +477,12 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       history.push(entry);
       epochsRun++;
       log(
-        `epoch ${epoch + 1}/${o.epochs}  loss ${entry.train_loss.toFixed(4)}  acc ${entry.train_accuracy.toFixed(3)}  ` +
-          `val_loss ${entry.val_loss.toFixed(4)}  val_acc ${entry.val_accuracy.toFixed(3)}  val_auc ${fmt(entry.val_auc)}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
-          `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s  ${isBest ? '(best)' : ''}`,
+        `epoch ${epoch + 1}/${o.epochs}  loss ${entry.train_loss.toFixed(4)}  acc ` +
+            `${entry.train_accuracy.toFixed(3)}  ` +
+          `val_loss ${entry.val_loss.toFixed(4)}  val_acc ${entry.val_accuracy.toFixed(3)}  val_auc ` +
+              `${fmt(entry.val_auc)}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
+          `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s ` +
+              ` ${isBest ? '(best)' : ''}`,
       );
       if (es?.stop) {
         log(`ossify: early stopping after epoch ${epoch + 1}`);

@@ -6,8 +6,10 @@
   let N4 = p.N / 4u;
   if (n4 >= N4) { return; }
   // Rows past M read row M-1 (clamped) and are not stored.
-  let r0 = min(m0, last) * p.K; let r1 = min(m0 + 1u, last) * p.K; let r2 = min(m0 + 2u, last) * p.K; let r3 = min(m0 + 3u, last) * p.K;
-  let r4 = min(m0 + 4u, last) * p.K; let r5 = min(m0 + 5u, last) * p.K; let r6 = min(m0 + 6u, last) * p.K; let r7 = min(m0 + 7u, last) * p.K;
+  let r0 = min(m0, last) * p.K; let r1 = min(m0 + 1u, last) * p.K;
+  let r2 = min(m0 + 2u, last) * p.K; let r3 = min(m0 + 3u, last) * p.K;
+  let r4 = min(m0 + 4u, last) * p.K; let r5 = min(m0 + 5u, last) * p.K;
+  let r6 = min(m0 + 6u, last) * p.K; let r7 = min(m0 + 7u, last) * p.K;
   for (var k = 0u; k < p.K; k++) {
     let bv = b[k * N4 + n4];
     acc0 += a[r0 + k] * bv; acc1 += a[r1 + k] * bv; acc2 += a[r2 + k] * bv; acc3 += a[r3 + k] * bv;

@@ -6,8 +6,10 @@
   let N4 = p.N / 4u;
   let K4 = p.K / 4u;
   if (n4 >= N4) { return; }
-  let r0 = min(m0, last) * K4; let r1 = min(m0 + 1u, last) * K4; let r2 = min(m0 + 2u, last) * K4; let r3 = min(m0 + 3u, last) * K4;
-  let r4 = min(m0 + 4u, last) * K4; let r5 = min(m0 + 5u, last) * K4; let r6 = min(m0 + 6u, last) * K4; let r7 = min(m0 + 7u, last) * K4;
+  let r0 = min(m0, last) * K4; let r1 = min(m0 + 1u, last) * K4;
+  let r2 = min(m0 + 2u, last) * K4; let r3 = min(m0 + 3u, last) * K4;
+  let r4 = min(m0 + 4u, last) * K4; let r5 = min(m0 + 5u, last) * K4;
+  let r6 = min(m0 + 6u, last) * K4; let r7 = min(m0 + 7u, last) * K4;
   for (var k4 = 0u; k4 < K4; k4++) {
     let bi = k4 * 4u * N4 + n4;
     let b0 = b[bi]; let b1 = b[bi + N4]; let b2 = b[bi + 2u * N4]; let b3 = b[bi + 3u * N4];

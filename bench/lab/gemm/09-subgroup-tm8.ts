@@ -24,4 +24,5 @@ export function subgroupVariant(id: string, tm: number, idea: string, cols: 4 | 
   };
 }
 
-export const variant = subgroupVariant('09-subgroup-tm8', 8, 'The engine core before #25 (8 rows x vec4, A shared across the subgroup, vec4 A and B, k steps of 4): the baseline for 10.');
+export const variant = subgroupVariant('09-subgroup-tm8', 8, 'The engine core before #25 (8 rows x vec4, A shared across the subgroup, vec4 A and B, k steps of 4): ' +
+    'the baseline for 10.');
