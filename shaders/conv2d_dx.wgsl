@@ -21,7 +21,7 @@ struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
   Hp: u32, Wp: u32, OH: u32, OW: u32, Cout: u32, nKw: u32,
   ohOff: i32, owOff: i32, ohStep: i32, owStep: i32,
-  invHp: f32, invWp: f32, invCout: f32, invKw: f32,
+  invHp: f32, invWp: f32, invCout: f32, invNKw: f32,
   Cin: u32, KW: u32, kh0: u32, khStep: u32, kw0: u32, kwStep: u32,
 }
 @group(0) @binding(0) var<storage, read> dy: array<{{A_TYPE}}>; // vec4s when Cout % 4 == 0
@@ -41,7 +41,7 @@ fn aRow(m: u32) -> ARow {
 struct AK { co: i32, ty: i32, tx: i32 }
 fn aK(k: u32) -> AK {
   let q0 = divmod(k, p.Cout, p.invCout); // (jh*nKw + jw, co)
-  let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)
+  let q1 = divmod(q0.x, p.nKw, p.invNKw); // (jh, jw)
   return AK(i32(q0.y), i32(q1.x) * p.ohStep, i32(q1.y) * p.owStep);
 }
 // aK(k + j) for k % 4 == 0, j < 4 and Cout % 4 == 0: the next output channels of the same tap.

@@ -168,7 +168,7 @@ const wtKernel = (block: boolean): string =>
 const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, jw), i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
 fn wRow(k: u32) -> u32 {
   let q0 = divmod(k, p.Cout, p.invCout); // (t, co)
-  let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)
+  let q1 = divmod(q0.x, p.nKw, p.invNKw); // (jh, jw)
   let tap = (p.kh0 + q1.x * p.khStep) * p.KW + p.kw0 + q1.y * p.kwStep;
   return tap * p.Cin * p.Cout + q0.y;
 }
@@ -279,7 +279,7 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry,
     K,
     // Without a bias, x stands in for the (unread) bias binding: two read-only bindings may alias.
     inputs: { x: x.storage, w: w.storage, bias: (bias ?? x).storage },
-    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, invCin: 1 / g.Cin, invOH: 1 / g.OH, invOW: 1 / g.OW, kOff: win.row0 },
+    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, kOff: win.row0 },
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
     stridedStore: true,
@@ -289,7 +289,7 @@ function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry,
 
 /** Geometry uniforms of the forward and weight-gradient loaders for a window of the kernel. */
 function windowParams(g: ConvGeometry, win: TapWindow) {
-  return { ...geomParams(g), padT: win.padT, padL: win.padL, KW: win.KW, invKW: 1 / win.KW };
+  return { ...geomParams(g), padT: win.padT, padL: win.padL, KW: win.KW };
 }
 
 /**
@@ -318,7 +318,7 @@ function gatherPhaseWeights(w: Tensor, g: ConvGeometry, th: PhaseTaps, tw: Phase
   const B = g.Cin % 4 === 0 && g.Cout % 4 === 0 ? 4 : 1;
   const [CinB, CoutB] = [g.Cin / B, g.Cout / B];
   const blocks = wt.size / (B * B);
-  rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step, invCinB: 1 / CinB, invCoutB: 1 / CoutB, invNkw: 1 / tw.n }, rt.grid(blocks, 256));
+  rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step }, rt.grid(blocks, 256));
   return wt;
 }
 
@@ -366,10 +366,6 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
         owOff: (px + g.padL - tw.k0 * g.dw) / g.sw,
         ohStep: (th.step * g.dh) / g.sh,
         owStep: (tw.step * g.dw) / g.sw,
-        invHp: 1 / Hp,
-        invWp: 1 / Wp,
-        invCout: 1 / g.Cout,
-        invKw: 1 / tw.n,
         Cin: g.Cin,
         KW: g.KW,
         kh0: th.k0,
@@ -415,7 +411,7 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
     N: g.Cout,
     K,
     inputs: { x: x.storage, dy: dy.storage },
-    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, invCin: 1 / g.Cin, invOH: 1 / g.OH, invOW: 1 / g.OW, ...nextPixelJumps(g) },
+    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, ...nextPixelJumps(g) },
     outShape: wShape,
     stridedStore: true,
     into,
@@ -451,12 +447,6 @@ function groupedLaunch(mode: GroupedMode, a: Tensor, b: Tensor, bias: Tensor | n
     hasBias: bias ? 1 : 0,
     positions: g.N * g.OH * g.OW,
     chunk: chunk || g.N * g.OH * g.OW,
-    invH: 1 / g.H,
-    invW: 1 / g.W,
-    invOH: 1 / g.OH,
-    invOW: 1 / g.OW,
-    invCig: 1 / Cig,
-    invCog: 1 / Cog,
   };
   const k = rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode });
   rt.dispatch(k, { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage }, params, rt.grid(items * quads, 256));

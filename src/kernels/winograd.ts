@@ -83,7 +83,7 @@ export const winogradConv2d = defineOp('winogradConv2d', ['x', 'w', 'bias?'], (
     K: 16 * g.Cin,
     batches: 16,
     inputs: { vt: v.storage, u: u.storage },
-    params: { Cin: g.Cin, invCin: 1 / g.Cin },
+    params: { Cin: g.Cin },
     outShape: [16, tiles, g.Cout],
   });
   v.dispose();
