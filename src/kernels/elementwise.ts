@@ -7,7 +7,7 @@ import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkChoice, checkShape, showValue } from '../validate.js';
 import { record } from '../autograd.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './sum-raw.js';
 import { lanes, laneTypes } from './lanes.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';
