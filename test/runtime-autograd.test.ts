@@ -172,7 +172,7 @@ fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
     const added = [...after].map(([label, n]) => n - (before.get(label) ?? 0));
     const sub = resolveGemmVariant({ label: 'matmul', M: 18, N: 24, K: 40 });
     // K and N all multiples of 4 (vec4 bindings): one loader variant per core. Elsewhere each launch shape may differ.
-    if (rt.info.isCpu && sub.lanes > 0) for (const n of added) expect(n, 'pipelines of one core for five shapes').toBeLessThanOrEqual(1);
+    if (rt.info.isCpu && sub.sgLanes > 0) for (const n of added) expect(n, 'pipelines of one core for five shapes').toBeLessThanOrEqual(1);
     else expect(added.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(shapes.length);
   });
 });

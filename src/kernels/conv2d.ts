@@ -348,7 +348,7 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     const shape = { label: 'conv2d_dx', M: g.N * Hp * Wp, N: g.Cin, K, kStep4: g.Cout % 4 === 0 && g.Cin % 4 === 0, vecA: g.Cout % 4 === 0 };
     // Cores that read B four k at a time take it from w directly; the others (the GPU's shared-memory
     // core) from a per-phase transposed copy, coalesced along Cin.
-    const direct = shape.kStep4 && resolveGemmVariant(shape).lanes > 0;
+    const direct = shape.kStep4 && resolveGemmVariant(shape).sgLanes > 0;
     const wt = direct ? null : gatherPhaseWeights(w, g, th, tw, K);
     const out = gemm({
       ...shape,
