@@ -131,8 +131,8 @@ export class Kernel {
         if (t.name === 'array' || t.name.startsWith('vec')) {
           // Arrays of vec4 (16-byte stride) or plain vectors: flattened scalar slots.
           const base = (t.name === 'array' ? t.format?.name : t.name) ?? 'u32';
-          const lanes = base.startsWith('vec') ? Number(base[3]) : 1;
-          const count = (t.name === 'array' ? t.count ?? 1 : 1) * lanes;
+          const width = base.startsWith('vec') ? Number(base[3]) : 1;
+          const count = (t.name === 'array' ? t.count ?? 1 : 1) * width;
           const scalar = (base.match(/<(\w+)>/)?.[1] ?? (t.name === 'array' ? t.format?.name : 'u32')) as UniformField['kind'];
           this.fields.set(m.name, { offset: m.offset, kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32', count, stride: 4 });
         } else {
