@@ -126,24 +126,13 @@ export interface GemmCall {
    * Winograd's 16 products, src/kernels/winograd.ts). No epilogue or `into` then.
    */
   batches?: number;
-  /**
-   * The loaders define `aKStep(aK(k), j)` = aK(k + j) for k % 4 == 0 and j < 4 (e.g. four channels of
-   * one tap): with K % 4 == 0 the subgroup core steps k by 4 and decomposes k once per step. Set it
-   * only where B is bound as vec4s (the unrolled body is large otherwise).
-   */
+  /** Loaders with aKStep ({@link GemmLoaders}): with K % 4 == 0 the subgroup core steps k by 4. Only where B is bound as vec4s (the unrolled body is large otherwise). */
   kStep4?: boolean;
-  /**
-   * The loaders' loadA4(row, aK(k)) = A[m, k..k+3] (k % 4 == 0) is one vec4 load: with kStep4 the
-   * subgroup core then loads and broadcasts A four k at a time (bench/LAB.md #21).
-   */
+  /** Loaders with loadA4, one vec4 load: with kStep4 the subgroup core loads and broadcasts A four k at a time (bench/LAB.md #21). */
   vecA?: boolean;
-  /**
-   * The loaders' loadA4rows(row, aK(k)) = A[m..m+3, k] (m % 4 == 0) is one vec4 load, and M % 4 == 0:
-   * A is contiguous along m (the weight gradients, a transposed A). The subgroup core then loads four
-   * rows per lane and k where it does not read A four k at a time.
-   */
+  /** Loaders with loadA4rows, one vec4 load (A contiguous along m: weight gradients), and M % 4 == 0: the subgroup core loads four rows per lane and k. */
   rowsA4?: boolean;
-  /** The loaders define aKNext(aK(k)) = aK(k + 1), cheaper than aK (k steps of 1 use it). */
+  /** Loaders with aKNext, cheaper than aK (k steps of 1 use it). */
   kNext?: boolean;
   /** Applied to every element of C as it is stored (see {@link GemmEpilogue}). */
   epilogue?: GemmEpilogue;
@@ -152,7 +141,6 @@ export interface GemmCall {
    * `tensor`: columns [offset, offset + N) of rows `ldc` long (a convolution writing its channels
    * straight into a wider concatenation, checked by the caller: matmul.ts `sliceTarget`), or, with
    * ldc = N and offset a multiple of N, rows from offset / N on (a weight gradient's live window).
-   * The loaders must take `ldc` and `cOff` in their Params (`stridedStore`).
    */
   into?: { tensor: Tensor; ldc: number; offset: number };
   /** The loaders' storeC writes c[(z * M + m) * ldc + cOff + n] (Params `ldc`, `cOff`). */
@@ -410,11 +398,8 @@ export interface GemmLoaders {
   /** What each flag promises: aKStep(aK(k), j) = aK(k + j); loadA4(row, aK(k)) = A[m, k..k+3]; loadA4rows(row, aK(k)) = A[m..m+3, k]; aKNext(aK(k)) = aK(k + 1). */
   flags: { kStep4: 'aKStep'; vecA: 'loadA4'; rowsA4: 'loadA4rows'; kNext: 'aKNext' };
 }
-/** A WGSL function of the loader contract. */
-export type GemmLoaderFn = GemmLoaders['required'] | GemmLoaders['b'] | GemmLoaders['rowMap'] | GemmLoaders['flags'][keyof GemmLoaders['flags']];
-const REQUIRED: GemmLoaders['required'][] = ['aRow', 'aK', 'loadA', 'storeC'];
+type GemmLoaderFn = GemmLoaders['required'] | GemmLoaders['b'] | GemmLoaders['rowMap'] | GemmLoaders['flags'][keyof GemmLoaders['flags']];
 const FLAG_FNS: GemmLoaders['flags'] = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' };
-
 const definedFns = new Map<string, Set<string>>();
 /** The WGSL functions that `loaders` define (memoised: loaders are a few strings, reused). */
 function loaderFns(loaders: string): Set<string> {
@@ -423,29 +408,22 @@ function loaderFns(loaders: string): Set<string> {
   return fns;
 }
 
-/** What a register-tiled core reads A with (see {@link CoreOptions}); all false for the shared core. */
-export interface CoreReads { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean }
-
 /**
- * Check a call's loaders against the contract ({@link GemmLoaders}) for the core `v` with `reads`:
- * throws naming the first function that the core calls, or one of the call's flags promises, that
- * the loaders do not define (or a row map beside a fused epilogue).
+ * Check a call's loaders against {@link GemmLoaders} for core `v` reading A as `reads` says (see
+ * {@link CoreOptions}): throws naming the first function that the core calls, or a flag of the call
+ * promises, that the loaders do not define (or a row map beside a fused epilogue).
  */
-export function checkLoaders(call: Pick<GemmCall, 'label' | 'loaders' | keyof GemmLoaders['flags']>, v: GemmVariant, reads: CoreReads, fused = false): void {
+export function checkLoaders(call: Pick<GemmCall, 'label' | 'loaders' | keyof GemmLoaders['flags']>, v: GemmVariant, reads: { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean }, fused = false): void {
   const fns = loaderFns(call.loaders);
   const { k4, a4, rows4, kNext } = reads;
-  const core = `the ${v} core${[k4 && 'k4', a4 && 'a4', rows4 && 'rows4', kNext && 'kNext'].filter(Boolean).join(', ').replace(/^./, ' with $&')}`;
-  const calls: GemmLoaderFn[] = [...REQUIRED, ...(fns.has('loadB4') ? [] : ['loadB' as const])];
-  if (k4 && !a4) calls.push('aKStep');
-  if (a4) calls.push('loadA4');
-  if (rows4) calls.push('loadA4rows');
-  if (kNext) calls.push('aKNext');
+  const core = `the ${v} core${Object.keys(reads).filter((r) => reads[r as keyof typeof reads]).join(', ').replace(/^./, ' with $&')}`;
+  const calls: (GemmLoaderFn | false)[] = ['aRow', 'aK', 'loadA', 'storeC', !fns.has('loadB4') && 'loadB', k4 && !a4 && 'aKStep', a4 && 'loadA4', rows4 && 'loadA4rows', kNext && 'aKNext'];
   const fail = (what: string): never => {
     throw new Error(`ossify: gemm '${call.label}': ${what}, which the loaders do not define (they define ${[...fns].join(', ') || 'no function'})`);
   };
-  for (const f of calls) if (!fns.has(f)) fail(`${core} needs ${f}`);
-  for (const flag of Object.keys(FLAG_FNS) as (keyof GemmLoaders['flags'])[]) if (call[flag] && !fns.has(FLAG_FNS[flag])) fail(`${flag} promises ${FLAG_FNS[flag]}`);
-  if (fns.has('colMap') !== fns.has('rowMap')) fail(`a row map needs both colMap and rowMap, and ${fns.has('colMap') ? 'rowMap' : 'colMap'} is missing`);
+  for (const f of calls) if (f && !fns.has(f)) fail(`${core} needs ${f}`);
+  for (const [flag, f] of Object.entries(FLAG_FNS)) if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
+  if (fns.has('colMap') !== fns.has('rowMap')) fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
   if (fused && fns.has('rowMap')) throw new Error(`ossify: gemm '${call.label}': the fused epilogue is the row map, and the loaders define a rowMap of their own`);
 }
 

@@ -155,18 +155,8 @@ function oneHot(labels: Int32Array, classes = 2): Float32Array {
   return y;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFileAtomic(path, new TextEncoder().encode(text));
-}
+const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+const writeAtomic = (path: string, text: string): Promise<void> => writeFileAtomic(path, new TextEncoder().encode(text));
 
 /** Why training stopped: the loss or the model's outputs are no longer finite numbers. */
 export class DivergedError extends Error {}
@@ -184,10 +174,7 @@ function noImagesError(what: string, total: number, failed: readonly { id: strin
   );
 }
 
-async function weightsOf(model: Model): Promise<Map<string, TensorData>> {
-  const sd = await model.stateDict();
-  return new Map(Object.entries(sd));
-}
+const weightsOf = async (model: Model): Promise<Map<string, TensorData>> => new Map(Object.entries(await model.stateDict()));
 
 /**
  * Evaluate a model on records: mean cross-entropy, probabilities of the fractured class, metrics.
@@ -263,26 +250,7 @@ interface TrainerState {
 }
 
 /** What the epochs of a run share: its options, data, model, optimizer, schedules and files. */
-interface Run {
-  o: TrainOptions;
-  hooks: TrainHooks;
-  log: (line: string) => void;
-  out: string;
-  paths: { last: string; best: string; log: string };
-  runConfig: TrainOptions & { modelConfig: ModelConfig };
-  trainRecs: FracRecord[];
-  valRecs: FracRecord[];
-  model: Model;
-  opt: Adam;
-  state: TrainerState;
-  resumedFrom: number;
-  plateau: ReduceLROnPlateau;
-  early: EarlyStopping | null;
-  cw: [number, number] | null;
-  loader: BatchLoader;
-  history: EpochLog[];
-  valOpts: { batchSize: number; workers?: number; maxBatches?: number };
-}
+type Run = Awaited<ReturnType<typeof startRun>>;
 
 /**
  * Train (or resume) a run. Rerunning with the same `out` continues after the last completed epoch;
@@ -318,7 +286,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
 }
 
 /** The run folder, data, model and optimizer of a run, fresh or resumed from its last checkpoint. */
-async function startRun(o: TrainOptions, hooks: TrainHooks): Promise<Run> {
+async function startRun(o: TrainOptions, hooks: TrainHooks) {
   const log = hooks.log ?? ((s: string) => console.log(s));
   const out = resolve(o.out);
   await ensureFolder(out, 'run folder');
@@ -372,7 +340,7 @@ async function startRun(o: TrainOptions, hooks: TrainHooks): Promise<Run> {
 }
 
 /** Load the last checkpoint into the model and optimizer (in place) and return its trainer state. */
-async function resume(o: TrainOptions, lastPath: string, runConfig: Run['runConfig'], model: Model, opt: Adam, log: Run['log']): Promise<TrainerState> {
+async function resume(o: TrainOptions, lastPath: string, runConfig: TrainOptions & { modelConfig: ModelConfig }, model: Model, opt: Adam, log: (line: string) => void): Promise<TrainerState> {
   const out = runConfig.out;
   const ck = await loadCheckpoint(lastPath);
   const prev = ck.config as { modelConfig?: ModelConfig } & Record<string, unknown>;
