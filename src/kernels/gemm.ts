@@ -416,12 +416,12 @@ function loaderFns(loaders: string): Set<string> {
 export function checkLoaders(call: Pick<GemmCall, 'label' | 'loaders' | keyof GemmLoaders['flags']>, v: GemmVariant, reads: { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean }, fused = false): void {
   const fns = loaderFns(call.loaders);
   const { k4, a4, rows4, kNext } = reads;
-  const core = `the ${v} core${Object.keys(reads).filter((r) => reads[r as keyof typeof reads]).join(', ').replace(/^./, ' with $&')}`;
+  const core = (): string => `the ${v} core${Object.keys(reads).filter((r) => reads[r as keyof typeof reads]).join(', ').replace(/^./, ' with $&')}`;
   const calls: (GemmLoaderFn | false)[] = ['aRow', 'aK', 'loadA', 'storeC', !fns.has('loadB4') && 'loadB', k4 && !a4 && 'aKStep', a4 && 'loadA4', rows4 && 'loadA4rows', kNext && 'aKNext'];
   const fail = (what: string): never => {
     throw new Error(`ossify: gemm '${call.label}': ${what}, which the loaders do not define (they define ${[...fns].join(', ') || 'no function'})`);
   };
-  for (const f of calls) if (f && !fns.has(f)) fail(`${core} needs ${f}`);
+  for (const f of calls) if (f && !fns.has(f)) fail(`${core()} needs ${f}`);
   for (const [flag, f] of Object.entries(FLAG_FNS)) if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
   if (fns.has('colMap') !== fns.has('rowMap')) fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
   if (fused && fns.has('rowMap')) throw new Error(`ossify: gemm '${call.label}': the fused epilogue is the row map, and the loaders define a rowMap of their own`);
