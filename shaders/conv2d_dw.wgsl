@@ -2,16 +2,16 @@
 //   dW[m, n] = sum_k A[m, k] * B[k, n]
 //   m = (kh, kw, ci) over KH*KW*Cin rows (ci fastest: dW's HWIO layout), n = co,
 //   k = (b, oh, ow) over N*OH*OW: a long reduction, which gemm splits across workgroups (split-k).
-//   A[m, k] = x[b, oh*sh - padT + kh*dh, ow*sw - padL + kw*dw, ci] (zero outside: padding),
+//   A[m, k] = x[b, oh*sh - padT + kh*dilH, ow*sw - padL + kw*dilW, ci] (zero outside: padding),
 //   B[k, n] = dY[b, oh, ow, co], i.e. dY as a row-major [N*OH*OW, Cout] matrix.
-// aRow holds the tap's offset (kh*dh - padT, kw*dw - padL, ci); aK holds the output pixel's window
+// aRow holds the tap's offset (kh*dilH - padT, kw*dilW - padL, ci); aK holds the output pixel's window
 // origin (oh*sh, ow*sw) and flat base, so loadA is two adds, two compares and one load.
 // KH, KW, padT and padL may describe a window of the kernel (the taps that read inside the image for
 // some output pixel): its rows are then stored from element cOff of the zero-filled dW.
 struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
   H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
-  sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32,
+  sh: i32, sw: i32, dilH: i32, dilW: i32, padT: i32, padL: i32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
   colStep: i32, rowEnd: i32, imageEnd: i32, rowJump: i32, imageJump: i32,
   ldc: u32, cOff: u32, // N and 0, or Cout and the window's first element when only a window's rows are computed
@@ -25,8 +25,8 @@ struct ARow { off: i32, oy: i32, ox: i32 }
 fn aRow(m: u32) -> ARow {
   let q0 = divmod(m, p.Cin, p.invCin); // (kh*KW + kw, ci)
   let q1 = divmod(q0.x, p.KW, p.invKW); // (kh, kw)
-  let oy = i32(q1.x) * p.dh - p.padT;
-  let ox = i32(q1.y) * p.dw - p.padL;
+  let oy = i32(q1.x) * p.dilH - p.padT;
+  let ox = i32(q1.y) * p.dilW - p.padL;
   // Rows past M get a tap offset far outside the image, so loadA's bounds test rejects them too.
   return ARow((oy * p.W + ox) * i32(p.Cin) + i32(q0.y), select(OUTSIDE, oy, m < p.M), ox);
 }

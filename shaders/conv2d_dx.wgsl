@@ -1,10 +1,10 @@
 // Convolution input gradient as implicit GEMMs, one per stride phase (loaders for gemm_regtile /
 // gemm_shared).
-// Rule: y[b, oh] reads x[b, oh*sh - padT + kh*dh], so x[ih] receives dY[oh] through tap kh exactly when
-// oh*sh = ih + padT - kh*dh. For input rows of one phase, ih = py + sh*i, the taps that can satisfy this
-// are the kh with (py + padT - kh*dh) = 0 (mod sh): an arithmetic progression kh = kh0 + j*khStep
-// (j < nKh), and then oh = i + ohOff - j*ohStep with ohOff = (py + padT - kh0*dh) / sh and
-// ohStep = khStep*dh / sh, both exact. Likewise for columns. So each phase is a dense GEMM with no
+// Rule: y[b, oh] reads x[b, oh*sh - padT + kh*dilH], so x[ih] receives dY[oh] through tap kh exactly when
+// oh*sh = ih + padT - kh*dilH. For input rows of one phase, ih = py + sh*i, the taps that can satisfy this
+// are the kh with (py + padT - kh*dilH) = 0 (mod sh): an arithmetic progression kh = kh0 + j*khStep
+// (j < nKh), and then oh = i + ohOff - j*ohStep with ohOff = (py + padT - kh0*dilH) / sh and
+// ohStep = khStep*dilH / sh, both exact. Likewise for columns. So each phase is a dense GEMM with no
 // wasted taps and no division in loadA (a stride-2 3x3 conv would otherwise multiply by zero 5/9 of
 // the time):
 //   dXphase[m, n] = sum_k A[m, k] * B[k, n]
@@ -15,13 +15,13 @@
 //   core reads B four k at a time (loadB4x4: the subgroup form on CPU adapters), read from w itself:
 //   four vec4s along co, transposed in registers, with no gather kernel. src/kernels/conv2d.ts fills
 //   the B loaders below with one or the other.
-// With stride 1 there is one phase (kh0 = 0, khStep = 1, ohOff = padT, ohStep = dh) and the result is
+// With stride 1 there is one phase (kh0 = 0, khStep = 1, ohOff = padT, ohStep = dilH) and the result is
 // dX itself; otherwise conv2d_scatter.wgsl interleaves the phases into dX.
 struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
   Hp: u32, Wp: u32, OH: u32, OW: u32, Cout: u32, nKw: u32,
   ohOff: i32, owOff: i32, ohStep: i32, owStep: i32,
-  invHp: f32, invWp: f32, invCout: f32, invKw: f32,
+  invHp: f32, invWp: f32, invCout: f32, invNKw: f32,
   Cin: u32, KW: u32, kh0: u32, khStep: u32, kw0: u32, kwStep: u32,
 }
 @group(0) @binding(0) var<storage, read> dy: array<{{A_TYPE}}>; // vec4s when Cout % 4 == 0
@@ -42,7 +42,7 @@ fn aRow(m: u32) -> ARow {
 struct AK { co: i32, ty: i32, tx: i32 }
 fn aK(k: u32) -> AK {
   let q0 = divmod(k, p.Cout, p.invCout); // (jh*nKw + jw, co)
-  let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)
+  let q1 = divmod(q0.x, p.nKw, p.invNKw); // (jh, jw)
   return AK(i32(q0.y), i32(q1.x) * p.ohStep, i32(q1.y) * p.owStep);
 }
 // aK(k + j) for k % 4 == 0, j < 4 and Cout % 4 == 0: the next output channels of the same tap.

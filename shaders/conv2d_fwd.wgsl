@@ -1,16 +1,16 @@
 // Convolution forward as an implicit GEMM (loaders for gemm_regtile / gemm_shared).
 //   C[m, n] = sum_k A[m, k] * B[k, n] + bias[n]
 //   m = (b, oh, ow) over N*OH*OW rows, n = cout, k = (kh, kw, ci) over KH*KW*Cin (ci fastest).
-//   A[m, k] = x[b, oh*sh - padT + kh*dh, ow*sw - padL + kw*dw, ci], zero outside the image (padding).
+//   A[m, k] = x[b, oh*sh - padT + kh*dilH, ow*sw - padL + kw*dilW, ci], zero outside the image (padding).
 //   B = the HWIO weights read as a row-major [KH*KW*Cin, Cout] matrix, as stored.
 // KH, KW, padT and padL may describe a window of the kernel: the taps that read inside the image for
 // some output pixel (src/kernels/conv2d.ts tapWindow). Its weights are stored rows kOff.. of w.
 // Per-row work (aRow: decompose m, find the window's top-left) and per-k work (aK: decompose k into a
-// flat offset plus the tap's (dy, dx)) run once; loadA is two compares, two adds and one load.
+// flat offset plus the tap's (ty, tx)) run once; loadA is two compares, two adds and one load.
 struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
   H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
-  sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32, hasBias: u32,
+  sh: i32, sw: i32, dilH: i32, dilW: i32, padT: i32, padL: i32, hasBias: u32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
   ldc: u32, cOff: u32, // C's row length and first column (N and 0 unless C is part of a wider tensor)
   kOff: u32, // the window's first row of w
@@ -31,20 +31,20 @@ fn aRow(m: u32) -> ARow {
   // Rows past M get an origin far outside the image, so loadA's bounds test rejects them too.
   return ARow((i32(q1.x) * p.H * p.W + ih0 * p.W + iw0) * i32(p.Cin), select(OUTSIDE, ih0, m < p.M), iw0);
 }
-// off: flat offset of tap (kh, kw, ci) from the window's top-left; (dy, dx) = (kh*dh, kw*dw).
-struct AK { off: i32, dy: i32, dx: i32 }
+// off: flat offset of tap (kh, kw, ci) from the window's top-left; (ty, tx) = (kh*dilH, kw*dilW).
+struct AK { off: i32, ty: i32, tx: i32 }
 fn aK(k: u32) -> AK {
   let q0 = divmod(k, p.Cin, p.invCin); // (kh*KW + kw, ci)
   let q1 = divmod(q0.x, p.KW, p.invKW); // (kh, kw)
-  let dy = i32(q1.x) * p.dh;
-  let dx = i32(q1.y) * p.dw;
-  return AK((dy * p.W + dx) * i32(p.Cin) + i32(q0.y), dy, dx);
+  let ty = i32(q1.x) * p.dilH;
+  let tx = i32(q1.y) * p.dilW;
+  return AK((ty * p.W + tx) * i32(p.Cin) + i32(q0.y), ty, tx);
 }
 // aK(k + j) for k % 4 == 0, j < 4 and Cin % 4 == 0: the next channels of the same tap.
-fn aKStep(k: AK, j: u32) -> AK { return AK(k.off + i32(j), k.dy, k.dx); }
+fn aKStep(k: AK, j: u32) -> AK { return AK(k.off + i32(j), k.ty, k.tx); }
 fn loadA(r: ARow, k: AK) -> f32 {
-  let ih = r.ih0 + k.dy;
-  let iw = r.iw0 + k.dx;
+  let ih = r.ih0 + k.ty;
+  let iw = r.iw0 + k.tx;
   // u32 casts fold the `>= 0` tests into the `< size` tests.
   if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return 0.0; }
   let i = u32(r.base + k.off);
@@ -52,8 +52,8 @@ fn loadA(r: ARow, k: AK) -> f32 {
 }
 // Four channels ci..ci+3 of one tap (k % 4 == 0, Cin % 4 == 0): one vec4 load when x is bound as vec4s.
 fn loadA4(r: ARow, k: AK) -> vec4<f32> {
-  let ih = r.ih0 + k.dy;
-  let iw = r.iw0 + k.dx;
+  let ih = r.ih0 + k.ty;
+  let iw = r.iw0 + k.tx;
   if (u32(ih) >= u32(p.H) || u32(iw) >= u32(p.W)) { return vec4<f32>(); }
   let i = u32(r.base + k.off);
   return {{A4_AT}};

@@ -3,10 +3,10 @@
 // channels of its output, so that the index math is shared four ways and, for depthwise convolution,
 // the loads of x, dY and w are contiguous across the quad.
 //   0 forward:         out[b, oh, ow, co] = bias[co] + sum_{kh, kw, j < Cig} x[b, ih, iw, g*Cig + j] * w[kh, kw, j, co]
-//                      with g = co / Cog, ih = oh*sh - padT + kh*dh, iw = ow*sw - padL + kw*dw (zero outside).
+//                      with g = co / Cog, ih = oh*sh - padT + kh*dilH, iw = ow*sw - padL + kw*dilW (zero outside).
 //   1 input gradient:  dx[b, ih, iw, ci] =
 //                        sum_{kh, kw, j < Cog} dY[b, oh, ow, g*Cog + j] * w[kh, kw, ci % Cig, g*Cog + j]
-//                      with g = ci / Cig, over the taps where oh*sh = ih + padT - kh*dh (a non-negative
+//                      with g = ci / Cig, over the taps where oh*sh = ih + padT - kh*dilH (a non-negative
 //                      multiple of the stride, oh < OH), likewise for columns.
 //   2 weight gradient: partial[chunk, kh, kw, j, co] = sum over the output pixels q = (b, oh, ow) of this
 //                      chunk of x[b, ih, iw, g*Cig + j] * dY[q, co]; the launch code sums the chunks.
@@ -16,7 +16,7 @@
 override MODE: u32 = 0u;
 struct Params {
   total: u32, quads: u32, H: i32, W: i32, Cin: u32, OH: i32, OW: i32, Cout: u32, KH: u32, KW: u32,
-  sh: i32, sw: i32, dh: i32, dw: i32, padT: i32, padL: i32, Cig: u32, Cog: u32, hasBias: u32,
+  sh: i32, sw: i32, dilH: i32, dilW: i32, padT: i32, padL: i32, Cig: u32, Cog: u32, hasBias: u32,
   positions: u32, chunk: u32,
   invH: f32, invW: f32, invOH: f32, invOW: f32, invCig: f32, invCog: f32,
 }
@@ -69,10 +69,10 @@ fn forward(item: u32, c0: u32) {
   var acc = vec4<f32>(0.0);
   if (p.hasBias == 1u) { acc = vec4<f32>(bias[co.x], bias[co.y], bias[co.z], bias[co.w]); }
   for (var kh = 0; kh < i32(p.KH); kh++) {
-    let ih = px.y * p.sh - p.padT + kh * p.dh;
+    let ih = px.y * p.sh - p.padT + kh * p.dilH;
     if (ih < 0 || ih >= p.H) { continue; }
     for (var kw = 0; kw < i32(p.KW); kw++) {
-      let iw = px.z * p.sw - p.padL + kw * p.dw;
+      let iw = px.z * p.sw - p.padL + kw * p.dilW;
       if (iw < 0 || iw >= p.W) { continue; }
       let xb = u32((px.x * p.H + ih) * p.W + iw) * p.Cin;
       let wb = u32(kh * i32(p.KW) + kw) * p.Cig * p.Cout;
@@ -89,11 +89,11 @@ fn inputGrad(item: u32, c0: u32) {
   let woff = q[1] * p.Cout + yoff;
   var acc = vec4<f32>(0.0);
   for (var kh = 0; kh < i32(p.KH); kh++) {
-    let ty = px.y + p.padT - kh * p.dh;
+    let ty = px.y + p.padT - kh * p.dilH;
     let oh = ty / p.sh;
     if (ty < 0 || oh * p.sh != ty || oh >= p.OH) { continue; }
     for (var kw = 0; kw < i32(p.KW); kw++) {
-      let tx = px.z + p.padL - kw * p.dw;
+      let tx = px.z + p.padL - kw * p.dilW;
       let ow = tx / p.sw;
       if (tx < 0 || ow * p.sw != tx || ow >= p.OW) { continue; }
       let yb = u32((px.x * p.OH + oh) * p.OW + ow) * p.Cout;
@@ -124,8 +124,8 @@ fn weightGrad(item: u32, c0: u32) {
   var ow = start.z;
   var acc = vec4<f32>(0.0);
   for (var q = q0; q < q1; q++) {
-    let ih = oh * p.sh - p.padT + kh * p.dh;
-    let iw = ow * p.sw - p.padL + kw * p.dw;
+    let ih = oh * p.sh - p.padT + kh * p.dilH;
+    let iw = ow * p.sw - p.padL + kw * p.dilW;
     if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) {
       acc += gatherA(u32((n * p.H + ih) * p.W + iw) * p.Cin, xoff) * gatherB(q * p.Cout, co);
     }

@@ -1,7 +1,7 @@
 // Softmax cross-entropy, backward: one thread per logit.
 //   dz[i, c] = (softmax(z)[i, c] * sum_c' t[i, c'] - t[i, c]) * w_i * g / N
 // with lse, sum t and w_i from the forward pass (aux) and g the loss's (scalar) gradient.
-struct Params { n: u32, C: u32, invN: f32 }
+struct Params { n: u32, C: u32, N: u32, invN: f32 }
 @group(0) @binding(0) var<storage, read> z: array<f32>;
 @group(0) @binding(1) var<storage, read> t: array<f32>;
 @group(0) @binding(2) var<storage, read> aux: array<f32>;

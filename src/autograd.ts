@@ -5,7 +5,25 @@
  * as soon as its rule has run.
  */
 import { Tensor, checkTensor, isGradEnabled, keep, noGrad, releaseNode, tidy, shapeStr } from './tensor.js';
-import { add } from './kernels/elementwise.js';
+import { runtime } from './gpu/runtime.js';
+import { fillTemplate } from './gpu/wgsl.js';
+
+// Gradients add up with an unrecorded kernel of their own, not the recorded `add`: autograd stays
+// below the ops that record into it (no import cycle), as vec4s when the size allows.
+const ACCUMULATE = `struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> a: array<{{T}}>;
+@group(0) @binding(1) var<storage, read> b: array<{{T}}>;
+@group(0) @binding(2) var<storage, read_write> out: array<{{T}}>;
+@group(0) @binding(3) var<uniform> p: Params;
+fn update(i: u32) { out[i] = a[i] + b[i]; }`;
+
+/** a + b element by element, shaped as a (b has a's size). */
+function accumulate(a: Tensor, b: Tensor): Tensor {
+  const out = Tensor.empty(a.shape);
+  const vec = a.size % 4 === 0;
+  runtime().dispatchStream('grad-accumulate', fillTemplate(ACCUMULATE, { T: vec ? 'vec4<f32>' : 'f32' }), { a: a.storage, b: b.storage, out: out.storage }, { n: vec ? a.size / 4 : a.size });
+  return out;
+}
 
 /**
  * Attach an autograd node to `out` when any input needs gradients (and grad mode is on).
@@ -95,7 +113,7 @@ function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, g
         if (!t.node) {
           // A leaf: accumulate into .grad, which must outlive this scope.
           if (t.grad) {
-            const sum = keep(add(t.grad, g));
+            const sum = keep(accumulate(t.grad, g));
             t.grad.dispose();
             t.grad = sum;
             g.dispose();
@@ -120,7 +138,7 @@ function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, g
               `shape ${shapeStr(input.shape)}`);
           const prev = grads.get(input);
           if (prev) {
-            grads.set(input, add(prev, gi));
+            grads.set(input, accumulate(prev, gi));
             prev.dispose();
             gi.dispose();
           } else {

@@ -22,10 +22,11 @@ export * from './init.js';
 // Kernels, each with its float64 CPU reference
 export * from './kernels/elementwise.js';
 export * from './kernels/reduce.js';
+export * from './kernels/sum-raw.js';
 export * from './kernels/matmul.js';
 export * from './kernels/fused.js';
 export * from './kernels/gemm.js';
-export * from './kernels/lanes.js';
+export * from './kernels/vec-width.js';
 export * from './kernels/variants.js';
 export * from './kernels/conv2d.js';
 export * from './kernels/winograd.js';

@@ -5,8 +5,8 @@
  * @module ossify/node
  */
 export * from './data/index.js';
-export { train, evaluate, metricsJson, DivergedError, modelFromOptions, backboneOf, TRAIN_DEFAULTS, type TrainOptions, type TrainHooks, type TrainResult, type EvalResult, type EpochLog } from './train/trainer.js';
-export { loadModel } from './train/load.js';
+export { train, evaluate, metricsJson, DivergedError, modelFromOptions, TRAIN_DEFAULTS, type TrainOptions, type TrainHooks, type TrainResult, type EvalResult, type EpochLog } from './train/trainer.js';
+export { loadModel, backboneOf } from './train/load.js';
 export { predictImages, type Prediction } from './train/predict.js';
 export { gradCam } from './train/attention.js';
 export * from './train/metrics.js';

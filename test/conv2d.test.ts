@@ -107,8 +107,8 @@ async function expectMatchesReference(c: Case, seed: number, gwSeed: number, fwd
   const K = c.w[0] * c.w[1] * c.w[2];
   expectClose(out, ref.out, { atol: fwdAtol * Math.sqrt(K) + 1e-6, rtol: 1e-4, what: 'forward' });
   const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
-  expectClose(grads[0], rg.dx, { atol: 1e-5 * Math.sqrt(c.w[3] * c.w[0] * c.w[1]), rtol: 1e-4, what: 'dx' });
-  expect(relL2(grads[1], rg.dw), 'dw relL2').toBeLessThan(1e-5);
+  expectClose(grads[0], rg.dX, { atol: 1e-5 * Math.sqrt(c.w[3] * c.w[0] * c.w[1]), rtol: 1e-4, what: 'dx' });
+  expect(relL2(grads[1], rg.dW), 'dw relL2').toBeLessThan(1e-5);
   return { grads, rg, outLength: ref.out.length, hasBias: !!b };
 }
 
@@ -165,8 +165,8 @@ for (const variant of ['subgroup', 'regtile', 'shared'] as const) {
       it(`${c.name}: forward and gradients`, async () => {
         const { grads, rg, outLength, hasBias } = await expectMatchesReference(c, 100 + i * 7, 900 + i, 2e-6);
         const big = Math.sqrt(outLength);
-        expectClose(grads[1], rg.dw, { atol: 1e-5 * big, rtol: 1e-4, what: 'dw' });
-        if (hasBias) expectClose(grads[2], rg.db, { atol: 1e-5 * big, rtol: 1e-4, what: 'db' });
+        expectClose(grads[1], rg.dW, { atol: 1e-5 * big, rtol: 1e-4, what: 'dw' });
+        if (hasBias) expectClose(grads[2], rg.dB, { atol: 1e-5 * big, rtol: 1e-4, what: 'db' });
       });
     }
   });
@@ -267,12 +267,12 @@ describe('conv2d gradients vs finite differences', () => {
       const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
       const loss = (xx: Float64Array, ww: Float64Array, bb: Float64Array | null) => weightedSum(conv2dReference(xx, c.x, ww, c.w, bb, c.opts).out, gw);
       const [ix, fx] = finiteDiff((v) => loss(v, w, b), x);
-      expectClose(ix.map((j) => rg.dx[j]), fx, { atol: 1e-6, rtol: 1e-6, what: 'reference dx vs finite differences' });
+      expectClose(ix.map((j) => rg.dX[j]), fx, { atol: 1e-6, rtol: 1e-6, what: 'reference dx vs finite differences' });
       const [iw, fw] = finiteDiff((v) => loss(x, v, b), w);
-      expectClose(iw.map((j) => rg.dw[j]), fw, { atol: 1e-6, rtol: 1e-6, what: 'reference dw vs finite differences' });
+      expectClose(iw.map((j) => rg.dW[j]), fw, { atol: 1e-6, rtol: 1e-6, what: 'reference dw vs finite differences' });
       if (b) {
         const [ib, fb] = finiteDiff((v) => loss(x, w, v), b);
-        expectClose(ib.map((j) => rg.db[j]), fb, { atol: 1e-6, rtol: 1e-6, what: 'reference db vs finite differences' });
+        expectClose(ib.map((j) => rg.dB[j]), fb, { atol: 1e-6, rtol: 1e-6, what: 'reference db vs finite differences' });
       }
       // And the GPU against the finite differences directly.
       const { grads } = await gpuConvGrads(c, x, w, b, gw);

@@ -105,8 +105,8 @@ describe('jax-webgpu peer', () => {
       const [y, dx, dw] = g(xj, wj, jax.numpy.array(dyt.data, { shape: dyt.shape, device: 'webgpu' }));
       const want = conv2dReferenceGrads(x, xShape, w, wShape, dy, opts);
       expect(relErr(await nhwc(y, yShape), ref.out)).toBeLessThan(1e-5);
-      expect(relErr(await nhwc(dx, [N, s.cin, s.h, s.w]), want.dx)).toBeLessThan(1e-5);
-      expect(relErr(permute4((await dw.data()) as Float32Array, [s.cout, s.cin, s.kh, s.kw], HWIO).data, want.dw)).toBeLessThan(1e-5);
+      expect(relErr(await nhwc(dx, [N, s.cin, s.h, s.w]), want.dX)).toBeLessThan(1e-5);
+      expect(relErr(permute4((await dw.data()) as Float32Array, [s.cout, s.cin, s.kh, s.kw], HWIO).data, want.dW)).toBeLessThan(1e-5);
       g.dispose();
     });
   }

@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Tensor, sum, mean, matmul, setVariant, tidy, GEMM_VARIANTS, autotune, tuning, runtime } from '../src/index.js';
 import { sumReference, matmulReference, resolveGemmVariant } from '../src/internals.js';
+import { gemm } from '../src/kernels/gemm.js';
+import { matmulLoaders } from '../src/kernels/matmul.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
 beforeAll(setup);
@@ -54,16 +56,16 @@ describe('GEMM variant resolution', () => {
     const narrow = resolveGemmVariant({ label: 't', M: 100, N: 1, K: 10 }); // widened to one subgroup per workgroup row
     // One launch shape for every M: a single row runs the first block of the same kernel.
     const oneRow = resolveGemmVariant({ label: 't', M: 1, N: 64, K: 10 });
-    expect(oneRow).toEqual(fixed ? { variant: 'subgroup', lanes: s!.min } : { variant: 'regtile', lanes: 0 });
+    expect(oneRow).toEqual(fixed ? { variant: 'subgroup', sgLanes: s!.min } : { variant: 'regtile', sgLanes: 0 });
     if (fixed) {
-      expect(wide).toEqual({ variant: 'subgroup', lanes: s!.min });
-      expect(narrow).toEqual({ variant: 'subgroup', lanes: s!.min });
+      expect(wide).toEqual({ variant: 'subgroup', sgLanes: s!.min });
+      expect(narrow).toEqual({ variant: 'subgroup', sgLanes: s!.min });
       // 'subgroup8' needs A read four k at a time; elsewhere it runs as 'subgroup'.
       setVariant('gemm', 'subgroup8');
-      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 })).toEqual({ variant: 'subgroup', lanes: s!.min });
-      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true })).toEqual({ variant: 'subgroup8', lanes: s!.min });
+      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 })).toEqual({ variant: 'subgroup', sgLanes: s!.min });
+      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true })).toEqual({ variant: 'subgroup8', sgLanes: s!.min });
       // ... or four rows at a time (weight gradients, transposed A), which needs at least 4 rows per invocation.
-      expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true })).toEqual({ variant: 'subgroup8', lanes: s!.min });
+      expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true })).toEqual({ variant: 'subgroup8', sgLanes: s!.min });
       expect(resolveGemmVariant({ label: 't', M: 2, N: 64, K: 50, rowsA4: true }).variant).toBe('subgroup');
       // The CPU-adapter defaults where subgroups are granted: 8 columns per invocation with 4-lane subgroups.
       setVariant('gemm', undefined);
@@ -75,9 +77,22 @@ describe('GEMM variant resolution', () => {
         expect(resolveGemmVariant({ label: 't', M: 100, N: 16, K: 12, kStep4: true, vecA: true }).variant).toBe('subgroup');
       }
     } else {
-      expect(wide).toEqual({ variant: 'regtile', lanes: 0 });
-      expect(narrow).toEqual({ variant: 'regtile', lanes: 0 });
+      expect(wide).toEqual({ variant: 'regtile', sgLanes: 0 });
+      expect(narrow).toEqual({ variant: 'regtile', sgLanes: 0 });
     }
+  });
+});
+
+describe('GEMM loader contract (checked when a kernel is made)', () => {
+  const call = (loaders: string, flags: { vecA?: boolean; kNext?: boolean } = {}) => () =>
+    gemm({ label: 'contract', loaders, M: 8, N: 8, K: 8, inputs: {}, params: {}, outShape: [8, 8], ...flags });
+  it('names the function that the chosen core needs and the loaders lack', () => {
+    const { variant } = resolveGemmVariant({ label: 'contract', M: 8, N: 8, K: 8 });
+    expect(call(matmulLoaders(false).replace('fn storeC(', 'fn storeC_('))).toThrow(`ossify: gemm 'contract': the ${variant} core needs storeC, which the loaders do not define (they define `);
+  });
+  it('names the function that a flag promises and the loaders lack', () => {
+    expect(call(matmulLoaders(false).replace('fn loadA4(', 'fn loadA4_('), { vecA: true })).toThrow("ossify: gemm 'contract': vecA promises loadA4, which the loaders do not define");
+    expect(call(matmulLoaders(false).replace('fn aKNext(', 'fn aKNext_('), { kNext: true })).toThrow(/needs aKNext|kNext promises aKNext/);
   });
 });
 

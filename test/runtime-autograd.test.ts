@@ -85,6 +85,30 @@ describe('bind groups', () => {
   });
 });
 
+describe('uniform parameters (every field set by name; reciprocals derived)', () => {
+  const src = `struct Params { n: u32, nKw: u32, scale: f32, invNKw: f32 }
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<uniform> p: Params;
+@compute @workgroup_size(1) fn main() { out[0] = f32(p.n) * p.scale; out[1] = p.invNKw; }`;
+  it('a dispatch that leaves a field out, or sets one the struct lacks, throws naming it', () => {
+    const rt = runtime();
+    const k = rt.kernel('uniform-check', src);
+    const out = Tensor.zeros([2]);
+    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2 }, [1])).toThrow("uniform-check: the dispatch does not set uniform field 'scale' (given: n, nKw)");
+    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2, scale: 1, bias: 0 }, [1])).toThrow("uniform-check: uniform has no field 'bias' (fields: n, nKw, scale)");
+    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2, scale: 1, invNKw: 0.5 }, [1])).toThrow("uniform-check: uniform field 'invNKw' is derived from 'nKw' (1 / nKw): give nKw only");
+    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 0, scale: 1 }, [1])).toThrow("uniform field 'nKw' is 0, and its reciprocal needs it > 0");
+    out.dispose();
+  });
+  it('fills invX with the f32 of 1 / X', async () => {
+    const rt = runtime();
+    const out = Tensor.zeros([2]);
+    rt.dispatch(rt.kernel('uniform-check', src), { out: out.storage }, { n: 3, nKw: 7, scale: 0.5 }, [1]);
+    expect(Array.from(await out.read())).toEqual([1.5, Math.fround(1 / 7)]);
+    out.dispose();
+  });
+});
+
 describe('compile statistics (what a fresh machine waits for)', () => {
   it('count each new pipeline once, with its creation time and (timestamps granted) its first dispatch', async () => {
     const rt = runtime();
@@ -128,7 +152,7 @@ fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
     const added = [...after].map(([label, n]) => n - (before.get(label) ?? 0));
     const sub = resolveGemmVariant({ label: 'matmul', M: 18, N: 24, K: 40 });
     // K and N all multiples of 4 (vec4 bindings): one loader variant per core. Elsewhere each launch shape may differ.
-    if (rt.info.isCpu && sub.lanes > 0) for (const n of added) expect(n, 'pipelines of one core for five shapes').toBeLessThanOrEqual(1);
+    if (rt.info.isCpu && sub.sgLanes > 0) for (const n of added) expect(n, 'pipelines of one core for five shapes').toBeLessThanOrEqual(1);
     else expect(added.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(shapes.length);
   });
 });

@@ -51,6 +51,24 @@ describe('checkpoint selection', () => {
   });
 });
 
+describe('resume', () => {
+  it('reads a checkpoint that calls the best score bestValLoss (written before the rename to bestScore)', async () => {
+    const { loadCheckpoint, saveCheckpoint } = await import('../src/io/checkpoint.js');
+    const out = mkdtempSync(join(tmpdir(), 'ossify-old-state-'));
+    const opts = { data: sample, out, model: 'densenet121' as const, bam: false, imageSize: 32, width: 0.125, epochs: 1, batchSize: 6, maxBatches: 1, workers: 0, report: false };
+    await train(opts, { log: () => {} });
+    const last = join(out, 'last.safetensors');
+    const ck = await loadCheckpoint(last);
+    const { bestScore, ...rest } = ck.state as { bestScore: number };
+    await saveCheckpoint(last, { ...ck, state: { ...rest, bestValLoss: bestScore } });
+    const lines: string[] = [];
+    const r = await train({ ...opts, epochs: 2 }, { log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toContain(`(best val_loss ${bestScore.toFixed(4)} at epoch 1)`);
+    expect(r.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect((await loadCheckpoint(last)).state).toHaveProperty('bestScore');
+  });
+});
+
 describe('initial weights (transfer learning)', () => {
   it('loads a checkpoint of another head size by name, skipping the classifier with a reason', async () => {
     const { inceptionV3 } = await import('../src/models/index.js');

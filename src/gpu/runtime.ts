@@ -99,6 +99,9 @@ export class Kernel {
   readonly uniformName: string | null;
   readonly uniformSize: number;
   readonly fields: Map<string, UniformField>;
+  /** The fields a dispatch sets, and the reciprocals derived from others (see {@link Kernel.pack}). */
+  private readonly given: [string, UniformField][] = [];
+  private readonly derived: [string, UniformField, string][] = [];
   /** Milliseconds `createComputePipeline` took. */
   readonly createMs: number;
   /** Milliseconds the queue took for its first dispatch (compile + run), once measured. */
@@ -128,14 +131,20 @@ export class Kernel {
         if (t.name === 'array' || t.name.startsWith('vec')) {
           // Arrays of vec4 (16-byte stride) or plain vectors: flattened scalar slots.
           const base = (t.name === 'array' ? t.format?.name : t.name) ?? 'u32';
-          const lanes = base.startsWith('vec') ? Number(base[3]) : 1;
-          const count = (t.name === 'array' ? t.count ?? 1 : 1) * lanes;
+          const width = base.startsWith('vec') ? Number(base[3]) : 1;
+          const count = (t.name === 'array' ? t.count ?? 1 : 1) * width;
           const scalar = (base.match(/<(\w+)>/)?.[1] ?? (t.name === 'array' ? t.format?.name : 'u32')) as UniformField['kind'];
           this.fields.set(m.name, { offset: m.offset, kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32', count, stride: 4 });
         } else {
           this.fields.set(m.name, { offset: m.offset, kind: t.name as UniformField['kind'], count: 1, stride: 4 });
         }
       }
+    }
+    for (const [name, f] of this.fields) {
+      const m = /^inv([A-Z]\w*)$/.exec(name);
+      const from = m && f.kind === 'f32' && f.count === 1 ? [m[1], m[1][0].toLowerCase() + m[1].slice(1)].find((x) => this.fields.has(x)) : undefined;
+      if (from) this.derived.push([name, f, from]);
+      else this.given.push([name, f]);
     }
     entries.sort((a, b) => a.binding - b.binding);
     this.layout = device.createBindGroupLayout({ label, entries });
@@ -151,11 +160,18 @@ export class Kernel {
     this.createMs = performance.now() - t0;
   }
 
-  /** Pack named uniform values into the struct layout the shader declares. */
+  /**
+   * Pack named uniform values into the struct layout the shader declares. Every field must be given,
+   * and only fields of the struct, except reciprocals: a field `invX` (f32) where the struct has a field
+   * X (or x, e.g. invNKw of nKw) is filled with 1 / X here, the one place reciprocals are derived.
+   */
   pack(params: Record<string, number | readonly number[]>, view: DataView, base: number): void {
-    for (const [name, value] of Object.entries(params)) {
-      const f = this.fields.get(name);
-      if (!f) throw new Error(`${this.label}: uniform has no field '${name}' (fields: ${[...this.fields.keys()].join(', ')})`);
+    let n = 0;
+    for (const _ in params) n++;
+    if (n !== this.given.length) this.badParams(params);
+    for (const [name, f] of this.given) {
+      const value = params[name];
+      if (value === undefined) this.badParams(params);
       const values = typeof value === 'number' ? [value] : value;
       if (values.length > f.count) throw new Error(`${this.label}: '${name}' holds ${f.count} values, got ${values.length}`);
       for (let i = 0; i < values.length; i++) {
@@ -165,6 +181,22 @@ export class Kernel {
         else view.setUint32(at, values[i] >>> 0, true);
       }
     }
+    for (const [, f, from] of this.derived) {
+      const d = params[from] as number;
+      if (!(d > 0)) throw new Error(`${this.label}: uniform field '${from}' is ${d}, and its reciprocal needs it > 0`);
+      view.setFloat32(base + f.offset, 1 / d, true);
+    }
+  }
+
+  /** Throw naming the fields a dispatch left out or does not have (counts differed or one was undefined). */
+  private badParams(params: Record<string, unknown>): never {
+    const given = Object.keys(params).filter((k) => params[k] !== undefined);
+    const derived = this.derived.find(([name]) => given.includes(name));
+    if (derived) throw new Error(`${this.label}: uniform field '${derived[0]}' is derived from '${derived[2]}' (1 / ${derived[2]}): give ${derived[2]} only`);
+    const unknown = given.find((k) => !this.fields.has(k));
+    if (unknown) throw new Error(`${this.label}: uniform has no field '${unknown}' (fields: ${this.given.map(([k]) => k).join(', ')})`);
+    const missing = this.given.filter(([k]) => !given.includes(k)).map(([k]) => k);
+    throw new Error(`${this.label}: the dispatch does not set uniform field${missing.length > 1 ? 's' : ''} ${missing.map((k) => `'${k}'`).join(', ')} (given: ${given.join(', ') || 'none'})`);
   }
 }
 
@@ -409,7 +441,7 @@ export class Runtime {
       new Uint8Array(slot.view.buffer, slot.offset, k.uniformSize).fill(0);
       k.pack(params, slot.view, slot.offset);
       key += `,u${this.arena.chunk}:${slot.offset}`;
-    }
+    } else for (const name in params) throw new Error(`${k.label}: the kernel has no uniform, but the dispatch sets '${name}'`);
     const bindGroup = this.bindGroupFor(k, key, buffers, slot);
     // A kernel's first dispatch runs in a pass of its own between two timestamps: on adapters that
     // compile a pipeline when it first runs (CPU adapters), that is its compile time.

@@ -15,7 +15,7 @@ import { Tensor, defineOp, shapeStr } from '../tensor.js';
 import { checkChoice } from '../validate.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
-import { lanes, laneSource } from './lanes.js';
+import { vecWidth, vecSource } from './vec-width.js';
 import bamSrc from '../../shaders/bam.wgsl';
 import bamGradSrc from '../../shaders/bam_grad.wgsl';
 
@@ -42,16 +42,16 @@ export const bamCombine = defineOp('bamCombine', ['x', 'mc', 'ms'], (
   const [N, H, W, C] = check(x, mc, ms);
   const product = mode === 'product' ? 1 : 0;
   const out = Tensor.empty(x.shape);
-  const v = lanes(C);
+  const v = vecWidth(C);
   const dims = { n: x.size / v, C: C / v, HW: H * W };
-  rt.dispatch(rt.kernel('bam-combine', laneSource(bamSrc, v), { PRODUCT: product }), { x: x.storage, mc: mc.storage, ms: ms.storage, out: out.storage }, dims, rt.grid(x.size / v, 256));
+  rt.dispatch(rt.kernel('bam-combine', vecSource(bamSrc, v), { PRODUCT: product }), { x: x.storage, mc: mc.storage, ms: ms.storage, out: out.storage }, dims, rt.grid(x.size / v, 256));
   return record(`bamCombine:${mode}`, [x, mc, ms], out, [x, mc, ms], (g, [xs, mcs, mss]) => {
     const dx = Tensor.empty(x.shape);
     const u = Tensor.empty(x.shape);
     // Sum mode writes no v (it equals u): a one-element stand-in fills the binding.
     const vt = Tensor.empty(product ? x.shape : [1]);
     rt.dispatch(
-      rt.kernel('bam-combine-grad', laneSource(bamGradSrc, v), { PRODUCT: product }),
+      rt.kernel('bam-combine-grad', vecSource(bamGradSrc, v), { PRODUCT: product }),
       { x: xs.storage, mc: mcs.storage, ms: mss.storage, g: g.storage, dx: dx.storage, u: u.storage, v: vt.storage },
       dims,
       rt.grid(x.size / v, 256),

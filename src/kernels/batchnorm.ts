@@ -21,7 +21,7 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkChoice, checkOptionalNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { lanes, laneSource } from './lanes.js';
+import { vecWidth, vecSource } from './vec-width.js';
 import statsSrc from '../../shaders/bn_stats.wgsl';
 import combineSrc from '../../shaders/bn_combine.wgsl';
 import normSrc from '../../shaders/bn_norm.wgsl';
@@ -119,13 +119,13 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
   const { C, epsilon: eps, momentum, varianceUpdate } = check(x, p);
   const M = x.size / C;
   const y = Tensor.empty(x.shape);
-  const v = lanes(C);
+  const v = vecWidth(C);
   let mean: Tensor;
   let s: Tensor;
   if (p.training) {
     const { rows, nchunks } = chunking(M, C / v);
     const part = Tensor.empty([nchunks * 2 * C]);
-    rt.dispatch(rt.kernel('bn-stats', laneSource(statsSrc, v)), { x: x.storage, part: part.storage }, { M, C: C / v, rows, nchunks }, rt.grid((nchunks * C) / v, 256));
+    rt.dispatch(rt.kernel('bn-stats', vecSource(statsSrc, v)), { x: x.storage, part: part.storage }, { M, C: C / v, rows, nchunks }, rt.grid((nchunks * C) / v, 256));
     mean = Tensor.empty([C]);
     s = Tensor.empty([C]);
     const varScale = varianceUpdate === 'unbiased' && M > 1 ? M / (M - 1) : 1;
@@ -141,7 +141,7 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
     s = p.movingVar;
   }
   const fromVar = !p.training;
-  const k = rt.kernel('bn-norm', laneSource(normSrc, v), { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, RELU: p.relu ? 1 : 0 });
+  const k = rt.kernel('bn-norm', vecSource(normSrc, v), { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, RELU: p.relu ? 1 : 0 });
   rt.dispatch(
     k,
     { x: x.storage, mean: mean.storage, s: s.storage, gamma: (p.gamma ?? mean).storage, beta: (p.beta ?? mean).storage, y: y.storage },
@@ -186,9 +186,9 @@ export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset
   const rt = runtime();
   const X = x.shape[x.rank - 1];
   const C = table.shape[1];
-  const v = lanes(C, X, offset);
+  const v = vecWidth(C, X, offset);
   const y = Tensor.empty([...x.shape.slice(0, -1), C]);
-  const k = rt.kernel('bn-norm', laneSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
+  const k = rt.kernel('bn-norm', vecSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
   const t = table.storage;
   rt.dispatch(k, { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage }, { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v }, rt.grid(y.size / v, 256));
   return y;
@@ -233,7 +233,7 @@ function batchNormGrad(
   const rt = runtime();
   const C = x.shape[x.rank - 1];
   const M = x.size / C;
-  const v = lanes(C);
+  const v = vecWidth(C);
   const fromVar = !o.training;
   let sg: Tensor | null = null;
   let sgx: Tensor | null = null;
@@ -241,7 +241,7 @@ function batchNormGrad(
     const { rows, nchunks } = chunking(M, C / v);
     const part = Tensor.empty([nchunks * 2 * C]);
     rt.dispatch(
-      rt.kernel('bn-grad-reduce', laneSource(gradReduceSrc, v), { FROM_VAR: fromVar ? 1 : 0 }),
+      rt.kernel('bn-grad-reduce', vecSource(gradReduceSrc, v), { FROM_VAR: fromVar ? 1 : 0 }),
       { x: x.storage, g: g.storage, mean: mean.storage, s: s.storage, part: part.storage },
       { M, C: C / v, rows, nchunks, eps: o.eps },
       rt.grid((nchunks * C) / v, 256),
@@ -254,7 +254,7 @@ function batchNormGrad(
   let dx: Tensor | null = null;
   if (o.needX) {
     dx = Tensor.empty(x.shape);
-    const k = rt.kernel('bn-grad', laneSource(gradSrc, v), { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
+    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
     rt.dispatch(
       k,
       { x: x.storage, g: g.storage, mean: mean.storage, s: s.storage, gamma: (gamma ?? mean).storage, sg: (sg ?? mean).storage, sgx: (sgx ?? mean).storage, dx: dx.storage },

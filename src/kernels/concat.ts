@@ -15,7 +15,7 @@
  * never reach the loss contribute nothing (the zeros of the brief's rule).
  */
 import { runtime } from '../gpu/runtime.js';
-import { lanes, laneSource } from './lanes.js';
+import { vecWidth, vecSource } from './vec-width.js';
 import { Tensor, checkTensor, defineOp, shapeStr } from '../tensor.js';
 import { checkAxis, checkNumber, showValue } from '../validate.js';
 import { record } from '../autograd.js';
@@ -32,9 +32,9 @@ function copySlab(src: Tensor, dst: Tensor, outer: number, inner: number, srcStr
     rt.copy(src.storage, srcOff * 4, dst.storage, dstOff * 4, inner * 4);
     return;
   }
-  const v = lanes(inner, srcStride, srcOff, dstStride, dstOff);
+  const v = vecWidth(inner, srcStride, srcOff, dstStride, dstOff);
   const n = (outer * inner) / v;
-  const k = rt.kernel('slab-copy', laneSource(concatSrc, v), { EMBED: 0 });
+  const k = rt.kernel('slab-copy', vecSource(concatSrc, v), { EMBED: 0 });
   rt.dispatch(k, { src: src.storage, dst: dst.storage }, { n, inner: inner / v, srcStride: srcStride / v, srcOff: srcOff / v, dstStride: dstStride / v, dstOff: dstOff / v }, rt.grid(n, 256));
 }
 
@@ -43,9 +43,9 @@ function copySlab(src: Tensor, dst: Tensor, outer: number, inner: number, srcStr
 function embedSlab(src: Tensor, shape: readonly number[], outer: number, inner: number, dstStride: number, dstOff: number): Tensor {
   const rt = runtime();
   const dst = Tensor.empty(shape);
-  const v = lanes(inner, dstStride, dstOff);
+  const v = vecWidth(inner, dstStride, dstOff);
   const n = (outer * dstStride) / v;
-  const k = rt.kernel('slab-embed', laneSource(concatSrc, v), { EMBED: 1 });
+  const k = rt.kernel('slab-embed', vecSource(concatSrc, v), { EMBED: 1 });
   rt.dispatch(k, { src: src.storage, dst: dst.storage }, { n, inner: inner / v, srcStride: inner / v, srcOff: 0, dstStride: dstStride / v, dstOff: dstOff / v }, rt.grid(n, 256));
   return dst;
 }

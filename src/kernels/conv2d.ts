@@ -66,8 +66,8 @@ export interface ConvGeometry {
   groups: number;
   sh: number;
   sw: number;
-  dh: number;
-  dw: number;
+  dilH: number;
+  dilW: number;
   padT: number;
   padB: number;
   padL: number;
@@ -103,12 +103,12 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
   if (xShape.length !== 4 || wShape.length !== 4) throw new Error(`ossify: conv2d needs 4-D x and w: ${shapes}`);
   const [N, H, W, Cin] = xShape;
   const [KH, KW, Cig, Cout] = wShape;
-  const { groups, stride: [sh, sw], dilation: [dh, dw], padding } = checkConv2dOptions(opts);
+  const { groups, stride: [sh, sw], dilation: [dilH, dilW], padding } = checkConv2dOptions(opts);
   if (Cin % groups !== 0 || Cout % groups !== 0) throw new Error(`ossify: conv2d groups=${groups} must divide Cin=${Cin} and Cout=${Cout}: ${shapes}`);
   if (Cig * groups !== Cin) throw new Error(`ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ` +
       `${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`);
-  const effH = (KH - 1) * dh + 1;
-  const effW = (KW - 1) * dw + 1;
+  const effH = (KH - 1) * dilH + 1;
+  const effW = (KW - 1) * dilW + 1;
   let padT = 0, padB = 0, padL = 0, padR = 0, OH: number, OW: number;
   if (padding === 'same') {
     OH = Math.ceil(H / sh);
@@ -122,12 +122,12 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
     OW = Math.floor((W + padL + padR - effW) / sw) + 1;
   }
   if (OH < 1 || OW < 1) {
-    const kernel = `${effH}x${effW} effective kernel (${KH}x${KW}, dilation [${dh}, ${dw}], stride [${sh}, ${sw}])`;
+    const kernel = `${effH}x${effW} effective kernel (${KH}x${KW}, dilation [${dilH}, ${dilW}], stride [${sh}, ${sw}])`;
     const padded = `${H + padT + padB}x${W + padL + padR}`;
     const problem = `the ${kernel} does not fit the padded ${padded} input`;
     throw new Error(`ossify: conv2d output would be empty (${OH}x${OW}): ${problem}: ${shapes}`);
   }
-  return { N, H, W, Cin, KH, KW, Cout, groups, sh, sw, dh, dw, padT, padB, padL, padR, OH, OW };
+  return { N, H, W, Cin, KH, KW, Cout, groups, sh, sw, dilH, dilW, padT, padB, padL, padR, OH, OW };
 }
 
 // ---- launches ---------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, j
 // i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
 fn wRow(k: u32) -> u32 {
   let q0 = divmod(k, p.Cout, p.invCout); // (t, co)
-  let q1 = divmod(q0.x, p.nKw, p.invKw); // (jh, jw)
+  let q1 = divmod(q0.x, p.nKw, p.invNKw); // (jh, jw)
   let tap = (p.kh0 + q1.x * p.khStep) * p.KW + p.kw0 + q1.y * p.kwStep;
   return tap * p.Cin * p.Cout + q0.y;
 }
@@ -193,7 +193,7 @@ fn loadB4x4(k: u32, n: u32) -> mat4x4<f32> {
 }`;
 
 function geomParams(g: ConvGeometry) {
-  return { sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, padT: g.padT, padL: g.padL };
+  return { sh: g.sh, sw: g.sw, dilH: g.dilH, dilW: g.dilW, padT: g.padT, padL: g.padL };
 }
 
 /**
@@ -235,13 +235,13 @@ export interface TapWindow {
 }
 /** The {@link TapWindow} of a convolution: its live taps' rows (and columns, for a single row). */
 export function tapWindow(g: ConvGeometry): TapWindow {
-  const rows = liveTapRange(g.KH, g.dh, g.sh, g.padT, g.H, g.OH);
-  const cols = liveTapRange(g.KW, g.dw, g.sw, g.padL, g.W, g.OW);
+  const rows = liveTapRange(g.KH, g.dilH, g.sh, g.padT, g.H, g.OH);
+  const cols = liveTapRange(g.KW, g.dilW, g.sw, g.padL, g.W, g.OW);
   // No live tap at all (an output of padding only): keep the whole kernel, which computes the zeros.
   const [kh0, kh1] = rows && cols ? rows : [0, g.KH - 1];
   const [kw0, kw1] = rows && cols && kh0 === kh1 ? cols : [0, g.KW - 1];
   const [KH, KW] = [kh1 - kh0 + 1, kw1 - kw0 + 1];
-  return { kh0, kw0, KH, KW, padT: g.padT - kh0 * g.dh, padL: g.padL - kw0 * g.dw, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
+  return { kh0, kw0, KH, KW, padT: g.padT - kh0 * g.dilH, padL: g.padL - kw0 * g.dilW, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
 }
 
 /** The phase's taps that are also live ([lo, hi] from {@link liveTapRange}): still a progression. */
@@ -284,7 +284,7 @@ export function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGe
     K,
     // Without a bias, x stands in for the (unread) bias binding: two read-only bindings may alias.
     inputs: { x: x.storage, w: w.storage, bias: (bias ?? x).storage },
-    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, invCin: 1 / g.Cin, invOH: 1 / g.OH, invOW: 1 / g.OW, kOff: win.row0 },
+    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, kOff: win.row0 },
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
     stridedStore: true,
@@ -294,7 +294,7 @@ export function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGe
 
 /** Geometry uniforms of the forward and weight-gradient loaders for a window of the kernel. */
 function windowParams(g: ConvGeometry, win: TapWindow) {
-  return { ...geomParams(g), padT: win.padT, padL: win.padL, KW: win.KW, invKW: 1 / win.KW };
+  return { ...geomParams(g), padT: win.padT, padL: win.padL, KW: win.KW };
 }
 
 /**
@@ -323,7 +323,7 @@ function gatherPhaseWeights(w: Tensor, g: ConvGeometry, th: PhaseTaps, tw: Phase
   const B = g.Cin % 4 === 0 && g.Cout % 4 === 0 ? 4 : 1;
   const [CinB, CoutB] = [g.Cin / B, g.Cout / B];
   const blocks = wt.size / (B * B);
-  rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step, invCinB: 1 / CinB, invCoutB: 1 / CoutB, invNkw: 1 / tw.n }, rt.grid(blocks, 256));
+  rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step }, rt.grid(blocks, 256));
   return wt;
 }
 
@@ -336,12 +336,12 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const single = g.sh === 1 && g.sw === 1;
   const phases = [];
   // Taps that read only padding carry no gradient either (see tapWindow); here each axis on its own.
-  const liveRows = liveTapRange(g.KH, g.dh, g.sh, g.padT, g.H, g.OH);
-  const liveCols = liveTapRange(g.KW, g.dw, g.sw, g.padL, g.W, g.OW);
+  const liveRows = liveTapRange(g.KH, g.dilH, g.sh, g.padT, g.H, g.OH);
+  const liveCols = liveTapRange(g.KW, g.dilW, g.sw, g.padL, g.W, g.OW);
   for (let py = 0; py < Math.min(g.sh, g.H); py++)
     for (let px = 0; px < Math.min(g.sw, g.W); px++) {
-      const th = clipTaps(phaseTaps(py + g.padT, g.KH, g.dh, g.sh), liveRows);
-      const tw = clipTaps(phaseTaps(px + g.padL, g.KW, g.dw, g.sw), liveCols);
+      const th = clipTaps(phaseTaps(py + g.padT, g.KH, g.dilH, g.sh), liveRows);
+      const tw = clipTaps(phaseTaps(px + g.padL, g.KW, g.dilW, g.sw), liveCols);
       phases.push({ py, px, th, tw, Hp: Math.ceil((g.H - py) / g.sh), Wp: Math.ceil((g.W - px) / g.sw) });
     }
   // Phases that no tap reaches (e.g. a 1x1 stride-2 conv never reads odd rows) get zero gradient.
@@ -353,7 +353,7 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     const shape = { label: 'conv2d_dx', M: g.N * Hp * Wp, N: g.Cin, K, kStep4: g.Cout % 4 === 0 && g.Cin % 4 === 0, vecA: g.Cout % 4 === 0 };
     // Cores that read B four k at a time take it from w directly; the others (the GPU's shared-memory
     // core) from a per-phase transposed copy, coalesced along Cin.
-    const direct = shape.kStep4 && resolveGemmVariant(shape).lanes > 0;
+    const direct = shape.kStep4 && resolveGemmVariant(shape).sgLanes > 0;
     const wt = direct ? null : gatherPhaseWeights(w, g, th, tw, K);
     const out = gemm({
       ...shape,
@@ -367,14 +367,10 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
         OW: g.OW,
         Cout: g.Cout,
         nKw: tw.n,
-        ohOff: (py + g.padT - th.k0 * g.dh) / g.sh,
-        owOff: (px + g.padL - tw.k0 * g.dw) / g.sw,
-        ohStep: (th.step * g.dh) / g.sh,
-        owStep: (tw.step * g.dw) / g.sw,
-        invHp: 1 / Hp,
-        invWp: 1 / Wp,
-        invCout: 1 / g.Cout,
-        invKw: 1 / tw.n,
+        ohOff: (py + g.padT - th.k0 * g.dilH) / g.sh,
+        owOff: (px + g.padL - tw.k0 * g.dilW) / g.sw,
+        ohStep: (th.step * g.dilH) / g.sh,
+        owStep: (tw.step * g.dilW) / g.sw,
         Cin: g.Cin,
         KW: g.KW,
         kh0: th.k0,
@@ -420,7 +416,7 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
     N: g.Cout,
     K,
     inputs: { x: x.storage, dy: dy.storage },
-    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, invCin: 1 / g.Cin, invOH: 1 / g.OH, invOW: 1 / g.OW, ...nextPixelJumps(g) },
+    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, ...nextPixelJumps(g) },
     outShape: wShape,
     stridedStore: true,
     into,
@@ -456,12 +452,6 @@ function groupedLaunch(mode: GroupedMode, a: Tensor, b: Tensor, bias: Tensor | n
     hasBias: bias ? 1 : 0,
     positions: g.N * g.OH * g.OW,
     chunk: chunk || g.N * g.OH * g.OW,
-    invH: 1 / g.H,
-    invW: 1 / g.W,
-    invOH: 1 / g.OH,
-    invOW: 1 / g.OW,
-    invCig: 1 / Cig,
-    invCog: 1 / Cog,
   };
   const k = rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode });
   rt.dispatch(k, { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage }, params, rt.grid(items * quads, 256));
@@ -567,10 +557,10 @@ function forEachTap(g: ConvGeometry, f: (o: number, xi: number, wi: number, co: 
     for (let oh = 0; oh < g.OH; oh++)
       for (let ow = 0; ow < g.OW; ow++)
         for (let kh = 0; kh < g.KH; kh++) {
-          const ih = oh * g.sh - g.padT + kh * g.dh;
+          const ih = oh * g.sh - g.padT + kh * g.dilH;
           if (ih < 0 || ih >= g.H) continue;
           for (let kw = 0; kw < g.KW; kw++) {
-            const iw = ow * g.sw - g.padL + kw * g.dw;
+            const iw = ow * g.sw - g.padL + kw * g.dilW;
             if (iw < 0 || iw >= g.W) continue;
             for (let co = 0; co < g.Cout; co++) {
               const c0 = Math.floor(co / Cog) * Cig;
@@ -593,15 +583,15 @@ export function conv2dReference(x: ArrayLike<number>, xShape: Shape, w: ArrayLik
 }
 
 /** Float64 CPU reference gradients of {@link conv2d} for an output gradient `dy` [N, OH, OW, Cout]. */
-export function conv2dReferenceGrads(x: ArrayLike<number>, xShape: Shape, w: ArrayLike<number>, wShape: Shape, dy: ArrayLike<number>, opts: Conv2dOptions = {}): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+export function conv2dReferenceGrads(x: ArrayLike<number>, xShape: Shape, w: ArrayLike<number>, wShape: Shape, dy: ArrayLike<number>, opts: Conv2dOptions = {}): { dX: Float64Array; dW: Float64Array; dB: Float64Array } {
   const g = resolveConvGeometry(xShape, wShape, opts);
-  const dx = new Float64Array(x.length);
-  const dw = new Float64Array(w.length);
-  const db = new Float64Array(g.Cout);
-  for (let i = 0; i < dy.length; i++) db[i % g.Cout] += dy[i];
+  const dX = new Float64Array(x.length);
+  const dW = new Float64Array(w.length);
+  const dB = new Float64Array(g.Cout);
+  for (let i = 0; i < dy.length; i++) dB[i % g.Cout] += dy[i];
   forEachTap(g, (o, xi, wi) => {
-    dx[xi] += dy[o] * w[wi];
-    dw[wi] += dy[o] * x[xi];
+    dX[xi] += dy[o] * w[wi];
+    dW[wi] += dy[o] * x[xi];
   });
-  return { dx, dw, db };
+  return { dX, dW, dB };
 }

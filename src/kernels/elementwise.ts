@@ -7,8 +7,8 @@ import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkChoice, checkShape, showValue } from '../validate.js';
 import { record } from '../autograd.js';
-import { sumTo } from './reduce.js';
-import { lanes, laneTypes } from './lanes.js';
+import { sumTo } from './sum-raw.js';
+import { vecWidth, vecTypes } from './vec-width.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';
 import binarySrc from '../../shaders/binary.wgsl';
@@ -66,8 +66,8 @@ type ArithmeticOp = Exclude<BinaryOp, 'first'>;
 function launchUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
   const rt = runtime();
   const y = Tensor.empty(x.shape);
-  const v = lanes(x.size);
-  const k = rt.kernel(`unary:${op}`, fillTemplate(unarySrc, { EXPR: UNARY[op].expr, ...laneTypes(v) }));
+  const v = vecWidth(x.size);
+  const k = rt.kernel(`unary:${op}`, fillTemplate(unarySrc, { EXPR: UNARY[op].expr, ...vecTypes(v) }));
   rt.dispatch(k, { x: x.storage, y: y.storage }, { n: x.size / v, alpha }, rt.grid(x.size / v, 256));
   return y;
 }
@@ -81,8 +81,8 @@ function gradReads(op: UnaryOp): { x: boolean; y: boolean } {
 function launchUnaryGrad(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Tensor, alpha: number): Tensor {
   const rt = runtime();
   const dx = Tensor.empty(g.shape);
-  const v = lanes(g.size);
-  const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradSrc, { GRAD: UNARY[op].grad, ...laneTypes(v) }));
+  const v = vecWidth(g.size);
+  const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradSrc, { GRAD: UNARY[op].grad, ...vecTypes(v) }));
   // Bindings the expression does not read get g as a stand-in.
   rt.dispatch(k, { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: dx.storage }, { n: g.size / v, alpha }, rt.grid(g.size / v, 256));
   return dx;

@@ -106,7 +106,7 @@ function chooseSplits(v: GemmVariant, M: number, N: number, K: number): number {
 
 export interface GemmCall {
   label: string;
-  /** WGSL of the loaders (Params, bindings, aRow, aK, loadA, loadB, storeC). */
+  /** WGSL of the loaders: Params, bindings and the functions of {@link GemmLoaders}. */
   loaders: string;
   M: number;
   N: number;
@@ -127,24 +127,13 @@ export interface GemmCall {
    * Winograd's 16 products, src/kernels/winograd.ts). No epilogue or `into` then.
    */
   batches?: number;
-  /**
-   * The loaders define `aKStep(aK(k), j)` = aK(k + j) for k % 4 == 0 and j < 4 (e.g. four channels of
-   * one tap): with K % 4 == 0 the subgroup core steps k by 4 and decomposes k once per step. Set it
-   * only where B is bound as vec4s (the unrolled body is large otherwise).
-   */
+  /** Loaders with aKStep ({@link GemmLoaders}): with K % 4 == 0 the subgroup core steps k by 4. Only where B is bound as vec4s (the unrolled body is large otherwise). */
   kStep4?: boolean;
-  /**
-   * The loaders' loadA4(row, aK(k)) = A[m, k..k+3] (k % 4 == 0) is one vec4 load: with kStep4 the
-   * subgroup core then loads and broadcasts A four k at a time (bench/LAB.md #21).
-   */
+  /** Loaders with loadA4, one vec4 load: with kStep4 the subgroup core loads and broadcasts A four k at a time (bench/LAB.md #21). */
   vecA?: boolean;
-  /**
-   * The loaders' loadA4rows(row, aK(k)) = A[m..m+3, k] (m % 4 == 0) is one vec4 load, and M % 4 == 0:
-   * A is contiguous along m (the weight gradients, a transposed A). The subgroup core then loads four
-   * rows per lane and k where it does not read A four k at a time.
-   */
+  /** Loaders with loadA4rows, one vec4 load (A contiguous along m: weight gradients), and M % 4 == 0: the subgroup core loads four rows per lane and k. */
   rowsA4?: boolean;
-  /** The loaders define aKNext(aK(k)) = aK(k + 1), cheaper than aK (k steps of 1 use it). */
+  /** Loaders with aKNext, cheaper than aK (k steps of 1 use it). */
   kNext?: boolean;
   /** Applied to every element of C as it is stored (see {@link GemmEpilogue}). */
   epilogue?: GemmEpilogue;
@@ -153,7 +142,6 @@ export interface GemmCall {
    * `tensor`: columns [offset, offset + N) of rows `ldc` long (a convolution writing its channels
    * straight into a wider concatenation, checked by the caller: matmul.ts `sliceTarget`), or, with
    * ldc = N and offset a multiple of N, rows from offset / N on (a weight gradient's live window).
-   * The loaders must take `ldc` and `cOff` in their Params (`stridedStore`).
    */
   into?: { tensor: Tensor; ldc: number; offset: number };
   /** The loaders' storeC writes c[(z * M + m) * ldc + cOff + n] (Params `ldc`, `cOff`). */
@@ -205,7 +193,6 @@ const fusedStores = new Map<string, string>();
 function withEpilogue(loaders: string): string {
   let s = fusedStores.get(loaders);
   if (s === undefined) {
-    if (loaders.includes('fn rowMap(')) throw new Error('ossify: internal error: GEMM loaders with a row map of their own');
     s = `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`;
     fusedStores.set(loaders, s);
   }
@@ -214,8 +201,8 @@ function withEpilogue(loaders: string): string {
 
 /** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
 export interface CoreOptions {
-  /** Lanes of a subgroup sharing A's rows (the subgroup form); 0 for the plain form. */
-  lanes?: number;
+  /** Subgroup lanes sharing A's rows (the subgroup form); 0 for the plain form. */
+  sgLanes?: number;
   /** k steps of 4 with `aKStep` (K % 4 == 0). */
   k4?: boolean;
   /** With `k4` (subgroup form): A[m, k..k+3] as one vec4 per row (`loadA4`), broadcast as a vec4. */
@@ -235,8 +222,8 @@ export interface CoreOptions {
 
 /**
  * The register-tiled core for `tm` rows per invocation, with the per-row statements unrolled into
- * separate variables (`{{LOADERS}}` left to fill). With `lanes` > 0 (the subgroup form), lane l of a
- * subgroup loads A's rows l, l + lanes, ... and broadcasts them. With `k4` the k loop steps by 4
+ * separate variables (`{{LOADERS}}` left to fill). With `sgLanes` > 0 (the subgroup form), lane l of a
+ * subgroup loads A's rows l, l + sgLanes, ... and broadcasts them. With `k4` the k loop steps by 4
  * (loaders with aKStep, K % 4 == 0); with `a4` as well (subgroup form only) each step loads A[m, k..k+3]
  * with one loadA4 and broadcasts it as a vec4. With `rows4` (subgroup form, A contiguous along m: the
  * weight gradients) lane l loads rows 4l..4l+3, 4(l + L).. as vec4s instead, one k at a time. `cols`
@@ -252,8 +239,8 @@ export function regtileCore(tm: number, opts: CoreOptions = {}): string {
 }
 const cores = new Map<string, string>();
 
-function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions): string {
-  if ((a4 || rows4) && !lanes) throw new Error('ossify: internal error: vec4 reads of A need the subgroup form');
+function buildCore(tm: number, { sgLanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions): string {
+  if ((a4 || rows4) && !sgLanes) throw new Error('ossify: internal error: vec4 reads of A need the subgroup form');
   if (rows4 && (a4 || tm % 4 !== 0)) throw new Error('ossify: internal error: the four-row read of A needs tm % 4 == 0 and excludes a4');
   if (cols === 8 && !a4 && !rows4) throw new Error('ossify: internal error: 8 columns per invocation need a vec4 read of A');
   const rows = [...Array(tm).keys()];
@@ -266,19 +253,19 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
     ...groups.map((g) => `  let cm${g} = colMap(${col(g)});`),
     ...rows.flatMap((r) => groups.map((g) => `  storeRow(m0 + ${r}u, ${col(g)}, wid.z, rowMap(acc${r}_${g}, cm${g}));`)),
   ].join('\n');
-  // rows4: L lanes load four rows each per round (L = lanes, fewer when tm is short), tm / (4L) rounds.
-  const L = rows4 ? Math.min(lanes, tm / 4) : 0;
-  const loads = [...Array(rows4 ? tm / (4 * L) : lanes ? Math.ceil(tm / lanes) : tm).keys()];
+  // rows4: L lanes load four rows each per round (L = sgLanes, fewer when tm is short), tm / (4L) rounds.
+  const L = rows4 ? Math.min(sgLanes, tm / 4) : 0;
+  const loads = [...Array(rows4 ? tm / (4 * L) : sgLanes ? Math.ceil(tm / sgLanes) : tm).keys()];
   const decl = rows4
     ? loads.map((j) => `  let row${j} = aRow(m0 + (lane % ${L}u) * 4u + ${j * 4 * L}u);`)
-    : lanes
-    ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${lanes}u + ${j * lanes}u);`)
+    : sgLanes
+    ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${sgLanes}u + ${j * sgLanes}u);`)
     : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
   // Subgroup form: rows in blocks of ROW_BLOCK, each skipped where it starts at or past M (the loads of
-  // A's rows that a block alone uses go inside it). A load spans `lanes` rows, so with 16-lane
+  // A's rows that a block alone uses go inside it). A load spans `sgLanes` rows, so with 16-lane
   // subgroups (lavapipe on 512-bit vectors) the blocks are 16 rows; the four-row reads load outside.
-  const block = rows4 ? ROW_BLOCK : Math.max(ROW_BLOCK, lanes);
-  const blocked = lanes > 0 && tm > block;
+  const block = rows4 ? ROW_BLOCK : Math.max(ROW_BLOCK, sgLanes);
+  const blocked = sgLanes > 0 && tm > block;
   const inBlock = (b: number) => (r: number): boolean => Math.floor(r / block) === b;
   const byBlock = (lines: (keep: (r: number) => boolean) => string[]): string[] => {
     if (!blocked) return lines(() => true);
@@ -291,10 +278,10 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
   // Loads j whose rows (j * per .. j * per + per - 1) lie in the block `keep` selects.
   const loadsIn = (keep: (r: number) => boolean, per: number): number[] => loads.filter((j) => keep(j * per));
   // One k step: kk = aK(k), b = B[k, c0..c0+3], then every row's multiply-add.
-  const fma = lanes
+  const fma = sgLanes
     ? byBlock((keep) => [
-        ...loadsIn(keep, lanes).map((j) => `    let a${j} = loadA(row${j}, kk);`),
-        ...rows.filter(keep).map((r) => `    acc${r}_0 += subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u) * b;`),
+        ...loadsIn(keep, sgLanes).map((j) => `    let a${j} = loadA(row${j}, kk);`),
+        ...rows.filter(keep).map((r) => `    acc${r}_0 += subgroupBroadcast(a${Math.floor(r / sgLanes)}, ${r % sgLanes}u) * b;`),
       ])
     : rows.map((r) => `    acc${r}_0 += loadA(row${r}, kk) * b;`);
   const step = (k: string, kk: string) => [`    let kk = ${kk};`, `    let b = loadB4(${k}, c0);`, ...fma].join('\n');
@@ -303,10 +290,10 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
     '    let kk = aK(k);',
     ...groups.map((g) => `    let bm${g} = loadB4x4(k, ${col(g)});`),
     ...byBlock((keep) => [
-      ...loadsIn(keep, lanes).map((j) => `    let a${j} = loadA4(row${j}, kk);`),
+      ...loadsIn(keep, sgLanes).map((j) => `    let a${j} = loadA4(row${j}, kk);`),
       ...rows.filter(keep).map((r) => {
         const fmas = groups.map((g) => `acc${r}_${g} += av.x * bm${g}[0] + av.y * bm${g}[1] + av.z * bm${g}[2] + av.w * bm${g}[3];`);
-        return `    { let av = subgroupBroadcast(a${Math.floor(r / lanes)}, ${r % lanes}u); ${fmas.join(' ')} }`;
+        return `    { let av = subgroupBroadcast(a${Math.floor(r / sgLanes)}, ${r % sgLanes}u); ${fmas.join(' ')} }`;
       }),
     ]),
   ].join('\n');
@@ -346,8 +333,8 @@ function buildCore(tm: number, { lanes = 0, k4 = false, a4 = false, rows4 = fals
   // the subgroup leaves together: the uniformity analysis cannot see that, hence the diagnostic).
   const exit = blocked ? '  if (m0 >= p.M) { return; }\n' : '';
   return fillTemplate(regtileSrc, {
-    ENABLE: lanes ? `enable subgroups;${blocked ? '\ndiagnostic(off, subgroup_uniformity);' : ''}` : '',
-    SG_ARG: lanes ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
+    ENABLE: sgLanes ? `enable subgroups;${blocked ? '\ndiagnostic(off, subgroup_uniformity);' : ''}` : '',
+    SG_ARG: sgLanes ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
     TM: tm,
     LOADERS: '{{LOADERS}}',
     ROWS_DECL: `${exit}  let c0 = n0 * ${cols / 4}u;\n` + decl.join('\n') + '\n' + acc,
@@ -397,17 +384,63 @@ const SCALAR_LOADB4 = `\nfn loadB4(k: u32, n: u32) -> vec4<f32> { ${SCALAR_B4} }
 // B[k..k+3, n..n+3] as a matrix whose column i is row k + i (what the vec4-A k step multiplies by).
 const ROWS_LOADB4X4 = '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), ' +
     'loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
+
+/**
+ * The loader contract: the WGSL functions the GEMM cores call in a call's `loaders` (which also declare
+ * `struct Params` with M, N, K, kPerSplit and the call's `params`, and the bindings), by role. A flag
+ * of {@link GemmCall} promises a function; `stridedStore` promises Params `ldc` and `cOff` instead
+ * (the runtime names a uniform field a dispatch sets that its struct lacks). Checked when a GEMM's
+ * kernel is made, against the chosen core ({@link checkLoaders}).
+ */
+export interface GemmLoaders {
+  /** Every core: rowKey = aRow(m), kKey = aK(k), A[m, k] = loadA(rowKey, kKey); storeC(m, n, z, v) stores split z's C[m, n]. */
+  required: 'aRow' | 'aK' | 'loadA' | 'storeC';
+  /** B[k, n] = loadB(k, n) (0 past N); loadB4(k, n) = B[k, n..n+3] and loadB4x4(k, n) = B[k..k+3, n..n+3] are generic when absent (loadB then required). */
+  b: 'loadB' | 'loadB4' | 'loadB4x4';
+  /** colMap(n0) once per column group, rowMap(v, colMap) per row before storing: identity when absent; a fused epilogue brings its own (none allowed then). */
+  rowMap: 'colMap' | 'rowMap';
+  /** What each flag promises: aKStep(aK(k), j) = aK(k + j); loadA4(row, aK(k)) = A[m, k..k+3]; loadA4rows(row, aK(k)) = A[m..m+3, k]; aKNext(aK(k)) = aK(k + 1). */
+  flags: { kStep4: 'aKStep'; vecA: 'loadA4'; rowsA4: 'loadA4rows'; kNext: 'aKNext' };
+}
+type GemmLoaderFn = GemmLoaders['required'] | GemmLoaders['b'] | GemmLoaders['rowMap'] | GemmLoaders['flags'][keyof GemmLoaders['flags']];
+const FLAG_FNS: GemmLoaders['flags'] = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' };
+const definedFns = new Map<string, Set<string>>();
+/** The WGSL functions that `loaders` define (memoised: loaders are a few strings, reused). */
+function loaderFns(loaders: string): Set<string> {
+  let fns = definedFns.get(loaders);
+  if (!fns) definedFns.set(loaders, (fns = new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1]))));
+  return fns;
+}
+
+/**
+ * Check a call's loaders against {@link GemmLoaders} for core `v` reading A as `reads` says (see
+ * {@link CoreOptions}): throws naming the first function that the core calls, or a flag of the call
+ * promises, that the loaders do not define (or a row map beside a fused epilogue).
+ */
+export function checkLoaders(call: Pick<GemmCall, 'label' | 'loaders' | keyof GemmLoaders['flags']>, v: GemmVariant, reads: { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean }, fused = false): void {
+  const fns = loaderFns(call.loaders);
+  const { k4, a4, rows4, kNext } = reads;
+  const core = (): string => `the ${v} core${Object.keys(reads).filter((r) => reads[r as keyof typeof reads]).join(', ').replace(/^./, ' with $&')}`;
+  const calls: (GemmLoaderFn | false)[] = ['aRow', 'aK', 'loadA', 'storeC', !fns.has('loadB4') && 'loadB', k4 && !a4 && 'aKStep', a4 && 'loadA4', rows4 && 'loadA4rows', kNext && 'aKNext'];
+  const fail = (what: string): never => {
+    throw new Error(`ossify: gemm '${call.label}': ${what}, which the loaders do not define (they define ${[...fns].join(', ') || 'no function'})`);
+  };
+  for (const f of calls) if (f && !fns.has(f)) fail(`${core()} needs ${f}`);
+  for (const [flag, f] of Object.entries(FLAG_FNS)) if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
+  if (fns.has('colMap') !== fns.has('rowMap')) fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
+  if (fused && fns.has('rowMap')) throw new Error(`ossify: gemm '${call.label}': the fused epilogue is the row map, and the loaders define a rowMap of their own`);
+}
+
 const completed = new Map<string, string>();
 /**
- * Loaders without their own vectorised `loadB4` / `loadB4x4` get the generic ones (memoised: same
+ * Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised: same
  * string, cached pipeline). Exported for the kernel lab.
  */
 export function completeLoaders(loaders: string): string {
   let s = completed.get(loaders);
   if (s === undefined) {
-    s = loaders.includes('fn loadB4(') ? loaders : loaders + SCALAR_LOADB4;
-    if (!s.includes('fn loadB4x4(')) s += ROWS_LOADB4X4;
-    if (!s.includes('fn rowMap(')) s += IDENTITY_ROW_MAP;
+    const fns = loaderFns(loaders);
+    s = loaders + (fns.has('loadB4') ? '' : SCALAR_LOADB4) + (fns.has('loadB4x4') ? '' : ROWS_LOADB4X4) + (fns.has('rowMap') ? '' : IDENTITY_ROW_MAP);
     completed.set(loaders, s);
   }
   return s;
@@ -415,10 +448,10 @@ export function completeLoaders(loaders: string): string {
 
 /**
  * The core a GEMM of this shape runs on this adapter: the forced, tuned or default variant, with
- * 'subgroup' falling back to 'regtile' where it cannot run; `lanes` is the subgroup form's row
- * sharing (0 otherwise).
+ * 'subgroup' falling back to 'regtile' where it cannot run; `sgLanes` is the subgroup lanes sharing
+ * A's rows in the subgroup form (0 otherwise).
  */
-export function resolveGemmVariant(call: GemmShape): { variant: GemmVariant; lanes: number } {
+export function resolveGemmVariant(call: GemmShape): { variant: GemmVariant; sgLanes: number } {
   const sg = subgroupLanes(8, 16);
   // With 4-lane subgroups (SwiftShader) A is shared by fewer lanes, so B's gathers weigh more and 8
   // columns per invocation pay (bench/LAB.md #29), unless over a quarter of those columns would not
@@ -427,9 +460,9 @@ export function resolveGemmVariant(call: GemmShape): { variant: GemmVariant; lan
   let chosen = variant<GemmVariant>('gemm', { cpu: eight ? 'subgroup8' : sg ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
   if (chosen === 'subgroup8' && !vectorA(call, 'subgroup8')) chosen = 'subgroup';
   const reg = regShape(chosen, call.M, call.N);
-  const lanes = isSubgroupForm(chosen) ? subgroupLanes(reg.tm, reg.wgX) : 0;
-  if (isSubgroupForm(chosen) && lanes === 0) return { variant: 'regtile', lanes: 0 };
-  return { variant: chosen, lanes };
+  const sgLanes = isSubgroupForm(chosen) ? subgroupLanes(reg.tm, reg.wgX) : 0;
+  if (isSubgroupForm(chosen) && sgLanes === 0) return { variant: 'regtile', sgLanes: 0 };
+  return { variant: chosen, sgLanes };
 }
 
 /** The fraction of launched columns past N (idle lanes) with this register-tiled variant. */
@@ -451,7 +484,7 @@ const vectorA = (call: GemmShape, v: GemmVariant): boolean => vec4AStep(call) ||
 /** Run a GEMM and return C. */
 export function gemm(call: GemmCall): Tensor {
   const rt = runtime();
-  const { variant: v, lanes } = resolveGemmVariant(call);
+  const { variant: v, sgLanes } = resolveGemmVariant(call);
   const reg = regShape(v, call.M, call.N);
   const batches = call.batches ?? 0;
   if (batches && (call.K % batches !== 0 || call.epilogue || call.into)) throw new Error(`ossify: internal error: ${call.label}: K = ${call.K} in ${batches} batches, with no epilogue or into`);
@@ -464,12 +497,14 @@ export function gemm(call: GemmCall): Tensor {
   const loaders = completeLoaders(fused ? withEpilogue(call.loaders) : call.loaders);
   // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
   // 4x unrolled body of the plain form with scalar B gathers.
-  const k4 = !!call.kStep4 && call.K % 4 === 0 && kPerSplit % 4 === 0 && lanes > 0;
-  const a4 = lanes > 0 && vec4AStep(call);
-  const rows4 = lanes > 0 && !a4 && rows4Read(call, v);
+  const k4 = !!call.kStep4 && call.K % 4 === 0 && kPerSplit % 4 === 0 && sgLanes > 0;
+  const a4 = sgLanes > 0 && vec4AStep(call);
+  const rows4 = sgLanes > 0 && !a4 && rows4Read(call, v);
   // Carried-k four-row loops unrolled by 4 with 4-lane subgroups (SwiftShader: weight gradients
   // 0.65-0.9 of the time); with 8 lanes (lavapipe) the larger body cost 1.1-1.35x (bench/LAB.md #34).
-  const core = v === 'shared' ? sharedSrc : regtileCore(reg.tm, { lanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext: !!call.kNext, unrollNext: lanes > 0 && rt.info.subgroupSize?.min === 4 });
+  const kNext = v !== 'shared' && !!call.kNext && !a4 && (rows4 || !k4);
+  checkLoaders(call, v, { k4, a4, rows4, kNext }, !!fused);
+  const core = v === 'shared' ? sharedSrc : regtileCore(reg.tm, { sgLanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext, unrollNext: sgLanes > 0 && rt.info.subgroupSize?.min === 4 });
   const code = fillTemplate(core, { LOADERS: loaders });
   const label = `${call.label}${fused ? (fused.relu ? '+affine+relu' : '+affine') : ''}:${v}`;
   const k = rt.kernel(label, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }), ...(fused ? { RELU: fused.relu ? 1 : 0 } : {}) });

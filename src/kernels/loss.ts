@@ -80,7 +80,7 @@ export const softmaxCrossEntropy = defineOp('softmaxCrossEntropy', ['logits', 't
   rowLoss.dispose();
   const out = record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
     const dz = Tensor.empty(logits.shape);
-    rt.dispatch(rt.kernel('softmax-ce-grad', ceGradSrc), { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage }, { n: dz.size, C, invN: 1 / N }, rt.grid(dz.size, 256));
+    rt.dispatch(rt.kernel('softmax-ce-grad', ceGradSrc), { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage }, { n: dz.size, C, N }, rt.grid(dz.size, 256));
     return [dz];
   });
   aux.dispose();

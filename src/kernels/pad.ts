@@ -7,7 +7,7 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkSides } from '../validate.js';
 import { record } from '../autograd.js';
-import { lanes, laneSource } from './lanes.js';
+import { vecWidth, vecSource } from './vec-width.js';
 import padSrc from '../../shaders/pad.wgsl';
 
 /** Per-side padding [top, bottom, left, right]. */
@@ -18,9 +18,9 @@ function windowCopy(x: Tensor, OH: number, OW: number, offY: number, offX: numbe
   const [N, H, W, C] = x.shape;
   const rt = runtime();
   const out = Tensor.empty([N, OH, OW, C]);
-  const v = lanes(C);
+  const v = vecWidth(C);
   const total = out.size / v;
-  rt.dispatch(rt.kernel('pad', laneSource(padSrc, v)), { x: x.storage, out: out.storage }, { total, H, W, C: C / v, OH, OW, offY, offX }, rt.grid(total, 256));
+  rt.dispatch(rt.kernel('pad', vecSource(padSrc, v)), { x: x.storage, out: out.storage }, { total, H, W, C: C / v, OH, OW, offY, offX }, rt.grid(total, 256));
   return out;
 }
 

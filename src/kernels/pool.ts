@@ -23,7 +23,7 @@ import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tenso
 import { checkBoolean, checkPadding, checkPair, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';
-import { lanes, laneSource } from './lanes.js';
+import { vecWidth, vecSource } from './vec-width.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradSrc from '../../shaders/pool_grad.wgsl';
@@ -121,15 +121,15 @@ export function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: 
   const needArg = isMax && isGradEnabled() && x.requiresGrad;
   // The arg-max indices are u32 bit patterns in an f32 tensor's storage (the shader reads them as u32).
   const arg = needArg ? Tensor.empty(y.shape) : Tensor.empty([1]);
-  const v = lanes(C);
-  const src = laneSource(fillTemplate(poolSrc, { MAP: map ? POOL_MAPS.affine : POOL_MAPS.none, T: '{{T}}', U: '{{U}}' }), v);
+  const v = vecWidth(C);
+  const src = vecSource(fillTemplate(poolSrc, { MAP: map ? POOL_MAPS.affine : POOL_MAPS.none, T: '{{T}}', U: '{{U}}' }), v);
   const name = `${isMax ? 'max' : 'avg'}-pool${map ? (map.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`;
   const k = rt.kernel(name, src, { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0, SAVE_ARG: needArg ? 1 : 0, ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}) });
   rt.dispatch(k, { x: x.storage, y: y.storage, arg: arg.storage, ...(map ? { map: map.table.storage } : {}) }, params(x, geo, y.size, v), rt.grid(y.size / v, 256));
   // A mapped pooling records nothing: the fused op refused x that needs a gradient.
   const out = record(isMax ? 'maxPool2d' : 'avgPool2d', [x], y, needArg ? [arg] : [], (g, saved) => {
     const dx = Tensor.empty(x.shape);
-    const kg = rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', laneSource(poolGradSrc, v), { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0 });
+    const kg = rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', vecSource(poolGradSrc, v), { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0 });
     // Average pooling reads no arg-max: g stands in for the binding.
     rt.dispatch(kg, { g: g.storage, arg: (saved[0] ?? g).storage, dx: dx.storage }, params(x, geo, dx.size, v), rt.grid(dx.size / v, 256));
     return [dx];

@@ -29,7 +29,7 @@ const inputKernel = (vec: boolean): string => fillTemplate(inputSrc, { T: vec ? 
 
 /** Whether Winograd F(2x2, 3x3) computes this convolution: 3x3, stride 1, dilation 1, dense. */
 export function winogradApplies(g: ConvGeometry): boolean {
-  return g.KH === 3 && g.KW === 3 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1 && g.groups === 1;
+  return g.KH === 3 && g.KW === 3 && g.sh === 1 && g.sw === 1 && g.dilH === 1 && g.dilW === 1 && g.groups === 1;
 }
 
 /**
@@ -83,7 +83,7 @@ export const winogradConv2d = defineOp('winogradConv2d', ['x', 'w', 'bias?'], (
     K: 16 * g.Cin,
     batches: 16,
     inputs: { vt: v.storage, u: u.storage },
-    params: { Cin: g.Cin, invCin: 1 / g.Cin },
+    params: { Cin: g.Cin },
     outShape: [16, tiles, g.Cout],
   });
   v.dispose();

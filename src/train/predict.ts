@@ -7,9 +7,8 @@ import { basename, join } from 'node:path';
 import { Tensor } from '../tensor.js';
 import { loadImage, ImageDecodeError } from '../data/images.js';
 import { gradCam } from './attention.js';
-import { loadModel } from './load.js';
-import { backboneOf } from './trainer.js';
-import { encodePng, overlayHeatmap } from './report.js';
+import { backboneOf, loadModel } from './load.js';
+import { encodePng, grayOf, overlayHeatmap } from './report.js';
 import { ensureFolder } from './run-folder.js';
 
 /** One image's prediction. */
@@ -28,13 +27,6 @@ function readError(e: unknown): string {
   if (e.kind === 'unsupported') return `not an image ossify reads (JPEG, PNG): ${e.detail}`;
   if (e.kind === 'corrupt') return `corrupt image data: ${e.detail}`;
   return e.detail;
-}
-
-/** The model's view of one image as a gray picture for overlays (the mean of its 3 input channels). */
-export function grayOf(x: Float32Array, w: number, h: number): Float32Array {
-  const g = new Float32Array(w * h);
-  for (let i = 0; i < w * h; i++) g[i] = (x[i * 3] + x[i * 3 + 1] + x[i * 3 + 2]) / 3;
-  return g;
 }
 
 /**

@@ -358,6 +358,13 @@ export interface RgbaImage {
   height: number;
 }
 
+/** The model's view of one image as a gray picture for overlays (the mean of its 3 input channels). */
+export function grayOf(x: Float32Array, w: number, h: number): Float32Array {
+  const g = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) g[i] = (x[i * 3] + x[i * 3 + 1] + x[i * 3 + 2]) / 3;
+  return g;
+}
+
 /**
  * Lays a heatmap over a grayscale image: the image is scaled min..max to 0..255,
  * the heatmap is clipped to [0, 1], resized (antialiased bilinear) to the image

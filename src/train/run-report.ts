@@ -8,10 +8,10 @@ import { loadImage } from '../data/images.js';
 import type { FracRecord } from '../data/fracatlas.js';
 import type { Model } from '../models/index.js';
 import { rocCurve } from './metrics.js';
-import { writeReport, type ReportImage } from './report.js';
+import { grayOf, writeReport, type ReportImage } from './report.js';
 import { gradCam } from './attention.js';
-import { grayOf } from './predict.js';
-import { backboneOf, type EpochLog, type EvalResult, type TrainOptions } from './trainer.js';
+import { backboneOf } from './load.js';
+import type { EpochLog, EvalResult, TrainOptions } from './trainer.js';
 
 export async function writeRunReport(a: { out: string; model: Model; history: EpochLog[]; final: EvalResult; records: readonly FracRecord[]; options: TrainOptions; log: (s: string) => void }): Promise<string> {
   const { model, final } = a;

@@ -23,12 +23,11 @@ import { softmaxCrossEntropy, softmax } from '../kernels/loss.js';
 import { inceptionV3, denseNet121, type Model, type ModelConfig } from '../models/index.js';
 import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
-import type { Backbone } from '../data/images.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
 import { ReduceLROnPlateau, EarlyStopping, type PlateauOptions } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
-import { loadCheckpointWeights, loadModel } from './load.js';
+import { backboneOf, loadCheckpointWeights, loadModel } from './load.js';
 import { ensureFolder, removeRunTemps, optionChanges } from './run-folder.js';
 import { TRAIN_DEFAULTS, type ModelName } from './options.js';
 
@@ -135,11 +134,6 @@ export interface EvalResult {
   failed: string[];
 }
 
-/** The backbone's input normalisation. */
-export function backboneOf(config: ModelConfig): Backbone {
-  return config.arch === 'denseNet121' ? 'densenet' : 'inception';
-}
-
 /** Build the model a run describes. */
 export function modelFromOptions(o: Pick<TrainOptions, 'model' | 'bam' | 'bamCombine' | 'imageSize' | 'width' | 'dropout' | 'seed'>): Model {
   const opts = {
@@ -161,18 +155,8 @@ function oneHot(labels: Int32Array, classes = 2): Float32Array {
   return y;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFileAtomic(path, new TextEncoder().encode(text));
-}
+const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+const writeAtomic = (path: string, text: string): Promise<void> => writeFileAtomic(path, new TextEncoder().encode(text));
 
 /** Why training stopped: the loss or the model's outputs are no longer finite numbers. */
 export class DivergedError extends Error {}
@@ -190,10 +174,7 @@ function noImagesError(what: string, total: number, failed: readonly { id: strin
   );
 }
 
-async function weightsOf(model: Model): Promise<Map<string, TensorData>> {
-  const sd = await model.stateDict();
-  return new Map(Object.entries(sd));
-}
+const weightsOf = async (model: Model): Promise<Map<string, TensorData>> => new Map(Object.entries(await model.stateDict()));
 
 /**
  * Evaluate a model on records: mean cross-entropy, probabilities of the fractured class, metrics.
@@ -257,234 +238,34 @@ export async function evaluate(model: Model, records: readonly FracRecord[], opt
 interface TrainerState {
   epoch: number; // last completed epoch (0-based), -1 before the first
   lr: number;
-  /** Best monitored value so far, as minimised: the val loss, or minus the val AUC. */
-  bestValLoss: number;
+  /**
+   * The best monitored score so far, lower is better: the val loss, or minus the val AUC. (Checkpoints
+   * written before the name changed call it bestValLoss.)
+   */
+  bestScore: number;
   bestEpoch: number;
   plateau: { best: number; wait: number; cooldownCounter: number };
   early: { best: number; wait: number; bestEpoch: number };
   optimizerIterations: number;
 }
 
+/** What the epochs of a run share: its options, data, model, optimizer, schedules and files. */
+type Run = Awaited<ReturnType<typeof startRun>>;
+
 /**
  * Train (or resume) a run. Rerunning with the same `out` continues after the last completed epoch;
  * a finished run returns at once (with its final evaluation redone).
  */
 export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 'data' | 'out'>, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const o: TrainOptions = { ...TRAIN_DEFAULTS, ...options };
-  const log = hooks.log ?? ((s: string) => console.log(s));
-  const out = resolve(o.out);
-  await ensureFolder(out, 'run folder');
-  const stale = await removeRunTemps(out);
-  if (stale.length) log(`ossify: removed ${stale.length} temp file(s) of an interrupted write: ${stale.join(', ')}`);
-  const rt = runtime();
-
-  // ---- data ----
-  const ds: FracAtlasDataset = await readFracAtlas(o.data, { verify: 'markers' });
-  log(formatDatasetSummary(ds.summary));
-  const trainRecs = ds.split('train');
-  const valRecs = ds.split('val');
-  if (!trainRecs.length) throw new Error(`ossify: no training images found in ${o.data} (expected dataset.csv and images/Fractured, images/Non_fractured)`);
-  if (!valRecs.length) throw new Error(`ossify: no validation images in ${o.data}; add splits/val.csv or let ossify split (remove the splits folder)`);
-
-  // ---- model, optimizer, state (fresh or resumed) ----
-  const lastPath = join(out, 'last.safetensors');
-  const bestPath = join(out, 'best.safetensors');
-  const model = modelFromOptions(o);
-  const runConfig = { ...o, data: resolve(o.data), out, modelConfig: model.config };
-  let state: TrainerState = {
-    epoch: -1,
-    lr: o.lr,
-    bestValLoss: Infinity,
-    bestEpoch: -1,
-    plateau: { best: Infinity, wait: 0, cooldownCounter: 0 },
-    early: { best: Infinity, wait: 0, bestEpoch: 0 },
-    optimizerIterations: 0,
-  };
-  const params = model.parameters();
-  const opt = new Adam(params, { lr: o.lr });
-  let resumedFrom = -1;
-  if (await exists(lastPath)) {
-    const ck = await loadCheckpoint(lastPath);
-    const prev = ck.config as { modelConfig?: ModelConfig } & Record<string, unknown>;
-    // A rerun continues the run as it started: options that shape training must not change midway
-    // (config.json and the log would then describe a run that never happened).
-    const { modelConfig: _, ...runOptions } = runConfig;
-    const changes = optionChanges(prev, runOptions);
-    if (changes.length) {
-      throw new Error(
-        `ossify: ${out} holds a run trained with other options:\n  ${changes.join('\n  ')}\n` +
-          `Rerun with the options it started with (${join(out, 'config.json')}) to continue it, ` +
-          'or give another --out folder to start a new run',
-      );
-    }
-    if (JSON.stringify(prev.modelConfig) !== JSON.stringify(model.config)) {
-      throw new Error(`ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); ` +
-          `use another --out folder or delete it`);
-    }
-    // Same configuration: load into the model in place (the optimizer keeps pointing at its tensors).
-    loadCheckpointWeights(model, ck.weights, lastPath);
-    state = ck.state as TrainerState;
-    if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
-    opt.lr = state.lr;
-    resumedFrom = state.epoch;
-    log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${o.monitor} ` +
-        `${Math.abs(state.bestValLoss).toFixed(4)} at epoch ${state.bestEpoch + 1})`);
-  }
-  if (resumedFrom < 0 && o.initWeights) {
-    const { loadPretrained } = await import('./pretrained.js');
-    await loadPretrained(model, o.initWeights, log, { allowPartial: o.allowPartialInit });
-  }
-  await writeAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
-
-  const plateau = new ReduceLROnPlateau(o.plateau);
-  Object.assign(plateau, state.plateau);
-  const early = o.earlyStopping > 0 ? new EarlyStopping({ patience: o.earlyStopping }) : null;
-  if (early) Object.assign(early, state.early);
-
-  const cw = o.classWeights === 'balanced' ? balancedClassWeights(trainRecs) : null;
-  if (cw) log(`ossify: class weights (balanced): non-fractured ${cw[0].toFixed(3)}, fractured ${cw[1].toFixed(3)}`);
-  const backbone = backboneOf(model.config);
-  const loader = new BatchLoader({
-    records: trainRecs,
-    batchSize: o.batchSize,
-    backbone,
-    width: o.imageSize,
-    seed: o.seed,
-    balanced: o.balancedSampling,
-    augment: o.augment,
-    workers: o.workers,
-  });
-
-  const history: EpochLog[] = [];
-  const logPath = join(out, 'log.jsonl');
-  if (resumedFrom < 0) await writeAtomic(logPath, ''); // a fresh run: drop lines of an earlier attempt killed before its first checkpoint
-  else if (await exists(logPath)) {
-    for (const line of (await readFile(logPath, 'utf8')).split('\n')) if (line.trim()) history.push(JSON.parse(line) as EpochLog);
-    // Drop lines of an epoch that was logged but not checkpointed (a kill between the two writes).
-    while (history.length && history[history.length - 1].epoch > state.epoch + 1) history.pop();
-    await writeAtomic(logPath, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
-  }
-
-  // Stop at the first non-finite loss: the checkpoints keep the last completed epoch, untouched.
-  const diverged = (what: string): DivergedError => {
-    const kept = state.epoch >= 0 ? `keeps epoch ${state.epoch + 1}, the last completed one` : 'has no checkpoint yet';
-    return new DivergedError(
-      `ossify: training diverged: ${what}. ${out} ${kept}. Start a new run (another --out) with a lower ` +
-        `learning rate (--lr, now ${o.lr}), or check the data`,
-    );
-  };
-
-  const valOpts = { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined };
-  model.train();
+  const run = await startRun({ ...TRAIN_DEFAULTS, ...options }, hooks);
+  const { o, log } = run;
   let epochsRun = 0;
   const started = performance.now();
   try {
-    for (let epoch = state.epoch + 1; epoch < o.epochs; epoch++) {
-      const t0 = performance.now();
-      rt.resetPeak();
-      const steps = o.maxBatches ? Math.min(o.maxBatches, loader.batchesPerEpoch) : loader.batchesPerEpoch;
-      let seen = 0;
-      let lossSum = 0;
-      let correct = 0;
-      let step = 0;
-      // The previous step's loss and logits are read while the next step is recorded, so the GPU
-      // never waits for the CPU to look at a number.
-      let pending: Promise<void> | null = null;
-      for await (const batch of loader.epoch(epoch)) {
-        if (step >= steps) break;
-        if (batch.size === 0) continue;
-        const { loss, logits } = tidy(() => {
-          const x = Tensor.from(batch.x, batch.shape);
-          const y = Tensor.from(oneHot(batch.labels), [batch.size, 2]);
-          const lg = model.forward(x);
-          const l = softmaxCrossEntropy(lg, y, cw ? { classWeights: cw } : {});
-          backward(l);
-          return { loss: l, logits: lg };
-        });
-        opt.step();
-        opt.zeroGrad();
-        if (pending) await pending;
-        const labels = batch.labels;
-        const size = batch.size;
-        const done = step + 1;
-        pending = Promise.all([loss.read(), logits.read()]).then(([lv, lg]) => {
-          loss.dispose();
-          logits.dispose();
-          if (!Number.isFinite(lv[0])) throw diverged(`the loss of epoch ${epoch + 1}, step ${done} is ${lv[0]}`);
-          lossSum += lv[0] * size;
-          for (let i = 0; i < size; i++) if ((lg[i * 2 + 1] > lg[i * 2] ? 1 : 0) === labels[i]) correct++;
-          seen += size;
-          const el = (performance.now() - t0) / 1000;
-          hooks.progress?.({ epoch: epoch + 1, epochs: o.epochs, step: done - 1, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / el, etaS: ((steps - done) * el) / done });
-        });
-        // Awaited at the next step or after the loop; until then a rejection (a diverged loss, a lost
-        // device) must not count as unhandled, which would end the process before the clear error.
-        pending.catch(() => {});
-        step++;
-      }
-      if (pending) await pending;
-      const dataStats = loader.lastStats;
-      if (!seen) throw noImagesError('training', trainRecs.length, dataStats?.failed ?? []);
-      const trainS = (performance.now() - t0) / 1000;
-      const peak = rt.memory().peakAllocatedBytes;
-
-      const val = await evaluate(model, valRecs, valOpts).catch((e) => {
-        if (!(e instanceof DivergedError)) throw e;
-        throw diverged(`after epoch ${epoch + 1}, ${e.message.replace(/^ossify: /, '')}`);
-      });
-      // Everything minimises: the loss, or minus the AUC.
-      // (An AUC is undefined when the validation split has one class: fall back to the loss.)
-      const monitored = o.monitor === 'val_auc' && Number.isFinite(val.metrics.auc) ? -val.metrics.auc : val.loss;
-      const p = plateau.step(monitored, opt.lr);
-      const isBest = monitored < state.bestValLoss;
-      const entry: EpochLog = {
-        epoch: epoch + 1,
-        lr: opt.lr,
-        train_loss: lossSum / Math.max(seen, 1),
-        train_accuracy: correct / Math.max(seen, 1),
-        val_loss: val.loss,
-        val_accuracy: val.metrics.accuracy,
-        val_auc: val.metrics.auc,
-        val_f1: val.metrics.f1,
-        val_recall: val.metrics.recall,
-        val_precision: val.metrics.precision,
-        images_per_s: seen / trainS,
-        epoch_s: (performance.now() - t0) / 1000,
-        data_wait_s: (dataStats?.waitMs ?? 0) / 1000,
-        peak_gpu_bytes: peak,
-        best: isBest,
-      };
-      if (p.reduced) log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
-      opt.lr = p.lr;
-      if (isBest) {
-        state.bestValLoss = monitored;
-        state.bestEpoch = epoch;
-        await saveCheckpoint(bestPath, { weights: await weightsOf(model), config: runConfig, state: { epoch, valLoss: val.loss } });
-      }
-      const es = early?.step(monitored, epoch);
-      state = {
-        ...state,
-        epoch,
-        lr: opt.lr,
-        plateau: { best: plateau.best, wait: plateau.wait, cooldownCounter: plateau.cooldownCounter },
-        early: early ? { best: early.best, wait: early.wait, bestEpoch: early.bestEpoch } : state.early,
-        optimizerIterations: opt.iterations,
-      };
-      // Log first, then the checkpoint that makes the epoch count as done (resume trims extra lines).
-      await appendFile(logPath, JSON.stringify(entry) + '\n');
-      const os = await opt.state();
-      await saveCheckpoint(lastPath, { weights: await weightsOf(model), optimizer: os.slots, config: runConfig, state });
-      history.push(entry);
+    for (let epoch = run.state.epoch + 1; epoch < o.epochs; epoch++) {
+      const { entry, stop: early } = await trainEpoch(run, epoch);
       epochsRun++;
-      log(
-        `epoch ${epoch + 1}/${o.epochs}  loss ${entry.train_loss.toFixed(4)}  acc ` +
-            `${entry.train_accuracy.toFixed(3)}  ` +
-          `val_loss ${entry.val_loss.toFixed(4)}  val_acc ${entry.val_accuracy.toFixed(3)}  val_auc ` +
-              `${fmt(entry.val_auc)}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
-          `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s ` +
-              ` ${isBest ? '(best)' : ''}`,
-      );
-      if (es?.stop) {
+      if (early) {
         log(`ossify: early stopping after epoch ${epoch + 1}`);
         break;
       }
@@ -499,25 +280,231 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
       }
     }
   } finally {
-    await loader.close();
+    await run.loader.close();
   }
+  return finishRun(run, epochsRun);
+}
 
-  // ---- final evaluation of the best checkpoint on validation (and test, when the data has one) ----
+/** The run folder, data, model and optimizer of a run, fresh or resumed from its last checkpoint. */
+async function startRun(o: TrainOptions, hooks: TrainHooks) {
+  const log = hooks.log ?? ((s: string) => console.log(s));
+  const out = resolve(o.out);
+  await ensureFolder(out, 'run folder');
+  const stale = await removeRunTemps(out);
+  if (stale.length) log(`ossify: removed ${stale.length} temp file(s) of an interrupted write: ${stale.join(', ')}`);
+
+  const ds: FracAtlasDataset = await readFracAtlas(o.data, { verify: 'markers' });
+  log(formatDatasetSummary(ds.summary));
+  const trainRecs = ds.split('train');
+  const valRecs = ds.split('val');
+  if (!trainRecs.length) throw new Error(`ossify: no training images found in ${o.data} (expected dataset.csv and images/Fractured, images/Non_fractured)`);
+  if (!valRecs.length) throw new Error(`ossify: no validation images in ${o.data}; add splits/val.csv or let ossify split (remove the splits folder)`);
+
+  const paths = { last: join(out, 'last.safetensors'), best: join(out, 'best.safetensors'), log: join(out, 'log.jsonl') };
+  const model = modelFromOptions(o);
+  const runConfig = { ...o, data: resolve(o.data), out, modelConfig: model.config };
+  const opt = new Adam(model.parameters(), { lr: o.lr });
+  const resumed = (await exists(paths.last)) ? await resume(o, paths.last, runConfig, model, opt, log) : null;
+  const state: TrainerState = resumed ?? {
+    epoch: -1,
+    lr: o.lr,
+    bestScore: Infinity,
+    bestEpoch: -1,
+    plateau: { best: Infinity, wait: 0, cooldownCounter: 0 },
+    early: { best: Infinity, wait: 0, bestEpoch: 0 },
+    optimizerIterations: 0,
+  };
+  if (!resumed && o.initWeights) {
+    const { loadPretrained } = await import('./pretrained.js');
+    await loadPretrained(model, o.initWeights, log, { allowPartial: o.allowPartialInit });
+  }
+  await writeAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
+
+  const plateau = Object.assign(new ReduceLROnPlateau(o.plateau), state.plateau);
+  const early = o.earlyStopping > 0 ? Object.assign(new EarlyStopping({ patience: o.earlyStopping }), state.early) : null;
+  const cw = o.classWeights === 'balanced' ? balancedClassWeights(trainRecs) : null;
+  if (cw) log(`ossify: class weights (balanced): non-fractured ${cw[0].toFixed(3)}, fractured ${cw[1].toFixed(3)}`);
+  const loader = new BatchLoader({ records: trainRecs, batchSize: o.batchSize, backbone: backboneOf(model.config), width: o.imageSize, seed: o.seed, balanced: o.balancedSampling, augment: o.augment, workers: o.workers });
+
+  const history: EpochLog[] = [];
+  if (!resumed) await writeAtomic(paths.log, ''); // a fresh run: drop lines of an earlier attempt killed before its first checkpoint
+  else if (await exists(paths.log)) {
+    for (const line of (await readFile(paths.log, 'utf8')).split('\n')) if (line.trim()) history.push(JSON.parse(line) as EpochLog);
+    // Drop lines of an epoch that was logged but not checkpointed (a kill between the two writes).
+    while (history.length && history[history.length - 1].epoch > state.epoch + 1) history.pop();
+    await writeAtomic(paths.log, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
+  }
+  model.train();
+  const valOpts = { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined };
+  return { o, hooks, log, out, paths, runConfig, trainRecs, valRecs, model, opt, state, resumedFrom: resumed ? state.epoch : -1, plateau, early, cw, loader, history, valOpts };
+}
+
+/** Load the last checkpoint into the model and optimizer (in place) and return its trainer state. */
+async function resume(o: TrainOptions, lastPath: string, runConfig: TrainOptions & { modelConfig: ModelConfig }, model: Model, opt: Adam, log: (line: string) => void): Promise<TrainerState> {
+  const out = runConfig.out;
+  const ck = await loadCheckpoint(lastPath);
+  const prev = ck.config as { modelConfig?: ModelConfig } & Record<string, unknown>;
+  // A rerun continues the run as it started: options that shape training must not change midway
+  // (config.json and the log would then describe a run that never happened).
+  const { modelConfig: _, ...runOptions } = runConfig;
+  const changes = optionChanges(prev, runOptions);
+  if (changes.length) {
+    throw new Error(
+      `ossify: ${out} holds a run trained with other options:\n  ${changes.join('\n  ')}\n` +
+        `Rerun with the options it started with (${join(out, 'config.json')}) to continue it, ` +
+        'or give another --out folder to start a new run',
+    );
+  }
+  if (JSON.stringify(prev.modelConfig) !== JSON.stringify(model.config)) {
+    throw new Error(`ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); use another --out folder or delete it`);
+  }
+  // Same configuration: load into the model in place (the optimizer keeps pointing at its tensors).
+  loadCheckpointWeights(model, ck.weights, lastPath);
+  const { bestValLoss, ...rest } = ck.state as TrainerState & { bestValLoss?: number };
+  const state: TrainerState = { ...rest, bestScore: rest.bestScore ?? bestValLoss ?? Infinity };
+  if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
+  opt.lr = state.lr;
+  log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${o.monitor} ${Math.abs(state.bestScore).toFixed(4)} at epoch ${state.bestEpoch + 1})`);
+  return state;
+}
+
+/**
+ * One epoch: the training steps, validation, the schedules, the best and last checkpoints and the
+ * log line. `stop` says that early stopping ends the run here.
+ */
+async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; stop: boolean }> {
+  const { o, model, opt, loader, cw, plateau, early } = run;
+  const rt = runtime();
+  const t0 = performance.now();
+  rt.resetPeak();
+  const steps = o.maxBatches ? Math.min(o.maxBatches, loader.batchesPerEpoch) : loader.batchesPerEpoch;
+  let seen = 0;
+  let lossSum = 0;
+  let correct = 0;
+  let step = 0;
+  // The previous step's loss and logits are read while the next step is recorded, so the GPU
+  // never waits for the CPU to look at a number.
+  let pending: Promise<void> | null = null;
+  for await (const batch of loader.epoch(epoch)) {
+    if (step >= steps) break;
+    if (batch.size === 0) continue;
+    const { loss, logits } = tidy(() => {
+      const x = Tensor.from(batch.x, batch.shape);
+      const y = Tensor.from(oneHot(batch.labels), [batch.size, 2]);
+      const lg = model.forward(x);
+      const l = softmaxCrossEntropy(lg, y, cw ? { classWeights: cw } : {});
+      backward(l);
+      return { loss: l, logits: lg };
+    });
+    opt.step();
+    opt.zeroGrad();
+    if (pending) await pending;
+    const labels = batch.labels;
+    const size = batch.size;
+    const done = step + 1;
+    pending = Promise.all([loss.read(), logits.read()]).then(([lv, lg]) => {
+      loss.dispose();
+      logits.dispose();
+      if (!Number.isFinite(lv[0])) throw diverged(run, `the loss of epoch ${epoch + 1}, step ${done} is ${lv[0]}`);
+      lossSum += lv[0] * size;
+      for (let i = 0; i < size; i++) if ((lg[i * 2 + 1] > lg[i * 2] ? 1 : 0) === labels[i]) correct++;
+      seen += size;
+      const el = (performance.now() - t0) / 1000;
+      run.hooks.progress?.({ epoch: epoch + 1, epochs: o.epochs, step: done - 1, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / el, etaS: ((steps - done) * el) / done });
+    });
+    // Awaited at the next step or after the loop; until then a rejection (a diverged loss, a lost
+    // device) must not count as unhandled, which would end the process before the clear error.
+    pending.catch(() => {});
+    step++;
+  }
+  if (pending) await pending;
+  const dataStats = loader.lastStats;
+  if (!seen) throw noImagesError('training', run.trainRecs.length, dataStats?.failed ?? []);
+  const trainS = (performance.now() - t0) / 1000;
+  const peak = rt.memory().peakAllocatedBytes;
+
+  const val = await evaluate(model, run.valRecs, run.valOpts).catch((e) => {
+    if (!(e instanceof DivergedError)) throw e;
+    throw diverged(run, `after epoch ${epoch + 1}, ${e.message.replace(/^ossify: /, '')}`);
+  });
+  // Lower is better: the loss, or minus the AUC.
+  // (An AUC is undefined when the validation split has one class: fall back to the loss.)
+  const score = o.monitor === 'val_auc' && Number.isFinite(val.metrics.auc) ? -val.metrics.auc : val.loss;
+  const p = plateau.step(score, opt.lr);
+  const isBest = score < run.state.bestScore;
+  const entry: EpochLog = {
+    epoch: epoch + 1,
+    lr: opt.lr,
+    train_loss: lossSum / Math.max(seen, 1),
+    train_accuracy: correct / Math.max(seen, 1),
+    val_loss: val.loss,
+    val_accuracy: val.metrics.accuracy,
+    val_auc: val.metrics.auc,
+    val_f1: val.metrics.f1,
+    val_recall: val.metrics.recall,
+    val_precision: val.metrics.precision,
+    images_per_s: seen / trainS,
+    epoch_s: (performance.now() - t0) / 1000,
+    data_wait_s: (dataStats?.waitMs ?? 0) / 1000,
+    peak_gpu_bytes: peak,
+    best: isBest,
+  };
+  if (p.reduced) run.log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
+  opt.lr = p.lr;
+  if (isBest) {
+    run.state.bestScore = score;
+    run.state.bestEpoch = epoch;
+    await saveCheckpoint(run.paths.best, { weights: await weightsOf(model), config: run.runConfig, state: { epoch, valLoss: val.loss } });
+  }
+  const es = early?.step(score, epoch);
+  run.state = {
+    ...run.state,
+    epoch,
+    lr: opt.lr,
+    plateau: { best: plateau.best, wait: plateau.wait, cooldownCounter: plateau.cooldownCounter },
+    early: early ? { best: early.best, wait: early.wait, bestEpoch: early.bestEpoch } : run.state.early,
+    optimizerIterations: opt.iterations,
+  };
+  // Log first, then the checkpoint that makes the epoch count as done (resume trims extra lines).
+  await appendFile(run.paths.log, JSON.stringify(entry) + '\n');
+  const os = await opt.state();
+  await saveCheckpoint(run.paths.last, { weights: await weightsOf(model), optimizer: os.slots, config: run.runConfig, state: run.state });
+  run.history.push(entry);
+  run.log(
+    `epoch ${epoch + 1}/${o.epochs}  loss ${entry.train_loss.toFixed(4)}  acc ${entry.train_accuracy.toFixed(3)}  ` +
+      `val_loss ${entry.val_loss.toFixed(4)}  val_acc ${entry.val_accuracy.toFixed(3)}  val_auc ${fmt(entry.val_auc)}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
+      `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s  ${isBest ? '(best)' : ''}`,
+  );
+  return { entry, stop: !!es?.stop };
+}
+
+/** Stop at the first non-finite loss: the checkpoints keep the last completed epoch, untouched. */
+function diverged(run: Run, what: string): DivergedError {
+  const kept = run.state.epoch >= 0 ? `keeps epoch ${run.state.epoch + 1}, the last completed one` : 'has no checkpoint yet';
+  return new DivergedError(
+    `ossify: training diverged: ${what}. ${run.out} ${kept}. Start a new run (another --out) with a lower ` +
+      `learning rate (--lr, now ${run.o.lr}), or check the data`,
+  );
+}
+
+/** The final evaluation of the best checkpoint on validation (metrics.json, the report), then cleanup. */
+async function finishRun(run: Run, epochsRun: number): Promise<TrainResult> {
+  const { o, out, state, history } = run;
   let final: EvalResult | null = null;
-  if (await exists(bestPath)) {
-    const best = await loadModel(bestPath);
-    final = await evaluate(best, valRecs, valOpts);
+  if (await exists(run.paths.best)) {
+    const best = await loadModel(run.paths.best);
+    final = await evaluate(best, run.valRecs, run.valOpts);
     await writeAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
     if (o.report) {
       const { writeRunReport } = await import('./run-report.js');
-      await writeRunReport({ out, model: best, history, final, records: valRecs, options: o, log });
+      await writeRunReport({ out, model: best, history, final, records: run.valRecs, options: o, log: run.log });
     }
     best.dispose();
   }
-  model.dispose();
-  opt.dispose();
+  run.model.dispose();
+  run.opt.dispose();
   const bestEntry = history.find((h) => h.epoch === state.bestEpoch + 1);
-  return { out, epochsRun, resumedFrom: resumedFrom + 1, best: { epoch: state.bestEpoch + 1, valLoss: bestEntry?.val_loss ?? NaN, monitor: o.monitor }, history, final };
+  return { out, epochsRun, resumedFrom: run.resumedFrom + 1, best: { epoch: state.bestEpoch + 1, valLoss: bestEntry?.val_loss ?? NaN, monitor: o.monitor }, history, final };
 }
 
 function fmt(v: number): string {

@@ -9,13 +9,13 @@ import { runtime } from '../../../src/gpu/runtime.js';
  * adapter's (fixed) subgroup size, read when the variant is first compiled.
  */
 export function subgroupVariant(id: string, tm: number, idea: string, cols: 4 | 8 = 4, [wgX, wgY] = [16, 4]): GemmLabVariant {
-  const lanes = (): number => Math.min(runtime().info.subgroupSize?.min ?? 4, tm);
+  const sgLanes = (): number => Math.min(runtime().info.subgroupSize?.min ?? 4, tm);
   let core: string | null = null;
   return {
     id,
     idea,
     get core(): string {
-      return (core ??= regtileCore(tm, { lanes: lanes(), k4: true, a4: true, cols }));
+      return (core ??= regtileCore(tm, { sgLanes: sgLanes(), k4: true, a4: true, cols }));
     },
     loaders: completeLoaders(matmulLoaders(true, true)),
     constants: { WG_X: wgX, WG_Y: wgY },

@@ -6,16 +6,16 @@
 import { fillTemplate } from '../gpu/wgsl.js';
 
 /** 4 when every size is a multiple of 4, else 1. */
-export function lanes(...sizes: number[]): 1 | 4 {
+export function vecWidth(...sizes: number[]): 1 | 4 {
   return sizes.every((s) => s % 4 === 0) ? 4 : 1;
 }
 
-/** The {{T}} (float element) and {{U}} (u32 element) template values for a lane count. */
-export function laneTypes(v: 1 | 4): { T: string; U: string } {
+/** The {{T}} (float element) and {{U}} (u32 element) template values for a vector width. */
+export function vecTypes(v: 1 | 4): { T: string; U: string } {
   return v === 4 ? { T: 'vec4<f32>', U: 'vec4<u32>' } : { T: 'f32', U: 'u32' };
 }
 
-/** Fill a shader's {{T}} and {{U}} for a lane count. */
-export function laneSource(src: string, v: 1 | 4): string {
-  return fillTemplate(src, laneTypes(v));
+/** Fill a shader's {{T}} and {{U}} for a vector width. */
+export function vecSource(src: string, v: 1 | 4): string {
+  return fillTemplate(src, vecTypes(v));
 }
