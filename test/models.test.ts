@@ -4,7 +4,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { setup, randArray } from './helpers.js';
-import { Tensor, tidy, noGrad, backward, runtime } from '../src/index.js';
+import { Tensor, tidy, backward, runtime } from '../src/index.js';
 import { softmaxCrossEntropy } from '../src/kernels/loss.js';
 import { inceptionV3, denseNet121, buildModel, type Model } from '../src/models/index.js';
 import { BAM, summary, summaryRows } from '../src/layers/index.js';

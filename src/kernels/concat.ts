@@ -16,8 +16,8 @@
  */
 import { runtime } from '../gpu/runtime.js';
 import { vecWidth, vecSource } from './vec-width.js';
-import { Tensor, checkTensor, defineOp, shapeStr } from '../tensor.js';
-import { checkAxis, checkNumber, showValue } from '../validate.js';
+import { Tensor, defineOp, shapeStr } from '../tensor.js';
+import { checkAxis, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import concatSrc from '../../shaders/concat.wgsl';
 

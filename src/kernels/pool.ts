@@ -19,7 +19,7 @@
  *   contain it), so no atomics are used.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
+import { Tensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkPadding, checkPair, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';

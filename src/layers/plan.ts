@@ -127,7 +127,7 @@ export const FUSION_RULES: FusionRule[] = [
     name: 'pad-conv',
     pattern: 'ZeroPad2d -> Conv2d, or a bias-free Conv2d',
     why: 'the convolution pads (its loads skip the border) instead of a padded copy; bias-free, it can store into a concatenation',
-    match: (layers, i, shape) => {
+    match: (layers, i) => {
       const c = convAt(layers, i);
       if (!c || c.bn || (!c.padded && c.conv.bias)) return null;
       const { kernel, bias } = c.conv;
