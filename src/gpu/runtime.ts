@@ -715,7 +715,14 @@ export class Runtime {
   destroy(): void {
     this.flush();
     this.trim();
-    this.device.destroy();
+    // Once the queue is idle: SwiftShader's worker threads crashed the process (a pthread assertion)
+    // about one time in three when its device was destroyed with submitted work still running.
+    const { device, keepAlive } = this;
+    const release = (): void => {
+      device.destroy();
+      void keepAlive;
+    };
+    device.queue.onSubmittedWorkDone().then(release, release);
     this.keepAlive = null;
     this.destroyed = true;
   }
