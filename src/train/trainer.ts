@@ -394,7 +394,7 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         const { loss, logits } = tidy(() => {
           const x = Tensor.from(batch.x, batch.shape);
           const y = Tensor.from(oneHot(batch.labels), [batch.size, 2]);
-          const lg = model.forward(x);
+          const lg = model.forwardTrain(x);
           const l = softmaxCrossEntropy(lg, y, cw ? { classWeights: cw } : {});
           backward(l);
           return { loss: l, logits: lg };
