@@ -69,7 +69,7 @@ async function child(c: ColdCase): Promise<ColdResult> {
     }
     model.train();
     const loss = tidy(() => {
-      const l = softmaxCrossEntropy(model.forward(x), labels);
+      const l = softmaxCrossEntropy(model.forwardTrain(x), labels);
       backward(l);
       return l;
     });

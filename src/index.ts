@@ -38,7 +38,7 @@ export {
   GlobalAvgPool2d, ZeroPad2d, Dropout, Flatten, Identity, Sequential, Concat, BAM, BAM_DEFAULTS, summary, summaryRows,
   type LayerOptions, type TensorData, type StateDict, type TraceVisitor, type ParamCount, type Conv2dLayerOptions, type BatchNormOptions,
   type DenseOptions, type Pool2dOptions, type BamOptions, type SummaryRow,
-  compilePlan, FUSION_RULES, type Plan, type FusionRule,
+  compilePlan, FUSION_RULES, type Plan, type PlanOptions, type PlanMode, type FusionRule,
 } from './layers/index.js';
 export {
   inceptionV3, INCEPTION_V3_BAM_POSITIONS, denseNet121, DENSENET121_BLOCKS, DENSENET121_BAM_POSITIONS, buildModel,

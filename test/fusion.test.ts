@@ -1,7 +1,9 @@
 /**
  * The fused inference op (src/kernels/fused.ts: prologue, GEMM or pooling core, epilogue) against float64
- * references, and inference plans (src/layers/plan.ts): the fused plan against the unfused one (one
- * step per layer), with fewer dispatches, and the rules it names (whole models: test/models.test.ts).
+ * references, and plans (src/layers/plan.ts): the fused inference plan against the unfused one (one
+ * step per layer), with fewer dispatches, and the rules it names (whole models: test/models.test.ts);
+ * training plans (the differentiable rules) against the layers' forward: values, gradients, moving
+ * statistics, and a training step's dispatches.
  */
 import { describe, it, expect, beforeAll, onTestFinished } from 'vitest';
 import { Tensor, noGrad, tidy, runtime, setVariant, GEMM_VARIANTS, type GemmVariant } from '../src/index.js';
@@ -11,8 +13,10 @@ import { pool2dReference, type AvgPool2dOptions } from '../src/kernels/pool.js';
 import { batchNormAffineTable } from '../src/kernels/batchnorm.js';
 import { reshape } from '../src/kernels/elementwise.js';
 import { fused, type AffineMap, type FusedOptions } from '../src/kernels/fused.js';
-import { Sequential, Concat, Identity, Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, ZeroPad2d, buildScope, compilePlan } from '../src/layers/index.js';
-import { inceptionV3, denseNet121 } from '../src/models/index.js';
+import { Sequential, Concat, Identity, Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, ZeroPad2d, buildScope, compilePlan, FUSION_RULES } from '../src/layers/index.js';
+import { inceptionV3, denseNet121, type Model } from '../src/models/index.js';
+import { softmaxCrossEntropy } from '../src/kernels/loss.js';
+import { setPoison } from '../src/internals.js';
 import { backward } from '../src/autograd.js';
 import { Adam } from '../src/optim/optimizers.js';
 import { setup, randArray, expectClose, numel } from './helpers.js';
@@ -296,8 +300,11 @@ describe('inference plans: the fused plan against the unfused one (one step per 
     // The unfused plan is the layers' own forward passes.
     const graph = noGrad(() => tidy(() => m.forward(x)));
     expectClose(await graph.read(), await p.read(), { atol: 1e-6, what: `${what}: unfused plan vs forward` });
-    expect(plainPlan.counts()).toEqual({ layer: plainPlan.describe().split('\n').length });
-    const described = fusedPlan.describe();
+    const [head, ...lines] = fusedPlan.describe().split('\n');
+    expect(head).toBe(`infer plan, fused: ${lines.length} steps`);
+    expect(plainPlan.describe().split('\n')[0]).toMatch(/^infer plan, unfused: /);
+    expect(plainPlan.counts()).toEqual({ layer: plainPlan.describe().split('\n').length - 1 });
+    const described = lines.join('\n');
     for (const v of [f, p, graph]) v.dispose();
     for (const plan of [fusedPlan, plainPlan]) plan.dispose();
     return { fusedDispatches, plainDispatches, described, shape: f.shape };
@@ -374,7 +381,7 @@ describe('inference plans: the fused plan against the unfused one (one step per 
     const r = await compare(m, x, 'padded');
     expect(r.shape).toEqual([2, 8, 10, 3]);
     expect(r.fusedDispatches).toBeLessThan(r.plainDispatches);
-    expect(r.described.split('\n').map((l) => l.split(' ')[0])).toEqual(['conv-bn-relu', 'pad-conv', 'layer', 'pad-conv']);
+    expect(r.described.split('\n').map((l) => l.split(' ')[0])).toEqual(['conv-bn-relu', 'pad-conv', 'layer', 'conv-store']);
     x.dispose();
     m.dispose();
   });
@@ -502,8 +509,8 @@ describe('inference plans: the fused plan against the unfused one (one step per 
   it('describe() names the rules that fired in a small DenseNet121 and InceptionV3 (with BAM), whose plans give the unfused logits', async () => {
     const models = [denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, seed: 2 }), inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true, seed: 2 })];
     const want = [
-      ['dense-block', 'bn-conv-bn-relu', 'bn-conv-avgpool', 'conv-bn-relu', 'relu-pad-maxpool', 'bn-relu', 'layer'],
-      ['concat-in-place', 'conv-bn-relu', 'layer'],
+      ['dense-block', 'bn-conv-bn-relu', 'bn-conv-avgpool', 'conv-bn-relu', 'relu-pad-maxpool', 'bn-relu', 'bam', 'layer'],
+      ['concat-in-place', 'conv-bn-relu', 'bam', 'layer'],
     ];
     for (const [i, m] of models.entries()) {
       m.eval();
@@ -513,7 +520,7 @@ describe('inference plans: the fused plan against the unfused one (one step per 
       const plan = compilePlan(m, x.shape);
       const counts = plan.counts();
       for (const rule of want[i]) expect(counts[rule], `${m.name}: ${rule} in\n${plan.describe()}`).toBeGreaterThan(0);
-      expect(plan.describe().split('\n')[0]).toMatch(/^conv-bn-relu +(\S+ > )?\S+ > \S+ > \S+$/); // the stem: [zero padding >] conv > bn > relu
+      expect(plan.describe().split('\n')[1]).toMatch(/^conv-bn-relu +(\S+ > )?\S+ > \S+ > \S+$/); // the stem: [zero padding >] conv > bn > relu
       plan.dispose();
       for (const v of [a, b, x]) v.dispose();
       m.dispose();
@@ -521,6 +528,198 @@ describe('inference plans: the fused plan against the unfused one (one step per 
   });
 });
 
+
+describe('training plans: the differentiable rules, against the layers one by one', () => {
+  const DIFFERENTIABLE = FUSION_RULES.filter((r) => r.differentiable).map((r) => r.name);
+  const rand = (shape: number[], seed: number, lo = -1, hi = 1) => t(randArray(numel(shape), seed, lo, hi), shape);
+  /** Dispatches recorded by fn. */
+  const counted = <T,>(fn: () => T): { y: T; dispatches: number } => {
+    const d0 = runtime().dispatches;
+    const y = fn();
+    return { y, dispatches: runtime().dispatches - d0 };
+  };
+  /** The output of `forward` and the listed tensors' gradients for an output gradient dy. */
+  async function step(forward: (x: Tensor) => Tensor, x: Tensor, dy: Tensor, watch: Tensor[]) {
+    const { y, dispatches } = counted(() =>
+      tidy(() => {
+        const y = forward(x);
+        backward(y, dy);
+        return y;
+      }),
+    );
+    const r = { y: await y.read(), grads: await Promise.all(watch.map((w) => w.grad!.read())), dispatches };
+    y.dispose();
+    for (const w of watch) {
+      w.grad?.dispose();
+      w.grad = null;
+    }
+    return r;
+  }
+  const read = (ts: [string, Tensor][]) => Promise.all(ts.map(([, b]) => b.read()));
+
+  it('a chain of every differentiable rule (frozen batch norms too): the values, gradients (input included) and moving statistics of the layers', async () => {
+    // DenseNet's stem (ZeroPad2d -> conv -> BN -> ReLU -> ZeroPad2d -> max pool), a frozen BN -> ReLU,
+    // an inception-like concatenation whose branches fuse, a padded biased convolution.
+    const build = () =>
+      buildScope({ seed: 51 }, () => {
+        const frozen = new BatchNorm2d({ channels: 6 });
+        const m = new Sequential([
+          new ZeroPad2d({ padding: [1, 2, 2, 1] }),
+          new Conv2d({ inChannels: 3, filters: 6, kernelSize: 3, strides: 2, useBias: false }),
+          new BatchNorm2d({ channels: 6, epsilon: 1.001e-5 }),
+          new ReLU(),
+          new ZeroPad2d({ padding: 1 }),
+          new MaxPool2d({ poolSize: 3, strides: 2 }),
+          frozen,
+          new ReLU(),
+          new Concat([
+            new Identity(),
+            new Sequential([new Conv2d({ inChannels: 6, filters: 4, kernelSize: 1, useBias: false }), new BatchNorm2d({ channels: 4, scale: false }), new ReLU()]),
+            new Sequential([new ZeroPad2d({ padding: 1 }), new Conv2d({ inChannels: 6, filters: 5, kernelSize: 3, useBias: true }), new BatchNorm2d({ channels: 5 }), new ReLU()]),
+          ]),
+          new ZeroPad2d({ padding: [0, 1, 1, 0] }),
+          new Conv2d({ inChannels: 15, filters: 2, kernelSize: 2, useBias: true }),
+        ]);
+        frozen.freeze();
+        return m;
+      });
+    const [a, b] = [build(), build()];
+    for (const m of [a, b]) await randomise(m, 200);
+    const x = rand([2, 17, 15, 3], 52, -2, 2);
+    const shape = [...a.outputShape(x.shape)];
+    const dy = rand(shape, 53, 0, 1);
+    const plan = compilePlan(a, x.shape, { mode: 'train' });
+    expect(plan.mode).toBe('train');
+    const [head, ...lines] = plan.describe().split('\n');
+    expect(head).toBe(`train plan, fused: ${lines.length} steps`);
+    expect(lines.filter((l) => !l.startsWith(' ')).map((l) => l.split(' ')[0])).toEqual(['pad-conv', 'bn-relu-op', 'relu-pad-maxpool', 'bn-relu-op', 'concat', 'pad-conv']);
+    expect(lines.filter((l) => l.startsWith(' ')).map((l) => l.trim().split(' ')[0])).toEqual(['layer', 'layer', 'bn-relu-op', 'pad-conv', 'bn-relu-op']);
+    for (const m of [a, b]) m.train();
+    x.requiresGrad = true;
+    const watch = (m: Sequential) => [x, ...m.parameters()];
+    const versions = [a.version, b.version];
+    const before = await read(a.namedBuffers());
+    const frozenName = [...a.modules()].find((l) => l instanceof BatchNorm2d && !l.trainable)!.name + '.';
+    const fusedRun = await step((v) => plan.run(v), x, dy, watch(a));
+    const plainRun = await step((v) => b.forward(v), x, dy, watch(b));
+    expect(a.version - versions[0], 'batch-statistics batch norms touch their layer').toBe(b.version - versions[1]);
+    expect(fusedRun.dispatches).toBeLessThan(plainRun.dispatches);
+    expectClose(fusedRun.y, plainRun.y, { what: 'output' });
+    const names = ['x', ...a.namedParameters().filter(([, p]) => p.requiresGrad).map(([k]) => k)];
+    expect(names.length).toBe(fusedRun.grads.length);
+    for (const [k, g] of fusedRun.grads.entries()) expectClose(g, plainRun.grads[k], { atol: 1e-5, rtol: 1e-4, what: `gradient of ${names[k]}` });
+    const [sa, sb] = [await read(a.namedBuffers()), await read(b.namedBuffers())];
+    for (const [k, [name]] of a.namedBuffers().entries()) expectClose(sa[k], sb[k], { atol: 1e-6, what: name });
+    // The frozen batch norm kept its statistics (it normalises with them in training too); the others moved.
+    for (const [k, [name]] of a.namedBuffers().entries()) expect(sa[k].some((v, j) => v !== before[k][j]), name).toBe(!name.startsWith(frozenName));
+    // The plan's run records autograd, and the unfused training plan is the layers' forward.
+    const plain = compilePlan(a, x.shape, { mode: 'train', fuse: false });
+    expect(plain.counts()).toEqual({ layer: plain.describe().split('\n').length - 1 });
+    plan.dispose();
+    plain.dispose();
+    for (const v of [x, dy]) v.dispose();
+    for (const m of [a, b]) m.dispose();
+  });
+
+  /** Moving statistics and affine weights away from their initial values. */
+  async function randomise(m: Sequential, seed: number): Promise<void> {
+    let s = seed;
+    for (const l of m.modules()) {
+      if (!(l instanceof BatchNorm2d)) continue;
+      const C = l.channels;
+      runtime().upload(l.movingMean.storage, Float32Array.from(randArray(C, s++, -0.5, 0.5)));
+      runtime().upload(l.movingVar.storage, Float32Array.from(randArray(C, s++, 0.3, 2)));
+      if (l.gamma) runtime().upload(l.gamma.storage, Float32Array.from(randArray(C, s++, 0.5, 1.5)));
+      if (l.beta) runtime().upload(l.beta.storage, Float32Array.from(randArray(C, s++, -0.5, 0.5)));
+    }
+  }
+
+  const small: [string, () => Model][] = [
+    ['InceptionV3 75x75 width 0.25 + BAM', () => inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true, seed: 6 })],
+    ['DenseNet121 32x32 width 0.25 + BAM', () => denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, seed: 6 })],
+  ];
+  for (const [label, build] of small) {
+    it(`${label}: forwardTrain (the training plan) gives the layers' losses, gradients and moving statistics over two Adam steps, in fewer dispatches`, async () => {
+      const [a, b] = [build(), build()];
+      const S = a.config.inputSize;
+      const x = rand([2, S, S, 3], 61, -1, 1);
+      const labels = t([1, 0, 0, 1], [2, 2]);
+      const opts = [new Adam(a.parameters(), { lr: 1e-3 }), new Adam(b.parameters(), { lr: 1e-3 })];
+      for (const m of [a, b]) m.train();
+      const plan = a.plan(x.shape, { mode: 'train' });
+      const counts = plan.counts();
+      for (const rule of Object.keys(counts)) expect([...DIFFERENTIABLE, 'layer'], `${rule} in a training plan`).toContain(rule);
+      const want = a.config.arch === 'denseNet121' ? ['pad-conv', 'relu-pad-maxpool', 'bn-relu-op', 'concat', 'bam'] : ['bn-relu-op', 'concat', 'bam'];
+      for (const rule of want) expect(counts[rule], `${rule} in\n${plan.describe()}`).toBeGreaterThan(0);
+      // Nothing of the plan outlives a step: after one inside tidy, live memory is what it was plus the gradients.
+      await a.namedBuffers()[0][1].read(); // settle pending uploads
+      const live = runtime().memory().liveBytes;
+      tidy(() => void backward(softmaxCrossEntropy(a.forwardTrain(x), labels)));
+      tidy(() => void backward(softmaxCrossEntropy(b.forward(x), labels))); // the same moving statistics
+      for (const m of [a, b]) m.zeroGrad();
+      expect(runtime().memory().liveBytes).toBe(live);
+      // A few parameters: the stem's kernel, a batch norm's gamma and beta, a BAM gate's, the classifier's.
+      const pick = (m: Model) => {
+        const ps = m.namedParameters();
+        const find = (f: (k: string) => boolean) => ps.find(([k]) => f(k))!;
+        return [ps[0], find((k) => k.endsWith('.gamma') || k.endsWith('.beta')), find((k) => k.includes('gate_s_conv_di_0')), find((k) => k.includes('gate_c_fc_0')), ps[ps.length - 1]];
+      };
+      const [pa, pb] = [pick(a), pick(b)];
+      expect(pa.map(([k]) => k)).toEqual(pb.map(([k]) => k));
+      for (let turn = 0; turn < 2; turn++) {
+        const [fa, fb] = [
+          counted(() => tidy(() => { const l = softmaxCrossEntropy(a.forwardTrain(x), labels); backward(l); return l; })),
+          counted(() => tidy(() => { const l = softmaxCrossEntropy(b.forward(x), labels); backward(l); return l; })),
+        ];
+        expect(fa.dispatches, 'fewer dispatches').toBeLessThan(fb.dispatches);
+        expectClose(await fa.y.read(), await fb.y.read(), { atol: 1e-5, rtol: 1e-4, what: `${label} loss, step ${turn}` });
+        for (const [k, [name, p]] of pa.entries()) expectClose(await p.grad!.read(), await pb[k][1].grad!.read(), { atol: 1e-5, rtol: 1e-3, what: `${label} gradient of ${name}, step ${turn}` });
+        const [sa, sb] = [await read(a.namedBuffers()), await read(b.namedBuffers())];
+        for (const [k, [name]] of a.namedBuffers().entries()) expectClose(sa[k], sb[k], { atol: 1e-5, rtol: 1e-4, what: `${label} ${name}, step ${turn}` });
+        fa.y.dispose();
+        fb.y.dispose();
+        for (const o of opts) {
+          o.step();
+          o.zeroGrad();
+        }
+        // The plan holds while the structure does (optimizer steps and moving statistics move the version).
+        expect(a.plan(x.shape, { mode: 'train' })).toBe(plan);
+      }
+      for (const o of opts) o.dispose();
+      for (const v of [x, labels]) v.dispose();
+      for (const m of [a, b]) m.dispose();
+    });
+  }
+
+  it("a training step's dispatches are those of the build before inference plans (550a9b9): InceptionV3 75 px 1,483, DenseNet121 64 px 1,986 (batch 2)", async () => {
+    setPoison(false); // poisoning adds passes: count what the trainer records
+    onTestFinished(() => setPoison(true));
+    for (const [build, want] of [[() => inceptionV3({ numClasses: 2, inputSize: 75, seed: 1 }), 1483], [() => denseNet121({ numClasses: 2, inputSize: 64, seed: 1 }), 1986]] as const) {
+      const m = build();
+      m.train();
+      const S = m.config.inputSize;
+      const x = rand([2, S, S, 3], 71, -1, 1);
+      const labels = t([1, 0, 0, 1], [2, 2]);
+      const opt = new Adam(m.parameters(), { lr: 1e-4 });
+      const trainStep = async () => {
+        const { y: l, dispatches } = counted(() => {
+          const l = tidy(() => { const l = softmaxCrossEntropy(m.forwardTrain(x), labels); backward(l); return l; });
+          opt.step();
+          opt.zeroGrad();
+          return l;
+        });
+        expect(Number.isFinite(await l.item())).toBe(true);
+        l.dispose();
+        return dispatches;
+      };
+      await trainStep(); // Adam's state
+      expect(await trainStep(), m.name).toBe(want);
+      opt.dispose();
+      for (const v of [x, labels]) v.dispose();
+      m.dispose();
+    }
+  });
+});
 
 describe('NaN through the fused ReLU (issue #24): fused kernels agree with the unfused ops', () => {
   /** `n` values with NaN at `at`. */

@@ -26,6 +26,8 @@ interface ModuleLike {
   forward(x: Tensor): Tensor;
   /** Inference through the compiled plan (src/models/model.ts), where the model has one. */
   predict?(x: Tensor): Tensor;
+  /** A training forward through the training plan (src/models/model.ts), where the model has one. */
+  forwardTrain?(x: Tensor): Tensor;
   parameters(): Tensor[];
   dispose(): void;
 }
@@ -39,7 +41,8 @@ export function modelApi(m: unknown): { forward: (x: Tensor, training: boolean) 
     forward: (x, training) => {
       if (training) mod.train(true);
       else mod.eval();
-      return !training && mod.predict ? mod.predict(x) : mod.forward(x);
+      if (training) return mod.forwardTrain ? mod.forwardTrain(x) : mod.forward(x);
+      return mod.predict ? mod.predict(x) : mod.forward(x);
     },
     params: () => mod.parameters().filter((t) => t.requiresGrad),
     dispose: () => mod.dispose(),

@@ -7,4 +7,4 @@ export { ReLU, Sigmoid, Softmax, MaxPool2d, AvgPool2d, GlobalAvgPool2d, ZeroPad2
 export { Sequential, Concat } from './containers.js';
 export { BAM, BAM_DEFAULTS, type BamOptions } from './bam.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';
-export { compilePlan, FUSION_RULES, type Plan, type FusionRule } from './plan.js';
+export { compilePlan, FUSION_RULES, type Plan, type PlanOptions, type PlanMode, type FusionRule } from './plan.js';

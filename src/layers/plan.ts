@@ -1,14 +1,22 @@
 /**
- * Inference plans: a model's forward pass for one input shape compiled once into a list of launches.
- * With `fuse` (default) layers that one launch runs together match a rule of {@link FUSION_RULES} (the
- * fused op of src/kernels/fused.ts, batch norms folded into affine tables the plan keeps); without,
- * each layer is a step of its own (its forward). A plan holds for one `model.version` (`Model.predict`
- * recompiles when it moves). Only the library's own classes fuse (a subclass may override forward).
+ * Plans: a model's forward pass for one input shape compiled once into a list of launches. With
+ * `fuse` (default) layers that one launch runs together match a rule of {@link FUSION_RULES}; without,
+ * each layer is a step of its own (its forward). Two modes:
+ * - `infer` (default): every rule (the fused op of src/kernels/fused.ts, batch norms with moving
+ *   statistics folded into affine tables the plan keeps); runs without autograd. It holds for one
+ *   `model.version` (`Model.predict` recompiles when it moves).
+ * - `train`: only the rules flagged `differentiable` (their launches are differentiable ops, through
+ *   autograd; batch norms use batch statistics where the layer would, and update the moving ones);
+ *   autograd records its run, which equals the layers' forward. It holds while the model's structure
+ *   does (it keeps nothing derived from weights or modes), so a training loop compiles it once.
+ * Only the library's own classes fuse (a subclass may override forward).
  */
 import { keep, noGrad, tidy, Tensor, type Shape } from '../tensor.js';
 import { conv2d, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from '../kernels/conv2d.js';
 import { maxPool2d } from '../kernels/pool.js';
-import { batchNormAffineTable } from '../kernels/batchnorm.js';
+import { batchNorm, batchNormAffineTable } from '../kernels/batchnorm.js';
+import { concat } from '../kernels/concat.js';
+import { bamCombine } from '../kernels/bam.js';
 import { fused, type AffineMap, type ChannelSlice } from '../kernels/fused.js';
 import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
@@ -16,6 +24,7 @@ import { Conv2d } from './conv.js';
 import { BatchNorm, BatchNorm2d } from './norm.js';
 import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from './basic.js';
 import { Concat, Sequential } from './containers.js';
+import { BAM } from './bam.js';
 
 /** One launch (a layer's forward, for the rule `layer`) over `layers`; it `stores` into `into` where it can; `branches`: a concatenation's. */
 type Step = { rule: string; layers: Module[]; out: number[]; stores: boolean; run: (x: Tensor, into?: ChannelSlice) => Tensor; branches?: Step[][] };
@@ -23,19 +32,28 @@ type Step = { rule: string; layers: Module[]; out: number[]; stores: boolean; ru
 /** What a rule emits at a position of a chain: the step, how many layers it covers (`out`: from their shapes when left out). */
 type Emit = Omit<Step, 'rule' | 'layers' | 'out'> & { used: number; out?: number[] };
 
-/** Compile-time state: the kept affine tables. */
-type Ctx = { fuse: boolean; tables: Map<string, Tensor> };
+/** What a plan is for: inference (no autograd, every rule) or a training forward (autograd, differentiable rules). */
+export type PlanMode = 'infer' | 'train';
 
-/** A fusion rule: the layer pattern it matches at `layers[i]` (input shape `shape`), the launch it emits, why. */
+/** Compile-time state: the mode, the kept affine tables. */
+type Ctx = { fuse: boolean; mode: PlanMode; tables: Map<string, Tensor> };
+
+/**
+ * A fusion rule: the layer pattern it matches at `layers[i]` (input shape `shape`), the launch it emits,
+ * why; `differentiable`: its launches are differentiable ops (a rule over containers: its own, the
+ * branches compiled in the plan's mode), so training plans apply it too.
+ */
 export interface FusionRule {
   name: string;
   pattern: string;
   why: string;
+  differentiable: boolean;
   match: (layers: readonly Module[], i: number, shape: number[], ctx: Ctx) => Emit | null;
 }
 
 const isExactly = (m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean => !!m && Object.getPrototypeOf(m) === cls.prototype;
-const isMovingBN = (m: Module | undefined): m is BatchNorm => (isExactly(m, BatchNorm) || isExactly(m, BatchNorm2d)) && !(m as BatchNorm).usesBatchStats;
+const isBN = (m: Module | undefined): m is BatchNorm => isExactly(m, BatchNorm) || isExactly(m, BatchNorm2d);
+const isMovingBN = (m: Module | undefined): m is BatchNorm => isBN(m) && !m.usesBatchStats;
 const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && ((c as Conv2d).opts.groups ?? 1) === 1;
 
 /** The [2, C] affine table of a batch norm with moving statistics (a preceding bias folded in), kept by the plan. */
@@ -86,17 +104,20 @@ const outOf = (layers: readonly Module[], shape: number[]): number[] => layers.r
 
 /**
  * The fusion rules, tried in order at each position of a chain (first match wins; no match: the layer
- * alone, rule `layer`). Batch norms fuse only with their moving statistics (eval mode, or frozen).
+ * alone, rule `layer`); training plans skip those not `differentiable`. Batch norms fold into tables
+ * only with their moving statistics (eval mode, or frozen).
  */
 export const FUSION_RULES: FusionRule[] = [
   {
     name: 'dense-block',
+    differentiable: false,
     pattern: 'Concat[Identity, Sequential[BatchNorm, ReLU?, ..., Conv2d(no bias)]] x n',
     why: "a run of DenseNet layers builds the block's concatenation in one buffer: each layer reads the channels so far, writes its new ones; no copy per layer",
     match: (layers, i, shape, ctx) => denseBlock(layers, i, shape, ctx),
   },
   {
     name: 'concat-in-place',
+    differentiable: false,
     pattern: 'Concat (4-D)',
     why: "the branches store into their channel range of one buffer (fused convolutions in their epilogue), instead of being copied into it",
     match: (layers, i, shape, ctx) => (isExactly(layers[i], Concat) && shape.length === 4 ? concatInPlace(layers[i] as Concat, shape, ctx) : null),
@@ -104,7 +125,8 @@ export const FUSION_RULES: FusionRule[] = [
   {
     name: 'relu-pad-maxpool',
     pattern: '(after ReLU) ZeroPad2d -> MaxPool2d',
-    why: 'the pooling pads: a padded zero never beats a window of ReLU outputs (>= 0), so no padded copy',
+    why: 'the pooling pads: a padded zero never beats a window of ReLU outputs (>= 0), so no padded copy (the same gradients: a tie at 0 gets none through the ReLU)',
+    differentiable: true,
     match: (layers, i, shape) => {
       const [pad, pool] = [layers[i] as ZeroPad2d, layers[i + 1] as MaxPool2d];
       if (!isExactly(layers[i - 1], ReLU) || !isExactly(pad, ZeroPad2d) || !isExactly(pool, MaxPool2d) || shape.length !== 4 || pool.padding === 'same') return null;
@@ -114,6 +136,7 @@ export const FUSION_RULES: FusionRule[] = [
   },
   {
     name: 'conv-bn-relu',
+    differentiable: false,
     pattern: 'ZeroPad2d? -> Conv2d -> BatchNorm -> ReLU?',
     why: "the batch norm (with the convolution's bias) is an affine map in the convolution's store, and so is the ReLU; the padding goes into the convolution",
     match: (layers, i, shape, ctx) => {
@@ -124,19 +147,32 @@ export const FUSION_RULES: FusionRule[] = [
     },
   },
   {
-    name: 'pad-conv',
-    pattern: 'ZeroPad2d -> Conv2d, or a bias-free Conv2d',
-    why: 'the convolution pads (its loads skip the border) instead of a padded copy; bias-free, it can store into a concatenation',
+    name: 'conv-store',
+    pattern: 'ZeroPad2d? -> Conv2d(no bias)',
+    why: 'the convolution pads (its loads skip the border) instead of a padded copy, and can store into a concatenation',
+    differentiable: false,
     match: (layers, i) => {
       const c = convAt(layers, i);
-      if (!c || c.bn || (!c.padded && c.conv.bias)) return null;
-      const { kernel, bias } = c.conv;
-      const run = bias ? (x: Tensor) => conv2d(x, kernel, bias, c.opts) : (x: Tensor, into?: ChannelSlice) => fused(x, kernel, { ...c.opts, into });
-      return { used: c.used, stores: !bias, run };
+      if (!c || c.bn || c.conv.bias) return null;
+      return { used: c.used, stores: true, run: (x, into) => fused(x, c.conv.kernel, { ...c.opts, into }) };
+    },
+  },
+  {
+    name: 'pad-conv',
+    pattern: "ZeroPad2d -> Conv2d (padding not 'same')",
+    why: 'the convolution pads (its loads skip the border) instead of a padded copy',
+    differentiable: true,
+    match: (layers, i) => {
+      const [pad, conv] = [layers[i] as ZeroPad2d, layers[i + 1] as Conv2d];
+      if (!isExactly(pad, ZeroPad2d) || !isExactly(conv, Conv2d)) return null;
+      const opts = conv.convOpts();
+      const padding = addPadding(pad.padding, opts.padding);
+      return padding ? { used: 2, stores: false, run: (x) => conv2d(x, conv.kernel, conv.bias, { ...opts, padding }) } : null;
     },
   },
   {
     name: 'bn-conv-avgpool',
+    differentiable: false,
     pattern: 'BatchNorm -> ReLU? -> 1x1 Conv2d(no bias) -> AvgPool2d',
     why: "DenseNet's transition: the pooling reads through the batch norm and ReLU, then the convolution runs on a quarter of the pixels (a 1x1 convolution and an average commute)",
     match: (layers, i, shape, ctx) => {
@@ -150,6 +186,7 @@ export const FUSION_RULES: FusionRule[] = [
   },
   {
     name: 'bn-conv-bn-relu',
+    differentiable: false,
     pattern: 'BatchNorm -> ReLU? -> 1x1 Conv2d [-> BatchNorm -> ReLU?]',
     why: "pre-activation (DenseNet): the first batch norm and ReLU map the GEMM's input as it is read, the second its output as it is stored: one pass for up to five layers",
     match: (layers, i, shape, ctx) => preActivatedStep(layers, i, shape, ctx, false),
@@ -158,12 +195,54 @@ export const FUSION_RULES: FusionRule[] = [
     name: 'bn-relu',
     pattern: 'BatchNorm -> ReLU?',
     why: 'the inference batch norm is one multiply-add per element from its kept table, the ReLU in the same pass',
+    differentiable: false,
     match: (layers, i, shape, ctx) => {
       const bn = layers[i];
       if (!isMovingBN(bn)) return null;
       const relu = isExactly(layers[i + 1], ReLU);
       const prologue = table(ctx, bn, null, relu);
       return { used: relu ? 2 : 1, stores: false, run: (x) => fused(x, null, { prologue }) };
+    },
+  },
+  {
+    name: 'bn-relu-op',
+    pattern: 'BatchNorm -> ReLU',
+    why: "the batch norm op's relu flag (batch or moving statistics, as the layer would): one pass, and its backward masks the gradient",
+    differentiable: true,
+    match: (layers, i) => {
+      const bn = layers[i];
+      if (!isBN(bn) || !isExactly(layers[i + 1], ReLU)) return null;
+      const run = (x: Tensor): Tensor => {
+        // BatchNorm.forward's own steps (its shape check was the plan's): the moving statistics move.
+        const training = bn.usesBatchStats;
+        if (training) bn.touch();
+        return batchNorm(x, { gamma: bn.gamma, beta: bn.beta, movingMean: bn.movingMean, movingVar: bn.movingVar, training, momentum: bn.momentum, epsilon: bn.epsilon, relu: true });
+      };
+      return { used: 2, stores: false, run };
+    },
+  },
+  {
+    name: 'concat',
+    pattern: 'Concat',
+    why: "the branches' layers are compiled too (in the plan's mode), then concatenated",
+    differentiable: true,
+    match: (layers, i, shape, ctx) => {
+      if (!isExactly(layers[i], Concat)) return null;
+      const c = layers[i] as Concat;
+      const branches = c.branches.map((b) => chain([b], shape, ctx).steps);
+      return { used: 1, stores: false, run: (x) => concat(branches.map((b) => runSteps(b, x, ctx)), shape.length - 1), branches };
+    },
+  },
+  {
+    name: 'bam',
+    pattern: 'BAM',
+    why: "its gates' layers are compiled too (in the plan's mode; the spatial gate's convolution, batch norm and ReLU fuse), then combined",
+    differentiable: true,
+    match: (layers, i, shape, ctx) => {
+      if (!isExactly(layers[i], BAM)) return null;
+      const bam = layers[i] as BAM;
+      const [ch, sp] = [chain([bam.channelGate], shape, ctx).steps, chain([bam.spatialGate], shape, ctx).steps];
+      return { used: 1, stores: false, run: (x) => bamCombine(x, runSteps(ch, x, ctx), runSteps(sp, x, ctx), bam.options.combine), branches: [ch, sp] };
     },
   },
 ];
@@ -225,7 +304,7 @@ function denseBlock(layers: readonly Module[], i: number, shape: number[], ctx: 
     fused(x, null, { into: { tensor: y, offset: 0 } });
     for (const { head, rest, conv, inC } of plan) {
       tidy(() => {
-        const z = runSteps(rest, head.run(y));
+        const z = runSteps(rest, head.run(y), ctx);
         fused(z, conv.kernel, { ...conv.convOpts(), into: { tensor: y, offset: inC } });
       });
     }
@@ -244,7 +323,7 @@ function concatInPlace(concat: Concat, shape: number[], ctx: Ctx): Emit {
     return { at, steps: c.steps };
   });
   const run = (x: Tensor, into: ChannelSlice = { tensor: Tensor.empty(o), offset: 0 }): Tensor => {
-    for (const b of branches) runSteps(b.steps, x, { tensor: into.tensor, offset: into.offset + b.at });
+    for (const b of branches) runSteps(b.steps, x, ctx, { tensor: into.tensor, offset: into.offset + b.at });
     return into.tensor;
   };
   return { used: 1, out: o, stores: true, run, branches: branches.map((b) => b.steps) };
@@ -260,6 +339,7 @@ function chain(input: readonly Module[], shape: number[], ctx: Ctx): { steps: St
   for (let i = 0; i < layers.length; ) {
     let step: Step | null = null;
     for (const r of ctx.fuse ? FUSION_RULES : []) {
+      if (ctx.mode === 'train' && !r.differentiable) continue;
       const e = r.match(layers, i, s, ctx);
       if (e) {
         const covered = layers.slice(i, i + e.used);
@@ -277,11 +357,13 @@ function chain(input: readonly Module[], shape: number[], ctx: Ctx): { steps: St
 }
 
 /**
- * Run steps in order, each in its own tidy, the previous output freed once the next exists (peak memory:
- * a few layers' activations); with `into`, the output goes into that slice (stored there by the last
- * step where it can, else copied).
+ * Run steps in order. Inference: each in its own tidy, the previous output freed once the next exists
+ * (peak memory: a few layers' activations); with `into`, the output goes into that slice (stored there
+ * by the last step where it can, else copied). Training: one after the other, autograd keeping what
+ * the backward pass needs.
  */
-function runSteps(steps: readonly Step[], x: Tensor, into?: ChannelSlice): Tensor {
+function runSteps(steps: readonly Step[], x: Tensor, ctx: Ctx, into?: ChannelSlice): Tensor {
+  if (ctx.mode === 'train') return steps.reduce((y, s) => s.run(y), x);
   let y = x;
   for (const [k, s] of steps.entries()) {
     const prev = y;
@@ -297,36 +379,55 @@ function runSteps(steps: readonly Step[], x: Tensor, into?: ChannelSlice): Tenso
   return y;
 }
 
+/** Options of {@link compilePlan}: `fuse` (default true) applies the rules; `mode` (default `infer`) see the file comment. */
+export interface PlanOptions {
+  fuse?: boolean;
+  mode?: PlanMode;
+}
+
 /**
- * A compiled inference plan (see the file comment), of the model's {@link Module.version} `version`:
- * `run(x)` (x of `inputShape`; no autograd), `describe()` (each step's rule and layers, a line each,
- * concatenations' branches indented), `counts()` (steps per rule; `layer`: layers run alone),
+ * A compiled plan (see the file comment) of the model at {@link Module.version} `version`: `run(x)` (x
+ * of `inputShape`; `infer`: no autograd; `train`: recorded), `holds()` (whether it still holds for the
+ * model: `infer`, its version; `train`, its structure), `describe()` (a line naming the mode, then each
+ * step's rule and layers, a line each, branches indented), `counts()` (steps per rule; `layer`: layers run alone),
  * `dispose()` (frees the kept tables).
  */
 export interface Plan {
   readonly version: number;
   readonly inputShape: readonly number[];
   readonly fuse: boolean;
+  readonly mode: PlanMode;
   run(x: Tensor): Tensor;
+  holds(): boolean;
   describe(): string;
   counts(): Record<string, number>;
   dispose(): void;
 }
 
-/** Compile `model`'s inference plan for inputs of `inputShape` (batch included); see the file comment. */
-export function compilePlan(model: Module, inputShape: Shape, opts: { fuse?: boolean } = {}): Plan {
-  const ctx: Ctx = { fuse: opts.fuse ?? true, tables: new Map() };
+/** Compile `model`'s plan for inputs of `inputShape` (batch included); see the file comment. */
+export function compilePlan(model: Module, inputShape: Shape, opts: PlanOptions = {}): Plan {
+  const mode = opts.mode ?? 'infer';
+  if (mode !== 'infer' && mode !== 'train') throw new Error(`ossify: compilePlan mode must be 'infer' or 'train', got ${String(mode)}`);
+  const ctx: Ctx = { fuse: opts.fuse ?? true, mode, tables: new Map() };
   const version = model.version;
+  const structure = mode === 'train' ? [...model.modules()] : []; // a training plan reads modes as it runs: only the structure counts
   const { steps } = chain(model instanceof Sequential ? model.layers : [model], [...inputShape], ctx);
   const all: [Step, number][] = [];
   const walk = (ss: Step[], depth: number): void => ss.forEach((s) => (all.push([s, depth]), s.branches?.forEach((b) => walk(b, depth + 1))));
   walk(steps, 0);
+  const sameStructure = (): boolean => {
+    let k = 0;
+    for (const m of model.modules()) if (structure[k++] !== m) return false;
+    return k === structure.length;
+  };
   return {
     version,
     inputShape: [...inputShape],
     fuse: ctx.fuse,
-    run: (x) => noGrad(() => runSteps(steps, x)),
-    describe: () => all.map(([s, d]) => `${'  '.repeat(d)}${s.rule.padEnd(16)} ${s.layers.map((l) => l.name).join(' > ')}`).join('\n'),
+    mode,
+    run: (x) => (mode === 'train' ? runSteps(steps, x, ctx) : noGrad(() => runSteps(steps, x, ctx))),
+    holds: () => (mode === 'train' ? sameStructure() : model.version === version),
+    describe: () => [`${mode} plan, ${ctx.fuse ? 'fused' : 'unfused'}: ${all.length} steps`, ...all.map(([s, d]) => `${'  '.repeat(d)}${s.rule.padEnd(16)} ${s.layers.map((l) => l.name).join(' > ')}`)].join('\n'),
     counts: () => all.reduce<Record<string, number>>((c, [s]) => ((c[s.rule] = (c[s.rule] ?? 0) + 1), c), {}),
     dispose: () => ctx.tables.forEach((t) => t.dispose()),
   };

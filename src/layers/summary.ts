@@ -68,6 +68,6 @@ export function planSummary(model: Module, inputShape: Shape, opts: { fuse?: boo
   const counts = Object.entries(plan.counts());
   plan.dispose();
   model.train(training);
-  const head = `Inference plan of "${model.name}" for input (None, ${full.slice(1).join(', ')}), ${plan.fuse ? 'fused' : 'unfused'}: ${counts.reduce((a, [, n]) => a + n, 0)} steps`;
+  const head = `Plan of "${model.name}" for input (None, ${full.slice(1).join(', ')})`;
   return [head, plan.describe(), '', 'Rules fired:', ...counts.map(([r, n]) => `  ${r.padEnd(16)} ${String(n).padStart(4)}  ${whys.get(r)}`)].join('\n');
 }

@@ -3,13 +3,13 @@
  * name of the layer they follow) and a head (GlobalAveragePooling2D, optional Dropout, Dense logits).
  * `config` is plain JSON holding everything needed to rebuild it (see `buildModel`).
  */
-import { shapeStr, type Tensor } from '../tensor.js';
+import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { Module } from '../layers/module.js';
 import { Sequential } from '../layers/containers.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout, GlobalAvgPool2d } from '../layers/basic.js';
 import { BAM, BAM_DEFAULTS, type BamOptions } from '../layers/bam.js';
-import { compilePlan, type Plan } from '../layers/plan.js';
+import { compilePlan, type Plan, type PlanOptions } from '../layers/plan.js';
 
 /** Where BAM modules go, and their options. */
 export interface BamPlacement extends BamOptions {
@@ -130,10 +130,29 @@ export class Model extends Sequential {
    */
   predict(x: Tensor, opts: { fuse?: boolean } = {}): Tensor {
     this.checkInput(x);
-    const key = `${opts.fuse ?? true} ${x.shape.join('x')}`;
-    if ([...this.plans.values()].some((p) => p.version !== this.version)) this.dropPlans();
-    const plan = this.plans.get(key) ?? this.plans.set(key, compilePlan(this, x.shape, opts)).get(key)!;
-    return plan.run(x);
+    return this.plan(x.shape, opts).run(x);
+  }
+
+  /**
+   * A training forward (autograd records it; call `train()` first for batch statistics): the training
+   * plan for x's shape (src/layers/plan.ts: the differentiable fusions; `fuse: false`, the layers one
+   * by one), compiled on the first call and kept while the model's structure holds. It equals
+   * {@link forward}, values, gradients and moving statistics, in fewer launches.
+   */
+  forwardTrain(x: Tensor, opts: { fuse?: boolean } = {}): Tensor {
+    this.checkInput(x);
+    return this.plan(x.shape, { ...opts, mode: 'train' }).run(x);
+  }
+
+  /** The model's plan for inputs of `shape` (see {@link compilePlan}), compiled once and kept while it holds ({@link Plan.holds}). */
+  plan(shape: Shape, opts: PlanOptions = {}): Plan {
+    for (const [k, p] of this.plans) {
+      if (p.holds()) continue;
+      p.dispose();
+      this.plans.delete(k);
+    }
+    const key = `${opts.mode ?? 'infer'} ${opts.fuse ?? true} ${shape.join('x')}`;
+    return this.plans.get(key) ?? this.plans.set(key, compilePlan(this, shape, opts)).get(key)!;
   }
   private readonly plans = new Map<string, Plan>();
   private dropPlans(): void {

@@ -391,7 +391,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
     const { loss, logits } = tidy(() => {
       const x = Tensor.from(batch.x, batch.shape);
       const y = Tensor.from(oneHot(batch.labels), [batch.size, 2]);
-      const lg = model.forward(x);
+      const lg = model.forwardTrain(x);
       const l = softmaxCrossEntropy(lg, y, cw ? { classWeights: cw } : {});
       backward(l);
       return { loss: l, logits: lg };
