@@ -4,7 +4,13 @@ export default defineConfig({
   // index: the engine (browser-safe: Node and browser bundles import it); node: the Node-only parts
   // (data pipeline, trainer, weight files); internals: the kernels' internals and float64 references
   // (unstable: tests, benchmark, kernel lab); cli: the `ossify` command.
-  entry: { index: 'src/index.ts', node: 'src/node.ts', internals: 'src/internals.ts', cli: 'src/cli.ts', 'decode-worker': 'src/data/decode-worker.ts' },
+  entry: {
+    index: 'src/index.ts',
+    node: 'src/node.ts',
+    internals: 'src/internals.ts',
+    cli: 'src/cli.ts',
+    'decode-worker': 'src/data/decode-worker.ts',
+  },
   format: ['esm'],
   dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', internals: 'src/internals.ts' } },
   sourcemap: true,

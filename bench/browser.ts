@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   const www = resolve(here, 'www');
   const require = createRequire(import.meta.url);
   const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  const html = '<!doctype html><meta charset="utf-8"><title>ossify bench</title><script type="module" src="/page.js"></script>';
+  const html =
+    '<!doctype html><meta charset="utf-8"><title>ossify bench</title><script type="module" src="/page.js"></script>';
   const server = await serve({ '/wasm/': wasmDir, '/': www }, { '/': html, '/index.html': html, '/favicon.ico': '' });
   const { browser, close } = await launchChromium({ unsafeTimestamps: unsafe });
   try {
@@ -31,10 +32,17 @@ async function main(): Promise<void> {
     console.log(`chromium ${await browser.version()} at ${server.url}`);
     await page.goto(`${server.url}/`, { waitUntil: 'load' });
     await page.waitForFunction('typeof globalThis.ossifyBench === "function"');
-    const res = (await page.evaluate((opts) => (globalThis as unknown as { ossifyBench: (o: unknown) => Promise<unknown> }).ossifyBench(opts), { quick: o.quick, filter: o.filter, engines: o.engines, samples: o.samples, batches: o.batches })) as { rows: Row[]; notes: string[]; adapter: string };
+    const res = (await page.evaluate(
+      (opts) => (globalThis as unknown as { ossifyBench: (o: unknown) => Promise<unknown> }).ossifyBench(opts),
+      { quick: o.quick, filter: o.filter, engines: o.engines, samples: o.samples, batches: o.batches },
+    )) as { rows: Row[]; notes: string[]; adapter: string };
     const notes = [...res.notes];
-    notes.push(unsafe ? 'Chromium ran with --enable-dawn-features=allow_unsafe_apis: timestamps unquantized' : 'Chromium without allow_unsafe_apis: timestamp queries are quantized by Chrome (negligible at these ' +
-        'durations; rows show gpu-timestamp-quantized with the quantum when detected)');
+    notes.push(
+      unsafe
+        ? 'Chromium ran with --enable-dawn-features=allow_unsafe_apis: timestamps unquantized'
+        : 'Chromium without allow_unsafe_apis: timestamp queries are quantized by Chrome (negligible at these ' +
+            'durations; rows show gpu-timestamp-quantized with the quantum when detected)',
+    );
     writeOutputs(res.rows, o, 'browser', `ossify benchmark (Chromium, ${res.adapter})`, notes);
   } finally {
     await close();

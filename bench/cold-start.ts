@@ -54,8 +54,14 @@ async function child(c: ColdCase): Promise<ColdResult> {
   const build = c.model === 'inceptionv3' ? inceptionV3 : denseNet121;
   const model = build({ numClasses: 2, inputSize: c.size, widthMultiplier: c.width, bam: c.bam });
   const n = c.batch * c.size * c.size * 3;
-  const x = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i)), [c.batch, c.size, c.size, 3]);
-  const labels = Tensor.from(Float32Array.from({ length: 2 * c.batch }, (_, i) => (i % 2 === (i >> 1) % 2 ? 1 : 0)), [c.batch, 2]);
+  const x = Tensor.from(
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i)),
+    [c.batch, c.size, c.size, 3],
+  );
+  const labels = Tensor.from(
+    Float32Array.from({ length: 2 * c.batch }, (_, i) => (i % 2 === (i >> 1) % 2 ? 1 : 0)),
+    [c.batch, 2],
+  );
   await runtime().sync();
   const buildMs = performance.now() - t0 - initMs;
   const opt = new Adam(model.parameters(), { lr: 1e-4 });
@@ -96,7 +102,12 @@ async function child(c: ColdCase): Promise<ColdResult> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { child: { type: 'string' }, filter: { type: 'string' }, warm: { type: 'boolean' }, json: { type: 'string' } },
+    options: {
+      child: { type: 'string' },
+      filter: { type: 'string' },
+      warm: { type: 'boolean' },
+      json: { type: 'string' },
+    },
   });
   if (values.child) {
     const [name, phase] = values.child.split(':');
@@ -112,17 +123,33 @@ async function main(): Promise<void> {
   console.log(`| case | phase | batch | first result (s) | init (s) | build (s) | kernels | compile (s) | warm (s) |`);
   console.log(`|---|---|---|---|---|---|---|---|---|`);
   for (const c of cases) {
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', `${c.name}:${c.phase}`], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', `${c.name}:${c.phase}`], {
+      env,
+      encoding: 'utf8',
+    });
     const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (!line) {
-      console.log(`| ${c.name} | ${c.phase} | ${c.batch} | error: ${(r.stderr || r.stdout).trim().split('\n').pop()} |||||||`);
+      console.log(
+        `| ${c.name} | ${c.phase} | ${c.batch} | error: ${(r.stderr || r.stdout).trim().split('\n').pop()} |||||||`,
+      );
       continue;
     }
     const res = JSON.parse(line.slice(7)) as ColdResult;
-    rows.push({ case: c.name, phase: c.phase, batch: c.batch, size: c.size, width: c.width, bam: c.bam, cache: values.warm ? 'warm' : 'disabled', ...res });
+    rows.push({
+      case: c.name,
+      phase: c.phase,
+      batch: c.batch,
+      size: c.size,
+      width: c.width,
+      bam: c.bam,
+      cache: values.warm ? 'warm' : 'disabled',
+      ...res,
+    });
     const s = (ms: number): string => (ms / 1000).toFixed(1);
-    console.log(`| ${c.name} | ${c.phase} | ${c.batch} | ${s(res.first_result_ms)} | ${s(res.init_ms)} | ` +
-        `${s(res.build_ms)} | ${res.pipelines} | ${s(res.compile_ms)} | ${s(res.second_ms)} |`);
+    console.log(
+      `| ${c.name} | ${c.phase} | ${c.batch} | ${s(res.first_result_ms)} | ${s(res.init_ms)} | ` +
+        `${s(res.build_ms)} | ${res.pipelines} | ${s(res.compile_ms)} | ${s(res.second_ms)} |`,
+    );
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(rows, null, 2) + '\n');
 }

@@ -19,19 +19,42 @@ import { init, runtime, shutdown } from '../src/gpu/runtime.js';
 import { Tensor, noGrad } from '../src/tensor.js';
 import { setVariant } from '../src/kernels/variants.js';
 import { matmul } from '../src/kernels/matmul.js';
-import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, resolveConvGeometry, type Conv2dOptions } from '../src/kernels/conv2d.js';
+import {
+  conv2d,
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  resolveConvGeometry,
+  type Conv2dOptions,
+} from '../src/kernels/conv2d.js';
 
-interface Layer { name: string; x: number[]; w: number[]; opts: Conv2dOptions }
+interface Layer {
+  name: string;
+  x: number[];
+  w: number[];
+  opts: Conv2dOptions;
+}
 const LAYERS: Layer[] = [
   { name: '3x3 32->64 35x35 same', x: [2, 35, 35, 32], w: [3, 3, 32, 64], opts: { padding: 'same' } },
   { name: '1x7 128->128 17x17 same', x: [2, 17, 17, 128], w: [1, 7, 128, 128], opts: { padding: 'same' } },
   { name: '1x1 256->64 35x35', x: [2, 35, 35, 256], w: [1, 1, 256, 64], opts: {} },
   { name: '3x3 s2 valid 64->96 35x35', x: [2, 35, 35, 64], w: [3, 3, 64, 96], opts: { stride: 2 } },
-  { name: '3x3 dil4 pad4 16->16 17x17', x: [2, 17, 17, 16], w: [3, 3, 16, 16], opts: { dilation: 4, padding: [4, 4, 4, 4] } },
+  {
+    name: '3x3 dil4 pad4 16->16 17x17',
+    x: [2, 17, 17, 16],
+    w: [3, 3, 16, 16],
+    opts: { dilation: 4, padding: [4, 4, 4, 4] },
+  },
   { name: 'depthwise 3x3 96 35x35 same', x: [2, 35, 35, 96], w: [3, 3, 1, 96], opts: { padding: 'same', groups: 96 } },
 ];
 
-const { values } = parseArgs({ options: { variant: { type: 'string' }, reps: { type: 'string', default: '7' }, tfjs: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    variant: { type: 'string' },
+    reps: { type: 'string', default: '7' },
+    tfjs: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
 
 function rand(n: number): Float32Array {
   const a = new Float32Array(n);
@@ -40,7 +63,10 @@ function rand(n: number): Float32Array {
 }
 
 /** One timed thing: `run` records or launches the work, `sync` waits for the device to finish it. */
-interface Timed { run: () => void; sync: () => Promise<void> }
+interface Timed {
+  run: () => void;
+  sync: () => Promise<void>;
+}
 
 /**
  * Best (minimum) ms of `reps` runs of each item, after one warm-up each. Runs of the different items
@@ -80,14 +106,23 @@ function ours(fn: () => Tensor): Timed {
 /** TensorFlow.js on its WebGPU backend, on a second Dawn instance with the adapter ossify chose. */
 async function tfjsWebgpu(): Promise<{ tf: typeof TF; sync: () => Promise<void> }> {
   const { create } = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU };
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]), userAgent: 'node' }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { gpu: create([]), userAgent: 'node' },
+    configurable: true,
+    writable: true,
+  });
   // Bundled ESM sources: tfjs-core's entry does not register gradients; register_all_gradients does.
   const tf = (await import('@tensorflow/tfjs-core')) as typeof TF;
   await import('@tensorflow/tfjs-core/dist/register_all_gradients');
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs-webgpu failed to initialise');
   tf.env().set('PROD', true);
-  const be = tf.backend() as unknown as { device: GPUDevice; submitQueue: () => void; ensureCommandEncoderReady?: () => void; endComputePassEncoder?: () => void };
+  const be = tf.backend() as unknown as {
+    device: GPUDevice;
+    submitQueue: () => void;
+    ensureCommandEncoderReady?: () => void;
+    endComputePassEncoder?: () => void;
+  };
   // What tfjs-webgpu does before a readback: close the open pass, submit, then wait for the queue.
   const sync = async (): Promise<void> => {
     be.ensureCommandEncoderReady?.();
@@ -98,9 +133,18 @@ async function tfjsWebgpu(): Promise<{ tf: typeof TF; sync: () => Promise<void> 
   return { tf, sync };
 }
 
-function tfPadding(opts: Conv2dOptions): 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]] {
+function tfPadding(
+  opts: Conv2dOptions,
+): 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]] {
   const p = opts.padding ?? 'valid';
-  return typeof p === 'string' ? p : [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]];
+  return typeof p === 'string'
+    ? p
+    : [
+        [0, 0],
+        [p[0], p[1]],
+        [p[2], p[3]],
+        [0, 0],
+      ];
 }
 
 async function main(): Promise<void> {
@@ -108,9 +152,21 @@ async function main(): Promise<void> {
   if (values.variant) setVariant('gemm', values.variant);
   const reps = Number(values.reps);
   const peer = values.tfjs ? await tfjsWebgpu() : null;
-  console.log(`adapter: ${rt.info.kind} (${rt.info.description}); gemm variant: ${values.variant ?? 'default'}; ` +
-      `wall clock, best of ${reps}`);
-  const head = ['layer (batch 2)', 'GFLOP/pass', 'fwd ms', 'fwd GFLOP/s', 'dX ms', 'dX GFLOP/s', 'dW ms', 'dW GFLOP/s', 'matmul GFLOP/s (same M,N,K)'];
+  console.log(
+    `adapter: ${rt.info.kind} (${rt.info.description}); gemm variant: ${values.variant ?? 'default'}; ` +
+      `wall clock, best of ${reps}`,
+  );
+  const head = [
+    'layer (batch 2)',
+    'GFLOP/pass',
+    'fwd ms',
+    'fwd GFLOP/s',
+    'dX ms',
+    'dX GFLOP/s',
+    'dW ms',
+    'dW GFLOP/s',
+    'matmul GFLOP/s (same M,N,K)',
+  ];
   if (peer) head.push('tfjs-webgpu fwd GFLOP/s', 'tfjs-webgpu bwd (dX+dW) GFLOP/s', 'ossify bwd (dX+dW) GFLOP/s');
   const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const l of LAYERS.filter((x) => !values.only || x.name.includes(values.only))) {
@@ -127,20 +183,39 @@ async function main(): Promise<void> {
     const K = g.KH * g.KW * (g.Cin / g.groups);
     const a = Tensor.from(rand(M * K), [M, K]);
     const b = Tensor.from(rand(K * g.Cout), [K, g.Cout]);
-    const items: Timed[] = [ours(() => conv2d(x, w, null, l.opts)), ours(() => conv2dBackpropInput(dy, w, l.x, l.opts)), ours(() => conv2dBackpropFilter(x, dy, l.w, l.opts)), ours(() => matmul(a, b))];
+    const items: Timed[] = [
+      ours(() => conv2d(x, w, null, l.opts)),
+      ours(() => conv2dBackpropInput(dy, w, l.x, l.opts)),
+      ours(() => conv2dBackpropFilter(x, dy, l.w, l.opts)),
+      ours(() => matmul(a, b)),
+    ];
     const tfTensors: TF.Tensor[] = [];
     if (peer) {
       const { tf, sync } = peer;
       const tx = tf.tensor4d(xd, l.x as [number, number, number, number]);
       const depthwise = g.groups > 1;
-      const tw = depthwise ? tf.tensor4d(wd, [g.KH, g.KW, g.Cin, g.Cout / g.Cin]) : tf.tensor4d(wd, l.w as [number, number, number, number]);
+      const tw = depthwise
+        ? tf.tensor4d(wd, [g.KH, g.KW, g.Cin, g.Cout / g.Cin])
+        : tf.tensor4d(wd, l.w as [number, number, number, number]);
       const tdy = tf.tensor4d(dyd, [g.N, g.OH, g.OW, g.Cout]);
       tfTensors.push(tx, tw, tdy);
-      const stride: [number, number] = typeof l.opts.stride === 'number' ? [l.opts.stride, l.opts.stride] : l.opts.stride ? [l.opts.stride[0], l.opts.stride[1]] : [1, 1];
-      const dil: [number, number] = typeof l.opts.dilation === 'number' ? [l.opts.dilation, l.opts.dilation] : l.opts.dilation ? [l.opts.dilation[0], l.opts.dilation[1]] : [1, 1];
+      const stride: [number, number] =
+        typeof l.opts.stride === 'number'
+          ? [l.opts.stride, l.opts.stride]
+          : l.opts.stride
+            ? [l.opts.stride[0], l.opts.stride[1]]
+            : [1, 1];
+      const dil: [number, number] =
+        typeof l.opts.dilation === 'number'
+          ? [l.opts.dilation, l.opts.dilation]
+          : l.opts.dilation
+            ? [l.opts.dilation[0], l.opts.dilation[1]]
+            : [1, 1];
       const pad = tfPadding(l.opts);
       const op = (xx: TF.Tensor, ww: TF.Tensor): TF.Tensor =>
-        depthwise ? tf.depthwiseConv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, stride, pad as 'same', 'NHWC', dil) : tf.conv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, stride, pad as 'same', 'NHWC', dil);
+        depthwise
+          ? tf.depthwiseConv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, stride, pad as 'same', 'NHWC', dil)
+          : tf.conv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, stride, pad as 'same', 'NHWC', dil);
       const grads = tf.grads((xx: TF.Tensor, ww: TF.Tensor) => op(xx, ww));
       items.push({ run: () => tf.tidy(() => op(tx, tw)).dispose(), sync });
       let gradsOk = true;
@@ -150,7 +225,11 @@ async function main(): Promise<void> {
         gradsOk = false; // tfjs has no gradient of dilated convolutions
         console.log(`tfjs-webgpu gradient of '${l.name}': ${(e as Error).message.split('\n')[0]}`);
       }
-      items.push(gradsOk ? { run: () => tf.dispose(tf.tidy(() => grads([tx, tw], tdy))), sync } : { run: () => undefined, sync: async () => undefined });
+      items.push(
+        gradsOk
+          ? { run: () => tf.dispose(tf.tidy(() => grads([tx, tw], tdy))), sync }
+          : { run: () => undefined, sync: async () => undefined },
+      );
       (items[items.length - 1] as Timed & { ok?: boolean }).ok = gradsOk;
     }
     const ms = await timeAll(items, reps);
@@ -158,10 +237,24 @@ async function main(): Promise<void> {
     a.dispose();
     b.dispose();
     const gf = (t: number, fl = flops) => (fl / t / 1e6).toFixed(2);
-    const cells = [l.name, (flops / 1e9).toFixed(3), f.toFixed(1), gf(f), dxm.toFixed(1), gf(dxm), dwm.toFixed(1), gf(dwm), g.groups === 1 ? gf(mm) : '-'];
+    const cells = [
+      l.name,
+      (flops / 1e9).toFixed(3),
+      f.toFixed(1),
+      gf(f),
+      dxm.toFixed(1),
+      gf(dxm),
+      dwm.toFixed(1),
+      gf(dwm),
+      g.groups === 1 ? gf(mm) : '-',
+    ];
     if (peer) {
       const gradsOk = (items[5] as Timed & { ok?: boolean }).ok;
-      cells.push(gf(ms[4]), gradsOk ? gf(Math.max(ms[5] - ms[4], 1e-3), 2 * flops) : 'error (see above)', gf(dxm + dwm, 2 * flops));
+      cells.push(
+        gf(ms[4]),
+        gradsOk ? gf(Math.max(ms[5] - ms[4], 1e-3), 2 * flops) : 'error (see above)',
+        gf(dxm + dwm, 2 * flops),
+      );
     }
     rows.push(`| ${cells.join(' | ')} |`);
     for (const t of [x, w, dy]) t.dispose();

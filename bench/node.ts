@@ -22,7 +22,11 @@ async function tfjsInNode(withWasm: boolean): Promise<{
   // VK_ICD_FILENAMES that ossify's adapter choice left in the environment.
   const { create } = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU };
   const gpu = create([]);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { gpu, userAgent: 'node' },
+    configurable: true,
+    writable: true,
+  });
   const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const adapter = a ? [a.info.vendor, a.info.architecture, a.info.description].filter(Boolean).join(' ') : 'none';
   const core = (await import('@tensorflow/tfjs-core')) as unknown as Record<string, unknown>;
@@ -31,7 +35,9 @@ async function tfjsInNode(withWasm: boolean): Promise<{
   // Only when asked: the GPU machine's pack (scripts/gpu-prepare.sh) leaves the WASM backend out.
   if (withWasm) await import('@tensorflow/tfjs-backend-wasm');
   const layers = (await import('@tensorflow/tfjs-layers')) as unknown as Record<string, unknown>;
-  const tfl = (typeof layers.model === 'function' ? layers : layers.default) as typeof import('@tensorflow/tfjs-layers');
+  const tfl = (
+    typeof layers.model === 'function' ? layers : layers.default
+  ) as typeof import('@tensorflow/tfjs-layers');
   tf.env().set('PROD', true);
   return { tf, tfl, adapter };
 }
@@ -40,19 +46,25 @@ async function main(): Promise<void> {
   const o = parseCli(process.argv.slice(2));
   const want = (e: string): boolean => !o.engines || o.engines.includes(e);
   const engines: Engine[] = [];
-  const notes: string[] = ['Node, Dawn (the `webgpu` package); each sample: recorded work, then submitted between two timestamp ' +
-      'passes, queue drained (see bench/README.md)'];
+  const notes: string[] = [
+    'Node, Dawn (the `webgpu` package); each sample: recorded work, then submitted between two timestamp ' +
+      'passes, queue drained (see bench/README.md)',
+  ];
   const ours = await ossifyEngine();
   if (want('ossify')) engines.push(ours);
   const ossifyAdapter = ours.adapter;
-  const peers = want('tfjs-webgpu') || want('tfjs-wasm') ? await tfjsInNode(want('tfjs-wasm')).catch((e: Error) => {
-    // TensorFlow.js is a devDependency: an installed ossify runs the suite on itself alone.
-    console.warn(`TensorFlow.js peers unavailable (${e.message.split('\n')[0]}); running ossify only`);
-    return null;
-  }) : null;
+  const peers =
+    want('tfjs-webgpu') || want('tfjs-wasm')
+      ? await tfjsInNode(want('tfjs-wasm')).catch((e: Error) => {
+          // TensorFlow.js is a devDependency: an installed ossify runs the suite on itself alone.
+          console.warn(`TensorFlow.js peers unavailable (${e.message.split('\n')[0]}); running ossify only`);
+          return null;
+        })
+      : null;
   if (peers) {
     const { tf, tfl, adapter } = peers;
-    if (!ossifyAdapter.includes(adapter.split(' ').slice(-1)[0] ?? '')) console.warn(`warning: tfjs-webgpu adapter '${adapter}' differs from ossify's '${ossifyAdapter}'`);
+    if (!ossifyAdapter.includes(adapter.split(' ').slice(-1)[0] ?? ''))
+      console.warn(`warning: tfjs-webgpu adapter '${adapter}' differs from ossify's '${ossifyAdapter}'`);
     for (const b of ['webgpu', 'wasm'] as const) {
       if (!want(`tfjs-${b}`)) continue;
       try {
@@ -63,13 +75,16 @@ async function main(): Promise<void> {
     }
   }
   // jax-js last: its Dawn instance replaces navigator.gpu, after tfjs-webgpu has taken its device.
-  const jax = want('jax-webgpu') ? await jaxInNode().catch((e: Error) => {
-    // jax-js is a devDependency too: without it the suite runs without this peer.
-    console.warn(`jax-js peer unavailable (${e.message.split('\n')[0]})`);
-    return null;
-  }) : null;
+  const jax = want('jax-webgpu')
+    ? await jaxInNode().catch((e: Error) => {
+        // jax-js is a devDependency too: without it the suite runs without this peer.
+        console.warn(`jax-js peer unavailable (${e.message.split('\n')[0]})`);
+        return null;
+      })
+    : null;
   if (jax) {
-    if (!ossifyAdapter.includes(jax.adapter.split(' ').slice(-1)[0] ?? '')) console.warn(`warning: jax-webgpu adapter '${jax.adapter}' differs from ossify's '${ossifyAdapter}'`);
+    if (!ossifyAdapter.includes(jax.adapter.split(' ').slice(-1)[0] ?? ''))
+      console.warn(`warning: jax-webgpu adapter '${jax.adapter}' differs from ossify's '${ossifyAdapter}'`);
     try {
       engines.push(await jaxEngine(jax.jax, jax.adapter));
     } catch (e) {
@@ -80,7 +95,18 @@ async function main(): Promise<void> {
   }
   for (const e of engines) notes.push(...(e.notes ?? []));
   console.log(`bench (node${o.quick ? ', quick' : ''}): ${engines.map((e) => `${e.name} on ${e.adapter}`).join('; ')}`);
-  const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, samples: o.samples, batches: o.batches, realGpu: !runtime().info.isCpu, progress: (rows) => writeJsonRows(rows, o) }, 'node');
+  const rows = await runSuite(
+    engines,
+    {
+      quick: o.quick,
+      filter: o.filter,
+      samples: o.samples,
+      batches: o.batches,
+      realGpu: !runtime().info.isCpu,
+      progress: (rows) => writeJsonRows(rows, o),
+    },
+    'node',
+  );
   writeOutputs(rows, o, 'node', `ossify benchmark (Node, ${runtime().info.kind})`, notes);
   console.log(compileLine(await runtime().compileStats()));
   shutdown();

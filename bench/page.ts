@@ -16,7 +16,13 @@ import { runSuite } from './lib/suite.js';
 import { unavailableEngine, type Engine } from './lib/engine.js';
 import type { Row } from './lib/types.js';
 
-async function ossifyBench(o: { quick: boolean; filter?: string[]; engines?: string[]; samples?: number; batches?: number[] }): Promise<{ rows: Row[]; notes: string[]; adapter: string }> {
+async function ossifyBench(o: {
+  quick: boolean;
+  filter?: string[];
+  engines?: string[];
+  samples?: number;
+  batches?: number[];
+}): Promise<{ rows: Row[]; notes: string[]; adapter: string }> {
   const want = (e: string): boolean => !o.engines || o.engines.includes(e);
   const a = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
   const adapter = a ? [a.info.vendor, a.info.architecture, a.info.description].filter(Boolean).join(' ') : 'none';
@@ -31,7 +37,16 @@ async function ossifyBench(o: { quick: boolean; filter?: string[]; engines?: str
     if (!want(`tfjs-${b}`)) continue;
     try {
       const threads = navigator.hardwareConcurrency;
-      engines.push(await tfjsEngine(tf, tfl, b, b === 'wasm' ? `cpu (wasm; ${crossOriginIsolated ? 'threads allowed' : 'single thread'}, ${threads} logical cores)` : adapter));
+      engines.push(
+        await tfjsEngine(
+          tf,
+          tfl,
+          b,
+          b === 'wasm'
+            ? `cpu (wasm; ${crossOriginIsolated ? 'threads allowed' : 'single thread'}, ${threads} logical cores)`
+            : adapter,
+        ),
+      );
     } catch (e) {
       console.log(`tfjs-${b} unavailable: ${(e as Error).message}`);
     }
@@ -44,10 +59,23 @@ async function ossifyBench(o: { quick: boolean; filter?: string[]; engines?: str
       engines.push(unavailableEngine('jax-webgpu', adapter, (e as Error).message.split('\n')[0]));
     }
   }
-  const notes = ['Chromium (headless), navigator.gpu; each sample: recorded work, then submitted between two timestamp ' +
-      'passes, queue drained (see bench/README.md)'];
+  const notes = [
+    'Chromium (headless), navigator.gpu; each sample: recorded work, then submitted between two timestamp ' +
+      'passes, queue drained (see bench/README.md)',
+  ];
   for (const e of engines) notes.push(...(e.notes ?? []));
-  const rows = await runSuite(engines, { quick: o.quick, filter: o.filter, samples: o.samples, batches: o.batches, realGpu: !runtime().info.isCpu, log: (m) => console.log(m) }, 'chromium');
+  const rows = await runSuite(
+    engines,
+    {
+      quick: o.quick,
+      filter: o.filter,
+      samples: o.samples,
+      batches: o.batches,
+      realGpu: !runtime().info.isCpu,
+      log: (m) => console.log(m),
+    },
+    'chromium',
+  );
   return { rows, notes, adapter };
 }
 

@@ -37,7 +37,12 @@ const common: Options = {
 
 const nodeSuite: Options = {
   ...common,
-  entry: { node: 'bench/node.ts', browser: 'bench/browser.ts', report: 'bench/report.ts', 'cold-start': 'bench/cold-start.ts' },
+  entry: {
+    node: 'bench/node.ts',
+    browser: 'bench/browser.ts',
+    report: 'bench/report.ts',
+    'cold-start': 'bench/cold-start.ts',
+  },
   outDir: out,
   platform: 'node',
   // Resolved from node_modules at run time (tfjs's Node builds are CommonJS; Dawn is native; the
@@ -54,8 +59,11 @@ const gpuSuite: Options = {
   external: ['webgpu', '@tensorflow/tfjs-backend-wasm', 'puppeteer-core', /^node:/],
   noExternal: [/^@tensorflow\/tfjs-(core|backend-webgpu|layers)/, /^@jax-js\//, 'long', 'seedrandom'],
   // tfjs's CommonJS builds call require() for Node built-ins; an ES module has no require of its own.
-  banner: { js: "import { createRequire as __ossifyRequire } from 'node:module'; const require = " +
-      "__ossifyRequire(import.meta.url);" },
+  banner: {
+    js:
+      "import { createRequire as __ossifyRequire } from 'node:module'; const require = " +
+      '__ossifyRequire(import.meta.url);',
+  },
 };
 
 export default defineConfig([

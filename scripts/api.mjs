@@ -44,8 +44,13 @@ for (const e of ENTRIES) {
       compiler: {
         overrideTsconfig: {
           compilerOptions: {
-            target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'],
-            types: ['@webgpu/types', 'node'], strict: true, skipLibCheck: true,
+            target: 'ES2022',
+            module: 'ESNext',
+            moduleResolution: 'Bundler',
+            lib: ['ES2022', 'DOM'],
+            types: ['@webgpu/types', 'node'],
+            strict: true,
+            skipLibCheck: true,
           },
           files: [dts],
         },
@@ -83,21 +88,37 @@ for (const e of ENTRIES) {
     showVerboseMessages: false,
     messageCallback: (m) => {
       // Findings go into the report (and so into review); the console gets errors only.
-      if (m.logLevel === ExtractorLogLevel.Warning || m.logLevel === ExtractorLogLevel.Info || m.logLevel === ExtractorLogLevel.Verbose) m.handled = true;
-      if (m.text.includes('You have changed the API signature') || m.text.includes('The API report file was missing')) m.handled = true;
+      if (
+        m.logLevel === ExtractorLogLevel.Warning ||
+        m.logLevel === ExtractorLogLevel.Info ||
+        m.logLevel === ExtractorLogLevel.Verbose
+      )
+        m.handled = true;
+      if (m.text.includes('You have changed the API signature') || m.text.includes('The API report file was missing'))
+        m.handled = true;
     },
   });
   if (result.apiReportChanged) changed.push(e);
   if (result.errorCount > 0) failed = true;
-  console.log(`api: ${e.name} -> api/${e.report}${result.apiReportChanged ? (check ? ' (differs)' : ' (updated)') : ' (unchanged)'}`);
+  console.log(
+    `api: ${e.name} -> ` +
+      `api/${e.report}${result.apiReportChanged ? (check ? ' (differs)' : ' (updated)') : ' (unchanged)'}`,
+  );
 }
 if (check && changed.length > 0) {
   for (const e of changed) {
     const fresh = join(tempFolder, e.report);
-    const diff = spawnSync('diff', ['-u', `api/${e.report}`, relative(root, fresh)], { cwd: root, encoding: 'utf8' }).stdout ?? '';
+    const diff =
+      spawnSync('diff', ['-u', `api/${e.report}`, relative(root, fresh)], { cwd: root, encoding: 'utf8' }).stdout ?? '';
     const lines = diff.split('\n');
-    if (lines.length > 1) console.error(`\n${lines.slice(0, 80).join('\n')}${lines.length > 80 ? `\n... (${lines.length - 80} more lines)` : ''}`);
-    console.error(`\nthe public API changed: run npm run api and commit api/${e.report} (the ${e.name} entry; its new report is ${relative(root, fresh)})`);
+    if (lines.length > 1)
+      console.error(
+        `\n${lines.slice(0, 80).join('\n')}${lines.length > 80 ? `\n... (${lines.length - 80} more lines)` : ''}`,
+      );
+    console.error(
+      `\nthe public API changed: run npm run api and commit api/${e.report} (the ${e.name} entry; its new ` +
+        `report is ${relative(root, fresh)})`,
+    );
   }
   process.exit(1);
 }

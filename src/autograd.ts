@@ -21,7 +21,12 @@ fn update(i: u32) { out[i] = a[i] + b[i]; }`;
 function accumulate(a: Tensor, b: Tensor): Tensor {
   const out = Tensor.empty(a.shape);
   const vec = a.size % 4 === 0;
-  runtime().dispatchStream('grad-accumulate', fillTemplate(ACCUMULATE, { T: vec ? 'vec4<f32>' : 'f32' }), { a: a.storage, b: b.storage, out: out.storage }, { n: vec ? a.size / 4 : a.size });
+  runtime().dispatchStream(
+    'grad-accumulate',
+    fillTemplate(ACCUMULATE, { T: vec ? 'vec4<f32>' : 'f32' }),
+    { a: a.storage, b: b.storage, out: out.storage },
+    { n: vec ? a.size / 4 : a.size },
+  );
   return out;
 }
 
@@ -30,7 +35,13 @@ function accumulate(a: Tensor, b: Tensor): Tensor {
  * `save` lists the tensors the rule reads; they are kept alive (by alias) until it runs.
  * The rule receives the saved aliases in the same order.
  */
-export function record(op: string, inputs: Tensor[], out: Tensor, save: Tensor[], backward: (grad: Tensor, saved: Tensor[]) => (Tensor | null)[]): Tensor {
+export function record(
+  op: string,
+  inputs: Tensor[],
+  out: Tensor,
+  save: Tensor[],
+  backward: (grad: Tensor, saved: Tensor[]) => (Tensor | null)[],
+): Tensor {
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
   const saved = save.map((t) => keep(t.alias()));
   out.requiresGrad = true;
@@ -55,8 +66,10 @@ function topoOrder(root: Tensor): Tensor[] {
     seen.add(t);
     // Not a leaf: its node went with an earlier backward(), and walking on would treat it as one.
     if (!t.node && t.graphConsumed) {
-      throw new Error(`ossify: backward() reached ${t}, whose graph an earlier backward() consumed (its saved activations are ` +
-          `freed): run the forward pass again, or add the losses and call backward() once`);
+      throw new Error(
+        `ossify: backward() reached ${t}, whose graph an earlier backward() consumed (its saved activations are ` +
+          `freed): run the forward pass again, or add the losses and call backward() once`,
+      );
     }
     stack.push([t, true]);
     if (t.node) for (const i of t.node.inputs) if (i.requiresGrad && !seen.has(i)) stack.push([i, false]);
@@ -75,12 +88,17 @@ export function backward(loss: Tensor, grad?: Tensor): void {
     checkTensor(grad, 'backward grad');
     if (grad.rank !== loss.rank || grad.shape.some((d, i) => d !== loss.shape[i])) {
       const [want, got] = [shapeStr(loss.shape), shapeStr(grad.shape)];
-      throw new Error(`ossify: backward grad must have the shape of the loss ${want} ` +
-        `(one seed value per element), got ${got}`);
+      throw new Error(
+        `ossify: backward grad must have the shape of the loss ${want} ` + `(one seed value per element), got ${got}`,
+      );
     }
   }
-  if (!loss.requiresGrad) throw new Error(`ossify: backward() on ${loss} which does not require grad; set requiresGrad on the parameters first`);
-  if (!grad && loss.size !== 1) throw new Error(`ossify: backward() without a gradient needs a scalar loss, got shape ${shapeStr(loss.shape)}`);
+  if (!loss.requiresGrad)
+    throw new Error(
+      `ossify: backward() on ${loss} which does not require grad; set requiresGrad on the parameters first`,
+    );
+  if (!grad && loss.size !== 1)
+    throw new Error(`ossify: backward() without a gradient needs a scalar loss, got shape ${shapeStr(loss.shape)}`);
   const order = topoOrder(loss);
   const grads = new Map<Tensor, Tensor>();
   // Hold every node while the walk runs: releasing a node drops its inputs' references, and an input
@@ -134,8 +152,11 @@ function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, g
             gi?.dispose();
             return;
           }
-          if (gi.size !== input.size) throw new Error(`ossify: backward of ${node.op} gave a gradient of shape ${shapeStr(gi.shape)} for an input of ` +
-              `shape ${shapeStr(input.shape)}`);
+          if (gi.size !== input.size)
+            throw new Error(
+              `ossify: backward of ${node.op} gave a gradient of shape ${shapeStr(gi.shape)} for an input of ` +
+                `shape ${shapeStr(input.shape)}`,
+            );
           const prev = grads.get(input);
           if (prev) {
             grads.set(input, accumulate(prev, gi));

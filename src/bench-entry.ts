@@ -10,8 +10,13 @@ import { fileURLToPath } from 'node:url';
 export async function runBenchCli(o: { quick: boolean; json?: string; browser: boolean }): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   const script = join(here, 'bench', o.browser ? 'browser.js' : 'node.js');
-  if (!existsSync(script)) throw new Error(`the benchmark suite is not built (${script} is missing); run 'npm run build' in the ossify repository`);
+  if (!existsSync(script))
+    throw new Error(
+      `the benchmark suite is not built (${script} is missing); run 'npm run build' in the ossify repository`,
+    );
   const args = [script, ...(o.quick ? ['--quick'] : []), ...(o.json ? ['--json', o.json] : [])];
-  const code = await new Promise<number>((res) => spawn(process.execPath, args, { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)));
+  const code = await new Promise<number>((res) =>
+    spawn(process.execPath, args, { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)),
+  );
   if (code !== 0) throw new Error(`the benchmark exited with code ${code}`);
 }

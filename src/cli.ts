@@ -11,8 +11,17 @@ import { init, shutdown } from './gpu/runtime.js';
 import { watchCompiles } from './cli-compiles.js';
 import { ensureFolder } from './train/run-folder.js';
 import {
-  int, IMAGE_SIZE, IMAGE_SIZE_HELP, MODELS, MODEL_SIZES, modelName, CHOICES, TRAIN_RANGES as R, POSITIVE,
-  type ModelName, type Range,
+  int,
+  IMAGE_SIZE,
+  IMAGE_SIZE_HELP,
+  MODELS,
+  MODEL_SIZES,
+  modelName,
+  CHOICES,
+  TRAIN_RANGES as R,
+  POSITIVE,
+  type ModelName,
+  type Range,
 } from './train/options.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -29,8 +38,11 @@ interface Command {
 /** The bundled FracAtlas sample (48 images), found beside the package. */
 export function bundledSample(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const c of [join(here, '..', 'data', 'fracatlas-sample'), join(here, '..', '..', 'data', 'fracatlas-sample')]) if (existsSync(join(c, 'dataset.csv'))) return c;
-  throw new Error('ossify: the bundled FracAtlas sample (data/fracatlas-sample) is missing from this installation; pass --data DIR');
+  for (const c of [join(here, '..', 'data', 'fracatlas-sample'), join(here, '..', '..', 'data', 'fracatlas-sample')])
+    if (existsSync(join(c, 'dataset.csv'))) return c;
+  throw new Error(
+    'ossify: the bundled FracAtlas sample (data/fracatlas-sample) is missing from this installation; pass --data DIR',
+  );
 }
 
 class UsageError extends Error {}
@@ -45,7 +57,10 @@ const MAX_CLASSES = 100_000;
 function setOpt(v: string | boolean | undefined): Record<string, unknown> | undefined {
   if (v === undefined) return undefined;
   const out: Record<string, unknown> = {};
-  for (const part of String(v).split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const part of String(v)
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
     const text = part.slice(eq + 1);
@@ -141,8 +156,9 @@ function oneOf<T extends string>(v: string | boolean | undefined, name: string, 
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a fracture classifier on a FracAtlas folder (default: the bundled sample, small and fast)',
-    usage: 'ossify train [--data DIR] [--model inceptionv3|densenet121] [--bam] [--epochs N] [--batch-size N] ' +
-        '[--lr X] [--image-size N] [--width X] --out RUN',
+    usage:
+      'ossify train [--data DIR] [--model inceptionv3|densenet121] [--bam] [--epochs N] [--batch-size N] ' +
+      '[--lr X] [--image-size N] [--width X] --out RUN',
     options: {
       data: { type: 'string' },
       out: { type: 'string' },
@@ -171,8 +187,9 @@ const COMMANDS: Record<string, Command> = {
       monitor: { type: 'string' },
     },
     help: {
-      data: 'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: ' +
-          'the bundled 48-image sample with a small, fast configuration',
+      data:
+        'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: ' +
+        'the bundled 48-image sample with a small, fast configuration',
       out: 'run folder (config, log.jsonl, last/best checkpoints, report). Rerunning resumes. Default runs/<model>',
       model: 'inceptionv3 (default) or densenet121',
       bam: 'add 3 BAM modules (default on; --no-bam for none)',
@@ -193,10 +210,12 @@ const COMMANDS: Record<string, Command> = {
       'max-minutes': 'stop after the epoch that crosses this many minutes (rerun to continue)',
       workers: 'JPEG decode worker threads (default min(4, cores))',
       'no-report': 'skip report.md',
-      monitor: "what picks the best checkpoint and drives the plateau schedule: val_loss (the reference's, default) " +
-          "or val_auc",
-      'init-weights': 'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, ' +
-          'or PyTorch safetensors): matched by name or order and shape; the head is skipped',
+      monitor:
+        "what picks the best checkpoint and drives the plateau schedule: val_loss (the reference's, default) " +
+        'or val_auc',
+      'init-weights':
+        'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, ' +
+        'or PyTorch safetensors): matched by name or order and shape; the head is skipped',
       'allow-partial-init':
         "start from --init-weights that fill under half of the model's tensors (refused by default: " +
         'such a file usually holds weights of another model)',
@@ -238,7 +257,10 @@ const COMMANDS: Record<string, Command> = {
         allowPartialInit: !!v['allow-partial-init'],
         monitor: oneOf(v.monitor, 'monitor', CHOICES.monitor, 'val_loss'),
       };
-      if (sample) console.log(`ossify: no --data given: training on the bundled FracAtlas sample (${data}) with a small configuration`);
+      if (sample)
+        console.log(
+          `ossify: no --data given: training on the bundled FracAtlas sample (${data}) with a small configuration`,
+        );
       await init();
       const bar = progressBar();
       const compiled = watchCompiles(bar);
@@ -253,25 +275,36 @@ const COMMANDS: Record<string, Command> = {
         const m = r.final.metrics;
         console.log(
           `\nbest epoch ${r.best.epoch} by ${r.best.monitor} (val loss ${r.best.valLoss.toFixed(4)}): ` +
-              `val accuracy ${m.accuracy.toFixed(4)}, fractured precision ${m.precision.toFixed(4)} recall ` +
-              `${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}; ` +
-              `majority baseline accuracy ${m.baseline.accuracy.toFixed(4)}`,
+            `val accuracy ${m.accuracy.toFixed(4)}, fractured precision ${m.precision.toFixed(4)} recall ` +
+            `${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)}, ROC AUC ${m.auc.toFixed(4)}; ` +
+            `majority baseline accuracy ${m.baseline.accuracy.toFixed(4)}`,
         );
       }
-      console.log(`run folder: ${r.out}${existsSync(join(r.out, 'report.md')) ? ` (report: ${join(r.out, 'report.md')})` : ''}`);
+      console.log(
+        `run folder: ${r.out}${existsSync(join(r.out, 'report.md')) ? ` (report: ${join(r.out, 'report.md')})` : ''}`,
+      );
     },
   },
   eval: {
     summary: 'evaluate a checkpoint on a FracAtlas folder and print the metrics',
     usage: 'ossify eval --checkpoint FILE --data DIR [--split test|val|train|all] [--json FILE] [--batch-size N]',
-    options: { checkpoint: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'string' }, 'batch-size': { type: 'string' }, workers: { type: 'string' } },
+    options: {
+      checkpoint: { type: 'string' },
+      data: { type: 'string' },
+      split: { type: 'string' },
+      json: { type: 'string' },
+      'batch-size': { type: 'string' },
+      workers: { type: 'string' },
+    },
     help: {
-      checkpoint: 'a checkpoint written by ossify train (best.safetensors or last.safetensors); ' +
-          'it carries its model configuration',
+      checkpoint:
+        'a checkpoint written by ossify train (best.safetensors or last.safetensors); ' +
+        'it carries its model configuration',
       data: 'FracAtlas folder',
       split: 'test (default when the folder has one, else val), val, train or all',
-      json: 'also write the metrics as JSON (accuracy, precision, recall, f1 of the fractured class, auc, ' +
-          'balanced_accuracy, confusion [[tn, fp], [fn, tp]], weighted, macro)',
+      json:
+        'also write the metrics as JSON (accuracy, precision, recall, f1 of the fractured class, auc, ' +
+        'balanced_accuracy, confusion [[tn, fp], [fn, tp]], weighted, macro)',
       'batch-size': 'batch size (default 16)',
       workers: 'JPEG decode worker threads',
     },
@@ -279,7 +312,8 @@ const COMMANDS: Record<string, Command> = {
       const ckpt = file(v.checkpoint, '--checkpoint');
       const data = dir(v.data, 'data');
       const split = String(v.split ?? 'auto');
-      if (!['auto', 'test', 'val', 'train', 'all'].includes(split)) throw new UsageError(`--split: '${split}' must be test, val, train or all`);
+      if (!['auto', 'test', 'val', 'train', 'all'].includes(split))
+        throw new UsageError(`--split: '${split}' must be test, val, train or all`);
       const batchSize = num(v['batch-size'], 'batch-size', 16, R.batchSize);
       const workers = workersOpt(v.workers);
       // The --json folder before the evaluation: a missing one is created, a file in the way is said now.
@@ -302,16 +336,27 @@ const COMMANDS: Record<string, Command> = {
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;
       console.log(`split ${chosen}: ${r.ids.length} images (${m.positives} fractured)`);
-      console.log(`loss ${r.loss.toFixed(4)}  accuracy ${m.accuracy.toFixed(4)}  balanced accuracy ` +
-          `${m.balancedAccuracy.toFixed(4)}  ROC AUC ${m.auc.toFixed(4)}`);
-      console.log(`fractured: precision ${m.precision.toFixed(4)}  recall ${m.recall.toFixed(4)}  F1 ${m.f1.toFixed(4)} ` +
-          ` specificity ${m.specificity.toFixed(4)}`);
-      console.log(`weighted: precision ${m.weighted.precision.toFixed(4)}  recall ${m.weighted.recall.toFixed(4)}  F1 ` +
-          `${m.weighted.f1.toFixed(4)}  (macro F1 ${m.macro.f1.toFixed(4)})`);
-      console.log(`confusion [[tn ${tn}, fp ${fp}], [fn ${fn}, tp ${tp}]]   majority baseline: ` +
-          `accuracy ${m.baseline.accuracy.toFixed(4)}, F1 ${m.baseline.f1.toFixed(4)}`);
-      if (r.failed.length) console.log(`unreadable images skipped: ${r.failed.length} ` +
-          `(${r.failed.slice(0, 5).join(', ')}${r.failed.length > 5 ? ', ...' : ''})`);
+      console.log(
+        `loss ${r.loss.toFixed(4)}  accuracy ${m.accuracy.toFixed(4)}  balanced accuracy ` +
+          `${m.balancedAccuracy.toFixed(4)}  ROC AUC ${m.auc.toFixed(4)}`,
+      );
+      console.log(
+        `fractured: precision ${m.precision.toFixed(4)}  recall ${m.recall.toFixed(4)}  F1 ${m.f1.toFixed(4)} ` +
+          ` specificity ${m.specificity.toFixed(4)}`,
+      );
+      console.log(
+        `weighted: precision ${m.weighted.precision.toFixed(4)}  recall ${m.weighted.recall.toFixed(4)}  F1 ` +
+          `${m.weighted.f1.toFixed(4)}  (macro F1 ${m.macro.f1.toFixed(4)})`,
+      );
+      console.log(
+        `confusion [[tn ${tn}, fp ${fp}], [fn ${fn}, tp ${tp}]]   majority baseline: ` +
+          `accuracy ${m.baseline.accuracy.toFixed(4)}, F1 ${m.baseline.f1.toFixed(4)}`,
+      );
+      if (r.failed.length)
+        console.log(
+          `unreadable images skipped: ${r.failed.length} ` +
+            `(${r.failed.slice(0, 5).join(', ')}${r.failed.length > 5 ? ', ...' : ''})`,
+        );
       if (json) {
         const { writeFileAtomic } = await import('./io/safetensors.js');
         await writeFileAtomic(json, new TextEncoder().encode(JSON.stringify({ split: chosen, ...j }, null, 2) + '\n'));
@@ -323,7 +368,14 @@ const COMMANDS: Record<string, Command> = {
   summary: {
     summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
     usage: 'ossify summary --model inceptionv3|densenet121 [--bam] [--classes N] [--image-size N] [--width X] [--plan]',
-    options: { model: { type: 'string' }, bam: { type: 'boolean' }, classes: { type: 'string' }, 'image-size': { type: 'string' }, width: { type: 'string' }, plan: { type: 'boolean' } },
+    options: {
+      model: { type: 'string' },
+      bam: { type: 'boolean' },
+      classes: { type: 'string' },
+      'image-size': { type: 'string' },
+      width: { type: 'string' },
+      plan: { type: 'boolean' },
+    },
     help: {
       model: 'inceptionv3 or densenet121',
       bam: 'with 3 BAM modules',
@@ -353,7 +405,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'probability of a fracture for each image, with an attention heatmap PNG (exit 1 if one is unreadable)',
     usage: 'ossify predict --checkpoint FILE IMAGE... [--heatmaps DIR]',
     options: { checkpoint: { type: 'string' }, heatmaps: { type: 'string' } },
-    help: { checkpoint: 'a checkpoint written by ossify train', heatmaps: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)' },
+    help: {
+      checkpoint: 'a checkpoint written by ossify train',
+      heatmaps: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)',
+    },
     async run(v, positionals) {
       const ckpt = file(v.checkpoint, '--checkpoint');
       if (!positionals.length) throw new UsageError('give at least one image file');
@@ -364,8 +419,11 @@ const COMMANDS: Record<string, Command> = {
       const results = await predictImages(ckpt, images, outDir);
       for (const r of results) {
         if (r.error) console.error(`ossify predict: ${r.path} could not be read: ${r.error}`);
-        else console.log(`${r.path}: P(fractured) = ${r.probability.toFixed(4)}  -> ` +
-            `${r.probability >= 0.5 ? 'fractured' : 'not fractured'}  heatmap ${r.heatmap}`);
+        else
+          console.log(
+            `${r.path}: P(fractured) = ${r.probability.toFixed(4)}  -> ` +
+              `${r.probability >= 0.5 ? 'fractured' : 'not fractured'}  heatmap ${r.heatmap}`,
+          );
       }
       const failed = results.filter((r) => r.error).length;
       if (!failed) return 0;
@@ -449,7 +507,13 @@ const COMMANDS: Record<string, Command> = {
         shard = { index: +m[1], count: +m[2] };
       }
       const set = setOpt(v.set);
-      const only = typeof v.only === 'string' ? v.only.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+      const only =
+        typeof v.only === 'string'
+          ? v.only
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : undefined;
       const maxMinutes = num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes);
       if (v['cap-epochs'] && !maxMinutes) {
         throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
@@ -484,8 +548,19 @@ const COMMANDS: Record<string, Command> = {
       const compiled = watchCompiles(bar);
       const r = await sweep(
         {
-          grid: v.grid, data, out: v.out, testData, weightsDir, shard, set, only, maxMinutes,
-          capEpochs: !!v['cap-epochs'], workers: workersOpt(v.workers), resamples, bootstrapSeed,
+          grid: v.grid,
+          data,
+          out: v.out,
+          testData,
+          weightsDir,
+          shard,
+          set,
+          only,
+          maxMinutes,
+          capEpochs: !!v['cap-epochs'],
+          workers: workersOpt(v.workers),
+          resamples,
+          bootstrapSeed,
         },
         { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
       );
@@ -500,10 +575,18 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
     usage: 'ossify bench [--quick] [--json FILE] [--browser]',
     options: { quick: { type: 'boolean' }, json: { type: 'string' }, browser: { type: 'boolean' } },
-    help: { quick: 'the subset that runs in minutes on a CPU adapter', json: 'write the rows as JSON', browser: 'run in headless Chromium instead of Node' },
+    help: {
+      quick: 'the subset that runs in minutes on a CPU adapter',
+      json: 'write the rows as JSON',
+      browser: 'run in headless Chromium instead of Node',
+    },
     async run(v) {
       const { runBenchCli } = await import('./bench-entry.js');
-      await runBenchCli({ quick: !!v.quick, json: typeof v.json === 'string' ? v.json : undefined, browser: !!v.browser });
+      await runBenchCli({
+        quick: !!v.quick,
+        json: typeof v.json === 'string' ? v.json : undefined,
+        browser: !!v.browser,
+      });
     },
   },
 };
@@ -522,7 +605,7 @@ function mainHelp(): string {
     '',
     "Run 'ossify <command> --help' for a command's options.",
     'Without a GPU, ossify uses Mesa lavapipe or SwiftShader; OSSIFY_ADAPTER=lavapipe|swiftshader|<ICD json> ' +
-        'forces one.',
+      'forces one.',
   ].join('\n');
 }
 
@@ -532,15 +615,25 @@ function progressBar() {
   let last = 0;
   let shown = false;
   return {
-    update(p: { epoch: number; epochs: number; step: number; steps: number; loss: number; accuracy: number; imagesPerS: number; etaS: number }) {
+    update(p: {
+      epoch: number;
+      epochs: number;
+      step: number;
+      steps: number;
+      loss: number;
+      accuracy: number;
+      imagesPerS: number;
+      etaS: number;
+    }) {
       const now = Date.now();
       if (!tty && now - last < 10_000 && p.step + 1 < p.steps) return;
       last = now;
       const w = 24;
       const done = Math.max(0, Math.min(w, Math.round(((p.step + 1) / p.steps) * w)));
-      const line = `epoch ${p.epoch}/${p.epochs} [${'='.repeat(done)}${' '.repeat(w - done)}] ` +
-          `${p.step + 1}/${p.steps}  loss ${p.loss.toFixed(4)}  acc ${p.accuracy.toFixed(3)} ` +
-          ` ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
+      const line =
+        `epoch ${p.epoch}/${p.epochs} [${'='.repeat(done)}${' '.repeat(w - done)}] ` +
+        `${p.step + 1}/${p.steps}  loss ${p.loss.toFixed(4)}  acc ${p.accuracy.toFixed(3)} ` +
+        ` ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
       if (tty) {
         process.stdout.write(`\r${line}\x1b[K`);
         shown = true;

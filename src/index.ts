@@ -18,13 +18,37 @@ export { GEMM_VARIANTS, type GemmVariant } from './kernels/gemm.js';
 export { Tensor, tidy, keep, noGrad, isGradEnabled, type Shape, type DType } from './tensor.js';
 export { backward } from './autograd.js';
 // Ops (differentiable; NHWC images, HWIO filters)
-export { relu, sigmoid, exp, neg, square, sqrt, log, tanh, scale, addScalar, add, sub, mul, div, broadcastTo, reshape } from './kernels/elementwise.js';
+export {
+  relu,
+  sigmoid,
+  exp,
+  neg,
+  square,
+  sqrt,
+  log,
+  tanh,
+  scale,
+  addScalar,
+  add,
+  sub,
+  mul,
+  div,
+  broadcastTo,
+  reshape,
+} from './kernels/elementwise.js';
 export { sum, mean } from './kernels/reduce.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
 export { conv2d, type Conv2dOptions, type Conv2dPadding, type Conv3x3Variant } from './kernels/conv2d.js';
 export { zeroPad2d, type Pad2d } from './kernels/pad.js';
 export { batchNorm, type BatchNormParams } from './kernels/batchnorm.js';
-export { maxPool2d, avgPool2d, globalAvgPool2d, type PoolPadding, type AvgPool2dOptions, type Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';
+export {
+  maxPool2d,
+  avgPool2d,
+  globalAvgPool2d,
+  type PoolPadding,
+  type AvgPool2dOptions,
+  type Pool2dOptions as Pool2dKernelOptions,
+} from './kernels/pool.js';
 export { concat, split } from './kernels/concat.js';
 export { bamCombine, type BamMode } from './kernels/bam.js';
 export { dropout } from './kernels/dropout.js';
@@ -34,24 +58,87 @@ export { softmaxCrossEntropy, softmax, type SoftmaxCrossEntropyOptions } from '.
 export { Optimizer, Adam, SGD, type AdamOptions, type SgdOptions } from './optim/optimizers.js';
 // Layers and models
 export {
-  Module, buildScope, Conv2d, BatchNorm, BatchNorm1d, BatchNorm2d, Dense, Linear, ReLU, Sigmoid, Softmax, MaxPool2d, AvgPool2d,
-  GlobalAvgPool2d, ZeroPad2d, Dropout, Flatten, Identity, Sequential, Concat, BAM, BAM_DEFAULTS, summary, summaryRows,
-  type LayerOptions, type TensorData, type StateDict, type TraceVisitor, type ParamCount, type Conv2dLayerOptions, type BatchNormOptions,
-  type DenseOptions, type Pool2dOptions, type BamOptions, type SummaryRow,
-  compilePlan, FUSION_RULES, type Plan, type PlanOptions, type PlanMode, type FusionRule,
+  Module,
+  buildScope,
+  Conv2d,
+  BatchNorm,
+  BatchNorm1d,
+  BatchNorm2d,
+  Dense,
+  Linear,
+  ReLU,
+  Sigmoid,
+  Softmax,
+  MaxPool2d,
+  AvgPool2d,
+  GlobalAvgPool2d,
+  ZeroPad2d,
+  Dropout,
+  Flatten,
+  Identity,
+  Sequential,
+  Concat,
+  BAM,
+  BAM_DEFAULTS,
+  summary,
+  summaryRows,
+  type LayerOptions,
+  type TensorData,
+  type StateDict,
+  type TraceVisitor,
+  type ParamCount,
+  type Conv2dLayerOptions,
+  type BatchNormOptions,
+  type DenseOptions,
+  type Pool2dOptions,
+  type BamOptions,
+  type SummaryRow,
+  compilePlan,
+  FUSION_RULES,
+  type Plan,
+  type PlanOptions,
+  type PlanMode,
+  type FusionRule,
 } from './layers/index.js';
 export {
-  inceptionV3, INCEPTION_V3_BAM_POSITIONS, denseNet121, DENSENET121_BLOCKS, DENSENET121_BAM_POSITIONS, buildModel,
-  Model, type ModelConfig, type ModelOptions, type BamPlacement, type Architecture,
+  inceptionV3,
+  INCEPTION_V3_BAM_POSITIONS,
+  denseNet121,
+  DENSENET121_BLOCKS,
+  DENSENET121_BAM_POSITIONS,
+  buildModel,
+  Model,
+  type ModelConfig,
+  type ModelOptions,
+  type BamPlacement,
+  type Architecture,
 } from './models/index.js';
 export { initValues, type Initializer } from './init.js';
 // Weight files (safetensors, checkpoints, PyTorch import; Keras HDF5 import is in ossify/node)
 export {
-  encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors,
-  type TensorMap, type SafetensorsDType, type DecodedTensor, type DecodedSafetensors,
+  encodeSafetensors,
+  decodeSafetensors,
+  saveSafetensors,
+  loadSafetensors,
+  type TensorMap,
+  type SafetensorsDType,
+  type DecodedTensor,
+  type DecodedSafetensors,
 } from './io/safetensors.js';
-export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './io/checkpoint.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  type Checkpoint,
+} from './io/checkpoint.js';
 export { importWeights, type ImportTarget, type ImportOptions, type ImportReport } from './io/import.js';
 export {
-  importTorchWeights, oihwToHwio, type TorchImportOptions, type TorchImportReport, type TorchMatch, type TorchPair, type TorchMismatch,
+  importTorchWeights,
+  oihwToHwio,
+  type TorchImportOptions,
+  type TorchImportReport,
+  type TorchMatch,
+  type TorchPair,
+  type TorchMismatch,
 } from './io/torch-import.js';

@@ -80,7 +80,15 @@ export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: 
  * - `lecunUniform`: U(-l, l), l = sqrt(3 / fan_in)
  * - `zeros`, `ones`, `{ constant: v }`
  */
-export type Initializer = 'glorotUniform' | 'glorotNormal' | 'heNormal' | 'heUniform' | 'lecunUniform' | 'zeros' | 'ones' | { constant: number };
+export type Initializer =
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heNormal'
+  | 'heUniform'
+  | 'lecunUniform'
+  | 'zeros'
+  | 'ones'
+  | { constant: number };
 
 /** stddev of a unit normal truncated at +-2 (Keras divides by it so that the variance is as asked). */
 const TRUNC_STD = 0.8796256610342398;

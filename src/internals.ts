@@ -46,6 +46,11 @@ export { writeFileAtomic, removeStaleTemps } from './io/safetensors.js';
 export { OPTIMIZER_PREFIX, CHECKPOINT_FORMAT_KEY, CHECKPOINT_FORMAT_VERSION } from './io/checkpoint.js';
 export { layerOf } from './io/import.js';
 export {
-  matchTorchByOrder, torchModules, transpose2d, naturalCompare,
-  type TorchKind, type TorchModule, type TorchModules,
+  matchTorchByOrder,
+  torchModules,
+  transpose2d,
+  naturalCompare,
+  type TorchKind,
+  type TorchModule,
+  type TorchModules,
 } from './io/torch-import.js';

@@ -28,7 +28,10 @@ export class Storage implements BufferLike {
   refs = 1;
   readonly buffer: GPUBuffer;
   readonly byteSize: number;
-  constructor(private readonly owner: BufferLike, readonly runtime: Runtime) {
+  constructor(
+    private readonly owner: BufferLike,
+    readonly runtime: Runtime,
+  ) {
     this.buffer = owner.buffer;
     this.byteSize = owner.byteSize;
   }
@@ -153,12 +156,17 @@ export class Tensor {
    * A tensor holding `data` (row-major). `persistent` allocates it at its exact size instead of a
    * pooled size class: for tensors that live as long as a model (weights, optimizer state).
    */
-  static from(data: ArrayLike<number>, shape?: Shape, opts: { requiresGrad?: boolean; name?: string; persistent?: boolean } = {}): Tensor {
+  static from(
+    data: ArrayLike<number>,
+    shape?: Shape,
+    opts: { requiresGrad?: boolean; name?: string; persistent?: boolean } = {},
+  ): Tensor {
     if (typeof data !== 'object' || data === null || typeof data.length !== 'number') {
       throw new Error(`ossify: Tensor.from data must be an array of numbers, got ${showValue(data)}`);
     }
     const s = checkShape(shape ?? [data.length], 'Tensor.from shape');
-    if (numel(s) !== data.length) throw new Error(`ossify: ${data.length} values cannot fill shape ${shapeStr(s)} (${numel(s)} elements)`);
+    if (numel(s) !== data.length)
+      throw new Error(`ossify: ${data.length} values cannot fill shape ${shapeStr(s)} (${numel(s)} elements)`);
     const t = Tensor.allocate(s, opts.persistent);
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
     runtime().upload(t.storage, f32);
@@ -211,7 +219,8 @@ export class Tensor {
 
   /** A new handle on the same storage, optionally with another shape of the same size (a view, no copy). */
   alias(shape: Shape = this.shape): Tensor {
-    if (numel(shape) !== this.size) throw new Error(`ossify: cannot view ${shapeStr(this.shape)} as ${shapeStr(shape)}`);
+    if (numel(shape) !== this.size)
+      throw new Error(`ossify: cannot view ${shapeStr(this.shape)} as ${shapeStr(shape)}`);
     return new Tensor(shape, this.storage.retain());
   }
 
@@ -247,7 +256,12 @@ export function fillBuffer(dst: BufferLike, value: number, n: number): void {
   const rt = runtime();
   const vec = n % 4 === 0;
   const bits = new Uint32Array(new Float32Array([value]).buffer)[0];
-  rt.dispatchStream('fill', fillTemplate(fillSrc, { T: vec ? 'vec4<u32>' : 'u32' }), { out: dst }, { n: vec ? n / 4 : n, bits });
+  rt.dispatchStream(
+    'fill',
+    fillTemplate(fillSrc, { T: vec ? 'vec4<u32>' : 'u32' }),
+    { out: dst },
+    { n: vec ? n / 4 : n, bits },
+  );
 }
 
 // ---- scopes -----------------------------------------------------------------------------------
@@ -257,7 +271,8 @@ type Returned = Tensor | Tensor[] | Record<string, unknown> | void | number | un
 function collect(result: unknown, into: Set<Tensor>): void {
   if (result instanceof Tensor) into.add(result);
   else if (Array.isArray(result)) for (const r of result) collect(r, into);
-  else if (result && typeof result === 'object' && Object.getPrototypeOf(result) === Object.prototype) for (const v of Object.values(result)) collect(v, into);
+  else if (result && typeof result === 'object' && Object.getPrototypeOf(result) === Object.prototype)
+    for (const v of Object.values(result)) collect(v, into);
 }
 
 function reachableNodes(roots: Iterable<Tensor>): Set<GradNode> {
@@ -359,19 +374,21 @@ export function defineOp<A extends unknown[], R>(
       if (!s.list) checkTensor(v, what);
       else if (!Array.isArray(v) || v.length === 0) {
         throw new Error(`ossify: ${what} must be a non-empty array of tensors, got ${showValue(v)}`);
-      }
-      else v.forEach((t, j) => checkTensor(t, `${what}[${j}]`));
+      } else v.forEach((t, j) => checkTensor(t, `${what}[${j}]`));
     }
-    return runScope(() => fn(...a), (result, scope) => {
-      const parent = scopes[scopes.length - 1];
-      // Most ops return one tensor: no set of returned tensors to build.
-      const returned = result instanceof Tensor ? null : new Set<Tensor>();
-      if (returned) collect(result, returned);
-      for (const t of scope) {
-        if (returned ? returned.has(t) : t === result) parent?.add(t);
-        else t.dispose();
-      }
-    });
+    return runScope(
+      () => fn(...a),
+      (result, scope) => {
+        const parent = scopes[scopes.length - 1];
+        // Most ops return one tensor: no set of returned tensors to build.
+        const returned = result instanceof Tensor ? null : new Set<Tensor>();
+        if (returned) collect(result, returned);
+        for (const t of scope) {
+          if (returned ? returned.has(t) : t === result) parent?.add(t);
+          else t.dispose();
+        }
+      },
+    );
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;

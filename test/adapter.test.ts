@@ -17,7 +17,14 @@ beforeAll(async () => {
   mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
   const dir = mkdtempSync(join(root, 'node_modules', '.cache', 'ossify-adapter-'));
   const bundle = join(dir, 'device.mjs');
-  await build({ entryPoints: [join(root, 'src/gpu/device.ts')], bundle: true, format: 'esm', platform: 'node', outfile: bundle, external: ['webgpu'] });
+  await build({
+    entryPoints: [join(root, 'src/gpu/device.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: bundle,
+    external: ['webgpu'],
+  });
   script = join(dir, 'probe.mjs');
   writeFileSync(
     script,
@@ -32,20 +39,37 @@ beforeAll(async () => {
   );
 });
 
-function probe(env: Record<string, string | undefined>): { kind?: string; reason?: string; error?: string; limits?: Record<string, number>; isCpu?: boolean } {
+function probe(env: Record<string, string | undefined>): {
+  kind?: string;
+  reason?: string;
+  error?: string;
+  limits?: Record<string, number>;
+  isCpu?: boolean;
+} {
   const e = { ...process.env } as Record<string, string | undefined>;
   delete e.OSSIFY_ADAPTER;
   delete e.VK_ICD_FILENAMES;
   Object.assign(e, env);
-  const out = execFileSync(process.execPath, [script], { env: e as NodeJS.ProcessEnv, cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(process.execPath, [script], {
+    env: e as NodeJS.ProcessEnv,
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
 describe('adapter classification', () => {
   it('recognises the software adapters by what they report', () => {
-    expect(classifyAdapter({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0' })).toBe('swiftshader');
-    expect(classifyAdapter({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)' })).toBe('lavapipe');
-    expect(classifyAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' })).toBe('hardware');
+    expect(
+      classifyAdapter({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0' }),
+    ).toBe('swiftshader');
+    expect(
+      classifyAdapter({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)' }),
+    ).toBe('lavapipe');
+    expect(classifyAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' })).toBe(
+      'hardware',
+    );
   });
 });
 

@@ -18,14 +18,34 @@ function bamFormula(C: number, r = 16): number {
   return 2 * C * Cr + Cr + C + 2 * Cr + C * Cr + Cr + 2 * Cr + 2 * (9 * Cr * Cr + Cr + 2 * Cr) + Cr + 1;
 }
 
-type Opts = { combine: 'sum' | 'product'; finalBN: boolean; training: boolean; numDilated: number; dilation: number; eps: number };
+type Opts = {
+  combine: 'sum' | 'product';
+  finalBN: boolean;
+  training: boolean;
+  numDilated: number;
+  dilation: number;
+  eps: number;
+};
 
 /** Float64 BAM forward from a state dict (values as float64), composed of the kernel references. */
-function bamReference(name: string, sd: Record<string, Float64Array>, x: Float64Array, shape: number[], o: Opts): Float64Array {
+function bamReference(
+  name: string,
+  sd: Record<string, Float64Array>,
+  x: Float64Array,
+  shape: number[],
+  o: Opts,
+): Float64Array {
   const [N, H, W, C] = shape;
   const k = (s: string) => sd[`${name}/${s}`];
   const bn = (v: ArrayLike<number>, vshape: number[], layer: string) =>
-    batchNormReference(v, vshape, { gamma: k(`${layer}.gamma`), beta: k(`${layer}.beta`), movingMean: k(`${layer}.moving_mean`), movingVar: k(`${layer}.moving_variance`), training: o.training, epsilon: o.eps }).y;
+    batchNormReference(v, vshape, {
+      gamma: k(`${layer}.gamma`),
+      beta: k(`${layer}.beta`),
+      movingMean: k(`${layer}.moving_mean`),
+      movingVar: k(`${layer}.moving_variance`),
+      training: o.training,
+      epsilon: o.eps,
+    }).y;
   const relu = (v: Float64Array) => v.map((a) => Math.max(a, 0));
   const dense = (v: Float64Array, rows: number, layer: string) => {
     const kern = k(`${layer}.kernel`);
@@ -43,7 +63,10 @@ function bamReference(name: string, sd: Record<string, Float64Array>, x: Float64
   if (o.finalBN) c = bn(c, [N, C], 'gate_c_bn_final');
   // Spatial gate.
   const conv = (v: ArrayLike<number>, vshape: number[], layer: string, cout: number, ks: number, d: number) => {
-    const r = conv2dReference(v, vshape, k(`${layer}.kernel`), [ks, ks, vshape[3], cout], k(`${layer}.bias`), { dilation: d, padding: [d * (ks > 1 ? 1 : 0), d * (ks > 1 ? 1 : 0), d * (ks > 1 ? 1 : 0), d * (ks > 1 ? 1 : 0)] });
+    const r = conv2dReference(v, vshape, k(`${layer}.kernel`), [ks, ks, vshape[3], cout], k(`${layer}.bias`), {
+      dilation: d,
+      padding: [d * (ks > 1 ? 1 : 0), d * (ks > 1 ? 1 : 0), d * (ks > 1 ? 1 : 0), d * (ks > 1 ? 1 : 0)],
+    });
     return r.out;
   };
   let s = conv(x, shape, 'gate_s_conv_reduce0', Cr, 1, 1);
@@ -77,7 +100,11 @@ describe('BAM', () => {
   beforeAll(setup);
 
   it('has the official layout parameter counts (17,361 / 68,513 / 272,193 at C = 256 / 512 / 1024)', () => {
-    for (const [C, want] of [[256, 17_361], [512, 68_513], [1024, 272_193]]) {
+    for (const [C, want] of [
+      [256, 17_361],
+      [512, 68_513],
+      [1024, 272_193],
+    ]) {
       const m = new BAM({ channels: C, combine: 'product' });
       const n = m.countParams();
       expect(n.trainable).toBe(want);
@@ -87,40 +114,66 @@ describe('BAM', () => {
     }
     // The paper's final BNs add a BN over C (channel gate) and over 1 channel (spatial gate).
     const p = new BAM({ channels: 256, finalBN: true });
-    expect(p.countParams()).toEqual({ trainable: 17_361 + 2 * 256 + 2, nonTrainable: 128 + 2 * 256 + 2, total: 17_361 + 128 + 4 * 256 + 4 });
+    expect(p.countParams()).toEqual({
+      trainable: 17_361 + 2 * 256 + 2,
+      nonTrainable: 128 + 2 * 256 + 2,
+      total: 17_361 + 128 + 4 * 256 + 4,
+    });
     expect(p.namedParameters().map(([k]) => k)).toContain(`${p.name}/gate_s_bn_final.gamma`);
     p.dispose();
     // numDilated and reduction change the layout.
     const q = new BAM({ channels: 64, reduction: 8, numDilated: 3 });
     const Cr = 8;
-    expect(q.countParams().trainable).toBe(2 * 64 * Cr + Cr + 64 + 2 * Cr + 64 * Cr + Cr + 2 * Cr + 3 * (9 * Cr * Cr + Cr + 2 * Cr) + Cr + 1);
+    expect(q.countParams().trainable).toBe(
+      2 * 64 * Cr + Cr + 64 + 2 * Cr + 64 * Cr + Cr + 2 * Cr + 3 * (9 * Cr * Cr + Cr + 2 * Cr) + Cr + 1,
+    );
     q.dispose();
   });
 
   for (const combine of ['sum', 'product'] as const)
     for (const finalBN of [false, true])
       for (const training of [false, true])
-        it(`forward matches the float64 reference (${combine}, finalBN ${finalBN}, ` +
-            `${training ? 'training' : 'inference'})`, async () => {
-          const shape = [2, 5, 7, 24];
-          const m = new BAM({ name: 'bamt', channels: 24, reduction: 8, combine, finalBN, dilation: 2 });
-          m.train(training);
-          const sd = randomize(m, 100);
-          const xv = randArray(shape.reduce((p, d) => p * d), 7, -2, 2);
-          const x = Tensor.from(Float32Array.from(xv), shape);
-          const y = noGrad(() => m.forward(x));
-          const want = bamReference('bamt', sd, xv, shape, { combine, finalBN, training, numDilated: 2, dilation: 2, eps: 1e-3 });
-          expectClose(await y.read(), want, { atol: 1e-4, rtol: 1e-3, what: 'BAM output' });
-          x.dispose();
-          y.dispose();
-          m.dispose();
-        });
+        it(
+          `forward matches the float64 reference (${combine}, finalBN ${finalBN}, ` +
+            `${training ? 'training' : 'inference'})`,
+          async () => {
+            const shape = [2, 5, 7, 24];
+            const m = new BAM({ name: 'bamt', channels: 24, reduction: 8, combine, finalBN, dilation: 2 });
+            m.train(training);
+            const sd = randomize(m, 100);
+            const xv = randArray(
+              shape.reduce((p, d) => p * d),
+              7,
+              -2,
+              2,
+            );
+            const x = Tensor.from(Float32Array.from(xv), shape);
+            const y = noGrad(() => m.forward(x));
+            const want = bamReference('bamt', sd, xv, shape, {
+              combine,
+              finalBN,
+              training,
+              numDilated: 2,
+              dilation: 2,
+              eps: 1e-3,
+            });
+            expectClose(await y.read(), want, { atol: 1e-4, rtol: 1e-3, what: 'BAM output' });
+            x.dispose();
+            y.dispose();
+            m.dispose();
+          },
+        );
 
   it('parameter gradients match finite differences of the float64 reference (training mode)', async () => {
     const shape = [2, 4, 5, 16];
     const m = new BAM({ name: 'bamg', channels: 16, reduction: 4, combine: 'product', dilation: 1 });
     const sd = randomize(m, 300);
-    const xv = randArray(shape.reduce((p, d) => p * d), 9, -2, 2);
+    const xv = randArray(
+      shape.reduce((p, d) => p * d),
+      9,
+      -2,
+      2,
+    );
     const wts = randArray(xv.length, 11);
     const x = Tensor.from(Float32Array.from(xv), shape);
     const w = Tensor.from(Float32Array.from(wts), shape);

@@ -15,14 +15,23 @@ function composite(x: Tensor, mc: Tensor, ms: Tensor, mode: BamMode): Tensor {
 
 for (const mode of ['sum', 'product'] as BamMode[]) {
   describe(`bamCombine (${mode})`, () => {
-    for (const shape of [[3, 7, 5, 6], [2, 9, 9, 16], [1, 1, 1, 1], [2, 35, 3, 4]]) {
+    for (const shape of [
+      [3, 7, 5, 6],
+      [2, 9, 9, 16],
+      [1, 1, 1, 1],
+      [2, 35, 3, 4],
+    ]) {
       it(`${shape.join('x')}: forward, backward vs reference and vs the composite of primitive ops`, async () => {
         const [N, H, W, C] = shape;
         const x = randArray(numel(shape), 1, -2, 2);
         const mc = randArray(N * C, 2, -2, 2);
         const ms = randArray(N * H * W, 3, -2, 2);
         const w = randArray(numel(shape), 4);
-        const inputs = [{ data: x, shape }, { data: mc, shape: [N, C] }, { data: ms, shape: [N, H, W, 1] }];
+        const inputs = [
+          { data: x, shape },
+          { data: mc, shape: [N, C] },
+          { data: ms, shape: [N, H, W, 1] },
+        ];
         const fused = await gpuGrads((a, b, c) => bamCombine(a, b, c, mode), inputs, w);
         expectClose(fused.out, bamCombineReference(x, shape, mc, ms, mode), { atol: 1e-6, rtol: 1e-5, what: 'y' });
         const ref = bamCombineBackwardReference(x, shape, mc, ms, w, mode);
@@ -31,7 +40,9 @@ for (const mode of ['sum', 'product'] as BamMode[]) {
         expectClose(fused.grads[2], ref.dms, { atol: 1e-5, rtol: 1e-4, what: 'dms' });
         const comp = await gpuGrads((a, b, c) => composite(a, b, c, mode), inputs, w);
         expectClose(fused.out, comp.out, { atol: 1e-6, rtol: 1e-5, what: 'fused vs composite y' });
-        comp.grads.forEach((g, i) => expectClose(fused.grads[i], g, { atol: 1e-5, rtol: 1e-4, what: `fused vs composite grad ${i}` }));
+        comp.grads.forEach((g, i) =>
+          expectClose(fused.grads[i], g, { atol: 1e-5, rtol: 1e-4, what: `fused vs composite grad ${i}` }),
+        );
       });
     }
 
@@ -42,11 +53,25 @@ for (const mode of ['sum', 'product'] as BamMode[]) {
       const mc = randArray(N * C, 6, -2, 2);
       const ms = randArray(N * H * W, 7, -2, 2);
       const w = randArray(numel(shape), 8);
-      const { grads } = await gpuGrads((a, b, c) => bamCombine(a, b, c, mode), [{ data: x, shape }, { data: mc, shape: [N, C] }, { data: ms, shape: [N, H, W, 1] }], w);
+      const { grads } = await gpuGrads(
+        (a, b, c) => bamCombine(a, b, c, mode),
+        [
+          { data: x, shape },
+          { data: mc, shape: [N, C] },
+          { data: ms, shape: [N, H, W, 1] },
+        ],
+        w,
+      );
       const fx = finiteDiff((v) => weightedSum(bamCombineReference(v, shape, mc, ms, mode), w), x);
       const fc = finiteDiff((v) => weightedSum(bamCombineReference(x, shape, v, ms, mode), w), mc);
       const fs = finiteDiff((v) => weightedSum(bamCombineReference(x, shape, mc, v, mode), w), ms);
-      [fx, fc, fs].forEach(([idx, fd], k) => expectClose(idx.map((i) => grads[k][i]), fd, { atol: 1e-5, rtol: 1e-3, what: `grad ${k} vs FD` }));
+      [fx, fc, fs].forEach(([idx, fd], k) =>
+        expectClose(
+          idx.map((i) => grads[k][i]),
+          fd,
+          { atol: 1e-5, rtol: 1e-3, what: `grad ${k} vs FD` },
+        ),
+      );
     });
   });
 }

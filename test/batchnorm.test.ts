@@ -1,11 +1,25 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, noGrad } from '../src/index.js';
-import { batchNorm, batchNormReference, batchNormBackwardReference, type BatchNormReferenceParams } from '../src/kernels/batchnorm.js';
+import {
+  batchNorm,
+  batchNormReference,
+  batchNormBackwardReference,
+  type BatchNormReferenceParams,
+} from '../src/kernels/batchnorm.js';
 import { setup, randArray, expectClose, finiteDiff, gpuGrads, weightedSum, numel } from './helpers.js';
 
 beforeAll(setup);
 
-interface Case { shape: number[]; gamma: boolean; beta: boolean; training: boolean; offset?: number; eps?: number; momentum?: number; varianceUpdate?: 'biased' | 'unbiased' }
+interface Case {
+  shape: number[];
+  gamma: boolean;
+  beta: boolean;
+  training: boolean;
+  offset?: number;
+  eps?: number;
+  momentum?: number;
+  varianceUpdate?: 'biased' | 'unbiased';
+}
 
 const mode = (training: boolean): string => (training ? 'training' : 'inference');
 
@@ -39,7 +53,11 @@ function gpuParams(p: BatchNormReferenceParams) {
 }
 
 /** GPU gradients [dx, dgamma?, dbeta?] against the float64 reference's. */
-function expectGrads(grads: Float32Array[], ref: { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array }, p: BatchNormReferenceParams): void {
+function expectGrads(
+  grads: Float32Array[],
+  ref: { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array },
+  p: BatchNormReferenceParams,
+): void {
   // dx in training mode is a difference of O(1) terms: judge it against the gradient's scale.
   const scale = Math.max(...ref.dx.map(Math.abs));
   expectClose(grads[0], ref.dx, { atol: 2e-5 * scale, rtol: 1e-3, what: 'dx' });
@@ -65,18 +83,25 @@ describe('batchNorm forward', () => {
     { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
   ];
   for (const c of cases) {
-    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')} gamma=${c.gamma} ` +
-        `beta=${c.beta}${c.offset ? ` offset ${c.offset}` : ''}${c.varianceUpdate ? ` ${c.varianceUpdate}` : ''}`, async () => {
-      const { x, p } = data(c, 11);
-      const ref = batchNormReference(x, c.shape, p);
-      const gp = gpuParams(p);
-      const y = batchNorm(Tensor.from(Float32Array.from(x), c.shape), gp);
-      // With an offset of 1000, f32 inputs carry ~6e-5 absolute error relative to std ~1: allow for it.
-      const atol = c.offset ? 5e-4 : 1e-5;
-      expectClose(await y.read(), ref.y, { atol, rtol: 1e-4, what: 'y' });
-      expectClose(await gp.movingMean.read(), ref.movingMean, { atol: 1e-5, rtol: 1e-5, what: 'movingMean' });
-      expectClose(await gp.movingVar.read(), ref.movingVar, { atol: c.offset ? 1e-4 : 1e-6, rtol: 1e-5, what: 'movingVar' });
-    });
+    it(
+      `${c.training ? 'training' : 'inference'} ${c.shape.join('x')} gamma=${c.gamma} ` +
+        `beta=${c.beta}${c.offset ? ` offset ${c.offset}` : ''}${c.varianceUpdate ? ` ${c.varianceUpdate}` : ''}`,
+      async () => {
+        const { x, p } = data(c, 11);
+        const ref = batchNormReference(x, c.shape, p);
+        const gp = gpuParams(p);
+        const y = batchNorm(Tensor.from(Float32Array.from(x), c.shape), gp);
+        // With an offset of 1000, f32 inputs carry ~6e-5 absolute error relative to std ~1: allow for it.
+        const atol = c.offset ? 5e-4 : 1e-5;
+        expectClose(await y.read(), ref.y, { atol, rtol: 1e-4, what: 'y' });
+        expectClose(await gp.movingMean.read(), ref.movingMean, { atol: 1e-5, rtol: 1e-5, what: 'movingMean' });
+        expectClose(await gp.movingVar.read(), ref.movingVar, {
+          atol: c.offset ? 1e-4 : 1e-6,
+          rtol: 1e-5,
+          what: 'movingVar',
+        });
+      },
+    );
   }
 
   it('moving statistics after 2 training steps (Keras momentum 0.99, biased variance), then inference', async () => {
@@ -95,7 +120,12 @@ describe('batchNorm forward', () => {
     expect(Math.abs(mm[0] - p.movingMean[0])).toBeGreaterThan(1e-4);
     // Inference now uses the updated moving statistics.
     const yi = batchNorm(Tensor.from(Float32Array.from(x2), shape), { ...gp, training: false });
-    const ri = batchNormReference(x2, shape, { ...p, training: false, movingMean: r2.movingMean, movingVar: r2.movingVar });
+    const ri = batchNormReference(x2, shape, {
+      ...p,
+      training: false,
+      movingMean: r2.movingMean,
+      movingVar: r2.movingVar,
+    });
     expectClose(await yi.read(), ri.y, { atol: 1e-5, rtol: 1e-4, what: 'inference y' });
   });
 });
@@ -134,7 +164,11 @@ describe('batchNorm backward', () => {
     });
   }
 
-  for (const [training, C] of [[true, 3], [false, 3], [true, 4]] as const) {
+  for (const [training, C] of [
+    [true, 3],
+    [false, 3],
+    [true, 4],
+  ] as const) {
     it(`${mode(training)} C=${C}: gradients match finite differences of the float64 reference`, async () => {
       const shape = [2, 3, 2, C];
       const { x, p } = data({ shape, gamma: true, beta: true, training }, 3);
@@ -142,13 +176,33 @@ describe('batchNorm backward', () => {
       const gp = gpuParams(p);
       const gamma = p.gamma as Float64Array;
       const beta = p.beta as Float64Array;
-      const { grads } = await gpuGrads((xt, gt, bt) => batchNorm(xt, { ...gp, gamma: gt, beta: bt }), [{ data: x, shape }, { data: gamma, shape: [C] }, { data: beta, shape: [C] }], w);
+      const { grads } = await gpuGrads(
+        (xt, gt, bt) => batchNorm(xt, { ...gp, gamma: gt, beta: bt }),
+        [
+          { data: x, shape },
+          { data: gamma, shape: [C] },
+          { data: beta, shape: [C] },
+        ],
+        w,
+      );
       const [ix, fx] = finiteDiff((xx) => weightedSum(batchNormReference(xx, shape, p).y, w), x);
-      expectClose(ix.map((i) => grads[0][i]), fx, { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' });
+      expectClose(
+        ix.map((i) => grads[0][i]),
+        fx,
+        { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' },
+      );
       const [ig, fg] = finiteDiff((gg) => weightedSum(batchNormReference(x, shape, { ...p, gamma: gg }).y, w), gamma);
-      expectClose(ig.map((i) => grads[1][i]), fg, { atol: 1e-4, rtol: 1e-3, what: 'dgamma vs FD' });
+      expectClose(
+        ig.map((i) => grads[1][i]),
+        fg,
+        { atol: 1e-4, rtol: 1e-3, what: 'dgamma vs FD' },
+      );
       const [ib, fb] = finiteDiff((bb) => weightedSum(batchNormReference(x, shape, { ...p, beta: bb }).y, w), beta);
-      expectClose(ib.map((i) => grads[2][i]), fb, { atol: 1e-4, rtol: 1e-3, what: 'dbeta vs FD' });
+      expectClose(
+        ib.map((i) => grads[2][i]),
+        fb,
+        { atol: 1e-4, rtol: 1e-3, what: 'dbeta vs FD' },
+      );
     });
   }
 
@@ -158,7 +212,10 @@ describe('batchNorm backward', () => {
     const gp = gpuParams(p);
     const y = noGrad(() => batchNorm(Tensor.from(Float32Array.from(x), shape, { requiresGrad: true }), gp));
     expect(y.node).toBeNull();
-    expectClose(await gp.movingMean.read(), batchNormReference(x, shape, p).movingMean, { atol: 1e-6, what: 'movingMean' });
+    expectClose(await gp.movingMean.read(), batchNormReference(x, shape, p).movingMean, {
+      atol: 1e-6,
+      what: 'movingMean',
+    });
   });
 });
 
@@ -170,28 +227,45 @@ describe('batchNorm with the fused ReLU (relu: true)', () => {
     { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
     { shape: [5, 9], gamma: true, beta: false, training: false },
   ] as Case[]) {
-    it(`${c.training ? 'training' : 'inference'} ${c.shape.join('x')}: max(BN(x), 0) ` +
-        `and its gradients match the float64 reference`, async () => {
-      const { x, p } = data(c, 21);
-      const ref = batchNormReference(x, c.shape, p);
-      const w = randArray(numel(c.shape), 22);
-      const gp = gpuParams(p);
-      const C = c.shape[c.shape.length - 1];
-      const params = [p.gamma, p.beta].filter((v) => v !== null).map((data) => ({ data, shape: [C] }));
-      const { out, grads } = await gpuGrads(
-        (xt, ...pt) => batchNorm(xt, { ...gp, gamma: p.gamma ? pt[0] : null, beta: p.beta ? pt[p.gamma ? 1 : 0] : null, relu: true }),
-        [{ data: x, shape: c.shape }, ...params],
-        w,
-      );
-      expectClose(out, reluRef(ref.y), { what: 'y' });
-      expect(out.some((v) => v === 0) && out.some((v) => v > 0), 'the case exercises both sides of the ReLU').toBe(true);
-      // The gradient through ReLU is the batch norm's gradient of g masked where the output is 0.
-      const masked = Float64Array.from(w, (g, i) => (ref.y[i] > 0 ? g : 0));
-      expectGrads(grads, batchNormBackwardReference(x, c.shape, masked, p), p);
-      // And against finite differences of the composed float64 reference.
-      const [ix, fx] = finiteDiff((xx) => weightedSum(reluRef(batchNormReference(xx, c.shape, p).y), w), x, { count: 24 });
-      expectClose(ix.map((i) => grads[0][i]), fx, { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' });
-    });
+    it(
+      `${c.training ? 'training' : 'inference'} ${c.shape.join('x')}: max(BN(x), 0) ` +
+        `and its gradients match the float64 reference`,
+      async () => {
+        const { x, p } = data(c, 21);
+        const ref = batchNormReference(x, c.shape, p);
+        const w = randArray(numel(c.shape), 22);
+        const gp = gpuParams(p);
+        const C = c.shape[c.shape.length - 1];
+        const params = [p.gamma, p.beta].filter((v) => v !== null).map((data) => ({ data, shape: [C] }));
+        const { out, grads } = await gpuGrads(
+          (xt, ...pt) =>
+            batchNorm(xt, {
+              ...gp,
+              gamma: p.gamma ? pt[0] : null,
+              beta: p.beta ? pt[p.gamma ? 1 : 0] : null,
+              relu: true,
+            }),
+          [{ data: x, shape: c.shape }, ...params],
+          w,
+        );
+        expectClose(out, reluRef(ref.y), { what: 'y' });
+        expect(out.some((v) => v === 0) && out.some((v) => v > 0), 'the case exercises both sides of the ReLU').toBe(
+          true,
+        );
+        // The gradient through ReLU is the batch norm's gradient of g masked where the output is 0.
+        const masked = Float64Array.from(w, (g, i) => (ref.y[i] > 0 ? g : 0));
+        expectGrads(grads, batchNormBackwardReference(x, c.shape, masked, p), p);
+        // And against finite differences of the composed float64 reference.
+        const [ix, fx] = finiteDiff((xx) => weightedSum(reluRef(batchNormReference(xx, c.shape, p).y), w), x, {
+          count: 24,
+        });
+        expectClose(
+          ix.map((i) => grads[0][i]),
+          fx,
+          { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' },
+        );
+      },
+    );
   }
 });
 
@@ -217,9 +291,17 @@ describe('NaN and options (issue #24)', () => {
     const { x, p } = data({ shape: [2, 3, 4], gamma: false, beta: false, training: true }, 51);
     const xt = Tensor.from(Float32Array.from(x), [2, 3, 4]);
     const gp = gpuParams(p);
-    expect(() => batchNorm(xt, { ...gp, epsilon: -1 })).toThrow(/batchNorm epsilon must be a finite number >= 0, got -1/);
-    expect(() => batchNorm(xt, { ...gp, epsilon: NaN })).toThrow(/batchNorm epsilon must be a finite number >= 0, got NaN/);
-    expect(() => batchNorm(xt, { ...gp, varianceUpdate: 'pytorch' as 'unbiased' })).toThrow(/varianceUpdate must be 'biased' or 'unbiased', got 'pytorch'/);
-    expect(() => batchNorm(xt, { ...gp, momentum: 1.5 })).toThrow(/momentum \(Keras convention\) must be a finite number in \[0, 1\], got 1.5/);
+    expect(() => batchNorm(xt, { ...gp, epsilon: -1 })).toThrow(
+      /batchNorm epsilon must be a finite number >= 0, got -1/,
+    );
+    expect(() => batchNorm(xt, { ...gp, epsilon: NaN })).toThrow(
+      /batchNorm epsilon must be a finite number >= 0, got NaN/,
+    );
+    expect(() => batchNorm(xt, { ...gp, varianceUpdate: 'pytorch' as 'unbiased' })).toThrow(
+      /varianceUpdate must be 'biased' or 'unbiased', got 'pytorch'/,
+    );
+    expect(() => batchNorm(xt, { ...gp, momentum: 1.5 })).toThrow(
+      /momentum \(Keras convention\) must be a finite number in \[0, 1\], got 1.5/,
+    );
   });
 });

@@ -22,7 +22,14 @@ describe('bench case list', () => {
     }
     expect(gpu).toContain('conv1x7-128-128-17@32');
     expect(cpu).not.toContain('conv1x7-128-128-17@32');
-    for (const k of ['inceptionv3-75@2', 'inceptionv3-bam-139@2', 'densenet121-64@2', 'densenet121-bam-96@2', 'conv3x3d4-16-16-17@2', 'matmul-1024@1']) {
+    for (const k of [
+      'inceptionv3-75@2',
+      'inceptionv3-bam-139@2',
+      'densenet121-64@2',
+      'densenet121-bam-96@2',
+      'conv3x3d4-16-16-17@2',
+      'matmul-1024@1',
+    ]) {
       expect(gpu).toContain(k);
       expect(cpu).toContain(k);
     }
@@ -40,7 +47,13 @@ describe('bench case list', () => {
 
 // A fake engine whose "work" is a busy wait of a fixed length; it logs what runs when.
 function fakeEngine(name: string, ms: number, events: string[], fail?: string): Engine {
-  const timer: Timer = { flush: () => undefined, sync: async () => undefined, bracket: null, resetPeak: () => undefined, peak: () => 7 };
+  const timer: Timer = {
+    flush: () => undefined,
+    sync: async () => undefined,
+    bracket: null,
+    resetPeak: () => undefined,
+    peak: () => 7,
+  };
   return {
     name,
     adapter: 'fake',
@@ -81,7 +94,11 @@ describe('bench sampling', () => {
   it('alternates the engines sample by sample within a case, activating each before it runs', async () => {
     const events: string[] = [];
     const engines = [fakeEngine('a', 1, events), fakeEngine('b', 2, events, 'backward')];
-    const rows = await runSuite(engines, { quick: false, realGpu: false, filter: ['conv1x1'], samples: 3, log: () => undefined }, 'node');
+    const rows = await runSuite(
+      engines,
+      { quick: false, realGpu: false, filter: ['conv1x1'], samples: 3, log: () => undefined },
+      'node',
+    );
     // Forward: both warm up, then a b a b a b; backward: b cannot, a runs alone.
     const fwd = events.filter((x) => x.startsWith('run') && x.endsWith('forward')).map((x) => x.split(' ')[1]);
     expect(fwd.join('')).toBe('ababab' + 'ab');
@@ -89,7 +106,13 @@ describe('bench sampling', () => {
     expect(bwd.join('')).toBe('aaaa');
     // Each run is preceded by its own engine's activation.
     events.forEach((x, i) => {
-      if (x.startsWith('run ')) expect(events.slice(0, i).reverse().find((y) => y.startsWith('activate'))).toBe(`activate ${x.split(' ')[1]}`);
+      if (x.startsWith('run '))
+        expect(
+          events
+            .slice(0, i)
+            .reverse()
+            .find((y) => y.startsWith('activate')),
+        ).toBe(`activate ${x.split(' ')[1]}`);
     });
     expect(rows.map((r) => [r.engine, r.phase, r.runs, r.error ?? ''])).toEqual([
       ['a', 'forward', 3, ''],
@@ -100,7 +123,11 @@ describe('bench sampling', () => {
     const [a, b] = rows;
     expect(b.median_ms!).toBeGreaterThan(a.median_ms!);
     expect(a.gflops).toBeCloseTo(1e6 / a.median_ms! / 1e6, 9);
-    expect(events.filter((x) => x.startsWith('dispose'))).toEqual(['dispose a forward', 'dispose b forward', 'dispose a backward']);
+    expect(events.filter((x) => x.startsWith('dispose'))).toEqual([
+      'dispose a forward',
+      'dispose b forward',
+      'dispose a backward',
+    ]);
   });
 });
 
@@ -114,7 +141,13 @@ function bracketedEngine(gpuMs: Record<'forward' | 'backward', number>, submitsW
     read: async () => gpuMs[phaseNow],
     kind: 'gpu-timestamp',
   } as unknown as GpuBracket;
-  const timer: Timer = { flush: () => undefined, sync: async () => undefined, bracket, resetPeak: () => undefined, peak: () => null };
+  const timer: Timer = {
+    flush: () => undefined,
+    sync: async () => undefined,
+    bracket,
+    resetPeak: () => undefined,
+    peak: () => null,
+  };
   return {
     name: 'peer',
     adapter: 'fake',
@@ -260,7 +293,11 @@ describe('bench ratios: both times on one clock', () => {
   });
 
   it('reads back the header it writes, so a report can be rewritten from its JSON rows', () => {
-    const meta = { title: 'ossify benchmark (Node, lavapipe)', date: '2026-11-27 06:04:16 UTC', notes: ['first note', 'second'] };
+    const meta = {
+      title: 'ossify benchmark (Node, lavapipe)',
+      date: '2026-11-27 06:04:16 UTC',
+      notes: ['first note', 'second'],
+    };
     expect(parseMeta(markdown([ossify, wasm], meta))).toEqual(meta);
   });
 });

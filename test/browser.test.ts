@@ -66,7 +66,9 @@ describe('browser bundle', () => {
       page.on('pageerror', (e) => errors.push(String(e)));
       await page.goto(`${server.url}/`);
       // A string, so that vitest's transform leaves this import() alone: it runs in the page.
-      const web = (await page.evaluate(`import('${server.url}/ossify.js').then((m) => m.runSmallNet())`)) as SmallNetResult;
+      const web = (await page.evaluate(
+        `import('${server.url}/ossify.js').then((m) => m.runSmallNet())`,
+      )) as SmallNetResult;
       expect(errors).toEqual([]);
       console.log(`browser: ${web.adapter}; node: ${node.adapter}; network: ${web.impl}`);
       expect(web.adapter).not.toBe('');

@@ -17,15 +17,29 @@ const cli = join(root, 'dist', 'cli.js');
 const sample = join(root, 'data', 'fracatlas-sample');
 const env = { ...process.env, OSSIFY_QUIET: '1' };
 const TRAIN = [
-  '--epochs', '1', '--batch-size', '4', '--max-batches', '2', '--image-size', '75', '--width', '0.125',
-  '--workers', '0', '--no-report',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '4',
+  '--max-batches',
+  '2',
+  '--image-size',
+  '75',
+  '--width',
+  '0.125',
+  '--workers',
+  '0',
+  '--no-report',
 ];
 const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `ossify-cli-${name}-`));
 
 /** Run the CLI; `stderr` without the adapter's own warnings (Dawn prints them on every start). */
 function ossify(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 280_000 });
-  const stderr = r.stderr.split('\n').filter((l) => !l.startsWith('Warning: ')).join('\n');
+  const stderr = r.stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('Warning: '))
+    .join('\n');
   return { status: r.status, stdout: r.stdout, stderr };
 }
 
@@ -123,7 +137,10 @@ describe('bad data', () => {
     const data = tmp('csv');
     cpSync(sample, data, { recursive: true });
     const r0 = rng(5);
-    writeFileSync(join(data, 'dataset.csv'), Uint8Array.from({ length: 3000 }, () => Math.floor(r0() * 256)));
+    writeFileSync(
+      join(data, 'dataset.csv'),
+      Uint8Array.from({ length: 3000 }, () => Math.floor(r0() * 256)),
+    );
     const r = ossify(['train', '--data', data, '--out', tmp('csv-run'), ...TRAIN]);
     const csv = join(data, 'dataset.csv');
     expectFailure(r, 1, new RegExp(`${csv} is not a readable CSV file \\(it holds binary data, not text\\); fix it`));
@@ -180,8 +197,19 @@ describe('weights that do not fit', () => {
     return path;
   }
   // The trainer's validation batch, whose kernels are compiled already.
-  const evalArgs = (ckpt: string): string[] =>
-    ['eval', '--checkpoint', ckpt, '--data', sample, '--split', 'val', '--workers', '0', '--batch-size', '4'];
+  const evalArgs = (ckpt: string): string[] => [
+    'eval',
+    '--checkpoint',
+    ckpt,
+    '--data',
+    sample,
+    '--split',
+    'val',
+    '--workers',
+    '0',
+    '--batch-size',
+    '4',
+  ];
 
   it('--init-weights that fill 1 tensor of the model (another model) are refused, pointing to the flag', () => {
     const file = decodeSafetensors(readFileSync(join(run, 'best.safetensors')));

@@ -7,12 +7,46 @@ beforeAll(setup);
 
 describe('concat', () => {
   const cases: { shapes: number[][]; axis: number }[] = [
-    { shapes: [[3, 7, 5, 6], [3, 7, 5, 2], [3, 7, 5, 5], [3, 7, 5, 3]], axis: 3 }, // Inception: 4 branches
-    { shapes: [[2, 4, 3, 6], [2, 4, 3, 1]], axis: -1 }, // DenseNet: one new layer
-    { shapes: [[2, 3, 4], [5, 3, 4]], axis: 0 }, // contiguous: buffer copies
-    { shapes: [[2, 3, 4], [2, 1, 4], [2, 2, 4]], axis: 1 },
+    {
+      shapes: [
+        [3, 7, 5, 6],
+        [3, 7, 5, 2],
+        [3, 7, 5, 5],
+        [3, 7, 5, 3],
+      ],
+      axis: 3,
+    }, // Inception: 4 branches
+    {
+      shapes: [
+        [2, 4, 3, 6],
+        [2, 4, 3, 1],
+      ],
+      axis: -1,
+    }, // DenseNet: one new layer
+    {
+      shapes: [
+        [2, 3, 4],
+        [5, 3, 4],
+      ],
+      axis: 0,
+    }, // contiguous: buffer copies
+    {
+      shapes: [
+        [2, 3, 4],
+        [2, 1, 4],
+        [2, 2, 4],
+      ],
+      axis: 1,
+    },
     { shapes: [[7], [1], [3]], axis: 0 },
-    { shapes: [[2, 3, 3, 8], [2, 3, 3, 4], [2, 3, 3, 12]], axis: 3 }, // multiples of 4: vec4 copies
+    {
+      shapes: [
+        [2, 3, 3, 8],
+        [2, 3, 3, 4],
+        [2, 3, 3, 12],
+      ],
+      axis: 3,
+    }, // multiples of 4: vec4 copies
     { shapes: [[1, 1, 1, 3]], axis: 3 },
   ];
   for (const c of cases) {
@@ -23,15 +57,25 @@ describe('concat', () => {
       const { out, grads } = await gpuGrads((...ts) => concat(ts, c.axis), parts, w);
       expect(Array.from(out)).toEqual(Array.from(Float32Array.from(ref.data)));
       // The gradient of sum(concat * w) w.r.t. each part is its slice of w.
-      const wantGrads = splitReference(w, ref.shape, c.shapes.map((s) => s[(c.axis + s.length) % s.length]), c.axis);
-      grads.forEach((g, i) => expect(Array.from(g), `grad ${i}`).toEqual(Array.from(Float32Array.from(wantGrads[i].data))));
+      const wantGrads = splitReference(
+        w,
+        ref.shape,
+        c.shapes.map((s) => s[(c.axis + s.length) % s.length]),
+        c.axis,
+      );
+      grads.forEach((g, i) =>
+        expect(Array.from(g), `grad ${i}`).toEqual(Array.from(Float32Array.from(wantGrads[i].data))),
+      );
     });
   }
 
   it('DenseNet-style repeated concatenation keeps every gradient path', async () => {
     // x0 -> f1 = 2 * x0, x1 = [x0, f1], f2 = x1 * w (per element), x2 = [x1, f2].
     const x0 = Tensor.from([1, 2, 3, 4, 5, 6], [1, 1, 2, 3], { requiresGrad: true });
-    const m = Tensor.from(Float32Array.from({ length: 12 }, (_, i) => 0.5 + i), [1, 1, 2, 6]);
+    const m = Tensor.from(
+      Float32Array.from({ length: 12 }, (_, i) => 0.5 + i),
+      [1, 1, 2, 6],
+    );
     const x1 = concat([x0, mul(x0, Tensor.full([1, 1, 2, 3], 2))], 3);
     const x2 = concat([x1, mul(x1, m)], 3);
     const loss = sum(x2);
@@ -78,13 +122,24 @@ describe('split', () => {
         loss = loss ? sum(concat([loss, term], 0)) : term;
       }
       backward(loss!);
-      const wantParts = refs.map((r, i) => ({ data: used[i] ? ws[i] : new Float64Array(r.data.length), shape: r.shape }));
+      const wantParts = refs.map((r, i) => ({
+        data: used[i] ? ws[i] : new Float64Array(r.data.length),
+        shape: r.shape,
+      }));
       expectClose(await xt.grad!.read(), concatReference(wantParts, c.axis).data, { atol: 1e-6, what: 'dx' });
       // Finite differences of the float64 reference on the same objective.
-      const f = (xx: Float64Array) => splitReference(xx, c.shape, c.sizes, c.axis).reduce((s, r, i) => s + (used[i] ? weightedSum(r.data, ws[i]) : 0), 0);
+      const f = (xx: Float64Array) =>
+        splitReference(xx, c.shape, c.sizes, c.axis).reduce(
+          (s, r, i) => s + (used[i] ? weightedSum(r.data, ws[i]) : 0),
+          0,
+        );
       const [idx, fd] = finiteDiff(f, x, { count: 12 });
       const g = await xt.grad!.read();
-      expectClose(idx.map((i) => g[i]), fd, { atol: 1e-5, what: 'dx vs FD' });
+      expectClose(
+        idx.map((i) => g[i]),
+        fd,
+        { atol: 1e-5, what: 'dx vs FD' },
+      );
     });
   }
 

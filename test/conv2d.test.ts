@@ -7,7 +7,14 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { setVariant, runtime } from '../src/index.js';
 import { fused } from '../src/kernels/fused.js';
-import { conv2d, conv2dReference, conv2dReferenceGrads, resolveConvGeometry, tapWindow, type Conv2dOptions } from '../src/kernels/conv2d.js';
+import {
+  conv2d,
+  conv2dReference,
+  conv2dReferenceGrads,
+  resolveConvGeometry,
+  tapWindow,
+  type Conv2dOptions,
+} from '../src/kernels/conv2d.js';
 import { winogradApplies } from '../src/kernels/winograd.js';
 import { noGrad } from '../src/tensor.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, relL2, numel } from './helpers.js';
@@ -34,51 +41,170 @@ const CASES: Case[] = [
   { name: 'inception 3x1 same', x: [2, 6, 7, 5], w: [3, 1, 5, 4], opts: { padding: 'same' } },
   { name: 'inception 3x3 s2 valid downsample', x: [1, 17, 15, 6], w: [3, 3, 6, 8], opts: { stride: 2 } },
   // DenseNet121
-  { name: 'densenet stem 7x7 s2 after zero padding 3', x: [1, 16, 13, 3], w: [7, 7, 3, 8], opts: { stride: 2, padding: [3, 3, 3, 3] } },
+  {
+    name: 'densenet stem 7x7 s2 after zero padding 3',
+    x: [1, 16, 13, 3],
+    w: [7, 7, 3, 8],
+    opts: { stride: 2, padding: [3, 3, 3, 3] },
+  },
   { name: 'densenet 1x1 bottleneck', x: [2, 6, 5, 16], w: [1, 1, 16, 8], opts: {} },
   { name: 'densenet 3x3 same growth', x: [2, 6, 5, 8], w: [3, 3, 8, 4], opts: { padding: 'same' } },
   // BAM spatial gate (with biases)
   { name: 'BAM 1x1 reduce (bias)', x: [2, 7, 6, 16], w: [1, 1, 16, 4], opts: {}, bias: true },
-  { name: 'BAM 3x3 dilation 4 padding 4 (bias)', x: [1, 11, 10, 4], w: [3, 3, 4, 4], opts: { dilation: 4, padding: [4, 4, 4, 4] }, bias: true },
+  {
+    name: 'BAM 3x3 dilation 4 padding 4 (bias)',
+    x: [1, 11, 10, 4],
+    w: [3, 3, 4, 4],
+    opts: { dilation: 4, padding: [4, 4, 4, 4] },
+    bias: true,
+  },
   { name: 'BAM 1x1 to 1 channel (bias)', x: [2, 7, 6, 4], w: [1, 1, 4, 1], opts: {}, bias: true },
   // Odd sizes and geometry corners
   { name: 'odd H=7 W=5 Cin=3 Cout=5 (bias)', x: [1, 7, 5, 3], w: [3, 3, 3, 5], opts: {}, bias: true },
-  { name: 'stride 2 same (even input: pad bottom/right)', x: [1, 8, 6, 3], w: [3, 3, 3, 5], opts: { stride: 2, padding: 'same' } },
-  { name: 'stride 2 same, 2x2 kernel, odd input', x: [2, 7, 9, 3], w: [2, 2, 3, 4], opts: { stride: 2, padding: 'same' }, bias: true },
+  {
+    name: 'stride 2 same (even input: pad bottom/right)',
+    x: [1, 8, 6, 3],
+    w: [3, 3, 3, 5],
+    opts: { stride: 2, padding: 'same' },
+  },
+  {
+    name: 'stride 2 same, 2x2 kernel, odd input',
+    x: [2, 7, 9, 3],
+    w: [2, 2, 3, 4],
+    opts: { stride: 2, padding: 'same' },
+    bias: true,
+  },
   { name: 'stride (2,1) same', x: [1, 9, 7, 4], w: [3, 3, 4, 3], opts: { stride: [2, 1], padding: 'same' } },
   { name: 'stride (1,3) valid', x: [1, 6, 11, 3], w: [2, 3, 3, 4], opts: { stride: [1, 3] } },
   { name: 'dilation (1,2) same', x: [1, 7, 9, 3], w: [3, 3, 3, 4], opts: { dilation: [1, 2], padding: 'same' } },
   { name: 'dilation (2,1) valid', x: [2, 9, 6, 3], w: [3, 2, 3, 4], opts: { dilation: [2, 1] } },
-  { name: 'dilation 2 stride 2 same', x: [1, 10, 9, 3], w: [3, 3, 3, 4], opts: { dilation: 2, stride: 2, padding: 'same' } },
+  {
+    name: 'dilation 2 stride 2 same',
+    x: [1, 10, 9, 3],
+    w: [3, 3, 3, 4],
+    opts: { dilation: 2, stride: 2, padding: 'same' },
+  },
   { name: 'asymmetric explicit padding [0,2,1,3]', x: [1, 5, 6, 3], w: [3, 3, 3, 4], opts: { padding: [0, 2, 1, 3] } },
-  { name: 'asymmetric padding with stride 2 [2,0,0,1]', x: [1, 8, 7, 2], w: [3, 2, 2, 3], opts: { stride: 2, padding: [2, 0, 0, 1] } },
+  {
+    name: 'asymmetric padding with stride 2 [2,0,0,1]',
+    x: [1, 8, 7, 2],
+    w: [3, 2, 2, 3],
+    opts: { stride: 2, padding: [2, 0, 0, 1] },
+  },
   { name: '1x1 stride 2 (odd rows get no gradient)', x: [1, 7, 6, 4], w: [1, 1, 4, 3], opts: { stride: 2 } },
-  { name: 'stride 3 dilation 3 same (whole phases without taps)', x: [1, 10, 8, 2], w: [3, 3, 2, 3], opts: { stride: 3, dilation: 3, padding: 'same' } },
-  { name: 'stride (3,2) 4x5 kernel, padding [1,2,2,0]', x: [2, 11, 9, 3], w: [4, 5, 3, 4], opts: { stride: [3, 2], padding: [1, 2, 2, 0] } },
+  {
+    name: 'stride 3 dilation 3 same (whole phases without taps)',
+    x: [1, 10, 8, 2],
+    w: [3, 3, 2, 3],
+    opts: { stride: 3, dilation: 3, padding: 'same' },
+  },
+  {
+    name: 'stride (3,2) 4x5 kernel, padding [1,2,2,0]',
+    x: [2, 11, 9, 3],
+    w: [4, 5, 3, 4],
+    opts: { stride: [3, 2], padding: [1, 2, 2, 0] },
+  },
   { name: 'batch 3, 1x1 spatial output', x: [3, 3, 3, 4], w: [3, 3, 4, 5], opts: {}, bias: true },
   { name: 'size-1 dims (1x1 image, 1 channel)', x: [1, 1, 1, 1], w: [1, 1, 1, 3], opts: {}, bias: true },
   // Vectorised paths: vec4 B (Cout or Cin % 4 == 0), 4x4-block weight gather (both), subgroup rows (N >= 29)
   { name: 'vec4: 3x3 s2 same Cin=8 Cout=12', x: [2, 9, 11, 8], w: [3, 3, 8, 12], opts: { stride: 2, padding: 'same' } },
-  { name: 'vec4: 1x7 same Cin=12 Cout=20 (bias)', x: [1, 5, 9, 12], w: [1, 7, 12, 20], opts: { padding: 'same' }, bias: true },
-  { name: 'vec4: 3x3 same Cin=36 Cout=40, full subgroup rows', x: [2, 5, 6, 36], w: [3, 3, 36, 40], opts: { padding: 'same' } },
-  { name: 'vec4: 3x3 s2 valid Cout=96 (32-column workgroups), 45 output rows', x: [1, 19, 21, 4], w: [3, 3, 4, 96], opts: { stride: 2 } },
-  { name: 'split-k forward with bias (K = 1152, 4 output pixels)', x: [1, 4, 4, 128], w: [3, 3, 128, 2], opts: {}, bias: true },
-  { name: 'split-k input gradient (K = 1152, 9 input pixels)', x: [1, 3, 3, 2], w: [3, 3, 2, 128], opts: { padding: 'same' } },
+  {
+    name: 'vec4: 1x7 same Cin=12 Cout=20 (bias)',
+    x: [1, 5, 9, 12],
+    w: [1, 7, 12, 20],
+    opts: { padding: 'same' },
+    bias: true,
+  },
+  {
+    name: 'vec4: 3x3 same Cin=36 Cout=40, full subgroup rows',
+    x: [2, 5, 6, 36],
+    w: [3, 3, 36, 40],
+    opts: { padding: 'same' },
+  },
+  {
+    name: 'vec4: 3x3 s2 valid Cout=96 (32-column workgroups), 45 output rows',
+    x: [1, 19, 21, 4],
+    w: [3, 3, 4, 96],
+    opts: { stride: 2 },
+  },
+  {
+    name: 'split-k forward with bias (K = 1152, 4 output pixels)',
+    x: [1, 4, 4, 128],
+    w: [3, 3, 128, 2],
+    opts: {},
+    bias: true,
+  },
+  {
+    name: 'split-k input gradient (K = 1152, 9 input pixels)',
+    x: [1, 3, 3, 2],
+    w: [3, 3, 2, 128],
+    opts: { padding: 'same' },
+  },
   { name: 'split-k weight gradient (N*OH*OW > 1024)', x: [2, 24, 23, 4], w: [3, 3, 4, 6], opts: { padding: 'same' } },
   // Tap windows: taps that read only padding for every output pixel are skipped (small maps)
-  { name: 'window: 3x3 same on 1x1 maps (centre tap only), vec4, bias', x: [2, 1, 1, 8], w: [3, 3, 8, 12], opts: { padding: 'same' }, bias: true },
-  { name: 'window: 7x1 same on 3x3 maps (rows 1-5 of 7), vec4', x: [2, 3, 3, 8], w: [7, 1, 8, 8], opts: { padding: 'same' } },
-  { name: 'window: 1x7 same on 3x3 maps (columns 1-5 of 7), scalar Cin', x: [1, 3, 3, 3], w: [1, 7, 3, 5], opts: { padding: 'same' } },
+  {
+    name: 'window: 3x3 same on 1x1 maps (centre tap only), vec4, bias',
+    x: [2, 1, 1, 8],
+    w: [3, 3, 8, 12],
+    opts: { padding: 'same' },
+    bias: true,
+  },
+  {
+    name: 'window: 7x1 same on 3x3 maps (rows 1-5 of 7), vec4',
+    x: [2, 3, 3, 8],
+    w: [7, 1, 8, 8],
+    opts: { padding: 'same' },
+  },
+  {
+    name: 'window: 1x7 same on 3x3 maps (columns 1-5 of 7), scalar Cin',
+    x: [1, 3, 3, 3],
+    w: [1, 7, 3, 5],
+    opts: { padding: 'same' },
+  },
   { name: 'window: 3x1 same on 1x1 maps', x: [2, 1, 1, 4], w: [3, 1, 4, 8], opts: { padding: 'same' } },
-  { name: 'window: BAM 3x3 dilation 4 on 3x3 maps (centre tap), bias', x: [1, 3, 3, 4], w: [3, 3, 4, 4], opts: { dilation: 4, padding: [4, 4, 4, 4] }, bias: true },
+  {
+    name: 'window: BAM 3x3 dilation 4 on 3x3 maps (centre tap), bias',
+    x: [1, 3, 3, 4],
+    w: [3, 3, 4, 4],
+    opts: { dilation: 4, padding: [4, 4, 4, 4] },
+    bias: true,
+  },
   { name: 'window: one live row, columns 1-3 of 5', x: [1, 1, 2, 4], w: [3, 5, 4, 4], opts: { padding: 'same' } },
-  { name: 'window: stride 2, live rows 0 and 2 of 4 (a dead row inside, one outside)', x: [1, 1, 5, 2], w: [4, 3, 2, 3], opts: { stride: 2, padding: [2, 3, 1, 1] } },
+  {
+    name: 'window: stride 2, live rows 0 and 2 of 4 (a dead row inside, one outside)',
+    x: [1, 1, 5, 2],
+    w: [4, 3, 2, 3],
+    opts: { stride: 2, padding: [2, 3, 1, 1] },
+  },
   // Groups
-  { name: 'groups 2, stride 2 same', x: [2, 7, 6, 4], w: [3, 3, 2, 6], opts: { groups: 2, stride: 2, padding: 'same' }, bias: true },
-  { name: 'groups 3 (Cig 3, Cog 1), stride (2,1), dilation 2, bias', x: [1, 9, 7, 9], w: [3, 3, 3, 3], opts: { groups: 3, stride: [2, 1], dilation: 2, padding: 'same' }, bias: true },
+  {
+    name: 'groups 2, stride 2 same',
+    x: [2, 7, 6, 4],
+    w: [3, 3, 2, 6],
+    opts: { groups: 2, stride: 2, padding: 'same' },
+    bias: true,
+  },
+  {
+    name: 'groups 3 (Cig 3, Cog 1), stride (2,1), dilation 2, bias',
+    x: [1, 9, 7, 9],
+    w: [3, 3, 3, 3],
+    opts: { groups: 3, stride: [2, 1], dilation: 2, padding: 'same' },
+    bias: true,
+  },
   { name: 'depthwise 3x3 same', x: [2, 7, 7, 5], w: [3, 3, 1, 5], opts: { groups: 5, padding: 'same' } },
-  { name: 'depthwise multiplier 2, 5x5 s2 same', x: [1, 9, 8, 3], w: [5, 5, 1, 6], opts: { groups: 3, stride: 2, padding: 'same' }, bias: true },
-  { name: 'depthwise dilation 2 valid, long reduction', x: [2, 30, 28, 4], w: [3, 3, 1, 4], opts: { groups: 4, dilation: 2 } },
+  {
+    name: 'depthwise multiplier 2, 5x5 s2 same',
+    x: [1, 9, 8, 3],
+    w: [5, 5, 1, 6],
+    opts: { groups: 3, stride: 2, padding: 'same' },
+    bias: true,
+  },
+  {
+    name: 'depthwise dilation 2 valid, long reduction',
+    x: [2, 30, 28, 4],
+    w: [3, 3, 1, 4],
+    opts: { groups: 4, dilation: 2 },
+  },
 ];
 
 function data(c: Case, seed: number) {
@@ -137,7 +263,16 @@ describe('conv2d geometry', () => {
     expect(win([2, 3, 3, 160], [7, 1, 160, 192], { padding: 'same' })).toEqual([1, 0, 5, 1, 2, 0, 160, false]);
     expect(win([2, 3, 3, 160], [1, 7, 160, 192], { padding: 'same' })).toEqual([0, 1, 1, 5, 0, 2, 160, false]);
     // Several live rows keep every column, so that the window stays one block of w's rows.
-    expect(win([1, 3, 1, 4], [3, 3, 4, 4], { dilation: [1, 4], padding: [1, 1, 4, 4] })).toEqual([0, 0, 3, 3, 1, 4, 0, true]);
+    expect(win([1, 3, 1, 4], [3, 3, 4, 4], { dilation: [1, 4], padding: [1, 1, 4, 4] })).toEqual([
+      0,
+      0,
+      3,
+      3,
+      1,
+      4,
+      0,
+      true,
+    ]);
     // Dead taps inside the live range stay in (the hull); a dead one past it goes.
     expect(win([1, 1, 5, 2], [4, 3, 2, 3], { stride: 2, padding: [2, 3, 1, 1] })).toEqual([0, 0, 3, 3, 2, 1, 0, false]);
     // Large maps keep the whole kernel.
@@ -176,12 +311,42 @@ for (const variant of ['subgroup', 'regtile', 'shared'] as const) {
 // own corners: odd output sizes (tiles cut at the border), channel counts off the vec4 width, batch 3,
 // long reductions (the subgroup core's vec4 reads), under the CPU default core and the GPU's.
 const WINOGRAD_CASES: Case[] = [
-  ...CASES.filter((c) => c.w[0] === 3 && c.w[1] === 3 && !c.opts.stride && !c.opts.dilation && !c.opts.groups && tapWindow(resolveConvGeometry(c.x, c.w, c.opts)).whole),
-  { name: 'winograd: odd 9x7 output, Cin=5 Cout=3, same, bias', x: [2, 9, 7, 5], w: [3, 3, 5, 3], opts: { padding: 'same' }, bias: true },
+  ...CASES.filter(
+    (c) =>
+      c.w[0] === 3 &&
+      c.w[1] === 3 &&
+      !c.opts.stride &&
+      !c.opts.dilation &&
+      !c.opts.groups &&
+      tapWindow(resolveConvGeometry(c.x, c.w, c.opts)).whole,
+  ),
+  {
+    name: 'winograd: odd 9x7 output, Cin=5 Cout=3, same, bias',
+    x: [2, 9, 7, 5],
+    w: [3, 3, 5, 3],
+    opts: { padding: 'same' },
+    bias: true,
+  },
   { name: 'winograd: valid on 8x5 (6x3 output), batch 3', x: [3, 8, 5, 4], w: [3, 3, 4, 8], opts: {} },
-  { name: 'winograd: explicit [2,0,1,2] padding, odd 3x7 output', x: [1, 3, 6, 8], w: [3, 3, 8, 4], opts: { padding: [2, 0, 1, 2] } },
-  { name: 'winograd: Cin=68 Cout=36 on 7x7 (vec4 reads, 8 columns per lane)', x: [2, 7, 7, 68], w: [3, 3, 68, 36], opts: { padding: 'same' }, bias: true },
-  { name: 'winograd: Cin=128 Cout=32, DenseNet growth on 8x8', x: [2, 8, 8, 128], w: [3, 3, 128, 32], opts: { padding: 'same' } },
+  {
+    name: 'winograd: explicit [2,0,1,2] padding, odd 3x7 output',
+    x: [1, 3, 6, 8],
+    w: [3, 3, 8, 4],
+    opts: { padding: [2, 0, 1, 2] },
+  },
+  {
+    name: 'winograd: Cin=68 Cout=36 on 7x7 (vec4 reads, 8 columns per lane)',
+    x: [2, 7, 7, 68],
+    w: [3, 3, 68, 36],
+    opts: { padding: 'same' },
+    bias: true,
+  },
+  {
+    name: 'winograd: Cin=128 Cout=32, DenseNet growth on 8x8',
+    x: [2, 8, 8, 128],
+    w: [3, 3, 128, 32],
+    opts: { padding: 'same' },
+  },
 ];
 
 for (const core of ['subgroup8', 'shared'] as const) {
@@ -218,7 +383,9 @@ for (const core of ['subgroup8', 'shared'] as const) {
       const wt = Tensor.from(w, [3, 3, Cin, Cout]);
       const table = Tensor.from([...scale, ...shift], [2, Cout]);
       const into = Tensor.from(before, [N, H, W, wide]);
-      noGrad(() => fused(xt, wt, { padding: 'same', epilogue: { table, relu: true }, into: { tensor: into, offset: 3 } }));
+      noGrad(() =>
+        fused(xt, wt, { padding: 'same', epilogue: { table, relu: true }, into: { tensor: into, offset: 3 } }),
+      );
       const got = await into.read();
       const ref = conv2dReference(x, [N, H, W, Cin], w, [3, 3, Cin, Cout], null, { padding: 'same' }).out;
       const want = Float64Array.from(before);
@@ -240,7 +407,10 @@ describe('conv2d API', () => {
     const { x, w, b } = data(c, 5);
     const out = conv2d(Tensor.from(x, c.x), Tensor.from(w, c.w), Tensor.from(b!, [c.w[3]]), c.opts);
     expect(out.requiresGrad).toBe(false);
-    expectClose(await out.read(), conv2dReference(x, c.x, w, c.w, b, c.opts).out, { atol: 1e-5, what: 'no-grad forward' });
+    expectClose(await out.read(), conv2dReference(x, c.x, w, c.w, b, c.opts).out, {
+      atol: 1e-5,
+      what: 'no-grad forward',
+    });
     out.dispose();
   });
 
@@ -256,28 +426,61 @@ describe('conv2d API', () => {
 describe('conv2d gradients vs finite differences', () => {
   beforeAll(setup);
   const tiny: Case[] = [
-    { name: 'stride 2 same, dilation (1,2), bias', x: [2, 5, 6, 2], w: [3, 2, 2, 3], opts: { stride: 2, dilation: [1, 2], padding: 'same' }, bias: true },
+    {
+      name: 'stride 2 same, dilation (1,2), bias',
+      x: [2, 5, 6, 2],
+      w: [3, 2, 2, 3],
+      opts: { stride: 2, dilation: [1, 2], padding: 'same' },
+      bias: true,
+    },
     { name: '1x3 asymmetric padding', x: [1, 4, 5, 3], w: [1, 3, 3, 2], opts: { padding: [1, 0, 2, 1] } },
-    { name: 'grouped (2 groups), stride (1,2)', x: [1, 5, 5, 4], w: [3, 3, 2, 4], opts: { groups: 2, stride: [1, 2], padding: 'same' }, bias: true },
+    {
+      name: 'grouped (2 groups), stride (1,2)',
+      x: [1, 5, 5, 4],
+      w: [3, 3, 2, 4],
+      opts: { groups: 2, stride: [1, 2], padding: 'same' },
+      bias: true,
+    },
   ];
   for (const [i, c] of tiny.entries()) {
     it(c.name, async () => {
       const { x, w, b } = data(c, 40 + i);
       const gw = randArray(conv2dReference(x, c.x, w, c.w, b, c.opts).out.length, 70 + i);
       const rg = conv2dReferenceGrads(x, c.x, w, c.w, gw, c.opts);
-      const loss = (xx: Float64Array, ww: Float64Array, bb: Float64Array | null) => weightedSum(conv2dReference(xx, c.x, ww, c.w, bb, c.opts).out, gw);
+      const loss = (xx: Float64Array, ww: Float64Array, bb: Float64Array | null) =>
+        weightedSum(conv2dReference(xx, c.x, ww, c.w, bb, c.opts).out, gw);
       const [ix, fx] = finiteDiff((v) => loss(v, w, b), x);
-      expectClose(ix.map((j) => rg.dX[j]), fx, { atol: 1e-6, rtol: 1e-6, what: 'reference dx vs finite differences' });
+      expectClose(
+        ix.map((j) => rg.dX[j]),
+        fx,
+        { atol: 1e-6, rtol: 1e-6, what: 'reference dx vs finite differences' },
+      );
       const [iw, fw] = finiteDiff((v) => loss(x, v, b), w);
-      expectClose(iw.map((j) => rg.dW[j]), fw, { atol: 1e-6, rtol: 1e-6, what: 'reference dw vs finite differences' });
+      expectClose(
+        iw.map((j) => rg.dW[j]),
+        fw,
+        { atol: 1e-6, rtol: 1e-6, what: 'reference dw vs finite differences' },
+      );
       if (b) {
         const [ib, fb] = finiteDiff((v) => loss(x, w, v), b);
-        expectClose(ib.map((j) => rg.dB[j]), fb, { atol: 1e-6, rtol: 1e-6, what: 'reference db vs finite differences' });
+        expectClose(
+          ib.map((j) => rg.dB[j]),
+          fb,
+          { atol: 1e-6, rtol: 1e-6, what: 'reference db vs finite differences' },
+        );
       }
       // And the GPU against the finite differences directly.
       const { grads } = await gpuConvGrads(c, x, w, b, gw);
-      expectClose(ix.map((j) => grads[0][j]), fx, { atol: 1e-5, rtol: 1e-4, what: 'GPU dx vs finite differences' });
-      expectClose(iw.map((j) => grads[1][j]), fw, { atol: 1e-5, rtol: 1e-4, what: 'GPU dw vs finite differences' });
+      expectClose(
+        ix.map((j) => grads[0][j]),
+        fx,
+        { atol: 1e-5, rtol: 1e-4, what: 'GPU dx vs finite differences' },
+      );
+      expectClose(
+        iw.map((j) => grads[1][j]),
+        fw,
+        { atol: 1e-5, rtol: 1e-4, what: 'GPU dw vs finite differences' },
+      );
     });
   }
 });
@@ -286,33 +489,49 @@ describe('issue #24: memory and options', () => {
   beforeAll(setup);
   for (const bias of [false, true]) {
     for (const grad of [false, true]) {
-      it(`a 1x1 conv2d outside tidy() (bias ${bias}, requiresGrad ${grad}) holds nothing once its output is ` +
-          `disposed`, async () => {
-        const rt = runtime();
-        // The shapes of the DenseNet bottleneck case above (kernels already compiled).
-        const [xs, ws] = [[2, 6, 5, 16], [1, 1, 16, 8]];
-        const x = Tensor.from(Float32Array.from(randArray(numel(xs), 1)), xs, { requiresGrad: grad });
-        const w = Tensor.from(Float32Array.from(randArray(numel(ws), 2)), ws, { requiresGrad: grad });
-        const b = bias ? Tensor.from(Float32Array.from(randArray(8, 3)), [8]) : null;
-        const live = rt.memory().liveBytes;
-        const buffers = rt.memory().liveBuffers;
-        for (let i = 0; i < 5; i++) {
-          const y = conv2d(x, w, b);
-          if (i === 0) expectClose(await y.read(), conv2dReference(randArray(numel(xs), 1), xs, randArray(numel(ws), 2), ws, b ? randArray(8, 3) : null).out, { what: 'y' });
-          y.dispose();
-        }
-        expect(rt.memory().liveBytes).toBe(live);
-        expect(rt.memory().liveBuffers).toBe(buffers);
-        for (const t of [x, w, b]) t?.dispose();
-      });
+      it(
+        `a 1x1 conv2d outside tidy() (bias ${bias}, requiresGrad ${grad}) holds nothing once its output is ` +
+          `disposed`,
+        async () => {
+          const rt = runtime();
+          // The shapes of the DenseNet bottleneck case above (kernels already compiled).
+          const [xs, ws] = [
+            [2, 6, 5, 16],
+            [1, 1, 16, 8],
+          ];
+          const x = Tensor.from(Float32Array.from(randArray(numel(xs), 1)), xs, { requiresGrad: grad });
+          const w = Tensor.from(Float32Array.from(randArray(numel(ws), 2)), ws, { requiresGrad: grad });
+          const b = bias ? Tensor.from(Float32Array.from(randArray(8, 3)), [8]) : null;
+          const live = rt.memory().liveBytes;
+          const buffers = rt.memory().liveBuffers;
+          for (let i = 0; i < 5; i++) {
+            const y = conv2d(x, w, b);
+            if (i === 0)
+              expectClose(
+                await y.read(),
+                conv2dReference(randArray(numel(xs), 1), xs, randArray(numel(ws), 2), ws, b ? randArray(8, 3) : null)
+                  .out,
+                { what: 'y' },
+              );
+            y.dispose();
+          }
+          expect(rt.memory().liveBytes).toBe(live);
+          expect(rt.memory().liveBuffers).toBe(buffers);
+          for (const t of [x, w, b]) t?.dispose();
+        },
+      );
     }
   }
   it("refuses padding 'SAME' (upper case) and other bad options, naming them", () => {
     const x = Tensor.zeros([1, 5, 5, 2]);
     const w = Tensor.zeros([3, 3, 2, 4]);
-    expect(() => conv2d(x, w, null, { padding: 'SAME' as 'same' })).toThrow(/conv2d option padding must be 'valid', 'same'.*got 'SAME' \(write 'same', lower case\)/);
+    expect(() => conv2d(x, w, null, { padding: 'SAME' as 'same' })).toThrow(
+      /conv2d option padding must be 'valid', 'same'.*got 'SAME' \(write 'same', lower case\)/,
+    );
     expect(() => conv2d(x, w, null, { stride: 0 })).toThrow(/option stride must be an integer >= 1.*got 0/);
-    expect(() => conv2d(x, w, null, { dilation: [1, 0.5] })).toThrow(/option dilation must be an integer >= 1.*got \[1, 0.5\]/);
+    expect(() => conv2d(x, w, null, { dilation: [1, 0.5] })).toThrow(
+      /option dilation must be an integer >= 1.*got \[1, 0.5\]/,
+    );
     expect(() => conv2d(x, w, null, { groups: NaN })).toThrow(/option groups must be an integer >= 1, got NaN/);
     for (const t of [x, w]) t.dispose();
   });

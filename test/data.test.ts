@@ -42,7 +42,9 @@ async function writeRgbProgressive(src: string, dst: string): Promise<void> {
     rgb[i * 3 + 1] = Math.round(data[i]! * 0.8);
     rgb[i * 3 + 2] = Math.round(data[i]! * 0.5);
   }
-  await sharp(rgb, { raw: { width: info.width, height: info.height, channels: 3 } }).jpeg({ progressive: true, quality: 95 }).toFile(dst);
+  await sharp(rgb, { raw: { width: info.width, height: info.height, channels: 3 } })
+    .jpeg({ progressive: true, quality: 95 })
+    .toFile(dst);
 }
 
 /** A synthetic FracAtlas folder with known problems (no splits/: seeded split). */
@@ -93,7 +95,8 @@ describe('readFracAtlas', () => {
     expect(ds.records.find((x) => x.id === 'IMG0000016')).toMatchObject({ label: 0, split: 'train' });
     expect(ds.records.find((x) => x.id === 'IMG0000036')).toMatchObject({ label: 0, split: 'val' });
     // Folder and label agree for every record.
-    for (const rec of ds.records) expect(rec.path.includes(rec.label === 1 ? '/Fractured/' : '/Non_fractured/')).toBe(true);
+    for (const rec of ds.records)
+      expect(rec.path.includes(rec.label === 1 ? '/Fractured/' : '/Non_fractured/')).toBe(true);
     expect(ds.split('val').length).toBe(12);
   });
 
@@ -108,7 +111,13 @@ describe('readFracAtlas', () => {
     expect(byKind('label-mismatch')).toEqual(['IMG0001410']);
     expect(byKind('not-in-csv')).toEqual(['IMG0000635']);
     expect(s.issues.find((i) => i.kind === 'not-in-csv')!.action).toBe('kept');
-    expect(s.issueCounts).toEqual({ truncated: 1, unsupported: 1, 'missing-file': 1, 'label-mismatch': 1, 'not-in-csv': 1 });
+    expect(s.issueCounts).toEqual({
+      truncated: 1,
+      unsupported: 1,
+      'missing-file': 1,
+      'label-mismatch': 1,
+      'not-in-csv': 1,
+    });
     expect(s.skipped).toBe(4);
     expect(s.ignoredFiles.length).toBe(1);
     // 5 fractured files (1 mislabelled row dropped) + 8 non-fractured files (truncated and corrupt dropped).
@@ -125,7 +134,10 @@ describe('readFracAtlas', () => {
     expect(again.records).toEqual(ds.records);
     // The header + end-marker check also catches the truncation; 'keep' keeps it (reported).
     const quick = await readFracAtlas(root, { verify: 'markers', truncated: 'keep' });
-    expect(quick.summary.issues.find((i) => i.kind === 'truncated')).toMatchObject({ id: 'IMG0001189', action: 'kept' });
+    expect(quick.summary.issues.find((i) => i.kind === 'truncated')).toMatchObject({
+      id: 'IMG0001189',
+      action: 'kept',
+    });
     expect(quick.records.map((r) => r.id)).toContain('IMG0001189');
   });
 
@@ -145,7 +157,8 @@ describe('readFracAtlas', () => {
     mkdirSync(join(root, 'Utilities/Fracture Split'), { recursive: true });
     const fr = ['IMG0000472', 'IMG0001391', 'IMG0001410', 'IMG0001578', 'IMG0001970'];
     for (const id of fr) copyFileSync(join(FR, `${id}.jpg`), join(root, 'images/Fractured', `${id}.jpg`));
-    for (const id of ['IMG0000016', 'IMG0000036', 'IMG0000157']) copyFileSync(join(NF, `${id}.jpg`), join(root, 'images/Non_fractured', `${id}.jpg`));
+    for (const id of ['IMG0000016', 'IMG0000036', 'IMG0000157'])
+      copyFileSync(join(NF, `${id}.jpg`), join(root, 'images/Non_fractured', `${id}.jpg`));
     const fs = join(root, 'Utilities/Fracture Split');
     writeFileSync(join(fs, 'train.csv'), 'image_id\nIMG0000472.jpg\nIMG0001391.jpg\nIMG0099999.jpg\n');
     writeFileSync(join(fs, 'valid.csv'), 'image_id\nIMG0001410.jpg\n');
@@ -153,40 +166,61 @@ describe('readFracAtlas', () => {
     const ds = await readFracAtlas(root, { verify: 'markers' });
     const split = (id: string): string => ds.records.find((r) => r.id === id)!.split;
     expect(ds.summary.splitSource).toBe('provider-fracture-split+seeded');
-    expect([split('IMG0000472'), split('IMG0001391'), split('IMG0001410'), split('IMG0001578')]).toEqual(['train', 'train', 'val', 'test']);
+    expect([split('IMG0000472'), split('IMG0001391'), split('IMG0001410'), split('IMG0001578')]).toEqual([
+      'train',
+      'train',
+      'val',
+      'test',
+    ]);
     expect(ds.records.length).toBe(8); // IMG0001970 (not in the provider split) got a seeded split
     expect(ds.summary.issues).toEqual([]);
   });
 
-  it('split files: mislabelled split row, conflicting and unassigned images are reported; ' +
-      'assign puts all in one split', async () => {
-    const root = join(tmp, 'splits');
-    mkdirSync(join(root, 'images/Fractured'), { recursive: true });
-    mkdirSync(join(root, 'images/Non_fractured'), { recursive: true });
-    mkdirSync(join(root, 'splits'), { recursive: true });
-    for (const id of ['IMG0000472', 'IMG0001391']) copyFileSync(join(FR, `${id}.jpg`), join(root, 'images/Fractured', `${id}.jpg`));
-    for (const id of ['IMG0000016', 'IMG0000036', 'IMG0000157']) copyFileSync(join(NF, `${id}.jpg`), join(root, 'images/Non_fractured', `${id}.jpg`));
-    writeFileSync(join(root, 'splits/train.csv'), 'image_id,fractured\nIMG0000472.jpg,1\nIMG0000016.jpg,1\nIMG0000036.jpg,0\n');
-    writeFileSync(join(root, 'splits/val.csv'), 'image_id,fractured\nIMG0001391.jpg,1\nIMG0000036.jpg,0\n');
-    const ds = await readFracAtlas(root, { verify: 'none' });
-    const kinds = Object.fromEntries(ds.summary.issues.map((i) => [i.id, i.kind]));
-    expect(kinds).toEqual({ IMG0000016: 'label-mismatch', IMG0000036: 'split-conflict', IMG0000157: 'unassigned' });
-    expect(ds.records.map((r) => `${r.id}:${r.split}`)).toEqual(['IMG0000472:train', 'IMG0001391:val']);
-    const all = await readFracAtlas(root, { verify: 'none', assign: 'test' });
-    expect(all.summary.splitSource).toBe('assigned');
-    expect(all.records.length).toBe(5);
-    expect(all.records.every((r) => r.split === 'test')).toBe(true);
-  });
+  it(
+    'split files: mislabelled split row, conflicting and unassigned images are reported; ' +
+      'assign puts all in one split',
+    async () => {
+      const root = join(tmp, 'splits');
+      mkdirSync(join(root, 'images/Fractured'), { recursive: true });
+      mkdirSync(join(root, 'images/Non_fractured'), { recursive: true });
+      mkdirSync(join(root, 'splits'), { recursive: true });
+      for (const id of ['IMG0000472', 'IMG0001391'])
+        copyFileSync(join(FR, `${id}.jpg`), join(root, 'images/Fractured', `${id}.jpg`));
+      for (const id of ['IMG0000016', 'IMG0000036', 'IMG0000157'])
+        copyFileSync(join(NF, `${id}.jpg`), join(root, 'images/Non_fractured', `${id}.jpg`));
+      writeFileSync(
+        join(root, 'splits/train.csv'),
+        'image_id,fractured\nIMG0000472.jpg,1\nIMG0000016.jpg,1\nIMG0000036.jpg,0\n',
+      );
+      writeFileSync(join(root, 'splits/val.csv'), 'image_id,fractured\nIMG0001391.jpg,1\nIMG0000036.jpg,0\n');
+      const ds = await readFracAtlas(root, { verify: 'none' });
+      const kinds = Object.fromEntries(ds.summary.issues.map((i) => [i.id, i.kind]));
+      expect(kinds).toEqual({ IMG0000016: 'label-mismatch', IMG0000036: 'split-conflict', IMG0000157: 'unassigned' });
+      expect(ds.records.map((r) => `${r.id}:${r.split}`)).toEqual(['IMG0000472:train', 'IMG0001391:val']);
+      const all = await readFracAtlas(root, { verify: 'none', assign: 'test' });
+      expect(all.summary.splitSource).toBe('assigned');
+      expect(all.records.length).toBe(5);
+      expect(all.records.every((r) => r.split === 'test')).toBe(true);
+    },
+  );
 
-  it('a CSV that cannot be parsed throws, naming the file and the parser\'s reason in printable text', async () => {
+  it("a CSV that cannot be parsed throws, naming the file and the parser's reason in printable text", async () => {
     const root = join(tmp, 'badcsv');
     mkdirSync(join(root, 'images/Fractured'), { recursive: true });
     mkdirSync(join(root, 'splits'), { recursive: true });
     copyFileSync(join(FR, 'IMG0000472.jpg'), join(root, 'images/Fractured/IMG0000472.jpg'));
     // Broken quoting, with a byte that is not valid UTF-8 after it: text, but no CSV.
-    writeFileSync(join(root, 'splits/train.csv'), Buffer.from('image_id,fractured\n"IMG0000472.jpg,1\n\xe9\n', 'latin1'));
-    const err = await readFracAtlas(root, { verify: 'none' }).then(() => null, (e: Error) => e);
-    expect(err?.message).toMatch(/^ossify: \S+splits\/train\.csv is not a readable CSV file \(Quote Not Closed.*\); fix it/);
+    writeFileSync(
+      join(root, 'splits/train.csv'),
+      Buffer.from('image_id,fractured\n"IMG0000472.jpg,1\n\xe9\n', 'latin1'),
+    );
+    const err = await readFracAtlas(root, { verify: 'none' }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /^ossify: \S+splits\/train\.csv is not a readable CSV file \(Quote Not Closed.*\); fix it/,
+    );
     expect(err?.message).toMatch(/^[\x20-\x7e]*$/);
   });
 });
@@ -216,9 +250,14 @@ describe('image pipeline', () => {
     for (let i = 0; i < src.length; i++) src[i] = (i * 7919 + (i >> 6) * 31) % 256; // high-frequency pattern
     for (const o of [48, 32, 21]) {
       const ours = resizeBilinear(src, W, W, 1, o, o);
-      const theirs = await sharp(src, { raw: { width: W, height: W, channels: 1 } }).resize(o, o, { kernel: 'linear', fit: 'fill' }).toColourspace('b-w').raw().toBuffer();
+      const theirs = await sharp(src, { raw: { width: W, height: W, channels: 1 } })
+        .resize(o, o, { kernel: 'linear', fit: 'fill' })
+        .toColourspace('b-w')
+        .raw()
+        .toBuffer();
       let maxd = 0;
-      for (let y = 2; y < o - 2; y++) for (let x = 2; x < o - 2; x++) maxd = Math.max(maxd, Math.abs(ours[y * o + x]! - theirs[y * o + x]!));
+      for (let y = 2; y < o - 2; y++)
+        for (let x = 2; x < o - 2; x++) maxd = Math.max(maxd, Math.abs(ours[y * o + x]! - theirs[y * o + x]!));
       // sharp rounds to 8 bits and uses fixed-point weights; plain (aliasing) bilinear sampling would differ by tens.
       expect(maxd).toBeLessThanOrEqual(2);
     }
@@ -248,9 +287,15 @@ describe('image pipeline', () => {
     const padded = await decodeImage(cut, { truncated: 'decode' });
     expect(padded.truncated).toBe(true);
     const whole = await decodeImage(join(NF, 'IMG0000016.jpg'));
-    expect([padded.width, padded.height, padded.data.length]).toEqual([whole.width, whole.height, whole.width * whole.height]);
+    expect([padded.width, padded.height, padded.data.length]).toEqual([
+      whole.width,
+      whole.height,
+      whole.width * whole.height,
+    ]);
     // The rows present match the intact decode; the missing bottom differs.
-    expect(Array.from(padded.data.subarray(0, whole.width * 4))).toEqual(Array.from(whole.data.subarray(0, whole.width * 4)));
+    expect(Array.from(padded.data.subarray(0, whole.width * 4))).toEqual(
+      Array.from(whole.data.subarray(0, whole.width * 4)),
+    );
     expect(Array.from(padded.data.subarray(-whole.width))).not.toEqual(Array.from(whole.data.subarray(-whole.width)));
     const cutProg = join(tmp, 'cut-prog.jpg');
     const progBytes = readFileSync(prog);
@@ -282,26 +327,44 @@ describe('image pipeline', () => {
     expect(sampleAugmentation(7, 4, 11)).not.toEqual(a);
     expect(sampleAugmentation(7, 3, 12)).not.toEqual(a);
     const draws = Array.from({ length: 200 }, (_, k) => sampleAugmentation(1, 0, k));
-    expect(draws.every((d) => Math.abs(d.rotationDeg) <= 10 && Math.abs(d.zoom - 1) <= 0.1 && Math.abs(d.brightness) <= 25.5 && Math.abs(d.contrast - 1) <= 0.1)).toBe(true);
+    expect(
+      draws.every(
+        (d) =>
+          Math.abs(d.rotationDeg) <= 10 &&
+          Math.abs(d.zoom - 1) <= 0.1 &&
+          Math.abs(d.brightness) <= 25.5 &&
+          Math.abs(d.contrast - 1) <= 0.1,
+      ),
+    ).toBe(true);
     const flips = draws.filter((d) => d.flip).length;
     expect(flips).toBeGreaterThan(70);
     expect(flips).toBeLessThan(130);
-    expect(sampleAugmentation(1, 0, 5, { flip: false, rotationDeg: 0, zoom: 0, brightness: 0, contrast: 0 })).toEqual(NO_AUGMENT);
+    expect(sampleAugmentation(1, 0, 5, { flip: false, rotationDeg: 0, zoom: 0, brightness: 0, contrast: 0 })).toEqual(
+      NO_AUGMENT,
+    );
 
     const W = 5;
     const img = Float32Array.from({ length: W * W }, (_, i) => i * 3 + 1);
     expect(Array.from(augmentImage(img, W, W, 1, NO_AUGMENT))).toEqual(Array.from(img));
     const fl = augmentImage(img, W, W, 1, { ...NO_AUGMENT, flip: true });
-    for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) expect(fl[y * W + x]).toBeCloseTo(img[y * W + (W - 1 - x)]!, 4);
+    for (let y = 0; y < W; y++)
+      for (let x = 0; x < W; x++) expect(fl[y * W + x]).toBeCloseTo(img[y * W + (W - 1 - x)]!, 4);
     // +90 degrees (counter-clockwise on screen): out[y][x] = in[x][W-1-y].
     const rot = augmentImage(img, W, W, 1, { ...NO_AUGMENT, rotationDeg: 90 });
-    for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) expect(rot[y * W + x]).toBeCloseTo(img[x * W + (W - 1 - y)]!, 3);
+    for (let y = 0; y < W; y++)
+      for (let x = 0; x < W; x++) expect(rot[y * W + x]).toBeCloseTo(img[x * W + (W - 1 - y)]!, 3);
     // Brightness and contrast on a constant image: contrast keeps it, brightness shifts it, clipping at 255.
     const flat = new Float32Array(4).fill(100);
-    expect(Array.from(augmentImage(flat, 2, 2, 1, { ...NO_AUGMENT, brightness: 10, contrast: 1.2 }))).toEqual([110, 110, 110, 110]);
-    expect(Array.from(augmentImage(Float32Array.from([0, 250]), 2, 1, 1, { ...NO_AUGMENT, brightness: 20 }))).toEqual([20, 255]);
+    expect(Array.from(augmentImage(flat, 2, 2, 1, { ...NO_AUGMENT, brightness: 10, contrast: 1.2 }))).toEqual([
+      110, 110, 110, 110,
+    ]);
+    expect(Array.from(augmentImage(Float32Array.from([0, 250]), 2, 1, 1, { ...NO_AUGMENT, brightness: 20 }))).toEqual([
+      20, 255,
+    ]);
     // Contrast about the mean: [0, 100] mean 50, factor 1.1 -> [-5 -> 0, 105].
-    expect(Array.from(augmentImage(Float32Array.from([0, 100]), 2, 1, 1, { ...NO_AUGMENT, contrast: 1.1 }))).toEqual([0, 105]);
+    expect(Array.from(augmentImage(Float32Array.from([0, 100]), 2, 1, 1, { ...NO_AUGMENT, contrast: 1.1 }))).toEqual([
+      0, 105,
+    ]);
   });
 
   it('loadImage gives 299x299x3 in range for inception', async () => {
@@ -324,8 +387,18 @@ describe('image pipeline', () => {
 
 describe('BatchLoader', () => {
   const recs = (n1: number, n0: number): FracRecord[] => [
-    ...Array.from({ length: n1 }, (_, i) => ({ id: `F${i}`, path: `f${i}`, label: 1 as const, split: 'train' as const })),
-    ...Array.from({ length: n0 }, (_, i) => ({ id: `N${i}`, path: `n${i}`, label: 0 as const, split: 'train' as const })),
+    ...Array.from({ length: n1 }, (_, i) => ({
+      id: `F${i}`,
+      path: `f${i}`,
+      label: 1 as const,
+      split: 'train' as const,
+    })),
+    ...Array.from({ length: n0 }, (_, i) => ({
+      id: `N${i}`,
+      path: `n${i}`,
+      label: 0 as const,
+      split: 'train' as const,
+    })),
   ];
 
   it('class weights are sklearn "balanced": n / (2 n_c)', () => {
@@ -361,7 +434,15 @@ describe('BatchLoader', () => {
   it('decodes in worker threads, prefetches, and yields exactly what loadImage gives', async () => {
     const ds = await readFracAtlas(SAMPLE, { verify: 'none' });
     const train = ds.split('train');
-    const loader = new BatchLoader({ records: train, batchSize: 8, width: 32, backbone: 'densenet', workers: 2, prefetch: 2, seed: 3 });
+    const loader = new BatchLoader({
+      records: train,
+      batchSize: 8,
+      width: 32,
+      backbone: 'densenet',
+      workers: 2,
+      prefetch: 2,
+      seed: 3,
+    });
     expect(await loader.mode()).toBe('workers');
     const batches = [];
     for await (const b of loader.epoch(0)) batches.push(b);
@@ -373,7 +454,11 @@ describe('BatchLoader', () => {
     expect(b0.shape).toEqual([8, 32, 32, 3]);
     expect(b0.x.length).toBe(8 * 32 * 32 * 3);
     expect(Array.from(b0.labels)).toEqual(b0.ids.map((id) => train.find((r) => r.id === id)!.label));
-    const ref = await loadImage(train.find((r) => r.id === b0.ids[3])!.path, { width: 32, height: 32, backbone: 'densenet' });
+    const ref = await loadImage(train.find((r) => r.id === b0.ids[3])!.path, {
+      width: 32,
+      height: 32,
+      backbone: 'densenet',
+    });
     expect(Array.from(b0.x.subarray(3 * 32 * 32 * 3, 4 * 32 * 32 * 3))).toEqual(Array.from(ref.data));
     const st = loader.lastStats!;
     expect(st).toMatchObject({ epoch: 0, batches: 5, samples: 36, failed: [], mode: 'workers' });
@@ -386,7 +471,16 @@ describe('BatchLoader', () => {
   it('augmented batches are identical from workers and from the main thread; one-hot labels', async () => {
     const ds = await readFracAtlas(SAMPLE, { verify: 'none' });
     const records = ds.split('val');
-    const common = { records, batchSize: 5, width: 24, height: 20, backbone: 'inception' as const, augment: true, seed: 9, labelFormat: 'onehot' as const };
+    const common = {
+      records,
+      batchSize: 5,
+      width: 24,
+      height: 20,
+      backbone: 'inception' as const,
+      augment: true,
+      seed: 9,
+      labelFormat: 'onehot' as const,
+    };
     const w = new BatchLoader({ ...common, workers: 2 });
     const m = new BatchLoader({ ...common, workers: 0 });
     expect(await m.mode()).toBe('main-thread');
@@ -396,7 +490,8 @@ describe('BatchLoader', () => {
         xs.push(b.x);
         expect(b.y).toBeInstanceOf(Float32Array);
         expect(b.y.length).toBe(b.size * 2);
-        for (let i = 0; i < b.size; i++) expect([b.y[i * 2], b.y[i * 2 + 1]]).toEqual(b.labels[i] === 1 ? [0, 1] : [1, 0]);
+        for (let i = 0; i < b.size; i++)
+          expect([b.y[i * 2], b.y[i * 2 + 1]]).toEqual(b.labels[i] === 1 ? [0, 1] : [1, 0]);
       }
       return xs;
     };
@@ -421,7 +516,14 @@ describe('BatchLoader', () => {
       { id: 'cut', path: cut, label: 0, split: 'train' },
       { id: 'good2', path: join(NF, 'IMG0000036.jpg'), label: 0, split: 'train' },
     ];
-    const loader = new BatchLoader({ records, batchSize: 4, width: 16, backbone: 'inception', shuffle: false, workers: 1 });
+    const loader = new BatchLoader({
+      records,
+      batchSize: 4,
+      width: 16,
+      backbone: 'inception',
+      shuffle: false,
+      workers: 1,
+    });
     const out = [];
     for await (const b of loader.epoch(0)) out.push(b);
     expect(out.length).toBe(1);
@@ -433,7 +535,15 @@ describe('BatchLoader', () => {
       ['cut', 'truncated'],
     ]);
     // truncated: 'decode' keeps the cut file and lists it.
-    const keep = new BatchLoader({ records, batchSize: 2, width: 16, backbone: 'inception', shuffle: false, workers: 1, truncated: 'decode' });
+    const keep = new BatchLoader({
+      records,
+      batchSize: 2,
+      width: 16,
+      backbone: 'inception',
+      shuffle: false,
+      workers: 1,
+      truncated: 'decode',
+    });
     for await (const b of keep.epoch(0)) {
       if (b.index === 1) break; // stop early after the second batch arrives
     }
@@ -450,14 +560,23 @@ describe('BatchLoader', () => {
     const out = join(tmp, 'dist');
     const ext = (name: string): string => pathToFileURL(require.resolve(name)).href;
     await esbuild.build({
-      entryPoints: { index: resolve(__dirname, '../src/data/index.ts'), 'decode-worker': resolve(__dirname, '../src/data/decode-worker.ts') },
+      entryPoints: {
+        index: resolve(__dirname, '../src/data/index.ts'),
+        'decode-worker': resolve(__dirname, '../src/data/decode-worker.ts'),
+      },
       outdir: out,
       bundle: true,
       format: 'esm',
       platform: 'node',
       target: 'node20',
       logLevel: 'silent',
-      plugins: [{ name: 'ext', setup: (b) => b.onResolve({ filter: /^(sharp|csv-parse\/sync)$/ }, (a) => ({ path: ext(a.path), external: true })) }],
+      plugins: [
+        {
+          name: 'ext',
+          setup: (b) =>
+            b.onResolve({ filter: /^(sharp|csv-parse\/sync)$/ }, (a) => ({ path: ext(a.path), external: true })),
+        },
+      ],
     });
     const script = `
       import { readFracAtlas, BatchLoader, resolveDecodeWorker }

@@ -15,8 +15,17 @@ import { train, type TrainOptions } from '../src/train/trainer.js';
 const sample = resolve(__dirname, '..', 'data', 'fracatlas-sample');
 // The configuration of train.test.ts (its kernels are compiled already on a warm machine).
 const options = (out: string): Partial<TrainOptions> & Pick<TrainOptions, 'data' | 'out'> => ({
-  data: sample, out, model: 'inceptionv3', bam: true, imageSize: 75, width: 0.125, epochs: 2, batchSize: 4,
-  maxBatches: 2, workers: 0, report: false,
+  data: sample,
+  out,
+  model: 'inceptionv3',
+  bam: true,
+  imageSize: 75,
+  width: 0.125,
+  epochs: 2,
+  batchSize: 4,
+  maxBatches: 2,
+  workers: 0,
+  report: false,
 });
 const logLines = (out: string): string[] => readFileSync(join(out, 'log.jsonl'), 'utf8').split('\n').filter(Boolean);
 

@@ -42,10 +42,10 @@ describe('dropout', () => {
       }
       expect(badScale, 'kept elements scaled by 1 / (1 - rate)').toBe(0);
       // Binomial: 5 standard deviations.
-      const sd = Math.sqrt(rate * (1 - rate) / n);
+      const sd = Math.sqrt((rate * (1 - rate)) / n);
       expect(Math.abs(dropped / n - rate)).toBeLessThan(5 * sd);
       // Inverted dropout keeps the expectation: mean(y) ~ 1.
-      expect(Math.abs(total / n - 1)).toBeLessThan(5 * sd / (1 - rate));
+      expect(Math.abs(total / n - 1)).toBeLessThan((5 * sd) / (1 - rate));
       // Neighbouring elements are not correlated (a weak counter hash would show runs).
       const m = dropoutMaskReference(n, rate, 2024 + rate * 10);
       let both = 0;
@@ -60,7 +60,11 @@ describe('dropout', () => {
     const w = randArray(numel(shape), 4);
     const { out, grads } = await gpuGrads((t) => dropout(t, 0.4, 99), [{ data: x, shape }], w);
     const mask = dropoutMaskReference(numel(shape), 0.4, 99);
-    expectClose(grads[0], Float64Array.from(w, (v, i) => (mask[i] ? v / 0.6 : 0)), { atol: 1e-7, rtol: 1e-6, what: 'dx' });
+    expectClose(
+      grads[0],
+      Float64Array.from(w, (v, i) => (mask[i] ? v / 0.6 : 0)),
+      { atol: 1e-7, rtol: 1e-6, what: 'dx' },
+    );
     for (let i = 0; i < out.length; i++) expect(out[i] === 0).toBe(mask[i] === 0);
   });
 

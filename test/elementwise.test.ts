@@ -22,8 +22,15 @@ describe('unary ops vs float64 reference', () => {
         const ref = reference.unary(op, x, alpha);
         expectClose(out, ref, { what: `${op} ${shape}`, atol: 1e-6, rtol: 1e-5 });
         // d/dx sum(f(x) * w) by central differences of the float64 reference (relu: avoid the kink).
-        const [idx, fd] = finiteDiff((xx) => weightedSum(reference.unary(op, xx, alpha), w), x, { count: 8, eps: 1e-5 });
-        expectClose(idx.map((i) => grads[0][i]), fd, { what: `${op} grad ${shape}`, atol: 1e-4, rtol: 1e-3 });
+        const [idx, fd] = finiteDiff((xx) => weightedSum(reference.unary(op, xx, alpha), w), x, {
+          count: 8,
+          eps: 1e-5,
+        });
+        expectClose(
+          idx.map((i) => grads[0][i]),
+          fd,
+          { what: `${op} grad ${shape}`, atol: 1e-4, rtol: 1e-3 },
+        );
       }
     });
   }
@@ -33,10 +40,19 @@ describe('binary ops with broadcasting', () => {
   const cases: [number[], number[]][] = [
     [[5], [5]],
     [[3, 4], [4]],
-    [[3, 1, 5], [1, 7, 1]],
-    [[2, 3, 4, 5], [3, 1, 5]],
+    [
+      [3, 1, 5],
+      [1, 7, 1],
+    ],
+    [
+      [2, 3, 4, 5],
+      [3, 1, 5],
+    ],
     [[1], [6, 3]],
-    [[257, 3], [257, 1]],
+    [
+      [257, 3],
+      [257, 1],
+    ],
   ];
   for (const op of ['add', 'sub', 'mul', 'div'] as const) {
     it(`${op} forward and both gradients`, async () => {
@@ -45,14 +61,29 @@ describe('binary ops with broadcasting', () => {
         const b = randArray(numel(sb), 5 + ci, op === 'div' ? 0.5 : -1, op === 'div' ? 2 : 1);
         const ref = reference.binary(op, a, sa, b, sb);
         const w = randArray(ref.data.length, 17 + ci);
-        const { out, grads } = await gpuGrads((x, y) => binary(op, x, y), [{ data: a, shape: sa }, { data: b, shape: sb }], w);
+        const { out, grads } = await gpuGrads(
+          (x, y) => binary(op, x, y),
+          [
+            { data: a, shape: sa },
+            { data: b, shape: sb },
+          ],
+          w,
+        );
         expectClose(out, ref.data, { what: `${op} ${sa} ${sb}` });
         const fa = (aa: Float64Array) => weightedSum(reference.binary(op, aa, sa, b, sb).data, w);
         const fb = (bb: Float64Array) => weightedSum(reference.binary(op, a, sa, bb, sb).data, w);
         const [ia, da] = finiteDiff(fa, a, { eps: 1e-5 });
         const [ib, db] = finiteDiff(fb, b, { eps: 1e-5 });
-        expectClose(ia.map((i) => grads[0][i]), da, { what: `${op} dA`, atol: 1e-4, rtol: 1e-3 });
-        expectClose(ib.map((i) => grads[1][i]), db, { what: `${op} dB`, atol: 1e-4, rtol: 1e-3 });
+        expectClose(
+          ia.map((i) => grads[0][i]),
+          da,
+          { what: `${op} dA`, atol: 1e-4, rtol: 1e-3 },
+        );
+        expectClose(
+          ib.map((i) => grads[1][i]),
+          db,
+          { what: `${op} dB`, atol: 1e-4, rtol: 1e-3 },
+        );
       }
     });
   }
@@ -68,7 +99,11 @@ describe('binary ops with broadcasting', () => {
   it('broadcastTo and reshape (views) with gradients', async () => {
     const x = randArray(6, 1);
     const w = randArray(24, 2);
-    const { out, grads } = await gpuGrads((t) => broadcastTo(reshape(t, [1, 2, 3]), [4, 2, 3]), [{ data: x, shape: [6] }], w);
+    const { out, grads } = await gpuGrads(
+      (t) => broadcastTo(reshape(t, [1, 2, 3]), [4, 2, 3]),
+      [{ data: x, shape: [6] }],
+      w,
+    );
     const want = Array.from({ length: 24 }, (_, i) => x[i % 6]);
     expectClose(out, want);
     const gw = Array.from({ length: 6 }, (_, j) => [0, 1, 2, 3].reduce((s, r) => s + w[r * 6 + j], 0));
@@ -81,23 +116,34 @@ describe('NaN and infinities (issue #24: propagate as PyTorch and TensorFlow)', 
   for (const n of [5, 8]) {
     it(`relu keeps NaN and infinities (n = ${n}); its gradient at NaN is 0, as PyTorch's`, async () => {
       const x = [NaN, -1, 2, -Infinity, Infinity, NaN, 0.5, -0.25].slice(0, n);
-      const { out, grads } = await gpuGrads((t) => unary('relu', t), [{ data: x, shape: [n] }], new Float64Array(n).fill(1));
+      const { out, grads } = await gpuGrads(
+        (t) => unary('relu', t),
+        [{ data: x, shape: [n] }],
+        new Float64Array(n).fill(1),
+      );
       expectClose(out, [NaN, 0, 2, 0, Infinity, NaN, 0.5, 0].slice(0, n), { what: 'relu' });
       expectClose(grads[0], [0, 0, 1, 0, 1, 0, 1, 0].slice(0, n), { what: 'relu gradient' });
       expectClose(out, reference.unary('relu', x), { what: 'the reference agrees' });
       // Ops that always carried NaN still do.
       const a = Tensor.from(x, [n]);
-      expectClose(await binary('add', a, a).read(), x.map((v) => v + v), { what: 'add' });
+      expectClose(
+        await binary('add', a, a).read(),
+        x.map((v) => v + v),
+        { what: 'add' },
+      );
       expectClose(await unary('sigmoid', a).read(), reference.unary('sigmoid', x), { what: 'sigmoid' });
       a.dispose();
     });
   }
-  it('exp, log and tanh give IEEE special values on every adapter (SwiftShader: exp(NaN) = inf, log(-1) = 0, ' +
-      'tanh(inf) = NaN)', async () => {
-    const x = [NaN, -1, 0, Infinity, -Infinity, 2, -0.5, 20];
-    for (const op of ['exp', 'log', 'tanh', 'sigmoid', 'sqrt'] as const) {
-      const y = await unary(op, Tensor.from(x, [8])).read();
-      expectClose(y, reference.unary(op, x), { what: op });
-    }
-  });
+  it(
+    'exp, log and tanh give IEEE special values on every adapter (SwiftShader: exp(NaN) = inf, log(-1) = 0, ' +
+      'tanh(inf) = NaN)',
+    async () => {
+      const x = [NaN, -1, 0, Infinity, -Infinity, 2, -0.5, 20];
+      for (const op of ['exp', 'log', 'tanh', 'sigmoid', 'sqrt'] as const) {
+        const y = await unary(op, Tensor.from(x, [8])).read();
+        expectClose(y, reference.unary(op, x), { what: op });
+      }
+    },
+  );
 });

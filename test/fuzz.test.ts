@@ -10,13 +10,52 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import {
-  Tensor, shutdown, runtime, tidy, backward, scale, addScalar, add, sub, mul, div, broadcastTo, reshape, sum,
-  mean, matmul, conv2d, maxPool2d, avgPool2d, softmaxCrossEntropy, softmax, batchNorm,
-  concat, zeroPad2d, dropout, Adam, SGD, type Conv2dOptions, type AvgPool2dOptions,
+  Tensor,
+  shutdown,
+  runtime,
+  tidy,
+  backward,
+  scale,
+  addScalar,
+  add,
+  sub,
+  mul,
+  div,
+  broadcastTo,
+  reshape,
+  sum,
+  mean,
+  matmul,
+  conv2d,
+  maxPool2d,
+  avgPool2d,
+  softmaxCrossEntropy,
+  softmax,
+  batchNorm,
+  concat,
+  zeroPad2d,
+  dropout,
+  Adam,
+  SGD,
+  type Conv2dOptions,
+  type AvgPool2dOptions,
 } from '../src/index.js';
 import {
-  unary, sumReference, matmulReference, conv2dReference, pool2dReference, softmaxCrossEntropyReference, softmaxReference,
-  batchNormReference, concatReference, zeroPad2dReference, dropoutReference, adamReference, sgdReference, reference, type UnaryOp,
+  unary,
+  sumReference,
+  matmulReference,
+  conv2dReference,
+  pool2dReference,
+  softmaxCrossEntropyReference,
+  softmaxReference,
+  batchNormReference,
+  concatReference,
+  zeroPad2dReference,
+  dropoutReference,
+  adamReference,
+  sgdReference,
+  reference,
+  type UnaryOp,
 } from '../src/internals.js';
 import { setup, rng, expectClose, numel } from './helpers.js';
 
@@ -25,7 +64,7 @@ const CALLS = 1200;
 const SEED = Number(process.env.OSSIFY_FUZZ_SEED ?? 24);
 
 type Category =
-  | 'valid' | 'bad option' | 'bad shape' | 'huge size' | 'disposed tensor' | 'foreign tensor' | 'not a tensor';
+  'valid' | 'bad option' | 'bad shape' | 'huge size' | 'disposed tensor' | 'foreign tensor' | 'not a tensor';
 
 /** A tensor argument: made from `data` before the call, or replaced by a fault. */
 interface Slot {
@@ -61,11 +100,23 @@ interface Case {
 }
 
 /** A call that must give `want` (within `tol`). */
-const valid = (op: string, slots: Slot[], call: Call, want: () => Expected[], tol?: Case['tol']): Case =>
-  ({ op, category: 'valid', slots, call, want, tol });
+const valid = (op: string, slots: Slot[], call: Call, want: () => Expected[], tol?: Case['tol']): Case => ({
+  op,
+  category: 'valid',
+  slots,
+  call,
+  want,
+  tol,
+});
 /** A call that must throw, its message holding every one of `names` and matching `problem`. */
-const fails = (op: string, category: Category, slots: Slot[], call: Call, names: string[], problem: RegExp): Case =>
-  ({ op, category, slots, call, names, problem });
+const fails = (op: string, category: Category, slots: Slot[], call: Call, names: string[], problem: RegExp): Case => ({
+  op,
+  category,
+  slots,
+  call,
+  names,
+  problem,
+});
 const LOOSE = { atol: 1e-4, rtol: 1e-4 };
 
 type R = () => number;
@@ -110,7 +161,12 @@ const unarySpec: Spec = {
   valid: (r) => {
     const op = pick(r, UNARY_OPS);
     const x = slot(r, 'unary argument x', pick(r, ELEMENTWISE_SHAPES), NAN_INF, { requiresGrad: r() < 0.3 });
-    return valid(op, [x], ([t]) => unary(op, t), () => [{ data: reference.unary(op, x.data), shape: x.shape }]);
+    return valid(
+      op,
+      [x],
+      ([t]) => unary(op, t),
+      () => [{ data: reference.unary(op, x.data), shape: x.shape }],
+    );
   },
   badOption: (r) => {
     const x = slot(r, 'unary argument x', pick(r, ELEMENTWISE_SHAPES));
@@ -119,7 +175,10 @@ const unarySpec: Spec = {
       return fails('unary', 'bad option', [x], ([t]) => unary(op, t), ['unary op'], /must be 'relu' or/);
     }
     const s = pick(r, ['2', undefined, null, {}]) as number;
-    const [name, f] = pick(r, [['scale factor s', scale], ['addScalar s', addScalar]] as const);
+    const [name, f] = pick(r, [
+      ['scale factor s', scale],
+      ['addScalar s', addScalar],
+    ] as const);
     return fails(f.name, 'bad option', [x], ([t]) => f(t, s), [name], /must be a number/);
   },
 };
@@ -132,7 +191,12 @@ const scalarSpec: Spec = {
     const op = pick(r, ['scale', 'addScalar'] as const);
     const x = slot(r, `${op} argument x`, pick(r, ELEMENTWISE_SHAPES), NAN_INF);
     const f = op === 'scale' ? scale : addScalar;
-    return valid(op, [x], ([t]) => f(t, s), () => [{ data: reference.unary(op, x.data, s), shape: x.shape }]);
+    return valid(
+      op,
+      [x],
+      ([t]) => f(t, s),
+      () => [{ data: reference.unary(op, x.data, s), shape: x.shape }],
+    );
   },
 };
 
@@ -140,9 +204,40 @@ const BINARY = { add, sub, mul, div } as const;
 type BinaryName = keyof typeof BINARY;
 const BINARY_NAMES = Object.keys(BINARY) as BinaryName[];
 const BROADCASTING = [
-  [[2, 3], [2, 3]], [[2, 3, 4], [3, 4]], [[3, 4], [3, 1]], [[2, 1, 4], [3, 1]], [[5], [1]], [[8], [8]],
+  [
+    [2, 3],
+    [2, 3],
+  ],
+  [
+    [2, 3, 4],
+    [3, 4],
+  ],
+  [
+    [3, 4],
+    [3, 1],
+  ],
+  [
+    [2, 1, 4],
+    [3, 1],
+  ],
+  [[5], [1]],
+  [[8], [8]],
 ];
-const NOT_BROADCASTING = [[[2, 3], [3, 4]], [[5], [8]], [[2, 3, 4], [3, 3]], [[3, 4], [2, 4, 2]]];
+const NOT_BROADCASTING = [
+  [
+    [2, 3],
+    [3, 4],
+  ],
+  [[5], [8]],
+  [
+    [2, 3, 4],
+    [3, 3],
+  ],
+  [
+    [3, 4],
+    [2, 4, 2],
+  ],
+];
 
 const binarySpec: Spec = {
   name: 'binary',
@@ -152,7 +247,12 @@ const binarySpec: Spec = {
     const [sa, sb] = pick(r, BROADCASTING);
     const a = slot(r, `${op} argument a`, sa, NAN_INF, { requiresGrad: r() < 0.3 });
     const b = slot(r, `${op} argument b`, sb, NAN_INF);
-    return valid(op, [a, b], ([x, y]) => BINARY[op](x, y), () => [reference.binary(op, a.data, sa, b.data, sb)]);
+    return valid(
+      op,
+      [a, b],
+      ([x, y]) => BINARY[op](x, y),
+      () => [reference.binary(op, a.data, sa, b.data, sb)],
+    );
   },
   badShape: (r) => {
     const op = pick(r, BINARY_NAMES);
@@ -167,7 +267,14 @@ const broadcastSpec: Spec = {
   name: 'broadcastTo',
   weight: 1,
   valid: (r) => {
-    const [from, to] = pick(r, [[[3, 1], [2, 3, 4]], [[4], [3, 4]], [[1], [5]]]);
+    const [from, to] = pick(r, [
+      [
+        [3, 1],
+        [2, 3, 4],
+      ],
+      [[4], [3, 4]],
+      [[1], [5]],
+    ]);
     const x = slot(r, 'broadcastTo argument x', from, NAN);
     const want = () => [reference.binary('first', x.data, from, new Float64Array(numel(to)), to)];
     return valid('broadcastTo', [x], ([t]) => broadcastTo(t, to), want);
@@ -186,9 +293,29 @@ const reshapeSpec: Spec = {
   name: 'reshape',
   weight: 1,
   valid: (r) => {
-    const [to, shape] = pick(r, [[[3, 2], [3, 2]], [[6], [6]], [[-1], [6]], [[1, -1], [1, 6]], [[2, 1, 3], [2, 1, 3]]]);
+    const [to, shape] = pick(r, [
+      [
+        [3, 2],
+        [3, 2],
+      ],
+      [[6], [6]],
+      [[-1], [6]],
+      [
+        [1, -1],
+        [1, 6],
+      ],
+      [
+        [2, 1, 3],
+        [2, 1, 3],
+      ],
+    ]);
     const x = slot(r, 'reshape argument x', [2, 3], NAN);
-    return valid('reshape', [x], ([t]) => reshape(t, to), () => [{ data: x.data, shape }]);
+    return valid(
+      'reshape',
+      [x],
+      ([t]) => reshape(t, to),
+      () => [{ data: x.data, shape }],
+    );
   },
   badOption: (r) => {
     const to = pick(r, [[0, 6], [-1, -1], [2.5, 2], 'x', [-2, -3], [NaN]] as unknown[]) as number[];
@@ -218,10 +345,12 @@ const reduceSpec: Spec = {
     const dropped = shape.filter((_, i) => !ax.includes(i));
     const count = ax.reduce((p, a) => p * shape[a], 1);
     const f = op === 'sum' ? sum : mean;
-    const want = () => [{
-      data: sumReference(x.data, shape, ax, op === 'mean' ? 1 / count : 1),
-      shape: keepDims ? kept : dropped.length ? dropped : [1],
-    }];
+    const want = () => [
+      {
+        data: sumReference(x.data, shape, ax, op === 'mean' ? 1 / count : 1),
+        shape: keepDims ? kept : dropped.length ? dropped : [1],
+      },
+    ];
     return valid(op, [x], ([t]) => f(t, axes, keepDims), want);
   },
   badOption: (r) => {
@@ -245,7 +374,10 @@ const reduceSpec: Spec = {
 
 /** (M, K, N) and the transposes the matmul cases use. */
 const MATMUL_SHAPES: [number, number, number, boolean, boolean][] = [
-  [3, 8, 4, false, false], [3, 8, 4, true, false], [3, 8, 4, false, true], [2, 5, 3, false, false],
+  [3, 8, 4, false, false],
+  [3, 8, 4, true, false],
+  [3, 8, 4, false, true],
+  [2, 5, 3, false, false],
 ];
 const stored = (rows: number, cols: number, trans: boolean): number[] => (trans ? [cols, rows] : [rows, cols]);
 const SPLITS_RULE = /must be an integer in \[1, 65535\]/;
@@ -269,12 +401,27 @@ const matmulSpec: Spec = {
       const call: Call = ([x, y]) => matmul(x, y, { splits });
       return fails('matmul', 'bad option', slots, call, ['matmul option splits'], SPLITS_RULE);
     }
-    const [name, v] = pick(r, [['transA', 'yes'], ['transB', 1], ['transA', null]] as const);
+    const [name, v] = pick(r, [
+      ['transA', 'yes'],
+      ['transB', 1],
+      ['transA', null],
+    ] as const);
     const call: Call = ([x, y]) => matmul(x, y, { [name]: v });
     return fails('matmul', 'bad option', slots, call, [`matmul option ${name}`], /must be true or false/);
   },
   badShape: (r) => {
-    const [sa, sb] = pick(r, [[[3, 8], [5, 4]], [[3], [3, 4]], [[2, 3, 4], [4, 2]], [[3, 8], [8]]]);
+    const [sa, sb] = pick(r, [
+      [
+        [3, 8],
+        [5, 4],
+      ],
+      [[3], [3, 4]],
+      [
+        [2, 3, 4],
+        [4, 2],
+      ],
+      [[3, 8], [8]],
+    ]);
     const slots = [slot(r, 'a', sa), slot(r, 'b', sb)];
     const names = [shapeText(sa), shapeText(sb)];
     return fails('matmul', 'bad shape', slots, ([x, y]) => matmul(x, y), names, /2-D tensors|do not agree/);
@@ -289,8 +436,10 @@ const matmulSpec: Spec = {
 
 /** x shape, w shape and the groups that fit them. */
 const CONV_SHAPES: [number[], number[], number][] = [
-  [[1, 5, 5, 4], [3, 3, 4, 4], 1], [[1, 5, 5, 4], [1, 1, 4, 4], 1],
-  [[2, 4, 4, 3], [3, 3, 3, 4], 1], [[1, 5, 5, 4], [3, 3, 2, 4], 2],
+  [[1, 5, 5, 4], [3, 3, 4, 4], 1],
+  [[1, 5, 5, 4], [1, 1, 4, 4], 1],
+  [[2, 4, 4, 3], [3, 3, 3, 4], 1],
+  [[1, 5, 5, 4], [3, 3, 2, 4], 2],
 ];
 
 /** Output size of one axis, or 0 when the window does not fit (the test's own geometry). */
@@ -335,9 +484,22 @@ const convSpec: Spec = {
     const { x, w, b, opts } = validConv(r);
     const [name, value] = pick(r, [
       ...BAD_COUNTS.map((v) => ['stride', v]),
-      ['stride', [1]], ['stride', [1, 0]], ['dilation', 0], ['dilation', NaN], ['dilation', [1, -2]],
-      ['padding', 'SAME'], ['padding', 'Same'], ['padding', 'full'], ['padding', [1, 1]], ['padding', [1, -1, 0, 0]],
-      ['padding', [0.5, 0, 0, 0]], ['padding', 3], ['groups', 0], ['groups', 0.5], ['groups', NaN], ['groups', -2],
+      ['stride', [1]],
+      ['stride', [1, 0]],
+      ['dilation', 0],
+      ['dilation', NaN],
+      ['dilation', [1, -2]],
+      ['padding', 'SAME'],
+      ['padding', 'Same'],
+      ['padding', 'full'],
+      ['padding', [1, 1]],
+      ['padding', [1, -1, 0, 0]],
+      ['padding', [0.5, 0, 0, 0]],
+      ['padding', 3],
+      ['groups', 0],
+      ['groups', 0.5],
+      ['groups', NaN],
+      ['groups', -2],
     ] as [string, unknown][]);
     const call: Call = ([xt, wt, bt]) => conv2d(xt, wt, bt ?? null, { ...opts, [name]: value });
     return fails('conv2d', 'bad option', b ? [x, w, b] : [x, w], call, [`conv2d option ${name}`], /must be/);
@@ -370,7 +532,10 @@ const convSpec: Spec = {
   },
 };
 
-const POOL_SHAPES = [[1, 5, 5, 4], [2, 4, 4, 3]];
+const POOL_SHAPES = [
+  [1, 5, 5, 4],
+  [2, 4, 4, 3],
+];
 const pool = (kind: 'max' | 'avg', t: Tensor, o: AvgPool2dOptions): Tensor =>
   kind === 'max' ? maxPool2d(t, o) : avgPool2d(t, o);
 
@@ -396,8 +561,14 @@ const poolSpec: Spec = {
   badOption: (r) => {
     const kind = pick(r, ['max', 'avg'] as const);
     const [name, value] = pick(r, [
-      ...BAD_COUNTS.map((v) => ['size', v]), ['stride', 0], ['stride', NaN], ['stride', 1.5],
-      ['padding', 'SAME'], ['padding', 'full'], ['padding', [2, 0, 0, 0]], ['padding', [1, 1]],
+      ...BAD_COUNTS.map((v) => ['size', v]),
+      ['stride', 0],
+      ['stride', NaN],
+      ['stride', 1.5],
+      ['padding', 'SAME'],
+      ['padding', 'full'],
+      ['padding', [2, 0, 0, 0]],
+      ['padding', [1, 1]],
       ...(kind === 'avg' ? [['countIncludePad', 'yes']] : []),
     ] as [string, unknown][]);
     const o = { size: 2, [name]: value } as AvgPool2dOptions;
@@ -448,7 +619,17 @@ const lossSpec: Spec = {
     return fails('softmaxCrossEntropy', 'bad option', slots, call, names, problem);
   },
   badShape: (r) => {
-    const [zs, ts] = pick(r, [[[3, 4], [3, 5]], [[3, 4], [4, 3]], [[12], [12]]]);
+    const [zs, ts] = pick(r, [
+      [
+        [3, 4],
+        [3, 5],
+      ],
+      [
+        [3, 4],
+        [4, 3],
+      ],
+      [[12], [12]],
+    ]);
     const slots = [slot(r, 'logits', zs), slot(r, 'targets', ts)];
     const names = [shapeText(zs.length === 2 ? ts : zs)];
     const call: Call = ([z, t]) => softmaxCrossEntropy(z, t);
@@ -479,7 +660,10 @@ const batchNormSpec: Spec = {
   name: 'batchNorm',
   weight: 2,
   valid: (r) => {
-    const shape = pick(r, [[2, 3, 4], [6, 3]]);
+    const shape = pick(r, [
+      [2, 3, 4],
+      [6, 3],
+    ]);
     const s = bnSlots(r, shape);
     const p = {
       training: pick(r, [true, false]),
@@ -500,20 +684,27 @@ const batchNormSpec: Spec = {
       const ref = batchNormReference(s.x.data, shape, { ...p, gamma, beta, movingMean, movingVar });
       const y = p.relu ? ref.y.map((v) => (v < 0 ? 0 : v)) : ref.y;
       const C = s.mean.shape;
-      return [{ data: y, shape }, { data: ref.movingMean, shape: C }, { data: ref.movingVar, shape: C }];
+      return [
+        { data: y, shape },
+        { data: ref.movingMean, shape: C },
+        { data: ref.movingVar, shape: C },
+      ];
     };
     return valid('batchNorm', slots, call, want, LOOSE);
   },
   badOption: (r) => {
     const s = bnSlots(r, [2, 3, 4]);
     const [name, value, problem] = pick(r, [
-      ['epsilon', -1, /epsilon must be a finite number >= 0/], ['epsilon', NaN, /epsilon must be/],
+      ['epsilon', -1, /epsilon must be a finite number >= 0/],
+      ['epsilon', NaN, /epsilon must be/],
       ['epsilon', '1e-3', /epsilon must be/],
       ['momentum', 1.5, /momentum \(Keras convention\) must be a finite number in \[0, 1\]/],
-      ['momentum', -0.1, /momentum/], ['momentum', NaN, /momentum/],
+      ['momentum', -0.1, /momentum/],
+      ['momentum', NaN, /momentum/],
       ['varianceUpdate', 'pytorch', /must be 'biased' or 'unbiased'/],
       ['varianceUpdate', 'Biased', /must be 'biased' or 'unbiased'/],
-      ['training', 'yes', /must be true or false/], ['relu', 1, /must be true or false/],
+      ['training', 'yes', /must be true or false/],
+      ['relu', 1, /must be true or false/],
     ] as [string, unknown, RegExp][]);
     const call: Call = ([x, m, v]) =>
       batchNorm(x, { gamma: null, beta: null, movingMean: m, movingVar: v, training: true, [name]: value });
@@ -533,11 +724,20 @@ const concatSpec: Spec = {
   name: 'concat',
   weight: 1,
   valid: (r) => {
-    const pieces: [number[], number[], number][] = [[[2, 3], [2, 2], 1], [[2, 3], [1, 3], 0], [[2, 3], [2, 1], -1]];
+    const pieces: [number[], number[], number][] = [
+      [[2, 3], [2, 2], 1],
+      [[2, 3], [1, 3], 0],
+      [[2, 3], [2, 1], -1],
+    ];
     const [sa, sb, axis] = pick(r, pieces);
     const a = slot(r, 'concat argument tensors[0]', sa, NAN_INF);
     const b = slot(r, 'concat argument tensors[1]', sb, NAN_INF);
-    return valid('concat', [a, b], ([x, y]) => concat([x, y], axis), () => [concatReference([a, b], axis)]);
+    return valid(
+      'concat',
+      [a, b],
+      ([x, y]) => concat([x, y], axis),
+      () => [concatReference([a, b], axis)],
+    );
   },
   badOption: (r) => {
     const axis = pick(r, [2, -3, NaN, 0.5, '1']) as number;
@@ -561,7 +761,11 @@ const padSpec: Spec = {
   name: 'zeroPad2d',
   weight: 1,
   valid: (r) => {
-    const pad = pick(r, [[1, 0, 2, 1], [0, 0, 0, 0], [1, 1, 1, 1]] as Pad[]);
+    const pad = pick(r, [
+      [1, 0, 2, 1],
+      [0, 0, 0, 0],
+      [1, 1, 1, 1],
+    ] as Pad[]);
     const x = slot(r, 'zeroPad2d argument x', [1, 3, 3, 2], NAN_INF);
     const want = () => {
       const ref = zeroPad2dReference(x.data, x.shape, pad);
@@ -591,8 +795,13 @@ const dropoutSpec: Spec = {
   },
   badOption: (r) => {
     const [name, rate, seed, training] = pick(r, [
-      ['rate', 1], ['rate', -0.1], ['rate', NaN], ['rate', '0.5'],
-      ['seed', 0.5, 0.5], ['seed', 0.5, NaN], ['training', 0.5, 1, 'yes'],
+      ['rate', 1],
+      ['rate', -0.1],
+      ['rate', NaN],
+      ['rate', '0.5'],
+      ['seed', 0.5, 0.5],
+      ['seed', 0.5, NaN],
+      ['training', 0.5, 1, 'yes'],
     ] as [string, number, number?, boolean?][]);
     const call: Call = ([t]) => dropout(t, rate, seed ?? 1, training ?? true);
     return fails('dropout', 'bad option', [slot(r, 'x', [8])], call, [`dropout ${name}`], /must be/);
@@ -642,11 +851,16 @@ const optimizerSpec: Spec = {
     const p = slot(r, `${kind} parameter 0`, [n], [], { requiresGrad: true });
     const g = values(r, n);
     const adam = {
-      lr: pick(r, [0.01, 0, 1]), beta1: pick(r, [0.9, 0]), beta2: pick(r, [0.999, 0.5]),
-      epsilon: pick(r, [1e-7, 0]), weightDecay: pick(r, [0, 0.01]),
+      lr: pick(r, [0.01, 0, 1]),
+      beta1: pick(r, [0.9, 0]),
+      beta2: pick(r, [0.999, 0.5]),
+      epsilon: pick(r, [1e-7, 0]),
+      weightDecay: pick(r, [0, 0.01]),
     };
     const sgd = {
-      lr: pick(r, [0.05, 0]), momentum: pick(r, [0, 0.9]), nesterov: false, 
+      lr: pick(r, [0.05, 0]),
+      momentum: pick(r, [0, 0.9]),
+      nesterov: false,
       weightDecay: pick(r, [0, 1e-3]),
     };
     const call: Call = ([pt]) => {
@@ -665,13 +879,20 @@ const optimizerSpec: Spec = {
   badOption: (r) => {
     const p = slot(r, 'p', [5], [], { requiresGrad: true });
     const [kind, name, value, problem] = pick(r, [
-      ['Adam', 'lr', NaN, /lr must be a finite number >= 0/], ['Adam', 'lr', -1, /lr must be/],
-      ['Adam', 'lr', Infinity, /lr must be/], ['Adam', 'lr', '0.1', /lr must be/],
-      ['Adam', 'beta1', 1.5, /beta1 must be a finite number in \[0, 1\)/], ['Adam', 'beta1', 1, /beta1 must be/],
-      ['Adam', 'beta2', NaN, /beta2 must be/], ['Adam', 'epsilon', -1, /epsilon must be/],
-      ['Adam', 'weightDecay', -0.1, /weightDecay must be/], ['SGD', 'momentum', -1, /momentum must be/],
-      ['SGD', 'momentum', 1, /momentum must be/], ['SGD', 'nesterov', 'yes', /nesterov must be true or false/],
-      ['SGD', 'nesterov', true, /nesterov needs a momentum/], ['SGD', 'lr', NaN, /lr must be/],
+      ['Adam', 'lr', NaN, /lr must be a finite number >= 0/],
+      ['Adam', 'lr', -1, /lr must be/],
+      ['Adam', 'lr', Infinity, /lr must be/],
+      ['Adam', 'lr', '0.1', /lr must be/],
+      ['Adam', 'beta1', 1.5, /beta1 must be a finite number in \[0, 1\)/],
+      ['Adam', 'beta1', 1, /beta1 must be/],
+      ['Adam', 'beta2', NaN, /beta2 must be/],
+      ['Adam', 'epsilon', -1, /epsilon must be/],
+      ['Adam', 'weightDecay', -0.1, /weightDecay must be/],
+      ['SGD', 'momentum', -1, /momentum must be/],
+      ['SGD', 'momentum', 1, /momentum must be/],
+      ['SGD', 'nesterov', 'yes', /nesterov must be true or false/],
+      ['SGD', 'nesterov', true, /nesterov needs a momentum/],
+      ['SGD', 'lr', NaN, /lr must be/],
     ] as ['Adam' | 'SGD', string, unknown, RegExp][]);
     const opts = { [name]: value };
     const call: Call = ([pt]) => void (kind === 'Adam' ? new Adam([pt], opts) : new SGD([pt], opts));
@@ -715,8 +936,23 @@ const backwardSpec: Spec = {
 };
 
 const SPECS: Spec[] = [
-  unarySpec, scalarSpec, binarySpec, broadcastSpec, reshapeSpec, reduceSpec, matmulSpec, convSpec, poolSpec, lossSpec,
-  batchNormSpec, concatSpec, padSpec, dropoutSpec, creationSpec, optimizerSpec, backwardSpec,
+  unarySpec,
+  scalarSpec,
+  binarySpec,
+  broadcastSpec,
+  reshapeSpec,
+  reduceSpec,
+  matmulSpec,
+  convSpec,
+  poolSpec,
+  lossSpec,
+  batchNormSpec,
+  concatSpec,
+  padSpec,
+  dropoutSpec,
+  creationSpec,
+  optimizerSpec,
+  backwardSpec,
 ];
 
 // ---- the generator -------------------------------------------------------------------------------
@@ -732,8 +968,13 @@ const NOT_TENSORS = [3, 'x', [1, 2], {}, true];
 
 /** Categories by cumulative probability. */
 const CATEGORIES: [number, Category][] = [
-  [0.4, 'valid'], [0.58, 'bad option'], [0.68, 'bad shape'], [0.74, 'huge size'],
-  [0.83, 'disposed tensor'], [0.91, 'foreign tensor'], [1, 'not a tensor'],
+  [0.4, 'valid'],
+  [0.58, 'bad option'],
+  [0.68, 'bad shape'],
+  [0.74, 'huge size'],
+  [0.83, 'disposed tensor'],
+  [0.91, 'foreign tensor'],
+  [1, 'not a tensor'],
 ];
 const MAKERS = { valid: 'valid', 'bad option': 'badOption', 'bad shape': 'badShape', 'huge size': 'huge' } as const;
 
@@ -765,9 +1006,33 @@ function generate(r: R): Case & { fault?: { slot: number; kind: TensorFault; val
 
 /** Every shape a slot of the cases has: a foreign tensor of each stands in for it. */
 const FOREIGN_SHAPES = [
-  [1], [5], [8], [2, 3], [3, 4], [3, 8], [8, 4], [2, 5], [5, 3], [8, 3], [4, 8], [2, 3, 4], [6, 3], [4], [3],
-  [2, 2], [1, 3], [2, 1], [3, 1], [2, 1, 4], [1, 3, 3, 2], [1, 5, 5, 4], [2, 4, 4, 3], [3, 3, 4, 4], [1, 1, 4, 4],
-  [3, 3, 3, 4], [3, 3, 2, 4],
+  [1],
+  [5],
+  [8],
+  [2, 3],
+  [3, 4],
+  [3, 8],
+  [8, 4],
+  [2, 5],
+  [5, 3],
+  [8, 3],
+  [4, 8],
+  [2, 3, 4],
+  [6, 3],
+  [4],
+  [3],
+  [2, 2],
+  [1, 3],
+  [2, 1],
+  [3, 1],
+  [2, 1, 4],
+  [1, 3, 3, 2],
+  [1, 5, 5, 4],
+  [2, 4, 4, 3],
+  [3, 3, 4, 4],
+  [1, 1, 4, 4],
+  [3, 3, 3, 4],
+  [3, 3, 2, 4],
 ];
 
 describe('generated calls over the public ops and options (issue #24)', () => {

@@ -39,7 +39,11 @@ export function numel(shape: readonly number[]): number {
  * exactly where the reference has NaN (elsewhere a NaN is a poisoned, unwritten element) and
  * infinities equal. Reports the worst element.
  */
-export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, opts: { atol?: number; rtol?: number; what?: string } = {}): void {
+export function expectClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  opts: { atol?: number; rtol?: number; what?: string } = {},
+): void {
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-4;
   expect(got.length, `${opts.what ?? 'values'}: length`).toBe(want.length);
@@ -60,8 +64,11 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, opt
       worst = i;
     }
   }
-  if (worst >= 0) expect.fail(`${opts.what ?? 'values'}: element ${worst} is ${got[worst]}, expected ${want[worst]} (atol ${atol}, ` +
-      `rtol ${rtol})`);
+  if (worst >= 0)
+    expect.fail(
+      `${opts.what ?? 'values'}: element ${worst} is ${got[worst]}, expected ${want[worst]} (atol ${atol}, ` +
+        `rtol ${rtol})`,
+    );
 }
 
 /** Relative L2 error ||got - want|| / ||want||. */
@@ -79,10 +86,17 @@ export function relL2(got: ArrayLike<number>, want: ArrayLike<number>): number {
  * Central finite differences of a float64 scalar function f(x) at x, for `count` sampled coordinates
  * (all when count >= x.length). Returns [indices, derivatives].
  */
-export function finiteDiff(f: (x: Float64Array) => number, x: Float64Array, opts: { eps?: number; count?: number; seed?: number } = {}): [number[], number[]] {
+export function finiteDiff(
+  f: (x: Float64Array) => number,
+  x: Float64Array,
+  opts: { eps?: number; count?: number; seed?: number } = {},
+): [number[], number[]] {
   const eps = opts.eps ?? 1e-6;
   const r = rng(opts.seed ?? 7);
-  const idx = opts.count && opts.count < x.length ? Array.from({ length: opts.count }, () => Math.floor(r() * x.length)) : [...x.keys()];
+  const idx =
+    opts.count && opts.count < x.length
+      ? Array.from({ length: opts.count }, () => Math.floor(r() * x.length))
+      : [...x.keys()];
   const d = idx.map((i) => {
     const xp = Float64Array.from(x);
     const xm = Float64Array.from(x);

@@ -19,7 +19,12 @@ function files(dir: string): string[] {
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const out: string[] = [];
-  const typeOnly = (clause: string): boolean => /^\{[^}]*\}$/.test(clause) && clause.slice(1, -1).split(',').every((n) => !n.trim() || /^type\s/.test(n.trim()));
+  const typeOnly = (clause: string): boolean =>
+    /^\{[^}]*\}$/.test(clause) &&
+    clause
+      .slice(1, -1)
+      .split(',')
+      .every((n) => !n.trim() || /^type\s/.test(n.trim()));
   for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:([^'";]*?)\s+from\s+)?['"](\.[^'"]+)['"]/gm)) {
     if (!m[1] && !(m[2] && typeOnly(m[2].trim()))) out.push(m[3]);
   }
@@ -71,11 +76,17 @@ describe('imports', () => {
       'e2.ts': "import {\n  e,\n} from './e.js';",
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    expect(importCycles(dir)).toEqual([['c.ts', 'd.ts'], ['e.ts', 'e2.ts']]);
+    expect(importCycles(dir)).toEqual([
+      ['c.ts', 'd.ts'],
+      ['e.ts', 'e2.ts'],
+    ]);
   });
 
   it('src/ has no import cycle', () => {
     const cycles = importCycles(SRC);
-    expect(cycles.map((c) => c.join(' <-> ')), 'modules that import each other (directly or through others)').toEqual([]);
+    expect(
+      cycles.map((c) => c.join(' <-> ')),
+      'modules that import each other (directly or through others)',
+    ).toEqual([]);
   });
 });

@@ -14,7 +14,15 @@ import { loadSafetensors, removeStaleTemps, type TensorData } from '../src/io/sa
 import { randArray } from './helpers.js';
 
 function tensor(shape: number[], seed: number): TensorData {
-  return { shape, data: Float32Array.from(randArray(shape.reduce((a, b) => a * b, 1), seed)) };
+  return {
+    shape,
+    data: Float32Array.from(
+      randArray(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+    ),
+  };
 }
 
 function sample(step: number): Checkpoint {
@@ -37,7 +45,10 @@ function sample(step: number): Checkpoint {
 function expectSame(got: Checkpoint, want: Checkpoint): void {
   expect(got.config).toEqual(want.config);
   expect(got.state).toEqual(want.state);
-  for (const [kind, a, b] of [['weights', got.weights, want.weights], ['optimizer', got.optimizer!, want.optimizer!]] as const) {
+  for (const [kind, a, b] of [
+    ['weights', got.weights, want.weights],
+    ['optimizer', got.optimizer!, want.optimizer!],
+  ] as const) {
     expect([...a.keys()].sort(), kind).toEqual([...b.keys()].sort());
     for (const [name, t] of b) {
       expect(a.get(name)!.shape, name).toEqual(t.shape);
@@ -55,9 +66,14 @@ describe('checkpoints', () => {
     expectSame(await loadCheckpoint(path), ck);
     // The file is a plain weights file too: weights by name, optimizer slots under 'optimizer.'.
     const raw = await loadSafetensors(path);
-    expect([...raw.tensors.keys()].sort()).toEqual(
-      ['batch_normalization.moving_variance', 'conv2d.kernel', 'dense.kernel', 'optimizer.m.conv2d.kernel', 'optimizer.step', 'optimizer.v.conv2d.kernel'],
-    );
+    expect([...raw.tensors.keys()].sort()).toEqual([
+      'batch_normalization.moving_variance',
+      'conv2d.kernel',
+      'dense.kernel',
+      'optimizer.m.conv2d.kernel',
+      'optimizer.step',
+      'optimizer.v.conv2d.kernel',
+    ]);
     expect(JSON.parse(raw.metadata.state)).toEqual(ck.state);
     // Without an optimizer, and with non-finite numbers (JSON has none) in the state.
     const state = { epoch: 0, bestValLoss: Infinity, worst: -Infinity, lastLoss: NaN, history: [1, Infinity] };
@@ -68,7 +84,9 @@ describe('checkpoints', () => {
   });
 
   it('rejects a weight name under the optimizer prefix and files that are not checkpoints', async () => {
-    expect(() => encodeCheckpoint({ weights: new Map([['optimizer.x', tensor([1], 1)]]), config: {}, state: {} })).toThrow(/'optimizer.x' collides/);
+    expect(() =>
+      encodeCheckpoint({ weights: new Map([['optimizer.x', tensor([1], 1)]]), config: {}, state: {} }),
+    ).toThrow(/'optimizer.x' collides/);
     const dir = await mkdtemp(join(tmpdir(), 'ossify-ckpt-'));
     const { saveSafetensors } = await import('../src/io/safetensors.js');
     const path = join(dir, 'plain.safetensors');
@@ -100,7 +118,14 @@ describe('checkpoints', () => {
     const path = join(dir, 'live.safetensors');
     // Bundle the real checkpoint code for a child process that saves in a loop.
     const bundle = join(dir, 'ckpt.mjs');
-    await build({ entryPoints: [resolve('src/io/checkpoint.ts')], bundle: true, format: 'esm', platform: 'node', outfile: bundle, logLevel: 'silent' });
+    await build({
+      entryPoints: [resolve('src/io/checkpoint.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      outfile: bundle,
+      logLevel: 'silent',
+    });
     const script = `
       import { saveCheckpoint } from ${JSON.stringify(bundle)};
       const n = 1 << 20; // 4 MiB per tensor: each save takes a while
@@ -114,7 +139,9 @@ describe('checkpoints', () => {
         });
         process.stdout.write('saved ' + step + '\\n');
       }`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     let armed = false;
     await new Promise<void>((res, rej) => {

@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type TensorData } from '../src/io/safetensors.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+  type TensorData,
+} from '../src/io/safetensors.js';
 import { randArray } from './helpers.js';
 
 function bitsOf(a: Float32Array): Uint32Array {
@@ -19,7 +25,10 @@ function headerOf(bytes: Uint8Array): { len: number; text: string } {
 }
 
 /** Build a safetensors file by hand from raw byte blobs (for dtypes we do not write). */
-function rawFile(entries: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[], metadata?: Record<string, string>): Uint8Array {
+function rawFile(
+  entries: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[],
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let off = 0;
@@ -77,7 +86,11 @@ describe('safetensors encode/decode', () => {
     // Names out of order and a subarray view with a non-zero byteOffset.
     const backing = new Float32Array([9, 9, 1, 2, 3, 9]);
     const bytes = encodeSafetensors(
-      { 'b.x': { shape: [3], data: backing.subarray(2, 5) }, 'a.y': { shape: [1, 2], data: new Float32Array([4, 5]) }, B: { shape: [1], data: new Float32Array([6]) } },
+      {
+        'b.x': { shape: [3], data: backing.subarray(2, 5) },
+        'a.y': { shape: [1, 2], data: new Float32Array([4, 5]) },
+        B: { shape: [1], data: new Float32Array([6]) },
+      },
       { k: 'v' },
     );
     const { len, text } = headerOf(bytes);
@@ -88,7 +101,7 @@ describe('safetensors encode/decode', () => {
     expect(trimmed).toBe(
       '{"__metadata__":{"k":"v"},"B":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' +
         '"a.y":{"dtype":"F32","shape":[1,2],"data_offsets":[4,12]},' +
-          '"b.x":{"dtype":"F32","shape":[3],"data_offsets":[12,24]}}',
+        '"b.x":{"dtype":"F32","shape":[3],"data_offsets":[12,24]}}',
     );
     const data = new Float32Array(bytes.buffer.slice(8 + len));
     expect([...data]).toEqual([6, 4, 5, 1, 2, 3]);
@@ -152,7 +165,9 @@ describe('safetensors encode/decode', () => {
     bad4b.set(bad4);
     bad4b.set(new TextEncoder().encode(h), 8);
     expect(() => decodeSafetensors(bad4b)).toThrow(/tensor 'v' starts at 9, expected 8/);
-    expect(() => encodeSafetensors({ w: { shape: [2, 3], data: new Float32Array(5) } })).toThrow(/tensor 'w' shape \[2,3\] holds 6 values but data has 5/);
+    expect(() => encodeSafetensors({ w: { shape: [2, 3], data: new Float32Array(5) } })).toThrow(
+      /tensor 'w' shape \[2,3\] holds 6 values but data has 5/,
+    );
   });
 });
 

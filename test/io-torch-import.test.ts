@@ -6,11 +6,28 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors, type TensorData } from '../src/io/safetensors.js';
-import { importTorchWeights, matchTorchByOrder, naturalCompare, oihwToHwio, torchModules, transpose2d } from '../src/io/torch-import.js';
+import {
+  importTorchWeights,
+  matchTorchByOrder,
+  naturalCompare,
+  oihwToHwio,
+  torchModules,
+  transpose2d,
+} from '../src/io/torch-import.js';
 import type { ImportTarget } from '../src/io/import.js';
 import { randArray } from './helpers.js';
 
-const t = (shape: number[], seed: number, lo = -1): TensorData => ({ shape, data: Float32Array.from(randArray(shape.reduce((a, b) => a * b, 1), seed, lo, 1)) });
+const t = (shape: number[], seed: number, lo = -1): TensorData => ({
+  shape,
+  data: Float32Array.from(
+    randArray(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      lo,
+      1,
+    ),
+  ),
+});
 
 /** A tiny conv-bn-relu-...-fc torch net as a torch safetensors file (F32 params, I64 step counters). */
 function torchFile(): Uint8Array {
@@ -34,7 +51,10 @@ function torchFile(): Uint8Array {
   // Append the two I64 num_batches_tracked tensors the way torch saves them (8-byte ints, sorted first).
   const st = encodeSafetensors(f32);
   const n = Number(new DataView(st.buffer).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + n))) as Record<string, { data_offsets: number[] }>;
+  const header = JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + n))) as Record<
+    string,
+    { data_offsets: number[] }
+  >;
   for (const v of Object.values(header)) v.data_offsets = v.data_offsets.map((o) => o + 16);
   Object.assign(header, {
     'features.1.num_batches_tracked': { dtype: 'I64', shape: [], data_offsets: [0, 8] },
@@ -114,10 +134,22 @@ describe('torch layout conversion', () => {
   });
 
   it('sorts names naturally and groups modules by kind', () => {
-    expect(['features.10.weight', 'features.2.weight', 'features.1.bias', 'fc.weight'].sort(naturalCompare)).toEqual(['fc.weight', 'features.1.bias', 'features.2.weight', 'features.10.weight']);
+    expect(['features.10.weight', 'features.2.weight', 'features.1.bias', 'fc.weight'].sort(naturalCompare)).toEqual([
+      'fc.weight',
+      'features.1.bias',
+      'features.2.weight',
+      'features.10.weight',
+    ]);
     const { tensors } = decodeSafetensors(torchFile(), 'tiny.safetensors');
     const { modules, skipped } = torchModules(tensors);
-    expect(modules.map((m) => `${m.prefix}:${m.kind}`)).toEqual(['fc:dense', 'features.0:conv', 'features.1:bn', 'features.3:conv', 'features.4:bn', 'features.10:conv']);
+    expect(modules.map((m) => `${m.prefix}:${m.kind}`)).toEqual([
+      'fc:dense',
+      'features.0:conv',
+      'features.1:bn',
+      'features.3:conv',
+      'features.4:bn',
+      'features.10:conv',
+    ]);
     expect(skipped.map((s) => s.name)).toEqual(['features.1.num_batches_tracked', 'features.4.num_batches_tracked']);
     expect(skipped[0].reason).toMatch(/step counter/);
     expect([...modules[2].params.keys()]).toEqual(['gamma', 'beta', 'moving_mean', 'moving_variance']);
@@ -130,27 +162,49 @@ describe('importTorchWeights', () => {
     expect(rep.tensors.get('conv2d.kernel')!.data).toEqual(oihwToHwio(tensors.get('features.0.weight')!).data);
     expect(rep.tensors.get('conv2d_2.kernel')!.data).toEqual(oihwToHwio(tensors.get('features.10.weight')!).data);
     expect(rep.tensors.get('conv2d_2.bias')!.data).toEqual(tensors.get('features.10.bias')!.data);
-    expect(rep.tensors.get('batch_normalization.moving_variance')!.data).toEqual(tensors.get('features.1.running_var')!.data);
+    expect(rep.tensors.get('batch_normalization.moving_variance')!.data).toEqual(
+      tensors.get('features.1.running_var')!.data,
+    );
     expect(rep.tensors.get('batch_normalization_1.beta')!.data).toEqual(tensors.get('features.4.bias')!.data);
     expect(rep.missing).toEqual([]);
-    expect(rep.dropped.map((d) => d.name)).toEqual(['features.1.num_batches_tracked', 'features.4.num_batches_tracked']);
+    expect(rep.dropped.map((d) => d.name)).toEqual([
+      'features.1.num_batches_tracked',
+      'features.4.num_batches_tracked',
+    ]);
     const skipped = Object.fromEntries(rep.skipped.map((s) => [s.name, s.reason]));
-    expect(skipped['dense.kernel']).toBe("classifier head: tiny.safetensors: tensor 'fc.weight' has shape [1000, 5] ([5, 1000] in Keras layout), " +
-        "model parameter 'dense.kernel' has shape [5, 2]");
+    expect(skipped['dense.kernel']).toBe(
+      "classifier head: tiny.safetensors: tensor 'fc.weight' has shape [1000, 5] ([5, 1000] in Keras layout), " +
+        "model parameter 'dense.kernel' has shape [5, 2]",
+    );
     expect(skipped['dense.bias']).toMatch(/^classifier head: .*'fc.bias' has shape \[1000\]/);
-    expect(skipped['batch_normalization_1.gamma']).toMatch(/scale=False.*'features.4.weight' \[6\] dropped \(all ones\)/);
+    expect(skipped['batch_normalization_1.gamma']).toMatch(
+      /scale=False.*'features.4.weight' \[6\] dropped \(all ones\)/,
+    );
   }
 
   it('pairs modules by order per kind when shapes agree', () => {
     const { tensors } = decodeSafetensors(torchFile(), 'tiny.safetensors');
     const match = matchTorchByOrder(tensors, TARGET);
     expect(match.pairs.map((p) => `${p.torch}->${p.layer}`)).toEqual([
-      'features.0->conv2d', 'features.3->conv2d_1', 'features.10->conv2d_2', 'features.1->batch_normalization', 'features.4->batch_normalization_1', 'fc->dense',
+      'features.0->conv2d',
+      'features.3->conv2d_1',
+      'features.10->conv2d_2',
+      'features.1->batch_normalization',
+      'features.4->batch_normalization_1',
+      'fc->dense',
     ]);
     // Only the head disagrees (1000 classes against 2).
     expect(match.mismatches).toEqual([
-      { kind: 'dense', torch: { name: 'fc.weight', shape: [1000, 5], converted: [5, 1000] }, target: { name: 'dense.kernel', shape: [5, 2] } },
-      { kind: 'dense', torch: { name: 'fc.bias', shape: [1000], converted: [1000] }, target: { name: 'dense.bias', shape: [2] } },
+      {
+        kind: 'dense',
+        torch: { name: 'fc.weight', shape: [1000, 5], converted: [5, 1000] },
+        target: { name: 'dense.kernel', shape: [5, 2] },
+      },
+      {
+        kind: 'dense',
+        torch: { name: 'fc.bias', shape: [1000], converted: [1000] },
+        target: { name: 'dense.bias', shape: [2] },
+      },
     ]);
     const rep = importTorchWeights(tensors, TARGET, { source: 'tiny.safetensors' });
     checkValues(rep, tensors);
@@ -159,8 +213,13 @@ describe('importTorchWeights', () => {
   it('uses an explicit name map (module prefixes and full parameter names)', () => {
     const { tensors } = decodeSafetensors(torchFile(), 'tiny.safetensors');
     const nameMap = {
-      'features.0': 'conv2d', 'features.1': 'batch_normalization', 'features.3': 'conv2d_1', 'features.4': 'batch_normalization_1',
-      'features.10': 'conv2d_2', 'fc.weight': 'dense.kernel', 'fc.bias': 'dense.bias',
+      'features.0': 'conv2d',
+      'features.1': 'batch_normalization',
+      'features.3': 'conv2d_1',
+      'features.4': 'batch_normalization_1',
+      'features.10': 'conv2d_2',
+      'fc.weight': 'dense.kernel',
+      'fc.bias': 'dense.bias',
     };
     const rep = importTorchWeights(tensors, TARGET, { source: 'tiny.safetensors', nameMap });
     expect(rep.match).toBeUndefined();
@@ -175,10 +234,14 @@ describe('importTorchWeights', () => {
     const { tensors } = decodeSafetensors(torchFile(), 'tiny.safetensors');
     const bad = TARGET.map((x) => (x.name === 'conv2d_1.kernel' ? { ...x, shape: [1, 1, 4, 7] } : x));
     const match = matchTorchByOrder(tensors, bad);
-    expect(match.mismatches[0]).toEqual({ kind: 'conv', torch: { name: 'features.3.weight', shape: [6, 4, 1, 1], converted: [1, 1, 4, 6] }, target: { name: 'conv2d_1.kernel', shape: [1, 1, 4, 7] } });
+    expect(match.mismatches[0]).toEqual({
+      kind: 'conv',
+      torch: { name: 'features.3.weight', shape: [6, 4, 1, 1], converted: [1, 1, 4, 6] },
+      target: { name: 'conv2d_1.kernel', shape: [1, 1, 4, 7] },
+    });
     expect(() => importTorchWeights(tensors, bad, { source: 'tiny.safetensors' })).toThrow(
       "shape mismatch: tiny.safetensors: tensor 'features.3.weight' has shape [6, 4, 1, 1] ([1, 1, 4, 6] " +
-          "in Keras layout), model parameter 'conv2d_1.kernel' has shape [1, 1, 4, 7]",
+        "in Keras layout), model parameter 'conv2d_1.kernel' has shape [1, 1, 4, 7]",
     );
     // One more conv in the target than in the file.
     const extra = [{ name: 'conv2d_3.kernel', shape: [1, 1, 5, 5] }, ...TARGET];

@@ -28,7 +28,15 @@ const NHWC = [0, 2, 3, 1];
 const OIHW = [3, 2, 0, 1];
 const HWIO = [2, 3, 1, 0];
 
-function conv(kh: number, kw: number, h: number, w: number, stride: number, dilation: number, padding: 'same' | 'valid'): ConvSpec {
+function conv(
+  kh: number,
+  kw: number,
+  h: number,
+  w: number,
+  stride: number,
+  dilation: number,
+  padding: 'same' | 'valid',
+): ConvSpec {
   return { kind: 'conv', kh, kw, cin: 3, cout: 4, h, w, stride, dilation, padding };
 }
 
@@ -58,22 +66,48 @@ describe('jax-webgpu peer', () => {
   const setup = (s: ConvSpec) => {
     const xShape = [N, s.h, s.w, s.cin];
     const wShape = [s.kh, s.kw, s.cin, s.cout];
-    const x = randomData(xShape.reduce((a, b) => a * b), 11);
-    const w = randomData(wShape.reduce((a, b) => a * b), 12);
+    const x = randomData(
+      xShape.reduce((a, b) => a * b),
+      11,
+    );
+    const w = randomData(
+      wShape.reduce((a, b) => a * b),
+      12,
+    );
     const opts = { stride: s.stride, dilation: s.dilation, padding: s.padding };
     const ref = conv2dReference(x, xShape, w, wShape, null, opts);
     const xt = permute4(x, xShape, NCHW);
     const wt = permute4(w, wShape, OIHW);
     const np = jax.numpy;
-    return { x, w, xShape, wShape, opts, ref, xj: np.array(xt.data, { shape: xt.shape, device: 'webgpu' }), wj: np.array(wt.data, { shape: wt.shape, device: 'webgpu' }), yShape: [N, s.cout, ref.shape[1], ref.shape[2]] };
+    return {
+      x,
+      w,
+      xShape,
+      wShape,
+      opts,
+      ref,
+      xj: np.array(xt.data, { shape: xt.shape, device: 'webgpu' }),
+      wj: np.array(wt.data, { shape: wt.shape, device: 'webgpu' }),
+      yShape: [N, s.cout, ref.shape[1], ref.shape[2]],
+    };
   };
   /** A jax-js NCHW result back in NHWC. */
-  const nhwc = async (a: JAX.Array, shape: number[]): Promise<Float32Array> => permute4((await a.data()) as Float32Array, shape, NHWC).data;
+  const nhwc = async (a: JAX.Array, shape: number[]): Promise<Float32Array> =>
+    permute4((await a.data()) as Float32Array, shape, NHWC).data;
 
   it("pads by TensorFlow's 'same' rule (the odd row / column bottom / right)", () => {
-    expect(convPads(conv(3, 2, 10, 8, 2, 2, 'same'))).toEqual([[1, 2], [0, 1]]);
-    expect(convPads(conv(3, 3, 17, 17, 1, 4, 'same'))).toEqual([[4, 4], [4, 4]]);
-    expect(convPads(conv(3, 3, 35, 35, 2, 1, 'valid'))).toEqual([[0, 0], [0, 0]]);
+    expect(convPads(conv(3, 2, 10, 8, 2, 2, 'same'))).toEqual([
+      [1, 2],
+      [0, 1],
+    ]);
+    expect(convPads(conv(3, 3, 17, 17, 1, 4, 'same'))).toEqual([
+      [4, 4],
+      [4, 4],
+    ]);
+    expect(convPads(conv(3, 3, 35, 35, 2, 1, 'valid'))).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
   });
 
   it('forward matches on a strided, dilated, asymmetrically padded case', async () => {
@@ -106,7 +140,9 @@ describe('jax-webgpu peer', () => {
       const want = conv2dReferenceGrads(x, xShape, w, wShape, dy, opts);
       expect(relErr(await nhwc(y, yShape), ref.out)).toBeLessThan(1e-5);
       expect(relErr(await nhwc(dx, [N, s.cin, s.h, s.w]), want.dX)).toBeLessThan(1e-5);
-      expect(relErr(permute4((await dw.data()) as Float32Array, [s.cout, s.cin, s.kh, s.kw], HWIO).data, want.dW)).toBeLessThan(1e-5);
+      expect(
+        relErr(permute4((await dw.data()) as Float32Array, [s.cout, s.cin, s.kh, s.kw], HWIO).data, want.dW),
+      ).toBeLessThan(1e-5);
       g.dispose();
     });
   }

@@ -4,26 +4,53 @@ import { setup, randArray, expectClose } from './helpers.js';
 import { Tensor, tidy, noGrad, backward, sum } from '../src/index.js';
 import { matmulReference } from '../src/internals.js';
 import {
-  Module, Sequential, Concat, Conv2d, BatchNorm2d, BatchNorm1d, Dense, Linear, ReLU, Sigmoid, Softmax, MaxPool2d, AvgPool2d,
-  GlobalAvgPool2d, Dropout, ZeroPad2d, Flatten, Identity, buildScope, summary, type StateDict,
+  Module,
+  Sequential,
+  Concat,
+  Conv2d,
+  BatchNorm2d,
+  BatchNorm1d,
+  Dense,
+  Linear,
+  ReLU,
+  Sigmoid,
+  Softmax,
+  MaxPool2d,
+  AvgPool2d,
+  GlobalAvgPool2d,
+  Dropout,
+  ZeroPad2d,
+  Flatten,
+  Identity,
+  buildScope,
+  summary,
+  type StateDict,
 } from '../src/layers/index.js';
 import { Rng, hashSeed, initValues, computeFans } from '../src/init.js';
 import { batchNormReference } from '../src/kernels/batchnorm.js';
 
 /** A small conv net: conv -> BN -> ReLU -> [conv | pool] concat -> GAP -> dense. */
 function smallNet(seed: number): Sequential {
-  return buildScope({ seed }, () =>
-    new Sequential(
-      [
-        new Conv2d({ inChannels: 3, filters: 6, kernelSize: 3, padding: 'same' }),
-        new BatchNorm2d({ channels: 6 }),
-        new ReLU(),
-        new Concat([new Conv2d({ inChannels: 6, filters: 4, kernelSize: [1, 3], padding: 'same', useBias: false }), new MaxPool2d({ poolSize: 3, strides: 1, padding: 'same' })], { name: 'mix' }),
-        new GlobalAvgPool2d(),
-        new Dense({ inFeatures: 10, units: 3 }),
-      ],
-      { name: 'net' },
-    ),
+  return buildScope(
+    { seed },
+    () =>
+      new Sequential(
+        [
+          new Conv2d({ inChannels: 3, filters: 6, kernelSize: 3, padding: 'same' }),
+          new BatchNorm2d({ channels: 6 }),
+          new ReLU(),
+          new Concat(
+            [
+              new Conv2d({ inChannels: 6, filters: 4, kernelSize: [1, 3], padding: 'same', useBias: false }),
+              new MaxPool2d({ poolSize: 3, strides: 1, padding: 'same' }),
+            ],
+            { name: 'mix' },
+          ),
+          new GlobalAvgPool2d(),
+          new Dense({ inFeatures: 10, units: 3 }),
+        ],
+        { name: 'net' },
+      ),
   );
 }
 
@@ -77,11 +104,29 @@ describe('layers', () => {
   it('name layers as Keras does and key weights <layer>.<weight>', () => {
     const net = smallNet(0);
     expect(net.namedParameters().map(([k, t]) => `${k}:${t.shape.join('x')}`)).toEqual([
-      'conv2d.kernel:3x3x3x6', 'conv2d.bias:6', 'batch_normalization.gamma:6', 'batch_normalization.beta:6',
-      'conv2d_1.kernel:1x3x6x4', 'dense.kernel:10x3', 'dense.bias:3',
+      'conv2d.kernel:3x3x3x6',
+      'conv2d.bias:6',
+      'batch_normalization.gamma:6',
+      'batch_normalization.beta:6',
+      'conv2d_1.kernel:1x3x6x4',
+      'dense.kernel:10x3',
+      'dense.bias:3',
     ]);
-    expect(net.namedBuffers().map(([k]) => k)).toEqual(['batch_normalization.moving_mean', 'batch_normalization.moving_variance']);
-    expect([...net.modules()].map((m) => m.name)).toEqual(['net', 'conv2d', 'batch_normalization', 'activation', 'mix', 'conv2d_1', 'max_pooling2d', 'global_average_pooling2d', 'dense']);
+    expect(net.namedBuffers().map(([k]) => k)).toEqual([
+      'batch_normalization.moving_mean',
+      'batch_normalization.moving_variance',
+    ]);
+    expect([...net.modules()].map((m) => m.name)).toEqual([
+      'net',
+      'conv2d',
+      'batch_normalization',
+      'activation',
+      'mix',
+      'conv2d_1',
+      'max_pooling2d',
+      'global_average_pooling2d',
+      'dense',
+    ]);
     expect(net.getLayer('conv2d_1')).toBeInstanceOf(Conv2d);
     expect(() => net.getLayer('nope')).toThrow(/no layer named 'nope' in net/);
     expect(net.countParams()).toEqual({ total: 168 + 24 + 72 + 33, trainable: 168 + 12 + 72 + 33, nonTrainable: 12 });
@@ -143,7 +188,10 @@ describe('layers', () => {
     const d = new Dense({ name: 'fc', inFeatures: 5, units: 3 });
     const kv = randArray(15, 3);
     const bv = randArray(3, 4);
-    d.loadStateDict({ 'fc.kernel': { shape: [5, 3], data: Float32Array.from(kv) }, 'fc.bias': { shape: [3], data: Float32Array.from(bv) } });
+    d.loadStateDict({
+      'fc.kernel': { shape: [5, 3], data: Float32Array.from(kv) },
+      'fc.bias': { shape: [3], data: Float32Array.from(bv) },
+    });
     const xv = randArray(10, 5);
     const y = noGrad(() => d.forward(Tensor.from(Float32Array.from(xv), [2, 5])));
     const want = matmulReference(xv, [2, 5], kv, [5, 3]).map((v, i) => v + bv[i % 3]);
@@ -169,7 +217,11 @@ describe('layers', () => {
     const sdb = await b.stateDict();
     for (const k of Object.keys(sd)) expect(sdb[k].data, k).toEqual(sd[k].data);
 
-    const bad: StateDict = { ...sd, 'conv2d.kernel': { shape: [3, 3, 3, 7], data: new Float32Array(189) }, 'extra.bias': { shape: [2], data: new Float32Array(2) } };
+    const bad: StateDict = {
+      ...sd,
+      'conv2d.kernel': { shape: [3, 3, 3, 7], data: new Float32Array(189) },
+      'extra.bias': { shape: [2], data: new Float32Array(2) },
+    };
     delete bad['dense.bias'];
     let msg = '';
     try {
@@ -197,7 +249,14 @@ describe('layers', () => {
     const shape = [2, 3, 4, 3];
     const xv = randArray(72, 21, -1, 3);
     const x = Tensor.from(Float32Array.from(xv), shape);
-    const p = { gamma: [1, 1, 1], beta: [0, 0, 0], movingMean: [0, 0, 0], movingVar: [1, 1, 1], momentum: 0.9, epsilon: 1e-3 };
+    const p = {
+      gamma: [1, 1, 1],
+      beta: [0, 0, 0],
+      movingMean: [0, 0, 0],
+      movingVar: [1, 1, 1],
+      momentum: 0.9,
+      epsilon: 1e-3,
+    };
     const yt = await noGrad(() => bn.forward(x)).read();
     const ref = batchNormReference(xv, shape, { ...p, training: true });
     expectClose(yt, ref.y, { atol: 1e-4, what: 'training BN' });
@@ -205,7 +264,12 @@ describe('layers', () => {
     expectClose(await bn.movingVar.read(), ref.movingVar, { what: 'moving variance' });
     bn.eval();
     const ye = await noGrad(() => bn.forward(x)).read();
-    const refE = batchNormReference(xv, shape, { ...p, movingMean: ref.movingMean, movingVar: ref.movingVar, training: false });
+    const refE = batchNormReference(xv, shape, {
+      ...p,
+      movingMean: ref.movingMean,
+      movingVar: ref.movingVar,
+      training: false,
+    });
     expectClose(ye, refE.y, { atol: 1e-4, what: 'inference BN' });
     const bn1 = new BatchNorm1d({ channels: 3, scale: false, center: false });
     expect(bn1.namedParameters()).toEqual([]);

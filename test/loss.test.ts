@@ -22,7 +22,14 @@ function softTargets(N: number, C: number, seed: number): Float64Array {
   return t;
 }
 
-async function run(z: Float64Array, t: Float64Array, N: number, C: number, classWeights?: number[] | Tensor, gscale = 1) {
+async function run(
+  z: Float64Array,
+  t: Float64Array,
+  N: number,
+  C: number,
+  classWeights?: number[] | Tensor,
+  gscale = 1,
+) {
   const zt = Tensor.from(Float32Array.from(z), [N, C], { requiresGrad: true });
   const tt = Tensor.from(Float32Array.from(t), [N, C]);
   const loss = softmaxCrossEntropy(zt, tt, { classWeights });
@@ -43,15 +50,22 @@ describe('softmaxCrossEntropy', () => {
     { N: 300, C: 2, w: [1, 4.2], soft: false },
   ];
   for (const c of cases) {
-    it(`N=${c.N} C=${c.C}${c.w ? ' class weights' : ''}${c.soft ? ' soft targets' : ' one-hot'}: ` +
-        `loss and gradient vs reference`, async () => {
-      const z = randArray(c.N * c.C, 1, -4, 4);
-      const t = c.soft ? softTargets(c.N, c.C, 2) : oneHot(c.N, c.C, 2);
-      const ref = softmaxCrossEntropyReference(z, t, c.N, c.C, c.w);
-      const got = await run(z, t, c.N, c.C, c.w, 0.7);
-      expectClose([got.loss], [ref.loss], { atol: 1e-6, rtol: 1e-5, what: 'loss' });
-      expectClose(got.dz, ref.dlogits.map((v) => v * 0.7), { atol: 1e-7, rtol: 1e-4, what: 'dlogits' });
-    });
+    it(
+      `N=${c.N} C=${c.C}${c.w ? ' class weights' : ''}${c.soft ? ' soft targets' : ' one-hot'}: ` +
+        `loss and gradient vs reference`,
+      async () => {
+        const z = randArray(c.N * c.C, 1, -4, 4);
+        const t = c.soft ? softTargets(c.N, c.C, 2) : oneHot(c.N, c.C, 2);
+        const ref = softmaxCrossEntropyReference(z, t, c.N, c.C, c.w);
+        const got = await run(z, t, c.N, c.C, c.w, 0.7);
+        expectClose([got.loss], [ref.loss], { atol: 1e-6, rtol: 1e-5, what: 'loss' });
+        expectClose(
+          got.dz,
+          ref.dlogits.map((v) => v * 0.7),
+          { atol: 1e-7, rtol: 1e-4, what: 'dlogits' },
+        );
+      },
+    );
   }
 
   it('gradient matches finite differences of the float64 reference (class weights, soft targets)', async () => {
@@ -62,7 +76,11 @@ describe('softmaxCrossEntropy', () => {
     const t = softTargets(N, C, 4);
     const got = await run(z, t, N, C, Tensor.from(w, [C]));
     const [idx, fd] = finiteDiff((zz) => softmaxCrossEntropyReference(zz, t, N, C, w).loss, z);
-    expectClose(idx.map((i) => got.dz[i]), fd, { atol: 1e-6, rtol: 1e-4, what: 'dlogits vs FD' });
+    expectClose(
+      idx.map((i) => got.dz[i]),
+      fd,
+      { atol: 1e-6, rtol: 1e-4, what: 'dlogits vs FD' },
+    );
   });
 
   it('Keras SUM_OVER_BATCH_SIZE weighting: weighted sum divided by N, not by the sum of weights', async () => {
@@ -123,8 +141,12 @@ describe('NaN (issue #24: propagate as PyTorch and TensorFlow)', () => {
     const z = Tensor.zeros([2, 3]);
     const t = Tensor.zeros([2, 3]);
     const live = runtime().memory().liveBytes;
-    expect(() => softmaxCrossEntropy(z, t, { classWeights: [1, 2] })).toThrow(/classWeights must hold 3 weights.*got \[1, 2\]/);
-    expect(() => softmaxCrossEntropy(z, t, { classWeights: [1, NaN, 1] })).toThrow(/classWeights\[1\] must be a finite number >= 0, got NaN/);
+    expect(() => softmaxCrossEntropy(z, t, { classWeights: [1, 2] })).toThrow(
+      /classWeights must hold 3 weights.*got \[1, 2\]/,
+    );
+    expect(() => softmaxCrossEntropy(z, t, { classWeights: [1, NaN, 1] })).toThrow(
+      /classWeights\[1\] must be a finite number >= 0, got NaN/,
+    );
     expect(runtime().memory().liveBytes).toBe(live);
     z.dispose();
     t.dispose();

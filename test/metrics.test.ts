@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { binaryMetrics, confusionMatrix, majorityBaseline, rocAuc, rocCurve, trapezoidArea } from '../src/train/metrics.js';
+import {
+  binaryMetrics,
+  confusionMatrix,
+  majorityBaseline,
+  rocAuc,
+  rocCurve,
+  trapezoidArea,
+} from '../src/train/metrics.js';
 
 describe('metrics (sklearn definitions)', () => {
   it('roc_curve / roc_auc_score on the sklearn documentation example', () => {
@@ -75,7 +82,15 @@ describe('metrics (sklearn definitions)', () => {
     // AUC: 24 pairs; positives 0.9 and 0.8 beat all 6, 0.45 beats 4, 0.3 beats 2 and ties 1 -> 18.5 / 24.
     expect(m.auc).toBeCloseTo(18.5 / 24, 12);
     // Majority baseline: always non-fractured.
-    expect(m.baseline).toEqual({ predicts: 0, accuracy: 0.6, precision: 0, recall: 0, f1: 0, balancedAccuracy: 0.5, auc: 0.5 });
+    expect(m.baseline).toEqual({
+      predicts: 0,
+      accuracy: 0.6,
+      precision: 0,
+      recall: 0,
+      f1: 0,
+      balancedAccuracy: 0.5,
+      auc: 0.5,
+    });
   });
 
   it('different precision and recall; F1 is their harmonic mean', () => {

@@ -19,7 +19,11 @@ function images(m: Model, n: number, seed: number): Tensor {
   const s = m.config.inputSize;
   return Tensor.from(Float32Array.from(randArray(n * s * s * 3, seed)), [n, s, s, 3]);
 }
-const oneHot = (labels: number[], k: number) => Tensor.from(labels.flatMap((l) => Array.from({ length: k }, (_, i) => (i === l ? 1 : 0))), [labels.length, k]);
+const oneHot = (labels: number[], k: number) =>
+  Tensor.from(
+    labels.flatMap((l) => Array.from({ length: k }, (_, i) => (i === l ? 1 : 0))),
+    [labels.length, k],
+  );
 
 describe('model parameter counts (Keras, 2 classes)', () => {
   beforeAll(setup);
@@ -93,7 +97,11 @@ describe('BAM placement', () => {
   it('DenseNet121 + BAM after dense blocks 1-3 adds 358,067 trainable parameters (C = 256, 512, 1024)', () => {
     const m = denseNet121({ numClasses: 2, bam: { combine: 'product' } });
     expect(m.config.bam!.positions).toEqual(['conv2', 'conv3', 'conv4']);
-    expect(m.countParams()).toEqual({ total: 7_039_554 + 358_067 + 896, trainable: 6_955_906 + 358_067, nonTrainable: 83_648 + 896 });
+    expect(m.countParams()).toEqual({
+      total: 7_039_554 + 358_067 + 896,
+      trainable: 6_955_906 + 358_067,
+      nonTrainable: 83_648 + 896,
+    });
     const names = m.childModules().map((c) => c.name);
     expect(names.slice(names.indexOf('conv2'), names.indexOf('conv2') + 3)).toEqual(['conv2', 'bam_conv2', 'pool2']);
     expect((m.getLayer('bam_conv4') as BAM).channels).toBe(1024);
@@ -106,15 +114,28 @@ describe('BAM placement', () => {
     expect(m.config.bam!.positions).toEqual(['activation_4', 'mixed2', 'mixed7']);
     expect(m.countParams().trainable).toBe(21_772_450 + bamFormula(192) + bamFormula(288) + bamFormula(768));
     const names = m.childModules().map((c) => c.name);
-    expect(names.slice(names.indexOf('activation_4'), names.indexOf('activation_4') + 3)).toEqual(['activation_4', 'bam_activation_4', 'max_pooling2d_1']);
+    expect(names.slice(names.indexOf('activation_4'), names.indexOf('activation_4') + 3)).toEqual([
+      'activation_4',
+      'bam_activation_4',
+      'max_pooling2d_1',
+    ]);
     m.dispose();
-    const n = inceptionV3({ numClasses: 3, inputSize: 75, widthMultiplier: 0.25, bam: { positions: ['stem', 'mixed10'], reduction: 8 } });
+    const n = inceptionV3({
+      numClasses: 3,
+      inputSize: 75,
+      widthMultiplier: 0.25,
+      bam: { positions: ['stem', 'mixed10'], reduction: 8 },
+    });
     expect(n.config.bam!.positions).toEqual(['activation_4', 'mixed10']);
     expect((n.getLayer('bam_mixed10') as BAM).channels).toBe(512);
     expect((n.getLayer('bam_mixed10') as BAM).reducedChannels).toBe(64);
     n.dispose();
-    expect(() => inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: { positions: ['mixed11'] } })).toThrow(/no BAM position 'mixed11'.*mixed10/);
-    expect(() => inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: { positions: ['mixed1', 'mixed1'] } })).toThrow(/BAM positions repeat/);
+    expect(() =>
+      inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: { positions: ['mixed11'] } }),
+    ).toThrow(/no BAM position 'mixed11'.*mixed10/);
+    expect(() =>
+      inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: { positions: ['mixed1', 'mixed1'] } }),
+    ).toThrow(/BAM positions repeat/);
     expect(() => inceptionV3({ numClasses: 2, inputSize: 74 })).toThrow(/inputSize must be an integer >= 75/);
   });
 });
@@ -123,8 +144,14 @@ describe('small models run', () => {
   beforeAll(setup);
 
   for (const [label, build] of [
-    ['InceptionV3 75x75 width 0.25 + BAM', () => inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true, dropout: 0.2, seed: 1 })],
-    ['DenseNet121 32x32 width 0.25 + BAM', () => denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, dropout: 0.2, seed: 1 })],
+    [
+      'InceptionV3 75x75 width 0.25 + BAM',
+      () => inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true, dropout: 0.2, seed: 1 }),
+    ],
+    [
+      'DenseNet121 32x32 width 0.25 + BAM',
+      () => denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, dropout: 0.2, seed: 1 }),
+    ],
   ] as const) {
     it(`${label}: finite [2, 2] logits in eval; a training step gives all parameters finite gradients`, async () => {
       const m = build();
@@ -168,36 +195,42 @@ describe('small models run', () => {
     });
   }
 
-  it('InceptionV3 (75x75, width 0.25, BAM): after a forward+backward inside tidy(), ' +
-      'live memory is parameters + gradients', async () => {
-    const m = inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true });
-    const x = images(m, 2, 6);
-    const t = oneHot([1, 0], 2);
-    m.train();
-    await m.namedBuffers()[0][1].read(); // settle pending uploads
-    const before = runtime().memory().liveBytes;
-    const weightBytes = [...m.namedParameters(), ...m.namedBuffers()].reduce((s, [, p]) => s + p.storage.byteSize, 0);
-    tidy(() => {
-      backward(softmaxCrossEntropy(m.forward(x), t));
-    });
-    const after = runtime().memory().liveBytes;
-    const grads = m.namedParameters().map(([, p]) => p.grad!);
-    expect(new Set(grads.map((g) => g.storage)).size).toBe(grads.length); // one buffer per gradient
-    const gradBytes = grads.reduce((s, g) => s + g.storage.byteSize, 0);
-    expect(after - before).toBe(gradBytes);
-    m.zeroGrad();
-    expect(runtime().memory().liveBytes).toBe(before);
-    // And the model itself is exactly its parameters and buffers.
-    const inputBytes = x.storage.byteSize + t.storage.byteSize;
-    x.dispose();
-    t.dispose();
-    m.dispose();
-    expect(runtime().memory().liveBytes).toBe(before - inputBytes - weightBytes);
-  });
+  it(
+    'InceptionV3 (75x75, width 0.25, BAM): after a forward+backward inside tidy(), ' +
+      'live memory is parameters + gradients',
+    async () => {
+      const m = inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: true });
+      const x = images(m, 2, 6);
+      const t = oneHot([1, 0], 2);
+      m.train();
+      await m.namedBuffers()[0][1].read(); // settle pending uploads
+      const before = runtime().memory().liveBytes;
+      const weightBytes = [...m.namedParameters(), ...m.namedBuffers()].reduce((s, [, p]) => s + p.storage.byteSize, 0);
+      tidy(() => {
+        backward(softmaxCrossEntropy(m.forward(x), t));
+      });
+      const after = runtime().memory().liveBytes;
+      const grads = m.namedParameters().map(([, p]) => p.grad!);
+      expect(new Set(grads.map((g) => g.storage)).size).toBe(grads.length); // one buffer per gradient
+      const gradBytes = grads.reduce((s, g) => s + g.storage.byteSize, 0);
+      expect(after - before).toBe(gradBytes);
+      m.zeroGrad();
+      expect(runtime().memory().liveBytes).toBe(before);
+      // And the model itself is exactly its parameters and buffers.
+      const inputBytes = x.storage.byteSize + t.storage.byteSize;
+      x.dispose();
+      t.dispose();
+      m.dispose();
+      expect(runtime().memory().liveBytes).toBe(before - inputBytes - weightBytes);
+    },
+  );
 
   it('inference without autograd frees activations layer by layer: same logits, far lower peak memory', async () => {
     const rt = runtime();
-    for (const m of [denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.5, bam: true, seed: 4 }), inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, seed: 4 })]) {
+    for (const m of [
+      denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.5, bam: true, seed: 4 }),
+      inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, seed: 4 }),
+    ]) {
       const x = images(m, 2, 8);
       m.eval();
       await x.read(); // settle uploads
@@ -227,9 +260,34 @@ describe('small models run', () => {
   });
 
   it('buildModel(config) rebuilds an identical model from JSON', async () => {
-    const a = denseNet121({ numClasses: 3, inputSize: 32, widthMultiplier: 0.25, bam: { positions: ['conv3'], combine: 'product', finalBN: true }, dropout: 0.1, seed: 9 });
+    const a = denseNet121({
+      numClasses: 3,
+      inputSize: 32,
+      widthMultiplier: 0.25,
+      bam: { positions: ['conv3'], combine: 'product', finalBN: true },
+      dropout: 0.1,
+      seed: 9,
+    });
     const cfg = JSON.parse(JSON.stringify(a.config));
-    expect(cfg).toEqual({ arch: 'denseNet121', numClasses: 3, inputSize: 32, inputChannels: 3, widthMultiplier: 0.25, dropout: 0.1, seed: 9, bam: { positions: ['conv3'], reduction: 16, dilation: 4, numDilated: 2, combine: 'product', finalBN: true, bnMomentum: 0.99, bnEpsilon: 1e-3 } });
+    expect(cfg).toEqual({
+      arch: 'denseNet121',
+      numClasses: 3,
+      inputSize: 32,
+      inputChannels: 3,
+      widthMultiplier: 0.25,
+      dropout: 0.1,
+      seed: 9,
+      bam: {
+        positions: ['conv3'],
+        reduction: 16,
+        dilation: 4,
+        numDilated: 2,
+        combine: 'product',
+        finalBN: true,
+        bnMomentum: 0.99,
+        bnEpsilon: 1e-3,
+      },
+    });
     const b = buildModel(cfg);
     expect(b.config).toEqual(a.config);
     const sa = await a.stateDict();

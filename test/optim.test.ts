@@ -6,76 +6,86 @@ import { setup, randArray, expectClose } from './helpers.js';
 beforeAll(setup);
 
 // 1001: the scalar kernels; 1028: the vec4 kernels (257 vec4s, not a multiple of the workgroup either).
-for (const n of [1001, 1028]) describe(`optimizers vs float64 CPU implementations over several steps (n = ${n})`, () => {
-  const steps = 5;
-  const grads = Array.from({ length: steps }, (_, s) => randArray(n, 100 + s, -2, 2));
-  const p0 = randArray(n, 7);
+for (const n of [1001, 1028])
+  describe(`optimizers vs float64 CPU implementations over several steps (n = ${n})`, () => {
+    const steps = 5;
+    const grads = Array.from({ length: steps }, (_, s) => randArray(n, 100 + s, -2, 2));
+    const p0 = randArray(n, 7);
 
-  async function run(make: (p: Tensor) => Adam | SGD): Promise<Float32Array> {
-    const p = Tensor.from(Float32Array.from(p0), [n], { requiresGrad: true, name: 'p' });
-    const opt = make(p);
-    for (const g of grads) {
-      p.grad = Tensor.from(Float32Array.from(g), [n]);
-      opt.step();
-      opt.zeroGrad();
+    async function run(make: (p: Tensor) => Adam | SGD): Promise<Float32Array> {
+      const p = Tensor.from(Float32Array.from(p0), [n], { requiresGrad: true, name: 'p' });
+      const opt = make(p);
+      for (const g of grads) {
+        p.grad = Tensor.from(Float32Array.from(g), [n]);
+        opt.step();
+        opt.zeroGrad();
+      }
+      const out = await p.read();
+      opt.dispose();
+      p.dispose();
+      return out;
     }
-    const out = await p.read();
-    opt.dispose();
-    p.dispose();
-    return out;
-  }
 
-  for (const weightDecay of [0, 0.01]) {
-    it(`Adam (Keras formulation), weightDecay ${weightDecay}`, async () => {
-      const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay };
-      const got = await run((p) => new Adam([p], o));
-      expectClose(got, adamReference(p0, grads, o), { atol: 1e-6, rtol: 1e-5 });
+    for (const weightDecay of [0, 0.01]) {
+      it(`Adam (Keras formulation), weightDecay ${weightDecay}`, async () => {
+        const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay };
+        const got = await run((p) => new Adam([p], o));
+        expectClose(got, adamReference(p0, grads, o), { atol: 1e-6, rtol: 1e-5 });
+      });
+    }
+    for (const nesterov of [false, true]) {
+      it(`SGD momentum, nesterov ${nesterov}`, async () => {
+        const o = { lr: 0.05, momentum: 0.9, nesterov, weightDecay: 1e-3 };
+        const got = await run((p) => new SGD([p], o));
+        expectClose(got, sgdReference(p0, grads, o), { atol: 1e-6, rtol: 1e-5 });
+      });
+    }
+    it('state round-trips for checkpoints', async () => {
+      const p = Tensor.from(Float32Array.from(p0), [n], { requiresGrad: true, name: 'p' });
+      const a = new Adam([p], { lr: 0.01 });
+      p.grad = Tensor.from(Float32Array.from(grads[0]), [n]);
+      a.step();
+      const st = await a.state();
+      expect(st.iterations).toBe(1);
+      expect([...st.slots.keys()].sort()).toEqual(['m.p', 'v.p']);
+      const b = new Adam([p], { lr: 0.01 });
+      b.loadState(st);
+      const st2 = await b.state();
+      expect(st2.slots.get('m.p')!.data).toEqual(st.slots.get('m.p')!.data);
+      a.dispose();
+      b.dispose();
+      a.zeroGrad();
+      p.dispose();
     });
-  }
-  for (const nesterov of [false, true]) {
-    it(`SGD momentum, nesterov ${nesterov}`, async () => {
-      const o = { lr: 0.05, momentum: 0.9, nesterov, weightDecay: 1e-3 };
-      const got = await run((p) => new SGD([p], o));
-      expectClose(got, sgdReference(p0, grads, o), { atol: 1e-6, rtol: 1e-5 });
+    it('rejects duplicate parameter names', () => {
+      const a = Tensor.zeros([1]);
+      a.name = 'w';
+      const b = Tensor.zeros([1]);
+      b.name = 'w';
+      expect(() => new Adam([a, b])).toThrow(/both named 'w'/);
+      a.dispose();
+      b.dispose();
     });
-  }
-  it('state round-trips for checkpoints', async () => {
-    const p = Tensor.from(Float32Array.from(p0), [n], { requiresGrad: true, name: 'p' });
-    const a = new Adam([p], { lr: 0.01 });
-    p.grad = Tensor.from(Float32Array.from(grads[0]), [n]);
-    a.step();
-    const st = await a.state();
-    expect(st.iterations).toBe(1);
-    expect([...st.slots.keys()].sort()).toEqual(['m.p', 'v.p']);
-    const b = new Adam([p], { lr: 0.01 });
-    b.loadState(st);
-    const st2 = await b.state();
-    expect(st2.slots.get('m.p')!.data).toEqual(st.slots.get('m.p')!.data);
-    a.dispose();
-    b.dispose();
-    a.zeroGrad();
-    p.dispose();
   });
-  it('rejects duplicate parameter names', () => {
-    const a = Tensor.zeros([1]);
-    a.name = 'w';
-    const b = Tensor.zeros([1]);
-    b.name = 'w';
-    expect(() => new Adam([a, b])).toThrow(/both named 'w'/);
-    a.dispose();
-    b.dispose();
-  });
-});
 
 describe('end to end', () => {
   it('a 2-layer network trained with Adam reaches near-zero training loss', async () => {
     // Regression of a fixed random 2-layer teacher network.
-    const N = 32, D = 6, H = 24;
+    const N = 32,
+      D = 6,
+      H = 24;
     const X = randArray(N * D, 1);
     const teacher1 = randArray(D * H, 2);
     const teacher2 = randArray(H, 3);
     const x = Tensor.from(Float32Array.from(X), [N, D]);
-    const y = noGrad(() => tidy(() => matmul(relu(matmul(x, Tensor.from(Float32Array.from(teacher1), [D, H]))), Tensor.from(Float32Array.from(teacher2), [H, 1]))));
+    const y = noGrad(() =>
+      tidy(() =>
+        matmul(
+          relu(matmul(x, Tensor.from(Float32Array.from(teacher1), [D, H]))),
+          Tensor.from(Float32Array.from(teacher2), [H, 1]),
+        ),
+      ),
+    );
     const w1 = Tensor.from(randArray(D * H, 10, -0.5, 0.5), [D, H], { requiresGrad: true, name: 'w1' });
     const b1 = Tensor.from(new Float32Array(H), [H], { requiresGrad: true, name: 'b1' });
     const w2 = Tensor.from(randArray(H, 11, -0.5, 0.5), [H, 1], { requiresGrad: true, name: 'w2' });
@@ -102,7 +112,9 @@ describe('end to end', () => {
 describe('options and parameters (issue #24)', () => {
   it('Adam and SGD refuse bad options, naming them, and parameters that need no gradient', () => {
     const p = Tensor.zeros([3]);
-    expect(() => new Adam([p])).toThrow(/Adam parameter 0 \(tensor #\d+ \[3\]\) does not require gradients.*requiresGrad = true/);
+    expect(() => new Adam([p])).toThrow(
+      /Adam parameter 0 \(tensor #\d+ \[3\]\) does not require gradients.*requiresGrad = true/,
+    );
     p.requiresGrad = true;
     expect(() => new Adam([p], { lr: NaN })).toThrow(/Adam lr must be a finite number >= 0, got NaN/);
     expect(() => new Adam([p], { lr: -1 })).toThrow(/Adam lr must be a finite number >= 0, got -1/);
@@ -110,7 +122,9 @@ describe('options and parameters (issue #24)', () => {
     expect(() => new Adam([p], { beta2: NaN })).toThrow(/Adam beta2 must be/);
     expect(() => new Adam([p], { epsilon: -1e-7 })).toThrow(/Adam epsilon must be a finite number >= 0/);
     expect(() => new Adam([p, p])).toThrow(/parameter 1 .* is parameter 0 again/);
-    expect(() => new SGD([p], { momentum: -0.5 })).toThrow(/SGD momentum must be a finite number in \[0, 1\), got -0.5/);
+    expect(() => new SGD([p], { momentum: -0.5 })).toThrow(
+      /SGD momentum must be a finite number in \[0, 1\), got -0.5/,
+    );
     expect(() => new SGD([p], { nesterov: true })).toThrow(/nesterov needs a momentum > 0/);
     const opt = new Adam([p], { lr: 0.1 });
     expect(() => (opt.lr = Infinity)).toThrow(/Adam lr must be a finite number >= 0, got Infinity/);

@@ -19,7 +19,11 @@ beforeAll(async () => {
 });
 
 /** Values and gradients of sum(f(inputs) * w) in tfjs. */
-async function tfGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { data: ArrayLike<number>; shape: number[] }[], w: ArrayLike<number>) {
+async function tfGrads(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: { data: ArrayLike<number>; shape: number[] }[],
+  w: ArrayLike<number>,
+) {
   const ts = inputs.map((i) => tf.tensor(Float32Array.from(i.data), i.shape));
   const y = f(...ts);
   const wt = tf.tensor(Float32Array.from(w), y.shape);
@@ -29,14 +33,22 @@ async function tfGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { data: Arr
 
 describe('oracle: pooling vs tfjs-cpu', () => {
   const cases = [
-    { name: "avgPool 3x3 stride 1 'same' (tf excludes padding)", shape: [2, 7, 6, 3], max: false, k: 3, s: 1, pad: 'same' },
+    {
+      name: "avgPool 3x3 stride 1 'same' (tf excludes padding)",
+      shape: [2, 7, 6, 3],
+      max: false,
+      k: 3,
+      s: 1,
+      pad: 'same',
+    },
     { name: "avgPool 3x3 stride 2 'same'", shape: [2, 8, 7, 3], max: false, k: 3, s: 2, pad: 'same' },
     { name: "maxPool 3x3 stride 2 'same'", shape: [2, 9, 8, 4], max: true, k: 3, s: 2, pad: 'same' },
     { name: "maxPool 3x3 stride 2 'valid'", shape: [1, 9, 10, 3], max: true, k: 3, s: 2, pad: 'valid' },
   ] as const;
   for (const c of cases) {
     it(`${c.name}: forward and gradient`, async () => {
-      const tfPool = (t: tf.Tensor) => (c.max ? tf.maxPool(t as tf.Tensor4D, c.k, c.s, c.pad) : tf.avgPool(t as tf.Tensor4D, c.k, c.s, c.pad));
+      const tfPool = (t: tf.Tensor) =>
+        c.max ? tf.maxPool(t as tf.Tensor4D, c.k, c.s, c.pad) : tf.avgPool(t as tf.Tensor4D, c.k, c.s, c.pad);
       const x = randArray(numel(c.shape), 3);
       const yShape = tfPool(tf.tensor(Float32Array.from(x), [...c.shape])).shape;
       const w = randArray(numel(yShape), 4);
@@ -54,18 +66,33 @@ describe('oracle: pooling vs tfjs-cpu', () => {
       // differentiable composite in tfjs: a depthwise box-filter sum divided by the count of real cells.
       const box = tf.ones([c.k, c.k, c.shape[3], 1]) as tf.Tensor4D;
       const count = tf.depthwiseConv2d(tf.ones([...c.shape]) as tf.Tensor4D, box, c.s, c.pad);
-      const composite = await tfGrads((t) => tf.div(tf.depthwiseConv2d(t as tf.Tensor4D, box, c.s, c.pad), count), [{ data: x, shape: [...c.shape] }], w);
+      const composite = await tfGrads(
+        (t) => tf.div(tf.depthwiseConv2d(t as tf.Tensor4D, box, c.s, c.pad), count),
+        [{ data: x, shape: [...c.shape] }],
+        w,
+      );
       expectClose(composite.out, want.out, { atol: 1e-6, rtol: 1e-5, what: 'tfjs composite forward = tf.avgPool' });
       expectClose(got.grads[0], composite.grads[0], { atol: 1e-6, rtol: 1e-5, what: 'dx' });
       // And tfjs's own avgPool gradient is exactly the count-include-pad (PyTorch) gradient.
-      const inc = await gpuGrads((t) => avgPool2d(t, { ...o, countIncludePad: true }), [{ data: x, shape: c.shape }], w);
-      expectClose(inc.grads[0], want.grads[0], { atol: 1e-6, rtol: 1e-5, what: 'countIncludePad dx = tfjs avgPool grad' });
+      const inc = await gpuGrads(
+        (t) => avgPool2d(t, { ...o, countIncludePad: true }),
+        [{ data: x, shape: c.shape }],
+        w,
+      );
+      expectClose(inc.grads[0], want.grads[0], {
+        atol: 1e-6,
+        rtol: 1e-5,
+        what: 'countIncludePad dx = tfjs avgPool grad',
+      });
     });
   }
 });
 
 describe('oracle: batchNorm vs tfjs-cpu (tf.moments + tf.batchNorm)', () => {
-  for (const shape of [[3, 5, 4, 6], [7, 9]]) {
+  for (const shape of [
+    [3, 5, 4, 6],
+    [7, 9],
+  ]) {
     it(`training ${shape.join('x')}: forward and gradients for x, gamma, beta`, async () => {
       const C = shape[shape.length - 1];
       const axes = shape.slice(0, -1).map((_, i) => i);
@@ -79,12 +106,25 @@ describe('oracle: batchNorm vs tfjs-cpu (tf.moments + tf.batchNorm)', () => {
           const { mean, variance } = tf.moments(xt, axes);
           return tf.batchNorm(xt, mean, variance, bt, gt, eps);
         },
-        [{ data: x, shape }, { data: gamma, shape: [C] }, { data: beta, shape: [C] }],
+        [
+          { data: x, shape },
+          { data: gamma, shape: [C] },
+          { data: beta, shape: [C] },
+        ],
         w,
       );
       const mm = Tensor.zeros([C]);
       const mv = Tensor.ones([C]);
-      const got = await gpuGrads((xt, gt, bt) => batchNorm(xt, { gamma: gt, beta: bt, movingMean: mm, movingVar: mv, training: true, epsilon: eps }), [{ data: x, shape }, { data: gamma, shape: [C] }, { data: beta, shape: [C] }], w);
+      const got = await gpuGrads(
+        (xt, gt, bt) =>
+          batchNorm(xt, { gamma: gt, beta: bt, movingMean: mm, movingVar: mv, training: true, epsilon: eps }),
+        [
+          { data: x, shape },
+          { data: gamma, shape: [C] },
+          { data: beta, shape: [C] },
+        ],
+        w,
+      );
       expectClose(got.out, want.out, { atol: 1e-5, rtol: 1e-4, what: 'y' });
       expectClose(got.grads[0], want.grads[0], { atol: 1e-4, rtol: 1e-3, what: 'dx' });
       expectClose(got.grads[1], want.grads[1], { atol: 1e-4, rtol: 1e-4, what: 'dgamma' });
@@ -93,8 +133,16 @@ describe('oracle: batchNorm vs tfjs-cpu (tf.moments + tf.batchNorm)', () => {
       const m = tf.moments(tf.tensor(Float32Array.from(x), shape), axes);
       const mean = await m.mean.data();
       const variance = await m.variance.data();
-      expectClose(await mm.read(), Array.from(mean, (v) => 0.01 * v), { atol: 1e-6, rtol: 1e-4, what: 'movingMean' });
-      expectClose(await mv.read(), Array.from(variance, (v) => 0.99 + 0.01 * v), { atol: 1e-6, rtol: 1e-4, what: 'movingVar' });
+      expectClose(
+        await mm.read(),
+        Array.from(mean, (v) => 0.01 * v),
+        { atol: 1e-6, rtol: 1e-4, what: 'movingMean' },
+      );
+      expectClose(
+        await mv.read(),
+        Array.from(variance, (v) => 0.99 + 0.01 * v),
+        { atol: 1e-6, rtol: 1e-4, what: 'movingVar' },
+      );
     });
   }
 });
@@ -120,7 +168,11 @@ describe('oracle: softmaxCrossEntropy vs tf.losses.softmaxCrossEntropy', () => {
       const wantLoss = (await f(zt).data())[0];
       const wantGrad = await tf.grad(f)(zt).data();
       const zg = Tensor.from(Float32Array.from(z), [N, C], { requiresGrad: true });
-      const loss = softmaxCrossEntropy(zg, Tensor.from(Float32Array.from(labels), [N, C]), weighted ? { classWeights: cw } : {});
+      const loss = softmaxCrossEntropy(
+        zg,
+        Tensor.from(Float32Array.from(labels), [N, C]),
+        weighted ? { classWeights: cw } : {},
+      );
       const { backward } = await import('../src/index.js');
       backward(loss);
       expectClose([await loss.item()], [wantLoss], { atol: 1e-4, rtol: 1e-5, what: 'loss' });

@@ -60,7 +60,11 @@ describe('npm package', () => {
        console.log(JSON.stringify({ loss: await loss.item(), grad: [...await w.grad.read()] }));
        shutdown();`,
     );
-    const out = execFileSync(process.execPath, ['main.mjs'], { cwd: project, encoding: 'utf8', env: { ...process.env, OSSIFY_QUIET: '1' } });
+    const out = execFileSync(process.execPath, ['main.mjs'], {
+      cwd: project,
+      encoding: 'utf8',
+      env: { ...process.env, OSSIFY_QUIET: '1' },
+    });
     const r = JSON.parse(out.trim().split('\n').pop()!);
     // x w = [[5, 0], [11, -1]] -> relu sum = 16; dL/dw = x^T relu-mask = [[1+3, 0], [2+4, 0]]
     expect(r.loss).toBeCloseTo(16, 5);
@@ -73,15 +77,44 @@ describe('npm package', () => {
        import * as internals from 'ossify/internals';
        console.log(JSON.stringify({ pub: Object.keys(pub), internals: Object.keys(internals) }));`,
     );
-    const out = execFileSync(process.execPath, ['entries.mjs'], { cwd: project, encoding: 'utf8', env: { ...process.env, OSSIFY_QUIET: '1' } });
+    const out = execFileSync(process.execPath, ['entries.mjs'], {
+      cwd: project,
+      encoding: 'utf8',
+      env: { ...process.env, OSSIFY_QUIET: '1' },
+    });
     const { pub, internals } = JSON.parse(out.trim().split('\n').pop()!) as { pub: string[]; internals: string[] };
-    const inner = ['tapWindow', 'liveTapRange', 'fused', 'releaseNode', 'record', 'gemm', 'rowMajorB', 'sizeClass', 'matmulReference', 'conv2dReference'];
+    const inner = [
+      'tapWindow',
+      'liveTapRange',
+      'fused',
+      'releaseNode',
+      'record',
+      'gemm',
+      'rowMajorB',
+      'sizeClass',
+      'matmulReference',
+      'conv2dReference',
+    ];
     expect(pub.filter((n) => inner.includes(n) || n.endsWith('Reference'))).toEqual([]);
     expect(inner.filter((n) => !internals.includes(n))).toEqual([]);
-    for (const n of ['init', 'Tensor', 'conv2d', 'matmul', 'backward', 'Adam', 'inceptionV3', 'saveCheckpoint', 'importTorchWeights']) expect(pub).toContain(n);
+    for (const n of [
+      'init',
+      'Tensor',
+      'conv2d',
+      'matmul',
+      'backward',
+      'Adam',
+      'inceptionV3',
+      'saveCheckpoint',
+      'importTorchWeights',
+    ])
+      expect(pub).toContain(n);
   });
   it("esbuild bundles `import 'ossify'` for the browser with no externals", async () => {
-    writeFileSync(join(project, 'browser-entry.mjs'), "import * as ossify from 'ossify';\nexport const names = Object.keys(ossify);\n");
+    writeFileSync(
+      join(project, 'browser-entry.mjs'),
+      "import * as ossify from 'ossify';\nexport const names = Object.keys(ossify);\n",
+    );
     const r = await build({
       entryPoints: [join(project, 'browser-entry.mjs')],
       absWorkingDir: project,
@@ -120,7 +153,11 @@ describe('npm package', () => {
     for (const [i, ex] of examples.entries()) {
       const f = join(project, `readme-${i}.mjs`);
       writeFileSync(f, `${ex.code}\nprocess.exit(0);\n`);
-      const out = execFileSync(process.execPath, [f], { cwd: project, encoding: 'utf8', env: { ...process.env, OSSIFY_QUIET: '1' } });
+      const out = execFileSync(process.execPath, [f], {
+        cwd: project,
+        encoding: 'utf8',
+        env: { ...process.env, OSSIFY_QUIET: '1' },
+      });
       expect(out.length, ex.title).toBeGreaterThan(0);
       if (ex.title.startsWith('a small convolutional')) expect(out).toMatch(/step 4: loss \d/);
       if (ex.title.startsWith('InceptionV3')) expect(out).toMatch(/Total params: [\d,]+/);

@@ -31,7 +31,11 @@ describe('zeroPad2d', () => {
       expect(out.length).toBe(ref.out.length);
       expectClose(out, ref.out, { atol: 0, rtol: 0, what: 'padded values' });
       const [idx, fd] = finiteDiff((v) => weightedSum(zeroPad2dReference(v, c.shape, c.pad).out, gw), x);
-      expectClose(idx.map((i) => grads[0][i]), fd, { atol: 1e-6, rtol: 1e-5, what: 'gradient vs finite differences' });
+      expectClose(
+        idx.map((i) => grads[0][i]),
+        fd,
+        { atol: 1e-6, rtol: 1e-5, what: 'gradient vs finite differences' },
+      );
     });
   }
 
@@ -52,7 +56,10 @@ describe('zeroPad2d', () => {
     const w = randArray(numel(ws), 12);
     const outLen = 2 * 7 * 6 * 4;
     const gw = randArray(outLen, 13);
-    const inputs = [{ data: x, shape: xs }, { data: w, shape: ws }];
+    const inputs = [
+      { data: x, shape: xs },
+      { data: w, shape: ws },
+    ];
     const a = await gpuGrads((xt, wt) => conv2d(zeroPad2d(xt, [3, 3, 3, 3]), wt, null, { stride: 2 }), inputs, gw);
     const b = await gpuGrads((xt, wt) => conv2d(xt, wt, null, { stride: 2, padding: [3, 3, 3, 3] }), inputs, gw);
     expect(a.out.length).toBe(outLen);

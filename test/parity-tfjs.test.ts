@@ -12,7 +12,25 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { setup, randArray, relL2 } from './helpers.js';
 import { Tensor, noGrad } from '../src/index.js';
 import { inceptionV3, denseNet121, type Model } from '../src/models/index.js';
-import { Module, Sequential, Concat, Conv2d, BatchNorm, Dense, ReLU, Sigmoid, MaxPool2d, AvgPool2d, GlobalAvgPool2d, ZeroPad2d, Dropout, Flatten, Identity, BAM, type StateDict } from '../src/layers/index.js';
+import {
+  Module,
+  Sequential,
+  Concat,
+  Conv2d,
+  BatchNorm,
+  Dense,
+  ReLU,
+  Sigmoid,
+  MaxPool2d,
+  AvgPool2d,
+  GlobalAvgPool2d,
+  ZeroPad2d,
+  Dropout,
+  Flatten,
+  Identity,
+  BAM,
+  type StateDict,
+} from '../src/layers/index.js';
 
 /** x * (1 + sigmoid(mc + ms)) or x * (1 + sigmoid(mc * ms)) as a tfjs layer. */
 class BamCombineLayer extends tfl.layers.Layer {
@@ -33,7 +51,8 @@ class BamCombineLayer extends tfl.layers.Layer {
 }
 
 type Sym = tfl.SymbolicTensor;
-const pairOf = (v: number | readonly [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+const pairOf = (v: number | readonly [number, number] | undefined): [number, number] =>
+  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
 
 /** Rebuild our module tree as a tfjs functional graph; returns the output and (our layer, tfjs layer) pairs. */
 function convert(m: Module, x: Sym, pairs: [Module, tfl.layers.Layer][]): Sym {
@@ -45,7 +64,11 @@ function convert(m: Module, x: Sym, pairs: [Module, tfl.layers.Layer][]): Sym {
     return apply(new BamCombineLayer(m.options.combine), [x, mc, ms]);
   }
   if (m instanceof Sequential) return m.childModules().reduce((s, c) => convert(c, s, pairs), x);
-  if (m instanceof Concat) return apply(tfl.layers.concatenate({ axis: -1 }), m.childModules().map((b) => convert(b, x, pairs)));
+  if (m instanceof Concat)
+    return apply(
+      tfl.layers.concatenate({ axis: -1 }),
+      m.childModules().map((b) => convert(b, x, pairs)),
+    );
   if (m instanceof Identity || m instanceof Dropout) return x;
   if (m instanceof Conv2d) {
     const o = m.opts;
@@ -54,14 +77,35 @@ function convert(m: Module, x: Sym, pairs: [Module, tfl.layers.Layer][]): Sym {
     if (o.padding === 'same') padding = 'same';
     else if (Array.isArray(o.padding)) {
       const [t, b, l, r] = o.padding as number[];
-      input = apply(tfl.layers.zeroPadding2d({ padding: [[t, b], [l, r]] }), x);
+      input = apply(
+        tfl.layers.zeroPadding2d({
+          padding: [
+            [t, b],
+            [l, r],
+          ],
+        }),
+        x,
+      );
     }
-    const l = tfl.layers.conv2d({ filters: o.filters, kernelSize: m.kernel.shape.slice(0, 2) as [number, number], strides: [...pairOf(o.strides)], dilationRate: pairOf(o.dilation), padding, useBias: !!m.bias });
+    const l = tfl.layers.conv2d({
+      filters: o.filters,
+      kernelSize: m.kernel.shape.slice(0, 2) as [number, number],
+      strides: [...pairOf(o.strides)],
+      dilationRate: pairOf(o.dilation),
+      padding,
+      useBias: !!m.bias,
+    });
     pairs.push([m, l]);
     return apply(l, input);
   }
   if (m instanceof BatchNorm) {
-    const l = tfl.layers.batchNormalization({ axis: -1, momentum: m.momentum, epsilon: m.epsilon, scale: true, center: !!m.beta });
+    const l = tfl.layers.batchNormalization({
+      axis: -1,
+      momentum: m.momentum,
+      epsilon: m.epsilon,
+      scale: true,
+      center: !!m.beta,
+    });
     pairs.push([m, l]);
     return apply(l, x);
   }
@@ -72,13 +116,23 @@ function convert(m: Module, x: Sym, pairs: [Module, tfl.layers.Layer][]): Sym {
   }
   if (m instanceof ReLU) return apply(tfl.layers.activation({ activation: 'relu' }), x);
   if (m instanceof Sigmoid) return apply(tfl.layers.activation({ activation: 'sigmoid' }), x);
-  if (m instanceof MaxPool2d) return apply(tfl.layers.maxPooling2d({ poolSize: m.poolSize, strides: m.strides, padding: m.padding }), x);
-  if (m instanceof AvgPool2d) return apply(tfl.layers.averagePooling2d({ poolSize: m.poolSize, strides: m.strides, padding: m.padding }), x);
+  if (m instanceof MaxPool2d)
+    return apply(tfl.layers.maxPooling2d({ poolSize: m.poolSize, strides: m.strides, padding: m.padding }), x);
+  if (m instanceof AvgPool2d)
+    return apply(tfl.layers.averagePooling2d({ poolSize: m.poolSize, strides: m.strides, padding: m.padding }), x);
   if (m instanceof GlobalAvgPool2d) return apply(tfl.layers.globalAveragePooling2d({}), x);
   if (m instanceof Flatten) return apply(tfl.layers.flatten(), x);
   if (m instanceof ZeroPad2d) {
     const [t, b, l, r] = m.padding;
-    return apply(tfl.layers.zeroPadding2d({ padding: [[t, b], [l, r]] }), x);
+    return apply(
+      tfl.layers.zeroPadding2d({
+        padding: [
+          [t, b],
+          [l, r],
+        ],
+      }),
+      x,
+    );
   }
   throw new Error(`no tfjs conversion for ${m}`);
 }
@@ -108,7 +162,12 @@ async function parity(m: Model, modes: boolean[] = [false, true]): Promise<void>
     const t = (d: { shape: number[]; data: Float32Array }) => tf.tensor(d.data, d.shape);
     if (ours instanceof BatchNorm) {
       const C = ours.channels;
-      theirs.setWeights([w('gamma') ? t(w('gamma')) : tf.ones([C]), ...(ours.beta ? [t(w('beta'))] : []), t(w('moving_mean')), t(w('moving_variance'))]);
+      theirs.setWeights([
+        w('gamma') ? t(w('gamma')) : tf.ones([C]),
+        ...(ours.beta ? [t(w('beta'))] : []),
+        t(w('moving_mean')),
+        t(w('moving_variance')),
+      ]);
     } else theirs.setWeights([t(w('kernel')), ...(w('bias') ? [t(w('bias'))] : [])]);
   }
   const xv = Float32Array.from(randArray(2 * S * S * 3, 77));
@@ -119,7 +178,10 @@ async function parity(m: Model, modes: boolean[] = [false, true]): Promise<void>
     const ours = await noGrad(() => m.forward(x)).read();
     const theirs = await (tm.apply(tx, { training }) as tf.Tensor).data();
     const err = relL2(ours, theirs);
-    expect(err, `${m.name} logits, ${training ? 'training' : 'inference'} mode: ours ${[...ours]} tfjs ${[...theirs]}`).toBeLessThanOrEqual(1e-3);
+    expect(
+      err,
+      `${m.name} logits, ${training ? 'training' : 'inference'} mode: ours ${[...ours]} tfjs ${[...theirs]}`,
+    ).toBeLessThanOrEqual(1e-3);
     expect(ours.every(Number.isFinite)).toBe(true);
   }
   x.dispose();
@@ -144,6 +206,14 @@ describe('parity with TensorFlow.js layers (CPU)', () => {
   });
 
   it('DenseNet121 (32x32, width 0.25, BAM product + final BNs) logits match', async () => {
-    await parity(denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: { combine: 'product', finalBN: true }, seed: 4 }));
+    await parity(
+      denseNet121({
+        numClasses: 2,
+        inputSize: 32,
+        widthMultiplier: 0.25,
+        bam: { combine: 'product', finalBN: true },
+        seed: 4,
+      }),
+    );
   });
 });

@@ -9,7 +9,14 @@ function run(p: ReduceLROnPlateau, values: number[], lr0: number): number[] {
 
 describe('ReduceLROnPlateau (Keras semantics)', () => {
   it('has the Keras defaults', () => {
-    expect(KERAS_PLATEAU_DEFAULTS).toEqual({ mode: 'min', factor: 0.1, patience: 10, minDelta: 1e-4, cooldown: 0, minLr: 0 });
+    expect(KERAS_PLATEAU_DEFAULTS).toEqual({
+      mode: 'min',
+      factor: 0.1,
+      patience: 10,
+      minDelta: 1e-4,
+      cooldown: 0,
+      minLr: 0,
+    });
   });
 
   it('reduces after `patience` epochs without improvement and restarts the wait', () => {

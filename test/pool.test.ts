@@ -1,6 +1,15 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor } from '../src/index.js';
-import { maxPool2d, avgPool2d, globalAvgPool2d, poolGeometry, pool2dReference, pool2dBackwardReference, globalAvgPool2dReference, type AvgPool2dOptions } from '../src/kernels/pool.js';
+import {
+  maxPool2d,
+  avgPool2d,
+  globalAvgPool2d,
+  poolGeometry,
+  pool2dReference,
+  pool2dBackwardReference,
+  globalAvgPool2dReference,
+  type AvgPool2dOptions,
+} from '../src/kernels/pool.js';
 import { setup, randArray, expectClose, finiteDiff, gpuGrads, weightedSum, numel } from './helpers.js';
 
 beforeAll(setup);
@@ -38,26 +47,36 @@ for (const kind of ['max', 'avg'] as Kind[]) {
   describe(`${kind}Pool2d`, () => {
     for (const c of cases) {
       if (kind === 'max' && c.o.countIncludePad) continue;
-      const name = `${c.shape.join('x')} size ${c.o.size} stride ${c.o.stride ?? 'default'} ` +
-          `${JSON.stringify(c.o.padding ?? 'valid')}${c.o.countIncludePad ? ' countIncludePad' : ''}`;
+      const name =
+        `${c.shape.join('x')} size ${c.o.size} stride ${c.o.stride ?? 'default'} ` +
+        `${JSON.stringify(c.o.padding ?? 'valid')}${c.o.countIncludePad ? ' countIncludePad' : ''}`;
       it(`${name}: forward and backward vs reference`, async () => {
         const x = randArray(numel(c.shape), 4);
         const ref = pool2dReference(x, c.shape, kind, c.o);
         const w = randArray(ref.y.length, 5);
         const { out, grads } = await gpuGrads(op(kind, c.o), [{ data: x, shape: c.shape }], w);
         expectClose(out, ref.y, { atol: 1e-6, rtol: 1e-5, what: 'y' });
-        expectClose(grads[0], pool2dBackwardReference(x, c.shape, w, kind, c.o), { atol: 1e-6, rtol: 1e-5, what: 'dx' });
+        expectClose(grads[0], pool2dBackwardReference(x, c.shape, w, kind, c.o), {
+          atol: 1e-6,
+          rtol: 1e-5,
+          what: 'dx',
+        });
       });
     }
-    for (const C of [2, 4]) it(`C=${C}: gradient matches finite differences of the float64 reference`, async () => {
-      const shape = [2, 5, 4, C];
-      const o: AvgPool2dOptions = { size: 3, stride: 2, padding: 'same' };
-      const x = randArray(numel(shape), 12);
-      const w = randArray(pool2dReference(x, shape, kind, o).y.length, 13);
-      const { grads } = await gpuGrads(op(kind, o), [{ data: x, shape }], w);
-      const [idx, fd] = finiteDiff((xx) => weightedSum(pool2dReference(xx, shape, kind, o).y, w), x);
-      expectClose(idx.map((i) => grads[0][i]), fd, { atol: 1e-5, rtol: 1e-4, what: 'dx vs FD' });
-    });
+    for (const C of [2, 4])
+      it(`C=${C}: gradient matches finite differences of the float64 reference`, async () => {
+        const shape = [2, 5, 4, C];
+        const o: AvgPool2dOptions = { size: 3, stride: 2, padding: 'same' };
+        const x = randArray(numel(shape), 12);
+        const w = randArray(pool2dReference(x, shape, kind, o).y.length, 13);
+        const { grads } = await gpuGrads(op(kind, o), [{ data: x, shape }], w);
+        const [idx, fd] = finiteDiff((xx) => weightedSum(pool2dReference(xx, shape, kind, o).y, w), x);
+        expectClose(
+          idx.map((i) => grads[0][i]),
+          fd,
+          { atol: 1e-5, rtol: 1e-4, what: 'dx vs FD' },
+        );
+      });
   });
 }
 
@@ -73,42 +92,60 @@ describe('pooling conventions', () => {
     expect(Array.from(keras)).toEqual([1, 1, 1, 1]);
     expectClose(torch, [4 / 9, 4 / 9, 4 / 9, 4 / 9], { atol: 1e-7, what: 'count_include_pad' });
     // 4x4 input, 'same' stride 2 with a 3x3 window: total padding 1, all of it at the bottom/right (TF).
-    const x4 = Tensor.from(Float32Array.from({ length: 16 }, (_, i) => i), [1, 4, 4, 1]);
+    const x4 = Tensor.from(
+      Float32Array.from({ length: 16 }, (_, i) => i),
+      [1, 4, 4, 1],
+    );
     const m = await maxPool2d(x4, { size: 3, stride: 2, padding: 'same' }).read();
     expect(Array.from(m)).toEqual([10, 11, 14, 15]);
     const a = await avgPool2d(x4, { size: 3, stride: 2, padding: 'same' }).read();
     expectClose(a, [5, 6.5, 11, 12.5], { atol: 1e-6, what: 'avg 4x4 same' });
   });
 
-  for (const C of [2, 4]) it(`C=${C}: max-pool ties send the gradient to the first maximum in scan order`, async () => {
-    // Each 2x2 window of constant values ties everywhere; the top-left cell of each window gets it.
-    const shape = [1, 4, 4, C];
-    const x = new Float64Array(16 * C).fill(0.5);
-    const o = { size: 2, stride: 2 };
-    const w = Array.from({ length: 4 * C }, (_, i) => i + 1);
-    const { grads } = await gpuGrads((t) => maxPool2d(t, o), [{ data: x, shape }], w);
-    const want = new Float64Array(16 * C);
-    for (let oh = 0; oh < 2; oh++) for (let ow = 0; ow < 2; ow++) for (let c = 0; c < C; c++) want[((oh * 2 * 4) + ow * 2) * C + c] = w[(oh * 2 + ow) * C + c];
-    expect(Array.from(grads[0])).toEqual(Array.from(want));
-    expectClose(grads[0], pool2dBackwardReference(x, shape, w, 'max', o), { what: 'reference agrees' });
-    // Overlapping windows (3x3 stride 1, 'same') with a repeated maximum 9 at (0,1) and (0,2): windows
-    // with ow = 0..2 and oh = 0..1 pick (0,1) (6 windows), ow = 3 picks (0,2) (2 windows). The bottom row
-    // of windows (oh = 2) sees only zeros: each picks its first real cell, (1,0), (1,0), (1,1), (1,2).
-    const x2 = [0, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    const { grads: g2 } = await gpuGrads((t) => maxPool2d(t, { size: 3, stride: 1, padding: 'same' }), [{ data: x2, shape: [1, 3, 4, 1] }], new Float64Array(12).fill(1));
-    expect(Array.from(g2[0])).toEqual([0, 6, 2, 0, 2, 1, 1, 0, 0, 0, 0, 0]);
-  });
+  for (const C of [2, 4])
+    it(`C=${C}: max-pool ties send the gradient to the first maximum in scan order`, async () => {
+      // Each 2x2 window of constant values ties everywhere; the top-left cell of each window gets it.
+      const shape = [1, 4, 4, C];
+      const x = new Float64Array(16 * C).fill(0.5);
+      const o = { size: 2, stride: 2 };
+      const w = Array.from({ length: 4 * C }, (_, i) => i + 1);
+      const { grads } = await gpuGrads((t) => maxPool2d(t, o), [{ data: x, shape }], w);
+      const want = new Float64Array(16 * C);
+      for (let oh = 0; oh < 2; oh++)
+        for (let ow = 0; ow < 2; ow++)
+          for (let c = 0; c < C; c++) want[(oh * 2 * 4 + ow * 2) * C + c] = w[(oh * 2 + ow) * C + c];
+      expect(Array.from(grads[0])).toEqual(Array.from(want));
+      expectClose(grads[0], pool2dBackwardReference(x, shape, w, 'max', o), { what: 'reference agrees' });
+      // Overlapping windows (3x3 stride 1, 'same') with a repeated maximum 9 at (0,1) and (0,2): windows
+      // with ow = 0..2 and oh = 0..1 pick (0,1) (6 windows), ow = 3 picks (0,2) (2 windows). The bottom row
+      // of windows (oh = 2) sees only zeros: each picks its first real cell, (1,0), (1,0), (1,1), (1,2).
+      const x2 = [0, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      const { grads: g2 } = await gpuGrads(
+        (t) => maxPool2d(t, { size: 3, stride: 1, padding: 'same' }),
+        [{ data: x2, shape: [1, 3, 4, 1] }],
+        new Float64Array(12).fill(1),
+      );
+      expect(Array.from(g2[0])).toEqual([0, 6, 2, 0, 2, 1, 1, 0, 0, 0, 0, 0]);
+    });
 });
 
 describe('globalAvgPool2d', () => {
-  for (const shape of [[3, 7, 5, 6], [2, 35, 33, 3], [1, 1, 1, 4]]) {
+  for (const shape of [
+    [3, 7, 5, 6],
+    [2, 35, 33, 3],
+    [1, 1, 1, 4],
+  ]) {
     it(`${shape.join('x')} forward and backward`, async () => {
       const x = randArray(numel(shape), 9);
       const w = randArray(shape[0] * shape[3], 10);
       const { out, grads } = await gpuGrads(globalAvgPool2d, [{ data: x, shape }], w);
       expectClose(out, globalAvgPool2dReference(x, shape), { atol: 1e-6, rtol: 1e-4, what: 'y' });
       const [idx, fd] = finiteDiff((xx) => weightedSum(globalAvgPool2dReference(xx, shape), w), x, { count: 20 });
-      expectClose(idx.map((i) => grads[0][i]), fd, { atol: 1e-6, rtol: 1e-4, what: 'dx vs FD' });
+      expectClose(
+        idx.map((i) => grads[0][i]),
+        fd,
+        { atol: 1e-6, rtol: 1e-4, what: 'dx vs FD' },
+      );
     });
   }
 });
@@ -121,12 +158,18 @@ describe('NaN in a window (issue #24: propagate as PyTorch)', () => {
       const x = Float64Array.from({ length: 16 * C }, (_, i) => cells[Math.floor(i / C)] + (i % C));
       const shape = [1, 4, 4, C];
       const o = { size: 2, stride: 2 };
-      const { out, grads } = await gpuGrads((t) => maxPool2d(t, o), [{ data: x, shape }], new Float64Array(4 * C).fill(1));
+      const { out, grads } = await gpuGrads(
+        (t) => maxPool2d(t, o),
+        [{ data: x, shape }],
+        new Float64Array(4 * C).fill(1),
+      );
       // Windows: {1, NaN, NaN, 5}, {3, 2, -1, 0}, {7, 8, 4, 4}, {9, NaN, 4, 4}.
       const want = Float64Array.from({ length: 4 * C }, (_, i) => [NaN, 3, 8, NaN][Math.floor(i / C)] + (i % C));
       expectClose(out, want, { what: 'y' });
       expectClose(out, pool2dReference(x, shape, 'max', o).y, { what: 'the reference agrees' });
-      expectClose(grads[0], pool2dBackwardReference(x, shape, new Float64Array(4 * C).fill(1), 'max', o), { what: 'dx' });
+      expectClose(grads[0], pool2dBackwardReference(x, shape, new Float64Array(4 * C).fill(1), 'max', o), {
+        what: 'dx',
+      });
       expect(grads[0][1 * C]).toBe(1); // the window's first NaN takes the gradient
       expect(grads[0][4 * C]).toBe(0);
       // Average pooling always carried NaN, and still does.
@@ -140,7 +183,9 @@ describe('NaN in a window (issue #24: propagate as PyTorch)', () => {
 describe('pooling options (issue #24)', () => {
   it("refuses 'SAME' and other bad options, naming them", () => {
     const x = Tensor.zeros([1, 4, 4, 1]);
-    expect(() => maxPool2d(x, { size: 2, padding: 'SAME' as 'same' })).toThrow(/padding must be 'valid', 'same'.*got 'SAME' \(write 'same', lower case\)/);
+    expect(() => maxPool2d(x, { size: 2, padding: 'SAME' as 'same' })).toThrow(
+      /padding must be 'valid', 'same'.*got 'SAME' \(write 'same', lower case\)/,
+    );
     expect(() => maxPool2d(x, { size: 0 })).toThrow(/option size must be an integer >= 1.*got 0/);
     expect(() => avgPool2d(x, { size: 2, stride: NaN })).toThrow(/option stride must be.*got NaN/);
     x.dispose();

@@ -17,11 +17,20 @@ describe('sum and mean over axes', () => {
     [[7], [0]],
     [[3, 5], [1]],
     [[3, 5], [0]],
-    [[2, 3, 4, 5], [0, 2]],
-    [[2, 3, 4, 5], [1, 2]],
+    [
+      [2, 3, 4, 5],
+      [0, 2],
+    ],
+    [
+      [2, 3, 4, 5],
+      [1, 2],
+    ],
     [[4, 1, 3], [1]],
     [[3, 2000, 3], [1]], // long reduction with few outputs: the two-pass chunked path
-    [[6, 7, 5], [0, 1, 2]],
+    [
+      [6, 7, 5],
+      [0, 1, 2],
+    ],
   ];
   for (const [shape, axes] of cases) {
     it(`sum/mean ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`, async () => {
@@ -30,10 +39,22 @@ describe('sum and mean over axes', () => {
         const count = axes.reduce((p, a) => p * shape[a], 1);
         const ref = sumReference(x, shape, axes, kind === 'mean' ? 1 / count : 1);
         const w = randArray(ref.length, 5);
-        const { out, grads } = await gpuGrads((t) => (kind === 'sum' ? sum(t, axes) : mean(t, axes)), [{ data: x, shape }], w);
+        const { out, grads } = await gpuGrads(
+          (t) => (kind === 'sum' ? sum(t, axes) : mean(t, axes)),
+          [{ data: x, shape }],
+          w,
+        );
         expectClose(out, ref, { what: `${kind} forward`, atol: 1e-4 });
-        const [idx, fd] = finiteDiff((xx) => weightedSum(sumReference(xx, shape, axes, kind === 'mean' ? 1 / count : 1), w), x, { count: 10 });
-        expectClose(idx.map((i) => grads[0][i]), fd, { what: `${kind} grad`, atol: 1e-4, rtol: 1e-3 });
+        const [idx, fd] = finiteDiff(
+          (xx) => weightedSum(sumReference(xx, shape, axes, kind === 'mean' ? 1 / count : 1), w),
+          x,
+          { count: 10 },
+        );
+        expectClose(
+          idx.map((i) => grads[0][i]),
+          fd,
+          { what: `${kind} grad`, atol: 1e-4, rtol: 1e-3 },
+        );
       }
     });
   }
@@ -50,7 +71,8 @@ describe('GEMM variant resolution', () => {
   it("'subgroup' shares A's rows across a subgroup where it can, and runs as 'regtile' where it cannot", () => {
     const info = runtime().info;
     const s = info.subgroupSize;
-    const fixed = info.features.includes('subgroups') && s !== undefined && s.min === s.max && s.min >= 2 && s.min <= 16;
+    const fixed =
+      info.features.includes('subgroups') && s !== undefined && s.min === s.max && s.min >= 2 && s.min <= 16;
     setVariant('gemm', 'subgroup');
     const wide = resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 });
     const narrow = resolveGemmVariant({ label: 't', M: 100, N: 1, K: 10 }); // widened to one subgroup per workgroup row
@@ -62,19 +84,34 @@ describe('GEMM variant resolution', () => {
       expect(narrow).toEqual({ variant: 'subgroup', sgLanes: s!.min });
       // 'subgroup8' needs A read four k at a time; elsewhere it runs as 'subgroup'.
       setVariant('gemm', 'subgroup8');
-      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 })).toEqual({ variant: 'subgroup', sgLanes: s!.min });
-      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true })).toEqual({ variant: 'subgroup8', sgLanes: s!.min });
+      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 })).toEqual({
+        variant: 'subgroup',
+        sgLanes: s!.min,
+      });
+      expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true })).toEqual({
+        variant: 'subgroup8',
+        sgLanes: s!.min,
+      });
       // ... or four rows at a time (weight gradients, transposed A), which needs at least 4 rows per invocation.
-      expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true })).toEqual({ variant: 'subgroup8', sgLanes: s!.min });
+      expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true })).toEqual({
+        variant: 'subgroup8',
+        sgLanes: s!.min,
+      });
       expect(resolveGemmVariant({ label: 't', M: 2, N: 64, K: 50, rowsA4: true }).variant).toBe('subgroup');
       // The CPU-adapter defaults where subgroups are granted: 8 columns per invocation with 4-lane subgroups.
       setVariant('gemm', undefined);
       if (info.isCpu) {
         expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 10 }).variant).toBe('subgroup');
-        expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true }).variant).toBe(s!.min === 4 ? 'subgroup8' : 'subgroup');
-        expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true }).variant).toBe(s!.min === 4 ? 'subgroup8' : 'subgroup');
+        expect(resolveGemmVariant({ label: 't', M: 100, N: 64, K: 12, kStep4: true, vecA: true }).variant).toBe(
+          s!.min === 4 ? 'subgroup8' : 'subgroup',
+        );
+        expect(resolveGemmVariant({ label: 't', M: 288, N: 64, K: 50, rowsA4: true }).variant).toBe(
+          s!.min === 4 ? 'subgroup8' : 'subgroup',
+        );
         // ... but not where half of its columns would not exist (N = 16: 32 columns per workgroup row).
-        expect(resolveGemmVariant({ label: 't', M: 100, N: 16, K: 12, kStep4: true, vecA: true }).variant).toBe('subgroup');
+        expect(resolveGemmVariant({ label: 't', M: 100, N: 16, K: 12, kStep4: true, vecA: true }).variant).toBe(
+          'subgroup',
+        );
       }
     } else {
       expect(wide).toEqual({ variant: 'regtile', sgLanes: 0 });
@@ -84,15 +121,23 @@ describe('GEMM variant resolution', () => {
 });
 
 describe('GEMM loader contract (checked when a kernel is made)', () => {
-  const call = (loaders: string, flags: { vecA?: boolean; kNext?: boolean } = {}) => () =>
-    gemm({ label: 'contract', loaders, M: 8, N: 8, K: 8, inputs: {}, params: {}, outShape: [8, 8], ...flags });
+  const call =
+    (loaders: string, flags: { vecA?: boolean; kNext?: boolean } = {}) =>
+    () =>
+      gemm({ label: 'contract', loaders, M: 8, N: 8, K: 8, inputs: {}, params: {}, outShape: [8, 8], ...flags });
   it('names the function that the chosen core needs and the loaders lack', () => {
     const { variant } = resolveGemmVariant({ label: 'contract', M: 8, N: 8, K: 8 });
-    expect(call(matmulLoaders(false).replace('fn storeC(', 'fn storeC_('))).toThrow(`ossify: gemm 'contract': the ${variant} core needs storeC, which the loaders do not define (they define `);
+    expect(call(matmulLoaders(false).replace('fn storeC(', 'fn storeC_('))).toThrow(
+      `ossify: gemm 'contract': the ${variant} core needs storeC, which the loaders do not define (they define `,
+    );
   });
   it('names the function that a flag promises and the loaders lack', () => {
-    expect(call(matmulLoaders(false).replace('fn loadA4(', 'fn loadA4_('), { vecA: true })).toThrow("ossify: gemm 'contract': vecA promises loadA4, which the loaders do not define");
-    expect(call(matmulLoaders(false).replace('fn aKNext(', 'fn aKNext_('), { kNext: true })).toThrow(/needs aKNext|kNext promises aKNext/);
+    expect(call(matmulLoaders(false).replace('fn loadA4(', 'fn loadA4_('), { vecA: true })).toThrow(
+      "ossify: gemm 'contract': vecA promises loadA4, which the loaders do not define",
+    );
+    expect(call(matmulLoaders(false).replace('fn aKNext(', 'fn aKNext_('), { kNext: true })).toThrow(
+      /needs aKNext|kNext promises aKNext/,
+    );
   });
 });
 
@@ -130,12 +175,31 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
             const b = randArray(K * N, K + N);
             const w = randArray(M * N, 3);
             const ref = matmulReference(a, sa, b, sb, ta, tb);
-            const { out, grads } = await gpuGrads((x, y) => matmul(x, y, { transA: ta, transB: tb }), [{ data: a, shape: sa }, { data: b, shape: sb }], w);
+            const { out, grads } = await gpuGrads(
+              (x, y) => matmul(x, y, { transA: ta, transB: tb }),
+              [
+                { data: a, shape: sa },
+                { data: b, shape: sb },
+              ],
+              w,
+            );
             expectClose(out, ref, { what: `C ta=${ta} tb=${tb}`, atol: 1e-5 * Math.sqrt(K) });
-            const [ia, da] = finiteDiff((aa) => weightedSum(matmulReference(aa, sa, b, sb, ta, tb), w), a, { count: 6 });
-            const [ib, db] = finiteDiff((bb) => weightedSum(matmulReference(a, sa, bb, sb, ta, tb), w), b, { count: 6 });
-            expectClose(ia.map((i) => grads[0][i]), da, { what: 'dA', atol: 1e-4, rtol: 1e-3 });
-            expectClose(ib.map((i) => grads[1][i]), db, { what: 'dB', atol: 1e-4, rtol: 1e-3 });
+            const [ia, da] = finiteDiff((aa) => weightedSum(matmulReference(aa, sa, b, sb, ta, tb), w), a, {
+              count: 6,
+            });
+            const [ib, db] = finiteDiff((bb) => weightedSum(matmulReference(a, sa, bb, sb, ta, tb), w), b, {
+              count: 6,
+            });
+            expectClose(
+              ia.map((i) => grads[0][i]),
+              da,
+              { what: 'dA', atol: 1e-4, rtol: 1e-3 },
+            );
+            expectClose(
+              ib.map((i) => grads[1][i]),
+              db,
+              { what: 'dB', atol: 1e-4, rtol: 1e-3 },
+            );
           }
       });
     }
@@ -145,7 +209,9 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
     const b = randArray(300 * 7, 2);
     const ref = matmulReference(a, [9, 300], b, [300, 7]);
     for (const splits of [1, 2, 5]) {
-      const c = tidy(() => matmul(Tensor.from(Float32Array.from(a), [9, 300]), Tensor.from(Float32Array.from(b), [300, 7]), { splits }));
+      const c = tidy(() =>
+        matmul(Tensor.from(Float32Array.from(a), [9, 300]), Tensor.from(Float32Array.from(b), [300, 7]), { splits }),
+      );
       expectClose(await c.read(), ref, { what: `splits=${splits}`, atol: 1e-4 });
       c.dispose();
     }
@@ -168,7 +234,9 @@ describe('autotune', () => {
     expect(tuning()['gemm:matmul:40x30x50']).toBe(r.winner);
     // The tuned variant still computes the right product.
     const c = tidy(() => matmul(a, b));
-    expectClose(await c.read(), matmulReference(randArray(40 * 50, 1), [40, 50], randArray(50 * 30, 2), [50, 30]), { atol: 1e-4 });
+    expectClose(await c.read(), matmulReference(randArray(40 * 50, 1), [40, 50], randArray(50 * 30, 2), [50, 30]), {
+      atol: 1e-4,
+    });
     for (const t of [a, b, c]) t.dispose();
   });
 });
@@ -194,7 +262,11 @@ describe('16-lane subgroups (lavapipe on 512-bit vectors)', () => {
     const dist = resolve(__dirname, '..', 'dist', 'index.js');
     if (!existsSync(dist)) execFileSync('npx', ['tsup'], { cwd: resolve(__dirname, '..'), stdio: 'ignore' });
     // Shapes whose rows fill 1, 2 and 3 blocks of 16 (one kernel per core and transposes: few to compile).
-    const shapes: [number, number, number][] = [[12, 40, 24], [18, 20, 12], [37, 12, 16]];
+    const shapes: [number, number, number][] = [
+      [12, 40, 24],
+      [18, 20, 12],
+      [37, 12, 16],
+    ];
     const value = (i: number, seed: number): number => Math.sin(i * 0.37 + seed);
     const script = `
       import { init, runtime, Tensor, matmul, setVariant, tidy } from ${JSON.stringify(pathToFileURL(dist).href)};

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import sharp from 'sharp';
 import { binaryMetrics, rocCurve } from '../src/train/metrics.js';
-import { confusionSvg, jet, lineChartSvg, niceTicks, overlayHeatmap, writeReport, type EpochLog, type ReportImage } from '../src/train/report.js';
+import {
+  confusionSvg,
+  jet,
+  lineChartSvg,
+  niceTicks,
+  overlayHeatmap,
+  writeReport,
+  type EpochLog,
+  type ReportImage,
+} from '../src/train/report.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -16,9 +25,36 @@ afterAll(() => {
 });
 
 const epochs: EpochLog[] = [
-  { epoch: 1, loss: 0.71, accuracy: 0.61, valLoss: 0.66, valAccuracy: 0.7, lr: 1e-3, seconds: 12.5, dataWaitSeconds: 0.4 },
-  { epoch: 2, loss: 0.52, accuracy: 0.74, valLoss: 0.58, valAccuracy: 0.76, lr: 1e-3, seconds: 11.9, dataWaitSeconds: 0.1 },
-  { epoch: 3, loss: 0.41, accuracy: 0.81, valLoss: 0.6, valAccuracy: 0.75, lr: 1e-4, seconds: 12.1, dataWaitSeconds: 0.1 },
+  {
+    epoch: 1,
+    loss: 0.71,
+    accuracy: 0.61,
+    valLoss: 0.66,
+    valAccuracy: 0.7,
+    lr: 1e-3,
+    seconds: 12.5,
+    dataWaitSeconds: 0.4,
+  },
+  {
+    epoch: 2,
+    loss: 0.52,
+    accuracy: 0.74,
+    valLoss: 0.58,
+    valAccuracy: 0.76,
+    lr: 1e-3,
+    seconds: 11.9,
+    dataWaitSeconds: 0.1,
+  },
+  {
+    epoch: 3,
+    loss: 0.41,
+    accuracy: 0.81,
+    valLoss: 0.6,
+    valAccuracy: 0.75,
+    lr: 1e-4,
+    seconds: 12.1,
+    dataWaitSeconds: 0.1,
+  },
 ];
 // 6 non-fractured, 4 fractured: confusion [[4, 2], [2, 2]], AUC 18.5 / 24 (see metrics.test.ts).
 const labels = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1];
@@ -83,11 +119,30 @@ describe('report', () => {
   it('writes report.md, SVG charts and PNG overlays with the run numbers', async () => {
     const metrics = binaryMetrics(probs, labels);
     const images: ReportImage[] = [
-      { id: 'IMG0000472', label: 1, prob: 0.83, image: { data: xray(40, 30), width: 40, height: 30 }, heatmap: { data: Float32Array.from({ length: 16 }, (_, i) => i / 15), width: 4, height: 4 } },
-      { id: 'IMG0000016', label: 0, prob: 0.12, image: { data: xray(24, 24), width: 24, height: 24 }, heatmap: { data: new Float32Array(64).fill(0.2), width: 8, height: 8 } },
+      {
+        id: 'IMG0000472',
+        label: 1,
+        prob: 0.83,
+        image: { data: xray(40, 30), width: 40, height: 30 },
+        heatmap: { data: Float32Array.from({ length: 16 }, (_, i) => i / 15), width: 4, height: 4 },
+      },
+      {
+        id: 'IMG0000016',
+        label: 0,
+        prob: 0.12,
+        image: { data: xray(24, 24), width: 24, height: 24 },
+        heatmap: { data: new Float32Array(64).fill(0.2), width: 8, height: 8 },
+      },
     ];
     const dir = join(tmp, 'run1');
-    const res = await writeReport(dir, { title: 'FracAtlas InceptionV3 + BAM', runInfo: { model: 'InceptionV3', batch: 16 }, epochs, metrics, roc: rocCurve(probs, labels), images });
+    const res = await writeReport(dir, {
+      title: 'FracAtlas InceptionV3 + BAM',
+      runInfo: { model: 'InceptionV3', batch: 16 },
+      epochs,
+      metrics,
+      roc: rocCurve(probs, labels),
+      images,
+    });
     expect(res.reportPath).toBe(join(dir, 'report.md'));
     const names = res.files.map((f) => f.slice(dir.length + 1));
     expect(names).toEqual([
@@ -125,7 +180,8 @@ describe('report', () => {
     expect([meta.width, meta.height]).toEqual([640, 400]);
     const stats = await sharp(png).stats();
     expect(stats.channels[0]!.min).toBeLessThan(100); // something dark was drawn on the white background
-    for (const f of ['accuracy.svg', 'lr.svg', 'roc.svg', 'confusion.svg']) expect((await sharp(join(dir, f)).metadata()).format).toBe('svg');
+    for (const f of ['accuracy.svg', 'lr.svg', 'roc.svg', 'confusion.svg'])
+      expect((await sharp(join(dir, f)).metadata()).format).toBe('svg');
 
     // Overlay PNG: image size, heatmap corner colours (low = blue-ish at top-left, high = red at bottom-right).
     const ov = PNG.sync.read(readFileSync(join(dir, 'attention-0-IMG0000472.png')));

@@ -17,9 +17,31 @@ beforeAll(() => {
   if (!existsSync(cli)) execFileSync('npx', ['tsup'], { cwd: root, stdio: 'ignore' });
 });
 
-const args = (out: string) => ['train', '--data', sample, '--out', out, '--epochs', '3', '--batch-size', '4', '--max-batches', '2', '--image-size', '75', '--width', '0.125', '--workers', '0', '--no-report'];
+const args = (out: string) => [
+  'train',
+  '--data',
+  sample,
+  '--out',
+  out,
+  '--epochs',
+  '3',
+  '--batch-size',
+  '4',
+  '--max-batches',
+  '2',
+  '--image-size',
+  '75',
+  '--width',
+  '0.125',
+  '--workers',
+  '0',
+  '--no-report',
+];
 const env = { ...process.env, OSSIFY_QUIET: '1' };
-const logLines = (out: string) => (existsSync(join(out, 'log.jsonl')) ? readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').filter(Boolean) : []);
+const logLines = (out: string) =>
+  existsSync(join(out, 'log.jsonl'))
+    ? readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').filter(Boolean)
+    : [];
 
 describe('kill and resume', () => {
   it('a SIGKILLed run resumes after its last completed epoch and matches an uninterrupted run', async () => {
@@ -58,10 +80,28 @@ describe('kill and resume', () => {
     }
 
     const json = join(straight, 'eval.json');
-    const evalOut = execFileSync(process.execPath, [cli, 'eval', '--checkpoint', join(straight, 'best.safetensors'), '--data', sample, '--split', 'val', '--json', json, '--workers', '0'], { env, encoding: 'utf8' });
+    const evalOut = execFileSync(
+      process.execPath,
+      [
+        cli,
+        'eval',
+        '--checkpoint',
+        join(straight, 'best.safetensors'),
+        '--data',
+        sample,
+        '--split',
+        'val',
+        '--json',
+        json,
+        '--workers',
+        '0',
+      ],
+      { env, encoding: 'utf8' },
+    );
     expect(evalOut).toMatch(/accuracy/);
     const m = JSON.parse(readFileSync(json, 'utf8'));
-    for (const k of ['accuracy', 'precision', 'recall', 'f1', 'auc', 'balanced_accuracy', 'confusion', 'weighted']) expect(m).toHaveProperty(k);
+    for (const k of ['accuracy', 'precision', 'recall', 'f1', 'auc', 'balanced_accuracy', 'confusion', 'weighted'])
+      expect(m).toHaveProperty(k);
     const [[tn, fp], [fn, tp]] = m.confusion;
     expect(tn + fp + fn + tp).toBe(12);
     // Four CLI processes in a row, each compiling its pipelines: 18 s alone, but over 120 s once while

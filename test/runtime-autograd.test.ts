@@ -1,5 +1,21 @@
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, tidy, keep, noGrad, backward, runtime, shutdown, add, mul, relu, sum, matmul, reshape, scale, setVariant } from '../src/index.js';
+import {
+  Tensor,
+  tidy,
+  keep,
+  noGrad,
+  backward,
+  runtime,
+  shutdown,
+  add,
+  mul,
+  relu,
+  sum,
+  matmul,
+  reshape,
+  scale,
+  setVariant,
+} from '../src/index.js';
 import { sizeClass, matmulReference, resolveGemmVariant } from '../src/internals.js';
 import { fillBuffer } from '../src/tensor.js';
 import { setup, randArray, expectClose } from './helpers.js';
@@ -94,10 +110,18 @@ describe('uniform parameters (every field set by name; reciprocals derived)', ()
     const rt = runtime();
     const k = rt.kernel('uniform-check', src);
     const out = Tensor.zeros([2]);
-    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2 }, [1])).toThrow("uniform-check: the dispatch does not set uniform field 'scale' (given: n, nKw)");
-    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2, scale: 1, bias: 0 }, [1])).toThrow("uniform-check: uniform has no field 'bias' (fields: n, nKw, scale)");
-    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2, scale: 1, invNKw: 0.5 }, [1])).toThrow("uniform-check: uniform field 'invNKw' is derived from 'nKw' (1 / nKw): give nKw only");
-    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 0, scale: 1 }, [1])).toThrow("uniform field 'nKw' is 0, and its reciprocal needs it > 0");
+    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2 }, [1])).toThrow(
+      "uniform-check: the dispatch does not set uniform field 'scale' (given: n, nKw)",
+    );
+    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2, scale: 1, bias: 0 }, [1])).toThrow(
+      "uniform-check: uniform has no field 'bias' (fields: n, nKw, scale)",
+    );
+    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 2, scale: 1, invNKw: 0.5 }, [1])).toThrow(
+      "uniform-check: uniform field 'invNKw' is derived from 'nKw' (1 / nKw): give nKw only",
+    );
+    expect(() => rt.dispatch(k, { out: out.storage }, { n: 3, nKw: 0, scale: 1 }, [1])).toThrow(
+      "uniform field 'nKw' is 0, and its reciprocal needs it > 0",
+    );
     out.dispose();
   });
   it('fills invX with the f32 of 1 / X', async () => {
@@ -120,7 +144,11 @@ struct Params { n: u32, v: f32 }
 fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
     const t = Tensor.zeros([37]);
     for (const v of [1, 2]) rt.dispatchStream('compile-stats-probe', body, { out: t.storage }, { n: 37, v });
-    expectClose(await t.read(), Array.from({ length: 37 }, (_, i) => 2 + i * 0.5), { what: 'probe kernel output' });
+    expectClose(
+      await t.read(),
+      Array.from({ length: 37 }, (_, i) => 2 + i * 0.5),
+      { what: 'probe kernel output' },
+    );
     const after = await rt.compileStats();
     expect(after.pipelines - before.pipelines, 'one pipeline for two dispatches').toBe(1);
     expect(after.sources - before.sources).toBe(1);
@@ -137,22 +165,36 @@ fn update(i: u32) { out[i] = p.v + f32(i) * 0.5; }`;
   it('one GEMM pipeline serves every M and N of a loader variant on CPU adapters (subgroup core)', async () => {
     const rt = runtime();
     setVariant('gemm', undefined);
-    const shapes: [number, number, number][] = [[1, 8, 4], [5, 12, 16], [18, 40, 24], [72, 16, 132], [301, 8, 36]];
+    const shapes: [number, number, number][] = [
+      [1, 8, 4],
+      [5, 12, 16],
+      [18, 40, 24],
+      [72, 16, 132],
+      [301, 8, 36],
+    ];
     // Pipelines per GEMM core ('matmul:subgroup', 'matmul:subgroup8', ...): a shape may pick another core.
     const gemms = async (): Promise<Map<string, number>> =>
-      new Map((await rt.compileStats()).byLabel.filter((e) => e.label.startsWith('matmul:')).map((e) => [e.label, e.pipelines]));
+      new Map(
+        (await rt.compileStats()).byLabel
+          .filter((e) => e.label.startsWith('matmul:'))
+          .map((e) => [e.label, e.pipelines]),
+      );
     const before = await gemms();
     for (const [M, K, N] of shapes) {
       const a = randArray(M * K, M);
       const b = randArray(K * N, N);
       const c = matmul(Tensor.from(a, [M, K]), Tensor.from(b, [K, N]));
-      expectClose(await c.read(), matmulReference(a, [M, K], b, [K, N], false, false), { what: `${M}x${K}x${N}`, atol: 1e-5 });
+      expectClose(await c.read(), matmulReference(a, [M, K], b, [K, N], false, false), {
+        what: `${M}x${K}x${N}`,
+        atol: 1e-5,
+      });
     }
     const after = await gemms();
     const added = [...after].map(([label, n]) => n - (before.get(label) ?? 0));
     const sub = resolveGemmVariant({ label: 'matmul', M: 18, N: 24, K: 40 });
     // K and N all multiples of 4 (vec4 bindings): one loader variant per core. Elsewhere each launch shape may differ.
-    if (rt.info.isCpu && sub.sgLanes > 0) for (const n of added) expect(n, 'pipelines of one core for five shapes').toBeLessThanOrEqual(1);
+    if (rt.info.isCpu && sub.sgLanes > 0)
+      for (const n of added) expect(n, 'pipelines of one core for five shapes').toBeLessThanOrEqual(1);
     else expect(added.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(shapes.length);
   });
 });
@@ -400,7 +442,10 @@ describe('failed calls and errors leak nothing (issue #24)', () => {
   });
   it('matmul splits must be an integer in [1, 65535] (0 gave zeros, NaN a TypeError)', async () => {
     const a = Tensor.from([1, 2, 3, 4], [2, 2]);
-    for (const splits of [0, NaN, -1, 0.5, 1e9]) expect(() => matmul(a, a, { splits })).toThrow(new RegExp(`matmul option splits must be an integer in \\[1, 65535\\], got ${splits}`));
+    for (const splits of [0, NaN, -1, 0.5, 1e9])
+      expect(() => matmul(a, a, { splits })).toThrow(
+        new RegExp(`matmul option splits must be an integer in \\[1, 65535\\], got ${splits}`),
+      );
     expectClose(await matmul(a, a, { splits: 2 }).read(), [7, 10, 15, 22]);
     a.dispose();
   });
@@ -415,7 +460,7 @@ describe('failed calls and errors leak nothing (issue #24)', () => {
 
 // Last in the file: it replaces the runtime (the tests above keep theirs).
 describe('tensors of a previous runtime (issue #24)', () => {
-  it('are refused by name, and disposing them leaves the new runtime\'s counters and pool alone', async () => {
+  it("are refused by name, and disposing them leaves the new runtime's counters and pool alone", async () => {
     const old = [Tensor.from([1, 2, 3], [3]), Tensor.zeros([1000]), Tensor.from([1, 2, 3, 4], [2, 2])];
     old[2].name = 'w';
     shutdown();
@@ -423,12 +468,18 @@ describe('tensors of a previous runtime (issue #24)', () => {
     const rt = runtime();
     const x = Tensor.from([1, 2, 3, 4], [2, 2]);
     const before = rt.memory();
-    expect(() => relu(old[2])).toThrow(/relu argument x: tensor #\d+ \[2, 2\] \(w\) belongs to a runtime that shutdown\(\) destroyed.*after init\(\)/);
+    expect(() => relu(old[2])).toThrow(
+      /relu argument x: tensor #\d+ \[2, 2\] \(w\) belongs to a runtime that shutdown\(\) destroyed.*after init\(\)/,
+    );
     expect(() => add(x, old[0])).toThrow(/add argument b: .*shutdown\(\) destroyed/);
     await expect(old[1].read()).rejects.toThrow(/shutdown\(\) destroyed/);
     for (const t of old) t.dispose();
     const after = rt.memory();
-    expect([after.liveBytes, after.liveBuffers, after.pooledBytes]).toEqual([before.liveBytes, before.liveBuffers, before.pooledBytes]);
+    expect([after.liveBytes, after.liveBuffers, after.pooledBytes]).toEqual([
+      before.liveBytes,
+      before.liveBuffers,
+      before.pooledBytes,
+    ]);
     // The new runtime computes: its pool holds no dead buffer.
     const y = add(x, x);
     const z = matmul(x, y);

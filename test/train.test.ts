@@ -18,7 +18,19 @@ describe('trainer', () => {
     const out = mkdtempSync(join(tmpdir(), 'ossify-run-'));
     const logs: string[] = [];
     const r = await train(
-      { data: sample, out, model: 'inceptionv3', bam: true, imageSize: 75, width: 0.125, epochs: 2, batchSize: 4, maxBatches: 2, workers: 0, report: true },
+      {
+        data: sample,
+        out,
+        model: 'inceptionv3',
+        bam: true,
+        imageSize: 75,
+        width: 0.125,
+        epochs: 2,
+        batchSize: 4,
+        maxBatches: 2,
+        workers: 0,
+        report: true,
+      },
       { log: (s) => logs.push(s) },
     );
     expect(r.epochsRun).toBe(2);
@@ -27,13 +39,30 @@ describe('trainer', () => {
       expect(Number.isFinite(h.train_loss)).toBe(true);
       expect(Number.isFinite(h.val_loss)).toBe(true);
     }
-    for (const f of ['config.json', 'log.jsonl', 'last.safetensors', 'best.safetensors', 'metrics.json', 'report.md']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['config.json', 'log.jsonl', 'last.safetensors', 'best.safetensors', 'metrics.json', 'report.md'])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const lines = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(2);
     const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
-    for (const k of ['accuracy', 'precision', 'recall', 'f1', 'auc', 'balanced_accuracy', 'confusion', 'weighted']) expect(m).toHaveProperty(k);
+    for (const k of ['accuracy', 'precision', 'recall', 'f1', 'auc', 'balanced_accuracy', 'confusion', 'weighted'])
+      expect(m).toHaveProperty(k);
     // Rerunning a finished run resumes after its last epoch and trains nothing more.
-    const again = await train({ data: sample, out, model: 'inceptionv3', bam: true, imageSize: 75, width: 0.125, epochs: 2, batchSize: 4, maxBatches: 2, workers: 0, report: false }, { log: () => {} });
+    const again = await train(
+      {
+        data: sample,
+        out,
+        model: 'inceptionv3',
+        bam: true,
+        imageSize: 75,
+        width: 0.125,
+        epochs: 2,
+        batchSize: 4,
+        maxBatches: 2,
+        workers: 0,
+        report: false,
+      },
+      { log: () => {} },
+    );
     expect(again.epochsRun).toBe(0);
     expect(again.resumedFrom).toBe(2);
   });
@@ -42,7 +71,23 @@ describe('trainer', () => {
 describe('checkpoint selection', () => {
   it('--monitor val_auc keeps the epoch of highest validation AUC', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ossify-auc-'));
-    const r = await train({ data: sample, out, model: 'densenet121', bam: false, imageSize: 32, width: 0.125, epochs: 3, batchSize: 6, maxBatches: 2, workers: 0, report: false, monitor: 'val_auc' }, { log: () => {} });
+    const r = await train(
+      {
+        data: sample,
+        out,
+        model: 'densenet121',
+        bam: false,
+        imageSize: 32,
+        width: 0.125,
+        epochs: 3,
+        batchSize: 6,
+        maxBatches: 2,
+        workers: 0,
+        report: false,
+        monitor: 'val_auc',
+      },
+      { log: () => {} },
+    );
     const aucs = r.history.map((h) => h.val_auc);
     const bestIdx = aucs.indexOf(Math.max(...aucs));
     expect(r.best.epoch).toBe(bestIdx + 1);
@@ -55,7 +100,19 @@ describe('resume', () => {
   it('reads a checkpoint that calls the best score bestValLoss (written before the rename to bestScore)', async () => {
     const { loadCheckpoint, saveCheckpoint } = await import('../src/io/checkpoint.js');
     const out = mkdtempSync(join(tmpdir(), 'ossify-old-state-'));
-    const opts = { data: sample, out, model: 'densenet121' as const, bam: false, imageSize: 32, width: 0.125, epochs: 1, batchSize: 6, maxBatches: 1, workers: 0, report: false };
+    const opts = {
+      data: sample,
+      out,
+      model: 'densenet121' as const,
+      bam: false,
+      imageSize: 32,
+      width: 0.125,
+      epochs: 1,
+      batchSize: 6,
+      maxBatches: 1,
+      workers: 0,
+      report: false,
+    };
     await train(opts, { log: () => {} });
     const last = join(out, 'last.safetensors');
     const ck = await loadCheckpoint(last);
@@ -85,7 +142,9 @@ describe('initial weights (transfer learning)', () => {
     expect(r.missing.every((n) => n.startsWith('bam_') || n.startsWith('dense.'))).toBe(true);
     const after = await dst.stateDict();
     expect(after['conv2d.kernel'].data).toEqual(sd['conv2d.kernel'].data);
-    expect(after['batch_normalization_5.moving_variance'].data).toEqual(sd['batch_normalization_5.moving_variance'].data);
+    expect(after['batch_normalization_5.moving_variance'].data).toEqual(
+      sd['batch_normalization_5.moving_variance'].data,
+    );
     expect(logs[0]).toMatch(/tensors loaded, 2 skipped/);
     src.dispose();
     dst.dispose();
@@ -135,7 +194,10 @@ describe('Grad-CAM', () => {
     const { gradCam } = await import('../src/train/attention.js');
     const { Tensor } = await import('../src/tensor.js');
     const m = inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.125, seed: 1 });
-    const x = Tensor.from(Float32Array.from({ length: 75 * 75 * 3 }, (_, i) => Math.sin(i)), [1, 75, 75, 3]);
+    const x = Tensor.from(
+      Float32Array.from({ length: 75 * 75 * 3 }, (_, i) => Math.sin(i)),
+      [1, 75, 75, 3],
+    );
     const cam = await gradCam(m, x);
     expect(cam.h).toBeGreaterThanOrEqual(7);
     expect(cam.maps.length).toBe(cam.h * cam.w);

@@ -33,9 +33,19 @@ export interface GemmLabVariant {
 }
 
 /** Record C = A B with a lab variant (split-k 1). */
-export function runVariant(v: GemmLabVariant, a: BufferLike, b: BufferLike, c: BufferLike, M: number, N: number, K: number): void {
+export function runVariant(
+  v: GemmLabVariant,
+  a: BufferLike,
+  b: BufferLike,
+  c: BufferLike,
+  M: number,
+  N: number,
+  K: number,
+): void {
   const rt = runtime();
-  const code = v.selfContained ? v.core : fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: v.loaders ? completeLoaders(v.loaders) : loaders });
+  const code = v.selfContained
+    ? v.core
+    : fillTemplate(v.core, { ...(v.template ?? {}), LOADERS: v.loaders ? completeLoaders(v.loaders) : loaders });
   const k = rt.kernel(`lab:${v.id}`, code, v.constants ?? {});
   // The engine's matmul loaders can store into a wider C (ldc, cOff) and read a wider A (lda, aOff);
   // the lab's are dense.
@@ -54,7 +64,26 @@ function rand(n: number, seed: number): Float32Array {
  */
 export async function validate(v: GemmLabVariant): Promise<number> {
   let worst = 0;
-  const shapes = v.requires?.k4 ? [[1, 4, 4], [37, 28, 12], [65, 132, 4], [128, 64, 96]] : v.selfContained ? [[1, 4, 1], [37, 28, 13], [65, 132, 3], [128, 64, 96]] : [[1, 1, 1], [37, 29, 13], [65, 130, 3], [128, 64, 96]];
+  const shapes = v.requires?.k4
+    ? [
+        [1, 4, 4],
+        [37, 28, 12],
+        [65, 132, 4],
+        [128, 64, 96],
+      ]
+    : v.selfContained
+      ? [
+          [1, 4, 1],
+          [37, 28, 13],
+          [65, 132, 3],
+          [128, 64, 96],
+        ]
+      : [
+          [1, 1, 1],
+          [37, 29, 13],
+          [65, 130, 3],
+          [128, 64, 96],
+        ];
   for (const [M, N, K] of shapes) {
     const A = rand(M * K, M);
     const B = rand(K * N, N);
@@ -62,7 +91,11 @@ export async function validate(v: GemmLabVariant): Promise<number> {
     const [a, b, c] = [Tensor.from(A, [M, K]), Tensor.from(B, [K, N]), Tensor.full([M, N], NaN)];
     runVariant(v, a.storage, b.storage, c.storage, M, N, K);
     const got = await c.read();
-    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Number.isNaN(got[i]) ? Infinity : Math.abs(got[i] - ref[i]) / (1e-5 * Math.sqrt(K) + 1e-4 * Math.abs(ref[i])));
+    for (let i = 0; i < ref.length; i++)
+      worst = Math.max(
+        worst,
+        Number.isNaN(got[i]) ? Infinity : Math.abs(got[i] - ref[i]) / (1e-5 * Math.sqrt(K) + 1e-4 * Math.abs(ref[i])),
+      );
     for (const t of [a, b, c]) t.dispose();
   }
   return worst;

@@ -33,18 +33,28 @@ const SHAPES: [string, number, number, number][] = [
 await init();
 const info = runtime().info;
 if (process.argv.includes('--probe')) {
-  console.log(`# Adapter probe on ${info.kind} (${info.description || info.architecture}), ` +
-      `${new Date().toISOString().slice(0, 10)}\n`);
+  console.log(
+    `# Adapter probe on ${info.kind} (${info.description || info.architecture}), ` +
+      `${new Date().toISOString().slice(0, 10)}\n`,
+  );
   await probe();
   process.exit(0);
 }
-console.log(`# GEMM lab on ${info.kind} (${info.description || info.architecture}), ${new Date().toISOString().slice(0, 10)}\n`);
+console.log(
+  `# GEMM lab on ${info.kind} (${info.description || info.architecture}), ${new Date().toISOString().slice(0, 10)}\n`,
+);
 console.log('| variant | worst error / tolerance (<= 1 passes) |');
 console.log('|---|---:|');
 const ok: GemmLabVariant[] = [];
 // Variants built on subgroups need the feature and subgroups of at least the size they assume.
 const sg = info.subgroupSize;
-const runnable = (v: GemmLabVariant): boolean => !v.requires?.subgroupSize || (info.features.includes('subgroups') && !!sg && sg.min === sg.max && sg.min >= v.requires.subgroupSize && sg.min <= 16);
+const runnable = (v: GemmLabVariant): boolean =>
+  !v.requires?.subgroupSize ||
+  (info.features.includes('subgroups') &&
+    !!sg &&
+    sg.min === sg.max &&
+    sg.min >= v.requires.subgroupSize &&
+    sg.min <= 16);
 for (const v of VARIANTS.filter((x) => (!only || only.some((o) => x.id.startsWith(o))) && runnable(x))) {
   const err = await validate(v);
   console.log(`| ${v.id} | ${err.toFixed(3)}${err > 1 ? ' (REJECTED)' : ''} |`);

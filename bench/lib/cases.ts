@@ -7,13 +7,43 @@ import type { Phase } from './types.js';
 
 export interface ConvSpec {
   kind: 'conv';
-  kh: number; kw: number; cin: number; cout: number; h: number; w: number;
-  stride: number; dilation: number; padding: 'same' | 'valid';
+  kh: number;
+  kw: number;
+  cin: number;
+  cout: number;
+  h: number;
+  w: number;
+  stride: number;
+  dilation: number;
+  padding: 'same' | 'valid';
 }
-export interface BatchNormSpec { kind: 'batchnorm'; h: number; w: number; c: number }
-export interface PoolSpec { kind: 'maxpool'; h: number; w: number; c: number; size: number; stride: number }
-export interface MatmulSpec { kind: 'matmul'; m: number; n: number; k: number }
-export interface ModelSpec { kind: 'model'; model: 'inceptionv3' | 'densenet121'; size: number; bam: boolean; numClasses: number }
+export interface BatchNormSpec {
+  kind: 'batchnorm';
+  h: number;
+  w: number;
+  c: number;
+}
+export interface PoolSpec {
+  kind: 'maxpool';
+  h: number;
+  w: number;
+  c: number;
+  size: number;
+  stride: number;
+}
+export interface MatmulSpec {
+  kind: 'matmul';
+  m: number;
+  n: number;
+  k: number;
+}
+export interface ModelSpec {
+  kind: 'model';
+  model: 'inceptionv3' | 'densenet121';
+  size: number;
+  bam: boolean;
+  numClasses: number;
+}
 export type Spec = ConvSpec | BatchNormSpec | PoolSpec | MatmulSpec | ModelSpec;
 
 export interface Case {
@@ -64,7 +94,9 @@ export function cost(c: Case, phase: Phase): { flops: number | null; bytes: numb
     }
     case 'matmul': {
       const mnk = s.m * s.n * s.k;
-      const a = s.m * s.k, b = s.k * s.n, cc = s.m * s.n;
+      const a = s.m * s.k,
+        b = s.k * s.n,
+        cc = s.m * s.n;
       if (phase === 'forward') return { flops: 2 * mnk, bytes: F * (a + b + cc) };
       return { flops: 4 * mnk, bytes: F * (cc + a + b + a + b) };
     }
@@ -73,8 +105,22 @@ export function cost(c: Case, phase: Phase): { flops: number | null; bytes: numb
   }
 }
 
-function conv(name: string, kh: number, kw: number, cin: number, cout: number, hw: number, stride: number, dilation: number, padding: 'same' | 'valid'): Omit<Case, 'batch'> {
-  return { name, spec: { kind: 'conv', kh, kw, cin, cout, h: hw, w: hw, stride, dilation, padding }, phases: ['forward', 'backward'] };
+function conv(
+  name: string,
+  kh: number,
+  kw: number,
+  cin: number,
+  cout: number,
+  hw: number,
+  stride: number,
+  dilation: number,
+  padding: 'same' | 'valid',
+): Omit<Case, 'batch'> {
+  return {
+    name,
+    spec: { kind: 'conv', kh, kw, cin, cout, h: hw, w: hw, stride, dilation, padding },
+    phases: ['forward', 'backward'],
+  };
 }
 
 /** The convolution table (InceptionV3 / BAM shapes) plus batch norm, pooling and matmul. */
@@ -85,8 +131,16 @@ export function kernelCases(batch: number): Case[] {
     conv('conv1x1-256-64-35', 1, 1, 256, 64, 35, 1, 1, 'valid'),
     conv('conv3x3s2-64-96-35', 3, 3, 64, 96, 35, 2, 1, 'valid'),
     conv('conv3x3d4-16-16-17', 3, 3, 16, 16, 17, 1, 4, 'same'),
-    { name: 'batchnorm-train-256-35', spec: { kind: 'batchnorm', h: 35, w: 35, c: 256 }, phases: ['forward', 'backward'] },
-    { name: 'maxpool3x3s2-192-35', spec: { kind: 'maxpool', h: 35, w: 35, c: 192, size: 3, stride: 2 }, phases: ['forward', 'backward'] },
+    {
+      name: 'batchnorm-train-256-35',
+      spec: { kind: 'batchnorm', h: 35, w: 35, c: 256 },
+      phases: ['forward', 'backward'],
+    },
+    {
+      name: 'maxpool3x3s2-192-35',
+      spec: { kind: 'maxpool', h: 35, w: 35, c: 192, size: 3, stride: 2 },
+      phases: ['forward', 'backward'],
+    },
   ];
   return base.map((c) => ({ ...c, batch }));
 }
@@ -108,13 +162,24 @@ export function modelCases(quick: boolean, realGpu = false): Case[] {
   });
   if (quick) return [{ ...mk('inceptionv3', 75, false), phases: ['train-step'] }];
   const full = realGpu
-    ? [mk('inceptionv3', 299, false, 32), mk('inceptionv3', 299, true, 32), mk('densenet121', 224, false, 32), mk('densenet121', 224, true, 32)]
+    ? [
+        mk('inceptionv3', 299, false, 32),
+        mk('inceptionv3', 299, true, 32),
+        mk('densenet121', 224, false, 32),
+        mk('densenet121', 224, true, 32),
+      ]
     : [];
   // The full-size rows first: on a GPU they are the ones that matter, and a run cut short keeps them.
   return [
     ...full,
-    mk('inceptionv3', 75, false), mk('inceptionv3', 75, true), mk('inceptionv3', 139, false), mk('inceptionv3', 139, true),
-    mk('densenet121', 64, false), mk('densenet121', 64, true), mk('densenet121', 96, false), mk('densenet121', 96, true),
+    mk('inceptionv3', 75, false),
+    mk('inceptionv3', 75, true),
+    mk('inceptionv3', 139, false),
+    mk('inceptionv3', 139, true),
+    mk('densenet121', 64, false),
+    mk('densenet121', 64, true),
+    mk('densenet121', 96, false),
+    mk('densenet121', 96, true),
   ];
 }
 
@@ -123,7 +188,13 @@ export function allCases(o: { quick: boolean; realGpu: boolean; filter?: string[
   const batches = o.batches ?? (o.realGpu ? [2, 32] : [2]);
   const kernels = batches.flatMap((b) => kernelCases(b));
   let cases: Case[] = o.quick
-    ? [matmulCase(512), ...kernels.filter((c) => ['conv3x3-32-64-35', 'conv1x1-256-64-35', 'batchnorm-train-256-35', 'maxpool3x3s2-192-35'].includes(c.name)), ...modelCases(true)]
+    ? [
+        matmulCase(512),
+        ...kernels.filter((c) =>
+          ['conv3x3-32-64-35', 'conv1x1-256-64-35', 'batchnorm-train-256-35', 'maxpool3x3s2-192-35'].includes(c.name),
+        ),
+        ...modelCases(true),
+      ]
     : [matmulCase(1024), ...kernels, ...modelCases(false, o.realGpu)];
   if (o.filter?.length) cases = cases.filter((c) => o.filter!.some((f) => c.name.includes(f)));
   return cases;

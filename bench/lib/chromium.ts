@@ -10,7 +10,9 @@ import type { Browser } from 'puppeteer-core';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-export async function launchChromium(opts: { unsafeTimestamps?: boolean } = {}): Promise<{ browser: Browser; close: () => Promise<void> }> {
+export async function launchChromium(
+  opts: { unsafeTimestamps?: boolean } = {},
+): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const puppeteer = (await import('puppeteer-core')).default;
   const dir = mkdtempSync(join(tmpdir(), 'ossify-chromium-'));
   const adapter = process.env.OSSIFY_CHROMIUM_ADAPTER ?? 'swiftshader';
@@ -32,7 +34,12 @@ export async function launchChromium(opts: { unsafeTimestamps?: boolean } = {}):
     // Unquantized timestamp queries (Chrome otherwise rounds them to ~65 us).
     ...(opts.unsafeTimestamps ? ['--enable-dawn-features=allow_unsafe_apis'] : []),
   ];
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args, protocolTimeout: 3_600_000 });
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args,
+    protocolTimeout: 3_600_000,
+  });
   return {
     browser,
     close: async () => {

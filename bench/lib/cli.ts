@@ -46,10 +46,27 @@ export function parseCli(argv: string[]): CliOptions {
     console.log(USAGE);
     process.exit(0);
   }
-  const list = (s?: string): string[] | undefined => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+  const list = (s?: string): string[] | undefined =>
+    s
+      ? s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : undefined;
   const batches = list(values.batch)?.map(Number);
-  if (batches?.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`bench: --batch takes positive integers separated by commas (e.g. --batch 2,32), got '${values.batch}'`);
-  return { quick: !!values.quick, json: values.json, out: values.out!, filter: list(values.filter), engines: list(values.engines), samples: values.samples ? Math.max(1, Number(values.samples)) : undefined, batches };
+  if (batches?.some((b) => !Number.isInteger(b) || b < 1))
+    throw new Error(
+      `bench: --batch takes positive integers separated by commas (e.g. --batch 2,32), got '${values.batch}'`,
+    );
+  return {
+    quick: !!values.quick,
+    json: values.json,
+    out: values.out!,
+    filter: list(values.filter),
+    engines: list(values.engines),
+    samples: values.samples ? Math.max(1, Number(values.samples)) : undefined,
+    batches,
+  };
 }
 
 /**

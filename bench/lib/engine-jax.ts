@@ -37,9 +37,16 @@ type JArray = JAX.Array;
  * resolveConvGeometry computes).
  */
 export function convPads(s: ConvSpec): [[number, number], [number, number]] {
-  if (s.padding === 'valid') return [[0, 0], [0, 0]];
+  if (s.padding === 'valid')
+    return [
+      [0, 0],
+      [0, 0],
+    ];
   const side = (n: number, k: number): [number, number] => {
-    const total = Math.max((outSize(n, k, s.stride, s.dilation, 'same') - 1) * s.stride + (k - 1) * s.dilation + 1 - n, 0);
+    const total = Math.max(
+      (outSize(n, k, s.stride, s.dilation, 'same') - 1) * s.stride + (k - 1) * s.dilation + 1 - n,
+      0,
+    );
     return [Math.floor(total / 2), total - Math.floor(total / 2)];
   };
   return [side(s.h, s.kh), side(s.w, s.kw)];
@@ -49,7 +56,11 @@ export function convPads(s: ConvSpec): [[number, number], [number, number]] {
  * Permute a row-major 4-D array: `out` has the axes of `data` in the order `perm` (out axis i is
  * data axis perm[i]). Used at prepare time only (NHWC -> NCHW: [0, 3, 1, 2]; HWIO -> OIHW: [3, 2, 0, 1]).
  */
-export function permute4(data: Float32Array, shape: readonly number[], perm: readonly number[]): { data: Float32Array; shape: number[] } {
+export function permute4(
+  data: Float32Array,
+  shape: readonly number[],
+  perm: readonly number[],
+): { data: Float32Array; shape: number[] } {
   const outShape = perm.map((p) => shape[p]);
   const inStride = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
   const st = perm.map((p) => inStride[p]);
@@ -67,14 +78,18 @@ export function permute4(data: Float32Array, shape: readonly number[], perm: rea
 /** The convolution of a case in jax-js's layout: NCHW x, OIHW w -> NCHW y (no bias). */
 export function convOp(jax: Jax, s: ConvSpec): (x: JArray, w: JArray) => JArray {
   const pads = convPads(s);
-  return (x, w) => jax.lax.convGeneralDilated(x, w, [s.stride, s.stride], pads, { rhsDilation: [s.dilation, s.dilation] });
+  return (x, w) =>
+    jax.lax.convGeneralDilated(x, w, [s.stride, s.stride], pads, { rhsDilation: [s.dilation, s.dilation] });
 }
 
 /**
  * A jitted function returning the op's output and its gradients with respect to every input, for
  * the output gradient `dy` (the last argument).
  */
-export function forwardBackward(jax: Jax, op: (...xs: JArray[]) => JArray): JAX.OwnedFunction<(...args: JArray[]) => JArray[]> {
+export function forwardBackward(
+  jax: Jax,
+  op: (...xs: JArray[]) => JArray,
+): JAX.OwnedFunction<(...args: JArray[]) => JArray[]> {
   return jax.jit((...args: JArray[]): JArray[] => {
     const dy = args[args.length - 1];
     const [y, vjpFn] = jax.vjp(op, args.slice(0, -1));
@@ -92,7 +107,8 @@ async function dispatch(outs: JArray[]): Promise<void> {
 /** jax-js's WebGPU device as an engine; `adapter` is how the runner names the adapter jax-js requests. */
 export async function jaxEngine(jax: Jax, adapter: string): Promise<Engine> {
   const available = await jax.init('webgpu');
-  if (!available.includes('webgpu')) throw new Error(`jax-js: the webgpu device failed to initialise (available: ${available.join(', ')})`);
+  if (!available.includes('webgpu'))
+    throw new Error(`jax-js: the webgpu device failed to initialise (available: ${available.join(', ')})`);
   jax.defaultDevice('webgpu');
   const device = jax.getWebGPUDevice();
   const np = jax.numpy;
@@ -114,7 +130,8 @@ export async function jaxEngine(jax: Jax, adapter: string): Promise<Engine> {
     const fl = cost(c, phase);
     const s = c.spec;
     const N = c.batch;
-    if (s.kind === 'model') throw new Error('jax-webgpu peer: whole-model cases not implemented (jax-js has no InceptionV3/DenseNet layers)');
+    if (s.kind === 'model')
+      throw new Error('jax-webgpu peer: whole-model cases not implemented (jax-js has no InceptionV3/DenseNet layers)');
     const made: JArray[] = [];
     const owned: { dispose: () => void }[] = [];
     const upload = (v: { data: Float32Array; shape: number[] }): JArray => {
@@ -124,14 +141,23 @@ export async function jaxEngine(jax: Jax, adapter: string): Promise<Engine> {
     };
     /** Seeded data in the other engines' layout (NHWC, HWIO, ...), optionally permuted to jax-js's. */
     const t = (shape: number[], seed: number, scale = 1, perm?: number[]): JArray => {
-      const data = randomData(shape.reduce((a, b) => a * b, 1), seed, -scale, scale);
+      const data = randomData(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+        -scale,
+        scale,
+      );
       return upload(perm ? permute4(data, shape, perm) : { data, shape });
     };
     const dispose = (): void => {
       for (const f of owned) f.dispose();
       for (const a of made) a.dispose();
     };
-    const opCase = async (inputs: JArray[], op: (...xs: JArray[]) => JArray, dy: (outShape: number[]) => JArray): Promise<Prepared & { backwardIncludesForward?: boolean }> => {
+    const opCase = async (
+      inputs: JArray[],
+      op: (...xs: JArray[]) => JArray,
+      dy: (outShape: number[]) => JArray,
+    ): Promise<Prepared & { backwardIncludesForward?: boolean }> => {
       try {
         const f = jax.jit(op);
         owned.push(f);
@@ -154,7 +180,11 @@ export async function jaxEngine(jax: Jax, adapter: string): Promise<Engine> {
     };
     switch (s.kind) {
       case 'matmul':
-        return opCase([t([s.m, s.k], 11), t([s.k, s.n], 12)], (a, b) => np.matmul(a, b), (shape) => t(shape, 99));
+        return opCase(
+          [t([s.m, s.k], 11), t([s.k, s.n], 12)],
+          (a, b) => np.matmul(a, b),
+          (shape) => t(shape, 99),
+        );
       case 'conv': {
         const NCHW = [0, 3, 1, 2];
         const x = t([N, s.h, s.w, s.cin], 11, 1, NCHW);
@@ -170,12 +200,17 @@ export async function jaxEngine(jax: Jax, adapter: string): Promise<Engine> {
           (shape) => t(shape, 99),
         );
       case 'maxpool':
-        return opCase([t([N, s.h, s.w, s.c], 11)], (x) => jax.lax.reduceWindow(x, (win) => np.max(win), [s.size, s.size, 1], [s.stride, s.stride, 1]), (shape) => t(shape, 99));
+        return opCase(
+          [t([N, s.h, s.w, s.c], 11)],
+          (x) => jax.lax.reduceWindow(x, (win) => np.max(win), [s.size, s.size, 1], [s.stride, s.stride, 1]),
+          (shape) => t(shape, 99),
+        );
     }
   };
 
-  const note = `jax-webgpu: ${adapter}; wall-clock (jax-js submits every kernel as it dispatches it, ` +
-      `so timestamps cannot bracket a sample); jitted functions; convolutions in jax-js's NCHW / OIHW layout ` +
-      `(inputs transposed once at prepare time, untimed); backward = vjp (forward + backward) minus forward`;
+  const note =
+    `jax-webgpu: ${adapter}; wall-clock (jax-js submits every kernel as it dispatches it, ` +
+    `so timestamps cannot bracket a sample); jitted functions; convolutions in jax-js's NCHW / OIHW layout ` +
+    `(inputs transposed once at prepare time, untimed); backward = vjp (forward + backward) minus forward`;
   return { name: 'jax-webgpu', adapter, timer, activate, prepare, notes: [note] };
 }

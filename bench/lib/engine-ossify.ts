@@ -32,7 +32,11 @@ interface ModuleLike {
   dispose(): void;
 }
 
-export function modelApi(m: unknown): { forward: (x: Tensor, training: boolean) => Tensor; params: () => Tensor[]; dispose: () => void } {
+export function modelApi(m: unknown): {
+  forward: (x: Tensor, training: boolean) => Tensor;
+  params: () => Tensor[];
+  dispose: () => void;
+} {
   const mod = m as ModuleLike;
   for (const k of ['train', 'eval', 'forward', 'parameters', 'dispose'] as const) {
     if (typeof mod[k] !== 'function') throw new Error(`ossify model has no ${k}() (expected a Module)`);
@@ -55,16 +59,39 @@ export async function ossifyEngine(): Promise<Engine> {
   const mods = await loadOptional();
   const bracket = GpuBracket.available(rt.device) ? new GpuBracket(rt.device) : null;
   const info = rt.info;
-  const adapter = `${info.kind}: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}`.trim();
+  const adapter =
+    `${info.kind}: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}`.trim();
 
   /** Forward / backward Prepared for an op over fresh inputs. */
-  const opCase = (phase: Phase, shapes: { shape: number[]; scale: number; grad: boolean }[], op: Op, flops: { flops: number | null; bytes: number | null }, extra: Tensor[] = []): Prepared => {
-    const inputs = shapes.map((s, i) => Tensor.from(randomData(s.shape.reduce((a, b) => a * b, 1), 11 + i, -s.scale, s.scale), s.shape, { requiresGrad: phase === 'backward' && s.grad }));
+  const opCase = (
+    phase: Phase,
+    shapes: { shape: number[]; scale: number; grad: boolean }[],
+    op: Op,
+    flops: { flops: number | null; bytes: number | null },
+    extra: Tensor[] = [],
+  ): Prepared => {
+    const inputs = shapes.map((s, i) =>
+      Tensor.from(
+        randomData(
+          s.shape.reduce((a, b) => a * b, 1),
+          11 + i,
+          -s.scale,
+          s.scale,
+        ),
+        s.shape,
+        { requiresGrad: phase === 'backward' && s.grad },
+      ),
+    );
     const all = [...inputs, ...extra];
     if (phase === 'forward') {
       // In a tidy: ops made of several (the 1x1 convolution's reshape views and matmul) leave
       // intermediates that would otherwise outlive the case and count in every later peak.
-      return { ...flops, repeatable: true, run: () => noGrad(() => tidy(() => op(inputs)).dispose()), dispose: () => all.forEach((t) => t.dispose()) };
+      return {
+        ...flops,
+        repeatable: true,
+        run: () => noGrad(() => tidy(() => op(inputs)).dispose()),
+        dispose: () => all.forEach((t) => t.dispose()),
+      };
     }
     let out: Tensor | null = null;
     let dy: Tensor | null = null;
@@ -97,11 +124,27 @@ export async function ossifyEngine(): Promise<Engine> {
     const N = c.batch;
     switch (s.kind) {
       case 'matmul':
-        return opCase(phase, [{ shape: [s.m, s.k], scale: 1, grad: true }, { shape: [s.k, s.n], scale: 1, grad: true }], ([a, b]) => matmul(a, b), fl);
+        return opCase(
+          phase,
+          [
+            { shape: [s.m, s.k], scale: 1, grad: true },
+            { shape: [s.k, s.n], scale: 1, grad: true },
+          ],
+          ([a, b]) => matmul(a, b),
+          fl,
+        );
       case 'conv': {
         const conv2d = need(mods, 'conv2d', 'src/kernels/conv2d.ts');
         const opts = { stride: s.stride, dilation: s.dilation, padding: s.padding };
-        return opCase(phase, [{ shape: [N, s.h, s.w, s.cin], scale: 1, grad: true }, { shape: [s.kh, s.kw, s.cin, s.cout], scale: heScale(s.kh * s.kw * s.cin), grad: true }], ([x, w]) => conv2d(x, w, null, opts), fl);
+        return opCase(
+          phase,
+          [
+            { shape: [N, s.h, s.w, s.cin], scale: 1, grad: true },
+            { shape: [s.kh, s.kw, s.cin, s.cout], scale: heScale(s.kh * s.kw * s.cin), grad: true },
+          ],
+          ([x, w]) => conv2d(x, w, null, opts),
+          fl,
+        );
       }
       case 'batchnorm': {
         const batchNorm = need(mods, 'batchNorm', 'src/kernels/batchnorm.ts');
@@ -109,25 +152,44 @@ export async function ossifyEngine(): Promise<Engine> {
         const movingVar = Tensor.ones([s.c]);
         return opCase(
           phase,
-          [{ shape: [N, s.h, s.w, s.c], scale: 1, grad: true }, { shape: [s.c], scale: 1, grad: true }, { shape: [s.c], scale: 1, grad: true }],
-          ([x, gamma, beta]) => batchNorm(x, { gamma, beta, movingMean, movingVar, training: true, momentum: 0.99, epsilon: 1e-3 }),
+          [
+            { shape: [N, s.h, s.w, s.c], scale: 1, grad: true },
+            { shape: [s.c], scale: 1, grad: true },
+            { shape: [s.c], scale: 1, grad: true },
+          ],
+          ([x, gamma, beta]) =>
+            batchNorm(x, { gamma, beta, movingMean, movingVar, training: true, momentum: 0.99, epsilon: 1e-3 }),
           fl,
           [movingMean, movingVar],
         );
       }
       case 'maxpool': {
         const maxPool2d = need(mods, 'maxPool2d', 'src/kernels/pool.ts');
-        return opCase(phase, [{ shape: [N, s.h, s.w, s.c], scale: 1, grad: true }], ([x]) => maxPool2d(x, { size: s.size, stride: s.stride, padding: 'valid' }), fl);
+        return opCase(
+          phase,
+          [{ shape: [N, s.h, s.w, s.c], scale: 1, grad: true }],
+          ([x]) => maxPool2d(x, { size: s.size, stride: s.stride, padding: 'valid' }),
+          fl,
+        );
       }
       case 'model': {
-        const build = s.model === 'inceptionv3' ? need(mods, 'inceptionV3', 'src/models/inception_v3.ts') : need(mods, 'denseNet121', 'src/models/densenet121.ts');
+        const build =
+          s.model === 'inceptionv3'
+            ? need(mods, 'inceptionV3', 'src/models/inception_v3.ts')
+            : need(mods, 'denseNet121', 'src/models/densenet121.ts');
         const model = modelApi(build({ numClasses: s.numClasses, inputSize: s.size, bam: s.bam, widthMultiplier: 1 }));
         const x = Tensor.from(randomData(N * s.size * s.size * 3, 5), [N, s.size, s.size, 3]);
         const dispose = (): void => {
           x.dispose();
           model.dispose();
         };
-        if (phase === 'inference') return { ...fl, repeatable: true, run: () => noGrad(() => tidy(() => model.forward(x, false)).dispose()), dispose };
+        if (phase === 'inference')
+          return {
+            ...fl,
+            repeatable: true,
+            run: () => noGrad(() => tidy(() => model.forward(x, false)).dispose()),
+            dispose,
+          };
         const loss = need(mods, 'softmaxCrossEntropy', 'src/kernels/loss.ts');
         const Adam = need(mods, 'Adam', 'src/optim/optimizers.ts');
         const labels = Tensor.from(oneHot(N, s.numClasses), [N, s.numClasses]);

@@ -31,7 +31,13 @@ export function unavailableEngine(name: string, adapter: string, reason: string)
   return {
     name,
     adapter,
-    timer: { flush: () => undefined, sync: async () => undefined, bracket: null, resetPeak: () => undefined, peak: () => null },
+    timer: {
+      flush: () => undefined,
+      sync: async () => undefined,
+      bracket: null,
+      resetPeak: () => undefined,
+      peak: () => null,
+    },
     prepare: async () => {
       throw new Error(`${name} unavailable: ${reason}`);
     },

@@ -12,7 +12,10 @@ const keep: GPU[] = [];
 
 /** Install a Dawn `navigator.gpu` and import jax-js; `adapter` names the adapter jax-js will request. */
 export async function jaxInNode(): Promise<{ jax: typeof JAX; adapter: string }> {
-  const { create, globals } = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU; globals: object };
+  const { create, globals } = (await import('webgpu')) as unknown as {
+    create: (flags: string[]) => GPU;
+    globals: object;
+  };
   // jax-js reads GPUBufferUsage, GPUMapMode, ... as globals (ossify's init installs them too).
   Object.assign(globalThis, globals);
   // Share tfjs-webgpu's Dawn instance when there is one: a third instance in the process crashed
@@ -20,7 +23,12 @@ export async function jaxInNode(): Promise<{ jax: typeof JAX; adapter: string }>
   const existing = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   const gpu = existing ?? create([]);
   keep.push(gpu);
-  if (!existing) Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
+  if (!existing)
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu, userAgent: 'node' },
+      configurable: true,
+      writable: true,
+    });
   // jax-js asks for the same (high-performance) adapter.
   const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const adapter = a ? [a.info.vendor, a.info.architecture, a.info.description].filter(Boolean).join(' ') : 'none';

@@ -29,7 +29,10 @@ export type ModelLike = unknown;
 export interface OptionalMods {
   conv2d?: (x: Tensor, w: Tensor, bias: Tensor | null, opts?: ConvOpts) => Tensor;
   batchNorm?: (x: Tensor, opts: BatchNormOpts) => Tensor;
-  maxPool2d?: (x: Tensor, opts: { size: number | [number, number]; stride?: number | [number, number]; padding?: 'valid' | 'same' }) => Tensor;
+  maxPool2d?: (
+    x: Tensor,
+    opts: { size: number | [number, number]; stride?: number | [number, number]; padding?: 'valid' | 'same' },
+  ) => Tensor;
   softmaxCrossEntropy?: (logits: Tensor, labels: Tensor) => Tensor;
   Adam?: new (params: Tensor[], opts: { lr: number }) => { step(): void; zeroGrad?: () => void; dispose(): void };
   inceptionV3?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;

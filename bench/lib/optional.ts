@@ -7,5 +7,13 @@ import { conv2d, batchNorm, maxPool2d, softmaxCrossEntropy, Adam, inceptionV3, d
 
 /** Every ossify function the suite uses. */
 export async function loadOptional(): Promise<OptionalMods> {
-  return { conv2d, batchNorm, maxPool2d, softmaxCrossEntropy, Adam, inceptionV3, denseNet121 } as unknown as OptionalMods;
+  return {
+    conv2d,
+    batchNorm,
+    maxPool2d,
+    softmaxCrossEntropy,
+    Adam,
+    inceptionV3,
+    denseNet121,
+  } as unknown as OptionalMods;
 }

@@ -80,7 +80,11 @@ export function markdown(rows: Row[], meta: ReportMeta): string {
   type Column = { head: string; cell: (m: Map<string, Row>) => string };
   const ratioColumns = (head: string, of: string[]): Column[] => {
     const on = (m: Map<string, Row>, clock: 'wall' | 'gpu'): number | null =>
-      ratioOn(m.get('ossify'), of.map((p) => m.get(p)), clock);
+      ratioOn(
+        m.get('ossify'),
+        of.map((p) => m.get(p)),
+        clock,
+      );
     const withGpu = [...byKey.values()].some((m) => on(m, 'gpu') !== null);
     return [
       { head: `${head} (wall)`, cell: (m) => ratioCell(on(m, 'wall')) },
@@ -137,8 +141,16 @@ export function markdown(rows: Row[], meta: ReportMeta): string {
   if (errors.length) lines.push('', 'Errors (the engine could not run the case):', '', ...errors);
   const compiled = rows.filter((r) => r.engine === 'ossify' && r.pipelines);
   if (compiled.length) {
-    lines.push('', 'Kernels ossify compiled while preparing and warming up each case (the cold-start cost where the', "driver's shader cache was off or empty; a warm cache serves them in milliseconds):", '');
-    for (const r of compiled) lines.push(`- ${r.case} b${r.batch} ${r.phase}: ${r.pipelines} kernels, ${((r.compile_ms ?? 0) / 1000).toFixed(1)} s`);
+    lines.push(
+      '',
+      'Kernels ossify compiled while preparing and warming up each case (the cold-start cost where the',
+      "driver's shader cache was off or empty; a warm cache serves them in milliseconds):",
+      '',
+    );
+    for (const r of compiled)
+      lines.push(
+        `- ${r.case} b${r.batch} ${r.phase}: ${r.pipelines} kernels, ${((r.compile_ms ?? 0) / 1000).toFixed(1)} s`,
+      );
   }
   lines.push('');
   return lines.join('\n');
@@ -167,16 +179,18 @@ export function svg(rows: Row[], title: string): string {
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" ` +
-        `font-size="11">`,
+      `font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`,
     `<text x="${width / 2}" y="34" text-anchor="middle">time(ossify) / time(peer), log scale: ` +
-        `left of 1 = ossify faster</text>`,
+      `left of 1 = ossify faster</text>`,
     `<text x="${width / 2}" y="48" text-anchor="middle">bars: wall clock, both engines; black ticks: GPU timestamps, ` +
       `where both were bracketed</text>`,
   ];
   for (let t = -span; t <= span; t++) {
-    parts.push(`<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${height - 30}" stroke="${t === 0 ? '#000' : '#ddd'}"/>`);
+    parts.push(
+      `<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${height - 30}" stroke="${t === 0 ? '#000' : '#ddd'}"/>`,
+    );
     parts.push(`<text x="${x(t)}" y="${height - 16}" text-anchor="middle">${t >= 0 ? 2 ** t : `1/${2 ** -t}`}</text>`);
   }
   labels.forEach((label, i) => {
@@ -188,7 +202,9 @@ export function svg(rows: Row[], title: string): string {
       const color = colors[j % colors.length];
       if (!r) return;
       if (r.wall === null || !(r.wall > 0)) {
-        parts.push(`<text x="${x(0) + 4}" y="${y + barH - 2}" fill="${color}" font-size="9">${esc(p)}: n/a (error)</text>`);
+        parts.push(
+          `<text x="${x(0) + 4}" y="${y + barH - 2}" fill="${color}" font-size="9">${esc(p)}: n/a (error)</text>`,
+        );
         return;
       }
       const x0 = Math.min(x(0), xOf(r.wall));
@@ -198,7 +214,9 @@ export function svg(rows: Row[], title: string): string {
       parts.push(`<rect x="${x0}" y="${y}" width="${w}" height="${barH - 2}" fill="${color}">${title}</rect>`);
       if (r.gpu !== null && r.gpu > 0) {
         const g = xOf(r.gpu);
-        parts.push(`<line x1="${g}" y1="${y - 1}" x2="${g}" y2="${y + barH - 1}" stroke="#000" stroke-width="2">${title}</line>`);
+        parts.push(
+          `<line x1="${g}" y1="${y - 1}" x2="${g}" y2="${y + barH - 1}" stroke="#000" stroke-width="2">${title}</line>`,
+        );
       }
     });
   });

@@ -6,19 +6,35 @@ import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
 
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json', '.json': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.html': 'text/html',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+  '.json': 'application/json',
+};
 
 /** Serve `routes` (URL prefix -> directory) plus in-memory `pages` (path -> HTML). */
-export async function serve(routes: Record<string, string>, pages: Record<string, string> = {}): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serve(
+  routes: Record<string, string>,
+  pages: Record<string, string> = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
-    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-store' };
+    const headers = {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cache-Control': 'no-store',
+    };
     if (pages[path] !== undefined) {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/html' });
       res.end(pages[path]);
       return;
     }
-    const prefix = Object.keys(routes).filter((p) => path.startsWith(p)).sort((a, b) => b.length - a.length)[0];
+    const prefix = Object.keys(routes)
+      .filter((p) => path.startsWith(p))
+      .sort((a, b) => b.length - a.length)[0];
     if (prefix === undefined) {
       res.writeHead(404).end();
       return;

@@ -5,7 +5,20 @@
  * convolution is a 1x1 convolution written as a matmul and the loss a mean squared error; `impl` says
  * which ran, so both sides are known to have run the same network.
  */
-import { init, runtime, Tensor, tidy, backward, matmul, relu, add, sub, square, mean, reshape } from '../../src/index.js';
+import {
+  init,
+  runtime,
+  Tensor,
+  tidy,
+  backward,
+  matmul,
+  relu,
+  add,
+  sub,
+  square,
+  mean,
+  reshape,
+} from '../../src/index.js';
 import { loadOptional } from './optional.js';
 import { randomData, oneHot } from './engine.js';
 
@@ -25,7 +38,16 @@ export async function runSmallNet(): Promise<SmallNetResult> {
   const useConv = !!mods.conv2d;
   const useXent = !!mods.softmaxCrossEntropy;
   const leaf = (name: string, shape: number[], seed: number, scale: number): Tensor =>
-    Tensor.from(randomData(shape.reduce((a, b) => a * b, 1), seed, -scale, scale), shape, { requiresGrad: true, name });
+    Tensor.from(
+      randomData(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+        -scale,
+        scale,
+      ),
+      shape,
+      { requiresGrad: true, name },
+    );
   const x = leaf('x', [N, H, W, C], 1, 1);
   const w1 = leaf('w1', useConv ? [3, 3, C, F] : [C, F], 2, 0.5);
   const b1 = leaf('b1', [F], 3, 0.1);
@@ -34,7 +56,9 @@ export async function runSmallNet(): Promise<SmallNetResult> {
   const labels = Tensor.from(oneHot(N, K), [N, K]);
   const leaves = { x, w1, b1, w2, b2 };
   const { logits, loss } = tidy(() => {
-    const h = useConv ? mods.conv2d!(x, w1, b1, { padding: 'same' }) : add(reshape(matmul(reshape(x, [N * H * W, C]), w1), [N, H, W, F]), b1);
+    const h = useConv
+      ? mods.conv2d!(x, w1, b1, { padding: 'same' })
+      : add(reshape(matmul(reshape(x, [N * H * W, C]), w1), [N, H, W, F]), b1);
     const pooled = mean(relu(h), [1, 2]);
     const z = add(matmul(pooled, w2), b2);
     const l = useXent ? mods.softmaxCrossEntropy!(z, labels) : mean(square(sub(z, labels)));
@@ -44,8 +68,9 @@ export async function runSmallNet(): Promise<SmallNetResult> {
   const grads: Record<string, number[]> = {};
   for (const [k, t] of Object.entries(leaves)) grads[k] = [...(await t.grad!.read())];
   const out: SmallNetResult = {
-    impl: `${useConv ? 'conv2d 3x3' : 'matmul 1x1 conv'} + relu + mean pool + dense + ` +
-        `${useXent ? 'softmaxCrossEntropy' : 'mse'}`,
+    impl:
+      `${useConv ? 'conv2d 3x3' : 'matmul 1x1 conv'} + relu + mean pool + dense + ` +
+      `${useXent ? 'softmaxCrossEntropy' : 'mse'}`,
     adapter: `${runtime().info.kind}: ${runtime().info.description || runtime().info.vendor}`,
     logits: [...(await logits.read())],
     loss: (await loss.read())[0],

@@ -15,12 +15,36 @@ import type { Row, SuiteOptions, Phase } from './types.js';
 
 /** Budgets: quick mode keeps the whole run under 10 minutes on SwiftShader. */
 function plan(c: Case, quick: boolean): Plan {
-  if (c.spec.kind === 'model') return quick ? { warmup: 1, minRuns: 1, maxRuns: 1, budgetMs: 0 } : { warmup: 1, minRuns: 3, maxRuns: 5, budgetMs: 20_000 };
-  return quick ? { warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 1500 } : { warmup: 2, minRuns: 5, maxRuns: 30, budgetMs: 5000 };
+  if (c.spec.kind === 'model')
+    return quick
+      ? { warmup: 1, minRuns: 1, maxRuns: 1, budgetMs: 0 }
+      : { warmup: 1, minRuns: 3, maxRuns: 5, budgetMs: 20_000 };
+  return quick
+    ? { warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 1500 }
+    : { warmup: 2, minRuns: 5, maxRuns: 30, budgetMs: 5000 };
 }
 
 function errRow(e: Engine, c: Case, phase: Phase, runtimeName: string, error: string): Row {
-  return { engine: e.name, case: c.name, phase, adapter: e.adapter, runtime: runtimeName, batch: c.batch, median_ms: null, min_ms: null, runs: 0, inner: 0, timer: 'none', wall_median_ms: null, flops: null, bytes: null, gflops: null, gbps: null, peak_bytes: null, error };
+  return {
+    engine: e.name,
+    case: c.name,
+    phase,
+    adapter: e.adapter,
+    runtime: runtimeName,
+    batch: c.batch,
+    median_ms: null,
+    min_ms: null,
+    runs: 0,
+    inner: 0,
+    timer: 'none',
+    wall_median_ms: null,
+    flops: null,
+    bytes: null,
+    gflops: null,
+    gbps: null,
+    peak_bytes: null,
+    error,
+  };
 }
 
 function short(e: unknown): string {
@@ -45,7 +69,9 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
   const cases = allCases(o);
   const rows: Row[] = [];
   for (const c of cases) {
-    const budget: Plan = o.samples ? { warmup: 1, minRuns: o.samples, maxRuns: o.samples, budgetMs: 0 } : plan(c, o.quick);
+    const budget: Plan = o.samples
+      ? { warmup: 1, minRuns: o.samples, maxRuns: o.samples, budgetMs: 0 }
+      : plan(c, o.quick);
     // Each engine's forward measurement of this case, which a backward timed with its forward subtracts.
     const forwards = new Map<Engine, Measured>();
     for (const phase of c.phases) {
@@ -67,7 +93,11 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
           t.p = await t.e.prepare(c, phase);
           t.s = await startMeasure(t.p, t.e.timer, budget);
           const after = await t.e.compiles?.();
-          if (before && after) t.compiles = { pipelines: after.pipelines - before.pipelines, compileMs: after.compileMs - before.compileMs };
+          if (before && after)
+            t.compiles = {
+              pipelines: after.pipelines - before.pipelines,
+              compileMs: after.compileMs - before.compileMs,
+            };
         });
       }
       for (;;) {
@@ -89,9 +119,13 @@ export async function runSuite(engines: Engine[], o: SuiteOptions, runtimeName: 
         o.progress?.(rows);
         const secs = (t.ms / 1000).toFixed(1);
         const wall = isBracketed(row) ? `, wall ${row.wall_median_ms!.toFixed(2)} ms` : '';
-        log(row.error ? `  ${t.e.name} ${c.name} b${c.batch} ${phase}: error: ${row.error} (${secs} s)` : `  ${t.e.name} ${c.name} b${c.batch} ${phase}: median ${row.median_ms!.toFixed(2)} ms, ` +
-            `min ${row.min_ms!.toFixed(2)} ms${wall}${row.gflops ? `, ${row.gflops.toFixed(2)} GFLOP/s` : ''} ` +
-            `[${row.timer}, ${row.runs}x${row.inner}] (${secs} s)`);
+        log(
+          row.error
+            ? `  ${t.e.name} ${c.name} b${c.batch} ${phase}: error: ${row.error} (${secs} s)`
+            : `  ${t.e.name} ${c.name} b${c.batch} ${phase}: median ${row.median_ms!.toFixed(2)} ms, ` +
+                `min ${row.min_ms!.toFixed(2)} ms${wall}${row.gflops ? `, ${row.gflops.toFixed(2)} GFLOP/s` : ''} ` +
+                `[${row.timer}, ${row.runs}x${row.inner}] (${secs} s)`,
+        );
       }
     }
   }

@@ -46,10 +46,13 @@ export function tfBam(tfl: L, x: Sym, channels: number, r = 16): Sym {
 /** Keras InceptionV3 (include_top=False, GAP, Dense(classes) logits) at `size` x `size` x 3. */
 export function tfInceptionV3(tfl: L, size: number, classes: number, bam: boolean): TFL.LayersModel {
   const cbr = (x: Sym, f: number, kh: number, kw: number, padding: 'same' | 'valid' = 'same', stride = 1): Sym => {
-    const y = tfl.layers.conv2d({ filters: f, kernelSize: [kh, kw], strides: stride, padding, useBias: false }).apply(x) as Sym;
+    const y = tfl.layers
+      .conv2d({ filters: f, kernelSize: [kh, kw], strides: stride, padding, useBias: false })
+      .apply(x) as Sym;
     return bnRelu(tfl, y, 1e-3);
   };
-  const avg = (x: Sym): Sym => tfl.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }).apply(x) as Sym;
+  const avg = (x: Sym): Sym =>
+    tfl.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }).apply(x) as Sym;
   const max = (x: Sym): Sym => tfl.layers.maxPooling2d({ poolSize: 3, strides: 2 }).apply(x) as Sym;
   const cat = (xs: Sym[]): Sym => tfl.layers.concatenate({ axis: 3 }).apply(xs) as Sym;
   const input = tfl.input({ shape: [size, size, 3] });

@@ -44,7 +44,10 @@ export class GpuBracket {
   mark(which: 'begin' | 'end'): void {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass({
-      timestampWrites: which === 'begin' ? { querySet: this.qs, beginningOfPassWriteIndex: 0 } : { querySet: this.qs, endOfPassWriteIndex: 1 },
+      timestampWrites:
+        which === 'begin'
+          ? { querySet: this.qs, beginningOfPassWriteIndex: 0 }
+          : { querySet: this.qs, endOfPassWriteIndex: 1 },
     });
     pass.end();
     if (which === 'end') {

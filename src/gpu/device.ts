@@ -57,14 +57,20 @@ const WANTED_LIMITS = [
 const NO_ADAPTER_HELP =
   'ossify: no WebGPU adapter found. Fixes: install a GPU driver with Vulkan support; or, for the CPU, ' +
   'install Mesa >= 23 lavapipe (Debian 12: add bookworm-backports and `apt-get install -t bookworm-backports ' +
-      'mesa-vulkan-drivers`) ' +
+  'mesa-vulkan-drivers`) ' +
   'or Chromium (`apt-get install chromium`, which ships SwiftShader); then retry, ' +
-      'or set OSSIFY_ADAPTER to an ICD json file. ' +
+  'or set OSSIFY_ADAPTER to an ICD json file. ' +
   'In a browser, use one with WebGPU enabled (Chrome 113+, or --enable-unsafe-webgpu).';
 
 /** Classify an adapter by what it reports about itself. */
-export function classifyAdapter(info: { vendor?: string; architecture?: string; description?: string; device?: string }): AdapterKind {
-  const s = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''} ${info.device ?? ''}`.toLowerCase();
+export function classifyAdapter(info: {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  device?: string;
+}): AdapterKind {
+  const s =
+    `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''} ${info.device ?? ''}`.toLowerCase();
   if (s.includes('swiftshader')) return 'swiftshader';
   if (s.includes('llvmpipe') || s.includes('lavapipe')) return 'lavapipe';
   if (s.includes('software') || s.includes('cpu')) return 'software';
@@ -96,13 +102,18 @@ async function requestFrom(gpu: GPU): Promise<GPUAdapter | null> {
 }
 
 /** Try adapters in order: forced one, the system's default (hardware wins), lavapipe, SwiftShader. */
-async function pickNodeAdapter(force: string | undefined): Promise<{ adapter: GPUAdapter; reason: string; keep: unknown }> {
+async function pickNodeAdapter(
+  force: string | undefined,
+): Promise<{ adapter: GPUAdapter; reason: string; keep: unknown }> {
   const userIcd = process.env.VK_ICD_FILENAMES;
   if (force) {
     const named = force === 'lavapipe' || force === 'swiftshader' ? await firstExisting(ICD[force]) : undefined;
     const icd = force === 'hardware' ? undefined : force === 'lavapipe' || force === 'swiftshader' ? named : force;
-    if (force !== 'hardware' && !icd) throw new Error(`ossify: OSSIFY_ADAPTER=${force}: no ICD file found for it (looked in ` +
-        `${ICD[force as 'lavapipe']?.join(', ')}). ${NO_ADAPTER_HELP}`);
+    if (force !== 'hardware' && !icd)
+      throw new Error(
+        `ossify: OSSIFY_ADAPTER=${force}: no ICD file found for it (looked in ` +
+          `${ICD[force as 'lavapipe']?.join(', ')}). ${NO_ADAPTER_HELP}`,
+      );
     const { gpu, keep } = await nodeGpu(icd);
     const adapter = await requestFrom(gpu);
     if (!adapter) throw new Error(`ossify: the forced adapter '${force}' gave no WebGPU adapter. ${NO_ADAPTER_HELP}`);
@@ -121,16 +132,25 @@ async function pickNodeAdapter(force: string | undefined): Promise<{ adapter: GP
     if (adapter) {
       const kind = classifyAdapter(adapter.info);
       if (kind === 'hardware') return { adapter, reason: 'hardware GPU found', keep };
-      if (kind === 'lavapipe') return { adapter, reason: 'no hardware GPU; lavapipe is the fastest software adapter', keep };
+      if (kind === 'lavapipe')
+        return { adapter, reason: 'no hardware GPU; lavapipe is the fastest software adapter', keep };
     }
     tried.push('system default');
   }
   for (const name of ['lavapipe', 'swiftshader'] as const) {
     const icd = await firstExisting(ICD[name]);
-    if (!icd) { tried.push(`${name} (not installed)`); continue; }
+    if (!icd) {
+      tried.push(`${name} (not installed)`);
+      continue;
+    }
     const { gpu, keep } = await nodeGpu(icd);
     const adapter = await requestFrom(gpu);
-    if (adapter) return { adapter, reason: `no hardware GPU; ${name} via ${icd} (tried: ${tried.join(', ') || 'nothing else'})`, keep };
+    if (adapter)
+      return {
+        adapter,
+        reason: `no hardware GPU; ${name} via ${icd} (tried: ${tried.join(', ') || 'nothing else'})`,
+        keep,
+      };
     tried.push(`${name} (refused)`);
   }
   throw new Error(`${NO_ADAPTER_HELP} (tried: ${tried.join(', ')})`);
@@ -172,13 +192,18 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     vendor: ai.vendor,
     architecture: ai.architecture,
     description: ai.description,
-    isCpu: kind === 'lavapipe' || kind === 'swiftshader' || kind === 'software' || (ai as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+    isCpu:
+      kind === 'lavapipe' ||
+      kind === 'swiftshader' ||
+      kind === 'software' ||
+      (ai as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
     reason,
     features: [...features],
     limits: { ...requiredLimits },
   };
   const sg = ai as { subgroupMinSize?: number; subgroupMaxSize?: number };
-  if (sg.subgroupMinSize && sg.subgroupMaxSize) info.subgroupSize = { min: sg.subgroupMinSize, max: sg.subgroupMaxSize };
+  if (sg.subgroupMinSize && sg.subgroupMaxSize)
+    info.subgroupSize = { min: sg.subgroupMinSize, max: sg.subgroupMaxSize };
   if (isNode && opts.verbose !== false && !process.env.OSSIFY_QUIET) {
     console.error(`ossify: using ${kind} adapter (${ai.vendor} ${ai.architecture} ${ai.description}): ${reason}`);
   }

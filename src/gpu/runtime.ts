@@ -13,7 +13,7 @@ import { fillTemplate } from './wgsl.js';
 import streamSrc from '../../shaders/stream.wgsl';
 
 // GPUBufferUsage is a global only after Dawn's globals are installed: the spec's numeric values.
-const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008 /* COPY_DST */;
+const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008; /* COPY_DST */
 const UNIFORM_ALIGN = 256;
 const ARENA_CHUNK = 64 * 1024;
 // Submit every 256 dispatches: the device starts on the first part of a training step while the rest
@@ -59,10 +59,22 @@ export interface MemoryStats {
 }
 
 /** GPU timestamps of single-dispatch passes: a begin and an end query per entry. */
-interface TimestampLog<T> { set: GPUQuerySet; entries: T[]; capacity: number }
+interface TimestampLog<T> {
+  set: GPUQuerySet;
+  entries: T[];
+  capacity: number;
+}
 
-interface UniformField { offset: number; kind: 'u32' | 'i32' | 'f32'; count: number; stride: number }
-interface Binding { binding: number; kind: 'storage' | 'read-only-storage' | 'uniform' }
+interface UniformField {
+  offset: number;
+  kind: 'u32' | 'i32' | 'f32';
+  count: number;
+  stride: number;
+}
+interface Binding {
+  binding: number;
+  kind: 'storage' | 'read-only-storage' | 'uniform';
+}
 
 let kernelCount = 0;
 
@@ -108,7 +120,12 @@ export class Kernel {
   firstDispatchMs: number | null = null;
   /** Whether it has been dispatched yet. */
   dispatched = false;
-  constructor(readonly label: string, device: GPUDevice, code: string, constants: Record<string, number>) {
+  constructor(
+    readonly label: string,
+    device: GPUDevice,
+    code: string,
+    constants: Record<string, number>,
+  ) {
     const reflect = new WgslReflect(code);
     this.bindings = new Map();
     const entries: GPUBindGroupLayoutEntry[] = [];
@@ -126,15 +143,30 @@ export class Kernel {
       this.uniformSize = Math.ceil(u.size / 16) * 16;
       this.bindings.set(u.name, { binding: u.binding, kind: 'uniform' });
       entries.push({ binding: u.binding, visibility: 4, buffer: { type: 'uniform' } });
-      for (const m of (u.type as unknown as { members: { name: string; offset: number; size: number; type: { name: string; format?: { name: string }; count?: number; stride?: number } }[] }).members) {
+      for (const m of (
+        u.type as unknown as {
+          members: {
+            name: string;
+            offset: number;
+            size: number;
+            type: { name: string; format?: { name: string }; count?: number; stride?: number };
+          }[];
+        }
+      ).members) {
         const t = m.type;
         if (t.name === 'array' || t.name.startsWith('vec')) {
           // Arrays of vec4 (16-byte stride) or plain vectors: flattened scalar slots.
           const base = (t.name === 'array' ? t.format?.name : t.name) ?? 'u32';
           const width = base.startsWith('vec') ? Number(base[3]) : 1;
-          const count = (t.name === 'array' ? t.count ?? 1 : 1) * width;
-          const scalar = (base.match(/<(\w+)>/)?.[1] ?? (t.name === 'array' ? t.format?.name : 'u32')) as UniformField['kind'];
-          this.fields.set(m.name, { offset: m.offset, kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32', count, stride: 4 });
+          const count = (t.name === 'array' ? (t.count ?? 1) : 1) * width;
+          const scalar = (base.match(/<(\w+)>/)?.[1] ??
+            (t.name === 'array' ? t.format?.name : 'u32')) as UniformField['kind'];
+          this.fields.set(m.name, {
+            offset: m.offset,
+            kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32',
+            count,
+            stride: 4,
+          });
         } else {
           this.fields.set(m.name, { offset: m.offset, kind: t.name as UniformField['kind'], count: 1, stride: 4 });
         }
@@ -142,7 +174,10 @@ export class Kernel {
     }
     for (const [name, f] of this.fields) {
       const m = /^inv([A-Z]\w*)$/.exec(name);
-      const from = m && f.kind === 'f32' && f.count === 1 ? [m[1], m[1][0].toLowerCase() + m[1].slice(1)].find((x) => this.fields.has(x)) : undefined;
+      const from =
+        m && f.kind === 'f32' && f.count === 1
+          ? [m[1], m[1][0].toLowerCase() + m[1].slice(1)].find((x) => this.fields.has(x))
+          : undefined;
       if (from) this.derived.push([name, f, from]);
       else this.given.push([name, f]);
     }
@@ -173,7 +208,8 @@ export class Kernel {
       const value = params[name];
       if (value === undefined) this.badParams(params);
       const values = typeof value === 'number' ? [value] : value;
-      if (values.length > f.count) throw new Error(`${this.label}: '${name}' holds ${f.count} values, got ${values.length}`);
+      if (values.length > f.count)
+        throw new Error(`${this.label}: '${name}' holds ${f.count} values, got ${values.length}`);
       for (let i = 0; i < values.length; i++) {
         const at = base + f.offset + i * f.stride;
         if (f.kind === 'f32') view.setFloat32(at, values[i], true);
@@ -192,16 +228,29 @@ export class Kernel {
   private badParams(params: Record<string, unknown>): never {
     const given = Object.keys(params).filter((k) => params[k] !== undefined);
     const derived = this.derived.find(([name]) => given.includes(name));
-    if (derived) throw new Error(`${this.label}: uniform field '${derived[0]}' is derived from '${derived[2]}' (1 / ${derived[2]}): give ${derived[2]} only`);
+    if (derived)
+      throw new Error(
+        `${this.label}: uniform field '${derived[0]}' is derived from '${derived[2]}' (1 / ${derived[2]}): give ` +
+          `${derived[2]} only`,
+      );
     const unknown = given.find((k) => !this.fields.has(k));
-    if (unknown) throw new Error(`${this.label}: uniform has no field '${unknown}' (fields: ${this.given.map(([k]) => k).join(', ')})`);
+    if (unknown)
+      throw new Error(
+        `${this.label}: uniform has no field '${unknown}' (fields: ${this.given.map(([k]) => k).join(', ')})`,
+      );
     const missing = this.given.filter(([k]) => !given.includes(k)).map(([k]) => k);
-    throw new Error(`${this.label}: the dispatch does not set uniform field${missing.length > 1 ? 's' : ''} ${missing.map((k) => `'${k}'`).join(', ')} (given: ${given.join(', ') || 'none'})`);
+    throw new Error(
+      `${this.label}: the dispatch does not set uniform field${missing.length > 1 ? 's' : ''} ` +
+        `${missing.map((k) => `'${k}'`).join(', ')} (given: ${given.join(', ') || 'none'})`,
+    );
   }
 }
 
 /** Something that owns a GPU buffer of at least `byteSize` bytes. */
-export interface BufferLike { buffer: GPUBuffer; byteSize: number }
+export interface BufferLike {
+  buffer: GPUBuffer;
+  byteSize: number;
+}
 
 /** The one runtime per device. */
 export class Runtime {
@@ -215,7 +264,14 @@ export class Runtime {
   private pending = 0;
   private arena: { chunks: GPUBuffer[]; cpu: ArrayBuffer[]; chunk: number; offset: number };
   private toDestroy: GPUBuffer[] = [];
-  private stats: MemoryStats = { liveBytes: 0, peakLiveBytes: 0, pooledBytes: 0, allocatedBytes: 0, peakAllocatedBytes: 0, liveBuffers: 0 };
+  private stats: MemoryStats = {
+    liveBytes: 0,
+    peakLiveBytes: 0,
+    pooledBytes: 0,
+    allocatedBytes: 0,
+    peakAllocatedBytes: 0,
+    liveBuffers: 0,
+  };
   /** The pool keeps at most this many free bytes; beyond it, freed buffers are destroyed. */
   poolCapBytes = 2 ** 31;
   /** Number of command buffers submitted so far (for tests and profiling). */
@@ -282,9 +338,11 @@ export class Runtime {
     this.checkDevice();
     const size = opts.exact ? Math.max(16, Math.ceil(bytes / 16) * 16) : sizeClass(bytes);
     if (size > this.info.limits.maxBufferSize || size > this.info.limits.maxStorageBufferBindingSize) {
-      throw new Error(`ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ` +
+      throw new Error(
+        `ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ` +
           `${this.info.limits.maxBufferSize}, maxStorageBufferBindingSize ` +
-          `${this.info.limits.maxStorageBufferBindingSize}); use a smaller batch or input size`);
+          `${this.info.limits.maxStorageBufferBindingSize}); use a smaller batch or input size`,
+      );
     }
     const list = this.free.get(size);
     let buffer = list?.pop();
@@ -391,7 +449,15 @@ export class Runtime {
     const byLabel = [...by.values()].sort((a, b) => b.createMs + b.firstDispatchMs - a.createMs - a.firstDispatchMs);
     const lazy = this.info.kind === 'lavapipe';
     const compileMs = lazy ? firstDispatchMs : createMs;
-    return { pipelines: this.created.length, sources: this.pipelines.size, createMs, firstDispatchMs, compilesOnFirstRun: lazy, compileMs, byLabel };
+    return {
+      pipelines: this.created.length,
+      sources: this.pipelines.size,
+      createMs,
+      firstDispatchMs,
+      compilesOnFirstRun: lazy,
+      compileMs,
+      byLabel,
+    };
   }
 
   // ---- recording ----------------------------------------------------------------------------
@@ -403,7 +469,9 @@ export class Runtime {
       a.offset = 0;
     }
     if (a.chunk === a.chunks.length) {
-      a.chunks.push(this.device.createBuffer({ size: ARENA_CHUNK, usage: 0x0040 /* UNIFORM */ | 0x0008 /* COPY_DST */ }));
+      a.chunks.push(
+        this.device.createBuffer({ size: ARENA_CHUNK, usage: 0x0040 /* UNIFORM */ | 0x0008 /* COPY_DST */ }),
+      );
       a.cpu.push(new ArrayBuffer(ARENA_CHUNK));
     }
     const offset = a.offset;
@@ -415,19 +483,27 @@ export class Runtime {
    * Record one dispatch. `buffers` names every storage binding of the kernel; `params` fills its uniform
    * struct by field name; `groups` is the workgroup count (use {@link Runtime.grid} for large 1-D work).
    */
-  dispatch(k: Kernel, buffers: Record<string, BufferLike>, params: Record<string, number | readonly number[]>, groups: readonly [number, number?, number?]): void {
+  dispatch(
+    k: Kernel,
+    buffers: Record<string, BufferLike>,
+    params: Record<string, number | readonly number[]>,
+    groups: readonly [number, number?, number?],
+  ): void {
     this.checkDevice();
     const [x, y = 1, z = 1] = groups;
     const max = this.info.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max || z > max) throw new Error(`${k.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
+    if (x > max || y > max || z > max)
+      throw new Error(`${k.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
     let key = `${k.id}`;
     for (const [name, b] of k.bindings) {
       if (b.kind === 'uniform') continue;
       const buf = buffers[name];
-      if (!buf) throw new Error(`${k.label}: binding '${name}' was not given (given: ${Object.keys(buffers).join(', ')})`);
+      if (!buf)
+        throw new Error(`${k.label}: binding '${name}' was not given (given: ${Object.keys(buffers).join(', ')})`);
       key += `,${this.bufferId(buf.buffer)}:${buf.byteSize}`;
     }
-    for (const name of Object.keys(buffers)) if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
+    for (const name of Object.keys(buffers))
+      if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
     if (x === 0 || y === 0 || z === 0) return;
     const first = !k.dispatched;
     if (first) {
@@ -441,15 +517,17 @@ export class Runtime {
       new Uint8Array(slot.view.buffer, slot.offset, k.uniformSize).fill(0);
       k.pack(params, slot.view, slot.offset);
       key += `,u${this.arena.chunk}:${slot.offset}`;
-    } else for (const name in params) throw new Error(`${k.label}: the kernel has no uniform, but the dispatch sets '${name}'`);
+    } else
+      for (const name in params)
+        throw new Error(`${k.label}: the kernel has no uniform, but the dispatch sets '${name}'`);
     const bindGroup = this.bindGroupFor(k, key, buffers, slot);
     // A kernel's first dispatch runs in a pass of its own between two timestamps: on adapters that
     // compile a pipeline when it first runs (CPU adapters), that is its compile time.
     const pass = this.profiler
       ? this.timedPass(this.profiler, this.profiler.detail ? `${k.label} ${profileDetail(params, groups)}` : k.label)
       : first && this.timestamps
-      ? this.timedPass(this.firstDispatchLog(), k)
-      : this.openPass();
+        ? this.timedPass(this.firstDispatchLog(), k)
+        : this.openPass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
@@ -471,7 +549,12 @@ export class Runtime {
   }
 
   /** The cached bind group of `key` (kernel, buffers, parameter slot), created on first use. */
-  private bindGroupFor(k: Kernel, key: string, buffers: Record<string, BufferLike>, uniform: { buffer: GPUBuffer; offset: number } | null): GPUBindGroup {
+  private bindGroupFor(
+    k: Kernel,
+    key: string,
+    buffers: Record<string, BufferLike>,
+    uniform: { buffer: GPUBuffer; offset: number } | null,
+  ): GPUBindGroup {
     let bg = this.bindGroups.get(key);
     if (bg) {
       this.bindGroupStats.hits++;
@@ -480,8 +563,13 @@ export class Runtime {
     this.bindGroupStats.misses++;
     const entries: GPUBindGroupEntry[] = [];
     for (const [name, b] of k.bindings) {
-      if (b.kind === 'uniform') entries.push({ binding: b.binding, resource: { buffer: uniform!.buffer, offset: uniform!.offset, size: k.uniformSize } });
-      else entries.push({ binding: b.binding, resource: { buffer: buffers[name].buffer, size: buffers[name].byteSize } });
+      if (b.kind === 'uniform')
+        entries.push({
+          binding: b.binding,
+          resource: { buffer: uniform!.buffer, offset: uniform!.offset, size: k.uniformSize },
+        });
+      else
+        entries.push({ binding: b.binding, resource: { buffer: buffers[name].buffer, size: buffers[name].byteSize } });
     }
     bg = this.device.createBindGroup({ layout: k.layout, entries });
     // Bounded: entries of destroyed buffers are never hit again, so start over once it is large.
@@ -495,7 +583,12 @@ export class Runtime {
    * uniform `p` of type Params with a field n, and defines `fn update(i: u32)` for element i;
    * shaders/stream.wgsl's entry point runs it for {@link STREAM_PER_INVOCATION} elements per invocation.
    */
-  dispatchStream(label: string, body: string, buffers: Record<string, BufferLike>, params: Record<string, number> & { n: number }): void {
+  dispatchStream(
+    label: string,
+    body: string,
+    buffers: Record<string, BufferLike>,
+    params: Record<string, number> & { n: number },
+  ): void {
     const k = this.kernel(label, fillTemplate(streamSrc, { BODY: body }), { PER: STREAM_PER_INVOCATION });
     this.dispatch(k, buffers, params, this.grid(Math.ceil(params.n / STREAM_PER_INVOCATION), 256));
   }
@@ -535,7 +628,10 @@ export class Runtime {
       this.pass = null;
     }
     const bytes = Math.max(16, n * 16);
-    const resolve = this.device.createBuffer({ size: bytes, usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */ });
+    const resolve = this.device.createBuffer({
+      size: bytes,
+      usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */,
+    });
     if (n) this.encoder.resolveQuerySet(log.set, 0, 2 * n, resolve, 0);
     const ts = new BigUint64Array(await this.download({ buffer: resolve, byteSize: bytes }, n * 16));
     resolve.destroy();
@@ -549,11 +645,14 @@ export class Runtime {
    * label then reads e.g. `conv2d_fwd:subgroup M=18 N=192 K=1728 [5,3,1]`), to find the hot shapes.
    */
   startProfile(maxDispatches = 2048, opts: { detail?: boolean } = {}): void {
-    if (!this.info.features.includes('timestamp-query')) throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
+    if (!this.info.features.includes('timestamp-query'))
+      throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
     // WebGPU caps a query set at 4096 queries, two per profiled dispatch.
     if (!Number.isInteger(maxDispatches) || maxDispatches < 1 || maxDispatches > 2048) {
-      throw new Error(`ossify: startProfile(maxDispatches): ${maxDispatches} must be an integer from 1 to 2048 (two ` +
-          `timestamps each, 4096 per query set)`);
+      throw new Error(
+        `ossify: startProfile(maxDispatches): ${maxDispatches} must be an integer from 1 to 2048 (two ` +
+          `timestamps each, 4096 per query set)`,
+      );
     }
     this.flush();
     this.profiler = { ...this.timestampLog<string>(maxDispatches), detail: opts.detail ?? false };
@@ -569,7 +668,11 @@ export class Runtime {
   }
 
   private timestampLog<T>(entries: number): TimestampLog<T> {
-    return { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * entries }), entries: [], capacity: 2 * entries };
+    return {
+      set: this.device.createQuerySet({ type: 'timestamp', count: 2 * entries }),
+      entries: [],
+      capacity: 2 * entries,
+    };
   }
 
   /** Stop profiling and return GPU milliseconds per kernel label (sorted, largest first). */
@@ -638,7 +741,10 @@ export class Runtime {
   async download(src: BufferLike, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
     this.checkDevice();
     const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.device.createBuffer({ size: Math.max(size, 4), usage: 0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */ });
+    const staging = this.device.createBuffer({
+      size: Math.max(size, 4),
+      usage: 0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */,
+    });
     this.copy(src, srcOffset, { buffer: staging, byteSize: size }, 0, size);
     this.flush();
     try {
@@ -676,10 +782,14 @@ export class Runtime {
     this.firstSinceWait = [];
     const dispatched = this.dispatches - this.dispatchesAtWait;
     this.dispatchesAtWait = this.dispatches;
-    const notice = this.waitNoticeS > 0 ? setInterval(() => this.noticeWait(t0, dispatched, firstRuns), this.waitNoticeS * 1000) : null;
+    const notice =
+      this.waitNoticeS > 0
+        ? setInterval(() => this.noticeWait(t0, dispatched, firstRuns), this.waitNoticeS * 1000)
+        : null;
     try {
       const expected = this.waitMs.get(work) ?? 0;
-      if (this.sleepWhileBusy && expected > MIN_SLEEP_MS) await new Promise((r) => setTimeout(r, expected * SLEEP_FRACTION));
+      if (this.sleepWhileBusy && expected > MIN_SLEEP_MS)
+        await new Promise((r) => setTimeout(r, expected * SLEEP_FRACTION));
       await wait();
     } finally {
       if (notice) clearInterval(notice);
@@ -699,13 +809,23 @@ export class Runtime {
    * (those a CPU adapter compiles then). 0 (the default) says nothing; `OSSIFY_GPU_WAIT_NOTICE_S` sets
    * it in Node (the test command sets 120, so a stuck GPU names its kernels in the log).
    */
-  waitNoticeS = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.OSSIFY_GPU_WAIT_NOTICE_S ?? 0) || 0;
+  waitNoticeS =
+    Number(
+      (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.OSSIFY_GPU_WAIT_NOTICE_S ??
+        0,
+    ) || 0;
   private firstSinceWait: string[] = [];
   private dispatchesAtWait = 0;
   private noticeWait(t0: number, dispatched: number, firstRuns: string[]): void {
     const s = ((performance.now() - t0) / 1000).toFixed(0);
-    const shown = firstRuns.slice(0, 12).join(', ') + (firstRuns.length > 12 ? `, ... (${firstRuns.length} in all)` : '');
-    console.error(`ossify: still waiting for the GPU after ${s} s, for ${dispatched} dispatches` + (firstRuns.length ? `; kernels run for the first time: ${shown}` : '; no kernel among them runs for the first time'));
+    const shown =
+      firstRuns.slice(0, 12).join(', ') + (firstRuns.length > 12 ? `, ... (${firstRuns.length} in all)` : '');
+    console.error(
+      `ossify: still waiting for the GPU after ${s} s, for ${dispatched} dispatches` +
+        (firstRuns.length
+          ? `; kernels run for the first time: ${shown}`
+          : '; no kernel among them runs for the first time'),
+    );
   }
   // Milliseconds the last wait took, by a hash of the kernels and grids dispatched before it.
   private waitMs = new Map<number, number>();
@@ -738,7 +858,9 @@ let pendingInit: Promise<Runtime> | null = null;
 export async function init(opts: AcquireOptions = {}): Promise<Runtime> {
   if (current) return current;
   if (!pendingInit) {
-    pendingInit = acquireDevice(opts).then(({ device, info, keepAlive }) => (current = new Runtime(device, info, keepAlive)));
+    pendingInit = acquireDevice(opts).then(
+      ({ device, info, keepAlive }) => (current = new Runtime(device, info, keepAlive)),
+    );
   }
   return pendingInit;
 }
@@ -757,7 +879,12 @@ export function shutdown(): void {
 }
 
 /** A dispatch's size parameters (the GEMM's M, N, K, an element count n) and grid, for detailed profiles. */
-function profileDetail(params: Record<string, number | readonly number[]>, groups: readonly [number, number?, number?]): string {
-  const sizes = ['M', 'N', 'K', 'n', 'splits'].filter((f) => typeof params[f] === 'number').map((f) => `${f}=${params[f]}`);
+function profileDetail(
+  params: Record<string, number | readonly number[]>,
+  groups: readonly [number, number?, number?],
+): string {
+  const sizes = ['M', 'N', 'K', 'n', 'splits']
+    .filter((f) => typeof params[f] === 'number')
+    .map((f) => `${f}=${params[f]}`);
   return `${sizes.join(' ')} [${groups[0]},${groups[1] ?? 1},${groups[2] ?? 1}]`;
 }

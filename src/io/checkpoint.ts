@@ -10,7 +10,13 @@
  * leaves the previous checkpoint intact. Node only.
  * @module
  */
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, writeFileAtomic, type TensorData } from './safetensors.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  writeFileAtomic,
+  type TensorData,
+} from './safetensors.js';
 
 /** Prefix of optimizer slot tensors in a checkpoint file. */
 export const OPTIMIZER_PREFIX = 'optimizer.';
@@ -50,7 +56,8 @@ function floatReviver(_key: string, v: unknown): unknown {
 export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
   const all = new Map<string, TensorData>();
   for (const [name, t] of ckpt.weights) {
-    if (name.startsWith(OPTIMIZER_PREFIX)) throw new Error(`checkpoint: weight name '${name}' collides with the optimizer prefix '${OPTIMIZER_PREFIX}'`);
+    if (name.startsWith(OPTIMIZER_PREFIX))
+      throw new Error(`checkpoint: weight name '${name}' collides with the optimizer prefix '${OPTIMIZER_PREFIX}'`);
     all.set(name, t);
   }
   for (const [key, t] of ckpt.optimizer ?? []) all.set(OPTIMIZER_PREFIX + key, t);
@@ -74,8 +81,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<bytes>'): Checkpo
 function fromDecoded(dec: ReturnType<typeof decodeSafetensors>, source: string): Checkpoint {
   const { tensors, metadata } = dec;
   if (metadata[CHECKPOINT_FORMAT_KEY] !== CHECKPOINT_FORMAT_VERSION) {
-    throw new Error(`checkpoint ${source}: not an ossify checkpoint (metadata '${CHECKPOINT_FORMAT_KEY}' is ` +
-        `${JSON.stringify(metadata[CHECKPOINT_FORMAT_KEY])}, expected '${CHECKPOINT_FORMAT_VERSION}')`);
+    throw new Error(
+      `checkpoint ${source}: not an ossify checkpoint (metadata '${CHECKPOINT_FORMAT_KEY}' is ` +
+        `${JSON.stringify(metadata[CHECKPOINT_FORMAT_KEY])}, expected '${CHECKPOINT_FORMAT_VERSION}')`,
+    );
   }
   const parse = (key: string): object => {
     try {

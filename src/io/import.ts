@@ -48,7 +48,8 @@ export interface ImportReport {
 }
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The layer part of a parameter name: everything before the last '.'. */
 export function layerOf(name: string): string {
@@ -62,19 +63,24 @@ export function layerOf(name: string): string {
  * on the classifier head is skipped; elsewhere it throws (or is skipped with `onShapeMismatch:
  * 'skip'`). Errors name the source file, the tensor and both shapes.
  */
-export function importWeights(source: ReadonlyMap<string, TensorData>, target: readonly ImportTarget[], opts: ImportOptions = {}): ImportReport {
+export function importWeights(
+  source: ReadonlyMap<string, TensorData>,
+  target: readonly ImportTarget[],
+  opts: ImportOptions = {},
+): ImportReport {
   const file = opts.source ?? 'source';
   const rename = opts.rename;
   const renamed = new Map<string, { from: string; t: TensorData }>();
   for (const [name, t] of source) {
-    const to = typeof rename === 'function' ? rename(name) ?? name : rename?.[name] ?? name;
+    const to = typeof rename === 'function' ? (rename(name) ?? name) : (rename?.[name] ?? name);
     const prev = renamed.get(to);
     if (prev) throw new Error(`${file}: tensors '${prev.from}' and '${name}' both map to '${to}'`);
     renamed.set(to, { from: name, t });
   }
   const headLayer = target.length ? layerOf(target[target.length - 1].name) : undefined;
   const head = opts.head;
-  const isHead = (n: string): boolean => (typeof head === 'function' ? head(n) : head ? head.includes(n) : layerOf(n) === headLayer);
+  const isHead = (n: string): boolean =>
+    typeof head === 'function' ? head(n) : head ? head.includes(n) : layerOf(n) === headLayer;
 
   const report: ImportReport = { loaded: [], skipped: [], missing: [], unused: [], tensors: new Map() };
   const used = new Set<string>();
@@ -92,7 +98,9 @@ export function importWeights(source: ReadonlyMap<string, TensorData>, target: r
     }
     if (!sameShape(t.shape, shape)) {
       const o = opts.origin?.get(from);
-      const tensorText = o ? `tensor '${o.name}' has shape ${fmt(o.shape)} (${fmt(t.shape)} in Keras layout)` : `tensor '${from}' has shape ${fmt(t.shape)}`;
+      const tensorText = o
+        ? `tensor '${o.name}' has shape ${fmt(o.shape)} (${fmt(t.shape)} in Keras layout)`
+        : `tensor '${from}' has shape ${fmt(t.shape)}`;
       const what = `${file}: ${tensorText}, model parameter '${name}' has shape ${fmt(shape)}`;
       if (isHead(name)) {
         report.skipped.push({ name, reason: `classifier head: ${what}` });
@@ -104,7 +112,8 @@ export function importWeights(source: ReadonlyMap<string, TensorData>, target: r
       }
       throw new Error(`shape mismatch: ${what}`);
     }
-    if (size !== t.data.length) throw new Error(`${file}: tensor '${from}' data length ${t.data.length} does not match ${fmt(shape)}`);
+    if (size !== t.data.length)
+      throw new Error(`${file}: tensor '${from}' data length ${t.data.length} does not match ${fmt(shape)}`);
     report.tensors.set(name, { shape: [...shape], data: t.data });
     report.loaded.push(name);
   }

@@ -79,7 +79,10 @@ export function kerasSnakeCase(className: string): string {
  * @param layers - `model.layers` in order: `{name, className}` (e.g. `{name: 'conv1/conv', className: 'Conv2D'}`).
  * @param prefix - the key of an enclosing nested model plus '/', e.g. `'functional/'`.
  */
-export function keras3LayerKeys(layers: readonly { name: string; className: string }[], prefix = ''): Record<string, string> {
+export function keras3LayerKeys(
+  layers: readonly { name: string; className: string }[],
+  prefix = '',
+): Record<string, string> {
   const used = new Map<string, number>();
   const out: Record<string, string> = {};
   for (const { name, className } of layers) {
@@ -100,7 +103,11 @@ export function keras3LayerKeys(layers: readonly { name: string; className: stri
  *   layers such as `predictions`) change only when their base is listed (they count as 0).
  * @throws when a counter would become negative or two names collide.
  */
-export function renumberKerasNames(tensors: ReadonlyMap<string, TensorData>, delta: number, bases?: readonly string[]): Map<string, TensorData> {
+export function renumberKerasNames(
+  tensors: ReadonlyMap<string, TensorData>,
+  delta: number,
+  bases?: readonly string[],
+): Map<string, TensorData> {
   const out = new Map<string, TensorData>();
   for (const [name, t] of tensors) {
     const dot = name.lastIndexOf('.');
@@ -123,11 +130,13 @@ export function renumberKerasNames(tensors: ReadonlyMap<string, TensorData>, del
 function keras3VarNames(classKey: string, count: number, opts: KerasH5Options): string[] | undefined {
   const conv = /^(conv[123]d|conv[123]d_transpose|depthwise_conv[12]d|dense|einsum_dense)$/;
   if (conv.test(classKey) && count <= 2) return ['kernel', 'bias'].slice(0, count);
-  if (classKey === 'separable_conv2d' || classKey === 'separable_conv1d') return ['depthwise_kernel', 'pointwise_kernel', 'bias'].slice(0, count);
+  if (classKey === 'separable_conv2d' || classKey === 'separable_conv1d')
+    return ['depthwise_kernel', 'pointwise_kernel', 'bias'].slice(0, count);
   if (classKey === 'batch_normalization') {
     if (count === 4) return ['gamma', 'beta', 'moving_mean', 'moving_variance'];
     if (count === 2) return ['moving_mean', 'moving_variance'];
-    if (count === 3) return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', 'moving_mean', 'moving_variance'];
+    if (count === 3)
+      return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', 'moving_mean', 'moving_variance'];
   }
   if (classKey === 'layer_normalization' && count <= 2) return ['gamma', 'beta'].slice(0, count);
   if (classKey === 'embedding' && count === 1) return ['embeddings'];
@@ -163,7 +172,16 @@ function readDataset(ds: Dataset, where: string): TensorData {
   }
   let data: Float32Array;
   if (v instanceof Float32Array) data = v;
-  else if (v instanceof Float64Array || v instanceof Int32Array || v instanceof Int16Array || v instanceof Int8Array || v instanceof Uint8Array || v instanceof Uint16Array || v instanceof Uint32Array) data = Float32Array.from(v);
+  else if (
+    v instanceof Float64Array ||
+    v instanceof Int32Array ||
+    v instanceof Int16Array ||
+    v instanceof Int8Array ||
+    v instanceof Uint8Array ||
+    v instanceof Uint16Array ||
+    v instanceof Uint32Array
+  )
+    data = Float32Array.from(v);
   else if (v instanceof BigInt64Array || v instanceof BigUint64Array) data = Float32Array.from(v, (x) => Number(x));
   else if (typeof v === 'number') data = new Float32Array([v]);
   else throw new Error(`${where}: dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
@@ -193,7 +211,8 @@ function readKeras2(root: Group, file: string, out: Map<string, TensorData>): vo
     const names = stringsAttr(g, 'weight_names') ?? [];
     for (const wn of names) {
       const ds = g.get(wn);
-      if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: weight '${wn}' of layer '${layer}' has no dataset`);
+      if (!(ds instanceof h5wasm.Dataset))
+        throw new Error(`${file}: weight '${wn}' of layer '${layer}' has no dataset`);
       const name = keras2Name(layer, wn);
       if (out.has(name)) throw new Error(`${file}: two weights map to '${name}' (second: '${layer}/${wn}')`);
       out.set(name, readDataset(ds, `${file}: ${layer}/${wn}`));
@@ -201,13 +220,22 @@ function readKeras2(root: Group, file: string, out: Map<string, TensorData>): vo
   }
 }
 
-function readKeras3(root: Group, file: string, opts: KerasH5Options, out: Map<string, TensorData>, ignored: string[]): void {
+function readKeras3(
+  root: Group,
+  file: string,
+  opts: KerasH5Options,
+  out: Map<string, TensorData>,
+  ignored: string[],
+): void {
   const walk = (g: Group, path: string[]): void => {
     for (const key of g.keys()) {
       const child = g.get(key);
       if (!(child instanceof h5wasm.Group)) continue;
       if (key === 'vars') {
-        const vars = child.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+        const vars = child
+          .keys()
+          .filter((k) => /^\d+$/.test(k))
+          .sort((a, b) => Number(a) - Number(b));
         if (vars.length === 0) continue;
         const full = path.join('/');
         // Only layer variables: the optimizer's and metrics' state and the model's own vars are not weights.
@@ -271,7 +299,8 @@ export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}):
     }
     const tensors = new Map<string, TensorData>();
     const ignored: string[] = [];
-    const version = (g: Group): string | undefined => ('keras_version' in g.attrs ? strings(g.attrs.keras_version.value)[0] : undefined);
+    const version = (g: Group): string | undefined =>
+      'keras_version' in g.attrs ? strings(g.attrs.keras_version.value)[0] : undefined;
     if (stringsAttr(f, 'layer_names')) {
       readKeras2(f, file, tensors);
       return { format: 'keras2', tensors, kerasVersion: version(f), ignored };
@@ -286,8 +315,10 @@ export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}):
       readKeras3(f, file, opts, tensors, ignored);
       return { format: 'keras3', tensors, ignored };
     }
-    throw new Error(`${file}: not a Keras weights file (no 'layer_names' attribute, 'model_weights' group or 'layers' group; ` +
-        `root has [${f.keys().join(', ')}])`);
+    throw new Error(
+      `${file}: not a Keras weights file (no 'layer_names' attribute, 'model_weights' group or 'layers' group; ` +
+        `root has [${f.keys().join(', ')}])`,
+    );
   } catch (e) {
     if (e instanceof Error) throw e;
     throw new Error(`${file}: ${errorText(e)}`);

@@ -23,7 +23,8 @@ export interface TensorData {
 export type TensorMap = Map<string, TensorData> | Record<string, TensorData>;
 
 /** safetensors dtype names (as in the spec) that {@link decodeSafetensors} understands. */
-export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
+export type SafetensorsDType =
+  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
 
 /** A decoded tensor: values converted to float32, plus the dtype it had in the file. */
 export interface DecodedTensor extends TensorData {
@@ -95,10 +96,13 @@ export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, 
     if (name === '' || name === '__metadata__') throw new Error(`safetensors: invalid tensor name '${name}'`);
     if (!(t.data instanceof Float32Array)) throw new Error(`safetensors: tensor '${name}' data must be a Float32Array`);
     for (const d of t.shape) {
-      if (!Number.isInteger(d) || d < 0) throw new Error(`safetensors: tensor '${name}' has invalid shape [${t.shape}]`);
+      if (!Number.isInteger(d) || d < 0)
+        throw new Error(`safetensors: tensor '${name}' has invalid shape [${t.shape}]`);
     }
     if (numel(t.shape) !== t.data.length) {
-      throw new Error(`safetensors: tensor '${name}' shape [${t.shape}] holds ${numel(t.shape)} values but data has ${t.data.length}`);
+      throw new Error(
+        `safetensors: tensor '${name}' shape [${t.shape}] holds ${numel(t.shape)} values but data has ${t.data.length}`,
+      );
     }
   }
   // All F32: the Rust writer's (dtype desc, name asc) order reduces to name order.
@@ -168,7 +172,9 @@ function convert(dtype: SafetensorsDType, bytes: Uint8Array, n: number, name: st
       for (let i = 0; i < n; i++) {
         const v = dtype === 'I64' ? view.getBigInt64(8 * i, true) : view.getBigUint64(8 * i, true);
         if (v > 9007199254740991n || v < -9007199254740991n) {
-          throw new Error(`safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`);
+          throw new Error(
+            `safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`,
+          );
         }
         out[i] = Number(v);
       }
@@ -234,29 +240,45 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = info?.dtype as SafetensorsDType;
-    if (typeof dtype !== 'string' || !(dtype in DTYPES)) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(info?.dtype)}`);
+    if (typeof dtype !== 'string' || !(dtype in DTYPES))
+      fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(info?.dtype)}`);
     const shape = info.shape as number[];
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has invalid shape ${JSON.stringify(info.shape)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(`tensor '${name}' has invalid shape ${JSON.stringify(info.shape)}`);
     const off = info.data_offsets as number[];
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[1] < off[0]) {
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((o) => Number.isInteger(o) && o >= 0) ||
+      off[1] < off[0]
+    ) {
       fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(info.data_offsets)}`);
     }
     const want = numel(shape) * DTYPES[dtype].size;
-    if (off[1] - off[0] !== want) fail(`tensor '${name}' ${dtype} shape [${shape}] needs ${want} bytes but data_offsets [${off}] ` +
-        `span ${off[1] - off[0]}`);
-    if (off[1] > data.length) fail(`tensor '${name}' data_offsets [${off}] run past the ${data.length}-byte data section`);
+    if (off[1] - off[0] !== want)
+      fail(
+        `tensor '${name}' ${dtype} shape [${shape}] needs ${want} bytes but data_offsets [${off}] ` +
+          `span ${off[1] - off[0]}`,
+      );
+    if (off[1] > data.length)
+      fail(`tensor '${name}' data_offsets [${off}] run past the ${data.length}-byte data section`);
     infos.push({ name, dtype, shape, begin: off[0], end: off[1] });
   }
   infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
   for (const t of infos) {
-    if (t.begin !== expected) fail(`tensor '${t.name}' starts at ${t.begin}, expected ${expected} (data must be contiguous)`);
+    if (t.begin !== expected)
+      fail(`tensor '${t.name}' starts at ${t.begin}, expected ${expected} (data must be contiguous)`);
     expected = t.end;
   }
   if (expected !== data.length) fail(`tensors cover ${expected} bytes but the data section has ${data.length}`);
   const tensors = new Map<string, DecodedTensor>();
   for (const t of infos) {
-    tensors.set(t.name, { shape: t.shape, dtype: t.dtype, data: convert(t.dtype, data.subarray(t.begin, t.end), numel(t.shape), t.name) });
+    tensors.set(t.name, {
+      shape: t.shape,
+      dtype: t.dtype,
+      data: convert(t.dtype, data.subarray(t.begin, t.end), numel(t.shape), t.name),
+    });
   }
   return { tensors, metadata };
 }
@@ -331,7 +353,11 @@ function isAlive(pid: number): boolean {
 }
 
 /** Encode and write a safetensors file atomically ({@link writeFileAtomic}). Node only. */
-export async function saveSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): Promise<void> {
+export async function saveSafetensors(
+  path: string,
+  tensors: TensorMap,
+  metadata?: Record<string, string>,
+): Promise<void> {
   let bytes: Uint8Array;
   try {
     bytes = encodeSafetensors(tensors, metadata);

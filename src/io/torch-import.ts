@@ -76,7 +76,12 @@ export function naturalCompare(a: string, b: string): number {
   return x.length - y.length;
 }
 
-const BN_NAMES: Record<string, string> = { weight: 'gamma', bias: 'beta', running_mean: 'moving_mean', running_var: 'moving_variance' };
+const BN_NAMES: Record<string, string> = {
+  weight: 'gamma',
+  bias: 'beta',
+  running_mean: 'moving_mean',
+  running_var: 'moving_variance',
+};
 
 /**
  * Group a torch state dict into conv / dense / BatchNorm modules in definition order, converting
@@ -84,7 +89,9 @@ const BN_NAMES: Record<string, string> = { weight: 'gamma', bias: 'beta', runnin
  * order (default: natural sort of the names; see the module notes).
  */
 export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: readonly string[]): TorchModules {
-  const names = order ? [...order, ...[...tensors.keys()].filter((n) => !order.includes(n)).sort(naturalCompare)] : [...tensors.keys()].sort(naturalCompare);
+  const names = order
+    ? [...order, ...[...tensors.keys()].filter((n) => !order.includes(n)).sort(naturalCompare)]
+    : [...tensors.keys()].sort(naturalCompare);
   const byPrefix = new Map<string, Map<string, TensorData>>();
   for (const name of names) {
     const t = tensors.get(name);
@@ -103,7 +110,8 @@ export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: r
     else if (w?.shape.length === 4) kind = 'conv';
     else if (w?.shape.length === 2) kind = 'dense';
     if (!kind) {
-      for (const [s, t] of params) skipped.push({ name: full(s), reason: `not a conv, linear or BatchNorm parameter (shape ${fmt(t.shape)})` });
+      for (const [s, t] of params)
+        skipped.push({ name: full(s), reason: `not a conv, linear or BatchNorm parameter (shape ${fmt(t.shape)})` });
       continue;
     }
     const mod: TorchModule = { prefix, kind, params: new Map(), from: new Map() };
@@ -136,7 +144,9 @@ export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: r
 }
 
 /** The kind of each target layer, from its parameter names and shapes (Keras naming). */
-function targetLayers(target: readonly ImportTarget[]): { layer: string; kind: TorchKind; params: Map<string, readonly number[]> }[] {
+function targetLayers(
+  target: readonly ImportTarget[],
+): { layer: string; kind: TorchKind; params: Map<string, readonly number[]> }[] {
   const layers = new Map<string, Map<string, readonly number[]>>();
   for (const { name, shape } of target) {
     const l = layerOf(name);
@@ -146,7 +156,13 @@ function targetLayers(target: readonly ImportTarget[]): { layer: string; kind: T
   const out: { layer: string; kind: TorchKind; params: Map<string, readonly number[]> }[] = [];
   for (const [layer, params] of layers) {
     const k = params.get('kernel');
-    const kind: TorchKind | undefined = params.has('moving_mean') ? 'bn' : k?.length === 4 ? 'conv' : k?.length === 2 ? 'dense' : undefined;
+    const kind: TorchKind | undefined = params.has('moving_mean')
+      ? 'bn'
+      : k?.length === 4
+        ? 'conv'
+        : k?.length === 2
+          ? 'dense'
+          : undefined;
     if (kind) out.push({ layer, kind, params });
   }
   return out;
@@ -185,7 +201,11 @@ export interface TorchMatch {
  * such as BAM modules (e.g. `target.filter((p) => !p.name.startsWith('bam'))`), or they shift
  * the pairing of their kind (the mismatches then show where).
  */
-export function matchTorchByOrder(tensors: ReadonlyMap<string, TensorData>, target: readonly ImportTarget[], order?: readonly string[]): TorchMatch {
+export function matchTorchByOrder(
+  tensors: ReadonlyMap<string, TensorData>,
+  target: readonly ImportTarget[],
+  order?: readonly string[],
+): TorchMatch {
   const { modules } = torchModules(tensors, order);
   const layers = targetLayers(target);
   const res: TorchMatch = { pairs: [], mismatches: [], unmatchedTorch: [], unmatchedTarget: [], nameMap: {} };
@@ -202,7 +222,11 @@ export function matchTorchByOrder(tensors: ReadonlyMap<string, TensorData>, targ
         const t = m.params.get(p);
         if (t && (t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j]))) {
           const from = m.from.get(p)!;
-          res.mismatches.push({ kind, torch: { name: from.name, shape: from.shape, converted: t.shape }, target: { name: `${l.layer}.${p}`, shape: [...shape] } });
+          res.mismatches.push({
+            kind,
+            torch: { name: from.name, shape: from.shape, converted: t.shape },
+            target: { name: `${l.layer}.${p}`, shape: [...shape] },
+          });
         }
       }
     }
@@ -238,7 +262,11 @@ export interface TorchImportReport extends ImportReport {
  * loaded / skipped / missing / unused report. Messages give the torch name and shape as stored.
  * A BatchNorm `weight` for a target BN without `gamma` (`scale=False`) is reported in `skipped`.
  */
-export function importTorchWeights(tensors: ReadonlyMap<string, TensorData>, target: readonly ImportTarget[], opts: TorchImportOptions = {}): TorchImportReport {
+export function importTorchWeights(
+  tensors: ReadonlyMap<string, TensorData>,
+  target: readonly ImportTarget[],
+  opts: TorchImportOptions = {},
+): TorchImportReport {
   const { modules, skipped: dropped } = torchModules(tensors, opts.order);
   const match = opts.nameMap ? undefined : matchTorchByOrder(tensors, target, opts.order);
   const nameMap = opts.nameMap ?? match!.nameMap;
@@ -252,11 +280,18 @@ export function importTorchWeights(tensors: ReadonlyMap<string, TensorData>, tar
       const to = nameMap[from.name] ?? (nameMap[m.prefix] !== undefined ? `${nameMap[m.prefix]}.${p}` : from.name);
       if (m.kind === 'bn' && p === 'gamma' && !targetNames.has(to) && targetNames.has(`${layerOf(to)}.moving_mean`)) {
         const ones = t.data.every((v) => v === 1);
-        extraSkipped.push({ name: to, reason: `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmt(from.shape)} ` +
-            `dropped${ones ? ' (all ones)' : ' although not all ones'}` });
+        extraSkipped.push({
+          name: to,
+          reason:
+            `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmt(from.shape)} ` +
+            `dropped${ones ? ' (all ones)' : ' although not all ones'}`,
+        });
         continue;
       }
-      if (renamed.has(to)) throw new Error(`${opts.source ?? 'torch import'}: torch '${origin.get(to)!.name}' and '${from.name}' both map to '${to}'`);
+      if (renamed.has(to))
+        throw new Error(
+          `${opts.source ?? 'torch import'}: torch '${origin.get(to)!.name}' and '${from.name}' both map to '${to}'`,
+        );
       renamed.set(to, t);
       origin.set(to, from);
     }

@@ -25,49 +25,63 @@ export type BamMode = 'sum' | 'product';
 function check(x: Tensor, mc: Tensor, ms: Tensor): [number, number, number, number] {
   if (x.rank !== 4) throw new Error(`ossify: bamCombine takes x as [N, H, W, C], got ${shapeStr(x.shape)}`);
   const [N, H, W, C] = x.shape;
-  if (mc.size !== N * C || (mc.rank !== 2 && mc.rank !== 4)) throw new Error(`ossify: bamCombine mc must be [${N}, ${C}] for x ${shapeStr(x.shape)}, got ${shapeStr(mc.shape)}`);
-  if (ms.size !== N * H * W) throw new Error(`ossify: bamCombine ms must be [${N}, ${H}, ${W}, 1] for x ${shapeStr(x.shape)}, got ${shapeStr(ms.shape)}`);
+  if (mc.size !== N * C || (mc.rank !== 2 && mc.rank !== 4))
+    throw new Error(`ossify: bamCombine mc must be [${N}, ${C}] for x ${shapeStr(x.shape)}, got ${shapeStr(mc.shape)}`);
+  if (ms.size !== N * H * W)
+    throw new Error(
+      `ossify: bamCombine ms must be [${N}, ${H}, ${W}, 1] for x ${shapeStr(x.shape)}, got ${shapeStr(ms.shape)}`,
+    );
   return [N, H, W, C];
 }
 
 /** out = x * (1 + sigmoid(mc + ms)) ('sum') or x * (1 + sigmoid(mc * ms)) ('product'). Differentiable in all three. */
-export const bamCombine = defineOp('bamCombine', ['x', 'mc', 'ms'], (
-  x: Tensor,
-  mc: Tensor,
-  ms: Tensor,
-  mode: BamMode = 'sum',
-): Tensor => {
-  checkChoice(mode, 'bamCombine mode', ['sum', 'product'] as const);
-  const rt = runtime();
-  const [N, H, W, C] = check(x, mc, ms);
-  const product = mode === 'product' ? 1 : 0;
-  const out = Tensor.empty(x.shape);
-  const v = vecWidth(C);
-  const dims = { n: x.size / v, C: C / v, HW: H * W };
-  rt.dispatch(rt.kernel('bam-combine', vecSource(bamSrc, v), { PRODUCT: product }), { x: x.storage, mc: mc.storage, ms: ms.storage, out: out.storage }, dims, rt.grid(x.size / v, 256));
-  return record(`bamCombine:${mode}`, [x, mc, ms], out, [x, mc, ms], (g, [xs, mcs, mss]) => {
-    const dx = Tensor.empty(x.shape);
-    const u = Tensor.empty(x.shape);
-    // Sum mode writes no v (it equals u): a one-element stand-in fills the binding.
-    const vt = Tensor.empty(product ? x.shape : [1]);
+export const bamCombine = defineOp(
+  'bamCombine',
+  ['x', 'mc', 'ms'],
+  (x: Tensor, mc: Tensor, ms: Tensor, mode: BamMode = 'sum'): Tensor => {
+    checkChoice(mode, 'bamCombine mode', ['sum', 'product'] as const);
+    const rt = runtime();
+    const [N, H, W, C] = check(x, mc, ms);
+    const product = mode === 'product' ? 1 : 0;
+    const out = Tensor.empty(x.shape);
+    const v = vecWidth(C);
+    const dims = { n: x.size / v, C: C / v, HW: H * W };
     rt.dispatch(
-      rt.kernel('bam-combine-grad', vecSource(bamGradSrc, v), { PRODUCT: product }),
-      { x: xs.storage, mc: mcs.storage, ms: mss.storage, g: g.storage, dx: dx.storage, u: u.storage, v: vt.storage },
+      rt.kernel('bam-combine', vecSource(bamSrc, v), { PRODUCT: product }),
+      { x: x.storage, mc: mc.storage, ms: ms.storage, out: out.storage },
       dims,
       rt.grid(x.size / v, 256),
     );
-    const dmc = mc.requiresGrad ? sum(u.alias([N, H * W, C]), 1).alias(mc.shape) : null;
-    const dms = ms.requiresGrad ? sum((product ? vt : u).alias([N * H * W, C]), 1).alias(ms.shape) : null;
-    return [x.requiresGrad ? dx : null, dmc, dms];
-  });
-});
+    return record(`bamCombine:${mode}`, [x, mc, ms], out, [x, mc, ms], (g, [xs, mcs, mss]) => {
+      const dx = Tensor.empty(x.shape);
+      const u = Tensor.empty(x.shape);
+      // Sum mode writes no v (it equals u): a one-element stand-in fills the binding.
+      const vt = Tensor.empty(product ? x.shape : [1]);
+      rt.dispatch(
+        rt.kernel('bam-combine-grad', vecSource(bamGradSrc, v), { PRODUCT: product }),
+        { x: xs.storage, mc: mcs.storage, ms: mss.storage, g: g.storage, dx: dx.storage, u: u.storage, v: vt.storage },
+        dims,
+        rt.grid(x.size / v, 256),
+      );
+      const dmc = mc.requiresGrad ? sum(u.alias([N, H * W, C]), 1).alias(mc.shape) : null;
+      const dms = ms.requiresGrad ? sum((product ? vt : u).alias([N * H * W, C]), 1).alias(ms.shape) : null;
+      return [x.requiresGrad ? dx : null, dmc, dms];
+    });
+  },
+);
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
 const sig = (a: number): number => 1 / (1 + Math.exp(-a));
 
 /** Float64 reference of {@link bamCombine}. x is [N, H, W, C], mc [N, C], ms [N, H, W]. */
-export function bamCombineReference(x: ArrayLike<number>, shape: readonly number[], mc: ArrayLike<number>, ms: ArrayLike<number>, mode: BamMode = 'sum'): Float64Array {
+export function bamCombineReference(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  mc: ArrayLike<number>,
+  ms: ArrayLike<number>,
+  mode: BamMode = 'sum',
+): Float64Array {
   const C = shape[3];
   const HW = shape[1] * shape[2];
   const y = new Float64Array(x.length);

@@ -71,7 +71,9 @@ export function checkBatchNormOptions(
   what: string,
 ): { momentum: number; epsilon: number; varianceUpdate: 'biased' | 'unbiased' } {
   return {
-    momentum: checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ?? BATCH_NORM_DEFAULTS.momentum,
+    momentum:
+      checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ??
+      BATCH_NORM_DEFAULTS.momentum,
     epsilon: checkOptionalNumber(p.epsilon, `${what} epsilon`, { min: 0 }) ?? BATCH_NORM_DEFAULTS.epsilon,
     varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, VARIANCE_UPDATES),
   };
@@ -125,13 +127,24 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
   if (p.training) {
     const { rows, nchunks } = chunking(M, C / v);
     const part = Tensor.empty([nchunks * 2 * C]);
-    rt.dispatch(rt.kernel('bn-stats', vecSource(statsSrc, v)), { x: x.storage, part: part.storage }, { M, C: C / v, rows, nchunks }, rt.grid((nchunks * C) / v, 256));
+    rt.dispatch(
+      rt.kernel('bn-stats', vecSource(statsSrc, v)),
+      { x: x.storage, part: part.storage },
+      { M, C: C / v, rows, nchunks },
+      rt.grid((nchunks * C) / v, 256),
+    );
     mean = Tensor.empty([C]);
     s = Tensor.empty([C]);
     const varScale = varianceUpdate === 'unbiased' && M > 1 ? M / (M - 1) : 1;
     rt.dispatch(
       rt.kernel('bn-combine', combineSrc),
-      { part: part.storage, mean: mean.storage, invstd: s.storage, movingMean: p.movingMean.storage, movingVar: p.movingVar.storage },
+      {
+        part: part.storage,
+        mean: mean.storage,
+        invstd: s.storage,
+        movingMean: p.movingMean.storage,
+        movingVar: p.movingVar.storage,
+      },
       { M, C, rows, nchunks, eps, momentum, varScale },
       [Math.ceil(C / 64)],
     );
@@ -141,10 +154,22 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
     s = p.movingVar;
   }
   const fromVar = !p.training;
-  const k = rt.kernel('bn-norm', vecSource(normSrc, v), { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, FROM_VAR: fromVar ? 1 : 0, RELU: p.relu ? 1 : 0 });
+  const k = rt.kernel('bn-norm', vecSource(normSrc, v), {
+    HAS_GAMMA: p.gamma ? 1 : 0,
+    HAS_BETA: p.beta ? 1 : 0,
+    FROM_VAR: fromVar ? 1 : 0,
+    RELU: p.relu ? 1 : 0,
+  });
   rt.dispatch(
     k,
-    { x: x.storage, mean: mean.storage, s: s.storage, gamma: (p.gamma ?? mean).storage, beta: (p.beta ?? mean).storage, y: y.storage },
+    {
+      x: x.storage,
+      mean: mean.storage,
+      s: s.storage,
+      gamma: (p.gamma ?? mean).storage,
+      beta: (p.beta ?? mean).storage,
+      y: y.storage,
+    },
     { n: x.size / v, C: C / v, eps, ldx: C / v, xOff: 0 },
     rt.grid(x.size / v, 256),
   );
@@ -190,7 +215,12 @@ export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset
   const y = Tensor.empty([...x.shape.slice(0, -1), C]);
   const k = rt.kernel('bn-norm', vecSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
   const t = table.storage;
-  rt.dispatch(k, { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage }, { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v }, rt.grid(y.size / v, 256));
+  rt.dispatch(
+    k,
+    { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage },
+    { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v },
+    rt.grid(y.size / v, 256),
+  );
   return y;
 }
 
@@ -198,28 +228,40 @@ export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset
  * Inference batch norm (moving statistics) of a preceding convolution as the per-channel affine map a
  * GEMM epilogue applies: a [2, C] table of scale then shift, with the convolution's `bias` folded in.
  */
-export const batchNormAffineTable = defineOp('batchNormAffineTable', ['', 'bias?'], (
-  p: Omit<BatchNormParams, 'training'>,
-  bias: Tensor | null,
-): Tensor => {
-  const rt = runtime();
-  const C = checkTensor(p.movingMean, 'batchNormAffineTable movingMean').size;
-  checkTensor(p.movingVar, 'batchNormAffineTable movingVar');
-  const { gamma, beta, movingVar } = p;
-  const meanShape = `movingMean ${shapeStr(p.movingMean.shape)}`;
-  checkChannelTensors(C, 'batchNormAffineTable', meanShape, { gamma, beta, movingVar, bias });
-  const { epsilon } = checkBatchNormOptions(p, 'batchNormAffineTable');
-  // Exact-size: layers keep their table as long as their weights.
-  const table = Tensor.empty([2, C], { persistent: true });
-  const m = p.movingMean;
-  rt.dispatch(
-    rt.kernel('bn-affine', affineSrc, { HAS_GAMMA: p.gamma ? 1 : 0, HAS_BETA: p.beta ? 1 : 0, HAS_BIAS: bias ? 1 : 0 }),
-    { mean: m.storage, variance: p.movingVar.storage, gamma: (p.gamma ?? m).storage, beta: (p.beta ?? m).storage, bias: (bias ?? m).storage, table: table.storage },
-    { C, eps: epsilon },
-    [Math.ceil(C / 64)],
-  );
-  return table;
-});
+export const batchNormAffineTable = defineOp(
+  'batchNormAffineTable',
+  ['', 'bias?'],
+  (p: Omit<BatchNormParams, 'training'>, bias: Tensor | null): Tensor => {
+    const rt = runtime();
+    const C = checkTensor(p.movingMean, 'batchNormAffineTable movingMean').size;
+    checkTensor(p.movingVar, 'batchNormAffineTable movingVar');
+    const { gamma, beta, movingVar } = p;
+    const meanShape = `movingMean ${shapeStr(p.movingMean.shape)}`;
+    checkChannelTensors(C, 'batchNormAffineTable', meanShape, { gamma, beta, movingVar, bias });
+    const { epsilon } = checkBatchNormOptions(p, 'batchNormAffineTable');
+    // Exact-size: layers keep their table as long as their weights.
+    const table = Tensor.empty([2, C], { persistent: true });
+    const m = p.movingMean;
+    rt.dispatch(
+      rt.kernel('bn-affine', affineSrc, {
+        HAS_GAMMA: p.gamma ? 1 : 0,
+        HAS_BETA: p.beta ? 1 : 0,
+        HAS_BIAS: bias ? 1 : 0,
+      }),
+      {
+        mean: m.storage,
+        variance: p.movingVar.storage,
+        gamma: (p.gamma ?? m).storage,
+        beta: (p.beta ?? m).storage,
+        bias: (bias ?? m).storage,
+        table: table.storage,
+      },
+      { C, eps: epsilon },
+      [Math.ceil(C / 64)],
+    );
+    return table;
+  },
+);
 
 /** The gradient launches: dx, dgamma = sum(g * xhat), dbeta = sum(g) (the sums only when needed). */
 function batchNormGrad(
@@ -248,16 +290,34 @@ function batchNormGrad(
     );
     sg = Tensor.empty([C]);
     sgx = Tensor.empty([C]);
-    rt.dispatch(rt.kernel('bn-grad-combine', gradCombineSrc), { part: part.storage, sg: sg.storage, sgx: sgx.storage }, { C, nchunks }, [Math.ceil(C / 64)]);
+    rt.dispatch(
+      rt.kernel('bn-grad-combine', gradCombineSrc),
+      { part: part.storage, sg: sg.storage, sgx: sgx.storage },
+      { C, nchunks },
+      [Math.ceil(C / 64)],
+    );
     part.dispose();
   }
   let dx: Tensor | null = null;
   if (o.needX) {
     dx = Tensor.empty(x.shape);
-    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
+    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), {
+      HAS_GAMMA: gamma ? 1 : 0,
+      TRAINING: o.training ? 1 : 0,
+      FROM_VAR: fromVar ? 1 : 0,
+    });
     rt.dispatch(
       k,
-      { x: x.storage, g: g.storage, mean: mean.storage, s: s.storage, gamma: (gamma ?? mean).storage, sg: (sg ?? mean).storage, sgx: (sgx ?? mean).storage, dx: dx.storage },
+      {
+        x: x.storage,
+        g: g.storage,
+        mean: mean.storage,
+        s: s.storage,
+        gamma: (gamma ?? mean).storage,
+        sg: (sg ?? mean).storage,
+        sgx: (sgx ?? mean).storage,
+        dx: dx.storage,
+      },
       { n: x.size / v, C: C / v, M, eps: o.eps },
       rt.grid(x.size / v, 256),
     );

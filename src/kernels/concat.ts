@@ -26,7 +26,16 @@ const normAxis = (axis: number, rank: number, what = 'axis'): number => checkAxi
 const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 
 /** Copy a slab of `inner` columns per row between [outer, *] views (copyBufferToBuffer when contiguous). */
-function copySlab(src: Tensor, dst: Tensor, outer: number, inner: number, srcStride: number, srcOff: number, dstStride: number, dstOff: number): void {
+function copySlab(
+  src: Tensor,
+  dst: Tensor,
+  outer: number,
+  inner: number,
+  srcStride: number,
+  srcOff: number,
+  dstStride: number,
+  dstOff: number,
+): void {
   const rt = runtime();
   if (outer === 1) {
     rt.copy(src.storage, srcOff * 4, dst.storage, dstOff * 4, inner * 4);
@@ -35,18 +44,34 @@ function copySlab(src: Tensor, dst: Tensor, outer: number, inner: number, srcStr
   const v = vecWidth(inner, srcStride, srcOff, dstStride, dstOff);
   const n = (outer * inner) / v;
   const k = rt.kernel('slab-copy', vecSource(concatSrc, v), { EMBED: 0 });
-  rt.dispatch(k, { src: src.storage, dst: dst.storage }, { n, inner: inner / v, srcStride: srcStride / v, srcOff: srcOff / v, dstStride: dstStride / v, dstOff: dstOff / v }, rt.grid(n, 256));
+  rt.dispatch(
+    k,
+    { src: src.storage, dst: dst.storage },
+    { n, inner: inner / v, srcStride: srcStride / v, srcOff: srcOff / v, dstStride: dstStride / v, dstOff: dstOff / v },
+    rt.grid(n, 256),
+  );
 }
 
-
 /** Write `src` ([outer, inner]) at column dstOff of a fresh [outer, dstStride] tensor of `shape`, zeros elsewhere. */
-function embedSlab(src: Tensor, shape: readonly number[], outer: number, inner: number, dstStride: number, dstOff: number): Tensor {
+function embedSlab(
+  src: Tensor,
+  shape: readonly number[],
+  outer: number,
+  inner: number,
+  dstStride: number,
+  dstOff: number,
+): Tensor {
   const rt = runtime();
   const dst = Tensor.empty(shape);
   const v = vecWidth(inner, dstStride, dstOff);
   const n = (outer * dstStride) / v;
   const k = rt.kernel('slab-embed', vecSource(concatSrc, v), { EMBED: 1 });
-  rt.dispatch(k, { src: src.storage, dst: dst.storage }, { n, inner: inner / v, srcStride: inner / v, srcOff: 0, dstStride: dstStride / v, dstOff: dstOff / v }, rt.grid(n, 256));
+  rt.dispatch(
+    k,
+    { src: src.storage, dst: dst.storage },
+    { n, inner: inner / v, srcStride: inner / v, srcOff: 0, dstStride: dstStride / v, dstOff: dstOff / v },
+    rt.grid(n, 256),
+  );
   return dst;
 }
 
@@ -75,8 +100,10 @@ export const concat = defineOp('concat', ['tensors[]'], (tensors: readonly Tenso
   const ax = normAxis(axis, rank, 'concat axis');
   for (const t of tensors) {
     if (t.rank !== rank || t.shape.some((d, i) => i !== ax && d !== tensors[0].shape[i])) {
-      throw new Error(`ossify: concat along axis ${ax}: shapes ${tensors.map((u) => shapeStr(u.shape)).join(', ')} differ off ` +
-          `the axis`);
+      throw new Error(
+        `ossify: concat along axis ${ax}: shapes ${tensors.map((u) => shapeStr(u.shape)).join(', ')} differ off ` +
+          `the axis`,
+      );
     }
   }
   const sizes = tensors.map((t) => t.shape[ax]);
@@ -92,7 +119,14 @@ export const concat = defineOp('concat', ['tensors[]'], (tensors: readonly Tenso
     copySlab(t, out, outer, inner, inner, 0, stride, off);
     off += inner;
   }
-  return record('concat', [...tensors], out, [], (g) => sliceAll(g, sizes, ax, tensors.map((t) => t.requiresGrad)));
+  return record('concat', [...tensors], out, [], (g) =>
+    sliceAll(
+      g,
+      sizes,
+      ax,
+      tensors.map((t) => t.requiresGrad),
+    ),
+  );
 });
 
 /** Copy x ([..., C]) into channels [offset, offset + C) of `dst` (unchecked: the fused op checks). */
@@ -109,8 +143,10 @@ export const split = defineOp('split', ['x'], (x: Tensor, sizes: readonly number
     throw new Error(`ossify: split sizes must be a list of positive integers, got ${showValue(sizes)}`);
   }
   if (sizes.some((s) => !Number.isInteger(s) || s < 1) || sizes.reduce((p, d) => p + d, 0) !== x.shape[ax]) {
-    throw new Error(`ossify: split sizes [${sizes.join(', ')}] must be positive and add up to ${x.shape[ax]} (axis ${ax} of ` +
-        `${shapeStr(x.shape)})`);
+    throw new Error(
+      `ossify: split sizes [${sizes.join(', ')}] must be positive and add up to ${x.shape[ax]} (axis ${ax} of ` +
+        `${shapeStr(x.shape)})`,
+    );
   }
   const outs = sliceAll(x, sizes, ax) as Tensor[];
   const outer = prod(x.shape.slice(0, ax));
@@ -119,14 +155,19 @@ export const split = defineOp('split', ['x'], (x: Tensor, sizes: readonly number
   return outs.map((o, i) => {
     const at = off;
     off += sizes[i] * trail;
-    return record('split', [x], o, [], (g) => [embedSlab(g, x.shape, outer, sizes[i] * trail, x.shape[ax] * trail, at)]);
+    return record('split', [x], o, [], (g) => [
+      embedSlab(g, x.shape, outer, sizes[i] * trail, x.shape[ax] * trail, at),
+    ]);
   });
 });
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
 /** Float64 reference of {@link concat}. */
-export function concatReference(parts: { data: ArrayLike<number>; shape: readonly number[] }[], axis: number): { data: Float64Array; shape: number[] } {
+export function concatReference(
+  parts: { data: ArrayLike<number>; shape: readonly number[] }[],
+  axis: number,
+): { data: Float64Array; shape: number[] } {
   const ax = normAxis(axis, parts[0].shape.length);
   const shape = [...parts[0].shape];
   shape[ax] = parts.reduce((p, t) => p + t.shape[ax], 0);
@@ -143,7 +184,12 @@ export function concatReference(parts: { data: ArrayLike<number>; shape: readonl
 }
 
 /** Float64 reference of {@link split}. */
-export function splitReference(x: ArrayLike<number>, shape: readonly number[], sizes: readonly number[], axis: number): { data: Float64Array; shape: number[] }[] {
+export function splitReference(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  sizes: readonly number[],
+  axis: number,
+): { data: Float64Array; shape: number[] }[] {
   const ax = normAxis(axis, shape.length);
   const outer = prod(shape.slice(0, ax));
   const trail = prod(shape.slice(ax + 1));

@@ -103,19 +103,38 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
   if (xShape.length !== 4 || wShape.length !== 4) throw new Error(`ossify: conv2d needs 4-D x and w: ${shapes}`);
   const [N, H, W, Cin] = xShape;
   const [KH, KW, Cig, Cout] = wShape;
-  const { groups, stride: [sh, sw], dilation: [dilH, dilW], padding } = checkConv2dOptions(opts);
-  if (Cin % groups !== 0 || Cout % groups !== 0) throw new Error(`ossify: conv2d groups=${groups} must divide Cin=${Cin} and Cout=${Cout}: ${shapes}`);
-  if (Cig * groups !== Cin) throw new Error(`ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ` +
-      `${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`);
+  const {
+    groups,
+    stride: [sh, sw],
+    dilation: [dilH, dilW],
+    padding,
+  } = checkConv2dOptions(opts);
+  if (Cin % groups !== 0 || Cout % groups !== 0)
+    throw new Error(`ossify: conv2d groups=${groups} must divide Cin=${Cin} and Cout=${Cout}: ${shapes}`);
+  if (Cig * groups !== Cin)
+    throw new Error(
+      `ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ` +
+        `${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`,
+    );
   const effH = (KH - 1) * dilH + 1;
   const effW = (KW - 1) * dilW + 1;
-  let padT = 0, padB = 0, padL = 0, padR = 0, OH: number, OW: number;
+  let padT = 0,
+    padB = 0,
+    padL = 0,
+    padR = 0,
+    OH: number,
+    OW: number;
   if (padding === 'same') {
     OH = Math.ceil(H / sh);
     OW = Math.ceil(W / sw);
     const th = Math.max((OH - 1) * sh + effH - H, 0);
     const tw = Math.max((OW - 1) * sw + effW - W, 0);
-    [padT, padB, padL, padR] = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+    [padT, padB, padL, padR] = [
+      Math.floor(th / 2),
+      th - Math.floor(th / 2),
+      Math.floor(tw / 2),
+      tw - Math.floor(tw / 2),
+    ];
   } else {
     if (padding !== 'valid') [padT, padB, padL, padR] = padding;
     OH = Math.floor((H + padT + padB - effH) / sh) + 1;
@@ -135,8 +154,11 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
 /** The divmod trick in the loaders is exact below 2^24; keep every decomposed index there. */
 const INDEX_LIMIT = 2 ** 24 - 4096;
 function checkIndex(n: number, what: string, g: ConvGeometry): void {
-  if (n >= INDEX_LIMIT) throw new Error(`ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ` +
-      `${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`);
+  if (n >= INDEX_LIMIT)
+    throw new Error(
+      `ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ` +
+        `${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`,
+    );
 }
 
 const withCommon = (src: string): string => `${src}\n${commonSrc}`;
@@ -147,21 +169,24 @@ const GROUPED = withCommon(groupedSrc);
 const WT = withCommon(wtSrc);
 /** The phase-weight gather: 4x4 blocks as vec4s when Cin and Cout allow, else one element per invocation. */
 const wtKernel = (block: boolean): string =>
-  fillTemplate(WT, block
-    ? {
-        BLOCK: 4,
-        T: 'vec4<f32>',
-        BODY: [
-          '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; ' +
+  fillTemplate(
+    WT,
+    block
+      ? {
+          BLOCK: 4,
+          T: 'vec4<f32>',
+          BODY: [
+            '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; ' +
               'let r3 = w[src + 3u * p.CoutB];',
-          '  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s',
-          '  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);',
-          '  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);',
-          '  wt[dst + 2u * p.CinB] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);',
-          '  wt[dst + 3u * p.CinB] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);',
-        ].join('\n'),
-      }
-    : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' });
+            '  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s',
+            '  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);',
+            '  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);',
+            '  wt[dst + 2u * p.CinB] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);',
+            '  wt[dst + 3u * p.CinB] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);',
+          ].join('\n'),
+        }
+      : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' },
+  );
 
 /**
  * The input gradient's B read from the HWIO weights themselves (bound as vec4s along co, Cout % 4 ==
@@ -201,7 +226,14 @@ function geomParams(g: ConvGeometry) {
  * of `size` for at least one of `out` output positions: [first, last], or null when none does. Tap k
  * reads o*s - pad + k*d: the first o with that >= 0 decides.
  */
-export function liveTapRange(KS: number, d: number, s: number, pad: number, size: number, out: number): [number, number] | null {
+export function liveTapRange(
+  KS: number,
+  d: number,
+  s: number,
+  pad: number,
+  size: number,
+  out: number,
+): [number, number] | null {
   let first = -1;
   let last = -1;
   for (let k = 0; k < KS; k++) {
@@ -241,7 +273,16 @@ export function tapWindow(g: ConvGeometry): TapWindow {
   const [kh0, kh1] = rows && cols ? rows : [0, g.KH - 1];
   const [kw0, kw1] = rows && cols && kh0 === kh1 ? cols : [0, g.KW - 1];
   const [KH, KW] = [kh1 - kh0 + 1, kw1 - kw0 + 1];
-  return { kh0, kw0, KH, KW, padT: g.padT - kh0 * g.dilH, padL: g.padL - kw0 * g.dilW, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
+  return {
+    kh0,
+    kw0,
+    KH,
+    KW,
+    padT: g.padT - kh0 * g.dilH,
+    padL: g.padL - kw0 * g.dilW,
+    row0: (kh0 * g.KW + kw0) * g.Cin,
+    whole: KH === g.KH && KW === g.KW,
+  };
 }
 
 /** The phase's taps that are also live ([lo, hi] from {@link liveTapRange}): still a progression. */
@@ -264,10 +305,21 @@ function clipTaps(t: PhaseTaps, live: [number, number] | null): PhaseTaps {
  */
 export type Conv3x3Variant = 'gemm' | 'winograd';
 const conv3x3Variant = (g: ConvGeometry, win: TapWindow): Conv3x3Variant =>
-  winogradApplies(g) && win.whole ? variant<Conv3x3Variant>('conv3x3', { cpu: 'gemm', gpu: 'gemm' }, `${g.N}x${g.H}x${g.W}x${g.Cin}:${g.Cout}`) : 'gemm';
+  winogradApplies(g) && win.whole
+    ? variant<Conv3x3Variant>('conv3x3', { cpu: 'gemm', gpu: 'gemm' }, `${g.N}x${g.H}x${g.W}x${g.Cin}:${g.Cout}`)
+    : 'gemm';
 
-/** The implicit-GEMM (or Winograd) forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller). */
-export function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, epilogue?: GemmEpilogue, into?: { tensor: Tensor; ldc: number; offset: number }): Tensor {
+/**
+ * The implicit-GEMM (or Winograd) forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller).
+ */
+export function forwardGemm(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  epilogue?: GemmEpilogue,
+  into?: { tensor: Tensor; ldc: number; offset: number },
+): Tensor {
   const win = tapWindow(g);
   if (conv3x3Variant(g, win) === 'winograd') return winogradConv2d(x, w, bias, g, { epilogue, into });
   const M = g.N * g.OH * g.OW;
@@ -284,7 +336,16 @@ export function forwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGe
     K,
     // Without a bias, x stands in for the (unread) bias binding: two read-only bindings may alias.
     inputs: { x: x.storage, w: w.storage, bias: (bias ?? x).storage },
-    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, hasBias: bias ? 1 : 0, kOff: win.row0 },
+    params: {
+      ...windowParams(g, win),
+      H: g.H,
+      W: g.W,
+      Cin: g.Cin,
+      OH: g.OH,
+      OW: g.OW,
+      hasBias: bias ? 1 : 0,
+      kOff: win.row0,
+    },
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
     stridedStore: true,
@@ -311,7 +372,8 @@ function phaseTaps(r: number, KS: number, d: number, s: number): PhaseTaps {
   for (let k = 0; k < KS; k++) if ((((r - k * d) % s) + s) % s === 0) taps.push(k);
   const step = taps.length > 1 ? taps[1] - taps[0] : 1;
   taps.forEach((k, j) => {
-    if (k !== taps[0] + j * step) throw new Error('ossify: internal error: conv2d phase taps are not an arithmetic progression');
+    if (k !== taps[0] + j * step)
+      throw new Error('ossify: internal error: conv2d phase taps are not an arithmetic progression');
   });
   return { k0: taps[0] ?? 0, step, n: taps.length };
 }
@@ -323,7 +385,12 @@ function gatherPhaseWeights(w: Tensor, g: ConvGeometry, th: PhaseTaps, tw: Phase
   const B = g.Cin % 4 === 0 && g.Cout % 4 === 0 ? 4 : 1;
   const [CinB, CoutB] = [g.Cin / B, g.Cout / B];
   const blocks = wt.size / (B * B);
-  rt.dispatch(rt.kernel('conv2d_wt', wtKernel(B === 4)), { w: w.storage, wt: wt.storage }, { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step }, rt.grid(blocks, 256));
+  rt.dispatch(
+    rt.kernel('conv2d_wt', wtKernel(B === 4)),
+    { w: w.storage, wt: wt.storage },
+    { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step },
+    rt.grid(blocks, 256),
+  );
   return wt;
 }
 
@@ -345,12 +412,23 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
       phases.push({ py, px, th, tw, Hp: Math.ceil((g.H - py) / g.sh), Wp: Math.ceil((g.W - px) / g.sw) });
     }
   // Phases that no tap reaches (e.g. a 1x1 stride-2 conv never reads odd rows) get zero gradient.
-  const dx = single ? null : phases.some((q) => q.th.n === 0 || q.tw.n === 0) ? Tensor.zeros(xShape) : Tensor.empty(xShape);
+  const dx = single
+    ? null
+    : phases.some((q) => q.th.n === 0 || q.tw.n === 0)
+      ? Tensor.zeros(xShape)
+      : Tensor.empty(xShape);
   const wtB = rowMajorB('wt', g.Cin);
   for (const { py, px, th, tw, Hp, Wp } of phases) {
     if (th.n === 0 || tw.n === 0) continue;
     const K = th.n * tw.n * g.Cout;
-    const shape = { label: 'conv2d_dx', M: g.N * Hp * Wp, N: g.Cin, K, kStep4: g.Cout % 4 === 0 && g.Cin % 4 === 0, vecA: g.Cout % 4 === 0 };
+    const shape = {
+      label: 'conv2d_dx',
+      M: g.N * Hp * Wp,
+      N: g.Cin,
+      K,
+      kStep4: g.Cout % 4 === 0 && g.Cin % 4 === 0,
+      vecA: g.Cout % 4 === 0,
+    };
     // Cores that read B four k at a time take it from w directly; the others (the GPU's shared-memory
     // core) from a per-phase transposed copy, coalesced along Cin.
     const direct = shape.kStep4 && resolveGemmVariant(shape).sgLanes > 0;
@@ -358,7 +436,11 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     const out = gemm({
       ...shape,
       // B: w itself (DX_FROM_W) or the phase-gathered weights `wt`, row-major [K, Cin].
-      loaders: fillTemplate(DX, { B_TYPE: direct ? 'vec4<f32>' : wtB.B_TYPE, B_LOADERS: direct ? DX_FROM_W : wtB.B_LOADERS, ...vec4A('dy', g.Cout % 4 === 0) }),
+      loaders: fillTemplate(DX, {
+        B_TYPE: direct ? 'vec4<f32>' : wtB.B_TYPE,
+        B_LOADERS: direct ? DX_FROM_W : wtB.B_LOADERS,
+        ...vec4A('dy', g.Cout % 4 === 0),
+      }),
       inputs: { dy: dy.storage, wt: (wt ?? w).storage },
       params: {
         Hp,
@@ -382,7 +464,12 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     });
     wt?.dispose();
     if (!dx) return out;
-    rt.dispatch(rt.kernel('conv2d_scatter', scatterSrc), { phase: out.storage, dx: dx.storage }, { total: out.size, Hp, Wp, C: g.Cin, H: g.H, W: g.W, py, px, sh: g.sh, sw: g.sw }, rt.grid(out.size, 256));
+    rt.dispatch(
+      rt.kernel('conv2d_scatter', scatterSrc),
+      { phase: out.storage, dx: dx.storage },
+      { total: out.size, Hp, Wp, C: g.Cin, H: g.H, W: g.W, py, px, sh: g.sh, sw: g.sw },
+      rt.grid(out.size, 256),
+    );
     out.dispose();
   }
   return dx!;
@@ -395,7 +482,13 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
 function nextPixelJumps(g: ConvGeometry) {
   const rowEnd = g.OW * g.sw;
   const imageEnd = g.OH * g.sh;
-  return { colStep: g.sw * g.Cin, rowEnd, imageEnd, rowJump: (g.sh * g.W - rowEnd) * g.Cin, imageJump: (g.H - imageEnd) * g.W * g.Cin };
+  return {
+    colStep: g.sw * g.Cin,
+    rowEnd,
+    imageEnd,
+    rowJump: (g.sh * g.W - rowEnd) * g.Cin,
+    imageJump: (g.H - imageEnd) * g.W * g.Cin,
+  };
 }
 
 function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
@@ -428,7 +521,17 @@ type GroupedMode = 0 | 1 | 2;
  * One launch of the direct grouped kernel over `items` (pixels, or weight taps x chunks) times quads of
  * 4 channels of `channels`; `chunk` > 0 only for the weight gradient's partial sums.
  */
-function groupedLaunch(mode: GroupedMode, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry, outShape: Shape, items: number, channels: number, chunk = 0): Tensor {
+function groupedLaunch(
+  mode: GroupedMode,
+  a: Tensor,
+  b: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  outShape: Shape,
+  items: number,
+  channels: number,
+  chunk = 0,
+): Tensor {
   const rt = runtime();
   checkIndex(items, 'pixels (or weight taps x chunks)', g);
   const out = Tensor.empty(outShape);
@@ -454,12 +557,19 @@ function groupedLaunch(mode: GroupedMode, a: Tensor, b: Tensor, bias: Tensor | n
     chunk: chunk || g.N * g.OH * g.OW,
   };
   const k = rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode });
-  rt.dispatch(k, { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage }, params, rt.grid(items * quads, 256));
+  rt.dispatch(
+    k,
+    { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
+    params,
+    rt.grid(items * quads, 256),
+  );
   return out;
 }
 
-const groupedForward = (x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor => groupedLaunch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], g.N * g.OH * g.OW, g.Cout);
-const groupedInputGrad = (dy: Tensor, w: Tensor, g: ConvGeometry): Tensor => groupedLaunch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
+const groupedForward = (x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor =>
+  groupedLaunch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], g.N * g.OH * g.OW, g.Cout);
+const groupedInputGrad = (dy: Tensor, w: Tensor, g: ConvGeometry): Tensor =>
+  groupedLaunch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
 
 function groupedWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   // Few outputs (depthwise: KH*KW*C) and a long sum over N*OH*OW: split the sum into chunks so that
@@ -482,67 +592,69 @@ function groupedWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
  * Gradient of a convolution with respect to its input x (TensorFlow's Conv2DBackpropInput): dY
  * [N, OH, OW, Cout] and the weights -> dX of shape `xShape`. What {@link conv2d}'s backward runs.
  */
-export const conv2dBackpropInput = defineOp('conv2dBackpropInput', ['dy', 'w'], (
-  dy: Tensor,
-  w: Tensor,
-  xShape: Shape,
-  opts: Conv2dOptions = {},
-): Tensor => {
-  const g = resolveConvGeometry(xShape, w.shape, opts);
-  checkGradShape(dy, g);
-  return g.groups > 1 ? groupedInputGrad(dy, w, g) : inputGradGemm(dy, w, g);
-});
+export const conv2dBackpropInput = defineOp(
+  'conv2dBackpropInput',
+  ['dy', 'w'],
+  (dy: Tensor, w: Tensor, xShape: Shape, opts: Conv2dOptions = {}): Tensor => {
+    const g = resolveConvGeometry(xShape, w.shape, opts);
+    checkGradShape(dy, g);
+    return g.groups > 1 ? groupedInputGrad(dy, w, g) : inputGradGemm(dy, w, g);
+  },
+);
 
 /**
  * Gradient of a convolution with respect to its weights (TensorFlow's Conv2DBackpropFilter): x and
  * dY [N, OH, OW, Cout] -> dW of shape `wShape` (HWIO). What {@link conv2d}'s backward runs.
  */
-export const conv2dBackpropFilter = defineOp('conv2dBackpropFilter', ['x', 'dy'], (
-  x: Tensor,
-  dy: Tensor,
-  wShape: Shape,
-  opts: Conv2dOptions = {},
-): Tensor => {
-  const g = resolveConvGeometry(x.shape, wShape, opts);
-  checkGradShape(dy, g);
-  return g.groups > 1 ? groupedWeightGrad(x, dy, g) : weightGradGemm(x, dy, g);
-});
+export const conv2dBackpropFilter = defineOp(
+  'conv2dBackpropFilter',
+  ['x', 'dy'],
+  (x: Tensor, dy: Tensor, wShape: Shape, opts: Conv2dOptions = {}): Tensor => {
+    const g = resolveConvGeometry(x.shape, wShape, opts);
+    checkGradShape(dy, g);
+    return g.groups > 1 ? groupedWeightGrad(x, dy, g) : weightGradGemm(x, dy, g);
+  },
+);
 
 /** 1x1, stride 1, unpadded, dense: a plain matmul over the pixels of NHWC x. */
-export const isPlainMatmul = (g: ConvGeometry): boolean => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0;
+export const isPlainMatmul = (g: ConvGeometry): boolean =>
+  g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.groups === 1 && g.padT + g.padB + g.padL + g.padR === 0;
 
 function checkGradShape(dy: Tensor, g: ConvGeometry): void {
   const want = [g.N, g.OH, g.OW, g.Cout];
-  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== want[i])) throw new Error(`ossify: conv2d output gradient must be ${shapeStr(want)}, got ${shapeStr(dy.shape)}`);
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== want[i]))
+    throw new Error(`ossify: conv2d output gradient must be ${shapeStr(want)}, got ${shapeStr(dy.shape)}`);
 }
 
 /**
  * 2-D convolution of NHWC `x` [N, H, W, Cin] with HWIO weights `w` [KH, KW, Cin/groups, Cout] and an
  * optional `bias` [Cout]; returns [N, OH, OW, Cout]. Differentiable in x, w and bias.
  */
-export const conv2d = defineOp('conv2d', ['x', 'w', 'bias?'], (
-  x: Tensor,
-  w: Tensor,
-  bias: Tensor | null = null,
-  opts: Conv2dOptions = {},
-): Tensor => {
-  const g = resolveConvGeometry(x.shape, w.shape, opts);
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Cout)) throw new Error(`ossify: conv2d bias must be [${g.Cout}] (Cout of w ${shapeStr(w.shape)}), got ${shapeStr(bias.shape)}`);
-  // A 1x1, stride-1, unpadded convolution is a plain matmul over the pixels of NHWC x (half of
-  // InceptionV3's convolutions): no gather, and autograd comes from matmul, add and the views.
-  if (isPlainMatmul(g)) {
-    const y = matmul(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]));
-    return reshape(bias ? add(y, bias) : y, [g.N, g.OH, g.OW, g.Cout]);
-  }
-  const grouped = g.groups > 1;
-  const out = grouped ? groupedForward(x, w, bias, g) : forwardGemm(x, w, bias, g);
-  const inputs = bias ? [x, w, bias] : [x, w];
-  return record('conv2d', inputs, out, [x, w], (dy, [xs, ws]) => [
-    x.requiresGrad ? conv2dBackpropInput(dy, ws, x.shape, opts) : null,
-    w.requiresGrad ? conv2dBackpropFilter(xs, dy, w.shape, opts) : null,
-    ...(bias ? [bias.requiresGrad ? sum(dy, [0, 1, 2]) : null] : []),
-  ]);
-});
+export const conv2d = defineOp(
+  'conv2d',
+  ['x', 'w', 'bias?'],
+  (x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor => {
+    const g = resolveConvGeometry(x.shape, w.shape, opts);
+    if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Cout))
+      throw new Error(
+        `ossify: conv2d bias must be [${g.Cout}] (Cout of w ${shapeStr(w.shape)}), got ${shapeStr(bias.shape)}`,
+      );
+    // A 1x1, stride-1, unpadded convolution is a plain matmul over the pixels of NHWC x (half of
+    // InceptionV3's convolutions): no gather, and autograd comes from matmul, add and the views.
+    if (isPlainMatmul(g)) {
+      const y = matmul(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]));
+      return reshape(bias ? add(y, bias) : y, [g.N, g.OH, g.OW, g.Cout]);
+    }
+    const grouped = g.groups > 1;
+    const out = grouped ? groupedForward(x, w, bias, g) : forwardGemm(x, w, bias, g);
+    const inputs = bias ? [x, w, bias] : [x, w];
+    return record('conv2d', inputs, out, [x, w], (dy, [xs, ws]) => [
+      x.requiresGrad ? conv2dBackpropInput(dy, ws, x.shape, opts) : null,
+      w.requiresGrad ? conv2dBackpropFilter(xs, dy, w.shape, opts) : null,
+      ...(bias ? [bias.requiresGrad ? sum(dy, [0, 1, 2]) : null] : []),
+    ]);
+  },
+);
 
 // ---- float64 CPU reference --------------------------------------------------------------------
 
@@ -565,14 +677,22 @@ function forEachTap(g: ConvGeometry, f: (o: number, xi: number, wi: number, co: 
             for (let co = 0; co < g.Cout; co++) {
               const c0 = Math.floor(co / Cog) * Cig;
               const o = ((n * g.OH + oh) * g.OW + ow) * g.Cout + co;
-              for (let j = 0; j < Cig; j++) f(o, ((n * g.H + ih) * g.W + iw) * g.Cin + c0 + j, ((kh * g.KW + kw) * Cig + j) * g.Cout + co, co);
+              for (let j = 0; j < Cig; j++)
+                f(o, ((n * g.H + ih) * g.W + iw) * g.Cin + c0 + j, ((kh * g.KW + kw) * Cig + j) * g.Cout + co, co);
             }
           }
         }
 }
 
 /** Float64 CPU reference of {@link conv2d}: returns the output values and shape. */
-export function conv2dReference(x: ArrayLike<number>, xShape: Shape, w: ArrayLike<number>, wShape: Shape, bias: ArrayLike<number> | null, opts: Conv2dOptions = {}): { out: Float64Array; shape: number[] } {
+export function conv2dReference(
+  x: ArrayLike<number>,
+  xShape: Shape,
+  w: ArrayLike<number>,
+  wShape: Shape,
+  bias: ArrayLike<number> | null,
+  opts: Conv2dOptions = {},
+): { out: Float64Array; shape: number[] } {
   const g = resolveConvGeometry(xShape, wShape, opts);
   const out = new Float64Array(g.N * g.OH * g.OW * g.Cout);
   if (bias) for (let i = 0; i < out.length; i++) out[i] = bias[i % g.Cout];
@@ -583,7 +703,14 @@ export function conv2dReference(x: ArrayLike<number>, xShape: Shape, w: ArrayLik
 }
 
 /** Float64 CPU reference gradients of {@link conv2d} for an output gradient `dy` [N, OH, OW, Cout]. */
-export function conv2dReferenceGrads(x: ArrayLike<number>, xShape: Shape, w: ArrayLike<number>, wShape: Shape, dy: ArrayLike<number>, opts: Conv2dOptions = {}): { dX: Float64Array; dW: Float64Array; dB: Float64Array } {
+export function conv2dReferenceGrads(
+  x: ArrayLike<number>,
+  xShape: Shape,
+  w: ArrayLike<number>,
+  wShape: Shape,
+  dy: ArrayLike<number>,
+  opts: Conv2dOptions = {},
+): { dX: Float64Array; dW: Float64Array; dB: Float64Array } {
   const g = resolveConvGeometry(xShape, wShape, opts);
   const dX = new Float64Array(x.length);
   const dW = new Float64Array(w.length);

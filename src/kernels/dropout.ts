@@ -20,7 +20,12 @@ function threshold(rate: number): number {
 function launch(x: Tensor, rate: number, seed: number): Tensor {
   const rt = runtime();
   const y = Tensor.empty(x.shape);
-  rt.dispatch(rt.kernel('dropout', dropoutSrc), { x: x.storage, y: y.storage }, { n: x.size, seed: seed >>> 0, threshold: threshold(rate), scale: 1 / (1 - rate) }, rt.grid(x.size, 256));
+  rt.dispatch(
+    rt.kernel('dropout', dropoutSrc),
+    { x: x.storage, y: y.storage },
+    { n: x.size, seed: seed >>> 0, threshold: threshold(rate), scale: 1 / (1 - rate) },
+    rt.grid(x.size, 256),
+  );
   return y;
 }
 
@@ -29,22 +34,21 @@ function launch(x: Tensor, rate: number, seed: number): Tensor {
  * A dropped element is x * 0 (NaN stays NaN, as in PyTorch). With `training` false (or rate 0) it
  * returns x unchanged (a differentiable identity view).
  */
-export const dropout = defineOp('dropout', ['x'], (
-  x: Tensor,
-  rate: number,
-  seed: number,
-  training: boolean = true,
-): Tensor => {
-  checkNumber(rate, 'dropout rate', { min: 0, below: 1 });
-  checkNumber(seed, 'dropout seed', { integer: true });
-  checkBoolean(training, 'dropout training');
-  if (!training || rate === 0) {
-    const out = x.alias();
-    return record('dropout:identity', [x], out, [], (g) => [g.alias()]);
-  }
-  const y = launch(x, rate, seed);
-  return record('dropout', [x], y, [], (g) => [launch(g, rate, seed)]);
-});
+export const dropout = defineOp(
+  'dropout',
+  ['x'],
+  (x: Tensor, rate: number, seed: number, training: boolean = true): Tensor => {
+    checkNumber(rate, 'dropout rate', { min: 0, below: 1 });
+    checkNumber(seed, 'dropout seed', { integer: true });
+    checkBoolean(training, 'dropout training');
+    if (!training || rate === 0) {
+      const out = x.alias();
+      return record('dropout:identity', [x], out, [], (g) => [g.alias()]);
+    }
+    const y = launch(x, rate, seed);
+    return record('dropout', [x], y, [], (g) => [launch(g, rate, seed)]);
+  },
+);
 
 // ---- float64 CPU reference --------------------------------------------------------------------
 
@@ -58,7 +62,7 @@ function pcg(v: number): number {
 export function dropoutMaskReference(n: number, rate: number, seed: number): Uint8Array {
   const thr = threshold(rate);
   const s = pcg((seed ^ 0x9e3779b9) >>> 0);
-  return Uint8Array.from({ length: n }, (_, i) => ((pcg(pcg(i) ^ s) >>> 0) >= thr ? 1 : 0));
+  return Uint8Array.from({ length: n }, (_, i) => (pcg(pcg(i) ^ s) >>> 0 >= thr ? 1 : 0));
 }
 
 /** Float64 reference of {@link dropout} in training mode. */

@@ -84,7 +84,12 @@ function launchUnaryGrad(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Ten
   const v = vecWidth(g.size);
   const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradSrc, { GRAD: UNARY[op].grad, ...vecTypes(v) }));
   // Bindings the expression does not read get g as a stand-in.
-  rt.dispatch(k, { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: dx.storage }, { n: g.size / v, alpha }, rt.grid(g.size / v, 256));
+  rt.dispatch(
+    k,
+    { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: dx.storage },
+    { n: g.size / v, alpha },
+    rt.grid(g.size / v, 256),
+  );
   return dx;
 }
 
@@ -154,8 +159,11 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
   for (let i = 0; i < rank; i++) {
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new Error(`ossify: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together (dimension ${i}: ` +
-        `${da} vs ${db})`);
+    if (da !== db && da !== 1 && db !== 1)
+      throw new Error(
+        `ossify: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together (dimension ${i}: ` +
+          `${da} vs ${db})`,
+      );
     out.push(Math.max(da, db));
   }
   return out;
@@ -176,7 +184,8 @@ export function broadcastStrides(shape: Shape, out: Shape): number[] {
 const MAX_RANK = 8;
 function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: Shape): Tensor {
   const rt = runtime();
-  if (outShape.length > MAX_RANK) throw new Error(`ossify: broadcasting supports rank <= ${MAX_RANK}, got ${shapeStr(outShape)}`);
+  if (outShape.length > MAX_RANK)
+    throw new Error(`ossify: broadcasting supports rank <= ${MAX_RANK}, got ${shapeStr(outShape)}`);
   const out = Tensor.empty(outShape);
   const same = a.size === out.size && b.size === out.size;
   const k = rt.kernel(`binary:${op}`, fillTemplate(binarySrc, { EXPR: BINARY[op].expr }), { BROADCAST: same ? 0 : 1 });
@@ -184,7 +193,13 @@ function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: Shape): Tens
   rt.dispatch(
     k,
     { a: a.storage, b: b.storage, out: out.storage },
-    { n: out.size, rank: outShape.length, shape: pad([...outShape]), sa: pad(broadcastStrides(a.shape, outShape)), sb: pad(broadcastStrides(b.shape, outShape)) },
+    {
+      n: out.size,
+      rank: outShape.length,
+      shape: pad([...outShape]),
+      sa: pad(broadcastStrides(a.shape, outShape)),
+      sb: pad(broadcastStrides(b.shape, outShape)),
+    },
     rt.grid(out.size, 256),
   );
   return out;
@@ -235,7 +250,8 @@ export const div = binaryOp('div');
 export const broadcastTo = defineOp('broadcastTo', ['x'], (x: Tensor, shape: Shape): Tensor => {
   checkShape(shape, 'broadcastTo shape');
   const target = broadcastShapes(x.shape, shape);
-  if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) throw new Error(`ossify: cannot broadcast ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
+  if (target.length !== shape.length || target.some((d, i) => d !== shape[i]))
+    throw new Error(`ossify: cannot broadcast ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const out = launchBinary('first', x, x, shape);
   return record('broadcastTo', [x], out, [], (g) => [sumTo(g, x.shape)]);
 });
@@ -262,7 +278,13 @@ export const reference = {
   unary(op: UnaryOp, x: ArrayLike<number>, alpha = 0): Float64Array {
     return Float64Array.from(x, (v) => UNARY[op].ref(v, alpha));
   },
-  binary(op: BinaryOp, a: ArrayLike<number>, aShape: Shape, b: ArrayLike<number>, bShape: Shape): { data: Float64Array; shape: number[] } {
+  binary(
+    op: BinaryOp,
+    a: ArrayLike<number>,
+    aShape: Shape,
+    b: ArrayLike<number>,
+    bShape: Shape,
+  ): { data: Float64Array; shape: number[] } {
     const shape = broadcastShapes(aShape, bShape);
     const sa = broadcastStrides(aShape, shape);
     const sb = broadcastStrides(bShape, shape);

@@ -46,27 +46,49 @@ export interface FusedOptions extends Conv2dOptions {
 const map = (m: AffineMap | undefined, C: number, what: string, of: string): AffineMap | undefined => {
   if (!m) return undefined;
   const t = checkTensor(m.table, `fused option ${what}.table`);
-  if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C) throw new Error(`ossify: fused ${what} table must be [2, ${C}] (scale, shift per channel of ${of}), got ${shapeStr(t.shape)}`);
+  if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C)
+    throw new Error(
+      `ossify: fused ${what} table must be [2, ${C}] (scale, shift per channel of ${of}), got ${shapeStr(t.shape)}`,
+    );
   return { table: t, relu: checkBoolean(m.relu, `fused option ${what}.relu`, false) };
 };
 
 /** One inference launch (see the file comment); it throws under grad mode when x or w require gradients. */
 export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null, opts: FusedOptions = {}): Tensor => {
-  if (isGradEnabled() && (x.requiresGrad || w?.requiresGrad)) throw new Error('ossify: fused records no gradients; run it under noGrad(), or use the differentiable ops for training');
+  if (isGradEnabled() && (x.requiresGrad || w?.requiresGrad))
+    throw new Error(
+      'ossify: fused records no gradients; run it under noGrad(), or use the differentiable ops for training',
+    );
   const X = x.shape[x.rank - 1];
-  const into = opts.into && { tensor: checkTensor(opts.into.tensor, 'fused option into.tensor'), offset: opts.into.offset };
+  const into = opts.into && {
+    tensor: checkTensor(opts.into.tensor, 'fused option into.tensor'),
+    offset: opts.into.offset,
+  };
   const C = w ? (w.rank === 4 ? w.shape[2] : 0) : opts.from && opts.prologue ? opts.prologue.table.shape[1] : X;
   const off = opts.from?.offset ?? 0;
-  if (!Number.isInteger(off) || off < 0 || off + C > X) throw new Error(`ossify: fused cannot read ${C} input channels from channel ${off} of ${shapeStr(x.shape)}`);
+  if (!Number.isInteger(off) || off < 0 || off + C > X)
+    throw new Error(`ossify: fused cannot read ${C} input channels from channel ${off} of ${shapeStr(x.shape)}`);
   const prologue = map(opts.prologue, C, 'prologue', `the input ${shapeStr(x.shape)}`);
-  const slice = into && ((N: number, lead: readonly number[]) => {
-    const t = into.tensor;
-    const ldc = t.shape[t.rank - 1];
-    if (t.rank !== lead.length + 1 || lead.some((d, i) => d !== t.shape[i]) || !Number.isInteger(into.offset) || into.offset < 0 || into.offset + N > ldc) {
-      throw new Error(`ossify: fused cannot write its output [${lead.join(', ')}, ${N}] at channel ${into.offset} of ${shapeStr(t.shape)}: leading sizes must match, channels ${into.offset}..${into.offset + N - 1} within its last axis (${ldc})`);
-    }
-    return { tensor: t, ldc, offset: into.offset };
-  });
+  const slice =
+    into &&
+    ((N: number, lead: readonly number[]) => {
+      const t = into.tensor;
+      const ldc = t.shape[t.rank - 1];
+      if (
+        t.rank !== lead.length + 1 ||
+        lead.some((d, i) => d !== t.shape[i]) ||
+        !Number.isInteger(into.offset) ||
+        into.offset < 0 ||
+        into.offset + N > ldc
+      ) {
+        throw new Error(
+          `ossify: fused cannot write its output [${lead.join(', ')}, ${N}] at channel ${into.offset} of ` +
+            `${shapeStr(t.shape)}: leading sizes must match, ` +
+            `channels ${into.offset}..${into.offset + N - 1} within its last axis (${ldc})`,
+        );
+      }
+      return { tensor: t, ldc, offset: into.offset };
+    });
   if (!w) {
     if (opts.epilogue) throw new Error('ossify: fused takes an epilogue only with a convolution (w)');
     if (opts.pool) {
@@ -87,13 +109,25 @@ export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null
   const g = resolveConvGeometry(opts.from ? [...x.shape.slice(0, -1), C] : x.shape, w.shape, opts);
   if (g.groups !== 1) throw new Error(`ossify: fused takes dense convolutions (groups = 1), got groups = ${g.groups}`);
   const plain = isPlainMatmul(g);
-  if ((opts.from || prologue) && !plain) throw new Error(`ossify: fused maps (prologue) or slices (from) a convolution's input only for 1x1, stride-1, unpadded convolutions; w is ${shapeStr(w.shape)} with stride [${g.sh}, ${g.sw}] and padding [${g.padT}, ${g.padB}, ${g.padL}, ${g.padR}]`);
+  if ((opts.from || prologue) && !plain)
+    throw new Error(
+      `ossify: fused maps (prologue) or slices (from) a convolution's input only for 1x1, stride-1, unpadded ` +
+        `convolutions; w is ${shapeStr(w.shape)} with stride [${g.sh}, ${g.sw}] ` +
+        `and padding [${g.padT}, ${g.padB}, ${g.padL}, ${g.padR}]`,
+    );
   const epi = map(opts.epilogue, g.Cout, 'epilogue', `the output of w ${shapeStr(w.shape)}`);
   const epilogue = epi && { table: epi.table.storage, relu: epi.relu };
   const M = g.N * g.OH * g.OW;
   const target = slice?.(g.Cout, [g.N, g.OH, g.OW]);
   if (!plain) return forwardGemm(x, w, null, g, epilogue, target);
   const pro = prologue && { table: prologue.table.storage, relu: prologue.relu };
-  const y = matmulLaunch(reshape(x, [M, X]), reshape(w, [g.Cin, g.Cout]), false, false, checkSplits(opts.splits, 'fused'), { epilogue, into: target, prologue: pro, from: opts.from ? { lda: X, offset: off } : undefined });
+  const y = matmulLaunch(
+    reshape(x, [M, X]),
+    reshape(w, [g.Cin, g.Cout]),
+    false,
+    false,
+    checkSplits(opts.splits, 'fused'),
+    { epilogue, into: target, prologue: pro, from: opts.from ? { lda: X, offset: off } : undefined },
+  );
   return into ? y : reshape(y, [g.N, g.OH, g.OW, g.Cout]);
 });

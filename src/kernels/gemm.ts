@@ -80,7 +80,8 @@ function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: numb
 function subgroupLanes(tm: number, wgX: number): number {
   const info = runtime().info;
   const s = info.subgroupSize;
-  if (!info.features.includes('subgroups') || !s || s.min !== s.max || s.min < 2 || s.min > wgX || wgX % s.min !== 0) return 0;
+  if (!info.features.includes('subgroups') || !s || s.min !== s.max || s.min < 2 || s.min > wgX || wgX % s.min !== 0)
+    return 0;
   return tm >= 2 ? Math.min(s.min, tm) : 0;
 }
 
@@ -127,11 +128,20 @@ export interface GemmCall {
    * Winograd's 16 products, src/kernels/winograd.ts). No epilogue or `into` then.
    */
   batches?: number;
-  /** Loaders with aKStep ({@link GemmLoaders}): with K % 4 == 0 the subgroup core steps k by 4. Only where B is bound as vec4s (the unrolled body is large otherwise). */
+  /**
+   * Loaders with aKStep ({@link GemmLoaders}): with K % 4 == 0 the subgroup core steps k by 4. Only where B is bound as
+   * vec4s (the unrolled body is large otherwise).
+   */
   kStep4?: boolean;
-  /** Loaders with loadA4, one vec4 load: with kStep4 the subgroup core loads and broadcasts A four k at a time (bench/LAB.md #21). */
+  /**
+   * Loaders with loadA4, one vec4 load: with kStep4 the subgroup core loads and broadcasts A four k at a time
+   * (bench/LAB.md #21).
+   */
   vecA?: boolean;
-  /** Loaders with loadA4rows, one vec4 load (A contiguous along m: weight gradients), and M % 4 == 0: the subgroup core loads four rows per lane and k. */
+  /**
+   * Loaders with loadA4rows, one vec4 load (A contiguous along m: weight gradients), and M % 4 == 0: the subgroup core
+   * loads four rows per lane and k.
+   */
   rowsA4?: boolean;
   /** Loaders with aKNext, cheaper than aK (k steps of 1 use it). */
   kNext?: boolean;
@@ -239,10 +249,15 @@ export function regtileCore(tm: number, opts: CoreOptions = {}): string {
 }
 const cores = new Map<string, string>();
 
-function buildCore(tm: number, { sgLanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions): string {
+function buildCore(
+  tm: number,
+  { sgLanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions,
+): string {
   if ((a4 || rows4) && !sgLanes) throw new Error('ossify: internal error: vec4 reads of A need the subgroup form');
-  if (rows4 && (a4 || tm % 4 !== 0)) throw new Error('ossify: internal error: the four-row read of A needs tm % 4 == 0 and excludes a4');
-  if (cols === 8 && !a4 && !rows4) throw new Error('ossify: internal error: 8 columns per invocation need a vec4 read of A');
+  if (rows4 && (a4 || tm % 4 !== 0))
+    throw new Error('ossify: internal error: the four-row read of A needs tm % 4 == 0 and excludes a4');
+  if (cols === 8 && !a4 && !rows4)
+    throw new Error('ossify: internal error: 8 columns per invocation need a vec4 read of A');
   const rows = [...Array(tm).keys()];
   // Column groups of 4 (one vec4 accumulator per row and group) starting at c0: n0 is the frame's
   // origin for 4 columns per invocation, so with 8 the invocation's columns start at 2 * n0.
@@ -251,7 +266,9 @@ function buildCore(tm: number, { sgLanes = 0, k4 = false, a4 = false, rows4 = fa
   const acc = rows.map((r) => groups.map((g) => `  var acc${r}_${g} = vec4<f32>();`).join('')).join('\n');
   const store = [
     ...groups.map((g) => `  let cm${g} = colMap(${col(g)});`),
-    ...rows.flatMap((r) => groups.map((g) => `  storeRow(m0 + ${r}u, ${col(g)}, wid.z, rowMap(acc${r}_${g}, cm${g}));`)),
+    ...rows.flatMap((r) =>
+      groups.map((g) => `  storeRow(m0 + ${r}u, ${col(g)}, wid.z, rowMap(acc${r}_${g}, cm${g}));`),
+    ),
   ].join('\n');
   // rows4: L lanes load four rows each per round (L = sgLanes, fewer when tm is short), tm / (4L) rounds.
   const L = rows4 ? Math.min(sgLanes, tm / 4) : 0;
@@ -259,14 +276,17 @@ function buildCore(tm: number, { sgLanes = 0, k4 = false, a4 = false, rows4 = fa
   const decl = rows4
     ? loads.map((j) => `  let row${j} = aRow(m0 + (lane % ${L}u) * 4u + ${j * 4 * L}u);`)
     : sgLanes
-    ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${sgLanes}u + ${j * sgLanes}u);`)
-    : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
+      ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${sgLanes}u + ${j * sgLanes}u);`)
+      : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
   // Subgroup form: rows in blocks of ROW_BLOCK, each skipped where it starts at or past M (the loads of
   // A's rows that a block alone uses go inside it). A load spans `sgLanes` rows, so with 16-lane
   // subgroups (lavapipe on 512-bit vectors) the blocks are 16 rows; the four-row reads load outside.
   const block = rows4 ? ROW_BLOCK : Math.max(ROW_BLOCK, sgLanes);
   const blocked = sgLanes > 0 && tm > block;
-  const inBlock = (b: number) => (r: number): boolean => Math.floor(r / block) === b;
+  const inBlock =
+    (b: number) =>
+    (r: number): boolean =>
+      Math.floor(r / block) === b;
   const byBlock = (lines: (keep: (r: number) => boolean) => string[]): string[] => {
     if (!blocked) return lines(() => true);
     return [...Array(tm / block).keys()].flatMap((b) => {
@@ -281,7 +301,9 @@ function buildCore(tm: number, { sgLanes = 0, k4 = false, a4 = false, rows4 = fa
   const fma = sgLanes
     ? byBlock((keep) => [
         ...loadsIn(keep, sgLanes).map((j) => `    let a${j} = loadA(row${j}, kk);`),
-        ...rows.filter(keep).map((r) => `    acc${r}_0 += subgroupBroadcast(a${Math.floor(r / sgLanes)}, ${r % sgLanes}u) * b;`),
+        ...rows
+          .filter(keep)
+          .map((r) => `    acc${r}_0 += subgroupBroadcast(a${Math.floor(r / sgLanes)}, ${r % sgLanes}u) * b;`),
       ])
     : rows.map((r) => `    acc${r}_0 += loadA(row${r}, kk) * b;`);
   const step = (k: string, kk: string) => [`    let kk = ${kk};`, `    let b = loadB4(${k}, c0);`, ...fma].join('\n');
@@ -292,7 +314,9 @@ function buildCore(tm: number, { sgLanes = 0, k4 = false, a4 = false, rows4 = fa
     ...byBlock((keep) => [
       ...loadsIn(keep, sgLanes).map((j) => `    let a${j} = loadA4(row${j}, kk);`),
       ...rows.filter(keep).map((r) => {
-        const fmas = groups.map((g) => `acc${r}_${g} += av.x * bm${g}[0] + av.y * bm${g}[1] + av.z * bm${g}[2] + av.w * bm${g}[3];`);
+        const fmas = groups.map(
+          (g) => `acc${r}_${g} += av.x * bm${g}[0] + av.y * bm${g}[1] + av.z * bm${g}[2] + av.w * bm${g}[3];`,
+        );
         return `    { let av = subgroupBroadcast(a${Math.floor(r / sgLanes)}, ${r % sgLanes}u); ${fmas.join(' ')} }`;
       }),
     ]),
@@ -304,8 +328,17 @@ function buildCore(tm: number, { sgLanes = 0, k4 = false, a4 = false, rows4 = fa
       ? [
           '  var kc = aK(kBeg);',
           '  var k = kBeg;',
-          ...(unroll ? ['  for (; k + 3u < kEnd; k += 4u) {', ...[0, 1, 2, 3].map((j) => `   {\n    let k = k + ${j}u;\n${body}\n    kc = aKNext(kc);\n   }`), '  }'] : []),
-          '  for (; k < kEnd; k++) {', body, '    kc = aKNext(kc);', '  }',
+          ...(unroll
+            ? [
+                '  for (; k + 3u < kEnd; k += 4u) {',
+                ...[0, 1, 2, 3].map((j) => `   {\n    let k = k + ${j}u;\n${body}\n    kc = aKNext(kc);\n   }`),
+                '  }',
+              ]
+            : []),
+          '  for (; k < kEnd; k++) {',
+          body,
+          '    kc = aKNext(kc);',
+          '  }',
         ]
       : ['  for (var k = kBeg; k < kEnd; k++) {', body, '  }'];
   // With loadA4rows (A[m..m+3, k] as one vec4): lane l's vec4 of round j holds rows 4(jL + l) + 0..3.
@@ -314,21 +347,28 @@ function buildCore(tm: number, { sgLanes = 0, k4 = false, a4 = false, rows4 = fa
     `    let kk = ${kOne};`,
     ...groups.map((g) => `    let b${g} = loadB4(k, ${col(g)});`),
     ...loads.map((j) => `    let a${j} = loadA4rows(row${j}, kk);`),
-    ...byBlock((keep) => rows
-      .filter((r) => r % 4 === 0 && keep(r))
-      .map((r) => {
-        const [j, l] = [Math.floor(r / (4 * L)), (r / 4) % L];
-        const fmas = [0, 1, 2, 3].flatMap((c) => groups.map((g) => `acc${r + c}_${g} += av.${'xyzw'[c]} * b${g};`));
-        return `    { let av = subgroupBroadcast(a${j}, ${l}u); ${fmas.join(' ')} }`;
-      })),
+    ...byBlock((keep) =>
+      rows
+        .filter((r) => r % 4 === 0 && keep(r))
+        .map((r) => {
+          const [j, l] = [Math.floor(r / (4 * L)), (r / 4) % L];
+          const fmas = [0, 1, 2, 3].flatMap((c) => groups.map((g) => `acc${r + c}_${g} += av.${'xyzw'[c]} * b${g};`));
+          return `    { let av = subgroupBroadcast(a${j}, ${l}u); ${fmas.join(' ')} }`;
+        }),
+    ),
   ].join('\n');
   const loop = a4
     ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', step4, '  }']
     : rows4
-    ? oneLoop(stepRows, unrollNext)
-    : k4
-    ? ['  for (var k = kBeg; k < kEnd; k += 4u) {', '    let kk0 = aK(k);', ...[0, 1, 2, 3].map((j) => `   {\n${step(j ? `k + ${j}u` : 'k', j ? `aKStep(kk0, ${j}u)` : 'kk0')}\n   }`), '  }']
-    : oneLoop(step('k', kOne));
+      ? oneLoop(stepRows, unrollNext)
+      : k4
+        ? [
+            '  for (var k = kBeg; k < kEnd; k += 4u) {',
+            '    let kk0 = aK(k);',
+            ...[0, 1, 2, 3].map((j) => `   {\n${step(j ? `k + ${j}u` : 'k', j ? `aKStep(kk0, ${j}u)` : 'kk0')}\n   }`),
+            '  }',
+          ]
+        : oneLoop(step('k', kOne));
   // An invocation whose rows all lie past M has nothing to do (its whole subgroup shares its rows, so
   // the subgroup leaves together: the uniformity analysis cannot see that, hence the diagnostic).
   const exit = blocked ? '  if (m0 >= p.M) { return; }\n' : '';
@@ -360,13 +400,26 @@ export const SCALAR_B4 = 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(
  * reads (an expression in k: loaders that skip leading rows of the stored matrix offset it); a loadB
  * of their own must apply the same offset, since the scalar body reads through loadB.
  */
-export function rowMajorB(name: string, N: number, row = 'k'): { B_TYPE: string; B_AT: string; B4: string; B_LOADERS: string } {
-  const b = N % 4 === 0
-    ? { B_TYPE: 'vec4<f32>', B_AT: `${name}[i / 4u][i % 4u]`, B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[((${row}) * p.N + n) / 4u];` }
-    : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: SCALAR_B4 };
+export function rowMajorB(
+  name: string,
+  N: number,
+  row = 'k',
+): { B_TYPE: string; B_AT: string; B4: string; B_LOADERS: string } {
+  const b =
+    N % 4 === 0
+      ? {
+          B_TYPE: 'vec4<f32>',
+          B_AT: `${name}[i / 4u][i % 4u]`,
+          B4: `if (n >= p.N) { return vec4<f32>(); }\n  return ${name}[((${row}) * p.N + n) / 4u];`,
+        }
+      : { B_TYPE: 'f32', B_AT: `${name}[i]`, B4: SCALAR_B4 };
   const at = row === 'k' ? 'k' : `(${row})`;
-  return { ...b, B_LOADERS: `fn bAt(i: u32) -> f32 { return ${b.B_AT}; }\nfn loadB(k: u32, n: u32) -> f32 {\n  if (n >= p.N) ` +
-      `{ return 0.0; }\n  return bAt(${at} * p.N + n);\n}\nfn loadB4(k: u32, n: u32) -> vec4<f32> {\n  ${b.B4}\n}` };
+  return {
+    ...b,
+    B_LOADERS:
+      `fn bAt(i: u32) -> f32 { return ${b.B_AT}; }\nfn loadB(k: u32, n: u32) -> f32 {\n  if (n >= p.N) ` +
+      `{ return 0.0; }\n  return bAt(${at} * p.N + n);\n}\nfn loadB4(k: u32, n: u32) -> vec4<f32> {\n  ${b.B4}\n}`,
+  };
 }
 
 /**
@@ -377,13 +430,18 @@ export function rowMajorB(name: string, N: number, row = 'k'): { B_TYPE: string;
 export function vec4A(name: string, vec: boolean): { A_TYPE: string; A_AT: string; A4_AT: string } {
   return vec
     ? { A_TYPE: 'vec4<f32>', A_AT: `${name}[i / 4u][i % 4u]`, A4_AT: `${name}[i / 4u]` }
-    : { A_TYPE: 'f32', A_AT: `${name}[i]`, A4_AT: `vec4<f32>(${name}[i], ${name}[i + 1u], ${name}[i + 2u], ${name}[i + 3u])` };
+    : {
+        A_TYPE: 'f32',
+        A_AT: `${name}[i]`,
+        A4_AT: `vec4<f32>(${name}[i], ${name}[i + 1u], ${name}[i + 2u], ${name}[i + 3u])`,
+      };
 }
 
 const SCALAR_LOADB4 = `\nfn loadB4(k: u32, n: u32) -> vec4<f32> { ${SCALAR_B4} }\n`;
 // B[k..k+3, n..n+3] as a matrix whose column i is row k + i (what the vec4-A k step multiplies by).
-const ROWS_LOADB4X4 = '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), ' +
-    'loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
+const ROWS_LOADB4X4 =
+  '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), ' +
+  'loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
 
 /**
  * The loader contract: the WGSL functions the GEMM cores call in a call's `loaders` (which also declare
@@ -393,16 +451,29 @@ const ROWS_LOADB4X4 = '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat
  * kernel is made, against the chosen core ({@link checkLoaders}).
  */
 export interface GemmLoaders {
-  /** Every core: rowKey = aRow(m), kKey = aK(k), A[m, k] = loadA(rowKey, kKey); storeC(m, n, z, v) stores split z's C[m, n]. */
+  /**
+   * Every core: rowKey = aRow(m), kKey = aK(k), A[m, k] = loadA(rowKey, kKey); storeC(m, n, z, v) stores split z's C[m,
+   * n].
+   */
   required: 'aRow' | 'aK' | 'loadA' | 'storeC';
-  /** B[k, n] = loadB(k, n) (0 past N); loadB4(k, n) = B[k, n..n+3] and loadB4x4(k, n) = B[k..k+3, n..n+3] are generic when absent (loadB then required). */
+  /**
+   * B[k, n] = loadB(k, n) (0 past N); loadB4(k, n) = B[k, n..n+3] and loadB4x4(k, n) = B[k..k+3, n..n+3] are generic
+   * when absent (loadB then required).
+   */
   b: 'loadB' | 'loadB4' | 'loadB4x4';
-  /** colMap(n0) once per column group, rowMap(v, colMap) per row before storing: identity when absent; a fused epilogue brings its own (none allowed then). */
+  /**
+   * colMap(n0) once per column group, rowMap(v, colMap) per row before storing: identity when absent; a fused epilogue
+   * brings its own (none allowed then).
+   */
   rowMap: 'colMap' | 'rowMap';
-  /** What each flag promises: aKStep(aK(k), j) = aK(k + j); loadA4(row, aK(k)) = A[m, k..k+3]; loadA4rows(row, aK(k)) = A[m..m+3, k]; aKNext(aK(k)) = aK(k + 1). */
+  /**
+   * What each flag promises: aKStep(aK(k), j) = aK(k + j); loadA4(row, aK(k)) = A[m, k..k+3]; loadA4rows(row, aK(k)) =
+   * A[m..m+3, k]; aKNext(aK(k)) = aK(k + 1).
+   */
   flags: { kStep4: 'aKStep'; vecA: 'loadA4'; rowsA4: 'loadA4rows'; kNext: 'aKNext' };
 }
-type GemmLoaderFn = GemmLoaders['required'] | GemmLoaders['b'] | GemmLoaders['rowMap'] | GemmLoaders['flags'][keyof GemmLoaders['flags']];
+type GemmLoaderFn =
+  GemmLoaders['required'] | GemmLoaders['b'] | GemmLoaders['rowMap'] | GemmLoaders['flags'][keyof GemmLoaders['flags']];
 const FLAG_FNS: GemmLoaders['flags'] = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' };
 const definedFns = new Map<string, Set<string>>();
 /** The WGSL functions that `loaders` define (memoised: loaders are a few strings, reused). */
@@ -417,18 +488,45 @@ function loaderFns(loaders: string): Set<string> {
  * {@link CoreOptions}): throws naming the first function that the core calls, or a flag of the call
  * promises, that the loaders do not define (or a row map beside a fused epilogue).
  */
-export function checkLoaders(call: Pick<GemmCall, 'label' | 'loaders' | keyof GemmLoaders['flags']>, v: GemmVariant, reads: { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean }, fused = false): void {
+export function checkLoaders(
+  call: Pick<GemmCall, 'label' | 'loaders' | keyof GemmLoaders['flags']>,
+  v: GemmVariant,
+  reads: { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean },
+  fused = false,
+): void {
   const fns = loaderFns(call.loaders);
   const { k4, a4, rows4, kNext } = reads;
-  const core = (): string => `the ${v} core${Object.keys(reads).filter((r) => reads[r as keyof typeof reads]).join(', ').replace(/^./, ' with $&')}`;
-  const calls: (GemmLoaderFn | false)[] = ['aRow', 'aK', 'loadA', 'storeC', !fns.has('loadB4') && 'loadB', k4 && !a4 && 'aKStep', a4 && 'loadA4', rows4 && 'loadA4rows', kNext && 'aKNext'];
+  const core = (): string =>
+    `the ${v} core${Object.keys(reads)
+      .filter((r) => reads[r as keyof typeof reads])
+      .join(', ')
+      .replace(/^./, ' with $&')}`;
+  const calls: (GemmLoaderFn | false)[] = [
+    'aRow',
+    'aK',
+    'loadA',
+    'storeC',
+    !fns.has('loadB4') && 'loadB',
+    k4 && !a4 && 'aKStep',
+    a4 && 'loadA4',
+    rows4 && 'loadA4rows',
+    kNext && 'aKNext',
+  ];
   const fail = (what: string): never => {
-    throw new Error(`ossify: gemm '${call.label}': ${what}, which the loaders do not define (they define ${[...fns].join(', ') || 'no function'})`);
+    throw new Error(
+      `ossify: gemm '${call.label}': ${what}, which the loaders do not define (they define ` +
+        `${[...fns].join(', ') || 'no function'})`,
+    );
   };
   for (const f of calls) if (f && !fns.has(f)) fail(`${core()} needs ${f}`);
-  for (const [flag, f] of Object.entries(FLAG_FNS)) if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
-  if (fns.has('colMap') !== fns.has('rowMap')) fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
-  if (fused && fns.has('rowMap')) throw new Error(`ossify: gemm '${call.label}': the fused epilogue is the row map, and the loaders define a rowMap of their own`);
+  for (const [flag, f] of Object.entries(FLAG_FNS))
+    if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
+  if (fns.has('colMap') !== fns.has('rowMap'))
+    fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
+  if (fused && fns.has('rowMap'))
+    throw new Error(
+      `ossify: gemm '${call.label}': the fused epilogue is the row map, and the loaders define a rowMap of their own`,
+    );
 }
 
 const completed = new Map<string, string>();
@@ -440,7 +538,11 @@ export function completeLoaders(loaders: string): string {
   let s = completed.get(loaders);
   if (s === undefined) {
     const fns = loaderFns(loaders);
-    s = loaders + (fns.has('loadB4') ? '' : SCALAR_LOADB4) + (fns.has('loadB4x4') ? '' : ROWS_LOADB4X4) + (fns.has('rowMap') ? '' : IDENTITY_ROW_MAP);
+    s =
+      loaders +
+      (fns.has('loadB4') ? '' : SCALAR_LOADB4) +
+      (fns.has('loadB4x4') ? '' : ROWS_LOADB4X4) +
+      (fns.has('rowMap') ? '' : IDENTITY_ROW_MAP);
     completed.set(loaders, s);
   }
   return s;
@@ -457,7 +559,11 @@ export function resolveGemmVariant(call: GemmShape): { variant: GemmVariant; sgL
   // columns per invocation pay (bench/LAB.md #29), unless over a quarter of those columns would not
   // exist (narrow outputs: BAM's 16 channels, a 2-class head); with 8 lanes (lavapipe) they did not pay.
   const eight = sg === 4 && vectorA(call, 'subgroup8') && idleColumns('subgroup8', call.M, call.N) <= 0.25;
-  let chosen = variant<GemmVariant>('gemm', { cpu: eight ? 'subgroup8' : sg ? 'subgroup' : 'regtile', gpu: 'shared' }, gemmShapeKey(call));
+  let chosen = variant<GemmVariant>(
+    'gemm',
+    { cpu: eight ? 'subgroup8' : sg ? 'subgroup' : 'regtile', gpu: 'shared' },
+    gemmShapeKey(call),
+  );
   if (chosen === 'subgroup8' && !vectorA(call, 'subgroup8')) chosen = 'subgroup';
   const reg = regShape(chosen, call.M, call.N);
   const sgLanes = isSubgroupForm(chosen) ? subgroupLanes(reg.tm, reg.wgX) : 0;
@@ -477,7 +583,8 @@ export type GemmShape = Pick<GemmCall, 'label' | 'M' | 'N' | 'K' | 'kStep4' | 'v
 /** Whether the subgroup core can read A four k at a time for this call (loaders with loadA4, K % 4 == 0). */
 const vec4AStep = (call: GemmShape): boolean => !!call.kStep4 && !!call.vecA && call.K % 4 === 0;
 /** Whether it can read A four rows at a time with variant v (loadA4rows, and at least four rows per invocation). */
-const rows4Read = (call: GemmShape, v: GemmVariant): boolean => !!call.rowsA4 && call.M % 4 === 0 && regShape(v, call.M, call.N).tm >= 4;
+const rows4Read = (call: GemmShape, v: GemmVariant): boolean =>
+  !!call.rowsA4 && call.M % 4 === 0 && regShape(v, call.M, call.N).tm >= 4;
 /** Whether the subgroup core reads A as vec4s (either way): what 8 columns per invocation need. */
 const vectorA = (call: GemmShape, v: GemmVariant): boolean => vec4AStep(call) || rows4Read(call, v);
 
@@ -487,7 +594,10 @@ export function gemm(call: GemmCall): Tensor {
   const { variant: v, sgLanes } = resolveGemmVariant(call);
   const reg = regShape(v, call.M, call.N);
   const batches = call.batches ?? 0;
-  if (batches && (call.K % batches !== 0 || call.epilogue || call.into)) throw new Error(`ossify: internal error: ${call.label}: K = ${call.K} in ${batches} batches, with no epilogue or into`);
+  if (batches && (call.K % batches !== 0 || call.epilogue || call.into))
+    throw new Error(
+      `ossify: internal error: ${call.label}: K = ${call.K} in ${batches} batches, with no epilogue or into`,
+    );
   const splits = batches || (call.splits ?? chooseSplits(v, call.M, call.N, call.K));
   // A multiple of 4 (k4 steps never straddle splits), or exactly one batch.
   const kPerSplit = batches ? call.K / batches : Math.ceil(call.K / splits / 16) * 16;
@@ -504,26 +614,58 @@ export function gemm(call: GemmCall): Tensor {
   // 0.65-0.9 of the time); with 8 lanes (lavapipe) the larger body cost 1.1-1.35x (bench/LAB.md #34).
   const kNext = v !== 'shared' && !!call.kNext && !a4 && (rows4 || !k4);
   checkLoaders(call, v, { k4, a4, rows4, kNext }, !!fused);
-  const core = v === 'shared' ? sharedSrc : regtileCore(reg.tm, { sgLanes, k4, a4, rows4, cols: colsOf(v) as 4 | 8, kNext, unrollNext: sgLanes > 0 && rt.info.subgroupSize?.min === 4 });
+  const core =
+    v === 'shared'
+      ? sharedSrc
+      : regtileCore(reg.tm, {
+          sgLanes,
+          k4,
+          a4,
+          rows4,
+          cols: colsOf(v) as 4 | 8,
+          kNext,
+          unrollNext: sgLanes > 0 && rt.info.subgroupSize?.min === 4,
+        });
   const code = fillTemplate(core, { LOADERS: loaders });
   const label = `${call.label}${fused ? (fused.relu ? '+affine+relu' : '+affine') : ''}:${v}`;
-  const k = rt.kernel(label, code, { ...(call.constants ?? {}), ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }), ...(fused ? { RELU: fused.relu ? 1 : 0 } : {}) });
+  const k = rt.kernel(label, code, {
+    ...(call.constants ?? {}),
+    ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }),
+    ...(fused ? { RELU: fused.relu ? 1 : 0 } : {}),
+  });
   const into = call.into;
-  if (into && !call.stridedStore) throw new Error(`ossify: internal error: ${call.label}'s loaders cannot store into a wider tensor`);
+  if (into && !call.stridedStore)
+    throw new Error(`ossify: internal error: ${call.label}'s loaders cannot store into a wider tensor`);
   // Split-k partial sums stay dense; only the finished C goes into the wider tensor.
   const direct = nsplit === 1 && into;
   const out = direct ? into.tensor : Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
-  const strided: Record<string, number> = call.stridedStore ? { ldc: direct ? into.ldc : call.N, cOff: direct ? into.offset : 0 } : {};
+  const strided: Record<string, number> = call.stridedStore
+    ? { ldc: direct ? into.ldc : call.N, cOff: direct ? into.offset : 0 }
+    : {};
   const [x, y] = tiles(v, call.M, call.N);
-  rt.dispatch(k, { ...call.inputs, c: out.storage, ...(fused ? { epi: fused.table } : {}) }, { ...call.params, ...strided, M: call.M, N: call.N, K: call.K, kPerSplit }, [x, y, nsplit]);
+  rt.dispatch(
+    k,
+    { ...call.inputs, c: out.storage, ...(fused ? { epi: fused.table } : {}) },
+    { ...call.params, ...strided, M: call.M, N: call.N, K: call.K, kPerSplit },
+    [x, y, nsplit],
+  );
   if (nsplit === 1 || batches) return out;
   // Add the partial products (and apply the epilogue) in one pass.
   const res = into ? into.tensor : Tensor.empty(call.outShape);
   const total = call.M * call.N;
   const epi = call.epilogue;
   const name = `gemm-splits${epi ? (epi.relu ? '+affine+relu' : '+affine') : ''}${into ? '+strided' : ''}`;
-  const sk = rt.kernel(name, fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN }), { AFFINE: epi ? 1 : 0, RELU: epi?.relu ? 1 : 0, STRIDED: into ? 1 : 0 });
-  rt.dispatch(sk, { part: out.storage, c: res.storage, epi: epi?.table ?? out.storage }, { M: call.M, N: call.N, total, splits: nsplit, ldc: into?.ldc ?? call.N, cOff: into?.offset ?? 0 }, rt.grid(total, 256));
+  const sk = rt.kernel(name, fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN }), {
+    AFFINE: epi ? 1 : 0,
+    RELU: epi?.relu ? 1 : 0,
+    STRIDED: into ? 1 : 0,
+  });
+  rt.dispatch(
+    sk,
+    { part: out.storage, c: res.storage, epi: epi?.table ?? out.storage },
+    { M: call.M, N: call.N, total, splits: nsplit, ldc: into?.ldc ?? call.N, cOff: into?.offset ?? 0 },
+    rt.grid(total, 256),
+  );
   out.dispose();
   return res;
 }

@@ -43,49 +43,58 @@ function check2d(name: string, z: Tensor): [number, number] {
  * Mean over the batch of the (weighted) softmax cross-entropy of logits [N, C] against targets [N, C].
  * Returns shape [1]. `classWeights`: C finite numbers >= 0 (or a tensor of C values).
  */
-export const softmaxCrossEntropy = defineOp('softmaxCrossEntropy', ['logits', 'targets'], (
-  logits: Tensor,
-  targets: Tensor,
-  opts: SoftmaxCrossEntropyOptions = {},
-): Tensor => {
-  const rt = runtime();
-  const [N, C] = check2d('softmaxCrossEntropy', logits);
-  if (targets.rank !== 2 || targets.shape[0] !== N || targets.shape[1] !== C) throw new Error(`ossify: softmaxCrossEntropy targets must be [${N}, ${C}] like the logits, got ${shapeStr(targets.shape)}`);
-  let cw: Tensor | null = null;
-  let ownWeights = false;
-  const weights: unknown = opts.classWeights;
-  if (weights !== undefined) {
-    const what = 'softmaxCrossEntropy option classWeights';
-    const given = weights instanceof Tensor ? checkTensor(weights, what).size : Array.isArray(weights) ? weights.length : -1;
-    if (given !== C) {
-      throw new Error(`ossify: ${what} must hold ${C} weights (one per class), got ${showValue(weights)}`);
+export const softmaxCrossEntropy = defineOp(
+  'softmaxCrossEntropy',
+  ['logits', 'targets'],
+  (logits: Tensor, targets: Tensor, opts: SoftmaxCrossEntropyOptions = {}): Tensor => {
+    const rt = runtime();
+    const [N, C] = check2d('softmaxCrossEntropy', logits);
+    if (targets.rank !== 2 || targets.shape[0] !== N || targets.shape[1] !== C)
+      throw new Error(
+        `ossify: softmaxCrossEntropy targets must be [${N}, ${C}] like the logits, got ${shapeStr(targets.shape)}`,
+      );
+    let cw: Tensor | null = null;
+    let ownWeights = false;
+    const weights: unknown = opts.classWeights;
+    if (weights !== undefined) {
+      const what = 'softmaxCrossEntropy option classWeights';
+      const given =
+        weights instanceof Tensor ? checkTensor(weights, what).size : Array.isArray(weights) ? weights.length : -1;
+      if (given !== C) {
+        throw new Error(`ossify: ${what} must hold ${C} weights (one per class), got ${showValue(weights)}`);
+      }
+      if (weights instanceof Tensor) cw = weights;
+      else {
+        (weights as unknown[]).forEach((v, i) => checkNumber(v, `${what}[${i}]`, { min: 0 }));
+        cw = Tensor.from(weights as number[], [C]);
+        ownWeights = true;
+      }
     }
-    if (weights instanceof Tensor) cw = weights;
-    else {
-      (weights as unknown[]).forEach((v, i) => checkNumber(v, `${what}[${i}]`, { min: 0 }));
-      cw = Tensor.from(weights as number[], [C]);
-      ownWeights = true;
-    }
-  }
-  const rowLoss = Tensor.empty([N]);
-  const aux = Tensor.empty([N, 3]);
-  rt.dispatch(
-    rt.kernel('softmax-ce', ceSrc, { HAS_WEIGHTS: cw ? 1 : 0 }),
-    { z: logits.storage, t: targets.storage, cw: (cw ?? targets).storage, loss: rowLoss.storage, aux: aux.storage },
-    { N, C },
-    rt.grid(N, 64),
-  );
-  if (ownWeights) cw!.dispose();
-  const loss = noGrad(() => mean(rowLoss));
-  rowLoss.dispose();
-  const out = record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
-    const dz = Tensor.empty(logits.shape);
-    rt.dispatch(rt.kernel('softmax-ce-grad', ceGradSrc), { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage }, { n: dz.size, C, N }, rt.grid(dz.size, 256));
-    return [dz];
-  });
-  aux.dispose();
-  return out;
-});
+    const rowLoss = Tensor.empty([N]);
+    const aux = Tensor.empty([N, 3]);
+    rt.dispatch(
+      rt.kernel('softmax-ce', ceSrc, { HAS_WEIGHTS: cw ? 1 : 0 }),
+      { z: logits.storage, t: targets.storage, cw: (cw ?? targets).storage, loss: rowLoss.storage, aux: aux.storage },
+      { N, C },
+      rt.grid(N, 64),
+    );
+    if (ownWeights) cw!.dispose();
+    const loss = noGrad(() => mean(rowLoss));
+    rowLoss.dispose();
+    const out = record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
+      const dz = Tensor.empty(logits.shape);
+      rt.dispatch(
+        rt.kernel('softmax-ce-grad', ceGradSrc),
+        { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage },
+        { n: dz.size, C, N },
+        rt.grid(dz.size, 256),
+      );
+      return [dz];
+    });
+    aux.dispose();
+    return out;
+  },
+);
 
 /** Row softmax of logits [N, C] (forward only: inference probabilities). */
 export const softmax = defineOp('softmax', ['logits'], (logits: Tensor): Tensor => {
@@ -112,7 +121,13 @@ export function softmaxReference(z: ArrayLike<number>, N: number, C: number): Fl
 }
 
 /** Float64 reference of {@link softmaxCrossEntropy}: the loss and d loss / d logits (for g = 1). */
-export function softmaxCrossEntropyReference(z: ArrayLike<number>, t: ArrayLike<number>, N: number, C: number, classWeights?: ArrayLike<number>): { loss: number; dlogits: Float64Array } {
+export function softmaxCrossEntropyReference(
+  z: ArrayLike<number>,
+  t: ArrayLike<number>,
+  N: number,
+  C: number,
+  classWeights?: ArrayLike<number>,
+): { loss: number; dlogits: Float64Array } {
   const p = softmaxReference(z, N, C);
   const dlogits = new Float64Array(N * C);
   let loss = 0;

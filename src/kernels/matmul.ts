@@ -15,9 +15,22 @@ import loaderSrc from '../../shaders/gemm_matmul.wgsl';
  * (A not transposed with K % 4 == 0, or transposed with M % 4 == 0); `prologue` maps A's columns as
  * they are read ({@link A_KEYS}; its table bound as vec4s when 'vec4', i.e. K % 4 == 0).
  */
-export function matmulLoaders(vecB: boolean, vecA = false, vecBT = false, prologue: 'none' | 'f32' | 'vec4' = 'none'): string {
+export function matmulLoaders(
+  vecB: boolean,
+  vecA = false,
+  vecBT = false,
+  prologue: 'none' | 'f32' | 'vec4' = 'none',
+): string {
   const key = { A_KEY: A_KEYS[prologue] };
-  if (vecBT) return fillTemplate(loaderSrc, { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4, ...vec4A('a', vecA), ...key });
+  if (vecBT)
+    return fillTemplate(loaderSrc, {
+      B_TYPE: 'vec4<f32>',
+      B_AT: 'b[i / 4u][i % 4u]',
+      B4: SCALAR_B4,
+      B4X4: TRANSPOSED_B4X4,
+      ...vec4A('a', vecA),
+      ...key,
+    });
   return fillTemplate(loaderSrc, { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '', ...vec4A('a', vecA), ...key });
 }
 
@@ -84,7 +97,6 @@ export function checkSplits(splits: unknown, op: string): number | undefined {
   return checkOptionalNumber(splits, `${op} option splits`, { integer: true, min: 1, max: 65535 });
 }
 
-
 /** What only the inference-only fused op (src/kernels/fused.ts) adds to a GEMM launch. */
 export interface FusedParts {
   epilogue?: GemmEpilogue;
@@ -96,13 +108,24 @@ export interface FusedParts {
 }
 
 /** One GEMM launch of C = op(A) op(B), with the fused op's extra parts. */
-export function matmulLaunch(a: Tensor, b: Tensor, ta: boolean, tb: boolean, splits?: number, fused: FusedParts = {}): Tensor {
-  if (a.rank !== 2 || b.rank !== 2) throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+export function matmulLaunch(
+  a: Tensor,
+  b: Tensor,
+  ta: boolean,
+  tb: boolean,
+  splits?: number,
+  fused: FusedParts = {},
+): Tensor {
+  if (a.rank !== 2 || b.rank !== 2)
+    throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const from = fused.from;
   const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], from ? b.shape[0] : a.shape[1]];
   const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
-  if (Ka !== Kb) throw new Error(`ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ` +
-      `${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`);
+  if (Ka !== Kb)
+    throw new Error(
+      `ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ` +
+        `${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`,
+    );
   const lda = from?.lda ?? Ka;
   const aOff = from?.offset ?? 0;
   const vecB = !tb && N % 4 === 0;
@@ -147,7 +170,14 @@ export const matmul = defineOp('matmul', ['a', 'b'], (a: Tensor, b: Tensor, opts
 });
 
 /** Float64 CPU reference of C = op(A) op(B). */
-export function matmulReference(a: ArrayLike<number>, aShape: readonly number[], b: ArrayLike<number>, bShape: readonly number[], ta = false, tb = false): Float64Array {
+export function matmulReference(
+  a: ArrayLike<number>,
+  aShape: readonly number[],
+  b: ArrayLike<number>,
+  bShape: readonly number[],
+  ta = false,
+  tb = false,
+): Float64Array {
   const M = ta ? aShape[1] : aShape[0];
   const K = ta ? aShape[0] : aShape[1];
   const N = tb ? bShape[0] : bShape[1];

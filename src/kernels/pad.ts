@@ -20,7 +20,12 @@ function windowCopy(x: Tensor, OH: number, OW: number, offY: number, offX: numbe
   const out = Tensor.empty([N, OH, OW, C]);
   const v = vecWidth(C);
   const total = out.size / v;
-  rt.dispatch(rt.kernel('pad', vecSource(padSrc, v)), { x: x.storage, out: out.storage }, { total, H, W, C: C / v, OH, OW, offY, offX }, rt.grid(total, 256));
+  rt.dispatch(
+    rt.kernel('pad', vecSource(padSrc, v)),
+    { x: x.storage, out: out.storage },
+    { total, H, W, C: C / v, OH, OW, offY, offX },
+    rt.grid(total, 256),
+  );
   return out;
 }
 
@@ -36,7 +41,11 @@ export const zeroPad2d = defineOp('zeroPad2d', ['x'], (x: Tensor, pad: Pad2d): T
 });
 
 /** Float64 CPU reference of {@link zeroPad2d}. */
-export function zeroPad2dReference(x: ArrayLike<number>, shape: Shape, pad: Pad2d): { out: Float64Array; shape: number[] } {
+export function zeroPad2dReference(
+  x: ArrayLike<number>,
+  shape: Shape,
+  pad: Pad2d,
+): { out: Float64Array; shape: number[] } {
   const [N, H, W, C] = shape;
   const [t, b, l, r] = pad;
   const OH = H + t + b;

@@ -95,10 +95,24 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeo
 
 function params(x: Tensor, geo: PoolGeometry, n: number, v: number): Record<string, number> {
   const [, H, W, C] = x.shape;
-  return { n: n / v, H, W, C: C / v, OH: geo.OH, OW: geo.OW, kh: geo.kh, kw: geo.kw, sh: geo.sh, sw: geo.sw, pt: geo.pad[0], pl: geo.pad[2] };
+  return {
+    n: n / v,
+    H,
+    W,
+    C: C / v,
+    OH: geo.OH,
+    OW: geo.OW,
+    kh: geo.kh,
+    kw: geo.kw,
+    sh: geo.sh,
+    sw: geo.sw,
+    pt: geo.pad[0],
+    pl: geo.pad[2],
+  };
 }
 
-// The input map of the pool kernel: none, or act(x * table[c] + table[C + c]) (the fused op's prologue, src/kernels/fused.ts).
+// The input map of the pool kernel: none, or act(x * table[c] + table[C + c]) (the fused op's prologue,
+// src/kernels/fused.ts).
 const POOL_MAPS = {
   none: 'fn mapX(c: u32, v: {{T}}) -> {{T}} { return v; }',
   affine: `override MAP_RELU: bool = false;
@@ -110,8 +124,16 @@ fn mapX(c: u32, v: {{T}}) -> {{T}} {
 };
 
 /** One pooling launch; `map`: an input map (inference only: the fused op checks it and x). */
-export function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: { table: Tensor; relu: boolean }): Tensor {
-  if (x.rank !== 4) throw new Error(`ossify: ${isMax ? 'maxPool2d' : 'avgPool2d'} takes an NHWC tensor, got shape ${shapeStr(x.shape)}`);
+export function pool2d(
+  x: Tensor,
+  opts: AvgPool2dOptions,
+  isMax: boolean,
+  map?: { table: Tensor; relu: boolean },
+): Tensor {
+  if (x.rank !== 4)
+    throw new Error(
+      `ossify: ${isMax ? 'maxPool2d' : 'avgPool2d'} takes an NHWC tensor, got shape ${shapeStr(x.shape)}`,
+    );
   const rt = runtime();
   const [N, H, W, C] = x.shape;
   const geo = poolGeometry(H, W, opts);
@@ -122,16 +144,37 @@ export function pool2d(x: Tensor, opts: AvgPool2dOptions, isMax: boolean, map?: 
   // The arg-max indices are u32 bit patterns in an f32 tensor's storage (the shader reads them as u32).
   const arg = needArg ? Tensor.empty(y.shape) : Tensor.empty([1]);
   const v = vecWidth(C);
-  const src = vecSource(fillTemplate(poolSrc, { MAP: map ? POOL_MAPS.affine : POOL_MAPS.none, T: '{{T}}', U: '{{U}}' }), v);
+  const src = vecSource(
+    fillTemplate(poolSrc, { MAP: map ? POOL_MAPS.affine : POOL_MAPS.none, T: '{{T}}', U: '{{U}}' }),
+    v,
+  );
   const name = `${isMax ? 'max' : 'avg'}-pool${map ? (map.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`;
-  const k = rt.kernel(name, src, { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0, SAVE_ARG: needArg ? 1 : 0, ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}) });
-  rt.dispatch(k, { x: x.storage, y: y.storage, arg: arg.storage, ...(map ? { map: map.table.storage } : {}) }, params(x, geo, y.size, v), rt.grid(y.size / v, 256));
+  const k = rt.kernel(name, src, {
+    IS_MAX: isMax ? 1 : 0,
+    INCLUDE_PAD: includePad ? 1 : 0,
+    SAVE_ARG: needArg ? 1 : 0,
+    ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}),
+  });
+  rt.dispatch(
+    k,
+    { x: x.storage, y: y.storage, arg: arg.storage, ...(map ? { map: map.table.storage } : {}) },
+    params(x, geo, y.size, v),
+    rt.grid(y.size / v, 256),
+  );
   // A mapped pooling records nothing: the fused op refused x that needs a gradient.
   const out = record(isMax ? 'maxPool2d' : 'avgPool2d', [x], y, needArg ? [arg] : [], (g, saved) => {
     const dx = Tensor.empty(x.shape);
-    const kg = rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', vecSource(poolGradSrc, v), { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: includePad ? 1 : 0 });
+    const kg = rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', vecSource(poolGradSrc, v), {
+      IS_MAX: isMax ? 1 : 0,
+      INCLUDE_PAD: includePad ? 1 : 0,
+    });
     // Average pooling reads no arg-max: g stands in for the binding.
-    rt.dispatch(kg, { g: g.storage, arg: (saved[0] ?? g).storage, dx: dx.storage }, params(x, geo, dx.size, v), rt.grid(dx.size / v, 256));
+    rt.dispatch(
+      kg,
+      { g: g.storage, arg: (saved[0] ?? g).storage, dx: dx.storage },
+      params(x, geo, dx.size, v),
+      rt.grid(dx.size / v, 256),
+    );
     return [dx];
   });
   arg.dispose();
@@ -210,7 +253,13 @@ export function pool2dReference(
  * Float64 reference gradient of pooling w.r.t. x for an output gradient g (scatter form, the
  * adjoint of the forward).
  */
-export function pool2dBackwardReference(x: ArrayLike<number>, shape: readonly number[], g: ArrayLike<number>, kind: 'max' | 'avg', opts: AvgPool2dOptions): Float64Array {
+export function pool2dBackwardReference(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  g: ArrayLike<number>,
+  kind: 'max' | 'avg',
+  opts: AvgPool2dOptions,
+): Float64Array {
   const [N, H, W, C] = shape;
   const geo = poolGeometry(H, W, opts);
   const { kh, kw, sh, sw, OH, OW } = geo;

@@ -35,7 +35,9 @@ export const mean = defineOp('mean', ['x'], (x: Tensor, axes?: Axes, keepDims: b
   const shape = keptShape(x.shape, ax, keepDims);
   const res = raw.alias(shape);
   raw.dispose();
-  return record('mean', [x], res, [], (g) => [scale(broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape), 1 / count)]);
+  return record('mean', [x], res, [], (g) => [
+    scale(broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape), 1 / count),
+  ]);
 });
 
 /** Float64 CPU reference: sum over axes (keepDims shape). */

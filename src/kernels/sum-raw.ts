@@ -15,7 +15,12 @@ function reduceMiddle(x: Tensor, outer: number, r: number, inner: number, scale:
   const pass = (src: Tensor, rr: number, chunk: number, s: number, shape: Shape): Tensor => {
     const nchunks = Math.ceil(rr / chunk);
     const out = Tensor.empty(shape);
-    rt.dispatch(k, { x: src.storage, out: out.storage }, { outer, r: rr, inner, chunk, nchunks, scale: s }, rt.grid(outer * nchunks * inner, 256));
+    rt.dispatch(
+      k,
+      { x: src.storage, out: out.storage },
+      { outer, r: rr, inner, chunk, nchunks, scale: s },
+      rt.grid(outer * nchunks * inner, 256),
+    );
     return out;
   };
   // Few outputs and a long reduction: a first pass over chunks of ~sqrt(r) keeps the GPU busy.

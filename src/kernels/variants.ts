@@ -41,7 +41,13 @@ export function loadTuning(choices: Record<string, string>): void {
  * each with the queue drained) and remember the fastest for this shape key.
  * `run` records the work once (e.g. one matmul) with the variant forced.
  */
-export async function autotune(family: string, shapeKey: string, candidates: readonly string[], run: () => void, repeats = 3): Promise<{ winner: string; ms: Record<string, number> }> {
+export async function autotune(
+  family: string,
+  shapeKey: string,
+  candidates: readonly string[],
+  run: () => void,
+  repeats = 3,
+): Promise<{ winner: string; ms: Record<string, number> }> {
   const rt = runtime();
   const prev = forced.get(family);
   const ms: Record<string, number> = {};

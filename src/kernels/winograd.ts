@@ -38,11 +38,17 @@ export function winogradApplies(g: ConvGeometry): boolean {
  */
 export const winogradWeights = defineOp('winogradWeights', ['w'], (w: Tensor): Tensor => {
   const [KH, KW, Cin, Cout] = w.shape;
-  if (w.rank !== 4 || KH !== 3 || KW !== 3) throw new Error(`ossify: winogradWeights takes 3x3 HWIO weights, got [${w.shape.join(', ')}]`);
+  if (w.rank !== 4 || KH !== 3 || KW !== 3)
+    throw new Error(`ossify: winogradWeights takes 3x3 HWIO weights, got [${w.shape.join(', ')}]`);
   const rt = runtime();
   const u = Tensor.empty([16 * Cin, Cout]);
   const total = Cin * Cout;
-  rt.dispatch(rt.kernel('winograd-weights', weightsSrc), { w: w.storage, u: u.storage }, { total }, rt.grid(total, 256));
+  rt.dispatch(
+    rt.kernel('winograd-weights', weightsSrc),
+    { w: w.storage, u: u.storage },
+    { total },
+    rt.grid(total, 256),
+  );
   return u;
 });
 
@@ -51,55 +57,64 @@ export const winogradWeights = defineOp('winogradWeights', ['w'], (w: Tensor): T
  * plus `bias`, then `epilogue`; stored into `into` (rows `ldc` long from column `offset`, with the
  * output's pixels) or a new [N, OH, OW, Cout] tensor.
  */
-export const winogradConv2d = defineOp('winogradConv2d', ['x', 'w', 'bias?'], (
-  x: Tensor,
-  w: Tensor,
-  bias: Tensor | null,
-  g: ConvGeometry,
-  opts: { epilogue?: GemmEpilogue; into?: { tensor: Tensor; ldc: number; offset: number } } = {},
-): Tensor => {
-  if (!winogradApplies(g)) throw new Error('ossify: internal error: Winograd F(2x2, 3x3) takes 3x3, stride-1, undilated dense convolutions');
-  const rt = runtime();
-  const [TH, TW] = [Math.ceil(g.OH / 2), Math.ceil(g.OW / 2)];
-  const tiles = g.N * TH * TW;
-  const u = winogradWeights(w);
-  // Input tiles, 4 channels per invocation when Cin % 4 == 0.
-  const vec = g.Cin % 4 === 0;
-  const C = vec ? g.Cin / 4 : g.Cin;
-  const v = Tensor.empty([16, tiles, g.Cin]);
-  rt.dispatch(
-    rt.kernel('winograd-input', inputKernel(vec)),
-    { x: x.storage, v: v.storage },
-    { total: tiles * C, tiles, H: g.H, W: g.W, C, TH, TW, padT: g.padT, padL: g.padL },
-    rt.grid(tiles * C, 256),
-  );
-  const products = gemm({
-    label: 'winograd',
-    loaders: fillTemplate(GEMM_LOADERS, { ...rowMajorB('u', g.Cout), ...vec4A('vt', vec) }),
-    kStep4: vec && g.Cout % 4 === 0,
-    vecA: vec,
-    M: tiles,
-    N: g.Cout,
-    K: 16 * g.Cin,
-    batches: 16,
-    inputs: { vt: v.storage, u: u.storage },
-    params: { Cin: g.Cin },
-    outShape: [16, tiles, g.Cout],
-  });
-  v.dispose();
-  u.dispose();
-  const into = opts.into;
-  const y = into ? into.tensor : Tensor.empty([g.N, g.OH, g.OW, g.Cout]);
-  const total = tiles * g.Cout;
-  const epi = opts.epilogue;
-  const none: BufferLike = products.storage;
-  rt.dispatch(
-    rt.kernel(`winograd-output${epi ? (epi.relu ? '+affine+relu' : '+affine') : ''}`, OUTPUT, { HAS_BIAS: bias ? 1 : 0, AFFINE: epi ? 1 : 0, RELU: epi?.relu ? 1 : 0 }),
-    // Unused bindings (no bias, no epilogue) alias the products: read-only bindings may.
-    { m: products.storage, y: y.storage, bias: bias?.storage ?? none, epi: epi?.table ?? none },
-    { total, tiles, N: g.Cout, OH: g.OH, OW: g.OW, TH, TW, ldc: into?.ldc ?? g.Cout, cOff: into?.offset ?? 0 },
-    rt.grid(total, 256),
-  );
-  products.dispose();
-  return y;
-});
+export const winogradConv2d = defineOp(
+  'winogradConv2d',
+  ['x', 'w', 'bias?'],
+  (
+    x: Tensor,
+    w: Tensor,
+    bias: Tensor | null,
+    g: ConvGeometry,
+    opts: { epilogue?: GemmEpilogue; into?: { tensor: Tensor; ldc: number; offset: number } } = {},
+  ): Tensor => {
+    if (!winogradApplies(g))
+      throw new Error('ossify: internal error: Winograd F(2x2, 3x3) takes 3x3, stride-1, undilated dense convolutions');
+    const rt = runtime();
+    const [TH, TW] = [Math.ceil(g.OH / 2), Math.ceil(g.OW / 2)];
+    const tiles = g.N * TH * TW;
+    const u = winogradWeights(w);
+    // Input tiles, 4 channels per invocation when Cin % 4 == 0.
+    const vec = g.Cin % 4 === 0;
+    const C = vec ? g.Cin / 4 : g.Cin;
+    const v = Tensor.empty([16, tiles, g.Cin]);
+    rt.dispatch(
+      rt.kernel('winograd-input', inputKernel(vec)),
+      { x: x.storage, v: v.storage },
+      { total: tiles * C, tiles, H: g.H, W: g.W, C, TH, TW, padT: g.padT, padL: g.padL },
+      rt.grid(tiles * C, 256),
+    );
+    const products = gemm({
+      label: 'winograd',
+      loaders: fillTemplate(GEMM_LOADERS, { ...rowMajorB('u', g.Cout), ...vec4A('vt', vec) }),
+      kStep4: vec && g.Cout % 4 === 0,
+      vecA: vec,
+      M: tiles,
+      N: g.Cout,
+      K: 16 * g.Cin,
+      batches: 16,
+      inputs: { vt: v.storage, u: u.storage },
+      params: { Cin: g.Cin },
+      outShape: [16, tiles, g.Cout],
+    });
+    v.dispose();
+    u.dispose();
+    const into = opts.into;
+    const y = into ? into.tensor : Tensor.empty([g.N, g.OH, g.OW, g.Cout]);
+    const total = tiles * g.Cout;
+    const epi = opts.epilogue;
+    const none: BufferLike = products.storage;
+    rt.dispatch(
+      rt.kernel(`winograd-output${epi ? (epi.relu ? '+affine+relu' : '+affine') : ''}`, OUTPUT, {
+        HAS_BIAS: bias ? 1 : 0,
+        AFFINE: epi ? 1 : 0,
+        RELU: epi?.relu ? 1 : 0,
+      }),
+      // Unused bindings (no bias, no epilogue) alias the products: read-only bindings may.
+      { m: products.storage, y: y.storage, bias: bias?.storage ?? none, epi: epi?.table ?? none },
+      { total, tiles, N: g.Cout, OH: g.OH, OW: g.OW, TH, TW, ldc: into?.ldc ?? g.Cout, cOff: into?.offset ?? 0 },
+      rt.grid(total, 256),
+    );
+    products.dispose();
+    return y;
+  },
+);

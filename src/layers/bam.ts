@@ -48,7 +48,15 @@ export interface BamOptions {
 }
 
 /** The defaults of {@link BamOptions}. */
-export const BAM_DEFAULTS: Required<BamOptions> = { reduction: 16, dilation: 4, numDilated: 2, combine: 'sum', finalBN: false, bnMomentum: BATCH_NORM_DEFAULTS.momentum, bnEpsilon: BATCH_NORM_DEFAULTS.epsilon };
+export const BAM_DEFAULTS: Required<BamOptions> = {
+  reduction: 16,
+  dilation: 4,
+  numDilated: 2,
+  combine: 'sum',
+  finalBN: false,
+  bnMomentum: BATCH_NORM_DEFAULTS.momentum,
+  bnEpsilon: BATCH_NORM_DEFAULTS.epsilon,
+};
 
 /** A BAM module on NHWC maps of `channels` channels (output shape = input shape). */
 export class BAM extends Module {
@@ -62,7 +70,8 @@ export class BAM extends Module {
   constructor(opts: LayerOptions & BamOptions & { channels: number }) {
     super(opts, 'bam');
     const o: Required<BamOptions> = { ...BAM_DEFAULTS };
-    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[]) if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
+    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
+      if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
     this.options = o;
     const C = opts.channels;
     const Cr = Math.max(1, Math.floor(C / o.reduction));
@@ -89,7 +98,14 @@ export class BAM extends Module {
     const d = o.dilation;
     for (let i = 0; i < o.numDilated; i++) {
       sp.push(
-        new Conv2d({ name: n(`gate_s_conv_di_${i}`), inChannels: Cr, filters: Cr, kernelSize: 3, dilation: d, padding: [d, d, d, d] }),
+        new Conv2d({
+          name: n(`gate_s_conv_di_${i}`),
+          inChannels: Cr,
+          filters: Cr,
+          kernelSize: 3,
+          dilation: d,
+          padding: [d, d, d, d],
+        }),
         new BatchNorm2d({ name: n(`gate_s_bn_di_${i}`), channels: Cr, ...bn }),
         new ReLU({ name: n(`gate_s_relu_di_${i}`) }),
       );
@@ -107,7 +123,8 @@ export class BAM extends Module {
   }
 
   override outputShape(input: Shape): number[] {
-    if (input.length !== 4 || input[3] !== this.channels) throw new Error(`ossify: ${this.name} expects NHWC with ${this.channels} channels, got ${shapeStr(input)}`);
+    if (input.length !== 4 || input[3] !== this.channels)
+      throw new Error(`ossify: ${this.name} expects NHWC with ${this.channels} channels, got ${shapeStr(input)}`);
     return [...input];
   }
 }

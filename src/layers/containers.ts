@@ -55,7 +55,10 @@ export class Concat extends Module {
     return this.children;
   }
   forward(x: Tensor): Tensor {
-    return concat(this.children.map((b) => b.forward(x)), x.rank - 1);
+    return concat(
+      this.children.map((b) => b.forward(x)),
+      x.rank - 1,
+    );
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
     const outs = this.children.map((b) => b.trace(input, visit));
@@ -70,7 +73,9 @@ export class Concat extends Module {
     const first = outs[0];
     for (const o of outs) {
       if (o.length !== first.length || o.some((d, i) => i < o.length - 1 && d !== first[i])) {
-        throw new Error(`ossify: ${this.name}: branch outputs ${outs.map(shapeStr).join(', ')} differ outside the channel axis`);
+        throw new Error(
+          `ossify: ${this.name}: branch outputs ${outs.map(shapeStr).join(', ')} differ outside the channel axis`,
+        );
       }
     }
     return [...first.slice(0, -1), outs.reduce((s, o) => s + o[o.length - 1], 0)];

@@ -47,9 +47,16 @@ export class Conv2d extends Module {
     checkNumber(opts.inChannels, `Conv2d ${this.name} inChannels`, { integer: true, min: 1 });
     checkNumber(opts.filters, `Conv2d ${this.name} filters`, { integer: true, min: 1 });
     const { groups } = checkConv2dOptions(this.convOpts(), `Conv2d ${this.name}`);
-    if (opts.inChannels % groups !== 0 || opts.filters % groups !== 0) throw new Error(`ossify: Conv2d ${this.name}: groups=${groups} must divide inChannels=${opts.inChannels} and ` +
-        `filters=${opts.filters}`);
-    this.kernel = this.addWeight('kernel', [kh, kw, opts.inChannels / groups, opts.filters], opts.kernelInitializer ?? 'glorotUniform');
+    if (opts.inChannels % groups !== 0 || opts.filters % groups !== 0)
+      throw new Error(
+        `ossify: Conv2d ${this.name}: groups=${groups} must divide inChannels=${opts.inChannels} and ` +
+          `filters=${opts.filters}`,
+      );
+    this.kernel = this.addWeight(
+      'kernel',
+      [kh, kw, opts.inChannels / groups, opts.filters],
+      opts.kernelInitializer ?? 'glorotUniform',
+    );
     this.bias = opts.useBias === false ? null : this.addWeight('bias', [opts.filters], opts.biasInitializer ?? 'zeros');
   }
 

@@ -42,7 +42,8 @@ export class Dense extends Module {
   }
 
   override outputShape(input: Shape): number[] {
-    if (input.length !== 2 || input[1] !== this.inFeatures) throw new Error(`ossify: ${this.name} expects [N, ${this.inFeatures}], got ${shapeStr(input)}`);
+    if (input.length !== 2 || input[1] !== this.inFeatures)
+      throw new Error(`ossify: ${this.name} expects [N, ${this.inFeatures}], got ${shapeStr(input)}`);
     return [input[0], this.units];
   }
 }

@@ -1,9 +1,31 @@
 /** The typed layer API. */
-export { Module, Namer, buildScope, scopeSeed, type LayerOptions, type TensorData, type StateDict, type TraceVisitor, type ParamCount } from './module.js';
+export {
+  Module,
+  Namer,
+  buildScope,
+  scopeSeed,
+  type LayerOptions,
+  type TensorData,
+  type StateDict,
+  type TraceVisitor,
+  type ParamCount,
+} from './module.js';
 export { Conv2d, type Conv2dLayerOptions } from './conv.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './norm.js';
 export { Dense, Linear, type DenseOptions } from './dense.js';
-export { ReLU, Sigmoid, Softmax, MaxPool2d, AvgPool2d, GlobalAvgPool2d, ZeroPad2d, Dropout, Flatten, Identity, type Pool2dOptions } from './basic.js';
+export {
+  ReLU,
+  Sigmoid,
+  Softmax,
+  MaxPool2d,
+  AvgPool2d,
+  GlobalAvgPool2d,
+  ZeroPad2d,
+  Dropout,
+  Flatten,
+  Identity,
+  type Pool2dOptions,
+} from './basic.js';
 export { Sequential, Concat } from './containers.js';
 export { BAM, BAM_DEFAULTS, type BamOptions } from './bam.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';

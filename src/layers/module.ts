@@ -115,7 +115,11 @@ export abstract class Module {
   /** Create a trainable weight `<name>.<weight>` initialised from the scope's seed. */
   protected addWeight(weight: string, shape: number[], init: Initializer): Tensor {
     const key = `${this.name}.${weight}`;
-    const t = Tensor.from(initValues(init, shape, hashSeed(currentScope().seed, key)), shape, { requiresGrad: this.trainable, name: key, persistent: true });
+    const t = Tensor.from(initValues(init, shape, hashSeed(currentScope().seed, key)), shape, {
+      requiresGrad: this.trainable,
+      name: key,
+      persistent: true,
+    });
     this.weights.set(weight, t);
     return t;
   }

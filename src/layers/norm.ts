@@ -16,9 +16,15 @@ export { BATCH_NORM_DEFAULTS } from '../kernels/batchnorm.js';
 export interface BatchNormOptions extends LayerOptions {
   /** Number of channels (the last axis). */
   channels: number;
-  /** Keras momentum (default {@link BATCH_NORM_DEFAULTS}), in [0, 1]: moving = moving * m + batch * (1 - m). PyTorch's 0.1 is 0.9 here. */
+  /**
+   * Keras momentum (default {@link BATCH_NORM_DEFAULTS}), in [0, 1]: moving = moving * m + batch * (1 - m). PyTorch's
+   * 0.1 is 0.9 here.
+   */
   momentum?: number;
-  /** Added to the variance (default {@link BATCH_NORM_DEFAULTS}; DenseNet uses 1.001e-5, PyTorch 1e-5): a finite number >= 0. */
+  /**
+   * Added to the variance (default {@link BATCH_NORM_DEFAULTS}; DenseNet uses 1.001e-5, PyTorch 1e-5): a finite number
+   * >= 0.
+   */
   epsilon?: number;
   /** Learn `gamma` (default true; InceptionV3 uses false). */
   scale?: boolean;
@@ -62,13 +68,23 @@ export class BatchNorm extends Module {
     this.check(x.shape);
     const training = this.usesBatchStats;
     if (training) this.touch(); // the moving statistics move
-    return batchNorm(x, { gamma: this.gamma, beta: this.beta, movingMean: this.movingMean, movingVar: this.movingVar, training, momentum: this.momentum, epsilon: this.epsilon });
+    return batchNorm(x, {
+      gamma: this.gamma,
+      beta: this.beta,
+      movingMean: this.movingMean,
+      movingVar: this.movingVar,
+      training,
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+    });
   }
 
   private check(shape: Shape): void {
     if ((this.rank !== null && shape.length !== this.rank) || shape[shape.length - 1] !== this.channels) {
-      throw new Error(`ossify: ${this.name} expects ${this.rank ? `rank ${this.rank}, ` : ''}${this.channels} channels last, ` +
-          `got ${shapeStr(shape)}`);
+      throw new Error(
+        `ossify: ${this.name} expects ${this.rank ? `rank ${this.rank}, ` : ''}${this.channels} channels last, ` +
+          `got ${shapeStr(shape)}`,
+      );
     }
   }
 

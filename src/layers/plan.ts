@@ -26,10 +26,23 @@ import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from './basic.js';
 import { Concat, Sequential } from './containers.js';
 import { BAM } from './bam.js';
 
-/** One launch (a layer's forward, for the rule `layer`) over `layers`; it `stores` into `into` where it can; `branches`: a concatenation's. */
-type Step = { rule: string; layers: Module[]; out: number[]; stores: boolean; run: (x: Tensor, into?: ChannelSlice) => Tensor; branches?: Step[][] };
+/**
+ * One launch (a layer's forward, for the rule `layer`) over `layers`; it `stores` into `into` where it can; `branches`:
+ * a concatenation's.
+ */
+type Step = {
+  rule: string;
+  layers: Module[];
+  out: number[];
+  stores: boolean;
+  run: (x: Tensor, into?: ChannelSlice) => Tensor;
+  branches?: Step[][];
+};
 
-/** What a rule emits at a position of a chain: the step, how many layers it covers (`out`: from their shapes when left out). */
+/**
+ * What a rule emits at a position of a chain: the step, how many layers it covers (`out`: from their shapes when left
+ * out).
+ */
 type Emit = Omit<Step, 'rule' | 'layers' | 'out'> & { used: number; out?: number[] };
 
 /** What a plan is for: inference (no autograd, every rule) or a training forward (autograd, differentiable rules). */
@@ -51,7 +64,8 @@ export interface FusionRule {
   match: (layers: readonly Module[], i: number, shape: number[], ctx: Ctx) => Emit | null;
 }
 
-const isExactly = (m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean => !!m && Object.getPrototypeOf(m) === cls.prototype;
+const isExactly = (m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean =>
+  !!m && Object.getPrototypeOf(m) === cls.prototype;
 const isBN = (m: Module | undefined): m is BatchNorm => isExactly(m, BatchNorm) || isExactly(m, BatchNorm2d);
 const isMovingBN = (m: Module | undefined): m is BatchNorm => isBN(m) && !m.usesBatchStats;
 const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && ((c as Conv2d).opts.groups ?? 1) === 1;
@@ -60,17 +74,34 @@ const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && ((
 function table(ctx: Ctx, bn: BatchNorm, bias: Tensor | null, relu: boolean): AffineMap {
   const key = `${bn.name}/${bias ? 'bias' : ''}`;
   let t = ctx.tables.get(key);
-  if (!t) ctx.tables.set(key, (t = keep(noGrad(() => batchNormAffineTable({ gamma: bn.gamma, beta: bn.beta, movingMean: bn.movingMean, movingVar: bn.movingVar, epsilon: bn.epsilon }, bias)))));
+  if (!t)
+    ctx.tables.set(
+      key,
+      (t = keep(
+        noGrad(() =>
+          batchNormAffineTable(
+            { gamma: bn.gamma, beta: bn.beta, movingMean: bn.movingMean, movingVar: bn.movingVar, epsilon: bn.epsilon },
+            bias,
+          ),
+        ),
+      )),
+    );
   return { table: t, relu };
 }
 
-/** Per-side padding of a zero padding followed by a convolution's or pooling's own ('valid' or explicit; null for 'same'). */
+/**
+ * Per-side padding of a zero padding followed by a convolution's or pooling's own ('valid' or explicit; null for
+ * 'same').
+ */
 function addPadding(outer: Pad2d, inner: Conv2dOptions['padding']): Pad2d | null {
   const p = !inner || inner === 'valid' ? [0, 0, 0, 0] : inner;
   return p === 'same' ? null : [outer[0] + p[0], outer[1] + p[1], outer[2] + p[2], outer[3] + p[3]];
 }
 
-/** [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> ReLU]] at layers[i]: the convolution's options (padding merged), its batch norm and ReLU. */
+/**
+ * [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> ReLU]] at layers[i]: the convolution's options (padding merged), its
+ * batch norm and ReLU.
+ */
 function convAt(layers: readonly Module[], i: number) {
   const padded = isExactly(layers[i], ZeroPad2d);
   const conv = layers[i + (padded ? 1 : 0)];
@@ -94,13 +125,16 @@ function preActivated(layers: readonly Module[], i: number, shape: number[], wid
   const conv = layers[at];
   if (!dense(conv) || (!wide && shape[3] !== bn.channels)) return null;
   try {
-    return isPlainMatmul(resolveConvGeometry([...shape.slice(0, 3), bn.channels], conv.kernel.shape, conv.convOpts())) ? { bn, relu, conv, at } : null;
+    return isPlainMatmul(resolveConvGeometry([...shape.slice(0, 3), bn.channels], conv.kernel.shape, conv.convOpts()))
+      ? { bn, relu, conv, at }
+      : null;
   } catch {
     return null; // shapes that do not fit: the layers run alone and say what is wrong
   }
 }
 
-const outOf = (layers: readonly Module[], shape: number[]): number[] => layers.reduce<number[]>((s, l) => l.outputShape(s), shape);
+const outOf = (layers: readonly Module[], shape: number[]): number[] =>
+  layers.reduce<number[]>((s, l) => l.outputShape(s), shape);
 
 /**
  * The fusion rules, tried in order at each position of a chain (first match wins; no match: the layer
@@ -112,33 +146,51 @@ export const FUSION_RULES: FusionRule[] = [
     name: 'dense-block',
     differentiable: false,
     pattern: 'Concat[Identity, Sequential[BatchNorm, ReLU?, ..., Conv2d(no bias)]] x n',
-    why: "a run of DenseNet layers builds the block's concatenation in one buffer: each layer reads the channels so far, writes its new ones; no copy per layer",
+    why:
+      "a run of DenseNet layers builds the block's concatenation in one buffer: each layer reads the " +
+      'channels so far, writes its new ones; no copy per layer',
     match: (layers, i, shape, ctx) => denseBlock(layers, i, shape, ctx),
   },
   {
     name: 'concat-in-place',
     differentiable: false,
     pattern: 'Concat (4-D)',
-    why: "the branches store into their channel range of one buffer (fused convolutions in their epilogue), instead of being copied into it",
-    match: (layers, i, shape, ctx) => (isExactly(layers[i], Concat) && shape.length === 4 ? concatInPlace(layers[i] as Concat, shape, ctx) : null),
+    why:
+      'the branches store into their channel range of one buffer (fused convolutions in their epilogue), ' +
+      'instead of being copied into it',
+    match: (layers, i, shape, ctx) =>
+      isExactly(layers[i], Concat) && shape.length === 4 ? concatInPlace(layers[i] as Concat, shape, ctx) : null,
   },
   {
     name: 'relu-pad-maxpool',
     pattern: '(after ReLU) ZeroPad2d -> MaxPool2d',
-    why: 'the pooling pads: a padded zero never beats a window of ReLU outputs (>= 0), so no padded copy (the same gradients: a tie at 0 gets none through the ReLU)',
+    why:
+      'the pooling pads: a padded zero never beats a window of ReLU outputs (>= 0), so no padded copy (the ' +
+      'same gradients: a tie at 0 gets none through the ReLU)',
     differentiable: true,
     match: (layers, i, shape) => {
       const [pad, pool] = [layers[i] as ZeroPad2d, layers[i + 1] as MaxPool2d];
-      if (!isExactly(layers[i - 1], ReLU) || !isExactly(pad, ZeroPad2d) || !isExactly(pool, MaxPool2d) || shape.length !== 4 || pool.padding === 'same') return null;
+      if (
+        !isExactly(layers[i - 1], ReLU) ||
+        !isExactly(pad, ZeroPad2d) ||
+        !isExactly(pool, MaxPool2d) ||
+        shape.length !== 4 ||
+        pool.padding === 'same'
+      )
+        return null;
       const padding = addPadding(pad.padding, 'valid')!;
-      return padding.some((v) => v >= pool.poolSize) ? null : { used: 2, stores: false, run: (x) => maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding }) };
+      return padding.some((v) => v >= pool.poolSize)
+        ? null
+        : { used: 2, stores: false, run: (x) => maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding }) };
     },
   },
   {
     name: 'conv-bn-relu',
     differentiable: false,
     pattern: 'ZeroPad2d? -> Conv2d -> BatchNorm -> ReLU?',
-    why: "the batch norm (with the convolution's bias) is an affine map in the convolution's store, and so is the ReLU; the padding goes into the convolution",
+    why:
+      "the batch norm (with the convolution's bias) is an affine map in the convolution's store, and so is " +
+      'the ReLU; the padding goes into the convolution',
     match: (layers, i, shape, ctx) => {
       const c = convAt(layers, i);
       if (!c?.bn) return null;
@@ -149,7 +201,9 @@ export const FUSION_RULES: FusionRule[] = [
   {
     name: 'conv-store',
     pattern: 'ZeroPad2d? -> Conv2d(no bias)',
-    why: 'the convolution pads (its loads skip the border) instead of a padded copy, and can store into a concatenation',
+    why:
+      'the convolution pads (its loads skip the border) instead of a padded copy, and can store into a ' +
+      'concatenation',
     differentiable: false,
     match: (layers, i) => {
       const c = convAt(layers, i);
@@ -167,28 +221,38 @@ export const FUSION_RULES: FusionRule[] = [
       if (!isExactly(pad, ZeroPad2d) || !isExactly(conv, Conv2d)) return null;
       const opts = conv.convOpts();
       const padding = addPadding(pad.padding, opts.padding);
-      return padding ? { used: 2, stores: false, run: (x) => conv2d(x, conv.kernel, conv.bias, { ...opts, padding }) } : null;
+      return padding
+        ? { used: 2, stores: false, run: (x) => conv2d(x, conv.kernel, conv.bias, { ...opts, padding }) }
+        : null;
     },
   },
   {
     name: 'bn-conv-avgpool',
     differentiable: false,
     pattern: 'BatchNorm -> ReLU? -> 1x1 Conv2d(no bias) -> AvgPool2d',
-    why: "DenseNet's transition: the pooling reads through the batch norm and ReLU, then the convolution runs on a quarter of the pixels (a 1x1 convolution and an average commute)",
+    why:
+      "DenseNet's transition: the pooling reads through the batch norm and ReLU, then the convolution runs " +
+      'on a quarter of the pixels (a 1x1 convolution and an average commute)',
     match: (layers, i, shape, ctx) => {
       const p = preActivated(layers, i, shape);
       const pool = layers[(p?.at ?? 0) + 1] as AvgPool2d;
       if (!p || p.conv.bias || !isExactly(pool, AvgPool2d)) return null;
       const prologue = table(ctx, p.bn, null, p.relu);
       const po = { size: pool.poolSize, stride: pool.strides, padding: pool.padding };
-      return { used: p.at + 2 - i, stores: false, run: (x) => fused(fused(x, null, { prologue, pool: po }), p.conv.kernel, p.conv.convOpts()) };
+      return {
+        used: p.at + 2 - i,
+        stores: false,
+        run: (x) => fused(fused(x, null, { prologue, pool: po }), p.conv.kernel, p.conv.convOpts()),
+      };
     },
   },
   {
     name: 'bn-conv-bn-relu',
     differentiable: false,
     pattern: 'BatchNorm -> ReLU? -> 1x1 Conv2d [-> BatchNorm -> ReLU?]',
-    why: "pre-activation (DenseNet): the first batch norm and ReLU map the GEMM's input as it is read, the second its output as it is stored: one pass for up to five layers",
+    why:
+      "pre-activation (DenseNet): the first batch norm and ReLU map the GEMM's input as it is read, the " +
+      'second its output as it is stored: one pass for up to five layers',
     match: (layers, i, shape, ctx) => preActivatedStep(layers, i, shape, ctx, false),
   },
   {
@@ -207,7 +271,9 @@ export const FUSION_RULES: FusionRule[] = [
   {
     name: 'bn-relu-op',
     pattern: 'BatchNorm -> ReLU',
-    why: "the batch norm op's relu flag (batch or moving statistics, as the layer would): one pass, and its backward masks the gradient",
+    why:
+      "the batch norm op's relu flag (batch or moving statistics, as the layer would): one pass, and its " +
+      'backward masks the gradient',
     differentiable: true,
     match: (layers, i) => {
       const bn = layers[i];
@@ -216,7 +282,16 @@ export const FUSION_RULES: FusionRule[] = [
         // BatchNorm.forward's own steps (its shape check was the plan's): the moving statistics move.
         const training = bn.usesBatchStats;
         if (training) bn.touch();
-        return batchNorm(x, { gamma: bn.gamma, beta: bn.beta, movingMean: bn.movingMean, movingVar: bn.movingVar, training, momentum: bn.momentum, epsilon: bn.epsilon, relu: true });
+        return batchNorm(x, {
+          gamma: bn.gamma,
+          beta: bn.beta,
+          movingMean: bn.movingMean,
+          movingVar: bn.movingVar,
+          training,
+          momentum: bn.momentum,
+          epsilon: bn.epsilon,
+          relu: true,
+        });
       };
       return { used: 2, stores: false, run };
     },
@@ -230,19 +305,35 @@ export const FUSION_RULES: FusionRule[] = [
       if (!isExactly(layers[i], Concat)) return null;
       const c = layers[i] as Concat;
       const branches = c.branches.map((b) => chain([b], shape, ctx).steps);
-      return { used: 1, stores: false, run: (x) => concat(branches.map((b) => runSteps(b, x, ctx)), shape.length - 1), branches };
+      return {
+        used: 1,
+        stores: false,
+        run: (x) =>
+          concat(
+            branches.map((b) => runSteps(b, x, ctx)),
+            shape.length - 1,
+          ),
+        branches,
+      };
     },
   },
   {
     name: 'bam',
     pattern: 'BAM',
-    why: "its gates' layers are compiled too (in the plan's mode; the spatial gate's convolution, batch norm and ReLU fuse), then combined",
+    why:
+      "its gates' layers are compiled too (in the plan's mode; the spatial gate's convolution, batch norm " +
+      'and ReLU fuse), then combined',
     differentiable: true,
     match: (layers, i, shape, ctx) => {
       if (!isExactly(layers[i], BAM)) return null;
       const bam = layers[i] as BAM;
       const [ch, sp] = [chain([bam.channelGate], shape, ctx).steps, chain([bam.spatialGate], shape, ctx).steps];
-      return { used: 1, stores: false, run: (x) => bamCombine(x, runSteps(ch, x, ctx), runSteps(sp, x, ctx), bam.options.combine), branches: [ch, sp] };
+      return {
+        used: 1,
+        stores: false,
+        run: (x) => bamCombine(x, runSteps(ch, x, ctx), runSteps(sp, x, ctx), bam.options.combine),
+        branches: [ch, sp],
+      };
     },
   },
 ];
@@ -293,8 +384,19 @@ function denseBlock(layers: readonly Module[], i: number, shape: number[], ctx: 
     const used = pre?.used ?? (relu ? 2 : 1);
     const prologue = table(ctx, bn, null, relu);
     const headOut = outOf(body.slice(0, used), [N, H, W, C]);
-    const head: Step = { rule: pre ? 'bn-conv-bn-relu' : 'bn-relu', layers: body.slice(0, used), out: headOut, stores: !!pre, run: pre?.run ?? ((x) => fused(x, null, { prologue, from: { offset: 0 } })) };
-    plan.push({ head, rest: chain(body.slice(used), headOut, ctx).steps, conv: f.layers[f.layers.length - 1] as Conv2d, inC: C });
+    const head: Step = {
+      rule: pre ? 'bn-conv-bn-relu' : 'bn-relu',
+      layers: body.slice(0, used),
+      out: headOut,
+      stores: !!pre,
+      run: pre?.run ?? ((x) => fused(x, null, { prologue, from: { offset: 0 } })),
+    };
+    plan.push({
+      head,
+      rest: chain(body.slice(used), headOut, ctx).steps,
+      conv: f.layers[f.layers.length - 1] as Conv2d,
+      inC: C,
+    });
     C += o[3];
   }
   if (!plan.length) return null;
@@ -332,11 +434,12 @@ function concatInPlace(concat: Concat, shape: number[], ctx: Ctx): Emit {
 /** Compile a chain of layers (nested Sequentials flattened) on an input shape. */
 function chain(input: readonly Module[], shape: number[], ctx: Ctx): { steps: Step[]; out: number[] } {
   const layers: Module[] = [];
-  const flatten = (ms: readonly Module[]): void => ms.forEach((m) => (isExactly(m, Sequential) ? flatten((m as Sequential).layers) : layers.push(m)));
+  const flatten = (ms: readonly Module[]): void =>
+    ms.forEach((m) => (isExactly(m, Sequential) ? flatten((m as Sequential).layers) : layers.push(m)));
   flatten(input);
   const steps: Step[] = [];
   let s = [...shape];
-  for (let i = 0; i < layers.length; ) {
+  for (let i = 0; i < layers.length;) {
     let step: Step | null = null;
     for (const r of ctx.fuse ? FUSION_RULES : []) {
       if (ctx.mode === 'train' && !r.differentiable) continue;
@@ -379,7 +482,10 @@ function runSteps(steps: readonly Step[], x: Tensor, ctx: Ctx, into?: ChannelSli
   return y;
 }
 
-/** Options of {@link compilePlan}: `fuse` (default true) applies the rules; `mode` (default `infer`) see the file comment. */
+/**
+ * Options of {@link compilePlan}: `fuse` (default true) applies the rules; `mode` (default `infer`) see the file
+ * comment.
+ */
 export interface PlanOptions {
   fuse?: boolean;
   mode?: PlanMode;
@@ -407,13 +513,16 @@ export interface Plan {
 /** Compile `model`'s plan for inputs of `inputShape` (batch included); see the file comment. */
 export function compilePlan(model: Module, inputShape: Shape, opts: PlanOptions = {}): Plan {
   const mode = opts.mode ?? 'infer';
-  if (mode !== 'infer' && mode !== 'train') throw new Error(`ossify: compilePlan mode must be 'infer' or 'train', got ${String(mode)}`);
+  if (mode !== 'infer' && mode !== 'train')
+    throw new Error(`ossify: compilePlan mode must be 'infer' or 'train', got ${String(mode)}`);
   const ctx: Ctx = { fuse: opts.fuse ?? true, mode, tables: new Map() };
   const version = model.version;
-  const structure = mode === 'train' ? [...model.modules()] : []; // a training plan reads modes as it runs: only the structure counts
+  // a training plan reads modes as it runs: only the structure counts
+  const structure = mode === 'train' ? [...model.modules()] : [];
   const { steps } = chain(model instanceof Sequential ? model.layers : [model], [...inputShape], ctx);
   const all: [Step, number][] = [];
-  const walk = (ss: Step[], depth: number): void => ss.forEach((s) => (all.push([s, depth]), s.branches?.forEach((b) => walk(b, depth + 1))));
+  const walk = (ss: Step[], depth: number): void =>
+    ss.forEach((s) => (all.push([s, depth]), s.branches?.forEach((b) => walk(b, depth + 1))));
   walk(steps, 0);
   const sameStructure = (): boolean => {
     let k = 0;
@@ -427,7 +536,11 @@ export function compilePlan(model: Module, inputShape: Shape, opts: PlanOptions 
     mode,
     run: (x) => (mode === 'train' ? runSteps(steps, x, ctx) : noGrad(() => runSteps(steps, x, ctx))),
     holds: () => (mode === 'train' ? sameStructure() : model.version === version),
-    describe: () => [`${mode} plan, ${ctx.fuse ? 'fused' : 'unfused'}: ${all.length} steps`, ...all.map(([s, d]) => `${'  '.repeat(d)}${s.rule.padEnd(16)} ${s.layers.map((l) => l.name).join(' > ')}`)].join('\n'),
+    describe: () =>
+      [
+        `${mode} plan, ${ctx.fuse ? 'fused' : 'unfused'}: ${all.length} steps`,
+        ...all.map(([s, d]) => `${'  '.repeat(d)}${s.rule.padEnd(16)} ${s.layers.map((l) => l.name).join(' > ')}`),
+      ].join('\n'),
     counts: () => all.reduce<Record<string, number>>((c, [s]) => ((c[s.rule] = (c[s.rule] ?? 0) + 1), c), {}),
     dispose: () => ctx.tables.forEach((t) => t.dispose()),
   };

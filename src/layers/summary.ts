@@ -18,7 +18,12 @@ export function summaryRows(model: Module, inputShape: Shape): SummaryRow[] {
   model.trace(inputShape, (m, _in, out) => {
     if (m.hidden || m instanceof Sequential) return;
     // A Concat row counts only its own (no) weights; its branches have their rows.
-    rows.push({ name: m.name, kind: m.kind, outputShape: [...out], params: m instanceof Concat ? 0 : m.countParams().total });
+    rows.push({
+      name: m.name,
+      kind: m.kind,
+      outputShape: [...out],
+      params: m instanceof Concat ? 0 : m.countParams().total,
+    });
   });
   return rows;
 }
@@ -59,15 +64,27 @@ export function summary(model: Module, inputShape: Shape, opts: { print?: boolea
   return out;
 }
 
-/** The inference plan (eval mode) for one input of `inputShape`: its steps' rules and layers, then each rule's count and why. */
+/**
+ * The inference plan (eval mode) for one input of `inputShape`: its steps' rules and layers, then each rule's count and
+ * why.
+ */
 export function planSummary(model: Module, inputShape: Shape, opts: { fuse?: boolean } = {}): string {
   const full = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
   const training = model.training;
   const plan = compilePlan(model.eval(), full, opts);
-  const whys = new Map([...FUSION_RULES.map((r): [string, string] => [r.name, r.why]), ['layer', 'no rule matched: the layer runs alone']]);
+  const whys = new Map([
+    ...FUSION_RULES.map((r): [string, string] => [r.name, r.why]),
+    ['layer', 'no rule matched: the layer runs alone'],
+  ]);
   const counts = Object.entries(plan.counts());
   plan.dispose();
   model.train(training);
   const head = `Plan of "${model.name}" for input (None, ${full.slice(1).join(', ')})`;
-  return [head, plan.describe(), '', 'Rules fired:', ...counts.map(([r, n]) => `  ${r.padEnd(16)} ${String(n).padStart(4)}  ${whys.get(r)}`)].join('\n');
+  return [
+    head,
+    plan.describe(),
+    '',
+    'Rules fired:',
+    ...counts.map(([r, n]) => `  ${r.padEnd(16)} ${String(n).padStart(4)}  ${whys.get(r)}`),
+  ].join('\n');
 }

@@ -57,7 +57,14 @@ function backbone(w: number, inChannels: number): Module[] {
           new Conv2d({ name: `${n}_1_conv`, inChannels: c, filters: 4 * growth, kernelSize: 1, useBias: false }),
           bn(`${n}_1_bn`, 4 * growth),
           new ReLU({ name: `${n}_1_relu` }),
-          new Conv2d({ name: `${n}_2_conv`, inChannels: 4 * growth, filters: growth, kernelSize: 3, padding: 'same', useBias: false }),
+          new Conv2d({
+            name: `${n}_2_conv`,
+            inChannels: 4 * growth,
+            filters: growth,
+            kernelSize: 3,
+            padding: 'same',
+            useBias: false,
+          }),
         ],
         { name: n },
       );
@@ -70,7 +77,12 @@ function backbone(w: number, inChannels: number): Module[] {
       const out = Math.floor(c * 0.5);
       layers.push(
         new Sequential(
-          [bn(`${t}_bn`, c), new ReLU({ name: `${t}_relu` }), new Conv2d({ name: `${t}_conv`, inChannels: c, filters: out, kernelSize: 1, useBias: false }), new AvgPool2d({ name: `${t}_pool`, poolSize: 2, strides: 2 })],
+          [
+            bn(`${t}_bn`, c),
+            new ReLU({ name: `${t}_relu` }),
+            new Conv2d({ name: `${t}_conv`, inChannels: c, filters: out, kernelSize: 1, useBias: false }),
+            new AvgPool2d({ name: `${t}_pool`, poolSize: 2, strides: 2 }),
+          ],
           { name: t },
         ),
       );
@@ -90,5 +102,8 @@ export function denseNet121(opts: ModelOptions): Model {
     bamPositions: DENSENET121_BAM_POSITIONS,
     aliases,
   });
-  return buildScope({ seed: config.seed }, () => new Model('densenet121', config, backbone(config.widthMultiplier, config.inputChannels)));
+  return buildScope(
+    { seed: config.seed },
+    () => new Model('densenet121', config, backbone(config.widthMultiplier, config.inputChannels)),
+  );
 }

@@ -28,12 +28,20 @@ import { MODEL_INPUT } from './sizes.js';
  */
 export const INCEPTION_V3_BAM_POSITIONS = ['activation_4', 'mixed2', 'mixed7'];
 
-type Step = [filters: number, kh: number, kw: number, strides?: number, padding?: 'same' | 'valid'] | 'avgpool' | 'maxpool';
+type Step =
+  [filters: number, kh: number, kw: number, strides?: number, padding?: 'same' | 'valid'] | 'avgpool' | 'maxpool';
 
 function backbone(w: number, inChannels: number): Module[] {
   const F = (n: number) => Math.max(1, Math.round(n * w));
   /** Keras's conv2d_bn: Conv2D -> BN(scale=False) -> ReLU, with automatic names. */
-  const convBn = (cin: number, filters: number, kh: number, kw: number, strides = 1, padding: 'same' | 'valid' = 'same'): Module[] => {
+  const convBn = (
+    cin: number,
+    filters: number,
+    kh: number,
+    kw: number,
+    strides = 1,
+    padding: 'same' | 'valid' = 'same',
+  ): Module[] => {
     const c = F(filters);
     return [
       new Conv2d({ inChannels: cin, filters: c, kernelSize: [kh, kw], strides, padding, useBias: false }),
@@ -60,11 +68,25 @@ function backbone(w: number, inChannels: number): Module[] {
     return { m: new Sequential(layers, { name }), out };
   };
   /** A Concatenate of branches named `name`; returns it and its channels. */
-  const mixed = (name: string, parts: { m: Module; out: number }[]) => ({ m: new Concat(parts.map((p) => p.m), { name }), out: parts.reduce((s, p) => s + p.out, 0) });
+  const mixed = (name: string, parts: { m: Module; out: number }[]) => ({
+    m: new Concat(
+      parts.map((p) => p.m),
+      { name },
+    ),
+    out: parts.reduce((s, p) => s + p.out, 0),
+  });
 
   const layers: Module[] = [];
   // Stem.
-  const stem = chain(inChannels, [[32, 3, 3, 2, 'valid'], [32, 3, 3, 1, 'valid'], [64, 3, 3], 'maxpool', [80, 1, 1, 1, 'valid'], [192, 3, 3, 1, 'valid'], 'maxpool']);
+  const stem = chain(inChannels, [
+    [32, 3, 3, 2, 'valid'],
+    [32, 3, 3, 1, 'valid'],
+    [64, 3, 3],
+    'maxpool',
+    [80, 1, 1, 1, 'valid'],
+    [192, 3, 3, 1, 'valid'],
+    'maxpool',
+  ]);
   layers.push(...stem.layers);
   let c = stem.out;
   const push = (b: { m: Module; out: number }) => {
@@ -73,54 +95,108 @@ function backbone(w: number, inChannels: number): Module[] {
   };
 
   // mixed0..2: 35 x 35.
-  for (const [i, pool] of [[0, 32], [1, 64], [2, 64]] as const) {
+  for (const [i, pool] of [
+    [0, 32],
+    [1, 64],
+    [2, 64],
+  ] as const) {
     const n = `mixed${i}`;
-    push(mixed(n, [
-      branch(`${n}/branch1x1`, c, [[64, 1, 1]]),
-      branch(`${n}/branch5x5`, c, [[48, 1, 1], [64, 5, 5]]),
-      branch(`${n}/branch3x3dbl`, c, [[64, 1, 1], [96, 3, 3], [96, 3, 3]]),
-      branch(`${n}/branch_pool`, c, ['avgpool', [pool, 1, 1]]),
-    ]));
+    push(
+      mixed(n, [
+        branch(`${n}/branch1x1`, c, [[64, 1, 1]]),
+        branch(`${n}/branch5x5`, c, [
+          [48, 1, 1],
+          [64, 5, 5],
+        ]),
+        branch(`${n}/branch3x3dbl`, c, [
+          [64, 1, 1],
+          [96, 3, 3],
+          [96, 3, 3],
+        ]),
+        branch(`${n}/branch_pool`, c, ['avgpool', [pool, 1, 1]]),
+      ]),
+    );
   }
   // mixed3: reduction to 17 x 17.
-  push(mixed('mixed3', [
-    branch('mixed3/branch3x3', c, [[384, 3, 3, 2, 'valid']]),
-    branch('mixed3/branch3x3dbl', c, [[64, 1, 1], [96, 3, 3], [96, 3, 3, 2, 'valid']]),
-    { m: new Sequential([new MaxPool2d({ poolSize: 3, strides: 2 })], { name: 'mixed3/branch_pool' }), out: c },
-  ]));
+  push(
+    mixed('mixed3', [
+      branch('mixed3/branch3x3', c, [[384, 3, 3, 2, 'valid']]),
+      branch('mixed3/branch3x3dbl', c, [
+        [64, 1, 1],
+        [96, 3, 3],
+        [96, 3, 3, 2, 'valid'],
+      ]),
+      { m: new Sequential([new MaxPool2d({ poolSize: 3, strides: 2 })], { name: 'mixed3/branch_pool' }), out: c },
+    ]),
+  );
   // mixed4..7: 17 x 17 with factorised 7x7 convolutions.
-  for (const [i, f] of [[4, 128], [5, 160], [6, 160], [7, 192]] as const) {
+  for (const [i, f] of [
+    [4, 128],
+    [5, 160],
+    [6, 160],
+    [7, 192],
+  ] as const) {
     const n = `mixed${i}`;
-    push(mixed(n, [
-      branch(`${n}/branch1x1`, c, [[192, 1, 1]]),
-      branch(`${n}/branch7x7`, c, [[f, 1, 1], [f, 1, 7], [192, 7, 1]]),
-      branch(`${n}/branch7x7dbl`, c, [[f, 1, 1], [f, 7, 1], [f, 1, 7], [f, 7, 1], [192, 1, 7]]),
-      branch(`${n}/branch_pool`, c, ['avgpool', [192, 1, 1]]),
-    ]));
+    push(
+      mixed(n, [
+        branch(`${n}/branch1x1`, c, [[192, 1, 1]]),
+        branch(`${n}/branch7x7`, c, [
+          [f, 1, 1],
+          [f, 1, 7],
+          [192, 7, 1],
+        ]),
+        branch(`${n}/branch7x7dbl`, c, [
+          [f, 1, 1],
+          [f, 7, 1],
+          [f, 1, 7],
+          [f, 7, 1],
+          [192, 1, 7],
+        ]),
+        branch(`${n}/branch_pool`, c, ['avgpool', [192, 1, 1]]),
+      ]),
+    );
   }
   // mixed8: reduction to 8 x 8.
-  push(mixed('mixed8', [
-    branch('mixed8/branch3x3', c, [[192, 1, 1], [320, 3, 3, 2, 'valid']]),
-    branch('mixed8/branch7x7x3', c, [[192, 1, 1], [192, 1, 7], [192, 7, 1], [192, 3, 3, 2, 'valid']]),
-    { m: new Sequential([new MaxPool2d({ poolSize: 3, strides: 2 })], { name: 'mixed8/branch_pool' }), out: c },
-  ]));
+  push(
+    mixed('mixed8', [
+      branch('mixed8/branch3x3', c, [
+        [192, 1, 1],
+        [320, 3, 3, 2, 'valid'],
+      ]),
+      branch('mixed8/branch7x7x3', c, [
+        [192, 1, 1],
+        [192, 1, 7],
+        [192, 7, 1],
+        [192, 3, 3, 2, 'valid'],
+      ]),
+      { m: new Sequential([new MaxPool2d({ poolSize: 3, strides: 2 })], { name: 'mixed8/branch_pool' }), out: c },
+    ]),
+  );
   // mixed9..10: 8 x 8 with split 1x3 / 3x1 branches.
   for (const i of [9, 10]) {
     const n = `mixed${i}`;
     const b1 = branch(`${n}/branch1x1`, c, [[320, 1, 1]]);
     const b3 = chain(c, [[384, 1, 1]]);
-    const b3split = mixed(`mixed9_${i - 9}`, [branch(`${n}/branch3x3_1`, b3.out, [[384, 1, 3]]), branch(`${n}/branch3x3_2`, b3.out, [[384, 3, 1]])]);
-    const b3d = chain(c, [[448, 1, 1], [384, 3, 3]]);
+    const b3split = mixed(`mixed9_${i - 9}`, [
+      branch(`${n}/branch3x3_1`, b3.out, [[384, 1, 3]]),
+      branch(`${n}/branch3x3_2`, b3.out, [[384, 3, 1]]),
+    ]);
+    const b3d = chain(c, [
+      [448, 1, 1],
+      [384, 3, 3],
+    ]);
     const d1 = branch(`${n}/branch3x3dbl_1`, b3d.out, [[384, 1, 3]]);
     const d2 = branch(`${n}/branch3x3dbl_2`, b3d.out, [[384, 3, 1]]);
     const dsplit = { m: new Concat([d1.m, d2.m]), out: d1.out + d2.out };
     const bp = branch(`${n}/branch_pool`, c, ['avgpool', [192, 1, 1]]);
-    push(mixed(n, [
-      b1,
-      { m: new Sequential([...b3.layers, b3split.m], { name: `${n}/branch3x3` }), out: b3split.out },
-      { m: new Sequential([...b3d.layers, dsplit.m], { name: `${n}/branch3x3dbl` }), out: dsplit.out },
-      bp,
-    ]));
+    push(
+      mixed(n, [
+        b1,
+        { m: new Sequential([...b3.layers, b3split.m], { name: `${n}/branch3x3` }), out: b3split.out },
+        { m: new Sequential([...b3d.layers, dsplit.m], { name: `${n}/branch3x3dbl` }), out: dsplit.out },
+        bp,
+      ]),
+    );
   }
   return layers;
 }
@@ -132,5 +208,8 @@ export function inceptionV3(opts: ModelOptions): Model {
     bamPositions: INCEPTION_V3_BAM_POSITIONS,
     aliases: { stem: 'activation_4' },
   });
-  return buildScope({ seed: config.seed }, () => new Model('inception_v3', config, backbone(config.widthMultiplier, config.inputChannels)));
+  return buildScope(
+    { seed: config.seed },
+    () => new Model('inception_v3', config, backbone(config.widthMultiplier, config.inputChannels)),
+  );
 }

@@ -52,10 +52,16 @@ export interface ModelConfig {
 }
 
 /** Fill the defaults of {@link ModelOptions} for an architecture. */
-export function resolveConfig(arch: Architecture, opts: ModelOptions, defaults: { inputSize: number; minInput: number; bamPositions: string[]; aliases?: Record<string, string> }): ModelConfig {
+export function resolveConfig(
+  arch: Architecture,
+  opts: ModelOptions,
+  defaults: { inputSize: number; minInput: number; bamPositions: string[]; aliases?: Record<string, string> },
+): ModelConfig {
   const inputSize = opts.inputSize ?? defaults.inputSize;
-  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) throw new Error(`ossify: ${arch}: numClasses must be a positive integer, got ${opts.numClasses}`);
-  if (!Number.isInteger(inputSize) || inputSize < defaults.minInput) throw new Error(`ossify: ${arch}: inputSize must be an integer >= ${defaults.minInput}, got ${inputSize}`);
+  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1)
+    throw new Error(`ossify: ${arch}: numClasses must be a positive integer, got ${opts.numClasses}`);
+  if (!Number.isInteger(inputSize) || inputSize < defaults.minInput)
+    throw new Error(`ossify: ${arch}: inputSize must be an integer >= ${defaults.minInput}, got ${inputSize}`);
   const w = opts.widthMultiplier ?? 1;
   if (!(w > 0)) throw new Error(`ossify: ${arch}: widthMultiplier must be positive, got ${w}`);
   const dropout = opts.dropout ?? 0;
@@ -64,11 +70,21 @@ export function resolveConfig(arch: Architecture, opts: ModelOptions, defaults: 
   if (opts.bam) {
     const p: BamPlacement = opts.bam === true ? {} : opts.bam;
     const o = { ...BAM_DEFAULTS } as Required<BamOptions>;
-    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[]) if (p[k] !== undefined) (o as Record<string, unknown>)[k] = p[k];
+    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
+      if (p[k] !== undefined) (o as Record<string, unknown>)[k] = p[k];
     const positions = (p.positions ?? defaults.bamPositions).map((n) => defaults.aliases?.[n] ?? n);
     bam = { ...o, positions };
   }
-  return { arch, numClasses: opts.numClasses, inputSize, inputChannels: opts.inputChannels ?? 3, bam, dropout, widthMultiplier: w, seed: opts.seed ?? 0 };
+  return {
+    arch,
+    numClasses: opts.numClasses,
+    inputSize,
+    inputChannels: opts.inputChannels ?? 3,
+    bam,
+    dropout,
+    widthMultiplier: w,
+    seed: opts.seed ?? 0,
+  };
 }
 
 /** A built classifier. Its direct children are the backbone's top-level layers, then the head. */
@@ -95,11 +111,15 @@ export class Model extends Sequential {
       }
       if (config.bam) {
         const { positions, ...opts } = config.bam;
-        if (new Set(positions).size !== positions.length) throw new Error(`ossify: ${name}: BAM positions repeat: ${positions.join(', ')}`);
+        if (new Set(positions).size !== positions.length)
+          throw new Error(`ossify: ${name}: BAM positions repeat: ${positions.join(', ')}`);
         for (const pos of positions) {
           const c = channels.get(pos);
-          if (c === undefined) throw new Error(`ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ` +
-              `${[...channels.keys()].join(', ')}`);
+          if (c === undefined)
+            throw new Error(
+              `ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ` +
+                `${[...channels.keys()].join(', ')}`,
+            );
           this.insertAfter(pos, new BAM({ name: `bam_${pos}`, channels: c, ...opts }));
         }
       }
@@ -144,7 +164,10 @@ export class Model extends Sequential {
     return this.plan(x.shape, { ...opts, mode: 'train' }).run(x);
   }
 
-  /** The model's plan for inputs of `shape` (see {@link compilePlan}), compiled once and kept while it holds ({@link Plan.holds}). */
+  /**
+   * The model's plan for inputs of `shape` (see {@link compilePlan}), compiled once and kept while it holds ({@link
+   * Plan.holds}).
+   */
   plan(shape: Shape, opts: PlanOptions = {}): Plan {
     for (const [k, p] of this.plans) {
       if (p.holds()) continue;
@@ -166,6 +189,9 @@ export class Model extends Sequential {
   }
 
   private checkInput(x: Tensor): void {
-    if (x.rank !== 4 || x.shape[3] !== this.config.inputChannels) throw new Error(`ossify: ${this.name} takes NHWC images with ${this.config.inputChannels} channels, got ${shapeStr(x.shape)}`);
+    if (x.rank !== 4 || x.shape[3] !== this.config.inputChannels)
+      throw new Error(
+        `ossify: ${this.name} takes NHWC images with ${this.config.inputChannels} channels, got ${shapeStr(x.shape)}`,
+      );
   }
 }

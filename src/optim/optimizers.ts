@@ -16,7 +16,13 @@ import type { BufferLike } from '../gpu/runtime.js';
  * Launch a per-element update kernel over `p`, as vec4s when its size allows, several per
  * invocation (shaders/adam.wgsl).
  */
-function launchUpdate(name: string, src: string, p: Tensor, bindings: Record<string, BufferLike>, params: Record<string, number>): void {
+function launchUpdate(
+  name: string,
+  src: string,
+  p: Tensor,
+  bindings: Record<string, BufferLike>,
+  params: Record<string, number>,
+): void {
   const rt = runtime();
   const vec = p.size % 4 === 0;
   const n = vec ? p.size / 4 : p.size;
@@ -48,7 +54,11 @@ export abstract class Optimizer {
   private leakWarned = false;
 
   /** `kind` names the optimizer in error messages. */
-  constructor(readonly params: Tensor[], lr: number, private readonly kind = 'Optimizer') {
+  constructor(
+    readonly params: Tensor[],
+    lr: number,
+    private readonly kind = 'Optimizer',
+  ) {
     if (!Array.isArray(params) || !params.length) {
       throw new Error(`ossify: ${kind} needs a non-empty array of parameters, got ${showValue(params)}`);
     }
@@ -184,7 +194,13 @@ export class Adam extends Optimizer {
   protected update(p: Tensor, g: Tensor, i: number): void {
     const t = this.iterations;
     const alpha = (this.lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
-    launchUpdate('adam', adamSrc, p, { param: p.storage, grad: g.storage, m: this.slot('m', i).storage, v: this.slot('v', i).storage }, { alpha, b1: this.beta1, b2: this.beta2, eps: this.epsilon, decay: this.lr * this.weightDecay, gscale: 1 });
+    launchUpdate(
+      'adam',
+      adamSrc,
+      p,
+      { param: p.storage, grad: g.storage, m: this.slot('m', i).storage, v: this.slot('v', i).storage },
+      { alpha, b1: this.beta1, b2: this.beta2, eps: this.epsilon, decay: this.lr * this.weightDecay, gscale: 1 },
+    );
   }
 }
 
@@ -215,7 +231,13 @@ export class SGD extends Optimizer {
     this.weightDecay = checkOptionalNumber(opts.weightDecay, 'SGD weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
-    launchUpdate('sgd', sgdSrc, p, { param: p.storage, grad: g.storage, buf: this.slot('momentum', i).storage }, { lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, gscale: 1 });
+    launchUpdate(
+      'sgd',
+      sgdSrc,
+      p,
+      { param: p.storage, grad: g.storage, buf: this.slot('momentum', i).storage },
+      { lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, gscale: 1 },
+    );
   }
 }
 
@@ -248,4 +270,3 @@ export function sgdReference(p: Float64Array, grads: Float64Array[], o: Required
     }
   return w;
 }
-

@@ -12,7 +12,11 @@ import { mul, relu, reshape } from '../kernels/elementwise.js';
 import type { Model } from '../models/index.js';
 
 /** Grad-CAM maps [N, h, w] (h, w of the last feature map), each scaled to [0, 1]. */
-export async function gradCam(model: Model, x: Tensor, targetClass = 1): Promise<{ maps: Float32Array; h: number; w: number; logits: Float32Array }> {
+export async function gradCam(
+  model: Model,
+  x: Tensor,
+  targetClass = 1,
+): Promise<{ maps: Float32Array; h: number; w: number; logits: Float32Array }> {
   const layers = model.layers;
   const gap = layers.findIndex((l) => l.kind === 'GlobalAveragePooling2D');
   if (gap < 0) throw new Error(`ossify: ${model.name} has no global average pooling layer for Grad-CAM`);
@@ -22,7 +26,10 @@ export async function gradCam(model: Model, x: Tensor, targetClass = 1): Promise
   let shape: number[] = [...x.shape];
   const sizes = layers.slice(0, gap).map((l) => (shape = l.outputShape(shape))[1]);
   if (sizes[gap - 1] < 7) {
-    const i = sizes.map((h, j) => (h >= 7 ? j : -1)).filter((j) => j >= 0).pop();
+    const i = sizes
+      .map((h, j) => (h >= 7 ? j : -1))
+      .filter((j) => j >= 0)
+      .pop();
     if (i !== undefined) split = i + 1;
   }
   const wasTraining = model.training;

@@ -56,10 +56,20 @@ const TIMM_V4 = "timm's inception_v4.tf_in1k (Hugging Face timm/inception_v4.tf_
  */
 export const BACKBONES: readonly Backbone[] = (
   [
-    ['inceptionv3', 'InceptionV3', MODEL_SIZES.inceptionv3.inputSize,
-      'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5', `${KERAS}/inception_v3/`],
-    ['densenet121', 'DenseNet121', MODEL_SIZES.densenet121.inputSize,
-      'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5', `${KERAS}/densenet/`],
+    [
+      'inceptionv3',
+      'InceptionV3',
+      MODEL_SIZES.inceptionv3.inputSize,
+      'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      `${KERAS}/inception_v3/`,
+    ],
+    [
+      'densenet121',
+      'DenseNet121',
+      MODEL_SIZES.densenet121.inputSize,
+      'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      `${KERAS}/densenet/`,
+    ],
     ['efficientnetb1', 'EfficientNetB1', 240, 'efficientnetb1_notop.h5', `${KERAS}/efficientnetb1/`],
     ['efficientnetv2b2', 'EfficientNetV2B2', 260, 'efficientnetv2-b2_notop.h5', `${KERAS}/efficientnet_v2/`],
     ['inceptionv4', 'InceptionV4', 299, 'inception_v4.tf_in1k.safetensors', TIMM_V4],
@@ -78,8 +88,22 @@ export function isBuilt(model: string): boolean {
 
 /** The options a run of a grid passes to the trainer as they are. */
 export const TRAINER_KEYS = [
-  'bam', 'bamCombine', 'width', 'dropout', 'epochs', 'batchSize', 'lr', 'seed', 'classWeights',
-  'balancedSampling', 'augment', 'earlyStopping', 'maxBatches', 'monitor', 'report', 'allowPartialInit',
+  'bam',
+  'bamCombine',
+  'width',
+  'dropout',
+  'epochs',
+  'batchSize',
+  'lr',
+  'seed',
+  'classWeights',
+  'balancedSampling',
+  'augment',
+  'earlyStopping',
+  'maxBatches',
+  'monitor',
+  'report',
+  'allowPartialInit',
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 /** A trainer option a grid passes on as it is. */
@@ -176,9 +200,14 @@ export class GridError extends Error {}
 
 type Check = (v: unknown) => string | null; // what is wanted, or null when fine
 
-const numberIn = (r: Range): Check => (v) => (typeof v === 'number' && Number.isFinite(v) && r.ok(v) ? null : r.want);
-const oneOf = (choices: readonly string[]): Check => (v) =>
-  typeof v === 'string' && choices.includes(v) ? null : `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
+const numberIn =
+  (r: Range): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isFinite(v) && r.ok(v) ? null : r.want;
+const oneOf =
+  (choices: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && choices.includes(v) ? null : `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
 const bool: Check = (v) => (typeof v === 'boolean' ? null : 'true or false');
 const R = TRAIN_RANGES;
 
@@ -395,9 +424,27 @@ function product(axes: Axes): Partial<RunOptions>[] {
 
 /** Order of the options in run names. */
 const NAME_ORDER: Key[] = [
-  'model', 'bam', 'bamCombine', 'init', 'initWeights', 'imageSize', 'width', 'dropout', 'lr', 'batchSize', 'epochs',
-  'classWeights', 'balancedSampling', 'augment', 'patience', 'earlyStopping', 'maxBatches', 'monitor',
-  'allowPartialInit', 'report', 'seed',
+  'model',
+  'bam',
+  'bamCombine',
+  'init',
+  'initWeights',
+  'imageSize',
+  'width',
+  'dropout',
+  'lr',
+  'batchSize',
+  'epochs',
+  'classWeights',
+  'balancedSampling',
+  'augment',
+  'patience',
+  'earlyStopping',
+  'maxBatches',
+  'monitor',
+  'allowPartialInit',
+  'report',
+  'seed',
 ];
 
 /** How an option is written in run names: [yes, no] words for flags, a prefix (and suffix) for values. */
@@ -409,8 +456,17 @@ const FLAG_WORDS: Partial<Record<Key, [string, string]>> = {
   report: ['report', 'noreport'],
 };
 const AFFIXES: Partial<Record<Key, [string, string?]>> = {
-  imageSize: ['', 'px'], width: ['w'], dropout: ['do'], lr: ['lr'], batchSize: ['b'], epochs: ['e'], patience: ['p'],
-  earlyStopping: ['es'], maxBatches: ['mb'], seed: ['s'], classWeights: ['cw-'],
+  imageSize: ['', 'px'],
+  width: ['w'],
+  dropout: ['do'],
+  lr: ['lr'],
+  batchSize: ['b'],
+  epochs: ['e'],
+  patience: ['p'],
+  earlyStopping: ['es'],
+  maxBatches: ['mb'],
+  seed: ['s'],
+  classWeights: ['cw-'],
 };
 
 /** One option's part of a run name. */
@@ -493,7 +549,10 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
   const rowKeys = NAME_ORDER.filter((k) => k !== 'seed' && (k === 'model' || varying.includes(k)));
   const seen = new Map<string, number>();
   const runs = options.map((o, index): PlannedRun => {
-    const row = rowKeys.map((k) => token(k, o[k])).join('-').replace(/[^A-Za-z0-9._+-]/g, '_');
+    const row = rowKeys
+      .map((k) => token(k, o[k]))
+      .join('-')
+      .replace(/[^A-Za-z0-9._+-]/g, '_');
     const name = `${row}-${token('seed', o.seed)}`;
     const first = seen.get(name);
     if (first !== undefined) fail(`runs ${first + 1} and ${index + 1} have the same options (${name}); remove one`);

@@ -111,7 +111,9 @@ export function confusionMatrix(probs: ArrayLike<number>, labels: ArrayLike<numb
 }
 
 /** Per-class reports and averages from a confusion matrix. */
-export function reportFromConfusion(cm: ConfusionMatrix): Pick<BinaryMetrics, 'perClass' | 'macro' | 'weighted' | 'accuracy' | 'balancedAccuracy'> {
+export function reportFromConfusion(
+  cm: ConfusionMatrix,
+): Pick<BinaryMetrics, 'perClass' | 'macro' | 'weighted' | 'accuracy' | 'balancedAccuracy'> {
   const [[tn, fp], [fn, tp]] = cm;
   const n = tn + fp + fn + tp;
   const cls = (tpC: number, fpC: number, fnC: number): ClassReport => {
@@ -135,7 +137,10 @@ export function reportFromConfusion(cm: ConfusionMatrix): Pick<BinaryMetrics, 'p
 }
 
 /** Sorts scores descending and returns, per distinct score, cumulative (fp, tp) counts. */
-function cumulativeCounts(probs: ArrayLike<number>, labels: ArrayLike<number>): { fps: number[]; tps: number[]; thr: number[] } {
+function cumulativeCounts(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): { fps: number[]; tps: number[]; thr: number[] } {
   const idx = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
   const fps: number[] = [];
   const tps: number[] = [];
@@ -157,7 +162,11 @@ function cumulativeCounts(probs: ArrayLike<number>, labels: ArrayLike<number>): 
 }
 
 /** ROC curve as sklearn's `roc_curve(y, p, drop_intermediate=...)`. Rates are NaN for a class that is absent. */
-export function rocCurve(probs: ArrayLike<number>, labels: ArrayLike<number>, opts: { dropIntermediate?: boolean } = {}): RocCurve {
+export function rocCurve(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  opts: { dropIntermediate?: boolean } = {},
+): RocCurve {
   checkInputs(probs, labels);
   let { fps, tps, thr } = cumulativeCounts(probs, labels);
   if ((opts.dropIntermediate ?? true) && fps.length > 2) {
@@ -202,9 +211,26 @@ export function majorityBaseline(labels: ArrayLike<number>): BaselineMetrics {
   for (let i = 0; i < labels.length; i++) n1 += labels[i] === 1 ? 1 : 0;
   const n0 = labels.length - n1;
   const predicts: 0 | 1 = n1 > n0 ? 1 : 0;
-  const cm: ConfusionMatrix = predicts === 1 ? [[0, n0], [0, n1]] : [[n0, 0], [n1, 0]];
+  const cm: ConfusionMatrix =
+    predicts === 1
+      ? [
+          [0, n0],
+          [0, n1],
+        ]
+      : [
+          [n0, 0],
+          [n1, 0],
+        ];
   const r = reportFromConfusion(cm);
-  return { predicts, accuracy: r.accuracy, precision: r.perClass[1].precision, recall: r.perClass[1].recall, f1: r.perClass[1].f1, balancedAccuracy: r.balancedAccuracy, auc: 0.5 };
+  return {
+    predicts,
+    accuracy: r.accuracy,
+    precision: r.perClass[1].precision,
+    recall: r.perClass[1].recall,
+    f1: r.perClass[1].f1,
+    balancedAccuracy: r.balancedAccuracy,
+    auc: 0.5,
+  };
 }
 
 /**

@@ -27,7 +27,14 @@ export interface PlateauOptions {
 }
 
 /** Keras defaults: monitor val_loss, mode min, factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0. */
-export const KERAS_PLATEAU_DEFAULTS: PlateauOptions = { mode: 'min', factor: 0.1, patience: 10, minDelta: 1e-4, cooldown: 0, minLr: 0 };
+export const KERAS_PLATEAU_DEFAULTS: PlateauOptions = {
+  mode: 'min',
+  factor: 0.1,
+  patience: 10,
+  minDelta: 1e-4,
+  cooldown: 0,
+  minLr: 0,
+};
 
 /** What {@link ReduceLROnPlateau.step} decided. */
 export interface PlateauStep {
@@ -150,7 +157,8 @@ export class EarlyStopping {
   /** One epoch end (0-based epoch, as Keras). */
   step(value: number | undefined, epoch: number): EarlyStoppingStep {
     const o = this.options;
-    if (value === undefined || Number.isNaN(value) || epoch < o.startFromEpoch) return { stop: false, improved: false, wait: this.wait };
+    if (value === undefined || Number.isNaN(value) || epoch < o.startFromEpoch)
+      return { stop: false, improved: false, wait: this.wait };
     this.wait++;
     if (this.better(value, this.best)) {
       this.best = value;

@@ -53,7 +53,12 @@ export async function predictImages(checkpoint: string, paths: string[], outDir:
       x.dispose();
       const [l0, l1] = [cam.logits[0], cam.logits[1]];
       const probability = 1 / (1 + Math.exp(l0 - l1));
-      const png = encodePng(overlayHeatmap({ data: grayOf(img.data, size, size), width: size, height: size }, { data: cam.maps, width: cam.w, height: cam.h }));
+      const png = encodePng(
+        overlayHeatmap(
+          { data: grayOf(img.data, size, size), width: size, height: size },
+          { data: cam.maps, width: cam.w, height: cam.h },
+        ),
+      );
       const heatmap = join(outDir, `${basename(path).replace(/\.[^.]+$/, '')}.attention.png`);
       await writeFile(heatmap, png);
       results.push({ path, probability, heatmap });

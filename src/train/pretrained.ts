@@ -39,14 +39,18 @@ export async function loadPretrained(
   const target: ImportTarget[] = [...own].map(([name, t]) => ({ name, shape: [...t.shape] }));
   let report: ImportReport;
   if (/\.h5$|\.hdf5$/i.test(path)) {
-    const layers = [...model.modules()].filter((m) => m.childModules().length === 0).map((m) => ({ name: m.name, className: m.kind }));
+    const layers = [...model.modules()]
+      .filter((m) => m.childModules().length === 0)
+      .map((m) => ({ name: m.name, className: m.kind }));
     const w = await loadKerasH5(path, { layerNames: keras3LayerKeys(layers) });
     report = importWeights(w.tensors, target, { source: path, onShapeMismatch: 'skip' });
   } else {
     const file = await loadSafetensors(path);
     const tensors = new Map<string, TensorData>([...file.tensors].filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
     const torchLike = [...tensors.keys()].some((k) => k.endsWith('.running_mean') || k.endsWith('.weight'));
-    report = torchLike ? importTorchWeights(tensors, target, { source: path, onShapeMismatch: 'skip' }) : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip' });
+    report = torchLike
+      ? importTorchWeights(tensors, target, { source: path, onShapeMismatch: 'skip' })
+      : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip' });
   }
   const loaded = report.loaded.length;
   if (loaded < MIN_INIT_FRACTION * target.length && !opts.allowPartial) {
@@ -59,11 +63,16 @@ export async function loadPretrained(
     );
   }
   model.loadStateDict(Object.fromEntries(report.tensors), { strict: false });
-  log(`ossify: initial weights from ${path}: ${report.loaded.length} of ${target.length} tensors loaded, ` +
+  log(
+    `ossify: initial weights from ${path}: ${report.loaded.length} of ${target.length} tensors loaded, ` +
       `${report.skipped.length} skipped, ${report.missing.length} kept their initial values, ` +
-      `${report.unused.length} in the file unused`);
+      `${report.unused.length} in the file unused`,
+  );
   for (const s of report.skipped.slice(0, 10)) log(`  skipped ${s.name}: ${s.reason}`);
-  if (report.missing.length) log(`  not in the file (e.g. BAM modules): ` +
-      `${report.missing.slice(0, 6).join(', ')}${report.missing.length > 6 ? ', ...' : ''}`);
+  if (report.missing.length)
+    log(
+      `  not in the file (e.g. BAM modules): ` +
+        `${report.missing.slice(0, 6).join(', ')}${report.missing.length > 6 ? ', ...' : ''}`,
+    );
   return report;
 }

@@ -85,7 +85,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+    out.push(Number(v.toPrecision(12)));
   return out;
 }
 
@@ -125,7 +126,11 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const ys = series.flatMap((s) => s.y.filter((v) => Number.isFinite(v) && (!o.logY || v > 0)).map(tr));
   let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   if (x1 === x0) x1 = x0 + 1;
-  let [y0, y1] = o.yRange ? [tr(o.yRange[0]), tr(o.yRange[1])] : ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  let [y0, y1] = o.yRange
+    ? [tr(o.yRange[0]), tr(o.yRange[1])]
+    : ys.length
+      ? [Math.min(...ys), Math.max(...ys)]
+      : [0, 1];
   if (!o.yRange) {
     const pad = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 0.5;
     y0 -= pad;
@@ -138,23 +143,37 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>${xmlEscape(o.title)}</text>`);
   // Grid and ticks.
-  const yTicks = o.logY ? niceTicks(Math.floor(y0), Math.ceil(y1), Math.ceil(y1) - Math.floor(y0)).filter((t) => Number.isInteger(t) && t >= y0 && t <= y1) : niceTicks(y0, y1, 5);
+  const yTicks = o.logY
+    ? niceTicks(Math.floor(y0), Math.ceil(y1), Math.ceil(y1) - Math.floor(y0)).filter(
+        (t) => Number.isInteger(t) && t >= y0 && t <= y1,
+      )
+    : niceTicks(y0, y1, 5);
   for (const t of yTicks) {
     const y = m.t + ph - ((t - y0) / (y1 - y0)) * ph;
     const label = o.logY ? `1e${t}` : fmt(t, 3);
     parts.push(`<line x1="${m.l}" y1="${y.toFixed(1)}" x2="${m.l + pw}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
-    parts.push(`<text x="${m.l - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${label}</text>`);
+    parts.push(
+      `<text x="${m.l - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${label}</text>`,
+    );
   }
   const xTicks = niceTicks(x0, x1, Math.min(10, Math.max(1, Math.round(x1 - x0)))).filter((t) => t >= x0 && t <= x1);
   for (const t of xTicks) {
     const x = px(t);
-    parts.push(`<line x1="${x.toFixed(1)}" y1="${m.t + ph}" x2="${x.toFixed(1)}" y2="${m.t + ph + 5}" stroke="black"/>`);
-    parts.push(`<text x="${x.toFixed(1)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${fmt(t, 4)}</text>`);
+    parts.push(
+      `<line x1="${x.toFixed(1)}" y1="${m.t + ph}" x2="${x.toFixed(1)}" y2="${m.t + ph + 5}" stroke="black"/>`,
+    );
+    parts.push(
+      `<text x="${x.toFixed(1)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${fmt(t, 4)}</text>`,
+    );
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(o.xLabel)}</text>`);
-  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
-      `${m.t + ph / 2})" ${FONT}>${xmlEscape(o.yLabel)}</text>`);
+  parts.push(
+    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(o.xLabel)}</text>`,
+  );
+  parts.push(
+    `<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
+      `${m.t + ph / 2})" ${FONT}>${xmlEscape(o.yLabel)}</text>`,
+  );
   // Lines.
   series.forEach((s, k) => {
     const pts: string[] = [];
@@ -164,18 +183,26 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
       pts.push(`${px(s.x[i]!).toFixed(2)},${py(v).toFixed(2)}`);
     }
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    if (pts.length > 1) parts.push(`<polyline data-series="${xmlEscape(s.name)}" points="${pts.join(' ')}" fill="none" stroke="${s.color}" ` +
-        `stroke-width="2"${dash}/>`);
+    if (pts.length > 1)
+      parts.push(
+        `<polyline data-series="${xmlEscape(s.name)}" points="${pts.join(' ')}" fill="none" stroke="${s.color}" ` +
+          `stroke-width="2"${dash}/>`,
+      );
     if (pts.length === 1) {
       const [cx, cy] = pts[0]!.split(',');
       parts.push(`<circle data-series="${xmlEscape(s.name)}" cx="${cx}" cy="${cy}" r="3" fill="${s.color}"/>`);
     }
     // Legend (on a white box so lines under it do not hide the text).
     const ly = m.t + 14 + k * 18;
-    if (k === 0) parts.push(`<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${series.length * 18 + 4}" fill="white" ` +
-        `fill-opacity="0.85"/>`);
-    parts.push(`<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" ` +
-        `stroke-width="2"${dash}/>`);
+    if (k === 0)
+      parts.push(
+        `<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${series.length * 18 + 4}" fill="white" ` +
+          `fill-opacity="0.85"/>`,
+      );
+    parts.push(
+      `<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" ` +
+        `stroke-width="2"${dash}/>`,
+    );
     parts.push(`<text x="${m.l + pw - 120}" y="${ly + 4}" font-size="12" ${FONT}>${xmlEscape(s.name)}</text>`);
   });
   parts.push('</svg>');
@@ -197,26 +224,41 @@ export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
   parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>ROC curve (validation)</text>`);
   for (const t of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
     parts.push(`<line x1="${m.l}" y1="${py(t)}" x2="${m.l + pw}" y2="${py(t)}" stroke="#e0e0e0"/>`);
-    parts.push(`<text x="${m.l - 6}" y="${(Number(py(t)) + 4).toFixed(1)}" text-anchor="end" font-size="11" ` +
-        `${FONT}>${t.toFixed(1)}</text>`);
-    parts.push(`<text x="${px(t)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${t.toFixed(1)}</text>`);
+    parts.push(
+      `<text x="${m.l - 6}" y="${(Number(py(t)) + 4).toFixed(1)}" text-anchor="end" font-size="11" ` +
+        `${FONT}>${t.toFixed(1)}</text>`,
+    );
+    parts.push(
+      `<text x="${px(t)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${t.toFixed(1)}</text>`,
+    );
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="5 4"/>`);
-  const pts = roc.fpr.map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : '')).filter(Boolean);
+  const pts = roc.fpr
+    .map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : ''))
+    .filter(Boolean);
   parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
-  parts.push(`<text x="${m.l + pw - 8}" y="${m.t + ph - 10}" text-anchor="end" font-size="13" ${FONT}>AUC = ` +
-      `${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}</text>`);
-  parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>False positive rate (1 ` +
-      `- specificity)</text>`);
-  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
-      `${m.t + ph / 2})" ${FONT}>True positive rate (sensitivity)</text>`);
+  parts.push(
+    `<text x="${m.l + pw - 8}" y="${m.t + ph - 10}" text-anchor="end" font-size="13" ${FONT}>AUC = ` +
+      `${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}</text>`,
+  );
+  parts.push(
+    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>False positive rate (1 ` +
+      `- specificity)</text>`,
+  );
+  parts.push(
+    `<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
+      `${m.t + ph / 2})" ${FONT}>True positive rate (sensitivity)</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
 
 /** Confusion matrix [[tn, fp], [fn, tp]] as an SVG heat table with counts and row percentages. */
-export function confusionSvg(cm: ConfusionMatrix, classNames: [string, string] = ['Non-fractured', 'Fractured']): string {
+export function confusionSvg(
+  cm: ConfusionMatrix,
+  classNames: [string, string] = ['Non-fractured', 'Fractured'],
+): string {
   const W = 460;
   const H = 400;
   const cell = 130;
@@ -226,29 +268,41 @@ export function confusionSvg(cm: ConfusionMatrix, classNames: [string, string] =
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>Confusion matrix (threshold 0.5)</text>`);
+  parts.push(
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>Confusion matrix (threshold 0.5)</text>`,
+  );
   parts.push(`<text x="${x0 + cell}" y="${y0 - 32}" text-anchor="middle" font-size="13" ${FONT}>Predicted</text>`);
   for (let r = 0; r < 2; r++) {
     const rowTotal = cm[r]![0] + cm[r]![1];
-    parts.push(`<text x="${x0 - 8}" y="${y0 + r * cell + cell / 2 + 4}" text-anchor="end" font-size="13" ` +
-        `${FONT}>${xmlEscape(classNames[r]!)}</text>`);
-    parts.push(`<text x="${x0 + r * cell + cell / 2}" y="${y0 - 10}" text-anchor="middle" font-size="13" ` +
-        `${FONT}>${xmlEscape(classNames[r]!)}</text>`);
+    parts.push(
+      `<text x="${x0 - 8}" y="${y0 + r * cell + cell / 2 + 4}" text-anchor="end" font-size="13" ` +
+        `${FONT}>${xmlEscape(classNames[r]!)}</text>`,
+    );
+    parts.push(
+      `<text x="${x0 + r * cell + cell / 2}" y="${y0 - 10}" text-anchor="middle" font-size="13" ` +
+        `${FONT}>${xmlEscape(classNames[r]!)}</text>`,
+    );
     for (let c = 0; c < 2; c++) {
       const v = cm[r]![c]!;
       const shade = Math.round(255 - (v / max) * 180);
       const fill = `rgb(${shade},${shade},255)`;
       const tx = x0 + c * cell + cell / 2;
       const ty = y0 + r * cell + cell / 2;
-      parts.push(`<rect x="${x0 + c * cell}" y="${y0 + r * cell}" width="${cell}" height="${cell}" fill="${fill}" ` +
-          `stroke="black"/>`);
-      parts.push(`<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`);
+      parts.push(
+        `<rect x="${x0 + c * cell}" y="${y0 + r * cell}" width="${cell}" height="${cell}" fill="${fill}" ` +
+          `stroke="black"/>`,
+      );
+      parts.push(
+        `<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`,
+      );
       const pct = rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-';
       parts.push(`<text x="${tx}" y="${ty + 22}" text-anchor="middle" font-size="12" ${FONT}>${pct}</text>`);
     }
   }
-  parts.push(`<text x="24" y="${y0 + cell}" text-anchor="middle" font-size="13" transform="rotate(-90 24 ${y0 + cell})" ` +
-      `${FONT}>True</text>`);
+  parts.push(
+    `<text x="24" y="${y0 + cell}" text-anchor="middle" font-size="13" transform="rotate(-90 24 ${y0 + cell})" ` +
+      `${FONT}>True</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
@@ -373,7 +427,8 @@ export function grayOf(x: Float32Array, w: number, h: number): Float32Array {
 export function overlayHeatmap(image: GrayImage, heatmap: GrayImage, alpha = 0.4): RgbaImage {
   const { width, height } = image;
   if (image.data.length !== width * height) throw new Error('overlayHeatmap: image data size mismatch');
-  if (heatmap.data.length !== heatmap.width * heatmap.height) throw new Error('overlayHeatmap: heatmap data size mismatch');
+  if (heatmap.data.length !== heatmap.width * heatmap.height)
+    throw new Error('overlayHeatmap: heatmap data size mismatch');
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of image.data) {
@@ -381,7 +436,10 @@ export function overlayHeatmap(image: GrayImage, heatmap: GrayImage, alpha = 0.4
     if (v > hi) hi = v;
   }
   const span = hi > lo ? hi - lo : 1;
-  const heat = heatmap.width === width && heatmap.height === height ? heatmap.data : resizeBilinear(heatmap.data, heatmap.width, heatmap.height, 1, width, height);
+  const heat =
+    heatmap.width === width && heatmap.height === height
+      ? heatmap.data
+      : resizeBilinear(heatmap.data, heatmap.width, heatmap.height, 1, width, height);
   const out = new Uint8Array(width * height * 4);
   for (let i = 0; i < width * height; i++) {
     const g = ((image.data[i]! - lo) / span) * 255;
@@ -425,9 +483,12 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
   }
   for (const n of input.notes ?? []) L.push(n, '');
   L.push('## Final metrics (validation)', '');
-  L.push(`${m.n} images: ${m.positives} fractured, ${m.negatives} non-fractured. Threshold ${m.threshold} (fractured ` +
+  L.push(
+    `${m.n} images: ${m.positives} fractured, ${m.negatives} non-fractured. Threshold ${m.threshold} (fractured ` +
       `when p > threshold). ` +
-    `Baseline: always predicting the majority class (${b.predicts === 1 ? 'fractured' : 'non-fractured'}).`, '');
+      `Baseline: always predicting the majority class (${b.predicts === 1 ? 'fractured' : 'non-fractured'}).`,
+    '',
+  );
   L.push('| metric | model | majority baseline |', '|---|---:|---:|');
   L.push(`| accuracy | ${pct(m.accuracy)} | ${pct(b.accuracy)} |`);
   L.push(`| precision (fractured) | ${num(m.precision)} | ${num(b.precision)} |`);
@@ -436,9 +497,14 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
   L.push(`| specificity | ${num(m.specificity)} | ${num(b.predicts === 0 ? 1 : 0)} |`);
   L.push(`| balanced accuracy | ${num(m.balancedAccuracy)} | ${num(b.balancedAccuracy)} |`);
   L.push(`| ROC AUC | ${num(m.auc)} | ${num(b.auc)} |`);
-  L.push(`| macro precision / recall / F1 | ${num(m.macro.precision)} / ${num(m.macro.recall)} / ${num(m.macro.f1)} | |`);
-  L.push(`| weighted precision / recall / F1 | ${num(m.weighted.precision)} / ${num(m.weighted.recall)} / ` +
-      `${num(m.weighted.f1)} | |`, '');
+  L.push(
+    `| macro precision / recall / F1 | ${num(m.macro.precision)} / ${num(m.macro.recall)} / ${num(m.macro.f1)} | |`,
+  );
+  L.push(
+    `| weighted precision / recall / F1 | ${num(m.weighted.precision)} / ${num(m.weighted.recall)} / ` +
+      `${num(m.weighted.f1)} | |`,
+    '',
+  );
   const [[tn, fp], [fn, tp]] = m.confusion;
   L.push('Confusion matrix (rows true, columns predicted):', '');
   L.push('| | predicted non-fractured | predicted fractured |', '|---|---:|---:|');
@@ -448,11 +514,17 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
   L.push('![Loss](loss.svg)', '', '![Accuracy](accuracy.svg)', '', '![Learning rate](lr.svg)', '');
   if (input.images && input.images.length) {
     L.push('## Attention on validation images', '');
-    L.push('Left: the X-ray as the model saw it; right: attention heatmap (jet colormap, red = high) laid over it.', '');
+    L.push(
+      'Left: the X-ray as the model saw it; right: attention heatmap (jet colormap, red = high) laid over it.',
+      '',
+    );
     input.images.forEach((im, i) => {
       const f = imageFiles[i];
       if (!f) return;
-      L.push(`**${im.id}**: true ${im.label === 1 ? 'fractured' : 'non-fractured'}, p(fractured) = ${im.prob.toFixed(3)}`, '');
+      L.push(
+        `**${im.id}**: true ${im.label === 1 ? 'fractured' : 'non-fractured'}, p(fractured) = ${im.prob.toFixed(3)}`,
+        '',
+      );
       L.push(`![${im.id}](${f.original}) ![${im.id} attention](${f.overlay})`, '');
     });
   }
@@ -460,13 +532,15 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
     L.push('## Per-epoch log', '');
     const extra = input.epochs.some((e) => e.seconds !== undefined);
     const wait = input.epochs.some((e) => e.dataWaitSeconds !== undefined);
-    L.push(`| epoch | loss | accuracy | val loss | val accuracy | lr ` +
-        `|${extra ? ' time (s) |' : ''}${wait ? ' data wait (s) |' : ''}`);
+    L.push(
+      `| epoch | loss | accuracy | val loss | val accuracy | lr ` +
+        `|${extra ? ' time (s) |' : ''}${wait ? ' data wait (s) |' : ''}`,
+    );
     L.push(`|---:|---:|---:|---:|---:|---:|${extra ? '---:|' : ''}${wait ? '---:|' : ''}`);
     for (const e of input.epochs)
       L.push(
         `| ${e.epoch} | ${num(e.loss)} | ${num(e.accuracy)} | ${num(e.valLoss)} | ${num(e.valAccuracy)} | ` +
-            `${e.lr.toExponential(2)} |` +
+          `${e.lr.toExponential(2)} |` +
           (extra ? ` ${e.seconds !== undefined ? e.seconds.toFixed(1) : ''} |` : '') +
           (wait ? ` ${e.dataWaitSeconds !== undefined ? e.dataWaitSeconds.toFixed(2) : ''} |` : ''),
       );
@@ -504,7 +578,15 @@ export async function writeReport(dir: string, input: ReportInput): Promise<Repo
       { title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy' },
     ),
   ]);
-  files.push(['lr.svg', lineChartSvg([{ name: 'learning rate', x, y: input.epochs.map((e) => e.lr), color: '#2ca02c' }], { title: 'Learning rate', xLabel: 'epoch', yLabel: 'lr', logY: true })]);
+  files.push([
+    'lr.svg',
+    lineChartSvg([{ name: 'learning rate', x, y: input.epochs.map((e) => e.lr), color: '#2ca02c' }], {
+      title: 'Learning rate',
+      xLabel: 'epoch',
+      yLabel: 'lr',
+      logY: true,
+    }),
+  ]);
   files.push(['roc.svg', rocSvg(input.roc, input.metrics.auc)]);
   files.push(['confusion.svg', confusionSvg(input.metrics.confusion)]);
   const imageFiles: { overlay: string; original: string }[] = [];

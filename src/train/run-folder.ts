@@ -69,7 +69,13 @@ export async function removeRunTemps(out: string): Promise<string[]> {
  * what is trained and must stay as the run started.
  */
 export const RESUMABLE_OPTIONS: readonly string[] = [
-  'epochs', 'maxMinutes', 'workers', 'report', 'out', 'initWeights', 'allowPartialInit',
+  'epochs',
+  'maxMinutes',
+  'workers',
+  'report',
+  'out',
+  'initWeights',
+  'allowPartialInit',
 ];
 
 /** A camelCase option name as its command-line flag (`batchSize` -> `--batch-size`). */

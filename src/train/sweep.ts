@@ -164,7 +164,9 @@ export async function testSetOf(data: string, testData?: string): Promise<{ set:
     }
   }
   if (!records.length) throw new Error(`ossify: no test images in ${source}`);
-  const key = createHash('sha256').update(records.map((r) => `${r.id}:${r.label}`).join('\n')).digest('hex');
+  const key = createHash('sha256')
+    .update(records.map((r) => `${r.id}:${r.label}`).join('\n'))
+    .digest('hex');
   const positives = records.filter((r) => r.label === 1).length;
   return { set: { kind, source, n: records.length, positives, key: key.slice(0, 16) }, records };
 }
@@ -230,7 +232,11 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   const changed = plan.runs
     .filter((r) => had.has(r.name) && had.get(r.name) !== JSON.stringify(r.options))
     .map((r) => r.name);
-  const names = (p: SweepPlan): string => p.runs.map((r) => r.name).sort().join(',');
+  const names = (p: SweepPlan): string =>
+    p.runs
+      .map((r) => r.name)
+      .sort()
+      .join(',');
   if (changed.length || names(before.plan) !== names(plan)) {
     const what = changed.length
       ? `other options for ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}`

@@ -104,7 +104,16 @@ export interface EpochLog {
 export interface TrainHooks {
   log?: (line: string) => void;
   /** Called after every step with running figures (for a progress bar). */
-  progress?: (p: { epoch: number; epochs: number; step: number; steps: number; loss: number; accuracy: number; imagesPerS: number; etaS: number }) => void;
+  progress?: (p: {
+    epoch: number;
+    epochs: number;
+    step: number;
+    steps: number;
+    loss: number;
+    accuracy: number;
+    imagesPerS: number;
+    etaS: number;
+  }) => void;
   /**
    * Called after each completed epoch but the last (its checkpoint written): a reason returned
    * stops training there, as `maxMinutes` does, and a rerun continues. Sweeps use it to end a run
@@ -135,7 +144,9 @@ export interface EvalResult {
 }
 
 /** Build the model a run describes. */
-export function modelFromOptions(o: Pick<TrainOptions, 'model' | 'bam' | 'bamCombine' | 'imageSize' | 'width' | 'dropout' | 'seed'>): Model {
+export function modelFromOptions(
+  o: Pick<TrainOptions, 'model' | 'bam' | 'bamCombine' | 'imageSize' | 'width' | 'dropout' | 'seed'>,
+): Model {
   const opts = {
     numClasses: 2,
     inputSize: o.imageSize,
@@ -155,8 +166,13 @@ function oneHot(labels: Int32Array, classes = 2): Float32Array {
   return y;
 }
 
-const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
-const writeAtomic = (path: string, text: string): Promise<void> => writeFileAtomic(path, new TextEncoder().encode(text));
+const exists = (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
+const writeAtomic = (path: string, text: string): Promise<void> =>
+  writeFileAtomic(path, new TextEncoder().encode(text));
 
 /** Why training stopped: the loss or the model's outputs are no longer finite numbers. */
 export class DivergedError extends Error {}
@@ -167,22 +183,43 @@ export class DivergedError extends Error {}
  */
 function noImagesError(what: string, total: number, failed: readonly { id: string; message: string }[]): Error {
   const more = failed.length > 3 ? '; ...' : '';
-  const reasons = failed.slice(0, 3).map((f) => `${f.id}: ${f.message}`).join('; ') + more;
+  const reasons =
+    failed
+      .slice(0, 3)
+      .map((f) => `${f.id}: ${f.message}`)
+      .join('; ') + more;
   return new Error(
     `ossify: none of the ${total} ${what} images could be loaded${reasons ? ` (${reasons})` : ''}; ` +
       'check the image files and the input size (--image-size)',
   );
 }
 
-const weightsOf = async (model: Model): Promise<Map<string, TensorData>> => new Map(Object.entries(await model.stateDict()));
+const weightsOf = async (model: Model): Promise<Map<string, TensorData>> =>
+  new Map(Object.entries(await model.stateDict()));
 
 /**
  * Evaluate a model on records: mean cross-entropy, probabilities of the fractured class, metrics.
  * Runs in inference mode (moving BN statistics, no dropout) without recording autograd.
  */
-export async function evaluate(model: Model, records: readonly FracRecord[], opts: { batchSize: number; workers?: number; maxBatches?: number; onProbs?: (ids: string[], probs: Float32Array) => void } = { batchSize: 32 }): Promise<EvalResult> {
+export async function evaluate(
+  model: Model,
+  records: readonly FracRecord[],
+  opts: {
+    batchSize: number;
+    workers?: number;
+    maxBatches?: number;
+    onProbs?: (ids: string[], probs: Float32Array) => void;
+  } = { batchSize: 32 },
+): Promise<EvalResult> {
   const cfg = model.config;
-  const loader = new BatchLoader({ records, batchSize: opts.batchSize, backbone: backboneOf(cfg), width: cfg.inputSize, shuffle: false, workers: opts.workers });
+  const loader = new BatchLoader({
+    records,
+    batchSize: opts.batchSize,
+    backbone: backboneOf(cfg),
+    width: cfg.inputSize,
+    shuffle: false,
+    workers: opts.workers,
+  });
   const wasTraining = model.training;
   model.eval();
   const probs: number[] = [];
@@ -256,7 +293,10 @@ type Run = Awaited<ReturnType<typeof startRun>>;
  * Train (or resume) a run. Rerunning with the same `out` continues after the last completed epoch;
  * a finished run returns at once (with its final evaluation redone).
  */
-export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 'data' | 'out'>, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function train(
+  options: Partial<TrainOptions> & Pick<TrainOptions, 'data' | 'out'>,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
   const run = await startRun({ ...TRAIN_DEFAULTS, ...options }, hooks);
   const { o, log } = run;
   let epochsRun = 0;
@@ -275,7 +315,9 @@ export async function train(options: Partial<TrainOptions> & Pick<TrainOptions, 
         break;
       }
       if (o.maxMinutes > 0 && performance.now() - started > o.maxMinutes * 60_000 && epoch + 1 < o.epochs) {
-        log(`ossify: --max-minutes ${o.maxMinutes} reached after epoch ${epoch + 1}; rerun the same command to continue`);
+        log(
+          `ossify: --max-minutes ${o.maxMinutes} reached after epoch ${epoch + 1}; rerun the same command to continue`,
+        );
         break;
       }
     }
@@ -297,10 +339,20 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   log(formatDatasetSummary(ds.summary));
   const trainRecs = ds.split('train');
   const valRecs = ds.split('val');
-  if (!trainRecs.length) throw new Error(`ossify: no training images found in ${o.data} (expected dataset.csv and images/Fractured, images/Non_fractured)`);
-  if (!valRecs.length) throw new Error(`ossify: no validation images in ${o.data}; add splits/val.csv or let ossify split (remove the splits folder)`);
+  if (!trainRecs.length)
+    throw new Error(
+      `ossify: no training images found in ${o.data} (expected dataset.csv and images/Fractured, images/Non_fractured)`,
+    );
+  if (!valRecs.length)
+    throw new Error(
+      `ossify: no validation images in ${o.data}; add splits/val.csv or let ossify split (remove the splits folder)`,
+    );
 
-  const paths = { last: join(out, 'last.safetensors'), best: join(out, 'best.safetensors'), log: join(out, 'log.jsonl') };
+  const paths = {
+    last: join(out, 'last.safetensors'),
+    best: join(out, 'best.safetensors'),
+    log: join(out, 'log.jsonl'),
+  };
   const model = modelFromOptions(o);
   const runConfig = { ...o, data: resolve(o.data), out, modelConfig: model.config };
   const opt = new Adam(model.parameters(), { lr: o.lr });
@@ -321,26 +373,65 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   await writeAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
 
   const plateau = Object.assign(new ReduceLROnPlateau(o.plateau), state.plateau);
-  const early = o.earlyStopping > 0 ? Object.assign(new EarlyStopping({ patience: o.earlyStopping }), state.early) : null;
+  const early =
+    o.earlyStopping > 0 ? Object.assign(new EarlyStopping({ patience: o.earlyStopping }), state.early) : null;
   const cw = o.classWeights === 'balanced' ? balancedClassWeights(trainRecs) : null;
   if (cw) log(`ossify: class weights (balanced): non-fractured ${cw[0].toFixed(3)}, fractured ${cw[1].toFixed(3)}`);
-  const loader = new BatchLoader({ records: trainRecs, batchSize: o.batchSize, backbone: backboneOf(model.config), width: o.imageSize, seed: o.seed, balanced: o.balancedSampling, augment: o.augment, workers: o.workers });
+  const loader = new BatchLoader({
+    records: trainRecs,
+    batchSize: o.batchSize,
+    backbone: backboneOf(model.config),
+    width: o.imageSize,
+    seed: o.seed,
+    balanced: o.balancedSampling,
+    augment: o.augment,
+    workers: o.workers,
+  });
 
   const history: EpochLog[] = [];
-  if (!resumed) await writeAtomic(paths.log, ''); // a fresh run: drop lines of an earlier attempt killed before its first checkpoint
+  if (!resumed)
+    // a fresh run: drop lines of an earlier attempt killed before its first checkpoint
+    await writeAtomic(paths.log, '');
   else if (await exists(paths.log)) {
-    for (const line of (await readFile(paths.log, 'utf8')).split('\n')) if (line.trim()) history.push(JSON.parse(line) as EpochLog);
+    for (const line of (await readFile(paths.log, 'utf8')).split('\n'))
+      if (line.trim()) history.push(JSON.parse(line) as EpochLog);
     // Drop lines of an epoch that was logged but not checkpointed (a kill between the two writes).
     while (history.length && history[history.length - 1].epoch > state.epoch + 1) history.pop();
     await writeAtomic(paths.log, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
   }
   model.train();
   const valOpts = { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined };
-  return { o, hooks, log, out, paths, runConfig, trainRecs, valRecs, model, opt, state, resumedFrom: resumed ? state.epoch : -1, plateau, early, cw, loader, history, valOpts };
+  return {
+    o,
+    hooks,
+    log,
+    out,
+    paths,
+    runConfig,
+    trainRecs,
+    valRecs,
+    model,
+    opt,
+    state,
+    resumedFrom: resumed ? state.epoch : -1,
+    plateau,
+    early,
+    cw,
+    loader,
+    history,
+    valOpts,
+  };
 }
 
 /** Load the last checkpoint into the model and optimizer (in place) and return its trainer state. */
-async function resume(o: TrainOptions, lastPath: string, runConfig: TrainOptions & { modelConfig: ModelConfig }, model: Model, opt: Adam, log: (line: string) => void): Promise<TrainerState> {
+async function resume(
+  o: TrainOptions,
+  lastPath: string,
+  runConfig: TrainOptions & { modelConfig: ModelConfig },
+  model: Model,
+  opt: Adam,
+  log: (line: string) => void,
+): Promise<TrainerState> {
   const out = runConfig.out;
   const ck = await loadCheckpoint(lastPath);
   const prev = ck.config as { modelConfig?: ModelConfig } & Record<string, unknown>;
@@ -356,7 +447,10 @@ async function resume(o: TrainOptions, lastPath: string, runConfig: TrainOptions
     );
   }
   if (JSON.stringify(prev.modelConfig) !== JSON.stringify(model.config)) {
-    throw new Error(`ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); use another --out folder or delete it`);
+    throw new Error(
+      `ossify: ${out} holds a run of another model (${JSON.stringify(prev.modelConfig)}); use another --out ` +
+        `folder or delete it`,
+    );
   }
   // Same configuration: load into the model in place (the optimizer keeps pointing at its tensors).
   loadCheckpointWeights(model, ck.weights, lastPath);
@@ -364,7 +458,10 @@ async function resume(o: TrainOptions, lastPath: string, runConfig: TrainOptions
   const state: TrainerState = { ...rest, bestScore: rest.bestScore ?? bestValLoss ?? Infinity };
   if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
   opt.lr = state.lr;
-  log(`ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${o.monitor} ${Math.abs(state.bestScore).toFixed(4)} at epoch ${state.bestEpoch + 1})`);
+  log(
+    `ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${o.monitor} ` +
+      `${Math.abs(state.bestScore).toFixed(4)} at epoch ${state.bestEpoch + 1})`,
+  );
   return state;
 }
 
@@ -410,7 +507,16 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
       for (let i = 0; i < size; i++) if ((lg[i * 2 + 1] > lg[i * 2] ? 1 : 0) === labels[i]) correct++;
       seen += size;
       const el = (performance.now() - t0) / 1000;
-      run.hooks.progress?.({ epoch: epoch + 1, epochs: o.epochs, step: done - 1, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerS: seen / el, etaS: ((steps - done) * el) / done });
+      run.hooks.progress?.({
+        epoch: epoch + 1,
+        epochs: o.epochs,
+        step: done - 1,
+        steps,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        imagesPerS: seen / el,
+        etaS: ((steps - done) * el) / done,
+      });
     });
     // Awaited at the next step or after the loop; until then a rejection (a diverged loss, a lost
     // device) must not count as unhandled, which would end the process before the clear error.
@@ -449,12 +555,17 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
     peak_gpu_bytes: peak,
     best: isBest,
   };
-  if (p.reduced) run.log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
+  if (p.reduced)
+    run.log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
   opt.lr = p.lr;
   if (isBest) {
     run.state.bestScore = score;
     run.state.bestEpoch = epoch;
-    await saveCheckpoint(run.paths.best, { weights: await weightsOf(model), config: run.runConfig, state: { epoch, valLoss: val.loss } });
+    await saveCheckpoint(run.paths.best, {
+      weights: await weightsOf(model),
+      config: run.runConfig,
+      state: { epoch, valLoss: val.loss },
+    });
   }
   const es = early?.step(score, epoch);
   run.state = {
@@ -468,11 +579,17 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
   // Log first, then the checkpoint that makes the epoch count as done (resume trims extra lines).
   await appendFile(run.paths.log, JSON.stringify(entry) + '\n');
   const os = await opt.state();
-  await saveCheckpoint(run.paths.last, { weights: await weightsOf(model), optimizer: os.slots, config: run.runConfig, state: run.state });
+  await saveCheckpoint(run.paths.last, {
+    weights: await weightsOf(model),
+    optimizer: os.slots,
+    config: run.runConfig,
+    state: run.state,
+  });
   run.history.push(entry);
   run.log(
     `epoch ${epoch + 1}/${o.epochs}  loss ${entry.train_loss.toFixed(4)}  acc ${entry.train_accuracy.toFixed(3)}  ` +
-      `val_loss ${entry.val_loss.toFixed(4)}  val_acc ${entry.val_accuracy.toFixed(3)}  val_auc ${fmt(entry.val_auc)}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
+      `val_loss ${entry.val_loss.toFixed(4)}  val_acc ${entry.val_accuracy.toFixed(3)}  val_auc ` +
+      `${fmt(entry.val_auc)}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
       `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s  ${isBest ? '(best)' : ''}`,
   );
   return { entry, stop: !!es?.stop };
@@ -480,7 +597,8 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
 
 /** Stop at the first non-finite loss: the checkpoints keep the last completed epoch, untouched. */
 function diverged(run: Run, what: string): DivergedError {
-  const kept = run.state.epoch >= 0 ? `keeps epoch ${run.state.epoch + 1}, the last completed one` : 'has no checkpoint yet';
+  const kept =
+    run.state.epoch >= 0 ? `keeps epoch ${run.state.epoch + 1}, the last completed one` : 'has no checkpoint yet';
   return new DivergedError(
     `ossify: training diverged: ${what}. ${run.out} ${kept}. Start a new run (another --out) with a lower ` +
       `learning rate (--lr, now ${run.o.lr}), or check the data`,
@@ -504,7 +622,14 @@ async function finishRun(run: Run, epochsRun: number): Promise<TrainResult> {
   run.model.dispose();
   run.opt.dispose();
   const bestEntry = history.find((h) => h.epoch === state.bestEpoch + 1);
-  return { out, epochsRun, resumedFrom: run.resumedFrom + 1, best: { epoch: state.bestEpoch + 1, valLoss: bestEntry?.val_loss ?? NaN, monitor: o.monitor }, history, final };
+  return {
+    out,
+    epochsRun,
+    resumedFrom: run.resumedFrom + 1,
+    best: { epoch: state.bestEpoch + 1, valLoss: bestEntry?.val_loss ?? NaN, monitor: o.monitor },
+    history,
+    final,
+  };
 }
 
 function fmt(v: number): string {

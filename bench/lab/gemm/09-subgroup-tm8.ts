@@ -8,7 +8,13 @@ import { runtime } from '../../../src/gpu/runtime.js';
  * `tm` rows and `cols` columns (4 or 8) per invocation on a `wgX` x `wgY` workgroup. The lanes are the
  * adapter's (fixed) subgroup size, read when the variant is first compiled.
  */
-export function subgroupVariant(id: string, tm: number, idea: string, cols: 4 | 8 = 4, [wgX, wgY] = [16, 4]): GemmLabVariant {
+export function subgroupVariant(
+  id: string,
+  tm: number,
+  idea: string,
+  cols: 4 | 8 = 4,
+  [wgX, wgY] = [16, 4],
+): GemmLabVariant {
   const sgLanes = (): number => Math.min(runtime().info.subgroupSize?.min ?? 4, tm);
   let core: string | null = null;
   return {
@@ -24,5 +30,9 @@ export function subgroupVariant(id: string, tm: number, idea: string, cols: 4 | 
   };
 }
 
-export const variant = subgroupVariant('09-subgroup-tm8', 8, 'The engine core before #25 (8 rows x vec4, A shared across the subgroup, vec4 A and B, k steps of 4): ' +
-    'the baseline for 10.');
+export const variant = subgroupVariant(
+  '09-subgroup-tm8',
+  8,
+  'The engine core before #25 (8 rows x vec4, A shared across the subgroup, vec4 A and B, k steps of 4): ' +
+    'the baseline for 10.',
+);
