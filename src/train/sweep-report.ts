@@ -29,10 +29,9 @@ export const REFERENCE_STUDY = {
   accuracy: 0.9048,
   /** Test precision of its final model (shown in the weighted column; see `note`). */
   precision: 0.9057,
-  testImages: 347,
   note:
-    "Quoted: the final model's test accuracy (90.48 %) and precision (90.57 %), each from a single run on a " +
-    '347-image test split, without error bars. Its other figures are not quoted here. Its precision is shown in the ' +
+    "Quoted: the final model's test accuracy (90.48 %) and precision (90.57 %), each from a single run on its " +
+    'test split, without error bars. Its other figures are not quoted here. Its precision is shown in the ' +
     'weighted column, the average its table format suggests; the study does not say so where these figures come from.',
 } as const;
 
