@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { init, shutdown } from './gpu/runtime.js';
 import { watchCompiles } from './cli-compiles.js';
 import { ensureFolder } from './train/run-folder.js';
+import type { TrainProgress } from './train/trainer.js';
 import {
   int,
   IMAGE_SIZE,
@@ -615,16 +616,7 @@ function progressBar() {
   let last = 0;
   let shown = false;
   return {
-    update(p: {
-      epoch: number;
-      epochs: number;
-      step: number;
-      steps: number;
-      loss: number;
-      accuracy: number;
-      imagesPerS: number;
-      etaS: number;
-    }) {
+    update(p: TrainProgress) {
       const now = Date.now();
       if (!tty && now - last < 10_000 && p.step + 1 < p.steps) return;
       last = now;

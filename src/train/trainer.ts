@@ -101,19 +101,22 @@ export interface EpochLog {
 }
 
 /** Progress and messages; the CLI prints them, tests collect them. */
+/** Running figures of an epoch, after each step (for a progress bar). */
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  accuracy: number;
+  imagesPerS: number;
+  etaS: number;
+}
+
 export interface TrainHooks {
   log?: (line: string) => void;
   /** Called after every step with running figures (for a progress bar). */
-  progress?: (p: {
-    epoch: number;
-    epochs: number;
-    step: number;
-    steps: number;
-    loss: number;
-    accuracy: number;
-    imagesPerS: number;
-    etaS: number;
-  }) => void;
+  progress?: (p: TrainProgress) => void;
   /**
    * Called after each completed epoch but the last (its checkpoint written): a reason returned
    * stops training there, as `maxMinutes` does, and a rerun continues. Sweeps use it to end a run
