@@ -48,6 +48,15 @@ export function bundledSample(): string {
 
 class UsageError extends Error {}
 
+/** parseArgs options: the string-valued ones, then the boolean ones (names separated by spaces). */
+const flags = (strings: string, booleans = ''): Options =>
+  Object.fromEntries(
+    [
+      ...strings.split(' ').map((k) => [k, { type: 'string' }]),
+      ...booleans.split(' ').map((k) => [k, { type: 'boolean' }]),
+    ].filter(([k]) => k),
+  );
+
 /** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
 const MAX_CLASSES = 100_000;
 
@@ -160,33 +169,11 @@ const COMMANDS: Record<string, Command> = {
     usage:
       'ossify train [--data DIR] [--model inceptionv3|densenet121] [--bam] [--epochs N] [--batch-size N] ' +
       '[--lr X] [--image-size N] [--width X] --out RUN',
-    options: {
-      data: { type: 'string' },
-      out: { type: 'string' },
-      model: { type: 'string' },
-      bam: { type: 'boolean' },
-      'no-bam': { type: 'boolean' },
-      'bam-combine': { type: 'string' },
-      epochs: { type: 'string' },
-      'batch-size': { type: 'string' },
-      lr: { type: 'string' },
-      'image-size': { type: 'string' },
-      width: { type: 'string' },
-      dropout: { type: 'string' },
-      seed: { type: 'string' },
-      'class-weights': { type: 'string' },
-      'balanced-sampling': { type: 'boolean' },
-      'no-augment': { type: 'boolean' },
-      patience: { type: 'string' },
-      'early-stopping': { type: 'string' },
-      'max-batches': { type: 'string' },
-      'max-minutes': { type: 'string' },
-      workers: { type: 'string' },
-      'no-report': { type: 'boolean' },
-      'init-weights': { type: 'string' },
-      'allow-partial-init': { type: 'boolean' },
-      monitor: { type: 'string' },
-    },
+    options: flags(
+      'data out model bam-combine epochs batch-size lr image-size width dropout seed class-weights patience ' +
+        'early-stopping max-batches max-minutes workers init-weights monitor',
+      'bam no-bam balanced-sampling no-augment no-report allow-partial-init',
+    ),
     help: {
       data:
         'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: ' +
@@ -289,14 +276,7 @@ const COMMANDS: Record<string, Command> = {
   eval: {
     summary: 'evaluate a checkpoint on a FracAtlas folder and print the metrics',
     usage: 'ossify eval --checkpoint FILE --data DIR [--split test|val|train|all] [--json FILE] [--batch-size N]',
-    options: {
-      checkpoint: { type: 'string' },
-      data: { type: 'string' },
-      split: { type: 'string' },
-      json: { type: 'string' },
-      'batch-size': { type: 'string' },
-      workers: { type: 'string' },
-    },
+    options: flags('checkpoint data split json batch-size workers'),
     help: {
       checkpoint:
         'a checkpoint written by ossify train (best.safetensors or last.safetensors); ' +
@@ -369,14 +349,7 @@ const COMMANDS: Record<string, Command> = {
   summary: {
     summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
     usage: 'ossify summary --model inceptionv3|densenet121 [--bam] [--classes N] [--image-size N] [--width X] [--plan]',
-    options: {
-      model: { type: 'string' },
-      bam: { type: 'boolean' },
-      classes: { type: 'string' },
-      'image-size': { type: 'string' },
-      width: { type: 'string' },
-      plan: { type: 'boolean' },
-    },
+    options: flags('model classes image-size width', 'bam plan'),
     help: {
       model: 'inceptionv3 or densenet121',
       bam: 'with 3 BAM modules',
@@ -405,7 +378,7 @@ const COMMANDS: Record<string, Command> = {
   predict: {
     summary: 'probability of a fracture for each image, with an attention heatmap PNG (exit 1 if one is unreadable)',
     usage: 'ossify predict --checkpoint FILE IMAGE... [--heatmaps DIR]',
-    options: { checkpoint: { type: 'string' }, heatmaps: { type: 'string' } },
+    options: flags('checkpoint heatmaps'),
     help: {
       checkpoint: 'a checkpoint written by ossify train',
       heatmaps: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)',
@@ -438,22 +411,10 @@ const COMMANDS: Record<string, Command> = {
       'ossify sweep --grid NAME|FILE --data DIR --out SWEEP [--test-data DIR] [--weights-dir DIR] [--shard I/N] ' +
       '[--set KEY=VALUE,...] [--only NAME,...] [--max-minutes M [--cap-epochs]] [--list]\n' +
       '       ossify sweep report SWEEP... [--out DIR]',
-    options: {
-      grid: { type: 'string' },
-      data: { type: 'string' },
-      out: { type: 'string' },
-      'test-data': { type: 'string' },
-      'weights-dir': { type: 'string' },
-      shard: { type: 'string' },
-      set: { type: 'string' },
-      only: { type: 'string' },
-      'max-minutes': { type: 'string' },
-      'cap-epochs': { type: 'boolean' },
-      workers: { type: 'string' },
-      list: { type: 'boolean' },
-      resamples: { type: 'string' },
-      'bootstrap-seed': { type: 'string' },
-    },
+    options: flags(
+      'grid data out test-data weights-dir shard set only max-minutes workers resamples bootstrap-seed',
+      'cap-epochs list',
+    ),
     help: {
       grid: 'a built-in grid (seed-table, seed-table-cpu, smoke) or a grid JSON file (README: "Sweeps")',
       data: 'FracAtlas folder to train on',
@@ -575,7 +536,7 @@ const COMMANDS: Record<string, Command> = {
   bench: {
     summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
     usage: 'ossify bench [--quick] [--json FILE] [--browser]',
-    options: { quick: { type: 'boolean' }, json: { type: 'string' }, browser: { type: 'boolean' } },
+    options: flags('json', 'quick browser'),
     help: {
       quick: 'the subset that runs in minutes on a CPU adapter',
       json: 'write the rows as JSON',

@@ -198,16 +198,17 @@ fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
   return select(y, ${reluWgsl('y', 'vec4<f32>()')}, RELU);
 }
 `;
-const fusedStores = new Map<string, string>();
-/** The loaders with the epilogue as their row map (memoised: same string, cached pipeline). */
-function withEpilogue(loaders: string): string {
-  let s = fusedStores.get(loaders);
-  if (s === undefined) {
-    s = `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`;
-    fusedStores.set(loaders, s);
-  }
-  return s;
+/** `f` memoised by its string argument (loaders are a few strings, reused: same string, cached pipeline). */
+function memo<T>(f: (key: string) => T): (key: string) => T {
+  const m = new Map<string, T>();
+  return (key) => {
+    let v = m.get(key);
+    if (v === undefined) m.set(key, (v = f(key)));
+    return v;
+  };
 }
+/** The loaders with the epilogue as their row map (memoised). */
+const withEpilogue = memo((loaders) => `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`);
 
 /** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
 export interface CoreOptions {
@@ -475,13 +476,8 @@ export interface GemmLoaders {
 type GemmLoaderFn =
   GemmLoaders['required'] | GemmLoaders['b'] | GemmLoaders['rowMap'] | GemmLoaders['flags'][keyof GemmLoaders['flags']];
 const FLAG_FNS: GemmLoaders['flags'] = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' };
-const definedFns = new Map<string, Set<string>>();
-/** The WGSL functions that `loaders` define (memoised: loaders are a few strings, reused). */
-function loaderFns(loaders: string): Set<string> {
-  let fns = definedFns.get(loaders);
-  if (!fns) definedFns.set(loaders, (fns = new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1]))));
-  return fns;
-}
+/** The WGSL functions that `loaders` define (memoised). */
+const loaderFns = memo((loaders) => new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1])));
 
 /**
  * Check a call's loaders against {@link GemmLoaders} for core `v` reading A as `reads` says (see
@@ -529,24 +525,20 @@ export function checkLoaders(
     );
 }
 
-const completed = new Map<string, string>();
 /**
  * Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised: same
  * string, cached pipeline). Exported for the kernel lab.
  */
-export function completeLoaders(loaders: string): string {
-  let s = completed.get(loaders);
-  if (s === undefined) {
-    const fns = loaderFns(loaders);
-    s =
-      loaders +
-      (fns.has('loadB4') ? '' : SCALAR_LOADB4) +
-      (fns.has('loadB4x4') ? '' : ROWS_LOADB4X4) +
-      (fns.has('rowMap') ? '' : IDENTITY_ROW_MAP);
-    completed.set(loaders, s);
-  }
-  return s;
-}
+export const completeLoaders: (loaders: string) => string = memo((loaders) => {
+  const fns = loaderFns(loaders);
+  const missing = (f: string, wgsl: string): string => (fns.has(f) ? '' : wgsl);
+  return (
+    loaders +
+    missing('loadB4', SCALAR_LOADB4) +
+    missing('loadB4x4', ROWS_LOADB4X4) +
+    missing('rowMap', IDENTITY_ROW_MAP)
+  );
+});
 
 /**
  * The core a GEMM of this shape runs on this adapter: the forced, tuned or default variant, with

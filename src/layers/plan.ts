@@ -69,23 +69,21 @@ const isExactly = (m: Module | undefined, cls: abstract new (...args: never[]) =
 const isBN = (m: Module | undefined): m is BatchNorm => isExactly(m, BatchNorm) || isExactly(m, BatchNorm2d);
 const isMovingBN = (m: Module | undefined): m is BatchNorm => isBN(m) && !m.usesBatchStats;
 const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && ((c as Conv2d).opts.groups ?? 1) === 1;
+/** A batch norm layer's parameters as its ops take them. */
+const bnParams = ({ gamma, beta, movingMean, movingVar, momentum, epsilon }: BatchNorm) => ({
+  gamma,
+  beta,
+  movingMean,
+  movingVar,
+  momentum,
+  epsilon,
+});
 
 /** The [2, C] affine table of a batch norm with moving statistics (a preceding bias folded in), kept by the plan. */
 function table(ctx: Ctx, bn: BatchNorm, bias: Tensor | null, relu: boolean): AffineMap {
   const key = `${bn.name}/${bias ? 'bias' : ''}`;
   let t = ctx.tables.get(key);
-  if (!t)
-    ctx.tables.set(
-      key,
-      (t = keep(
-        noGrad(() =>
-          batchNormAffineTable(
-            { gamma: bn.gamma, beta: bn.beta, movingMean: bn.movingMean, movingVar: bn.movingVar, epsilon: bn.epsilon },
-            bias,
-          ),
-        ),
-      )),
-    );
+  if (!t) ctx.tables.set(key, (t = keep(noGrad(() => batchNormAffineTable(bnParams(bn), bias)))));
   return { table: t, relu };
 }
 
@@ -170,18 +168,15 @@ export const FUSION_RULES: FusionRule[] = [
     differentiable: true,
     match: (layers, i, shape) => {
       const [pad, pool] = [layers[i] as ZeroPad2d, layers[i + 1] as MaxPool2d];
-      if (
-        !isExactly(layers[i - 1], ReLU) ||
-        !isExactly(pad, ZeroPad2d) ||
-        !isExactly(pool, MaxPool2d) ||
-        shape.length !== 4 ||
-        pool.padding === 'same'
-      )
+      const ok = isExactly(layers[i - 1], ReLU) && isExactly(pad, ZeroPad2d) && isExactly(pool, MaxPool2d);
+      if (!ok || shape.length !== 4 || pool.padding === 'same' || pad.padding.some((v) => v >= pool.poolSize))
         return null;
-      const padding = addPadding(pad.padding, 'valid')!;
-      return padding.some((v) => v >= pool.poolSize)
-        ? null
-        : { used: 2, stores: false, run: (x) => maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding }) };
+      const padding = pad.padding;
+      return {
+        used: 2,
+        stores: false,
+        run: (x) => maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding }),
+      };
     },
   },
   {
@@ -282,16 +277,7 @@ export const FUSION_RULES: FusionRule[] = [
         // BatchNorm.forward's own steps (its shape check was the plan's): the moving statistics move.
         const training = bn.usesBatchStats;
         if (training) bn.touch();
-        return batchNorm(x, {
-          gamma: bn.gamma,
-          beta: bn.beta,
-          movingMean: bn.movingMean,
-          movingVar: bn.movingVar,
-          training,
-          momentum: bn.momentum,
-          epsilon: bn.epsilon,
-          relu: true,
-        });
+        return batchNorm(x, { ...bnParams(bn), training, relu: true });
       };
       return { used: 2, stores: false, run };
     },
