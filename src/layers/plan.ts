@@ -365,24 +365,14 @@ function denseBlock(layers: readonly Module[], i: number, shape: number[], ctx: 
     // The batch norm (and ReLU) ride on a 1x1 convolution's reads of the block's buffer where one
     // follows, else a map of its first channels; the last convolution stores into the buffer.
     const pre = preActivatedStep(body, 0, [N, H, W, C], ctx, true);
-    const bn = body[0] as BatchNorm;
     const relu = isExactly(body[1], ReLU);
-    const used = pre?.used ?? (relu ? 2 : 1);
-    const prologue = table(ctx, bn, null, relu);
-    const headOut = outOf(body.slice(0, used), [N, H, W, C]);
-    const head: Step = {
-      rule: pre ? 'bn-conv-bn-relu' : 'bn-relu',
-      layers: body.slice(0, used),
-      out: headOut,
-      stores: !!pre,
-      run: pre?.run ?? ((x) => fused(x, null, { prologue, from: { offset: 0 } })),
-    };
-    plan.push({
-      head,
-      rest: chain(body.slice(used), headOut, ctx).steps,
-      conv: f.layers[f.layers.length - 1] as Conv2d,
-      inC: C,
-    });
+    const prologue = table(ctx, body[0] as BatchNorm, null, relu);
+    const covered = body.slice(0, pre?.used ?? (relu ? 2 : 1));
+    const out = outOf(covered, [N, H, W, C]);
+    const run = pre?.run ?? ((x: Tensor) => fused(x, null, { prologue, from: { offset: 0 } }));
+    const head: Step = { rule: pre ? 'bn-conv-bn-relu' : 'bn-relu', layers: covered, out, stores: !!pre, run };
+    const conv = f.layers[f.layers.length - 1] as Conv2d;
+    plan.push({ head, rest: chain(body.slice(covered.length), out, ctx).steps, conv, inC: C });
     C += o[3];
   }
   if (!plan.length) return null;

@@ -68,15 +68,8 @@ export async function removeRunTemps(out: string): Promise<string[]> {
  * writes a report, and the initial weights (used by a fresh run only). Every other option shapes
  * what is trained and must stay as the run started.
  */
-export const RESUMABLE_OPTIONS: readonly string[] = [
-  'epochs',
-  'maxMinutes',
-  'workers',
-  'report',
-  'out',
-  'initWeights',
-  'allowPartialInit',
-];
+export const RESUMABLE_OPTIONS: readonly string[] =
+  'epochs maxMinutes workers report out initWeights allowPartialInit'.split(' ');
 
 /** A camelCase option name as its command-line flag (`batchSize` -> `--batch-size`). */
 export function flagOf(key: string): string {

@@ -169,11 +169,7 @@ function oneHot(labels: Int32Array, classes = 2): Float32Array {
   return y;
 }
 
-const exists = (p: string): Promise<boolean> =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
+const exists = (p: string): Promise<boolean> => stat(p).then(Boolean, () => false);
 const writeAtomic = (path: string, text: string): Promise<void> =>
   writeFileAtomic(path, new TextEncoder().encode(text));
 
