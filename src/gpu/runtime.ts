@@ -604,17 +604,13 @@ export class Runtime {
 
   /** A pass of its own for one dispatch, bracketed by GPU timestamps into `log` (unbracketed once it is full). */
   private timedPass<T>(log: TimestampLog<T>, entry: T): GPUComputePassEncoder {
-    if (this.pass) {
-      this.pass.end();
-      this.pass = null;
-    }
-    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    const encoder = this.passless();
     const i = log.entries.length;
     if (2 * i + 2 > log.capacity) return this.openPass(); // full: the rest goes untimed
     log.entries.push(entry);
     // The pass is ended right after its single dispatch (see dispatch()).
     const timestampWrites = { querySet: log.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
-    this.timedOpen = this.encoder.beginComputePass({ timestampWrites });
+    this.timedOpen = encoder.beginComputePass({ timestampWrites });
     return this.timedOpen;
   }
   private timedOpen: GPUComputePassEncoder | null = null;
@@ -622,17 +618,13 @@ export class Runtime {
   /** Milliseconds between each pair of timestamps of `log`, in entry order (submits pending work). */
   private async readTimestamps<T>(log: TimestampLog<T>): Promise<number[]> {
     const n = log.entries.length;
-    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    if (this.pass) {
-      this.pass.end();
-      this.pass = null;
-    }
+    const encoder = this.passless();
     const bytes = Math.max(16, n * 16);
     const resolve = this.device.createBuffer({
       size: bytes,
       usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */,
     });
-    if (n) this.encoder.resolveQuerySet(log.set, 0, 2 * n, resolve, 0);
+    if (n) encoder.resolveQuerySet(log.set, 0, 2 * n, resolve, 0);
     const ts = new BigUint64Array(await this.download({ buffer: resolve, byteSize: bytes }, n * 16));
     resolve.destroy();
     return Array.from({ length: n }, (_, i) => Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
@@ -692,21 +684,21 @@ export class Runtime {
     return [...by].map(([label, e]) => ({ label, ...e })).sort((a, b) => b.ms - a.ms);
   }
 
+  /** The command encoder (made when there is none) with no pass open. */
+  private passless(): GPUCommandEncoder {
+    this.pass?.end();
+    this.pass = null;
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
   private openPass(): GPUComputePassEncoder {
-    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    if (!this.pass) this.pass = this.encoder.beginComputePass();
-    return this.pass;
+    return (this.pass ??= (this.encoder ??= this.device.createCommandEncoder()).beginComputePass());
   }
 
   /** Record a buffer-to-buffer copy, ordered with the dispatches around it. */
   copy(src: BufferLike, srcOffset: number, dst: BufferLike, dstOffset: number, bytes: number): void {
     if (bytes === 0) return;
-    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    if (this.pass) {
-      this.pass.end();
-      this.pass = null;
-    }
-    this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    this.passless().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
     this.pending++;
   }
 
