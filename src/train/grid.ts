@@ -423,10 +423,29 @@ function product(axes: Axes): Partial<RunOptions>[] {
 }
 
 /** Order of the options in run names. */
-const NAME_ORDER = (
-  'model bam bamCombine init initWeights imageSize width dropout lr batchSize epochs classWeights ' +
-  'balancedSampling augment patience earlyStopping maxBatches monitor allowPartialInit report seed'
-).split(' ') as Key[];
+const NAME_ORDER: Key[] = [
+  'model',
+  'bam',
+  'bamCombine',
+  'init',
+  'initWeights',
+  'imageSize',
+  'width',
+  'dropout',
+  'lr',
+  'batchSize',
+  'epochs',
+  'classWeights',
+  'balancedSampling',
+  'augment',
+  'patience',
+  'earlyStopping',
+  'maxBatches',
+  'monitor',
+  'allowPartialInit',
+  'report',
+  'seed',
+];
 
 /** How an option is written in run names: [yes, no] words for flags, a prefix (and suffix) for values. */
 const FLAG_WORDS: Partial<Record<Key, [string, string]>> = {
