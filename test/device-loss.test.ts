@@ -55,6 +55,8 @@ describe('device loss', () => {
     // (Allocation says it as the runtime does, not as a problem of the tensor's shape: a cold machine lost
     // the device while allocating a batch rather than while reading one back.)
     expect(() => Tensor.from([1, 2], [2])).toThrow(/^ossify: the GPU device was lost \(destroyed\)/);
+    // Waiting for the GPU says it too (it resolved as if the work were done).
+    await expect(runtime().sync()).rejects.toThrow(/^ossify: the GPU device was lost \(destroyed\)/);
 
     // The checkpoint of epoch 1 is intact and the log has its one line.
     const ck = await loadCheckpoint(join(out, 'last.safetensors'));

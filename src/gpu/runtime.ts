@@ -756,8 +756,11 @@ export class Runtime {
 
   /** Wait until the GPU has finished all submitted work. */
   async sync(): Promise<void> {
+    // A lost device finishes nothing: say so instead of resolving as if the work were done.
+    this.checkDevice();
     this.flush();
     await this.waitForQueue(() => this.device.queue.onSubmittedWorkDone());
+    this.checkDevice();
   }
 
   /**
