@@ -167,7 +167,8 @@ const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a fracture classifier on a FracAtlas folder (default: the bundled sample, small and fast)',
     usage:
-      'ossify train [--data DIR] [--model inceptionv3|densenet121] [--bam] [--epochs N] [--batch-size N] ' +
+      `ossify train [--data DIR] [--model ${MODELS.join('|')}] [--bam] [--epochs N]` +
+      ' [--batch-size N] ' +
       '[--lr X] [--image-size N] [--width X] --out RUN',
     options: flags(
       'data out model bam-combine epochs batch-size lr image-size width dropout seed class-weights patience ' +
@@ -179,7 +180,7 @@ const COMMANDS: Record<string, Command> = {
         'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: ' +
         'the bundled 48-image sample with a small, fast configuration',
       out: 'run folder (config, log.jsonl, last/best checkpoints, report). Rerunning resumes. Default runs/<model>',
-      model: 'inceptionv3 (default) or densenet121',
+      model: `${MODELS.join(', ')} (default inceptionv3)`,
       bam: 'add 3 BAM modules (default on; --no-bam for none)',
       'bam-combine': "sum (the paper's, default) or product (the official code's)",
       epochs: 'epochs (default 100; sample: 6)',
@@ -348,18 +349,18 @@ const COMMANDS: Record<string, Command> = {
   },
   summary: {
     summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
-    usage: 'ossify summary --model inceptionv3|densenet121 [--bam] [--classes N] [--image-size N] [--width X] [--plan]',
+    usage: `ossify summary --model ${MODELS.join('|')} [--bam] [--classes N] [--image-size N] [--width X] [--plan]`,
     options: flags('model classes image-size width', 'bam plan'),
     help: {
-      model: 'inceptionv3 or densenet121',
+      model: MODELS.join(', '),
       bam: 'with 3 BAM modules',
       classes: `output classes, 1 to ${MAX_CLASSES} (default 2)`,
-      'image-size': `${IMAGE_SIZE_HELP} (default 299 / 224)`,
+      'image-size': `${IMAGE_SIZE_HELP} (default: the model's, e.g. 299 for inceptionv3)`,
       width: 'width multiplier (default 1)',
       plan: 'print the inference plan instead: which fusion rules fired over which layers',
     },
     async run(v) {
-      if (v.model === undefined) throw new UsageError('--model is required (inceptionv3 or densenet121)');
+      if (v.model === undefined) throw new UsageError(`--model is required (${MODELS.join(', ')})`);
       const model = modelOpt(v.model, 'inceptionv3');
       const opts = {
         numClasses: num(v.classes, 'classes', 2, int(1, MAX_CLASSES)),
@@ -367,10 +368,10 @@ const COMMANDS: Record<string, Command> = {
         widthMultiplier: num(v.width, 'width', 1, POSITIVE),
         bam: !!v.bam,
       };
-      const { inceptionV3, denseNet121 } = await import('./models/index.js');
+      const { buildModel, MODEL_CATALOG } = await import('./models/index.js');
       const { summary, planSummary } = await import('./layers/summary.js');
       await init({ verbose: false });
-      const m = model === 'inceptionv3' ? inceptionV3(opts) : denseNet121(opts);
+      const m = buildModel({ arch: MODEL_CATALOG[model].arch, ...opts });
       console.log(v.plan ? planSummary(m, m.inputShape) : summary(m, m.inputShape, { print: false }));
       m.dispose();
     },

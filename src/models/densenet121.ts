@@ -22,7 +22,7 @@ import { BatchNorm2d } from '../layers/norm.js';
 import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from '../layers/basic.js';
 import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
-import { MODEL_INPUT } from './sizes.js';
+import { MODEL_CATALOG } from './catalog.js';
 
 /** Conv blocks per dense block. */
 export const DENSENET121_BLOCKS = [6, 12, 24, 16];
@@ -98,7 +98,7 @@ export function denseNet121(opts: ModelOptions): Model {
   const aliases: Record<string, string> = {};
   DENSENET121_BLOCKS.forEach((b, s) => (aliases[`conv${s + 2}_block${b}_concat`] = `conv${s + 2}`));
   const config = resolveConfig('denseNet121', opts, {
-    ...MODEL_INPUT.denseNet121,
+    ...MODEL_CATALOG.densenet121,
     bamPositions: DENSENET121_BAM_POSITIONS,
     aliases,
   });

@@ -20,7 +20,7 @@ import { BatchNorm2d } from '../layers/norm.js';
 import { AvgPool2d, MaxPool2d, ReLU } from '../layers/basic.js';
 import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
-import { MODEL_INPUT } from './sizes.js';
+import { MODEL_CATALOG } from './catalog.js';
 
 /**
  * The default BAM positions of InceptionV3 (each at the end of a stage, just before a downsampling:
@@ -204,7 +204,7 @@ function backbone(w: number, inChannels: number): Module[] {
 /** Keras's InceptionV3 backbone with a GlobalAveragePooling + (Dropout) + Dense(numClasses) head, optional BAM. */
 export function inceptionV3(opts: ModelOptions): Model {
   const config = resolveConfig('inceptionV3', opts, {
-    ...MODEL_INPUT.inceptionV3,
+    ...MODEL_CATALOG.inceptionv3,
     bamPositions: INCEPTION_V3_BAM_POSITIONS,
     aliases: { stem: 'activation_4' },
   });

@@ -1,10 +1,12 @@
 /** Model builders and the config factory. */
 import { inceptionV3 } from './inception_v3.js';
 import { denseNet121 } from './densenet121.js';
-import type { Model, ModelConfig } from './model.js';
+import type { Architecture } from './catalog.js';
+import type { Model, ModelConfig, ModelOptions } from './model.js';
 
 export { inceptionV3, INCEPTION_V3_BAM_POSITIONS } from './inception_v3.js';
 export { denseNet121, DENSENET121_BLOCKS, DENSENET121_BAM_POSITIONS } from './densenet121.js';
+export { MODEL_CATALOG, MODELS, entryOf, type ModelName, type CatalogEntry } from './catalog.js';
 export {
   Model,
   resolveConfig,
@@ -18,17 +20,17 @@ export {
  * Rebuild a model from its {@link ModelConfig} (e.g. one stored in a checkpoint); weights are fresh
  * (load them after).
  */
-export function buildModel(config: ModelConfig): Model {
+export function buildModel(
+  config: Pick<ModelConfig, 'arch'> & Omit<ModelOptions, 'bam'> & { bam?: ModelOptions['bam'] | ModelConfig['bam'] },
+): Model {
   const { arch, bam, ...rest } = config;
-  const opts = { ...rest, bam: bam ?? false };
-  switch (arch) {
-    case 'inceptionV3':
-      return inceptionV3(opts);
-    case 'denseNet121':
-      return denseNet121(opts);
-    default:
-      throw new Error(
-        `ossify: unknown architecture '${String(arch)}' in model config (known: inceptionV3, denseNet121)`,
-      );
-  }
+  const build = BUILDERS[arch] as ((o: ModelOptions) => Model) | undefined;
+  if (!build)
+    throw new Error(
+      `ossify: unknown architecture '${String(arch)}' in model config (known: ${Object.keys(BUILDERS).join(', ')})`,
+    );
+  return build({ ...rest, bam: bam ?? false });
 }
+
+/** The builder of each architecture. */
+const BUILDERS: Record<Architecture, (opts: ModelOptions) => Model> = { inceptionV3, denseNet121 };

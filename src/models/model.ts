@@ -10,6 +10,9 @@ import { Dense } from '../layers/dense.js';
 import { Dropout, GlobalAvgPool2d } from '../layers/basic.js';
 import { BAM, BAM_DEFAULTS, type BamOptions } from '../layers/bam.js';
 import { compilePlan, type Plan, type PlanOptions } from '../layers/plan.js';
+import type { Architecture } from './catalog.js';
+
+export type { Architecture } from './catalog.js';
 
 /** Where BAM modules go, and their options. */
 export interface BamPlacement extends BamOptions {
@@ -34,9 +37,6 @@ export interface ModelOptions {
   /** Initialisation seed (default 0). */
   seed?: number;
 }
-
-/** The architectures {@link buildModel} knows. */
-export type Architecture = 'inceptionV3' | 'denseNet121';
 
 /** A complete, JSON-able model description (every default filled in). */
 export interface ModelConfig {

@@ -4,12 +4,12 @@
  */
 import { loadCheckpoint } from '../io/checkpoint.js';
 import type { TensorData } from '../io/safetensors.js';
-import { buildModel, type Model, type ModelConfig } from '../models/index.js';
+import { buildModel, entryOf, type Model, type ModelConfig } from '../models/index.js';
 import type { Backbone } from '../data/images.js';
 
 /** The backbone's input normalisation. */
 export function backboneOf(config: ModelConfig): Backbone {
-  return config.arch === 'denseNet121' ? 'densenet' : 'inception';
+  return entryOf(config.arch).input;
 }
 
 /** A model configuration in a few words, for messages (e.g. `inceptionV3 + BAM, 75 px, width 0.125`). */

@@ -4,7 +4,9 @@
  * accepted in the same words. No GPU or model code is loaded here.
  * @module
  */
-import { MODEL_INPUT } from '../models/sizes.js';
+import { MODEL_CATALOG, MODELS, type ModelName } from '../models/catalog.js';
+
+export { MODELS, type ModelName };
 import type { TrainOptions } from './trainer.js';
 
 /** The values a numeric option accepts, and how to say so. */
@@ -34,16 +36,8 @@ export const IMAGE_SIZE = int(32, 2048);
 /** How help texts describe {@link IMAGE_SIZE}. */
 export const IMAGE_SIZE_HELP = 'square input size, 32 to 2048';
 
-/** The backbones this ossify builds, by their command-line names. */
-export const MODELS = ['inceptionv3', 'densenet121'] as const;
-/** A backbone this ossify builds. */
-export type ModelName = (typeof MODELS)[number];
-
 /** Each model's default input size (Keras's) and the smallest input it accepts. */
-export const MODEL_SIZES: Record<ModelName, { readonly inputSize: number; readonly minInput: number }> = {
-  inceptionv3: MODEL_INPUT.inceptionV3,
-  densenet121: MODEL_INPUT.denseNet121,
-};
+export const MODEL_SIZES: Record<ModelName, { readonly inputSize: number; readonly minInput: number }> = MODEL_CATALOG;
 
 /** A model name as written in any case, with or without '-' and '_', as its name; null when it is none. */
 export function modelName(s: string): ModelName | null {

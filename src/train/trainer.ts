@@ -20,7 +20,7 @@ import { backward } from '../autograd.js';
 import { runtime } from '../gpu/runtime.js';
 import { Adam } from '../optim/optimizers.js';
 import { softmaxCrossEntropy, softmax } from '../kernels/loss.js';
-import { inceptionV3, denseNet121, type Model, type ModelConfig } from '../models/index.js';
+import { buildModel, MODEL_CATALOG, MODELS, type Model, type ModelConfig } from '../models/index.js';
 import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
@@ -158,9 +158,9 @@ export function modelFromOptions(
     widthMultiplier: o.width,
     seed: o.seed,
   };
-  if (o.model === 'inceptionv3') return inceptionV3(opts);
-  if (o.model === 'densenet121') return denseNet121(opts);
-  throw new Error(`ossify: unknown model '${o.model as string}'; use inceptionv3 or densenet121`);
+  const entry = MODEL_CATALOG[o.model] as (typeof MODEL_CATALOG)[ModelName] | undefined;
+  if (!entry) throw new Error(`ossify: unknown model '${o.model as string}'; use ${MODELS.join(', ')}`);
+  return buildModel({ arch: entry.arch, ...opts });
 }
 
 function oneHot(labels: Int32Array, classes = 2): Float32Array {
