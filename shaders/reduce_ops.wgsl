@@ -22,7 +22,7 @@ fn isNan(v: f32) -> bool { return !(v == v); }
 fn better(v: f32, c: f32) -> bool {
   if (isNan(c)) { return false; }
   if (isNan(v)) { return true; }
-  return select(v < c, v > c, p.op == 0u || p.op == 2u);
+  return select((v < c), (v > c), p.op == 0u || p.op == 2u);
 }
 
 // The state of element j (or of partial state j).
@@ -78,7 +78,10 @@ fn result(s: vec2<u32>) -> u32 {
       if (se == 0.0) { return 0xff800000u; }
       return bitcast<u32>(select(a + log(se), a, isNan(a) || abs(a) > 3.4e38));
     }
-    default: { return bitcast<u32>(select(a, 0.0 * a, s.y > 0u)); }
+    // With a zero: 0, or NaN where the other factors hold an infinity or NaN (0 * inf), spelled out.
+    default: {
+      return bitcast<u32>(select(a, select(0.0, (a - a) / (a - a), !(abs(a) <= 3.4e38)), s.y > 0u));
+    }
   }
 }
 
