@@ -6,6 +6,7 @@
 //     invocation per column (o, i) walking k in order: no two invocations write one element (repeated
 //     indices add up without atomics), and the sums are deterministic.
 // inner counts T's (vec4 when the inner extent is a multiple of 4).
+const PER = 8u;
 override GRAD: bool = false;
 struct Params { n: u32, len: u32, nIdx: u32, inner: u32 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
@@ -36,12 +37,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     }
   } else {
-    let i = t % p.inner;
-    let k = (t / p.inner) % p.nIdx;
-    let o = t / (p.inner * p.nIdx);
+    // A run of PER elements along inner per invocation (n counts runs): one index read and one set of
+    // divisions per run.
+    let runs = (p.inner + PER - 1u) / PER;
+    let i0 = (t % runs) * PER;
+    let k = (t / runs) % p.nIdx;
+    let o = t / (runs * p.nIdx);
     let j = row(k);
-    var v = {{T}}();
-    if (j < p.len) { v = x[(o * p.len + j) * p.inner + i]; }
-    out[t] = v;
+    let dst = (o * p.nIdx + k) * p.inner;
+    let src = (o * p.len + j) * p.inner;
+    for (var i = i0; i < min(i0 + PER, p.inner); i++) {
+      var v = {{T}}();
+      if (j < p.len) { v = x[src + i]; }
+      out[dst + i] = v;
+    }
   }
 }

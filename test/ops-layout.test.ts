@@ -91,6 +91,10 @@ describe('permute and transpose', () => {
       [3, 4],
       [0, 1],
     ], // identity: a view
+    [
+      [3, 21, 2],
+      [0, 2, 1],
+    ], // rows of 21: runs of 8, 8 and 5
   ];
   for (const [shape, perm] of cases) {
     it(`${shape.join('x')} by [${perm}]`, async () => {
@@ -196,6 +200,36 @@ describe('pad', () => {
       0,
     ],
     [[5], [[4, 4]], 'reflect', 0],
+    [
+      [2, 3, 4, 5],
+      [
+        [1, 0],
+        [0, 0],
+        [0, 0],
+        [1, 1],
+      ],
+      'reflect',
+      0,
+    ], // two unpadded axes merge
+    [
+      [3, 2, 4],
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      'edge',
+      0,
+    ],
+    [
+      [2, 19],
+      [
+        [1, 1],
+        [9, 10],
+      ],
+      'constant',
+      3,
+    ], // runs of 8 along the last axis, a partial one
     [[2], [[3, 5]], 'edge', 0],
     [
       [2, 3, 8],
@@ -278,6 +312,7 @@ describe('gather and indexSelect', () => {
     { shape: [2, 6, 4], idx: [5, 1, 1, 0, -6, 3], idxShape: [2, 3], axis: 1 }, // inner 4: vec4
     { shape: [3, 7], idx: [6, 9, -8, 0], idxShape: [4], axis: -1 }, // 9 and -8 are out of range: 0
     { shape: [7], idx: [3], idxShape: [1], axis: 0 },
+    { shape: [4, 19], idx: [3, -4, 1], idxShape: [3], axis: 0 }, // rows of 19: runs of 8, 8 and 3
   ];
   for (const c of cases) {
     it(`${c.shape.join('x')} at ${JSON.stringify(c.idx)} on axis ${c.axis}`, async () => {

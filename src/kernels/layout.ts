@@ -49,20 +49,44 @@ function checkRank(x: Tensor, op: string): void {
     throw new Error(`ossify: ${op} takes tensors of rank <= ${MAX_LAYOUT_RANK}, got ${shapeStr(x.shape)}`);
 }
 
+/** Elements one invocation of the strided and pad kernels moves along the last axis (their PER). */
+const PER = 8;
+
+/**
+ * Merge the axes of a strided view that need no index arithmetic of their own: extents of 1 go, and an
+ * axis whose stride is its inner neighbour's stride times that neighbour's extent joins it.
+ */
+export function coalesce(shape: readonly number[], strides: readonly number[]): [number[], number[]] {
+  const s: number[] = [];
+  const t: number[] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const k = s.length - 1;
+    if (k >= 0 && t[k] === strides[d] * n) {
+      s[k] *= n;
+      t[k] = strides[d];
+    } else {
+      s.push(n);
+      t.push(strides[d]);
+    }
+  });
+  return s.length ? [s, t] : [[1], [1]];
+}
+
 /**
  * The strided copy (unrecorded): a gather into a fresh tensor of `shape`, or, with `into`, a scatter of
  * x (of `shape`) into `into`. Strides and base count elements of the strided side.
  */
 function strided(x: Tensor, shape: Shape, strides: readonly number[], base: number, into?: Tensor): Tensor {
   const rt = runtime();
-  const r = shape.length;
-  const last = shape[r - 1];
-  const v =
-    strides[r - 1] === 1 && last % 4 === 0 && base % 4 === 0 && strides.slice(0, -1).every((s) => s % 4 === 0) ? 4 : 1;
   const out = into ?? Tensor.empty(shape, { dtype: x.dtype });
-  const vShape = [...shape.slice(0, -1), last / v];
-  const vStrides = strides.map((s, d) => (d === r - 1 ? s : s / v));
-  const n = prod(vShape);
+  const [cs, ct] = coalesce(shape, strides);
+  const r = cs.length;
+  const last = cs[r - 1];
+  const v = ct[r - 1] === 1 && last % 4 === 0 && base % 4 === 0 && ct.slice(0, -1).every((s) => s % 4 === 0) ? 4 : 1;
+  const vShape = [...cs.slice(0, -1), last / v];
+  const vStrides = ct.map((s, d) => (d === r - 1 ? s : s / v));
+  const n = prod(vShape.slice(0, -1)) * Math.ceil(vShape[r - 1] / PER);
   rt.dispatch(
     rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: into ? 1 : 0 }),
     { x: x.storage, out: out.storage },
@@ -273,19 +297,33 @@ export const pad = defineOp(
     const before = paddings.map((p) => p[0]);
     const shape = x.shape.map((n, d) => n + paddings[d][0] + paddings[d][1]);
     const r = x.rank;
-    const lastPadded = paddings[r - 1][0] + paddings[r - 1][1] > 0;
-    const v = !lastPadded && x.shape[r - 1] % 4 === 0 ? 4 : 1;
+    // Runs of unpadded axes merge into one (fewer integer divisions per element).
+    const inM: number[] = [];
+    const befM: number[] = [];
+    const padM: number[] = [];
+    x.shape.forEach((n, d) => {
+      const padded = paddings[d][0] + paddings[d][1] > 0;
+      const k = inM.length - 1;
+      if (!padded && k >= 0 && padM[k] === 0) inM[k] *= n;
+      else {
+        inM.push(n);
+        befM.push(paddings[d][0]);
+        padM.push(paddings[d][0] + paddings[d][1]);
+      }
+    });
+    const m = inM.length;
+    const v = padM[m - 1] === 0 && inM[m - 1] % 4 === 0 ? 4 : 1;
+    const vIn = inM.map((n, d) => (d === m - 1 ? n / v : n));
+    const vShape = vIn.map((n, d) => n + padM[d]);
     const bits = x.dtype === 'int32' ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
-    const vShape = [...shape.slice(0, -1), shape[r - 1] / v];
-    const vIn = [...x.shape.slice(0, -1), x.shape[r - 1] / v];
     const out = Tensor.empty(shape, { dtype: x.dtype });
     const rt = runtime();
-    const n = prod(vShape);
+    const n = prod(vShape.slice(0, -1)) * Math.ceil(vShape[m - 1] / PER);
     const modeId = PAD_MODES.indexOf(mode);
     rt.dispatch(
       rt.kernel('pad-modes', vecSource(padSrc, v)),
       { x: x.storage, out: out.storage },
-      { n, rank: r, mode: modeId, value: bits, shape: pad8(vShape), inShape: pad8(vIn), before: pad8(before) },
+      { n, rank: m, mode: modeId, value: bits, shape: pad8(vShape), inShape: pad8(vIn), before: pad8(befM) },
       rt.grid(n, 256),
     );
     return record('pad', [x], out, [], (g) => {
@@ -336,7 +374,7 @@ function gatherImpl(op: string, x: Tensor, indices: Tensor, ax: number): Tensor 
       rt.grid(n, 256),
     );
   const out = Tensor.empty(outShape, { dtype: x.dtype });
-  launch(x, out, false, out.size / v);
+  launch(x, out, false, outer * indices.size * Math.ceil(inner / v / PER));
   return record(op, [x, indices], out, [indices], (g) => {
     const dx = Tensor.zeros(x.shape);
     launch(g, dx, true, (outer * inner) / v);
