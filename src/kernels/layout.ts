@@ -235,7 +235,7 @@ export interface PadOptions {
    * PyTorch's 'replicate', TensorFlow's 'SYMMETRIC' is not this).
    */
   mode?: PadMode;
-  /** The constant mode's value (default 0; an integer for int32 tensors). */
+  /** The constant mode's value (default 0; any number, NaN and infinities too; an integer for int32 tensors). */
   value?: number;
 }
 
@@ -279,11 +279,16 @@ export const pad = defineOp(
       );
     }
     const mode = checkChoice(withDefault(opts.mode, 'constant'), 'pad option mode', PAD_MODES);
-    const value = checkNumber(
-      withDefault(opts.value, 0),
-      'pad option value',
-      x.dtype === 'int32' ? { integer: true } : {},
-    );
+    // Any number for f32 (NaN and infinities too, as a scalar operand); an int32 tensor takes int32 values.
+    const given = withDefault(opts.value, 0);
+    const value =
+      x.dtype === 'int32' || typeof given !== 'number'
+        ? checkNumber(
+            given,
+            'pad option value',
+            x.dtype === 'int32' ? { integer: true, min: -(2 ** 31), below: 2 ** 31 } : {},
+          )
+        : given;
     if (mode === 'reflect') {
       paddings.forEach(([b, a], d) => {
         if (b >= x.shape[d] || a >= x.shape[d]) {
