@@ -1,6 +1,7 @@
 // max, min, argmax, argmin, logSumExp and prod over the middle axis of x viewed as [outer, r, inner],
 // in chunks of `chunk` along r (two passes when outer * inner is small and r long, as reduce.wgsl).
-// One pipeline for all six: `op` is a uniform (0 max, 1 min, 2 argmax, 3 argmin, 4 logSumExp, 5 prod).
+// OP is an override constant (0 max, 1 min, 2 argmax, 3 argmin, 4 logSumExp, 5 prod): a pipeline per op
+// used, each without the others' branches (a uniform op ran max 5x slower than sum on SwiftShader).
 // Each invocation folds its chunk into a state (a: f32, b: u32 bits) and writes it to aux[t], and the
 // result to out[t] (32-bit words: f32 bits, or the int32 index of argmax/argmin):
 //   max/min:       a = the extremum, b = how many elements equal it (the gradient splits among ties);
@@ -10,7 +11,8 @@
 // With `partial` = 1 the input is the states of a first pass ([outer, r, inner] pairs) instead of x.
 // NaN propagates as in PyTorch: max/min and logSumExp are NaN over a NaN, argmax/argmin point at the
 // first NaN, prod carries it through the product.
-struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, op: u32, partial: u32 }
+override OP: u32 = 0u;
+struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, partial: u32 }
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<storage, read_write> aux: array<vec2<u32>>;
@@ -22,14 +24,14 @@ fn isNan(v: f32) -> bool { return !(v == v); }
 fn better(v: f32, c: f32) -> bool {
   if (isNan(c)) { return false; }
   if (isNan(v)) { return true; }
-  return select((v < c), (v > c), p.op == 0u || p.op == 2u);
+  return select((v < c), (v > c), OP == 0u || OP == 2u);
 }
 
 // The state of element j (or of partial state j).
 fn lift(j: u32, at: u32) -> vec2<u32> {
   if (p.partial == 1u) { return aux_in(at); }
   let v = bitcast<f32>(x[at]);
-  switch (p.op) {
+  switch (OP) {
     case 0u, 1u: { return vec2<u32>(x[at], 1u); }
     case 2u, 3u: { return vec2<u32>(x[at], j); }
     case 4u: { return vec2<u32>(x[at], bitcast<u32>(select(1.0, 0.0, v < -3.4e38))); }
@@ -44,7 +46,7 @@ fn aux_in(at: u32) -> vec2<u32> { return vec2<u32>(x[2u * at], x[2u * at + 1u]);
 fn combine(c: vec2<u32>, s: vec2<u32>) -> vec2<u32> {
   let ca = bitcast<f32>(c.x);
   let sa = bitcast<f32>(s.x);
-  switch (p.op) {
+  switch (OP) {
     case 0u, 1u: {
       if (better(sa, ca)) { return s; }
       let tie = sa == ca || (isNan(sa) && isNan(ca));
@@ -69,7 +71,7 @@ fn combine(c: vec2<u32>, s: vec2<u32>) -> vec2<u32> {
 // The reduction's value from a final state.
 fn result(s: vec2<u32>) -> u32 {
   let a = bitcast<f32>(s.x);
-  switch (p.op) {
+  switch (OP) {
     case 0u, 1u: { return s.x; }
     case 2u, 3u: { return s.y; }
     case 4u: {

@@ -1,7 +1,8 @@
 /**
  * Reductions over any axes: sums and means (differentiable), on the unrecorded passes of sum-raw.ts;
- * max, min, argmax, argmin, logSumExp and prod, on one kernel (shaders/reduce_ops.wgsl, the op a
- * uniform) with one gradient kernel (shaders/reduce_ops_grad.wgsl). The reduced axes are read as the
+ * max, min, argmax, argmin, logSumExp and prod, on one kernel source (shaders/reduce_ops.wgsl, the op
+ * an override constant: a pipeline per op used) with one gradient kernel (shaders/reduce_ops_grad.wgsl,
+ * the op a uniform). The reduced axes are read as the
  * middle of an [outer, r, inner] view when they are adjacent, else after one permuting copy that
  * brings them last; long reductions with few outputs run in two passes over chunks.
  */
@@ -50,7 +51,7 @@ export const mean = defineOp('mean', ['x'], (x: Tensor, axes?: Axes, keepDims: b
   ]);
 });
 
-/** The reductions of shaders/reduce_ops.wgsl, by their uniform code. */
+/** The reductions of shaders/reduce_ops.wgsl, by their OP code. */
 const REDUCE_OPS = { max: 0, min: 1, argmax: 2, argmin: 3, logSumExp: 4, prod: 5 } as const;
 type ReduceOp = keyof typeof REDUCE_OPS;
 
@@ -77,7 +78,7 @@ function asRun(x: Tensor, axes: number[]): { src: Tensor; outer: number; r: numb
 /** One reduction of src viewed as [outer, r, inner] (unrecorded): the result and the per-slot states. */
 function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: ReduceOp): { out: Tensor; aux: Tensor } {
   const rt = runtime();
-  const k = rt.kernel('reduce-ops', reduceOpsSrc);
+  const k = rt.kernel(`reduce-ops:${op}`, reduceOpsSrc, { OP: REDUCE_OPS[op] });
   const pass = (x: Tensor, rr: number, chunk: number, partial: number, dtype: 'f32' | 'int32') => {
     const nchunks = Math.ceil(rr / chunk);
     const out = Tensor.empty([outer * nchunks * inner], { dtype });
@@ -85,7 +86,7 @@ function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: Red
     rt.dispatch(
       k,
       { x: x.storage, out: out.storage, aux: aux.storage },
-      { outer, r: rr, inner, chunk, nchunks, op: REDUCE_OPS[op], partial },
+      { outer, r: rr, inner, chunk, nchunks, partial },
       rt.grid(outer * nchunks * inner, 256),
     );
     return { out, aux };
