@@ -2,9 +2,9 @@
  * Reductions over any axes: sums and means (differentiable), on the unrecorded passes of sum-raw.ts;
  * max, min, argmax, argmin, logSumExp and prod, on one kernel source (shaders/reduce_ops.wgsl, the op
  * an override constant: a pipeline per op used) with one gradient kernel (shaders/reduce_ops_grad.wgsl,
- * the op a uniform). The reduced axes are read as the
- * middle of an [outer, r, inner] view when they are adjacent, else after one permuting copy that
- * brings them last; long reductions with few outputs run in two passes over chunks.
+ * the op a uniform). The reduced axes are read as the middle of an [outer, r, inner] view when they
+ * are adjacent, else after one permuting copy that brings them last; long reductions with few outputs
+ * run in two passes over chunks.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, type Shape } from '../tensor.js';
