@@ -86,6 +86,9 @@ export function backward(loss: Tensor, grad?: Tensor): void {
   checkTensor(loss, 'backward loss');
   if (grad !== undefined) {
     checkTensor(grad, 'backward grad');
+    if (grad.dtype !== 'f32') {
+      throw new Error(`ossify: backward grad must be a f32 tensor (gradients are floats), got ${grad.label()}`);
+    }
     if (grad.rank !== loss.rank || grad.shape.some((d, i) => d !== loss.shape[i])) {
       const [want, got] = [shapeStr(loss.shape), shapeStr(grad.shape)];
       throw new Error(

@@ -21,6 +21,8 @@ import {
   oneHot,
   matmul,
   relu,
+  mul,
+  backward,
   type SliceRange,
   type PadMode,
 } from '../src/index.js';
@@ -455,6 +457,9 @@ describe('int32 tensors', () => {
       expect(() => Tensor.from([1, 2], [2], { dtype: 'int32', requiresGrad: true })).toThrow(
         /cannot require gradients/,
       );
+      const w = Tensor.from([1, 2], [2], { requiresGrad: true });
+      const seed = Tensor.from([1, 1], [2], { dtype: 'int32' });
+      expect(() => backward(mul(w, w), seed)).toThrow(/backward grad must be a f32 tensor/);
       expect(() => Tensor.from([1.5], [1], { dtype: 'int32' })).toThrow(/integers in \[-2\^31, 2\^31\), got 1.5/);
       expect(() => Tensor.from([1], [1], { dtype: 'f64' as 'f32' })).toThrow(
         /dtype must be 'f32' or 'int32', got 'f64'/,
