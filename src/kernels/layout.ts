@@ -141,8 +141,8 @@ function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
 
 /**
  * Reorder the axes: output axis i is input axis `axes[i]` (PyTorch's `permute`, NumPy's
- * `transpose(x, axes)`). A real copy (one kernel, any rank up to 8; vec4 words when the last axis stays
- * last and is a multiple of 4). Differentiable; takes f32 and int32.
+ * `transpose(x, axes)`). A copy (one kernel, any rank up to 8; vec4 words when the last axis stays
+ * last and is a multiple of 4; the identity gives a view). Differentiable; takes f32 and int32.
  */
 export const permute = defineOp('permute', ['x:any'], (x: Tensor, axes: readonly number[]): Tensor =>
   permuteImpl('permute', x, checkPermutation(axes, x.rank, 'permute axes')),
@@ -176,7 +176,7 @@ function sliceIndices(n: number, r: SliceRange, what: string): [number, number, 
   if (typeof r !== 'object' || r === null || Array.isArray(r)) {
     throw new Error(`ossify: ${what} must be an object { start?, stop?, step? } or undefined, got ${showValue(r)}`);
   }
-  const step = withDefault(checkNumber(withDefault(r.step, 1), `${what} step`, { integer: true }), 1);
+  const step = checkNumber(withDefault(r.step, 1), `${what} step`, { integer: true });
   if (step === 0) throw new Error(`ossify: ${what} step must be a non-zero integer, got 0`);
   const bound = (v: number | undefined, name: string, dflt: number): number => {
     if (v === undefined) return dflt;
