@@ -12,6 +12,8 @@
 // NaN propagates as in PyTorch: max/min and logSumExp are NaN over a NaN, argmax/argmin point at the
 // first NaN, prod carries it through the product.
 override OP: u32 = 0u;
+// INT: x holds int32 values (max, min, argmax and argmin only), compared as integers.
+override INT: bool = false;
 struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, partial: u32 }
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
@@ -20,11 +22,27 @@ struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, partia
 
 fn isNan(v: f32) -> bool { return !(v == v); }
 
-// Whether v replaces the current extremum c (NaN wins over numbers, the first NaN stays).
-fn better(v: f32, c: f32) -> bool {
+// Whether the value of bits vb replaces the current extremum's cb (NaN wins over numbers, the first
+// NaN stays; int32 values compare as integers).
+fn better(vb: u32, cb: u32) -> bool {
+  let up = OP == 0u || OP == 2u;
+  if (INT) {
+    let vi = bitcast<i32>(vb);
+    let ci = bitcast<i32>(cb);
+    return select((vi < ci), (vi > ci), up);
+  }
+  let v = bitcast<f32>(vb);
+  let c = bitcast<f32>(cb);
   if (isNan(c)) { return false; }
   if (isNan(v)) { return true; }
-  return select((v < c), (v > c), OP == 0u || OP == 2u);
+  return select((v < c), (v > c), up);
+}
+
+// Whether the values of bits vb and cb tie (NaN ties with NaN).
+fn tie(vb: u32, cb: u32) -> bool {
+  let v = bitcast<f32>(vb);
+  let c = bitcast<f32>(cb);
+  return vb == cb || (!INT && (v == c || (isNan(v) && isNan(c))));
 }
 
 // The state of element j (or of partial state j).
@@ -48,11 +66,10 @@ fn combine(c: vec2<u32>, s: vec2<u32>) -> vec2<u32> {
   let sa = bitcast<f32>(s.x);
   switch (OP) {
     case 0u, 1u: {
-      if (better(sa, ca)) { return s; }
-      let tie = sa == ca || (isNan(sa) && isNan(ca));
-      return vec2<u32>(c.x, c.y + select(0u, s.y, tie));
+      if (better(s.x, c.x)) { return s; }
+      return vec2<u32>(c.x, c.y + select(0u, s.y, tie(s.x, c.x)));
     }
-    case 2u, 3u: { return select(c, s, better(sa, ca)); }
+    case 2u, 3u: { return select(c, s, better(s.x, c.x)); }
     case 4u: {
       if (isNan(ca) || isNan(sa)) { return vec2<u32>(select(c.x, s.x, isNan(sa)), bitcast<u32>(1.0)); }
       let cs = bitcast<f32>(c.y);

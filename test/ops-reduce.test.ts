@@ -136,10 +136,42 @@ describe('argmax and argmin', () => {
   it('refuses a list of axes, int32 input and bad keepDims', () => {
     tidy(() => {
       expect(() => argmax(Tensor.zeros([2, 3]), [0, 1] as unknown as number)).toThrow(/argmax axis/);
-      expect(() => max(Tensor.zeros([2], { dtype: 'int32' }))).toThrow(/max argument x must be a f32 tensor/);
+      expect(() => prod(Tensor.zeros([2], { dtype: 'int32' }))).toThrow(/prod argument x must be a f32 tensor/);
+      expect(() => logSumExp(Tensor.zeros([2], { dtype: 'int32' }))).toThrow(/logSumExp argument x must be a f32/);
       expect(() => max(Tensor.zeros([2]), 0, 1 as unknown as boolean)).toThrow(/max keepDims must be true or false/);
       expect(() => logSumExp(Tensor.zeros([2]), 1)).toThrow(/logSumExp axes must be/);
     });
+  });
+});
+
+describe('max, min, argmax and argmin of int32 tensors', () => {
+  it('compare as integers (past 2^24, where floats would tie) and keep the dtype', async () => {
+    const big = 2 ** 30;
+    const rows = [
+      [big + 1, big, -big, big + 1],
+      [-3, -(2 ** 31), 2 ** 31 - 1, 7],
+      [5, 5, 5, 5],
+    ];
+    const shape = [3, 4];
+    const x = Tensor.from(rows.flat(), shape, { dtype: 'int32' });
+    for (const op of ['max', 'min', 'argmax', 'argmin'] as const) {
+      for (const axis of [1, 0]) {
+        const f = { max, min, argmax, argmin }[op];
+        const y = f(x, axis);
+        expect(y.dtype).toBe('int32');
+        const want = reduceOpReference(op, rows.flat(), shape, [axis]);
+        expect(Array.from(await y.readInt32()), `${op} axis ${axis}`).toEqual(Array.from(want));
+        y.dispose();
+      }
+    }
+    // Long: two passes over chunks keep integer states exact.
+    const n = 3001;
+    const long = Int32Array.from({ length: n }, (_, i) => big + ((i * 7919) % n));
+    const lx = Tensor.from(long);
+    expect(Array.from(await max(lx).readInt32())).toEqual([Math.max(...long)]);
+    expect(Array.from(await argmin(lx).readInt32())).toEqual([long.indexOf(Math.min(...long))]);
+    lx.dispose();
+    x.dispose();
   });
 });
 

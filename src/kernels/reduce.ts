@@ -78,7 +78,8 @@ function asRun(x: Tensor, axes: number[]): { src: Tensor; outer: number; r: numb
 /** One reduction of src viewed as [outer, r, inner] (unrecorded): the result and the per-slot states. */
 function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: ReduceOp): { out: Tensor; aux: Tensor } {
   const rt = runtime();
-  const k = rt.kernel(`reduce-ops:${op}`, reduceOpsSrc, { OP: REDUCE_OPS[op] });
+  const int = src.dtype === 'int32';
+  const k = rt.kernel(`reduce-ops:${op}`, reduceOpsSrc, { OP: REDUCE_OPS[op], INT: int ? 1 : 0 });
   const pass = (x: Tensor, rr: number, chunk: number, partial: number, dtype: 'f32' | 'int32') => {
     const nchunks = Math.ceil(rr / chunk);
     const out = Tensor.empty([outer * nchunks * inner], { dtype });
@@ -91,7 +92,7 @@ function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: Red
     );
     return { out, aux };
   };
-  const dtype = op === 'argmax' || op === 'argmin' ? 'int32' : 'f32';
+  const dtype = op === 'argmax' || op === 'argmin' || int ? 'int32' : 'f32';
   // Few outputs and a long reduction: a first pass over chunks of ~sqrt(r) keeps the GPU busy.
   if (outer * inner < 4096 && r > 1024) {
     const chunk = Math.ceil(Math.sqrt(r));
@@ -111,7 +112,7 @@ function reduceImpl(op: ReduceOp, x: Tensor, ax: number[], keepDims: boolean): T
   const { out, aux } = reduceOps(src, outer, r, inner, op);
   const res = out.alias(keptShape(x.shape, ax, keepDims));
   out.dispose();
-  if (op === 'argmax' || op === 'argmin') {
+  if (op === 'argmax' || op === 'argmin' || x.dtype === 'int32') {
     aux.dispose();
     if (src !== x) src.dispose();
     return res;
@@ -136,15 +137,19 @@ function reduceImpl(op: ReduceOp, x: Tensor, ax: number[], keepDims: boolean): T
 }
 
 const extremum = (op: 'max' | 'min' | 'logSumExp' | 'prod') =>
-  defineOp(op, ['x'], (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
-    const ax = checkAxes(axes, x.rank, `${op} axes`);
-    return reduceImpl(op, x, ax, checkBoolean(keepDims, `${op} keepDims`));
-  });
+  defineOp(
+    op,
+    [op === 'max' || op === 'min' ? 'x:any' : 'x'],
+    (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
+      const ax = checkAxes(axes, x.rank, `${op} axes`);
+      return reduceImpl(op, x, ax, checkBoolean(keepDims, `${op} keepDims`));
+    },
+  );
 
 /**
  * Maximum over `axes` (all by default; negative counts from the end), NaN where a NaN is reduced (as
  * PyTorch's `amax`). Differentiable: the gradient splits evenly among the elements equal to the maximum
- * (as TensorFlow's and jax's; PyTorch's `max(dim)` gives it all to one).
+ * (as TensorFlow's and jax's; PyTorch's `max(dim)` gives it all to one). An int32 tensor gives int32.
  */
 export const max = extremum('max');
 /** Minimum over `axes`, as {@link max}. */
@@ -162,7 +167,7 @@ export const logSumExp = extremum('logSumExp');
 export const prod = extremum('prod');
 
 const argExtremum = (op: 'argmax' | 'argmin') =>
-  defineOp(op, ['x'], (x: Tensor, axis?: number, keepDims: boolean = false): Tensor => {
+  defineOp(op, ['x:any'], (x: Tensor, axis?: number, keepDims: boolean = false): Tensor => {
     const ax = axis === undefined ? [...x.shape.keys()] : [checkAxis(axis, x.rank, `${op} axis`)];
     return reduceImpl(op, x, ax, checkBoolean(keepDims, `${op} keepDims`));
   });
@@ -170,7 +175,7 @@ const argExtremum = (op: 'argmax' | 'argmin') =>
 /**
  * The int32 index of the maximum along `axis` (by default over all elements, flattened in row-major
  * order), the first one where several are equal, the first NaN if any (as PyTorch and NumPy). Not
- * differentiable (an index).
+ * differentiable (an index). x may be f32 or int32 (compared as integers).
  */
 export const argmax = argExtremum('argmax');
 /** The int32 index of the minimum along `axis`, as {@link argmax}. */
