@@ -42,7 +42,8 @@ export function record(
   save: Tensor[],
   backward: (grad: Tensor, saved: Tensor[]) => (Tensor | null)[],
 ): Tensor {
-  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
+  // Integer outputs (indices, int32 layouts) carry no gradient.
+  if (!isGradEnabled() || out.dtype !== 'f32' || !inputs.some((t) => t.requiresGrad)) return out;
   const saved = save.map((t) => keep(t.alias()));
   out.requiresGrad = true;
   // One reference for `out`'s handle, and one on each input's node from this consumer.

@@ -16,8 +16,9 @@ import fillSrc from '../shaders/fill.wgsl';
 
 /**
  * Element type: `'f32'` (32-bit floats, what every differentiable op computes in) or `'int32'`
- * (32-bit integers: class labels and indices, taken by `gather`, `indexSelect`, `oneHot` and
- * `softmaxCrossEntropy`, made by `argmax`/`argmin` and `cast`; the layout ops move either type).
+ * (32-bit integers: class labels and indices, taken by `gather`, `indexSelect`, `oneHot`,
+ * `softmaxCrossEntropy`, `max`/`min`/`argmax`/`argmin`, made by `argmax`/`argmin` and `cast`; the
+ * layout ops move either type).
  * An op that does not take int32 refuses it by name. Both take 4 bytes per element.
  */
 export type DType = 'f32' | 'int32';
