@@ -21,6 +21,8 @@ export { backward } from './autograd.js';
 export {
   relu,
   sigmoid,
+  swish,
+  silu,
   exp,
   neg,
   square,
@@ -68,6 +70,7 @@ export {
   Linear,
   ReLU,
   Sigmoid,
+  Swish,
   Softmax,
   MaxPool2d,
   AvgPool2d,

@@ -1,6 +1,6 @@
 /** Weightless layers: activations, pooling, padding, dropout, flatten. */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
-import { relu, sigmoid, reshape } from '../kernels/elementwise.js';
+import { relu, sigmoid, swish, reshape } from '../kernels/elementwise.js';
 import { maxPool2d, avgPool2d, globalAvgPool2d, poolGeometry } from '../kernels/pool.js';
 import { zeroPad2d, type Pad2d } from '../kernels/pad.js';
 import { dropout } from '../kernels/dropout.js';
@@ -28,6 +28,17 @@ export class Sigmoid extends Module {
   }
   forward(x: Tensor): Tensor {
     return sigmoid(x);
+  }
+}
+
+/** Keras's Activation('swish'): x * sigmoid(x) (SiLU), EfficientNet's activation. */
+export class Swish extends Module {
+  readonly kind = 'Activation';
+  constructor(opts: LayerOptions = {}) {
+    super(opts, 'activation');
+  }
+  forward(x: Tensor): Tensor {
+    return swish(x);
   }
 }
 

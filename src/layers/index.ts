@@ -16,6 +16,7 @@ export { Dense, Linear, type DenseOptions } from './dense.js';
 export {
   ReLU,
   Sigmoid,
+  Swish,
   Softmax,
   MaxPool2d,
   AvgPool2d,
