@@ -23,6 +23,8 @@ export interface CatalogEntry {
 export const MODEL_CATALOG = {
   inceptionv3: { arch: 'inceptionV3', inputSize: 299, minInput: 75, input: 'inception' },
   densenet121: { arch: 'denseNet121', inputSize: 224, minInput: 32, input: 'densenet' },
+  efficientnetb1: { arch: 'efficientNetB1', inputSize: 240, minInput: 32, input: 'raw' },
+  efficientnetv2b2: { arch: 'efficientNetV2B2', inputSize: 260, minInput: 32, input: 'raw' },
 } as const satisfies Record<string, CatalogEntry>;
 
 /** A backbone this ossify builds, by its command-line name. */

@@ -36,6 +36,11 @@ export interface ModelOptions {
   widthMultiplier?: number;
   /** Initialisation seed (default 0). */
   seed?: number;
+  /**
+   * EfficientNets only: Keras's `drop_connect_rate` (default 0.2), the stochastic depth rate that grows
+   * linearly with the block index (block b of B drops its residual branch with rate dropConnect * b / B).
+   */
+  dropConnect?: number;
 }
 
 /** A complete, JSON-able model description (every default filled in). */
@@ -49,13 +54,24 @@ export interface ModelConfig {
   dropout: number;
   widthMultiplier: number;
   seed: number;
+  /** The EfficientNets' stochastic depth rate (absent for the other architectures). */
+  dropConnect?: number;
 }
 
 /** Fill the defaults of {@link ModelOptions} for an architecture. */
 export function resolveConfig(
   arch: Architecture,
   opts: ModelOptions,
-  defaults: { inputSize: number; minInput: number; bamPositions: string[]; aliases?: Record<string, string> },
+  defaults: {
+    inputSize: number;
+    minInput: number;
+    bamPositions: string[];
+    aliases?: Record<string, string>;
+    /** Default dropout before the classifier (0 unless given). */
+    dropout?: number;
+    /** Default stochastic depth rate; absent: the architecture has none. */
+    dropConnect?: number;
+  },
 ): ModelConfig {
   const inputSize = opts.inputSize ?? defaults.inputSize;
   if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1)
@@ -64,8 +80,13 @@ export function resolveConfig(
     throw new Error(`ossify: ${arch}: inputSize must be an integer >= ${defaults.minInput}, got ${inputSize}`);
   const w = opts.widthMultiplier ?? 1;
   if (!(w > 0)) throw new Error(`ossify: ${arch}: widthMultiplier must be positive, got ${w}`);
-  const dropout = opts.dropout ?? 0;
+  const dropout = opts.dropout ?? defaults.dropout ?? 0;
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`ossify: ${arch}: dropout must be in [0, 1), got ${dropout}`);
+  const dropConnect = opts.dropConnect ?? defaults.dropConnect;
+  if (dropConnect !== undefined && defaults.dropConnect === undefined)
+    throw new Error(`ossify: ${arch} has no stochastic depth: leave dropConnect out`);
+  if (dropConnect !== undefined && !(dropConnect >= 0 && dropConnect < 1))
+    throw new Error(`ossify: ${arch}: dropConnect must be in [0, 1), got ${dropConnect}`);
   let bam: ModelConfig['bam'] = null;
   if (opts.bam) {
     const p: BamPlacement = opts.bam === true ? {} : opts.bam;
@@ -84,6 +105,7 @@ export function resolveConfig(
     dropout,
     widthMultiplier: w,
     seed: opts.seed ?? 0,
+    ...(dropConnect === undefined ? {} : { dropConnect }),
   };
 }
 
