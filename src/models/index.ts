@@ -16,7 +16,7 @@ export {
   EFFICIENTNETV2_B2_BAM_POSITIONS,
   type EfficientNetStage,
 } from './efficientnet.js';
-export { MODEL_CATALOG, MODELS, entryOf, type ModelName, type CatalogEntry } from './catalog.js';
+export { MODEL_CATALOG, MODELS, entryOf, referenceNote, type ModelName, type CatalogEntry } from './catalog.js';
 export {
   Model,
   resolveConfig,
