@@ -30,7 +30,7 @@ describe('ossify summary, train and eval with the EfficientNets', () => {
     ['efficientnetb1', 240, '6,577,801'],
     ['efficientnetv2b2', 260, '8,772,192'],
   ] as const) {
-    it(`summary --model ${model} --classes 2: Total params: ${total} at ${size} px, the Keras reference matched`, () => {
+    it(`summary --model ${model} --classes 2: Total params: ${total} at ${size} px, Keras's count`, () => {
       const r = ossify(['summary', '--model', model, '--classes', '2']);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain(`Total params: ${total} `);
@@ -38,7 +38,7 @@ describe('ossify summary, train and eval with the EfficientNets', () => {
       expect(r.stdout).toMatch(/Reference: keras\.applications\.EfficientNet.*this count matches it/);
     });
 
-    it(`train --model ${model} --bam --image-size 64 --width 0.25 --epochs 2, then eval from the checkpoint alone`, async () => {
+    it(`train --model ${model} --bam (64 px, width 0.25, 2 epochs), then eval from the checkpoint`, async () => {
       const out = mkdtempSync(join(tmpdir(), `ossify-${model}-`));
       const args = ['--model', model, '--bam', '--image-size', '64', '--width', '0.25', '--epochs', '2'];
       const t = ossify(['train', '--data', sample, '--out', out, ...args, '--workers', '0', '--no-report']);

@@ -154,7 +154,8 @@ describe('Keras .h5 / .weights.h5 into the EfficientNets by name', () => {
     ['EfficientNetV2B2', efficientNetV2B2],
   ] as const) {
     for (const layout of ['keras2', 'keras3'] as const) {
-      it(`${label} (width 0.25, + BAM) from a ${layout === 'keras2' ? 'Keras 2 .h5' : 'Keras 3 .weights.h5'}`, async () => {
+      const format = layout === 'keras2' ? 'Keras 2 .h5' : 'Keras 3 .weights.h5';
+      it(`${label} (width 0.25, + BAM) from a ${format}`, async () => {
         const opts = { numClasses: 2, inputSize: 32, widthMultiplier: 0.25 };
         const plain = build(opts);
         const layers = kerasLayers(plain);

@@ -51,7 +51,8 @@ describe('DepthwiseConv2d (Keras DepthwiseConv2D) vs the float64 grouped-convolu
     { k: 5, s: 2, pad: [1, 2, 1, 2], shape: [1, 10, 9, 4], m: 1 },
   ] as const;
   for (const c of cases) {
-    it(`${c.k}x${c.k} stride ${c.s} padding ${JSON.stringify(c.pad)} multiplier ${c.m}: forward, dX, dW, bias`, async () => {
+    const what = `${c.k}x${c.k} stride ${c.s} padding ${JSON.stringify(c.pad)} multiplier ${c.m}`;
+    it(`${what}: forward, dX, dW, bias`, async () => {
       const C = c.shape[3];
       const layer = new DepthwiseConv2d({
         name: 'dw',
@@ -127,7 +128,7 @@ function seReference(
 }
 
 describe('SqueezeExcite', () => {
-  it('forward and gradients (input through both paths, all four weights) vs float64 and finite differences', async () => {
+  it('forward and gradients (input through both paths, the four weights) vs float64 and finite diffs', async () => {
     const shape = [2, 5, 3, 7];
     const se = new SqueezeExcite({ prefix: 'block9z_', channels: 7, seChannels: 3 });
     expect(se.name).toBe('block9z_se_excite');
@@ -190,7 +191,7 @@ describe('SqueezeExcite', () => {
 });
 
 describe('stochastic depth: Dropout with noiseShape [null, 1, 1, 1]', () => {
-  it('drops whole samples with the seeded mask, scales the rest by 1 / (1 - rate), masks the gradient; identity in eval', async () => {
+  it('drops whole samples (seeded), scales the rest by 1 / (1 - rate), masks the gradient; eval: x', async () => {
     const shape = [16, 3, 2, 5];
     const rate = 0.375;
     const d = new Dropout({ name: 'block3b_drop', rate, noiseShape: [null, 1, 1, 1], seed: 11 });
@@ -253,7 +254,7 @@ describe('Rescaling, Normalization, Residual, Swish', () => {
     );
     y.forEach((t) => t.dispose());
   });
-  it('Normalization: (x - mean) / max(sqrt(variance), 1e-7); mean, variance, count are 7 non-trainable weights', async () => {
+  it('Normalization: (x - mean) / max(sqrt(variance), 1e-7); mean, variance, count: 7 non-trainable', async () => {
     const n = new Normalization({ name: 'normalization', channels: 3 });
     expect(n.countParams()).toEqual({ total: 7, trainable: 0, nonTrainable: 7 });
     expect(n.namedBuffers().map(([k, t]) => `${k} [${t.shape}]`)).toEqual([
@@ -433,7 +434,7 @@ describe('small EfficientNets train', () => {
     ['EfficientNetB1', efficientNetB1],
     ['EfficientNetV2B2', efficientNetV2B2],
   ] as const) {
-    it(`${label} 32x32 width 0.25 + BAM: the loss falls over a 20-step overfit of 8 images; eval logits finite`, async () => {
+    it(`${label} 32x32 width 0.25 + BAM: the loss falls over a 20-step overfit of 8 images`, async () => {
       const m: Model = build({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, seed: 3 });
       const { x, t } = batch(32, 7);
       const opt = new Adam(m.parameters(), { lr: 3e-3 });

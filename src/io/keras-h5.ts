@@ -188,7 +188,8 @@ function readDataset(ds: Dataset, where: string): TensorData {
     data = Float32Array.from(v);
   else if (v instanceof BigInt64Array || v instanceof BigUint64Array) data = Float32Array.from(v, (x) => Number(x));
   else if (typeof v === 'number') data = new Float32Array([v]);
-  else if (typeof v === 'bigint') data = new Float32Array([Number(v)]); // an int64 scalar (Normalization's count)
+  // An int64 scalar (Normalization's count).
+  else if (typeof v === 'bigint') data = new Float32Array([Number(v)]);
   else throw new Error(`${where}: dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
   const n = shape.reduce((p, d) => p * d, 1);
   if (data.length !== n) throw new Error(`${where}: dataset shape [${shape}] but ${data.length} values`);

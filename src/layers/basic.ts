@@ -184,7 +184,8 @@ export class Dropout extends Module {
     const ns = this.noiseShape;
     if (ns.length !== x.rank || ns.some((d, i) => d !== null && d !== 1 && d !== x.shape[i]))
       throw new Error(
-        `ossify: Dropout ${this.name} noiseShape [${ns.join(', ')}] does not broadcast to the input ${shapeStr(x.shape)}`,
+        `ossify: Dropout ${this.name} noiseShape [${ns.join(', ')}] does not broadcast to the input ` +
+          shapeStr(x.shape),
       );
     // The mask (1 / (1 - rate) or 0 per cell) broadcast over x: the gradient is masked the same way.
     const mask = tidy(() => dropout(Tensor.ones(ns.map((d, i) => d ?? x.shape[i])), this.rate, seed));

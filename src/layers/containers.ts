@@ -111,7 +111,8 @@ export class Residual extends Module {
   private check(input: Shape, out: number[]): number[] {
     if (out.length !== input.length || out.some((d, i) => d !== input[i]))
       throw new Error(
-        `ossify: ${this.name}: the branch maps ${shapeStr(input)} to ${shapeStr(out)}; a residual add needs the same shape`,
+        `ossify: ${this.name}: the branch maps ${shapeStr(input)} to ${shapeStr(out)}; ` +
+          'a residual add needs the same shape',
       );
     return out;
   }

@@ -87,7 +87,10 @@ export interface DepthwiseConv2dOptions extends LayerOptions {
   depthMultiplier?: number;
   /** Stride (default 1). */
   strides?: number | readonly [number, number];
-  /** 'valid' (Keras's default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom, left, right]. */
+  /**
+   * 'valid' (Keras's default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom,
+   * left, right].
+   */
   padding?: Conv2dPadding;
   /** Dilation rate (default 1). */
   dilation?: number | readonly [number, number];
