@@ -162,7 +162,9 @@ export interface DropoutOptions extends LayerOptions {
  */
 export class Dropout extends Module {
   readonly kind = 'Dropout';
+  /** Drop probability. */
   readonly rate: number;
+  /** Keras's `noise_shape` (null: the input's shape). */
   readonly noiseShape: readonly (number | null)[] | null;
   private readonly baseSeed: number;
   private calls = 0;

@@ -111,9 +111,13 @@ export interface DepthwiseConv2dOptions extends LayerOptions {
  */
 export class DepthwiseConv2d extends Module {
   readonly kind = 'DepthwiseConv2D';
+  /** `depthwise_kernel` [kh, kw, inChannels, depthMultiplier]. */
   readonly depthwiseKernel: Tensor;
+  /** `bias` [inChannels * depthMultiplier], or null. */
   readonly bias: Tensor | null;
+  /** The options it was built with. */
   readonly opts: DepthwiseConv2dOptions;
+  /** inChannels * depthMultiplier. */
   readonly outChannels: number;
 
   constructor(opts: DepthwiseConv2dOptions) {
@@ -139,6 +143,7 @@ export class DepthwiseConv2d extends Module {
     return { stride: o.strides, dilation: o.dilation, padding: withDefault(o.padding, 'valid'), groups: o.inChannels };
   }
 
+  /** The grouped convolution with the kernel viewed as HWIO [kh, kw, 1, outChannels]. */
   forward(x: Tensor): Tensor {
     const [kh, kw] = this.depthwiseKernel.shape;
     const w = reshape(this.depthwiseKernel, [kh, kw, 1, this.outChannels]);

@@ -127,6 +127,7 @@ export interface NormalizationOptions extends LayerOptions {
  */
 export class Normalization extends Module {
   readonly kind = 'Normalization';
+  /** Channels (the last axis). */
   readonly channels: number;
   /** The buffers (null with fixed statistics). */
   readonly mean: Tensor | null = null;
@@ -158,6 +159,7 @@ export class Normalization extends Module {
     }
   }
 
+  /** (x - mean) / max(sqrt(variance), {@link Normalization.EPSILON}) per channel. */
   forward(x: Tensor): Tensor {
     this.outputShape(x.shape);
     const c = [this.channels];

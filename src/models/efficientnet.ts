@@ -46,10 +46,15 @@ const IMAGENET_VARIANCE = [0.229 ** 2, 0.224 ** 2, 0.225 ** 2];
 export interface EfficientNetStage {
   /** 'mbconv' (depthwise) or 'fused' (Fused-MBConv, EfficientNetV2). */
   type: 'mbconv' | 'fused';
+  /** Kernel size of the depthwise (MBConv) or expansion (Fused-MBConv) convolution. */
   kernel: number;
+  /** Blocks in the stage before depth scaling (B0's). */
   repeats: number;
+  /** Input filters of the stage's first block before width scaling. */
   filtersIn: number;
+  /** Output filters of every block of the stage before width scaling. */
   filtersOut: number;
+  /** Expansion ratio (1: no expansion convolution). */
   expand: number;
   /** Stride of the stage's first block. */
   strides: number;
