@@ -30,6 +30,7 @@ import {
   type Model,
 } from '../src/index.js';
 import { softmaxCrossEntropy } from '../src/kernels/loss.js';
+import { gradCam } from '../src/train/attention.js';
 import { conv2dReference, conv2dReferenceGrads, dropoutMaskReference } from '../src/internals.js';
 
 beforeAll(setup);
@@ -462,6 +463,11 @@ describe('small EfficientNets train', () => {
       expectClose(await y.read(), await ref.read(), { what: 'plan vs forward', atol: 1e-4, rtol: 1e-3 });
       y.dispose();
       ref.dispose();
+      // Grad-CAM explains the last map of at least 7x7 (here the 8x8 end of stage 2, after its BAM).
+      const cam = await gradCam(m, x);
+      expect([cam.h, cam.w]).toEqual([8, 8]);
+      expect(cam.maps.every((v) => v >= 0 && v <= 1)).toBe(true);
+      expect(Math.max(...cam.maps)).toBe(1);
       x.dispose();
       t.dispose();
       m.dispose();
