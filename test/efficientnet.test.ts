@@ -401,6 +401,27 @@ describe('EfficientNetB1 and EfficientNetV2B2 as Keras builds them', () => {
     expect(() => efficientNetB1({ numClasses: 2, bam: { positions: ['block9a'] } })).toThrow(/no BAM position/);
   });
 
+  it("imagenetWeights: Keras's weights='imagenet' graph, Rescaling(1 / sqrt(std)) after the Normalization", async () => {
+    const m = efficientNetB1({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, imagenetWeights: true });
+    const names = summaryRows(m, [1, 32, 32, 3]).map((r) => r.name);
+    expect(names.slice(0, 4)).toEqual(['rescaling', 'normalization', 'rescaling_1', 'stem_conv_pad']);
+    const plain = efficientNetB1({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25 });
+    expect(m.countParams()).toEqual(plain.countParams());
+    expect(plain.config.imagenetWeights).toBeUndefined();
+    const again = buildModel(JSON.parse(JSON.stringify(m.config)));
+    expect(again.getLayer('rescaling_1')).toBeInstanceOf(Rescaling);
+    const x = randArray(6, 3, 0, 1);
+    const y = noGrad(() => (m.getLayer('rescaling_1') as Rescaling).forward(Tensor.from(x, [2, 3])));
+    expectClose(
+      await y.read(),
+      x.map((v, i) => v / Math.sqrt([0.229, 0.224, 0.225][i % 3])),
+      { what: 'scale' },
+    );
+    y.dispose();
+    [m, plain, again].forEach((n) => n.dispose());
+    expect(() => efficientNetV2B2({ numClasses: 2, imagenetWeights: true })).toThrow(/EfficientNetB1's graph only/);
+  });
+
   it('correct_pad follows the input size; width multiplier keeps multiples of 8; config rebuilds', () => {
     const m = efficientNetB1({ numClasses: 3, inputSize: 33, widthMultiplier: 0.25, dropConnect: 0.1, seed: 4 });
     const rows = summaryRows(m, [1, 33, 33, 3]);

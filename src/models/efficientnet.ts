@@ -25,7 +25,8 @@
  * layer, `block2c_add` or `block2a_project_bn`). BAM follows the ends of the stages before the last
  * three downsamplings (stem, stages 2, 3, 4, 6 downsample; BAM before stages 3, 4, 6): B1 `block2c`,
  * `block3c`, `block5d` (24, 40, 112 channels); V2B2 `block2c`, `block3c`, `block5f` (32, 56, 120).
- * `widthMultiplier` multiplies Keras's width coefficient before rounding (so channels stay multiples
+ * `imagenetWeights` (B1) adds Keras's `weights='imagenet'` Rescaling(1 / sqrt(ImageNet std)) after the
+ * Normalization. `widthMultiplier` multiplies Keras's width coefficient before rounding (so channels stay multiples
  * of 8). Input: 0..255 pixels, 32 x 32 at least.
  */
 import { Module, buildScope } from '../layers/module.js';
@@ -40,7 +41,8 @@ import { MODEL_CATALOG } from './catalog.js';
 
 /** ImageNet channel statistics of EfficientNetV2's Normalization (Keras's constants: mean and std squared). */
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-const IMAGENET_VARIANCE = [0.229 ** 2, 0.224 ** 2, 0.225 ** 2];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+const IMAGENET_VARIANCE = IMAGENET_STD.map((s) => s * s);
 
 /** One stage of blocks (Keras's blocks_args). */
 export interface EfficientNetStage {
@@ -141,7 +143,14 @@ function correctPad(h: number, w: number, k: number): Pad2d {
   return [c - (1 - (h % 2)), c, c - (1 - (w % 2)), c];
 }
 
-function backbone(f: Family, w: number, inChannels: number, inputSize: number, dropConnect: number): Module[] {
+function backbone(
+  f: Family,
+  w: number,
+  inChannels: number,
+  inputSize: number,
+  dropConnect: number,
+  imagenetWeights: boolean,
+): Module[] {
   const filters = (n: number) => roundFilters(n, f.width * w, f.v2);
   const conv = { useBias: false, kernelInitializer: 'heNormalFanOut', padding: 'same' } as const;
   const bn = (name: string, channels: number) =>
@@ -153,6 +162,10 @@ function backbone(f: Family, w: number, inChannels: number, inputSize: number, d
       new Rescaling({ name: 'rescaling', scale: 1 / 255 }),
       new Normalization({ name: 'normalization', channels: inChannels }),
     );
+    // Keras with weights='imagenet': "divide another sqrt(var)" (tensorflow/tensorflow#49930).
+    if (imagenetWeights) {
+      layers.push(new Rescaling({ name: 'rescaling_1', scale: IMAGENET_STD.map((s) => 1 / Math.sqrt(s)) }));
+    }
   } else if (inChannels === 3) {
     const stats = { mean: IMAGENET_MEAN, variance: IMAGENET_VARIANCE };
     layers.push(
@@ -293,13 +306,22 @@ function build(f: Family, arch: 'efficientNetB1' | 'efficientNetV2B2', opts: Mod
     dropout: 0.2,
     dropConnect: f.dropConnect,
   });
+  if (config.imagenetWeights && config.inputChannels !== 3)
+    throw new Error(`ossify: ${arch}: imagenetWeights needs 3 input channels, got ${config.inputChannels}`);
   return buildScope(
     { seed: config.seed },
     () =>
       new Model(
         f.name,
         config,
-        backbone(f, config.widthMultiplier, config.inputChannels, config.inputSize, config.dropConnect ?? 0),
+        backbone(
+          f,
+          config.widthMultiplier,
+          config.inputChannels,
+          config.inputSize,
+          config.dropConnect ?? 0,
+          config.imagenetWeights ?? false,
+        ),
       ),
   );
 }

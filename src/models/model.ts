@@ -41,6 +41,13 @@ export interface ModelOptions {
    * linearly with the block index (block b of B drops its residual branch with rate dropConnect * b / B).
    */
   dropConnect?: number;
+  /**
+   * EfficientNetB1 only: build it as Keras does with `weights='imagenet'`, which adds a Rescaling by
+   * 1 / sqrt(ImageNet std) after the Normalization (`rescaling_1`; keras/src/applications/efficientnet.py,
+   * tensorflow/tensorflow#49930). Set it to use Keras's ImageNet weights as Keras does; default false (Keras's
+   * `weights=None` graph). No weights, so the counts are the same.
+   */
+  imagenetWeights?: boolean;
 }
 
 /** A complete, JSON-able model description (every default filled in). */
@@ -56,6 +63,8 @@ export interface ModelConfig {
   seed: number;
   /** The EfficientNets' stochastic depth rate (absent for the other architectures). */
   dropConnect?: number;
+  /** EfficientNetB1 built as Keras's `weights='imagenet'` graph (absent: false). */
+  imagenetWeights?: boolean;
 }
 
 /** Fill the defaults of {@link ModelOptions} for an architecture. */
@@ -87,6 +96,8 @@ export function resolveConfig(
     throw new Error(`ossify: ${arch} has no stochastic depth: leave dropConnect out`);
   if (dropConnect !== undefined && !(dropConnect >= 0 && dropConnect < 1))
     throw new Error(`ossify: ${arch}: dropConnect must be in [0, 1), got ${dropConnect}`);
+  if (opts.imagenetWeights && arch !== 'efficientNetB1')
+    throw new Error(`ossify: ${arch}: imagenetWeights changes EfficientNetB1's graph only; leave it out`);
   let bam: ModelConfig['bam'] = null;
   if (opts.bam) {
     const p: BamPlacement = opts.bam === true ? {} : opts.bam;
@@ -106,6 +117,7 @@ export function resolveConfig(
     widthMultiplier: w,
     seed: opts.seed ?? 0,
     ...(dropConnect === undefined ? {} : { dropConnect }),
+    ...(opts.imagenetWeights ? { imagenetWeights: true } : {}),
   };
 }
 
