@@ -401,7 +401,7 @@ describe('EfficientNetB1 and EfficientNetV2B2 as Keras builds them', () => {
     expect(() => efficientNetB1({ numClasses: 2, bam: { positions: ['block9a'] } })).toThrow(/no BAM position/);
   });
 
-  it("imagenetWeights: Keras's weights='imagenet' graph, Rescaling(1 / sqrt(std)) after the Normalization", async () => {
+  it("imagenetWeights: Keras's weights='imagenet' graph, Rescaling(1 / sqrt(std)) after Normalization", async () => {
     const m = efficientNetB1({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, imagenetWeights: true });
     const names = summaryRows(m, [1, 32, 32, 3]).map((r) => r.name);
     expect(names.slice(0, 4)).toEqual(['rescaling', 'normalization', 'rescaling_1', 'stem_conv_pad']);
