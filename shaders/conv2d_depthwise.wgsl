@@ -1,0 +1,156 @@
+// Depthwise convolution (groups = channels = output channels: one KHxKW filter per channel), direct,
+// forward and both gradients from this one source, chosen by the MODE override. {{T}} is f32, or
+// vec4<f32> over 4 adjacent channels when C % 4 == 0 (then CV = C / 4 counts vec4s). Shapes are
+// uniforms: one pipeline per mode and width serves every size, stride, dilation and padding.
+// Consecutive invocations take consecutive channel vectors of one block, so that the SIMD lanes of CPU
+// adapters (and a GPU's warps) read contiguous memory. Each invocation computes a block of R outputs
+// that share one weight (or dY) value, loaded once for R multiply-adds:
+//   0 forward:         y[b, oh, ow, c] = bias[c] + sum_{kh, kw} x[b, ih, iw, c] * w[kh, kw, c],
+//                      ih = oh*sh - padT + kh*dilH, iw = ow*sw - padL + kw*dilW (zero outside);
+//                      a block is R consecutive ow of one output row (blocks = ceil(OW / R) per row).
+//   1 input gradient:  dx[b, ih, iw, c] = sum_{kh, kw} dY[b, oh, ow, c] * w[kh, kw, c] over the taps with
+//                      oh*sh = ih + padT - kh*dilH and ow*sw = iw + padL - kw*dilW (exact, in range):
+//                      dY dilated by the stride, correlated with the flipped kernel. A block is R columns
+//                      of one stride phase px: iw = px + sw*(m0 + j), j < R; they share their taps (tap kw
+//                      reaches them iff (px + padL - kw*dilW) % sw == 0, at ow = (px + padL - kw*dilW)/sw + m0 + j),
+//                      so a tap costs one weight load and R dY loads (blocks = sw * MB per row).
+//   2 weight gradient: partial[chunk, kh, kw, c] = sum over the chunk's output pixels q = (b, oh, ow) of
+//                      x[b, ih, iw, c] * dY[q, c]; a block is R consecutive taps t = kh*KW + kw, so that a dY
+//                      load serves R taps (blocks = ceil(KH*KW / R)); the launch code sums the chunks.
+// Bindings: a = x (modes 0, 2) or dY (1); b = w (0, 1) or dY (2). Invocation i = ((n*rows + row)*blocks
+// + block)*CV + cv, with rows = OH (0), H (1), or 1 and n = chunk (2).
+override MODE: u32 = 0u;
+const R: i32 = 4;
+struct Params {
+  total: u32, CV: u32, blocks: u32, rows: u32, MB: u32,
+  H: i32, W: i32, OH: i32, OW: i32, KH: i32, KW: i32,
+  sh: i32, sw: i32, dilH: i32, dilW: i32, padT: i32, padL: i32,
+  hasBias: u32, taps: i32, positions: u32, chunk: u32,
+  invCV: f32, invBlocks: f32, invRows: f32, invMB: f32,
+}
+@group(0) @binding(0) var<storage, read> a: array<{{T}}>;
+@group(0) @binding(1) var<storage, read> b: array<{{T}}>;
+@group(0) @binding(2) var<storage, read> bias: array<{{T}}>;
+@group(0) @binding(3) var<storage, read_write> out: array<{{T}}>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+// a[(rowBase + col)*CV + cv], or zero where col is outside [0, limit) (the index is clamped, the value
+// dropped: no branch, no out-of-bounds read).
+fn aAt(rowBase: i32, col: i32, limit: i32, cv: u32) -> {{T}} {
+  let v = a[u32(rowBase + clamp(col, 0, limit - 1)) * p.CV + cv];
+  return select({{T}}(0.0), v, col >= 0 && col < limit);
+}
+// x[n, ih, iw, cv] for the weight gradient, zero in the padding.
+fn xAt(n: i32, ih: i32, iw: i32, cv: u32) -> {{T}} {
+  let inside = ih >= 0 && ih < p.H && iw >= 0 && iw < p.W;
+  let v = a[u32((n * p.H + clamp(ih, 0, p.H - 1)) * p.W + clamp(iw, 0, p.W - 1)) * p.CV + cv];
+  return select({{T}}(0.0), v, inside);
+}
+// Stores the first `count` (<= R; none when count <= 0) of a block's four values, `step` elements apart.
+fn store(base: u32, step: u32, count: i32, v0: {{T}}, v1: {{T}}, v2: {{T}}, v3: {{T}}) {
+  if (count > 0) { out[base] = v0; }
+  if (count > 1) { out[base + step] = v1; }
+  if (count > 2) { out[base + 2u * step] = v2; }
+  if (count > 3) { out[base + 3u * step] = v3; }
+}
+
+fn forward(n: i32, oh: i32, blk: i32, cv: u32) {
+  let ow0 = blk * R;
+  var a0 = {{T}}(0.0);
+  if (p.hasBias == 1u) { a0 = bias[cv]; }
+  var a1 = a0;
+  var a2 = a0;
+  var a3 = a0;
+  for (var kh = 0; kh < p.KH; kh++) {
+    let ih = oh * p.sh - p.padT + kh * p.dilH;
+    if (ih < 0 || ih >= p.H) { continue; }
+    let rowBase = (n * p.H + ih) * p.W;
+    for (var kw = 0; kw < p.KW; kw++) {
+      let wv = b[u32(kh * p.KW + kw) * p.CV + cv];
+      let iw = ow0 * p.sw - p.padL + kw * p.dilW;
+      a0 += aAt(rowBase, iw, p.W, cv) * wv;
+      a1 += aAt(rowBase, iw + p.sw, p.W, cv) * wv;
+      a2 += aAt(rowBase, iw + 2 * p.sw, p.W, cv) * wv;
+      a3 += aAt(rowBase, iw + 3 * p.sw, p.W, cv) * wv;
+    }
+  }
+  store(u32((n * p.OH + oh) * p.OW + ow0) * p.CV + cv, p.CV, min(R, p.OW - ow0), a0, a1, a2, a3);
+}
+
+fn inputGrad(n: i32, ih: i32, blk: i32, cv: u32) {
+  let q = divmod(u32(blk), p.MB, p.invMB); // (stride phase px, block of the phase)
+  let px = i32(q.x);
+  let m0 = i32(q.y) * R;
+  var a0 = {{T}}(0.0);
+  var a1 = a0;
+  var a2 = a0;
+  var a3 = a0;
+  for (var kh = 0; kh < p.KH; kh++) {
+    let ty = ih + p.padT - kh * p.dilH;
+    let oh = ty / p.sh;
+    if (ty < 0 || oh * p.sh != ty || oh >= p.OH) { continue; }
+    let rowBase = (n * p.OH + oh) * p.OW;
+    for (var kw = 0; kw < p.KW; kw++) {
+      // The tap reaches this phase iff sw divides tx (truncating division is exact then, whatever the sign).
+      let tx = px + p.padL - kw * p.dilW;
+      let o = tx / p.sw;
+      if (o * p.sw != tx) { continue; }
+      let ow = o + m0;
+      let wv = b[u32(kh * p.KW + kw) * p.CV + cv];
+      a0 += aAt(rowBase, ow, p.OW, cv) * wv;
+      a1 += aAt(rowBase, ow + 1, p.OW, cv) * wv;
+      a2 += aAt(rowBase, ow + 2, p.OW, cv) * wv;
+      a3 += aAt(rowBase, ow + 3, p.OW, cv) * wv;
+    }
+  }
+  let iw0 = px + p.sw * m0;
+  let count = (p.W - iw0 + p.sw - 1) / p.sw; // columns of the phase left from iw0
+  store(u32((n * p.H + ih) * p.W + iw0) * p.CV + cv, u32(p.sw) * p.CV, min(R, count), a0, a1, a2, a3);
+}
+
+fn weightGrad(chunk: u32, blk: i32, cv: u32) {
+  // The block's taps t0 + j (clamped to the last tap; lanes past it compute a duplicate, never stored).
+  let t0 = blk * R;
+  let t1 = min(t0 + 1, p.taps - 1);
+  let t2 = min(t0 + 2, p.taps - 1);
+  let t3 = min(t0 + 3, p.taps - 1);
+  // Each tap's offset from (oh*sh, ow*sw) to the input pixel it reads.
+  let dh = vec4<i32>(t0 / p.KW, t1 / p.KW, t2 / p.KW, t3 / p.KW) * p.dilH - vec4<i32>(p.padT);
+  let dw = vec4<i32>(t0 % p.KW, t1 % p.KW, t2 % p.KW, t3 % p.KW) * p.dilW - vec4<i32>(p.padL);
+  let q0 = chunk * p.chunk;
+  let q1 = min(q0 + p.chunk, p.positions);
+  // Walk the chunk's output pixels with running (n, oh, ow) counters: one decomposition at the start.
+  let ow1 = q0 % u32(p.OW);
+  let rest = q0 / u32(p.OW);
+  var ow = i32(ow1);
+  var oh = i32(rest % u32(p.OH));
+  var n = i32(rest / u32(p.OH));
+  var a0 = {{T}}(0.0);
+  var a1 = a0;
+  var a2 = a0;
+  var a3 = a0;
+  for (var q = q0; q < q1; q++) {
+    let g = b[q * p.CV + cv];
+    let ih = oh * p.sh;
+    let iw = ow * p.sw;
+    a0 += xAt(n, ih + dh.x, iw + dw.x, cv) * g;
+    a1 += xAt(n, ih + dh.y, iw + dw.y, cv) * g;
+    a2 += xAt(n, ih + dh.z, iw + dw.z, cv) * g;
+    a3 += xAt(n, ih + dh.w, iw + dw.w, cv) * g;
+    ow++;
+    if (ow == p.OW) { ow = 0; oh++; if (oh == p.OH) { oh = 0; n++; } }
+  }
+  store((chunk * u32(p.taps) + u32(t0)) * p.CV + cv, p.CV, min(R, p.taps - t0), a0, a1, a2, a3);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.total) { return; }
+  let q0 = divmod(i, p.CV, p.invCV); // (block index, channel vector)
+  let q1 = divmod(q0.x, p.blocks, p.invBlocks); // (n*rows + row, block)
+  let q2 = divmod(q1.x, p.rows, p.invRows); // (n, row)
+  if (MODE == 0u) { forward(i32(q2.x), i32(q2.y), i32(q1.y), q0.y); }
+  else if (MODE == 1u) { inputGrad(i32(q2.x), i32(q2.y), i32(q1.y), q0.y); }
+  else { weightGrad(q2.x, i32(q1.y), q0.y); }
+}
