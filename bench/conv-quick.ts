@@ -6,7 +6,8 @@
  * machine everything slows down alike). `--tfjs` adds TensorFlow.js's WebGPU backend on the same
  * adapter, timed in the same interleaved loop: its forward, and its tf.grads (forward + both
  * gradients) minus its forward.
- * `--only <text>` keeps the layers whose name contains it.
+ * `--only <text>` keeps the layers whose name contains it; `--depthwise grouped` runs depthwise
+ * convolutions on the general grouped kernel (src/kernels/depthwise.ts's 'grouped' variant).
  *
  *   npx tsup bench/conv-quick.ts --format cjs --loader .wgsl=text -d node_modules/.cache/convbench \
  *     --external webgpu --no-dts
@@ -45,6 +46,21 @@ const LAYERS: Layer[] = [
     opts: { dilation: 4, padding: [4, 4, 4, 4] },
   },
   { name: 'depthwise 3x3 96 35x35 same', x: [2, 35, 35, 96], w: [3, 3, 1, 96], opts: { padding: 'same', groups: 96 } },
+  // EfficientNet-B1's depthwise convolutions (240 px input), as in bench/lib/cases.ts
+  ...(
+    [
+      [3, 32, 120, 1],
+      [3, 96, 120, 2],
+      [5, 144, 60, 2],
+      [3, 480, 15, 1],
+      [5, 1152, 8, 1],
+    ] as const
+  ).map(([k, c, hw, s]) => ({
+    name: `depthwise ${k}x${k}${s > 1 ? ` s${s}` : ''} ${c} ${hw}x${hw} same`,
+    x: [2, hw, hw, c],
+    w: [k, k, 1, c],
+    opts: { padding: 'same', groups: c, stride: s } as Conv2dOptions,
+  })),
 ];
 
 const { values } = parseArgs({
@@ -53,6 +69,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '7' },
     tfjs: { type: 'boolean', default: false },
     only: { type: 'string' },
+    depthwise: { type: 'string' },
   },
 });
 
@@ -150,10 +167,12 @@ function tfPadding(
 async function main(): Promise<void> {
   const rt = await init({ verbose: true });
   if (values.variant) setVariant('gemm', values.variant);
+  if (values.depthwise) setVariant('depthwise', values.depthwise);
   const reps = Number(values.reps);
   const peer = values.tfjs ? await tfjsWebgpu() : null;
   console.log(
     `adapter: ${rt.info.kind} (${rt.info.description}); gemm variant: ${values.variant ?? 'default'}; ` +
+      `depthwise variant: ${values.depthwise ?? 'default'}; ` +
       `wall clock, best of ${reps}`,
   );
   const head = [
