@@ -25,7 +25,7 @@ struct Params {
   total: u32, CV: u32, blocks: u32, rows: u32, MB: u32,
   H: i32, W: i32, OH: i32, OW: i32, KH: i32, KW: i32,
   sh: i32, sw: i32, dilH: i32, dilW: i32, padT: i32, padL: i32,
-  hasBias: u32, taps: i32, positions: u32, chunk: u32,
+  hasBias: u32, taps: i32, positions: u32, chunk: u32, win: i32,
   invCV: f32, invBlocks: f32, invRows: f32, invMB: f32,
 }
 @group(0) @binding(0) var<storage, read> a: array<{{T}}>;
@@ -65,13 +65,21 @@ fn forward(n: i32, oh: i32, blk: i32, cv: u32) {
     let ih = oh * p.sh - p.padT + kh * p.dilH;
     if (ih < 0 || ih >= p.H) { continue; }
     let rowBase = (n * p.H + ih) * p.W;
-    for (var kw = 0; kw < p.KW; kw++) {
-      let wv = b[u32(kh * p.KW + kw) * p.CV + cv];
-      let iw = ow0 * p.sw - p.padL + kw * p.dilW;
-      a0 += aAt(rowBase, iw, p.W, cv) * wv;
-      a1 += aAt(rowBase, iw + p.sw, p.W, cv) * wv;
-      a2 += aAt(rowBase, iw + 2 * p.sw, p.W, cv) * wv;
-      a3 += aAt(rowBase, iw + 3 * p.sw, p.W, cv) * wv;
+    let c0 = ow0 * p.sw - p.padL; // the input column of tap 0 for output ow0
+    let wb = u32(kh * p.KW) * p.CV + cv;
+    if (p.win == 1) {
+{{FWD_WIN1}}
+    } else if (p.win == 2) {
+{{FWD_WIN2}}
+    } else {
+      for (var kw = 0; kw < p.KW; kw++) {
+        let wv = b[wb + u32(kw) * p.CV];
+        let iw = c0 + kw * p.dilW;
+        a0 += aAt(rowBase, iw, p.W, cv) * wv;
+        a1 += aAt(rowBase, iw + p.sw, p.W, cv) * wv;
+        a2 += aAt(rowBase, iw + 2 * p.sw, p.W, cv) * wv;
+        a3 += aAt(rowBase, iw + 3 * p.sw, p.W, cv) * wv;
+      }
     }
   }
   store(u32((n * p.OH + oh) * p.OW + ow0) * p.CV + cv, p.CV, min(R, p.OW - ow0), a0, a1, a2, a3);
@@ -81,6 +89,11 @@ fn inputGrad(n: i32, ih: i32, blk: i32, cv: u32) {
   let q = divmod(u32(blk), p.MB, p.invMB); // (stride phase px, block of the phase)
   let px = i32(q.x);
   let m0 = i32(q.y) * R;
+  // Window path (dilation 1): the phase's taps kw = k0 + sw*t, t < nT, reach ow = o0 - t + m0 + j, so that
+  // tap f = nT - 1 - t reads dY columns base + j + f: one window of R + nT - 1 columns serves every tap.
+  let k0 = (px + p.padL) % p.sw;
+  let nT = max(0, (p.KW - k0 + p.sw - 1) / p.sw);
+  let base = (px + p.padL - k0) / p.sw - (nT - 1) + m0;
   var a0 = {{T}}(0.0);
   var a1 = a0;
   var a2 = a0;
@@ -90,6 +103,13 @@ fn inputGrad(n: i32, ih: i32, blk: i32, cv: u32) {
     let oh = ty / p.sh;
     if (ty < 0 || oh * p.sh != ty || oh >= p.OH) { continue; }
     let rowBase = (n * p.OH + oh) * p.OW;
+    let wb = u32(kh * p.KW) * p.CV + cv;
+    if (p.win == 1) {
+      if (nT > 0) {
+{{DX_WIN}}
+      }
+      continue;
+    }
     for (var kw = 0; kw < p.KW; kw++) {
       // The tap reaches this phase iff sw divides tx (truncating division is exact then, whatever the sign).
       let tx = px + p.padL - kw * p.dilW;

@@ -11,7 +11,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { runtime, setVariant } from '../src/index.js';
 import { conv2d, conv2dReference, conv2dReferenceGrads, resolveConvGeometry } from '../src/kernels/conv2d.js';
 import type { Conv2dOptions } from '../src/kernels/conv2d.js';
-import { usesDepthwiseKernel } from '../src/kernels/depthwise.js';
+import { usesDepthwiseKernel, windowPath } from '../src/kernels/depthwise.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, relL2, numel } from './helpers.js';
 
 interface Case {
@@ -83,6 +83,18 @@ const CASES: Case[] = [
     opts: { stride: 2, padding: 'same' },
   },
   {
+    name: '7x7 s1 same, C=4 (tap loops: wider than the windows)',
+    x: [1, 9, 10, 4],
+    k: [7, 7],
+    opts: { padding: 'same' },
+  },
+  {
+    name: "7x7 s2 'same' even input, C=5 (forward tap loop, dX window of 4 taps per phase)",
+    x: [2, 10, 12, 5],
+    k: [7, 7],
+    opts: { stride: 2, padding: 'same' },
+  },
+  {
     name: '3x3 s1 same, 2x30x29x8: chunked weight gradient',
     x: [2, 30, 29, 8],
     k: [3, 3],
@@ -137,6 +149,13 @@ describe('depthwise conv2d (direct kernel) vs float64 reference', () => {
     expect(usesDepthwiseKernel(resolveConvGeometry([1, 5, 5, 4], [3, 3, 1, 8], { groups: 4 }))).toBe(false);
     expect(usesDepthwiseKernel(resolveConvGeometry([1, 5, 5, 4], [3, 3, 2, 4], { groups: 2 }))).toBe(false);
     expect(usesDepthwiseKernel(resolveConvGeometry([1, 5, 5, 4], [3, 3, 4, 4], {}))).toBe(false);
+  });
+
+  it('the cases take every path: forward windows for strides 1 and 2 and the tap loop, dX window and loop', () => {
+    const paths = (mode: 0 | 1) =>
+      new Set(CASES.map((c) => windowPath(mode, resolveConvGeometry(c.x, wShape(c), optsOf(c)))));
+    expect([...paths(0)].sort()).toEqual([0, 1, 2]);
+    expect([...paths(1)].sort()).toEqual([0, 1]);
   });
 
   for (const [i, c] of CASES.entries()) {

@@ -20,13 +20,79 @@ import { Tensor, type Shape } from '../tensor.js';
 import { sum } from './reduce.js';
 import { variant } from './variants.js';
 import { vecSource, vecWidth } from './vec-width.js';
+import { fillTemplate } from '../gpu/wgsl.js';
 import type { ConvGeometry } from './conv2d.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import depthwiseSrc from '../../shaders/conv2d_depthwise.wgsl';
 
-const SRC = `${depthwiseSrc}\n${commonSrc}`;
 /** Outputs (forward, input gradient) or taps (weight gradient) per invocation: R in the shader. */
 const R = 4;
+/** The widest kernel row (taps per row, or per stride phase for dX) that the window paths hold. */
+const WIN_TAPS = 5;
+
+/**
+ * The forward's window path for stride `s` (dilation 1, KW <= WIN_TAPS): the input columns c0 + u that
+ * the block's R outputs read, u = j*s + kw, each loaded once (those only a tap past KW reads are left
+ * zero), then each tap's weight loaded once for the R outputs. Loads per kernel row: KW weights and
+ * (R-1)*s + KW inputs, where the loop form loads R inputs per tap.
+ */
+function forwardWindow(s: number): string {
+  const lines: string[] = [];
+  for (let u = 0; u <= (R - 1) * s + WIN_TAPS - 1; u++) {
+    const minKw = u - s * Math.min(Math.floor(u / s), R - 1); // the smallest tap that reads column u
+    const load = `aAt(rowBase, c0 + ${u}, p.W, cv)`;
+    lines.push(
+      minKw === 0 ? `let x${u} = ${load};` : `var x${u} = {{T}}(0.0);\nif (p.KW > ${minKw}) { x${u} = ${load}; }`,
+    );
+  }
+  for (let kw = 0; kw < WIN_TAPS; kw++) {
+    const fma = Array.from({ length: R }, (_, j) => `a${j} += x${j * s + kw} * wv;`).join(' ');
+    lines.push(`${kw ? `if (p.KW > ${kw}) ` : ''}{ let wv = b[wb + ${kw}u * p.CV]; ${fma} }`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The input gradient's window path (dilation 1, at most WIN_TAPS taps per stride phase): dY columns
+ * base + u, u < R + nT - 1, each loaded once; tap f (kw = k0 + sw*(nT - 1 - f)) adds column j + f to
+ * output j.
+ */
+function inputGradWindow(): string {
+  const lines: string[] = [];
+  for (let u = 0; u < R + WIN_TAPS - 1; u++) {
+    const load = `aAt(rowBase, base + ${u}, p.OW, cv)`;
+    lines.push(u < R ? `let y${u} = ${load};` : `var y${u} = {{T}}(0.0);\nif (nT > ${u - R + 1}) { y${u} = ${load}; }`);
+  }
+  for (let f = 0; f < WIN_TAPS; f++) {
+    const fma = Array.from({ length: R }, (_, j) => `a${j} += y${j + f} * wv;`).join(' ');
+    lines.push(`${f ? `if (nT > ${f}) ` : ''}{ let wv = b[wb + u32(k0 + p.sw * (nT - 1 - ${f})) * p.CV]; ${fma} }`);
+  }
+  return lines.join('\n');
+}
+
+const indent = (code: string, n: number): string =>
+  code
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
+const SRC = fillTemplate(`${depthwiseSrc}\n${commonSrc}`, {
+  FWD_WIN1: indent(forwardWindow(1), 6),
+  FWD_WIN2: indent(forwardWindow(2), 6),
+  DX_WIN: indent(inputGradWindow(), 8),
+  T: '{{T}}',
+});
+
+/**
+ * Which window path a launch takes (the `win` uniform): forward 1 or 2 for strides 1 and 2 with
+ * dilation 1 and KW <= WIN_TAPS; input gradient 1 with dilation 1 and at most WIN_TAPS taps per stride
+ * phase; 0 (the tap loop) otherwise.
+ */
+export function windowPath(mode: Mode, g: ConvGeometry): number {
+  if (g.dilW !== 1) return 0;
+  if (mode === 0) return g.KW <= WIN_TAPS && g.sw <= 2 ? g.sw : 0;
+  if (mode === 1) return Math.ceil(g.KW / g.sw) <= WIN_TAPS ? 1 : 0;
+  return 0;
+}
 /** The kernel splits invocation indices with divmod, exact below 2^24. */
 const INDEX_LIMIT = 2 ** 24 - 4096;
 
@@ -47,7 +113,8 @@ export function usesDepthwiseKernel(g: ConvGeometry): boolean {
   );
 }
 
-type Mode = 0 | 1 | 2;
+/** 0 forward, 1 input gradient, 2 weight gradient (MODE in the shader). */
+export type Mode = 0 | 1 | 2;
 /**
  * One launch over `n` x `rows` x `blocks` x channel vectors (mode 2: n = chunks, rows = 1, blocks of taps).
  * `a` and `b` as the shader binds them; the output is [n*rows*..., C] shaped `outShape`.
@@ -97,6 +164,7 @@ function launch(
       taps: g.KH * g.KW,
       positions,
       chunk: grid.chunk ?? positions,
+      win: windowPath(mode, g),
     },
     rt.grid(total, 256),
   );
