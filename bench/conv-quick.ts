@@ -7,7 +7,8 @@
  * adapter, timed in the same interleaved loop: its forward, and its tf.grads (forward + both
  * gradients) minus its forward.
  * `--only <text>` keeps the layers whose name contains it; `--depthwise grouped` runs depthwise
- * convolutions on the general grouped kernel (src/kernels/depthwise.ts's 'grouped' variant).
+ * convolutions under that variant of src/kernels/depthwise.ts, and `--depthwise direct,loops,grouped`
+ * times the variants in turns (forward, dX, dW) instead of the table above.
  *
  *   npx tsup bench/conv-quick.ts --format cjs --loader .wgsl=text -d node_modules/.cache/convbench \
  *     --external webgpu --no-dts
@@ -167,7 +168,7 @@ function tfPadding(
 async function main(): Promise<void> {
   const rt = await init({ verbose: true });
   if (values.variant) setVariant('gemm', values.variant);
-  if (values.depthwise) setVariant('depthwise', values.depthwise);
+  if (values.depthwise && !values.depthwise.includes(',')) setVariant('depthwise', values.depthwise);
   const reps = Number(values.reps);
   const peer = values.tfjs ? await tfjsWebgpu() : null;
   console.log(
@@ -188,7 +189,15 @@ async function main(): Promise<void> {
   ];
   if (peer) head.push('tfjs-webgpu fwd GFLOP/s', 'tfjs-webgpu bwd (dX+dW) GFLOP/s', 'ossify bwd (dX+dW) GFLOP/s');
   const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const l of LAYERS.filter((x) => !values.only || x.name.includes(values.only))) {
+  const layers = LAYERS.filter((x) => !values.only || x.name.includes(values.only));
+  // Several depthwise variants (e.g. --depthwise direct,loops,grouped): timed in turns, one table.
+  const compared = values.depthwise?.includes(',') ? values.depthwise.split(',') : null;
+  if (compared) {
+    console.log(await compareDepthwise(layers, compared, reps));
+    shutdown();
+    process.exit(0);
+  }
+  for (const l of layers) {
     const g = resolveConvGeometry(l.x, l.w, l.opts);
     const flops = 2 * g.N * g.OH * g.OW * g.Cout * g.KH * g.KW * (g.Cin / g.groups);
     const xd = rand(l.x.reduce((p, d) => p * d, 1));
@@ -288,6 +297,41 @@ async function main(): Promise<void> {
   console.log(rows.join('\n'));
   shutdown();
   process.exit(0);
+}
+
+/**
+ * Forward, input gradient and weight gradient of each layer under each depthwise variant, all timed in
+ * one interleaved loop (so that a busy machine slows every variant alike): a Markdown table of ms.
+ */
+async function compareDepthwise(layers: Layer[], variants: string[], reps: number): Promise<string> {
+  const out = ['| layer (batch 2) | variant | fwd ms | dX ms | dW ms |', '|---|---|---|---|---|'];
+  for (const l of layers) {
+    const g = resolveConvGeometry(l.x, l.w, l.opts);
+    const x = Tensor.from(rand(l.x.reduce((p, d) => p * d, 1)), l.x);
+    const w = Tensor.from(rand(l.w.reduce((p, d) => p * d, 1)), l.w);
+    const dy = Tensor.from(rand(g.N * g.OH * g.OW * g.Cout), [g.N, g.OH, g.OW, g.Cout]);
+    const under = (v: string, fn: () => Tensor): Timed => {
+      const t = ours(fn);
+      return { run: () => (setVariant('depthwise', v), t.run()), sync: t.sync };
+    };
+    const items = variants.flatMap((v) => [
+      under(v, () => conv2d(x, w, null, l.opts)),
+      under(v, () => conv2dBackpropInput(dy, w, l.x, l.opts)),
+      under(v, () => conv2dBackpropFilter(x, dy, l.w, l.opts)),
+    ]);
+    const ms = await timeAll(items, reps);
+    variants.forEach((v, i) =>
+      out.push(
+        `| ${l.name} | ${v} | ${ms
+          .slice(3 * i, 3 * i + 3)
+          .map((t) => t.toFixed(2))
+          .join(' | ')} |`,
+      ),
+    );
+    for (const t of [x, w, dy]) t.dispose();
+  }
+  setVariant('depthwise', undefined);
+  return out.join('\n');
 }
 
 main().catch((e) => {

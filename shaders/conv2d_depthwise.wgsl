@@ -163,6 +163,57 @@ fn weightGrad(chunk: u32, blk: i32, cv: u32) {
   store((chunk * u32(p.taps) + u32(t0)) * p.CV + cv, p.CV, min(R, p.taps - t0), a0, a1, a2, a3);
 }
 
+// The weight gradient's window path (dilation 1, KW <= 5, strides 1 and 2): an invocation owns one kernel
+// row kh and walks whole output rows r = n*OH + oh of its chunk (p.chunk rows; p.positions = N*OH rows),
+// keeping the input columns of the row's five taps in registers and shifting them by the stride from one
+// output pixel to the next, so that a pixel costs one dY load and `sw` input loads for KW taps.
+fn weightGradRows(chunk: u32, kh: i32, cv: u32) {
+  let r0 = i32(chunk * p.chunk);
+  let r1 = min(r0 + i32(p.chunk), i32(p.positions));
+  var a0 = {{T}}(0.0);
+  var a1 = a0;
+  var a2 = a0;
+  var a3 = a0;
+  var a4 = a0;
+  for (var r = r0; r < r1; r++) {
+    let ih = (r % p.OH) * p.sh - p.padT + kh * p.dilH;
+    if (ih < 0 || ih >= p.H) { continue; }
+    let rowBase = (r / p.OH * p.H + ih) * p.W;
+    var dyAt = u32(r * p.OW) * p.CV + cv;
+    var x0 = aAt(rowBase, -p.padL, p.W, cv);
+    var x1 = aAt(rowBase, 1 - p.padL, p.W, cv);
+    var x2 = aAt(rowBase, 2 - p.padL, p.W, cv);
+    var x3 = aAt(rowBase, 3 - p.padL, p.W, cv);
+    var x4 = aAt(rowBase, 4 - p.padL, p.W, cv);
+    var col = 5 - p.padL; // the next input column to load
+    for (var ow = 0; ow < p.OW; ow++) {
+      let g = b[dyAt];
+      dyAt += p.CV;
+      a0 += x0 * g;
+      if (p.KW > 1) { a1 += x1 * g; }
+      if (p.KW > 2) { a2 += x2 * g; }
+      if (p.KW > 3) { a3 += x3 * g; }
+      if (p.KW > 4) { a4 += x4 * g; }
+      if (p.win == 1) {
+        x0 = x1; x1 = x2; x2 = x3; x3 = x4;
+        x4 = aAt(rowBase, col, p.W, cv);
+        col += 1;
+      } else {
+        x0 = x2; x1 = x3; x2 = x4;
+        x3 = aAt(rowBase, col, p.W, cv);
+        x4 = aAt(rowBase, col + 1, p.W, cv);
+        col += 2;
+      }
+    }
+  }
+  let base = (chunk * u32(p.KH) + u32(kh)) * u32(p.KW) * p.CV + cv;
+  out[base] = a0;
+  if (p.KW > 1) { out[base + p.CV] = a1; }
+  if (p.KW > 2) { out[base + 2u * p.CV] = a2; }
+  if (p.KW > 3) { out[base + 3u * p.CV] = a3; }
+  if (p.KW > 4) { out[base + 4u * p.CV] = a4; }
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
@@ -172,5 +223,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let q2 = divmod(q1.x, p.rows, p.invRows); // (n, row)
   if (MODE == 0u) { forward(i32(q2.x), i32(q2.y), i32(q1.y), q0.y); }
   else if (MODE == 1u) { inputGrad(i32(q2.x), i32(q2.y), i32(q1.y), q0.y); }
+  else if (p.win > 0) { weightGradRows(q2.x, i32(q1.y), q0.y); }
   else { weightGrad(q2.x, i32(q1.y), q0.y); }
 }

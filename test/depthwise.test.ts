@@ -151,11 +151,12 @@ describe('depthwise conv2d (direct kernel) vs float64 reference', () => {
     expect(usesDepthwiseKernel(resolveConvGeometry([1, 5, 5, 4], [3, 3, 4, 4], {}))).toBe(false);
   });
 
-  it('the cases take every path: forward windows for strides 1 and 2 and the tap loop, dX window and loop', () => {
-    const paths = (mode: 0 | 1) =>
+  it('the cases take every path: windows for strides 1 and 2 (dX: one) and the tap loops', () => {
+    const paths = (mode: 0 | 1 | 2) =>
       new Set(CASES.map((c) => windowPath(mode, resolveConvGeometry(c.x, wShape(c), optsOf(c)))));
     expect([...paths(0)].sort()).toEqual([0, 1, 2]);
     expect([...paths(1)].sort()).toEqual([0, 1]);
+    expect([...paths(2)].sort()).toEqual([0, 1, 2]);
   });
 
   for (const [i, c] of CASES.entries()) {

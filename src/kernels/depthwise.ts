@@ -88,29 +88,27 @@ const SRC = fillTemplate(`${depthwiseSrc}\n${commonSrc}`, {
  * phase; 0 (the tap loop) otherwise.
  */
 export function windowPath(mode: Mode, g: ConvGeometry): number {
-  if (g.dilW !== 1) return 0;
+  if (g.dilW !== 1 || depthwiseVariant() === 'loops') return 0;
   if (mode === 0) return g.KW <= WIN_TAPS && g.sw <= 2 ? g.sw : 0;
   if (mode === 1) return Math.ceil(g.KW / g.sw) <= WIN_TAPS ? 1 : 0;
-  return 0;
+  return g.KW <= WIN_TAPS && g.sw <= 2 ? g.sw : 0;
 }
 /** The kernel splits invocation indices with divmod, exact below 2^24. */
 const INDEX_LIMIT = 2 ** 24 - 4096;
 
 /**
  * Which kernel runs a depthwise convolution: 'direct' (shaders/conv2d_depthwise.wgsl, the default on
- * every adapter) or 'grouped' (the general grouped kernel, shaders/conv2d_grouped.wgsl, the path before
- * it), chosen with `setVariant('depthwise', ...)`.
+ * every adapter), 'loops' (the same kernel with its window paths off: every tap loads its own inputs), or
+ * 'grouped' (the general grouped kernel, shaders/conv2d_grouped.wgsl, the path before it), chosen with
+ * `setVariant('depthwise', ...)`; the other two are kept for comparisons (bench/LAB.md, eleventh round).
  */
-export type DepthwiseVariant = 'direct' | 'grouped';
+export type DepthwiseVariant = 'direct' | 'loops' | 'grouped';
+const depthwiseVariant = (): DepthwiseVariant =>
+  variant<DepthwiseVariant>('depthwise', { cpu: 'direct', gpu: 'direct' });
 
 /** Whether a convolution is depthwise with channel multiplier 1 and runs on the depthwise kernel. */
 export function usesDepthwiseKernel(g: ConvGeometry): boolean {
-  return (
-    g.groups > 1 &&
-    g.groups === g.Cin &&
-    g.Cout === g.Cin &&
-    variant<DepthwiseVariant>('depthwise', { cpu: 'direct', gpu: 'direct' }) === 'direct'
-  );
+  return g.groups > 1 && g.groups === g.Cin && g.Cout === g.Cin && depthwiseVariant() !== 'grouped';
 }
 
 /** 0 forward, 1 input gradient, 2 weight gradient (MODE in the shader). */
@@ -126,7 +124,7 @@ function launch(
   bias: Tensor | null,
   g: ConvGeometry,
   outShape: Shape,
-  grid: { n: number; rows: number; blocks: number; MB?: number; chunk?: number },
+  grid: { n: number; rows: number; blocks: number; MB?: number; chunk?: number; positions?: number },
 ): Tensor {
   const rt = runtime();
   const vw = vecWidth(g.Cin);
@@ -138,7 +136,7 @@ function launch(
         `(N=${g.N}, ${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}); split the batch`,
     );
   const out = Tensor.empty(outShape);
-  const positions = g.N * g.OH * g.OW;
+  const positions = grid.positions ?? g.N * g.OH * g.OW;
   rt.dispatch(
     rt.kernel(`conv2d_depthwise_${mode}${vw === 4 ? '_vec4' : ''}`, vecSource(SRC, vw), { MODE: mode }),
     { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
@@ -192,14 +190,18 @@ export function depthwiseInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry): Tens
  */
 export function depthwiseWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const wShape = [g.KH, g.KW, 1, g.Cout];
-  const blocks = Math.ceil((g.KH * g.KW) / R);
+  const byRows = windowPath(2, g) > 0;
+  // Window path: blocks are kernel rows and chunks hold whole output rows (at least one); else blocks of
+  // R taps and chunks of at least 32 output pixels.
+  const blocks = byRows ? g.KH : Math.ceil((g.KH * g.KW) / R);
   const perChunk = blocks * (g.Cin / vecWidth(g.Cin));
-  const positions = g.N * g.OH * g.OW;
-  const nchunks = Math.max(1, Math.min(Math.ceil(positions / 32), Math.ceil(8192 / perChunk)));
+  const positions = byRows ? g.N * g.OH : g.N * g.OH * g.OW;
+  const nchunks = Math.max(1, Math.min(Math.ceil(positions / (byRows ? 1 : 32)), Math.ceil(8192 / perChunk)));
   const chunk = Math.ceil(positions / nchunks);
   const used = Math.ceil(positions / chunk);
-  if (used === 1) return launch(2, x, dy, null, g, wShape, { n: 1, rows: 1, blocks });
-  const partial = launch(2, x, dy, null, g, [used, ...wShape], { n: used, rows: 1, blocks, chunk });
+  const grid = { n: used, rows: 1, blocks, chunk, positions };
+  if (used === 1) return launch(2, x, dy, null, g, wShape, grid);
+  const partial = launch(2, x, dy, null, g, [used, ...wShape], grid);
   const res = sum(partial, 0);
   partial.dispose();
   return res;
