@@ -16,6 +16,7 @@
  *   OSSIFY_ADAPTER=swiftshader node node_modules/.cache/convbench/conv-quick.cjs
  */
 import { parseArgs } from 'node:util';
+import { readdirSync, readFileSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs-core';
 import { init, runtime, shutdown } from '../src/gpu/runtime.js';
 import { Tensor, noGrad } from '../src/tensor.js';
@@ -103,6 +104,43 @@ async function timeAll(items: Timed[], reps: number): Promise<number[]> {
       it.run();
       await it.sync();
       best[j] = Math.min(best[j], performance.now() - t0);
+    }
+  return best;
+}
+
+/**
+ * On-CPU milliseconds of lavapipe's worker threads (named llvmpipe-N) so far, from
+ * /proc/self/task/<tid>/schedstat (nanoseconds on CPU): the work a kernel costs, which a machine shared
+ * with other processes stretches in wall time but not here. NaN where there is no such thread.
+ */
+function workerCpuMs(): number {
+  let ns = 0;
+  let found = false;
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      if (!readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith('llvmpipe')) continue;
+      ns += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      found = true;
+    } catch {
+      // the thread ended while we listed it
+    }
+  }
+  return found ? ns / 1e6 : NaN;
+}
+
+/** Like {@link timeAll}, but the minimum over `reps` of lavapipe's worker-thread CPU ms per item. */
+async function cpuAll(items: Timed[], reps: number): Promise<number[]> {
+  for (const it of items) {
+    it.run();
+    await it.sync();
+  }
+  const best = items.map(() => Infinity);
+  for (let i = 0; i < reps; i++)
+    for (const [j, it] of items.entries()) {
+      const c0 = workerCpuMs();
+      it.run();
+      await it.sync();
+      best[j] = Math.min(best[j], workerCpuMs() - c0);
     }
   return best;
 }
@@ -301,10 +339,14 @@ async function main(): Promise<void> {
 
 /**
  * Forward, input gradient and weight gradient of each layer under each depthwise variant, all timed in
- * one interleaved loop (so that a busy machine slows every variant alike): a Markdown table of ms.
+ * one interleaved loop (so that a busy machine slows every variant alike): a Markdown table of wall ms
+ * and, on lavapipe, of its worker threads' CPU ms (minimum over the reps each).
  */
 async function compareDepthwise(layers: Layer[], variants: string[], reps: number): Promise<string> {
-  const out = ['| layer (batch 2) | variant | fwd ms | dX ms | dW ms |', '|---|---|---|---|---|'];
+  const out = [
+    '| layer (batch 2) | variant | fwd ms | dX ms | dW ms | fwd CPU ms | dX CPU ms | dW CPU ms |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   for (const l of layers) {
     const g = resolveConvGeometry(l.x, l.w, l.opts);
     const x = Tensor.from(rand(l.x.reduce((p, d) => p * d, 1)), l.x);
@@ -320,14 +362,13 @@ async function compareDepthwise(layers: Layer[], variants: string[], reps: numbe
       under(v, () => conv2dBackpropFilter(x, dy, l.w, l.opts)),
     ]);
     const ms = await timeAll(items, reps);
-    variants.forEach((v, i) =>
-      out.push(
-        `| ${l.name} | ${v} | ${ms
-          .slice(3 * i, 3 * i + 3)
-          .map((t) => t.toFixed(2))
-          .join(' | ')} |`,
-      ),
-    );
+    const cpu = await cpuAll(items, reps);
+    const cells = (a: number[], i: number) =>
+      a
+        .slice(3 * i, 3 * i + 3)
+        .map((t) => t.toFixed(2))
+        .join(' | ');
+    variants.forEach((v, i) => out.push(`| ${l.name} | ${v} | ${cells(ms, i)} | ${cells(cpu, i)} |`));
     for (const t of [x, w, dy]) t.dispose();
   }
   setVariant('depthwise', undefined);
