@@ -109,26 +109,25 @@ async function timeAll(items: Timed[], reps: number): Promise<number[]> {
 }
 
 /**
- * On-CPU milliseconds of lavapipe's worker threads (named llvmpipe-N) so far, from
+ * On-CPU milliseconds so far of this process's threads other than the main one (lavapipe's compute and
+ * queue threads among them; the main thread, which polls while it waits, is left out), from
  * /proc/self/task/<tid>/schedstat (nanoseconds on CPU): the work a kernel costs, which a machine shared
- * with other processes stretches in wall time but not here. NaN where there is no such thread.
+ * with other processes stretches in wall time but hardly here.
  */
 function workerCpuMs(): number {
   let ns = 0;
-  let found = false;
   for (const t of readdirSync('/proc/self/task')) {
+    if (Number(t) === process.pid) continue;
     try {
-      if (!readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith('llvmpipe')) continue;
       ns += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-      found = true;
     } catch {
       // the thread ended while we listed it
     }
   }
-  return found ? ns / 1e6 : NaN;
+  return ns / 1e6;
 }
 
-/** Like {@link timeAll}, but the minimum over `reps` of lavapipe's worker-thread CPU ms per item. */
+/** Like {@link timeAll}, but the minimum over `reps` of the worker threads' CPU ms per item. */
 async function cpuAll(items: Timed[], reps: number): Promise<number[]> {
   for (const it of items) {
     it.run();
@@ -340,7 +339,7 @@ async function main(): Promise<void> {
 /**
  * Forward, input gradient and weight gradient of each layer under each depthwise variant, all timed in
  * one interleaved loop (so that a busy machine slows every variant alike): a Markdown table of wall ms
- * and, on lavapipe, of its worker threads' CPU ms (minimum over the reps each).
+ * and of the worker threads' CPU ms (minimum over the reps each; see workerCpuMs).
  */
 async function compareDepthwise(layers: Layer[], variants: string[], reps: number): Promise<string> {
   const out = [
