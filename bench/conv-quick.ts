@@ -8,7 +8,8 @@
  * gradients) minus its forward.
  * `--only <text>` keeps the layers whose name contains it; `--depthwise grouped` runs depthwise
  * convolutions under that variant of src/kernels/depthwise.ts, and `--depthwise direct,loops,grouped`
- * times the variants in turns (forward, dX, dW) instead of the table above.
+ * times the variants in turns (forward, dX, dW; with `--tfjs`, tfjs-webgpu's too) instead of the table
+ * above.
  *
  *   npx tsup bench/conv-quick.ts --format cjs --loader .wgsl=text -d node_modules/.cache/convbench \
  *     --external webgpu --no-dts
@@ -230,7 +231,7 @@ async function main(): Promise<void> {
   // Several depthwise variants (e.g. --depthwise direct,loops,grouped): timed in turns, one table.
   const compared = values.depthwise?.includes(',') ? values.depthwise.split(',') : null;
   if (compared) {
-    console.log(await compareDepthwise(layers, compared, reps));
+    console.log(await compareDepthwise(layers, compared, reps, peer));
     shutdown();
     process.exit(0);
   }
@@ -341,7 +342,12 @@ async function main(): Promise<void> {
  * one interleaved loop (so that a busy machine slows every variant alike): a Markdown table of wall ms
  * and of the worker threads' CPU ms (minimum over the reps each; see workerCpuMs).
  */
-async function compareDepthwise(layers: Layer[], variants: string[], reps: number): Promise<string> {
+async function compareDepthwise(
+  layers: Layer[],
+  variants: string[],
+  reps: number,
+  peer: { tf: typeof TF; sync: () => Promise<void> } | null,
+): Promise<string> {
   const out = [
     '| layer (batch 2) | variant | fwd ms | dX ms | dW ms | fwd CPU ms | dX CPU ms | dW CPU ms |',
     '|---|---|---|---|---|---|---|---|',
@@ -360,15 +366,47 @@ async function compareDepthwise(layers: Layer[], variants: string[], reps: numbe
       under(v, () => conv2dBackpropInput(dy, w, l.x, l.opts)),
       under(v, () => conv2dBackpropFilter(x, dy, l.w, l.opts)),
     ]);
+    const tfTensors: TF.Tensor[] = [];
+    if (peer) {
+      // tfjs-webgpu in the same loop: its forward, and tf.grad in x (in w) minus its forward as dX (dW).
+      const { tf, sync } = peer;
+      const [tx, tw, tdy] = [
+        tf.tensor4d(await x.read(), l.x as [number, number, number, number]),
+        tf.tensor4d(await w.read(), [g.KH, g.KW, g.Cin, 1]),
+        tf.tensor4d(await dy.read(), [g.N, g.OH, g.OW, g.Cout]),
+      ];
+      tfTensors.push(tx, tw, tdy);
+      const stride = l.opts.stride as number;
+      const op = (xx: TF.Tensor, ww: TF.Tensor): TF.Tensor =>
+        tf.depthwiseConv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, stride ?? 1, 'same');
+      const gx = tf.grad((xx: TF.Tensor) => op(xx, tw));
+      const gw = tf.grad((ww: TF.Tensor) => op(tx, ww));
+      items.push(
+        { run: () => tf.tidy(() => op(tx, tw)).dispose(), sync },
+        { run: () => tf.tidy(() => gx(tx, tdy)).dispose(), sync },
+        { run: () => tf.tidy(() => gw(tw, tdy)).dispose(), sync },
+      );
+    }
     const ms = await timeAll(items, reps);
     const cpu = await cpuAll(items, reps);
+    if (peer) {
+      // dX and dW of tfjs: its gradient runs minus its forward.
+      for (const a of [ms, cpu]) {
+        const k = 3 * variants.length;
+        a[k + 1] -= a[k];
+        a[k + 2] -= a[k];
+      }
+    }
     const cells = (a: number[], i: number) =>
       a
         .slice(3 * i, 3 * i + 3)
         .map((t) => t.toFixed(2))
         .join(' | ');
-    variants.forEach((v, i) => out.push(`| ${l.name} | ${v} | ${cells(ms, i)} | ${cells(cpu, i)} |`));
+    [...variants, ...(peer ? ['tfjs-webgpu'] : [])].forEach((v, i) =>
+      out.push(`| ${l.name} | ${v} | ${cells(ms, i)} | ${cells(cpu, i)} |`),
+    );
     for (const t of [x, w, dy]) t.dispose();
+    for (const t of tfTensors) t.dispose();
   }
   setVariant('depthwise', undefined);
   return out.join('\n');
