@@ -27,29 +27,84 @@ import depthwiseSrc from '../../shaders/conv2d_depthwise.wgsl';
 
 /** Outputs (forward, input gradient) or taps (weight gradient) per invocation: R in the shader. */
 const R = 4;
+/**
+ * Outputs per invocation of the forward's stride-1 window path: 8 columns share a window of 7 to 12
+ * inputs per kernel row (bench/LAB.md #62: 8-15 % less CPU than 4 at stride 1, 19 % more at stride 2).
+ */
+const R1 = 8;
 /** The widest kernel row (taps per row, or per stride phase for dX) that the window paths hold. */
 const WIN_TAPS = 5;
 
+const indent = (code: string, n: number): string =>
+  code
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
 /**
- * The forward's window path for stride `s` (dilation 1, KW <= WIN_TAPS): the input columns c0 + u that
- * the block's R outputs read, u = j*s + kw, each loaded once (those only a tap past KW reads are left
- * zero), then each tap's weight loaded once for the R outputs. Loads per kernel row: KW weights and
- * (R-1)*s + KW inputs, where the loop form loads R inputs per tap.
+ * The forward's window path for stride `s` (dilation 1, KW <= WIN_TAPS) over `r` outputs: the input
+ * columns c0 + u that the block reads, u = j*s + kw, each loaded once (those only a tap past KW reads are
+ * left zero), then each tap's weight loaded once for the r outputs. Loads per kernel row: KW weights and
+ * (r-1)*s + KW inputs, where the loop form loads r inputs per tap.
  */
-function forwardWindow(s: number): string {
+function forwardWindow(s: number, r: number): string {
   const lines: string[] = [];
-  for (let u = 0; u <= (R - 1) * s + WIN_TAPS - 1; u++) {
-    const minKw = u - s * Math.min(Math.floor(u / s), R - 1); // the smallest tap that reads column u
+  for (let u = 0; u <= (r - 1) * s + WIN_TAPS - 1; u++) {
+    const minKw = u - s * Math.min(Math.floor(u / s), r - 1); // the smallest tap that reads column u
     const load = `aAt(rowBase, c0 + ${u}, p.W, cv)`;
     lines.push(
       minKw === 0 ? `let x${u} = ${load};` : `var x${u} = {{T}}(0.0);\nif (p.KW > ${minKw}) { x${u} = ${load}; }`,
     );
   }
   for (let kw = 0; kw < WIN_TAPS; kw++) {
-    const fma = Array.from({ length: R }, (_, j) => `a${j} += x${j * s + kw} * wv;`).join(' ');
+    const fma = Array.from({ length: r }, (_, j) => `a${j} += x${j * s + kw} * wv;`).join(' ');
     lines.push(`${kw ? `if (p.KW > ${kw}) ` : ''}{ let wv = b[wb + ${kw}u * p.CV]; ${fma} }`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The forward over blocks of `r` output columns per kernel row: `stride1`, the stride-1 window path
+ * (forwardWindow1, run where `win` is 1), else the stride-2 window (`win` 2) or the tap loop (`win` 0).
+ */
+function forwardFn(r: number, stride1: boolean): string {
+  const acc = Array.from({ length: r - 1 }, (_, j) => `  var a${j + 1} = a0;`).join('\n');
+  const loop = Array.from(
+    { length: r },
+    (_, j) => `        a${j} += aAt(rowBase, iw + ${j} * p.sw, p.W, cv) * wv;`,
+  ).join('\n');
+  const stores = Array.from(
+    { length: r - 1 },
+    (_, j) => `  if (count > ${j + 1}) { out[base + ${j + 1}u * p.CV] = a${j + 1}; }`,
+  ).join('\n');
+  const body = stride1
+    ? indent(forwardWindow(1, r), 4)
+    : `    if (p.win == 2) {
+${indent(forwardWindow(2, r), 6)}
+    } else {
+      for (var kw = 0; kw < p.KW; kw++) {
+        let wv = b[wb + u32(kw) * p.CV];
+        let iw = c0 + kw * p.dilW;
+${loop}
+      }
+    }`;
+  return `fn forward${stride1 ? 'Window1' : ''}(n: i32, oh: i32, blk: i32, cv: u32) {
+  let ow0 = blk * ${r};
+  var a0 = {{T}}(0.0);
+  if (p.hasBias == 1u) { a0 = bias[cv]; }
+${acc}
+  for (var kh = 0; kh < p.KH; kh++) {
+    let ih = oh * p.sh - p.padT + kh * p.dilH;
+    if (ih < 0 || ih >= p.H) { continue; }
+    let rowBase = (n * p.H + ih) * p.W;
+    let c0 = ow0 * p.sw - p.padL; // the input column of tap 0 for output ow0
+    let wb = u32(kh * p.KW) * p.CV + cv;
+${body}
+  }
+  let base = u32((n * p.OH + oh) * p.OW + ow0) * p.CV + cv;
+  let count = p.OW - ow0;
+  out[base] = a0;
+${stores}
+}`;
 }
 
 /**
@@ -70,14 +125,8 @@ function inputGradWindow(): string {
   return lines.join('\n');
 }
 
-const indent = (code: string, n: number): string =>
-  code
-    .split('\n')
-    .map((l) => ' '.repeat(n) + l)
-    .join('\n');
 const SRC = fillTemplate(`${depthwiseSrc}\n${commonSrc}`, {
-  FWD_WIN1: indent(forwardWindow(1), 6),
-  FWD_WIN2: indent(forwardWindow(2), 6),
+  FORWARD: `${forwardFn(R, false)}\n\n${forwardFn(R1, true)}`,
   DX_WIN: indent(inputGradWindow(), 8),
   T: '{{T}}',
 });
@@ -174,7 +223,7 @@ export function depthwiseForward(x: Tensor, w: Tensor, bias: Tensor | null, g: C
   return launch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], {
     n: g.N,
     rows: g.OH,
-    blocks: Math.ceil(g.OW / R),
+    blocks: Math.ceil(g.OW / (windowPath(0, g) === 1 ? R1 : R)),
   });
 }
 
