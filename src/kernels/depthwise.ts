@@ -28,8 +28,9 @@ import depthwiseSrc from '../../shaders/conv2d_depthwise.wgsl';
 /** Outputs (forward, input gradient) or taps (weight gradient) per invocation: R in the shader. */
 const R = 4;
 /**
- * Outputs per invocation of the forward's stride-1 window path: 8 columns share a window of 7 to 12
- * inputs per kernel row (bench/LAB.md #62: 8-15 % less CPU than 4 at stride 1, 19 % more at stride 2).
+ * Outputs per invocation of the forward's stride-1 window path: 8 columns share a window of 8 to 12
+ * inputs per kernel row (bench/LAB.md #62: up to 16 % less CPU than 4 at stride 1; at stride 2, where
+ * the window would hold 15 to 19 inputs, 19 % more for 3x3, so stride 2 keeps 4).
  */
 const R1 = 8;
 /** The widest kernel row (taps per row, or per stride phase for dX) that the window paths hold. */
