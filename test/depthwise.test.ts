@@ -3,7 +3,8 @@
  * forward, input gradient and weight gradient on odd shapes at EfficientNet's kernel sizes (3x3, 5x5),
  * strides 1 and 2 with TensorFlow's 'same' padding (asymmetric for stride 2 on even sizes), explicit and
  * asymmetric padding, dilation, channel counts on and off the vec4 width, output rows that are not a
- * multiple of the kernel's 4-pixel blocks, and weight gradients long enough to be summed in chunks.
+ * multiple of the kernel's 4- and 8-pixel blocks, weight gradients long enough to be summed in chunks,
+ * and kernels wider than the window paths (7x7) or dilated, which take the tap loops.
  * The GPU's gradients are also checked against finite differences, and the general grouped kernel (the
  * 'grouped' variant) against the same reference, so that the two paths agree.
  */
@@ -82,6 +83,8 @@ const CASES: Case[] = [
     k: [3, 3],
     opts: { stride: 2, padding: 'same' },
   },
+  { name: '1x1 s2 valid, C=8 (odd columns get no gradient)', x: [2, 7, 9, 8], k: [1, 1], opts: { stride: 2 } },
+  { name: "2x2 s2 'same' odd input, C=6", x: [1, 9, 11, 6], k: [2, 2], opts: { stride: 2, padding: 'same' } },
   {
     name: '7x7 s1 same, C=4 (tap loops: wider than the windows)',
     x: [1, 9, 10, 4],

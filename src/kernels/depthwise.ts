@@ -1,10 +1,13 @@
 /**
  * Depthwise convolution (groups = Cin = Cout, channel multiplier 1: EfficientNet's and MobileNet's
  * 3x3 and 5x5 convolutions), forward, input gradient and weight gradient, on one direct kernel
- * (shaders/conv2d_depthwise.wgsl): each invocation computes R = 4 outputs that share a weight (forward,
- * input gradient) or a dY value (weight gradient) for one channel, or 4 adjacent channels as a vec4 when
- * C % 4 == 0. Shapes, strides, dilations and padding are uniforms, so one pipeline per mode and width
- * serves every layer (at most 6 kernels to compile).
+ * (shaders/conv2d_depthwise.wgsl) for one channel, or 4 adjacent channels as a vec4 when C % 4 == 0.
+ * Each invocation computes a block of outputs that share loads: R = 4 (stride-1 forward: 8) pixels
+ * along a row that share each weight, and, with dilation 1 and at most 5 taps a row (EfficientNet's 3x3
+ * and 5x5), each input column of the block loaded once for all taps that read it (the window paths,
+ * generated here from the stride); the weight gradient walks output rows with a kernel row's inputs in
+ * registers, shifted by the stride. Shapes, strides, dilations and padding are uniforms, so one pipeline
+ * per pass and width serves every layer (at most 6 kernels to compile); the `win` uniform picks the path.
  *
  * conv2d (src/kernels/conv2d.ts) sends depthwise convolutions here and the other grouped ones to the
  * general grouped kernel; `setVariant('depthwise', 'grouped')` sends depthwise ones there too (for
