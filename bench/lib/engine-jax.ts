@@ -189,6 +189,11 @@ export async function jaxEngine(jax: Jax, adapter: string): Promise<Engine> {
           (shape) => t(shape, 99),
         );
       case 'conv': {
+        if (phase === 'backward' && (s.groups ?? 1) > 1 && s.stride > 1)
+          throw new Error(
+            "jax-js 0.1.25's input gradient of a strided grouped convolution disagrees with the float64 " +
+              'reference (test/jax-peer.test.ts)',
+          );
         const NCHW = [0, 3, 1, 2];
         const x = t([N, s.h, s.w, s.cin], 11, 1, NCHW);
         const cig = s.cin / (s.groups ?? 1);
