@@ -83,6 +83,13 @@ const CASES: Case[] = [
     k: [3, 3],
     opts: { stride: 2, padding: 'same' },
   },
+  {
+    name: 'dilation (2,1) same: row dilation on the window paths, C=8, bias',
+    x: [2, 11, 9, 8],
+    k: [3, 3],
+    opts: { dilation: [2, 1], padding: 'same' },
+    bias: true,
+  },
   { name: '1x1 s2 valid, C=8 (odd columns get no gradient)', x: [2, 7, 9, 8], k: [1, 1], opts: { stride: 2 } },
   { name: "2x2 s2 'same' odd input, C=6", x: [1, 9, 11, 6], k: [2, 2], opts: { stride: 2, padding: 'same' } },
   {
