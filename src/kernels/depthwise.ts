@@ -31,9 +31,9 @@ import depthwiseSrc from '../../shaders/conv2d_depthwise.wgsl';
 /** Outputs (forward, input gradient) or taps (weight gradient) per invocation: R in the shader. */
 const R = 4;
 /**
- * Outputs per invocation of the forward's stride-1 window path: 8 columns share a window of 8 to 12
- * inputs per kernel row (bench/LAB.md #62: up to 16 % less CPU than 4 at stride 1; at stride 2, where
- * the window would hold 15 to 19 inputs, 19 % more for 3x3, so stride 2 keeps 4).
+ * Outputs per invocation of the forward's stride-1 window path and of the input gradient's window path:
+ * 8 columns share a window of 8 to 12 inputs per kernel row (bench/LAB.md #62 and #64: up to 16 % and
+ * 22 % less CPU than 4; the forward's stride-2 window, which would hold 15 to 19 inputs, keeps 4).
  */
 const R1 = 8;
 /** The widest kernel row (taps per row, or per stride phase for dX) that the window paths hold. */
@@ -112,26 +112,58 @@ ${stores}
 }
 
 /**
- * The input gradient's window path (dilation 1, at most WIN_TAPS taps per stride phase): dY columns
- * base + u, u < R + nT - 1, each loaded once; tap f (kw = k0 + sw*(nT - 1 - f)) adds column j + f to
- * output j.
+ * The input gradient's window path (dilation 1, at most WIN_TAPS taps per stride phase) over blocks of
+ * `r` columns of one stride phase: the phase's taps kw = k0 + sw*t, t < nT, reach ow = o0 - t + m0 + j,
+ * so tap f = nT - 1 - t reads dY columns base + j + f; those r + nT - 1 columns are each loaded once,
+ * then each tap's weight once for the r outputs.
  */
-function inputGradWindow(): string {
+function inputGradWindowFn(r: number): string {
   const lines: string[] = [];
-  for (let u = 0; u < R + WIN_TAPS - 1; u++) {
+  for (let u = 0; u < r + WIN_TAPS - 1; u++) {
     const load = `aAt(rowBase, base + ${u}, p.OW, cv)`;
-    lines.push(u < R ? `let y${u} = ${load};` : `var y${u} = {{T}}(0.0);\nif (nT > ${u - R + 1}) { y${u} = ${load}; }`);
+    lines.push(u < r ? `let y${u} = ${load};` : `var y${u} = {{T}}(0.0);\nif (nT > ${u - r + 1}) { y${u} = ${load}; }`);
   }
   for (let f = 0; f < WIN_TAPS; f++) {
-    const fma = Array.from({ length: R }, (_, j) => `a${j} += y${j + f} * wv;`).join(' ');
+    const fma = Array.from({ length: r }, (_, j) => `a${j} += y${j + f} * wv;`).join(' ');
     lines.push(`${f ? `if (nT > ${f}) ` : ''}{ let wv = b[wb + u32(k0 + p.sw * (nT - 1 - ${f})) * p.CV]; ${fma} }`);
   }
-  return lines.join('\n');
+  const acc = Array.from({ length: r - 1 }, (_, j) => `  var a${j + 1} = a0;`).join('\n');
+  const stores = Array.from(
+    { length: r - 1 },
+    (_, j) => `  if (count > ${j + 1}) { out[base0 + ${j + 1}u * step] = a${j + 1}; }`,
+  ).join('\n');
+  return `fn inputGradWindow(n: i32, ih: i32, blk: i32, cv: u32) {
+  let q = divmod(u32(blk), p.MB, p.invMB); // (stride phase px, block of the phase)
+  let px = i32(q.x);
+  let m0 = i32(q.y) * ${r};
+  let k0 = (px + p.padL) % p.sw;
+  let nT = max(0, (p.KW - k0 + p.sw - 1) / p.sw);
+  let base = (px + p.padL - k0) / p.sw - (nT - 1) + m0;
+  var a0 = {{T}}(0.0);
+${acc}
+  if (nT > 0) {
+    for (var kh = 0; kh < p.KH; kh++) {
+      let ty = ih + p.padT - kh * p.dilH;
+      let oh = ty / p.sh;
+      if (ty < 0 || oh * p.sh != ty || oh >= p.OH) { continue; }
+      let rowBase = (n * p.OH + oh) * p.OW;
+      let wb = u32(kh * p.KW) * p.CV + cv;
+${indent(lines.join('\n'), 6)}
+    }
+  }
+  let iw0 = px + p.sw * m0;
+  let count = (p.W - iw0 + p.sw - 1) / p.sw; // columns of the phase left from iw0
+  if (count <= 0) { return; }
+  let base0 = u32((n * p.H + ih) * p.W + iw0) * p.CV + cv;
+  let step = u32(p.sw) * p.CV;
+  out[base0] = a0;
+${stores}
+}`;
 }
 
 const SRC = fillTemplate(`${depthwiseSrc}\n${commonSrc}`, {
   FORWARD: `${forwardFn(R, false)}\n\n${forwardFn(R1, true)}`,
-  DX_WIN: indent(inputGradWindow(), 8),
+  DX_WINDOW: inputGradWindowFn(R1),
   T: '{{T}}',
 });
 
@@ -231,9 +263,12 @@ export function depthwiseForward(x: Tensor, w: Tensor, bias: Tensor | null, g: C
   });
 }
 
-/** dX [N, H, W, C]: per row, sw stride phases of MB blocks of R columns each (iw = px + sw*(m0 + j)). */
+/**
+ * dX [N, H, W, C]: per row, sw stride phases of MB blocks of R (window path: R1) columns each
+ * (iw = px + sw*(m0 + j)).
+ */
 export function depthwiseInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const MB = Math.ceil(Math.ceil(g.W / g.sw) / R);
+  const MB = Math.ceil(Math.ceil(g.W / g.sw) / (windowPath(1, g) === 1 ? R1 : R));
   return launch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], { n: g.N, rows: g.H, blocks: g.sw * MB, MB });
 }
 
