@@ -192,3 +192,4 @@ export {
   type GrayImage,
   type RgbaImage,
 } from './train/charts.js';
+export { makeRng, shuffleInPlace, hashSeed, type Rng } from './data/rng.js';
