@@ -57,14 +57,16 @@ function fatal(message: string, why: string): void {
   box.hidden = false;
   box.replaceChildren(Object.assign(document.createElement('strong'), { textContent: message }), ` ${why}`);
   $('adapter').textContent = 'WebGPU: unavailable';
-  document.querySelectorAll<HTMLInputElement | HTMLButtonElement>('input, button').forEach((el) => (el.disabled = true));
+  document
+    .querySelectorAll<HTMLInputElement | HTMLButtonElement>('input, button')
+    .forEach((el) => (el.disabled = true));
 }
 
 // ---------------------------------------------------------------------------
 // Model
 
 function setModel(model: Model, name: string): void {
-  state.model?.dispose();
+  if (state.model !== model) state.model?.dispose();
   state.model = model;
   state.modelName = name;
   $('model-name').textContent = name;
@@ -235,7 +237,11 @@ async function startFineTune(): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   const base = state.modelName.replace(/\.safetensors$/, '').replace(/ \(.*$/, '');
   setModel(model, `${base} (fine-tuned, ${steps} steps)`);
-  status.textContent = `${steps} steps in ${seconds.toFixed(1)} s; loss ${losses[0].toFixed(4)} → ${losses.at(-1)!.toFixed(4)}`;
+  const k = Math.max(1, Math.min(5, Math.floor(steps / 4)));
+  const mean = (v: number[]): string => (v.reduce((a, b) => a + b, 0) / v.length).toFixed(4);
+  status.textContent =
+    `${steps} steps in ${seconds.toFixed(1)} s (the first compiles the training kernels); mean loss of the ` +
+    `first ${k} steps ${mean(losses.slice(0, k))}, of the last ${k} ${mean(losses.slice(-k))}`;
   if (heldOut.length) showMetrics(await evaluateHeldOut(model, heldOut));
   const bytes = await checkpointBytes(model, {
     from: base,

@@ -120,7 +120,11 @@ export interface HeldOutResult {
 }
 
 /** Score the held-out images in inference mode, in batches of `batchSize`. */
-export async function evaluateHeldOut(model: Model, examples: readonly Example[], batchSize = 8): Promise<HeldOutResult> {
+export async function evaluateHeldOut(
+  model: Model,
+  examples: readonly Example[],
+  batchSize = 8,
+): Promise<HeldOutResult> {
   const size = model.config.inputSize;
   const probs = new Float32Array(examples.length);
   let lossSum = 0;
