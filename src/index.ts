@@ -150,7 +150,7 @@ export {
 // Grad-CAM, training and evaluation steps, metrics and charts (the trainer and file tools: ossify/node)
 export {
   modelInput,
-  resizeTo,
+  resizePixels,
   resizeBilinear,
   normalizeInto,
   IMAGENET_MEAN,
@@ -159,14 +159,7 @@ export {
   type Backbone,
 } from './data/pixels.js';
 export { modelFromCheckpoint, backboneOf, describeModel } from './train/load.js';
-export {
-  predictImage,
-  trainStep,
-  evalBatch,
-  oneHot,
-  DECISION_THRESHOLD,
-  type ImagePrediction,
-} from './train/steps.js';
+export { predictImage, trainStep, evalBatch, oneHot, DECISION_THRESHOLD, type ImagePrediction } from './train/steps.js';
 export { gradCam } from './train/attention.js';
 export {
   binaryMetrics,

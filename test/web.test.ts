@@ -207,7 +207,8 @@ describe('the fracture-reading page', () => {
     for (const r of got.filter((x) => x.name !== 'notes.jpg')) expect(r.camSpread, r.name).toBeGreaterThan(30);
     console.log(
       `web: cold start (fresh profile) to the first prediction ${(firstMs / 1000).toFixed(1)} s; ` +
-        `${await page.$eval('#read-status', (e) => e.textContent)} (test so far ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+        `${await page.$eval('#read-status', (e) => e.textContent)} ` +
+        `(test so far ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
     );
     expect(errors).toEqual([]);
   }, 300_000);

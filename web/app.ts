@@ -84,7 +84,8 @@ async function openCheckpoint(bytes: Uint8Array, name: string): Promise<void> {
   } catch (e) {
     // The model in use stays: a wrong file loses nothing.
     error.hidden = false;
-    error.textContent = `${(e as Error).message.replace(/^ossify: /, '')}${state.model ? `; still using ${state.modelName}` : ''}`;
+    const still = state.model ? `; still using ${state.modelName}` : '';
+    error.textContent = `${(e as Error).message.replace(/^ossify: /, '')}${still}`;
     return;
   }
   await readImages(state.images);
@@ -271,7 +272,8 @@ function showMetrics(r: Awaited<ReturnType<typeof evaluateHeldOut>>): void {
     `<tr><th>fractured precision</th><td>${f(m.precision)}</td></tr>` +
     `<tr><th>fractured F1</th><td>${f(m.f1)} <span class="muted">(baseline ${f(m.baseline.f1)})</span></td></tr>` +
     `<tr><th>ROC AUC</th><td>${f(m.auc)}</td></tr></table>` +
-    `<div class="charts">${confusionSvg(m.confusion)}${Number.isFinite(m.auc) ? rocSvg(rocCurve(r.probs, r.labels), m.auc) : ''}</div>`;
+    `<div class="charts">${confusionSvg(m.confusion)}` +
+    `${Number.isFinite(m.auc) ? rocSvg(rocCurve(r.probs, r.labels), m.auc) : ''}</div>`;
   box.dataset.metrics = JSON.stringify({ accuracy: m.accuracy, auc: m.auc, confusion: m.confusion });
 }
 

@@ -41,14 +41,14 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { hashSeed, makeRng } from './rng.js';
-import { normalizeInto, resizeTo, type Backbone } from './pixels.js';
+import { normalizeInto, resizePixels, type Backbone } from './pixels.js';
 
 export {
   IMAGENET_MEAN,
   IMAGENET_STD,
   normalizeInto,
   resizeBilinear,
-  resizeTo,
+  resizePixels,
   modelInput,
   type Backbone,
   type PixelImage,
@@ -353,7 +353,7 @@ export interface LoadedImage {
 /** Decode -> resize -> augment -> normalize one image file (see module doc). */
 export async function loadImage(path: string, opts: LoadImageOptions): Promise<LoadedImage> {
   const img = await decodeImage(path, { truncated: opts.truncated });
-  let pix = resizeTo(img.data, img.width, img.height, img.channels, opts.width, opts.height);
+  let pix = resizePixels(img.data, img.width, img.height, img.channels, opts.width, opts.height);
   if (opts.augment) pix = augmentImage(pix, opts.width, opts.height, img.channels, opts.augment);
   const data = normalizeInto(pix, opts.width * opts.height, img.channels, opts.backbone);
   return {

@@ -147,7 +147,7 @@ export function normalizeInto(
 // Decoded pixels -> model input
 
 /** Resizes with {@link resizeBilinear}; an image that already has the output size is copied as it is. */
-export function resizeTo(
+export function resizePixels(
   src: ArrayLike<number>,
   width: number,
   height: number,
@@ -165,9 +165,13 @@ export function resizeTo(
  * Without `channels`, the count is `data.length / (width * height)`.
  */
 export interface PixelImage {
+  /** 0..255 values, `width * height * channels` of them, row by row (a canvas's `ImageData.data` fits). */
   data: ArrayLike<number>;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** Channels per pixel (default: `data.length / (width * height)`). */
   channels?: 1 | 3 | 4;
 }
 
@@ -202,5 +206,5 @@ export function modelInput(image: PixelImage, size: number, backbone: Backbone):
     src = out;
     c = gray ? 1 : 3;
   }
-  return normalizeInto(resizeTo(src, width, height, c, size, size), size * size, c, backbone);
+  return normalizeInto(resizePixels(src, width, height, c, size, size), size * size, c, backbone);
 }

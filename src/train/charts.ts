@@ -9,7 +9,7 @@
  * @module
  */
 import { resizeBilinear } from '../data/pixels.js';
-import type { ConfusionMatrix, RocCurve } from './metrics.js'
+import type { ConfusionMatrix, RocCurve } from './metrics.js';
 
 /** A single-channel float image, row-major, height * width values. */
 export interface GrayImage {

@@ -50,7 +50,8 @@ export function loadCheckpointWeights(model: Model, weights: ReadonlyMap<string,
  */
 export function modelFromCheckpoint(ck: Checkpoint, source = 'the checkpoint'): Model {
   const cfg = (ck.config as { modelConfig?: ModelConfig }).modelConfig;
-  if (!cfg) throw new Error(`ossify: ${source} has no model configuration; is it a checkpoint written by ossify train?`);
+  if (!cfg)
+    throw new Error(`ossify: ${source} has no model configuration; is it a checkpoint written by ossify train?`);
   const model = buildModel(cfg);
   try {
     loadCheckpointWeights(model, ck.weights, source);
