@@ -3,8 +3,9 @@
  * (`npm run web` builds it and serves it). `OSSIFY_WEB_OUT=dir` builds elsewhere (the tests use a temporary
  * folder).
  *
- * - dist/web/app.js: the page's code with ossify bundled from its browser entry (`import ... from 'ossify'`
- *   resolves to src/index.ts, as the package's `ossify` entry; platform browser, minified).
+ * - dist/web/app.js, ossify.js, chunk-*.js: the page's code and ossify's browser entry (`import ... from
+ *   'ossify'` resolves to src/index.ts, the package's `ossify` entry; platform browser, minified), sharing
+ *   their code in chunks.
  * - dist/web/index.html, style.css, fracture-tiny.safetensors: copied from web/.
  * - dist/web/sample/: the bundled FracAtlas sample's images and a manifest.json of their labels and
  *   splits (read from data/fracatlas-sample/splits/*.csv), for fine-tuning with no files of one's own.
@@ -45,7 +46,10 @@ function copyStatic(): void {
 
 export default defineConfig([
   {
-    entry: { app: join(root, 'web/app.ts') },
+    // ossify.js is the library's browser entry as its own module: index.html maps the bare name 'ossify' to
+    // it (an import map), so that code of one's own in the page (the README's example, the console) shares
+    // the page's runtime and compiled kernels. app.js and ossify.js share their code through chunks.
+    entry: { app: join(root, 'web/app.ts'), ossify: join(root, 'src/index.ts') },
     outDir: out,
     format: ['esm'],
     platform: 'browser',
@@ -54,7 +58,7 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     dts: false,
-    splitting: false,
+    splitting: true,
     loader: { '.wgsl': 'text' },
     outExtension: () => ({ js: '.js' }),
     // Only the Node path of src/gpu/device.ts and the file helpers of src/io name these, behind dynamic
