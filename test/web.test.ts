@@ -5,7 +5,8 @@
  * probabilities `ossify predict` gives in Node (abs. diff <= 1e-4, the same resize code) with Grad-CAM
  * overlays that are not blank, a file that is not a checkpoint or not an image is named and refused
  * alone, 20 fine-tuning steps on the bundled sample lower the loss and download a checkpoint that Node
- * loads and predicts with as the page did, the README's browser example runs as written, and a
+ * loads and predicts with as the page did (`ossify eval`'s evaluation of it gives the page's held-out
+ * metrics), the README's browser example runs as written, and a
  * browser without WebGPU gets the message instead of a blank page. Console errors fail the test.
  *
  * `OSSIFY_WEB_SCREENSHOT=docs/web-page.png` writes the screenshot of the page with results there (the
@@ -24,6 +25,9 @@ import { init } from '../src/gpu/runtime.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/io/checkpoint.js';
 import { buildModel, type ModelConfig } from '../src/models/index.js';
 import { predictImages } from '../src/train/predict.js';
+import { loadModel } from '../src/train/load.js';
+import { evaluate } from '../src/train/trainer.js';
+import { readFracAtlas } from '../src/data/fracatlas.js';
 
 const root = resolve(import.meta.dirname, '..');
 const SAMPLE = join(root, 'data/fracatlas-sample/images');
@@ -296,6 +300,15 @@ describe('the fracture-reading page', () => {
     // The page now reads with the fine-tuned model: Node, loading the download, gives the same numbers.
     const after = await results(p);
     expectSame(after, await nodePredictions(file));
+    // And `ossify eval`'s evaluation of it on the sample's held-out split prints the page's metrics.
+    const ds = await readFracAtlas(join(root, 'data/fracatlas-sample'), { verify: 'markers' });
+    const model = await loadModel(file);
+    const ev = await evaluate(model, ds.split('val'), { batchSize: 8, workers: 0 });
+    model.dispose();
+    expect(ev.metrics.confusion).toEqual(metrics.confusion);
+    expect(Math.abs(ev.metrics.accuracy - metrics.accuracy)).toBe(0);
+    expect(Math.abs(ev.metrics.auc - metrics.auc)).toBeLessThanOrEqual(1e-9);
+    expect(Math.abs(ev.loss - metrics.loss)).toBeLessThanOrEqual(TOL);
     console.log(`web: largest |browser - Node| probability difference: ${maxDiff.toExponential(2)}`);
     expect(errors).toEqual([]);
   }, 600_000);

@@ -274,7 +274,7 @@ function showMetrics(r: Awaited<ReturnType<typeof evaluateHeldOut>>): void {
     `<tr><th>ROC AUC</th><td>${f(m.auc)}</td></tr></table>` +
     `<div class="charts">${confusionSvg(m.confusion)}` +
     `${Number.isFinite(m.auc) ? rocSvg(rocCurve(r.probs, r.labels), m.auc) : ''}</div>`;
-  box.dataset.metrics = JSON.stringify({ accuracy: m.accuracy, auc: m.auc, confusion: m.confusion });
+  box.dataset.metrics = JSON.stringify({ loss: r.loss, accuracy: m.accuracy, auc: m.auc, confusion: m.confusion });
 }
 
 function download(): void {
