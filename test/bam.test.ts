@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, add, mul, sigmoid, addScalar, reshape } from '../src/index.js';
 import { bamCombine, bamCombineReference, bamCombineBackwardReference, type BamMode } from '../src/kernels/bam.js';

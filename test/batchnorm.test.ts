@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, noGrad } from '../src/index.js';
 import {

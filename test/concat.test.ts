@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, backward, sum, mul, noGrad } from '../src/index.js';
 import { concat, split, concatReference, splitReference } from '../src/kernels/concat.js';

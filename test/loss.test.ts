@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, backward, noGrad, runtime } from '../src/index.js';
 import { softmaxCrossEntropy, softmax, softmaxCrossEntropyReference, softmaxReference } from '../src/kernels/loss.js';

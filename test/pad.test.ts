@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * zeroPad2d vs its float64 reference, its gradient (a crop) vs the reference gradient and finite
  * differences, and DenseNet's stem as a composite: zeroPad2d(3) then a 'valid' 7x7 stride-2 conv must

@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, beforeAll, expect, afterEach } from 'vitest';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
