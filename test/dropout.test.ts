@@ -2,7 +2,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor } from '../src/index.js';
 import { dropout, dropoutReference, dropoutMaskReference } from '../src/kernels/dropout.js';
-import { setup, randArray, expectClose, checkOp, numel } from './helpers.js';
+import { setup, expectClose, checkOp } from './helpers.js';
 
 beforeAll(setup);
 
