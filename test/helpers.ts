@@ -194,6 +194,11 @@ export interface OpCheck {
    * against the GPU gradients; one tolerance for all inputs or one per input; false: none.
    */
   fd?: false | FdTol | readonly FdTol[];
+  /**
+   * The composite of primitive ops that a fused `op` replaces: its output and gradients on the GPU
+   * must equal the fused op's.
+   */
+  composite?: { op: (...xs: Tensor[]) => Tensor; fwd?: Tol; bwd?: Tol };
   /** The output's gradient weights: given, or the seed of random ones (default 99). */
   dy?: ArrayLike<number> | number;
   /** Names the case in failure messages. */
@@ -223,10 +228,9 @@ export async function checkOp(c: OpCheck): Promise<{
       : randArray(numel(i.shape), i.seed ?? 1 + k, ...(i.range ?? [-1, 1])),
   );
   const want = c.ref?.(...xs);
-  const { out, grads, dy } = await runOp(
-    c.op,
-    xs.map((data, k) => ({ data, shape: c.inputs[k].shape, grad: c.inputs[k].grad })),
-    (n) => (typeof c.dy === 'object' ? c.dy : randArray(n, c.dy ?? 99)),
+  const inputs = xs.map((data, k) => ({ data, shape: c.inputs[k].shape, grad: c.inputs[k].grad }));
+  const { out, grads, dy } = await runOp(c.op, inputs, (n) =>
+    typeof c.dy === 'object' ? c.dy : randArray(n, c.dy ?? 99),
   );
   if (want) expectClose(out, want, { ...c.fwd, what: `${what}forward` });
   const perInput = <T>(t: T | readonly T[] | undefined, k: number): T | undefined =>
@@ -254,6 +258,14 @@ export async function checkOp(c: OpCheck): Promise<{
         { atol: tol.atol, rtol: tol.rtol, what: `${what}gradient ${k} vs finite differences` },
       );
     });
+  }
+  if (c.composite) {
+    const comp = await runOp(c.composite.op, inputs, () => dy);
+    expectClose(out, comp.out, { ...c.composite.fwd, what: `${what}fused vs composite forward` });
+    grads.forEach(
+      (g, k) =>
+        g && expectClose(g, comp.grads[k]!, { ...c.composite!.bwd, what: `${what}fused vs composite grad ${k}` }),
+    );
   }
   return { xs, dy, out, grads };
 }
