@@ -28,10 +28,6 @@ export default defineConfig({
   ],
   test: {
     env: {
-      // The driver's shader cache of this checkout (lavapipe): a fresh clone compiles every kernel once
-      // (the default project takes about 7 minutes instead of 3 on 2 cores), later runs reuse it, and
-      // the suite neither depends on nor grows the user's own cache, whatever its state.
-      MESA_SHADER_CACHE_DIR: process.env.MESA_SHADER_CACHE_DIR ?? `${process.cwd()}/.cache/mesa-shaders`,
       // A wait for the GPU longer than this says which kernels it waits for (a stuck test names them).
       OSSIFY_GPU_WAIT_NOTICE_S: process.env.OSSIFY_GPU_WAIT_NOTICE_S ?? '120',
     },

@@ -17,6 +17,10 @@ npx prettier --check --log-level warn . || { echo "Formatting differs from Prett
 npx eslint || { echo "ESLint found problems: \`npm run lint:fix\` fixes some; fix the rest by hand."; exit 1; }
 node scripts/check-lines.mjs
 export OSSIFY_QUIET=1
+# The driver's shader cache of this checkout (lavapipe): a fresh clone compiles every kernel once (the
+# lavapipe stage takes about 7 minutes instead of 3 on 2 cores), later runs reuse it, and the suite
+# neither depends on nor grows the user's own cache, whatever its state.
+export MESA_SHADER_CACHE_DIR="${MESA_SHADER_CACHE_DIR:-$PWD/.cache/mesa-shaders}"
 # One vitest project per software adapter (vitest.config.ts): every file on the default adapter, then
 # the files marked `// @adapters all` on SwiftShader. Positional arguments are file-name filters.
 echo "== test suite (default adapter, then SwiftShader) =="
