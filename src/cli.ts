@@ -341,7 +341,7 @@ const COMMANDS: Record<string, Command> = {
         );
       if (json) {
         const { writeFileAtomic } = await import('./io/safetensors.js');
-        await writeFileAtomic(json, new TextEncoder().encode(JSON.stringify({ split: chosen, ...j }, null, 2) + '\n'));
+        await writeFileAtomic(json, JSON.stringify({ split: chosen, ...j }, null, 2) + '\n');
         console.log(`metrics written to ${json}`);
       }
       model.dispose();
