@@ -30,8 +30,9 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 interface Command {
   summary: string;
   usage: string;
-  options: Options;
+  /** Every option with its help; all take a value but `booleans` (names separated by spaces, e.g. no-bam). */
   help: Record<string, string>;
+  booleans?: string;
   /** Resolves to the exit code (nothing: 0). */
   run: (values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<number | void>;
 }
@@ -48,14 +49,12 @@ export function bundledSample(): string {
 
 class UsageError extends Error {}
 
-/** parseArgs options: the string-valued ones, then the boolean ones (names separated by spaces). */
-const flags = (strings: string, booleans = ''): Options =>
-  Object.fromEntries(
-    [
-      ...strings.split(' ').map((k) => [k, { type: 'string' }]),
-      ...booleans.split(' ').map((k) => [k, { type: 'boolean' }]),
-    ].filter(([k]) => k),
-  );
+/** A command's parseArgs options: its help's and its booleans. */
+function optionsOf(c: Command): Options {
+  const booleans = c.booleans?.split(' ') ?? [];
+  const names = new Set([...Object.keys(c.help), ...booleans]);
+  return Object.fromEntries([...names].map((k) => [k, { type: booleans.includes(k) ? 'boolean' : 'string' }]));
+}
 
 /** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
 const MAX_CLASSES = 100_000;
@@ -170,11 +169,7 @@ const COMMANDS: Record<string, Command> = {
       `ossify train [--data DIR] [--model ${MODELS.join('|')}] [--bam] [--epochs N]` +
       ' [--batch-size N] ' +
       '[--lr X] [--image-size N] [--width X] --out RUN',
-    options: flags(
-      'data out model bam-combine epochs batch-size lr image-size width dropout seed class-weights patience ' +
-        'early-stopping max-batches max-minutes workers init-weights monitor',
-      'bam no-bam balanced-sampling no-augment no-report allow-partial-init',
-    ),
+    booleans: 'bam no-bam balanced-sampling no-augment no-report allow-partial-init',
     help: {
       data:
         'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: ' +
@@ -277,7 +272,6 @@ const COMMANDS: Record<string, Command> = {
   eval: {
     summary: 'evaluate a checkpoint on a FracAtlas folder and print the metrics',
     usage: 'ossify eval --checkpoint FILE --data DIR [--split test|val|train|all] [--json FILE] [--batch-size N]',
-    options: flags('checkpoint data split json batch-size workers'),
     help: {
       checkpoint:
         'a checkpoint written by ossify train (best.safetensors or last.safetensors); ' +
@@ -350,7 +344,7 @@ const COMMANDS: Record<string, Command> = {
   summary: {
     summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
     usage: `ossify summary --model ${MODELS.join('|')} [--bam] [--classes N] [--image-size N] [--width X] [--plan]`,
-    options: flags('model classes image-size width', 'bam plan'),
+    booleans: 'bam plan',
     help: {
       model: MODELS.join(', '),
       bam: 'with 3 BAM modules',
@@ -379,7 +373,6 @@ const COMMANDS: Record<string, Command> = {
   predict: {
     summary: 'probability of a fracture for each image, with an attention heatmap PNG (exit 1 if one is unreadable)',
     usage: 'ossify predict --checkpoint FILE IMAGE... [--heatmaps DIR]',
-    options: flags('checkpoint heatmaps'),
     help: {
       checkpoint: 'a checkpoint written by ossify train',
       heatmaps: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)',
@@ -412,10 +405,7 @@ const COMMANDS: Record<string, Command> = {
       'ossify sweep --grid NAME|FILE --data DIR --out SWEEP [--test-data DIR] [--weights-dir DIR] [--shard I/N] ' +
       '[--set KEY=VALUE,...] [--only NAME,...] [--max-minutes M [--cap-epochs]] [--list]\n' +
       '       ossify sweep report SWEEP... [--out DIR]',
-    options: flags(
-      'grid data out test-data weights-dir shard set only max-minutes workers resamples bootstrap-seed',
-      'cap-epochs list',
-    ),
+    booleans: 'cap-epochs list',
     help: {
       grid: 'a built-in grid (seed-table, seed-table-cpu, smoke) or a grid JSON file (README: "Sweeps")',
       data: 'FracAtlas folder to train on',
@@ -537,7 +527,7 @@ const COMMANDS: Record<string, Command> = {
   bench: {
     summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
     usage: 'ossify bench [--quick] [--json FILE] [--browser]',
-    options: flags('json', 'quick browser'),
+    booleans: 'quick browser',
     help: {
       quick: 'the subset that runs in minutes on a CPU adapter',
       json: 'write the rows as JSON',
@@ -635,9 +625,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const args = joinNegativeValues(rest, cmd.options);
+    const options = optionsOf(cmd);
+    const args = joinNegativeValues(rest, options);
     const allowPositionals = name === 'predict' || name === 'sweep';
-    const { values, positionals } = parseArgs({ args, options: cmd.options, allowPositionals, strict: true });
+    const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
     return (await cmd.run(values as Record<string, string | boolean | undefined>, positionals)) ?? 0;
   } catch (e) {
     const err = e as Error & { code?: string };
