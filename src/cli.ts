@@ -59,6 +59,9 @@ function optionsOf(c: Command): Options {
 /** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
 const MAX_CLASSES = 100_000;
 
+/** The items of a comma-separated option value (trimmed, empty ones dropped). */
+const items = (v: string | boolean): string[] => `${v}`.split(',').flatMap((x) => x.trim() || []);
+
 /**
  * `--set KEY=VALUE,...`: values are JSON where they parse as JSON (numbers, true, false, null),
  * text otherwise (`model=densenet121`, `imageSize=default`).
@@ -66,10 +69,7 @@ const MAX_CLASSES = 100_000;
 function setOpt(v: string | boolean | undefined): Record<string, unknown> | undefined {
   if (v === undefined) return undefined;
   const out: Record<string, unknown> = {};
-  for (const part of String(v)
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean)) {
+  for (const part of items(v)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
     const text = part.slice(eq + 1);
@@ -460,13 +460,7 @@ const COMMANDS: Record<string, Command> = {
         shard = { index: +m[1], count: +m[2] };
       }
       const set = setOpt(v.set);
-      const only =
-        typeof v.only === 'string'
-          ? v.only
-              .split(',')
-              .map((x) => x.trim())
-              .filter(Boolean)
-          : undefined;
+      const only = typeof v.only === 'string' ? items(v.only) : undefined;
       const maxMinutes = num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes);
       if (v['cap-epochs'] && !maxMinutes) {
         throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
