@@ -457,14 +457,9 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
   L.push(`| specificity | ${num(m.specificity)} | ${num(b.predicts === 0 ? 1 : 0)} |`);
   L.push(`| balanced accuracy | ${num(m.balancedAccuracy)} | ${num(b.balancedAccuracy)} |`);
   L.push(`| ROC AUC | ${num(m.auc)} | ${num(b.auc)} |`);
-  L.push(
-    `| macro precision / recall / F1 | ${num(m.macro.precision)} / ${num(m.macro.recall)} / ${num(m.macro.f1)} | |`,
-  );
-  L.push(
-    `| weighted precision / recall / F1 | ${num(m.weighted.precision)} / ${num(m.weighted.recall)} / ` +
-      `${num(m.weighted.f1)} | |`,
-    '',
-  );
+  const prf = (x: BinaryMetrics['macro']): string => `${num(x.precision)} / ${num(x.recall)} / ${num(x.f1)}`;
+  L.push(`| macro precision / recall / F1 | ${prf(m.macro)} | |`);
+  L.push(`| weighted precision / recall / F1 | ${prf(m.weighted)} | |`, '');
   const [[tn, fp], [fn, tp]] = m.confusion;
   L.push('Confusion matrix (rows true, columns predicted):', '');
   L.push('| | predicted non-fractured | predicted fractured |', '|---|---:|---:|');
