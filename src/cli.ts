@@ -311,23 +311,17 @@ const COMMANDS: Record<string, Command> = {
       const j = metricsJson(r);
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;
-      console.log(`split ${chosen}: ${r.ids.length} images (${m.positives} fractured)`);
-      console.log(
-        `loss ${r.loss.toFixed(4)}  accuracy ${m.accuracy.toFixed(4)}  balanced accuracy ` +
-          `${m.balancedAccuracy.toFixed(4)}  ROC AUC ${m.auc.toFixed(4)}`,
-      );
-      console.log(
-        `fractured: precision ${m.precision.toFixed(4)}  recall ${m.recall.toFixed(4)}  F1 ${m.f1.toFixed(4)} ` +
-          ` specificity ${m.specificity.toFixed(4)}`,
-      );
-      console.log(
-        `weighted: precision ${m.weighted.precision.toFixed(4)}  recall ${m.weighted.recall.toFixed(4)}  F1 ` +
-          `${m.weighted.f1.toFixed(4)}  (macro F1 ${m.macro.f1.toFixed(4)})`,
-      );
-      console.log(
+      const f = (v: number): string => v.toFixed(4);
+      const [w, base] = [m.weighted, m.baseline];
+      const lines = [
+        `split ${chosen}: ${r.ids.length} images (${m.positives} fractured)`,
+        `loss ${f(r.loss)}  accuracy ${f(m.accuracy)}  balanced accuracy ${f(m.balancedAccuracy)}  ROC AUC ${f(m.auc)}`,
+        `fractured: precision ${f(m.precision)}  recall ${f(m.recall)}  F1 ${f(m.f1)}  specificity ${f(m.specificity)}`,
+        `weighted: precision ${f(w.precision)}  recall ${f(w.recall)}  F1 ${f(w.f1)}  (macro F1 ${f(m.macro.f1)})`,
         `confusion [[tn ${tn}, fp ${fp}], [fn ${fn}, tp ${tp}]]   majority baseline: ` +
-          `accuracy ${m.baseline.accuracy.toFixed(4)}, F1 ${m.baseline.f1.toFixed(4)}`,
-      );
+          `accuracy ${f(base.accuracy)}, F1 ${f(base.f1)}`,
+      ];
+      console.log(lines.join('\n'));
       if (r.failed.length)
         console.log(
           `unreadable images skipped: ${r.failed.length} ` +
