@@ -1,5 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { ICD } from './src/gpu/device.js';
 
 /**
  * The suite runs once per software adapter, as a vitest project each (the runtime holds one device per
@@ -9,12 +12,11 @@ import { defineConfig } from 'vitest/config';
  * software adapter fails. The SwiftShader project exists where Chromium's SwiftShader is installed and
  * no adapter was forced with OSSIFY_ADAPTER.
  */
-const everyAdapter = readdirSync('test')
-  .filter((f) => f.endsWith('.test.ts') && /^\/\/ @adapters all$/m.test(readFileSync(`test/${f}`, 'utf8')))
+const tests = join(dirname(fileURLToPath(import.meta.url)), 'test');
+const everyAdapter = readdirSync(tests)
+  .filter((f) => f.endsWith('.test.ts') && /^\/\/ @adapters all$/m.test(readFileSync(join(tests, f), 'utf8')))
   .map((f) => `test/${f}`);
-const swiftshader =
-  !process.env.OSSIFY_ADAPTER &&
-  ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'].some(existsSync);
+const swiftshader = !process.env.OSSIFY_ADAPTER && ICD.swiftshader.some(existsSync);
 
 export default defineConfig({
   plugins: [
