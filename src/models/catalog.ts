@@ -23,6 +23,8 @@ export interface CatalogEntry {
 export const MODEL_CATALOG = {
   inceptionv3: { arch: 'inceptionV3', inputSize: 299, minInput: 75, input: 'inception' },
   densenet121: { arch: 'denseNet121', inputSize: 224, minInput: 32, input: 'densenet' },
+  // timm's inception_v4 (tf_in1k: mean 0.5, std 0.5); below 75 px the input is zero-padded to 75.
+  inceptionv4: { arch: 'inceptionV4', inputSize: 299, minInput: 32, input: 'inception' },
 } as const satisfies Record<string, CatalogEntry>;
 
 /** A backbone this ossify builds, by its command-line name. */

@@ -1,11 +1,18 @@
 /** Model builders and the config factory. */
 import { inceptionV3 } from './inception_v3.js';
 import { denseNet121 } from './densenet121.js';
+import { inceptionV4 } from './inception_v4.js';
 import type { Architecture } from './catalog.js';
 import type { Model, ModelConfig, ModelOptions } from './model.js';
 
 export { inceptionV3, INCEPTION_V3_BAM_POSITIONS } from './inception_v3.js';
 export { denseNet121, DENSENET121_BLOCKS, DENSENET121_BAM_POSITIONS } from './densenet121.js';
+export {
+  inceptionV4,
+  INCEPTION_V4_BAM_POSITIONS,
+  INCEPTION_V4_ALIASES,
+  INCEPTION_V4_NATIVE_MIN,
+} from './inception_v4.js';
 export { MODEL_CATALOG, MODELS, entryOf, type ModelName, type CatalogEntry } from './catalog.js';
 export {
   Model,
@@ -33,4 +40,4 @@ export function buildModel(
 }
 
 /** The builder of each architecture. */
-const BUILDERS: Record<Architecture, (opts: ModelOptions) => Model> = { inceptionV3, denseNet121 };
+const BUILDERS: Record<Architecture, (opts: ModelOptions) => Model> = { inceptionV3, denseNet121, inceptionV4 };

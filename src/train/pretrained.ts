@@ -1,8 +1,9 @@
 /**
  * Start training from other weights (transfer learning): a Keras `.h5` / `.weights.h5` file (e.g.
  * ImageNet InceptionV3 or DenseNet121), an ossify checkpoint, or a PyTorch/timm safetensors file.
- * Weights are matched by name (Keras names are ours) or, for PyTorch files, by definition order and
- * shape; the classifier head is skipped when its shape differs. Prints what was loaded, skipped and
+ * Weights are matched by name (Keras names are ours; timm's for Inception-v4) or, for PyTorch files
+ * whose module names the model lacks, by definition order and shape; the classifier head is skipped
+ * when its shape differs. Prints what was loaded, skipped and
  * why. Node only.
  */
 import { loadKerasH5, keras3LayerKeys } from '../io/keras-h5.js';
@@ -63,8 +64,10 @@ export async function loadPretrained(
     );
   }
   model.loadStateDict(Object.fromEntries(report.tensors), { strict: false });
+  const how =
+    'matchedBy' in report ? ` (PyTorch names paired ${report.matchedBy === 'name' ? 'by name' : 'by order'})` : '';
   log(
-    `ossify: initial weights from ${path}: ${report.loaded.length} of ${target.length} tensors loaded, ` +
+    `ossify: initial weights from ${path}${how}: ${report.loaded.length} of ${target.length} tensors loaded, ` +
       `${report.skipped.length} skipped, ${report.missing.length} kept their initial values, ` +
       `${report.unused.length} in the file unused`,
   );
