@@ -11,8 +11,10 @@ import { Tensor, tidy, backward, Adam } from '../src/index.js';
 import { softmaxCrossEntropy } from '../src/kernels/loss.js';
 import { inceptionV4, buildModel, MODEL_CATALOG, type Model } from '../src/models/index.js';
 import { BAM, summary, summaryRows } from '../src/layers/index.js';
-import { encodeSafetensors, decodeSafetensors, type TensorData } from '../src/io/safetensors.js';
-import { importTorchWeights } from '../src/io/torch-import.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPretrained } from '../src/train/pretrained.js';
 import { gradCam } from '../src/train/attention.js';
 
 /** Trainable parameters of one BAM in the official layout (NOTES.md formula). */
@@ -163,5 +165,245 @@ describe('Inception-v4 small inputs and BAM', () => {
     expect(() =>
       inceptionV4({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, bam: { positions: ['features.22'] } }),
     ).toThrow(/no BAM position 'features.22'.*features\.21/);
+  });
+});
+
+/**
+ * timm's inception_v4 state dict at width `w`, written independently of the model code from
+ * timm/models/inception_v4.py: [name, torch shape] for every conv unit (ConvNormAct: `conv.weight` OIHW,
+ * `bn.weight`, `bn.bias`, `bn.running_mean`, `bn.running_var`, `bn.num_batches_tracked`) and the Linear.
+ */
+function timmStateDict(w: number, classes = 1000): { name: string; shape: number[]; i64?: boolean }[] {
+  const F = (n: number) => Math.max(1, Math.round(n * w));
+  const out: { name: string; shape: number[]; i64?: boolean }[] = [];
+  /** ConvNormAct(cin -> cout, kh x kw) at `p`; returns cout. */
+  const cb = (p: string, cin: number, cout: number, kh: number, kw = kh): number => {
+    const c = F(cout);
+    out.push({ name: `${p}.conv.weight`, shape: [c, cin, kh, kw] });
+    for (const s of ['weight', 'bias', 'running_mean', 'running_var']) out.push({ name: `${p}.bn.${s}`, shape: [c] });
+    out.push({ name: `${p}.bn.num_batches_tracked`, shape: [], i64: true });
+    return c;
+  };
+  let c = cb('features.0', 3, 32, 3);
+  c = cb('features.1', c, 32, 3);
+  c = cb('features.2', c, 64, 3);
+  c += cb('features.3.conv', c, 96, 3); // max pool | conv
+  let b0 = cb('features.4.branch0.0', c, 64, 1);
+  b0 = cb('features.4.branch0.1', b0, 96, 3);
+  let b1 = cb('features.4.branch1.0', c, 64, 1);
+  b1 = cb('features.4.branch1.1', b1, 64, 1, 7);
+  b1 = cb('features.4.branch1.2', b1, 64, 7, 1);
+  c = b0 + cb('features.4.branch1.3', b1, 96, 3);
+  c += cb('features.5.conv', c, 192, 3); // conv | max pool
+  for (let i = 6; i <= 9; i++) {
+    const n = `features.${i}`;
+    const x0 = cb(`${n}.branch0`, c, 96, 1);
+    const x1 = cb(`${n}.branch1.1`, cb(`${n}.branch1.0`, c, 64, 1), 96, 3);
+    const x2 = cb(`${n}.branch2.2`, cb(`${n}.branch2.1`, cb(`${n}.branch2.0`, c, 64, 1), 96, 3), 96, 3);
+    c = x0 + x1 + x2 + cb(`${n}.branch3.1`, c, 96, 1);
+  }
+  {
+    const x0 = cb('features.10.branch0', c, 384, 3);
+    const x1 = cb(
+      'features.10.branch1.2',
+      cb('features.10.branch1.1', cb('features.10.branch1.0', c, 192, 1), 224, 3),
+      256,
+      3,
+    );
+    c = x0 + x1 + c;
+  }
+  for (let i = 11; i <= 17; i++) {
+    const n = `features.${i}`;
+    const x0 = cb(`${n}.branch0`, c, 384, 1);
+    const x1 = cb(`${n}.branch1.2`, cb(`${n}.branch1.1`, cb(`${n}.branch1.0`, c, 192, 1), 224, 1, 7), 256, 7, 1);
+    let x2 = cb(`${n}.branch2.0`, c, 192, 1);
+    x2 = cb(`${n}.branch2.1`, x2, 192, 7, 1);
+    x2 = cb(`${n}.branch2.2`, x2, 224, 1, 7);
+    x2 = cb(`${n}.branch2.3`, x2, 224, 7, 1);
+    x2 = cb(`${n}.branch2.4`, x2, 256, 1, 7);
+    c = x0 + x1 + x2 + cb(`${n}.branch3.1`, c, 128, 1);
+  }
+  {
+    const x0 = cb('features.18.branch0.1', cb('features.18.branch0.0', c, 192, 1), 192, 3);
+    let x1 = cb('features.18.branch1.0', c, 256, 1);
+    x1 = cb('features.18.branch1.1', x1, 256, 1, 7);
+    x1 = cb('features.18.branch1.2', x1, 320, 7, 1);
+    x1 = cb('features.18.branch1.3', x1, 320, 3);
+    c = x0 + x1 + c;
+  }
+  for (let i = 19; i <= 21; i++) {
+    const n = `features.${i}`;
+    const x0 = cb(`${n}.branch0`, c, 256, 1);
+    const b10 = cb(`${n}.branch1_0`, c, 384, 1);
+    const x1 = cb(`${n}.branch1_1a`, b10, 256, 1, 3) + cb(`${n}.branch1_1b`, b10, 256, 3, 1);
+    const b22 = cb(`${n}.branch2_2`, cb(`${n}.branch2_1`, cb(`${n}.branch2_0`, c, 384, 1), 448, 3, 1), 512, 1, 3);
+    const x2 = cb(`${n}.branch2_3a`, b22, 256, 1, 3) + cb(`${n}.branch2_3b`, b22, 256, 3, 1);
+    c = x0 + x1 + x2 + cb(`${n}.branch3.1`, c, 256, 1);
+  }
+  out.push({ name: 'last_linear.weight', shape: [classes, c] }, { name: 'last_linear.bias', shape: [classes] });
+  return out;
+}
+
+/**
+ * A safetensors file as Python's `safetensors.torch.save_file` lays it out: I64 tensors before F32 ones
+ * (dtype descending, then name), little-endian data, the header padded with spaces to 8 bytes.
+ */
+function torchSafetensors(
+  tensors: { name: string; shape: number[]; data: Float32Array | BigInt64Array }[],
+): Uint8Array {
+  const sorted = [...tensors].sort(
+    (a, b) =>
+      Number(b.data instanceof BigInt64Array) - Number(a.data instanceof BigInt64Array) || (a.name < b.name ? -1 : 1),
+  );
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let off = 0;
+  for (const t of sorted) {
+    const dtype = t.data instanceof BigInt64Array ? 'I64' : 'F32';
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
+    off += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const out = new Uint8Array(8 + json.length + off);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(new TextEncoder().encode(json), 8);
+  let at = 8 + json.length;
+  for (const t of sorted) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+describe('Inception-v4 from timm safetensors', () => {
+  beforeAll(setup);
+
+  /** timm's state dict at width 0.125 with random values (running variances positive). */
+  const dict = timmStateDict(0.125).map(({ name, shape, i64 }, k) => ({
+    name,
+    shape,
+    data: i64
+      ? BigInt64Array.of(500n)
+      : Float32Array.from(
+          randArray(
+            shape.reduce((a, b) => a * b, 1),
+            100 + k,
+            name.endsWith('running_var') ? 0.5 : -1,
+            name.endsWith('running_var') ? 2 : 1,
+          ),
+        ),
+  }));
+  const torch = new Map(dict.map((t) => [t.name, t]));
+
+  /** The model's values equal the torch tensors: OIHW -> HWIO kernels by index, BN statistics as they are. */
+  async function expectTorchValues(m: Model): Promise<void> {
+    const p = new Map([...m.namedParameters(), ...m.namedBuffers()]);
+    for (const unit of ['features.0', 'features.4.branch1.1', 'features.10.branch1.2', 'features.21.branch2_3b']) {
+      const w = torch.get(`${unit}.conv.weight`)!;
+      const [O, I, H, W] = w.shape;
+      const k = await p.get(`${unit}.conv.kernel`)!.read();
+      expect(p.get(`${unit}.conv.kernel`)!.shape).toEqual([H, W, I, O]);
+      for (let o = 0; o < O; o++)
+        for (let i = 0; i < I; i++)
+          for (let y = 0; y < H; y++)
+            for (let x = 0; x < W; x++)
+              expect(k[((y * W + x) * I + i) * O + o]).toBe(w.data[((o * I + i) * H + y) * W + x]);
+      for (const [ours, theirs] of [
+        ['gamma', 'weight'],
+        ['beta', 'bias'],
+        ['moving_mean', 'running_mean'],
+        ['moving_variance', 'running_var'],
+      ])
+        expect([...(await p.get(`${unit}.bn.${ours}`)!.read())]).toEqual([...torch.get(`${unit}.bn.${theirs}`)!.data]);
+    }
+  }
+
+  it('imports by name into a BAM model: every backbone tensor loaded, head skipped, BAM kept, step counters dropped', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ossify-iv4-'));
+    try {
+      const path = join(dir, 'inception_v4.safetensors');
+      await writeFile(path, torchSafetensors(dict));
+      const m = inceptionV4({ numClasses: 2, inputSize: 75, widthMultiplier: 0.125, bam: true, seed: 1 });
+      const logs: string[] = [];
+      const rep = await loadPretrained(m, path, (s) => logs.push(s));
+      expect(logs[0]).toMatch(/PyTorch names paired by name/);
+      const all = [...m.namedParameters(), ...m.namedBuffers()].map(([k]) => k);
+      const backboneNames = all.filter((k) => !k.startsWith('bam_') && !k.startsWith('last_linear.'));
+      expect(backboneNames.length).toBe(149 * 5); // conv kernel, gamma, beta, 2 statistics
+      expect(rep.loaded.sort()).toEqual(backboneNames.sort());
+      expect(rep.skipped.map((s) => s.name).sort()).toEqual(['last_linear.bias', 'last_linear.kernel']);
+      expect(rep.skipped[0].reason).toMatch(/classifier head: .*last_linear\.\w+' has shape \[1000/);
+      expect(rep.missing.length).toBeGreaterThan(0);
+      expect(rep.missing.every((k) => k.startsWith('bam_'))).toBe(true);
+      expect(rep.unused).toEqual([]);
+      await expectTorchValues(m);
+      m.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("falls back to the order-and-shape matcher when the names differ (DataParallel's 'module.' prefix)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ossify-iv4-'));
+    try {
+      const path = join(dir, 'dp.safetensors');
+      await writeFile(path, torchSafetensors(dict.map((t) => ({ ...t, name: `module.${t.name}` }))));
+      const m = inceptionV4({ numClasses: 2, inputSize: 75, widthMultiplier: 0.125, bam: true, seed: 2 });
+      const logs: string[] = [];
+      const rep = await loadPretrained(m, path, (s) => logs.push(s));
+      expect(logs[0]).toMatch(/PyTorch names paired by order/);
+      expect(rep.loaded.length).toBe(149 * 5);
+      expect(rep.skipped.map((s) => s.name).sort()).toEqual(['last_linear.bias', 'last_linear.kernel']);
+      await expectTorchValues(m);
+      m.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Inception-v4 trains', () => {
+  beforeAll(setup);
+
+  it('Grad-CAM explains the last map of at least 7x7: the 35x35 stage end (7x7 at 64 and 75 px)', async () => {
+    for (const inputSize of [64, 75]) {
+      const m = inceptionV4({ numClasses: 2, inputSize, widthMultiplier: 0.125, bam: true, seed: 1 });
+      const x = images(m, 1, 9);
+      const r = await gradCam(m, x);
+      expect([r.h, r.w]).toEqual([7, 7]);
+      expect(r.maps.every((v) => v >= 0 && v <= 1)).toBe(true);
+      expect(Math.max(...r.maps)).toBe(1);
+      expect(m.namedParameters().every(([, p]) => p.grad === null)).toBe(true);
+      x.dispose();
+      m.dispose();
+    }
+  });
+
+  it('overfits 8 images in 20 Adam steps (64 px, width 0.125, BAM): the last five losses average under a third of the first five', async () => {
+    const m = inceptionV4({ numClasses: 2, inputSize: 64, widthMultiplier: 0.125, bam: true, seed: 5 });
+    const x = images(m, 8, 11);
+    const y = Tensor.from(Array.from({ length: 8 }, (_, i) => (i % 3 === 0 ? [1, 0] : [0, 1])).flat(), [8, 2]);
+    const opt = new Adam(m.parameters(), { lr: 3e-3 });
+    m.train();
+    const losses: number[] = [];
+    for (let step = 0; step < 20; step++) {
+      const loss = tidy(() => {
+        const l = softmaxCrossEntropy(m.forwardTrain(x), y);
+        backward(l);
+        return l;
+      });
+      opt.step();
+      opt.zeroGrad();
+      losses.push(await loss.item());
+      loss.dispose();
+    }
+    expect(losses.every(Number.isFinite)).toBe(true);
+    // Batch statistics make single steps noisy: compare the means of the first and last five steps.
+    const mean5 = (a: number[]) => a.reduce((s, v) => s + v) / a.length;
+    const [first, last] = [mean5(losses.slice(0, 5)), mean5(losses.slice(-5))];
+    expect(last, losses.map((l) => l.toFixed(3)).join(' ')).toBeLessThan(first / 3);
+    x.dispose();
+    y.dispose();
+    m.dispose();
   });
 });

@@ -283,6 +283,11 @@ export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'orig
    * model, else by order.
    */
   match?: 'auto' | 'name' | 'order';
+  /**
+   * Target parameters the torch model does not have (e.g. BAM modules: `(n) => n.startsWith('bam_')`),
+   * left out of the order-based pairing so that they do not shift it; they are still reported as missing.
+   */
+  ownOnly?: (targetName: string) => boolean;
 }
 
 /** {@link ImportReport} plus what the torch conversion dropped and, for order matching, the pairing. */
@@ -316,7 +321,8 @@ export function importTorchWeights(
     if (opts.match === 'name' || covered) [nameMap, matchedBy] = [byName.nameMap, 'name'];
   }
   if (!nameMap) {
-    match = matchTorchByOrder(tensors, target, opts.order);
+    const own = opts.ownOnly;
+    match = matchTorchByOrder(tensors, own ? target.filter((t) => !own(t.name)) : target, opts.order);
     [nameMap, matchedBy] = [match.nameMap, 'order'];
   }
   const renamed = new Map<string, TensorData>();

@@ -8,7 +8,7 @@
  */
 import { loadKerasH5, keras3LayerKeys } from '../io/keras-h5.js';
 import { loadSafetensors, type TensorData } from '../io/safetensors.js';
-import { importWeights, type ImportReport, type ImportTarget } from '../io/import.js';
+import { importWeights, layerOf, type ImportReport, type ImportTarget } from '../io/import.js';
 import { importTorchWeights } from '../io/torch-import.js';
 import { OPTIMIZER_PREFIX } from '../io/checkpoint.js';
 import type { Model } from '../models/index.js';
@@ -38,20 +38,29 @@ export async function loadPretrained(
 ): Promise<ImportReport> {
   const own = new Map([...model.namedParameters(), ...model.namedBuffers()]);
   const target: ImportTarget[] = [...own].map(([name, t]) => ({ name, shape: [...t.shape] }));
+  // The classifier head is the last layer with weights (the target list ends with buffers).
+  const params = model.namedParameters();
+  const headLayer = params.length ? layerOf(params[params.length - 1][0]) : undefined;
+  const head = (n: string) => layerOf(n) === headLayer;
   let report: ImportReport;
   if (/\.h5$|\.hdf5$/i.test(path)) {
     const layers = [...model.modules()]
       .filter((m) => m.childModules().length === 0)
       .map((m) => ({ name: m.name, className: m.kind }));
     const w = await loadKerasH5(path, { layerNames: keras3LayerKeys(layers) });
-    report = importWeights(w.tensors, target, { source: path, onShapeMismatch: 'skip' });
+    report = importWeights(w.tensors, target, { source: path, onShapeMismatch: 'skip', head });
   } else {
     const file = await loadSafetensors(path);
     const tensors = new Map<string, TensorData>([...file.tensors].filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
     const torchLike = [...tensors.keys()].some((k) => k.endsWith('.running_mean') || k.endsWith('.weight'));
     report = torchLike
-      ? importTorchWeights(tensors, target, { source: path, onShapeMismatch: 'skip' })
-      : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip' });
+      ? importTorchWeights(tensors, target, {
+          source: path,
+          onShapeMismatch: 'skip',
+          head,
+          ownOnly: (n) => n.startsWith('bam_'),
+        })
+      : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip', head });
   }
   const loaded = report.loaded.length;
   if (loaded < MIN_INIT_FRACTION * target.length && !opts.allowPartial) {
