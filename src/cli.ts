@@ -368,11 +368,12 @@ const COMMANDS: Record<string, Command> = {
         widthMultiplier: num(v.width, 'width', 1, POSITIVE),
         bam: !!v.bam,
       };
-      const { buildModel, MODEL_CATALOG } = await import('./models/index.js');
+      const { buildModel, MODEL_CATALOG, referenceLine } = await import('./models/index.js');
       const { summary, planSummary } = await import('./layers/summary.js');
       await init({ verbose: false });
       const m = buildModel({ arch: MODEL_CATALOG[model].arch, ...opts });
       console.log(v.plan ? planSummary(m, m.inputShape) : summary(m, m.inputShape, { print: false }));
+      if (!v.plan) console.log(referenceLine(model, opts, m.countParams()));
       m.dispose();
     },
   },

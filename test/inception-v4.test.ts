@@ -84,7 +84,7 @@ describe('Inception-v4 parameter counts and names (timm)', () => {
   });
 
   it("the catalog: 299 px, timm's [-1, 1] input scaling, builds through buildModel", () => {
-    expect(MODEL_CATALOG.inceptionv4).toEqual({
+    expect(MODEL_CATALOG.inceptionv4).toMatchObject({
       arch: 'inceptionV4',
       inputSize: 299,
       minInput: 32,

@@ -17,14 +17,53 @@ export interface CatalogEntry {
   readonly minInput: number;
   /** How pixel values are scaled for it (see `loadImage`). */
   readonly input: Backbone;
+  /** The implementation whose parameter counts this one reproduces (at width 1, without BAM). */
+  readonly reference: Reference;
+}
+
+/** A reference implementation's parameter counts without its classifier. */
+export interface Reference {
+  /** What it is, e.g. `keras.applications.InceptionV3`. */
+  readonly name: string;
+  /** Parameters without the classifier: trainable, and in all (null where the reference counts no buffers). */
+  readonly trainable: number;
+  readonly total: number | null;
+  /** Features into the classifier (a Dense / Linear with bias adds (features + 1) x classes). */
+  readonly features: number;
+  /** How the reference counts, where it differs from ours. */
+  readonly note?: string;
 }
 
 /** The backbones by their command-line names. */
 export const MODEL_CATALOG = {
-  inceptionv3: { arch: 'inceptionV3', inputSize: 299, minInput: 75, input: 'inception' },
-  densenet121: { arch: 'denseNet121', inputSize: 224, minInput: 32, input: 'densenet' },
+  inceptionv3: {
+    arch: 'inceptionV3',
+    inputSize: 299,
+    minInput: 75,
+    input: 'inception',
+    reference: { name: 'keras.applications.InceptionV3', trainable: 21_768_352, total: 21_802_784, features: 2048 },
+  },
+  densenet121: {
+    arch: 'denseNet121',
+    inputSize: 224,
+    minInput: 32,
+    input: 'densenet',
+    reference: { name: 'keras.applications.DenseNet121', trainable: 6_953_856, total: 7_037_504, features: 1024 },
+  },
   // timm's inception_v4 (tf_in1k: mean 0.5, std 0.5); below 75 px the input is zero-padded to 75.
-  inceptionv4: { arch: 'inceptionV4', inputSize: 299, minInput: 32, input: 'inception' },
+  inceptionv4: {
+    arch: 'inceptionV4',
+    inputSize: 299,
+    minInput: 32,
+    input: 'inception',
+    reference: {
+      name: "timm's inception_v4",
+      trainable: 41_142_816,
+      total: null,
+      features: 1536,
+      note: "its batch norms' running statistics are buffers, not parameters; here they are non-trainable",
+    },
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 /** A backbone this ossify builds, by its command-line name. */
@@ -39,4 +78,29 @@ export function entryOf(arch: Architecture): CatalogEntry & { name: ModelName } 
   const name = MODELS.find((n) => MODEL_CATALOG[n].arch === arch);
   if (!name) throw new Error(`ossify: unknown architecture '${String(arch)}'; known: ${MODELS.join(', ')}`);
   return { ...MODEL_CATALOG[name], name };
+}
+
+/**
+ * A line for `ossify summary`: the reference's counts with the same classifier, and whether this model's
+ * counts match them (they do at width 1 without BAM).
+ */
+export function referenceLine(
+  name: ModelName,
+  model: { numClasses: number; widthMultiplier: number; bam: boolean },
+  counts: { trainable: number; total: number },
+): string {
+  const r: Reference = MODEL_CATALOG[name].reference;
+  const head = (r.features + 1) * model.numClasses;
+  const n = (v: number) => v.toLocaleString('en-US');
+  const want = { trainable: r.trainable + head, total: r.total === null ? null : r.total + head };
+  const counted = `${n(want.trainable)} trainable${want.total === null ? '' : `, ${n(want.total)} in all`}`;
+  const same = counts.trainable === want.trainable && (want.total === null || counts.total === want.total);
+  const why = [model.bam ? 'BAM modules' : '', model.widthMultiplier !== 1 ? `width ${model.widthMultiplier}` : '']
+    .filter(Boolean)
+    .join(', ');
+  return (
+    `Reference: ${r.name} with a ${model.numClasses}-class classifier: ${counted}` +
+    `${r.note ? ` (${r.note})` : ''}; ` +
+    (same ? 'this model matches it.' : `this model differs${why ? ` (${why})` : ''}.`)
+  );
 }

@@ -13,7 +13,15 @@ export {
   INCEPTION_V4_ALIASES,
   INCEPTION_V4_NATIVE_MIN,
 } from './inception_v4.js';
-export { MODEL_CATALOG, MODELS, entryOf, type ModelName, type CatalogEntry } from './catalog.js';
+export {
+  MODEL_CATALOG,
+  MODELS,
+  entryOf,
+  referenceLine,
+  type ModelName,
+  type CatalogEntry,
+  type Reference,
+} from './catalog.js';
 export {
   Model,
   resolveConfig,
