@@ -3,7 +3,8 @@
  * 42,679,816 with its 1000-class Linear; 41,145,890 trainable with our 2-class head), timm's module names
  * and torch shapes, output shapes at 299 px and at small inputs with a width multiplier, the zero-padding
  * below 75 px, BAM placement and aliases, a timm-layout safetensors fixture imported by name (and by order
- * when the names carry a DataParallel `module.` prefix), Grad-CAM's layer, and a 20-step overfit.
+ * when the names carry a DataParallel `module.` prefix), Grad-CAM's layer, a 20-step overfit, and the built
+ * CLI: `summary`'s counts and reference line, and issue #21's train command read back by `eval`.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { setup, randArray } from './helpers.js';
@@ -12,8 +13,11 @@ import { softmaxCrossEntropy } from '../src/kernels/loss.js';
 import { inceptionV4, buildModel, MODEL_CATALOG, type Model } from '../src/models/index.js';
 import { BAM, summary, summaryRows } from '../src/layers/index.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { loadPretrained } from '../src/train/pretrained.js';
 import { gradCam } from '../src/train/attention.js';
 
@@ -405,5 +409,61 @@ describe('Inception-v4 trains', () => {
     x.dispose();
     y.dispose();
     m.dispose();
+  });
+});
+
+describe('ossify CLI with --model inceptionv4 (built dist/cli.js)', () => {
+  const root = resolve(__dirname, '..');
+  const cli = join(root, 'dist', 'cli.js');
+  const env = { ...process.env, OSSIFY_QUIET: '1' };
+  const ossify = (args: string[]) => {
+    const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 280_000 });
+    return { status: r.status, out: r.stdout, err: r.stderr };
+  };
+  beforeAll(() => {
+    if (!existsSync(cli)) execFileSync('npx', ['tsup'], { cwd: root, stdio: 'ignore' });
+  });
+
+  it("summary prints timm's counts and says they match; the two other models' counts are unchanged", () => {
+    const r = ossify(['summary', '--model', 'inceptionv4']);
+    expect(r.status, r.err).toBe(0);
+    expect(r.out).toContain('Trainable params: 41,145,890');
+    expect(r.out).toContain('Non-trainable params: 63,168');
+    expect(r.out).toMatch(
+      /Reference: timm's inception_v4 with a 2-class classifier: 41,145,890 trainable .*matches it/,
+    );
+    const k = ossify(['summary', '--model', 'inception-v4', '--classes', '1000', '--bam']);
+    expect(k.out).toMatch(/1000-class classifier: 42,679,816 trainable .*differs \(BAM modules\)/);
+    expect(ossify(['summary', '--model', 'inceptionv3']).out).toContain('Trainable params: 21,772,450');
+    expect(ossify(['summary', '--model', 'densenet121']).out).toContain('Trainable params: 6,955,906');
+  });
+
+  it("issue #21's command trains on the bundled sample at 64 px; eval reads the checkpoint without model flags", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ossify-iv4-run-'));
+    try {
+      const args = ['--model', 'inceptionv4', '--bam', '--image-size', '64', '--width', '0.25', '--epochs', '2'];
+      const r = ossify(['train', ...args, '--out', out, '--workers', '0', '--no-report']);
+      expect(r.status, r.err).toBe(0);
+      const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n');
+      expect(log.length).toBe(2);
+      const best = join(out, 'best.safetensors');
+      const ck = await loadCheckpoint(best);
+      expect((ck.config as { modelConfig: object }).modelConfig).toMatchObject({
+        arch: 'inceptionV4',
+        inputSize: 64,
+        widthMultiplier: 0.25,
+        bam: { positions: ['features.4', 'features.9', 'features.17'] },
+      });
+      const e = ossify(['eval', '--checkpoint', best, '--data', join(root, 'data', 'fracatlas-sample')]);
+      expect(e.status, e.err).toBe(0);
+      expect(e.out).toMatch(/split val: 12 images/);
+      // The checkpoint's val loss, recomputed from the weights alone.
+      const bestEpoch = log
+        .map((l) => JSON.parse(l) as { val_loss: number })
+        .sort((a, b) => a.val_loss - b.val_loss)[0];
+      expect(e.out).toContain(`loss ${bestEpoch.val_loss.toFixed(4)}`);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });
