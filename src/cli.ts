@@ -186,7 +186,9 @@ const COMMANDS: Record<string, Command> = {
       epochs: 'epochs (default 100; sample: 6)',
       'batch-size': 'batch size (default 32; sample: 8)',
       lr: 'Adam learning rate (default 1e-3)',
-      'image-size': `${IMAGE_SIZE_HELP} (default 299 InceptionV3 / 224 DenseNet121; sample: 75)`,
+      'image-size':
+        `${IMAGE_SIZE_HELP} (default 299 InceptionV3 / 224 DenseNet121 / 299 Inception-v4, which zero-pads ` +
+        'inputs under 75 px to 75; sample: 75)',
       width: 'channel width multiplier (default 1; sample: 0.25)',
       dropout: 'dropout before the classifier (default 0)',
       seed: 'seed for initialisation, shuffling and augmentation (default 0)',
@@ -204,7 +206,8 @@ const COMMANDS: Record<string, Command> = {
         'or val_auc',
       'init-weights':
         'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, ' +
-        'or PyTorch safetensors): matched by name or order and shape; the head is skipped',
+        "or PyTorch safetensors such as timm's inception_v4.tf_in1k): matched by name or order and shape; the " +
+        'head is skipped',
       'allow-partial-init':
         "start from --init-weights that fill under half of the model's tensors (refused by default: " +
         'such a file usually holds weights of another model)',
