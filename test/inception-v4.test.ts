@@ -10,8 +10,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { setup, randArray } from './helpers.js';
 import { Tensor, tidy, backward, Adam } from '../src/index.js';
 import { softmaxCrossEntropy } from '../src/kernels/loss.js';
-import { inceptionV4, buildModel, MODEL_CATALOG, type Model } from '../src/models/index.js';
-import { BAM, summary, summaryRows } from '../src/layers/index.js';
+import { inceptionV4, buildModel, MODEL_CATALOG } from '../src/models/index.js';
+import { BAM, BatchNorm2d, ReLU, buildScope, summary, summaryRows } from '../src/layers/index.js';
+import { Model, type ModelConfig } from '../src/models/model.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -26,6 +27,18 @@ function bamFormula(C: number, r = 16): number {
   const Cr = Math.floor(C / r);
   return 2 * C * Cr + Cr + C + 2 * Cr + C * Cr + Cr + 2 * Cr + 2 * (9 * Cr * Cr + Cr + 2 * Cr) + Cr + 1;
 }
+
+/** A plain Inception-v4 config (for hand-assembled test models). */
+const inceptionV4Config = (): ModelConfig => ({
+  arch: 'inceptionV4',
+  numClasses: 2,
+  inputSize: 75,
+  inputChannels: 3,
+  bam: null,
+  dropout: 0,
+  widthMultiplier: 1,
+  seed: 0,
+});
 
 function images(m: Model, n: number, seed: number): Tensor {
   const s = m.config.inputSize;
@@ -97,6 +110,41 @@ describe('Inception-v4 parameter counts and names (timm)', () => {
     const m = buildModel({ arch: 'inceptionV4', numClasses: 2, inputSize: 75, widthMultiplier: 0.125 });
     expect(m.config).toMatchObject({ arch: 'inceptionV4', inputSize: 75, widthMultiplier: 0.125, bam: null });
     m.dispose();
+  });
+});
+
+describe("Inception-v4's batch norms keep PyTorch's running statistics", () => {
+  beforeAll(setup);
+
+  it('epsilon 1e-3, momentum 0.1 (Keras 0.9), unbiased variance update, eager and in the training plan', async () => {
+    const m = inceptionV4({ numClasses: 2, inputSize: 75, widthMultiplier: 0.125 });
+    for (const l of m.modules())
+      if (l instanceof BatchNorm2d) expect([l.epsilon, l.momentum, l.varianceUpdate]).toEqual([1e-3, 0.9, 'unbiased']);
+    m.dispose();
+    // The layer's option reaches the update both ways: a BN -> ReLU backbone (fused in the training plan).
+    const x = [0.5, -1, 2, 0.25, -0.5, 3]; // [1, 1, 3, 2]: three values per channel
+    for (const plan of [false, true]) {
+      const net = buildScope(
+        { seed: 0 },
+        () =>
+          new Model('bn_net', { ...inceptionV4Config(), inputSize: 3, inputChannels: 2 }, [
+            new BatchNorm2d({ name: 'bn', channels: 2, momentum: 0.9, varianceUpdate: 'unbiased' }),
+            new ReLU(),
+          ]),
+      );
+      net.train();
+      const xt = Tensor.from(x, [1, 1, 3, 2]);
+      tidy(() => (plan ? net.forwardTrain(xt) : net.forward(xt)));
+      const mv = await (net.getLayer('bn') as BatchNorm2d).movingVar.read();
+      for (let c = 0; c < 2; c++) {
+        const v = [x[c], x[2 + c], x[4 + c]];
+        const mean = (v[0] + v[1] + v[2]) / 3;
+        const unbiased = v.reduce((s, a) => s + (a - mean) ** 2, 0) / 2;
+        expect(mv[c], `channel ${c}, plan ${plan}`).toBeCloseTo(0.9 + 0.1 * unbiased, 5);
+      }
+      xt.dispose();
+      net.dispose();
+    }
   });
 });
 

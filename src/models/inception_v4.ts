@@ -5,7 +5,8 @@
  * so that its PyTorch weights import by name (`features.0.conv`, `features.0.bn`, ...,
  * `features.6.branch1.1.conv`, `features.19.branch2_3b.bn`):
  * - every conv unit is timm's ConvNormAct: Conv2d without bias -> BatchNorm2d (epsilon 1e-3, learned
- *   gamma and beta, Keras momentum 0.9 = PyTorch's 0.1) -> ReLU (`<unit>.conv`, `<unit>.bn`, `<unit>.act`);
+ *   gamma and beta, PyTorch's running statistics: Keras momentum 0.9 = PyTorch's 0.1, the moving variance
+ *   updated with the unbiased batch variance) -> ReLU (`<unit>.conv`, `<unit>.bn`, `<unit>.act`);
  * - explicit symmetric PyTorch paddings, not TF 'same': 0 unless timm gives one (the stem's first two
  *   convs and every stride-2 conv are 'valid', 3x3 stride-1 convs in the blocks pad 1, 1x7 pads (0, 3));
  * - branch average pools are 3x3 / 1 with padding 1 and `count_include_pad=False` (the padded cells are
@@ -84,7 +85,7 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
           padding: [ph, ph, pw, pw],
           useBias: false,
         }),
-        new BatchNorm2d({ name: `${name}.bn`, channels: c, epsilon: 1e-3, momentum: 0.9 }),
+        new BatchNorm2d({ name: `${name}.bn`, channels: c, epsilon: 1e-3, momentum: 0.9, varianceUpdate: 'unbiased' }),
         new ReLU({ name: `${name}.act` }),
       ],
       out: c,
