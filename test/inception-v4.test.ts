@@ -370,7 +370,7 @@ describe('Inception-v4 from timm safetensors', () => {
     }
   }
 
-  it('imports by name into a BAM model: every backbone tensor loaded, head skipped, BAM kept, step counters dropped', async () => {
+  it('imports by name into a BAM model: the backbone loaded, head skipped, BAM kept, step counters dropped', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ossify-iv4-'));
     try {
       const path = join(dir, 'inception_v4.safetensors');
@@ -431,7 +431,7 @@ describe('Inception-v4 trains', () => {
     }
   });
 
-  it('overfits 8 images in 20 Adam steps (64 px, width 0.125, BAM): the last five losses average under a third of the first five', async () => {
+  it('overfits 8 images in 20 Adam steps (64 px, width 0.125, BAM): last 5 losses < a third of the first 5', async () => {
     const m = inceptionV4({ numClasses: 2, inputSize: 64, widthMultiplier: 0.125, bam: true, seed: 5 });
     const x = images(m, 8, 11);
     const y = Tensor.from(Array.from({ length: 8 }, (_, i) => (i % 3 === 0 ? [1, 0] : [0, 1])).flat(), [8, 2]);
@@ -486,7 +486,7 @@ describe('ossify CLI with --model inceptionv4 (built dist/cli.js)', () => {
     expect(ossify(['summary', '--model', 'densenet121']).out).toContain('Trainable params: 6,955,906');
   });
 
-  it("issue #21's command trains on the bundled sample at 64 px; eval reads the checkpoint without model flags", async () => {
+  it("issue #21's command trains on the sample at 64 px; eval reads the checkpoint without model flags", async () => {
     const out = mkdtempSync(join(tmpdir(), 'ossify-iv4-run-'));
     try {
       const args = ['--model', 'inceptionv4', '--bam', '--image-size', '64', '--width', '0.25', '--epochs', '2'];
