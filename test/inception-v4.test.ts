@@ -370,7 +370,7 @@ describe('Inception-v4 from timm safetensors', () => {
     }
   }
 
-  it('imports by name into a BAM model: the backbone loaded, head skipped, BAM kept, step counters dropped', async () => {
+  it('imports by name into a BAM model: backbone loaded, head skipped, BAM kept, step counters dropped', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ossify-iv4-'));
     try {
       const path = join(dir, 'inception_v4.safetensors');
@@ -431,7 +431,7 @@ describe('Inception-v4 trains', () => {
     }
   });
 
-  it('overfits 8 images in 20 Adam steps (64 px, width 0.125, BAM): last 5 losses < a third of the first 5', async () => {
+  it('overfits 8 images in 20 Adam steps (64 px, x0.125, BAM): last 5 losses < 1/3 of the first 5', async () => {
     const m = inceptionV4({ numClasses: 2, inputSize: 64, widthMultiplier: 0.125, bam: true, seed: 5 });
     const x = images(m, 8, 11);
     const y = Tensor.from(Array.from({ length: 8 }, (_, i) => (i % 3 === 0 ? [1, 0] : [0, 1])).flat(), [8, 2]);
