@@ -115,6 +115,7 @@ export {
   MODELS,
   type ModelName,
   type CatalogEntry,
+  type Reference,
   Model,
   type ModelConfig,
   type ModelOptions,

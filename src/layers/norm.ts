@@ -50,6 +50,7 @@ export class BatchNorm extends Module {
   readonly channels: number;
   readonly momentum: number;
   readonly epsilon: number;
+  /** How the moving variance takes the batch's (see {@link BatchNormOptions.varianceUpdate}). */
   readonly varianceUpdate: 'biased' | 'unbiased';
   /** The rank the input must have (4 for BatchNorm2d, 2 for BatchNorm1d), or null for any. */
   protected readonly rank: number | null = null;

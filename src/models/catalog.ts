@@ -25,8 +25,9 @@ export interface CatalogEntry {
 export interface Reference {
   /** What it is, e.g. `keras.applications.InceptionV3`. */
   readonly name: string;
-  /** Parameters without the classifier: trainable, and in all (null where the reference counts no buffers). */
+  /** Trainable parameters without the classifier. */
   readonly trainable: number;
+  /** All parameters without the classifier, buffers included (null where the reference counts no buffers). */
   readonly total: number | null;
   /** Features into the classifier (a Dense / Linear with bias adds (features + 1) x classes). */
   readonly features: number;
