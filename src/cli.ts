@@ -540,19 +540,24 @@ const COMMANDS: Record<string, Command> = {
   },
   bench: {
     summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
-    usage: 'ossify bench [--quick] [--json FILE] [--browser]',
-    options: flags('json', 'quick browser'),
+    usage: `ossify bench [--quick | --model ${MODELS.join('|')}] [--json FILE] [--browser]`,
+    options: flags('json model', 'quick browser'),
     help: {
       quick: 'the subset that runs in minutes on a CPU adapter',
+      model: "only this model's rows (inference and a training step at batch 2, with and without BAM)",
       json: 'write the rows as JSON',
       browser: 'run in headless Chromium instead of Node',
     },
     async run(v) {
+      const model = v.model === undefined ? undefined : modelOpt(v.model, 'inceptionv3');
+      if (model && v.quick) throw new UsageError('--quick and --model: give one (--quick runs one InceptionV3 row)');
       const { runBenchCli } = await import('./bench-entry.js');
       await runBenchCli({
         quick: !!v.quick,
         json: typeof v.json === 'string' ? v.json : undefined,
         browser: !!v.browser,
+        // Model rows are named `<model>-<size>` or `<model>-bam-<size>` (bench/lib/cases.ts).
+        filter: model && `${model}-`,
       });
     },
   },

@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { loadPretrained } from '../src/train/pretrained.js';
 import { gradCam } from '../src/train/attention.js';
+import { allCases } from '../bench/lib/cases.js';
 
 /** Trainable parameters of one BAM in the official layout (NOTES.md formula). */
 function bamFormula(C: number, r = 16): number {
@@ -484,6 +485,17 @@ describe('ossify CLI with --model inceptionv4 (built dist/cli.js)', () => {
     expect(k.out).toMatch(/1000-class classifier: 42,679,816 trainable .*differs \(BAM modules\)/);
     expect(ossify(['summary', '--model', 'inceptionv3']).out).toContain('Trainable params: 21,772,450');
     expect(ossify(['summary', '--model', 'densenet121']).out).toContain('Trainable params: 6,955,906');
+  });
+
+  it('bench --model picks the model rows (75 px, with and without BAM, both phases); --quick with it is refused', () => {
+    const rows = allCases({ quick: false, realGpu: false, filter: ['inceptionv4-'] });
+    expect(rows.map((c) => [c.name, c.batch, c.phases])).toEqual([
+      ['inceptionv4-75', 2, ['inference', 'train-step']],
+      ['inceptionv4-bam-75', 2, ['inference', 'train-step']],
+    ]);
+    const r = ossify(['bench', '--model', 'inceptionv4', '--quick']);
+    expect(r.status).toBe(2);
+    expect(r.err).toMatch(/--quick and --model: give one/);
   });
 
   it("issue #21's command trains on the sample at 64 px; eval reads the checkpoint without model flags", async () => {
