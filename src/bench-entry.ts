@@ -7,14 +7,25 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export async function runBenchCli(o: { quick: boolean; json?: string; browser: boolean }): Promise<void> {
+export async function runBenchCli(o: {
+  quick: boolean;
+  json?: string;
+  browser: boolean;
+  /** Only cases whose name contains this (the suite's `--filter`). */
+  filter?: string;
+}): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   const script = join(here, 'bench', o.browser ? 'browser.js' : 'node.js');
   if (!existsSync(script))
     throw new Error(
       `the benchmark suite is not built (${script} is missing); run 'npm run build' in the ossify repository`,
     );
-  const args = [script, ...(o.quick ? ['--quick'] : []), ...(o.json ? ['--json', o.json] : [])];
+  const args = [
+    script,
+    ...(o.quick ? ['--quick'] : []),
+    ...(o.json ? ['--json', o.json] : []),
+    ...(o.filter ? ['--filter', o.filter] : []),
+  ];
   const code = await new Promise<number>((res) =>
     spawn(process.execPath, args, { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)),
   );

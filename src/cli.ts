@@ -181,7 +181,9 @@ const COMMANDS: Record<string, Command> = {
       epochs: 'epochs (default 100; sample: 6)',
       'batch-size': 'batch size (default 32; sample: 8)',
       lr: 'Adam learning rate (default 1e-3)',
-      'image-size': `${IMAGE_SIZE_HELP} (default 299 InceptionV3 / 224 DenseNet121; sample: 75)`,
+      'image-size':
+        `${IMAGE_SIZE_HELP} (default 299 InceptionV3 / 224 DenseNet121 / 299 Inception-v4, which zero-pads ` +
+        'inputs under 75 px to 75; sample: 75)',
       width: 'channel width multiplier (default 1; sample: 0.25)',
       dropout: 'dropout before the classifier (default 0)',
       seed: 'seed for initialisation, shuffling and augmentation (default 0)',
@@ -199,7 +201,8 @@ const COMMANDS: Record<string, Command> = {
         'or val_auc',
       'init-weights':
         'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, ' +
-        'or PyTorch safetensors): matched by name or order and shape; the head is skipped',
+        "or PyTorch safetensors such as timm's inception_v4.tf_in1k): matched by name or order and shape; the " +
+        'head is skipped',
       'allow-partial-init':
         "start from --init-weights that fill under half of the model's tensors (refused by default: " +
         'such a file usually holds weights of another model)',
@@ -356,14 +359,12 @@ const COMMANDS: Record<string, Command> = {
         widthMultiplier: num(v.width, 'width', 1, POSITIVE),
         bam: !!v.bam,
       };
-      const { buildModel, MODEL_CATALOG, referenceNote } = await import('./models/index.js');
+      const { buildModel, MODEL_CATALOG, referenceLine } = await import('./models/index.js');
       const { summary, planSummary } = await import('./layers/summary.js');
       await init({ verbose: false });
       const m = buildModel({ arch: MODEL_CATALOG[model].arch, ...opts });
       console.log(v.plan ? planSummary(m, m.inputShape) : summary(m, m.inputShape, { print: false }));
-      const head = m.layers[m.layers.length - 1];
-      const features = head.namedParameters()[0][1].shape[0]; // the Dense kernel [features, classes]
-      if (!v.plan) console.log(referenceNote(model, m.countParams().total, features, opts.numClasses));
+      if (!v.plan) console.log(referenceLine(model, opts, m.countParams()));
       m.dispose();
     },
   },
@@ -518,19 +519,24 @@ const COMMANDS: Record<string, Command> = {
   },
   bench: {
     summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
-    usage: 'ossify bench [--quick] [--json FILE] [--browser]',
+    usage: `ossify bench [--quick | --model ${MODELS.join('|')}] [--json FILE] [--browser]`,
     booleans: 'quick browser',
     help: {
       quick: 'the subset that runs in minutes on a CPU adapter',
+      model: "only this model's rows (inference and a training step at batch 2, with and without BAM)",
       json: 'write the rows as JSON',
       browser: 'run in headless Chromium instead of Node',
     },
     async run(v) {
+      const model = v.model === undefined ? undefined : modelOpt(v.model, 'inceptionv3');
+      if (model && v.quick) throw new UsageError('--quick and --model: give one (--quick runs one InceptionV3 row)');
       const { runBenchCli } = await import('./bench-entry.js');
       await runBenchCli({
         quick: !!v.quick,
         json: typeof v.json === 'string' ? v.json : undefined,
         browser: !!v.browser,
+        // Model rows are named `<model>-<size>` or `<model>-bam-<size>` (bench/lib/cases.ts).
+        filter: model && `${model}-`,
       });
     },
   },

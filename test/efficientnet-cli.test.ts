@@ -35,7 +35,7 @@ describe('ossify summary, train and eval with the EfficientNets', () => {
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain(`Total params: ${total} `);
       expect(r.stdout).toContain(`(None, ${size}, ${size}, 3)`);
-      expect(r.stdout).toMatch(/Reference: keras\.applications\.EfficientNet.*this count matches it/);
+      expect(r.stdout).toMatch(/Reference: keras\.applications\.EfficientNet.*this model matches it/);
     });
 
     it(`train --model ${model} --bam (64 px, width 0.25, 2 epochs), then eval from the checkpoint`, async () => {

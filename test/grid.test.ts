@@ -55,11 +55,11 @@ describe('built-in grids', () => {
       monitor: 'val_loss',
       width: 1,
     });
-    // Without a weights folder, ImageNet rows name the file they need; backbones not built yet are skipped.
+    // Without a weights folder, ImageNet rows name the file they need (all five backbones are built).
     expect(p.runs[1]!.skip).toMatch(
       /needs ImageNet weights: inception_v3_weights_tf_dim_ordering_tf_kernels_notop\.h5 .* --weights-dir/,
     );
-    expect(p.runs[8]!.skip).toBe('InceptionV4 is not built by this version of ossify yet');
+    expect(p.runs[9]!.skip).toMatch(/needs ImageNet weights: inception_v4\.tf_in1k\.safetensors .* --weights-dir/);
     expect(p.runs.filter((x) => !x.skip).map((x) => x.row)).toEqual(
       Array(3)
         .fill([
@@ -67,6 +67,7 @@ describe('built-in grids', () => {
           'densenet121-nobam-scratch',
           'efficientnetb1-nobam-scratch',
           'efficientnetv2b2-nobam-scratch',
+          'inceptionv4-nobam-scratch',
           'inceptionv3-bam-scratch',
         ])
         .flat(),
@@ -97,6 +98,7 @@ describe('built-in grids', () => {
       'densenet121-nobam-scratch-s0',
       'efficientnetb1-nobam-scratch-s0',
       'efficientnetv2b2-nobam-scratch-s0',
+      'inceptionv4-nobam-scratch-s0',
       'inceptionv3-bam-scratch-s0',
     ]);
     expect(p.runs[1]!.skip).toBe('ImageNet weights fit the full-width backbone only (this run: width 0.25)');

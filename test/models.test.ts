@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { setup, randArray } from './helpers.js';
 import { Tensor, tidy, backward, runtime } from '../src/index.js';
 import { softmaxCrossEntropy } from '../src/kernels/loss.js';
-import { inceptionV3, denseNet121, buildModel, type Model } from '../src/models/index.js';
+import { inceptionV3, denseNet121, inceptionV4, buildModel, type Model } from '../src/models/index.js';
 import { BAM, summary, summaryRows } from '../src/layers/index.js';
 
 /** Trainable parameters of one BAM in the official layout (NOTES.md formula). */
@@ -152,6 +152,10 @@ describe('small models run', () => {
       'DenseNet121 32x32 width 0.25 + BAM',
       () => denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, dropout: 0.2, seed: 1 }),
     ],
+    [
+      'Inception-v4 64x64 (padded to 75) width 0.125 + BAM',
+      () => inceptionV4({ numClasses: 2, inputSize: 64, widthMultiplier: 0.125, bam: true, dropout: 0.2, seed: 1 }),
+    ],
   ] as const) {
     it(`${label}: finite [2, 2] logits in eval; a training step gives all parameters finite gradients`, async () => {
       const m = build();
@@ -230,6 +234,7 @@ describe('small models run', () => {
     for (const m of [
       denseNet121({ numClasses: 2, inputSize: 32, widthMultiplier: 0.5, bam: true, seed: 4 }),
       inceptionV3({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, seed: 4 }),
+      inceptionV4({ numClasses: 2, inputSize: 75, widthMultiplier: 0.25, seed: 4 }),
     ]) {
       const x = images(m, 2, 8);
       m.eval();

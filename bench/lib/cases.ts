@@ -41,7 +41,7 @@ export interface MatmulSpec {
 }
 export interface ModelSpec {
   kind: 'model';
-  model: 'inceptionv3' | 'densenet121';
+  model: 'inceptionv3' | 'densenet121' | 'inceptionv4';
   size: number;
   bam: boolean;
   numClasses: number;
@@ -204,6 +204,9 @@ export function modelCases(quick: boolean, realGpu = false): Case[] {
     mk('densenet121', 64, true),
     mk('densenet121', 96, false),
     mk('densenet121', 96, true),
+    // Inception-v4 at its smallest native input (75 px; below it the model zero-pads to 75).
+    mk('inceptionv4', 75, false),
+    mk('inceptionv4', 75, true),
   ];
 }
 

@@ -180,10 +180,11 @@ export async function ossifyEngine(o: { depthwise?: 'grouped' } = {}): Promise<E
         );
       }
       case 'model': {
-        const build =
-          s.model === 'inceptionv3'
-            ? need(mods, 'inceptionV3', 'src/models/inception_v3.ts')
-            : need(mods, 'denseNet121', 'src/models/densenet121.ts');
+        const build = {
+          inceptionv3: () => need(mods, 'inceptionV3', 'src/models/inception_v3.ts'),
+          densenet121: () => need(mods, 'denseNet121', 'src/models/densenet121.ts'),
+          inceptionv4: () => need(mods, 'inceptionV4', 'src/models/inception_v4.ts'),
+        }[s.model]();
         const model = modelApi(build({ numClasses: s.numClasses, inputSize: s.size, bam: s.bam, widthMultiplier: 1 }));
         const x = Tensor.from(randomData(N * s.size * s.size * 3, 5), [N, s.size, s.size, 3]);
         const dispose = (): void => {

@@ -11,7 +11,7 @@ import { cost } from './cases.js';
 import type { Phase } from './types.js';
 import { GpuBracket, type Prepared, type Timer } from './timing.js';
 import { randomData, heScale, oneHot, type Engine } from './engine.js';
-import { tfInceptionV3, tfDenseNet121 } from './tf-models.js';
+import { tfInceptionV3, tfDenseNet121, tfInceptionV4 } from './tf-models.js';
 
 type Backend = 'webgpu' | 'wasm';
 
@@ -122,10 +122,8 @@ export async function tfjsEngine(tf: typeof TF, tfl: typeof TFL, backend: Backen
       case 'maxpool':
         return opCase([t([N, s.h, s.w, s.c], 11)], (x) => tf.maxPool(x as TF.Tensor4D, s.size, s.stride, 'valid'));
       case 'model': {
-        const model =
-          s.model === 'inceptionv3'
-            ? tfInceptionV3(tfl, s.size, s.numClasses, s.bam)
-            : tfDenseNet121(tfl, s.size, s.numClasses, s.bam);
+        const build = { inceptionv3: tfInceptionV3, densenet121: tfDenseNet121, inceptionv4: tfInceptionV4 }[s.model];
+        const model = build(tfl, s.size, s.numClasses, s.bam);
         const x = t([N, s.size, s.size, 3], 5);
         const labels = tf.tensor(oneHot(N, s.numClasses), [N, s.numClasses]);
         made.push(labels);

@@ -37,4 +37,5 @@ export interface OptionalMods {
   Adam?: new (params: Tensor[], opts: { lr: number }) => { step(): void; zeroGrad?: () => void; dispose(): void };
   inceptionV3?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
   denseNet121?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
+  inceptionV4?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
 }

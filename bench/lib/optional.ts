@@ -3,7 +3,16 @@
  * optional-types.ts so that a case can also describe what it needs of an engine).
  */
 import type { OptionalMods } from './optional-types.js';
-import { conv2d, batchNorm, maxPool2d, softmaxCrossEntropy, Adam, inceptionV3, denseNet121 } from '../../src/index.js';
+import {
+  conv2d,
+  batchNorm,
+  maxPool2d,
+  softmaxCrossEntropy,
+  Adam,
+  inceptionV3,
+  denseNet121,
+  inceptionV4,
+} from '../../src/index.js';
 
 /** Every ossify function the suite uses. */
 export async function loadOptional(): Promise<OptionalMods> {
@@ -15,5 +24,6 @@ export async function loadOptional(): Promise<OptionalMods> {
     Adam,
     inceptionV3,
     denseNet121,
+    inceptionV4,
   } as unknown as OptionalMods;
 }

@@ -1,5 +1,6 @@
 /**
- * The peers' whole models: Keras InceptionV3 and DenseNet121 (keras.applications layouts) rebuilt with
+ * The peers' whole models: Keras InceptionV3 and DenseNet121 (keras.applications layouts) and timm's
+ * inception_v4 rebuilt with
  * the tfjs-layers functional API, with optional BAM modules (official-code layout: channel gate
  * GAP -> Dense C/16 -> BN -> ReLU -> Dense C; spatial gate 1x1 conv C/16 -> BN -> ReLU -> 2 x (3x3 conv,
  * dilation 4) -> BN -> ReLU -> 1x1 conv to 1) combined as ossify's default does: the paper's
@@ -98,6 +99,66 @@ export function tfInceptionV3(tfl: L, size: number, classes: number, bam: boolea
     const bdc = cat([cbr(bd, 384, 1, 3), cbr(bd, 384, 3, 1)]);
     const bp = cbr(avg(x), 192, 1, 1);
     x = cat([b1, b3c, bdc, bp]);
+  }
+  x = tfl.layers.globalAveragePooling2d({}).apply(x) as Sym;
+  const out = tfl.layers.dense({ units: classes }).apply(x) as Sym;
+  return tfl.model({ inputs: input, outputs: out });
+}
+
+/**
+ * timm's inception_v4 (features, GAP, Linear(classes) logits) at `size` x `size` x 3, as ossify builds it
+ * (src/models/inception_v4.ts): its explicit paddings are either 0 ('valid') or keep a stride-1 map's size
+ * ('same' is the same symmetric padding there); branch average pools leave the padding out of the divisor
+ * (timm's count_include_pad=False, tfjs's 'same'); BN epsilon 1e-3 with gamma; BAM after Mixed4a (C = 192),
+ * the last Inception-A (384) and the last Inception-B (1024). Inputs under 75 px are zero-padded to 75.
+ */
+export function tfInceptionV4(tfl: L, size: number, classes: number, bam: boolean): TFL.LayersModel {
+  const cbr = (x: Sym, f: number, kh: number, kw = kh, padding: 'same' | 'valid' = 'same', stride = 1): Sym => {
+    const y = tfl.layers
+      .conv2d({ filters: f, kernelSize: [kh, kw], strides: stride, padding, useBias: false })
+      .apply(x) as Sym;
+    return bnRelu(tfl, y, 1e-3);
+  };
+  const valid = (x: Sym, f: number, stride = 1): Sym => cbr(x, f, 3, 3, 'valid', stride);
+  const avg = (x: Sym): Sym =>
+    tfl.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }).apply(x) as Sym;
+  const max = (x: Sym): Sym => tfl.layers.maxPooling2d({ poolSize: 3, strides: 2 }).apply(x) as Sym;
+  const cat = (xs: Sym[]): Sym => tfl.layers.concatenate({ axis: 3 }).apply(xs) as Sym;
+  const input = tfl.input({ shape: [size, size, 3] });
+  let x: Sym = input;
+  if (size < 75) {
+    const [a, b] = [Math.floor((75 - size) / 2), Math.ceil((75 - size) / 2)];
+    x = tfl.layers
+      .zeroPadding2d({
+        padding: [
+          [a, b],
+          [a, b],
+        ],
+      })
+      .apply(x) as Sym;
+  }
+  x = cbr(valid(valid(x, 32, 2), 32), 64, 3);
+  x = cat([max(x), valid(x, 96, 2)]);
+  x = cat([valid(cbr(x, 64, 1), 96), valid(cbr(cbr(cbr(x, 64, 1), 64, 1, 7), 64, 7, 1), 96)]);
+  if (bam) x = tfBam(tfl, x, 192);
+  x = cat([valid(x, 192, 2), max(x)]);
+  for (let i = 0; i < 4; i++)
+    x = cat([cbr(x, 96, 1), cbr(cbr(x, 64, 1), 96, 3), cbr(cbr(cbr(x, 64, 1), 96, 3), 96, 3), cbr(avg(x), 96, 1)]);
+  if (bam) x = tfBam(tfl, x, 384);
+  x = cat([valid(x, 384, 2), valid(cbr(cbr(x, 192, 1), 224, 3), 256, 2), max(x)]);
+  for (let i = 0; i < 7; i++) {
+    const b1 = cbr(cbr(cbr(x, 192, 1), 224, 1, 7), 256, 7, 1);
+    const b2 = cbr(cbr(cbr(cbr(cbr(x, 192, 1), 192, 7, 1), 224, 1, 7), 224, 7, 1), 256, 1, 7);
+    x = cat([cbr(x, 384, 1), b1, b2, cbr(avg(x), 128, 1)]);
+  }
+  if (bam) x = tfBam(tfl, x, 1024);
+  x = cat([valid(cbr(x, 192, 1), 192, 2), valid(cbr(cbr(cbr(x, 256, 1), 256, 1, 7), 320, 7, 1), 320, 2), max(x)]);
+  for (let i = 0; i < 3; i++) {
+    const b1 = cbr(x, 384, 1);
+    const b2 = cbr(cbr(cbr(x, 384, 1), 448, 3, 1), 512, 1, 3);
+    const b1c = cat([cbr(b1, 256, 1, 3), cbr(b1, 256, 3, 1)]);
+    const b2c = cat([cbr(b2, 256, 1, 3), cbr(b2, 256, 3, 1)]);
+    x = cat([cbr(x, 256, 1), b1c, b2c, cbr(avg(x), 256, 1)]);
   }
   x = tfl.layers.globalAveragePooling2d({}).apply(x) as Sym;
   const out = tfl.layers.dense({ units: classes }).apply(x) as Sym;

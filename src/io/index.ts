@@ -38,6 +38,7 @@ export {
 export {
   importTorchWeights,
   matchTorchByOrder,
+  matchTorchByName,
   torchModules,
   oihwToHwio,
   transpose2d,
@@ -48,6 +49,7 @@ export {
   type TorchPair,
   type TorchMismatch,
   type TorchMatch,
+  type TorchNameMatch,
   type TorchImportOptions,
   type TorchImportReport,
 } from './torch-import.js';

@@ -9,9 +9,12 @@
  * depthwise convolutions are not distinguished from dense ones (their OIHW shape `[C, 1, kh, kw]`
  * maps to `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
  *
- * Names: torch names differ from Keras's, so either give an explicit map (module prefix or full
- * parameter name -> ossify layer / parameter name), or let {@link matchTorchByOrder} pair modules
- * of each kind in definition order, checking shapes.
+ * Names: a model built with the torch model's module names (timm's `inceptionV4`: `features.0.conv`,
+ * ...) imports by name ({@link matchTorchByName}); for models with Keras's names either give an explicit
+ * map (module prefix or full parameter name -> ossify layer / parameter name), or let
+ * {@link matchTorchByOrder} pair modules of each kind in definition order, checking shapes. Without a map,
+ * {@link importTorchWeights} takes names when every conv and BatchNorm module of the file names a layer of
+ * the model, and falls back to the order matcher otherwise.
  * NOTE: safetensors files store tensors sorted by name, not in definition order. The default
  * order is a natural sort (`features.2` before `features.10`), right for `nn.Sequential`-style
  * names; for named submodules pass `order` (e.g. `list(model.state_dict())` saved as JSON).
@@ -236,6 +239,34 @@ export function matchTorchByOrder(
   return res;
 }
 
+/** Result of {@link matchTorchByName}. */
+export interface TorchNameMatch {
+  /** `{torch module prefix: target layer}` (the same name) for each module the model has, of the same kind. */
+  nameMap: Record<string, string>;
+  /** Torch modules whose prefix names no target layer of their kind, with their kind. */
+  unmatchedTorch: { prefix: string; kind: TorchKind }[];
+}
+
+/**
+ * Pair torch modules with the target layers of the same name and kind: for models built with the torch
+ * model's module names (timm's `inceptionV4`), where `features.0.conv.weight` belongs to the layer
+ * `features.0.conv` (parameter `features.0.conv.kernel`). Layers only the target has (BAM modules) stay
+ * out of the pairing; shapes are checked when the weights load.
+ */
+export function matchTorchByName(
+  tensors: ReadonlyMap<string, TensorData>,
+  target: readonly ImportTarget[],
+  order?: readonly string[],
+): TorchNameMatch {
+  const kinds = new Map(targetLayers(target).map((l) => [l.layer, l.kind]));
+  const res: TorchNameMatch = { nameMap: {}, unmatchedTorch: [] };
+  for (const m of torchModules(tensors, order).modules) {
+    if (kinds.get(m.prefix) === m.kind) res.nameMap[m.prefix] = m.prefix;
+    else res.unmatchedTorch.push({ prefix: m.prefix, kind: m.kind });
+  }
+  return res;
+}
+
 /** Options of {@link importTorchWeights}. */
 export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'origin'> {
   /**
@@ -246,13 +277,26 @@ export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'orig
   nameMap?: Record<string, string>;
   /** Torch parameter names in definition order (see the module notes). */
   order?: readonly string[];
+  /**
+   * Without `nameMap`: pair by 'name' ({@link matchTorchByName}), by 'order' ({@link matchTorchByOrder}),
+   * or 'auto' (default): by name when every conv and BatchNorm module of the file names a layer of the
+   * model, else by order.
+   */
+  match?: 'auto' | 'name' | 'order';
+  /**
+   * Target parameters the torch model does not have (e.g. BAM modules: `(n) => n.startsWith('bam_')`),
+   * left out of the order-based pairing so that they do not shift it; they are still reported as missing.
+   */
+  ownOnly?: (targetName: string) => boolean;
 }
 
 /** {@link ImportReport} plus what the torch conversion dropped and, for order matching, the pairing. */
 export interface TorchImportReport extends ImportReport {
   /** Torch tensors dropped before matching (e.g. `num_batches_tracked`), with the reason. */
   dropped: { name: string; reason: string }[];
-  /** The order-based pairing, when no `nameMap` was given. */
+  /** How torch modules were paired with the model's layers: an explicit map, by name or by order. */
+  matchedBy: 'map' | 'name' | 'order';
+  /** The order-based pairing, when modules were paired by order. */
   match?: TorchMatch;
 }
 
@@ -268,8 +312,19 @@ export function importTorchWeights(
   opts: TorchImportOptions = {},
 ): TorchImportReport {
   const { modules, skipped: dropped } = torchModules(tensors, opts.order);
-  const match = opts.nameMap ? undefined : matchTorchByOrder(tensors, target, opts.order);
-  const nameMap = opts.nameMap ?? match!.nameMap;
+  let matchedBy: TorchImportReport['matchedBy'] = 'map';
+  let nameMap = opts.nameMap;
+  let match: TorchMatch | undefined;
+  if (!nameMap && opts.match !== 'order') {
+    const byName = matchTorchByName(tensors, target, opts.order);
+    const covered = Object.keys(byName.nameMap).length > 0 && byName.unmatchedTorch.every((m) => m.kind === 'dense');
+    if (opts.match === 'name' || covered) [nameMap, matchedBy] = [byName.nameMap, 'name'];
+  }
+  if (!nameMap) {
+    const own = opts.ownOnly;
+    match = matchTorchByOrder(tensors, own ? target.filter((t) => !own(t.name)) : target, opts.order);
+    [nameMap, matchedBy] = [match.nameMap, 'order'];
+  }
   const renamed = new Map<string, TensorData>();
   const origin = new Map<string, { name: string; shape: number[] }>();
   const targetNames = new Set(target.map((t) => t.name));
@@ -300,5 +355,5 @@ export function importTorchWeights(
   rep.skipped.push(...extraSkipped);
   // Report unused tensors by their torch names.
   rep.unused = rep.unused.map((n) => origin.get(n)?.name ?? n);
-  return { ...rep, dropped, match };
+  return { ...rep, dropped, matchedBy, match };
 }

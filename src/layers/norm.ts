@@ -27,6 +27,11 @@ export interface BatchNormOptions extends LayerOptions {
    * >= 0.
    */
   epsilon?: number;
+  /**
+   * How the moving variance takes the batch's: 'biased' (Keras, default) or 'unbiased' (PyTorch, M / (M - 1)
+   * times larger; timm's Inception-v4 uses it).
+   */
+  varianceUpdate?: 'biased' | 'unbiased';
   /** Learn `gamma` (default true; InceptionV3 uses false). */
   scale?: boolean;
   /** Learn `beta` (default true). */
@@ -46,13 +51,19 @@ export class BatchNorm extends Module {
   readonly channels: number;
   readonly momentum: number;
   readonly epsilon: number;
+  /** How the moving variance takes the batch's (see {@link BatchNormOptions.varianceUpdate}). */
+  readonly varianceUpdate: 'biased' | 'unbiased';
   /** The rank the input must have (4 for BatchNorm2d, 2 for BatchNorm1d), or null for any. */
   protected readonly rank: number | null = null;
 
   constructor(opts: BatchNormOptions) {
     super(opts, 'batch_normalization');
     this.channels = checkNumber(opts.channels, `${this.name} channels`, { integer: true, min: 1 });
-    ({ momentum: this.momentum, epsilon: this.epsilon } = checkBatchNormOptions(opts, this.name));
+    ({
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+      varianceUpdate: this.varianceUpdate,
+    } = checkBatchNormOptions(opts, this.name));
     this.gamma = opts.scale === false ? null : this.addWeight('gamma', [opts.channels], 'ones');
     this.beta = opts.center === false ? null : this.addWeight('beta', [opts.channels], 'zeros');
     this.movingMean = this.addBuffer('moving_mean', [opts.channels], 'zeros');
@@ -77,6 +88,7 @@ export class BatchNorm extends Module {
       training,
       momentum: this.momentum,
       epsilon: this.epsilon,
+      varianceUpdate: this.varianceUpdate,
     });
   }
 

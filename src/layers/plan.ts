@@ -70,13 +70,14 @@ const isBN = (m: Module | undefined): m is BatchNorm => isExactly(m, BatchNorm) 
 const isMovingBN = (m: Module | undefined): m is BatchNorm => isBN(m) && !m.usesBatchStats;
 const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && ((c as Conv2d).opts.groups ?? 1) === 1;
 /** A batch norm layer's parameters as its ops take them. */
-const bnParams = ({ gamma, beta, movingMean, movingVar, momentum, epsilon }: BatchNorm) => ({
+const bnParams = ({ gamma, beta, movingMean, movingVar, momentum, epsilon, varianceUpdate }: BatchNorm) => ({
   gamma,
   beta,
   movingMean,
   movingVar,
   momentum,
   epsilon,
+  varianceUpdate,
 });
 
 /** The [2, C] affine table of a batch norm with moving statistics (a preceding bias folded in), kept by the plan. */

@@ -17,8 +17,22 @@ export interface CatalogEntry {
   readonly minInput: number;
   /** How pixel values are scaled for it (see `loadImage`). */
   readonly input: Backbone;
-  /** The published model its layers follow, and that model's parameter count without its top (`include_top=False`). */
-  readonly reference: { readonly model: string; readonly withoutTop: number };
+  /** The implementation whose parameter counts this one reproduces (at width 1, without BAM). */
+  readonly reference: Reference;
+}
+
+/** A reference implementation's parameter counts without its classifier. */
+export interface Reference {
+  /** What it is, e.g. `keras.applications.InceptionV3`. */
+  readonly name: string;
+  /** Trainable parameters without the classifier. */
+  readonly trainable: number;
+  /** All parameters without the classifier, buffers included (null where the reference counts no buffers). */
+  readonly total: number | null;
+  /** Features into the classifier (a Dense / Linear with bias adds (features + 1) x classes). */
+  readonly features: number;
+  /** How the reference counts, where it differs from ours. */
+  readonly note?: string;
 }
 
 /** The backbones by their command-line names. */
@@ -28,21 +42,27 @@ export const MODEL_CATALOG = {
     inputSize: 299,
     minInput: 75,
     input: 'inception',
-    reference: { model: 'keras.applications.InceptionV3', withoutTop: 21_802_784 },
+    reference: { name: 'keras.applications.InceptionV3', trainable: 21_768_352, total: 21_802_784, features: 2048 },
   },
   densenet121: {
     arch: 'denseNet121',
     inputSize: 224,
     minInput: 32,
     input: 'densenet',
-    reference: { model: 'keras.applications.DenseNet121', withoutTop: 7_037_504 },
+    reference: { name: 'keras.applications.DenseNet121', trainable: 6_953_856, total: 7_037_504, features: 1024 },
   },
   efficientnetb1: {
     arch: 'efficientNetB1',
     inputSize: 240,
     minInput: 32,
     input: 'raw',
-    reference: { model: 'keras.applications.EfficientNetB1', withoutTop: 6_575_239 },
+    reference: {
+      name: 'keras.applications.EfficientNetB1',
+      trainable: 6_513_184,
+      total: 6_575_239,
+      features: 1280,
+      note: "the Normalization layer's mean, variance and count are non-trainable weights",
+    },
   },
   efficientnetv2b2: {
     arch: 'efficientNetV2B2',
@@ -50,7 +70,21 @@ export const MODEL_CATALOG = {
     minInput: 32,
     input: 'raw',
     // 10,178,374 with its 1000-class top (1408 x 1000 + 1000).
-    reference: { model: 'keras.applications.EfficientNetV2B2', withoutTop: 8_769_374 },
+    reference: { name: 'keras.applications.EfficientNetV2B2', trainable: 8_687_086, total: 8_769_374, features: 1408 },
+  },
+  // timm's inception_v4 (tf_in1k: mean 0.5, std 0.5); below 75 px the input is zero-padded to 75.
+  inceptionv4: {
+    arch: 'inceptionV4',
+    inputSize: 299,
+    minInput: 32,
+    input: 'inception',
+    reference: {
+      name: "timm's inception_v4",
+      trainable: 41_142_816,
+      total: null,
+      features: 1536,
+      note: "its batch norms' running statistics are buffers, not parameters; here they are non-trainable",
+    },
   },
 } as const satisfies Record<string, CatalogEntry>;
 
@@ -69,21 +103,26 @@ export function entryOf(arch: Architecture): CatalogEntry & { name: ModelName } 
 }
 
 /**
- * Which published count a model's parameter count matches: the reference without its top plus this
- * model's head (Dense features -> classes), compared with `total` (a model with BAM, another width or
- * other input channels differs, and the line says so).
+ * A line for `ossify summary`: the reference's counts with the same classifier, and whether this model's
+ * counts match them (they do at width 1 without BAM).
  */
-export function referenceNote(name: ModelName, total: number, features: number, classes: number): string {
-  const { model, withoutTop } = MODEL_CATALOG[name].reference;
-  const fmt = (n: number) => n.toLocaleString('en-US');
-  const head = features * classes + classes;
-  const want = withoutTop + head;
-  const verdict =
-    total === want
-      ? 'this count matches it'
-      : `this model has ${fmt(total - want)} more (BAM, width or input channels differ from the reference)`;
+export function referenceLine(
+  name: ModelName,
+  model: { numClasses: number; widthMultiplier: number; bam: boolean },
+  counts: { trainable: number; total: number },
+): string {
+  const r: Reference = MODEL_CATALOG[name].reference;
+  const head = (r.features + 1) * model.numClasses;
+  const n = (v: number) => v.toLocaleString('en-US');
+  const want = { trainable: r.trainable + head, total: r.total === null ? null : r.total + head };
+  const counted = `${n(want.trainable)} trainable${want.total === null ? '' : `, ${n(want.total)} in all`}`;
+  const same = counts.trainable === want.trainable && (want.total === null || counts.total === want.total);
+  const why = [model.bam ? 'BAM modules' : '', model.widthMultiplier !== 1 ? `width ${model.widthMultiplier}` : '']
+    .filter(Boolean)
+    .join(', ');
   return (
-    `Reference: ${model}(include_top=False) ${fmt(withoutTop)} + Dense ${features} x ${classes} + ${classes} = ` +
-    `${fmt(want)}: ${verdict}`
+    `Reference: ${r.name} with a ${model.numClasses}-class classifier: ${counted}` +
+    `${r.note ? ` (${r.note})` : ''}; ` +
+    (same ? 'this model matches it.' : `this model differs${why ? ` (${why})` : ''}.`)
   );
 }

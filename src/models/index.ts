@@ -2,6 +2,7 @@
 import { inceptionV3 } from './inception_v3.js';
 import { denseNet121 } from './densenet121.js';
 import { efficientNetB1, efficientNetV2B2 } from './efficientnet.js';
+import { inceptionV4 } from './inception_v4.js';
 import type { Architecture } from './catalog.js';
 import type { Model, ModelConfig, ModelOptions } from './model.js';
 
@@ -16,7 +17,21 @@ export {
   EFFICIENTNETV2_B2_BAM_POSITIONS,
   type EfficientNetStage,
 } from './efficientnet.js';
-export { MODEL_CATALOG, MODELS, entryOf, referenceNote, type ModelName, type CatalogEntry } from './catalog.js';
+export {
+  inceptionV4,
+  INCEPTION_V4_BAM_POSITIONS,
+  INCEPTION_V4_ALIASES,
+  INCEPTION_V4_NATIVE_MIN,
+} from './inception_v4.js';
+export {
+  MODEL_CATALOG,
+  MODELS,
+  entryOf,
+  referenceLine,
+  type ModelName,
+  type CatalogEntry,
+  type Reference,
+} from './catalog.js';
 export {
   Model,
   resolveConfig,
@@ -48,4 +63,5 @@ const BUILDERS: Record<Architecture, (opts: ModelOptions) => Model> = {
   denseNet121,
   efficientNetB1,
   efficientNetV2B2,
+  inceptionV4,
 };

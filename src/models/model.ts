@@ -24,7 +24,10 @@ export interface BamPlacement extends BamOptions {
 export interface ModelOptions {
   /** Output classes (logits; softmax lives in the loss). */
   numClasses: number;
-  /** Square input size (InceptionV3 default 299, minimum 75; DenseNet121 default 224, minimum 32). */
+  /**
+   * Square input size (InceptionV3 default 299, minimum 75; DenseNet121 default 224, minimum 32; Inception-v4
+   * default 299, minimum 32, zero-padded to 75 below 75).
+   */
   inputSize?: number;
   /** Input channels (default 3, as the ImageNet weights expect; replicate grey X-rays). */
   inputChannels?: number;
@@ -130,8 +133,10 @@ export class Model extends Sequential {
   /**
    * Assemble a model from backbone layers: appends BAM modules after the named positions and the
    * classification head. Call it inside the `buildScope` that built the backbone (for names and seed).
+   * `opts.head` names the Dense layer (default Keras's automatic `dense`; timm models use their own name,
+   * e.g. `last_linear`, so that a checkpoint's classifier lines up by name).
    */
-  constructor(name: string, config: ModelConfig, backbone: Module[]) {
+  constructor(name: string, config: ModelConfig, backbone: Module[], opts: { head?: string } = {}) {
     super([], { name });
     this.config = config;
     for (const l of backbone) this.add(l);
@@ -159,7 +164,7 @@ export class Model extends Sequential {
       }
       this.add(new GlobalAvgPool2d());
       if (config.dropout > 0) this.add(new Dropout({ rate: config.dropout }));
-      this.add(new Dense({ inFeatures: s[3], units: config.numClasses }));
+      this.add(new Dense({ name: opts.head, inFeatures: s[3], units: config.numClasses }));
     } catch (e) {
       this.dispose(); // free the weights built so far
       throw e;

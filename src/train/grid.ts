@@ -72,7 +72,7 @@ export const BACKBONES: readonly Backbone[] = (
     ],
     ['efficientnetb1', 'EfficientNetB1', 240, 'efficientnetb1_notop.h5', `${KERAS}/efficientnetb1/`],
     ['efficientnetv2b2', 'EfficientNetV2B2', 260, 'efficientnetv2-b2_notop.h5', `${KERAS}/efficientnet_v2/`],
-    ['inceptionv4', 'InceptionV4', 299, 'inception_v4.tf_in1k.safetensors', TIMM_V4],
+    ['inceptionv4', 'InceptionV4', MODEL_SIZES.inceptionv4.inputSize, 'inception_v4.tf_in1k.safetensors', TIMM_V4],
   ] as const
 ).map(([name, label, imageSize, weights, weightsSource]) => ({ name, label, imageSize, weights, weightsSource }));
 

@@ -1,13 +1,14 @@
 /**
  * Start training from other weights (transfer learning): a Keras `.h5` / `.weights.h5` file (e.g.
  * ImageNet InceptionV3 or DenseNet121), an ossify checkpoint, or a PyTorch/timm safetensors file.
- * Weights are matched by name (Keras names are ours) or, for PyTorch files, by definition order and
- * shape; the classifier head is skipped when its shape differs. Prints what was loaded, skipped and
+ * Weights are matched by name (Keras names are ours; timm's for Inception-v4) or, for PyTorch files
+ * whose module names the model lacks, by definition order and shape; the classifier head is skipped
+ * when its shape differs. Prints what was loaded, skipped and
  * why. Node only.
  */
 import { loadKerasH5, keras3LayerKeys } from '../io/keras-h5.js';
 import { loadSafetensors, type TensorData } from '../io/safetensors.js';
-import { importWeights, type ImportReport, type ImportTarget } from '../io/import.js';
+import { importWeights, layerOf, type ImportReport, type ImportTarget } from '../io/import.js';
 import { importTorchWeights } from '../io/torch-import.js';
 import { OPTIMIZER_PREFIX } from '../io/checkpoint.js';
 import type { Model } from '../models/index.js';
@@ -39,6 +40,10 @@ export async function loadPretrained(
 ): Promise<ImportReport> {
   const own = new Map([...model.namedParameters(), ...model.namedBuffers()]);
   const target: ImportTarget[] = [...own].map(([name, t]) => ({ name, shape: [...t.shape] }));
+  // The classifier head is the last layer with weights (the target list ends with buffers).
+  const params = model.namedParameters();
+  const headLayer = params.length ? layerOf(params[params.length - 1][0]) : undefined;
+  const head = (n: string) => layerOf(n) === headLayer;
   let report: ImportReport;
   if (/\.h5$|\.hdf5$/i.test(path)) {
     // The Keras model's layers in order: the leaves, less the BAM modules' (not in the Keras model: their
@@ -47,14 +52,19 @@ export async function loadPretrained(
       m instanceof BAM ? [] : m.childModules().length === 0 ? [m] : m.childModules().flatMap(leaves);
     const layers = leaves(model).map((m) => ({ name: m.name, className: m.kind }));
     const w = await loadKerasH5(path, { layerNames: keras3LayerKeys(layers) });
-    report = importWeights(w.tensors, target, { source: path, onShapeMismatch: 'skip' });
+    report = importWeights(w.tensors, target, { source: path, onShapeMismatch: 'skip', head });
   } else {
     const file = await loadSafetensors(path);
     const tensors = new Map<string, TensorData>([...file.tensors].filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
     const torchLike = [...tensors.keys()].some((k) => k.endsWith('.running_mean') || k.endsWith('.weight'));
     report = torchLike
-      ? importTorchWeights(tensors, target, { source: path, onShapeMismatch: 'skip' })
-      : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip' });
+      ? importTorchWeights(tensors, target, {
+          source: path,
+          onShapeMismatch: 'skip',
+          head,
+          ownOnly: (n) => n.startsWith('bam_'),
+        })
+      : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip', head });
   }
   const loaded = report.loaded.length;
   if (loaded < MIN_INIT_FRACTION * target.length && !opts.allowPartial) {
@@ -67,8 +77,10 @@ export async function loadPretrained(
     );
   }
   model.loadStateDict(Object.fromEntries(report.tensors), { strict: false });
+  const how =
+    'matchedBy' in report ? ` (PyTorch names paired ${report.matchedBy === 'name' ? 'by name' : 'by order'})` : '';
   log(
-    `ossify: initial weights from ${path}: ${report.loaded.length} of ${target.length} tensors loaded, ` +
+    `ossify: initial weights from ${path}${how}: ${report.loaded.length} of ${target.length} tensors loaded, ` +
       `${report.skipped.length} skipped, ${report.missing.length} kept their initial values, ` +
       `${report.unused.length} in the file unused`,
   );
