@@ -15,7 +15,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setup, randArray, relL2 } from './helpers.js';
-import { tfFromOssify } from '../bench/lib/tf-models.js';
+import { tfFromOssify, tfEfficientNet } from '../bench/lib/tf-models.js';
+import { allCases } from '../bench/lib/cases.js';
+import { loadOptional, ossifyModel } from '../bench/lib/optional.js';
 import {
   Tensor,
   tidy,
@@ -165,5 +167,34 @@ describe('EfficientNet parity with TensorFlow.js layers (CPU): logits and gradie
     await parity(
       efficientNetV2B2({ numClasses: 2, inputSize: 64, widthMultiplier: 0.25, dropout: 0, dropConnect: 0, seed: 3 }),
     );
+  });
+
+  it("the bench's full-width rows: tfjs builds ossify's graph with ossify's trainable parameter count", async () => {
+    const rows = allCases({ quick: false, realGpu: false, filter: ['efficientnet'] });
+    expect(rows.map((c) => c.name)).toEqual([
+      'efficientnetb1-64',
+      'efficientnetb1-bam-64',
+      'efficientnetv2b2-64',
+      'efficientnetv2b2-bam-64',
+    ]);
+    const mods = await loadOptional();
+    const weights = (ws: { shape: (number | null)[] }[]): number =>
+      ws.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+    for (const c of rows) {
+      if (c.spec.kind !== 'model') throw new Error(`${c.name}: not a model case`);
+      const ours = ossifyModel(mods, c.spec) as Model;
+      const count = ours.parameters().reduce((n, p) => n + p.size, 0);
+      const theirs = tfEfficientNet(tf, tfl, ours);
+      // Keras's counts (NOTES.md), 2-class head: B1 6,575,239 + 2,562 and V2B2 8,769,374 + 2,818 in all, of which
+      // the BN moving statistics and B1's Normalization (7) are not trainable; BAM adds its own trainables.
+      expect(theirs.countParams(), c.name).toBe(count + weights(theirs.nonTrainableWeights));
+      expect(weights(theirs.trainableWeights), c.name).toBe(count);
+      if (!c.spec.bam)
+        expect(theirs.countParams() + (c.spec.model === 'efficientnetb1' ? 7 : 0), c.name).toBe(
+          c.spec.model === 'efficientnetb1' ? 6_575_239 + 2_562 : 8_769_374 + 2_818,
+        );
+      theirs.dispose();
+      ours.dispose();
+    }
   });
 });

@@ -10,6 +10,10 @@
  * BAM placement as ossify's defaults: DenseNet121 after dense blocks 1-3 (`conv2`..`conv4`: C = 256, 512,
  * 1024, before each transition); InceptionV3 after `activation_4` (the 192-channel stem output, before
  * its max pool), `mixed2` (C = 288) and `mixed7` (C = 768).
+ *
+ * EfficientNetB1 / EfficientNetV2B2 are not rebuilt by hand: `tfFromOssify` converts ossify's module tree
+ * (src/models/efficientnet.ts, Keras's layout) layer for layer, the one builder both the benchmark rows and
+ * test/parity-efficientnet.test.ts use (the test copies ossify's weights in and compares logits and gradients).
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import type * as TFL from '@tensorflow/tfjs-layers';
