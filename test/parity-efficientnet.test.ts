@@ -2,8 +2,9 @@
  * Parity with TensorFlow.js layers (CPU backend, an independent implementation of Keras's layers) for
  * the EfficientNets: small EfficientNetB1 and EfficientNetV2B2 (every block kind: MBConv with expansion,
  * `correct_pad` and squeeze-and-excitation; Fused-MBConv with and without expansion; residual adds) are
- * rebuilt layer by layer in tfjs (DepthwiseConv2D, Conv2D with its swish / sigmoid activation,
- * GlobalAveragePooling2D, Reshape, Multiply, Add, Rescaling, a Normalization layer written here), our
+ * rebuilt layer by layer in tfjs by bench/lib/tf-models.ts's `tfFromOssify` (DepthwiseConv2D, Conv2D with its
+ * swish / sigmoid activation, GlobalAveragePooling2D, Reshape, Multiply, Add, Rescaling, a Normalization layer;
+ * the same builder gives the benchmark's tfjs EfficientNet rows), our
  * weights copied in by name, and the logits, the input gradient and every weight gradient compared in
  * inference and in training mode (batch statistics). Stochastic depth and dropout are random in both
  * engines, so these models are built with rates 0.
@@ -14,6 +15,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setup, randArray, relL2 } from './helpers.js';
+import { tfFromOssify, tfEfficientNet } from '../bench/lib/tf-models.js';
+import { allCases } from '../bench/lib/cases.js';
+import { loadOptional, ossifyModel } from '../bench/lib/optional.js';
 import {
   Tensor,
   tidy,
@@ -22,134 +26,11 @@ import {
   efficientNetB1,
   efficientNetV2B2,
   Module,
-  Sequential,
-  Residual,
-  SqueezeExcite,
-  Conv2d,
   DepthwiseConv2d,
   BatchNorm,
-  Dense,
-  Swish,
-  Sigmoid,
-  GlobalAvgPool2d,
-  ZeroPad2d,
-  Dropout,
-  Rescaling,
-  Normalization,
-  Reshape,
   type Model,
   type StateDict,
 } from '../src/index.js';
-
-/** Keras's Normalization, y = (x - mean) / max(sqrt(variance), 1e-7), with fixed statistics. */
-class NormalizationLayer extends tfl.layers.Layer {
-  static className = 'OssifyNormalizationTest';
-  constructor(
-    private readonly mean: Float32Array,
-    private readonly variance: Float32Array,
-  ) {
-    super({});
-  }
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      return tf.div(tf.sub(x, tf.tensor1d(this.mean)), tf.maximum(tf.sqrt(tf.tensor1d(this.variance)), 1e-7));
-    });
-  }
-}
-
-type Sym = tfl.SymbolicTensor;
-const pair = (v: number | readonly [number, number] | undefined): [number, number] =>
-  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-
-/** Our module tree as a tfjs functional graph; collects (our layer, tfjs layer) pairs that hold weights. */
-function convert(m: Module, x: Sym, pairs: [Module, tfl.layers.Layer][], sd: StateDict): Sym {
-  const apply = (l: tfl.layers.Layer, input: Sym | Sym[]) => l.apply(input) as Sym;
-  const withWeights = (l: tfl.layers.Layer, input: Sym) => (pairs.push([m, l]), apply(l, input));
-  const padding = (p: unknown): 'same' | 'valid' => {
-    if (p === 'same' || p === undefined || p === 'valid') return p ?? 'valid';
-    throw new Error(`explicit padding ${String(p)}: EfficientNet pads with ZeroPadding2D`);
-  };
-  if (m instanceof Residual) return apply(tfl.layers.add(), [convert(m.branch, x, pairs, sd), x]);
-  if (m instanceof SqueezeExcite) return apply(tfl.layers.multiply(), [x, convert(m.gate, x, pairs, sd)]);
-  if (m instanceof Sequential) {
-    // Keras's Conv2D(activation=...) in the SE gate: the activation rides on the convolution.
-    const kids = m.childModules();
-    let s = x;
-    for (let i = 0; i < kids.length; i++) {
-      const k = kids[i];
-      const next = kids[i + 1];
-      if (k instanceof Conv2d && next?.hidden && (next instanceof Swish || next instanceof Sigmoid)) {
-        s = convConv(k, s, next instanceof Swish ? 'swish' : 'sigmoid');
-        i++;
-      } else s = convert(k, s, pairs, sd);
-    }
-    return s;
-  }
-  function convConv(c: Conv2d, input: Sym, activation?: 'swish' | 'sigmoid'): Sym {
-    const o = c.opts;
-    const l = tfl.layers.conv2d({
-      filters: o.filters,
-      kernelSize: c.kernel.shape.slice(0, 2) as [number, number],
-      strides: pair(o.strides),
-      padding: padding(o.padding),
-      useBias: !!c.bias,
-      activation,
-    });
-    pairs.push([c, l]);
-    return apply(l, input);
-  }
-  if (m instanceof Conv2d) return convConv(m, x);
-  if (m instanceof DepthwiseConv2d) {
-    const o = m.opts;
-    const l = tfl.layers.depthwiseConv2d({
-      kernelSize: m.depthwiseKernel.shape.slice(0, 2) as [number, number],
-      depthMultiplier: m.depthwiseKernel.shape[3],
-      strides: pair(o.strides),
-      padding: padding(o.padding),
-      useBias: !!m.bias,
-    });
-    return withWeights(l, x);
-  }
-  if (m instanceof BatchNorm)
-    return withWeights(tfl.layers.batchNormalization({ axis: -1, momentum: m.momentum, epsilon: m.epsilon }), x);
-  if (m instanceof Dense) return withWeights(tfl.layers.dense({ units: m.units, useBias: !!m.bias }), x);
-  if (m instanceof Swish) return apply(tfl.layers.activation({ activation: 'swish' }), x);
-  if (m instanceof Sigmoid) return apply(tfl.layers.activation({ activation: 'sigmoid' }), x);
-  if (m instanceof GlobalAvgPool2d) return apply(tfl.layers.globalAveragePooling2d({}), x);
-  if (m instanceof Reshape) return apply(tfl.layers.reshape({ targetShape: [...m.targetShape] }), x);
-  if (m instanceof Dropout) {
-    if (m.rate !== 0) throw new Error('parity needs rate-0 dropout');
-    return x;
-  }
-  if (m instanceof Rescaling) {
-    if (typeof m.scale !== 'number' || typeof m.offset !== 'number') throw new Error('scalar rescaling only');
-    return apply(tfl.layers.rescaling({ scale: m.scale, offset: m.offset }), x);
-  }
-  if (m instanceof Normalization) {
-    const mean = sd[`${m.name}.mean`]?.data;
-    const variance = sd[`${m.name}.variance`]?.data;
-    if (mean && variance) return apply(new NormalizationLayer(mean, variance), x);
-    // Fixed statistics (EfficientNetV2): Keras's ImageNet constants.
-    const c = m.channels;
-    const fixedMean = Float32Array.from([0.485, 0.456, 0.406].slice(0, c));
-    const fixedVar = Float32Array.from([0.229 ** 2, 0.224 ** 2, 0.225 ** 2].slice(0, c));
-    return apply(new NormalizationLayer(fixedMean, fixedVar), x);
-  }
-  if (m instanceof ZeroPad2d) {
-    const [t, b, l, r] = m.padding;
-    return apply(
-      tfl.layers.zeroPadding2d({
-        padding: [
-          [t, b],
-          [l, r],
-        ],
-      }),
-      x,
-    );
-  }
-  throw new Error(`no tfjs conversion for ${m}`);
-}
 
 /**
  * Random batch-norm gammas and betas and Normalization statistics, and moving statistics from this input's
@@ -202,7 +83,7 @@ async function parity(m: Model): Promise<void> {
   const sd = await m.stateDict();
   const input = tfl.input({ shape: [S, S, 3] });
   const pairs: [Module, tfl.layers.Layer][] = [];
-  const tm = tfl.model({ inputs: input, outputs: convert(m, input, pairs, sd) });
+  const tm = tfl.model({ inputs: input, outputs: tfFromOssify(tf, tfl, m, input, pairs, sd) });
   for (const [ours, theirs] of pairs) theirs.setWeights(tfWeights(ours, sd));
   const gv = Float32Array.from(randArray(N * m.config.numClasses, 78));
   for (const training of [false, true]) {
@@ -286,5 +167,34 @@ describe('EfficientNet parity with TensorFlow.js layers (CPU): logits and gradie
     await parity(
       efficientNetV2B2({ numClasses: 2, inputSize: 64, widthMultiplier: 0.25, dropout: 0, dropConnect: 0, seed: 3 }),
     );
+  });
+
+  it("the bench's full-width rows: tfjs builds ossify's graph with ossify's trainable parameter count", async () => {
+    const rows = allCases({ quick: false, realGpu: false, filter: ['efficientnet'] });
+    expect(rows.map((c) => c.name)).toEqual([
+      'efficientnetb1-64',
+      'efficientnetb1-bam-64',
+      'efficientnetv2b2-64',
+      'efficientnetv2b2-bam-64',
+    ]);
+    const mods = await loadOptional();
+    const weights = (ws: { shape: (number | null)[] }[]): number =>
+      ws.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+    for (const c of rows) {
+      if (c.spec.kind !== 'model') throw new Error(`${c.name}: not a model case`);
+      const ours = ossifyModel(mods, c.spec) as Model;
+      const count = ours.parameters().reduce((n, p) => n + p.size, 0);
+      const theirs = tfEfficientNet(tf, tfl, ours);
+      // Keras's counts (NOTES.md), 2-class head: B1 6,575,239 + 2,562 and V2B2 8,769,374 + 2,818 in all, of which
+      // the BN moving statistics and B1's Normalization (7) are not trainable; BAM adds its own trainables.
+      expect(theirs.countParams(), c.name).toBe(count + weights(theirs.nonTrainableWeights));
+      expect(weights(theirs.trainableWeights), c.name).toBe(count);
+      if (!c.spec.bam)
+        expect(theirs.countParams() + (c.spec.model === 'efficientnetb1' ? 7 : 0), c.name).toBe(
+          c.spec.model === 'efficientnetb1' ? 6_575_239 + 2_562 : 8_769_374 + 2_818,
+        );
+      theirs.dispose();
+      ours.dispose();
+    }
   });
 });

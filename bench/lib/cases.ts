@@ -41,7 +41,7 @@ export interface MatmulSpec {
 }
 export interface ModelSpec {
   kind: 'model';
-  model: 'inceptionv3' | 'densenet121' | 'inceptionv4';
+  model: 'inceptionv3' | 'densenet121' | 'inceptionv4' | 'efficientnetb1' | 'efficientnetv2b2';
   size: number;
   bam: boolean;
   numClasses: number;
@@ -207,6 +207,13 @@ export function modelCases(quick: boolean, realGpu = false): Case[] {
     // Inception-v4 at its smallest native input (75 px; below it the model zero-pads to 75).
     mk('inceptionv4', 75, false),
     mk('inceptionv4', 75, true),
+    // EfficientNetB1 and EfficientNetV2B2 at 64 px (their stride 32 leaves a 2x2 map), full width, built with
+    // dropout and drop connect 0 in every engine (both random); tfjs's graph is ossify's, converted layer for
+    // layer (tf-models.ts's tfFromOssify, checked against ossify by test/parity-efficientnet.test.ts).
+    mk('efficientnetb1', 64, false),
+    mk('efficientnetb1', 64, true),
+    mk('efficientnetv2b2', 64, false),
+    mk('efficientnetv2b2', 64, true),
   ];
 }
 

@@ -4,7 +4,7 @@
  * + Adam. Peak memory is the runtime's peak live tensor bytes over the first warm-up iteration.
  */
 import { init, runtime, Tensor, noGrad, tidy, backward, matmul, setVariant } from '../../src/index.js';
-import { loadOptional } from './optional.js';
+import { loadOptional, ossifyModel } from './optional.js';
 import type { OptionalMods } from './optional-types.js';
 import type { Case } from './cases.js';
 import type { Phase } from './types.js';
@@ -180,12 +180,7 @@ export async function ossifyEngine(o: { depthwise?: 'grouped' } = {}): Promise<E
         );
       }
       case 'model': {
-        const build = {
-          inceptionv3: () => need(mods, 'inceptionV3', 'src/models/inception_v3.ts'),
-          densenet121: () => need(mods, 'denseNet121', 'src/models/densenet121.ts'),
-          inceptionv4: () => need(mods, 'inceptionV4', 'src/models/inception_v4.ts'),
-        }[s.model]();
-        const model = modelApi(build({ numClasses: s.numClasses, inputSize: s.size, bam: s.bam, widthMultiplier: 1 }));
+        const model = modelApi(ossifyModel(mods, s));
         const x = Tensor.from(randomData(N * s.size * s.size * 3, 5), [N, s.size, s.size, 3]);
         const dispose = (): void => {
           x.dispose();

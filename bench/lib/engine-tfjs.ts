@@ -6,12 +6,14 @@
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import type * as TFL from '@tensorflow/tfjs-layers';
-import type { Case } from './cases.js';
+import type { Case, ModelSpec } from './cases.js';
 import { cost } from './cases.js';
 import type { Phase } from './types.js';
 import { GpuBracket, type Prepared, type Timer } from './timing.js';
 import { randomData, heScale, oneHot, type Engine } from './engine.js';
-import { tfInceptionV3, tfDenseNet121, tfInceptionV4 } from './tf-models.js';
+import { tfInceptionV3, tfDenseNet121, tfInceptionV4, tfEfficientNet } from './tf-models.js';
+import { loadOptional, ossifyModel } from './optional.js';
+import type { Module } from '../../src/index.js';
 
 type Backend = 'webgpu' | 'wasm';
 
@@ -56,6 +58,19 @@ export async function tfjsEngine(tf: typeof TF, tfl: typeof TFL, backend: Backen
         return null;
       }
     },
+  };
+
+  const tfModel = async (s: ModelSpec): Promise<TFL.LayersModel> => {
+    if (s.model === 'inceptionv3') return tfInceptionV3(tfl, s.size, s.numClasses, s.bam);
+    if (s.model === 'densenet121') return tfDenseNet121(tfl, s.size, s.numClasses, s.bam);
+    if (s.model === 'inceptionv4') return tfInceptionV4(tfl, s.size, s.numClasses, s.bam);
+    // EfficientNets: ossify's module tree (the same options) converted layer for layer; tfjs's own weights.
+    const ours = ossifyModel(await loadOptional(), s) as Module & { config: { inputSize: number } };
+    try {
+      return tfEfficientNet(tf, tfl, ours);
+    } finally {
+      ours.dispose();
+    }
   };
 
   const prepare = async (c: Case, phase: Phase): Promise<Prepared & { backwardIncludesForward?: boolean }> => {
@@ -122,8 +137,7 @@ export async function tfjsEngine(tf: typeof TF, tfl: typeof TFL, backend: Backen
       case 'maxpool':
         return opCase([t([N, s.h, s.w, s.c], 11)], (x) => tf.maxPool(x as TF.Tensor4D, s.size, s.stride, 'valid'));
       case 'model': {
-        const build = { inceptionv3: tfInceptionV3, densenet121: tfDenseNet121, inceptionv4: tfInceptionV4 }[s.model];
-        const model = build(tfl, s.size, s.numClasses, s.bam);
+        const model = await tfModel(s);
         const x = t([N, s.size, s.size, 3], 5);
         const labels = tf.tensor(oneHot(N, s.numClasses), [N, s.numClasses]);
         made.push(labels);

@@ -26,6 +26,16 @@ export interface BatchNormOpts {
 /** Something that has parameters and a forward pass (our models). */
 export type ModelLike = unknown;
 
+/** EfficientNet options (src/models/efficientnet.ts): the bench sets dropout and drop connect to 0. */
+export interface EfficientNetOpts {
+  numClasses: number;
+  inputSize: number;
+  bam?: boolean;
+  widthMultiplier?: number;
+  dropout?: number;
+  dropConnect?: number;
+}
+
 export interface OptionalMods {
   conv2d?: (x: Tensor, w: Tensor, bias: Tensor | null, opts?: ConvOpts) => Tensor;
   batchNorm?: (x: Tensor, opts: BatchNormOpts) => Tensor;
@@ -38,4 +48,6 @@ export interface OptionalMods {
   inceptionV3?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
   denseNet121?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
   inceptionV4?: (opts: { numClasses: number; inputSize: number; bam?: boolean; widthMultiplier?: number }) => ModelLike;
+  efficientNetB1?: (opts: EfficientNetOpts) => ModelLike;
+  efficientNetV2B2?: (opts: EfficientNetOpts) => ModelLike;
 }

@@ -11,8 +11,33 @@
  * BAM placement as ossify's defaults: DenseNet121 after dense blocks 1-3 (`conv2`..`conv4`: C = 256, 512,
  * 1024, before each transition); InceptionV3 after `activation_4` (the 192-channel stem output, before
  * its max pool), `mixed2` (C = 288) and `mixed7` (C = 768).
+ *
+ * EfficientNetB1 / EfficientNetV2B2 are not rebuilt by hand: `tfFromOssify` converts ossify's module tree
+ * (src/models/efficientnet.ts, Keras's layout) layer for layer, the one builder both the benchmark rows and
+ * test/parity-efficientnet.test.ts use (the test copies ossify's weights in and compares logits and gradients).
  */
+import type * as TF from '@tensorflow/tfjs-core';
 import type * as TFL from '@tensorflow/tfjs-layers';
+import {
+  Module,
+  Sequential,
+  Residual,
+  SqueezeExcite,
+  Conv2d,
+  DepthwiseConv2d,
+  BatchNorm,
+  Dense,
+  Swish,
+  Sigmoid,
+  GlobalAvgPool2d,
+  ZeroPad2d,
+  Dropout,
+  Rescaling,
+  Normalization,
+  Reshape,
+  BAM,
+  type StateDict,
+} from '../../src/index.js';
 
 type L = typeof TFL;
 type Sym = TFL.SymbolicTensor;
@@ -194,4 +219,149 @@ export function tfDenseNet121(tfl: L, size: number, classes: number, bam: boolea
   x = tfl.layers.globalAveragePooling2d({}).apply(x) as Sym;
   const out = tfl.layers.dense({ units: classes }).apply(x) as Sym;
   return tfl.model({ inputs: input, outputs: out });
+}
+
+/** Keras's Normalization, y = (x - mean) / max(sqrt(variance), 1e-7), with fixed statistics (one class per tfjs). */
+const normalizationClasses = new WeakMap<
+  object,
+  new (mean: Float32Array, variance: Float32Array) => TFL.layers.Layer
+>();
+function normalizationLayer(tf: typeof TF, tfl: L, mean: Float32Array, variance: Float32Array): TFL.layers.Layer {
+  let Cls = normalizationClasses.get(tfl);
+  if (!Cls) {
+    Cls = class NormalizationLayer extends tfl.layers.Layer {
+      static className = 'OssifyNormalization';
+      constructor(
+        private readonly mean: Float32Array,
+        private readonly variance: Float32Array,
+      ) {
+        super({});
+      }
+      override call(inputs: TF.Tensor | TF.Tensor[]): TF.Tensor {
+        return tf.tidy(() => {
+          const x = Array.isArray(inputs) ? inputs[0] : inputs;
+          const sd = tf.maximum(tf.sqrt(tf.tensor1d(this.variance)), 1e-7);
+          return tf.div(tf.sub(x, tf.tensor1d(this.mean)), sd);
+        });
+      }
+    };
+    normalizationClasses.set(tfl, Cls);
+  }
+  return new Cls(mean, variance);
+}
+
+const pair = (v: number | readonly [number, number] | undefined): [number, number] =>
+  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+
+/**
+ * An ossify EfficientNet module tree (src/models/efficientnet.ts) as a tfjs-layers functional graph, layer for
+ * layer as Keras builds it: DepthwiseConv2D, Conv2D (the SE gate's swish / sigmoid riding on its convolution),
+ * BatchNormalization with the module's momentum and epsilon, Add, Multiply, Rescaling, ZeroPadding2D, and a
+ * Normalization layer with the statistics of `sd` (`normalization.mean` / `.variance`; absent: the ImageNet
+ * constants). `pairs` collects (our layer, tfjs layer) for every layer with weights, so that a caller can copy
+ * our weights in (test/parity-efficientnet.test.ts). BAM modules become {@link tfBam} (fresh weights, not
+ * paired). Dropout must have rate 0 and drop connect 0 (both are random in each engine).
+ */
+export function tfFromOssify(
+  tf: typeof TF,
+  tfl: L,
+  m: Module,
+  x: Sym,
+  pairs: [Module, TFL.layers.Layer][],
+  sd: StateDict,
+): Sym {
+  const apply = (l: TFL.layers.Layer, input: Sym | Sym[]): Sym => l.apply(input) as Sym;
+  const withWeights = (l: TFL.layers.Layer, input: Sym): Sym => (pairs.push([m, l]), apply(l, input));
+  const rec = (k: Module, input: Sym): Sym => tfFromOssify(tf, tfl, k, input, pairs, sd);
+  const padding = (p: unknown): 'same' | 'valid' => {
+    if (p === 'same' || p === undefined || p === 'valid') return p ?? 'valid';
+    throw new Error(`ossify: explicit padding ${String(p)}: EfficientNet pads with ZeroPadding2D`);
+  };
+  const conv = (c: Conv2d, input: Sym, activation?: 'swish' | 'sigmoid'): Sym => {
+    const o = c.opts;
+    const l = tfl.layers.conv2d({
+      filters: o.filters,
+      kernelSize: c.kernel.shape.slice(0, 2) as [number, number],
+      strides: pair(o.strides),
+      padding: padding(o.padding),
+      useBias: !!c.bias,
+      activation,
+    });
+    pairs.push([c, l]);
+    return apply(l, input);
+  };
+  if (m instanceof Residual) return apply(tfl.layers.add(), [rec(m.branch, x), x]);
+  if (m instanceof SqueezeExcite) return apply(tfl.layers.multiply(), [x, rec(m.gate, x)]);
+  if (m instanceof BAM) {
+    if (m.options.combine !== 'sum' || m.options.finalBN)
+      throw new Error("ossify: tfBam builds BAM's default (combine 'sum', no final BNs)");
+    return tfBam(tfl, x, m.channels, m.options.reduction);
+  }
+  if (m instanceof Sequential) {
+    // Keras's Conv2D(activation=...) in the SE gate: the activation rides on the convolution.
+    const kids = m.childModules();
+    let s = x;
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i];
+      const next = kids[i + 1];
+      if (k instanceof Conv2d && next?.hidden && (next instanceof Swish || next instanceof Sigmoid)) {
+        s = conv(k, s, next instanceof Swish ? 'swish' : 'sigmoid');
+        i++;
+      } else s = rec(k, s);
+    }
+    return s;
+  }
+  if (m instanceof Conv2d) return conv(m, x);
+  if (m instanceof DepthwiseConv2d) {
+    const o = m.opts;
+    const l = tfl.layers.depthwiseConv2d({
+      kernelSize: m.depthwiseKernel.shape.slice(0, 2) as [number, number],
+      depthMultiplier: m.depthwiseKernel.shape[3],
+      strides: pair(o.strides),
+      padding: padding(o.padding),
+      useBias: !!m.bias,
+    });
+    return withWeights(l, x);
+  }
+  if (m instanceof BatchNorm)
+    return withWeights(tfl.layers.batchNormalization({ axis: -1, momentum: m.momentum, epsilon: m.epsilon }), x);
+  if (m instanceof Dense) return withWeights(tfl.layers.dense({ units: m.units, useBias: !!m.bias }), x);
+  if (m instanceof Swish) return apply(tfl.layers.activation({ activation: 'swish' }), x);
+  if (m instanceof Sigmoid) return apply(tfl.layers.activation({ activation: 'sigmoid' }), x);
+  if (m instanceof GlobalAvgPool2d) return apply(tfl.layers.globalAveragePooling2d({}), x);
+  if (m instanceof Reshape) return apply(tfl.layers.reshape({ targetShape: [...m.targetShape] }), x);
+  if (m instanceof Dropout) {
+    if (m.rate !== 0) throw new Error('ossify: tfFromOssify needs rate-0 dropout (dropout is random in each engine)');
+    return x;
+  }
+  if (m instanceof Rescaling) {
+    if (typeof m.scale !== 'number' || typeof m.offset !== 'number') throw new Error('ossify: scalar rescaling only');
+    return apply(tfl.layers.rescaling({ scale: m.scale, offset: m.offset }), x);
+  }
+  if (m instanceof Normalization) {
+    const mean = sd[`${m.name}.mean`]?.data;
+    const variance = sd[`${m.name}.variance`]?.data;
+    if (mean && variance) return apply(normalizationLayer(tf, tfl, mean, variance), x);
+    // Fixed statistics (EfficientNetV2, or a bench model with no state dict read): Keras's ImageNet constants.
+    const c = m.channels;
+    const fixedMean = Float32Array.from([0.485, 0.456, 0.406].slice(0, c));
+    const fixedVar = Float32Array.from([0.229 ** 2, 0.224 ** 2, 0.225 ** 2].slice(0, c));
+    return apply(normalizationLayer(tf, tfl, fixedMean, fixedVar), x);
+  }
+  if (m instanceof ZeroPad2d) {
+    const [t, b, l, r] = m.padding;
+    const pad: [[number, number], [number, number]] = [
+      [t, b],
+      [l, r],
+    ];
+    return apply(tfl.layers.zeroPadding2d({ padding: pad }), x);
+  }
+  throw new Error(`ossify: no tfjs conversion for ${String(m)}`);
+}
+
+/** An ossify EfficientNet model as a tfjs LayersModel (see {@link tfFromOssify}); fresh tfjs weights. */
+export function tfEfficientNet(tf: typeof TF, tfl: L, m: Module & { config: { inputSize: number } }): TFL.LayersModel {
+  const S = m.config.inputSize;
+  const input = tfl.input({ shape: [S, S, 3] });
+  return tfl.model({ inputs: input, outputs: tfFromOssify(tf, tfl, m, input, [], {}) });
 }
