@@ -36,6 +36,30 @@ export {
   broadcastTo,
   reshape,
 } from './kernels/elementwise.js';
+// Issue #25: pointwise ops and activations
+export {
+  leakyRelu,
+  elu,
+  selu,
+  gelu,
+  softplus,
+  hardSigmoid,
+  hardSwish,
+  abs,
+  sign,
+  clip,
+  pow,
+  maximum,
+  minimum,
+  where,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  equal,
+  notEqual,
+  type GeluOptions,
+} from './kernels/elementwise.js';
 export { sum, mean } from './kernels/reduce.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
 export { conv2d, type Conv2dOptions, type Conv2dPadding, type Conv3x3Variant } from './kernels/conv2d.js';
