@@ -65,6 +65,7 @@ export { matmul, type MatmulOptions } from './kernels/matmul.js';
 export { conv2d, type Conv2dOptions, type Conv2dPadding, type Conv3x3Variant } from './kernels/conv2d.js';
 export { zeroPad2d, type Pad2d } from './kernels/pad.js';
 export { batchNorm, type BatchNormParams } from './kernels/batchnorm.js';
+export { layerNorm, groupNorm, type LayerNormOptions, type GroupNormOptions } from './kernels/norm.js';
 export {
   maxPool2d,
   avgPool2d,

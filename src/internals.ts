@@ -32,6 +32,7 @@ export * from './kernels/conv2d.js';
 export * from './kernels/winograd.js';
 export * from './kernels/pad.js';
 export * from './kernels/batchnorm.js';
+export * from './kernels/norm.js';
 export * from './kernels/pool.js';
 export * from './kernels/concat.js';
 export * from './kernels/bam.js';
