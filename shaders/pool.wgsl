@@ -12,7 +12,8 @@ override IS_MAX: bool = true;
 override INCLUDE_PAD: bool = false;
 override SAVE_ARG: bool = false;
 struct Params {
-  n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32, kh: u32, kw: u32, sh: u32, sw: u32, dh: u32, dw: u32, pt: u32, pl: u32,
+  n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32, dh: u32, dw: u32, pt: u32, pl: u32,
 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read_write> y: array<{{T}}>;

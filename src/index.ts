@@ -75,6 +75,16 @@ export {
   type Pool2dOptions as Pool2dKernelOptions,
 } from './kernels/pool.js';
 export { concat, split } from './kernels/concat.js';
+// Issue #25: 1-D convolution and pooling, transposed convolution
+export {
+  conv1d,
+  maxPool1d,
+  avgPool1d,
+  type Conv1dOptions,
+  type Pool1dOptions,
+  type Padding1d,
+} from './kernels/conv1d.js';
+export { conv2dTranspose, type Conv2dTransposeOptions } from './kernels/conv-transpose.js';
 export { bamCombine, type BamMode } from './kernels/bam.js';
 export { dropout } from './kernels/dropout.js';
 // Losses

@@ -34,6 +34,8 @@ export * from './kernels/pad.js';
 export * from './kernels/batchnorm.js';
 export * from './kernels/norm.js';
 export * from './kernels/pool.js';
+export * from './kernels/conv1d.js';
+export * from './kernels/conv-transpose.js';
 export * from './kernels/concat.js';
 export * from './kernels/bam.js';
 export * from './kernels/dropout.js';
