@@ -85,6 +85,15 @@ export {
   type Padding1d,
 } from './kernels/conv1d.js';
 export { conv2dTranspose, type Conv2dTransposeOptions } from './kernels/conv-transpose.js';
+export {
+  conv3d,
+  maxPool3d,
+  avgPool3d,
+  type Conv3dOptions,
+  type Pool3dOptions,
+  type Padding3d,
+  type Triple,
+} from './kernels/conv3d.js';
 export { bamCombine, type BamMode } from './kernels/bam.js';
 export { dropout } from './kernels/dropout.js';
 // Losses

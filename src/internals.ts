@@ -36,6 +36,7 @@ export * from './kernels/norm.js';
 export * from './kernels/pool.js';
 export * from './kernels/conv1d.js';
 export * from './kernels/conv-transpose.js';
+export * from './kernels/conv3d.js';
 export * from './kernels/concat.js';
 export * from './kernels/bam.js';
 export * from './kernels/dropout.js';

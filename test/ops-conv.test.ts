@@ -14,6 +14,11 @@ import {
   maxPool1d,
   avgPool1d,
   conv2dTranspose,
+  conv3d,
+  maxPool3d,
+  avgPool3d,
+  type Conv3dOptions,
+  type Pool3dOptions,
   type AvgPool2dOptions,
   type Conv1dOptions,
   type Pool1dOptions,
@@ -25,6 +30,8 @@ import {
   conv1dReference,
   pool1dReference,
   conv2dTransposeReference,
+  conv3dReference,
+  pool3dReference,
 } from '../src/internals.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
@@ -228,6 +235,67 @@ describe('conv2dTranspose', () => {
       expect(() => maxPool1d(Tensor.zeros([1, 5, 1]), { size: 2, padding: 'causal' as 'same' })).toThrow(
         /maxPool1d option padding must be 'valid', 'same' or \[left, right\]/,
       );
+    });
+  });
+});
+
+describe('conv3d and 3-D pooling (depth taps over the 2-D kernels)', () => {
+  const convs: { x: number[]; w: number[]; o: Conv3dOptions }[] = [
+    { x: [2, 4, 5, 3, 2], w: [2, 3, 2, 2, 3], o: {} },
+    { x: [1, 5, 4, 5, 3], w: [3, 2, 3, 3, 4], o: { stride: [2, 1, 2], padding: 'same' } },
+    { x: [1, 6, 3, 4, 2], w: [2, 2, 2, 2, 2], o: { dilation: [2, 1, 1], padding: [1, 2, 0, 1, 1, 0] } },
+    { x: [1, 3, 3, 3, 4], w: [3, 1, 2, 2, 6], o: { groups: 2, stride: [1, 2, 1], padding: [1, 1, 0, 0, 0, 0] } },
+  ];
+  for (const [ci, c] of convs.entries()) {
+    it(`conv3d x ${c.x}, w ${c.w}, ${JSON.stringify(c.o)}`, async () => {
+      const x = randArray(numel(c.x), 160 + ci);
+      const w = randArray(numel(c.w), 170 + ci);
+      const b = randArray(c.w[4], 180 + ci);
+      await checkOp(
+        'conv3d',
+        (xt, wt, bt) => conv3d(xt, wt, bt, c.o),
+        [
+          { data: x, shape: c.x },
+          { data: w, shape: c.w },
+          { data: b, shape: [c.w[4]] },
+        ],
+        (xv, wv, bv) => conv3dReference(xv, c.x, wv, c.w, bv, c.o),
+        190 + ci,
+      );
+    });
+  }
+
+  const pools: { x: number[]; o: Pool3dOptions }[] = [
+    { x: [2, 4, 5, 4, 3], o: { size: 2 } },
+    { x: [1, 5, 5, 4, 4], o: { size: [3, 2, 3], stride: [2, 1, 2], padding: 'same' } },
+    { x: [1, 6, 4, 4, 2], o: { size: 2, stride: 1, dilation: [2, 1, 2], padding: [1, 0, 0, 1, 1, 1] } },
+    { x: [1, 5, 4, 4, 2], o: { size: 3, stride: 2, padding: [1, 1, 1, 1, 1, 1], countIncludePad: true } },
+  ];
+  for (const [ci, c] of pools.entries()) {
+    for (const kind of ['max', 'avg'] as const) {
+      if (kind === 'max' && c.o.countIncludePad) continue;
+      it(`${kind}Pool3d x ${c.x}, ${JSON.stringify(c.o)}`, async () => {
+        const x = randArray(numel(c.x), 200 + ci, -3, 3);
+        const op = (t: Tensor) => (kind === 'max' ? maxPool3d(t, c.o) : avgPool3d(t, c.o));
+        await checkOp(`${kind}Pool3d`, op, [{ data: x, shape: c.x }], (v) => pool3dReference(v, c.x, kind, c.o), 210);
+      });
+    }
+  }
+
+  it("output sizes follow PyTorch's Conv3d formula; bad shapes and options are refused", () => {
+    tidy(() => {
+      const x = Tensor.zeros([1, 9, 8, 7, 2]);
+      const w = Tensor.zeros([3, 2, 3, 2, 1]);
+      const o = { stride: [2, 3, 1] as [number, number, number], dilation: [2, 1, 2] as [number, number, number] };
+      const y = conv3d(x, w, null, { ...o, padding: [1, 1, 2, 2, 0, 0] });
+      // floor((n + 2p - d (k - 1) - 1) / s) + 1 per axis.
+      expect(y.shape).toEqual([1, 4, 4, 3, 1]);
+      expect(conv3d(x, w, null, { ...o, padding: 'same' }).shape).toEqual([1, 5, 3, 7, 1]);
+      expect(() => conv3d(Tensor.zeros([1, 4, 4, 2]), w)).toThrow(/volume \[N, D, H, W, C\]/);
+      expect(() => conv3d(x, Tensor.zeros([3, 2, 3, 3, 1]))).toThrow(/input channels disagree/);
+      expect(() => conv3d(x, w, null, { stride: [1, 2] as unknown as number })).toThrow(/conv3d option stride must be/);
+      expect(() => conv3d(x, w, null, { padding: [1, 1] as unknown as 'same' })).toThrow(/conv3d option padding/);
+      expect(() => maxPool3d(x, { size: 2, padding: [2, 0, 0, 0, 0, 0] })).toThrow(/depth padding must be smaller/);
     });
   });
 });
