@@ -4,7 +4,7 @@
  * batches a broadcast operand was shared by) against finite differences.
  */
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, tidy, matmul } from '../src/index.js';
+import { Tensor, tidy, matmul, setVariant, GEMM_VARIANTS } from '../src/index.js';
 import { matmulReference } from '../src/internals.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
@@ -109,6 +109,45 @@ describe('batched matmul with broadcasting', () => {
       }
     });
   }
+
+  it('runs on every GEMM core (the batches mode of each): forward and gradients', async () => {
+    const [sa, sb] = [
+      [2, 1, 5, 6],
+      [3, 6, 7],
+    ];
+    const a = randArray(numel(sa), 21);
+    const b = randArray(numel(sb), 22);
+    const ref = bmmReference(a, sa, b, sb, false, false);
+    const w = randArray(ref.data.length, 23);
+    const refA = bmmReference(Float64Array.from(w), [2, 3, 5, 7], b, sb, false, true);
+    const refB = bmmReference(a, sa, Float64Array.from(w), [2, 3, 5, 7], true, false);
+    for (const variant of GEMM_VARIANTS) {
+      setVariant('gemm', variant);
+      try {
+        const { out, grads } = await gpuGrads(
+          (x, y) => matmul(x, y),
+          [
+            { data: a, shape: sa },
+            { data: b, shape: sb },
+          ],
+          w,
+        );
+        expectClose(out, ref.data, { what: `${variant} forward`, atol: 1e-5, rtol: 1e-4 });
+        // dA = g B^T summed over the broadcast axis 1; dB = A^T g summed over the leading batch axis.
+        const dA = new Float64Array(numel(sa));
+        for (let i = 0; i < refA.data.length; i++) {
+          const [z0, r] = [Math.floor(i / (3 * 30)), i % 30];
+          dA[z0 * 30 + r] += refA.data[i];
+        }
+        const dB = new Float64Array(numel(sb));
+        for (let i = 0; i < refB.data.length; i++) dB[i % (3 * 42)] += refB.data[i];
+        expectClose(grads[0], dA, { what: `${variant} dA`, atol: 1e-4, rtol: 1e-3 });
+        expectClose(grads[1], dB, { what: `${variant} dB`, atol: 1e-4, rtol: 1e-3 });
+      } finally {
+        setVariant('gemm', undefined);
+      }
+    }
+  });
 
   it('gives the broadcast output shape and refuses shapes that do not agree', () => {
     tidy(() => {
