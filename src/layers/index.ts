@@ -14,6 +14,14 @@ export { Conv2d, type Conv2dLayerOptions } from './conv.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './norm.js';
 export { Dense, Linear, type DenseOptions } from './dense.js';
 export {
+  LayerNorm,
+  GroupNorm,
+  KERAS_NORM_EPSILON,
+  type LayerNormOptions as LayerNormLayerOptions,
+  type GroupNormOptions as GroupNormLayerOptions,
+} from './normalization.js';
+export { Activation, ACTIVATIONS, type ActivationName, type ActivationOptions } from './activation.js';
+export {
   ReLU,
   Sigmoid,
   Softmax,
