@@ -5,7 +5,8 @@
 override TA: u32 = 0u;
 override TB: u32 = 0u;
 struct Params { M: u32, N: u32, K: u32, kPerSplit: u32, Kb: u32, invKb: f32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
+// A is bound as vec4s when its rows (Kb, or M when transposed) are multiples of 4.
+@group(0) @binding(0) var<storage, read> a: array<{{A_TYPE}}>;
 @group(0) @binding(1) var<storage, read> b: array<{{B_TYPE}}>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -20,10 +21,25 @@ fn aK(k: u32) -> u32 {
   let q = divmod(k, p.Kb, p.invKb);
   return q.x * p.M * p.Kb + q.y;
 }
+// aK(k + j) for k % 4 == 0, j < 4 and Kb % 4 == 0 (the same batch), and aK(k + 1).
+fn aKStep(kk: u32, j: u32) -> u32 { return select(kk + j, kk + j * p.M, TA == 1u); }
+fn aKNext(kk: u32) -> u32 { return select(kk + 1u, kk + p.M, TA == 1u); }
+fn aAt(i: u32) -> f32 { return {{A_AT}}; }
 fn loadA(r: ARow, kk: u32) -> f32 {
   if (!r.ok) { return 0.0; }
-  if (TA == 1u) { return a[kk + r.m]; }
-  return a[kk + r.m * p.Kb];
+  if (TA == 1u) { return aAt(kk + r.m); }
+  return aAt(kk + r.m * p.Kb);
+}
+// A[z, m, kk..kk+3] (not transposed, Kb % 4 == 0) and A[z, m..m+3, kk] (transposed, M % 4 == 0).
+fn loadA4(r: ARow, kk: u32) -> vec4<f32> {
+  if (!r.ok) { return vec4<f32>(); }
+  let i = kk + r.m * p.Kb;
+  return {{A4_AT}};
+}
+fn loadA4rows(r: ARow, kk: u32) -> vec4<f32> {
+  if (!r.ok) { return vec4<f32>(); }
+  let i = kk + r.m;
+  return {{A4_AT}};
 }
 // Not transposed, B[z, kk, n] = b[k * N + n]: B is the row-major [batches * Kb, N] matrix (vec4s when
 // N % 4 == 0); transposed, B[z, n, kk] = b[(z * N + n) * Kb + kk].

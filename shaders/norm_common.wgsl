@@ -1,4 +1,6 @@
-// Shared by the layer/group normalization kernels: the row layout and a workgroup sum (64 invocations).
+// Shared by the layer/group normalization kernels: the row layout and the row sums. SERIAL: one
+// invocation per row (CPU adapters, where barriers are slow), else a workgroup of 64 per row.
+override SERIAL: bool = false;
 var<workgroup> red: array<f32, 64>;
 
 // The flat index of element j of a row, and its channel.
@@ -20,4 +22,18 @@ fn wgSum(v: f32, lid: u32) -> f32 {
   let total = red[0];
   workgroupBarrier();
   return total;
+}
+
+// The row's sum of v: v itself when one invocation has the row, else the workgroup's sum.
+fn rowSum(v: f32, lid: u32) -> f32 {
+  if (SERIAL) { return v; }
+  return wgSum(v, lid);
+}
+
+// The row this invocation works on (clamped: every invocation reaches the barriers), whether it is a
+// real one, and the first element and step of its share of the row.
+struct RowWork { row: u32, valid: bool, first: u32, step: u32 }
+fn rowWork(gid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> RowWork {
+  let flat = select(wid.x + wid.y * nwg.x, gid.x + gid.y * nwg.x * 64u, SERIAL);
+  return RowWork(min(flat, p.rows - 1u), flat < p.rows, select(lid, 0u, SERIAL), select(64u, 1u, SERIAL));
 }

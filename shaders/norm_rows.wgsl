@@ -1,7 +1,7 @@
-// Layer and group normalization forward (src/kernels/norm.ts): one workgroup per row (batch b, group g)
-// normalizes the pixels * cg values at ((b * pixels + q) * channels + g * cg + c), q < pixels, c < cg,
-// with the row's mean and biased variance (two passes), then applies gamma and beta per channel
-// g * cg + c (AFFINE = 0: none). Layer norm is the case pixels = 1, groups = 1, cg = channels.
+// Layer and group normalization forward (src/kernels/norm.ts): a workgroup (SERIAL: an invocation) per
+// row (batch b, group g) normalizes the pixels * cg values at ((b * pixels + q) * channels + g * cg + c),
+// q < pixels, c < cg, with the row's mean and biased variance (two passes), then applies gamma and
+// beta per channel g * cg + c (AFFINE = 0: none). Layer norm is the case pixels = 1, groups = 1, cg = channels.
 // stats[row] = (mean, 1 / sqrt(var + eps)) for the backward pass.
 override AFFINE: u32 = 1u;
 struct Params { rows: u32, groups: u32, pixels: u32, channels: u32, cg: u32, eps: f32 }
@@ -15,22 +15,23 @@ struct Params { rows: u32, groups: u32, pixels: u32, channels: u32, cg: u32, eps
 {{NORM_COMMON}}
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let w = rowWork(gid, wid, nwg, lid);
+  let row = w.row;
   let m = p.pixels * p.cg;
   var s = 0.0;
-  for (var j = lid; j < m; j += 64u) { s += x[at(row, j)]; }
-  let mean = wgSum(s, lid) / f32(m);
+  for (var j = w.first; j < m; j += w.step) { s += x[at(row, j)]; }
+  let mean = rowSum(s, lid) / f32(m);
   var v = 0.0;
-  for (var j = lid; j < m; j += 64u) { let d = x[at(row, j)] - mean; v += d * d; }
-  let rstd = inverseSqrt(wgSum(v, lid) / f32(m) + p.eps);
-  for (var j = lid; j < m; j += 64u) {
+  for (var j = w.first; j < m; j += w.step) { let d = x[at(row, j)] - mean; v += d * d; }
+  let rstd = inverseSqrt(rowSum(v, lid) / f32(m) + p.eps);
+  if (!w.valid) { return; }
+  for (var j = w.first; j < m; j += w.step) {
     let i = at(row, j);
     var o = (x[i] - mean) * rstd;
     if (AFFINE == 1u) { let ch = channel(row, j); o = o * gamma[ch] + beta[ch]; }
     y[i] = o;
   }
-  if (lid == 0u) { stats[row] = vec2<f32>(mean, rstd); }
+  if (w.first == 0u) { stats[row] = vec2<f32>(mean, rstd); }
 }

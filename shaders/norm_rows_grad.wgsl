@@ -1,4 +1,4 @@
-// Layer and group normalization backward (src/kernels/norm.ts), one workgroup per row as the forward:
+// Layer and group normalization backward (src/kernels/norm.ts), rows shared out as the forward's:
 // with xhat = (x - mean) * rstd and h = dy * gamma, dx = rstd * (h - mean(h) - xhat * mean(h * xhat))
 // over the row; dyxhat = dy * xhat, which the caller sums per channel into gamma's gradient.
 override AFFINE: u32 = 1u;
@@ -19,23 +19,24 @@ fn h(row: u32, j: u32, i: u32) -> f32 {
 }
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let w = rowWork(gid, wid, nwg, lid);
+  let row = w.row;
   let m = p.pixels * p.cg;
   let st = stats[row];
   var s1 = 0.0;
   var s2 = 0.0;
-  for (var j = lid; j < m; j += 64u) {
+  for (var j = w.first; j < m; j += w.step) {
     let i = at(row, j);
     let hv = h(row, j, i);
     s1 += hv;
     s2 += hv * (x[i] - st.x) * st.y;
   }
-  let mh = wgSum(s1, lid) / f32(m);
-  let mhx = wgSum(s2, lid) / f32(m);
-  for (var j = lid; j < m; j += 64u) {
+  let mh = rowSum(s1, lid) / f32(m);
+  let mhx = rowSum(s2, lid) / f32(m);
+  if (!w.valid) { return; }
+  for (var j = w.first; j < m; j += w.step) {
     let i = at(row, j);
     let xhat = (x[i] - st.x) * st.y;
     dx[i] = st.y * (h(row, j, i) - mh - xhat * mhx);

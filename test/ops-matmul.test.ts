@@ -66,6 +66,15 @@ describe('batched matmul with broadcasting', () => {
       [1, 4, 9],
       [3, 9, 8],
     ],
+    // Multiples of 4: the vec4 loads (B rows, A four k at a time, or four rows when transposed).
+    [
+      [2, 5, 8],
+      [2, 8, 12],
+    ],
+    [
+      [3, 4, 8],
+      [1, 8, 4],
+    ],
   ];
   for (const [ta, tb] of [
     [false, false],
@@ -110,41 +119,46 @@ describe('batched matmul with broadcasting', () => {
     });
   }
 
-  it('runs on every GEMM core (the batches mode of each): forward and gradients', async () => {
-    const [sa, sb] = [
-      [2, 1, 5, 6],
-      [3, 6, 7],
-    ];
-    const a = randArray(numel(sa), 21);
-    const b = randArray(numel(sb), 22);
-    const ref = bmmReference(a, sa, b, sb, false, false);
-    const w = randArray(ref.data.length, 23);
-    const refA = bmmReference(Float64Array.from(w), [2, 3, 5, 7], b, sb, false, true);
-    const refB = bmmReference(a, sa, Float64Array.from(w), [2, 3, 5, 7], true, false);
-    for (const variant of GEMM_VARIANTS) {
-      setVariant('gemm', variant);
-      try {
-        const { out, grads } = await gpuGrads(
-          (x, y) => matmul(x, y),
-          [
-            { data: a, shape: sa },
-            { data: b, shape: sb },
-          ],
-          w,
-        );
-        expectClose(out, ref.data, { what: `${variant} forward`, atol: 1e-5, rtol: 1e-4 });
-        // dA = g B^T summed over the broadcast axis 1; dB = A^T g summed over the leading batch axis.
-        const dA = new Float64Array(numel(sa));
-        for (let i = 0; i < refA.data.length; i++) {
-          const [z0, r] = [Math.floor(i / (3 * 30)), i % 30];
-          dA[z0 * 30 + r] += refA.data[i];
+  it('runs on every GEMM core (the batches mode of each), scalar and vec4 loads: forward and gradients', async () => {
+    // a [2, 1, M, K] x b [3, K, N]: dA sums over the broadcast axis 1, dB over the leading axis.
+    for (const [M, K, N] of [
+      [5, 6, 7],
+      [4, 8, 12],
+    ]) {
+      const [sa, sb, so] = [
+        [2, 1, M, K],
+        [3, K, N],
+        [2, 3, M, N],
+      ];
+      const a = randArray(numel(sa), 21);
+      const b = randArray(numel(sb), 22);
+      const ref = bmmReference(a, sa, b, sb, false, false);
+      const w = randArray(ref.data.length, 23);
+      const refA = bmmReference(Float64Array.from(w), so, b, sb, false, true);
+      const refB = bmmReference(a, sa, Float64Array.from(w), so, true, false);
+      const dA = new Float64Array(numel(sa));
+      for (let i = 0; i < refA.data.length; i++)
+        dA[Math.floor(i / (3 * M * K)) * M * K + (i % (M * K))] += refA.data[i];
+      const dB = new Float64Array(numel(sb));
+      for (let i = 0; i < refB.data.length; i++) dB[i % (3 * K * N)] += refB.data[i];
+      for (const variant of GEMM_VARIANTS) {
+        setVariant('gemm', variant);
+        try {
+          const { out, grads } = await gpuGrads(
+            (x, y) => matmul(x, y),
+            [
+              { data: a, shape: sa },
+              { data: b, shape: sb },
+            ],
+            w,
+          );
+          const what = `${variant} ${sa} x ${sb}`;
+          expectClose(out, ref.data, { what: `${what} forward`, atol: 1e-5, rtol: 1e-4 });
+          expectClose(grads[0], dA, { what: `${what} dA`, atol: 1e-4, rtol: 1e-3 });
+          expectClose(grads[1], dB, { what: `${what} dB`, atol: 1e-4, rtol: 1e-3 });
+        } finally {
+          setVariant('gemm', undefined);
         }
-        const dB = new Float64Array(numel(sb));
-        for (let i = 0; i < refB.data.length; i++) dB[i % (3 * 42)] += refB.data[i];
-        expectClose(grads[0], dA, { what: `${variant} dA`, atol: 1e-4, rtol: 1e-3 });
-        expectClose(grads[1], dB, { what: `${variant} dB`, atol: 1e-4, rtol: 1e-3 });
-      } finally {
-        setVariant('gemm', undefined);
       }
     }
   });

@@ -3,7 +3,7 @@
  * gamma and beta against finite differences, and the errors for bad shapes and options.
  */
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, tidy, layerNorm, groupNorm } from '../src/index.js';
+import { Tensor, tidy, layerNorm, groupNorm, setVariant } from '../src/index.js';
 import { normReference, normLayout, type NormLayout } from '../src/internals.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
@@ -12,8 +12,26 @@ beforeAll(setup);
 const F = { atol: 1e-5, rtol: 1e-4 };
 const G = { atol: 1e-4, rtol: 2e-3 };
 
-/** Forward and the three gradients of a normalization against the reference. */
+/** Forward and the three gradients of a normalization against the reference, with each way of sharing out rows. */
 async function check(
+  name: string,
+  shape: number[],
+  L: NormLayout,
+  op: (x: Tensor, g: Tensor, b: Tensor) => Tensor,
+  eps: number,
+  seed: number,
+): Promise<void> {
+  for (const v of ['workgroup', 'serial'] as const) {
+    setVariant('norm', v);
+    try {
+      await checkOnce(`${name} (${v})`, shape, L, op, eps, seed);
+    } finally {
+      setVariant('norm', undefined);
+    }
+  }
+}
+
+async function checkOnce(
   name: string,
   shape: number[],
   L: NormLayout,
@@ -66,6 +84,15 @@ describe('layerNorm', () => {
       1e-5,
       2,
     );
+    // Many rows (the default on CPU adapters: an invocation per row).
+    await check(
+      'layer [130, 5]',
+      [130, 5],
+      normLayout([130, 5], 'layer', -1),
+      (x, g, b) => layerNorm(x, g, b),
+      1e-5,
+      4,
+    );
     // Long rows (more than the workgroup) and Keras's epsilon.
     const long = [2, 301];
     await check(
@@ -114,6 +141,16 @@ describe('groupNorm (channels last)', () => {
         10 + i,
       );
     }
+    // 128 rows of 2 x 2 x 2 values.
+    const many = [4, 2, 2, 64];
+    await check(
+      'group [4, 2, 2, 64] / 32',
+      many,
+      normLayout(many, 'group', 32),
+      (x, g, b) => groupNorm(x, 32, g, b),
+      1e-5,
+      21,
+    );
     // [N, L, C] sequences, Keras's epsilon.
     const q = [3, 7, 4];
     await check(

@@ -213,12 +213,18 @@ export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): T
     return numel(want) === t.size ? t.alias(want) : broadcastTo(t, want);
   };
   const [af, bf] = [full(a), full(b)];
+  // The vec4 paths of the 2-D matmul (matmulLaunch): B rows as vec4s, then A four k (or four rows) at once.
+  const vecB = !tb && N % 4 === 0;
+  const vecA = vecB && !ta && Ka % 4 === 0;
+  const rowsA4 = ta && M % 4 === 0;
+  const bLoaders = tb ? { B_TYPE: 'f32', B_LOADERS: BMM_TRANSPOSED_B } : rowMajorB('b', N);
   const out = gemm({
     label: `bmm${ta ? '_at' : ''}${tb ? '_bt' : ''}`,
-    loaders: fillTemplate(
-      `${bmmSrc}\n${commonSrc}`,
-      tb ? { B_TYPE: 'f32', B_LOADERS: BMM_TRANSPOSED_B } : rowMajorB('b', N),
-    ),
+    loaders: fillTemplate(`${bmmSrc}\n${commonSrc}`, { ...bLoaders, ...vec4A('a', vecA || rowsA4) }),
+    kStep4: vecB && Ka % 4 === 0,
+    vecA,
+    rowsA4,
+    kNext: rowsA4,
     M,
     N,
     K: batches * Ka,

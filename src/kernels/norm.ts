@@ -8,9 +8,10 @@
  * Images are channels-last (NHWC), so group norm's groups are runs of channels within each pixel.
  *
  * Conventions: epsilon defaults to PyTorch's 1e-5 (Keras's LayerNormalization and GroupNormalization use
- * 1e-3: pass `epsilon`). Kernels: forward one dispatch (a workgroup per row: mean, then variance, then
- * the normalized and scaled output), backward one dispatch for dx (and dy * xhat) plus the per-channel
- * sums for gamma's and beta's gradients.
+ * 1e-3: pass `epsilon`). Kernels: forward one dispatch (per row: mean, then variance, then the
+ * normalized and scaled output), backward one dispatch for dx (and dy * xhat) plus the per-channel
+ * sums for gamma's and beta's gradients. A row goes to a workgroup of 64 (a tree sum with barriers),
+ * or on CPU adapters with many rows to one invocation ({@link NormVariant}).
  */
 import { runtime } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
@@ -18,6 +19,7 @@ import { Tensor, checkTensor, defineOp, numel, shapeStr } from '../tensor.js';
 import { checkAxis, checkNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumRaw } from './sum-raw.js';
+import { variant } from './variants.js';
 import commonSrc from '../../shaders/norm_common.wgsl';
 import fwdTemplate from '../../shaders/norm_rows.wgsl';
 import gradTemplate from '../../shaders/norm_rows_grad.wgsl';
@@ -70,6 +72,17 @@ function checkEpsilon(eps: unknown, what: string): number {
   return checkNumber(withDefault(eps, NORM_EPSILON), what, { min: 0 });
 }
 
+/** How rows are shared out: a workgroup of 64 per row, or one invocation per row (no barriers). */
+export type NormVariant = 'workgroup' | 'serial';
+
+/**
+ * The variant for these rows (`setVariant('norm', ...)` forces one): on CPU adapters, where barriers
+ * are slow, an invocation per row once there are two workgroups of rows; on GPUs a workgroup per row.
+ */
+function normVariant(L: NormLayout): NormVariant {
+  return variant<NormVariant>('norm', { cpu: L.rows >= 128 ? 'serial' : 'workgroup', gpu: 'workgroup' });
+}
+
 /** Normalize x by `layout` (checked by the callers), recording the gradient of x, gamma and beta. */
 function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor | null, L: NormLayout, eps: number) {
   const rt = runtime();
@@ -79,21 +92,23 @@ function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor |
   const b = beta ?? (affine ? Tensor.zeros([L.channels]) : x);
   const y = Tensor.empty(x.shape);
   const stats = Tensor.empty([L.rows, 2]);
+  const serial = normVariant(L) === 'serial';
+  const grid = rt.grid(L.rows, serial ? 64 : 1);
   rt.dispatch(
-    rt.kernel('norm-rows', fwdSrc, { AFFINE: affine ? 1 : 0 }),
+    rt.kernel('norm-rows', fwdSrc, { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 }),
     { x: x.storage, gamma: g.storage, beta: b.storage, y: y.storage, stats: stats.storage },
     { ...L, eps },
-    rt.grid(L.rows, 1),
+    grid,
   );
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return record(name, inputs, y, [x, g, stats], (dy, [xs, gs, st]) => {
     const dx = Tensor.empty(x.shape);
     const dyxhat = Tensor.empty(x.shape);
     rt.dispatch(
-      rt.kernel('norm-rows-grad', gradSrc, { AFFINE: affine ? 1 : 0 }),
+      rt.kernel('norm-rows-grad', gradSrc, { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 }),
       { x: xs.storage, gamma: gs.storage, stats: st.storage, dy: dy.storage, dx: dx.storage, dyxhat: dyxhat.storage },
       { ...L },
-      rt.grid(L.rows, 1),
+      grid,
     );
     // gamma's and beta's gradients: per-channel sums over every (batch, pixel).
     const perChannel = (t: Tensor, like: Tensor) => {
