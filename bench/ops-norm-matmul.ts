@@ -6,10 +6,10 @@
  * - matmul of [16, 128, 128] stacks: one batched launch, 16 launches of 2-D matmuls, and a shared
  *   2-D right-hand side (A's batch folded into its rows: one GEMM).
  *
- *   npx tsup bench/ops-quick.ts --format cjs --loader .wgsl=text -d node_modules/.cache/opsbench \
+ *   npx tsup bench/ops-norm-matmul.ts --format cjs --loader .wgsl=text -d node_modules/.cache/opsbench \
  *     --external webgpu --no-dts
- *   node node_modules/.cache/opsbench/ops-quick.cjs [--reps 5]
- *   OSSIFY_ADAPTER=swiftshader node node_modules/.cache/opsbench/ops-quick.cjs
+ *   node node_modules/.cache/opsbench/ops-norm-matmul.cjs [--reps 5]
+ *   OSSIFY_ADAPTER=swiftshader node node_modules/.cache/opsbench/ops-norm-matmul.cjs
  */
 import { parseArgs } from 'node:util';
 import { init, runtime, shutdown } from '../src/gpu/runtime.js';
