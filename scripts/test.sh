@@ -28,5 +28,6 @@ npx vitest run "$@"
 if [ -f /usr/lib/chromium/vk_swiftshader_icd.json ] && [ $# -eq 0 ] && [ "${OSSIFY_ADAPTER:-}" != "swiftshader" ]; then
   echo "== kernel and autograd tests on SwiftShader =="
   # Positional arguments are file-name filters.
-  OSSIFY_ADAPTER=swiftshader npx vitest run elementwise reduce runtime optim conv2d pad batchnorm pool concat bam dropout loss fusion fuzz ops-pointwise ops-norm ops-matmul ops-conv ops-seq-model ops-layers
+  OSSIFY_ADAPTER=swiftshader npx vitest run elementwise reduce runtime optim conv2d pad batchnorm pool concat bam dropout loss fusion fuzz \
+    ops-layout ops-reduce ops-mlp ops-pointwise ops-norm ops-matmul ops-conv ops-seq-model ops-layers
 fi

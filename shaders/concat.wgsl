@@ -3,12 +3,12 @@
 //   dst[o * dstStride + dstOff + j] = src[o * srcStride + srcOff + j],  j < inner.
 // Embed mode (EMBED = true, one thread per dst element): the slab lands at dstOff inside rows of
 // dstStride and everything else is written as zero (the gradient of slicing one output out of x).
-// T is f32, or vec4<f32> when every size and offset is a multiple of 4 (then all counts are in vec4s:
-// a quarter of the index arithmetic and 16-byte accesses).
+// U is u32, or vec4<u32> when every size and offset is a multiple of 4 (then all counts are in vec4s:
+// a quarter of the index arithmetic and 16-byte accesses): 32-bit words, so f32 and int32 alike.
 override EMBED: bool = false;
 struct Params { n: u32, inner: u32, srcStride: u32, srcOff: u32, dstStride: u32, dstOff: u32 }
-@group(0) @binding(0) var<storage, read> src: array<{{T}}>;
-@group(0) @binding(1) var<storage, read_write> dst: array<{{T}}>;
+@group(0) @binding(0) var<storage, read> src: array<{{U}}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<{{U}}>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
@@ -18,7 +18,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (EMBED) {
     let o = t / p.dstStride;
     let j = t - o * p.dstStride;
-    var v = {{T}}();
+    var v = {{U}}();
     if (j >= p.dstOff && j < p.dstOff + p.inner) { v = src[o * p.srcStride + p.srcOff + j - p.dstOff]; }
     dst[t] = v;
   } else {

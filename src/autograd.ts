@@ -42,7 +42,8 @@ export function record(
   save: Tensor[],
   backward: (grad: Tensor, saved: Tensor[]) => (Tensor | null)[],
 ): Tensor {
-  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
+  // Integer outputs (indices, int32 layouts) carry no gradient.
+  if (!isGradEnabled() || out.dtype !== 'f32' || !inputs.some((t) => t.requiresGrad)) return out;
   const saved = save.map((t) => keep(t.alias()));
   out.requiresGrad = true;
   // One reference for `out`'s handle, and one on each input's node from this consumer.
@@ -86,6 +87,9 @@ export function backward(loss: Tensor, grad?: Tensor): void {
   checkTensor(loss, 'backward loss');
   if (grad !== undefined) {
     checkTensor(grad, 'backward grad');
+    if (grad.dtype !== 'f32') {
+      throw new Error(`ossify: backward grad must be a f32 tensor (gradients are floats), got ${grad.label()}`);
+    }
     if (grad.rank !== loss.rank || grad.shape.some((d, i) => d !== loss.shape[i])) {
       const [want, got] = [shapeStr(loss.shape), shapeStr(grad.shape)];
       throw new Error(

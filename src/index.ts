@@ -96,6 +96,24 @@ export {
 } from './kernels/conv3d.js';
 export { bamCombine, type BamMode } from './kernels/bam.js';
 export { dropout } from './kernels/dropout.js';
+// Layout ops, int32 conversions and reductions (issue #25)
+export {
+  permute,
+  transpose,
+  slice,
+  pad,
+  gather,
+  indexSelect,
+  squeeze,
+  unsqueeze,
+  flatten,
+  type SliceRange,
+  type PadMode,
+  type PadOptions,
+} from './kernels/layout.js';
+export { cast, oneHot } from './kernels/dtype.js';
+export { max, min, argmax, argmin, logSumExp, prod } from './kernels/reduce.js';
+export { logSoftmax } from './kernels/loss.js';
 // Losses
 export { softmaxCrossEntropy, softmax, type SoftmaxCrossEntropyOptions } from './kernels/loss.js';
 // Optimizers

@@ -38,6 +38,8 @@ export * from './kernels/conv1d.js';
 export * from './kernels/conv-transpose.js';
 export * from './kernels/conv3d.js';
 export * from './kernels/concat.js';
+export * from './kernels/layout.js';
+export * from './kernels/dtype.js';
 export * from './kernels/bam.js';
 export * from './kernels/dropout.js';
 export * from './kernels/loss.js';

@@ -14,8 +14,15 @@ import { fillTemplate } from './gpu/wgsl.js';
 import { checkShape, showValue } from './validate.js';
 import fillSrc from '../shaders/fill.wgsl';
 
-/** Element type. Only f32 is stored today. */
-export type DType = 'f32';
+/**
+ * Element type: `'f32'` (32-bit floats, what every differentiable op computes in) or `'int32'`
+ * (32-bit integers: class labels and indices, taken by `gather`, `indexSelect`, `oneHot`,
+ * `softmaxCrossEntropy`, `max`/`min`/`argmax`/`argmin`, made by `argmax`/`argmin` and `cast`; the
+ * layout ops move either type).
+ * An op that does not take int32 refuses it by name. Both take 4 bytes per element.
+ */
+export type DType = 'f32' | 'int32';
+const DTYPES: readonly DType[] = ['f32', 'int32'];
 /** A tensor's dimensions, outermost first (images are NHWC, convolution filters HWIO). */
 export type Shape = readonly number[];
 
@@ -76,12 +83,13 @@ export function shapeStr(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** A dense f32 tensor on the GPU. */
+/** A dense f32 (or int32) tensor on the GPU. */
 export class Tensor {
   readonly id = nextId++;
   readonly shape: Shape;
   readonly size: number;
-  readonly dtype: DType = 'f32';
+  /** Element type (f32 unless made as int32: labels, indices, argmax's result). */
+  readonly dtype: DType;
   /** Whether gradients flow to (or through) this tensor. */
   requiresGrad = false;
   /** The accumulated gradient of a leaf tensor after `backward()`. */
@@ -96,9 +104,10 @@ export class Tensor {
   version = 0;
   private storage_: Storage | null;
 
-  constructor(shape: Shape, storage: Storage, opts: { track?: boolean } = {}) {
+  constructor(shape: Shape, storage: Storage, opts: { track?: boolean; dtype?: DType } = {}) {
     this.shape = Object.freeze([...checkShape(shape, 'tensor shape')]);
     this.size = numel(shape);
+    this.dtype = opts.dtype ?? 'f32';
     this.storage_ = storage;
     if (opts.track !== false) scopes[scopes.length - 1]?.add(this);
   }
@@ -131,9 +140,10 @@ export class Tensor {
     return null;
   }
 
-  /** "tensor #12 [2, 3] (name)": how errors name it. */
+  /** "tensor #12 [2, 3] (name)": how errors name it (int32 tensors say so: "tensor #12 int32 [2, 3]"). */
   label(): string {
-    return `tensor #${this.id} ${shapeStr(this.shape)}${this.name ? ` (${this.name})` : ''}`;
+    const type = this.dtype === 'f32' ? '' : `${this.dtype} `;
+    return `tensor #${this.id} ${type}${shapeStr(this.shape)}${this.name ? ` (${this.name})` : ''}`;
   }
   get disposed(): boolean {
     return this.storage_ === null;
@@ -146,8 +156,8 @@ export class Tensor {
    * An uninitialised tensor (poisoned with NaN when `setPoison(true)`, as tests do); `persistent`:
    * allocated at its exact size, as in {@link Tensor.from}.
    */
-  static empty(shape: Shape, opts: { persistent?: boolean } = {}): Tensor {
-    const t = Tensor.allocate(shape, opts.persistent);
+  static empty(shape: Shape, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
+    const t = Tensor.allocate(shape, opts.persistent, checkDType(opts.dtype));
     if (poison) fillBuffer(t.storage, NaN, t.size);
     return t;
   }
@@ -155,11 +165,13 @@ export class Tensor {
   /**
    * A tensor holding `data` (row-major). `persistent` allocates it at its exact size instead of a
    * pooled size class: for tensors that live as long as a model (weights, optimizer state).
+   * `dtype: 'int32'` (or an Int32Array as data) makes an integer tensor (labels, indices): its values
+   * must be integers in [-2^31, 2^31), and it cannot require gradients.
    */
   static from(
     data: ArrayLike<number>,
     shape?: Shape,
-    opts: { requiresGrad?: boolean; name?: string; persistent?: boolean } = {},
+    opts: { requiresGrad?: boolean; name?: string; persistent?: boolean; dtype?: DType } = {},
   ): Tensor {
     if (typeof data !== 'object' || data === null || typeof data.length !== 'number') {
       throw new Error(`ossify: Tensor.from data must be an array of numbers, got ${showValue(data)}`);
@@ -167,32 +179,50 @@ export class Tensor {
     const s = checkShape(shape ?? [data.length], 'Tensor.from shape');
     if (numel(s) !== data.length)
       throw new Error(`ossify: ${data.length} values cannot fill shape ${shapeStr(s)} (${numel(s)} elements)`);
-    const t = Tensor.allocate(s, opts.persistent);
-    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-    runtime().upload(t.storage, f32);
+    const dtype = checkDType(opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'f32'));
+    if (dtype === 'int32' && opts.requiresGrad) {
+      throw new Error(`ossify: Tensor.from: an int32 tensor cannot require gradients (only f32 tensors can)`);
+    }
+    let bits: Float32Array | Int32Array;
+    if (dtype === 'int32') {
+      if (!(data instanceof Int32Array)) {
+        for (let i = 0; i < data.length; i++) {
+          const v = data[i];
+          if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
+            const rule = 'integers in [-2^31, 2^31)';
+            throw new Error(`ossify: Tensor.from int32 data must be ${rule}, got ${showValue(v)} at index ${i}`);
+          }
+        }
+      }
+      bits = data instanceof Int32Array ? data : Int32Array.from(data);
+    } else bits = data instanceof Float32Array ? data : Float32Array.from(data);
+    const t = Tensor.allocate(s, opts.persistent, dtype);
+    runtime().upload(t.storage, bits);
     t.requiresGrad = opts.requiresGrad ?? false;
     if (opts.name) t.name = opts.name;
     return t;
   }
 
   /** A tensor filled with one value (`persistent`: allocated at its exact size, as in {@link Tensor.from}). */
-  static full(shape: Shape, value: number, opts: { persistent?: boolean } = {}): Tensor {
-    if (typeof value !== 'number') {
-      throw new Error(`ossify: Tensor.full value must be a number, got ${showValue(value)}`);
+  static full(shape: Shape, value: number, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
+    const dtype = checkDType(opts.dtype);
+    if (typeof value !== 'number' || (dtype === 'int32' && !(Number.isInteger(value) && Math.abs(value) < 2 ** 31))) {
+      const want = dtype === 'int32' ? 'an integer in (-2^31, 2^31)' : 'a number';
+      throw new Error(`ossify: Tensor.full value must be ${want}, got ${showValue(value)}`);
     }
-    const t = Tensor.allocate(shape, opts.persistent);
-    fillBuffer(t.storage, value, t.size);
+    const t = Tensor.allocate(shape, opts.persistent, dtype);
+    fillBuffer(t.storage, value, t.size, dtype);
     return t;
   }
-  static zeros(shape: Shape, opts: { persistent?: boolean } = {}): Tensor {
+  static zeros(shape: Shape, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
     return Tensor.full(shape, 0, opts);
   }
-  static ones(shape: Shape, opts: { persistent?: boolean } = {}): Tensor {
+  static ones(shape: Shape, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
     return Tensor.full(shape, 1, opts);
   }
 
   /** An uninitialised tensor; the shape is checked before anything is allocated. */
-  private static allocate(shape: Shape, exact = false): Tensor {
+  private static allocate(shape: Shape, exact = false, dtype: DType = 'f32'): Tensor {
     checkShape(shape, 'tensor shape');
     const rt = runtime();
     let owner: BufferLike;
@@ -203,12 +233,24 @@ export class Tensor {
       if (rt.lost) throw e;
       throw new Error(`ossify: tensor shape ${shapeStr(shape)}: ${(e as Error).message.replace(/^ossify: /, '')}`);
     }
-    return new Tensor(shape, new Storage(owner, rt));
+    return new Tensor(shape, new Storage(owner, rt), { dtype });
   }
 
-  /** Copy the values back to the CPU. */
+  /**
+   * Copy the values back to the CPU, as floats (an int32 tensor's values convert exactly up to 2^24
+   * in magnitude; {@link Tensor.readInt32} reads them as they are).
+   */
   async read(): Promise<Float32Array> {
-    return new Float32Array(await runtime().download(this.storage, this.size * 4));
+    const bytes = await runtime().download(this.storage, this.size * 4);
+    return this.dtype === 'int32' ? Float32Array.from(new Int32Array(bytes)) : new Float32Array(bytes);
+  }
+
+  /** Copy an int32 tensor's values back to the CPU (an f32 tensor is refused: cast it first). */
+  async readInt32(): Promise<Int32Array> {
+    if (this.dtype !== 'int32') {
+      throw new Error(`ossify: readInt32() reads int32 tensors; ${this.label()} is ${this.dtype}: use read()`);
+    }
+    return new Int32Array(await runtime().download(this.storage, this.size * 4));
   }
 
   /** The single value of a one-element tensor. */
@@ -221,7 +263,7 @@ export class Tensor {
   alias(shape: Shape = this.shape): Tensor {
     if (numel(shape) !== this.size)
       throw new Error(`ossify: cannot view ${shapeStr(this.shape)} as ${shapeStr(shape)}`);
-    return new Tensor(shape, this.storage.retain());
+    return new Tensor(shape, this.storage.retain(), { dtype: this.dtype });
   }
 
   /** Free this handle's reference to the GPU memory (idempotent). */
@@ -251,11 +293,20 @@ export function setPoison(on: boolean): void {
   poison = on;
 }
 
-/** Fill `n` floats of a storage with a value (a GPU dispatch, ordered with other work). */
-export function fillBuffer(dst: BufferLike, value: number, n: number): void {
+/** `v` if it is a dtype ossify stores (undefined: f32). */
+export function checkDType(v: unknown, what = 'dtype'): DType {
+  if (v === undefined) return 'f32';
+  if (!DTYPES.includes(v as DType)) {
+    throw new Error(`ossify: ${what} must be ${DTYPES.map(showValue).join(' or ')}, got ${showValue(v)}`);
+  }
+  return v as DType;
+}
+
+/** Fill `n` elements of a storage with a value (a GPU dispatch, ordered with other work). */
+export function fillBuffer(dst: BufferLike, value: number, n: number, dtype: DType = 'f32'): void {
   const rt = runtime();
   const vec = n % 4 === 0;
-  const bits = new Uint32Array(new Float32Array([value]).buffer)[0];
+  const bits = dtype === 'int32' ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
   rt.dispatchStream(
     'fill',
     fillTemplate(fillSrc, { T: vec ? 'vec4<u32>' : 'u32' }),
@@ -346,35 +397,48 @@ export function checkTensor(v: unknown, what: string): Tensor {
   return v;
 }
 
+/** Refuse a tensor of another element type than an op argument takes, saying how to convert it. */
+function checkTensorType(t: Tensor, what: string, want: DType | 'any'): void {
+  if (want === 'any' || t.dtype === want) return;
+  const fix = want === 'f32' ? `cast(x, 'f32') converts one` : `cast(x, 'int32') converts one (truncating)`;
+  const an = want === 'int32' ? 'an' : 'a';
+  throw new Error(`ossify: ${what} must be ${an} ${want} tensor, got ${t.label()} (${t.dtype}): ${fix}`);
+}
+
 /**
  * Define a public op. Before `fn` runs, its tensor arguments are checked by position and name
  * (`'x'`: a tensor; `'bias?'`: a tensor, null or undefined; `'tensors[]'`: an array of tensors;
  * `''`: not a tensor, unchecked), so that a disposed or foreign tensor is refused by name ("matmul
- * argument b: tensor #12 [3, 4] was used after dispose() ..."). `fn` runs in a scope of its own:
- * the tensors it creates and does not return (views, partial results of ops built from ops) are
- * disposed when it returns, autograd keeping what a backward rule needs by reference; and when it
- * throws, everything it created is disposed, so that a failed call leaks nothing.
+ * argument b: tensor #12 [3, 4] was used after dispose() ..."). Tensors must be f32 unless the name
+ * says otherwise: `'indices:int32'` takes int32 only, `'x:any'` either type (layout ops). `fn` runs in
+ * a scope of its own: the tensors it creates and does not return (views, partial results of ops built
+ * from ops) are disposed when it returns, autograd keeping what a backward rule needs by reference; and
+ * when it throws, everything it created is disposed, so that a failed call leaks nothing.
  */
 export function defineOp<A extends unknown[], R>(
   name: string,
   args: readonly string[],
   fn: (...a: A) => R,
 ): (...a: A) => R {
-  const specs = args.map((a) => ({
-    name: a.replace(/\?|\[\]/g, ''),
-    optional: a.endsWith('?'),
-    list: a.endsWith('[]'),
-  }));
+  const specs = args.map((a) => {
+    const [base, type = 'f32'] = a.split(':');
+    return {
+      name: base.replace(/\?|\[\]/g, ''),
+      optional: base.endsWith('?'),
+      list: base.endsWith('[]'),
+      dtype: type as DType | 'any',
+    };
+  });
   const op = (...a: A): R => {
     for (let i = 0; i < specs.length; i++) {
       const s = specs[i];
       const v = a[i];
       if (!s.name || (s.optional && (v === null || v === undefined))) continue;
       const what = `${name} argument ${s.name}`;
-      if (!s.list) checkTensor(v, what);
+      if (!s.list) checkTensorType(checkTensor(v, what), what, s.dtype);
       else if (!Array.isArray(v) || v.length === 0) {
         throw new Error(`ossify: ${what} must be a non-empty array of tensors, got ${showValue(v)}`);
-      } else v.forEach((t, j) => checkTensor(t, `${what}[${j}]`));
+      } else v.forEach((t, j) => checkTensorType(checkTensor(t, `${what}[${j}]`), `${what}[${j}]`, s.dtype));
     }
     return runScope(
       () => fn(...a),

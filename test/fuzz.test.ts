@@ -35,6 +35,22 @@ import {
   concat,
   zeroPad2d,
   dropout,
+  permute,
+  transpose,
+  slice,
+  pad,
+  gather,
+  squeeze,
+  flatten,
+  max,
+  min,
+  argmax,
+  argmin,
+  logSumExp,
+  prod,
+  logSoftmax,
+  type SliceRange,
+  type PadMode,
   Adam,
   SGD,
   type Conv2dOptions,
@@ -51,6 +67,12 @@ import {
   batchNormReference,
   concatReference,
   zeroPad2dReference,
+  permuteReference,
+  sliceReference,
+  padReference,
+  gatherReference,
+  reduceOpReference,
+  logSoftmaxReference,
   dropoutReference,
   adamReference,
   sgdReference,
@@ -75,6 +97,8 @@ interface Slot {
   requiresGrad?: boolean;
   /** The argument also takes non-tensors (an array of class weights): no 'not a tensor' fault. */
   notOnlyTensor?: boolean;
+  /** An int32 tensor (indices, labels): `data` holds integers. */
+  dtype?: 'int32';
 }
 
 interface Expected {
@@ -781,6 +805,200 @@ const padSpec: Spec = {
   },
 };
 
+/** Issue #25's layout ops: permute/transpose, slice, pad (three modes) and the views. */
+const layoutSpec: Spec = {
+  name: 'permute/slice/pad/views',
+  weight: 2,
+  valid: (r) => {
+    const shape = pick(r, [
+      [2, 3, 4],
+      [3, 5],
+      [4, 1, 3],
+    ]);
+    const rank = shape.length;
+    const x = slot(r, '', shape, NAN_INF, { requiresGrad: r() < 0.3 });
+    const host = { data: x.data, shape };
+    const op = pick(r, ['permute', 'transpose', 'slice', 'pad', 'squeeze', 'flatten'] as const);
+    x.label = `${op} argument x`;
+    const same = () => [{ data: x.data, shape: [] as number[] }];
+    switch (op) {
+      case 'permute':
+      case 'transpose': {
+        const perm = [...shape.keys()].sort(() => r() - 0.5);
+        const f = op === 'permute' ? permute : transpose;
+        return valid(
+          op,
+          [x],
+          ([t]) => f(t, perm),
+          () => [permuteReference(host, perm)],
+        );
+      }
+      case 'slice': {
+        const ranges: SliceRange[] = shape.map((n) =>
+          pick(r, [{}, { start: -1 }, { step: -1 }, { start: n - 1, stop: -n - 5, step: -2 }, { stop: 100, step: 2 }]),
+        );
+        return valid(
+          op,
+          [x],
+          ([t]) => slice(t, ranges),
+          () => [sliceReference(host, ranges)],
+        );
+      }
+      case 'pad': {
+        const mode = pick(r, ['constant', 'reflect', 'edge'] as PadMode[]);
+        const paddings = shape.map((n) => [Math.floor(r() * n), Math.floor(r() * n)] as [number, number]);
+        const value = pick(r, [0, -1.5, NaN, Infinity]);
+        const call: Call = ([t]) => pad(t, paddings, { mode, value });
+        return valid(op, [x], call, () => [padReference(host, paddings, mode, value)]);
+      }
+      case 'squeeze': {
+        const want = shape.filter((d) => d !== 1);
+        return valid(
+          op,
+          [x],
+          ([t]) => squeeze(t),
+          () => [{ ...same()[0], shape: want }],
+        );
+      }
+      default: {
+        const start = Math.floor(r() * rank);
+        const want = [...shape.slice(0, start), numel(shape.slice(start))];
+        return valid(
+          op,
+          [x],
+          ([t]) => flatten(t, start),
+          () => [{ ...same()[0], shape: want }],
+        );
+      }
+    }
+  },
+  badOption: (r) => {
+    const x = slot(r, 'x', [3, 4]);
+    const which = pick(r, ['permute', 'slice', 'pad', 'reflect'] as const);
+    if (which === 'permute') {
+      const axes = pick(r, [[0], [0, 0], [0, 2], [1, NaN], 'ab', [0, 1, 2]] as unknown[]) as number[];
+      return fails('permute', 'bad option', [x], ([t]) => permute(t, axes), ['permute axes'], /each of the 2 axes/);
+    }
+    if (which === 'slice') {
+      const ranges = pick(r, [[{ step: 0 }], [{ start: 0.5 }], [{ start: 2, stop: 1 }], [{ stop: NaN }]] as unknown[]);
+      const call: Call = ([t]) => slice(t, ranges as SliceRange[]);
+      return fails('slice', 'bad option', [x], call, ['slice range of axis 0'], /must be|selects no element/);
+    }
+    if (which === 'pad') {
+      const p = pick(r, [
+        [[1, 1]],
+        [
+          [-1, 0],
+          [0, 0],
+        ],
+        [
+          [0.5, 0],
+          [0, 0],
+        ],
+        'x',
+      ] as unknown[]);
+      const call: Call = ([t]) => pad(t, p as [number, number][]);
+      return fails('pad', 'bad option', [x], call, ['pad paddings'], /2 pairs \[before, after\] of integers >= 0/);
+    }
+    const call: Call = ([t]) =>
+      pad(
+        t,
+        [
+          [0, 3],
+          [0, 0],
+        ],
+        { mode: 'reflect' },
+      );
+    return fails('pad', 'bad option', [x], call, ["pad mode 'reflect'", 'axis 0'], /under its extent 3/);
+  },
+  huge: (r) => {
+    const x = slot(r, 'x', [3, 4]);
+    const call: Call = ([t]) =>
+      pad(t, [
+        [0, 2 ** 40],
+        [0, 2 ** 40],
+      ]);
+    return fails('pad', 'huge size', [x], call, ['tensor shape'], /not a valid shape|exceeds|too large|size/);
+  },
+};
+
+/** gather on int32 indices (any shape, negative and out-of-range ones). */
+const gatherSpec: Spec = {
+  name: 'gather',
+  weight: 1,
+  valid: (r) => {
+    const [shape, axis] = pick(r, [
+      [[4, 3], 0],
+      [[2, 5], 1],
+      [[2, 3, 4], -1],
+    ] as [number[], number][]);
+    const x = slot(r, 'gather argument x', shape, NAN_INF, { requiresGrad: r() < 0.3 });
+    const len = shape.at(axis)!;
+    const idxShape = pick(r, [[3], [2, 2]]);
+    const idx: Slot = {
+      label: 'gather argument indices',
+      shape: idxShape,
+      data: Array.from({ length: numel(idxShape) }, () => Math.floor(r() * (2 * len + 2)) - len - 1),
+      dtype: 'int32',
+    };
+    const call: Call = ([t, i]) => gather(t, i, axis);
+    return valid('gather', [x, idx], call, () => [gatherReference({ data: x.data, shape }, idx, axis)]);
+  },
+  badShape: (r) => {
+    const slots = [slot(r, 'x', [4, 3]), slot(r, 'indices', [2])];
+    const call: Call = ([t, i]) => gather(t, i);
+    return fails('gather', 'bad shape', slots, call, ['gather argument indices'], /must be an int32 tensor/);
+  },
+  badOption: (r) => {
+    const slots = [slot(r, 'x', [4, 3]), { label: 'i', shape: [2], data: [0, 1], dtype: 'int32' as const }];
+    const axis = pick(r, [2, -3, 0.5, NaN]);
+    return fails('gather', 'bad option', slots, ([t, i]) => gather(t, i, axis), ['gather axis'], /integer in/);
+  },
+};
+
+/** Issue #25's reductions: max, min, logSumExp, prod, argmax, argmin and logSoftmax. */
+const reduceOpsSpec: Spec = {
+  name: 'max/min/argmax/logSumExp/prod/logSoftmax',
+  weight: 2,
+  valid: (r) => {
+    const shape = pick(r, [[2, 3, 4], [3, 5], [7]]);
+    const rank = shape.length;
+    const op = pick(r, ['max', 'min', 'logSumExp', 'prod', 'argmax', 'argmin', 'logSoftmax'] as const);
+    const x = slot(r, `${op} argument x`, shape, NAN_INF, { requiresGrad: r() < 0.3 });
+    if (op === 'logSoftmax') {
+      const axis = pick(r, [-1, 0]);
+      const want = () => [{ data: logSoftmaxReference(x.data, shape, axis), shape }];
+      return valid(op, [x], ([t]) => logSoftmax(t, axis), want, LOOSE);
+    }
+    if (op === 'argmax' || op === 'argmin') {
+      const axis = pick(r, [undefined, 0, -1]);
+      const ax = axis === undefined ? [...shape.keys()] : [axis < 0 ? axis + rank : axis];
+      const kept = shape.filter((_, i) => !ax.includes(i));
+      const f = op === 'argmax' ? argmax : argmin;
+      const want = () => [{ data: reduceOpReference(op, x.data, shape, ax), shape: kept.length ? kept : [1] }];
+      return valid(op, [x], ([t]) => f(t, axis), want);
+    }
+    const axes = pick(r, [undefined, 0, -1, [0, rank - 1]]);
+    const keepDims = pick(r, [undefined, true, false]);
+    const ax = axes === undefined ? [...shape.keys()] : [...new Set([axes].flat().map((a) => (a < 0 ? a + rank : a)))];
+    const kept = shape.map((d, i) => (ax.includes(i) ? 1 : d));
+    const dropped = shape.filter((_, i) => !ax.includes(i));
+    const f = { max, min, logSumExp, prod }[op];
+    const want = () => [
+      { data: reduceOpReference(op, x.data, shape, ax), shape: keepDims ? kept : dropped.length ? dropped : [1] },
+    ];
+    return valid(op, [x], ([t]) => f(t, axes, keepDims), want, LOOSE);
+  },
+  badOption: (r) => {
+    const x = slot(r, 'x', [2, 3, 4]);
+    const op = pick(r, ['max', 'argmax', 'logSoftmax'] as const);
+    const bad = pick(r, [NaN, 0.5, 3, -4, '0'] as unknown[]) as number;
+    const call: Call = ([t]) => (op === 'max' ? max(t, bad) : op === 'argmax' ? argmax(t, bad) : logSoftmax(t, bad));
+    const name = op === 'max' ? 'max axes' : `${op} axis`;
+    return fails(op, 'bad option', [x], call, [name], /must be an integer in \[-3, 2\]/);
+  },
+};
+
 const dropoutSpec: Spec = {
   name: 'dropout',
   weight: 1,
@@ -949,6 +1167,9 @@ const SPECS: Spec[] = [
   batchNormSpec,
   concatSpec,
   padSpec,
+  layoutSpec,
+  gatherSpec,
+  reduceOpsSpec,
   dropoutSpec,
   creationSpec,
   optimizerSpec,
@@ -1066,7 +1287,9 @@ describe('generated calls over the public ops and options (issue #24)', () => {
         if (c.fault?.slot === i && c.fault.kind === 'foreign tensor') {
           return foreign.get(shapeText(s.shape)) ?? foreign.get('[1]');
         }
-        const t = Tensor.from(Float32Array.from(s.data), s.shape, { requiresGrad: s.requiresGrad });
+        const t = s.dtype
+          ? Tensor.from(Int32Array.from(s.data), s.shape)
+          : Tensor.from(Float32Array.from(s.data), s.shape, { requiresGrad: s.requiresGrad });
         if (c.fault?.slot === i) t.dispose();
         else made.push(t);
         return t;

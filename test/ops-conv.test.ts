@@ -229,6 +229,9 @@ describe('conv2dTranspose', () => {
       expect(() => conv2dTranspose(Tensor.zeros([4, 4, 3]), w)).toThrow(/needs 4-D x and w/);
       expect(() => conv2dTranspose(x, w, null, { padding: [5, 5, 0, 0] })).toThrow(/output would be empty/);
       expect(() => conv1d(Tensor.zeros([1, 5]), Tensor.zeros([3, 1, 1]))).toThrow(/sequence \[N, L, C\]/);
+      const ints = Tensor.from(new Int32Array(5), [1, 5, 1]);
+      expect(() => conv1d(ints, Tensor.zeros([3, 1, 1]))).toThrow(/conv1d argument x must be a f32 tensor/);
+      expect(() => maxPool1d(ints, { size: 2 })).toThrow(/maxPool1d argument x must be a f32 tensor/);
       expect(() =>
         conv1d(Tensor.zeros([1, 5, 1]), Tensor.zeros([3, 1, 1]), null, { padding: 'full' as 'same' }),
       ).toThrow(/conv1d option padding must be 'valid', 'same', 'causal' or \[left, right\]/);

@@ -332,6 +332,11 @@ describe('errors name the problem and the fix', () => {
       expect(() => maximum(x, Tensor.zeros([4]))).toThrow(/\[3\] and \[4\] cannot be broadcast/);
       expect(() => where(Tensor.zeros([2]), x, x)).toThrow(/cannot be broadcast/);
       expect(() => greater(x, 1 as unknown as Tensor)).toThrow(/greater argument b must be a Tensor/);
+      // int32 tensors (labels, indices) are refused by name, with the cast that converts them.
+      const labels = Tensor.from([1, 2, 3], [3], { dtype: 'int32' });
+      expect(() => gelu(labels)).toThrow(/gelu argument x must be a f32 tensor, got .*int32.*cast\(x, 'f32'\)/);
+      expect(() => maximum(x, labels)).toThrow(/maximum argument b must be a f32 tensor/);
+      expect(() => where(labels, x, x)).toThrow(/where argument cond must be a f32 tensor/);
     });
   });
 });

@@ -88,14 +88,14 @@ function sliceAll(x: Tensor, sizes: readonly number[], ax: number, want?: readon
     if (want && !want[i]) return null;
     const shape = [...x.shape];
     shape[ax] = s;
-    const out = Tensor.empty(shape);
+    const out = Tensor.empty(shape, { dtype: x.dtype });
     copySlab(x, out, outer, inner, stride, at, inner, 0);
     return out;
   });
 }
 
-/** Concatenate tensors along `axis` (negative counts from the end). Differentiable. */
-export const concat = defineOp('concat', ['tensors[]'], (tensors: readonly Tensor[], axis: number): Tensor => {
+/** Concatenate tensors along `axis` (negative counts from the end). Differentiable; f32 or int32 (all alike). */
+export const concat = defineOp('concat', ['tensors[]:any'], (tensors: readonly Tensor[], axis: number): Tensor => {
   const rank = tensors[0].rank;
   const ax = normAxis(axis, rank, 'concat axis');
   for (const t of tensors) {
@@ -106,10 +106,15 @@ export const concat = defineOp('concat', ['tensors[]'], (tensors: readonly Tenso
       );
     }
   }
+  const dtype = tensors[0].dtype;
+  const other = tensors.find((t) => t.dtype !== dtype);
+  if (other) {
+    throw new Error(`ossify: concat takes tensors of one dtype, got ${tensors[0].label()} and ${other.label()}`);
+  }
   const sizes = tensors.map((t) => t.shape[ax]);
   const shape = [...tensors[0].shape];
   shape[ax] = sizes.reduce((p, d) => p + d, 0);
-  const out = Tensor.empty(shape);
+  const out = Tensor.empty(shape, { dtype });
   const outer = prod(shape.slice(0, ax));
   const trail = prod(shape.slice(ax + 1));
   const stride = shape[ax] * trail;
@@ -136,8 +141,11 @@ export function writeChannels(x: Tensor, dst: Tensor, offset: number): void {
   copySlab(x, dst, x.size / C, C, C, 0, D, offset);
 }
 
-/** Split x along `axis` into pieces of the given sizes (which must add up to the axis extent). Differentiable. */
-export const split = defineOp('split', ['x'], (x: Tensor, sizes: readonly number[], axis: number): Tensor[] => {
+/**
+ * Split x along `axis` into pieces of the given sizes (which must add up to the axis extent).
+ * Differentiable; f32 or int32.
+ */
+export const split = defineOp('split', ['x:any'], (x: Tensor, sizes: readonly number[], axis: number): Tensor[] => {
   const ax = normAxis(axis, x.rank, 'split axis');
   if (!Array.isArray(sizes)) {
     throw new Error(`ossify: split sizes must be a list of positive integers, got ${showValue(sizes)}`);

@@ -385,8 +385,8 @@ export const broadcastTo = defineOp('broadcastTo', ['x'], (x: Tensor, shape: Sha
   return record('broadcastTo', [x], out, [], (g) => [sumTo(g, x.shape)]);
 });
 
-/** A view with another shape of the same size (no copy). -1 infers one dimension. */
-export const reshape = defineOp('reshape', ['x'], (x: Tensor, shape: readonly number[]): Tensor => {
+/** A view with another shape of the same size (no copy). -1 infers one dimension. f32 or int32. */
+export const reshape = defineOp('reshape', ['x:any'], (x: Tensor, shape: readonly number[]): Tensor => {
   const dims = Array.isArray(shape) ? shape : null;
   const inferred = dims?.filter((d) => d === -1).length ?? 0;
   if (!dims || !dims.every((d) => d === -1 || (Number.isInteger(d) && d >= 1)) || inferred > 1) {

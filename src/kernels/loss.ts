@@ -22,7 +22,10 @@ import ceTemplate from '../../shaders/softmax_ce.wgsl';
 import ceGradSrc from '../../shaders/softmax_ce_grad.wgsl';
 import softmaxTemplate from '../../shaders/softmax.wgsl';
 import rowLseSrc from '../../shaders/row_lse.wgsl';
+import logSoftmaxSrc from '../../shaders/log_softmax.wgsl';
 import { fillTemplate } from '../gpu/wgsl.js';
+import { checkAxis } from '../validate.js';
+import { oneHot } from './dtype.js';
 
 // Both softmax kernels share the row log-sum-exp (shaders/row_lse.wgsl).
 const ceSrc = fillTemplate(ceTemplate, { ROW_LSE: rowLseSrc });
@@ -40,15 +43,26 @@ function check2d(name: string, z: Tensor): [number, number] {
 }
 
 /**
- * Mean over the batch of the (weighted) softmax cross-entropy of logits [N, C] against targets [N, C].
- * Returns shape [1]. `classWeights`: C finite numbers >= 0 (or a tensor of C values).
+ * Mean over the batch of the (weighted) softmax cross-entropy of logits [N, C] against targets: f32
+ * [N, C] (one-hot or soft), or int32 class labels [N] (PyTorch's `CrossEntropyLoss` targets; a label
+ * outside [0, C) counts as a zero target row). Returns shape [1]. `classWeights`: C finite numbers
+ * >= 0 (or a tensor of C values).
  */
 export const softmaxCrossEntropy = defineOp(
   'softmaxCrossEntropy',
-  ['logits', 'targets'],
+  ['logits', 'targets:any'],
   (logits: Tensor, targets: Tensor, opts: SoftmaxCrossEntropyOptions = {}): Tensor => {
     const rt = runtime();
     const [N, C] = check2d('softmaxCrossEntropy', logits);
+    if (targets.dtype === 'int32') {
+      if (targets.rank !== 1 || targets.shape[0] !== N) {
+        throw new Error(
+          `ossify: softmaxCrossEntropy int32 targets must be class labels [${N}] (one per row of the logits), ` +
+            `got ${targets.label()}`,
+        );
+      }
+      targets = oneHot(targets, C);
+    }
     if (targets.rank !== 2 || targets.shape[0] !== N || targets.shape[1] !== C)
       throw new Error(
         `ossify: softmaxCrossEntropy targets must be [${N}, ${C}] like the logits, got ${shapeStr(targets.shape)}`,
@@ -105,7 +119,52 @@ export const softmax = defineOp('softmax', ['logits'], (logits: Tensor): Tensor 
   return y;
 });
 
+/**
+ * log(softmax(x)) along `axis` (default -1, the last), fused and stable: x - max - log(sum(exp(x - max)))
+ * in one kernel, so logits of +-100 give -200, not the -Infinity of `log(softmax(x))`. A row holding
+ * NaN is NaN. Differentiable (one kernel: dx = g - softmax(x) * sum(g)).
+ */
+export const logSoftmax = defineOp('logSoftmax', ['x'], (x: Tensor, axis: number = -1): Tensor => {
+  const rt = runtime();
+  const ax = checkAxis(axis, x.rank, 'logSoftmax axis');
+  const outer = x.shape.slice(0, ax).reduce((p, d) => p * d, 1);
+  const inner = x.shape.slice(ax + 1).reduce((p, d) => p * d, 1);
+  const r = x.shape[ax];
+  const k = rt.kernel('log-softmax', logSoftmaxSrc);
+  const launch = (src: Tensor, g: Tensor, backward: number): Tensor => {
+    const out = Tensor.empty(x.shape);
+    rt.dispatch(
+      k,
+      { x: src.storage, g: g.storage, out: out.storage },
+      { outer, r, inner, backward },
+      rt.grid(outer * inner, 64),
+    );
+    return out;
+  };
+  const y = launch(x, x, 0);
+  return record('logSoftmax', [x], y, [y], (g, [ys]) => [launch(ys, g, 1)]);
+});
+
 // ---- float64 CPU references -------------------------------------------------------------------
+
+/** Float64 reference of {@link logSoftmax} along `axis` of `shape`. */
+export function logSoftmaxReference(x: ArrayLike<number>, shape: readonly number[], axis = -1): Float64Array {
+  const ax = axis < 0 ? axis + shape.length : axis;
+  const outer = shape.slice(0, ax).reduce((p, d) => p * d, 1);
+  const inner = shape.slice(ax + 1).reduce((p, d) => p * d, 1);
+  const r = shape[ax];
+  const y = new Float64Array(x.length);
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const at = (j: number) => (o * r + j) * inner + i;
+      let m = -Infinity;
+      for (let j = 0; j < r; j++) m = Math.max(m, x[at(j)]);
+      let s = 0;
+      for (let j = 0; j < r; j++) s += Math.exp(x[at(j)] - m);
+      for (let j = 0; j < r; j++) y[at(j)] = x[at(j)] - m - Math.log(s);
+    }
+  return y;
+}
 
 /** Float64 reference of {@link softmax} over rows of [N, C]. */
 export function softmaxReference(z: ArrayLike<number>, N: number, C: number): Float64Array {

@@ -1,0 +1,45 @@
+// Log-softmax along the middle axis of x viewed as [outer, r, inner], one invocation per (outer, inner)
+// row, fused (one kernel forward, one backward):
+//   forward (backward = 0): y = x - m - log(sum exp(x - m)), m the row's maximum: finite for logits of
+//     +-1e4 (log(softmax(x)) underflows to -inf there); a row holding NaN, or whose maximum is
+//     infinite, is NaN throughout (PyTorch's x - m - log(sum(exp(x - m))) gives NaN there too);
+//   backward (backward = 1, x bound to y): dx = g - exp(y) * sum_r g.
+struct Params { outer: u32, r: u32, inner: u32, backward: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  if (t >= p.outer * p.inner) { return; }
+  let i = t % p.inner;
+  let base = (t / p.inner) * p.r * p.inner + i;
+  if (p.backward == 1u) {
+    var sg = 0.0;
+    for (var j = 0u; j < p.r; j++) { sg += g[base + j * p.inner]; }
+    for (var j = 0u; j < p.r; j++) {
+      let at = base + j * p.inner;
+      out[at] = g[at] - exp(x[at]) * sg;
+    }
+    return;
+  }
+  var m = x[base];
+  var nan = false;
+  for (var j = 0u; j < p.r; j++) {
+    let v = x[base + j * p.inner];
+    m = max(m, v);
+    nan = nan || !(v == v);
+  }
+  var se = 0.0;
+  for (var j = 0u; j < p.r; j++) { se += exp(x[base + j * p.inner] - m); }
+  // se >= 1 for a finite maximum, so log is exact on every adapter. NaN spelled out (max drops it),
+  // and where the maximum is infinite (x - m is then NaN somewhere, as in PyTorch's formula).
+  nan = nan || abs(m) > 3.4e38;
+  let lse = m + log(se);
+  for (var j = 0u; j < p.r; j++) {
+    let at = base + j * p.inner;
+    out[at] = select(x[at] - lse, (x[at] - x[at]) / (x[at] - x[at]), nan);
+  }
+}

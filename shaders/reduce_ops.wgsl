@@ -1,0 +1,124 @@
+// max, min, argmax, argmin, logSumExp and prod over the middle axis of x viewed as [outer, r, inner],
+// in chunks of `chunk` along r (two passes when outer * inner is small and r long, as reduce.wgsl).
+// OP is an override constant (0 max, 1 min, 2 argmax, 3 argmin, 4 logSumExp, 5 prod): a pipeline per op
+// used, each without the others' branches (a uniform op ran max 5x slower than sum on SwiftShader).
+// Each invocation folds its chunk into a state (a: f32, b: u32 bits) and writes it to aux[t], and the
+// result to out[t] (32-bit words: f32 bits, or the int32 index of argmax/argmin):
+//   max/min:       a = the extremum, b = how many elements equal it (the gradient splits among ties);
+//   argmax/argmin: a = the extremum, b = the index of its first occurrence;
+//   logSumExp:     a = the running maximum m, b = the f32 bits of sum exp(x - m);
+//   prod:          a = the product of the non-zero elements, b = how many are zero (for the gradient).
+// With `partial` = 1 the input is the states of a first pass ([outer, r, inner] pairs) instead of x.
+// NaN propagates as in PyTorch: max/min and logSumExp are NaN over a NaN, argmax/argmin point at the
+// first NaN, prod carries it through the product.
+override OP: u32 = 0u;
+// INT: x holds int32 values (max, min, argmax and argmin only), compared as integers.
+override INT: bool = false;
+struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, partial: u32 }
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@group(0) @binding(2) var<storage, read_write> aux: array<vec2<u32>>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+fn isNan(v: f32) -> bool { return !(v == v); }
+
+// Whether the value of bits vb replaces the current extremum's cb (NaN wins over numbers, the first
+// NaN stays; int32 values compare as integers).
+fn better(vb: u32, cb: u32) -> bool {
+  let up = OP == 0u || OP == 2u;
+  if (INT) {
+    let vi = bitcast<i32>(vb);
+    let ci = bitcast<i32>(cb);
+    return select((vi < ci), (vi > ci), up);
+  }
+  let v = bitcast<f32>(vb);
+  let c = bitcast<f32>(cb);
+  if (isNan(c)) { return false; }
+  if (isNan(v)) { return true; }
+  return select((v < c), (v > c), up);
+}
+
+// Whether the values of bits vb and cb tie (NaN ties with NaN).
+fn tie(vb: u32, cb: u32) -> bool {
+  let v = bitcast<f32>(vb);
+  let c = bitcast<f32>(cb);
+  return vb == cb || (!INT && (v == c || (isNan(v) && isNan(c))));
+}
+
+// The state of element j (or of partial state j).
+fn lift(j: u32, at: u32) -> vec2<u32> {
+  if (p.partial == 1u) { return aux_in(at); }
+  let v = bitcast<f32>(x[at]);
+  switch (OP) {
+    case 0u, 1u: { return vec2<u32>(x[at], 1u); }
+    case 2u, 3u: { return vec2<u32>(x[at], j); }
+    case 4u: { return vec2<u32>(x[at], bitcast<u32>(select(1.0, 0.0, v < -3.4e38))); }
+    default: { return select(vec2<u32>(x[at], 0u), vec2<u32>(bitcast<u32>(1.0), 1u), v == 0.0); }
+  }
+}
+
+// A first pass's state, read from x (its aux buffer, bound as x).
+fn aux_in(at: u32) -> vec2<u32> { return vec2<u32>(x[2u * at], x[2u * at + 1u]); }
+
+// Fold state s into state c.
+fn combine(c: vec2<u32>, s: vec2<u32>) -> vec2<u32> {
+  let ca = bitcast<f32>(c.x);
+  let sa = bitcast<f32>(s.x);
+  switch (OP) {
+    case 0u, 1u: {
+      if (better(s.x, c.x)) { return s; }
+      return vec2<u32>(c.x, c.y + select(0u, s.y, tie(s.x, c.x)));
+    }
+    case 2u, 3u: { return select(c, s, better(s.x, c.x)); }
+    case 4u: {
+      if (isNan(ca) || isNan(sa)) { return vec2<u32>(select(c.x, s.x, isNan(sa)), bitcast<u32>(1.0)); }
+      let cs = bitcast<f32>(c.y);
+      let ss = bitcast<f32>(s.y);
+      if (ss == 0.0) { return c; }
+      if (cs == 0.0) { return s; }
+      // Equal maxima (infinities included) add; otherwise the smaller side is rescaled.
+      if (sa == ca) { return vec2<u32>(c.x, bitcast<u32>(cs + ss)); }
+      if (sa > ca) { return vec2<u32>(s.x, bitcast<u32>(cs * exp(ca - sa) + ss)); }
+      return vec2<u32>(c.x, bitcast<u32>(cs + ss * exp(sa - ca)));
+    }
+    default: { return vec2<u32>(bitcast<u32>(ca * sa), c.y + s.y); }
+  }
+}
+
+// The reduction's value from a final state.
+fn result(s: vec2<u32>) -> u32 {
+  let a = bitcast<f32>(s.x);
+  switch (OP) {
+    case 0u, 1u: { return s.x; }
+    case 2u, 3u: { return s.y; }
+    case 4u: {
+      let se = bitcast<f32>(s.y);
+      // No element above -inf: -inf (log(0) spelled out: SwiftShader's is finite).
+      if (se == 0.0) { return 0xff800000u; }
+      return bitcast<u32>(select(a + log(se), a, isNan(a) || abs(a) > 3.4e38));
+    }
+    // With a zero: 0, or NaN where the other factors hold an infinity or NaN (0 * inf), spelled out.
+    default: {
+      return bitcast<u32>(select(a, select(0.0, (a - a) / (a - a), !(abs(a) <= 3.4e38)), s.y > 0u));
+    }
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * 256u;
+  if (t >= p.outer * p.nchunks * p.inner) { return; }
+  let i = t % p.inner;
+  let c = (t / p.inner) % p.nchunks;
+  let o = t / (p.inner * p.nchunks);
+  let j0 = c * p.chunk;
+  let j1 = min(j0 + p.chunk, p.r);
+  var at = (o * p.r + j0) * p.inner + i;
+  var s = lift(j0, at);
+  for (var j = j0 + 1u; j < j1; j++) {
+    at += p.inner;
+    s = combine(s, lift(j, at));
+  }
+  aux[t] = s;
+  out[t] = result(s);
+}

@@ -1,0 +1,573 @@
+/**
+ * Layout ops: transpose/permute, slice (start/stop/step per axis, negative indices and steps), pad
+ * with constant, reflect or edge modes on any axes, gather/indexSelect along an axis, and the views
+ * squeeze/unsqueeze/flatten. They move 32-bit words, so they take f32 and int32 tensors alike (the
+ * output has the input's dtype); gradients flow through the f32 ones.
+ *
+ * Kernels (one per family, shapes as uniforms so that one pipeline serves every shape and rank <= 8):
+ * - shaders/strided.wgsl: out[i] = x[base + sum_d c_d(i) * stride_d] (gather) or the reverse
+ *   (scatter). permute is a gather with permuted strides (its gradient: the inverse permutation);
+ *   slice a gather with strides times steps (its gradient: a scatter of g into zeros). vec4 words
+ *   when the innermost axis stays contiguous and every size is a multiple of 4.
+ * - shaders/pad_modes.wgsl: every output element maps each axis to its source coordinate (constant
+ *   value, reflected or clamped outside); its gradient is a slice of g (constant) or, for reflect and
+ *   edge, one pass per padded axis of shaders/pad_modes_grad.wgsl summing the positions that read
+ *   each element (padding is separable: padding all axes equals padding one after another).
+ * - shaders/gather.wgsl: out[o, k, i] = x[o, idx[k], i]; its gradient adds g back into a zero dx, one
+ *   invocation per (o, i) column walking the indices in order (repeated indices add up, no atomics).
+ */
+import { runtime } from '../gpu/runtime.js';
+import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
+import { checkAxes, checkAxis, checkChoice, checkNumber, showValue, withDefault } from '../validate.js';
+import { record } from '../autograd.js';
+import { fillTemplate } from '../gpu/wgsl.js';
+import { vecSource, vecTypes } from './vec-width.js';
+import stridedSrc from '../../shaders/strided.wgsl';
+import padSrc from '../../shaders/pad_modes.wgsl';
+import padGradSrc from '../../shaders/pad_modes_grad.wgsl';
+import gatherSrc from '../../shaders/gather.wgsl';
+
+/** The largest rank the layout kernels take (their uniforms hold 8 extents and strides). */
+export const MAX_LAYOUT_RANK = 8;
+
+const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
+const pad8 = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_LAYOUT_RANK - v.length).fill(0)];
+
+/** Row-major strides of a shape. */
+export function rowMajorStrides(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let m = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = m;
+    m *= shape[d];
+  }
+  return s;
+}
+
+function checkRank(x: Tensor, op: string): void {
+  if (x.rank > MAX_LAYOUT_RANK)
+    throw new Error(`ossify: ${op} takes tensors of rank <= ${MAX_LAYOUT_RANK}, got ${shapeStr(x.shape)}`);
+}
+
+/** Elements one invocation of the strided and pad kernels moves along the last axis (their PER). */
+const PER = 8;
+
+/**
+ * Merge the axes of a strided view that need no index arithmetic of their own: extents of 1 go, and an
+ * axis whose stride is its inner neighbour's stride times that neighbour's extent joins it.
+ */
+export function coalesce(shape: readonly number[], strides: readonly number[]): [number[], number[]] {
+  const s: number[] = [];
+  const t: number[] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const k = s.length - 1;
+    if (k >= 0 && t[k] === strides[d] * n) {
+      s[k] *= n;
+      t[k] = strides[d];
+    } else {
+      s.push(n);
+      t.push(strides[d]);
+    }
+  });
+  return s.length ? [s, t] : [[1], [1]];
+}
+
+/**
+ * The strided copy (unrecorded): a gather into a fresh tensor of `shape`, or, with `into`, a scatter of
+ * x (of `shape`) into `into`. Strides and base count elements of the strided side.
+ */
+function strided(x: Tensor, shape: Shape, strides: readonly number[], base: number, into?: Tensor): Tensor {
+  const rt = runtime();
+  const out = into ?? Tensor.empty(shape, { dtype: x.dtype });
+  const [cs, ct] = coalesce(shape, strides);
+  const r = cs.length;
+  const last = cs[r - 1];
+  const v = ct[r - 1] === 1 && last % 4 === 0 && base % 4 === 0 && ct.slice(0, -1).every((s) => s % 4 === 0) ? 4 : 1;
+  const vShape = [...cs.slice(0, -1), last / v];
+  const vStrides = ct.map((s, d) => (d === r - 1 ? s : s / v));
+  const n = prod(vShape.slice(0, -1)) * Math.ceil(vShape[r - 1] / PER);
+  rt.dispatch(
+    rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: into ? 1 : 0 }),
+    { x: x.storage, out: out.storage },
+    { n, rank: r, base: base / v, shape: pad8(vShape), stride: pad8(vStrides) },
+    rt.grid(n, 256),
+  );
+  return out;
+}
+
+/** A permutation of the axes of a rank-`rank` tensor (negative counts from the end), checked. */
+function checkPermutation(axes: unknown, rank: number, what: string): number[] {
+  const list = Array.isArray(axes) ? (axes as unknown[]) : null;
+  const range = { integer: true, min: -rank, max: rank - 1 };
+  const norm = list?.map((a) => (typeof a === 'number' && a < 0 ? a + rank : a));
+  if (
+    !list ||
+    !norm ||
+    list.length !== rank ||
+    !list.every((a) => typeof a === 'number' && Number.isInteger(a) && a >= range.min && a <= range.max) ||
+    new Set(norm).size !== rank
+  ) {
+    throw new Error(
+      `ossify: ${what} must list each of the ${rank} axes once (integers in [${-rank}, ${rank - 1}], negative ` +
+        `counts from the end), got ${showValue(axes)}`,
+    );
+  }
+  return norm as number[];
+}
+
+/** x with its axes reordered (unrecorded; perm already checked). */
+export function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
+  const xs = rowMajorStrides(x.shape);
+  return strided(
+    x,
+    perm.map((a) => x.shape[a]),
+    perm.map((a) => xs[a]),
+    0,
+  );
+}
+
+function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
+  checkRank(x, op);
+  if (perm.every((a, i) => a === i)) {
+    const view = x.alias();
+    return record(op, [x], view, [], (g) => [g.alias(x.shape)]);
+  }
+  const out = permuteRaw(x, perm);
+  const inverse = new Array<number>(perm.length);
+  perm.forEach((a, i) => (inverse[a] = i));
+  return record(op, [x], out, [], (g) => [permuteRaw(g, inverse)]);
+}
+
+/**
+ * Reorder the axes: output axis i is input axis `axes[i]` (PyTorch's `permute`, NumPy's
+ * `transpose(x, axes)`). A copy (one kernel, any rank up to 8; vec4 words when the last axis stays
+ * last and is a multiple of 4; the identity gives a view). Differentiable; takes f32 and int32.
+ */
+export const permute = defineOp('permute', ['x:any'], (x: Tensor, axes: readonly number[]): Tensor =>
+  permuteImpl('permute', x, checkPermutation(axes, x.rank, 'permute axes')),
+);
+
+/**
+ * NumPy's transpose: the axes reversed by default (a matrix's transpose), or reordered as `axes` says
+ * (as {@link permute}). Differentiable; takes f32 and int32.
+ */
+export const transpose = defineOp('transpose', ['x:any'], (x: Tensor, axes?: readonly number[]): Tensor => {
+  const perm =
+    axes === undefined ? [...Array(x.rank).keys()].reverse() : checkPermutation(axes, x.rank, 'transpose axes');
+  return permuteImpl('transpose', x, perm);
+});
+
+/**
+ * One axis of a {@link slice}: Python's `start:stop:step` (each optional; negative start and stop count
+ * from the end and clamp to the axis as Python's do; a negative step walks backwards).
+ */
+export interface SliceRange {
+  /** First index (default: 0, or the last index for a negative step). */
+  start?: number;
+  /** Index to stop before (default: past the end in the step's direction). */
+  stop?: number;
+  /** Step (default 1; not 0). */
+  step?: number;
+}
+
+/** Python's slice.indices() for one axis: [start, step, length]. */
+function sliceIndices(n: number, r: SliceRange, what: string): [number, number, number] {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+    throw new Error(`ossify: ${what} must be an object { start?, stop?, step? } or undefined, got ${showValue(r)}`);
+  }
+  const step = checkNumber(withDefault(r.step, 1), `${what} step`, { integer: true });
+  if (step === 0) throw new Error(`ossify: ${what} step must be a non-zero integer, got 0`);
+  const bound = (v: number | undefined, name: string, dflt: number): number => {
+    if (v === undefined) return dflt;
+    let i = checkNumber(v, `${what} ${name}`, { integer: true });
+    if (i < 0) i += n;
+    return step > 0 ? Math.min(Math.max(i, 0), n) : Math.min(Math.max(i, -1), n - 1);
+  };
+  const start = bound(r.start, 'start', step > 0 ? 0 : n - 1);
+  const stop = bound(r.stop, 'stop', step > 0 ? n : -1);
+  const len = Math.max(0, Math.ceil((stop - start) / step));
+  return [start, step, len];
+}
+
+/**
+ * Python slicing: `ranges[d]` slices axis d (`undefined`, or axes past the list, keep the whole axis),
+ * e.g. `slice(x, [{ start: 1, stop: -1 }, undefined, { step: -1 }])` is `x[1:-1, :, ::-1]`. The result
+ * must hold at least one element on every axis. A copy (one kernel); differentiable; takes f32 and int32.
+ */
+export const slice = defineOp('slice', ['x:any'], (x: Tensor, ranges: readonly (SliceRange | undefined)[]): Tensor => {
+  checkRank(x, 'slice');
+  if (!Array.isArray(ranges) || ranges.length > x.rank) {
+    throw new Error(
+      `ossify: slice ranges must be a list of at most ${x.rank} entries (one per axis of ${shapeStr(x.shape)}), ` +
+        `got ${showValue(ranges)}`,
+    );
+  }
+  const xs = rowMajorStrides(x.shape);
+  const shape: number[] = [];
+  const strides: number[] = [];
+  let base = 0;
+  x.shape.forEach((n, d) => {
+    const r = ranges[d];
+    const [start, step, len] = r === undefined ? [0, 1, n] : sliceIndices(n, r, `slice range of axis ${d}`);
+    if (len === 0) {
+      throw new Error(
+        `ossify: slice range of axis ${d} ${showValue(r)} selects no element of ${n} (ossify has no empty tensors)`,
+      );
+    }
+    shape.push(len);
+    strides.push(xs[d] * step);
+    base += start * xs[d];
+  });
+  const out = strided(x, shape, strides, base);
+  return record('slice', [x], out, [], (g) => [strided(g, shape, strides, base, Tensor.zeros(x.shape))]);
+});
+
+/** How {@link pad} fills the new cells. */
+export type PadMode = 'constant' | 'reflect' | 'edge';
+const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'edge'];
+
+/** Options of {@link pad}. */
+export interface PadOptions {
+  /**
+   * 'constant' (default: `value`), 'reflect' (mirrored without repeating the edge: NumPy's and
+   * PyTorch's 'reflect'; each pad < the axis extent) or 'edge' (the edge repeated: NumPy's 'edge',
+   * PyTorch's 'replicate', TensorFlow's 'SYMMETRIC' is not this).
+   */
+  mode?: PadMode;
+  /** The constant mode's value (default 0; any number, NaN and infinities too; an integer for int32 tensors). */
+  value?: number;
+}
+
+/** Pad-grad along one axis (reflect or edge) of g, whose axis `axis` is padded to P from `len`. */
+function padGradAxis(g: Tensor, axis: number, len: number, before: number, mode: number): Tensor {
+  const rt = runtime();
+  const shape = [...g.shape];
+  const P = shape[axis];
+  shape[axis] = len;
+  const dx = Tensor.empty(shape);
+  rt.dispatch(
+    rt.kernel('pad-modes-grad', padGradSrc),
+    { g: g.storage, dx: dx.storage },
+    { n: dx.size, len, inner: prod(shape.slice(axis + 1)), P, before, mode },
+    rt.grid(dx.size, 256),
+  );
+  return dx;
+}
+
+/**
+ * Pad every axis: `paddings[d] = [before, after]` cells (integers >= 0) on axis d, one pair per axis
+ * (NumPy's `pad` and TensorFlow's `pad` layout), filled as `mode` says. One kernel; differentiable
+ * (reflect and edge add the gradient of every copy back to its source); takes f32 and int32.
+ */
+export const pad = defineOp(
+  'pad',
+  ['x:any'],
+  (x: Tensor, paddings: readonly (readonly [number, number])[], opts: PadOptions = {}): Tensor => {
+    checkRank(x, 'pad');
+    const ok =
+      Array.isArray(paddings) &&
+      paddings.length === x.rank &&
+      paddings.every(
+        (p) =>
+          Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0),
+      );
+    if (!ok) {
+      throw new Error(
+        `ossify: pad paddings must be ${x.rank} pairs [before, after] of integers >= 0 (one per axis of ` +
+          `${shapeStr(x.shape)}), got ${showValue(paddings)}`,
+      );
+    }
+    const mode = checkChoice(withDefault(opts.mode, 'constant'), 'pad option mode', PAD_MODES);
+    // Any number for f32 (NaN and infinities too, as a scalar operand); an int32 tensor takes int32 values.
+    const given = withDefault(opts.value, 0);
+    const value =
+      x.dtype === 'int32' || typeof given !== 'number'
+        ? checkNumber(
+            given,
+            'pad option value',
+            x.dtype === 'int32' ? { integer: true, min: -(2 ** 31), below: 2 ** 31 } : {},
+          )
+        : given;
+    if (mode === 'reflect') {
+      paddings.forEach(([b, a], d) => {
+        if (b >= x.shape[d] || a >= x.shape[d]) {
+          throw new Error(
+            `ossify: pad mode 'reflect' needs each pad of axis ${d} under its extent ${x.shape[d]} (the edge is ` +
+              `not repeated), got [${b}, ${a}]: use 'edge', or pad in steps`,
+          );
+        }
+      });
+    }
+    const before = paddings.map((p) => p[0]);
+    const shape = x.shape.map((n, d) => n + paddings[d][0] + paddings[d][1]);
+    const r = x.rank;
+    // Runs of unpadded axes merge into one (fewer integer divisions per element).
+    const inM: number[] = [];
+    const befM: number[] = [];
+    const padM: number[] = [];
+    x.shape.forEach((n, d) => {
+      const padded = paddings[d][0] + paddings[d][1] > 0;
+      const k = inM.length - 1;
+      if (!padded && k >= 0 && padM[k] === 0) inM[k] *= n;
+      else {
+        inM.push(n);
+        befM.push(paddings[d][0]);
+        padM.push(paddings[d][0] + paddings[d][1]);
+      }
+    });
+    const m = inM.length;
+    const v = padM[m - 1] === 0 && inM[m - 1] % 4 === 0 ? 4 : 1;
+    const vIn = inM.map((n, d) => (d === m - 1 ? n / v : n));
+    const vShape = vIn.map((n, d) => n + padM[d]);
+    const bits = x.dtype === 'int32' ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
+    const out = Tensor.empty(shape, { dtype: x.dtype });
+    const rt = runtime();
+    const n = prod(vShape.slice(0, -1)) * Math.ceil(vShape[m - 1] / PER);
+    const modeId = PAD_MODES.indexOf(mode);
+    rt.dispatch(
+      rt.kernel('pad-modes', vecSource(padSrc, v)),
+      { x: x.storage, out: out.storage },
+      { n, rank: m, mode: modeId, value: bits, shape: pad8(vShape), inShape: pad8(vIn), before: pad8(befM) },
+      rt.grid(n, 256),
+    );
+    return record('pad', [x], out, [], (g) => {
+      if (mode === 'constant') {
+        const gs = rowMajorStrides(shape);
+        return [
+          strided(
+            g,
+            x.shape,
+            gs,
+            before.reduce((s, b, d) => s + b * gs[d], 0),
+          ),
+        ];
+      }
+      let cur = g;
+      for (let d = r - 1; d >= 0; d--) {
+        if (paddings[d][0] + paddings[d][1] === 0) continue;
+        const next = padGradAxis(cur, d, x.shape[d], paddings[d][0], modeId);
+        if (cur !== g) cur.dispose();
+        cur = next;
+      }
+      return [cur === g ? g.alias() : cur];
+    });
+  },
+);
+
+/** gather's launch (unchecked): x [outer, len, inner] and flat indices -> [outer, nIdx, inner]. */
+function gatherImpl(op: string, x: Tensor, indices: Tensor, ax: number): Tensor {
+  checkRank(x, op);
+  const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
+  if (outShape.length > MAX_LAYOUT_RANK) {
+    throw new Error(
+      `ossify: ${op} would give rank ${outShape.length} (${shapeStr(outShape)}), over ${MAX_LAYOUT_RANK}`,
+    );
+  }
+  const outer = prod(x.shape.slice(0, ax));
+  const len = x.shape[ax];
+  const inner = prod(x.shape.slice(ax + 1));
+  const v = inner % 4 === 0 ? 4 : 1;
+  const rt = runtime();
+  const launch = (src: Tensor, dst: Tensor, grad: boolean, n: number) =>
+    rt.dispatch(
+      rt.kernel(grad ? 'gather-grad' : 'gather', fillTemplate(gatherSrc, { T: grad ? vecTypes(v).T : vecTypes(v).U }), {
+        GRAD: grad ? 1 : 0,
+      }),
+      { x: src.storage, idx: indices.storage, out: dst.storage },
+      { n, len, nIdx: indices.size, inner: inner / v },
+      rt.grid(n, 256),
+    );
+  const out = Tensor.empty(outShape, { dtype: x.dtype });
+  launch(x, out, false, outer * indices.size * Math.ceil(inner / v / PER));
+  return record(op, [x, indices], out, [indices], (g) => {
+    const dx = Tensor.zeros(x.shape);
+    launch(g, dx, true, (outer * inner) / v);
+    return [dx, null];
+  });
+}
+
+/**
+ * Take the entries of x at `indices` (an int32 tensor of any shape) along `axis` (default 0): the
+ * result has shape x.shape[:axis] + indices.shape + x.shape[axis + 1:] (TensorFlow's `gather`, jax's
+ * `take`; not PyTorch's `torch.gather`, which is take-along-axis). Negative indices count from the end;
+ * an index outside [-len, len) reads 0 (as TensorFlow on a GPU). Differentiable in x (repeated indices
+ * add their gradients); x may be f32 or int32 (an embedding lookup, a label remap).
+ */
+export const gather = defineOp(
+  'gather',
+  ['x:any', 'indices:int32'],
+  (x: Tensor, indices: Tensor, axis: number = 0): Tensor =>
+    gatherImpl('gather', x, indices, checkAxis(axis, x.rank, 'gather axis')),
+);
+
+/**
+ * PyTorch's `index_select(x, axis, indices)`: the entries of x at the int32 `indices` (a 1-D list)
+ * along `axis`, which keeps its rank (its extent becomes the number of indices). As {@link gather}.
+ */
+export const indexSelect = defineOp(
+  'indexSelect',
+  ['x:any', '', 'indices:int32'],
+  (x: Tensor, axis: number, indices: Tensor): Tensor => {
+    const ax = checkAxis(axis, x.rank, 'indexSelect axis');
+    if (indices.rank !== 1) {
+      throw new Error(`ossify: indexSelect indices must be 1-D (use gather for more), got ${indices.label()}`);
+    }
+    return gatherImpl('indexSelect', x, indices, ax);
+  },
+);
+
+/** A view of x with another shape (no copy), recorded so that gradients flow back. */
+function view(op: string, x: Tensor, shape: number[]): Tensor {
+  return record(op, [x], x.alias(shape), [], (g) => [g.alias(x.shape)]);
+}
+
+/**
+ * Drop axes of extent 1: all of them by default, or those `axes` names (each must have extent 1).
+ * A view (no copy). A tensor of ones keeps one axis ([1, 1] -> [1]): ossify has no rank-0 tensors.
+ */
+export const squeeze = defineOp('squeeze', ['x:any'], (x: Tensor, axes?: number | readonly number[]): Tensor => {
+  const ax =
+    axes === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : checkAxes(axes, x.rank, 'squeeze axes');
+  const bad = ax.find((a) => x.shape[a] !== 1);
+  if (bad !== undefined) {
+    throw new Error(`ossify: squeeze axis ${bad} of ${shapeStr(x.shape)} has extent ${x.shape[bad]}, not 1`);
+  }
+  const shape = x.shape.filter((_, i) => !ax.includes(i));
+  return view('squeeze', x, shape.length ? shape : [1]);
+});
+
+/** Insert an axis of extent 1 at `axis` (in [-rank - 1, rank]; negative counts from the end). A view. */
+export const unsqueeze = defineOp('unsqueeze', ['x:any'], (x: Tensor, axis: number): Tensor => {
+  const a = checkAxis(axis, x.rank + 1, 'unsqueeze axis');
+  return view('unsqueeze', x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
+});
+
+/**
+ * Merge axes startAxis..endAxis (inclusive; defaults 0 and -1: everything) into one (PyTorch's
+ * `flatten`; Keras's Flatten layer is `flatten(x, 1)`). A view (no copy).
+ */
+export const flatten = defineOp(
+  'flatten',
+  ['x:any'],
+  (x: Tensor, startAxis: number = 0, endAxis: number = -1): Tensor => {
+    const s = checkAxis(startAxis, x.rank, 'flatten startAxis');
+    const e = checkAxis(endAxis, x.rank, 'flatten endAxis');
+    if (e < s)
+      throw new Error(`ossify: flatten endAxis ${endAxis} (axis ${e}) comes before startAxis ${startAxis} (axis ${s})`);
+    return view('flatten', x, [...x.shape.slice(0, s), prod(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
+  },
+);
+
+// ---- float64 CPU references -------------------------------------------------------------------
+
+/** A tensor on the CPU: row-major values and a shape. */
+export interface HostTensor {
+  data: ArrayLike<number>;
+  shape: readonly number[];
+}
+
+/** Coordinates of flat index i in `shape`. */
+function coords(i: number, shape: readonly number[]): number[] {
+  const c = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return c;
+}
+
+/** Float64 reference of {@link permute}. */
+export function permuteReference(x: HostTensor, axes: readonly number[]): { data: Float64Array; shape: number[] } {
+  const r = x.shape.length;
+  const perm = axes.map((a) => (a < 0 ? a + r : a));
+  const shape = perm.map((a) => x.shape[a]);
+  const xs = rowMajorStrides(x.shape);
+  const data = new Float64Array(prod(shape));
+  for (let i = 0; i < data.length; i++) {
+    const c = coords(i, shape);
+    data[i] = x.data[c.reduce((s, ci, k) => s + ci * xs[perm[k]], 0)];
+  }
+  return { data, shape };
+}
+
+/** Float64 reference of {@link slice}: Python's slicing, index by index. */
+export function sliceReference(
+  x: HostTensor,
+  ranges: readonly (SliceRange | undefined)[],
+): { data: Float64Array; shape: number[] } {
+  // Python's own rule, written out independently of sliceIndices: walk from start by step while in range.
+  const picks = x.shape.map((n, d) => {
+    const r = ranges[d] ?? {};
+    const step = r.step ?? 1;
+    const norm = (v: number) => (v < 0 ? v + n : v);
+    const out: number[] = [];
+    if (step > 0) {
+      const lo = Math.max(0, Math.min(n, r.start === undefined ? 0 : norm(r.start)));
+      const hi = Math.max(0, Math.min(n, r.stop === undefined ? n : norm(r.stop)));
+      for (let i = lo; i < hi; i += step) out.push(i);
+    } else {
+      const hi = Math.max(-1, Math.min(n - 1, r.start === undefined ? n - 1 : norm(r.start)));
+      const lo = r.stop === undefined ? -1 : Math.max(-1, Math.min(n - 1, norm(r.stop)));
+      for (let i = hi; i > lo; i += step) out.push(i);
+    }
+    return out;
+  });
+  const shape = picks.map((p) => p.length);
+  const xs = rowMajorStrides(x.shape);
+  const data = new Float64Array(prod(shape));
+  for (let i = 0; i < data.length; i++) {
+    const c = coords(i, shape);
+    data[i] = x.data[c.reduce((s, ci, d) => s + picks[d][ci] * xs[d], 0)];
+  }
+  return { data, shape };
+}
+
+/** Float64 reference of {@link pad}. */
+export function padReference(
+  x: HostTensor,
+  paddings: readonly (readonly [number, number])[],
+  mode: PadMode = 'constant',
+  value = 0,
+): { data: Float64Array; shape: number[] } {
+  const shape = x.shape.map((n, d) => n + paddings[d][0] + paddings[d][1]);
+  const xs = rowMajorStrides(x.shape);
+  const data = new Float64Array(prod(shape));
+  outer: for (let i = 0; i < data.length; i++) {
+    const c = coords(i, shape);
+    let at = 0;
+    for (let d = 0; d < c.length; d++) {
+      const n = x.shape[d];
+      let s = c[d] - paddings[d][0];
+      if (s < 0 || s >= n) {
+        if (mode === 'constant') {
+          data[i] = value;
+          continue outer;
+        }
+        if (mode === 'edge') s = Math.min(Math.max(s, 0), n - 1);
+        else s = s < 0 ? -s : 2 * (n - 1) - s;
+      }
+      at += s * xs[d];
+    }
+    data[i] = x.data[at];
+  }
+  return { data, shape };
+}
+
+/** Float64 reference of {@link gather} (out-of-range indices read 0). */
+export function gatherReference(x: HostTensor, indices: HostTensor, axis = 0): { data: Float64Array; shape: number[] } {
+  const ax = axis < 0 ? axis + x.shape.length : axis;
+  const outer = prod(x.shape.slice(0, ax));
+  const len = x.shape[ax];
+  const inner = prod(x.shape.slice(ax + 1));
+  const k = indices.data.length;
+  const data = new Float64Array(outer * k * inner);
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < k; j++) {
+      let ix = indices.data[j];
+      if (ix < 0) ix += len;
+      if (ix < 0 || ix >= len) continue;
+      for (let i = 0; i < inner; i++) data[(o * k + j) * inner + i] = x.data[(o * len + ix) * inner + i];
+    }
+  return { data, shape: [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)] };
+}
