@@ -368,11 +368,14 @@ const COMMANDS: Record<string, Command> = {
         widthMultiplier: num(v.width, 'width', 1, POSITIVE),
         bam: !!v.bam,
       };
-      const { buildModel, MODEL_CATALOG } = await import('./models/index.js');
+      const { buildModel, MODEL_CATALOG, referenceNote } = await import('./models/index.js');
       const { summary, planSummary } = await import('./layers/summary.js');
       await init({ verbose: false });
       const m = buildModel({ arch: MODEL_CATALOG[model].arch, ...opts });
       console.log(v.plan ? planSummary(m, m.inputShape) : summary(m, m.inputShape, { print: false }));
+      const head = m.layers[m.layers.length - 1];
+      const features = head.namedParameters()[0][1].shape[0]; // the Dense kernel [features, classes]
+      if (!v.plan) console.log(referenceNote(model, m.countParams().total, features, opts.numClasses));
       m.dispose();
     },
   },

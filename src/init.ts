@@ -78,6 +78,8 @@ export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: 
  * - `glorotNormal`: truncated normal, stddev sqrt(2 / (fan_in + fan_out)) / 0.8796 (Keras VarianceScaling)
  * - `heNormal`: truncated normal, stddev sqrt(2 / fan_in) / 0.8796; `heUniform`: U(-l, l), l = sqrt(6 / fan_in)
  * - `lecunUniform`: U(-l, l), l = sqrt(3 / fan_in)
+ * - `heNormalFanOut`: truncated normal, stddev sqrt(2 / fan_out) / 0.8796 (EfficientNet's convolutions:
+ *   Keras VarianceScaling(2.0, 'fan_out', 'truncated_normal'))
  * - `zeros`, `ones`, `{ constant: v }`
  */
 export type Initializer =
@@ -86,6 +88,7 @@ export type Initializer =
   | 'heNormal'
   | 'heUniform'
   | 'lecunUniform'
+  | 'heNormalFanOut'
   | 'zeros'
   | 'ones'
   | { constant: number };
@@ -117,6 +120,9 @@ export function initValues(init: Initializer, shape: readonly number[], seed: nu
       break;
     case 'heNormal':
       truncated(Math.sqrt(2 / fanIn) / TRUNC_STD);
+      break;
+    case 'heNormalFanOut':
+      truncated(Math.sqrt(2 / fanOut) / TRUNC_STD);
       break;
     case 'heUniform':
       uniform(Math.sqrt(6 / fanIn));

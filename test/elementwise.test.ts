@@ -1,5 +1,5 @@
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Tensor, broadcastTo, reshape, tidy } from '../src/index.js';
+import { Tensor, broadcastTo, reshape, tidy, swish, silu } from '../src/index.js';
 import { unary, binary, reference, UNARY, type UnaryOp } from '../src/internals.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
 
@@ -148,4 +148,36 @@ describe('NaN and infinities (issue #24: propagate as PyTorch and TensorFlow)', 
       }
     },
   );
+});
+
+describe('swish (SiLU): x * sigmoid(x)', () => {
+  it('keeps IEEE special values and its gradient does not cancel far from 0 (scalar and vec4 kernels)', async () => {
+    for (const n of [7, 8]) {
+      const x = [NaN, -Infinity, Infinity, -100, 100, 30, -30, 0.5].slice(0, n);
+      const { out, grads } = await gpuGrads((t) => swish(t), [{ data: x, shape: [n] }], new Float64Array(n).fill(1));
+      // -inf * sigmoid(-inf) = -inf * 0 is NaN (as TensorFlow's x * sigmoid(x)).
+      expectClose(
+        out,
+        [NaN, NaN, Infinity, -0, 100, 30, -30 / (1 + Math.exp(30)), 0.5 / (1 + Math.exp(-0.5))].slice(0, n),
+        {
+          what: 'swish',
+          atol: 1e-6,
+        },
+      );
+      const s = (v: number) => 1 / (1 + Math.exp(-v));
+      const d = (v: number) => s(v) * (1 + v * (1 - s(v)));
+      // Far out: exactly 0 (x = -100) and 1 (x = 100, 30); y + s(1 - y) would give 0 at x = 100 in f32.
+      expectClose(grads[0].slice(3, n), [0, 1, 1, d(-30), d(0.5)].slice(0, n - 3), { what: 'swish gradient' });
+    }
+  });
+  it('silu is swish, and both equal x * sigmoid(x) of the reference', async () => {
+    expect(silu).toBe(swish);
+    const x = randArray(33, 5, -6, 6);
+    const y = await swish(Tensor.from(x, [3, 11])).read();
+    expectClose(
+      y,
+      Array.from(x, (v) => v * reference.unary('sigmoid', [v])[0]),
+      { what: 'swish', atol: 1e-6, rtol: 1e-5 },
+    );
+  });
 });

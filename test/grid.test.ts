@@ -59,9 +59,17 @@ describe('built-in grids', () => {
     expect(p.runs[1]!.skip).toMatch(
       /needs ImageNet weights: inception_v3_weights_tf_dim_ordering_tf_kernels_notop\.h5 .* --weights-dir/,
     );
-    expect(p.runs[4]!.skip).toBe('EfficientNetB1 is not built by this version of ossify yet');
+    expect(p.runs[8]!.skip).toBe('InceptionV4 is not built by this version of ossify yet');
     expect(p.runs.filter((x) => !x.skip).map((x) => x.row)).toEqual(
-      Array(3).fill(['inceptionv3-nobam-scratch', 'densenet121-nobam-scratch', 'inceptionv3-bam-scratch']).flat(),
+      Array(3)
+        .fill([
+          'inceptionv3-nobam-scratch',
+          'densenet121-nobam-scratch',
+          'efficientnetb1-nobam-scratch',
+          'efficientnetv2b2-nobam-scratch',
+          'inceptionv3-bam-scratch',
+        ])
+        .flat(),
     );
   });
 
@@ -87,6 +95,8 @@ describe('built-in grids', () => {
     expect(p.runs.filter((r) => !r.skip).map((r) => r.name)).toEqual([
       'inceptionv3-nobam-scratch-s0',
       'densenet121-nobam-scratch-s0',
+      'efficientnetb1-nobam-scratch-s0',
+      'efficientnetv2b2-nobam-scratch-s0',
       'inceptionv3-bam-scratch-s0',
     ]);
     expect(p.runs[1]!.skip).toBe('ImageNet weights fit the full-width backbone only (this run: width 0.25)');

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core alone registers no gradients (the tfjs umbrella package imports them).
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { Tensor } from '../src/index.js';
+import { Tensor, swish } from '../src/index.js';
 import { maxPool2d, avgPool2d } from '../src/kernels/pool.js';
 import { batchNorm } from '../src/kernels/batchnorm.js';
 import { softmaxCrossEntropy } from '../src/kernels/loss.js';
@@ -30,6 +30,18 @@ async function tfGrads(
   const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), wt)))(ts);
   return { out: await y.data(), grads: await Promise.all(grads.map((g) => g.data())) };
 }
+
+describe('oracle: swish vs tfjs-cpu (x * sigmoid(x))', () => {
+  it('forward and gradient on an odd shape', async () => {
+    const shape = [3, 5, 7];
+    const x = randArray(numel(shape), 21, -8, 8);
+    const w = randArray(numel(shape), 22);
+    const want = await tfGrads((t) => tf.mul(t, tf.sigmoid(t)), [{ data: x, shape }], w);
+    const got = await gpuGrads((t) => swish(t), [{ data: x, shape }], w);
+    expectClose(got.out, want.out, { atol: 1e-6, rtol: 1e-5, what: 'y' });
+    expectClose(got.grads[0], want.grads[0], { atol: 1e-6, rtol: 1e-5, what: 'dx' });
+  });
+});
 
 describe('oracle: pooling vs tfjs-cpu', () => {
   const cases = [

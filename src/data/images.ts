@@ -35,7 +35,8 @@
  *    the same triple always gives the same image.
  * 4. **Normalize** to 3 channels (gray replicated) per backbone: 'inception'
  *    `x / 127.5 - 1`; 'densenet' `(x / 255 - mean) / std` with ImageNet mean
- *    (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
+ *    (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225); 'raw' the 0..255 values as they are (the
+ *    EfficientNets scale inside the model, as Keras's do).
  * @module
  */
 import { readFile } from 'node:fs/promises';
@@ -43,7 +44,7 @@ import sharp from 'sharp';
 import { hashSeed, makeRng } from './rng.js';
 
 /** Input normalization convention of a backbone (see module doc). */
-export type Backbone = 'inception' | 'densenet';
+export type Backbone = 'inception' | 'densenet' | 'raw';
 
 /** ImageNet channel means used by DenseNet121 preprocessing (Keras `imagenet_utils` 'torch' mode). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -424,13 +425,11 @@ export function normalizeInto(
   if (out.length < offset + pixels * 3) throw new Error('normalizeInto: output too small');
   if (src.length < pixels * channels) throw new Error('normalizeInto: input too small');
   const inc = backbone === 'inception';
-  // v * s_c + b_c; for DenseNet s_c = 1 / (255 std_c), b_c = -mean_c / std_c.
-  const s0 = inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[0]);
-  const s1 = inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[1]);
-  const s2 = inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[2]);
-  const b0 = inc ? -1 : -IMAGENET_MEAN[0] / IMAGENET_STD[0];
-  const b1 = inc ? -1 : -IMAGENET_MEAN[1] / IMAGENET_STD[1];
-  const b2 = inc ? -1 : -IMAGENET_MEAN[2] / IMAGENET_STD[2];
+  // v * s_c + b_c; for DenseNet s_c = 1 / (255 std_c), b_c = -mean_c / std_c; 'raw' 1 and 0.
+  const [s0, s1, s2] = [0, 1, 2].map((c) =>
+    backbone === 'raw' ? 1 : inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[c]),
+  );
+  const [b0, b1, b2] = [0, 1, 2].map((c) => (backbone === 'raw' ? 0 : inc ? -1 : -IMAGENET_MEAN[c] / IMAGENET_STD[c]));
   if (channels === 1) {
     for (let i = 0, o = offset; i < pixels; i++, o += 3) {
       const v = src[i]!;

@@ -129,6 +129,9 @@ export function renumberKerasNames(
 /** Names of a Keras 3 layer's numbered variables, from its class key and variable count. */
 function keras3VarNames(classKey: string, count: number, opts: KerasH5Options): string[] | undefined {
   const conv = /^(conv[123]d|conv[123]d_transpose|depthwise_conv[12]d|dense|einsum_dense)$/;
+  // Keras 3 names DepthwiseConv2D's kernel `kernel`; ossify keeps Keras 2's `depthwise_kernel` (the name in the
+  // Keras Applications files).
+  if (/^depthwise_conv[12]d$/.test(classKey) && count <= 2) return ['depthwise_kernel', 'bias'].slice(0, count);
   if (conv.test(classKey) && count <= 2) return ['kernel', 'bias'].slice(0, count);
   if (classKey === 'separable_conv2d' || classKey === 'separable_conv1d')
     return ['depthwise_kernel', 'pointwise_kernel', 'bias'].slice(0, count);
@@ -138,6 +141,7 @@ function keras3VarNames(classKey: string, count: number, opts: KerasH5Options): 
     if (count === 3)
       return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', 'moving_mean', 'moving_variance'];
   }
+  if (classKey === 'normalization' && count === 3) return ['mean', 'variance', 'count'];
   if (classKey === 'layer_normalization' && count <= 2) return ['gamma', 'beta'].slice(0, count);
   if (classKey === 'embedding' && count === 1) return ['embeddings'];
   return undefined;
@@ -184,6 +188,8 @@ function readDataset(ds: Dataset, where: string): TensorData {
     data = Float32Array.from(v);
   else if (v instanceof BigInt64Array || v instanceof BigUint64Array) data = Float32Array.from(v, (x) => Number(x));
   else if (typeof v === 'number') data = new Float32Array([v]);
+  // An int64 scalar (Normalization's count).
+  else if (typeof v === 'bigint') data = new Float32Array([Number(v)]);
   else throw new Error(`${where}: dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
   const n = shape.reduce((p, d) => p * d, 1);
   if (data.length !== n) throw new Error(`${where}: dataset shape [${shape}] but ${data.length} values`);

@@ -67,6 +67,13 @@ export const UNARY = {
   // tanh(+-inf) = +-1 spelled out (SwiftShader's is NaN); past |x| = 10, tanh(x) rounds to +-1 in f32.
   tanh: { expr: 'select(tanh(x), sign(x), abs(x) > T(10.0))', grad: 'g * (1.0 - y * y)', ref: (x) => Math.tanh(x) },
   copy: { expr: 'x', grad: 'g', ref: (x) => x },
+  // Swish / SiLU (Ramachandran et al. 2017; Keras 'swish', PyTorch SiLU): x * sigmoid(x). The gradient
+  // s * (1 + x * (1 - s)), s = sigmoid(x), is written without y so that it does not cancel for large x.
+  swish: {
+    expr: 'x / (1.0 + exp(-x))',
+    grad: 'g * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x)))) / (1.0 + exp(-x))',
+    ref: (x) => x / (1 + Math.exp(-x)),
+  },
   // Issue #25's activations and pointwise ops (alpha, beta: each op's scalars, see the named ops below).
   leakyRelu: {
     expr: 'select(x * alpha, x, x > T(0.0))',
@@ -236,6 +243,13 @@ export const reluGradFromOutput = defineOp('reluGradFromOutput', ['y', 'g'], (y:
 });
 /** 1 / (1 + exp(-x)), elementwise. */
 export const sigmoid = unaryOp('sigmoid');
+/**
+ * Swish, also called SiLU: x * sigmoid(x), elementwise (Keras's `swish` activation, PyTorch's `SiLU`;
+ * EfficientNet's activation). Its gradient is sigmoid(x) * (1 + x * (1 - sigmoid(x))).
+ */
+export const swish = unaryOp('swish');
+/** The same op as {@link swish}, under PyTorch's name. */
+export const silu = swish;
 /** e^x, elementwise. */
 export const exp = unaryOp('exp');
 /** -x, elementwise. */

@@ -10,6 +10,7 @@ import {
   selu,
   sigmoid,
   softplus,
+  swish,
   tanh,
 } from '../kernels/elementwise.js';
 import { checkChoice } from '../validate.js';
@@ -24,6 +25,8 @@ export const ACTIVATIONS = {
   selu: (x: Tensor) => selu(x),
   gelu: (x: Tensor) => gelu(x),
   gelu_tanh: (x: Tensor) => gelu(x, { approximate: 'tanh' }),
+  swish: (x: Tensor) => swish(x),
+  silu: (x: Tensor) => swish(x),
   softplus: (x: Tensor) => softplus(x),
   hard_sigmoid: (x: Tensor) => hardSigmoid(x),
   hard_swish: (x: Tensor) => hardSwish(x),

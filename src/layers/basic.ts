@@ -1,6 +1,6 @@
 /** Weightless layers: activations, pooling, padding, dropout, flatten. */
-import { shapeStr, type Tensor, type Shape } from '../tensor.js';
-import { relu, sigmoid, reshape } from '../kernels/elementwise.js';
+import { Tensor, shapeStr, tidy, type Shape } from '../tensor.js';
+import { add, addScalar, mul, relu, sigmoid, swish, reshape, scale } from '../kernels/elementwise.js';
 import { maxPool2d, avgPool2d, globalAvgPool2d, poolGeometry } from '../kernels/pool.js';
 import { zeroPad2d, type Pad2d } from '../kernels/pad.js';
 import { dropout } from '../kernels/dropout.js';
@@ -28,6 +28,17 @@ export class Sigmoid extends Module {
   }
   forward(x: Tensor): Tensor {
     return sigmoid(x);
+  }
+}
+
+/** Keras's Activation('swish'): x * sigmoid(x) (SiLU), EfficientNet's activation. */
+export class Swish extends Module {
+  readonly kind = 'Activation';
+  constructor(opts: LayerOptions = {}) {
+    super(opts, 'activation');
+  }
+  forward(x: Tensor): Tensor {
+    return swish(x);
   }
 }
 
@@ -129,25 +140,117 @@ export class ZeroPad2d extends Module {
   }
 }
 
+/** Options of {@link Dropout}. */
+export interface DropoutOptions extends LayerOptions {
+  /** Drop probability in [0, 1). */
+  rate: number;
+  /** Mask seed (default: the build scope's). */
+  seed?: number;
+  /**
+   * Keras's `noise_shape`: the shape of the mask, broadcast over the input; `null` takes the input's size
+   * there. `[null, 1, 1, 1]` drops whole samples of an NHWC map (EfficientNet's stochastic depth on a
+   * residual branch). Default: the input's shape (each element on its own).
+   */
+  noiseShape?: readonly (number | null)[];
+}
+
 /**
- * Keras's Dropout: in training, zeroes each element with probability `rate` and scales the rest by
- * 1 / (1 - rate); identity in inference. Each call draws a fresh mask from a seed derived from
- * (seed — by default the build scope's —, layer name, call count), so runs are reproducible.
+ * Keras's Dropout: in training, zeroes each element (or, with `noiseShape`, each cell of the mask broadcast
+ * over the input) with probability `rate` and scales the rest by 1 / (1 - rate); identity in inference.
+ * Each call draws a fresh mask from a seed derived from (seed — by default the build scope's —, layer
+ * name, call count), so runs are reproducible.
  */
 export class Dropout extends Module {
   readonly kind = 'Dropout';
+  /** Drop probability. */
   readonly rate: number;
+  /** Keras's `noise_shape` (null: the input's shape). */
+  readonly noiseShape: readonly (number | null)[] | null;
   private readonly baseSeed: number;
   private calls = 0;
-  constructor(opts: LayerOptions & { rate: number; seed?: number }) {
+  constructor(opts: DropoutOptions) {
     super(opts, 'dropout');
     this.rate = checkNumber(opts.rate, `Dropout ${this.name} rate`, { min: 0, below: 1 });
     this.baseSeed = hashSeed(opts.seed ?? scopeSeed(), this.name);
+    const ns = opts.noiseShape;
+    if (ns !== undefined && (!Array.isArray(ns) || !ns.every((d) => d === null || (Number.isInteger(d) && d >= 1))))
+      throw new Error(
+        `ossify: Dropout ${this.name} noiseShape must be a list of positive integers or null, got ${String(ns)}`,
+      );
+    this.noiseShape = ns ? [...ns] : null;
   }
   forward(x: Tensor): Tensor {
     const active = this.training && this.rate > 0;
     const seed = active ? (this.baseSeed + Math.imul(this.calls++, 0x9e3779b1)) >>> 0 : 0;
-    return dropout(x, this.rate, seed, active);
+    if (!active || !this.noiseShape) return dropout(x, this.rate, seed, active);
+    const ns = this.noiseShape;
+    if (ns.length !== x.rank || ns.some((d, i) => d !== null && d !== 1 && d !== x.shape[i]))
+      throw new Error(
+        `ossify: Dropout ${this.name} noiseShape [${ns.join(', ')}] does not broadcast to the input ` +
+          shapeStr(x.shape),
+      );
+    // The mask (1 / (1 - rate) or 0 per cell) broadcast over x: the gradient is masked the same way.
+    const mask = tidy(() => dropout(Tensor.ones(ns.map((d, i) => d ?? x.shape[i])), this.rate, seed));
+    return mul(x, mask);
+  }
+}
+
+/** Keras's Reshape: [N, ...] -> [N, ...targetShape] (the batch axis kept). */
+export class Reshape extends Module {
+  readonly kind = 'Reshape';
+  readonly targetShape: readonly number[];
+  constructor(opts: LayerOptions & { targetShape: readonly number[] }) {
+    super(opts, 'reshape');
+    this.targetShape = [...opts.targetShape];
+  }
+  forward(x: Tensor): Tensor {
+    return reshape(x, [x.shape[0], ...this.targetShape]);
+  }
+  override outputShape(input: Shape): number[] {
+    const n = input.slice(1).reduce((p, d) => p * d, 1);
+    const m = this.targetShape.reduce((p, d) => p * d, 1);
+    if (n !== m) throw new Error(`ossify: ${this.name} cannot reshape ${shapeStr(input)} to [N, ${this.targetShape}]`);
+    return [input[0], ...this.targetShape];
+  }
+}
+
+/** Options of {@link Rescaling}: y = x * scale + offset. */
+export interface RescalingOptions extends LayerOptions {
+  /** A number, or one per channel (last axis). */
+  scale: number | readonly number[];
+  /** A number, or one per channel (default 0). */
+  offset?: number | readonly number[];
+}
+
+/**
+ * Keras's Rescaling: y = x * scale + offset, with scalars or per-channel (last axis) lists; no weights.
+ * EfficientNet's Keras models take 0..255 pixels and open with Rescaling(1 / 255).
+ */
+export class Rescaling extends Module {
+  readonly kind = 'Rescaling';
+  readonly scale: number | readonly number[];
+  readonly offset: number | readonly number[];
+  constructor(opts: RescalingOptions) {
+    super(opts, 'rescaling');
+    const check = (v: unknown, what: string) => {
+      const ok = (d: unknown) => typeof d === 'number' && Number.isFinite(d);
+      if (!(ok(v) || (Array.isArray(v) && v.length > 0 && v.every(ok))))
+        throw new Error(`ossify: Rescaling ${this.name} ${what} must be a finite number or a list of them`);
+      return typeof v === 'number' ? v : [...(v as number[])];
+    };
+    this.scale = check(opts.scale, 'scale');
+    this.offset = check(withDefault(opts.offset, 0), 'offset');
+  }
+  forward(x: Tensor): Tensor {
+    const c = x.shape[x.rank - 1];
+    const perChannel = (v: readonly number[], what: string) => {
+      if (v.length !== c) throw new Error(`ossify: ${this.name}: ${v.length} ${what} values for ${c} channels`);
+      return Tensor.from(v, [c]);
+    };
+    const s = this.scale;
+    const o = this.offset;
+    const y = typeof s === 'number' ? (s === 1 ? x : scale(x, s)) : mul(x, perChannel(s, 'scale'));
+    return typeof o === 'number' ? (o === 0 ? y : addScalar(y, o)) : add(y, perChannel(o, 'offset'));
   }
 }
 

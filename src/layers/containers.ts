@@ -1,6 +1,7 @@
-/** Containers: a chain of modules, and parallel branches concatenated along channels. */
+/** Containers: a chain of modules, parallel branches concatenated along channels, a residual connection. */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { concat } from '../kernels/concat.js';
+import { add } from '../kernels/elementwise.js';
 import { Module, type LayerOptions, type TraceVisitor } from './module.js';
 
 /** Runs its modules in order. Structural: it adds no weights and no summary row. */
@@ -79,5 +80,40 @@ export class Concat extends Module {
       }
     }
     return [...first.slice(0, -1), outs.reduce((s, o) => s + o[o.length - 1], 0)];
+  }
+}
+
+/**
+ * A residual connection: `branch(x) + x`, Keras's `add([branch_output, inputs])` (EfficientNet's
+ * `blockNx_add`, whose name it takes). The branch must keep the input's shape.
+ */
+export class Residual extends Module {
+  readonly kind = 'Add';
+  constructor(branch: Module, opts: LayerOptions = {}) {
+    super(opts, 'add');
+    this.addChild(branch);
+  }
+  /** The residual branch. */
+  get branch(): Module {
+    return this.children[0];
+  }
+  forward(x: Tensor): Tensor {
+    return add(this.branch.forward(x), x);
+  }
+  override trace(input: Shape, visit: TraceVisitor): number[] {
+    const out = this.check(input, this.branch.trace(input, visit));
+    visit(this, input, out);
+    return out;
+  }
+  override outputShape(input: Shape): number[] {
+    return this.check(input, this.branch.outputShape(input));
+  }
+  private check(input: Shape, out: number[]): number[] {
+    if (out.length !== input.length || out.some((d, i) => d !== input[i]))
+      throw new Error(
+        `ossify: ${this.name}: the branch maps ${shapeStr(input)} to ${shapeStr(out)}; ` +
+          'a residual add needs the same shape',
+      );
+    return out;
   }
 }

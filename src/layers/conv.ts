@@ -1,5 +1,6 @@
 /** Keras's Conv2D on NHWC tensors with an HWIO kernel `[kh, kw, cin / groups, filters]`. */
 import type { Tensor, Shape } from '../tensor.js';
+import { reshape } from '../kernels/elementwise.js';
 import { checkConv2dOptions, conv2d, resolveConvGeometry } from '../kernels/conv2d.js';
 import type { Conv2dOptions, Conv2dPadding } from '../kernels/conv2d.js';
 import { checkNumber, checkPair, withDefault } from '../validate.js';
@@ -72,6 +73,86 @@ export class Conv2d extends Module {
 
   override outputShape(input: Shape): number[] {
     const g = resolveConvGeometry(input, this.kernel.shape, this.convOpts());
+    return [g.N, g.OH, g.OW, g.Cout];
+  }
+}
+
+/** Options of {@link DepthwiseConv2d}. */
+export interface DepthwiseConv2dOptions extends LayerOptions {
+  /** Input channels (each gets its own filters). */
+  inChannels: number;
+  /** Kernel size, square or [kh, kw]. */
+  kernelSize: number | readonly [number, number];
+  /** Output channels per input channel (Keras's `depth_multiplier`, default 1). */
+  depthMultiplier?: number;
+  /** Stride (default 1). */
+  strides?: number | readonly [number, number];
+  /**
+   * 'valid' (Keras's default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom,
+   * left, right].
+   */
+  padding?: Conv2dPadding;
+  /** Dilation rate (default 1). */
+  dilation?: number | readonly [number, number];
+  /** Whether to add a bias (Keras default true; EfficientNet uses false). */
+  useBias?: boolean;
+  /** Kernel initialiser (Keras default glorotUniform). */
+  depthwiseInitializer?: Initializer;
+  /** Bias initialiser (Keras default zeros). */
+  biasInitializer?: Initializer;
+}
+
+/**
+ * Keras's DepthwiseConv2D: each input channel convolved with its own `depthMultiplier` filters.
+ * Weights (Keras's names and layout): `depthwise_kernel` [kh, kw, inChannels, depthMultiplier] and
+ * `bias` [inChannels * depthMultiplier]; output channel c * depthMultiplier + k comes from input
+ * channel c. It runs the grouped convolution op (groups = inChannels), whose HWIO kernel
+ * [kh, kw, 1, inChannels * depthMultiplier] has the same memory order: a view, no copy.
+ */
+export class DepthwiseConv2d extends Module {
+  readonly kind = 'DepthwiseConv2D';
+  /** `depthwise_kernel` [kh, kw, inChannels, depthMultiplier]. */
+  readonly depthwiseKernel: Tensor;
+  /** `bias` [inChannels * depthMultiplier], or null. */
+  readonly bias: Tensor | null;
+  /** The options it was built with. */
+  readonly opts: DepthwiseConv2dOptions;
+  /** inChannels * depthMultiplier. */
+  readonly outChannels: number;
+
+  constructor(opts: DepthwiseConv2dOptions) {
+    super(opts, 'depthwise_conv2d');
+    this.opts = opts;
+    const what = `DepthwiseConv2d ${this.name}`;
+    const [kh, kw] = checkPair(opts.kernelSize, `${what} kernelSize`, { integer: true, min: 1 });
+    const c = checkNumber(opts.inChannels, `${what} inChannels`, { integer: true, min: 1 });
+    const m = checkNumber(withDefault(opts.depthMultiplier, 1), `${what} depthMultiplier`, { integer: true, min: 1 });
+    checkConv2dOptions(this.convOpts(), what);
+    this.outChannels = c * m;
+    this.depthwiseKernel = this.addWeight(
+      'depthwise_kernel',
+      [kh, kw, c, m],
+      opts.depthwiseInitializer ?? 'glorotUniform',
+    );
+    this.bias = opts.useBias === false ? null : this.addWeight('bias', [c * m], opts.biasInitializer ?? 'zeros');
+  }
+
+  /** The kernel-level options of this layer's (grouped) convolution. */
+  convOpts(): Conv2dOptions {
+    const o = this.opts;
+    return { stride: o.strides, dilation: o.dilation, padding: withDefault(o.padding, 'valid'), groups: o.inChannels };
+  }
+
+  /** The grouped convolution with the kernel viewed as HWIO [kh, kw, 1, outChannels]. */
+  forward(x: Tensor): Tensor {
+    const [kh, kw] = this.depthwiseKernel.shape;
+    const w = reshape(this.depthwiseKernel, [kh, kw, 1, this.outChannels]);
+    return conv2d(x, w, this.bias, this.convOpts());
+  }
+
+  override outputShape(input: Shape): number[] {
+    const [kh, kw] = this.depthwiseKernel.shape;
+    const g = resolveConvGeometry(input, [kh, kw, 1, this.outChannels], this.convOpts());
     return [g.N, g.OH, g.OW, g.Cout];
   }
 }

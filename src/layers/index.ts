@@ -10,8 +10,15 @@ export {
   type TraceVisitor,
   type ParamCount,
 } from './module.js';
-export { Conv2d, type Conv2dLayerOptions } from './conv.js';
-export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './norm.js';
+export { Conv2d, DepthwiseConv2d, type Conv2dLayerOptions, type DepthwiseConv2dOptions } from './conv.js';
+export {
+  BatchNorm,
+  BatchNorm1d,
+  BatchNorm2d,
+  Normalization,
+  type BatchNormOptions,
+  type NormalizationOptions,
+} from './norm.js';
 export { Dense, Linear, type DenseOptions } from './dense.js';
 export {
   LayerNorm,
@@ -24,17 +31,23 @@ export { Activation, ACTIVATIONS, type ActivationName, type ActivationOptions } 
 export {
   ReLU,
   Sigmoid,
+  Swish,
   Softmax,
   MaxPool2d,
   AvgPool2d,
   GlobalAvgPool2d,
   ZeroPad2d,
   Dropout,
+  Reshape,
+  Rescaling,
   Flatten,
   Identity,
   type Pool2dOptions,
+  type DropoutOptions,
+  type RescalingOptions,
 } from './basic.js';
-export { Sequential, Concat } from './containers.js';
+export { Sequential, Concat, Residual } from './containers.js';
+export { SqueezeExcite, type SqueezeExciteOptions } from './se.js';
 export { BAM, BAM_DEFAULTS, type BamOptions } from './bam.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';
 export { compilePlan, FUSION_RULES, type Plan, type PlanOptions, type PlanMode, type FusionRule } from './plan.js';

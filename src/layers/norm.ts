@@ -5,8 +5,9 @@
  * ({@link Module.freeze}) normalises with its moving statistics even in training, as Keras does
  * for `trainable = False`. Inference plans (src/layers/plan.ts) fold it into an affine table.
  */
-import { shapeStr, type Tensor, type Shape } from '../tensor.js';
+import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { batchNorm, checkBatchNormOptions } from '../kernels/batchnorm.js';
+import { add, addScalar, div, mul, relu, sqrt, sub } from '../kernels/elementwise.js';
 import { checkNumber } from '../validate.js';
 import { Module, type LayerOptions } from './module.js';
 
@@ -102,4 +103,76 @@ export class BatchNorm2d extends BatchNorm {
 /** {@link BatchNorm} for [N, C] features (BAM's channel gate). */
 export class BatchNorm1d extends BatchNorm {
   protected override readonly rank = 2;
+}
+
+/** Options of {@link Normalization}. */
+export interface NormalizationOptions extends LayerOptions {
+  /** Number of channels (the last axis). */
+  channels: number;
+  /**
+   * Fixed per-channel means and variances (Keras's `Normalization(mean=..., variance=...)`: constants, not
+   * weights; EfficientNetV2's ImageNet statistics). Left out: the `mean`, `variance` and `count` buffers.
+   */
+  mean?: readonly number[];
+  variance?: readonly number[];
+}
+
+/**
+ * Keras's preprocessing Normalization over the last axis: y = (x - mean) / max(sqrt(variance), 1e-7).
+ * Without fixed statistics, its `mean` [C], `variance` [C] and `count` [] (the number of samples Keras's
+ * `adapt` saw) are non-trainable buffers, counted among the parameters as Keras counts them; fresh,
+ * they are 0, 1 and 0 (the identity), as in a Keras model built with `weights=None`; loading weights (a
+ * Keras `.h5`, a checkpoint) sets them. With fixed `mean` and `variance` it has no weights (as Keras).
+ * EfficientNet opens with Rescaling(1 / 255) -> Normalization.
+ */
+export class Normalization extends Module {
+  readonly kind = 'Normalization';
+  /** Channels (the last axis). */
+  readonly channels: number;
+  /** The buffers (null with fixed statistics). */
+  readonly mean: Tensor | null = null;
+  readonly variance: Tensor | null = null;
+  readonly count: Tensor | null = null;
+  /** The fixed statistics as y = x * scale + offset per channel (null: the buffers). */
+  private readonly fixed: { scale: number[]; offset: number[] } | null = null;
+  /** Keras's backend epsilon: the smallest standard deviation divided by. */
+  static readonly EPSILON = 1e-7;
+
+  constructor(opts: NormalizationOptions) {
+    super(opts, 'normalization');
+    const c = checkNumber(opts.channels, `${this.name} channels`, { integer: true, min: 1 });
+    this.channels = c;
+    const { mean, variance } = opts;
+    if ((mean === undefined) !== (variance === undefined))
+      throw new Error(`ossify: ${this.name}: give both mean and variance, or neither`);
+    if (mean && variance) {
+      const ok = (v: readonly number[], min: number) =>
+        Array.isArray(v) && v.length === c && v.every((d) => Number.isFinite(d) && d >= min);
+      if (!ok(mean, -Infinity) || !ok(variance, 0))
+        throw new Error(`ossify: ${this.name}: mean and variance must be ${c} finite numbers each (variance >= 0)`);
+      const std = variance.map((v) => Math.max(Math.sqrt(v), Normalization.EPSILON));
+      this.fixed = { scale: std.map((s) => 1 / s), offset: mean.map((m, i) => -m / std[i]) };
+    } else {
+      this.mean = this.addBuffer('mean', [c], 'zeros');
+      this.variance = this.addBuffer('variance', [c], 'ones');
+      this.count = this.addBuffer('count', [], 'zeros');
+    }
+  }
+
+  /** (x - mean) / max(sqrt(variance), {@link Normalization.EPSILON}) per channel. */
+  forward(x: Tensor): Tensor {
+    this.outputShape(x.shape);
+    const c = [this.channels];
+    if (this.fixed) return add(mul(x, Tensor.from(this.fixed.scale, c)), Tensor.from(this.fixed.offset, c));
+    const eps = Normalization.EPSILON;
+    // max(s, eps) = relu(s - eps) + eps
+    const std = addScalar(relu(addScalar(sqrt(this.variance!), -eps)), eps);
+    return div(sub(x, this.mean!), std);
+  }
+
+  override outputShape(input: Shape): number[] {
+    if (input[input.length - 1] !== this.channels)
+      throw new Error(`ossify: ${this.name} expects ${this.channels} channels last, got ${shapeStr(input)}`);
+    return [...input];
+  }
 }

@@ -1,7 +1,7 @@
 /** A Keras-like model summary from structural shape inference (nothing is computed on the GPU). */
 import type { Shape } from '../tensor.js';
 import { Module } from './module.js';
-import { Concat, Sequential } from './containers.js';
+import { Sequential } from './containers.js';
 import { compilePlan, FUSION_RULES } from './plan.js';
 
 /** One summary row. */
@@ -15,15 +15,16 @@ export interface SummaryRow {
 /** The rows (layers in execution order, their output shapes with the batch dimension, own parameters). */
 export function summaryRows(model: Module, inputShape: Shape): SummaryRow[] {
   const rows: SummaryRow[] = [];
+  const shown = new Map<Module, number>();
   model.trace(inputShape, (m, _in, out) => {
     if (m.hidden || m instanceof Sequential) return;
-    // A Concat row counts only its own (no) weights; its branches have their rows.
-    rows.push({
-      name: m.name,
-      kind: m.kind,
-      outputShape: [...out],
-      params: m instanceof Concat ? 0 : m.countParams().total,
-    });
+    // A container's row (Concat, Residual's add, SqueezeExcite's multiply) counts only the weights that no
+    // row of its own descendants (its branches, traced first) counts.
+    let below = 0;
+    for (const d of m.modules()) if (d !== m) below += shown.get(d) ?? 0;
+    const params = m.countParams().total - below;
+    shown.set(m, params);
+    rows.push({ name: m.name, kind: m.kind, outputShape: [...out], params });
   });
   return rows;
 }

@@ -1,12 +1,22 @@
 /** Model builders and the config factory. */
 import { inceptionV3 } from './inception_v3.js';
 import { denseNet121 } from './densenet121.js';
+import { efficientNetB1, efficientNetV2B2 } from './efficientnet.js';
 import type { Architecture } from './catalog.js';
 import type { Model, ModelConfig, ModelOptions } from './model.js';
 
 export { inceptionV3, INCEPTION_V3_BAM_POSITIONS } from './inception_v3.js';
 export { denseNet121, DENSENET121_BLOCKS, DENSENET121_BAM_POSITIONS } from './densenet121.js';
-export { MODEL_CATALOG, MODELS, entryOf, type ModelName, type CatalogEntry } from './catalog.js';
+export {
+  efficientNetB1,
+  efficientNetV2B2,
+  EFFICIENTNET_B0_STAGES,
+  EFFICIENTNETV2_B0_STAGES,
+  EFFICIENTNET_B1_BAM_POSITIONS,
+  EFFICIENTNETV2_B2_BAM_POSITIONS,
+  type EfficientNetStage,
+} from './efficientnet.js';
+export { MODEL_CATALOG, MODELS, entryOf, referenceNote, type ModelName, type CatalogEntry } from './catalog.js';
 export {
   Model,
   resolveConfig,
@@ -33,4 +43,9 @@ export function buildModel(
 }
 
 /** The builder of each architecture. */
-const BUILDERS: Record<Architecture, (opts: ModelOptions) => Model> = { inceptionV3, denseNet121 };
+const BUILDERS: Record<Architecture, (opts: ModelOptions) => Model> = {
+  inceptionV3,
+  denseNet121,
+  efficientNetB1,
+  efficientNetV2B2,
+};

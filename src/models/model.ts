@@ -36,6 +36,18 @@ export interface ModelOptions {
   widthMultiplier?: number;
   /** Initialisation seed (default 0). */
   seed?: number;
+  /**
+   * EfficientNets only: Keras's `drop_connect_rate` (default 0.2), the stochastic depth rate that grows
+   * linearly with the block index (block b of B drops its residual branch with rate dropConnect * b / B).
+   */
+  dropConnect?: number;
+  /**
+   * EfficientNetB1 only: build it as Keras does with `weights='imagenet'`, which adds a Rescaling by
+   * 1 / sqrt(ImageNet std) after the Normalization (`rescaling_1`; keras/src/applications/efficientnet.py,
+   * tensorflow/tensorflow#49930). Set it to use Keras's ImageNet weights as Keras does; default false (Keras's
+   * `weights=None` graph). No weights, so the counts are the same.
+   */
+  imagenetWeights?: boolean;
 }
 
 /** A complete, JSON-able model description (every default filled in). */
@@ -49,13 +61,26 @@ export interface ModelConfig {
   dropout: number;
   widthMultiplier: number;
   seed: number;
+  /** The EfficientNets' stochastic depth rate (absent for the other architectures). */
+  dropConnect?: number;
+  /** EfficientNetB1 built as Keras's `weights='imagenet'` graph (absent: false). */
+  imagenetWeights?: boolean;
 }
 
 /** Fill the defaults of {@link ModelOptions} for an architecture. */
 export function resolveConfig(
   arch: Architecture,
   opts: ModelOptions,
-  defaults: { inputSize: number; minInput: number; bamPositions: string[]; aliases?: Record<string, string> },
+  defaults: {
+    inputSize: number;
+    minInput: number;
+    bamPositions: string[];
+    aliases?: Record<string, string>;
+    /** Default dropout before the classifier (0 unless given). */
+    dropout?: number;
+    /** Default stochastic depth rate; absent: the architecture has none. */
+    dropConnect?: number;
+  },
 ): ModelConfig {
   const inputSize = opts.inputSize ?? defaults.inputSize;
   if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1)
@@ -64,8 +89,15 @@ export function resolveConfig(
     throw new Error(`ossify: ${arch}: inputSize must be an integer >= ${defaults.minInput}, got ${inputSize}`);
   const w = opts.widthMultiplier ?? 1;
   if (!(w > 0)) throw new Error(`ossify: ${arch}: widthMultiplier must be positive, got ${w}`);
-  const dropout = opts.dropout ?? 0;
+  const dropout = opts.dropout ?? defaults.dropout ?? 0;
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`ossify: ${arch}: dropout must be in [0, 1), got ${dropout}`);
+  const dropConnect = opts.dropConnect ?? defaults.dropConnect;
+  if (dropConnect !== undefined && defaults.dropConnect === undefined)
+    throw new Error(`ossify: ${arch} has no stochastic depth: leave dropConnect out`);
+  if (dropConnect !== undefined && !(dropConnect >= 0 && dropConnect < 1))
+    throw new Error(`ossify: ${arch}: dropConnect must be in [0, 1), got ${dropConnect}`);
+  if (opts.imagenetWeights && arch !== 'efficientNetB1')
+    throw new Error(`ossify: ${arch}: imagenetWeights changes EfficientNetB1's graph only; leave it out`);
   let bam: ModelConfig['bam'] = null;
   if (opts.bam) {
     const p: BamPlacement = opts.bam === true ? {} : opts.bam;
@@ -84,6 +116,8 @@ export function resolveConfig(
     dropout,
     widthMultiplier: w,
     seed: opts.seed ?? 0,
+    ...(dropConnect === undefined ? {} : { dropConnect }),
+    ...(opts.imagenetWeights ? { imagenetWeights: true } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import { importWeights, type ImportReport, type ImportTarget } from '../io/impor
 import { importTorchWeights } from '../io/torch-import.js';
 import { OPTIMIZER_PREFIX } from '../io/checkpoint.js';
 import type { Model } from '../models/index.js';
+import type { Module } from '../layers/module.js';
+import { BAM } from '../layers/bam.js';
 
 /**
  * The share of a model's tensors that initial weights must fill unless a partial load is allowed:
@@ -39,9 +41,11 @@ export async function loadPretrained(
   const target: ImportTarget[] = [...own].map(([name, t]) => ({ name, shape: [...t.shape] }));
   let report: ImportReport;
   if (/\.h5$|\.hdf5$/i.test(path)) {
-    const layers = [...model.modules()]
-      .filter((m) => m.childModules().length === 0)
-      .map((m) => ({ name: m.name, className: m.kind }));
+    // The Keras model's layers in order: the leaves, less the BAM modules' (not in the Keras model: their
+    // convolutions and batch norms would shift Keras 3's per-class keys of every later layer).
+    const leaves = (m: Module): Module[] =>
+      m instanceof BAM ? [] : m.childModules().length === 0 ? [m] : m.childModules().flatMap(leaves);
+    const layers = leaves(model).map((m) => ({ name: m.name, className: m.kind }));
     const w = await loadKerasH5(path, { layerNames: keras3LayerKeys(layers) });
     report = importWeights(w.tensors, target, { source: path, onShapeMismatch: 'skip' });
   } else {
