@@ -6,7 +6,10 @@
  * machine everything slows down alike). `--tfjs` adds TensorFlow.js's WebGPU backend on the same
  * adapter, timed in the same interleaved loop: its forward, and its tf.grads (forward + both
  * gradients) minus its forward.
- * `--only <text>` keeps the layers whose name contains it.
+ * `--only <text>` keeps the layers whose name contains it; `--depthwise grouped` runs depthwise
+ * convolutions under that variant of src/kernels/depthwise.ts, and `--depthwise direct,loops,grouped`
+ * times the variants in turns (forward, dX, dW; with `--tfjs`, tfjs-webgpu's too) instead of the table
+ * above.
  *
  *   npx tsup bench/conv-quick.ts --format cjs --loader .wgsl=text -d node_modules/.cache/convbench \
  *     --external webgpu --no-dts
@@ -14,6 +17,7 @@
  *   OSSIFY_ADAPTER=swiftshader node node_modules/.cache/convbench/conv-quick.cjs
  */
 import { parseArgs } from 'node:util';
+import { readdirSync, readFileSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs-core';
 import { init, runtime, shutdown } from '../src/gpu/runtime.js';
 import { Tensor, noGrad } from '../src/tensor.js';
@@ -45,6 +49,21 @@ const LAYERS: Layer[] = [
     opts: { dilation: 4, padding: [4, 4, 4, 4] },
   },
   { name: 'depthwise 3x3 96 35x35 same', x: [2, 35, 35, 96], w: [3, 3, 1, 96], opts: { padding: 'same', groups: 96 } },
+  // EfficientNet-B1's depthwise convolutions (240 px input), as in bench/lib/cases.ts
+  ...(
+    [
+      [3, 32, 120, 1],
+      [3, 96, 120, 2],
+      [5, 144, 60, 2],
+      [3, 480, 15, 1],
+      [5, 1152, 8, 1],
+    ] as const
+  ).map(([k, c, hw, s]) => ({
+    name: `depthwise ${k}x${k}${s > 1 ? ` s${s}` : ''} ${c} ${hw}x${hw} same`,
+    x: [2, hw, hw, c],
+    w: [k, k, 1, c],
+    opts: { padding: 'same', groups: c, stride: s } as Conv2dOptions,
+  })),
 ];
 
 const { values } = parseArgs({
@@ -53,6 +72,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '7' },
     tfjs: { type: 'boolean', default: false },
     only: { type: 'string' },
+    depthwise: { type: 'string' },
   },
 });
 
@@ -85,6 +105,42 @@ async function timeAll(items: Timed[], reps: number): Promise<number[]> {
       it.run();
       await it.sync();
       best[j] = Math.min(best[j], performance.now() - t0);
+    }
+  return best;
+}
+
+/**
+ * On-CPU milliseconds so far of this process's threads other than the main one (lavapipe's compute and
+ * queue threads among them; the main thread, which polls while it waits, is left out), from
+ * /proc/self/task/<tid>/schedstat (nanoseconds on CPU): the work a kernel costs, which a machine shared
+ * with other processes stretches in wall time but hardly here.
+ */
+function workerCpuMs(): number {
+  let ns = 0;
+  for (const t of readdirSync('/proc/self/task')) {
+    if (Number(t) === process.pid) continue;
+    try {
+      ns += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended while we listed it
+    }
+  }
+  return ns / 1e6;
+}
+
+/** Like {@link timeAll}, but the minimum over `reps` of the worker threads' CPU ms per item. */
+async function cpuAll(items: Timed[], reps: number): Promise<number[]> {
+  for (const it of items) {
+    it.run();
+    await it.sync();
+  }
+  const best = items.map(() => Infinity);
+  for (let i = 0; i < reps; i++)
+    for (const [j, it] of items.entries()) {
+      const c0 = workerCpuMs();
+      it.run();
+      await it.sync();
+      best[j] = Math.min(best[j], workerCpuMs() - c0);
     }
   return best;
 }
@@ -150,10 +206,12 @@ function tfPadding(
 async function main(): Promise<void> {
   const rt = await init({ verbose: true });
   if (values.variant) setVariant('gemm', values.variant);
+  if (values.depthwise && !values.depthwise.includes(',')) setVariant('depthwise', values.depthwise);
   const reps = Number(values.reps);
   const peer = values.tfjs ? await tfjsWebgpu() : null;
   console.log(
     `adapter: ${rt.info.kind} (${rt.info.description}); gemm variant: ${values.variant ?? 'default'}; ` +
+      `depthwise variant: ${values.depthwise ?? 'default'}; ` +
       `wall clock, best of ${reps}`,
   );
   const head = [
@@ -169,7 +227,15 @@ async function main(): Promise<void> {
   ];
   if (peer) head.push('tfjs-webgpu fwd GFLOP/s', 'tfjs-webgpu bwd (dX+dW) GFLOP/s', 'ossify bwd (dX+dW) GFLOP/s');
   const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const l of LAYERS.filter((x) => !values.only || x.name.includes(values.only))) {
+  const layers = LAYERS.filter((x) => !values.only || x.name.includes(values.only));
+  // Several depthwise variants (e.g. --depthwise direct,loops,grouped): timed in turns, one table.
+  const compared = values.depthwise?.includes(',') ? values.depthwise.split(',') : null;
+  if (compared) {
+    console.log(await compareDepthwise(layers, compared, reps, peer));
+    shutdown();
+    process.exit(0);
+  }
+  for (const l of layers) {
     const g = resolveConvGeometry(l.x, l.w, l.opts);
     const flops = 2 * g.N * g.OH * g.OW * g.Cout * g.KH * g.KW * (g.Cin / g.groups);
     const xd = rand(l.x.reduce((p, d) => p * d, 1));
@@ -269,6 +335,81 @@ async function main(): Promise<void> {
   console.log(rows.join('\n'));
   shutdown();
   process.exit(0);
+}
+
+/**
+ * Forward, input gradient and weight gradient of each layer under each depthwise variant, all timed in
+ * one interleaved loop (so that a busy machine slows every variant alike): a Markdown table of wall ms
+ * and of the worker threads' CPU ms (minimum over the reps each; see workerCpuMs).
+ */
+async function compareDepthwise(
+  layers: Layer[],
+  variants: string[],
+  reps: number,
+  peer: { tf: typeof TF; sync: () => Promise<void> } | null,
+): Promise<string> {
+  const out = [
+    '| layer (batch 2) | variant | fwd ms | dX ms | dW ms | fwd CPU ms | dX CPU ms | dW CPU ms |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const l of layers) {
+    const g = resolveConvGeometry(l.x, l.w, l.opts);
+    const x = Tensor.from(rand(l.x.reduce((p, d) => p * d, 1)), l.x);
+    const w = Tensor.from(rand(l.w.reduce((p, d) => p * d, 1)), l.w);
+    const dy = Tensor.from(rand(g.N * g.OH * g.OW * g.Cout), [g.N, g.OH, g.OW, g.Cout]);
+    const under = (v: string, fn: () => Tensor): Timed => {
+      const t = ours(fn);
+      return { run: () => (setVariant('depthwise', v), t.run()), sync: t.sync };
+    };
+    const items = variants.flatMap((v) => [
+      under(v, () => conv2d(x, w, null, l.opts)),
+      under(v, () => conv2dBackpropInput(dy, w, l.x, l.opts)),
+      under(v, () => conv2dBackpropFilter(x, dy, l.w, l.opts)),
+    ]);
+    const tfTensors: TF.Tensor[] = [];
+    if (peer) {
+      // tfjs-webgpu in the same loop: its forward, and tf.grad in x (in w) minus its forward as dX (dW).
+      const { tf, sync } = peer;
+      const [tx, tw, tdy] = [
+        tf.tensor4d(await x.read(), l.x as [number, number, number, number]),
+        tf.tensor4d(await w.read(), [g.KH, g.KW, g.Cin, 1]),
+        tf.tensor4d(await dy.read(), [g.N, g.OH, g.OW, g.Cout]),
+      ];
+      tfTensors.push(tx, tw, tdy);
+      const stride = l.opts.stride as number;
+      const op = (xx: TF.Tensor, ww: TF.Tensor): TF.Tensor =>
+        tf.depthwiseConv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, stride ?? 1, 'same');
+      const gx = tf.grad((xx: TF.Tensor) => op(xx, tw));
+      const gw = tf.grad((ww: TF.Tensor) => op(tx, ww));
+      items.push(
+        { run: () => tf.tidy(() => op(tx, tw)).dispose(), sync },
+        { run: () => tf.tidy(() => gx(tx, tdy)).dispose(), sync },
+        { run: () => tf.tidy(() => gw(tw, tdy)).dispose(), sync },
+      );
+    }
+    const ms = await timeAll(items, reps);
+    const cpu = await cpuAll(items, reps);
+    if (peer) {
+      // dX and dW of tfjs: its gradient runs minus its forward.
+      for (const a of [ms, cpu]) {
+        const k = 3 * variants.length;
+        a[k + 1] -= a[k];
+        a[k + 2] -= a[k];
+      }
+    }
+    const cells = (a: number[], i: number) =>
+      a
+        .slice(3 * i, 3 * i + 3)
+        .map((t) => t.toFixed(2))
+        .join(' | ');
+    [...variants, ...(peer ? ['tfjs-webgpu'] : [])].forEach((v, i) =>
+      out.push(`| ${l.name} | ${v} | ${cells(ms, i)} | ${cells(cpu, i)} |`),
+    );
+    for (const t of [x, w, dy]) t.dispose();
+    for (const t of tfTensors) t.dispose();
+  }
+  setVariant('depthwise', undefined);
+  return out.join('\n');
 }
 
 main().catch((e) => {

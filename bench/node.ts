@@ -52,6 +52,8 @@ async function main(): Promise<void> {
   ];
   const ours = await ossifyEngine();
   if (want('ossify')) engines.push(ours);
+  // Only when named: ossify with depthwise convolutions on the general grouped kernel (old vs new).
+  if (o.engines?.includes('ossify-grouped')) engines.push(await ossifyEngine({ depthwise: 'grouped' }));
   const ossifyAdapter = ours.adapter;
   const peers =
     want('tfjs-webgpu') || want('tfjs-wasm')

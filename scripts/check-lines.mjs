@@ -1,4 +1,4 @@
-// Lists the lines over 120 characters in the code (src, test, bench, scripts, shaders and the root
+// Lists the lines over 120 characters in the code (src, test, bench, web, scripts, shaders and the root
 // configs: TypeScript, JavaScript, WGSL) and fails when there is one. Prettier wraps code at 120
 // columns but not comments, strings or WGSL; those are wrapped by hand. The benchmarks' written
 // results (bench/results) are not code and are not checked.
@@ -10,7 +10,7 @@ const args = process.argv.slice(2);
 let max = 120;
 const at = args.indexOf('--max');
 if (at >= 0) [max] = args.splice(at, 2).slice(1).map(Number);
-const roots = args.length ? args : ['src', 'test', 'bench', 'scripts', 'shaders', '.'];
+const roots = args.length ? args : ['src', 'test', 'bench', 'web', 'scripts', 'shaders', '.'];
 const EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs', '.cjs', '.wgsl']);
 const SKIP = new Set(['node_modules', 'dist', 'data', 'runs', 'coverage', 'results']);
 

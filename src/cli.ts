@@ -392,6 +392,7 @@ const COMMANDS: Record<string, Command> = {
       if (!positionals.length) throw new UsageError('give at least one image file');
       const images = positionals.map((p) => file(p, 'image'));
       const { predictImages } = await import('./train/predict.js');
+      const { DECISION_THRESHOLD } = await import('./train/steps.js');
       await init();
       const outDir = resolve(typeof v.heatmaps === 'string' ? v.heatmaps : 'heatmaps');
       const results = await predictImages(ckpt, images, outDir);
@@ -400,7 +401,7 @@ const COMMANDS: Record<string, Command> = {
         else
           console.log(
             `${r.path}: P(fractured) = ${r.probability.toFixed(4)}  -> ` +
-              `${r.probability >= 0.5 ? 'fractured' : 'not fractured'}  heatmap ${r.heatmap}`,
+              `${r.probability > DECISION_THRESHOLD ? 'fractured' : 'not fractured'}  heatmap ${r.heatmap}`,
           );
       }
       const failed = results.filter((r) => r.error).length;

@@ -65,6 +65,7 @@ export {
 export { sum, mean } from './kernels/reduce.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
 export { conv2d, type Conv2dOptions, type Conv2dPadding, type Conv3x3Variant } from './kernels/conv2d.js';
+export type { DepthwiseVariant } from './kernels/depthwise.js';
 export { zeroPad2d, type Pad2d } from './kernels/pad.js';
 export { batchNorm, type BatchNormParams } from './kernels/batchnorm.js';
 export { layerNorm, groupNorm, type LayerNormOptions, type GroupNormOptions } from './kernels/norm.js';
@@ -238,3 +239,43 @@ export {
   type TorchPair,
   type TorchMismatch,
 } from './io/torch-import.js';
+// The fracture classifier in a page: decoded pixels -> model input, checkpoint -> model, prediction with
+// Grad-CAM, training and evaluation steps, metrics and charts (the trainer and file tools: ossify/node)
+export {
+  modelInput,
+  resizePixels,
+  resizeBilinear,
+  normalizeInto,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type PixelImage,
+  type Backbone,
+} from './data/pixels.js';
+export { modelFromCheckpoint, backboneOf, describeModel } from './train/load.js';
+export { predictImage, trainStep, evalBatch, DECISION_THRESHOLD, type ImagePrediction } from './train/steps.js';
+export { gradCam } from './train/attention.js';
+export {
+  binaryMetrics,
+  confusionMatrix,
+  rocCurve,
+  rocAuc,
+  majorityBaseline,
+  type BinaryMetrics,
+  type BaselineMetrics,
+  type ClassReport,
+  type ConfusionMatrix,
+  type RocCurve,
+} from './train/metrics.js';
+export {
+  lineChartSvg,
+  rocSvg,
+  confusionSvg,
+  overlayHeatmap,
+  grayOf,
+  jet,
+  type Series,
+  type ChartOptions,
+  type GrayImage,
+  type RgbaImage,
+} from './train/charts.js';
+export { makeRng, shuffleInPlace, hashSeed, type Rng } from './data/rng.js';

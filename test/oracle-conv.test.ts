@@ -110,6 +110,30 @@ const CASES: OracleCase[] = [
     tfConv: (x, w) => tf.depthwiseConv2d(x, tf.reshape(w, [3, 3, 4, 1]), 2, 'same'),
     grads: true,
   },
+  {
+    name: "depthwise 5x5 stride 2 'same' (even input), 8 channels",
+    x: [2, 10, 12, 8],
+    w: [5, 5, 1, 8],
+    opts: { groups: 8, stride: 2, padding: 'same' },
+    tfConv: (x, w) => tf.depthwiseConv2d(x, tf.reshape(w, [5, 5, 8, 1]), 2, 'same'),
+    grads: true,
+  },
+  {
+    name: "depthwise 3x3 'same', 7 channels",
+    x: [2, 9, 11, 7],
+    w: [3, 3, 1, 7],
+    opts: { groups: 7, padding: 'same' },
+    tfConv: (x, w) => tf.depthwiseConv2d(x, tf.reshape(w, [3, 3, 7, 1]), 1, 'same'),
+    grads: true,
+  },
+  {
+    name: 'depthwise 3x3 dilation 2 (forward only)',
+    x: [1, 11, 10, 4],
+    w: [3, 3, 1, 4],
+    opts: { groups: 4, dilation: 2, padding: 'same' },
+    tfConv: (x, w) => tf.depthwiseConv2d(x, tf.reshape(w, [3, 3, 4, 1]), 1, 'same', 'NHWC', 2),
+    grads: false,
+  },
 ];
 
 describe('conv2d vs TensorFlow.js (cpu backend)', () => {

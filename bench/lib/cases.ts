@@ -16,6 +16,8 @@ export interface ConvSpec {
   stride: number;
   dilation: number;
   padding: 'same' | 'valid';
+  /** Channel groups (default 1); `groups == cin == cout` is a depthwise convolution (weights [kh, kw, 1, cin]). */
+  groups?: number;
 }
 export interface BatchNormSpec {
   kind: 'batchnorm';
@@ -69,10 +71,11 @@ export function cost(c: Case, phase: Phase): { flops: number | null; bytes: numb
     case 'conv': {
       const ho = outSize(s.h, s.kh, s.stride, s.dilation, s.padding);
       const wo = outSize(s.w, s.kw, s.stride, s.dilation, s.padding);
+      const cig = s.cin / (s.groups ?? 1); // input channels per group (1 when depthwise)
       const x = N * s.h * s.w * s.cin;
-      const wt = s.kh * s.kw * s.cin * s.cout;
+      const wt = s.kh * s.kw * cig * s.cout;
       const y = N * ho * wo * s.cout;
-      const macs = N * ho * wo * s.cout * s.kh * s.kw * s.cin;
+      const macs = N * ho * wo * s.cout * s.kh * s.kw * cig;
       // Backward: dX and dW are each a convolution with as many multiply-adds as the forward.
       if (phase === 'forward') return { flops: 2 * macs, bytes: F * (x + wt + y) };
       return { flops: 4 * macs, bytes: F * (y + x + wt + x + wt) };
@@ -121,6 +124,27 @@ function conv(
     spec: { kind: 'conv', kh, kw, cin, cout, h: hw, w: hw, stride, dilation, padding },
     phases: ['forward', 'backward'],
   };
+}
+
+/** A depthwise convolution (channel multiplier 1, 'same'), as EfficientNet's MBConv blocks run them. */
+function dwconv(k: number, c: number, hw: number, stride: number): Omit<Case, 'batch'> {
+  const name = `dwconv${k}x${k}${stride > 1 ? `s${stride}` : ''}-${c}-${hw}`;
+  const base = conv(name, k, k, c, c, hw, stride, 1, 'same');
+  return { ...base, spec: { ...(base.spec as ConvSpec), groups: c } };
+}
+
+/**
+ * EfficientNet's depthwise convolutions (B1 at 240 px: 120x120 in the first stage, 8x8 in the last),
+ * at their 3x3 and 5x5 kernels, strides 1 and 2 (TensorFlow's 'same': asymmetric on even sizes).
+ */
+export function depthwiseCases(batch: number): Case[] {
+  return [
+    dwconv(3, 32, 120, 1),
+    dwconv(3, 96, 120, 2),
+    dwconv(5, 144, 60, 2),
+    dwconv(3, 480, 15, 1),
+    dwconv(5, 1152, 8, 1),
+  ].map((c) => ({ ...c, batch }));
 }
 
 /** The convolution table (InceptionV3 / BAM shapes) plus batch norm, pooling and matmul. */
@@ -186,7 +210,7 @@ export function modelCases(quick: boolean, realGpu = false): Case[] {
 /** Every case the suite runs for the given options. */
 export function allCases(o: { quick: boolean; realGpu: boolean; filter?: string[]; batches?: number[] }): Case[] {
   const batches = o.batches ?? (o.realGpu ? [2, 32] : [2]);
-  const kernels = batches.flatMap((b) => kernelCases(b));
+  const kernels = batches.flatMap((b) => [...kernelCases(b), ...depthwiseCases(b)]);
   let cases: Case[] = o.quick
     ? [
         matmulCase(512),

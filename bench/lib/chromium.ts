@@ -2,6 +2,7 @@
  * Headless Chromium with WebGPU (Debian's /usr/bin/chromium, SwiftShader without a GPU) via
  * puppeteer-core 24. `CHROMIUM` overrides the binary; `OSSIFY_CHROMIUM_ADAPTER` the
  * --use-webgpu-adapter value (default swiftshader; 'default' leaves the flag out, for a real GPU).
+ * `webgpu: false` launches without the WebGPU flags (the web page's test of its no-WebGPU message).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,15 +12,21 @@ import type { Browser } from 'puppeteer-core';
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 export async function launchChromium(
-  opts: { unsafeTimestamps?: boolean } = {},
+  opts: { unsafeTimestamps?: boolean; webgpu?: boolean } = {},
 ): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const puppeteer = (await import('puppeteer-core')).default;
   const dir = mkdtempSync(join(tmpdir(), 'ossify-chromium-'));
   const adapter = process.env.OSSIFY_CHROMIUM_ADAPTER ?? 'swiftshader';
+  const webgpu =
+    opts.webgpu === false
+      ? []
+      : [
+          '--enable-unsafe-webgpu',
+          '--enable-features=Vulkan',
+          ...(adapter === 'default' ? [] : [`--use-webgpu-adapter=${adapter}`]),
+        ];
   const args = [
-    '--enable-unsafe-webgpu',
-    '--enable-features=Vulkan',
-    ...(adapter === 'default' ? [] : [`--use-webgpu-adapter=${adapter}`]),
+    ...webgpu,
     '--no-sandbox',
     '--disable-gpu-sandbox',
     '--no-first-run',

@@ -23,7 +23,8 @@ export const USAGE = `flags:
   --json FILE        also write the rows as JSON (an array of rows, see bench/README.md)
   --out DIR          where the Markdown table and SVG chart go (default runs/bench)
   --filter a,b       only cases whose name contains one of these (e.g. matmul,conv3x3)
-  --engines a,b      only these engines (ossify, tfjs-webgpu, tfjs-wasm, jax-webgpu)
+  --engines a,b      only these engines (ossify, tfjs-webgpu, tfjs-wasm, jax-webgpu; ossify-grouped:
+                     depthwise convolutions on the general grouped kernel, only when named)
   --samples N        exactly N timed samples per case after one warm-up (for slow adapters)
   --batch a,b        batches of the kernel table (default 2, and 32 on a real GPU), e.g. --batch 2,32
   --help`;

@@ -3,7 +3,7 @@
  * (recorded and drained) and time `backward(out, dy)` alone; train steps time forward + loss + backward
  * + Adam. Peak memory is the runtime's peak live tensor bytes over the first warm-up iteration.
  */
-import { init, runtime, Tensor, noGrad, tidy, backward, matmul } from '../../src/index.js';
+import { init, runtime, Tensor, noGrad, tidy, backward, matmul, setVariant } from '../../src/index.js';
 import { loadOptional } from './optional.js';
 import type { OptionalMods } from './optional-types.js';
 import type { Case } from './cases.js';
@@ -53,7 +53,12 @@ export function modelApi(m: unknown): {
   };
 }
 
-export async function ossifyEngine(): Promise<Engine> {
+/**
+ * ossify; with `depthwise: 'grouped'`, an engine named `ossify-grouped` that runs depthwise convolutions
+ * on the general grouped kernel (the path before src/kernels/depthwise.ts), so that a run times the old
+ * kernel and the new one in turns. Each engine sets the variant when it becomes current.
+ */
+export async function ossifyEngine(o: { depthwise?: 'grouped' } = {}): Promise<Engine> {
   await init();
   const rt = runtime();
   const mods = await loadOptional();
@@ -135,12 +140,14 @@ export async function ossifyEngine(): Promise<Engine> {
         );
       case 'conv': {
         const conv2d = need(mods, 'conv2d', 'src/kernels/conv2d.ts');
-        const opts = { stride: s.stride, dilation: s.dilation, padding: s.padding };
+        const groups = s.groups ?? 1;
+        const opts = { stride: s.stride, dilation: s.dilation, padding: s.padding, groups };
+        const cig = s.cin / groups;
         return opCase(
           phase,
           [
             { shape: [N, s.h, s.w, s.cin], scale: 1, grad: true },
-            { shape: [s.kh, s.kw, s.cin, s.cout], scale: heScale(s.kh * s.kw * s.cin), grad: true },
+            { shape: [s.kh, s.kw, cig, s.cout], scale: heScale(s.kh * s.kw * cig), grad: true },
           ],
           ([x, w]) => conv2d(x, w, null, opts),
           fl,
@@ -221,8 +228,9 @@ export async function ossifyEngine(): Promise<Engine> {
   };
 
   return {
-    name: 'ossify',
+    name: o.depthwise ? `ossify-${o.depthwise}` : 'ossify',
     adapter,
+    activate: async () => setVariant('depthwise', o.depthwise),
     timer: {
       flush: () => rt.flush(),
       sync: () => rt.sync(),
@@ -235,6 +243,9 @@ export async function ossifyEngine(): Promise<Engine> {
       const s = await rt.compileStats();
       return { pipelines: s.pipelines, compileMs: s.compileMs };
     },
-    notes: [`ossify: ${adapter} (${info.reason}); timestamp-query ${bracket ? 'granted' : 'not granted: wall-clock'}`],
+    notes: [
+      `${o.depthwise ? `ossify-${o.depthwise}` : 'ossify'}: ${adapter} (${info.reason}); ` +
+        `timestamp-query ${bracket ? 'granted' : 'not granted: wall-clock'}`,
+    ],
   };
 }

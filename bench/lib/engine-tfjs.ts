@@ -99,11 +99,20 @@ export async function tfjsEngine(tf: typeof TF, tfl: typeof TFL, backend: Backen
     switch (s.kind) {
       case 'matmul':
         return opCase([t([s.m, s.k], 11), t([s.k, s.n], 12)], (a, b) => tf.matMul(a as TF.Tensor2D, b as TF.Tensor2D));
-      case 'conv':
-        return opCase(
-          [t([N, s.h, s.w, s.cin], 11), t([s.kh, s.kw, s.cin, s.cout], 12, heScale(s.kh * s.kw * s.cin))],
-          (x, w) => tf.conv2d(x as TF.Tensor4D, w as TF.Tensor4D, s.stride, s.padding, 'NHWC', s.dilation),
+      case 'conv': {
+        const groups = s.groups ?? 1;
+        if (groups === 1)
+          return opCase(
+            [t([N, s.h, s.w, s.cin], 11), t([s.kh, s.kw, s.cin, s.cout], 12, heScale(s.kh * s.kw * s.cin))],
+            (x, w) => tf.conv2d(x as TF.Tensor4D, w as TF.Tensor4D, s.stride, s.padding, 'NHWC', s.dilation),
+          );
+        if (groups !== s.cin || s.cout !== s.cin) throw new Error('tfjs has no grouped convolution but depthwise');
+        // Depthwise: tfjs's filter is [kh, kw, cin, multiplier 1], the same values in the same order as
+        // the other engines' HWIO [kh, kw, 1, cin].
+        return opCase([t([N, s.h, s.w, s.cin], 11), t([s.kh, s.kw, s.cin, 1], 12, heScale(s.kh * s.kw))], (x, w) =>
+          tf.depthwiseConv2d(x as TF.Tensor4D, w as TF.Tensor4D, s.stride, s.padding, 'NHWC', s.dilation),
         );
+      }
       case 'batchnorm':
         return opCase([t([N, s.h, s.w, s.c], 11), t([s.c], 12), t([s.c], 13)], (x, gamma, beta) => {
           // Training-mode batch norm: batch statistics over N, H, W (what tfjs-layers does in training).

@@ -35,21 +35,24 @@
  *    the same triple always gives the same image.
  * 4. **Normalize** to 3 channels (gray replicated) per backbone: 'inception'
  *    `x / 127.5 - 1`; 'densenet' `(x / 255 - mean) / std` with ImageNet mean
- *    (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225); 'raw' the 0..255 values as they are (the
- *    EfficientNets scale inside the model, as Keras's do).
+ *    (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { hashSeed, makeRng } from './rng.js';
+import { normalizeInto, resizePixels, type Backbone } from './pixels.js';
 
-/** Input normalization convention of a backbone (see module doc). */
-export type Backbone = 'inception' | 'densenet' | 'raw';
-
-/** ImageNet channel means used by DenseNet121 preprocessing (Keras `imagenet_utils` 'torch' mode). */
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-/** ImageNet channel standard deviations used by DenseNet121 preprocessing. */
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  normalizeInto,
+  resizeBilinear,
+  resizePixels,
+  modelInput,
+  type Backbone,
+  type PixelImage,
+} from './pixels.js';
 
 /** Why an image could not be used. */
 export type ImageErrorKind = 'missing-file' | 'truncated' | 'corrupt' | 'unsupported';
@@ -190,93 +193,6 @@ export function hasJpegEnd(bytes: Uint8Array): boolean {
 }
 
 // ---------------------------------------------------------------------------
-// Resizing
-
-interface AxisCoeffs {
-  start: Int32Array;
-  count: Int32Array;
-  weights: Float64Array; // count[i] weights at i * maxTaps
-  maxTaps: number;
-}
-
-/** Triangle-filter coefficients for one axis (PIL `precompute_coeffs` with support 1, scaled when shrinking). */
-function axisCoeffs(inSize: number, outSize: number): AxisCoeffs {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(1, scale);
-  const support = filterScale; // triangle support 1, widened when downscaling
-  const maxTaps = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Float64Array(outSize * maxTaps);
-  for (let i = 0; i < outSize; i++) {
-    const center = (i + 0.5) * scale;
-    const lo = Math.max(0, Math.floor(center - support + 0.5));
-    const hi = Math.min(inSize, Math.floor(center + support + 0.5));
-    let total = 0;
-    for (let j = lo; j < hi; j++) {
-      const d = Math.abs((j + 0.5 - center) / filterScale);
-      const w = d < 1 ? 1 - d : 0;
-      weights[i * maxTaps + (j - lo)] = w;
-      total += w;
-    }
-    for (let j = lo; j < hi; j++) weights[i * maxTaps + (j - lo)] = total > 0 ? weights[i * maxTaps + (j - lo)]! / total : 0;
-    start[i] = lo;
-    count[i] = hi - lo;
-  }
-  return { start, count, weights, maxTaps };
-}
-
-/**
- * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel
- * centres, support widened by the scale factor when shrinking (so shrinking
- * averages instead of aliasing), border weights renormalized. Same definition as
- * PIL's BILINEAR resize and `tf.image.resize(bilinear, antialias=True)`.
- * @returns Float32Array of outH * outW * channels values (same range as the input).
- */
-export function resizeBilinear(
-  src: ArrayLike<number>,
-  width: number,
-  height: number,
-  channels: number,
-  outWidth: number,
-  outHeight: number,
-): Float32Array {
-  if (src.length !== width * height * channels) throw new Error(`resizeBilinear: ${src.length} values for ${height}x${width}x${channels}`);
-  const cx = axisCoeffs(width, outWidth);
-  const cy = axisCoeffs(height, outHeight);
-  // Horizontal pass: height x outWidth.
-  const tmp = new Float32Array(height * outWidth * channels);
-  for (let y = 0; y < height; y++) {
-    const row = y * width * channels;
-    for (let x = 0; x < outWidth; x++) {
-      const s = cx.start[x]!;
-      const n = cx.count[x]!;
-      const wo = x * cx.maxTaps;
-      for (let c = 0; c < channels; c++) {
-        let acc = 0;
-        for (let k = 0; k < n; k++) acc += cx.weights[wo + k]! * src[row + (s + k) * channels + c]!;
-        tmp[(y * outWidth + x) * channels + c] = acc;
-      }
-    }
-  }
-  // Vertical pass: outHeight x outWidth.
-  const out = new Float32Array(outHeight * outWidth * channels);
-  const stride = outWidth * channels;
-  for (let y = 0; y < outHeight; y++) {
-    const s = cy.start[y]!;
-    const n = cy.count[y]!;
-    const wo = y * cy.maxTaps;
-    const orow = y * stride;
-    for (let k = 0; k < n; k++) {
-      const w = cy.weights[wo + k]!;
-      const irow = (s + k) * stride;
-      for (let i = 0; i < stride; i++) out[orow + i] = out[orow + i]! + w * tmp[irow + i]!;
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
 // Augmentation
 
 /** Ranges of the random augmentation (all optional; 0 / false disables a transform). */
@@ -407,47 +323,6 @@ export function augmentImage(src: Float32Array, width: number, height: number, c
 }
 
 // ---------------------------------------------------------------------------
-// Normalization
-
-/**
- * Writes an HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel
- * NHWC float32 into `out` at element offset `offset` (gray replicated to RGB).
- * @returns `out`
- */
-export function normalizeInto(
-  src: ArrayLike<number>,
-  pixels: number,
-  channels: 1 | 3,
-  backbone: Backbone,
-  out: Float32Array = new Float32Array(pixels * 3),
-  offset = 0,
-): Float32Array {
-  if (out.length < offset + pixels * 3) throw new Error('normalizeInto: output too small');
-  if (src.length < pixels * channels) throw new Error('normalizeInto: input too small');
-  const inc = backbone === 'inception';
-  // v * s_c + b_c; for DenseNet s_c = 1 / (255 std_c), b_c = -mean_c / std_c; 'raw' 1 and 0.
-  const [s0, s1, s2] = [0, 1, 2].map((c) =>
-    backbone === 'raw' ? 1 : inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[c]),
-  );
-  const [b0, b1, b2] = [0, 1, 2].map((c) => (backbone === 'raw' ? 0 : inc ? -1 : -IMAGENET_MEAN[c] / IMAGENET_STD[c]));
-  if (channels === 1) {
-    for (let i = 0, o = offset; i < pixels; i++, o += 3) {
-      const v = src[i]!;
-      out[o] = v * s0 + b0;
-      out[o + 1] = v * s1 + b1;
-      out[o + 2] = v * s2 + b2;
-    }
-  } else {
-    for (let i = 0, o = offset; i < pixels; i++, o += 3) {
-      out[o] = src[o - offset]! * s0 + b0;
-      out[o + 1] = src[o - offset + 1]! * s1 + b1;
-      out[o + 2] = src[o - offset + 2]! * s2 + b2;
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
 // Whole pipeline
 
 /** Options of {@link loadImage}. */
@@ -478,10 +353,7 @@ export interface LoadedImage {
 /** Decode -> resize -> augment -> normalize one image file (see module doc). */
 export async function loadImage(path: string, opts: LoadImageOptions): Promise<LoadedImage> {
   const img = await decodeImage(path, { truncated: opts.truncated });
-  let pix: Float32Array =
-    img.width === opts.width && img.height === opts.height
-      ? Float32Array.from(img.data)
-      : resizeBilinear(img.data, img.width, img.height, img.channels, opts.width, opts.height);
+  let pix = resizePixels(img.data, img.width, img.height, img.channels, opts.width, opts.height);
   if (opts.augment) pix = augmentImage(pix, opts.width, opts.height, img.channels, opts.augment);
   const data = normalizeInto(pix, opts.width * opts.height, img.channels, opts.backbone);
   return {

@@ -13,8 +13,9 @@
  * transposed weights (padding k_eff - 1 - pad); dW correlates X with dY (stride and dilation swapped).
  * The loaders gather those operands in place instead of building the dilated/flipped tensors.
  *
- * Grouped and depthwise convolutions (groups > 1) run a direct kernel (shaders/conv2d_grouped.wgsl),
- * one source for forward, input and weight gradients.
+ * Depthwise convolutions (groups = Cin = Cout) run their own direct kernel (src/kernels/depthwise.ts,
+ * shaders/conv2d_depthwise.wgsl); other grouped convolutions (groups > 1) run a general direct kernel
+ * (shaders/conv2d_grouped.wgsl). Each is one source for forward, input and weight gradients.
  *
  * 'same' padding follows TensorFlow/Keras: OH = ceil(H / stride), total padding
  * max((OH - 1)*stride + (KH - 1)*dilation + 1 - H, 0), top = floor(total / 2), the extra row at the
@@ -31,6 +32,7 @@ import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
 import { variant } from './variants.js';
 import { winogradApplies, winogradConv2d } from './winograd.js';
+import { depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad, usesDepthwiseKernel } from './depthwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
 import dxSrc from '../../shaders/conv2d_dx.wgsl';
@@ -567,11 +569,16 @@ function groupedLaunch(
 }
 
 const groupedForward = (x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor =>
-  groupedLaunch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], g.N * g.OH * g.OW, g.Cout);
+  usesDepthwiseKernel(g)
+    ? depthwiseForward(x, w, bias, g)
+    : groupedLaunch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], g.N * g.OH * g.OW, g.Cout);
 const groupedInputGrad = (dy: Tensor, w: Tensor, g: ConvGeometry): Tensor =>
-  groupedLaunch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
+  usesDepthwiseKernel(g)
+    ? depthwiseInputGrad(dy, w, g)
+    : groupedLaunch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
 
 function groupedWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  if (usesDepthwiseKernel(g)) return depthwiseWeightGrad(x, dy, g);
   // Few outputs (depthwise: KH*KW*C) and a long sum over N*OH*OW: split the sum into chunks so that
   // enough invocations run, then add the chunk partials.
   const wShape = [g.KH, g.KW, g.Cin / g.groups, g.Cout];

@@ -1,11 +1,12 @@
 /**
  * Loading a trained model back from a checkpoint: the checkpoint carries the model configuration
- * (`config.modelConfig`), so no model flags are needed. Node only.
+ * (`config.modelConfig`), so no model flags are needed. Browser-safe: {@link modelFromCheckpoint} takes a
+ * decoded checkpoint (a page decodes its bytes with `decodeCheckpoint`); {@link loadModel} reads a file (Node).
  */
-import { loadCheckpoint } from '../io/checkpoint.js';
+import { loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import type { TensorData } from '../io/safetensors.js';
 import { buildModel, entryOf, type Model, type ModelConfig } from '../models/index.js';
-import type { Backbone } from '../data/images.js';
+import type { Backbone } from '../data/pixels.js';
 
 /** The backbone's input normalisation. */
 export function backboneOf(config: ModelConfig): Backbone {
@@ -42,18 +43,27 @@ export function loadCheckpointWeights(model: Model, weights: ReadonlyMap<string,
   }
 }
 
-/** Rebuild the model a checkpoint was trained as and load its weights (inference mode). */
-export async function loadModel(path: string): Promise<Model> {
-  const ck = await loadCheckpoint(path);
+/**
+ * Rebuild the model a checkpoint was trained as (its `config.modelConfig`) and load its weights, in
+ * inference mode. `source` names the file in errors.
+ * @throws when the checkpoint has no model configuration, or weights that are not finite or do not fit
+ */
+export function modelFromCheckpoint(ck: Checkpoint, source = 'the checkpoint'): Model {
   const cfg = (ck.config as { modelConfig?: ModelConfig }).modelConfig;
-  if (!cfg) throw new Error(`ossify: ${path} has no model configuration; is it a checkpoint written by ossify train?`);
+  if (!cfg)
+    throw new Error(`ossify: ${source} has no model configuration; is it a checkpoint written by ossify train?`);
   const model = buildModel(cfg);
   try {
-    loadCheckpointWeights(model, ck.weights, path);
+    loadCheckpointWeights(model, ck.weights, source);
   } catch (e) {
     model.dispose();
     throw e;
   }
   model.eval();
   return model;
+}
+
+/** Rebuild the model a checkpoint file was trained as and load its weights (inference mode). Node only. */
+export async function loadModel(path: string): Promise<Model> {
+  return modelFromCheckpoint(await loadCheckpoint(path), path);
 }

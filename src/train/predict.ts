@@ -4,11 +4,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Tensor } from '../tensor.js';
 import { loadImage, ImageDecodeError } from '../data/images.js';
-import { gradCam } from './attention.js';
 import { backboneOf, loadModel } from './load.js';
-import { encodePng, grayOf, overlayHeatmap } from './report.js';
+import { encodePng } from './report.js';
+import { predictImage } from './steps.js';
 import { ensureFolder } from './run-folder.js';
 
 /** One image's prediction. */
@@ -48,17 +47,8 @@ export async function predictImages(checkpoint: string, paths: string[], outDir:
         results.push({ path, probability: NaN, heatmap: '', error: readError(e) });
         continue;
       }
-      const x = Tensor.from(img.data, [1, size, size, 3]);
-      const cam = await gradCam(model, x);
-      x.dispose();
-      const [l0, l1] = [cam.logits[0], cam.logits[1]];
-      const probability = 1 / (1 + Math.exp(l0 - l1));
-      const png = encodePng(
-        overlayHeatmap(
-          { data: grayOf(img.data, size, size), width: size, height: size },
-          { data: cam.maps, width: cam.w, height: cam.h },
-        ),
-      );
+      const { probability, overlay } = await predictImage(model, img.data);
+      const png = encodePng(overlay);
       const heatmap = join(outDir, `${basename(path).replace(/\.[^.]+$/, '')}.attention.png`);
       await writeFile(heatmap, png);
       results.push({ path, probability, heatmap });

@@ -15,15 +15,13 @@
  */
 import { readFile, appendFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Tensor, tidy, noGrad } from '../tensor.js';
-import { backward } from '../autograd.js';
 import { runtime } from '../gpu/runtime.js';
 import { Adam } from '../optim/optimizers.js';
-import { softmaxCrossEntropy, softmax } from '../kernels/loss.js';
 import { buildModel, MODEL_CATALOG, MODELS, type Model, type ModelConfig } from '../models/index.js';
 import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
+import { evalBatch, trainStep } from './steps.js';
 import { ReduceLROnPlateau, EarlyStopping, type PlateauOptions } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
@@ -163,12 +161,6 @@ export function modelFromOptions(
   return buildModel({ arch: entry.arch, ...opts });
 }
 
-function oneHot(labels: Int32Array, classes = 2): Float32Array {
-  const y = new Float32Array(labels.length * classes);
-  labels.forEach((l, i) => (y[i * classes + l] = 1));
-  return y;
-}
-
 const exists = (p: string): Promise<boolean> => stat(p).then(Boolean, () => false);
 const writeAtomic = (path: string, text: string): Promise<void> =>
   writeFileAtomic(path, new TextEncoder().encode(text));
@@ -230,14 +222,7 @@ export async function evaluate(
     for await (const batch of loader.epoch(0)) {
       if (opts.maxBatches && b++ >= opts.maxBatches) break;
       if (batch.size === 0) continue;
-      const [p, l] = noGrad(() =>
-        tidy(() => {
-          const x = Tensor.from(batch.x, batch.shape);
-          const logits = model.predict(x);
-          const loss = softmaxCrossEntropy(logits, Tensor.from(oneHot(batch.labels), [batch.size, 2]));
-          return [softmax(logits), loss];
-        }),
-      );
+      const [p, l] = evalBatch(model, batch.x, batch.shape, batch.labels);
       // Await both readbacks together rather than one after the other.
       const [pr, lv] = await Promise.all([p.read(), l.read()]);
       lossSum += lv[0] * batch.size;
@@ -484,16 +469,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
   for await (const batch of loader.epoch(epoch)) {
     if (step >= steps) break;
     if (batch.size === 0) continue;
-    const { loss, logits } = tidy(() => {
-      const x = Tensor.from(batch.x, batch.shape);
-      const y = Tensor.from(oneHot(batch.labels), [batch.size, 2]);
-      const lg = model.forwardTrain(x);
-      const l = softmaxCrossEntropy(lg, y, cw ? { classWeights: cw } : {});
-      backward(l);
-      return { loss: l, logits: lg };
-    });
-    opt.step();
-    opt.zeroGrad();
+    const { loss, logits } = trainStep(model, opt, batch.x, batch.shape, batch.labels, cw);
     if (pending) await pending;
     const labels = batch.labels;
     const size = batch.size;

@@ -1,0 +1,206 @@
+/**
+ * The browser-safe half of the image pipeline (no Node module): antialiased bilinear resizing and
+ * per-backbone input scaling of decoded pixels. Node decodes files with sharp (`images.ts`), a page with
+ * `createImageBitmap`; both then resize and scale here, so that a model sees the same numbers in both.
+ * @module
+ */
+
+/** Input normalization convention of a backbone (see module doc). */
+export type Backbone = 'inception' | 'densenet' | 'raw';
+
+/** ImageNet channel means used by DenseNet121 preprocessing (Keras `imagenet_utils` 'torch' mode). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet channel standard deviations used by DenseNet121 preprocessing. */
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+// ---------------------------------------------------------------------------
+// Resizing
+
+interface AxisCoeffs {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float64Array; // count[i] weights at i * maxTaps
+  maxTaps: number;
+}
+
+/** Triangle-filter coefficients for one axis (PIL `precompute_coeffs` with support 1, scaled when shrinking). */
+function axisCoeffs(inSize: number, outSize: number): AxisCoeffs {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(1, scale);
+  const support = filterScale; // triangle support 1, widened when downscaling
+  const maxTaps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float64Array(outSize * maxTaps);
+  for (let i = 0; i < outSize; i++) {
+    const center = (i + 0.5) * scale;
+    const lo = Math.max(0, Math.floor(center - support + 0.5));
+    const hi = Math.min(inSize, Math.floor(center + support + 0.5));
+    let total = 0;
+    for (let j = lo; j < hi; j++) {
+      const d = Math.abs((j + 0.5 - center) / filterScale);
+      const w = d < 1 ? 1 - d : 0;
+      weights[i * maxTaps + (j - lo)] = w;
+      total += w;
+    }
+    for (let j = lo; j < hi; j++) weights[i * maxTaps + (j - lo)] = total > 0 ? weights[i * maxTaps + (j - lo)]! / total : 0;
+    start[i] = lo;
+    count[i] = hi - lo;
+  }
+  return { start, count, weights, maxTaps };
+}
+
+/**
+ * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel
+ * centres, support widened by the scale factor when shrinking (so shrinking
+ * averages instead of aliasing), border weights renormalized. Same definition as
+ * PIL's BILINEAR resize and `tf.image.resize(bilinear, antialias=True)`.
+ * @returns Float32Array of outH * outW * channels values (same range as the input).
+ */
+export function resizeBilinear(
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: number,
+  outWidth: number,
+  outHeight: number,
+): Float32Array {
+  if (src.length !== width * height * channels) throw new Error(`resizeBilinear: ${src.length} values for ${height}x${width}x${channels}`);
+  const cx = axisCoeffs(width, outWidth);
+  const cy = axisCoeffs(height, outHeight);
+  // Horizontal pass: height x outWidth.
+  const tmp = new Float32Array(height * outWidth * channels);
+  for (let y = 0; y < height; y++) {
+    const row = y * width * channels;
+    for (let x = 0; x < outWidth; x++) {
+      const s = cx.start[x]!;
+      const n = cx.count[x]!;
+      const wo = x * cx.maxTaps;
+      for (let c = 0; c < channels; c++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += cx.weights[wo + k]! * src[row + (s + k) * channels + c]!;
+        tmp[(y * outWidth + x) * channels + c] = acc;
+      }
+    }
+  }
+  // Vertical pass: outHeight x outWidth.
+  const out = new Float32Array(outHeight * outWidth * channels);
+  const stride = outWidth * channels;
+  for (let y = 0; y < outHeight; y++) {
+    const s = cy.start[y]!;
+    const n = cy.count[y]!;
+    const wo = y * cy.maxTaps;
+    const orow = y * stride;
+    for (let k = 0; k < n; k++) {
+      const w = cy.weights[wo + k]!;
+      const irow = (s + k) * stride;
+      for (let i = 0; i < stride; i++) out[orow + i] = out[orow + i]! + w * tmp[irow + i]!;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Normalization
+
+/**
+ * Writes an HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel
+ * NHWC float32 into `out` at element offset `offset` (gray replicated to RGB).
+ * @returns `out`
+ */
+export function normalizeInto(
+  src: ArrayLike<number>,
+  pixels: number,
+  channels: 1 | 3,
+  backbone: Backbone,
+  out: Float32Array = new Float32Array(pixels * 3),
+  offset = 0,
+): Float32Array {
+  if (out.length < offset + pixels * 3) throw new Error('normalizeInto: output too small');
+  if (src.length < pixels * channels) throw new Error('normalizeInto: input too small');
+  const inc = backbone === 'inception';
+  // v * s_c + b_c; for DenseNet s_c = 1 / (255 std_c), b_c = -mean_c / std_c; 'raw' 1 and 0.
+  const [s0, s1, s2] = [0, 1, 2].map((c) => (backbone === 'raw' ? 1 : inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[c])));
+  const [b0, b1, b2] = [0, 1, 2].map((c) => (backbone === 'raw' ? 0 : inc ? -1 : -IMAGENET_MEAN[c] / IMAGENET_STD[c]));
+  if (channels === 1) {
+    for (let i = 0, o = offset; i < pixels; i++, o += 3) {
+      const v = src[i]!;
+      out[o] = v * s0 + b0;
+      out[o + 1] = v * s1 + b1;
+      out[o + 2] = v * s2 + b2;
+    }
+  } else {
+    for (let i = 0, o = offset; i < pixels; i++, o += 3) {
+      out[o] = src[o - offset]! * s0 + b0;
+      out[o + 1] = src[o - offset + 1]! * s1 + b1;
+      out[o + 2] = src[o - offset + 2]! * s2 + b2;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Decoded pixels -> model input
+
+/** Resizes with {@link resizeBilinear}; an image that already has the output size is copied as it is. */
+export function resizePixels(
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: number,
+  outWidth: number,
+  outHeight: number,
+): Float32Array {
+  return width === outWidth && height === outHeight
+    ? Float32Array.from(src)
+    : resizeBilinear(src, width, height, channels, outWidth, outHeight);
+}
+
+/**
+ * Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels.
+ * Without `channels`, the count is `data.length / (width * height)`.
+ */
+export interface PixelImage {
+  /** 0..255 values, `width * height * channels` of them, row by row (a canvas's `ImageData.data` fits). */
+  data: ArrayLike<number>;
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** Channels per pixel (default: `data.length / (width * height)`). */
+  channels?: 1 | 3 | 4;
+}
+
+/**
+ * One image as a model input: `size * size * 3` float32 (NHWC without the batch axis), resized with
+ * {@link resizeBilinear} and scaled for the backbone with {@link normalizeInto}, exactly as the Node
+ * pipeline (`loadImage`) does after decoding. RGBA loses its alpha; an image whose red, green and blue
+ * are equal everywhere (a grayscale X-ray drawn on a canvas) is read as 1 channel, as Node's decoder
+ * keeps gray files (the same numbers either way, a third of the work).
+ * @throws when the data does not fit `width * height * channels`
+ */
+export function modelInput(image: PixelImage, size: number, backbone: Backbone): Float32Array {
+  const { data, width, height } = image;
+  const pixels = width * height;
+  const channels = image.channels ?? data.length / pixels;
+  if (!(channels === 1 || channels === 3 || channels === 4) || data.length !== pixels * channels) {
+    throw new Error(
+      `ossify: modelInput: ${data.length} values do not fit a ${width}x${height} image of 1, 3 or 4 channels`,
+    );
+  }
+  let src: ArrayLike<number> = data;
+  let c: 1 | 3 = channels === 1 ? 1 : 3;
+  if (channels !== 1) {
+    let gray = true;
+    for (let i = 0; i < pixels && gray; i++) {
+      const o = i * channels;
+      gray = data[o] === data[o + 1] && data[o] === data[o + 2];
+    }
+    const out = new Uint8Array(pixels * (gray ? 1 : 3));
+    if (gray) for (let i = 0; i < pixels; i++) out[i] = data[i * channels]!;
+    else for (let i = 0; i < pixels; i++) for (let k = 0; k < 3; k++) out[i * 3 + k] = data[i * channels + k]!;
+    src = out;
+    c = gray ? 1 : 3;
+  }
+  return normalizeInto(resizePixels(src, width, height, c, size, size), size * size, c, backbone);
+}

@@ -1,0 +1,296 @@
+/**
+ * Depthwise convolution (groups = Cin = Cout, channel multiplier 1: EfficientNet's and MobileNet's
+ * 3x3 and 5x5 convolutions), forward, input gradient and weight gradient, on one direct kernel
+ * (shaders/conv2d_depthwise.wgsl) for one channel, or 4 adjacent channels as a vec4 when C % 4 == 0.
+ * Each invocation computes a block of outputs that share loads: R = 4 (stride-1 forward: 8) pixels
+ * along a row that share each weight, and, with dilation 1 and at most 5 taps a row (EfficientNet's 3x3
+ * and 5x5), each input column of the block loaded once for all taps that read it (the window paths,
+ * generated here from the stride); the weight gradient walks output rows with a kernel row's inputs in
+ * registers, shifted by the stride. Shapes, strides, dilations and padding are uniforms, so one pipeline
+ * per pass and width serves every layer (at most 6 kernels to compile); the `win` uniform picks the path.
+ *
+ * conv2d (src/kernels/conv2d.ts) sends depthwise convolutions here and the other grouped ones to the
+ * general grouped kernel; `setVariant('depthwise', 'grouped')` sends depthwise ones there too (for
+ * comparisons: bench/LAB.md, eleventh round). The float64 reference is conv2d's.
+ *
+ * Backward is convolution: dX is dY dilated by the stride, correlated with the flipped kernel (padding
+ * k_eff - 1 - pad), computed per stride phase so that no tap multiplies an inserted zero; dW correlates
+ * x with dY (stride and dilation swapped), summed over the batch and pixels in chunks whose partial sums
+ * are added afterwards.
+ */
+import { runtime } from '../gpu/runtime.js';
+import { Tensor, type Shape } from '../tensor.js';
+import { sum } from './reduce.js';
+import { variant } from './variants.js';
+import { vecSource, vecWidth } from './vec-width.js';
+import { fillTemplate } from '../gpu/wgsl.js';
+import type { ConvGeometry } from './conv2d.js';
+import commonSrc from '../../shaders/conv2d_common.wgsl';
+import depthwiseSrc from '../../shaders/conv2d_depthwise.wgsl';
+
+/** Outputs (forward, input gradient) or taps (weight gradient) per invocation: R in the shader. */
+const R = 4;
+/**
+ * Outputs per invocation of the forward's stride-1 window path and of the input gradient's window path:
+ * 8 columns share a window of 8 to 12 inputs per kernel row (bench/LAB.md #62 and #64: up to 16 % and
+ * 22 % less CPU than 4; the forward's stride-2 window, which would hold 15 to 19 inputs, keeps 4).
+ */
+const R1 = 8;
+/** The widest kernel row (taps per row, or per stride phase for dX) that the window paths hold. */
+const WIN_TAPS = 5;
+
+const indent = (code: string, n: number): string =>
+  code
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
+/**
+ * The forward's window path for stride `s` (dilation 1, KW <= WIN_TAPS) over `r` outputs: the input
+ * columns c0 + u that the block reads, u = j*s + kw, each loaded once (those only a tap past KW reads are
+ * left zero), then each tap's weight loaded once for the r outputs. Loads per kernel row: KW weights and
+ * (r-1)*s + KW inputs, where the loop form loads r inputs per tap.
+ */
+function forwardWindow(s: number, r: number): string {
+  const lines: string[] = [];
+  for (let u = 0; u <= (r - 1) * s + WIN_TAPS - 1; u++) {
+    const minKw = u - s * Math.min(Math.floor(u / s), r - 1); // the smallest tap that reads column u
+    const load = `aAt(rowBase, c0 + ${u}, p.W, cv)`;
+    lines.push(
+      minKw === 0 ? `let x${u} = ${load};` : `var x${u} = {{T}}(0.0);\nif (p.KW > ${minKw}) { x${u} = ${load}; }`,
+    );
+  }
+  for (let kw = 0; kw < WIN_TAPS; kw++) {
+    const fma = Array.from({ length: r }, (_, j) => `a${j} += x${j * s + kw} * wv;`).join(' ');
+    lines.push(`${kw ? `if (p.KW > ${kw}) ` : ''}{ let wv = b[wb + ${kw}u * p.CV]; ${fma} }`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The forward over blocks of `r` output columns per kernel row: `stride1`, the stride-1 window path
+ * (forwardWindow1, run where `win` is 1), else the stride-2 window (`win` 2) or the tap loop (`win` 0).
+ */
+function forwardFn(r: number, stride1: boolean): string {
+  const acc = Array.from({ length: r - 1 }, (_, j) => `  var a${j + 1} = a0;`).join('\n');
+  const loop = Array.from(
+    { length: r },
+    (_, j) => `        a${j} += aAt(rowBase, iw + ${j} * p.sw, p.W, cv) * wv;`,
+  ).join('\n');
+  const stores = Array.from(
+    { length: r - 1 },
+    (_, j) => `  if (count > ${j + 1}) { out[base + ${j + 1}u * p.CV] = a${j + 1}; }`,
+  ).join('\n');
+  const body = stride1
+    ? indent(forwardWindow(1, r), 4)
+    : `    if (p.win == 2) {
+${indent(forwardWindow(2, r), 6)}
+    } else {
+      for (var kw = 0; kw < p.KW; kw++) {
+        let wv = b[wb + u32(kw) * p.CV];
+        let iw = c0 + kw * p.dilW;
+${loop}
+      }
+    }`;
+  return `fn forward${stride1 ? 'Window1' : ''}(n: i32, oh: i32, blk: i32, cv: u32) {
+  let ow0 = blk * ${r};
+  var a0 = {{T}}(0.0);
+  if (p.hasBias == 1u) { a0 = bias[cv]; }
+${acc}
+  for (var kh = 0; kh < p.KH; kh++) {
+    let ih = oh * p.sh - p.padT + kh * p.dilH;
+    if (ih < 0 || ih >= p.H) { continue; }
+    let rowBase = (n * p.H + ih) * p.W;
+    let c0 = ow0 * p.sw - p.padL; // the input column of tap 0 for output ow0
+    let wb = u32(kh * p.KW) * p.CV + cv;
+${body}
+  }
+  let base = u32((n * p.OH + oh) * p.OW + ow0) * p.CV + cv;
+  let count = p.OW - ow0;
+  out[base] = a0;
+${stores}
+}`;
+}
+
+/**
+ * The input gradient's window path (dilation 1, at most WIN_TAPS taps per stride phase) over blocks of
+ * `r` columns of one stride phase: the phase's taps kw = k0 + sw*t, t < nT, reach ow = o0 - t + m0 + j,
+ * so tap f = nT - 1 - t reads dY columns base + j + f; those r + nT - 1 columns are each loaded once,
+ * then each tap's weight once for the r outputs.
+ */
+function inputGradWindowFn(r: number): string {
+  const lines: string[] = [];
+  for (let u = 0; u < r + WIN_TAPS - 1; u++) {
+    const load = `aAt(rowBase, base + ${u}, p.OW, cv)`;
+    lines.push(u < r ? `let y${u} = ${load};` : `var y${u} = {{T}}(0.0);\nif (nT > ${u - r + 1}) { y${u} = ${load}; }`);
+  }
+  for (let f = 0; f < WIN_TAPS; f++) {
+    const fma = Array.from({ length: r }, (_, j) => `a${j} += y${j + f} * wv;`).join(' ');
+    lines.push(`${f ? `if (nT > ${f}) ` : ''}{ let wv = b[wb + u32(k0 + p.sw * (nT - 1 - ${f})) * p.CV]; ${fma} }`);
+  }
+  const acc = Array.from({ length: r - 1 }, (_, j) => `  var a${j + 1} = a0;`).join('\n');
+  const stores = Array.from(
+    { length: r - 1 },
+    (_, j) => `  if (count > ${j + 1}) { out[base0 + ${j + 1}u * step] = a${j + 1}; }`,
+  ).join('\n');
+  return `fn inputGradWindow(n: i32, ih: i32, blk: i32, cv: u32) {
+  let q = divmod(u32(blk), p.MB, p.invMB); // (stride phase px, block of the phase)
+  let px = i32(q.x);
+  let m0 = i32(q.y) * ${r};
+  let k0 = (px + p.padL) % p.sw;
+  let nT = max(0, (p.KW - k0 + p.sw - 1) / p.sw);
+  let base = (px + p.padL - k0) / p.sw - (nT - 1) + m0;
+  var a0 = {{T}}(0.0);
+${acc}
+  if (nT > 0) {
+    for (var kh = 0; kh < p.KH; kh++) {
+      let ty = ih + p.padT - kh * p.dilH;
+      let oh = ty / p.sh;
+      if (ty < 0 || oh * p.sh != ty || oh >= p.OH) { continue; }
+      let rowBase = (n * p.OH + oh) * p.OW;
+      let wb = u32(kh * p.KW) * p.CV + cv;
+${indent(lines.join('\n'), 6)}
+    }
+  }
+  let iw0 = px + p.sw * m0;
+  let count = (p.W - iw0 + p.sw - 1) / p.sw; // columns of the phase left from iw0
+  if (count <= 0) { return; }
+  let base0 = u32((n * p.H + ih) * p.W + iw0) * p.CV + cv;
+  let step = u32(p.sw) * p.CV;
+  out[base0] = a0;
+${stores}
+}`;
+}
+
+const SRC = fillTemplate(`${depthwiseSrc}\n${commonSrc}`, {
+  FORWARD: `${forwardFn(R, false)}\n\n${forwardFn(R1, true)}`,
+  DX_WINDOW: inputGradWindowFn(R1),
+  T: '{{T}}',
+});
+
+/**
+ * Which window path a launch takes (the `win` uniform): forward 1 or 2 for strides 1 and 2 with
+ * dilation 1 and KW <= WIN_TAPS; input gradient 1 with dilation 1 and at most WIN_TAPS taps per stride
+ * phase; 0 (the tap loop) otherwise.
+ */
+export function windowPath(mode: Mode, g: ConvGeometry): number {
+  if (g.dilW !== 1 || depthwiseVariant() === 'loops') return 0;
+  if (mode === 0) return g.KW <= WIN_TAPS && g.sw <= 2 ? g.sw : 0;
+  if (mode === 1) return Math.ceil(g.KW / g.sw) <= WIN_TAPS ? 1 : 0;
+  return g.KW <= WIN_TAPS && g.sw <= 2 ? g.sw : 0;
+}
+/** The kernel splits invocation indices with divmod, exact below 2^24. */
+const INDEX_LIMIT = 2 ** 24 - 4096;
+
+/**
+ * Which kernel runs a depthwise convolution: 'direct' (shaders/conv2d_depthwise.wgsl, the default on
+ * every adapter), 'loops' (the same kernel with its window paths off: every tap loads its own inputs), or
+ * 'grouped' (the general grouped kernel, shaders/conv2d_grouped.wgsl, the path before it), chosen with
+ * `setVariant('depthwise', ...)`; the other two are kept for comparisons (bench/LAB.md, eleventh round).
+ */
+export type DepthwiseVariant = 'direct' | 'loops' | 'grouped';
+const depthwiseVariant = (): DepthwiseVariant =>
+  variant<DepthwiseVariant>('depthwise', { cpu: 'direct', gpu: 'direct' });
+
+/** Whether a convolution is depthwise with channel multiplier 1 and runs on the depthwise kernel. */
+export function usesDepthwiseKernel(g: ConvGeometry): boolean {
+  return g.groups > 1 && g.groups === g.Cin && g.Cout === g.Cin && depthwiseVariant() !== 'grouped';
+}
+
+/** 0 forward, 1 input gradient, 2 weight gradient (MODE in the shader). */
+export type Mode = 0 | 1 | 2;
+/**
+ * One launch over `n` x `rows` x `blocks` x channel vectors (mode 2: n = chunks, rows = 1, blocks of taps).
+ * `a` and `b` as the shader binds them; the output is [n*rows*..., C] shaped `outShape`.
+ */
+function launch(
+  mode: Mode,
+  a: Tensor,
+  b: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  outShape: Shape,
+  grid: { n: number; rows: number; blocks: number; MB?: number; chunk?: number; positions?: number },
+): Tensor {
+  const rt = runtime();
+  const vw = vecWidth(g.Cin);
+  const CV = g.Cin / vw;
+  const total = grid.n * grid.rows * grid.blocks * CV;
+  if (total >= INDEX_LIMIT)
+    throw new Error(
+      `ossify: depthwise conv2d needs ${total} invocations, beyond the 2^24 its kernel indexes exactly ` +
+        `(N=${g.N}, ${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}); split the batch`,
+    );
+  const out = Tensor.empty(outShape);
+  const positions = grid.positions ?? g.N * g.OH * g.OW;
+  rt.dispatch(
+    rt.kernel(`conv2d_depthwise_${mode}${vw === 4 ? '_vec4' : ''}`, vecSource(SRC, vw), { MODE: mode }),
+    { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
+    {
+      total,
+      CV,
+      blocks: grid.blocks,
+      rows: grid.rows,
+      MB: grid.MB ?? 1,
+      H: g.H,
+      W: g.W,
+      OH: g.OH,
+      OW: g.OW,
+      KH: g.KH,
+      KW: g.KW,
+      sh: g.sh,
+      sw: g.sw,
+      dilH: g.dilH,
+      dilW: g.dilW,
+      padT: g.padT,
+      padL: g.padL,
+      hasBias: bias ? 1 : 0,
+      taps: g.KH * g.KW,
+      positions,
+      chunk: grid.chunk ?? positions,
+      win: windowPath(mode, g),
+    },
+    rt.grid(total, 256),
+  );
+  return out;
+}
+
+/** Forward: y [N, OH, OW, C]; a block is R consecutive output columns of one row. */
+export function depthwiseForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  return launch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], {
+    n: g.N,
+    rows: g.OH,
+    blocks: Math.ceil(g.OW / (windowPath(0, g) === 1 ? R1 : R)),
+  });
+}
+
+/**
+ * dX [N, H, W, C]: per row, sw stride phases of MB blocks of R (window path: R1) columns each
+ * (iw = px + sw*(m0 + j)).
+ */
+export function depthwiseInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const MB = Math.ceil(Math.ceil(g.W / g.sw) / (windowPath(1, g) === 1 ? R1 : R));
+  return launch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], { n: g.N, rows: g.H, blocks: g.sw * MB, MB });
+}
+
+/**
+ * dW [KH, KW, 1, C]: few outputs (KH*KW*C) and a long sum over N*OH*OW, so the sum is split into chunks
+ * of at least 32 output pixels, enough of them for about 8192 invocations, whose partials are then added.
+ */
+export function depthwiseWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const wShape = [g.KH, g.KW, 1, g.Cout];
+  const byRows = windowPath(2, g) > 0;
+  // Window path: blocks are kernel rows and chunks hold whole output rows (at least one); else blocks of
+  // R taps and chunks of at least 32 output pixels.
+  const blocks = byRows ? g.KH : Math.ceil((g.KH * g.KW) / R);
+  const perChunk = blocks * (g.Cin / vecWidth(g.Cin));
+  const positions = byRows ? g.N * g.OH : g.N * g.OH * g.OW;
+  const nchunks = Math.max(1, Math.min(Math.ceil(positions / (byRows ? 1 : 32)), Math.ceil(8192 / perChunk)));
+  const chunk = Math.ceil(positions / nchunks);
+  const used = Math.ceil(positions / chunk);
+  const grid = { n: used, rows: 1, blocks, chunk, positions };
+  if (used === 1) return launch(2, x, dy, null, g, wShape, grid);
+  const partial = launch(2, x, dy, null, g, [used, ...wShape], grid);
+  const res = sum(partial, 0);
+  partial.dispose();
+  return res;
+}

@@ -1,0 +1,403 @@
+/**
+ * The training report's pictures, browser-safe (no Node module): hand-written SVG charts (loss,
+ * accuracy, learning rate, ROC curve, confusion matrix, intervals) and attention heatmap overlays on
+ * X-rays. `report.ts` writes them into report.md; the web page (web/) draws the same charts live.
+ *
+ * SVGs are plain SVG 1.1 (no scripts, no CSS, no external fonts) so they render
+ * on GitHub, in browsers and with librsvg (sharp). Overlays use a jet colormap
+ * (MATLAB's piecewise-linear definition) blended over the grayscale image.
+ * @module
+ */
+import { resizeBilinear } from '../data/pixels.js';
+import type { ConfusionMatrix, RocCurve } from './metrics.js';
+
+/** A single-channel float image, row-major, height * width values. */
+export interface GrayImage {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+// ---------------------------------------------------------------------------
+// SVG helpers
+
+/** Escapes text for XML/SVG. */
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v));
+
+/** About `count` round tick values covering [lo, hi] (1, 2, 5 x 10^k steps). */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+    out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/** One line of a chart. */
+export interface Series {
+  name: string;
+  x: readonly number[];
+  y: readonly number[];
+  color: string;
+  dashed?: boolean;
+}
+
+/** Options of {@link lineChartSvg}. */
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+  /** Fixed y range (default: data range with 5% margin). */
+  yRange?: [number, number];
+  /** Logarithmic y axis (e.g. learning rate); values must be > 0. */
+  logY?: boolean;
+}
+
+const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
+
+/** A line chart as an SVG document string. */
+export function lineChartSvg(series: readonly Series[], o: ChartOptions): string {
+  const W = o.width ?? 640;
+  const H = o.height ?? 400;
+  const m = { l: 70, r: 20, t: 40, b: 55 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const tr = (v: number): number => (o.logY ? Math.log10(v) : v);
+  const xs = series.flatMap((s) => s.x);
+  const ys = series.flatMap((s) => s.y.filter((v) => Number.isFinite(v) && (!o.logY || v > 0)).map(tr));
+  let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  if (x1 === x0) x1 = x0 + 1;
+  let [y0, y1] = o.yRange
+    ? [tr(o.yRange[0]), tr(o.yRange[1])]
+    : ys.length
+      ? [Math.min(...ys), Math.max(...ys)]
+      : [0, 1];
+  if (!o.yRange) {
+    const pad = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 0.5;
+    y0 -= pad;
+    y1 += pad;
+  }
+  const px = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * pw;
+  const py = (y: number): number => m.t + ph - ((tr(y) - y0) / (y1 - y0)) * ph;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>${xmlEscape(o.title)}</text>`);
+  // Grid and ticks.
+  const yTicks = o.logY
+    ? niceTicks(Math.floor(y0), Math.ceil(y1), Math.ceil(y1) - Math.floor(y0)).filter(
+        (t) => Number.isInteger(t) && t >= y0 && t <= y1,
+      )
+    : niceTicks(y0, y1, 5);
+  for (const t of yTicks) {
+    const y = m.t + ph - ((t - y0) / (y1 - y0)) * ph;
+    const label = o.logY ? `1e${t}` : fmt(t, 3);
+    parts.push(`<line x1="${m.l}" y1="${y.toFixed(1)}" x2="${m.l + pw}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
+    parts.push(
+      `<text x="${m.l - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${label}</text>`,
+    );
+  }
+  const xTicks = niceTicks(x0, x1, Math.min(10, Math.max(1, Math.round(x1 - x0)))).filter((t) => t >= x0 && t <= x1);
+  for (const t of xTicks) {
+    const x = px(t);
+    parts.push(
+      `<line x1="${x.toFixed(1)}" y1="${m.t + ph}" x2="${x.toFixed(1)}" y2="${m.t + ph + 5}" stroke="black"/>`,
+    );
+    parts.push(
+      `<text x="${x.toFixed(1)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${fmt(t, 4)}</text>`,
+    );
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  parts.push(
+    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(o.xLabel)}</text>`,
+  );
+  parts.push(
+    `<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
+      `${m.t + ph / 2})" ${FONT}>${xmlEscape(o.yLabel)}</text>`,
+  );
+  // Lines.
+  series.forEach((s, k) => {
+    const pts: string[] = [];
+    for (let i = 0; i < s.x.length; i++) {
+      const v = s.y[i]!;
+      if (!Number.isFinite(v) || (o.logY && v <= 0)) continue;
+      pts.push(`${px(s.x[i]!).toFixed(2)},${py(v).toFixed(2)}`);
+    }
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    if (pts.length > 1)
+      parts.push(
+        `<polyline data-series="${xmlEscape(s.name)}" points="${pts.join(' ')}" fill="none" stroke="${s.color}" ` +
+          `stroke-width="2"${dash}/>`,
+      );
+    if (pts.length === 1) {
+      const [cx, cy] = pts[0]!.split(',');
+      parts.push(`<circle data-series="${xmlEscape(s.name)}" cx="${cx}" cy="${cy}" r="3" fill="${s.color}"/>`);
+    }
+    // Legend (on a white box so lines under it do not hide the text).
+    const ly = m.t + 14 + k * 18;
+    if (k === 0)
+      parts.push(
+        `<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${series.length * 18 + 4}" fill="white" ` +
+          `fill-opacity="0.85"/>`,
+      );
+    parts.push(
+      `<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" ` +
+        `stroke-width="2"${dash}/>`,
+    );
+    parts.push(`<text x="${m.l + pw - 120}" y="${ly + 4}" font-size="12" ${FONT}>${xmlEscape(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+/** ROC curve with the chance diagonal and the AUC in the legend, as SVG. */
+export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
+  const W = size;
+  const H = size;
+  const m = { l: 60, r: 20, t: 40, b: 50 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const px = (v: number): string => (m.l + v * pw).toFixed(2);
+  const py = (v: number): string => (m.t + ph - v * ph).toFixed(2);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>ROC curve (validation)</text>`);
+  for (const t of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
+    parts.push(`<line x1="${m.l}" y1="${py(t)}" x2="${m.l + pw}" y2="${py(t)}" stroke="#e0e0e0"/>`);
+    parts.push(
+      `<text x="${m.l - 6}" y="${(Number(py(t)) + 4).toFixed(1)}" text-anchor="end" font-size="11" ` +
+        `${FONT}>${t.toFixed(1)}</text>`,
+    );
+    parts.push(
+      `<text x="${px(t)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${t.toFixed(1)}</text>`,
+    );
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="5 4"/>`);
+  const pts = roc.fpr
+    .map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : ''))
+    .filter(Boolean);
+  parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
+  parts.push(
+    `<text x="${m.l + pw - 8}" y="${m.t + ph - 10}" text-anchor="end" font-size="13" ${FONT}>AUC = ` +
+      `${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}</text>`,
+  );
+  parts.push(
+    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>False positive rate (1 ` +
+      `- specificity)</text>`,
+  );
+  parts.push(
+    `<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
+      `${m.t + ph / 2})" ${FONT}>True positive rate (sensitivity)</text>`,
+  );
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+/** Confusion matrix [[tn, fp], [fn, tp]] as an SVG heat table with counts and row percentages. */
+export function confusionSvg(
+  cm: ConfusionMatrix,
+  classNames: [string, string] = ['Non-fractured', 'Fractured'],
+): string {
+  const W = 460;
+  const H = 400;
+  const cell = 130;
+  const x0 = 170;
+  const y0 = 80;
+  const max = Math.max(1, ...cm.flat());
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>Confusion matrix (threshold 0.5)</text>`,
+  );
+  parts.push(`<text x="${x0 + cell}" y="${y0 - 32}" text-anchor="middle" font-size="13" ${FONT}>Predicted</text>`);
+  for (let r = 0; r < 2; r++) {
+    const rowTotal = cm[r]![0] + cm[r]![1];
+    parts.push(
+      `<text x="${x0 - 8}" y="${y0 + r * cell + cell / 2 + 4}" text-anchor="end" font-size="13" ` +
+        `${FONT}>${xmlEscape(classNames[r]!)}</text>`,
+    );
+    parts.push(
+      `<text x="${x0 + r * cell + cell / 2}" y="${y0 - 10}" text-anchor="middle" font-size="13" ` +
+        `${FONT}>${xmlEscape(classNames[r]!)}</text>`,
+    );
+    for (let c = 0; c < 2; c++) {
+      const v = cm[r]![c]!;
+      const shade = Math.round(255 - (v / max) * 180);
+      const fill = `rgb(${shade},${shade},255)`;
+      const tx = x0 + c * cell + cell / 2;
+      const ty = y0 + r * cell + cell / 2;
+      parts.push(
+        `<rect x="${x0 + c * cell}" y="${y0 + r * cell}" width="${cell}" height="${cell}" fill="${fill}" ` +
+          `stroke="black"/>`,
+      );
+      parts.push(
+        `<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`,
+      );
+      const pct = rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-';
+      parts.push(`<text x="${tx}" y="${ty + 22}" text-anchor="middle" font-size="12" ${FONT}>${pct}</text>`);
+    }
+  }
+  parts.push(
+    `<text x="24" y="${y0 + cell}" text-anchor="middle" font-size="13" transform="rotate(-90 24 ${y0 + cell})" ` +
+      `${FONT}>True</text>`,
+  );
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+/** One row of an {@link intervalChartSvg}: a point estimate and its interval per series. */
+export interface IntervalRow {
+  label: string;
+  /** One per series, in the order of the chart's `series` (NaN values are left out). */
+  points: { value: number; lo: number; hi: number }[];
+}
+
+/** Options of {@link intervalChartSvg}. */
+export interface IntervalChartOptions {
+  title: string;
+  xLabel: string;
+  series: { name: string; color: string }[];
+  /** x range (default: the data's, with a margin). */
+  xRange?: [number, number];
+  /** Dashed vertical lines, e.g. a baseline. */
+  marks?: { label: string; value: number; color: string }[];
+  width?: number;
+}
+
+/**
+ * Estimates with their intervals, one row per item (a forest plot) as an SVG document string: a dot
+ * per series at its estimate, a line from its interval's low to high end.
+ */
+export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartOptions): string {
+  const W = o.width ?? 760;
+  const rowH = 14 + 10 * o.series.length;
+  const m = { l: 300, r: 24, t: 58, b: 50 };
+  const ph = Math.max(1, rows.length) * rowH;
+  const H = m.t + ph + m.b;
+  const pw = W - m.l - m.r;
+  const vals = rows.flatMap((r) => r.points.flatMap((p) => [p.lo, p.hi, p.value])).filter(Number.isFinite);
+  let [x0, x1] = o.xRange ?? (vals.length ? [Math.min(...vals), Math.max(...vals)] : [0, 1]);
+  if (!o.xRange) {
+    const pad = (x1 - x0) * 0.05 || 0.05;
+    [x0, x1] = [x0 - pad, x1 + pad];
+  }
+  const px = (v: number): string => (m.l + ((v - x0) / (x1 - x0)) * pw).toFixed(1);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" ${FONT}>${xmlEscape(o.title)}</text>`);
+  // Legend: the series (dot and line), then the marks (dashed), left to right.
+  let lx = 20;
+  const legend = (name: string, color: string, dashed: boolean): void => {
+    const dash = dashed ? ' stroke-dasharray="5 4"' : '';
+    parts.push(`<line x1="${lx}" y1="40" x2="${lx + 24}" y2="40" stroke="${color}" stroke-width="2"${dash}/>`);
+    if (!dashed) parts.push(`<circle cx="${lx + 12}" cy="40" r="3.5" fill="${color}"/>`);
+    parts.push(`<text x="${lx + 30}" y="44" font-size="12" ${FONT}>${xmlEscape(name)}</text>`);
+    lx += 30 + name.length * 7 + 18;
+  };
+  for (const s of o.series) legend(s.name, s.color, false);
+  for (const mk of o.marks ?? []) legend(mk.label, mk.color, true);
+  for (const t of niceTicks(x0, x1, 6).filter((t) => t >= x0 && t <= x1)) {
+    parts.push(`<line x1="${px(t)}" y1="${m.t}" x2="${px(t)}" y2="${m.t + ph}" stroke="#e0e0e0"/>`);
+    const label = `<text x="${px(t)}" y="${m.t + ph + 16}" text-anchor="middle" font-size="11" ${FONT}>`;
+    parts.push(`${label}${fmt(t, 3)}</text>`);
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  for (const mk of o.marks ?? []) {
+    if (!(mk.value >= x0 && mk.value <= x1)) continue;
+    const x = px(mk.value);
+    parts.push(
+      `<line data-mark="${xmlEscape(mk.label)}" x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" ` +
+        `stroke="${mk.color}" stroke-dasharray="5 4"/>`,
+    );
+  }
+  rows.forEach((r, i) => {
+    const y0 = m.t + i * rowH;
+    const ty = (y0 + rowH / 2 + 4).toFixed(1);
+    parts.push(`<text x="${m.l - 8}" y="${ty}" text-anchor="end" font-size="12" ${FONT}>${xmlEscape(r.label)}</text>`);
+    r.points.forEach((p, k) => {
+      if (!Number.isFinite(p.value)) return;
+      const y = (y0 + 12 + k * 10).toFixed(1);
+      const s = o.series[k]!;
+      const attrs = `data-row="${i}" data-series="${xmlEscape(s.name)}"`;
+      if (Number.isFinite(p.lo) && Number.isFinite(p.hi)) {
+        const stroke = `stroke="${s.color}" stroke-width="2"`;
+        parts.push(`<line ${attrs} x1="${px(p.lo)}" y1="${y}" x2="${px(p.hi)}" y2="${y}" ${stroke}/>`);
+      }
+      parts.push(`<circle ${attrs} data-value="${p.value}" cx="${px(p.value)}" cy="${y}" r="3.5" fill="${s.color}"/>`);
+    });
+  });
+  const xl = `<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle" font-size="13" ${FONT}>`;
+  parts.push(`${xl}${xmlEscape(o.xLabel)}</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Heatmap overlays
+
+/** Jet colormap (MATLAB): v in [0, 1] -> [r, g, b] in 0..255, blue -> cyan -> yellow -> red. */
+export function jet(v: number): [number, number, number] {
+  const t = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0));
+  const ch = (c: number): number => Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - c))));
+  return [ch(3), ch(2), ch(1)];
+}
+
+/** An 8-bit RGBA image. */
+export interface RgbaImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** The model's view of one image as a gray picture for overlays (the mean of its 3 input channels). */
+export function grayOf(x: Float32Array, w: number, h: number): Float32Array {
+  const g = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) g[i] = (x[i * 3] + x[i * 3 + 1] + x[i * 3 + 2]) / 3;
+  return g;
+}
+
+/**
+ * Lays a heatmap over a grayscale image: the image is scaled min..max to 0..255,
+ * the heatmap is clipped to [0, 1], resized (antialiased bilinear) to the image
+ * size and coloured with {@link jet}; output = (1 - alpha) * gray + alpha * jet.
+ */
+export function overlayHeatmap(image: GrayImage, heatmap: GrayImage, alpha = 0.4): RgbaImage {
+  const { width, height } = image;
+  if (image.data.length !== width * height) throw new Error('overlayHeatmap: image data size mismatch');
+  if (heatmap.data.length !== heatmap.width * heatmap.height)
+    throw new Error('overlayHeatmap: heatmap data size mismatch');
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of image.data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const span = hi > lo ? hi - lo : 1;
+  const heat =
+    heatmap.width === width && heatmap.height === height
+      ? heatmap.data
+      : resizeBilinear(heatmap.data, heatmap.width, heatmap.height, 1, width, height);
+  const out = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const g = ((image.data[i]! - lo) / span) * 255;
+    const [r, gg, b] = jet(heat[i]!);
+    out[i * 4] = Math.round((1 - alpha) * g + alpha * r);
+    out[i * 4 + 1] = Math.round((1 - alpha) * g + alpha * gg);
+    out[i * 4 + 2] = Math.round((1 - alpha) * g + alpha * b);
+    out[i * 4 + 3] = 255;
+  }
+  return { data: out, width, height };
+}
