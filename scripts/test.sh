@@ -2,8 +2,8 @@
 # The test command (README, .ci/run): installs what is missing, builds, type-checks everything tsup
 # does not (tests and benchmarks), checks the formatting (Prettier), the lint rules (ESLint) and that
 # no line of code or WGSL is over 120 characters, then runs the whole suite on the default adapter
-# (lavapipe where installed), and the kernel and autograd tests again on SwiftShader, so that a
-# kernel variant wrong on either software adapter fails.
+# (lavapipe where installed), and the kernel and autograd tests again on SwiftShader (vitest.config.ts),
+# so that a kernel variant wrong on either software adapter fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,13 +21,7 @@ export OSSIFY_QUIET=1
 # lavapipe stage takes about 7 minutes instead of 3 on 2 cores), later runs reuse it, and the suite
 # neither depends on nor grows the user's own cache, whatever its state.
 export MESA_SHADER_CACHE_DIR="${MESA_SHADER_CACHE_DIR:-$PWD/.cache/mesa-shaders}"
-# A wait for the GPU longer than this says which kernels it waits for (a stuck test names them).
-export OSSIFY_GPU_WAIT_NOTICE_S="${OSSIFY_GPU_WAIT_NOTICE_S:-120}"
-echo "== full suite (default adapter) =="
+# One vitest project per software adapter (vitest.config.ts): every file on the default adapter, then
+# the files marked `// @adapters all` on SwiftShader. Positional arguments are file-name filters.
+echo "== test suite (default adapter, then SwiftShader) =="
 npx vitest run "$@"
-if [ -f /usr/lib/chromium/vk_swiftshader_icd.json ] && [ $# -eq 0 ] && [ "${OSSIFY_ADAPTER:-}" != "swiftshader" ]; then
-  echo "== kernel and autograd tests on SwiftShader =="
-  # Positional arguments are file-name filters.
-  OSSIFY_ADAPTER=swiftshader npx vitest run elementwise reduce runtime optim conv2d pad batchnorm pool concat bam dropout loss fusion fuzz \
-    ops-layout ops-reduce ops-mlp ops-pointwise ops-norm ops-matmul ops-conv ops-seq-model ops-layers
-fi

@@ -30,8 +30,9 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 interface Command {
   summary: string;
   usage: string;
-  options: Options;
+  /** Every option with its help; all take a value but `booleans` (names separated by spaces, e.g. no-bam). */
   help: Record<string, string>;
+  booleans?: string;
   /** Resolves to the exit code (nothing: 0). */
   run: (values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<number | void>;
 }
@@ -48,17 +49,18 @@ export function bundledSample(): string {
 
 class UsageError extends Error {}
 
-/** parseArgs options: the string-valued ones, then the boolean ones (names separated by spaces). */
-const flags = (strings: string, booleans = ''): Options =>
-  Object.fromEntries(
-    [
-      ...strings.split(' ').map((k) => [k, { type: 'string' }]),
-      ...booleans.split(' ').map((k) => [k, { type: 'boolean' }]),
-    ].filter(([k]) => k),
-  );
+/** A command's parseArgs options: its help's and its booleans. */
+function optionsOf(c: Command): Options {
+  const booleans = c.booleans?.split(' ') ?? [];
+  const names = new Set([...Object.keys(c.help), ...booleans]);
+  return Object.fromEntries([...names].map((k) => [k, { type: booleans.includes(k) ? 'boolean' : 'string' }]));
+}
 
 /** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
 const MAX_CLASSES = 100_000;
+
+/** The items of a comma-separated option value (trimmed, empty ones dropped). */
+const items = (v: string | boolean): string[] => `${v}`.split(',').flatMap((x) => x.trim() || []);
 
 /**
  * `--set KEY=VALUE,...`: values are JSON where they parse as JSON (numbers, true, false, null),
@@ -67,10 +69,7 @@ const MAX_CLASSES = 100_000;
 function setOpt(v: string | boolean | undefined): Record<string, unknown> | undefined {
   if (v === undefined) return undefined;
   const out: Record<string, unknown> = {};
-  for (const part of String(v)
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean)) {
+  for (const part of items(v)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
     const text = part.slice(eq + 1);
@@ -170,11 +169,7 @@ const COMMANDS: Record<string, Command> = {
       `ossify train [--data DIR] [--model ${MODELS.join('|')}] [--bam] [--epochs N]` +
       ' [--batch-size N] ' +
       '[--lr X] [--image-size N] [--width X] --out RUN',
-    options: flags(
-      'data out model bam-combine epochs batch-size lr image-size width dropout seed class-weights patience ' +
-        'early-stopping max-batches max-minutes workers init-weights monitor',
-      'bam no-bam balanced-sampling no-augment no-report allow-partial-init',
-    ),
+    booleans: 'bam no-bam balanced-sampling no-augment no-report allow-partial-init',
     help: {
       data:
         'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: ' +
@@ -277,7 +272,6 @@ const COMMANDS: Record<string, Command> = {
   eval: {
     summary: 'evaluate a checkpoint on a FracAtlas folder and print the metrics',
     usage: 'ossify eval --checkpoint FILE --data DIR [--split test|val|train|all] [--json FILE] [--batch-size N]',
-    options: flags('checkpoint data split json batch-size workers'),
     help: {
       checkpoint:
         'a checkpoint written by ossify train (best.safetensors or last.safetensors); ' +
@@ -317,23 +311,17 @@ const COMMANDS: Record<string, Command> = {
       const j = metricsJson(r);
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;
-      console.log(`split ${chosen}: ${r.ids.length} images (${m.positives} fractured)`);
-      console.log(
-        `loss ${r.loss.toFixed(4)}  accuracy ${m.accuracy.toFixed(4)}  balanced accuracy ` +
-          `${m.balancedAccuracy.toFixed(4)}  ROC AUC ${m.auc.toFixed(4)}`,
-      );
-      console.log(
-        `fractured: precision ${m.precision.toFixed(4)}  recall ${m.recall.toFixed(4)}  F1 ${m.f1.toFixed(4)} ` +
-          ` specificity ${m.specificity.toFixed(4)}`,
-      );
-      console.log(
-        `weighted: precision ${m.weighted.precision.toFixed(4)}  recall ${m.weighted.recall.toFixed(4)}  F1 ` +
-          `${m.weighted.f1.toFixed(4)}  (macro F1 ${m.macro.f1.toFixed(4)})`,
-      );
-      console.log(
+      const f = (v: number): string => v.toFixed(4);
+      const [w, base] = [m.weighted, m.baseline];
+      const lines = [
+        `split ${chosen}: ${r.ids.length} images (${m.positives} fractured)`,
+        `loss ${f(r.loss)}  accuracy ${f(m.accuracy)}  balanced accuracy ${f(m.balancedAccuracy)}  ROC AUC ${f(m.auc)}`,
+        `fractured: precision ${f(m.precision)}  recall ${f(m.recall)}  F1 ${f(m.f1)}  specificity ${f(m.specificity)}`,
+        `weighted: precision ${f(w.precision)}  recall ${f(w.recall)}  F1 ${f(w.f1)}  (macro F1 ${f(m.macro.f1)})`,
         `confusion [[tn ${tn}, fp ${fp}], [fn ${fn}, tp ${tp}]]   majority baseline: ` +
-          `accuracy ${m.baseline.accuracy.toFixed(4)}, F1 ${m.baseline.f1.toFixed(4)}`,
-      );
+          `accuracy ${f(base.accuracy)}, F1 ${f(base.f1)}`,
+      ];
+      console.log(lines.join('\n'));
       if (r.failed.length)
         console.log(
           `unreadable images skipped: ${r.failed.length} ` +
@@ -341,7 +329,7 @@ const COMMANDS: Record<string, Command> = {
         );
       if (json) {
         const { writeFileAtomic } = await import('./io/safetensors.js');
-        await writeFileAtomic(json, new TextEncoder().encode(JSON.stringify({ split: chosen, ...j }, null, 2) + '\n'));
+        await writeFileAtomic(json, JSON.stringify({ split: chosen, ...j }, null, 2) + '\n');
         console.log(`metrics written to ${json}`);
       }
       model.dispose();
@@ -350,7 +338,7 @@ const COMMANDS: Record<string, Command> = {
   summary: {
     summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
     usage: `ossify summary --model ${MODELS.join('|')} [--bam] [--classes N] [--image-size N] [--width X] [--plan]`,
-    options: flags('model classes image-size width', 'bam plan'),
+    booleans: 'bam plan',
     help: {
       model: MODELS.join(', '),
       bam: 'with 3 BAM modules',
@@ -382,7 +370,6 @@ const COMMANDS: Record<string, Command> = {
   predict: {
     summary: 'probability of a fracture for each image, with an attention heatmap PNG (exit 1 if one is unreadable)',
     usage: 'ossify predict --checkpoint FILE IMAGE... [--heatmaps DIR]',
-    options: flags('checkpoint heatmaps'),
     help: {
       checkpoint: 'a checkpoint written by ossify train',
       heatmaps: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)',
@@ -416,10 +403,7 @@ const COMMANDS: Record<string, Command> = {
       'ossify sweep --grid NAME|FILE --data DIR --out SWEEP [--test-data DIR] [--weights-dir DIR] [--shard I/N] ' +
       '[--set KEY=VALUE,...] [--only NAME,...] [--max-minutes M [--cap-epochs]] [--list]\n' +
       '       ossify sweep report SWEEP... [--out DIR]',
-    options: flags(
-      'grid data out test-data weights-dir shard set only max-minutes workers resamples bootstrap-seed',
-      'cap-epochs list',
-    ),
+    booleans: 'cap-epochs list',
     help: {
       grid: 'a built-in grid (seed-table, seed-table-cpu, smoke) or a grid JSON file (README: "Sweeps")',
       data: 'FracAtlas folder to train on',
@@ -474,13 +458,7 @@ const COMMANDS: Record<string, Command> = {
         shard = { index: +m[1], count: +m[2] };
       }
       const set = setOpt(v.set);
-      const only =
-        typeof v.only === 'string'
-          ? v.only
-              .split(',')
-              .map((x) => x.trim())
-              .filter(Boolean)
-          : undefined;
+      const only = typeof v.only === 'string' ? items(v.only) : undefined;
       const maxMinutes = num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes);
       if (v['cap-epochs'] && !maxMinutes) {
         throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
@@ -541,7 +519,7 @@ const COMMANDS: Record<string, Command> = {
   bench: {
     summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
     usage: 'ossify bench [--quick] [--json FILE] [--browser]',
-    options: flags('json', 'quick browser'),
+    booleans: 'quick browser',
     help: {
       quick: 'the subset that runs in minutes on a CPU adapter',
       json: 'write the rows as JSON',
@@ -639,9 +617,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const args = joinNegativeValues(rest, cmd.options);
+    const options = optionsOf(cmd);
+    const args = joinNegativeValues(rest, options);
     const allowPositionals = name === 'predict' || name === 'sweep';
-    const { values, positionals } = parseArgs({ args, options: cmd.options, allowPositionals, strict: true });
+    const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
     return (await cmd.run(values as Record<string, string | boolean | undefined>, positionals)) ?? 0;
   } catch (e) {
     const err = e as Error & { code?: string };

@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * BAM (src/layers/bam.ts): parameter counts against the formula of the official layout, and the
  * forward pass and parameter gradients against a float64 composition of the kernels' CPU references.

@@ -1,7 +1,8 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, add, mul, sigmoid, addScalar, reshape } from '../src/index.js';
 import { bamCombine, bamCombineReference, bamCombineBackwardReference, type BamMode } from '../src/kernels/bam.js';
-import { setup, randArray, expectClose, finiteDiff, gpuGrads, weightedSum, numel } from './helpers.js';
+import { setup, expectClose, checkOp, type FdTol } from './helpers.js';
 
 beforeAll(setup);
 
@@ -13,7 +14,37 @@ function composite(x: Tensor, mc: Tensor, ms: Tensor, mode: BamMode): Tensor {
   return mul(x, addScalar(sigmoid(a), 1));
 }
 
+const inputShapes = ([N, H, W, C]: number[]): number[][] => [
+  [N, H, W, C],
+  [N, C],
+  [N, H, W, 1],
+];
+
 for (const mode of ['sum', 'product'] as BamMode[]) {
+  /** bamCombine vs its float64 references, inputs in [-2, 2) seeded from `seed`, gradient weights from `dySeed`. */
+  const check = (shape: number[], seed: number, dySeed: number, fd: FdTol) =>
+    checkOp({
+      op: (x, mc, ms) => bamCombine(x, mc, ms, mode),
+      inputs: inputShapes(shape).map((s, k) => ({ shape: s, seed: seed + k, range: [-2, 2] as const })),
+      ref: (x, mc, ms) => bamCombineReference(x, shape, mc, ms, mode),
+      backwardRef: (dy, x, mc, ms) => {
+        const r = bamCombineBackwardReference(x, shape, mc, ms, dy, mode);
+        return [r.dx, r.dmc, r.dms];
+      },
+      fwd: { atol: 1e-6, rtol: 1e-5 },
+      bwd: [
+        { atol: 1e-6, rtol: 1e-5 },
+        { atol: 1e-5, rtol: 1e-4 },
+        { atol: 1e-5, rtol: 1e-4 },
+      ],
+      fd,
+      composite: {
+        op: (x, mc, ms) => composite(x, mc, ms, mode),
+        fwd: { atol: 1e-6, rtol: 1e-5 },
+        bwd: { atol: 1e-5, rtol: 1e-4 },
+      },
+      dy: dySeed,
+    });
   describe(`bamCombine (${mode})`, () => {
     for (const shape of [
       [3, 7, 5, 6],
@@ -21,58 +52,12 @@ for (const mode of ['sum', 'product'] as BamMode[]) {
       [1, 1, 1, 1],
       [2, 35, 3, 4],
     ]) {
-      it(`${shape.join('x')}: forward, backward vs reference and vs the composite of primitive ops`, async () => {
-        const [N, H, W, C] = shape;
-        const x = randArray(numel(shape), 1, -2, 2);
-        const mc = randArray(N * C, 2, -2, 2);
-        const ms = randArray(N * H * W, 3, -2, 2);
-        const w = randArray(numel(shape), 4);
-        const inputs = [
-          { data: x, shape },
-          { data: mc, shape: [N, C] },
-          { data: ms, shape: [N, H, W, 1] },
-        ];
-        const fused = await gpuGrads((a, b, c) => bamCombine(a, b, c, mode), inputs, w);
-        expectClose(fused.out, bamCombineReference(x, shape, mc, ms, mode), { atol: 1e-6, rtol: 1e-5, what: 'y' });
-        const ref = bamCombineBackwardReference(x, shape, mc, ms, w, mode);
-        expectClose(fused.grads[0], ref.dx, { atol: 1e-6, rtol: 1e-5, what: 'dx' });
-        expectClose(fused.grads[1], ref.dmc, { atol: 1e-5, rtol: 1e-4, what: 'dmc' });
-        expectClose(fused.grads[2], ref.dms, { atol: 1e-5, rtol: 1e-4, what: 'dms' });
-        const comp = await gpuGrads((a, b, c) => composite(a, b, c, mode), inputs, w);
-        expectClose(fused.out, comp.out, { atol: 1e-6, rtol: 1e-5, what: 'fused vs composite y' });
-        comp.grads.forEach((g, i) =>
-          expectClose(fused.grads[i], g, { atol: 1e-5, rtol: 1e-4, what: `fused vs composite grad ${i}` }),
-        );
-      });
+      it(`${shape.join('x')}: forward, backward vs reference and vs the composite of primitive ops`, () =>
+        check(shape, 1, 4, { count: 12, atol: 1e-5, rtol: 1e-3 }));
     }
 
-    it('gradients match finite differences of the float64 reference', async () => {
-      const shape = [2, 3, 2, 4];
-      const [N, H, W, C] = shape;
-      const x = randArray(numel(shape), 5, -2, 2);
-      const mc = randArray(N * C, 6, -2, 2);
-      const ms = randArray(N * H * W, 7, -2, 2);
-      const w = randArray(numel(shape), 8);
-      const { grads } = await gpuGrads(
-        (a, b, c) => bamCombine(a, b, c, mode),
-        [
-          { data: x, shape },
-          { data: mc, shape: [N, C] },
-          { data: ms, shape: [N, H, W, 1] },
-        ],
-        w,
-      );
-      const fx = finiteDiff((v) => weightedSum(bamCombineReference(v, shape, mc, ms, mode), w), x);
-      const fc = finiteDiff((v) => weightedSum(bamCombineReference(x, shape, v, ms, mode), w), mc);
-      const fs = finiteDiff((v) => weightedSum(bamCombineReference(x, shape, mc, v, mode), w), ms);
-      [fx, fc, fs].forEach(([idx, fd], k) =>
-        expectClose(
-          idx.map((i) => grads[k][i]),
-          fd,
-          { atol: 1e-5, rtol: 1e-3, what: `grad ${k} vs FD` },
-        ),
-      );
-    });
+    it('gradients match finite differences of the float64 reference', () =>
+      check([2, 3, 2, 4], 5, 8, { atol: 1e-5, rtol: 1e-3 }));
   });
 }
 

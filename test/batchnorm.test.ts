@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, noGrad } from '../src/index.js';
 import {
@@ -6,7 +7,7 @@ import {
   batchNormBackwardReference,
   type BatchNormReferenceParams,
 } from '../src/kernels/batchnorm.js';
-import { setup, randArray, expectClose, finiteDiff, gpuGrads, weightedSum, numel } from './helpers.js';
+import { setup, randArray, expectClose, checkOp, numel, type FdTol, type Tol } from './helpers.js';
 
 beforeAll(setup);
 
@@ -52,18 +53,48 @@ function gpuParams(p: BatchNormReferenceParams) {
   };
 }
 
-/** GPU gradients [dx, dgamma?, dbeta?] against the float64 reference's. */
-function expectGrads(
-  grads: Float32Array[],
-  ref: { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array },
-  p: BatchNormReferenceParams,
-): void {
-  // dx in training mode is a difference of O(1) terms: judge it against the gradient's scale.
-  const scale = Math.max(...ref.dx.map(Math.abs));
-  expectClose(grads[0], ref.dx, { atol: 2e-5 * scale, rtol: 1e-3, what: 'dx' });
-  let k = 1;
-  if (p.gamma) expectClose(grads[k++], ref.dgamma, { atol: 1e-4, rtol: 1e-4, what: 'dgamma' });
-  if (p.beta) expectClose(grads[k++], ref.dbeta, { atol: 1e-4, rtol: 1e-4, what: 'dbeta' });
+const reluRef = (y: Float64Array) => y.map((v) => Math.max(v, 0));
+
+/**
+ * checkOp on batchNorm (with the fused ReLU where `relu`) of the case's data from `seed`, with x and
+ * the case's gamma and beta as inputs: the output against the float64 reference; where `grads`, the
+ * gradients [dx, dgamma?, dbeta?] against the float64 backward reference (dx in training mode is a
+ * difference of O(1) terms: judged against the gradient's scale) and against finite differences.
+ */
+async function check(
+  c: Case,
+  seed: number,
+  o: { dy?: number; fwd?: Tol; grads?: boolean; fd?: FdTol; relu?: boolean } = {},
+) {
+  const { x, p, C } = data(c, seed);
+  const gp = gpuParams(p);
+  const inputs: { data: ArrayLike<number>; shape: number[] }[] = [{ data: x, shape: c.shape }];
+  for (const v of [p.gamma, p.beta]) if (v) inputs.push({ data: v, shape: [C] });
+  const params = <T>(rest: T[]) => {
+    let k = 0;
+    return { gamma: p.gamma ? rest[k++] : null, beta: p.beta ? rest[k++] : null };
+  };
+  const ref = (xx: Float64Array, ...rest: Float64Array[]) => batchNormReference(xx, c.shape, { ...p, ...params(rest) });
+  const res = await checkOp({
+    op: (xt, ...rest) => batchNorm(xt, { ...gp, ...params(rest), relu: o.relu }),
+    inputs,
+    ref: (xx, ...rest) => (o.relu ? reluRef(ref(xx, ...rest).y) : ref(xx, ...rest).y),
+    fwd: o.fwd,
+    backwardRef: o.grads
+      ? (dy, xx, ...rest) => {
+          const y = ref(xx, ...rest).y;
+          const r = batchNormBackwardReference(xx, c.shape, o.relu ? dy.map((g, i) => (y[i] > 0 ? g : 0)) : dy, p);
+          return [r.dx, ...(p.gamma ? [r.dgamma] : []), ...(p.beta ? [r.dbeta] : [])];
+        }
+      : undefined,
+    bwd: [
+      { atol: (want) => 2e-5 * Math.max(...Array.from(want, Math.abs)), rtol: 1e-3 },
+      ...[1, 2].map(() => ({ atol: 1e-4, rtol: 1e-4 })),
+    ],
+    fd: o.grads ? (o.fd ?? { atol: 1e-4, rtol: 1e-3 }) : false,
+    dy: o.dy,
+  });
+  return { ...res, gp, ref: batchNormReference(x, c.shape, p) };
 }
 
 describe('batchNorm forward', () => {
@@ -87,13 +118,8 @@ describe('batchNorm forward', () => {
       `${c.training ? 'training' : 'inference'} ${c.shape.join('x')} gamma=${c.gamma} ` +
         `beta=${c.beta}${c.offset ? ` offset ${c.offset}` : ''}${c.varianceUpdate ? ` ${c.varianceUpdate}` : ''}`,
       async () => {
-        const { x, p } = data(c, 11);
-        const ref = batchNormReference(x, c.shape, p);
-        const gp = gpuParams(p);
-        const y = batchNorm(Tensor.from(Float32Array.from(x), c.shape), gp);
         // With an offset of 1000, f32 inputs carry ~6e-5 absolute error relative to std ~1: allow for it.
-        const atol = c.offset ? 5e-4 : 1e-5;
-        expectClose(await y.read(), ref.y, { atol, rtol: 1e-4, what: 'y' });
+        const { gp, ref } = await check(c, 11, { fwd: { atol: c.offset ? 5e-4 : 1e-5, rtol: 1e-4 } });
         expectClose(await gp.movingMean.read(), ref.movingMean, { atol: 1e-5, rtol: 1e-5, what: 'movingMean' });
         expectClose(await gp.movingVar.read(), ref.movingVar, {
           atol: c.offset ? 1e-4 : 1e-6,
@@ -145,23 +171,8 @@ describe('batchNorm backward', () => {
     { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
   ];
   for (const c of cases) {
-    it(`${mode(c.training)} ${c.shape.join('x')} gamma=${c.gamma} beta=${c.beta} vs reference`, async () => {
-      const { x, p, C } = data(c, 5);
-      const w = randArray(numel(c.shape), 77);
-      const gp = gpuParams(p);
-      const inputs: { data: ArrayLike<number>; shape: number[] }[] = [{ data: x, shape: c.shape }];
-      if (p.gamma) inputs.push({ data: p.gamma, shape: [C] });
-      if (p.beta) inputs.push({ data: p.beta, shape: [C] });
-      const { grads } = await gpuGrads(
-        (xt, ...rest) => {
-          let k = 0;
-          return batchNorm(xt, { ...gp, gamma: p.gamma ? rest[k++] : null, beta: p.beta ? rest[k++] : null });
-        },
-        inputs,
-        w,
-      );
-      expectGrads(grads, batchNormBackwardReference(x, c.shape, w, p), p);
-    });
+    it(`${mode(c.training)} ${c.shape.join('x')} gamma=${c.gamma} beta=${c.beta} vs reference`, () =>
+      check(c, 5, { dy: 77, grads: true, fd: { count: 12, atol: 1e-4, rtol: 1e-3 } }));
   }
 
   for (const [training, C] of [
@@ -169,41 +180,8 @@ describe('batchNorm backward', () => {
     [false, 3],
     [true, 4],
   ] as const) {
-    it(`${mode(training)} C=${C}: gradients match finite differences of the float64 reference`, async () => {
-      const shape = [2, 3, 2, C];
-      const { x, p } = data({ shape, gamma: true, beta: true, training }, 3);
-      const w = randArray(numel(shape), 8);
-      const gp = gpuParams(p);
-      const gamma = p.gamma as Float64Array;
-      const beta = p.beta as Float64Array;
-      const { grads } = await gpuGrads(
-        (xt, gt, bt) => batchNorm(xt, { ...gp, gamma: gt, beta: bt }),
-        [
-          { data: x, shape },
-          { data: gamma, shape: [C] },
-          { data: beta, shape: [C] },
-        ],
-        w,
-      );
-      const [ix, fx] = finiteDiff((xx) => weightedSum(batchNormReference(xx, shape, p).y, w), x);
-      expectClose(
-        ix.map((i) => grads[0][i]),
-        fx,
-        { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' },
-      );
-      const [ig, fg] = finiteDiff((gg) => weightedSum(batchNormReference(x, shape, { ...p, gamma: gg }).y, w), gamma);
-      expectClose(
-        ig.map((i) => grads[1][i]),
-        fg,
-        { atol: 1e-4, rtol: 1e-3, what: 'dgamma vs FD' },
-      );
-      const [ib, fb] = finiteDiff((bb) => weightedSum(batchNormReference(x, shape, { ...p, beta: bb }).y, w), beta);
-      expectClose(
-        ib.map((i) => grads[2][i]),
-        fb,
-        { atol: 1e-4, rtol: 1e-3, what: 'dbeta vs FD' },
-      );
-    });
+    it(`${mode(training)} C=${C}: gradients match finite differences of the float64 reference`, () =>
+      check({ shape: [2, 3, 2, C], gamma: true, beta: true, training }, 3, { dy: 8, grads: true }));
   }
 
   it('no gradient needed: training forward still updates the moving statistics and records nothing', async () => {
@@ -220,49 +198,25 @@ describe('batchNorm backward', () => {
 });
 
 describe('batchNorm with the fused ReLU (relu: true)', () => {
-  const reluRef = (y: Float64Array) => y.map((v) => Math.max(v, 0));
   for (const c of [
     { shape: [3, 7, 5, 6], gamma: true, beta: true, training: true },
     { shape: [2, 5, 3, 8], gamma: false, beta: true, training: true }, // InceptionV3's BN, vec4 lanes
     { shape: [3, 5, 5, 16], gamma: true, beta: true, training: false },
     { shape: [5, 9], gamma: true, beta: false, training: false },
   ] as Case[]) {
+    // The gradient through ReLU is the batch norm's gradient of dy masked where the output is 0.
     it(
       `${c.training ? 'training' : 'inference'} ${c.shape.join('x')}: max(BN(x), 0) ` +
         `and its gradients match the float64 reference`,
       async () => {
-        const { x, p } = data(c, 21);
-        const ref = batchNormReference(x, c.shape, p);
-        const w = randArray(numel(c.shape), 22);
-        const gp = gpuParams(p);
-        const C = c.shape[c.shape.length - 1];
-        const params = [p.gamma, p.beta].filter((v) => v !== null).map((data) => ({ data, shape: [C] }));
-        const { out, grads } = await gpuGrads(
-          (xt, ...pt) =>
-            batchNorm(xt, {
-              ...gp,
-              gamma: p.gamma ? pt[0] : null,
-              beta: p.beta ? pt[p.gamma ? 1 : 0] : null,
-              relu: true,
-            }),
-          [{ data: x, shape: c.shape }, ...params],
-          w,
-        );
-        expectClose(out, reluRef(ref.y), { what: 'y' });
+        const { out } = await check(c, 21, {
+          dy: 22,
+          relu: true,
+          grads: true,
+          fd: { count: 24, atol: 1e-4, rtol: 1e-3 },
+        });
         expect(out.some((v) => v === 0) && out.some((v) => v > 0), 'the case exercises both sides of the ReLU').toBe(
           true,
-        );
-        // The gradient through ReLU is the batch norm's gradient of g masked where the output is 0.
-        const masked = Float64Array.from(w, (g, i) => (ref.y[i] > 0 ? g : 0));
-        expectGrads(grads, batchNormBackwardReference(x, c.shape, masked, p), p);
-        // And against finite differences of the composed float64 reference.
-        const [ix, fx] = finiteDiff((xx) => weightedSum(reluRef(batchNormReference(xx, c.shape, p).y), w), x, {
-          count: 24,
-        });
-        expectClose(
-          ix.map((i) => grads[0][i]),
-          fx,
-          { atol: 1e-4, rtol: 1e-3, what: 'dx vs FD' },
         );
       },
     );

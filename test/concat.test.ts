@@ -1,7 +1,8 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, backward, sum, mul, noGrad } from '../src/index.js';
 import { concat, split, concatReference, splitReference } from '../src/kernels/concat.js';
-import { setup, randArray, expectClose, finiteDiff, gpuGrads, weightedSum, numel } from './helpers.js';
+import { setup, randArray, expectClose, checkOp, numel } from './helpers.js';
 
 beforeAll(setup);
 
@@ -50,23 +51,21 @@ describe('concat', () => {
     { shapes: [[1, 1, 1, 3]], axis: 3 },
   ];
   for (const c of cases) {
-    it(`${c.shapes.map((s) => s.join('x')).join(' + ')} on axis ${c.axis}: forward and backward`, async () => {
-      const parts = c.shapes.map((s, i) => ({ data: randArray(numel(s), 10 + i), shape: s }));
-      const ref = concatReference(parts, c.axis);
-      const w = randArray(ref.data.length, 3);
-      const { out, grads } = await gpuGrads((...ts) => concat(ts, c.axis), parts, w);
-      expect(Array.from(out)).toEqual(Array.from(Float32Array.from(ref.data)));
-      // The gradient of sum(concat * w) w.r.t. each part is its slice of w.
-      const wantGrads = splitReference(
-        w,
-        ref.shape,
-        c.shapes.map((s) => s[(c.axis + s.length) % s.length]),
-        c.axis,
-      );
-      grads.forEach((g, i) =>
-        expect(Array.from(g), `grad ${i}`).toEqual(Array.from(Float32Array.from(wantGrads[i].data))),
-      );
-    });
+    const parts = (xs: Float64Array[]) => xs.map((data, i) => ({ data, shape: c.shapes[i] }));
+    const sizes = c.shapes.map((s) => s[(c.axis + s.length) % s.length]);
+    // The gradient of sum(concat * dy) w.r.t. each part is its slice of dy.
+    it(`${c.shapes.map((s) => s.join('x')).join(' + ')} on axis ${c.axis}: forward and backward`, () =>
+      checkOp({
+        op: (...ts) => concat(ts, c.axis),
+        inputs: c.shapes.map((shape, i) => ({ shape, seed: 10 + i })),
+        ref: (...xs) => concatReference(parts(xs), c.axis).data,
+        backwardRef: (dy, ...xs) =>
+          splitReference(dy, concatReference(parts(xs), c.axis).shape, sizes, c.axis).map((r) => r.data),
+        fwd: { atol: 0, rtol: 0 },
+        bwd: { atol: 0, rtol: 0 },
+        fd: { count: 12, atol: 1e-6 },
+        dy: 3,
+      }));
   }
 
   it('DenseNet-style repeated concatenation keeps every gradient path', async () => {
@@ -103,8 +102,7 @@ describe('split', () => {
     it(`${c.shape.join('x')} into [${c.sizes}] on axis ${c.axis}: round trip and gradients`, async () => {
       const x = randArray(numel(c.shape), 21);
       const refs = splitReference(x, c.shape, c.sizes, c.axis);
-      const xt = Tensor.from(Float32Array.from(x), c.shape, { requiresGrad: true });
-      const pieces = split(xt, c.sizes, c.axis);
+      const pieces = split(Tensor.from(Float32Array.from(x), c.shape), c.sizes, c.axis);
       for (let i = 0; i < pieces.length; i++) {
         expect(pieces[i].shape).toEqual(refs[i].shape);
         expect(Array.from(await pieces[i].read())).toEqual(Array.from(Float32Array.from(refs[i].data)));
@@ -112,34 +110,28 @@ describe('split', () => {
       // Round trip: concat(split(x)) == x.
       const back = concat(pieces, c.axis);
       expect(Array.from(await back.read())).toEqual(Array.from(Float32Array.from(x)));
-      // Gradients: weight every piece except the second (unused outputs contribute zeros).
-      const ws = refs.map((r, i) => randArray(r.data.length, 40 + i));
-      const used = pieces.map((_, i) => i !== 1 || pieces.length === 1);
-      let loss: Tensor | null = null;
-      for (let i = 0; i < pieces.length; i++) {
-        if (!used[i]) continue;
-        const term = sum(mul(pieces[i], Tensor.from(Float32Array.from(ws[i]), refs[i].shape)));
-        loss = loss ? sum(concat([loss, term], 0)) : term;
-      }
-      backward(loss!);
-      const wantParts = refs.map((r, i) => ({
-        data: used[i] ? ws[i] : new Float64Array(r.data.length),
-        shape: r.shape,
-      }));
-      expectClose(await xt.grad!.read(), concatReference(wantParts, c.axis).data, { atol: 1e-6, what: 'dx' });
-      // Finite differences of the float64 reference on the same objective.
-      const f = (xx: Float64Array) =>
-        splitReference(xx, c.shape, c.sizes, c.axis).reduce(
-          (s, r, i) => s + (used[i] ? weightedSum(r.data, ws[i]) : 0),
-          0,
-        );
-      const [idx, fd] = finiteDiff(f, x, { count: 12 });
-      const g = await xt.grad!.read();
-      expectClose(
-        idx.map((i) => g[i]),
-        fd,
-        { atol: 1e-5, what: 'dx vs FD' },
-      );
+      // Gradients through every piece but the second (an unused output contributes zeros).
+      const used = (_: unknown, i: number) => i !== 1 || c.sizes.length === 1;
+      const usedSizes = c.sizes.filter(used);
+      const usedShape = [...c.shape];
+      usedShape[(c.axis + c.shape.length) % c.shape.length] = usedSizes.reduce((p, d) => p + d, 0);
+      await checkOp({
+        op: (t) => concat(split(t, c.sizes, c.axis).filter(used), c.axis),
+        inputs: [{ data: x, shape: c.shape }],
+        ref: (xx) => concatReference(splitReference(xx, c.shape, c.sizes, c.axis).filter(used), c.axis).data,
+        backwardRef: (dy) => {
+          const dys = splitReference(dy, usedShape, usedSizes, c.axis);
+          let k = 0;
+          const all = refs.map((r, i) => ({
+            data: used(r, i) ? dys[k++].data : new Float64Array(r.data.length),
+            shape: r.shape,
+          }));
+          return [concatReference(all, c.axis).data];
+        },
+        fwd: { atol: 0, rtol: 0 },
+        bwd: { atol: 1e-6 },
+        fd: { count: 12, atol: 1e-5 },
+      });
     });
   }
 

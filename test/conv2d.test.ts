@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * conv2d vs its float64 CPU reference: forward, input/weight/bias gradients, on every convolution
  * configuration InceptionV3, DenseNet121 and BAM use (at reduced spatial size and channel counts), odd

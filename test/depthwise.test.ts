@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * The depthwise kernel (src/kernels/depthwise.ts, groups = Cin = Cout) vs conv2d's float64 reference:
  * forward, input gradient and weight gradient on odd shapes at EfficientNet's kernel sizes (3x3, 5x5),

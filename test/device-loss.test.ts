@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * A GPU device lost in the middle of a run (simulated with `device.destroy()`): the trainer stops
  * with one clear error, the last checkpoint stays intact, the library's next call says the device

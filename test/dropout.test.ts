@@ -1,17 +1,21 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor } from '../src/index.js';
 import { dropout, dropoutReference, dropoutMaskReference } from '../src/kernels/dropout.js';
-import { setup, randArray, expectClose, gpuGrads, numel } from './helpers.js';
+import { setup, expectClose, checkOp } from './helpers.js';
 
 beforeAll(setup);
 
 describe('dropout', () => {
-  it('matches the float64 reference bit-for-bit in its mask (odd shape)', async () => {
-    const shape = [3, 7, 5, 6];
-    const x = randArray(numel(shape), 1, 0.5, 1.5); // nonzero, so zeros in y are dropped elements
-    const y = await dropout(Tensor.from(Float32Array.from(x), shape), 0.3, 12345).read();
-    expectClose(y, dropoutReference(x, 0.3, 12345), { atol: 1e-7, rtol: 1e-6, what: 'y' });
-  });
+  it('matches the float64 reference bit-for-bit in its mask (odd shape), gradient included', () =>
+    // x nonzero, so zeros in y are dropped elements
+    checkOp({
+      op: (t) => dropout(t, 0.3, 12345),
+      inputs: [{ shape: [3, 7, 5, 6], seed: 1, range: [0.5, 1.5] }],
+      ref: (x) => dropoutReference(x, 0.3, 12345),
+      fwd: { atol: 1e-7, rtol: 1e-6 },
+      fd: { atol: 1e-6, rtol: 1e-5 },
+    }));
 
   it('same seed gives the same mask; another seed another mask', async () => {
     const n = 4099;
@@ -55,28 +59,36 @@ describe('dropout', () => {
   }
 
   it('backward applies the same mask and scale', async () => {
-    const shape = [2, 5, 3, 7];
-    const x = randArray(numel(shape), 3, 0.5, 1.5);
-    const w = randArray(numel(shape), 4);
-    const { out, grads } = await gpuGrads((t) => dropout(t, 0.4, 99), [{ data: x, shape }], w);
-    const mask = dropoutMaskReference(numel(shape), 0.4, 99);
-    expectClose(
-      grads[0],
-      Float64Array.from(w, (v, i) => (mask[i] ? v / 0.6 : 0)),
-      { atol: 1e-7, rtol: 1e-6, what: 'dx' },
-    );
+    const mask = dropoutMaskReference(2 * 5 * 3 * 7, 0.4, 99);
+    const { out } = await checkOp({
+      op: (t) => dropout(t, 0.4, 99),
+      inputs: [{ shape: [2, 5, 3, 7], seed: 3, range: [0.5, 1.5] }],
+      ref: (x) => dropoutReference(x, 0.4, 99),
+      backwardRef: (dy) => [dy.map((v, i) => (mask[i] ? v / 0.6 : 0))],
+      fwd: { atol: 1e-7, rtol: 1e-6 },
+      bwd: { atol: 1e-7, rtol: 1e-6 },
+      fd: { atol: 1e-6, rtol: 1e-5 },
+      dy: 4,
+    });
     for (let i = 0; i < out.length; i++) expect(out[i] === 0).toBe(mask[i] === 0);
   });
 
-  it('inference (training = false) and rate 0 are the identity, gradient included', async () => {
-    const shape = [3, 4];
-    const x = randArray(12, 5);
-    const w = randArray(12, 6);
-    for (const f of [(t: Tensor) => dropout(t, 0.5, 1, false), (t: Tensor) => dropout(t, 0, 1)]) {
-      const { out, grads } = await gpuGrads(f, [{ data: x, shape }], w);
-      expect(Array.from(out)).toEqual(Array.from(Float32Array.from(x)));
-      expect(Array.from(grads[0])).toEqual(Array.from(Float32Array.from(w)));
-    }
+  for (const [name, f] of [
+    ['inference (training = false)', (t: Tensor) => dropout(t, 0.5, 1, false)],
+    ['rate 0', (t: Tensor) => dropout(t, 0, 1)],
+  ] as const)
+    it(`${name} is the identity, gradient included`, () =>
+      checkOp({
+        op: f,
+        inputs: [{ shape: [3, 4], seed: 5 }],
+        ref: (x) => x,
+        backwardRef: (dy) => [dy],
+        fwd: { atol: 0, rtol: 0 },
+        bwd: { atol: 0, rtol: 0 },
+        dy: 6,
+      }));
+
+  it('rate 1 is refused', () => {
     expect(() => dropout(Tensor.ones([2]), 1, 0)).toThrow(/rate/);
   });
 

@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, beforeAll, expect } from 'vitest';
 import { Tensor, broadcastTo, reshape, tidy, swish, silu } from '../src/index.js';
 import { unary, binary, reference, UNARY, type UnaryOp } from '../src/internals.js';

@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * The fused inference op (src/kernels/fused.ts: prologue, GEMM or pooling core, epilogue) against float64
  * references, and plans (src/layers/plan.ts): the fused inference plan against the unfused one (one

@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * Property test of the public ops and options (issue #24). A seeded generator makes calls to the ops,
  * optimizers and backward() with valid arguments (random values, NaN and infinities included where the

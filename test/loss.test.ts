@@ -1,7 +1,8 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
-import { Tensor, backward, noGrad, runtime } from '../src/index.js';
+import { Tensor, runtime } from '../src/index.js';
 import { softmaxCrossEntropy, softmax, softmaxCrossEntropyReference, softmaxReference } from '../src/kernels/loss.js';
-import { setup, randArray, expectClose, finiteDiff, rng } from './helpers.js';
+import { setup, randArray, expectClose, checkOp, rng, type FdTol, type Tol } from './helpers.js';
 
 beforeAll(setup);
 
@@ -22,23 +23,30 @@ function softTargets(N: number, C: number, seed: number): Float64Array {
   return t;
 }
 
-async function run(
-  z: Float64Array,
-  t: Float64Array,
+/**
+ * checkOp on softmaxCrossEntropy(z, t) (t a constant), the loss's gradient weight `gscale`: the loss
+ * and dlogits vs the float64 reference (scaled by gscale), and dlogits vs its finite differences.
+ */
+const check = (
+  z: ArrayLike<number>,
+  t: ArrayLike<number>,
   N: number,
   C: number,
-  classWeights?: number[] | Tensor,
-  gscale = 1,
-) {
-  const zt = Tensor.from(Float32Array.from(z), [N, C], { requiresGrad: true });
-  const tt = Tensor.from(Float32Array.from(t), [N, C]);
-  const loss = softmaxCrossEntropy(zt, tt, { classWeights });
-  expect(loss.size).toBe(1);
-  backward(loss, Tensor.full([1], gscale));
-  const res = { loss: await loss.item(), dz: await zt.grad!.read() };
-  noGrad(() => [zt, tt, loss, zt.grad!].forEach((x) => x.dispose()));
-  return res;
-}
+  o: { w?: number[]; wTensor?: Tensor; gscale?: number; loss?: Tol; dz?: Tol; fd?: false | FdTol } = {},
+) =>
+  checkOp({
+    op: (zt, tt) => softmaxCrossEntropy(zt, tt, { classWeights: o.wTensor ?? o.w }),
+    inputs: [
+      { data: z, shape: [N, C] },
+      { data: t, shape: [N, C], grad: false },
+    ],
+    ref: (zz, tt) => [softmaxCrossEntropyReference(zz, tt, N, C, o.w).loss],
+    backwardRef: (dy, zz, tt) => [softmaxCrossEntropyReference(zz, tt, N, C, o.w).dlogits.map((v) => v * dy[0]), null],
+    fwd: o.loss ?? { atol: 1e-6, rtol: 1e-5 },
+    bwd: o.dz ?? { atol: 1e-7, rtol: 1e-4 },
+    fd: o.fd ?? { atol: 1e-6, rtol: 1e-4 },
+    dy: [o.gscale ?? 1],
+  });
 
 describe('softmaxCrossEntropy', () => {
   const cases = [
@@ -53,52 +61,35 @@ describe('softmaxCrossEntropy', () => {
     it(
       `N=${c.N} C=${c.C}${c.w ? ' class weights' : ''}${c.soft ? ' soft targets' : ' one-hot'}: ` +
         `loss and gradient vs reference`,
-      async () => {
-        const z = randArray(c.N * c.C, 1, -4, 4);
-        const t = c.soft ? softTargets(c.N, c.C, 2) : oneHot(c.N, c.C, 2);
-        const ref = softmaxCrossEntropyReference(z, t, c.N, c.C, c.w);
-        const got = await run(z, t, c.N, c.C, c.w, 0.7);
-        expectClose([got.loss], [ref.loss], { atol: 1e-6, rtol: 1e-5, what: 'loss' });
-        expectClose(
-          got.dz,
-          ref.dlogits.map((v) => v * 0.7),
-          { atol: 1e-7, rtol: 1e-4, what: 'dlogits' },
-        );
-      },
+      () =>
+        check(randArray(c.N * c.C, 1, -4, 4), c.soft ? softTargets(c.N, c.C, 2) : oneHot(c.N, c.C, 2), c.N, c.C, {
+          w: c.w,
+          gscale: 0.7,
+        }),
     );
   }
 
   it('gradient matches finite differences of the float64 reference (class weights, soft targets)', async () => {
-    const N = 3;
-    const C = 4;
-    const w = [0.5, 1.5, 2, 1];
-    const z = randArray(N * C, 3, -2, 2);
-    const t = softTargets(N, C, 4);
-    const got = await run(z, t, N, C, Tensor.from(w, [C]));
-    const [idx, fd] = finiteDiff((zz) => softmaxCrossEntropyReference(zz, t, N, C, w).loss, z);
-    expectClose(
-      idx.map((i) => got.dz[i]),
-      fd,
-      { atol: 1e-6, rtol: 1e-4, what: 'dlogits vs FD' },
-    );
+    const w = Tensor.from([0.5, 1.5, 2, 1], [4]);
+    await check(randArray(12, 3, -2, 2), softTargets(3, 4, 4), 3, 4, { w: [0.5, 1.5, 2, 1], wTensor: w });
+    w.dispose();
   });
 
   it('Keras SUM_OVER_BATCH_SIZE weighting: weighted sum divided by N, not by the sum of weights', async () => {
     // Two samples of class 0 and 1 with equal logits: ce_i = log 2 each; weights 1 and 3.
-    const got = await run(Float64Array.from([0, 0, 0, 0]), Float64Array.from([1, 0, 0, 1]), 2, 2, [1, 3]);
-    expect(got.loss).toBeCloseTo(((1 + 3) * Math.LN2) / 2, 6);
+    const { out } = await check([0, 0, 0, 0], [1, 0, 0, 1], 2, 2, { w: [1, 3] });
+    expect(out[0]).toBeCloseTo(((1 + 3) * Math.LN2) / 2, 6);
   });
 
   it('extreme logits (1e3) stay finite and exact', async () => {
-    const N = 3;
-    const C = 3;
-    const z = Float64Array.from([1000, -1000, 0, -1000, 1000, 999, 1000, 1000, -1000]);
-    const t = Float64Array.from([0, 1, 0, 0, 0, 1, 1, 0, 0]);
-    const ref = softmaxCrossEntropyReference(z, t, N, C);
-    const got = await run(z, t, N, C);
-    expect(Number.isFinite(got.loss)).toBe(true);
-    expectClose([got.loss], [ref.loss], { atol: 1e-3, rtol: 1e-6, what: 'loss' });
-    expectClose(got.dz, ref.dlogits, { atol: 1e-6, rtol: 1e-4, what: 'dlogits' });
+    const z = [1000, -1000, 0, -1000, 1000, 999, 1000, 1000, -1000];
+    const t = [0, 1, 0, 0, 0, 1, 1, 0, 0];
+    const { out } = await check(z, t, 3, 3, {
+      loss: { atol: 1e-3, rtol: 1e-6 },
+      dz: { atol: 1e-6, rtol: 1e-4 },
+      fd: false,
+    });
+    expect(Number.isFinite(out[0])).toBe(true);
   });
 });
 
@@ -124,11 +115,9 @@ describe('NaN (issue #24: propagate as PyTorch and TensorFlow)', () => {
       [z, Float64Array.from([NaN, 1, 0, 0, 0, 1])],
       [Float64Array.from(z, (v, i) => (i === 4 ? NaN : v)), Float64Array.from([0, 1, 0, 0, 0, 1])],
     ]) {
-      const ref = softmaxCrossEntropyReference(zz, tt, N, C);
-      expect(ref.loss).toBeNaN();
-      const got = await run(zz, tt, N, C);
-      expect(got.loss).toBeNaN();
-      expectClose(got.dz, ref.dlogits, { atol: 1e-6, rtol: 1e-4, what: 'dlogits' });
+      expect(softmaxCrossEntropyReference(zz, tt, N, C).loss).toBeNaN();
+      const { out } = await check(zz, tt, N, C, { dz: { atol: 1e-6, rtol: 1e-4 }, fd: false });
+      expect(out[0]).toBeNaN();
     }
   });
   it('softmax of a row holding NaN is NaN (the other rows as the reference)', async () => {

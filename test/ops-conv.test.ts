@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * The convolution family of issue #25: dilated 2-D pooling, 1-D convolution and pooling (lifted onto the
  * 2-D kernels) and transposed 2-D convolution, each against a float64 reference written directly (not

@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * The layers over issue #25's ops: LayerNorm and GroupNorm (Keras's names, weights and epsilon) and the
  * Activation layer, each equal to its op (and the ops to their float64 references), with Keras's

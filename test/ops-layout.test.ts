@@ -1,3 +1,4 @@
+// @adapters all
 // Layout ops (issue #25): permute/transpose, slice, pad, gather/indexSelect, squeeze/unsqueeze/flatten,
 // int32 tensors through them, cast and oneHot: each against a float64 reference on odd shapes (the
 // scalar and vec4 kernels), gradients against finite differences of the reference, and the refusals.

@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * matmul with batched operands (issue #25): NumPy/PyTorch broadcasting of the batch axes, every
  * transpose combination, against the float64 reference per batch, and gradients (summed over the

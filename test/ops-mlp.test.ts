@@ -1,3 +1,4 @@
+// @adapters all
 // Issue #25, end to end: a small non-convolutional model ported to the public API as a PyTorch user
 // writes it (two Dense layers, log-softmax, negative log-likelihood on int32 labels) trains to
 // near-zero loss on a toy task, and its loss equals softmaxCrossEntropy's on the same int32 labels.

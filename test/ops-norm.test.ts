@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * layerNorm and groupNorm (issue #25) against the float64 reference on odd shapes, their gradients in x,
  * gamma and beta against finite differences, and the errors for bad shapes and options.

@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * Issue #25's pointwise ops under their public names: each against its float64 reference on odd shapes
  * (with the scalar and vec4 kernels), gradients against finite differences, the special values the

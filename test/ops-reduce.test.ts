@@ -1,3 +1,4 @@
+// @adapters all
 // Reductions (issue #25): max, min, argmax, argmin, logSumExp and prod over any axes (keepDims),
 // logSoftmax, and softmaxCrossEntropy on int32 labels: against float64 references on odd shapes
 // (adjacent axes, non-adjacent ones through a permuting copy, and long reductions in two passes),

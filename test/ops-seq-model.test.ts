@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * Issue #25's new ops together, through the public API only: a small 1-D convolutional network on
  * sequences (conv1d, layerNorm, gelu, maxPool1d, a dilated causal conv1d, leakyRelu, groupNorm, a batched

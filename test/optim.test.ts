@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, beforeAll, expect, vi } from 'vitest';
 import { Tensor, Adam, SGD, tidy, backward, matmul, relu, sub, square, mean, add, mul, noGrad } from '../src/index.js';
 import { adamReference, sgdReference } from '../src/internals.js';

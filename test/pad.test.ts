@@ -1,3 +1,4 @@
+// @adapters all
 /**
  * zeroPad2d vs its float64 reference, its gradient (a crop) vs the reference gradient and finite
  * differences, and DenseNet's stem as a composite: zeroPad2d(3) then a 'valid' 7x7 stride-2 conv must
@@ -7,7 +8,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { zeroPad2d, zeroPad2dReference, type Pad2d } from '../src/kernels/pad.js';
 import { conv2d } from '../src/kernels/conv2d.js';
 import { Tensor } from '../src/tensor.js';
-import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
+import { setup, randArray, expectClose, gpuGrads, checkOp, numel } from './helpers.js';
 
 const CASES: { shape: [number, number, number, number]; pad: Pad2d }[] = [
   { shape: [1, 5, 4, 3], pad: [3, 3, 3, 3] },
@@ -23,20 +24,15 @@ describe('zeroPad2d', () => {
   beforeAll(setup);
 
   for (const c of CASES) {
-    it(`${JSON.stringify(c.shape)} pad ${JSON.stringify(c.pad)}: forward and crop gradient`, async () => {
-      const x = randArray(numel(c.shape), 3);
-      const ref = zeroPad2dReference(x, c.shape, c.pad);
-      const gw = randArray(ref.out.length, 4);
-      const { out, grads } = await gpuGrads((t) => zeroPad2d(t, c.pad), [{ data: x, shape: c.shape }], gw);
-      expect(out.length).toBe(ref.out.length);
-      expectClose(out, ref.out, { atol: 0, rtol: 0, what: 'padded values' });
-      const [idx, fd] = finiteDiff((v) => weightedSum(zeroPad2dReference(v, c.shape, c.pad).out, gw), x);
-      expectClose(
-        idx.map((i) => grads[0][i]),
-        fd,
-        { atol: 1e-6, rtol: 1e-5, what: 'gradient vs finite differences' },
-      );
-    });
+    it(`${JSON.stringify(c.shape)} pad ${JSON.stringify(c.pad)}: forward and crop gradient`, () =>
+      checkOp({
+        op: (t) => zeroPad2d(t, c.pad),
+        inputs: [{ shape: c.shape, seed: 3 }],
+        ref: (x) => zeroPad2dReference(x, c.shape, c.pad).out,
+        fwd: { atol: 0, rtol: 0 },
+        fd: { atol: 1e-6, rtol: 1e-5 },
+        dy: 4,
+      }));
   }
 
   it('gives the padded shape and rejects bad input', () => {

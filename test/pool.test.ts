@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor } from '../src/index.js';
 import {
@@ -10,7 +11,7 @@ import {
   globalAvgPool2dReference,
   type AvgPool2dOptions,
 } from '../src/kernels/pool.js';
-import { setup, randArray, expectClose, finiteDiff, gpuGrads, weightedSum, numel } from './helpers.js';
+import { setup, expectClose, gpuGrads, checkOp } from './helpers.js';
 
 beforeAll(setup);
 
@@ -50,33 +51,29 @@ for (const kind of ['max', 'avg'] as Kind[]) {
       const name =
         `${c.shape.join('x')} size ${c.o.size} stride ${c.o.stride ?? 'default'} ` +
         `${JSON.stringify(c.o.padding ?? 'valid')}${c.o.countIncludePad ? ' countIncludePad' : ''}`;
-      it(`${name}: forward and backward vs reference`, async () => {
-        const x = randArray(numel(c.shape), 4);
-        const ref = pool2dReference(x, c.shape, kind, c.o);
-        const w = randArray(ref.y.length, 5);
-        const { out, grads } = await gpuGrads(op(kind, c.o), [{ data: x, shape: c.shape }], w);
-        expectClose(out, ref.y, { atol: 1e-6, rtol: 1e-5, what: 'y' });
-        expectClose(grads[0], pool2dBackwardReference(x, c.shape, w, kind, c.o), {
-          atol: 1e-6,
-          rtol: 1e-5,
-          what: 'dx',
-        });
-      });
+      it(`${name}: forward and backward vs reference`, () =>
+        checkOp({
+          op: op(kind, c.o),
+          inputs: [{ shape: c.shape, seed: 4 }],
+          ref: (x) => pool2dReference(x, c.shape, kind, c.o).y,
+          backwardRef: (dy, x) => [pool2dBackwardReference(x, c.shape, dy, kind, c.o)],
+          fwd: { atol: 1e-6, rtol: 1e-5 },
+          bwd: { atol: 1e-6, rtol: 1e-5 },
+          fd: { count: 24, atol: 1e-5, rtol: 1e-4 },
+          dy: 5,
+        }));
     }
+    const o: AvgPool2dOptions = { size: 3, stride: 2, padding: 'same' };
     for (const C of [2, 4])
-      it(`C=${C}: gradient matches finite differences of the float64 reference`, async () => {
-        const shape = [2, 5, 4, C];
-        const o: AvgPool2dOptions = { size: 3, stride: 2, padding: 'same' };
-        const x = randArray(numel(shape), 12);
-        const w = randArray(pool2dReference(x, shape, kind, o).y.length, 13);
-        const { grads } = await gpuGrads(op(kind, o), [{ data: x, shape }], w);
-        const [idx, fd] = finiteDiff((xx) => weightedSum(pool2dReference(xx, shape, kind, o).y, w), x);
-        expectClose(
-          idx.map((i) => grads[0][i]),
-          fd,
-          { atol: 1e-5, rtol: 1e-4, what: 'dx vs FD' },
-        );
-      });
+      it(`C=${C}: gradient matches finite differences of the float64 reference`, () =>
+        checkOp({
+          op: op(kind, o),
+          inputs: [{ shape: [2, 5, 4, C], seed: 12 }],
+          ref: (x) => pool2dReference(x, [2, 5, 4, C], kind, o).y,
+          fwd: { atol: 1e-6, rtol: 1e-5 },
+          fd: { atol: 1e-5, rtol: 1e-4 },
+          dy: 13,
+        }));
   });
 }
 
@@ -135,18 +132,15 @@ describe('globalAvgPool2d', () => {
     [2, 35, 33, 3],
     [1, 1, 1, 4],
   ]) {
-    it(`${shape.join('x')} forward and backward`, async () => {
-      const x = randArray(numel(shape), 9);
-      const w = randArray(shape[0] * shape[3], 10);
-      const { out, grads } = await gpuGrads(globalAvgPool2d, [{ data: x, shape }], w);
-      expectClose(out, globalAvgPool2dReference(x, shape), { atol: 1e-6, rtol: 1e-4, what: 'y' });
-      const [idx, fd] = finiteDiff((xx) => weightedSum(globalAvgPool2dReference(xx, shape), w), x, { count: 20 });
-      expectClose(
-        idx.map((i) => grads[0][i]),
-        fd,
-        { atol: 1e-6, rtol: 1e-4, what: 'dx vs FD' },
-      );
-    });
+    it(`${shape.join('x')} forward and backward`, () =>
+      checkOp({
+        op: globalAvgPool2d,
+        inputs: [{ shape, seed: 9 }],
+        ref: (x) => globalAvgPool2dReference(x, shape),
+        fwd: { atol: 1e-6, rtol: 1e-4 },
+        fd: { count: 20, atol: 1e-6, rtol: 1e-4 },
+        dy: 10,
+      }));
   }
 });
 

@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, beforeAll, expect, afterEach } from 'vitest';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { Tensor, sum, mean, matmul, setVariant, tidy, GEMM_VARIANTS, autotune, t
 import { sumReference, matmulReference, resolveGemmVariant } from '../src/internals.js';
 import { gemm } from '../src/kernels/gemm.js';
 import { matmulLoaders } from '../src/kernels/matmul.js';
-import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
+import { setup, randArray, expectClose, checkOp, numel } from './helpers.js';
 
 beforeAll(setup);
 afterEach(() => setVariant('gemm', undefined));
@@ -34,28 +35,17 @@ describe('sum and mean over axes', () => {
   ];
   for (const [shape, axes] of cases) {
     it(`sum/mean ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`, async () => {
-      const x = randArray(numel(shape), numel(shape));
-      for (const kind of ['sum', 'mean'] as const) {
-        const count = axes.reduce((p, a) => p * shape[a], 1);
-        const ref = sumReference(x, shape, axes, kind === 'mean' ? 1 / count : 1);
-        const w = randArray(ref.length, 5);
-        const { out, grads } = await gpuGrads(
-          (t) => (kind === 'sum' ? sum(t, axes) : mean(t, axes)),
-          [{ data: x, shape }],
-          w,
-        );
-        expectClose(out, ref, { what: `${kind} forward`, atol: 1e-4 });
-        const [idx, fd] = finiteDiff(
-          (xx) => weightedSum(sumReference(xx, shape, axes, kind === 'mean' ? 1 / count : 1), w),
-          x,
-          { count: 10 },
-        );
-        expectClose(
-          idx.map((i) => grads[0][i]),
-          fd,
-          { what: `${kind} grad`, atol: 1e-4, rtol: 1e-3 },
-        );
-      }
+      const count = axes.reduce((p, a) => p * shape[a], 1);
+      for (const kind of ['sum', 'mean'] as const)
+        await checkOp({
+          op: (t) => (kind === 'sum' ? sum(t, axes) : mean(t, axes)),
+          inputs: [{ shape, seed: numel(shape) }],
+          ref: (x) => sumReference(x, shape, axes, kind === 'mean' ? 1 / count : 1),
+          fwd: { atol: 1e-4 },
+          fd: { count: 10, atol: 1e-4, rtol: 1e-3 },
+          dy: 5,
+          what: kind,
+        });
     });
   }
   it('keepDims keeps reduced axes as 1', () => {
@@ -171,35 +161,18 @@ describe('matmul (every GEMM variant, transposes, split-k)', () => {
           for (const tb of [false, true]) {
             const sa = ta ? [K, M] : [M, K];
             const sb = tb ? [N, K] : [K, N];
-            const a = randArray(M * K, M + K);
-            const b = randArray(K * N, K + N);
-            const w = randArray(M * N, 3);
-            const ref = matmulReference(a, sa, b, sb, ta, tb);
-            const { out, grads } = await gpuGrads(
-              (x, y) => matmul(x, y, { transA: ta, transB: tb }),
-              [
-                { data: a, shape: sa },
-                { data: b, shape: sb },
+            await checkOp({
+              op: (x, y) => matmul(x, y, { transA: ta, transB: tb }),
+              inputs: [
+                { shape: sa, seed: M + K },
+                { shape: sb, seed: K + N },
               ],
-              w,
-            );
-            expectClose(out, ref, { what: `C ta=${ta} tb=${tb}`, atol: 1e-5 * Math.sqrt(K) });
-            const [ia, da] = finiteDiff((aa) => weightedSum(matmulReference(aa, sa, b, sb, ta, tb), w), a, {
-              count: 6,
+              ref: (a, b) => matmulReference(a, sa, b, sb, ta, tb),
+              fwd: { atol: 1e-5 * Math.sqrt(K) },
+              fd: { count: 6, atol: 1e-4, rtol: 1e-3 },
+              dy: 3,
+              what: `C ta=${ta} tb=${tb}`,
             });
-            const [ib, db] = finiteDiff((bb) => weightedSum(matmulReference(a, sa, bb, sb, ta, tb), w), b, {
-              count: 6,
-            });
-            expectClose(
-              ia.map((i) => grads[0][i]),
-              da,
-              { what: 'dA', atol: 1e-4, rtol: 1e-3 },
-            );
-            expectClose(
-              ib.map((i) => grads[1][i]),
-              db,
-              { what: 'dB', atol: 1e-4, rtol: 1e-3 },
-            );
           }
       });
     }

@@ -1,3 +1,4 @@
+// @adapters all
 import { describe, it, beforeAll, expect } from 'vitest';
 import {
   Tensor,

@@ -257,10 +257,6 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
   }
   for (const id of dupes) files.delete(id);
 
-  const drop = (id: string): void => {
-    files.delete(id);
-  };
-
   // 2. dataset.csv cross-check.
   const datasetCsv = join(root, 'dataset.csv');
   if (existsSync(datasetCsv)) {
@@ -282,7 +278,7 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
           detail: `dataset.csv row ${row.line} says fractured=${row.label}, folder says ${f.label}`,
           action: 'skipped',
         });
-        drop(row.id);
+        files.delete(row.id);
       }
     }
     for (const [id, f] of files)
@@ -322,12 +318,12 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
     }
     for (const id of conflicts) {
       splitOf.delete(id);
-      drop(id);
+      files.delete(id);
     }
     for (const [id, f] of files)
       if (!splitOf.has(id)) {
         issues.push({ kind: 'unassigned', id, path: f.path, detail: 'listed in no splits/*.csv', action: 'skipped' });
-        drop(id);
+        files.delete(id);
       }
   } else {
     const ids = (label: 0 | 1): string[] => [...files].filter(([, f]) => f.label === label).map(([id]) => id).sort();

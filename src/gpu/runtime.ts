@@ -153,23 +153,13 @@ export class Kernel {
           }[];
         }
       ).members) {
+        // Scalars, plain vectors and arrays of vec4 (16-byte stride): flattened scalar slots.
         const t = m.type;
-        if (t.name === 'array' || t.name.startsWith('vec')) {
-          // Arrays of vec4 (16-byte stride) or plain vectors: flattened scalar slots.
-          const base = (t.name === 'array' ? t.format?.name : t.name) ?? 'u32';
-          const width = base.startsWith('vec') ? Number(base[3]) : 1;
-          const count = (t.name === 'array' ? (t.count ?? 1) : 1) * width;
-          const scalar = (base.match(/<(\w+)>/)?.[1] ??
-            (t.name === 'array' ? t.format?.name : 'u32')) as UniformField['kind'];
-          this.fields.set(m.name, {
-            offset: m.offset,
-            kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32',
-            count,
-            stride: 4,
-          });
-        } else {
-          this.fields.set(m.name, { offset: m.offset, kind: t.name as UniformField['kind'], count: 1, stride: 4 });
-        }
+        const base = (t.name === 'array' ? t.format?.name : t.name) ?? 'u32';
+        const count = (t.name === 'array' ? (t.count ?? 1) : 1) * (base.startsWith('vec') ? Number(base[3]) : 1);
+        const scalar = base.startsWith('vec') ? (base.match(/<(\w+)>/)?.[1] ?? 'u32') : base;
+        const kind = scalar === 'f32' || scalar === 'i32' ? scalar : 'u32';
+        this.fields.set(m.name, { offset: m.offset, kind, count, stride: 4 });
       }
     }
     for (const [name, f] of this.fields) {

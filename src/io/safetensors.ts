@@ -284,13 +284,13 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
 }
 
 /**
- * Write `bytes` to `path` atomically: write a temp file in the same directory, fsync it, rename it
+ * Write `bytes` (or text, as UTF-8) to `path` atomically: write a temp file in the same directory, fsync it, rename it
  * over `path`, then fsync the directory so the rename itself is durable. A crash at any point
  * leaves either the old file or the new one, never a mix; a leftover temp file (named
  * `.<basename>.<pid>.<random>.tmp`) is harmless and can be removed with {@link removeStaleTemps}.
  * Node only.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
   const { dirname, basename, join } = await import('node:path');
   const dir = dirname(path);

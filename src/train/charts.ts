@@ -64,6 +64,27 @@ export interface ChartOptions {
 
 const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
 
+/** A text element (`content` already escaped), optionally anchored and transformed. */
+function text(x: number | string, y: number | string, size: number, content: string, anchor = '', transform = '') {
+  const a = anchor && ` text-anchor="${anchor}"`;
+  const t = transform && ` transform="${transform}"`;
+  return `<text x="${x}" y="${y}"${a} font-size="${size}"${t} ${FONT}>${content}</text>`;
+}
+
+/** A vertical axis label at x = 16 beside a plot area from `top` `height` high. */
+const yLabelText = (label: string, top: number, height: number): string =>
+  text(16, top + height / 2, 13, label, 'middle', `rotate(-90 16 ${top + height / 2})`);
+
+/** An SVG document of `W` x `H` on white with a centred title, then `parts`. */
+const svgDocument = (W: number, H: number, title: string, parts: string[], titleY = 24): string =>
+  [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    text(W / 2, titleY, 16, xmlEscape(title), 'middle'),
+    ...parts,
+    '</svg>',
+  ].join('\n') + '\n';
+
 /** A line chart as an SVG document string. */
 export function lineChartSvg(series: readonly Series[], o: ChartOptions): string {
   const W = o.width ?? 640;
@@ -89,9 +110,6 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const px = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number): number => m.t + ph - ((tr(y) - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>${xmlEscape(o.title)}</text>`);
   // Grid and ticks.
   const yTicks = o.logY
     ? niceTicks(Math.floor(y0), Math.ceil(y1), Math.ceil(y1) - Math.floor(y0)).filter(
@@ -100,30 +118,17 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
     : niceTicks(y0, y1, 5);
   for (const t of yTicks) {
     const y = m.t + ph - ((t - y0) / (y1 - y0)) * ph;
-    const label = o.logY ? `1e${t}` : fmt(t, 3);
     parts.push(`<line x1="${m.l}" y1="${y.toFixed(1)}" x2="${m.l + pw}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
-    parts.push(
-      `<text x="${m.l - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${label}</text>`,
-    );
+    parts.push(text(m.l - 6, (y + 4).toFixed(1), 11, o.logY ? `1e${t}` : fmt(t, 3), 'end'));
   }
   const xTicks = niceTicks(x0, x1, Math.min(10, Math.max(1, Math.round(x1 - x0)))).filter((t) => t >= x0 && t <= x1);
   for (const t of xTicks) {
-    const x = px(t);
-    parts.push(
-      `<line x1="${x.toFixed(1)}" y1="${m.t + ph}" x2="${x.toFixed(1)}" y2="${m.t + ph + 5}" stroke="black"/>`,
-    );
-    parts.push(
-      `<text x="${x.toFixed(1)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${fmt(t, 4)}</text>`,
-    );
+    const x = px(t).toFixed(1);
+    parts.push(`<line x1="${x}" y1="${m.t + ph}" x2="${x}" y2="${m.t + ph + 5}" stroke="black"/>`);
+    parts.push(text(x, m.t + ph + 18, 11, fmt(t, 4), 'middle'));
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  parts.push(
-    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>${xmlEscape(o.xLabel)}</text>`,
-  );
-  parts.push(
-    `<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
-      `${m.t + ph / 2})" ${FONT}>${xmlEscape(o.yLabel)}</text>`,
-  );
+  parts.push(text(m.l + pw / 2, H - 12, 13, xmlEscape(o.xLabel), 'middle'), yLabelText(xmlEscape(o.yLabel), m.t, ph));
   // Lines.
   series.forEach((s, k) => {
     const pts: string[] = [];
@@ -153,34 +158,23 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
       `<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" ` +
         `stroke-width="2"${dash}/>`,
     );
-    parts.push(`<text x="${m.l + pw - 120}" y="${ly + 4}" font-size="12" ${FONT}>${xmlEscape(s.name)}</text>`);
+    parts.push(text(m.l + pw - 120, ly + 4, 12, xmlEscape(s.name)));
   });
-  parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return svgDocument(W, H, o.title, parts);
 }
 
 /** ROC curve with the chance diagonal and the AUC in the legend, as SVG. */
 export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
-  const W = size;
-  const H = size;
   const m = { l: 60, r: 20, t: 40, b: 50 };
-  const pw = W - m.l - m.r;
-  const ph = H - m.t - m.b;
+  const pw = size - m.l - m.r;
+  const ph = size - m.t - m.b;
   const px = (v: number): string => (m.l + v * pw).toFixed(2);
   const py = (v: number): string => (m.t + ph - v * ph).toFixed(2);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>ROC curve (validation)</text>`);
   for (const t of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
     parts.push(`<line x1="${m.l}" y1="${py(t)}" x2="${m.l + pw}" y2="${py(t)}" stroke="#e0e0e0"/>`);
-    parts.push(
-      `<text x="${m.l - 6}" y="${(Number(py(t)) + 4).toFixed(1)}" text-anchor="end" font-size="11" ` +
-        `${FONT}>${t.toFixed(1)}</text>`,
-    );
-    parts.push(
-      `<text x="${px(t)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${t.toFixed(1)}</text>`,
-    );
+    parts.push(text(m.l - 6, (Number(py(t)) + 4).toFixed(1), 11, t.toFixed(1), 'end'));
+    parts.push(text(px(t), m.t + ph + 18, 11, t.toFixed(1), 'middle'));
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="5 4"/>`);
@@ -188,20 +182,11 @@ export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
     .map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : ''))
     .filter(Boolean);
   parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
-  parts.push(
-    `<text x="${m.l + pw - 8}" y="${m.t + ph - 10}" text-anchor="end" font-size="13" ${FONT}>AUC = ` +
-      `${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}</text>`,
-  );
-  parts.push(
-    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="13" ${FONT}>False positive rate (1 ` +
-      `- specificity)</text>`,
-  );
-  parts.push(
-    `<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 ` +
-      `${m.t + ph / 2})" ${FONT}>True positive rate (sensitivity)</text>`,
-  );
-  parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  const aucText = `AUC = ${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}`;
+  parts.push(text(m.l + pw - 8, m.t + ph - 10, 13, aucText, 'end'));
+  parts.push(text(m.l + pw / 2, size - 12, 13, 'False positive rate (1 - specificity)', 'middle'));
+  parts.push(yLabelText('True positive rate (sensitivity)', m.t, ph));
+  return svgDocument(size, size, 'ROC curve (validation)', parts);
 }
 
 /** Confusion matrix [[tn, fp], [fn, tp]] as an SVG heat table with counts and row percentages. */
@@ -209,29 +194,15 @@ export function confusionSvg(
   cm: ConfusionMatrix,
   classNames: [string, string] = ['Non-fractured', 'Fractured'],
 ): string {
-  const W = 460;
-  const H = 400;
   const cell = 130;
   const x0 = 170;
   const y0 = 80;
   const max = Math.max(1, ...cm.flat());
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" ${FONT}>Confusion matrix (threshold 0.5)</text>`,
-  );
-  parts.push(`<text x="${x0 + cell}" y="${y0 - 32}" text-anchor="middle" font-size="13" ${FONT}>Predicted</text>`);
+  const parts = [text(x0 + cell, y0 - 32, 13, 'Predicted', 'middle')];
   for (let r = 0; r < 2; r++) {
     const rowTotal = cm[r]![0] + cm[r]![1];
-    parts.push(
-      `<text x="${x0 - 8}" y="${y0 + r * cell + cell / 2 + 4}" text-anchor="end" font-size="13" ` +
-        `${FONT}>${xmlEscape(classNames[r]!)}</text>`,
-    );
-    parts.push(
-      `<text x="${x0 + r * cell + cell / 2}" y="${y0 - 10}" text-anchor="middle" font-size="13" ` +
-        `${FONT}>${xmlEscape(classNames[r]!)}</text>`,
-    );
+    parts.push(text(x0 - 8, y0 + r * cell + cell / 2 + 4, 13, xmlEscape(classNames[r]!), 'end'));
+    parts.push(text(x0 + r * cell + cell / 2, y0 - 10, 13, xmlEscape(classNames[r]!), 'middle'));
     for (let c = 0; c < 2; c++) {
       const v = cm[r]![c]!;
       const shade = Math.round(255 - (v / max) * 180);
@@ -245,16 +216,11 @@ export function confusionSvg(
       parts.push(
         `<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`,
       );
-      const pct = rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-';
-      parts.push(`<text x="${tx}" y="${ty + 22}" text-anchor="middle" font-size="12" ${FONT}>${pct}</text>`);
+      parts.push(text(tx, ty + 22, 12, rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-', 'middle'));
     }
   }
-  parts.push(
-    `<text x="24" y="${y0 + cell}" text-anchor="middle" font-size="13" transform="rotate(-90 24 ${y0 + cell})" ` +
-      `${FONT}>True</text>`,
-  );
-  parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  parts.push(text(24, y0 + cell, 13, 'True', 'middle', `rotate(-90 24 ${y0 + cell})`));
+  return svgDocument(460, 400, 'Confusion matrix (threshold 0.5)', parts);
 }
 
 /** One row of an {@link intervalChartSvg}: a point estimate and its interval per series. */
@@ -295,24 +261,20 @@ export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartO
   }
   const px = (v: number): string => (m.l + ((v - x0) / (x1 - x0)) * pw).toFixed(1);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" ${FONT}>${xmlEscape(o.title)}</text>`);
   // Legend: the series (dot and line), then the marks (dashed), left to right.
   let lx = 20;
   const legend = (name: string, color: string, dashed: boolean): void => {
     const dash = dashed ? ' stroke-dasharray="5 4"' : '';
     parts.push(`<line x1="${lx}" y1="40" x2="${lx + 24}" y2="40" stroke="${color}" stroke-width="2"${dash}/>`);
     if (!dashed) parts.push(`<circle cx="${lx + 12}" cy="40" r="3.5" fill="${color}"/>`);
-    parts.push(`<text x="${lx + 30}" y="44" font-size="12" ${FONT}>${xmlEscape(name)}</text>`);
+    parts.push(text(lx + 30, 44, 12, xmlEscape(name)));
     lx += 30 + name.length * 7 + 18;
   };
   for (const s of o.series) legend(s.name, s.color, false);
   for (const mk of o.marks ?? []) legend(mk.label, mk.color, true);
   for (const t of niceTicks(x0, x1, 6).filter((t) => t >= x0 && t <= x1)) {
     parts.push(`<line x1="${px(t)}" y1="${m.t}" x2="${px(t)}" y2="${m.t + ph}" stroke="#e0e0e0"/>`);
-    const label = `<text x="${px(t)}" y="${m.t + ph + 16}" text-anchor="middle" font-size="11" ${FONT}>`;
-    parts.push(`${label}${fmt(t, 3)}</text>`);
+    parts.push(text(px(t), m.t + ph + 16, 11, fmt(t, 3), 'middle'));
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   for (const mk of o.marks ?? []) {
@@ -326,7 +288,7 @@ export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartO
   rows.forEach((r, i) => {
     const y0 = m.t + i * rowH;
     const ty = (y0 + rowH / 2 + 4).toFixed(1);
-    parts.push(`<text x="${m.l - 8}" y="${ty}" text-anchor="end" font-size="12" ${FONT}>${xmlEscape(r.label)}</text>`);
+    parts.push(text(m.l - 8, ty, 12, xmlEscape(r.label), 'end'));
     r.points.forEach((p, k) => {
       if (!Number.isFinite(p.value)) return;
       const y = (y0 + 12 + k * 10).toFixed(1);
@@ -339,10 +301,8 @@ export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartO
       parts.push(`<circle ${attrs} data-value="${p.value}" cx="${px(p.value)}" cy="${y}" r="3.5" fill="${s.color}"/>`);
     });
   });
-  const xl = `<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle" font-size="13" ${FONT}>`;
-  parts.push(`${xl}${xmlEscape(o.xLabel)}</text>`);
-  parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  parts.push(text(m.l + pw / 2, H - 14, 13, xmlEscape(o.xLabel), 'middle'));
+  return svgDocument(W, H, o.title, parts, 22);
 }
 
 // ---------------------------------------------------------------------------

@@ -72,10 +72,6 @@ export class ReduceLROnPlateau {
     return this.options.mode === 'min' ? a < b - d : a > b + d;
   }
 
-  private get inCooldown(): boolean {
-    return this.cooldownCounter > 0;
-  }
-
   /**
    * One epoch end (Keras `on_epoch_end`). A NaN/undefined value is ignored
    * (Keras warns and skips) and leaves the rate unchanged.
@@ -85,7 +81,7 @@ export class ReduceLROnPlateau {
     let reduced = false;
     let improved = false;
     if (value !== undefined && !Number.isNaN(value)) {
-      if (this.inCooldown) {
+      if (this.cooldownCounter > 0) {
         this.cooldownCounter--;
         this.wait = 0;
       }
@@ -93,16 +89,11 @@ export class ReduceLROnPlateau {
         this.best = value;
         this.wait = 0;
         improved = true;
-      } else if (!this.inCooldown) {
-        this.wait++;
-        if (this.wait >= o.patience) {
-          if (lr > Math.fround(o.minLr)) {
-            lr = Math.fround(Math.max(lr * o.factor, o.minLr));
-            reduced = true;
-            this.cooldownCounter = o.cooldown;
-            this.wait = 0;
-          }
-        }
+      } else if (!(this.cooldownCounter > 0) && ++this.wait >= o.patience && lr > Math.fround(o.minLr)) {
+        lr = Math.fround(Math.max(lr * o.factor, o.minLr));
+        reduced = true;
+        this.cooldownCounter = o.cooldown;
+        this.wait = 0;
       }
     }
     return { lr, reduced, improved, wait: this.wait, best: this.best };

@@ -105,14 +105,9 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
   L.push(`| specificity | ${num(m.specificity)} | ${num(b.predicts === 0 ? 1 : 0)} |`);
   L.push(`| balanced accuracy | ${num(m.balancedAccuracy)} | ${num(b.balancedAccuracy)} |`);
   L.push(`| ROC AUC | ${num(m.auc)} | ${num(b.auc)} |`);
-  L.push(
-    `| macro precision / recall / F1 | ${num(m.macro.precision)} / ${num(m.macro.recall)} / ${num(m.macro.f1)} | |`,
-  );
-  L.push(
-    `| weighted precision / recall / F1 | ${num(m.weighted.precision)} / ${num(m.weighted.recall)} / ` +
-      `${num(m.weighted.f1)} | |`,
-    '',
-  );
+  const prf = (x: BinaryMetrics['macro']): string => `${num(x.precision)} / ${num(x.recall)} / ${num(x.f1)}`;
+  L.push(`| macro precision / recall / F1 | ${prf(m.macro)} | |`);
+  L.push(`| weighted precision / recall / F1 | ${prf(m.weighted)} | |`, '');
   const [[tn, fp], [fn, tp]] = m.confusion;
   L.push('Confusion matrix (rows true, columns predicted):', '');
   L.push('| | predicted non-fractured | predicted fractured |', '|---|---:|---:|');
@@ -165,38 +160,24 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
 export async function writeReport(dir: string, input: ReportInput): Promise<ReportFiles> {
   await mkdir(dir, { recursive: true });
   const x = input.epochs.map((e) => e.epoch);
-  const files: [string, string | Buffer][] = [];
-  files.push([
-    'loss.svg',
+  // Train and validation curves of the loss or the accuracy.
+  const val = { loss: 'valLoss', accuracy: 'valAccuracy' } as const;
+  const curves = (what: 'loss' | 'accuracy', title: string, yLabel: string): string =>
     lineChartSvg(
       [
-        { name: 'train loss', x, y: input.epochs.map((e) => e.loss), color: '#1f77b4' },
-        { name: 'val loss', x, y: input.epochs.map((e) => e.valLoss), color: '#ff7f0e', dashed: true },
+        { name: `train ${what}`, x, y: input.epochs.map((e) => e[what]), color: '#1f77b4' },
+        { name: `val ${what}`, x, y: input.epochs.map((e) => e[val[what]]), color: '#ff7f0e', dashed: true },
       ],
-      { title: 'Loss', xLabel: 'epoch', yLabel: 'cross-entropy' },
-    ),
-  ]);
-  files.push([
-    'accuracy.svg',
-    lineChartSvg(
-      [
-        { name: 'train accuracy', x, y: input.epochs.map((e) => e.accuracy), color: '#1f77b4' },
-        { name: 'val accuracy', x, y: input.epochs.map((e) => e.valAccuracy), color: '#ff7f0e', dashed: true },
-      ],
-      { title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy' },
-    ),
-  ]);
-  files.push([
-    'lr.svg',
-    lineChartSvg([{ name: 'learning rate', x, y: input.epochs.map((e) => e.lr), color: '#2ca02c' }], {
-      title: 'Learning rate',
-      xLabel: 'epoch',
-      yLabel: 'lr',
-      logY: true,
-    }),
-  ]);
-  files.push(['roc.svg', rocSvg(input.roc, input.metrics.auc)]);
-  files.push(['confusion.svg', confusionSvg(input.metrics.confusion)]);
+      { title, xLabel: 'epoch', yLabel },
+    );
+  const lr = [{ name: 'learning rate', x, y: input.epochs.map((e) => e.lr), color: '#2ca02c' }];
+  const files: [string, string | Buffer][] = [
+    ['loss.svg', curves('loss', 'Loss', 'cross-entropy')],
+    ['accuracy.svg', curves('accuracy', 'Accuracy', 'accuracy')],
+    ['lr.svg', lineChartSvg(lr, { title: 'Learning rate', xLabel: 'epoch', yLabel: 'lr', logY: true })],
+    ['roc.svg', rocSvg(input.roc, input.metrics.auc)],
+    ['confusion.svg', confusionSvg(input.metrics.confusion)],
+  ];
   const imageFiles: { overlay: string; original: string }[] = [];
   (input.images ?? []).forEach((im, i) => {
     const safe = im.id.replace(/[^A-Za-z0-9_.-]/g, '_');

@@ -612,9 +612,8 @@ export async function writeSweepReport(
   const dir = resolve(outDir);
   await ensureFolder(dir, 'report folder');
   const files = { markdown: join(dir, 'report.md'), json: join(dir, 'report.json'), svg: join(dir, 'intervals.svg') };
-  const write = (path: string, text: string): Promise<void> => writeFileAtomic(path, new TextEncoder().encode(text));
-  await write(files.svg, sweepChartSvg(report));
-  await write(files.json, JSON.stringify(report, null, 2) + '\n');
-  await write(files.markdown, sweepMarkdown(report));
+  await writeFileAtomic(files.svg, sweepChartSvg(report));
+  await writeFileAtomic(files.json, JSON.stringify(report, null, 2) + '\n');
+  await writeFileAtomic(files.markdown, sweepMarkdown(report));
   return files;
 }

@@ -199,8 +199,8 @@ async function readJson<T>(path: string): Promise<T | null> {
   }
 }
 
-const write = (path: string, text: string): Promise<void> => writeFileAtomic(path, new TextEncoder().encode(text));
-const writeJson = (path: string, value: unknown): Promise<void> => write(path, JSON.stringify(value, null, 2) + '\n');
+const writeJson = (path: string, value: unknown): Promise<void> =>
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
 
 /** A run is done when its result.json is there for the same options and test images. */
 async function isDone(dir: string, run: PlannedRun, test: TestSet): Promise<boolean> {
@@ -330,7 +330,7 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
     }
     const evalS = (performance.now() - t0) / 1000;
     const rows = ev.ids.map((id, k) => `${csvField(id)},${ev.labels[k]},${ev.probs[k]}`);
-    await write(join(dir, 'predictions.csv'), ['image_id,label,probability', ...rows].join('\n') + '\n');
+    await writeFileAtomic(join(dir, 'predictions.csv'), ['image_id,label,probability', ...rows].join('\n') + '\n');
     await writeJson(join(dir, 'eval.json'), { split: test.kind, source: test.source, ...metricsJson(ev) });
     const rates = history.map((h) => h.images_per_s).sort((a, b) => a - b);
     const info = runtime().info;

@@ -162,8 +162,6 @@ export function modelFromOptions(
 }
 
 const exists = (p: string): Promise<boolean> => stat(p).then(Boolean, () => false);
-const writeAtomic = (path: string, text: string): Promise<void> =>
-  writeFileAtomic(path, new TextEncoder().encode(text));
 
 /** Why training stopped: the loss or the model's outputs are no longer finite numbers. */
 export class DivergedError extends Error {}
@@ -354,7 +352,7 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
     const { loadPretrained } = await import('./pretrained.js');
     await loadPretrained(model, o.initWeights, log, { allowPartial: o.allowPartialInit });
   }
-  await writeAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
+  await writeFileAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
 
   const plateau = Object.assign(new ReduceLROnPlateau(o.plateau), state.plateau);
   const early =
@@ -375,13 +373,13 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   const history: EpochLog[] = [];
   if (!resumed)
     // a fresh run: drop lines of an earlier attempt killed before its first checkpoint
-    await writeAtomic(paths.log, '');
+    await writeFileAtomic(paths.log, '');
   else if (await exists(paths.log)) {
     for (const line of (await readFile(paths.log, 'utf8')).split('\n'))
       if (line.trim()) history.push(JSON.parse(line) as EpochLog);
     // Drop lines of an epoch that was logged but not checkpointed (a kill between the two writes).
     while (history.length && history[history.length - 1].epoch > state.epoch + 1) history.pop();
-    await writeAtomic(paths.log, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
+    await writeFileAtomic(paths.log, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
   }
   model.train();
   const valOpts = { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined };
@@ -587,7 +585,7 @@ async function finishRun(run: Run, epochsRun: number): Promise<TrainResult> {
   if (await exists(run.paths.best)) {
     const best = await loadModel(run.paths.best);
     final = await evaluate(best, run.valRecs, run.valOpts);
-    await writeAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
+    await writeFileAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
     if (o.report) {
       const { writeRunReport } = await import('./run-report.js');
       await writeRunReport({ out, model: best, history, final, records: run.valRecs, options: o, log: run.log });
