@@ -1,5 +1,6 @@
 // out = f(a, b) with NumPy broadcasting: a and b are read through strides (0 on broadcast axes).
-// BROADCAST = 0 is the fast path for equal shapes.
+// BROADCAST = 0 is the fast path for equal shapes. The helpers of shaders/pointwise_fns.wgsl are appended.
+alias T = f32;
 override BROADCAST: u32 = 1u;
 struct Params { n: u32, rank: u32, shape: array<vec4<u32>, 2>, sa: array<vec4<u32>, 2>, sb: array<vec4<u32>, 2> }
 @group(0) @binding(0) var<storage, read> a: array<f32>;

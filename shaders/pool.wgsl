@@ -2,20 +2,25 @@
 // A NaN in the window wins the max (PyTorch's rule; its first one takes the gradient): a comparison
 // with NaN is false, so a cell takes over when it is not <= the best so far and the best is no NaN.
 // Padded cells never win a max and, unless INCLUDE_PAD (PyTorch's count_include_pad), are left out of
-// the average's divisor (Keras / TensorFlow). Max pooling records, when SAVE_ARG, the window offset
-// dy * kw + dx of the first maximum (scan order: rows, then columns) for the backward pass.
+// the average's divisor (Keras / TensorFlow). Taps are dh, dw apart (dilation). Max pooling records,
+// when SAVE_ARG, the window offset dy * kw + dx of the first maximum (scan order: rows, then columns)
+// for the backward pass.
 // T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
 // mapX(c, v) maps each input cell as it is read: v itself, or (inference) a per-channel affine map
 // and ReLU, i.e. a batch norm in front of the pooling.
 override IS_MAX: bool = true;
 override INCLUDE_PAD: bool = false;
 override SAVE_ARG: bool = false;
-struct Params { n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32 }
+struct Params {
+  n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32, dh: u32, dw: u32, pt: u32, pl: u32,
+}
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read_write> y: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> arg: array<{{U}}>;
 @group(0) @binding(3) var<uniform> p: Params;
 {{MAP}}
+{{POOL_COMMON}}
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -29,32 +34,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let b = q / p.OH;
   let h0 = i32(oh * p.sh) - i32(p.pt);
   let w0 = i32(ow * p.sw) - i32(p.pl);
-  let hs = u32(max(h0, 0));
-  let he = u32(min(h0 + i32(p.kh), i32(p.H)));
-  let ws = u32(max(w0, 0));
-  let we = u32(min(w0 + i32(p.kw), i32(p.W)));
-  var best = mapX(c, x[((b * p.H + hs) * p.W + ws) * p.C + c]);
-  var bi = {{U}}((hs - u32(h0)) * p.kw + (ws - u32(w0)));
+  // The window's taps inside the image: rows h0 + ty * dh for ty in [ry.x, ry.y), likewise columns.
+  let ry = tapRange(h0, p.kh, p.dh, p.H);
+  let rx = tapRange(w0, p.kw, p.dw, p.W);
+  let ws = u32(w0 + i32(rx.x * p.dw));
+  var best = mapX(c, x[((b * p.H + u32(h0 + i32(ry.x * p.dh))) * p.W + ws) * p.C + c]);
+  var bi = {{U}}(ry.x * p.kw + rx.x);
   var s = {{T}}();
-  for (var h = hs; h < he; h++) {
-    var at = ((b * p.H + h) * p.W + ws) * p.C + c;
-    for (var w = ws; w < we; w++) {
+  for (var ty = ry.x; ty < ry.y; ty++) {
+    var at = ((b * p.H + u32(h0 + i32(ty * p.dh))) * p.W + ws) * p.C + c;
+    for (var tx = rx.x; tx < rx.y; tx++) {
       let v = mapX(c, x[at]);
       if (IS_MAX) {
         let better = !(v <= best) & (best == best);
         best = select(best, v, better);
-        bi = select(bi, {{U}}((h - u32(h0)) * p.kw + (w - u32(w0))), better);
+        bi = select(bi, {{U}}(ty * p.kw + tx), better);
       } else {
         s += v;
       }
-      at += p.C;
+      at += p.dw * p.C;
     }
   }
   if (IS_MAX) {
     y[i] = best;
     if (SAVE_ARG) { arg[i] = bi; }
   } else {
-    var d = f32((he - hs) * (we - ws));
+    var d = f32((ry.y - ry.x) * (rx.y - rx.x));
     if (INCLUDE_PAD) { d = f32(p.kh * p.kw); }
     y[i] = s / d;
   }

@@ -1,19 +1,17 @@
 // y = f(x) elementwise; f comes from the op table in src/kernels/elementwise.ts.
-// T is f32, or vec4<f32> when the size is a multiple of 4 (n then counts vec4s).
+// T is f32, or vec4<f32> when the size is a multiple of 4 (n then counts vec4s); alpha and beta are
+// the op's scalars. The helpers of shaders/pointwise_fns.wgsl are appended.
 alias T = {{T}};
-struct Params { n: u32, alpha: f32 }
+struct Params { n: u32, alpha: f32, beta: f32 }
 @group(0) @binding(0) var<storage, read> x: array<T>;
 @group(0) @binding(1) var<storage, read_write> y: array<T>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 // A NaN input gives NaN whatever the adapter's exp or log make of it (SwiftShader's exp(NaN) is inf).
-fn f(x: T, alpha: f32) -> T { return select({{EXPR}}, x, !(x == x)); }
-
-// NaN made at run time (a WGSL constant expression may not be NaN): 0 / 0, or inf - inf.
-fn nanLike(x: T) -> T { return (x - x) / (x - x); }
+fn f(x: T, alpha: f32, beta: f32) -> T { return select({{EXPR}}, x, !(x == x)); }
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
-  if (i < p.n) { y[i] = f(x[i], p.alpha); }
+  if (i < p.n) { y[i] = f(x[i], p.alpha, p.beta); }
 }

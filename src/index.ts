@@ -38,12 +38,37 @@ export {
   broadcastTo,
   reshape,
 } from './kernels/elementwise.js';
+// Issue #25: pointwise ops and activations
+export {
+  leakyRelu,
+  elu,
+  selu,
+  gelu,
+  softplus,
+  hardSigmoid,
+  hardSwish,
+  abs,
+  sign,
+  clip,
+  pow,
+  maximum,
+  minimum,
+  where,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  equal,
+  notEqual,
+  type GeluOptions,
+} from './kernels/elementwise.js';
 export { sum, mean } from './kernels/reduce.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
 export { conv2d, type Conv2dOptions, type Conv2dPadding, type Conv3x3Variant } from './kernels/conv2d.js';
 export type { DepthwiseVariant } from './kernels/depthwise.js';
 export { zeroPad2d, type Pad2d } from './kernels/pad.js';
 export { batchNorm, type BatchNormParams } from './kernels/batchnorm.js';
+export { layerNorm, groupNorm, type LayerNormOptions, type GroupNormOptions } from './kernels/norm.js';
 export {
   maxPool2d,
   avgPool2d,
@@ -53,6 +78,25 @@ export {
   type Pool2dOptions as Pool2dKernelOptions,
 } from './kernels/pool.js';
 export { concat, split } from './kernels/concat.js';
+// Issue #25: 1-D convolution and pooling, transposed convolution
+export {
+  conv1d,
+  maxPool1d,
+  avgPool1d,
+  type Conv1dOptions,
+  type Pool1dOptions,
+  type Padding1d,
+} from './kernels/conv1d.js';
+export { conv2dTranspose, type Conv2dTransposeOptions } from './kernels/conv-transpose.js';
+export {
+  conv3d,
+  maxPool3d,
+  avgPool3d,
+  type Conv3dOptions,
+  type Pool3dOptions,
+  type Padding3d,
+  type Triple,
+} from './kernels/conv3d.js';
 export { bamCombine, type BamMode } from './kernels/bam.js';
 export { dropout } from './kernels/dropout.js';
 // Layout ops, int32 conversions and reductions (issue #25)
@@ -89,6 +133,15 @@ export {
   Normalization,
   Dense,
   Linear,
+  LayerNorm,
+  GroupNorm,
+  KERAS_NORM_EPSILON,
+  Activation,
+  ACTIVATIONS,
+  type ActivationName,
+  type ActivationOptions,
+  type LayerNormLayerOptions,
+  type GroupNormLayerOptions,
   ReLU,
   Sigmoid,
   Swish,

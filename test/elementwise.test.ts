@@ -7,7 +7,9 @@ import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel
 beforeAll(setup);
 
 // Inputs kept in each op's domain (log and sqrt need x > 0).
-const domain: Partial<Record<UnaryOp, [number, number]>> = { log: [0.2, 3], sqrt: [0.2, 3] };
+const domain: Partial<Record<UnaryOp, [number, number]>> = { log: [0.2, 3], sqrt: [0.2, 3], pow: [0.2, 3] };
+// Each op's scalars [alpha, beta] where 0.75 (and beta 0) do not fit (clip needs lo <= hi).
+const scalars: Partial<Record<UnaryOp, [number, number]>> = { clip: [-0.5, 0.75] };
 
 describe('unary ops vs float64 reference', () => {
   const shapes = [[1], [7], [3, 5, 2], [257], [2, 1, 33]];
@@ -18,12 +20,12 @@ describe('unary ops vs float64 reference', () => {
         const [lo, hi] = domain[op] ?? [-2, 2];
         const x = randArray(n, 11 + si, lo, hi);
         const w = randArray(n, 99 + si);
-        const alpha = 0.75;
-        const { out, grads } = await gpuGrads((t) => unary(op, t, alpha), [{ data: x, shape }], w);
-        const ref = reference.unary(op, x, alpha);
+        const [alpha, beta] = scalars[op] ?? [0.75, 0];
+        const { out, grads } = await gpuGrads((t) => unary(op, t, alpha, beta), [{ data: x, shape }], w);
+        const ref = reference.unary(op, x, alpha, beta);
         expectClose(out, ref, { what: `${op} ${shape}`, atol: 1e-6, rtol: 1e-5 });
         // d/dx sum(f(x) * w) by central differences of the float64 reference (relu: avoid the kink).
-        const [idx, fd] = finiteDiff((xx) => weightedSum(reference.unary(op, xx, alpha), w), x, {
+        const [idx, fd] = finiteDiff((xx) => weightedSum(reference.unary(op, xx, alpha, beta), w), x, {
           count: 8,
           eps: 1e-5,
         });

@@ -4,26 +4,46 @@
  */
 import { runtime } from '../gpu/runtime.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
-import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
-import { checkChoice, checkShape, showValue } from '../validate.js';
+import { Tensor, checkTensor, defineOp, shapeStr, type Shape } from '../tensor.js';
+import { checkChoice, checkNumber, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumTo } from './sum-raw.js';
 import { vecWidth, vecTypes } from './vec-width.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';
 import binarySrc from '../../shaders/binary.wgsl';
+import whereSrc from '../../shaders/where.wgsl';
+import fnsSrc from '../../shaders/pointwise_fns.wgsl';
 
 /**
- * A unary op: WGSL for y = f(x, alpha), its gradient dx = f'(x, y, g, alpha), and a float64 reference.
- * x, y, g have type T (f32, or vec4<f32> for sizes that are multiples of 4): constants that must match
- * them are written T(...); alpha is a scalar f32. The kernel returns NaN for a NaN x whatever the
- * expression gives (shaders/unary.wgsl); `nanLike(x)` is a NaN of type T.
+ * A unary op: WGSL for y = f(x, alpha, beta), its gradient dx = f'(x, y, g, alpha, beta), and a float64
+ * reference. x, y, g have type T (f32, or vec4<f32> for sizes that are multiples of 4): constants that
+ * must match them are written T(...); alpha and beta are scalar f32s. The kernel returns NaN for a NaN x
+ * whatever the expression gives (shaders/unary.wgsl); the expressions may call the helpers of
+ * shaders/pointwise_fns.wgsl (`nanLike(x)` is a NaN of type T, `normCdf`, `powT`, ...).
  */
 interface UnaryDef {
   expr: string;
   grad: string;
-  ref: (x: number, alpha: number) => number;
+  ref: (x: number, alpha: number, beta: number) => number;
 }
+
+/** erf(x) in float64 (its Taylor series, summed with all terms positive: exact to about 1e-15). */
+function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a > 6) return Math.sign(x);
+  let term = a;
+  let total = a;
+  for (let n = 1; term > 1e-17 * total; n++) {
+    term *= (2 * a * a) / (2 * n + 1);
+    total += term;
+  }
+  return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * Math.exp(-a * a) * total);
+}
+/** The standard normal CDF in float64. */
+const normCdf = (x: number): number => 0.5 * (1 + erf(x / Math.SQRT2));
+const SELU_SCALE = 1.0507009873554805;
+const SELU_ALPHA = 1.6732632423543772;
 
 /**
  * The unary op table. `alpha` is a per-call scalar (scale factor, leak, ...). NaN propagates as in
@@ -54,6 +74,55 @@ export const UNARY = {
     grad: 'g * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x)))) / (1.0 + exp(-x))',
     ref: (x) => x / (1 + Math.exp(-x)),
   },
+  // Issue #25's activations and pointwise ops (alpha, beta: each op's scalars, see the named ops below).
+  leakyRelu: {
+    expr: 'select(x * alpha, x, x > T(0.0))',
+    grad: 'select(g * alpha, g, x > T(0.0))',
+    ref: (x, a) => (x > 0 ? x : x * a),
+  },
+  elu: {
+    expr: 'select(alpha * (exp(x) - 1.0), x, x > T(0.0))',
+    grad: 'select(g * (y + alpha), g, x > T(0.0))',
+    ref: (x, a) => (x > 0 ? x : a * Math.expm1(x)),
+  },
+  selu: {
+    expr: `${SELU_SCALE} * select(${SELU_ALPHA} * (exp(x) - 1.0), x, x > T(0.0))`,
+    grad: `g * ${SELU_SCALE} * select(${SELU_ALPHA} * exp(x), T(1.0), x > T(0.0))`,
+    ref: (x) => SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x)),
+  },
+  gelu: { expr: 'x * normCdf(x)', grad: 'g * (normCdf(x) + x * normPdf(x))', ref: (x) => x * normCdf(x) },
+  geluTanh: {
+    expr: '0.5 * x * (1.0 + geluTanhU(x))',
+    grad: 'g * geluTanhGrad(x)',
+    ref: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+  },
+  softplus: {
+    expr: 'max(x, T(0.0)) + log1pPos(exp(-abs(x)))',
+    grad: 'g / (1.0 + exp(-x))',
+    ref: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  },
+  hardSigmoid: {
+    expr: 'clamp(x / 6.0 + 0.5, T(0.0), T(1.0))',
+    grad: 'select(T(0.0), g / 6.0, abs(x) < T(3.0))',
+    ref: (x) => Math.min(1, Math.max(0, x / 6 + 0.5)),
+  },
+  hardSwish: {
+    expr: 'x * clamp(x / 6.0 + 0.5, T(0.0), T(1.0))',
+    grad: 'select(select(g * (x / 3.0 + 0.5), g, x > T(3.0)), T(0.0), x < T(-3.0))',
+    ref: (x) => x * Math.min(1, Math.max(0, x / 6 + 0.5)),
+  },
+  abs: { expr: 'abs(x)', grad: 'g * sign(x)', ref: (x) => Math.abs(x) },
+  sign: { expr: 'sign(x)', grad: 'T(0.0)', ref: (x) => Math.sign(x) },
+  clip: {
+    expr: 'clamp(x, T(alpha), T(beta))',
+    grad: 'select(T(0.0), g, (x >= T(alpha)) & (x <= T(beta)))',
+    ref: (x, lo, hi) => Math.min(hi, Math.max(lo, x)),
+  },
+  pow: {
+    expr: 'powT(x, T(alpha))',
+    grad: 'select(g * alpha * powT(x, T(alpha - 1.0)), T(0.0), alpha == 0.0)',
+    ref: (x, a) => Math.pow(x, a),
+  },
 } satisfies Record<string, UnaryDef>;
 export type UnaryOp = keyof typeof UNARY;
 
@@ -65,17 +134,38 @@ export const BINARY = {
   div: { expr: 'a / b', ref: (a: number, b: number) => a / b },
   // `first` broadcasts a to the output shape (b is a dummy); it implements broadcastTo.
   first: { expr: 'a', ref: (a: number) => a },
+  // Issue #25: NaN propagates through maximum and minimum (as PyTorch's); pow is powT of
+  // shaders/pointwise_fns.wgsl. Comparisons give masks of 0 and 1 (false for NaN, as IEEE), with no gradient.
+  // NaN tests are written !(a == a): lavapipe compiles a != a (and a != b) as ordered, false for NaN.
+  maximum: { expr: 'select(max(a, b), a + b, !(a == a) | !(b == b))', ref: (a: number, b: number) => Math.max(a, b) },
+  minimum: { expr: 'select(min(a, b), a + b, !(a == a) | !(b == b))', ref: (a: number, b: number) => Math.min(a, b) },
+  pow: { expr: 'powT(a, b)', ref: (a: number, b: number) => Math.pow(a, b) },
+  greater: { expr: 'select(0.0, 1.0, a > b)', ref: (a: number, b: number) => Number(a > b) },
+  greaterEqual: { expr: 'select(0.0, 1.0, a >= b)', ref: (a: number, b: number) => Number(a >= b) },
+  less: { expr: 'select(0.0, 1.0, a < b)', ref: (a: number, b: number) => Number(a < b) },
+  lessEqual: { expr: 'select(0.0, 1.0, a <= b)', ref: (a: number, b: number) => Number(a <= b) },
+  equal: { expr: 'select(0.0, 1.0, a == b)', ref: (a: number, b: number) => Number(a === b) },
+  notEqual: { expr: 'select(1.0, 0.0, a == b)', ref: (a: number, b: number) => Number(a !== b) },
 } as const;
 export type BinaryOp = keyof typeof BINARY;
-/** The binary ops with a gradient (all but `first`). */
-type ArithmeticOp = Exclude<BinaryOp, 'first'>;
+/** The comparisons: masks of 0 and 1, not differentiable. */
+export const COMPARISONS = ['greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual'] as const;
+export type ComparisonOp = (typeof COMPARISONS)[number];
+/** The binary ops with a gradient (all but `first` and the comparisons). */
+type ArithmeticOp = Exclude<BinaryOp, 'first' | ComparisonOp>;
+const ARITHMETIC = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'] as const satisfies ArithmeticOp[];
 
-function launchUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
+// The shaders with the expression helpers appended (one string each, so the pipeline cache keys stay cheap).
+const unaryWithFns = unarySrc + fnsSrc;
+const unaryGradWithFns = unaryGradSrc + fnsSrc;
+const binaryWithFns = binarySrc + fnsSrc;
+
+function launchUnary(op: UnaryOp, x: Tensor, alpha: number, beta: number): Tensor {
   const rt = runtime();
   const y = Tensor.empty(x.shape);
   const v = vecWidth(x.size);
-  const k = rt.kernel(`unary:${op}`, fillTemplate(unarySrc, { EXPR: UNARY[op].expr, ...vecTypes(v) }));
-  rt.dispatch(k, { x: x.storage, y: y.storage }, { n: x.size / v, alpha }, rt.grid(x.size / v, 256));
+  const k = rt.kernel(`unary:${op}`, fillTemplate(unaryWithFns, { EXPR: UNARY[op].expr, ...vecTypes(v) }));
+  rt.dispatch(k, { x: x.storage, y: y.storage }, { n: x.size / v, alpha, beta }, rt.grid(x.size / v, 256));
   return y;
 }
 
@@ -85,30 +175,37 @@ function gradReads(op: UnaryOp): { x: boolean; y: boolean } {
   return { x: /\bx\b/.test(grad), y: /\by\b/.test(grad) };
 }
 
-function launchUnaryGrad(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Tensor, alpha: number): Tensor {
+function launchUnaryGrad(
+  op: UnaryOp,
+  x: Tensor | null,
+  y: Tensor | null,
+  g: Tensor,
+  alpha: number,
+  beta: number,
+): Tensor {
   const rt = runtime();
   const dx = Tensor.empty(g.shape);
   const v = vecWidth(g.size);
-  const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradSrc, { GRAD: UNARY[op].grad, ...vecTypes(v) }));
+  const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradWithFns, { GRAD: UNARY[op].grad, ...vecTypes(v) }));
   // Bindings the expression does not read get g as a stand-in.
   rt.dispatch(
     k,
     { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: dx.storage },
-    { n: g.size / v, alpha },
+    { n: g.size / v, alpha, beta },
     rt.grid(g.size / v, 256),
   );
   return dx;
 }
 
 /** A unary op from the table, unchecked (the ops below check their arguments). */
-function applyUnary(op: UnaryOp, x: Tensor, alpha: number): Tensor {
-  const y = launchUnary(op, x, alpha);
+function applyUnary(op: UnaryOp, x: Tensor, alpha: number, beta = 0): Tensor {
+  const y = launchUnary(op, x, alpha, beta);
   const reads = gradReads(op);
   const save = [...(reads.x ? [x] : []), ...(reads.y ? [y] : [])];
   return record(op, [x], y, save, (g, saved) => {
     const xs = reads.x ? saved[0] : null;
     const ys = reads.y ? saved[reads.x ? 1 : 0] : null;
-    return [launchUnaryGrad(op, xs, ys, g, alpha)];
+    return [launchUnaryGrad(op, xs, ys, g, alpha, beta)];
   });
 }
 
@@ -118,9 +215,17 @@ function checkScalar(v: unknown, what: string): number {
   return v;
 }
 
-/** Apply a unary op from {@link UNARY} (differentiable). */
-export const unary = defineOp('unary', ['', 'x'], (op: UnaryOp, x: Tensor, alpha: number = 0): Tensor =>
-  applyUnary(checkChoice(op, 'unary op', Object.keys(UNARY) as UnaryOp[]), x, checkScalar(alpha, 'unary alpha')),
+/** Apply a unary op from {@link UNARY} with its scalars alpha and beta (differentiable). */
+export const unary = defineOp(
+  'unary',
+  ['', 'x'],
+  (op: UnaryOp, x: Tensor, alpha: number = 0, beta: number = 0): Tensor =>
+    applyUnary(
+      checkChoice(op, 'unary op', Object.keys(UNARY) as UnaryOp[]),
+      x,
+      checkScalar(alpha, 'unary alpha'),
+      checkScalar(beta, 'unary beta'),
+    ),
 );
 
 /** An op of the table with no scalar, under its own name. */
@@ -134,7 +239,7 @@ export const reluGradFromOutput = defineOp('reluGradFromOutput', ['y', 'g'], (y:
     const got = `${shapeStr(y.shape)} and ${shapeStr(g.shape)}`;
     throw new Error(`ossify: reluGradFromOutput needs y and g of one size, got ${got}`);
   }
-  return launchUnaryGrad('relu', y, null, g, 0);
+  return launchUnaryGrad('relu', y, null, g, 0, 0);
 });
 /** 1 / (1 + exp(-x)), elementwise. */
 export const sigmoid = unaryOp('sigmoid');
@@ -196,23 +301,26 @@ export function broadcastStrides(shape: Shape, out: Shape): number[] {
 }
 
 const MAX_RANK = 8;
+/** A per-axis list padded with zeros to MAX_RANK (the broadcast kernels' uniform arrays). */
+const padRank = (v: number[]) => [...v, ...new Array<number>(MAX_RANK - v.length).fill(0)];
 function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: Shape): Tensor {
   const rt = runtime();
   if (outShape.length > MAX_RANK)
     throw new Error(`ossify: broadcasting supports rank <= ${MAX_RANK}, got ${shapeStr(outShape)}`);
   const out = Tensor.empty(outShape);
   const same = a.size === out.size && b.size === out.size;
-  const k = rt.kernel(`binary:${op}`, fillTemplate(binarySrc, { EXPR: BINARY[op].expr }), { BROADCAST: same ? 0 : 1 });
-  const pad = (v: number[]) => [...v, ...new Array(MAX_RANK - v.length).fill(0)];
+  const k = rt.kernel(`binary:${op}`, fillTemplate(binaryWithFns, { EXPR: BINARY[op].expr }), {
+    BROADCAST: same ? 0 : 1,
+  });
   rt.dispatch(
     k,
     { a: a.storage, b: b.storage, out: out.storage },
     {
       n: out.size,
       rank: outShape.length,
-      shape: pad([...outShape]),
-      sa: pad(broadcastStrides(a.shape, outShape)),
-      sb: pad(broadcastStrides(b.shape, outShape)),
+      shape: padRank([...outShape]),
+      sa: padRank(broadcastStrides(a.shape, outShape)),
+      sb: padRank(broadcastStrides(b.shape, outShape)),
     },
     rt.grid(out.size, 256),
   );
@@ -221,16 +329,16 @@ function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: Shape): Tens
 
 /** Differentiable binary op with broadcasting. */
 export const binary = defineOp('binary', ['', 'a', 'b'], (op: ArithmeticOp, a: Tensor, b: Tensor): Tensor =>
-  applyBinary(checkChoice(op, 'binary op', ['add', 'sub', 'mul', 'div'] as const), a, b),
+  applyBinary(checkChoice(op, 'binary op', ARITHMETIC), a, b),
 );
 
 /** A binary op, unchecked (the ops check their arguments). */
 function applyBinary(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(a.shape, b.shape);
   const out = launchBinary(op, a, b, shape);
-  const needs = op === 'mul' || op === 'div';
-  return record(op, [a, b], out, needs ? [a, b] : [], (g, saved) => {
-    const [as, bs] = saved;
+  const needs = op !== 'add' && op !== 'sub';
+  return record(op, [a, b], out, needs ? (op === 'pow' ? [a, b, out] : [a, b]) : [], (g, saved) => {
+    const [as, bs, outs] = saved;
     switch (op) {
       case 'add':
         return [sumTo(g, a.shape), sumTo(g, b.shape)];
@@ -242,6 +350,27 @@ function applyBinary(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
         // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2
         const ga = a.requiresGrad ? sumTo(div(g, bs), a.shape) : null;
         const gb = b.requiresGrad ? sumTo(neg(div(mul(g, as), square(bs))), b.shape) : null;
+        return [ga, gb];
+      }
+      case 'maximum':
+      case 'minimum': {
+        // The gradient goes to a where a wins, ties included (TensorFlow's rule; PyTorch splits ties).
+        const max = op === 'maximum';
+        const ga = a.requiresGrad
+          ? sumTo(mul(g, launchBinary(max ? 'greaterEqual' : 'lessEqual', as, bs, g.shape)), a.shape)
+          : null;
+        const gb = b.requiresGrad
+          ? sumTo(mul(g, launchBinary(max ? 'less' : 'greater', as, bs, g.shape)), b.shape)
+          : null;
+        return [ga, gb];
+      }
+      case 'pow': {
+        // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log(a), taken as 0 where a = 0 (PyTorch's rule).
+        const ga = a.requiresGrad ? sumTo(mul(g, mul(bs, pow(as, addScalar(bs, -1)))), a.shape) : null;
+        const zero = Tensor.zeros([1]);
+        const gb = b.requiresGrad
+          ? sumTo(where(launchBinary('equal', as, zero, as.shape), zero, mul(g, mul(outs, log(as)))), b.shape)
+          : null;
         return [ga, gb];
       }
     }
@@ -287,10 +416,129 @@ export const reshape = defineOp('reshape', ['x:any'], (x: Tensor, shape: readonl
   return record('reshape', [x], out, [], (g) => [g.alias(x.shape)]);
 });
 
+// ---- Issue #25: activations and pointwise ops (rows of UNARY and BINARY above) -----------------------
+
+/** Leaky ReLU: x for x > 0, else `alpha` * x. `alpha` defaults to 0.01 (PyTorch; Keras uses 0.3, TF.js 0.2). */
+export const leakyRelu = defineOp('leakyRelu', ['x'], (x: Tensor, alpha: number = 0.01): Tensor =>
+  applyUnary('leakyRelu', x, checkNumber(alpha, 'leakyRelu alpha')),
+);
+/** ELU: x for x > 0, else `alpha` * (e^x - 1) (alpha 1 by default, as PyTorch, Keras and TF.js). */
+export const elu = defineOp('elu', ['x'], (x: Tensor, alpha: number = 1): Tensor =>
+  applyUnary('elu', x, checkNumber(alpha, 'elu alpha')),
+);
+/** SELU (Klambauer et al. 2017): scale * elu(x, alpha) with scale 1.0507009873554805, alpha 1.6732632423543772. */
+export const selu = unaryOp('selu');
+
+/** {@link gelu}'s options. */
+export interface GeluOptions {
+  /**
+   * 'none' (default): x * Phi(x) with the normal CDF Phi (PyTorch's default, Keras's `approximate=False`);
+   * 'tanh': 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) (PyTorch's `approximate='tanh'`, Keras's
+   * `approximate=True`, BERT's and GPT-2's form).
+   */
+  approximate?: 'none' | 'tanh';
+}
+/** GELU, in its exact (erf) form by default or its tanh approximation (see {@link GeluOptions}). */
+export const gelu = defineOp('gelu', ['x'], (x: Tensor, opts: GeluOptions = {}): Tensor => {
+  const form = checkChoice(withDefault(opts.approximate, 'none'), 'gelu option approximate', ['none', 'tanh']);
+  return applyUnary(form === 'none' ? 'gelu' : 'geluTanh', x, 0);
+});
+/** Softplus: log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) (no overflow for large |x|). */
+export const softplus = unaryOp('softplus');
+/** Hard sigmoid: clip(x / 6 + 1/2, 0, 1) (PyTorch's and Keras 3's; Keras 2 used clip(0.2 x + 0.5, 0, 1)). */
+export const hardSigmoid = unaryOp('hardSigmoid');
+/** Hard swish (MobileNetV3): x * hardSigmoid(x). */
+export const hardSwish = unaryOp('hardSwish');
+/** |x|, elementwise (gradient sign(x), 0 at 0). */
+export const abs = unaryOp('abs');
+/** -1, 0 or 1 by the sign of x (NaN for NaN); its gradient is 0. */
+export const sign = unaryOp('sign');
+/**
+ * x clipped to [lo, hi] (either may be infinite; NaN stays NaN). The gradient passes where lo <= x <= hi.
+ */
+export const clip = defineOp('clip', ['x'], (x: Tensor, lo: number, hi: number): Tensor => {
+  for (const [v, what] of [
+    [lo, 'lo'],
+    [hi, 'hi'],
+  ] as const) {
+    if (typeof v !== 'number' || Number.isNaN(v))
+      throw new Error(`ossify: clip ${what} must be a number (infinities allowed), got ${showValue(v)}`);
+  }
+  if (lo > hi) throw new Error(`ossify: clip needs lo <= hi, got lo ${lo} and hi ${hi}`);
+  return applyUnary('clip', x, lo, hi);
+});
+/**
+ * x raised to `exponent`, a number or a tensor (broadcast with x), as PyTorch's pow: a negative base
+ * with an integer exponent keeps its sign when the exponent is odd, with a fractional one it is NaN;
+ * x^0 = 1. Differentiable in both; the exponent's gradient x^e log(x) is taken as 0 where x = 0.
+ */
+export const pow = defineOp('pow', ['x'], (x: Tensor, exponent: number | Tensor): Tensor => {
+  if (exponent instanceof Tensor) return applyBinary('pow', x, checkTensor(exponent, 'pow exponent'));
+  return applyUnary('pow', x, checkScalar(exponent, 'pow exponent (a number or a tensor)'));
+});
+/** The larger of a and b elementwise, with broadcasting; NaN if either is NaN. Ties send the gradient to a. */
+export const maximum = binaryOp('maximum');
+/** The smaller of a and b elementwise, with broadcasting; NaN if either is NaN. Ties send the gradient to a. */
+export const minimum = binaryOp('minimum');
+
+/** A comparison under its own name: a mask of 0 and 1 (f32) with broadcasting; not differentiable. */
+const comparison = (op: ComparisonOp) =>
+  defineOp(op, ['a', 'b'], (a: Tensor, b: Tensor): Tensor => launchBinary(op, a, b, broadcastShapes(a.shape, b.shape)));
+/** 1 where a > b, else 0 (broadcasting; false where either is NaN). */
+export const greater = comparison('greater');
+/** 1 where a >= b, else 0 (broadcasting; false where either is NaN). */
+export const greaterEqual = comparison('greaterEqual');
+/** 1 where a < b, else 0 (broadcasting; false where either is NaN). */
+export const less = comparison('less');
+/** 1 where a <= b, else 0 (broadcasting; false where either is NaN). */
+export const lessEqual = comparison('lessEqual');
+/** 1 where a == b, else 0 (broadcasting; false where either is NaN). */
+export const equal = comparison('equal');
+/** 1 where a != b, else 0 (broadcasting; true where either is NaN). */
+export const notEqual = comparison('notEqual');
+
+function launchWhere(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape), b.shape);
+  if (shape.length > MAX_RANK)
+    throw new Error(`ossify: broadcasting supports rank <= ${MAX_RANK}, got ${shapeStr(shape)}`);
+  const rt = runtime();
+  const out = Tensor.empty(shape);
+  rt.dispatch(
+    rt.kernel('where', whereSrc),
+    { c: cond.storage, a: a.storage, b: b.storage, out: out.storage },
+    {
+      n: out.size,
+      rank: shape.length,
+      shape: padRank(shape),
+      sc: padRank(broadcastStrides(cond.shape, shape)),
+      sa: padRank(broadcastStrides(a.shape, shape)),
+      sb: padRank(broadcastStrides(b.shape, shape)),
+    },
+    rt.grid(out.size, 256),
+  );
+  return out;
+}
+
+/**
+ * a where `cond` is nonzero (true; NaN counts as true, as in PyTorch's bool()), else b; the three
+ * broadcast together. Differentiable in a and b (each gets the gradient where it was picked), not in cond.
+ */
+export const where = defineOp('where', ['cond', 'a', 'b'], (cond: Tensor, a: Tensor, b: Tensor): Tensor => {
+  const out = launchWhere(cond, a, b);
+  return record('where', [cond, a, b], out, [cond], (g, [c]) => {
+    const zero = Tensor.zeros([1]);
+    return [
+      null,
+      a.requiresGrad ? sumTo(launchWhere(c, g, zero), a.shape) : null,
+      b.requiresGrad ? sumTo(launchWhere(c, zero, g), b.shape) : null,
+    ];
+  });
+});
+
 /** Float64 CPU references of the elementwise ops (for tests and for users checking results). */
 export const reference = {
-  unary(op: UnaryOp, x: ArrayLike<number>, alpha = 0): Float64Array {
-    return Float64Array.from(x, (v) => UNARY[op].ref(v, alpha));
+  unary(op: UnaryOp, x: ArrayLike<number>, alpha = 0, beta = 0): Float64Array {
+    return Float64Array.from(x, (v) => UNARY[op].ref(v, alpha, beta));
   },
   binary(
     op: BinaryOp,

@@ -2,13 +2,17 @@
  * Matrix multiply (and the dense layer's math): C = op(A) op(B) with optional transposes, on the GEMM
  * engine. Backward: dA = g op(B)^T, dB = op(A)^T g, each again a matmul with transposes.
  */
-import { Tensor, defineOp, shapeStr } from '../tensor.js';
+import { Tensor, defineOp, numel, shapeStr } from '../tensor.js';
 import { checkBoolean, checkOptionalNumber } from '../validate.js';
 import { record } from '../autograd.js';
 import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
 import type { BufferLike } from '../gpu/runtime.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
+import bmmSrc from '../../shaders/gemm_bmm.wgsl';
+import commonSrc from '../../shaders/conv2d_common.wgsl';
+import { broadcastShapes, broadcastTo } from './elementwise.js';
+import { sumTo } from './sum-raw.js';
 
 /**
  * The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0), `vecA` binds A as vec4s
@@ -158,10 +162,103 @@ export function matmulLaunch(
   });
 }
 
-/** C = op(A) op(B) of 2-D tensors. Differentiable. */
+/** B transposed in a batched matmul: B[z, n, kk] = b[(z * N + n) * Kb + kk], z and kk from k. */
+const BMM_TRANSPOSED_B = `fn loadB(k: u32, n: u32) -> f32 {
+  if (n >= p.N) { return 0.0; }
+  let q = divmod(k, p.Kb, p.invKb);
+  return b[(q.x * p.N + n) * p.Kb + q.y];
+}`;
+
+/**
+ * The batched matmul op(A) op(B) of tensors [..., rows, cols] whose batch axes (all but the last two)
+ * broadcast as NumPy's matmul: [...batch, M, N]. Unrecorded. When B has no batch of its own and A is
+ * not transposed, A's batch folds into its rows (one plain GEMM, no copy); otherwise the operands are
+ * broadcast to the full batch (a copy only where a batch axis is broadcast) and multiplied in one
+ * launch of the GEMM engine, each batch one split (shaders/gemm_bmm.wgsl).
+ */
+export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
+  if (a.rank < 2 || b.rank < 2)
+    throw new Error(`ossify: matmul takes tensors of rank >= 2, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  const [aRows, aCols] = a.shape.slice(-2);
+  const [bRows, bCols] = b.shape.slice(-2);
+  const [M, Ka] = ta ? [aCols, aRows] : [aRows, aCols];
+  const [Kb, N] = tb ? [bCols, bRows] : [bRows, bCols];
+  const show = (t: Tensor, tr: boolean) => `${shapeStr(t.shape)}${tr ? 'ᵀ' : ''}`;
+  if (Ka !== Kb)
+    throw new Error(
+      `ossify: matmul shapes do not agree: ${show(a, ta)} x ${show(b, tb)} (inner dimensions ${Ka} vs ${Kb})`,
+    );
+  let batch: number[];
+  try {
+    batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    throw new Error(`ossify: matmul batch axes of ${shapeStr(a.shape)} and ${shapeStr(b.shape)} do not broadcast`);
+  }
+  const batches = numel(batch);
+  const outShape = [...batch, M, N];
+  if (numel(b.shape) === bRows * bCols && !ta) {
+    const a2 = a.alias([a.size / aCols, aCols]);
+    const b2 = b.alias([bRows, bCols]);
+    const out = matmulLaunch(a2, b2, false, tb);
+    a2.dispose();
+    b2.dispose();
+    const res = out.alias(outShape);
+    out.dispose();
+    return res;
+  }
+  if (batches * Ka >= 2 ** 24)
+    throw new Error(`ossify: batched matmul needs batches * K < 2^24, got ${batches} x ${Ka} (split the batch)`);
+  const full = (t: Tensor): Tensor => {
+    const want = [...batch, ...t.shape.slice(-2)];
+    return numel(want) === t.size ? t.alias(want) : broadcastTo(t, want);
+  };
+  const [af, bf] = [full(a), full(b)];
+  // The vec4 paths of the 2-D matmul (matmulLaunch): B rows as vec4s, then A four k (or four rows) at once.
+  const vecB = !tb && N % 4 === 0;
+  const vecA = vecB && !ta && Ka % 4 === 0;
+  const rowsA4 = ta && M % 4 === 0;
+  const bLoaders = tb ? { B_TYPE: 'f32', B_LOADERS: BMM_TRANSPOSED_B } : rowMajorB('b', N);
+  const out = gemm({
+    label: `bmm${ta ? '_at' : ''}${tb ? '_bt' : ''}`,
+    loaders: fillTemplate(`${bmmSrc}\n${commonSrc}`, { ...bLoaders, ...vec4A('a', vecA || rowsA4) }),
+    kStep4: vecB && Ka % 4 === 0,
+    vecA,
+    rowsA4,
+    kNext: rowsA4,
+    M,
+    N,
+    K: batches * Ka,
+    batches,
+    inputs: { a: af.storage, b: bf.storage },
+    params: { Kb: Ka },
+    constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 },
+    outShape: [batches, M, N],
+  });
+  af.dispose();
+  bf.dispose();
+  const res = out.alias(outShape);
+  out.dispose();
+  return res;
+}
+
+/**
+ * C = op(A) op(B). 2-D tensors are plain matrices; tensors of higher rank are stacks of matrices over
+ * their leading (batch) axes, which broadcast as in NumPy's and PyTorch's matmul (e.g. [2, 1, 5, 3] x
+ * [4, 3, 7] -> [2, 4, 5, 7]; a 2-D operand is shared by every batch). Differentiable (a broadcast
+ * operand's gradient is summed over the batches it was shared by).
+ */
 export const matmul = defineOp('matmul', ['a', 'b'], (a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor => {
   const ta = checkBoolean(opts.transA, 'matmul option transA', false);
   const tb = checkBoolean(opts.transB, 'matmul option transB', false);
+  if (a.rank !== 2 || b.rank !== 2) {
+    if (opts.splits !== undefined) throw new Error('ossify: matmul option splits applies to 2-D operands only');
+    const out = batchedMatmul(a, b, ta, tb);
+    // The 2-D rule below, batched; sumTo folds the gradient of a broadcast operand.
+    return record('matmul', [a, b], out, [a, b], (g, [as, bs]) => [
+      a.requiresGrad ? sumTo(ta ? batchedMatmul(bs, g, tb, true) : batchedMatmul(g, bs, false, !tb), a.shape) : null,
+      b.requiresGrad ? sumTo(tb ? batchedMatmul(g, as, true, ta) : batchedMatmul(as, g, !ta, false), b.shape) : null,
+    ]);
+  }
   const out = matmulLaunch(a, b, ta, tb, checkSplits(opts.splits, 'matmul'));
   return record('matmul', [a, b], out, [a, b], (g, [as, bs]) => [
     a.requiresGrad ? (ta ? matmulLaunch(bs, g, tb, true) : matmulLaunch(g, bs, false, !tb)) : null,

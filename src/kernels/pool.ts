@@ -26,7 +26,10 @@ import { mean } from './reduce.js';
 import { vecWidth, vecSource } from './vec-width.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import poolSrc from '../../shaders/pool.wgsl';
-import poolGradSrc from '../../shaders/pool_grad.wgsl';
+import poolGradTemplate from '../../shaders/pool_grad.wgsl';
+import poolCommonSrc from '../../shaders/pool_common.wgsl';
+
+const poolGradSrc = fillTemplate(poolGradTemplate, { POOL_COMMON: poolCommonSrc, T: '{{T}}', U: '{{U}}' });
 
 /** Padding of a pooling (or convolution) window: 'valid', TensorFlow 'same', or [top, bottom, left, right]. */
 export type PoolPadding = 'valid' | 'same' | readonly [number, number, number, number];
@@ -39,6 +42,12 @@ export interface Pool2dOptions {
   stride?: number | readonly [number, number];
   /** Padding (default 'valid'). */
   padding?: PoolPadding;
+  /**
+   * Dilation: the window's taps are this far apart (default 1; a number or [vertical, horizontal]), as
+   * PyTorch's MaxPool2d `dilation` and TensorFlow's `tf.nn.pool` `dilations`. The window spans
+   * (size - 1) * dilation + 1 cells, which 'same' padding and the padding limit use.
+   */
+  dilation?: number | readonly [number, number];
 }
 
 /** Options of {@link avgPool2d}. */
@@ -56,6 +65,9 @@ export interface PoolGeometry {
   kw: number;
   sh: number;
   sw: number;
+  /** Dilation (taps dh, dw apart). */
+  dh: number;
+  dw: number;
   /** Padding [top, bottom, left, right]. */
   pad: [number, number, number, number];
   OH: number;
@@ -69,28 +81,46 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeo
   }
   const [kh, kw] = checkPair(opts.size, 'pooling option size', { integer: true, min: 1 });
   const [sh, sw] = checkPair(withDefault(opts.stride, opts.size), 'pooling option stride', { integer: true, min: 1 });
+  const [dh, dw] = checkPair(withDefault(opts.dilation, 1), 'pooling option dilation', { integer: true, min: 1 });
   const padding = checkPadding(withDefault(opts.padding, 'valid'), 'pooling option padding');
+  // The dilated window's span.
+  const [ekh, ekw] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
+  const window = `${kh}x${kw} window${dh > 1 || dw > 1 ? ` with dilation ${dh}x${dw} (spanning ${ekh}x${ekw})` : ''}`;
   let pad: [number, number, number, number];
   if (padding === 'valid') pad = [0, 0, 0, 0];
   else if (padding === 'same') {
     const total = (n: number, k: number, s: number) => Math.max((Math.ceil(n / s) - 1) * s + k - n, 0);
-    const th = total(H, kh, sh);
-    const tw = total(W, kw, sw);
+    const th = total(H, ekh, sh);
+    const tw = total(W, ekw, sw);
     pad = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
   } else {
     pad = [padding[0], padding[1], padding[2], padding[3]];
-    if (pad.some((v, i) => v >= (i < 2 ? kh : kw))) {
-      const rule = `integers in [0, window size) for a ${kh}x${kw} window`;
+    if (pad.some((v, i) => v >= (i < 2 ? ekh : ekw))) {
+      const rule = `integers in [0, window span) for a ${window}`;
       throw new Error(`ossify: explicit pooling option padding [${pad.join(', ')}] must be ${rule}`);
     }
   }
-  const OH = Math.floor((H + pad[0] + pad[1] - kh) / sh) + 1;
-  const OW = Math.floor((W + pad[2] + pad[3] - kw) / sw) + 1;
+  const OH = Math.floor((H + pad[0] + pad[1] - ekh) / sh) + 1;
+  const OW = Math.floor((W + pad[2] + pad[3] - ekw) / sw) + 1;
   if (OH < 1 || OW < 1) {
     const input = `a ${H}x${W} input with padding [${pad.join(', ')}]`;
-    throw new Error(`ossify: a ${kh}x${kw} pooling window (option size) does not fit ${input}`);
+    throw new Error(`ossify: a ${window} (option size) does not fit ${input}`);
   }
-  return { kh, kw, sh, sw, pad, OH, OW };
+  // A dilated window can step over a small image: every window must hold a real cell.
+  const empty = (O: number, s: number, p: number, k: number, d: number, n: number) =>
+    Array.from({ length: O }, (_, o) => o).find((o) => {
+      const t = Array.from({ length: k }, (_, j) => o * s - p + j * d);
+      return !t.some((v) => v >= 0 && v < n);
+    });
+  const er = dh > 1 ? empty(OH, sh, pad[0], kh, dh, H) : undefined;
+  const ec = dw > 1 ? empty(OW, sw, pad[2], kw, dw, W) : undefined;
+  if (er !== undefined || ec !== undefined) {
+    const where = er !== undefined ? `output row ${er}` : `output column ${ec}`;
+    throw new Error(
+      `ossify: the pooling ${window} at ${where} reads only padding of a ${H}x${W} input: use less padding or dilation`,
+    );
+  }
+  return { kh, kw, sh, sw, dh, dw, pad, OH, OW };
 }
 
 function params(x: Tensor, geo: PoolGeometry, n: number, v: number): Record<string, number> {
@@ -106,6 +136,8 @@ function params(x: Tensor, geo: PoolGeometry, n: number, v: number): Record<stri
     kw: geo.kw,
     sh: geo.sh,
     sw: geo.sw,
+    dh: geo.dh,
+    dw: geo.dw,
     pt: geo.pad[0],
     pl: geo.pad[2],
   };
@@ -145,7 +177,12 @@ export function pool2d(
   const arg = needArg ? Tensor.empty(y.shape) : Tensor.empty([1]);
   const v = vecWidth(C);
   const src = vecSource(
-    fillTemplate(poolSrc, { MAP: map ? POOL_MAPS.affine : POOL_MAPS.none, T: '{{T}}', U: '{{U}}' }),
+    fillTemplate(poolSrc, {
+      MAP: map ? POOL_MAPS.affine : POOL_MAPS.none,
+      POOL_COMMON: poolCommonSrc,
+      T: '{{T}}',
+      U: '{{U}}',
+    }),
     v,
   );
   const name = `${isMax ? 'max' : 'avg'}-pool${map ? (map.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`;
@@ -214,7 +251,7 @@ export function pool2dReference(
 ): { y: Float64Array; shape: number[]; argmax: Int32Array } {
   const [N, H, W, C] = shape;
   const geo = poolGeometry(H, W, opts);
-  const { kh, kw, sh, sw, OH, OW } = geo;
+  const { kh, kw, sh, sw, dh, dw, OH, OW } = geo;
   const [pt, , pl] = geo.pad;
   const y = new Float64Array(N * OH * OW * C);
   const argmax = new Int32Array(y.length).fill(-1);
@@ -228,8 +265,8 @@ export function pool2dReference(
           let cnt = 0;
           for (let dy = 0; dy < kh; dy++)
             for (let dx = 0; dx < kw; dx++) {
-              const h = oh * sh - pt + dy;
-              const w = ow * sw - pl + dx;
+              const h = oh * sh - pt + dy * dh;
+              const w = ow * sw - pl + dx * dw;
               if (h < 0 || h >= H || w < 0 || w >= W) continue;
               const at = ((b * H + h) * W + w) * C + c;
               // The first cell starts the max; a larger one or a NaN (unless NaN already won) takes over.
@@ -262,7 +299,7 @@ export function pool2dBackwardReference(
 ): Float64Array {
   const [N, H, W, C] = shape;
   const geo = poolGeometry(H, W, opts);
-  const { kh, kw, sh, sw, OH, OW } = geo;
+  const { kh, kw, sh, sw, dh, dw, OH, OW } = geo;
   const [pt, , pl] = geo.pad;
   const { argmax } = pool2dReference(x, shape, 'max', opts);
   const dx = new Float64Array(x.length);
@@ -278,8 +315,8 @@ export function pool2dBackwardReference(
           const cells: number[] = [];
           for (let dy = 0; dy < kh; dy++)
             for (let ddx = 0; ddx < kw; ddx++) {
-              const h = oh * sh - pt + dy;
-              const w = ow * sw - pl + ddx;
+              const h = oh * sh - pt + dy * dh;
+              const w = ow * sw - pl + ddx * dw;
               if (h >= 0 && h < H && w >= 0 && w < W) cells.push(((b * H + h) * W + w) * C + c);
             }
           const d = opts.countIncludePad ? kh * kw : cells.length;

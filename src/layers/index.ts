@@ -21,6 +21,14 @@ export {
 } from './norm.js';
 export { Dense, Linear, type DenseOptions } from './dense.js';
 export {
+  LayerNorm,
+  GroupNorm,
+  KERAS_NORM_EPSILON,
+  type LayerNormOptions as LayerNormLayerOptions,
+  type GroupNormOptions as GroupNormLayerOptions,
+} from './normalization.js';
+export { Activation, ACTIVATIONS, type ActivationName, type ActivationOptions } from './activation.js';
+export {
   ReLU,
   Sigmoid,
   Swish,

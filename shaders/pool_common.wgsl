@@ -1,0 +1,7 @@
+// Shared by the pooling kernels: the taps t in [start, end) of a window whose first tap is at o0, with
+// k taps d apart, that land inside [0, n) (o0 + t * d); the geometry check refuses empty windows.
+fn tapRange(o0: i32, k: u32, d: u32, n: u32) -> vec2<u32> {
+  let start = select(0u, (u32(-o0) + d - 1u) / d, o0 < 0);
+  let end = min(k, u32(max(i32(n) - o0 + i32(d) - 1, 0)) / d);
+  return vec2<u32>(start, end);
+}

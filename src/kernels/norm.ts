@@ -1,0 +1,228 @@
+/**
+ * Layer normalization and group normalization (issue #25), differentiable in x, gamma and beta.
+ *
+ * Both normalize "rows" with their own mean and biased variance (PyTorch and Keras alike) and have no
+ * running statistics, so training and inference compute the same thing. One kernel serves both: a row
+ * is (batch b, group g) and holds the `pixels * cg` values at ((b * pixels + q) * channels + g * cg + c);
+ * layer norm is the case pixels = 1, one group, cg = channels (the normalized trailing axes, flattened).
+ * Images are channels-last (NHWC), so group norm's groups are runs of channels within each pixel.
+ *
+ * Conventions: epsilon defaults to PyTorch's 1e-5 (Keras's LayerNormalization and GroupNormalization use
+ * 1e-3: pass `epsilon`). Kernels: forward one dispatch (per row: mean, then variance, then the
+ * normalized and scaled output), backward one dispatch for dx (and dy * xhat) plus the per-channel
+ * sums for gamma's and beta's gradients. A row goes to a workgroup of 64 (a tree sum with barriers),
+ * or on CPU adapters with many rows to one invocation ({@link NormVariant}).
+ */
+import { runtime } from '../gpu/runtime.js';
+import { fillTemplate } from '../gpu/wgsl.js';
+import { Tensor, checkTensor, defineOp, numel, shapeStr } from '../tensor.js';
+import { checkAxis, checkNumber, showValue, withDefault } from '../validate.js';
+import { record } from '../autograd.js';
+import { sumRaw } from './sum-raw.js';
+import { variant } from './variants.js';
+import commonSrc from '../../shaders/norm_common.wgsl';
+import fwdTemplate from '../../shaders/norm_rows.wgsl';
+import gradTemplate from '../../shaders/norm_rows_grad.wgsl';
+
+const fwdSrc = fillTemplate(fwdTemplate, { NORM_COMMON: commonSrc });
+const gradSrc = fillTemplate(gradTemplate, { NORM_COMMON: commonSrc });
+
+/** How a normalization views its input: rows of `pixels * cg` values (see the file comment). */
+export interface NormLayout {
+  rows: number;
+  groups: number;
+  pixels: number;
+  channels: number;
+  cg: number;
+}
+
+/** The default epsilon of {@link layerNorm} and {@link groupNorm} (PyTorch's). */
+export const NORM_EPSILON = 1e-5;
+
+/** Options of {@link layerNorm}. */
+export interface LayerNormOptions {
+  /**
+   * The first normalized axis: the axes from it to the last are normalized together (PyTorch's
+   * `normalized_shape` is `x.shape.slice(axis)`). Default -1 (the last axis, Keras's default).
+   */
+  axis?: number;
+  /** Added to the variance; default 1e-5 (PyTorch; Keras uses 1e-3). */
+  epsilon?: number;
+}
+
+/** Options of {@link groupNorm}. */
+export interface GroupNormOptions {
+  /** Added to the variance; default 1e-5 (PyTorch; Keras uses 1e-3). */
+  epsilon?: number;
+}
+
+/** gamma and beta (either may be null): each must hold `count` values (one per normalized channel). */
+function checkAffine(t: Tensor | null, what: string, count: number): Tensor | null {
+  if (t === null || t === undefined) return null;
+  checkTensor(t, what);
+  if (t.size !== count) {
+    throw new Error(
+      `ossify: ${what} must hold ${count} values (one per normalized channel), got shape ${shapeStr(t.shape)}`,
+    );
+  }
+  return t;
+}
+
+function checkEpsilon(eps: unknown, what: string): number {
+  return checkNumber(withDefault(eps, NORM_EPSILON), what, { min: 0 });
+}
+
+/** How rows are shared out: a workgroup of 64 per row, or one invocation per row (no barriers). */
+export type NormVariant = 'workgroup' | 'serial';
+
+/**
+ * The variant for these rows (`setVariant('norm', ...)` forces one): on CPU adapters, where barriers
+ * are slow, an invocation per row once there are two workgroups of rows; on GPUs a workgroup per row.
+ */
+function normVariant(L: NormLayout): NormVariant {
+  return variant<NormVariant>('norm', { cpu: L.rows >= 128 ? 'serial' : 'workgroup', gpu: 'workgroup' });
+}
+
+/** Normalize x by `layout` (checked by the callers), recording the gradient of x, gamma and beta. */
+function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor | null, L: NormLayout, eps: number) {
+  const rt = runtime();
+  const affine = gamma !== null || beta !== null;
+  // A missing half of the affine map is the identity's (PyTorch's bias=False).
+  const g = gamma ?? (affine ? Tensor.ones([L.channels]) : x);
+  const b = beta ?? (affine ? Tensor.zeros([L.channels]) : x);
+  const y = Tensor.empty(x.shape);
+  const stats = Tensor.empty([L.rows, 2]);
+  const serial = normVariant(L) === 'serial';
+  const grid = rt.grid(L.rows, serial ? 64 : 1);
+  rt.dispatch(
+    rt.kernel('norm-rows', fwdSrc, { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 }),
+    { x: x.storage, gamma: g.storage, beta: b.storage, y: y.storage, stats: stats.storage },
+    { ...L, eps },
+    grid,
+  );
+  const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
+  return record(name, inputs, y, [x, g, stats], (dy, [xs, gs, st]) => {
+    const dx = Tensor.empty(x.shape);
+    const dyxhat = Tensor.empty(x.shape);
+    rt.dispatch(
+      rt.kernel('norm-rows-grad', gradSrc, { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 }),
+      { x: xs.storage, gamma: gs.storage, stats: st.storage, dy: dy.storage, dx: dx.storage, dyxhat: dyxhat.storage },
+      { ...L },
+      grid,
+    );
+    // gamma's and beta's gradients: per-channel sums over every (batch, pixel).
+    const perChannel = (t: Tensor, like: Tensor) => {
+      const v = t.alias([x.size / L.channels, L.channels]);
+      const s = sumRaw(v, [0], 1);
+      v.dispose();
+      return s.alias(like.shape);
+    };
+    return [
+      dx,
+      ...(gamma ? [gamma.requiresGrad ? perChannel(dyxhat, gamma) : null] : []),
+      ...(beta ? [beta.requiresGrad ? perChannel(dy, beta) : null] : []),
+    ];
+  });
+}
+
+/**
+ * Layer normalization (Ba et al. 2016): each slice over the axes from `opts.axis` (default the last) to
+ * the end is normalized to mean 0 and variance 1 (biased), then scaled by gamma and shifted by beta
+ * (each of the normalized slice's size, or null). PyTorch's `layer_norm(x, x.shape[axis:], gamma, beta,
+ * eps)`; Keras's `LayerNormalization(axis=-1)` with `epsilon: 1e-3`.
+ */
+export const layerNorm = defineOp(
+  'layerNorm',
+  ['x', 'gamma?', 'beta?'],
+  (x: Tensor, gamma: Tensor | null, beta: Tensor | null, opts: LayerNormOptions = {}): Tensor => {
+    const axis = checkAxis(withDefault(opts.axis, -1), x.rank, 'layerNorm option axis');
+    const eps = checkEpsilon(opts.epsilon, 'layerNorm option epsilon');
+    const n = numel(x.shape.slice(axis));
+    const rows = x.size / n;
+    const L = { rows, groups: 1, pixels: 1, channels: n, cg: n };
+    return normalize(
+      'layerNorm',
+      x,
+      checkAffine(gamma, 'layerNorm gamma', n),
+      checkAffine(beta, 'layerNorm beta', n),
+      L,
+      eps,
+    );
+  },
+);
+
+/**
+ * Group normalization (Wu & He 2018) of a channels-last tensor [N, ..., C]: the C channels are split into
+ * `groups` runs of C / groups; each (sample, group) is normalized over its spatial positions and
+ * channels, then scaled by gamma and shifted by beta ([C] each, or null). PyTorch's `GroupNorm` (on NCHW)
+ * and Keras's `GroupNormalization` (channels-last; `epsilon: 1e-3`). groups = C is instance
+ * normalization, groups = 1 normalizes each sample over everything.
+ */
+export const groupNorm = defineOp(
+  'groupNorm',
+  ['x', '', 'gamma?', 'beta?'],
+  (x: Tensor, groups: number, gamma: Tensor | null, beta: Tensor | null, opts: GroupNormOptions = {}): Tensor => {
+    if (x.rank < 2) {
+      throw new Error(`ossify: groupNorm needs x of rank >= 2 ([N, ..., C], channels last), got ${shapeStr(x.shape)}`);
+    }
+    const C = x.shape[x.rank - 1];
+    const G = checkNumber(groups, 'groupNorm groups', { integer: true, min: 1 });
+    if (C % G !== 0) {
+      throw new Error(
+        `ossify: groupNorm groups must divide the ${C} channels (the last axis), got ${showValue(groups)}`,
+      );
+    }
+    const eps = checkEpsilon(opts.epsilon, 'groupNorm option epsilon');
+    const N = x.shape[0];
+    const L = { rows: N * G, groups: G, pixels: x.size / (N * C), channels: C, cg: C / G };
+    return normalize(
+      'groupNorm',
+      x,
+      checkAffine(gamma, 'groupNorm gamma', C),
+      checkAffine(beta, 'groupNorm beta', C),
+      L,
+      eps,
+    );
+  },
+);
+
+/** The row layout of {@link layerNorm} over the axes from `axis`, and of {@link groupNorm}, for references. */
+export function normLayout(shape: readonly number[], kind: 'layer' | 'group', axisOrGroups: number): NormLayout {
+  if (kind === 'layer') {
+    const n = numel(shape.slice(axisOrGroups < 0 ? axisOrGroups + shape.length : axisOrGroups));
+    return { rows: numel(shape) / n, groups: 1, pixels: 1, channels: n, cg: n };
+  }
+  const C = shape[shape.length - 1];
+  return {
+    rows: shape[0] * axisOrGroups,
+    groups: axisOrGroups,
+    pixels: numel(shape) / (shape[0] * C),
+    channels: C,
+    cg: C / axisOrGroups,
+  };
+}
+
+/** Float64 CPU reference of {@link layerNorm} and {@link groupNorm} for the layout `L`. */
+export function normReference(
+  x: ArrayLike<number>,
+  L: NormLayout,
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+  eps = NORM_EPSILON,
+): Float64Array {
+  const y = new Float64Array(x.length);
+  const m = L.pixels * L.cg;
+  for (let row = 0; row < L.rows; row++) {
+    const [b, g] = [Math.floor(row / L.groups), row % L.groups];
+    const idx = (j: number) => (b * L.pixels + Math.floor(j / L.cg)) * L.channels + g * L.cg + (j % L.cg);
+    let mean = 0;
+    for (let j = 0; j < m; j++) mean += x[idx(j)] / m;
+    let v = 0;
+    for (let j = 0; j < m; j++) v += (x[idx(j)] - mean) ** 2 / m;
+    for (let j = 0; j < m; j++) {
+      const ch = g * L.cg + (j % L.cg);
+      y[idx(j)] = ((x[idx(j)] - mean) / Math.sqrt(v + eps)) * (gamma ? gamma[ch] : 1) + (beta ? beta[ch] : 0);
+    }
+  }
+  return y;
+}
