@@ -154,12 +154,7 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
     s = p.movingVar;
   }
   const fromVar = !p.training;
-  const k = rt.kernel('bn-norm', vecSource(normSrc, v), {
-    HAS_GAMMA: p.gamma ? 1 : 0,
-    HAS_BETA: p.beta ? 1 : 0,
-    FROM_VAR: fromVar ? 1 : 0,
-    RELU: p.relu ? 1 : 0,
-  });
+  const k = rt.kernel('bn-norm', vecSource(normSrc, v));
   rt.dispatch(
     k,
     {
@@ -170,7 +165,18 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
       beta: (p.beta ?? mean).storage,
       y: y.storage,
     },
-    { n: x.size / v, C: C / v, eps, ldx: C / v, xOff: 0 },
+    {
+      n: x.size / v,
+      C: C / v,
+      eps,
+      ldx: C / v,
+      xOff: 0,
+      table: 0,
+      fromVar: fromVar ? 1 : 0,
+      hasGamma: p.gamma ? 1 : 0,
+      hasBeta: p.beta ? 1 : 0,
+      relu: p.relu ? 1 : 0,
+    },
     rt.grid(x.size / v, 256),
   );
   const inputs = [x, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
@@ -213,12 +219,24 @@ export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset
   const C = table.shape[1];
   const v = vecWidth(C, X, offset);
   const y = Tensor.empty([...x.shape.slice(0, -1), C]);
-  const k = rt.kernel('bn-norm', vecSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
+  // The training forward's pipeline (what it computes is a uniform: shaders/bn_norm.wgsl).
+  const k = rt.kernel('bn-norm', vecSource(normSrc, v));
   const t = table.storage;
   rt.dispatch(
     k,
     { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage },
-    { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v },
+    {
+      n: y.size / v,
+      C: C / v,
+      eps: 0,
+      ldx: X / v,
+      xOff: offset / v,
+      table: 1,
+      fromVar: 0,
+      hasGamma: 0,
+      hasBeta: 0,
+      relu: relu ? 1 : 0,
+    },
     rt.grid(y.size / v, 256),
   );
   return y;
@@ -243,11 +261,7 @@ export const batchNormAffineTable = defineOp(
     const table = Tensor.empty([2, C], { persistent: true });
     const m = p.movingMean;
     rt.dispatch(
-      rt.kernel('bn-affine', affineSrc, {
-        HAS_GAMMA: p.gamma ? 1 : 0,
-        HAS_BETA: p.beta ? 1 : 0,
-        HAS_BIAS: bias ? 1 : 0,
-      }),
+      rt.kernel('bn-affine', affineSrc),
       {
         mean: m.storage,
         variance: p.movingVar.storage,
@@ -256,7 +270,7 @@ export const batchNormAffineTable = defineOp(
         bias: (bias ?? m).storage,
         table: table.storage,
       },
-      { C, eps: epsilon },
+      { C, eps: epsilon, hasGamma: p.gamma ? 1 : 0, hasBeta: p.beta ? 1 : 0, hasBias: bias ? 1 : 0 },
       [Math.ceil(C / 64)],
     );
     return table;
