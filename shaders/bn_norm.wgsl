@@ -1,18 +1,19 @@
-// y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C], in one pass. What it computes
-// is chosen by uniforms (not override constants), so that a training step's batch norms and an
-// inference pass's (the table form) run one pipeline per vector width:
-// fromVar: `s` holds a variance (inference: the moving variance), else 1/sqrt(var + eps) (training).
-// hasGamma / hasBeta = 0 are Keras's scale=False / center=False (the binding is then a stand-in).
-// relu: ReLU fused (BN followed by ReLU, as in InceptionV3's and DenseNet's blocks), in the form that
+// y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C], in one pass.
+// FROM_VAR: `s` holds a variance (inference: the moving variance), else 1/sqrt(var + eps) (training).
+// HAS_GAMMA / HAS_BETA = false are Keras's scale=False / center=False (the binding is then a stand-in).
+// RELU: ReLU fused (BN followed by ReLU, as in InceptionV3's and DenseNet's blocks), in the form that
 // keeps NaN (src/gpu/wgsl.ts reluWgsl).
-// table: `s` holds batchNormAffineTable's [scale; shift] and y = x * scale + shift (inference without
+// TABLE: `s` holds batchNormAffineTable's [scale; shift] and y = x * scale + shift (inference without
 // gradients: two loads per element instead of four, no square root; the other bindings are stand-ins).
 // T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
-// x is read at row * ldx + xOff + c: its rows may be longer than C (table: a channel slice of a
+override RELU: bool = false;
+override HAS_GAMMA: bool = true;
+override HAS_BETA: bool = true;
+override FROM_VAR: bool = false;
+override TABLE: bool = false;
+// x is read at row * ldx + xOff + c: its rows may be longer than C (TABLE: a channel slice of a
 // concatenation, e.g. a DenseNet layer's input inside its block's buffer); ldx = C, xOff = 0 otherwise.
-struct Params {
-  n: u32, C: u32, eps: f32, ldx: u32, xOff: u32, table: u32, fromVar: u32, hasGamma: u32, hasBeta: u32, relu: u32,
-}
+struct Params { n: u32, C: u32, eps: f32, ldx: u32, xOff: u32 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read> mean: array<{{T}}>;
 @group(0) @binding(2) var<storage, read> s: array<{{T}}>;
@@ -29,15 +30,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let c = i - row * p.C;
   let xv = x[row * p.ldx + p.xOff + c];
   var v: {{T}};
-  if (p.table == 1u) {
+  if (TABLE) {
     v = xv * s[c] + s[c + p.C];
   } else {
     var inv = s[c];
-    if (p.fromVar == 1u) { inv = inverseSqrt(inv + p.eps); }
+    if (FROM_VAR) { inv = inverseSqrt(inv + p.eps); }
     v = (xv - mean[c]) * inv;
-    if (p.hasGamma == 1u) { v *= gamma[c]; }
-    if (p.hasBeta == 1u) { v += beta[c]; }
+    if (HAS_GAMMA) { v *= gamma[c]; }
+    if (HAS_BETA) { v += beta[c]; }
   }
-  if (p.relu == 1u) { v = select(v, {{T}}(0.0), v < {{T}}(0.0)); }
+  if (RELU) { v = select(v, {{T}}(0.0), v < {{T}}(0.0)); }
   y[i] = v;
 }

@@ -154,7 +154,12 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
     s = p.movingVar;
   }
   const fromVar = !p.training;
-  const k = rt.kernel('bn-norm', vecSource(normSrc, v));
+  const k = rt.kernel('bn-norm', vecSource(normSrc, v), {
+    HAS_GAMMA: p.gamma ? 1 : 0,
+    HAS_BETA: p.beta ? 1 : 0,
+    FROM_VAR: fromVar ? 1 : 0,
+    RELU: p.relu ? 1 : 0,
+  });
   rt.dispatch(
     k,
     {
@@ -165,18 +170,7 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
       beta: (p.beta ?? mean).storage,
       y: y.storage,
     },
-    {
-      n: x.size / v,
-      C: C / v,
-      eps,
-      ldx: C / v,
-      xOff: 0,
-      table: 0,
-      fromVar: fromVar ? 1 : 0,
-      hasGamma: p.gamma ? 1 : 0,
-      hasBeta: p.beta ? 1 : 0,
-      relu: p.relu ? 1 : 0,
-    },
+    { n: x.size / v, C: C / v, eps, ldx: C / v, xOff: 0 },
     rt.grid(x.size / v, 256),
   );
   const inputs = [x, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
@@ -219,24 +213,12 @@ export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset
   const C = table.shape[1];
   const v = vecWidth(C, X, offset);
   const y = Tensor.empty([...x.shape.slice(0, -1), C]);
-  // The training forward's pipeline (what it computes is a uniform: shaders/bn_norm.wgsl).
-  const k = rt.kernel('bn-norm', vecSource(normSrc, v));
+  const k = rt.kernel('bn-norm', vecSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
   const t = table.storage;
   rt.dispatch(
     k,
     { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage },
-    {
-      n: y.size / v,
-      C: C / v,
-      eps: 0,
-      ldx: X / v,
-      xOff: offset / v,
-      table: 1,
-      fromVar: 0,
-      hasGamma: 0,
-      hasBeta: 0,
-      relu: relu ? 1 : 0,
-    },
+    { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v },
     rt.grid(y.size / v, 256),
   );
   return y;
