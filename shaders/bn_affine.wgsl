@@ -1,11 +1,9 @@
 // Inference batch norm as a per-channel affine map, for a GEMM epilogue (src/kernels/gemm.ts):
 //   scale[c] = gamma[c] / sqrt(movingVar[c] + eps),  shift[c] = beta[c] + (bias[c] - movingMean[c]) * scale[c]
 // written as table = [scale(C), shift(C)]. `bias` is the preceding convolution's, folded in here.
-// HAS_* = false: Keras's scale=False / center=False, a convolution without bias (bindings are stand-ins).
-override HAS_GAMMA: bool = true;
-override HAS_BETA: bool = true;
-override HAS_BIAS: bool = false;
-struct Params { C: u32, eps: f32 }
+// has* = 0: Keras's scale=False / center=False, a convolution without bias (bindings are stand-ins);
+// uniforms, not override constants: one pipeline for every batch norm.
+struct Params { C: u32, eps: f32, hasGamma: u32, hasBeta: u32, hasBias: u32 }
 @group(0) @binding(0) var<storage, read> mean: array<f32>;
 @group(0) @binding(1) var<storage, read> variance: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
@@ -19,11 +17,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= p.C) { return; }
   var s = inverseSqrt(variance[c] + p.eps);
-  if (HAS_GAMMA) { s *= gamma[c]; }
+  if (p.hasGamma == 1u) { s *= gamma[c]; }
   var t = -mean[c];
-  if (HAS_BIAS) { t += bias[c]; }
+  if (p.hasBias == 1u) { t += bias[c]; }
   t *= s;
-  if (HAS_BETA) { t += beta[c]; }
+  if (p.hasBeta == 1u) { t += beta[c]; }
   table[c] = s;
   table[p.C + c] = t;
 }

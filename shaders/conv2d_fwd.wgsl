@@ -14,6 +14,7 @@ struct Params {
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
   ldc: u32, cOff: u32, // C's row length and first column (N and 0 unless C is part of a wider tensor)
   kOff: u32, // the window's first row of w
+  epiMode: u32, // the epilogue that src/kernels/gemm.ts adds, selected per dispatch (0: none)
 }
 @group(0) @binding(0) var<storage, read> x: array<{{A_TYPE}}>; // vec4s when Cin % 4 == 0
 @group(0) @binding(1) var<storage, read> w: array<{{B_TYPE}}>; // vec4s when N % 4 == 0

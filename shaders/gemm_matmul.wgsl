@@ -4,8 +4,9 @@
 override TA: u32 = 0u;
 override TB: u32 = 0u;
 // ldc, cOff: C's row length and first column (N and 0 unless C is part of a wider tensor); lda, aOff:
-// likewise A's (not transposed: K and 0 unless A is columns of a wider tensor).
-struct Params { M: u32, N: u32, K: u32, kPerSplit: u32, ldc: u32, cOff: u32, lda: u32, aOff: u32 }
+// likewise A's (not transposed: K and 0 unless A is columns of a wider tensor); epiMode (untransposed
+// layouts): the epilogue that src/kernels/gemm.ts adds, selected per dispatch.
+struct Params { M: u32, N: u32, K: u32, kPerSplit: u32, ldc: u32, cOff: u32, lda: u32, aOff: u32{{EPI_MODE}} }
 // A is bound as vec4s when its rows (K, or M when transposed) are multiples of 4.
 @group(0) @binding(0) var<storage, read> a: array<{{A_TYPE}}>;
 // B is bound as vec4s ({{B_TYPE}} = vec4<f32>) when it is not transposed and N % 4 == 0: one 16-byte

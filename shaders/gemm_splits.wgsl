@@ -1,11 +1,10 @@
 // Finishes a split-k GEMM: C[m, n] = sum over the splits z of the partial products part[z, m, n],
-// then, with AFFINE, the GEMM epilogue (per-column scale and shift, optional ReLU) that the partial
-// stores could not apply. `epilogue`, RELU and the `epi` table binding come from src/kernels/gemm.ts
-// (the placeholder below), the same function the fused store calls; without AFFINE `epi` is unread.
-// STRIDED: C is columns [cOff, cOff + N) of rows ldc long (a convolution writing into a concatenation).
-override AFFINE: bool = false;
-override STRIDED: bool = false;
-struct Params { M: u32, N: u32, total: u32, splits: u32, ldc: u32, cOff: u32 }
+// then the GEMM epilogue (per-column scale and shift, then an activation) that the partial stores could
+// not apply, selected by the uniform epiMode (0: none). `epilogue` and the `epi` table binding come
+// from src/kernels/gemm.ts (the placeholder below), the same function the fused store calls; without an
+// epilogue `epi` is unread. C is columns [cOff, cOff + N) of rows ldc long (ldc = N and cOff = 0 for a
+// dense C; a convolution writing into a concatenation otherwise).
+struct Params { M: u32, N: u32, total: u32, splits: u32, ldc: u32, cOff: u32, epiMode: u32 }
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
@@ -19,6 +18,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var z = 0u; z < p.splits; z++) { s += part[z * p.total + i]; }
   let m = i / p.N;
   let n = i - m * p.N;
-  if (AFFINE) { s = epilogue(n, s); }
-  if (STRIDED) { c[m * p.ldc + p.cOff + n] = s; } else { c[i] = s; }
+  c[m * p.ldc + p.cOff + n] = epilogue(n, s);
 }

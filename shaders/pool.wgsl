@@ -3,17 +3,17 @@
 // with NaN is false, so a cell takes over when it is not <= the best so far and the best is no NaN.
 // Padded cells never win a max and, unless INCLUDE_PAD (PyTorch's count_include_pad), are left out of
 // the average's divisor (Keras / TensorFlow). Taps are dh, dw apart (dilation). Max pooling records,
-// when SAVE_ARG, the window offset dy * kw + dx of the first maximum (scan order: rows, then columns)
-// for the backward pass.
+// when the uniform saveArg is 1 (a training forward), the window offset dy * kw + dx of the first
+// maximum (scan order: rows, then columns) for the backward pass: a uniform, so that training and
+// inference run one pipeline.
 // T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
 // mapX(c, v) maps each input cell as it is read: v itself, or (inference) a per-channel affine map
 // and ReLU, i.e. a batch norm in front of the pooling.
 override IS_MAX: bool = true;
 override INCLUDE_PAD: bool = false;
-override SAVE_ARG: bool = false;
 struct Params {
   n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32,
-  kh: u32, kw: u32, sh: u32, sw: u32, dh: u32, dw: u32, pt: u32, pl: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32, dh: u32, dw: u32, pt: u32, pl: u32, saveArg: u32,
 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read_write> y: array<{{T}}>;
@@ -57,7 +57,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   if (IS_MAX) {
     y[i] = best;
-    if (SAVE_ARG) { arg[i] = bi; }
+    if (p.saveArg == 1u) { arg[i] = bi; }
   } else {
     var d = f32((ry.y - ry.x) * (rx.y - rx.x));
     if (INCLUDE_PAD) { d = f32(p.kh * p.kw); }

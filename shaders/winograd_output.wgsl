@@ -1,10 +1,12 @@
 // Winograd F(2x2, 3x3), output: the 2x2 tile Y = A^T M A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], of the
 // 16 products M[xi, t, co] (the GEMM's split-k partials), plus the bias, then the epilogue (a fused
-// batch norm and ReLU, see src/kernels/gemm.ts, filled in below) when AFFINE; pixels past OH x OW (odd
-// sizes) are not stored. y's rows are ldc long from column cOff (a concatenation built in place).
+// batch norm and activation, see src/kernels/gemm.ts, filled in below) that the uniform epiMode selects
+// (0: none); pixels past OH x OW (odd sizes) are not stored. y's rows are ldc long from column cOff (a
+// concatenation built in place).
 override HAS_BIAS: bool = false;
-override AFFINE: bool = false;
-struct Params { total: u32, tiles: u32, N: u32, OH: u32, OW: u32, TH: u32, TW: u32, ldc: u32, cOff: u32 }
+struct Params {
+  total: u32, tiles: u32, N: u32, OH: u32, OW: u32, TH: u32, TW: u32, ldc: u32, cOff: u32, epiMode: u32,
+}
 @group(0) @binding(0) var<storage, read> m: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
@@ -15,8 +17,7 @@ fn put(b: u32, oh: u32, ow: u32, co: u32, v: f32) {
   if (oh >= p.OH || ow >= p.OW) { return; }
   var s = v;
   if (HAS_BIAS) { s += bias[co]; }
-  if (AFFINE) { s = epilogue(co, s); }
-  y[((b * p.OH + oh) * p.OW + ow) * p.ldc + p.cOff + co] = s;
+  y[((b * p.OH + oh) * p.OW + ow) * p.ldc + p.cOff + co] = epilogue(co, s);
 }
 
 @compute @workgroup_size(256)

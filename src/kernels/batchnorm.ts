@@ -243,11 +243,7 @@ export const batchNormAffineTable = defineOp(
     const table = Tensor.empty([2, C], { persistent: true });
     const m = p.movingMean;
     rt.dispatch(
-      rt.kernel('bn-affine', affineSrc, {
-        HAS_GAMMA: p.gamma ? 1 : 0,
-        HAS_BETA: p.beta ? 1 : 0,
-        HAS_BIAS: bias ? 1 : 0,
-      }),
+      rt.kernel('bn-affine', affineSrc),
       {
         mean: m.storage,
         variance: p.movingVar.storage,
@@ -256,7 +252,7 @@ export const batchNormAffineTable = defineOp(
         bias: (bias ?? m).storage,
         table: table.storage,
       },
-      { C, eps: epsilon },
+      { C, eps: epsilon, hasGamma: p.gamma ? 1 : 0, hasBeta: p.beta ? 1 : 0, hasBias: bias ? 1 : 0 },
       [Math.ceil(C / 64)],
     );
     return table;

@@ -350,6 +350,8 @@ export function forwardGemm(
     },
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
+    // The plain forward (training) and the fused one (inference: batch norm and activation) share a pipeline.
+    epilogueSlot: true,
     stridedStore: true,
     into,
   });

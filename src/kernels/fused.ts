@@ -1,25 +1,32 @@
 /**
  * The inference-only kernel entry, what inference plans (src/layers/plan.ts) emit: `fused(x, w, opts)`,
  * one launch of a prologue (a per-input-channel affine map and ReLU applied as x is read), a core and an
- * epilogue (a per-output-channel map and ReLU applied as y is stored, optionally into a channel range
- * of a wider tensor). The cores are the differentiable kernels' own launches (the GEMM core of
- * src/kernels/gemm.ts): with `w` a dense convolution (1x1 stride-1 unpadded ones a plain GEMM, which
- * alone take a prologue and `from`); without, an average pooling (`pool`), the prologue alone (the
- * inference batch norm) or a copy into `into`. Records no autograd.
+ * epilogue (a per-output-channel map and an activation, e.g. a batch norm then ReLU, sigmoid or swish,
+ * applied as y is stored, optionally into a channel range of a wider tensor). The cores are the
+ * differentiable kernels' own launches and pipelines (the GEMM core of src/kernels/gemm.ts, whose
+ * epilogue is a run-time choice): with `w` a dense convolution (1x1 stride-1 unpadded ones a plain
+ * GEMM, which alone take a prologue and `from`); without, an average pooling (`pool`), the prologue
+ * alone (the inference batch norm) or a copy into `into`. Records no autograd.
  */
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
-import { checkBoolean } from '../validate.js';
+import { checkBoolean, checkChoice } from '../validate.js';
 import { checkSplits, matmulLaunch } from './matmul.js';
+import { EPILOGUE_ACTIVATIONS, type EpilogueActivation } from './gemm.js';
 import { forwardGemm, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from './conv2d.js';
 import { pool2d, type AvgPool2dOptions } from './pool.js';
 import { applyAffineTable } from './batchnorm.js';
 import { writeChannels } from './concat.js';
 import { reshape } from './elementwise.js';
 
-/** A per-channel affine map then optionally ReLU: `table` = [scale, shift] ([2, C]; see batchNormAffineTable). */
+/**
+ * A per-channel affine map then an activation: `table` = [scale, shift] ([2, C]; see batchNormAffineTable);
+ * `relu`: ReLU after the map; `activation` (epilogues only): the activation after the map, one of
+ * {@link EPILOGUE_ACTIVATIONS} (default: 'relu' with `relu`, else 'linear').
+ */
 export interface AffineMap {
   table: Tensor;
-  relu: boolean;
+  relu?: boolean;
+  activation?: EpilogueActivation;
 }
 
 /** Channels [offset, offset + C) of every row of `tensor` (same leading dimensions): a concatenation built in place. */
@@ -43,14 +50,29 @@ export interface FusedOptions extends Conv2dOptions {
   splits?: number;
 }
 
-const map = (m: AffineMap | undefined, C: number, what: string, of: string): AffineMap | undefined => {
+/** A checked map: its table, and its activation ('relu' or 'linear' for a prologue). */
+const map = (
+  m: AffineMap | undefined,
+  C: number,
+  what: 'prologue' | 'epilogue',
+  of: string,
+): { table: Tensor; activation: EpilogueActivation } | undefined => {
   if (!m) return undefined;
   const t = checkTensor(m.table, `fused option ${what}.table`);
   if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C)
     throw new Error(
       `ossify: fused ${what} table must be [2, ${C}] (scale, shift per channel of ${of}), got ${shapeStr(t.shape)}`,
     );
-  return { table: t, relu: checkBoolean(m.relu, `fused option ${what}.relu`, false) };
+  const relu = checkBoolean(m.relu, `fused option ${what}.relu`, false);
+  const allowed = what === 'prologue' ? ['relu', 'linear'] : Object.keys(EPILOGUE_ACTIVATIONS);
+  const activation = checkChoice(
+    m.activation ?? (relu ? 'relu' : 'linear'),
+    `fused option ${what}.activation`,
+    allowed,
+  );
+  if (relu && activation !== 'relu')
+    throw new Error(`ossify: fused ${what} takes relu: true or activation '${activation}', not both`);
+  return { table: t, activation: activation as EpilogueActivation };
 };
 
 /** One inference launch (see the file comment); it throws under grad mode when x or w require gradients. */
@@ -68,7 +90,8 @@ export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null
   const off = opts.from?.offset ?? 0;
   if (!Number.isInteger(off) || off < 0 || off + C > X)
     throw new Error(`ossify: fused cannot read ${C} input channels from channel ${off} of ${shapeStr(x.shape)}`);
-  const prologue = map(opts.prologue, C, 'prologue', `the input ${shapeStr(x.shape)}`);
+  const pm = map(opts.prologue, C, 'prologue', `the input ${shapeStr(x.shape)}`);
+  const prologue = pm && { table: pm.table, relu: pm.activation === 'relu' };
   const slice =
     into &&
     ((N: number, lead: readonly number[]) => {
@@ -116,7 +139,7 @@ export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null
         `and padding [${g.padT}, ${g.padB}, ${g.padL}, ${g.padR}]`,
     );
   const epi = map(opts.epilogue, g.Cout, 'epilogue', `the output of w ${shapeStr(w.shape)}`);
-  const epilogue = epi && { table: epi.table.storage, relu: epi.relu };
+  const epilogue = epi && { table: epi.table.storage, activation: epi.activation };
   const M = g.N * g.OH * g.OW;
   const target = slice?.(g.Cout, [g.N, g.OH, g.OW]);
   if (!plain) return forwardGemm(x, w, null, g, epilogue, target);

@@ -145,8 +145,14 @@ export interface GemmCall {
   rowsA4?: boolean;
   /** Loaders with aKNext, cheaper than aK (k steps of 1 use it). */
   kNext?: boolean;
-  /** Applied to every element of C as it is stored (see {@link GemmEpilogue}). */
+  /** Applied to every element of C as it is stored (see {@link GemmEpilogue}); needs `epilogueSlot`. */
   epilogue?: GemmEpilogue;
+  /**
+   * The loaders' Params has `epiMode: u32`: the kernel always carries the epilogue, which the uniform
+   * selects per dispatch ({@link epilogueMode}; with none, `epi` is bound to one of the inputs, unread),
+   * so that this op's plain launches (a training step) and fused ones (inference) share one pipeline.
+   */
+  epilogueSlot?: boolean;
   /**
    * Store C[m, n] at element m * ldc + offset + n of `tensor` instead of a fresh tensor, and return
    * `tensor`: columns [offset, offset + N) of rows `ldc` long (a convolution writing its channels
@@ -159,22 +165,56 @@ export interface GemmCall {
 }
 
 /**
- * A per-column affine map, then optionally ReLU, applied to C: c[m, n] = act(c[m, n] * table[n] +
+ * The activations a GEMM epilogue applies after its affine map, as data: WGSL of `y` (a vec4<f32>) and
+ * a float64 reference. relu keeps NaN (see reluWgsl); sigmoid is 1 / (1 + e^-y) as the unary op's;
+ * swish (SiLU, EfficientNet's) is y * sigmoid(y), written y / (1 + e^-y) (-0 where e^-y overflows).
+ */
+export const EPILOGUE_ACTIVATIONS = {
+  linear: { wgsl: 'y', ref: (y: number): number => y },
+  relu: { wgsl: reluWgsl('y', 'vec4<f32>()'), ref: (y: number): number => (y < 0 ? 0 : y) },
+  sigmoid: { wgsl: '1.0 / (1.0 + exp(-y))', ref: (y: number): number => 1 / (1 + Math.exp(-y)) },
+  swish: { wgsl: 'y / (1.0 + exp(-y))', ref: (y: number): number => y / (1 + Math.exp(-y)) },
+} as const;
+/** An activation of {@link EPILOGUE_ACTIVATIONS} ('linear': the affine map alone). */
+export type EpilogueActivation = keyof typeof EPILOGUE_ACTIVATIONS;
+const ACTIVATIONS = Object.keys(EPILOGUE_ACTIVATIONS) as EpilogueActivation[];
+
+/**
+ * A per-column affine map, then an activation, applied to C: c[m, n] = act(c[m, n] * table[n] +
  * table[N + n]) with `table` = [scale(N), shift(N)] (e.g. an inference batch norm folded behind a
  * convolution: {@link batchNormAffineTable}). Fused into the GEMM's store (no extra pass over C);
  * split-k GEMMs apply it once their partial sums are added.
  */
 export interface GemmEpilogue {
   table: BufferLike;
-  relu: boolean;
+  activation: EpilogueActivation;
 }
 
-// One definition of the epilogue for the fused store and the stand-alone pass (the uniform `p` has N).
-export const EPILOGUE_FN = `override RELU: bool = false;
-@group(0) @binding(15) var<storage, read> epi: array<f32>; // [scale(N), shift(N)]
+/**
+ * The uniform `epiMode` that selects an epilogue at run time: 0 none, else 1 + the activation's index
+ * in {@link EPILOGUE_ACTIVATIONS}. One pipeline serves every choice: a training step's plain GEMMs
+ * and an inference pass's fused ones compile once between them (bench/LAB.md #59).
+ */
+export function epilogueMode(e: GemmEpilogue | null | undefined): number {
+  return e ? 1 + ACTIVATIONS.indexOf(e.activation) : 0;
+}
+
+// The activation by mode (a uniform switch; every invocation takes the same case).
+const EPI_ACT = `fn epiAct(y: vec4<f32>) -> vec4<f32> {
+  switch p.epiMode {
+${ACTIVATIONS.slice(1)
+  .map((a, i) => `    case ${i + 2}u: { return ${EPILOGUE_ACTIVATIONS[a].wgsl}; }`)
+  .join('\n')}
+    default: { return y; }
+  }
+}`;
+// One definition of the epilogue for the fused store and the stand-alone passes (split-k sums, Winograd's
+// output): their uniform \`p\` has N and epiMode; \`epi\` is bound to any read-only buffer when epiMode is 0.
+export const EPILOGUE_FN = `@group(0) @binding(15) var<storage, read> epi: array<f32>; // [scale(N), shift(N)]
+${EPI_ACT}
 fn epilogue(n: u32, v: f32) -> f32 {
-  let y = v * epi[n] + epi[p.N + n];
-  return select(y, ${reluWgsl('y', '0.0')}, RELU);
+  if (p.epiMode == 0u) { return v; }
+  return epiAct(vec4<f32>(v * epi[n] + epi[p.N + n])).x;
 }`;
 /**
  * The GEMM cores map each invocation's row of 4 accumulated columns before storing it: `colMap(n0)` once
@@ -189,13 +229,14 @@ fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> { return v; }
 const EPILOGUE_ROW_MAP = `
 // The epilogue's scale and shift of columns n0..n0+3 (clamped to N - 1: columns past N are not stored).
 fn colMap(n0: u32) -> mat2x4<f32> {
+  if (p.epiMode == 0u) { return mat2x4<f32>(); }
   let n = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u));
   return mat2x4<f32>(vec4<f32>(epi[n.x], epi[n.y], epi[n.z], epi[n.w]),
                     vec4<f32>(epi[p.N + n.x], epi[p.N + n.y], epi[p.N + n.z], epi[p.N + n.w]));
 }
 fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
-  let y = v * cm[0] + cm[1];
-  return select(y, ${reluWgsl('y', 'vec4<f32>()')}, RELU);
+  if (p.epiMode == 0u) { return v; }
+  return epiAct(v * cm[0] + cm[1]);
 }
 `;
 /** `f` memoised by its string argument (loaders are a few strings, reused: same string, cached pipeline). */
@@ -207,7 +248,10 @@ function memo<T>(f: (key: string) => T): (key: string) => T {
     return v;
   };
 }
-/** The loaders with the epilogue as their row map (memoised). */
+const SPLITS = fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN });
+/** A read-only input of the call, bound as the epilogue's table when there is none (unread then). */
+const firstInput = (call: GemmCall): BufferLike => Object.values(call.inputs)[0];
+/** The loaders with the run-time epilogue as their row map (memoised). */
 const withEpilogue = memo((loaders) => `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`);
 
 /** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
@@ -485,10 +529,9 @@ const loaderFns = memo((loaders) => new Set(Array.from(loaders.matchAll(/\bfn\s+
  * promises, that the loaders do not define (or a row map beside a fused epilogue).
  */
 export function checkLoaders(
-  call: Pick<GemmCall, 'label' | 'loaders' | keyof GemmLoaders['flags']>,
+  call: Pick<GemmCall, 'label' | 'loaders' | 'epilogueSlot' | keyof GemmLoaders['flags']>,
   v: GemmVariant,
   reads: { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean },
-  fused = false,
 ): void {
   const fns = loaderFns(call.loaders);
   const { k4, a4, rows4, kNext } = reads;
@@ -519,11 +562,15 @@ export function checkLoaders(
     if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
   if (fns.has('colMap') !== fns.has('rowMap'))
     fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
-  if (fused && fns.has('rowMap'))
+  if (call.epilogueSlot && fns.has('rowMap'))
     throw new Error(
-      `ossify: gemm '${call.label}': the fused epilogue is the row map, and the loaders define a rowMap of their own`,
+      `ossify: gemm '${call.label}': the epilogue is the row map, and the loaders define a rowMap of their own`,
     );
+  if (call.epilogueSlot && !paramsEpiMode(call.loaders))
+    throw new Error(`ossify: gemm '${call.label}': epilogueSlot needs the field epiMode: u32 in the loaders' Params`);
 }
+/** Whether the loaders' Params declares `epiMode` (memoised). */
+const paramsEpiMode = memo((loaders) => /struct\s+Params\s*\{[^}]*\bepiMode\s*:/.test(loaders));
 
 /**
  * Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised: same
@@ -590,13 +637,16 @@ export function gemm(call: GemmCall): Tensor {
     throw new Error(
       `ossify: internal error: ${call.label}: K = ${call.K} in ${batches} batches, with no epilogue or into`,
     );
+  if (call.epilogue && !call.epilogueSlot)
+    throw new Error(`ossify: internal error: ${call.label}: an epilogue needs loaders with an epilogueSlot`);
   const splits = batches || (call.splits ?? chooseSplits(v, call.M, call.N, call.K));
   // A multiple of 4 (k4 steps never straddle splits), or exactly one batch.
   const kPerSplit = batches ? call.K / batches : Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   // The epilogue rides on the store unless partial sums (split-k) are stored.
   const fused = call.epilogue && nsplit === 1 ? call.epilogue : null;
-  const loaders = completeLoaders(fused ? withEpilogue(call.loaders) : call.loaders);
+  const slot = !!call.epilogueSlot;
+  const loaders = completeLoaders(slot ? withEpilogue(call.loaders) : call.loaders);
   // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
   // 4x unrolled body of the plain form with scalar B gathers.
   const k4 = !!call.kStep4 && call.K % 4 === 0 && kPerSplit % 4 === 0 && sgLanes > 0;
@@ -605,7 +655,7 @@ export function gemm(call: GemmCall): Tensor {
   // Carried-k four-row loops unrolled by 4 with 4-lane subgroups (SwiftShader: weight gradients
   // 0.65-0.9 of the time); with 8 lanes (lavapipe) the larger body cost 1.1-1.35x (bench/LAB.md #34).
   const kNext = v !== 'shared' && !!call.kNext && !a4 && (rows4 || !k4);
-  checkLoaders(call, v, { k4, a4, rows4, kNext }, !!fused);
+  checkLoaders(call, v, { k4, a4, rows4, kNext });
   const core =
     v === 'shared'
       ? sharedSrc
@@ -619,11 +669,9 @@ export function gemm(call: GemmCall): Tensor {
           unrollNext: sgLanes > 0 && rt.info.subgroupSize?.min === 4,
         });
   const code = fillTemplate(core, { LOADERS: loaders });
-  const label = `${call.label}${fused ? (fused.relu ? '+affine+relu' : '+affine') : ''}:${v}`;
-  const k = rt.kernel(label, code, {
+  const k = rt.kernel(`${call.label}:${v}`, code, {
     ...(call.constants ?? {}),
     ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }),
-    ...(fused ? { RELU: fused.relu ? 1 : 0 } : {}),
   });
   const into = call.into;
   if (into && !call.stridedStore)
@@ -637,8 +685,17 @@ export function gemm(call: GemmCall): Tensor {
   const [x, y] = tiles(v, call.M, call.N);
   rt.dispatch(
     k,
-    { ...call.inputs, c: out.storage, ...(fused ? { epi: fused.table } : {}) },
-    { ...call.params, ...strided, M: call.M, N: call.N, K: call.K, kPerSplit },
+    // Without an epilogue the table binding aliases an input (read-only bindings may; it is unread).
+    { ...call.inputs, c: out.storage, ...(slot ? { epi: fused?.table ?? firstInput(call) } : {}) },
+    {
+      ...call.params,
+      ...strided,
+      ...(slot ? { epiMode: epilogueMode(fused) } : {}),
+      M: call.M,
+      N: call.N,
+      K: call.K,
+      kPerSplit,
+    },
     [x, y, nsplit],
   );
   if (nsplit === 1 || batches) return out;
@@ -646,16 +703,20 @@ export function gemm(call: GemmCall): Tensor {
   const res = into ? into.tensor : Tensor.empty(call.outShape);
   const total = call.M * call.N;
   const epi = call.epilogue;
-  const name = `gemm-splits${epi ? (epi.relu ? '+affine+relu' : '+affine') : ''}${into ? '+strided' : ''}`;
-  const sk = rt.kernel(name, fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN }), {
-    AFFINE: epi ? 1 : 0,
-    RELU: epi?.relu ? 1 : 0,
-    STRIDED: into ? 1 : 0,
-  });
+  // One pipeline whether or not there is an epilogue (the uniform epiMode) or a wider target (ldc, cOff).
+  const sk = rt.kernel('gemm-splits', SPLITS);
   rt.dispatch(
     sk,
     { part: out.storage, c: res.storage, epi: epi?.table ?? out.storage },
-    { M: call.M, N: call.N, total, splits: nsplit, ldc: into?.ldc ?? call.N, cOff: into?.offset ?? 0 },
+    {
+      M: call.M,
+      N: call.N,
+      total,
+      splits: nsplit,
+      ldc: into?.ldc ?? call.N,
+      cOff: into?.offset ?? 0,
+      epiMode: epilogueMode(epi),
+    },
     rt.grid(total, 256),
   );
   out.dispose();

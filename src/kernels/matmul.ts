@@ -17,15 +17,17 @@ import { sumTo } from './sum-raw.js';
 /**
  * The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0), `vecA` binds A as vec4s
  * (A not transposed with K % 4 == 0, or transposed with M % 4 == 0); `prologue` maps A's columns as
- * they are read ({@link A_KEYS}; its table bound as vec4s when 'vec4', i.e. K % 4 == 0).
+ * they are read ({@link A_KEYS}; its table bound as vec4s when 'vec4', i.e. K % 4 == 0); `epilogueSlot`
+ * declares the uniform of the run-time epilogue (GemmCall.epilogueSlot).
  */
 export function matmulLoaders(
   vecB: boolean,
   vecA = false,
   vecBT = false,
   prologue: 'none' | 'f32' | 'vec4' = 'none',
+  epilogueSlot = false,
 ): string {
-  const key = { A_KEY: A_KEYS[prologue] };
+  const key = { A_KEY: A_KEYS[prologue], EPI_MODE: epilogueSlot ? ', epiMode: u32' : '' };
   if (vecBT)
     return fillTemplate(loaderSrc, {
       B_TYPE: 'vec4<f32>',
@@ -139,11 +141,15 @@ export function matmulLaunch(
   // A transposed ([K, M] in memory) with M % 4 == 0: four rows of op(A) at one k are one vec4.
   const rowsA4 = ta && M % 4 === 0;
   const pro = fused.prologue;
+  // The untransposed layout (a dense layer's forward; 1x1 convolutions) carries the run-time epilogue,
+  // so that a training step's plain matmuls and an inference pass's fused ones share a pipeline; the
+  // transposed ones (gradients) never take one.
+  const slot = !ta && !tb;
   // The label names the transposes: profiles tell the weight gradient (A^T) from dX (B^T), and tuned
   // choices (keyed by label and shape) do not mix layouts.
   return gemm({
     label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}${pro ? (pro.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`,
-    loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT, pro ? (Ka % 4 === 0 ? 'vec4' : 'f32') : 'none'),
+    loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT, pro ? (Ka % 4 === 0 ? 'vec4' : 'f32') : 'none', slot),
     kStep4: vecB || (vecBT && vecA),
     vecA,
     rowsA4,
@@ -157,6 +163,7 @@ export function matmulLaunch(
     outShape: [M, N],
     splits,
     epilogue: fused.epilogue,
+    epilogueSlot: slot,
     stridedStore: true,
     into: fused.into,
   });

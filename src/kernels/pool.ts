@@ -189,13 +189,13 @@ export function pool2d(
   const k = rt.kernel(name, src, {
     IS_MAX: isMax ? 1 : 0,
     INCLUDE_PAD: includePad ? 1 : 0,
-    SAVE_ARG: needArg ? 1 : 0,
     ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}),
   });
   rt.dispatch(
     k,
     { x: x.storage, y: y.storage, arg: arg.storage, ...(map ? { map: map.table.storage } : {}) },
-    params(x, geo, y.size, v),
+    // Whether to save the arg-max is a uniform: a training forward and an inference one share the pipeline.
+    { ...params(x, geo, y.size, v), saveArg: needArg ? 1 : 0 },
     rt.grid(y.size / v, 256),
   );
   // A mapped pooling records nothing: the fused op refused x that needs a gradient.

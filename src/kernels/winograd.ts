@@ -15,7 +15,7 @@
 import { runtime, type BufferLike } from '../gpu/runtime.js';
 import { Tensor, defineOp } from '../tensor.js';
 import { fillTemplate } from '../gpu/wgsl.js';
-import { gemm, rowMajorB, vec4A, EPILOGUE_FN, type GemmEpilogue } from './gemm.js';
+import { gemm, rowMajorB, vec4A, epilogueMode, EPILOGUE_FN, type GemmEpilogue } from './gemm.js';
 import type { ConvGeometry } from './conv2d.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import weightsSrc from '../../shaders/winograd_weights.wgsl';
@@ -104,14 +104,22 @@ export const winogradConv2d = defineOp(
     const epi = opts.epilogue;
     const none: BufferLike = products.storage;
     rt.dispatch(
-      rt.kernel(`winograd-output${epi ? (epi.relu ? '+affine+relu' : '+affine') : ''}`, OUTPUT, {
-        HAS_BIAS: bias ? 1 : 0,
-        AFFINE: epi ? 1 : 0,
-        RELU: epi?.relu ? 1 : 0,
-      }),
+      // One pipeline with or without the epilogue (the uniform epiMode selects it).
+      rt.kernel('winograd-output', OUTPUT, { HAS_BIAS: bias ? 1 : 0 }),
       // Unused bindings (no bias, no epilogue) alias the products: read-only bindings may.
       { m: products.storage, y: y.storage, bias: bias?.storage ?? none, epi: epi?.table ?? none },
-      { total, tiles, N: g.Cout, OH: g.OH, OW: g.OW, TH, TW, ldc: into?.ldc ?? g.Cout, cOff: into?.offset ?? 0 },
+      {
+        total,
+        tiles,
+        N: g.Cout,
+        OH: g.OH,
+        OW: g.OW,
+        TH,
+        TW,
+        ldc: into?.ldc ?? g.Cout,
+        cOff: into?.offset ?? 0,
+        epiMode: epilogueMode(epi),
+      },
       rt.grid(total, 256),
     );
     products.dispose();

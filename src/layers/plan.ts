@@ -18,11 +18,12 @@ import { batchNorm, batchNormAffineTable } from '../kernels/batchnorm.js';
 import { concat } from '../kernels/concat.js';
 import { bamCombine } from '../kernels/bam.js';
 import { fused, type AffineMap, type ChannelSlice } from '../kernels/fused.js';
+import type { EpilogueActivation } from '../kernels/gemm.js';
 import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm, BatchNorm2d } from './norm.js';
-import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from './basic.js';
+import { AvgPool2d, Identity, MaxPool2d, ReLU, Sigmoid, Swish, ZeroPad2d } from './basic.js';
 import { Concat, Sequential } from './containers.js';
 import { BAM } from './bam.js';
 
@@ -80,13 +81,30 @@ const bnParams = ({ gamma, beta, movingMean, movingVar, momentum, epsilon, varia
   varianceUpdate,
 });
 
-/** The [2, C] affine table of a batch norm with moving statistics (a preceding bias folded in), kept by the plan. */
-function table(ctx: Ctx, bn: BatchNorm, bias: Tensor | null, relu: boolean): AffineMap {
+/**
+ * The activation layers that a GEMM epilogue applies after a batch norm (conv -> BN -> activation), by
+ * class: the epilogue's activation (src/kernels/gemm.ts EPILOGUE_ACTIVATIONS) that each computes.
+ */
+const EPILOGUE_ACTIVATION_LAYERS: [abstract new (...args: never[]) => Module, EpilogueActivation][] = [
+  [ReLU, 'relu'],
+  [Sigmoid, 'sigmoid'],
+  [Swish, 'swish'],
+];
+/** The epilogue activation that layer `m` computes, if it is one of {@link EPILOGUE_ACTIVATION_LAYERS}. */
+const epilogueActivation = (m: Module | undefined): EpilogueActivation | null =>
+  EPILOGUE_ACTIVATION_LAYERS.find(([cls]) => isExactly(m, cls))?.[1] ?? null;
+
+/**
+ * The [2, C] affine table of a batch norm with moving statistics (a preceding bias folded in), kept by the plan,
+ * with the activation after it (a prologue's: 'relu' or 'linear').
+ */
+function table(ctx: Ctx, bn: BatchNorm, bias: Tensor | null, activation: EpilogueActivation): AffineMap {
   const key = `${bn.name}/${bias ? 'bias' : ''}`;
   let t = ctx.tables.get(key);
   if (!t) ctx.tables.set(key, (t = keep(noGrad(() => batchNormAffineTable(bnParams(bn), bias)))));
-  return { table: t, relu };
+  return { table: t, activation };
 }
+const reluOr = (relu: boolean): EpilogueActivation => (relu ? 'relu' : 'linear');
 
 /**
  * Per-side padding of a zero padding followed by a convolution's or pooling's own ('valid' or explicit; null for
@@ -98,8 +116,8 @@ function addPadding(outer: Pad2d, inner: Conv2dOptions['padding']): Pad2d | null
 }
 
 /**
- * [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> ReLU]] at layers[i]: the convolution's options (padding merged), its
- * batch norm and ReLU.
+ * [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> activation]] at layers[i]: the convolution's options (padding
+ * merged), its batch norm and the epilogue's activation ({@link EPILOGUE_ACTIVATION_LAYERS}; 'linear' for none).
  */
 function convAt(layers: readonly Module[], i: number) {
   const padded = isExactly(layers[i], ZeroPad2d);
@@ -111,8 +129,8 @@ function convAt(layers: readonly Module[], i: number) {
   opts.padding = padding;
   const at = i + (padded ? 2 : 1);
   const bn = isMovingBN(layers[at]) ? (layers[at] as BatchNorm) : null;
-  const relu = !!bn && isExactly(layers[at + 1], ReLU);
-  return { conv, opts, padded, bn, relu, used: at - i + (bn ? 1 : 0) + (relu ? 1 : 0) };
+  const act = bn ? epilogueActivation(layers[at + 1]) : null;
+  return { conv, opts, padded, bn, act: act ?? 'linear', used: at - i + (bn ? 1 : 0) + (act ? 1 : 0) };
 }
 
 /** BatchNorm [-> ReLU] -> 1x1 Conv2d at layers[i] on `shape` (channels read from 0 of a wider input with `wide`). */
@@ -183,14 +201,14 @@ export const FUSION_RULES: FusionRule[] = [
   {
     name: 'conv-bn-relu',
     differentiable: false,
-    pattern: 'ZeroPad2d? -> Conv2d -> BatchNorm -> ReLU?',
+    pattern: 'ZeroPad2d? -> Conv2d -> BatchNorm -> (ReLU | Sigmoid)?',
     why:
       "the batch norm (with the convolution's bias) is an affine map in the convolution's store, and so is " +
-      'the ReLU; the padding goes into the convolution',
+      'the activation; the padding goes into the convolution',
     match: (layers, i, shape, ctx) => {
       const c = convAt(layers, i);
       if (!c?.bn) return null;
-      const epilogue = table(ctx, c.bn, c.conv.bias, c.relu);
+      const epilogue = table(ctx, c.bn, c.conv.bias, c.act);
       return { used: c.used, stores: true, run: (x, into) => fused(x, c.conv.kernel, { ...c.opts, epilogue, into }) };
     },
   },
@@ -233,7 +251,7 @@ export const FUSION_RULES: FusionRule[] = [
       const p = preActivated(layers, i, shape);
       const pool = layers[(p?.at ?? 0) + 1] as AvgPool2d;
       if (!p || p.conv.bias || !isExactly(pool, AvgPool2d)) return null;
-      const prologue = table(ctx, p.bn, null, p.relu);
+      const prologue = table(ctx, p.bn, null, reluOr(p.relu));
       const po = { size: pool.poolSize, stride: pool.strides, padding: pool.padding };
       return {
         used: p.at + 2 - i,
@@ -245,7 +263,7 @@ export const FUSION_RULES: FusionRule[] = [
   {
     name: 'bn-conv-bn-relu',
     differentiable: false,
-    pattern: 'BatchNorm -> ReLU? -> 1x1 Conv2d [-> BatchNorm -> ReLU?]',
+    pattern: 'BatchNorm -> ReLU? -> 1x1 Conv2d [-> BatchNorm -> (ReLU | Sigmoid)?]',
     why:
       "pre-activation (DenseNet): the first batch norm and ReLU map the GEMM's input as it is read, the " +
       'second its output as it is stored: one pass for up to five layers',
@@ -260,7 +278,7 @@ export const FUSION_RULES: FusionRule[] = [
       const bn = layers[i];
       if (!isMovingBN(bn)) return null;
       const relu = isExactly(layers[i + 1], ReLU);
-      const prologue = table(ctx, bn, null, relu);
+      const prologue = table(ctx, bn, null, reluOr(relu));
       return { used: relu ? 2 : 1, stores: false, run: (x) => fused(x, null, { prologue }) };
     },
   },
@@ -331,11 +349,11 @@ function preActivatedStep(layers: readonly Module[], i: number, shape: number[],
   if (!p) return null;
   const post = layers[p.at + 1];
   const bn2 = isMovingBN(post) ? post : null;
-  const relu2 = !!bn2 && isExactly(layers[p.at + 2], ReLU);
+  const act2 = bn2 ? epilogueActivation(layers[p.at + 2]) : null;
   if (!bn2 && p.conv.bias) return null; // the bias would need an epilogue of its own
-  const prologue = table(ctx, p.bn, null, p.relu);
-  const epilogue = bn2 ? table(ctx, bn2, p.conv.bias, relu2) : undefined;
-  const used = p.at + 1 - i + (bn2 ? (relu2 ? 2 : 1) : 0);
+  const prologue = table(ctx, p.bn, null, reluOr(p.relu));
+  const epilogue = bn2 ? table(ctx, bn2, p.conv.bias, act2 ?? 'linear') : undefined;
+  const used = p.at + 1 - i + (bn2 ? (act2 ? 2 : 1) : 0);
   const opts = { ...p.conv.convOpts(), prologue, epilogue, from: wide ? { offset: 0 } : undefined };
   return { used, stores: true, run: (x, into) => fused(x, p.conv.kernel, { ...opts, into }) };
 }
@@ -367,7 +385,7 @@ function denseBlock(layers: readonly Module[], i: number, shape: number[], ctx: 
     // follows, else a map of its first channels; the last convolution stores into the buffer.
     const pre = preActivatedStep(body, 0, [N, H, W, C], ctx, true);
     const relu = isExactly(body[1], ReLU);
-    const prologue = table(ctx, body[0] as BatchNorm, null, relu);
+    const prologue = table(ctx, body[0] as BatchNorm, null, reluOr(relu));
     const covered = body.slice(0, pre?.used ?? (relu ? 2 : 1));
     const out = outOf(covered, [N, H, W, C]);
     const run = pre?.run ?? ((x: Tensor) => fused(x, null, { prologue, from: { offset: 0 } }));
