@@ -31,6 +31,7 @@ import {
 } from '../src/index.js';
 import { softmaxCrossEntropy } from '../src/kernels/loss.js';
 import { gradCam } from '../src/train/attention.js';
+import { modelFromOptions } from '../src/train/trainer.js';
 import { conv2dReference, conv2dReferenceGrads, dropoutMaskReference } from '../src/internals.js';
 
 beforeAll(setup);
@@ -420,6 +421,36 @@ describe('EfficientNetB1 and EfficientNetV2B2 as Keras builds them', () => {
     y.dispose();
     [m, plain, again].forEach((n) => n.dispose());
     expect(() => efficientNetV2B2({ numClasses: 2, imagenetWeights: true })).toThrow(/EfficientNetB1's graph only/);
+  });
+
+  it("a run from Keras's ImageNet file (efficientnetb1_notop.h5) builds that graph; other files do not", () => {
+    const run = (initWeights: string | undefined, model: 'efficientnetb1' | 'efficientnetv2b2' = 'efficientnetb1') =>
+      modelFromOptions({
+        model,
+        bam: false,
+        bamCombine: 'sum',
+        imageSize: 32,
+        width: 0.25,
+        dropout: 0,
+        seed: 0,
+        initWeights,
+      });
+    const cases: [string | undefined, boolean][] = [
+      ['/w/efficientnetb1_notop.h5', true],
+      ['C:\\w\\efficientnetb1.h5', true],
+      ['efficientnetb1_notop.h5', true],
+      [undefined, false],
+      ['/w/runs/b1/best.safetensors', false],
+      ['/w/my_efficientnetb1_notop.h5', false],
+    ];
+    for (const [file, want] of cases) {
+      const m = run(file);
+      expect(m.config.imagenetWeights ?? false, String(file)).toBe(want);
+      m.dispose();
+    }
+    const v2 = run('/w/efficientnetb1_notop.h5', 'efficientnetv2b2');
+    expect(v2.config.imagenetWeights).toBeUndefined();
+    v2.dispose();
   });
 
   it('correct_pad follows the input size; width multiplier keeps multiples of 8; config rebuilds', () => {

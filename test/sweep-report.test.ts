@@ -19,9 +19,9 @@ const GRID: GridSpec = {
   fixed: { imageSize: 75, width: 0.25, epochs: 3 },
   axes: { seed: [0, 1] },
   blocks: [
-    { fixed: { model: 'inceptionv3' }, axes: { bam: [true, false] } },
-    { fixed: { model: 'densenet121', bam: false } },
-    { fixed: { model: 'efficientnetb1', bam: false } },
+    { fixed: { model: 'inceptionv3', init: 'scratch' }, axes: { bam: [true, false] } },
+    { fixed: { model: 'densenet121', bam: false, init: 'scratch' } },
+    { fixed: { model: 'efficientnetb1', bam: false, init: 'imagenet' } },
   ],
 };
 
@@ -52,12 +52,12 @@ const nobam0 = predictions([0, 1, 2, 21, 22, 23, 24, 25, 20, 26], (i) => ((i * 5
 const bam1 = predictions([4, 30, 31], (i) => ((i * 3) % 17) / 17 + 0.03);
 const dense0 = predictions([5, 6, 7, 8, 33], (i) => ((i * 9) % 19) / 19 + 0.01);
 const PROBS: Record<string, number[]> = {
-  'inceptionv3-bam-s0': bam0,
-  'inceptionv3-nobam-s0': nobam0,
-  'densenet121-nobam-s0': dense0,
-  'inceptionv3-bam-s1': bam1,
-  'inceptionv3-nobam-s1': bam1,
-  // densenet121-nobam-s1: pending; efficientnetb1: skipped (not built).
+  'inceptionv3-bam-scratch-s0': bam0,
+  'inceptionv3-nobam-scratch-s0': nobam0,
+  'densenet121-nobam-scratch-s0': dense0,
+  'inceptionv3-bam-scratch-s1': bam1,
+  'inceptionv3-nobam-scratch-s1': bam1,
+  // densenet121-nobam-scratch-s1: pending; efficientnetb1: skipped (ImageNet weights at width 0.25).
 };
 
 /** A sweep folder holding the grid's plan and the given finished runs. */
@@ -122,7 +122,7 @@ describe('sweep report from run folders', () => {
     expect(md).toContain('arXiv:2410.14833');
 
     // Per run: the metrics and the bootstrap intervals of the statistics module (2000 resamples, seed 0).
-    const run0 = r.runs.find((x) => x.name === 'inceptionv3-bam-s0')!;
+    const run0 = r.runs.find((x) => x.name === 'inceptionv3-bam-scratch-s0')!;
     const ci = bootstrapMetrics(bam0, labels, { resamples: 2000, seed: 0 });
     expect(run0.ci.accuracy).toEqual([ci.accuracy.lo, ci.accuracy.hi]);
     expect(run0.ci.f1).toEqual([ci.f1.lo, ci.f1.hi]);
@@ -134,15 +134,15 @@ describe('sweep report from run folders', () => {
     expect(run0.majority_baseline_accuracy).toBe(0.75);
     expect(run0.timing).toEqual({ wall_s: 105, train_s: 100, eval_s: 5, images_per_s: 12.5, peak_gpu_mib: 64 });
     expect(md).toContain(
-      `| inceptionv3-bam-s0 | 0 | 3 (best 2) | 95.00 [${wp(ci.accuracy.lo)}, ${wp(ci.accuracy.hi)}] |`,
+      `| inceptionv3-bam-scratch-s0 | 0 | 3 (best 2) | 95.00 [${wp(ci.accuracy.lo)}, ${wp(ci.accuracy.hi)}] |`,
     );
 
     // BAM vs no BAM, seed 0: BAM alone right on 9 images, no BAM alone on 1 (image 20 is wrong for
     // both, image 3 only for BAM): McNemar exact p = 2 * (C(10, 0) + C(10, 1)) / 2^10.
     const bamVs = r.comparisons.filter((c) => c.kind === 'bam');
     expect(bamVs.map((c) => [c.a, c.b])).toEqual([
-      ['inceptionv3-bam-s0', 'inceptionv3-nobam-s0'],
-      ['inceptionv3-bam-s1', 'inceptionv3-nobam-s1'],
+      ['inceptionv3-bam-scratch-s0', 'inceptionv3-nobam-scratch-s0'],
+      ['inceptionv3-bam-scratch-s1', 'inceptionv3-nobam-scratch-s1'],
     ]);
     expect(bamVs[0]!.mcnemar).toEqual({ b: 9, c: 1, n: 40, p: 22 / 1024 });
     const diff = pairedAucDifference(bam0, nobam0, labels, { resamples: 2000, seed: 0 });
@@ -164,26 +164,26 @@ describe('sweep report from run folders', () => {
     ]);
     // The best row (by mean accuracy) against the others on the same seed, less pairs already compared.
     expect(r.comparisons.filter((c) => c.kind === 'best').map((c) => [c.a, c.b])).toEqual([
-      ['inceptionv3-bam-s0', 'densenet121-nobam-s0'],
+      ['inceptionv3-bam-scratch-s0', 'densenet121-nobam-scratch-s0'],
     ]);
     expect(md).toContain(
       '| BAM vs no BAM | 1 | InceptionV3 + 3 BAM, scratch | InceptionV3, scratch | 92.50 / 92.50 | 0 / 0, 1.0 ' +
         '| 0.000 [0.000, 0.000] | not distinguishable |',
     );
 
-    // Not run: the pending run, and the row of a backbone not built yet with its runs and why.
-    expect(r.pending).toEqual([{ name: 'densenet121-nobam-s1', label: 'DenseNet121, scratch' }]);
+    // Not run: the pending run, and a row that cannot run here (ImageNet weights at width 0.25) with its runs and why.
+    expect(r.pending).toEqual([{ name: 'densenet121-nobam-scratch-s1', label: 'DenseNet121, scratch' }]);
     expect(r.skipped).toEqual([
       {
-        row: 'efficientnetb1-nobam',
-        label: 'EfficientNetB1, scratch',
-        runs: ['efficientnetb1-nobam-s0', 'efficientnetb1-nobam-s1'],
-        reason: 'EfficientNetB1 is not built by this version of ossify yet',
+        row: 'efficientnetb1-nobam-imagenet',
+        label: 'EfficientNetB1, ImageNet',
+        runs: ['efficientnetb1-nobam-imagenet-s0', 'efficientnetb1-nobam-imagenet-s1'],
+        reason: 'ImageNet weights fit the full-width backbone only (this run: width 0.25)',
       },
     ]);
     expect(md).toContain(
-      '- EfficientNetB1, scratch (efficientnetb1-nobam-s0, efficientnetb1-nobam-s1): skipped: ' +
-        'EfficientNetB1 is not built by this version of ossify yet.',
+      '- EfficientNetB1, ImageNet (efficientnetb1-nobam-imagenet-s0, efficientnetb1-nobam-imagenet-s1): skipped: ' +
+        'ImageNet weights fit the full-width backbone only (this run: width 0.25).',
     );
     expect(md).toContain('| runs | 5 done of 8; 1 pending, 2 skipped |');
 
@@ -220,8 +220,8 @@ describe('sweep report from run folders', () => {
   });
 
   it('a damaged predictions file is named with the fix', async () => {
-    const dir = fixture(['inceptionv3-bam-s0']);
-    const f = join(dir, 'runs', 'inceptionv3-bam-s0', 'predictions.csv');
+    const dir = fixture(['inceptionv3-bam-scratch-s0']);
+    const f = join(dir, 'runs', 'inceptionv3-bam-scratch-s0', 'predictions.csv');
     writeFileSync(f, readFileSync(f, 'utf8').split('\n').slice(0, 20).join('\n'));
     await expect(writeSweepReport([dir], dir)).rejects.toThrow(
       `${f} does not hold 40 rows of image_id,label (0/1),probability; delete it`,

@@ -144,9 +144,15 @@ export interface EvalResult {
   failed: string[];
 }
 
+/**
+ * Keras's ImageNet weight files of EfficientNetB1: with `weights='imagenet'` Keras builds one more layer, a
+ * Rescaling by 1 / sqrt(ImageNet std) after the Normalization, so a run starting from them builds it too.
+ */
+const KERAS_B1_IMAGENET = /(^|[\\/])efficientnetb1(_notop)?\.h5$/;
+
 /** Build the model a run describes. */
 export function modelFromOptions(
-  o: Pick<TrainOptions, 'model' | 'bam' | 'bamCombine' | 'imageSize' | 'width' | 'dropout' | 'seed'>,
+  o: Pick<TrainOptions, 'model' | 'bam' | 'bamCombine' | 'imageSize' | 'width' | 'dropout' | 'seed' | 'initWeights'>,
 ): Model {
   const opts = {
     numClasses: 2,
@@ -158,7 +164,8 @@ export function modelFromOptions(
   };
   const entry = MODEL_CATALOG[o.model] as (typeof MODEL_CATALOG)[ModelName] | undefined;
   if (!entry) throw new Error(`ossify: unknown model '${o.model as string}'; use ${MODELS.join(', ')}`);
-  return buildModel({ arch: entry.arch, ...opts });
+  const imagenetWeights = o.model === 'efficientnetb1' && KERAS_B1_IMAGENET.test(o.initWeights ?? '');
+  return buildModel({ arch: entry.arch, ...opts, ...(imagenetWeights ? { imagenetWeights } : {}) });
 }
 
 const exists = (p: string): Promise<boolean> => stat(p).then(Boolean, () => false);
