@@ -5,13 +5,11 @@
  * exact Keras counts, names, paddings, drop rates, BAM positions; small configurations that train.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel } from './helpers.js';
+import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, numel, overfitLosses } from './helpers.js';
 import {
   Tensor,
   tidy,
-  backward,
   noGrad,
-  Adam,
   DepthwiseConv2d,
   SqueezeExcite,
   Dropout,
@@ -29,7 +27,6 @@ import {
   type Module,
   type Model,
 } from '../src/index.js';
-import { softmaxCrossEntropy } from '../src/kernels/loss.js';
 import { gradCam } from '../src/train/attention.js';
 import { modelFromOptions } from '../src/train/trainer.js';
 import { conv2dReference, conv2dReferenceGrads, dropoutMaskReference } from '../src/internals.js';
@@ -490,20 +487,7 @@ describe('small EfficientNets train', () => {
     it(`${label} 32x32 width 0.25 + BAM: the loss falls over a 20-step overfit of 8 images`, async () => {
       const m: Model = build({ numClasses: 2, inputSize: 32, widthMultiplier: 0.25, bam: true, seed: 3 });
       const { x, t } = batch(32, 7);
-      const opt = new Adam(m.parameters(), { lr: 3e-3 });
-      m.train();
-      const losses: number[] = [];
-      for (let step = 0; step < 20; step++) {
-        const loss = tidy(() => {
-          const l = softmaxCrossEntropy(m.forwardTrain(x), t);
-          backward(l);
-          return l;
-        });
-        opt.step();
-        opt.zeroGrad();
-        losses.push(await loss.item());
-        loss.dispose();
-      }
+      const losses = await overfitLosses(m, x, t);
       expect(losses.every(Number.isFinite)).toBe(true);
       const first = (losses[0] + losses[1] + losses[2]) / 3;
       const last = (losses[17] + losses[18] + losses[19]) / 3;

@@ -3,7 +3,7 @@
  * differences. Every kernel test compares the GPU against a float64 CPU reference.
  */
 import { expect } from 'vitest';
-import { init, Tensor, tidy, backward, noGrad } from '../src/index.js';
+import { init, Tensor, tidy, backward, noGrad, softmaxCrossEntropy, Adam, type Model } from '../src/index.js';
 import { setPoison } from '../src/internals.js';
 
 /** Initialise the runtime with poisoning on (unwritten outputs read back as NaN). */
@@ -268,4 +268,27 @@ export async function checkOp(c: OpCheck): Promise<{
     );
   }
   return { xs, dy, out, grads };
+}
+
+/**
+ * `steps` training steps of `model` on one batch (softmax cross-entropy on one-hot `y`, Adam at `lr`): the
+ * losses, for the overfit tests of the models.
+ */
+export async function overfitLosses(model: Model, x: Tensor, y: Tensor, steps = 20, lr = 3e-3): Promise<number[]> {
+  const opt = new Adam(model.parameters(), { lr });
+  model.train();
+  const losses: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const loss = tidy(() => {
+      const l = softmaxCrossEntropy(model.forwardTrain(x), y);
+      backward(l);
+      return l;
+    });
+    opt.step();
+    opt.zeroGrad();
+    losses.push(await loss.item());
+    loss.dispose();
+  }
+  opt.dispose();
+  return losses;
 }

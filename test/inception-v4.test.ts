@@ -7,9 +7,8 @@
  * CLI: `summary`'s counts and reference line, and issue #21's train command read back by `eval`.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { setup, randArray } from './helpers.js';
-import { Tensor, tidy, backward, Adam } from '../src/index.js';
-import { softmaxCrossEntropy } from '../src/kernels/loss.js';
+import { setup, randArray, overfitLosses } from './helpers.js';
+import { Tensor, tidy } from '../src/index.js';
 import { inceptionV4, buildModel, MODEL_CATALOG } from '../src/models/index.js';
 import { BAM, BatchNorm2d, ReLU, buildScope, summary, summaryRows } from '../src/layers/index.js';
 import { Model, type ModelConfig } from '../src/models/model.js';
@@ -436,20 +435,7 @@ describe('Inception-v4 trains', () => {
     const m = inceptionV4({ numClasses: 2, inputSize: 64, widthMultiplier: 0.125, bam: true, seed: 5 });
     const x = images(m, 8, 11);
     const y = Tensor.from(Array.from({ length: 8 }, (_, i) => (i % 3 === 0 ? [1, 0] : [0, 1])).flat(), [8, 2]);
-    const opt = new Adam(m.parameters(), { lr: 3e-3 });
-    m.train();
-    const losses: number[] = [];
-    for (let step = 0; step < 20; step++) {
-      const loss = tidy(() => {
-        const l = softmaxCrossEntropy(m.forwardTrain(x), y);
-        backward(l);
-        return l;
-      });
-      opt.step();
-      opt.zeroGrad();
-      losses.push(await loss.item());
-      loss.dispose();
-    }
+    const losses = await overfitLosses(m, x, y);
     expect(losses.every(Number.isFinite)).toBe(true);
     // Batch statistics and BAM make single steps noisy (and the path differs between adapters): the last
     // five steps average under 0.6 of the first five's and reach under half of the first loss. Measured:
