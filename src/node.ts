@@ -74,7 +74,6 @@ export {
   planSweep,
   imageSizeOf,
   initWeightsOf,
-  isBuilt,
   backboneNamed,
   BUILTIN_GRIDS,
   BACKBONES,

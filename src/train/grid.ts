@@ -30,7 +30,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { CHOICES, IMAGE_SIZE, MODELS, MODEL_SIZES, TRAIN_DEFAULTS, TRAIN_RANGES, type Range } from './options.js';
+import { CHOICES, IMAGE_SIZE, MODEL_SIZES, TRAIN_DEFAULTS, TRAIN_RANGES, type Range } from './options.js';
 import type { TrainOptions } from './trainer.js';
 
 /** The backbones of the reference study, built here or not yet, and where their ImageNet weights come from. */
@@ -50,40 +50,31 @@ export interface Backbone {
 const KERAS = 'https://storage.googleapis.com/tensorflow/keras-applications';
 const TIMM_V4 = "timm's inception_v4.tf_in1k (Hugging Face timm/inception_v4.tf_in1k, model.safetensors renamed)";
 
-/**
- * The reference study's five backbones. One that this ossify does not build yet (not in
- * {@link MODELS}) stays in the grids and is reported as skipped.
- */
+/** The reference study's five backbones, each with its ImageNet weights file (input size: the catalog's). */
 export const BACKBONES: readonly Backbone[] = (
   [
     [
       'inceptionv3',
       'InceptionV3',
-      MODEL_SIZES.inceptionv3.inputSize,
       'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
       `${KERAS}/inception_v3/`,
     ],
-    [
-      'densenet121',
-      'DenseNet121',
-      MODEL_SIZES.densenet121.inputSize,
-      'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      `${KERAS}/densenet/`,
-    ],
-    ['efficientnetb1', 'EfficientNetB1', 240, 'efficientnetb1_notop.h5', `${KERAS}/efficientnetb1/`],
-    ['efficientnetv2b2', 'EfficientNetV2B2', 260, 'efficientnetv2-b2_notop.h5', `${KERAS}/efficientnet_v2/`],
-    ['inceptionv4', 'InceptionV4', MODEL_SIZES.inceptionv4.inputSize, 'inception_v4.tf_in1k.safetensors', TIMM_V4],
+    ['densenet121', 'DenseNet121', 'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5', `${KERAS}/densenet/`],
+    ['efficientnetb1', 'EfficientNetB1', 'efficientnetb1_notop.h5', `${KERAS}/efficientnetb1/`],
+    ['efficientnetv2b2', 'EfficientNetV2B2', 'efficientnetv2-b2_notop.h5', `${KERAS}/efficientnet_v2/`],
+    ['inceptionv4', 'InceptionV4', 'inception_v4.tf_in1k.safetensors', TIMM_V4],
   ] as const
-).map(([name, label, imageSize, weights, weightsSource]) => ({ name, label, imageSize, weights, weightsSource }));
+).map(([name, label, weights, weightsSource]) => ({
+  name,
+  label,
+  imageSize: MODEL_SIZES[name].inputSize,
+  weights,
+  weightsSource,
+}));
 
 /** The backbone of a grid's model name, or undefined. */
 export function backboneNamed(name: string): Backbone | undefined {
   return BACKBONES.find((b) => b.name === name);
-}
-
-/** Whether this ossify builds the backbone. */
-export function isBuilt(model: string): boolean {
-  return (MODELS as readonly string[]).includes(model);
 }
 
 /** The options a run of a grid passes to the trainer as they are. */
@@ -181,7 +172,7 @@ export interface PlannedRun {
   /** Position in the grid (shards take every N-th). */
   index: number;
   options: RunOptions;
-  /** Why it does not run here (a backbone not built yet, ImageNet weights missing). */
+  /** Why it does not run here (e.g. ImageNet weights missing). */
   skip?: string;
 }
 
@@ -514,7 +505,6 @@ export function checkOverrides(grid: Grid, set: Partial<Record<string, unknown>>
 /** Why a run cannot run here, or undefined. */
 function skipReason(o: RunOptions, weightsDir: string | undefined): string | undefined {
   const b = backboneNamed(o.model)!;
-  if (!isBuilt(o.model)) return `${b.label} is not built by this version of ossify yet`;
   if (o.initWeights) return existsSync(o.initWeights) ? undefined : `its initial weights ${o.initWeights} do not exist`;
   if (o.init !== 'imagenet') return undefined;
   if (o.width !== 1) return `ImageNet weights fit the full-width backbone only (this run: width ${o.width})`;
@@ -540,7 +530,7 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
     throw new GridError(`grid ${grid.source}: ${msg}`);
   };
   for (const o of options) {
-    const min = isBuilt(o.model) ? MODEL_SIZES[o.model as keyof typeof MODEL_SIZES].minInput : 32;
+    const min = MODEL_SIZES[o.model as keyof typeof MODEL_SIZES].minInput;
     if (o.imageSize !== 'default' && o.imageSize < min) {
       fail(`${backboneNamed(o.model)!.label} needs imageSize >= ${min}, not ${o.imageSize}; give a larger imageSize`);
     }

@@ -18,12 +18,9 @@ import { grayOf, overlayHeatmap, type GrayImage, type RgbaImage } from './charts
  */
 export const DECISION_THRESHOLD = 0.5;
 
-/** One-hot rows [N, classes] of integer labels. */
-function oneHotRows(labels: ArrayLike<number>, classes = 2): Float32Array {
-  const y = new Float32Array(labels.length * classes);
-  for (let i = 0; i < labels.length; i++) y[i * classes + labels[i]!] = 1;
-  return y;
-}
+/** 0/1 labels as an int32 class-label tensor [N] (what the loss takes). */
+const labelTensor = (labels: ArrayLike<number>): Tensor =>
+  Tensor.from(Int32Array.from(labels), [labels.length], { dtype: 'int32' });
 
 /**
  * One training step on a batch: forward in training mode (batch statistics, dropout), softmax
@@ -42,8 +39,7 @@ export function trainStep(
 ): { loss: Tensor; logits: Tensor } {
   const out = tidy(() => {
     const lg = model.forwardTrain(Tensor.from(x, [...shape]));
-    const y = Tensor.from(oneHotRows(labels), [labels.length, 2]);
-    const l = softmaxCrossEntropy(lg, y, classWeights ? { classWeights } : {});
+    const l = softmaxCrossEntropy(lg, labelTensor(labels), classWeights ? { classWeights } : {});
     backward(l);
     return { loss: l, logits: lg };
   });
@@ -65,7 +61,7 @@ export function evalBatch(
   return noGrad(() =>
     tidy(() => {
       const logits = model.predict(Tensor.from(x, [...shape]));
-      const loss = softmaxCrossEntropy(logits, Tensor.from(oneHotRows(labels), [labels.length, 2]));
+      const loss = softmaxCrossEntropy(logits, labelTensor(labels));
       return [softmax(logits), loss];
     }),
   );
