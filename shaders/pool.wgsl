@@ -1,20 +1,10 @@
-// 2-D max / average pooling over NHWC, one thread per output element (c fastest: coalesced).
-// A NaN in the window wins the max (PyTorch's rule; its first one takes the gradient): a comparison
-// with NaN is false, so a cell takes over when it is not <= the best so far and the best is no NaN.
-// Padded cells never win a max and, unless INCLUDE_PAD (PyTorch's count_include_pad), are left out of
-// the average's divisor (Keras / TensorFlow). Taps are dh, dw apart (dilation). Max pooling records,
-// when the uniform saveArg is 1 (a training forward), the window offset dy * kw + dx of the first
-// maximum (scan order: rows, then columns) for the backward pass: a uniform, so that training and
-// inference run one pipeline.
-// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
-// mapX(c, v) maps each input cell as it is read: v itself, or (inference) a per-channel affine map
-// and ReLU, i.e. a batch norm in front of the pooling.
-override IS_MAX: bool = true;
-override INCLUDE_PAD: bool = false;
-struct Params {
-  n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32,
-  kh: u32, kw: u32, sh: u32, sw: u32, dh: u32, dw: u32, pt: u32, pl: u32, saveArg: u32,
-}
+// 2-D max / average pooling over NHWC, one thread per output element (c fastest: coalesced). A NaN
+// wins the max (a comparison with NaN is false: a cell takes over when it is not <= the best so far and
+// the best is no NaN). Padded cells never win a max and, unless INCLUDE_PAD, are left out of the
+// average's divisor. When the uniform saveArg is 1 (a training forward), max pooling records the window
+// offset ty * kw + tx of the first maximum for the backward pass. T is f32, or vec4<f32> over 4 channels
+// (then C counts vec4s). mapX(c, v) maps each input cell as it is read: v itself, or (inference) a
+// per-channel affine map and ReLU, i.e. a batch norm in front of the pooling.
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read_write> y: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> arg: array<{{U}}>;

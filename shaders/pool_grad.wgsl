@@ -1,15 +1,7 @@
 // Pooling backward without atomics: one thread per input element (n, h, w, c) gathers from the output
 // windows that span it: oh in [ceil((h + pt - ekh + 1) / sh), floor((h + pt) / sh)] with the dilated
 // window ekh = (kh - 1) * dh + 1 (likewise ow), those whose tap ty = (h + pt - oh * sh) / dh lands on it.
-// Max: the window's gradient goes to its recorded arg-max (first maximum in scan order).
-// Average: each window spreads g / divisor (the same divisor as the forward pass).
-// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
-override IS_MAX: bool = true;
-override INCLUDE_PAD: bool = false;
-struct Params {
-  n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32,
-  kh: u32, kw: u32, sh: u32, sw: u32, dh: u32, dw: u32, pt: u32, pl: u32,
-}
+// Max: the window's gradient goes to its recorded arg-max; average: each window spreads g / divisor.
 @group(0) @binding(0) var<storage, read> g: array<{{T}}>;
 @group(0) @binding(1) var<storage, read> arg: array<{{U}}>;
 @group(0) @binding(2) var<storage, read_write> dx: array<{{T}}>;

@@ -1,22 +1,16 @@
 /**
- * 2-D pooling over NHWC images: max, average and global average. One WGSL template serves max and
- * average (override constants), forward and backward, with 4 channels per invocation when C is a
- * multiple of 4.
- *
- * Conventions:
- * - padding 'valid' (none), 'same' (TensorFlow: output ceil(H / stride); the odd extra padded row/column
- *   goes to the bottom/right), or explicit [top, bottom, left, right] (each smaller than the window).
- * - Padded cells never win a max (TensorFlow and PyTorch alike). Keras DenseNet121's stem is
- *   ZeroPadding2D(1) then MaxPooling2D(3, 2): there the zeros take part in the max, which gives the same
- *   values after a ReLU (every window holds a real cell >= 0), and the same gradients through the ReLU.
- * - Average pooling divides by the number of real (unpadded) cells in the window by default, as
- *   Keras/TensorFlow do; `countIncludePad: true` divides by the full window size as PyTorch's default
- *   `count_include_pad=True` does. InceptionV3's 3x3 stride-1 'same' branch pools depend on this.
+ * 2-D pooling over NHWC images: max, average and global average, forward and backward from one WGSL
+ * template each (override constants), 4 channels per invocation when C is a multiple of 4.
+ * - Padding: 'valid', TensorFlow's 'same' (the odd padded row / column at the bottom / right), or
+ *   explicit [top, bottom, left, right], each smaller than the window span.
+ * - Padded cells never win a max (TensorFlow and PyTorch alike; Keras DenseNet121's ZeroPadding2D then
+ *   MaxPooling2D gives the same values and gradients after its ReLU).
+ * - Average pooling divides by the real cells (Keras / TensorFlow) unless `countIncludePad` (PyTorch's
+ *   default `count_include_pad=True`); InceptionV3's 3x3 stride-1 'same' pools depend on it.
  * - A window holding NaN pools to NaN (PyTorch's rule), and its gradient goes to that NaN cell.
- * - Max-pool gradients go to the first maximum of each window in scan order (rows, then columns) when
- *   values tie, as TensorFlow's CPU kernel does. The forward pass records that arg-max when a gradient
- *   will be needed; the backward pass is a gather (each input cell collects from the windows that
- *   contain it), so no atomics are used.
+ * - Max-pool gradients go to the first maximum in scan order (rows, then columns), as TensorFlow's CPU
+ *   kernel: the forward records that arg-max when a gradient will be needed, and the backward gathers
+ *   (each input cell collects from the windows that contain it), without atomics.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
@@ -25,6 +19,7 @@ import { record } from '../autograd.js';
 import { mean } from './reduce.js';
 import { vecWidth, vecSource } from './vec-width.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
+import { emptyWindow, forEachWindow, poolReference, windowAxis, type WindowAxis } from './window.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradTemplate from '../../shaders/pool_grad.wgsl';
 import poolCommonSrc from '../../shaders/pool_common.wgsl';
@@ -61,13 +56,8 @@ export interface AvgPool2dOptions extends Pool2dOptions {
 
 /** The resolved geometry of a pooling window over an H x W image. */
 export interface PoolGeometry {
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  /** Dilation (taps dh, dw apart). */
-  dh: number;
-  dw: number;
+  /** The vertical and horizontal axes of the window. */
+  axes: [WindowAxis, WindowAxis];
   /** Padding [top, bottom, left, right]. */
   pad: [number, number, number, number];
   OH: number;
@@ -79,68 +69,33 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeo
   if (typeof opts !== 'object' || opts === null) {
     throw new Error(`ossify: pooling options must be an object with a window size, got ${showValue(opts)}`);
   }
-  const [kh, kw] = checkPair(opts.size, 'pooling option size', { integer: true, min: 1 });
-  const [sh, sw] = checkPair(withDefault(opts.stride, opts.size), 'pooling option stride', { integer: true, min: 1 });
-  const [dh, dw] = checkPair(withDefault(opts.dilation, 1), 'pooling option dilation', { integer: true, min: 1 });
-  const padding = checkPadding(withDefault(opts.padding, 'valid'), 'pooling option padding');
-  // The dilated window's span.
+  const positive = { integer: true, min: 1 };
+  const [kh, kw] = checkPair(opts.size, 'pooling option size', positive);
+  const [sh, sw] = checkPair(withDefault(opts.stride, opts.size), 'pooling option stride', positive);
+  const [dh, dw] = checkPair(withDefault(opts.dilation, 1), 'pooling option dilation', positive);
+  const p = checkPadding(withDefault(opts.padding, 'valid'), 'pooling option padding');
+  const padding = typeof p === 'string' ? p : [p.slice(0, 2) as [number, number], p.slice(2) as [number, number]];
+  const axes: [WindowAxis, WindowAxis] = [windowAxis(H, kh, sh, dh, padding, 0), windowAxis(W, kw, sw, dw, padding, 1)];
+  const [ah, aw] = axes;
+  const pad: PoolGeometry['pad'] = [ah.before, ah.after, aw.before, aw.after];
   const [ekh, ekw] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
   const window = `${kh}x${kw} window${dh > 1 || dw > 1 ? ` with dilation ${dh}x${dw} (spanning ${ekh}x${ekw})` : ''}`;
-  let pad: [number, number, number, number];
-  if (padding === 'valid') pad = [0, 0, 0, 0];
-  else if (padding === 'same') {
-    const total = (n: number, k: number, s: number) => Math.max((Math.ceil(n / s) - 1) * s + k - n, 0);
-    const th = total(H, ekh, sh);
-    const tw = total(W, ekw, sw);
-    pad = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
-  } else {
-    pad = [padding[0], padding[1], padding[2], padding[3]];
-    if (pad.some((v, i) => v >= (i < 2 ? ekh : ekw))) {
-      const rule = `integers in [0, window span) for a ${window}`;
-      throw new Error(`ossify: explicit pooling option padding [${pad.join(', ')}] must be ${rule}`);
-    }
+  if (typeof p !== 'string' && pad.some((v, i) => v >= (i < 2 ? ekh : ekw))) {
+    const rule = `integers in [0, window span) for a ${window}`;
+    throw new Error(`ossify: explicit pooling option padding [${pad.join(', ')}] must be ${rule}`);
   }
-  const OH = Math.floor((H + pad[0] + pad[1] - ekh) / sh) + 1;
-  const OW = Math.floor((W + pad[2] + pad[3] - ekw) / sw) + 1;
-  if (OH < 1 || OW < 1) {
+  if (ah.out < 1 || aw.out < 1) {
     const input = `a ${H}x${W} input with padding [${pad.join(', ')}]`;
     throw new Error(`ossify: a ${window} (option size) does not fit ${input}`);
   }
-  // A dilated window can step over a small image: every window must hold a real cell.
-  const empty = (O: number, s: number, p: number, k: number, d: number, n: number) =>
-    Array.from({ length: O }, (_, o) => o).find((o) => {
-      const t = Array.from({ length: k }, (_, j) => o * s - p + j * d);
-      return !t.some((v) => v >= 0 && v < n);
-    });
-  const er = dh > 1 ? empty(OH, sh, pad[0], kh, dh, H) : undefined;
-  const ec = dw > 1 ? empty(OW, sw, pad[2], kw, dw, W) : undefined;
+  const [er, ec] = [emptyWindow(ah, H), emptyWindow(aw, W)];
   if (er !== undefined || ec !== undefined) {
     const where = er !== undefined ? `output row ${er}` : `output column ${ec}`;
     throw new Error(
       `ossify: the pooling ${window} at ${where} reads only padding of a ${H}x${W} input: use less padding or dilation`,
     );
   }
-  return { kh, kw, sh, sw, dh, dw, pad, OH, OW };
-}
-
-function params(x: Tensor, geo: PoolGeometry, n: number, v: number): Record<string, number> {
-  const [, H, W, C] = x.shape;
-  return {
-    n: n / v,
-    H,
-    W,
-    C: C / v,
-    OH: geo.OH,
-    OW: geo.OW,
-    kh: geo.kh,
-    kw: geo.kw,
-    sh: geo.sh,
-    sw: geo.sw,
-    dh: geo.dh,
-    dw: geo.dw,
-    pt: geo.pad[0],
-    pl: geo.pad[2],
-  };
+  return { axes, pad, OH: ah.out, OW: aw.out };
 }
 
 // The input map of the pool kernel: none, or act(x * table[c] + table[C + c]) (the fused op's prologue,
@@ -168,48 +123,34 @@ export function pool2d(
     );
   const rt = runtime();
   const [N, H, W, C] = x.shape;
-  const geo = poolGeometry(H, W, opts);
+  const [h, w] = poolGeometry(H, W, opts).axes;
   const countIncludePad = checkBoolean(opts.countIncludePad, 'avgPool2d option countIncludePad', false);
-  const includePad = !isMax && countIncludePad;
-  const y = Tensor.empty([N, geo.OH, geo.OW, C]);
+  const flags = { IS_MAX: isMax ? 1 : 0, INCLUDE_PAD: !isMax && countIncludePad ? 1 : 0 };
+  const y = Tensor.empty([N, h.out, w.out, C]);
   const needArg = isMax && isGradEnabled() && x.requiresGrad;
   // The arg-max indices are u32 bit patterns in an f32 tensor's storage (the shader reads them as u32).
   const arg = needArg ? Tensor.empty(y.shape) : Tensor.empty([1]);
   const v = vecWidth(C);
-  const src = vecSource(
-    fillTemplate(poolSrc, {
-      MAP: map ? POOL_MAPS.affine : POOL_MAPS.none,
-      POOL_COMMON: poolCommonSrc,
-      T: '{{T}}',
-      U: '{{U}}',
-    }),
-    v,
-  );
+  const dims = { H, W, C: C / v, OH: h.out, OW: w.out, kh: h.k, kw: w.k, sh: h.s, sw: w.s, dh: h.d, dw: w.d };
+  // Whether to save the arg-max is a uniform: a training forward and an inference one share the pipeline.
+  const params = { ...dims, pt: h.before, pl: w.before, saveArg: needArg ? 1 : 0 };
+  const T = { T: '{{T}}', U: '{{U}}' };
+  const src = fillTemplate(poolSrc, { MAP: map ? POOL_MAPS.affine : POOL_MAPS.none, POOL_COMMON: poolCommonSrc, ...T });
   const name = `${isMax ? 'max' : 'avg'}-pool${map ? (map.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`;
-  const k = rt.kernel(name, src, {
-    IS_MAX: isMax ? 1 : 0,
-    INCLUDE_PAD: includePad ? 1 : 0,
-    ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}),
-  });
   rt.dispatch(
-    k,
+    rt.kernel(name, vecSource(src, v), { ...flags, ...(map ? { MAP_RELU: map.relu ? 1 : 0 } : {}) }),
     { x: x.storage, y: y.storage, arg: arg.storage, ...(map ? { map: map.table.storage } : {}) },
-    // Whether to save the arg-max is a uniform: a training forward and an inference one share the pipeline.
-    { ...params(x, geo, y.size, v), saveArg: needArg ? 1 : 0 },
+    { ...params, n: y.size / v },
     rt.grid(y.size / v, 256),
   );
   // A mapped pooling records nothing: the fused op refused x that needs a gradient.
   const out = record(isMax ? 'maxPool2d' : 'avgPool2d', [x], y, needArg ? [arg] : [], (g, saved) => {
     const dx = Tensor.empty(x.shape);
-    const kg = rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', vecSource(poolGradSrc, v), {
-      IS_MAX: isMax ? 1 : 0,
-      INCLUDE_PAD: includePad ? 1 : 0,
-    });
     // Average pooling reads no arg-max: g stands in for the binding.
     rt.dispatch(
-      kg,
+      rt.kernel(isMax ? 'max-pool-grad' : 'avg-pool-grad', vecSource(poolGradSrc, v), flags),
       { g: g.storage, arg: (saved[0] ?? g).storage, dx: dx.storage },
-      params(x, geo, dx.size, v),
+      { ...params, n: dx.size / v },
       rt.grid(dx.size / v, 256),
     );
     return [dx];
@@ -239,57 +180,19 @@ export const globalAvgPool2d = defineOp('globalAvgPool2d', ['x'], (x: Tensor): T
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
-/**
- * Float64 reference of max / average pooling: output [N, OH, OW, C] and, for max, the arg-max input
- * index per output.
- */
+/** Float64 reference of max / average pooling: output [N, OH, OW, C] and, for max, each output's arg-max input index. */
 export function pool2dReference(
   x: ArrayLike<number>,
   shape: readonly number[],
   kind: 'max' | 'avg',
   opts: AvgPool2dOptions,
 ): { y: Float64Array; shape: number[]; argmax: Int32Array } {
-  const [N, H, W, C] = shape;
-  const geo = poolGeometry(H, W, opts);
-  const { kh, kw, sh, sw, dh, dw, OH, OW } = geo;
-  const [pt, , pl] = geo.pad;
-  const y = new Float64Array(N * OH * OW * C);
-  const argmax = new Int32Array(y.length).fill(-1);
-  for (let b = 0; b < N; b++)
-    for (let oh = 0; oh < OH; oh++)
-      for (let ow = 0; ow < OW; ow++)
-        for (let c = 0; c < C; c++) {
-          let best = -Infinity;
-          let bi = -1;
-          let s = 0;
-          let cnt = 0;
-          for (let dy = 0; dy < kh; dy++)
-            for (let dx = 0; dx < kw; dx++) {
-              const h = oh * sh - pt + dy * dh;
-              const w = ow * sw - pl + dx * dw;
-              if (h < 0 || h >= H || w < 0 || w >= W) continue;
-              const at = ((b * H + h) * W + w) * C + c;
-              // The first cell starts the max; a larger one or a NaN (unless NaN already won) takes over.
-              if (bi < 0 || (!(x[at] <= best) && !Number.isNaN(best))) {
-                best = x[at];
-                bi = at;
-              }
-              s += x[at];
-              cnt++;
-            }
-          const o = ((b * OH + oh) * OW + ow) * C + c;
-          if (kind === 'max') {
-            y[o] = best;
-            argmax[o] = bi;
-          } else y[o] = s / (opts.countIncludePad ? kh * kw : cnt);
-        }
-  return { y, shape: [N, OH, OW, C], argmax };
+  const { axes } = poolGeometry(shape[1], shape[2], opts);
+  const r = poolReference(x, shape, kind, axes, opts.countIncludePad);
+  return { y: r.out, shape: r.shape, argmax: r.argmax };
 }
 
-/**
- * Float64 reference gradient of pooling w.r.t. x for an output gradient g (scatter form, the
- * adjoint of the forward).
- */
+/** Float64 reference gradient of pooling w.r.t. x for an output gradient g (scatter form, the adjoint of the forward). */
 export function pool2dBackwardReference(
   x: ArrayLike<number>,
   shape: readonly number[],
@@ -297,31 +200,18 @@ export function pool2dBackwardReference(
   kind: 'max' | 'avg',
   opts: AvgPool2dOptions,
 ): Float64Array {
-  const [N, H, W, C] = shape;
-  const geo = poolGeometry(H, W, opts);
-  const { kh, kw, sh, sw, dh, dw, OH, OW } = geo;
-  const [pt, , pl] = geo.pad;
-  const { argmax } = pool2dReference(x, shape, 'max', opts);
+  const { axes } = poolGeometry(shape[1], shape[2], opts);
+  const { argmax } = poolReference(x, shape, 'max', axes);
+  const C = shape[3];
   const dx = new Float64Array(x.length);
-  for (let b = 0; b < N; b++)
-    for (let oh = 0; oh < OH; oh++)
-      for (let ow = 0; ow < OW; ow++)
-        for (let c = 0; c < C; c++) {
-          const o = ((b * OH + oh) * OW + ow) * C + c;
-          if (kind === 'max') {
-            dx[argmax[o]] += g[o];
-            continue;
-          }
-          const cells: number[] = [];
-          for (let dy = 0; dy < kh; dy++)
-            for (let ddx = 0; ddx < kw; ddx++) {
-              const h = oh * sh - pt + dy * dh;
-              const w = ow * sw - pl + ddx * dw;
-              if (h >= 0 && h < H && w >= 0 && w < W) cells.push(((b * H + h) * W + w) * C + c);
-            }
-          const d = opts.countIncludePad ? kh * kw : cells.length;
-          for (const at of cells) dx[at] += g[o] / d;
-        }
+  forEachWindow(shape[0], shape.slice(1, 3), axes, (o, taps) => {
+    for (let c = 0; c < C; c++) {
+      const q = o * C + c;
+      if (kind === 'max') dx[argmax[q]] += g[q];
+      else
+        for (const [, i] of taps) dx[i * C + c] += g[q] / (opts.countIncludePad ? axes[0].k * axes[1].k : taps.length);
+    }
+  });
   return dx;
 }
 
@@ -329,10 +219,6 @@ export function pool2dBackwardReference(
 export function globalAvgPool2dReference(x: ArrayLike<number>, shape: readonly number[]): Float64Array {
   const [N, H, W, C] = shape;
   const y = new Float64Array(N * C);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % C;
-    const b = Math.floor(i / (H * W * C));
-    y[b * C + c] += x[i] / (H * W);
-  }
+  for (let i = 0; i < x.length; i++) y[Math.floor(i / (H * W * C)) * C + (i % C)] += x[i] / (H * W);
   return y;
 }
