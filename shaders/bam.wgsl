@@ -1,6 +1,5 @@
-// BAM combine, forward: out = x * (1 + sigmoid(a)) over x [N, H, W, C], one pass, where
-// a = mc[n, c] + ms[n, h, w] (the paper, PRODUCT = false) or mc[n, c] * ms[n, h, w] (the official code).
-// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
+// BAM combine, forward: out = x * (1 + sigmoid(a)) over x [N, H, W, C], a = mc[n, c] + ms[n, h, w] (the
+// paper) or, PRODUCT, mc[n, c] * ms[n, h, w] (the official code). T is f32, or vec4<f32> (C counts vec4s).
 override PRODUCT: bool = false;
 struct Params { n: u32, C: u32, HW: u32 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;

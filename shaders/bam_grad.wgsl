@@ -1,8 +1,6 @@
-// BAM combine, backward (elementwise part). With s = sigmoid(a) and da = g * x * s * (1 - s):
-//   dx = g * (1 + s)
-//   u  = da * (PRODUCT ? ms : 1)   (summed over H, W gives dmc)
-//   v  = da * (PRODUCT ? mc : 1)   (summed over C gives dms; in sum mode u = v and v is not written)
-// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
+// BAM combine, backward (elementwise part), s = sigmoid(a), da = g * x * s * (1 - s): dx = g * (1 + s),
+// u = da * (PRODUCT ? ms : 1) (summed over H, W: dmc), v = da * (PRODUCT ? mc : 1) (summed over C: dms; in
+// sum mode u = v and v is not written). T is f32, or vec4<f32> (C counts vec4s).
 override PRODUCT: bool = false;
 struct Params { n: u32, C: u32, HW: u32 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;

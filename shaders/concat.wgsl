@@ -1,10 +1,7 @@
-// Strided slab copy for concat / split: tensors viewed as [outer, inner] rows along the joined axis.
-// Copy mode (EMBED = false, one thread per slab element):
-//   dst[o * dstStride + dstOff + j] = src[o * srcStride + srcOff + j],  j < inner.
-// Embed mode (EMBED = true, one thread per dst element): the slab lands at dstOff inside rows of
-// dstStride and everything else is written as zero (the gradient of slicing one output out of x).
-// U is u32, or vec4<u32> when every size and offset is a multiple of 4 (then all counts are in vec4s:
-// a quarter of the index arithmetic and 16-byte accesses): 32-bit words, so f32 and int32 alike.
+// Strided slab copy for concat / split over [outer, inner] row views of 32-bit words (f32 and int32 alike):
+//   copy (one thread per slab element): dst[o * dstStride + dstOff + j] = src[o * srcStride + srcOff + j];
+//   EMBED (one thread per dst element): the slab lands at dstOff, zeros elsewhere (the gradient of split).
+// U is u32, or vec4<u32> when every size and offset is a multiple of 4 (then all counts are in vec4s).
 override EMBED: bool = false;
 struct Params { n: u32, inner: u32, srcStride: u32, srcOff: u32, dstStride: u32, dstOff: u32 }
 @group(0) @binding(0) var<storage, read> src: array<{{U}}>;

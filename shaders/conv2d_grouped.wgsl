@@ -1,18 +1,14 @@
-// Grouped and depthwise convolution, direct, forward and both gradients from this one source, chosen
-// by the MODE override. Each invocation computes one pixel (or weight tap) for a quad of 4 consecutive
-// channels of its output, so that the index math is shared four ways and, for depthwise convolution,
-// the loads of x, dY and w are contiguous across the quad.
-//   0 forward:         out[b, oh, ow, co] = bias[co] + sum_{kh, kw, j < Cig} x[b, ih, iw, g*Cig + j] * w[kh, kw, j, co]
-//                      with g = co / Cog, ih = oh*sh - padT + kh*dilH, iw = ow*sw - padL + kw*dilW (zero outside).
-//   1 input gradient:  dx[b, ih, iw, ci] =
-//                        sum_{kh, kw, j < Cog} dY[b, oh, ow, g*Cog + j] * w[kh, kw, ci % Cig, g*Cog + j]
-//                      with g = ci / Cig, over the taps where oh*sh = ih + padT - kh*dilH (a non-negative
-//                      multiple of the stride, oh < OH), likewise for columns.
-//   2 weight gradient: partial[chunk, kh, kw, j, co] = sum over the output pixels q = (b, oh, ow) of this
-//                      chunk of x[b, ih, iw, g*Cig + j] * dY[q, co]; the launch code sums the chunks.
-// Groups: G groups, Cig = Cin / G inputs and Cog = Cout / G outputs each; weights HWIO [KH, KW, Cig, Cout].
-// Depthwise is G = Cin (Cig = 1). Bindings: a = x (modes 0, 2) or dY (1); b = w (0, 1) or dY (2).
-// `total` counts invocations: pixels (or taps x chunks) times quads, quads = ceil(channels / 4).
+// Grouped convolution, direct, forward and both gradients, chosen by MODE. Each invocation computes one
+// pixel (or weight tap) for a quad of 4 consecutive channels of its output (shared index math; for
+// depthwise convolution, contiguous loads across the quad). Groups: Cig = Cin / G inputs and Cog = Cout / G
+// outputs each; weights HWIO [KH, KW, Cig, Cout].
+//   0 forward:        out[b, oh, ow, co] = bias[co] + sum_{kh,kw,j<Cig} x[b, ih, iw, g*Cig + j] * w[kh, kw, j, co]
+//                     with g = co / Cog, ih = oh*sh - padT + kh*dilH, iw = ow*sw - padL + kw*dilW (zero outside).
+//   1 input gradient: dx[b, ih, iw, ci] = sum_{kh,kw,j<Cog} dY[b, oh, ow, g*Cog + j] * w[kh, kw, ci % Cig, g*Cog + j]
+//                     with g = ci / Cig, over the taps where oh*sh = ih + padT - kh*dilH (likewise columns).
+//   2 weight gradient: partial[chunk, kh, kw, j, co] = sum over the chunk's output pixels of
+//                     x[b, ih, iw, g*Cig + j] * dY[q, co]; the launch code sums the chunks.
+// Bindings: a = x (modes 0, 2) or dY (1); b = w (0, 1) or dY (2). `total` counts invocations.
 override MODE: u32 = 0u;
 struct Params {
   total: u32, quads: u32, H: i32, W: i32, Cin: u32, OH: i32, OW: i32, Cout: u32, KH: u32, KW: u32,

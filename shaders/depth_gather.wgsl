@@ -1,7 +1,6 @@
-// The depth gather under 3-D convolution and pooling (src/kernels/conv3d.ts): x [N, Din, P] ->
-// out [N, Dout, P] with out[n, o, p] = x[n, s, p] where s = (o * mul + add) / div is a whole number in
-// [0, Din), else `fill`. A depth tap of a window is (mul, add, div) = (stride, tap offset, 1); its
-// adjoint, the gradient, is (1, -offset, stride) with fill 0.
+// The depth gather of 3-D convolution and pooling (src/kernels/conv3d.ts): out[n, o, p] = x[n, s, p] for
+// x [N, Din, P], out [N, Dout, P], where s = (o * mul + add) / div is whole and in [0, Din), else `fill`.
+// A depth tap is (stride, tap offset, 1); its adjoint, the gradient, (1, -offset, stride) with fill 0.
 struct Params { n: u32, Din: u32, Dout: u32, P: u32, mul: i32, add: i32, div: i32, fill: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

@@ -1,8 +1,6 @@
-// Inverted dropout: y = x * (keep(i) ? scale : 0) with scale = 1 / (1 - rate) (a dropped NaN stays NaN,
-// as in PyTorch). keep(i) comes from a
-// counter-based hash of (seed, element index): no state and no mask buffer, so the backward pass
-// regenerates the same mask by running this kernel on the gradient with the same seed.
-// keep(i) = hash >= threshold with threshold = rate * 2^32.
+// Inverted dropout: y = x * (keep(i) ? scale : 0), scale = 1 / (1 - rate) (a dropped NaN stays NaN).
+// keep(i) = hash(seed, i) >= threshold = rate * 2^32: no state and no mask buffer, so the backward pass
+// regenerates the mask by running this kernel on the gradient with the same seed.
 struct Params { n: u32, seed: u32, threshold: u32, scale: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;

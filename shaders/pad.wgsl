@@ -1,8 +1,6 @@
-// Window copy with zero fill: out[b, i, j, c] = x[b, i + offY, j + offX, c] where that lies inside x,
-// else 0. zeroPad2d uses offsets (-top, -left) on a larger output; its gradient, a crop, uses
-// (top, left) on the padded gradient with the original (smaller) output size.
-// T is f32, or vec4<f32> when C is a multiple of 4 (then C and total count vec4s): integer division
-// is the cost of this kernel on CPU adapters (not vectorised), so 4 channels share one index split.
+// Window copy with zero fill: out[b, i, j, c] = x[b, i + offY, j + offX, c] inside x, else 0: zeroPad2d
+// with offsets (-top, -left) on a larger output, its gradient (a crop) with (top, left). T is f32, or
+// vec4<f32> when C is a multiple of 4 (then C and total count vec4s: 4 channels share one index split).
 struct Params { total: u32, H: i32, W: i32, C: u32, OH: u32, OW: u32, offY: i32, offX: i32 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read_write> out: array<{{T}}>;

@@ -1,13 +1,8 @@
-// N-d padding with a mode, on 32-bit words (f32 and int32 alike). Element i of the output has
-// coordinates c_d in `shape`; its source coordinate on axis d is s = c_d - before_d, and where s
-// falls outside [0, inShape_d):
-//   mode 0 (constant): the output is `value` (its bit pattern);
-//   mode 1 (reflect, NumPy/PyTorch 'reflect', the edge not repeated): s -> -s, or 2 (n - 1) - s;
-//   mode 2 (edge, NumPy 'edge' / PyTorch 'replicate'): s clamped to [0, n - 1].
-// Each axis maps independently, so this equals padding one axis after another (the gradient does).
-// Each invocation writes a run of PER elements along the last axis (the other axes' index arithmetic
-// paid once per run); n counts runs. U is u32, or vec4<u32> when the last axis is unpadded and a
-// multiple of 4 (its extents count vec4s).
+// N-d padding with a mode, on 32-bit words. Output coordinate c_d reads source s = c_d - before_d; outside
+// [0, inShape_d): mode 0 (constant) writes `value` (its bits), 1 (reflect, the edge not repeated) maps
+// s -> -s or 2 (n - 1) - s, 2 (edge / replicate) clamps. Axes map independently (as padding one axis after
+// another, which the gradient does). Each invocation writes a run of PER elements along the last axis;
+// n counts runs. U is u32, or vec4<u32> when the last axis is unpadded and a multiple of 4.
 const PER = 8u;
 struct Params {
   n: u32, rank: u32, mode: u32, value: u32,

@@ -1,11 +1,7 @@
-// The gradient of reflect or edge padding along one axis: x viewed as [outer, len, inner], the padded
-// gradient g as [outer, P, inner] with P = before + len + after. dx[o, j, i] sums g[o, q, i] over the
-// padded positions q whose source (shaders/pad_modes.wgsl) is j:
-//   the position itself, q = j + before, always;
-//   reflect (mode 1): q = before - j when 1 <= j <= before, and q = before + 2 (len - 1) - j when
-//                     that lies in the after part [before + len, P);
-//   edge (mode 2): j = 0 takes q in [0, before), j = len - 1 takes q in [before + len, P).
-// Other modes take the position alone. One invocation per element of dx.
+// The gradient of reflect or edge padding along one axis: x as [outer, len, inner], g as [outer, P, inner]
+// (P = before + len + after); dx[o, j, i] sums g[o, q, i] over the padded q whose source is j: q = j + before;
+// reflect (mode 1) also q = before - j (1 <= j <= before) and q = before + 2 (len - 1) - j in the after part;
+// edge (mode 2) j = 0 takes q < before, j = len - 1 takes q >= before + len. One invocation per element of dx.
 struct Params { n: u32, len: u32, inner: u32, P: u32, before: u32, mode: u32 }
 @group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;

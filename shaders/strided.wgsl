@@ -1,12 +1,8 @@
-// Strided copy of 32-bit words (f32 and int32 alike: the bits move unchanged), the one kernel under
-// transpose/permute, slice and slice's gradient. c(i) are the coordinates of element i in `shape`:
-//   SCATTER = false: out[i] = x[base + sum_d c_d(i) * stride_d]   (permute: permuted strides; slice:
-//                    strides times steps, base at the starts; negative steps give negative strides)
-//   SCATTER = true:  out[base + sum_d c_d(i) * stride_d] = x[i]   (slice's gradient, into zeros)
-// Each invocation moves a run of PER elements along the last axis, so that the index arithmetic
-// (integer divisions: the cost of this kernel on CPU adapters) is paid once per run; n counts runs.
-// U is u32, or vec4<u32> when the innermost axis is contiguous and everything is a multiple of 4
-// (then shape's last extent, base and strides count vec4s).
+// Strided copy of 32-bit words (f32 and int32 alike), under transpose/permute, slice and slice's gradient.
+// With c(i) the coordinates of element i in `shape`: out[i] = x[base + sum_d c_d(i) * stride_d], or with
+// SCATTER out[base + sum_d c_d(i) * stride_d] = x[i] (slice's gradient, into zeros). Each invocation moves
+// a run of PER elements along the last axis (index arithmetic once per run); n counts runs. U is u32, or
+// vec4<u32> when the innermost axis is contiguous and everything is a multiple of 4.
 const PER = 8u;
 override SCATTER: bool = false;
 struct Params { n: u32, rank: u32, base: i32, shape: array<vec4<u32>, 2>, stride: array<vec4<i32>, 2> }

@@ -1,14 +1,10 @@
 /**
  * The combine step of BAM (Park et al., "BAM: Bottleneck Attention Module", BMVC 2018):
- * out = x * (1 + sigmoid(a)) with the channel attention mc [N, C] broadcast over space and the spatial
- * attention ms [N, H, W, 1] broadcast over channels, where
- * - mode 'sum' (default, the paper: F' = F + F * sigmoid(Mc + Ms)): a = mc + ms;
- * - mode 'product' (the official code: F * (1 + sigmoid(Mc * Ms))): a = mc * ms.
- *
- * Forward is one fused pass (4 channels per invocation when C is a multiple of 4). Backward is one fused
- * elementwise pass (dx and the per-element contributions to dmc / dms) followed by two channel-contiguous
- * sums (over H*W for dmc, over C for dms). It equals the composite of primitive ops (mul, add, sigmoid,
- * broadcasting), as the tests check.
+ * out = x * (1 + sigmoid(a)), the channel attention mc [N, C] broadcast over space and the spatial
+ * attention ms [N, H, W, 1] over channels, with a = mc + ms (mode 'sum', the paper) or a = mc * ms ('product',
+ * the official code). Forward is one fused pass; backward one fused elementwise pass (dx and the
+ * per-element contributions to dmc / dms) and two channel-contiguous sums. It equals the composite of
+ * primitive ops, as the tests check.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr } from '../tensor.js';
@@ -22,18 +18,6 @@ import bamGradSrc from '../../shaders/bam_grad.wgsl';
 /** How BAM combines channel and spatial attention: 'sum' (paper) or 'product' (official code). */
 export type BamMode = 'sum' | 'product';
 
-function check(x: Tensor, mc: Tensor, ms: Tensor): [number, number, number, number] {
-  if (x.rank !== 4) throw new Error(`ossify: bamCombine takes x as [N, H, W, C], got ${shapeStr(x.shape)}`);
-  const [N, H, W, C] = x.shape;
-  if (mc.size !== N * C || (mc.rank !== 2 && mc.rank !== 4))
-    throw new Error(`ossify: bamCombine mc must be [${N}, ${C}] for x ${shapeStr(x.shape)}, got ${shapeStr(mc.shape)}`);
-  if (ms.size !== N * H * W)
-    throw new Error(
-      `ossify: bamCombine ms must be [${N}, ${H}, ${W}, 1] for x ${shapeStr(x.shape)}, got ${shapeStr(ms.shape)}`,
-    );
-  return [N, H, W, C];
-}
-
 /** out = x * (1 + sigmoid(mc + ms)) ('sum') or x * (1 + sigmoid(mc * ms)) ('product'). Differentiable in all three. */
 export const bamCombine = defineOp(
   'bamCombine',
@@ -41,7 +25,13 @@ export const bamCombine = defineOp(
   (x: Tensor, mc: Tensor, ms: Tensor, mode: BamMode = 'sum'): Tensor => {
     checkChoice(mode, 'bamCombine mode', ['sum', 'product'] as const);
     const rt = runtime();
-    const [N, H, W, C] = check(x, mc, ms);
+    if (x.rank !== 4) throw new Error(`ossify: bamCombine takes x as [N, H, W, C], got ${shapeStr(x.shape)}`);
+    const [N, H, W, C] = x.shape;
+    const shapes = `for x ${shapeStr(x.shape)}, got`;
+    if (mc.size !== N * C || (mc.rank !== 2 && mc.rank !== 4))
+      throw new Error(`ossify: bamCombine mc must be [${N}, ${C}] ${shapes} ${shapeStr(mc.shape)}`);
+    if (ms.size !== N * H * W)
+      throw new Error(`ossify: bamCombine ms must be [${N}, ${H}, ${W}, 1] ${shapes} ${shapeStr(ms.shape)}`);
     const product = mode === 'product' ? 1 : 0;
     const out = Tensor.empty(x.shape);
     const v = vecWidth(C);
@@ -82,39 +72,30 @@ export function bamCombineReference(
   ms: ArrayLike<number>,
   mode: BamMode = 'sum',
 ): Float64Array {
-  const C = shape[3];
-  const HW = shape[1] * shape[2];
-  const y = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const pix = Math.floor(i / C);
-    const cv = mc[Math.floor(pix / HW) * C + (i % C)];
-    y[i] = x[i] * (1 + sig(mode === 'product' ? cv * ms[pix] : cv + ms[pix]));
-  }
-  return y;
+  return bamCombineBackwardReference(x, shape, mc, ms, null, mode).y;
 }
 
-/** Float64 reference gradients of {@link bamCombine} for an output gradient g. */
+/** Float64 reference of {@link bamCombine} and, for an output gradient g, its gradients. */
 export function bamCombineBackwardReference(
   x: ArrayLike<number>,
   shape: readonly number[],
   mc: ArrayLike<number>,
   ms: ArrayLike<number>,
-  g: ArrayLike<number>,
+  g: ArrayLike<number> | null,
   mode: BamMode = 'sum',
-): { dx: Float64Array; dmc: Float64Array; dms: Float64Array } {
-  const C = shape[3];
-  const HW = shape[1] * shape[2];
-  const dx = new Float64Array(x.length);
-  const dmc = new Float64Array(mc.length);
-  const dms = new Float64Array(ms.length);
+): { y: Float64Array; dx: Float64Array; dmc: Float64Array; dms: Float64Array } {
+  const [C, HW] = [shape[3], shape[1] * shape[2]];
+  const [y, dx, dmc, dms] = [x.length, x.length, mc.length, ms.length].map((n) => new Float64Array(n));
   for (let i = 0; i < x.length; i++) {
     const pix = Math.floor(i / C);
     const ci = Math.floor(pix / HW) * C + (i % C);
     const s = sig(mode === 'product' ? mc[ci] * ms[pix] : mc[ci] + ms[pix]);
+    y[i] = x[i] * (1 + s);
+    if (!g) continue;
     dx[i] = g[i] * (1 + s);
     const da = g[i] * x[i] * s * (1 - s);
     dmc[ci] += mode === 'product' ? da * ms[pix] : da;
     dms[pix] += mode === 'product' ? da * mc[ci] : da;
   }
-  return { dx, dmc, dms };
+  return { y, dx, dmc, dms };
 }

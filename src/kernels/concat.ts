@@ -1,18 +1,11 @@
 /**
- * Concatenation and splitting along any axis (Inception joins its 4 branches on the channel axis;
- * DenseNet concatenates every layer's new features onto the running block).
- *
- * Both view tensors as [outer, inner] rows, where outer is the product of the dimensions before the
- * axis and inner the axis extent times the dimensions after it; each piece is then a slab of columns.
- * One strided slab-copy kernel moves a piece (one dispatch per piece, every thread one element, or one
- * vec4 when sizes and offsets are multiples of 4 as in the models' channel counts; adjacent threads
- * touch adjacent elements); when outer = 1 (e.g. axis 0) the slab is contiguous and a plain
- * copyBufferToBuffer does it.
- *
- * Gradients: concat's backward slices g into the pieces (the same copy, reversed). Autograd nodes have
- * one output, so each output of split is its own slice node; its backward embeds its gradient into a
- * zero tensor of x's shape in a single pass (zeros for the rest), and autograd sums those. Outputs that
- * never reach the loss contribute nothing (the zeros of the brief's rule).
+ * Concatenation and splitting along any axis (Inception joins its branches on the channel axis; DenseNet
+ * concatenates every layer's new features onto the running block). Both view tensors as [outer, inner]
+ * rows (outer: the dimensions before the axis; inner: the axis extent times the dimensions after it), each
+ * piece a slab of columns that one strided slab-copy kernel moves (vec4 when sizes and offsets are
+ * multiples of 4), or copyBufferToBuffer when outer = 1. concat's backward slices g into the pieces; each
+ * output of split is its own autograd node, whose backward embeds its gradient into zeros of x's shape in
+ * one pass (autograd sums them).
  */
 import { runtime } from '../gpu/runtime.js';
 import { vecWidth, vecSource } from './vec-width.js';
@@ -21,75 +14,55 @@ import { checkAxis, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import concatSrc from '../../shaders/concat.wgsl';
 
-const normAxis = (axis: number, rank: number, what = 'axis'): number => checkAxis(axis, rank, what);
-
 const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 
-/** Copy a slab of `inner` columns per row between [outer, *] views (copyBufferToBuffer when contiguous). */
-function copySlab(
+/** The [outer, stride] view of pieces of `sizes` along axis `ax` of `shape`: each piece's columns and offset. */
+function layout(shape: readonly number[], sizes: readonly number[], ax: number) {
+  const trail = prod(shape.slice(ax + 1));
+  let stride = 0;
+  const parts = sizes.map((s) => {
+    const part = { inner: s * trail, off: stride };
+    stride += part.inner;
+    return part;
+  });
+  return { outer: prod(shape.slice(0, ax)), stride, parts };
+}
+
+/**
+ * Copy a slab of `inner` columns per row from [outer, srcStride] at srcOff to [outer, dstStride] at dstOff;
+ * `embed` writes every element of dst, zeros outside the slab.
+ */
+function slab(
   src: Tensor,
   dst: Tensor,
   outer: number,
   inner: number,
-  srcStride: number,
-  srcOff: number,
-  dstStride: number,
-  dstOff: number,
+  [srcStride, srcOff]: [number, number],
+  [dstStride, dstOff]: [number, number],
+  embed = false,
 ): void {
   const rt = runtime();
-  if (outer === 1) {
-    rt.copy(src.storage, srcOff * 4, dst.storage, dstOff * 4, inner * 4);
-    return;
-  }
+  if (outer === 1 && !embed) return rt.copy(src.storage, srcOff * 4, dst.storage, dstOff * 4, inner * 4);
   const v = vecWidth(inner, srcStride, srcOff, dstStride, dstOff);
-  const n = (outer * inner) / v;
-  const k = rt.kernel('slab-copy', vecSource(concatSrc, v), { EMBED: 0 });
+  const n = (outer * (embed ? dstStride : inner)) / v;
   rt.dispatch(
-    k,
+    rt.kernel(embed ? 'slab-embed' : 'slab-copy', vecSource(concatSrc, v), { EMBED: embed ? 1 : 0 }),
     { src: src.storage, dst: dst.storage },
     { n, inner: inner / v, srcStride: srcStride / v, srcOff: srcOff / v, dstStride: dstStride / v, dstOff: dstOff / v },
     rt.grid(n, 256),
   );
 }
 
-/** Write `src` ([outer, inner]) at column dstOff of a fresh [outer, dstStride] tensor of `shape`, zeros elsewhere. */
-function embedSlab(
-  src: Tensor,
-  shape: readonly number[],
-  outer: number,
-  inner: number,
-  dstStride: number,
-  dstOff: number,
-): Tensor {
-  const rt = runtime();
-  const dst = Tensor.empty(shape);
-  const v = vecWidth(inner, dstStride, dstOff);
-  const n = (outer * dstStride) / v;
-  const k = rt.kernel('slab-embed', vecSource(concatSrc, v), { EMBED: 1 });
-  rt.dispatch(
-    k,
-    { src: src.storage, dst: dst.storage },
-    { n, inner: inner / v, srcStride: inner / v, srcOff: 0, dstStride: dstStride / v, dstOff: dstOff / v },
-    rt.grid(n, 256),
-  );
-  return dst;
-}
-
 /** Slice pieces of `sizes` along the axis (unrecorded launch, shared by split and concat's backward). */
 function sliceAll(x: Tensor, sizes: readonly number[], ax: number, want?: readonly boolean[]): (Tensor | null)[] {
-  const outer = prod(x.shape.slice(0, ax));
-  const trail = prod(x.shape.slice(ax + 1));
-  const stride = x.shape[ax] * trail;
-  let off = 0;
-  return sizes.map((s, i) => {
-    const inner = s * trail;
-    const at = off;
-    off += inner;
+  const { outer, stride, parts } = layout(x.shape, sizes, ax);
+  return parts.map(({ inner, off }, i) => {
     if (want && !want[i]) return null;
-    const shape = [...x.shape];
-    shape[ax] = s;
-    const out = Tensor.empty(shape, { dtype: x.dtype });
-    copySlab(x, out, outer, inner, stride, at, inner, 0);
+    const out = Tensor.empty(
+      x.shape.map((d, j) => (j === ax ? sizes[i] : d)),
+      { dtype: x.dtype },
+    );
+    slab(x, out, outer, inner, [stride, off], [inner, 0]);
     return out;
   });
 }
@@ -97,7 +70,7 @@ function sliceAll(x: Tensor, sizes: readonly number[], ax: number, want?: readon
 /** Concatenate tensors along `axis` (negative counts from the end). Differentiable; f32 or int32 (all alike). */
 export const concat = defineOp('concat', ['tensors[]:any'], (tensors: readonly Tensor[], axis: number): Tensor => {
   const rank = tensors[0].rank;
-  const ax = normAxis(axis, rank, 'concat axis');
+  const ax = checkAxis(axis, rank, 'concat axis');
   for (const t of tensors) {
     if (t.rank !== rank || t.shape.some((d, i) => i !== ax && d !== tensors[0].shape[i])) {
       throw new Error(
@@ -115,30 +88,17 @@ export const concat = defineOp('concat', ['tensors[]:any'], (tensors: readonly T
   const shape = [...tensors[0].shape];
   shape[ax] = sizes.reduce((p, d) => p + d, 0);
   const out = Tensor.empty(shape, { dtype });
-  const outer = prod(shape.slice(0, ax));
-  const trail = prod(shape.slice(ax + 1));
-  const stride = shape[ax] * trail;
-  let off = 0;
-  for (const t of tensors) {
-    const inner = t.shape[ax] * trail;
-    copySlab(t, out, outer, inner, inner, 0, stride, off);
-    off += inner;
-  }
-  return record('concat', [...tensors], out, [], (g) =>
-    sliceAll(
-      g,
-      sizes,
-      ax,
-      tensors.map((t) => t.requiresGrad),
-    ),
-  );
+  const { outer, stride, parts } = layout(shape, sizes, ax);
+  parts.forEach(({ inner, off }, i) => slab(tensors[i], out, outer, inner, [inner, 0], [stride, off]));
+  const want = tensors.map((t) => t.requiresGrad);
+  return record('concat', [...tensors], out, [], (g) => sliceAll(g, sizes, ax, want));
 });
 
 /** Copy x ([..., C]) into channels [offset, offset + C) of `dst` (unchecked: the fused op checks). */
 export function writeChannels(x: Tensor, dst: Tensor, offset: number): void {
   const C = x.shape[x.rank - 1];
   const D = dst.shape[dst.rank - 1];
-  copySlab(x, dst, x.size / C, C, C, 0, D, offset);
+  slab(x, dst, x.size / C, C, [C, 0], [D, offset]);
 }
 
 /**
@@ -146,7 +106,7 @@ export function writeChannels(x: Tensor, dst: Tensor, offset: number): void {
  * Differentiable; f32 or int32.
  */
 export const split = defineOp('split', ['x:any'], (x: Tensor, sizes: readonly number[], axis: number): Tensor[] => {
-  const ax = normAxis(axis, x.rank, 'split axis');
+  const ax = checkAxis(axis, x.rank, 'split axis');
   if (!Array.isArray(sizes)) {
     throw new Error(`ossify: split sizes must be a list of positive integers, got ${showValue(sizes)}`);
   }
@@ -156,36 +116,30 @@ export const split = defineOp('split', ['x:any'], (x: Tensor, sizes: readonly nu
         `${shapeStr(x.shape)})`,
     );
   }
-  const outs = sliceAll(x, sizes, ax) as Tensor[];
-  const outer = prod(x.shape.slice(0, ax));
-  const trail = prod(x.shape.slice(ax + 1));
-  let off = 0;
-  return outs.map((o, i) => {
-    const at = off;
-    off += sizes[i] * trail;
-    return record('split', [x], o, [], (g) => [
-      embedSlab(g, x.shape, outer, sizes[i] * trail, x.shape[ax] * trail, at),
-    ]);
-  });
+  const { outer, stride, parts } = layout(x.shape, sizes, ax);
+  return (sliceAll(x, sizes, ax) as Tensor[]).map((o, i) =>
+    record('split', [x], o, [], (g) => {
+      const dx = Tensor.empty(x.shape);
+      slab(g, dx, outer, parts[i].inner, [parts[i].inner, 0], [stride, parts[i].off], true);
+      return [dx];
+    }),
+  );
 });
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
-/** Float64 reference of {@link concat}. */
+/** Float64 reference of {@link concat}: row by row, each piece's row in turn. */
 export function concatReference(
   parts: { data: ArrayLike<number>; shape: readonly number[] }[],
   axis: number,
 ): { data: Float64Array; shape: number[] } {
-  const ax = normAxis(axis, parts[0].shape.length);
-  const shape = [...parts[0].shape];
-  shape[ax] = parts.reduce((p, t) => p + t.shape[ax], 0);
-  const outer = prod(shape.slice(0, ax));
-  const trail = prod(shape.slice(ax + 1));
+  const ax = checkAxis(axis, parts[0].shape.length, 'axis');
+  const shape = parts[0].shape.map((d, i) => (i === ax ? parts.reduce((p, t) => p + t.shape[ax], 0) : d));
   const data = new Float64Array(prod(shape));
   let k = 0;
-  for (let o = 0; o < outer; o++)
+  for (let o = 0; o < prod(shape.slice(0, ax)); o++)
     for (const t of parts) {
-      const inner = t.shape[ax] * trail;
+      const inner = prod(t.shape.slice(ax));
       for (let j = 0; j < inner; j++) data[k++] = t.data[o * inner + j];
     }
   return { data, shape };
@@ -198,18 +152,10 @@ export function splitReference(
   sizes: readonly number[],
   axis: number,
 ): { data: Float64Array; shape: number[] }[] {
-  const ax = normAxis(axis, shape.length);
-  const outer = prod(shape.slice(0, ax));
-  const trail = prod(shape.slice(ax + 1));
-  const stride = shape[ax] * trail;
-  let off = 0;
-  return sizes.map((s) => {
-    const inner = s * trail;
-    const data = new Float64Array(outer * inner);
-    for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) data[o * inner + j] = x[o * stride + off + j];
-    off += inner;
-    const sh = [...shape];
-    sh[ax] = s;
-    return { data, shape: sh };
-  });
+  const ax = checkAxis(axis, shape.length, 'axis');
+  const { outer, stride, parts } = layout(shape, sizes, ax);
+  return parts.map(({ inner, off }, i) => ({
+    data: Float64Array.from({ length: outer * inner }, (_, k) => x[Math.floor(k / inner) * stride + off + (k % inner)]),
+    shape: shape.map((d, j) => (j === ax ? sizes[i] : d)),
+  }));
 }

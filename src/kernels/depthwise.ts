@@ -1,22 +1,13 @@
 /**
- * Depthwise convolution (groups = Cin = Cout, channel multiplier 1: EfficientNet's and MobileNet's
- * 3x3 and 5x5 convolutions), forward, input gradient and weight gradient, on one direct kernel
- * (shaders/conv2d_depthwise.wgsl) for one channel, or 4 adjacent channels as a vec4 when C % 4 == 0.
- * Each invocation computes a block of outputs that share loads: R = 4 (stride-1 forward: 8) pixels
- * along a row that share each weight, and, with dilation 1 and at most 5 taps a row (EfficientNet's 3x3
- * and 5x5), each input column of the block loaded once for all taps that read it (the window paths,
- * generated here from the stride); the weight gradient walks output rows with a kernel row's inputs in
- * registers, shifted by the stride. Shapes, strides, dilations and padding are uniforms, so one pipeline
- * per pass and width serves every layer (at most 6 kernels to compile); the `win` uniform picks the path.
- *
- * conv2d (src/kernels/conv2d.ts) sends depthwise convolutions here and the other grouped ones to the
- * general grouped kernel; `setVariant('depthwise', 'grouped')` sends depthwise ones there too (for
- * comparisons: bench/LAB.md, eleventh round). The float64 reference is conv2d's.
- *
- * Backward is convolution: dX is dY dilated by the stride, correlated with the flipped kernel (padding
- * k_eff - 1 - pad), computed per stride phase so that no tap multiplies an inserted zero; dW correlates
- * x with dY (stride and dilation swapped), summed over the batch and pixels in chunks whose partial sums
- * are added afterwards.
+ * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5), forward,
+ * input gradient and weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), over one
+ * channel or 4 as a vec4. Each invocation computes a block of outputs that share loads (R pixels along
+ * a row share each weight); with dilation 1 and at most WIN_TAPS taps a row, the window paths generated
+ * here load each input column of the block once for all taps. Shapes are uniforms: one pipeline per
+ * pass and width serves every layer; the `win` uniform picks the path. conv2d sends depthwise
+ * convolutions here and the other grouped ones to the general grouped kernel. Backward: dX correlates
+ * the stride-dilated dY with the flipped kernel per stride phase (no tap multiplies an inserted zero);
+ * dW correlates x with dY, summed over the batch and pixels in chunks whose partials are added after.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, type Shape } from '../tensor.js';
@@ -30,11 +21,7 @@ import depthwiseSrc from '../../shaders/conv2d_depthwise.wgsl';
 
 /** Outputs (forward, input gradient) or taps (weight gradient) per invocation: R in the shader. */
 const R = 4;
-/**
- * Outputs per invocation of the forward's stride-1 window path and of the input gradient's window path:
- * 8 columns share a window of 8 to 12 inputs per kernel row (bench/LAB.md #62 and #64: up to 16 % and
- * 22 % less CPU than 4; the forward's stride-2 window, which would hold 15 to 19 inputs, keeps 4).
- */
+/** Outputs per invocation of the forward's stride-1 and the input gradient's window paths (bench/LAB.md #62, #64). */
 const R1 = 8;
 /** The widest kernel row (taps per row, or per stride phase for dX) that the window paths hold. */
 const WIN_TAPS = 5;
@@ -44,6 +31,9 @@ const indent = (code: string, n: number): string =>
     .split('\n')
     .map((l) => ' '.repeat(n) + l)
     .join('\n');
+/** `line(j)` for j < n, one per line. */
+const joinLines = (n: number, line: (j: number) => string, from = 0): string =>
+  Array.from({ length: n - from }, (_, j) => line(j + from)).join('\n');
 /**
  * The forward's window path for stride `s` (dilation 1, KW <= WIN_TAPS) over `r` outputs: the input
  * columns c0 + u that the block reads, u = j*s + kw, each loaded once (those only a tap past KW reads are
@@ -71,15 +61,7 @@ function forwardWindow(s: number, r: number): string {
  * (forwardWindow1, run where `win` is 1), else the stride-2 window (`win` 2) or the tap loop (`win` 0).
  */
 function forwardFn(r: number, stride1: boolean): string {
-  const acc = Array.from({ length: r - 1 }, (_, j) => `  var a${j + 1} = a0;`).join('\n');
-  const loop = Array.from(
-    { length: r },
-    (_, j) => `        a${j} += aAt(rowBase, iw + ${j} * p.sw, p.W, cv) * wv;`,
-  ).join('\n');
-  const stores = Array.from(
-    { length: r - 1 },
-    (_, j) => `  if (count > ${j + 1}) { out[base + ${j + 1}u * p.CV] = a${j + 1}; }`,
-  ).join('\n');
+  const loop = joinLines(r, (j) => `        a${j} += aAt(rowBase, iw + ${j} * p.sw, p.W, cv) * wv;`);
   const body = stride1
     ? indent(forwardWindow(1, r), 4)
     : `    if (p.win == 2) {
@@ -95,7 +77,7 @@ ${loop}
   let ow0 = blk * ${r};
   var a0 = {{T}}(0.0);
   if (p.hasBias == 1u) { a0 = bias[cv]; }
-${acc}
+${joinLines(r, (j) => `  var a${j} = a0;`, 1)}
   for (var kh = 0; kh < p.KH; kh++) {
     let ih = oh * p.sh - p.padT + kh * p.dilH;
     if (ih < 0 || ih >= p.H) { continue; }
@@ -107,7 +89,7 @@ ${body}
   let base = u32((n * p.OH + oh) * p.OW + ow0) * p.CV + cv;
   let count = p.OW - ow0;
   out[base] = a0;
-${stores}
+${joinLines(r, (j) => `  if (count > ${j}) { out[base + ${j}u * p.CV] = a${j}; }`, 1)}
 }`;
 }
 
@@ -127,11 +109,6 @@ function inputGradWindowFn(r: number): string {
     const fma = Array.from({ length: r }, (_, j) => `a${j} += y${j + f} * wv;`).join(' ');
     lines.push(`${f ? `if (nT > ${f}) ` : ''}{ let wv = b[wb + u32(k0 + p.sw * (nT - 1 - ${f})) * p.CV]; ${fma} }`);
   }
-  const acc = Array.from({ length: r - 1 }, (_, j) => `  var a${j + 1} = a0;`).join('\n');
-  const stores = Array.from(
-    { length: r - 1 },
-    (_, j) => `  if (count > ${j + 1}) { out[base0 + ${j + 1}u * step] = a${j + 1}; }`,
-  ).join('\n');
   return `fn inputGradWindow(n: i32, ih: i32, blk: i32, cv: u32) {
   let q = divmod(u32(blk), p.MB, p.invMB); // (stride phase px, block of the phase)
   let px = i32(q.x);
@@ -140,7 +117,7 @@ function inputGradWindowFn(r: number): string {
   let nT = max(0, (p.KW - k0 + p.sw - 1) / p.sw);
   let base = (px + p.padL - k0) / p.sw - (nT - 1) + m0;
   var a0 = {{T}}(0.0);
-${acc}
+${joinLines(r, (j) => `  var a${j} = a0;`, 1)}
   if (nT > 0) {
     for (var kh = 0; kh < p.KH; kh++) {
       let ty = ih + p.padT - kh * p.dilH;
@@ -157,7 +134,7 @@ ${indent(lines.join('\n'), 6)}
   let base0 = u32((n * p.H + ih) * p.W + iw0) * p.CV + cv;
   let step = u32(p.sw) * p.CV;
   out[base0] = a0;
-${stores}
+${joinLines(r, (j) => `  if (count > ${j}) { out[base0 + ${j}u * step] = a${j}; }`, 1)}
 }`;
 }
 
@@ -168,24 +145,24 @@ const SRC = fillTemplate(`${depthwiseSrc}\n${commonSrc}`, {
 });
 
 /**
- * Which window path a launch takes (the `win` uniform): forward 1 or 2 for strides 1 and 2 with
- * dilation 1 and KW <= WIN_TAPS; input gradient 1 with dilation 1 and at most WIN_TAPS taps per stride
- * phase; 0 (the tap loop) otherwise.
+ * The window path of a launch (the `win` uniform), with dilation 1: forward and weight gradient 1 or 2
+ * for strides 1 and 2 and KW <= WIN_TAPS; input gradient 1 with at most WIN_TAPS taps per stride phase;
+ * else 0 (the tap loop).
  */
 export function windowPath(mode: Mode, g: ConvGeometry): number {
   if (g.dilW !== 1 || depthwiseVariant() === 'loops') return 0;
-  if (mode === 0) return g.KW <= WIN_TAPS && g.sw <= 2 ? g.sw : 0;
   if (mode === 1) return Math.ceil(g.KW / g.sw) <= WIN_TAPS ? 1 : 0;
   return g.KW <= WIN_TAPS && g.sw <= 2 ? g.sw : 0;
 }
+/** The geometry the shader takes as uniforms. */
+const GEOMETRY_UNIFORMS = ['H', 'W', 'OH', 'OW', 'KH', 'KW', 'sh', 'sw', 'dilH', 'dilW', 'padT', 'padL'] as const;
 /** The kernel splits invocation indices with divmod, exact below 2^24. */
 const INDEX_LIMIT = 2 ** 24 - 4096;
 
 /**
- * Which kernel runs a depthwise convolution: 'direct' (shaders/conv2d_depthwise.wgsl, the default on
- * every adapter), 'loops' (the same kernel with its window paths off: every tap loads its own inputs), or
- * 'grouped' (the general grouped kernel, shaders/conv2d_grouped.wgsl, the path before it), chosen with
- * `setVariant('depthwise', ...)`; the other two are kept for comparisons (bench/LAB.md, eleventh round).
+ * Which kernel runs a depthwise convolution (`setVariant('depthwise', ...)`): 'direct' (the default),
+ * 'loops' (its window paths off) or 'grouped' (the general grouped kernel); the last two for comparisons
+ * (bench/LAB.md, eleventh round).
  */
 export type DepthwiseVariant = 'direct' | 'loops' | 'grouped';
 const depthwiseVariant = (): DepthwiseVariant =>
@@ -231,18 +208,7 @@ function launch(
       blocks: grid.blocks,
       rows: grid.rows,
       MB: grid.MB ?? 1,
-      H: g.H,
-      W: g.W,
-      OH: g.OH,
-      OW: g.OW,
-      KH: g.KH,
-      KW: g.KW,
-      sh: g.sh,
-      sw: g.sw,
-      dilH: g.dilH,
-      dilW: g.dilW,
-      padT: g.padT,
-      padL: g.padL,
+      ...Object.fromEntries(GEOMETRY_UNIFORMS.map((k) => [k, g[k]])),
       hasBias: bias ? 1 : 0,
       taps: g.KH * g.KW,
       positions,

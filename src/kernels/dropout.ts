@@ -1,11 +1,9 @@
 /**
  * Inverted dropout (Keras / PyTorch semantics): in training, each element is zeroed with probability
- * `rate` and the survivors are scaled by 1 / (1 - rate), so inference is the identity.
- *
- * The mask is a counter-based hash of (seed, element index) computed in WGSL (PCG output permutation):
- * deterministic for a given seed and shape, no RNG state, no mask buffer. The backward pass runs the same
- * kernel on the gradient with the same seed, which regenerates the mask. Callers pass a fresh seed per
- * step (e.g. a step counter mixed with a layer id); the same seed gives the same mask.
+ * `rate` and the survivors scaled by 1 / (1 - rate); inference is the identity. The mask is a
+ * counter-based hash of (seed, element index) in WGSL (PCG output permutation): deterministic for a seed
+ * and shape, no RNG state, no mask buffer; the backward pass regenerates it with the same seed. Callers
+ * pass a fresh seed per step.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp } from '../tensor.js';
@@ -13,9 +11,7 @@ import { checkBoolean, checkNumber } from '../validate.js';
 import { record } from '../autograd.js';
 import dropoutSrc from '../../shaders/dropout.wgsl';
 
-function threshold(rate: number): number {
-  return Math.min(2 ** 32 - 1, Math.round(rate * 2 ** 32));
-}
+const threshold = (rate: number): number => Math.min(2 ** 32 - 1, Math.round(rate * 2 ** 32));
 
 function launch(x: Tensor, rate: number, seed: number): Tensor {
   const rt = runtime();

@@ -1,7 +1,6 @@
 /**
- * Zero padding of NHWC images (Keras ZeroPadding2D; DenseNet pads explicitly before its stride-2 ops).
- * Forward and backward are the same window-copy kernel (shaders/pad.wgsl): padding copies x into the
- * middle of a zero-filled larger image; its gradient crops the padded gradient back to x's size.
+ * Zero padding of NHWC images (Keras ZeroPadding2D). Forward and backward are one window-copy kernel
+ * (shaders/pad.wgsl): padding copies x into the middle of a zero-filled larger image; its gradient crops.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
@@ -48,8 +47,7 @@ export function zeroPad2dReference(
 ): { out: Float64Array; shape: number[] } {
   const [N, H, W, C] = shape;
   const [t, b, l, r] = pad;
-  const OH = H + t + b;
-  const OW = W + l + r;
+  const [OH, OW] = [H + t + b, W + l + r];
   const out = new Float64Array(N * OH * OW * C);
   for (let n = 0; n < N; n++)
     for (let i = 0; i < H; i++)

@@ -180,7 +180,7 @@ export const globalAvgPool2d = defineOp('globalAvgPool2d', ['x'], (x: Tensor): T
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
-/** Float64 reference of max / average pooling: output [N, OH, OW, C] and, for max, each output's arg-max input index. */
+/** Float64 reference of max / average pooling: [N, OH, OW, C] and, for max, each output's arg-max input index. */
 export function pool2dReference(
   x: ArrayLike<number>,
   shape: readonly number[],
@@ -192,7 +192,7 @@ export function pool2dReference(
   return { y: r.out, shape: r.shape, argmax: r.argmax };
 }
 
-/** Float64 reference gradient of pooling w.r.t. x for an output gradient g (scatter form, the adjoint of the forward). */
+/** Float64 reference gradient of pooling w.r.t. x for an output gradient g (scatter form: the forward's adjoint). */
 export function pool2dBackwardReference(
   x: ArrayLike<number>,
   shape: readonly number[],
