@@ -4,11 +4,10 @@
  * kernel [K, Cin/groups, Cout] as [1, K, Cin/groups, Cout]. Autograd comes from the 2-D ops and the reshapes.
  */
 import { Tensor, defineOp, shapeStr } from '../tensor.js';
-import { showValue, withDefault } from '../validate.js';
 import { reshape } from './elementwise.js';
 import { conv2d } from './conv2d.js';
-import { pool2d, type PoolPadding } from './pool.js';
-import { checkSizes, checkWindowPadding, convReference, poolReference, windowAxis } from './window.js';
+import { pool2d } from './pool.js';
+import { convReference, poolReference, windowAxes } from './window.js';
 
 /** Padding of a 1-D window: 'valid', 'same' (TensorFlow's rule), 'causal' (all on the left), or [left, right]. */
 export type Padding1d = 'valid' | 'same' | 'causal' | readonly [number, number];
@@ -43,20 +42,13 @@ export interface Pool1dOptions {
   countIncludePad?: boolean;
 }
 
-/** Validate a 1-D op's input and options: [N, L, C], the window's stride and dilation, and its 2-D padding. */
-function check1d(x: Tensor, op: string, opts: Conv1dOptions | Pool1dOptions, K: number | null) {
-  if (typeof opts !== 'object' || opts === null)
-    throw new Error(`ossify: ${op} options must be an object, got ${showValue(opts)}`);
+/** Validate a 1-D op (`K` the kernel's taps, null for pooling): x as [N, 1, L, C] and the 2-D options. */
+function lift(x: Tensor, op: string, opts: Conv1dOptions | Pool1dOptions, K: number | null) {
   if (x.rank !== 3)
     throw new Error(`ossify: ${op} takes a sequence [N, L, C] (channels last), got ${shapeStr(x.shape)}`);
-  const size = K ?? checkSizes((opts as Pool1dOptions).size, 1, `${op} option size`)[0];
-  const [stride] = checkSizes(withDefault(opts.stride, K === null ? size : 1), 1, `${op} option stride`);
-  const [dilation] = checkSizes(withDefault(opts.dilation, 1), 1, `${op} option dilation`);
-  const p = checkWindowPadding(opts.padding, 1, `${op} option padding`, K !== null);
-  let padding: PoolPadding = p === 'same' ? 'same' : 'valid';
-  if (p === 'causal') padding = [0, 0, (K! - 1) * dilation, 0];
-  else if (typeof p !== 'string') padding = [0, 0, ...p[0]];
-  return { x2d: reshape(x, [x.shape[0], 1, x.shape[1], x.shape[2]]), size, stride, dilation, padding };
+  const [a] = windowAxes(x.shape, opts, `${op} option`, K === null ? null : [K], K !== null);
+  const x2d = reshape(x, [x.shape[0], 1, x.shape[1], x.shape[2]]);
+  return { x2d, size: [1, a.k], stride: [1, a.s], dilation: [1, a.d], padding: [0, 0, a.before, a.after] } as const;
 }
 
 /**
@@ -69,24 +61,15 @@ export const conv1d = defineOp(
   ['x', 'w', 'bias?'],
   (x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv1dOptions = {}): Tensor => {
     if (w.rank !== 3) throw new Error(`ossify: conv1d takes a kernel [K, Cin/groups, Cout], got ${shapeStr(w.shape)}`);
-    const { x2d, stride, dilation, padding } = check1d(x, 'conv1d', opts, w.shape[0]);
-    const y = conv2d(x2d, reshape(w, [1, ...w.shape]), bias, {
-      stride: [1, stride],
-      dilation: [1, dilation],
-      padding,
-      groups: opts.groups,
-    });
+    const { x2d, stride, dilation, padding } = lift(x, 'conv1d', opts, w.shape[0]);
+    const y = conv2d(x2d, reshape(w, [1, ...w.shape]), bias, { stride, dilation, padding, groups: opts.groups });
     return reshape(y, [y.shape[0], y.shape[2], y.shape[3]]);
   },
 );
 
 function pool1d(x: Tensor, opts: Pool1dOptions, isMax: boolean): Tensor {
-  const { x2d, size, stride, dilation, padding } = check1d(x, isMax ? 'maxPool1d' : 'avgPool1d', opts, null);
-  const y = pool2d(
-    x2d,
-    { size: [1, size], stride: [1, stride], dilation: [1, dilation], padding, countIncludePad: opts.countIncludePad },
-    isMax,
-  );
+  const { x2d, ...lifted } = lift(x, isMax ? 'maxPool1d' : 'avgPool1d', opts, null);
+  const y = pool2d(x2d, { ...lifted, countIncludePad: opts.countIncludePad }, isMax);
   return reshape(y, [y.shape[0], y.shape[2], y.shape[3]]);
 }
 
@@ -100,10 +83,7 @@ export const avgPool1d = defineOp('avgPool1d', ['x'], (x: Tensor, opts: Pool1dOp
   pool1d(x, opts, false),
 );
 
-// ---- float64 CPU references (direct 1-D windows, independent of the 2-D lift) ---------------------
-
-const axis1d = (L: number, K: number, s: number, d: number, padding: Padding1d = 'valid') =>
-  windowAxis(L, K, s, d, typeof padding === 'string' ? padding : [padding]);
+// ---- float64 CPU references (direct 1-D windows, independent of the 2-D lift) -------------------
 
 /** Float64 reference of {@link conv1d}: output [N, OL, Cout]. */
 export function conv1dReference(
@@ -114,8 +94,8 @@ export function conv1dReference(
   bias: ArrayLike<number> | null,
   opts: Conv1dOptions = {},
 ): { out: Float64Array; shape: number[] } {
-  const axis = axis1d(xShape[1], wShape[0], opts.stride ?? 1, opts.dilation ?? 1, opts.padding);
-  return convReference(x, xShape, w, wShape, bias, [axis], opts.groups);
+  const axes = windowAxes(xShape, opts, 'conv1dReference option', [wShape[0]], true);
+  return convReference(x, xShape, w, wShape, bias, axes, opts.groups);
 }
 
 /** Float64 reference of {@link maxPool1d} / {@link avgPool1d}: output [N, OL, C]. */
@@ -125,6 +105,5 @@ export function pool1dReference(
   kind: 'max' | 'avg',
   opts: Pool1dOptions,
 ): { out: Float64Array; shape: number[] } {
-  const axis = axis1d(shape[1], opts.size, opts.stride ?? opts.size, opts.dilation ?? 1, opts.padding);
-  return poolReference(x, shape, kind, [axis], opts.countIncludePad);
+  return poolReference(x, shape, kind, windowAxes(shape, opts, 'pool1dReference option', null), opts.countIncludePad);
 }

@@ -9,21 +9,12 @@
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
-import { checkNumber, showValue, withDefault } from '../validate.js';
+import { checkNumber, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { add, maximum, mul, reshape } from './elementwise.js';
 import { conv2d } from './conv2d.js';
 import { pool2d } from './pool.js';
-import {
-  checkSizes,
-  checkWindowPadding,
-  convReference,
-  emptyWindow,
-  poolReference,
-  realTaps,
-  windowAxis,
-  type WindowAxis,
-} from './window.js';
+import { convReference, emptyWindow, poolReference, realTaps, windowAxes, type WindowAxis } from './window.js';
 import gatherSrc from '../../shaders/depth_gather.wgsl';
 
 /** A number for all three axes, or [depth, height, width]. */
@@ -55,25 +46,6 @@ export interface Pool3dOptions {
   dilation?: Triple;
   /** Average pooling: divide by the full window (PyTorch's default) instead of the real cells (Keras's). */
   countIncludePad?: boolean;
-}
-
-/** The axes (depth, height, width) of a 3-D window over [N, D, H, W, C]; `k` null takes opts.size. */
-function window3d(shape: Shape, opts: Conv3dOptions | Pool3dOptions, what: string, k: number[] | null): WindowAxis[] {
-  if (typeof opts !== 'object' || opts === null)
-    throw new Error(`ossify: ${what}s must be an object, got ${showValue(opts)}`);
-  const size = k ?? checkSizes((opts as Pool3dOptions).size, 3, `${what} size`);
-  const s = checkSizes(withDefault(opts.stride, k ? 1 : (opts as Pool3dOptions).size), 3, `${what} stride`);
-  const d = checkSizes(withDefault(opts.dilation, 1), 3, `${what} dilation`);
-  const padding = checkWindowPadding(opts.padding, 3, `${what} padding`);
-  return size.map((ki, i) => {
-    const a = windowAxis(shape[i + 1], ki, s[i], d[i], padding, i);
-    if (a.out < 1)
-      throw new Error(
-        `ossify: ${what}s: the window (span ${(ki - 1) * d[i] + 1}) does not fit axis ${i} of size ` +
-          `${shape[i + 1]} padded ${a.before}+${a.after}`,
-      );
-    return a;
-  });
 }
 
 /** The 2-D options of a 3-D window's height and width axes. */
@@ -148,7 +120,7 @@ export const conv3d = defineOp(
     if (w.rank !== 5)
       throw new Error(`ossify: conv3d takes a kernel [KD, KH, KW, Cin/groups, Cout], got ${shapeStr(w.shape)}`);
     const [KD, KH, KW, Cig, Cout] = w.shape;
-    const axes = window3d(x.shape, opts, 'conv3d option', [KD, KH, KW]);
+    const axes = windowAxes(x.shape, opts, 'conv3d option', [KD, KH, KW]);
     const groups = checkNumber(withDefault(opts.groups, 1), 'conv3d option groups', { integer: true, min: 1 });
     if (Cig * groups !== x.shape[4])
       throw new Error(
@@ -172,7 +144,7 @@ export const conv3d = defineOp(
 function pool3d(x: Tensor, opts: Pool3dOptions, isMax: boolean): Tensor {
   const op = isMax ? 'maxPool3d' : 'avgPool3d';
   checkVolume(x, op);
-  const axes = window3d(x.shape, opts, `${op} option`, null);
+  const axes = windowAxes(x.shape, opts, `${op} option`, null);
   const [ad, D] = [axes[0], x.shape[1]];
   const spanD = (ad.k - 1) * ad.d + 1;
   if (ad.before >= spanD || ad.after >= spanD)
@@ -220,7 +192,7 @@ export function conv3dReference(
   bias: ArrayLike<number> | null,
   opts: Conv3dOptions = {},
 ): { out: Float64Array; shape: number[] } {
-  const axes = window3d(xShape, opts, 'conv3dReference option', wShape.slice(0, 3));
+  const axes = windowAxes(xShape, opts, 'conv3dReference option', wShape.slice(0, 3));
   return convReference(x, xShape, w, wShape, bias, axes, opts.groups);
 }
 
@@ -231,5 +203,5 @@ export function pool3dReference(
   kind: 'max' | 'avg',
   opts: Pool3dOptions,
 ): { out: Float64Array; shape: number[] } {
-  return poolReference(x, shape, kind, window3d(shape, opts, 'pool3dReference option', null), opts.countIncludePad);
+  return poolReference(x, shape, kind, windowAxes(shape, opts, 'pool3dReference option', null), opts.countIncludePad);
 }

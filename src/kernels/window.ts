@@ -3,7 +3,7 @@
  * (1-D, 2-D, 3-D and transposed): option normalisation, TensorFlow's 'same' rule, and the float64
  * reference loop over windows.
  */
-import { checkNumber, inRange, showValue } from '../validate.js';
+import { checkNumber, inRange, showValue, withDefault } from '../validate.js';
 
 /** One spatial axis of a window: `k` taps `d` apart, stride `s`, padding before / after, output size. */
 export interface WindowAxis {
@@ -18,25 +18,23 @@ export interface WindowAxis {
 /** Per-axis padding: 'valid', 'same' (TensorFlow's rule), 'causal' (all before) or [before, after] pairs. */
 export type AxisPadding = 'valid' | 'same' | 'causal' | (readonly [number, number])[];
 
-const AXIS_NAMES = ['', 'length', '[height, width]', '[depth, height, width]'];
-const SIDE_NAMES = ['', '[left, right]', '[top, bottom, left, right]', '[front, back, top, bottom, left, right]'];
-
-/** An integer >= 1 (rank 1), or one for every axis or one per axis. */
-export function checkSizes(v: unknown, rank: number, what: string): number[] {
+/** An integer >= 1 (rank 1), or (rank 3) one for every axis or one per axis. */
+function checkSizes(v: unknown, rank: number, what: string): number[] {
   if (rank === 1) return [checkNumber(v, what, { integer: true, min: 1 })];
   const t = typeof v === 'number' ? Array<number>(rank).fill(v) : Array.isArray(v) && v.length === rank ? v : null;
   if (!t || !t.every((d) => inRange(d, { integer: true, min: 1 })))
-    throw new Error(`ossify: ${what} must be an integer >= 1 or ${AXIS_NAMES[rank]} of them, got ${showValue(v)}`);
+    throw new Error(`ossify: ${what} must be an integer >= 1 or [depth, height, width] of them, got ${showValue(v)}`);
   return t;
 }
 
-/** A padding option: 'valid', 'same', 'causal' (where allowed) or 2 * rank non-negative integers as pairs. */
-export function checkWindowPadding(p: unknown, rank: number, what: string, causal = false): AxisPadding {
+/** A padding option (rank 1 or 3): 'valid', 'same', 'causal' (where allowed) or 2 * rank non-negative integers. */
+function checkWindowPadding(p: unknown, rank: number, what: string, causal = false): AxisPadding {
   if (p === undefined || p === 'valid' || p === 'same' || (causal && p === 'causal')) return p ?? 'valid';
   if (Array.isArray(p) && p.length === 2 * rank && p.every((v) => inRange(v, { integer: true, min: 0 })))
     return Array.from({ length: rank }, (_, i) => [p[2 * i], p[2 * i + 1]] as const);
   const modes = causal ? "'valid', 'same', 'causal'" : "'valid', 'same'";
-  throw new Error(`ossify: ${what} must be ${modes} or ${SIDE_NAMES[rank]} non-negative integers, got ${showValue(p)}`);
+  const sides = rank === 1 ? '[left, right]' : '[front, back, top, bottom, left, right]';
+  throw new Error(`ossify: ${what} must be ${modes} or ${sides} non-negative integers, got ${showValue(p)}`);
 }
 
 /** [before, after] of TensorFlow's 'same' padding of an axis of size n (output ceil(n / s), the odd cell after). */
@@ -53,6 +51,35 @@ export function windowAxis(n: number, k: number, s: number, d: number, padding: 
   else if (padding === 'causal') before = span - 1;
   else if (padding !== 'valid') [before, after] = padding[i];
   return { k, s, d, before, after, out: Math.floor((n + before + after - span) / s) + 1 };
+}
+
+/**
+ * Validate the options of a 1-D or 3-D window op over [N, ...dims, C] and resolve its axes: `k` the
+ * kernel's taps, or null to take them from opts.size (pooling, whose stride defaults to the size).
+ */
+export function windowAxes(
+  shape: readonly number[],
+  opts: { size?: unknown; stride?: unknown; dilation?: unknown; padding?: unknown },
+  what: string,
+  k: readonly number[] | null,
+  causal = false,
+): WindowAxis[] {
+  if (typeof opts !== 'object' || opts === null)
+    throw new Error(`ossify: ${what}s must be an object, got ${showValue(opts)}`);
+  const rank = shape.length - 2;
+  const size = k ?? checkSizes(opts.size, rank, `${what} size`);
+  const s = checkSizes(withDefault(opts.stride, k ? 1 : opts.size), rank, `${what} stride`);
+  const d = checkSizes(withDefault(opts.dilation, 1), rank, `${what} dilation`);
+  const padding = checkWindowPadding(opts.padding, rank, `${what} padding`, causal);
+  return size.map((ki, i) => {
+    const a = windowAxis(shape[i + 1], ki, s[i], d[i], padding, i);
+    if (a.out < 1)
+      throw new Error(
+        `ossify: ${what}s: the window (span ${(ki - 1) * d[i] + 1}) does not fit axis ${i} of size ` +
+          `${shape[i + 1]} padded ${a.before}+${a.after}`,
+      );
+    return a;
+  });
 }
 
 /** How many taps of output position o on axis `a` land inside [0, n). */
