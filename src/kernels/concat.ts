@@ -72,21 +72,18 @@ export const concat = defineOp('concat', ['tensors[]:any'], (tensors: readonly T
   const rank = tensors[0].rank;
   const ax = checkAxis(axis, rank, 'concat axis');
   for (const t of tensors) {
-    if (t.rank !== rank || t.shape.some((d, i) => i !== ax && d !== tensors[0].shape[i])) {
+    if (t.rank !== rank || t.shape.some((d, i) => i !== ax && d !== tensors[0].shape[i]))
       throw new Error(
         `ossify: concat along axis ${ax}: shapes ${tensors.map((u) => shapeStr(u.shape)).join(', ')} differ off ` +
           `the axis`,
       );
-    }
   }
   const dtype = tensors[0].dtype;
   const other = tensors.find((t) => t.dtype !== dtype);
-  if (other) {
+  if (other)
     throw new Error(`ossify: concat takes tensors of one dtype, got ${tensors[0].label()} and ${other.label()}`);
-  }
   const sizes = tensors.map((t) => t.shape[ax]);
-  const shape = [...tensors[0].shape];
-  shape[ax] = sizes.reduce((p, d) => p + d, 0);
+  const shape = tensors[0].shape.map((d, i) => (i === ax ? sizes.reduce((p, s) => p + s, 0) : d));
   const out = Tensor.empty(shape, { dtype });
   const { outer, stride, parts } = layout(shape, sizes, ax);
   parts.forEach(({ inner, off }, i) => slab(tensors[i], out, outer, inner, [inner, 0], [stride, off]));
@@ -107,15 +104,13 @@ export function writeChannels(x: Tensor, dst: Tensor, offset: number): void {
  */
 export const split = defineOp('split', ['x:any'], (x: Tensor, sizes: readonly number[], axis: number): Tensor[] => {
   const ax = checkAxis(axis, x.rank, 'split axis');
-  if (!Array.isArray(sizes)) {
+  if (!Array.isArray(sizes))
     throw new Error(`ossify: split sizes must be a list of positive integers, got ${showValue(sizes)}`);
-  }
-  if (sizes.some((s) => !Number.isInteger(s) || s < 1) || sizes.reduce((p, d) => p + d, 0) !== x.shape[ax]) {
+  if (sizes.some((s) => !Number.isInteger(s) || s < 1) || sizes.reduce((p, d) => p + d, 0) !== x.shape[ax])
     throw new Error(
       `ossify: split sizes [${sizes.join(', ')}] must be positive and add up to ${x.shape[ax]} (axis ${ax} of ` +
         `${shapeStr(x.shape)})`,
     );
-  }
   const { outer, stride, parts } = layout(x.shape, sizes, ax);
   return (sliceAll(x, sizes, ax) as Tensor[]).map((o, i) =>
     record('split', [x], o, [], (g) => {

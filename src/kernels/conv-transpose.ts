@@ -29,9 +29,8 @@ import { forEachWindow, samePadding, type WindowAxis } from './window.js';
 /** Options of {@link conv2dTranspose}. Scalars apply to both axes; pairs are [vertical, horizontal]. */
 export interface Conv2dTransposeOptions extends Conv2dOptions {
   /**
-   * Extra rows / columns at the bottom / right of the output (PyTorch's `output_padding`, Keras's
-   * `output_padding`): tells apart the output sizes a strided convolution maps to one input size.
-   * Each must be smaller than the stride on its axis.
+   * Extra rows / columns at the bottom / right of the output (PyTorch's and Keras's `output_padding`), each
+   * smaller than the stride: tells apart the output sizes a strided convolution maps to one input size.
    */
   outputPadding?: number | readonly [number, number];
 }

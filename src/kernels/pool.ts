@@ -37,20 +37,13 @@ export interface Pool2dOptions {
   stride?: number | readonly [number, number];
   /** Padding (default 'valid'). */
   padding?: PoolPadding;
-  /**
-   * Dilation: the window's taps are this far apart (default 1; a number or [vertical, horizontal]), as
-   * PyTorch's MaxPool2d `dilation` and TensorFlow's `tf.nn.pool` `dilations`. The window spans
-   * (size - 1) * dilation + 1 cells, which 'same' padding and the padding limit use.
-   */
+  /** Dilation (default 1): the taps are this far apart, spanning (size - 1) * dilation + 1 cells (PyTorch's). */
   dilation?: number | readonly [number, number];
 }
 
 /** Options of {@link avgPool2d}. */
 export interface AvgPool2dOptions extends Pool2dOptions {
-  /**
-   * Divide by the full window including padded cells (PyTorch's default) instead of the real cells
-   * only (Keras/TF, default false).
-   */
+  /** Divide by the full window including padded cells (PyTorch's default) instead of the real cells (Keras/TF). */
   countIncludePad?: boolean;
 }
 
@@ -66,9 +59,8 @@ export interface PoolGeometry {
 
 /** Resolve window, stride and padding for an H x W input (TensorFlow's 'same' rule). */
 export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeometry {
-  if (typeof opts !== 'object' || opts === null) {
+  if (typeof opts !== 'object' || opts === null)
     throw new Error(`ossify: pooling options must be an object with a window size, got ${showValue(opts)}`);
-  }
   const positive = { integer: true, min: 1 };
   const [kh, kw] = checkPair(opts.size, 'pooling option size', positive);
   const [sh, sw] = checkPair(withDefault(opts.stride, opts.size), 'pooling option stride', positive);
@@ -80,14 +72,11 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeo
   const pad: PoolGeometry['pad'] = [ah.before, ah.after, aw.before, aw.after];
   const [ekh, ekw] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
   const window = `${kh}x${kw} window${dh > 1 || dw > 1 ? ` with dilation ${dh}x${dw} (spanning ${ekh}x${ekw})` : ''}`;
-  if (typeof p !== 'string' && pad.some((v, i) => v >= (i < 2 ? ekh : ekw))) {
-    const rule = `integers in [0, window span) for a ${window}`;
-    throw new Error(`ossify: explicit pooling option padding [${pad.join(', ')}] must be ${rule}`);
-  }
-  if (ah.out < 1 || aw.out < 1) {
-    const input = `a ${H}x${W} input with padding [${pad.join(', ')}]`;
-    throw new Error(`ossify: a ${window} (option size) does not fit ${input}`);
-  }
+  const padded = `padding [${pad.join(', ')}]`;
+  if (typeof p !== 'string' && pad.some((v, i) => v >= (i < 2 ? ekh : ekw)))
+    throw new Error(`ossify: explicit pooling option ${padded} must be integers in [0, window span) for a ${window}`);
+  if (ah.out < 1 || aw.out < 1)
+    throw new Error(`ossify: a ${window} (option size) does not fit a ${H}x${W} input with ${padded}`);
   const [er, ec] = [emptyWindow(ah, H), emptyWindow(aw, W)];
   if (er !== undefined || ec !== undefined) {
     const where = er !== undefined ? `output row ${er}` : `output column ${ec}`;
