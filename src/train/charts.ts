@@ -1,11 +1,7 @@
 /**
- * The training report's pictures, browser-safe (no Node module): hand-written SVG charts (loss,
- * accuracy, learning rate, ROC curve, confusion matrix, intervals) and attention heatmap overlays on
- * X-rays. `report.ts` writes them into report.md; the web page (web/) draws the same charts live.
- *
- * SVGs are plain SVG 1.1 (no scripts, no CSS, no external fonts) so they render
- * on GitHub, in browsers and with librsvg (sharp). Overlays use a jet colormap
- * (MATLAB's piecewise-linear definition) blended over the grayscale image.
+ * The reports' pictures and tables, browser-safe (no Node module): SVG charts in plain SVG 1.1 (no
+ * scripts, CSS or external fonts, so GitHub, browsers and librsvg render them), jet heatmap overlays
+ * on X-rays, and Markdown table rows. The reports write them into files; the web page draws them live.
  * @module
  */
 import { resizeBilinear } from '../data/pixels.js';
@@ -18,12 +14,26 @@ export interface GrayImage {
   height: number;
 }
 
-// ---------------------------------------------------------------------------
-// SVG helpers
-
 /** Escapes text for XML/SVG. */
 export function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** `v` with `digits` decimals, or 'n/a' when it is not a finite number. */
+export const fixed = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+
+/** A Markdown table row (an empty cell is one space). */
+export const mdRow = (cells: readonly (string | number)[]): string =>
+  `|${cells.map((c) => (c === '' ? ' ' : ` ${c} `)).join('|')}|`;
+
+/**
+ * A Markdown table's lines: the header (its cells joined by ' | '), the alignment row ('l' or 'r' per
+ * column, the last letter repeated for the columns after), the rows.
+ */
+export function mdTable(head: string, align: string, rows: readonly (readonly (string | number)[])[]): string[] {
+  const cells = head.split(' | ');
+  const rule = cells.map((_, i) => ((align[i] ?? align.at(-1)) === 'r' ? '---:' : '---'));
+  return [mdRow(cells), `|${rule.join('|')}|`, ...rows.map(mdRow)];
 }
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v));
@@ -304,9 +314,6 @@ export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartO
   parts.push(text(m.l + pw / 2, H - 14, 13, xmlEscape(o.xLabel), 'middle'));
   return svgDocument(W, H, o.title, parts, 22);
 }
-
-// ---------------------------------------------------------------------------
-// Heatmap overlays
 
 /** Jet colormap (MATLAB): v in [0, 1] -> [r, g, b] in 0..255, blue -> cyan -> yellow -> red. */
 export function jet(v: number): [number, number, number] {
