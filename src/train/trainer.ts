@@ -61,7 +61,7 @@ export interface TrainOptions {
   initWeights?: string;
   /** Start from `initWeights` even when they fill under half of the model's tensors (default: refuse). */
   allowPartialInit?: boolean;
-  /** What picks the best checkpoint and drives the schedules: 'val_loss' (the study's) or 'val_auc'. */
+  /** What picks the best checkpoint and drives the schedules: 'val_loss' (the study's) or 'val_auc' (for imbalance). */
   monitor: 'val_loss' | 'val_auc';
 }
 
