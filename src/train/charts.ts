@@ -337,9 +337,8 @@ export function grayOf(x: Float32Array, w: number, h: number): Float32Array {
 }
 
 /**
- * Lays a heatmap over a grayscale image: the image is scaled min..max to 0..255,
- * the heatmap is clipped to [0, 1], resized (antialiased bilinear) to the image
- * size and coloured with {@link jet}; output = (1 - alpha) * gray + alpha * jet.
+ * Lays a heatmap over a grayscale image: the image scaled min..max to 0..255, the heatmap clipped to
+ * [0, 1], resized (antialiased bilinear) and coloured with {@link jet}: (1 - alpha) * gray + alpha * jet.
  */
 export function overlayHeatmap(image: GrayImage, heatmap: GrayImage, alpha = 0.4): RgbaImage {
   const { width, height } = image;

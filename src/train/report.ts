@@ -139,11 +139,7 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
   return L.join('\n');
 }
 
-/**
- * Writes `report.md`, `loss.svg`, `accuracy.svg`, `lr.svg`, `roc.svg`,
- * `confusion.svg` and `attention-<i>-<id>.png` / `xray-<i>-<id>.png` into `dir`
- * (created if needed).
- */
+/** Writes report.md, its SVG charts and `xray-<i>-<id>.png` / `attention-<i>-<id>.png` into `dir` (created). */
 export async function writeReport(dir: string, input: ReportInput): Promise<ReportFiles> {
   await mkdir(dir, { recursive: true });
   const x = input.epochs.map((e) => e.epoch);

@@ -1,10 +1,8 @@
 /**
- * The report of a sweep: the reference study's table format with its published figures, and beside
- * it what a single run hides (majority baseline, fractured-class metrics, ROC AUC, bootstrap
- * intervals, mean and sd over seeds, paired comparisons by McNemar's test and a paired AUC
- * bootstrap, each with a sentence, and a chart). Computed from the run folders' predictions.csv and
- * result.json only, so the same runs give the same report and several sweep folders (shards) merge.
- * Node only.
+ * The report of a sweep: the reference study's table with its published figures, and beside it what a
+ * single run hides (majority baseline, fractured-class metrics, ROC AUC, bootstrap intervals, mean and
+ * sd over seeds, paired comparisons with a sentence each, a chart). Made from the run folders'
+ * predictions.csv and result.json only, so shards of a sweep merge. Node only.
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -328,9 +326,8 @@ function compare(
 }
 
 /**
- * The paired comparisons of runs on the same seed and images: BAM vs no BAM and ImageNet vs scratch
- * (runs that differ in that option only), then the best row by mean accuracy (ties by mean AUC)
- * against every other row, less the pairs already compared.
+ * Paired comparisons on the same seed and images: BAM vs no BAM and ImageNet vs scratch (runs differing
+ * in that option only), then the best row (mean accuracy, then AUC) against each other row not yet compared.
  */
 function comparisons(
   data: RunData[],
@@ -590,10 +587,7 @@ export function sweepChartSvg(r: SweepReport): string {
   );
 }
 
-/**
- * Read the runs of one or more sweep folders (shards of one grid) and write report.md,
- * report.json and intervals.svg into `outDir`.
- */
+/** Read the runs of sweep folders (shards of one grid); write report.md, report.json and intervals.svg to `outDir`. */
 export async function writeSweepReport(
   folders: readonly string[],
   outDir: string,

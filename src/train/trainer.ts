@@ -421,10 +421,7 @@ async function resume(
   return state;
 }
 
-/**
- * One epoch: the training steps, validation, the schedules, the best and last checkpoints and the
- * log line. `stop` says that early stopping ends the run here.
- */
+/** One epoch: steps, validation, schedules, checkpoints and log line; `stop`: early stopping ends the run. */
 async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; stop: boolean }> {
   const { o, model, opt, loader, cw, plateau, early } = run;
   const rt = runtime();
