@@ -95,6 +95,14 @@ const svgDocument = (W: number, H: number, title: string, parts: string[], title
     '</svg>',
   ].join('\n') + '\n';
 
+/** `fixed`, or the values' range with a 5 % margin on each side (`flat(value)` when they are all equal). */
+function axisRange(values: number[], fixed: [number, number] | undefined, flat: (v: number) => number): number[] {
+  if (fixed) return fixed;
+  const [lo, hi] = values.length ? [Math.min(...values), Math.max(...values)] : [0, 1];
+  const pad = (hi - lo) * 0.05 || flat(lo);
+  return [lo - pad, hi + pad];
+}
+
 /** A line chart as an SVG document string. */
 export function lineChartSvg(series: readonly Series[], o: ChartOptions): string {
   const W = o.width ?? 640;
@@ -107,16 +115,8 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const ys = series.flatMap((s) => s.y.filter((v) => Number.isFinite(v) && (!o.logY || v > 0)).map(tr));
   let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   if (x1 === x0) x1 = x0 + 1;
-  let [y0, y1] = o.yRange
-    ? [tr(o.yRange[0]), tr(o.yRange[1])]
-    : ys.length
-      ? [Math.min(...ys), Math.max(...ys)]
-      : [0, 1];
-  if (!o.yRange) {
-    const pad = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 0.5;
-    y0 -= pad;
-    y1 += pad;
-  }
+  const fixedY = o.yRange && ([tr(o.yRange[0]), tr(o.yRange[1])] as [number, number]);
+  const [y0, y1] = axisRange(ys, fixedY, (v) => Math.abs(v) * 0.05 || 0.5);
   const px = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number): number => m.t + ph - ((tr(y) - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
@@ -264,11 +264,7 @@ export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartO
   const H = m.t + ph + m.b;
   const pw = W - m.l - m.r;
   const vals = rows.flatMap((r) => r.points.flatMap((p) => [p.lo, p.hi, p.value])).filter(Number.isFinite);
-  let [x0, x1] = o.xRange ?? (vals.length ? [Math.min(...vals), Math.max(...vals)] : [0, 1]);
-  if (!o.xRange) {
-    const pad = (x1 - x0) * 0.05 || 0.05;
-    [x0, x1] = [x0 - pad, x1 + pad];
-  }
+  const [x0, x1] = axisRange(vals, o.xRange, () => 0.05);
   const px = (v: number): string => (m.l + ((v - x0) / (x1 - x0)) * pw).toFixed(1);
   const parts: string[] = [];
   // Legend: the series (dot and line), then the marks (dashed), left to right.
