@@ -228,8 +228,7 @@ export async function evaluate(
         `(e.g. ${ids[probs.findIndex((p) => !Number.isFinite(p))]}): its weights have diverged or are damaged`,
     );
   }
-  const P = Float32Array.from(probs);
-  const L = Int32Array.from(labels);
+  const [P, L] = [Float32Array.from(probs), Int32Array.from(labels)];
   const metrics = binaryMetrics(P, L);
   return { loss: lossSum / ids.length, probs: P, labels: L, ids, metrics, failed: failed.map((f) => f.id) };
 }
