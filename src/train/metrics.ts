@@ -116,31 +116,6 @@ export function reportFromConfusion(
   };
 }
 
-/** Sorts scores descending and returns, per distinct score, cumulative (fp, tp) counts. */
-function cumulativeCounts(
-  probs: ArrayLike<number>,
-  labels: ArrayLike<number>,
-): { fps: number[]; tps: number[]; thr: number[] } {
-  const idx = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
-  const fps: number[] = [];
-  const tps: number[] = [];
-  const thr: number[] = [];
-  let fp = 0,
-    tp = 0;
-  for (let k = 0; k < idx.length; k++) {
-    const i = idx[k]!;
-    if (labels[i] === 1) tp++;
-    else fp++;
-    // Close a point only after the last of a group of tied scores.
-    if (k === idx.length - 1 || probs[idx[k + 1]!] !== probs[i]) {
-      fps.push(fp);
-      tps.push(tp);
-      thr.push(probs[i]!);
-    }
-  }
-  return { fps, tps, thr };
-}
-
 /** ROC curve as sklearn's `roc_curve(y, p, drop_intermediate=...)`. Rates are NaN for a class that is absent. */
 export function rocCurve(
   probs: ArrayLike<number>,
@@ -148,26 +123,27 @@ export function rocCurve(
   opts: { dropIntermediate?: boolean } = {},
 ): RocCurve {
   checkInputs(probs, labels);
-  let { fps, tps, thr } = cumulativeCounts(probs, labels);
-  if ((opts.dropIntermediate ?? true) && fps.length > 2) {
-    // Keep a point only where the curve changes direction (second differences non-zero), plus the ends.
-    const keep: number[] = [0];
-    for (let i = 1; i < fps.length - 1; i++) {
-      const d2f = fps[i - 1]! - 2 * fps[i]! + fps[i + 1]!;
-      const d2t = tps[i - 1]! - 2 * tps[i]! + tps[i + 1]!;
-      if (d2f !== 0 || d2t !== 0) keep.push(i);
-    }
-    keep.push(fps.length - 1);
-    fps = keep.map((i) => fps[i]!);
-    tps = keep.map((i) => tps[i]!);
-    thr = keep.map((i) => thr[i]!);
-  }
-  const P = tps.length ? tps[tps.length - 1]! : 0;
-  const N = fps.length ? fps[fps.length - 1]! : 0;
+  // Cumulative [fp, tp, threshold] at each distinct score, scores descending.
+  const idx = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
+  const all: [number, number, number][] = [];
+  let [fp, tp] = [0, 0];
+  idx.forEach((i, k) => {
+    if (labels[i] === 1) tp++;
+    else fp++;
+    // Close a point only after the last of a group of tied scores.
+    if (k === idx.length - 1 || probs[idx[k + 1]!] !== probs[i]) all.push([fp, tp, probs[i]!]);
+  });
+  // Keep a point only where the curve changes direction (second differences non-zero), plus the ends.
+  const bends = (i: number, c: number): boolean => all[i - 1]![c]! - 2 * all[i]![c]! + all[i + 1]![c]! !== 0;
+  const pts =
+    (opts.dropIntermediate ?? true)
+      ? all.filter((_, i) => i === 0 || i === all.length - 1 || bends(i, 0) || bends(i, 1))
+      : all;
+  const [N, P] = all.length ? all[all.length - 1]! : [0, 0];
   return {
-    fpr: [0, ...fps.map((v) => (N > 0 ? v / N : NaN))],
-    tpr: [0, ...tps.map((v) => (P > 0 ? v / P : NaN))],
-    thresholds: [Infinity, ...thr],
+    fpr: [0, ...pts.map((p) => (N > 0 ? p[0] / N : NaN))],
+    tpr: [0, ...pts.map((p) => (P > 0 ? p[1] / P : NaN))],
+    thresholds: [Infinity, ...pts.map((p) => p[2])],
   };
 }
 
