@@ -320,8 +320,7 @@ function compare(
     auc: [sa.auc, sb.auc] as [number, number],
     auc_difference: { estimate, lo, hi },
   };
-  const spans = lo <= 0 && hi >= 0;
-  const distinguishable = !spans || base.mcnemar.p < 0.05;
+  const distinguishable = lo > 0 || hi < 0 || base.mcnemar.p < 0.05;
   return { ...base, distinguishable, sentence: sentence(base, distinguishable) };
 }
 
@@ -421,8 +420,9 @@ export function buildSweepReport(
     notes.push(`Epochs cut short: ${each.join('; ')}.`);
   }
   if (tests.length > 1) {
-    const sets = `${tests.length} different image sets`;
-    notes.push(`The runs were tested on ${sets}; only runs on the same images are compared.`);
+    notes.push(
+      `The runs were tested on ${tests.length} different image sets; only runs on the same images are compared.`,
+    );
   }
   return {
     title: `Sweep report: ${plan.grid.name}`,
