@@ -1,11 +1,7 @@
 /**
- * The training report's pictures, browser-safe (no Node module): hand-written SVG charts (loss,
- * accuracy, learning rate, ROC curve, confusion matrix, intervals) and attention heatmap overlays on
- * X-rays. `report.ts` writes them into report.md; the web page (web/) draws the same charts live.
- *
- * SVGs are plain SVG 1.1 (no scripts, no CSS, no external fonts) so they render
- * on GitHub, in browsers and with librsvg (sharp). Overlays use a jet colormap
- * (MATLAB's piecewise-linear definition) blended over the grayscale image.
+ * The reports' pictures and tables, browser-safe (no Node module): SVG charts in plain SVG 1.1 (no
+ * scripts, CSS or external fonts, so GitHub, browsers and librsvg render them), jet heatmap overlays
+ * on X-rays, and Markdown table rows. The reports write them into files; the web page draws them live.
  * @module
  */
 import { resizeBilinear } from '../data/pixels.js';
@@ -18,12 +14,26 @@ export interface GrayImage {
   height: number;
 }
 
-// ---------------------------------------------------------------------------
-// SVG helpers
-
 /** Escapes text for XML/SVG. */
 export function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** `v` with `digits` decimals, or 'n/a' when it is not a finite number. */
+export const fixed = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+
+/** A Markdown table row (an empty cell is one space). */
+export const mdRow = (cells: readonly (string | number)[]): string =>
+  `|${cells.map((c) => (c === '' ? ' ' : ` ${c} `)).join('|')}|`;
+
+/**
+ * A Markdown table's lines: the header (its cells joined by ' | '), the alignment row ('l' or 'r' per
+ * column, the last letter repeated for the columns after), the rows.
+ */
+export function mdTable(head: string, align: string, rows: readonly (readonly (string | number)[])[]): string[] {
+  const cells = head.split(' | ');
+  const rule = cells.map((_, i) => ((align[i] ?? align.at(-1)) === 'r' ? '---:' : '---'));
+  return [mdRow(cells), `|${rule.join('|')}|`, ...rows.map(mdRow)];
 }
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v));
@@ -85,6 +95,14 @@ const svgDocument = (W: number, H: number, title: string, parts: string[], title
     '</svg>',
   ].join('\n') + '\n';
 
+/** `fixed`, or the values' range with a 5 % margin on each side (`flat(value)` when they are all equal). */
+function axisRange(values: number[], fixed: [number, number] | undefined, flat: (v: number) => number): number[] {
+  if (fixed) return fixed;
+  const [lo, hi] = values.length ? [Math.min(...values), Math.max(...values)] : [0, 1];
+  const pad = (hi - lo) * 0.05 || flat(lo);
+  return [lo - pad, hi + pad];
+}
+
 /** A line chart as an SVG document string. */
 export function lineChartSvg(series: readonly Series[], o: ChartOptions): string {
   const W = o.width ?? 640;
@@ -97,16 +115,8 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const ys = series.flatMap((s) => s.y.filter((v) => Number.isFinite(v) && (!o.logY || v > 0)).map(tr));
   let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   if (x1 === x0) x1 = x0 + 1;
-  let [y0, y1] = o.yRange
-    ? [tr(o.yRange[0]), tr(o.yRange[1])]
-    : ys.length
-      ? [Math.min(...ys), Math.max(...ys)]
-      : [0, 1];
-  if (!o.yRange) {
-    const pad = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 0.5;
-    y0 -= pad;
-    y1 += pad;
-  }
+  const fixedY = o.yRange && ([tr(o.yRange[0]), tr(o.yRange[1])] as [number, number]);
+  const [y0, y1] = axisRange(ys, fixedY, (v) => Math.abs(v) * 0.05 || 0.5);
   const px = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number): number => m.t + ph - ((tr(y) - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
@@ -254,11 +264,7 @@ export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartO
   const H = m.t + ph + m.b;
   const pw = W - m.l - m.r;
   const vals = rows.flatMap((r) => r.points.flatMap((p) => [p.lo, p.hi, p.value])).filter(Number.isFinite);
-  let [x0, x1] = o.xRange ?? (vals.length ? [Math.min(...vals), Math.max(...vals)] : [0, 1]);
-  if (!o.xRange) {
-    const pad = (x1 - x0) * 0.05 || 0.05;
-    [x0, x1] = [x0 - pad, x1 + pad];
-  }
+  const [x0, x1] = axisRange(vals, o.xRange, () => 0.05);
   const px = (v: number): string => (m.l + ((v - x0) / (x1 - x0)) * pw).toFixed(1);
   const parts: string[] = [];
   // Legend: the series (dot and line), then the marks (dashed), left to right.
@@ -305,9 +311,6 @@ export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartO
   return svgDocument(W, H, o.title, parts, 22);
 }
 
-// ---------------------------------------------------------------------------
-// Heatmap overlays
-
 /** Jet colormap (MATLAB): v in [0, 1] -> [r, g, b] in 0..255, blue -> cyan -> yellow -> red. */
 export function jet(v: number): [number, number, number] {
   const t = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0));
@@ -330,9 +333,8 @@ export function grayOf(x: Float32Array, w: number, h: number): Float32Array {
 }
 
 /**
- * Lays a heatmap over a grayscale image: the image is scaled min..max to 0..255,
- * the heatmap is clipped to [0, 1], resized (antialiased bilinear) to the image
- * size and coloured with {@link jet}; output = (1 - alpha) * gray + alpha * jet.
+ * Lays a heatmap over a grayscale image: the image scaled min..max to 0..255, the heatmap clipped to
+ * [0, 1], resized (antialiased bilinear) and coloured with {@link jet}: (1 - alpha) * gray + alpha * jet.
  */
 export function overlayHeatmap(image: GrayImage, heatmap: GrayImage, alpha = 0.4): RgbaImage {
   const { width, height } = image;

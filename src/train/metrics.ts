@@ -1,21 +1,11 @@
 /**
- * Binary classification metrics for the fracture classifier, defined as
- * scikit-learn defines them (class 1 = fractured is the positive class).
- *
- * - Prediction at a threshold t: fractured when `p > t` (strictly). With t = 0.5
- *   this equals argmax over a 2-way softmax, which picks class 0 on an exact tie.
- * - precision/recall/F1 with `zero_division=0` (an undefined ratio counts as 0,
- *   as sklearn's default does after its warning).
- * - macro average: unweighted mean over the two classes; weighted average:
- *   mean weighted by class support (`average='macro'` / `'weighted'`).
- * - ROC AUC: area under the ROC curve by the trapezoidal rule over distinct
- *   score thresholds, so tied scores form one diagonal step (= the Mann-Whitney
- *   statistic with ties counted 1/2), as `roc_auc_score`. NaN when only one class
- *   is present (sklearn raises).
- * - ROC curve: `roc_curve` with `drop_intermediate=True` by default; the first
- *   threshold is +Infinity (sklearn >= 1.3).
+ * Binary classification metrics as scikit-learn defines them, class 1 (fractured) positive: fractured
+ * when `p > t` (strictly; t = 0.5 is the argmax of a 2-way softmax), precision/recall/F1 with
+ * `zero_division=0`, macro and support-weighted averages, ROC AUC with ties counting one half (NaN
+ * when a class is absent) and `roc_curve` with `drop_intermediate=True` (first threshold +Infinity).
  * @module
  */
+import { aucOf } from './stats.js';
 
 /** Confusion matrix [[tn, fp], [fn, tp]] (rows: true class 0/1, columns: predicted 0/1), as sklearn. */
 export type ConfusionMatrix = [[number, number], [number, number]];
@@ -92,22 +82,12 @@ const f1Of = (p: number, r: number): number => (p + r > 0 ? (2 * p * r) / (p + r
 /** Confusion matrix [[tn, fp], [fn, tp]] of predictions `p > threshold`. */
 export function confusionMatrix(probs: ArrayLike<number>, labels: ArrayLike<number>, threshold = 0.5): ConfusionMatrix {
   checkInputs(probs, labels);
-  let tn = 0,
-    fp = 0,
-    fn = 0,
-    tp = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const pred = probs[i]! > threshold;
-    if (labels[i] === 1) {
-      if (pred) tp++;
-      else fn++;
-    } else if (pred) fp++;
-    else tn++;
-  }
-  return [
-    [tn, fp],
-    [fn, tp],
+  const cm: ConfusionMatrix = [
+    [0, 0],
+    [0, 0],
   ];
+  for (let i = 0; i < labels.length; i++) cm[labels[i]!][probs[i]! > threshold ? 1 : 0]++;
+  return cm;
 }
 
 /** Per-class reports and averages from a confusion matrix. */
@@ -136,31 +116,6 @@ export function reportFromConfusion(
   };
 }
 
-/** Sorts scores descending and returns, per distinct score, cumulative (fp, tp) counts. */
-function cumulativeCounts(
-  probs: ArrayLike<number>,
-  labels: ArrayLike<number>,
-): { fps: number[]; tps: number[]; thr: number[] } {
-  const idx = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
-  const fps: number[] = [];
-  const tps: number[] = [];
-  const thr: number[] = [];
-  let fp = 0,
-    tp = 0;
-  for (let k = 0; k < idx.length; k++) {
-    const i = idx[k]!;
-    if (labels[i] === 1) tp++;
-    else fp++;
-    // Close a point only after the last of a group of tied scores.
-    if (k === idx.length - 1 || probs[idx[k + 1]!] !== probs[i]) {
-      fps.push(fp);
-      tps.push(tp);
-      thr.push(probs[i]!);
-    }
-  }
-  return { fps, tps, thr };
-}
-
 /** ROC curve as sklearn's `roc_curve(y, p, drop_intermediate=...)`. Rates are NaN for a class that is absent. */
 export function rocCurve(
   probs: ArrayLike<number>,
@@ -168,26 +123,27 @@ export function rocCurve(
   opts: { dropIntermediate?: boolean } = {},
 ): RocCurve {
   checkInputs(probs, labels);
-  let { fps, tps, thr } = cumulativeCounts(probs, labels);
-  if ((opts.dropIntermediate ?? true) && fps.length > 2) {
-    // Keep a point only where the curve changes direction (second differences non-zero), plus the ends.
-    const keep: number[] = [0];
-    for (let i = 1; i < fps.length - 1; i++) {
-      const d2f = fps[i - 1]! - 2 * fps[i]! + fps[i + 1]!;
-      const d2t = tps[i - 1]! - 2 * tps[i]! + tps[i + 1]!;
-      if (d2f !== 0 || d2t !== 0) keep.push(i);
-    }
-    keep.push(fps.length - 1);
-    fps = keep.map((i) => fps[i]!);
-    tps = keep.map((i) => tps[i]!);
-    thr = keep.map((i) => thr[i]!);
-  }
-  const P = tps.length ? tps[tps.length - 1]! : 0;
-  const N = fps.length ? fps[fps.length - 1]! : 0;
+  // Cumulative [fp, tp, threshold] at each distinct score, scores descending.
+  const idx = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
+  const all: [number, number, number][] = [];
+  let [fp, tp] = [0, 0];
+  idx.forEach((i, k) => {
+    if (labels[i] === 1) tp++;
+    else fp++;
+    // Close a point only after the last of a group of tied scores.
+    if (k === idx.length - 1 || probs[idx[k + 1]!] !== probs[i]) all.push([fp, tp, probs[i]!]);
+  });
+  // Keep a point only where the curve changes direction (second differences non-zero), plus the ends.
+  const bends = (i: number, c: number): boolean => all[i - 1]![c]! - 2 * all[i]![c]! + all[i + 1]![c]! !== 0;
+  const pts =
+    (opts.dropIntermediate ?? true)
+      ? all.filter((_, i) => i === 0 || i === all.length - 1 || bends(i, 0) || bends(i, 1))
+      : all;
+  const [N, P] = all.length ? all[all.length - 1]! : [0, 0];
   return {
-    fpr: [0, ...fps.map((v) => (N > 0 ? v / N : NaN))],
-    tpr: [0, ...tps.map((v) => (P > 0 ? v / P : NaN))],
-    thresholds: [Infinity, ...thr],
+    fpr: [0, ...pts.map((p) => (N > 0 ? p[0] / N : NaN))],
+    tpr: [0, ...pts.map((p) => (P > 0 ? p[1] / P : NaN))],
+    thresholds: [Infinity, ...pts.map((p) => p[2])],
   };
 }
 
@@ -200,28 +156,16 @@ export function trapezoidArea(x: readonly number[], y: readonly number[]): numbe
 
 /** ROC AUC as sklearn's `roc_auc_score` (ties count half); NaN when one class is absent. */
 export function rocAuc(probs: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const c = rocCurve(probs, labels, { dropIntermediate: false });
-  if (c.fpr.some(Number.isNaN) || c.tpr.some(Number.isNaN)) return NaN;
-  return trapezoidArea(c.fpr, c.tpr);
+  checkInputs(probs, labels);
+  return aucOf(probs, labels);
 }
 
 /** Metrics of always predicting the majority class. */
 export function majorityBaseline(labels: ArrayLike<number>): BaselineMetrics {
   let n1 = 0;
   for (let i = 0; i < labels.length; i++) n1 += labels[i] === 1 ? 1 : 0;
-  const n0 = labels.length - n1;
-  const predicts: 0 | 1 = n1 > n0 ? 1 : 0;
-  const cm: ConfusionMatrix =
-    predicts === 1
-      ? [
-          [0, n0],
-          [0, n1],
-        ]
-      : [
-          [n0, 0],
-          [n1, 0],
-        ];
-  const r = reportFromConfusion(cm);
+  const predicts: 0 | 1 = n1 > labels.length - n1 ? 1 : 0;
+  const r = reportFromConfusion(confusionMatrix(new Array<number>(labels.length).fill(predicts), labels));
   return {
     predicts,
     accuracy: r.accuracy,

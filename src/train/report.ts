@@ -1,8 +1,7 @@
 /**
- * Training report: a Markdown file `report.md` with hand-written SVG charts
- * (loss, accuracy, learning rate, ROC curve, confusion matrix) and PNG overlays
- * of attention heatmaps on validation X-rays. The charts and overlays themselves are
- * browser-safe, in `charts.ts` (re-exported here); this module adds the PNG and file output.
+ * Training report: `report.md` with SVG charts (loss, accuracy, learning rate, ROC curve, confusion
+ * matrix) and PNG attention overlays on validation X-rays. The pictures are browser-safe, in
+ * `charts.ts` (re-exported here); this module adds the PNG and file output.
  * @module
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,6 +9,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { BinaryMetrics, RocCurve } from './metrics.js';
 import { confusionSvg, lineChartSvg, overlayHeatmap, rocSvg, type GrayImage, type RgbaImage } from './charts.js';
+import { fixed, mdTable } from './charts.js';
 
 export * from './charts.js';
 
@@ -67,28 +67,16 @@ export function encodePng(img: RgbaImage): Buffer {
   return PNG.sync.write(png);
 }
 
-/** Grayscale image as RGBA (scaled min..max), for the side-by-side original. */
-function grayToRgba(image: GrayImage): RgbaImage {
-  return overlayHeatmap(image, { data: new Float32Array(1), width: 1, height: 1 }, 0);
-}
-
-// ---------------------------------------------------------------------------
-// Report
-
-const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n/a');
-const num = (v: number, d = 4): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const pct = (v: number): string => (Number.isFinite(v) ? `${fixed(100 * v, 2)}%` : 'n/a');
+const num = (v: number): string => fixed(v, 4);
 
 /** The Markdown text of the report (file names as written by {@link writeReport}). */
 export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; original: string }[] = []): string {
   const m = input.metrics;
   const b = m.baseline;
-  const L: string[] = [];
-  L.push(`# ${input.title}`, '');
-  if (input.runInfo && Object.keys(input.runInfo).length) {
-    L.push('| setting | value |', '|---|---|');
-    for (const [k, v] of Object.entries(input.runInfo)) L.push(`| ${k} | ${String(v)} |`);
-    L.push('');
-  }
+  const L: string[] = [`# ${input.title}`, ''];
+  const info = Object.entries(input.runInfo ?? {});
+  if (info.length) L.push(...mdTable('setting | value', 'l', info), '');
   for (const n of input.notes ?? []) L.push(n, '');
   L.push('## Final metrics (validation)', '');
   L.push(
@@ -97,21 +85,26 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
       `Baseline: always predicting the majority class (${b.predicts === 1 ? 'fractured' : 'non-fractured'}).`,
     '',
   );
-  L.push('| metric | model | majority baseline |', '|---|---:|---:|');
-  L.push(`| accuracy | ${pct(m.accuracy)} | ${pct(b.accuracy)} |`);
-  L.push(`| precision (fractured) | ${num(m.precision)} | ${num(b.precision)} |`);
-  L.push(`| recall / sensitivity (fractured) | ${num(m.recall)} | ${num(b.recall)} |`);
-  L.push(`| F1 (fractured) | ${num(m.f1)} | ${num(b.f1)} |`);
-  L.push(`| specificity | ${num(m.specificity)} | ${num(b.predicts === 0 ? 1 : 0)} |`);
-  L.push(`| balanced accuracy | ${num(m.balancedAccuracy)} | ${num(b.balancedAccuracy)} |`);
-  L.push(`| ROC AUC | ${num(m.auc)} | ${num(b.auc)} |`);
   const prf = (x: BinaryMetrics['macro']): string => `${num(x.precision)} / ${num(x.recall)} / ${num(x.f1)}`;
-  L.push(`| macro precision / recall / F1 | ${prf(m.macro)} | |`);
-  L.push(`| weighted precision / recall / F1 | ${prf(m.weighted)} | |`, '');
+  const metrics: [string, string, string][] = [
+    ['accuracy', pct(m.accuracy), pct(b.accuracy)],
+    ['precision (fractured)', num(m.precision), num(b.precision)],
+    ['recall / sensitivity (fractured)', num(m.recall), num(b.recall)],
+    ['F1 (fractured)', num(m.f1), num(b.f1)],
+    ['specificity', num(m.specificity), num(b.predicts === 0 ? 1 : 0)],
+    ['balanced accuracy', num(m.balancedAccuracy), num(b.balancedAccuracy)],
+    ['ROC AUC', num(m.auc), num(b.auc)],
+    ['macro precision / recall / F1', prf(m.macro), ''],
+    ['weighted precision / recall / F1', prf(m.weighted), ''],
+  ];
+  L.push(...mdTable('metric | model | majority baseline', 'lr', metrics), '');
   const [[tn, fp], [fn, tp]] = m.confusion;
+  const confusion = [
+    ['non-fractured', tn, fp],
+    ['fractured', fn, tp],
+  ];
   L.push('Confusion matrix (rows true, columns predicted):', '');
-  L.push('| | predicted non-fractured | predicted fractured |', '|---|---:|---:|');
-  L.push(`| non-fractured | ${tn} | ${fp} |`, `| fractured | ${fn} | ${tp} |`, '');
+  L.push(...mdTable(' | predicted non-fractured | predicted fractured', 'lr', confusion), '');
   L.push('![Confusion matrix](confusion.svg) ![ROC curve](roc.svg)', '');
   L.push('## Training curves', '');
   L.push('![Loss](loss.svg)', '', '![Accuracy](accuracy.svg)', '', '![Learning rate](lr.svg)', '');
@@ -132,31 +125,21 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
     });
   }
   if (input.epochs.length) {
-    L.push('## Per-epoch log', '');
-    const extra = input.epochs.some((e) => e.seconds !== undefined);
+    const time = input.epochs.some((e) => e.seconds !== undefined);
     const wait = input.epochs.some((e) => e.dataWaitSeconds !== undefined);
-    L.push(
-      `| epoch | loss | accuracy | val loss | val accuracy | lr ` +
-        `|${extra ? ' time (s) |' : ''}${wait ? ' data wait (s) |' : ''}`,
-    );
-    L.push(`|---:|---:|---:|---:|---:|---:|${extra ? '---:|' : ''}${wait ? '---:|' : ''}`);
-    for (const e of input.epochs)
-      L.push(
-        `| ${e.epoch} | ${num(e.loss)} | ${num(e.accuracy)} | ${num(e.valLoss)} | ${num(e.valAccuracy)} | ` +
-          `${e.lr.toExponential(2)} |` +
-          (extra ? ` ${e.seconds !== undefined ? e.seconds.toFixed(1) : ''} |` : '') +
-          (wait ? ` ${e.dataWaitSeconds !== undefined ? e.dataWaitSeconds.toFixed(2) : ''} |` : ''),
-      );
-    L.push('');
+    const head = ['epoch', 'loss', 'accuracy', 'val loss', 'val accuracy', 'lr', ...(time ? ['time (s)'] : [])];
+    const rows = input.epochs.map((e) => [
+      ...[e.epoch, num(e.loss), num(e.accuracy), num(e.valLoss), num(e.valAccuracy), e.lr.toExponential(2)],
+      ...(time ? [e.seconds?.toFixed(1) ?? ''] : []),
+      ...(wait ? [e.dataWaitSeconds?.toFixed(2) ?? ''] : []),
+    ]);
+    if (wait) head.push('data wait (s)');
+    L.push('## Per-epoch log', '', ...mdTable(head.join(' | '), 'r', rows), '');
   }
   return L.join('\n');
 }
 
-/**
- * Writes `report.md`, `loss.svg`, `accuracy.svg`, `lr.svg`, `roc.svg`,
- * `confusion.svg` and `attention-<i>-<id>.png` / `xray-<i>-<id>.png` into `dir`
- * (created if needed).
- */
+/** Writes report.md, its SVG charts and `xray-<i>-<id>.png` / `attention-<i>-<id>.png` into `dir` (created). */
 export async function writeReport(dir: string, input: ReportInput): Promise<ReportFiles> {
   await mkdir(dir, { recursive: true });
   const x = input.epochs.map((e) => e.epoch);
@@ -183,7 +166,8 @@ export async function writeReport(dir: string, input: ReportInput): Promise<Repo
     const safe = im.id.replace(/[^A-Za-z0-9_.-]/g, '_');
     const overlay = `attention-${i}-${safe}.png`;
     const original = `xray-${i}-${safe}.png`;
-    files.push([original, encodePng(grayToRgba(im.image))]);
+    const gray = overlayHeatmap(im.image, { data: new Float32Array(1), width: 1, height: 1 }, 0); // no heatmap
+    files.push([original, encodePng(gray)]);
     files.push([overlay, encodePng(overlayHeatmap(im.image, im.heatmap))]);
     imageFiles.push({ overlay, original });
   });

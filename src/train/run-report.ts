@@ -2,14 +2,13 @@
  * The end-of-run report: curves from the epoch log, metrics and ROC of the best checkpoint on the
  * validation split, and Grad-CAM overlays for a few validation images (fractured ones first).
  */
-import { Tensor } from '../tensor.js';
 import { runtime } from '../gpu/runtime.js';
 import { loadImage } from '../data/images.js';
 import type { FracRecord } from '../data/fracatlas.js';
 import type { Model } from '../models/index.js';
 import { rocCurve } from './metrics.js';
 import { grayOf, writeReport, type ReportImage } from './report.js';
-import { gradCam } from './attention.js';
+import { predictImage } from './steps.js';
 import { backboneOf } from './load.js';
 import type { EpochLog, EvalResult, TrainOptions } from './trainer.js';
 
@@ -39,16 +38,9 @@ export async function writeRunReport(a: {
         backbone: backboneOf(model.config),
         truncated: 'decode',
       });
-      const x = Tensor.from(img.data, [1, size, size, 3]);
-      const cam = await gradCam(model, x);
-      x.dispose();
-      images.push({
-        id: r.id,
-        label: r.label as 0 | 1,
-        prob: byId.get(r.id)!,
-        image: { data: grayOf(img.data, size, size), width: size, height: size },
-        heatmap: { data: cam.maps, width: cam.w, height: cam.h },
-      });
+      const { heatmap } = await predictImage(model, img.data);
+      const image = { data: grayOf(img.data, size, size), width: size, height: size };
+      images.push({ id: r.id, label: r.label as 0 | 1, prob: byId.get(r.id)!, image, heatmap });
     } catch (e) {
       a.log(`ossify: report: skipped ${r.id} (${(e as Error).message})`);
     }
@@ -60,8 +52,7 @@ export async function writeRunReport(a: {
     runInfo: {
       data: o.data,
       model:
-        `${model.config.arch}, input ${size}, width x${model.config.widthMultiplier}, ` +
-        `BAM ` +
+        `${model.config.arch}, input ${size}, width x${model.config.widthMultiplier}, BAM ` +
         `${model.config.bam ? `${model.config.bam.positions.join(', ')} (${model.config.bam.combine})` : 'none'}`,
       'batch size': o.batchSize,
       'learning rate': o.lr,

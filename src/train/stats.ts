@@ -1,18 +1,9 @@
 /**
- * Statistics for comparing classifiers on one test set, in float64:
- *
- * - Percentile bootstrap confidence intervals of accuracy, fractured-class F1 and ROC AUC. Test
- *   images are resampled with replacement within each class (stratified, as pROC's `ci.auc` does by
- *   default), so that every resample keeps the test split's class counts and has an AUC.
- * - A paired bootstrap of the difference of two classifiers' ROC AUC on the same images: the same
- *   resamples for both, so that what the images share cancels.
- * - McNemar's exact test: of the images that exactly one of two classifiers gets right, is either
- *   classifier right more often than chance allows (two-sided binomial test with p = 1/2)?
- * - Mean and sample standard deviation (n - 1) over seeds.
- *
- * Interval ends are quantiles by linear interpolation between order statistics (numpy's default,
- * Hyndman and Fan's type 7). Resamples come from mulberry32 seeded by `seed`, so a report is the
- * same every time it is made from the same predictions.
+ * Statistics for comparing classifiers on one test set, in float64: percentile bootstrap intervals
+ * (test images resampled with replacement within each class, as pROC's `ci.auc` does, so every
+ * resample keeps the class counts and has an AUC), a paired bootstrap of two classifiers' AUC
+ * difference, McNemar's exact test, and mean / sample sd over seeds. Quantiles interpolate linearly
+ * (numpy's default); resamples come from mulberry32 seeded by `seed`, so a report is reproducible.
  * @module
  */
 import { hashSeed, makeRng } from '../data/rng.js';
@@ -75,20 +66,30 @@ export function stratifiedResampler(labels: ArrayLike<number>, seed: number): (w
   };
 }
 
-/** The percentile interval of resampled values around `estimate`. */
-function percentileInterval(values: number[], estimate: number, level: number): Interval {
-  const ok = values.filter(Number.isFinite).sort((a, b) => a - b);
+/**
+ * Stratified bootstrap: `stat` of every item once (the estimates) and of each resample's item weights,
+ * as percentile intervals, one per value `stat` returns.
+ */
+function bootstrap(labels: ArrayLike<number>, opts: BootstrapOptions, stat: (w: Float64Array) => number[]): Interval[] {
+  const { resamples, level, seed } = { ...DEFAULTS, ...opts };
+  const draw = stratifiedResampler(labels, seed);
+  const w = new Float64Array(labels.length).fill(1);
+  const estimates = stat(w);
+  const values = estimates.map((): number[] => []);
+  for (let r = 0; r < resamples; r++) {
+    draw(w);
+    stat(w).forEach((v, k) => values[k]!.push(v));
+  }
   const a = (1 - level) / 2;
-  return { estimate, lo: quantile(ok, a), hi: quantile(ok, 1 - a), level, resamples: ok.length };
+  return estimates.map((estimate, k) => {
+    const ok = values[k]!.filter(Number.isFinite).sort((x, y) => x - y);
+    return { estimate, lo: quantile(ok, a), hi: quantile(ok, 1 - a), level, resamples: ok.length };
+  });
 }
 
-/**
- * The items ordered by score, ascending, cut into groups of tied scores: what a weighted
- * Mann-Whitney AUC walks through once per resample.
- */
+/** Items ordered by score, ascending, and where each group of tied scores starts (then `order.length`). */
 interface RankedScores {
   order: Int32Array;
-  /** Start of each tie group in `order`, and `order.length` at the end. */
   groups: Int32Array;
 }
 
@@ -100,11 +101,7 @@ function rankScores(scores: ArrayLike<number>): RankedScores {
   return { order, groups: Int32Array.from(starts) };
 }
 
-/**
- * ROC AUC of items weighted by `w` (w = 1 everywhere: sklearn's `roc_auc_score`): the share of
- * (fractured, non-fractured) pairs ordered correctly by score, ties counting one half. NaN when a
- * class has no weight.
- */
+/** The share of (fractured, non-fractured) pairs of weighted items ordered right; NaN when a class weighs 0. */
 function weightedAuc(ranked: RankedScores, labels: ArrayLike<number>, w: ArrayLike<number>): number {
   const { order, groups } = ranked;
   let below = 0; // weight of non-fractured items with lower scores
@@ -125,34 +122,18 @@ function weightedAuc(ranked: RankedScores, labels: ArrayLike<number>, w: ArrayLi
   return pos > 0 && below > 0 ? sum / (pos * below) : NaN;
 }
 
-/**
- * ROC AUC of scores against 0/1 labels, each item counted `w[i]` times (default once): sklearn's
- * `roc_auc_score`, ties counting one half.
- */
+/** ROC AUC (sklearn's `roc_auc_score`, ties count one half), each item counted `w[i]` times (default once). */
 export function aucOf(scores: ArrayLike<number>, labels: ArrayLike<number>, w?: ArrayLike<number>): number {
   return weightedAuc(rankScores(scores), labels, w ?? new Float64Array(labels.length).fill(1));
 }
 
 /** Accuracy and fractured-class F1 (zero when no image is predicted or labelled fractured) of weighted items. */
-function weightedCounts(
-  pred: Uint8Array,
-  labels: ArrayLike<number>,
-  w: ArrayLike<number>,
-): { accuracy: number; f1: number } {
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  let total = 0;
-  let right = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const wi = w[i]!;
-    total += wi;
-    if (pred[i] === labels[i]) right += wi;
-    if (pred[i] === 1 && labels[i] === 1) tp += wi;
-    else if (pred[i] === 1) fp += wi;
-    else if (labels[i] === 1) fn += wi;
-  }
-  return { accuracy: total ? right / total : NaN, f1: tp > 0 ? (2 * tp) / (2 * tp + fp + fn) : 0 };
+function weightedCounts(pred: Uint8Array, labels: ArrayLike<number>, w: ArrayLike<number>): [number, number] {
+  const cm = [0, 0, 0, 0]; // tn, fp, fn, tp
+  for (let i = 0; i < pred.length; i++) cm[2 * (labels[i] === 1 ? 1 : 0) + pred[i]!] += w[i]!;
+  const [tn, fp, fn, tp] = cm as [number, number, number, number];
+  const total = tn + fp + fn + tp;
+  return [total ? (tn + tp) / total : NaN, tp > 0 ? (2 * tp) / (2 * tp + fp + fn) : 0];
 }
 
 /** Bootstrap intervals of one classifier's test metrics. */
@@ -177,29 +158,12 @@ export function bootstrapMetrics(
   opts: BootstrapOptions & { threshold?: number } = {},
 ): MetricIntervals {
   checkScores(probs, labels);
-  const { resamples, level, seed } = { ...DEFAULTS, ...opts };
   const t = opts.threshold ?? 0.5;
   const pred = Uint8Array.from({ length: probs.length }, (_, i) => (probs[i]! > t ? 1 : 0));
   const ranked = rankScores(probs);
-  const ones = new Float64Array(probs.length).fill(1);
-  const point = weightedCounts(pred, labels, ones);
-  const draw = stratifiedResampler(labels, seed);
-  const w = new Float64Array(probs.length);
-  const acc: number[] = [];
-  const f1: number[] = [];
-  const auc: number[] = [];
-  for (let r = 0; r < resamples; r++) {
-    draw(w);
-    const c = weightedCounts(pred, labels, w);
-    acc.push(c.accuracy);
-    f1.push(c.f1);
-    auc.push(weightedAuc(ranked, labels, w));
-  }
-  return {
-    accuracy: percentileInterval(acc, point.accuracy, level),
-    f1: percentileInterval(f1, point.f1, level),
-    auc: percentileInterval(auc, weightedAuc(ranked, labels, ones), level),
-  };
+  const stat = (w: Float64Array): number[] => [...weightedCounts(pred, labels, w), weightedAuc(ranked, labels, w)];
+  const [accuracy, f1, auc] = bootstrap(labels, opts, stat) as [Interval, Interval, Interval];
+  return { accuracy, f1, auc };
 }
 
 /**
@@ -214,18 +178,8 @@ export function pairedAucDifference(
 ): Interval {
   checkScores(probsA, labels, 'scores of the first classifier');
   checkScores(probsB, labels, 'scores of the second classifier');
-  const { resamples, level, seed } = { ...DEFAULTS, ...opts };
-  const ra = rankScores(probsA);
-  const rb = rankScores(probsB);
-  const ones = new Float64Array(labels.length).fill(1);
-  const draw = stratifiedResampler(labels, seed);
-  const w = new Float64Array(labels.length);
-  const d: number[] = [];
-  for (let r = 0; r < resamples; r++) {
-    draw(w);
-    d.push(weightedAuc(ra, labels, w) - weightedAuc(rb, labels, w));
-  }
-  return percentileInterval(d, weightedAuc(ra, labels, ones) - weightedAuc(rb, labels, ones), level);
+  const [ra, rb] = [rankScores(probsA), rankScores(probsB)];
+  return bootstrap(labels, opts, (w) => [weightedAuc(ra, labels, w) - weightedAuc(rb, labels, w)])[0]!;
 }
 
 /** McNemar's test of two classifiers on the same images. */

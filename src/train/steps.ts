@@ -93,12 +93,7 @@ export async function predictImage(model: Model, input: Float32Array): Promise<I
     );
   }
   const x = Tensor.from(input, [1, size, size, 3]);
-  let cam;
-  try {
-    cam = await gradCam(model, x);
-  } finally {
-    x.dispose();
-  }
+  const cam = await gradCam(model, x).finally(() => x.dispose());
   const logits = cam.logits.slice(0, 2);
   const heatmap = { data: cam.maps, width: cam.w, height: cam.h };
   return {

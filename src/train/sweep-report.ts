@@ -1,10 +1,8 @@
 /**
- * The report of a sweep: the reference study's table format with its published figures, and beside
- * it what a single run hides (majority baseline, fractured-class metrics, ROC AUC, bootstrap
- * intervals, mean and sd over seeds, paired comparisons by McNemar's test and a paired AUC
- * bootstrap, each with a sentence, and a chart). Computed from the run folders' predictions.csv and
- * result.json only, so the same runs give the same report and several sweep folders (shards) merge.
- * Node only.
+ * The report of a sweep: the reference study's table with its published figures, and beside it what a
+ * single run hides (majority baseline, fractured-class metrics, ROC AUC, bootstrap intervals, mean and
+ * sd over seeds, paired comparisons with a sentence each, a chart). Made from the run folders'
+ * predictions.csv and result.json only, so shards of a sweep merge. Node only.
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -14,7 +12,7 @@ import { writeFileAtomic } from '../io/safetensors.js';
 import { binaryMetrics, type ConfusionMatrix } from './metrics.js';
 import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './stats.js';
 import type { Interval, McNemarResult } from './stats.js';
-import { intervalChartSvg } from './report.js';
+import { fixed, intervalChartSvg, mdTable } from './charts.js';
 import type { RunOptions, SweepPlan } from './grid.js';
 import type { RunResult, SweepFile, TestSet } from './sweep.js';
 import { ensureFolder } from './run-folder.js';
@@ -271,8 +269,8 @@ function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
   return rows;
 }
 
-const pct = (v: number): string => (Number.isFinite(v) ? (100 * v).toFixed(2) : 'n/a');
-const dec = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+const pct = (v: number): string => fixed(100 * v, 2);
+const dec = (v: number): string => fixed(v, 3);
 const pval = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
 
 /** The plain sentence of a comparison. */
@@ -322,15 +320,13 @@ function compare(
     auc: [sa.auc, sb.auc] as [number, number],
     auc_difference: { estimate, lo, hi },
   };
-  const spans = lo <= 0 && hi >= 0;
-  const distinguishable = !spans || base.mcnemar.p < 0.05;
+  const distinguishable = lo > 0 || hi < 0 || base.mcnemar.p < 0.05;
   return { ...base, distinguishable, sentence: sentence(base, distinguishable) };
 }
 
 /**
- * The paired comparisons of runs on the same seed and images: BAM vs no BAM and ImageNet vs scratch
- * (runs that differ in that option only), then the best row by mean accuracy (ties by mean AUC)
- * against every other row, less the pairs already compared.
+ * Paired comparisons on the same seed and images: BAM vs no BAM and ImageNet vs scratch (runs differing
+ * in that option only), then the best row (mean accuracy, then AUC) against each other row not yet compared.
  */
 function comparisons(
   data: RunData[],
@@ -424,8 +420,9 @@ export function buildSweepReport(
     notes.push(`Epochs cut short: ${each.join('; ')}.`);
   }
   if (tests.length > 1) {
-    const sets = `${tests.length} different image sets`;
-    notes.push(`The runs were tested on ${sets}; only runs on the same images are compared.`);
+    notes.push(
+      `The runs were tested on ${tests.length} different image sets; only runs on the same images are compared.`,
+    );
   }
   return {
     title: `Sweep report: ${plan.grid.name}`,
@@ -455,23 +452,23 @@ export function buildSweepReport(
 const pm = (m: number, sd: number, f: (v: number) => string): string =>
   Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m);
 const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
-/** A Markdown table row. */
-const cells = (xs: readonly (string | number)[]): string => `| ${xs.join(' | ')} |`;
 
 /** report.md's text. */
 export function sweepMarkdown(r: SweepReport): string {
   const L: string[] = [`# ${r.title}`, ''];
   if (r.grid.description) L.push(r.grid.description, '');
   const done = r.runs.length;
-  const all = done + r.pending.length + r.skipped.reduce((s, x) => s + x.runs.length, 0);
+  const skipped = r.skipped.reduce((s, x) => s + x.runs.length, 0);
   const st = r.statistics;
-  L.push('| | |', '|---|---|');
-  L.push(cells(['grid', `${r.grid.name} (${r.grid.source})`]), cells(['data', r.data.join('; ')]));
-  for (const t of r.tests) L.push(cells(['test images', `${t.n} (${t.positives} fractured): ${t.source}`]));
-  const skipped = all - done - r.pending.length;
-  L.push(cells(['runs', `${done} done of ${all}; ${r.pending.length} pending, ${skipped} skipped`]));
-  L.push(cells(['adapter', r.adapters.join('; ') || 'n/a']));
-  L.push(cells(['statistics', `95 % intervals from ${st.resamples} resamples (seed ${st.seed}): ${st.method}`]), '');
+  const facts = [
+    ['grid', `${r.grid.name} (${r.grid.source})`],
+    ['data', r.data.join('; ')],
+    ...r.tests.map((t) => ['test images', `${t.n} (${t.positives} fractured): ${t.source}`]),
+    ['runs', `${done} done of ${done + r.pending.length + skipped}; ${r.pending.length} pending, ${skipped} skipped`],
+    ['adapter', r.adapters.join('; ') || 'n/a'],
+    ['statistics', `95 % intervals from ${st.resamples} resamples (seed ${st.seed}): ${st.method}`],
+  ];
+  L.push(...mdTable(' | ', 'l', facts), '');
 
   L.push("## Results in the study's table format", '');
   L.push(
@@ -479,18 +476,17 @@ export function sweepMarkdown(r: SweepReport): string {
       'over seeds (one seed: its value).',
     '',
   );
-  L.push('| model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%) |', '|---|---:|---:|---:|---:|---:|');
   const ref = r.reference;
-  const quoted = 'not quoted';
-  L.push(cells([`reference study: ${ref.model}`, 1, pct(ref.accuracy), pct(ref.precision), quoted, quoted]));
   /** A row's metrics, mean ± sd, formatted by `f`. */
   const stats = (row: RowSummary, keys: RowMetric[], f: (v: number) => string): string[] =>
     keys.map((k) => pm(row.mean[k], row.sd[k], f));
-  for (const row of r.rows) {
-    const keys: RowMetric[] = ['accuracy', 'weighted_precision', 'weighted_recall', 'weighted_f1'];
-    L.push(cells([row.label, row.seeds.length, ...stats(row, keys, pct)]));
-  }
-  L.push('', `Reference: ${ref.citation}. ${ref.note}`, '');
+  const weighted: RowMetric[] = ['accuracy', 'weighted_precision', 'weighted_recall', 'weighted_f1'];
+  const study = [
+    [`reference study: ${ref.model}`, 1, pct(ref.accuracy), pct(ref.precision), 'not quoted', 'not quoted'],
+    ...r.rows.map((row) => [row.label, row.seeds.length, ...stats(row, weighted, pct)]),
+  ];
+  L.push(...mdTable('model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%)', 'lr', study), '');
+  L.push(`Reference: ${ref.citation}. ${ref.note}`, '');
 
   L.push('## Beside it', '');
   L.push(
@@ -498,43 +494,36 @@ export function sweepMarkdown(r: SweepReport): string {
       'baseline), and the fractured class on its own. Mean ± sd over seeds.',
     '',
   );
+  const fractured: RowMetric[] = ['precision', 'recall', 'f1', 'auc', 'balanced_accuracy'];
   L.push(
-    '| model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC ' +
-      '| balanced accuracy |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    ...mdTable(
+      'model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC | ' +
+        'balanced accuracy',
+      'lr',
+      r.rows.map((row) => [row.label, pct(row.mean.majority_baseline_accuracy), ...stats(row, fractured, dec)]),
+    ),
+    '',
   );
-  for (const row of r.rows) {
-    const keys: RowMetric[] = ['precision', 'recall', 'f1', 'auc', 'balanced_accuracy'];
-    L.push(cells([row.label, pct(row.mean.majority_baseline_accuracy), ...stats(row, keys, dec)]));
-  }
-  L.push('');
 
   L.push('## Runs, with 95 % confidence intervals', '');
-  L.push(
-    '| run | seed | epochs | accuracy (%) [95 % CI] | fractured F1 [95 % CI] | ROC AUC [95 % CI] ' +
-      '| confusion [[tn, fp], [fn, tp]] | wall time (s) | images/s | peak GPU MiB | adapter |',
-    '|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|',
-  );
-  for (const s of r.runs) {
-    const of = s.epochs.run < s.epochs.planned ? ` of ${s.epochs.planned}` : '';
-    const t = s.timing;
-    L.push(
-      cells([
-        s.name,
-        s.seed,
-        `${s.epochs.run}${of} (best ${s.epochs.best})`,
-        `${pct(s.accuracy)} ${bounds(s.ci.accuracy, pct)}`,
-        `${dec(s.fractured.f1)} ${bounds(s.ci.f1, dec)}`,
-        `${dec(s.auc)} ${bounds(s.ci.auc, dec)}`,
-        JSON.stringify(s.confusion),
-        t.wall_s.toFixed(1),
-        t.images_per_s.toFixed(1),
-        t.peak_gpu_mib.toFixed(0),
-        s.adapter,
-      ]),
-    );
-  }
-  L.push('', '![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)', '');
+  const runs = r.runs.map((s) => [
+    s.name,
+    s.seed,
+    `${s.epochs.run}${s.epochs.run < s.epochs.planned ? ` of ${s.epochs.planned}` : ''} (best ${s.epochs.best})`,
+    `${pct(s.accuracy)} ${bounds(s.ci.accuracy, pct)}`,
+    `${dec(s.fractured.f1)} ${bounds(s.ci.f1, dec)}`,
+    `${dec(s.auc)} ${bounds(s.ci.auc, dec)}`,
+    JSON.stringify(s.confusion),
+    s.timing.wall_s.toFixed(1),
+    s.timing.images_per_s.toFixed(1),
+    s.timing.peak_gpu_mib.toFixed(0),
+    s.adapter,
+  ]);
+  const runHead =
+    'run | seed | epochs | accuracy (%) [95 % CI] | fractured F1 [95 % CI] | ROC AUC [95 % CI] | ' +
+    'confusion [[tn, fp], [fn, tp]] | wall time (s) | images/s | peak GPU MiB | adapter';
+  L.push(...mdTable(runHead, 'lrrrrrlrrrl', runs), '');
+  L.push('![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)', '');
 
   L.push('## Paired comparisons', '');
   if (!r.comparisons.length) L.push('No two finished runs differ in one option on the same seed and images yet.', '');
@@ -544,19 +533,19 @@ export function sweepMarkdown(r: SweepReport): string {
         'two-sided p. AUC difference A - B with its paired bootstrap interval.',
       '',
     );
-    L.push(
-      '| question | seed | A | B | accuracy A / B (%) | McNemar b / c, p | AUC A - B [95 % CI] | |',
-      '|---|---:|---|---|---:|---:|---:|---|',
-    );
-    for (const c of r.comparisons) {
-      const { estimate, lo, hi } = c.auc_difference;
-      const { b, c: cc, p } = c.mcnemar;
-      const verdict = c.distinguishable ? 'distinguishable' : 'not distinguishable';
-      const accuracy = `${pct(c.accuracy[0])} / ${pct(c.accuracy[1])}`;
-      const auc = `${dec(estimate)} [${dec(lo)}, ${dec(hi)}]`;
-      L.push(cells([c.question, c.seed, c.label_a, c.label_b, accuracy, `${b} / ${cc}, ${pval(p)}`, auc, verdict]));
-    }
-    L.push('', ...r.comparisons.map((c) => `- ${c.sentence}`), '');
+    const rows = r.comparisons.map((c) => [
+      c.question,
+      c.seed,
+      c.label_a,
+      c.label_b,
+      `${pct(c.accuracy[0])} / ${pct(c.accuracy[1])}`,
+      `${c.mcnemar.b} / ${c.mcnemar.c}, ${pval(c.mcnemar.p)}`,
+      `${dec(c.auc_difference.estimate)} ${bounds([c.auc_difference.lo, c.auc_difference.hi], dec)}`,
+      c.distinguishable ? 'distinguishable' : 'not distinguishable',
+    ]);
+    const head = 'question | seed | A | B | accuracy A / B (%) | McNemar b / c, p | AUC A - B [95 % CI] | ';
+    L.push(...mdTable(head, 'lrllrrrl', rows), '');
+    L.push(...r.comparisons.map((c) => `- ${c.sentence}`), '');
     if (r.comparison_summaries.length) L.push(...r.comparison_summaries.map((s) => `- ${s}`), '');
   }
 
@@ -598,10 +587,7 @@ export function sweepChartSvg(r: SweepReport): string {
   );
 }
 
-/**
- * Read the runs of one or more sweep folders (shards of one grid) and write report.md,
- * report.json and intervals.svg into `outDir`.
- */
+/** Read the runs of sweep folders (shards of one grid); write report.md, report.json and intervals.svg to `outDir`. */
 export async function writeSweepReport(
   folders: readonly string[],
   outDir: string,

@@ -1,17 +1,9 @@
 /**
- * The FracAtlas trainer: the reference study's recipe (Adam lr 1e-3, batch 32, categorical
- * cross-entropy on 2 classes, ReduceLROnPlateau on validation loss, the checkpoint of minimum
- * validation loss kept) with a run folder that survives a kill:
- *
- *   RUN/config.json          the run's options (the model's config included)
- *   RUN/log.jsonl            one line of metrics per completed epoch
- *   RUN/last.safetensors     weights, optimizer state and trainer state after the last completed epoch
- *   RUN/best.safetensors     weights of the epoch with the lowest validation loss
- *   RUN/report.md (+ SVG/PNG) written at the end
- *
- * Every file is written atomically, so rerunning the same command after a kill resumes from the last
- * completed epoch and loses nothing. Given a seed, a run is deterministic on the same adapter.
- * Node only.
+ * The FracAtlas trainer: the reference study's recipe (Adam lr 1e-3, batch 32, cross-entropy on 2
+ * classes, ReduceLROnPlateau on validation loss, the best checkpoint kept) in a run folder of atomic
+ * writes (config.json, log.jsonl, last.safetensors with the optimizer and trainer state, best.safetensors,
+ * report.md), so rerunning the command after a kill resumes from the last completed epoch. Given a seed,
+ * a run is deterministic on the same adapter. Node only.
  */
 import { readFile, appendFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -69,11 +61,7 @@ export interface TrainOptions {
   initWeights?: string;
   /** Start from `initWeights` even when they fill under half of the model's tensors (default: refuse). */
   allowPartialInit?: boolean;
-  /**
-   * What picks the best checkpoint and drives ReduceLROnPlateau / early stopping: 'val_loss' (the
-   * reference study's, default) or 'val_auc' (robust to class imbalance, where the lowest validation
-   * loss can belong to a model that calls everything non-fractured).
-   */
+  /** What picks the best checkpoint and drives the schedules: 'val_loss' (the study's) or 'val_auc' (for imbalance). */
   monitor: 'val_loss' | 'val_auc';
 }
 
@@ -98,7 +86,6 @@ export interface EpochLog {
   best: boolean;
 }
 
-/** Progress and messages; the CLI prints them, tests collect them. */
 /** Running figures of an epoch, after each step (for a progress bar). */
 export interface TrainProgress {
   epoch: number;
@@ -144,28 +131,26 @@ export interface EvalResult {
   failed: string[];
 }
 
-/**
- * Keras's ImageNet weight files of EfficientNetB1: with `weights='imagenet'` Keras builds one more layer, a
- * Rescaling by 1 / sqrt(ImageNet std) after the Normalization, so a run starting from them builds it too.
- */
+/** Keras's EfficientNetB1 ImageNet files: with them Keras adds a Rescaling by 1 / sqrt(ImageNet std), so do we. */
 const KERAS_B1_IMAGENET = /(^|[\\/])efficientnetb1(_notop)?\.h5$/;
 
 /** Build the model a run describes. */
 export function modelFromOptions(
   o: Pick<TrainOptions, 'model' | 'bam' | 'bamCombine' | 'imageSize' | 'width' | 'dropout' | 'seed' | 'initWeights'>,
 ): Model {
-  const opts = {
+  const entry = MODEL_CATALOG[o.model] as (typeof MODEL_CATALOG)[ModelName] | undefined;
+  if (!entry) throw new Error(`ossify: unknown model '${o.model as string}'; use ${MODELS.join(', ')}`);
+  const imagenetWeights = o.model === 'efficientnetb1' && KERAS_B1_IMAGENET.test(o.initWeights ?? '');
+  return buildModel({
+    arch: entry.arch,
     numClasses: 2,
     inputSize: o.imageSize,
     bam: o.bam ? { combine: o.bamCombine } : false,
     dropout: o.dropout,
     widthMultiplier: o.width,
     seed: o.seed,
-  };
-  const entry = MODEL_CATALOG[o.model] as (typeof MODEL_CATALOG)[ModelName] | undefined;
-  if (!entry) throw new Error(`ossify: unknown model '${o.model as string}'; use ${MODELS.join(', ')}`);
-  const imagenetWeights = o.model === 'efficientnetb1' && KERAS_B1_IMAGENET.test(o.initWeights ?? '');
-  return buildModel({ arch: entry.arch, ...opts, ...(imagenetWeights ? { imagenetWeights } : {}) });
+    ...(imagenetWeights ? { imagenetWeights } : {}),
+  });
 }
 
 const exists = (p: string): Promise<boolean> => stat(p).then(Boolean, () => false);
@@ -173,19 +158,11 @@ const exists = (p: string): Promise<boolean> => stat(p).then(Boolean, () => fals
 /** Why training stopped: the loss or the model's outputs are no longer finite numbers. */
 export class DivergedError extends Error {}
 
-/**
- * Images that could not be loaded: say which, and why (the first few reasons). Used when a pass over
- * the data saw no image at all, which would otherwise train on nothing or score NaN.
- */
+/** A pass over the data that saw no image at all: say which failed, and why (the first few reasons). */
 function noImagesError(what: string, total: number, failed: readonly { id: string; message: string }[]): Error {
-  const more = failed.length > 3 ? '; ...' : '';
-  const reasons =
-    failed
-      .slice(0, 3)
-      .map((f) => `${f.id}: ${f.message}`)
-      .join('; ') + more;
+  const reasons = [...failed.slice(0, 3).map((f) => `${f.id}: ${f.message}`), ...(failed.length > 3 ? ['...'] : [])];
   return new Error(
-    `ossify: none of the ${total} ${what} images could be loaded${reasons ? ` (${reasons})` : ''}; ` +
+    `ossify: none of the ${total} ${what} images could be loaded${reasons.length ? ` (${reasons.join('; ')})` : ''}; ` +
       'check the image files and the input size (--image-size)',
   );
 }
@@ -228,18 +205,14 @@ export async function evaluate(
       if (opts.maxBatches && b++ >= opts.maxBatches) break;
       if (batch.size === 0) continue;
       const [p, l] = evalBatch(model, batch.x, batch.shape, batch.labels);
-      // Await both readbacks together rather than one after the other.
       const [pr, lv] = await Promise.all([p.read(), l.read()]);
       lossSum += lv[0] * batch.size;
       p.dispose();
       l.dispose();
-      const fr = new Float32Array(batch.size);
-      for (let i = 0; i < batch.size; i++) {
-        fr[i] = pr[i * 2 + 1];
-        probs.push(pr[i * 2 + 1]);
-        labels.push(batch.labels[i]);
-        ids.push(batch.ids[i]);
-      }
+      const fr = Float32Array.from({ length: batch.size }, (_, i) => pr[i * 2 + 1]);
+      probs.push(...fr);
+      labels.push(...batch.labels);
+      ids.push(...batch.ids);
       opts.onProbs?.(batch.ids, fr);
     }
   } finally {
@@ -255,8 +228,7 @@ export async function evaluate(
         `(e.g. ${ids[probs.findIndex((p) => !Number.isFinite(p))]}): its weights have diverged or are damaged`,
     );
   }
-  const P = Float32Array.from(probs);
-  const L = Int32Array.from(labels);
+  const [P, L] = [Float32Array.from(probs), Int32Array.from(labels)];
   const metrics = binaryMetrics(P, L);
   return { loss: lossSum / ids.length, probs: P, labels: L, ids, metrics, failed: failed.map((f) => f.id) };
 }
@@ -264,10 +236,7 @@ export async function evaluate(
 interface TrainerState {
   epoch: number; // last completed epoch (0-based), -1 before the first
   lr: number;
-  /**
-   * The best monitored score so far, lower is better: the val loss, or minus the val AUC. (Checkpoints
-   * written before the name changed call it bestValLoss.)
-   */
+  /** The best monitored score, lower is better: val loss or minus val AUC (older checkpoints: bestValLoss). */
   bestScore: number;
   bestEpoch: number;
   plateau: { best: number; wait: number; cooldownCounter: number };
@@ -288,12 +257,11 @@ export async function train(
 ): Promise<TrainResult> {
   const run = await startRun({ ...TRAIN_DEFAULTS, ...options }, hooks);
   const { o, log } = run;
-  let epochsRun = 0;
+  const first = run.state.epoch + 1;
   const started = performance.now();
   try {
-    for (let epoch = run.state.epoch + 1; epoch < o.epochs; epoch++) {
+    for (let epoch = first; epoch < o.epochs; epoch++) {
       const { entry, stop: early } = await trainEpoch(run, epoch);
-      epochsRun++;
       if (early) {
         log(`ossify: early stopping after epoch ${epoch + 1}`);
         break;
@@ -313,7 +281,7 @@ export async function train(
   } finally {
     await run.loader.close();
   }
-  return finishRun(run, epochsRun);
+  return finishRun(run, first);
 }
 
 /** The run folder, data, model and optimizer of a run, fresh or resumed from its last checkpoint. */
@@ -345,7 +313,7 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   const model = modelFromOptions(o);
   const runConfig = { ...o, data: resolve(o.data), out, modelConfig: model.config };
   const opt = new Adam(model.parameters(), { lr: o.lr });
-  const resumed = (await exists(paths.last)) ? await resume(o, paths.last, runConfig, model, opt, log) : null;
+  const resumed = (await exists(paths.last)) ? await resume(paths.last, runConfig, model, opt, log) : null;
   const state: TrainerState = resumed ?? {
     epoch: -1,
     lr: o.lr,
@@ -402,7 +370,6 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
     model,
     opt,
     state,
-    resumedFrom: resumed ? state.epoch : -1,
     plateau,
     early,
     cw,
@@ -414,14 +381,13 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
 
 /** Load the last checkpoint into the model and optimizer (in place) and return its trainer state. */
 async function resume(
-  o: TrainOptions,
   lastPath: string,
   runConfig: TrainOptions & { modelConfig: ModelConfig },
   model: Model,
   opt: Adam,
   log: (line: string) => void,
 ): Promise<TrainerState> {
-  const out = runConfig.out;
+  const { out, monitor } = runConfig;
   const ck = await loadCheckpoint(lastPath);
   const prev = ck.config as { modelConfig?: ModelConfig } & Record<string, unknown>;
   // A rerun continues the run as it started: options that shape training must not change midway
@@ -448,16 +414,13 @@ async function resume(
   if (ck.optimizer) opt.loadState({ iterations: state.optimizerIterations, slots: ck.optimizer });
   opt.lr = state.lr;
   log(
-    `ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${o.monitor} ` +
+    `ossify: resuming ${out} after epoch ${state.epoch + 1} (best ${monitor} ` +
       `${Math.abs(state.bestScore).toFixed(4)} at epoch ${state.bestEpoch + 1})`,
   );
   return state;
 }
 
-/**
- * One epoch: the training steps, validation, the schedules, the best and last checkpoints and the
- * log line. `stop` says that early stopping ends the run here.
- */
+/** One epoch: steps, validation, schedules, checkpoints and log line; `stop`: early stopping ends the run. */
 async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; stop: boolean }> {
   const { o, model, opt, loader, cw, plateau, early } = run;
   const rt = runtime();
@@ -476,8 +439,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
     if (batch.size === 0) continue;
     const { loss, logits } = trainStep(model, opt, batch.x, batch.shape, batch.labels, cw);
     if (pending) await pending;
-    const labels = batch.labels;
-    const size = batch.size;
+    const { labels, size } = batch;
     const done = step + 1;
     pending = Promise.all([loss.read(), logits.read()]).then(([lv, lg]) => {
       loss.dispose();
@@ -513,16 +475,15 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
     if (!(e instanceof DivergedError)) throw e;
     throw diverged(run, `after epoch ${epoch + 1}, ${e.message.replace(/^ossify: /, '')}`);
   });
-  // Lower is better: the loss, or minus the AUC.
-  // (An AUC is undefined when the validation split has one class: fall back to the loss.)
+  // Lower is better: the loss, or minus the AUC (the loss when the split has one class and no AUC).
   const score = o.monitor === 'val_auc' && Number.isFinite(val.metrics.auc) ? -val.metrics.auc : val.loss;
   const p = plateau.step(score, opt.lr);
   const isBest = score < run.state.bestScore;
   const entry: EpochLog = {
     epoch: epoch + 1,
     lr: opt.lr,
-    train_loss: lossSum / Math.max(seen, 1),
-    train_accuracy: correct / Math.max(seen, 1),
+    train_loss: lossSum / seen,
+    train_accuracy: correct / seen,
     val_loss: val.loss,
     val_accuracy: val.metrics.accuracy,
     val_auc: val.metrics.auc,
@@ -558,10 +519,9 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
   };
   // Log first, then the checkpoint that makes the epoch count as done (resume trims extra lines).
   await appendFile(run.paths.log, JSON.stringify(entry) + '\n');
-  const os = await opt.state();
   await saveCheckpoint(run.paths.last, {
     weights: await weightsOf(model),
-    optimizer: os.slots,
+    optimizer: (await opt.state()).slots,
     config: run.runConfig,
     state: run.state,
   });
@@ -569,7 +529,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
   run.log(
     `epoch ${epoch + 1}/${o.epochs}  loss ${entry.train_loss.toFixed(4)}  acc ${entry.train_accuracy.toFixed(3)}  ` +
       `val_loss ${entry.val_loss.toFixed(4)}  val_acc ${entry.val_accuracy.toFixed(3)}  val_auc ` +
-      `${fmt(entry.val_auc)}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
+      `${Number.isFinite(entry.val_auc) ? entry.val_auc.toFixed(3) : 'n/a'}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
       `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s  ${isBest ? '(best)' : ''}`,
   );
   return { entry, stop: !!es?.stop };
@@ -586,7 +546,7 @@ function diverged(run: Run, what: string): DivergedError {
 }
 
 /** The final evaluation of the best checkpoint on validation (metrics.json, the report), then cleanup. */
-async function finishRun(run: Run, epochsRun: number): Promise<TrainResult> {
+async function finishRun(run: Run, first: number): Promise<TrainResult> {
   const { o, out, state, history } = run;
   let final: EvalResult | null = null;
   if (await exists(run.paths.best)) {
@@ -604,16 +564,12 @@ async function finishRun(run: Run, epochsRun: number): Promise<TrainResult> {
   const bestEntry = history.find((h) => h.epoch === state.bestEpoch + 1);
   return {
     out,
-    epochsRun,
-    resumedFrom: run.resumedFrom + 1,
+    epochsRun: state.epoch + 1 - first,
+    resumedFrom: first,
     best: { epoch: state.bestEpoch + 1, valLoss: bestEntry?.val_loss ?? NaN, monitor: o.monitor },
     history,
     final,
   };
-}
-
-function fmt(v: number): string {
-  return Number.isFinite(v) ? v.toFixed(3) : 'n/a';
 }
 
 /** The metrics JSON `ossify eval --json` writes (fractured-class figures at the top level). */
