@@ -90,7 +90,7 @@ function setOpt(v: string): Record<string, unknown> {
   return out;
 }
 
-/** An existing folder or regular file, resolved; `label` names it in errors (an option such as '--data', or 'image'). */
+/** An existing folder or regular file, resolved; `label` names it in errors (e.g. '--data', 'image'). */
 function existing(v: string, label: string, want: 'file' | 'folder'): string {
   const p = resolve(v);
   const fail = (problem: string): never => {
@@ -226,9 +226,7 @@ const COMMANDS: Record<string, Command> = {
         plateau: { patience: (patience as number | undefined) ?? (sample ? 3 : 10) },
       } as TrainOptions;
       if (sample)
-        console.log(
-          `ossify: no --data given: training on the bundled FracAtlas sample (${options.data}) with a small configuration`,
-        );
+        console.log(`ossify: no --data given: training on the bundled sample (${options.data}), small and fast`);
       await init();
       const bar = progressBar();
       const compiled = watchCompiles(bar);
