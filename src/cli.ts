@@ -156,7 +156,8 @@ function parse(c: Command, args: readonly string[]): { values: Values; positiona
   return { values, positionals: parsed.positionals };
 }
 
-const SPLITS = ['test', 'val', 'train', 'all'] as const;
+/** The splits `eval` takes; auto (the default): test when the folder has one, else val. */
+const SPLITS = ['auto', 'test', 'val', 'train', 'all'] as const;
 
 const COMMANDS: Record<string, Command> = {
   train: {
@@ -278,7 +279,8 @@ const COMMANDS: Record<string, Command> = {
       const model = await loadModel(v.checkpoint as string);
       const ds = await readFracAtlas(v.data as string, { verify: 'markers' });
       console.log(formatDatasetSummary(ds.summary));
-      const chosen = (v.split as (typeof SPLITS)[number] | undefined) ?? (ds.split('test').length ? 'test' : 'val');
+      const split = (v.split as (typeof SPLITS)[number] | undefined) ?? 'auto';
+      const chosen = split === 'auto' ? (ds.split('test').length ? 'test' : 'val') : split;
       const recs = chosen === 'all' ? ds.records : ds.split(chosen);
       if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${v.data}`);
       const r = await evaluate(model, recs, {

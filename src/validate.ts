@@ -1,22 +1,16 @@
 /**
- * Argument checks shared by every public op, layer and optimizer: one place decides what a valid
- * number, choice, pair or axis list is, and every refusal names the argument, says what was wrong
- * with the value it got and what would be accepted ("ossify: matmul option splits must be an integer
- * >= 1, got 0"). Values are checked where they enter (an op's call, a constructor, a setter), before
- * anything is allocated or recorded.
+ * Argument checks shared by every public op, layer, optimizer, CLI flag and sweep grid: one place
+ * decides what a valid number, choice, pair or axis list is, and every refusal names the argument,
+ * the value it got and what would be accepted ("ossify: matmul option splits must be an integer >= 1,
+ * got 0"). Values are checked where they enter, before anything is allocated or recorded.
  */
 
-/** The allowed range of a numeric argument; every number must be finite. */
+/** The allowed range of a numeric argument (always finite): `min`/`max` inclusive, `above`/`below` exclusive. */
 export interface NumberRange {
-  /** Only integers. */
   integer?: boolean;
-  /** Smallest allowed value (inclusive). */
   min?: number;
-  /** Largest allowed value (inclusive). */
   max?: number;
-  /** Every allowed value is larger than this. */
   above?: number;
-  /** Every allowed value is smaller than this. */
   below?: number;
 }
 
