@@ -227,11 +227,7 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   const changed = plan.runs
     .filter((r) => had.has(r.name) && had.get(r.name) !== JSON.stringify(r.options))
     .map((r) => r.name);
-  const names = (p: SweepPlan): string =>
-    p.runs
-      .map((r) => r.name)
-      .sort()
-      .join(',');
+  const names = (p: SweepPlan): string => JSON.stringify(p.runs.map((r) => r.name).sort());
   if (changed.length || names(before.plan) !== names(plan)) {
     const what = changed.length
       ? `other options for ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}`
