@@ -35,7 +35,7 @@ interface Option {
   /** Refused when missing. */
   required?: boolean;
   /** The value when not given (otherwise absent). */
-  default?: number;
+  default?: number | string;
 }
 
 /** Option values by camelCase name (`--batch-size` gives `batchSize`), numbers as numbers. */
@@ -351,9 +351,7 @@ const COMMANDS: Record<string, Command> = {
     usage: 'ossify predict --checkpoint FILE IMAGE... [--heatmaps DIR]',
     options: {
       checkpoint: { help: 'a checkpoint written by ossify train', is: 'file', required: true },
-      heatmaps: {
-        help: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)',
-      },
+      heatmaps: { help: 'folder for <image>.attention.png overlays (default ./heatmaps)', default: 'heatmaps' },
     },
     positionals: true,
     async run(v, positionals) {
@@ -362,11 +360,7 @@ const COMMANDS: Record<string, Command> = {
       const { predictImages } = await import('./train/predict.js');
       const { DECISION_THRESHOLD } = await import('./train/steps.js');
       await init();
-      const results = await predictImages(
-        v.checkpoint as string,
-        images,
-        resolve((v.heatmaps as string | undefined) ?? 'heatmaps'),
-      );
+      const results = await predictImages(v.checkpoint as string, images, resolve(v.heatmaps as string));
       for (const r of results) {
         if (r.error) console.error(`ossify predict: ${r.path} could not be read: ${r.error}`);
         else
