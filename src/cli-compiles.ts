@@ -1,8 +1,7 @@
 /**
- * What the command line says about kernel compilation. Every kernel compiles once per machine: a CPU
- * adapter (lavapipe, SwiftShader) takes seconds per GEMM kernel, so a first run on a fresh machine
- * waits minutes where later runs, served from the driver's shader cache, wait milliseconds. The CLI
- * says so while it happens, and prints the total once.
+ * What the command line says about kernel compilation: on a CPU adapter a first run on a fresh
+ * machine waits minutes for it (later runs are served from the driver's cache), so the CLI says so
+ * while it happens, and prints the total once.
  */
 import { runtime, type CompileStats } from './gpu/runtime.js';
 
@@ -12,15 +11,12 @@ export interface CompileSink {
   log(line: string): void;
 }
 
-/**
- * Seconds of kernel compilation after which the CLI starts saying that it is compiling: a warm driver
- * cache serves a model's 100-200 kernels in well under this.
- */
+/** Seconds of kernel compilation before the CLI says it is compiling (a warm cache serves a model in well under). */
 const NOTICE_AFTER_S = 2;
 
 /**
- * Watch kernels as they are first dispatched and, once creating them has taken over {@link NOTICE_AFTER_S}
- * seconds, show a status line with their count and the time so far. Returns a function that stops
+ * Watch kernels as they are first dispatched and, once creating them has taken over
+ * {@link NOTICE_AFTER_S} seconds, show their count and the time so far. Returns a function that stops
  * watching and prints "compiled N kernels in T s" (once: later calls print nothing).
  */
 export function watchCompiles(sink: CompileSink): () => Promise<void> {

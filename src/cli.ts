@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `ossify` command: train, eval, summary, predict, bench.
- * Run `ossify <command> --help` for each command's options.
+ * The `ossify` command: train, eval, summary, predict, sweep, bench. Each command is a row of
+ * {@link COMMANDS}: its options (help and how each value is read) drive both the parser and the help.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { existsSync, statSync } from 'node:fs';
@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { init, shutdown } from './gpu/runtime.js';
 import { watchCompiles } from './cli-compiles.js';
 import { ensureFolder } from './train/run-folder.js';
-import type { TrainProgress } from './train/trainer.js';
+import { optionProblem, type NumberRange } from './validate.js';
+import type { TrainOptions, TrainProgress } from './train/trainer.js';
 import {
-  int,
   IMAGE_SIZE,
   IMAGE_SIZE_HELP,
   MODELS,
@@ -20,21 +20,35 @@ import {
   modelName,
   CHOICES,
   TRAIN_RANGES as R,
-  POSITIVE,
   type ModelName,
-  type Range,
 } from './train/options.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/**
+ * How an option's value is read: text (the default), a flag that takes none, a number in a range,
+ * one of some words, a model name, or an existing folder or file.
+ */
+type Kind = 'text' | 'flag' | 'model' | 'dir' | 'file' | NumberRange | readonly string[];
+
+interface Option {
+  help: string;
+  is?: Kind;
+  /** Refused when missing. */
+  required?: boolean;
+  /** The value when not given (otherwise absent). */
+  default?: number | string;
+}
+
+/** Option values by camelCase name (`--batch-size` gives `batchSize`), numbers as numbers. */
+type Values = Record<string, string | number | boolean | undefined>;
 
 interface Command {
   summary: string;
   usage: string;
-  /** Every option with its help; all take a value but `booleans` (names separated by spaces, e.g. no-bam). */
-  help: Record<string, string>;
-  booleans?: string;
+  options: Record<string, Option>;
+  /** Whether it takes arguments other than options (image files, a subcommand). */
+  positionals?: boolean;
   /** Resolves to the exit code (nothing: 0). */
-  run: (values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<number | void>;
+  run: (v: Values, positionals: string[]) => Promise<number | void>;
 }
 
 /** The bundled FracAtlas sample (48 images), found beside the package. */
@@ -49,25 +63,17 @@ export function bundledSample(): string {
 
 class UsageError extends Error {}
 
-/** A command's parseArgs options: its help's and its booleans. */
-function optionsOf(c: Command): Options {
-  const booleans = c.booleans?.split(' ') ?? [];
-  const names = new Set([...Object.keys(c.help), ...booleans]);
-  return Object.fromEntries([...names].map((k) => [k, { type: booleans.includes(k) ? 'boolean' : 'string' }]));
-}
-
 /** Output classes: ImageNet-21k's 21,841 fit; a billion would only fail to allocate. */
 const MAX_CLASSES = 100_000;
 
 /** The items of a comma-separated option value (trimmed, empty ones dropped). */
-const items = (v: string | boolean): string[] => `${v}`.split(',').flatMap((x) => x.trim() || []);
+const items = (v: string): string[] => v.split(',').flatMap((x) => x.trim() || []);
 
 /**
  * `--set KEY=VALUE,...`: values are JSON where they parse as JSON (numbers, true, false, null),
  * text otherwise (`model=densenet121`, `imageSize=default`).
  */
-function setOpt(v: string | boolean | undefined): Record<string, unknown> | undefined {
-  if (v === undefined) return undefined;
+function setOpt(v: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const part of items(v)) {
     const eq = part.indexOf('=');
@@ -84,170 +90,144 @@ function setOpt(v: string | boolean | undefined): Record<string, unknown> | unde
   return out;
 }
 
-/** `--workers N` (0: decode in the main thread); undefined when not given (the loader's default). */
-function workersOpt(v: string | boolean | undefined): number | undefined {
-  return v === undefined ? undefined : num(v, 'workers', 0, R.workers);
-}
-
-function num(v: string | boolean | undefined, name: string, fallback: number, range: Range): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || !range.ok(n)) {
-    throw new UsageError(`--${name}: '${String(v)}' is not valid; give ${range.want}`);
-  }
-  return n;
-}
-
-/** Where a path is not what an option needs: missing, or a file where a folder is wanted and vice versa. */
-function pathProblem(p: string, want: 'file' | 'folder'): string | null {
-  if (!existsSync(p)) return `'${p}' does not exist`;
+/** An existing folder or regular file, resolved; `label` names it in errors (e.g. '--data', 'image'). */
+function existing(v: string, label: string, want: 'file' | 'folder'): string {
+  const p = resolve(v);
+  const fail = (problem: string): never => {
+    throw new UsageError(`${label}: '${p}' ${problem}`);
+  };
+  if (!existsSync(p)) return fail('does not exist');
   const st = statSync(p);
-  if (want === 'folder') return st.isDirectory() ? null : `'${p}' is a file, not a folder`;
-  if (st.isFile()) return null;
-  if (!st.isDirectory()) return `'${p}' is not a regular file`;
+  if (want === 'folder') return st.isDirectory() ? p : fail('is a file, not a folder');
+  if (st.isFile()) return p;
+  if (!st.isDirectory()) return fail('is not a regular file');
   const best = join(p, 'best.safetensors');
-  return `'${p}' is a folder, not a file${existsSync(best) ? ` (did you mean ${best}?)` : ''}`;
+  return fail(`is a folder, not a file${existsSync(best) ? ` (did you mean ${best}?)` : ''}`);
 }
 
-function dir(v: string | boolean | undefined, name: string): string {
-  if (typeof v !== 'string') throw new UsageError(`--${name} DIR is required`);
-  const problem = pathProblem(resolve(v), 'folder');
-  if (problem) throw new UsageError(`--${name}: ${problem}`);
-  return resolve(v);
-}
-
-/** An existing regular file; `label` names it in errors (an option such as '--checkpoint', or 'image'). */
-function file(v: string | boolean | undefined, label: string): string {
-  if (typeof v !== 'string') throw new UsageError(`${label} FILE is required`);
-  const problem = pathProblem(resolve(v), 'file');
-  if (problem) throw new UsageError(`${label}: ${problem}`);
-  return resolve(v);
+/** One option's value as its kind reads it; a UsageError saying what is accepted otherwise. */
+function readOption(name: string, v: string, is: Kind): string | number {
+  const fail = (want: string): never => {
+    throw new UsageError(`--${name}: '${v}' is not valid; give ${want}`);
+  };
+  if (is === 'dir' || is === 'file') return existing(v, `--${name}`, is === 'dir' ? 'folder' : 'file');
+  if (is === 'model') return modelName(v) ?? fail(`a model: ${MODELS.join(', ')}`);
+  if (typeof is === 'string') return v;
+  const value = 'length' in is || v.trim() === '' ? v : Number(v);
+  const want = optionProblem(value, is);
+  return want ? fail(want) : value;
 }
 
 /** A negative number: `--epochs -1` must reach the range check, not parseArgs's "ambiguous". */
 const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
 
 /**
- * parseArgs reads `--lr -1` as an option missing its value followed by another option. Join every
- * string option given as a separate argument with a following negative number (`--lr=-1`), so
- * that negative values get the same range errors however they are written.
+ * Parse a command's arguments and read every option by its kind. parseArgs reads `--lr -1` as an
+ * option missing its value followed by another option, so a negative number after a value option is
+ * joined to it first (`--lr=-1`): negative values get the same range errors however they are written.
  */
-function joinNegativeValues(args: readonly string[], options: Options): string[] {
-  const out: string[] = [];
+function parse(c: Command, args: readonly string[]): { values: Values; positionals: string[] } {
+  const config: NonNullable<ParseArgsConfig['options']> = {};
+  for (const [k, o] of Object.entries(c.options)) config[k] = { type: o.is === 'flag' ? 'boolean' : 'string' };
+  const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') return out.concat(args.slice(i));
-    const next = args[i + 1];
-    const name = /^--([^=]+)$/.exec(a)?.[1];
-    if (name && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
-      out.push(`${a}=${next}`);
-      i++;
-    } else out.push(a);
+    const name = /^--([^=]+)$/.exec(args[i])?.[1];
+    if (args[i] === '--') {
+      joined.push(...args.slice(i));
+      break;
+    }
+    if (name && config[name]?.type === 'string' && NEGATIVE_NUMBER.test(args[i + 1] ?? '')) {
+      joined.push(`${args[i]}=${args[++i]}`);
+    } else joined.push(args[i]);
   }
-  return out;
+  const parsed = parseArgs({ args: joined, options: config, allowPositionals: !!c.positionals, strict: true });
+  const values: Values = {};
+  for (const [k, o] of Object.entries(c.options)) {
+    const v = parsed.values[k];
+    const key = k.replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
+    if (v === undefined && o.required) {
+      const what =
+        o.is === 'dir' ? ' DIR' : o.is === 'file' ? ' FILE' : o.is === 'model' ? ` (${MODELS.join(', ')})` : '';
+      throw new UsageError(`--${k}${what} is required`);
+    }
+    if (v === undefined && o.default !== undefined) values[key] = o.default;
+    if (v !== undefined) values[key] = typeof v === 'string' ? readOption(k, v, o.is ?? 'text') : true;
+  }
+  return { values, positionals: parsed.positionals };
 }
 
-const modelOpt = (v: string | boolean | undefined, fallback: ModelName): ModelName => {
-  const m = v === undefined ? fallback : modelName(String(v));
-  if (!m) throw new UsageError(`--model: '${String(v)}' is not a model; use ${MODELS.join(' or ')}`);
-  return m;
-};
-
-/** One of a few words (`choices`); `fallback` when not given. */
-function oneOf<T extends string>(v: string | boolean | undefined, name: string, choices: readonly T[], fallback: T): T {
-  const s = String(v ?? fallback);
-  if (!(choices as readonly string[]).includes(s)) {
-    throw new UsageError(`--${name}: '${s}' must be ${choices.join(' or ')}`);
-  }
-  return s as T;
-}
+/** The splits `eval` takes; auto (the default): test when the folder has one, else val. */
+const SPLITS = ['auto', 'test', 'val', 'train', 'all'] as const;
 
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a fracture classifier on a FracAtlas folder (default: the bundled sample, small and fast)',
     usage:
-      `ossify train [--data DIR] [--model ${MODELS.join('|')}] [--bam] [--epochs N]` +
-      ' [--batch-size N] ' +
+      `ossify train [--data DIR] [--model ${MODELS.join('|')}] [--bam] [--epochs N] [--batch-size N] ` +
       '[--lr X] [--image-size N] [--width X] --out RUN',
-    booleans: 'bam no-bam balanced-sampling no-augment no-report allow-partial-init',
-    help: {
-      data:
-        'FracAtlas folder (dataset.csv, images/Fractured, images/Non_fractured, optional splits/). Default: ' +
-        'the bundled 48-image sample with a small, fast configuration',
-      out: 'run folder (config, log.jsonl, last/best checkpoints, report). Rerunning resumes. Default runs/<model>',
-      model: `${MODELS.join(', ')} (default inceptionv3)`,
-      bam: 'add 3 BAM modules (default on; --no-bam for none)',
-      'bam-combine': "sum (the paper's, default) or product (the official code's)",
-      epochs: 'epochs (default 100; sample: 6)',
-      'batch-size': 'batch size (default 32; sample: 8)',
-      lr: 'Adam learning rate (default 1e-3)',
-      'image-size':
-        `${IMAGE_SIZE_HELP} (default 299 InceptionV3 / 224 DenseNet121 / 299 Inception-v4, which zero-pads ` +
-        'inputs under 75 px to 75; sample: 75)',
-      width: 'channel width multiplier (default 1; sample: 0.25)',
-      dropout: 'dropout before the classifier (default 0)',
-      seed: 'seed for initialisation, shuffling and augmentation (default 0)',
-      'class-weights': 'none (default) or balanced (n / (2 n_c))',
-      'balanced-sampling': 'draw half of each class per epoch',
-      'no-augment': 'turn off augmentation (flip, rotation, zoom, brightness/contrast)',
-      patience: 'ReduceLROnPlateau patience in epochs (default 10, factor 0.1, min_delta 1e-4)',
-      'early-stopping': 'stop after N epochs without val-loss improvement (default off)',
-      'max-batches': 'cap batches per epoch (smoke runs)',
-      'max-minutes': 'stop after the epoch that crosses this many minutes (rerun to continue)',
-      workers: 'JPEG decode worker threads (default min(4, cores))',
-      'no-report': 'skip report.md',
-      monitor:
-        "what picks the best checkpoint and drives the plateau schedule: val_loss (the reference's, default) " +
-        'or val_auc',
-      'init-weights':
-        'start from these weights (Keras .h5 such as ImageNet InceptionV3/DenseNet121, an ossify checkpoint, ' +
-        "or PyTorch safetensors such as timm's inception_v4.tf_in1k): matched by name or order and shape; the " +
-        'head is skipped',
-      'allow-partial-init':
-        "start from --init-weights that fill under half of the model's tensors (refused by default: " +
-        'such a file usually holds weights of another model)',
+    options: {
+      data: { help: 'FracAtlas folder (default: the bundled 48-image sample, small and fast)', is: 'dir' },
+      out: { help: 'run folder (config, log, checkpoints, report); rerunning resumes. Default runs/<model>' },
+      model: { help: `${MODELS.join(', ')} (default inceptionv3)`, is: 'model' },
+      bam: { help: 'add 3 BAM modules (default on; --no-bam for none)', is: 'flag' },
+      'no-bam': { help: 'no BAM modules', is: 'flag' },
+      'bam-combine': { help: "sum (the paper's, default) or product (the official code's)", is: CHOICES.bamCombine },
+      epochs: { help: 'epochs (default 100; sample: 6)', is: R.epochs },
+      'batch-size': { help: 'batch size (default 32; sample: 8)', is: R.batchSize },
+      lr: { help: 'Adam learning rate (default 1e-3)', is: R.lr },
+      'image-size': {
+        help: `${IMAGE_SIZE_HELP} (default: the model's, e.g. 299 InceptionV3; sample: 75)`,
+        is: IMAGE_SIZE,
+      },
+      width: { help: 'channel width multiplier (default 1; sample: 0.25)', is: R.width },
+      dropout: { help: 'dropout before the classifier (default 0)', is: R.dropout },
+      seed: { help: 'seed for initialisation, shuffling and augmentation (default 0)', is: R.seed },
+      'class-weights': { help: 'none (default) or balanced (n / (2 n_c))', is: CHOICES.classWeights },
+      'balanced-sampling': { help: 'draw half of each class per epoch', is: 'flag' },
+      'no-augment': { help: 'turn off augmentation (flip, rotation, zoom, brightness/contrast)', is: 'flag' },
+      patience: { help: 'ReduceLROnPlateau patience (default 10, factor 0.1, min_delta 1e-4)', is: R.patience },
+      'early-stopping': { help: 'stop after N epochs without val-loss improvement (default off)', is: R.earlyStopping },
+      'max-batches': { help: 'cap batches per epoch (smoke runs)', is: R.maxBatches },
+      'max-minutes': { help: 'stop after the epoch that crosses this many minutes (rerun to go on)', is: R.maxMinutes },
+      workers: { help: 'JPEG decode worker threads (default min(4, cores))', is: R.workers },
+      'no-report': { help: 'skip report.md', is: 'flag' },
+      monitor: {
+        help: 'what picks the best checkpoint and drives the plateau: val_loss (default) or val_auc',
+        is: CHOICES.monitor,
+      },
+      'init-weights': {
+        help:
+          "start from these weights (Keras .h5, an ossify checkpoint or PyTorch safetensors such as timm's), " +
+          'matched by name or order and shape; the head is skipped',
+        is: 'file',
+      },
+      'allow-partial-init': {
+        help: "start from --init-weights that fill under half of the model's tensors",
+        is: 'flag',
+      },
     },
     async run(v) {
       const { train } = await import('./train/trainer.js');
-      const sample = v.data === undefined;
-      const data = sample ? bundledSample() : dir(v.data, 'data');
-      const model = modelOpt(v.model, 'inceptionv3');
-      const small = sample ? { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25, patience: 3 } : null;
-      const defaultSize = MODEL_SIZES[model].inputSize;
-      const combine = oneOf(v['bam-combine'], 'bam-combine', CHOICES.bamCombine, 'sum');
-      const cw = oneOf(v['class-weights'], 'class-weights', CHOICES.classWeights, 'none');
-      const out = resolve(typeof v.out === 'string' ? v.out : join('runs', sample ? `sample-${model}` : model));
-      // Every option is checked before anything is printed or the GPU is started.
-      const options: Parameters<typeof train>[0] = {
-        data,
-        out,
-        model,
-        bam: !v['no-bam'],
-        bamCombine: combine,
-        epochs: num(v.epochs, 'epochs', small?.epochs ?? 100, R.epochs),
-        batchSize: num(v['batch-size'], 'batch-size', small?.batchSize ?? 32, R.batchSize),
-        lr: num(v.lr, 'lr', 1e-3, R.lr),
-        imageSize: num(v['image-size'], 'image-size', small?.imageSize ?? defaultSize, R.imageSize),
-        width: num(v.width, 'width', small?.width ?? 1, R.width),
-        dropout: num(v.dropout, 'dropout', 0, R.dropout),
-        seed: num(v.seed, 'seed', 0, R.seed),
-        classWeights: cw,
-        balancedSampling: !!v['balanced-sampling'],
-        augment: !v['no-augment'],
-        plateau: { patience: num(v.patience, 'patience', small?.patience ?? 10, R.patience) },
-        earlyStopping: num(v['early-stopping'], 'early-stopping', 0, R.earlyStopping),
-        maxBatches: num(v['max-batches'], 'max-batches', 0, R.maxBatches),
-        maxMinutes: num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes),
-        workers: workersOpt(v.workers),
-        report: !v['no-report'],
-        initWeights: v['init-weights'] === undefined ? undefined : file(v['init-weights'], '--init-weights'),
-        allowPartialInit: !!v['allow-partial-init'],
-        monitor: oneOf(v.monitor, 'monitor', CHOICES.monitor, 'val_loss'),
-      };
+      const { data, out, model = 'inceptionv3', noBam, noAugment, noReport, patience, ...rest } = v;
+      const sample = data === undefined;
+      const m = model as ModelName;
+      const small = sample ? { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25 } : {};
+      // Every option is checked (parse) before anything is printed or the GPU is started; the trainer's
+      // defaults (TRAIN_DEFAULTS) fill those not given.
+      const options = {
+        imageSize: MODEL_SIZES[m].inputSize,
+        ...small,
+        ...(rest as Partial<TrainOptions>),
+        data: sample ? bundledSample() : (data as string),
+        out: resolve((out as string | undefined) ?? join('runs', sample ? `sample-${m}` : m)),
+        model: m,
+        bam: !noBam,
+        augment: !noAugment,
+        report: !noReport,
+        plateau: { patience: (patience as number | undefined) ?? (sample ? 3 : 10) },
+      } as TrainOptions;
       if (sample)
-        console.log(
-          `ossify: no --data given: training on the bundled FracAtlas sample (${data}) with a small configuration`,
-        );
+        console.log(`ossify: no --data given: training on the bundled sample (${options.data}), small and fast`);
       await init();
       const bar = progressBar();
       const compiled = watchCompiles(bar);
@@ -275,26 +255,19 @@ const COMMANDS: Record<string, Command> = {
   eval: {
     summary: 'evaluate a checkpoint on a FracAtlas folder and print the metrics',
     usage: 'ossify eval --checkpoint FILE --data DIR [--split test|val|train|all] [--json FILE] [--batch-size N]',
-    help: {
-      checkpoint:
-        'a checkpoint written by ossify train (best.safetensors or last.safetensors); ' +
-        'it carries its model configuration',
-      data: 'FracAtlas folder',
-      split: 'test (default when the folder has one, else val), val, train or all',
-      json:
-        'also write the metrics as JSON (accuracy, precision, recall, f1 of the fractured class, auc, ' +
-        'balanced_accuracy, confusion [[tn, fp], [fn, tp]], weighted, macro)',
-      'batch-size': 'batch size (default 16)',
-      workers: 'JPEG decode worker threads',
+    options: {
+      checkpoint: {
+        help: 'a checkpoint written by ossify train (best or last.safetensors)',
+        is: 'file',
+        required: true,
+      },
+      data: { help: 'FracAtlas folder', is: 'dir', required: true },
+      split: { help: 'test (default when the folder has one, else val), val, train or all', is: SPLITS },
+      json: { help: 'also write the metrics as JSON (those printed, confusion [[tn, fp], [fn, tp]])' },
+      'batch-size': { help: 'batch size (default 16)', is: R.batchSize, default: 16 },
+      workers: { help: 'JPEG decode worker threads', is: R.workers },
     },
     async run(v) {
-      const ckpt = file(v.checkpoint, '--checkpoint');
-      const data = dir(v.data, 'data');
-      const split = String(v.split ?? 'auto');
-      if (!['auto', 'test', 'val', 'train', 'all'].includes(split))
-        throw new UsageError(`--split: '${split}' must be test, val, train or all`);
-      const batchSize = num(v['batch-size'], 'batch-size', 16, R.batchSize);
-      const workers = workersOpt(v.workers);
       // The --json folder before the evaluation: a missing one is created, a file in the way is said now.
       const json = typeof v.json === 'string' ? resolve(v.json) : null;
       if (json) await ensureFolder(dirname(json), 'folder of --json');
@@ -303,15 +276,18 @@ const COMMANDS: Record<string, Command> = {
       const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
       await init();
       const compiled = watchCompiles(progressBar());
-      const model = await loadModel(ckpt);
-      const ds = await readFracAtlas(data, { verify: 'markers' });
+      const model = await loadModel(v.checkpoint as string);
+      const ds = await readFracAtlas(v.data as string, { verify: 'markers' });
       console.log(formatDatasetSummary(ds.summary));
+      const split = (v.split as (typeof SPLITS)[number] | undefined) ?? 'auto';
       const chosen = split === 'auto' ? (ds.split('test').length ? 'test' : 'val') : split;
-      const recs = chosen === 'all' ? ds.records : ds.split(chosen as 'test' | 'val' | 'train');
-      if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${data}`);
-      const r = await evaluate(model, recs, { batchSize, workers });
+      const recs = chosen === 'all' ? ds.records : ds.split(chosen);
+      if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${v.data}`);
+      const r = await evaluate(model, recs, {
+        batchSize: v.batchSize as number,
+        workers: v.workers as number | undefined,
+      });
       await compiled();
-      const j = metricsJson(r);
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;
       const f = (v: number): string => v.toFixed(4);
@@ -332,7 +308,7 @@ const COMMANDS: Record<string, Command> = {
         );
       if (json) {
         const { writeFileAtomic } = await import('./io/safetensors.js');
-        await writeFileAtomic(json, JSON.stringify({ split: chosen, ...j }, null, 2) + '\n');
+        await writeFileAtomic(json, JSON.stringify({ split: chosen, ...metricsJson(r) }, null, 2) + '\n');
         console.log(`metrics written to ${json}`);
       }
       model.dispose();
@@ -341,22 +317,24 @@ const COMMANDS: Record<string, Command> = {
   summary: {
     summary: "print a model's layers, output shapes and parameter counts (like Keras's summary)",
     usage: `ossify summary --model ${MODELS.join('|')} [--bam] [--classes N] [--image-size N] [--width X] [--plan]`,
-    booleans: 'bam plan',
-    help: {
-      model: MODELS.join(', '),
-      bam: 'with 3 BAM modules',
-      classes: `output classes, 1 to ${MAX_CLASSES} (default 2)`,
-      'image-size': `${IMAGE_SIZE_HELP} (default: the model's, e.g. 299 for inceptionv3)`,
-      width: 'width multiplier (default 1)',
-      plan: 'print the inference plan instead: which fusion rules fired over which layers',
+    options: {
+      model: { help: MODELS.join(', '), is: 'model', required: true },
+      bam: { help: 'with 3 BAM modules', is: 'flag' },
+      classes: {
+        help: `output classes, 1 to ${MAX_CLASSES} (default 2)`,
+        is: { integer: true, min: 1, max: MAX_CLASSES },
+        default: 2,
+      },
+      'image-size': { help: `${IMAGE_SIZE_HELP} (default: the model's, e.g. 299 for inceptionv3)`, is: IMAGE_SIZE },
+      width: { help: 'width multiplier (default 1)', is: R.width, default: 1 },
+      plan: { help: 'print the inference plan instead: which fusion rules fired over which layers', is: 'flag' },
     },
     async run(v) {
-      if (v.model === undefined) throw new UsageError(`--model is required (${MODELS.join(', ')})`);
-      const model = modelOpt(v.model, 'inceptionv3');
+      const model = v.model as ModelName;
       const opts = {
-        numClasses: num(v.classes, 'classes', 2, int(1, MAX_CLASSES)),
-        inputSize: v['image-size'] === undefined ? undefined : num(v['image-size'], 'image-size', 0, IMAGE_SIZE),
-        widthMultiplier: num(v.width, 'width', 1, POSITIVE),
+        numClasses: v.classes as number,
+        inputSize: v.imageSize as number | undefined,
+        widthMultiplier: v.width as number,
         bam: !!v.bam,
       };
       const { buildModel, MODEL_CATALOG, referenceLine } = await import('./models/index.js');
@@ -371,19 +349,18 @@ const COMMANDS: Record<string, Command> = {
   predict: {
     summary: 'probability of a fracture for each image, with an attention heatmap PNG (exit 1 if one is unreadable)',
     usage: 'ossify predict --checkpoint FILE IMAGE... [--heatmaps DIR]',
-    help: {
-      checkpoint: 'a checkpoint written by ossify train',
-      heatmaps: 'folder for <image>.attention.png overlays (default: beside each image is not touched; ./heatmaps)',
+    options: {
+      checkpoint: { help: 'a checkpoint written by ossify train', is: 'file', required: true },
+      heatmaps: { help: 'folder for <image>.attention.png overlays (default ./heatmaps)', default: 'heatmaps' },
     },
+    positionals: true,
     async run(v, positionals) {
-      const ckpt = file(v.checkpoint, '--checkpoint');
       if (!positionals.length) throw new UsageError('give at least one image file');
-      const images = positionals.map((p) => file(p, 'image'));
+      const images = positionals.map((p) => existing(p, 'image', 'file'));
       const { predictImages } = await import('./train/predict.js');
       const { DECISION_THRESHOLD } = await import('./train/steps.js');
       await init();
-      const outDir = resolve(typeof v.heatmaps === 'string' ? v.heatmaps : 'heatmaps');
-      const results = await predictImages(ckpt, images, outDir);
+      const results = await predictImages(v.checkpoint as string, images, resolve(v.heatmaps as string));
       for (const r of results) {
         if (r.error) console.error(`ossify predict: ${r.path} could not be read: ${r.error}`);
         else
@@ -404,32 +381,35 @@ const COMMANDS: Record<string, Command> = {
       'ossify sweep --grid NAME|FILE --data DIR --out SWEEP [--test-data DIR] [--weights-dir DIR] [--shard I/N] ' +
       '[--set KEY=VALUE,...] [--only NAME,...] [--max-minutes M [--cap-epochs]] [--list]\n' +
       '       ossify sweep report SWEEP... [--out DIR]',
-    booleans: 'cap-epochs list',
-    help: {
-      grid: 'a built-in grid (seed-table, seed-table-cpu, smoke) or a grid JSON file (README: "Sweeps")',
-      data: 'FracAtlas folder to train on',
-      out: 'sweep folder: runs/NAME/ per run, report.md, report.json, intervals.svg. Rerunning continues',
-      'test-data': "test on every image of this folder (default: the data's test split, else its validation split)",
-      'weights-dir': "folder of the backbones' ImageNet weights files (rows without theirs are skipped, naming it)",
-      shard: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it',
-      set: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)',
-      only: 'run only these runs (names from --list; * matches anything)',
-      'max-minutes': 'time budget of this invocation: no epoch starts that would end past it; rerun to continue',
-      'cap-epochs': 'with --max-minutes: test a run the budget cuts short with the epochs it had (the report says so)',
-      workers: 'JPEG decode worker threads',
-      list: 'print the runs of the grid (name, row, status) and exit',
-      resamples: 'bootstrap resamples of the report, at least 2000 (default 2000)',
-      'bootstrap-seed': 'seed of the bootstrap resamples (default 0)',
+    options: {
+      grid: { help: 'a built-in grid (seed-table, seed-table-cpu, smoke) or a grid JSON file (README: "Sweeps")' },
+      data: { help: 'FracAtlas folder to train on', is: 'dir' },
+      out: { help: 'sweep folder: runs/NAME/ per run, report.md, report.json, intervals.svg. Rerunning continues' },
+      'test-data': { help: "test on every image of this folder (default: the data's test, else val split)", is: 'dir' },
+      'weights-dir': { help: "folder of the backbones' ImageNet weights (rows without theirs are skipped)", is: 'dir' },
+      shard: { help: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it' },
+      set: { help: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)' },
+      only: { help: 'run only these runs (names from --list; * matches anything)' },
+      'max-minutes': { help: 'time budget: no epoch starts that would end past it; rerun to go on', is: R.maxMinutes },
+      'cap-epochs': {
+        help: 'with --max-minutes: test a run the budget cuts short as it is (said in the report)',
+        is: 'flag',
+      },
+      workers: { help: 'JPEG decode worker threads', is: R.workers },
+      list: { help: 'print the runs of the grid (name, row, status) and exit', is: 'flag' },
+      resamples: {
+        help: 'bootstrap resamples of the report (default 2000)',
+        is: { integer: true, min: 2000 },
+        default: 2000,
+      },
+      'bootstrap-seed': { help: 'seed of the bootstrap resamples (default 0)', is: R.seed, default: 0 },
     },
+    positionals: true,
     async run(v, positionals) {
-      const resamples = num(v.resamples, 'resamples', 2000, int(2000));
-      const bootstrapSeed = num(v['bootstrap-seed'], 'bootstrap-seed', 0, R.seed);
+      const resamples = v.resamples as number;
+      const bootstrapSeed = v.bootstrapSeed as number;
       if (positionals[0] === 'report') {
-        const folders = positionals.slice(1).map((f) => {
-          const problem = pathProblem(resolve(f), 'folder');
-          if (problem) throw new UsageError(`sweep report: ${problem}`);
-          return resolve(f);
-        });
+        const folders = positionals.slice(1).map((f) => existing(f, 'sweep report', 'folder'));
         if (!folders.length) throw new UsageError('sweep report: give one or more sweep folders');
         const { writeSweepReport } = await import('./train/sweep-report.js');
         const out = typeof v.out === 'string' ? resolve(v.out) : folders[0];
@@ -442,14 +422,12 @@ const COMMANDS: Record<string, Command> = {
         throw new UsageError('--grid is required (seed-table, seed-table-cpu, smoke or a JSON file)');
       }
       if (typeof v.out !== 'string') throw new UsageError('--out SWEEP is required');
-      const { loadGrid, planSweep, BUILTIN_GRIDS, GridError } = await import('./train/grid.js');
+      const { loadGrid, planSweep, BUILTIN_GRIDS } = await import('./train/grid.js');
       if (!BUILTIN_GRIDS[v.grid] && !existsSync(resolve(v.grid))) {
         const names = Object.keys(BUILTIN_GRIDS).join(', ');
         throw new UsageError(`--grid: '${v.grid}' is neither a built-in grid (${names}) nor a file`);
       }
-      const data = dir(v.data, 'data');
-      const testData = v['test-data'] === undefined ? undefined : dir(v['test-data'], 'test-data');
-      const weightsDir = v['weights-dir'] === undefined ? undefined : dir(v['weights-dir'], 'weights-dir');
+      if (v.data === undefined) throw new UsageError('--data DIR is required');
       let shard: { index: number; count: number } | undefined;
       if (v.shard !== undefined) {
         const m = /^(\d+)\/(\d+)$/.exec(String(v.shard));
@@ -458,27 +436,15 @@ const COMMANDS: Record<string, Command> = {
         }
         shard = { index: +m[1], count: +m[2] };
       }
-      const set = setOpt(v.set);
+      const set = typeof v.set === 'string' ? setOpt(v.set) : undefined;
       const only = typeof v.only === 'string' ? items(v.only) : undefined;
-      const maxMinutes = num(v['max-minutes'], 'max-minutes', 0, R.maxMinutes);
-      if (v['cap-epochs'] && !maxMinutes) {
+      if (v.capEpochs && !v.maxMinutes) {
         throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
       }
-      const grid = loadGrid(v.grid);
-      let plan;
-      try {
-        plan = planSweep(grid, { weightsDir, set });
-      } catch (e) {
-        if (e instanceof GridError && e.message.startsWith('--set')) throw new UsageError(e.message);
-        throw e;
-      }
+      const weightsDir = v.weightsDir as string | undefined;
+      const plan = planSweep(loadGrid(v.grid), { weightsDir, set });
       const { sweep, selectRuns, checkSweepFolder } = await import('./train/sweep.js');
-      let selected;
-      try {
-        selected = selectRuns(plan, shard, only);
-      } catch (e) {
-        throw new UsageError((e as Error).message.replace(/^ossify: /, ''));
-      }
+      const selected = selectRuns(plan, shard, only);
       await checkSweepFolder(resolve(v.out), plan);
       if (v.list) {
         const of = shard ? `, shard ${shard.index}/${shard.count}` : '';
@@ -495,16 +461,16 @@ const COMMANDS: Record<string, Command> = {
       const r = await sweep(
         {
           grid: v.grid,
-          data,
+          data: v.data as string,
           out: v.out,
-          testData,
+          testData: v.testData as string | undefined,
           weightsDir,
           shard,
           set,
           only,
-          maxMinutes,
-          capEpochs: !!v['cap-epochs'],
-          workers: workersOpt(v.workers),
+          maxMinutes: v.maxMinutes as number | undefined,
+          capEpochs: !!v.capEpochs,
+          workers: v.workers as number | undefined,
           resamples,
           bootstrapSeed,
         },
@@ -520,31 +486,32 @@ const COMMANDS: Record<string, Command> = {
   bench: {
     summary: 'run the benchmark suite (ossify against TensorFlow.js on the same adapter)',
     usage: `ossify bench [--quick | --model ${MODELS.join('|')}] [--json FILE] [--browser]`,
-    booleans: 'quick browser',
-    help: {
-      quick: 'the subset that runs in minutes on a CPU adapter',
-      model: "only this model's rows (inference and a training step at batch 2, with and without BAM)",
-      json: 'write the rows as JSON',
-      browser: 'run in headless Chromium instead of Node',
+    options: {
+      quick: { help: 'the subset that runs in minutes on a CPU adapter', is: 'flag' },
+      model: {
+        help: "only this model's rows (inference and a training step at batch 2, with and without BAM)",
+        is: 'model',
+      },
+      json: { help: 'write the rows as JSON' },
+      browser: { help: 'run in headless Chromium instead of Node', is: 'flag' },
     },
     async run(v) {
-      const model = v.model === undefined ? undefined : modelOpt(v.model, 'inceptionv3');
-      if (model && v.quick) throw new UsageError('--quick and --model: give one (--quick runs one InceptionV3 row)');
+      if (v.model && v.quick) throw new UsageError('--quick and --model: give one (--quick runs one InceptionV3 row)');
       const { runBenchCli } = await import('./bench-entry.js');
       await runBenchCli({
         quick: !!v.quick,
-        json: typeof v.json === 'string' ? v.json : undefined,
+        json: v.json as string | undefined,
         browser: !!v.browser,
         // Model rows are named `<model>-<size>` or `<model>-bam-<size>` (bench/lib/cases.ts).
-        filter: model && `${model}-`,
+        filter: v.model ? `${v.model}-` : undefined,
       });
     },
   },
 };
 
-function commandHelp(name: string, c: Command): string {
+function commandHelp(c: Command): string {
   const lines = [`usage: ${c.usage}`, '', c.summary, ''];
-  for (const [k, h] of Object.entries(c.help)) lines.push(`  --${k.padEnd(20)} ${h}`);
+  for (const [k, o] of Object.entries(c.options)) lines.push(`  --${k.padEnd(20)} ${o.help}`);
   return lines.join('\n');
 }
 
@@ -560,41 +527,35 @@ function mainHelp(): string {
   ].join('\n');
 }
 
-/** A one-line progress bar on a TTY, periodic lines otherwise. */
+/** A one-line progress bar on a TTY, a line every 10 s otherwise. */
 function progressBar() {
   const tty = process.stdout.isTTY;
   let last = 0;
   let shown = false;
+  /** A status line in place of the bar (null clears it); `force` prints it even within 10 s when not a TTY. */
+  const status = (text: string | null, force = false): void => {
+    if (tty) {
+      process.stdout.write(text === null ? '\r\x1b[K' : `\r${text}\x1b[K`);
+      shown = text !== null;
+    } else if (text !== null && (force || Date.now() - last >= 10_000)) {
+      last = Date.now();
+      console.log(text);
+    }
+  };
   return {
+    status,
     update(p: TrainProgress) {
-      const now = Date.now();
-      if (!tty && now - last < 10_000 && p.step + 1 < p.steps) return;
-      last = now;
       const w = 24;
       const done = Math.max(0, Math.min(w, Math.round(((p.step + 1) / p.steps) * w)));
       const line =
         `epoch ${p.epoch}/${p.epochs} [${'='.repeat(done)}${' '.repeat(w - done)}] ` +
         `${p.step + 1}/${p.steps}  loss ${p.loss.toFixed(4)}  acc ${p.accuracy.toFixed(3)} ` +
         ` ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
-      if (tty) {
-        process.stdout.write(`\r${line}\x1b[K`);
-        shown = true;
-      } else console.log(line);
+      status(line, p.step + 1 >= p.steps);
     },
     log(s: string) {
-      if (tty && shown) process.stdout.write('\r\x1b[K');
-      shown = false;
+      status(null);
       console.log(s);
-    },
-    /** A status line in place of the bar (null clears it); periodic lines when not a TTY. */
-    status(text: string | null) {
-      if (tty) {
-        process.stdout.write(text === null ? '\r\x1b[K' : `\r${text}\x1b[K`);
-        shown = text !== null;
-      } else if (text !== null && Date.now() - last >= 10_000) {
-        last = Date.now();
-        console.log(text);
-      }
     },
     done() {
       if (tty && shown) process.stdout.write('\n');
@@ -605,37 +566,32 @@ function progressBar() {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name) {
-    console.error(`ossify: no command given\n\n${mainHelp()}`);
-    return 2;
-  }
   if (name === '--help' || name === '-h' || name === 'help') {
     console.log(mainHelp());
     return 0;
   }
-  const cmd = COMMANDS[name];
+  const cmd = name === undefined ? undefined : COMMANDS[name];
   if (!cmd) {
-    console.error(`ossify: unknown command '${name}'\n\n${mainHelp()}`);
+    console.error(`ossify: ${name ? `unknown command '${name}'` : 'no command given'}\n\n${mainHelp()}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(commandHelp(name, cmd));
+    console.log(commandHelp(cmd));
     return 0;
   }
   try {
-    const options = optionsOf(cmd);
-    const args = joinNegativeValues(rest, options);
-    const allowPositionals = name === 'predict' || name === 'sweep';
-    const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
-    return (await cmd.run(values as Record<string, string | boolean | undefined>, positionals)) ?? 0;
+    const { values, positionals } = parse(cmd, rest);
+    return (await cmd.run(values, positionals)) ?? 0;
   } catch (e) {
     const err = e as Error & { code?: string };
-    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`ossify ${name}: ${err.message}\n\n${commandHelp(name, cmd)}`);
+    // Library errors start with 'ossify: ' (the command's own prefix says as much); those that name a
+    // flag first (--set, --only) are usage errors too.
+    const message = err.message.replace(/^ossify: /, '');
+    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') || message.startsWith('--')) {
+      console.error(`ossify ${name}: ${message}\n\n${commandHelp(cmd)}`);
       return 2;
     }
-    // Library errors start with 'ossify: '; the command's own prefix says as much.
-    console.error(`ossify ${name}: ${err.message.replace(/^ossify: /, '')}`);
+    console.error(`ossify ${name}: ${message}`);
     if (process.env.OSSIFY_DEBUG) console.error(err.stack);
     return 1;
   } finally {

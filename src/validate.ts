@@ -1,22 +1,16 @@
 /**
- * Argument checks shared by every public op, layer and optimizer: one place decides what a valid
- * number, choice, pair or axis list is, and every refusal names the argument, says what was wrong
- * with the value it got and what would be accepted ("ossify: matmul option splits must be an integer
- * >= 1, got 0"). Values are checked where they enter (an op's call, a constructor, a setter), before
- * anything is allocated or recorded.
+ * Argument checks shared by every public op, layer, optimizer, CLI flag and sweep grid: one place
+ * decides what a valid number, choice, pair or axis list is, and every refusal names the argument,
+ * the value it got and what would be accepted ("ossify: matmul option splits must be an integer >= 1,
+ * got 0"). Values are checked where they enter, before anything is allocated or recorded.
  */
 
-/** The allowed range of a numeric argument; every number must be finite. */
+/** The allowed range of a numeric argument (always finite): `min`/`max` inclusive, `above`/`below` exclusive. */
 export interface NumberRange {
-  /** Only integers. */
   integer?: boolean;
-  /** Smallest allowed value (inclusive). */
   min?: number;
-  /** Largest allowed value (inclusive). */
   max?: number;
-  /** Every allowed value is larger than this. */
   above?: number;
-  /** Every allowed value is smaller than this. */
   below?: number;
 }
 
@@ -30,11 +24,16 @@ export function showValue(v: unknown): string {
   return s === '[object Object]' ? 'an object' : s;
 }
 
-/** "an integer in [1, 64]", "a finite number > 0", ... */
-function describeRange(r: NumberRange): string {
-  const kind = r.integer ? 'an integer' : 'a finite number';
+/**
+ * "an integer in [1, 64]", "a finite number > 0", ...; `plain` gives the words of command-line and grid
+ * options: "an integer from 32 to 2048", "a number > 0", "a positive integer".
+ */
+function describeRange(r: NumberRange, plain = false): string {
+  const kind = r.integer ? 'an integer' : plain ? 'a number' : 'a finite number';
   const lo = r.min !== undefined ? `[${r.min}` : r.above !== undefined ? `(${r.above}` : null;
   const hi = r.max !== undefined ? `${r.max}]` : r.below !== undefined ? `${r.below})` : null;
+  if (plain && r.integer && lo === '[1' && !hi) return 'a positive integer';
+  if (plain && lo && hi) return `${kind} from ${lo.slice(1)} to ${hi.endsWith(')') ? 'below ' : ''}${hi.slice(0, -1)}`;
   if (lo && hi) return `${kind} in ${lo}, ${hi}`;
   if (lo) return `${kind} ${lo[0] === '[' ? '>=' : '>'} ${lo.slice(1)}`;
   if (hi) return `${kind} ${hi.endsWith(']') ? '<=' : '<'} ${hi.slice(0, -1)}`;
@@ -69,6 +68,17 @@ export function checkChoice<T extends string | boolean>(v: unknown, what: string
     throw new Error(`ossify: ${what} must be ${choices.map(showValue).join(' or ')}, got ${showValue(v)}`);
   }
   return v as T;
+}
+
+/**
+ * What a command-line or grid option's value must be ("a positive integer", 'one of "a", "b", "c"',
+ * '"sum" or "product"'), or null when `v` is within `want` (a range, or the allowed values).
+ */
+export function optionProblem(v: unknown, want: NumberRange | readonly unknown[]): string | null {
+  if (!('length' in want)) return inRange(v, want) ? null : describeRange(want, true);
+  if (want.includes(v)) return null;
+  const words = want.map((w) => JSON.stringify(w));
+  return words.length === 2 ? words.join(' or ') : `one of ${words.join(', ')}`;
 }
 
 /** `v` if it is true or false; undefined gives `fallback` when one is given (a default), else is refused. */

@@ -1,7 +1,6 @@
 /**
- * Where the model looks: Grad-CAM (Selvaraju et al. 2017) on the last feature map before global
- * pooling (or the last one of at least 7x7 when that is coarser), for the fractured class. Works for every
- * backbone, with or without BAM.
+ * Where the model looks: Grad-CAM (Selvaraju et al. 2017) for the fractured class on the last feature
+ * map before global pooling (or the last one of at least 7x7 when that is coarser), any backbone:
  *   weights_c = mean over (h, w) of d logit_fractured / d A_c ;  cam = relu(sum_c weights_c A_c)
  * normalised to [0, 1] per image.
  */
@@ -22,16 +21,10 @@ export async function gradCam(
   if (gap < 0) throw new Error(`ossify: ${model.name} has no global average pooling layer for Grad-CAM`);
   // The last feature map is 1x1 to 3x3 at small inputs (InceptionV3 at 75 px): then explain the last
   // layer whose map is at least 7x7 instead, as Grad-CAM on a coarse map says nothing about where.
-  let split = gap;
   let shape: number[] = [...x.shape];
   const sizes = layers.slice(0, gap).map((l) => (shape = l.outputShape(shape))[1]);
-  if (sizes[gap - 1] < 7) {
-    const i = sizes
-      .map((h, j) => (h >= 7 ? j : -1))
-      .filter((j) => j >= 0)
-      .pop();
-    if (i !== undefined) split = i + 1;
-  }
+  const last7 = sizes.map((h) => h >= 7).lastIndexOf(true);
+  const split = sizes[gap - 1] < 7 && last7 >= 0 ? last7 + 1 : gap;
   const wasTraining = model.training;
   model.eval();
   try {

@@ -1,36 +1,18 @@
 /**
  * Sweep grids: a JSON file (or a built-in grid) of axes over the training options, expanded into
- * named runs. Checked before anything runs, with errors that name the bad key and what it accepts.
- *
- * A grid file (README: "Sweeps"; every key is optional):
- * ```json
- * {
- *   "name": "bam-ablation",
- *   "description": "InceptionV3 with and without BAM, three seeds",
- *   "notes": ["free text, printed in the report"],
- *   "fixed": { "imageSize": 299, "epochs": 100 },
- *   "axes": { "seed": [0, 1, 2] },
- *   "blocks": [
- *     { "axes": { "model": ["inceptionv3", "densenet121"], "init": ["scratch", "imagenet"] },
- *       "fixed": { "bam": false } },
- *     { "fixed": { "model": "inceptionv3", "bam": true } }
- *   ]
- * }
- * ```
- * `fixed` options apply to every run; each block's runs are the product of its `axes` (the last key
- * varies fastest) with its `fixed` options over the grid's; the grid's `axes` multiply every block
- * and vary slowest. Without `blocks`, the grid is the product of its `axes`. An option may not be
- * both an axis and fixed at the same level, nor an axis of the grid and of a block. The options
- * ({@link GRID_OPTIONS}, defaults {@link RUN_DEFAULTS}) are `ossify train`'s, plus `init`
- * ('scratch' | 'imagenet'), `initWeights` (relative to the grid file) and `imageSize: 'default'`.
- *
- * Runs are named by the options that vary across the grid (the model always, the seed last), e.g.
- * `inceptionv3-bam-imagenet-s0`; runs that differ only in their seed form a row of the report.
+ * named runs, checked before anything runs with errors that name the bad key and what it accepts.
+ * The format (README: "Sweeps"): `fixed` options apply to every run; each of `blocks` adds the
+ * product of its `axes` (the last varying fastest) with its own `fixed`; the grid's `axes` multiply
+ * every block and vary slowest. The options ({@link GRID_OPTIONS}, defaults {@link RUN_DEFAULTS}) are
+ * `ossify train`'s, plus `init` ('scratch' | 'imagenet'), `initWeights` (relative to the grid file)
+ * and `imageSize: 'default'`. Runs are named by the options that vary (the model always, the seed
+ * last), e.g. `inceptionv3-bam-imagenet-s0`; runs that differ only in their seed form a row.
  * @module
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { CHOICES, IMAGE_SIZE, MODEL_SIZES, TRAIN_DEFAULTS, TRAIN_RANGES, type Range } from './options.js';
+import { CHOICES, IMAGE_SIZE, MODEL_SIZES, TRAIN_DEFAULTS, TRAIN_RANGES } from './options.js';
+import { inRange, optionProblem, type NumberRange } from '../validate.js';
 import type { TrainOptions } from './trainer.js';
 
 /** The backbones of the reference study, built here or not yet, and where their ImageNet weights come from. */
@@ -189,41 +171,34 @@ export interface SweepPlan {
 /** A bad grid: the message names the grid, the key and the fix. */
 export class GridError extends Error {}
 
-type Check = (v: unknown) => string | null; // what is wanted, or null when fine
-
-const numberIn =
-  (r: Range): Check =>
-  (v) =>
-    typeof v === 'number' && Number.isFinite(v) && r.ok(v) ? null : r.want;
-const oneOf =
-  (choices: readonly string[]): Check =>
-  (v) =>
-    typeof v === 'string' && choices.includes(v) ? null : `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
-const bool: Check = (v) => (typeof v === 'boolean' ? null : 'true or false');
+/** What an option accepts: a range, the allowed values, or a check that says what is wanted (null: fine). */
+type Want = NumberRange | readonly unknown[] | ((v: unknown) => string | null);
+const BOOL = [true, false];
 const R = TRAIN_RANGES;
 
-const CHECKS: Record<Key, Check> = {
-  model: oneOf(BACKBONES.map((b) => b.name)),
-  bam: bool,
-  bamCombine: oneOf(CHOICES.bamCombine),
-  init: oneOf(['scratch', 'imagenet']),
+const CHECKS: Record<Key, Want> = {
+  model: BACKBONES.map((b) => b.name),
+  bam: BOOL,
+  bamCombine: CHOICES.bamCombine,
+  init: ['scratch', 'imagenet'],
   initWeights: (v) => (v === null || (typeof v === 'string' && v.length > 0) ? null : 'a weights file path or null'),
-  allowPartialInit: bool,
-  imageSize: (v) => (v === 'default' || numberIn(IMAGE_SIZE)(v) === null ? null : `${IMAGE_SIZE.want}, or "default"`),
-  width: numberIn(R.width),
-  dropout: numberIn(R.dropout),
-  epochs: numberIn(R.epochs),
-  batchSize: numberIn(R.batchSize),
-  lr: numberIn(R.lr),
-  seed: numberIn(R.seed),
-  classWeights: oneOf(CHOICES.classWeights),
-  balancedSampling: bool,
-  augment: bool,
-  patience: numberIn(R.patience),
-  earlyStopping: numberIn(R.earlyStopping),
-  maxBatches: numberIn(R.maxBatches),
-  monitor: oneOf(CHOICES.monitor),
-  report: bool,
+  allowPartialInit: BOOL,
+  imageSize: (v) =>
+    v === 'default' || inRange(v, IMAGE_SIZE) ? null : `${optionProblem(NaN, IMAGE_SIZE)}, or "default"`,
+  width: R.width,
+  dropout: R.dropout,
+  epochs: R.epochs,
+  batchSize: R.batchSize,
+  lr: R.lr,
+  seed: R.seed,
+  classWeights: CHOICES.classWeights,
+  balancedSampling: BOOL,
+  augment: BOOL,
+  patience: R.patience,
+  earlyStopping: R.earlyStopping,
+  maxBatches: R.maxBatches,
+  monitor: CHOICES.monitor,
+  report: BOOL,
 };
 
 /** The options a grid may set. */
@@ -252,8 +227,11 @@ function notKnown(key: string, known: readonly string[], what = 'an option'): st
 }
 
 /** Check one option's value: what is wanted, or null; model names are compared squashed. */
-const problem = (key: Key, v: unknown): string | null =>
-  CHECKS[key](key === 'model' && typeof v === 'string' ? squash(v) : v);
+function problem(key: Key, v: unknown): string | null {
+  const want = CHECKS[key];
+  const value = key === 'model' && typeof v === 'string' ? squash(v) : v;
+  return typeof want === 'function' ? want(value) : optionProblem(value, want);
+}
 
 /** Normalise a checked value (model names to their grid spelling, initWeights to an absolute path). */
 function normalise(key: Key, v: unknown, base: string): unknown {
@@ -413,61 +391,38 @@ function product(axes: Axes): Partial<RunOptions>[] {
   return out;
 }
 
-/** Order of the options in run names. */
-const NAME_ORDER: Key[] = [
-  'model',
-  'bam',
-  'bamCombine',
-  'init',
-  'initWeights',
-  'imageSize',
-  'width',
-  'dropout',
-  'lr',
-  'batchSize',
-  'epochs',
-  'classWeights',
-  'balancedSampling',
-  'augment',
-  'patience',
-  'earlyStopping',
-  'maxBatches',
-  'monitor',
-  'allowPartialInit',
-  'report',
-  'seed',
-];
+const flag = (yes: string, no: string) => (v: unknown) => (v ? yes : no);
+const affix =
+  (pre: string, post = '') =>
+  (v: unknown) =>
+    `${pre}${String(v)}${post}`;
 
-/** How an option is written in run names: [yes, no] words for flags, a prefix (and suffix) for values. */
-const FLAG_WORDS: Partial<Record<Key, [string, string]>> = {
-  bam: ['bam', 'nobam'],
-  balancedSampling: ['balanced', 'shuffled'],
-  augment: ['aug', 'noaug'],
-  allowPartialInit: ['partial', 'strict'],
-  report: ['report', 'noreport'],
+/** How each option is written in run names, in the order they appear there. */
+const TOKENS: Record<Key, (v: unknown) => string> = {
+  model: affix(''),
+  bam: flag('bam', 'nobam'),
+  bamCombine: affix(''),
+  init: affix(''),
+  initWeights: (v) => (v === null ? 'noweights' : basename(String(v), extname(String(v)))),
+  imageSize: affix('', 'px'),
+  width: affix('w'),
+  dropout: affix('do'),
+  lr: affix('lr'),
+  batchSize: affix('b'),
+  epochs: affix('e'),
+  classWeights: affix('cw-'),
+  balancedSampling: flag('balanced', 'shuffled'),
+  augment: flag('aug', 'noaug'),
+  patience: affix('p'),
+  earlyStopping: affix('es'),
+  maxBatches: affix('mb'),
+  monitor: affix(''),
+  allowPartialInit: flag('partial', 'strict'),
+  report: flag('report', 'noreport'),
+  seed: affix('s'),
 };
-const AFFIXES: Partial<Record<Key, [string, string?]>> = {
-  imageSize: ['', 'px'],
-  width: ['w'],
-  dropout: ['do'],
-  lr: ['lr'],
-  batchSize: ['b'],
-  epochs: ['e'],
-  patience: ['p'],
-  earlyStopping: ['es'],
-  maxBatches: ['mb'],
-  seed: ['s'],
-  classWeights: ['cw-'],
-};
-
-/** One option's part of a run name. */
-function token(k: Key, v: unknown): string {
-  const words = FLAG_WORDS[k];
-  if (words) return v ? words[0] : words[1];
-  if (k === 'initWeights') return v === null ? 'noweights' : basename(String(v), extname(String(v)));
-  const [pre, post] = AFFIXES[k] ?? [''];
-  return `${pre}${String(v)}${post ?? ''}`;
-}
+const NAME_ORDER = Object.keys(TOKENS) as Key[];
+const token = (k: Key, v: unknown): string => TOKENS[k](v);
 
 /** A row in words: the backbone, BAM, the initial weights, and the other options that vary. */
 function rowLabel(o: RunOptions, varying: readonly string[]): string {
@@ -526,9 +481,7 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
       }
     }
   }
-  const fail = (msg: string): never => {
-    throw new GridError(`grid ${grid.source}: ${msg}`);
-  };
+  const { fail } = gridChecker(grid.source, '');
   for (const o of options) {
     const min = MODEL_SIZES[o.model as keyof typeof MODEL_SIZES].minInput;
     if (o.imageSize !== 'default' && o.imageSize < min) {

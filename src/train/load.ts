@@ -1,7 +1,7 @@
 /**
- * Loading a trained model back from a checkpoint: the checkpoint carries the model configuration
- * (`config.modelConfig`), so no model flags are needed. Browser-safe: {@link modelFromCheckpoint} takes a
- * decoded checkpoint (a page decodes its bytes with `decodeCheckpoint`); {@link loadModel} reads a file (Node).
+ * A trained model back from its checkpoint, which carries the model configuration (`config.modelConfig`).
+ * {@link modelFromCheckpoint} is browser-safe (a page decodes the bytes with `decodeCheckpoint`);
+ * {@link loadModel} reads a file (Node).
  */
 import { loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import type { TensorData } from '../io/safetensors.js';
@@ -19,9 +19,8 @@ export function describeModel(c: ModelConfig): string {
 }
 
 /**
- * Load checkpoint weights into `model`, which was built from the checkpoint's own configuration.
- * Refuses weights holding NaN or Infinity (a damaged file or a diverged run) and weights that do not
- * fit the model (a file whose metadata was edited or belongs to other weights), naming `source`.
+ * Load checkpoint weights into `model`, built from the checkpoint's own configuration; refuses, naming
+ * `source`, weights holding NaN or Infinity (a damaged file, a diverged run) or that do not fit the model.
  */
 export function loadCheckpointWeights(model: Model, weights: ReadonlyMap<string, TensorData>, source: string): void {
   for (const [name, t] of weights) {

@@ -8,31 +8,10 @@ import { MODEL_CATALOG, MODELS, type ModelName } from '../models/catalog.js';
 
 export { MODELS, type ModelName };
 import type { TrainOptions } from './trainer.js';
+import type { NumberRange } from '../validate.js';
 
-/** The values a numeric option accepts, and how to say so. */
-export interface Range {
-  ok: (n: number) => boolean;
-  /** What is accepted, as the end of "give ..." (e.g. 'a positive integer'). */
-  want: string;
-}
-
-/** Integers from `min` to `max`. */
-export function int(min: number, max = Infinity): Range {
-  const want =
-    max < Infinity ? `an integer from ${min} to ${max}` : min === 1 ? 'a positive integer' : `an integer >= ${min}`;
-  return { ok: (n) => Number.isInteger(n) && n >= min && n <= max, want };
-}
-
-/** Any integer (seeds). */
-export const ANY_INT: Range = { ok: Number.isInteger, want: 'an integer' };
-/** Numbers above 0 (learning rate, width). */
-export const POSITIVE: Range = { ok: (n) => n > 0, want: 'a number > 0' };
-/** Numbers from 0 (time limits). */
-export const NON_NEGATIVE: Range = { ok: (n) => n >= 0, want: 'a number >= 0' };
-/** Dropout rates. */
-export const DROPOUT: Range = { ok: (n) => n >= 0 && n < 1, want: 'a number from 0 to below 1' };
 /** Input sizes: the backbones need 32 px; past 2048 px one image outgrows any GPU's buffers. */
-export const IMAGE_SIZE = int(32, 2048);
+export const IMAGE_SIZE: NumberRange = { integer: true, min: 32, max: 2048 };
 /** How help texts describe {@link IMAGE_SIZE}. */
 export const IMAGE_SIZE_HELP = 'square input size, 32 to 2048';
 
@@ -52,21 +31,24 @@ export const CHOICES = {
   monitor: ['val_loss', 'val_auc'],
 } as const;
 
+const COUNT: NumberRange = { integer: true, min: 1 };
+const COUNT_OR_0: NumberRange = { integer: true, min: 0 };
+
 /** The numeric training options and the values each accepts. */
 export const TRAIN_RANGES = {
-  epochs: int(1),
-  batchSize: int(1),
-  lr: POSITIVE,
+  epochs: COUNT,
+  batchSize: COUNT,
+  lr: { above: 0 },
   imageSize: IMAGE_SIZE,
-  width: POSITIVE,
-  dropout: DROPOUT,
-  seed: ANY_INT,
-  patience: int(0),
-  earlyStopping: int(0),
-  maxBatches: int(0),
-  maxMinutes: NON_NEGATIVE,
-  workers: int(0),
-} satisfies Record<string, Range>;
+  width: { above: 0 },
+  dropout: { min: 0, below: 1 },
+  seed: { integer: true },
+  patience: COUNT_OR_0,
+  earlyStopping: COUNT_OR_0,
+  maxBatches: COUNT_OR_0,
+  maxMinutes: { min: 0 },
+  workers: COUNT_OR_0,
+} satisfies Record<string, NumberRange>;
 
 /** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
 export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {

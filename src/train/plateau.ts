@@ -1,12 +1,8 @@
 /**
- * Learning-rate reduction on plateau and early stopping with Keras semantics
- * (keras.callbacks.ReduceLROnPlateau / EarlyStopping, Keras 3).
- *
- * Differences from PyTorch worth knowing: Keras' `min_delta` is absolute
- * (PyTorch's `threshold` is relative by default), the wait counter counts
- * epochs since the last improvement and restarts after every reduction, and
- * the learning rate lives in a float32 variable (new values are rounded to
- * float32 here too, so 1e-3 * 0.1 reads back as 9.99999974737875e-5).
+ * Learning-rate reduction on plateau and early stopping with Keras 3 semantics
+ * (keras.callbacks.ReduceLROnPlateau / EarlyStopping). Unlike PyTorch, `min_delta` is absolute, the
+ * wait counter restarts after every reduction, and the rate is a float32 variable (new values are
+ * rounded to float32 here too: 1e-3 * 0.1 reads back as 9.99999974737875e-5).
  * @module
  */
 
@@ -47,10 +43,15 @@ export interface PlateauStep {
   best: number;
 }
 
+/** Whether a monitored value counts: a number (Keras warns about and skips a missing or NaN one). */
+const usable = (v: number | undefined): v is number => v !== undefined && !Number.isNaN(v);
+
+/** The best value before the first epoch: any value improves on it. */
+const worst = (mode: 'min' | 'max'): number => (mode === 'min' ? Infinity : -Infinity);
+
 /**
- * ReduceLROnPlateau as Keras: call {@link step} at the end of each epoch with the
- * monitored value (val_loss) and the optimizer's current learning rate, and set
- * the returned `lr` on the optimizer.
+ * ReduceLROnPlateau as Keras: call {@link step} at the end of each epoch with the monitored value
+ * (val_loss) and the optimizer's current learning rate, and set the returned `lr` on the optimizer.
  */
 export class ReduceLROnPlateau {
   readonly options: PlateauOptions;
@@ -64,28 +65,21 @@ export class ReduceLROnPlateau {
   constructor(opts: Partial<PlateauOptions> = {}) {
     this.options = { ...KERAS_PLATEAU_DEFAULTS, ...opts };
     if (this.options.factor >= 1) throw new Error('ReduceLROnPlateau: factor must be < 1 (Keras rejects >= 1)');
-    this.best = this.options.mode === 'min' ? Infinity : -Infinity;
+    this.best = worst(this.options.mode);
   }
 
-  private better(a: number, b: number): boolean {
-    const d = this.options.minDelta;
-    return this.options.mode === 'min' ? a < b - d : a > b + d;
-  }
-
-  /**
-   * One epoch end (Keras `on_epoch_end`). A NaN/undefined value is ignored
-   * (Keras warns and skips) and leaves the rate unchanged.
-   */
+  /** One epoch end (Keras `on_epoch_end`); a NaN or undefined value leaves everything unchanged. */
   step(value: number | undefined, lr: number): PlateauStep {
     const o = this.options;
     let reduced = false;
     let improved = false;
-    if (value !== undefined && !Number.isNaN(value)) {
+    if (usable(value)) {
       if (this.cooldownCounter > 0) {
         this.cooldownCounter--;
         this.wait = 0;
       }
-      if (this.better(value, this.best)) {
+      // Keras's test: against best - min_delta (EarlyStopping's differs in rounding).
+      if (o.mode === 'min' ? value < this.best - o.minDelta : value > this.best + o.minDelta) {
         this.best = value;
         this.wait = 0;
         improved = true;
@@ -123,9 +117,8 @@ export interface EarlyStoppingStep {
 }
 
 /**
- * EarlyStopping as Keras 3: call {@link step}(value, epoch) at each epoch end.
- * Restoring the best weights is the trainer's job: snapshot them when `improved`
- * and restore them when `stop` (or at the end of training).
+ * EarlyStopping as Keras 3: call {@link step}(value, epoch) at each epoch end. Restoring the best
+ * weights is the trainer's job: snapshot them when `improved` and restore them when `stop`.
  */
 export class EarlyStopping {
   readonly options: EarlyStoppingOptions;
@@ -137,9 +130,10 @@ export class EarlyStopping {
 
   constructor(opts: Partial<EarlyStoppingOptions> = {}) {
     this.options = { mode: 'min', minDelta: 0, patience: 0, startFromEpoch: 0, ...opts };
-    this.best = this.options.mode === 'min' ? Infinity : -Infinity;
+    this.best = worst(this.options.mode);
   }
 
+  /** Keras's test: `a` shifted by min_delta against `b`. */
   private better(a: number, b: number): boolean {
     const d = Math.abs(this.options.minDelta);
     return this.options.mode === 'min' ? a + d < b : a - d > b;
@@ -148,20 +142,21 @@ export class EarlyStopping {
   /** One epoch end (0-based epoch, as Keras). */
   step(value: number | undefined, epoch: number): EarlyStoppingStep {
     const o = this.options;
-    if (value === undefined || Number.isNaN(value) || epoch < o.startFromEpoch)
-      return { stop: false, improved: false, wait: this.wait };
-    this.wait++;
-    if (this.better(value, this.best)) {
-      this.best = value;
-      this.bestEpoch = epoch;
-      // Only restart the wait if we beat both the baseline and our previous best.
-      if (o.baseline === undefined || this.better(value, o.baseline)) this.wait = 0;
-      return { stop: false, improved: true, wait: this.wait };
+    let stop = false;
+    let improved = false;
+    if (usable(value) && epoch >= o.startFromEpoch) {
+      this.wait++;
+      if (this.better(value, this.best)) {
+        this.best = value;
+        this.bestEpoch = epoch;
+        improved = true;
+        // Only restart the wait if we beat both the baseline and our previous best.
+        if (o.baseline === undefined || this.better(value, o.baseline)) this.wait = 0;
+      } else if (this.wait >= o.patience && epoch > 0) {
+        this.stoppedEpoch = epoch;
+        stop = true;
+      }
     }
-    if (this.wait >= o.patience && epoch > 0) {
-      this.stoppedEpoch = epoch;
-      return { stop: true, improved: false, wait: this.wait };
-    }
-    return { stop: false, improved: false, wait: this.wait };
+    return { stop, improved, wait: this.wait };
   }
 }

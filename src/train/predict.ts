@@ -1,7 +1,4 @@
-/**
- * `ossify predict`: probability of a fracture per image, plus a Grad-CAM heatmap overlay PNG.
- * Node only.
- */
+/** `ossify predict`: probability of a fracture per image, plus a Grad-CAM heatmap overlay PNG. Node only. */
 import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { loadImage, ImageDecodeError } from '../data/images.js';
@@ -48,9 +45,8 @@ export async function predictImages(checkpoint: string, paths: string[], outDir:
         continue;
       }
       const { probability, overlay } = await predictImage(model, img.data);
-      const png = encodePng(overlay);
       const heatmap = join(outDir, `${basename(path).replace(/\.[^.]+$/, '')}.attention.png`);
-      await writeFile(heatmap, png);
+      await writeFile(heatmap, encodePng(overlay));
       results.push({ path, probability, heatmap });
     }
   } finally {

@@ -1,13 +1,11 @@
 /**
- * Start training from other weights (transfer learning): a Keras `.h5` / `.weights.h5` file (e.g.
- * ImageNet InceptionV3 or DenseNet121), an ossify checkpoint, or a PyTorch/timm safetensors file.
- * Weights are matched by name (Keras names are ours; timm's for Inception-v4) or, for PyTorch files
- * whose module names the model lacks, by definition order and shape; the classifier head is skipped
- * when its shape differs. Prints what was loaded, skipped and
- * why. Node only.
+ * Start training from other weights (transfer learning): a Keras `.h5` / `.weights.h5` file, an
+ * ossify checkpoint, or a PyTorch/timm safetensors file. Weights are matched by name or, for PyTorch
+ * files whose module names the model lacks, by definition order and shape; the classifier head is
+ * skipped when its shape differs. Node only.
  */
 import { loadKerasH5, keras3LayerKeys } from '../io/keras-h5.js';
-import { loadSafetensors, type TensorData } from '../io/safetensors.js';
+import { loadSafetensors } from '../io/safetensors.js';
 import { importWeights, layerOf, type ImportReport, type ImportTarget } from '../io/import.js';
 import { importTorchWeights } from '../io/torch-import.js';
 import { OPTIMIZER_PREFIX } from '../io/checkpoint.js';
@@ -20,30 +18,25 @@ import { BAM } from '../layers/bam.js';
  * ImageNet weights fill all but the head and the BAM modules (over 85 %), while weights of another
  * model (DenseNet121 into InceptionV3, another width) match a handful.
  */
-export const MIN_INIT_FRACTION = 0.5;
-
-/** Options of {@link loadPretrained}. */
-export interface PretrainedOptions {
-  /** Load even when under {@link MIN_INIT_FRACTION} of the model's tensors match (default false: throw). */
-  allowPartial?: boolean;
-}
+const MIN_INIT_FRACTION = 0.5;
 
 /**
- * Load `path` into `model` where names and shapes allow; returns the import report. Throws, loading
- * nothing, when under {@link MIN_INIT_FRACTION} of the model's tensors match, unless `allowPartial`.
+ * Load `path` into `model` where names and shapes allow, print what was loaded, skipped and why, and
+ * return the import report. Throws, loading nothing, when under half of the model's tensors match,
+ * unless `allowPartial`.
  */
 export async function loadPretrained(
   model: Model,
   path: string,
   log: (s: string) => void = console.log,
-  opts: PretrainedOptions = {},
+  opts: { allowPartial?: boolean } = {},
 ): Promise<ImportReport> {
   const own = new Map([...model.namedParameters(), ...model.namedBuffers()]);
   const target: ImportTarget[] = [...own].map(([name, t]) => ({ name, shape: [...t.shape] }));
   // The classifier head is the last layer with weights (the target list ends with buffers).
   const params = model.namedParameters();
   const headLayer = params.length ? layerOf(params[params.length - 1][0]) : undefined;
-  const head = (n: string) => layerOf(n) === headLayer;
+  const how = { source: path, onShapeMismatch: 'skip' as const, head: (n: string) => layerOf(n) === headLayer };
   let report: ImportReport;
   if (/\.h5$|\.hdf5$/i.test(path)) {
     // The Keras model's layers in order: the leaves, less the BAM modules' (not in the Keras model: their
@@ -52,43 +45,35 @@ export async function loadPretrained(
       m instanceof BAM ? [] : m.childModules().length === 0 ? [m] : m.childModules().flatMap(leaves);
     const layers = leaves(model).map((m) => ({ name: m.name, className: m.kind }));
     const w = await loadKerasH5(path, { layerNames: keras3LayerKeys(layers) });
-    report = importWeights(w.tensors, target, { source: path, onShapeMismatch: 'skip', head });
+    report = importWeights(w.tensors, target, how);
   } else {
-    const file = await loadSafetensors(path);
-    const tensors = new Map<string, TensorData>([...file.tensors].filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
+    const tensors = new Map(
+      [...(await loadSafetensors(path)).tensors].filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)),
+    );
     const torchLike = [...tensors.keys()].some((k) => k.endsWith('.running_mean') || k.endsWith('.weight'));
     report = torchLike
-      ? importTorchWeights(tensors, target, {
-          source: path,
-          onShapeMismatch: 'skip',
-          head,
-          ownOnly: (n) => n.startsWith('bam_'),
-        })
-      : importWeights(tensors, target, { source: path, onShapeMismatch: 'skip', head });
+      ? importTorchWeights(tensors, target, { ...how, ownOnly: (n) => n.startsWith('bam_') })
+      : importWeights(tensors, target, how);
   }
-  const loaded = report.loaded.length;
-  if (loaded < MIN_INIT_FRACTION * target.length && !opts.allowPartial) {
-    const skipped = report.skipped;
+  const { loaded, skipped, missing, unused } = report;
+  if (loaded.length < MIN_INIT_FRACTION * target.length && !opts.allowPartial) {
     const why = skipped.length ? ` (${skipped.length} with other shapes, e.g. ${skipped[0].reason})` : '';
     throw new Error(
-      `ossify: initial weights ${path} match ${loaded} of the model's ${target.length} tensors${why}: ` +
+      `ossify: initial weights ${path} match ${loaded.length} of the model's ${target.length} tensors${why}: ` +
         'they look like weights of another model (architecture or width); give weights of this model, ' +
         'or pass --allow-partial-init (allowPartial) to start from them anyway',
     );
   }
   model.loadStateDict(Object.fromEntries(report.tensors), { strict: false });
-  const how =
+  const paired =
     'matchedBy' in report ? ` (PyTorch names paired ${report.matchedBy === 'name' ? 'by name' : 'by order'})` : '';
   log(
-    `ossify: initial weights from ${path}${how}: ${report.loaded.length} of ${target.length} tensors loaded, ` +
-      `${report.skipped.length} skipped, ${report.missing.length} kept their initial values, ` +
-      `${report.unused.length} in the file unused`,
+    `ossify: initial weights from ${path}${paired}: ${loaded.length} of ${target.length} tensors loaded, ` +
+      `${skipped.length} skipped, ${missing.length} kept their initial values, ${unused.length} in the file unused`,
   );
-  for (const s of report.skipped.slice(0, 10)) log(`  skipped ${s.name}: ${s.reason}`);
-  if (report.missing.length)
-    log(
-      `  not in the file (e.g. BAM modules): ` +
-        `${report.missing.slice(0, 6).join(', ')}${report.missing.length > 6 ? ', ...' : ''}`,
-    );
+  for (const s of skipped.slice(0, 10)) log(`  skipped ${s.name}: ${s.reason}`);
+  if (missing.length) {
+    log(`  not in the file (e.g. BAM modules): ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''}`);
+  }
   return report;
 }

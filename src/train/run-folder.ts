@@ -1,7 +1,6 @@
 /**
- * The run folder's housekeeping: creating it (and any output folder) with errors that say what is
- * wrong, removing temp files that a killed atomic write left behind, and telling which options of a
- * rerun differ from the ones the run was trained with. Node only.
+ * The run folder's housekeeping: creating folders with errors that say what is wrong, removing the
+ * temp files of killed atomic writes, and naming the options of a rerun that differ. Node only.
  * @module
  */
 import { mkdir, stat } from 'node:fs/promises';
@@ -9,10 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { removeStaleTemps } from '../io/safetensors.js';
 
 /**
- * Create `path` and its missing parents, one level at a time. Node's `mkdir({ recursive: true })`
- * loops forever under a pseudo-filesystem such as /proc (where mkdir answers ENOENT though the
- * parent exists) and reports a file in the way as a bare EEXIST or ENOTDIR; this names the path,
- * what is wrong and the fix. `what` describes the folder in messages (e.g. 'run folder').
+ * Create `path` and its missing parents one level at a time, with errors that name the path, the
+ * problem and the fix (Node's recursive mkdir loops forever under /proc and reports a file in the way
+ * as a bare EEXIST). `what` names the folder in messages (e.g. 'run folder').
  */
 export async function ensureFolder(path: string, what = 'folder'): Promise<void> {
   const target = resolve(path);
@@ -51,38 +49,28 @@ export async function ensureFolder(path: string, what = 'folder'): Promise<void>
 }
 
 /** Files of a run folder that are written atomically (a temp file, then a rename). */
-export const RUN_FILES = ['config.json', 'log.jsonl', 'last.safetensors', 'best.safetensors', 'metrics.json'] as const;
+const RUN_FILES = ['config.json', 'log.jsonl', 'last.safetensors', 'best.safetensors', 'metrics.json'];
 
-/**
- * Remove the temp files that a killed atomic write of a run file left in `out` (those of a process
- * still running are kept). Returns the removed paths.
- */
+/** Remove the temp files that killed atomic writes of run files left in `out` (not a live process's); the paths. */
 export async function removeRunTemps(out: string): Promise<string[]> {
-  const removed: string[] = [];
-  for (const f of RUN_FILES) removed.push(...(await removeStaleTemps(join(out, f))));
-  return removed;
+  return (await Promise.all(RUN_FILES.map((f) => removeStaleTemps(join(out, f))))).flat();
 }
 
 /**
- * Options that may change when a run is resumed: how long it goes on, how it decodes, whether it
- * writes a report, and the initial weights (used by a fresh run only). Every other option shapes
- * what is trained and must stay as the run started.
+ * Options that may change when a run is resumed (how long and how it runs, the initial weights of a
+ * fresh run); every other one shapes what is trained and must stay as the run started.
  */
-export const RESUMABLE_OPTIONS: readonly string[] =
-  'epochs maxMinutes workers report out initWeights allowPartialInit'.split(' ');
+const RESUMABLE_OPTIONS = 'epochs maxMinutes workers report out initWeights allowPartialInit'.split(' ');
 
 /** A camelCase option name as its command-line flag (`batchSize` -> `--batch-size`). */
-export function flagOf(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
+const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
- * The options of `now` that differ from `before` (a run's recorded options), other than
- * {@link RESUMABLE_OPTIONS}, as `--flag: <in the run>, <now>` lines; nested options (e.g.
- * `plateau.patience`) are named by their own key. Keys `before` lacks (a run recorded by an older
- * version) are not compared.
+ * The options of `now` that differ from `before` (a run's recorded ones), other than
+ * {@link RESUMABLE_OPTIONS}, as `--flag <in the run> in the run, <now> now` lines; nested options
+ * (`plateau.patience`) go by their own key. Keys `before` lacks (an older version's run) are skipped.
  */
 export function optionChanges(before: Record<string, unknown>, now: Record<string, unknown>): string[] {
   const changes: string[] = [];

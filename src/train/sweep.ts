@@ -1,7 +1,6 @@
 /**
- * Sweeps: a grid of training runs ({@link loadGrid}), each an ordinary run folder trained with the
- * trainer (so a killed run resumes), its best checkpoint evaluated on the test images, and one
- * report over all runs (sweep-report.ts). Node only.
+ * Sweeps: a grid of training runs ({@link loadGrid}), each an ordinary run folder (so a killed run
+ * resumes), its best checkpoint tested, and one report over all runs (sweep-report.ts). Node only.
  *
  *   SWEEP/sweep.json                  the expanded grid: every run's name and options, skipped ones with why
  *   SWEEP/runs/NAME/                  the run folder (config.json, log.jsonl, checkpoints, metrics.json)
@@ -11,7 +10,7 @@
  *   SWEEP/report.md, report.json, intervals.svg
  *
  * Every file is written atomically. Rerunning skips the runs whose result.json matches their options
- * and test images; shards take every count-th run, and the report of several sweep folders merges them.
+ * and test images; shards take every count-th run, and a report of several sweep folders merges them.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -35,7 +34,7 @@ export interface TestSet {
   kind: 'test' | 'external' | 'val';
   /** In words, for the report. */
   source: string;
-  /** Images and fractured images. */
+  /** Images, and fractured images. */
   n: number;
   positives: number;
   /** A hash of the image ids and labels: runs compare only on the same images. */
@@ -92,11 +91,7 @@ export interface SweepOptions {
   only?: string[];
   /** Time budget of this invocation in minutes (0: none): no epoch starts that would end past it. */
   maxMinutes?: number;
-  /**
-   * With `maxMinutes`: a run the budget cuts short is evaluated and reported with the epochs it had
-   * (said in the report), instead of being left for the next invocation to resume. For machines whose
-   * checkpoints do not survive to the next invocation.
-   */
+  /** With `maxMinutes`: test a run the budget cuts short as it is (said in the report), not resume it later. */
   capEpochs?: boolean;
   /** JPEG decode workers. */
   workers?: number;
@@ -232,11 +227,7 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   const changed = plan.runs
     .filter((r) => had.has(r.name) && had.get(r.name) !== JSON.stringify(r.options))
     .map((r) => r.name);
-  const names = (p: SweepPlan): string =>
-    p.runs
-      .map((r) => r.name)
-      .sort()
-      .join(',');
+  const names = (p: SweepPlan): string => JSON.stringify(p.runs.map((r) => r.name).sort());
   if (changed.length || names(before.plan) !== names(plan)) {
     const what = changed.length
       ? `other options for ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}`
