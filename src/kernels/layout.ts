@@ -33,6 +33,21 @@ export const MAX_LAYOUT_RANK = 8;
 const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 const pad8 = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_LAYOUT_RANK - v.length).fill(0)];
 
+/** Coordinates of flat index i in `shape` (row-major). */
+export function coords(i: number, shape: readonly number[]): number[] {
+  const c = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return c;
+}
+
+/** The flat offset of coordinates `c` under `strides`. */
+export function dot(c: readonly number[], strides: readonly number[]): number {
+  return c.reduce((s, ci, d) => s + ci * strides[d], 0);
+}
+
 /** Row-major strides of a shape. */
 export function rowMajorStrides(shape: Shape): number[] {
   const s = new Array<number>(shape.length);
@@ -116,6 +131,13 @@ function checkPermutation(axes: unknown, rank: number, what: string): number[] {
   return norm as number[];
 }
 
+/** The permutation that undoes `perm`. */
+export function inversePermutation(perm: readonly number[]): number[] {
+  const inverse = new Array<number>(perm.length);
+  perm.forEach((a, i) => (inverse[a] = i));
+  return inverse;
+}
+
 /** x with its axes reordered (unrecorded; perm already checked). */
 export function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   const xs = rowMajorStrides(x.shape);
@@ -133,10 +155,7 @@ function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
     const view = x.alias();
     return record(op, [x], view, [], (g) => [g.alias(x.shape)]);
   }
-  const out = permuteRaw(x, perm);
-  const inverse = new Array<number>(perm.length);
-  perm.forEach((a, i) => (inverse[a] = i));
-  return record(op, [x], out, [], (g) => [permuteRaw(g, inverse)]);
+  return record(op, [x], permuteRaw(x, perm), [], (g) => [permuteRaw(g, inversePermutation(perm))]);
 }
 
 /**
@@ -465,16 +484,6 @@ export const flatten = defineOp(
 export interface HostTensor {
   data: ArrayLike<number>;
   shape: readonly number[];
-}
-
-/** Coordinates of flat index i in `shape`. */
-function coords(i: number, shape: readonly number[]): number[] {
-  const c = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    c[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return c;
 }
 
 /** Float64 reference of {@link permute}. */
