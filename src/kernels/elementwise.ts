@@ -9,7 +9,7 @@ import { checkChoice, checkNumber, checkShape, showValue, withDefault } from '..
 import { record } from '../autograd.js';
 import { sumTo } from './sum-raw.js';
 import { vecWidth, vecTypes } from './vec-width.js';
-import { coords, dot } from './layout.js';
+import { MAX_LAYOUT_RANK, coords, dot, pad8 } from './layout.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';
 import binarySrc from '../../shaders/binary.wgsl';
@@ -313,21 +313,17 @@ export function broadcastStrides(shape: Shape, out: Shape): number[] {
   return strides;
 }
 
-const MAX_RANK = 8;
-/** A per-axis list padded with zeros to MAX_RANK (the broadcast kernels' uniform arrays). */
-const padRank = (v: readonly number[]) => [...v, ...new Array<number>(MAX_RANK - v.length).fill(0)];
-
 /** A broadcasting kernel (binary ops, where): each operand is read through its strides `s<name>` in `shape`. */
 function launchBroadcast(label: string, src: string, operands: Record<string, Tensor>, shape: Shape, constants = {}) {
-  if (shape.length > MAX_RANK)
-    throw new Error(`ossify: broadcasting supports rank <= ${MAX_RANK}, got ${shapeStr(shape)}`);
+  if (shape.length > MAX_LAYOUT_RANK)
+    throw new Error(`ossify: broadcasting supports rank <= ${MAX_LAYOUT_RANK}, got ${shapeStr(shape)}`);
   const rt = runtime();
   const out = Tensor.empty(shape);
   const buffers: Record<string, BufferLike> = { out: out.storage };
-  const params: Record<string, number | number[]> = { n: out.size, rank: shape.length, shape: padRank(shape) };
+  const params: Record<string, number | number[]> = { n: out.size, rank: shape.length, shape: pad8(shape) };
   for (const [name, t] of Object.entries(operands)) {
     buffers[name] = t.storage;
-    params[`s${name}`] = padRank(broadcastStrides(t.shape, shape));
+    params[`s${name}`] = pad8(broadcastStrides(t.shape, shape));
   }
   rt.dispatch(rt.kernel(label, src, constants), buffers, params, rt.grid(out.size, 256));
   return out;
