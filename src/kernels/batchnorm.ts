@@ -19,10 +19,9 @@ import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tenso
 import { checkBoolean, checkChoice, checkOptionalNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { vecWidth, vecSource } from './vec-width.js';
-import statsSrc from '../../shaders/bn_stats.wgsl';
+import chunksSrc from '../../shaders/bn_chunks.wgsl';
 import combineSrc from '../../shaders/bn_combine.wgsl';
 import normSrc from '../../shaders/bn_norm.wgsl';
-import gradReduceSrc from '../../shaders/bn_grad_reduce.wgsl';
 import gradCombineSrc from '../../shaders/bn_grad_combine.wgsl';
 import gradSrc from '../../shaders/bn_grad.wgsl';
 import affineSrc from '../../shaders/bn_affine.wgsl';
@@ -88,31 +87,23 @@ function checkChannelTensors(
 const storages = (io: Record<string, Tensor>) => Object.fromEntries(Object.entries(io).map(([k, t]) => [k, t.storage]));
 
 /**
- * The first pass of a per-channel reduction of [M, C] rows: chunks of rows (enough (chunk, channel)
- * threads to fill a GPU) reduced into part [nchunks, 2, C]; the caller merges the chunks and disposes part.
+ * The first pass of batch norm's per-channel sums (shaders/bn_chunks.wgsl) over x [M, C]: chunks of rows
+ * (enough (chunk, channel) threads to fill a GPU) into part [nchunks, 2, C], which the caller merges and
+ * disposes. `grad`: the gradient's sums of g and g * xhat, else the statistics (the rest stand-ins).
  */
-function chunkPass(
-  M: number,
-  C: number,
-  label: string,
-  src: string,
-  io: Record<string, Tensor>,
-  extra = {},
-  constants = {},
-) {
+function chunkPass(x: Tensor, grad?: { g: Tensor; mean: Tensor; s: Tensor; eps: number; fromVar: boolean }) {
   const rt = runtime();
+  const C = x.shape[x.rank - 1];
+  const M = x.size / C;
   const v = vecWidth(C);
   const want = Math.max(1, Math.min(Math.ceil(M / 32), Math.ceil(16384 / (C / v))));
   const rows = Math.ceil(M / want);
   const nchunks = Math.ceil(M / rows);
   const part = Tensor.empty([nchunks * 2 * C]);
-  const params = { M, C: C / v, rows, nchunks, ...extra };
-  rt.dispatch(
-    rt.kernel(label, vecSource(src, v), constants),
-    storages({ ...io, part }),
-    params,
-    rt.grid((nchunks * C) / v, 256),
-  );
+  const { g = x, mean = x, s = x, eps = 0, fromVar = false } = grad ?? {};
+  const k = rt.kernel('bn-chunks', vecSource(chunksSrc, v), { GRAD: grad ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
+  const io = storages({ x, g, mean, s, part });
+  rt.dispatch(k, io, { M, C: C / v, rows, nchunks, eps }, rt.grid((nchunks * C) / v, 256));
   return { part, rows, nchunks };
 }
 
@@ -158,7 +149,7 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
   // updates the moving statistics; inference: the moving ones (s a variance then: FROM_VAR).
   let [mean, s] = [movingMean, movingVar];
   if (training) {
-    const { part, rows, nchunks } = chunkPass(M, C, 'bn-stats', statsSrc, { x });
+    const { part, rows, nchunks } = chunkPass(x);
     [mean, s] = [Tensor.empty([C]), Tensor.empty([C])];
     const varScale = varianceUpdate === 'unbiased' && M > 1 ? M / (M - 1) : 1;
     const io = storages({ part, mean, invstd: s, movingMean, movingVar });
@@ -240,11 +231,9 @@ function batchNormGrad(
   const C = x.shape[x.rank - 1];
   const M = x.size / C;
   const v = vecWidth(C);
-  const FROM_VAR = o.training ? 0 : 1;
   let [sg, sgx]: (Tensor | null)[] = [null, null];
   if (o.training || o.needParams) {
-    const first = chunkPass(M, C, 'bn-grad-reduce', gradReduceSrc, { x, g, mean, s }, { eps: o.eps }, { FROM_VAR });
-    const { part, nchunks } = first;
+    const { part, nchunks } = chunkPass(x, { g, mean, s, eps: o.eps, fromVar: !o.training });
     [sg, sgx] = [Tensor.empty([C]), Tensor.empty([C])];
     const io = storages({ part, sg, sgx });
     rt.dispatch(rt.kernel('bn-grad-combine', gradCombineSrc), io, { C, nchunks }, [Math.ceil(C / 64)]);
@@ -253,11 +242,8 @@ function batchNormGrad(
   let dx: Tensor | null = null;
   if (o.needX) {
     dx = Tensor.empty(x.shape);
-    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), {
-      HAS_GAMMA: gamma ? 1 : 0,
-      TRAINING: 1 - FROM_VAR,
-      FROM_VAR,
-    });
+    const constants = { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: o.training ? 0 : 1 };
+    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), constants);
     const io = storages({ x, g, mean, s, gamma: gamma ?? mean, sg: sg ?? mean, sgx: sgx ?? mean, dx });
     rt.dispatch(k, io, { n: x.size / v, C: C / v, M, eps: o.eps }, rt.grid(x.size / v, 256));
   }
