@@ -230,17 +230,10 @@ function checkScalar(v: unknown, what: string): number {
 }
 
 /** Apply a unary op from {@link UNARY} with its scalars alpha and beta (differentiable). */
-export const unary = defineOp(
-  'unary',
-  ['', 'x'],
-  (op: UnaryOp, x: Tensor, alpha: number = 0, beta: number = 0): Tensor =>
-    applyUnary(
-      checkChoice(op, 'unary op', Object.keys(UNARY) as UnaryOp[]),
-      x,
-      checkScalar(alpha, 'unary alpha'),
-      checkScalar(beta, 'unary beta'),
-    ),
-);
+export const unary = defineOp('unary', ['', 'x'], (op: UnaryOp, x: Tensor, alpha: number = 0, beta: number = 0) => {
+  const checked = checkChoice(op, 'unary op', Object.keys(UNARY) as UnaryOp[]);
+  return applyUnary(checked, x, checkScalar(alpha, 'unary alpha'), checkScalar(beta, 'unary beta'));
+});
 
 /** An op of the table with no scalar, under its own name. */
 const unaryOp = (op: UnaryOp) => defineOp(op, ['x'], (x: Tensor): Tensor => applyUnary(op, x, 0));
@@ -276,14 +269,13 @@ export const sqrt = unaryOp('sqrt');
 export const log = unaryOp('log');
 /** The hyperbolic tangent of x, elementwise. */
 export const tanh = unaryOp('tanh');
+/** An op of the table with a scalar s (any number), under its own name. */
+const scalarOp = (op: UnaryOp, what: string) =>
+  defineOp(op, ['x'], (x: Tensor, s: number): Tensor => applyUnary(op, x, checkScalar(s, what)));
 /** x * s for a scalar s. */
-export const scale = defineOp('scale', ['x'], (x: Tensor, s: number): Tensor =>
-  applyUnary('scale', x, checkScalar(s, 'scale factor s')),
-);
+export const scale = scalarOp('scale', 'scale factor s');
 /** x + s for a scalar s. */
-export const addScalar = defineOp('addScalar', ['x'], (x: Tensor, s: number): Tensor =>
-  applyUnary('addScalar', x, checkScalar(s, 'addScalar s')),
-);
+export const addScalar = scalarOp('addScalar', 'addScalar s');
 
 /** The NumPy broadcast of two shapes, or an error naming both. */
 export function broadcastShapes(a: Shape, b: Shape): number[] {

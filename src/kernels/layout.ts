@@ -95,12 +95,9 @@ function strided(x: Tensor, shape: Shape, strides: readonly number[], base: numb
   const vShape = [...cs.slice(0, -1), last / v];
   const vStrides = ct.map((s, d) => (d === r - 1 ? s : s / v));
   const n = numel(vShape.slice(0, -1)) * Math.ceil(vShape[r - 1] / PER);
-  rt.dispatch(
-    rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: into ? 1 : 0 }),
-    { x: x.storage, out: out.storage },
-    { n, rank: r, base: base / v, shape: pad8(vShape), stride: pad8(vStrides) },
-    rt.grid(n, 256),
-  );
+  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: into ? 1 : 0 });
+  const params = { n, rank: r, base: base / v, shape: pad8(vShape), stride: pad8(vStrides) };
+  rt.dispatch(k, { x: x.storage, out: out.storage }, params, rt.grid(n, 256));
   return out;
 }
 
@@ -250,12 +247,8 @@ function padGradAxis(g: Tensor, axis: number, len: number, before: number, mode:
   const P = shape[axis];
   shape[axis] = len;
   const dx = Tensor.empty(shape);
-  rt.dispatch(
-    rt.kernel('pad-modes-grad', padGradSrc),
-    { g: g.storage, dx: dx.storage },
-    { n: dx.size, len, inner: numel(shape.slice(axis + 1)), P, before, mode },
-    rt.grid(dx.size, 256),
-  );
+  const params = { n: dx.size, len, inner: numel(shape.slice(axis + 1)), P, before, mode };
+  rt.dispatch(rt.kernel('pad-modes-grad', padGradSrc), { g: g.storage, dx: dx.storage }, params, rt.grid(dx.size, 256));
   return dx;
 }
 
@@ -269,14 +262,9 @@ export const pad = defineOp(
   ['x:any'],
   (x: Tensor, paddings: readonly (readonly [number, number])[], opts: PadOptions = {}): Tensor => {
     checkRank(x, 'pad');
-    const ok =
-      Array.isArray(paddings) &&
-      paddings.length === x.rank &&
-      paddings.every(
-        (p) =>
-          Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0),
-      );
-    if (!ok) {
+    const pair = (p: unknown) =>
+      Array.isArray(p) && p.length === 2 && p.every((v) => inRange(v, { integer: true, min: 0 }));
+    if (!Array.isArray(paddings) || paddings.length !== x.rank || !paddings.every(pair)) {
       throw new Error(
         `ossify: pad paddings must be ${x.rank} pairs [before, after] of integers >= 0 (one per axis of ` +
           `${shapeStr(x.shape)}), got ${showValue(paddings)}`,
@@ -324,12 +312,10 @@ export const pad = defineOp(
     const rt = runtime();
     const n = numel(vShape.slice(0, -1)) * Math.ceil(vShape[m - 1] / PER);
     const modeId = PAD_MODES.indexOf(mode);
-    rt.dispatch(
-      rt.kernel('pad-modes', vecSource(padSrc, v)),
-      { x: x.storage, out: out.storage },
-      { n, rank: m, mode: modeId, value: bits, shape: pad8(vShape), inShape: pad8(vIn), before: pad8(befM) },
-      rt.grid(n, 256),
-    );
+    const k = rt.kernel('pad-modes', vecSource(padSrc, v));
+    const shapes = { shape: pad8(vShape), inShape: pad8(vIn), before: pad8(befM) };
+    const params = { n, rank: m, mode: modeId, value: bits, ...shapes };
+    rt.dispatch(k, { x: x.storage, out: out.storage }, params, rt.grid(n, 256));
     return record('pad', [x], out, [], (g) => {
       if (mode === 'constant') {
         const gs = rowMajorStrides(shape);
