@@ -290,8 +290,8 @@ export function batchNormReference(
       movingVar[c] = movingVar[c] * mom + variance[c] * scale * (1 - mom);
     }
   } else {
-    mean.set(Float64Array.from(p.movingMean));
-    variance.set(Float64Array.from(p.movingVar));
+    mean.set(p.movingMean);
+    variance.set(p.movingVar);
   }
   const y = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {

@@ -75,23 +75,16 @@ export const softmaxCrossEntropy = defineOp(
     }
     const rowLoss = Tensor.empty([N]);
     const aux = Tensor.empty([N, 3]);
-    rt.dispatch(
-      rt.kernel('softmax-ce', ceSrc, { HAS_WEIGHTS: cw ? 1 : 0 }),
-      { z: logits.storage, t: targets.storage, cw: (cw ?? targets).storage, loss: rowLoss.storage, aux: aux.storage },
-      { N, C },
-      rt.grid(N, 64),
-    );
+    const io = { z: logits.storage, t: targets.storage, cw: (cw ?? targets).storage, loss: rowLoss.storage };
+    const k = rt.kernel('softmax-ce', ceSrc, { HAS_WEIGHTS: cw ? 1 : 0 });
+    rt.dispatch(k, { ...io, aux: aux.storage }, { N, C }, rt.grid(N, 64));
     if (cw && cw !== weights) cw.dispose();
     const loss = noGrad(() => mean(rowLoss));
     rowLoss.dispose();
     const out = record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
       const dz = Tensor.empty(logits.shape);
-      rt.dispatch(
-        rt.kernel('softmax-ce-grad', ceGradSrc),
-        { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage },
-        { n: dz.size, C, N },
-        rt.grid(dz.size, 256),
-      );
+      const io = { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage };
+      rt.dispatch(rt.kernel('softmax-ce-grad', ceGradSrc), io, { n: dz.size, C, N }, rt.grid(dz.size, 256));
       return [dz];
     });
     aux.dispose();
@@ -121,12 +114,8 @@ export const logSoftmax = defineOp('logSoftmax', ['x'], (x: Tensor, axis: number
   const k = rt.kernel('log-softmax', logSoftmaxSrc);
   const launch = (src: Tensor, g: Tensor, backward: number): Tensor => {
     const out = Tensor.empty(x.shape);
-    rt.dispatch(
-      k,
-      { x: src.storage, g: g.storage, out: out.storage },
-      { outer, r, inner, backward },
-      rt.grid(outer * inner, 64),
-    );
+    const io = { x: src.storage, g: g.storage, out: out.storage };
+    rt.dispatch(k, io, { outer, r, inner, backward }, rt.grid(outer * inner, 64));
     return out;
   };
   const y = launch(x, x, 0);

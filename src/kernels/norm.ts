@@ -90,12 +90,8 @@ function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor |
   const serial = normVariant(L) === 'serial';
   const grid = rt.grid(L.rows, serial ? 64 : 1);
   const constants = { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 };
-  rt.dispatch(
-    rt.kernel('norm-rows', fwdSrc, constants),
-    { x: x.storage, gamma: g.storage, beta: b.storage, y: y.storage, stats: stats.storage },
-    { ...L, eps },
-    grid,
-  );
+  const io = { x: x.storage, gamma: g.storage, beta: b.storage, y: y.storage, stats: stats.storage };
+  rt.dispatch(rt.kernel('norm-rows', fwdSrc, constants), io, { ...L, eps }, grid);
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return record(name, inputs, y, [x, g, stats], (dy, [xs, gs, st]) => {
     const dx = Tensor.empty(x.shape);

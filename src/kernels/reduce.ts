@@ -92,12 +92,9 @@ function reduceImpl(op: ReduceOp, x: Tensor, ax: number[], keepDims: boolean): T
     res = record(op, [x], res, [src, res, aux], (g, [xs, ys, as]) => {
       const rt = runtime();
       const dx = Tensor.empty(xs.shape);
-      rt.dispatch(
-        rt.kernel('reduce-ops-grad', reduceOpsGradSrc),
-        { x: xs.storage, y: ys.storage, aux: as.storage, g: g.storage, dx: dx.storage },
-        { n: dx.size, r, inner, op: REDUCE_OPS[op] },
-        rt.grid(dx.size, 256),
-      );
+      const io = { x: xs.storage, y: ys.storage, aux: as.storage, g: g.storage, dx: dx.storage };
+      const params = { n: dx.size, r, inner, op: REDUCE_OPS[op] };
+      rt.dispatch(rt.kernel('reduce-ops-grad', reduceOpsGradSrc), io, params, rt.grid(dx.size, 256));
       return [perm ? permuteRaw(dx, inversePermutation(perm)) : dx];
     });
   }
