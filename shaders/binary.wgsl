@@ -1,5 +1,4 @@
-// out = f(a, b) with NumPy broadcasting: a and b are read through strides (0 on broadcast axes).
-// BROADCAST = 0 is the fast path for equal shapes. The helpers of shaders/pointwise_fns.wgsl are appended.
+// out = f(a, b) with NumPy broadcasting (strides 0 on broadcast axes); BROADCAST = 0: equal shapes.
 alias T = f32;
 override BROADCAST: u32 = 1u;
 struct Params { n: u32, rank: u32, shape: array<vec4<u32>, 2>, sa: array<vec4<u32>, 2>, sb: array<vec4<u32>, 2> }

@@ -1,8 +1,7 @@
-// Inference batch norm as a per-channel affine map, for a GEMM epilogue (src/kernels/gemm.ts):
-//   scale[c] = gamma[c] / sqrt(movingVar[c] + eps),  shift[c] = beta[c] + (bias[c] - movingMean[c]) * scale[c]
-// written as table = [scale(C), shift(C)]. `bias` is the preceding convolution's, folded in here.
-// has* = 0: Keras's scale=False / center=False, a convolution without bias (bindings are stand-ins);
-// uniforms, not override constants: one pipeline for every batch norm.
+// Inference batch norm as a per-channel affine map for a GEMM epilogue, table = [scale(C), shift(C)]:
+//   scale = gamma / sqrt(movingVar + eps),  shift = beta + (bias - movingMean) * scale
+// with the preceding convolution's bias folded in. has* = 0 (stand-in bindings) are uniforms, not
+// override constants: one pipeline for every batch norm.
 struct Params { C: u32, eps: f32, hasGamma: u32, hasBeta: u32, hasBias: u32 }
 @group(0) @binding(0) var<storage, read> mean: array<f32>;
 @group(0) @binding(1) var<storage, read> variance: array<f32>;

@@ -1,8 +1,6 @@
-// Batch statistics, pass 2: one thread per channel merges the chunks' (mean, M2) with Chan et al.'s
-// pairwise formula (stable), writes the batch mean and 1/sqrt(var + eps) (biased variance, as used for
-// normalising), and updates the moving statistics in place, Keras style:
-// moving = moving * momentum + batch * (1 - momentum), the variance scaled by varScale (1 = biased as
-// Keras, M / (M - 1) = unbiased as PyTorch).
+// Batch statistics, pass 2: one thread per channel merges the chunks' (mean, M2) (Chan et al.), writes
+// the mean and 1/sqrt(var + eps) (biased variance), and updates the moving statistics in place:
+// moving = moving * momentum + batch * (1 - momentum), the variance times varScale (M / (M - 1): unbiased).
 struct Params { M: u32, C: u32, rows: u32, nchunks: u32, eps: f32, momentum: f32, varScale: f32 }
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> mean: array<f32>;

@@ -1,7 +1,6 @@
-// Batch-norm backward, dx (elementwise). With xhat = (x - mean) * inv and gamma = 1 when absent:
-//   training (batch statistics): dx = gamma * inv / M * (M * g - sum(g) - xhat * sum(g * xhat))
-//   inference (fixed statistics, FROM_VAR): dx = g * gamma * inv, an affine map.
-// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
+// Batch-norm backward, dx. With xhat = (x - mean) * inv and gamma = 1 when absent:
+//   training: dx = gamma * inv / M * (M * g - sum(g) - xhat * sum(g * xhat));  inference: g * gamma * inv.
+// T is f32, or vec4<f32> over 4 channels (C counts T's).
 override HAS_GAMMA: bool = true;
 override TRAINING: bool = true;
 override FROM_VAR: bool = false;

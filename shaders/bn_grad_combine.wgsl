@@ -1,5 +1,4 @@
-// Batch-norm backward, pass 2: one thread per channel sums the chunks: sg = sum(g) (= dbeta),
-// sgx = sum(g * xhat) (= dgamma).
+// Batch-norm backward, pass 2: one thread per channel sums the chunks: sg = dbeta, sgx = dgamma.
 struct Params { C: u32, nchunks: u32 }
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> sg: array<f32>;

@@ -1,18 +1,14 @@
-// y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C], in one pass.
-// FROM_VAR: `s` holds a variance (inference: the moving variance), else 1/sqrt(var + eps) (training).
-// HAS_GAMMA / HAS_BETA = false are Keras's scale=False / center=False (the binding is then a stand-in).
-// RELU: ReLU fused (BN followed by ReLU, as in InceptionV3's and DenseNet's blocks), in the form that
-// keeps NaN (src/gpu/wgsl.ts reluWgsl).
-// TABLE: `s` holds batchNormAffineTable's [scale; shift] and y = x * scale + shift (inference without
-// gradients: two loads per element instead of four, no square root; the other bindings are stand-ins).
-// T is f32, or vec4<f32> over 4 channels at a time when C is a multiple of 4 (then C counts vec4s).
+// y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C]. FROM_VAR: `s` holds a variance
+// (inference), else 1/sqrt(var + eps). HAS_GAMMA / HAS_BETA = false: Keras's scale=False / center=False.
+// RELU: ReLU fused, keeping NaN (src/gpu/wgsl.ts reluWgsl). TABLE: `s` holds batchNormAffineTable's
+// [scale; shift] and y = x * scale + shift (two loads, no square root). Unused bindings are stand-ins.
+// T is f32, or vec4<f32> over 4 channels (C counts T's).
 override RELU: bool = false;
 override HAS_GAMMA: bool = true;
 override HAS_BETA: bool = true;
 override FROM_VAR: bool = false;
 override TABLE: bool = false;
-// x is read at row * ldx + xOff + c: its rows may be longer than C (TABLE: a channel slice of a
-// concatenation, e.g. a DenseNet layer's input inside its block's buffer); ldx = C, xOff = 0 otherwise.
+// x is read at row * ldx + xOff + c: TABLE may read a channel slice of a concatenation (DenseNet).
 struct Params { n: u32, C: u32, eps: f32, ldx: u32, xOff: u32 }
 @group(0) @binding(0) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(1) var<storage, read> mean: array<{{T}}>;

@@ -1,9 +1,6 @@
-// Element-type conversions on 32-bit words, one invocation per output element:
-//   mode 0: int32 -> f32 (rounded to nearest past 2^24);
-//   mode 1: f32 -> int32, truncated toward zero (PyTorch's .to(torch.int32), NumPy's astype), out-of-range
-//           values saturate to the int32 range and NaN gives 0 (spelled out: WGSL leaves NaN open);
-//   mode 2: one-hot: out[t] = 1.0 where labels[t / C] == t % C, else 0.0 (a label outside [0, C): a row
-//           of zeros, as TensorFlow's one_hot).
+// Element-type conversions on 32-bit words: mode 0 int32 -> f32; mode 1 f32 -> int32, truncated toward
+// zero, saturating, NaN -> 0 (spelled out: WGSL leaves NaN open); mode 2 one-hot: out[t] = 1.0 where
+// labels[t / C] == t % C, else 0.0.
 struct Params { n: u32, mode: u32, C: u32 }
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;

@@ -1,11 +1,8 @@
-// gather / indexSelect along an axis: x viewed as [outer, len, inner], indices as a flat list of
-// nIdx int32 values (negative counts from the end, as in Python; outside [-len, len) reads 0).
-//   GRAD = false (T: u32 words of f32 or int32, or vec4<u32>): out[o, k, i] = x[o, idx[k], i], one
-//     invocation per element of out ([outer, nIdx, inner]).
-//   GRAD = true (T: f32 or vec4<f32>): dx[o, idx[k], i] += g[o, k, i] into a zero-filled dx, one
-//     invocation per column (o, i) walking k in order: no two invocations write one element (repeated
-//     indices add up without atomics), and the sums are deterministic.
-// inner counts T's (vec4 when the inner extent is a multiple of 4).
+// gather / indexSelect along an axis: x viewed as [outer, len, inner], nIdx int32 indices (negative counts
+// from the end; outside [-len, len) reads 0). inner counts T's (u32/f32 words, or vec4s of them).
+//   GRAD = false: out[o, k, i] = x[o, idx[k], i], runs of PER elements along inner per invocation;
+//   GRAD = true: dx[o, idx[k], i] += g[o, k, i] into a zero dx, one invocation per column (o, i) walking
+//     k in order: repeated indices add up without atomics, deterministically.
 const PER = 8u;
 override GRAD: bool = false;
 struct Params { n: u32, len: u32, nIdx: u32, inner: u32 }
@@ -37,8 +34,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     }
   } else {
-    // A run of PER elements along inner per invocation (n counts runs): one index read and one set of
-    // divisions per run.
     let runs = (p.inner + PER - 1u) / PER;
     let i0 = (t % runs) * PER;
     let k = (t / runs) % p.nIdx;

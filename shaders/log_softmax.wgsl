@@ -1,9 +1,7 @@
-// Log-softmax along the middle axis of x viewed as [outer, r, inner], one invocation per (outer, inner)
-// row, fused (one kernel forward, one backward):
-//   forward (backward = 0): y = x - m - log(sum exp(x - m)), m the row's maximum: finite for logits of
-//     +-1e4 (log(softmax(x)) underflows to -inf there); a row holding NaN, or whose maximum is
-//     infinite, is NaN throughout (PyTorch's x - m - log(sum(exp(x - m))) gives NaN there too);
-//   backward (backward = 1, x bound to y): dx = g - exp(y) * sum_r g.
+// Log-softmax along the middle axis of x viewed as [outer, r, inner], one invocation per (outer, inner) row:
+//   forward: y = x - m - log(sum exp(x - m)), m the row's maximum; a row holding NaN, or whose maximum
+//     is infinite, is NaN throughout (as PyTorch's formula);
+//   backward (x bound to y): dx = g - exp(y) * sum_r g.
 struct Params { outer: u32, r: u32, inner: u32, backward: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;

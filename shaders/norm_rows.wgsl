@@ -1,8 +1,6 @@
 // Layer and group normalization forward (src/kernels/norm.ts): a workgroup (SERIAL: an invocation) per
-// row (batch b, group g) normalizes the pixels * cg values at ((b * pixels + q) * channels + g * cg + c),
-// q < pixels, c < cg, with the row's mean and biased variance (two passes), then applies gamma and
-// beta per channel g * cg + c (AFFINE = 0: none). Layer norm is the case pixels = 1, groups = 1, cg = channels.
-// stats[row] = (mean, 1 / sqrt(var + eps)) for the backward pass.
+// row normalizes its values with their mean and biased variance (two passes), then applies gamma and
+// beta per channel (AFFINE = 0: none). stats[row] = (mean, 1 / sqrt(var + eps)) for the backward pass.
 override AFFINE: u32 = 1u;
 struct Params { rows: u32, groups: u32, pixels: u32, channels: u32, cg: u32, eps: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;

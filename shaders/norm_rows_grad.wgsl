@@ -1,6 +1,5 @@
-// Layer and group normalization backward (src/kernels/norm.ts), rows shared out as the forward's:
-// with xhat = (x - mean) * rstd and h = dy * gamma, dx = rstd * (h - mean(h) - xhat * mean(h * xhat))
-// over the row; dyxhat = dy * xhat, which the caller sums per channel into gamma's gradient.
+// Layer and group normalization backward, rows shared out as the forward's: with xhat = (x - mean) * rstd
+// and h = dy * gamma, dx = rstd * (h - mean(h) - xhat * mean(h * xhat)); dyxhat = dy * xhat (gamma's).
 override AFFINE: u32 = 1u;
 struct Params { rows: u32, groups: u32, pixels: u32, channels: u32, cg: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;

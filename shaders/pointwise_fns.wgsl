@@ -1,5 +1,4 @@
-// Helpers the pointwise op tables' expressions call (src/kernels/elementwise.ts), appended to the unary,
-// unary-gradient and binary kernels. T is f32 or vec4<f32> (the binary kernel: f32).
+// Helpers of the pointwise ops' expressions, appended to their kernels. T is f32 or vec4<f32>.
 
 // NaN made at run time (a WGSL constant expression may not be NaN): 0 / 0, or inf - inf.
 fn nanLike(x: T) -> T { return (x - x) / (x - x); }

@@ -1,6 +1,5 @@
-// Sum over the middle axis of x viewed as [outer, r, inner], in chunks of `chunk` along r:
-// out[o, c, i] = scale * sum_{j in chunk c} x[o, j, i]. One chunk covering r gives a plain sum;
-// two passes (many chunks, then one) keep every GPU core busy when outer * inner is small.
+// Sum over the middle axis of x viewed as [outer, r, inner], in chunks along r: out[o, c, i] = scale *
+// sum_{j in chunk c} x[o, j, i] (one chunk: a plain sum; two passes keep a GPU busy when outer * inner is small).
 struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, scale: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

@@ -1,18 +1,13 @@
-// max, min, argmax, argmin, logSumExp and prod over the middle axis of x viewed as [outer, r, inner],
-// in chunks of `chunk` along r (two passes when outer * inner is small and r long, as reduce.wgsl).
-// OP is an override constant (0 max, 1 min, 2 argmax, 3 argmin, 4 logSumExp, 5 prod): a pipeline per op
-// used, each without the others' branches (a uniform op ran max 5x slower than sum on SwiftShader).
-// Each invocation folds its chunk into a state (a: f32, b: u32 bits) and writes it to aux[t], and the
-// result to out[t] (32-bit words: f32 bits, or the int32 index of argmax/argmin):
-//   max/min:       a = the extremum, b = how many elements equal it (the gradient splits among ties);
-//   argmax/argmin: a = the extremum, b = the index of its first occurrence;
-//   logSumExp:     a = the running maximum m, b = the f32 bits of sum exp(x - m);
-//   prod:          a = the product of the non-zero elements, b = how many are zero (for the gradient).
-// With `partial` = 1 the input is the states of a first pass ([outer, r, inner] pairs) instead of x.
-// NaN propagates as in PyTorch: max/min and logSumExp are NaN over a NaN, argmax/argmin point at the
-// first NaN, prod carries it through the product.
+// max, min, argmax, argmin, logSumExp and prod over the middle axis of x viewed as [outer, r, inner], in
+// chunks along r as reduce.wgsl. OP (0 max, 1 min, 2 argmax, 3 argmin, 4 logSumExp, 5 prod) is an override
+// constant: a pipeline per op (a uniform op ran max 5x slower on SwiftShader). Each invocation folds its
+// chunk into a state (a: f32, b: u32) written to aux[t], and the result to out[t] (f32 bits or an index):
+//   max/min: a the extremum, b how many equal it;   argmax/argmin: a the extremum, b its first index;
+//   logSumExp: a the running max m, b the f32 bits of sum exp(x - m);
+//   prod: a the product of the non-zeros, b how many are zero.
+// partial = 1: x holds a first pass's states. NaN as PyTorch: max/min/logSumExp are NaN over a NaN,
+// argmax/argmin point at the first NaN, prod carries it. INT: int32 values (max, min, argmax, argmin).
 override OP: u32 = 0u;
-// INT: x holds int32 values (max, min, argmax and argmin only), compared as integers.
 override INT: bool = false;
 struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, partial: u32 }
 @group(0) @binding(0) var<storage, read> x: array<u32>;
@@ -22,8 +17,7 @@ struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, partia
 
 fn isNan(v: f32) -> bool { return !(v == v); }
 
-// Whether the value of bits vb replaces the current extremum's cb (NaN wins over numbers, the first
-// NaN stays; int32 values compare as integers).
+// Whether the value of bits vb replaces the extremum cb (NaN wins over numbers, the first NaN stays).
 fn better(vb: u32, cb: u32) -> bool {
   let up = OP == 0u || OP == 2u;
   if (INT) {
@@ -57,7 +51,7 @@ fn lift(j: u32, at: u32) -> vec2<u32> {
   }
 }
 
-// A first pass's state, read from x (its aux buffer, bound as x).
+// A first pass's state (its aux buffer is bound as x).
 fn aux_in(at: u32) -> vec2<u32> { return vec2<u32>(x[2u * at], x[2u * at + 1u]); }
 
 // Fold state s into state c.

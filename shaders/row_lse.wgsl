@@ -1,7 +1,5 @@
-// log(sum_c exp(z[base + c])) over one row of C logits, max-subtracted so that extreme logits stay
-// finite; NaN when a logit is NaN (as PyTorch and TensorFlow: max() drops NaN, and SwiftShader's
-// exp(NaN) is inf, so NaN is tracked on its own). Spliced ({{ROW_LSE}}) into the softmax kernels,
-// which bind the logits as `z`.
+// log(sum_c exp(z[base + c])) over a row of C logits `z`, max-subtracted; NaN when a logit is NaN (tracked
+// on its own: max() drops NaN, SwiftShader's exp(NaN) is inf). Spliced ({{ROW_LSE}}) into the softmax kernels.
 fn rowLse(base: u32, C: u32) -> f32 {
   var m = z[base];
   var nan = m; // a NaN logit of the row, if there is one

@@ -1,8 +1,5 @@
-// Softmax cross-entropy, forward: one thread per sample row of logits z [N, C] (rows are short: the
-// classifier head has a handful of classes). Max-subtracted log-sum-exp keeps extreme logits finite:
-//   lse = m + log(sum exp(z - m)),  ce = sum_c t_c * (lse - z_c)
-// Per-sample weight w = sum_c t_c * classWeight_c (HAS_WEIGHTS) or 1. Writes loss[i] = w * ce and
-// aux[i] = (lse, sum_c t_c, w) for the backward pass.
+// Softmax cross-entropy, forward: one thread per (short) row of logits z [N, C]: ce = sum_c t_c (lse - z_c),
+// weight w = sum_c t_c * classWeight_c (HAS_WEIGHTS) or 1; loss[i] = w * ce, aux[i] = (lse, sum_c t_c, w).
 override HAS_WEIGHTS: bool = false;
 struct Params { N: u32, C: u32 }
 @group(0) @binding(0) var<storage, read> z: array<f32>;

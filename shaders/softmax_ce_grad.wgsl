@@ -1,6 +1,5 @@
-// Softmax cross-entropy, backward: one thread per logit.
-//   dz[i, c] = (softmax(z)[i, c] * sum_c' t[i, c'] - t[i, c]) * w_i * g / N
-// with lse, sum t and w_i from the forward pass (aux) and g the loss's (scalar) gradient.
+// Softmax cross-entropy, backward, one thread per logit: dz[i, c] = (softmax(z)[i, c] * sum_c' t[i, c'] -
+// t[i, c]) * w_i * g / N, with lse, sum t and w_i from the forward (aux) and g the loss's gradient.
 struct Params { n: u32, C: u32, N: u32, invN: f32 }
 @group(0) @binding(0) var<storage, read> z: array<f32>;
 @group(0) @binding(1) var<storage, read> t: array<f32>;

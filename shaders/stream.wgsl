@@ -1,7 +1,5 @@
-// The entry point of the streaming kernels (fill, optimizer updates): the kernel's own source, filled
-// in below, declares Params with n and defines update(i) for element i; each invocation runs it for
-// PER elements a whole grid apart, so that neighbouring invocations touch neighbouring elements at
-// every step (PER = STREAM_PER_INVOCATION, src/gpu/runtime.ts).
+// The entry point of the streaming kernels (fill, optimizer updates): BODY declares Params with n and
+// update(i); each invocation runs PER elements a grid apart (coalesced; src/gpu/runtime.ts).
 {{BODY}}
 override PER: u32 = 4u;
 

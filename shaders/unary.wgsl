@@ -1,6 +1,4 @@
-// y = f(x) elementwise; f comes from the op table in src/kernels/elementwise.ts.
-// T is f32, or vec4<f32> when the size is a multiple of 4 (n then counts vec4s); alpha and beta are
-// the op's scalars. The helpers of shaders/pointwise_fns.wgsl are appended.
+// y = f(x) elementwise (src/kernels/elementwise.ts); T is f32 or vec4<f32> (n counts T's).
 alias T = {{T}};
 struct Params { n: u32, alpha: f32, beta: f32 }
 @group(0) @binding(0) var<storage, read> x: array<T>;

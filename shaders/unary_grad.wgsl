@@ -1,6 +1,4 @@
-// dx = f'(x, y) * g elementwise, for the unary op table in src/kernels/elementwise.ts.
-// T is f32, or vec4<f32> when the size is a multiple of 4 (n then counts vec4s). The helpers of
-// shaders/pointwise_fns.wgsl are appended.
+// dx = f'(x, y, g) elementwise (src/kernels/elementwise.ts); T is f32 or vec4<f32> (n counts T's).
 alias T = {{T}};
 struct Params { n: u32, alpha: f32, beta: f32 }
 @group(0) @binding(0) var<storage, read> x: array<T>;

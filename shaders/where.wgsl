@@ -1,12 +1,8 @@
 // out = c != 0 ? a : b with NumPy broadcasting of the three operands (strides 0 on broadcast axes).
 // A NaN condition counts as true: !(c == 0) (lavapipe compiles c != 0 as ordered, false for NaN).
 struct Params {
-  n: u32,
-  rank: u32,
-  shape: array<vec4<u32>, 2>,
-  sc: array<vec4<u32>, 2>,
-  sa: array<vec4<u32>, 2>,
-  sb: array<vec4<u32>, 2>,
+  n: u32, rank: u32, shape: array<vec4<u32>, 2>,
+  sc: array<vec4<u32>, 2>, sa: array<vec4<u32>, 2>, sb: array<vec4<u32>, 2>,
 }
 @group(0) @binding(0) var<storage, read> c: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;

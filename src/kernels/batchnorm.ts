@@ -6,26 +6,22 @@
  * - `momentum` is Keras's: moving = moving * momentum + batch * (1 - momentum), default 0.99.
  *   PyTorch writes the same update as `(1 - p) * moving + p * batch` with p = 0.1, i.e. momentum 0.9 here.
  * - The batch variance that normalises is the biased one (divide by M = N*H*W). Keras also updates the
- *   moving variance with the biased variance (`varianceUpdate: 'biased'`, default); PyTorch uses the
- *   unbiased one (`varianceUpdate: 'unbiased'`, M / (M - 1) times larger).
+ *   moving variance with it (`varianceUpdate: 'biased'`, default); PyTorch uses the unbiased one.
  * - epsilon defaults to Keras's 1e-3 (InceptionV3); DenseNet121 uses 1.001e-5.
  * - gamma = null is Keras's `scale=False` (InceptionV3), beta = null `center=False`.
  *
- * Kernels (4 channels per invocation when C is a multiple of 4): training forward is 3 dispatches (chunked
- * shifted sums per channel, a Chan merge that also updates the moving statistics in place, then one fused
- * normalise+affine pass); inference is 1. Backward is 3 dispatches in both modes when gamma/beta need
- * gradients (chunked channel sums of g and g * xhat, their merge, the elementwise dx); in inference mode dx
- * alone is one affine pass.
+ * Kernels (vec4 over channels when C is a multiple of 4): training forward is chunked per-channel sums,
+ * their merge (which also updates the moving statistics), then one normalise pass; inference is that
+ * pass alone. Backward: chunked sums of g and g * xhat and their merge (where needed), then dx.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkChoice, checkOptionalNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { vecWidth, vecSource } from './vec-width.js';
-import statsSrc from '../../shaders/bn_stats.wgsl';
+import chunksSrc from '../../shaders/bn_chunks.wgsl';
 import combineSrc from '../../shaders/bn_combine.wgsl';
 import normSrc from '../../shaders/bn_norm.wgsl';
-import gradReduceSrc from '../../shaders/bn_grad_reduce.wgsl';
 import gradCombineSrc from '../../shaders/bn_grad_combine.wgsl';
 import gradSrc from '../../shaders/bn_grad.wgsl';
 import affineSrc from '../../shaders/bn_affine.wgsl';
@@ -56,59 +52,78 @@ export interface BatchNormParams {
   relu?: boolean;
 }
 
-/** Chunking of the M rows for channel reductions: enough (chunk, channel) threads to fill a GPU. */
-function chunking(M: number, C: number): { rows: number; nchunks: number } {
-  const want = Math.max(1, Math.min(Math.ceil(M / 32), Math.ceil(16384 / C)));
-  const rows = Math.ceil(M / want);
-  return { rows, nchunks: Math.ceil(M / rows) };
-}
-
-const VARIANCE_UPDATES = ['biased', 'unbiased'] as const;
-
 /** The batch-norm options every entry point shares (momentum, epsilon, varianceUpdate), checked. */
 export function checkBatchNormOptions(
   p: { momentum?: unknown; epsilon?: unknown; varianceUpdate?: unknown },
   what: string,
 ): { momentum: number; epsilon: number; varianceUpdate: 'biased' | 'unbiased' } {
+  const { momentum, epsilon } = BATCH_NORM_DEFAULTS;
   return {
-    momentum:
-      checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ??
-      BATCH_NORM_DEFAULTS.momentum,
-    epsilon: checkOptionalNumber(p.epsilon, `${what} epsilon`, { min: 0 }) ?? BATCH_NORM_DEFAULTS.epsilon,
-    varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, VARIANCE_UPDATES),
+    momentum: checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ?? momentum,
+    epsilon: checkOptionalNumber(p.epsilon, `${what} epsilon`, { min: 0 }) ?? epsilon,
+    varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, [
+      'biased',
+      'unbiased',
+    ]),
   };
 }
 
-/** The per-channel tensors of a batch norm: usable, and C values each. */
+/** The per-channel tensors of a batch norm (null or undefined ones skipped): usable, and C values each. */
 function checkChannelTensors(
   C: number,
   what: string,
-  inputShape: string,
+  input: string,
   tensors: Record<string, Tensor | null | undefined>,
-): void {
+) {
   for (const [name, t] of Object.entries(tensors)) {
     if (t === null || t === undefined) continue;
     checkTensor(t, `${what} ${name}`);
-    if (t.size !== C) {
-      const got = `${name} has shape ${shapeStr(t.shape)}`;
-      throw new Error(`ossify: ${what} ${got}, expected [${C}] for input ${inputShape}`);
-    }
+    if (t.size !== C)
+      throw new Error(`ossify: ${what} ${name} has shape ${shapeStr(t.shape)}, expected [${C}] for input ${input}`);
   }
 }
 
-function check(x: Tensor, p: BatchNormParams): { C: number } & ReturnType<typeof checkBatchNormOptions> {
-  if (typeof p !== 'object' || p === null) {
-    const fields = '{ gamma, beta, movingMean, movingVar, training }';
-    throw new Error(`ossify: batchNorm params must be an object (${fields}), got ${showValue(p)}`);
-  }
+/** The storage of each tensor of a kernel's bindings. */
+const storages = (io: Record<string, Tensor>) => Object.fromEntries(Object.entries(io).map(([k, t]) => [k, t.storage]));
+
+/**
+ * The first pass of batch norm's per-channel sums (shaders/bn_chunks.wgsl) over x [M, C]: chunks of rows
+ * (enough (chunk, channel) threads to fill a GPU) into part [nchunks, 2, C], which the caller merges and
+ * disposes. `grad`: the gradient's sums of g and g * xhat, else the statistics (the rest stand-ins).
+ */
+function chunkPass(x: Tensor, grad?: { g: Tensor; mean: Tensor; s: Tensor; eps: number; fromVar: boolean }) {
+  const rt = runtime();
   const C = x.shape[x.rank - 1];
-  checkTensor(p.movingMean, 'batchNorm movingMean');
-  checkTensor(p.movingVar, 'batchNorm movingVar');
-  const { gamma, beta, movingMean, movingVar } = p;
-  checkChannelTensors(C, 'batchNorm', shapeStr(x.shape), { gamma, beta, movingMean, movingVar });
-  checkBoolean(p.training, 'batchNorm training');
-  checkBoolean(p.relu, 'batchNorm relu', false);
-  return { C, ...checkBatchNormOptions(p, 'batchNorm') };
+  const M = x.size / C;
+  const v = vecWidth(C);
+  const want = Math.max(1, Math.min(Math.ceil(M / 32), Math.ceil(16384 / (C / v))));
+  const rows = Math.ceil(M / want);
+  const nchunks = Math.ceil(M / rows);
+  const part = Tensor.empty([nchunks * 2 * C]);
+  const { g = x, mean = x, s = x, eps = 0, fromVar = false } = grad ?? {};
+  const k = rt.kernel('bn-chunks', vecSource(chunksSrc, v), { GRAD: grad ? 1 : 0, FROM_VAR: fromVar ? 1 : 0 });
+  const io = storages({ x, g, mean, s, part });
+  rt.dispatch(k, io, { M, C: C / v, rows, nchunks, eps }, rt.grid((nchunks * C) / v, 256));
+  return { part, rows, nchunks };
+}
+
+/** The normalise pass (shaders/bn_norm.wgsl) into y, reading channels [xOff, xOff + C) of x's rows of ldx. */
+function launchNorm(
+  x: Tensor,
+  y: Tensor,
+  stats: Record<'mean' | 's' | 'gamma' | 'beta', Tensor>,
+  constants: Record<string, number>,
+  eps: number,
+  xOff = 0,
+) {
+  const rt = runtime();
+  const C = y.shape[y.rank - 1];
+  const ldx = x.shape[x.rank - 1];
+  const v = vecWidth(C, ldx, xOff);
+  const params = { n: y.size / v, C: C / v, eps, ldx: ldx / v, xOff: xOff / v };
+  const k = rt.kernel('bn-norm', vecSource(normSrc, v), constants);
+  rt.dispatch(k, storages({ x, y, ...stats }), params, rt.grid(y.size / v, 256));
+  return y;
 }
 
 /**
@@ -117,85 +132,53 @@ function check(x: Tensor, p: BatchNormParams): { C: number } & ReturnType<typeof
  * uses the moving statistics. Differentiable in x, gamma and beta in both modes.
  */
 export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormParams): Tensor => {
-  const rt = runtime();
-  const { C, epsilon: eps, momentum, varianceUpdate } = check(x, p);
+  if (typeof p !== 'object' || p === null) {
+    const fields = '{ gamma, beta, movingMean, movingVar, training }';
+    throw new Error(`ossify: batchNorm params must be an object (${fields}), got ${showValue(p)}`);
+  }
+  const C = x.shape[x.rank - 1];
   const M = x.size / C;
-  const y = Tensor.empty(x.shape);
-  const v = vecWidth(C);
-  let mean: Tensor;
-  let s: Tensor;
-  if (p.training) {
-    const { rows, nchunks } = chunking(M, C / v);
-    const part = Tensor.empty([nchunks * 2 * C]);
-    rt.dispatch(
-      rt.kernel('bn-stats', vecSource(statsSrc, v)),
-      { x: x.storage, part: part.storage },
-      { M, C: C / v, rows, nchunks },
-      rt.grid((nchunks * C) / v, 256),
-    );
-    mean = Tensor.empty([C]);
-    s = Tensor.empty([C]);
+  const { gamma, beta, movingMean, movingVar, training } = p;
+  checkTensor(movingMean, 'batchNorm movingMean');
+  checkTensor(movingVar, 'batchNorm movingVar');
+  checkChannelTensors(C, 'batchNorm', shapeStr(x.shape), { gamma, beta, movingMean, movingVar });
+  checkBoolean(training, 'batchNorm training');
+  const relu = checkBoolean(p.relu, 'batchNorm relu', false);
+  const { epsilon: eps, momentum, varianceUpdate } = checkBatchNormOptions(p, 'batchNorm');
+  // Training: the batch mean and s = 1 / sqrt(var + eps), merged per channel (Chan et al.), which also
+  // updates the moving statistics; inference: the moving ones (s a variance then: FROM_VAR).
+  let [mean, s] = [movingMean, movingVar];
+  if (training) {
+    const { part, rows, nchunks } = chunkPass(x);
+    [mean, s] = [Tensor.empty([C]), Tensor.empty([C])];
     const varScale = varianceUpdate === 'unbiased' && M > 1 ? M / (M - 1) : 1;
-    rt.dispatch(
-      rt.kernel('bn-combine', combineSrc),
-      {
-        part: part.storage,
-        mean: mean.storage,
-        invstd: s.storage,
-        movingMean: p.movingMean.storage,
-        movingVar: p.movingVar.storage,
-      },
-      { M, C, rows, nchunks, eps, momentum, varScale },
-      [Math.ceil(C / 64)],
-    );
+    const io = storages({ part, mean, invstd: s, movingMean, movingVar });
+    const params = { M, C, rows, nchunks, eps, momentum, varScale };
+    runtime().dispatch(runtime().kernel('bn-combine', combineSrc), io, params, [Math.ceil(C / 64)]);
     part.dispose();
-  } else {
-    mean = p.movingMean;
-    s = p.movingVar;
   }
-  const fromVar = !p.training;
-  const k = rt.kernel('bn-norm', vecSource(normSrc, v), {
-    HAS_GAMMA: p.gamma ? 1 : 0,
-    HAS_BETA: p.beta ? 1 : 0,
-    FROM_VAR: fromVar ? 1 : 0,
-    RELU: p.relu ? 1 : 0,
-  });
-  rt.dispatch(
-    k,
-    {
-      x: x.storage,
-      mean: mean.storage,
-      s: s.storage,
-      gamma: (p.gamma ?? mean).storage,
-      beta: (p.beta ?? mean).storage,
-      y: y.storage,
-    },
-    { n: x.size / v, C: C / v, eps, ldx: C / v, xOff: 0 },
-    rt.grid(x.size / v, 256),
-  );
-  const inputs = [x, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
-  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) {
-    if (p.training) {
-      mean.dispose();
-      s.dispose();
-    }
-    return y;
-  }
-  // Inference mode's backward reads the moving statistics when it runs (only training mode changes them).
-  // With the fused ReLU the output is kept too: its sign masks the incoming gradient.
-  const saved = [x, mean, s, p.gamma ?? mean, ...(p.relu ? [y] : [])];
-  const op = `${p.training ? 'batchNorm' : 'batchNormInference'}${p.relu ? '+relu' : ''}`;
-  const out = record(op, inputs, y, saved, (g, sv) => {
-    const [xs, ms, ss, gs, ys] = sv;
-    const r = batchNormGrad(xs, ys ? reluGradFromOutput(ys, g) : g, ms, ss, p.gamma ? gs : null, {
-      training: p.training,
-      eps,
-      needParams: !!((p.gamma && p.gamma.requiresGrad) || (p.beta && p.beta.requiresGrad)),
-      needX: x.requiresGrad,
+  const constants = {
+    HAS_GAMMA: gamma ? 1 : 0,
+    HAS_BETA: beta ? 1 : 0,
+    FROM_VAR: training ? 0 : 1,
+    RELU: relu ? 1 : 0,
+  };
+  const y = launchNorm(x, Tensor.empty(x.shape), { mean, s, gamma: gamma ?? mean, beta: beta ?? mean }, constants, eps);
+  const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
+  let out = y;
+  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    // Inference mode's backward reads the moving statistics when it runs (only training mode changes them).
+    // With the fused ReLU the output is kept too: its sign masks the incoming gradient.
+    const saved = [x, mean, s, gamma ?? mean, ...(relu ? [y] : [])];
+    const op = `${training ? 'batchNorm' : 'batchNormInference'}${relu ? '+relu' : ''}`;
+    out = record(op, inputs, y, saved, (g, [xs, ms, ss, gs, ys]) => {
+      const needParams = !!(gamma?.requiresGrad || beta?.requiresGrad);
+      const dy = ys ? reluGradFromOutput(ys, g) : g;
+      const r = batchNormGrad(xs, dy, ms, ss, gamma ? gs : null, { training, eps, needParams, needX: x.requiresGrad });
+      return [r.dx, ...(gamma ? [r.dgamma] : []), ...(beta ? [r.dbeta] : [])];
     });
-    return [r.dx, ...(p.gamma ? [r.dgamma] : []), ...(p.beta ? [r.dbeta] : [])];
-  });
-  if (p.training) {
+  }
+  if (training) {
     mean.dispose();
     s.dispose();
   }
@@ -208,20 +191,9 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
  * batch norm. Unchecked: the fused op (src/kernels/fused.ts) checks its arguments.
  */
 export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset: number): Tensor {
-  const rt = runtime();
-  const X = x.shape[x.rank - 1];
-  const C = table.shape[1];
-  const v = vecWidth(C, X, offset);
-  const y = Tensor.empty([...x.shape.slice(0, -1), C]);
-  const k = rt.kernel('bn-norm', vecSource(normSrc, v), { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 });
-  const t = table.storage;
-  rt.dispatch(
-    k,
-    { x: x.storage, mean: t, s: t, gamma: t, beta: t, y: y.storage },
-    { n: y.size / v, C: C / v, eps: 0, ldx: X / v, xOff: offset / v },
-    rt.grid(y.size / v, 256),
-  );
-  return y;
+  const y = Tensor.empty([...x.shape.slice(0, -1), table.shape[1]]);
+  const stats = { mean: table, s: table, gamma: table, beta: table };
+  return launchNorm(x, y, stats, { TABLE: 1, HAS_GAMMA: 0, HAS_BETA: 0, RELU: relu ? 1 : 0 }, 0, offset);
 }
 
 /**
@@ -232,29 +204,16 @@ export const batchNormAffineTable = defineOp(
   'batchNormAffineTable',
   ['', 'bias?'],
   (p: Omit<BatchNormParams, 'training'>, bias: Tensor | null): Tensor => {
-    const rt = runtime();
     const C = checkTensor(p.movingMean, 'batchNormAffineTable movingMean').size;
     checkTensor(p.movingVar, 'batchNormAffineTable movingVar');
-    const { gamma, beta, movingVar } = p;
-    const meanShape = `movingMean ${shapeStr(p.movingMean.shape)}`;
-    checkChannelTensors(C, 'batchNormAffineTable', meanShape, { gamma, beta, movingVar, bias });
+    const { gamma, beta, movingMean: m, movingVar } = p;
+    checkChannelTensors(C, 'batchNormAffineTable', `movingMean ${shapeStr(m.shape)}`, { gamma, beta, movingVar, bias });
     const { epsilon } = checkBatchNormOptions(p, 'batchNormAffineTable');
     // Exact-size: layers keep their table as long as their weights.
     const table = Tensor.empty([2, C], { persistent: true });
-    const m = p.movingMean;
-    rt.dispatch(
-      rt.kernel('bn-affine', affineSrc),
-      {
-        mean: m.storage,
-        variance: p.movingVar.storage,
-        gamma: (p.gamma ?? m).storage,
-        beta: (p.beta ?? m).storage,
-        bias: (bias ?? m).storage,
-        table: table.storage,
-      },
-      { C, eps: epsilon, hasGamma: p.gamma ? 1 : 0, hasBeta: p.beta ? 1 : 0, hasBias: bias ? 1 : 0 },
-      [Math.ceil(C / 64)],
-    );
+    const io = storages({ mean: m, variance: movingVar, gamma: gamma ?? m, beta: beta ?? m, bias: bias ?? m, table });
+    const params = { C, eps: epsilon, hasGamma: gamma ? 1 : 0, hasBeta: beta ? 1 : 0, hasBias: bias ? 1 : 0 };
+    runtime().dispatch(runtime().kernel('bn-affine', affineSrc), io, params, [Math.ceil(C / 64)]);
     return table;
   },
 );
@@ -272,51 +231,21 @@ function batchNormGrad(
   const C = x.shape[x.rank - 1];
   const M = x.size / C;
   const v = vecWidth(C);
-  const fromVar = !o.training;
-  let sg: Tensor | null = null;
-  let sgx: Tensor | null = null;
+  let [sg, sgx]: (Tensor | null)[] = [null, null];
   if (o.training || o.needParams) {
-    const { rows, nchunks } = chunking(M, C / v);
-    const part = Tensor.empty([nchunks * 2 * C]);
-    rt.dispatch(
-      rt.kernel('bn-grad-reduce', vecSource(gradReduceSrc, v), { FROM_VAR: fromVar ? 1 : 0 }),
-      { x: x.storage, g: g.storage, mean: mean.storage, s: s.storage, part: part.storage },
-      { M, C: C / v, rows, nchunks, eps: o.eps },
-      rt.grid((nchunks * C) / v, 256),
-    );
-    sg = Tensor.empty([C]);
-    sgx = Tensor.empty([C]);
-    rt.dispatch(
-      rt.kernel('bn-grad-combine', gradCombineSrc),
-      { part: part.storage, sg: sg.storage, sgx: sgx.storage },
-      { C, nchunks },
-      [Math.ceil(C / 64)],
-    );
+    const { part, nchunks } = chunkPass(x, { g, mean, s, eps: o.eps, fromVar: !o.training });
+    [sg, sgx] = [Tensor.empty([C]), Tensor.empty([C])];
+    const io = storages({ part, sg, sgx });
+    rt.dispatch(rt.kernel('bn-grad-combine', gradCombineSrc), io, { C, nchunks }, [Math.ceil(C / 64)]);
     part.dispose();
   }
   let dx: Tensor | null = null;
   if (o.needX) {
     dx = Tensor.empty(x.shape);
-    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), {
-      HAS_GAMMA: gamma ? 1 : 0,
-      TRAINING: o.training ? 1 : 0,
-      FROM_VAR: fromVar ? 1 : 0,
-    });
-    rt.dispatch(
-      k,
-      {
-        x: x.storage,
-        g: g.storage,
-        mean: mean.storage,
-        s: s.storage,
-        gamma: (gamma ?? mean).storage,
-        sg: (sg ?? mean).storage,
-        sgx: (sgx ?? mean).storage,
-        dx: dx.storage,
-      },
-      { n: x.size / v, C: C / v, M, eps: o.eps },
-      rt.grid(x.size / v, 256),
-    );
+    const constants = { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: o.training ? 0 : 1 };
+    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), constants);
+    const io = storages({ x, g, mean, s, gamma: gamma ?? mean, sg: sg ?? mean, sgx: sgx ?? mean, dx });
+    rt.dispatch(k, io, { n: x.size / v, C: C / v, M, eps: o.eps }, rt.grid(x.size / v, 256));
   }
   return { dx, dgamma: sgx, dbeta: sg };
 }
@@ -361,8 +290,8 @@ export function batchNormReference(
       movingVar[c] = movingVar[c] * mom + variance[c] * scale * (1 - mom);
     }
   } else {
-    mean.set(Float64Array.from(p.movingMean));
-    variance.set(Float64Array.from(p.movingVar));
+    mean.set(p.movingMean);
+    variance.set(p.movingVar);
   }
   const y = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {

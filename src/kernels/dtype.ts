@@ -1,7 +1,6 @@
 /**
- * Element-type conversions: `cast` between f32 and int32, and `oneHot` of int32 labels. One kernel
- * (shaders/cast.wgsl, the mode a uniform). Integer tensors carry no gradient; casting an f32 tensor to
- * int32 ends its graph there, and casting int32 to f32 makes a constant.
+ * Element-type conversions on one kernel (shaders/cast.wgsl): `cast` between f32 and int32, and `oneHot`
+ * of int32 labels. Integer tensors carry no gradient: a cast ends the graph.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, checkDType, defineOp, type DType } from '../tensor.js';
@@ -10,12 +9,9 @@ import castSrc from '../../shaders/cast.wgsl';
 
 function launch(x: Tensor, out: Tensor, mode: number, C: number): Tensor {
   const rt = runtime();
-  rt.dispatch(
-    rt.kernel('cast', castSrc),
-    { x: x.storage, out: out.storage },
-    { n: out.size, mode, C },
-    rt.grid(out.size, 256),
-  );
+  const io = { x: x.storage, out: out.storage };
+  rt.dispatch(rt.kernel('cast', castSrc), io, { n: out.size, mode, C }, rt.grid(out.size, 256));
+
   return out;
 }
 

@@ -2,13 +2,14 @@
  * Elementwise ops. Unary and binary ops are declared as data (a WGSL expression for the value and one
  * for the gradient); the table generates the kernels, the autograd rules and the CPU references.
  */
-import { runtime } from '../gpu/runtime.js';
+import { runtime, type BufferLike } from '../gpu/runtime.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
-import { Tensor, checkTensor, defineOp, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, checkTensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkChoice, checkNumber, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumTo } from './sum-raw.js';
 import { vecWidth, vecTypes } from './vec-width.js';
+import { MAX_LAYOUT_RANK, coords, dot, pad8 } from './layout.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';
 import binarySrc from '../../shaders/binary.wgsl';
@@ -16,16 +17,19 @@ import whereSrc from '../../shaders/where.wgsl';
 import fnsSrc from '../../shaders/pointwise_fns.wgsl';
 
 /**
- * A unary op: WGSL for y = f(x, alpha, beta), its gradient dx = f'(x, y, g, alpha, beta), and a float64
- * reference. x, y, g have type T (f32, or vec4<f32> for sizes that are multiples of 4): constants that
- * must match them are written T(...); alpha and beta are scalar f32s. The kernel returns NaN for a NaN x
- * whatever the expression gives (shaders/unary.wgsl); the expressions may call the helpers of
- * shaders/pointwise_fns.wgsl (`nanLike(x)` is a NaN of type T, `normCdf`, `powT`, ...).
+ * A unary op: WGSL for y = f(x, alpha, beta), for its gradient dx = f'(x, y, g, alpha, beta), and a float64
+ * reference. x, y, g have type T (f32, or vec4<f32>): constants of that type are written T(...); alpha
+ * and beta are f32 scalars. The expressions may call shaders/pointwise_fns.wgsl (`nanLike`, `powT`, ...).
  */
 interface UnaryDef {
   expr: string;
   grad: string;
   ref: (x: number, alpha: number, beta: number) => number;
+}
+/** The table from rows [expr, grad, ref]. */
+function unaryTable<K extends string>(rows: Record<K, [string, string, UnaryDef['ref']]>): Record<K, UnaryDef> {
+  const entries = Object.entries<[string, string, UnaryDef['ref']]>(rows);
+  return Object.fromEntries(entries.map(([op, [expr, grad, ref]]) => [op, { expr, grad, ref }])) as Record<K, UnaryDef>;
 }
 
 /** erf(x) in float64 (its Taylor series, summed with all terms positive: exact to about 1e-15). */
@@ -46,166 +50,176 @@ const SELU_SCALE = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
 
 /**
- * The unary op table. `alpha` is a per-call scalar (scale factor, leak, ...). NaN propagates as in
- * PyTorch and TensorFlow: relu(NaN) is NaN (its gradient there is 0, as theirs).
+ * The unary ops: [expr, grad, ref]. `alpha` and `beta` are per-call scalars (scale factor, leak, clip
+ * bounds, ...). NaN propagates as in PyTorch and TensorFlow: relu(NaN) is NaN (its gradient there 0).
  */
-export const UNARY = {
-  relu: { expr: reluWgsl('x', 'T(0.0)'), grad: 'select(T(0.0), g, x > T(0.0))', ref: (x) => (x < 0 ? 0 : x) },
-  sigmoid: { expr: '1.0 / (1.0 + exp(-x))', grad: 'g * y * (1.0 - y)', ref: (x) => 1 / (1 + Math.exp(-x)) },
-  exp: { expr: 'exp(x)', grad: 'g * y', ref: (x) => Math.exp(x) },
-  neg: { expr: '-x', grad: '-g', ref: (x) => -x },
-  scale: { expr: 'x * alpha', grad: 'g * alpha', ref: (x, a) => x * a },
-  addScalar: { expr: 'x + alpha', grad: 'g', ref: (x, a) => x + a },
-  square: { expr: 'x * x', grad: '2.0 * x * g', ref: (x) => x * x },
-  sqrt: { expr: 'sqrt(x)', grad: 'g * 0.5 / y', ref: (x) => Math.sqrt(x) },
+export const UNARY = unaryTable({
+  relu: [reluWgsl('x', 'T(0.0)'), 'select(T(0.0), g, x > T(0.0))', (x) => (x < 0 ? 0 : x)],
+  sigmoid: ['1.0 / (1.0 + exp(-x))', 'g * y * (1.0 - y)', (x) => 1 / (1 + Math.exp(-x))],
+  exp: ['exp(x)', 'g * y', (x) => Math.exp(x)],
+  neg: ['-x', '-g', (x) => -x],
+  scale: ['x * alpha', 'g * alpha', (x, a) => x * a],
+  addScalar: ['x + alpha', 'g', (x, a) => x + a],
+  square: ['x * x', '2.0 * x * g', (x) => x * x],
+  sqrt: ['sqrt(x)', 'g * 0.5 / y', (x) => Math.sqrt(x)],
   // log(0) = -inf and log(x < 0) = NaN spelled out: SwiftShader's log returns finite values there.
-  log: {
-    expr: 'select(log(x), select(T(-1.0) / (x - x), nanLike(x), x < T(0.0)), x <= T(0.0))',
-    grad: 'g / x',
-    ref: (x) => Math.log(x),
-  },
+  log: ['select(log(x), select(T(-1.0) / (x - x), nanLike(x), x < T(0.0)), x <= T(0.0))', 'g / x', (x) => Math.log(x)],
   // tanh(+-inf) = +-1 spelled out (SwiftShader's is NaN); past |x| = 10, tanh(x) rounds to +-1 in f32.
-  tanh: { expr: 'select(tanh(x), sign(x), abs(x) > T(10.0))', grad: 'g * (1.0 - y * y)', ref: (x) => Math.tanh(x) },
-  copy: { expr: 'x', grad: 'g', ref: (x) => x },
+  tanh: ['select(tanh(x), sign(x), abs(x) > T(10.0))', 'g * (1.0 - y * y)', (x) => Math.tanh(x)],
+  copy: ['x', 'g', (x) => x],
   // Swish / SiLU (Ramachandran et al. 2017; Keras 'swish', PyTorch SiLU): x * sigmoid(x). The gradient
   // s * (1 + x * (1 - s)), s = sigmoid(x), is written without y so that it does not cancel for large x.
-  swish: {
-    expr: 'x / (1.0 + exp(-x))',
-    grad: 'g * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x)))) / (1.0 + exp(-x))',
-    ref: (x) => x / (1 + Math.exp(-x)),
-  },
-  // Issue #25's activations and pointwise ops (alpha, beta: each op's scalars, see the named ops below).
-  leakyRelu: {
-    expr: 'select(x * alpha, x, x > T(0.0))',
-    grad: 'select(g * alpha, g, x > T(0.0))',
-    ref: (x, a) => (x > 0 ? x : x * a),
-  },
-  elu: {
-    expr: 'select(alpha * (exp(x) - 1.0), x, x > T(0.0))',
-    grad: 'select(g * (y + alpha), g, x > T(0.0))',
-    ref: (x, a) => (x > 0 ? x : a * Math.expm1(x)),
-  },
-  selu: {
-    expr: `${SELU_SCALE} * select(${SELU_ALPHA} * (exp(x) - 1.0), x, x > T(0.0))`,
-    grad: `g * ${SELU_SCALE} * select(${SELU_ALPHA} * exp(x), T(1.0), x > T(0.0))`,
-    ref: (x) => SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x)),
-  },
-  gelu: { expr: 'x * normCdf(x)', grad: 'g * (normCdf(x) + x * normPdf(x))', ref: (x) => x * normCdf(x) },
-  geluTanh: {
-    expr: '0.5 * x * (1.0 + geluTanhU(x))',
-    grad: 'g * geluTanhGrad(x)',
-    ref: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
-  },
-  softplus: {
-    expr: 'max(x, T(0.0)) + log1pPos(exp(-abs(x)))',
-    grad: 'g / (1.0 + exp(-x))',
-    ref: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
-  },
-  hardSigmoid: {
-    expr: 'clamp(x / 6.0 + 0.5, T(0.0), T(1.0))',
-    grad: 'select(T(0.0), g / 6.0, abs(x) < T(3.0))',
-    ref: (x) => Math.min(1, Math.max(0, x / 6 + 0.5)),
-  },
-  hardSwish: {
-    expr: 'x * clamp(x / 6.0 + 0.5, T(0.0), T(1.0))',
-    grad: 'select(select(g * (x / 3.0 + 0.5), g, x > T(3.0)), T(0.0), x < T(-3.0))',
-    ref: (x) => x * Math.min(1, Math.max(0, x / 6 + 0.5)),
-  },
-  abs: { expr: 'abs(x)', grad: 'g * sign(x)', ref: (x) => Math.abs(x) },
-  sign: { expr: 'sign(x)', grad: 'T(0.0)', ref: (x) => Math.sign(x) },
-  clip: {
-    expr: 'clamp(x, T(alpha), T(beta))',
-    grad: 'select(T(0.0), g, (x >= T(alpha)) & (x <= T(beta)))',
-    ref: (x, lo, hi) => Math.min(hi, Math.max(lo, x)),
-  },
-  pow: {
-    expr: 'powT(x, T(alpha))',
-    grad: 'select(g * alpha * powT(x, T(alpha - 1.0)), T(0.0), alpha == 0.0)',
-    ref: (x, a) => Math.pow(x, a),
-  },
-} satisfies Record<string, UnaryDef>;
+  swish: [
+    'x / (1.0 + exp(-x))',
+    'g * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x)))) / (1.0 + exp(-x))',
+    (x) => x / (1 + Math.exp(-x)),
+  ],
+  leakyRelu: ['select(x * alpha, x, x > T(0.0))', 'select(g * alpha, g, x > T(0.0))', (x, a) => (x > 0 ? x : x * a)],
+  elu: [
+    'select(alpha * (exp(x) - 1.0), x, x > T(0.0))',
+    'select(g * (y + alpha), g, x > T(0.0))',
+    (x, a) => (x > 0 ? x : a * Math.expm1(x)),
+  ],
+  selu: [
+    `${SELU_SCALE} * select(${SELU_ALPHA} * (exp(x) - 1.0), x, x > T(0.0))`,
+    `g * ${SELU_SCALE} * select(${SELU_ALPHA} * exp(x), T(1.0), x > T(0.0))`,
+    (x) => SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x)),
+  ],
+  gelu: ['x * normCdf(x)', 'g * (normCdf(x) + x * normPdf(x))', (x) => x * normCdf(x)],
+  geluTanh: [
+    '0.5 * x * (1.0 + geluTanhU(x))',
+    'g * geluTanhGrad(x)',
+    (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+  ],
+  softplus: [
+    'max(x, T(0.0)) + log1pPos(exp(-abs(x)))',
+    'g / (1.0 + exp(-x))',
+    (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  ],
+  hardSigmoid: [
+    'clamp(x / 6.0 + 0.5, T(0.0), T(1.0))',
+    'select(T(0.0), g / 6.0, abs(x) < T(3.0))',
+    (x) => Math.min(1, Math.max(0, x / 6 + 0.5)),
+  ],
+  hardSwish: [
+    'x * clamp(x / 6.0 + 0.5, T(0.0), T(1.0))',
+    'select(select(g * (x / 3.0 + 0.5), g, x > T(3.0)), T(0.0), x < T(-3.0))',
+    (x) => x * Math.min(1, Math.max(0, x / 6 + 0.5)),
+  ],
+  abs: ['abs(x)', 'g * sign(x)', (x) => Math.abs(x)],
+  sign: ['sign(x)', 'T(0.0)', (x) => Math.sign(x)],
+  clip: [
+    'clamp(x, T(alpha), T(beta))',
+    'select(T(0.0), g, (x >= T(alpha)) & (x <= T(beta)))',
+    (x, lo, hi) => Math.min(hi, Math.max(lo, x)),
+  ],
+  pow: [
+    'powT(x, T(alpha))',
+    'select(g * alpha * powT(x, T(alpha - 1.0)), T(0.0), alpha == 0.0)',
+    (x, a) => Math.pow(x, a),
+  ],
+});
 export type UnaryOp = keyof typeof UNARY;
 
-/** A binary op: its WGSL expression, a float64 reference, and its gradient rule written with ops. */
+/** A binary op: its WGSL expression, a float64 reference, and (arithmetic ops) the gradients of a and b. */
+interface BinaryDef {
+  expr: string;
+  ref: (a: number, b: number) => number;
+  grad?: readonly [BinaryGrad, BinaryGrad];
+}
+/** One operand's gradient, before it is summed back to the operand's shape (y: the op's output). */
+type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
+
+/** The comparisons' expression: a mask of 0 and 1, false where either is NaN (as IEEE), no gradient. */
+const compare = (wgsl: string, ref: (a: number, b: number) => boolean): BinaryDef => ({
+  expr: `select(0.0, 1.0, ${wgsl})`,
+  ref: (a, b) => Number(ref(a, b)),
+});
+/** maximum's and minimum's gradient: to a where a wins, ties included (TensorFlow's; PyTorch splits ties). */
+const extremumGrad = (aWins: ComparisonOp, bWins: ComparisonOp): readonly [BinaryGrad, BinaryGrad] => [
+  (g, a, b) => mul(g, launchBinary(aWins, a, b, g.shape)),
+  (g, a, b) => mul(g, launchBinary(bWins, a, b, g.shape)),
+];
+
 export const BINARY = {
-  add: { expr: 'a + b', ref: (a: number, b: number) => a + b },
-  sub: { expr: 'a - b', ref: (a: number, b: number) => a - b },
-  mul: { expr: 'a * b', ref: (a: number, b: number) => a * b },
-  div: { expr: 'a / b', ref: (a: number, b: number) => a / b },
+  add: { expr: 'a + b', ref: (a, b) => a + b, grad: [(g) => g, (g) => g] },
+  sub: { expr: 'a - b', ref: (a, b) => a - b, grad: [(g) => g, (g) => neg(g)] },
+  mul: { expr: 'a * b', ref: (a, b) => a * b, grad: [(g, _, b) => mul(g, b), (g, a) => mul(g, a)] },
+  div: {
+    expr: 'a / b',
+    ref: (a, b) => a / b,
+    grad: [(g, _, b) => div(g, b), (g, a, b) => neg(div(mul(g, a), square(b)))],
+  },
   // `first` broadcasts a to the output shape (b is a dummy); it implements broadcastTo.
-  first: { expr: 'a', ref: (a: number) => a },
-  // Issue #25: NaN propagates through maximum and minimum (as PyTorch's); pow is powT of
-  // shaders/pointwise_fns.wgsl. Comparisons give masks of 0 and 1 (false for NaN, as IEEE), with no gradient.
-  // NaN tests are written !(a == a): lavapipe compiles a != a (and a != b) as ordered, false for NaN.
-  maximum: { expr: 'select(max(a, b), a + b, !(a == a) | !(b == b))', ref: (a: number, b: number) => Math.max(a, b) },
-  minimum: { expr: 'select(min(a, b), a + b, !(a == a) | !(b == b))', ref: (a: number, b: number) => Math.min(a, b) },
-  pow: { expr: 'powT(a, b)', ref: (a: number, b: number) => Math.pow(a, b) },
-  greater: { expr: 'select(0.0, 1.0, a > b)', ref: (a: number, b: number) => Number(a > b) },
-  greaterEqual: { expr: 'select(0.0, 1.0, a >= b)', ref: (a: number, b: number) => Number(a >= b) },
-  less: { expr: 'select(0.0, 1.0, a < b)', ref: (a: number, b: number) => Number(a < b) },
-  lessEqual: { expr: 'select(0.0, 1.0, a <= b)', ref: (a: number, b: number) => Number(a <= b) },
-  equal: { expr: 'select(0.0, 1.0, a == b)', ref: (a: number, b: number) => Number(a === b) },
-  notEqual: { expr: 'select(1.0, 0.0, a == b)', ref: (a: number, b: number) => Number(a !== b) },
-} as const;
+  first: { expr: 'a', ref: (a) => a },
+  // NaN propagates through maximum and minimum (as PyTorch's). NaN tests are written !(a == a): lavapipe
+  // compiles a != a (and a != b) as ordered, false for NaN.
+  maximum: {
+    expr: 'select(max(a, b), a + b, !(a == a) | !(b == b))',
+    ref: (a, b) => Math.max(a, b),
+    grad: extremumGrad('greaterEqual', 'less'),
+  },
+  minimum: {
+    expr: 'select(min(a, b), a + b, !(a == a) | !(b == b))',
+    ref: (a, b) => Math.min(a, b),
+    grad: extremumGrad('lessEqual', 'greater'),
+  },
+  // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log(a), taken as 0 where a = 0 (PyTorch's rule).
+  pow: {
+    expr: 'powT(a, b)',
+    ref: (a, b) => Math.pow(a, b),
+    grad: [
+      (g, a, b) => mul(g, mul(b, pow(a, addScalar(b, -1)))),
+      (g, a, _, y) => where(a, mul(g, mul(y, log(a))), Tensor.zeros([1])),
+    ],
+  },
+  greater: compare('a > b', (a, b) => a > b),
+  greaterEqual: compare('a >= b', (a, b) => a >= b),
+  less: compare('a < b', (a, b) => a < b),
+  lessEqual: compare('a <= b', (a, b) => a <= b),
+  equal: compare('a == b', (a, b) => a === b),
+  notEqual: { expr: 'select(1.0, 0.0, a == b)', ref: (a, b) => Number(a !== b) },
+} satisfies Record<string, BinaryDef>;
 export type BinaryOp = keyof typeof BINARY;
-/** The comparisons: masks of 0 and 1, not differentiable. */
-export const COMPARISONS = ['greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual'] as const;
-export type ComparisonOp = (typeof COMPARISONS)[number];
+type ComparisonOp = 'greater' | 'greaterEqual' | 'less' | 'lessEqual' | 'equal' | 'notEqual';
 /** The binary ops with a gradient (all but `first` and the comparisons). */
-type ArithmeticOp = Exclude<BinaryOp, 'first' | ComparisonOp>;
-const ARITHMETIC = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'] as const satisfies ArithmeticOp[];
+const ARITHMETIC = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'] as const;
+type ArithmeticOp = (typeof ARITHMETIC)[number];
 
 // The shaders with the expression helpers appended (one string each, so the pipeline cache keys stay cheap).
 const unaryWithFns = unarySrc + fnsSrc;
 const unaryGradWithFns = unaryGradSrc + fnsSrc;
 const binaryWithFns = binarySrc + fnsSrc;
 
-function launchUnary(op: UnaryOp, x: Tensor, alpha: number, beta: number): Tensor {
+/**
+ * A unary op's kernel on vec4s where the size allows: y = f(x), or with `g` its gradient dx = f'(x, y, g)
+ * (x or y may then be null where the expression does not read it: g stands in for its binding).
+ */
+function launchUnary(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Tensor | null, alpha: number, beta: number) {
   const rt = runtime();
-  const y = Tensor.empty(x.shape);
-  const v = vecWidth(x.size);
-  const k = rt.kernel(`unary:${op}`, fillTemplate(unaryWithFns, { EXPR: UNARY[op].expr, ...vecTypes(v) }));
-  rt.dispatch(k, { x: x.storage, y: y.storage }, { n: x.size / v, alpha, beta }, rt.grid(x.size / v, 256));
-  return y;
+  const like = (g ?? x) as Tensor;
+  const out = Tensor.empty(like.shape);
+  const v = vecWidth(like.size);
+  const k = g
+    ? rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradWithFns, { GRAD: UNARY[op].grad, ...vecTypes(v) }))
+    : rt.kernel(`unary:${op}`, fillTemplate(unaryWithFns, { EXPR: UNARY[op].expr, ...vecTypes(v) }));
+  const io: Record<string, BufferLike> = g
+    ? { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: out.storage }
+    : { x: like.storage, y: out.storage };
+  rt.dispatch(k, io, { n: like.size / v, alpha, beta }, rt.grid(like.size / v, 256));
+  return out;
 }
 
-/** Which of x and y a gradient expression reads: only those are kept alive for backward. */
-function gradReads(op: UnaryOp): { x: boolean; y: boolean } {
-  const grad: string = UNARY[op].grad;
-  return { x: /\bx\b/.test(grad), y: /\by\b/.test(grad) };
-}
-
-function launchUnaryGrad(
-  op: UnaryOp,
-  x: Tensor | null,
-  y: Tensor | null,
-  g: Tensor,
-  alpha: number,
-  beta: number,
-): Tensor {
-  const rt = runtime();
-  const dx = Tensor.empty(g.shape);
-  const v = vecWidth(g.size);
-  const k = rt.kernel(`unary-grad:${op}`, fillTemplate(unaryGradWithFns, { GRAD: UNARY[op].grad, ...vecTypes(v) }));
-  // Bindings the expression does not read get g as a stand-in.
-  rt.dispatch(
-    k,
-    { x: (x ?? g).storage, y: (y ?? g).storage, g: g.storage, dx: dx.storage },
-    { n: g.size / v, alpha, beta },
-    rt.grid(g.size / v, 256),
-  );
-  return dx;
-}
-
-/** A unary op from the table, unchecked (the ops below check their arguments). */
+/** A unary op from the table, unchecked (the ops below check their arguments); saves only what its gradient reads. */
 function applyUnary(op: UnaryOp, x: Tensor, alpha: number, beta = 0): Tensor {
-  const y = launchUnary(op, x, alpha, beta);
-  const reads = gradReads(op);
-  const save = [...(reads.x ? [x] : []), ...(reads.y ? [y] : [])];
+  const y = launchUnary(op, x, null, null, alpha, beta);
+  const grad: string = UNARY[op].grad;
+  const [readsX, readsY] = [/\bx\b/.test(grad), /\by\b/.test(grad)];
+  const save = [...(readsX ? [x] : []), ...(readsY ? [y] : [])];
   return record(op, [x], y, save, (g, saved) => {
-    const xs = reads.x ? saved[0] : null;
-    const ys = reads.y ? saved[reads.x ? 1 : 0] : null;
-    return [launchUnaryGrad(op, xs, ys, g, alpha, beta)];
+    const xs = readsX ? saved[0] : null;
+    const ys = readsY ? saved[readsX ? 1 : 0] : null;
+    return [launchUnary(op, xs, ys, g, alpha, beta)];
   });
 }
 
@@ -216,17 +230,10 @@ function checkScalar(v: unknown, what: string): number {
 }
 
 /** Apply a unary op from {@link UNARY} with its scalars alpha and beta (differentiable). */
-export const unary = defineOp(
-  'unary',
-  ['', 'x'],
-  (op: UnaryOp, x: Tensor, alpha: number = 0, beta: number = 0): Tensor =>
-    applyUnary(
-      checkChoice(op, 'unary op', Object.keys(UNARY) as UnaryOp[]),
-      x,
-      checkScalar(alpha, 'unary alpha'),
-      checkScalar(beta, 'unary beta'),
-    ),
-);
+export const unary = defineOp('unary', ['', 'x'], (op: UnaryOp, x: Tensor, alpha: number = 0, beta: number = 0) => {
+  const checked = checkChoice(op, 'unary op', Object.keys(UNARY) as UnaryOp[]);
+  return applyUnary(checked, x, checkScalar(alpha, 'unary alpha'), checkScalar(beta, 'unary beta'));
+});
 
 /** An op of the table with no scalar, under its own name. */
 const unaryOp = (op: UnaryOp) => defineOp(op, ['x'], (x: Tensor): Tensor => applyUnary(op, x, 0));
@@ -239,7 +246,7 @@ export const reluGradFromOutput = defineOp('reluGradFromOutput', ['y', 'g'], (y:
     const got = `${shapeStr(y.shape)} and ${shapeStr(g.shape)}`;
     throw new Error(`ossify: reluGradFromOutput needs y and g of one size, got ${got}`);
   }
-  return launchUnaryGrad('relu', y, null, g, 0, 0);
+  return launchUnary('relu', y, null, g, 0, 0);
 });
 /** 1 / (1 + exp(-x)), elementwise. */
 export const sigmoid = unaryOp('sigmoid');
@@ -262,14 +269,13 @@ export const sqrt = unaryOp('sqrt');
 export const log = unaryOp('log');
 /** The hyperbolic tangent of x, elementwise. */
 export const tanh = unaryOp('tanh');
+/** An op of the table with a scalar s (any number), under its own name. */
+const scalarOp = (op: UnaryOp, what: string) =>
+  defineOp(op, ['x'], (x: Tensor, s: number): Tensor => applyUnary(op, x, checkScalar(s, what)));
 /** x * s for a scalar s. */
-export const scale = defineOp('scale', ['x'], (x: Tensor, s: number): Tensor =>
-  applyUnary('scale', x, checkScalar(s, 'scale factor s')),
-);
+export const scale = scalarOp('scale', 'scale factor s');
 /** x + s for a scalar s. */
-export const addScalar = defineOp('addScalar', ['x'], (x: Tensor, s: number): Tensor =>
-  applyUnary('addScalar', x, checkScalar(s, 'addScalar s')),
-);
+export const addScalar = scalarOp('addScalar', 'addScalar s');
 
 /** The NumPy broadcast of two shapes, or an error naming both. */
 export function broadcastShapes(a: Shape, b: Shape): number[] {
@@ -278,11 +284,10 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
   for (let i = 0; i < rank; i++) {
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1)
-      throw new Error(
-        `ossify: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together (dimension ${i}: ` +
-          `${da} vs ${db})`,
-      );
+    if (da !== db && da !== 1 && db !== 1) {
+      const dim = `dimension ${i}: ${da} vs ${db}`;
+      throw new Error(`ossify: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together (${dim})`);
+    }
     out.push(Math.max(da, db));
   }
   return out;
@@ -300,31 +305,26 @@ export function broadcastStrides(shape: Shape, out: Shape): number[] {
   return strides;
 }
 
-const MAX_RANK = 8;
-/** A per-axis list padded with zeros to MAX_RANK (the broadcast kernels' uniform arrays). */
-const padRank = (v: number[]) => [...v, ...new Array<number>(MAX_RANK - v.length).fill(0)];
-function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: Shape): Tensor {
+/** A broadcasting kernel (binary ops, where): each operand is read through its strides `s<name>` in `shape`. */
+function launchBroadcast(label: string, src: string, operands: Record<string, Tensor>, shape: Shape, constants = {}) {
+  if (shape.length > MAX_LAYOUT_RANK)
+    throw new Error(`ossify: broadcasting supports rank <= ${MAX_LAYOUT_RANK}, got ${shapeStr(shape)}`);
   const rt = runtime();
-  if (outShape.length > MAX_RANK)
-    throw new Error(`ossify: broadcasting supports rank <= ${MAX_RANK}, got ${shapeStr(outShape)}`);
-  const out = Tensor.empty(outShape);
-  const same = a.size === out.size && b.size === out.size;
-  const k = rt.kernel(`binary:${op}`, fillTemplate(binaryWithFns, { EXPR: BINARY[op].expr }), {
-    BROADCAST: same ? 0 : 1,
-  });
-  rt.dispatch(
-    k,
-    { a: a.storage, b: b.storage, out: out.storage },
-    {
-      n: out.size,
-      rank: outShape.length,
-      shape: padRank([...outShape]),
-      sa: padRank(broadcastStrides(a.shape, outShape)),
-      sb: padRank(broadcastStrides(b.shape, outShape)),
-    },
-    rt.grid(out.size, 256),
-  );
+  const out = Tensor.empty(shape);
+  const buffers: Record<string, BufferLike> = { out: out.storage };
+  const params: Record<string, number | number[]> = { n: out.size, rank: shape.length, shape: pad8(shape) };
+  for (const [name, t] of Object.entries(operands)) {
+    buffers[name] = t.storage;
+    params[`s${name}`] = pad8(broadcastStrides(t.shape, shape));
+  }
+  rt.dispatch(rt.kernel(label, src, constants), buffers, params, rt.grid(out.size, 256));
   return out;
+}
+
+function launchBinary(op: BinaryOp, a: Tensor, b: Tensor, shape: Shape): Tensor {
+  const src = fillTemplate(binaryWithFns, { EXPR: BINARY[op].expr });
+  const same = a.size === numel(shape) && b.size === numel(shape);
+  return launchBroadcast(`binary:${op}`, src, { a, b }, shape, { BROADCAST: same ? 0 : 1 });
 }
 
 /** Differentiable binary op with broadcasting. */
@@ -334,47 +334,11 @@ export const binary = defineOp('binary', ['', 'a', 'b'], (op: ArithmeticOp, a: T
 
 /** A binary op, unchecked (the ops check their arguments). */
 function applyBinary(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
-  const shape = broadcastShapes(a.shape, b.shape);
-  const out = launchBinary(op, a, b, shape);
-  const needs = op !== 'add' && op !== 'sub';
-  return record(op, [a, b], out, needs ? (op === 'pow' ? [a, b, out] : [a, b]) : [], (g, saved) => {
-    const [as, bs, outs] = saved;
-    switch (op) {
-      case 'add':
-        return [sumTo(g, a.shape), sumTo(g, b.shape)];
-      case 'sub':
-        return [sumTo(g, a.shape), sumTo(neg(g), b.shape)];
-      case 'mul':
-        return [a.requiresGrad ? sumTo(mul(g, bs), a.shape) : null, b.requiresGrad ? sumTo(mul(g, as), b.shape) : null];
-      case 'div': {
-        // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2
-        const ga = a.requiresGrad ? sumTo(div(g, bs), a.shape) : null;
-        const gb = b.requiresGrad ? sumTo(neg(div(mul(g, as), square(bs))), b.shape) : null;
-        return [ga, gb];
-      }
-      case 'maximum':
-      case 'minimum': {
-        // The gradient goes to a where a wins, ties included (TensorFlow's rule; PyTorch splits ties).
-        const max = op === 'maximum';
-        const ga = a.requiresGrad
-          ? sumTo(mul(g, launchBinary(max ? 'greaterEqual' : 'lessEqual', as, bs, g.shape)), a.shape)
-          : null;
-        const gb = b.requiresGrad
-          ? sumTo(mul(g, launchBinary(max ? 'less' : 'greater', as, bs, g.shape)), b.shape)
-          : null;
-        return [ga, gb];
-      }
-      case 'pow': {
-        // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log(a), taken as 0 where a = 0 (PyTorch's rule).
-        const ga = a.requiresGrad ? sumTo(mul(g, mul(bs, pow(as, addScalar(bs, -1)))), a.shape) : null;
-        const zero = Tensor.zeros([1]);
-        const gb = b.requiresGrad
-          ? sumTo(where(launchBinary('equal', as, zero, as.shape), zero, mul(g, mul(outs, log(as)))), b.shape)
-          : null;
-        return [ga, gb];
-      }
-    }
-  });
+  const out = launchBinary(op, a, b, broadcastShapes(a.shape, b.shape));
+  const save = op === 'add' || op === 'sub' ? [] : op === 'pow' ? [a, b, out] : [a, b];
+  return record(op, [a, b], out, save, (g, [as, bs, ys]) =>
+    BINARY[op].grad.map((grad, i) => ([a, b][i].requiresGrad ? sumTo(grad(g, as, bs, ys), [a, b][i].shape) : null)),
+  );
 }
 
 /** A binary op of the table under its own name. */
@@ -457,13 +421,10 @@ export const sign = unaryOp('sign');
  * x clipped to [lo, hi] (either may be infinite; NaN stays NaN). The gradient passes where lo <= x <= hi.
  */
 export const clip = defineOp('clip', ['x'], (x: Tensor, lo: number, hi: number): Tensor => {
-  for (const [v, what] of [
-    [lo, 'lo'],
-    [hi, 'hi'],
-  ] as const) {
+  [lo, hi].forEach((v, i) => {
     if (typeof v !== 'number' || Number.isNaN(v))
-      throw new Error(`ossify: clip ${what} must be a number (infinities allowed), got ${showValue(v)}`);
-  }
+      throw new Error(`ossify: clip ${i ? 'hi' : 'lo'} must be a number (infinities allowed), got ${showValue(v)}`);
+  });
   if (lo > hi) throw new Error(`ossify: clip needs lo <= hi, got lo ${lo} and hi ${hi}`);
   return applyUnary('clip', x, lo, hi);
 });
@@ -497,26 +458,8 @@ export const equal = comparison('equal');
 /** 1 where a != b, else 0 (broadcasting; true where either is NaN). */
 export const notEqual = comparison('notEqual');
 
-function launchWhere(cond: Tensor, a: Tensor, b: Tensor): Tensor {
-  const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape), b.shape);
-  if (shape.length > MAX_RANK)
-    throw new Error(`ossify: broadcasting supports rank <= ${MAX_RANK}, got ${shapeStr(shape)}`);
-  const rt = runtime();
-  const out = Tensor.empty(shape);
-  rt.dispatch(
-    rt.kernel('where', whereSrc),
-    { c: cond.storage, a: a.storage, b: b.storage, out: out.storage },
-    {
-      n: out.size,
-      rank: shape.length,
-      shape: padRank(shape),
-      sc: padRank(broadcastStrides(cond.shape, shape)),
-      sa: padRank(broadcastStrides(a.shape, shape)),
-      sb: padRank(broadcastStrides(b.shape, shape)),
-    },
-    rt.grid(out.size, 256),
-  );
-  return out;
+function launchWhere(c: Tensor, a: Tensor, b: Tensor): Tensor {
+  return launchBroadcast('where', whereSrc, { c, a, b }, broadcastShapes(broadcastShapes(c.shape, a.shape), b.shape));
 }
 
 /**
@@ -548,22 +491,11 @@ export const reference = {
     bShape: Shape,
   ): { data: Float64Array; shape: number[] } {
     const shape = broadcastShapes(aShape, bShape);
-    const sa = broadcastStrides(aShape, shape);
-    const sb = broadcastStrides(bShape, shape);
-    const n = shape.reduce((p, d) => p * d, 1);
-    const data = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let rem = i;
-      let ia = 0;
-      let ib = 0;
-      for (let d = shape.length - 1; d >= 0; d--) {
-        const c = rem % shape[d];
-        rem = Math.floor(rem / shape[d]);
-        ia += c * sa[d];
-        ib += c * sb[d];
-      }
-      data[i] = BINARY[op].ref(a[ia], b[ib]);
-    }
+    const [sa, sb] = [broadcastStrides(aShape, shape), broadcastStrides(bShape, shape)];
+    const data = Float64Array.from({ length: numel(shape) }, (_, i) => {
+      const c = coords(i, shape);
+      return BINARY[op].ref(a[dot(c, sa)], b[dot(c, sb)]);
+    });
     return { data, shape };
   },
 };

@@ -1,24 +1,17 @@
 /**
- * Layout ops: transpose/permute, slice (start/stop/step per axis, negative indices and steps), pad
- * with constant, reflect or edge modes on any axes, gather/indexSelect along an axis, and the views
- * squeeze/unsqueeze/flatten. They move 32-bit words, so they take f32 and int32 tensors alike (the
- * output has the input's dtype); gradients flow through the f32 ones.
- *
- * Kernels (one per family, shapes as uniforms so that one pipeline serves every shape and rank <= 8):
- * - shaders/strided.wgsl: out[i] = x[base + sum_d c_d(i) * stride_d] (gather) or the reverse
- *   (scatter). permute is a gather with permuted strides (its gradient: the inverse permutation);
- *   slice a gather with strides times steps (its gradient: a scatter of g into zeros). vec4 words
- *   when the innermost axis stays contiguous and every size is a multiple of 4.
- * - shaders/pad_modes.wgsl: every output element maps each axis to its source coordinate (constant
- *   value, reflected or clamped outside); its gradient is a slice of g (constant) or, for reflect and
- *   edge, one pass per padded axis of shaders/pad_modes_grad.wgsl summing the positions that read
- *   each element (padding is separable: padding all axes equals padding one after another).
- * - shaders/gather.wgsl: out[o, k, i] = x[o, idx[k], i]; its gradient adds g back into a zero dx, one
- *   invocation per (o, i) column walking the indices in order (repeated indices add up, no atomics).
+ * Layout ops: transpose/permute, slice (Python's start:stop:step per axis), pad (constant, reflect or
+ * edge), gather/indexSelect along an axis, and the views squeeze/unsqueeze/flatten. They move 32-bit
+ * words, so they take f32 and int32 tensors alike; gradients flow through the f32 ones. One kernel per
+ * family, shapes as uniforms (one pipeline for every shape of rank <= 8):
+ * - shaders/strided.wgsl: a gather or scatter through strides. permute is a gather with permuted strides
+ *   (its gradient: the inverse permutation), slice one with strides times steps (its gradient: a scatter).
+ * - shaders/pad_modes.wgsl maps each output element to its source per axis; the gradient is a slice of g
+ *   (constant) or one pass per padded axis of shaders/pad_modes_grad.wgsl (padding is separable).
+ * - shaders/gather.wgsl: out[o, k, i] = x[o, idx[k], i]; its gradient adds g back into a zero dx.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
-import { checkAxes, checkAxis, checkChoice, checkNumber, showValue, withDefault } from '../validate.js';
+import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
+import { checkAxes, checkAxis, checkChoice, checkNumber, inRange, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { vecSource, vecTypes } from './vec-width.js';
@@ -30,8 +23,23 @@ import gatherSrc from '../../shaders/gather.wgsl';
 /** The largest rank the layout kernels take (their uniforms hold 8 extents and strides). */
 export const MAX_LAYOUT_RANK = 8;
 
-const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
-const pad8 = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_LAYOUT_RANK - v.length).fill(0)];
+/** A per-axis list padded with zeros to MAX_LAYOUT_RANK (the layout and broadcast kernels' uniform arrays). */
+export const pad8 = (v: readonly number[]) => [...v, ...Array<number>(MAX_LAYOUT_RANK - v.length).fill(0)];
+
+/** Coordinates of flat index i in `shape` (row-major). */
+export function coords(i: number, shape: readonly number[]): number[] {
+  const c = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return c;
+}
+
+/** The flat offset of coordinates `c` under `strides`. */
+export function dot(c: readonly number[], strides: readonly number[]): number {
+  return c.reduce((s, ci, d) => s + ci * strides[d], 0);
+}
 
 /** Row-major strides of a shape. */
 export function rowMajorStrides(shape: Shape): number[] {
@@ -86,57 +94,50 @@ function strided(x: Tensor, shape: Shape, strides: readonly number[], base: numb
   const v = ct[r - 1] === 1 && last % 4 === 0 && base % 4 === 0 && ct.slice(0, -1).every((s) => s % 4 === 0) ? 4 : 1;
   const vShape = [...cs.slice(0, -1), last / v];
   const vStrides = ct.map((s, d) => (d === r - 1 ? s : s / v));
-  const n = prod(vShape.slice(0, -1)) * Math.ceil(vShape[r - 1] / PER);
-  rt.dispatch(
-    rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: into ? 1 : 0 }),
-    { x: x.storage, out: out.storage },
-    { n, rank: r, base: base / v, shape: pad8(vShape), stride: pad8(vStrides) },
-    rt.grid(n, 256),
-  );
+  const n = numel(vShape.slice(0, -1)) * Math.ceil(vShape[r - 1] / PER);
+  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: into ? 1 : 0 });
+  const params = { n, rank: r, base: base / v, shape: pad8(vShape), stride: pad8(vStrides) };
+  rt.dispatch(k, { x: x.storage, out: out.storage }, params, rt.grid(n, 256));
   return out;
 }
 
 /** A permutation of the axes of a rank-`rank` tensor (negative counts from the end), checked. */
 function checkPermutation(axes: unknown, rank: number, what: string): number[] {
-  const list = Array.isArray(axes) ? (axes as unknown[]) : null;
   const range = { integer: true, min: -rank, max: rank - 1 };
-  const norm = list?.map((a) => (typeof a === 'number' && a < 0 ? a + rank : a));
-  if (
-    !list ||
-    !norm ||
-    list.length !== rank ||
-    !list.every((a) => typeof a === 'number' && Number.isInteger(a) && a >= range.min && a <= range.max) ||
-    new Set(norm).size !== rank
-  ) {
+  const ok = Array.isArray(axes) && axes.every((a) => inRange(a, range));
+  const perm = ok ? axes.map((a: number) => (a < 0 ? a + rank : a)) : [];
+  if (perm.length !== rank || new Set(perm).size !== rank) {
     throw new Error(
       `ossify: ${what} must list each of the ${rank} axes once (integers in [${-rank}, ${rank - 1}], negative ` +
         `counts from the end), got ${showValue(axes)}`,
     );
   }
-  return norm as number[];
+  return perm;
+}
+
+/** The permutation that undoes `perm`. */
+export function inversePermutation(perm: readonly number[]): number[] {
+  const inverse = new Array<number>(perm.length);
+  perm.forEach((a, i) => (inverse[a] = i));
+  return inverse;
 }
 
 /** x with its axes reordered (unrecorded; perm already checked). */
 export function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   const xs = rowMajorStrides(x.shape);
+  const strides = perm.map((a) => xs[a]);
   return strided(
     x,
     perm.map((a) => x.shape[a]),
-    perm.map((a) => xs[a]),
+    strides,
     0,
   );
 }
 
 function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
   checkRank(x, op);
-  if (perm.every((a, i) => a === i)) {
-    const view = x.alias();
-    return record(op, [x], view, [], (g) => [g.alias(x.shape)]);
-  }
-  const out = permuteRaw(x, perm);
-  const inverse = new Array<number>(perm.length);
-  perm.forEach((a, i) => (inverse[a] = i));
-  return record(op, [x], out, [], (g) => [permuteRaw(g, inverse)]);
+  if (perm.every((a, i) => a === i)) return view(op, x, [...x.shape]);
+  return record(op, [x], permuteRaw(x, perm), [], (g) => [permuteRaw(g, inversePermutation(perm))]);
 }
 
 /**
@@ -246,12 +247,8 @@ function padGradAxis(g: Tensor, axis: number, len: number, before: number, mode:
   const P = shape[axis];
   shape[axis] = len;
   const dx = Tensor.empty(shape);
-  rt.dispatch(
-    rt.kernel('pad-modes-grad', padGradSrc),
-    { g: g.storage, dx: dx.storage },
-    { n: dx.size, len, inner: prod(shape.slice(axis + 1)), P, before, mode },
-    rt.grid(dx.size, 256),
-  );
+  const params = { n: dx.size, len, inner: numel(shape.slice(axis + 1)), P, before, mode };
+  rt.dispatch(rt.kernel('pad-modes-grad', padGradSrc), { g: g.storage, dx: dx.storage }, params, rt.grid(dx.size, 256));
   return dx;
 }
 
@@ -265,14 +262,9 @@ export const pad = defineOp(
   ['x:any'],
   (x: Tensor, paddings: readonly (readonly [number, number])[], opts: PadOptions = {}): Tensor => {
     checkRank(x, 'pad');
-    const ok =
-      Array.isArray(paddings) &&
-      paddings.length === x.rank &&
-      paddings.every(
-        (p) =>
-          Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0),
-      );
-    if (!ok) {
+    const pair = (p: unknown) =>
+      Array.isArray(p) && p.length === 2 && p.every((v) => inRange(v, { integer: true, min: 0 }));
+    if (!Array.isArray(paddings) || paddings.length !== x.rank || !paddings.every(pair)) {
       throw new Error(
         `ossify: pad paddings must be ${x.rank} pairs [before, after] of integers >= 0 (one per axis of ` +
           `${shapeStr(x.shape)}), got ${showValue(paddings)}`,
@@ -281,14 +273,9 @@ export const pad = defineOp(
     const mode = checkChoice(withDefault(opts.mode, 'constant'), 'pad option mode', PAD_MODES);
     // Any number for f32 (NaN and infinities too, as a scalar operand); an int32 tensor takes int32 values.
     const given = withDefault(opts.value, 0);
-    const value =
-      x.dtype === 'int32' || typeof given !== 'number'
-        ? checkNumber(
-            given,
-            'pad option value',
-            x.dtype === 'int32' ? { integer: true, min: -(2 ** 31), below: 2 ** 31 } : {},
-          )
-        : given;
+    const int = x.dtype === 'int32';
+    const range = int ? { integer: true, min: -(2 ** 31), below: 2 ** 31 } : {};
+    const value = typeof given === 'number' && !int ? given : checkNumber(given, 'pad option value', range);
     if (mode === 'reflect') {
       paddings.forEach(([b, a], d) => {
         if (b >= x.shape[d] || a >= x.shape[d]) {
@@ -320,28 +307,19 @@ export const pad = defineOp(
     const v = padM[m - 1] === 0 && inM[m - 1] % 4 === 0 ? 4 : 1;
     const vIn = inM.map((n, d) => (d === m - 1 ? n / v : n));
     const vShape = vIn.map((n, d) => n + padM[d]);
-    const bits = x.dtype === 'int32' ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
+    const bits = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
     const out = Tensor.empty(shape, { dtype: x.dtype });
     const rt = runtime();
-    const n = prod(vShape.slice(0, -1)) * Math.ceil(vShape[m - 1] / PER);
+    const n = numel(vShape.slice(0, -1)) * Math.ceil(vShape[m - 1] / PER);
     const modeId = PAD_MODES.indexOf(mode);
-    rt.dispatch(
-      rt.kernel('pad-modes', vecSource(padSrc, v)),
-      { x: x.storage, out: out.storage },
-      { n, rank: m, mode: modeId, value: bits, shape: pad8(vShape), inShape: pad8(vIn), before: pad8(befM) },
-      rt.grid(n, 256),
-    );
+    const k = rt.kernel('pad-modes', vecSource(padSrc, v));
+    const shapes = { shape: pad8(vShape), inShape: pad8(vIn), before: pad8(befM) };
+    const params = { n, rank: m, mode: modeId, value: bits, ...shapes };
+    rt.dispatch(k, { x: x.storage, out: out.storage }, params, rt.grid(n, 256));
     return record('pad', [x], out, [], (g) => {
       if (mode === 'constant') {
         const gs = rowMajorStrides(shape);
-        return [
-          strided(
-            g,
-            x.shape,
-            gs,
-            before.reduce((s, b, d) => s + b * gs[d], 0),
-          ),
-        ];
+        return [strided(g, x.shape, gs, dot(before, gs))];
       }
       let cur = g;
       for (let d = r - 1; d >= 0; d--) {
@@ -359,25 +337,21 @@ export const pad = defineOp(
 function gatherImpl(op: string, x: Tensor, indices: Tensor, ax: number): Tensor {
   checkRank(x, op);
   const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
-  if (outShape.length > MAX_LAYOUT_RANK) {
+  if (outShape.length > MAX_LAYOUT_RANK)
     throw new Error(
       `ossify: ${op} would give rank ${outShape.length} (${shapeStr(outShape)}), over ${MAX_LAYOUT_RANK}`,
     );
-  }
-  const outer = prod(x.shape.slice(0, ax));
+  const outer = numel(x.shape.slice(0, ax));
   const len = x.shape[ax];
-  const inner = prod(x.shape.slice(ax + 1));
+  const inner = numel(x.shape.slice(ax + 1));
   const v = inner % 4 === 0 ? 4 : 1;
   const rt = runtime();
-  const launch = (src: Tensor, dst: Tensor, grad: boolean, n: number) =>
-    rt.dispatch(
-      rt.kernel(grad ? 'gather-grad' : 'gather', fillTemplate(gatherSrc, { T: grad ? vecTypes(v).T : vecTypes(v).U }), {
-        GRAD: grad ? 1 : 0,
-      }),
-      { x: src.storage, idx: indices.storage, out: dst.storage },
-      { n, len, nIdx: indices.size, inner: inner / v },
-      rt.grid(n, 256),
-    );
+  const launch = (src: Tensor, dst: Tensor, grad: boolean, n: number) => {
+    const wgsl = fillTemplate(gatherSrc, { T: vecTypes(v)[grad ? 'T' : 'U'] });
+    const k = rt.kernel(grad ? 'gather-grad' : 'gather', wgsl, { GRAD: grad ? 1 : 0 });
+    const io = { x: src.storage, idx: indices.storage, out: dst.storage };
+    rt.dispatch(k, io, { n, len, nIdx: indices.size, inner: inner / v }, rt.grid(n, 256));
+  };
   const out = Tensor.empty(outShape, { dtype: x.dtype });
   launch(x, out, false, outer * indices.size * Math.ceil(inner / v / PER));
   return record(op, [x, indices], out, [indices], (g) => {
@@ -455,7 +429,7 @@ export const flatten = defineOp(
     const e = checkAxis(endAxis, x.rank, 'flatten endAxis');
     if (e < s)
       throw new Error(`ossify: flatten endAxis ${endAxis} (axis ${e}) comes before startAxis ${startAxis} (axis ${s})`);
-    return view('flatten', x, [...x.shape.slice(0, s), prod(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
+    return view('flatten', x, [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
   },
 );
 
@@ -467,28 +441,14 @@ export interface HostTensor {
   shape: readonly number[];
 }
 
-/** Coordinates of flat index i in `shape`. */
-function coords(i: number, shape: readonly number[]): number[] {
-  const c = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    c[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return c;
-}
-
 /** Float64 reference of {@link permute}. */
 export function permuteReference(x: HostTensor, axes: readonly number[]): { data: Float64Array; shape: number[] } {
   const r = x.shape.length;
   const perm = axes.map((a) => (a < 0 ? a + r : a));
   const shape = perm.map((a) => x.shape[a]);
   const xs = rowMajorStrides(x.shape);
-  const data = new Float64Array(prod(shape));
-  for (let i = 0; i < data.length; i++) {
-    const c = coords(i, shape);
-    data[i] = x.data[c.reduce((s, ci, k) => s + ci * xs[perm[k]], 0)];
-  }
-  return { data, shape };
+  const strides = perm.map((a) => xs[a]);
+  return { data: Float64Array.from({ length: numel(shape) }, (_, i) => x.data[dot(coords(i, shape), strides)]), shape };
 }
 
 /** Float64 reference of {@link slice}: Python's slicing, index by index. */
@@ -515,12 +475,12 @@ export function sliceReference(
   });
   const shape = picks.map((p) => p.length);
   const xs = rowMajorStrides(x.shape);
-  const data = new Float64Array(prod(shape));
-  for (let i = 0; i < data.length; i++) {
-    const c = coords(i, shape);
-    data[i] = x.data[c.reduce((s, ci, d) => s + picks[d][ci] * xs[d], 0)];
-  }
-  return { data, shape };
+  const at = (i: number) =>
+    dot(
+      coords(i, shape).map((c, d) => picks[d][c]),
+      xs,
+    );
+  return { data: Float64Array.from({ length: numel(shape) }, (_, i) => x.data[at(i)]), shape };
 }
 
 /** Float64 reference of {@link pad}. */
@@ -532,7 +492,7 @@ export function padReference(
 ): { data: Float64Array; shape: number[] } {
   const shape = x.shape.map((n, d) => n + paddings[d][0] + paddings[d][1]);
   const xs = rowMajorStrides(x.shape);
-  const data = new Float64Array(prod(shape));
+  const data = new Float64Array(numel(shape));
   outer: for (let i = 0; i < data.length; i++) {
     const c = coords(i, shape);
     let at = 0;
@@ -557,9 +517,9 @@ export function padReference(
 /** Float64 reference of {@link gather} (out-of-range indices read 0). */
 export function gatherReference(x: HostTensor, indices: HostTensor, axis = 0): { data: Float64Array; shape: number[] } {
   const ax = axis < 0 ? axis + x.shape.length : axis;
-  const outer = prod(x.shape.slice(0, ax));
+  const outer = numel(x.shape.slice(0, ax));
   const len = x.shape[ax];
-  const inner = prod(x.shape.slice(ax + 1));
+  const inner = numel(x.shape.slice(ax + 1));
   const k = indices.data.length;
   const data = new Float64Array(outer * k * inner);
   for (let o = 0; o < outer; o++)

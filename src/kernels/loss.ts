@@ -1,31 +1,25 @@
 /**
- * Fused softmax + cross-entropy on logits, and a forward-only softmax.
+ * Fused softmax + cross-entropy on logits, a forward-only softmax, and a fused log-softmax.
  *
  * Semantics follow Keras's `CategoricalCrossentropy(from_logits=True)` with the default reduction
  * SUM_OVER_BATCH_SIZE: loss = sum_i w_i * ce_i / N, where ce_i = -sum_c t_ic log softmax(z_i)_c and the
- * per-sample weight w_i = sum_c t_ic * classWeight_c (1 without class weights; for one-hot targets this is
- * the weight of the true class, as Keras's `class_weight` in fit()). PyTorch's `CrossEntropyLoss(weight=)`
- * with reduction 'mean' divides by sum_i w_i instead of N; multiply by N / sum(w) to get it.
- * Targets may be one-hot or soft; they are constants (no gradient flows to them).
- *
- * Numerics: max-subtracted log-sum-exp, so logits of +-1e3 stay finite. NaN in a row's logits or
- * targets makes that row's loss, and so the mean, NaN (as in PyTorch and TensorFlow).
- * Kernels: forward one pass per sample row plus a mean over N (the existing reduction); backward one
- * elementwise pass: dz = (softmax(z) * sum_c t - t) * w_i * g / N.
+ * per-sample weight w_i = sum_c t_ic * classWeight_c (1 without class weights; for one-hot targets the
+ * weight of the true class, as Keras's `class_weight`). PyTorch's `CrossEntropyLoss(weight=)` with
+ * reduction 'mean' divides by sum_i w_i instead of N. Targets (one-hot or soft) get no gradient.
+ * Max-subtracted log-sum-exp keeps logits of +-1e3 finite; NaN in a row makes its loss, and the mean, NaN.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, checkTensor, defineOp, noGrad, shapeStr } from '../tensor.js';
-import { checkNumber, showValue } from '../validate.js';
+import { fillTemplate } from '../gpu/wgsl.js';
+import { Tensor, checkTensor, defineOp, noGrad, numel, shapeStr } from '../tensor.js';
+import { checkAxis, checkNumber, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';
+import { oneHot } from './dtype.js';
 import ceTemplate from '../../shaders/softmax_ce.wgsl';
 import ceGradSrc from '../../shaders/softmax_ce_grad.wgsl';
 import softmaxTemplate from '../../shaders/softmax.wgsl';
 import rowLseSrc from '../../shaders/row_lse.wgsl';
 import logSoftmaxSrc from '../../shaders/log_softmax.wgsl';
-import { fillTemplate } from '../gpu/wgsl.js';
-import { checkAxis } from '../validate.js';
-import { oneHot } from './dtype.js';
 
 // Both softmax kernels share the row log-sum-exp (shaders/row_lse.wgsl).
 const ceSrc = fillTemplate(ceTemplate, { ROW_LSE: rowLseSrc });
@@ -68,7 +62,6 @@ export const softmaxCrossEntropy = defineOp(
         `ossify: softmaxCrossEntropy targets must be [${N}, ${C}] like the logits, got ${shapeStr(targets.shape)}`,
       );
     let cw: Tensor | null = null;
-    let ownWeights = false;
     const weights: unknown = opts.classWeights;
     if (weights !== undefined) {
       const what = 'softmaxCrossEntropy option classWeights';
@@ -77,32 +70,21 @@ export const softmaxCrossEntropy = defineOp(
       if (given !== C) {
         throw new Error(`ossify: ${what} must hold ${C} weights (one per class), got ${showValue(weights)}`);
       }
-      if (weights instanceof Tensor) cw = weights;
-      else {
-        (weights as unknown[]).forEach((v, i) => checkNumber(v, `${what}[${i}]`, { min: 0 }));
-        cw = Tensor.from(weights as number[], [C]);
-        ownWeights = true;
-      }
+      const check = (v: unknown, i: number) => checkNumber(v, `${what}[${i}]`, { min: 0 });
+      cw = weights instanceof Tensor ? weights : Tensor.from((weights as unknown[]).map(check), [C]);
     }
     const rowLoss = Tensor.empty([N]);
     const aux = Tensor.empty([N, 3]);
-    rt.dispatch(
-      rt.kernel('softmax-ce', ceSrc, { HAS_WEIGHTS: cw ? 1 : 0 }),
-      { z: logits.storage, t: targets.storage, cw: (cw ?? targets).storage, loss: rowLoss.storage, aux: aux.storage },
-      { N, C },
-      rt.grid(N, 64),
-    );
-    if (ownWeights) cw!.dispose();
+    const io = { z: logits.storage, t: targets.storage, cw: (cw ?? targets).storage, loss: rowLoss.storage };
+    const k = rt.kernel('softmax-ce', ceSrc, { HAS_WEIGHTS: cw ? 1 : 0 });
+    rt.dispatch(k, { ...io, aux: aux.storage }, { N, C }, rt.grid(N, 64));
+    if (cw && cw !== weights) cw.dispose();
     const loss = noGrad(() => mean(rowLoss));
     rowLoss.dispose();
     const out = record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
       const dz = Tensor.empty(logits.shape);
-      rt.dispatch(
-        rt.kernel('softmax-ce-grad', ceGradSrc),
-        { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage },
-        { n: dz.size, C, N },
-        rt.grid(dz.size, 256),
-      );
+      const io = { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage };
+      rt.dispatch(rt.kernel('softmax-ce-grad', ceGradSrc), io, { n: dz.size, C, N }, rt.grid(dz.size, 256));
       return [dz];
     });
     aux.dispose();
@@ -127,18 +109,13 @@ export const softmax = defineOp('softmax', ['logits'], (logits: Tensor): Tensor 
 export const logSoftmax = defineOp('logSoftmax', ['x'], (x: Tensor, axis: number = -1): Tensor => {
   const rt = runtime();
   const ax = checkAxis(axis, x.rank, 'logSoftmax axis');
-  const outer = x.shape.slice(0, ax).reduce((p, d) => p * d, 1);
-  const inner = x.shape.slice(ax + 1).reduce((p, d) => p * d, 1);
+  const [outer, inner] = [numel(x.shape.slice(0, ax)), numel(x.shape.slice(ax + 1))];
   const r = x.shape[ax];
   const k = rt.kernel('log-softmax', logSoftmaxSrc);
   const launch = (src: Tensor, g: Tensor, backward: number): Tensor => {
     const out = Tensor.empty(x.shape);
-    rt.dispatch(
-      k,
-      { x: src.storage, g: g.storage, out: out.storage },
-      { outer, r, inner, backward },
-      rt.grid(outer * inner, 64),
-    );
+    const io = { x: src.storage, g: g.storage, out: out.storage };
+    rt.dispatch(k, io, { outer, r, inner, backward }, rt.grid(outer * inner, 64));
     return out;
   };
   const y = launch(x, x, 0);
@@ -147,21 +124,22 @@ export const logSoftmax = defineOp('logSoftmax', ['x'], (x: Tensor, axis: number
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
+/** The maximum m of `v` and sum(exp(v - m)), in float64. */
+function maxSumExp(v: number[]): [number, number] {
+  const m = Math.max(...v);
+  return [m, v.reduce((s, e) => s + Math.exp(e - m), 0)];
+}
+
 /** Float64 reference of {@link logSoftmax} along `axis` of `shape`. */
 export function logSoftmaxReference(x: ArrayLike<number>, shape: readonly number[], axis = -1): Float64Array {
   const ax = axis < 0 ? axis + shape.length : axis;
-  const outer = shape.slice(0, ax).reduce((p, d) => p * d, 1);
-  const inner = shape.slice(ax + 1).reduce((p, d) => p * d, 1);
-  const r = shape[ax];
+  const [outer, r, inner] = [numel(shape.slice(0, ax)), shape[ax], numel(shape.slice(ax + 1))];
   const y = new Float64Array(x.length);
   for (let o = 0; o < outer; o++)
     for (let i = 0; i < inner; i++) {
-      const at = (j: number) => (o * r + j) * inner + i;
-      let m = -Infinity;
-      for (let j = 0; j < r; j++) m = Math.max(m, x[at(j)]);
-      let s = 0;
-      for (let j = 0; j < r; j++) s += Math.exp(x[at(j)] - m);
-      for (let j = 0; j < r; j++) y[at(j)] = x[at(j)] - m - Math.log(s);
+      const at = Array.from({ length: r }, (_, j) => (o * r + j) * inner + i);
+      const [m, s] = maxSumExp(at.map((k) => x[k]));
+      for (const k of at) y[k] = x[k] - m - Math.log(s);
     }
   return y;
 }
@@ -170,10 +148,7 @@ export function logSoftmaxReference(x: ArrayLike<number>, shape: readonly number
 export function softmaxReference(z: ArrayLike<number>, N: number, C: number): Float64Array {
   const y = new Float64Array(N * C);
   for (let i = 0; i < N; i++) {
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, z[i * C + c]);
-    let s = 0;
-    for (let c = 0; c < C; c++) s += Math.exp(z[i * C + c] - m);
+    const [m, s] = maxSumExp(Array.from({ length: C }, (_, c) => z[i * C + c]));
     for (let c = 0; c < C; c++) y[i * C + c] = Math.exp(z[i * C + c] - m) / s;
   }
   return y;
@@ -191,10 +166,7 @@ export function softmaxCrossEntropyReference(
   const dlogits = new Float64Array(N * C);
   let loss = 0;
   for (let i = 0; i < N; i++) {
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, z[i * C + c]);
-    let s = 0;
-    for (let c = 0; c < C; c++) s += Math.exp(z[i * C + c] - m);
+    const [m, s] = maxSumExp(Array.from({ length: C }, (_, c) => z[i * C + c]));
     const lse = m + Math.log(s);
     let ce = 0;
     let st = 0;

@@ -1,17 +1,11 @@
 /**
- * Layer normalization and group normalization (issue #25), differentiable in x, gamma and beta.
- *
- * Both normalize "rows" with their own mean and biased variance (PyTorch and Keras alike) and have no
- * running statistics, so training and inference compute the same thing. One kernel serves both: a row
- * is (batch b, group g) and holds the `pixels * cg` values at ((b * pixels + q) * channels + g * cg + c);
- * layer norm is the case pixels = 1, one group, cg = channels (the normalized trailing axes, flattened).
- * Images are channels-last (NHWC), so group norm's groups are runs of channels within each pixel.
- *
- * Conventions: epsilon defaults to PyTorch's 1e-5 (Keras's LayerNormalization and GroupNormalization use
- * 1e-3: pass `epsilon`). Kernels: forward one dispatch (per row: mean, then variance, then the
- * normalized and scaled output), backward one dispatch for dx (and dy * xhat) plus the per-channel
- * sums for gamma's and beta's gradients. A row goes to a workgroup of 64 (a tree sum with barriers),
- * or on CPU adapters with many rows to one invocation ({@link NormVariant}).
+ * Layer normalization and group normalization, differentiable in x, gamma and beta. Both normalize
+ * "rows" with their own mean and biased variance (PyTorch and Keras alike), without running statistics.
+ * One kernel serves both: a row is (batch b, group g) and holds the `pixels * cg` values at
+ * ((b * pixels + q) * channels + g * cg + c); layer norm is the case pixels = 1, one group, cg = channels
+ * (the normalized trailing axes, flattened). Images are channels-last, so a group is a run of channels.
+ * epsilon defaults to PyTorch's 1e-5 (Keras uses 1e-3). A row goes to a workgroup of 64, or on CPU
+ * adapters with many rows to one invocation ({@link NormVariant}).
  */
 import { runtime } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
@@ -61,9 +55,8 @@ function checkAffine(t: Tensor | null, what: string, count: number): Tensor | nu
   if (t === null || t === undefined) return null;
   checkTensor(t, what);
   if (t.size !== count) {
-    throw new Error(
-      `ossify: ${what} must hold ${count} values (one per normalized channel), got shape ${shapeStr(t.shape)}`,
-    );
+    const got = `got shape ${shapeStr(t.shape)}`;
+    throw new Error(`ossify: ${what} must hold ${count} values (one per normalized channel), ${got}`);
   }
   return t;
 }
@@ -83,9 +76,11 @@ function normVariant(L: NormLayout): NormVariant {
   return variant<NormVariant>('norm', { cpu: L.rows >= 128 ? 'serial' : 'workgroup', gpu: 'workgroup' });
 }
 
-/** Normalize x by `layout` (checked by the callers), recording the gradient of x, gamma and beta. */
+/** Normalize x by `layout`, recording the gradient of x, gamma and beta (each checked here: L.channels values). */
 function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor | null, L: NormLayout, eps: number) {
   const rt = runtime();
+  gamma = checkAffine(gamma, `${name} gamma`, L.channels);
+  beta = checkAffine(beta, `${name} beta`, L.channels);
   const affine = gamma !== null || beta !== null;
   // A missing half of the affine map is the identity's (PyTorch's bias=False).
   const g = gamma ?? (affine ? Tensor.ones([L.channels]) : x);
@@ -94,22 +89,22 @@ function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor |
   const stats = Tensor.empty([L.rows, 2]);
   const serial = normVariant(L) === 'serial';
   const grid = rt.grid(L.rows, serial ? 64 : 1);
-  rt.dispatch(
-    rt.kernel('norm-rows', fwdSrc, { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 }),
-    { x: x.storage, gamma: g.storage, beta: b.storage, y: y.storage, stats: stats.storage },
-    { ...L, eps },
-    grid,
-  );
+  const constants = { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 };
+  const io = { x: x.storage, gamma: g.storage, beta: b.storage, y: y.storage, stats: stats.storage };
+  rt.dispatch(rt.kernel('norm-rows', fwdSrc, constants), io, { ...L, eps }, grid);
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return record(name, inputs, y, [x, g, stats], (dy, [xs, gs, st]) => {
     const dx = Tensor.empty(x.shape);
     const dyxhat = Tensor.empty(x.shape);
-    rt.dispatch(
-      rt.kernel('norm-rows-grad', gradSrc, { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 }),
-      { x: xs.storage, gamma: gs.storage, stats: st.storage, dy: dy.storage, dx: dx.storage, dyxhat: dyxhat.storage },
-      { ...L },
-      grid,
-    );
+    const io = {
+      x: xs.storage,
+      gamma: gs.storage,
+      stats: st.storage,
+      dy: dy.storage,
+      dx: dx.storage,
+      dyxhat: dyxhat.storage,
+    };
+    rt.dispatch(rt.kernel('norm-rows-grad', gradSrc, constants), io, { ...L }, grid);
     // gamma's and beta's gradients: per-channel sums over every (batch, pixel).
     const perChannel = (t: Tensor, like: Tensor) => {
       const v = t.alias([x.size / L.channels, L.channels]);
@@ -137,17 +132,7 @@ export const layerNorm = defineOp(
   (x: Tensor, gamma: Tensor | null, beta: Tensor | null, opts: LayerNormOptions = {}): Tensor => {
     const axis = checkAxis(withDefault(opts.axis, -1), x.rank, 'layerNorm option axis');
     const eps = checkEpsilon(opts.epsilon, 'layerNorm option epsilon');
-    const n = numel(x.shape.slice(axis));
-    const rows = x.size / n;
-    const L = { rows, groups: 1, pixels: 1, channels: n, cg: n };
-    return normalize(
-      'layerNorm',
-      x,
-      checkAffine(gamma, 'layerNorm gamma', n),
-      checkAffine(beta, 'layerNorm beta', n),
-      L,
-      eps,
-    );
+    return normalize('layerNorm', x, gamma, beta, normLayout(x.shape, 'layer', axis), eps);
   },
 );
 
@@ -173,16 +158,7 @@ export const groupNorm = defineOp(
       );
     }
     const eps = checkEpsilon(opts.epsilon, 'groupNorm option epsilon');
-    const N = x.shape[0];
-    const L = { rows: N * G, groups: G, pixels: x.size / (N * C), channels: C, cg: C / G };
-    return normalize(
-      'groupNorm',
-      x,
-      checkAffine(gamma, 'groupNorm gamma', C),
-      checkAffine(beta, 'groupNorm beta', C),
-      L,
-      eps,
-    );
+    return normalize('groupNorm', x, gamma, beta, normLayout(x.shape, 'group', G), eps);
   },
 );
 
@@ -192,14 +168,8 @@ export function normLayout(shape: readonly number[], kind: 'layer' | 'group', ax
     const n = numel(shape.slice(axisOrGroups < 0 ? axisOrGroups + shape.length : axisOrGroups));
     return { rows: numel(shape) / n, groups: 1, pixels: 1, channels: n, cg: n };
   }
-  const C = shape[shape.length - 1];
-  return {
-    rows: shape[0] * axisOrGroups,
-    groups: axisOrGroups,
-    pixels: numel(shape) / (shape[0] * C),
-    channels: C,
-    cg: C / axisOrGroups,
-  };
+  const [N, G, C] = [shape[0], axisOrGroups, shape[shape.length - 1]];
+  return { rows: N * G, groups: G, pixels: numel(shape) / (N * C), channels: C, cg: C / G };
 }
 
 /** Float64 CPU reference of {@link layerNorm} and {@link groupNorm} for the layout `L`. */

@@ -1,18 +1,16 @@
 /**
- * Reductions over any axes: sums and means (differentiable), on the unrecorded passes of sum-raw.ts;
- * max, min, argmax, argmin, logSumExp and prod, on one kernel source (shaders/reduce_ops.wgsl, the op
- * an override constant: a pipeline per op used) with one gradient kernel (shaders/reduce_ops_grad.wgsl,
- * the op a uniform). The reduced axes are read as the middle of an [outer, r, inner] view when they
- * are adjacent, else after one permuting copy that brings them last; long reductions with few outputs
- * run in two passes over chunks.
+ * Reductions over any axes, from one generator: sum and mean on the unrecorded passes of sum-raw.ts;
+ * max, min, argmax, argmin, logSumExp and prod on shaders/reduce_ops.wgsl (the op an override constant)
+ * with one gradient kernel. Reduced axes are read as the middle of an [outer, r, inner] view when they
+ * are adjacent, else after one permuting copy that brings them last.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, defineOp, type Shape } from '../tensor.js';
+import { Tensor, defineOp, numel, type Shape } from '../tensor.js';
 import { checkAxes, checkAxis, checkBoolean } from '../validate.js';
 import { record } from '../autograd.js';
 import { broadcastTo, scale } from './elementwise.js';
 import { sumRaw } from './sum-raw.js';
-import { permuteRaw } from './layout.js';
+import { coords, dot, inversePermutation, permuteRaw, rowMajorStrides } from './layout.js';
 import reduceOpsSrc from '../../shaders/reduce_ops.wgsl';
 import reduceOpsGradSrc from '../../shaders/reduce_ops_grad.wgsl';
 export { sumTo } from './sum-raw.js';
@@ -26,53 +24,36 @@ function keptShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
 /** One axis or a list of axes (negative counts from the end). */
 type Axes = number | readonly number[];
 
-/** Sum over `axes` (all by default; negative counts from the end). Differentiable. */
-export const sum = defineOp('sum', ['x'], (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
-  const ax = checkAxes(axes, x.rank, 'sum axes');
-  checkBoolean(keepDims, 'sum keepDims');
-  const raw = sumRaw(x, ax, 1);
-  const shape = keptShape(x.shape, ax, keepDims);
-  const res = raw.alias(shape);
-  raw.dispose();
-  return record('sum', [x], res, [], (g) => [broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape)]);
-});
-
-/** Mean over `axes` (all by default; negative counts from the end). Differentiable. */
-export const mean = defineOp('mean', ['x'], (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
-  const ax = checkAxes(axes, x.rank, 'mean axes');
-  checkBoolean(keepDims, 'mean keepDims');
-  const count = ax.reduce((p, a) => p * x.shape[a], 1);
-  const raw = sumRaw(x, ax, 1 / count);
-  const shape = keptShape(x.shape, ax, keepDims);
-  const res = raw.alias(shape);
-  raw.dispose();
-  return record('mean', [x], res, [], (g) => [
-    scale(broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape), 1 / count),
-  ]);
-});
-
 /** The reductions of shaders/reduce_ops.wgsl, by their OP code. */
 const REDUCE_OPS = { max: 0, min: 1, argmax: 2, argmin: 3, logSumExp: 4, prod: 5 } as const;
 type ReduceOp = keyof typeof REDUCE_OPS;
 
-const count = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
+/** raw (a fresh result) as a view of the kept shape. */
+function keep(raw: Tensor, x: Tensor, ax: number[], keepDims: boolean): Tensor {
+  const res = raw.alias(keptShape(x.shape, ax, keepDims));
+  raw.dispose();
+  return res;
+}
+
+/** sum or mean over checked axes, recorded. */
+function sumImpl(op: 'sum' | 'mean', x: Tensor, ax: number[], keepDims: boolean): Tensor {
+  const s = op === 'mean' ? 1 / ax.reduce((p, a) => p * x.shape[a], 1) : 1;
+  return record(op, [x], keep(sumRaw(x, ax, s), x, ax, keepDims), [], (g) => {
+    const dx = broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape);
+    return [op === 'mean' ? scale(dx, s) : dx];
+  });
+}
 
 /** x with the (sorted) `axes` as the middle r of an [outer, r, inner] view: x itself, or a permuted copy. */
 function asRun(x: Tensor, axes: number[]): { src: Tensor; outer: number; r: number; inner: number; perm?: number[] } {
-  const run = axes.every((a, k) => a === axes[0] + k);
-  if (run) {
+  if (axes.every((a, k) => a === axes[0] + k)) {
     const [s, e] = [axes[0], axes[axes.length - 1] + 1];
-    return { src: x, outer: count(x.shape.slice(0, s)), r: count(x.shape.slice(s, e)), inner: count(x.shape.slice(e)) };
+    return { src: x, outer: numel(x.shape.slice(0, s)), r: numel(x.shape.slice(s, e)), inner: numel(x.shape.slice(e)) };
   }
   const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const perm = [...kept, ...axes];
-  return {
-    src: permuteRaw(x, perm),
-    outer: count(kept.map((i) => x.shape[i])),
-    r: count(axes.map((i) => x.shape[i])),
-    inner: 1,
-    perm,
-  };
+  const [outer, r] = [numel(kept.map((i) => x.shape[i])), numel(axes.map((i) => x.shape[i]))];
+  return { src: permuteRaw(x, perm), outer, r, inner: 1, perm };
 }
 
 /** One reduction of src viewed as [outer, r, inner] (unrecorded): the result and the per-slot states. */
@@ -80,91 +61,83 @@ function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: Red
   const rt = runtime();
   const int = src.dtype === 'int32';
   const k = rt.kernel(`reduce-ops:${op}`, reduceOpsSrc, { OP: REDUCE_OPS[op], INT: int ? 1 : 0 });
-  const pass = (x: Tensor, rr: number, chunk: number, partial: number, dtype: 'f32' | 'int32') => {
+  const dtype = op === 'argmax' || op === 'argmin' || int ? 'int32' : 'f32';
+  const pass = (x: Tensor, rr: number, chunk: number, partial: number) => {
     const nchunks = Math.ceil(rr / chunk);
     const out = Tensor.empty([outer * nchunks * inner], { dtype });
     const aux = Tensor.empty([outer * nchunks * inner, 2]);
-    rt.dispatch(
-      k,
-      { x: x.storage, out: out.storage, aux: aux.storage },
-      { outer, r: rr, inner, chunk, nchunks, partial },
-      rt.grid(outer * nchunks * inner, 256),
-    );
+    const params = { outer, r: rr, inner, chunk, nchunks, partial };
+    rt.dispatch(k, { x: x.storage, out: out.storage, aux: aux.storage }, params, rt.grid(out.size, 256));
     return { out, aux };
   };
-  const dtype = op === 'argmax' || op === 'argmin' || int ? 'int32' : 'f32';
   // Few outputs and a long reduction: a first pass over chunks of ~sqrt(r) keeps the GPU busy.
   if (outer * inner < 4096 && r > 1024) {
     const chunk = Math.ceil(Math.sqrt(r));
-    const first = pass(src, r, chunk, 0, dtype);
+    const first = pass(src, r, chunk, 0);
     first.out.dispose();
     const nchunks = Math.ceil(r / chunk);
-    const res = pass(first.aux, nchunks, nchunks, 1, dtype);
+    const res = pass(first.aux, nchunks, nchunks, 1);
     first.aux.dispose();
     return res;
   }
-  return pass(src, r, r, 0, dtype);
+  return pass(src, r, r, 0);
 }
 
-/** A reduction op of {@link REDUCE_OPS} over checked axes, recorded (but argmax and argmin). */
+/** A reduction of {@link REDUCE_OPS} over checked axes, recorded (but argmax, argmin and int32 ones). */
 function reduceImpl(op: ReduceOp, x: Tensor, ax: number[], keepDims: boolean): Tensor {
   const { src, outer, r, inner, perm } = asRun(x, ax);
   const { out, aux } = reduceOps(src, outer, r, inner, op);
-  const res = out.alias(keptShape(x.shape, ax, keepDims));
-  out.dispose();
-  if (op === 'argmax' || op === 'argmin' || x.dtype === 'int32') {
-    aux.dispose();
-    if (src !== x) src.dispose();
-    return res;
+  let res = keep(out, x, ax, keepDims);
+  if (op !== 'argmax' && op !== 'argmin' && x.dtype !== 'int32') {
+    res = record(op, [x], res, [src, res, aux], (g, [xs, ys, as]) => {
+      const rt = runtime();
+      const dx = Tensor.empty(xs.shape);
+      const io = { x: xs.storage, y: ys.storage, aux: as.storage, g: g.storage, dx: dx.storage };
+      const params = { n: dx.size, r, inner, op: REDUCE_OPS[op] };
+      rt.dispatch(rt.kernel('reduce-ops-grad', reduceOpsGradSrc), io, params, rt.grid(dx.size, 256));
+      return [perm ? permuteRaw(dx, inversePermutation(perm)) : dx];
+    });
   }
-  const recorded = record(op, [x], res, [src, res, aux], (g, [xs, ys, as]) => {
-    const rt = runtime();
-    const dx = Tensor.empty(xs.shape);
-    rt.dispatch(
-      rt.kernel('reduce-ops-grad', reduceOpsGradSrc),
-      { x: xs.storage, y: ys.storage, aux: as.storage, g: g.storage, dx: dx.storage },
-      { n: dx.size, r, inner, op: REDUCE_OPS[op] },
-      rt.grid(dx.size, 256),
-    );
-    if (!perm) return [dx];
-    const inverse = new Array<number>(perm.length);
-    perm.forEach((a, i) => (inverse[a] = i));
-    return [permuteRaw(dx, inverse)];
-  });
   aux.dispose();
   if (src !== x) src.dispose();
-  return recorded;
+  return res;
 }
 
-const extremum = (op: 'max' | 'min' | 'logSumExp' | 'prod') =>
+/** A reduction over `axes` under its own name. */
+const reduction = (op: 'sum' | 'mean' | 'max' | 'min' | 'logSumExp' | 'prod') =>
   defineOp(
     op,
     [op === 'max' || op === 'min' ? 'x:any' : 'x'],
     (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
       const ax = checkAxes(axes, x.rank, `${op} axes`);
-      return reduceImpl(op, x, ax, checkBoolean(keepDims, `${op} keepDims`));
+      checkBoolean(keepDims, `${op} keepDims`);
+      return op === 'sum' || op === 'mean' ? sumImpl(op, x, ax, keepDims) : reduceImpl(op, x, ax, keepDims);
     },
   );
 
+/** Sum over `axes` (all by default; negative counts from the end). Differentiable. */
+export const sum = reduction('sum');
+/** Mean over `axes` (all by default; negative counts from the end). Differentiable. */
+export const mean = reduction('mean');
 /**
  * Maximum over `axes` (all by default; negative counts from the end), NaN where a NaN is reduced (as
  * PyTorch's `amax`). Differentiable: the gradient splits evenly among the elements equal to the maximum
  * (as TensorFlow's and jax's; PyTorch's `max(dim)` gives it all to one). An int32 tensor gives int32.
  */
-export const max = extremum('max');
+export const max = reduction('max');
 /** Minimum over `axes`, as {@link max}. */
-export const min = extremum('min');
+export const min = reduction('min');
 /**
  * log(sum(exp(x))) over `axes`, computed stably (max-subtracted, online): finite for logits of
  * +-1e4; -Infinity when every element is -Infinity; NaN over a NaN. Differentiable (the gradient is
  * the softmax over the axes).
  */
-export const logSumExp = extremum('logSumExp');
+export const logSumExp = reduction('logSumExp');
 /**
  * Product over `axes`. Differentiable, zeros included (the gradient at the only zero is the product of
  * the others, 0 elsewhere and where two or more are zero).
  */
-export const prod = extremum('prod');
+export const prod = reduction('prod');
 
 const argExtremum = (op: 'argmax' | 'argmin') =>
   defineOp(op, ['x:any'], (x: Tensor, axis?: number, keepDims: boolean = false): Tensor => {
@@ -181,73 +154,39 @@ export const argmax = argExtremum('argmax');
 /** The int32 index of the minimum along `axis`, as {@link argmax}. */
 export const argmin = argExtremum('argmin');
 
+/** The values of x grouped by their element of the keepDims output over `axes`, each group in row-major order. */
+function groups(x: ArrayLike<number>, shape: Shape, axes: number[]): number[][] {
+  const ax = checkAxes(axes, shape.length, 'reference axes');
+  const outShape = shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const strides = rowMajorStrides(outShape).map((s, d) => (ax.includes(d) ? 0 : s));
+  const out = Array.from({ length: numel(outShape) }, (): number[] => []);
+  for (let i = 0; i < x.length; i++) out[dot(coords(i, shape), strides)].push(x[i]);
+  return out;
+}
+
 /**
  * Float64 reference of the reductions over `axes` (keepDims shape): max, min, argmax, argmin (one axis or
  * all; index along it, or the flat index over all), logSumExp and prod, with NaN as the kernels treat it.
  */
 export function reduceOpReference(op: ReduceOp, x: ArrayLike<number>, shape: Shape, axes: number[]): Float64Array {
-  const ax = checkAxes(axes, shape.length, 'reduceOpReference axes');
-  const groups = new Map<number, number[]>();
-  const outShape = shape.map((d, i) => (ax.includes(i) ? 1 : d));
-  const n = count(shape);
-  for (let i = 0; i < n; i++) {
-    let rem = i;
-    let o = 0;
-    let mul = 1;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      const c = rem % shape[d];
-      rem = Math.floor(rem / shape[d]);
-      o += (ax.includes(d) ? 0 : c) * mul;
-      mul *= outShape[d];
-    }
-    let g = groups.get(o);
-    if (!g) groups.set(o, (g = []));
-    g.push(x[i]); // in row-major order: the position in g is the index along the reduced axes
-  }
-  const out = new Float64Array(count(outShape));
-  for (const [o, v] of groups) {
+  return Float64Array.from(groups(x, shape, axes), (v) => {
+    if (op === 'prod') return v.reduce((p, e) => p * e, 1);
     const nanAt = v.findIndex(Number.isNaN);
+    const m = op === 'min' || op === 'argmin' ? Math.min(...v) : Math.max(...v);
     switch (op) {
       case 'max':
       case 'min':
-        out[o] = nanAt >= 0 ? NaN : op === 'max' ? Math.max(...v) : Math.min(...v);
-        break;
+        return nanAt >= 0 ? NaN : m;
       case 'argmax':
-      case 'argmin': {
-        const best = op === 'argmax' ? Math.max(...v) : Math.min(...v);
-        out[o] = nanAt >= 0 ? nanAt : v.indexOf(best);
-        break;
-      }
-      case 'logSumExp': {
-        const m = Math.max(...v);
-        out[o] = nanAt >= 0 ? NaN : !Number.isFinite(m) ? m : m + Math.log(v.reduce((s, e) => s + Math.exp(e - m), 0));
-        break;
-      }
-      case 'prod':
-        out[o] = v.reduce((p, e) => p * e, 1);
-        break;
+      case 'argmin':
+        return nanAt >= 0 ? nanAt : v.indexOf(m);
+      case 'logSumExp':
+        return nanAt >= 0 ? NaN : !Number.isFinite(m) ? m : m + Math.log(v.reduce((s, e) => s + Math.exp(e - m), 0));
     }
-  }
-  return out;
+  });
 }
 
 /** Float64 CPU reference: sum over axes (keepDims shape). */
 export function sumReference(x: ArrayLike<number>, shape: Shape, axes: number[], scale = 1): Float64Array {
-  const ax = checkAxes(axes, shape.length, 'sumReference axes');
-  const outShape = shape.map((d, i) => (ax.includes(i) ? 1 : d));
-  const out = new Float64Array(outShape.reduce((p, d) => p * d, 1));
-  const n = shape.reduce((p, d) => p * d, 1);
-  for (let i = 0; i < n; i++) {
-    let rem = i;
-    let o = 0;
-    let mulr = 1;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      const c = rem % shape[d];
-      rem = Math.floor(rem / shape[d]);
-      o += (ax.includes(d) ? 0 : c) * mulr;
-      mulr *= outShape[d];
-    }
-    out[o] += x[i] * scale;
-  }
-  return out;
+  return Float64Array.from(groups(x, shape, axes), (v) => v.reduce((s, e) => s + e * scale, 0));
 }
