@@ -30,8 +30,6 @@ import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
-import { variant } from './variants.js';
-import { winogradApplies, winogradConv2d } from './winograd.js';
 import { depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad, usesDepthwiseKernel } from './depthwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
@@ -295,25 +293,7 @@ function clipTaps(t: PhaseTaps, live: [number, number] | null): PhaseTaps {
   return j1 < j0 ? { k0: 0, step: 1, n: 0 } : { k0: t.k0 + j0 * t.step, step: t.step, n: j1 - j0 + 1 };
 }
 
-/**
- * How a 3x3, stride-1, undilated dense convolution runs forward: 'gemm' (the implicit GEMM, the
- * default) or 'winograd' (F(2x2, 3x3), src/kernels/winograd.ts: 2.25x fewer multiply-adds, three more
- * passes and a workspace of four times the input), chosen with `setVariant('conv3x3', ...)` or per
- * shape by `autotune`. On CPU adapters Winograd took 0.58-0.67 of the time on SwiftShader and 0.59-0.86
- * on lavapipe with at least 64 input channels on maps of 8x8 and more, and lost on 4x4 maps and with
- * 32 input channels (bench/LAB.md #52); it is not the default because its workspace raised DenseNet121's
- * inference peak memory by 1.25 MiB (past TensorFlow.js's) for a ~12 % faster forward on SwiftShader,
- * and it is unmeasured on GPUs.
- */
-export type Conv3x3Variant = 'gemm' | 'winograd';
-const conv3x3Variant = (g: ConvGeometry, win: TapWindow): Conv3x3Variant =>
-  winogradApplies(g) && win.whole
-    ? variant<Conv3x3Variant>('conv3x3', { cpu: 'gemm', gpu: 'gemm' }, `${g.N}x${g.H}x${g.W}x${g.Cin}:${g.Cout}`)
-    : 'gemm';
-
-/**
- * The implicit-GEMM (or Winograd) forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller).
- */
+/** The implicit-GEMM forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller). */
 export function forwardGemm(
   x: Tensor,
   w: Tensor,
@@ -323,7 +303,6 @@ export function forwardGemm(
   into?: { tensor: Tensor; ldc: number; offset: number },
 ): Tensor {
   const win = tapWindow(g);
-  if (conv3x3Variant(g, win) === 'winograd') return winogradConv2d(x, w, bias, g, { epilogue, into });
   const M = g.N * g.OH * g.OW;
   const K = win.KH * win.KW * g.Cin;
   checkIndex(M, 'N*OH*OW', g);

@@ -124,8 +124,7 @@ export interface GemmCall {
   splits?: number;
   /**
    * K is this many blocks of K / batches, each its own product: the launch runs one split per block
-   * and returns their [batches, M * N] partial products unsummed (the loaders map k to its block;
-   * Winograd's 16 products, src/kernels/winograd.ts). No epilogue or `into` then.
+   * and returns their [batches, M * N] products unsummed (a batched matmul). No epilogue or `into` then.
    */
   batches?: number;
   /**
