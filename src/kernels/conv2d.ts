@@ -1,25 +1,14 @@
 /**
  * 2-D convolution (NHWC images, HWIO weights), forward and backward, plus its float64 CPU reference.
- *
- * Dense convolutions (groups = 1) run on the GEMM engine as implicit GEMMs with their own loaders:
+ * Dense convolutions run on the GEMM engine as implicit GEMMs whose loaders gather the operands in place:
  * - forward:         M = N*OH*OW, N = Cout, K = KH*KW*Cin   (shaders/conv2d_fwd.wgsl)
  * - input gradient:  per stride phase, M = N*H*W/(sh*sw), N = Cin, K = (taps of the phase)*Cout
- *                    (shaders/conv2d_dx.wgsl: no multiplications by the zeros a dilated dY would hold;
- *                    B read from w in place, or from a per-phase transposed copy for the GPU's core)
- * - weight gradient: M = KH*KW*Cin, N = Cout, K = N*OH*OW   (shaders/conv2d_dw.wgsl; gemm splits k;
- *                    A is read four rows (channels) at a time and k is carried pixel to pixel)
+ *                    (shaders/conv2d_dx.wgsl)
+ * - weight gradient: M = KH*KW*Cin, N = Cout, K = N*OH*OW   (shaders/conv2d_dw.wgsl; split-k)
  * - bias gradient:   sum of dY over N, OH, OW.
- * Convolution backward is convolution: dX is dY dilated by the stride, correlated with the flipped,
- * transposed weights (padding k_eff - 1 - pad); dW correlates X with dY (stride and dilation swapped).
- * The loaders gather those operands in place instead of building the dilated/flipped tensors.
- *
- * Depthwise convolutions (groups = Cin = Cout) run their own direct kernel (src/kernels/depthwise.ts,
- * shaders/conv2d_depthwise.wgsl); other grouped convolutions (groups > 1) run a general direct kernel
- * (shaders/conv2d_grouped.wgsl). Each is one source for forward, input and weight gradients.
- *
- * 'same' padding follows TensorFlow/Keras: OH = ceil(H / stride), total padding
- * max((OH - 1)*stride + (KH - 1)*dilation + 1 - H, 0), top = floor(total / 2), the extra row at the
- * bottom (and likewise left/right). PyTorch's padding='same' (stride 1 only) agrees for stride 1.
+ * Depthwise convolutions run src/kernels/depthwise.ts, other grouped ones shaders/conv2d_grouped.wgsl.
+ * 'same' padding follows TensorFlow/Keras: OH = ceil(H / stride), the odd padding row at the bottom
+ * (likewise right).
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
@@ -189,9 +178,8 @@ const wtKernel = (block: boolean): string =>
   );
 
 /**
- * The input gradient's B read from the HWIO weights themselves (bound as vec4s along co, Cout % 4 ==
- * 0): B[k..k+3, n..n+3] is four vec4 loads along co, transposed in registers (columns past N read
- * column N - 1 and are never stored). Only for cores that read B four k at a time.
+ * The input gradient's B read from the HWIO weights themselves (vec4s along co, Cout % 4 == 0), for
+ * cores that read B four k at a time: four vec4 loads, transposed in registers.
  */
 const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, jw),
 // i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
@@ -223,8 +211,7 @@ function geomParams(g: ConvGeometry) {
 
 /**
  * The taps of one axis (size KS, dilation d, stride s, leading padding pad) that read inside an input
- * of `size` for at least one of `out` output positions: [first, last], or null when none does. Tap k
- * reads o*s - pad + k*d: the first o with that >= 0 decides.
+ * of `size` for at least one of `out` output positions: [first, last], or null when none does.
  */
 export function liveTapRange(
   KS: number,
@@ -247,12 +234,10 @@ export function liveTapRange(
 }
 
 /**
- * The part of the kernel that the forward pass and the weight gradient compute with: taps that read
- * only padding for every output pixel contribute nothing, and small maps have many (InceptionV3 at
- * 75 px runs 3x3, 1x3 and 3x1 convolutions on 1x1 maps, where 8/9 or 2/3 of K is padding, and 1x7 / 7x1
- * on 3x3 maps, 2/7). The window keeps whole kernel rows kh0.. (and, for a single row, columns kw0..),
- * so that its weights are one block of w's rows from `row0` = (kh0*KW + kw0)*Cin and its weight
- * gradient one block of dW's. `padT` and `padL` are the padding as the window sees it.
+ * The part of the kernel that the forward pass and the weight gradient compute with, leaving out taps
+ * that read only padding (small maps have many). It keeps whole kernel rows kh0.. (and, for a single
+ * row, columns kw0..), so that its weights are one block of w's rows from `row0`; `padT` and `padL`
+ * are the padding as the window sees it.
  */
 export interface TapWindow {
   kh0: number;
@@ -627,8 +612,7 @@ export const conv2d = defineOp(
       throw new Error(
         `ossify: conv2d bias must be [${g.Cout}] (Cout of w ${shapeStr(w.shape)}), got ${shapeStr(bias.shape)}`,
       );
-    // A 1x1, stride-1, unpadded convolution is a plain matmul over the pixels of NHWC x (half of
-    // InceptionV3's convolutions): no gather, and autograd comes from matmul, add and the views.
+    // 1x1, stride 1, unpadded: a plain matmul (autograd from matmul, add and the views).
     if (isPlainMatmul(g)) {
       const y = matmul(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]));
       return reshape(bias ? add(y, bias) : y, [g.N, g.OH, g.OW, g.Cout]);
