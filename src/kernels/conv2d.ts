@@ -205,8 +205,10 @@ fn loadB4x4(k: u32, n: u32) -> mat4x4<f32> {
   return transpose(mat4x4<f32>(c0, c1, c2, c3)); // columns c_j = B[k..k+3, n + j] -> rows
 }`;
 
+/** Uniforms of the forward, weight-gradient and grouped kernels: sizes, strides, dilations, padding. */
 function geomParams(g: ConvGeometry) {
-  return { sh: g.sh, sw: g.sw, dilH: g.dilH, dilW: g.dilW, padT: g.padT, padL: g.padL };
+  const { H, W, Cin, OH, OW, sh, sw, dilH, dilW, padT, padL } = g;
+  return { H, W, Cin, OH, OW, sh, sw, dilH, dilW, padT, padL };
 }
 
 /**
@@ -302,21 +304,10 @@ export function forwardGemm(
     K,
     // Without a bias, x stands in for the (unread) bias binding: two read-only bindings may alias.
     inputs: { x: x.storage, w: w.storage, bias: (bias ?? x).storage },
-    params: {
-      ...windowParams(g, win),
-      H: g.H,
-      W: g.W,
-      Cin: g.Cin,
-      OH: g.OH,
-      OW: g.OW,
-      hasBias: bias ? 1 : 0,
-      kOff: win.row0,
-    },
+    params: { ...windowParams(g, win), hasBias: bias ? 1 : 0, kOff: win.row0 },
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
     // The plain forward (training) and the fused one (inference: batch norm and activation) share a pipeline.
-    epilogueSlot: true,
-    stridedStore: true,
     into,
   });
 }
@@ -477,9 +468,8 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
     N: g.Cout,
     K,
     inputs: { x: x.storage, dy: dy.storage },
-    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, ...nextPixelJumps(g) },
+    params: { ...windowParams(g, win), ...nextPixelJumps(g) },
     outShape: wShape,
-    stridedStore: true,
     into,
   });
 }
@@ -504,31 +494,14 @@ function groupedLaunch(
   checkIndex(items, 'pixels (or weight taps x chunks)', g);
   const out = Tensor.empty(outShape);
   const quads = Math.ceil(channels / 4);
-  const Cig = g.Cin / g.groups;
-  const Cog = g.Cout / g.groups;
-  const params = {
-    ...geomParams(g),
-    total: items * quads,
-    quads,
-    H: g.H,
-    W: g.W,
-    Cin: g.Cin,
-    OH: g.OH,
-    OW: g.OW,
-    Cout: g.Cout,
-    KH: g.KH,
-    KW: g.KW,
-    Cig,
-    Cog,
-    hasBias: bias ? 1 : 0,
-    positions: g.N * g.OH * g.OW,
-    chunk: chunk || g.N * g.OH * g.OW,
-  };
+  const positions = g.N * g.OH * g.OW;
+  const { Cout, KH, KW, groups } = g;
+  const sizes = { ...geomParams(g), Cout, KH, KW, Cig: g.Cin / groups, Cog: Cout / groups, quads, positions };
   const k = rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode });
   rt.dispatch(
     k,
     { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
-    params,
+    { ...sizes, total: items * quads, hasBias: bias ? 1 : 0, chunk: chunk || positions },
     rt.grid(items * quads, 256),
   );
   return out;

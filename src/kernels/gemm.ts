@@ -119,20 +119,14 @@ export interface GemmCall {
   rowsA4?: boolean;
   /** Loaders with aKNext, cheaper than aK (k steps of 1 use it). */
   kNext?: boolean;
-  /** Applied to every element of C as it is stored (see {@link GemmEpilogue}); needs `epilogueSlot`. */
+  /** Applied to every element of C as it is stored ({@link GemmEpilogue}); needs `epiMode: u32` in Params. */
   epilogue?: GemmEpilogue;
   /**
-   * The loaders' Params has `epiMode: u32`: the kernel always carries the epilogue, selected per dispatch
-   * by that uniform, so that plain (training) and fused (inference) launches share one pipeline.
-   */
-  epilogueSlot?: boolean;
-  /**
    * Store C[m, n] at element m * ldc + offset + n of `tensor` (returned) instead of a fresh tensor:
-   * channels of a wider concatenation, or rows of a weight gradient's live window. Checked by the caller.
+   * channels of a wider concatenation, or rows of a weight gradient's live window. Checked by the caller;
+   * needs `ldc` and `cOff` in Params (storeC writes c[(z * M + m) * ldc + cOff + n]).
    */
   into?: { tensor: Tensor; ldc: number; offset: number };
-  /** The loaders' storeC writes c[(z * M + m) * ldc + cOff + n] (Params `ldc`, `cOff`). */
-  stridedStore?: boolean;
 }
 
 /**
@@ -180,6 +174,15 @@ fn epilogue(n: u32, v: f32) -> f32 {
   if (p.epiMode == 0u) { return v; }
   return epiAct(vec4<f32>(v * epi[n] + epi[p.N + n])).x;
 }`;
+/**
+ * The fields of the loaders' Params (memoised). With `epiMode: u32` the kernel always carries the epilogue,
+ * selected per dispatch, so that plain (training) and fused (inference) launches share one pipeline; with
+ * `ldc` and `cOff`, C may go into a wider tensor.
+ */
+const paramsOf = memo(
+  (loaders) =>
+    new Set(Array.from(/struct\s+Params\s*\{([^}]*)\}/.exec(loaders)?.[1].matchAll(/(\w+)\s*:/g) ?? [], (m) => m[1])),
+);
 /**
  * The cores map each row of 4 accumulated columns before storing it: `colMap(n0)` once per column group,
  * `rowMap(v, colMap)` per row. The epilogue reads its table once per group (bench/LAB.md #55).
@@ -438,16 +441,16 @@ const loaderFns = memo((loaders) => new Set(Array.from(loaders.matchAll(/\bfn\s+
  * The loader contract, checked against core `v` reading A as `reads` says: the loaders (which declare
  * `struct Params` with M, N, K, kPerSplit and the call's params, and the bindings) define
  * - every core: rowKey = aRow(m), kKey = aK(k), A[m, k] = loadA(rowKey, kKey), storeC(m, n, z, v)
- *   (split z's C[m, n]; `stridedStore`: Params ldc and cOff);
+ *   (split z's C[m, n]);
  * - B[k, n] = loadB(k, n) (0 past N); loadB4(k, n) = B[k, n..n+3] and loadB4x4(k, n) = B[k..k+3, n..n+3]
  *   are generic when absent;
- * - optionally colMap and rowMap (see IDENTITY_ROW_MAP; not with an epilogueSlot, whose they are);
+ * - optionally colMap and rowMap (see IDENTITY_ROW_MAP; not with an epiMode, whose they are);
  * - per flag: aKStep(aK(k), j) = aK(k + j) (kStep4); loadA4(row, aK(k)) = A[m, k..k+3] (vecA);
  *   loadA4rows(row, aK(k)) = A[m..m+3, k] (rowsA4); aKNext(aK(k)) = aK(k + 1) (kNext).
  * Throws naming the first function missing.
  */
 function checkLoaders(
-  call: Pick<GemmCall, 'label' | 'loaders' | 'epilogueSlot' | keyof typeof FLAG_FNS>,
+  call: Pick<GemmCall, 'label' | 'loaders' | keyof typeof FLAG_FNS>,
   v: GemmVariant,
   reads: { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean },
 ): void {
@@ -480,15 +483,11 @@ function checkLoaders(
     if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
   if (fns.has('colMap') !== fns.has('rowMap'))
     fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
-  if (call.epilogueSlot && fns.has('rowMap'))
+  if (paramsOf(call.loaders).has('epiMode') && fns.has('rowMap'))
     throw new Error(
       `ossify: gemm '${call.label}': the epilogue is the row map, and the loaders define a rowMap of their own`,
     );
-  if (call.epilogueSlot && !paramsEpiMode(call.loaders))
-    throw new Error(`ossify: gemm '${call.label}': epilogueSlot needs the field epiMode: u32 in the loaders' Params`);
 }
-/** Whether the loaders' Params declares `epiMode` (memoised). */
-const paramsEpiMode = memo((loaders) => /struct\s+Params\s*\{[^}]*\bepiMode\s*:/.test(loaders));
 
 /** Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised). */
 export const completeLoaders: (loaders: string) => string = memo((loaders) => {
@@ -549,15 +548,15 @@ export function gemm(call: GemmCall): Tensor {
     throw new Error(
       `ossify: internal error: ${call.label}: K = ${call.K} in ${batches} batches, with no epilogue or into`,
     );
-  if (call.epilogue && !call.epilogueSlot)
-    throw new Error(`ossify: internal error: ${call.label}: an epilogue needs loaders with an epilogueSlot`);
+  const params = paramsOf(call.loaders);
+  const slot = params.has('epiMode');
+  if (call.epilogue && !slot) throw new Error(`ossify: internal error: ${call.label}: its loaders take no epilogue`);
   const splits = batches || (call.splits ?? chooseSplits(v, call.M, call.N, call.K));
   // A multiple of 16 (k4 steps never straddle splits), or exactly one batch.
   const kPerSplit = batches ? call.K / batches : Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   // The epilogue rides on the store unless partial sums (split-k) are stored.
   const fused = call.epilogue && nsplit === 1 ? call.epilogue : null;
-  const slot = !!call.epilogueSlot;
   const loaders = completeLoaders(slot ? withEpilogue(call.loaders) : call.loaders);
   // k steps of 4 only in the subgroup form (SwiftShader took minutes to compile the plain form's).
   const k4 = !!call.kStep4 && call.K % 4 === 0 && kPerSplit % 4 === 0 && sgLanes > 0;
@@ -584,12 +583,12 @@ export function gemm(call: GemmCall): Tensor {
     ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }),
   });
   const into = call.into;
-  if (into && !call.stridedStore)
+  if (into && !params.has('ldc'))
     throw new Error(`ossify: internal error: ${call.label}'s loaders cannot store into a wider tensor`);
   // Split-k partial sums stay dense; only the finished C goes into the wider tensor.
   const direct = nsplit === 1 && into;
   const out = direct ? into.tensor : Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
-  const strided: Record<string, number> = call.stridedStore
+  const strided: Record<string, number> = params.has('ldc')
     ? { ldc: direct ? into.ldc : call.N, cOff: direct ? into.offset : 0 }
     : {};
   const [x, y] = tiles(v, call.M, call.N);

@@ -147,12 +147,9 @@ export function matmulLaunch(
   // A transposed ([K, M] in memory) with M % 4 == 0: four rows of op(A) at one k are one vec4.
   const rowsA4 = ta && M % 4 === 0;
   const pro = fused.prologue;
-  // The untransposed layout (a dense layer's forward; 1x1 convolutions) carries the run-time epilogue,
-  // so that a training step's plain matmuls and an inference pass's fused ones share a pipeline; the
-  // transposed ones (gradients) never take one.
+  // The untransposed layout (forward passes) carries the run-time epilogue; gradients never take one.
   const slot = !ta && !tb;
-  // The label names the transposes: profiles tell the weight gradient (A^T) from dX (B^T), and tuned
-  // choices (keyed by label and shape) do not mix layouts.
+  // The label names the transposes (for profiles, and tuned choices keyed by label and shape).
   return gemm({
     label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}${pro ? (pro.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`,
     loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT, pro ? (Ka % 4 === 0 ? 'vec4' : 'f32') : 'none', slot),
@@ -169,8 +166,6 @@ export function matmulLaunch(
     outShape: [M, N],
     splits,
     epilogue: fused.epilogue,
-    epilogueSlot: slot,
-    stridedStore: true,
     into: fused.into,
   });
 }
@@ -261,7 +256,7 @@ export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): T
     K: batches * Ka,
     batches,
     inputs: { a: af.storage, b: bf.storage },
-    params: { Kb: Ka, lda: Ka, aOff: 0, ldc: N, cOff: 0 },
+    params: { Kb: Ka, lda: Ka, aOff: 0 },
     constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 },
     outShape: [batches, M, N],
   });
@@ -273,10 +268,8 @@ export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): T
 }
 
 /**
- * C = op(A) op(B). 2-D tensors are plain matrices; tensors of higher rank are stacks of matrices over
- * their leading (batch) axes, which broadcast as in NumPy's and PyTorch's matmul (e.g. [2, 1, 5, 3] x
- * [4, 3, 7] -> [2, 4, 5, 7]; a 2-D operand is shared by every batch). Differentiable (a broadcast
- * operand's gradient is summed over the batches it was shared by).
+ * C = op(A) op(B). Tensors of rank > 2 are stacks of matrices whose batch axes broadcast as in NumPy's
+ * matmul (e.g. [2, 1, 5, 3] x [4, 3, 7] -> [2, 4, 5, 7]). Differentiable.
  */
 export const matmul = defineOp('matmul', ['a', 'b'], (a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor => {
   const ta = checkBoolean(opts.transA, 'matmul option transA', false);
