@@ -88,10 +88,10 @@ function chooseSplits(v: GemmVariant, M: number, N: number, K: number): number {
   return Math.max(1, Math.min(Math.ceil(target / (x * y)), Math.floor(K / 256), 64));
 }
 
-/** One GEMM launch: the op's loaders (WGSL, see {@link checkLoaders}), sizes, bindings and options. */
+/** One GEMM launch: the op's loaders, sizes, bindings and options. */
 export interface GemmCall {
   label: string;
-  /** WGSL of the loaders: Params, bindings and the functions of {@link GemmLoaders}. */
+  /** WGSL of the loaders: Params, bindings and the functions of the loader contract (see checkLoaders). */
   loaders: string;
   M: number;
   N: number;
