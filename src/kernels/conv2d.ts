@@ -7,8 +7,6 @@
  * - weight gradient: M = KH*KW*Cin, N = Cout, K = N*OH*OW   (shaders/conv2d_dw.wgsl; split-k)
  * - bias gradient:   sum of dY over N, OH, OW.
  * Depthwise convolutions run src/kernels/depthwise.ts, other grouped ones shaders/conv2d_grouped.wgsl.
- * 'same' padding follows TensorFlow/Keras: OH = ceil(H / stride), the odd padding row at the bottom
- * (likewise right).
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
@@ -107,28 +105,16 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
     );
   const effH = (KH - 1) * dilH + 1;
   const effW = (KW - 1) * dilW + 1;
-  let padT = 0,
-    padB = 0,
-    padL = 0,
-    padR = 0,
-    OH: number,
-    OW: number;
+  let [padT, padB, padL, padR] = typeof padding === 'string' ? [0, 0, 0, 0] : padding;
   if (padding === 'same') {
-    OH = Math.ceil(H / sh);
-    OW = Math.ceil(W / sw);
-    const th = Math.max((OH - 1) * sh + effH - H, 0);
-    const tw = Math.max((OW - 1) * sw + effW - W, 0);
-    [padT, padB, padL, padR] = [
-      Math.floor(th / 2),
-      th - Math.floor(th / 2),
-      Math.floor(tw / 2),
-      tw - Math.floor(tw / 2),
-    ];
-  } else {
-    if (padding !== 'valid') [padT, padB, padL, padR] = padding;
-    OH = Math.floor((H + padT + padB - effH) / sh) + 1;
-    OW = Math.floor((W + padL + padR - effW) / sw) + 1;
+    // TensorFlow's total padding for OH = ceil(H / sh), the odd row at the bottom (likewise right).
+    const th = Math.max((Math.ceil(H / sh) - 1) * sh + effH - H, 0);
+    const tw = Math.max((Math.ceil(W / sw) - 1) * sw + effW - W, 0);
+    [padT, padL] = [Math.floor(th / 2), Math.floor(tw / 2)];
+    [padB, padR] = [th - padT, tw - padL];
   }
+  const OH = Math.floor((H + padT + padB - effH) / sh) + 1;
+  const OW = Math.floor((W + padL + padR - effW) / sw) + 1;
   if (OH < 1 || OW < 1) {
     const kernel = `${effH}x${effW} effective kernel (${KH}x${KW}, dilation [${dilH}, ${dilW}], stride [${sh}, ${sw}])`;
     const padded = `${H + padT + padB}x${W + padL + padR}`;

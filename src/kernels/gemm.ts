@@ -284,14 +284,10 @@ function buildCore(
   // past M, with the loads only it uses inside (the four-row reads load outside).
   const block = rows4 ? ROW_BLOCK : Math.max(ROW_BLOCK, sgLanes);
   const blocked = sgLanes > 0 && tm > block;
-  const inBlock =
-    (b: number) =>
-    (r: number): boolean =>
-      Math.floor(r / block) === b;
   const byBlock = (lines: (keep: (r: number) => boolean) => string[]): string[] => {
     if (!blocked) return lines(() => true);
     return [...Array(tm / block).keys()].flatMap((b) => {
-      const body = lines(inBlock(b));
+      const body = lines((r) => Math.floor(r / block) === b);
       if (b === 0) return body;
       return [`    if (m0 + ${b * block}u < p.M) {`, ...body.map((l) => `  ${l}`), '    }'];
     });
