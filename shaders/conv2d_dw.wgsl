@@ -1,20 +1,15 @@
-// Convolution weight gradient as an implicit GEMM (loaders for gemm_regtile / gemm_shared).
-//   dW[m, n] = sum_k A[m, k] * B[k, n]
-//   m = (kh, kw, ci) over KH*KW*Cin rows (ci fastest: dW's HWIO layout), n = co,
-//   k = (b, oh, ow) over N*OH*OW: a long reduction, which gemm splits across workgroups (split-k).
-//   A[m, k] = x[b, oh*sh - padT + kh*dilH, ow*sw - padL + kw*dilW, ci] (zero outside: padding),
-//   B[k, n] = dY[b, oh, ow, co], i.e. dY as a row-major [N*OH*OW, Cout] matrix.
-// aRow holds the tap's offset (kh*dilH - padT, kw*dilW - padL, ci); aK holds the output pixel's window
-// origin (oh*sh, ow*sw) and flat base, so loadA is two adds, two compares and one load.
-// KH, KW, padT and padL may describe a window of the kernel (the taps that read inside the image for
-// some output pixel): its rows are then stored from element cOff of the zero-filled dW.
+// Convolution weight gradient as an implicit GEMM: dW[m, n] = sum_k A[m, k] * B[k, n],
+//   m = (kh, kw, ci) over KH*KW*Cin rows (dW's HWIO layout), n = co, k = (b, oh, ow) over N*OH*OW,
+//   A[m, k] = x[b, oh*sh - padT + kh*dilH, ow*sw - padL + kw*dilW, ci] (zero outside the image),
+//   B[k, n] = dY as a row-major [N*OH*OW, Cout] matrix.
+// KH, KW, padT and padL may describe a window of the kernel, stored from element cOff of dW.
 struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
   H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
   sh: i32, sw: i32, dilH: i32, dilW: i32, padT: i32, padL: i32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
   colStep: i32, rowEnd: i32, imageEnd: i32, rowJump: i32, imageJump: i32,
-  ldc: u32, cOff: u32, // N and 0, or Cout and the window's first element when only a window's rows are computed
+  ldc: u32, cOff: u32,
 }
 @group(0) @binding(0) var<storage, read> x: array<{{A_TYPE}}>; // vec4s when Cin % 4 == 0
 @group(0) @binding(1) var<storage, read> dy: array<{{B_TYPE}}>; // vec4s when N % 4 == 0

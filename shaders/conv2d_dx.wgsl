@@ -1,22 +1,12 @@
-// Convolution input gradient as implicit GEMMs, one per stride phase (loaders for gemm_regtile /
-// gemm_shared).
-// Rule: y[b, oh] reads x[b, oh*sh - padT + kh*dilH], so x[ih] receives dY[oh] through tap kh exactly when
-// oh*sh = ih + padT - kh*dilH. For input rows of one phase, ih = py + sh*i, the taps that can satisfy this
-// are the kh with (py + padT - kh*dilH) = 0 (mod sh): an arithmetic progression kh = kh0 + j*khStep
-// (j < nKh), and then oh = i + ohOff - j*ohStep with ohOff = (py + padT - kh0*dilH) / sh and
-// ohStep = khStep*dilH / sh, both exact. Likewise for columns. So each phase is a dense GEMM with no
-// wasted taps and no division in loadA (a stride-2 3x3 conv would otherwise multiply by zero 5/9 of
-// the time):
-//   dXphase[m, n] = sum_k A[m, k] * B[k, n]
+// Convolution input gradient as implicit GEMMs, one per stride phase: x[ih] receives dY[oh] through tap
+// kh when oh*sh = ih + padT - kh*dilH. For the rows ih = py + sh*i of one phase those taps are kh = kh0 +
+// j*khStep (j < nKh), with oh = i + ohOff - j*ohStep (both exact); likewise for columns. So each phase
+// is a dense GEMM with no wasted taps and no division in loadA:
 //   m = (b, i, j) over N*Hp*Wp rows, n = ci, k = (jh, jw, co) over nKh*nKw*Cout (co fastest),
 //   A[m, k] = dY[b, i + ohOff - jh*ohStep, j + owOff - jw*owStep, co] (zero outside dY),
-//   B[k, n] = w[kh0 + jh*khStep, kw0 + jw*kwStep, n, co], either gathered per phase by conv2d_wt.wgsl
-//   into a row-major [nKh*nKw*Cout, Cin] matrix `wt` (coalesced along n on GPUs), or, where the GEMM
-//   core reads B four k at a time (loadB4x4: the subgroup form on CPU adapters), read from w itself:
-//   four vec4s along co, transposed in registers, with no gather kernel. src/kernels/conv2d.ts fills
-//   the B loaders below with one or the other.
-// With stride 1 there is one phase (kh0 = 0, khStep = 1, ohOff = padT, ohStep = dilH) and the result is
-// dX itself; otherwise conv2d_scatter.wgsl interleaves the phases into dX.
+//   B[k, n] = w[kh0 + jh*khStep, kw0 + jw*kwStep, n, co]: `wt` gathered per phase by conv2d_wt.wgsl, or
+//   w itself where the core reads B four k at a time (src/kernels/conv2d.ts fills the B loaders).
+// conv2d_scatter.wgsl interleaves the phases into dX (with stride 1 the one phase is dX).
 struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
   Hp: u32, Wp: u32, OH: u32, OW: u32, Cout: u32, nKw: u32,
@@ -25,8 +15,7 @@ struct Params {
   Cin: u32, KW: u32, kh0: u32, khStep: u32, kw0: u32, kwStep: u32,
 }
 @group(0) @binding(0) var<storage, read> dy: array<{{A_TYPE}}>; // vec4s when Cout % 4 == 0
-// vec4s when N % 4 == 0 (or w itself, as vec4s along co)
-@group(0) @binding(1) var<storage, read> wt: array<{{B_TYPE}}>;
+@group(0) @binding(1) var<storage, read> wt: array<{{B_TYPE}}>; // vec4s when N % 4 == 0 (or w, along co)
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 

@@ -1,20 +1,15 @@
-// Convolution forward as an implicit GEMM (loaders for gemm_regtile / gemm_shared).
-//   C[m, n] = sum_k A[m, k] * B[k, n] + bias[n]
-//   m = (b, oh, ow) over N*OH*OW rows, n = cout, k = (kh, kw, ci) over KH*KW*Cin (ci fastest).
-//   A[m, k] = x[b, oh*sh - padT + kh*dilH, ow*sw - padL + kw*dilW, ci], zero outside the image (padding).
-//   B = the HWIO weights read as a row-major [KH*KW*Cin, Cout] matrix, as stored.
-// KH, KW, padT and padL may describe a window of the kernel: the taps that read inside the image for
-// some output pixel (src/kernels/conv2d.ts tapWindow). Its weights are stored rows kOff.. of w.
-// Per-row work (aRow: decompose m, find the window's top-left) and per-k work (aK: decompose k into a
-// flat offset plus the tap's (ty, tx)) run once; loadA is two compares, two adds and one load.
+// Convolution forward as an implicit GEMM: C[m, n] = sum_k A[m, k] * B[k, n] + bias[n],
+//   m = (b, oh, ow) over N*OH*OW rows, n = cout, k = (kh, kw, ci) over KH*KW*Cin (ci fastest),
+//   A[m, k] = x[b, oh*sh - padT + kh*dilH, ow*sw - padL + kw*dilW, ci] (zero outside the image),
+//   B = the HWIO weights as a row-major [KH*KW*Cin, Cout] matrix.
+// KH, KW, padT and padL may describe a window of the kernel (conv2d.ts tapWindow), rows kOff.. of w.
 struct Params {
   M: u32, N: u32, K: u32, kPerSplit: u32,
   H: i32, W: i32, Cin: u32, KW: u32, OH: u32, OW: u32,
   sh: i32, sw: i32, dilH: i32, dilW: i32, padT: i32, padL: i32, hasBias: u32,
   invCin: f32, invKW: f32, invOH: f32, invOW: f32,
-  ldc: u32, cOff: u32, // C's row length and first column (N and 0 unless C is part of a wider tensor)
-  kOff: u32, // the window's first row of w
-  epiMode: u32, // the epilogue that src/kernels/gemm.ts adds, selected per dispatch (0: none)
+  ldc: u32, cOff: u32, kOff: u32,
+  epiMode: u32, // the epilogue that src/kernels/gemm.ts adds (0: none)
 }
 @group(0) @binding(0) var<storage, read> x: array<{{A_TYPE}}>; // vec4s when Cin % 4 == 0
 @group(0) @binding(1) var<storage, read> w: array<{{B_TYPE}}>; // vec4s when N % 4 == 0

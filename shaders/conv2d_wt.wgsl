@@ -1,10 +1,6 @@
-// Weights for one stride phase of the input gradient (see conv2d_dx.wgsl): the taps
-// (kh0 + jh*khStep, kw0 + jw*kwStep), transposed from HWIO to [nKh, nKw, Cout, Cin]:
+// Weights for one stride phase of the input gradient (conv2d_dx.wgsl), HWIO to [nKh, nKw, Cout, Cin]:
 //   wt[jh, jw, co, ci] = w[kh0 + jh*khStep, kw0 + jw*kwStep, ci, co]
-// BLOCK = 4 ({{T}} = vec4<f32>, Cin and Cout multiples of 4): each invocation moves a 4x4 block with
-// four vec4 loads along co and four vec4 stores along ci, instead of 16 strided scalar accesses.
-// BLOCK = 1: one element per invocation. Index decomposition by divmod (conv2d_common.wgsl): no
-// integer divides, which CPU adapters run lane by lane.
+// in 4x4 blocks of vec4s (BLOCK = 4, Cin and Cout multiples of 4) or one element per invocation.
 const BLOCK: u32 = {{BLOCK}}u;
 struct Params {
   total: u32, CinB: u32, CoutB: u32, KW: u32, nKw: u32, kh0: u32, khStep: u32, kw0: u32, kwStep: u32,

@@ -1,14 +1,8 @@
-// GEMM core, register-tiled with no workgroup memory: each invocation accumulates TM rows x 4 columns.
-// C[m, n] = sum_k A[m, k] * B[k, n] over this split's k range. The loaders (aRow, aK, loadA, loadB,
-// loadB4 (four columns from n, n a multiple of 4), storeC and the Params struct with M, N, K, kPerSplit) come
-// from the op: matmul, conv forward, conv data gradient, conv weight gradient. This variant suits CPU
-// adapters, where barriers are slow. The per-row statements ({{ROWS_*}}) are unrolled by src/kernels/gemm.ts
-// into scalar variables: SwiftShader keeps a dynamically indexed `array<vec4<f32>, TM>` in memory, not in
-// registers. The subgroup form (CPU adapters that grant 'subgroups'): the lanes of a subgroup lie in one row
-// of the workgroup and so share their TM rows; instead of every lane gathering all TM values of A per k, lane
-// l gathers rows l, l + G, ... and subgroupBroadcast hands each value to the others (bench/LAB.md #12). The k
-// loop steps by 1, or by 4 where the op allows it (K % 4 == 0 and loaders with aKStep, which derives aK(k +
-// j) from aK(k) for j < 4 without redoing its index decomposition).
+// GEMM core, register-tiled with no workgroup memory (CPU adapters, where barriers are slow): each
+// invocation accumulates TM rows x 4 (or 8) columns of C over this split's k range, with the op's
+// loaders (src/kernels/gemm.ts checkLoaders). gemm.ts unrolls the per-row statements ({{ROWS_*}}) into
+// variables (SwiftShader keeps an indexed array in memory) and, in the subgroup form, shares A's rows
+// across a subgroup with subgroupBroadcast (bench/LAB.md #12).
 {{ENABLE}}
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;

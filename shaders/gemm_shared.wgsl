@@ -1,7 +1,5 @@
 // GEMM core with workgroup-memory tiles (the default on GPUs): a 16x16 workgroup computes a 64x64 tile
-// of C, each invocation 4x4, staging 64x16 of A and 16x64 of B per step. Each invocation gathers A for
-// one fixed row (so the op's per-row set-up runs once) and B along n (coalesced for row-major B).
-// Loaders as in gemm_regtile.wgsl.
+// of C, each invocation 4x4, staging 64x16 of A (one fixed row per invocation) and 16x64 of B per step.
 const BM: u32 = 64u;
 const BN: u32 = 64u;
 const BK: u32 = 16u;

@@ -1,9 +1,5 @@
-// Finishes a split-k GEMM: C[m, n] = sum over the splits z of the partial products part[z, m, n],
-// then the GEMM epilogue (per-column scale and shift, then an activation) that the partial stores could
-// not apply, selected by the uniform epiMode (0: none). `epilogue` and the `epi` table binding come
-// from src/kernels/gemm.ts (the placeholder below), the same function the fused store calls; without an
-// epilogue `epi` is unread. C is columns [cOff, cOff + N) of rows ldc long (ldc = N and cOff = 0 for a
-// dense C; a convolution writing into a concatenation otherwise).
+// Finishes a split-k GEMM: C[m, n] = the sum of the splits' partial products part[z, m, n], then the
+// epilogue (src/kernels/gemm.ts, selected by epiMode; 0: none). C: columns [cOff, cOff + N) of rows ldc long.
 struct Params { M: u32, N: u32, total: u32, splits: u32, ldc: u32, cOff: u32, epiMode: u32 }
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;

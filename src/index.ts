@@ -64,7 +64,7 @@ export {
 } from './kernels/elementwise.js';
 export { sum, mean } from './kernels/reduce.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
-export { conv2d, type Conv2dOptions, type Conv2dPadding, type Conv3x3Variant } from './kernels/conv2d.js';
+export { conv2d, type Conv2dOptions, type Conv2dPadding } from './kernels/conv2d.js';
 export type { DepthwiseVariant } from './kernels/depthwise.js';
 export { zeroPad2d, type Pad2d } from './kernels/pad.js';
 export { batchNorm, type BatchNormParams } from './kernels/batchnorm.js';

@@ -29,7 +29,6 @@ export * from './kernels/gemm.js';
 export * from './kernels/vec-width.js';
 export * from './kernels/variants.js';
 export * from './kernels/conv2d.js';
-export * from './kernels/winograd.js';
 export * from './kernels/pad.js';
 export * from './kernels/batchnorm.js';
 export * from './kernels/norm.js';

@@ -7,7 +7,6 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { setVariant, runtime } from '../src/index.js';
-import { fused } from '../src/kernels/fused.js';
 import {
   conv2d,
   conv2dReference,
@@ -16,8 +15,6 @@ import {
   tapWindow,
   type Conv2dOptions,
 } from '../src/kernels/conv2d.js';
-import { winogradApplies } from '../src/kernels/winograd.js';
-import { noGrad } from '../src/tensor.js';
 import { setup, randArray, expectClose, gpuGrads, finiteDiff, weightedSum, relL2, numel } from './helpers.js';
 import { Tensor } from '../src/tensor.js';
 
@@ -305,98 +302,6 @@ for (const variant of ['subgroup', 'regtile', 'shared'] as const) {
         if (hasBias) expectClose(grads[2], rg.dB, { atol: 1e-5 * big, rtol: 1e-4, what: 'db' });
       });
     }
-  });
-}
-
-// Winograd F(2x2, 3x3) (src/kernels/winograd.ts) for the 3x3, stride-1, undilated cases above and its
-// own corners: odd output sizes (tiles cut at the border), channel counts off the vec4 width, batch 3,
-// long reductions (the subgroup core's vec4 reads), under the CPU default core and the GPU's.
-const WINOGRAD_CASES: Case[] = [
-  ...CASES.filter(
-    (c) =>
-      c.w[0] === 3 &&
-      c.w[1] === 3 &&
-      !c.opts.stride &&
-      !c.opts.dilation &&
-      !c.opts.groups &&
-      tapWindow(resolveConvGeometry(c.x, c.w, c.opts)).whole,
-  ),
-  {
-    name: 'winograd: odd 9x7 output, Cin=5 Cout=3, same, bias',
-    x: [2, 9, 7, 5],
-    w: [3, 3, 5, 3],
-    opts: { padding: 'same' },
-    bias: true,
-  },
-  { name: 'winograd: valid on 8x5 (6x3 output), batch 3', x: [3, 8, 5, 4], w: [3, 3, 4, 8], opts: {} },
-  {
-    name: 'winograd: explicit [2,0,1,2] padding, odd 3x7 output',
-    x: [1, 3, 6, 8],
-    w: [3, 3, 8, 4],
-    opts: { padding: [2, 0, 1, 2] },
-  },
-  {
-    name: 'winograd: Cin=68 Cout=36 on 7x7 (vec4 reads, 8 columns per lane)',
-    x: [2, 7, 7, 68],
-    w: [3, 3, 68, 36],
-    opts: { padding: 'same' },
-    bias: true,
-  },
-  {
-    name: 'winograd: Cin=128 Cout=32, DenseNet growth on 8x8',
-    x: [2, 8, 8, 128],
-    w: [3, 3, 128, 32],
-    opts: { padding: 'same' },
-  },
-];
-
-for (const core of ['subgroup8', 'shared'] as const) {
-  describe(`conv2d forward by Winograd F(2x2, 3x3) vs float64 reference (gemm ${core})`, () => {
-    beforeAll(async () => {
-      await setup();
-      setVariant('gemm', core);
-      setVariant('conv3x3', 'winograd');
-    });
-    afterAll(() => {
-      setVariant('gemm', undefined);
-      setVariant('conv3x3', undefined);
-    });
-    it('the cases run through Winograd', () => {
-      expect(WINOGRAD_CASES.length).toBeGreaterThanOrEqual(9);
-      for (const c of WINOGRAD_CASES) {
-        const g = resolveConvGeometry(c.x, c.w, c.opts);
-        expect(winogradApplies(g) && tapWindow(g).whole, c.name).toBe(true);
-      }
-    });
-    for (const [i, c] of WINOGRAD_CASES.entries()) {
-      it(`${c.name}: forward and gradients`, async () => {
-        await expectMatchesReference(c, 500 + i * 7, 990 + i, 4e-6);
-      });
-    }
-    it('fused: batch norm and ReLU in the output transform, written into channels 3.. of a wider tensor', async () => {
-      const [N, H, W, Cin, Cout, wide] = [2, 7, 6, 8, 5, 11];
-      const x = randArray(N * H * W * Cin, 71);
-      const w = randArray(9 * Cin * Cout, 72);
-      const scale = randArray(Cout, 73, 0.5, 1.5);
-      const shift = randArray(Cout, 74, -0.5, 0.5);
-      const before = randArray(N * H * W * wide, 75);
-      const xt = Tensor.from(x, [N, H, W, Cin]);
-      const wt = Tensor.from(w, [3, 3, Cin, Cout]);
-      const table = Tensor.from([...scale, ...shift], [2, Cout]);
-      const into = Tensor.from(before, [N, H, W, wide]);
-      noGrad(() =>
-        fused(xt, wt, { padding: 'same', epilogue: { table, relu: true }, into: { tensor: into, offset: 3 } }),
-      );
-      const got = await into.read();
-      const ref = conv2dReference(x, [N, H, W, Cin], w, [3, 3, Cin, Cout], null, { padding: 'same' }).out;
-      const want = Float64Array.from(before);
-      for (let i = 0; i < ref.length; i++) {
-        const [p, c] = [Math.floor(i / Cout), i % Cout];
-        want[p * wide + 3 + c] = Math.max(0, ref[i] * scale[c] + shift[c]);
-      }
-      expectClose(got, want, { atol: 2e-5, rtol: 1e-4, what: 'fused Winograd into a slice' });
-      for (const t of [xt, wt, table, into]) t.dispose();
-    });
   });
 }
 

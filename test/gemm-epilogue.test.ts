@@ -2,7 +2,7 @@
  * The GEMM epilogue as a run-time choice (src/kernels/gemm.ts: the uniform epiMode selects none, the
  * affine map alone, or the map then relu, sigmoid or swish, in one pipeline): each activation through
  * the fused op (src/kernels/fused.ts) on every path that stores C (the implicit-GEMM convolution, a 1x1
- * convolution as a matmul, the split-k sum, Winograd's output pass, the GPU's workgroup-memory core)
+ * convolution as a matmul, the split-k sum, the GPU's workgroup-memory core)
  * against float64 references; the pipelines that plain and fused launches, and a small model's training
  * step and inference pass, share (counted with the runtime's compile stats); the plan's activation rule.
  */
@@ -140,7 +140,7 @@ describe('one GEMM pipeline with and without the epilogue (counted with the comp
 });
 
 describe('GEMM epilogue activations: the fused op against float64 references', () => {
-  // Each path that stores C: the cores' row map, the split-k pass, Winograd's output pass.
+  // Each path that stores C: the cores' row map, the split-k pass.
   const paths: {
     name: string;
     x: number[];
@@ -148,12 +148,10 @@ describe('GEMM epilogue activations: the fused op against float64 references', (
     opts: Conv2dOptions;
     splits?: number;
     gemm?: GemmVariant;
-    winograd?: boolean;
   }[] = [
     { name: '3x3 conv, odd sizes (implicit GEMM)', x: [2, 9, 7, 5], w: [3, 3, 5, 7], opts: { padding: 'same' } },
     { name: '1x1 conv (a matmul)', x: [3, 5, 7, 8], w: [1, 1, 8, 12], opts: {} },
     { name: '1x1 conv, 3 k-splits (the split-k pass)', x: [1, 4, 5, 64], w: [1, 1, 64, 7], opts: {}, splits: 3 },
-    { name: '3x3 conv by Winograd (its output pass)', x: [2, 7, 6, 8], w: [3, 3, 8, 5], opts: {}, winograd: true },
     {
       name: '3x3 stride-2 conv, workgroup-memory core (the GPU default)',
       x: [2, 11, 10, 4],
@@ -169,10 +167,6 @@ describe('GEMM epilogue activations: the fused op against float64 references', (
         if (p.gemm) {
           setVariant('gemm', p.gemm);
           onTestFinished(() => setVariant('gemm', undefined));
-        }
-        if (p.winograd) {
-          setVariant('conv3x3', 'winograd');
-          onTestFinished(() => setVariant('conv3x3', undefined));
         }
         const Cout = p.w[3];
         const [x, w, scale, shift] = [

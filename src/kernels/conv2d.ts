@@ -1,25 +1,12 @@
 /**
  * 2-D convolution (NHWC images, HWIO weights), forward and backward, plus its float64 CPU reference.
- *
- * Dense convolutions (groups = 1) run on the GEMM engine as implicit GEMMs with their own loaders:
+ * Dense convolutions run on the GEMM engine as implicit GEMMs whose loaders gather the operands in place:
  * - forward:         M = N*OH*OW, N = Cout, K = KH*KW*Cin   (shaders/conv2d_fwd.wgsl)
  * - input gradient:  per stride phase, M = N*H*W/(sh*sw), N = Cin, K = (taps of the phase)*Cout
- *                    (shaders/conv2d_dx.wgsl: no multiplications by the zeros a dilated dY would hold;
- *                    B read from w in place, or from a per-phase transposed copy for the GPU's core)
- * - weight gradient: M = KH*KW*Cin, N = Cout, K = N*OH*OW   (shaders/conv2d_dw.wgsl; gemm splits k;
- *                    A is read four rows (channels) at a time and k is carried pixel to pixel)
+ *                    (shaders/conv2d_dx.wgsl)
+ * - weight gradient: M = KH*KW*Cin, N = Cout, K = N*OH*OW   (shaders/conv2d_dw.wgsl; split-k)
  * - bias gradient:   sum of dY over N, OH, OW.
- * Convolution backward is convolution: dX is dY dilated by the stride, correlated with the flipped,
- * transposed weights (padding k_eff - 1 - pad); dW correlates X with dY (stride and dilation swapped).
- * The loaders gather those operands in place instead of building the dilated/flipped tensors.
- *
- * Depthwise convolutions (groups = Cin = Cout) run their own direct kernel (src/kernels/depthwise.ts,
- * shaders/conv2d_depthwise.wgsl); other grouped convolutions (groups > 1) run a general direct kernel
- * (shaders/conv2d_grouped.wgsl). Each is one source for forward, input and weight gradients.
- *
- * 'same' padding follows TensorFlow/Keras: OH = ceil(H / stride), total padding
- * max((OH - 1)*stride + (KH - 1)*dilation + 1 - H, 0), top = floor(total / 2), the extra row at the
- * bottom (and likewise left/right). PyTorch's padding='same' (stride 1 only) agrees for stride 1.
+ * Depthwise convolutions run src/kernels/depthwise.ts, other grouped ones shaders/conv2d_grouped.wgsl.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
@@ -30,8 +17,6 @@ import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
-import { variant } from './variants.js';
-import { winogradApplies, winogradConv2d } from './winograd.js';
 import { depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad, usesDepthwiseKernel } from './depthwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
@@ -120,28 +105,16 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
     );
   const effH = (KH - 1) * dilH + 1;
   const effW = (KW - 1) * dilW + 1;
-  let padT = 0,
-    padB = 0,
-    padL = 0,
-    padR = 0,
-    OH: number,
-    OW: number;
+  let [padT, padB, padL, padR] = typeof padding === 'string' ? [0, 0, 0, 0] : padding;
   if (padding === 'same') {
-    OH = Math.ceil(H / sh);
-    OW = Math.ceil(W / sw);
-    const th = Math.max((OH - 1) * sh + effH - H, 0);
-    const tw = Math.max((OW - 1) * sw + effW - W, 0);
-    [padT, padB, padL, padR] = [
-      Math.floor(th / 2),
-      th - Math.floor(th / 2),
-      Math.floor(tw / 2),
-      tw - Math.floor(tw / 2),
-    ];
-  } else {
-    if (padding !== 'valid') [padT, padB, padL, padR] = padding;
-    OH = Math.floor((H + padT + padB - effH) / sh) + 1;
-    OW = Math.floor((W + padL + padR - effW) / sw) + 1;
+    // TensorFlow's total padding for OH = ceil(H / sh), the odd row at the bottom (likewise right).
+    const th = Math.max((Math.ceil(H / sh) - 1) * sh + effH - H, 0);
+    const tw = Math.max((Math.ceil(W / sw) - 1) * sw + effW - W, 0);
+    [padT, padL] = [Math.floor(th / 2), Math.floor(tw / 2)];
+    [padB, padR] = [th - padT, tw - padL];
   }
+  const OH = Math.floor((H + padT + padB - effH) / sh) + 1;
+  const OW = Math.floor((W + padL + padR - effW) / sw) + 1;
   if (OH < 1 || OW < 1) {
     const kernel = `${effH}x${effW} effective kernel (${KH}x${KW}, dilation [${dilH}, ${dilW}], stride [${sh}, ${sw}])`;
     const padded = `${H + padT + padB}x${W + padL + padR}`;
@@ -191,9 +164,8 @@ const wtKernel = (block: boolean): string =>
   );
 
 /**
- * The input gradient's B read from the HWIO weights themselves (bound as vec4s along co, Cout % 4 ==
- * 0): B[k..k+3, n..n+3] is four vec4 loads along co, transposed in registers (columns past N read
- * column N - 1 and are never stored). Only for cores that read B four k at a time.
+ * The input gradient's B read from the HWIO weights themselves (vec4s along co, Cout % 4 == 0), for
+ * cores that read B four k at a time: four vec4 loads, transposed in registers.
  */
 const DX_FROM_W = `// w[tap, 0, co] for k = (t, co): t is the phase's tap (jh, jw),
 // i.e. w's (kh0 + jh*khStep, kw0 + jw*kwStep).
@@ -219,14 +191,15 @@ fn loadB4x4(k: u32, n: u32) -> mat4x4<f32> {
   return transpose(mat4x4<f32>(c0, c1, c2, c3)); // columns c_j = B[k..k+3, n + j] -> rows
 }`;
 
+/** Uniforms of the forward, weight-gradient and grouped kernels: sizes, strides, dilations, padding. */
 function geomParams(g: ConvGeometry) {
-  return { sh: g.sh, sw: g.sw, dilH: g.dilH, dilW: g.dilW, padT: g.padT, padL: g.padL };
+  const { H, W, Cin, OH, OW, sh, sw, dilH, dilW, padT, padL } = g;
+  return { H, W, Cin, OH, OW, sh, sw, dilH, dilW, padT, padL };
 }
 
 /**
  * The taps of one axis (size KS, dilation d, stride s, leading padding pad) that read inside an input
- * of `size` for at least one of `out` output positions: [first, last], or null when none does. Tap k
- * reads o*s - pad + k*d: the first o with that >= 0 decides.
+ * of `size` for at least one of `out` output positions: [first, last], or null when none does.
  */
 export function liveTapRange(
   KS: number,
@@ -249,12 +222,10 @@ export function liveTapRange(
 }
 
 /**
- * The part of the kernel that the forward pass and the weight gradient compute with: taps that read
- * only padding for every output pixel contribute nothing, and small maps have many (InceptionV3 at
- * 75 px runs 3x3, 1x3 and 3x1 convolutions on 1x1 maps, where 8/9 or 2/3 of K is padding, and 1x7 / 7x1
- * on 3x3 maps, 2/7). The window keeps whole kernel rows kh0.. (and, for a single row, columns kw0..),
- * so that its weights are one block of w's rows from `row0` = (kh0*KW + kw0)*Cin and its weight
- * gradient one block of dW's. `padT` and `padL` are the padding as the window sees it.
+ * The part of the kernel that the forward pass and the weight gradient compute with, leaving out taps
+ * that read only padding (small maps have many). It keeps whole kernel rows kh0.. (and, for a single
+ * row, columns kw0..), so that its weights are one block of w's rows from `row0`; `padT` and `padL`
+ * are the padding as the window sees it.
  */
 export interface TapWindow {
   kh0: number;
@@ -295,25 +266,7 @@ function clipTaps(t: PhaseTaps, live: [number, number] | null): PhaseTaps {
   return j1 < j0 ? { k0: 0, step: 1, n: 0 } : { k0: t.k0 + j0 * t.step, step: t.step, n: j1 - j0 + 1 };
 }
 
-/**
- * How a 3x3, stride-1, undilated dense convolution runs forward: 'gemm' (the implicit GEMM, the
- * default) or 'winograd' (F(2x2, 3x3), src/kernels/winograd.ts: 2.25x fewer multiply-adds, three more
- * passes and a workspace of four times the input), chosen with `setVariant('conv3x3', ...)` or per
- * shape by `autotune`. On CPU adapters Winograd took 0.58-0.67 of the time on SwiftShader and 0.59-0.86
- * on lavapipe with at least 64 input channels on maps of 8x8 and more, and lost on 4x4 maps and with
- * 32 input channels (bench/LAB.md #52); it is not the default because its workspace raised DenseNet121's
- * inference peak memory by 1.25 MiB (past TensorFlow.js's) for a ~12 % faster forward on SwiftShader,
- * and it is unmeasured on GPUs.
- */
-export type Conv3x3Variant = 'gemm' | 'winograd';
-const conv3x3Variant = (g: ConvGeometry, win: TapWindow): Conv3x3Variant =>
-  winogradApplies(g) && win.whole
-    ? variant<Conv3x3Variant>('conv3x3', { cpu: 'gemm', gpu: 'gemm' }, `${g.N}x${g.H}x${g.W}x${g.Cin}:${g.Cout}`)
-    : 'gemm';
-
-/**
- * The implicit-GEMM (or Winograd) forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller).
- */
+/** The implicit-GEMM forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller). */
 export function forwardGemm(
   x: Tensor,
   w: Tensor,
@@ -323,7 +276,6 @@ export function forwardGemm(
   into?: { tensor: Tensor; ldc: number; offset: number },
 ): Tensor {
   const win = tapWindow(g);
-  if (conv3x3Variant(g, win) === 'winograd') return winogradConv2d(x, w, bias, g, { epilogue, into });
   const M = g.N * g.OH * g.OW;
   const K = win.KH * win.KW * g.Cin;
   checkIndex(M, 'N*OH*OW', g);
@@ -338,21 +290,10 @@ export function forwardGemm(
     K,
     // Without a bias, x stands in for the (unread) bias binding: two read-only bindings may alias.
     inputs: { x: x.storage, w: w.storage, bias: (bias ?? x).storage },
-    params: {
-      ...windowParams(g, win),
-      H: g.H,
-      W: g.W,
-      Cin: g.Cin,
-      OH: g.OH,
-      OW: g.OW,
-      hasBias: bias ? 1 : 0,
-      kOff: win.row0,
-    },
+    params: { ...windowParams(g, win), hasBias: bias ? 1 : 0, kOff: win.row0 },
     outShape: [g.N, g.OH, g.OW, g.Cout],
     epilogue,
     // The plain forward (training) and the fused one (inference: batch norm and activation) share a pipeline.
-    epilogueSlot: true,
-    stridedStore: true,
     into,
   });
 }
@@ -513,9 +454,8 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
     N: g.Cout,
     K,
     inputs: { x: x.storage, dy: dy.storage },
-    params: { ...windowParams(g, win), H: g.H, W: g.W, Cin: g.Cin, OH: g.OH, OW: g.OW, ...nextPixelJumps(g) },
+    params: { ...windowParams(g, win), ...nextPixelJumps(g) },
     outShape: wShape,
-    stridedStore: true,
     into,
   });
 }
@@ -540,31 +480,14 @@ function groupedLaunch(
   checkIndex(items, 'pixels (or weight taps x chunks)', g);
   const out = Tensor.empty(outShape);
   const quads = Math.ceil(channels / 4);
-  const Cig = g.Cin / g.groups;
-  const Cog = g.Cout / g.groups;
-  const params = {
-    ...geomParams(g),
-    total: items * quads,
-    quads,
-    H: g.H,
-    W: g.W,
-    Cin: g.Cin,
-    OH: g.OH,
-    OW: g.OW,
-    Cout: g.Cout,
-    KH: g.KH,
-    KW: g.KW,
-    Cig,
-    Cog,
-    hasBias: bias ? 1 : 0,
-    positions: g.N * g.OH * g.OW,
-    chunk: chunk || g.N * g.OH * g.OW,
-  };
+  const positions = g.N * g.OH * g.OW;
+  const { Cout, KH, KW, groups } = g;
+  const sizes = { ...geomParams(g), Cout, KH, KW, Cig: g.Cin / groups, Cog: Cout / groups, quads, positions };
   const k = rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode });
   rt.dispatch(
     k,
     { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
-    params,
+    { ...sizes, total: items * quads, hasBias: bias ? 1 : 0, chunk: chunk || positions },
     rt.grid(items * quads, 256),
   );
   return out;
@@ -648,8 +571,7 @@ export const conv2d = defineOp(
       throw new Error(
         `ossify: conv2d bias must be [${g.Cout}] (Cout of w ${shapeStr(w.shape)}), got ${shapeStr(bias.shape)}`,
       );
-    // A 1x1, stride-1, unpadded convolution is a plain matmul over the pixels of NHWC x (half of
-    // InceptionV3's convolutions): no gather, and autograd comes from matmul, add and the views.
+    // 1x1, stride 1, unpadded: a plain matmul (autograd from matmul, add and the views).
     if (isPlainMatmul(g)) {
       const y = matmul(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]));
       return reshape(bias ? add(y, bias) : y, [g.N, g.OH, g.OW, g.Cout]);

@@ -1,12 +1,10 @@
 /**
- * The inference-only kernel entry, what inference plans (src/layers/plan.ts) emit: `fused(x, w, opts)`,
- * one launch of a prologue (a per-input-channel affine map and ReLU applied as x is read), a core and an
- * epilogue (a per-output-channel map and an activation, e.g. a batch norm then ReLU, sigmoid or swish,
- * applied as y is stored, optionally into a channel range of a wider tensor). The cores are the
- * differentiable kernels' own launches and pipelines (the GEMM core of src/kernels/gemm.ts, whose
- * epilogue is a run-time choice): with `w` a dense convolution (1x1 stride-1 unpadded ones a plain
- * GEMM, which alone take a prologue and `from`); without, an average pooling (`pool`), the prologue
- * alone (the inference batch norm) or a copy into `into`. Records no autograd.
+ * The inference-only kernel that inference plans (src/layers/plan.ts) emit: `fused(x, w, opts)`, one
+ * launch of a prologue (a per-input-channel affine map and ReLU as x is read), a core and an epilogue (a
+ * per-output-channel map and activation as y is stored, optionally into channels of a wider tensor). The
+ * cores are the differentiable kernels' own launches: with `w` a dense convolution (1x1 stride-1 unpadded
+ * ones, a plain GEMM, alone take a prologue and `from`); without, an average pooling (`pool`), the
+ * prologue alone or a copy into `into`. Records no autograd.
  */
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkChoice } from '../validate.js';
@@ -19,9 +17,8 @@ import { writeChannels } from './concat.js';
 import { reshape } from './elementwise.js';
 
 /**
- * A per-channel affine map then an activation: `table` = [scale, shift] ([2, C]; see batchNormAffineTable);
- * `relu`: ReLU after the map; `activation` (epilogues only): the activation after the map, one of
- * {@link EPILOGUE_ACTIVATIONS} (default: 'relu' with `relu`, else 'linear').
+ * A per-channel affine map then an activation: `table` = [scale, shift] ([2, C]); `relu`: ReLU after the
+ * map; `activation` (epilogues only): one of {@link EPILOGUE_ACTIVATIONS} (default 'relu' with `relu`, else 'linear').
  */
 export interface AffineMap {
   table: Tensor;
@@ -36,10 +33,9 @@ export interface ChannelSlice {
 }
 
 /**
- * Options of {@link fused}: the convolution's (with `w`); `prologue`: read x as act(x * scale[c] +
- * shift[c]); `epilogue`: store act(y * scale[c] + shift[c]) (convolutions); `from`: read x's channels
- * [offset, offset + C) only; `into`: write the output there (returned); `pool`: average pooling as the
- * core (no `w`); `splits`: split-k count of a GEMM core (tests).
+ * Options of {@link fused}: the convolution's (with `w`); `prologue` / `epilogue`: the maps of x as read /
+ * y as stored; `from`: read x's channels [offset, offset + C) only; `into`: write the output there
+ * (returned); `pool`: average pooling as the core (no `w`); `splits`: split-k count of a GEMM core (tests).
  */
 export interface FusedOptions extends Conv2dOptions {
   prologue?: AffineMap;

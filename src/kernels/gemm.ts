@@ -13,42 +13,28 @@ import splitsSrc from '../../shaders/gemm_splits.wgsl';
 
 /**
  * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
- * invocation, no barriers), 'regtile4' (4 rows: more workgroups for small M), 'subgroup' (32 rows
- * x vec4, A's rows shared across a subgroup: the CPU-adapter default where 'subgroups' is granted with a
- * fixed subgroup size; elsewhere, or when a workgroup row is narrower than a subgroup, it runs as
- * 'regtile') and 'subgroup8' ('subgroup' with 8 columns per invocation, for GEMMs whose A is read as
- * vec4s, four k at a time (`vecA`) or four rows at a time (`rowsA4`), else it runs as 'subgroup': the
- * default with 4-lane subgroups, i.e. SwiftShader, where at most a quarter of its columns would idle;
- * bench/LAB.md #29, #30). The kernel lab (bench/lab) measures them; `autotune` picks per shape.
+ * invocation, no barriers), 'regtile4' (4 rows), 'subgroup' (32 rows x vec4, A's rows shared across a
+ * subgroup: the CPU default where fixed-size subgroups are granted, else it runs as 'regtile') and
+ * 'subgroup8' (8 columns per invocation where A is read as vec4s, else 'subgroup'; the default with
+ * 4-lane subgroups, bench/LAB.md #29, #30). `autotune` picks per shape.
  */
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup' | 'subgroup8';
 /** Every {@link GemmVariant}, for `setVariant('gemm', ...)` and `autotune`. */
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup', 'subgroup8'];
 
-/**
- * Most rows per invocation in the register-tiled variants: 8 x vec4 was fastest on SwiftShader for the
- * plain form; the subgroup form shares A's rows across lanes, so more rows cost each lane only
- * rows / subgroupSize gathers per k and 32 rows won on both CPU adapters (bench/LAB.md #25).
- */
+/** Most rows per invocation in the register-tiled variants (bench/LAB.md #25). */
 const maxRowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : v === 'subgroup' || v === 'subgroup8' ? 32 : 8);
 /** Columns per invocation: one vec4, or two in 'subgroup8'. */
 const colsOf = (v: GemmVariant): number => (v === 'subgroup8' ? 8 : 4);
 const isSubgroupForm = (v: GemmVariant): boolean => v === 'subgroup' || v === 'subgroup8';
-/** Invocations per workgroup in the register-tiled variant (64 or 128 did best on SwiftShader). */
+/** Invocations per workgroup in the register-tiled variants. */
 const REG_INVOCATIONS = 64;
 const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /**
  * The register-tiled launch shape of an M x N output: rows per invocation `tm` and the workgroup
- * (wgX, wgY). The plain forms take just enough invocations across columns (each covers 4) and rows
- * that narrow outputs (Cout 1 or 16 in BAM) and short ones (the 2x2 and 1x1 maps at the end of
- * InceptionV3 at 75 px, where M = batch * 4 or batch) do not spend most lanes on rows and columns that
- * do not exist. The subgroup forms (the CPU adapters' default) take one shape for every M and N: each
- * shape is a kernel of its own, compiled on first use, and a CPU adapter takes seconds per GEMM kernel
- * (a training run of the default model compiled 83 GEMM pipelines from 47 sources, bench/LAB.md #55).
- * Their 32 rows run in blocks of 8 that an invocation past M skips, so short M costs no more than
- * a kernel fitted to it, and a subgroup-wide row of 4 (or 8) columns per lane idles no more columns
- * than narrower workgroups would.
+ * (wgX, wgY). The plain forms fit it to narrow and short outputs; the subgroup forms take one shape
+ * for every M and N (each shape is a pipeline, and CPU adapters compile slowly: bench/LAB.md #55).
  */
 function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: number; wgY: number } {
   if (isSubgroupForm(v)) {
@@ -59,23 +45,20 @@ function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: numb
   const tm = Math.min(maxRowsOf(v), pow2ceil(M));
   const quads = Math.ceil(N / colsOf(v)); // column groups, one per invocation
   let wgX = Math.min(16, pow2ceil(quads));
-  // Half as wide when that idles fewer columns: N = 96 fills three 32-column workgroups exactly
-  // instead of two 64-column ones with 32 columns idle (bench/LAB.md #28).
+  // Half as wide when that idles fewer columns (bench/LAB.md #28).
   const idle = (w: number): number => Math.ceil(quads / w) * w - quads;
   if (wgX / 2 >= 1 && idle(wgX / 2) < idle(wgX)) wgX /= 2;
   const rowGroups = Math.ceil(M / tm);
   let wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(rowGroups));
-  // Likewise shorter while that idles fewer rows (weight gradients: M = 9 * 32 = 288 rows left 7 of
-  // 16 32-row groups idle in 8-high workgroups), keeping at least 16 invocations per workgroup.
+  // Likewise shorter while that idles fewer rows, keeping at least 16 invocations per workgroup.
   const idleRows = (h: number): number => Math.ceil(rowGroups / h) * h - rowGroups;
   while (wgY > 1 && wgX * wgY > 16 && idleRows(wgY / 2) < idleRows(wgY)) wgY /= 2;
   return { tm, wgX, wgY };
 }
 
 /**
- * Lanes that share A's rows in the subgroup form for `tm` rows and a workgroup `wgX` invocations
- * wide, or 0 when it cannot run: it needs the 'subgroups' feature, a fixed subgroup size (CPU
- * adapters: 4 on SwiftShader, 8 on lavapipe) and subgroups that fit in one workgroup row.
+ * Lanes that share A's rows in the subgroup form, or 0 when it cannot run: it needs 'subgroups', a
+ * fixed subgroup size (4 on SwiftShader, 8 on lavapipe) and subgroups that fit in a workgroup row.
  */
 function subgroupLanes(tm: number, wgX: number): number {
   const info = runtime().info;
@@ -105,9 +88,10 @@ function chooseSplits(v: GemmVariant, M: number, N: number, K: number): number {
   return Math.max(1, Math.min(Math.ceil(target / (x * y)), Math.floor(K / 256), 64));
 }
 
+/** One GEMM launch: the op's loaders, sizes, bindings and options. */
 export interface GemmCall {
   label: string;
-  /** WGSL of the loaders: Params, bindings and the functions of {@link GemmLoaders}. */
+  /** WGSL of the loaders: Params, bindings and the functions of the loader contract (see checkLoaders). */
   loaders: string;
   M: number;
   N: number;
@@ -124,50 +108,30 @@ export interface GemmCall {
   splits?: number;
   /**
    * K is this many blocks of K / batches, each its own product: the launch runs one split per block
-   * and returns their [batches, M * N] partial products unsummed (the loaders map k to its block;
-   * Winograd's 16 products, src/kernels/winograd.ts). No epilogue or `into` then.
+   * and returns their [batches, M * N] products unsummed (a batched matmul). No epilogue or `into` then.
    */
   batches?: number;
-  /**
-   * Loaders with aKStep ({@link GemmLoaders}): with K % 4 == 0 the subgroup core steps k by 4. Only where B is bound as
-   * vec4s (the unrolled body is large otherwise).
-   */
+  /** Loaders with aKStep, B bound as vec4s: with K % 4 == 0 the subgroup core steps k by 4. */
   kStep4?: boolean;
-  /**
-   * Loaders with loadA4, one vec4 load: with kStep4 the subgroup core loads and broadcasts A four k at a time
-   * (bench/LAB.md #21).
-   */
+  /** Loaders with loadA4 (one vec4 load): with kStep4 the subgroup core reads A four k at a time (bench/LAB.md #21). */
   vecA?: boolean;
-  /**
-   * Loaders with loadA4rows, one vec4 load (A contiguous along m: weight gradients), and M % 4 == 0: the subgroup core
-   * loads four rows per lane and k.
-   */
+  /** Loaders with loadA4rows (one vec4 load), M % 4 == 0: the subgroup core reads four rows per lane and k. */
   rowsA4?: boolean;
   /** Loaders with aKNext, cheaper than aK (k steps of 1 use it). */
   kNext?: boolean;
-  /** Applied to every element of C as it is stored (see {@link GemmEpilogue}); needs `epilogueSlot`. */
+  /** Applied to every element of C as it is stored ({@link GemmEpilogue}); needs `epiMode: u32` in Params. */
   epilogue?: GemmEpilogue;
   /**
-   * The loaders' Params has `epiMode: u32`: the kernel always carries the epilogue, which the uniform
-   * selects per dispatch ({@link epilogueMode}; with none, `epi` is bound to one of the inputs, unread),
-   * so that this op's plain launches (a training step) and fused ones (inference) share one pipeline.
-   */
-  epilogueSlot?: boolean;
-  /**
-   * Store C[m, n] at element m * ldc + offset + n of `tensor` instead of a fresh tensor, and return
-   * `tensor`: columns [offset, offset + N) of rows `ldc` long (a convolution writing its channels
-   * straight into a wider concatenation, checked by the caller: matmul.ts `sliceTarget`), or, with
-   * ldc = N and offset a multiple of N, rows from offset / N on (a weight gradient's live window).
+   * Store C[m, n] at element m * ldc + offset + n of `tensor` (returned) instead of a fresh tensor:
+   * channels of a wider concatenation, or rows of a weight gradient's live window. Checked by the caller;
+   * needs `ldc` and `cOff` in Params (storeC writes c[(z * M + m) * ldc + cOff + n]).
    */
   into?: { tensor: Tensor; ldc: number; offset: number };
-  /** The loaders' storeC writes c[(z * M + m) * ldc + cOff + n] (Params `ldc`, `cOff`). */
-  stridedStore?: boolean;
 }
 
 /**
- * The activations a GEMM epilogue applies after its affine map, as data: WGSL of `y` (a vec4<f32>) and
- * a float64 reference. relu keeps NaN (see reluWgsl); sigmoid is 1 / (1 + e^-y) as the unary op's;
- * swish (SiLU, EfficientNet's) is y * sigmoid(y), written y / (1 + e^-y) (-0 where e^-y overflows).
+ * The activations a GEMM epilogue applies after its affine map: WGSL of `y` (a vec4<f32>) and a float64
+ * reference. swish (SiLU) is y * sigmoid(y), written y / (1 + e^-y) (-0 where e^-y overflows).
  */
 export const EPILOGUE_ACTIVATIONS = {
   linear: { wgsl: 'y', ref: (y: number): number => y },
@@ -180,22 +144,16 @@ export type EpilogueActivation = keyof typeof EPILOGUE_ACTIVATIONS;
 const ACTIVATIONS = Object.keys(EPILOGUE_ACTIVATIONS) as EpilogueActivation[];
 
 /**
- * A per-column affine map, then an activation, applied to C: c[m, n] = act(c[m, n] * table[n] +
- * table[N + n]) with `table` = [scale(N), shift(N)] (e.g. an inference batch norm folded behind a
- * convolution: {@link batchNormAffineTable}). Fused into the GEMM's store (no extra pass over C);
- * split-k GEMMs apply it once their partial sums are added.
+ * A per-column affine map, then an activation, applied to C as it is stored: c[m, n] = act(c[m, n] *
+ * table[n] + table[N + n]), `table` = [scale(N), shift(N)] (e.g. an inference batch norm).
  */
 export interface GemmEpilogue {
   table: BufferLike;
   activation: EpilogueActivation;
 }
 
-/**
- * The uniform `epiMode` that selects an epilogue at run time: 0 none, else 1 + the activation's index
- * in {@link EPILOGUE_ACTIVATIONS}. One pipeline serves every choice: a training step's plain GEMMs
- * and an inference pass's fused ones compile once between them (bench/LAB.md #59).
- */
-export function epilogueMode(e: GemmEpilogue | null | undefined): number {
+/** The uniform `epiMode`: 0 none, else 1 + the activation's index (one pipeline for all, bench/LAB.md #59). */
+function epilogueMode(e: GemmEpilogue | null | undefined): number {
   return e ? 1 + ACTIVATIONS.indexOf(e.activation) : 0;
 }
 
@@ -208,19 +166,26 @@ ${ACTIVATIONS.slice(1)
     default: { return y; }
   }
 }`;
-// One definition of the epilogue for the fused store and the stand-alone passes (split-k sums, Winograd's
-// output): their uniform \`p\` has N and epiMode; \`epi\` is bound to any read-only buffer when epiMode is 0.
-export const EPILOGUE_FN = `@group(0) @binding(15) var<storage, read> epi: array<f32>; // [scale(N), shift(N)]
+// The epilogue of the fused store and the split-k pass: their uniform \`p\` has N and epiMode; \`epi\` is
+// bound to any read-only buffer when epiMode is 0.
+const EPILOGUE_FN = `@group(0) @binding(15) var<storage, read> epi: array<f32>; // [scale(N), shift(N)]
 ${EPI_ACT}
 fn epilogue(n: u32, v: f32) -> f32 {
   if (p.epiMode == 0u) { return v; }
   return epiAct(vec4<f32>(v * epi[n] + epi[p.N + n])).x;
 }`;
 /**
- * The GEMM cores map each invocation's row of 4 accumulated columns before storing it: `colMap(n0)` once
- * per invocation and column group, `rowMap(v, colMap)` per row. Loaders without them store C as it is;
- * the epilogue reads its scale and shift for the 4 columns once (not per element: 32 rows of scalar
- * table reads made the fused kernels 3x slower to compile on lavapipe, bench/LAB.md #55).
+ * The fields of the loaders' Params (memoised). With `epiMode: u32` the kernel always carries the epilogue,
+ * selected per dispatch, so that plain (training) and fused (inference) launches share one pipeline; with
+ * `ldc` and `cOff`, C may go into a wider tensor.
+ */
+const paramsOf = memo(
+  (loaders) =>
+    new Set(Array.from(/struct\s+Params\s*\{([^}]*)\}/.exec(loaders)?.[1].matchAll(/(\w+)\s*:/g) ?? [], (m) => m[1])),
+);
+/**
+ * The cores map each row of 4 accumulated columns before storing it: `colMap(n0)` once per column group,
+ * `rowMap(v, colMap)` per row. The epilogue reads its table once per group (bench/LAB.md #55).
  */
 const IDENTITY_ROW_MAP = `
 fn colMap(n0: u32) -> mat2x4<f32> { return mat2x4<f32>(); }
@@ -268,25 +233,17 @@ export interface CoreOptions {
   cols?: 4 | 8;
   /** k steps of 1 carry aK along with the loaders' aKNext instead of decomposing every k. */
   kNext?: boolean;
-  /**
-   * With `kNext` and `rows4`: four such steps per loop iteration (then one per iteration for the rest).
-   * Not with scalar A reads: SwiftShader's compiler did not finish that body (bench/LAB.md #27).
-   */
+  /** With `kNext` and `rows4`: four such steps per loop iteration (bench/LAB.md #27, #34). */
   unrollNext?: boolean;
 }
 
 /**
- * The register-tiled core for `tm` rows per invocation, with the per-row statements unrolled into
- * separate variables (`{{LOADERS}}` left to fill). With `sgLanes` > 0 (the subgroup form), lane l of a
- * subgroup loads A's rows l, l + sgLanes, ... and broadcasts them. With `k4` the k loop steps by 4
- * (loaders with aKStep, K % 4 == 0); with `a4` as well (subgroup form only) each step loads A[m, k..k+3]
- * with one loadA4 and broadcasts it as a vec4. With `rows4` (subgroup form, A contiguous along m: the
- * weight gradients) lane l loads rows 4l..4l+3, 4(l + L).. as vec4s instead, one k at a time. `cols`
- * = 8 (with `a4` or `rows4`) gives each invocation two vec4s of columns. Shared with the kernel lab.
+ * The register-tiled core for `tm` rows per invocation, per-row statements unrolled into variables
+ * (`{{LOADERS}}` left to fill). In the subgroup form (`sgLanes` > 0) lane l loads A's rows l, l +
+ * sgLanes, ... (with `rows4`: rows 4l..4l+3, ... as vec4s) and broadcasts them. Memoised (the same
+ * string object keeps the pipeline cache cheap). Shared with the kernel lab.
  */
 export function regtileCore(tm: number, opts: CoreOptions = {}): string {
-  // Memoised: gemm() asks for a core on every call, and the same string object lets fillTemplate and
-  // the pipeline cache find it without rebuilding and rehashing kilobytes of WGSL per dispatch.
   const key = `${tm}:${JSON.stringify(opts)}`;
   let core = cores.get(key);
   if (core === undefined) cores.set(key, (core = buildCore(tm, opts)));
@@ -323,19 +280,14 @@ function buildCore(
     : sgLanes
       ? loads.map((j) => `  let row${j} = aRow(m0 + lane % ${sgLanes}u + ${j * sgLanes}u);`)
       : rows.map((r) => `  let row${r} = aRow(m0 + ${r}u);`);
-  // Subgroup form: rows in blocks of ROW_BLOCK, each skipped where it starts at or past M (the loads of
-  // A's rows that a block alone uses go inside it). A load spans `sgLanes` rows, so with 16-lane
-  // subgroups (lavapipe on 512-bit vectors) the blocks are 16 rows; the four-row reads load outside.
+  // Subgroup form: rows in blocks (at least a load's `sgLanes` rows), each skipped where it starts at or
+  // past M, with the loads only it uses inside (the four-row reads load outside).
   const block = rows4 ? ROW_BLOCK : Math.max(ROW_BLOCK, sgLanes);
   const blocked = sgLanes > 0 && tm > block;
-  const inBlock =
-    (b: number) =>
-    (r: number): boolean =>
-      Math.floor(r / block) === b;
   const byBlock = (lines: (keep: (r: number) => boolean) => string[]): string[] => {
     if (!blocked) return lines(() => true);
     return [...Array(tm / block).keys()].flatMap((b) => {
-      const body = lines(inBlock(b));
+      const body = lines((r) => Math.floor(r / block) === b);
       if (b === 0) return body;
       return [`    if (m0 + ${b * block}u < p.M) {`, ...body.map((l) => `  ${l}`), '    }'];
     });
@@ -414,8 +366,7 @@ function buildCore(
             '  }',
           ]
         : oneLoop(step('k', kOne));
-  // An invocation whose rows all lie past M has nothing to do (its whole subgroup shares its rows, so
-  // the subgroup leaves together: the uniformity analysis cannot see that, hence the diagnostic).
+  // Invocations whose rows all lie past M leave, whole subgroups together (hence the diagnostic).
   const exit = blocked ? '  if (m0 >= p.M) { return; }\n' : '';
   return fillTemplate(regtileSrc, {
     ENABLE: sgLanes ? `enable subgroups;${blocked ? '\ndiagnostic(off, subgroup_uniformity);' : ''}` : '',
@@ -428,22 +379,13 @@ function buildCore(
   });
 }
 
-/** The shape key under which tuned variant choices are stored: label and M x N x K. */
-export function gemmShapeKey(call: Pick<GemmCall, 'label' | 'M' | 'N' | 'K'>): string {
-  return `${call.label}:${call.M}x${call.N}x${call.K}`;
-}
-
 /** The body of loadB4 from four single-column loadB reads (the fallback for B not bound as vec4s). */
 export const SCALAR_B4 = 'return vec4<f32>(loadB(k, n), loadB(k, n + 1u), loadB(k, n + 2u), loadB(k, n + 3u));';
 
 /**
- * Template values for a B operand stored as a row-major [K, N] matrix in binding `name`: bound as
- * vec4s when N % 4 == 0 (one 16-byte load per k for four columns instead of four scalar gathers: 2x
- * on CPU adapters, bench/LAB.md #11). Loaders declare `array<{{B_TYPE}}>`, read single elements with
- * `{{B_AT}}` (an expression in a flat index `i`) and use `{{B4}}` as the body of loadB4(k, n), or
- * take bAt, loadB and loadB4 whole from `{{B_LOADERS}}`. `row` is the stored row that GEMM row k
- * reads (an expression in k: loaders that skip leading rows of the stored matrix offset it); a loadB
- * of their own must apply the same offset, since the scalar body reads through loadB.
+ * Template values for B stored as a row-major [K, N] matrix in binding `name`, bound as vec4s when
+ * N % 4 == 0 (bench/LAB.md #11): `{{B_TYPE}}`, `{{B_AT}}` (element `i`), `{{B4}}` (loadB4's body) or
+ * bAt, loadB and loadB4 whole as `{{B_LOADERS}}`. `row`: the stored row GEMM row k reads.
  */
 export function rowMajorB(
   name: string,
@@ -468,9 +410,8 @@ export function rowMajorB(
 }
 
 /**
- * Template values for an A operand read from binding `name` as single elements (`{{A_AT}}`) and as
- * four consecutive elements (`{{A4_AT}}`), both expressions in a flat index `i`: bound as vec4s when
- * `vec` (the op guarantees i % 4 == 0 for the four-element reads), else composed of scalar reads.
+ * Template values for A in binding `name`: `{{A_AT}}` (element `i`) and `{{A4_AT}}` (elements i..i+3),
+ * bound as vec4s when `vec` (the op guarantees i % 4 == 0 for the four-element reads).
  */
 export function vec4A(name: string, vec: boolean): { A_TYPE: string; A_AT: string; A4_AT: string } {
   return vec
@@ -488,48 +429,24 @@ const ROWS_LOADB4X4 =
   '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), ' +
   'loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
 
-/**
- * The loader contract: the WGSL functions the GEMM cores call in a call's `loaders` (which also declare
- * `struct Params` with M, N, K, kPerSplit and the call's `params`, and the bindings), by role. A flag
- * of {@link GemmCall} promises a function; `stridedStore` promises Params `ldc` and `cOff` instead
- * (the runtime names a uniform field a dispatch sets that its struct lacks). Checked when a GEMM's
- * kernel is made, against the chosen core ({@link checkLoaders}).
- */
-export interface GemmLoaders {
-  /**
-   * Every core: rowKey = aRow(m), kKey = aK(k), A[m, k] = loadA(rowKey, kKey); storeC(m, n, z, v) stores split z's C[m,
-   * n].
-   */
-  required: 'aRow' | 'aK' | 'loadA' | 'storeC';
-  /**
-   * B[k, n] = loadB(k, n) (0 past N); loadB4(k, n) = B[k, n..n+3] and loadB4x4(k, n) = B[k..k+3, n..n+3] are generic
-   * when absent (loadB then required).
-   */
-  b: 'loadB' | 'loadB4' | 'loadB4x4';
-  /**
-   * colMap(n0) once per column group, rowMap(v, colMap) per row before storing: identity when absent; a fused epilogue
-   * brings its own (none allowed then).
-   */
-  rowMap: 'colMap' | 'rowMap';
-  /**
-   * What each flag promises: aKStep(aK(k), j) = aK(k + j); loadA4(row, aK(k)) = A[m, k..k+3]; loadA4rows(row, aK(k)) =
-   * A[m..m+3, k]; aKNext(aK(k)) = aK(k + 1).
-   */
-  flags: { kStep4: 'aKStep'; vecA: 'loadA4'; rowsA4: 'loadA4rows'; kNext: 'aKNext' };
-}
-type GemmLoaderFn =
-  GemmLoaders['required'] | GemmLoaders['b'] | GemmLoaders['rowMap'] | GemmLoaders['flags'][keyof GemmLoaders['flags']];
-const FLAG_FNS: GemmLoaders['flags'] = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' };
+const FLAG_FNS = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' } as const;
 /** The WGSL functions that `loaders` define (memoised). */
 const loaderFns = memo((loaders) => new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1])));
 
 /**
- * Check a call's loaders against {@link GemmLoaders} for core `v` reading A as `reads` says (see
- * {@link CoreOptions}): throws naming the first function that the core calls, or a flag of the call
- * promises, that the loaders do not define (or a row map beside a fused epilogue).
+ * The loader contract, checked against core `v` reading A as `reads` says: the loaders (which declare
+ * `struct Params` with M, N, K, kPerSplit and the call's params, and the bindings) define
+ * - every core: rowKey = aRow(m), kKey = aK(k), A[m, k] = loadA(rowKey, kKey), storeC(m, n, z, v)
+ *   (split z's C[m, n]);
+ * - B[k, n] = loadB(k, n) (0 past N); loadB4(k, n) = B[k, n..n+3] and loadB4x4(k, n) = B[k..k+3, n..n+3]
+ *   are generic when absent;
+ * - optionally colMap and rowMap (see IDENTITY_ROW_MAP; not with an epiMode, whose they are);
+ * - per flag: aKStep(aK(k), j) = aK(k + j) (kStep4); loadA4(row, aK(k)) = A[m, k..k+3] (vecA);
+ *   loadA4rows(row, aK(k)) = A[m..m+3, k] (rowsA4); aKNext(aK(k)) = aK(k + 1) (kNext).
+ * Throws naming the first function missing.
  */
-export function checkLoaders(
-  call: Pick<GemmCall, 'label' | 'loaders' | 'epilogueSlot' | keyof GemmLoaders['flags']>,
+function checkLoaders(
+  call: Pick<GemmCall, 'label' | 'loaders' | keyof typeof FLAG_FNS>,
   v: GemmVariant,
   reads: { k4: boolean; a4: boolean; rows4: boolean; kNext: boolean },
 ): void {
@@ -540,7 +457,7 @@ export function checkLoaders(
       .filter((r) => reads[r as keyof typeof reads])
       .join(', ')
       .replace(/^./, ' with $&')}`;
-  const calls: (GemmLoaderFn | false)[] = [
+  const calls = [
     'aRow',
     'aK',
     'loadA',
@@ -562,20 +479,13 @@ export function checkLoaders(
     if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
   if (fns.has('colMap') !== fns.has('rowMap'))
     fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
-  if (call.epilogueSlot && fns.has('rowMap'))
+  if (paramsOf(call.loaders).has('epiMode') && fns.has('rowMap'))
     throw new Error(
       `ossify: gemm '${call.label}': the epilogue is the row map, and the loaders define a rowMap of their own`,
     );
-  if (call.epilogueSlot && !paramsEpiMode(call.loaders))
-    throw new Error(`ossify: gemm '${call.label}': epilogueSlot needs the field epiMode: u32 in the loaders' Params`);
 }
-/** Whether the loaders' Params declares `epiMode` (memoised). */
-const paramsEpiMode = memo((loaders) => /struct\s+Params\s*\{[^}]*\bepiMode\s*:/.test(loaders));
 
-/**
- * Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised: same
- * string, cached pipeline). Exported for the kernel lab.
- */
+/** Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised). */
 export const completeLoaders: (loaders: string) => string = memo((loaders) => {
   const fns = loaderFns(loaders);
   const missing = (f: string, wgsl: string): string => (fns.has(f) ? '' : wgsl);
@@ -588,20 +498,17 @@ export const completeLoaders: (loaders: string) => string = memo((loaders) => {
 });
 
 /**
- * The core a GEMM of this shape runs on this adapter: the forced, tuned or default variant, with
- * 'subgroup' falling back to 'regtile' where it cannot run; `sgLanes` is the subgroup lanes sharing
- * A's rows in the subgroup form (0 otherwise).
+ * The core a GEMM of this shape runs on this adapter (forced, tuned or default; the subgroup forms fall
+ * back to 'regtile' where they cannot run) and its subgroup lanes sharing A's rows (0: plain form).
  */
 export function resolveGemmVariant(call: GemmShape): { variant: GemmVariant; sgLanes: number } {
   const sg = subgroupLanes(8, 16);
-  // With 4-lane subgroups (SwiftShader) A is shared by fewer lanes, so B's gathers weigh more and 8
-  // columns per invocation pay (bench/LAB.md #29), unless over a quarter of those columns would not
-  // exist (narrow outputs: BAM's 16 channels, a 2-class head); with 8 lanes (lavapipe) they did not pay.
+  // 8 columns per invocation pay with 4-lane subgroups unless over a quarter would idle (bench/LAB.md #29).
   const eight = sg === 4 && vectorA(call, 'subgroup8') && idleColumns('subgroup8', call.M, call.N) <= 0.25;
   let chosen = variant<GemmVariant>(
     'gemm',
     { cpu: eight ? 'subgroup8' : sg ? 'subgroup' : 'regtile', gpu: 'shared' },
-    gemmShapeKey(call),
+    `${call.label}:${call.M}x${call.N}x${call.K}`,
   );
   if (chosen === 'subgroup8' && !vectorA(call, 'subgroup8')) chosen = 'subgroup';
   const reg = regShape(chosen, call.M, call.N);
@@ -637,23 +544,21 @@ export function gemm(call: GemmCall): Tensor {
     throw new Error(
       `ossify: internal error: ${call.label}: K = ${call.K} in ${batches} batches, with no epilogue or into`,
     );
-  if (call.epilogue && !call.epilogueSlot)
-    throw new Error(`ossify: internal error: ${call.label}: an epilogue needs loaders with an epilogueSlot`);
+  const params = paramsOf(call.loaders);
+  const slot = params.has('epiMode');
+  if (call.epilogue && !slot) throw new Error(`ossify: internal error: ${call.label}: its loaders take no epilogue`);
   const splits = batches || (call.splits ?? chooseSplits(v, call.M, call.N, call.K));
-  // A multiple of 4 (k4 steps never straddle splits), or exactly one batch.
+  // A multiple of 16 (k4 steps never straddle splits), or exactly one batch.
   const kPerSplit = batches ? call.K / batches : Math.ceil(call.K / splits / 16) * 16;
   const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
   // The epilogue rides on the store unless partial sums (split-k) are stored.
   const fused = call.epilogue && nsplit === 1 ? call.epilogue : null;
-  const slot = !!call.epilogueSlot;
   const loaders = completeLoaders(slot ? withEpilogue(call.loaders) : call.loaders);
-  // k steps of 4 only in the subgroup form: SwiftShader's compiler took minutes (and gigabytes) on the
-  // 4x unrolled body of the plain form with scalar B gathers.
+  // k steps of 4 only in the subgroup form (SwiftShader took minutes to compile the plain form's).
   const k4 = !!call.kStep4 && call.K % 4 === 0 && kPerSplit % 4 === 0 && sgLanes > 0;
   const a4 = sgLanes > 0 && vec4AStep(call);
   const rows4 = sgLanes > 0 && !a4 && rows4Read(call, v);
-  // Carried-k four-row loops unrolled by 4 with 4-lane subgroups (SwiftShader: weight gradients
-  // 0.65-0.9 of the time); with 8 lanes (lavapipe) the larger body cost 1.1-1.35x (bench/LAB.md #34).
+  // Carried-k four-row loops are unrolled by 4 with 4-lane subgroups only (bench/LAB.md #34).
   const kNext = v !== 'shared' && !!call.kNext && !a4 && (rows4 || !k4);
   checkLoaders(call, v, { k4, a4, rows4, kNext });
   const core =
@@ -674,12 +579,12 @@ export function gemm(call: GemmCall): Tensor {
     ...(v === 'shared' ? {} : { WG_X: reg.wgX, WG_Y: reg.wgY }),
   });
   const into = call.into;
-  if (into && !call.stridedStore)
+  if (into && !params.has('ldc'))
     throw new Error(`ossify: internal error: ${call.label}'s loaders cannot store into a wider tensor`);
   // Split-k partial sums stay dense; only the finished C goes into the wider tensor.
   const direct = nsplit === 1 && into;
   const out = direct ? into.tensor : Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
-  const strided: Record<string, number> = call.stridedStore
+  const strided: Record<string, number> = params.has('ldc')
     ? { ldc: direct ? into.ldc : call.N, cOff: direct ? into.offset : 0 }
     : {};
   const [x, y] = tiles(v, call.M, call.N);

@@ -9,16 +9,14 @@ import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js'
 import type { BufferLike } from '../gpu/runtime.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
-import bmmSrc from '../../shaders/gemm_bmm.wgsl';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import { broadcastShapes, broadcastTo } from './elementwise.js';
 import { sumTo } from './sum-raw.js';
 
 /**
  * The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0), `vecA` binds A as vec4s
- * (A not transposed with K % 4 == 0, or transposed with M % 4 == 0); `prologue` maps A's columns as
- * they are read ({@link A_KEYS}; its table bound as vec4s when 'vec4', i.e. K % 4 == 0); `epilogueSlot`
- * declares the uniform of the run-time epilogue (GemmCall.epilogueSlot).
+ * (A not transposed with K % 4 == 0, or transposed with M % 4 == 0), `vecBT` B transposed with K % 4 == 0;
+ * `prologue` maps A's columns as they are read (see PRO_KEY); `epilogueSlot` declares the epilogue's uniform.
  */
 export function matmulLoaders(
   vecB: boolean,
@@ -27,26 +25,35 @@ export function matmulLoaders(
   prologue: 'none' | 'f32' | 'vec4' = 'none',
   epilogueSlot = false,
 ): string {
-  const key = { A_KEY: A_KEYS[prologue], EPI_MODE: epilogueSlot ? ', epiMode: u32' : '' };
-  if (vecBT)
-    return fillTemplate(loaderSrc, {
-      B_TYPE: 'vec4<f32>',
-      B_AT: 'b[i / 4u][i % 4u]',
-      B4: SCALAR_B4,
-      B4X4: TRANSPOSED_B4X4,
-      ...vec4A('a', vecA),
-      ...key,
-    });
-  return fillTemplate(loaderSrc, { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '', ...vec4A('a', vecA), ...key });
+  const b = vecBT
+    ? { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4 }
+    : { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '' };
+  return fillTemplate(loaderSrc, {
+    ...vec4A('a', vecA),
+    B_TYPE: b.B_TYPE,
+    B_LOADERS: matmulB(b.B_AT, b.B4, b.B4X4),
+    A_KEY: A_KEYS[prologue],
+    PARAMS: epilogueSlot ? ', epiMode: u32' : '',
+  });
 }
 
+/** The B loaders of a matmul: B[k, n], or B[n, k] when TB. */
+const matmulB = (at: string, b4: string, b4x4: string): string => `fn bAt(i: u32) -> f32 { return ${at}; }
+fn loadB(k: u32, n: u32) -> f32 {
+  if (n >= p.N) { return 0.0; }
+  if (TB == 1u) { return bAt(n * p.K + k); }
+  return bAt(k * p.N + n);
+}
+fn loadB4(k: u32, n: u32) -> vec4<f32> {
+  ${b4}
+}
+${b4x4}`;
+
 /**
- * The k keys of the matmul loaders. Plain: k itself, A read as stored. With a prologue, a[m, k] is
- * read as act(a[m, k] * pro[k] + pro[K + k]), act = ReLU when PRO_RELU (an inference batch norm and
- * ReLU in front of a 1x1 convolution: DenseNet's pre-activation): the key carries k's coefficients
- * (s, t; lane r of them is k's own), loaded once per k step of the core and shared by the rows it
- * reads (per row, the loads cost lavapipe about a third of the GEMM). The table is bound as f32s or,
- * when K % 4 == 0, as vec4s (then s and t are pro[k - k % 4 .. +3], the four-k read's coefficients).
+ * The k keys of the matmul loaders. Plain: k itself. With a prologue, a[m, k] is read as act(a[m, k] *
+ * pro[k] + pro[K + k]), act = ReLU when PRO_RELU (DenseNet's pre-activation BN -> ReLU -> 1x1 conv): the
+ * key carries k's coefficients, loaded once per k step rather than per row. The table is bound as vec4s
+ * when K % 4 == 0 (s and t are then pro[k - k % 4 .. +3], lane r = k % 4 is k's own).
  */
 const PRO_KEY = `override PRO_RELU: bool = false;
 struct AKey { k: u32, r: u32, s: vec4<f32>, t: vec4<f32> }
@@ -61,14 +68,16 @@ fn proA4(kk: AKey, v: vec4<f32>) -> vec4<f32> {
   let y = v * kk.s + kk.t;
   return select(y, ${reluWgsl('y', 'vec4<f32>()')}, PRO_RELU);
 }`;
-const A_KEYS = {
-  none: `alias AKey = u32;
-fn aK(k: u32) -> AKey { return k; }
-fn kOf(kk: AKey) -> u32 { return kk; }
+// A u32 key, after its aK.
+const PLAIN_KEY = `fn kOf(kk: AKey) -> u32 { return kk; }
 fn aKStep(kk: AKey, j: u32) -> AKey { return kk + j; }
 fn aKNext(kk: AKey) -> AKey { return kk + 1u; }
 fn proA(kk: AKey, v: f32) -> f32 { return v; }
-fn proA4(kk: AKey, v: vec4<f32>) -> vec4<f32> { return v; }`,
+fn proA4(kk: AKey, v: vec4<f32>) -> vec4<f32> { return v; }`;
+const A_KEYS = {
+  none: `alias AKey = u32;
+fn aK(k: u32) -> AKey { return k; }
+${PLAIN_KEY}`,
   f32: `@group(0) @binding(14) var<storage, read> pro: array<f32>; // [scale(K), shift(K)]
 fn aK(k: u32) -> AKey { return AKey(k, 0u, vec4<f32>(pro[k]), vec4<f32>(pro[p.K + k])); }
 ${PRO_KEY}`,
@@ -77,10 +86,7 @@ fn aK(k: u32) -> AKey { let q = k / 4u; return AKey(k, k % 4u, pro[q], pro[p.K /
 ${PRO_KEY}`,
 };
 
-/**
- * B transposed ([N, K] in memory) with K % 4 == 0, bound as vec4s: four columns n..n+3 each give one
- * vec4 along k, transposed in registers into rows k..k+3 (columns past N read column N - 1, never stored).
- */
+/** B transposed ([N, K], K % 4 == 0, vec4s): four columns' vec4s along k, transposed in registers. */
 const TRANSPOSED_B4X4 = `fn loadB4x4(k: u32, n: u32) -> mat4x4<f32> {
   let last = p.N - 1u;
   let c0 = b[(min(n, last) * p.K + k) / 4u];
@@ -141,12 +147,9 @@ export function matmulLaunch(
   // A transposed ([K, M] in memory) with M % 4 == 0: four rows of op(A) at one k are one vec4.
   const rowsA4 = ta && M % 4 === 0;
   const pro = fused.prologue;
-  // The untransposed layout (a dense layer's forward; 1x1 convolutions) carries the run-time epilogue,
-  // so that a training step's plain matmuls and an inference pass's fused ones share a pipeline; the
-  // transposed ones (gradients) never take one.
+  // The untransposed layout (forward passes) carries the run-time epilogue; gradients never take one.
   const slot = !ta && !tb;
-  // The label names the transposes: profiles tell the weight gradient (A^T) from dX (B^T), and tuned
-  // choices (keyed by label and shape) do not mix layouts.
+  // The label names the transposes (for profiles, and tuned choices keyed by label and shape).
   return gemm({
     label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}${pro ? (pro.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`,
     loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT, pro ? (Ka % 4 === 0 ? 'vec4' : 'f32') : 'none', slot),
@@ -163,25 +166,35 @@ export function matmulLaunch(
     outShape: [M, N],
     splits,
     epilogue: fused.epilogue,
-    epilogueSlot: slot,
-    stridedStore: true,
     into: fused.into,
   });
 }
 
+/**
+ * The batched matmul's k key: k = z * Kb + kk runs over every batch's inner dimension, and op(A)[z, m,
+ * kk] is a[kOf + m * Kb] (a[k * M + m] when A is transposed).
+ */
+const BMM_KEY = `alias AKey = u32;
+fn aK(k: u32) -> AKey {
+  if (TA == 1u) { return k; }
+  let q = divmod(k, p.Kb, p.invKb);
+  return q.x * p.M * p.Kb + q.y;
+}
+${PLAIN_KEY}`;
 /** B transposed in a batched matmul: B[z, n, kk] = b[(z * N + n) * Kb + kk], z and kk from k. */
 const BMM_TRANSPOSED_B = `fn loadB(k: u32, n: u32) -> f32 {
   if (n >= p.N) { return 0.0; }
   let q = divmod(k, p.Kb, p.invKb);
   return b[(q.x * p.N + n) * p.Kb + q.y];
 }`;
+const BMM_LOADERS = `${loaderSrc}\n${commonSrc}`;
 
 /**
  * The batched matmul op(A) op(B) of tensors [..., rows, cols] whose batch axes (all but the last two)
  * broadcast as NumPy's matmul: [...batch, M, N]. Unrecorded. When B has no batch of its own and A is
- * not transposed, A's batch folds into its rows (one plain GEMM, no copy); otherwise the operands are
- * broadcast to the full batch (a copy only where a batch axis is broadcast) and multiplied in one
- * launch of the GEMM engine, each batch one split (shaders/gemm_bmm.wgsl).
+ * not transposed, A's batch folds into its rows (one plain GEMM); otherwise the operands are broadcast
+ * to the full batch (a copy only where a batch axis is broadcast) and multiplied in one GEMM launch,
+ * each batch one split.
  */
 export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
   if (a.rank < 2 || b.rank < 2)
@@ -224,10 +237,16 @@ export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): T
   const vecB = !tb && N % 4 === 0;
   const vecA = vecB && !ta && Ka % 4 === 0;
   const rowsA4 = ta && M % 4 === 0;
-  const bLoaders = tb ? { B_TYPE: 'f32', B_LOADERS: BMM_TRANSPOSED_B } : rowMajorB('b', N);
+  const { B_TYPE, B_LOADERS } = tb ? { B_TYPE: 'f32', B_LOADERS: BMM_TRANSPOSED_B } : rowMajorB('b', N);
   const out = gemm({
     label: `bmm${ta ? '_at' : ''}${tb ? '_bt' : ''}`,
-    loaders: fillTemplate(`${bmmSrc}\n${commonSrc}`, { ...bLoaders, ...vec4A('a', vecA || rowsA4) }),
+    loaders: fillTemplate(BMM_LOADERS, {
+      ...vec4A('a', vecA || rowsA4),
+      B_TYPE,
+      B_LOADERS,
+      A_KEY: BMM_KEY,
+      PARAMS: ', Kb: u32, invKb: f32',
+    }),
     kStep4: vecB && Ka % 4 === 0,
     vecA,
     rowsA4,
@@ -237,7 +256,7 @@ export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): T
     K: batches * Ka,
     batches,
     inputs: { a: af.storage, b: bf.storage },
-    params: { Kb: Ka },
+    params: { Kb: Ka, lda: Ka, aOff: 0 },
     constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 },
     outShape: [batches, M, N],
   });
@@ -249,10 +268,8 @@ export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): T
 }
 
 /**
- * C = op(A) op(B). 2-D tensors are plain matrices; tensors of higher rank are stacks of matrices over
- * their leading (batch) axes, which broadcast as in NumPy's and PyTorch's matmul (e.g. [2, 1, 5, 3] x
- * [4, 3, 7] -> [2, 4, 5, 7]; a 2-D operand is shared by every batch). Differentiable (a broadcast
- * operand's gradient is summed over the batches it was shared by).
+ * C = op(A) op(B). Tensors of rank > 2 are stacks of matrices whose batch axes broadcast as in NumPy's
+ * matmul (e.g. [2, 1, 5, 3] x [4, 3, 7] -> [2, 4, 5, 7]). Differentiable.
  */
 export const matmul = defineOp('matmul', ['a', 'b'], (a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor => {
   const ta = checkBoolean(opts.transA, 'matmul option transA', false);

@@ -1,7 +1,6 @@
 /**
- * The unrecorded sums under the reduction ops and broadcasting's gradient: any set of axes reduces as
- * a sequence of [outer, r, inner] passes over runs of adjacent axes; long runs with little parallelism
- * are split into chunks and summed twice. (Apart from reduce.ts so that elementwise.ts can use sumTo.)
+ * The unrecorded sums under the reduction ops and broadcasting's gradient, as [outer, r, inner] passes
+ * over runs of adjacent axes. (Apart from reduce.ts so that elementwise.ts can use sumTo.)
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
@@ -56,11 +55,8 @@ export function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
     cur = out;
     shape = next;
   }
-  if (cur === x) {
-    // No axes: a copy, so that the result is a fresh tensor.
-    cur = reduceMiddle(x, 1, 1, x.size, scale, x.shape);
-  }
-  return cur;
+  // No axes: a copy, so that the result is a fresh tensor.
+  return cur === x ? reduceMiddle(x, 1, 1, x.size, scale, x.shape) : cur;
 }
 
 /** Sum a broadcast gradient back to `shape` (the reverse of broadcasting). Not recorded. */

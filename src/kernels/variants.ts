@@ -1,8 +1,6 @@
 /**
- * Kernel variants: where a family has several implementations (e.g. GEMM with or without workgroup
- * memory, or other register-tile sizes), the choice is, in order: forced by `setVariant` (tests run
- * every variant), tuned for this shape on this adapter by {@link autotune}, or the adapter's default
- * (CPU adapters hate barriers; GPUs want shared tiles).
+ * Kernel variants: where a family has several implementations (e.g. the GEMM cores), the choice is,
+ * in order: forced by `setVariant`, tuned for this shape by {@link autotune}, or the adapter's default.
  */
 import { runtime } from '../gpu/runtime.js';
 
@@ -37,9 +35,8 @@ export function loadTuning(choices: Record<string, string>): void {
 }
 
 /**
- * Time each candidate variant of `family` on this shape (warm-up, then the median of `repeats` runs,
- * each with the queue drained) and remember the fastest for this shape key.
- * `run` records the work once (e.g. one matmul) with the variant forced.
+ * Time each candidate variant of `family` on this shape (warm-up, then the median of `repeats` runs)
+ * and remember the fastest for this shape key. `run` records the work once with the variant forced.
  */
 export async function autotune(
   family: string,

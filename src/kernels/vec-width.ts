@@ -1,7 +1,6 @@
 /**
- * Channel vectorisation shared by the channels-last kernels (batch norm, pooling, BAM combine):
- * when C is a multiple of 4, a kernel is generated with T = vec4<f32> and handles 4 adjacent channels
- * per invocation (16-byte loads, a quarter of the index arithmetic); otherwise T = f32.
+ * Channel vectorisation of the channels-last kernels: with C % 4 == 0 a kernel is generated with
+ * T = vec4<f32> and handles 4 adjacent channels per invocation; otherwise T = f32.
  */
 import { fillTemplate } from '../gpu/wgsl.js';
 
