@@ -1,23 +1,18 @@
 /**
- * Keras HDF5 weight files, read with h5wasm (the HDF5 C library in WebAssembly; its ESM build
- * embeds the wasm and reads from an in-memory file system, so this works in Node and browsers).
+ * Keras HDF5 weight files, read with h5wasm (HDF5 in WebAssembly, in-memory: Node and browsers).
  *
  * Two layouts:
- * - Keras 2 / tf.keras (`model.save_weights('x.h5')`, and the `model_weights` group of a full
- *   `model.save('x.h5')`; also the Keras Applications ImageNet files): the root (or
- *   `model_weights`) has a string-array attribute `layer_names`; each layer is a group
- *   `<layer name>` with attribute `weight_names` (e.g. `conv2d_5/kernel:0`) naming datasets inside
- *   that group. Attributes over 64 KB are split by Keras into `layer_names0`, `layer_names1`, ...
- * - Keras 3 (`model.save_weights('x.weights.h5')`, and `model.weights.h5` inside a `.keras` zip):
- *   `layers/<key>/vars/0, 1, ...` where `<key>` is NOT the layer name but the snake-cased class
- *   name with a per-class counter in `model.layers` order (`conv2d`, `conv2d_1`, ...,
- *   `batch_normalization`, `dense`); nested models add `layers/<key>/layers/...`. Variables are
- *   numbered in the layer's creation order, trainable first: Conv2D [kernel, bias?], Dense
- *   [kernel, bias?], BatchNormalization [gamma?, beta?, moving_mean, moving_variance].
+ * - Keras 2 / tf.keras (`save_weights('x.h5')`, the `model_weights` group of `model.save('x.h5')`, the
+ *   Keras Applications ImageNet files): a string-array attribute `layer_names` (split by Keras into
+ *   `layer_names0`, `layer_names1`, ... over 64 KB) on the root or `model_weights`; each layer is a group
+ *   whose attribute `weight_names` (e.g. `conv2d_5/kernel:0`) names its datasets.
+ * - Keras 3 (`save_weights('x.weights.h5')`, `model.weights.h5` in a `.keras` zip): `layers/<key>/vars/0,
+ *   1, ...`, where `<key>` is the snake-cased class name with a per-class counter in `model.layers` order
+ *   (not the layer name; nested models add `layers/<key>/layers/...`). Variables are numbered in creation
+ *   order, trainable first (BatchNormalization: [gamma?, beta?, moving_mean, moving_variance]).
  *
- * Output names follow ossify's convention `<keras layer name>.<weight name>` (e.g.
- * `conv1/conv.kernel`, `batch_normalization_5.moving_variance`); Keras already stores conv
- * kernels HWIO and dense kernels `[in, out]`, so values are used as they are.
+ * Output names are ossify's `<keras layer name>.<weight name>` (e.g. `conv1/conv.kernel`); Keras already
+ * stores conv kernels HWIO and dense kernels `[in, out]`, so values are used as they are.
  * @module
  */
 import h5wasm from 'h5wasm';
@@ -126,25 +121,27 @@ export function renumberKerasNames(
   return out;
 }
 
+/** Keras 3 variable names by class key, for layers with at most that many variables (a prefix of the list). */
+const KERAS3_VARS: [RegExp, string[]][] = [
+  // Keras 3 calls it `kernel`; ossify keeps Keras 2's name (the one in the Keras Applications files).
+  [/^depthwise_conv[12]d$/, ['depthwise_kernel', 'bias']],
+  [/^(conv[123]d|conv[123]d_transpose|dense|einsum_dense)$/, ['kernel', 'bias']],
+  [/^separable_conv[12]d$/, ['depthwise_kernel', 'pointwise_kernel', 'bias']],
+  [/^layer_normalization$/, ['gamma', 'beta']],
+  [/^embedding$/, ['embeddings']],
+];
+
 /** Names of a Keras 3 layer's numbered variables, from its class key and variable count. */
 function keras3VarNames(classKey: string, count: number, opts: KerasH5Options): string[] | undefined {
-  const conv = /^(conv[123]d|conv[123]d_transpose|depthwise_conv[12]d|dense|einsum_dense)$/;
-  // Keras 3 names DepthwiseConv2D's kernel `kernel`; ossify keeps Keras 2's `depthwise_kernel` (the name in the
-  // Keras Applications files).
-  if (/^depthwise_conv[12]d$/.test(classKey) && count <= 2) return ['depthwise_kernel', 'bias'].slice(0, count);
-  if (conv.test(classKey) && count <= 2) return ['kernel', 'bias'].slice(0, count);
-  if (classKey === 'separable_conv2d' || classKey === 'separable_conv1d')
-    return ['depthwise_kernel', 'pointwise_kernel', 'bias'].slice(0, count);
-  if (classKey === 'batch_normalization') {
-    if (count === 4) return ['gamma', 'beta', 'moving_mean', 'moving_variance'];
-    if (count === 2) return ['moving_mean', 'moving_variance'];
-    if (count === 3)
-      return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', 'moving_mean', 'moving_variance'];
+  const stats = ['moving_mean', 'moving_variance'];
+  if (classKey === 'batch_normalization' && count === 4) return ['gamma', 'beta', ...stats];
+  if (classKey === 'batch_normalization' && count === 3) {
+    return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', ...stats];
   }
+  if (classKey === 'batch_normalization' && count === 2) return stats;
   if (classKey === 'normalization' && count === 3) return ['mean', 'variance', 'count'];
-  if (classKey === 'layer_normalization' && count <= 2) return ['gamma', 'beta'].slice(0, count);
-  if (classKey === 'embedding' && count === 1) return ['embeddings'];
-  return undefined;
+  const names = KERAS3_VARS.find(([re]) => re.test(classKey))?.[1];
+  return names && count <= names.length ? names.slice(0, count) : undefined;
 }
 
 function strings(v: unknown): string[] {
@@ -176,20 +173,10 @@ function readDataset(ds: Dataset, where: string): TensorData {
   }
   let data: Float32Array;
   if (v instanceof Float32Array) data = v;
-  else if (
-    v instanceof Float64Array ||
-    v instanceof Int32Array ||
-    v instanceof Int16Array ||
-    v instanceof Int8Array ||
-    v instanceof Uint8Array ||
-    v instanceof Uint16Array ||
-    v instanceof Uint32Array
-  )
-    data = Float32Array.from(v);
-  else if (v instanceof BigInt64Array || v instanceof BigUint64Array) data = Float32Array.from(v, (x) => Number(x));
-  else if (typeof v === 'number') data = new Float32Array([v]);
-  // An int64 scalar (Normalization's count).
-  else if (typeof v === 'bigint') data = new Float32Array([Number(v)]);
+  else if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    data = Float32Array.from(v as unknown as ArrayLike<number | bigint>, Number);
+  // bigint: an int64 scalar (Normalization's count).
+  else if (typeof v === 'number' || typeof v === 'bigint') data = new Float32Array([Number(v)]);
   else throw new Error(`${where}: dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
   const n = shape.reduce((p, d) => p * d, 1);
   if (data.length !== n) throw new Error(`${where}: dataset shape [${shape}] but ${data.length} values`);
@@ -210,20 +197,19 @@ function keras2Name(layerName: string, weightName: string): string {
 }
 
 function readKeras2(root: Group, file: string, out: Map<string, TensorData>): void {
-  const layers = stringsAttr(root, 'layer_names')!;
-  for (const layer of layers) {
+  for (const layer of stringsAttr(root, 'layer_names')!) {
     const g = root.get(layer);
     if (!(g instanceof h5wasm.Group)) throw new Error(`${file}: layer '${layer}' listed in layer_names has no group`);
-    const names = stringsAttr(g, 'weight_names') ?? [];
-    for (const wn of names) {
-      const ds = g.get(wn);
-      if (!(ds instanceof h5wasm.Dataset))
-        throw new Error(`${file}: weight '${wn}' of layer '${layer}' has no dataset`);
-      const name = keras2Name(layer, wn);
-      if (out.has(name)) throw new Error(`${file}: two weights map to '${name}' (second: '${layer}/${wn}')`);
-      out.set(name, readDataset(ds, `${file}: ${layer}/${wn}`));
-    }
+    for (const wn of stringsAttr(g, 'weight_names') ?? [])
+      put(out, keras2Name(layer, wn), g.get(wn), file, `${layer}/${wn}`);
   }
+}
+
+/** Reads the dataset at `where` into `out` under `name`; two weights may not share a name. */
+function put(out: Map<string, TensorData>, name: string, ds: unknown, file: string, where: string): void {
+  if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: ${where} is not a dataset`);
+  if (out.has(name)) throw new Error(`${file}: two weights map to '${name}' (second: ${where})`);
+  out.set(name, readDataset(ds, `${file}: ${where}`));
 }
 
 function readKeras3(
@@ -254,13 +240,7 @@ function readKeras3(
         const classKey = /^(.*?)(?:_\d+)?$/.exec(last)![1];
         const names = keras3VarNames(classKey, vars.length, opts) ?? vars;
         const layerName = opts.layerNames?.[layerKey] ?? layerKey;
-        vars.forEach((v, i) => {
-          const ds = child.get(v);
-          if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: ${full}/vars/${v} is not a dataset`);
-          const name = `${layerName}.${names[i]}`;
-          if (out.has(name)) throw new Error(`${file}: two variables map to '${name}' (second: ${full}/vars/${v})`);
-          out.set(name, readDataset(ds, `${file}: ${full}/vars/${v}`));
-        });
+        vars.forEach((v, i) => put(out, `${layerName}.${names[i]}`, child.get(v), file, `${full}/vars/${v}`));
       } else {
         walk(child, [...path, key]);
       }
