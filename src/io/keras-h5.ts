@@ -89,38 +89,6 @@ export function keras3LayerKeys(
   return out;
 }
 
-/**
- * Shift the counter of auto-generated Keras layer names: with `delta = -1`, `conv2d_1.kernel` ->
- * `conv2d.kernel` and `conv2d_2.kernel` -> `conv2d_1.kernel`. Old Keras (2.0, which wrote the
- * ImageNet InceptionV3 files) counted from 1; tf.keras and Keras 3 count from 0.
- * @param bases - the auto-name bases to renumber (e.g. `['conv2d', 'batch_normalization']`);
- *   default: every layer name ending in `_<digits>`. Names without a numeric suffix (user-named
- *   layers such as `predictions`) change only when their base is listed (they count as 0).
- * @throws when a counter would become negative or two names collide.
- */
-export function renumberKerasNames(
-  tensors: ReadonlyMap<string, TensorData>,
-  delta: number,
-  bases?: readonly string[],
-): Map<string, TensorData> {
-  const out = new Map<string, TensorData>();
-  for (const [name, t] of tensors) {
-    const dot = name.lastIndexOf('.');
-    const layer = dot < 0 ? name : name.slice(0, dot);
-    const rest = dot < 0 ? '' : name.slice(dot);
-    const m = /^(.*?)(?:_(\d+))?$/.exec(layer)!;
-    let to = name;
-    if (bases ? bases.includes(m[1]) : m[2] !== undefined) {
-      const n = (m[2] === undefined ? 0 : Number(m[2])) + delta;
-      if (n < 0) throw new Error(`renumberKerasNames: '${name}' would get counter ${n}`);
-      to = `${n === 0 ? m[1] : `${m[1]}_${n}`}${rest}`;
-    }
-    if (out.has(to)) throw new Error(`renumberKerasNames: two tensors map to '${to}' (second: '${name}')`);
-    out.set(to, t);
-  }
-  return out;
-}
-
 /** Keras 3 variable names by class key, for layers with at most that many variables (a prefix of the list). */
 const KERAS3_VARS: [RegExp, string[]][] = [
   // Keras 3 calls it `kernel`; ossify keeps Keras 2's name (the one in the Keras Applications files).
