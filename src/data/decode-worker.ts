@@ -1,7 +1,7 @@
 /**
- * worker_threads entry of the batch loader (dist/decode-worker.js, a tsup entry; found and, from the
- * TypeScript sources, bundled by loader.ts): runs {@link DecodeTask}s, answers {@link DecodeResult}s
- * with the pixel buffer transferred.
+ * worker_threads entry of the batch loader (dist/decode-worker.js, a tsup entry; found and, from the TypeScript
+ * sources, bundled by loader.ts): runs {@link DecodeTask}s, answers {@link DecodeResult}s with the pixel buffer
+ * transferred.
  * @module
  */
 import { parentPort } from 'node:worker_threads';

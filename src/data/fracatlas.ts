@@ -7,15 +7,15 @@
  * splits/train.csv, val.csv, test.csv   optional: image_id[, fractured]
  * Utilities/Fracture Split/train.csv, valid.csv, test.csv   optional (original release)
  * ```
- * The folder decides the label; the CSV files are cross-checked against it. A bad image or row never
- * throws: it is a {@link DatasetIssue} in the summary (the image skipped or kept, as stated). A CSV file
- * that cannot be parsed at all throws, naming the file.
+ * The folder decides the label; the CSV files are cross-checked against it. A bad image or row never throws: it is a
+ * {@link DatasetIssue} in the summary (the image skipped or kept, as stated). A CSV file that cannot be parsed at all
+ * throws, naming the file.
  *
- * Splits, in order of preference: `splits/*.csv` (images listed in none are reported 'unassigned' and
- * skipped); else, as the FracAtlas paper's classification setup, fractured images follow the provider's
- * fracture split (`Utilities/Fracture Split`) where present, and the rest are shuffled with a seeded
- * generator (seed 82; mulberry32, so not Python's order) and cut 80 / 11.5 / 8.5 % (train / val / test,
- * counts rounded, test gets the rest). `assign: 'test'` puts the whole folder in one split.
+ * Splits, in order of preference: `splits/*.csv` (images listed in none are reported 'unassigned' and skipped); else,
+ * as the FracAtlas paper's classification setup, fractured images follow the provider's fracture split
+ * (`Utilities/Fracture Split`) where present, and the rest are shuffled with a seeded generator (seed 82; mulberry32,
+ * so not Python's order) and cut 80 / 11.5 / 8.5 % (train / val / test, counts rounded, test gets the rest). `assign:
+ * 'test'` puts the whole folder in one split.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -153,8 +153,8 @@ interface CsvRow {
 type Report = (kind: IssueKind, id: string, path: string, detail: string, action?: DatasetIssue['action']) => void;
 
 /**
- * A CSV that cannot be read at all (binary data, broken quoting) is not one bad row: throw, naming
- * the file and the fix, with the parser's reason cut short and stripped of unprintable bytes.
+ * A CSV that cannot be read at all (binary data, broken quoting) is not one bad row: throw, naming the file and the
+ * fix, with the parser's reason cut short and stripped of unprintable bytes.
  */
 function unreadableCsv(path: string, reason: string): Error {
   return new Error(
@@ -224,9 +224,8 @@ export function seededSplit<T>(
 }
 
 /**
- * Reads a FracAtlas-layout folder into typed records with splits, checking
- * every file; never throws for bad images or rows (only for a root without
- * `images/` or a CSV file that cannot be parsed).
+ * Reads a FracAtlas-layout folder into typed records with splits, checking every file; never throws for bad images or
+ * rows (only for a root without `images/` or a CSV file that cannot be parsed).
  */
 export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {}): Promise<FracAtlasDataset> {
   const seed = opts.seed ?? 82;

@@ -1,16 +1,16 @@
 /**
  * Image pipeline for X-ray classification; {@link loadImage} runs its steps in order:
- * 1. **Decode** with sharp (libvips): JPEG (baseline, progressive), PNG, WebP; gray stays 1 channel, colour
- *    becomes sRGB 3 channels, alpha is dropped, EXIF orientation is not applied (as PIL/Keras loaders).
- *    Strict (`failOn: 'warning'`): a truncated or corrupt file is an {@link ImageDecodeError}, unless
- *    `truncated: 'decode'` (libjpeg then fills the missing rows with gray).
+ * 1. **Decode** with sharp (libvips): JPEG (baseline, progressive), PNG, WebP; gray stays 1 channel, colour becomes
+ *    sRGB 3 channels, alpha is dropped, EXIF orientation is not applied (as PIL/Keras loaders). Strict (`failOn:
+ *    'warning'`): a truncated or corrupt file is an {@link ImageDecodeError}, unless `truncated: 'decode'` (libjpeg
+ *    then fills the missing rows with gray).
  * 2. **Resize** to the model input with {@link resizeBilinear} (PIL's BILINEAR, `tf.image.resize(bilinear,
- *    antialias=True)`); aspect ratio not kept, as Keras' `target_size`. Not sharp's resize: its linear kernel
- *    samples off the half-pixel-centre grid when enlarging (FracAtlas images are enlarged along one axis)
- *    and box-shrinks first beyond about 3x.
- * 3. **Augment** (optional, training): flip, small rotation and zoom (one inverse affine map, bilinear,
- *    'reflect' fill), brightness and contrast, clipped to [0, 255]; parameters from
- *    {@link sampleAugmentation}(seed, epoch, key), so the same triple always gives the same image.
+ *    antialias=True)`); aspect ratio not kept, as Keras' `target_size`. Not sharp's resize: its linear kernel samples
+ *    off the half-pixel-centre grid when enlarging (FracAtlas images are enlarged along one axis) and box-shrinks first
+ *    beyond about 3x.
+ * 3. **Augment** (optional, training): flip, small rotation and zoom (one inverse affine map, bilinear, 'reflect'
+ *    fill), brightness and contrast, clipped to [0, 255]; parameters from {@link sampleAugmentation}(seed, epoch, key),
+ *    so the same triple always gives the same image.
  * 4. **Normalize** per backbone to 3 channels (gray replicated): see {@link normalizeInto}.
  * @module
  */
@@ -63,10 +63,9 @@ export function classifyDecodeError(message: string): ImageErrorKind {
 }
 
 /**
- * Classifies a failed decode of `bytes`. libvips keeps one error buffer for all
- * threads, so under concurrency sharp sometimes reports only "Warning treated as
- * error due to failOn setting" without the warning itself; a JPEG without its
- * end-of-image marker is then still recognized as truncated.
+ * Classifies a failed decode of `bytes`. libvips keeps one error buffer for all threads, so under concurrency sharp
+ * sometimes reports only "Warning treated as error due to failOn setting" without the warning itself; a JPEG without
+ * its end-of-image marker is then still recognized as truncated.
  */
 export function classifyFailure(bytes: Uint8Array, message: string): ImageErrorKind {
   const kind = classifyDecodeError(message);
@@ -82,8 +81,8 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes an image file (or its bytes) to 8-bit HWC with sharp.
- * Grayscale stays 1 channel, anything else becomes sRGB 3 channels; alpha is dropped.
+ * Decodes an image file (or its bytes) to 8-bit HWC with sharp. Grayscale stays 1 channel, anything else becomes sRGB 3
+ * channels; alpha is dropped.
  * @throws {@link ImageDecodeError} for a missing, truncated, corrupt or unsupported file.
  */
 export async function decodeImage(source: string | Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
@@ -124,11 +123,10 @@ export type InspectResult =
 
 /**
  * Checks that a file is a usable image without keeping its pixels.
- * - 'decode': full strict decode (sharp `failOn: 'warning'`); for JPEG, libjpeg's
- *   DCT-domain shrink-on-load keeps this cheap for large files while still reading
- *   all entropy-coded data, so truncation and corrupt segments are caught.
- * - 'markers': reads the header (sharp metadata) and checks the JPEG end-of-image
- *   marker (FFD9) within the last 1 KiB: catches truncation, not mid-file corruption.
+ * - 'decode': full strict decode (sharp `failOn: 'warning'`); for JPEG, libjpeg's DCT-domain shrink-on-load keeps this
+ *   cheap for large files while still reading all entropy-coded data, so truncation and corrupt segments are caught.
+ * - 'markers': reads the header (sharp metadata) and checks the JPEG end-of-image marker (FFD9) within the last 1 KiB:
+ *   catches truncation, not mid-file corruption.
  */
 export async function inspectImage(path: string, mode: 'decode' | 'markers' = 'decode'): Promise<InspectResult> {
   const bytes = await readBytes(path);
@@ -213,8 +211,8 @@ export interface AugmentParams {
 export const NO_AUGMENT: AugmentParams = { flip: false, rotationDeg: 0, zoom: 1, brightness: 0, contrast: 1 };
 
 /**
- * Draws augmentation parameters deterministically from (seed, epoch, key),
- * where key identifies the sample (e.g. its index in the dataset).
+ * Draws augmentation parameters deterministically from (seed, epoch, key), where key identifies the sample (e.g. its
+ * index in the dataset).
  */
 export function sampleAugmentation(seed: number, epoch: number, key: number, opts: AugmentOptions = {}): AugmentParams {
   const o = { ...DEFAULT_AUGMENT, ...opts };
@@ -236,8 +234,8 @@ export function sampleAugmentation(seed: number, epoch: number, key: number, opt
 }
 
 /**
- * Half-sample symmetric reflection of a continuous coordinate into [0, n)
- * ('reflect' fill: d c b a | a b c d | d c b a).
+ * Half-sample symmetric reflection of a continuous coordinate into [0, n) ('reflect' fill: d c b a | a b c d | d c b
+ * a).
  */
 function reflectCoord(u: number, n: number): number {
   if (u >= 0 && u < n) return u; // common case: no modulo
@@ -248,11 +246,9 @@ function reflectCoord(u: number, n: number): number {
 }
 
 /**
- * Applies augmentation to an HWC float image (0..255) and returns a new array.
- * Geometry: output pixel p (centre coordinates) samples the input at
- * `c + R(-θ) (p - c) / zoom`, x mirrored first when flipped, with bilinear
- * interpolation and reflect fill. Then `(v - mean_c) * contrast + mean_c + brightness`,
- * clipped to [0, 255].
+ * Applies augmentation to an HWC float image (0..255) and returns a new array. Geometry: output pixel p (centre
+ * coordinates) samples the input at `c + R(-θ) (p - c) / zoom`, x mirrored first when flipped, with bilinear
+ * interpolation and reflect fill. Then `(v - mean_c) * contrast + mean_c + brightness`, clipped to [0, 255].
  */
 export function augmentImage(
   src: Float32Array,

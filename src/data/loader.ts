@@ -1,14 +1,13 @@
 /**
- * Batches of decoded images, prepared ahead of the consumer by a small pool of worker threads:
- * `new BatchLoader({records, batchSize, backbone, ...})`, then `for await (const b of loader.epoch(e))`
- * per epoch (`b.x` NHWC float32, `b.labels` int32; `loader.lastStats.waitMs` is the time the consumer
- * waited for data), and `loader.close()` at the end.
+ * Batches of decoded images, prepared ahead of the consumer by a small pool of worker threads: `new
+ * BatchLoader({records, batchSize, backbone, ...})`, then `for await (const b of loader.epoch(e))` per epoch (`b.x`
+ * NHWC float32, `b.labels` int32; `loader.lastStats.waitMs` is the time the consumer waited for data), and
+ * `loader.close()` at the end.
  *
- * The worker code ({@link resolveDecodeWorker}): `decode-worker.js` beside this module in the built
- * package (a tsup entry); from the TypeScript sources (vitest), decode-worker.ts bundled in memory with
- * esbuild and started from a `data:` URL; otherwise (no worker file, no esbuild, `workers: 0`, browser)
- * the same code ({@link runDecodeTask}) in the main thread, where resizing and augmentation then compete
- * with the consumer. `loader.mode()` says which.
+ * The worker code ({@link resolveDecodeWorker}): `decode-worker.js` beside this module in the built package (a tsup
+ * entry); from the TypeScript sources (vitest), decode-worker.ts bundled in memory with esbuild and started from a
+ * `data:` URL; otherwise (no worker file, no esbuild, `workers: 0`, browser) the same code ({@link runDecodeTask}) in
+ * the main thread, where resizing and augmentation then compete with the consumer. `loader.mode()` says which.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -40,8 +39,8 @@ export interface WorkerEntry {
 let bundledWorker: Promise<WorkerEntry | null> | undefined;
 
 /**
- * Finds the decode worker: the built `decode-worker.js` beside this module, or,
- * when running from .ts sources, an in-memory esbuild bundle of decode-worker.ts.
+ * Finds the decode worker: the built `decode-worker.js` beside this module, or, when running from .ts sources, an
+ * in-memory esbuild bundle of decode-worker.ts.
  * @returns null when neither is available (then decode in the main thread).
  */
 export async function resolveDecodeWorker(): Promise<WorkerEntry | null> {
@@ -101,8 +100,8 @@ interface PoolWorker {
 }
 
 /**
- * A small pool of decode workers (FIFO queue, {@link PER_WORKER} tasks in flight per worker); decodes in
- * the main thread when no worker entry is found or all workers died.
+ * A small pool of decode workers (FIFO queue, {@link PER_WORKER} tasks in flight per worker); decodes in the main
+ * thread when no worker entry is found or all workers died.
  */
 export class DecodePool {
   private workers: PoolWorker[] = [];
@@ -224,9 +223,8 @@ export interface LoaderOptions {
   /** Seed for shuffling, balanced sampling and augmentation (default 0). */
   seed?: number;
   /**
-   * Balanced sampling: each epoch draws `epochSize` samples, half from each class,
-   * each class cycling through seeded permutations of its records (the minority
-   * class repeats, the majority class is sub-sampled). Default false.
+   * Balanced sampling: each epoch draws `epochSize` samples, half from each class, each class cycling through seeded
+   * permutations of its records (the minority class repeats, the majority class is sub-sampled). Default false.
    */
   balanced?: boolean;
   /** Samples per epoch with balanced sampling (default: number of records). */
@@ -242,8 +240,7 @@ export interface LoaderOptions {
   /** Drop the last incomplete batch (default false). */
   dropLast?: boolean;
   /**
-   * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or
-   * 'decode' (gray-filled).
+   * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled).
    */
   truncated?: 'error' | 'decode';
   /** Use this worker entry instead of locating one (null forces the main thread). */
@@ -297,8 +294,8 @@ export interface EpochDataStats {
 }
 
 /**
- * Class weights 'balanced' as scikit-learn computes them: w_c = n / (2 * n_c)
- * for labels 0/1 (a class absent from the labels gets weight 0).
+ * Class weights 'balanced' as scikit-learn computes them: w_c = n / (2 * n_c) for labels 0/1 (a class absent from the
+ * labels gets weight 0).
  * @returns [w_nonFractured, w_fractured]
  */
 export function classWeights(labels: ArrayLike<number> | readonly FracRecord[]): [number, number] {
@@ -313,8 +310,8 @@ export function classWeights(labels: ArrayLike<number> | readonly FracRecord[]):
 }
 
 /**
- * The sample order of one epoch as indices into `records` (exported for tests and
- * for trainers that want to log it). Depends only on the options and the epoch.
+ * The sample order of one epoch as indices into `records` (exported for tests and for trainers that want to log it).
+ * Depends only on the options and the epoch.
  */
 export function epochOrder(
   records: readonly FracRecord[],
@@ -353,9 +350,8 @@ export function epochOrder(
 }
 
 /**
- * Iterates batches of one split, decoding up to `prefetch` batches ahead of the
- * consumer in worker threads. Create once, call {@link BatchLoader.epoch} per
- * epoch, {@link BatchLoader.close} at the end.
+ * Iterates batches of one split, decoding up to `prefetch` batches ahead of the consumer in worker threads. Create
+ * once, call {@link BatchLoader.epoch} per epoch, {@link BatchLoader.close} at the end.
  */
 export class BatchLoader {
   readonly width: number;

@@ -1,7 +1,7 @@
 /**
- * The browser-safe half of the image pipeline (no Node module): antialiased bilinear resizing and
- * per-backbone input scaling of decoded pixels. Node decodes files with sharp (`images.ts`), a page with
- * `createImageBitmap`; both then resize and scale here, so that a model sees the same numbers in both.
+ * The browser-safe half of the image pipeline (no Node module): antialiased bilinear resizing and per-backbone input
+ * scaling of decoded pixels. Node decodes files with sharp (`images.ts`), a page with `createImageBitmap`; both then
+ * resize and scale here, so that a model sees the same numbers in both.
  * @module
  */
 
@@ -51,9 +51,8 @@ function axisCoeffs(inSize: number, outSize: number): AxisCoeffs {
 }
 
 /**
- * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel
- * centres, support widened by the scale factor when shrinking (so shrinking
- * averages instead of aliasing), border weights renormalized. Same definition as
+ * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel centres, support widened by the scale
+ * factor when shrinking (so shrinking averages instead of aliasing), border weights renormalized. Same definition as
  * PIL's BILINEAR resize and `tf.image.resize(bilinear, antialias=True)`.
  * @returns Float32Array of outH * outW * channels values (same range as the input).
  */
@@ -114,8 +113,8 @@ const AFFINE: Record<Backbone, { scale: number[]; bias: number[] }> = {
 };
 
 /**
- * Writes an HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel
- * NHWC float32 into `out` at element offset `offset` (gray replicated to RGB).
+ * Writes an HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel NHWC float32 into `out` at element
+ * offset `offset` (gray replicated to RGB).
  * @returns `out`
  */
 export function normalizeInto(
@@ -155,8 +154,8 @@ export function resizePixels(
 }
 
 /**
- * Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels.
- * Without `channels`, the count is `data.length / (width * height)`.
+ * Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels. Without
+ * `channels`, the count is `data.length / (width * height)`.
  */
 export interface PixelImage {
   /** 0..255 values, `width * height * channels` of them, row by row (a canvas's `ImageData.data` fits). */
@@ -170,11 +169,11 @@ export interface PixelImage {
 }
 
 /**
- * One image as a model input: `size * size * 3` float32 (NHWC without the batch axis), resized with
- * {@link resizeBilinear} and scaled for the backbone with {@link normalizeInto}, exactly as the Node
- * pipeline (`loadImage`) does after decoding. RGBA loses its alpha; an image whose red, green and blue
- * are equal everywhere (a grayscale X-ray drawn on a canvas) is read as 1 channel, as Node's decoder
- * keeps gray files (the same numbers either way, a third of the work).
+ * One image as a model input: `size * size * 3` float32 (NHWC without the batch axis), resized with {@link
+ * resizeBilinear} and scaled for the backbone with {@link normalizeInto}, exactly as the Node pipeline (`loadImage`)
+ * does after decoding. RGBA loses its alpha; an image whose red, green and blue are equal everywhere (a grayscale X-ray
+ * drawn on a canvas) is read as 1 channel, as Node's decoder keeps gray files (the same numbers either way, a third of
+ * the work).
  * @throws when the data does not fit `width * height * channels`
  */
 export function modelInput(image: PixelImage, size: number, backbone: Backbone): Float32Array {

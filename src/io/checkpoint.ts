@@ -1,8 +1,7 @@
 /**
- * Training checkpoints as one safetensors file: weights under their own names (so a checkpoint is also
- * a plain weights file), optimizer slots under `optimizer.<slot key>`, and the run's config and state
- * as JSON strings in `__metadata__`. Writes are atomic: a crash during a save leaves the previous
- * checkpoint intact. Node only.
+ * Training checkpoints as one safetensors file: weights under their own names (so a checkpoint is also a plain weights
+ * file), optimizer slots under `optimizer.<slot key>`, and the run's config and state as JSON strings in
+ * `__metadata__`. Writes are atomic: a crash during a save leaves the previous checkpoint intact. Node only.
  * @module
  */
 import {

@@ -1,6 +1,6 @@
 /**
- * Matching pretrained tensors to a model's parameters by name, with shape checks and a report (the Keras
- * and PyTorch importers; tensors already in our naming and layout: HWIO conv and `[in, out]` dense kernels).
+ * Matching pretrained tensors to a model's parameters by name, with shape checks and a report (the Keras and PyTorch
+ * importers; tensors already in our naming and layout: HWIO conv and `[in, out]` dense kernels).
  * @module
  */
 import type { TensorData } from './safetensors.js';
@@ -16,9 +16,9 @@ export interface ImportOptions {
   /** Source name to target name (a record or a function returning `undefined` to keep the name). */
   rename?: Record<string, string> | ((sourceName: string) => string | undefined);
   /**
-   * Target names that form the classifier head, skipped (not an error) when the source shape
-   * differs (e.g. ImageNet's 1000 classes against our 2). Default: every parameter of the last
-   * layer in `target` (the layer is the name up to its last '.').
+   * Target names that form the classifier head, skipped (not an error) when the source shape differs (e.g. ImageNet's
+   * 1000 classes against our 2). Default: every parameter of the last layer in `target` (the layer is the name up to
+   * its last '.').
    */
   head?: readonly string[] | ((targetName: string) => boolean);
   /** What to do when a non-head tensor's shape differs: throw (default) or skip and report. */
@@ -26,8 +26,8 @@ export interface ImportOptions {
   /** The file the tensors came from, for messages. */
   source?: string;
   /**
-   * The original name and stored shape of each source tensor when it was converted before
-   * matching (e.g. a torch OIHW weight), keyed by the name passed in `source`; used in messages.
+   * The original name and stored shape of each source tensor when it was converted before matching (e.g. a torch OIHW
+   * weight), keyed by the name passed in `source`; used in messages.
    */
   origin?: ReadonlyMap<string, { name: string; shape: readonly number[] }>;
 }
@@ -70,10 +70,10 @@ export function byLayer<T>(entries: Iterable<readonly [string, T]>): Map<string,
 }
 
 /**
- * Match `source` tensors to `target` parameters by name (after `rename`), check shapes, and report
- * what was loaded, skipped (with reasons), missing from the source and unused. A shape mismatch
- * on the classifier head is skipped; elsewhere it throws (or is skipped with `onShapeMismatch:
- * 'skip'`). Errors name the source file, the tensor and both shapes.
+ * Match `source` tensors to `target` parameters by name (after `rename`), check shapes, and report what was loaded,
+ * skipped (with reasons), missing from the source and unused. A shape mismatch on the classifier head is skipped;
+ * elsewhere it throws (or is skipped with `onShapeMismatch: 'skip'`). Errors name the source file, the tensor and both
+ * shapes.
  */
 export function importWeights(
   source: ReadonlyMap<string, TensorData>,

@@ -2,17 +2,17 @@
  * Keras HDF5 weight files, read with h5wasm (HDF5 in WebAssembly, in-memory: Node and browsers).
  *
  * Two layouts:
- * - Keras 2 / tf.keras (`save_weights('x.h5')`, the `model_weights` group of `model.save('x.h5')`, the
- *   Keras Applications ImageNet files): a string-array attribute `layer_names` (split by Keras into
- *   `layer_names0`, `layer_names1`, ... over 64 KB) on the root or `model_weights`; each layer is a group
- *   whose attribute `weight_names` (e.g. `conv2d_5/kernel:0`) names its datasets.
- * - Keras 3 (`save_weights('x.weights.h5')`, `model.weights.h5` in a `.keras` zip): `layers/<key>/vars/0,
- *   1, ...`, where `<key>` is the snake-cased class name with a per-class counter in `model.layers` order
- *   (not the layer name; nested models add `layers/<key>/layers/...`). Variables are numbered in creation
- *   order, trainable first (BatchNormalization: [gamma?, beta?, moving_mean, moving_variance]).
+ * - Keras 2 / tf.keras (`save_weights('x.h5')`, the `model_weights` group of `model.save('x.h5')`, the Keras
+ *   Applications ImageNet files): a string-array attribute `layer_names` (split by Keras into `layer_names0`,
+ *   `layer_names1`, ... over 64 KB) on the root or `model_weights`; each layer is a group whose attribute
+ *   `weight_names` (e.g. `conv2d_5/kernel:0`) names its datasets.
+ * - Keras 3 (`save_weights('x.weights.h5')`, `model.weights.h5` in a `.keras` zip): `layers/<key>/vars/0, 1, ...`,
+ *   where `<key>` is the snake-cased class name with a per-class counter in `model.layers` order (not the layer name;
+ *   nested models add `layers/<key>/layers/...`). Variables are numbered in creation order, trainable first
+ *   (BatchNormalization: [gamma?, beta?, moving_mean, moving_variance]).
  *
- * Output names are ossify's `<keras layer name>.<weight name>` (e.g. `conv1/conv.kernel`); Keras already
- * stores conv kernels HWIO and dense kernels `[in, out]`, so values are used as they are.
+ * Output names are ossify's `<keras layer name>.<weight name>` (e.g. `conv1/conv.kernel`); Keras already stores conv
+ * kernels HWIO and dense kernels `[in, out]`, so values are used as they are.
  * @module
  */
 import h5wasm from 'h5wasm';
@@ -23,16 +23,14 @@ export interface KerasH5Options {
   /** File name for messages. */
   source?: string;
   /**
-   * Keras 3 only: file layer key (e.g. `conv2d_5`, or `functional/conv2d_5` in a nested model) to
-   * the layer name to use. Build it from the model's layer list with {@link keras3LayerKeys}.
-   * Keys without an entry keep the file key as the layer name (which equals the auto-generated
-   * Keras name when the model was built in a fresh session).
+   * Keras 3 only: file layer key (e.g. `conv2d_5`, or `functional/conv2d_5` in a nested model) to the layer name to
+   * use. Build it from the model's layer list with {@link keras3LayerKeys}. Keys without an entry keep the file key as
+   * the layer name (which equals the auto-generated Keras name when the model was built in a fresh session).
    */
   layerNames?: Record<string, string>;
   /**
-   * Keras 3 only: how to name a BatchNormalization layer with three variables. `'no-scale'`
-   * (default; `scale=False` as in InceptionV3): [beta, moving_mean, moving_variance];
-   * `'no-center'`: [gamma, moving_mean, moving_variance].
+   * Keras 3 only: how to name a BatchNormalization layer with three variables. `'no-scale'` (default; `scale=False` as
+   * in InceptionV3): [beta, moving_mean, moving_variance]; `'no-center'`: [gamma, moving_mean, moving_variance].
    */
   batchNorm3?: 'no-scale' | 'no-center';
 }
@@ -55,8 +53,8 @@ type Dataset = InstanceType<H5['Dataset']>;
 let counter = 0;
 
 /**
- * Keras's `naming.to_snake_case` (used for Keras 3 weight-file keys): `Conv2D` -> `conv2d`,
- * `BatchNormalization` -> `batch_normalization`, `DepthwiseConv2D` -> `depthwise_conv2d`.
+ * Keras's `naming.to_snake_case` (used for Keras 3 weight-file keys): `Conv2D` -> `conv2d`, `BatchNormalization` ->
+ * `batch_normalization`, `DepthwiseConv2D` -> `depthwise_conv2d`.
  */
 export function kerasSnakeCase(className: string): string {
   return className
@@ -67,10 +65,10 @@ export function kerasSnakeCase(className: string): string {
 }
 
 /**
- * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them:
- * snake-cased class name, `_<n>` from the second layer of a class on, in `model.layers` order.
- * Pass every layer (also those without weights: counters are per class, so they only matter for
- * their own class). Returns `{ [prefix + key]: layer.name }` for {@link KerasH5Options.layerNames}.
+ * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them: snake-cased class name,
+ * `_<n>` from the second layer of a class on, in `model.layers` order. Pass every layer (also those without weights:
+ * counters are per class, so they only matter for their own class). Returns `{ [prefix + key]: layer.name }` for {@link
+ * KerasH5Options.layerNames}.
  * @param layers - `model.layers` in order: `{name, className}` (e.g. `{name: 'conv1/conv', className: 'Conv2D'}`).
  * @param prefix - the key of an enclosing nested model plus '/', e.g. `'functional/'`.
  */
@@ -232,10 +230,10 @@ function errorText(e: unknown): string {
 }
 
 /**
- * Read the weights of a Keras `.h5` (Keras 2 layout, weights-only or full model) or
- * `.weights.h5` (Keras 3) file from its bytes. See the module notes for the layouts and naming.
- * @throws naming the file and the dataset when a layout is unknown or a dataset cannot be read
- *   (e.g. float16 datasets, which h5wasm does not decode).
+ * Read the weights of a Keras `.h5` (Keras 2 layout, weights-only or full model) or `.weights.h5` (Keras 3) file from
+ * its bytes. See the module notes for the layouts and naming.
+ * @throws naming the file and the dataset when a layout is unknown or a dataset cannot be read (e.g. float16 datasets,
+ *   which h5wasm does not decode).
  */
 export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}): Promise<KerasH5Weights> {
   const file = opts.source ?? '<bytes>';

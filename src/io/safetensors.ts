@@ -1,11 +1,11 @@
 /**
- * safetensors reader and writer (https://github.com/huggingface/safetensors, format spec in its README):
- * an 8-byte little-endian header length N, N bytes of JSON (`{name: {dtype, shape, data_offsets}}` and an
- * optional string map `__metadata__`, space-padded to 8-byte alignment), then the raw little-endian data.
+ * safetensors reader and writer (https://github.com/huggingface/safetensors, format spec in its README): an 8-byte
+ * little-endian header length N, N bytes of JSON (`{name: {dtype, shape, data_offsets}}` and an optional string map
+ * `__metadata__`, space-padded to 8-byte alignment), then the raw little-endian data.
  *
- * We write exactly what Python's `safetensors` writes (tensors by dtype alignment then name in byte order,
- * contiguous, `__metadata__` first and omitted when empty). Encoding and decoding work in browsers; the
- * file functions use `node:fs` (imported lazily) and write atomically.
+ * We write exactly what Python's `safetensors` writes (tensors by dtype alignment then name in byte order, contiguous,
+ * `__metadata__` first and omitted when empty). Encoding and decoding work in browsers; the file functions use
+ * `node:fs` (imported lazily) and write atomically.
  * @module
  */
 
@@ -76,11 +76,11 @@ function compareUtf8(a: string, b: string): number {
 const byName = (a: [string, unknown], b: [string, unknown]): number => compareUtf8(a[0], b[0]);
 
 /**
- * Encode float32 tensors (and optional string metadata) as a safetensors file. The bytes are copied
- * verbatim, so NaN payloads, -0 and denormals survive a round trip.
+ * Encode float32 tensors (and optional string metadata) as a safetensors file. The bytes are copied verbatim, so NaN
+ * payloads, -0 and denormals survive a round trip.
  * @param metadata - stored as `__metadata__` (string values only).
- * @throws if a shape is invalid or does not match its data length, a name is empty or `__metadata__`,
- *   or a metadata value is not a string.
+ * @throws if a shape is invalid or does not match its data length, a name is empty or `__metadata__`, or a metadata
+ *   value is not a string.
  */
 export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
   const fail = (msg: string): never => {
@@ -160,10 +160,10 @@ function convert(dtype: SafetensorsDType, bytes: Uint8Array, n: number, name: st
 }
 
 /**
- * Decode a safetensors file. F32 is copied bit-exactly; BF16 and F16 are widened exactly; F64 is
- * rounded to float32; integer and BOOL tensors are converted to float32 (exact up to 2^24 in
- * magnitude; 64-bit values beyond 2^53 throw). The file is validated as the Rust reader does:
- * offsets in bounds, contiguous from 0 with no holes or overlaps, sizes matching shapes.
+ * Decode a safetensors file. F32 is copied bit-exactly; BF16 and F16 are widened exactly; F64 is rounded to float32;
+ * integer and BOOL tensors are converted to float32 (exact up to 2^24 in magnitude; 64-bit values beyond 2^53 throw).
+ * The file is validated as the Rust reader does: offsets in bounds, contiguous from 0 with no holes or overlaps, sizes
+ * matching shapes.
  * @param bytes - the whole file.
  * @param source - a file name used in error messages.
  */
@@ -229,10 +229,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
 
 /**
  * Write `bytes` (or text, as UTF-8) to `path` atomically: write a temp file in the same directory, fsync it, rename it
- * over `path`, then fsync the directory so the rename itself is durable. A crash at any point
- * leaves either the old file or the new one, never a mix; a leftover temp file (named
- * `.<basename>.<pid>.<random>.tmp`) is harmless and can be removed with {@link removeStaleTemps}.
- * Node only.
+ * over `path`, then fsync the directory so the rename itself is durable. A crash at any point leaves either the old
+ * file or the new one, never a mix; a leftover temp file (named `.<basename>.<pid>.<random>.tmp`) is harmless and can
+ * be removed with {@link removeStaleTemps}. Node only.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
@@ -266,9 +265,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
 }
 
 /**
- * Remove temp files that an interrupted {@link writeFileAtomic} of `path` left behind. Returns the
- * removed paths. Only files matching `.<basename>.<pid>.<random>.tmp` in the same directory are
- * touched; pass `exceptLive = true` (default) to keep those of a process that is still running.
+ * Remove temp files that an interrupted {@link writeFileAtomic} of `path` left behind. Returns the removed paths. Only
+ * files matching `.<basename>.<pid>.<random>.tmp` in the same directory are touched; pass `exceptLive = true` (default)
+ * to keep those of a process that is still running.
  */
 export async function removeStaleTemps(path: string, exceptLive = true): Promise<string[]> {
   const fs = await import('node:fs/promises');

@@ -1,18 +1,17 @@
 /**
  * PyTorch / timm weights (a `state_dict` saved as safetensors) to ossify's Keras layout and names.
  *
- * Layouts: conv `weight` OIHW -> kernel HWIO; linear `weight` `[out, in]` -> kernel `[in, out]`; BatchNorm
- * `weight`, `bias`, `running_mean`, `running_var` -> `gamma`, `beta`, `moving_mean`, `moving_variance`
- * (`num_batches_tracked` is dropped). A module is a BatchNorm when it has `running_mean` and `running_var`,
- * a conv when its `weight` is 4-D, a linear layer when it is 2-D. Grouped / depthwise convolutions are not
- * told apart (their `[C, 1, kh, kw]` maps to `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
+ * Layouts: conv `weight` OIHW -> kernel HWIO; linear `weight` `[out, in]` -> kernel `[in, out]`; BatchNorm `weight`,
+ * `bias`, `running_mean`, `running_var` -> `gamma`, `beta`, `moving_mean`, `moving_variance` (`num_batches_tracked` is
+ * dropped). A module is a BatchNorm when it has `running_mean` and `running_var`, a conv when its `weight` is 4-D, a
+ * linear layer when it is 2-D. Grouped / depthwise convolutions are not told apart (their `[C, 1, kh, kw]` maps to
+ * `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
  *
- * Names: a model built with the torch module names (timm's `inceptionV4`) imports by name
- * ({@link matchTorchByName}); otherwise pass an explicit map, or let {@link matchTorchByOrder} pair the
- * modules of each kind in definition order, checking shapes.
- * NOTE: safetensors files store tensors sorted by name, not in definition order. The default order is a
- * natural sort (`features.2` before `features.10`), right for `nn.Sequential`-style names; for named
- * submodules pass `order` (e.g. `list(model.state_dict())` saved as JSON).
+ * Names: a model built with the torch module names (timm's `inceptionV4`) imports by name ({@link matchTorchByName});
+ * otherwise pass an explicit map, or let {@link matchTorchByOrder} pair the modules of each kind in definition order,
+ * checking shapes. NOTE: safetensors files store tensors sorted by name, not in definition order. The default order is
+ * a natural sort (`features.2` before `features.10`), right for `nn.Sequential`-style names; for named submodules pass
+ * `order` (e.g. `list(model.state_dict())` saved as JSON).
  * @module
  */
 import {
@@ -97,9 +96,9 @@ function kindOf(isBatchNorm: boolean, kernelShape: readonly number[] | undefined
 }
 
 /**
- * Group a torch state dict into conv / dense / BatchNorm modules in definition order, converting
- * each parameter to Keras layout and name. `order` lists torch parameter names in definition
- * order (default: natural sort of the names; see the module notes).
+ * Group a torch state dict into conv / dense / BatchNorm modules in definition order, converting each parameter to
+ * Keras layout and name. `order` lists torch parameter names in definition order (default: natural sort of the names;
+ * see the module notes).
  */
 export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: readonly string[]): TorchModules {
   const names = order
@@ -190,11 +189,10 @@ export interface TorchMatch {
 }
 
 /**
- * Pair torch modules with target layers of the same kind (conv, dense, BatchNorm) in definition
- * order, and check every parameter's shape after conversion. `target` must be in the model's
- * definition order and hold only layers the torch model also has: leave out ours-only layers
- * such as BAM modules (e.g. `target.filter((p) => !p.name.startsWith('bam'))`), or they shift
- * the pairing of their kind (the mismatches then show where).
+ * Pair torch modules with target layers of the same kind (conv, dense, BatchNorm) in definition order, and check every
+ * parameter's shape after conversion. `target` must be in the model's definition order and hold only layers the torch
+ * model also has: leave out ours-only layers such as BAM modules (e.g. `target.filter((p) =>
+ * !p.name.startsWith('bam'))`), or they shift the pairing of their kind (the mismatches then show where).
  */
 export function matchTorchByOrder(
   tensors: ReadonlyMap<string, TensorData>,
@@ -240,10 +238,10 @@ export interface TorchNameMatch {
 }
 
 /**
- * Pair torch modules with the target layers of the same name and kind: for models built with the torch
- * model's module names (timm's `inceptionV4`), where `features.0.conv.weight` belongs to the layer
- * `features.0.conv` (parameter `features.0.conv.kernel`). Layers only the target has (BAM modules) stay
- * out of the pairing; shapes are checked when the weights load.
+ * Pair torch modules with the target layers of the same name and kind: for models built with the torch model's module
+ * names (timm's `inceptionV4`), where `features.0.conv.weight` belongs to the layer `features.0.conv` (parameter
+ * `features.0.conv.kernel`). Layers only the target has (BAM modules) stay out of the pairing; shapes are checked when
+ * the weights load.
  */
 export function matchTorchByName(
   tensors: ReadonlyMap<string, TensorData>,
@@ -262,22 +260,20 @@ export function matchTorchByName(
 /** Options of {@link importTorchWeights}. */
 export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'origin'> {
   /**
-   * Torch module prefix -> target layer (`{'features.0': 'conv2d'}`), or full torch parameter name
-   * -> target parameter name (`{'fc.weight': 'dense.kernel'}`). Without it, modules are paired by
-   * order ({@link matchTorchByOrder}).
+   * Torch module prefix -> target layer (`{'features.0': 'conv2d'}`), or full torch parameter name -> target parameter
+   * name (`{'fc.weight': 'dense.kernel'}`). Without it, modules are paired by order ({@link matchTorchByOrder}).
    */
   nameMap?: Record<string, string>;
   /** Torch parameter names in definition order (see the module notes). */
   order?: readonly string[];
   /**
-   * Without `nameMap`: pair by 'name' ({@link matchTorchByName}), by 'order' ({@link matchTorchByOrder}),
-   * or 'auto' (default): by name when every conv and BatchNorm module of the file names a layer of the
-   * model, else by order.
+   * Without `nameMap`: pair by 'name' ({@link matchTorchByName}), by 'order' ({@link matchTorchByOrder}), or 'auto'
+   * (default): by name when every conv and BatchNorm module of the file names a layer of the model, else by order.
    */
   match?: 'auto' | 'name' | 'order';
   /**
-   * Target parameters the torch model does not have (e.g. BAM modules: `(n) => n.startsWith('bam_')`),
-   * left out of the order-based pairing so that they do not shift it; they are still reported as missing.
+   * Target parameters the torch model does not have (e.g. BAM modules: `(n) => n.startsWith('bam_')`), left out of the
+   * order-based pairing so that they do not shift it; they are still reported as missing.
    */
   ownOnly?: (targetName: string) => boolean;
 }
@@ -293,10 +289,10 @@ export interface TorchImportReport extends ImportReport {
 }
 
 /**
- * Convert a torch state dict to Keras layout, name it after the target model (by `nameMap` or by
- * order), and load it with {@link importWeights}: shape checks, classifier-head skipping and the
- * loaded / skipped / missing / unused report. Messages give the torch name and shape as stored.
- * A BatchNorm `weight` for a target BN without `gamma` (`scale=False`) is reported in `skipped`.
+ * Convert a torch state dict to Keras layout, name it after the target model (by `nameMap` or by order), and load it
+ * with {@link importWeights}: shape checks, classifier-head skipping and the loaded / skipped / missing / unused
+ * report. Messages give the torch name and shape as stored. A BatchNorm `weight` for a target BN without `gamma`
+ * (`scale=False`) is reported in `skipped`.
  */
 export function importTorchWeights(
   tensors: ReadonlyMap<string, TensorData>,
