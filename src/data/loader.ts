@@ -93,6 +93,11 @@ async function bundleWorkerFromSource(src: URL): Promise<WorkerEntry | null> {
 /** Tasks in flight per worker: sharp's native decoding of one overlaps the JS resize/augment of the other. */
 const PER_WORKER = 2;
 
+interface Job {
+  task: DecodeTask;
+  resolve: (r: DecodeResult) => void;
+}
+
 interface PoolWorker {
   worker: Worker;
   busy: number;
@@ -105,8 +110,9 @@ interface PoolWorker {
  */
 export class DecodePool {
   private workers: PoolWorker[] = [];
-  private queue: { task: DecodeTask; resolve: (r: DecodeResult) => void }[] = [];
-  private pending = new Map<number, { resolve: (r: DecodeResult) => void; owner: PoolWorker; task: DecodeTask }>();
+  private queue: Job[] = [];
+  /** Jobs sent to a worker, by task id. */
+  private pending = new Map<number, Job & { owner: PoolWorker }>();
   private mainBusy = 0;
 
   private constructor(
@@ -402,14 +408,12 @@ export class BatchLoader {
       seen.set(ri, k + 1);
       return hashSeed(ri, k);
     });
+    const times = { waitMs: 0, firstWaitMs: 0, wallMs: 0, decodeMs: 0 };
     const stats: EpochDataStats = {
       epoch,
       batches: 0,
       samples: 0,
-      waitMs: 0,
-      firstWaitMs: 0,
-      wallMs: 0,
-      decodeMs: 0,
+      ...times,
       failed: [],
       truncated: [],
       mode: pool.mode,

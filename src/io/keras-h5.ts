@@ -80,7 +80,7 @@ export function keras3LayerKeys(
   const out: Record<string, string> = {};
   for (const { name, className } of layers) {
     const base = kerasSnakeCase(className);
-    const n = used.has(base) ? used.get(base)! + 1 : 0;
+    const n = (used.get(base) ?? -1) + 1;
     used.set(base, n);
     out[prefix + (n === 0 ? base : `${base}_${n}`)] = name;
   }

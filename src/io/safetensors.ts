@@ -276,10 +276,8 @@ export async function removeStaleTemps(path: string, exceptLive = true): Promise
   const prefix = `.${basename(path)}.`;
   const removed: string[] = [];
   for (const f of await fs.readdir(dir)) {
-    if (!f.startsWith(prefix) || !f.endsWith('.tmp')) continue;
-    const m = /^(\d+)\.[a-z0-9]+\.tmp$/.exec(f.slice(prefix.length));
-    if (!m) continue;
-    if (exceptLive && isAlive(Number(m[1]))) continue;
+    const m = f.startsWith(prefix) ? /^(\d+)\.[a-z0-9]+\.tmp$/.exec(f.slice(prefix.length)) : null;
+    if (!m || (exceptLive && isAlive(Number(m[1])))) continue;
     await fs.rm(join(dir, f), { force: true });
     removed.push(join(dir, f));
   }
