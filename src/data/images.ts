@@ -218,11 +218,7 @@ export function sampleAugmentation(seed: number, epoch: number, key: number, opt
   const o = { ...DEFAULT_AUGMENT, ...opts };
   const rng = makeRng(hashSeed(seed, epoch, key, 0x417547));
   // Always draw all five numbers so that disabling one transform does not change the others.
-  const f = rng.next();
-  const r = rng.uniform(-1, 1);
-  const z = rng.uniform(-1, 1);
-  const b = rng.uniform(-1, 1);
-  const c = rng.uniform(-1, 1);
+  const [f, r, z, b, c] = [rng.next(), rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)];
   // `+ 0` turns -0 into 0 for disabled ranges.
   return {
     flip: o.flip ? f < 0.5 : false,
