@@ -408,12 +408,14 @@ export class BatchLoader {
       seen.set(ri, k + 1);
       return hashSeed(ri, k);
     });
-    const times = { waitMs: 0, firstWaitMs: 0, wallMs: 0, decodeMs: 0 };
     const stats: EpochDataStats = {
       epoch,
       batches: 0,
       samples: 0,
-      ...times,
+      waitMs: 0,
+      firstWaitMs: 0,
+      wallMs: 0,
+      decodeMs: 0,
       failed: [],
       truncated: [],
       mode: pool.mode,
