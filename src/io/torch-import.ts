@@ -7,11 +7,11 @@
  * linear layer when it is 2-D. Grouped / depthwise convolutions are not told apart (their `[C, 1, kh, kw]` maps to
  * `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
  *
- * Names: a model built with the torch module names (timm's `inceptionV4`) imports by name ({@link matchTorchByName});
- * otherwise pass an explicit map, or let {@link matchTorchByOrder} pair the modules of each kind in definition order,
- * checking shapes. NOTE: safetensors files store tensors sorted by name, not in definition order. The default order is
- * a natural sort (`features.2` before `features.10`), right for `nn.Sequential`-style names; for named submodules pass
- * `order` (e.g. `list(model.state_dict())` saved as JSON).
+ * Names: a model built with the torch module names (timm's `inceptionV4`) imports by name; otherwise pass an explicit
+ * map, or let {@link matchTorchByOrder} pair the modules of each kind in definition order, checking shapes. NOTE:
+ * safetensors files store tensors sorted by name, not in definition order. The default order is a natural sort
+ * (`features.2` before `features.10`), right for `nn.Sequential`-style names; for named submodules pass `order` (e.g.
+ * `list(model.state_dict())` saved as JSON).
  * @module
  */
 import {
@@ -229,34 +229,6 @@ export function matchTorchByOrder(
   return res;
 }
 
-/** Result of {@link matchTorchByName}. */
-export interface TorchNameMatch {
-  /** `{torch module prefix: target layer}` (the same name) for each module the model has, of the same kind. */
-  nameMap: Record<string, string>;
-  /** Torch modules whose prefix names no target layer of their kind, with their kind. */
-  unmatchedTorch: { prefix: string; kind: TorchKind }[];
-}
-
-/**
- * Pair torch modules with the target layers of the same name and kind: for models built with the torch model's module
- * names (timm's `inceptionV4`), where `features.0.conv.weight` belongs to the layer `features.0.conv` (parameter
- * `features.0.conv.kernel`). Layers only the target has (BAM modules) stay out of the pairing; shapes are checked when
- * the weights load.
- */
-export function matchTorchByName(
-  tensors: ReadonlyMap<string, TensorData>,
-  target: readonly ImportTarget[],
-  order?: readonly string[],
-): TorchNameMatch {
-  const kinds = new Map(targetLayers(target).map((l) => [l.layer, l.kind]));
-  const res: TorchNameMatch = { nameMap: {}, unmatchedTorch: [] };
-  for (const m of torchModules(tensors, order).modules) {
-    if (kinds.get(m.prefix) === m.kind) res.nameMap[m.prefix] = m.prefix;
-    else res.unmatchedTorch.push({ prefix: m.prefix, kind: m.kind });
-  }
-  return res;
-}
-
 /** Options of {@link importTorchWeights}. */
 export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'origin'> {
   /**
@@ -267,8 +239,9 @@ export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'orig
   /** Torch parameter names in definition order (see the module notes). */
   order?: readonly string[];
   /**
-   * Without `nameMap`: pair by 'name' ({@link matchTorchByName}), by 'order' ({@link matchTorchByOrder}), or 'auto'
-   * (default): by name when every conv and BatchNorm module of the file names a layer of the model, else by order.
+   * Without `nameMap`: pair by 'name' (module prefix = layer name, for models built with the torch names), by 'order'
+   * ({@link matchTorchByOrder}), or 'auto' (default): by name when every conv and BatchNorm module of the file names a
+   * layer of the model, else by order.
    */
   match?: 'auto' | 'name' | 'order';
   /**
@@ -304,9 +277,14 @@ export function importTorchWeights(
   let nameMap = opts.nameMap;
   let match: TorchMatch | undefined;
   if (!nameMap && opts.match !== 'order') {
-    const byName = matchTorchByName(tensors, target, opts.order);
-    const covered = Object.keys(byName.nameMap).length > 0 && byName.unmatchedTorch.every((m) => m.kind === 'dense');
-    if (opts.match === 'name' || covered) [nameMap, matchedBy] = [byName.nameMap, 'name'];
+    // By name: each module whose prefix names a target layer of its kind (`features.0.conv.weight` goes to the
+    // layer `features.0.conv`); 'auto' takes it when only dense modules are left over.
+    const kinds = new Map(targetLayers(target).map((l) => [l.layer, l.kind]));
+    const named = modules.filter((m) => kinds.get(m.prefix) === m.kind);
+    const covered = named.length > 0 && modules.every((m) => m.kind === 'dense' || kinds.get(m.prefix) === m.kind);
+    if (opts.match === 'name' || covered) {
+      [nameMap, matchedBy] = [Object.fromEntries(named.map((m) => [m.prefix, m.prefix])), 'name'];
+    }
   }
   if (!nameMap) {
     const own = opts.ownOnly;
