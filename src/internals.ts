@@ -52,12 +52,10 @@ export { OPTIMIZER_PREFIX, CHECKPOINT_FORMAT_KEY, CHECKPOINT_FORMAT_VERSION } fr
 export { layerOf } from './io/import.js';
 export {
   matchTorchByOrder,
-  matchTorchByName,
   torchModules,
   transpose2d,
   naturalCompare,
   type TorchKind,
   type TorchModule,
   type TorchModules,
-  type TorchNameMatch,
 } from './io/torch-import.js';

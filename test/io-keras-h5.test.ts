@@ -9,7 +9,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm';
-import { keras3LayerKeys, kerasSnakeCase, loadKerasH5, readKerasH5, renumberKerasNames } from '../src/io/keras-h5.js';
+import { keras3LayerKeys, kerasSnakeCase, loadKerasH5, readKerasH5 } from '../src/io/keras-h5.js';
 import { importWeights, type ImportTarget } from '../src/io/import.js';
 import type { TensorData } from '../src/io/safetensors.js';
 import { randArray } from './helpers.js';
@@ -206,45 +206,6 @@ describe('Keras naming helpers', () => {
       activation: 'activation_5',
       dense: 'dense',
     });
-  });
-
-  it('renumbers auto-generated layer names', () => {
-    const t = { shape: [1], data: new Float32Array([1]) };
-    const m = renumberKerasNames(
-      new Map([
-        ['conv2d_1.kernel', t],
-        ['conv2d_12.bias', t],
-        ['batch_normalization_2.beta', t],
-        ['predictions.bias', t],
-      ]),
-      -1,
-    );
-    expect([...m.keys()]).toEqual([
-      'conv2d.kernel',
-      'conv2d_11.bias',
-      'batch_normalization_1.beta',
-      'predictions.bias',
-    ]);
-    const up = renumberKerasNames(
-      new Map([
-        ['conv2d.kernel', t],
-        ['conv2d_1.kernel', t],
-        ['block_1.kernel', t],
-      ]),
-      1,
-      ['conv2d'],
-    );
-    expect([...up.keys()]).toEqual(['conv2d_1.kernel', 'conv2d_2.kernel', 'block_1.kernel']);
-    expect(() => renumberKerasNames(new Map([['dense.bias', t]]), -1, ['dense'])).toThrow(/counter -1/);
-    expect(() =>
-      renumberKerasNames(
-        new Map([
-          ['conv2d.kernel', t],
-          ['conv2d_1.kernel', t],
-        ]),
-        -1,
-      ),
-    ).toThrow(/two tensors map to 'conv2d.kernel'/);
   });
 });
 

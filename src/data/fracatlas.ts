@@ -1,7 +1,5 @@
 /**
- * Reading a FracAtlas folder as published (or any folder in the same layout).
- *
- * Layout:
+ * Reading a FracAtlas folder as published (or any folder in the same layout):
  * ```
  * images/Fractured/<id>.jpg        label 1
  * images/Non_fractured/<id>.jpg    label 0
@@ -9,23 +7,15 @@
  * splits/train.csv, val.csv, test.csv   optional: image_id[, fractured]
  * Utilities/Fracture Split/train.csv, valid.csv, test.csv   optional (original release)
  * ```
- * The folder decides the label; dataset.csv and split files are cross-checked
- * against it. Problems with images and rows never throw: each is an
- * {@link DatasetIssue} in the summary, and the image is either skipped or kept
- * as stated in the issue. A CSV file that cannot be parsed at all throws,
- * naming the file.
+ * The folder decides the label; the CSV files are cross-checked against it. A bad image or row never throws: it is a
+ * {@link DatasetIssue} in the summary (the image skipped or kept, as stated). A CSV file that cannot be parsed at all
+ * throws, naming the file.
  *
- * Splits, in order of preference:
- * 1. `splits/*.csv` when present: images listed in none of them are reported
- *    ('unassigned') and skipped.
- * 2. Otherwise as the FracAtlas paper's classification setup: fractured images
- *    follow the provider's fracture split (`Utilities/Fracture Split`), when
- *    present; non-fractured images (and fractured ones without a provider split)
- *    are shuffled with a seeded generator (seed 82 by default; mulberry32, so not
- *    Python's shuffle order) and cut 80 / 11.5 / 8.5 % (train / val / test, counts
- *    rounded, test gets the rest).
- * 3. `assign: 'test'` (or another split) puts the whole folder in one split,
- *    e.g. an external test set.
+ * Splits, in order of preference: `splits/*.csv` (images listed in none are reported 'unassigned' and skipped); else,
+ * as the FracAtlas paper's classification setup, fractured images follow the provider's fracture split
+ * (`Utilities/Fracture Split`) where present, and the rest are shuffled with a seeded generator (seed 82; mulberry32,
+ * so not Python's order) and cut 80 / 11.5 / 8.5 % (train / val / test, counts rounded, test gets the rest). `assign:
+ * 'test'` puts the whole folder in one split.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -129,10 +119,14 @@ export interface ReadFracAtlasOptions {
 }
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png']);
-const CLASS_DIRS: readonly [string, 0 | 1][] = [
-  ['Fractured', 1],
-  ['Non_fractured', 0],
-];
+const CLASS_DIRS: Record<string, 0 | 1> = { Fractured: 1, Non_fractured: 0 };
+/** The provider's fracture split files (`Utilities/Fracture Split`). */
+const PROVIDER_SPLITS: Record<string, Split> = {
+  'train.csv': 'train',
+  'valid.csv': 'val',
+  'val.csv': 'val',
+  'test.csv': 'test',
+};
 
 /** Normalizes a CSV image id ("IMG0000016.jpg" or "IMG0000016") to the record id. */
 function idOf(name: string): string {
@@ -141,7 +135,9 @@ function idOf(name: string): string {
 }
 
 function parseLabel(v: unknown): 0 | 1 | null {
-  const s = String(v ?? '').trim().toLowerCase();
+  const s = String(v ?? '')
+    .trim()
+    .toLowerCase();
   if (s === '1' || s === '1.0' || s === 'true' || s === 'fractured') return 1;
   if (s === '0' || s === '0.0' || s === 'false' || s === 'non_fractured' || s === 'non-fractured') return 0;
   return null;
@@ -150,13 +146,15 @@ function parseLabel(v: unknown): 0 | 1 | null {
 interface CsvRow {
   id: string;
   label: 0 | 1 | null;
-  hasLabel: boolean;
   line: number;
 }
 
+/** Records an issue (skipped unless said otherwise). */
+type Report = (kind: IssueKind, id: string, path: string, detail: string, action?: DatasetIssue['action']) => void;
+
 /**
- * A CSV that cannot be read at all (binary data, broken quoting) is not one bad row: throw, naming
- * the file and the fix, with the parser's reason cut short and stripped of unprintable bytes.
+ * A CSV that cannot be read at all (binary data, broken quoting) is not one bad row: throw, naming the file and the
+ * fix, with the parser's reason cut short and stripped of unprintable bytes.
  */
 function unreadableCsv(path: string, reason: string): Error {
   return new Error(
@@ -165,7 +163,7 @@ function unreadableCsv(path: string, reason: string): Error {
   );
 }
 
-async function readCsv(path: string, issues: DatasetIssue[]): Promise<CsvRow[]> {
+async function readCsv(path: string, report: Report): Promise<CsvRow[]> {
   const text = await readFile(path, 'utf8');
   // Control characters other than tabs and line ends do not occur in text.
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -174,7 +172,10 @@ async function readCsv(path: string, issues: DatasetIssue[]): Promise<CsvRow[]> 
   try {
     rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true });
   } catch (e) {
-    const reason = (e as Error).message.split(',')[0].replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
+    const reason = (e as Error).message
+      .split(',')[0]
+      .replace(/[^\x20-\x7e]/g, '?')
+      .slice(0, 120);
     throw unreadableCsv(path, reason);
   }
   const out: CsvRow[] = [];
@@ -183,16 +184,11 @@ async function readCsv(path: string, issues: DatasetIssue[]): Promise<CsvRow[]> 
     const idKey = keys.find((k) => k.toLowerCase() === 'image_id') ?? keys[0];
     const labelKey = keys.find((k) => k.toLowerCase() === 'fractured');
     const raw = idKey ? r[idKey] : undefined;
-    if (!raw) {
-      issues.push({ kind: 'bad-row', id: '', path, detail: `row ${i + 2}: no image id`, action: 'skipped' });
-      return;
-    }
     const label = labelKey ? parseLabel(r[labelKey]) : null;
-    if (labelKey && label === null) {
-      issues.push({ kind: 'bad-row', id: idOf(raw), path, detail: `row ${i + 2}: fractured='${r[labelKey]}' is not 0/1`, action: 'skipped' });
-      return;
-    }
-    out.push({ id: idOf(raw), label, hasLabel: labelKey !== undefined, line: i + 2 });
+    if (!raw) report('bad-row', '', path, `row ${i + 2}: no image id`);
+    else if (labelKey && label === null)
+      report('bad-row', idOf(raw), path, `row ${i + 2}: fractured='${r[labelKey]}' is not 0/1`);
+    else out.push({ id: idOf(raw), label, line: i + 2 });
   });
   return out;
 }
@@ -211,23 +207,34 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 }
 
 /** Cuts a list into train/val/test by fractions after a seeded shuffle (counts rounded, test gets the rest). */
-export function seededSplit<T>(items: readonly T[], seed: number, fractions = { train: 0.8, val: 0.115, test: 0.085 }): Record<Split, T[]> {
+export function seededSplit<T>(
+  items: readonly T[],
+  seed: number,
+  fractions = { train: 0.8, val: 0.115, test: 0.085 },
+): Record<Split, T[]> {
   const sum = fractions.train + fractions.val + fractions.test;
   const shuffled = shuffleInPlace([...items], makeRng(seed));
   const nTrain = Math.round((items.length * fractions.train) / sum);
   const nVal = Math.min(items.length - nTrain, Math.round((items.length * fractions.val) / sum));
-  return { train: shuffled.slice(0, nTrain), val: shuffled.slice(nTrain, nTrain + nVal), test: shuffled.slice(nTrain + nVal) };
+  return {
+    train: shuffled.slice(0, nTrain),
+    val: shuffled.slice(nTrain, nTrain + nVal),
+    test: shuffled.slice(nTrain + nVal),
+  };
 }
 
 /**
- * Reads a FracAtlas-layout folder into typed records with splits, checking
- * every file; never throws for bad images or rows (only for a root without
- * `images/` or a CSV file that cannot be parsed).
+ * Reads a FracAtlas-layout folder into typed records with splits, checking every file; never throws for bad images or
+ * rows (only for a root without `images/` or a CSV file that cannot be parsed).
  */
 export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {}): Promise<FracAtlasDataset> {
   const seed = opts.seed ?? 82;
   const verify = opts.verify ?? 'decode';
   const issues: DatasetIssue[] = [];
+  const report: Report = (kind, id, path, detail, action = 'skipped') =>
+    issues.push({ kind, id, path, detail, action });
+  const mismatch = (where: string, id: string, label: 0 | 1, f: { path: string; label: 0 | 1 }): void =>
+    report('label-mismatch', id, f.path, `${where} says fractured=${label}, folder says ${f.label}`);
   const ignoredFiles: string[] = [];
   if (!existsSync(join(root, 'images'))) throw new Error(`readFracAtlas: ${root} has no images/ folder`);
 
@@ -235,24 +242,22 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
   const files = new Map<string, { path: string; label: 0 | 1 }>();
   const dupes = new Set<string>();
   let filesFound = 0;
-  for (const [dir, label] of CLASS_DIRS) {
+  for (const [dir, label] of Object.entries(CLASS_DIRS)) {
     const full = join(root, 'images', dir);
     if (!existsSync(full)) continue;
-    const names = (await readdir(full)).sort();
-    for (const name of names) {
-      if (!IMAGE_EXT.has(extname(name).toLowerCase())) {
-        ignoredFiles.push(join(full, name));
-        continue;
-      }
-      filesFound++;
+    for (const name of (await readdir(full)).sort()) {
+      const path = join(full, name);
       const id = idOf(name);
       const prev = files.get(id);
-      if (prev) {
+      if (!IMAGE_EXT.has(extname(name).toLowerCase())) ignoredFiles.push(path);
+      else if (prev) {
+        filesFound++;
         dupes.add(id);
-        issues.push({ kind: 'duplicate-id', id, path: join(full, name), detail: `also at ${prev.path}`, action: 'skipped' });
-        continue;
+        report('duplicate-id', id, path, `also at ${prev.path}`);
+      } else {
+        filesFound++;
+        files.set(id, { path, label });
       }
-      files.set(id, { path: join(full, name), label });
     }
   }
   for (const id of dupes) files.delete(id);
@@ -260,29 +265,26 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
   // 2. dataset.csv cross-check.
   const datasetCsv = join(root, 'dataset.csv');
   if (existsSync(datasetCsv)) {
-    const rows = await readCsv(datasetCsv, issues);
     const listed = new Set<string>();
-    for (const row of rows) {
+    for (const row of await readCsv(datasetCsv, report)) {
       listed.add(row.id);
-      if (dupes.has(row.id)) continue;
       const f = files.get(row.id);
+      if (dupes.has(row.id)) continue;
       if (!f) {
-        issues.push({ kind: 'missing-file', id: row.id, path: datasetCsv, detail: `row ${row.line} has no image in images/Fractured or images/Non_fractured`, action: 'skipped' });
-        continue;
-      }
-      if (row.label !== null && row.label !== f.label) {
-        issues.push({
-          kind: 'label-mismatch',
-          id: row.id,
-          path: f.path,
-          detail: `dataset.csv row ${row.line} says fractured=${row.label}, folder says ${f.label}`,
-          action: 'skipped',
-        });
+        report(
+          'missing-file',
+          row.id,
+          datasetCsv,
+          `row ${row.line} has no image in images/Fractured or images/Non_fractured`,
+        );
+      } else if (row.label !== null && row.label !== f.label) {
+        mismatch(`dataset.csv row ${row.line}`, row.id, row.label, f);
         files.delete(row.id);
       }
     }
-    for (const [id, f] of files)
-      if (!listed.has(id)) issues.push({ kind: 'not-in-csv', id, path: f.path, detail: 'no dataset.csv row; label taken from the folder', action: 'kept' });
+    for (const [id, f] of files) {
+      if (!listed.has(id)) report('not-in-csv', id, f.path, 'no dataset.csv row; label taken from the folder', 'kept');
+    }
   }
 
   // 3. Splits.
@@ -296,69 +298,56 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
     splitSource = 'split-files';
     const conflicts = new Set<string>();
     for (const [split, path] of splitFiles) {
-      for (const row of await readCsv(path, issues)) {
+      for (const row of await readCsv(path, report)) {
         const f = files.get(row.id);
-        if (!f) {
-          if (!dupes.has(row.id) && !issues.some((i) => i.id === row.id && i.kind !== 'not-in-csv'))
-            issues.push({ kind: 'missing-file', id: row.id, path, detail: `row ${row.line} has no image file`, action: 'skipped' });
-          continue;
-        }
-        if (row.label !== null && row.label !== f.label) {
-          issues.push({ kind: 'label-mismatch', id: row.id, path: f.path, detail: `${basename(path)} row ${row.line} says fractured=${row.label}, folder says ${f.label}`, action: 'skipped' });
-          conflicts.add(row.id);
-          continue;
-        }
         const prev = splitOf.get(row.id);
-        if (prev && prev !== split) {
-          issues.push({ kind: 'split-conflict', id: row.id, path: f.path, detail: `listed in ${prev}.csv and ${split}.csv`, action: 'skipped' });
+        if (!f) {
+          if (!dupes.has(row.id) && !issues.some((i) => i.id === row.id && i.kind !== 'not-in-csv')) {
+            report('missing-file', row.id, path, `row ${row.line} has no image file`);
+          }
+        } else if (row.label !== null && row.label !== f.label) {
+          mismatch(`${basename(path)} row ${row.line}`, row.id, row.label, f);
           conflicts.add(row.id);
+        } else {
+          if (prev && prev !== split) {
+            report('split-conflict', row.id, f.path, `listed in ${prev}.csv and ${split}.csv`);
+            conflicts.add(row.id);
+          }
+          splitOf.set(row.id, split);
         }
-        splitOf.set(row.id, split);
       }
     }
     for (const id of conflicts) {
       splitOf.delete(id);
       files.delete(id);
     }
-    for (const [id, f] of files)
-      if (!splitOf.has(id)) {
-        issues.push({ kind: 'unassigned', id, path: f.path, detail: 'listed in no splits/*.csv', action: 'skipped' });
-        files.delete(id);
-      }
-  } else {
-    const ids = (label: 0 | 1): string[] => [...files].filter(([, f]) => f.label === label).map(([id]) => id).sort();
-    const providerDir = join(root, 'Utilities', 'Fracture Split');
-    const provider: [Split, string][] = [
-      ['train', 'train.csv'],
-      ['val', 'valid.csv'],
-      ['val', 'val.csv'],
-      ['test', 'test.csv'],
-    ];
-    const present = provider.filter(([, f]) => existsSync(join(providerDir, f)));
-    let fracturedRest = ids(1);
-    if (present.length > 0) {
-      splitSource = 'provider-fracture-split+seeded';
-      for (const [split, name] of present)
-        for (const row of await readCsv(join(providerDir, name), issues)) {
-          const f = files.get(row.id);
-          if (!f) continue; // the provider lists may cover images absent from this copy
-          if (f.label !== 1) {
-            issues.push({ kind: 'label-mismatch', id: row.id, path: f.path, detail: `in the provider's fracture split but in Non_fractured`, action: 'kept' });
-            continue;
-          }
-          splitOf.set(row.id, split);
-        }
-      fracturedRest = fracturedRest.filter((id) => !splitOf.has(id));
-    } else splitSource = 'seeded';
-    // Fractured images the provider did not place are split with the same proportions (own seed stream).
-    const parts: [string[], number][] = [
-      [ids(0), seed],
-      [fracturedRest, seed + 1],
-    ];
-    for (const [list, s] of parts) {
-      const cut = seededSplit(list, s, opts.fractions);
-      for (const split of SPLITS) for (const id of cut[split]) if (!splitOf.has(id)) splitOf.set(id, split);
+    for (const [id, f] of files) {
+      if (splitOf.has(id)) continue;
+      report('unassigned', id, f.path, 'listed in no splits/*.csv');
+      files.delete(id);
     }
+  } else {
+    const ids = (label: 0 | 1): string[] => [...files.keys()].filter((id) => files.get(id)!.label === label).sort();
+    const providerDir = join(root, 'Utilities', 'Fracture Split');
+    const present = Object.keys(PROVIDER_SPLITS).filter((f) => existsSync(join(providerDir, f)));
+    splitSource = present.length > 0 ? 'provider-fracture-split+seeded' : 'seeded';
+    for (const name of present) {
+      for (const row of await readCsv(join(providerDir, name), report)) {
+        const f = files.get(row.id);
+        // The provider lists may cover images absent from this copy.
+        if (f?.label === 1) splitOf.set(row.id, PROVIDER_SPLITS[name]!);
+        else if (f)
+          report('label-mismatch', row.id, f.path, `in the provider's fracture split but in Non_fractured`, 'kept');
+      }
+    }
+    // The images the provider did not place are cut in the same proportions, each class with its own seed.
+    const cut = (list: string[], s: number): void => {
+      const parts = seededSplit(list, s, opts.fractions);
+      for (const split of SPLITS) for (const id of parts[split]) if (!splitOf.has(id)) splitOf.set(id, split);
+    };
+    const unplaced = ids(1).filter((id) => !splitOf.has(id));
+    cut(ids(0), seed);
+    cut(unplaced, seed + 1);
   }
 
   // 4. Verify image files.
@@ -370,25 +359,23 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
       : await mapLimit(candidates, opts.concurrency ?? 4, ([, f]) => inspectImage(f.path, verify));
   candidates.forEach(([id, f], i) => {
     const c = checks[i]!;
-    if (!c.ok) {
-      const keep = c.kind === 'truncated' && opts.truncated === 'keep';
-      issues.push({ kind: c.kind, id, path: f.path, detail: c.detail, action: keep ? 'kept' : 'skipped' });
-      if (!keep) return;
-    }
-    records.push({ id, path: f.path, label: f.label, split: splitOf.get(id)! });
+    const keep = c.ok || (c.kind === 'truncated' && opts.truncated === 'keep');
+    if (!c.ok) report(c.kind, id, f.path, c.detail, keep ? 'kept' : 'skipped');
+    if (keep) records.push({ id, path: f.path, label: f.label, split: splitOf.get(id)! });
   });
 
   const counts = (rs: FracRecord[]): ClassCounts => {
     const fractured = rs.filter((r) => r.label === 1).length;
     return { fractured, nonFractured: rs.length - fractured, total: rs.length };
   };
+  const split = (name: Split): FracRecord[] => records.filter((r) => r.split === name);
   const issueCounts: Partial<Record<IssueKind, number>> = {};
   for (const i of issues) issueCounts[i.kind] = (issueCounts[i.kind] ?? 0) + 1;
   const summary: DatasetSummary = {
     root,
     total: records.length,
     byClass: counts(records),
-    bySplit: { train: counts(records.filter((r) => r.split === 'train')), val: counts(records.filter((r) => r.split === 'val')), test: counts(records.filter((r) => r.split === 'test')) },
+    bySplit: { train: counts(split('train')), val: counts(split('val')), test: counts(split('test')) },
     splitSource,
     seed,
     filesFound,
@@ -397,19 +384,20 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
     issueCounts,
     skipped: issues.filter((i) => i.action === 'skipped').length,
   };
-  return { root, records, summary, split: (name) => records.filter((r) => r.split === name) };
+  return { root, records, summary, split };
 }
 
 /** One-line-per-item human summary of a read (counts per split, then each issue by name). */
 export function formatDatasetSummary(s: DatasetSummary): string {
-  const lines = [`FracAtlas folder ${s.root}: ${s.total} images (${s.byClass.fractured} fractured, ` +
-      `${s.byClass.nonFractured} non-fractured), splits from ${s.splitSource}`];
+  const classes = (c: ClassCounts): string => `${c.fractured} fractured, ${c.nonFractured} non-fractured`;
+  const lines = [`FracAtlas folder ${s.root}: ${s.total} images (${classes(s.byClass)}), splits from ${s.splitSource}`];
   for (const split of SPLITS) {
     const c = s.bySplit[split];
-    if (c.total > 0) lines.push(`  ${split}: ${c.total} (${c.fractured} fractured, ${c.nonFractured} non-fractured)`);
+    if (c.total > 0) lines.push(`  ${split}: ${c.total} (${classes(c)})`);
   }
   if (s.issues.length > 0) {
-    lines.push(`  ${s.issues.length} issue(s), ${s.skipped} skipped: ${Object.entries(s.issueCounts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    const counts = Object.entries(s.issueCounts).map(([k, n]) => `${k} ${n}`);
+    lines.push(`  ${s.issues.length} issue(s), ${s.skipped} skipped: ${counts.join(', ')}`);
     for (const i of s.issues) lines.push(`    [${i.kind}, ${i.action}] ${i.id || '(no id)'}: ${i.detail} (${i.path})`);
   }
   return lines.join('\n');

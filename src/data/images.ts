@@ -1,41 +1,17 @@
 /**
- * Image pipeline for X-ray classification: JPEG decoding (sharp), antialiased
- * bilinear resizing, seeded augmentation and per-backbone normalization into
- * NHWC float32.
- *
- * Steps of {@link loadImage}, in order:
- * 1. **Decode** with sharp (libvips + mozjpeg): baseline and progressive JPEG
- *    (also PNG/WebP, whatever libvips reads), grayscale kept as 1 channel, colour
- *    converted to sRGB 3 channels, alpha dropped. EXIF orientation is NOT
- *    applied (pixels in stored order, as PIL/Keras loaders do). sharp is strict
- *    here (`failOn: 'warning'`): a truncated file ("premature end of JPEG image")
- *    or corrupt entropy data is an error ({@link ImageDecodeError}) unless the
- *    caller asks to decode truncated files anyway (`truncated: 'decode'`, sharp
- *    `failOn: 'none'`; libjpeg then fills the missing rows with gray).
- * 2. **Resize** to the model input with {@link resizeBilinear}: a separable
- *    triangle (bilinear) filter whose support widens by the downscale factor,
- *    half-pixel centres, weights renormalized at the borders. This is PIL's
- *    `Image.resize(..., BILINEAR)` and `tf.image.resize(..., 'bilinear',
- *    antialias=True)`. Aspect ratio is not kept (`fit: 'fill'`), as Keras'
- *    `target_size` / `image_dataset_from_directory` do.
- *    Why not sharp's resize: measured with sharp 0.34.5 / libvips 8.17,
- *    `resize(..., { kernel: 'linear' })` antialiases when shrinking (a
- *    triangle widened by the factor, the same filter as ours) but when
- *    enlarging it samples half an output pixel off the half-pixel-centre grid
- *    (2 -> 8 px of [0, 255] gives [0,0,0,64,128,191,255,255] instead of
- *    [0,0,32,96,159,223,255,255]). FracAtlas images are enlarged along one axis
- *    (e.g. 263 -> 299), so we resize ourselves for an exactly specified result.
- *    (Also measured: shrinking by more than about 3x, sharp first box-shrinks,
- *    so it departs from the triangle filter there.)
- * 3. **Augment** (optional, training): horizontal flip, small rotation and zoom
- *    (one inverse affine map, bilinear sampling, 'reflect' fill as Keras'
- *    RandomRotation/RandomZoom), brightness (additive) and contrast (scaled
- *    about the per-channel mean, as `tf.image.adjust_contrast`), clipped to
- *    [0, 255]. Parameters come from {@link sampleAugmentation}(seed, epoch, key):
- *    the same triple always gives the same image.
- * 4. **Normalize** to 3 channels (gray replicated) per backbone: 'inception'
- *    `x / 127.5 - 1`; 'densenet' `(x / 255 - mean) / std` with ImageNet mean
- *    (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
+ * Image pipeline for X-ray classification; {@link loadImage} runs its steps in order:
+ * 1. **Decode** with sharp (libvips): JPEG (baseline, progressive), PNG, WebP; gray stays 1 channel, colour becomes
+ *    sRGB 3 channels, alpha is dropped, EXIF orientation is not applied (as PIL/Keras loaders). Strict (`failOn:
+ *    'warning'`): a truncated or corrupt file is an {@link ImageDecodeError}, unless `truncated: 'decode'` (libjpeg
+ *    then fills the missing rows with gray).
+ * 2. **Resize** to the model input with {@link resizeBilinear} (PIL's BILINEAR, `tf.image.resize(bilinear,
+ *    antialias=True)`); aspect ratio not kept, as Keras' `target_size`. Not sharp's resize: its linear kernel samples
+ *    off the half-pixel-centre grid when enlarging (FracAtlas images are enlarged along one axis) and box-shrinks first
+ *    beyond about 3x.
+ * 3. **Augment** (optional, training): flip, small rotation and zoom (one inverse affine map, bilinear, 'reflect'
+ *    fill), brightness and contrast, clipped to [0, 255]; parameters from {@link sampleAugmentation}(seed, epoch, key),
+ *    so the same triple always gives the same image.
+ * 4. **Normalize** per backbone to 3 channels (gray replicated): see {@link normalizeInto}.
  * @module
  */
 import { readFile } from 'node:fs/promises';
@@ -87,10 +63,9 @@ export function classifyDecodeError(message: string): ImageErrorKind {
 }
 
 /**
- * Classifies a failed decode of `bytes`. libvips keeps one error buffer for all
- * threads, so under concurrency sharp sometimes reports only "Warning treated as
- * error due to failOn setting" without the warning itself; a JPEG without its
- * end-of-image marker is then still recognized as truncated.
+ * Classifies a failed decode of `bytes`. libvips keeps one error buffer for all threads, so under concurrency sharp
+ * sometimes reports only "Warning treated as error due to failOn setting" without the warning itself; a JPEG without
+ * its end-of-image marker is then still recognized as truncated.
  */
 export function classifyFailure(bytes: Uint8Array, message: string): ImageErrorKind {
   const kind = classifyDecodeError(message);
@@ -106,74 +81,62 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes an image file (or its bytes) to 8-bit HWC with sharp.
- * Grayscale stays 1 channel, anything else becomes sRGB 3 channels; alpha is dropped.
+ * Decodes an image file (or its bytes) to 8-bit HWC with sharp. Grayscale stays 1 channel, anything else becomes sRGB 3
+ * channels; alpha is dropped.
  * @throws {@link ImageDecodeError} for a missing, truncated, corrupt or unsupported file.
  */
 export async function decodeImage(source: string | Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const path = typeof source === 'string' ? source : '<buffer>';
-  let bytes: Uint8Array;
-  if (typeof source === 'string') {
-    try {
-      bytes = await readFile(source);
-    } catch (e) {
-      throw new ImageDecodeError('missing-file', path, (e as Error).message);
-    }
-  } else bytes = source;
-  if (bytes.length === 0) throw new ImageDecodeError('truncated', path, 'empty file');
+  const bytes = await readBytes(source);
+  if (!(bytes instanceof Uint8Array)) throw new ImageDecodeError(bytes.kind, path, bytes.detail);
   const run = async (failOn: 'warning' | 'none'): Promise<DecodedImage> => {
-    const meta = await sharp(bytes, { failOn }).metadata();
-    const gray = (meta.channels ?? 3) <= 2;
-    const img = sharp(bytes, { failOn }).removeAlpha().toColourspace(gray ? 'b-w' : 'srgb');
+    const gray = ((await sharp(bytes, { failOn }).metadata()).channels ?? 3) <= 2;
+    const img = sharp(bytes, { failOn })
+      .removeAlpha()
+      .toColourspace(gray ? 'b-w' : 'srgb');
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
     const channels = info.channels === 1 ? 1 : 3;
-    if (info.channels !== channels) throw new ImageDecodeError('unsupported', path, `${info.channels} channels after conversion`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels, truncated: failOn === 'none' };
+    if (info.channels !== channels) {
+      throw new ImageDecodeError('unsupported', path, `${info.channels} channels after conversion`);
+    }
+    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    return { data: pixels, width: info.width, height: info.height, channels, truncated: failOn === 'none' };
+  };
+  const fail = (e: unknown): ImageDecodeError => {
+    if (e instanceof ImageDecodeError) return e;
+    return new ImageDecodeError(classifyFailure(bytes, (e as Error).message), path, (e as Error).message);
   };
   try {
-    const img = await run('warning');
-    img.truncated = false;
-    return img;
+    return await run('warning');
   } catch (e) {
-    if (e instanceof ImageDecodeError) throw e;
-    const kind = classifyFailure(bytes, (e as Error).message);
-    if (kind === 'truncated' && opts.truncated === 'decode') {
-      try {
-        return await run('none');
-      } catch (e2) {
-        throw new ImageDecodeError(classifyFailure(bytes, (e2 as Error).message), path, (e2 as Error).message);
-      }
-    }
-    throw new ImageDecodeError(kind, path, (e as Error).message);
+    const err = fail(e);
+    if (err.kind !== 'truncated' || opts.truncated !== 'decode' || e instanceof ImageDecodeError) throw err;
+    return await run('none').catch((e2: unknown) => {
+      throw fail(e2);
+    });
   }
 }
 
 /** Result of {@link inspectImage}. */
 export type InspectResult =
-  | { ok: true; width: number; height: number; channels: number }
-  | { ok: false; kind: ImageErrorKind; detail: string };
+  { ok: true; width: number; height: number; channels: number } | { ok: false; kind: ImageErrorKind; detail: string };
 
 /**
  * Checks that a file is a usable image without keeping its pixels.
- * - 'decode': full strict decode (sharp `failOn: 'warning'`); for JPEG, libjpeg's
- *   DCT-domain shrink-on-load keeps this cheap for large files while still reading
- *   all entropy-coded data, so truncation and corrupt segments are caught.
- * - 'markers': reads the header (sharp metadata) and checks the JPEG end-of-image
- *   marker (FFD9) within the last 1 KiB: catches truncation, not mid-file corruption.
+ * - 'decode': full strict decode (sharp `failOn: 'warning'`); for JPEG, libjpeg's DCT-domain shrink-on-load keeps this
+ *   cheap for large files while still reading all entropy-coded data, so truncation and corrupt segments are caught.
+ * - 'markers': reads the header (sharp metadata) and checks the JPEG end-of-image marker (FFD9) within the last 1 KiB:
+ *   catches truncation, not mid-file corruption.
  */
 export async function inspectImage(path: string, mode: 'decode' | 'markers' = 'decode'): Promise<InspectResult> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    return { ok: false, kind: 'missing-file', detail: (e as Error).message };
-  }
-  if (bytes.length === 0) return { ok: false, kind: 'truncated', detail: 'empty file' };
+  const bytes = await readBytes(path);
+  if (!(bytes instanceof Uint8Array)) return { ok: false, ...bytes };
   try {
     const meta = await sharp(bytes, { failOn: 'warning' }).metadata();
     const width = meta.width ?? 0;
     const height = meta.height ?? 0;
-    if (meta.format === 'jpeg' && !hasJpegEnd(bytes)) return { ok: false, kind: 'truncated', detail: 'no JPEG end-of-image marker' };
+    if (meta.format === 'jpeg' && !hasJpegEnd(bytes))
+      return { ok: false, kind: 'truncated', detail: 'no JPEG end-of-image marker' };
     if (mode === 'decode') {
       const target = Math.max(1, Math.min(width, height, 64));
       await sharp(bytes, { failOn: 'warning' }).resize(target, target, { fit: 'fill' }).raw().toBuffer();
@@ -183,6 +146,19 @@ export async function inspectImage(path: string, mode: 'decode' | 'markers' = 'd
     const msg = (e as Error).message;
     return { ok: false, kind: classifyFailure(bytes, msg), detail: msg };
   }
+}
+
+/** The bytes of an image file (or the bytes given), or why there are none. */
+async function readBytes(source: string | Uint8Array): Promise<Uint8Array | { kind: ImageErrorKind; detail: string }> {
+  let bytes = source;
+  if (typeof source === 'string') {
+    try {
+      bytes = await readFile(source);
+    } catch (e) {
+      return { kind: 'missing-file', detail: (e as Error).message };
+    }
+  }
+  return bytes.length > 0 ? (bytes as Uint8Array) : { kind: 'truncated', detail: 'empty file' };
 }
 
 /** True when a JPEG byte stream contains its end-of-image marker near the end (trailing padding tolerated). */
@@ -210,7 +186,13 @@ export interface AugmentOptions {
 }
 
 /** Default augmentation ranges (mild, for radiographs). */
-export const DEFAULT_AUGMENT: Required<AugmentOptions> = { flip: true, rotationDeg: 10, zoom: 0.1, brightness: 0.1, contrast: 0.1 };
+export const DEFAULT_AUGMENT: Required<AugmentOptions> = {
+  flip: true,
+  rotationDeg: 10,
+  zoom: 0.1,
+  brightness: 0.1,
+  contrast: 0.1,
+};
 
 /** One drawn set of augmentation parameters. */
 export interface AugmentParams {
@@ -229,18 +211,14 @@ export interface AugmentParams {
 export const NO_AUGMENT: AugmentParams = { flip: false, rotationDeg: 0, zoom: 1, brightness: 0, contrast: 1 };
 
 /**
- * Draws augmentation parameters deterministically from (seed, epoch, key),
- * where key identifies the sample (e.g. its index in the dataset).
+ * Draws augmentation parameters deterministically from (seed, epoch, key), where key identifies the sample (e.g. its
+ * index in the dataset).
  */
 export function sampleAugmentation(seed: number, epoch: number, key: number, opts: AugmentOptions = {}): AugmentParams {
   const o = { ...DEFAULT_AUGMENT, ...opts };
   const rng = makeRng(hashSeed(seed, epoch, key, 0x417547));
   // Always draw all five numbers so that disabling one transform does not change the others.
-  const f = rng.next();
-  const r = rng.uniform(-1, 1);
-  const z = rng.uniform(-1, 1);
-  const b = rng.uniform(-1, 1);
-  const c = rng.uniform(-1, 1);
+  const [f, r, z, b, c] = [rng.next(), rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)];
   // `+ 0` turns -0 into 0 for disabled ranges.
   return {
     flip: o.flip ? f < 0.5 : false,
@@ -252,8 +230,8 @@ export function sampleAugmentation(seed: number, epoch: number, key: number, opt
 }
 
 /**
- * Half-sample symmetric reflection of a continuous coordinate into [0, n)
- * ('reflect' fill: d c b a | a b c d | d c b a).
+ * Half-sample symmetric reflection of a continuous coordinate into [0, n) ('reflect' fill: d c b a | a b c d | d c b
+ * a).
  */
 function reflectCoord(u: number, n: number): number {
   if (u >= 0 && u < n) return u; // common case: no modulo
@@ -264,13 +242,17 @@ function reflectCoord(u: number, n: number): number {
 }
 
 /**
- * Applies augmentation to an HWC float image (0..255) and returns a new array.
- * Geometry: output pixel p (centre coordinates) samples the input at
- * `c + R(-θ) (p - c) / zoom`, x mirrored first when flipped, with bilinear
- * interpolation and reflect fill. Then `(v - mean_c) * contrast + mean_c + brightness`,
- * clipped to [0, 255].
+ * Applies augmentation to an HWC float image (0..255) and returns a new array. Geometry: output pixel p (centre
+ * coordinates) samples the input at `c + R(-θ) (p - c) / zoom`, x mirrored first when flipped, with bilinear
+ * interpolation and reflect fill. Then `(v - mean_c) * contrast + mean_c + brightness`, clipped to [0, 255].
  */
-export function augmentImage(src: Float32Array, width: number, height: number, channels: number, p: AugmentParams): Float32Array {
+export function augmentImage(
+  src: Float32Array,
+  width: number,
+  height: number,
+  channels: number,
+  p: AugmentParams,
+): Float32Array {
   const out = new Float32Array(src.length);
   const geometric = p.flip || p.rotationDeg !== 0 || p.zoom !== 1;
   if (!geometric) out.set(src);
@@ -365,4 +347,33 @@ export async function loadImage(path: string, opts: LoadImageOptions): Promise<L
     sourceChannels: img.channels,
     truncated: img.truncated,
   };
+}
+
+/** One image for {@link loadImage} in a decode worker (structured-clonable). */
+export interface DecodeTask {
+  /** Task id, echoed in the result. */
+  id: number;
+  path: string;
+  width: number;
+  height: number;
+  backbone: Backbone;
+  augment?: AugmentParams;
+  truncated: 'error' | 'decode';
+}
+
+/** Result of a {@link DecodeTask}. `data` is transferred, not copied, from a worker. */
+export type DecodeResult =
+  | { id: number; ok: true; data: Float32Array; truncated: boolean; ms: number }
+  | { id: number; ok: false; kind: ImageErrorKind | 'internal'; message: string; ms: number };
+
+/** Runs one task in the current thread (the worker entry and the loader's fallback); never throws. */
+export async function runDecodeTask(task: DecodeTask): Promise<DecodeResult> {
+  const t0 = performance.now();
+  try {
+    const img = await loadImage(task.path, task);
+    return { id: task.id, ok: true, data: img.data, truncated: img.truncated, ms: performance.now() - t0 };
+  } catch (e) {
+    const kind = e instanceof ImageDecodeError ? e.kind : 'internal';
+    return { id: task.id, ok: false, kind, message: (e as Error).message, ms: performance.now() - t0 };
+  }
 }

@@ -5,5 +5,4 @@
 export * from './fracatlas.js';
 export * from './images.js';
 export * from './loader.js';
-export { runDecodeTask, type DecodeTask, type DecodeResult } from './decode-task.js';
 export { hashSeed, makeRng, shuffleInPlace, type Rng } from './rng.js';

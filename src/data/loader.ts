@@ -1,33 +1,13 @@
 /**
- * Batches of decoded images, prepared ahead of the consumer by a small pool of
- * worker threads.
+ * Batches of decoded images, prepared ahead of the consumer by a small pool of worker threads: `new
+ * BatchLoader({records, batchSize, backbone, ...})`, then `for await (const b of loader.epoch(e))` per epoch (`b.x`
+ * NHWC float32, `b.labels` int32; `loader.lastStats.waitMs` is the time the consumer waited for data), and
+ * `loader.close()` at the end.
  *
- * ```ts
- * const loader = new BatchLoader({ records: ds.split('train'), batchSize: 16, backbone: 'inception',
- *                                  augment: true, balanced: false, seed: 1 });
- * for (let epoch = 0; epoch < epochs; epoch++) {
- *   for await (const b of loader.epoch(epoch)) {   // b.x: NHWC Float32Array, b.labels: Int32Array
- *     ...train step...
- *   }
- *   console.log(loader.lastStats);               // waitMs: time the consumer spent waiting for data
- * }
- * await loader.close();
- * ```
- *
- * **Where the worker code comes from** (see {@link resolveDecodeWorker}):
- * 1. `decode-worker.js` next to this module's `import.meta.url`: the built
- *    package (tsup bundles src/index.ts into dist/index.js, and
- *    src/data/decode-worker.ts must be a tsup entry named `decode-worker` so it
- *    lands in dist/decode-worker.js beside it).
- * 2. Running from the TypeScript sources (vitest, `import.meta.url` ends in
- *    .ts): Node cannot start a .ts worker, so decode-worker.ts is bundled in
- *    memory with esbuild (tsup's bundler, present wherever the sources build)
- *    into an ES module started from a `data:` URL, sharp imported by its
- *    resolved file URL. Built once per process.
- * 3. Neither possible (no worker file, no esbuild, `workers: 0`, browser):
- *    decoding runs in the main thread with the same code ({@link runDecodeTask});
- *    sharp still does its native work off the JS thread, but resizing and
- *    augmentation then compete with the consumer. `loader.mode` says which.
+ * The worker code ({@link resolveDecodeWorker}): `decode-worker.js` beside this module in the built package (a tsup
+ * entry); from the TypeScript sources (vitest), decode-worker.ts bundled in memory with esbuild and started from a
+ * `data:` URL; otherwise (no worker file, no esbuild, `workers: 0`, browser) the same code ({@link runDecodeTask}) in
+ * the main thread, where resizing and augmentation then compete with the consumer. `loader.mode()` says which.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -36,8 +16,14 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FracRecord } from './fracatlas.js';
-import { sampleAugmentation, type AugmentOptions, type Backbone } from './images.js';
-import { runDecodeTask, type DecodeResult, type DecodeTask } from './decode-task.js';
+import {
+  runDecodeTask,
+  sampleAugmentation,
+  type AugmentOptions,
+  type Backbone,
+  type DecodeResult,
+  type DecodeTask,
+} from './images.js';
 import { hashSeed, makeRng, shuffleInPlace } from './rng.js';
 
 /** How a loader decodes: in worker threads, or in the main thread as a fallback. */
@@ -53,8 +39,8 @@ export interface WorkerEntry {
 let bundledWorker: Promise<WorkerEntry | null> | undefined;
 
 /**
- * Finds the decode worker: the built `decode-worker.js` beside this module, or,
- * when running from .ts sources, an in-memory esbuild bundle of decode-worker.ts.
+ * Finds the decode worker: the built `decode-worker.js` beside this module, or, when running from .ts sources, an
+ * in-memory esbuild bundle of decode-worker.ts.
  * @returns null when neither is available (then decode in the main thread).
  */
 export async function resolveDecodeWorker(): Promise<WorkerEntry | null> {
@@ -98,7 +84,18 @@ async function bundleWorkerFromSource(src: URL): Promise<WorkerEntry | null> {
   });
   const text = out.outputFiles?.[0]?.text;
   if (!text) return null;
-  return { url: new URL(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`), source: 'bundled-from-source' };
+  return {
+    url: new URL(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`),
+    source: 'bundled-from-source',
+  };
+}
+
+/** Tasks in flight per worker: sharp's native decoding of one overlaps the JS resize/augment of the other. */
+const PER_WORKER = 2;
+
+interface Job {
+  task: DecodeTask;
+  resolve: (r: DecodeResult) => void;
 }
 
 interface PoolWorker {
@@ -108,15 +105,14 @@ interface PoolWorker {
 }
 
 /**
- * A small pool of decode workers (FIFO queue, up to 2 tasks in flight per worker
- * so sharp's native decoding overlaps the JS resize/augment of the other task).
- * Falls back to main-thread decoding when no worker entry is found or all workers died.
+ * A small pool of decode workers (FIFO queue, {@link PER_WORKER} tasks in flight per worker); decodes in the main
+ * thread when no worker entry is found or all workers died.
  */
 export class DecodePool {
   private workers: PoolWorker[] = [];
-  private queue: { task: DecodeTask; resolve: (r: DecodeResult) => void }[] = [];
-  private pending = new Map<number, { resolve: (r: DecodeResult) => void; owner: PoolWorker; task: DecodeTask }>();
-  private perWorker = 2;
+  private queue: Job[] = [];
+  /** Jobs sent to a worker, by task id. */
+  private pending = new Map<number, Job & { owner: PoolWorker }>();
   private mainBusy = 0;
 
   private constructor(
@@ -130,7 +126,8 @@ export class DecodePool {
   static async create(size: number, entry?: WorkerEntry | null): Promise<DecodePool> {
     if (size <= 0) return new DecodePool('main-thread', 'workers: 0 requested');
     const found = entry === undefined ? await resolveDecodeWorker() : entry;
-    if (!found) return new DecodePool('main-thread', 'no decode worker entry found (see loader.ts); decoding in the main thread');
+    if (!found)
+      return new DecodePool('main-thread', 'no decode worker entry found (see loader.ts); decoding in the main thread');
     const pool = new DecodePool('workers', `${size} worker(s), ${found.source}`);
     for (let i = 0; i < size; i++) pool.spawn(found.url);
     return pool;
@@ -154,20 +151,19 @@ export class DecodePool {
       p.resolve(res);
       this.pump();
     });
-    const fail = (err: Error): void => {
+    // A dead worker's tasks run elsewhere (or in this thread if none is left).
+    const fail = (): void => {
       if (!w.alive) return;
       w.alive = false;
-      // Re-run the dead worker's tasks elsewhere (or in this thread if none is left).
-      for (const [id, p] of this.pending)
-        if (p.owner === w) {
-          this.pending.delete(id);
-          this.queue.unshift({ task: p.task, resolve: p.resolve });
-        }
-      void err;
+      for (const [id, p] of this.pending) {
+        if (p.owner !== w) continue;
+        this.pending.delete(id);
+        this.queue.unshift({ task: p.task, resolve: p.resolve });
+      }
       this.pump();
     };
     w.worker.on('error', fail);
-    w.worker.on('exit', (code) => fail(new Error(`decode worker exited with code ${code}`)));
+    w.worker.on('exit', fail);
     this.workers.push(w);
   }
 
@@ -186,10 +182,18 @@ export class DecodePool {
 
   private pump(): void {
     const live = this.workers.filter((w) => w.alive);
-    if (this.mode === 'main-thread' || live.length === 0) {
-      // Same bound as one worker: keeps memory flat and per-image times meaningful.
-      while (this.queue.length > 0 && this.mainBusy < this.perWorker) {
-        const { task, resolve } = this.queue.shift()!;
+    while (this.queue.length > 0) {
+      let best: PoolWorker | undefined;
+      for (const w of live) if (w.busy < PER_WORKER && (!best || w.busy < best.busy)) best = w;
+      // Without live workers, the main thread takes as many tasks as one worker (flat memory, meaningful times).
+      if (!best && (live.length > 0 || this.mainBusy >= PER_WORKER)) return;
+      const { task, resolve } = this.queue.shift()!;
+      if (best) {
+        best.busy++;
+        best.worker.ref();
+        this.pending.set(task.id, { resolve, owner: best, task });
+        best.worker.postMessage(task);
+      } else {
         this.mainBusy++;
         void runDecodeTask(task).then((r) => {
           this.mainBusy--;
@@ -197,17 +201,6 @@ export class DecodePool {
           this.pump();
         });
       }
-      return;
-    }
-    while (this.queue.length > 0) {
-      let best: PoolWorker | undefined;
-      for (const w of live) if (w.busy < this.perWorker && (!best || w.busy < best.busy)) best = w;
-      if (!best) return;
-      const { task, resolve } = this.queue.shift()!;
-      best.busy++;
-      best.worker.ref();
-      this.pending.set(task.id, { resolve, owner: best, task });
-      best.worker.postMessage(task);
     }
   }
 
@@ -236,9 +229,8 @@ export interface LoaderOptions {
   /** Seed for shuffling, balanced sampling and augmentation (default 0). */
   seed?: number;
   /**
-   * Balanced sampling: each epoch draws `epochSize` samples, half from each class,
-   * each class cycling through seeded permutations of its records (the minority
-   * class repeats, the majority class is sub-sampled). Default false.
+   * Balanced sampling: each epoch draws `epochSize` samples, half from each class, each class cycling through seeded
+   * permutations of its records (the minority class repeats, the majority class is sub-sampled). Default false.
    */
   balanced?: boolean;
   /** Samples per epoch with balanced sampling (default: number of records). */
@@ -254,8 +246,7 @@ export interface LoaderOptions {
   /** Drop the last incomplete batch (default false). */
   dropLast?: boolean;
   /**
-   * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or
-   * 'decode' (gray-filled).
+   * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled).
    */
   truncated?: 'error' | 'decode';
   /** Use this worker entry instead of locating one (null forces the main thread). */
@@ -309,8 +300,8 @@ export interface EpochDataStats {
 }
 
 /**
- * Class weights 'balanced' as scikit-learn computes them: w_c = n / (2 * n_c)
- * for labels 0/1 (a class absent from the labels gets weight 0).
+ * Class weights 'balanced' as scikit-learn computes them: w_c = n / (2 * n_c) for labels 0/1 (a class absent from the
+ * labels gets weight 0).
  * @returns [w_nonFractured, w_fractured]
  */
 export function classWeights(labels: ArrayLike<number> | readonly FracRecord[]): [number, number] {
@@ -325,16 +316,19 @@ export function classWeights(labels: ArrayLike<number> | readonly FracRecord[]):
 }
 
 /**
- * The sample order of one epoch as indices into `records` (exported for tests and
- * for trainers that want to log it). Depends only on the options and the epoch.
+ * The sample order of one epoch as indices into `records` (exported for tests and for trainers that want to log it).
+ * Depends only on the options and the epoch.
  */
-export function epochOrder(records: readonly FracRecord[], epoch: number, opts: Pick<LoaderOptions, 'shuffle' | 'seed' | 'balanced' | 'epochSize'>): number[] {
+export function epochOrder(
+  records: readonly FracRecord[],
+  epoch: number,
+  opts: Pick<LoaderOptions, 'shuffle' | 'seed' | 'balanced' | 'epochSize'>,
+): number[] {
   const seed = opts.seed ?? 0;
   const n = records.length;
-  if (!opts.balanced) {
-    const idx = Array.from({ length: n }, (_, i) => i);
-    return opts.shuffle === false ? idx : shuffleInPlace(idx, makeRng(hashSeed(seed, epoch, 0x5348)));
-  }
+  const shuffle = (idx: number[]): number[] =>
+    opts.shuffle === false ? idx : shuffleInPlace(idx, makeRng(hashSeed(seed, epoch, 0x5348)));
+  if (!opts.balanced) return shuffle(Array.from({ length: n }, (_, i) => i));
   const byClass: number[][] = [[], []];
   records.forEach((r, i) => byClass[r.label]!.push(i));
   const total = opts.epochSize ?? n;
@@ -358,13 +352,12 @@ export function epochOrder(records: readonly FracRecord[], epoch: number, opts: 
       draws.push(perm[j % cycleLen]!);
     }
   });
-  return opts.shuffle === false ? draws : shuffleInPlace(draws, makeRng(hashSeed(seed, epoch, 0x5348)));
+  return shuffle(draws);
 }
 
 /**
- * Iterates batches of one split, decoding up to `prefetch` batches ahead of the
- * consumer in worker threads. Create once, call {@link BatchLoader.epoch} per
- * epoch, {@link BatchLoader.close} at the end.
+ * Iterates batches of one split, decoding up to `prefetch` batches ahead of the consumer in worker threads. Create
+ * once, call {@link BatchLoader.epoch} per epoch, {@link BatchLoader.close} at the end.
  */
 export class BatchLoader {
   readonly width: number;
@@ -415,26 +408,36 @@ export class BatchLoader {
       seen.set(ri, k + 1);
       return hashSeed(ri, k);
     });
-    const stats: EpochDataStats = { epoch, batches: 0, samples: 0, waitMs: 0, firstWaitMs: 0, wallMs: 0, decodeMs: 0, failed: [], truncated: [], mode: pool.mode };
+    const stats: EpochDataStats = {
+      epoch,
+      batches: 0,
+      samples: 0,
+      waitMs: 0,
+      firstWaitMs: 0,
+      wallMs: 0,
+      decodeMs: 0,
+      failed: [],
+      truncated: [],
+      mode: pool.mode,
+    };
     const batches = new Map<number, Promise<Batch>>();
+    const decode = (ri: number, key: number): Promise<DecodeResult> =>
+      pool.run({
+        id: this.taskId++,
+        path: o.records[ri]!.path,
+        width: this.width,
+        height: this.height,
+        backbone: o.backbone,
+        truncated: o.truncated ?? 'error',
+        augment: augment ? sampleAugmentation(o.seed ?? 0, epoch, key, augment) : undefined,
+      });
     const schedule = (b: number): void => {
       if (b >= nb || batches.has(b)) return;
-      const idx = order.slice(b * bs, Math.min(order.length, (b + 1) * bs));
+      const idx = order.slice(b * bs, (b + 1) * bs);
+      const results = Promise.all(idx.map((ri, j) => decode(ri, keys[b * bs + j]!)));
       batches.set(
         b,
-        Promise.all(
-        idx.map((ri, j) =>
-          pool.run({
-            id: this.taskId++,
-            path: o.records[ri]!.path,
-            width: this.width,
-            height: this.height,
-            backbone: o.backbone,
-            truncated: o.truncated ?? 'error',
-            augment: augment ? sampleAugmentation(o.seed ?? 0, epoch, keys[b * bs + j]!, augment) : undefined,
-          }),
-        ),
-      ).then((results) => this.assemble(b, idx, results, stats)),
+        results.then((r) => this.assemble(b, idx, r, stats)),
       );
     };
     try {

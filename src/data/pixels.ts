@@ -1,7 +1,7 @@
 /**
- * The browser-safe half of the image pipeline (no Node module): antialiased bilinear resizing and
- * per-backbone input scaling of decoded pixels. Node decodes files with sharp (`images.ts`), a page with
- * `createImageBitmap`; both then resize and scale here, so that a model sees the same numbers in both.
+ * The browser-safe half of the image pipeline (no Node module): antialiased bilinear resizing and per-backbone input
+ * scaling of decoded pixels. Node decodes files with sharp (`images.ts`), a page with `createImageBitmap`; both then
+ * resize and scale here, so that a model sees the same numbers in both.
  * @module
  */
 
@@ -43,7 +43,7 @@ function axisCoeffs(inSize: number, outSize: number): AxisCoeffs {
       weights[i * maxTaps + (j - lo)] = w;
       total += w;
     }
-    for (let j = lo; j < hi; j++) weights[i * maxTaps + (j - lo)] = total > 0 ? weights[i * maxTaps + (j - lo)]! / total : 0;
+    for (let k = i * maxTaps; k < i * maxTaps + hi - lo; k++) weights[k] = total > 0 ? weights[k]! / total : 0;
     start[i] = lo;
     count[i] = hi - lo;
   }
@@ -51,9 +51,8 @@ function axisCoeffs(inSize: number, outSize: number): AxisCoeffs {
 }
 
 /**
- * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel
- * centres, support widened by the scale factor when shrinking (so shrinking
- * averages instead of aliasing), border weights renormalized. Same definition as
+ * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel centres, support widened by the scale
+ * factor when shrinking (so shrinking averages instead of aliasing), border weights renormalized. Same definition as
  * PIL's BILINEAR resize and `tf.image.resize(bilinear, antialias=True)`.
  * @returns Float32Array of outH * outW * channels values (same range as the input).
  */
@@ -65,7 +64,8 @@ export function resizeBilinear(
   outWidth: number,
   outHeight: number,
 ): Float32Array {
-  if (src.length !== width * height * channels) throw new Error(`resizeBilinear: ${src.length} values for ${height}x${width}x${channels}`);
+  if (src.length !== width * height * channels)
+    throw new Error(`resizeBilinear: ${src.length} values for ${height}x${width}x${channels}`);
   const cx = axisCoeffs(width, outWidth);
   const cy = axisCoeffs(height, outHeight);
   // Horizontal pass: height x outWidth.
@@ -103,9 +103,18 @@ export function resizeBilinear(
 // ---------------------------------------------------------------------------
 // Normalization
 
+const AFFINE: Record<Backbone, { scale: number[]; bias: number[] }> = {
+  inception: { scale: [1 / 127.5, 1 / 127.5, 1 / 127.5], bias: [-1, -1, -1] },
+  densenet: {
+    scale: IMAGENET_STD.map((s) => 1 / (255 * s)),
+    bias: IMAGENET_MEAN.map((m, c) => -m / IMAGENET_STD[c]),
+  },
+  raw: { scale: [1, 1, 1], bias: [0, 0, 0] },
+};
+
 /**
- * Writes an HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel
- * NHWC float32 into `out` at element offset `offset` (gray replicated to RGB).
+ * Writes an HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel NHWC float32 into `out` at element
+ * offset `offset` (gray replicated to RGB).
  * @returns `out`
  */
 export function normalizeInto(
@@ -118,23 +127,11 @@ export function normalizeInto(
 ): Float32Array {
   if (out.length < offset + pixels * 3) throw new Error('normalizeInto: output too small');
   if (src.length < pixels * channels) throw new Error('normalizeInto: input too small');
-  const inc = backbone === 'inception';
-  // v * s_c + b_c; for DenseNet s_c = 1 / (255 std_c), b_c = -mean_c / std_c; 'raw' 1 and 0.
-  const [s0, s1, s2] = [0, 1, 2].map((c) => (backbone === 'raw' ? 1 : inc ? 1 / 127.5 : 1 / (255 * IMAGENET_STD[c])));
-  const [b0, b1, b2] = [0, 1, 2].map((c) => (backbone === 'raw' ? 0 : inc ? -1 : -IMAGENET_MEAN[c] / IMAGENET_STD[c]));
-  if (channels === 1) {
-    for (let i = 0, o = offset; i < pixels; i++, o += 3) {
-      const v = src[i]!;
-      out[o] = v * s0 + b0;
-      out[o + 1] = v * s1 + b1;
-      out[o + 2] = v * s2 + b2;
-    }
-  } else {
-    for (let i = 0, o = offset; i < pixels; i++, o += 3) {
-      out[o] = src[o - offset]! * s0 + b0;
-      out[o + 1] = src[o - offset + 1]! * s1 + b1;
-      out[o + 2] = src[o - offset + 2]! * s2 + b2;
-    }
+  // v * scale_c + bias_c: DenseNet (v / 255 - mean_c) / std_c, Inception v / 127.5 - 1, 'raw' v.
+  const { scale, bias } = AFFINE[backbone];
+  for (let i = 0, o = offset; i < pixels; i++, o += 3) {
+    const at = i * channels; // gray is replicated to the three channels
+    for (let c = 0; c < 3; c++) out[o + c] = src[channels === 1 ? at : at + c]! * scale[c]! + bias[c]!;
   }
   return out;
 }
@@ -157,8 +154,8 @@ export function resizePixels(
 }
 
 /**
- * Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels.
- * Without `channels`, the count is `data.length / (width * height)`.
+ * Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels. Without
+ * `channels`, the count is `data.length / (width * height)`.
  */
 export interface PixelImage {
   /** 0..255 values, `width * height * channels` of them, row by row (a canvas's `ImageData.data` fits). */
@@ -172,11 +169,11 @@ export interface PixelImage {
 }
 
 /**
- * One image as a model input: `size * size * 3` float32 (NHWC without the batch axis), resized with
- * {@link resizeBilinear} and scaled for the backbone with {@link normalizeInto}, exactly as the Node
- * pipeline (`loadImage`) does after decoding. RGBA loses its alpha; an image whose red, green and blue
- * are equal everywhere (a grayscale X-ray drawn on a canvas) is read as 1 channel, as Node's decoder
- * keeps gray files (the same numbers either way, a third of the work).
+ * One image as a model input: `size * size * 3` float32 (NHWC without the batch axis), resized with {@link
+ * resizeBilinear} and scaled for the backbone with {@link normalizeInto}, exactly as the Node pipeline (`loadImage`)
+ * does after decoding. RGBA loses its alpha; an image whose red, green and blue are equal everywhere (a grayscale X-ray
+ * drawn on a canvas) is read as 1 channel, as Node's decoder keeps gray files (the same numbers either way, a third of
+ * the work).
  * @throws when the data does not fit `width * height * channels`
  */
 export function modelInput(image: PixelImage, size: number, backbone: Backbone): Float32Array {
@@ -188,19 +185,17 @@ export function modelInput(image: PixelImage, size: number, backbone: Backbone):
       `ossify: modelInput: ${data.length} values do not fit a ${width}x${height} image of 1, 3 or 4 channels`,
     );
   }
-  let src: ArrayLike<number> = data;
-  let c: 1 | 3 = channels === 1 ? 1 : 3;
+  // RGB(A) to 8-bit RGB, or to one channel when red, green and blue are equal everywhere.
+  let gray = true;
+  for (let o = 0; channels > 1 && gray && o < data.length; o += channels) {
+    gray = data[o] === data[o + 1] && data[o] === data[o + 2];
+  }
+  const c = channels === 1 || gray ? 1 : 3;
+  let src = data;
   if (channels !== 1) {
-    let gray = true;
-    for (let i = 0; i < pixels && gray; i++) {
-      const o = i * channels;
-      gray = data[o] === data[o + 1] && data[o] === data[o + 2];
-    }
-    const out = new Uint8Array(pixels * (gray ? 1 : 3));
-    if (gray) for (let i = 0; i < pixels; i++) out[i] = data[i * channels]!;
-    else for (let i = 0; i < pixels; i++) for (let k = 0; k < 3; k++) out[i * 3 + k] = data[i * channels + k]!;
-    src = out;
-    c = gray ? 1 : 3;
+    const kept = new Uint8Array(pixels * c);
+    for (let i = 0; i < pixels; i++) for (let k = 0; k < c; k++) kept[i * c + k] = data[i * channels + k]!;
+    src = kept;
   }
   return normalizeInto(resizePixels(src, width, height, c, size, size), size * size, c, backbone);
 }

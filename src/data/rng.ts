@@ -1,9 +1,8 @@
 /**
  * Small seeded random number tools for the data pipeline.
  *
- * Everything random in data loading (splits, epoch shuffles, balanced sampling,
- * augmentation) derives from these so that a run is reproducible from its seed
- * alone, independent of worker scheduling.
+ * Everything random in data loading (splits, epoch shuffles, balanced sampling, augmentation) derives from these so
+ * that a run is reproducible from its seed alone, independent of worker scheduling.
  * @module
  */
 

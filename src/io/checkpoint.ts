@@ -1,20 +1,15 @@
 /**
- * Training checkpoints as one safetensors file: model weights under their own names, optimizer
- * slots under `optimizer.<slot key>` (e.g. `optimizer.m.conv2d.kernel`), and the run's config and
- * state (epoch, step, best validation loss, RNG seed, ...) as JSON strings in `__metadata__`.
- * Because weights keep their plain names, a checkpoint is also a weights file that Python's
- * `safetensors.numpy.load_file` or {@link loadSafetensors} reads directly. Non-finite numbers in
- * config and state (e.g. an initial best loss of Infinity) survive as `{"__float__": "Infinity"}`.
- *
- * Writes are atomic (temp file, fsync, rename, fsync of the directory): a crash during a save
- * leaves the previous checkpoint intact. Node only.
+ * Training checkpoints as one safetensors file: weights under their own names (so a checkpoint is also a plain weights
+ * file), optimizer slots under `optimizer.<slot key>`, and the run's config and state as JSON strings in
+ * `__metadata__`. Writes are atomic: a crash during a save leaves the previous checkpoint intact. Node only.
  * @module
  */
 import {
   decodeSafetensors,
   encodeSafetensors,
   loadSafetensors,
-  writeFileAtomic,
+  saveEncoded,
+  type DecodedSafetensors,
   type TensorData,
 } from './safetensors.js';
 
@@ -36,20 +31,14 @@ export interface Checkpoint {
   state: object;
 }
 
-/**
- * JSON has no Infinity or NaN (a best validation loss starts at Infinity): store non-finite
- * numbers as `{"__float__": "Infinity"}` and restore them on load.
- */
+/** JSON has no Infinity or NaN: non-finite numbers are stored as `{"__float__": "Infinity"}`. */
 function floatReplacer(_key: string, v: unknown): unknown {
   return typeof v === 'number' && !Number.isFinite(v) ? { __float__: String(v) } : v;
 }
 function floatReviver(_key: string, v: unknown): unknown {
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    const keys = Object.keys(v);
-    const f = (v as { __float__?: unknown }).__float__;
-    if (keys.length === 1 && (f === 'Infinity' || f === '-Infinity' || f === 'NaN')) return Number(f);
-  }
-  return v;
+  const f = (v as { __float__?: unknown } | null)?.__float__;
+  const special = f === 'Infinity' || f === '-Infinity' || f === 'NaN';
+  return special && Object.keys(v as object).length === 1 ? Number(f) : v;
 }
 
 /** Build the safetensors bytes of a checkpoint (no I/O; usable in browsers). */
@@ -78,8 +67,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<bytes>'): Checkpo
   return fromDecoded(decodeSafetensors(bytes, source), source);
 }
 
-function fromDecoded(dec: ReturnType<typeof decodeSafetensors>, source: string): Checkpoint {
-  const { tensors, metadata } = dec;
+function fromDecoded({ tensors, metadata }: DecodedSafetensors, source: string): Checkpoint {
   if (metadata[CHECKPOINT_FORMAT_KEY] !== CHECKPOINT_FORMAT_VERSION) {
     throw new Error(
       `checkpoint ${source}: not an ossify checkpoint (metadata '${CHECKPOINT_FORMAT_KEY}' is ` +
@@ -106,13 +94,7 @@ function fromDecoded(dec: ReturnType<typeof decodeSafetensors>, source: string):
 
 /** Save a checkpoint atomically to `path` (see the module notes). */
 export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = encodeCheckpoint(ckpt);
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-  await writeFileAtomic(path, bytes);
+  await saveEncoded(path, () => encodeCheckpoint(ckpt));
 }
 
 /** Load a checkpoint written by {@link saveCheckpoint}; `optimizer` is an empty map when none was saved. */

@@ -1,7 +1,6 @@
 /**
- * Matching pretrained tensors to a model's parameters by name, with shape checks and a report.
- * Used by the Keras and PyTorch importers; works on any `Map<string, TensorData>` already in our
- * naming (`<keras layer name>.<weight name>`, HWIO conv kernels, `[in, out]` dense kernels).
+ * Matching pretrained tensors to a model's parameters by name, with shape checks and a report (the Keras and PyTorch
+ * importers; tensors already in our naming and layout: HWIO conv and `[in, out]` dense kernels).
  * @module
  */
 import type { TensorData } from './safetensors.js';
@@ -17,9 +16,9 @@ export interface ImportOptions {
   /** Source name to target name (a record or a function returning `undefined` to keep the name). */
   rename?: Record<string, string> | ((sourceName: string) => string | undefined);
   /**
-   * Target names that form the classifier head, skipped (not an error) when the source shape
-   * differs (e.g. ImageNet's 1000 classes against our 2). Default: every parameter of the last
-   * layer in `target` (the layer is the name up to its last '.').
+   * Target names that form the classifier head, skipped (not an error) when the source shape differs (e.g. ImageNet's
+   * 1000 classes against our 2). Default: every parameter of the last layer in `target` (the layer is the name up to
+   * its last '.').
    */
   head?: readonly string[] | ((targetName: string) => boolean);
   /** What to do when a non-head tensor's shape differs: throw (default) or skip and report. */
@@ -27,8 +26,8 @@ export interface ImportOptions {
   /** The file the tensors came from, for messages. */
   source?: string;
   /**
-   * The original name and stored shape of each source tensor when it was converted before
-   * matching (e.g. a torch OIHW weight), keyed by the name passed in `source`; used in messages.
+   * The original name and stored shape of each source tensor when it was converted before matching (e.g. a torch OIHW
+   * weight), keyed by the name passed in `source`; used in messages.
    */
   origin?: ReadonlyMap<string, { name: string; shape: readonly number[] }>;
 }
@@ -47,9 +46,11 @@ export interface ImportReport {
   tensors: Map<string, TensorData>;
 }
 
-const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
-const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+/** A shape as `[a, b, c]`, for messages. */
+export const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
+export const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i]);
+const numel = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 
 /** The layer part of a parameter name: everything before the last '.'. */
 export function layerOf(name: string): string {
@@ -57,19 +58,30 @@ export function layerOf(name: string): string {
   return i < 0 ? name : name.slice(0, i);
 }
 
+/** Groups `<layer>.<param>` entries by layer (first-seen order): layer -> param -> value. */
+export function byLayer<T>(entries: Iterable<readonly [string, T]>): Map<string, Map<string, T>> {
+  const layers = new Map<string, Map<string, T>>();
+  for (const [name, v] of entries) {
+    const l = layerOf(name);
+    if (!layers.has(l)) layers.set(l, new Map());
+    layers.get(l)!.set(name.slice(l.length + 1), v);
+  }
+  return layers;
+}
+
 /**
- * Match `source` tensors to `target` parameters by name (after `rename`), check shapes, and report
- * what was loaded, skipped (with reasons), missing from the source and unused. A shape mismatch
- * on the classifier head is skipped; elsewhere it throws (or is skipped with `onShapeMismatch:
- * 'skip'`). Errors name the source file, the tensor and both shapes.
+ * Match `source` tensors to `target` parameters by name (after `rename`), check shapes, and report what was loaded,
+ * skipped (with reasons), missing from the source and unused. A shape mismatch on the classifier head is skipped;
+ * elsewhere it throws (or is skipped with `onShapeMismatch: 'skip'`). Errors name the source file, the tensor and both
+ * shapes.
  */
 export function importWeights(
   source: ReadonlyMap<string, TensorData>,
   target: readonly ImportTarget[],
   opts: ImportOptions = {},
 ): ImportReport {
+  const { rename, head } = opts;
   const file = opts.source ?? 'source';
-  const rename = opts.rename;
   const renamed = new Map<string, { from: string; t: TensorData }>();
   for (const [name, t] of source) {
     const to = typeof rename === 'function' ? (rename(name) ?? name) : (rename?.[name] ?? name);
@@ -78,45 +90,35 @@ export function importWeights(
     renamed.set(to, { from: name, t });
   }
   const headLayer = target.length ? layerOf(target[target.length - 1].name) : undefined;
-  const head = opts.head;
-  const isHead = (n: string): boolean =>
-    typeof head === 'function' ? head(n) : head ? head.includes(n) : layerOf(n) === headLayer;
-
+  const isHead = (n: string): boolean => {
+    if (typeof head === 'function') return head(n);
+    return head ? head.includes(n) : layerOf(n) === headLayer;
+  };
   const report: ImportReport = { loaded: [], skipped: [], missing: [], unused: [], tensors: new Map() };
-  const used = new Set<string>();
   for (const { name, shape } of target) {
     const hit = renamed.get(name);
     if (!hit) {
       report.missing.push(name);
       continue;
     }
-    used.add(name);
     const { from, t } = hit;
-    const size = shape.reduce((p, d) => p * d, 1);
-    if (t.data.length !== t.shape.reduce((p, d) => p * d, 1)) {
-      throw new Error(`${file}: tensor '${from}' has shape ${fmt(t.shape)} but ${t.data.length} values`);
+    if (t.data.length !== numel(t.shape)) {
+      throw new Error(`${file}: tensor '${from}' has shape ${fmtShape(t.shape)} but ${t.data.length} values`);
     }
     if (!sameShape(t.shape, shape)) {
       const o = opts.origin?.get(from);
       const tensorText = o
-        ? `tensor '${o.name}' has shape ${fmt(o.shape)} (${fmt(t.shape)} in Keras layout)`
-        : `tensor '${from}' has shape ${fmt(t.shape)}`;
-      const what = `${file}: ${tensorText}, model parameter '${name}' has shape ${fmt(shape)}`;
-      if (isHead(name)) {
-        report.skipped.push({ name, reason: `classifier head: ${what}` });
-        continue;
-      }
-      if (opts.onShapeMismatch === 'skip') {
-        report.skipped.push({ name, reason: `shape mismatch: ${what}` });
-        continue;
-      }
-      throw new Error(`shape mismatch: ${what}`);
+        ? `tensor '${o.name}' has shape ${fmtShape(o.shape)} (${fmtShape(t.shape)} in Keras layout)`
+        : `tensor '${from}' has shape ${fmtShape(t.shape)}`;
+      const what = `${file}: ${tensorText}, model parameter '${name}' has shape ${fmtShape(shape)}`;
+      if (!isHead(name) && opts.onShapeMismatch !== 'skip') throw new Error(`shape mismatch: ${what}`);
+      report.skipped.push({ name, reason: `${isHead(name) ? 'classifier head' : 'shape mismatch'}: ${what}` });
+      continue;
     }
-    if (size !== t.data.length)
-      throw new Error(`${file}: tensor '${from}' data length ${t.data.length} does not match ${fmt(shape)}`);
     report.tensors.set(name, { shape: [...shape], data: t.data });
     report.loaded.push(name);
   }
-  for (const [to, { from }] of renamed) if (!used.has(to)) report.unused.push(from);
+  const targetNames = new Set(target.map((t) => t.name));
+  for (const [to, { from }] of renamed) if (!targetNames.has(to)) report.unused.push(from);
   return report;
 }

@@ -1,22 +1,17 @@
 /**
- * Keras HDF5 weight files, read with h5wasm (the HDF5 C library in WebAssembly; its ESM build
- * embeds the wasm and reads from an in-memory file system, so this works in Node and browsers).
+ * Keras HDF5 weight files, read with h5wasm (HDF5 in WebAssembly, in-memory: Node and browsers).
  *
  * Two layouts:
- * - Keras 2 / tf.keras (`model.save_weights('x.h5')`, and the `model_weights` group of a full
- *   `model.save('x.h5')`; also the Keras Applications ImageNet files): the root (or
- *   `model_weights`) has a string-array attribute `layer_names`; each layer is a group
- *   `<layer name>` with attribute `weight_names` (e.g. `conv2d_5/kernel:0`) naming datasets inside
- *   that group. Attributes over 64 KB are split by Keras into `layer_names0`, `layer_names1`, ...
- * - Keras 3 (`model.save_weights('x.weights.h5')`, and `model.weights.h5` inside a `.keras` zip):
- *   `layers/<key>/vars/0, 1, ...` where `<key>` is NOT the layer name but the snake-cased class
- *   name with a per-class counter in `model.layers` order (`conv2d`, `conv2d_1`, ...,
- *   `batch_normalization`, `dense`); nested models add `layers/<key>/layers/...`. Variables are
- *   numbered in the layer's creation order, trainable first: Conv2D [kernel, bias?], Dense
- *   [kernel, bias?], BatchNormalization [gamma?, beta?, moving_mean, moving_variance].
+ * - Keras 2 / tf.keras (`save_weights('x.h5')`, the `model_weights` group of `model.save('x.h5')`, the Keras
+ *   Applications ImageNet files): a string-array attribute `layer_names` (split by Keras into `layer_names0`,
+ *   `layer_names1`, ... over 64 KB) on the root or `model_weights`; each layer is a group whose attribute
+ *   `weight_names` (e.g. `conv2d_5/kernel:0`) names its datasets.
+ * - Keras 3 (`save_weights('x.weights.h5')`, `model.weights.h5` in a `.keras` zip): `layers/<key>/vars/0, 1, ...`,
+ *   where `<key>` is the snake-cased class name with a per-class counter in `model.layers` order (not the layer name;
+ *   nested models add `layers/<key>/layers/...`). Variables are numbered in creation order, trainable first
+ *   (BatchNormalization: [gamma?, beta?, moving_mean, moving_variance]).
  *
- * Output names follow ossify's convention `<keras layer name>.<weight name>` (e.g.
- * `conv1/conv.kernel`, `batch_normalization_5.moving_variance`); Keras already stores conv
+ * Output names are ossify's `<keras layer name>.<weight name>` (e.g. `conv1/conv.kernel`); Keras already stores conv
  * kernels HWIO and dense kernels `[in, out]`, so values are used as they are.
  * @module
  */
@@ -28,16 +23,14 @@ export interface KerasH5Options {
   /** File name for messages. */
   source?: string;
   /**
-   * Keras 3 only: file layer key (e.g. `conv2d_5`, or `functional/conv2d_5` in a nested model) to
-   * the layer name to use. Build it from the model's layer list with {@link keras3LayerKeys}.
-   * Keys without an entry keep the file key as the layer name (which equals the auto-generated
-   * Keras name when the model was built in a fresh session).
+   * Keras 3 only: file layer key (e.g. `conv2d_5`, or `functional/conv2d_5` in a nested model) to the layer name to
+   * use. Build it from the model's layer list with {@link keras3LayerKeys}. Keys without an entry keep the file key as
+   * the layer name (which equals the auto-generated Keras name when the model was built in a fresh session).
    */
   layerNames?: Record<string, string>;
   /**
-   * Keras 3 only: how to name a BatchNormalization layer with three variables. `'no-scale'`
-   * (default; `scale=False` as in InceptionV3): [beta, moving_mean, moving_variance];
-   * `'no-center'`: [gamma, moving_mean, moving_variance].
+   * Keras 3 only: how to name a BatchNormalization layer with three variables. `'no-scale'` (default; `scale=False` as
+   * in InceptionV3): [beta, moving_mean, moving_variance]; `'no-center'`: [gamma, moving_mean, moving_variance].
    */
   batchNorm3?: 'no-scale' | 'no-center';
 }
@@ -60,8 +53,8 @@ type Dataset = InstanceType<H5['Dataset']>;
 let counter = 0;
 
 /**
- * Keras's `naming.to_snake_case` (used for Keras 3 weight-file keys): `Conv2D` -> `conv2d`,
- * `BatchNormalization` -> `batch_normalization`, `DepthwiseConv2D` -> `depthwise_conv2d`.
+ * Keras's `naming.to_snake_case` (used for Keras 3 weight-file keys): `Conv2D` -> `conv2d`, `BatchNormalization` ->
+ * `batch_normalization`, `DepthwiseConv2D` -> `depthwise_conv2d`.
  */
 export function kerasSnakeCase(className: string): string {
   return className
@@ -72,10 +65,10 @@ export function kerasSnakeCase(className: string): string {
 }
 
 /**
- * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them:
- * snake-cased class name, `_<n>` from the second layer of a class on, in `model.layers` order.
- * Pass every layer (also those without weights: counters are per class, so they only matter for
- * their own class). Returns `{ [prefix + key]: layer.name }` for {@link KerasH5Options.layerNames}.
+ * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them: snake-cased class name,
+ * `_<n>` from the second layer of a class on, in `model.layers` order. Pass every layer (also those without weights:
+ * counters are per class, so they only matter for their own class). Returns `{ [prefix + key]: layer.name }` for {@link
+ * KerasH5Options.layerNames}.
  * @param layers - `model.layers` in order: `{name, className}` (e.g. `{name: 'conv1/conv', className: 'Conv2D'}`).
  * @param prefix - the key of an enclosing nested model plus '/', e.g. `'functional/'`.
  */
@@ -87,64 +80,34 @@ export function keras3LayerKeys(
   const out: Record<string, string> = {};
   for (const { name, className } of layers) {
     const base = kerasSnakeCase(className);
-    const n = used.has(base) ? used.get(base)! + 1 : 0;
+    const n = (used.get(base) ?? -1) + 1;
     used.set(base, n);
     out[prefix + (n === 0 ? base : `${base}_${n}`)] = name;
   }
   return out;
 }
 
-/**
- * Shift the counter of auto-generated Keras layer names: with `delta = -1`, `conv2d_1.kernel` ->
- * `conv2d.kernel` and `conv2d_2.kernel` -> `conv2d_1.kernel`. Old Keras (2.0, which wrote the
- * ImageNet InceptionV3 files) counted from 1; tf.keras and Keras 3 count from 0.
- * @param bases - the auto-name bases to renumber (e.g. `['conv2d', 'batch_normalization']`);
- *   default: every layer name ending in `_<digits>`. Names without a numeric suffix (user-named
- *   layers such as `predictions`) change only when their base is listed (they count as 0).
- * @throws when a counter would become negative or two names collide.
- */
-export function renumberKerasNames(
-  tensors: ReadonlyMap<string, TensorData>,
-  delta: number,
-  bases?: readonly string[],
-): Map<string, TensorData> {
-  const out = new Map<string, TensorData>();
-  for (const [name, t] of tensors) {
-    const dot = name.lastIndexOf('.');
-    const layer = dot < 0 ? name : name.slice(0, dot);
-    const rest = dot < 0 ? '' : name.slice(dot);
-    const m = /^(.*?)(?:_(\d+))?$/.exec(layer)!;
-    let to = name;
-    if (bases ? bases.includes(m[1]) : m[2] !== undefined) {
-      const n = (m[2] === undefined ? 0 : Number(m[2])) + delta;
-      if (n < 0) throw new Error(`renumberKerasNames: '${name}' would get counter ${n}`);
-      to = `${n === 0 ? m[1] : `${m[1]}_${n}`}${rest}`;
-    }
-    if (out.has(to)) throw new Error(`renumberKerasNames: two tensors map to '${to}' (second: '${name}')`);
-    out.set(to, t);
-  }
-  return out;
-}
+/** Keras 3 variable names by class key, for layers with at most that many variables (a prefix of the list). */
+const KERAS3_VARS: [RegExp, string[]][] = [
+  // Keras 3 calls it `kernel`; ossify keeps Keras 2's name (the one in the Keras Applications files).
+  [/^depthwise_conv[12]d$/, ['depthwise_kernel', 'bias']],
+  [/^(conv[123]d|conv[123]d_transpose|dense|einsum_dense)$/, ['kernel', 'bias']],
+  [/^separable_conv[12]d$/, ['depthwise_kernel', 'pointwise_kernel', 'bias']],
+  [/^layer_normalization$/, ['gamma', 'beta']],
+  [/^embedding$/, ['embeddings']],
+];
 
 /** Names of a Keras 3 layer's numbered variables, from its class key and variable count. */
 function keras3VarNames(classKey: string, count: number, opts: KerasH5Options): string[] | undefined {
-  const conv = /^(conv[123]d|conv[123]d_transpose|depthwise_conv[12]d|dense|einsum_dense)$/;
-  // Keras 3 names DepthwiseConv2D's kernel `kernel`; ossify keeps Keras 2's `depthwise_kernel` (the name in the
-  // Keras Applications files).
-  if (/^depthwise_conv[12]d$/.test(classKey) && count <= 2) return ['depthwise_kernel', 'bias'].slice(0, count);
-  if (conv.test(classKey) && count <= 2) return ['kernel', 'bias'].slice(0, count);
-  if (classKey === 'separable_conv2d' || classKey === 'separable_conv1d')
-    return ['depthwise_kernel', 'pointwise_kernel', 'bias'].slice(0, count);
-  if (classKey === 'batch_normalization') {
-    if (count === 4) return ['gamma', 'beta', 'moving_mean', 'moving_variance'];
-    if (count === 2) return ['moving_mean', 'moving_variance'];
-    if (count === 3)
-      return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', 'moving_mean', 'moving_variance'];
+  const stats = ['moving_mean', 'moving_variance'];
+  if (classKey === 'batch_normalization' && count === 4) return ['gamma', 'beta', ...stats];
+  if (classKey === 'batch_normalization' && count === 3) {
+    return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', ...stats];
   }
+  if (classKey === 'batch_normalization' && count === 2) return stats;
   if (classKey === 'normalization' && count === 3) return ['mean', 'variance', 'count'];
-  if (classKey === 'layer_normalization' && count <= 2) return ['gamma', 'beta'].slice(0, count);
-  if (classKey === 'embedding' && count === 1) return ['embeddings'];
-  return undefined;
+  const names = KERAS3_VARS.find(([re]) => re.test(classKey))?.[1];
+  return names && count <= names.length ? names.slice(0, count) : undefined;
 }
 
 function strings(v: unknown): string[] {
@@ -176,20 +139,10 @@ function readDataset(ds: Dataset, where: string): TensorData {
   }
   let data: Float32Array;
   if (v instanceof Float32Array) data = v;
-  else if (
-    v instanceof Float64Array ||
-    v instanceof Int32Array ||
-    v instanceof Int16Array ||
-    v instanceof Int8Array ||
-    v instanceof Uint8Array ||
-    v instanceof Uint16Array ||
-    v instanceof Uint32Array
-  )
-    data = Float32Array.from(v);
-  else if (v instanceof BigInt64Array || v instanceof BigUint64Array) data = Float32Array.from(v, (x) => Number(x));
-  else if (typeof v === 'number') data = new Float32Array([v]);
-  // An int64 scalar (Normalization's count).
-  else if (typeof v === 'bigint') data = new Float32Array([Number(v)]);
+  else if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    data = Float32Array.from(v as unknown as ArrayLike<number | bigint>, Number);
+  // bigint: an int64 scalar (Normalization's count).
+  else if (typeof v === 'number' || typeof v === 'bigint') data = new Float32Array([Number(v)]);
   else throw new Error(`${where}: dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
   const n = shape.reduce((p, d) => p * d, 1);
   if (data.length !== n) throw new Error(`${where}: dataset shape [${shape}] but ${data.length} values`);
@@ -210,20 +163,19 @@ function keras2Name(layerName: string, weightName: string): string {
 }
 
 function readKeras2(root: Group, file: string, out: Map<string, TensorData>): void {
-  const layers = stringsAttr(root, 'layer_names')!;
-  for (const layer of layers) {
+  for (const layer of stringsAttr(root, 'layer_names')!) {
     const g = root.get(layer);
     if (!(g instanceof h5wasm.Group)) throw new Error(`${file}: layer '${layer}' listed in layer_names has no group`);
-    const names = stringsAttr(g, 'weight_names') ?? [];
-    for (const wn of names) {
-      const ds = g.get(wn);
-      if (!(ds instanceof h5wasm.Dataset))
-        throw new Error(`${file}: weight '${wn}' of layer '${layer}' has no dataset`);
-      const name = keras2Name(layer, wn);
-      if (out.has(name)) throw new Error(`${file}: two weights map to '${name}' (second: '${layer}/${wn}')`);
-      out.set(name, readDataset(ds, `${file}: ${layer}/${wn}`));
-    }
+    for (const wn of stringsAttr(g, 'weight_names') ?? [])
+      put(out, keras2Name(layer, wn), g.get(wn), file, `${layer}/${wn}`);
   }
+}
+
+/** Reads the dataset at `where` into `out` under `name`; two weights may not share a name. */
+function put(out: Map<string, TensorData>, name: string, ds: unknown, file: string, where: string): void {
+  if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: ${where} is not a dataset`);
+  if (out.has(name)) throw new Error(`${file}: two weights map to '${name}' (second: ${where})`);
+  out.set(name, readDataset(ds, `${file}: ${where}`));
 }
 
 function readKeras3(
@@ -254,13 +206,7 @@ function readKeras3(
         const classKey = /^(.*?)(?:_\d+)?$/.exec(last)![1];
         const names = keras3VarNames(classKey, vars.length, opts) ?? vars;
         const layerName = opts.layerNames?.[layerKey] ?? layerKey;
-        vars.forEach((v, i) => {
-          const ds = child.get(v);
-          if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: ${full}/vars/${v} is not a dataset`);
-          const name = `${layerName}.${names[i]}`;
-          if (out.has(name)) throw new Error(`${file}: two variables map to '${name}' (second: ${full}/vars/${v})`);
-          out.set(name, readDataset(ds, `${file}: ${full}/vars/${v}`));
-        });
+        vars.forEach((v, i) => put(out, `${layerName}.${names[i]}`, child.get(v), file, `${full}/vars/${v}`));
       } else {
         walk(child, [...path, key]);
       }
@@ -284,10 +230,10 @@ function errorText(e: unknown): string {
 }
 
 /**
- * Read the weights of a Keras `.h5` (Keras 2 layout, weights-only or full model) or
- * `.weights.h5` (Keras 3) file from its bytes. See the module notes for the layouts and naming.
- * @throws naming the file and the dataset when a layout is unknown or a dataset cannot be read
- *   (e.g. float16 datasets, which h5wasm does not decode).
+ * Read the weights of a Keras `.h5` (Keras 2 layout, weights-only or full model) or `.weights.h5` (Keras 3) file from
+ * its bytes. See the module notes for the layouts and naming.
+ * @throws naming the file and the dataset when a layout is unknown or a dataset cannot be read (e.g. float16 datasets,
+ *   which h5wasm does not decode).
  */
 export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}): Promise<KerasH5Weights> {
   const file = opts.source ?? '<bytes>';

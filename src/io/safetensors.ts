@@ -1,15 +1,11 @@
 /**
- * safetensors reader and writer (https://github.com/huggingface/safetensors, format spec in its README).
+ * safetensors reader and writer (https://github.com/huggingface/safetensors, format spec in its README): an 8-byte
+ * little-endian header length N, N bytes of JSON (`{name: {dtype, shape, data_offsets}}` and an optional string map
+ * `__metadata__`, space-padded to 8-byte alignment), then the raw little-endian data.
  *
- * Layout: 8-byte little-endian unsigned header length N, then N bytes of UTF-8 JSON (padded with
- * spaces so the data section starts 8-byte aligned), then the raw little-endian tensor bytes. The
- * header maps each tensor name to `{dtype, shape, data_offsets: [begin, end)}` with offsets relative
- * to the start of the data section; the optional `__metadata__` entry is a string-to-string map.
- *
- * We write exactly what Python's `safetensors` (Rust core) writes: tensors ordered by dtype
- * alignment (largest first) then by name (byte order), contiguous, no holes, `__metadata__` first
- * and omitted when empty. Encoding and decoding work in browsers; `saveSafetensors` /
- * `loadSafetensors` use `node:fs` (imported lazily) and write atomically.
+ * We write exactly what Python's `safetensors` writes (tensors by dtype alignment then name in byte order, contiguous,
+ * `__metadata__` first and omitted when empty). Encoding and decoding work in browsers; the file functions use
+ * `node:fs` (imported lazily) and write atomically.
  * @module
  */
 
@@ -40,21 +36,23 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
-/** Bytes per element. */
-const DTYPES: Record<SafetensorsDType, { size: number }> = {
-  BOOL: { size: 1 },
-  U8: { size: 1 },
-  I8: { size: 1 },
-  I16: { size: 2 },
-  U16: { size: 2 },
-  F16: { size: 2 },
+type Reader = (view: DataView, i: number) => number | bigint;
+
+/** Bytes per element, and how to read element `i` (F32 and BF16 are converted bitwise instead). */
+const DTYPES: Record<SafetensorsDType, { size: number; read?: Reader }> = {
+  BOOL: { size: 1, read: (v, i) => v.getUint8(i) },
+  U8: { size: 1, read: (v, i) => v.getUint8(i) },
+  I8: { size: 1, read: (v, i) => v.getInt8(i) },
+  I16: { size: 2, read: (v, i) => v.getInt16(2 * i, true) },
+  U16: { size: 2, read: (v, i) => v.getUint16(2 * i, true) },
+  F16: { size: 2, read: (v, i) => halfToFloat(v.getUint16(2 * i, true)) },
   BF16: { size: 2 },
-  I32: { size: 4 },
-  U32: { size: 4 },
+  I32: { size: 4, read: (v, i) => v.getInt32(4 * i, true) },
+  U32: { size: 4, read: (v, i) => v.getUint32(4 * i, true) },
   F32: { size: 4 },
-  F64: { size: 8 },
-  I64: { size: 8 },
-  U64: { size: 8 },
+  F64: { size: 8, read: (v, i) => v.getFloat64(8 * i, true) },
+  I64: { size: 8, read: (v, i) => v.getBigInt64(8 * i, true) },
+  U64: { size: 8, read: (v, i) => v.getBigUint64(8 * i, true) },
 };
 
 /** The Rust reader refuses headers over 100 MB; so do we (guards against garbage lengths). */
@@ -62,13 +60,9 @@ const MAX_HEADER = 100_000_000;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function entries(tensors: TensorMap): [string, TensorData][] {
-  return tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
-}
-
-function numel(shape: readonly number[]): number {
-  return shape.reduce((p, d) => p * d, 1);
-}
+const numel = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+const naturals = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) => Number.isInteger(d) && d >= 0);
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Byte-wise (UTF-8) string comparison, as Rust's `String::cmp`, which the Python writer uses. */
 const utf8 = new TextEncoder();
@@ -79,60 +73,53 @@ function compareUtf8(a: string, b: string): number {
   for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
   return x.length - y.length;
 }
+const byName = (a: [string, unknown], b: [string, unknown]): number => compareUtf8(a[0], b[0]);
 
 /**
- * Encode float32 tensors (and optional string metadata) as a safetensors file.
- *
- * The bytes are copied verbatim, so NaN payloads, -0 and denormals survive a round trip.
- * @param tensors - name to `{shape, data}`; `data.length` must equal the product of `shape`.
+ * Encode float32 tensors (and optional string metadata) as a safetensors file. The bytes are copied verbatim, so NaN
+ * payloads, -0 and denormals survive a round trip.
  * @param metadata - stored as `__metadata__` (string values only).
- * @throws if a shape does not match its data length, a dimension is not a non-negative integer,
- *   a name is empty or `__metadata__`, or a metadata value is not a string.
+ * @throws if a shape is invalid or does not match its data length, a name is empty or `__metadata__`, or a metadata
+ *   value is not a string.
  */
 export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
-  if (!LITTLE_ENDIAN) throw new Error('safetensors: big-endian hosts are not supported');
-  const list = entries(tensors);
-  for (const [name, t] of list) {
-    if (name === '' || name === '__metadata__') throw new Error(`safetensors: invalid tensor name '${name}'`);
-    if (!(t.data instanceof Float32Array)) throw new Error(`safetensors: tensor '${name}' data must be a Float32Array`);
-    for (const d of t.shape) {
-      if (!Number.isInteger(d) || d < 0)
-        throw new Error(`safetensors: tensor '${name}' has invalid shape [${t.shape}]`);
-    }
-    if (numel(t.shape) !== t.data.length) {
-      throw new Error(
-        `safetensors: tensor '${name}' shape [${t.shape}] holds ${numel(t.shape)} values but data has ${t.data.length}`,
-      );
+  const fail = (msg: string): never => {
+    throw new Error(`safetensors: ${msg}`);
+  };
+  if (!LITTLE_ENDIAN) fail('big-endian hosts are not supported');
+  const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  for (const [name, { shape, data }] of list) {
+    if (name === '' || name === '__metadata__') fail(`invalid tensor name '${name}'`);
+    if (!(data instanceof Float32Array)) fail(`tensor '${name}' data must be a Float32Array`);
+    if (!naturals(shape)) fail(`tensor '${name}' has invalid shape [${shape}]`);
+    if (numel(shape) !== data.length) {
+      fail(`tensor '${name}' shape [${shape}] holds ${numel(shape)} values but data has ${data.length}`);
     }
   }
   // All F32: the Rust writer's (dtype desc, name asc) order reduces to name order.
-  list.sort((a, b) => compareUtf8(a[0], b[0]));
-
+  list.sort(byName);
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new Error(`safetensors: metadata '${k}' must be a string, got ${typeof v}`);
+      if (typeof v !== 'string') fail(`metadata '${k}' must be a string, got ${typeof v}`);
     }
     // Sorted keys: deterministic bytes (the Rust writer's HashMap order is arbitrary anyway).
-    header.__metadata__ = Object.fromEntries(Object.entries(metadata).sort((a, b) => compareUtf8(a[0], b[0])));
+    header.__metadata__ = Object.fromEntries(Object.entries(metadata).sort(byName));
   }
   let offset = 0;
   for (const [name, t] of list) {
-    const end = offset + t.data.length * 4;
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, end] };
-    offset = end;
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
   }
   const json = utf8.encode(JSON.stringify(header));
-  const pad = (8 - (json.length % 8)) % 8;
-  const headerLen = json.length + pad;
-  const out = new Uint8Array(8 + headerLen + offset);
+  const headerLen = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLen + offset).fill(0x20, 8 + json.length, 8 + headerLen);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
   out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLen);
   let pos = 8 + headerLen;
-  for (const [, t] of list) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    pos += t.data.byteLength;
+  for (const [, { data }] of list) {
+    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pos);
+    pos += data.byteLength;
   }
   return out;
 }
@@ -150,62 +137,33 @@ function halfToFloat(h: number): number {
 function convert(dtype: SafetensorsDType, bytes: Uint8Array, n: number, name: string): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(n);
-  switch (dtype) {
-    case 'F32':
-      // Copy the bytes (keeps NaN payloads exactly; the source may be unaligned).
-      new Uint8Array(out.buffer).set(bytes);
-      return out;
-    case 'BF16': {
-      // bfloat16 is the top half of a float32: shift the bits (bit-exact, NaN payloads kept).
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
-      return out;
-    }
-    case 'F16':
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
-      return out;
-    case 'F64':
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
-      return out;
-    case 'I64':
-    case 'U64':
-      for (let i = 0; i < n; i++) {
-        const v = dtype === 'I64' ? view.getBigInt64(8 * i, true) : view.getBigUint64(8 * i, true);
-        if (v > 9007199254740991n || v < -9007199254740991n) {
-          throw new Error(
-            `safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`,
-          );
-        }
-        out[i] = Number(v);
+  const read = DTYPES[dtype].read;
+  if (dtype === 'F32') {
+    // Copy the bytes (keeps NaN payloads exactly; the source may be unaligned).
+    new Uint8Array(out.buffer).set(bytes);
+  } else if (!read) {
+    // BF16 is the top half of a float32: shift the bits (bit-exact, NaN payloads kept).
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = read(view, i);
+      if (typeof v === 'bigint' && (v > 9007199254740991n || v < -9007199254740991n)) {
+        throw new Error(
+          `safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`,
+        );
       }
-      return out;
-    case 'I32':
-      for (let i = 0; i < n; i++) out[i] = view.getInt32(4 * i, true);
-      return out;
-    case 'U32':
-      for (let i = 0; i < n; i++) out[i] = view.getUint32(4 * i, true);
-      return out;
-    case 'I16':
-      for (let i = 0; i < n; i++) out[i] = view.getInt16(2 * i, true);
-      return out;
-    case 'U16':
-      for (let i = 0; i < n; i++) out[i] = view.getUint16(2 * i, true);
-      return out;
-    case 'I8':
-      for (let i = 0; i < n; i++) out[i] = view.getInt8(i);
-      return out;
-    case 'U8':
-    case 'BOOL':
-      for (let i = 0; i < n; i++) out[i] = view.getUint8(i);
-      return out;
+      out[i] = Number(v);
+    }
   }
+  return out;
 }
 
 /**
- * Decode a safetensors file. F32 is copied bit-exactly; BF16 and F16 are widened exactly; F64 is
- * rounded to float32; integer and BOOL tensors are converted to float32 (exact up to 2^24 in
- * magnitude; 64-bit values beyond 2^53 throw). The file is validated as the Rust reader does:
- * offsets in bounds, contiguous from 0 with no holes or overlaps, sizes matching shapes.
+ * Decode a safetensors file. F32 is copied bit-exactly; BF16 and F16 are widened exactly; F64 is rounded to float32;
+ * integer and BOOL tensors are converted to float32 (exact up to 2^24 in magnitude; 64-bit values beyond 2^53 throw).
+ * The file is validated as the Rust reader does: offsets in bounds, contiguous from 0 with no holes or overlaps, sizes
+ * matching shapes.
  * @param bytes - the whole file.
  * @param source - a file name used in error messages.
  */
@@ -214,55 +172,45 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
     throw new Error(`safetensors ${source}: ${msg}`);
   };
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = view.getBigUint64(0, true);
+  const n64 = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER)) fail(`header length ${n64} exceeds ${MAX_HEADER}`);
   const n = Number(n64);
   if (8 + n > bytes.length) fail(`header length ${n} runs past the end of the ${bytes.length}-byte file`);
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
-    return fail(`invalid JSON header (${(e as Error).message})`);
+    fail(`invalid JSON header (${(e as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
+  if (!isRecord(header)) return fail('header is not a JSON object');
   const data = bytes.subarray(8 + n);
   const metadata: Record<string, string> = {};
   const infos: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('__metadata__ is not an object');
-      for (const [k, v] of Object.entries(raw as object)) {
-        if (typeof v !== 'string') fail(`__metadata__ '${k}' is not a string`);
-        metadata[k] = v as string;
-      }
+      if (!isRecord(raw)) return fail('__metadata__ is not an object');
+      for (const [k, v] of Object.entries(raw))
+        metadata[k] = typeof v === 'string' ? v : fail(`__metadata__ '${k}' is not a string`);
       continue;
     }
-    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = info?.dtype as SafetensorsDType;
-    if (typeof dtype !== 'string' || !(dtype in DTYPES))
-      fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(info?.dtype)}`);
-    const shape = info.shape as number[];
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
-      fail(`tensor '${name}' has invalid shape ${JSON.stringify(info.shape)}`);
-    const off = info.data_offsets as number[];
-    if (
-      !Array.isArray(off) ||
-      off.length !== 2 ||
-      !off.every((o) => Number.isInteger(o) && o >= 0) ||
-      off[1] < off[0]
-    ) {
-      fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(info.data_offsets)}`);
+    const info = (raw ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const { dtype, shape, data_offsets: off } = info;
+    if (typeof dtype !== 'string' || !(dtype in DTYPES)) {
+      return fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
     }
-    const want = numel(shape) * DTYPES[dtype].size;
-    if (off[1] - off[0] !== want)
+    if (!naturals(shape)) return fail(`tensor '${name}' has invalid shape ${JSON.stringify(shape)}`);
+    if (!naturals(off) || off.length !== 2 || off[1] < off[0]) {
+      return fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
+    }
+    const [begin, end] = off;
+    const want = numel(shape) * DTYPES[dtype as SafetensorsDType].size;
+    if (end - begin !== want) {
       fail(
-        `tensor '${name}' ${dtype} shape [${shape}] needs ${want} bytes but data_offsets [${off}] ` +
-          `span ${off[1] - off[0]}`,
+        `tensor '${name}' ${dtype} shape [${shape}] needs ${want} bytes but data_offsets [${off}] span ${end - begin}`,
       );
-    if (off[1] > data.length)
-      fail(`tensor '${name}' data_offsets [${off}] run past the ${data.length}-byte data section`);
-    infos.push({ name, dtype, shape, begin: off[0], end: off[1] });
+    }
+    if (end > data.length) fail(`tensor '${name}' data_offsets [${off}] run past the ${data.length}-byte data section`);
+    infos.push({ name, dtype: dtype as SafetensorsDType, shape, begin, end });
   }
   infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
@@ -273,22 +221,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
   }
   if (expected !== data.length) fail(`tensors cover ${expected} bytes but the data section has ${data.length}`);
   const tensors = new Map<string, DecodedTensor>();
-  for (const t of infos) {
-    tensors.set(t.name, {
-      shape: t.shape,
-      dtype: t.dtype,
-      data: convert(t.dtype, data.subarray(t.begin, t.end), numel(t.shape), t.name),
-    });
+  for (const { name, dtype, shape, begin, end } of infos) {
+    tensors.set(name, { shape, dtype, data: convert(dtype, data.subarray(begin, end), numel(shape), name) });
   }
   return { tensors, metadata };
 }
 
 /**
  * Write `bytes` (or text, as UTF-8) to `path` atomically: write a temp file in the same directory, fsync it, rename it
- * over `path`, then fsync the directory so the rename itself is durable. A crash at any point
- * leaves either the old file or the new one, never a mix; a leftover temp file (named
- * `.<basename>.<pid>.<random>.tmp`) is harmless and can be removed with {@link removeStaleTemps}.
- * Node only.
+ * over `path`, then fsync the directory so the rename itself is durable. A crash at any point leaves either the old
+ * file or the new one, never a mix; a leftover temp file (named `.<basename>.<pid>.<random>.tmp`) is harmless and can
+ * be removed with {@link removeStaleTemps}. Node only.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
@@ -322,9 +265,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
 }
 
 /**
- * Remove temp files that an interrupted {@link writeFileAtomic} of `path` left behind. Returns the
- * removed paths. Only files matching `.<basename>.<pid>.<random>.tmp` in the same directory are
- * touched; pass `exceptLive = true` (default) to keep those of a process that is still running.
+ * Remove temp files that an interrupted {@link writeFileAtomic} of `path` left behind. Returns the removed paths. Only
+ * files matching `.<basename>.<pid>.<random>.tmp` in the same directory are touched; pass `exceptLive = true` (default)
+ * to keep those of a process that is still running.
  */
 export async function removeStaleTemps(path: string, exceptLive = true): Promise<string[]> {
   const fs = await import('node:fs/promises');
@@ -333,10 +276,8 @@ export async function removeStaleTemps(path: string, exceptLive = true): Promise
   const prefix = `.${basename(path)}.`;
   const removed: string[] = [];
   for (const f of await fs.readdir(dir)) {
-    if (!f.startsWith(prefix) || !f.endsWith('.tmp')) continue;
-    const m = /^(\d+)\.[a-z0-9]+\.tmp$/.exec(f.slice(prefix.length));
-    if (!m) continue;
-    if (exceptLive && isAlive(Number(m[1]))) continue;
+    const m = f.startsWith(prefix) ? /^(\d+)\.[a-z0-9]+\.tmp$/.exec(f.slice(prefix.length)) : null;
+    if (!m || (exceptLive && isAlive(Number(m[1])))) continue;
     await fs.rm(join(dir, f), { force: true });
     removed.push(join(dir, f));
   }
@@ -352,19 +293,24 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Encodes with `encode` and writes the bytes to `path` atomically; encoding errors name `path`. */
+export async function saveEncoded(path: string, encode: () => Uint8Array): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = encode();
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  await writeFileAtomic(path, bytes);
+}
+
 /** Encode and write a safetensors file atomically ({@link writeFileAtomic}). Node only. */
 export async function saveSafetensors(
   path: string,
   tensors: TensorMap,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = encodeSafetensors(tensors, metadata);
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-  await writeFileAtomic(path, bytes);
+  await saveEncoded(path, () => encodeSafetensors(tensors, metadata));
 }
 
 /** Read and decode a safetensors file ({@link decodeSafetensors}); errors name `path`. Node only. */

@@ -1,26 +1,29 @@
 /**
  * PyTorch / timm weights (a `state_dict` saved as safetensors) to ossify's Keras layout and names.
  *
- * Layouts: conv `weight` OIHW `[out, in, kh, kw]` -> kernel HWIO `[kh, kw, in, out]`; linear
- * `weight` `[out, in]` -> kernel `[in, out]`; BatchNorm `weight`, `bias`, `running_mean`,
- * `running_var` -> `gamma`, `beta`, `moving_mean`, `moving_variance`; `num_batches_tracked` is
- * dropped (Keras has no step counter). A module is a BatchNorm when it has `running_mean` and
- * `running_var`, a conv when its `weight` is 4-D, a linear layer when it is 2-D. Grouped /
- * depthwise convolutions are not distinguished from dense ones (their OIHW shape `[C, 1, kh, kw]`
- * maps to `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
+ * Layouts: conv `weight` OIHW -> kernel HWIO; linear `weight` `[out, in]` -> kernel `[in, out]`; BatchNorm `weight`,
+ * `bias`, `running_mean`, `running_var` -> `gamma`, `beta`, `moving_mean`, `moving_variance` (`num_batches_tracked` is
+ * dropped). A module is a BatchNorm when it has `running_mean` and `running_var`, a conv when its `weight` is 4-D, a
+ * linear layer when it is 2-D. Grouped / depthwise convolutions are not told apart (their `[C, 1, kh, kw]` maps to
+ * `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
  *
- * Names: a model built with the torch model's module names (timm's `inceptionV4`: `features.0.conv`,
- * ...) imports by name ({@link matchTorchByName}); for models with Keras's names either give an explicit
- * map (module prefix or full parameter name -> ossify layer / parameter name), or let
- * {@link matchTorchByOrder} pair modules of each kind in definition order, checking shapes. Without a map,
- * {@link importTorchWeights} takes names when every conv and BatchNorm module of the file names a layer of
- * the model, and falls back to the order matcher otherwise.
- * NOTE: safetensors files store tensors sorted by name, not in definition order. The default
- * order is a natural sort (`features.2` before `features.10`), right for `nn.Sequential`-style
- * names; for named submodules pass `order` (e.g. `list(model.state_dict())` saved as JSON).
+ * Names: a model built with the torch module names (timm's `inceptionV4`) imports by name; otherwise pass an explicit
+ * map, or let {@link matchTorchByOrder} pair the modules of each kind in definition order, checking shapes. NOTE:
+ * safetensors files store tensors sorted by name, not in definition order. The default order is a natural sort
+ * (`features.2` before `features.10`), right for `nn.Sequential`-style names; for named submodules pass `order` (e.g.
+ * `list(model.state_dict())` saved as JSON).
  * @module
  */
-import { importWeights, layerOf, type ImportOptions, type ImportReport, type ImportTarget } from './import.js';
+import {
+  byLayer,
+  fmtShape,
+  importWeights,
+  layerOf,
+  sameShape,
+  type ImportOptions,
+  type ImportReport,
+  type ImportTarget,
+} from './import.js';
 import type { TensorData } from './safetensors.js';
 
 /** The kinds of module the order-based matcher pairs. */
@@ -43,8 +46,6 @@ export interface TorchModules {
   /** Torch tensors not turned into module parameters, with the reason. */
   skipped: { name: string; reason: string }[];
 }
-
-const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /** OIHW -> HWIO. */
 export function oihwToHwio(t: TensorData): TensorData {
@@ -79,93 +80,83 @@ export function naturalCompare(a: string, b: string): number {
   return x.length - y.length;
 }
 
-const BN_NAMES: Record<string, string> = {
-  weight: 'gamma',
-  bias: 'beta',
-  running_mean: 'moving_mean',
-  running_var: 'moving_variance',
+/** Keras name of each torch parameter, by module kind. */
+const PARAM_NAMES: Record<TorchKind, Record<string, string>> = {
+  bn: { weight: 'gamma', bias: 'beta', running_mean: 'moving_mean', running_var: 'moving_variance' },
+  conv: { weight: 'kernel', bias: 'bias' },
+  dense: { weight: 'kernel', bias: 'bias' },
 };
+/** Keras variable order within a module. */
+const RANK = ['kernel', 'gamma', 'beta', 'bias', 'moving_mean', 'moving_variance'];
+const KIND_BY_RANK: Record<number, TorchKind | undefined> = { 4: 'conv', 2: 'dense' };
+
+/** The kind of a torch module or target layer: BatchNorm, else conv or dense by the kernel's rank. */
+function kindOf(isBatchNorm: boolean, kernelShape: readonly number[] | undefined): TorchKind | undefined {
+  return isBatchNorm ? 'bn' : KIND_BY_RANK[kernelShape?.length ?? 0];
+}
 
 /**
- * Group a torch state dict into conv / dense / BatchNorm modules in definition order, converting
- * each parameter to Keras layout and name. `order` lists torch parameter names in definition
- * order (default: natural sort of the names; see the module notes).
+ * Group a torch state dict into conv / dense / BatchNorm modules in definition order, converting each parameter to
+ * Keras layout and name. `order` lists torch parameter names in definition order (default: natural sort of the names;
+ * see the module notes).
  */
 export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: readonly string[]): TorchModules {
   const names = order
     ? [...order, ...[...tensors.keys()].filter((n) => !order.includes(n)).sort(naturalCompare)]
     : [...tensors.keys()].sort(naturalCompare);
-  const byPrefix = new Map<string, Map<string, TensorData>>();
-  for (const name of names) {
-    const t = tensors.get(name);
-    if (!t) throw new Error(`torch import: 'order' lists '${name}', which is not in the file`);
-    const p = layerOf(name);
-    if (!byPrefix.has(p)) byPrefix.set(p, new Map());
-    byPrefix.get(p)!.set(name.slice(p.length + 1), t);
-  }
+  const grouped = byLayer(
+    names.map((name) => {
+      const t = tensors.get(name);
+      if (!t) throw new Error(`torch import: 'order' lists '${name}', which is not in the file`);
+      return [name, t] as const;
+    }),
+  );
   const modules: TorchModule[] = [];
   const skipped: { name: string; reason: string }[] = [];
-  for (const [prefix, params] of byPrefix) {
-    const full = (s: string) => (prefix === '' ? s : `${prefix}.${s}`);
-    const w = params.get('weight');
-    let kind: TorchKind | undefined;
-    if (params.has('running_mean') && params.has('running_var')) kind = 'bn';
-    else if (w?.shape.length === 4) kind = 'conv';
-    else if (w?.shape.length === 2) kind = 'dense';
+  for (const [prefix, params] of grouped) {
+    const full = (s: string): string => (prefix === '' ? s : `${prefix}.${s}`);
+    const kind = kindOf(params.has('running_mean') && params.has('running_var'), params.get('weight')?.shape);
     if (!kind) {
-      for (const [s, t] of params)
-        skipped.push({ name: full(s), reason: `not a conv, linear or BatchNorm parameter (shape ${fmt(t.shape)})` });
+      for (const [s, t] of params) {
+        skipped.push({
+          name: full(s),
+          reason: `not a conv, linear or BatchNorm parameter (shape ${fmtShape(t.shape)})`,
+        });
+      }
       continue;
     }
     const mod: TorchModule = { prefix, kind, params: new Map(), from: new Map() };
     for (const [s, t] of params) {
-      let kname: string | undefined;
-      let value = t;
-      if (kind === 'bn') {
-        if (s === 'num_batches_tracked') {
-          skipped.push({ name: full(s), reason: 'BatchNorm step counter: Keras has none' });
-          continue;
-        }
-        kname = BN_NAMES[s];
-      } else if (s === 'weight') {
-        kname = 'kernel';
-        value = kind === 'conv' ? oihwToHwio(t) : transpose2d(t);
-      } else if (s === 'bias') kname = 'bias';
+      const kname = Object.hasOwn(PARAM_NAMES[kind], s) ? PARAM_NAMES[kind][s] : undefined;
       if (!kname) {
-        skipped.push({ name: full(s), reason: `unknown ${kind} parameter '${s}'` });
+        const reason =
+          s === 'num_batches_tracked' && kind === 'bn'
+            ? 'BatchNorm step counter: Keras has none'
+            : `unknown ${kind} parameter '${s}'`;
+        skipped.push({ name: full(s), reason });
         continue;
       }
-      mod.params.set(kname, value);
+      const layout = kind === 'conv' ? oihwToHwio : transpose2d;
+      mod.params.set(kname, kname === 'kernel' ? layout(t) : t);
       mod.from.set(kname, { name: full(s), shape: t.shape });
     }
-    // Keras variable order within the module, whatever order the names came in.
-    const rank = ['kernel', 'gamma', 'beta', 'bias', 'moving_mean', 'moving_variance'];
-    mod.params = new Map([...mod.params].sort((a, b) => rank.indexOf(a[0]) - rank.indexOf(b[0])));
+    mod.params = new Map([...mod.params].sort((a, b) => RANK.indexOf(a[0]) - RANK.indexOf(b[0])));
     modules.push(mod);
   }
   return { modules, skipped };
 }
 
-/** The kind of each target layer, from its parameter names and shapes (Keras naming). */
-function targetLayers(
-  target: readonly ImportTarget[],
-): { layer: string; kind: TorchKind; params: Map<string, readonly number[]> }[] {
-  const layers = new Map<string, Map<string, readonly number[]>>();
-  for (const { name, shape } of target) {
-    const l = layerOf(name);
-    if (!layers.has(l)) layers.set(l, new Map());
-    layers.get(l)!.set(name.slice(l.length + 1), shape);
-  }
-  const out: { layer: string; kind: TorchKind; params: Map<string, readonly number[]> }[] = [];
-  for (const [layer, params] of layers) {
-    const k = params.get('kernel');
-    const kind: TorchKind | undefined = params.has('moving_mean')
-      ? 'bn'
-      : k?.length === 4
-        ? 'conv'
-        : k?.length === 2
-          ? 'dense'
-          : undefined;
+interface TargetLayer {
+  layer: string;
+  kind: TorchKind;
+  params: Map<string, readonly number[]>;
+}
+
+/** The target's conv, dense and BatchNorm layers, from their parameter names and shapes (Keras naming). */
+function targetLayers(target: readonly ImportTarget[]): TargetLayer[] {
+  const out: TargetLayer[] = [];
+  for (const [layer, params] of byLayer(target.map((t) => [t.name, t.shape] as const))) {
+    const kind = kindOf(params.has('moving_mean'), params.get('kernel'));
     if (kind) out.push({ layer, kind, params });
   }
   return out;
@@ -198,11 +189,10 @@ export interface TorchMatch {
 }
 
 /**
- * Pair torch modules with target layers of the same kind (conv, dense, BatchNorm) in definition
- * order, and check every parameter's shape after conversion. `target` must be in the model's
- * definition order and hold only layers the torch model also has: leave out ours-only layers
- * such as BAM modules (e.g. `target.filter((p) => !p.name.startsWith('bam'))`), or they shift
- * the pairing of their kind (the mismatches then show where).
+ * Pair torch modules with target layers of the same kind (conv, dense, BatchNorm) in definition order, and check every
+ * parameter's shape after conversion. `target` must be in the model's definition order and hold only layers the torch
+ * model also has: leave out ours-only layers such as BAM modules (e.g. `target.filter((p) =>
+ * !p.name.startsWith('bam'))`), or they shift the pairing of their kind (the mismatches then show where).
  */
 export function matchTorchByOrder(
   tensors: ReadonlyMap<string, TensorData>,
@@ -223,7 +213,7 @@ export function matchTorchByOrder(
       res.nameMap[m.prefix] = l.layer;
       for (const [p, shape] of l.params) {
         const t = m.params.get(p);
-        if (t && (t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j]))) {
+        if (t && !sameShape(t.shape, shape)) {
           const from = m.from.get(p)!;
           res.mismatches.push({
             kind,
@@ -239,53 +229,24 @@ export function matchTorchByOrder(
   return res;
 }
 
-/** Result of {@link matchTorchByName}. */
-export interface TorchNameMatch {
-  /** `{torch module prefix: target layer}` (the same name) for each module the model has, of the same kind. */
-  nameMap: Record<string, string>;
-  /** Torch modules whose prefix names no target layer of their kind, with their kind. */
-  unmatchedTorch: { prefix: string; kind: TorchKind }[];
-}
-
-/**
- * Pair torch modules with the target layers of the same name and kind: for models built with the torch
- * model's module names (timm's `inceptionV4`), where `features.0.conv.weight` belongs to the layer
- * `features.0.conv` (parameter `features.0.conv.kernel`). Layers only the target has (BAM modules) stay
- * out of the pairing; shapes are checked when the weights load.
- */
-export function matchTorchByName(
-  tensors: ReadonlyMap<string, TensorData>,
-  target: readonly ImportTarget[],
-  order?: readonly string[],
-): TorchNameMatch {
-  const kinds = new Map(targetLayers(target).map((l) => [l.layer, l.kind]));
-  const res: TorchNameMatch = { nameMap: {}, unmatchedTorch: [] };
-  for (const m of torchModules(tensors, order).modules) {
-    if (kinds.get(m.prefix) === m.kind) res.nameMap[m.prefix] = m.prefix;
-    else res.unmatchedTorch.push({ prefix: m.prefix, kind: m.kind });
-  }
-  return res;
-}
-
 /** Options of {@link importTorchWeights}. */
 export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'origin'> {
   /**
-   * Torch module prefix -> target layer (`{'features.0': 'conv2d'}`), or full torch parameter name
-   * -> target parameter name (`{'fc.weight': 'dense.kernel'}`). Without it, modules are paired by
-   * order ({@link matchTorchByOrder}).
+   * Torch module prefix -> target layer (`{'features.0': 'conv2d'}`), or full torch parameter name -> target parameter
+   * name (`{'fc.weight': 'dense.kernel'}`). Without it, modules are paired by order ({@link matchTorchByOrder}).
    */
   nameMap?: Record<string, string>;
   /** Torch parameter names in definition order (see the module notes). */
   order?: readonly string[];
   /**
-   * Without `nameMap`: pair by 'name' ({@link matchTorchByName}), by 'order' ({@link matchTorchByOrder}),
-   * or 'auto' (default): by name when every conv and BatchNorm module of the file names a layer of the
-   * model, else by order.
+   * Without `nameMap`: pair by 'name' (module prefix = layer name, for models built with the torch names), by 'order'
+   * ({@link matchTorchByOrder}), or 'auto' (default): by name when every conv and BatchNorm module of the file names a
+   * layer of the model, else by order.
    */
   match?: 'auto' | 'name' | 'order';
   /**
-   * Target parameters the torch model does not have (e.g. BAM modules: `(n) => n.startsWith('bam_')`),
-   * left out of the order-based pairing so that they do not shift it; they are still reported as missing.
+   * Target parameters the torch model does not have (e.g. BAM modules: `(n) => n.startsWith('bam_')`), left out of the
+   * order-based pairing so that they do not shift it; they are still reported as missing.
    */
   ownOnly?: (targetName: string) => boolean;
 }
@@ -301,10 +262,10 @@ export interface TorchImportReport extends ImportReport {
 }
 
 /**
- * Convert a torch state dict to Keras layout, name it after the target model (by `nameMap` or by
- * order), and load it with {@link importWeights}: shape checks, classifier-head skipping and the
- * loaded / skipped / missing / unused report. Messages give the torch name and shape as stored.
- * A BatchNorm `weight` for a target BN without `gamma` (`scale=False`) is reported in `skipped`.
+ * Convert a torch state dict to Keras layout, name it after the target model (by `nameMap` or by order), and load it
+ * with {@link importWeights}: shape checks, classifier-head skipping and the loaded / skipped / missing / unused
+ * report. Messages give the torch name and shape as stored. A BatchNorm `weight` for a target BN without `gamma`
+ * (`scale=False`) is reported in `skipped`.
  */
 export function importTorchWeights(
   tensors: ReadonlyMap<string, TensorData>,
@@ -316,44 +277,46 @@ export function importTorchWeights(
   let nameMap = opts.nameMap;
   let match: TorchMatch | undefined;
   if (!nameMap && opts.match !== 'order') {
-    const byName = matchTorchByName(tensors, target, opts.order);
-    const covered = Object.keys(byName.nameMap).length > 0 && byName.unmatchedTorch.every((m) => m.kind === 'dense');
-    if (opts.match === 'name' || covered) [nameMap, matchedBy] = [byName.nameMap, 'name'];
+    // By name: each module whose prefix names a target layer of its kind (`features.0.conv.weight` goes to the
+    // layer `features.0.conv`); 'auto' takes it when only dense modules are left over.
+    const kinds = new Map(targetLayers(target).map((l) => [l.layer, l.kind]));
+    const named = modules.filter((m) => kinds.get(m.prefix) === m.kind);
+    const covered = named.length > 0 && modules.every((m) => m.kind === 'dense' || kinds.get(m.prefix) === m.kind);
+    if (opts.match === 'name' || covered) {
+      [nameMap, matchedBy] = [Object.fromEntries(named.map((m) => [m.prefix, m.prefix])), 'name'];
+    }
   }
   if (!nameMap) {
     const own = opts.ownOnly;
     match = matchTorchByOrder(tensors, own ? target.filter((t) => !own(t.name)) : target, opts.order);
     [nameMap, matchedBy] = [match.nameMap, 'order'];
   }
-  const renamed = new Map<string, TensorData>();
+  // Converted tensors keep their torch names (for messages); `rename` gives each its target name.
+  const converted = new Map<string, TensorData>();
+  const rename = new Map<string, string>();
   const origin = new Map<string, { name: string; shape: number[] }>();
   const targetNames = new Set(target.map((t) => t.name));
-  const extraSkipped: { name: string; reason: string }[] = [];
+  const gammaSkipped: { name: string; reason: string }[] = [];
   for (const m of modules) {
     for (const [p, t] of m.params) {
       const from = m.from.get(p)!;
       const to = nameMap[from.name] ?? (nameMap[m.prefix] !== undefined ? `${nameMap[m.prefix]}.${p}` : from.name);
       if (m.kind === 'bn' && p === 'gamma' && !targetNames.has(to) && targetNames.has(`${layerOf(to)}.moving_mean`)) {
         const ones = t.data.every((v) => v === 1);
-        extraSkipped.push({
+        gammaSkipped.push({
           name: to,
           reason:
-            `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmt(from.shape)} ` +
+            `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmtShape(from.shape)} ` +
             `dropped${ones ? ' (all ones)' : ' although not all ones'}`,
         });
         continue;
       }
-      if (renamed.has(to))
-        throw new Error(
-          `${opts.source ?? 'torch import'}: torch '${origin.get(to)!.name}' and '${from.name}' both map to '${to}'`,
-        );
-      renamed.set(to, t);
-      origin.set(to, from);
+      converted.set(from.name, t);
+      rename.set(from.name, to);
+      origin.set(from.name, from);
     }
   }
-  const rep = importWeights(renamed, target, { ...opts, origin });
-  rep.skipped.push(...extraSkipped);
-  // Report unused tensors by their torch names.
-  rep.unused = rep.unused.map((n) => origin.get(n)?.name ?? n);
+  const rep = importWeights(converted, target, { ...opts, rename: (n) => rename.get(n), origin });
+  rep.skipped.push(...gammaSkipped);
   return { ...rep, dropped, matchedBy, match };
 }
