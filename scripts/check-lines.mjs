@@ -12,7 +12,7 @@ const at = args.indexOf('--max');
 if (at >= 0) [max] = args.splice(at, 2).slice(1).map(Number);
 const roots = args.length ? args : ['src', 'test', 'bench', 'web', 'scripts', 'shaders', '.'];
 const EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs', '.cjs', '.wgsl']);
-const SKIP = new Set(['node_modules', 'dist', 'data', 'runs', 'coverage', 'results']);
+const SKIP = new Set(['node_modules', 'dist', 'runs', 'coverage', 'results']);
 
 const files = new Set();
 function walk(path, deep) {
