@@ -1,11 +1,7 @@
 /**
- * ossify: a deep-learning engine on WebGPU. This entry is browser-safe (Node-only parts such as
- * the data pipeline and the trainer are in `ossify/node`).
- *
- * It names every export it promises: tensors, the differentiable ops, layers, models, optimizers,
- * losses, weight files and runtime control. Kernel internals (GEMM launches, convolution geometry,
- * inference-only fused kernels) and the float64 CPU references live in `ossify/internals`, which is
- * unstable. `api/ossify.api.md` records this surface; `npm test` fails when it changes unreviewed.
+ * ossify: a deep-learning engine on WebGPU. This browser-safe entry names every export it promises
+ * (Node-only parts are in `ossify/node`, unstable internals in `ossify/internals`); `api/ossify.api.md`
+ * records it, and `npm test` fails when it changes unreviewed.
  * @packageDocumentation
  * @module ossify
  */
@@ -38,7 +34,6 @@ export {
   broadcastTo,
   reshape,
 } from './kernels/elementwise.js';
-// Issue #25: pointwise ops and activations
 export {
   leakyRelu,
   elu,
@@ -78,7 +73,6 @@ export {
   type Pool2dOptions as Pool2dKernelOptions,
 } from './kernels/pool.js';
 export { concat, split } from './kernels/concat.js';
-// Issue #25: 1-D convolution and pooling, transposed convolution
 export {
   conv1d,
   maxPool1d,
@@ -99,7 +93,7 @@ export {
 } from './kernels/conv3d.js';
 export { bamCombine, type BamMode } from './kernels/bam.js';
 export { dropout } from './kernels/dropout.js';
-// Layout ops, int32 conversions and reductions (issue #25)
+// Layout ops, int32 conversions and reductions
 export {
   permute,
   transpose,
@@ -244,8 +238,7 @@ export {
   type TorchPair,
   type TorchMismatch,
 } from './io/torch-import.js';
-// The fracture classifier in a page: decoded pixels -> model input, checkpoint -> model, prediction with
-// Grad-CAM, training and evaluation steps, metrics and charts (the trainer and file tools: ossify/node)
+// The fracture classifier in a page: pixels, models from checkpoints, prediction, steps, metrics, charts
 export {
   modelInput,
   resizePixels,
