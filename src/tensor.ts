@@ -425,7 +425,7 @@ export function releaseNode(t: Tensor): void {
 }
 
 /** Drop one reference to a node; the last one frees it. */
-export function dropNode(n: GradNode): void {
+function dropNode(n: GradNode): void {
   if (!n.freed && --n.users <= 0) freeNode(n);
 }
 

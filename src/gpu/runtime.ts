@@ -47,21 +47,9 @@ export interface MemoryStats {
 }
 
 /** GPU timestamps of single-dispatch passes: a begin and an end query per entry. */
-interface TimestampLog<T> {
-  set: GPUQuerySet;
-  entries: T[];
-  capacity: number;
-}
-
-interface UniformField {
-  offset: number;
-  kind: 'u32' | 'i32' | 'f32';
-  count: number;
-}
-interface Binding {
-  binding: number;
-  kind: 'storage' | 'read-only-storage' | 'uniform';
-}
+type TimestampLog<T> = { set: GPUQuerySet; entries: T[]; capacity: number };
+type UniformField = { offset: number; kind: 'u32' | 'i32' | 'f32'; count: number };
+type Binding = { binding: number; kind: 'storage' | 'read-only-storage' | 'uniform' };
 type ReflectedMember = {
   name: string;
   offset: number;
@@ -100,7 +88,7 @@ export class Kernel {
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
   readonly bindings = new Map<string, Binding>();
-  readonly uniformName: string | null = null;
+  /** Bytes of the uniform struct (0: the kernel has none). */
   readonly uniformSize: number = 0;
   readonly fields = new Map<string, UniformField>();
   /** The fields a dispatch sets, and the reciprocals derived from others (see {@link Kernel.pack}). */
@@ -126,7 +114,6 @@ export class Kernel {
     for (const s of reflect.storage) bind(s.name, s.binding, s.access === 'read' ? 'read-only-storage' : 'storage');
     if (reflect.uniforms.length > 1) throw new Error(`${label}: a kernel takes at most one uniform struct`);
     for (const u of reflect.uniforms) {
-      this.uniformName = u.name;
       this.uniformSize = Math.ceil(u.size / 16) * 16;
       bind(u.name, u.binding, 'uniform');
       for (const { name, offset, type: t } of (u.type as unknown as { members: ReflectedMember[] }).members) {
@@ -412,30 +399,20 @@ export class Runtime {
       log.entries.forEach((k, i) => (k.firstDispatchMs = ms[i]));
     }
     const by = new Map<string, CompileStats['byLabel'][number]>();
-    let createMs = 0;
-    let firstDispatchMs = 0;
     for (const k of this.created) {
       const e = by.get(k.label) ?? { label: k.label, pipelines: 0, createMs: 0, firstDispatchMs: 0 };
       by.set(k.label, e);
       e.pipelines++;
       e.createMs += k.createMs;
       e.firstDispatchMs += k.firstDispatchMs ?? 0;
-      createMs += k.createMs;
-      firstDispatchMs += k.firstDispatchMs ?? 0;
     }
     const byLabel = [...by.values()].sort((a, b) => b.createMs + b.firstDispatchMs - a.createMs - a.firstDispatchMs);
-    const lazy = this.info.kind === 'lavapipe';
-    const compileMs = lazy ? firstDispatchMs : createMs;
-    const sources = this.pipelines.size;
-    return {
-      pipelines: this.created.length,
-      sources,
-      createMs,
-      firstDispatchMs,
-      compilesOnFirstRun: lazy,
-      compileMs,
-      byLabel,
-    };
+    const createMs = byLabel.reduce((sum, e) => sum + e.createMs, 0);
+    const firstDispatchMs = byLabel.reduce((sum, e) => sum + e.firstDispatchMs, 0);
+    const compilesOnFirstRun = this.info.kind === 'lavapipe';
+    const compileMs = compilesOnFirstRun ? firstDispatchMs : createMs;
+    const [pipelines, sources] = [this.created.length, this.pipelines.size];
+    return { pipelines, sources, createMs, firstDispatchMs, compilesOnFirstRun, compileMs, byLabel };
   }
 
   // ---- recording ----------------------------------------------------------------------------
@@ -490,7 +467,7 @@ export class Runtime {
       this.onFirstDispatch?.(k);
     }
     let slot: Slot | null = null;
-    if (k.uniformName) {
+    if (k.uniformSize) {
       slot = this.uniformSlot(k.uniformSize);
       new Uint8Array(slot.view.buffer, slot.offset, k.uniformSize).fill(0);
       k.pack(params, slot.view, slot.offset);
@@ -503,7 +480,7 @@ export class Runtime {
     // compile a pipeline when it first runs (CPU adapters), that is its compile time.
     const p = this.profiler;
     const pass = p
-      ? this.timedPass(p, p.detail ? `${k.label} ${profileDetail(params, groups)}` : k.label)
+      ? this.timedPass(p, p.detail ? `${k.label} ${profileDetail(params, [x, y, z])}` : k.label)
       : first && this.timestamps
         ? this.timedPass(this.firstDispatchLog(), k)
         : this.openPass();
@@ -749,16 +726,13 @@ export class Runtime {
     this.firstSinceWait = [];
     this.dispatchesAtWait = this.dispatches;
     const t0 = performance.now();
-    const notice = () => {
-      const shown =
-        firstRuns.slice(0, 12).join(', ') + (firstRuns.length > 12 ? `, ... (${firstRuns.length} in all)` : '');
-      console.error(
-        `ossify: still waiting for the GPU after ${((performance.now() - t0) / 1000).toFixed(0)} s, for ` +
-          `${dispatched} dispatches` +
-          (firstRuns.length
-            ? `; kernels run for the first time: ${shown}`
-            : '; no kernel among them runs for the first time'),
-      );
+    const notice = (): void => {
+      const more = firstRuns.length > 12 ? `, ... (${firstRuns.length} in all)` : '';
+      const firsts = firstRuns.length
+        ? `kernels run for the first time: ${firstRuns.slice(0, 12).join(', ')}${more}`
+        : 'no kernel among them runs for the first time';
+      const s = ((performance.now() - t0) / 1000).toFixed(0);
+      console.error(`ossify: still waiting for the GPU after ${s} s, for ${dispatched} dispatches; ${firsts}`);
     };
     const timer = this.waitNoticeS > 0 ? setInterval(notice, this.waitNoticeS * 1000) : null;
     try {
@@ -819,10 +793,7 @@ export function shutdown(): void {
 }
 
 /** A dispatch's size parameters (the GEMM's M, N, K, an element count n) and grid, for detailed profiles. */
-function profileDetail(
-  params: Record<string, number | readonly number[]>,
-  groups: readonly (number | undefined)[],
-): string {
+function profileDetail(params: Record<string, number | readonly number[]>, grid: number[]): string {
   const sizes = ['M', 'N', 'K', 'n', 'splits'].filter((f) => typeof params[f] === 'number');
-  return `${sizes.map((f) => `${f}=${params[f]}`).join(' ')} [${groups[0]},${groups[1] ?? 1},${groups[2] ?? 1}]`;
+  return `${sizes.map((f) => `${f}=${params[f]}`).join(' ')} [${grid.join(',')}]`;
 }
