@@ -387,10 +387,7 @@ export class Runtime {
     return k;
   }
 
-  /**
-   * What compiling kernels has cost so far. Reading the first dispatches' timestamps submits the work
-   * recorded so far and waits for it.
-   */
+  /** What compiling kernels has cost so far (reading the first dispatches' timestamps submits and waits). */
   async compileStats(): Promise<CompileStats> {
     const logs = this.firstDispatchLogs;
     this.firstDispatchLogs = [];
@@ -596,10 +593,8 @@ export class Runtime {
   }
 
   /**
-   * Start GPU-timestamp profiling of every dispatch (needs the 'timestamp-query' feature). Dispatches
-   * then run one per pass, which is slower: use it to find hot kernels, not to time a whole step.
-   * With `detail`, dispatches are told apart by their shape parameters and workgroup grid too (the
-   * label then reads e.g. `conv2d_fwd:subgroup M=18 N=192 K=1728 [5,3,1]`), to find the hot shapes.
+   * Start GPU-timestamp profiling of every dispatch, one per pass (slower: to find hot kernels, not to time
+   * a step). With `detail`, labels add shape parameters and grid: `conv2d_fwd:subgroup M=18 N=192 K=1728 [5,3,1]`.
    */
   startProfile(maxDispatches = 2048, opts: { detail?: boolean } = {}): void {
     if (!this.timestamps)
@@ -714,9 +709,8 @@ export class Runtime {
 
   /**
    * Wait for submitted work, with the notices of {@link Runtime.waitNoticeS} and the sleep of
-   * {@link Runtime.sleepWhileBusy} (while a promise of Node's WebGPU binding is pending, it polls on a core
-   * that a CPU adapter's threads could use). A wait cut short by a sleep that outlasted the work records
-   * the shorter time, so an estimate that is too long shrinks on the next wait.
+   * {@link Runtime.sleepWhileBusy} (Node's WebGPU binding polls on a core while it waits). A sleep that
+   * outlasted the work records about its own length, so an estimate that is too long shrinks next time.
    */
   private async waitForQueue(wait: () => Promise<unknown>): Promise<void> {
     const work = this.workSinceWait;

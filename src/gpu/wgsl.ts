@@ -15,8 +15,7 @@ export function fillTemplate(source: string, values: Record<string, string | num
   let key = '';
   for (const name in values) {
     const v = values[name];
-    // Long values (loader code) go by an interned number: V8 hashes a string object once, where
-    // JSON.stringify copied kilobytes per dispatch.
+    // Long values (loader code) go by an interned number, not copied per dispatch (bench/LAB.md #42).
     if (typeof v === 'string' && v.length > 64) {
       if (!interned.has(v)) interned.set(v, interned.size);
       key += `${name}=#${interned.get(v)};`;
