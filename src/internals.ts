@@ -44,14 +44,5 @@ export { resolveConfig } from './models/index.js';
 export { writeFileAtomic, removeStaleTemps } from './io/safetensors.js';
 export { OPTIMIZER_PREFIX, CHECKPOINT_FORMAT_KEY, CHECKPOINT_FORMAT_VERSION } from './io/checkpoint.js';
 export { layerOf } from './io/import.js';
-export {
-  matchTorchByOrder,
-  matchTorchByName,
-  torchModules,
-  transpose2d,
-  naturalCompare,
-  type TorchKind,
-  type TorchModule,
-  type TorchModules,
-  type TorchNameMatch,
-} from './io/torch-import.js';
+export { matchTorchByOrder, matchTorchByName, torchModules, transpose2d, naturalCompare } from './io/torch-import.js';
+export type { TorchKind, TorchModule, TorchModules, TorchNameMatch } from './io/torch-import.js';
