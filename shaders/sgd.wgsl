@@ -1,14 +1,11 @@
 // One fused SGD step with momentum (PyTorch formulation): buf = mu buf + g (+ wd p);
-// p -= lr (nesterov ? g + mu buf : buf).
-// {{T}} is vec4<f32> when the tensor's size is a multiple of 4 (n counts vec4s then): a quarter of
-// the loads and bounds checks, which dominate this memory-bound step on CPU adapters.
+// p -= lr (nesterov ? g + mu buf : buf). {{T}} is f32 or vec4<f32>, as in adam.wgsl.
 struct Params { n: u32, lr: f32, mu: f32, wd: f32, nesterov: u32, gscale: f32 }
 @group(0) @binding(0) var<storage, read_write> param: array<{{T}}>;
 @group(0) @binding(1) var<storage, read> grad: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> buf: array<{{T}}>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-// Element i (shaders/stream.wgsl runs it over n elements).
 fn update(i: u32) {
   let w = param[i];
   let g = grad[i] * p.gscale + p.wd * w;

@@ -4,7 +4,7 @@
  * graph in reverse topological order, accumulates gradients, and frees each node's saved activations
  * as soon as its rule has run.
  */
-import { Tensor, checkTensor, isGradEnabled, keep, noGrad, releaseNode, tidy, shapeStr } from './tensor.js';
+import { Tensor, type Shape, checkTensor, isGradEnabled, keep, noGrad, releaseNode, tidy, shapeStr } from './tensor.js';
 import { runtime } from './gpu/runtime.js';
 import { fillTemplate } from './gpu/wgsl.js';
 
@@ -17,16 +17,18 @@ const ACCUMULATE = `struct Params { n: u32 }
 @group(0) @binding(3) var<uniform> p: Params;
 fn update(i: u32) { out[i] = a[i] + b[i]; }`;
 
-/** a + b element by element, shaped as a (b has a's size). */
-function accumulate(a: Tensor, b: Tensor): Tensor {
-  const out = Tensor.empty(a.shape);
-  const vec = a.size % 4 === 0;
-  runtime().dispatchStream(
-    'grad-accumulate',
-    fillTemplate(ACCUMULATE, { T: vec ? 'vec4<f32>' : 'f32' }),
-    { a: a.storage, b: b.storage, out: out.storage },
-    { n: vec ? a.size / 4 : a.size },
-  );
+/** `sum + g` (shaped as `sum`), or `g` viewed as `shape` when there is no sum yet; disposes both handles. */
+function accumulate(sum: Tensor | null | undefined, g: Tensor, shape: Shape): Tensor {
+  let out: Tensor;
+  if (sum) {
+    out = Tensor.empty(sum.shape);
+    const vec = sum.size % 4 === 0;
+    const code = fillTemplate(ACCUMULATE, { T: vec ? 'vec4<f32>' : 'f32' });
+    const buffers = { a: sum.storage, b: g.storage, out: out.storage };
+    runtime().dispatchStream('grad-accumulate', code, buffers, { n: vec ? sum.size / 4 : sum.size });
+    sum.dispose();
+  } else out = g.alias(shape);
+  g.dispose();
   return out;
 }
 
@@ -90,10 +92,10 @@ export function backward(loss: Tensor, grad?: Tensor): void {
     if (grad.dtype !== 'f32') {
       throw new Error(`ossify: backward grad must be a f32 tensor (gradients are floats), got ${grad.label()}`);
     }
-    if (grad.rank !== loss.rank || grad.shape.some((d, i) => d !== loss.shape[i])) {
-      const [want, got] = [shapeStr(loss.shape), shapeStr(grad.shape)];
+    if (shapeStr(grad.shape) !== shapeStr(loss.shape)) {
       throw new Error(
-        `ossify: backward grad must have the shape of the loss ${want} ` + `(one seed value per element), got ${got}`,
+        `ossify: backward grad must have the shape of the loss ${shapeStr(loss.shape)} (one seed value per element), ` +
+          `got ${shapeStr(grad.shape)}`,
       );
     }
   }
@@ -104,12 +106,11 @@ export function backward(loss: Tensor, grad?: Tensor): void {
   if (!grad && loss.size !== 1)
     throw new Error(`ossify: backward() without a gradient needs a scalar loss, got shape ${shapeStr(loss.shape)}`);
   const order = topoOrder(loss);
-  const grads = new Map<Tensor, Tensor>();
   // Hold every node while the walk runs: releasing a node drops its inputs' references, and an input
   // whose own handle was disposed (a forward's intermediates) must keep its activations until its turn.
   for (const t of order) if (t.node) t.node.users++;
   try {
-    backwardWalk(order, loss, grad, grads);
+    backwardWalk(order, loss, grad);
   } finally {
     // The graph is consumed (PyTorch's default): nodes that no gradient reached are freed too.
     for (const t of order) consume(t);
@@ -123,7 +124,8 @@ function consume(t: Tensor): void {
   t.graphConsumed = true;
 }
 
-function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, grads: Map<Tensor, Tensor>): void {
+function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined): void {
+  const grads = new Map<Tensor, Tensor>();
   noGrad(() =>
     tidy(() => {
       grads.set(loss, grad ? grad.alias() : Tensor.ones(loss.shape));
@@ -134,15 +136,7 @@ function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, g
         grads.delete(t);
         if (!t.node) {
           // A leaf: accumulate into .grad, which must outlive this scope.
-          if (t.grad) {
-            const sum = keep(accumulate(t.grad, g));
-            t.grad.dispose();
-            t.grad = sum;
-            g.dispose();
-          } else {
-            t.grad = keep(g.alias(t.shape));
-            g.dispose();
-          }
+          t.grad = keep(accumulate(t.grad, g, t.shape));
           continue;
         }
         const node = t.node;
@@ -161,15 +155,7 @@ function backwardWalk(order: Tensor[], loss: Tensor, grad: Tensor | undefined, g
               `ossify: backward of ${node.op} gave a gradient of shape ${shapeStr(gi.shape)} for an input of ` +
                 `shape ${shapeStr(input.shape)}`,
             );
-          const prev = grads.get(input);
-          if (prev) {
-            grads.set(input, accumulate(prev, gi));
-            prev.dispose();
-            gi.dispose();
-          } else {
-            grads.set(input, gi.alias(input.shape));
-            gi.dispose();
-          }
+          grads.set(input, accumulate(grads.get(input), gi, input.shape));
         });
       }
     }),

@@ -20,12 +20,8 @@ export async function runBenchCli(o: {
     throw new Error(
       `the benchmark suite is not built (${script} is missing); run 'npm run build' in the ossify repository`,
     );
-  const args = [
-    script,
-    ...(o.quick ? ['--quick'] : []),
-    ...(o.json ? ['--json', o.json] : []),
-    ...(o.filter ? ['--filter', o.filter] : []),
-  ];
+  const flags = [o.quick && ['--quick'], o.json && ['--json', o.json], o.filter && ['--filter', o.filter]];
+  const args = [script, ...flags.flatMap((f) => f || [])];
   const code = await new Promise<number>((res) =>
     spawn(process.execPath, args, { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)),
   );

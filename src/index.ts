@@ -1,11 +1,7 @@
 /**
- * ossify: a deep-learning engine on WebGPU. This entry is browser-safe (Node-only parts such as
- * the data pipeline and the trainer are in `ossify/node`).
- *
- * It names every export it promises: tensors, the differentiable ops, layers, models, optimizers,
- * losses, weight files and runtime control. Kernel internals (GEMM launches, convolution geometry,
- * inference-only fused kernels) and the float64 CPU references live in `ossify/internals`, which is
- * unstable. `api/ossify.api.md` records this surface; `npm test` fails when it changes unreviewed.
+ * ossify: a deep-learning engine on WebGPU. This browser-safe entry names every export it promises
+ * (Node-only parts are in `ossify/node`, unstable internals in `ossify/internals`); `api/ossify.api.md`
+ * records it, and `npm test` fails when it changes unreviewed.
  * @packageDocumentation
  * @module ossify
  */
@@ -18,50 +14,12 @@ export { GEMM_VARIANTS, type GemmVariant } from './kernels/gemm.js';
 export { Tensor, tidy, keep, noGrad, isGradEnabled, type Shape, type DType } from './tensor.js';
 export { backward } from './autograd.js';
 // Ops (differentiable; NHWC images, HWIO filters)
-export {
-  relu,
-  sigmoid,
-  swish,
-  silu,
-  exp,
-  neg,
-  square,
-  sqrt,
-  log,
-  tanh,
-  scale,
-  addScalar,
-  add,
-  sub,
-  mul,
-  div,
-  broadcastTo,
-  reshape,
-} from './kernels/elementwise.js';
-// Issue #25: pointwise ops and activations
-export {
-  leakyRelu,
-  elu,
-  selu,
-  gelu,
-  softplus,
-  hardSigmoid,
-  hardSwish,
-  abs,
-  sign,
-  clip,
-  pow,
-  maximum,
-  minimum,
-  where,
-  greater,
-  greaterEqual,
-  less,
-  lessEqual,
-  equal,
-  notEqual,
-  type GeluOptions,
-} from './kernels/elementwise.js';
+export { relu, sigmoid, swish, silu, exp, neg, square, sqrt, log, tanh, scale } from './kernels/elementwise.js';
+export { addScalar, add, sub, mul, div, broadcastTo, reshape } from './kernels/elementwise.js';
+export { leakyRelu, elu, selu, gelu, softplus, hardSigmoid, hardSwish, abs, sign } from './kernels/elementwise.js';
+export { clip, pow, maximum, minimum, where, greater, greaterEqual, less, lessEqual } from './kernels/elementwise.js';
+export { equal, notEqual } from './kernels/elementwise.js';
+export type { GeluOptions } from './kernels/elementwise.js';
 export { sum, mean } from './kernels/reduce.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
 export { conv2d, type Conv2dOptions, type Conv2dPadding } from './kernels/conv2d.js';
@@ -69,51 +27,19 @@ export type { DepthwiseVariant } from './kernels/depthwise.js';
 export { zeroPad2d, type Pad2d } from './kernels/pad.js';
 export { batchNorm, type BatchNormParams } from './kernels/batchnorm.js';
 export { layerNorm, groupNorm, type LayerNormOptions, type GroupNormOptions } from './kernels/norm.js';
-export {
-  maxPool2d,
-  avgPool2d,
-  globalAvgPool2d,
-  type PoolPadding,
-  type AvgPool2dOptions,
-  type Pool2dOptions as Pool2dKernelOptions,
-} from './kernels/pool.js';
+export { maxPool2d, avgPool2d, globalAvgPool2d } from './kernels/pool.js';
+export type { PoolPadding, AvgPool2dOptions, Pool2dOptions as Pool2dKernelOptions } from './kernels/pool.js';
 export { concat, split } from './kernels/concat.js';
-// Issue #25: 1-D convolution and pooling, transposed convolution
-export {
-  conv1d,
-  maxPool1d,
-  avgPool1d,
-  type Conv1dOptions,
-  type Pool1dOptions,
-  type Padding1d,
-} from './kernels/conv1d.js';
+export { conv1d, maxPool1d, avgPool1d } from './kernels/conv1d.js';
+export type { Conv1dOptions, Pool1dOptions, Padding1d } from './kernels/conv1d.js';
 export { conv2dTranspose, type Conv2dTransposeOptions } from './kernels/conv-transpose.js';
-export {
-  conv3d,
-  maxPool3d,
-  avgPool3d,
-  type Conv3dOptions,
-  type Pool3dOptions,
-  type Padding3d,
-  type Triple,
-} from './kernels/conv3d.js';
+export { conv3d, maxPool3d, avgPool3d } from './kernels/conv3d.js';
+export type { Conv3dOptions, Pool3dOptions, Padding3d, Triple } from './kernels/conv3d.js';
 export { bamCombine, type BamMode } from './kernels/bam.js';
 export { dropout } from './kernels/dropout.js';
-// Layout ops, int32 conversions and reductions (issue #25)
-export {
-  permute,
-  transpose,
-  slice,
-  pad,
-  gather,
-  indexSelect,
-  squeeze,
-  unsqueeze,
-  flatten,
-  type SliceRange,
-  type PadMode,
-  type PadOptions,
-} from './kernels/layout.js';
+// Layout ops, int32 conversions and reductions
+export { permute, transpose, slice, pad, gather, indexSelect, squeeze, unsqueeze, flatten } from './kernels/layout.js';
+export type { SliceRange, PadMode, PadOptions } from './kernels/layout.js';
 export { cast, oneHot } from './kernels/dtype.js';
 export { max, min, argmax, argmin, logSumExp, prod } from './kernels/reduce.js';
 export { logSoftmax } from './kernels/loss.js';
@@ -122,165 +48,43 @@ export { softmaxCrossEntropy, softmax, type SoftmaxCrossEntropyOptions } from '.
 // Optimizers
 export { Optimizer, Adam, SGD, type AdamOptions, type SgdOptions } from './optim/optimizers.js';
 // Layers and models
-export {
-  Module,
-  buildScope,
-  Conv2d,
-  DepthwiseConv2d,
-  BatchNorm,
-  BatchNorm1d,
-  BatchNorm2d,
-  Normalization,
-  Dense,
-  Linear,
-  LayerNorm,
-  GroupNorm,
-  KERAS_NORM_EPSILON,
-  Activation,
-  ACTIVATIONS,
-  type ActivationName,
-  type ActivationOptions,
-  type LayerNormLayerOptions,
-  type GroupNormLayerOptions,
-  ReLU,
-  Sigmoid,
-  Swish,
-  Softmax,
-  MaxPool2d,
-  AvgPool2d,
-  GlobalAvgPool2d,
-  ZeroPad2d,
-  Dropout,
-  Reshape,
-  Rescaling,
-  Flatten,
-  Identity,
-  Sequential,
-  Concat,
-  Residual,
-  SqueezeExcite,
-  BAM,
-  BAM_DEFAULTS,
-  summary,
-  summaryRows,
-  type LayerOptions,
-  type TensorData,
-  type StateDict,
-  type TraceVisitor,
-  type ParamCount,
-  type Conv2dLayerOptions,
-  type DepthwiseConv2dOptions,
-  type BatchNormOptions,
-  type NormalizationOptions,
-  type DropoutOptions,
-  type RescalingOptions,
-  type SqueezeExciteOptions,
-  type DenseOptions,
-  type Pool2dOptions,
-  type BamOptions,
-  type SummaryRow,
-  compilePlan,
-  FUSION_RULES,
-  type Plan,
-  type PlanOptions,
-  type PlanMode,
-  type FusionRule,
-} from './layers/index.js';
-export {
-  inceptionV3,
-  INCEPTION_V3_BAM_POSITIONS,
-  denseNet121,
-  DENSENET121_BLOCKS,
-  DENSENET121_BAM_POSITIONS,
-  efficientNetB1,
-  efficientNetV2B2,
-  EFFICIENTNET_B0_STAGES,
-  EFFICIENTNETV2_B0_STAGES,
-  EFFICIENTNET_B1_BAM_POSITIONS,
-  EFFICIENTNETV2_B2_BAM_POSITIONS,
-  type EfficientNetStage,
-  inceptionV4,
-  INCEPTION_V4_BAM_POSITIONS,
-  INCEPTION_V4_ALIASES,
-  INCEPTION_V4_NATIVE_MIN,
-  buildModel,
-  MODEL_CATALOG,
-  MODELS,
-  type ModelName,
-  type CatalogEntry,
-  type Reference,
-  Model,
-  type ModelConfig,
-  type ModelOptions,
-  type BamPlacement,
-  type Architecture,
-} from './models/index.js';
+export { Module, buildScope, Conv2d, DepthwiseConv2d, BatchNorm, BatchNorm1d, BatchNorm2d } from './layers/index.js';
+export { Normalization, Dense, Linear, LayerNorm, GroupNorm, KERAS_NORM_EPSILON, Activation } from './layers/index.js';
+export { ACTIVATIONS, ReLU, Sigmoid, Swish, Softmax, MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './layers/index.js';
+export { ZeroPad2d, Dropout, Reshape, Rescaling, Flatten, Identity, Sequential, Concat } from './layers/index.js';
+export { Residual, SqueezeExcite, BAM, BAM_DEFAULTS, summary, summaryRows, compilePlan } from './layers/index.js';
+export { FUSION_RULES } from './layers/index.js';
+export type { ActivationName, ActivationOptions, LayerNormLayerOptions } from './layers/index.js';
+export type { GroupNormLayerOptions, LayerOptions, TensorData, StateDict, TraceVisitor } from './layers/index.js';
+export type { ParamCount, Conv2dLayerOptions, DepthwiseConv2dOptions, BatchNormOptions } from './layers/index.js';
+export type { NormalizationOptions, DropoutOptions, RescalingOptions, SqueezeExciteOptions } from './layers/index.js';
+export type { DenseOptions, Pool2dOptions, BamOptions, SummaryRow, Plan, PlanOptions } from './layers/index.js';
+export type { PlanMode, FusionRule } from './layers/index.js';
+export { inceptionV3, INCEPTION_V3_BAM_POSITIONS, denseNet121, DENSENET121_BLOCKS } from './models/index.js';
+export { DENSENET121_BAM_POSITIONS, efficientNetB1, efficientNetV2B2, EFFICIENTNET_B0_STAGES } from './models/index.js';
+export { EFFICIENTNETV2_B0_STAGES, EFFICIENTNET_B1_BAM_POSITIONS } from './models/index.js';
+export { EFFICIENTNETV2_B2_BAM_POSITIONS, inceptionV4, INCEPTION_V4_BAM_POSITIONS } from './models/index.js';
+export { INCEPTION_V4_ALIASES, INCEPTION_V4_NATIVE_MIN, buildModel, MODEL_CATALOG, MODELS } from './models/index.js';
+export { Model } from './models/index.js';
+export type { EfficientNetStage, ModelName, CatalogEntry, Reference, ModelConfig } from './models/index.js';
+export type { ModelOptions, BamPlacement, Architecture } from './models/index.js';
 export { initValues, type Initializer } from './init.js';
 // Weight files (safetensors, checkpoints, PyTorch import; Keras HDF5 import is in ossify/node)
-export {
-  encodeSafetensors,
-  decodeSafetensors,
-  saveSafetensors,
-  loadSafetensors,
-  type TensorMap,
-  type SafetensorsDType,
-  type DecodedTensor,
-  type DecodedSafetensors,
-} from './io/safetensors.js';
-export {
-  saveCheckpoint,
-  loadCheckpoint,
-  encodeCheckpoint,
-  decodeCheckpoint,
-  type Checkpoint,
-} from './io/checkpoint.js';
+export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors } from './io/safetensors.js';
+export type { TensorMap, SafetensorsDType, DecodedTensor, DecodedSafetensors } from './io/safetensors.js';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint } from './io/checkpoint.js';
+export type { Checkpoint } from './io/checkpoint.js';
 export { importWeights, type ImportTarget, type ImportOptions, type ImportReport } from './io/import.js';
-export {
-  importTorchWeights,
-  oihwToHwio,
-  type TorchImportOptions,
-  type TorchImportReport,
-  type TorchMatch,
-  type TorchPair,
-  type TorchMismatch,
-} from './io/torch-import.js';
-// The fracture classifier in a page: decoded pixels -> model input, checkpoint -> model, prediction with
-// Grad-CAM, training and evaluation steps, metrics and charts (the trainer and file tools: ossify/node)
-export {
-  modelInput,
-  resizePixels,
-  resizeBilinear,
-  normalizeInto,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  type PixelImage,
-  type Backbone,
-} from './data/pixels.js';
+export { importTorchWeights, oihwToHwio } from './io/torch-import.js';
+export type { TorchImportOptions, TorchImportReport, TorchMatch, TorchPair, TorchMismatch } from './io/torch-import.js';
+// The fracture classifier in a page: pixels, models from checkpoints, prediction, steps, metrics, charts
+export { modelInput, resizePixels, resizeBilinear, normalizeInto, IMAGENET_MEAN, IMAGENET_STD } from './data/pixels.js';
+export type { PixelImage, Backbone } from './data/pixels.js';
 export { modelFromCheckpoint, backboneOf, describeModel } from './train/load.js';
 export { predictImage, trainStep, evalBatch, DECISION_THRESHOLD, type ImagePrediction } from './train/steps.js';
 export { gradCam } from './train/attention.js';
-export {
-  binaryMetrics,
-  confusionMatrix,
-  rocCurve,
-  rocAuc,
-  majorityBaseline,
-  type BinaryMetrics,
-  type BaselineMetrics,
-  type ClassReport,
-  type ConfusionMatrix,
-  type RocCurve,
-} from './train/metrics.js';
-export {
-  lineChartSvg,
-  rocSvg,
-  confusionSvg,
-  overlayHeatmap,
-  grayOf,
-  jet,
-  type Series,
-  type ChartOptions,
-  type GrayImage,
-  type RgbaImage,
-} from './train/charts.js';
+export { binaryMetrics, confusionMatrix, rocCurve, rocAuc, majorityBaseline } from './train/metrics.js';
+export type { BinaryMetrics, BaselineMetrics, ClassReport, ConfusionMatrix, RocCurve } from './train/metrics.js';
+export { lineChartSvg, rocSvg, confusionSvg, overlayHeatmap, grayOf, jet } from './train/charts.js';
+export type { Series, ChartOptions, GrayImage, RgbaImage } from './train/charts.js';
 export { makeRng, shuffleInPlace, hashSeed, type Rng } from './data/rng.js';

@@ -73,14 +73,8 @@ export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: 
 }
 
 /**
- * An initialiser: a Keras name, or a constant.
- * - `glorotUniform`: U(-l, l), l = sqrt(6 / (fan_in + fan_out)) (Keras's default for Conv2D and Dense kernels)
- * - `glorotNormal`: truncated normal, stddev sqrt(2 / (fan_in + fan_out)) / 0.8796 (Keras VarianceScaling)
- * - `heNormal`: truncated normal, stddev sqrt(2 / fan_in) / 0.8796; `heUniform`: U(-l, l), l = sqrt(6 / fan_in)
- * - `lecunUniform`: U(-l, l), l = sqrt(3 / fan_in)
- * - `heNormalFanOut`: truncated normal, stddev sqrt(2 / fan_out) / 0.8796 (EfficientNet's convolutions:
- *   Keras VarianceScaling(2.0, 'fan_out', 'truncated_normal'))
- * - `zeros`, `ones`, `{ constant: v }`
+ * An initialiser: a Keras name (Keras's definitions, formulas in `DRAWN` below; `heNormalFanOut` is
+ * EfficientNet's VarianceScaling(2.0, 'fan_out', 'truncated_normal')), zeros, ones or a constant.
  */
 export type Initializer =
   | 'glorotUniform'
@@ -96,40 +90,30 @@ export type Initializer =
 /** stddev of a unit normal truncated at +-2 (Keras divides by it so that the variance is as asked). */
 const TRUNC_STD = 0.8796256610342398;
 
+/** Each drawn initialiser: uniform in (-s, s) or truncated normal times s, s from the fans. */
+const DRAWN: Record<
+  Exclude<Initializer, object | 'zeros' | 'ones'>,
+  ['uniform' | 'truncated', (fanIn: number, fanOut: number) => number]
+> = {
+  glorotUniform: ['uniform', (i, o) => Math.sqrt(6 / (i + o))],
+  glorotNormal: ['truncated', (i, o) => Math.sqrt(2 / (i + o)) / TRUNC_STD],
+  heNormal: ['truncated', (i) => Math.sqrt(2 / i) / TRUNC_STD],
+  heNormalFanOut: ['truncated', (_, o) => Math.sqrt(2 / o) / TRUNC_STD],
+  heUniform: ['uniform', (i) => Math.sqrt(6 / i)],
+  lecunUniform: ['uniform', (i) => Math.sqrt(3 / i)],
+};
+
 /** The values of a fresh parameter of `shape`, drawn with `init` from a stream seeded by `seed`. */
 export function initValues(init: Initializer, shape: readonly number[], seed: number): Float32Array {
-  const n = shape.reduce((p, d) => p * d, 1);
-  const out = new Float32Array(n);
+  const out = new Float32Array(shape.reduce((p, d) => p * d, 1));
   if (typeof init === 'object') return out.fill(init.constant);
   if (init === 'zeros') return out;
   if (init === 'ones') return out.fill(1);
   const { fanIn, fanOut } = computeFans(shape);
+  if (!(init in DRAWN)) throw new Error(`ossify: unknown initializer ${JSON.stringify(init)}`);
+  const [dist, scale] = DRAWN[init];
+  const s = scale(fanIn, fanOut);
   const rng = new Rng(seed);
-  const uniform = (limit: number) => {
-    for (let i = 0; i < n; i++) out[i] = rng.uniform(-limit, limit);
-  };
-  const truncated = (std: number) => {
-    for (let i = 0; i < n; i++) out[i] = rng.truncatedNormal() * std;
-  };
-  switch (init) {
-    case 'glorotUniform':
-      uniform(Math.sqrt(6 / (fanIn + fanOut)));
-      break;
-    case 'glorotNormal':
-      truncated(Math.sqrt(2 / (fanIn + fanOut)) / TRUNC_STD);
-      break;
-    case 'heNormal':
-      truncated(Math.sqrt(2 / fanIn) / TRUNC_STD);
-      break;
-    case 'heNormalFanOut':
-      truncated(Math.sqrt(2 / fanOut) / TRUNC_STD);
-      break;
-    case 'heUniform':
-      uniform(Math.sqrt(6 / fanIn));
-      break;
-    case 'lecunUniform':
-      uniform(Math.sqrt(3 / fanIn));
-      break;
-  }
+  for (let i = 0; i < out.length; i++) out[i] = dist === 'uniform' ? rng.uniform(-s, s) : rng.truncatedNormal() * s;
   return out;
 }

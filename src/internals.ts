@@ -1,14 +1,7 @@
 /**
- * ossify's internals (`import ... from 'ossify/internals'`): the engine's modules as they are, for
- * ossify's own tests, the benchmark and the kernel lab (`bench/lab`).
- *
- * Unstable: anything here may change or go in any release, and none of it is in the API report.
- * It holds what the public entry (`ossify`) leaves out: the float64 CPU references of every op
- * (`*Reference`), the GPU runtime's buffers and kernels (`Kernel`, `BufferLike`, `sizeClass`),
- * autograd's recording (`record`, `releaseNode`, `defineOp`), GEMM launches and their variants
- * (`gemm`, `rowMajorB`, `resolveGemmVariant`), convolution geometry (`resolveConvGeometry`,
- * `tapWindow`, `liveTapRange`, `pointwiseConv`), inference-only fused kernels, and helpers of the
- * weight-file readers. Each kernel module is re-exported whole, the public ops with it.
+ * ossify's internals (`import ... from 'ossify/internals'`): the engine's modules as they are (each
+ * kernel module whole, with its float64 CPU reference), for ossify's tests, the benchmark and the kernel
+ * lab. Unstable: anything here may change in any release, and none of it is in the API report.
  * @packageDocumentation
  */
 // GPU runtime
@@ -50,12 +43,5 @@ export { resolveConfig } from './models/index.js';
 export { writeFileAtomic, removeStaleTemps } from './io/safetensors.js';
 export { OPTIMIZER_PREFIX, CHECKPOINT_FORMAT_KEY, CHECKPOINT_FORMAT_VERSION } from './io/checkpoint.js';
 export { layerOf } from './io/import.js';
-export {
-  matchTorchByOrder,
-  torchModules,
-  transpose2d,
-  naturalCompare,
-  type TorchKind,
-  type TorchModule,
-  type TorchModules,
-} from './io/torch-import.js';
+export { matchTorchByOrder, torchModules, transpose2d, naturalCompare } from './io/torch-import.js';
+export type { TorchKind, TorchModule, TorchModules } from './io/torch-import.js';

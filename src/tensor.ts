@@ -1,13 +1,8 @@
 /**
- * Tensors: a shape over a reference-counted GPU storage, plus the bookkeeping autograd needs.
- *
- * Memory: every tensor created inside {@link tidy} is disposed when it returns (except what it returns);
- * `dispose()` or `using` frees one at once. Views (reshape) and autograd's saved activations share the
- * storage and keep it alive by reference count, so disposing a handle never pulls data from under them.
- *
- * Image layout is NHWC (channels last) throughout: implicit-GEMM convolution then reads the reduction
- * dimension (kh, kw, cin) with cin contiguous, and the weights [kh, kw, cin, cout] are a plain row-major
- * K x N matrix, which gives coalesced loads on GPUs. It is also Keras's layout, so weights port as is.
+ * Tensors: a shape over a reference-counted GPU storage, plus the bookkeeping autograd needs. Tensors
+ * made inside {@link tidy} are disposed when it returns (except what it returns); views and autograd's
+ * saved activations share the storage by reference count. Images are NHWC (Keras's layout), which
+ * makes convolution weights [kh, kw, cin, cout] a plain row-major K x N matrix.
  */
 import { runtime, type BufferLike, type Runtime } from './gpu/runtime.js';
 import { fillTemplate } from './gpu/wgsl.js';
@@ -15,28 +10,21 @@ import { checkShape, showValue } from './validate.js';
 import fillSrc from '../shaders/fill.wgsl';
 
 /**
- * Element type: `'f32'` (32-bit floats, what every differentiable op computes in) or `'int32'`
- * (32-bit integers: class labels and indices, taken by `gather`, `indexSelect`, `oneHot`,
- * `softmaxCrossEntropy`, `max`/`min`/`argmax`/`argmin`, made by `argmax`/`argmin` and `cast`; the
- * layout ops move either type).
- * An op that does not take int32 refuses it by name. Both take 4 bytes per element.
+ * Element type: `'f32'` (what every differentiable op computes in) or `'int32'` (labels and indices,
+ * made by `argmax`/`argmin` and `cast`; ops that do not take it refuse it by name).
  */
 export type DType = 'f32' | 'int32';
 const DTYPES: readonly DType[] = ['f32', 'int32'];
 /** A tensor's dimensions, outermost first (images are NHWC, convolution filters HWIO). */
 export type Shape = readonly number[];
 
-/**
- * Reference-counted GPU memory shared by a tensor and its views. It belongs to the runtime that
- * allocated it and goes back to that runtime's pool, never to a later one's (after `shutdown()` and
- * `init()` its buffer is dead, and the new runtime's counters and pool never see it).
- */
+/** Reference-counted GPU memory shared by a tensor and its views, returned to the runtime that allocated it. */
 export class Storage implements BufferLike {
   refs = 1;
   readonly buffer: GPUBuffer;
   readonly byteSize: number;
   constructor(
-    private readonly owner: BufferLike,
+    owner: BufferLike,
     readonly runtime: Runtime,
   ) {
     this.buffer = owner.buffer;
@@ -47,7 +35,7 @@ export class Storage implements BufferLike {
     return this;
   }
   release(): void {
-    if (--this.refs === 0) this.runtime.release(this.owner);
+    if (--this.refs === 0) this.runtime.release(this);
   }
 }
 
@@ -59,11 +47,7 @@ export interface GradNode {
   backward: (grad: Tensor) => (Tensor | null)[];
   /** Aliases of the activations `backward` reads, freed once the node has run. */
   saved: Tensor[];
-  /**
-   * Live references: the output's handle (until disposed) plus one per consuming node. When it drops
-   * to 0 nothing can run this node's backward any more, so its saved activations are freed, and with
-   * them its references to its inputs' nodes.
-   */
+  /** Live references: the output's handle (until disposed) plus one per consuming node; at 0 it is freed. */
   users: number;
   /** Set once the saved activations are freed (after backward ran it, or when it became unreachable). */
   freed?: boolean;
@@ -119,10 +103,7 @@ export class Tensor {
     throw new Error(`ossify: ${this.label()} ${this.unusableReason()}`);
   }
 
-  /**
-   * Why this tensor cannot be used, or null when it can: it was disposed, or the runtime that made it
-   * was destroyed by `shutdown()` (tensors do not outlive their runtime).
-   */
+  /** Why this tensor cannot be used (disposed, or its runtime shut down), or null when it can. */
   unusableReason(): string | null {
     const s = this.storage_;
     if (!s) {
@@ -131,13 +112,11 @@ export class Tensor {
         'return it from the tidy() or keep() it to use it later'
       );
     }
-    if (s.runtime.destroyed) {
-      return (
-        'belongs to a runtime that shutdown() destroyed: ' +
-        'tensors do not outlive their runtime; create it again after init()'
-      );
-    }
-    return null;
+    if (!s.runtime.destroyed) return null;
+    return (
+      'belongs to a runtime that shutdown() destroyed: ' +
+      'tensors do not outlive their runtime; create it again after init()'
+    );
   }
 
   /** "tensor #12 [2, 3] (name)": how errors name it (int32 tensors say so: "tensor #12 int32 [2, 3]"). */
@@ -152,10 +131,7 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /**
-   * An uninitialised tensor (poisoned with NaN when `setPoison(true)`, as tests do); `persistent`:
-   * allocated at its exact size, as in {@link Tensor.from}.
-   */
+  /** An uninitialised tensor (NaN after `setPoison(true)`); `persistent` as in {@link Tensor.from}. */
   static empty(shape: Shape, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
     const t = Tensor.allocate(shape, opts.persistent, checkDType(opts.dtype));
     if (poison) fillBuffer(t.storage, NaN, t.size);
@@ -163,10 +139,9 @@ export class Tensor {
   }
 
   /**
-   * A tensor holding `data` (row-major). `persistent` allocates it at its exact size instead of a
-   * pooled size class: for tensors that live as long as a model (weights, optimizer state).
-   * `dtype: 'int32'` (or an Int32Array as data) makes an integer tensor (labels, indices): its values
-   * must be integers in [-2^31, 2^31), and it cannot require gradients.
+   * A tensor holding `data` (row-major). `persistent` allocates it at its exact size, for tensors that live
+   * as long as a model. `dtype: 'int32'` (or Int32Array data) makes an integer tensor, which cannot require
+   * gradients.
    */
   static from(
     data: ArrayLike<number>,
@@ -183,19 +158,18 @@ export class Tensor {
     if (dtype === 'int32' && opts.requiresGrad) {
       throw new Error(`ossify: Tensor.from: an int32 tensor cannot require gradients (only f32 tensors can)`);
     }
-    let bits: Float32Array | Int32Array;
-    if (dtype === 'int32') {
-      if (!(data instanceof Int32Array)) {
-        for (let i = 0; i < data.length; i++) {
-          const v = data[i];
-          if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
-            const rule = 'integers in [-2^31, 2^31)';
-            throw new Error(`ossify: Tensor.from int32 data must be ${rule}, got ${showValue(v)} at index ${i}`);
-          }
+    if (dtype === 'int32' && !(data instanceof Int32Array)) {
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
+          throw new Error(
+            `ossify: Tensor.from int32 data must be integers in [-2^31, 2^31), got ${showValue(v)} at index ${i}`,
+          );
         }
       }
-      bits = data instanceof Int32Array ? data : Int32Array.from(data);
-    } else bits = data instanceof Float32Array ? data : Float32Array.from(data);
+    }
+    const Type = dtype === 'int32' ? Int32Array : Float32Array;
+    const bits = data instanceof Type ? data : Type.from(data);
     const t = Tensor.allocate(s, opts.persistent, dtype);
     runtime().upload(t.storage, bits);
     t.requiresGrad = opts.requiresGrad ?? false;
@@ -236,10 +210,7 @@ export class Tensor {
     return new Tensor(shape, new Storage(owner, rt), { dtype });
   }
 
-  /**
-   * Copy the values back to the CPU, as floats (an int32 tensor's values convert exactly up to 2^24
-   * in magnitude; {@link Tensor.readInt32} reads them as they are).
-   */
+  /** Copy the values back to the CPU, as floats (int32 values exactly up to 2^24; see {@link Tensor.readInt32}). */
   async read(): Promise<Float32Array> {
     const bytes = await runtime().download(this.storage, this.size * 4);
     return this.dtype === 'int32' ? Float32Array.from(new Int32Array(bytes)) : new Float32Array(bytes);
@@ -268,13 +239,12 @@ export class Tensor {
 
   /** Free this handle's reference to the GPU memory (idempotent). */
   dispose(): void {
-    if (!this.storage_) return;
     const s = this.storage_;
+    if (!s) return;
     this.storage_ = null;
     s.release();
     scopes[scopes.length - 1]?.delete(this);
-    // The graph behind this handle goes too, unless other outputs still depend on it (or backward
-    // still will: it holds references while it runs). The node stays attached for backward's walk.
+    // The graph behind it goes too unless others still use it; the node stays attached for backward's walk.
     if (this.node) dropNode(this.node);
   }
 
@@ -304,15 +274,10 @@ export function checkDType(v: unknown, what = 'dtype'): DType {
 
 /** Fill `n` elements of a storage with a value (a GPU dispatch, ordered with other work). */
 export function fillBuffer(dst: BufferLike, value: number, n: number, dtype: DType = 'f32'): void {
-  const rt = runtime();
   const vec = n % 4 === 0;
   const bits = dtype === 'int32' ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
-  rt.dispatchStream(
-    'fill',
-    fillTemplate(fillSrc, { T: vec ? 'vec4<u32>' : 'u32' }),
-    { out: dst },
-    { n: vec ? n / 4 : n, bits },
-  );
+  const code = fillTemplate(fillSrc, { T: vec ? 'vec4<u32>' : 'u32' });
+  runtime().dispatchStream('fill', code, { out: dst }, { n: vec ? n / 4 : n, bits });
 }
 
 // ---- scopes -----------------------------------------------------------------------------------
@@ -339,11 +304,7 @@ function reachableNodes(roots: Iterable<Tensor>): Set<GradNode> {
   return seen;
 }
 
-/**
- * Run `fn` in a scope of its own: every tensor created while it runs joins the scope (unless taken
- * out with {@link keep}). If `fn` throws, all of them are disposed (with the graphs only they held)
- * before the error propagates: nothing leaks. Otherwise `finish` decides what stays.
- */
+/** Run `fn` in a scope of its own; if it throws, the scope's tensors are disposed, else `finish` decides. */
 function runScope<T>(fn: () => T, finish: (result: T, scope: Set<Tensor>) => void): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
@@ -361,10 +322,9 @@ function runScope<T>(fn: () => T, finish: (result: T, scope: Set<Tensor>) => voi
 }
 
 /**
- * Run `fn` and dispose every tensor it created, except the tensors it returns (found in a returned
- * tensor, array or plain object), which move to the enclosing scope. Autograd graphs that the returned
- * tensors still depend on are kept; others are freed with their saved activations. If `fn` throws,
- * everything it created is disposed before the error propagates.
+ * Run `fn` and dispose every tensor it created, except those it returns (in a tensor, array or plain
+ * object), which move to the enclosing scope with the autograd graphs they depend on. If `fn` throws,
+ * everything it created is disposed.
  */
 export function tidy<T extends Returned>(fn: () => T): T {
   return runScope(fn, (result, scope) => {
@@ -386,10 +346,7 @@ export function tidy<T extends Returned>(fn: () => T): T {
   });
 }
 
-/**
- * `v` if it is a usable tensor; otherwise an Error naming `what`, the value and the problem (not a
- * tensor, disposed, or made by a runtime that `shutdown()` destroyed).
- */
+/** `v` if it is a usable tensor; otherwise an Error naming `what`, the value and the problem. */
 export function checkTensor(v: unknown, what: string): Tensor {
   if (!(v instanceof Tensor)) throw new Error(`ossify: ${what} must be a Tensor, got ${showValue(v)}`);
   const why = v.unusableReason();
@@ -406,14 +363,9 @@ function checkTensorType(t: Tensor, what: string, want: DType | 'any'): void {
 }
 
 /**
- * Define a public op. Before `fn` runs, its tensor arguments are checked by position and name
- * (`'x'`: a tensor; `'bias?'`: a tensor, null or undefined; `'tensors[]'`: an array of tensors;
- * `''`: not a tensor, unchecked), so that a disposed or foreign tensor is refused by name ("matmul
- * argument b: tensor #12 [3, 4] was used after dispose() ..."). Tensors must be f32 unless the name
- * says otherwise: `'indices:int32'` takes int32 only, `'x:any'` either type (layout ops). `fn` runs in
- * a scope of its own: the tensors it creates and does not return (views, partial results of ops built
- * from ops) are disposed when it returns, autograd keeping what a backward rule needs by reference; and
- * when it throws, everything it created is disposed, so that a failed call leaks nothing.
+ * Define a public op. Its tensor arguments are checked by position and name first (`'x'`: a tensor;
+ * `'bias?'`: optional; `'tensors[]'`: a non-empty array; `''`: unchecked), f32 unless the name says
+ * `:int32` or `:any`. `fn` runs in a scope of its own: what it creates and does not return is disposed.
  */
 export function defineOp<A extends unknown[], R>(
   name: string,
@@ -473,7 +425,7 @@ export function releaseNode(t: Tensor): void {
 }
 
 /** Drop one reference to a node; the last one frees it. */
-export function dropNode(n: GradNode): void {
+function dropNode(n: GradNode): void {
   if (!n.freed && --n.users <= 0) freeNode(n);
 }
 

@@ -41,6 +41,7 @@ export const ICD = {
   swiftshader: ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'],
 };
 
+const CPU_KINDS: AdapterKind[] = ['lavapipe', 'swiftshader', 'software'];
 const OPTIONAL_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as const;
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
@@ -57,10 +58,9 @@ const WANTED_LIMITS = [
 const NO_ADAPTER_HELP =
   'ossify: no WebGPU adapter found. Fixes: install a GPU driver with Vulkan support; or, for the CPU, ' +
   'install Mesa >= 23 lavapipe (Debian 12: add bookworm-backports and `apt-get install -t bookworm-backports ' +
-  'mesa-vulkan-drivers`) ' +
-  'or Chromium (`apt-get install chromium`, which ships SwiftShader); then retry, ' +
-  'or set OSSIFY_ADAPTER to an ICD json file. ' +
-  'In a browser, use one with WebGPU enabled (Chrome 113+, or --enable-unsafe-webgpu).';
+  'mesa-vulkan-drivers`) or Chromium (`apt-get install chromium`, which ships SwiftShader); then retry, ' +
+  'or set OSSIFY_ADAPTER to an ICD json file. In a browser, use one with WebGPU enabled (Chrome 113+, or ' +
+  '--enable-unsafe-webgpu).';
 
 /** Classify an adapter by what it reports about itself. */
 export function classifyAdapter(info: {
@@ -77,9 +77,10 @@ export function classifyAdapter(info: {
   return 'hardware';
 }
 
-type GpuFactory = { gpu: GPU; keep: unknown };
+type Picked = { adapter: GPUAdapter; reason: string; keep: unknown };
 
-async function nodeGpu(icd: string | undefined): Promise<GpuFactory> {
+/** The adapter Dawn offers with this Vulkan ICD (undefined: the system's default), or null. */
+async function nodeAdapter(icd: string | undefined): Promise<Omit<Picked, 'reason'> | null> {
   // The specifier is a variable so that browser bundlers never try to resolve Dawn.
   const spec = 'webgpu';
   const mod = (await import(/* @vite-ignore */ spec)) as { create: (o: string[]) => GPU; globals: object };
@@ -89,7 +90,8 @@ async function nodeGpu(icd: string | undefined): Promise<GpuFactory> {
   // OSSIFY_DAWN_FLAGS passes Dawn toggles, e.g. 'enable-dawn-features=allow_unsafe_apis' for
   // unquantized timestamps in benchmarks.
   const gpu = mod.create((process.env.OSSIFY_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean));
-  return { gpu, keep: gpu };
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  return adapter && { adapter, keep: gpu };
 }
 
 async function firstExisting(paths: string[]): Promise<string | undefined> {
@@ -97,61 +99,34 @@ async function firstExisting(paths: string[]): Promise<string | undefined> {
   return paths.find((p) => fs.existsSync(p));
 }
 
-async function requestFrom(gpu: GPU): Promise<GPUAdapter | null> {
-  return gpu.requestAdapter({ powerPreference: 'high-performance' });
-}
-
 /** Try adapters in order: forced one, the system's default (hardware wins), lavapipe, SwiftShader. */
-async function pickNodeAdapter(
-  force: string | undefined,
-): Promise<{ adapter: GPUAdapter; reason: string; keep: unknown }> {
-  const userIcd = process.env.VK_ICD_FILENAMES;
+async function pickNodeAdapter(force: string | undefined): Promise<Picked> {
   if (force) {
-    const named = force === 'lavapipe' || force === 'swiftshader' ? await firstExisting(ICD[force]) : undefined;
-    const icd = force === 'hardware' ? undefined : force === 'lavapipe' || force === 'swiftshader' ? named : force;
+    const named = force === 'lavapipe' || force === 'swiftshader';
+    const icd = named ? await firstExisting(ICD[force]) : force === 'hardware' ? undefined : force;
     if (force !== 'hardware' && !icd)
       throw new Error(
         `ossify: OSSIFY_ADAPTER=${force}: no ICD file found for it (looked in ` +
           `${ICD[force as 'lavapipe']?.join(', ')}). ${NO_ADAPTER_HELP}`,
       );
-    const { gpu, keep } = await nodeGpu(icd);
-    const adapter = await requestFrom(gpu);
-    if (!adapter) throw new Error(`ossify: the forced adapter '${force}' gave no WebGPU adapter. ${NO_ADAPTER_HELP}`);
-    return { adapter, reason: `forced by OSSIFY_ADAPTER=${force}`, keep };
+    const got = await nodeAdapter(icd);
+    if (!got) throw new Error(`ossify: the forced adapter '${force}' gave no WebGPU adapter. ${NO_ADAPTER_HELP}`);
+    return { ...got, reason: `forced by OSSIFY_ADAPTER=${force}` };
   }
-  if (userIcd) {
-    const { gpu, keep } = await nodeGpu(userIcd);
-    const adapter = await requestFrom(gpu);
-    if (adapter) return { adapter, reason: `VK_ICD_FILENAMES=${userIcd} was set`, keep };
-  }
+  const userIcd = process.env.VK_ICD_FILENAMES;
+  const user = userIcd ? await nodeAdapter(userIcd) : null;
+  if (user) return { ...user, reason: `VK_ICD_FILENAMES=${userIcd} was set` };
   // The system default: a hardware GPU if there is one (the loader may also find lavapipe itself).
-  const tried: string[] = [];
-  {
-    const { gpu, keep } = await nodeGpu(undefined);
-    const adapter = await requestFrom(gpu);
-    if (adapter) {
-      const kind = classifyAdapter(adapter.info);
-      if (kind === 'hardware') return { adapter, reason: 'hardware GPU found', keep };
-      if (kind === 'lavapipe')
-        return { adapter, reason: 'no hardware GPU; lavapipe is the fastest software adapter', keep };
-    }
-    tried.push('system default');
-  }
+  const system = await nodeAdapter(undefined);
+  const kind = system && classifyAdapter(system.adapter.info);
+  if (kind === 'hardware') return { ...system!, reason: 'hardware GPU found' };
+  if (kind === 'lavapipe') return { ...system!, reason: 'no hardware GPU; lavapipe is the fastest software adapter' };
+  const tried = ['system default'];
   for (const name of ['lavapipe', 'swiftshader'] as const) {
     const icd = await firstExisting(ICD[name]);
-    if (!icd) {
-      tried.push(`${name} (not installed)`);
-      continue;
-    }
-    const { gpu, keep } = await nodeGpu(icd);
-    const adapter = await requestFrom(gpu);
-    if (adapter)
-      return {
-        adapter,
-        reason: `no hardware GPU; ${name} via ${icd} (tried: ${tried.join(', ') || 'nothing else'})`,
-        keep,
-      };
-    tried.push(`${name} (refused)`);
+    const got = icd ? await nodeAdapter(icd) : null;
+    if (got) return { ...got, reason: `no hardware GPU; ${name} via ${icd} (tried: ${tried.join(', ')})` };
+    tried.push(`${name} (${icd ? 'refused' : 'not installed'})`);
   }
   throw new Error(`${NO_ADAPTER_HELP} (tried: ${tried.join(', ')})`);
 }
@@ -167,36 +142,28 @@ export interface AcquiredDevice {
 /** Acquire a device with the adapter's maximum limits and the optional features it offers. */
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  let adapter: GPUAdapter | null;
-  let reason: string;
-  let keepAlive: unknown = null;
-  if (!isNode) {
+  let picked: Picked;
+  if (isNode) picked = await pickNodeAdapter(opts.adapter ?? process.env.OSSIFY_ADAPTER ?? undefined);
+  else {
     if (typeof navigator === 'undefined' || !navigator.gpu) throw new Error(NO_ADAPTER_HELP);
-    adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new Error(NO_ADAPTER_HELP);
-    reason = 'navigator.gpu';
-  } else {
-    const picked = await pickNodeAdapter(opts.adapter ?? process.env.OSSIFY_ADAPTER ?? undefined);
-    adapter = picked.adapter;
-    reason = picked.reason;
-    keepAlive = picked.keep;
+    picked = { adapter, reason: 'navigator.gpu', keep: null };
   }
-  const features = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
+  const { adapter, reason, keep: keepAlive } = picked;
+  const features = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = (adapter.limits as unknown as Record<string, number>)[name];
   const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
   const ai = adapter.info;
-  const kind = isNode ? classifyAdapter(ai) : classifyAdapter(ai) === 'hardware' ? 'browser' : classifyAdapter(ai);
+  const classified = classifyAdapter(ai);
+  const kind = !isNode && classified === 'hardware' ? 'browser' : classified;
   const info: DeviceInfo = {
     kind,
     vendor: ai.vendor,
     architecture: ai.architecture,
     description: ai.description,
-    isCpu:
-      kind === 'lavapipe' ||
-      kind === 'swiftshader' ||
-      kind === 'software' ||
-      (ai as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+    isCpu: CPU_KINDS.includes(kind) || (ai as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
     reason,
     features: [...features],
     limits: { ...requiredLimits },

@@ -1,11 +1,8 @@
 /**
- * The GPU runtime: buffers, pipelines and command recording. It knows nothing of tensors or math.
- *
- * - Buffers come from a pool bucketed by size class (at most 25 % slack), capped in the bytes it keeps.
- * - Pipelines are cached by WGSL source and override constants; bind-group layouts are derived from the
- *   WGSL itself with wgsl_reflect, so a kernel's bindings are named once, in its shader.
- * - Dispatches are recorded into one open compute pass and submitted in batches of up to 256: no
- *   submit, readback or await per dispatch. Uniform parameters live in a per-batch arena uploaded once at submit.
+ * The GPU runtime: buffers, pipelines and command recording; it knows nothing of tensors or math.
+ * Buffers come from a pool bucketed by size class. Pipelines are cached by WGSL source and override
+ * constants, their bind-group layouts reflected from the WGSL (wgsl_reflect). Dispatches are recorded
+ * into one open compute pass and submitted in batches, their uniforms in a per-batch arena.
  */
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { acquireDevice, type AcquireOptions, type DeviceInfo } from './device.js';
@@ -16,22 +13,14 @@ import streamSrc from '../../shaders/stream.wgsl';
 const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008; /* COPY_DST */
 const UNIFORM_ALIGN = 256;
 const ARENA_CHUNK = 64 * 1024;
-// Submit every 256 dispatches: the device starts on the first part of a training step while the rest
-// is recorded, and smaller command buffers ran faster on both CPU adapters. InceptionV3 75 px step,
-// lavapipe: wall 1.13-1.28 s at 2048 per submit, 0.84-0.88 s at 256; SwiftShader 5.2 s -> 4.8 s.
+/** Dispatches per submit: the device starts on a step while the rest is recorded (bench/LAB.md #17). */
 const MAX_PENDING_DISPATCHES = 256;
-/**
- * Elements each invocation of a streaming kernel (fill, optimizer updates) handles, a grid's width
- * apart so that neighbouring invocations still touch neighbouring elements at every step: CPU
- * adapters pay per invocation (a 7 MB fill: SwiftShader 15.6 -> 9.8 ms, lavapipe 3.1 -> 1.9 ms against
- * one per invocation; bench/LAB.md #51). See {@link Runtime.dispatchStream}.
- */
+/** Elements per invocation of a streaming kernel, a grid's width apart (bench/LAB.md #51). */
 export const STREAM_PER_INVOCATION = 4;
-/** First dispatches timed per query set (a training run of InceptionV3 or DenseNet121 creates 100-200 kernels). */
+/** First dispatches timed per query set (a training run of InceptionV3 creates 100-200 kernels). */
 const FIRST_DISPATCHES_PER_LOG = 512;
-// Waits (see Runtime.waitForQueue): work expected to take under MIN_SLEEP_MS is polled at once; else
-// SLEEP_FRACTION of the time it took before is slept first (a wait cut short by a sleep that outlasted the
-// work records the shorter time, so an estimate that is too long shrinks on the next wait).
+// Waits (see Runtime.waitForQueue): work expected to take over MIN_SLEEP_MS is first slept through for
+// SLEEP_FRACTION of the time it took before.
 const MIN_SLEEP_MS = 20;
 const SLEEP_FRACTION = 0.8;
 const WAIT_ESTIMATES = 4096;
@@ -42,8 +31,7 @@ const BIND_GROUP_CACHE = 16384;
 export function sizeClass(bytes: number): number {
   const b = Math.max(16, Math.ceil(bytes / 16) * 16);
   if (b <= 256) return 256;
-  const p = 2 ** Math.floor(Math.log2(b));
-  const step = p / 4;
+  const step = 2 ** Math.floor(Math.log2(b)) / 4;
   return Math.ceil(b / step) * step;
 }
 
@@ -59,30 +47,22 @@ export interface MemoryStats {
 }
 
 /** GPU timestamps of single-dispatch passes: a begin and an end query per entry. */
-interface TimestampLog<T> {
-  set: GPUQuerySet;
-  entries: T[];
-  capacity: number;
-}
-
-interface UniformField {
+type TimestampLog<T> = { set: GPUQuerySet; entries: T[]; capacity: number };
+type UniformField = { offset: number; kind: 'u32' | 'i32' | 'f32'; count: number };
+type Binding = { binding: number; kind: 'storage' | 'read-only-storage' | 'uniform' };
+type ReflectedMember = {
+  name: string;
   offset: number;
-  kind: 'u32' | 'i32' | 'f32';
-  count: number;
-  stride: number;
-}
-interface Binding {
-  binding: number;
-  kind: 'storage' | 'read-only-storage' | 'uniform';
-}
+  type: { name: string; format?: { name: string }; count?: number };
+};
+type Slot = { buffer: GPUBuffer; offset: number; view: DataView };
 
 let kernelCount = 0;
 
 /**
  * What compiling kernels has cost this runtime. Most adapters compile a pipeline when it is created;
- * lavapipe compiles it when it first runs, on its queue thread (and creating the next pipeline waits
- * for that queue), so there the compile time is that of the first dispatches, each timed by GPU
- * timestamps around a pass of its own.
+ * lavapipe compiles it on its first run, so there the compile time is that of the first dispatches,
+ * each timed by GPU timestamps around a pass of its own.
  */
 export interface CompileStats {
   /** Pipelines created (distinct WGSL sources and override constants). */
@@ -107,10 +87,10 @@ export class Kernel {
   readonly id = kernelCount++;
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
-  readonly bindings: Map<string, Binding>;
-  readonly uniformName: string | null;
-  readonly uniformSize: number;
-  readonly fields: Map<string, UniformField>;
+  readonly bindings = new Map<string, Binding>();
+  /** Bytes of the uniform struct (0: the kernel has none). */
+  readonly uniformSize: number = 0;
+  readonly fields = new Map<string, UniformField>();
   /** The fields a dispatch sets, and the reciprocals derived from others (see {@link Kernel.pack}). */
   private readonly given: [string, UniformField][] = [];
   private readonly derived: [string, UniformField, string][] = [];
@@ -118,7 +98,6 @@ export class Kernel {
   readonly createMs: number;
   /** Milliseconds the queue took for its first dispatch (compile + run), once measured. */
   firstDispatchMs: number | null = null;
-  /** Whether it has been dispatched yet. */
   dispatched = false;
   constructor(
     readonly label: string,
@@ -127,39 +106,23 @@ export class Kernel {
     constants: Record<string, number>,
   ) {
     const reflect = new WgslReflect(code);
-    this.bindings = new Map();
     const entries: GPUBindGroupLayoutEntry[] = [];
-    for (const s of reflect.storage) {
-      const kind = s.access === 'read' ? 'read-only-storage' : 'storage';
-      this.bindings.set(s.name, { binding: s.binding, kind });
-      entries.push({ binding: s.binding, visibility: 4 /* COMPUTE */, buffer: { type: kind } });
-    }
-    this.uniformName = null;
-    this.uniformSize = 0;
-    this.fields = new Map();
+    const bind = (name: string, binding: number, kind: Binding['kind']): void => {
+      this.bindings.set(name, { binding, kind });
+      entries.push({ binding, visibility: 4 /* COMPUTE */, buffer: { type: kind } });
+    };
+    for (const s of reflect.storage) bind(s.name, s.binding, s.access === 'read' ? 'read-only-storage' : 'storage');
     if (reflect.uniforms.length > 1) throw new Error(`${label}: a kernel takes at most one uniform struct`);
     for (const u of reflect.uniforms) {
-      this.uniformName = u.name;
       this.uniformSize = Math.ceil(u.size / 16) * 16;
-      this.bindings.set(u.name, { binding: u.binding, kind: 'uniform' });
-      entries.push({ binding: u.binding, visibility: 4, buffer: { type: 'uniform' } });
-      for (const m of (
-        u.type as unknown as {
-          members: {
-            name: string;
-            offset: number;
-            size: number;
-            type: { name: string; format?: { name: string }; count?: number; stride?: number };
-          }[];
-        }
-      ).members) {
+      bind(u.name, u.binding, 'uniform');
+      for (const { name, offset, type: t } of (u.type as unknown as { members: ReflectedMember[] }).members) {
         // Scalars, plain vectors and arrays of vec4 (16-byte stride): flattened scalar slots.
-        const t = m.type;
         const base = (t.name === 'array' ? t.format?.name : t.name) ?? 'u32';
-        const count = (t.name === 'array' ? (t.count ?? 1) : 1) * (base.startsWith('vec') ? Number(base[3]) : 1);
-        const scalar = base.startsWith('vec') ? (base.match(/<(\w+)>/)?.[1] ?? 'u32') : base;
-        const kind = scalar === 'f32' || scalar === 'i32' ? scalar : 'u32';
-        this.fields.set(m.name, { offset: m.offset, kind, count, stride: 4 });
+        const vec = base.startsWith('vec');
+        const count = (t.name === 'array' ? (t.count ?? 1) : 1) * (vec ? Number(base[3]) : 1);
+        const scalar = vec ? (base.match(/<(\w+)>/)?.[1] ?? 'u32') : base;
+        this.fields.set(name, { offset, kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32', count });
       }
     }
     for (const [name, f] of this.fields) {
@@ -173,14 +136,14 @@ export class Kernel {
     }
     entries.sort((a, b) => a.binding - b.binding);
     this.layout = device.createBindGroupLayout({ label, entries });
-    const entry = reflect.entry.compute[0]?.name;
-    if (!entry) throw new Error(`${label}: no @compute entry point`);
+    const entryPoint = reflect.entry.compute[0]?.name;
+    if (!entryPoint) throw new Error(`${label}: no @compute entry point`);
     const t0 = performance.now();
     const module = device.createShaderModule({ label, code });
     this.pipeline = device.createComputePipeline({
       label,
       layout: device.createPipelineLayout({ bindGroupLayouts: [this.layout] }),
-      compute: { module, entryPoint: entry, constants },
+      compute: { module, entryPoint, constants },
     });
     this.createMs = performance.now() - t0;
   }
@@ -201,7 +164,7 @@ export class Kernel {
       if (values.length > f.count)
         throw new Error(`${this.label}: '${name}' holds ${f.count} values, got ${values.length}`);
       for (let i = 0; i < values.length; i++) {
-        const at = base + f.offset + i * f.stride;
+        const at = base + f.offset + 4 * i;
         if (f.kind === 'f32') view.setFloat32(at, values[i], true);
         else if (f.kind === 'i32') view.setInt32(at, values[i], true);
         else view.setUint32(at, values[i] >>> 0, true);
@@ -218,17 +181,16 @@ export class Kernel {
   private badParams(params: Record<string, unknown>): never {
     const given = Object.keys(params).filter((k) => params[k] !== undefined);
     const derived = this.derived.find(([name]) => given.includes(name));
-    if (derived)
+    if (derived) {
+      const [name, , from] = derived;
       throw new Error(
-        `${this.label}: uniform field '${derived[0]}' is derived from '${derived[2]}' (1 / ${derived[2]}): give ` +
-          `${derived[2]} only`,
+        `${this.label}: uniform field '${name}' is derived from '${from}' (1 / ${from}): give ${from} only`,
       );
+    }
+    const fields = this.given.map(([k]) => k);
     const unknown = given.find((k) => !this.fields.has(k));
-    if (unknown)
-      throw new Error(
-        `${this.label}: uniform has no field '${unknown}' (fields: ${this.given.map(([k]) => k).join(', ')})`,
-      );
-    const missing = this.given.filter(([k]) => !given.includes(k)).map(([k]) => k);
+    if (unknown) throw new Error(`${this.label}: uniform has no field '${unknown}' (fields: ${fields.join(', ')})`);
+    const missing = fields.filter((k) => !given.includes(k));
     throw new Error(
       `${this.label}: the dispatch does not set uniform field${missing.length > 1 ? 's' : ''} ` +
         `${missing.map((k) => `'${k}'`).join(', ')} (given: ${given.join(', ') || 'none'})`,
@@ -244,15 +206,15 @@ export interface BufferLike {
 
 /** The one runtime per device. */
 export class Runtime {
-  readonly device: GPUDevice;
-  readonly info: DeviceInfo;
-  private keepAlive: unknown;
   private free = new Map<number, GPUBuffer[]>();
   private pipelines = new Map<string, Map<string, Kernel>>();
+  private created: Kernel[] = [];
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** The open single-dispatch pass of a timed dispatch (ended right after it). */
+  private timedOpen: GPUComputePassEncoder | null = null;
   private pending = 0;
-  private arena: { chunks: GPUBuffer[]; cpu: ArrayBuffer[]; chunk: number; offset: number };
+  private arena = { chunks: [] as GPUBuffer[], cpu: [] as ArrayBuffer[], chunk: 0, offset: 0 };
   private toDestroy: GPUBuffer[] = [];
   private stats: MemoryStats = {
     liveBytes: 0,
@@ -262,44 +224,59 @@ export class Runtime {
     peakAllocatedBytes: 0,
     liveBuffers: 0,
   };
+  private lostInfo: { reason: string; message: string } | null = null;
+  private profiler: (TimestampLog<string> & { detail: boolean }) | null = null;
+  /** Kernels whose first dispatch was timed, not yet read back (see {@link Runtime.compileStats}). */
+  private firstDispatchLogs: TimestampLog<Kernel>[] = [];
+  private readonly timestamps: boolean;
+  // Bind groups by kernel, bound buffers and parameter slot: a model's passes repeat, so the same
+  // dispatch binds the same buffers and slot run after run (bench/LAB.md #46, #46b). Buffer ids are
+  // never reused, so a stale entry is never hit.
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
+  private bindGroups = new Map<string, GPUBindGroup>();
+  // For wait notices and sleeps: kernels first run, dispatches and a hash of kernels and grids since the
+  // last wait, and how long the last wait for each such hash took.
+  private firstSinceWait: string[] = [];
+  private dispatchesAtWait = 0;
+  private workSinceWait = 0;
+  private waitMs = new Map<number, number>();
   /** The pool keeps at most this many free bytes; beyond it, freed buffers are destroyed. */
   poolCapBytes = 2 ** 31;
   /** Number of command buffers submitted so far (for tests and profiling). */
   submits = 0;
   /** Number of dispatches recorded so far. */
   dispatches = 0;
-  private profiler: (TimestampLog<string> & { detail: boolean }) | null = null;
-  /** Kernels whose first dispatch was timed, not yet read back (see {@link Runtime.compileStats}). */
-  private firstDispatchLogs: TimestampLog<Kernel>[] = [];
-  private readonly timestamps: boolean;
-  // Bind groups by kernel, bound buffers and parameter slot. Creating one cost about half of recording
-  // a dispatch in Node (Dawn's bindings: 20-28 us of 35-48), and a model's forward pass repeats: pooled
-  // buffers come back in the same order and each batch fills the parameter arena from its start, so
-  // the same dispatch binds the same buffers and slot run after run. (A dynamic uniform offset would
-  // drop the slot from the key, but cost lavapipe about 10 % of an InceptionV3 forward's GPU time.)
-  // Keys name buffers by ids never reused, so a stale entry is never hit.
-  private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 0;
-  private bindGroups = new Map<string, GPUBindGroup>();
   /** Bind groups found in the cache / created, since the runtime started (tests, profiling). */
   bindGroupStats = { hits: 0, misses: 0 };
-  private created: Kernel[] = [];
   /** Called when a kernel is dispatched for the first time (e.g. to say that kernels are compiling). */
   onFirstDispatch: ((k: Kernel) => void) | null = null;
   /** True once {@link Runtime.destroy} ran (`shutdown()`): tensors it made are refused by name. */
   destroyed = false;
+  /**
+   * Sleep through most of a wait whose work was seen before (the same kernels and grids since the last
+   * wait), leaving a core to other work. Off by default: it moved step times within noise (bench/LAB.md #57).
+   */
+  sleepWhileBusy = false;
+  /**
+   * Seconds after which a wait for the GPU says on stderr, and again every as many seconds, how long it
+   * has waited, for how many dispatches, and which kernels among them run for the first time. 0 (the
+   * default) says nothing; `OSSIFY_GPU_WAIT_NOTICE_S` sets it in Node.
+   */
+  waitNoticeS =
+    Number(
+      (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.OSSIFY_GPU_WAIT_NOTICE_S,
+    ) || 0;
 
-  constructor(device: GPUDevice, info: DeviceInfo, keepAlive: unknown = null) {
-    this.device = device;
-    this.info = info;
-    this.keepAlive = keepAlive;
-    this.arena = { chunks: [], cpu: [], chunk: 0, offset: 0 };
+  constructor(
+    readonly device: GPUDevice,
+    readonly info: DeviceInfo,
+    private keepAlive: unknown = null,
+  ) {
     this.timestamps = info.features.includes('timestamp-query');
     // Recorded, not printed: the next call that needs the device throws with it (see checkDevice).
     device.lost.then((l) => (this.lostInfo = { reason: l.reason, message: l.message }));
   }
-
-  private lostInfo: { reason: string; message: string } | null = null;
 
   /** Why the device was lost (`reason` is 'destroyed' or 'unknown'), or null while it works. */
   get lost(): { reason: string; message: string } | null {
@@ -321,30 +298,29 @@ export class Runtime {
   /**
    * A storage buffer of at least `bytes` bytes, from the pool when one of its size class is free.
    * With `exact`, the buffer is `bytes` rounded up to 16 only: for tensors that live as long as a
-   * model (weights, optimizer state), where the size classes' up-to-25 % rounding would be held for
-   * good (InceptionV3's weights: 83.1 MiB in 88.0 MiB of classed buffers).
+   * model (weights, optimizer state), which would hold the size classes' rounding for good (bench/LAB.md #53).
    */
   alloc(bytes: number, opts: { exact?: boolean } = {}): BufferLike {
     this.checkDevice();
     const size = opts.exact ? Math.max(16, Math.ceil(bytes / 16) * 16) : sizeClass(bytes);
-    if (size > this.info.limits.maxBufferSize || size > this.info.limits.maxStorageBufferBindingSize) {
+    const { maxBufferSize, maxStorageBufferBindingSize } = this.info.limits;
+    if (size > maxBufferSize || size > maxStorageBufferBindingSize) {
       throw new Error(
-        `ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ` +
-          `${this.info.limits.maxBufferSize}, maxStorageBufferBindingSize ` +
-          `${this.info.limits.maxStorageBufferBindingSize}); use a smaller batch or input size`,
+        `ossify: a buffer of ${bytes} bytes exceeds this adapter's limits (maxBufferSize ${maxBufferSize}, ` +
+          `maxStorageBufferBindingSize ${maxStorageBufferBindingSize}); use a smaller batch or input size`,
       );
     }
-    const list = this.free.get(size);
-    let buffer = list?.pop();
-    if (buffer) this.stats.pooledBytes -= size;
+    const s = this.stats;
+    let buffer = this.free.get(size)?.pop();
+    if (buffer) s.pooledBytes -= size;
     else {
       buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE });
-      this.stats.allocatedBytes += size;
-      this.stats.peakAllocatedBytes = Math.max(this.stats.peakAllocatedBytes, this.stats.allocatedBytes);
+      s.allocatedBytes += size;
+      s.peakAllocatedBytes = Math.max(s.peakAllocatedBytes, s.allocatedBytes);
     }
-    this.stats.liveBytes += size;
-    this.stats.liveBuffers++;
-    this.stats.peakLiveBytes = Math.max(this.stats.peakLiveBytes, this.stats.liveBytes);
+    s.liveBytes += size;
+    s.liveBuffers++;
+    s.peakLiveBytes = Math.max(s.peakLiveBytes, s.liveBytes);
     return { buffer, byteSize: size };
   }
 
@@ -372,7 +348,7 @@ export class Runtime {
 
   /** Destroy every pooled (free) buffer. */
   trim(): void {
-    for (const list of this.free.values()) for (const b of list) this.toDestroy.push(b);
+    for (const list of this.free.values()) this.toDestroy.push(...list);
     this.stats.allocatedBytes -= this.stats.pooledBytes;
     this.stats.pooledBytes = 0;
     this.free.clear();
@@ -405,54 +381,40 @@ export class Runtime {
     const key = JSON.stringify(constants);
     let k = byCode.get(key);
     if (!k) {
-      k = new Kernel(label, this.device, code, constants);
-      byCode.set(key, k);
+      byCode.set(key, (k = new Kernel(label, this.device, code, constants)));
       this.created.push(k);
     }
     return k;
   }
 
-  /**
-   * What compiling kernels has cost so far. Reading the first dispatches' timestamps submits the work
-   * recorded so far and waits for it.
-   */
+  /** What compiling kernels has cost so far (reading the first dispatches' timestamps submits and waits). */
   async compileStats(): Promise<CompileStats> {
     const logs = this.firstDispatchLogs;
     this.firstDispatchLogs = [];
     for (const log of logs) {
       const ms = await this.readTimestamps(log);
       log.entries.forEach((k, i) => (k.firstDispatchMs = ms[i]));
-      log.set.destroy();
     }
     const by = new Map<string, CompileStats['byLabel'][number]>();
-    let createMs = 0;
-    let firstDispatchMs = 0;
     for (const k of this.created) {
       const e = by.get(k.label) ?? { label: k.label, pipelines: 0, createMs: 0, firstDispatchMs: 0 };
+      by.set(k.label, e);
       e.pipelines++;
       e.createMs += k.createMs;
       e.firstDispatchMs += k.firstDispatchMs ?? 0;
-      by.set(k.label, e);
-      createMs += k.createMs;
-      firstDispatchMs += k.firstDispatchMs ?? 0;
     }
     const byLabel = [...by.values()].sort((a, b) => b.createMs + b.firstDispatchMs - a.createMs - a.firstDispatchMs);
-    const lazy = this.info.kind === 'lavapipe';
-    const compileMs = lazy ? firstDispatchMs : createMs;
-    return {
-      pipelines: this.created.length,
-      sources: this.pipelines.size,
-      createMs,
-      firstDispatchMs,
-      compilesOnFirstRun: lazy,
-      compileMs,
-      byLabel,
-    };
+    const createMs = byLabel.reduce((sum, e) => sum + e.createMs, 0);
+    const firstDispatchMs = byLabel.reduce((sum, e) => sum + e.firstDispatchMs, 0);
+    const compilesOnFirstRun = this.info.kind === 'lavapipe';
+    const compileMs = compilesOnFirstRun ? firstDispatchMs : createMs;
+    const [pipelines, sources] = [this.created.length, this.pipelines.size];
+    return { pipelines, sources, createMs, firstDispatchMs, compilesOnFirstRun, compileMs, byLabel };
   }
 
   // ---- recording ----------------------------------------------------------------------------
 
-  private uniformSlot(size: number): { buffer: GPUBuffer; offset: number; view: DataView } {
+  private uniformSlot(size: number): Slot {
     const a = this.arena;
     if (a.offset + size > ARENA_CHUNK) {
       a.chunk++;
@@ -501,8 +463,8 @@ export class Runtime {
       this.firstSinceWait.push(k.label);
       this.onFirstDispatch?.(k);
     }
-    let slot: { buffer: GPUBuffer; offset: number; view: DataView } | null = null;
-    if (k.uniformName) {
+    let slot: Slot | null = null;
+    if (k.uniformSize) {
       slot = this.uniformSlot(k.uniformSize);
       new Uint8Array(slot.view.buffer, slot.offset, k.uniformSize).fill(0);
       k.pack(params, slot.view, slot.offset);
@@ -513,8 +475,9 @@ export class Runtime {
     const bindGroup = this.bindGroupFor(k, key, buffers, slot);
     // A kernel's first dispatch runs in a pass of its own between two timestamps: on adapters that
     // compile a pipeline when it first runs (CPU adapters), that is its compile time.
-    const pass = this.profiler
-      ? this.timedPass(this.profiler, this.profiler.detail ? `${k.label} ${profileDetail(params, groups)}` : k.label)
+    const p = this.profiler;
+    const pass = p
+      ? this.timedPass(p, p.detail ? `${k.label} ${profileDetail(params, [x, y, z])}` : k.label)
       : first && this.timestamps
         ? this.timedPass(this.firstDispatchLog(), k)
         : this.openPass();
@@ -529,7 +492,7 @@ export class Runtime {
     this.dispatches++;
     // A first dispatch is submitted at once: an adapter that compiles on first run starts on it now,
     // and the next kernel's creation (which waits for that compile on lavapipe) shows the progress.
-    if (++this.pending >= MAX_PENDING_DISPATCHES || (first && !this.profiler)) this.flush();
+    if (++this.pending >= MAX_PENDING_DISPATCHES || (first && !p)) this.flush();
   }
 
   private bufferId(buffer: GPUBuffer): number {
@@ -543,7 +506,7 @@ export class Runtime {
     k: Kernel,
     key: string,
     buffers: Record<string, BufferLike>,
-    uniform: { buffer: GPUBuffer; offset: number } | null,
+    uniform: Slot | null,
   ): GPUBindGroup {
     let bg = this.bindGroups.get(key);
     if (bg) {
@@ -551,16 +514,13 @@ export class Runtime {
       return bg;
     }
     this.bindGroupStats.misses++;
-    const entries: GPUBindGroupEntry[] = [];
-    for (const [name, b] of k.bindings) {
-      if (b.kind === 'uniform')
-        entries.push({
-          binding: b.binding,
-          resource: { buffer: uniform!.buffer, offset: uniform!.offset, size: k.uniformSize },
-        });
-      else
-        entries.push({ binding: b.binding, resource: { buffer: buffers[name].buffer, size: buffers[name].byteSize } });
-    }
+    const entries = [...k.bindings].map(([name, { binding, kind }]) => ({
+      binding,
+      resource:
+        kind === 'uniform'
+          ? { buffer: uniform!.buffer, offset: uniform!.offset, size: k.uniformSize }
+          : { buffer: buffers[name].buffer, size: buffers[name].byteSize },
+    }));
     bg = this.device.createBindGroup({ layout: k.layout, entries });
     // Bounded: entries of destroyed buffers are never hit again, so start over once it is large.
     if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
@@ -592,42 +552,52 @@ export class Runtime {
     return [Math.ceil(groups / y), y];
   }
 
+  // ---- timestamps ---------------------------------------------------------------------------
+
+  private timestampLog<T>(capacity: number): TimestampLog<T> {
+    return { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity }), entries: [], capacity };
+  }
+
+  /** The log that times first dispatches, a new one when the last is full. */
+  private firstDispatchLog(): TimestampLog<Kernel> {
+    const last = this.firstDispatchLogs.at(-1);
+    if (last && last.entries.length < last.capacity) return last;
+    const log = this.timestampLog<Kernel>(FIRST_DISPATCHES_PER_LOG);
+    this.firstDispatchLogs.push(log);
+    return log;
+  }
+
   /** A pass of its own for one dispatch, bracketed by GPU timestamps into `log` (unbracketed once it is full). */
   private timedPass<T>(log: TimestampLog<T>, entry: T): GPUComputePassEncoder {
     const encoder = this.passless();
     const i = log.entries.length;
-    if (2 * i + 2 > log.capacity) return this.openPass(); // full: the rest goes untimed
+    if (i >= log.capacity) return this.openPass();
     log.entries.push(entry);
-    // The pass is ended right after its single dispatch (see dispatch()).
     const timestampWrites = { querySet: log.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
-    this.timedOpen = encoder.beginComputePass({ timestampWrites });
-    return this.timedOpen;
+    return (this.timedOpen = encoder.beginComputePass({ timestampWrites }));
   }
-  private timedOpen: GPUComputePassEncoder | null = null;
 
-  /** Milliseconds between each pair of timestamps of `log`, in entry order (submits pending work). */
+  /** Milliseconds between each pair of timestamps of `log`, in entry order (submits pending work; frees the log). */
   private async readTimestamps<T>(log: TimestampLog<T>): Promise<number[]> {
     const n = log.entries.length;
-    const encoder = this.passless();
     const bytes = Math.max(16, n * 16);
     const resolve = this.device.createBuffer({
       size: bytes,
       usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */,
     });
-    if (n) encoder.resolveQuerySet(log.set, 0, 2 * n, resolve, 0);
+    if (n) this.passless().resolveQuerySet(log.set, 0, 2 * n, resolve, 0);
     const ts = new BigUint64Array(await this.download({ buffer: resolve, byteSize: bytes }, n * 16));
     resolve.destroy();
+    log.set.destroy();
     return Array.from({ length: n }, (_, i) => Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
   }
 
   /**
-   * Start GPU-timestamp profiling of every dispatch (needs the 'timestamp-query' feature). Dispatches
-   * then run one per pass, which is slower: use it to find hot kernels, not to time a whole step.
-   * With `detail`, dispatches are told apart by their shape parameters and workgroup grid too (the
-   * label then reads e.g. `conv2d_fwd:subgroup M=18 N=192 K=1728 [5,3,1]`), to find the hot shapes.
+   * Start GPU-timestamp profiling of every dispatch, one per pass (slower: to find hot kernels, not to time
+   * a step). With `detail`, labels add shape parameters and grid: `conv2d_fwd:subgroup M=18 N=192 K=1728 [5,3,1]`.
    */
   startProfile(maxDispatches = 2048, opts: { detail?: boolean } = {}): void {
-    if (!this.info.features.includes('timestamp-query'))
+    if (!this.timestamps)
       throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
     // WebGPU caps a query set at 4096 queries, two per profiled dispatch.
     if (!Number.isInteger(maxDispatches) || maxDispatches < 1 || maxDispatches > 2048) {
@@ -640,30 +610,12 @@ export class Runtime {
     this.profiler = { ...this.timestampLog<string>(maxDispatches), detail: opts.detail ?? false };
   }
 
-  /** The log that times first dispatches, a new one when the last is full. */
-  private firstDispatchLog(): TimestampLog<Kernel> {
-    const logs = this.firstDispatchLogs;
-    const last = logs[logs.length - 1];
-    if (last && 2 * last.entries.length + 2 <= last.capacity) return last;
-    logs.push(this.timestampLog(FIRST_DISPATCHES_PER_LOG));
-    return logs[logs.length - 1];
-  }
-
-  private timestampLog<T>(entries: number): TimestampLog<T> {
-    return {
-      set: this.device.createQuerySet({ type: 'timestamp', count: 2 * entries }),
-      entries: [],
-      capacity: 2 * entries,
-    };
-  }
-
   /** Stop profiling and return GPU milliseconds per kernel label (sorted, largest first). */
   async stopProfile(): Promise<{ label: string; ms: number; count: number }[]> {
     const p = this.profiler;
     if (!p) return [];
     this.profiler = null;
     const ms = await this.readTimestamps(p);
-    p.set.destroy();
     const by = new Map<string, { ms: number; count: number }>();
     p.entries.forEach((label, i) => {
       const e = by.get(label) ?? { ms: 0, count: 0 };
@@ -673,6 +625,8 @@ export class Runtime {
     });
     return [...by].map(([label, e]) => ({ label, ...e })).sort((a, b) => b.ms - a.ms);
   }
+
+  // ---- submission ---------------------------------------------------------------------------
 
   /** The command encoder (made when there is none) with no pass open. */
   private passless(): GPUCommandEncoder {
@@ -695,7 +649,7 @@ export class Runtime {
   /** Submit everything recorded so far (one command buffer). */
   flush(): void {
     if (!this.encoder) return;
-    if (this.pass) this.pass.end();
+    this.pass?.end();
     const a = this.arena;
     for (let i = 0; i <= a.chunk && i < a.chunks.length; i++) {
       const used = i < a.chunk ? ARENA_CHUNK : a.offset;
@@ -754,67 +708,38 @@ export class Runtime {
   }
 
   /**
-   * Wait for submitted work. While a promise of the WebGPU binding is pending, Node's binding polls
-   * for events in a loop, on a core that a CPU adapter's threads could use: with
-   * {@link Runtime.sleepWhileBusy}, work seen before (the same kernels and grids since the last wait:
-   * a training step, a forward pass) is first slept through for most of the time it took then.
+   * Wait for submitted work, with the notices of {@link Runtime.waitNoticeS} and the sleep of
+   * {@link Runtime.sleepWhileBusy} (Node's WebGPU binding polls on a core while it waits). A sleep that
+   * outlasted the work records about its own length, so an estimate that is too long shrinks next time.
    */
   private async waitForQueue(wait: () => Promise<unknown>): Promise<void> {
     const work = this.workSinceWait;
-    this.workSinceWait = 0;
-    const t0 = performance.now();
     const firstRuns = this.firstSinceWait;
-    this.firstSinceWait = [];
     const dispatched = this.dispatches - this.dispatchesAtWait;
+    this.workSinceWait = 0;
+    this.firstSinceWait = [];
     this.dispatchesAtWait = this.dispatches;
-    const notice =
-      this.waitNoticeS > 0
-        ? setInterval(() => this.noticeWait(t0, dispatched, firstRuns), this.waitNoticeS * 1000)
-        : null;
+    const t0 = performance.now();
+    const notice = (): void => {
+      const more = firstRuns.length > 12 ? `, ... (${firstRuns.length} in all)` : '';
+      const firsts = firstRuns.length
+        ? `kernels run for the first time: ${firstRuns.slice(0, 12).join(', ')}${more}`
+        : 'no kernel among them runs for the first time';
+      const s = ((performance.now() - t0) / 1000).toFixed(0);
+      console.error(`ossify: still waiting for the GPU after ${s} s, for ${dispatched} dispatches; ${firsts}`);
+    };
+    const timer = this.waitNoticeS > 0 ? setInterval(notice, this.waitNoticeS * 1000) : null;
     try {
       const expected = this.waitMs.get(work) ?? 0;
       if (this.sleepWhileBusy && expected > MIN_SLEEP_MS)
         await new Promise((r) => setTimeout(r, expected * SLEEP_FRACTION));
       await wait();
     } finally {
-      if (notice) clearInterval(notice);
+      if (timer) clearInterval(timer);
     }
     if (this.waitMs.size >= WAIT_ESTIMATES) this.waitMs.clear();
     this.waitMs.set(work, performance.now() - t0);
   }
-  /**
-   * Sleep through most of a wait whose work was seen before (see {@link Runtime.sync}). Off by default:
-   * on a 2-core machine with lavapipe it cut the main thread's CPU per training step by 40-80 % but
-   * moved step times within their noise, both ways (bench/LAB.md #57); it leaves a core to other work.
-   */
-  sleepWhileBusy = false;
-  /**
-   * Seconds after which a wait for the GPU says, on stderr and again every as many seconds, how long it
-   * has waited, how many dispatches it waits for and which kernels among them run for the first time
-   * (those a CPU adapter compiles then). 0 (the default) says nothing; `OSSIFY_GPU_WAIT_NOTICE_S` sets
-   * it in Node (the test command sets 120, so a stuck GPU names its kernels in the log).
-   */
-  waitNoticeS =
-    Number(
-      (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.OSSIFY_GPU_WAIT_NOTICE_S ??
-        0,
-    ) || 0;
-  private firstSinceWait: string[] = [];
-  private dispatchesAtWait = 0;
-  private noticeWait(t0: number, dispatched: number, firstRuns: string[]): void {
-    const s = ((performance.now() - t0) / 1000).toFixed(0);
-    const shown =
-      firstRuns.slice(0, 12).join(', ') + (firstRuns.length > 12 ? `, ... (${firstRuns.length} in all)` : '');
-    console.error(
-      `ossify: still waiting for the GPU after ${s} s, for ${dispatched} dispatches` +
-        (firstRuns.length
-          ? `; kernels run for the first time: ${shown}`
-          : '; no kernel among them runs for the first time'),
-    );
-  }
-  // Milliseconds the last wait took, by a hash of the kernels and grids dispatched before it.
-  private waitMs = new Map<number, number>();
-  private workSinceWait = 0;
 
   /** Release the device and everything pooled. */
   destroy(): void {
@@ -842,11 +767,9 @@ let pendingInit: Promise<Runtime> | null = null;
  */
 export async function init(opts: AcquireOptions = {}): Promise<Runtime> {
   if (current) return current;
-  if (!pendingInit) {
-    pendingInit = acquireDevice(opts).then(
-      ({ device, info, keepAlive }) => (current = new Runtime(device, info, keepAlive)),
-    );
-  }
+  pendingInit ??= acquireDevice(opts).then(
+    ({ device, info, keepAlive }) => (current = new Runtime(device, info, keepAlive)),
+  );
   return pendingInit;
 }
 
@@ -864,12 +787,7 @@ export function shutdown(): void {
 }
 
 /** A dispatch's size parameters (the GEMM's M, N, K, an element count n) and grid, for detailed profiles. */
-function profileDetail(
-  params: Record<string, number | readonly number[]>,
-  groups: readonly [number, number?, number?],
-): string {
-  const sizes = ['M', 'N', 'K', 'n', 'splits']
-    .filter((f) => typeof params[f] === 'number')
-    .map((f) => `${f}=${params[f]}`);
-  return `${sizes.join(' ')} [${groups[0]},${groups[1] ?? 1},${groups[2] ?? 1}]`;
+function profileDetail(params: Record<string, number | readonly number[]>, grid: number[]): string {
+  const sizes = ['M', 'N', 'K', 'n', 'splits'].filter((f) => typeof params[f] === 'number');
+  return `${sizes.map((f) => `${f}=${params[f]}`).join(' ')} [${grid.join(',')}]`;
 }

@@ -1,14 +1,9 @@
 /**
- * Small WGSL templating: `{{NAME}}` placeholders filled from a table. Variants of one kernel are
- * generated from one source this way (together with WGSL override constants), never copied.
+ * Small WGSL templating: `{{NAME}}` placeholders filled from a table, so that variants of one kernel are
+ * generated from one source (together with WGSL override constants), never copied.
  */
 const memo = new Map<string, Map<string, string>>();
 const interned = new Map<string, number>();
-const internId = (v: string): number => {
-  let id = interned.get(v);
-  if (id === undefined) interned.set(v, (id = interned.size));
-  return id;
-};
 
 /**
  * Fill the placeholders of `source`. Results are memoised, so that the same inputs return the same
@@ -20,9 +15,11 @@ export function fillTemplate(source: string, values: Record<string, string | num
   let key = '';
   for (const name in values) {
     const v = values[name];
-    // Long values (loader code) go by an interned number: hashing a string object V8 has hashed before
-    // is free, where JSON.stringify copied kilobytes per dispatch (about 5 % of recording a model).
-    key += `${name}=${typeof v === 'string' && v.length > 64 ? `#${internId(v)}` : JSON.stringify(v)};`;
+    // Long values (loader code) go by an interned number, not copied per dispatch (bench/LAB.md #42).
+    if (typeof v === 'string' && v.length > 64) {
+      if (!interned.has(v)) interned.set(v, interned.size);
+      key += `${name}=#${interned.get(v)};`;
+    } else key += `${name}=${JSON.stringify(v)};`;
   }
   let out = bySource.get(key);
   if (out === undefined) {
@@ -36,10 +33,8 @@ export function fillTemplate(source: string, values: Record<string, string | num
 }
 
 /**
- * WGSL for ReLU of `v` (an identifier of type f32 or vec4<f32>; `zero` is that type's zero, e.g.
- * `0.0` or `vec4<f32>()`) that keeps NaN, as PyTorch's and TensorFlow's ReLU do: `max(v, 0.0)`
- * gives 0 for NaN on Vulkan adapters (and a comparison with NaN is false, so NaN is kept here).
- * Every ReLU, fused into another kernel or not, is written with it (the .wgsl files spell it out).
+ * WGSL for ReLU of `v` (f32 or vec4<f32>; `zero` is that type's zero) that keeps NaN, as PyTorch's and
+ * TensorFlow's ReLU do, where `max(v, 0.0)` gives 0 on Vulkan adapters. Every ReLU is written this way.
  */
 export function reluWgsl(v: string, zero: string): string {
   return `select(${v}, ${zero}, ${v} < ${zero})`;

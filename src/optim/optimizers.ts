@@ -1,48 +1,45 @@
 /**
- * Optimizers update parameters in place on the GPU with one fused kernel per parameter tensor; all
- * updates of a step are recorded into the same submission. State (moments) lives in GPU tensors that
- * `state()` / `loadState()` expose for checkpoints.
+ * Optimizers update parameters in place on the GPU with one fused kernel per parameter tensor, all
+ * recorded into the step's submission. State (moments) lives in GPU tensors that `state()` /
+ * `loadState()` expose for checkpoints.
  */
-import { runtime } from '../gpu/runtime.js';
+import { runtime, type BufferLike } from '../gpu/runtime.js';
 import { Tensor, checkTensor, keep, noGrad } from '../tensor.js';
 import { checkBoolean, checkNumber, checkOptionalNumber, showValue, withDefault } from '../validate.js';
-import type { NumberRange } from '../validate.js';
 import adamSrc from '../../shaders/adam.wgsl';
 import sgdSrc from '../../shaders/sgd.wgsl';
 import { fillTemplate } from '../gpu/wgsl.js';
-import type { BufferLike } from '../gpu/runtime.js';
-
-/**
- * Launch a per-element update kernel over `p`, as vec4s when its size allows, several per
- * invocation (shaders/adam.wgsl).
- */
-function launchUpdate(
-  name: string,
-  src: string,
-  p: Tensor,
-  bindings: Record<string, BufferLike>,
-  params: Record<string, number>,
-): void {
-  const rt = runtime();
-  const vec = p.size % 4 === 0;
-  const n = vec ? p.size / 4 : p.size;
-  rt.dispatchStream(name, fillTemplate(src, { T: vec ? 'vec4<f32>' : 'f32' }), bindings, { ...params, n });
-}
 
 /** Learning rates: finite and >= 0 (PyTorch's rule). */
-const LR_RANGE: NumberRange = { min: 0 };
-/**
- * Steps over which live GPU memory must grow, every one of them, before {@link Optimizer.step} warns
- * that a training loop leaks (and by at least {@link LEAK_WARN_BYTES_PER_STEP} a step on average).
- */
+const LR_RANGE = { min: 0 };
+/** Moment decays: in [0, 1). */
+const DECAY_RANGE = { min: 0, below: 1 };
+/** The leak watch: live memory grew at each of this many steps, by this much a step on average. */
 const LEAK_WARN_STEPS = 4;
 const LEAK_WARN_BYTES_PER_STEP = 64 * 1024;
+
+const UPDATE_SRC = { adam: adamSrc, sgd: sgdSrc };
+
+/**
+ * Run an update kernel (shaders/adam.wgsl, sgd.wgsl) over every element of `p`: as vec4s when its
+ * size allows (a quarter of the loads and bounds checks), several per invocation.
+ */
+function launchUpdate(
+  kind: keyof typeof UPDATE_SRC,
+  p: Tensor,
+  buffers: Record<string, BufferLike>,
+  params: Record<string, number>,
+): void {
+  const vec = p.size % 4 === 0;
+  const code = fillTemplate(UPDATE_SRC[kind], { T: vec ? 'vec4<f32>' : 'f32' });
+  const n = vec ? p.size / 4 : p.size;
+  runtime().dispatchStream(kind, code, { param: p.storage, ...buffers }, { ...params, gscale: 1, n });
+}
 
 /**
  * Common optimizer behaviour: the parameter list, the learning rate, zeroing gradients, state I/O,
  * and the leak watch: when live GPU memory grows at every one of {@link LEAK_WARN_STEPS} steps in a
- * row (by 64 KiB a step or more), `step()` warns once that the loop does not free what each step
- * makes (wrap the step in `tidy()`: README, "Memory").
+ * row, `step()` warns once that the loop does not free what each step makes.
  */
 export abstract class Optimizer {
   /** Number of steps taken. */
@@ -68,8 +65,8 @@ export abstract class Optimizer {
     if (dup) throw new Error(`ossify: two parameters are both named '${dup}'; optimizer state is keyed by name`);
     params.forEach((p, i) => {
       const what = `${kind} parameter ${i} (${p.label()})`;
-      if (params.indexOf(p) !== i) {
-        const first = params.indexOf(p);
+      const first = params.indexOf(p);
+      if (first !== i) {
         throw new Error(`ossify: ${what} is parameter ${first} again: each step would update it twice; list it once`);
       }
       if (!p.requiresGrad) {
@@ -94,10 +91,7 @@ export abstract class Optimizer {
   protected slot(kind: string, i: number): Tensor {
     const key = `${kind}.${this.params[i].name ?? i}`;
     let t = this.slots.get(key);
-    if (!t) {
-      t = keep(Tensor.zeros(this.params[i].shape, { persistent: true }));
-      this.slots.set(key, t);
-    }
+    if (!t) this.slots.set(key, (t = keep(Tensor.zeros(this.params[i].shape, { persistent: true }))));
     return t;
   }
 
@@ -148,8 +142,7 @@ export abstract class Optimizer {
   /** Restore state written by {@link state}. */
   loadState(s: { iterations: number; slots: Map<string, { shape: number[]; data: Float32Array }> }): void {
     this.iterations = s.iterations;
-    for (const t of this.slots.values()) t.dispose();
-    this.slots.clear();
+    this.dispose();
     for (const [k, v] of s.slots) this.slots.set(k, keep(Tensor.from(v.data, v.shape)));
   }
 
@@ -186,21 +179,18 @@ export class Adam extends Optimizer {
   readonly weightDecay: number;
   constructor(params: Tensor[], opts: AdamOptions = {}) {
     super(params, withDefault(opts.lr, 1e-3), 'Adam');
-    this.beta1 = checkOptionalNumber(opts.beta1, 'Adam beta1', { min: 0, below: 1 }) ?? 0.9;
-    this.beta2 = checkOptionalNumber(opts.beta2, 'Adam beta2', { min: 0, below: 1 }) ?? 0.999;
+    this.beta1 = checkOptionalNumber(opts.beta1, 'Adam beta1', DECAY_RANGE) ?? 0.9;
+    this.beta2 = checkOptionalNumber(opts.beta2, 'Adam beta2', DECAY_RANGE) ?? 0.999;
     this.epsilon = checkOptionalNumber(opts.epsilon, 'Adam epsilon', { min: 0 }) ?? 1e-7;
     this.weightDecay = checkOptionalNumber(opts.weightDecay, 'Adam weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
     const t = this.iterations;
     const alpha = (this.lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
-    launchUpdate(
-      'adam',
-      adamSrc,
-      p,
-      { param: p.storage, grad: g.storage, m: this.slot('m', i).storage, v: this.slot('v', i).storage },
-      { alpha, b1: this.beta1, b2: this.beta2, eps: this.epsilon, decay: this.lr * this.weightDecay, gscale: 1 },
-    );
+    const { beta1: b1, beta2: b2, epsilon: eps } = this;
+    const decay = this.lr * this.weightDecay;
+    const buffers = { grad: g.storage, m: this.slot('m', i).storage, v: this.slot('v', i).storage };
+    launchUpdate('adam', p, buffers, { alpha, b1, b2, eps, decay });
   }
 }
 
@@ -223,7 +213,7 @@ export class SGD extends Optimizer {
   readonly weightDecay: number;
   constructor(params: Tensor[], opts: SgdOptions = {}) {
     super(params, withDefault(opts.lr, 0.01), 'SGD');
-    this.momentum = checkOptionalNumber(opts.momentum, 'SGD momentum', { min: 0, below: 1 }) ?? 0;
+    this.momentum = checkOptionalNumber(opts.momentum, 'SGD momentum', DECAY_RANGE) ?? 0;
     this.nesterov = checkBoolean(opts.nesterov, 'SGD nesterov', false);
     if (this.nesterov && this.momentum === 0) {
       throw new Error('ossify: SGD nesterov needs a momentum > 0 (as PyTorch); set momentum, e.g. 0.9');
@@ -231,13 +221,8 @@ export class SGD extends Optimizer {
     this.weightDecay = checkOptionalNumber(opts.weightDecay, 'SGD weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
-    launchUpdate(
-      'sgd',
-      sgdSrc,
-      p,
-      { param: p.storage, grad: g.storage, buf: this.slot('momentum', i).storage },
-      { lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0, gscale: 1 },
-    );
+    const params = { lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0 };
+    launchUpdate('sgd', p, { grad: g.storage, buf: this.slot('momentum', i).storage }, params);
   }
 }
 
