@@ -58,6 +58,14 @@ export const BAM_DEFAULTS: Required<BamOptions> = {
   bnEpsilon: BATCH_NORM_DEFAULTS.epsilon,
 };
 
+/** `opts`' BAM options, {@link BAM_DEFAULTS} where left out. */
+export function bamOptions(opts: BamOptions): Required<BamOptions> {
+  const o: Required<BamOptions> = { ...BAM_DEFAULTS };
+  for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
+    if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
+  return o;
+}
+
 /** A BAM module on NHWC maps of `channels` channels (output shape = input shape). */
 export class BAM extends Module {
   readonly kind = 'BAM';
@@ -69,10 +77,7 @@ export class BAM extends Module {
 
   constructor(opts: LayerOptions & BamOptions & { channels: number }) {
     super(opts, 'bam');
-    const o: Required<BamOptions> = { ...BAM_DEFAULTS };
-    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
-      if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
-    this.options = o;
+    const o = (this.options = bamOptions(opts));
     const C = opts.channels;
     const Cr = Math.max(1, Math.floor(C / o.reduction));
     this.channels = C;

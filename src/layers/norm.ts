@@ -80,16 +80,7 @@ export class BatchNorm extends Module {
     this.check(x.shape);
     const training = this.usesBatchStats;
     if (training) this.touch(); // the moving statistics move
-    return batchNorm(x, {
-      gamma: this.gamma,
-      beta: this.beta,
-      movingMean: this.movingMean,
-      movingVar: this.movingVar,
-      training,
-      momentum: this.momentum,
-      epsilon: this.epsilon,
-      varianceUpdate: this.varianceUpdate,
-    });
+    return batchNorm(x, { ...bnParams(this), training });
   }
 
   private check(shape: Shape): void {
@@ -105,6 +96,12 @@ export class BatchNorm extends Module {
     this.check(input);
     return [...input];
   }
+}
+
+/** A batch norm layer's parameters as its ops take them. */
+export function bnParams(bn: BatchNorm) {
+  const { gamma, beta, movingMean, movingVar, momentum, epsilon, varianceUpdate } = bn;
+  return { gamma, beta, movingMean, movingVar, momentum, epsilon, varianceUpdate };
 }
 
 /** {@link BatchNorm} for NHWC feature maps. */

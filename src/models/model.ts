@@ -8,7 +8,7 @@ import { Module } from '../layers/module.js';
 import { Sequential } from '../layers/containers.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout, GlobalAvgPool2d } from '../layers/basic.js';
-import { BAM, BAM_DEFAULTS, type BamOptions } from '../layers/bam.js';
+import { BAM, bamOptions, type BamOptions } from '../layers/bam.js';
 import { compilePlan, type Plan, type PlanOptions } from '../layers/plan.js';
 import type { Architecture } from './catalog.js';
 
@@ -104,11 +104,8 @@ export function resolveConfig(
   let bam: ModelConfig['bam'] = null;
   if (opts.bam) {
     const p: BamPlacement = opts.bam === true ? {} : opts.bam;
-    const o = { ...BAM_DEFAULTS } as Required<BamOptions>;
-    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
-      if (p[k] !== undefined) (o as Record<string, unknown>)[k] = p[k];
     const positions = (p.positions ?? defaults.bamPositions).map((n) => defaults.aliases?.[n] ?? n);
-    bam = { ...o, positions };
+    bam = { ...bamOptions(p), positions };
   }
   return {
     arch,
@@ -217,13 +214,10 @@ export class Model extends Sequential {
     return this.plans.get(key) ?? this.plans.set(key, compilePlan(this, shape, opts)).get(key)!;
   }
   private readonly plans = new Map<string, Plan>();
-  private dropPlans(): void {
-    this.plans.forEach((p) => p.dispose());
-    this.plans.clear();
-  }
 
   override dispose(): void {
-    this.dropPlans();
+    this.plans.forEach((p) => p.dispose());
+    this.plans.clear();
     super.dispose();
   }
 
