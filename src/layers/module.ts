@@ -1,12 +1,8 @@
 /**
- * The layer base class: named parameters and buffers, child modules, train/eval and freeze, state
- * dicts, and structural shape inference for summaries.
- *
- * Naming follows Keras so that Keras `.h5` weights import by name: every layer has a unique name
- * (given, or Keras's automatic `conv2d`, `conv2d_1`, ... from the current {@link buildScope}), and a
- * weight's key is `<layer_name>.<weight>` with Keras's weight names (`kernel`, `bias`, `gamma`,
- * `beta`, `moving_mean`, `moving_variance`). Keys are flat, as Keras's layer names are unique in a
- * model; containers add no prefix.
+ * The layer base class: named parameters and buffers, child modules, train/eval and freeze, state dicts,
+ * structural shape inference. Names follow Keras so that `.h5` weights import by name: each layer has a
+ * unique name (given, or Keras's automatic `conv2d`, `conv2d_1`, ... from the current {@link buildScope}) and
+ * a weight's key is `<layer_name>.<weight>` (`kernel`, `gamma`, `moving_mean`, ...); containers add no prefix.
  */
 import { Tensor, noGrad, shapeStr, type Shape } from '../tensor.js';
 import { runtime } from '../gpu/runtime.js';
@@ -114,21 +110,22 @@ export abstract class Module {
 
   /** Create a trainable weight `<name>.<weight>` initialised from the scope's seed. */
   protected addWeight(weight: string, shape: number[], init: Initializer): Tensor {
-    const key = `${this.name}.${weight}`;
-    const t = Tensor.from(initValues(init, shape, hashSeed(currentScope().seed, key)), shape, {
-      requiresGrad: this.trainable,
-      name: key,
-      persistent: true,
-    });
-    this.weights.set(weight, t);
-    return t;
+    return this.addTensor(this.weights, weight, shape, init, hashSeed(currentScope().seed, `${this.name}.${weight}`));
   }
 
   /** Create a non-trainable buffer `<name>.<weight>` (BatchNorm's moving statistics). */
   protected addBuffer(weight: string, shape: number[], init: Initializer): Tensor {
-    const key = `${this.name}.${weight}`;
-    const t = Tensor.from(initValues(init, shape, 0), shape, { name: key, persistent: true });
-    this.buffers.set(weight, t);
+    return this.addTensor(this.buffers, weight, shape, init, 0);
+  }
+
+  private addTensor(to: Map<string, Tensor>, weight: string, shape: number[], init: Initializer, seed: number) {
+    const opts = {
+      requiresGrad: to === this.weights && this.trainable,
+      name: `${this.name}.${weight}`,
+      persistent: true,
+    };
+    const t = Tensor.from(initValues(init, shape, seed), shape, opts);
+    to.set(weight, t);
     return t;
   }
 
@@ -179,9 +176,7 @@ export abstract class Module {
 
   /** Every learnable weight (frozen ones included) as [key, tensor], keys `<layer_name>.<weight>`. */
   namedParameters(): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    for (const m of this.modules()) for (const [w, t] of m.weights) out.push([`${m.name}.${w}`, t]);
-    return out;
+    return [...this.modules()].flatMap((m) => [...m.weights].map(([w, t]): [string, Tensor] => [`${m.name}.${w}`, t]));
   }
 
   /** The trainable weights (not frozen): what an optimizer updates. */
@@ -193,9 +188,7 @@ export abstract class Module {
 
   /** Every buffer (BatchNorm moving statistics) as [key, tensor]. */
   namedBuffers(): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    for (const m of this.modules()) for (const [w, t] of m.buffers) out.push([`${m.name}.${w}`, t]);
-    return out;
+    return [...this.modules()].flatMap((m) => [...m.buffers].map(([w, t]): [string, Tensor] => [`${m.name}.${w}`, t]));
   }
 
   /** Parameter counts as Keras reports them. */
@@ -232,25 +225,21 @@ export abstract class Module {
    * training, using and keeping their moving statistics.
    */
   freeze(): this {
-    for (const m of this.modules()) {
-      m.touch();
-      m.trainable = false;
-      for (const t of m.weights.values()) {
-        t.requiresGrad = false;
-        t.grad?.dispose();
-        t.grad = null;
-      }
-    }
-    return this;
+    return this.setTrainable(false);
   }
 
   /** Undo {@link freeze} for this module and its descendants. */
   unfreeze(): this {
+    return this.setTrainable(true);
+  }
+
+  private setTrainable(on: boolean): this {
     for (const m of this.modules()) {
       m.touch();
-      m.trainable = true;
-      for (const t of m.weights.values()) t.requiresGrad = true;
+      m.trainable = on;
+      for (const t of m.weights.values()) t.requiresGrad = on;
     }
+    if (!on) this.zeroGrad();
     return this;
   }
 
