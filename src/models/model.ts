@@ -1,7 +1,6 @@
 /**
- * A classification model: a backbone (top-level layers, where BAM modules can be inserted by the
- * name of the layer they follow) and a head (GlobalAveragePooling2D, optional Dropout, Dense logits).
- * `config` is plain JSON holding everything needed to rebuild it (see `buildModel`).
+ * A classification model: a backbone (top-level layers, BAM modules inserted after named ones) and a head
+ * (GlobalAveragePooling2D, optional Dropout, Dense logits); its JSON `config` rebuilds it (`buildModel`).
  */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { Module } from '../layers/module.js';
@@ -24,10 +23,7 @@ export interface BamPlacement extends BamOptions {
 export interface ModelOptions {
   /** Output classes (logits; softmax lives in the loss). */
   numClasses: number;
-  /**
-   * Square input size (InceptionV3 default 299, minimum 75; DenseNet121 default 224, minimum 32; Inception-v4
-   * default 299, minimum 32, zero-padded to 75 below 75).
-   */
+  /** Square input size (default and minimum: the model's catalog entry). */
   inputSize?: number;
   /** Input channels (default 3, as the ImageNet weights expect; replicate grey X-rays). */
   inputChannels?: number;
@@ -39,16 +35,11 @@ export interface ModelOptions {
   widthMultiplier?: number;
   /** Initialisation seed (default 0). */
   seed?: number;
-  /**
-   * EfficientNets only: Keras's `drop_connect_rate` (default 0.2), the stochastic depth rate that grows
-   * linearly with the block index (block b of B drops its residual branch with rate dropConnect * b / B).
-   */
+  /** EfficientNets only: Keras's `drop_connect_rate` (default 0.2; block b of B drops with rate dropConnect * b / B). */
   dropConnect?: number;
   /**
-   * EfficientNetB1 only: build it as Keras does with `weights='imagenet'`, which adds a Rescaling by
-   * 1 / sqrt(ImageNet std) after the Normalization (`rescaling_1`; keras/src/applications/efficientnet.py,
-   * tensorflow/tensorflow#49930). Set it to use Keras's ImageNet weights as Keras does; default false (Keras's
-   * `weights=None` graph). No weights, so the counts are the same.
+   * EfficientNetB1 only: Keras's `weights='imagenet'` graph, with a Rescaling by 1 / sqrt(ImageNet std) after the
+   * Normalization (`rescaling_1`, tensorflow/tensorflow#49930), for Keras's ImageNet weights; default false.
    */
   imagenetWeights?: boolean;
 }
