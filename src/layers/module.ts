@@ -40,9 +40,8 @@ export function scopeSeed(): number {
 }
 
 /**
- * Build layers with their own automatic-name counters and initialisation seed (a model builder wraps
- * its construction in one, so that names start at `conv2d` and weights depend only on `seed`).
- * Outside any scope, layers share one process-wide counter (as Keras's session does) and seed 0.
+ * Build layers with their own automatic-name counters (from `conv2d`) and initialisation seed; outside any
+ * scope, layers share one process-wide counter (as Keras's session does) and seed 0.
  */
 export function buildScope<T>(opts: { seed?: number }, fn: () => T): T {
   scopeStack.push({ namer: new Namer(), seed: opts.seed ?? 0 });
@@ -96,10 +95,7 @@ export abstract class Module {
     return [...input];
   }
 
-  /**
-   * Shape inference without computing: visits this module (and, in containers, its children in
-   * execution order) with input and output shapes. Leaves call {@link outputShape}.
-   */
+  /** Shape inference without computing: visits this module (and a container's children, in order) with its shapes. */
   trace(input: Shape, visit: TraceVisitor): number[] {
     const out = this.outputShape(input);
     visit(this, input, out);
@@ -142,9 +138,8 @@ export abstract class Module {
   }
 
   /**
-   * Moves whenever this module or a descendant changes: structure, train/eval, freeze, loaded weights,
-   * a training forward's moving statistics (each calls {@link touch}), optimizer steps (each bumps its
-   * parameters' `version`). Inference plans hold for one version.
+   * Moves whenever this module or a descendant changes ({@link touch}: structure, modes, loaded weights, moving
+   * statistics; optimizer steps bump their parameters' `version`). Inference plans hold for one version.
    */
   get version(): number {
     let v = 0;
@@ -220,9 +215,8 @@ export abstract class Module {
   }
 
   /**
-   * Keras's `trainable = False` on this module and its descendants: weights stop requiring
-   * gradients (their `.grad` is dropped) and BatchNorm layers run in inference mode even in
-   * training, using and keeping their moving statistics.
+   * Keras's `trainable = False` on this module and its descendants: weights stop requiring gradients (theirs
+   * are dropped) and BatchNorm layers use and keep their moving statistics even in training.
    */
   freeze(): this {
     return this.setTrainable(false);
@@ -263,9 +257,8 @@ export abstract class Module {
   }
 
   /**
-   * Write values into the existing parameters and buffers (tensor identities, and so optimizer
-   * state, are kept). Shapes must match exactly. With `strict` (default), missing and unexpected
-   * keys are errors too; otherwise they are returned. One error lists every problem.
+   * Write values into the existing parameters and buffers (tensors, and so optimizer state, are kept). Shapes
+   * must match; with `strict` (default) missing and unexpected keys are errors too, else returned.
    */
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
     const strict = opts.strict ?? true;

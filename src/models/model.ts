@@ -10,6 +10,7 @@ import { Dropout, GlobalAvgPool2d } from '../layers/basic.js';
 import { BAM, bamOptions, type BamOptions } from '../layers/bam.js';
 import { compilePlan, type Plan, type PlanOptions } from '../layers/plan.js';
 import type { Architecture } from './catalog.js';
+import { checkNumber } from '../validate.js';
 
 export type { Architecture } from './catalog.js';
 
@@ -35,7 +36,7 @@ export interface ModelOptions {
   widthMultiplier?: number;
   /** Initialisation seed (default 0). */
   seed?: number;
-  /** EfficientNets only: Keras's `drop_connect_rate` (default 0.2; block b of B drops with rate dropConnect * b / B). */
+  /** EfficientNets only: Keras's `drop_connect_rate` (default 0.2; block b of B drops at dropConnect * b / B). */
   dropConnect?: number;
   /**
    * EfficientNetB1 only: Keras's `weights='imagenet'` graph, with a Rescaling by 1 / sqrt(ImageNet std) after the
@@ -76,20 +77,16 @@ export function resolveConfig(
     dropConnect?: number;
   },
 ): ModelConfig {
-  const inputSize = opts.inputSize ?? defaults.inputSize;
-  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1)
-    throw new Error(`ossify: ${arch}: numClasses must be a positive integer, got ${opts.numClasses}`);
-  if (!Number.isInteger(inputSize) || inputSize < defaults.minInput)
-    throw new Error(`ossify: ${arch}: inputSize must be an integer >= ${defaults.minInput}, got ${inputSize}`);
-  const w = opts.widthMultiplier ?? 1;
-  if (!(w > 0)) throw new Error(`ossify: ${arch}: widthMultiplier must be positive, got ${w}`);
-  const dropout = opts.dropout ?? defaults.dropout ?? 0;
-  if (!(dropout >= 0 && dropout < 1)) throw new Error(`ossify: ${arch}: dropout must be in [0, 1), got ${dropout}`);
+  const what = (option: string) => `${arch}: ${option}`;
+  checkNumber(opts.numClasses, what('numClasses'), { integer: true, min: 1 });
+  const size = { integer: true, min: defaults.minInput };
+  const inputSize = checkNumber(opts.inputSize ?? defaults.inputSize, what('inputSize'), size);
+  const w = checkNumber(opts.widthMultiplier ?? 1, what('widthMultiplier'), { above: 0 });
+  const dropout = checkNumber(opts.dropout ?? defaults.dropout ?? 0, what('dropout'), { min: 0, below: 1 });
   const dropConnect = opts.dropConnect ?? defaults.dropConnect;
   if (dropConnect !== undefined && defaults.dropConnect === undefined)
     throw new Error(`ossify: ${arch} has no stochastic depth: leave dropConnect out`);
-  if (dropConnect !== undefined && !(dropConnect >= 0 && dropConnect < 1))
-    throw new Error(`ossify: ${arch}: dropConnect must be in [0, 1), got ${dropConnect}`);
+  if (dropConnect !== undefined) checkNumber(dropConnect, what('dropConnect'), { min: 0, below: 1 });
   if (opts.imagenetWeights && arch !== 'efficientNetB1')
     throw new Error(`ossify: ${arch}: imagenetWeights changes EfficientNetB1's graph only; leave it out`);
   let bam: ModelConfig['bam'] = null;
