@@ -18,7 +18,7 @@ export interface SqueezeExciteOptions extends LayerOptions {
   channels: number;
   /** Channels of the squeezed layer (EfficientNet: max(1, floor(block input filters * 0.25))). */
   seChannels: number;
-  /** Prefix of the Keras layer names (`block2a_`: `block2a_se_squeeze`, ..., `block2a_se_excite`; default `<name>_`). */
+  /** Keras layer name prefix (`block2a_`: `block2a_se_squeeze`, ... `block2a_se_excite`); default `<name>_`. */
   prefix?: string;
   /** Kernel initialiser of both convolutions (Keras's Conv2D default glorotUniform; EfficientNet heNormalFanOut). */
   kernelInitializer?: Initializer;
