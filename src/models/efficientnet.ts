@@ -57,16 +57,9 @@ export interface EfficientNetStage {
 
 /** Stages from rows [kernel, repeats, filtersIn, filtersOut, expand, strides, se]. */
 const stages = (type: EfficientNetStage['type'], rows: number[][]): EfficientNetStage[] =>
-  rows.map(([kernel, repeats, filtersIn, filtersOut, expand, strides, se]) => ({
-    type,
-    kernel,
-    repeats,
-    filtersIn,
-    filtersOut,
-    expand,
-    strides,
-    se,
-  }));
+  rows.map(([kernel, repeats, filtersIn, filtersOut, expand, strides, se]) => {
+    return { type, kernel, repeats, filtersIn, filtersOut, expand, strides, se };
+  });
 
 /** EfficientNet-B0's stages (Keras's DEFAULT_BLOCKS_ARGS), which B1 scales by depth 1.1. */
 export const EFFICIENTNET_B0_STAGES: readonly EfficientNetStage[] = stages('mbconv', [
