@@ -1,30 +1,18 @@
 /**
  * BAM, the Bottleneck Attention Module (Park, Woo, Lee, Kweon, BMVC 2018, arXiv:1807.06514).
- *
- * Channel gate Mc [N, C]: global average pool -> Dense C->C/r (bias) -> BN -> ReLU -> Dense C/r->C (bias).
- * Spatial gate Ms [N, H, W, 1]: 1x1 conv C->C/r (bias) -> BN -> ReLU -> `numDilated` x [3x3 conv with
- * dilation d and padding d (same size), bias -> BN -> ReLU] -> 1x1 conv C/r->1 (bias).
- * Output: x * (1 + sigmoid(Mc + Ms)) ('sum', the paper's choice) or x * (1 + sigmoid(Mc * Ms))
- * ('product', the official code), with Mc and Ms broadcast to [N, H, W, C] (kernels/bam.ts).
- *
- * Layout options: the official code (github.com/Jongchan/attention-module, MODELS/bam.py) has no BN at
- * the end of either gate (`finalBN: false`, the default); the paper's equations put one after each
- * branch (`finalBN: true`, BN over C channels and over the 1 spatial channel).
- *
- * BN inside BAM follows the host network's Keras convention (momentum 0.99, epsilon 1e-3, the
- * InceptionV3 values) so one model has one convention; the official PyTorch code uses PyTorch's
- * defaults, i.e. Keras momentum 0.9 and epsilon 1e-5: pass `bnMomentum: 0.9, bnEpsilon: 1e-5` for those.
- * Kernels and Dense weights are glorot-uniform, biases zero (Keras's defaults).
- *
- * Weight keys: `<name>/gate_c_fc_0.kernel`, `<name>/gate_c_bn_1.gamma`, `<name>/gate_c_fc_final.*`,
- * `<name>/gate_s_conv_reduce0.*`, `<name>/gate_s_bn_reduce0.*`, `<name>/gate_s_conv_di_<i>.*`,
- * `<name>/gate_s_bn_di_<i>.*`, `<name>/gate_s_conv_final.*` (the official code's module names).
+ * Channel gate Mc [N, C]: global average pool -> Dense C->C/r -> BN -> ReLU -> Dense C/r->C. Spatial gate
+ * Ms [N, H, W, 1]: 1x1 conv C->C/r -> BN -> ReLU -> `numDilated` x [3x3 conv, dilation and padding d -> BN ->
+ * ReLU] -> 1x1 conv C/r->1. Output: x * (1 + sigmoid(Mc + Ms)) ('sum', the paper) or of Mc * Ms ('product',
+ * the official code, github.com/Jongchan/attention-module), broadcast over [N, H, W, C] (kernels/bam.ts).
+ * `finalBN` adds the paper's BN at the end of each gate (the official code has none). Its BNs follow the
+ * host's Keras convention (PyTorch's defaults: `bnMomentum: 0.9, bnEpsilon: 1e-5`). Weight keys use the
+ * official code's module names under `<name>/` (`gate_c_fc_0`, `gate_s_conv_di_<i>`, ...).
  */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { bamCombine } from '../kernels/bam.js';
 import { Module, type LayerOptions } from './module.js';
 import { Sequential } from './containers.js';
-import { Conv2d } from './conv.js';
+import { Conv2d, type Conv2dLayerOptions } from './conv.js';
 import { Dense } from './dense.js';
 import { BATCH_NORM_DEFAULTS, BatchNorm1d, BatchNorm2d } from './norm.js';
 import { GlobalAvgPool2d, ReLU } from './basic.js';
@@ -58,6 +46,14 @@ export const BAM_DEFAULTS: Required<BamOptions> = {
   bnEpsilon: BATCH_NORM_DEFAULTS.epsilon,
 };
 
+/** `opts`' BAM options, {@link BAM_DEFAULTS} where left out. */
+export function bamOptions(opts: BamOptions): Required<BamOptions> {
+  const o: Required<BamOptions> = { ...BAM_DEFAULTS };
+  for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
+    if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
+  return o;
+}
+
 /** A BAM module on NHWC maps of `channels` channels (output shape = input shape). */
 export class BAM extends Module {
   readonly kind = 'BAM';
@@ -69,10 +65,7 @@ export class BAM extends Module {
 
   constructor(opts: LayerOptions & BamOptions & { channels: number }) {
     super(opts, 'bam');
-    const o: Required<BamOptions> = { ...BAM_DEFAULTS };
-    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
-      if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
-    this.options = o;
+    const o = (this.options = bamOptions(opts));
     const C = opts.channels;
     const Cr = Math.max(1, Math.floor(C / o.reduction));
     this.channels = C;
@@ -90,26 +83,20 @@ export class BAM extends Module {
     if (o.finalBN) ch.push(new BatchNorm1d({ name: n('gate_c_bn_final'), channels: C, ...bn }));
     this.channelGate = this.addChild(new Sequential(ch, { name: n('channel_gate') }));
 
-    const sp: Module[] = [
-      new Conv2d({ name: n('gate_s_conv_reduce0'), inChannels: C, filters: Cr, kernelSize: 1 }),
-      new BatchNorm2d({ name: n('gate_s_bn_reduce0'), channels: Cr, ...bn }),
-      new ReLU({ name: n('gate_s_relu_reduce0') }),
+    /** `gate_s_conv_<s>` -> `gate_s_bn_<s>` -> `gate_s_relu_<s>` to Cr channels. */
+    const convBnRelu = (
+      s: string,
+      inChannels: number,
+      more: Pick<Conv2dLayerOptions, 'kernelSize' | 'dilation' | 'padding'>,
+    ) => [
+      new Conv2d({ name: n(`gate_s_conv_${s}`), inChannels, filters: Cr, ...more }),
+      new BatchNorm2d({ name: n(`gate_s_bn_${s}`), channels: Cr, ...bn }),
+      new ReLU({ name: n(`gate_s_relu_${s}`) }),
     ];
     const d = o.dilation;
-    for (let i = 0; i < o.numDilated; i++) {
-      sp.push(
-        new Conv2d({
-          name: n(`gate_s_conv_di_${i}`),
-          inChannels: Cr,
-          filters: Cr,
-          kernelSize: 3,
-          dilation: d,
-          padding: [d, d, d, d],
-        }),
-        new BatchNorm2d({ name: n(`gate_s_bn_di_${i}`), channels: Cr, ...bn }),
-        new ReLU({ name: n(`gate_s_relu_di_${i}`) }),
-      );
-    }
+    const sp: Module[] = convBnRelu('reduce0', C, { kernelSize: 1 });
+    for (let i = 0; i < o.numDilated; i++)
+      sp.push(...convBnRelu(`di_${i}`, Cr, { kernelSize: 3, dilation: d, padding: [d, d, d, d] }));
     sp.push(new Conv2d({ name: n('gate_s_conv_final'), inChannels: Cr, filters: 1, kernelSize: 1 }));
     if (o.finalBN) sp.push(new BatchNorm2d({ name: n('gate_s_bn_final'), channels: 1, ...bn }));
     this.spatialGate = this.addChild(new Sequential(sp, { name: n('spatial_gate') }));

@@ -93,10 +93,7 @@ export class MaxPool2d extends Pool2d {
   }
 }
 
-/**
- * Keras's AveragePooling2D. With 'same' padding the divisor counts only the cells inside the image
- * (TensorFlow's rule; PyTorch's default `count_include_pad=True` differs at the borders).
- */
+/** Keras's AveragePooling2D; with 'same' padding the divisor counts only the cells inside the image (TensorFlow). */
 export class AvgPool2d extends Pool2d {
   readonly kind = 'AveragePooling2D';
   constructor(opts: Pool2dOptions) {
@@ -146,19 +143,13 @@ export interface DropoutOptions extends LayerOptions {
   rate: number;
   /** Mask seed (default: the build scope's). */
   seed?: number;
-  /**
-   * Keras's `noise_shape`: the shape of the mask, broadcast over the input; `null` takes the input's size
-   * there. `[null, 1, 1, 1]` drops whole samples of an NHWC map (EfficientNet's stochastic depth on a
-   * residual branch). Default: the input's shape (each element on its own).
-   */
+  /** Keras's `noise_shape`: the mask's shape, broadcast over the input (`null`: the input's size there). */
   noiseShape?: readonly (number | null)[];
 }
 
 /**
- * Keras's Dropout: in training, zeroes each element (or, with `noiseShape`, each cell of the mask broadcast
- * over the input) with probability `rate` and scales the rest by 1 / (1 - rate); identity in inference.
- * Each call draws a fresh mask from a seed derived from (seed — by default the build scope's —, layer
- * name, call count), so runs are reproducible.
+ * Keras's Dropout: in training, zeroes each element (or mask cell) with probability `rate` and scales the rest
+ * by 1 / (1 - rate); identity in inference. Masks are seeded by (seed, layer name, call count): reproducible.
  */
 export class Dropout extends Module {
   readonly kind = 'Dropout';
@@ -189,7 +180,6 @@ export class Dropout extends Module {
         `ossify: Dropout ${this.name} noiseShape [${ns.join(', ')}] does not broadcast to the input ` +
           shapeStr(x.shape),
       );
-    // The mask (1 / (1 - rate) or 0 per cell) broadcast over x: the gradient is masked the same way.
     const mask = tidy(() => dropout(Tensor.ones(ns.map((d, i) => d ?? x.shape[i])), this.rate, seed));
     return mul(x, mask);
   }
@@ -222,10 +212,7 @@ export interface RescalingOptions extends LayerOptions {
   offset?: number | readonly number[];
 }
 
-/**
- * Keras's Rescaling: y = x * scale + offset, with scalars or per-channel (last axis) lists; no weights.
- * EfficientNet's Keras models take 0..255 pixels and open with Rescaling(1 / 255).
- */
+/** Keras's Rescaling: y = x * scale + offset, with scalars or per-channel (last axis) lists; no weights. */
 export class Rescaling extends Module {
   readonly kind = 'Rescaling';
   readonly scale: number | readonly number[];

@@ -17,10 +17,7 @@ export interface Conv2dLayerOptions extends LayerOptions {
   kernelSize: number | readonly [number, number];
   /** Stride (default 1). */
   strides?: number | readonly [number, number];
-  /**
-   * 'valid' (Keras's default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top,
-   * bottom, left, right].
-   */
+  /** 'valid' (default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom, left, right]. */
   padding?: Conv2dPadding;
   /** Dilation rate (default 1). */
   dilation?: number | readonly [number, number];
@@ -53,11 +50,8 @@ export class Conv2d extends Module {
         `ossify: Conv2d ${this.name}: groups=${groups} must divide inChannels=${opts.inChannels} and ` +
           `filters=${opts.filters}`,
       );
-    this.kernel = this.addWeight(
-      'kernel',
-      [kh, kw, opts.inChannels / groups, opts.filters],
-      opts.kernelInitializer ?? 'glorotUniform',
-    );
+    const shape = [kh, kw, opts.inChannels / groups, opts.filters];
+    this.kernel = this.addWeight('kernel', shape, opts.kernelInitializer ?? 'glorotUniform');
     this.bias = opts.useBias === false ? null : this.addWeight('bias', [opts.filters], opts.biasInitializer ?? 'zeros');
   }
 
@@ -87,10 +81,7 @@ export interface DepthwiseConv2dOptions extends LayerOptions {
   depthMultiplier?: number;
   /** Stride (default 1). */
   strides?: number | readonly [number, number];
-  /**
-   * 'valid' (Keras's default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom,
-   * left, right].
-   */
+  /** 'valid' (default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom, left, right]. */
   padding?: Conv2dPadding;
   /** Dilation rate (default 1). */
   dilation?: number | readonly [number, number];
@@ -103,11 +94,9 @@ export interface DepthwiseConv2dOptions extends LayerOptions {
 }
 
 /**
- * Keras's DepthwiseConv2D: each input channel convolved with its own `depthMultiplier` filters.
- * Weights (Keras's names and layout): `depthwise_kernel` [kh, kw, inChannels, depthMultiplier] and
- * `bias` [inChannels * depthMultiplier]; output channel c * depthMultiplier + k comes from input
- * channel c. It runs the grouped convolution op (groups = inChannels), whose HWIO kernel
- * [kh, kw, 1, inChannels * depthMultiplier] has the same memory order: a view, no copy.
+ * Keras's DepthwiseConv2D: each input channel convolved with its own `depthMultiplier` filters; weights
+ * `depthwise_kernel` [kh, kw, inChannels, depthMultiplier] and `bias`. It runs the grouped convolution
+ * (groups = inChannels) on the kernel viewed as HWIO [kh, kw, 1, inChannels * depthMultiplier] (no copy).
  */
 export class DepthwiseConv2d extends Module {
   readonly kind = 'DepthwiseConv2D';
@@ -129,11 +118,8 @@ export class DepthwiseConv2d extends Module {
     const m = checkNumber(withDefault(opts.depthMultiplier, 1), `${what} depthMultiplier`, { integer: true, min: 1 });
     checkConv2dOptions(this.convOpts(), what);
     this.outChannels = c * m;
-    this.depthwiseKernel = this.addWeight(
-      'depthwise_kernel',
-      [kh, kw, c, m],
-      opts.depthwiseInitializer ?? 'glorotUniform',
-    );
+    const init = opts.depthwiseInitializer ?? 'glorotUniform';
+    this.depthwiseKernel = this.addWeight('depthwise_kernel', [kh, kw, c, m], init);
     this.bias = opts.useBias === false ? null : this.addWeight('bias', [c * m], opts.biasInitializer ?? 'zeros');
   }
 

@@ -1,12 +1,8 @@
 /**
- * The layer base class: named parameters and buffers, child modules, train/eval and freeze, state
- * dicts, and structural shape inference for summaries.
- *
- * Naming follows Keras so that Keras `.h5` weights import by name: every layer has a unique name
- * (given, or Keras's automatic `conv2d`, `conv2d_1`, ... from the current {@link buildScope}), and a
- * weight's key is `<layer_name>.<weight>` with Keras's weight names (`kernel`, `bias`, `gamma`,
- * `beta`, `moving_mean`, `moving_variance`). Keys are flat, as Keras's layer names are unique in a
- * model; containers add no prefix.
+ * The layer base class: named parameters and buffers, child modules, train/eval and freeze, state dicts,
+ * structural shape inference. Names follow Keras so that `.h5` weights import by name: each layer has a
+ * unique name (given, or Keras's automatic `conv2d`, `conv2d_1`, ... from the current {@link buildScope}) and
+ * a weight's key is `<layer_name>.<weight>` (`kernel`, `gamma`, `moving_mean`, ...); containers add no prefix.
  */
 import { Tensor, noGrad, shapeStr, type Shape } from '../tensor.js';
 import { runtime } from '../gpu/runtime.js';
@@ -44,9 +40,8 @@ export function scopeSeed(): number {
 }
 
 /**
- * Build layers with their own automatic-name counters and initialisation seed (a model builder wraps
- * its construction in one, so that names start at `conv2d` and weights depend only on `seed`).
- * Outside any scope, layers share one process-wide counter (as Keras's session does) and seed 0.
+ * Build layers with their own automatic-name counters (from `conv2d`) and initialisation seed; outside any
+ * scope, layers share one process-wide counter (as Keras's session does) and seed 0.
  */
 export function buildScope<T>(opts: { seed?: number }, fn: () => T): T {
   scopeStack.push({ namer: new Namer(), seed: opts.seed ?? 0 });
@@ -100,10 +95,7 @@ export abstract class Module {
     return [...input];
   }
 
-  /**
-   * Shape inference without computing: visits this module (and, in containers, its children in
-   * execution order) with input and output shapes. Leaves call {@link outputShape}.
-   */
+  /** Shape inference without computing: visits this module (and a container's children, in order) with its shapes. */
   trace(input: Shape, visit: TraceVisitor): number[] {
     const out = this.outputShape(input);
     visit(this, input, out);
@@ -114,21 +106,22 @@ export abstract class Module {
 
   /** Create a trainable weight `<name>.<weight>` initialised from the scope's seed. */
   protected addWeight(weight: string, shape: number[], init: Initializer): Tensor {
-    const key = `${this.name}.${weight}`;
-    const t = Tensor.from(initValues(init, shape, hashSeed(currentScope().seed, key)), shape, {
-      requiresGrad: this.trainable,
-      name: key,
-      persistent: true,
-    });
-    this.weights.set(weight, t);
-    return t;
+    return this.addTensor(this.weights, weight, shape, init, hashSeed(currentScope().seed, `${this.name}.${weight}`));
   }
 
   /** Create a non-trainable buffer `<name>.<weight>` (BatchNorm's moving statistics). */
   protected addBuffer(weight: string, shape: number[], init: Initializer): Tensor {
-    const key = `${this.name}.${weight}`;
-    const t = Tensor.from(initValues(init, shape, 0), shape, { name: key, persistent: true });
-    this.buffers.set(weight, t);
+    return this.addTensor(this.buffers, weight, shape, init, 0);
+  }
+
+  private addTensor(to: Map<string, Tensor>, weight: string, shape: number[], init: Initializer, seed: number) {
+    const opts = {
+      requiresGrad: to === this.weights && this.trainable,
+      name: `${this.name}.${weight}`,
+      persistent: true,
+    };
+    const t = Tensor.from(initValues(init, shape, seed), shape, opts);
+    to.set(weight, t);
     return t;
   }
 
@@ -145,9 +138,8 @@ export abstract class Module {
   }
 
   /**
-   * Moves whenever this module or a descendant changes: structure, train/eval, freeze, loaded weights,
-   * a training forward's moving statistics (each calls {@link touch}), optimizer steps (each bumps its
-   * parameters' `version`). Inference plans hold for one version.
+   * Moves whenever this module or a descendant changes ({@link touch}: structure, modes, loaded weights, moving
+   * statistics; optimizer steps bump their parameters' `version`). Inference plans hold for one version.
    */
   get version(): number {
     let v = 0;
@@ -179,9 +171,7 @@ export abstract class Module {
 
   /** Every learnable weight (frozen ones included) as [key, tensor], keys `<layer_name>.<weight>`. */
   namedParameters(): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    for (const m of this.modules()) for (const [w, t] of m.weights) out.push([`${m.name}.${w}`, t]);
-    return out;
+    return [...this.modules()].flatMap((m) => [...m.weights].map(([w, t]): [string, Tensor] => [`${m.name}.${w}`, t]));
   }
 
   /** The trainable weights (not frozen): what an optimizer updates. */
@@ -193,9 +183,7 @@ export abstract class Module {
 
   /** Every buffer (BatchNorm moving statistics) as [key, tensor]. */
   namedBuffers(): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    for (const m of this.modules()) for (const [w, t] of m.buffers) out.push([`${m.name}.${w}`, t]);
-    return out;
+    return [...this.modules()].flatMap((m) => [...m.buffers].map(([w, t]): [string, Tensor] => [`${m.name}.${w}`, t]));
   }
 
   /** Parameter counts as Keras reports them. */
@@ -227,30 +215,25 @@ export abstract class Module {
   }
 
   /**
-   * Keras's `trainable = False` on this module and its descendants: weights stop requiring
-   * gradients (their `.grad` is dropped) and BatchNorm layers run in inference mode even in
-   * training, using and keeping their moving statistics.
+   * Keras's `trainable = False` on this module and its descendants: weights stop requiring gradients (theirs
+   * are dropped) and BatchNorm layers use and keep their moving statistics even in training.
    */
   freeze(): this {
-    for (const m of this.modules()) {
-      m.touch();
-      m.trainable = false;
-      for (const t of m.weights.values()) {
-        t.requiresGrad = false;
-        t.grad?.dispose();
-        t.grad = null;
-      }
-    }
-    return this;
+    return this.setTrainable(false);
   }
 
   /** Undo {@link freeze} for this module and its descendants. */
   unfreeze(): this {
+    return this.setTrainable(true);
+  }
+
+  private setTrainable(on: boolean): this {
     for (const m of this.modules()) {
       m.touch();
-      m.trainable = true;
-      for (const t of m.weights.values()) t.requiresGrad = true;
+      m.trainable = on;
+      for (const t of m.weights.values()) t.requiresGrad = on;
     }
+    if (!on) this.zeroGrad();
     return this;
   }
 
@@ -274,9 +257,8 @@ export abstract class Module {
   }
 
   /**
-   * Write values into the existing parameters and buffers (tensor identities, and so optimizer
-   * state, are kept). Shapes must match exactly. With `strict` (default), missing and unexpected
-   * keys are errors too; otherwise they are returned. One error lists every problem.
+   * Write values into the existing parameters and buffers (tensors, and so optimizer state, are kept). Shapes
+   * must match; with `strict` (default) missing and unexpected keys are errors too, else returned.
    */
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
     const strict = opts.strict ?? true;

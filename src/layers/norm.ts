@@ -1,9 +1,7 @@
 /**
- * Keras's BatchNormalization over the last (channel) axis, for NHWC maps and [N, C] features alike.
- * Conventions (Keras): moving = moving * momentum + batch * (1 - momentum); the moving variance takes
- * the biased batch variance; defaults {@link BATCH_NORM_DEFAULTS}. A frozen layer
- * ({@link Module.freeze}) normalises with its moving statistics even in training, as Keras does
- * for `trainable = False`. Inference plans (src/layers/plan.ts) fold it into an affine table.
+ * Keras's BatchNormalization over the last (channel) axis (moving = moving * momentum + batch * (1 - momentum),
+ * biased batch variance by default). A frozen layer normalises with its moving statistics even in training,
+ * as Keras does for `trainable = False`. Also Keras's preprocessing Normalization.
  */
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { batchNorm, checkBatchNormOptions } from '../kernels/batchnorm.js';
@@ -17,20 +15,11 @@ export { BATCH_NORM_DEFAULTS } from '../kernels/batchnorm.js';
 export interface BatchNormOptions extends LayerOptions {
   /** Number of channels (the last axis). */
   channels: number;
-  /**
-   * Keras momentum (default {@link BATCH_NORM_DEFAULTS}), in [0, 1]: moving = moving * m + batch * (1 - m). PyTorch's
-   * 0.1 is 0.9 here.
-   */
+  /** Keras momentum in [0, 1] (default {@link BATCH_NORM_DEFAULTS}; PyTorch's 0.1 is 0.9 here). */
   momentum?: number;
-  /**
-   * Added to the variance (default {@link BATCH_NORM_DEFAULTS}; DenseNet uses 1.001e-5, PyTorch 1e-5): a finite number
-   * >= 0.
-   */
+  /** Added to the variance, >= 0 (default {@link BATCH_NORM_DEFAULTS}; DenseNet uses 1.001e-5, PyTorch 1e-5). */
   epsilon?: number;
-  /**
-   * How the moving variance takes the batch's: 'biased' (Keras, default) or 'unbiased' (PyTorch, M / (M - 1)
-   * times larger; timm's Inception-v4 uses it).
-   */
+  /** How the moving variance takes the batch's: 'biased' (Keras, default) or 'unbiased' (PyTorch, timm). */
   varianceUpdate?: 'biased' | 'unbiased';
   /** Learn `gamma` (default true; InceptionV3 uses false). */
   scale?: boolean;
@@ -38,10 +27,7 @@ export interface BatchNormOptions extends LayerOptions {
   center?: boolean;
 }
 
-/**
- * Batch normalisation over the channel (last) axis of a tensor of any rank. Weights `gamma`, `beta`
- * (trainable, when scale/center) and buffers `moving_mean`, `moving_variance`.
- */
+/** Batch normalisation over the last axis: weights `gamma`, `beta`, buffers `moving_mean`, `moving_variance`. */
 export class BatchNorm extends Module {
   readonly kind = 'BatchNormalization';
   readonly gamma: Tensor | null;
@@ -80,16 +66,7 @@ export class BatchNorm extends Module {
     this.check(x.shape);
     const training = this.usesBatchStats;
     if (training) this.touch(); // the moving statistics move
-    return batchNorm(x, {
-      gamma: this.gamma,
-      beta: this.beta,
-      movingMean: this.movingMean,
-      movingVar: this.movingVar,
-      training,
-      momentum: this.momentum,
-      epsilon: this.epsilon,
-      varianceUpdate: this.varianceUpdate,
-    });
+    return batchNorm(x, { ...bnParams(this), training });
   }
 
   private check(shape: Shape): void {
@@ -107,6 +84,12 @@ export class BatchNorm extends Module {
   }
 }
 
+/** A batch norm layer's parameters as its ops take them. */
+export function bnParams(bn: BatchNorm) {
+  const { gamma, beta, movingMean, movingVar, momentum, epsilon, varianceUpdate } = bn;
+  return { gamma, beta, movingMean, movingVar, momentum, epsilon, varianceUpdate };
+}
+
 /** {@link BatchNorm} for NHWC feature maps. */
 export class BatchNorm2d extends BatchNorm {
   protected override readonly rank = 4;
@@ -121,21 +104,15 @@ export class BatchNorm1d extends BatchNorm {
 export interface NormalizationOptions extends LayerOptions {
   /** Number of channels (the last axis). */
   channels: number;
-  /**
-   * Fixed per-channel means and variances (Keras's `Normalization(mean=..., variance=...)`: constants, not
-   * weights; EfficientNetV2's ImageNet statistics). Left out: the `mean`, `variance` and `count` buffers.
-   */
+  /** Fixed per-channel means and variances (constants, not weights); left out: `mean`, `variance`, `count` buffers. */
   mean?: readonly number[];
   variance?: readonly number[];
 }
 
 /**
- * Keras's preprocessing Normalization over the last axis: y = (x - mean) / max(sqrt(variance), 1e-7).
- * Without fixed statistics, its `mean` [C], `variance` [C] and `count` [] (the number of samples Keras's
- * `adapt` saw) are non-trainable buffers, counted among the parameters as Keras counts them; fresh,
- * they are 0, 1 and 0 (the identity), as in a Keras model built with `weights=None`; loading weights (a
- * Keras `.h5`, a checkpoint) sets them. With fixed `mean` and `variance` it has no weights (as Keras).
- * EfficientNet opens with Rescaling(1 / 255) -> Normalization.
+ * Keras's preprocessing Normalization over the last axis: y = (x - mean) / max(sqrt(variance), 1e-7). Without
+ * fixed statistics its `mean` [C], `variance` [C] and `count` [] are non-trainable buffers (fresh: the
+ * identity, as Keras's `weights=None`; loading weights sets them).
  */
 export class Normalization extends Module {
   readonly kind = 'Normalization';

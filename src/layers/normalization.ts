@@ -1,8 +1,6 @@
 /**
- * Keras's LayerNormalization and GroupNormalization layers (issue #25) on the {@link layerNorm} and
- * {@link groupNorm} ops. As the other layers follow Keras (names, weights `gamma` and `beta`), their
- * epsilon defaults to Keras's 1e-3; the ops' default is PyTorch's 1e-5 (pass `epsilon: 1e-5` to match a
- * PyTorch model). Neither keeps running statistics: training and inference compute the same thing.
+ * Keras's LayerNormalization and GroupNormalization layers (weights `gamma`, `beta`; epsilon Keras's 1e-3, the
+ * ops' default is PyTorch's 1e-5). Neither keeps running statistics: training and inference agree.
  */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { layerNorm, groupNorm } from '../kernels/norm.js';

@@ -1,15 +1,11 @@
 /**
- * Plans: a model's forward pass for one input shape compiled once into a list of launches. With
- * `fuse` (default) layers that one launch runs together match a rule of {@link FUSION_RULES}; without,
- * each layer is a step of its own (its forward). Two modes:
- * - `infer` (default): every rule (the fused op of src/kernels/fused.ts, batch norms with moving
- *   statistics folded into affine tables the plan keeps); runs without autograd. It holds for one
- *   `model.version` (`Model.predict` recompiles when it moves).
- * - `train`: only the rules flagged `differentiable` (their launches are differentiable ops, through
- *   autograd; batch norms use batch statistics where the layer would, and update the moving ones);
- *   autograd records its run, which equals the layers' forward. It holds while the model's structure
- *   does (it keeps nothing derived from weights or modes), so a training loop compiles it once.
- * Only the library's own classes fuse (a subclass may override forward).
+ * Plans: a model's forward pass for one input shape compiled once into a list of launches. With `fuse`
+ * (default) layers that one launch runs together match a rule of {@link FUSION_RULES}; without, each layer
+ * runs its forward. Modes: `infer` (default) applies every rule (src/kernels/fused.ts; batch norms with
+ * moving statistics folded into kept affine tables), runs without autograd and holds for one
+ * `model.version`; `train` applies only the `differentiable` rules, autograd records its run (equal to
+ * the layers' forward) and it holds while the model's structure does. Only the library's own classes
+ * fuse (a subclass may override forward).
  */
 import { keep, noGrad, tidy, Tensor, type Shape } from '../tensor.js';
 import { conv2d, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from '../kernels/conv2d.js';
@@ -22,15 +18,12 @@ import type { EpilogueActivation } from '../kernels/gemm.js';
 import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
-import { BatchNorm, BatchNorm2d } from './norm.js';
+import { BatchNorm, BatchNorm2d, bnParams } from './norm.js';
 import { AvgPool2d, Identity, MaxPool2d, ReLU, Sigmoid, Swish, ZeroPad2d } from './basic.js';
 import { Concat, Sequential } from './containers.js';
 import { BAM } from './bam.js';
 
-/**
- * One launch (a layer's forward, for the rule `layer`) over `layers`; it `stores` into `into` where it can; `branches`:
- * a concatenation's.
- */
+/** One launch over `layers` (rule `layer`: one layer's forward); it `stores` into `into` where it can. */
 type Step = {
   rule: string;
   layers: Module[];
@@ -40,10 +33,7 @@ type Step = {
   branches?: Step[][];
 };
 
-/**
- * What a rule emits at a position of a chain: the step, how many layers it covers (`out`: from their shapes when left
- * out).
- */
+/** What a rule emits at a position of a chain: the step and how many layers it covers (`out`: from their shapes). */
 type Emit = Omit<Step, 'rule' | 'layers' | 'out'> & { used: number; out?: number[] };
 
 /** What a plan is for: inference (no autograd, every rule) or a training forward (autograd, differentiable rules). */
@@ -70,21 +60,8 @@ const isExactly = (m: Module | undefined, cls: abstract new (...args: never[]) =
 const isBN = (m: Module | undefined): m is BatchNorm => isExactly(m, BatchNorm) || isExactly(m, BatchNorm2d);
 const isMovingBN = (m: Module | undefined): m is BatchNorm => isBN(m) && !m.usesBatchStats;
 const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && ((c as Conv2d).opts.groups ?? 1) === 1;
-/** A batch norm layer's parameters as its ops take them. */
-const bnParams = ({ gamma, beta, movingMean, movingVar, momentum, epsilon, varianceUpdate }: BatchNorm) => ({
-  gamma,
-  beta,
-  movingMean,
-  movingVar,
-  momentum,
-  epsilon,
-  varianceUpdate,
-});
 
-/**
- * The activation layers that a GEMM epilogue applies after a batch norm (conv -> BN -> activation), by
- * class: the epilogue's activation (src/kernels/gemm.ts EPILOGUE_ACTIVATIONS) that each computes.
- */
+/** The activation layers that a GEMM epilogue applies after a batch norm, with its activation (kernels/gemm.ts). */
 const EPILOGUE_ACTIVATION_LAYERS: [abstract new (...args: never[]) => Module, EpilogueActivation][] = [
   [ReLU, 'relu'],
   [Sigmoid, 'sigmoid'],
@@ -94,10 +71,7 @@ const EPILOGUE_ACTIVATION_LAYERS: [abstract new (...args: never[]) => Module, Ep
 const epilogueActivation = (m: Module | undefined): EpilogueActivation | null =>
   EPILOGUE_ACTIVATION_LAYERS.find(([cls]) => isExactly(m, cls))?.[1] ?? null;
 
-/**
- * The [2, C] affine table of a batch norm with moving statistics (a preceding bias folded in), kept by the plan,
- * with the activation after it (a prologue's: 'relu' or 'linear').
- */
+/** The kept [2, C] affine table of a moving-statistics batch norm (a preceding bias folded in), and an activation. */
 function table(ctx: Ctx, bn: BatchNorm, bias: Tensor | null, activation: EpilogueActivation): AffineMap {
   const key = `${bn.name}/${bias ? 'bias' : ''}`;
   let t = ctx.tables.get(key);
@@ -106,19 +80,13 @@ function table(ctx: Ctx, bn: BatchNorm, bias: Tensor | null, activation: Epilogu
 }
 const reluOr = (relu: boolean): EpilogueActivation => (relu ? 'relu' : 'linear');
 
-/**
- * Per-side padding of a zero padding followed by a convolution's or pooling's own ('valid' or explicit; null for
- * 'same').
- */
+/** A zero padding plus a convolution's own ('valid' or explicit; null for 'same'), per side. */
 function addPadding(outer: Pad2d, inner: Conv2dOptions['padding']): Pad2d | null {
   const p = !inner || inner === 'valid' ? [0, 0, 0, 0] : inner;
   return p === 'same' ? null : [outer[0] + p[0], outer[1] + p[1], outer[2] + p[2], outer[3] + p[3]];
 }
 
-/**
- * [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> activation]] at layers[i]: the convolution's options (padding
- * merged), its batch norm and the epilogue's activation ({@link EPILOGUE_ACTIVATION_LAYERS}; 'linear' for none).
- */
+/** [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> activation]] at layers[i], the padding merged into its options. */
 function convAt(layers: readonly Module[], i: number) {
   const padded = isExactly(layers[i], ZeroPad2d);
   const conv = layers[i + (padded ? 1 : 0)];
@@ -166,7 +134,7 @@ export const FUSION_RULES: FusionRule[] = [
     why:
       "a run of DenseNet layers builds the block's concatenation in one buffer: each layer reads the " +
       'channels so far, writes its new ones; no copy per layer',
-    match: (layers, i, shape, ctx) => denseBlock(layers, i, shape, ctx),
+    match: denseBlock,
   },
   {
     name: 'concat-in-place',
@@ -267,7 +235,7 @@ export const FUSION_RULES: FusionRule[] = [
     why:
       "pre-activation (DenseNet): the first batch norm and ReLU map the GEMM's input as it is read, the " +
       'second its output as it is stored: one pass for up to five layers',
-    match: (layers, i, shape, ctx) => preActivatedStep(layers, i, shape, ctx, false),
+    match: preActivatedStep,
   },
   {
     name: 'bn-relu',
@@ -344,7 +312,7 @@ export const FUSION_RULES: FusionRule[] = [
 ];
 
 /** The pre-activated 1x1 convolution as one GEMM; `wide`: x holds more channels than the batch norm's (read from 0). */
-function preActivatedStep(layers: readonly Module[], i: number, shape: number[], ctx: Ctx, wide: boolean): Emit | null {
+function preActivatedStep(layers: readonly Module[], i: number, shape: number[], ctx: Ctx, wide = false): Emit | null {
   const p = preActivated(layers, i, shape, wide);
   if (!p) return null;
   const post = layers[p.at + 1];
@@ -455,10 +423,9 @@ function chain(input: readonly Module[], shape: number[], ctx: Ctx): { steps: St
 }
 
 /**
- * Run steps in order. Inference: each in its own tidy, the previous output freed once the next exists
- * (peak memory: a few layers' activations); with `into`, the output goes into that slice (stored there
- * by the last step where it can, else copied). Training: one after the other, autograd keeping what
- * the backward pass needs.
+ * Run steps in order. Inference: each in its own tidy, the previous output freed once the next exists; with
+ * `into`, the output goes into that slice (stored by the last step where it can, else copied). Training:
+ * one after the other, autograd keeping what the backward pass needs.
  */
 function runSteps(steps: readonly Step[], x: Tensor, ctx: Ctx, into?: ChannelSlice): Tensor {
   if (ctx.mode === 'train') return steps.reduce((y, s) => s.run(y), x);
@@ -477,21 +444,16 @@ function runSteps(steps: readonly Step[], x: Tensor, ctx: Ctx, into?: ChannelSli
   return y;
 }
 
-/**
- * Options of {@link compilePlan}: `fuse` (default true) applies the rules; `mode` (default `infer`) see the file
- * comment.
- */
+/** Options of {@link compilePlan}: `fuse` (default true) applies the rules; `mode` (default `infer`). */
 export interface PlanOptions {
   fuse?: boolean;
   mode?: PlanMode;
 }
 
 /**
- * A compiled plan (see the file comment) of the model at {@link Module.version} `version`: `run(x)` (x
- * of `inputShape`; `infer`: no autograd; `train`: recorded), `holds()` (whether it still holds for the
- * model: `infer`, its version; `train`, its structure), `describe()` (a line naming the mode, then each
- * step's rule and layers, a line each, branches indented), `counts()` (steps per rule; `layer`: layers run alone),
- * `dispose()` (frees the kept tables).
+ * A compiled plan of the model at {@link Module.version} `version`: `run(x)`, `holds()` (`infer`: the version
+ * holds; `train`: the structure), `describe()` (the mode, then each step's rule and layers, branches
+ * indented), `counts()` (steps per rule; `layer`: layers run alone), `dispose()` (frees the kept tables).
  */
 export interface Plan {
   readonly version: number;

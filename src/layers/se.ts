@@ -1,9 +1,7 @@
 /**
  * Squeeze-and-excitation (Hu et al. 2018) as Keras's EfficientNet blocks build it: global average pool
- * (`se_squeeze`) -> Reshape to [N, 1, 1, C] (`se_reshape`) -> 1x1 Conv2D C -> Cse with bias and swish
- * (`se_reduce`) -> 1x1 Conv2D Cse -> C with bias and sigmoid (`se_expand`) -> the input times the gate,
- * broadcast over H and W (`se_excite`, Keras's `multiply`). The gradient reaches the input both
- * directly and through the gate (the broadcast multiply's backward sums over H and W).
+ * (`se_squeeze`) -> Reshape [N, 1, 1, C] (`se_reshape`) -> 1x1 conv C -> Cse, swish (`se_reduce`) -> 1x1 conv
+ * Cse -> C, sigmoid (`se_expand`) -> the input times the gate, broadcast over H and W (`se_excite`).
  */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { mul } from '../kernels/elementwise.js';
@@ -20,11 +18,7 @@ export interface SqueezeExciteOptions extends LayerOptions {
   channels: number;
   /** Channels of the squeezed layer (EfficientNet: max(1, floor(block input filters * 0.25))). */
   seChannels: number;
-  /**
-   * Prefix of the Keras layer names (e.g. `block2a_`): the layers are `<prefix>se_squeeze`, `se_reshape`,
-   * `se_reduce`, `se_expand`, and this module `<prefix>se_excite` unless `name` is given. Default: this
-   * module's name and `_` (its automatic name is `squeeze_excite`, `squeeze_excite_1`, ...).
-   */
+  /** Keras layer name prefix (`block2a_`: `block2a_se_squeeze`, ... `block2a_se_excite`); default `<name>_`. */
   prefix?: string;
   /** Kernel initialiser of both convolutions (Keras's Conv2D default glorotUniform; EfficientNet heNormalFanOut). */
   kernelInitializer?: Initializer;

@@ -1,8 +1,6 @@
 /**
- * The backbones this ossify builds, as data: each command-line name with its architecture, the input
- * size Keras (or timm) builds it at by default, the smallest input its downsampling leaves a feature
- * map for, and how images are scaled for it. One place, read by the model builders, the command line,
- * the trainer and the sweep grids (which must not load the models to check their options).
+ * The backbones as data (architecture, default and smallest input size, pixel scaling, reference counts),
+ * read by the model builders, the command line, the trainer and the sweep grids without loading the models.
  * @module
  */
 import type { Backbone } from '../data/images.js';

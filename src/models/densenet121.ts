@@ -35,6 +35,13 @@ function backbone(w: number, inChannels: number): Module[] {
   const F = (n: number) => Math.max(1, Math.round(n * w));
   const growth = F(32);
   const bn = (name: string, channels: number) => new BatchNorm2d({ name, channels, epsilon: EPS });
+  const conv = (
+    name: string,
+    inChannels: number,
+    filters: number,
+    kernelSize: number,
+    padding: 'valid' | 'same' = 'valid',
+  ) => new Conv2d({ name, inChannels, filters, kernelSize, padding, useBias: false });
   const layers: Module[] = [];
   let c = F(64);
   layers.push(
@@ -54,17 +61,10 @@ function backbone(w: number, inChannels: number): Module[] {
         [
           bn(`${n}_0_bn`, c),
           new ReLU({ name: `${n}_0_relu` }),
-          new Conv2d({ name: `${n}_1_conv`, inChannels: c, filters: 4 * growth, kernelSize: 1, useBias: false }),
+          conv(`${n}_1_conv`, c, 4 * growth, 1),
           bn(`${n}_1_bn`, 4 * growth),
           new ReLU({ name: `${n}_1_relu` }),
-          new Conv2d({
-            name: `${n}_2_conv`,
-            inChannels: 4 * growth,
-            filters: growth,
-            kernelSize: 3,
-            padding: 'same',
-            useBias: false,
-          }),
+          conv(`${n}_2_conv`, 4 * growth, growth, 3, 'same'),
         ],
         { name: n },
       );
@@ -80,7 +80,7 @@ function backbone(w: number, inChannels: number): Module[] {
           [
             bn(`${t}_bn`, c),
             new ReLU({ name: `${t}_relu` }),
-            new Conv2d({ name: `${t}_conv`, inChannels: c, filters: out, kernelSize: 1, useBias: false }),
+            conv(`${t}_conv`, c, out, 1),
             new AvgPool2d({ name: `${t}_pool`, poolSize: 2, strides: 2 }),
           ],
           { name: t },

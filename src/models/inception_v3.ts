@@ -28,47 +28,82 @@ import { MODEL_CATALOG } from './catalog.js';
  */
 export const INCEPTION_V3_BAM_POSITIONS = ['activation_4', 'mixed2', 'mixed7'];
 
-type Step =
-  [filters: number, kh: number, kw: number, strides?: number, padding?: 'same' | 'valid'] | 'avgpool' | 'maxpool';
+/**
+ * A chain's steps: Keras's conv2d_bn as `'<filters> <kh>x<kw>'` ('same' padding; then ` /2` for stride 2 and
+ * ` valid` for 'valid' padding), 'avgpool' (3x3 / 1 'same') or 'maxpool' (3x3 / 2).
+ */
+type Steps = string[];
+
+/** mixed0..2: 35 x 35. */
+const block35 = (pool: number): Record<string, Steps> => ({
+  branch1x1: ['64 1x1'],
+  branch5x5: ['48 1x1', '64 5x5'],
+  branch3x3dbl: ['64 1x1', '96 3x3', '96 3x3'],
+  branch_pool: ['avgpool', `${pool} 1x1`],
+});
+/** mixed4..7: 17 x 17 with factorised 7x7 convolutions. */
+const block17 = (f: number): Record<string, Steps> => ({
+  branch1x1: ['192 1x1'],
+  branch7x7: [`${f} 1x1`, `${f} 1x7`, '192 7x1'],
+  branch7x7dbl: [`${f} 1x1`, `${f} 7x1`, `${f} 1x7`, `${f} 7x1`, '192 1x7'],
+  branch_pool: ['avgpool', '192 1x1'],
+});
+/** mixed0..mixed8 (mixed3: reduction to 17 x 17; mixed8: to 8 x 8). */
+const MIXED: Record<string, Steps>[] = [
+  block35(32),
+  block35(64),
+  block35(64),
+  {
+    branch3x3: ['384 3x3 /2 valid'],
+    branch3x3dbl: ['64 1x1', '96 3x3', '96 3x3 /2 valid'],
+    branch_pool: ['maxpool'],
+  },
+  block17(128),
+  block17(160),
+  block17(160),
+  block17(192),
+  {
+    branch3x3: ['192 1x1', '320 3x3 /2 valid'],
+    branch7x7x3: ['192 1x1', '192 1x7', '192 7x1', '192 3x3 /2 valid'],
+    branch_pool: ['maxpool'],
+  },
+];
+const STEM = ['32 3x3 /2 valid', '32 3x3 valid', '64 3x3', 'maxpool', '80 1x1 valid', '192 3x3 valid', 'maxpool'];
+
+interface Branch {
+  m: Module;
+  out: number;
+}
 
 function backbone(w: number, inChannels: number): Module[] {
   const F = (n: number) => Math.max(1, Math.round(n * w));
-  /** Keras's conv2d_bn: Conv2D -> BN(scale=False) -> ReLU, with automatic names. */
-  const convBn = (
-    cin: number,
-    filters: number,
-    kh: number,
-    kw: number,
-    strides = 1,
-    padding: 'same' | 'valid' = 'same',
-  ): Module[] => {
-    const c = F(filters);
-    return [
-      new Conv2d({ inChannels: cin, filters: c, kernelSize: [kh, kw], strides, padding, useBias: false }),
-      new BatchNorm2d({ channels: c, scale: false }),
-      new ReLU(),
-    ];
-  };
-  /** A chain of conv2d_bn and pools; returns its layers and output channels. */
-  const chain = (cin: number, steps: Step[]): { layers: Module[]; out: number } => {
+  /** conv2d_bn (Conv2D -> BN(scale=False) -> ReLU) and pools in sequence, with automatic names. */
+  const chain = (cin: number, steps: Steps): { layers: Module[]; out: number } => {
     const layers: Module[] = [];
     let c = cin;
     for (const s of steps) {
       if (s === 'avgpool') layers.push(new AvgPool2d({ poolSize: 3, strides: 1, padding: 'same' }));
       else if (s === 'maxpool') layers.push(new MaxPool2d({ poolSize: 3, strides: 2 }));
       else {
-        layers.push(...convBn(c, ...s));
-        c = F(s[0]);
+        const [, filters, kh, kw, stride2, valid] = /^(\d+) (\d)x(\d)( \/2)?( valid)?$/.exec(s)!;
+        const padding = valid ? 'valid' : 'same';
+        const conv = { inChannels: c, filters: F(+filters), kernelSize: [+kh, +kw] as const, strides: stride2 ? 2 : 1 };
+        c = conv.filters;
+        layers.push(
+          new Conv2d({ ...conv, padding, useBias: false }),
+          new BatchNorm2d({ channels: c, scale: false }),
+          new ReLU(),
+        );
       }
     }
     return { layers, out: c };
   };
-  const branch = (name: string, cin: number, steps: Step[]) => {
+  const branch = (name: string, cin: number, steps: Steps): Branch => {
     const { layers, out } = chain(cin, steps);
     return { m: new Sequential(layers, { name }), out };
   };
-  /** A Concatenate of branches named `name`; returns it and its channels. */
-  const mixed = (name: string, parts: { m: Module; out: number }[]) => ({
+  /** A Concatenate of branches named `name` (automatic if undefined). */
+  const mixed = (name: string | undefined, parts: Branch[]): Branch => ({
     m: new Concat(
       parts.map((p) => p.m),
       { name },
@@ -76,125 +111,39 @@ function backbone(w: number, inChannels: number): Module[] {
     out: parts.reduce((s, p) => s + p.out, 0),
   });
 
-  const layers: Module[] = [];
-  // Stem.
-  const stem = chain(inChannels, [
-    [32, 3, 3, 2, 'valid'],
-    [32, 3, 3, 1, 'valid'],
-    [64, 3, 3],
-    'maxpool',
-    [80, 1, 1, 1, 'valid'],
-    [192, 3, 3, 1, 'valid'],
-    'maxpool',
-  ]);
-  layers.push(...stem.layers);
+  const stem = chain(inChannels, STEM);
+  const layers: Module[] = [...stem.layers];
   let c = stem.out;
-  const push = (b: { m: Module; out: number }) => {
+  const push = (b: Branch) => {
     layers.push(b.m);
     c = b.out;
   };
-
-  // mixed0..2: 35 x 35.
-  for (const [i, pool] of [
-    [0, 32],
-    [1, 64],
-    [2, 64],
-  ] as const) {
-    const n = `mixed${i}`;
+  MIXED.forEach((parts, i) =>
     push(
-      mixed(n, [
-        branch(`${n}/branch1x1`, c, [[64, 1, 1]]),
-        branch(`${n}/branch5x5`, c, [
-          [48, 1, 1],
-          [64, 5, 5],
-        ]),
-        branch(`${n}/branch3x3dbl`, c, [
-          [64, 1, 1],
-          [96, 3, 3],
-          [96, 3, 3],
-        ]),
-        branch(`${n}/branch_pool`, c, ['avgpool', [pool, 1, 1]]),
-      ]),
-    );
-  }
-  // mixed3: reduction to 17 x 17.
-  push(
-    mixed('mixed3', [
-      branch('mixed3/branch3x3', c, [[384, 3, 3, 2, 'valid']]),
-      branch('mixed3/branch3x3dbl', c, [
-        [64, 1, 1],
-        [96, 3, 3],
-        [96, 3, 3, 2, 'valid'],
-      ]),
-      { m: new Sequential([new MaxPool2d({ poolSize: 3, strides: 2 })], { name: 'mixed3/branch_pool' }), out: c },
-    ]),
-  );
-  // mixed4..7: 17 x 17 with factorised 7x7 convolutions.
-  for (const [i, f] of [
-    [4, 128],
-    [5, 160],
-    [6, 160],
-    [7, 192],
-  ] as const) {
-    const n = `mixed${i}`;
-    push(
-      mixed(n, [
-        branch(`${n}/branch1x1`, c, [[192, 1, 1]]),
-        branch(`${n}/branch7x7`, c, [
-          [f, 1, 1],
-          [f, 1, 7],
-          [192, 7, 1],
-        ]),
-        branch(`${n}/branch7x7dbl`, c, [
-          [f, 1, 1],
-          [f, 7, 1],
-          [f, 1, 7],
-          [f, 7, 1],
-          [192, 1, 7],
-        ]),
-        branch(`${n}/branch_pool`, c, ['avgpool', [192, 1, 1]]),
-      ]),
-    );
-  }
-  // mixed8: reduction to 8 x 8.
-  push(
-    mixed('mixed8', [
-      branch('mixed8/branch3x3', c, [
-        [192, 1, 1],
-        [320, 3, 3, 2, 'valid'],
-      ]),
-      branch('mixed8/branch7x7x3', c, [
-        [192, 1, 1],
-        [192, 1, 7],
-        [192, 7, 1],
-        [192, 3, 3, 2, 'valid'],
-      ]),
-      { m: new Sequential([new MaxPool2d({ poolSize: 3, strides: 2 })], { name: 'mixed8/branch_pool' }), out: c },
-    ]),
+      mixed(
+        `mixed${i}`,
+        Object.entries(parts).map(([k, s]) => branch(`mixed${i}/${k}`, c, s)),
+      ),
+    ),
   );
   // mixed9..10: 8 x 8 with split 1x3 / 3x1 branches.
   for (const i of [9, 10]) {
     const n = `mixed${i}`;
-    const b1 = branch(`${n}/branch1x1`, c, [[320, 1, 1]]);
-    const b3 = chain(c, [[384, 1, 1]]);
-    const b3split = mixed(`mixed9_${i - 9}`, [
-      branch(`${n}/branch3x3_1`, b3.out, [[384, 1, 3]]),
-      branch(`${n}/branch3x3_2`, b3.out, [[384, 3, 1]]),
-    ]);
-    const b3d = chain(c, [
-      [448, 1, 1],
-      [384, 3, 3],
-    ]);
-    const d1 = branch(`${n}/branch3x3dbl_1`, b3d.out, [[384, 1, 3]]);
-    const d2 = branch(`${n}/branch3x3dbl_2`, b3d.out, [[384, 3, 1]]);
-    const dsplit = { m: new Concat([d1.m, d2.m]), out: d1.out + d2.out };
-    const bp = branch(`${n}/branch_pool`, c, ['avgpool', [192, 1, 1]]);
+    /** `steps`, then `${name}_1` (1x3) | `${name}_2` (3x1) on its output, concatenated as `concat`. */
+    const forked = (name: string, steps: Steps, concat?: string): Branch => {
+      const head = chain(c, steps);
+      const split = mixed(concat, [
+        branch(`${name}_1`, head.out, ['384 1x3']),
+        branch(`${name}_2`, head.out, ['384 3x1']),
+      ]);
+      return { m: new Sequential([...head.layers, split.m], { name }), out: split.out };
+    };
     push(
       mixed(n, [
-        b1,
-        { m: new Sequential([...b3.layers, b3split.m], { name: `${n}/branch3x3` }), out: b3split.out },
-        { m: new Sequential([...b3d.layers, dsplit.m], { name: `${n}/branch3x3dbl` }), out: dsplit.out },
-        bp,
+        branch(`${n}/branch1x1`, c, ['320 1x1']),
+        forked(`${n}/branch3x3`, ['384 1x1'], `mixed9_${i - 9}`),
+        forked(`${n}/branch3x3dbl`, ['448 1x1', '384 3x3']),
+        branch(`${n}/branch_pool`, c, ['avgpool', '192 1x1']),
       ]),
     );
   }

@@ -1,37 +1,21 @@
 /**
- * Inception-v4 (Szegedy, Ioffe, Vanhoucke, Alemi 2016, "Inception-v4, Inception-ResNet and the Impact of
- * Residual Connections") exactly as timm's `inception_v4` builds it (timm/models/inception_v4.py, Cadene's
- * port of the TF-slim model whose weights timm ships as `inception_v4.tf_in1k`), with timm's module names
- * so that its PyTorch weights import by name (`features.0.conv`, `features.0.bn`, ...,
- * `features.6.branch1.1.conv`, `features.19.branch2_3b.bn`):
- * - every conv unit is timm's ConvNormAct: Conv2d without bias -> BatchNorm2d (epsilon 1e-3, learned
- *   gamma and beta, PyTorch's running statistics: Keras momentum 0.9 = PyTorch's 0.1, the moving variance
- *   updated with the unbiased batch variance) -> ReLU (`<unit>.conv`, `<unit>.bn`, `<unit>.act`);
- * - explicit symmetric PyTorch paddings, not TF 'same': 0 unless timm gives one (the stem's first two
- *   convs and every stride-2 conv are 'valid', 3x3 stride-1 convs in the blocks pad 1, 1x7 pads (0, 3));
- * - branch average pools are 3x3 / 1 with padding 1 and `count_include_pad=False` (the padded cells are
- *   left out of the divisor, as in {@link AvgPool2d}); max pools 3x3 / 2 'valid';
- * - `features.0`-`features.2` stem convs, `features.3` Mixed3a (max pool | conv 3x3/2), `features.4`
- *   Mixed4a, `features.5` Mixed5a (conv 3x3/2 | max pool), `features.6`-`features.9` 4x Inception-A
- *   (35x35, 384 channels), `features.10` Reduction-A (Mixed6a), `features.11`-`features.17` 7x
- *   Inception-B (17x17, 1024), `features.18` Reduction-B (Mixed7a), `features.19`-`features.21` 3x
- *   Inception-C (8x8, 1536).
+ * Inception-v4 (Szegedy et al. 2016) exactly as timm's `inception_v4` builds it (timm/models/inception_v4.py,
+ * weights `inception_v4.tf_in1k`), with timm's module names so that its PyTorch weights import by name
+ * (`features.0.conv`, `features.6.branch1.1.conv`, `features.19.branch2_3b.bn`):
+ * - every conv unit is timm's ConvNormAct: Conv2d without bias -> BatchNorm2d (epsilon 1e-3, PyTorch's running
+ *   statistics: Keras momentum 0.9, unbiased variance update) -> ReLU (`<unit>.conv`, `.bn`, `.act`);
+ * - explicit symmetric PyTorch paddings (0 unless timm gives one), not TF 'same'; branch average pools are
+ *   3x3 / 1 with padding 1 and `count_include_pad=False`; max pools 3x3 / 2 'valid';
+ * - `features.0`-`2` stem, `3`-`5` Mixed3a/4a/5a, `6`-`9` Inception-A (35x35, 384), `10` Reduction-A,
+ *   `11`-`17` Inception-B (17x17, 1024), `18` Reduction-B, `19`-`21` Inception-C (8x8, 1536).
  * Head: GlobalAveragePooling2D -> Dropout (optional) -> Dense(numClasses) named `last_linear` (timm's).
- * With 2 classes: 41,145,890 trainable parameters (timm's 42,679,816 with its 1000-class Linear, less
- * 1536 x 1000 + 1000, plus 1536 x 2 + 2) and 41,209,058 in all: the batch norms' 63,168 running
- * statistics, buffers in PyTorch, count as non-trainable here (Keras's convention).
+ * With 2 classes: 41,145,890 trainable parameters and 41,209,058 in all (the batch norms' 63,168 running
+ * statistics, buffers in PyTorch, count as non-trainable here, as in Keras).
  *
- * BAM positions are top-level layer names (`features.0`..`features.21`); default at the ends of the
- * stages before the last three downsamplings (the BAM paper's bottleneck rule): `features.4` (Mixed4a,
- * 192 channels, 71x71 at 299 px, before Mixed5a), `features.9` (the last Inception-A, 384, 35x35, before
- * Reduction-A) and `features.17` (the last Inception-B, 1024, 17x17, before Reduction-B). Aliases:
- * `mixed_3a`, `mixed_4a`, `mixed_5a`, `inception_a1`..`inception_a4`, `reduction_a` (`mixed_6a`),
- * `inception_b1`..`inception_b7`, `reduction_b` (`mixed_7a`), `inception_c1`..`inception_c3`.
- *
- * Input: x / 127.5 - 1 (timm's mean 0.5, std 0.5), 299 x 299 by default. The valid convolutions and
- * reductions need 75 x 75 (Reduction-B's 3x3 / 2 windows need a 3x3 map); a smaller input (32 px up) is
- * zero-padded to 75 x 75 by a leading `input_pad` layer (centred; 0 is mid-grey after the scaling), so
- * small-image runs such as `--image-size 64` train at the cost of 75 px.
+ * BAM positions are top-level layer names; default `features.4`, `features.9`, `features.17` (the ends of
+ * the stages before the last three downsamplings); aliases {@link INCEPTION_V4_ALIASES}.
+ * Input: x / 127.5 - 1, 299 x 299 by default; below 75 x 75 (the valid reductions' minimum; 32 px up) a
+ * leading `input_pad` layer zero-pads it, centred, to 75 x 75 (0 is mid-grey after the scaling).
  */
 import { Module, buildScope } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
@@ -61,56 +45,101 @@ export const INCEPTION_V4_ALIASES: Readonly<Record<string, string>> = (() => {
   return a;
 })();
 
-/** A conv unit: [filters, kernel [kh, kw], stride, padding [ph, pw]] (PyTorch's symmetric padding). */
-type Unit = [filters: number, kernel: [number, number], stride?: number, pad?: [number, number]];
-/** A branch built so far: its layers and output channels. */
-interface Part {
+/** A branch's layers so far and their output channels. */
+interface Chain {
   layers: Module[];
   out: number;
 }
+/** A built branch and its output channels. */
+interface Branch {
+  m: Module;
+  out: number;
+}
+/**
+ * A branch's spec: one conv unit (`'<filters> <kh>x<kw>'`, then ` /2` for stride 2 and ` pad` for PyTorch's
+ * symmetric padding of half the kernel, otherwise none), 'maxpool' (3x3 / 2), or a list of units and 'avgpool'
+ * (3x3 / 1, padding 1) named `.0`, `.1`, ... (an nn.Sequential).
+ */
+type Spec = string | string[];
+
+/** Mixed3a (73x73, 160), Mixed4a (71x71, 192), Mixed5a (35x35, 384): `features.3`-`features.5`. */
+const MIXED: Record<string, Spec>[] = [
+  { maxpool: 'maxpool', conv: '96 3x3 /2' },
+  { branch0: ['64 1x1', '96 3x3'], branch1: ['64 1x1', '64 1x7 pad', '64 7x1 pad', '96 3x3'] },
+  { conv: '192 3x3 /2', maxpool: 'maxpool' },
+];
+const INCEPTION_A = {
+  branch0: '96 1x1',
+  branch1: ['64 1x1', '96 3x3 pad'],
+  branch2: ['64 1x1', '96 3x3 pad', '96 3x3 pad'],
+  branch3: ['avgpool', '96 1x1'],
+};
+/** Mixed6a: 17x17, 1024. */
+const REDUCTION_A = { branch0: '384 3x3 /2', branch1: ['192 1x1', '224 3x3 pad', '256 3x3 /2'], branch2: 'maxpool' };
+const INCEPTION_B = {
+  branch0: '384 1x1',
+  branch1: ['192 1x1', '224 1x7 pad', '256 7x1 pad'],
+  branch2: ['192 1x1', '192 7x1 pad', '224 1x7 pad', '224 7x1 pad', '256 1x7 pad'],
+  branch3: ['avgpool', '128 1x1'],
+};
+/** Mixed7a: 8x8, 1536. */
+const REDUCTION_B = {
+  branch0: ['192 1x1', '192 3x3 /2'],
+  branch1: ['256 1x1', '256 1x7 pad', '320 7x1 pad', '320 3x3 /2'],
+  branch2: 'maxpool',
+};
+/** `features.3`-`features.18`; the stem's units are `features.0`-`features.2`. */
+const BLOCKS = [
+  ...MIXED,
+  ...Array<Record<string, Spec>>(4).fill(INCEPTION_A),
+  REDUCTION_A,
+  ...Array<Record<string, Spec>>(7).fill(INCEPTION_B),
+  REDUCTION_B,
+];
+const STEM = ['32 3x3 /2', '32 3x3', '64 3x3 pad'];
 
 function backbone(w: number, inChannels: number, inputSize: number): Module[] {
   const F = (n: number) => Math.max(1, Math.round(n * w));
   /** timm's ConvNormAct named `name`: conv (no bias) -> BN (eps 1e-3) -> ReLU, flattened. */
-  const unit = (name: string, cin: number, [filters, [kh, kw], strides = 1, [ph, pw] = [0, 0]]: Unit): Part => {
-    const c = F(filters);
-    return {
-      layers: [
-        new Conv2d({
-          name: `${name}.conv`,
-          inChannels: cin,
-          filters: c,
-          kernelSize: [kh, kw],
-          strides,
-          padding: [ph, ph, pw, pw],
-          useBias: false,
-        }),
-        new BatchNorm2d({ name: `${name}.bn`, channels: c, epsilon: 1e-3, momentum: 0.9, varianceUpdate: 'unbiased' }),
-        new ReLU({ name: `${name}.act` }),
-      ],
-      out: c,
-    };
-  };
-  /** Units in sequence named `${name}.0`, `${name}.1`, ... (an nn.Sequential of ConvNormAct). */
-  const seq = (name: string, cin: number, units: Unit[]): Part => {
-    const layers: Module[] = [];
-    let c = cin;
-    units.forEach((u, i) => {
-      const p = unit(`${name}.${i}`, c, u);
-      layers.push(...p.layers);
-      c = p.out;
+  const unit = (name: string, cin: number, spec: string): Chain => {
+    const [, filters, kh, kw, stride2, pad] = /^(\d+) (\d)x(\d)( \/2)?( pad)?$/.exec(spec)!;
+    const [ph, pw] = pad ? [(+kh - 1) / 2, (+kw - 1) / 2] : [0, 0];
+    const c = F(+filters);
+    const conv = new Conv2d({
+      name: `${name}.conv`,
+      inChannels: cin,
+      filters: c,
+      kernelSize: [+kh, +kw],
+      strides: stride2 ? 2 : 1,
+      padding: [ph, ph, pw, pw],
+      useBias: false,
     });
-    return { layers, out: c };
+    const bn = new BatchNorm2d({
+      name: `${name}.bn`,
+      channels: c,
+      epsilon: 1e-3,
+      momentum: 0.9,
+      varianceUpdate: 'unbiased',
+    });
+    return { layers: [conv, bn, new ReLU({ name: `${name}.act` })], out: c };
   };
-  const branch = (name: string, p: Part) => ({ m: new Sequential(p.layers, { name }), out: p.out });
-  const pool = (name: string, cin: number) => ({ m: new MaxPool2d({ name, poolSize: 3, strides: 2 }), out: cin });
-  /** A branch opening with the 3x3 / 1 average pool (`${name}.0`), then a 1x1 unit (`${name}.1`). */
-  const poolBranch = (name: string, cin: number, filters: number) => {
-    const u = unit(`${name}.1`, cin, [filters, [1, 1]]);
-    const avg = new AvgPool2d({ name: `${name}.0`, poolSize: 3, strides: 1, padding: 'same' });
-    return branch(name, { layers: [avg, ...u.layers], out: u.out });
+  /** Units and average pools named `${prefix}0`, `${prefix}1`, ... */
+  const chain = (prefix: string, cin: number, specs: string[]): Chain => {
+    let out = cin;
+    const layers = specs.flatMap((s, i) => {
+      if (s === 'avgpool') return [new AvgPool2d({ name: `${prefix}${i}`, poolSize: 3, strides: 1, padding: 'same' })];
+      const u = unit(`${prefix}${i}`, out, s);
+      out = u.out;
+      return u.layers;
+    });
+    return { layers, out };
   };
-  const cat = (name: string, parts: { m: Module; out: number }[]) => ({
+  const branch = (name: string, cin: number, spec: Spec): Branch => {
+    if (spec === 'maxpool') return { m: new MaxPool2d({ name, poolSize: 3, strides: 2 }), out: cin };
+    const { layers, out } = typeof spec === 'string' ? unit(name, cin, spec) : chain(`${name}.`, cin, spec);
+    return { m: new Sequential(layers, { name }), out };
+  };
+  const cat = (name: string, parts: Branch[]): Branch => ({
     m: new Concat(
       parts.map((p) => p.m),
       { name },
@@ -118,8 +147,6 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
     out: parts.reduce((s, p) => s + p.out, 0),
   });
 
-  const k3: [number, number] = [3, 3];
-  const k1: [number, number] = [1, 1];
   const layers: Module[] = [];
   if (inputSize < INCEPTION_V4_NATIVE_MIN) {
     const d = INCEPTION_V4_NATIVE_MIN - inputSize;
@@ -127,157 +154,37 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
     layers.push(new ZeroPad2d({ name: 'input_pad', padding: [a, b, a, b] }));
   }
   let c = inChannels;
-  const push = (p: { m: Module; out: number }) => {
+  const push = (p: Branch) => {
     layers.push(p.m);
     c = p.out;
   };
   // Stem: 299 -> 149 -> 147 -> 147.
-  push(branch('features.0', unit('features.0', c, [32, k3, 2])));
-  push(branch('features.1', unit('features.1', c, [32, k3])));
-  push(branch('features.2', unit('features.2', c, [64, k3, 1, [1, 1]])));
-  // Mixed3a (73x73, 160), Mixed4a (71x71, 192), Mixed5a (35x35, 384).
-  push(
-    cat('features.3', [
-      pool('features.3.maxpool', c),
-      branch('features.3.conv', unit('features.3.conv', c, [96, k3, 2])),
-    ]),
-  );
-  push(
-    cat('features.4', [
-      branch(
-        'features.4.branch0',
-        seq('features.4.branch0', c, [
-          [64, k1],
-          [96, k3],
-        ]),
-      ),
-      branch(
-        'features.4.branch1',
-        seq('features.4.branch1', c, [
-          [64, k1],
-          [64, [1, 7], 1, [0, 3]],
-          [64, [7, 1], 1, [3, 0]],
-          [96, k3],
-        ]),
-      ),
-    ]),
-  );
-  push(
-    cat('features.5', [
-      branch('features.5.conv', unit('features.5.conv', c, [192, k3, 2])),
-      pool('features.5.maxpool', c),
-    ]),
-  );
-  // 4x Inception-A.
-  for (let i = 6; i <= 9; i++) {
-    const n = `features.${i}`;
+  STEM.forEach((s, i) => push(branch(`features.${i}`, c, s)));
+  BLOCKS.forEach((b, i) => {
+    const n = `features.${i + 3}`;
     push(
-      cat(n, [
-        branch(`${n}.branch0`, unit(`${n}.branch0`, c, [96, k1])),
-        branch(
-          `${n}.branch1`,
-          seq(`${n}.branch1`, c, [
-            [64, k1],
-            [96, k3, 1, [1, 1]],
-          ]),
-        ),
-        branch(
-          `${n}.branch2`,
-          seq(`${n}.branch2`, c, [
-            [64, k1],
-            [96, k3, 1, [1, 1]],
-            [96, k3, 1, [1, 1]],
-          ]),
-        ),
-        poolBranch(`${n}.branch3`, c, 96),
-      ]),
+      cat(
+        n,
+        Object.entries(b).map(([k, s]) => branch(`${n}.${k}`, c, s)),
+      ),
     );
-  }
-  // Reduction-A (Mixed6a): 17x17, 1024.
-  push(
-    cat('features.10', [
-      branch('features.10.branch0', unit('features.10.branch0', c, [384, k3, 2])),
-      branch(
-        'features.10.branch1',
-        seq('features.10.branch1', c, [
-          [192, k1],
-          [224, k3, 1, [1, 1]],
-          [256, k3, 2],
-        ]),
-      ),
-      pool('features.10.branch2', c),
-    ]),
-  );
-  // 7x Inception-B.
-  for (let i = 11; i <= 17; i++) {
-    const n = `features.${i}`;
-    push(
-      cat(n, [
-        branch(`${n}.branch0`, unit(`${n}.branch0`, c, [384, k1])),
-        branch(
-          `${n}.branch1`,
-          seq(`${n}.branch1`, c, [
-            [192, k1],
-            [224, [1, 7], 1, [0, 3]],
-            [256, [7, 1], 1, [3, 0]],
-          ]),
-        ),
-        branch(
-          `${n}.branch2`,
-          seq(`${n}.branch2`, c, [
-            [192, k1],
-            [192, [7, 1], 1, [3, 0]],
-            [224, [1, 7], 1, [0, 3]],
-            [224, [7, 1], 1, [3, 0]],
-            [256, [1, 7], 1, [0, 3]],
-          ]),
-        ),
-        poolBranch(`${n}.branch3`, c, 128),
-      ]),
-    );
-  }
-  // Reduction-B (Mixed7a): 8x8, 1536.
-  push(
-    cat('features.18', [
-      branch(
-        'features.18.branch0',
-        seq('features.18.branch0', c, [
-          [192, k1],
-          [192, k3, 2],
-        ]),
-      ),
-      branch(
-        'features.18.branch1',
-        seq('features.18.branch1', c, [
-          [256, k1],
-          [256, [1, 7], 1, [0, 3]],
-          [320, [7, 1], 1, [3, 0]],
-          [320, k3, 2],
-        ]),
-      ),
-      pool('features.18.branch2', c),
-    ]),
-  );
+  });
   // 3x Inception-C: the 1x3 / 3x1 pairs (`..._1a`, `..._1b`; `..._3a`, `..._3b`) share their input.
   for (let i = 19; i <= 21; i++) {
     const n = `features.${i}`;
-    const split = (a: string, b: string, cin: number, filters: number) =>
-      cat(`${n}.${a.slice(0, -1)}`, [
-        branch(`${n}.${a}`, unit(`${n}.${a}`, cin, [filters, [1, 3], 1, [0, 1]])),
-        branch(`${n}.${b}`, unit(`${n}.${b}`, cin, [filters, [3, 1], 1, [1, 0]])),
-      ]);
-    const b1 = unit(`${n}.branch1_0`, c, [384, k1]);
-    const s1 = split('branch1_1a', 'branch1_1b', b1.out, 256);
-    const b2 = [unit(`${n}.branch2_0`, c, [384, k1])];
-    b2.push(unit(`${n}.branch2_1`, b2[0].out, [448, [3, 1], 1, [1, 0]]));
-    b2.push(unit(`${n}.branch2_2`, b2[1].out, [512, [1, 3], 1, [0, 1]]));
-    const s2 = split('branch2_3a', 'branch2_3b', b2[2].out, 256);
+    /** Units `${n}.${b}_0`, `_1`, ..., then the pair `_<k>a` | `_<k>b` concatenated as `_<k>`. */
+    const forked = (b: string, specs: string[]): Branch => {
+      const head = chain(`${n}.${b}_`, c, specs);
+      const k = `${n}.${b}_${specs.length}`;
+      const pair = cat(k, [branch(`${k}a`, head.out, '256 1x3 pad'), branch(`${k}b`, head.out, '256 3x1 pad')]);
+      return { m: new Sequential([...head.layers, pair.m], { name: `${n}.${b}` }), out: pair.out };
+    };
     push(
       cat(n, [
-        branch(`${n}.branch0`, unit(`${n}.branch0`, c, [256, k1])),
-        branch(`${n}.branch1`, { layers: [...b1.layers, s1.m], out: s1.out }),
-        branch(`${n}.branch2`, { layers: [...b2.flatMap((u) => u.layers), s2.m], out: s2.out }),
-        poolBranch(`${n}.branch3`, c, 256),
+        branch(`${n}.branch0`, c, '256 1x1'),
+        forked('branch1', ['384 1x1']),
+        forked('branch2', ['384 1x1', '448 3x1 pad', '512 1x3 pad']),
+        branch(`${n}.branch3`, c, ['avgpool', '256 1x1']),
       ]),
     );
   }

@@ -1,16 +1,16 @@
 /**
- * A classification model: a backbone (top-level layers, where BAM modules can be inserted by the
- * name of the layer they follow) and a head (GlobalAveragePooling2D, optional Dropout, Dense logits).
- * `config` is plain JSON holding everything needed to rebuild it (see `buildModel`).
+ * A classification model: a backbone (top-level layers, BAM modules inserted after named ones) and a head
+ * (GlobalAveragePooling2D, optional Dropout, Dense logits); its JSON `config` rebuilds it (`buildModel`).
  */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { Module } from '../layers/module.js';
 import { Sequential } from '../layers/containers.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout, GlobalAvgPool2d } from '../layers/basic.js';
-import { BAM, BAM_DEFAULTS, type BamOptions } from '../layers/bam.js';
+import { BAM, bamOptions, type BamOptions } from '../layers/bam.js';
 import { compilePlan, type Plan, type PlanOptions } from '../layers/plan.js';
 import type { Architecture } from './catalog.js';
+import { checkNumber } from '../validate.js';
 
 export type { Architecture } from './catalog.js';
 
@@ -24,10 +24,7 @@ export interface BamPlacement extends BamOptions {
 export interface ModelOptions {
   /** Output classes (logits; softmax lives in the loss). */
   numClasses: number;
-  /**
-   * Square input size (InceptionV3 default 299, minimum 75; DenseNet121 default 224, minimum 32; Inception-v4
-   * default 299, minimum 32, zero-padded to 75 below 75).
-   */
+  /** Square input size (default and minimum: the model's catalog entry). */
   inputSize?: number;
   /** Input channels (default 3, as the ImageNet weights expect; replicate grey X-rays). */
   inputChannels?: number;
@@ -39,16 +36,11 @@ export interface ModelOptions {
   widthMultiplier?: number;
   /** Initialisation seed (default 0). */
   seed?: number;
-  /**
-   * EfficientNets only: Keras's `drop_connect_rate` (default 0.2), the stochastic depth rate that grows
-   * linearly with the block index (block b of B drops its residual branch with rate dropConnect * b / B).
-   */
+  /** EfficientNets only: Keras's `drop_connect_rate` (default 0.2; block b of B drops at dropConnect * b / B). */
   dropConnect?: number;
   /**
-   * EfficientNetB1 only: build it as Keras does with `weights='imagenet'`, which adds a Rescaling by
-   * 1 / sqrt(ImageNet std) after the Normalization (`rescaling_1`; keras/src/applications/efficientnet.py,
-   * tensorflow/tensorflow#49930). Set it to use Keras's ImageNet weights as Keras does; default false (Keras's
-   * `weights=None` graph). No weights, so the counts are the same.
+   * EfficientNetB1 only: Keras's `weights='imagenet'` graph, with a Rescaling by 1 / sqrt(ImageNet std) after the
+   * Normalization (`rescaling_1`, tensorflow/tensorflow#49930), for Keras's ImageNet weights; default false.
    */
   imagenetWeights?: boolean;
 }
@@ -85,30 +77,23 @@ export function resolveConfig(
     dropConnect?: number;
   },
 ): ModelConfig {
-  const inputSize = opts.inputSize ?? defaults.inputSize;
-  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1)
-    throw new Error(`ossify: ${arch}: numClasses must be a positive integer, got ${opts.numClasses}`);
-  if (!Number.isInteger(inputSize) || inputSize < defaults.minInput)
-    throw new Error(`ossify: ${arch}: inputSize must be an integer >= ${defaults.minInput}, got ${inputSize}`);
-  const w = opts.widthMultiplier ?? 1;
-  if (!(w > 0)) throw new Error(`ossify: ${arch}: widthMultiplier must be positive, got ${w}`);
-  const dropout = opts.dropout ?? defaults.dropout ?? 0;
-  if (!(dropout >= 0 && dropout < 1)) throw new Error(`ossify: ${arch}: dropout must be in [0, 1), got ${dropout}`);
+  const what = (option: string) => `${arch}: ${option}`;
+  checkNumber(opts.numClasses, what('numClasses'), { integer: true, min: 1 });
+  const size = { integer: true, min: defaults.minInput };
+  const inputSize = checkNumber(opts.inputSize ?? defaults.inputSize, what('inputSize'), size);
+  const w = checkNumber(opts.widthMultiplier ?? 1, what('widthMultiplier'), { above: 0 });
+  const dropout = checkNumber(opts.dropout ?? defaults.dropout ?? 0, what('dropout'), { min: 0, below: 1 });
   const dropConnect = opts.dropConnect ?? defaults.dropConnect;
   if (dropConnect !== undefined && defaults.dropConnect === undefined)
     throw new Error(`ossify: ${arch} has no stochastic depth: leave dropConnect out`);
-  if (dropConnect !== undefined && !(dropConnect >= 0 && dropConnect < 1))
-    throw new Error(`ossify: ${arch}: dropConnect must be in [0, 1), got ${dropConnect}`);
+  if (dropConnect !== undefined) checkNumber(dropConnect, what('dropConnect'), { min: 0, below: 1 });
   if (opts.imagenetWeights && arch !== 'efficientNetB1')
     throw new Error(`ossify: ${arch}: imagenetWeights changes EfficientNetB1's graph only; leave it out`);
   let bam: ModelConfig['bam'] = null;
   if (opts.bam) {
     const p: BamPlacement = opts.bam === true ? {} : opts.bam;
-    const o = { ...BAM_DEFAULTS } as Required<BamOptions>;
-    for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
-      if (p[k] !== undefined) (o as Record<string, unknown>)[k] = p[k];
     const positions = (p.positions ?? defaults.bamPositions).map((n) => defaults.aliases?.[n] ?? n);
-    bam = { ...o, positions };
+    bam = { ...bamOptions(p), positions };
   }
   return {
     arch,
@@ -217,13 +202,10 @@ export class Model extends Sequential {
     return this.plans.get(key) ?? this.plans.set(key, compilePlan(this, shape, opts)).get(key)!;
   }
   private readonly plans = new Map<string, Plan>();
-  private dropPlans(): void {
-    this.plans.forEach((p) => p.dispose());
-    this.plans.clear();
-  }
 
   override dispose(): void {
-    this.dropPlans();
+    this.plans.forEach((p) => p.dispose());
+    this.plans.clear();
     super.dispose();
   }
 
