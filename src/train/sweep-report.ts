@@ -18,7 +18,7 @@ import type { RunResult, SweepFile, TestSet } from './sweep.js';
 import { ensureFolder } from './run-folder.js';
 
 /** What the report quotes of the reference study: only the figures this project is sure of. */
-export const REFERENCE_STUDY = {
+const REFERENCE_STUDY = {
   citation:
     'S. S. F. Ruhi, F. Nahar, A. F. Ashrafi, "A novel approach towards the classification of Bone Fracture from ' +
     'Musculoskeletal Radiography images using Attention Based Transfer Learning", arXiv:2410.14833 (2024)',
@@ -34,7 +34,7 @@ export const REFERENCE_STUDY = {
 } as const;
 
 /** One run's predictions and result, as read from its folder. */
-export interface RunData {
+interface RunData {
   result: RunResult;
   ids: string[];
   labels: number[];
@@ -42,10 +42,10 @@ export interface RunData {
 }
 
 /** A metric's bootstrap interval [low, high]. */
-export type Bounds = [number, number];
+type Bounds = [number, number];
 
 /** One finished run in the report. */
-export interface RunSummary {
+interface RunSummary {
   name: string;
   row: string;
   label: string;
@@ -81,12 +81,12 @@ const METRIC_OF = {
   majority_baseline_accuracy: (s: RunSummary) => s.majority_baseline_accuracy,
 };
 /** A metric averaged over seeds. */
-export type RowMetric = keyof typeof METRIC_OF;
+type RowMetric = keyof typeof METRIC_OF;
 /** The metrics averaged over a row's seeds. */
-export const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
+const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
 
 /** Runs that differ only in their seed. */
-export interface RowSummary {
+interface RowSummary {
   row: string;
   label: string;
   /** The options of the row (its runs' but the seed). */
@@ -180,9 +180,7 @@ async function readRunData(dir: string): Promise<RunData | null> {
 }
 
 /** The plan and finished runs of one or more sweep folders (shards of one grid). */
-export async function collectSweep(
-  folders: readonly string[],
-): Promise<{ plan: SweepPlan; data: string[]; runs: RunData[] }> {
+async function collectSweep(folders: readonly string[]): Promise<{ plan: SweepPlan; data: string[]; runs: RunData[] }> {
   let plan: SweepPlan | null = null;
   const data: string[] = [];
   const runs = new Map<string, RunData>();
@@ -383,7 +381,7 @@ function summaries(cs: Comparison[]): string[] {
 }
 
 /** Build the report (report.json's content) of a sweep's plan and finished runs. */
-export function buildSweepReport(
+function buildSweepReport(
   plan: SweepPlan,
   data: RunData[],
   dataFolders: string[],
@@ -454,7 +452,7 @@ const pm = (m: number, sd: number, f: (v: number) => string): string =>
 const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
 
 /** report.md's text. */
-export function sweepMarkdown(r: SweepReport): string {
+function sweepMarkdown(r: SweepReport): string {
   const L: string[] = [`# ${r.title}`, ''];
   if (r.grid.description) L.push(r.grid.description, '');
   const done = r.runs.length;
@@ -561,7 +559,7 @@ export function sweepMarkdown(r: SweepReport): string {
 }
 
 /** The chart of every run's accuracy and ROC AUC with their intervals, and the majority baseline. */
-export function sweepChartSvg(r: SweepReport): string {
+function sweepChartSvg(r: SweepReport): string {
   const base = r.runs[0]?.majority_baseline_accuracy;
   return intervalChartSvg(
     r.runs.map((s) => ({

@@ -137,7 +137,7 @@ export function selectRuns(plan: SweepPlan, shard?: { index: number; count: numb
 }
 
 /** The test images: --test-data, else the data folder's test split, else its validation split. */
-export async function testSetOf(data: string, testData?: string): Promise<{ set: TestSet; records: FracRecord[] }> {
+async function testSetOf(data: string, testData?: string): Promise<{ set: TestSet; records: FracRecord[] }> {
   let kind: TestSet['kind'];
   let source: string;
   let records: FracRecord[];
@@ -167,7 +167,7 @@ export async function testSetOf(data: string, testData?: string): Promise<{ set:
 }
 
 /** The trainer's options for a run. */
-export function trainOptionsOf(
+function trainOptionsOf(
   run: PlannedRun,
   o: Pick<SweepOptions, 'data' | 'weightsDir' | 'workers'>,
   out: string,
