@@ -506,15 +506,3 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
   const { name, description, notes, source } = grid;
   return { grid: { name, description, notes, source }, overrides: set, varying, runs };
 }
-
-/** A run's input size in pixels ('default': its backbone's). */
-export function imageSizeOf(o: RunOptions): number {
-  return o.imageSize === 'default' ? backboneNamed(o.model)!.imageSize : o.imageSize;
-}
-
-/** The weights file a run starts from, or undefined (from scratch). */
-export function initWeightsOf(o: RunOptions, weightsDir: string | undefined): string | undefined {
-  if (o.initWeights) return o.initWeights;
-  if (o.init !== 'imagenet' || !weightsDir) return undefined;
-  return join(weightsDir, backboneNamed(o.model)!.weights);
-}

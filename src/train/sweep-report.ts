@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../io/safetensors.js';
-import { binaryMetrics, type ConfusionMatrix } from './metrics.js';
+import { binaryMetrics } from './metrics.js';
 import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './stats.js';
 import type { Interval, McNemarResult } from './stats.js';
 import { fixed, intervalChartSvg, mdTable } from './charts.js';
@@ -44,28 +44,8 @@ interface RunData {
 /** A metric's bootstrap interval [low, high]. */
 type Bounds = [number, number];
 
-/** One finished run in the report. */
-interface RunSummary {
-  name: string;
-  row: string;
-  label: string;
-  seed: number;
-  test: string;
-  epochs: RunResult['epochs'];
-  n: number;
-  positives: number;
-  accuracy: number;
-  weighted: { precision: number; recall: number; f1: number };
-  /** Precision, recall and F1 of the fractured class. */
-  fractured: { precision: number; recall: number; f1: number };
-  auc: number;
-  balanced_accuracy: number;
-  confusion: ConfusionMatrix;
-  majority_baseline_accuracy: number;
-  ci: { accuracy: Bounds; f1: Bounds; auc: Bounds };
-  timing: { wall_s: number; train_s: number; eval_s: number; images_per_s: number; peak_gpu_mib: number };
-  adapter: string;
-}
+/** One finished run in the report (report.json's `runs`). */
+type RunSummary = ReturnType<typeof summarize>;
 
 /** Each metric averaged over a row's seeds, as read from a run. */
 const METRIC_OF = {
@@ -213,7 +193,7 @@ async function collectSweep(folders: readonly string[]): Promise<{ plan: SweepPl
 
 const r6 = (v: number): number => (Number.isFinite(v) ? Number(v.toFixed(6)) : v);
 
-function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
+function summarize(d: RunData, opts: Required<SweepReportOptions>) {
   const m = binaryMetrics(d.probs, d.labels);
   const ci = bootstrapMetrics(d.probs, d.labels, opts);
   const ends = (i: Interval): Bounds => [i.lo, i.hi];
