@@ -100,23 +100,7 @@ export interface Comparison {
 }
 
 /** The report as report.json holds it. */
-export interface SweepReport {
-  title: string;
-  grid: SweepPlan['grid'];
-  data: string[];
-  tests: TestSet[];
-  statistics: { resamples: number; seed: number; level: number; method: string };
-  reference: typeof REFERENCE_STUDY;
-  rows: RowSummary[];
-  runs: RunSummary[];
-  comparisons: Comparison[];
-  /** Per pair of rows compared over several seeds: in how many the difference is real. */
-  comparison_summaries: string[];
-  pending: { name: string; label: string }[];
-  skipped: { row: string; label: string; runs: string[]; reason: string }[];
-  adapters: string[];
-  notes: string[];
-}
+export type SweepReport = ReturnType<typeof buildSweepReport>;
 
 /** Options of the report. */
 export interface SweepReportOptions {
@@ -127,11 +111,7 @@ export interface SweepReportOptions {
 }
 
 /** Files {@link writeSweepReport} writes. */
-export interface SweepReportFiles {
-  markdown: string;
-  json: string;
-  svg: string;
-}
+export type SweepReportFiles = Record<'markdown' | 'json' | 'svg', string>;
 
 async function readRunData(dir: string): Promise<RunData | null> {
   const resultPath = join(dir, 'result.json');
@@ -361,18 +341,13 @@ function summaries(cs: Comparison[]): string[] {
 }
 
 /** Build the report (report.json's content) of a sweep's plan and finished runs. */
-function buildSweepReport(
-  plan: SweepPlan,
-  data: RunData[],
-  dataFolders: string[],
-  options: SweepReportOptions = {},
-): SweepReport {
+function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: string[], options: SweepReportOptions = {}) {
   const opts = { resamples: options.resamples ?? 2000, seed: options.seed ?? 0 };
   const sums = data.map((d) => summarize(d, opts));
   const rows = rowsOf(plan, sums);
   const comps = comparisons(data, sums, rows, opts);
   const finished = new Set(sums.map((s) => s.name));
-  const skipped: SweepReport['skipped'] = [];
+  const skipped: { row: string; label: string; runs: string[]; reason: string }[] = [];
   for (const r of plan.runs.filter((x) => x.skip && !finished.has(x.name))) {
     const same = skipped.find((s) => s.row === r.row && s.reason === r.skip);
     if (same) same.runs.push(r.name);

@@ -97,9 +97,7 @@ export interface SweepOptions {
 }
 
 /** Progress and messages; the CLI prints them. */
-export interface SweepHooks extends Pick<TrainHooks, 'progress'> {
-  log?: (line: string) => void;
-}
+export type SweepHooks = Pick<TrainHooks, 'log' | 'progress'>;
 
 /** What {@link sweep} returns. */
 export interface SweepResult {
