@@ -398,12 +398,8 @@ const COMMANDS: Record<string, Command> = {
       },
       workers: { help: 'JPEG decode worker threads', is: R.workers },
       list: { help: 'print the runs of the grid (name, row, status) and exit', is: 'flag' },
-      resamples: {
-        help: 'bootstrap resamples of the report (default 2000)',
-        is: { integer: true, min: 2000 },
-        default: 2000,
-      },
-      'bootstrap-seed': { help: 'seed of the bootstrap resamples (default 0)', is: R.seed, default: 0 },
+      resamples: { help: 'bootstrap resamples of the report (default 2000)', is: { integer: true, min: 2000 } },
+      'bootstrap-seed': { help: 'seed of the bootstrap resamples (default 0)', is: R.seed },
     },
     positionals: true,
     async run(v, positionals) {
@@ -412,10 +408,8 @@ const COMMANDS: Record<string, Command> = {
         if (!folders.length) throw new UsageError('sweep report: give one or more sweep folders');
         const { writeSweepReport } = await import('./train/sweep-report.js');
         const out = typeof v.out === 'string' ? resolve(v.out) : folders[0];
-        const files = await writeSweepReport(folders, out, {
-          resamples: v.resamples as number,
-          seed: v.bootstrapSeed as number,
-        });
+        const seed = v.bootstrapSeed as number | undefined;
+        const files = await writeSweepReport(folders, out, { resamples: v.resamples as number | undefined, seed });
         console.log(`report of ${folders.length} sweep folder(s): ${files.markdown} (${files.json}, ${files.svg})`);
         return;
       }

@@ -65,18 +65,8 @@ type RowMetric = keyof typeof METRIC_OF;
 /** The metrics averaged over a row's seeds. */
 const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
 
-/** Runs that differ only in their seed. */
-interface RowSummary {
-  row: string;
-  label: string;
-  /** The options of the row (its runs' but the seed). */
-  options: Omit<RunOptions, 'seed'>;
-  seeds: number[];
-  runs: string[];
-  mean: Record<RowMetric, number>;
-  /** Sample standard deviation over seeds; NaN for one seed (null in report.json). */
-  sd: Record<RowMetric, number>;
-}
+/** Runs that differ only in their seed (report.json's `rows`). */
+type RowSummary = ReturnType<typeof rowsOf>[number];
 
 /** A paired comparison of two runs on the same test images. */
 export interface Comparison {
@@ -206,25 +196,21 @@ function summarize(d: RunData, opts: Required<SweepReportOptions>) {
   };
 }
 
-function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
-  const rows: RowSummary[] = [];
-  for (const p of plan.runs) {
+/**
+ * The rows of the finished runs in grid order: their options but the seed, and each metric's mean and
+ * sample standard deviation over the seeds (NaN for one seed: null in report.json).
+ */
+function rowsOf(plan: SweepPlan, runs: RunSummary[]) {
+  const firsts = plan.runs.filter((p, i) => plan.runs.findIndex((q) => q.row === p.row) === i);
+  return firsts.flatMap((p) => {
     const mine = runs.filter((r) => r.row === p.row);
-    if (!mine.length || rows.some((r) => r.row === p.row)) continue;
     const { seed: _, ...options } = p.options;
     const stat = (f: (xs: number[]) => number): Record<RowMetric, number> =>
       Object.fromEntries(ROW_METRICS.map((k) => [k, f(mine.map(METRIC_OF[k]))])) as Record<RowMetric, number>;
-    rows.push({
-      row: p.row,
-      label: p.label,
-      options,
-      seeds: mine.map((r) => r.seed),
-      runs: mine.map((r) => r.name),
-      mean: stat(mean),
-      sd: stat(sampleSd),
-    });
-  }
-  return rows;
+    const seeds = mine.map((r) => r.seed);
+    const row = { row: p.row, label: p.label, options, seeds, runs: mine.map((r) => r.name) };
+    return mine.length ? [{ ...row, mean: stat(mean), sd: stat(sampleSd) }] : [];
+  });
 }
 
 const pct = (v: number): string => fixed(100 * v, 2);
