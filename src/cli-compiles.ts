@@ -6,7 +6,7 @@
 import { runtime, type CompileStats } from './gpu/runtime.js';
 
 /** Where compile progress goes: a status line (null clears it) and whole lines. */
-export interface CompileSink {
+interface CompileSink {
   status(text: string | null): void;
   log(line: string): void;
 }

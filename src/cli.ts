@@ -12,6 +12,7 @@ import { watchCompiles } from './cli-compiles.js';
 import { ensureFolder } from './train/run-folder.js';
 import { optionProblem, type NumberRange } from './validate.js';
 import type { TrainOptions, TrainProgress } from './train/trainer.js';
+import type { SweepOptions } from './train/sweep.js';
 import {
   IMAGE_SIZE,
   IMAGE_SIZE_HELP,
@@ -52,7 +53,7 @@ interface Command {
 }
 
 /** The bundled FracAtlas sample (48 images), found beside the package. */
-export function bundledSample(): string {
+function bundledSample(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const c of [join(here, '..', 'data', 'fracatlas-sample'), join(here, '..', '..', 'data', 'fracatlas-sample')])
     if (existsSync(join(c, 'dataset.csv'))) return c;
@@ -397,23 +398,18 @@ const COMMANDS: Record<string, Command> = {
       },
       workers: { help: 'JPEG decode worker threads', is: R.workers },
       list: { help: 'print the runs of the grid (name, row, status) and exit', is: 'flag' },
-      resamples: {
-        help: 'bootstrap resamples of the report (default 2000)',
-        is: { integer: true, min: 2000 },
-        default: 2000,
-      },
-      'bootstrap-seed': { help: 'seed of the bootstrap resamples (default 0)', is: R.seed, default: 0 },
+      resamples: { help: 'bootstrap resamples of the report (default 2000)', is: { integer: true, min: 2000 } },
+      'bootstrap-seed': { help: 'seed of the bootstrap resamples (default 0)', is: R.seed },
     },
     positionals: true,
     async run(v, positionals) {
-      const resamples = v.resamples as number;
-      const bootstrapSeed = v.bootstrapSeed as number;
       if (positionals[0] === 'report') {
         const folders = positionals.slice(1).map((f) => existing(f, 'sweep report', 'folder'));
         if (!folders.length) throw new UsageError('sweep report: give one or more sweep folders');
         const { writeSweepReport } = await import('./train/sweep-report.js');
         const out = typeof v.out === 'string' ? resolve(v.out) : folders[0];
-        const files = await writeSweepReport(folders, out, { resamples, seed: bootstrapSeed });
+        const seed = v.bootstrapSeed as number | undefined;
+        const files = await writeSweepReport(folders, out, { resamples: v.resamples as number | undefined, seed });
         console.log(`report of ${folders.length} sweep folder(s): ${files.markdown} (${files.json}, ${files.svg})`);
         return;
       }
@@ -441,8 +437,7 @@ const COMMANDS: Record<string, Command> = {
       if (v.capEpochs && !v.maxMinutes) {
         throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
       }
-      const weightsDir = v.weightsDir as string | undefined;
-      const plan = planSweep(loadGrid(v.grid), { weightsDir, set });
+      const plan = planSweep(loadGrid(v.grid), { weightsDir: v.weightsDir as string | undefined, set });
       const { sweep, selectRuns, checkSweepFolder } = await import('./train/sweep.js');
       const selected = selectRuns(plan, shard, only);
       await checkSweepFolder(resolve(v.out), plan);
@@ -458,24 +453,10 @@ const COMMANDS: Record<string, Command> = {
       await init();
       const bar = progressBar();
       const compiled = watchCompiles(bar);
-      const r = await sweep(
-        {
-          grid: v.grid,
-          data: v.data as string,
-          out: v.out,
-          testData: v.testData as string | undefined,
-          weightsDir,
-          shard,
-          set,
-          only,
-          maxMinutes: v.maxMinutes as number | undefined,
-          capEpochs: !!v.capEpochs,
-          workers: v.workers as number | undefined,
-          resamples,
-          bootstrapSeed,
-        },
-        { log: (s) => bar.log(s), progress: (p) => bar.update(p) },
-      );
+      // The values keep their option names (testData, weightsDir, maxMinutes, capEpochs, workers, resamples,
+      // bootstrapSeed); those read above replace their text.
+      const options = { ...v, shard, set, only } as unknown as SweepOptions;
+      const r = await sweep(options, { log: (s) => bar.log(s), progress: (p) => bar.update(p) });
       await compiled();
       bar.done();
       const left = r.pending.length ? `, ${r.pending.length} pending (rerun to continue)` : '';

@@ -85,6 +85,6 @@ export { predictImage, trainStep, evalBatch, DECISION_THRESHOLD, type ImagePredi
 export { gradCam } from './train/attention.js';
 export { binaryMetrics, confusionMatrix, rocCurve, rocAuc, majorityBaseline } from './train/metrics.js';
 export type { BinaryMetrics, BaselineMetrics, ClassReport, ConfusionMatrix, RocCurve } from './train/metrics.js';
-export { lineChartSvg, rocSvg, confusionSvg, overlayHeatmap, grayOf, jet } from './train/charts.js';
+export { lineChartSvg, rocSvg, confusionSvg, overlayHeatmap } from './train/charts.js';
 export type { Series, ChartOptions, GrayImage, RgbaImage } from './train/charts.js';
 export { makeRng, shuffleInPlace, hashSeed, type Rng } from './data/rng.js';

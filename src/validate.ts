@@ -137,7 +137,7 @@ export function checkShape(shape: unknown, what: string): readonly number[] {
 }
 
 /** Per-side sizes [top, bottom, left, right]. */
-export type Sides = readonly [number, number, number, number];
+type Sides = readonly [number, number, number, number];
 const SIDES = '[top, bottom, left, right] of non-negative integers';
 const isSides = (v: unknown): v is Sides =>
   Array.isArray(v) && v.length === 4 && v.every((d) => inRange(d, { integer: true, min: 0 }));

@@ -15,7 +15,7 @@ export interface GrayImage {
 }
 
 /** Escapes text for XML/SVG. */
-export function xmlEscape(s: string): string {
+function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -23,7 +23,7 @@ export function xmlEscape(s: string): string {
 export const fixed = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 
 /** A Markdown table row (an empty cell is one space). */
-export const mdRow = (cells: readonly (string | number)[]): string =>
+const mdRow = (cells: readonly (string | number)[]): string =>
   `|${cells.map((c) => (c === '' ? ' ' : ` ${c} `)).join('|')}|`;
 
 /**

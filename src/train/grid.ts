@@ -55,12 +55,12 @@ export const BACKBONES: readonly Backbone[] = (
 }));
 
 /** The backbone of a grid's model name, or undefined. */
-export function backboneNamed(name: string): Backbone | undefined {
+function backboneNamed(name: string): Backbone | undefined {
   return BACKBONES.find((b) => b.name === name);
 }
 
 /** The options a run of a grid passes to the trainer as they are. */
-export const TRAINER_KEYS = [
+const TRAINER_KEYS = [
   'bam',
   'bamCombine',
   'width',
@@ -80,7 +80,7 @@ export const TRAINER_KEYS = [
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 /** A trainer option a grid passes on as it is. */
-export type TrainerKey = (typeof TRAINER_KEYS)[number];
+type TrainerKey = (typeof TRAINER_KEYS)[number];
 
 /** The {@link TRAINER_KEYS} options of `o` (a run's options or the trainer's defaults). */
 export function trainerOptions(o: Pick<RunOptions, TrainerKey>): Pick<RunOptions, TrainerKey> {
@@ -105,7 +105,7 @@ export interface RunOptions extends Required<Pick<TrainOptions, TrainerKey>> {
  * Options a grid leaves unset: the reference study's recipe ({@link TRAIN_DEFAULTS}) at each
  * backbone's input size, without a per-run report.md (its Grad-CAM overlays compile more kernels).
  */
-export const RUN_DEFAULTS: RunOptions = {
+const RUN_DEFAULTS: RunOptions = {
   ...trainerOptions({ ...TRAIN_DEFAULTS, allowPartialInit: false }),
   model: TRAIN_DEFAULTS.model,
   init: 'scratch',
@@ -202,7 +202,7 @@ const CHECKS: Record<Key, Want> = {
 };
 
 /** The options a grid may set. */
-export const GRID_OPTIONS = Object.keys(CHECKS) as Key[];
+const GRID_OPTIONS = Object.keys(CHECKS) as Key[];
 const GRID_KEYS = ['name', 'description', 'notes', 'fixed', 'axes', 'blocks'];
 
 const squash = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
@@ -442,7 +442,7 @@ export interface PlanOptions {
 }
 
 /** Check `--set` overrides as grid options are checked; returns them normalised. */
-export function checkOverrides(grid: Grid, set: Partial<Record<string, unknown>>): Partial<RunOptions> {
+function checkOverrides(grid: Grid, set: Partial<Record<string, unknown>>): Partial<RunOptions> {
   const axisKeys = new Set([...grid.axes, ...grid.blocks.flatMap((b) => b.axes)].map(([k]) => k as string));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(set)) {
@@ -505,16 +505,4 @@ export function planSweep(grid: Grid, opts: PlanOptions = {}): SweepPlan {
   });
   const { name, description, notes, source } = grid;
   return { grid: { name, description, notes, source }, overrides: set, varying, runs };
-}
-
-/** A run's input size in pixels ('default': its backbone's). */
-export function imageSizeOf(o: RunOptions): number {
-  return o.imageSize === 'default' ? backboneNamed(o.model)!.imageSize : o.imageSize;
-}
-
-/** The weights file a run starts from, or undefined (from scratch). */
-export function initWeightsOf(o: RunOptions, weightsDir: string | undefined): string | undefined {
-  if (o.initWeights) return o.initWeights;
-  if (o.init !== 'imagenet' || !weightsDir) return undefined;
-  return join(weightsDir, backboneNamed(o.model)!.weights);
 }

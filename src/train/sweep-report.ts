@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../io/safetensors.js';
-import { binaryMetrics, type ConfusionMatrix } from './metrics.js';
+import { binaryMetrics } from './metrics.js';
 import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './stats.js';
 import type { Interval, McNemarResult } from './stats.js';
 import { fixed, intervalChartSvg, mdTable } from './charts.js';
@@ -18,7 +18,7 @@ import type { RunResult, SweepFile, TestSet } from './sweep.js';
 import { ensureFolder } from './run-folder.js';
 
 /** What the report quotes of the reference study: only the figures this project is sure of. */
-export const REFERENCE_STUDY = {
+const REFERENCE_STUDY = {
   citation:
     'S. S. F. Ruhi, F. Nahar, A. F. Ashrafi, "A novel approach towards the classification of Bone Fracture from ' +
     'Musculoskeletal Radiography images using Attention Based Transfer Learning", arXiv:2410.14833 (2024)',
@@ -34,7 +34,7 @@ export const REFERENCE_STUDY = {
 } as const;
 
 /** One run's predictions and result, as read from its folder. */
-export interface RunData {
+interface RunData {
   result: RunResult;
   ids: string[];
   labels: number[];
@@ -42,30 +42,10 @@ export interface RunData {
 }
 
 /** A metric's bootstrap interval [low, high]. */
-export type Bounds = [number, number];
+type Bounds = [number, number];
 
-/** One finished run in the report. */
-export interface RunSummary {
-  name: string;
-  row: string;
-  label: string;
-  seed: number;
-  test: string;
-  epochs: RunResult['epochs'];
-  n: number;
-  positives: number;
-  accuracy: number;
-  weighted: { precision: number; recall: number; f1: number };
-  /** Precision, recall and F1 of the fractured class. */
-  fractured: { precision: number; recall: number; f1: number };
-  auc: number;
-  balanced_accuracy: number;
-  confusion: ConfusionMatrix;
-  majority_baseline_accuracy: number;
-  ci: { accuracy: Bounds; f1: Bounds; auc: Bounds };
-  timing: { wall_s: number; train_s: number; eval_s: number; images_per_s: number; peak_gpu_mib: number };
-  adapter: string;
-}
+/** One finished run in the report (report.json's `runs`). */
+type RunSummary = ReturnType<typeof summarize>;
 
 /** Each metric averaged over a row's seeds, as read from a run. */
 const METRIC_OF = {
@@ -81,22 +61,12 @@ const METRIC_OF = {
   majority_baseline_accuracy: (s: RunSummary) => s.majority_baseline_accuracy,
 };
 /** A metric averaged over seeds. */
-export type RowMetric = keyof typeof METRIC_OF;
+type RowMetric = keyof typeof METRIC_OF;
 /** The metrics averaged over a row's seeds. */
-export const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
+const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
 
-/** Runs that differ only in their seed. */
-export interface RowSummary {
-  row: string;
-  label: string;
-  /** The options of the row (its runs' but the seed). */
-  options: Omit<RunOptions, 'seed'>;
-  seeds: number[];
-  runs: string[];
-  mean: Record<RowMetric, number>;
-  /** Sample standard deviation over seeds; NaN for one seed (null in report.json). */
-  sd: Record<RowMetric, number>;
-}
+/** Runs that differ only in their seed (report.json's `rows`). */
+type RowSummary = ReturnType<typeof rowsOf>[number];
 
 /** A paired comparison of two runs on the same test images. */
 export interface Comparison {
@@ -120,23 +90,7 @@ export interface Comparison {
 }
 
 /** The report as report.json holds it. */
-export interface SweepReport {
-  title: string;
-  grid: SweepPlan['grid'];
-  data: string[];
-  tests: TestSet[];
-  statistics: { resamples: number; seed: number; level: number; method: string };
-  reference: typeof REFERENCE_STUDY;
-  rows: RowSummary[];
-  runs: RunSummary[];
-  comparisons: Comparison[];
-  /** Per pair of rows compared over several seeds: in how many the difference is real. */
-  comparison_summaries: string[];
-  pending: { name: string; label: string }[];
-  skipped: { row: string; label: string; runs: string[]; reason: string }[];
-  adapters: string[];
-  notes: string[];
-}
+export type SweepReport = ReturnType<typeof buildSweepReport>;
 
 /** Options of the report. */
 export interface SweepReportOptions {
@@ -147,11 +101,7 @@ export interface SweepReportOptions {
 }
 
 /** Files {@link writeSweepReport} writes. */
-export interface SweepReportFiles {
-  markdown: string;
-  json: string;
-  svg: string;
-}
+export type SweepReportFiles = Record<'markdown' | 'json' | 'svg', string>;
 
 async function readRunData(dir: string): Promise<RunData | null> {
   const resultPath = join(dir, 'result.json');
@@ -180,9 +130,7 @@ async function readRunData(dir: string): Promise<RunData | null> {
 }
 
 /** The plan and finished runs of one or more sweep folders (shards of one grid). */
-export async function collectSweep(
-  folders: readonly string[],
-): Promise<{ plan: SweepPlan; data: string[]; runs: RunData[] }> {
+async function collectSweep(folders: readonly string[]): Promise<{ plan: SweepPlan; data: string[]; runs: RunData[] }> {
   let plan: SweepPlan | null = null;
   const data: string[] = [];
   const runs = new Map<string, RunData>();
@@ -215,7 +163,7 @@ export async function collectSweep(
 
 const r6 = (v: number): number => (Number.isFinite(v) ? Number(v.toFixed(6)) : v);
 
-function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
+function summarize(d: RunData, opts: Required<SweepReportOptions>) {
   const m = binaryMetrics(d.probs, d.labels);
   const ci = bootstrapMetrics(d.probs, d.labels, opts);
   const ends = (i: Interval): Bounds => [i.lo, i.hi];
@@ -248,25 +196,21 @@ function summarize(d: RunData, opts: Required<SweepReportOptions>): RunSummary {
   };
 }
 
-function rowsOf(plan: SweepPlan, runs: RunSummary[]): RowSummary[] {
-  const rows: RowSummary[] = [];
-  for (const p of plan.runs) {
+/**
+ * The rows of the finished runs in grid order: their options but the seed, and each metric's mean and
+ * sample standard deviation over the seeds (NaN for one seed: null in report.json).
+ */
+function rowsOf(plan: SweepPlan, runs: RunSummary[]) {
+  const firsts = plan.runs.filter((p, i) => plan.runs.findIndex((q) => q.row === p.row) === i);
+  return firsts.flatMap((p) => {
     const mine = runs.filter((r) => r.row === p.row);
-    if (!mine.length || rows.some((r) => r.row === p.row)) continue;
     const { seed: _, ...options } = p.options;
     const stat = (f: (xs: number[]) => number): Record<RowMetric, number> =>
       Object.fromEntries(ROW_METRICS.map((k) => [k, f(mine.map(METRIC_OF[k]))])) as Record<RowMetric, number>;
-    rows.push({
-      row: p.row,
-      label: p.label,
-      options,
-      seeds: mine.map((r) => r.seed),
-      runs: mine.map((r) => r.name),
-      mean: stat(mean),
-      sd: stat(sampleSd),
-    });
-  }
-  return rows;
+    const seeds = mine.map((r) => r.seed);
+    const row = { row: p.row, label: p.label, options, seeds, runs: mine.map((r) => r.name) };
+    return mine.length ? [{ ...row, mean: stat(mean), sd: stat(sampleSd) }] : [];
+  });
 }
 
 const pct = (v: number): string => fixed(100 * v, 2);
@@ -383,18 +327,13 @@ function summaries(cs: Comparison[]): string[] {
 }
 
 /** Build the report (report.json's content) of a sweep's plan and finished runs. */
-export function buildSweepReport(
-  plan: SweepPlan,
-  data: RunData[],
-  dataFolders: string[],
-  options: SweepReportOptions = {},
-): SweepReport {
+function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: string[], options: SweepReportOptions = {}) {
   const opts = { resamples: options.resamples ?? 2000, seed: options.seed ?? 0 };
   const sums = data.map((d) => summarize(d, opts));
   const rows = rowsOf(plan, sums);
   const comps = comparisons(data, sums, rows, opts);
   const finished = new Set(sums.map((s) => s.name));
-  const skipped: SweepReport['skipped'] = [];
+  const skipped: { row: string; label: string; runs: string[]; reason: string }[] = [];
   for (const r of plan.runs.filter((x) => x.skip && !finished.has(x.name))) {
     const same = skipped.find((s) => s.row === r.row && s.reason === r.skip);
     if (same) same.runs.push(r.name);
@@ -454,7 +393,7 @@ const pm = (m: number, sd: number, f: (v: number) => string): string =>
 const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
 
 /** report.md's text. */
-export function sweepMarkdown(r: SweepReport): string {
+function sweepMarkdown(r: SweepReport): string {
   const L: string[] = [`# ${r.title}`, ''];
   if (r.grid.description) L.push(r.grid.description, '');
   const done = r.runs.length;
@@ -561,7 +500,7 @@ export function sweepMarkdown(r: SweepReport): string {
 }
 
 /** The chart of every run's accuracy and ROC AUC with their intervals, and the majority baseline. */
-export function sweepChartSvg(r: SweepReport): string {
+function sweepChartSvg(r: SweepReport): string {
   const base = r.runs[0]?.majority_baseline_accuracy;
   return intervalChartSvg(
     r.runs.map((s) => ({

@@ -24,7 +24,7 @@ import { loadModel } from './load.js';
 import { ensureFolder } from './run-folder.js';
 import type { ModelName } from './options.js';
 import { quantile } from './stats.js';
-import { imageSizeOf, initWeightsOf, loadGrid, planSweep, trainerOptions } from './grid.js';
+import { BACKBONES, loadGrid, planSweep, trainerOptions } from './grid.js';
 import type { GridSpec, PlannedRun, SweepPlan } from './grid.js';
 import { writeSweepReport, type SweepReportFiles } from './sweep-report.js';
 
@@ -42,11 +42,7 @@ export interface TestSet {
 }
 
 /** What result.json holds: a finished run. */
-export interface RunResult {
-  name: string;
-  row: string;
-  label: string;
-  options: PlannedRun['options'];
+export interface RunResult extends Pick<PlannedRun, 'name' | 'row' | 'label' | 'options'> {
   test: TestSet;
   epochs: {
     /** Epochs trained. */
@@ -101,9 +97,7 @@ export interface SweepOptions {
 }
 
 /** Progress and messages; the CLI prints them. */
-export interface SweepHooks extends Pick<TrainHooks, 'progress'> {
-  log?: (line: string) => void;
-}
+export type SweepHooks = Pick<TrainHooks, 'log' | 'progress'>;
 
 /** What {@link sweep} returns. */
 export interface SweepResult {
@@ -137,7 +131,7 @@ export function selectRuns(plan: SweepPlan, shard?: { index: number; count: numb
 }
 
 /** The test images: --test-data, else the data folder's test split, else its validation split. */
-export async function testSetOf(data: string, testData?: string): Promise<{ set: TestSet; records: FracRecord[] }> {
+async function testSetOf(data: string, testData?: string): Promise<{ set: TestSet; records: FracRecord[] }> {
   let kind: TestSet['kind'];
   let source: string;
   let records: FracRecord[];
@@ -166,23 +160,21 @@ export async function testSetOf(data: string, testData?: string): Promise<{ set:
   return { set: { kind, source, n: records.length, positives, key: key.slice(0, 16) }, records };
 }
 
-/** The trainer's options for a run. */
-export function trainOptionsOf(
-  run: PlannedRun,
-  o: Pick<SweepOptions, 'data' | 'weightsDir' | 'workers'>,
-  out: string,
-): TrainOptions {
+/** The trainer's options for a run: the backbone's input size for 'default', its ImageNet weights for 'imagenet'. */
+function trainOptionsOf(run: PlannedRun, o: SweepOptions, out: string): TrainOptions {
   const x = run.options;
+  const backbone = BACKBONES.find((b) => b.name === x.model)!;
+  const imagenet = x.init === 'imagenet' && o.weightsDir ? join(o.weightsDir, backbone.weights) : undefined;
   return {
     ...trainerOptions(x),
     data: resolve(o.data),
     out,
     model: x.model as ModelName,
-    imageSize: imageSizeOf(x),
+    imageSize: x.imageSize === 'default' ? backbone.imageSize : x.imageSize,
     plateau: { patience: x.patience },
     maxMinutes: 0,
     workers: o.workers,
-    initWeights: initWeightsOf(x, o.weightsDir),
+    initWeights: x.initWeights || imagenet,
   };
 }
 
