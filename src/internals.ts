@@ -43,5 +43,5 @@ export { resolveConfig } from './models/index.js';
 export { writeFileAtomic, removeStaleTemps } from './io/safetensors.js';
 export { OPTIMIZER_PREFIX, CHECKPOINT_FORMAT_KEY, CHECKPOINT_FORMAT_VERSION } from './io/checkpoint.js';
 export { layerOf } from './io/import.js';
-export { matchTorchByOrder, torchModules, transpose2d, naturalCompare } from './io/torch-import.js';
+export { matchTorchByOrder, torchModules, transpose2d, naturalCompare, oihwToHwio } from './io/torch-import.js';
 export type { TorchKind, TorchModule, TorchModules } from './io/torch-import.js';

@@ -19,17 +19,6 @@ import sharp from 'sharp';
 import { hashSeed, makeRng } from './rng.js';
 import { normalizeInto, resizePixels, type Backbone } from './pixels.js';
 
-export {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  normalizeInto,
-  resizeBilinear,
-  resizePixels,
-  modelInput,
-  type Backbone,
-  type PixelImage,
-} from './pixels.js';
-
 /** Why an image could not be used. */
 export type ImageErrorKind = 'missing-file' | 'truncated' | 'corrupt' | 'unsupported';
 

@@ -20,10 +20,10 @@ import {
   runDecodeTask,
   sampleAugmentation,
   type AugmentOptions,
-  type Backbone,
   type DecodeResult,
   type DecodeTask,
 } from './images.js';
+import type { Backbone } from './pixels.js';
 import { hashSeed, makeRng, shuffleInPlace } from './rng.js';
 
 /** How a loader decodes: in worker threads, or in the main thread as a fallback. */

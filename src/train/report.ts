@@ -11,8 +11,6 @@ import type { BinaryMetrics, RocCurve } from './metrics.js';
 import { confusionSvg, lineChartSvg, overlayHeatmap, rocSvg, type GrayImage, type RgbaImage } from './charts.js';
 import { fixed, mdTable } from './charts.js';
 
-export * from './charts.js';
-
 /** One epoch of the training log. */
 export interface EpochLog {
   /** 1-based epoch number as shown. */
@@ -71,7 +69,7 @@ const pct = (v: number): string => (Number.isFinite(v) ? `${fixed(100 * v, 2)}%`
 const num = (v: number): string => fixed(v, 4);
 
 /** The Markdown text of the report (file names as written by {@link writeReport}). */
-export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; original: string }[] = []): string {
+function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; original: string }[] = []): string {
   const m = input.metrics;
   const b = m.baseline;
   const L: string[] = [`# ${input.title}`, ''];
