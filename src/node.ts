@@ -1,6 +1,7 @@
 /**
  * ossify's Node-only parts (`import ... from 'ossify/node'`): the FracAtlas data pipeline (sharp,
  * worker threads), the trainer, evaluation, prediction with attention maps, reports, and weight files.
+ * What a page can run too (metrics, charts, pixels, checkpoints, Grad-CAM) is in `ossify`.
  * @packageDocumentation
  * @module ossify/node
  */
@@ -23,6 +24,7 @@ export type { EarlyStoppingOptions, EarlyStoppingStep } from './train/plateau.js
 export { writeReport, type ReportInput, type ReportImage, type ReportFiles } from './train/report.js';
 export { bootstrapMetrics, pairedAucDifference, mcnemar, type BootstrapOptions } from './train/stats.js';
 export type { Interval, MetricIntervals, McNemarResult } from './train/stats.js';
+export type { BinaryMetrics, BaselineMetrics, ClassReport, RocCurve, ConfusionMatrix } from './train/metrics.js';
 export { loadKerasH5, type KerasH5Options, type KerasH5Weights } from './io/keras-h5.js';
 export { sweep, selectRuns, testSetOf, trainOptionsOf, checkSweepFolder } from './train/sweep.js';
 export type { SweepOptions, SweepHooks, SweepResult, RunResult, TestSet, SweepFile } from './train/sweep.js';

@@ -108,34 +108,22 @@ interface PoolWorker {
  * A small pool of decode workers (FIFO queue, {@link PER_WORKER} tasks in flight per worker); decodes in the main
  * thread when no worker entry is found or all workers died.
  */
-export class DecodePool {
+class DecodePool {
   private workers: PoolWorker[] = [];
   private queue: Job[] = [];
   /** Jobs sent to a worker, by task id. */
   private pending = new Map<number, Job & { owner: PoolWorker }>();
   private mainBusy = 0;
 
-  private constructor(
-    /** 'workers' or 'main-thread'. */
-    readonly mode: DecodeMode,
-    /** Human-readable origin of the worker code (or why there are none). */
-    readonly source: string,
-  ) {}
+  private constructor(readonly mode: DecodeMode) {}
 
-  /** Starts `size` workers (0: main thread). */
+  /** Starts `size` workers (0, or no worker entry found: decodes in the main thread). */
   static async create(size: number, entry?: WorkerEntry | null): Promise<DecodePool> {
-    if (size <= 0) return new DecodePool('main-thread', 'workers: 0 requested');
-    const found = entry === undefined ? await resolveDecodeWorker() : entry;
-    if (!found)
-      return new DecodePool('main-thread', 'no decode worker entry found (see loader.ts); decoding in the main thread');
-    const pool = new DecodePool('workers', `${size} worker(s), ${found.source}`);
+    const found = size <= 0 ? null : entry === undefined ? await resolveDecodeWorker() : entry;
+    if (!found) return new DecodePool('main-thread');
+    const pool = new DecodePool('workers');
     for (let i = 0; i < size; i++) pool.spawn(found.url);
     return pool;
-  }
-
-  /** Number of live workers. */
-  get size(): number {
-    return this.workers.filter((w) => w.alive).length;
   }
 
   private spawn(url: URL): void {
@@ -382,7 +370,7 @@ export class BatchLoader {
   }
 
   /** The decode pool (started on first use). */
-  decodePool(): Promise<DecodePool> {
+  private decodePool(): Promise<DecodePool> {
     this.pool ??= DecodePool.create(this.opts.workers ?? Math.min(4, availableParallelism()), this.opts.workerEntry);
     return this.pool;
   }
