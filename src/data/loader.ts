@@ -352,9 +352,7 @@ export class BatchLoader {
   readonly height: number;
   private pool: Promise<DecodePool> | undefined;
   private taskId = 0;
-  /** Stats of every finished (or stopped) epoch, by epoch number. */
-  readonly stats = new Map<number, EpochDataStats>();
-  /** Stats of the last epoch iterated. */
+  /** Stats of the last epoch iterated (finished or stopped). */
   lastStats: EpochDataStats | undefined;
 
   constructor(readonly opts: LoaderOptions) {
@@ -422,11 +420,9 @@ export class BatchLoader {
     const schedule = (b: number): void => {
       if (b >= nb || batches.has(b)) return;
       const idx = order.slice(b * bs, (b + 1) * bs);
-      const results = Promise.all(idx.map((ri, j) => decode(ri, keys[b * bs + j]!)));
-      batches.set(
-        b,
-        results.then((r) => this.assemble(b, idx, r, stats)),
-      );
+      const decoded = Promise.all(idx.map((ri, j) => decode(ri, keys[b * bs + j]!)));
+      const batch = decoded.then((r) => this.assemble(b, idx, r, stats));
+      batches.set(b, batch);
     };
     try {
       for (let b = 0; b < nb; b++) {
@@ -444,7 +440,6 @@ export class BatchLoader {
     } finally {
       pool.clearQueue();
       stats.wallMs = performance.now() - t0;
-      this.stats.set(epoch, stats);
       this.lastStats = stats;
     }
   }
