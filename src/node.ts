@@ -25,7 +25,7 @@ export { writeReport, type ReportInput, type ReportImage, type ReportFiles } fro
 export { bootstrapMetrics, pairedAucDifference, mcnemar, type BootstrapOptions } from './train/stats.js';
 export type { Interval, MetricIntervals, McNemarResult } from './train/stats.js';
 export type { BinaryMetrics, BaselineMetrics, ClassReport, RocCurve, ConfusionMatrix } from './train/metrics.js';
-export { loadKerasH5, type KerasH5Options, type KerasH5Weights } from './io/keras-h5.js';
+export { loadKerasH5, readKerasH5, keras3LayerKeys, type KerasH5Options, type KerasH5Weights } from './io/keras-h5.js';
 export { sweep, selectRuns, testSetOf, trainOptionsOf, checkSweepFolder } from './train/sweep.js';
 export type { SweepOptions, SweepHooks, SweepResult, RunResult, TestSet, SweepFile } from './train/sweep.js';
 export { writeSweepReport, buildSweepReport, collectSweep, sweepMarkdown } from './train/sweep-report.js';
