@@ -140,7 +140,7 @@ function checkScores(probs: ArrayLike<number>, labels: ArrayLike<number>, what =
 
 /**
  * 95 % (by default) bootstrap intervals of accuracy, fractured-class F1 and ROC AUC of fractured
- * probabilities `probs` against 0/1 `labels` (fractured when p > threshold, as {@link binaryMetrics}).
+ * probabilities `probs` against 0/1 `labels` (fractured when p > threshold, as `binaryMetrics`).
  */
 export function bootstrapMetrics(
   probs: ArrayLike<number>,
