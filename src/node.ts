@@ -13,7 +13,7 @@ export { decodeImage, loadImage, sampleAugmentation, DEFAULT_AUGMENT, ImageDecod
 export type { DecodeOptions, DecodedImage, LoadImageOptions, LoadedImage, ImageErrorKind } from './data/images.js';
 export type { AugmentOptions, AugmentParams } from './data/images.js';
 export { BatchLoader, classWeights, type LoaderOptions, type Batch } from './data/loader.js';
-export type { EpochDataStats, LoadFailure, DecodeMode, WorkerEntry } from './data/loader.js';
+export type { EpochDataStats, LoadFailure, DecodeMode } from './data/loader.js';
 // Training, evaluation, prediction and reports
 export { train, evaluate, metricsJson, DivergedError, modelFromOptions, TRAIN_DEFAULTS } from './train/trainer.js';
 export type { TrainOptions, TrainHooks, TrainResult, EvalResult, EpochLog } from './train/trainer.js';

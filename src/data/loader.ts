@@ -118,8 +118,8 @@ class DecodePool {
   private constructor(readonly mode: DecodeMode) {}
 
   /** Starts `size` workers (0, or no worker entry found: decodes in the main thread). */
-  static async create(size: number, entry?: WorkerEntry | null): Promise<DecodePool> {
-    const found = size <= 0 ? null : entry === undefined ? await resolveDecodeWorker() : entry;
+  static async create(size: number): Promise<DecodePool> {
+    const found = size <= 0 ? null : await resolveDecodeWorker();
     if (!found) return new DecodePool('main-thread');
     const pool = new DecodePool('workers');
     for (let i = 0; i < size; i++) pool.spawn(found.url);
@@ -237,8 +237,6 @@ export interface LoaderOptions {
    * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled).
    */
   truncated?: 'error' | 'decode';
-  /** Use this worker entry instead of locating one (null forces the main thread). */
-  workerEntry?: WorkerEntry | null;
 }
 
 /** One batch. */
@@ -369,7 +367,7 @@ export class BatchLoader {
 
   /** The decode pool (started on first use). */
   private decodePool(): Promise<DecodePool> {
-    this.pool ??= DecodePool.create(this.opts.workers ?? Math.min(4, availableParallelism()), this.opts.workerEntry);
+    this.pool ??= DecodePool.create(this.opts.workers ?? Math.min(4, availableParallelism()));
     return this.pool;
   }
 
