@@ -75,11 +75,10 @@ export type { TensorMap, SafetensorsDType, DecodedTensor, DecodedSafetensors } f
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint } from './io/checkpoint.js';
 export type { Checkpoint } from './io/checkpoint.js';
 export { importWeights, type ImportTarget, type ImportOptions, type ImportReport } from './io/import.js';
-export { importTorchWeights, oihwToHwio } from './io/torch-import.js';
+export { importTorchWeights } from './io/torch-import.js';
 export type { TorchImportOptions, TorchImportReport, TorchMatch, TorchPair, TorchMismatch } from './io/torch-import.js';
 // The fracture classifier in a page: pixels, models from checkpoints, prediction, steps, metrics, charts
-export { modelInput, resizePixels, resizeBilinear, normalizeInto, IMAGENET_MEAN, IMAGENET_STD } from './data/pixels.js';
-export type { PixelImage, Backbone } from './data/pixels.js';
+export { modelInput, type PixelImage, type Backbone } from './data/pixels.js';
 export { modelFromCheckpoint, backboneOf, describeModel } from './train/load.js';
 export { predictImage, trainStep, evalBatch, DECISION_THRESHOLD, type ImagePrediction } from './train/steps.js';
 export { gradCam } from './train/attention.js';
@@ -87,4 +86,4 @@ export { binaryMetrics, confusionMatrix, rocCurve, rocAuc, majorityBaseline } fr
 export type { BinaryMetrics, BaselineMetrics, ClassReport, ConfusionMatrix, RocCurve } from './train/metrics.js';
 export { lineChartSvg, rocSvg, confusionSvg, overlayHeatmap } from './train/charts.js';
 export type { Series, ChartOptions, GrayImage, RgbaImage } from './train/charts.js';
-export { makeRng, shuffleInPlace, hashSeed, type Rng } from './data/rng.js';
+export { makeRng, shuffleInPlace, type Rng } from './data/rng.js';

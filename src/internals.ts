@@ -39,9 +39,3 @@ export * from './optim/optimizers.js';
 // Layers and models: what the public entry leaves out
 export { Namer, scopeSeed } from './layers/index.js';
 export { resolveConfig } from './models/index.js';
-// Weight files: helpers of the readers and writers
-export { writeFileAtomic, removeStaleTemps } from './io/safetensors.js';
-export { OPTIMIZER_PREFIX, CHECKPOINT_FORMAT_KEY, CHECKPOINT_FORMAT_VERSION } from './io/checkpoint.js';
-export { layerOf } from './io/import.js';
-export { matchTorchByOrder, torchModules, transpose2d, naturalCompare } from './io/torch-import.js';
-export type { TorchKind, TorchModule, TorchModules } from './io/torch-import.js';

@@ -1,24 +1,33 @@
 /**
  * ossify's Node-only parts (`import ... from 'ossify/node'`): the FracAtlas data pipeline (sharp,
  * worker threads), the trainer, evaluation, prediction with attention maps, reports, and weight files.
+ * What a page can run too (metrics, charts, pixels, checkpoints, Grad-CAM) is in `ossify`.
  * @packageDocumentation
  * @module ossify/node
  */
-export * from './data/index.js';
+// Data pipeline: the FracAtlas folder, JPEG decoding (sharp, worker threads), augmentation, batches
+export { readFracAtlas, formatDatasetSummary, SPLITS, type Split, type FracRecord } from './data/fracatlas.js';
+export type { FracAtlasDataset, ReadFracAtlasOptions, DatasetSummary, DatasetIssue } from './data/fracatlas.js';
+export type { IssueKind, ClassCounts } from './data/fracatlas.js';
+export { decodeImage, loadImage, sampleAugmentation, DEFAULT_AUGMENT, ImageDecodeError } from './data/images.js';
+export type { DecodeOptions, DecodedImage, LoadImageOptions, LoadedImage, ImageErrorKind } from './data/images.js';
+export type { AugmentOptions, AugmentParams } from './data/images.js';
+export { BatchLoader, classWeights, type LoaderOptions, type Batch } from './data/loader.js';
+export type { EpochDataStats, LoadFailure, DecodeMode } from './data/loader.js';
+// Training, evaluation, prediction and reports
 export { train, evaluate, DivergedError, TRAIN_DEFAULTS } from './train/trainer.js';
 export type { TrainOptions, TrainHooks, TrainResult, EvalResult, EpochLog } from './train/trainer.js';
-export { loadModel, backboneOf } from './train/load.js';
+export { loadModel } from './train/load.js';
 export { predictImages, type Prediction } from './train/predict.js';
-export { gradCam } from './train/attention.js';
-export * from './train/metrics.js';
-export * from './train/plateau.js';
-export { writeReport, reportMarkdown, lineChartSvg, rocSvg, confusionSvg, overlayHeatmap } from './train/report.js';
-export { encodePng } from './train/report.js';
-export type { ReportInput, ReportImage, ReportFiles } from './train/report.js';
+export { ReduceLROnPlateau, EarlyStopping, type PlateauOptions, type PlateauStep } from './train/plateau.js';
+export type { EarlyStoppingOptions, EarlyStoppingStep } from './train/plateau.js';
+export { writeReport, type ReportInput, type ReportImage, type ReportFiles } from './train/report.js';
+export { bootstrapMetrics, pairedAucDifference, mcnemar, type BootstrapOptions } from './train/stats.js';
+export type { Interval, MetricIntervals, McNemarResult } from './train/stats.js';
+export type { BinaryMetrics, BaselineMetrics, ClassReport, RocCurve, ConfusionMatrix } from './train/metrics.js';
 export { loadKerasH5, readKerasH5, keras3LayerKeys, type KerasH5Options, type KerasH5Weights } from './io/keras-h5.js';
 export { sweep, type SweepOptions, type SweepHooks, type SweepResult } from './train/sweep.js';
 export { writeSweepReport, type SweepReportOptions, type SweepReportFiles } from './train/sweep-report.js';
 export { loadGrid, planSweep, BUILTIN_GRIDS, BACKBONES, GridError } from './train/grid.js';
 export type { GridSpec, Grid, RunOptions, PlannedRun, SweepPlan, Backbone, PlanOptions } from './train/grid.js';
-export * from './train/stats.js';
-export { intervalChartSvg, type IntervalRow, type IntervalChartOptions } from './train/report.js';
+export { intervalChartSvg, type IntervalRow, type IntervalChartOptions } from './train/charts.js';

@@ -88,12 +88,12 @@ export class Tensor {
   version = 0;
   private storage_: Storage | null;
 
-  constructor(shape: Shape, storage: Storage, opts: { track?: boolean; dtype?: DType } = {}) {
+  constructor(shape: Shape, storage: Storage, dtype: DType = 'f32') {
     this.shape = Object.freeze([...checkShape(shape, 'tensor shape')]);
     this.size = numel(shape);
-    this.dtype = opts.dtype ?? 'f32';
+    this.dtype = dtype;
     this.storage_ = storage;
-    if (opts.track !== false) scopes[scopes.length - 1]?.add(this);
+    scopes[scopes.length - 1]?.add(this);
   }
 
   /** The storage; throws, naming the tensor, if it was disposed or its runtime was shut down. */
@@ -207,7 +207,7 @@ export class Tensor {
       if (rt.lost) throw e;
       throw new Error(`ossify: tensor shape ${shapeStr(shape)}: ${(e as Error).message.replace(/^ossify: /, '')}`);
     }
-    return new Tensor(shape, new Storage(owner, rt), { dtype });
+    return new Tensor(shape, new Storage(owner, rt), dtype);
   }
 
   /** Copy the values back to the CPU, as floats (int32 values exactly up to 2^24; see {@link Tensor.readInt32}). */
@@ -234,7 +234,7 @@ export class Tensor {
   alias(shape: Shape = this.shape): Tensor {
     if (numel(shape) !== this.size)
       throw new Error(`ossify: cannot view ${shapeStr(this.shape)} as ${shapeStr(shape)}`);
-    return new Tensor(shape, this.storage.retain(), { dtype: this.dtype });
+    return new Tensor(shape, this.storage.retain(), this.dtype);
   }
 
   /** Free this handle's reference to the GPU memory (idempotent). */

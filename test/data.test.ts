@@ -14,11 +14,10 @@ import {
   ImageDecodeError,
   inspectImage,
   loadImage,
-  normalizeInto,
   NO_AUGMENT,
-  resizeBilinear,
   sampleAugmentation,
 } from '../src/data/images.js';
+import { normalizeInto, resizeBilinear } from '../src/data/pixels.js';
 import { BatchLoader, classWeights, epochOrder } from '../src/data/loader.js';
 
 const SAMPLE = resolve(__dirname, '../data/fracatlas-sample');
@@ -554,14 +553,17 @@ describe('BatchLoader', () => {
   });
 
   it('finds the worker next to a bundled build (dist layout) and decodes there', async () => {
-    // Emulate tsup: bundle src/data/index.ts and src/data/decode-worker.ts into one folder.
+    // Emulate tsup: bundle the data pipeline and src/data/decode-worker.ts into one folder.
     const require = createRequire(import.meta.url);
     const esbuild = (await import('esbuild')) as typeof import('esbuild');
     const out = join(tmp, 'dist');
     const ext = (name: string): string => pathToFileURL(require.resolve(name)).href;
+    const entry = join(tmp, 'data-entry.ts');
+    const src = (file: string): string => JSON.stringify(resolve(__dirname, '../src/data', file));
+    writeFileSync(entry, `export * from ${src('fracatlas.ts')};\nexport * from ${src('loader.ts')};\n`);
     await esbuild.build({
       entryPoints: {
-        index: resolve(__dirname, '../src/data/index.ts'),
+        index: entry,
         'decode-worker': resolve(__dirname, '../src/data/decode-worker.ts'),
       },
       outdir: out,

@@ -5,16 +5,8 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import sharp from 'sharp';
 import { binaryMetrics, rocCurve } from '../src/train/metrics.js';
-import {
-  confusionSvg,
-  jet,
-  lineChartSvg,
-  niceTicks,
-  overlayHeatmap,
-  writeReport,
-  type EpochLog,
-  type ReportImage,
-} from '../src/train/report.js';
+import { confusionSvg, jet, lineChartSvg, niceTicks, overlayHeatmap } from '../src/train/charts.js';
+import { writeReport, type EpochLog, type ReportImage } from '../src/train/report.js';
 
 let tmp: string;
 beforeAll(() => {

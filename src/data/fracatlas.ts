@@ -270,13 +270,9 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
       listed.add(row.id);
       const f = files.get(row.id);
       if (dupes.has(row.id)) continue;
+      const noImage = `row ${row.line} has no image in images/Fractured or images/Non_fractured`;
       if (!f) {
-        report(
-          'missing-file',
-          row.id,
-          datasetCsv,
-          `row ${row.line} has no image in images/Fractured or images/Non_fractured`,
-        );
+        report('missing-file', row.id, datasetCsv, noImage);
       } else if (row.label !== null && row.label !== f.label) {
         mismatch(`dataset.csv row ${row.line}`, row.id, row.label, f);
         files.delete(row.id);

@@ -19,17 +19,6 @@ import sharp from 'sharp';
 import { hashSeed, makeRng } from './rng.js';
 import { normalizeInto, resizePixels, type Backbone } from './pixels.js';
 
-export {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  normalizeInto,
-  resizeBilinear,
-  resizePixels,
-  modelInput,
-  type Backbone,
-  type PixelImage,
-} from './pixels.js';
-
 /** Why an image could not be used. */
 export type ImageErrorKind = 'missing-file' | 'truncated' | 'corrupt' | 'unsupported';
 
@@ -55,23 +44,17 @@ export interface DecodedImage {
   truncated: boolean;
 }
 
-/** Maps a sharp/libvips error message to an {@link ImageErrorKind}. */
-export function classifyDecodeError(message: string): ImageErrorKind {
-  if (/premature end of JPEG image|premature end of input|truncated|Unexpected end/i.test(message)) return 'truncated';
-  if (/unsupported image format|Input file is missing|Input buffer is empty/i.test(message)) return 'unsupported';
-  return 'corrupt';
-}
-
 /**
- * Classifies a failed decode of `bytes`. libvips keeps one error buffer for all threads, so under concurrency sharp
- * sometimes reports only "Warning treated as error due to failOn setting" without the warning itself; a JPEG without
- * its end-of-image marker is then still recognized as truncated.
+ * Classifies a failed decode of `bytes` from sharp's message. libvips keeps one error buffer for all threads, so under
+ * concurrency sharp sometimes reports only "Warning treated as error due to failOn setting" without the warning
+ * itself; a JPEG without its end-of-image marker is then still recognized as truncated.
  */
 export function classifyFailure(bytes: Uint8Array, message: string): ImageErrorKind {
-  const kind = classifyDecodeError(message);
-  if (kind === 'truncated') return kind;
-  const isJpeg = bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8;
-  return isJpeg && !hasJpegEnd(bytes) ? 'truncated' : kind;
+  if (/premature end of JPEG image|premature end of input|truncated|Unexpected end/i.test(message)) return 'truncated';
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8 && !hasJpegEnd(bytes)) return 'truncated';
+  return /unsupported image format|Input file is missing|Input buffer is empty/i.test(message)
+    ? 'unsupported'
+    : 'corrupt';
 }
 
 /** Options of {@link decodeImage}. */
@@ -162,7 +145,7 @@ async function readBytes(source: string | Uint8Array): Promise<Uint8Array | { ki
 }
 
 /** True when a JPEG byte stream contains its end-of-image marker near the end (trailing padding tolerated). */
-export function hasJpegEnd(bytes: Uint8Array): boolean {
+function hasJpegEnd(bytes: Uint8Array): boolean {
   const lo = Math.max(0, bytes.length - 1024);
   for (let i = bytes.length - 2; i >= lo; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
   return false;

@@ -20,10 +20,10 @@ import {
   runDecodeTask,
   sampleAugmentation,
   type AugmentOptions,
-  type Backbone,
   type DecodeResult,
   type DecodeTask,
 } from './images.js';
+import type { Backbone } from './pixels.js';
 import { hashSeed, makeRng, shuffleInPlace } from './rng.js';
 
 /** How a loader decodes: in worker threads, or in the main thread as a fallback. */
@@ -108,34 +108,22 @@ interface PoolWorker {
  * A small pool of decode workers (FIFO queue, {@link PER_WORKER} tasks in flight per worker); decodes in the main
  * thread when no worker entry is found or all workers died.
  */
-export class DecodePool {
+class DecodePool {
   private workers: PoolWorker[] = [];
   private queue: Job[] = [];
   /** Jobs sent to a worker, by task id. */
   private pending = new Map<number, Job & { owner: PoolWorker }>();
   private mainBusy = 0;
 
-  private constructor(
-    /** 'workers' or 'main-thread'. */
-    readonly mode: DecodeMode,
-    /** Human-readable origin of the worker code (or why there are none). */
-    readonly source: string,
-  ) {}
+  private constructor(readonly mode: DecodeMode) {}
 
-  /** Starts `size` workers (0: main thread). */
-  static async create(size: number, entry?: WorkerEntry | null): Promise<DecodePool> {
-    if (size <= 0) return new DecodePool('main-thread', 'workers: 0 requested');
-    const found = entry === undefined ? await resolveDecodeWorker() : entry;
-    if (!found)
-      return new DecodePool('main-thread', 'no decode worker entry found (see loader.ts); decoding in the main thread');
-    const pool = new DecodePool('workers', `${size} worker(s), ${found.source}`);
+  /** Starts `size` workers (0, or no worker entry found: decodes in the main thread). */
+  static async create(size: number): Promise<DecodePool> {
+    const found = size <= 0 ? null : await resolveDecodeWorker();
+    if (!found) return new DecodePool('main-thread');
+    const pool = new DecodePool('workers');
     for (let i = 0; i < size; i++) pool.spawn(found.url);
     return pool;
-  }
-
-  /** Number of live workers. */
-  get size(): number {
-    return this.workers.filter((w) => w.alive).length;
   }
 
   private spawn(url: URL): void {
@@ -249,8 +237,6 @@ export interface LoaderOptions {
    * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled).
    */
   truncated?: 'error' | 'decode';
-  /** Use this worker entry instead of locating one (null forces the main thread). */
-  workerEntry?: WorkerEntry | null;
 }
 
 /** One batch. */
@@ -364,9 +350,7 @@ export class BatchLoader {
   readonly height: number;
   private pool: Promise<DecodePool> | undefined;
   private taskId = 0;
-  /** Stats of every finished (or stopped) epoch, by epoch number. */
-  readonly stats = new Map<number, EpochDataStats>();
-  /** Stats of the last epoch iterated. */
+  /** Stats of the last epoch iterated (finished or stopped). */
   lastStats: EpochDataStats | undefined;
 
   constructor(readonly opts: LoaderOptions) {
@@ -382,8 +366,8 @@ export class BatchLoader {
   }
 
   /** The decode pool (started on first use). */
-  decodePool(): Promise<DecodePool> {
-    this.pool ??= DecodePool.create(this.opts.workers ?? Math.min(4, availableParallelism()), this.opts.workerEntry);
+  private decodePool(): Promise<DecodePool> {
+    this.pool ??= DecodePool.create(this.opts.workers ?? Math.min(4, availableParallelism()));
     return this.pool;
   }
 
@@ -434,11 +418,9 @@ export class BatchLoader {
     const schedule = (b: number): void => {
       if (b >= nb || batches.has(b)) return;
       const idx = order.slice(b * bs, (b + 1) * bs);
-      const results = Promise.all(idx.map((ri, j) => decode(ri, keys[b * bs + j]!)));
-      batches.set(
-        b,
-        results.then((r) => this.assemble(b, idx, r, stats)),
-      );
+      const decoded = Promise.all(idx.map((ri, j) => decode(ri, keys[b * bs + j]!)));
+      const batch = decoded.then((r) => this.assemble(b, idx, r, stats));
+      batches.set(b, batch);
     };
     try {
       for (let b = 0; b < nb; b++) {
@@ -456,7 +438,6 @@ export class BatchLoader {
     } finally {
       pool.clearQueue();
       stats.wallMs = performance.now() - t0;
-      this.stats.set(epoch, stats);
       this.lastStats = stats;
     }
   }

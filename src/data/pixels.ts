@@ -169,11 +169,11 @@ export interface PixelImage {
 }
 
 /**
- * One image as a model input: `size * size * 3` float32 (NHWC without the batch axis), resized with {@link
- * resizeBilinear} and scaled for the backbone with {@link normalizeInto}, exactly as the Node pipeline (`loadImage`)
- * does after decoding. RGBA loses its alpha; an image whose red, green and blue are equal everywhere (a grayscale X-ray
- * drawn on a canvas) is read as 1 channel, as Node's decoder keeps gray files (the same numbers either way, a third of
- * the work).
+ * One image as a model input: `size * size * 3` float32 (NHWC without the batch axis), resized (bilinear, as PIL) and
+ * scaled for the backbone (DenseNet: ImageNet mean and std; Inception: [-1, 1]; raw: 0..255), exactly as the Node
+ * pipeline (`loadImage`) does after decoding. RGBA loses its alpha; an image whose red, green and blue are equal
+ * everywhere (a grayscale X-ray drawn on a canvas) is read as 1 channel, as Node's decoder keeps gray files (the same
+ * numbers either way, a third of the work).
  * @throws when the data does not fit `width * height * channels`
  */
 export function modelInput(image: PixelImage, size: number, backbone: Backbone): Float32Array {

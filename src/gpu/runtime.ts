@@ -19,11 +19,8 @@ const MAX_PENDING_DISPATCHES = 256;
 export const STREAM_PER_INVOCATION = 4;
 /** First dispatches timed per query set (a training run of InceptionV3 creates 100-200 kernels). */
 const FIRST_DISPATCHES_PER_LOG = 512;
-// Waits (see Runtime.waitForQueue): work expected to take over MIN_SLEEP_MS is first slept through for
-// SLEEP_FRACTION of the time it took before.
-const MIN_SLEEP_MS = 20;
-const SLEEP_FRACTION = 0.8;
-const WAIT_ESTIMATES = 4096;
+/** The pool keeps at most this many free bytes; beyond it, freed buffers are destroyed. */
+const POOL_CAP_BYTES = 2 ** 31;
 /** Bind groups kept (a training step of InceptionV3 or DenseNet121 records 1,500-3,000 dispatches). */
 const BIND_GROUP_CACHE = 16384;
 
@@ -235,14 +232,9 @@ export class Runtime {
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
   private bindGroups = new Map<string, GPUBindGroup>();
-  // For wait notices and sleeps: kernels first run, dispatches and a hash of kernels and grids since the
-  // last wait, and how long the last wait for each such hash took.
+  // For wait notices: kernels first run and dispatches since the last wait.
   private firstSinceWait: string[] = [];
   private dispatchesAtWait = 0;
-  private workSinceWait = 0;
-  private waitMs = new Map<number, number>();
-  /** The pool keeps at most this many free bytes; beyond it, freed buffers are destroyed. */
-  poolCapBytes = 2 ** 31;
   /** Number of command buffers submitted so far (for tests and profiling). */
   submits = 0;
   /** Number of dispatches recorded so far. */
@@ -253,11 +245,6 @@ export class Runtime {
   onFirstDispatch: ((k: Kernel) => void) | null = null;
   /** True once {@link Runtime.destroy} ran (`shutdown()`): tensors it made are refused by name. */
   destroyed = false;
-  /**
-   * Sleep through most of a wait whose work was seen before (the same kernels and grids since the last
-   * wait), leaving a core to other work. Off by default: it moved step times within noise (bench/LAB.md #57).
-   */
-  sleepWhileBusy = false;
   /**
    * Seconds after which a wait for the GPU says on stderr, and again every as many seconds, how long it
    * has waited, for how many dispatches, and which kernels among them run for the first time. 0 (the
@@ -334,7 +321,7 @@ export class Runtime {
     const size = buf.byteSize;
     this.stats.liveBytes -= size;
     this.stats.liveBuffers--;
-    if (this.stats.pooledBytes + size > this.poolCapBytes) {
+    if (this.stats.pooledBytes + size > POOL_CAP_BYTES) {
       this.toDestroy.push(buf.buffer);
       this.stats.allocatedBytes -= size;
       if (!this.encoder) this.destroyPending();
@@ -484,7 +471,6 @@ export class Runtime {
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
-    this.workSinceWait = Math.imul(this.workSinceWait ^ k.id, 0x9e3779b1) ^ (x + 65536 * (y + 256 * z));
     if (this.timedOpen === pass) {
       pass.end();
       this.timedOpen = null;
@@ -707,16 +693,10 @@ export class Runtime {
     this.checkDevice();
   }
 
-  /**
-   * Wait for submitted work, with the notices of {@link Runtime.waitNoticeS} and the sleep of
-   * {@link Runtime.sleepWhileBusy} (Node's WebGPU binding polls on a core while it waits). A sleep that
-   * outlasted the work records about its own length, so an estimate that is too long shrinks next time.
-   */
+  /** Wait for submitted work, with the notices of {@link Runtime.waitNoticeS}. */
   private async waitForQueue(wait: () => Promise<unknown>): Promise<void> {
-    const work = this.workSinceWait;
     const firstRuns = this.firstSinceWait;
     const dispatched = this.dispatches - this.dispatchesAtWait;
-    this.workSinceWait = 0;
     this.firstSinceWait = [];
     this.dispatchesAtWait = this.dispatches;
     const t0 = performance.now();
@@ -730,15 +710,10 @@ export class Runtime {
     };
     const timer = this.waitNoticeS > 0 ? setInterval(notice, this.waitNoticeS * 1000) : null;
     try {
-      const expected = this.waitMs.get(work) ?? 0;
-      if (this.sleepWhileBusy && expected > MIN_SLEEP_MS)
-        await new Promise((r) => setTimeout(r, expected * SLEEP_FRACTION));
       await wait();
     } finally {
       if (timer) clearInterval(timer);
     }
-    if (this.waitMs.size >= WAIT_ESTIMATES) this.waitMs.clear();
-    this.waitMs.set(work, performance.now() - t0);
   }
 
   /** Release the device and everything pooled. */

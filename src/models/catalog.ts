@@ -3,7 +3,7 @@
  * read by the model builders, the command line, the trainer and the sweep grids without loading the models.
  * @module
  */
-import type { Backbone } from '../data/images.js';
+import type { Backbone } from '../data/pixels.js';
 
 /** What is known of a backbone without building it. */
 export interface CatalogEntry {

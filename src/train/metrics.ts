@@ -147,13 +147,6 @@ export function rocCurve(
   };
 }
 
-/** Trapezoidal area under a curve given by points (x non-decreasing). */
-export function trapezoidArea(x: readonly number[], y: readonly number[]): number {
-  let a = 0;
-  for (let i = 1; i < x.length; i++) a += ((x[i]! - x[i - 1]!) * (y[i]! + y[i - 1]!)) / 2;
-  return a;
-}
-
 /** ROC AUC as sklearn's `roc_auc_score` (ties count half); NaN when one class is absent. */
 export function rocAuc(probs: ArrayLike<number>, labels: ArrayLike<number>): number {
   checkInputs(probs, labels);

@@ -1,7 +1,7 @@
 /**
  * Training report: `report.md` with SVG charts (loss, accuracy, learning rate, ROC curve, confusion
  * matrix) and PNG attention overlays on validation X-rays. The pictures are browser-safe, in
- * `charts.ts` (re-exported here); this module adds the PNG and file output.
+ * `charts.ts`; this module adds the PNG and file output.
  * @module
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,8 +10,6 @@ import { PNG } from 'pngjs';
 import type { BinaryMetrics, RocCurve } from './metrics.js';
 import { confusionSvg, lineChartSvg, overlayHeatmap, rocSvg, type GrayImage, type RgbaImage } from './charts.js';
 import { fixed, mdTable } from './charts.js';
-
-export * from './charts.js';
 
 /** One epoch of the training log. */
 export interface EpochLog {
@@ -71,7 +69,7 @@ const pct = (v: number): string => (Number.isFinite(v) ? `${fixed(100 * v, 2)}%`
 const num = (v: number): string => fixed(v, 4);
 
 /** The Markdown text of the report (file names as written by {@link writeReport}). */
-export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; original: string }[] = []): string {
+function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; original: string }[]): string {
   const m = input.metrics;
   const b = m.baseline;
   const L: string[] = [`# ${input.title}`, ''];
@@ -115,8 +113,7 @@ export function reportMarkdown(input: ReportInput, imageFiles: { overlay: string
       '',
     );
     input.images.forEach((im, i) => {
-      const f = imageFiles[i];
-      if (!f) return;
+      const f = imageFiles[i]!;
       L.push(
         `**${im.id}**: true ${im.label === 1 ? 'fractured' : 'non-fractured'}, p(fractured) = ${im.prob.toFixed(3)}`,
         '',

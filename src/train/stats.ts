@@ -53,31 +53,21 @@ export interface Interval {
 const DEFAULTS = { resamples: 2000, level: 0.95, seed: 0 };
 
 /**
- * Draw stratified resamples of `labels`: each call to the returned function fills `w` with how many
- * times each item was drawn, n_c draws with replacement among the n_c items of each class.
- */
-export function stratifiedResampler(labels: ArrayLike<number>, seed: number): (w: Float64Array) => void {
-  const rng = makeRng(hashSeed(seed, labels.length));
-  const members: [number[], number[]] = [[], []];
-  for (let i = 0; i < labels.length; i++) members[labels[i] === 1 ? 1 : 0].push(i);
-  return (w) => {
-    w.fill(0);
-    for (const m of members) for (let k = 0; k < m.length; k++) w[m[rng.int(m.length)]!] += 1;
-  };
-}
-
-/**
- * Stratified bootstrap: `stat` of every item once (the estimates) and of each resample's item weights,
+ * Stratified bootstrap: `stat` of every item once (the estimates) and of each resample's item weights
+ * (how many times each item was drawn, n_c draws with replacement among the n_c items of each class),
  * as percentile intervals, one per value `stat` returns.
  */
 function bootstrap(labels: ArrayLike<number>, opts: BootstrapOptions, stat: (w: Float64Array) => number[]): Interval[] {
   const { resamples, level, seed } = { ...DEFAULTS, ...opts };
-  const draw = stratifiedResampler(labels, seed);
+  const rng = makeRng(hashSeed(seed, labels.length));
+  const members: [number[], number[]] = [[], []];
+  for (let i = 0; i < labels.length; i++) members[labels[i] === 1 ? 1 : 0].push(i);
   const w = new Float64Array(labels.length).fill(1);
   const estimates = stat(w);
   const values = estimates.map((): number[] => []);
   for (let r = 0; r < resamples; r++) {
-    draw(w);
+    w.fill(0);
+    for (const m of members) for (let k = 0; k < m.length; k++) w[m[rng.int(m.length)]!] += 1;
     stat(w).forEach((v, k) => values[k]!.push(v));
   }
   const a = (1 - level) / 2;
@@ -150,7 +140,7 @@ function checkScores(probs: ArrayLike<number>, labels: ArrayLike<number>, what =
 
 /**
  * 95 % (by default) bootstrap intervals of accuracy, fractured-class F1 and ROC AUC of fractured
- * probabilities `probs` against 0/1 `labels` (fractured when p > threshold, as {@link binaryMetrics}).
+ * probabilities `probs` against 0/1 `labels` (fractured when p > threshold, as `binaryMetrics`).
  */
 export function bootstrapMetrics(
   probs: ArrayLike<number>,
