@@ -17,6 +17,7 @@ import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
+import { convReference, forEachWindow, sides2d, windowAxis, type WindowAxis } from './window.js';
 import { depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad, usesDepthwiseKernel } from './depthwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
@@ -103,19 +104,10 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
       `ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ` +
         `${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`,
     );
-  const effH = (KH - 1) * dilH + 1;
-  const effW = (KW - 1) * dilW + 1;
-  let [padT, padB, padL, padR] = typeof padding === 'string' ? [0, 0, 0, 0] : padding;
-  if (padding === 'same') {
-    // TensorFlow's total padding for OH = ceil(H / sh), the odd row at the bottom (likewise right).
-    const th = Math.max((Math.ceil(H / sh) - 1) * sh + effH - H, 0);
-    const tw = Math.max((Math.ceil(W / sw) - 1) * sw + effW - W, 0);
-    [padT, padL] = [Math.floor(th / 2), Math.floor(tw / 2)];
-    [padB, padR] = [th - padT, tw - padL];
-  }
-  const OH = Math.floor((H + padT + padB - effH) / sh) + 1;
-  const OW = Math.floor((W + padL + padR - effW) / sw) + 1;
+  const [ah, aw] = [windowAxis(H, KH, sh, dilH, sides2d(padding), 0), windowAxis(W, KW, sw, dilW, sides2d(padding), 1)];
+  const [padT, padB, padL, padR, OH, OW] = [ah.before, ah.after, aw.before, aw.after, ah.out, aw.out];
   if (OH < 1 || OW < 1) {
+    const [effH, effW] = [(KH - 1) * dilH + 1, (KW - 1) * dilW + 1];
     const kernel = `${effH}x${effW} effective kernel (${KH}x${KW}, dilation [${dilH}, ${dilW}], stride [${sh}, ${sw}])`;
     const padded = `${H + padT + padB}x${W + padL + padR}`;
     const problem = `the ${kernel} does not fit the padded ${padded} input`;
@@ -589,31 +581,11 @@ export const conv2d = defineOp(
 
 // ---- float64 CPU reference --------------------------------------------------------------------
 
-/**
- * Visit every (output, input, weight) index triple of a convolution: the one loop nest that the
- * reference forward and gradients share, so they cannot disagree on geometry.
- */
-function forEachTap(g: ConvGeometry, f: (o: number, xi: number, wi: number, co: number) => void): void {
-  const Cig = g.Cin / g.groups;
-  const Cog = g.Cout / g.groups;
-  for (let n = 0; n < g.N; n++)
-    for (let oh = 0; oh < g.OH; oh++)
-      for (let ow = 0; ow < g.OW; ow++)
-        for (let kh = 0; kh < g.KH; kh++) {
-          const ih = oh * g.sh - g.padT + kh * g.dilH;
-          if (ih < 0 || ih >= g.H) continue;
-          for (let kw = 0; kw < g.KW; kw++) {
-            const iw = ow * g.sw - g.padL + kw * g.dilW;
-            if (iw < 0 || iw >= g.W) continue;
-            for (let co = 0; co < g.Cout; co++) {
-              const c0 = Math.floor(co / Cog) * Cig;
-              const o = ((n * g.OH + oh) * g.OW + ow) * g.Cout + co;
-              for (let j = 0; j < Cig; j++)
-                f(o, ((n * g.H + ih) * g.W + iw) * g.Cin + c0 + j, ((kh * g.KW + kw) * Cig + j) * g.Cout + co, co);
-            }
-          }
-        }
-}
+/** The window axes of a convolution's geometry. */
+const convAxes = (g: ConvGeometry): WindowAxis[] => [
+  { k: g.KH, s: g.sh, d: g.dilH, before: g.padT, after: g.padB, out: g.OH },
+  { k: g.KW, s: g.sw, d: g.dilW, before: g.padL, after: g.padR, out: g.OW },
+];
 
 /** Float64 CPU reference of {@link conv2d}: returns the output values and shape. */
 export function conv2dReference(
@@ -625,12 +597,7 @@ export function conv2dReference(
   opts: Conv2dOptions = {},
 ): { out: Float64Array; shape: number[] } {
   const g = resolveConvGeometry(xShape, wShape, opts);
-  const out = new Float64Array(g.N * g.OH * g.OW * g.Cout);
-  if (bias) for (let i = 0; i < out.length; i++) out[i] = bias[i % g.Cout];
-  forEachTap(g, (o, xi, wi) => {
-    out[o] += x[xi] * w[wi];
-  });
-  return { out, shape: [g.N, g.OH, g.OW, g.Cout] };
+  return convReference(x, xShape, w, wShape, bias, convAxes(g), g.groups);
 }
 
 /** Float64 CPU reference gradients of {@link conv2d} for an output gradient `dy` [N, OH, OW, Cout]. */
@@ -643,13 +610,19 @@ export function conv2dReferenceGrads(
   opts: Conv2dOptions = {},
 ): { dX: Float64Array; dW: Float64Array; dB: Float64Array } {
   const g = resolveConvGeometry(xShape, wShape, opts);
+  const [Cig, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
   const dX = new Float64Array(x.length);
   const dW = new Float64Array(w.length);
   const dB = new Float64Array(g.Cout);
   for (let i = 0; i < dy.length; i++) dB[i % g.Cout] += dy[i];
-  forEachTap(g, (o, xi, wi) => {
-    dX[xi] += dy[o] * w[wi];
-    dW[wi] += dy[o] * x[xi];
+  forEachWindow(g.N, [g.H, g.W], convAxes(g), (o, taps) => {
+    for (let co = 0; co < g.Cout; co++)
+      for (const [t, i] of taps)
+        for (let j = 0; j < Cig; j++) {
+          const [xi, wi] = [i * g.Cin + Math.floor(co / Cog) * Cig + j, (t * Cig + j) * g.Cout + co];
+          dX[xi] += dy[o * g.Cout + co] * w[wi];
+          dW[wi] += dy[o * g.Cout + co] * x[xi];
+        }
   });
   return { dX, dW, dB };
 }

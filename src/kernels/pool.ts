@@ -16,10 +16,10 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkPadding, checkPair, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { mean } from './reduce.js';
+import { mean, sumReference } from './reduce.js';
 import { vecWidth, vecSource } from './vec-width.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
-import { emptyWindow, forEachWindow, poolReference, windowAxis, type WindowAxis } from './window.js';
+import { emptyWindow, forEachWindow, poolReference, sides2d, windowAxis, type WindowAxis } from './window.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradTemplate from '../../shaders/pool_grad.wgsl';
 import poolCommonSrc from '../../shaders/pool_common.wgsl';
@@ -66,7 +66,7 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeo
   const [sh, sw] = checkPair(withDefault(opts.stride, opts.size), 'pooling option stride', positive);
   const [dh, dw] = checkPair(withDefault(opts.dilation, 1), 'pooling option dilation', positive);
   const p = checkPadding(withDefault(opts.padding, 'valid'), 'pooling option padding');
-  const padding = typeof p === 'string' ? p : [p.slice(0, 2) as [number, number], p.slice(2) as [number, number]];
+  const padding = sides2d(p);
   const axes: [WindowAxis, WindowAxis] = [windowAxis(H, kh, sh, dh, padding, 0), windowAxis(W, kw, sw, dw, padding, 1)];
   const [ah, aw] = axes;
   const pad: PoolGeometry['pad'] = [ah.before, ah.after, aw.before, aw.after];
@@ -206,8 +206,5 @@ export function pool2dBackwardReference(
 
 /** Float64 reference of {@link globalAvgPool2d}: [N, C]. */
 export function globalAvgPool2dReference(x: ArrayLike<number>, shape: readonly number[]): Float64Array {
-  const [N, H, W, C] = shape;
-  const y = new Float64Array(N * C);
-  for (let i = 0; i < x.length; i++) y[Math.floor(i / (H * W * C)) * C + (i % C)] += x[i] / (H * W);
-  return y;
+  return sumReference(x, shape, [1, 2], 1 / (shape[1] * shape[2]));
 }

@@ -43,6 +43,10 @@ export function samePadding(n: number, span: number, s: number): [number, number
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/** A 2-D padding option as per-axis padding: a mode, or [top, bottom, left, right] as two pairs. */
+export const sides2d = (p: 'valid' | 'same' | readonly number[]): AxisPadding =>
+  typeof p === 'string' ? p : [p.slice(0, 2) as [number, number], p.slice(2) as [number, number]];
+
 /** Resolve axis `i` of a window over an axis of size n. */
 export function windowAxis(n: number, k: number, s: number, d: number, padding: AxisPadding, i = 0): WindowAxis {
   const span = (k - 1) * d + 1;
