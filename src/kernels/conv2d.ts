@@ -215,39 +215,18 @@ export function liveTapRange(
 
 /**
  * The part of the kernel that the forward pass and the weight gradient compute with, leaving out taps
- * that read only padding (small maps have many). It keeps whole kernel rows kh0.. (and, for a single
- * row, columns kw0..), so that its weights are one block of w's rows from `row0`; `padT` and `padL`
- * are the padding as the window sees it.
+ * that read only padding (small maps have many): whole kernel rows kh0.. (and, for a single row, columns
+ * kw0..), whose weights are one block of w's rows from `row0`; `padT` and `padL` as the window sees them.
  */
-export interface TapWindow {
-  kh0: number;
-  kw0: number;
-  KH: number;
-  KW: number;
-  padT: number;
-  padL: number;
-  row0: number;
-  /** Whether the window is the whole kernel. */
-  whole: boolean;
-}
-/** The {@link TapWindow} of a convolution: its live taps' rows (and columns, for a single row). */
-export function tapWindow(g: ConvGeometry): TapWindow {
+export function tapWindow(g: ConvGeometry) {
   const rows = liveTapRange(g.KH, g.dilH, g.sh, g.padT, g.H, g.OH);
   const cols = liveTapRange(g.KW, g.dilW, g.sw, g.padL, g.W, g.OW);
   // No live tap at all (an output of padding only): keep the whole kernel, which computes the zeros.
   const [kh0, kh1] = rows && cols ? rows : [0, g.KH - 1];
   const [kw0, kw1] = rows && cols && kh0 === kh1 ? cols : [0, g.KW - 1];
   const [KH, KW] = [kh1 - kh0 + 1, kw1 - kw0 + 1];
-  return {
-    kh0,
-    kw0,
-    KH,
-    KW,
-    padT: g.padT - kh0 * g.dilH,
-    padL: g.padL - kw0 * g.dilW,
-    row0: (kh0 * g.KW + kw0) * g.Cin,
-    whole: KH === g.KH && KW === g.KW,
-  };
+  const [padT, padL] = [g.padT - kh0 * g.dilH, g.padL - kw0 * g.dilW];
+  return { kh0, kw0, KH, KW, padT, padL, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
 }
 
 /** The phase's taps that are also live ([lo, hi] from {@link liveTapRange}): still a progression. */
@@ -291,7 +270,7 @@ export function forwardGemm(
 }
 
 /** Geometry uniforms of the forward and weight-gradient loaders for a window of the kernel. */
-function windowParams(g: ConvGeometry, win: TapWindow) {
+function windowParams(g: ConvGeometry, win: ReturnType<typeof tapWindow>) {
   return { ...geomParams(g), padT: win.padT, padL: win.padL, KW: win.KW };
 }
 
@@ -299,11 +278,7 @@ function windowParams(g: ConvGeometry, win: TapWindow) {
  * The taps k in [0, KS) that reach input rows of residue r (= phase + pad) at stride s and dilation d:
  * the k with (r - k*d) = 0 (mod s), which form an arithmetic progression k0 + j*step, j < n.
  */
-interface PhaseTaps {
-  k0: number;
-  step: number;
-  n: number;
-}
+type PhaseTaps = { k0: number; step: number; n: number };
 function phaseTaps(r: number, KS: number, d: number, s: number): PhaseTaps {
   const taps: number[] = [];
   for (let k = 0; k < KS; k++) if ((((r - k * d) % s) + s) % s === 0) taps.push(k);
