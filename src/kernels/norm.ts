@@ -22,13 +22,7 @@ const fwdSrc = fillTemplate(fwdTemplate, { NORM_COMMON: commonSrc });
 const gradSrc = fillTemplate(gradTemplate, { NORM_COMMON: commonSrc });
 
 /** How a normalization views its input: rows of `pixels * cg` values (see the file comment). */
-export interface NormLayout {
-  rows: number;
-  groups: number;
-  pixels: number;
-  channels: number;
-  cg: number;
-}
+export type NormLayout = ReturnType<typeof normLayout>;
 
 /** The default epsilon of {@link layerNorm} and {@link groupNorm} (PyTorch's). */
 export const NORM_EPSILON = 1e-5;
@@ -163,7 +157,7 @@ export const groupNorm = defineOp(
 );
 
 /** The row layout of {@link layerNorm} over the axes from `axis`, and of {@link groupNorm}, for references. */
-export function normLayout(shape: readonly number[], kind: 'layer' | 'group', axisOrGroups: number): NormLayout {
+export function normLayout(shape: readonly number[], kind: 'layer' | 'group', axisOrGroups: number) {
   if (kind === 'layer') {
     const n = numel(shape.slice(axisOrGroups < 0 ? axisOrGroups + shape.length : axisOrGroups));
     return { rows: numel(shape) / n, groups: 1, pixels: 1, channels: n, cg: n };
