@@ -7,11 +7,11 @@
  * primitive ops, as the tests check.
  */
 import { runtime } from '../gpu/runtime.js';
+import { vecWidth, vecSource } from '../gpu/wgsl.js';
 import { Tensor, defineOp, shapeStr } from '../tensor.js';
 import { checkChoice } from '../validate.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
-import { vecWidth, vecSource } from './vec-width.js';
 import bamSrc from '../../shaders/bam.wgsl';
 import bamGradSrc from '../../shaders/bam_grad.wgsl';
 

@@ -15,10 +15,10 @@
  * pass alone. Backward: chunked sums of g and g * xhat and their merge (where needed), then dx.
  */
 import { runtime } from '../gpu/runtime.js';
+import { vecWidth, vecSource } from '../gpu/wgsl.js';
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkChoice, checkOptionalNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { vecWidth, vecSource } from './vec-width.js';
 import chunksSrc from '../../shaders/bn_chunks.wgsl';
 import combineSrc from '../../shaders/bn_combine.wgsl';
 import normSrc from '../../shaders/bn_norm.wgsl';

@@ -8,7 +8,7 @@
  * one pass (autograd sums them).
  */
 import { runtime } from '../gpu/runtime.js';
-import { vecWidth, vecSource } from './vec-width.js';
+import { vecWidth, vecSource } from '../gpu/wgsl.js';
 import { Tensor, defineOp, shapeStr } from '../tensor.js';
 import { checkAxis, showValue } from '../validate.js';
 import { record } from '../autograd.js';

@@ -3,12 +3,11 @@
  * for the gradient); the table generates the kernels, the autograd rules and the CPU references.
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
-import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
+import { fillTemplate, reluWgsl, vecWidth, vecTypes } from '../gpu/wgsl.js';
 import { Tensor, checkTensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkChoice, checkNumber, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumTo } from './sum-raw.js';
-import { vecWidth, vecTypes } from './vec-width.js';
 import { MAX_LAYOUT_RANK, coords, dot, pad8 } from './layout.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';

@@ -3,10 +3,10 @@
  * (shaders/pad.wgsl): padding copies x into the middle of a zero-filled larger image; its gradient crops.
  */
 import { runtime } from '../gpu/runtime.js';
+import { vecWidth, vecSource } from '../gpu/wgsl.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkSides } from '../validate.js';
 import { record } from '../autograd.js';
-import { vecWidth, vecSource } from './vec-width.js';
 import { padReference } from './layout.js';
 import padSrc from '../../shaders/pad.wgsl';
 
