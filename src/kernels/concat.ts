@@ -1,11 +1,9 @@
 /**
- * Concatenation and splitting along any axis (Inception joins its branches on the channel axis; DenseNet
- * concatenates every layer's new features onto the running block). Both view tensors as [outer, inner]
- * rows (outer: the dimensions before the axis; inner: the axis extent times the dimensions after it), each
- * piece a slab of columns that one strided slab-copy kernel moves (vec4 when sizes and offsets are
- * multiples of 4), or copyBufferToBuffer when outer = 1. concat's backward slices g into the pieces; each
- * output of split is its own autograd node, whose backward embeds its gradient into zeros of x's shape in
- * one pass (autograd sums them).
+ * Concatenation and splitting along any axis. Both view tensors as [outer, inner] rows (the dimensions
+ * before the axis; the axis extent times those after it), each piece a slab of columns that one strided
+ * slab-copy kernel moves (vec4 where sizes and offsets allow; copyBufferToBuffer when outer = 1).
+ * concat's backward slices g into the pieces; each output of split is its own autograd node, whose
+ * backward embeds its gradient into zeros of x's shape (autograd sums them).
  */
 import { runtime } from '../gpu/runtime.js';
 import { vecWidth, vecSource } from '../gpu/wgsl.js';

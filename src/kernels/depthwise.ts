@@ -1,13 +1,11 @@
 /**
- * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5), forward,
- * input gradient and weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), over one
- * channel or 4 as a vec4. Each invocation computes a block of outputs that share loads (R pixels along
- * a row share each weight); with dilation 1 and at most WIN_TAPS taps a row, the window paths generated
- * here load each input column of the block once for all taps. Shapes are uniforms: one pipeline per
- * pass and width serves every layer; the `win` uniform picks the path. conv2d sends depthwise
- * convolutions here and the other grouped ones to the general grouped kernel. Backward: dX correlates
- * the stride-dilated dY with the flipped kernel per stride phase (no tap multiplies an inserted zero);
- * dW correlates x with dY, summed over the batch and pixels in chunks whose partials are added after.
+ * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5): forward, input
+ * and weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), one channel or a vec4 of 4
+ * per invocation. An invocation computes a block of outputs that share loads (R pixels along a row share
+ * each weight); with dilation 1 and at most WIN_TAPS taps a row, the window paths generated here load
+ * each input column of the block once for all taps (the `win` uniform picks the path; shapes are
+ * uniforms: one pipeline per pass and width). dX correlates the stride-dilated dY with the flipped kernel
+ * per stride phase; dW correlates x with dY in chunks of the batch's pixels whose partials are added.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, type Shape } from '../tensor.js';

@@ -293,7 +293,7 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
 }
 
 /** Row-major strides of `shape` aligned to `out`, with 0 on broadcast axes. */
-export function broadcastStrides(shape: Shape, out: Shape): number[] {
+function broadcastStrides(shape: Shape, out: Shape): number[] {
   const strides = new Array<number>(out.length).fill(0);
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {

@@ -203,7 +203,7 @@ const BMM_LOADERS = `${loaderSrc}\n${commonSrc}`;
  * to the full batch (a copy only where a batch axis is broadcast) and multiplied in one GEMM launch,
  * each batch one split.
  */
-export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
+function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
   if (a.rank < 2 || b.rank < 2)
     throw new Error(`ossify: matmul takes tensors of rank >= 2, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const [M, Ka, N] = matmulDims(a.shape, b.shape, ta, tb);

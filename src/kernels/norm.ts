@@ -25,7 +25,7 @@ const gradSrc = fillTemplate(gradTemplate, { NORM_COMMON: commonSrc });
 export type NormLayout = ReturnType<typeof normLayout>;
 
 /** The default epsilon of {@link layerNorm} and {@link groupNorm} (PyTorch's). */
-export const NORM_EPSILON = 1e-5;
+const NORM_EPSILON = 1e-5;
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
@@ -60,7 +60,7 @@ function checkEpsilon(eps: unknown, what: string): number {
 }
 
 /** How rows are shared out: a workgroup of 64 per row, or one invocation per row (no barriers). */
-export type NormVariant = 'workgroup' | 'serial';
+type NormVariant = 'workgroup' | 'serial';
 
 /**
  * The variant for these rows (`setVariant('norm', ...)` forces one): on CPU adapters, where barriers

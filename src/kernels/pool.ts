@@ -1,16 +1,12 @@
 /**
  * 2-D pooling over NHWC images: max, average and global average, forward and backward from one WGSL
- * template each (override constants), 4 channels per invocation when C is a multiple of 4.
- * - Padding: 'valid', TensorFlow's 'same' (the odd padded row / column at the bottom / right), or
- *   explicit [top, bottom, left, right], each smaller than the window span.
- * - Padded cells never win a max (TensorFlow and PyTorch alike; Keras DenseNet121's ZeroPadding2D then
- *   MaxPooling2D gives the same values and gradients after its ReLU).
- * - Average pooling divides by the real cells (Keras / TensorFlow) unless `countIncludePad` (PyTorch's
- *   default `count_include_pad=True`); InceptionV3's 3x3 stride-1 'same' pools depend on it.
- * - A window holding NaN pools to NaN (PyTorch's rule), and its gradient goes to that NaN cell.
- * - Max-pool gradients go to the first maximum in scan order (rows, then columns), as TensorFlow's CPU
- *   kernel: the forward records that arg-max when a gradient will be needed, and the backward gathers
- *   (each input cell collects from the windows that contain it), without atomics.
+ * template each (override constants), 4 channels per invocation when C % 4 == 0. Padded cells never win
+ * a max (as TensorFlow and PyTorch; Keras DenseNet121's ZeroPadding2D then MaxPooling2D gives the same
+ * after its ReLU); the average divides by the real cells unless `countIncludePad` (InceptionV3's 3x3
+ * stride-1 'same' pools depend on it). A window holding NaN pools to NaN (PyTorch's rule), its gradient
+ * going to that cell; else max-pool gradients go to the first maximum in scan order (TensorFlow's CPU
+ * kernel): the forward records that arg-max when a gradient will be needed, and the backward gathers
+ * (each input cell collects from the windows that contain it), without atomics.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
