@@ -45,6 +45,8 @@ export interface BatchNormParams {
   relu?: boolean;
 }
 
+const VARIANCE_UPDATES = ['biased', 'unbiased'] as const;
+
 /** The batch-norm options every entry point shares (momentum, epsilon, varianceUpdate), checked. */
 export function checkBatchNormOptions(
   p: { momentum?: unknown; epsilon?: unknown; varianceUpdate?: unknown },
@@ -54,10 +56,7 @@ export function checkBatchNormOptions(
   return {
     momentum: checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ?? momentum,
     epsilon: checkOptionalNumber(p.epsilon, `${what} epsilon`, { min: 0 }) ?? epsilon,
-    varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, [
-      'biased',
-      'unbiased',
-    ]),
+    varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, VARIANCE_UPDATES),
   };
 }
 

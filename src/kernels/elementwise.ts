@@ -8,7 +8,7 @@ import { Tensor, checkTensor, defineOp, numel, shapeStr, type Shape } from '../t
 import { checkChoice, checkNumber, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumTo } from './sum-raw.js';
-import { MAX_LAYOUT_RANK, coords, dot, pad8 } from './layout.js';
+import { MAX_LAYOUT_RANK, coords, dot, pad8, rowMajorStrides } from './layout.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';
 import binarySrc from '../../shaders/binary.wgsl';
@@ -294,14 +294,8 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
 
 /** Row-major strides of `shape` aligned to `out`, with 0 on broadcast axes. */
 function broadcastStrides(shape: Shape, out: Shape): number[] {
-  const strides = new Array<number>(out.length).fill(0);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const j = out.length - shape.length + i;
-    strides[j] = shape[i] === 1 && out[j] !== 1 ? 0 : s;
-    s *= shape[i];
-  }
-  return strides;
+  const [s, lead] = [rowMajorStrides(shape), out.length - shape.length];
+  return out.map((d, j) => (j < lead || (shape[j - lead] === 1 && d !== 1) ? 0 : s[j - lead]));
 }
 
 /** A broadcasting kernel (binary ops, where): each operand is read through its strides `s<name>` in `shape`. */

@@ -244,12 +244,9 @@ export interface CoreOptions {
  * string object keeps the pipeline cache cheap). Shared with the kernel lab.
  */
 export function regtileCore(tm: number, opts: CoreOptions = {}): string {
-  const key = `${tm}:${JSON.stringify(opts)}`;
-  let core = cores.get(key);
-  if (core === undefined) cores.set(key, (core = buildCore(tm, opts)));
-  return core;
+  return coreOf(JSON.stringify([tm, opts]));
 }
-const cores = new Map<string, string>();
+const coreOf = memo((key) => buildCore(...(JSON.parse(key) as [number, CoreOptions])));
 
 function buildCore(
   tm: number,
