@@ -1,12 +1,11 @@
 /**
- * Fused softmax + cross-entropy on logits, a forward-only softmax, and a fused log-softmax.
- *
- * Semantics follow Keras's `CategoricalCrossentropy(from_logits=True)` with the default reduction
+ * Fused softmax + cross-entropy on logits, a forward-only softmax, and a fused log-softmax. The loss
+ * follows Keras's `CategoricalCrossentropy(from_logits=True)` with the default reduction
  * SUM_OVER_BATCH_SIZE: loss = sum_i w_i * ce_i / N, where ce_i = -sum_c t_ic log softmax(z_i)_c and the
  * per-sample weight w_i = sum_c t_ic * classWeight_c (1 without class weights; for one-hot targets the
- * weight of the true class, as Keras's `class_weight`). PyTorch's `CrossEntropyLoss(weight=)` with
- * reduction 'mean' divides by sum_i w_i instead of N. Targets (one-hot or soft) get no gradient.
- * Max-subtracted log-sum-exp keeps logits of +-1e3 finite; NaN in a row makes its loss, and the mean, NaN.
+ * weight of the true class, as Keras's `class_weight`); PyTorch's `CrossEntropyLoss(weight=)` divides by
+ * sum_i w_i instead of N. Targets (one-hot or soft) get no gradient. Max-subtracted log-sum-exp keeps
+ * logits of +-1e3 finite; NaN in a row makes its loss, and the mean, NaN.
  */
 import { runtime } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';

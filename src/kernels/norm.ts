@@ -1,11 +1,10 @@
 /**
- * Layer normalization and group normalization, differentiable in x, gamma and beta. Both normalize
- * "rows" with their own mean and biased variance (PyTorch and Keras alike), without running statistics.
- * One kernel serves both: a row is (batch b, group g) and holds the `pixels * cg` values at
- * ((b * pixels + q) * channels + g * cg + c); layer norm is the case pixels = 1, one group, cg = channels
- * (the normalized trailing axes, flattened). Images are channels-last, so a group is a run of channels.
- * epsilon defaults to PyTorch's 1e-5 (Keras uses 1e-3). A row goes to a workgroup of 64, or on CPU
- * adapters with many rows to one invocation ({@link NormVariant}).
+ * Layer normalization and group normalization, differentiable in x, gamma and beta: "rows" normalized
+ * with their own mean and biased variance (PyTorch and Keras alike), no running statistics. One kernel
+ * serves both: a row is (batch b, group g) of `pixels * cg` values at ((b * pixels + q) * channels + g *
+ * cg + c) (channels last: a group is a run of channels); layer norm is pixels = 1, one group, cg = channels
+ * (the normalized trailing axes, flattened). A row goes to a workgroup of 64, or on CPU adapters with many
+ * rows to one invocation ({@link NormVariant}).
  */
 import { runtime } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
