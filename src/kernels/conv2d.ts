@@ -43,26 +43,7 @@ export interface Conv2dOptions {
 }
 
 /** Everything a convolution launch needs: sizes, strides, dilations and per-side padding. */
-export interface ConvGeometry {
-  N: number;
-  H: number;
-  W: number;
-  Cin: number;
-  KH: number;
-  KW: number;
-  Cout: number;
-  groups: number;
-  sh: number;
-  sw: number;
-  dilH: number;
-  dilW: number;
-  padT: number;
-  padB: number;
-  padL: number;
-  padR: number;
-  OH: number;
-  OW: number;
-}
+export type ConvGeometry = ReturnType<typeof resolveConvGeometry>;
 
 /** The options of a convolution, checked (and defaulted); `what` names them in errors. */
 export function checkConv2dOptions(
@@ -84,7 +65,7 @@ export function checkConv2dOptions(
  * Output size and per-side padding of a convolution of an NHWC `xShape` with HWIO `wShape`.
  * Throws with both shapes named when they do not fit together.
  */
-export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOptions = {}): ConvGeometry {
+export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOptions = {}) {
   checkShape(xShape, 'conv2d input shape');
   checkShape(wShape, 'conv2d weight shape');
   const shapes = `x ${shapeStr(xShape)} (NHWC), w ${shapeStr(wShape)} (HWIO [KH, KW, Cin/groups, Cout])`;

@@ -42,18 +42,11 @@ export interface AvgPool2dOptions extends Pool2dOptions {
   countIncludePad?: boolean;
 }
 
-/** The resolved geometry of a pooling window over an H x W image. */
-export interface PoolGeometry {
-  /** The vertical and horizontal axes of the window. */
-  axes: [WindowAxis, WindowAxis];
-  /** Padding [top, bottom, left, right]. */
-  pad: [number, number, number, number];
-  OH: number;
-  OW: number;
-}
-
-/** Resolve window, stride and padding for an H x W input (TensorFlow's 'same' rule). */
-export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeometry {
+/**
+ * Resolve window, stride and padding for an H x W input (TensorFlow's 'same' rule): the window's vertical
+ * and horizontal `axes`, the padding `pad` [top, bottom, left, right] and the output size OH x OW.
+ */
+export function poolGeometry(H: number, W: number, opts: Pool2dOptions) {
   if (typeof opts !== 'object' || opts === null)
     throw new Error(`ossify: pooling options must be an object with a window size, got ${showValue(opts)}`);
   const positive = { integer: true, min: 1 };
@@ -64,7 +57,7 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeo
   const padding = sides2d(p);
   const axes: [WindowAxis, WindowAxis] = [windowAxis(H, kh, sh, dh, padding, 0), windowAxis(W, kw, sw, dw, padding, 1)];
   const [ah, aw] = axes;
-  const pad: PoolGeometry['pad'] = [ah.before, ah.after, aw.before, aw.after];
+  const pad = [ah.before, ah.after, aw.before, aw.after];
   const [ekh, ekw] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
   const window = `${kh}x${kw} window${dh > 1 || dw > 1 ? ` with dilation ${dh}x${dw} (spanning ${ekh}x${ekw})` : ''}`;
   const padded = `padding [${pad.join(', ')}]`;
