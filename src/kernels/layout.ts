@@ -123,13 +123,8 @@ export function inversePermutation(perm: readonly number[]): number[] {
 /** x with its axes reordered (unrecorded; perm already checked). */
 export function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   const xs = rowMajorStrides(x.shape);
-  const strides = perm.map((a) => xs[a]);
-  return strided(
-    x,
-    perm.map((a) => x.shape[a]),
-    strides,
-    0,
-  );
+  const [shape, strides] = [perm.map((a) => x.shape[a]), perm.map((a) => xs[a])];
+  return strided(x, shape, strides, 0);
 }
 
 function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
@@ -473,12 +468,8 @@ export function sliceReference(
   });
   const shape = picks.map((p) => p.length);
   const xs = rowMajorStrides(x.shape);
-  const at = (i: number) =>
-    dot(
-      coords(i, shape).map((c, d) => picks[d][c]),
-      xs,
-    );
-  return { data: Float64Array.from({ length: numel(shape) }, (_, i) => x.data[at(i)]), shape };
+  const source = (i: number) => coords(i, shape).map((c, d) => picks[d][c]);
+  return { data: Float64Array.from({ length: numel(shape) }, (_, i) => x.data[dot(source(i), xs)]), shape };
 }
 
 /** Float64 reference of {@link pad}. */
