@@ -18,7 +18,8 @@ import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
 import { convReference, forEachWindow, sides2d, windowAxis, type WindowAxis } from './window.js';
-import { depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad, usesDepthwiseKernel } from './depthwise.js';
+import { INDEX_LIMIT, depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad } from './depthwise.js';
+import { usesDepthwiseKernel } from './depthwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
 import dxSrc from '../../shaders/conv2d_dx.wgsl';
@@ -99,8 +100,6 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
 
 // ---- launches ---------------------------------------------------------------------------------
 
-/** The divmod trick in the loaders is exact below 2^24; keep every decomposed index there. */
-const INDEX_LIMIT = 2 ** 24 - 4096;
 function checkIndex(n: number, what: string, g: ConvGeometry): void {
   if (n >= INDEX_LIMIT)
     throw new Error(

@@ -23,11 +23,7 @@ const R1 = 8;
 /** The widest kernel row (taps per row, or per stride phase for dX) that the window paths hold. */
 const WIN_TAPS = 5;
 
-const indent = (code: string, n: number): string =>
-  code
-    .split('\n')
-    .map((l) => ' '.repeat(n) + l)
-    .join('\n');
+const indent = (code: string, n: number): string => code.replace(/^/gm, ' '.repeat(n));
 /** `line(j)` for j < n, one per line. */
 const joinLines = (n: number, line: (j: number) => string, from = 0): string =>
   Array.from({ length: n - from }, (_, j) => line(j + from)).join('\n');
@@ -153,8 +149,8 @@ export function windowPath(mode: Mode, g: ConvGeometry): number {
 }
 /** The geometry the shader takes as uniforms. */
 const GEOMETRY_UNIFORMS = ['H', 'W', 'OH', 'OW', 'KH', 'KW', 'sh', 'sw', 'dilH', 'dilW', 'padT', 'padL'] as const;
-/** The kernel splits invocation indices with divmod, exact below 2^24. */
-const INDEX_LIMIT = 2 ** 24 - 4096;
+/** The kernels split indices with divmod, exact below 2^24 (this one and conv2d's). */
+export const INDEX_LIMIT = 2 ** 24 - 4096;
 
 /**
  * Which kernel runs a depthwise convolution (`setVariant('depthwise', ...)`): 'direct' (the default),
