@@ -169,28 +169,24 @@ function geomParams(g: ConvGeometry) {
   return { H, W, Cin, OH, OW, sh, sw, dilH, dilW, padT, padL };
 }
 
+/** The window axes (vertical, horizontal) of a convolution's geometry. */
+const convAxes = (g: ConvGeometry): WindowAxis[] => [
+  { k: g.KH, s: g.sh, d: g.dilH, before: g.padT, after: g.padB, out: g.OH },
+  { k: g.KW, s: g.sw, d: g.dilW, before: g.padL, after: g.padR, out: g.OW },
+];
+
 /**
- * The taps of one axis (size KS, dilation d, stride s, leading padding pad) that read inside an input
- * of `size` for at least one of `out` output positions: [first, last], or null when none does.
+ * The taps of each axis (vertical, horizontal) that read inside the input for at least one output
+ * position: [first, last], or null when none does.
  */
-export function liveTapRange(
-  KS: number,
-  d: number,
-  s: number,
-  pad: number,
-  size: number,
-  out: number,
-): [number, number] | null {
-  let first = -1;
-  let last = -1;
-  for (let k = 0; k < KS; k++) {
-    const o = Math.max(0, Math.ceil((pad - k * d) / s));
-    if (o < out && o * s - pad + k * d < size) {
-      if (first < 0) first = k;
-      last = k;
-    }
-  }
-  return first < 0 ? null : [first, last];
+export function liveTapRange(g: ConvGeometry): ([number, number] | null)[] {
+  return convAxes(g).map((a, i) => {
+    const live = [...Array(a.k).keys()].filter((k) => {
+      const o = Math.max(0, Math.ceil((a.before - k * a.d) / a.s)); // the first output whose tap k is not before 0
+      return o < a.out && o * a.s - a.before + k * a.d < (i ? g.W : g.H);
+    });
+    return live.length ? [live[0], live[live.length - 1]] : null;
+  });
 }
 
 /**
@@ -199,8 +195,7 @@ export function liveTapRange(
  * kw0..), whose weights are one block of w's rows from `row0`; `padT` and `padL` as the window sees them.
  */
 export function tapWindow(g: ConvGeometry) {
-  const rows = liveTapRange(g.KH, g.dilH, g.sh, g.padT, g.H, g.OH);
-  const cols = liveTapRange(g.KW, g.dilW, g.sw, g.padL, g.W, g.OW);
+  const [rows, cols] = liveTapRange(g);
   // No live tap at all (an output of padding only): keep the whole kernel, which computes the zeros.
   const [kh0, kh1] = rows && cols ? rows : [0, g.KH - 1];
   const [kw0, kw1] = rows && cols && kh0 === kh1 ? cols : [0, g.KW - 1];
@@ -295,8 +290,7 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const single = g.sh === 1 && g.sw === 1;
   const phases = [];
   // Taps that read only padding carry no gradient either (see tapWindow); here each axis on its own.
-  const liveRows = liveTapRange(g.KH, g.dilH, g.sh, g.padT, g.H, g.OH);
-  const liveCols = liveTapRange(g.KW, g.dilW, g.sw, g.padL, g.W, g.OW);
+  const [liveRows, liveCols] = liveTapRange(g);
   for (let py = 0; py < Math.min(g.sh, g.H); py++)
     for (let px = 0; px < Math.min(g.sw, g.W); px++) {
       const th = clipTaps(phaseTaps(py + g.padT, g.KH, g.dilH, g.sh), liveRows);
@@ -535,12 +529,6 @@ export const conv2d = defineOp(
 );
 
 // ---- float64 CPU reference --------------------------------------------------------------------
-
-/** The window axes of a convolution's geometry. */
-const convAxes = (g: ConvGeometry): WindowAxis[] => [
-  { k: g.KH, s: g.sh, d: g.dilH, before: g.padT, after: g.padB, out: g.OH },
-  { k: g.KW, s: g.sw, d: g.dilW, before: g.padL, after: g.padR, out: g.OW },
-];
 
 /** Float64 CPU reference of {@link conv2d}: returns the output values and shape. */
 export function conv2dReference(
