@@ -19,7 +19,6 @@ export * from './kernels/sum-raw.js';
 export * from './kernels/matmul.js';
 export * from './kernels/fused.js';
 export * from './kernels/gemm.js';
-export * from './kernels/vec-width.js';
 export * from './kernels/variants.js';
 export * from './kernels/conv2d.js';
 export * from './kernels/pad.js';

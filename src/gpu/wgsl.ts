@@ -1,6 +1,7 @@
 /**
  * Small WGSL templating: `{{NAME}}` placeholders filled from a table, so that variants of one kernel are
- * generated from one source (together with WGSL override constants), never copied.
+ * generated from one source (together with WGSL override constants), never copied; among them the
+ * channel vector width ({{T}}) of the channels-last kernels.
  */
 const memo = new Map<string, Map<string, string>>();
 const interned = new Map<string, number>();
@@ -38,4 +39,19 @@ export function fillTemplate(source: string, values: Record<string, string | num
  */
 export function reluWgsl(v: string, zero: string): string {
   return `select(${v}, ${zero}, ${v} < ${zero})`;
+}
+
+/** The channel vector width: 4 (T = vec4<f32>, 4 channels per invocation) when every size is a multiple of 4. */
+export function vecWidth(...sizes: number[]): 1 | 4 {
+  return sizes.every((s) => s % 4 === 0) ? 4 : 1;
+}
+
+/** The {{T}} (float element) and {{U}} (u32 element) template values for a vector width. */
+export function vecTypes(v: 1 | 4): { T: string; U: string } {
+  return v === 4 ? { T: 'vec4<f32>', U: 'vec4<u32>' } : { T: 'f32', U: 'u32' };
+}
+
+/** Fill a shader's {{T}} and {{U}} for a vector width. */
+export function vecSource(src: string, v: 1 | 4): string {
+  return fillTemplate(src, vecTypes(v));
 }

@@ -1,17 +1,16 @@
 /**
- * The combine step of BAM (Park et al., "BAM: Bottleneck Attention Module", BMVC 2018):
- * out = x * (1 + sigmoid(a)), the channel attention mc [N, C] broadcast over space and the spatial
- * attention ms [N, H, W, 1] over channels, with a = mc + ms (mode 'sum', the paper) or a = mc * ms ('product',
- * the official code). Forward is one fused pass; backward one fused elementwise pass (dx and the
- * per-element contributions to dmc / dms) and two channel-contiguous sums. It equals the composite of
- * primitive ops, as the tests check.
+ * The combine step of BAM (Park et al., "BAM: Bottleneck Attention Module", BMVC 2018): out = x * (1 +
+ * sigmoid(a)), with the channel attention mc [N, C] broadcast over space, the spatial attention ms
+ * [N, H, W, 1] over channels, and a = mc + ms ('sum', the paper) or mc * ms ('product', the official code).
+ * One fused pass forward; backward one fused elementwise pass (dx and the per-element contributions to
+ * dmc / dms) and two channel-contiguous sums.
  */
 import { runtime } from '../gpu/runtime.js';
+import { vecWidth, vecSource } from '../gpu/wgsl.js';
 import { Tensor, defineOp, shapeStr } from '../tensor.js';
 import { checkChoice } from '../validate.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
-import { vecWidth, vecSource } from './vec-width.js';
 import bamSrc from '../../shaders/bam.wgsl';
 import bamGradSrc from '../../shaders/bam_grad.wgsl';
 

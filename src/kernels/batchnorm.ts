@@ -1,24 +1,17 @@
 /**
  * Batch normalization over the last (channel) axis of a tensor of any rank: [N, H, W, C] images or
- * [N, C] features (BAM's channel gate).
- *
- * Conventions (Keras, which InceptionV3 / DenseNet121 weights come from):
- * - `momentum` is Keras's: moving = moving * momentum + batch * (1 - momentum), default 0.99.
- *   PyTorch writes the same update as `(1 - p) * moving + p * batch` with p = 0.1, i.e. momentum 0.9 here.
- * - The batch variance that normalises is the biased one (divide by M = N*H*W). Keras also updates the
- *   moving variance with it (`varianceUpdate: 'biased'`, default); PyTorch uses the unbiased one.
- * - epsilon defaults to Keras's 1e-3 (InceptionV3); DenseNet121 uses 1.001e-5.
- * - gamma = null is Keras's `scale=False` (InceptionV3), beta = null `center=False`.
- *
- * Kernels (vec4 over channels when C is a multiple of 4): training forward is chunked per-channel sums,
- * their merge (which also updates the moving statistics), then one normalise pass; inference is that
- * pass alone. Backward: chunked sums of g and g * xhat and their merge (where needed), then dx.
+ * [N, C] features (BAM's channel gate), with Keras's conventions ({@link BatchNormParams}; InceptionV3's
+ * and DenseNet121's weights come from Keras): PyTorch's momentum p is 1 - p here, and PyTorch updates the
+ * moving variance with the unbiased batch variance (`varianceUpdate: 'unbiased'`); both normalise with
+ * the biased one. Kernels (vec4 over channels when C % 4 == 0): the training forward is chunked
+ * per-channel sums, their merge (which also updates the moving statistics), then one normalise pass;
+ * inference is that pass alone. Backward: chunked sums of g and g * xhat, their merge, then dx.
  */
 import { runtime } from '../gpu/runtime.js';
+import { vecWidth, vecSource } from '../gpu/wgsl.js';
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkChoice, checkOptionalNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { vecWidth, vecSource } from './vec-width.js';
 import chunksSrc from '../../shaders/bn_chunks.wgsl';
 import combineSrc from '../../shaders/bn_combine.wgsl';
 import normSrc from '../../shaders/bn_norm.wgsl';
@@ -32,7 +25,7 @@ export const BATCH_NORM_DEFAULTS = { momentum: 0.99, epsilon: 1e-3 } as const;
 
 /** Parameters and state of a batch-norm layer (all per channel, shape [C]). */
 export interface BatchNormParams {
-  /** Scale; null = Keras `scale=False`. */
+  /** Scale; null = Keras `scale=False` (InceptionV3). */
   gamma: Tensor | null;
   /** Offset; null = Keras `center=False`. */
   beta: Tensor | null;
@@ -44,13 +37,15 @@ export interface BatchNormParams {
   training: boolean;
   /** Keras convention (default 0.99), in [0, 1]: moving = moving * momentum + batch * (1 - momentum). */
   momentum?: number;
-  /** Added to the variance under the square root (default 1e-3, Keras): a finite number >= 0. */
+  /** Added to the variance under the square root (default 1e-3, Keras; DenseNet121 uses 1.001e-5): >= 0. */
   epsilon?: number;
   /** Which batch variance updates the moving variance: 'biased' (Keras, default) or 'unbiased' (PyTorch). */
   varianceUpdate?: 'biased' | 'unbiased';
   /** Apply ReLU to the result in the same pass (BN -> ReLU fused; differentiable as the pair). */
   relu?: boolean;
 }
+
+const VARIANCE_UPDATES = ['biased', 'unbiased'] as const;
 
 /** The batch-norm options every entry point shares (momentum, epsilon, varianceUpdate), checked. */
 export function checkBatchNormOptions(
@@ -61,10 +56,7 @@ export function checkBatchNormOptions(
   return {
     momentum: checkOptionalNumber(p.momentum, `${what} momentum (Keras convention)`, { min: 0, max: 1 }) ?? momentum,
     epsilon: checkOptionalNumber(p.epsilon, `${what} epsilon`, { min: 0 }) ?? epsilon,
-    varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, [
-      'biased',
-      'unbiased',
-    ]),
+    varianceUpdate: checkChoice(withDefault(p.varianceUpdate, 'biased'), `${what} varianceUpdate`, VARIANCE_UPDATES),
   };
 }
 

@@ -1,31 +1,27 @@
 /**
- * Concatenation and splitting along any axis (Inception joins its branches on the channel axis; DenseNet
- * concatenates every layer's new features onto the running block). Both view tensors as [outer, inner]
- * rows (outer: the dimensions before the axis; inner: the axis extent times the dimensions after it), each
- * piece a slab of columns that one strided slab-copy kernel moves (vec4 when sizes and offsets are
- * multiples of 4), or copyBufferToBuffer when outer = 1. concat's backward slices g into the pieces; each
- * output of split is its own autograd node, whose backward embeds its gradient into zeros of x's shape in
- * one pass (autograd sums them).
+ * Concatenation and splitting along any axis. Both view tensors as [outer, inner] rows (the dimensions
+ * before the axis; the axis extent times those after it), each piece a slab of columns that one strided
+ * slab-copy kernel moves (vec4 where sizes and offsets allow; copyBufferToBuffer when outer = 1).
+ * concat's backward slices g into the pieces; each output of split is its own autograd node, whose
+ * backward embeds its gradient into zeros of x's shape (autograd sums them).
  */
 import { runtime } from '../gpu/runtime.js';
-import { vecWidth, vecSource } from './vec-width.js';
-import { Tensor, defineOp, shapeStr } from '../tensor.js';
+import { vecWidth, vecSource } from '../gpu/wgsl.js';
+import { Tensor, defineOp, numel, shapeStr } from '../tensor.js';
 import { checkAxis, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import concatSrc from '../../shaders/concat.wgsl';
 
-const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
-
 /** The [outer, stride] view of pieces of `sizes` along axis `ax` of `shape`: each piece's columns and offset. */
 function layout(shape: readonly number[], sizes: readonly number[], ax: number) {
-  const trail = prod(shape.slice(ax + 1));
+  const trail = numel(shape.slice(ax + 1));
   let stride = 0;
   const parts = sizes.map((s) => {
     const part = { inner: s * trail, off: stride };
     stride += part.inner;
     return part;
   });
-  return { outer: prod(shape.slice(0, ax)), stride, parts };
+  return { outer: numel(shape.slice(0, ax)), stride, parts };
 }
 
 /**
@@ -130,11 +126,11 @@ export function concatReference(
 ): { data: Float64Array; shape: number[] } {
   const ax = checkAxis(axis, parts[0].shape.length, 'axis');
   const shape = parts[0].shape.map((d, i) => (i === ax ? parts.reduce((p, t) => p + t.shape[ax], 0) : d));
-  const data = new Float64Array(prod(shape));
+  const data = new Float64Array(numel(shape));
   let k = 0;
-  for (let o = 0; o < prod(shape.slice(0, ax)); o++)
+  for (let o = 0; o < numel(shape.slice(0, ax)); o++)
     for (const t of parts) {
-      const inner = prod(t.shape.slice(ax));
+      const inner = numel(t.shape.slice(ax));
       for (let j = 0; j < inner; j++) data[k++] = t.data[o * inner + j];
     }
   return { data, shape };

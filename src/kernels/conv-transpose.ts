@@ -35,18 +35,12 @@ export interface Conv2dTransposeOptions extends Conv2dOptions {
   outputPadding?: number | readonly [number, number];
 }
 
-/** The forward convolution F whose input gradient a transposed convolution is: its input shape and options. */
-export interface TransposeGeometry {
-  /** F's input shape, the transposed convolution's output [N, OH, OW, Cout]. */
-  outShape: number[];
-  /** F's options: stride, dilation, groups and the explicit padding [top, bottom, left, right]. */
-  forward: Conv2dOptions;
-  /** F's window axes (vertical, horizontal): their outputs are x's height and width. */
-  axes: WindowAxis[];
-}
-
-/** Resolve a transposed convolution of NHWC `xShape` with `wShape` [KH, KW, Cout/groups, Cin] (file comment). */
-export function transposeGeometry(xShape: Shape, wShape: Shape, opts: Conv2dTransposeOptions = {}): TransposeGeometry {
+/**
+ * Resolve a transposed convolution of NHWC `xShape` with `wShape` [KH, KW, Cout/groups, Cin] (file comment)
+ * as the convolution F whose input gradient it is: F's input shape `outShape` (the output [N, OH, OW, Cout]),
+ * its options `forward` (explicit padding) and its window `axes`, whose outputs are x's height and width.
+ */
+export function transposeGeometry(xShape: Shape, wShape: Shape, opts: Conv2dTransposeOptions = {}) {
   const shapes = `x ${shapeStr(xShape)} (NHWC), w ${shapeStr(wShape)} ([KH, KW, Cout/groups, Cin])`;
   if (xShape.length !== 4 || wShape.length !== 4)
     throw new Error(`ossify: conv2dTranspose needs 4-D x and w: ${shapes}`);

@@ -17,7 +17,9 @@ import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
-import { depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad, usesDepthwiseKernel } from './depthwise.js';
+import { convReference, forEachWindow, sides2d, windowAxis, type WindowAxis } from './window.js';
+import { INDEX_LIMIT, depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad } from './depthwise.js';
+import { usesDepthwiseKernel } from './depthwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
 import dxSrc from '../../shaders/conv2d_dx.wgsl';
@@ -42,26 +44,7 @@ export interface Conv2dOptions {
 }
 
 /** Everything a convolution launch needs: sizes, strides, dilations and per-side padding. */
-export interface ConvGeometry {
-  N: number;
-  H: number;
-  W: number;
-  Cin: number;
-  KH: number;
-  KW: number;
-  Cout: number;
-  groups: number;
-  sh: number;
-  sw: number;
-  dilH: number;
-  dilW: number;
-  padT: number;
-  padB: number;
-  padL: number;
-  padR: number;
-  OH: number;
-  OW: number;
-}
+export type ConvGeometry = ReturnType<typeof resolveConvGeometry>;
 
 /** The options of a convolution, checked (and defaulted); `what` names them in errors. */
 export function checkConv2dOptions(
@@ -83,7 +66,7 @@ export function checkConv2dOptions(
  * Output size and per-side padding of a convolution of an NHWC `xShape` with HWIO `wShape`.
  * Throws with both shapes named when they do not fit together.
  */
-export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOptions = {}): ConvGeometry {
+export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOptions = {}) {
   checkShape(xShape, 'conv2d input shape');
   checkShape(wShape, 'conv2d weight shape');
   const shapes = `x ${shapeStr(xShape)} (NHWC), w ${shapeStr(wShape)} (HWIO [KH, KW, Cin/groups, Cout])`;
@@ -103,19 +86,10 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
       `ossify: conv2d input channels disagree: x has Cin=${Cin}, w expects ` +
         `${Cig}${groups > 1 ? ` per group x ${groups} groups = ${Cig * groups}` : ''}: ${shapes}`,
     );
-  const effH = (KH - 1) * dilH + 1;
-  const effW = (KW - 1) * dilW + 1;
-  let [padT, padB, padL, padR] = typeof padding === 'string' ? [0, 0, 0, 0] : padding;
-  if (padding === 'same') {
-    // TensorFlow's total padding for OH = ceil(H / sh), the odd row at the bottom (likewise right).
-    const th = Math.max((Math.ceil(H / sh) - 1) * sh + effH - H, 0);
-    const tw = Math.max((Math.ceil(W / sw) - 1) * sw + effW - W, 0);
-    [padT, padL] = [Math.floor(th / 2), Math.floor(tw / 2)];
-    [padB, padR] = [th - padT, tw - padL];
-  }
-  const OH = Math.floor((H + padT + padB - effH) / sh) + 1;
-  const OW = Math.floor((W + padL + padR - effW) / sw) + 1;
+  const [ah, aw] = [windowAxis(H, KH, sh, dilH, sides2d(padding), 0), windowAxis(W, KW, sw, dilW, sides2d(padding), 1)];
+  const [padT, padB, padL, padR, OH, OW] = [ah.before, ah.after, aw.before, aw.after, ah.out, aw.out];
   if (OH < 1 || OW < 1) {
+    const [effH, effW] = [(KH - 1) * dilH + 1, (KW - 1) * dilW + 1];
     const kernel = `${effH}x${effW} effective kernel (${KH}x${KW}, dilation [${dilH}, ${dilW}], stride [${sh}, ${sw}])`;
     const padded = `${H + padT + padB}x${W + padL + padR}`;
     const problem = `the ${kernel} does not fit the padded ${padded} input`;
@@ -126,8 +100,6 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
 
 // ---- launches ---------------------------------------------------------------------------------
 
-/** The divmod trick in the loaders is exact below 2^24; keep every decomposed index there. */
-const INDEX_LIMIT = 2 ** 24 - 4096;
 function checkIndex(n: number, what: string, g: ConvGeometry): void {
   if (n >= INDEX_LIMIT)
     throw new Error(
@@ -197,65 +169,39 @@ function geomParams(g: ConvGeometry) {
   return { H, W, Cin, OH, OW, sh, sw, dilH, dilW, padT, padL };
 }
 
+/** The window axes (vertical, horizontal) of a convolution's geometry. */
+const convAxes = (g: ConvGeometry): WindowAxis[] => [
+  { k: g.KH, s: g.sh, d: g.dilH, before: g.padT, after: g.padB, out: g.OH },
+  { k: g.KW, s: g.sw, d: g.dilW, before: g.padL, after: g.padR, out: g.OW },
+];
+
 /**
- * The taps of one axis (size KS, dilation d, stride s, leading padding pad) that read inside an input
- * of `size` for at least one of `out` output positions: [first, last], or null when none does.
+ * The taps of each axis (vertical, horizontal) that read inside the input for at least one output
+ * position: [first, last], or null when none does.
  */
-export function liveTapRange(
-  KS: number,
-  d: number,
-  s: number,
-  pad: number,
-  size: number,
-  out: number,
-): [number, number] | null {
-  let first = -1;
-  let last = -1;
-  for (let k = 0; k < KS; k++) {
-    const o = Math.max(0, Math.ceil((pad - k * d) / s));
-    if (o < out && o * s - pad + k * d < size) {
-      if (first < 0) first = k;
-      last = k;
-    }
-  }
-  return first < 0 ? null : [first, last];
+export function liveTapRange(g: ConvGeometry): ([number, number] | null)[] {
+  return convAxes(g).map((a, i) => {
+    const live = [...Array(a.k).keys()].filter((k) => {
+      const o = Math.max(0, Math.ceil((a.before - k * a.d) / a.s)); // the first output whose tap k is not before 0
+      return o < a.out && o * a.s - a.before + k * a.d < (i ? g.W : g.H);
+    });
+    return live.length ? [live[0], live[live.length - 1]] : null;
+  });
 }
 
 /**
  * The part of the kernel that the forward pass and the weight gradient compute with, leaving out taps
- * that read only padding (small maps have many). It keeps whole kernel rows kh0.. (and, for a single
- * row, columns kw0..), so that its weights are one block of w's rows from `row0`; `padT` and `padL`
- * are the padding as the window sees it.
+ * that read only padding (small maps have many): whole kernel rows kh0.. (and, for a single row, columns
+ * kw0..), whose weights are one block of w's rows from `row0`; `padT` and `padL` as the window sees them.
  */
-export interface TapWindow {
-  kh0: number;
-  kw0: number;
-  KH: number;
-  KW: number;
-  padT: number;
-  padL: number;
-  row0: number;
-  /** Whether the window is the whole kernel. */
-  whole: boolean;
-}
-/** The {@link TapWindow} of a convolution: its live taps' rows (and columns, for a single row). */
-export function tapWindow(g: ConvGeometry): TapWindow {
-  const rows = liveTapRange(g.KH, g.dilH, g.sh, g.padT, g.H, g.OH);
-  const cols = liveTapRange(g.KW, g.dilW, g.sw, g.padL, g.W, g.OW);
+export function tapWindow(g: ConvGeometry) {
+  const [rows, cols] = liveTapRange(g);
   // No live tap at all (an output of padding only): keep the whole kernel, which computes the zeros.
   const [kh0, kh1] = rows && cols ? rows : [0, g.KH - 1];
   const [kw0, kw1] = rows && cols && kh0 === kh1 ? cols : [0, g.KW - 1];
   const [KH, KW] = [kh1 - kh0 + 1, kw1 - kw0 + 1];
-  return {
-    kh0,
-    kw0,
-    KH,
-    KW,
-    padT: g.padT - kh0 * g.dilH,
-    padL: g.padL - kw0 * g.dilW,
-    row0: (kh0 * g.KW + kw0) * g.Cin,
-    whole: KH === g.KH && KW === g.KW,
-  };
+  const [padT, padL] = [g.padT - kh0 * g.dilH, g.padL - kw0 * g.dilW];
+  return { kh0, kw0, KH, KW, padT, padL, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
 }
 
 /** The phase's taps that are also live ([lo, hi] from {@link liveTapRange}): still a progression. */
@@ -299,7 +245,7 @@ export function forwardGemm(
 }
 
 /** Geometry uniforms of the forward and weight-gradient loaders for a window of the kernel. */
-function windowParams(g: ConvGeometry, win: TapWindow) {
+function windowParams(g: ConvGeometry, win: ReturnType<typeof tapWindow>) {
   return { ...geomParams(g), padT: win.padT, padL: win.padL, KW: win.KW };
 }
 
@@ -307,11 +253,7 @@ function windowParams(g: ConvGeometry, win: TapWindow) {
  * The taps k in [0, KS) that reach input rows of residue r (= phase + pad) at stride s and dilation d:
  * the k with (r - k*d) = 0 (mod s), which form an arithmetic progression k0 + j*step, j < n.
  */
-interface PhaseTaps {
-  k0: number;
-  step: number;
-  n: number;
-}
+type PhaseTaps = { k0: number; step: number; n: number };
 function phaseTaps(r: number, KS: number, d: number, s: number): PhaseTaps {
   const taps: number[] = [];
   for (let k = 0; k < KS; k++) if ((((r - k * d) % s) + s) % s === 0) taps.push(k);
@@ -348,8 +290,7 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const single = g.sh === 1 && g.sw === 1;
   const phases = [];
   // Taps that read only padding carry no gradient either (see tapWindow); here each axis on its own.
-  const liveRows = liveTapRange(g.KH, g.dilH, g.sh, g.padT, g.H, g.OH);
-  const liveCols = liveTapRange(g.KW, g.dilW, g.sw, g.padL, g.W, g.OW);
+  const [liveRows, liveCols] = liveTapRange(g);
   for (let py = 0; py < Math.min(g.sh, g.H); py++)
     for (let px = 0; px < Math.min(g.sw, g.W); px++) {
       const th = clipTaps(phaseTaps(py + g.padT, g.KH, g.dilH, g.sh), liveRows);
@@ -589,32 +530,6 @@ export const conv2d = defineOp(
 
 // ---- float64 CPU reference --------------------------------------------------------------------
 
-/**
- * Visit every (output, input, weight) index triple of a convolution: the one loop nest that the
- * reference forward and gradients share, so they cannot disagree on geometry.
- */
-function forEachTap(g: ConvGeometry, f: (o: number, xi: number, wi: number, co: number) => void): void {
-  const Cig = g.Cin / g.groups;
-  const Cog = g.Cout / g.groups;
-  for (let n = 0; n < g.N; n++)
-    for (let oh = 0; oh < g.OH; oh++)
-      for (let ow = 0; ow < g.OW; ow++)
-        for (let kh = 0; kh < g.KH; kh++) {
-          const ih = oh * g.sh - g.padT + kh * g.dilH;
-          if (ih < 0 || ih >= g.H) continue;
-          for (let kw = 0; kw < g.KW; kw++) {
-            const iw = ow * g.sw - g.padL + kw * g.dilW;
-            if (iw < 0 || iw >= g.W) continue;
-            for (let co = 0; co < g.Cout; co++) {
-              const c0 = Math.floor(co / Cog) * Cig;
-              const o = ((n * g.OH + oh) * g.OW + ow) * g.Cout + co;
-              for (let j = 0; j < Cig; j++)
-                f(o, ((n * g.H + ih) * g.W + iw) * g.Cin + c0 + j, ((kh * g.KW + kw) * Cig + j) * g.Cout + co, co);
-            }
-          }
-        }
-}
-
 /** Float64 CPU reference of {@link conv2d}: returns the output values and shape. */
 export function conv2dReference(
   x: ArrayLike<number>,
@@ -625,12 +540,7 @@ export function conv2dReference(
   opts: Conv2dOptions = {},
 ): { out: Float64Array; shape: number[] } {
   const g = resolveConvGeometry(xShape, wShape, opts);
-  const out = new Float64Array(g.N * g.OH * g.OW * g.Cout);
-  if (bias) for (let i = 0; i < out.length; i++) out[i] = bias[i % g.Cout];
-  forEachTap(g, (o, xi, wi) => {
-    out[o] += x[xi] * w[wi];
-  });
-  return { out, shape: [g.N, g.OH, g.OW, g.Cout] };
+  return convReference(x, xShape, w, wShape, bias, convAxes(g), g.groups);
 }
 
 /** Float64 CPU reference gradients of {@link conv2d} for an output gradient `dy` [N, OH, OW, Cout]. */
@@ -643,13 +553,19 @@ export function conv2dReferenceGrads(
   opts: Conv2dOptions = {},
 ): { dX: Float64Array; dW: Float64Array; dB: Float64Array } {
   const g = resolveConvGeometry(xShape, wShape, opts);
+  const [Cig, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
   const dX = new Float64Array(x.length);
   const dW = new Float64Array(w.length);
   const dB = new Float64Array(g.Cout);
   for (let i = 0; i < dy.length; i++) dB[i % g.Cout] += dy[i];
-  forEachTap(g, (o, xi, wi) => {
-    dX[xi] += dy[o] * w[wi];
-    dW[wi] += dy[o] * x[xi];
+  forEachWindow(g.N, [g.H, g.W], convAxes(g), (o, taps) => {
+    for (let co = 0; co < g.Cout; co++)
+      for (const [t, i] of taps)
+        for (let j = 0; j < Cig; j++) {
+          const [xi, wi] = [i * g.Cin + Math.floor(co / Cog) * Cig + j, (t * Cig + j) * g.Cout + co];
+          dX[xi] += dy[o * g.Cout + co] * w[wi];
+          dW[wi] += dy[o * g.Cout + co] * x[xi];
+        }
   });
   return { dX, dW, dB };
 }

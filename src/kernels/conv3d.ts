@@ -1,11 +1,9 @@
 /**
- * 3-D convolution and pooling over channels-last volumes [N, D, H, W, C] (Keras's layout; PyTorch's
- * Conv3d is [N, C, D, H, W]), composed from the 2-D kernels: a window's depth taps are summed (or, for
- * max pooling, combined with `maximum`), each a 2-D convolution or pooling of the depth slices it reads,
- * gathered into an [N * OD, H, W, C] image by shaders/depth_gather.wgsl (whose adjoint is the same
- * gather backwards). Taps that read only padding for every output depth are skipped. Autograd comes
- * from the 2-D ops, the gathers and the sums. Cost: KD 2-D launches and a gathered copy of the input
- * per depth tap, instead of a dedicated 3-D implicit GEMM.
+ * 3-D convolution and pooling over channels-last volumes [N, D, H, W, C] (Keras's layout), composed from
+ * the 2-D kernels: each live depth tap of the window is a 2-D convolution or pooling of the depth slices
+ * it reads (gathered into an [N * OD, H, W, C] image by shaders/depth_gather.wgsl), summed over the taps
+ * (max pooling: `maximum`). Autograd comes from the 2-D ops, the gathers and the sums; the cost is KD
+ * 2-D launches and a gathered copy of the input per depth tap.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';

@@ -1,20 +1,17 @@
 /**
- * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5), forward,
- * input gradient and weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), over one
- * channel or 4 as a vec4. Each invocation computes a block of outputs that share loads (R pixels along
- * a row share each weight); with dilation 1 and at most WIN_TAPS taps a row, the window paths generated
- * here load each input column of the block once for all taps. Shapes are uniforms: one pipeline per
- * pass and width serves every layer; the `win` uniform picks the path. conv2d sends depthwise
- * convolutions here and the other grouped ones to the general grouped kernel. Backward: dX correlates
- * the stride-dilated dY with the flipped kernel per stride phase (no tap multiplies an inserted zero);
- * dW correlates x with dY, summed over the batch and pixels in chunks whose partials are added after.
+ * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5): forward, input
+ * and weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), one channel or a vec4 of 4
+ * per invocation. An invocation computes a block of outputs that share loads (R pixels along a row share
+ * each weight); with dilation 1 and at most WIN_TAPS taps a row, the window paths generated here load
+ * each input column of the block once for all taps (the `win` uniform picks the path; shapes are
+ * uniforms: one pipeline per pass and width). dX correlates the stride-dilated dY with the flipped kernel
+ * per stride phase; dW correlates x with dY in chunks of the batch's pixels whose partials are added.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, type Shape } from '../tensor.js';
 import { sum } from './reduce.js';
 import { variant } from './variants.js';
-import { vecSource, vecWidth } from './vec-width.js';
-import { fillTemplate } from '../gpu/wgsl.js';
+import { fillTemplate, vecSource, vecWidth } from '../gpu/wgsl.js';
 import type { ConvGeometry } from './conv2d.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import depthwiseSrc from '../../shaders/conv2d_depthwise.wgsl';
@@ -26,11 +23,7 @@ const R1 = 8;
 /** The widest kernel row (taps per row, or per stride phase for dX) that the window paths hold. */
 const WIN_TAPS = 5;
 
-const indent = (code: string, n: number): string =>
-  code
-    .split('\n')
-    .map((l) => ' '.repeat(n) + l)
-    .join('\n');
+const indent = (code: string, n: number): string => code.replace(/^/gm, ' '.repeat(n));
 /** `line(j)` for j < n, one per line. */
 const joinLines = (n: number, line: (j: number) => string, from = 0): string =>
   Array.from({ length: n - from }, (_, j) => line(j + from)).join('\n');
@@ -156,8 +149,8 @@ export function windowPath(mode: Mode, g: ConvGeometry): number {
 }
 /** The geometry the shader takes as uniforms. */
 const GEOMETRY_UNIFORMS = ['H', 'W', 'OH', 'OW', 'KH', 'KW', 'sh', 'sw', 'dilH', 'dilW', 'padT', 'padL'] as const;
-/** The kernel splits invocation indices with divmod, exact below 2^24. */
-const INDEX_LIMIT = 2 ** 24 - 4096;
+/** The kernels split indices with divmod, exact below 2^24 (this one and conv2d's). */
+export const INDEX_LIMIT = 2 ** 24 - 4096;
 
 /**
  * Which kernel runs a depthwise convolution (`setVariant('depthwise', ...)`): 'direct' (the default),

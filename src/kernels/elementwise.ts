@@ -3,13 +3,12 @@
  * for the gradient); the table generates the kernels, the autograd rules and the CPU references.
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
-import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
+import { fillTemplate, reluWgsl, vecWidth, vecTypes } from '../gpu/wgsl.js';
 import { Tensor, checkTensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkChoice, checkNumber, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumTo } from './sum-raw.js';
-import { vecWidth, vecTypes } from './vec-width.js';
-import { MAX_LAYOUT_RANK, coords, dot, pad8 } from './layout.js';
+import { MAX_LAYOUT_RANK, coords, dot, pad8, rowMajorStrides } from './layout.js';
 import unarySrc from '../../shaders/unary.wgsl';
 import unaryGradSrc from '../../shaders/unary_grad.wgsl';
 import binarySrc from '../../shaders/binary.wgsl';
@@ -294,15 +293,9 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
 }
 
 /** Row-major strides of `shape` aligned to `out`, with 0 on broadcast axes. */
-export function broadcastStrides(shape: Shape, out: Shape): number[] {
-  const strides = new Array<number>(out.length).fill(0);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const j = out.length - shape.length + i;
-    strides[j] = shape[i] === 1 && out[j] !== 1 ? 0 : s;
-    s *= shape[i];
-  }
-  return strides;
+function broadcastStrides(shape: Shape, out: Shape): number[] {
+  const [s, lead] = [rowMajorStrides(shape), out.length - shape.length];
+  return out.map((d, j) => (j < lead || (shape[j - lead] === 1 && d !== 1) ? 0 : s[j - lead]));
 }
 
 /** A broadcasting kernel (binary ops, where): each operand is read through its strides `s<name>` in `shape`. */

@@ -54,18 +54,15 @@ const map = (
   of: string,
 ): { table: Tensor; activation: EpilogueActivation } | undefined => {
   if (!m) return undefined;
-  const t = checkTensor(m.table, `fused option ${what}.table`);
+  const option = `fused option ${what}`;
+  const t = checkTensor(m.table, `${option}.table`);
   if (t.rank !== 2 || t.shape[0] !== 2 || t.shape[1] !== C)
     throw new Error(
       `ossify: fused ${what} table must be [2, ${C}] (scale, shift per channel of ${of}), got ${shapeStr(t.shape)}`,
     );
-  const relu = checkBoolean(m.relu, `fused option ${what}.relu`, false);
+  const relu = checkBoolean(m.relu, `${option}.relu`, false);
   const allowed = what === 'prologue' ? ['relu', 'linear'] : Object.keys(EPILOGUE_ACTIVATIONS);
-  const activation = checkChoice(
-    m.activation ?? (relu ? 'relu' : 'linear'),
-    `fused option ${what}.activation`,
-    allowed,
-  );
+  const activation = checkChoice(m.activation ?? (relu ? 'relu' : 'linear'), `${option}.activation`, allowed);
   if (relu && activation !== 'relu')
     throw new Error(`ossify: fused ${what} takes relu: true or activation '${activation}', not both`);
   return { table: t, activation: activation as EpilogueActivation };

@@ -244,12 +244,9 @@ export interface CoreOptions {
  * string object keeps the pipeline cache cheap). Shared with the kernel lab.
  */
 export function regtileCore(tm: number, opts: CoreOptions = {}): string {
-  const key = `${tm}:${JSON.stringify(opts)}`;
-  let core = cores.get(key);
-  if (core === undefined) cores.set(key, (core = buildCore(tm, opts)));
-  return core;
+  return coreOf(JSON.stringify([tm, opts]));
 }
-const cores = new Map<string, string>();
+const coreOf = memo((key) => buildCore(...(JSON.parse(key) as [number, CoreOptions])));
 
 function buildCore(
   tm: number,
@@ -537,25 +534,24 @@ const vectorA = (call: GemmShape, v: GemmVariant): boolean => vec4AStep(call) ||
 /** Run a GEMM and return C. */
 export function gemm(call: GemmCall): Tensor {
   const rt = runtime();
+  const { M, N, K } = call;
   const { variant: v, sgLanes } = resolveGemmVariant(call);
-  const reg = regShape(v, call.M, call.N);
+  const reg = regShape(v, M, N);
   const batches = call.batches ?? 0;
-  if (batches && (call.K % batches !== 0 || call.epilogue || call.into))
-    throw new Error(
-      `ossify: internal error: ${call.label}: K = ${call.K} in ${batches} batches, with no epilogue or into`,
-    );
+  if (batches && (K % batches !== 0 || call.epilogue || call.into))
+    throw new Error(`ossify: internal error: ${call.label}: K = ${K} in ${batches} batches, with no epilogue or into`);
   const params = paramsOf(call.loaders);
   const slot = params.has('epiMode');
   if (call.epilogue && !slot) throw new Error(`ossify: internal error: ${call.label}: its loaders take no epilogue`);
-  const splits = batches || (call.splits ?? chooseSplits(v, call.M, call.N, call.K));
+  const splits = batches || (call.splits ?? chooseSplits(v, M, N, K));
   // A multiple of 16 (k4 steps never straddle splits), or exactly one batch.
-  const kPerSplit = batches ? call.K / batches : Math.ceil(call.K / splits / 16) * 16;
-  const nsplit = Math.max(1, Math.ceil(call.K / kPerSplit));
+  const kPerSplit = batches ? K / batches : Math.ceil(K / splits / 16) * 16;
+  const nsplit = Math.max(1, Math.ceil(K / kPerSplit));
   // The epilogue rides on the store unless partial sums (split-k) are stored.
   const fused = call.epilogue && nsplit === 1 ? call.epilogue : null;
   const loaders = completeLoaders(slot ? withEpilogue(call.loaders) : call.loaders);
   // k steps of 4 only in the subgroup form (SwiftShader took minutes to compile the plain form's).
-  const k4 = !!call.kStep4 && call.K % 4 === 0 && kPerSplit % 4 === 0 && sgLanes > 0;
+  const k4 = !!call.kStep4 && K % 4 === 0 && kPerSplit % 4 === 0 && sgLanes > 0;
   const a4 = sgLanes > 0 && vec4AStep(call);
   const rows4 = sgLanes > 0 && !a4 && rows4Read(call, v);
   // Carried-k four-row loops are unrolled by 4 with 4-lane subgroups only (bench/LAB.md #34).
@@ -583,45 +579,29 @@ export function gemm(call: GemmCall): Tensor {
     throw new Error(`ossify: internal error: ${call.label}'s loaders cannot store into a wider tensor`);
   // Split-k partial sums stay dense; only the finished C goes into the wider tensor.
   const direct = nsplit === 1 && into;
-  const out = direct ? into.tensor : Tensor.empty(nsplit > 1 ? [nsplit, call.M * call.N] : call.outShape);
+  const out = direct ? into.tensor : Tensor.empty(nsplit > 1 ? [nsplit, M * N] : call.outShape);
   const strided: Record<string, number> = params.has('ldc')
-    ? { ldc: direct ? into.ldc : call.N, cOff: direct ? into.offset : 0 }
+    ? { ldc: direct ? into.ldc : N, cOff: direct ? into.offset : 0 }
     : {};
-  const [x, y] = tiles(v, call.M, call.N);
+  const [x, y] = tiles(v, M, N);
   rt.dispatch(
     k,
     // Without an epilogue the table binding aliases an input (read-only bindings may; it is unread).
     { ...call.inputs, c: out.storage, ...(slot ? { epi: fused?.table ?? firstInput(call) } : {}) },
-    {
-      ...call.params,
-      ...strided,
-      ...(slot ? { epiMode: epilogueMode(fused) } : {}),
-      M: call.M,
-      N: call.N,
-      K: call.K,
-      kPerSplit,
-    },
+    { ...call.params, ...strided, ...(slot ? { epiMode: epilogueMode(fused) } : {}), M, N, K, kPerSplit },
     [x, y, nsplit],
   );
   if (nsplit === 1 || batches) return out;
   // Add the partial products (and apply the epilogue) in one pass.
   const res = into ? into.tensor : Tensor.empty(call.outShape);
-  const total = call.M * call.N;
+  const total = M * N;
   const epi = call.epilogue;
   // One pipeline whether or not there is an epilogue (the uniform epiMode) or a wider target (ldc, cOff).
   const sk = rt.kernel('gemm-splits', SPLITS);
   rt.dispatch(
     sk,
     { part: out.storage, c: res.storage, epi: epi?.table ?? out.storage },
-    {
-      M: call.M,
-      N: call.N,
-      total,
-      splits: nsplit,
-      ldc: into?.ldc ?? call.N,
-      cOff: into?.offset ?? 0,
-      epiMode: epilogueMode(epi),
-    },
+    { M, N, total, splits: nsplit, ldc: into?.ldc ?? N, cOff: into?.offset ?? 0, epiMode: epilogueMode(epi) },
     rt.grid(total, 256),
   );
   out.dispose();

@@ -1,10 +1,9 @@
 /**
- * Layout ops: transpose/permute, slice (Python's start:stop:step per axis), pad (constant, reflect or
- * edge), gather/indexSelect along an axis, and the views squeeze/unsqueeze/flatten. They move 32-bit
- * words, so they take f32 and int32 tensors alike; gradients flow through the f32 ones. One kernel per
- * family, shapes as uniforms (one pipeline for every shape of rank <= 8):
- * - shaders/strided.wgsl: a gather or scatter through strides. permute is a gather with permuted strides
- *   (its gradient: the inverse permutation), slice one with strides times steps (its gradient: a scatter).
+ * Layout ops: permute/transpose, slice, pad, gather/indexSelect and the views squeeze/unsqueeze/flatten.
+ * They move 32-bit words, so they take f32 and int32 tensors alike (gradients flow through the f32 ones).
+ * One kernel per family, shapes as uniforms (one pipeline for every shape of rank <= 8):
+ * - shaders/strided.wgsl: a gather or scatter through strides: permute (gradient: the inverse
+ *   permutation) and slice (strides times steps; gradient: the scatter).
  * - shaders/pad_modes.wgsl maps each output element to its source per axis; the gradient is a slice of g
  *   (constant) or one pass per padded axis of shaders/pad_modes_grad.wgsl (padding is separable).
  * - shaders/gather.wgsl: out[o, k, i] = x[o, idx[k], i]; its gradient adds g back into a zero dx.
@@ -13,8 +12,7 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkAxes, checkAxis, checkChoice, checkNumber, inRange, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { fillTemplate } from '../gpu/wgsl.js';
-import { vecSource, vecTypes } from './vec-width.js';
+import { fillTemplate, vecSource, vecTypes } from '../gpu/wgsl.js';
 import stridedSrc from '../../shaders/strided.wgsl';
 import padSrc from '../../shaders/pad_modes.wgsl';
 import padGradSrc from '../../shaders/pad_modes_grad.wgsl';
@@ -64,7 +62,7 @@ const PER = 8;
  * Merge the axes of a strided view that need no index arithmetic of their own: extents of 1 go, and an
  * axis whose stride is its inner neighbour's stride times that neighbour's extent joins it.
  */
-export function coalesce(shape: readonly number[], strides: readonly number[]): [number[], number[]] {
+function coalesce(shape: readonly number[], strides: readonly number[]): [number[], number[]] {
   const s: number[] = [];
   const t: number[] = [];
   shape.forEach((n, d) => {
@@ -125,13 +123,8 @@ export function inversePermutation(perm: readonly number[]): number[] {
 /** x with its axes reordered (unrecorded; perm already checked). */
 export function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   const xs = rowMajorStrides(x.shape);
-  const strides = perm.map((a) => xs[a]);
-  return strided(
-    x,
-    perm.map((a) => x.shape[a]),
-    strides,
-    0,
-  );
+  const [shape, strides] = [perm.map((a) => x.shape[a]), perm.map((a) => xs[a])];
+  return strided(x, shape, strides, 0);
 }
 
 function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
@@ -475,12 +468,8 @@ export function sliceReference(
   });
   const shape = picks.map((p) => p.length);
   const xs = rowMajorStrides(x.shape);
-  const at = (i: number) =>
-    dot(
-      coords(i, shape).map((c, d) => picks[d][c]),
-      xs,
-    );
-  return { data: Float64Array.from({ length: numel(shape) }, (_, i) => x.data[at(i)]), shape };
+  const source = (i: number) => coords(i, shape).map((c, d) => picks[d][c]);
+  return { data: Float64Array.from({ length: numel(shape) }, (_, i) => x.data[dot(source(i), xs)]), shape };
 }
 
 /** Float64 reference of {@link pad}. */

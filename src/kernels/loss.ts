@@ -1,12 +1,11 @@
 /**
- * Fused softmax + cross-entropy on logits, a forward-only softmax, and a fused log-softmax.
- *
- * Semantics follow Keras's `CategoricalCrossentropy(from_logits=True)` with the default reduction
+ * Fused softmax + cross-entropy on logits, a forward-only softmax, and a fused log-softmax. The loss
+ * follows Keras's `CategoricalCrossentropy(from_logits=True)` with the default reduction
  * SUM_OVER_BATCH_SIZE: loss = sum_i w_i * ce_i / N, where ce_i = -sum_c t_ic log softmax(z_i)_c and the
  * per-sample weight w_i = sum_c t_ic * classWeight_c (1 without class weights; for one-hot targets the
- * weight of the true class, as Keras's `class_weight`). PyTorch's `CrossEntropyLoss(weight=)` with
- * reduction 'mean' divides by sum_i w_i instead of N. Targets (one-hot or soft) get no gradient.
- * Max-subtracted log-sum-exp keeps logits of +-1e3 finite; NaN in a row makes its loss, and the mean, NaN.
+ * weight of the true class, as Keras's `class_weight`); PyTorch's `CrossEntropyLoss(weight=)` divides by
+ * sum_i w_i instead of N. Targets (one-hot or soft) get no gradient. Max-subtracted log-sum-exp keeps
+ * logits of +-1e3 finite; NaN in a row makes its loss, and the mean, NaN.
  */
 import { runtime } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
@@ -124,12 +123,6 @@ export const logSoftmax = defineOp('logSoftmax', ['x'], (x: Tensor, axis: number
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
-/** The maximum m of `v` and sum(exp(v - m)), in float64. */
-function maxSumExp(v: number[]): [number, number] {
-  const m = Math.max(...v);
-  return [m, v.reduce((s, e) => s + Math.exp(e - m), 0)];
-}
-
 /** Float64 reference of {@link logSoftmax} along `axis` of `shape`. */
 export function logSoftmaxReference(x: ArrayLike<number>, shape: readonly number[], axis = -1): Float64Array {
   const ax = axis < 0 ? axis + shape.length : axis;
@@ -138,20 +131,16 @@ export function logSoftmaxReference(x: ArrayLike<number>, shape: readonly number
   for (let o = 0; o < outer; o++)
     for (let i = 0; i < inner; i++) {
       const at = Array.from({ length: r }, (_, j) => (o * r + j) * inner + i);
-      const [m, s] = maxSumExp(at.map((k) => x[k]));
-      for (const k of at) y[k] = x[k] - m - Math.log(s);
+      const m = Math.max(...at.map((k) => x[k]));
+      const lse = m + Math.log(at.reduce((s, k) => s + Math.exp(x[k] - m), 0));
+      for (const k of at) y[k] = x[k] - lse;
     }
   return y;
 }
 
 /** Float64 reference of {@link softmax} over rows of [N, C]. */
 export function softmaxReference(z: ArrayLike<number>, N: number, C: number): Float64Array {
-  const y = new Float64Array(N * C);
-  for (let i = 0; i < N; i++) {
-    const [m, s] = maxSumExp(Array.from({ length: C }, (_, c) => z[i * C + c]));
-    for (let c = 0; c < C; c++) y[i * C + c] = Math.exp(z[i * C + c] - m) / s;
-  }
-  return y;
+  return Float64Array.from(logSoftmaxReference(z, [N, C]), Math.exp);
 }
 
 /** Float64 reference of {@link softmaxCrossEntropy}: the loss and d loss / d logits (for g = 1). */
@@ -162,23 +151,19 @@ export function softmaxCrossEntropyReference(
   C: number,
   classWeights?: ArrayLike<number>,
 ): { loss: number; dlogits: Float64Array } {
-  const p = softmaxReference(z, N, C);
+  const logp = logSoftmaxReference(z, [N, C]);
   const dlogits = new Float64Array(N * C);
   let loss = 0;
   for (let i = 0; i < N; i++) {
-    const [m, s] = maxSumExp(Array.from({ length: C }, (_, c) => z[i * C + c]));
-    const lse = m + Math.log(s);
-    let ce = 0;
-    let st = 0;
-    let w = classWeights ? 0 : 1;
+    let [ce, st, w] = [0, 0, classWeights ? 0 : 1];
     for (let c = 0; c < C; c++) {
       const tv = t[i * C + c];
-      if (tv !== 0) ce += tv * (lse - z[i * C + c]);
+      if (tv !== 0) ce -= tv * logp[i * C + c];
       st += tv;
       if (classWeights) w += tv * classWeights[c];
     }
     loss += (w * ce) / N;
-    for (let c = 0; c < C; c++) dlogits[i * C + c] = ((p[i * C + c] * st - t[i * C + c]) * w) / N;
+    for (let c = 0; c < C; c++) dlogits[i * C + c] = ((Math.exp(logp[i * C + c]) * st - t[i * C + c]) * w) / N;
   }
   return { loss, dlogits };
 }

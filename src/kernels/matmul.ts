@@ -2,7 +2,7 @@
  * Matrix multiply (and the dense layer's math): C = op(A) op(B) with optional transposes, on the GEMM
  * engine. Backward: dA = g op(B)^T, dB = op(A)^T g, each again a matmul with transposes.
  */
-import { Tensor, defineOp, numel, shapeStr } from '../tensor.js';
+import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkBoolean, checkOptionalNumber } from '../validate.js';
 import { record } from '../autograd.js';
 import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
@@ -119,6 +119,19 @@ export interface FusedParts {
   from?: { lda: number; offset: number };
 }
 
+/** [M, K, N] of op(A) op(B) over the last two axes of a and b (A's K given with `aK`), checked to agree. */
+function matmulDims(a: Shape, b: Shape, ta: boolean, tb: boolean, aK?: number): [number, number, number] {
+  const [[aRows, aCols], [bRows, bCols]] = [a.slice(-2), b.slice(-2)];
+  const [M, Ka] = ta ? [aCols, aRows] : [aRows, aK ?? aCols];
+  const [Kb, N] = tb ? [bCols, bRows] : [bRows, bCols];
+  if (Ka !== Kb)
+    throw new Error(
+      `ossify: matmul shapes do not agree: ${shapeStr(a)}${ta ? 'ᵀ' : ''} x ${shapeStr(b)}${tb ? 'ᵀ' : ''} ` +
+        `(inner dimensions ${Ka} vs ${Kb})`,
+    );
+  return [M, Ka, N];
+}
+
 /** One GEMM launch of C = op(A) op(B), with the fused op's extra parts. */
 export function matmulLaunch(
   a: Tensor,
@@ -131,13 +144,7 @@ export function matmulLaunch(
   if (a.rank !== 2 || b.rank !== 2)
     throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const from = fused.from;
-  const [M, Ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], from ? b.shape[0] : a.shape[1]];
-  const [Kb, N] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
-  if (Ka !== Kb)
-    throw new Error(
-      `ossify: matmul shapes do not agree: ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} x ` +
-        `${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (inner dimensions ${Ka} vs ${Kb})`,
-    );
+  const [M, Ka, N] = matmulDims(a.shape, b.shape, ta, tb, from ? b.shape[0] : undefined);
   const lda = from?.lda ?? Ka;
   const aOff = from?.offset ?? 0;
   const vecB = !tb && N % 4 === 0;
@@ -196,18 +203,12 @@ const BMM_LOADERS = `${loaderSrc}\n${commonSrc}`;
  * to the full batch (a copy only where a batch axis is broadcast) and multiplied in one GEMM launch,
  * each batch one split.
  */
-export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
+function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
   if (a.rank < 2 || b.rank < 2)
     throw new Error(`ossify: matmul takes tensors of rank >= 2, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
-  const [aRows, aCols] = a.shape.slice(-2);
+  const [M, Ka, N] = matmulDims(a.shape, b.shape, ta, tb);
+  const aCols = a.shape[a.rank - 1];
   const [bRows, bCols] = b.shape.slice(-2);
-  const [M, Ka] = ta ? [aCols, aRows] : [aRows, aCols];
-  const [Kb, N] = tb ? [bCols, bRows] : [bRows, bCols];
-  const show = (t: Tensor, tr: boolean) => `${shapeStr(t.shape)}${tr ? 'ᵀ' : ''}`;
-  if (Ka !== Kb)
-    throw new Error(
-      `ossify: matmul shapes do not agree: ${show(a, ta)} x ${show(b, tb)} (inner dimensions ${Ka} vs ${Kb})`,
-    );
   let batch: number[];
   try {
     batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
@@ -216,7 +217,7 @@ export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): T
   }
   const batches = numel(batch);
   const outShape = [...batch, M, N];
-  if (numel(b.shape) === bRows * bCols && !ta) {
+  if (b.size === bRows * bCols && !ta) {
     const a2 = a.alias([a.size / aCols, aCols]);
     const b2 = b.alias([bRows, bCols]);
     const out = matmulLaunch(a2, b2, false, tb);
@@ -274,19 +275,16 @@ export function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): T
 export const matmul = defineOp('matmul', ['a', 'b'], (a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor => {
   const ta = checkBoolean(opts.transA, 'matmul option transA', false);
   const tb = checkBoolean(opts.transB, 'matmul option transB', false);
-  if (a.rank !== 2 || b.rank !== 2) {
-    if (opts.splits !== undefined) throw new Error('ossify: matmul option splits applies to 2-D operands only');
-    const out = batchedMatmul(a, b, ta, tb);
-    // The 2-D rule below, batched; sumTo folds the gradient of a broadcast operand.
-    return record('matmul', [a, b], out, [a, b], (g, [as, bs]) => [
-      a.requiresGrad ? sumTo(ta ? batchedMatmul(bs, g, tb, true) : batchedMatmul(g, bs, false, !tb), a.shape) : null,
-      b.requiresGrad ? sumTo(tb ? batchedMatmul(g, as, true, ta) : batchedMatmul(as, g, !ta, false), b.shape) : null,
-    ]);
-  }
-  const out = matmulLaunch(a, b, ta, tb, checkSplits(opts.splits, 'matmul'));
+  const batched = a.rank !== 2 || b.rank !== 2;
+  if (batched && opts.splits !== undefined)
+    throw new Error('ossify: matmul option splits applies to 2-D operands only');
+  const out = batched ? batchedMatmul(a, b, ta, tb) : matmulLaunch(a, b, ta, tb, checkSplits(opts.splits, 'matmul'));
+  // Batched, sumTo folds the gradient of a broadcast operand.
+  const mm = batched ? batchedMatmul : matmulLaunch;
+  const fold = (t: Tensor, shape: Shape): Tensor => (batched ? sumTo(t, shape) : t);
   return record('matmul', [a, b], out, [a, b], (g, [as, bs]) => [
-    a.requiresGrad ? (ta ? matmulLaunch(bs, g, tb, true) : matmulLaunch(g, bs, false, !tb)) : null,
-    b.requiresGrad ? (tb ? matmulLaunch(g, as, true, ta) : matmulLaunch(as, g, !ta, false)) : null,
+    a.requiresGrad ? fold(ta ? mm(bs, g, tb, true) : mm(g, bs, false, !tb), a.shape) : null,
+    b.requiresGrad ? fold(tb ? mm(g, as, true, ta) : mm(as, g, !ta, false), b.shape) : null,
   ]);
 });
 

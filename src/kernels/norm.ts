@@ -1,11 +1,10 @@
 /**
- * Layer normalization and group normalization, differentiable in x, gamma and beta. Both normalize
- * "rows" with their own mean and biased variance (PyTorch and Keras alike), without running statistics.
- * One kernel serves both: a row is (batch b, group g) and holds the `pixels * cg` values at
- * ((b * pixels + q) * channels + g * cg + c); layer norm is the case pixels = 1, one group, cg = channels
- * (the normalized trailing axes, flattened). Images are channels-last, so a group is a run of channels.
- * epsilon defaults to PyTorch's 1e-5 (Keras uses 1e-3). A row goes to a workgroup of 64, or on CPU
- * adapters with many rows to one invocation ({@link NormVariant}).
+ * Layer normalization and group normalization, differentiable in x, gamma and beta: "rows" normalized
+ * with their own mean and biased variance (PyTorch and Keras alike), no running statistics. One kernel
+ * serves both: a row is (batch b, group g) of `pixels * cg` values at ((b * pixels + q) * channels + g *
+ * cg + c) (channels last: a group is a run of channels); layer norm is pixels = 1, one group, cg = channels
+ * (the normalized trailing axes, flattened). A row goes to a workgroup of 64, or on CPU adapters with many
+ * rows to one invocation ({@link NormVariant}).
  */
 import { runtime } from '../gpu/runtime.js';
 import { fillTemplate } from '../gpu/wgsl.js';
@@ -22,16 +21,10 @@ const fwdSrc = fillTemplate(fwdTemplate, { NORM_COMMON: commonSrc });
 const gradSrc = fillTemplate(gradTemplate, { NORM_COMMON: commonSrc });
 
 /** How a normalization views its input: rows of `pixels * cg` values (see the file comment). */
-export interface NormLayout {
-  rows: number;
-  groups: number;
-  pixels: number;
-  channels: number;
-  cg: number;
-}
+export type NormLayout = ReturnType<typeof normLayout>;
 
 /** The default epsilon of {@link layerNorm} and {@link groupNorm} (PyTorch's). */
-export const NORM_EPSILON = 1e-5;
+const NORM_EPSILON = 1e-5;
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
@@ -66,7 +59,7 @@ function checkEpsilon(eps: unknown, what: string): number {
 }
 
 /** How rows are shared out: a workgroup of 64 per row, or one invocation per row (no barriers). */
-export type NormVariant = 'workgroup' | 'serial';
+type NormVariant = 'workgroup' | 'serial';
 
 /**
  * The variant for these rows (`setVariant('norm', ...)` forces one): on CPU adapters, where barriers
@@ -163,7 +156,7 @@ export const groupNorm = defineOp(
 );
 
 /** The row layout of {@link layerNorm} over the axes from `axis`, and of {@link groupNorm}, for references. */
-export function normLayout(shape: readonly number[], kind: 'layer' | 'group', axisOrGroups: number): NormLayout {
+export function normLayout(shape: readonly number[], kind: 'layer' | 'group', axisOrGroups: number) {
   if (kind === 'layer') {
     const n = numel(shape.slice(axisOrGroups < 0 ? axisOrGroups + shape.length : axisOrGroups));
     return { rows: numel(shape) / n, groups: 1, pixels: 1, channels: n, cg: n };

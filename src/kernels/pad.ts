@@ -3,10 +3,11 @@
  * (shaders/pad.wgsl): padding copies x into the middle of a zero-filled larger image; its gradient crops.
  */
 import { runtime } from '../gpu/runtime.js';
+import { vecWidth, vecSource } from '../gpu/wgsl.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkSides } from '../validate.js';
 import { record } from '../autograd.js';
-import { vecWidth, vecSource } from './vec-width.js';
+import { padReference } from './layout.js';
 import padSrc from '../../shaders/pad.wgsl';
 
 /** Per-side padding [top, bottom, left, right]. */
@@ -45,13 +46,6 @@ export function zeroPad2dReference(
   shape: Shape,
   pad: Pad2d,
 ): { out: Float64Array; shape: number[] } {
-  const [N, H, W, C] = shape;
-  const [t, b, l, r] = pad;
-  const [OH, OW] = [H + t + b, W + l + r];
-  const out = new Float64Array(N * OH * OW * C);
-  for (let n = 0; n < N; n++)
-    for (let i = 0; i < H; i++)
-      for (let j = 0; j < W; j++)
-        for (let c = 0; c < C; c++) out[((n * OH + i + t) * OW + j + l) * C + c] = x[((n * H + i) * W + j) * C + c];
-  return { out, shape: [N, OH, OW, C] };
+  const r = padReference({ data: x, shape }, [[0, 0], pad.slice(0, 2), pad.slice(2), [0, 0]] as [number, number][]);
+  return { out: r.data, shape: r.shape };
 }

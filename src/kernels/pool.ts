@@ -1,25 +1,20 @@
 /**
  * 2-D pooling over NHWC images: max, average and global average, forward and backward from one WGSL
- * template each (override constants), 4 channels per invocation when C is a multiple of 4.
- * - Padding: 'valid', TensorFlow's 'same' (the odd padded row / column at the bottom / right), or
- *   explicit [top, bottom, left, right], each smaller than the window span.
- * - Padded cells never win a max (TensorFlow and PyTorch alike; Keras DenseNet121's ZeroPadding2D then
- *   MaxPooling2D gives the same values and gradients after its ReLU).
- * - Average pooling divides by the real cells (Keras / TensorFlow) unless `countIncludePad` (PyTorch's
- *   default `count_include_pad=True`); InceptionV3's 3x3 stride-1 'same' pools depend on it.
- * - A window holding NaN pools to NaN (PyTorch's rule), and its gradient goes to that NaN cell.
- * - Max-pool gradients go to the first maximum in scan order (rows, then columns), as TensorFlow's CPU
- *   kernel: the forward records that arg-max when a gradient will be needed, and the backward gathers
- *   (each input cell collects from the windows that contain it), without atomics.
+ * template each (override constants), 4 channels per invocation when C % 4 == 0. Padded cells never win
+ * a max (as TensorFlow and PyTorch; Keras DenseNet121's ZeroPadding2D then MaxPooling2D gives the same
+ * after its ReLU); the average divides by the real cells unless `countIncludePad` (InceptionV3's 3x3
+ * stride-1 'same' pools depend on it). A window holding NaN pools to NaN (PyTorch's rule), its gradient
+ * going to that cell; else max-pool gradients go to the first maximum in scan order (TensorFlow's CPU
+ * kernel): the forward records that arg-max when a gradient will be needed, and the backward gathers
+ * (each input cell collects from the windows that contain it), without atomics.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkPadding, checkPair, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { mean } from './reduce.js';
-import { vecWidth, vecSource } from './vec-width.js';
-import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
-import { emptyWindow, forEachWindow, poolReference, windowAxis, type WindowAxis } from './window.js';
+import { mean, sumReference } from './reduce.js';
+import { fillTemplate, reluWgsl, vecWidth, vecSource } from '../gpu/wgsl.js';
+import { emptyWindow, forEachWindow, poolReference, sides2d, windowAxis, type WindowAxis } from './window.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradTemplate from '../../shaders/pool_grad.wgsl';
 import poolCommonSrc from '../../shaders/pool_common.wgsl';
@@ -47,18 +42,11 @@ export interface AvgPool2dOptions extends Pool2dOptions {
   countIncludePad?: boolean;
 }
 
-/** The resolved geometry of a pooling window over an H x W image. */
-export interface PoolGeometry {
-  /** The vertical and horizontal axes of the window. */
-  axes: [WindowAxis, WindowAxis];
-  /** Padding [top, bottom, left, right]. */
-  pad: [number, number, number, number];
-  OH: number;
-  OW: number;
-}
-
-/** Resolve window, stride and padding for an H x W input (TensorFlow's 'same' rule). */
-export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeometry {
+/**
+ * Resolve window, stride and padding for an H x W input (TensorFlow's 'same' rule): the window's vertical
+ * and horizontal `axes`, the padding `pad` [top, bottom, left, right] and the output size OH x OW.
+ */
+export function poolGeometry(H: number, W: number, opts: Pool2dOptions) {
   if (typeof opts !== 'object' || opts === null)
     throw new Error(`ossify: pooling options must be an object with a window size, got ${showValue(opts)}`);
   const positive = { integer: true, min: 1 };
@@ -66,10 +54,10 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions): PoolGeo
   const [sh, sw] = checkPair(withDefault(opts.stride, opts.size), 'pooling option stride', positive);
   const [dh, dw] = checkPair(withDefault(opts.dilation, 1), 'pooling option dilation', positive);
   const p = checkPadding(withDefault(opts.padding, 'valid'), 'pooling option padding');
-  const padding = typeof p === 'string' ? p : [p.slice(0, 2) as [number, number], p.slice(2) as [number, number]];
+  const padding = sides2d(p);
   const axes: [WindowAxis, WindowAxis] = [windowAxis(H, kh, sh, dh, padding, 0), windowAxis(W, kw, sw, dw, padding, 1)];
   const [ah, aw] = axes;
-  const pad: PoolGeometry['pad'] = [ah.before, ah.after, aw.before, aw.after];
+  const pad = [ah.before, ah.after, aw.before, aw.after];
   const [ekh, ekw] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
   const window = `${kh}x${kw} window${dh > 1 || dw > 1 ? ` with dilation ${dh}x${dw} (spanning ${ekh}x${ekw})` : ''}`;
   const padded = `padding [${pad.join(', ')}]`;
@@ -206,8 +194,5 @@ export function pool2dBackwardReference(
 
 /** Float64 reference of {@link globalAvgPool2d}: [N, C]. */
 export function globalAvgPool2dReference(x: ArrayLike<number>, shape: readonly number[]): Float64Array {
-  const [N, H, W, C] = shape;
-  const y = new Float64Array(N * C);
-  for (let i = 0; i < x.length; i++) y[Math.floor(i / (H * W * C)) * C + (i % C)] += x[i] / (H * W);
-  return y;
+  return sumReference(x, shape, [1, 2], 1 / (shape[1] * shape[2]));
 }

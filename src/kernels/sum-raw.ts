@@ -3,7 +3,7 @@
  * over runs of adjacent axes. (Apart from reduce.ts so that elementwise.ts can use sumTo.)
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkShape } from '../validate.js';
 import reduceSrc from '../../shaders/reduce.wgsl';
 
@@ -46,9 +46,7 @@ export function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
   let shape = [...x.shape];
   for (let i = runs.length - 1; i >= 0; i--) {
     const [s, e] = runs[i];
-    const outer = shape.slice(0, s).reduce((p, d) => p * d, 1);
-    const r = shape.slice(s, e).reduce((p, d) => p * d, 1);
-    const inner = shape.slice(e).reduce((p, d) => p * d, 1);
+    const [outer, r, inner] = [numel(shape.slice(0, s)), numel(shape.slice(s, e)), numel(shape.slice(e))];
     const next = [...shape.slice(0, s), ...shape.slice(e)];
     const out = reduceMiddle(cur, outer, r, inner, i === 0 ? scale : 1, next.length ? next : [1]);
     if (cur !== x) cur.dispose();
@@ -62,7 +60,7 @@ export function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
 /** Sum a broadcast gradient back to `shape` (the reverse of broadcasting). Not recorded. */
 export const sumTo = defineOp('sumTo', ['g'], (g: Tensor, shape: Shape): Tensor => {
   checkShape(shape, 'sumTo shape');
-  if (g.size === shape.reduce((p, d) => p * d, 1) && g.rank >= shape.length) return g.alias(shape);
+  if (g.size === numel(shape) && g.rank >= shape.length) return g.alias(shape);
   const lead = g.rank - shape.length;
   if (lead < 0) throw new Error(`ossify: cannot sum ${shapeStr(g.shape)} to ${shapeStr(shape)}`);
   const axes: number[] = [];

@@ -4,6 +4,7 @@
  * reference loop over windows.
  */
 import { checkNumber, inRange, showValue, withDefault } from '../validate.js';
+import { numel } from '../tensor.js';
 
 /** One spatial axis of a window: `k` taps `d` apart, stride `s`, padding before / after, output size. */
 export interface WindowAxis {
@@ -42,6 +43,10 @@ export function samePadding(n: number, span: number, s: number): [number, number
   const total = Math.max((Math.ceil(n / s) - 1) * s + span - n, 0);
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
+
+/** A 2-D padding option as per-axis padding: a mode, or [top, bottom, left, right] as two pairs. */
+export const sides2d = (p: 'valid' | 'same' | readonly number[]): AxisPadding =>
+  typeof p === 'string' ? p : [p.slice(0, 2) as [number, number], p.slice(2) as [number, number]];
 
 /** Resolve axis `i` of a window over an axis of size n. */
 export function windowAxis(n: number, k: number, s: number, d: number, padding: AxisPadding, i = 0): WindowAxis {
@@ -90,8 +95,6 @@ export const realTaps = (a: WindowAxis, o: number, n: number): number =>
 export const emptyWindow = (a: WindowAxis, n: number): number | undefined =>
   Array.from({ length: a.out }, (_, o) => o).find((o) => realTaps(a, o, n) === 0);
 
-const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
-
 /**
  * Float64 reference loop of a window op over [N, ...dims, C]: calls `cell(o, taps)` for every output
  * cell o (flat over [N, ...outputs]) with its taps inside the input as [t, i]: t the flat tap over the
@@ -103,8 +106,8 @@ export function forEachWindow(
   axes: readonly WindowAxis[],
   cell: (o: number, taps: [number, number][]) => void,
 ): void {
-  const taps = prod(axes.map((a) => a.k));
-  for (let o = 0; o < N * prod(axes.map((a) => a.out)); o++) {
+  const taps = numel(axes.map((a) => a.k));
+  for (let o = 0; o < N * numel(axes.map((a) => a.out)); o++) {
     const inside: [number, number][] = [];
     for (let t = 0; t < taps; t++) {
       let [ro, rt, at, stride, ok] = [o, t, 0, 1, true];
@@ -135,7 +138,7 @@ export function convReference(
 ): { out: Float64Array; shape: number[] } {
   const [Cin, [Cig, Cout]] = [xShape[xShape.length - 1], wShape.slice(-2)];
   const shape = [xShape[0], ...axes.map((a) => a.out), Cout];
-  const out = new Float64Array(prod(shape));
+  const out = new Float64Array(numel(shape));
   forEachWindow(xShape[0], xShape.slice(1, -1), axes, (o, taps) => {
     for (let co = 0; co < Cout; co++) {
       const g = Math.floor(co / (Cout / groups));
@@ -161,9 +164,9 @@ export function poolReference(
 ): { out: Float64Array; shape: number[]; argmax: Int32Array } {
   const C = xShape[xShape.length - 1];
   const shape = [xShape[0], ...axes.map((a) => a.out), C];
-  const out = new Float64Array(prod(shape));
+  const out = new Float64Array(numel(shape));
   const argmax = new Int32Array(out.length).fill(-1);
-  const full = prod(axes.map((a) => a.k));
+  const full = numel(axes.map((a) => a.k));
   forEachWindow(xShape[0], xShape.slice(1, -1), axes, (o, taps) => {
     for (let c = 0; c < C; c++) {
       const cells = taps.map(([, i]) => i * C + c);
