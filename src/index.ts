@@ -56,7 +56,8 @@ export { Residual, SqueezeExcite, BAM, BAM_DEFAULTS, summary, summaryRows, compi
 export { FUSION_RULES } from './layers/index.js';
 export type { ActivationName, ActivationOptions, LayerNormLayerOptions } from './layers/index.js';
 export type { GroupNormLayerOptions, LayerOptions, TensorData, StateDict, TraceVisitor } from './layers/index.js';
-export type { ParamCount, Conv2dLayerOptions, DepthwiseConv2dOptions, BatchNormOptions } from './layers/index.js';
+export type { ParamCount, ConvLayerOptions, Conv2dLayerOptions, DepthwiseConv2dOptions } from './layers/index.js';
+export type { BatchNormOptions } from './layers/index.js';
 export type { NormalizationOptions, DropoutOptions, RescalingOptions, SqueezeExciteOptions } from './layers/index.js';
 export type { DenseOptions, Pool2dOptions, BamOptions, SummaryRow, Plan, PlanOptions } from './layers/index.js';
 export type { PlanMode, FusionRule } from './layers/index.js';

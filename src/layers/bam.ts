@@ -15,7 +15,8 @@ import { Sequential } from './containers.js';
 import { Conv2d, type Conv2dLayerOptions } from './conv.js';
 import { Dense } from './dense.js';
 import { BATCH_NORM_DEFAULTS, BatchNorm1d, BatchNorm2d } from './norm.js';
-import { GlobalAvgPool2d, ReLU } from './basic.js';
+import { GlobalAvgPool2d } from './basic.js';
+import { ReLU } from './activation.js';
 
 /** BAM's hyper-parameters (all optional; defaults as the official code). */
 export interface BamOptions {

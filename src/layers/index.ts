@@ -10,7 +10,13 @@ export {
   type TraceVisitor,
   type ParamCount,
 } from './module.js';
-export { Conv2d, DepthwiseConv2d, type Conv2dLayerOptions, type DepthwiseConv2dOptions } from './conv.js';
+export {
+  Conv2d,
+  DepthwiseConv2d,
+  type ConvLayerOptions,
+  type Conv2dLayerOptions,
+  type DepthwiseConv2dOptions,
+} from './conv.js';
 export {
   BatchNorm,
   BatchNorm1d,
@@ -27,11 +33,16 @@ export {
   type LayerNormOptions as LayerNormLayerOptions,
   type GroupNormOptions as GroupNormLayerOptions,
 } from './normalization.js';
-export { Activation, ACTIVATIONS, type ActivationName, type ActivationOptions } from './activation.js';
 export {
+  Activation,
+  ACTIVATIONS,
   ReLU,
   Sigmoid,
   Swish,
+  type ActivationName,
+  type ActivationOptions,
+} from './activation.js';
+export {
   Softmax,
   MaxPool2d,
   AvgPool2d,

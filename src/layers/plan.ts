@@ -19,7 +19,8 @@ import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm, BatchNorm2d, bnParams } from './norm.js';
-import { AvgPool2d, Identity, MaxPool2d, ReLU, Sigmoid, Swish, ZeroPad2d } from './basic.js';
+import { AvgPool2d, Identity, MaxPool2d, ZeroPad2d } from './basic.js';
+import { ReLU, Sigmoid, Swish } from './activation.js';
 import { Concat, Sequential } from './containers.js';
 import { BAM } from './bam.js';
 

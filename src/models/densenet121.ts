@@ -19,7 +19,8 @@
 import { Module, buildScope } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/norm.js';
-import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from '../layers/basic.js';
+import { AvgPool2d, Identity, MaxPool2d, ZeroPad2d } from '../layers/basic.js';
+import { ReLU } from '../layers/activation.js';
 import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
 import { MODEL_CATALOG } from './catalog.js';

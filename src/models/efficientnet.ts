@@ -24,7 +24,8 @@
 import { Module, buildScope } from '../layers/module.js';
 import { Conv2d, DepthwiseConv2d } from '../layers/conv.js';
 import { BatchNorm2d, Normalization } from '../layers/norm.js';
-import { Dropout, Rescaling, Swish, ZeroPad2d } from '../layers/basic.js';
+import { Dropout, Rescaling, ZeroPad2d } from '../layers/basic.js';
+import { Swish } from '../layers/activation.js';
 import { Residual, Sequential } from '../layers/containers.js';
 import { SqueezeExcite } from '../layers/se.js';
 import type { Pad2d } from '../kernels/pad.js';
