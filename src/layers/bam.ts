@@ -37,7 +37,7 @@ export interface BamOptions {
 }
 
 /** The defaults of {@link BamOptions}. */
-export const BAM_DEFAULTS: Required<BamOptions> = {
+const BAM_DEFAULTS: Required<BamOptions> = {
   reduction: 16,
   dilation: 4,
   numDilated: 2,
@@ -47,7 +47,7 @@ export const BAM_DEFAULTS: Required<BamOptions> = {
   bnEpsilon: BATCH_NORM_DEFAULTS.epsilon,
 };
 
-/** `opts`' BAM options, {@link BAM_DEFAULTS} where left out. */
+/** `opts`' BAM options, `BAM_DEFAULTS` where left out. */
 export function bamOptions(opts: BamOptions): Required<BamOptions> {
   const o: Required<BamOptions> = { ...BAM_DEFAULTS };
   for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])

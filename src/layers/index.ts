@@ -29,7 +29,6 @@ export { Dense, Linear, type DenseOptions } from './dense.js';
 export {
   LayerNorm,
   GroupNorm,
-  KERAS_NORM_EPSILON,
   type LayerNormOptions as LayerNormLayerOptions,
   type GroupNormOptions as GroupNormLayerOptions,
 } from './normalization.js';
@@ -59,6 +58,6 @@ export {
 } from './basic.js';
 export { Sequential, Concat, Residual } from './containers.js';
 export { SqueezeExcite, type SqueezeExciteOptions } from './se.js';
-export { BAM, BAM_DEFAULTS, type BamOptions } from './bam.js';
+export { BAM, type BamOptions } from './bam.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';
-export { compilePlan, FUSION_RULES, type Plan, type PlanOptions, type PlanMode, type FusionRule } from './plan.js';
+export { compilePlan, FUSION_RULES, type Plan, type PlanOptions, type PlanMode } from './plan.js';

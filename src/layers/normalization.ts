@@ -8,7 +8,7 @@ import { checkNumber, withDefault } from '../validate.js';
 import { Module, type LayerOptions } from './module.js';
 
 /** Keras's default epsilon of LayerNormalization and GroupNormalization. */
-export const KERAS_NORM_EPSILON = 1e-3;
+const KERAS_NORM_EPSILON = 1e-3;
 
 /** Options of {@link LayerNorm}. */
 export interface LayerNormOptions extends LayerOptions {

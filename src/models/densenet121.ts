@@ -26,9 +26,9 @@ import { Model, resolveConfig, type ModelOptions } from './model.js';
 import { MODEL_CATALOG } from './catalog.js';
 
 /** Conv blocks per dense block. */
-export const DENSENET121_BLOCKS = [6, 12, 24, 16];
+const DENSENET121_BLOCKS = [6, 12, 24, 16];
 /** The default BAM positions of DenseNet121: after dense blocks 1, 2 and 3. */
-export const DENSENET121_BAM_POSITIONS = ['conv2', 'conv3', 'conv4'];
+const DENSENET121_BAM_POSITIONS = ['conv2', 'conv3', 'conv4'];
 
 const EPS = 1.001e-5;
 

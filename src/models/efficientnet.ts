@@ -37,7 +37,7 @@ const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 /** One stage of blocks (Keras's blocks_args). */
-export interface EfficientNetStage {
+interface EfficientNetStage {
   /** 'mbconv' (depthwise) or 'fused' (Fused-MBConv, EfficientNetV2). */
   type: 'mbconv' | 'fused';
   /** Kernel size of the depthwise (MBConv) or expansion (Fused-MBConv) convolution. */
@@ -63,7 +63,7 @@ const stages = (type: EfficientNetStage['type'], rows: number[][]): EfficientNet
   });
 
 /** EfficientNet-B0's stages (Keras's DEFAULT_BLOCKS_ARGS), which B1 scales by depth 1.1. */
-export const EFFICIENTNET_B0_STAGES: readonly EfficientNetStage[] = stages('mbconv', [
+const EFFICIENTNET_B0_STAGES: readonly EfficientNetStage[] = stages('mbconv', [
   [3, 1, 32, 16, 1, 1, 0.25],
   [3, 2, 16, 24, 6, 2, 0.25],
   [5, 2, 24, 40, 6, 2, 0.25],
@@ -74,7 +74,7 @@ export const EFFICIENTNET_B0_STAGES: readonly EfficientNetStage[] = stages('mbco
 ]);
 
 /** EfficientNetV2-B0's stages (Keras's DEFAULT_BLOCKS_ARGS['efficientnetv2-b0']), which B2 scales. */
-export const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
+const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
   ...stages('fused', [
     [3, 1, 32, 16, 1, 1, 0],
     [3, 2, 16, 32, 4, 2, 0],
@@ -88,9 +88,9 @@ export const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
 ];
 
 /** The default BAM positions of EfficientNetB1 (ends of stages 2, 3 and 5). */
-export const EFFICIENTNET_B1_BAM_POSITIONS = ['block2c', 'block3c', 'block5d'];
+const EFFICIENTNET_B1_BAM_POSITIONS = ['block2c', 'block3c', 'block5d'];
 /** The default BAM positions of EfficientNetV2B2 (ends of stages 2, 3 and 5). */
-export const EFFICIENTNETV2_B2_BAM_POSITIONS = ['block2c', 'block3c', 'block5f'];
+const EFFICIENTNETV2_B2_BAM_POSITIONS = ['block2c', 'block3c', 'block5f'];
 
 /** A family's constants (Keras's EfficientNet / EfficientNetV2 arguments). */
 interface Family {

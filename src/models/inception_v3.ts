@@ -27,7 +27,7 @@ import { MODEL_CATALOG } from './catalog.js';
  * The default BAM positions of InceptionV3 (each at the end of a stage, just before a downsampling:
  * the stem, 35x35 and 17x17 stages).
  */
-export const INCEPTION_V3_BAM_POSITIONS = ['activation_4', 'mixed2', 'mixed7'];
+const INCEPTION_V3_BAM_POSITIONS = ['activation_4', 'mixed2', 'mixed7'];
 
 /**
  * A chain's steps: Keras's conv2d_bn as `'<filters> <kh>x<kw>'` ('same' padding; then ` /2` for stride 2 and

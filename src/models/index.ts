@@ -6,23 +6,7 @@ import { inceptionV4 } from './inception_v4.js';
 import type { Architecture } from './catalog.js';
 import type { Model, ModelConfig, ModelOptions } from './model.js';
 
-export { inceptionV3, INCEPTION_V3_BAM_POSITIONS } from './inception_v3.js';
-export { denseNet121, DENSENET121_BLOCKS, DENSENET121_BAM_POSITIONS } from './densenet121.js';
-export {
-  efficientNetB1,
-  efficientNetV2B2,
-  EFFICIENTNET_B0_STAGES,
-  EFFICIENTNETV2_B0_STAGES,
-  EFFICIENTNET_B1_BAM_POSITIONS,
-  EFFICIENTNETV2_B2_BAM_POSITIONS,
-  type EfficientNetStage,
-} from './efficientnet.js';
-export {
-  inceptionV4,
-  INCEPTION_V4_BAM_POSITIONS,
-  INCEPTION_V4_ALIASES,
-  INCEPTION_V4_NATIVE_MIN,
-} from './inception_v4.js';
+export { inceptionV3, denseNet121, efficientNetB1, efficientNetV2B2, inceptionV4 };
 export {
   MODEL_CATALOG,
   MODELS,
