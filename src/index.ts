@@ -46,7 +46,7 @@ export { logSoftmax } from './kernels/loss.js';
 // Losses
 export { softmaxCrossEntropy, softmax, type SoftmaxCrossEntropyOptions } from './kernels/loss.js';
 // Optimizers
-export { Optimizer, Adam, SGD, type AdamOptions, type SgdOptions } from './optim/optimizers.js';
+export { Optimizer, Adam, SGD, type OptimizerState, type AdamOptions, type SgdOptions } from './optim/optimizers.js';
 // Layers and models
 export { Module, buildScope, Conv2d, DepthwiseConv2d, BatchNorm, BatchNorm1d, BatchNorm2d } from './layers/index.js';
 export { Normalization, Dense, Linear, LayerNorm, GroupNorm, Activation, ACTIVATIONS, ReLU } from './layers/index.js';
