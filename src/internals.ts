@@ -37,7 +37,7 @@ export * from './kernels/dropout.js';
 export * from './kernels/loss.js';
 export * from './optim/optimizers.js';
 // Layers and models: what the public entry leaves out
-export { Namer, scopeSeed } from './layers/index.js';
+export { scopeSeed } from './layers/index.js';
 export { resolveConfig } from './models/index.js';
 // Weight files: helpers of the readers and writers
 export { writeFileAtomic, removeStaleTemps } from './io/safetensors.js';

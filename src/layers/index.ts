@@ -1,7 +1,6 @@
 /** The typed layer API. */
 export {
   Module,
-  Namer,
   buildScope,
   scopeSeed,
   type LayerOptions,
