@@ -87,16 +87,12 @@ const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
   ]),
 ];
 
-/** The default BAM positions of EfficientNetB1 (ends of stages 2, 3 and 5). */
-const EFFICIENTNET_B1_BAM_POSITIONS = ['block2c', 'block3c', 'block5d'];
-/** The default BAM positions of EfficientNetV2B2 (ends of stages 2, 3 and 5). */
-const EFFICIENTNETV2_B2_BAM_POSITIONS = ['block2c', 'block3c', 'block5f'];
-
 /** A family's constants (Keras's EfficientNet / EfficientNetV2 arguments). */
 interface Family {
   name: string;
   arch: 'efficientNetB1' | 'efficientNetV2B2';
   entry: ModelName;
+  /** The default BAM positions: the ends of stages 2, 3 and 5. */
   bamPositions: string[];
   stages: readonly EfficientNetStage[];
   width: number;
@@ -109,7 +105,7 @@ const B1: Family = {
   name: 'efficientnetb1',
   arch: 'efficientNetB1',
   entry: 'efficientnetb1',
-  bamPositions: EFFICIENTNET_B1_BAM_POSITIONS,
+  bamPositions: ['block2c', 'block3c', 'block5d'],
   stages: EFFICIENTNET_B0_STAGES,
   width: 1,
   depth: 1.1,
@@ -119,7 +115,7 @@ const V2B2: Family = {
   name: 'efficientnetv2-b2',
   arch: 'efficientNetV2B2',
   entry: 'efficientnetv2b2',
-  bamPositions: EFFICIENTNETV2_B2_BAM_POSITIONS,
+  bamPositions: ['block2c', 'block3c', 'block5f'],
   stages: EFFICIENTNETV2_B0_STAGES,
   width: 1.1,
   depth: 1.2,

@@ -26,12 +26,6 @@ import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
 import { MODEL_CATALOG } from './catalog.js';
 
-/**
- * The default BAM positions of Inception-v4: the ends of the 71x71 (Mixed4a), 35x35 (Inception-A) and
- * 17x17 (Inception-B) stages, each just before one of the last three downsamplings.
- */
-const INCEPTION_V4_BAM_POSITIONS = ['features.4', 'features.9', 'features.17'];
-
 /** The smallest input the architecture itself takes; smaller inputs are zero-padded to it. */
 const INCEPTION_V4_NATIVE_MIN = 75;
 
@@ -199,7 +193,7 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
 export function inceptionV4(opts: ModelOptions): Model {
   const config = resolveConfig('inceptionV4', opts, {
     ...MODEL_CATALOG.inceptionv4,
-    bamPositions: INCEPTION_V4_BAM_POSITIONS,
+    bamPositions: ['features.4', 'features.9', 'features.17'], // the ends of Mixed4a, Inception-A and -B
     aliases: { ...INCEPTION_V4_ALIASES },
   });
   return buildScope(
