@@ -7,23 +7,10 @@ import type { Architecture } from './catalog.js';
 import type { Model, ModelConfig, ModelOptions } from './model.js';
 
 export { inceptionV3, denseNet121, efficientNetB1, efficientNetV2B2, inceptionV4 };
-export {
-  MODEL_CATALOG,
-  MODELS,
-  entryOf,
-  referenceLine,
-  type ModelName,
-  type CatalogEntry,
-  type Reference,
-} from './catalog.js';
-export {
-  Model,
-  resolveConfig,
-  type ModelConfig,
-  type ModelOptions,
-  type BamPlacement,
-  type Architecture,
-} from './model.js';
+export { MODEL_CATALOG, MODELS, entryOf, referenceLine } from './catalog.js';
+export type { ModelName, CatalogEntry, Reference } from './catalog.js';
+export { Model, resolveConfig, type ModelConfig, type ModelOptions, type BamPlacement } from './model.js';
+export type { Architecture } from './model.js';
 
 /**
  * Rebuild a model from its {@link ModelConfig} (e.g. one stored in a checkpoint); weights are fresh
