@@ -46,29 +46,24 @@ export { logSoftmax } from './kernels/loss.js';
 // Losses
 export { softmaxCrossEntropy, softmax, type SoftmaxCrossEntropyOptions } from './kernels/loss.js';
 // Optimizers
-export { Optimizer, Adam, SGD, type AdamOptions, type SgdOptions } from './optim/optimizers.js';
+export { Optimizer, Adam, SGD, type OptimizerState, type AdamOptions, type SgdOptions } from './optim/optimizers.js';
 // Layers and models
 export { Module, buildScope, Conv2d, DepthwiseConv2d, BatchNorm, BatchNorm1d, BatchNorm2d } from './layers/index.js';
-export { Normalization, Dense, Linear, LayerNorm, GroupNorm, KERAS_NORM_EPSILON, Activation } from './layers/index.js';
-export { ACTIVATIONS, ReLU, Sigmoid, Swish, Softmax, MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './layers/index.js';
-export { ZeroPad2d, Dropout, Reshape, Rescaling, Flatten, Identity, Sequential, Concat } from './layers/index.js';
-export { Residual, SqueezeExcite, BAM, BAM_DEFAULTS, summary, summaryRows, compilePlan } from './layers/index.js';
-export { FUSION_RULES } from './layers/index.js';
+export { Normalization, Dense, Linear, LayerNorm, GroupNorm, Activation, ACTIVATIONS, ReLU } from './layers/index.js';
+export { Sigmoid, Swish, Softmax, MaxPool2d, AvgPool2d, GlobalAvgPool2d, ZeroPad2d, Dropout } from './layers/index.js';
+export { Reshape, Rescaling, Flatten, Identity, Sequential, Concat, Residual, SqueezeExcite } from './layers/index.js';
+export { BAM, summary, summaryRows, compilePlan } from './layers/index.js';
 export type { ActivationName, ActivationOptions, LayerNormLayerOptions } from './layers/index.js';
 export type { GroupNormLayerOptions, LayerOptions, TensorData, StateDict, TraceVisitor } from './layers/index.js';
-export type { ParamCount, Conv2dLayerOptions, DepthwiseConv2dOptions, BatchNormOptions } from './layers/index.js';
-export type { NormalizationOptions, DropoutOptions, RescalingOptions, SqueezeExciteOptions } from './layers/index.js';
-export type { DenseOptions, Pool2dOptions, BamOptions, SummaryRow, Plan, PlanOptions } from './layers/index.js';
-export type { PlanMode, FusionRule } from './layers/index.js';
-export { inceptionV3, INCEPTION_V3_BAM_POSITIONS, denseNet121, DENSENET121_BLOCKS } from './models/index.js';
-export { DENSENET121_BAM_POSITIONS, efficientNetB1, efficientNetV2B2, EFFICIENTNET_B0_STAGES } from './models/index.js';
-export { EFFICIENTNETV2_B0_STAGES, EFFICIENTNET_B1_BAM_POSITIONS } from './models/index.js';
-export { EFFICIENTNETV2_B2_BAM_POSITIONS, inceptionV4, INCEPTION_V4_BAM_POSITIONS } from './models/index.js';
-export { INCEPTION_V4_ALIASES, INCEPTION_V4_NATIVE_MIN, buildModel, MODEL_CATALOG, MODELS } from './models/index.js';
-export { Model } from './models/index.js';
-export type { EfficientNetStage, ModelName, CatalogEntry, Reference, ModelConfig } from './models/index.js';
+export type { ParamCount, ConvLayerOptions, Conv2dLayerOptions, DepthwiseConv2dOptions } from './layers/index.js';
+export type { BatchNormOptions, NormalizationOptions, DropoutOptions, RescalingOptions } from './layers/index.js';
+export type { SqueezeExciteOptions, DenseOptions, Pool2dOptions, BamOptions, SummaryRow } from './layers/index.js';
+export type { Plan, PlanOptions, PlanMode } from './layers/index.js';
+export { inceptionV3, denseNet121, efficientNetB1, efficientNetV2B2, inceptionV4 } from './models/index.js';
+export { buildModel, MODEL_CATALOG, MODELS, Model } from './models/index.js';
+export type { ModelName, CatalogEntry, Reference, ModelConfig } from './models/index.js';
 export type { ModelOptions, BamPlacement, Architecture } from './models/index.js';
-export { initValues, type Initializer } from './init.js';
+export type { Initializer } from './init.js';
 // Weight files (safetensors, checkpoints, PyTorch import; Keras HDF5 import is in ossify/node)
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors } from './io/safetensors.js';
 export type { TensorMap, SafetensorsDType, DecodedTensor, DecodedSafetensors } from './io/safetensors.js';

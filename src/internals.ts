@@ -36,5 +36,5 @@ export * from './kernels/dropout.js';
 export * from './kernels/loss.js';
 export * from './optim/optimizers.js';
 // Layers and models: what the public entry leaves out
-export { Namer, scopeSeed } from './layers/index.js';
+export { scopeSeed } from './layers/index.js';
 export { resolveConfig } from './models/index.js';

@@ -1,4 +1,4 @@
-/** Keras's Activation layer for the activations of issue #25 (ReLU and Sigmoid keep their own layers). */
+/** Keras's Activation layer, and ReLU, Sigmoid and Swish as its fixed forms. */
 import { type Tensor } from '../tensor.js';
 import {
   elu,
@@ -18,21 +18,21 @@ import { Module, type LayerOptions } from './module.js';
 
 /** The activations by their Keras names (`gelu` is the exact form; `gelu_tanh` the tanh approximation). */
 export const ACTIVATIONS = {
-  relu: (x: Tensor) => relu(x),
-  sigmoid: (x: Tensor) => sigmoid(x),
-  tanh: (x: Tensor) => tanh(x),
+  relu,
+  sigmoid,
+  tanh,
   elu: (x: Tensor) => elu(x),
-  selu: (x: Tensor) => selu(x),
+  selu,
   gelu: (x: Tensor) => gelu(x),
   gelu_tanh: (x: Tensor) => gelu(x, { approximate: 'tanh' }),
-  swish: (x: Tensor) => swish(x),
-  silu: (x: Tensor) => swish(x),
-  softplus: (x: Tensor) => softplus(x),
-  hard_sigmoid: (x: Tensor) => hardSigmoid(x),
-  hard_swish: (x: Tensor) => hardSwish(x),
+  swish,
+  silu: swish,
+  softplus,
+  hard_sigmoid: hardSigmoid,
+  hard_swish: hardSwish,
   // keras.activations.leaky_relu's slope 0.2 (Keras's LeakyReLU layer uses 0.3, PyTorch 0.01: use the op).
   leaky_relu: (x: Tensor) => leakyRelu(x, 0.2),
-} as const;
+} as const satisfies Record<string, (x: Tensor) => Tensor>;
 export type ActivationName = keyof typeof ACTIVATIONS;
 
 /** Options of {@link Activation}. */
@@ -55,5 +55,26 @@ export class Activation extends Module {
   }
   forward(x: Tensor): Tensor {
     return ACTIVATIONS[this.activation](x);
+  }
+}
+
+/** Keras's Activation('relu'). */
+export class ReLU extends Activation {
+  constructor(opts: LayerOptions = {}) {
+    super({ ...opts, activation: 'relu' });
+  }
+}
+
+/** Keras's Activation('sigmoid'). */
+export class Sigmoid extends Activation {
+  constructor(opts: LayerOptions = {}) {
+    super({ ...opts, activation: 'sigmoid' });
+  }
+}
+
+/** Keras's Activation('swish'): x * sigmoid(x) (SiLU), EfficientNet's activation. */
+export class Swish extends Activation {
+  constructor(opts: LayerOptions = {}) {
+    super({ ...opts, activation: 'swish' });
   }
 }

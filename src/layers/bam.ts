@@ -15,7 +15,8 @@ import { Sequential } from './containers.js';
 import { Conv2d, type Conv2dLayerOptions } from './conv.js';
 import { Dense } from './dense.js';
 import { BATCH_NORM_DEFAULTS, BatchNorm1d, BatchNorm2d } from './norm.js';
-import { GlobalAvgPool2d, ReLU } from './basic.js';
+import { GlobalAvgPool2d } from './basic.js';
+import { ReLU } from './activation.js';
 
 /** BAM's hyper-parameters (all optional; defaults as the official code). */
 export interface BamOptions {
@@ -36,7 +37,7 @@ export interface BamOptions {
 }
 
 /** The defaults of {@link BamOptions}. */
-export const BAM_DEFAULTS: Required<BamOptions> = {
+const BAM_DEFAULTS: Required<BamOptions> = {
   reduction: 16,
   dilation: 4,
   numDilated: 2,
@@ -46,7 +47,7 @@ export const BAM_DEFAULTS: Required<BamOptions> = {
   bnEpsilon: BATCH_NORM_DEFAULTS.epsilon,
 };
 
-/** `opts`' BAM options, {@link BAM_DEFAULTS} where left out. */
+/** `opts`' BAM options, `BAM_DEFAULTS` where left out. */
 export function bamOptions(opts: BamOptions): Required<BamOptions> {
   const o: Required<BamOptions> = { ...BAM_DEFAULTS };
   for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])

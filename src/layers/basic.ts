@@ -1,6 +1,6 @@
 /** Weightless layers: activations, pooling, padding, dropout, flatten. */
 import { Tensor, shapeStr, tidy, type Shape } from '../tensor.js';
-import { add, addScalar, mul, relu, sigmoid, swish, reshape, scale } from '../kernels/elementwise.js';
+import { add, addScalar, mul, reshape, scale } from '../kernels/elementwise.js';
 import { maxPool2d, avgPool2d, globalAvgPool2d, poolGeometry } from '../kernels/pool.js';
 import { zeroPad2d, type Pad2d } from '../kernels/pad.js';
 import { dropout } from '../kernels/dropout.js';
@@ -9,47 +9,25 @@ import { hashSeed } from '../init.js';
 import { Module, scopeSeed, type LayerOptions } from './module.js';
 import { checkChoice, checkNumber, withDefault } from '../validate.js';
 
-/** Keras's Activation('relu'). */
-export class ReLU extends Module {
-  readonly kind = 'Activation';
-  constructor(opts: LayerOptions = {}) {
-    super(opts, 'activation');
+/** A weightless layer that applies one op. */
+abstract class OpLayer extends Module {
+  constructor(
+    opts: LayerOptions,
+    readonly kind: string,
+    autoName: string,
+    private readonly op: (x: Tensor) => Tensor,
+  ) {
+    super(opts, autoName);
   }
   forward(x: Tensor): Tensor {
-    return relu(x);
-  }
-}
-
-/** Keras's Activation('sigmoid'). */
-export class Sigmoid extends Module {
-  readonly kind = 'Activation';
-  constructor(opts: LayerOptions = {}) {
-    super(opts, 'activation');
-  }
-  forward(x: Tensor): Tensor {
-    return sigmoid(x);
-  }
-}
-
-/** Keras's Activation('swish'): x * sigmoid(x) (SiLU), EfficientNet's activation. */
-export class Swish extends Module {
-  readonly kind = 'Activation';
-  constructor(opts: LayerOptions = {}) {
-    super(opts, 'activation');
-  }
-  forward(x: Tensor): Tensor {
-    return swish(x);
+    return this.op(x);
   }
 }
 
 /** Keras's Softmax over the last axis of [N, K]. (Training uses logits: the loss applies it.) */
-export class Softmax extends Module {
-  readonly kind = 'Softmax';
+export class Softmax extends OpLayer {
   constructor(opts: LayerOptions = {}) {
-    super(opts, 'softmax');
-  }
-  forward(x: Tensor): Tensor {
-    return softmax(x);
+    super(opts, 'Softmax', 'softmax', softmax);
   }
 }
 
@@ -105,13 +83,9 @@ export class AvgPool2d extends Pool2d {
 }
 
 /** Keras's GlobalAveragePooling2D: [N, H, W, C] -> [N, C]. */
-export class GlobalAvgPool2d extends Module {
-  readonly kind = 'GlobalAveragePooling2D';
+export class GlobalAvgPool2d extends OpLayer {
   constructor(opts: LayerOptions = {}) {
-    super(opts, 'global_average_pooling2d');
-  }
-  forward(x: Tensor): Tensor {
-    return globalAvgPool2d(x);
+    super(opts, 'GlobalAveragePooling2D', 'global_average_pooling2d', globalAvgPool2d);
   }
   override outputShape(input: Shape): number[] {
     if (input.length !== 4) throw new Error(`ossify: ${this.name} takes NHWC, got ${shapeStr(input)}`);
@@ -242,13 +216,9 @@ export class Rescaling extends Module {
 }
 
 /** Keras's Flatten: [N, ...] -> [N, prod(...)]. */
-export class Flatten extends Module {
-  readonly kind = 'Flatten';
+export class Flatten extends OpLayer {
   constructor(opts: LayerOptions = {}) {
-    super(opts, 'flatten');
-  }
-  forward(x: Tensor): Tensor {
-    return reshape(x, [x.shape[0], -1]);
+    super(opts, 'Flatten', 'flatten', (x) => reshape(x, [x.shape[0], -1]));
   }
   override outputShape(input: Shape): number[] {
     return [input[0], input.slice(1).reduce((p, d) => p * d, 1)];
@@ -256,13 +226,9 @@ export class Flatten extends Module {
 }
 
 /** Passes its input through (a DenseNet block's skip branch); hidden in summaries. */
-export class Identity extends Module {
-  readonly kind = 'Identity';
+export class Identity extends OpLayer {
   constructor(opts: LayerOptions = {}) {
-    super(opts, 'identity');
+    super(opts, 'Identity', 'identity', (x) => x);
     this.hidden = true;
-  }
-  forward(x: Tensor): Tensor {
-    return x;
   }
 }

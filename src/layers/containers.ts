@@ -56,10 +56,8 @@ export class Concat extends Module {
     return this.children;
   }
   forward(x: Tensor): Tensor {
-    return concat(
-      this.children.map((b) => b.forward(x)),
-      x.rank - 1,
-    );
+    const outs = this.children.map((b) => b.forward(x));
+    return concat(outs, x.rank - 1);
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
     const outs = this.children.map((b) => b.trace(input, visit));

@@ -1,4 +1,4 @@
-/** Keras's Conv2D on NHWC tensors with an HWIO kernel `[kh, kw, cin / groups, filters]`. */
+/** Keras's Conv2D on NHWC tensors with an HWIO kernel `[kh, kw, cin / groups, filters]`, and DepthwiseConv2D. */
 import type { Tensor, Shape } from '../tensor.js';
 import { reshape } from '../kernels/elementwise.js';
 import { checkConv2dOptions, conv2d, resolveConvGeometry } from '../kernels/conv2d.js';
@@ -7,12 +7,10 @@ import { checkNumber, checkPair, withDefault } from '../validate.js';
 import type { Initializer } from '../init.js';
 import { Module, type LayerOptions } from './module.js';
 
-/** Options of {@link Conv2d}. */
-export interface Conv2dLayerOptions extends LayerOptions {
+/** Options of both convolution layers. */
+export interface ConvLayerOptions extends LayerOptions {
   /** Input channels (layers are built eagerly, so this is given rather than inferred). */
   inChannels: number;
-  /** Output channels. */
-  filters: number;
   /** Kernel size, square or [kh, kw]. */
   kernelSize: number | readonly [number, number];
   /** Stride (default 1). */
@@ -21,14 +19,28 @@ export interface Conv2dLayerOptions extends LayerOptions {
   padding?: Conv2dPadding;
   /** Dilation rate (default 1). */
   dilation?: number | readonly [number, number];
-  /** Channel groups (default 1). */
-  groups?: number;
-  /** Whether to add a bias (Keras default true; InceptionV3 and DenseNet use false). */
+  /** Whether to add a bias (Keras default true; InceptionV3, DenseNet and EfficientNet use false). */
   useBias?: boolean;
-  /** Kernel initialiser (Keras default glorotUniform). */
-  kernelInitializer?: Initializer;
   /** Bias initialiser (Keras default zeros). */
   biasInitializer?: Initializer;
+}
+
+/** Options of {@link Conv2d}. */
+export interface Conv2dLayerOptions extends ConvLayerOptions {
+  /** Output channels. */
+  filters: number;
+  /** Channel groups (default 1). */
+  groups?: number;
+  /** Kernel initialiser (Keras default glorotUniform). */
+  kernelInitializer?: Initializer;
+}
+
+/** Options of {@link DepthwiseConv2d}. */
+export interface DepthwiseConv2dOptions extends ConvLayerOptions {
+  /** Output channels per input channel (Keras's `depth_multiplier`, default 1). */
+  depthMultiplier?: number;
+  /** Kernel initialiser (Keras default glorotUniform). */
+  depthwiseInitializer?: Initializer;
 }
 
 /** 2-D convolution. Weights: `kernel` [kh, kw, cin / groups, filters], `bias` [filters]. */
@@ -69,28 +81,6 @@ export class Conv2d extends Module {
     const g = resolveConvGeometry(input, this.kernel.shape, this.convOpts());
     return [g.N, g.OH, g.OW, g.Cout];
   }
-}
-
-/** Options of {@link DepthwiseConv2d}. */
-export interface DepthwiseConv2dOptions extends LayerOptions {
-  /** Input channels (each gets its own filters). */
-  inChannels: number;
-  /** Kernel size, square or [kh, kw]. */
-  kernelSize: number | readonly [number, number];
-  /** Output channels per input channel (Keras's `depth_multiplier`, default 1). */
-  depthMultiplier?: number;
-  /** Stride (default 1). */
-  strides?: number | readonly [number, number];
-  /** 'valid' (default), 'same' (TensorFlow's rule: extra row/column bottom/right) or [top, bottom, left, right]. */
-  padding?: Conv2dPadding;
-  /** Dilation rate (default 1). */
-  dilation?: number | readonly [number, number];
-  /** Whether to add a bias (Keras default true; EfficientNet uses false). */
-  useBias?: boolean;
-  /** Kernel initialiser (Keras default glorotUniform). */
-  depthwiseInitializer?: Initializer;
-  /** Bias initialiser (Keras default zeros). */
-  biasInitializer?: Initializer;
 }
 
 /**

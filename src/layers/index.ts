@@ -1,53 +1,21 @@
 /** The typed layer API. */
-export {
-  Module,
-  Namer,
-  buildScope,
-  scopeSeed,
-  type LayerOptions,
-  type TensorData,
-  type StateDict,
-  type TraceVisitor,
-  type ParamCount,
-} from './module.js';
-export { Conv2d, DepthwiseConv2d, type Conv2dLayerOptions, type DepthwiseConv2dOptions } from './conv.js';
-export {
-  BatchNorm,
-  BatchNorm1d,
-  BatchNorm2d,
-  Normalization,
-  type BatchNormOptions,
-  type NormalizationOptions,
-} from './norm.js';
+export { Module, buildScope, scopeSeed } from './module.js';
+export type { LayerOptions, TensorData, StateDict, TraceVisitor, ParamCount } from './module.js';
+export { Conv2d, DepthwiseConv2d } from './conv.js';
+export type { ConvLayerOptions, Conv2dLayerOptions, DepthwiseConv2dOptions } from './conv.js';
+export { BatchNorm, BatchNorm1d, BatchNorm2d, Normalization, type BatchNormOptions } from './norm.js';
+export type { NormalizationOptions } from './norm.js';
 export { Dense, Linear, type DenseOptions } from './dense.js';
-export {
-  LayerNorm,
-  GroupNorm,
-  KERAS_NORM_EPSILON,
-  type LayerNormOptions as LayerNormLayerOptions,
-  type GroupNormOptions as GroupNormLayerOptions,
-} from './normalization.js';
-export { Activation, ACTIVATIONS, type ActivationName, type ActivationOptions } from './activation.js';
-export {
-  ReLU,
-  Sigmoid,
-  Swish,
-  Softmax,
-  MaxPool2d,
-  AvgPool2d,
-  GlobalAvgPool2d,
-  ZeroPad2d,
-  Dropout,
-  Reshape,
-  Rescaling,
-  Flatten,
-  Identity,
-  type Pool2dOptions,
-  type DropoutOptions,
-  type RescalingOptions,
-} from './basic.js';
+export { LayerNorm, GroupNorm } from './normalization.js';
+export type { LayerNormOptions as LayerNormLayerOptions } from './normalization.js';
+export type { GroupNormOptions as GroupNormLayerOptions } from './normalization.js';
+export { Activation, ACTIVATIONS, ReLU, Sigmoid, Swish } from './activation.js';
+export type { ActivationName, ActivationOptions } from './activation.js';
+export { Softmax, MaxPool2d, AvgPool2d, GlobalAvgPool2d, ZeroPad2d, Dropout, Reshape } from './basic.js';
+export { Rescaling, Flatten, Identity } from './basic.js';
+export type { Pool2dOptions, DropoutOptions, RescalingOptions } from './basic.js';
 export { Sequential, Concat, Residual } from './containers.js';
 export { SqueezeExcite, type SqueezeExciteOptions } from './se.js';
-export { BAM, BAM_DEFAULTS, type BamOptions } from './bam.js';
+export { BAM, type BamOptions } from './bam.js';
 export { summary, summaryRows, type SummaryRow } from './summary.js';
-export { compilePlan, FUSION_RULES, type Plan, type PlanOptions, type PlanMode, type FusionRule } from './plan.js';
+export { compilePlan, FUSION_RULES, type Plan, type PlanOptions, type PlanMode } from './plan.js';

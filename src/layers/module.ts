@@ -16,23 +16,22 @@ export interface TensorData {
 /** Parameters and buffers by key (`<layer_name>.<weight>`). */
 export type StateDict = Record<string, TensorData>;
 
-/** Keras's automatic layer names: `base`, `base_1`, `base_2`, ... counted per base name. */
-export class Namer {
-  private counts = new Map<string, number>();
-  next(base: string): string {
-    const n = this.counts.get(base) ?? 0;
-    this.counts.set(base, n + 1);
-    return n === 0 ? base : `${base}_${n}`;
-  }
-}
-
+/** A build scope: the automatic-name counts per base name, and the initialisation seed. */
 interface Scope {
-  namer: Namer;
+  names: Map<string, number>;
   seed: number;
 }
-const globalScope: Scope = { namer: new Namer(), seed: 0 };
+const globalScope: Scope = { names: new Map(), seed: 0 };
 const scopeStack: Scope[] = [];
 const currentScope = (): Scope => scopeStack[scopeStack.length - 1] ?? globalScope;
+
+/** Keras's automatic layer names: `base`, `base_1`, `base_2`, ... counted per base name in the current scope. */
+function nextName(base: string): string {
+  const names = currentScope().names;
+  const n = names.get(base) ?? 0;
+  names.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
 
 /** The seed of the current {@link buildScope} (0 outside any). */
 export function scopeSeed(): number {
@@ -44,7 +43,7 @@ export function scopeSeed(): number {
  * scope, layers share one process-wide counter (as Keras's session does) and seed 0.
  */
 export function buildScope<T>(opts: { seed?: number }, fn: () => T): T {
-  scopeStack.push({ namer: new Namer(), seed: opts.seed ?? 0 });
+  scopeStack.push({ names: new Map(), seed: opts.seed ?? 0 });
   try {
     return fn();
   } finally {
@@ -84,7 +83,7 @@ export abstract class Module {
   protected readonly children: Module[] = [];
 
   constructor(opts: LayerOptions, autoName: string) {
-    this.name = opts.name ?? currentScope().namer.next(autoName);
+    this.name = opts.name ?? nextName(autoName);
   }
 
   /** The forward pass. */

@@ -19,7 +19,8 @@ import type { Pad2d } from '../kernels/pad.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm, BatchNorm2d, bnParams } from './norm.js';
-import { AvgPool2d, Identity, MaxPool2d, ReLU, Sigmoid, Swish, ZeroPad2d } from './basic.js';
+import { AvgPool2d, Identity, MaxPool2d, ZeroPad2d } from './basic.js';
+import { ReLU, Sigmoid, Swish } from './activation.js';
 import { Concat, Sequential } from './containers.js';
 import { BAM } from './bam.js';
 
@@ -55,11 +56,11 @@ export interface FusionRule {
   match: (layers: readonly Module[], i: number, shape: number[], ctx: Ctx) => Emit | null;
 }
 
-const isExactly = (m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean =>
+const isExactly = <M extends Module>(m: Module | undefined, cls: abstract new (...args: never[]) => M): m is M =>
   !!m && Object.getPrototypeOf(m) === cls.prototype;
 const isBN = (m: Module | undefined): m is BatchNorm => isExactly(m, BatchNorm) || isExactly(m, BatchNorm2d);
 const isMovingBN = (m: Module | undefined): m is BatchNorm => isBN(m) && !m.usesBatchStats;
-const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && ((c as Conv2d).opts.groups ?? 1) === 1;
+const dense = (c: Module | undefined): c is Conv2d => isExactly(c, Conv2d) && (c.opts.groups ?? 1) === 1;
 
 /** The activation layers that a GEMM epilogue applies after a batch norm, with its activation (kernels/gemm.ts). */
 const EPILOGUE_ACTIVATION_LAYERS: [abstract new (...args: never[]) => Module, EpilogueActivation][] = [
@@ -88,15 +89,16 @@ function addPadding(outer: Pad2d, inner: Conv2dOptions['padding']): Pad2d | null
 
 /** [ZeroPad2d ->] dense Conv2d [-> BatchNorm [-> activation]] at layers[i], the padding merged into its options. */
 function convAt(layers: readonly Module[], i: number) {
-  const padded = isExactly(layers[i], ZeroPad2d);
+  const pad = layers[i];
+  const padded = isExactly(pad, ZeroPad2d);
   const conv = layers[i + (padded ? 1 : 0)];
   if (!dense(conv)) return null;
   const opts = conv.convOpts();
-  const padding = padded ? addPadding((layers[i] as ZeroPad2d).padding, opts.padding) : opts.padding;
+  const padding = padded ? addPadding(pad.padding, opts.padding) : opts.padding;
   if (!padding) return null;
   opts.padding = padding;
   const at = i + (padded ? 2 : 1);
-  const bn = isMovingBN(layers[at]) ? (layers[at] as BatchNorm) : null;
+  const bn = isMovingBN(layers[at]) ? layers[at] : null;
   const act = bn ? epilogueActivation(layers[at + 1]) : null;
   return { conv, opts, padded, bn, act: act ?? 'linear', used: at - i + (bn ? 1 : 0) + (act ? 1 : 0) };
 }
@@ -143,8 +145,10 @@ export const FUSION_RULES: FusionRule[] = [
     why:
       'the branches store into their channel range of one buffer (fused convolutions in their epilogue), ' +
       'instead of being copied into it',
-    match: (layers, i, shape, ctx) =>
-      isExactly(layers[i], Concat) && shape.length === 4 ? concatInPlace(layers[i] as Concat, shape, ctx) : null,
+    match: (layers, i, shape, ctx) => {
+      const c = layers[i];
+      return isExactly(c, Concat) && shape.length === 4 ? concatInPlace(c, shape, ctx) : null;
+    },
   },
   {
     name: 'relu-pad-maxpool',
@@ -154,10 +158,9 @@ export const FUSION_RULES: FusionRule[] = [
       'same gradients: a tie at 0 gets none through the ReLU)',
     differentiable: true,
     match: (layers, i, shape) => {
-      const [pad, pool] = [layers[i] as ZeroPad2d, layers[i + 1] as MaxPool2d];
-      const ok = isExactly(layers[i - 1], ReLU) && isExactly(pad, ZeroPad2d) && isExactly(pool, MaxPool2d);
-      if (!ok || shape.length !== 4 || pool.padding === 'same' || pad.padding.some((v) => v >= pool.poolSize))
-        return null;
+      const [pad, pool] = [layers[i], layers[i + 1]];
+      if (!isExactly(layers[i - 1], ReLU) || !isExactly(pad, ZeroPad2d) || !isExactly(pool, MaxPool2d)) return null;
+      if (shape.length !== 4 || pool.padding === 'same' || pad.padding.some((v) => v >= pool.poolSize)) return null;
       const padding = pad.padding;
       return {
         used: 2,
@@ -199,7 +202,7 @@ export const FUSION_RULES: FusionRule[] = [
     why: 'the convolution pads (its loads skip the border) instead of a padded copy',
     differentiable: true,
     match: (layers, i) => {
-      const [pad, conv] = [layers[i] as ZeroPad2d, layers[i + 1] as Conv2d];
+      const [pad, conv] = [layers[i], layers[i + 1]];
       if (!isExactly(pad, ZeroPad2d) || !isExactly(conv, Conv2d)) return null;
       const opts = conv.convOpts();
       const padding = addPadding(pad.padding, opts.padding);
@@ -217,7 +220,7 @@ export const FUSION_RULES: FusionRule[] = [
       'on a quarter of the pixels (a 1x1 convolution and an average commute)',
     match: (layers, i, shape, ctx) => {
       const p = preActivated(layers, i, shape);
-      const pool = layers[(p?.at ?? 0) + 1] as AvgPool2d;
+      const pool = layers[(p?.at ?? 0) + 1];
       if (!p || p.conv.bias || !isExactly(pool, AvgPool2d)) return null;
       const prologue = table(ctx, p.bn, null, reluOr(p.relu));
       const po = { size: pool.poolSize, stride: pool.strides, padding: pool.padding };
@@ -275,19 +278,15 @@ export const FUSION_RULES: FusionRule[] = [
     why: "the branches' layers are compiled too (in the plan's mode), then concatenated",
     differentiable: true,
     match: (layers, i, shape, ctx) => {
-      if (!isExactly(layers[i], Concat)) return null;
-      const c = layers[i] as Concat;
+      const c = layers[i];
+      if (!isExactly(c, Concat)) return null;
       const branches = c.branches.map((b) => chain([b], shape, ctx).steps);
-      return {
-        used: 1,
-        stores: false,
-        run: (x) =>
-          concat(
-            branches.map((b) => runSteps(b, x, ctx)),
-            shape.length - 1,
-          ),
-        branches,
-      };
+      const run = (x: Tensor): Tensor =>
+        concat(
+          branches.map((b) => runSteps(b, x, ctx)),
+          shape.length - 1,
+        );
+      return { used: 1, stores: false, run, branches };
     },
   },
   {
@@ -298,8 +297,8 @@ export const FUSION_RULES: FusionRule[] = [
       'and ReLU fuse), then combined',
     differentiable: true,
     match: (layers, i, shape, ctx) => {
-      if (!isExactly(layers[i], BAM)) return null;
-      const bam = layers[i] as BAM;
+      const bam = layers[i];
+      if (!isExactly(bam, BAM)) return null;
       const [ch, sp] = [chain([bam.channelGate], shape, ctx).steps, chain([bam.spatialGate], shape, ctx).steps];
       return {
         used: 1,
@@ -331,9 +330,8 @@ function denseLayer(m: Module): Sequential | null {
   if (!isExactly(m, Concat)) return null;
   const [skip, f, ...more] = (m as Concat).branches;
   if (more.length || !isExactly(skip, Identity) || !isExactly(f, Sequential)) return null;
-  const layers = (f as Sequential).layers;
-  const last = layers[layers.length - 1];
-  return layers.length > 1 && isMovingBN(layers[0]) && dense(last) && !last.bias ? (f as Sequential) : null;
+  const last = f.layers[f.layers.length - 1];
+  return f.layers.length > 1 && isMovingBN(f.layers[0]) && dense(last) && !last.bias ? f : null;
 }
 
 function denseBlock(layers: readonly Module[], i: number, shape: number[], ctx: Ctx): Emit | null {
@@ -382,7 +380,7 @@ function concatInPlace(concat: Concat, shape: number[], ctx: Ctx): Emit {
   const o = concat.outputShape(shape);
   let offset = 0;
   const branches = concat.branches.map((b) => {
-    const c = chain(isExactly(b, Sequential) ? (b as Sequential).layers : [b], shape, ctx);
+    const c = chain(isExactly(b, Sequential) ? b.layers : [b], shape, ctx);
     const at = offset;
     offset += c.out[3];
     return { at, steps: c.steps };
@@ -398,7 +396,7 @@ function concatInPlace(concat: Concat, shape: number[], ctx: Ctx): Emit {
 function chain(input: readonly Module[], shape: number[], ctx: Ctx): { steps: Step[]; out: number[] } {
   const layers: Module[] = [];
   const flatten = (ms: readonly Module[]): void =>
-    ms.forEach((m) => (isExactly(m, Sequential) ? flatten((m as Sequential).layers) : layers.push(m)));
+    ms.forEach((m) => (isExactly(m, Sequential) ? flatten(m.layers) : layers.push(m)));
   flatten(input);
   const steps: Step[] = [];
   let s = [...shape];

@@ -9,7 +9,8 @@ import { checkNumber, withDefault } from '../validate.js';
 import type { Initializer } from '../init.js';
 import { Module, type LayerOptions, type TraceVisitor } from './module.js';
 import { Conv2d } from './conv.js';
-import { GlobalAvgPool2d, Reshape, Sigmoid, Swish } from './basic.js';
+import { GlobalAvgPool2d, Reshape } from './basic.js';
+import { Sigmoid, Swish } from './activation.js';
 import { Sequential } from './containers.js';
 
 /** Options of {@link SqueezeExcite}. */

@@ -19,15 +19,14 @@
 import { Module, buildScope } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/norm.js';
-import { AvgPool2d, Identity, MaxPool2d, ReLU, ZeroPad2d } from '../layers/basic.js';
+import { AvgPool2d, Identity, MaxPool2d, ZeroPad2d } from '../layers/basic.js';
+import { ReLU } from '../layers/activation.js';
 import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
 import { MODEL_CATALOG } from './catalog.js';
 
 /** Conv blocks per dense block. */
-export const DENSENET121_BLOCKS = [6, 12, 24, 16];
-/** The default BAM positions of DenseNet121: after dense blocks 1, 2 and 3. */
-export const DENSENET121_BAM_POSITIONS = ['conv2', 'conv3', 'conv4'];
+const DENSENET121_BLOCKS = [6, 12, 24, 16];
 
 const EPS = 1.001e-5;
 
@@ -99,7 +98,7 @@ export function denseNet121(opts: ModelOptions): Model {
   DENSENET121_BLOCKS.forEach((b, s) => (aliases[`conv${s + 2}_block${b}_concat`] = `conv${s + 2}`));
   const config = resolveConfig('denseNet121', opts, {
     ...MODEL_CATALOG.densenet121,
-    bamPositions: DENSENET121_BAM_POSITIONS,
+    bamPositions: ['conv2', 'conv3', 'conv4'],
     aliases,
   });
   return buildScope(

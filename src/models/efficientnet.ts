@@ -24,7 +24,8 @@
 import { Module, buildScope } from '../layers/module.js';
 import { Conv2d, DepthwiseConv2d } from '../layers/conv.js';
 import { BatchNorm2d, Normalization } from '../layers/norm.js';
-import { Dropout, Rescaling, Swish, ZeroPad2d } from '../layers/basic.js';
+import { Dropout, Rescaling, ZeroPad2d } from '../layers/basic.js';
+import { Swish } from '../layers/activation.js';
 import { Residual, Sequential } from '../layers/containers.js';
 import { SqueezeExcite } from '../layers/se.js';
 import type { Pad2d } from '../kernels/pad.js';
@@ -36,7 +37,7 @@ const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 /** One stage of blocks (Keras's blocks_args). */
-export interface EfficientNetStage {
+interface EfficientNetStage {
   /** 'mbconv' (depthwise) or 'fused' (Fused-MBConv, EfficientNetV2). */
   type: 'mbconv' | 'fused';
   /** Kernel size of the depthwise (MBConv) or expansion (Fused-MBConv) convolution. */
@@ -62,7 +63,7 @@ const stages = (type: EfficientNetStage['type'], rows: number[][]): EfficientNet
   });
 
 /** EfficientNet-B0's stages (Keras's DEFAULT_BLOCKS_ARGS), which B1 scales by depth 1.1. */
-export const EFFICIENTNET_B0_STAGES: readonly EfficientNetStage[] = stages('mbconv', [
+const EFFICIENTNET_B0_STAGES: readonly EfficientNetStage[] = stages('mbconv', [
   [3, 1, 32, 16, 1, 1, 0.25],
   [3, 2, 16, 24, 6, 2, 0.25],
   [5, 2, 24, 40, 6, 2, 0.25],
@@ -73,7 +74,7 @@ export const EFFICIENTNET_B0_STAGES: readonly EfficientNetStage[] = stages('mbco
 ]);
 
 /** EfficientNetV2-B0's stages (Keras's DEFAULT_BLOCKS_ARGS['efficientnetv2-b0']), which B2 scales. */
-export const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
+const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
   ...stages('fused', [
     [3, 1, 32, 16, 1, 1, 0],
     [3, 2, 16, 32, 4, 2, 0],
@@ -86,16 +87,12 @@ export const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
   ]),
 ];
 
-/** The default BAM positions of EfficientNetB1 (ends of stages 2, 3 and 5). */
-export const EFFICIENTNET_B1_BAM_POSITIONS = ['block2c', 'block3c', 'block5d'];
-/** The default BAM positions of EfficientNetV2B2 (ends of stages 2, 3 and 5). */
-export const EFFICIENTNETV2_B2_BAM_POSITIONS = ['block2c', 'block3c', 'block5f'];
-
 /** A family's constants (Keras's EfficientNet / EfficientNetV2 arguments). */
 interface Family {
   name: string;
   arch: 'efficientNetB1' | 'efficientNetV2B2';
   entry: ModelName;
+  /** The default BAM positions: the ends of stages 2, 3 and 5. */
   bamPositions: string[];
   stages: readonly EfficientNetStage[];
   width: number;
@@ -108,7 +105,7 @@ const B1: Family = {
   name: 'efficientnetb1',
   arch: 'efficientNetB1',
   entry: 'efficientnetb1',
-  bamPositions: EFFICIENTNET_B1_BAM_POSITIONS,
+  bamPositions: ['block2c', 'block3c', 'block5d'],
   stages: EFFICIENTNET_B0_STAGES,
   width: 1,
   depth: 1.1,
@@ -118,7 +115,7 @@ const V2B2: Family = {
   name: 'efficientnetv2-b2',
   arch: 'efficientNetV2B2',
   entry: 'efficientnetv2b2',
-  bamPositions: EFFICIENTNETV2_B2_BAM_POSITIONS,
+  bamPositions: ['block2c', 'block3c', 'block5f'],
   stages: EFFICIENTNETV2_B0_STAGES,
   width: 1.1,
   depth: 1.2,

@@ -17,16 +17,11 @@
 import { Module, buildScope } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/norm.js';
-import { AvgPool2d, MaxPool2d, ReLU } from '../layers/basic.js';
+import { AvgPool2d, MaxPool2d } from '../layers/basic.js';
+import { ReLU } from '../layers/activation.js';
 import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
 import { MODEL_CATALOG } from './catalog.js';
-
-/**
- * The default BAM positions of InceptionV3 (each at the end of a stage, just before a downsampling:
- * the stem, 35x35 and 17x17 stages).
- */
-export const INCEPTION_V3_BAM_POSITIONS = ['activation_4', 'mixed2', 'mixed7'];
 
 /**
  * A chain's steps: Keras's conv2d_bn as `'<filters> <kh>x<kw>'` ('same' padding; then ` /2` for stride 2 and
@@ -154,7 +149,7 @@ function backbone(w: number, inChannels: number): Module[] {
 export function inceptionV3(opts: ModelOptions): Model {
   const config = resolveConfig('inceptionV3', opts, {
     ...MODEL_CATALOG.inceptionv3,
-    bamPositions: INCEPTION_V3_BAM_POSITIONS,
+    bamPositions: ['activation_4', 'mixed2', 'mixed7'], // the ends of the stem, 35x35 and 17x17 stages
     aliases: { stem: 'activation_4' },
   });
   return buildScope(

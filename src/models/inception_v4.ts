@@ -13,29 +13,24 @@
  * statistics, buffers in PyTorch, count as non-trainable here, as in Keras).
  *
  * BAM positions are top-level layer names; default `features.4`, `features.9`, `features.17` (the ends of
- * the stages before the last three downsamplings); aliases {@link INCEPTION_V4_ALIASES}.
+ * the stages before the last three downsamplings); timm's block names (`mixed_5a`, `inception_b3`, ...) alias them.
  * Input: x / 127.5 - 1, 299 x 299 by default; below 75 x 75 (the valid reductions' minimum; 32 px up) a
  * leading `input_pad` layer zero-pads it, centred, to 75 x 75 (0 is mid-grey after the scaling).
  */
 import { Module, buildScope } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/norm.js';
-import { AvgPool2d, MaxPool2d, ReLU, ZeroPad2d } from '../layers/basic.js';
+import { AvgPool2d, MaxPool2d, ZeroPad2d } from '../layers/basic.js';
+import { ReLU } from '../layers/activation.js';
 import { Concat, Sequential } from '../layers/containers.js';
 import { Model, resolveConfig, type ModelOptions } from './model.js';
 import { MODEL_CATALOG } from './catalog.js';
 
-/**
- * The default BAM positions of Inception-v4: the ends of the 71x71 (Mixed4a), 35x35 (Inception-A) and
- * 17x17 (Inception-B) stages, each just before one of the last three downsamplings.
- */
-export const INCEPTION_V4_BAM_POSITIONS = ['features.4', 'features.9', 'features.17'];
-
 /** The smallest input the architecture itself takes; smaller inputs are zero-padded to it. */
-export const INCEPTION_V4_NATIVE_MIN = 75;
+const INCEPTION_V4_NATIVE_MIN = 75;
 
 /** timm's block names for the top-level layers, as BAM position aliases. */
-export const INCEPTION_V4_ALIASES: Readonly<Record<string, string>> = (() => {
+const INCEPTION_V4_ALIASES: Readonly<Record<string, string>> = (() => {
   const a: Record<string, string> = { mixed_3a: 'features.3', mixed_4a: 'features.4', mixed_5a: 'features.5' };
   for (let i = 1; i <= 4; i++) a[`inception_a${i}`] = `features.${5 + i}`;
   a.reduction_a = a.mixed_6a = 'features.10';
@@ -198,7 +193,7 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
 export function inceptionV4(opts: ModelOptions): Model {
   const config = resolveConfig('inceptionV4', opts, {
     ...MODEL_CATALOG.inceptionv4,
-    bamPositions: INCEPTION_V4_BAM_POSITIONS,
+    bamPositions: ['features.4', 'features.9', 'features.17'], // the ends of Mixed4a, Inception-A and -B
     aliases: { ...INCEPTION_V4_ALIASES },
   });
   return buildScope(

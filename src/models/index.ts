@@ -6,40 +6,11 @@ import { inceptionV4 } from './inception_v4.js';
 import type { Architecture } from './catalog.js';
 import type { Model, ModelConfig, ModelOptions } from './model.js';
 
-export { inceptionV3, INCEPTION_V3_BAM_POSITIONS } from './inception_v3.js';
-export { denseNet121, DENSENET121_BLOCKS, DENSENET121_BAM_POSITIONS } from './densenet121.js';
-export {
-  efficientNetB1,
-  efficientNetV2B2,
-  EFFICIENTNET_B0_STAGES,
-  EFFICIENTNETV2_B0_STAGES,
-  EFFICIENTNET_B1_BAM_POSITIONS,
-  EFFICIENTNETV2_B2_BAM_POSITIONS,
-  type EfficientNetStage,
-} from './efficientnet.js';
-export {
-  inceptionV4,
-  INCEPTION_V4_BAM_POSITIONS,
-  INCEPTION_V4_ALIASES,
-  INCEPTION_V4_NATIVE_MIN,
-} from './inception_v4.js';
-export {
-  MODEL_CATALOG,
-  MODELS,
-  entryOf,
-  referenceLine,
-  type ModelName,
-  type CatalogEntry,
-  type Reference,
-} from './catalog.js';
-export {
-  Model,
-  resolveConfig,
-  type ModelConfig,
-  type ModelOptions,
-  type BamPlacement,
-  type Architecture,
-} from './model.js';
+export { inceptionV3, denseNet121, efficientNetB1, efficientNetV2B2, inceptionV4 };
+export { MODEL_CATALOG, MODELS, entryOf, referenceLine } from './catalog.js';
+export type { ModelName, CatalogEntry, Reference } from './catalog.js';
+export { Model, resolveConfig, type ModelConfig, type ModelOptions, type BamPlacement } from './model.js';
+export type { Architecture } from './model.js';
 
 /**
  * Rebuild a model from its {@link ModelConfig} (e.g. one stored in a checkpoint); weights are fresh

@@ -9,6 +9,7 @@ import { checkBoolean, checkNumber, checkOptionalNumber, showValue, withDefault 
 import adamSrc from '../../shaders/adam.wgsl';
 import sgdSrc from '../../shaders/sgd.wgsl';
 import { fillTemplate } from '../gpu/wgsl.js';
+import type { TensorData } from '../layers/module.js';
 
 /** Learning rates: finite and >= 0 (PyTorch's rule). */
 const LR_RANGE = { min: 0 };
@@ -133,14 +134,14 @@ export abstract class Optimizer {
   }
 
   /** Host copies of the optimizer state (slots by name plus the iteration count), for checkpoints. */
-  async state(): Promise<{ iterations: number; slots: Map<string, { shape: number[]; data: Float32Array }> }> {
-    const slots = new Map<string, { shape: number[]; data: Float32Array }>();
+  async state(): Promise<OptimizerState> {
+    const slots = new Map<string, TensorData>();
     for (const [k, t] of this.slots) slots.set(k, { shape: [...t.shape], data: await t.read() });
     return { iterations: this.iterations, slots };
   }
 
   /** Restore state written by {@link state}. */
-  loadState(s: { iterations: number; slots: Map<string, { shape: number[]; data: Float32Array }> }): void {
+  loadState(s: OptimizerState): void {
     this.iterations = s.iterations;
     this.dispose();
     for (const [k, v] of s.slots) this.slots.set(k, keep(Tensor.from(v.data, v.shape)));
@@ -151,6 +152,12 @@ export abstract class Optimizer {
     for (const t of this.slots.values()) t.dispose();
     this.slots.clear();
   }
+}
+
+/** An optimizer's state on the host: the iteration count and the slots (moments) by name. */
+export interface OptimizerState {
+  iterations: number;
+  slots: Map<string, TensorData>;
 }
 
 /** Adam options. Defaults follow Keras (epsilon 1e-7); PyTorch uses 1e-8. */
