@@ -25,6 +25,21 @@ export function matmulLoaders(
   prologue: 'none' | 'f32' | 'vec4' = 'none',
   epilogueSlot = false,
 ): string {
+  // Built once per combination: a launch asks for them on every dispatch.
+  const key = `${+vecB}${+vecA}${+vecBT}${prologue}${+epilogueSlot}`;
+  let code = LOADERS.get(key);
+  if (code === undefined) LOADERS.set(key, (code = buildLoaders(vecB, vecA, vecBT, prologue, epilogueSlot)));
+  return code;
+}
+const LOADERS = new Map<string, string>();
+
+function buildLoaders(
+  vecB: boolean,
+  vecA: boolean,
+  vecBT: boolean,
+  prologue: 'none' | 'f32' | 'vec4',
+  epilogueSlot: boolean,
+): string {
   const b = vecBT
     ? { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4 }
     : { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '' };
