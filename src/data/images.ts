@@ -17,7 +17,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { hashSeed, makeRng } from './rng.js';
-import { normalizeInto, resizePixels, type Backbone } from './pixels.js';
+import { normalizeInto, resizeBilinear, type Backbone } from './pixels.js';
 
 /** Why an image could not be used. */
 export type ImageErrorKind = 'missing-file' | 'truncated' | 'corrupt' | 'unsupported';
@@ -318,7 +318,7 @@ export interface LoadedImage {
 /** Decode -> resize -> augment -> normalize one image file (see module doc). */
 export async function loadImage(path: string, opts: LoadImageOptions): Promise<LoadedImage> {
   const img = await decodeImage(path, { truncated: opts.truncated });
-  let pix = resizePixels(img.data, img.width, img.height, img.channels, opts.width, opts.height);
+  let pix = resizeBilinear(img.data, img.width, img.height, img.channels, opts.width, opts.height);
   if (opts.augment) pix = augmentImage(pix, opts.width, opts.height, img.channels, opts.augment);
   const data = normalizeInto(pix, opts.width * opts.height, img.channels, opts.backbone);
   return {

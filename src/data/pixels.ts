@@ -54,6 +54,7 @@ function axisCoeffs(inSize: number, outSize: number): AxisCoeffs {
  * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel centres, support widened by the scale
  * factor when shrinking (so shrinking averages instead of aliasing), border weights renormalized. Same definition as
  * PIL's BILINEAR resize and `tf.image.resize(bilinear, antialias=True)`.
+ * An image that already has the output size is copied as it is.
  * @returns Float32Array of outH * outW * channels values (same range as the input).
  */
 export function resizeBilinear(
@@ -66,6 +67,7 @@ export function resizeBilinear(
 ): Float32Array {
   if (src.length !== width * height * channels)
     throw new Error(`resizeBilinear: ${src.length} values for ${height}x${width}x${channels}`);
+  if (width === outWidth && height === outHeight) return Float32Array.from(src);
   const cx = axisCoeffs(width, outWidth);
   const cy = axisCoeffs(height, outHeight);
   // Horizontal pass: height x outWidth.
@@ -139,20 +141,6 @@ export function normalizeInto(
 // ---------------------------------------------------------------------------
 // Decoded pixels -> model input
 
-/** Resizes with {@link resizeBilinear}; an image that already has the output size is copied as it is. */
-export function resizePixels(
-  src: ArrayLike<number>,
-  width: number,
-  height: number,
-  channels: number,
-  outWidth: number,
-  outHeight: number,
-): Float32Array {
-  return width === outWidth && height === outHeight
-    ? Float32Array.from(src)
-    : resizeBilinear(src, width, height, channels, outWidth, outHeight);
-}
-
 /**
  * Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels. Without
  * `channels`, the count is `data.length / (width * height)`.
@@ -197,5 +185,5 @@ export function modelInput(image: PixelImage, size: number, backbone: Backbone):
     for (let i = 0; i < pixels; i++) for (let k = 0; k < c; k++) kept[i * c + k] = data[i * channels + k]!;
     src = kept;
   }
-  return normalizeInto(resizePixels(src, width, height, c, size, size), size * size, c, backbone);
+  return normalizeInto(resizeBilinear(src, width, height, c, size, size), size * size, c, backbone);
 }

@@ -348,10 +348,7 @@ export function overlayHeatmap(image: GrayImage, heatmap: GrayImage, alpha = 0.4
     if (v > hi) hi = v;
   }
   const span = hi > lo ? hi - lo : 1;
-  const heat =
-    heatmap.width === width && heatmap.height === height
-      ? heatmap.data
-      : resizeBilinear(heatmap.data, heatmap.width, heatmap.height, 1, width, height);
+  const heat = resizeBilinear(heatmap.data, heatmap.width, heatmap.height, 1, width, height);
   const out = new Uint8Array(width * height * 4);
   for (let i = 0; i < width * height; i++) {
     const g = ((image.data[i]! - lo) / span) * 255;
