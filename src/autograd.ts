@@ -6,7 +6,6 @@
  */
 import { Tensor, type Shape, checkTensor, isGradEnabled, keep, noGrad, releaseNode, tidy, shapeStr } from './tensor.js';
 import { runtime } from './gpu/runtime.js';
-import { fillTemplate } from './gpu/wgsl.js';
 
 // Gradients add up with an unrecorded kernel of their own, not the recorded `add`: autograd stays
 // below the ops that record into it (no import cycle), as vec4s when the size allows.
@@ -22,10 +21,8 @@ function accumulate(sum: Tensor | null | undefined, g: Tensor, shape: Shape): Te
   let out: Tensor;
   if (sum) {
     out = Tensor.empty(sum.shape);
-    const vec = sum.size % 4 === 0;
-    const code = fillTemplate(ACCUMULATE, { T: vec ? 'vec4<f32>' : 'f32' });
     const buffers = { a: sum.storage, b: g.storage, out: out.storage };
-    runtime().dispatchStream('grad-accumulate', code, buffers, { n: vec ? sum.size / 4 : sum.size });
+    runtime().dispatchStream('grad-accumulate', ACCUMULATE, buffers, { n: sum.size }, true);
     sum.dispose();
   } else out = g.alias(shape);
   g.dispose();

@@ -5,7 +5,6 @@
  * makes convolution weights [kh, kw, cin, cout] a plain row-major K x N matrix.
  */
 import { runtime, type BufferLike, type Runtime } from './gpu/runtime.js';
-import { fillTemplate } from './gpu/wgsl.js';
 import { checkShape, showValue } from './validate.js';
 import fillSrc from '../shaders/fill.wgsl';
 
@@ -274,10 +273,8 @@ export function checkDType(v: unknown, what = 'dtype'): DType {
 
 /** Fill `n` elements of a storage with a value (a GPU dispatch, ordered with other work). */
 export function fillBuffer(dst: BufferLike, value: number, n: number, dtype: DType = 'f32'): void {
-  const vec = n % 4 === 0;
   const bits = dtype === 'int32' ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
-  const code = fillTemplate(fillSrc, { T: vec ? 'vec4<u32>' : 'u32' });
-  runtime().dispatchStream('fill', code, { out: dst }, { n: vec ? n / 4 : n, bits });
+  runtime().dispatchStream('fill', fillSrc, { out: dst }, { n, bits }, true);
 }
 
 // ---- scopes -----------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
  */
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { acquireDevice, type AcquireOptions, type DeviceInfo } from './device.js';
-import { fillTemplate } from './wgsl.js';
+import { fillTemplate, vecSource, vecWidth } from './wgsl.js';
+import { checkNumber } from '../validate.js';
 import streamSrc from '../../shaders/stream.wgsl';
 
 // GPUBufferUsage is a global only after Dawn's globals are installed: the spec's numeric values.
@@ -16,9 +17,9 @@ const ARENA_CHUNK = 64 * 1024;
 /** Dispatches per submit: the device starts on a step while the rest is recorded (bench/LAB.md #17). */
 const MAX_PENDING_DISPATCHES = 256;
 /** Elements per invocation of a streaming kernel, a grid's width apart (bench/LAB.md #51). */
-export const STREAM_PER_INVOCATION = 4;
-/** First dispatches timed per query set (a training run of InceptionV3 creates 100-200 kernels). */
-const FIRST_DISPATCHES_PER_LOG = 512;
+const STREAM_PER_INVOCATION = 4;
+/** Timed passes per query set (a training run of InceptionV3 creates 100-200 kernels). */
+const TIMESTAMPS_PER_SET = 512;
 /** The pool keeps at most this many free bytes; beyond it, freed buffers are destroyed. */
 const POOL_CAP_BYTES = 2 ** 31;
 /** Bind groups kept (a training step of InceptionV3 or DenseNet121 records 1,500-3,000 dispatches). */
@@ -43,19 +44,6 @@ export interface MemoryStats {
   liveBuffers: number;
 }
 
-/** GPU timestamps of single-dispatch passes: a begin and an end query per entry. */
-type TimestampLog<T> = { set: GPUQuerySet; entries: T[]; capacity: number };
-type UniformField = { offset: number; kind: 'u32' | 'i32' | 'f32'; count: number };
-type Binding = { binding: number; kind: 'storage' | 'read-only-storage' | 'uniform' };
-type ReflectedMember = {
-  name: string;
-  offset: number;
-  type: { name: string; format?: { name: string }; count?: number };
-};
-type Slot = { buffer: GPUBuffer; offset: number; view: DataView };
-
-let kernelCount = 0;
-
 /**
  * What compiling kernels has cost this runtime. Most adapters compile a pipeline when it is created;
  * lavapipe compiles it on its first run, so there the compile time is that of the first dispatches,
@@ -78,6 +66,22 @@ export interface CompileStats {
   byLabel: { label: string; pipelines: number; createMs: number; firstDispatchMs: number }[];
 }
 
+/** A uniform struct member as flattened scalar slots; a derived reciprocal names the field it is 1 / of. */
+type UniformField = { name: string; offset: number; kind: 'u32' | 'i32' | 'f32'; count: number; from?: string };
+type Binding = { binding: number; kind: 'storage' | 'read-only-storage' | 'uniform' };
+type ReflectedMember = {
+  name: string;
+  offset: number;
+  type: { name: string; format?: { name: string }; count?: number };
+};
+type Slot = { buffer: GPUBuffer; offset: number; view: DataView };
+/** A query set of begin/end timestamp pairs, each pair's milliseconds handed to its callback once read. */
+type TimestampSet = { set: GPUQuerySet; onMs: ((ms: number) => void)[] };
+/** A running profile: dispatches still to time, and GPU milliseconds and counts by label. */
+type Profile = { left: number; detail: boolean; byLabel: Map<string, { ms: number; count: number }> };
+
+let kernelCount = 0;
+
 /** A compiled compute kernel whose bindings are known by name. */
 export class Kernel {
   /** Distinct per kernel (part of the runtime's bind-group cache key). */
@@ -89,12 +93,12 @@ export class Kernel {
   readonly uniformSize: number = 0;
   readonly fields = new Map<string, UniformField>();
   /** The fields a dispatch sets, and the reciprocals derived from others (see {@link Kernel.pack}). */
-  private readonly given: [string, UniformField][] = [];
-  private readonly derived: [string, UniformField, string][] = [];
+  private readonly given: UniformField[] = [];
+  private readonly derived: UniformField[] = [];
   /** Milliseconds `createComputePipeline` took. */
   readonly createMs: number;
   /** Milliseconds the queue took for its first dispatch (compile + run), once measured. */
-  firstDispatchMs: number | null = null;
+  firstDispatchMs = 0;
   dispatched = false;
   constructor(
     readonly label: string,
@@ -119,17 +123,14 @@ export class Kernel {
         const vec = base.startsWith('vec');
         const count = (t.name === 'array' ? (t.count ?? 1) : 1) * (vec ? Number(base[3]) : 1);
         const scalar = vec ? (base.match(/<(\w+)>/)?.[1] ?? 'u32') : base;
-        this.fields.set(name, { offset, kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32', count });
+        this.fields.set(name, { name, offset, kind: scalar === 'f32' || scalar === 'i32' ? scalar : 'u32', count });
       }
     }
-    for (const [name, f] of this.fields) {
-      const m = /^inv([A-Z]\w*)$/.exec(name);
-      const from =
-        m && f.kind === 'f32' && f.count === 1
-          ? [m[1], m[1][0].toLowerCase() + m[1].slice(1)].find((x) => this.fields.has(x))
-          : undefined;
-      if (from) this.derived.push([name, f, from]);
-      else this.given.push([name, f]);
+    for (const f of this.fields.values()) {
+      const m = /^inv([A-Z]\w*)$/.exec(f.name);
+      if (m && f.kind === 'f32' && f.count === 1)
+        f.from = [m[1], m[1][0].toLowerCase() + m[1].slice(1)].find((x) => this.fields.has(x));
+      (f.from ? this.derived : this.given).push(f);
     }
     entries.sort((a, b) => a.binding - b.binding);
     this.layout = device.createBindGroupLayout({ label, entries });
@@ -154,12 +155,12 @@ export class Kernel {
     let n = 0;
     for (const _ in params) n++;
     if (n !== this.given.length) this.badParams(params);
-    for (const [name, f] of this.given) {
-      const value = params[name];
+    for (const f of this.given) {
+      const value = params[f.name];
       if (value === undefined) this.badParams(params);
       const values = typeof value === 'number' ? [value] : value;
       if (values.length > f.count)
-        throw new Error(`${this.label}: '${name}' holds ${f.count} values, got ${values.length}`);
+        throw new Error(`${this.label}: '${f.name}' holds ${f.count} values, got ${values.length}`);
       for (let i = 0; i < values.length; i++) {
         const at = base + f.offset + 4 * i;
         if (f.kind === 'f32') view.setFloat32(at, values[i], true);
@@ -167,9 +168,10 @@ export class Kernel {
         else view.setUint32(at, values[i] >>> 0, true);
       }
     }
-    for (const [, f, from] of this.derived) {
-      const d = params[from] as number;
-      if (!(d > 0)) throw new Error(`${this.label}: uniform field '${from}' is ${d}, and its reciprocal needs it > 0`);
+    for (const f of this.derived) {
+      const d = params[f.from!] as number;
+      if (!(d > 0))
+        throw new Error(`${this.label}: uniform field '${f.from}' is ${d}, and its reciprocal needs it > 0`);
       view.setFloat32(base + f.offset, 1 / d, true);
     }
   }
@@ -177,20 +179,19 @@ export class Kernel {
   /** Throw naming the fields a dispatch left out or does not have (counts differed or one was undefined). */
   private badParams(params: Record<string, unknown>): never {
     const given = Object.keys(params).filter((k) => params[k] !== undefined);
-    const derived = this.derived.find(([name]) => given.includes(name));
-    if (derived) {
-      const [name, , from] = derived;
+    const derived = this.derived.find((f) => given.includes(f.name));
+    if (derived)
       throw new Error(
-        `${this.label}: uniform field '${name}' is derived from '${from}' (1 / ${from}): give ${from} only`,
+        `${this.label}: uniform field '${derived.name}' is derived from '${derived.from}' (1 / ${derived.from}): ` +
+          `give ${derived.from} only`,
       );
-    }
-    const fields = this.given.map(([k]) => k);
+    const fields = this.given.map((f) => f.name);
     const unknown = given.find((k) => !this.fields.has(k));
     if (unknown) throw new Error(`${this.label}: uniform has no field '${unknown}' (fields: ${fields.join(', ')})`);
-    const missing = fields.filter((k) => !given.includes(k));
+    const missing = fields.filter((k) => !given.includes(k)).map((k) => `'${k}'`);
     throw new Error(
-      `${this.label}: the dispatch does not set uniform field${missing.length > 1 ? 's' : ''} ` +
-        `${missing.map((k) => `'${k}'`).join(', ')} (given: ${given.join(', ') || 'none'})`,
+      `${this.label}: the dispatch does not set uniform field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ` +
+        `(given: ${given.join(', ') || 'none'})`,
     );
   }
 }
@@ -208,8 +209,6 @@ export class Runtime {
   private created: Kernel[] = [];
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  /** The open single-dispatch pass of a timed dispatch (ended right after it). */
-  private timedOpen: GPUComputePassEncoder | null = null;
   private pending = 0;
   private arena = { chunks: [] as GPUBuffer[], cpu: [] as ArrayBuffer[], chunk: 0, offset: 0 };
   private toDestroy: GPUBuffer[] = [];
@@ -221,10 +220,9 @@ export class Runtime {
     peakAllocatedBytes: 0,
     liveBuffers: 0,
   };
-  private lostInfo: { reason: string; message: string } | null = null;
-  private profiler: (TimestampLog<string> & { detail: boolean }) | null = null;
-  /** Kernels whose first dispatch was timed, not yet read back (see {@link Runtime.compileStats}). */
-  private firstDispatchLogs: TimestampLog<Kernel>[] = [];
+  /** Timed passes not yet read back: first dispatches, and every dispatch while profiling. */
+  private timestampSets: TimestampSet[] = [];
+  private profile: Profile | null = null;
   private readonly timestamps: boolean;
   // Bind groups by kernel, bound buffers and parameter slot: a model's passes repeat, so the same
   // dispatch binds the same buffers and slot run after run (bench/LAB.md #46, #46b). Buffer ids are
@@ -243,6 +241,8 @@ export class Runtime {
   bindGroupStats = { hits: 0, misses: 0 };
   /** Called when a kernel is dispatched for the first time (e.g. to say that kernels are compiling). */
   onFirstDispatch: ((k: Kernel) => void) | null = null;
+  /** Why the device was lost (`reason` is 'destroyed' or 'unknown'), or null while it works. */
+  lost: { reason: string; message: string } | null = null;
   /** True once {@link Runtime.destroy} ran (`shutdown()`): tensors it made are refused by name. */
   destroyed = false;
   /**
@@ -262,17 +262,12 @@ export class Runtime {
   ) {
     this.timestamps = info.features.includes('timestamp-query');
     // Recorded, not printed: the next call that needs the device throws with it (see checkDevice).
-    device.lost.then((l) => (this.lostInfo = { reason: l.reason, message: l.message }));
-  }
-
-  /** Why the device was lost (`reason` is 'destroyed' or 'unknown'), or null while it works. */
-  get lost(): { reason: string; message: string } | null {
-    return this.lostInfo;
+    device.lost.then((l) => (this.lost = { reason: l.reason, message: l.message }));
   }
 
   /** Throw a clear error once the device is lost: Dawn fails later calls silently or with empty messages. */
   private checkDevice(): void {
-    const l = this.lostInfo;
+    const l = this.lost;
     if (!l) return;
     throw new Error(
       `ossify: the GPU device was lost (${l.reason}): ${l.message || 'no message'}. Tensors on it are gone; ` +
@@ -376,19 +371,14 @@ export class Runtime {
 
   /** What compiling kernels has cost so far (reading the first dispatches' timestamps submits and waits). */
   async compileStats(): Promise<CompileStats> {
-    const logs = this.firstDispatchLogs;
-    this.firstDispatchLogs = [];
-    for (const log of logs) {
-      const ms = await this.readTimestamps(log);
-      log.entries.forEach((k, i) => (k.firstDispatchMs = ms[i]));
-    }
+    await this.readTimestamps();
     const by = new Map<string, CompileStats['byLabel'][number]>();
     for (const k of this.created) {
       const e = by.get(k.label) ?? { label: k.label, pipelines: 0, createMs: 0, firstDispatchMs: 0 };
       by.set(k.label, e);
       e.pipelines++;
       e.createMs += k.createMs;
-      e.firstDispatchMs += k.firstDispatchMs ?? 0;
+      e.firstDispatchMs += k.firstDispatchMs;
     }
     const byLabel = [...by.values()].sort((a, b) => b.createMs + b.firstDispatchMs - a.createMs - a.firstDispatchMs);
     const createMs = byLabel.reduce((sum, e) => sum + e.createMs, 0);
@@ -462,19 +452,14 @@ export class Runtime {
     const bindGroup = this.bindGroupFor(k, key, buffers, slot);
     // A kernel's first dispatch runs in a pass of its own between two timestamps: on adapters that
     // compile a pipeline when it first runs (CPU adapters), that is its compile time.
-    const p = this.profiler;
-    const pass = p
-      ? this.timedPass(p, p.detail ? `${k.label} ${profileDetail(params, [x, y, z])}` : k.label)
-      : first && this.timestamps
-        ? this.timedPass(this.firstDispatchLog(), k)
-        : this.openPass();
+    const p = this.profile;
+    const profiled = p !== null && p.left-- > 0;
+    const timed = profiled || (first && this.timestamps);
+    const pass = timed ? this.timedPass(k, profiled ? p : null, first, params, [x, y, z]) : this.openPass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
-    if (this.timedOpen === pass) {
-      pass.end();
-      this.timedOpen = null;
-    }
+    if (timed) pass.end();
     this.dispatches++;
     // A first dispatch is submitted at once: an adapter that compiles on first run starts on it now,
     // and the next kernel's creation (which waits for that compile on lavapipe) shows the progress.
@@ -518,15 +503,26 @@ export class Runtime {
    * Run a streaming kernel over `params.n` elements: `body` declares the kernel's bindings and a
    * uniform `p` of type Params with a field n, and defines `fn update(i: u32)` for element i;
    * shaders/stream.wgsl's entry point runs it for {@link STREAM_PER_INVOCATION} elements per invocation.
+   * With `vectorize`, {{T}} and {{U}} in `body` become vec4<f32> and vec4<u32> when n is a multiple of 4
+   * (n then counts vec4s), else f32 and u32.
    */
   dispatchStream(
     label: string,
     body: string,
     buffers: Record<string, BufferLike>,
     params: Record<string, number> & { n: number },
+    vectorize = false,
   ): void {
-    const k = this.kernel(label, fillTemplate(streamSrc, { BODY: body }), { PER: STREAM_PER_INVOCATION });
-    this.dispatch(k, buffers, params, this.grid(Math.ceil(params.n / STREAM_PER_INVOCATION), 256));
+    const v = vectorize ? vecWidth(params.n) : 1;
+    const code = fillTemplate(streamSrc, { BODY: vectorize ? vecSource(body, v) : body });
+    const k = this.kernel(label, code, { PER: STREAM_PER_INVOCATION });
+    const n = params.n / v;
+    this.dispatch(
+      k,
+      buffers,
+      v === 1 ? params : { ...params, n },
+      this.grid(Math.ceil(n / STREAM_PER_INVOCATION), 256),
+    );
   }
 
   /** Workgroup counts covering `n` items in groups of `perGroup`, folded into 2-D past the per-dimension limit. */
@@ -540,76 +536,74 @@ export class Runtime {
 
   // ---- timestamps ---------------------------------------------------------------------------
 
-  private timestampLog<T>(capacity: number): TimestampLog<T> {
-    return { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity }), entries: [], capacity };
-  }
-
-  /** The log that times first dispatches, a new one when the last is full. */
-  private firstDispatchLog(): TimestampLog<Kernel> {
-    const last = this.firstDispatchLogs.at(-1);
-    if (last && last.entries.length < last.capacity) return last;
-    const log = this.timestampLog<Kernel>(FIRST_DISPATCHES_PER_LOG);
-    this.firstDispatchLogs.push(log);
-    return log;
-  }
-
-  /** A pass of its own for one dispatch, bracketed by GPU timestamps into `log` (unbracketed once it is full). */
-  private timedPass<T>(log: TimestampLog<T>, entry: T): GPUComputePassEncoder {
-    const encoder = this.passless();
-    const i = log.entries.length;
-    if (i >= log.capacity) return this.openPass();
-    log.entries.push(entry);
-    const timestampWrites = { querySet: log.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
-    return (this.timedOpen = encoder.beginComputePass({ timestampWrites }));
-  }
-
-  /** Milliseconds between each pair of timestamps of `log`, in entry order (submits pending work; frees the log). */
-  private async readTimestamps<T>(log: TimestampLog<T>): Promise<number[]> {
-    const n = log.entries.length;
-    const bytes = Math.max(16, n * 16);
-    const resolve = this.device.createBuffer({
-      size: bytes,
-      usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */,
+  /**
+   * A pass of its own for one dispatch of `k`, bracketed by GPU timestamps: the milliseconds go to the
+   * kernel's first-dispatch time when `first`, and to the profile `p` by label.
+   */
+  private timedPass(
+    k: Kernel,
+    p: Profile | null,
+    first: boolean,
+    params: Record<string, number | readonly number[]>,
+    grid: number[],
+  ): GPUComputePassEncoder {
+    let log = this.timestampSets.at(-1);
+    if (!log || log.onMs.length === TIMESTAMPS_PER_SET) {
+      log = { set: this.device.createQuerySet({ type: 'timestamp', count: 2 * TIMESTAMPS_PER_SET }), onMs: [] };
+      this.timestampSets.push(log);
+    }
+    const label = p?.detail ? `${k.label} ${profileDetail(params, grid)}` : k.label;
+    log.onMs.push((ms) => {
+      if (first) k.firstDispatchMs = ms;
+      if (!p) return;
+      const e = p.byLabel.get(label) ?? { ms: 0, count: 0 };
+      e.ms += ms;
+      e.count++;
+      p.byLabel.set(label, e);
     });
-    if (n) this.passless().resolveQuerySet(log.set, 0, 2 * n, resolve, 0);
-    const ts = new BigUint64Array(await this.download({ buffer: resolve, byteSize: bytes }, n * 16));
-    resolve.destroy();
-    log.set.destroy();
-    return Array.from({ length: n }, (_, i) => Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
+    const i = 2 * (log.onMs.length - 1);
+    const timestampWrites = { querySet: log.set, beginningOfPassWriteIndex: i, endOfPassWriteIndex: i + 1 };
+    return this.passless().beginComputePass({ timestampWrites });
+  }
+
+  /** Read back every timed pass recorded so far and hand each its milliseconds (submits and waits). */
+  private async readTimestamps(): Promise<void> {
+    const sets = this.timestampSets;
+    this.timestampSets = [];
+    for (const { set, onMs } of sets) {
+      const bytes = onMs.length * 16;
+      const resolve = this.device.createBuffer({
+        size: bytes,
+        usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */,
+      });
+      this.passless().resolveQuerySet(set, 0, 2 * onMs.length, resolve, 0);
+      const ts = new BigUint64Array(await this.download({ buffer: resolve, byteSize: bytes }, bytes));
+      resolve.destroy();
+      set.destroy();
+      onMs.forEach((f, i) => f(Number(ts[2 * i + 1] - ts[2 * i]) / 1e6));
+    }
   }
 
   /**
-   * Start GPU-timestamp profiling of every dispatch, one per pass (slower: to find hot kernels, not to time
-   * a step). With `detail`, labels add shape parameters and grid: `conv2d_fwd:subgroup M=18 N=192 K=1728 [5,3,1]`.
+   * Start GPU-timestamp profiling of the next `maxDispatches` dispatches, one per pass (slower: to find hot
+   * kernels, not to time a step). With `detail`, labels add shape parameters and grid:
+   * `conv2d_fwd:subgroup M=18 N=192 K=1728 [5,3,1]`.
    */
   startProfile(maxDispatches = 2048, opts: { detail?: boolean } = {}): void {
     if (!this.timestamps)
       throw new Error("ossify: profiling needs the adapter's 'timestamp-query' feature, which this device lacks");
-    // WebGPU caps a query set at 4096 queries, two per profiled dispatch.
-    if (!Number.isInteger(maxDispatches) || maxDispatches < 1 || maxDispatches > 2048) {
-      throw new Error(
-        `ossify: startProfile(maxDispatches): ${maxDispatches} must be an integer from 1 to 2048 (two ` +
-          `timestamps each, 4096 per query set)`,
-      );
-    }
+    const left = checkNumber(maxDispatches, 'startProfile(maxDispatches)', { min: 1, integer: true });
     this.flush();
-    this.profiler = { ...this.timestampLog<string>(maxDispatches), detail: opts.detail ?? false };
+    this.profile = { left, detail: opts.detail ?? false, byLabel: new Map() };
   }
 
   /** Stop profiling and return GPU milliseconds per kernel label (sorted, largest first). */
   async stopProfile(): Promise<{ label: string; ms: number; count: number }[]> {
-    const p = this.profiler;
+    const p = this.profile;
     if (!p) return [];
-    this.profiler = null;
-    const ms = await this.readTimestamps(p);
-    const by = new Map<string, { ms: number; count: number }>();
-    p.entries.forEach((label, i) => {
-      const e = by.get(label) ?? { ms: 0, count: 0 };
-      e.ms += ms[i];
-      e.count++;
-      by.set(label, e);
-    });
-    return [...by].map(([label, e]) => ({ label, ...e })).sort((a, b) => b.ms - a.ms);
+    this.profile = null;
+    await this.readTimestamps();
+    return [...p.byLabel].map(([label, e]) => ({ label, ...e })).sort((a, b) => b.ms - a.ms);
   }
 
   // ---- submission ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import { Tensor, checkTensor, keep, noGrad } from '../tensor.js';
 import { checkBoolean, checkNumber, checkOptionalNumber, showValue, withDefault } from '../validate.js';
 import adamSrc from '../../shaders/adam.wgsl';
 import sgdSrc from '../../shaders/sgd.wgsl';
-import { fillTemplate } from '../gpu/wgsl.js';
 import type { TensorData } from '../layers/module.js';
 
 /** Learning rates: finite and >= 0 (PyTorch's rule). */
@@ -21,20 +20,15 @@ const LEAK_WARN_BYTES_PER_STEP = 64 * 1024;
 
 const UPDATE_SRC = { adam: adamSrc, sgd: sgdSrc };
 
-/**
- * Run an update kernel (shaders/adam.wgsl, sgd.wgsl) over every element of `p`: as vec4s when its
- * size allows (a quarter of the loads and bounds checks), several per invocation.
- */
+/** Run an update kernel (shaders/adam.wgsl, sgd.wgsl) over every element of `p`, as vec4s when its size allows. */
 function launchUpdate(
   kind: keyof typeof UPDATE_SRC,
   p: Tensor,
   buffers: Record<string, BufferLike>,
   params: Record<string, number>,
 ): void {
-  const vec = p.size % 4 === 0;
-  const code = fillTemplate(UPDATE_SRC[kind], { T: vec ? 'vec4<f32>' : 'f32' });
-  const n = vec ? p.size / 4 : p.size;
-  runtime().dispatchStream(kind, code, { param: p.storage, ...buffers }, { ...params, gscale: 1, n });
+  const stream = { ...params, gscale: 1, n: p.size };
+  runtime().dispatchStream(kind, UPDATE_SRC[kind], { param: p.storage, ...buffers }, stream, true);
 }
 
 /**
@@ -180,24 +174,22 @@ export interface AdamOptions {
  * p -= lr * wd * p).
  */
 export class Adam extends Optimizer {
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
-  readonly weightDecay: number;
+  private readonly b1: number;
+  private readonly b2: number;
+  private readonly eps: number;
+  private readonly weightDecay: number;
   constructor(params: Tensor[], opts: AdamOptions = {}) {
     super(params, withDefault(opts.lr, 1e-3), 'Adam');
-    this.beta1 = checkOptionalNumber(opts.beta1, 'Adam beta1', DECAY_RANGE) ?? 0.9;
-    this.beta2 = checkOptionalNumber(opts.beta2, 'Adam beta2', DECAY_RANGE) ?? 0.999;
-    this.epsilon = checkOptionalNumber(opts.epsilon, 'Adam epsilon', { min: 0 }) ?? 1e-7;
+    this.b1 = checkOptionalNumber(opts.beta1, 'Adam beta1', DECAY_RANGE) ?? 0.9;
+    this.b2 = checkOptionalNumber(opts.beta2, 'Adam beta2', DECAY_RANGE) ?? 0.999;
+    this.eps = checkOptionalNumber(opts.epsilon, 'Adam epsilon', { min: 0 }) ?? 1e-7;
     this.weightDecay = checkOptionalNumber(opts.weightDecay, 'Adam weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
-    const t = this.iterations;
-    const alpha = (this.lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
-    const { beta1: b1, beta2: b2, epsilon: eps } = this;
-    const decay = this.lr * this.weightDecay;
+    const { b1, b2, eps, iterations: t } = this;
+    const alpha = (this.lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
     const buffers = { grad: g.storage, m: this.slot('m', i).storage, v: this.slot('v', i).storage };
-    launchUpdate('adam', p, buffers, { alpha, b1, b2, eps, decay });
+    launchUpdate('adam', p, buffers, { alpha, b1, b2, eps, decay: this.lr * this.weightDecay });
   }
 }
 
@@ -215,20 +207,20 @@ export interface SgdOptions {
 
 /** SGD with optional (Nesterov) momentum. */
 export class SGD extends Optimizer {
-  readonly momentum: number;
-  readonly nesterov: boolean;
-  readonly weightDecay: number;
+  private readonly mu: number;
+  private readonly nesterov: boolean;
+  private readonly wd: number;
   constructor(params: Tensor[], opts: SgdOptions = {}) {
     super(params, withDefault(opts.lr, 0.01), 'SGD');
-    this.momentum = checkOptionalNumber(opts.momentum, 'SGD momentum', DECAY_RANGE) ?? 0;
+    this.mu = checkOptionalNumber(opts.momentum, 'SGD momentum', DECAY_RANGE) ?? 0;
     this.nesterov = checkBoolean(opts.nesterov, 'SGD nesterov', false);
-    if (this.nesterov && this.momentum === 0) {
+    if (this.nesterov && this.mu === 0) {
       throw new Error('ossify: SGD nesterov needs a momentum > 0 (as PyTorch); set momentum, e.g. 0.9');
     }
-    this.weightDecay = checkOptionalNumber(opts.weightDecay, 'SGD weightDecay', { min: 0 }) ?? 0;
+    this.wd = checkOptionalNumber(opts.weightDecay, 'SGD weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
-    const params = { lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0 };
+    const params = { lr: this.lr, mu: this.mu, wd: this.wd, nesterov: this.nesterov ? 1 : 0 };
     launchUpdate('sgd', p, { grad: g.storage, buf: this.slot('momentum', i).storage }, params);
   }
 }
