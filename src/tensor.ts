@@ -5,7 +5,7 @@
  * makes convolution weights [kh, kw, cin, cout] a plain row-major K x N matrix.
  */
 import { runtime, type BufferLike, type Runtime } from './gpu/runtime.js';
-import { checkShape, showValue } from './validate.js';
+import { checkChoice, checkShape, showValue } from './validate.js';
 import fillSrc from '../shaders/fill.wgsl';
 
 /**
@@ -16,26 +16,14 @@ export type DType = 'f32' | 'int32';
 const DTYPES: readonly DType[] = ['f32', 'int32'];
 /** A tensor's dimensions, outermost first (images are NHWC, convolution filters HWIO). */
 export type Shape = readonly number[];
+/** How to allocate a tensor: `persistent` takes its exact size (for tensors that live as long as a model). */
+type AllocOptions = { persistent?: boolean; dtype?: DType };
+const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
 
 /** Reference-counted GPU memory shared by a tensor and its views, returned to the runtime that allocated it. */
-export class Storage implements BufferLike {
-  refs = 1;
-  readonly buffer: GPUBuffer;
-  readonly byteSize: number;
-  constructor(
-    owner: BufferLike,
-    readonly runtime: Runtime,
-  ) {
-    this.buffer = owner.buffer;
-    this.byteSize = owner.byteSize;
-  }
-  retain(): this {
-    this.refs++;
-    return this;
-  }
-  release(): void {
-    if (--this.refs === 0) this.runtime.release(this);
-  }
+export interface Storage extends BufferLike {
+  refs: number;
+  readonly runtime: Runtime;
 }
 
 /** How a tensor was made, for reverse-mode autograd. */
@@ -123,29 +111,22 @@ export class Tensor {
     const type = this.dtype === 'f32' ? '' : `${this.dtype} `;
     return `tensor #${this.id} ${type}${shapeStr(this.shape)}${this.name ? ` (${this.name})` : ''}`;
   }
-  get disposed(): boolean {
-    return this.storage_ === null;
-  }
   get rank(): number {
     return this.shape.length;
   }
 
-  /** An uninitialised tensor (NaN after `setPoison(true)`); `persistent` as in {@link Tensor.from}. */
-  static empty(shape: Shape, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
+  /** An uninitialised tensor (NaN after `setPoison(true)`). */
+  static empty(shape: Shape, opts: AllocOptions = {}): Tensor {
     const t = Tensor.allocate(shape, opts.persistent, checkDType(opts.dtype));
     if (poison) fillBuffer(t.storage, NaN, t.size);
     return t;
   }
 
-  /**
-   * A tensor holding `data` (row-major). `persistent` allocates it at its exact size, for tensors that live
-   * as long as a model. `dtype: 'int32'` (or Int32Array data) makes an integer tensor, which cannot require
-   * gradients.
-   */
+  /** A tensor holding `data` (row-major); `dtype: 'int32'` (or Int32Array data) cannot require gradients. */
   static from(
     data: ArrayLike<number>,
     shape?: Shape,
-    opts: { requiresGrad?: boolean; name?: string; persistent?: boolean; dtype?: DType } = {},
+    opts: AllocOptions & { requiresGrad?: boolean; name?: string } = {},
   ): Tensor {
     if (typeof data !== 'object' || data === null || typeof data.length !== 'number') {
       throw new Error(`ossify: Tensor.from data must be an array of numbers, got ${showValue(data)}`);
@@ -157,18 +138,14 @@ export class Tensor {
     if (dtype === 'int32' && opts.requiresGrad) {
       throw new Error(`ossify: Tensor.from: an int32 tensor cannot require gradients (only f32 tensors can)`);
     }
-    if (dtype === 'int32' && !(data instanceof Int32Array)) {
-      for (let i = 0; i < data.length; i++) {
-        const v = data[i];
-        if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
-          throw new Error(
-            `ossify: Tensor.from int32 data must be integers in [-2^31, 2^31), got ${showValue(v)} at index ${i}`,
-          );
-        }
-      }
-    }
     const Type = dtype === 'int32' ? Int32Array : Float32Array;
     const bits = data instanceof Type ? data : Type.from(data);
+    // Int32Array.from wraps or truncates what is not an int32: a value it changed was not one.
+    const bad = dtype === 'int32' ? (bits as Int32Array).findIndex((v, i) => v !== data[i]) : -1;
+    if (bad >= 0) {
+      const got = `${showValue(data[bad])} at index ${bad}`;
+      throw new Error(`ossify: Tensor.from int32 data must be integers in [-2^31, 2^31), got ${got}`);
+    }
     const t = Tensor.allocate(s, opts.persistent, dtype);
     runtime().upload(t.storage, bits);
     t.requiresGrad = opts.requiresGrad ?? false;
@@ -176,21 +153,21 @@ export class Tensor {
     return t;
   }
 
-  /** A tensor filled with one value (`persistent`: allocated at its exact size, as in {@link Tensor.from}). */
-  static full(shape: Shape, value: number, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
+  /** A tensor filled with one value. */
+  static full(shape: Shape, value: number, opts: AllocOptions = {}): Tensor {
     const dtype = checkDType(opts.dtype);
-    if (typeof value !== 'number' || (dtype === 'int32' && !(Number.isInteger(value) && Math.abs(value) < 2 ** 31))) {
-      const want = dtype === 'int32' ? 'an integer in (-2^31, 2^31)' : 'a number';
+    if (typeof value !== 'number' || (dtype === 'int32' && !isInt32(value))) {
+      const want = dtype === 'int32' ? 'an integer in [-2^31, 2^31)' : 'a number';
       throw new Error(`ossify: Tensor.full value must be ${want}, got ${showValue(value)}`);
     }
     const t = Tensor.allocate(shape, opts.persistent, dtype);
     fillBuffer(t.storage, value, t.size, dtype);
     return t;
   }
-  static zeros(shape: Shape, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
+  static zeros(shape: Shape, opts: AllocOptions = {}): Tensor {
     return Tensor.full(shape, 0, opts);
   }
-  static ones(shape: Shape, opts: { persistent?: boolean; dtype?: DType } = {}): Tensor {
+  static ones(shape: Shape, opts: AllocOptions = {}): Tensor {
     return Tensor.full(shape, 1, opts);
   }
 
@@ -206,7 +183,7 @@ export class Tensor {
       if (rt.lost) throw e;
       throw new Error(`ossify: tensor shape ${shapeStr(shape)}: ${(e as Error).message.replace(/^ossify: /, '')}`);
     }
-    return new Tensor(shape, new Storage(owner, rt), dtype);
+    return new Tensor(shape, { ...owner, refs: 1, runtime: rt }, dtype);
   }
 
   /** Copy the values back to the CPU, as floats (int32 values exactly up to 2^24; see {@link Tensor.readInt32}). */
@@ -233,7 +210,9 @@ export class Tensor {
   alias(shape: Shape = this.shape): Tensor {
     if (numel(shape) !== this.size)
       throw new Error(`ossify: cannot view ${shapeStr(this.shape)} as ${shapeStr(shape)}`);
-    return new Tensor(shape, this.storage.retain(), this.dtype);
+    const s = this.storage;
+    s.refs++;
+    return new Tensor(shape, s, this.dtype);
   }
 
   /** Free this handle's reference to the GPU memory (idempotent). */
@@ -241,7 +220,7 @@ export class Tensor {
     const s = this.storage_;
     if (!s) return;
     this.storage_ = null;
-    s.release();
+    if (--s.refs === 0) s.runtime.release(s);
     scopes[scopes.length - 1]?.delete(this);
     // The graph behind it goes too unless others still use it; the node stays attached for backward's walk.
     if (this.node) dropNode(this.node);
@@ -252,7 +231,7 @@ export class Tensor {
   }
 
   toString(): string {
-    return `Tensor#${this.id}${shapeStr(this.shape)}${this.name ? ` ${this.name}` : ''}`;
+    return this.label();
   }
 }
 
@@ -264,11 +243,7 @@ export function setPoison(on: boolean): void {
 
 /** `v` if it is a dtype ossify stores (undefined: f32). */
 export function checkDType(v: unknown, what = 'dtype'): DType {
-  if (v === undefined) return 'f32';
-  if (!DTYPES.includes(v as DType)) {
-    throw new Error(`ossify: ${what} must be ${DTYPES.map(showValue).join(' or ')}, got ${showValue(v)}`);
-  }
-  return v as DType;
+  return v === undefined ? 'f32' : checkChoice(v, what, DTYPES);
 }
 
 /** Fill `n` elements of a storage with a value (a GPU dispatch, ordered with other work). */

@@ -224,20 +224,17 @@ export class Runtime {
   private timestampSets: TimestampSet[] = [];
   private profile: Profile | null = null;
   private readonly timestamps: boolean;
-  // Bind groups by kernel, bound buffers and parameter slot: a model's passes repeat, so the same
-  // dispatch binds the same buffers and slot run after run (bench/LAB.md #46, #46b). Buffer ids are
-  // never reused, so a stale entry is never hit.
+  // Bind groups by kernel, buffers and parameter slot: a model's passes repeat them run after run
+  // (bench/LAB.md #46, #46b). Buffer ids are never reused, so a stale entry is never hit.
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
   private bindGroups = new Map<string, GPUBindGroup>();
   // For wait notices: kernels first run and dispatches since the last wait.
   private firstSinceWait: string[] = [];
   private dispatchesAtWait = 0;
-  /** Number of command buffers submitted so far (for tests and profiling). */
+  /** Command buffers submitted, dispatches recorded, bind groups found cached or created, so far. */
   submits = 0;
-  /** Number of dispatches recorded so far. */
   dispatches = 0;
-  /** Bind groups found in the cache / created, since the runtime started (tests, profiling). */
   bindGroupStats = { hits: 0, misses: 0 };
   /** Called when a kernel is dispatched for the first time (e.g. to say that kernels are compiling). */
   onFirstDispatch: ((k: Kernel) => void) | null = null;
@@ -246,9 +243,9 @@ export class Runtime {
   /** True once {@link Runtime.destroy} ran (`shutdown()`): tensors it made are refused by name. */
   destroyed = false;
   /**
-   * Seconds after which a wait for the GPU says on stderr, and again every as many seconds, how long it
-   * has waited, for how many dispatches, and which kernels among them run for the first time. 0 (the
-   * default) says nothing; `OSSIFY_GPU_WAIT_NOTICE_S` sets it in Node.
+   * Seconds after which (and every as many seconds) a wait for the GPU says on stderr how long it has waited,
+   * for how many dispatches and which kernels run for the first time. 0 (default): silent; Node reads
+   * `OSSIFY_GPU_WAIT_NOTICE_S`.
    */
   waitNoticeS =
     Number(
@@ -278,9 +275,8 @@ export class Runtime {
   // ---- memory -------------------------------------------------------------------------------
 
   /**
-   * A storage buffer of at least `bytes` bytes, from the pool when one of its size class is free.
-   * With `exact`, the buffer is `bytes` rounded up to 16 only: for tensors that live as long as a
-   * model (weights, optimizer state), which would hold the size classes' rounding for good (bench/LAB.md #53).
+   * A storage buffer of at least `bytes` bytes, pooled by size class; `exact` rounds up to 16 bytes only, for
+   * tensors that live as long as a model and would hold a size class's slack for good (bench/LAB.md #53).
    */
   alloc(bytes: number, opts: { exact?: boolean } = {}): BufferLike {
     this.checkDevice();
@@ -306,22 +302,14 @@ export class Runtime {
     return { buffer, byteSize: size };
   }
 
-  /**
-   * Return a buffer to the pool. Reuse is safe at once: later dispatches are ordered after earlier ones
-   * on the queue. Destruction waits for the next submit, since recorded commands may still name it.
-   */
+  /** Return a buffer to the pool: reuse is safe at once, as the queue orders later dispatches after earlier ones. */
   release(buf: BufferLike): void {
     // A destroyed runtime's buffers died with its device: nothing to count or pool.
     if (this.destroyed) return;
     const size = buf.byteSize;
     this.stats.liveBytes -= size;
     this.stats.liveBuffers--;
-    if (this.stats.pooledBytes + size > POOL_CAP_BYTES) {
-      this.toDestroy.push(buf.buffer);
-      this.stats.allocatedBytes -= size;
-      if (!this.encoder) this.destroyPending();
-      return;
-    }
+    if (this.stats.pooledBytes + size > POOL_CAP_BYTES) return this.retire([buf.buffer], size);
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buf.buffer);
@@ -330,10 +318,15 @@ export class Runtime {
 
   /** Destroy every pooled (free) buffer. */
   trim(): void {
-    for (const list of this.free.values()) this.toDestroy.push(...list);
-    this.stats.allocatedBytes -= this.stats.pooledBytes;
+    this.retire([...this.free.values()].flat(), this.stats.pooledBytes);
     this.stats.pooledBytes = 0;
     this.free.clear();
+  }
+
+  /** Destroy buffers of `bytes` in all, after the next submit if commands recorded since may name them. */
+  private retire(buffers: GPUBuffer[], bytes: number): void {
+    this.toDestroy.push(...buffers);
+    this.stats.allocatedBytes -= bytes;
     if (!this.encoder) this.destroyPending();
   }
 
@@ -500,11 +493,9 @@ export class Runtime {
   }
 
   /**
-   * Run a streaming kernel over `params.n` elements: `body` declares the kernel's bindings and a
-   * uniform `p` of type Params with a field n, and defines `fn update(i: u32)` for element i;
-   * shaders/stream.wgsl's entry point runs it for {@link STREAM_PER_INVOCATION} elements per invocation.
-   * With `vectorize`, {{T}} and {{U}} in `body` become vec4<f32> and vec4<u32> when n is a multiple of 4
-   * (n then counts vec4s), else f32 and u32.
+   * Run `fn update(i: u32)` of `body` (which declares the bindings and a uniform `p: Params` with a field n)
+   * over `params.n` elements (shaders/stream.wgsl). With `vectorize`, {{T}} and {{U}} in `body` are
+   * vec4<f32> and vec4<u32> when n is a multiple of 4 (n then counts vec4s), else f32 and u32.
    */
   dispatchStream(
     label: string,

@@ -32,16 +32,15 @@ function launchUpdate(
 }
 
 /**
- * Common optimizer behaviour: the parameter list, the learning rate, zeroing gradients, state I/O,
- * and the leak watch: when live GPU memory grows at every one of {@link LEAK_WARN_STEPS} steps in a
- * row, `step()` warns once that the loop does not free what each step makes.
+ * Common optimizer behaviour: parameters, learning rate, zeroing gradients, state I/O, and the leak watch
+ * (`step()` warns once when live GPU memory grew at each of {@link LEAK_WARN_STEPS} steps in a row).
  */
 export abstract class Optimizer {
   /** Number of steps taken. */
   iterations = 0;
   protected slots = new Map<string, Tensor>();
   private lr_ = 0;
-  /** Live bytes after each recent step (the leak watch), and whether it has warned. */
+  /** The leak watch: live bytes after each recent step, and whether it has warned. */
   private liveAfterStep: number[] = [];
   private leakWarned = false;
 
@@ -97,7 +96,6 @@ export abstract class Optimizer {
     this.watchLiveMemory();
   }
 
-  /** Warn once when live memory has grown at each of the last {@link LEAK_WARN_STEPS} steps. */
   private watchLiveMemory(): void {
     if (this.leakWarned) return;
     const live = this.liveAfterStep;
