@@ -276,8 +276,12 @@ function reachableNodes(roots: Iterable<Tensor>): Set<GradNode> {
   return seen;
 }
 
-/** Run `fn` in a scope of its own; if it throws, the scope's tensors are disposed, else `finish` decides. */
-function runScope<T>(fn: () => T, finish: (result: T, scope: Set<Tensor>) => void): T {
+/**
+ * Run `fn` in a scope of its own: the tensors it creates are disposed when it returns, except those in its
+ * result (a tensor, array or plain object), which move to the enclosing scope; if it throws, all of them.
+ * With `releaseGraphs`, the autograd nodes of disposed tensors that the result does not depend on go too.
+ */
+function runScope<T>(fn: () => T, releaseGraphs: boolean): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -289,7 +293,22 @@ function runScope<T>(fn: () => T, finish: (result: T, scope: Set<Tensor>) => voi
     throw e;
   }
   scopes.pop();
-  finish(result, scope);
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    throw new Error('ossify: tidy() takes a synchronous function; await outside it');
+  }
+  // Most ops return one tensor: no set of returned tensors to build.
+  const returned = result instanceof Tensor ? null : new Set<Tensor>();
+  if (returned) collect(result, returned);
+  const live = releaseGraphs ? reachableNodes(returned ?? [result as Tensor]) : null;
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (returned ? returned.has(t) : t === result) parent?.add(t);
+    else {
+      if (live && t.node && !live.has(t.node)) releaseNode(t);
+      t.dispose();
+    }
+  }
   return result;
 }
 
@@ -299,23 +318,7 @@ function runScope<T>(fn: () => T, finish: (result: T, scope: Set<Tensor>) => voi
  * everything it created is disposed.
  */
 export function tidy<T extends Returned>(fn: () => T): T {
-  return runScope(fn, (result, scope) => {
-    if (result instanceof Promise) {
-      for (const t of scope) t.dispose();
-      throw new Error('ossify: tidy() takes a synchronous function; await outside it');
-    }
-    const keep = new Set<Tensor>();
-    collect(result, keep);
-    const live = reachableNodes(keep);
-    for (const t of scope) {
-      if (keep.has(t)) {
-        scopes[scopes.length - 1]?.add(t);
-        continue;
-      }
-      if (t.node && !live.has(t.node)) releaseNode(t);
-      t.dispose();
-    }
-  });
+  return runScope(fn, true);
 }
 
 /** `v` if it is a usable tensor; otherwise an Error naming `what`, the value and the problem. */
@@ -364,19 +367,7 @@ export function defineOp<A extends unknown[], R>(
         throw new Error(`ossify: ${what} must be a non-empty array of tensors, got ${showValue(v)}`);
       } else v.forEach((t, j) => checkTensorType(checkTensor(t, `${what}[${j}]`), `${what}[${j}]`, s.dtype));
     }
-    return runScope(
-      () => fn(...a),
-      (result, scope) => {
-        const parent = scopes[scopes.length - 1];
-        // Most ops return one tensor: no set of returned tensors to build.
-        const returned = result instanceof Tensor ? null : new Set<Tensor>();
-        if (returned) collect(result, returned);
-        for (const t of scope) {
-          if (returned ? returned.has(t) : t === result) parent?.add(t);
-          else t.dispose();
-        }
-      },
-    );
+    return runScope(() => fn(...a), false);
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;

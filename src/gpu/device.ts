@@ -104,11 +104,8 @@ async function pickNodeAdapter(force: string | undefined): Promise<Picked> {
   if (force) {
     const named = force === 'lavapipe' || force === 'swiftshader';
     const icd = named ? await firstExisting(ICD[force]) : force === 'hardware' ? undefined : force;
-    if (force !== 'hardware' && !icd)
-      throw new Error(
-        `ossify: OSSIFY_ADAPTER=${force}: no ICD file found for it (looked in ` +
-          `${ICD[force as 'lavapipe']?.join(', ')}). ${NO_ADAPTER_HELP}`,
-      );
+    if (named && !icd)
+      throw new Error(`ossify: OSSIFY_ADAPTER=${force}: no ICD file in ${ICD[force].join(', ')}. ${NO_ADAPTER_HELP}`);
     const got = await nodeAdapter(icd);
     if (!got) throw new Error(`ossify: the forced adapter '${force}' gave no WebGPU adapter. ${NO_ADAPTER_HELP}`);
     return { ...got, reason: `forced by OSSIFY_ADAPTER=${force}` };
@@ -131,16 +128,13 @@ async function pickNodeAdapter(force: string | undefined): Promise<Picked> {
   throw new Error(`${NO_ADAPTER_HELP} (tried: ${tried.join(', ')})`);
 }
 
-/** A WebGPU device plus what we know about it. */
-export interface AcquiredDevice {
-  device: GPUDevice;
-  info: DeviceInfo;
-  /** Keeps Dawn's instance alive as long as the device is used. */
-  keepAlive: unknown;
-}
-
-/** Acquire a device with the adapter's maximum limits and the optional features it offers. */
-export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
+/**
+ * Acquire a device with the adapter's maximum limits and the optional features it offers; `keepAlive`
+ * (Dawn's instance) must live as long as the device is used.
+ */
+export async function acquireDevice(
+  opts: AcquireOptions = {},
+): Promise<{ device: GPUDevice; info: DeviceInfo; keepAlive: unknown }> {
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   let picked: Picked;
   if (isNode) picked = await pickNodeAdapter(opts.adapter ?? process.env.OSSIFY_ADAPTER ?? undefined);
