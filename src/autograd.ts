@@ -86,9 +86,8 @@ export function backward(loss: Tensor, grad?: Tensor): void {
   checkTensor(loss, 'backward loss');
   if (grad !== undefined) {
     checkTensor(grad, 'backward grad');
-    if (grad.dtype !== 'f32') {
+    if (grad.dtype !== 'f32')
       throw new Error(`ossify: backward grad must be a f32 tensor (gradients are floats), got ${grad.label()}`);
-    }
     if (shapeStr(grad.shape) !== shapeStr(loss.shape)) {
       throw new Error(
         `ossify: backward grad must have the shape of the loss ${shapeStr(loss.shape)} (one seed value per element), ` +

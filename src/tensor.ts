@@ -128,16 +128,14 @@ export class Tensor {
     shape?: Shape,
     opts: AllocOptions & { requiresGrad?: boolean; name?: string } = {},
   ): Tensor {
-    if (typeof data !== 'object' || data === null || typeof data.length !== 'number') {
+    if (typeof data !== 'object' || data === null || typeof data.length !== 'number')
       throw new Error(`ossify: Tensor.from data must be an array of numbers, got ${showValue(data)}`);
-    }
     const s = checkShape(shape ?? [data.length], 'Tensor.from shape');
     if (numel(s) !== data.length)
       throw new Error(`ossify: ${data.length} values cannot fill shape ${shapeStr(s)} (${numel(s)} elements)`);
     const dtype = checkDType(opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'f32'));
-    if (dtype === 'int32' && opts.requiresGrad) {
+    if (dtype === 'int32' && opts.requiresGrad)
       throw new Error(`ossify: Tensor.from: an int32 tensor cannot require gradients (only f32 tensors can)`);
-    }
     const Type = dtype === 'int32' ? Int32Array : Float32Array;
     const bits = data instanceof Type ? data : Type.from(data);
     // Int32Array.from wraps or truncates what is not an int32: a value it changed was not one.
@@ -194,9 +192,8 @@ export class Tensor {
 
   /** Copy an int32 tensor's values back to the CPU (an f32 tensor is refused: cast it first). */
   async readInt32(): Promise<Int32Array> {
-    if (this.dtype !== 'int32') {
+    if (this.dtype !== 'int32')
       throw new Error(`ossify: readInt32() reads int32 tensors; ${this.label()} is ${this.dtype}: use read()`);
-    }
     return new Int32Array(await runtime().download(this.storage, this.size * 4));
   }
 

@@ -165,8 +165,7 @@ export async function acquireDevice(
   const sg = ai as { subgroupMinSize?: number; subgroupMaxSize?: number };
   if (sg.subgroupMinSize && sg.subgroupMaxSize)
     info.subgroupSize = { min: sg.subgroupMinSize, max: sg.subgroupMaxSize };
-  if (isNode && opts.verbose !== false && !process.env.OSSIFY_QUIET) {
+  if (isNode && opts.verbose !== false && !process.env.OSSIFY_QUIET)
     console.error(`ossify: using ${kind} adapter (${ai.vendor} ${ai.architecture} ${ai.description}): ${reason}`);
-  }
   return { device, info, keepAlive };
 }

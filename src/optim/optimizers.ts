@@ -50,9 +50,8 @@ export abstract class Optimizer {
     lr: number,
     private readonly kind = 'Optimizer',
   ) {
-    if (!Array.isArray(params) || !params.length) {
+    if (!Array.isArray(params) || !params.length)
       throw new Error(`ossify: ${kind} needs a non-empty array of parameters, got ${showValue(params)}`);
-    }
     params.forEach((p, i) => checkTensor(p, `${kind} parameter ${i}`));
     const names = params.map((p) => p.name).filter((n): n is string => !!n);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -60,9 +59,8 @@ export abstract class Optimizer {
     params.forEach((p, i) => {
       const what = `${kind} parameter ${i} (${p.label()})`;
       const first = params.indexOf(p);
-      if (first !== i) {
+      if (first !== i)
         throw new Error(`ossify: ${what} is parameter ${first} again: each step would update it twice; list it once`);
-      }
       if (!p.requiresGrad) {
         throw new Error(
           `ossify: ${what} does not require gradients (requiresGrad is false), so no step would ever update it: ` +
@@ -212,9 +210,8 @@ export class SGD extends Optimizer {
     super(params, withDefault(opts.lr, 0.01), 'SGD');
     this.mu = checkOptionalNumber(opts.momentum, 'SGD momentum', DECAY_RANGE) ?? 0;
     this.nesterov = checkBoolean(opts.nesterov, 'SGD nesterov', false);
-    if (this.nesterov && this.mu === 0) {
+    if (this.nesterov && this.mu === 0)
       throw new Error('ossify: SGD nesterov needs a momentum > 0 (as PyTorch); set momentum, e.g. 0.9');
-    }
     this.wd = checkOptionalNumber(opts.weightDecay, 'SGD weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
