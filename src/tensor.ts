@@ -260,25 +260,12 @@ function collect(result: unknown, into: Set<Tensor>): void {
     for (const v of Object.values(result)) collect(v, into);
 }
 
-function reachableNodes(roots: Iterable<Tensor>): Set<GradNode> {
-  const seen = new Set<GradNode>();
-  const stack = [...roots];
-  while (stack.length) {
-    const t = stack.pop()!;
-    if (t.node && !seen.has(t.node)) {
-      seen.add(t.node);
-      stack.push(...t.node.inputs);
-    }
-  }
-  return seen;
-}
-
 /**
  * Run `fn` in a scope of its own: the tensors it creates are disposed when it returns, except those in its
  * result (a tensor, array or plain object), which move to the enclosing scope; if it throws, all of them.
- * With `releaseGraphs`, the autograd nodes of disposed tensors that the result does not depend on go too.
+ * A disposed tensor's graph node goes once no live tensor's node uses it (reference counts).
  */
-function runScope<T>(fn: () => T, releaseGraphs: boolean): T {
+function runScope<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -297,14 +284,10 @@ function runScope<T>(fn: () => T, releaseGraphs: boolean): T {
   // Most ops return one tensor: no set of returned tensors to build.
   const returned = result instanceof Tensor ? null : new Set<Tensor>();
   if (returned) collect(result, returned);
-  const live = releaseGraphs ? reachableNodes(returned ?? [result as Tensor]) : null;
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
     if (returned ? returned.has(t) : t === result) parent?.add(t);
-    else {
-      if (live && t.node && !live.has(t.node)) releaseNode(t);
-      t.dispose();
-    }
+    else t.dispose();
   }
   return result;
 }
@@ -315,7 +298,7 @@ function runScope<T>(fn: () => T, releaseGraphs: boolean): T {
  * everything it created is disposed.
  */
 export function tidy<T extends Returned>(fn: () => T): T {
-  return runScope(fn, true);
+  return runScope(fn);
 }
 
 /** `v` if it is a usable tensor; otherwise an Error naming `what`, the value and the problem. */
@@ -364,7 +347,7 @@ export function defineOp<A extends unknown[], R>(
         throw new Error(`ossify: ${what} must be a non-empty array of tensors, got ${showValue(v)}`);
       } else v.forEach((t, j) => checkTensorType(checkTensor(t, `${what}[${j}]`), `${what}[${j}]`, s.dtype));
     }
-    return runScope(() => fn(...a), false);
+    return runScope(() => fn(...a));
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;
