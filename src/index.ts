@@ -11,7 +11,7 @@ export { type AdapterKind, type DeviceInfo, type AcquireOptions } from './gpu/de
 export { setVariant, autotune, tuning, loadTuning } from './kernels/variants.js';
 export { GEMM_VARIANTS, type GemmVariant } from './kernels/gemm.js';
 // Tensors and autograd
-export { Tensor, tidy, keep, noGrad, isGradEnabled, type Shape, type DType } from './tensor.js';
+export { Tensor, tidy, keep, noGrad, isGradEnabled, type Shape, type DType, type TensorOptions } from './tensor.js';
 export { backward } from './autograd.js';
 // Ops (differentiable; NHWC images, HWIO filters)
 export { relu, sigmoid, swish, silu, exp, neg, square, sqrt, log, tanh, scale } from './kernels/elementwise.js';

@@ -17,7 +17,7 @@ const DTYPES: readonly DType[] = ['f32', 'int32'];
 /** A tensor's dimensions, outermost first (images are NHWC, convolution filters HWIO). */
 export type Shape = readonly number[];
 /** How to allocate a tensor: `persistent` takes its exact size (for tensors that live as long as a model). */
-type AllocOptions = { persistent?: boolean; dtype?: DType };
+export type TensorOptions = { persistent?: boolean; dtype?: DType };
 const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
 
 /** Reference-counted GPU memory shared by a tensor and its views, returned to the runtime that allocated it. */
@@ -116,7 +116,7 @@ export class Tensor {
   }
 
   /** An uninitialised tensor (NaN after `setPoison(true)`). */
-  static empty(shape: Shape, opts: AllocOptions = {}): Tensor {
+  static empty(shape: Shape, opts: TensorOptions = {}): Tensor {
     const t = Tensor.allocate(shape, opts.persistent, checkDType(opts.dtype));
     if (poison) fillBuffer(t.storage, NaN, t.size);
     return t;
@@ -126,7 +126,7 @@ export class Tensor {
   static from(
     data: ArrayLike<number>,
     shape?: Shape,
-    opts: AllocOptions & { requiresGrad?: boolean; name?: string } = {},
+    opts: TensorOptions & { requiresGrad?: boolean; name?: string } = {},
   ): Tensor {
     if (typeof data !== 'object' || data === null || typeof data.length !== 'number')
       throw new Error(`ossify: Tensor.from data must be an array of numbers, got ${showValue(data)}`);
@@ -152,7 +152,7 @@ export class Tensor {
   }
 
   /** A tensor filled with one value. */
-  static full(shape: Shape, value: number, opts: AllocOptions = {}): Tensor {
+  static full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
     const dtype = checkDType(opts.dtype);
     if (typeof value !== 'number' || (dtype === 'int32' && !isInt32(value))) {
       const want = dtype === 'int32' ? 'an integer in [-2^31, 2^31)' : 'a number';
@@ -162,10 +162,10 @@ export class Tensor {
     fillBuffer(t.storage, value, t.size, dtype);
     return t;
   }
-  static zeros(shape: Shape, opts: AllocOptions = {}): Tensor {
+  static zeros(shape: Shape, opts: TensorOptions = {}): Tensor {
     return Tensor.full(shape, 0, opts);
   }
-  static ones(shape: Shape, opts: AllocOptions = {}): Tensor {
+  static ones(shape: Shape, opts: TensorOptions = {}): Tensor {
     return Tensor.full(shape, 1, opts);
   }
 

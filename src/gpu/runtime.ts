@@ -424,7 +424,7 @@ export class Runtime {
         throw new Error(`${k.label}: binding '${name}' was not given (given: ${Object.keys(buffers).join(', ')})`);
       key += `,${this.bufferId(buf.buffer)}:${buf.byteSize}`;
     }
-    for (const name of Object.keys(buffers))
+    for (const name in buffers)
       if (!k.bindings.has(name)) throw new Error(`${k.label}: shader has no binding '${name}'`);
     if (x === 0 || y === 0 || z === 0) return;
     const first = !k.dispatched;
