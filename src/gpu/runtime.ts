@@ -210,7 +210,7 @@ export class Runtime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
-  private arena = { chunks: [] as GPUBuffer[], cpu: [] as ArrayBuffer[], chunk: 0, offset: 0 };
+  private arena = { chunks: [] as GPUBuffer[], cpu: [] as DataView[], chunk: 0, offset: 0 };
   private toDestroy: GPUBuffer[] = [];
   private stats: MemoryStats = {
     liveBytes: 0,
@@ -394,11 +394,11 @@ export class Runtime {
       a.chunks.push(
         this.device.createBuffer({ size: ARENA_CHUNK, usage: 0x0040 /* UNIFORM */ | 0x0008 /* COPY_DST */ }),
       );
-      a.cpu.push(new ArrayBuffer(ARENA_CHUNK));
+      a.cpu.push(new DataView(new ArrayBuffer(ARENA_CHUNK)));
     }
     const offset = a.offset;
     a.offset += Math.ceil(size / UNIFORM_ALIGN) * UNIFORM_ALIGN;
-    return { buffer: a.chunks[a.chunk], offset, view: new DataView(a.cpu[a.chunk]) };
+    return { buffer: a.chunks[a.chunk], offset, view: a.cpu[a.chunk] };
   }
 
   /**
@@ -624,7 +624,7 @@ export class Runtime {
     const a = this.arena;
     for (let i = 0; i <= a.chunk && i < a.chunks.length; i++) {
       const used = i < a.chunk ? ARENA_CHUNK : a.offset;
-      if (used > 0) this.device.queue.writeBuffer(a.chunks[i], 0, a.cpu[i], 0, used);
+      if (used > 0) this.device.queue.writeBuffer(a.chunks[i], 0, a.cpu[i].buffer, 0, used);
     }
     this.device.queue.submit([this.encoder.finish()]);
     this.submits++;
@@ -654,15 +654,7 @@ export class Runtime {
     });
     this.copy(src, srcOffset, { buffer: staging, byteSize: size }, 0, size);
     this.flush();
-    try {
-      await this.waitForQueue(() => staging.mapAsync(1 /* READ */));
-    } catch (e) {
-      // A device lost meanwhile fails the mapping (Dawn: with an empty message); its lost promise
-      // settles about then, so give it a moment and report the loss instead.
-      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 100))]);
-      this.checkDevice();
-      throw e;
-    }
+    await this.waitForQueue(() => staging.mapAsync(1 /* READ */));
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
@@ -696,6 +688,12 @@ export class Runtime {
     const timer = this.waitNoticeS > 0 ? setInterval(notice, this.waitNoticeS * 1000) : null;
     try {
       await wait();
+    } catch (e) {
+      // A device lost meanwhile fails the wait (Dawn: with an empty message); its lost promise settles
+      // about then, so give it a moment and report the loss instead.
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 100))]);
+      this.checkDevice();
+      throw e;
     } finally {
       if (timer) clearInterval(timer);
     }
