@@ -261,11 +261,11 @@ function collect(result: unknown, into: Set<Tensor>): void {
 }
 
 /**
- * Run `fn` in a scope of its own: the tensors it creates are disposed when it returns, except those in its
- * result (a tensor, array or plain object), which move to the enclosing scope; if it throws, all of them.
- * A disposed tensor's graph node goes once no live tensor's node uses it (reference counts).
+ * Run `fn` and dispose every tensor it created, except those it returns (in a tensor, array or plain
+ * object), which move to the enclosing scope with the autograd graphs they depend on (graph nodes are
+ * reference-counted). If `fn` throws, everything it created is disposed.
  */
-function runScope<T>(fn: () => T): T {
+export function tidy<T extends Returned>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -290,15 +290,6 @@ function runScope<T>(fn: () => T): T {
     else t.dispose();
   }
   return result;
-}
-
-/**
- * Run `fn` and dispose every tensor it created, except those it returns (in a tensor, array or plain
- * object), which move to the enclosing scope with the autograd graphs they depend on. If `fn` throws,
- * everything it created is disposed.
- */
-export function tidy<T extends Returned>(fn: () => T): T {
-  return runScope(fn);
 }
 
 /** `v` if it is a usable tensor; otherwise an Error naming `what`, the value and the problem. */
@@ -347,7 +338,7 @@ export function defineOp<A extends unknown[], R>(
         throw new Error(`ossify: ${what} must be a non-empty array of tensors, got ${showValue(v)}`);
       } else v.forEach((t, j) => checkTensorType(checkTensor(t, `${what}[${j}]`), `${what}[${j}]`, s.dtype));
     }
-    return runScope(() => fn(...a));
+    return tidy(() => fn(...a));
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;
