@@ -180,7 +180,7 @@ fn epilogue(n: u32, v: f32) -> f32 {
  * `ldc` and `cOff`, C may go into a wider tensor.
  */
 const paramsOf = memo(
-  (loaders) =>
+  (loaders: string) =>
     new Set(Array.from(/struct\s+Params\s*\{([^}]*)\}/.exec(loaders)?.[1].matchAll(/(\w+)\s*:/g) ?? [], (m) => m[1])),
 );
 /**
@@ -204,12 +204,16 @@ fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
   return epiAct(v * cm[0] + cm[1]);
 }
 `;
-/** `f` memoised by its string argument (loaders are a few strings, reused: same string, cached pipeline). */
-function memo<T>(f: (key: string) => T): (key: string) => T {
+/**
+ * `f` memoised by its arguments (a single string argument is its own key: loaders are a few strings, reused,
+ * and the same string object keeps the pipeline cache cheap).
+ */
+export function memo<A extends unknown[], T>(f: (...args: A) => T): (...args: A) => T {
   const m = new Map<string, T>();
-  return (key) => {
+  return (...args) => {
+    const key = args.length === 1 && typeof args[0] === 'string' ? args[0] : JSON.stringify(args);
     let v = m.get(key);
-    if (v === undefined) m.set(key, (v = f(key)));
+    if (v === undefined) m.set(key, (v = f(...args)));
     return v;
   };
 }
@@ -217,7 +221,7 @@ const SPLITS = fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN });
 /** A read-only input of the call, bound as the epilogue's table when there is none (unread then). */
 const firstInput = (call: GemmCall): BufferLike => Object.values(call.inputs)[0];
 /** The loaders with the run-time epilogue as their row map (memoised). */
-const withEpilogue = memo((loaders) => `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`);
+const withEpilogue = memo((loaders: string) => `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`);
 
 /** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
 export interface CoreOptions {
@@ -239,18 +243,14 @@ export interface CoreOptions {
 
 /**
  * The register-tiled core for `tm` rows per invocation, per-row statements unrolled into variables
- * (`{{LOADERS}}` left to fill). In the subgroup form (`sgLanes` > 0) lane l loads A's rows l, l +
- * sgLanes, ... (with `rows4`: rows 4l..4l+3, ... as vec4s) and broadcasts them. Memoised (the same
- * string object keeps the pipeline cache cheap). Shared with the kernel lab.
+ * (`{{LOADERS}}` left to fill; memoised, shared with the kernel lab). In the subgroup form (`sgLanes` > 0) lane l loads A's rows l, l +
+ * sgLanes, ... (with `rows4`: rows 4l..4l+3, ... as vec4s) and broadcasts them.
  */
-export function regtileCore(tm: number, opts: CoreOptions = {}): string {
-  return coreOf(JSON.stringify([tm, opts]));
-}
-const coreOf = memo((key) => buildCore(...(JSON.parse(key) as [number, CoreOptions])));
+export const regtileCore = memo(buildCore);
 
 function buildCore(
   tm: number,
-  { sgLanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions,
+  { sgLanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions = {},
 ): string {
   if ((a4 || rows4) && !sgLanes) throw new Error('ossify: internal error: vec4 reads of A need the subgroup form');
   if (rows4 && (a4 || tm % 4 !== 0))
@@ -428,7 +428,7 @@ const ROWS_LOADB4X4 =
 
 const FLAG_FNS = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' } as const;
 /** The WGSL functions that `loaders` define (memoised). */
-const loaderFns = memo((loaders) => new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1])));
+const loaderFns = memo((loaders: string) => new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1])));
 
 /**
  * The loader contract, checked against core `v` reading A as `reads` says: the loaders (which declare
@@ -483,7 +483,7 @@ function checkLoaders(
 }
 
 /** Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised). */
-export const completeLoaders: (loaders: string) => string = memo((loaders) => {
+export const completeLoaders = memo((loaders: string) => {
   const fns = loaderFns(loaders);
   const missing = (f: string, wgsl: string): string => (fns.has(f) ? '' : wgsl);
   return (
