@@ -220,8 +220,6 @@ export function memo<A extends unknown[], T>(f: (...args: A) => T): (...args: A)
 const SPLITS = fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN });
 /** A read-only input of the call, bound as the epilogue's table when there is none (unread then). */
 const firstInput = (call: GemmCall): BufferLike => Object.values(call.inputs)[0];
-/** The loaders with the run-time epilogue as their row map (memoised). */
-const withEpilogue = memo((loaders: string) => `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`);
 
 /** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
 export interface CoreOptions {
@@ -426,6 +424,7 @@ const ROWS_LOADB4X4 =
   '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), ' +
   'loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
 
+/** The loader functions that each flag of a call promises. */
 const FLAG_FNS = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' } as const;
 /** The WGSL functions that `loaders` define (memoised). */
 const loaderFns = memo((loaders: string) => new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1])));
@@ -437,7 +436,6 @@ const loaderFns = memo((loaders: string) => new Set(Array.from(loaders.matchAll(
  *   (split z's C[m, n]);
  * - B[k, n] = loadB(k, n) (0 past N); loadB4(k, n) = B[k, n..n+3] and loadB4x4(k, n) = B[k..k+3, n..n+3]
  *   are generic when absent;
- * - optionally colMap and rowMap (see IDENTITY_ROW_MAP; not with an epiMode, whose they are);
  * - per flag: aKStep(aK(k), j) = aK(k + j) (kStep4); loadA4(row, aK(k)) = A[m, k..k+3] (vecA);
  *   loadA4rows(row, aK(k)) = A[m..m+3, k] (rowsA4); aKNext(aK(k)) = aK(k + 1) (kNext).
  * Throws naming the first function missing.
@@ -449,48 +447,37 @@ function checkLoaders(
 ): void {
   const fns = loaderFns(call.loaders);
   const { k4, a4, rows4, kNext } = reads;
-  const core = (): string =>
-    `the ${v} core${Object.keys(reads)
-      .filter((r) => reads[r as keyof typeof reads])
-      .join(', ')
-      .replace(/^./, ' with $&')}`;
-  const calls = [
-    'aRow',
-    'aK',
-    'loadA',
-    'storeC',
-    !fns.has('loadB4') && 'loadB',
-    k4 && !a4 && 'aKStep',
-    a4 && 'loadA4',
-    rows4 && 'loadA4rows',
-    kNext && 'aKNext',
-  ];
-  const fail = (what: string): never => {
+  const used = Object.keys(reads).filter((r) => reads[r as keyof typeof reads]);
+  const core = `the ${v} core${used.length ? ` with ${used.join(', ')}` : ''} needs`;
+  const calls = ['aRow', 'aK', 'loadA', 'storeC', !fns.has('loadB4') && 'loadB']
+    .concat(k4 && !a4 && 'aKStep', a4 && 'loadA4', rows4 && 'loadA4rows', kNext && 'aKNext')
+    .map((f) => [f, core]);
+  const flags = Object.entries(FLAG_FNS).map(([flag, f]) => [
+    call[flag as keyof typeof FLAG_FNS] && f,
+    `${flag} promises`,
+  ]);
+  const missing = [...calls, ...flags].find(([f]) => f && !fns.has(f));
+  if (missing)
     throw new Error(
-      `ossify: gemm '${call.label}': ${what}, which the loaders do not define (they define ` +
+      `ossify: gemm '${call.label}': ${missing[1]} ${missing[0]}, which the loaders do not define (they define ` +
         `${[...fns].join(', ') || 'no function'})`,
-    );
-  };
-  for (const f of calls) if (f && !fns.has(f)) fail(`${core()} needs ${f}`);
-  for (const [flag, f] of Object.entries(FLAG_FNS))
-    if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
-  if (fns.has('colMap') !== fns.has('rowMap'))
-    fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
-  if (paramsOf(call.loaders).has('epiMode') && fns.has('rowMap'))
-    throw new Error(
-      `ossify: gemm '${call.label}': the epilogue is the row map, and the loaders define a rowMap of their own`,
     );
 }
 
-/** Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised). */
+/**
+ * The loaders completed for the cores (memoised): the run-time epilogue as their row map where their Params
+ * have `epiMode`, else the identity; the generic `loadB4` / `loadB4x4` where they define none.
+ */
 export const completeLoaders = memo((loaders: string) => {
   const fns = loaderFns(loaders);
+  const epilogue = paramsOf(loaders).has('epiMode');
   const missing = (f: string, wgsl: string): string => (fns.has(f) ? '' : wgsl);
   return (
     loaders +
+    (epilogue ? `\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}` : '') +
     missing('loadB4', SCALAR_LOADB4) +
     missing('loadB4x4', ROWS_LOADB4X4) +
-    missing('rowMap', IDENTITY_ROW_MAP)
+    (epilogue ? '' : IDENTITY_ROW_MAP)
   );
 });
 
@@ -549,7 +536,7 @@ export function gemm(call: GemmCall): Tensor {
   const nsplit = Math.max(1, Math.ceil(K / kPerSplit));
   // The epilogue rides on the store unless partial sums (split-k) are stored.
   const fused = call.epilogue && nsplit === 1 ? call.epilogue : null;
-  const loaders = completeLoaders(slot ? withEpilogue(call.loaders) : call.loaders);
+  const loaders = completeLoaders(call.loaders);
   // k steps of 4 only in the subgroup form (SwiftShader took minutes to compile the plain form's).
   const k4 = !!call.kStep4 && K % 4 === 0 && kPerSplit % 4 === 0 && sgLanes > 0;
   const a4 = sgLanes > 0 && vec4AStep(call);
