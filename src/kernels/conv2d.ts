@@ -18,8 +18,7 @@ import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
 import { convReference, forEachWindow, sides2d, windowAxis, type WindowAxis } from './window.js';
-import { INDEX_LIMIT, depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad } from './depthwise.js';
-import { usesDepthwiseKernel } from './depthwise.js';
+import { checkIndex, chunkedWeightGrad, depthwisePass, usesDepthwiseKernel } from './depthwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
 import dxSrc from '../../shaders/conv2d_dx.wgsl';
@@ -99,14 +98,6 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
 }
 
 // ---- launches ---------------------------------------------------------------------------------
-
-function checkIndex(n: number, what: string, g: ConvGeometry): void {
-  if (n >= INDEX_LIMIT)
-    throw new Error(
-      `ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ` +
-        `${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`,
-    );
-}
 
 const withCommon = (src: string): string => `${src}\n${commonSrc}`;
 const FWD = withCommon(fwdSrc);
@@ -401,64 +392,51 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   });
 }
 
-type GroupedMode = 0 | 1 | 2;
 /**
- * One launch of the direct grouped kernel over `items` (pixels, or weight taps x chunks) times quads of
- * 4 channels of `channels`; `chunk` > 0 only for the weight gradient's partial sums.
+ * Pass `mode` (0 forward, 1 input gradient, 2 weight gradient) of a grouped convolution: on the depthwise
+ * kernel where it applies, else on the direct grouped one, an invocation per pixel (or weight tap and chunk)
+ * and quad of 4 output channels; `a` and `b` as shaders/conv2d_grouped.wgsl binds them.
  */
-function groupedLaunch(
-  mode: GroupedMode,
-  a: Tensor,
-  b: Tensor,
-  bias: Tensor | null,
-  g: ConvGeometry,
-  outShape: Shape,
-  items: number,
-  channels: number,
-  chunk = 0,
-): Tensor {
+function groupedPass(mode: 0 | 1 | 2, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  if (usesDepthwiseKernel(g)) return depthwisePass(mode, a, b, bias, g);
   const rt = runtime();
-  checkIndex(items, 'pixels (or weight taps x chunks)', g);
-  const out = Tensor.empty(outShape);
-  const quads = Math.ceil(channels / 4);
+  const [Cig, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
   const positions = g.N * g.OH * g.OW;
-  const { Cout, KH, KW, groups } = g;
-  const sizes = { ...geomParams(g), Cout, KH, KW, Cig: g.Cin / groups, Cog: Cout / groups, quads, positions };
-  const k = rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode });
-  rt.dispatch(
-    k,
-    { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
-    { ...sizes, total: items * quads, hasBias: bias ? 1 : 0, chunk: chunk || positions },
-    rt.grid(items * quads, 256),
+  const run = (outShape: Shape, items: number, channels: number, chunk = positions): Tensor => {
+    checkIndex(items, 'pixels (or weight taps x chunks)', g);
+    const out = Tensor.empty(outShape);
+    const quads = Math.ceil(channels / 4);
+    const { Cout, KH, KW } = g;
+    rt.dispatch(
+      rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode }),
+      { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
+      {
+        ...geomParams(g),
+        Cout,
+        KH,
+        KW,
+        Cig,
+        Cog,
+        quads,
+        positions,
+        total: items * quads,
+        hasBias: bias ? 1 : 0,
+        chunk,
+      },
+      rt.grid(items * quads, 256),
+    );
+    return out;
+  };
+  if (mode === 0) return run([g.N, g.OH, g.OW, g.Cout], positions, g.Cout);
+  if (mode === 1) return run([g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
+  const taps = g.KH * g.KW * Cig;
+  return chunkedWeightGrad(
+    [g.KH, g.KW, Cig, g.Cout],
+    positions,
+    32,
+    taps * Math.ceil(g.Cout / 4),
+    (chunk, used, shape) => run(shape, used * taps, g.Cout, chunk),
   );
-  return out;
-}
-
-const groupedForward = (x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor =>
-  usesDepthwiseKernel(g)
-    ? depthwiseForward(x, w, bias, g)
-    : groupedLaunch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], g.N * g.OH * g.OW, g.Cout);
-const groupedInputGrad = (dy: Tensor, w: Tensor, g: ConvGeometry): Tensor =>
-  usesDepthwiseKernel(g)
-    ? depthwiseInputGrad(dy, w, g)
-    : groupedLaunch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
-
-function groupedWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  if (usesDepthwiseKernel(g)) return depthwiseWeightGrad(x, dy, g);
-  // Few outputs (depthwise: KH*KW*C) and a long sum over N*OH*OW: split the sum into chunks so that
-  // enough invocations run, then add the chunk partials.
-  const wShape = [g.KH, g.KW, g.Cin / g.groups, g.Cout];
-  const taps = g.KH * g.KW * (g.Cin / g.groups);
-  const invocations = taps * Math.ceil(g.Cout / 4);
-  const positions = g.N * g.OH * g.OW;
-  const nchunks = Math.max(1, Math.min(Math.ceil(positions / 32), Math.ceil(8192 / invocations)));
-  const chunk = Math.ceil(positions / nchunks);
-  const used = Math.ceil(positions / chunk);
-  if (used === 1) return groupedLaunch(2, x, dy, null, g, wShape, taps, g.Cout);
-  const partial = groupedLaunch(2, x, dy, null, g, [used, ...wShape], used * taps, g.Cout, chunk);
-  const res = sum(partial, 0);
-  partial.dispose();
-  return res;
 }
 
 /**
@@ -471,7 +449,7 @@ export const conv2dBackpropInput = defineOp(
   (dy: Tensor, w: Tensor, xShape: Shape, opts: Conv2dOptions = {}): Tensor => {
     const g = resolveConvGeometry(xShape, w.shape, opts);
     checkGradShape(dy, g);
-    return g.groups > 1 ? groupedInputGrad(dy, w, g) : inputGradGemm(dy, w, g);
+    return g.groups > 1 ? groupedPass(1, dy, w, null, g) : inputGradGemm(dy, w, g);
   },
 );
 
@@ -485,7 +463,7 @@ export const conv2dBackpropFilter = defineOp(
   (x: Tensor, dy: Tensor, wShape: Shape, opts: Conv2dOptions = {}): Tensor => {
     const g = resolveConvGeometry(x.shape, wShape, opts);
     checkGradShape(dy, g);
-    return g.groups > 1 ? groupedWeightGrad(x, dy, g) : weightGradGemm(x, dy, g);
+    return g.groups > 1 ? groupedPass(2, x, dy, null, g) : weightGradGemm(x, dy, g);
   },
 );
 
@@ -517,8 +495,7 @@ export const conv2d = defineOp(
       const y = matmul(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]));
       return reshape(bias ? add(y, bias) : y, [g.N, g.OH, g.OW, g.Cout]);
     }
-    const grouped = g.groups > 1;
-    const out = grouped ? groupedForward(x, w, bias, g) : forwardGemm(x, w, bias, g);
+    const out = g.groups > 1 ? groupedPass(0, x, w, bias, g) : forwardGemm(x, w, bias, g);
     const inputs = bias ? [x, w, bias] : [x, w];
     return record('conv2d', inputs, out, [x, w], (dy, [xs, ws]) => [
       x.requiresGrad ? conv2dBackpropInput(dy, ws, x.shape, opts) : null,

@@ -149,8 +149,14 @@ export function windowPath(mode: Mode, g: ConvGeometry): number {
 }
 /** The geometry the shader takes as uniforms. */
 const GEOMETRY_UNIFORMS = ['H', 'W', 'OH', 'OW', 'KH', 'KW', 'sh', 'sw', 'dilH', 'dilW', 'padT', 'padL'] as const;
-/** The kernels split indices with divmod, exact below 2^24 (this one and conv2d's). */
-export const INDEX_LIMIT = 2 ** 24 - 4096;
+/** Throws unless index `n` stays below 2^24 (less a margin), where the kernels' divmod is exact. */
+export function checkIndex(n: number, what: string, g: ConvGeometry): void {
+  if (n >= 2 ** 24 - 4096)
+    throw new Error(
+      `ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ` +
+        `${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`,
+    );
+}
 
 /**
  * Which kernel runs a depthwise convolution (`setVariant('depthwise', ...)`): 'direct' (the default),
@@ -185,11 +191,7 @@ function launch(
   const vw = vecWidth(g.Cin);
   const CV = g.Cin / vw;
   const total = grid.n * grid.rows * grid.blocks * CV;
-  if (total >= INDEX_LIMIT)
-    throw new Error(
-      `ossify: depthwise conv2d needs ${total} invocations, beyond the 2^24 its kernel indexes exactly ` +
-        `(N=${g.N}, ${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}); split the batch`,
-    );
+  checkIndex(total, 'depthwise invocations', g);
   const out = Tensor.empty(outShape);
   const positions = grid.positions ?? g.N * g.OH * g.OW;
   rt.dispatch(
@@ -213,42 +215,45 @@ function launch(
   return out;
 }
 
-/** Forward: y [N, OH, OW, C]; a block is R consecutive output columns of one row. */
-export function depthwiseForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
-  return launch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], {
-    n: g.N,
-    rows: g.OH,
-    blocks: Math.ceil(g.OW / (windowPath(0, g) === 1 ? R1 : R)),
-  });
-}
-
 /**
- * dX [N, H, W, C]: per row, sw stride phases of MB blocks of R (window path: R1) columns each
- * (iw = px + sw*(m0 + j)).
+ * Pass `mode` of a depthwise convolution: forward (a = x, b = w; a block is R, on the stride-1 window path
+ * R1, consecutive output columns of one row), input gradient (a = dY, b = w; per row, sw stride phases of MB
+ * blocks of R or R1 columns, iw = px + sw*(m0 + j)) or weight gradient (a = x, b = dY; see below).
  */
-export function depthwiseInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const MB = Math.ceil(Math.ceil(g.W / g.sw) / (windowPath(1, g) === 1 ? R1 : R));
-  return launch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], { n: g.N, rows: g.H, blocks: g.sw * MB, MB });
-}
-
-/**
- * dW [KH, KW, 1, C]: few outputs (KH*KW*C) and a long sum over N*OH*OW, so the sum is split into chunks
- * of at least 32 output pixels, enough of them for about 8192 invocations, whose partials are then added.
- */
-export function depthwiseWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  const wShape = [g.KH, g.KW, 1, g.Cout];
+export function depthwisePass(mode: Mode, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const block = windowPath(mode, g) === 1 ? R1 : R;
+  if (mode === 0)
+    return launch(0, a, b, bias, g, [g.N, g.OH, g.OW, g.Cout], { n: g.N, rows: g.OH, blocks: Math.ceil(g.OW / block) });
+  const MB = Math.ceil(Math.ceil(g.W / g.sw) / block);
+  if (mode === 1) return launch(1, a, b, null, g, [g.N, g.H, g.W, g.Cin], { n: g.N, rows: g.H, blocks: g.sw * MB, MB });
+  // dW [KH, KW, 1, C] in chunks. Window path: blocks are kernel rows and chunks hold whole output rows (at
+  // least one); else blocks of R taps and chunks of at least 32 output pixels.
   const byRows = windowPath(2, g) > 0;
-  // Window path: blocks are kernel rows and chunks hold whole output rows (at least one); else blocks of
-  // R taps and chunks of at least 32 output pixels.
   const blocks = byRows ? g.KH : Math.ceil((g.KH * g.KW) / R);
-  const perChunk = blocks * (g.Cin / vecWidth(g.Cin));
   const positions = byRows ? g.N * g.OH : g.N * g.OH * g.OW;
-  const nchunks = Math.max(1, Math.min(Math.ceil(positions / (byRows ? 1 : 32)), Math.ceil(8192 / perChunk)));
+  const perChunk = blocks * (g.Cin / vecWidth(g.Cin));
+  return chunkedWeightGrad([g.KH, g.KW, 1, g.Cout], positions, byRows ? 1 : 32, perChunk, (chunk, used, shape) =>
+    launch(2, a, b, null, g, shape, { n: used, rows: 1, blocks, chunk, positions }),
+  );
+}
+
+/**
+ * A weight gradient `wShape`: few outputs and a long sum over `positions` output pixels (or rows), split into
+ * chunks of at least `minChunk`, enough for about 8192 invocations (`perChunk` a chunk), whose partials are
+ * added. `launch(chunk, used, shape)` computes the partials of `used` chunks.
+ */
+export function chunkedWeightGrad(
+  wShape: Shape,
+  positions: number,
+  minChunk: number,
+  perChunk: number,
+  launch: (chunk: number, used: number, shape: Shape) => Tensor,
+): Tensor {
+  const nchunks = Math.max(1, Math.min(Math.ceil(positions / minChunk), Math.ceil(8192 / perChunk)));
   const chunk = Math.ceil(positions / nchunks);
   const used = Math.ceil(positions / chunk);
-  const grid = { n: used, rows: 1, blocks, chunk, positions };
-  if (used === 1) return launch(2, x, dy, null, g, wShape, grid);
-  const partial = launch(2, x, dy, null, g, [used, ...wShape], grid);
+  if (used === 1) return launch(chunk, used, wShape);
+  const partial = launch(chunk, used, [used, ...wShape]);
   const res = sum(partial, 0);
   partial.dispose();
   return res;
