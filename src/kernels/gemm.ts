@@ -19,14 +19,19 @@ import splitsSrc from '../../shaders/gemm_splits.wgsl';
  * 4-lane subgroups, bench/LAB.md #29, #30). `autotune` picks per shape.
  */
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup' | 'subgroup8';
+/**
+ * Per variant, in the register-tiled forms: most rows per invocation (bench/LAB.md #25), columns per invocation
+ * (one vec4 or two) and whether lanes of a subgroup share A's rows.
+ */
+const FORMS: Record<GemmVariant, { rows: number; cols: 4 | 8; subgroup: boolean }> = {
+  shared: { rows: 8, cols: 4, subgroup: false },
+  regtile: { rows: 8, cols: 4, subgroup: false },
+  regtile4: { rows: 4, cols: 4, subgroup: false },
+  subgroup: { rows: 32, cols: 4, subgroup: true },
+  subgroup8: { rows: 32, cols: 8, subgroup: true },
+};
 /** Every {@link GemmVariant}, for `setVariant('gemm', ...)` and `autotune`. */
-export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup', 'subgroup8'];
-
-/** Most rows per invocation in the register-tiled variants (bench/LAB.md #25). */
-const maxRowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : v === 'subgroup' || v === 'subgroup8' ? 32 : 8);
-/** Columns per invocation: one vec4, or two in 'subgroup8'. */
-const colsOf = (v: GemmVariant): number => (v === 'subgroup8' ? 8 : 4);
-const isSubgroupForm = (v: GemmVariant): boolean => v === 'subgroup' || v === 'subgroup8';
+export const GEMM_VARIANTS = Object.keys(FORMS) as readonly GemmVariant[];
 /** Invocations per workgroup in the register-tiled variants. */
 const REG_INVOCATIONS = 64;
 const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -37,13 +42,13 @@ const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n))
  * for every M and N (each shape is a pipeline, and CPU adapters compile slowly: bench/LAB.md #55).
  */
 function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: number; wgY: number } {
-  if (isSubgroupForm(v)) {
+  if (FORMS[v].subgroup) {
     // A whole subgroup per workgroup row: lanes share A's rows.
     const sg = runtime().info.subgroupSize?.min ?? 1;
-    return { tm: maxRowsOf(v), wgX: sg, wgY: Math.max(1, Math.floor(REG_INVOCATIONS / sg)) };
+    return { tm: FORMS[v].rows, wgX: sg, wgY: Math.max(1, Math.floor(REG_INVOCATIONS / sg)) };
   }
-  const tm = Math.min(maxRowsOf(v), pow2ceil(M));
-  const quads = Math.ceil(N / colsOf(v)); // column groups, one per invocation
+  const tm = Math.min(FORMS[v].rows, pow2ceil(M));
+  const quads = Math.ceil(N / FORMS[v].cols); // column groups, one per invocation
   let wgX = Math.min(16, pow2ceil(quads));
   // Half as wide when that idles fewer columns (bench/LAB.md #28).
   const idle = (w: number): number => Math.ceil(quads / w) * w - quads;
@@ -75,7 +80,7 @@ const ROW_BLOCK = 8;
 function tiles(v: GemmVariant, M: number, N: number): [number, number] {
   if (v === 'shared') return [Math.ceil(N / 64), Math.ceil(M / 64)];
   const { tm, wgX, wgY } = regShape(v, M, N);
-  return [Math.ceil(N / (colsOf(v) * wgX)), Math.ceil(M / (tm * wgY))];
+  return [Math.ceil(N / (FORMS[v].cols * wgX)), Math.ceil(M / (tm * wgY))];
 }
 
 /** How many k-splits: enough workgroups to fill the device, each split at least 256 deep. */
@@ -106,10 +111,7 @@ export interface GemmCall {
   outShape: Shape;
   /** Force a split count (tests); by default chosen from the shape. */
   splits?: number;
-  /**
-   * K is this many blocks of K / batches, each its own product: the launch runs one split per block
-   * and returns their [batches, M * N] products unsummed (a batched matmul). No epilogue or `into` then.
-   */
+  /** K is this many blocks, each its own product (one split each): C is [batches, M * N], with no epilogue or `into`. */
   batches?: number;
   /** Loaders with aKStep, B bound as vec4s: with K % 4 == 0 the subgroup core steps k by 4. */
   kStep4?: boolean;
@@ -122,22 +124,21 @@ export interface GemmCall {
   /** Applied to every element of C as it is stored ({@link GemmEpilogue}); needs `epiMode: u32` in Params. */
   epilogue?: GemmEpilogue;
   /**
-   * Store C[m, n] at element m * ldc + offset + n of `tensor` (returned) instead of a fresh tensor:
-   * channels of a wider concatenation, or rows of a weight gradient's live window. Checked by the caller;
-   * needs `ldc` and `cOff` in Params (storeC writes c[(z * M + m) * ldc + cOff + n]).
+   * Store C[m, n] at element m * ldc + offset + n of `tensor` (returned; checked by the caller): channels of a
+   * wider concatenation, or a weight gradient's live rows. Needs `ldc` and `cOff` in Params.
    */
   into?: { tensor: Tensor; ldc: number; offset: number };
 }
 
 /**
- * The activations a GEMM epilogue applies after its affine map: WGSL of `y` (a vec4<f32>) and a float64
- * reference. swish (SiLU) is y * sigmoid(y), written y / (1 + e^-y) (-0 where e^-y overflows).
+ * The activations a GEMM epilogue applies after its affine map, as WGSL of `y` (a vec4<f32>). swish (SiLU) is
+ * y * sigmoid(y), written y / (1 + e^-y) (-0 where e^-y overflows).
  */
 export const EPILOGUE_ACTIVATIONS = {
-  linear: { wgsl: 'y', ref: (y: number): number => y },
-  relu: { wgsl: reluWgsl('y', 'vec4<f32>()'), ref: (y: number): number => (y < 0 ? 0 : y) },
-  sigmoid: { wgsl: '1.0 / (1.0 + exp(-y))', ref: (y: number): number => 1 / (1 + Math.exp(-y)) },
-  swish: { wgsl: 'y / (1.0 + exp(-y))', ref: (y: number): number => y / (1 + Math.exp(-y)) },
+  linear: 'y',
+  relu: reluWgsl('y', 'vec4<f32>()'),
+  sigmoid: '1.0 / (1.0 + exp(-y))',
+  swish: 'y / (1.0 + exp(-y))',
 } as const;
 /** An activation of {@link EPILOGUE_ACTIVATIONS} ('linear': the affine map alone). */
 export type EpilogueActivation = keyof typeof EPILOGUE_ACTIVATIONS;
@@ -153,15 +154,13 @@ export interface GemmEpilogue {
 }
 
 /** The uniform `epiMode`: 0 none, else 1 + the activation's index (one pipeline for all, bench/LAB.md #59). */
-function epilogueMode(e: GemmEpilogue | null | undefined): number {
-  return e ? 1 + ACTIVATIONS.indexOf(e.activation) : 0;
-}
+const epilogueMode = (e?: GemmEpilogue | null): number => (e ? 1 + ACTIVATIONS.indexOf(e.activation) : 0);
 
 // The activation by mode (a uniform switch; every invocation takes the same case).
 const EPI_ACT = `fn epiAct(y: vec4<f32>) -> vec4<f32> {
   switch p.epiMode {
 ${ACTIVATIONS.slice(1)
-  .map((a, i) => `    case ${i + 2}u: { return ${EPILOGUE_ACTIVATIONS[a].wgsl}; }`)
+  .map((a, i) => `    case ${i + 2}u: { return ${EPILOGUE_ACTIVATIONS[a]}; }`)
   .join('\n')}
     default: { return y; }
   }
@@ -218,8 +217,6 @@ export function memo<A extends unknown[], T>(f: (...args: A) => T): (...args: A)
   };
 }
 const SPLITS = fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN });
-/** A read-only input of the call, bound as the epilogue's table when there is none (unread then). */
-const firstInput = (call: GemmCall): BufferLike => Object.values(call.inputs)[0];
 
 /** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
 export interface CoreOptions {
@@ -241,8 +238,8 @@ export interface CoreOptions {
 
 /**
  * The register-tiled core for `tm` rows per invocation, per-row statements unrolled into variables
- * (`{{LOADERS}}` left to fill; memoised, shared with the kernel lab). In the subgroup form (`sgLanes` > 0) lane l loads A's rows l, l +
- * sgLanes, ... (with `rows4`: rows 4l..4l+3, ... as vec4s) and broadcasts them.
+ * (`{{LOADERS}}` left to fill; memoised, shared with the kernel lab). In the subgroup form (`sgLanes` > 0)
+ * lane l loads A's rows l, l + sgLanes, ... (with `rows4`: rows 4l..4l+3, ... as vec4s) and broadcasts them.
  */
 export const regtileCore = memo(buildCore);
 
@@ -496,14 +493,14 @@ export function resolveGemmVariant(call: GemmShape): { variant: GemmVariant; sgL
   );
   if (chosen === 'subgroup8' && !vectorA(call, 'subgroup8')) chosen = 'subgroup';
   const reg = regShape(chosen, call.M, call.N);
-  const sgLanes = isSubgroupForm(chosen) ? subgroupLanes(reg.tm, reg.wgX) : 0;
-  if (isSubgroupForm(chosen) && sgLanes === 0) return { variant: 'regtile', sgLanes: 0 };
+  const sgLanes = FORMS[chosen].subgroup ? subgroupLanes(reg.tm, reg.wgX) : 0;
+  if (FORMS[chosen].subgroup && sgLanes === 0) return { variant: 'regtile', sgLanes: 0 };
   return { variant: chosen, sgLanes };
 }
 
 /** The fraction of launched columns past N (idle lanes) with this register-tiled variant. */
 function idleColumns(v: GemmVariant, M: number, N: number): number {
-  const launched = tiles(v, M, N)[0] * colsOf(v) * regShape(v, M, N).wgX;
+  const launched = tiles(v, M, N)[0] * FORMS[v].cols * regShape(v, M, N).wgX;
   return (launched - N) / launched;
 }
 
@@ -552,7 +549,7 @@ export function gemm(call: GemmCall): Tensor {
           k4,
           a4,
           rows4,
-          cols: colsOf(v) as 4 | 8,
+          cols: FORMS[v].cols,
           kNext,
           unrollNext: sgLanes > 0 && rt.info.subgroupSize?.min === 4,
         });
@@ -574,7 +571,7 @@ export function gemm(call: GemmCall): Tensor {
   rt.dispatch(
     k,
     // Without an epilogue the table binding aliases an input (read-only bindings may; it is unread).
-    { ...call.inputs, c: out.storage, ...(slot ? { epi: fused?.table ?? firstInput(call) } : {}) },
+    { ...call.inputs, c: out.storage, ...(slot ? { epi: fused?.table ?? Object.values(call.inputs)[0] } : {}) },
     { ...call.params, ...strided, ...(slot ? { epiMode: epilogueMode(fused) } : {}), M, N, K, kPerSplit },
     [x, y, nsplit],
   );
