@@ -195,14 +195,6 @@ export function tapWindow(g: ConvGeometry) {
   return { kh0, kw0, KH, KW, padT, padL, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
 }
 
-/** The phase's taps that are also live ([lo, hi] from {@link liveTapRange}): still a progression. */
-function clipTaps(t: PhaseTaps, live: [number, number] | null): PhaseTaps {
-  if (!live || t.n === 0) return t;
-  const j0 = Math.max(0, Math.ceil((live[0] - t.k0) / t.step));
-  const j1 = Math.min(t.n - 1, Math.floor((live[1] - t.k0) / t.step));
-  return j1 < j0 ? { k0: 0, step: 1, n: 0 } : { k0: t.k0 + j0 * t.step, step: t.step, n: j1 - j0 + 1 };
-}
-
 /** The implicit-GEMM forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller). */
 export function forwardGemm(
   x: Tensor,
@@ -241,19 +233,17 @@ function windowParams(g: ConvGeometry, win: ReturnType<typeof tapWindow>) {
 }
 
 /**
- * The taps k in [0, KS) that reach input rows of residue r (= phase + pad) at stride s and dilation d:
- * the k with (r - k*d) = 0 (mod s), which form an arithmetic progression k0 + j*step, j < n.
+ * The taps k in [0, KS) that reach input rows of residue r (= phase + pad) at stride s and dilation d, the
+ * k with (r - k*d) = 0 (mod s), that are also live ([lo, hi] from {@link liveTapRange}): solutions of a linear
+ * congruence, so an arithmetic progression k0 + j*step, j < n (step: that of all the phase's taps).
  */
 type PhaseTaps = { k0: number; step: number; n: number };
-function phaseTaps(r: number, KS: number, d: number, s: number): PhaseTaps {
-  const taps: number[] = [];
-  for (let k = 0; k < KS; k++) if ((((r - k * d) % s) + s) % s === 0) taps.push(k);
-  const step = taps.length > 1 ? taps[1] - taps[0] : 1;
-  taps.forEach((k, j) => {
-    if (k !== taps[0] + j * step)
-      throw new Error('ossify: internal error: conv2d phase taps are not an arithmetic progression');
-  });
-  return { k0: taps[0] ?? 0, step, n: taps.length };
+function phaseTaps(r: number, KS: number, d: number, s: number, live: [number, number] | null): PhaseTaps {
+  const all = [...Array(KS).keys()].filter((k) => (((r - k * d) % s) + s) % s === 0);
+  const taps = live ? all.filter((k) => k >= live[0] && k <= live[1]) : all;
+  return taps.length
+    ? { k0: taps[0], step: all.length > 1 ? all[1] - all[0] : 1, n: taps.length }
+    : { k0: 0, step: 1, n: 0 };
 }
 
 /** The weights of one stride phase's taps as a row-major [K, Cin] matrix (shaders/conv2d_wt.wgsl). */
@@ -284,8 +274,8 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const [liveRows, liveCols] = liveTapRange(g);
   for (let py = 0; py < Math.min(g.sh, g.H); py++)
     for (let px = 0; px < Math.min(g.sw, g.W); px++) {
-      const th = clipTaps(phaseTaps(py + g.padT, g.KH, g.dilH, g.sh), liveRows);
-      const tw = clipTaps(phaseTaps(px + g.padL, g.KW, g.dilW, g.sw), liveCols);
+      const th = phaseTaps(py + g.padT, g.KH, g.dilH, g.sh, liveRows);
+      const tw = phaseTaps(px + g.padL, g.KW, g.dilW, g.sw, liveCols);
       phases.push({ py, px, th, tw, Hp: Math.ceil((g.H - py) / g.sh), Wp: Math.ceil((g.W - px) / g.sw) });
     }
   // Phases that no tap reaches (e.g. a 1x1 stride-2 conv never reads odd rows) get zero gradient.
