@@ -246,8 +246,11 @@ function phaseTaps(r: number, KS: number, d: number, s: number, live: [number, n
     : { k0: 0, step: 1, n: 0 };
 }
 
+/** Where a stride phase's taps lie in w: the uniforms of shaders/conv2d_dx.wgsl and conv2d_wt.wgsl. */
+type TapParams = { KW: number; nKw: number; kh0: number; khStep: number; kw0: number; kwStep: number };
+
 /** The weights of one stride phase's taps as a row-major [K, Cin] matrix (shaders/conv2d_wt.wgsl). */
-function gatherPhaseWeights(w: Tensor, g: ConvGeometry, th: PhaseTaps, tw: PhaseTaps, K: number): Tensor {
+function gatherPhaseWeights(w: Tensor, g: ConvGeometry, taps: TapParams, K: number): Tensor {
   const rt = runtime();
   const wt = Tensor.empty([K, g.Cin]);
   const B = g.Cin % 4 === 0 && g.Cout % 4 === 0 ? 4 : 1;
@@ -256,7 +259,7 @@ function gatherPhaseWeights(w: Tensor, g: ConvGeometry, th: PhaseTaps, tw: Phase
   rt.dispatch(
     rt.kernel('conv2d_wt', wtKernel(B === 4)),
     { w: w.storage, wt: wt.storage },
-    { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step },
+    { total: blocks, CinB, CoutB, ...taps },
     rt.grid(blocks, 256),
   );
   return wt;
@@ -299,7 +302,15 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     // Cores that read B four k at a time take it from w directly; the others (the GPU's shared-memory
     // core) from a per-phase transposed copy, coalesced along Cin.
     const direct = shape.kStep4 && resolveGemmVariant(shape).sgLanes > 0;
-    const wt = direct ? null : gatherPhaseWeights(w, g, th, tw, K);
+    const taps = { KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step };
+    const wt = direct ? null : gatherPhaseWeights(w, g, taps, K);
+    // dY's pixel of tap 0 and the step between taps (whole pixels: the phase's taps are those that land).
+    const offsets = {
+      ohOff: (py + g.padT - th.k0 * g.dilH) / g.sh,
+      owOff: (px + g.padL - tw.k0 * g.dilW) / g.sw,
+      ohStep: (th.step * g.dilH) / g.sh,
+      owStep: (tw.step * g.dilW) / g.sw,
+    };
     const out = gemm({
       ...shape,
       // B: w itself (DX_FROM_W) or the phase-gathered weights `wt`, row-major [K, Cin].
@@ -309,24 +320,7 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
         ...vec4A('dy', g.Cout % 4 === 0),
       }),
       inputs: { dy: dy.storage, wt: (wt ?? w).storage },
-      params: {
-        Hp,
-        Wp,
-        OH: g.OH,
-        OW: g.OW,
-        Cout: g.Cout,
-        nKw: tw.n,
-        ohOff: (py + g.padT - th.k0 * g.dilH) / g.sh,
-        owOff: (px + g.padL - tw.k0 * g.dilW) / g.sw,
-        ohStep: (th.step * g.dilH) / g.sh,
-        owStep: (tw.step * g.dilW) / g.sw,
-        Cin: g.Cin,
-        KW: g.KW,
-        kh0: th.k0,
-        khStep: th.step,
-        kw0: tw.k0,
-        kwStep: tw.step,
-      },
+      params: { ...taps, ...offsets, Hp, Wp, OH: g.OH, OW: g.OW, Cout: g.Cout, Cin: g.Cin },
       outShape: [g.N, Hp, Wp, g.Cin],
     });
     wt?.dispose();
@@ -340,22 +334,6 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     out.dispose();
   }
   return dx!;
-}
-
-/**
- * Offsets that move the weight gradient's k (an output pixel) to the next one without decomposing k
- * again (aKNext in shaders/conv2d_dw.wgsl): along the row, at the end of a row, at the end of an image.
- */
-function nextPixelJumps(g: ConvGeometry) {
-  const rowEnd = g.OW * g.sw;
-  const imageEnd = g.OH * g.sh;
-  return {
-    colStep: g.sw * g.Cin,
-    rowEnd,
-    imageEnd,
-    rowJump: (g.sh * g.W - rowEnd) * g.Cin,
-    imageJump: (g.H - imageEnd) * g.W * g.Cin,
-  };
 }
 
 function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
@@ -376,7 +354,16 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
     N: g.Cout,
     K,
     inputs: { x: x.storage, dy: dy.storage },
-    params: { ...windowParams(g, win), ...nextPixelJumps(g) },
+    // Offsets that move k (an output pixel) to the next one without decomposing k again (aKNext in
+    // shaders/conv2d_dw.wgsl): along the row, at the end of a row, at the end of an image.
+    params: {
+      ...windowParams(g, win),
+      colStep: g.sw * g.Cin,
+      rowEnd: g.OW * g.sw,
+      imageEnd: g.OH * g.sh,
+      rowJump: (g.sh * g.W - g.OW * g.sw) * g.Cin,
+      imageJump: (g.H - g.OH * g.sh) * g.W * g.Cin,
+    },
     outShape: wShape,
     into,
   });
