@@ -1,7 +1,6 @@
 /**
- * The GEMM engine behind matmul and every convolution: a tiled core (two variants, one source each)
- * plus op-specific loaders that say how to read A and B and where to write C. Split-k runs long
- * reductions (the weight gradient of a convolution sums over N*H*W) across more workgroups.
+ * The GEMM engine behind matmul and every convolution: a tiled core plus op-specific loaders that say how to
+ * read A and B and where to write C. Split-k runs long reductions (e.g. over N*H*W) across more workgroups.
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
@@ -12,17 +11,13 @@ import sharedSrc from '../../shaders/gemm_shared.wgsl';
 import splitsSrc from '../../shaders/gemm_splits.wgsl';
 
 /**
- * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
- * invocation, no barriers), 'regtile4' (4 rows), 'subgroup' (32 rows x vec4, A's rows shared across a
- * subgroup: the CPU default where fixed-size subgroups are granted, else it runs as 'regtile') and
- * 'subgroup8' (8 columns per invocation where A is read as vec4s, else 'subgroup'; the default with
- * 4-lane subgroups, bench/LAB.md #29, #30). `autotune` picks per shape.
+ * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per invocation,
+ * no barriers), 'regtile4' (4 rows), 'subgroup' (32 rows x vec4, A's rows shared across a subgroup: the CPU default
+ * where fixed-size subgroups are granted, else it runs as 'regtile') and 'subgroup8' (8 columns where A is read as
+ * vec4s, else 'subgroup'; the default with 4-lane subgroups, bench/LAB.md #29, #30). `autotune` picks per shape.
  */
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup' | 'subgroup8';
-/**
- * Per variant, in the register-tiled forms: most rows per invocation (bench/LAB.md #25), columns per invocation
- * (one vec4 or two) and whether lanes of a subgroup share A's rows.
- */
+/** Per variant: most rows (bench/LAB.md #25) and columns per invocation, and whether subgroup lanes share A's rows. */
 const FORMS: Record<GemmVariant, { rows: number; cols: 4 | 8; subgroup: boolean }> = {
   shared: { rows: 8, cols: 4, subgroup: false },
   regtile: { rows: 8, cols: 4, subgroup: false },
@@ -37,9 +32,9 @@ const REG_INVOCATIONS = 64;
 const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /**
- * The register-tiled launch shape of an M x N output: rows per invocation `tm` and the workgroup
- * (wgX, wgY). The plain forms fit it to narrow and short outputs; the subgroup forms take one shape
- * for every M and N (each shape is a pipeline, and CPU adapters compile slowly: bench/LAB.md #55).
+ * The register-tiled launch shape of an M x N output: rows per invocation `tm` and the workgroup (wgX, wgY). The
+ * plain forms fit it to narrow and short outputs; the subgroup forms take one shape for every M and N (each shape is
+ * a pipeline, and CPU adapters compile slowly: bench/LAB.md #55).
  */
 function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: number; wgY: number } {
   if (FORMS[v].subgroup) {
@@ -48,22 +43,22 @@ function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: numb
     return { tm: FORMS[v].rows, wgX: sg, wgY: Math.max(1, Math.floor(REG_INVOCATIONS / sg)) };
   }
   const tm = Math.min(FORMS[v].rows, pow2ceil(M));
+  // Lanes left idle when `count` items run in workgroups `size` wide.
+  const idle = (count: number, size: number): number => Math.ceil(count / size) * size - count;
   const quads = Math.ceil(N / FORMS[v].cols); // column groups, one per invocation
   let wgX = Math.min(16, pow2ceil(quads));
   // Half as wide when that idles fewer columns (bench/LAB.md #28).
-  const idle = (w: number): number => Math.ceil(quads / w) * w - quads;
-  if (wgX / 2 >= 1 && idle(wgX / 2) < idle(wgX)) wgX /= 2;
+  if (wgX / 2 >= 1 && idle(quads, wgX / 2) < idle(quads, wgX)) wgX /= 2;
   const rowGroups = Math.ceil(M / tm);
   let wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(rowGroups));
   // Likewise shorter while that idles fewer rows, keeping at least 16 invocations per workgroup.
-  const idleRows = (h: number): number => Math.ceil(rowGroups / h) * h - rowGroups;
-  while (wgY > 1 && wgX * wgY > 16 && idleRows(wgY / 2) < idleRows(wgY)) wgY /= 2;
+  while (wgY > 1 && wgX * wgY > 16 && idle(rowGroups, wgY / 2) < idle(rowGroups, wgY)) wgY /= 2;
   return { tm, wgX, wgY };
 }
 
 /**
- * Lanes that share A's rows in the subgroup form, or 0 when it cannot run: it needs 'subgroups', a
- * fixed subgroup size (4 on SwiftShader, 8 on lavapipe) and subgroups that fit in a workgroup row.
+ * Lanes that share A's rows in the subgroup form, or 0 when it cannot run: it needs 'subgroups', a fixed subgroup
+ * size (4 on SwiftShader, 8 on lavapipe) and subgroups that fit in a workgroup row.
  */
 function subgroupLanes(tm: number, wgX: number): number {
   const info = runtime().info;
@@ -174,9 +169,8 @@ fn epilogue(n: u32, v: f32) -> f32 {
   return epiAct(vec4<f32>(v * epi[n] + epi[p.N + n])).x;
 }`;
 /**
- * The fields of the loaders' Params (memoised). With `epiMode: u32` the kernel always carries the epilogue,
- * selected per dispatch, so that plain (training) and fused (inference) launches share one pipeline; with
- * `ldc` and `cOff`, C may go into a wider tensor.
+ * The fields of the loaders' Params (memoised). With `epiMode: u32` the kernel carries the epilogue, selected per
+ * dispatch (plain and fused launches share one pipeline); with `ldc` and `cOff`, C may go into a wider tensor.
  */
 const paramsOf = memo(
   (loaders: string) =>
@@ -203,10 +197,7 @@ fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
   return epiAct(v * cm[0] + cm[1]);
 }
 `;
-/**
- * `f` memoised by its arguments (a single string argument is its own key: loaders are a few strings, reused,
- * and the same string object keeps the pipeline cache cheap).
- */
+/** `f` memoised by its arguments (a lone string is its own key); the same string object keeps pipeline lookups cheap. */
 export function memo<A extends unknown[], T>(f: (...args: A) => T): (...args: A) => T {
   const m = new Map<string, T>();
   return (...args) => {
