@@ -175,65 +175,41 @@ export function usesDepthwiseKernel(g: ConvGeometry): boolean {
 /** 0 forward, 1 input gradient, 2 weight gradient (MODE in the shader). */
 export type Mode = 0 | 1 | 2;
 /**
- * One launch over `n` x `rows` x `blocks` x channel vectors (mode 2: n = chunks, rows = 1, blocks of taps).
- * `a` and `b` as the shader binds them; the output is [n*rows*..., C] shaped `outShape`.
+ * Pass `mode` of a depthwise convolution, `a` and `b` as the shader binds them: forward (a block is R, on the
+ * stride-1 window path R1, consecutive output columns of one row), input gradient (per row, sw stride phases of MB
+ * blocks of R or R1 columns, iw = px + sw*(m0 + j)) or weight gradient (see below).
  */
-function launch(
-  mode: Mode,
-  a: Tensor,
-  b: Tensor,
-  bias: Tensor | null,
-  g: ConvGeometry,
-  outShape: Shape,
-  grid: { n: number; rows: number; blocks: number; MB?: number; chunk?: number; positions?: number },
-): Tensor {
+export function depthwisePass(mode: Mode, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const rt = runtime();
   const vw = vecWidth(g.Cin);
   const CV = g.Cin / vw;
-  const total = grid.n * grid.rows * grid.blocks * CV;
-  checkIndex(total, 'depthwise invocations', g);
-  const out = Tensor.empty(outShape);
-  const positions = grid.positions ?? g.N * g.OH * g.OW;
-  rt.dispatch(
-    rt.kernel(`conv2d_depthwise_${mode}${vw === 4 ? '_vec4' : ''}`, vecSource(SRC, vw), { MODE: mode }),
-    { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
-    {
-      total,
-      CV,
-      blocks: grid.blocks,
-      rows: grid.rows,
-      MB: grid.MB ?? 1,
-      ...Object.fromEntries(GEOMETRY_UNIFORMS.map((k) => [k, g[k]])),
-      hasBias: bias ? 1 : 0,
-      taps: g.KH * g.KW,
-      positions,
-      chunk: grid.chunk ?? positions,
-      win: windowPath(mode, g),
-    },
-    rt.grid(total, 256),
-  );
-  return out;
-}
-
-/**
- * Pass `mode` of a depthwise convolution: forward (a = x, b = w; a block is R, on the stride-1 window path
- * R1, consecutive output columns of one row), input gradient (a = dY, b = w; per row, sw stride phases of MB
- * blocks of R or R1 columns, iw = px + sw*(m0 + j)) or weight gradient (a = x, b = dY; see below).
- */
-export function depthwisePass(mode: Mode, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
-  const block = windowPath(mode, g) === 1 ? R1 : R;
-  if (mode === 0)
-    return launch(0, a, b, bias, g, [g.N, g.OH, g.OW, g.Cout], { n: g.N, rows: g.OH, blocks: Math.ceil(g.OW / block) });
+  const win = windowPath(mode, g);
+  // One launch over n x rows x blocks x channel vectors (weight gradient: n = chunks, rows = 1, blocks of taps).
+  type Grid = { n: number; rows: number; blocks: number; MB?: number; positions?: number; chunk?: number };
+  const run = (outShape: Shape, grid: Grid): Tensor => {
+    const { n, rows, blocks, MB = 1, positions = g.N * g.OH * g.OW, chunk = positions } = grid;
+    const total = n * rows * blocks * CV;
+    checkIndex(total, 'depthwise invocations', g);
+    const out = Tensor.empty(outShape);
+    const geometry = Object.fromEntries(GEOMETRY_UNIFORMS.map((k) => [k, g[k]]));
+    rt.dispatch(
+      rt.kernel(`conv2d_depthwise_${mode}${vw === 4 ? '_vec4' : ''}`, vecSource(SRC, vw), { MODE: mode }),
+      { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
+      { ...geometry, total, CV, blocks, rows, MB, hasBias: bias ? 1 : 0, taps: g.KH * g.KW, positions, chunk, win },
+      rt.grid(total, 256),
+    );
+    return out;
+  };
+  const block = win === 1 ? R1 : R;
+  if (mode === 0) return run([g.N, g.OH, g.OW, g.Cout], { n: g.N, rows: g.OH, blocks: Math.ceil(g.OW / block) });
   const MB = Math.ceil(Math.ceil(g.W / g.sw) / block);
-  if (mode === 1) return launch(1, a, b, null, g, [g.N, g.H, g.W, g.Cin], { n: g.N, rows: g.H, blocks: g.sw * MB, MB });
+  if (mode === 1) return run([g.N, g.H, g.W, g.Cin], { n: g.N, rows: g.H, blocks: g.sw * MB, MB });
   // dW [KH, KW, 1, C] in chunks. Window path: blocks are kernel rows and chunks hold whole output rows (at
   // least one); else blocks of R taps and chunks of at least 32 output pixels.
-  const byRows = windowPath(2, g) > 0;
-  const blocks = byRows ? g.KH : Math.ceil((g.KH * g.KW) / R);
-  const positions = byRows ? g.N * g.OH : g.N * g.OH * g.OW;
-  const perChunk = blocks * (g.Cin / vecWidth(g.Cin));
-  return chunkedWeightGrad([g.KH, g.KW, 1, g.Cout], positions, byRows ? 1 : 32, perChunk, (chunk, used, shape) =>
-    launch(2, a, b, null, g, shape, { n: used, rows: 1, blocks, chunk, positions }),
+  const blocks = win > 0 ? g.KH : Math.ceil((g.KH * g.KW) / R);
+  const positions = win > 0 ? g.N * g.OH : g.N * g.OH * g.OW;
+  return chunkedWeightGrad([g.KH, g.KW, 1, g.Cout], positions, win > 0 ? 1 : 32, blocks * CV, (chunk, used, shape) =>
+    run(shape, { n: used, rows: 1, blocks, positions, chunk }),
   );
 }
 
