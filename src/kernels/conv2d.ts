@@ -109,22 +109,14 @@ const WT = withCommon(wtSrc);
 const wtKernel = (block: boolean): string =>
   fillTemplate(
     WT,
-    block
-      ? {
-          BLOCK: 4,
-          T: 'vec4<f32>',
-          BODY: [
-            '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; ' +
-              'let r3 = w[src + 3u * p.CoutB];',
-            '  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s',
-            '  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);',
-            '  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);',
-            '  wt[dst + 2u * p.CinB] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);',
-            '  wt[dst + 3u * p.CinB] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);',
-          ].join('\n'),
-        }
-      : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' },
+    block ? { BLOCK: 4, T: 'vec4<f32>', BODY: WT_BLOCK } : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' },
   );
+const WT_BLOCK = `  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; let r3 = w[src + 3u * p.CoutB];
+  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s
+  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
+  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
+  wt[dst + 2u * p.CinB] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
+  wt[dst + 3u * p.CinB] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);`;
 
 /**
  * The input gradient's B read from the HWIO weights themselves (vec4s along co, Cout % 4 == 0), for
