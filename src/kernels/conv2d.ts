@@ -12,7 +12,7 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkNumber, checkPadding, checkPair, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue } from './gemm.js';
+import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue, type GemmTarget } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
@@ -187,14 +187,14 @@ export function tapWindow(g: ConvGeometry) {
   return { kh0, kw0, KH, KW, padT, padL, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
 }
 
-/** The implicit-GEMM forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller). */
+/** The implicit-GEMM forward launch (`into` checked by the caller). */
 export function forwardGemm(
   x: Tensor,
   w: Tensor,
   bias: Tensor | null,
   g: ConvGeometry,
   epilogue?: GemmEpilogue,
-  into?: { tensor: Tensor; ldc: number; offset: number },
+  into?: GemmTarget,
 ): Tensor {
   const win = tapWindow(g);
   const M = g.N * g.OH * g.OW;

@@ -9,7 +9,7 @@
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkChoice } from '../validate.js';
 import { checkSplits, matmulLaunch } from './matmul.js';
-import { EPILOGUE_ACTIVATIONS, type EpilogueActivation } from './gemm.js';
+import { EPILOGUE_ACTIVATIONS, type EpilogueActivation, type GemmTarget } from './gemm.js';
 import { forwardGemm, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from './conv2d.js';
 import { pool2d, type AvgPool2dOptions } from './pool.js';
 import { applyAffineTable } from './batchnorm.js';
@@ -69,11 +69,7 @@ const map = (
 };
 
 /** The target of `into`, checked to take an output [...lead, N]: rows `ldc` long from channel `offset`. */
-function target(
-  into: ChannelSlice,
-  N: number,
-  lead: readonly number[],
-): { tensor: Tensor; ldc: number; offset: number } {
+function target(into: ChannelSlice, N: number, lead: readonly number[]): GemmTarget {
   const tensor = checkTensor(into.tensor, 'fused option into.tensor');
   const { offset } = into;
   const ldc = tensor.shape[tensor.rank - 1];

@@ -118,12 +118,15 @@ export interface GemmCall {
   kNext?: boolean;
   /** Applied to every element of C as it is stored ({@link GemmEpilogue}); needs `epiMode: u32` in Params. */
   epilogue?: GemmEpilogue;
-  /**
-   * Store C[m, n] at element m * ldc + offset + n of `tensor` (returned; checked by the caller): channels of a
-   * wider concatenation, or a weight gradient's live rows. Needs `ldc` and `cOff` in Params.
-   */
-  into?: { tensor: Tensor; ldc: number; offset: number };
+  /** Store C into a wider tensor (returned; checked by the caller); needs `ldc` and `cOff` in Params. */
+  into?: GemmTarget;
 }
+
+/**
+ * Where a GEMM may store C instead of a fresh tensor: C[m, n] at element m * ldc + offset + n of `tensor`
+ * (channels of a wider concatenation, or a weight gradient's live rows).
+ */
+export type GemmTarget = { tensor: Tensor; ldc: number; offset: number };
 
 /**
  * The activations a GEMM epilogue applies after its affine map, as WGSL of `y` (a vec4<f32>). swish (SiLU) is

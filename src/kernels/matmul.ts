@@ -5,7 +5,7 @@
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkBoolean, checkOptionalNumber } from '../validate.js';
 import { record } from '../autograd.js';
-import { gemm, memo, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
+import { gemm, memo, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue, type GemmTarget } from './gemm.js';
 import type { BufferLike } from '../gpu/runtime.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
@@ -115,8 +115,7 @@ export function checkSplits(splits: unknown, op: string): number | undefined {
 /** What only the inference-only fused op (src/kernels/fused.ts) adds to a GEMM launch. */
 export interface FusedParts {
   epilogue?: GemmEpilogue;
-  /** C's rows `ldc` long from column `offset` of `tensor` (checked by the caller). */
-  into?: { tensor: Tensor; ldc: number; offset: number };
+  into?: GemmTarget;
   prologue?: { table: BufferLike; relu: boolean };
   /** A is columns [offset, offset + K) of rows `lda` long. */
   from?: { lda: number; offset: number };
