@@ -111,7 +111,8 @@ const wtKernel = (block: boolean): string =>
     WT,
     block ? { BLOCK: 4, T: 'vec4<f32>', BODY: WT_BLOCK } : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' },
   );
-const WT_BLOCK = `  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; let r3 = w[src + 3u * p.CoutB];
+const WT_BLOCK = `  let r0 = w[src]; let r1 = w[src + p.CoutB];
+  let r2 = w[src + 2u * p.CoutB]; let r3 = w[src + 3u * p.CoutB];
   let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s
   wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
   wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);

@@ -106,7 +106,7 @@ export interface GemmCall {
   outShape: Shape;
   /** Force a split count (tests); by default chosen from the shape. */
   splits?: number;
-  /** K is this many blocks, each its own product (one split each): C is [batches, M * N], with no epilogue or `into`. */
+  /** K is this many blocks, each its own product (one split each): C is [batches, M * N]; no epilogue or `into`. */
   batches?: number;
   /** Loaders with aKStep, B bound as vec4s: with K % 4 == 0 the subgroup core steps k by 4. */
   kStep4?: boolean;
@@ -200,7 +200,7 @@ fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
   return epiAct(v * cm[0] + cm[1]);
 }
 `;
-/** `f` memoised by its arguments (a lone string is its own key); the same string object keeps pipeline lookups cheap. */
+/** `f` memoised by its arguments (a lone string is its own key); the same string object keeps pipeline lookup cheap. */
 export function memo<A extends unknown[], T>(f: (...args: A) => T): (...args: A) => T {
   const m = new Map<string, T>();
   return (...args) => {
