@@ -1,11 +1,9 @@
 /**
- * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5): forward, input
- * and weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), one channel or a vec4 of 4
- * per invocation. An invocation computes a block of outputs that share loads (R pixels along a row share
- * each weight); with dilation 1 and at most WIN_TAPS taps a row, the window paths generated here load
- * each input column of the block once for all taps (the `win` uniform picks the path; shapes are
- * uniforms: one pipeline per pass and width). dX correlates the stride-dilated dY with the flipped kernel
- * per stride phase; dW correlates x with dY in chunks of the batch's pixels whose partials are added.
+ * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5): forward, input and
+ * weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), one channel or a vec4 of 4 per invocation.
+ * An invocation computes a block of outputs that share loads (R pixels along a row share each weight); with
+ * dilation 1 and at most WIN_TAPS taps a row, the window paths generated here load each input column of the block
+ * once for all taps (the `win` uniform picks the path; shapes are uniforms: one pipeline per pass and width).
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, type Shape } from '../tensor.js';
@@ -138,9 +136,8 @@ const SRC = fillTemplate(`${depthwiseSrc}\n${commonSrc}`, {
 });
 
 /**
- * The window path of a launch (the `win` uniform), with dilation 1: forward and weight gradient 1 or 2
- * for strides 1 and 2 and KW <= WIN_TAPS; input gradient 1 with at most WIN_TAPS taps per stride phase;
- * else 0 (the tap loop).
+ * The window path of a launch (the `win` uniform), with dilation 1: forward and weight gradient 1 or 2 for strides
+ * 1 and 2 and KW <= WIN_TAPS; input gradient 1 with at most WIN_TAPS taps per stride phase; else 0 (the tap loop).
  */
 export function windowPath(mode: Mode, g: ConvGeometry): number {
   if (g.dilW !== 1 || depthwiseVariant() === 'loops') return 0;
@@ -159,9 +156,8 @@ export function checkIndex(n: number, what: string, g: ConvGeometry): void {
 }
 
 /**
- * Which kernel runs a depthwise convolution (`setVariant('depthwise', ...)`): 'direct' (the default),
- * 'loops' (its window paths off) or 'grouped' (the general grouped kernel); the last two for comparisons
- * (bench/LAB.md, eleventh round).
+ * Which kernel runs a depthwise convolution (`setVariant('depthwise', ...)`): 'direct' (the default), 'loops' (its
+ * window paths off) or 'grouped' (the general grouped kernel); the last two for comparisons (bench/LAB.md, round 11).
  */
 export type DepthwiseVariant = 'direct' | 'loops' | 'grouped';
 const depthwiseVariant = (): DepthwiseVariant =>

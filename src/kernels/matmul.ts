@@ -14,10 +14,9 @@ import { broadcastShapes, broadcastTo } from './elementwise.js';
 import { sumTo } from './sum-raw.js';
 
 /**
- * The matmul loaders (memoised: a launch asks for them on every dispatch); `vecB` binds B as vec4s (B not
- * transposed, N % 4 == 0), `vecA` binds A as vec4s (A not transposed with K % 4 == 0, or transposed with
- * M % 4 == 0), `vecBT` B transposed with K % 4 == 0; `prologue` maps A's columns as they are read (see
- * PRO_KEY); `epilogueSlot` declares the epilogue's uniform.
+ * The matmul loaders (memoised: a launch asks for them on every dispatch); `vecB` binds B as vec4s (B not transposed,
+ * N % 4 == 0), `vecA` binds A as vec4s (A not transposed with K % 4 == 0, or transposed with M % 4 == 0), `vecBT` B
+ * transposed with K % 4 == 0; `prologue` maps A's columns as read (PRO_KEY); `epilogueSlot` declares `epiMode`.
  */
 export const matmulLoaders = memo(
   (
@@ -53,10 +52,10 @@ fn loadB4(k: u32, n: u32) -> vec4<f32> {
 ${b4x4}`;
 
 /**
- * The k keys of the matmul loaders. Plain: k itself. With a prologue, a[m, k] is read as act(a[m, k] *
- * pro[k] + pro[K + k]), act = ReLU when PRO_RELU (DenseNet's pre-activation BN -> ReLU -> 1x1 conv): the
- * key carries k's coefficients, loaded once per k step rather than per row. The table is bound as vec4s
- * when K % 4 == 0 (s and t are then pro[k - k % 4 .. +3], lane r = k % 4 is k's own).
+ * The k keys of the matmul loaders. Plain: k itself. With a prologue, a[m, k] is read as act(a[m, k] * pro[k] +
+ * pro[K + k]), act = ReLU when PRO_RELU (DenseNet's pre-activation BN -> ReLU -> 1x1 conv): the key carries k's
+ * coefficients, loaded once per k step rather than per row. The table is bound as vec4s when K % 4 == 0 (s and t
+ * are then pro[k - k % 4 .. +3], lane r = k % 4 is k's own).
  */
 const PRO_KEY = `override PRO_RELU: bool = false;
 struct AKey { k: u32, r: u32, s: vec4<f32>, t: vec4<f32> }
