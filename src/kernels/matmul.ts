@@ -133,7 +133,7 @@ function matmulDims(a: Shape, b: Shape, ta: boolean, tb: boolean, aK?: number): 
   return [M, Ka, N];
 }
 
-/** One GEMM launch of the 2-D C = op(A) op(B), with the fused op's extra parts. */
+/** One GEMM launch of the 2-D C = op(A) op(B) (rank 2 as the callers reshape it), with the fused op's extra parts. */
 export function matmulLaunch(
   a: Tensor,
   b: Tensor,
@@ -142,8 +142,6 @@ export function matmulLaunch(
   splits?: number,
   fused: FusedParts = {},
 ): Tensor {
-  if (a.rank !== 2 || b.rank !== 2)
-    throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const dims = matmulDims(a.shape, b.shape, ta, tb, fused.from ? b.shape[0] : undefined);
   return matmulGemm(a, b, ta, tb, dims, 0, splits, fused);
 }
