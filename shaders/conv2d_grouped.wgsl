@@ -14,7 +14,7 @@ struct Params {
   total: u32, quads: u32, H: i32, W: i32, Cin: u32, OH: i32, OW: i32, Cout: u32, KH: u32, KW: u32,
   sh: i32, sw: i32, dilH: i32, dilW: i32, padT: i32, padL: i32, Cig: u32, Cog: u32, hasBias: u32,
   positions: u32, chunk: u32,
-  invH: f32, invW: f32, invOH: f32, invOW: f32, invCig: f32, invCog: f32,
+  invH: f32, invW: f32, invOH: f32, invOW: f32,
 }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -35,14 +35,6 @@ fn pixel(pix: u32, rows: u32, invRows: f32, cols: u32, invCols: f32) -> vec3<i32
 fn lanes(c0: u32, count: u32) -> vec4<u32> {
   return min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(count - 1u));
 }
-// Componentwise divmod (quotient and remainder as two vec4s).
-fn divmod4(v: vec4<u32>, d: u32, inv: f32) -> array<vec4<u32>, 2> {
-  let x = divmod(v.x, d, inv);
-  let y = divmod(v.y, d, inv);
-  let z = divmod(v.z, d, inv);
-  let w = divmod(v.w, d, inv);
-  return array<vec4<u32>, 2>(vec4<u32>(x.x, y.x, z.x, w.x), vec4<u32>(x.y, y.y, z.y, w.y));
-}
 // Gathers of 4 values at base + offsets (written out: no dynamic vector indexing, which some
 // compilers lower to private memory).
 fn gatherA(base: u32, o: vec4<u32>) -> vec4<f32> {
@@ -61,7 +53,7 @@ fn store4(base: u32, c0: u32, count: u32, v: vec4<f32>) {
 fn forward(item: u32, c0: u32) {
   let px = pixel(item, u32(p.OH), p.invOH, u32(p.OW), p.invOW);
   let co = lanes(c0, p.Cout);
-  let xoff = divmod4(co, p.Cog, p.invCog)[0] * p.Cig; // first input channel of each lane's group
+  let xoff = co / p.Cog * p.Cig; // first input channel of each lane's group (once per invocation: a true division)
   var acc = vec4<f32>(0.0);
   if (p.hasBias == 1u) { acc = vec4<f32>(bias[co.x], bias[co.y], bias[co.z], bias[co.w]); }
   for (var kh = 0; kh < i32(p.KH); kh++) {
@@ -80,9 +72,9 @@ fn forward(item: u32, c0: u32) {
 
 fn inputGrad(item: u32, c0: u32) {
   let px = pixel(item, u32(p.H), p.invH, u32(p.W), p.invW);
-  let q = divmod4(lanes(c0, p.Cin), p.Cig, p.invCig); // (group, ci % Cig) per lane
-  let yoff = q[0] * p.Cog; // first output channel of each lane's group
-  let woff = q[1] * p.Cout + yoff;
+  let ci = lanes(c0, p.Cin);
+  let yoff = ci / p.Cig * p.Cog; // first output channel of each lane's group
+  let woff = ci % p.Cig * p.Cout + yoff;
   var acc = vec4<f32>(0.0);
   for (var kh = 0; kh < i32(p.KH); kh++) {
     let ty = px.y + p.padT - kh * p.dilH;
@@ -110,7 +102,7 @@ fn weightGrad(item: u32, c0: u32) {
   let kh = i32(tap / p.KW);
   let kw = i32(tap % p.KW);
   let co = lanes(c0, p.Cout);
-  let xoff = divmod4(co, p.Cog, p.invCog)[0] * p.Cig + cig; // input channel feeding each lane
+  let xoff = co / p.Cog * p.Cig + cig; // input channel feeding each lane
   let q0 = chunk * p.chunk;
   let q1 = min(q0 + p.chunk, p.positions);
   // Walk the chunk's output pixels with running (n, oh, ow) counters: one decomposition at the start.

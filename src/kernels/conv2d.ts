@@ -12,14 +12,13 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkNumber, checkPadding, checkPair, checkShape, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue } from './gemm.js';
+import { gemm, resolveGemmVariant, rowMajorB, vec4A, type GemmEpilogue, type GemmTarget } from './gemm.js';
 import { fillTemplate } from '../gpu/wgsl.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { add, reshape } from './elementwise.js';
 import { convReference, forEachWindow, sides2d, windowAxis, type WindowAxis } from './window.js';
-import { INDEX_LIMIT, depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad } from './depthwise.js';
-import { usesDepthwiseKernel } from './depthwise.js';
+import { checkIndex, chunkedWeightGrad, depthwisePass, usesDepthwiseKernel } from './depthwise.js';
 import commonSrc from '../../shaders/conv2d_common.wgsl';
 import fwdSrc from '../../shaders/conv2d_fwd.wgsl';
 import dxSrc from '../../shaders/conv2d_dx.wgsl';
@@ -100,14 +99,6 @@ export function resolveConvGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOp
 
 // ---- launches ---------------------------------------------------------------------------------
 
-function checkIndex(n: number, what: string, g: ConvGeometry): void {
-  if (n >= INDEX_LIMIT)
-    throw new Error(
-      `ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ` +
-        `${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`,
-    );
-}
-
 const withCommon = (src: string): string => `${src}\n${commonSrc}`;
 const FWD = withCommon(fwdSrc);
 const DW = withCommon(dwSrc);
@@ -118,22 +109,15 @@ const WT = withCommon(wtSrc);
 const wtKernel = (block: boolean): string =>
   fillTemplate(
     WT,
-    block
-      ? {
-          BLOCK: 4,
-          T: 'vec4<f32>',
-          BODY: [
-            '  let r0 = w[src]; let r1 = w[src + p.CoutB]; let r2 = w[src + 2u * p.CoutB]; ' +
-              'let r3 = w[src + 3u * p.CoutB];',
-            '  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s',
-            '  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);',
-            '  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);',
-            '  wt[dst + 2u * p.CinB] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);',
-            '  wt[dst + 3u * p.CinB] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);',
-          ].join('\n'),
-        }
-      : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' },
+    block ? { BLOCK: 4, T: 'vec4<f32>', BODY: WT_BLOCK } : { BLOCK: 1, T: 'f32', BODY: '  wt[i] = w[src];' },
   );
+const WT_BLOCK = `  let r0 = w[src]; let r1 = w[src + p.CoutB];
+  let r2 = w[src + 2u * p.CoutB]; let r3 = w[src + 3u * p.CoutB];
+  let dst = (q1.x * p.CoutB * 4u + q1.y * 4u) * p.CinB + q0.y; // wt row (t, co = cob*4) in vec4s
+  wt[dst] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
+  wt[dst + p.CinB] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
+  wt[dst + 2u * p.CinB] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
+  wt[dst + 3u * p.CinB] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);`;
 
 /**
  * The input gradient's B read from the HWIO weights themselves (vec4s along co, Cout % 4 == 0), for
@@ -204,22 +188,14 @@ export function tapWindow(g: ConvGeometry) {
   return { kh0, kw0, KH, KW, padT, padL, row0: (kh0 * g.KW + kw0) * g.Cin, whole: KH === g.KH && KW === g.KW };
 }
 
-/** The phase's taps that are also live ([lo, hi] from {@link liveTapRange}): still a progression. */
-function clipTaps(t: PhaseTaps, live: [number, number] | null): PhaseTaps {
-  if (!live || t.n === 0) return t;
-  const j0 = Math.max(0, Math.ceil((live[0] - t.k0) / t.step));
-  const j1 = Math.min(t.n - 1, Math.floor((live[1] - t.k0) / t.step));
-  return j1 < j0 ? { k0: 0, step: 1, n: 0 } : { k0: t.k0 + j0 * t.step, step: t.step, n: j1 - j0 + 1 };
-}
-
-/** The implicit-GEMM forward launch; `into`: rows `ldc` long from column `offset` (checked by the caller). */
+/** The implicit-GEMM forward launch (`into` checked by the caller). */
 export function forwardGemm(
   x: Tensor,
   w: Tensor,
   bias: Tensor | null,
   g: ConvGeometry,
   epilogue?: GemmEpilogue,
-  into?: { tensor: Tensor; ldc: number; offset: number },
+  into?: GemmTarget,
 ): Tensor {
   const win = tapWindow(g);
   const M = g.N * g.OH * g.OW;
@@ -250,23 +226,24 @@ function windowParams(g: ConvGeometry, win: ReturnType<typeof tapWindow>) {
 }
 
 /**
- * The taps k in [0, KS) that reach input rows of residue r (= phase + pad) at stride s and dilation d:
- * the k with (r - k*d) = 0 (mod s), which form an arithmetic progression k0 + j*step, j < n.
+ * The taps k in [0, KS) that reach input rows of residue r (= phase + pad) at stride s and dilation d, the
+ * k with (r - k*d) = 0 (mod s), that are also live ([lo, hi] from {@link liveTapRange}): solutions of a linear
+ * congruence, so an arithmetic progression k0 + j*step, j < n (step: that of all the phase's taps).
  */
 type PhaseTaps = { k0: number; step: number; n: number };
-function phaseTaps(r: number, KS: number, d: number, s: number): PhaseTaps {
-  const taps: number[] = [];
-  for (let k = 0; k < KS; k++) if ((((r - k * d) % s) + s) % s === 0) taps.push(k);
-  const step = taps.length > 1 ? taps[1] - taps[0] : 1;
-  taps.forEach((k, j) => {
-    if (k !== taps[0] + j * step)
-      throw new Error('ossify: internal error: conv2d phase taps are not an arithmetic progression');
-  });
-  return { k0: taps[0] ?? 0, step, n: taps.length };
+function phaseTaps(r: number, KS: number, d: number, s: number, live: [number, number] | null): PhaseTaps {
+  const all = [...Array(KS).keys()].filter((k) => (((r - k * d) % s) + s) % s === 0);
+  const taps = live ? all.filter((k) => k >= live[0] && k <= live[1]) : all;
+  return taps.length
+    ? { k0: taps[0], step: all.length > 1 ? all[1] - all[0] : 1, n: taps.length }
+    : { k0: 0, step: 1, n: 0 };
 }
 
+/** Where a stride phase's taps lie in w: the uniforms of shaders/conv2d_dx.wgsl and conv2d_wt.wgsl. */
+type TapParams = { KW: number; nKw: number; kh0: number; khStep: number; kw0: number; kwStep: number };
+
 /** The weights of one stride phase's taps as a row-major [K, Cin] matrix (shaders/conv2d_wt.wgsl). */
-function gatherPhaseWeights(w: Tensor, g: ConvGeometry, th: PhaseTaps, tw: PhaseTaps, K: number): Tensor {
+function gatherPhaseWeights(w: Tensor, g: ConvGeometry, taps: TapParams, K: number): Tensor {
   const rt = runtime();
   const wt = Tensor.empty([K, g.Cin]);
   const B = g.Cin % 4 === 0 && g.Cout % 4 === 0 ? 4 : 1;
@@ -275,7 +252,7 @@ function gatherPhaseWeights(w: Tensor, g: ConvGeometry, th: PhaseTaps, tw: Phase
   rt.dispatch(
     rt.kernel('conv2d_wt', wtKernel(B === 4)),
     { w: w.storage, wt: wt.storage },
-    { total: blocks, CinB, CoutB, KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step },
+    { total: blocks, CinB, CoutB, ...taps },
     rt.grid(blocks, 256),
   );
   return wt;
@@ -293,8 +270,8 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const [liveRows, liveCols] = liveTapRange(g);
   for (let py = 0; py < Math.min(g.sh, g.H); py++)
     for (let px = 0; px < Math.min(g.sw, g.W); px++) {
-      const th = clipTaps(phaseTaps(py + g.padT, g.KH, g.dilH, g.sh), liveRows);
-      const tw = clipTaps(phaseTaps(px + g.padL, g.KW, g.dilW, g.sw), liveCols);
+      const th = phaseTaps(py + g.padT, g.KH, g.dilH, g.sh, liveRows);
+      const tw = phaseTaps(px + g.padL, g.KW, g.dilW, g.sw, liveCols);
       phases.push({ py, px, th, tw, Hp: Math.ceil((g.H - py) / g.sh), Wp: Math.ceil((g.W - px) / g.sw) });
     }
   // Phases that no tap reaches (e.g. a 1x1 stride-2 conv never reads odd rows) get zero gradient.
@@ -318,7 +295,15 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     // Cores that read B four k at a time take it from w directly; the others (the GPU's shared-memory
     // core) from a per-phase transposed copy, coalesced along Cin.
     const direct = shape.kStep4 && resolveGemmVariant(shape).sgLanes > 0;
-    const wt = direct ? null : gatherPhaseWeights(w, g, th, tw, K);
+    const taps = { KW: g.KW, nKw: tw.n, kh0: th.k0, khStep: th.step, kw0: tw.k0, kwStep: tw.step };
+    const wt = direct ? null : gatherPhaseWeights(w, g, taps, K);
+    // dY's pixel of tap 0 and the step between taps (whole pixels: the phase's taps are those that land).
+    const offsets = {
+      ohOff: (py + g.padT - th.k0 * g.dilH) / g.sh,
+      owOff: (px + g.padL - tw.k0 * g.dilW) / g.sw,
+      ohStep: (th.step * g.dilH) / g.sh,
+      owStep: (tw.step * g.dilW) / g.sw,
+    };
     const out = gemm({
       ...shape,
       // B: w itself (DX_FROM_W) or the phase-gathered weights `wt`, row-major [K, Cin].
@@ -328,24 +313,7 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
         ...vec4A('dy', g.Cout % 4 === 0),
       }),
       inputs: { dy: dy.storage, wt: (wt ?? w).storage },
-      params: {
-        Hp,
-        Wp,
-        OH: g.OH,
-        OW: g.OW,
-        Cout: g.Cout,
-        nKw: tw.n,
-        ohOff: (py + g.padT - th.k0 * g.dilH) / g.sh,
-        owOff: (px + g.padL - tw.k0 * g.dilW) / g.sw,
-        ohStep: (th.step * g.dilH) / g.sh,
-        owStep: (tw.step * g.dilW) / g.sw,
-        Cin: g.Cin,
-        KW: g.KW,
-        kh0: th.k0,
-        khStep: th.step,
-        kw0: tw.k0,
-        kwStep: tw.step,
-      },
+      params: { ...taps, ...offsets, Hp, Wp, OH: g.OH, OW: g.OW, Cout: g.Cout, Cin: g.Cin },
       outShape: [g.N, Hp, Wp, g.Cin],
     });
     wt?.dispose();
@@ -359,22 +327,6 @@ function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     out.dispose();
   }
   return dx!;
-}
-
-/**
- * Offsets that move the weight gradient's k (an output pixel) to the next one without decomposing k
- * again (aKNext in shaders/conv2d_dw.wgsl): along the row, at the end of a row, at the end of an image.
- */
-function nextPixelJumps(g: ConvGeometry) {
-  const rowEnd = g.OW * g.sw;
-  const imageEnd = g.OH * g.sh;
-  return {
-    colStep: g.sw * g.Cin,
-    rowEnd,
-    imageEnd,
-    rowJump: (g.sh * g.W - rowEnd) * g.Cin,
-    imageJump: (g.H - imageEnd) * g.W * g.Cin,
-  };
 }
 
 function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
@@ -395,70 +347,66 @@ function weightGradGemm(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
     N: g.Cout,
     K,
     inputs: { x: x.storage, dy: dy.storage },
-    params: { ...windowParams(g, win), ...nextPixelJumps(g) },
+    // Offsets that move k (an output pixel) to the next one without decomposing k again (aKNext in
+    // shaders/conv2d_dw.wgsl): along the row, at the end of a row, at the end of an image.
+    params: {
+      ...windowParams(g, win),
+      colStep: g.sw * g.Cin,
+      rowEnd: g.OW * g.sw,
+      imageEnd: g.OH * g.sh,
+      rowJump: (g.sh * g.W - g.OW * g.sw) * g.Cin,
+      imageJump: (g.H - g.OH * g.sh) * g.W * g.Cin,
+    },
     outShape: wShape,
     into,
   });
 }
 
-type GroupedMode = 0 | 1 | 2;
 /**
- * One launch of the direct grouped kernel over `items` (pixels, or weight taps x chunks) times quads of
- * 4 channels of `channels`; `chunk` > 0 only for the weight gradient's partial sums.
+ * Pass `mode` (0 forward, 1 input gradient, 2 weight gradient) of a grouped convolution: on the depthwise
+ * kernel where it applies, else on the direct grouped one, an invocation per pixel (or weight tap and chunk)
+ * and quad of 4 output channels; `a` and `b` as shaders/conv2d_grouped.wgsl binds them.
  */
-function groupedLaunch(
-  mode: GroupedMode,
-  a: Tensor,
-  b: Tensor,
-  bias: Tensor | null,
-  g: ConvGeometry,
-  outShape: Shape,
-  items: number,
-  channels: number,
-  chunk = 0,
-): Tensor {
+function groupedPass(mode: 0 | 1 | 2, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  if (usesDepthwiseKernel(g)) return depthwisePass(mode, a, b, bias, g);
   const rt = runtime();
-  checkIndex(items, 'pixels (or weight taps x chunks)', g);
-  const out = Tensor.empty(outShape);
-  const quads = Math.ceil(channels / 4);
+  const [Cig, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
   const positions = g.N * g.OH * g.OW;
-  const { Cout, KH, KW, groups } = g;
-  const sizes = { ...geomParams(g), Cout, KH, KW, Cig: g.Cin / groups, Cog: Cout / groups, quads, positions };
-  const k = rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode });
-  rt.dispatch(
-    k,
-    { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
-    { ...sizes, total: items * quads, hasBias: bias ? 1 : 0, chunk: chunk || positions },
-    rt.grid(items * quads, 256),
+  const run = (outShape: Shape, items: number, channels: number, chunk = positions): Tensor => {
+    checkIndex(items, 'pixels (or weight taps x chunks)', g);
+    const out = Tensor.empty(outShape);
+    const quads = Math.ceil(channels / 4);
+    const { Cout, KH, KW } = g;
+    rt.dispatch(
+      rt.kernel(`conv2d_grouped_${mode}`, GROUPED, { MODE: mode }),
+      { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
+      {
+        ...geomParams(g),
+        Cout,
+        KH,
+        KW,
+        Cig,
+        Cog,
+        quads,
+        positions,
+        total: items * quads,
+        hasBias: bias ? 1 : 0,
+        chunk,
+      },
+      rt.grid(items * quads, 256),
+    );
+    return out;
+  };
+  if (mode === 0) return run([g.N, g.OH, g.OW, g.Cout], positions, g.Cout);
+  if (mode === 1) return run([g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
+  const taps = g.KH * g.KW * Cig;
+  return chunkedWeightGrad(
+    [g.KH, g.KW, Cig, g.Cout],
+    positions,
+    32,
+    taps * Math.ceil(g.Cout / 4),
+    (chunk, used, shape) => run(shape, used * taps, g.Cout, chunk),
   );
-  return out;
-}
-
-const groupedForward = (x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor =>
-  usesDepthwiseKernel(g)
-    ? depthwiseForward(x, w, bias, g)
-    : groupedLaunch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], g.N * g.OH * g.OW, g.Cout);
-const groupedInputGrad = (dy: Tensor, w: Tensor, g: ConvGeometry): Tensor =>
-  usesDepthwiseKernel(g)
-    ? depthwiseInputGrad(dy, w, g)
-    : groupedLaunch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], g.N * g.H * g.W, g.Cin);
-
-function groupedWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  if (usesDepthwiseKernel(g)) return depthwiseWeightGrad(x, dy, g);
-  // Few outputs (depthwise: KH*KW*C) and a long sum over N*OH*OW: split the sum into chunks so that
-  // enough invocations run, then add the chunk partials.
-  const wShape = [g.KH, g.KW, g.Cin / g.groups, g.Cout];
-  const taps = g.KH * g.KW * (g.Cin / g.groups);
-  const invocations = taps * Math.ceil(g.Cout / 4);
-  const positions = g.N * g.OH * g.OW;
-  const nchunks = Math.max(1, Math.min(Math.ceil(positions / 32), Math.ceil(8192 / invocations)));
-  const chunk = Math.ceil(positions / nchunks);
-  const used = Math.ceil(positions / chunk);
-  if (used === 1) return groupedLaunch(2, x, dy, null, g, wShape, taps, g.Cout);
-  const partial = groupedLaunch(2, x, dy, null, g, [used, ...wShape], used * taps, g.Cout, chunk);
-  const res = sum(partial, 0);
-  partial.dispose();
-  return res;
 }
 
 /**
@@ -471,7 +419,7 @@ export const conv2dBackpropInput = defineOp(
   (dy: Tensor, w: Tensor, xShape: Shape, opts: Conv2dOptions = {}): Tensor => {
     const g = resolveConvGeometry(xShape, w.shape, opts);
     checkGradShape(dy, g);
-    return g.groups > 1 ? groupedInputGrad(dy, w, g) : inputGradGemm(dy, w, g);
+    return g.groups > 1 ? groupedPass(1, dy, w, null, g) : inputGradGemm(dy, w, g);
   },
 );
 
@@ -485,7 +433,7 @@ export const conv2dBackpropFilter = defineOp(
   (x: Tensor, dy: Tensor, wShape: Shape, opts: Conv2dOptions = {}): Tensor => {
     const g = resolveConvGeometry(x.shape, wShape, opts);
     checkGradShape(dy, g);
-    return g.groups > 1 ? groupedWeightGrad(x, dy, g) : weightGradGemm(x, dy, g);
+    return g.groups > 1 ? groupedPass(2, x, dy, null, g) : weightGradGemm(x, dy, g);
   },
 );
 
@@ -517,8 +465,7 @@ export const conv2d = defineOp(
       const y = matmul(reshape(x, [g.N * g.H * g.W, g.Cin]), reshape(w, [g.Cin, g.Cout]));
       return reshape(bias ? add(y, bias) : y, [g.N, g.OH, g.OW, g.Cout]);
     }
-    const grouped = g.groups > 1;
-    const out = grouped ? groupedForward(x, w, bias, g) : forwardGemm(x, w, bias, g);
+    const out = g.groups > 1 ? groupedPass(0, x, w, bias, g) : forwardGemm(x, w, bias, g);
     const inputs = bias ? [x, w, bias] : [x, w];
     return record('conv2d', inputs, out, [x, w], (dy, [xs, ws]) => [
       x.requiresGrad ? conv2dBackpropInput(dy, ws, x.shape, opts) : null,

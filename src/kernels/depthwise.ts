@@ -1,11 +1,9 @@
 /**
- * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5): forward, input
- * and weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), one channel or a vec4 of 4
- * per invocation. An invocation computes a block of outputs that share loads (R pixels along a row share
- * each weight); with dilation 1 and at most WIN_TAPS taps a row, the window paths generated here load
- * each input column of the block once for all taps (the `win` uniform picks the path; shapes are
- * uniforms: one pipeline per pass and width). dX correlates the stride-dilated dY with the flipped kernel
- * per stride phase; dW correlates x with dY in chunks of the batch's pixels whose partials are added.
+ * Depthwise convolution (groups = Cin = Cout: EfficientNet's and MobileNet's 3x3 and 5x5): forward, input and
+ * weight gradient on one direct kernel (shaders/conv2d_depthwise.wgsl), one channel or a vec4 of 4 per invocation.
+ * An invocation computes a block of outputs that share loads (R pixels along a row share each weight); with
+ * dilation 1 and at most WIN_TAPS taps a row, the window paths generated here load each input column of the block
+ * once for all taps (the `win` uniform picks the path; shapes are uniforms: one pipeline per pass and width).
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, type Shape } from '../tensor.js';
@@ -138,9 +136,8 @@ const SRC = fillTemplate(`${depthwiseSrc}\n${commonSrc}`, {
 });
 
 /**
- * The window path of a launch (the `win` uniform), with dilation 1: forward and weight gradient 1 or 2
- * for strides 1 and 2 and KW <= WIN_TAPS; input gradient 1 with at most WIN_TAPS taps per stride phase;
- * else 0 (the tap loop).
+ * The window path of a launch (the `win` uniform), with dilation 1: forward and weight gradient 1 or 2 for strides
+ * 1 and 2 and KW <= WIN_TAPS; input gradient 1 with at most WIN_TAPS taps per stride phase; else 0 (the tap loop).
  */
 export function windowPath(mode: Mode, g: ConvGeometry): number {
   if (g.dilW !== 1 || depthwiseVariant() === 'loops') return 0;
@@ -149,13 +146,18 @@ export function windowPath(mode: Mode, g: ConvGeometry): number {
 }
 /** The geometry the shader takes as uniforms. */
 const GEOMETRY_UNIFORMS = ['H', 'W', 'OH', 'OW', 'KH', 'KW', 'sh', 'sw', 'dilH', 'dilW', 'padT', 'padL'] as const;
-/** The kernels split indices with divmod, exact below 2^24 (this one and conv2d's). */
-export const INDEX_LIMIT = 2 ** 24 - 4096;
+/** Throws unless index `n` stays below 2^24 (less a margin), where the kernels' divmod is exact. */
+export function checkIndex(n: number, what: string, g: ConvGeometry): void {
+  if (n >= 2 ** 24 - 4096)
+    throw new Error(
+      `ossify: conv2d ${what} = ${n} is beyond the 2^24 the kernels index exactly (N=${g.N}, ` +
+        `${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}x${g.Cout}); split the batch`,
+    );
+}
 
 /**
- * Which kernel runs a depthwise convolution (`setVariant('depthwise', ...)`): 'direct' (the default),
- * 'loops' (its window paths off) or 'grouped' (the general grouped kernel); the last two for comparisons
- * (bench/LAB.md, eleventh round).
+ * Which kernel runs a depthwise convolution (`setVariant('depthwise', ...)`): 'direct' (the default), 'loops' (its
+ * window paths off) or 'grouped' (the general grouped kernel); the last two for comparisons (bench/LAB.md, round 11).
  */
 export type DepthwiseVariant = 'direct' | 'loops' | 'grouped';
 const depthwiseVariant = (): DepthwiseVariant =>
@@ -169,86 +171,61 @@ export function usesDepthwiseKernel(g: ConvGeometry): boolean {
 /** 0 forward, 1 input gradient, 2 weight gradient (MODE in the shader). */
 export type Mode = 0 | 1 | 2;
 /**
- * One launch over `n` x `rows` x `blocks` x channel vectors (mode 2: n = chunks, rows = 1, blocks of taps).
- * `a` and `b` as the shader binds them; the output is [n*rows*..., C] shaped `outShape`.
+ * Pass `mode` of a depthwise convolution, `a` and `b` as the shader binds them: forward (a block is R, on the
+ * stride-1 window path R1, consecutive output columns of one row), input gradient (per row, sw stride phases of MB
+ * blocks of R or R1 columns, iw = px + sw*(m0 + j)) or weight gradient (see below).
  */
-function launch(
-  mode: Mode,
-  a: Tensor,
-  b: Tensor,
-  bias: Tensor | null,
-  g: ConvGeometry,
-  outShape: Shape,
-  grid: { n: number; rows: number; blocks: number; MB?: number; chunk?: number; positions?: number },
-): Tensor {
+export function depthwisePass(mode: Mode, a: Tensor, b: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const rt = runtime();
   const vw = vecWidth(g.Cin);
   const CV = g.Cin / vw;
-  const total = grid.n * grid.rows * grid.blocks * CV;
-  if (total >= INDEX_LIMIT)
-    throw new Error(
-      `ossify: depthwise conv2d needs ${total} invocations, beyond the 2^24 its kernel indexes exactly ` +
-        `(N=${g.N}, ${g.H}x${g.W}x${g.Cin} -> ${g.OH}x${g.OW}); split the batch`,
+  const win = windowPath(mode, g);
+  // One launch over n x rows x blocks x channel vectors (weight gradient: n = chunks, rows = 1, blocks of taps).
+  type Grid = { n: number; rows: number; blocks: number; MB?: number; positions?: number; chunk?: number };
+  const run = (outShape: Shape, grid: Grid): Tensor => {
+    const { n, rows, blocks, MB = 1, positions = g.N * g.OH * g.OW, chunk = positions } = grid;
+    const total = n * rows * blocks * CV;
+    checkIndex(total, 'depthwise invocations', g);
+    const out = Tensor.empty(outShape);
+    const geometry = Object.fromEntries(GEOMETRY_UNIFORMS.map((k) => [k, g[k]]));
+    rt.dispatch(
+      rt.kernel(`conv2d_depthwise_${mode}${vw === 4 ? '_vec4' : ''}`, vecSource(SRC, vw), { MODE: mode }),
+      { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
+      { ...geometry, total, CV, blocks, rows, MB, hasBias: bias ? 1 : 0, taps: g.KH * g.KW, positions, chunk, win },
+      rt.grid(total, 256),
     );
-  const out = Tensor.empty(outShape);
-  const positions = grid.positions ?? g.N * g.OH * g.OW;
-  rt.dispatch(
-    rt.kernel(`conv2d_depthwise_${mode}${vw === 4 ? '_vec4' : ''}`, vecSource(SRC, vw), { MODE: mode }),
-    { a: a.storage, b: b.storage, bias: (bias ?? a).storage, out: out.storage },
-    {
-      total,
-      CV,
-      blocks: grid.blocks,
-      rows: grid.rows,
-      MB: grid.MB ?? 1,
-      ...Object.fromEntries(GEOMETRY_UNIFORMS.map((k) => [k, g[k]])),
-      hasBias: bias ? 1 : 0,
-      taps: g.KH * g.KW,
-      positions,
-      chunk: grid.chunk ?? positions,
-      win: windowPath(mode, g),
-    },
-    rt.grid(total, 256),
+    return out;
+  };
+  const block = win === 1 ? R1 : R;
+  if (mode === 0) return run([g.N, g.OH, g.OW, g.Cout], { n: g.N, rows: g.OH, blocks: Math.ceil(g.OW / block) });
+  const MB = Math.ceil(Math.ceil(g.W / g.sw) / block);
+  if (mode === 1) return run([g.N, g.H, g.W, g.Cin], { n: g.N, rows: g.H, blocks: g.sw * MB, MB });
+  // dW [KH, KW, 1, C] in chunks. Window path: blocks are kernel rows and chunks hold whole output rows (at
+  // least one); else blocks of R taps and chunks of at least 32 output pixels.
+  const blocks = win > 0 ? g.KH : Math.ceil((g.KH * g.KW) / R);
+  const positions = win > 0 ? g.N * g.OH : g.N * g.OH * g.OW;
+  return chunkedWeightGrad([g.KH, g.KW, 1, g.Cout], positions, win > 0 ? 1 : 32, blocks * CV, (chunk, used, shape) =>
+    run(shape, { n: used, rows: 1, blocks, positions, chunk }),
   );
-  return out;
-}
-
-/** Forward: y [N, OH, OW, C]; a block is R consecutive output columns of one row. */
-export function depthwiseForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
-  return launch(0, x, w, bias, g, [g.N, g.OH, g.OW, g.Cout], {
-    n: g.N,
-    rows: g.OH,
-    blocks: Math.ceil(g.OW / (windowPath(0, g) === 1 ? R1 : R)),
-  });
 }
 
 /**
- * dX [N, H, W, C]: per row, sw stride phases of MB blocks of R (window path: R1) columns each
- * (iw = px + sw*(m0 + j)).
+ * A weight gradient `wShape`: few outputs and a long sum over `positions` output pixels (or rows), split into
+ * chunks of at least `minChunk`, enough for about 8192 invocations (`perChunk` a chunk), whose partials are
+ * added. `launch(chunk, used, shape)` computes the partials of `used` chunks.
  */
-export function depthwiseInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const MB = Math.ceil(Math.ceil(g.W / g.sw) / (windowPath(1, g) === 1 ? R1 : R));
-  return launch(1, dy, w, null, g, [g.N, g.H, g.W, g.Cin], { n: g.N, rows: g.H, blocks: g.sw * MB, MB });
-}
-
-/**
- * dW [KH, KW, 1, C]: few outputs (KH*KW*C) and a long sum over N*OH*OW, so the sum is split into chunks
- * of at least 32 output pixels, enough of them for about 8192 invocations, whose partials are then added.
- */
-export function depthwiseWeightGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  const wShape = [g.KH, g.KW, 1, g.Cout];
-  const byRows = windowPath(2, g) > 0;
-  // Window path: blocks are kernel rows and chunks hold whole output rows (at least one); else blocks of
-  // R taps and chunks of at least 32 output pixels.
-  const blocks = byRows ? g.KH : Math.ceil((g.KH * g.KW) / R);
-  const perChunk = blocks * (g.Cin / vecWidth(g.Cin));
-  const positions = byRows ? g.N * g.OH : g.N * g.OH * g.OW;
-  const nchunks = Math.max(1, Math.min(Math.ceil(positions / (byRows ? 1 : 32)), Math.ceil(8192 / perChunk)));
+export function chunkedWeightGrad(
+  wShape: Shape,
+  positions: number,
+  minChunk: number,
+  perChunk: number,
+  launch: (chunk: number, used: number, shape: Shape) => Tensor,
+): Tensor {
+  const nchunks = Math.max(1, Math.min(Math.ceil(positions / minChunk), Math.ceil(8192 / perChunk)));
   const chunk = Math.ceil(positions / nchunks);
   const used = Math.ceil(positions / chunk);
-  const grid = { n: used, rows: 1, blocks, chunk, positions };
-  if (used === 1) return launch(2, x, dy, null, g, wShape, grid);
-  const partial = launch(2, x, dy, null, g, [used, ...wShape], grid);
+  if (used === 1) return launch(chunk, used, wShape);
+  const partial = launch(chunk, used, [used, ...wShape]);
   const res = sum(partial, 0);
   partial.dispose();
   return res;

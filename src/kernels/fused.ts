@@ -9,7 +9,7 @@
 import { Tensor, checkTensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
 import { checkBoolean, checkChoice } from '../validate.js';
 import { checkSplits, matmulLaunch } from './matmul.js';
-import { EPILOGUE_ACTIVATIONS, type EpilogueActivation } from './gemm.js';
+import { EPILOGUE_ACTIVATIONS, type EpilogueActivation, type GemmTarget } from './gemm.js';
 import { forwardGemm, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from './conv2d.js';
 import { pool2d, type AvgPool2dOptions } from './pool.js';
 import { applyAffineTable } from './batchnorm.js';
@@ -68,6 +68,21 @@ const map = (
   return { table: t, activation: activation as EpilogueActivation };
 };
 
+/** The target of `into`, checked to take an output [...lead, N]: rows `ldc` long from channel `offset`. */
+function target(into: ChannelSlice, N: number, lead: readonly number[]): GemmTarget {
+  const tensor = checkTensor(into.tensor, 'fused option into.tensor');
+  const { offset } = into;
+  const ldc = tensor.shape[tensor.rank - 1];
+  const sameLead = tensor.rank === lead.length + 1 && lead.every((d, i) => d === tensor.shape[i]);
+  if (!sameLead || !Number.isInteger(offset) || offset < 0 || offset + N > ldc)
+    throw new Error(
+      `ossify: fused cannot write its output [${lead.join(', ')}, ${N}] at channel ${offset} of ` +
+        `${shapeStr(tensor.shape)}: leading sizes must match, ` +
+        `channels ${offset}..${offset + N - 1} within its last axis (${ldc})`,
+    );
+  return { tensor, ldc, offset };
+}
+
 /** One inference launch (see the file comment); it throws under grad mode when x or w require gradients. */
 export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null, opts: FusedOptions = {}): Tensor => {
   if (isGradEnabled() && (x.requiresGrad || w?.requiresGrad))
@@ -75,52 +90,28 @@ export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null
       'ossify: fused records no gradients; run it under noGrad(), or use the differentiable ops for training',
     );
   const X = x.shape[x.rank - 1];
-  const into = opts.into && {
-    tensor: checkTensor(opts.into.tensor, 'fused option into.tensor'),
-    offset: opts.into.offset,
-  };
   const C = w ? (w.rank === 4 ? w.shape[2] : 0) : opts.from && opts.prologue ? opts.prologue.table.shape[1] : X;
   const off = opts.from?.offset ?? 0;
   if (!Number.isInteger(off) || off < 0 || off + C > X)
     throw new Error(`ossify: fused cannot read ${C} input channels from channel ${off} of ${shapeStr(x.shape)}`);
   const pm = map(opts.prologue, C, 'prologue', `the input ${shapeStr(x.shape)}`);
   const prologue = pm && { table: pm.table, relu: pm.activation === 'relu' };
-  const slice =
-    into &&
-    ((N: number, lead: readonly number[]) => {
-      const t = into.tensor;
-      const ldc = t.shape[t.rank - 1];
-      if (
-        t.rank !== lead.length + 1 ||
-        lead.some((d, i) => d !== t.shape[i]) ||
-        !Number.isInteger(into.offset) ||
-        into.offset < 0 ||
-        into.offset + N > ldc
-      ) {
-        throw new Error(
-          `ossify: fused cannot write its output [${lead.join(', ')}, ${N}] at channel ${into.offset} of ` +
-            `${shapeStr(t.shape)}: leading sizes must match, ` +
-            `channels ${into.offset}..${into.offset + N - 1} within its last axis (${ldc})`,
-        );
-      }
-      return { tensor: t, ldc, offset: into.offset };
-    });
+  const into = opts.into;
   if (!w) {
     if (opts.epilogue) throw new Error('ossify: fused takes an epilogue only with a convolution (w)');
     if (opts.pool) {
       if (!prologue || off || into) throw new Error('ossify: fused pooling takes a prologue, and no from or into');
       return pool2d(x, opts.pool, false, prologue);
     }
-    if (!prologue) {
-      if (!slice) throw new Error('ossify: fused without w, pool or prologue only copies into a slice (into)');
-      writeChannels(x, slice(X, x.shape.slice(0, -1)).tensor, into.offset);
-      return into.tensor;
-    }
-    const y = applyAffineTable(x, prologue.table, prologue.relu, off);
-    if (!slice) return y;
-    writeChannels(y, slice(C, y.shape.slice(0, -1)).tensor, into.offset);
-    y.dispose();
-    return into.tensor;
+    if (!prologue && !into)
+      throw new Error('ossify: fused without w, pool or prologue only copies into a slice (into)');
+    // The prologue alone, or a copy into the slice, or both.
+    const y = prologue ? applyAffineTable(x, prologue.table, prologue.relu, off) : x;
+    if (!into) return y;
+    const dst = target(into, y.shape[y.rank - 1], y.shape.slice(0, -1));
+    writeChannels(y, dst.tensor, dst.offset);
+    if (y !== x) y.dispose();
+    return dst.tensor;
   }
   const g = resolveConvGeometry(opts.from ? [...x.shape.slice(0, -1), C] : x.shape, w.shape, opts);
   if (g.groups !== 1) throw new Error(`ossify: fused takes dense convolutions (groups = 1), got groups = ${g.groups}`);
@@ -134,8 +125,8 @@ export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null
   const epi = map(opts.epilogue, g.Cout, 'epilogue', `the output of w ${shapeStr(w.shape)}`);
   const epilogue = epi && { table: epi.table.storage, activation: epi.activation };
   const M = g.N * g.OH * g.OW;
-  const target = slice?.(g.Cout, [g.N, g.OH, g.OW]);
-  if (!plain) return forwardGemm(x, w, null, g, epilogue, target);
+  const dst = into && target(into, g.Cout, [g.N, g.OH, g.OW]);
+  if (!plain) return forwardGemm(x, w, null, g, epilogue, dst);
   const pro = prologue && { table: prologue.table.storage, relu: prologue.relu };
   const y = matmulLaunch(
     reshape(x, [M, X]),
@@ -143,7 +134,7 @@ export const fused = defineOp('fused', ['x', 'w?'], (x: Tensor, w: Tensor | null
     false,
     false,
     checkSplits(opts.splits, 'fused'),
-    { epilogue, into: target, prologue: pro, from: opts.from ? { lda: X, offset: off } : undefined },
+    { epilogue, into: dst, prologue: pro, from: opts.from ? { lda: X, offset: off } : undefined },
   );
   return into ? y : reshape(y, [g.N, g.OH, g.OW, g.Cout]);
 });

@@ -1,7 +1,6 @@
 /**
- * The GEMM engine behind matmul and every convolution: a tiled core (two variants, one source each)
- * plus op-specific loaders that say how to read A and B and where to write C. Split-k runs long
- * reductions (the weight gradient of a convolution sums over N*H*W) across more workgroups.
+ * The GEMM engine behind matmul and every convolution: a tiled core plus op-specific loaders that say how to
+ * read A and B and where to write C. Split-k runs long reductions (e.g. over N*H*W) across more workgroups.
  */
 import { runtime, type BufferLike } from '../gpu/runtime.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
@@ -12,53 +11,54 @@ import sharedSrc from '../../shaders/gemm_shared.wgsl';
 import splitsSrc from '../../shaders/gemm_splits.wgsl';
 
 /**
- * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per
- * invocation, no barriers), 'regtile4' (4 rows), 'subgroup' (32 rows x vec4, A's rows shared across a
- * subgroup: the CPU default where fixed-size subgroups are granted, else it runs as 'regtile') and
- * 'subgroup8' (8 columns per invocation where A is read as vec4s, else 'subgroup'; the default with
- * 4-lane subgroups, bench/LAB.md #29, #30). `autotune` picks per shape.
+ * GEMM core variants: 'shared' (workgroup-memory tiles, the GPU default), 'regtile' (8 rows x vec4 per invocation,
+ * no barriers), 'regtile4' (4 rows), 'subgroup' (32 rows x vec4, A's rows shared across a subgroup: the CPU default
+ * where fixed-size subgroups are granted, else it runs as 'regtile') and 'subgroup8' (8 columns where A is read as
+ * vec4s, else 'subgroup'; the default with 4-lane subgroups, bench/LAB.md #29, #30). `autotune` picks per shape.
  */
 export type GemmVariant = 'regtile' | 'regtile4' | 'shared' | 'subgroup' | 'subgroup8';
+/** Per variant: most rows (bench/LAB.md #25) and columns per invocation, and whether subgroup lanes share A's rows. */
+const FORMS: Record<GemmVariant, { rows: number; cols: 4 | 8; subgroup: boolean }> = {
+  shared: { rows: 8, cols: 4, subgroup: false },
+  regtile: { rows: 8, cols: 4, subgroup: false },
+  regtile4: { rows: 4, cols: 4, subgroup: false },
+  subgroup: { rows: 32, cols: 4, subgroup: true },
+  subgroup8: { rows: 32, cols: 8, subgroup: true },
+};
 /** Every {@link GemmVariant}, for `setVariant('gemm', ...)` and `autotune`. */
-export const GEMM_VARIANTS: readonly GemmVariant[] = ['shared', 'regtile', 'regtile4', 'subgroup', 'subgroup8'];
-
-/** Most rows per invocation in the register-tiled variants (bench/LAB.md #25). */
-const maxRowsOf = (v: GemmVariant): number => (v === 'regtile4' ? 4 : v === 'subgroup' || v === 'subgroup8' ? 32 : 8);
-/** Columns per invocation: one vec4, or two in 'subgroup8'. */
-const colsOf = (v: GemmVariant): number => (v === 'subgroup8' ? 8 : 4);
-const isSubgroupForm = (v: GemmVariant): boolean => v === 'subgroup' || v === 'subgroup8';
+export const GEMM_VARIANTS = Object.keys(FORMS) as readonly GemmVariant[];
 /** Invocations per workgroup in the register-tiled variants. */
 const REG_INVOCATIONS = 64;
 const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /**
- * The register-tiled launch shape of an M x N output: rows per invocation `tm` and the workgroup
- * (wgX, wgY). The plain forms fit it to narrow and short outputs; the subgroup forms take one shape
- * for every M and N (each shape is a pipeline, and CPU adapters compile slowly: bench/LAB.md #55).
+ * The register-tiled launch shape of an M x N output: rows per invocation `tm` and the workgroup (wgX, wgY). The
+ * plain forms fit it to narrow and short outputs; the subgroup forms take one shape for every M and N (each shape is
+ * a pipeline, and CPU adapters compile slowly: bench/LAB.md #55).
  */
 function regShape(v: GemmVariant, M: number, N: number): { tm: number; wgX: number; wgY: number } {
-  if (isSubgroupForm(v)) {
+  if (FORMS[v].subgroup) {
     // A whole subgroup per workgroup row: lanes share A's rows.
     const sg = runtime().info.subgroupSize?.min ?? 1;
-    return { tm: maxRowsOf(v), wgX: sg, wgY: Math.max(1, Math.floor(REG_INVOCATIONS / sg)) };
+    return { tm: FORMS[v].rows, wgX: sg, wgY: Math.max(1, Math.floor(REG_INVOCATIONS / sg)) };
   }
-  const tm = Math.min(maxRowsOf(v), pow2ceil(M));
-  const quads = Math.ceil(N / colsOf(v)); // column groups, one per invocation
+  const tm = Math.min(FORMS[v].rows, pow2ceil(M));
+  // Lanes left idle when `count` items run in workgroups `size` wide.
+  const idle = (count: number, size: number): number => Math.ceil(count / size) * size - count;
+  const quads = Math.ceil(N / FORMS[v].cols); // column groups, one per invocation
   let wgX = Math.min(16, pow2ceil(quads));
   // Half as wide when that idles fewer columns (bench/LAB.md #28).
-  const idle = (w: number): number => Math.ceil(quads / w) * w - quads;
-  if (wgX / 2 >= 1 && idle(wgX / 2) < idle(wgX)) wgX /= 2;
+  if (wgX / 2 >= 1 && idle(quads, wgX / 2) < idle(quads, wgX)) wgX /= 2;
   const rowGroups = Math.ceil(M / tm);
   let wgY = Math.min(REG_INVOCATIONS / wgX, pow2ceil(rowGroups));
   // Likewise shorter while that idles fewer rows, keeping at least 16 invocations per workgroup.
-  const idleRows = (h: number): number => Math.ceil(rowGroups / h) * h - rowGroups;
-  while (wgY > 1 && wgX * wgY > 16 && idleRows(wgY / 2) < idleRows(wgY)) wgY /= 2;
+  while (wgY > 1 && wgX * wgY > 16 && idle(rowGroups, wgY / 2) < idle(rowGroups, wgY)) wgY /= 2;
   return { tm, wgX, wgY };
 }
 
 /**
- * Lanes that share A's rows in the subgroup form, or 0 when it cannot run: it needs 'subgroups', a
- * fixed subgroup size (4 on SwiftShader, 8 on lavapipe) and subgroups that fit in a workgroup row.
+ * Lanes that share A's rows in the subgroup form, or 0 when it cannot run: it needs 'subgroups', a fixed subgroup
+ * size (4 on SwiftShader, 8 on lavapipe) and subgroups that fit in a workgroup row.
  */
 function subgroupLanes(tm: number, wgX: number): number {
   const info = runtime().info;
@@ -75,7 +75,7 @@ const ROW_BLOCK = 8;
 function tiles(v: GemmVariant, M: number, N: number): [number, number] {
   if (v === 'shared') return [Math.ceil(N / 64), Math.ceil(M / 64)];
   const { tm, wgX, wgY } = regShape(v, M, N);
-  return [Math.ceil(N / (colsOf(v) * wgX)), Math.ceil(M / (tm * wgY))];
+  return [Math.ceil(N / (FORMS[v].cols * wgX)), Math.ceil(M / (tm * wgY))];
 }
 
 /** How many k-splits: enough workgroups to fill the device, each split at least 256 deep. */
@@ -106,10 +106,7 @@ export interface GemmCall {
   outShape: Shape;
   /** Force a split count (tests); by default chosen from the shape. */
   splits?: number;
-  /**
-   * K is this many blocks of K / batches, each its own product: the launch runs one split per block
-   * and returns their [batches, M * N] products unsummed (a batched matmul). No epilogue or `into` then.
-   */
+  /** K is this many blocks, each its own product (one split each): C is [batches, M * N]; no epilogue or `into`. */
   batches?: number;
   /** Loaders with aKStep, B bound as vec4s: with K % 4 == 0 the subgroup core steps k by 4. */
   kStep4?: boolean;
@@ -121,23 +118,25 @@ export interface GemmCall {
   kNext?: boolean;
   /** Applied to every element of C as it is stored ({@link GemmEpilogue}); needs `epiMode: u32` in Params. */
   epilogue?: GemmEpilogue;
-  /**
-   * Store C[m, n] at element m * ldc + offset + n of `tensor` (returned) instead of a fresh tensor:
-   * channels of a wider concatenation, or rows of a weight gradient's live window. Checked by the caller;
-   * needs `ldc` and `cOff` in Params (storeC writes c[(z * M + m) * ldc + cOff + n]).
-   */
-  into?: { tensor: Tensor; ldc: number; offset: number };
+  /** Store C into a wider tensor (returned; checked by the caller); needs `ldc` and `cOff` in Params. */
+  into?: GemmTarget;
 }
 
 /**
- * The activations a GEMM epilogue applies after its affine map: WGSL of `y` (a vec4<f32>) and a float64
- * reference. swish (SiLU) is y * sigmoid(y), written y / (1 + e^-y) (-0 where e^-y overflows).
+ * Where a GEMM may store C instead of a fresh tensor: C[m, n] at element m * ldc + offset + n of `tensor`
+ * (channels of a wider concatenation, or a weight gradient's live rows).
+ */
+export type GemmTarget = { tensor: Tensor; ldc: number; offset: number };
+
+/**
+ * The activations a GEMM epilogue applies after its affine map, as WGSL of `y` (a vec4<f32>). swish (SiLU) is
+ * y * sigmoid(y), written y / (1 + e^-y) (-0 where e^-y overflows).
  */
 export const EPILOGUE_ACTIVATIONS = {
-  linear: { wgsl: 'y', ref: (y: number): number => y },
-  relu: { wgsl: reluWgsl('y', 'vec4<f32>()'), ref: (y: number): number => (y < 0 ? 0 : y) },
-  sigmoid: { wgsl: '1.0 / (1.0 + exp(-y))', ref: (y: number): number => 1 / (1 + Math.exp(-y)) },
-  swish: { wgsl: 'y / (1.0 + exp(-y))', ref: (y: number): number => y / (1 + Math.exp(-y)) },
+  linear: 'y',
+  relu: reluWgsl('y', 'vec4<f32>()'),
+  sigmoid: '1.0 / (1.0 + exp(-y))',
+  swish: 'y / (1.0 + exp(-y))',
 } as const;
 /** An activation of {@link EPILOGUE_ACTIVATIONS} ('linear': the affine map alone). */
 export type EpilogueActivation = keyof typeof EPILOGUE_ACTIVATIONS;
@@ -153,15 +152,13 @@ export interface GemmEpilogue {
 }
 
 /** The uniform `epiMode`: 0 none, else 1 + the activation's index (one pipeline for all, bench/LAB.md #59). */
-function epilogueMode(e: GemmEpilogue | null | undefined): number {
-  return e ? 1 + ACTIVATIONS.indexOf(e.activation) : 0;
-}
+const epilogueMode = (e?: GemmEpilogue | null): number => (e ? 1 + ACTIVATIONS.indexOf(e.activation) : 0);
 
 // The activation by mode (a uniform switch; every invocation takes the same case).
 const EPI_ACT = `fn epiAct(y: vec4<f32>) -> vec4<f32> {
   switch p.epiMode {
 ${ACTIVATIONS.slice(1)
-  .map((a, i) => `    case ${i + 2}u: { return ${EPILOGUE_ACTIVATIONS[a].wgsl}; }`)
+  .map((a, i) => `    case ${i + 2}u: { return ${EPILOGUE_ACTIVATIONS[a]}; }`)
   .join('\n')}
     default: { return y; }
   }
@@ -175,12 +172,11 @@ fn epilogue(n: u32, v: f32) -> f32 {
   return epiAct(vec4<f32>(v * epi[n] + epi[p.N + n])).x;
 }`;
 /**
- * The fields of the loaders' Params (memoised). With `epiMode: u32` the kernel always carries the epilogue,
- * selected per dispatch, so that plain (training) and fused (inference) launches share one pipeline; with
- * `ldc` and `cOff`, C may go into a wider tensor.
+ * The fields of the loaders' Params (memoised). With `epiMode: u32` the kernel carries the epilogue, selected per
+ * dispatch (plain and fused launches share one pipeline); with `ldc` and `cOff`, C may go into a wider tensor.
  */
 const paramsOf = memo(
-  (loaders) =>
+  (loaders: string) =>
     new Set(Array.from(/struct\s+Params\s*\{([^}]*)\}/.exec(loaders)?.[1].matchAll(/(\w+)\s*:/g) ?? [], (m) => m[1])),
 );
 /**
@@ -204,20 +200,17 @@ fn rowMap(v: vec4<f32>, cm: mat2x4<f32>) -> vec4<f32> {
   return epiAct(v * cm[0] + cm[1]);
 }
 `;
-/** `f` memoised by its string argument (loaders are a few strings, reused: same string, cached pipeline). */
-function memo<T>(f: (key: string) => T): (key: string) => T {
+/** `f` memoised by its arguments (a lone string is its own key); the same string object keeps pipeline lookup cheap. */
+export function memo<A extends unknown[], T>(f: (...args: A) => T): (...args: A) => T {
   const m = new Map<string, T>();
-  return (key) => {
+  return (...args) => {
+    const key = args.length === 1 && typeof args[0] === 'string' ? args[0] : JSON.stringify(args);
     let v = m.get(key);
-    if (v === undefined) m.set(key, (v = f(key)));
+    if (v === undefined) m.set(key, (v = f(...args)));
     return v;
   };
 }
 const SPLITS = fillTemplate(splitsSrc, { EPILOGUE: EPILOGUE_FN });
-/** A read-only input of the call, bound as the epilogue's table when there is none (unread then). */
-const firstInput = (call: GemmCall): BufferLike => Object.values(call.inputs)[0];
-/** The loaders with the run-time epilogue as their row map (memoised). */
-const withEpilogue = memo((loaders) => `${loaders}\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}`);
 
 /** Options of the register-tiled core: how it reads A, its columns, its k loop (see {@link regtileCore}). */
 export interface CoreOptions {
@@ -239,18 +232,14 @@ export interface CoreOptions {
 
 /**
  * The register-tiled core for `tm` rows per invocation, per-row statements unrolled into variables
- * (`{{LOADERS}}` left to fill). In the subgroup form (`sgLanes` > 0) lane l loads A's rows l, l +
- * sgLanes, ... (with `rows4`: rows 4l..4l+3, ... as vec4s) and broadcasts them. Memoised (the same
- * string object keeps the pipeline cache cheap). Shared with the kernel lab.
+ * (`{{LOADERS}}` left to fill; memoised, shared with the kernel lab). In the subgroup form (`sgLanes` > 0)
+ * lane l loads A's rows l, l + sgLanes, ... (with `rows4`: rows 4l..4l+3, ... as vec4s) and broadcasts them.
  */
-export function regtileCore(tm: number, opts: CoreOptions = {}): string {
-  return coreOf(JSON.stringify([tm, opts]));
-}
-const coreOf = memo((key) => buildCore(...(JSON.parse(key) as [number, CoreOptions])));
+export const regtileCore = memo(buildCore);
 
 function buildCore(
   tm: number,
-  { sgLanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions,
+  { sgLanes = 0, k4 = false, a4 = false, rows4 = false, cols = 4, kNext = false, unrollNext = false }: CoreOptions = {},
 ): string {
   if ((a4 || rows4) && !sgLanes) throw new Error('ossify: internal error: vec4 reads of A need the subgroup form');
   if (rows4 && (a4 || tm % 4 !== 0))
@@ -426,9 +415,10 @@ const ROWS_LOADB4X4 =
   '\nfn loadB4x4(k: u32, n: u32) -> mat4x4<f32> { return mat4x4<f32>(loadB4(k, n), loadB4(k + 1u, n), ' +
   'loadB4(k + 2u, n), loadB4(k + 3u, n)); }\n';
 
+/** The loader functions that each flag of a call promises. */
 const FLAG_FNS = { kStep4: 'aKStep', vecA: 'loadA4', rowsA4: 'loadA4rows', kNext: 'aKNext' } as const;
 /** The WGSL functions that `loaders` define (memoised). */
-const loaderFns = memo((loaders) => new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1])));
+const loaderFns = memo((loaders: string) => new Set(Array.from(loaders.matchAll(/\bfn\s+(\w+)\s*\(/g), (m) => m[1])));
 
 /**
  * The loader contract, checked against core `v` reading A as `reads` says: the loaders (which declare
@@ -437,7 +427,6 @@ const loaderFns = memo((loaders) => new Set(Array.from(loaders.matchAll(/\bfn\s+
  *   (split z's C[m, n]);
  * - B[k, n] = loadB(k, n) (0 past N); loadB4(k, n) = B[k, n..n+3] and loadB4x4(k, n) = B[k..k+3, n..n+3]
  *   are generic when absent;
- * - optionally colMap and rowMap (see IDENTITY_ROW_MAP; not with an epiMode, whose they are);
  * - per flag: aKStep(aK(k), j) = aK(k + j) (kStep4); loadA4(row, aK(k)) = A[m, k..k+3] (vecA);
  *   loadA4rows(row, aK(k)) = A[m..m+3, k] (rowsA4); aKNext(aK(k)) = aK(k + 1) (kNext).
  * Throws naming the first function missing.
@@ -449,48 +438,37 @@ function checkLoaders(
 ): void {
   const fns = loaderFns(call.loaders);
   const { k4, a4, rows4, kNext } = reads;
-  const core = (): string =>
-    `the ${v} core${Object.keys(reads)
-      .filter((r) => reads[r as keyof typeof reads])
-      .join(', ')
-      .replace(/^./, ' with $&')}`;
-  const calls = [
-    'aRow',
-    'aK',
-    'loadA',
-    'storeC',
-    !fns.has('loadB4') && 'loadB',
-    k4 && !a4 && 'aKStep',
-    a4 && 'loadA4',
-    rows4 && 'loadA4rows',
-    kNext && 'aKNext',
-  ];
-  const fail = (what: string): never => {
+  const used = Object.keys(reads).filter((r) => reads[r as keyof typeof reads]);
+  const core = `the ${v} core${used.length ? ` with ${used.join(', ')}` : ''} needs`;
+  const calls = ['aRow', 'aK', 'loadA', 'storeC', !fns.has('loadB4') && 'loadB']
+    .concat(k4 && !a4 && 'aKStep', a4 && 'loadA4', rows4 && 'loadA4rows', kNext && 'aKNext')
+    .map((f) => [f, core]);
+  const flags = Object.entries(FLAG_FNS).map(([flag, f]) => [
+    call[flag as keyof typeof FLAG_FNS] && f,
+    `${flag} promises`,
+  ]);
+  const missing = [...calls, ...flags].find(([f]) => f && !fns.has(f));
+  if (missing)
     throw new Error(
-      `ossify: gemm '${call.label}': ${what}, which the loaders do not define (they define ` +
+      `ossify: gemm '${call.label}': ${missing[1]} ${missing[0]}, which the loaders do not define (they define ` +
         `${[...fns].join(', ') || 'no function'})`,
-    );
-  };
-  for (const f of calls) if (f && !fns.has(f)) fail(`${core()} needs ${f}`);
-  for (const [flag, f] of Object.entries(FLAG_FNS))
-    if (call[flag as keyof typeof FLAG_FNS] && !fns.has(f)) fail(`${flag} promises ${f}`);
-  if (fns.has('colMap') !== fns.has('rowMap'))
-    fail(`a row map needs both colMap and rowMap: ${fns.has('colMap') ? 'rowMap' : 'colMap'}`);
-  if (paramsOf(call.loaders).has('epiMode') && fns.has('rowMap'))
-    throw new Error(
-      `ossify: gemm '${call.label}': the epilogue is the row map, and the loaders define a rowMap of their own`,
     );
 }
 
-/** Loaders without their own `loadB4` / `loadB4x4` / row map get the generic ones (memoised). */
-export const completeLoaders: (loaders: string) => string = memo((loaders) => {
+/**
+ * The loaders completed for the cores (memoised): the run-time epilogue as their row map where their Params
+ * have `epiMode`, else the identity; the generic `loadB4` / `loadB4x4` where they define none.
+ */
+export const completeLoaders = memo((loaders: string) => {
   const fns = loaderFns(loaders);
+  const epilogue = paramsOf(loaders).has('epiMode');
   const missing = (f: string, wgsl: string): string => (fns.has(f) ? '' : wgsl);
   return (
     loaders +
+    (epilogue ? `\n${EPILOGUE_FN}\n${EPILOGUE_ROW_MAP}` : '') +
     missing('loadB4', SCALAR_LOADB4) +
     missing('loadB4x4', ROWS_LOADB4X4) +
-    missing('rowMap', IDENTITY_ROW_MAP)
+    (epilogue ? '' : IDENTITY_ROW_MAP)
   );
 });
 
@@ -509,14 +487,14 @@ export function resolveGemmVariant(call: GemmShape): { variant: GemmVariant; sgL
   );
   if (chosen === 'subgroup8' && !vectorA(call, 'subgroup8')) chosen = 'subgroup';
   const reg = regShape(chosen, call.M, call.N);
-  const sgLanes = isSubgroupForm(chosen) ? subgroupLanes(reg.tm, reg.wgX) : 0;
-  if (isSubgroupForm(chosen) && sgLanes === 0) return { variant: 'regtile', sgLanes: 0 };
+  const sgLanes = FORMS[chosen].subgroup ? subgroupLanes(reg.tm, reg.wgX) : 0;
+  if (FORMS[chosen].subgroup && sgLanes === 0) return { variant: 'regtile', sgLanes: 0 };
   return { variant: chosen, sgLanes };
 }
 
 /** The fraction of launched columns past N (idle lanes) with this register-tiled variant. */
 function idleColumns(v: GemmVariant, M: number, N: number): number {
-  const launched = tiles(v, M, N)[0] * colsOf(v) * regShape(v, M, N).wgX;
+  const launched = tiles(v, M, N)[0] * FORMS[v].cols * regShape(v, M, N).wgX;
   return (launched - N) / launched;
 }
 
@@ -549,7 +527,7 @@ export function gemm(call: GemmCall): Tensor {
   const nsplit = Math.max(1, Math.ceil(K / kPerSplit));
   // The epilogue rides on the store unless partial sums (split-k) are stored.
   const fused = call.epilogue && nsplit === 1 ? call.epilogue : null;
-  const loaders = completeLoaders(slot ? withEpilogue(call.loaders) : call.loaders);
+  const loaders = completeLoaders(call.loaders);
   // k steps of 4 only in the subgroup form (SwiftShader took minutes to compile the plain form's).
   const k4 = !!call.kStep4 && K % 4 === 0 && kPerSplit % 4 === 0 && sgLanes > 0;
   const a4 = sgLanes > 0 && vec4AStep(call);
@@ -565,7 +543,7 @@ export function gemm(call: GemmCall): Tensor {
           k4,
           a4,
           rows4,
-          cols: colsOf(v) as 4 | 8,
+          cols: FORMS[v].cols,
           kNext,
           unrollNext: sgLanes > 0 && rt.info.subgroupSize?.min === 4,
         });
@@ -587,7 +565,7 @@ export function gemm(call: GemmCall): Tensor {
   rt.dispatch(
     k,
     // Without an epilogue the table binding aliases an input (read-only bindings may; it is unread).
-    { ...call.inputs, c: out.storage, ...(slot ? { epi: fused?.table ?? firstInput(call) } : {}) },
+    { ...call.inputs, c: out.storage, ...(slot ? { epi: fused?.table ?? Object.values(call.inputs)[0] } : {}) },
     { ...call.params, ...strided, ...(slot ? { epiMode: epilogueMode(fused) } : {}), M, N, K, kPerSplit },
     [x, y, nsplit],
   );

@@ -5,7 +5,7 @@
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkBoolean, checkOptionalNumber } from '../validate.js';
 import { record } from '../autograd.js';
-import { gemm, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue } from './gemm.js';
+import { gemm, memo, rowMajorB, vec4A, SCALAR_B4, type GemmEpilogue, type GemmTarget } from './gemm.js';
 import type { BufferLike } from '../gpu/runtime.js';
 import { fillTemplate, reluWgsl } from '../gpu/wgsl.js';
 import loaderSrc from '../../shaders/gemm_matmul.wgsl';
@@ -14,43 +14,30 @@ import { broadcastShapes, broadcastTo } from './elementwise.js';
 import { sumTo } from './sum-raw.js';
 
 /**
- * The matmul loaders; `vecB` binds B as vec4s (B not transposed, N % 4 == 0), `vecA` binds A as vec4s
- * (A not transposed with K % 4 == 0, or transposed with M % 4 == 0), `vecBT` B transposed with K % 4 == 0;
- * `prologue` maps A's columns as they are read (see PRO_KEY); `epilogueSlot` declares the epilogue's uniform.
+ * The matmul loaders (memoised: a launch asks for them on every dispatch); `vecB` binds B as vec4s (B not transposed,
+ * N % 4 == 0), `vecA` binds A as vec4s (A not transposed with K % 4 == 0, or transposed with M % 4 == 0), `vecBT` B
+ * transposed with K % 4 == 0; `prologue` maps A's columns as read (PRO_KEY); `epilogueSlot` declares `epiMode`.
  */
-export function matmulLoaders(
-  vecB: boolean,
-  vecA = false,
-  vecBT = false,
-  prologue: 'none' | 'f32' | 'vec4' = 'none',
-  epilogueSlot = false,
-): string {
-  // Built once per combination: a launch asks for them on every dispatch.
-  const key = `${+vecB}${+vecA}${+vecBT}${prologue}${+epilogueSlot}`;
-  let code = LOADERS.get(key);
-  if (code === undefined) LOADERS.set(key, (code = buildLoaders(vecB, vecA, vecBT, prologue, epilogueSlot)));
-  return code;
-}
-const LOADERS = new Map<string, string>();
-
-function buildLoaders(
-  vecB: boolean,
-  vecA: boolean,
-  vecBT: boolean,
-  prologue: 'none' | 'f32' | 'vec4',
-  epilogueSlot: boolean,
-): string {
-  const b = vecBT
-    ? { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4 }
-    : { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '' };
-  return fillTemplate(loaderSrc, {
-    ...vec4A('a', vecA),
-    B_TYPE: b.B_TYPE,
-    B_LOADERS: matmulB(b.B_AT, b.B4, b.B4X4),
-    A_KEY: A_KEYS[prologue],
-    PARAMS: epilogueSlot ? ', epiMode: u32' : '',
-  });
-}
+export const matmulLoaders = memo(
+  (
+    vecB: boolean,
+    vecA: boolean = false,
+    vecBT: boolean = false,
+    prologue: 'none' | 'f32' | 'vec4' = 'none',
+    epilogueSlot: boolean = false,
+  ) => {
+    const b = vecBT
+      ? { B_TYPE: 'vec4<f32>', B_AT: 'b[i / 4u][i % 4u]', B4: SCALAR_B4, B4X4: TRANSPOSED_B4X4 }
+      : { ...rowMajorB('b', vecB ? 4 : 1), B4X4: '' };
+    return fillTemplate(loaderSrc, {
+      ...vec4A('a', vecA),
+      B_TYPE: b.B_TYPE,
+      B_LOADERS: matmulB(b.B_AT, b.B4, b.B4X4),
+      A_KEY: A_KEYS[prologue],
+      PARAMS: epilogueSlot ? ', epiMode: u32' : '',
+    });
+  },
+);
 
 /** The B loaders of a matmul: B[k, n], or B[n, k] when TB. */
 const matmulB = (at: string, b4: string, b4x4: string): string => `fn bAt(i: u32) -> f32 { return ${at}; }
@@ -65,10 +52,10 @@ fn loadB4(k: u32, n: u32) -> vec4<f32> {
 ${b4x4}`;
 
 /**
- * The k keys of the matmul loaders. Plain: k itself. With a prologue, a[m, k] is read as act(a[m, k] *
- * pro[k] + pro[K + k]), act = ReLU when PRO_RELU (DenseNet's pre-activation BN -> ReLU -> 1x1 conv): the
- * key carries k's coefficients, loaded once per k step rather than per row. The table is bound as vec4s
- * when K % 4 == 0 (s and t are then pro[k - k % 4 .. +3], lane r = k % 4 is k's own).
+ * The k keys of the matmul loaders. Plain: k itself. With a prologue, a[m, k] is read as act(a[m, k] * pro[k] +
+ * pro[K + k]), act = ReLU when PRO_RELU (DenseNet's pre-activation BN -> ReLU -> 1x1 conv): the key carries k's
+ * coefficients, loaded once per k step rather than per row. The table is bound as vec4s when K % 4 == 0 (s and t
+ * are then pro[k - k % 4 .. +3], lane r = k % 4 is k's own).
  */
 const PRO_KEY = `override PRO_RELU: bool = false;
 struct AKey { k: u32, r: u32, s: vec4<f32>, t: vec4<f32> }
@@ -127,8 +114,7 @@ export function checkSplits(splits: unknown, op: string): number | undefined {
 /** What only the inference-only fused op (src/kernels/fused.ts) adds to a GEMM launch. */
 export interface FusedParts {
   epilogue?: GemmEpilogue;
-  /** C's rows `ldc` long from column `offset` of `tensor` (checked by the caller). */
-  into?: { tensor: Tensor; ldc: number; offset: number };
+  into?: GemmTarget;
   prologue?: { table: BufferLike; relu: boolean };
   /** A is columns [offset, offset + K) of rows `lda` long. */
   from?: { lda: number; offset: number };
@@ -147,7 +133,7 @@ function matmulDims(a: Shape, b: Shape, ta: boolean, tb: boolean, aK?: number): 
   return [M, Ka, N];
 }
 
-/** One GEMM launch of C = op(A) op(B), with the fused op's extra parts. */
+/** One GEMM launch of the 2-D C = op(A) op(B) (rank 2 as the callers reshape it), with the fused op's extra parts. */
 export function matmulLaunch(
   a: Tensor,
   b: Tensor,
@@ -156,36 +142,55 @@ export function matmulLaunch(
   splits?: number,
   fused: FusedParts = {},
 ): Tensor {
-  if (a.rank !== 2 || b.rank !== 2)
-    throw new Error(`ossify: matmul takes 2-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
-  const from = fused.from;
-  const [M, Ka, N] = matmulDims(a.shape, b.shape, ta, tb, from ? b.shape[0] : undefined);
-  const lda = from?.lda ?? Ka;
-  const aOff = from?.offset ?? 0;
+  const dims = matmulDims(a.shape, b.shape, ta, tb, fused.from ? b.shape[0] : undefined);
+  return matmulGemm(a, b, ta, tb, dims, 0, splits, fused);
+}
+
+/**
+ * The GEMM of op(A) op(B), [M, Ka, N] = `dims`: one product, or (`batches` > 0) that many stacked [M, Ka]
+ * x [Ka, N] products, each its own split (bound whole: [batches, M, N]). Operands are read as vec4s where
+ * their rows allow; the label names the transposes (for profiles, and tuned choices keyed by label and shape).
+ */
+function matmulGemm(
+  a: Tensor,
+  b: Tensor,
+  ta: boolean,
+  tb: boolean,
+  [M, Ka, N]: [number, number, number],
+  batches: number,
+  splits?: number,
+  fused: FusedParts = {},
+): Tensor {
+  const lda = fused.from?.lda ?? Ka;
+  const aOff = fused.from?.offset ?? 0;
   const vecB = !tb && N % 4 === 0;
-  // B transposed with K % 4 == 0: loaded four k at a time along its rows (loadB4x4).
-  const vecBT = tb && Ka % 4 === 0;
+  // B transposed with K % 4 == 0: loaded four k at a time along its rows (loadB4x4; not batched).
+  const vecBT = !batches && tb && Ka % 4 === 0;
   const vecA = (vecB || vecBT) && !ta && Ka % 4 === 0 && lda % 4 === 0 && aOff % 4 === 0;
   // A transposed ([K, M] in memory) with M % 4 == 0: four rows of op(A) at one k are one vec4.
   const rowsA4 = ta && M % 4 === 0;
   const pro = fused.prologue;
-  // The untransposed layout (forward passes) carries the run-time epilogue; gradients never take one.
-  const slot = !ta && !tb;
-  // The label names the transposes (for profiles, and tuned choices keyed by label and shape).
+  const transposes = `${ta ? '_at' : ''}${tb ? '_bt' : ''}`;
   return gemm({
-    label: `matmul${ta ? '_at' : ''}${tb ? '_bt' : ''}${pro ? (pro.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`,
-    loaders: matmulLoaders(vecB, vecA || rowsA4, vecBT, pro ? (Ka % 4 === 0 ? 'vec4' : 'f32') : 'none', slot),
-    kStep4: vecB || (vecBT && vecA),
+    label: batches
+      ? `bmm${transposes}`
+      : `matmul${transposes}${pro ? (pro.relu ? '+pre-affine+relu' : '+pre-affine') : ''}`,
+    // The untransposed 2-D layout (forward passes) carries the run-time epilogue; gradients never take one.
+    loaders: batches
+      ? batchedLoaders(vecA || rowsA4, tb, N % 4 === 0)
+      : matmulLoaders(vecB, vecA || rowsA4, vecBT, pro ? (Ka % 4 === 0 ? 'vec4' : 'f32') : 'none', !ta && !tb),
+    kStep4: (vecB || (vecBT && vecA)) && Ka % 4 === 0,
     vecA,
     rowsA4,
     kNext: rowsA4,
     M,
     N,
-    K: Ka,
+    K: (batches || 1) * Ka,
+    batches,
     inputs: { a: a.storage, b: b.storage, ...(pro ? { pro: pro.table } : {}) },
-    params: { lda, aOff },
+    params: { ...(batches ? { Kb: Ka } : {}), lda, aOff },
     constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0, ...(pro ? { PRO_RELU: pro.relu ? 1 : 0 } : {}) },
-    outShape: [M, N],
+    outShape: batches ? [batches, M, N] : [M, N],
     splits,
     epilogue: fused.epilogue,
     into: fused.into,
@@ -209,7 +214,15 @@ const BMM_TRANSPOSED_B = `fn loadB(k: u32, n: u32) -> f32 {
   let q = divmod(k, p.Kb, p.invKb);
   return b[(q.x * p.N + n) * p.Kb + q.y];
 }`;
-const BMM_LOADERS = `${loaderSrc}\n${commonSrc}`;
+/** The batched matmul's loaders (memoised): A as vec4s when `vecA`, B rows as vec4s when `vecB` (untransposed). */
+const batchedLoaders = memo((vecA: boolean, tb: boolean, vecB: boolean) =>
+  fillTemplate(`${loaderSrc}\n${commonSrc}`, {
+    ...vec4A('a', vecA),
+    ...(tb ? { B_TYPE: 'f32', B_LOADERS: BMM_TRANSPOSED_B } : rowMajorB('b', vecB ? 4 : 1)),
+    A_KEY: BMM_KEY,
+    PARAMS: ', Kb: u32, invKb: f32',
+  }),
+);
 
 /**
  * The batched matmul op(A) op(B) of tensors [..., rows, cols] whose batch axes (all but the last two)
@@ -221,8 +234,8 @@ const BMM_LOADERS = `${loaderSrc}\n${commonSrc}`;
 function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
   if (a.rank < 2 || b.rank < 2)
     throw new Error(`ossify: matmul takes tensors of rank >= 2, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
-  const [M, Ka, N] = matmulDims(a.shape, b.shape, ta, tb);
-  const aCols = a.shape[a.rank - 1];
+  const dims = matmulDims(a.shape, b.shape, ta, tb);
+  const [M, Ka, N] = dims;
   const [bRows, bCols] = b.shape.slice(-2);
   let batch: number[];
   try {
@@ -231,54 +244,18 @@ function batchedMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
     throw new Error(`ossify: matmul batch axes of ${shapeStr(a.shape)} and ${shapeStr(b.shape)} do not broadcast`);
   }
   const batches = numel(batch);
-  const outShape = [...batch, M, N];
-  if (b.size === bRows * bCols && !ta) {
-    const a2 = a.alias([a.size / aCols, aCols]);
-    const b2 = b.alias([bRows, bCols]);
-    const out = matmulLaunch(a2, b2, false, tb);
-    a2.dispose();
-    b2.dispose();
-    const res = out.alias(outShape);
-    out.dispose();
-    return res;
-  }
-  if (batches * Ka >= 2 ** 24)
+  const fold = b.size === bRows * bCols && !ta;
+  if (!fold && batches * Ka >= 2 ** 24)
     throw new Error(`ossify: batched matmul needs batches * K < 2^24, got ${batches} x ${Ka} (split the batch)`);
   const full = (t: Tensor): Tensor => {
-    const want = [...batch, ...t.shape.slice(-2)];
+    const want = fold ? [t.size / t.shape[t.rank - 1], t.shape[t.rank - 1]] : [...batch, ...t.shape.slice(-2)];
     return numel(want) === t.size ? t.alias(want) : broadcastTo(t, want);
   };
   const [af, bf] = [full(a), full(b)];
-  // The vec4 paths of the 2-D matmul (matmulLaunch): B rows as vec4s, then A four k (or four rows) at once.
-  const vecB = !tb && N % 4 === 0;
-  const vecA = vecB && !ta && Ka % 4 === 0;
-  const rowsA4 = ta && M % 4 === 0;
-  const { B_TYPE, B_LOADERS } = tb ? { B_TYPE: 'f32', B_LOADERS: BMM_TRANSPOSED_B } : rowMajorB('b', N);
-  const out = gemm({
-    label: `bmm${ta ? '_at' : ''}${tb ? '_bt' : ''}`,
-    loaders: fillTemplate(BMM_LOADERS, {
-      ...vec4A('a', vecA || rowsA4),
-      B_TYPE,
-      B_LOADERS,
-      A_KEY: BMM_KEY,
-      PARAMS: ', Kb: u32, invKb: f32',
-    }),
-    kStep4: vecB && Ka % 4 === 0,
-    vecA,
-    rowsA4,
-    kNext: rowsA4,
-    M,
-    N,
-    K: batches * Ka,
-    batches,
-    inputs: { a: af.storage, b: bf.storage },
-    params: { Kb: Ka, lda: Ka, aOff: 0 },
-    constants: { TA: ta ? 1 : 0, TB: tb ? 1 : 0 },
-    outShape: [batches, M, N],
-  });
+  const out = fold ? matmulLaunch(af, bf, false, tb) : matmulGemm(af, bf, ta, tb, dims, batches);
   af.dispose();
   bf.dispose();
-  const res = out.alias(outShape);
+  const res = out.alias([...batch, M, N]);
   out.dispose();
   return res;
 }
