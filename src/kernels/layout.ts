@@ -1,22 +1,21 @@
 /**
  * Layout ops: permute/transpose, slice, pad, gather/indexSelect and the views squeeze/unsqueeze/flatten.
  * They move 32-bit words, so they take f32 and int32 tensors alike (gradients flow through the f32 ones).
- * One kernel per family, shapes as uniforms (one pipeline for every shape of rank <= 8):
- * - shaders/strided.wgsl: a gather or scatter through strides: permute (gradient: the inverse
- *   permutation) and slice (strides times steps; gradient: the scatter).
- * - shaders/pad_modes.wgsl maps each output element to its source per axis; the gradient is a slice of g
- *   (constant) or one pass per padded axis of shaders/pad_modes_grad.wgsl (padding is separable).
- * - shaders/gather.wgsl: out[o, k, i] = x[o, idx[k], i]; its gradient adds g back into a zero dx.
+ * The forwards are one kernel, shaders/strided.wgsl, shapes as uniforms (one pipeline for every shape of
+ * rank <= 8): a copy through strides whose axes may read their source index from a table. permute is
+ * strides (gradient: the inverse permutation), slice strides times steps (gradient: the scatter), pad a
+ * table of sources per padded axis (gradient: a slice of g, or for reflect and edge one pass per padded
+ * axis of shaders/pad_modes_grad.wgsl) and gather the indices as the table (gradient: shaders/gather.wgsl
+ * adds g back into a zero dx).
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkAxes, checkAxis, checkChoice, checkNumber, inRange, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
-import { fillTemplate, vecSource, vecTypes } from '../gpu/wgsl.js';
+import { vecSource, vecWidth } from '../gpu/wgsl.js';
 import stridedSrc from '../../shaders/strided.wgsl';
-import padSrc from '../../shaders/pad_modes.wgsl';
 import padGradSrc from '../../shaders/pad_modes_grad.wgsl';
-import gatherSrc from '../../shaders/gather.wgsl';
+import gatherGradSrc from '../../shaders/gather.wgsl';
 
 /** The largest rank the layout kernels take (their uniforms hold 8 extents and strides). */
 export const MAX_LAYOUT_RANK = 8;
@@ -55,47 +54,70 @@ function checkRank(x: Tensor, op: string): void {
     throw new Error(`ossify: ${op} takes tensors of rank <= ${MAX_LAYOUT_RANK}, got ${shapeStr(x.shape)}`);
 }
 
-/** Elements one invocation of the strided and pad kernels moves along the last axis (their PER). */
+/** Elements one invocation of the strided kernel moves along the last axis (its PER). */
 const PER = 8;
 
 /**
- * Merge the axes of a strided view that need no index arithmetic of their own: extents of 1 go, and an
- * axis whose stride is its inner neighbour's stride times that neighbour's extent joins it.
+ * One axis of a strided copy: `n` cells, `stride` elements apart on the strided side; a mapped axis reads
+ * cell c at the source index that entry `table + c` of the table names, of `extent` cells.
  */
-function coalesce(shape: readonly number[], strides: readonly number[]): [number[], number[]] {
-  const s: number[] = [];
-  const t: number[] = [];
-  shape.forEach((n, d) => {
-    if (n === 1) return;
-    const k = s.length - 1;
-    if (k >= 0 && t[k] === strides[d] * n) {
-      s[k] *= n;
-      t[k] = strides[d];
-    } else {
-      s.push(n);
-      t.push(strides[d]);
-    }
-  });
-  return s.length ? [s, t] : [[1], [1]];
+interface StridedAxis {
+  n: number;
+  stride: number;
+  table?: number;
+  extent?: number;
 }
 
 /**
- * The strided copy (unrecorded): a gather into a fresh tensor of `shape`, or, with `into`, a scatter of
- * x (of `shape`) into `into`. Strides and base count elements of the strided side.
+ * Merge the plain axes that need no index arithmetic of their own: extents of 1 go, and an axis whose
+ * stride is its inner neighbour's stride times that neighbour's extent joins it.
  */
-function strided(x: Tensor, shape: Shape, strides: readonly number[], base: number, into?: Tensor): Tensor {
+function coalesce(axes: readonly StridedAxis[]): StridedAxis[] {
+  const merged: StridedAxis[] = [];
+  for (const a of axes) {
+    const prev = merged[merged.length - 1];
+    if (a.table !== undefined) merged.push(a);
+    else if (prev && prev.table === undefined && prev.stride === a.stride * a.n)
+      merged[merged.length - 1] = { n: prev.n * a.n, stride: a.stride };
+    else if (a.n > 1) merged.push(a);
+  }
+  return merged.length ? merged : [{ n: 1, stride: 1 }];
+}
+
+/** Options of {@link strided}: a scatter `into` a tensor, or a gather's `table` (int32) and `fill` (bits). */
+interface StridedOptions {
+  into?: Tensor;
+  table?: Tensor;
+  fill?: number;
+}
+
+/**
+ * The strided copy (unrecorded; shaders/strided.wgsl): a gather into a fresh tensor of `shape`, or, with
+ * `into`, a scatter of x (of `shape`) into `into`. Strides and base count elements of the strided side.
+ */
+function strided(x: Tensor, shape: Shape, axes: readonly StridedAxis[], base: number, opts: StridedOptions = {}) {
   const rt = runtime();
-  const out = into ?? Tensor.empty(shape, { dtype: x.dtype });
-  const [cs, ct] = coalesce(shape, strides);
-  const r = cs.length;
-  const last = cs[r - 1];
-  const v = ct[r - 1] === 1 && last % 4 === 0 && base % 4 === 0 && ct.slice(0, -1).every((s) => s % 4 === 0) ? 4 : 1;
-  const vShape = [...cs.slice(0, -1), last / v];
-  const vStrides = ct.map((s, d) => (d === r - 1 ? s : s / v));
-  const n = numel(vShape.slice(0, -1)) * Math.ceil(vShape[r - 1] / PER);
-  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: into ? 1 : 0 });
-  const params = { n, rank: r, base: base / v, shape: pad8(vShape), stride: pad8(vStrides) };
-  rt.dispatch(k, { x: x.storage, out: out.storage }, params, rt.grid(n, 256));
+  const out = opts.into ?? Tensor.empty(shape, { dtype: x.dtype });
+  const merged = coalesce(axes);
+  const r = merged.length;
+  const last = merged[r - 1];
+  const plain = last.table === undefined && last.stride === 1;
+  const v = plain ? vecWidth(last.n, base, ...merged.slice(0, -1).map((a) => a.stride)) : 1;
+  const vAxes = merged.map((a, d) => (d === r - 1 ? { ...a, n: a.n / v } : { ...a, stride: a.stride / v }));
+  const n = numel(vAxes.slice(0, -1).map((a) => a.n)) * Math.ceil(vAxes[r - 1].n / PER);
+  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: opts.into ? 1 : 0 });
+  const params = {
+    n,
+    rank: r,
+    base: base / v,
+    fill: opts.fill ?? 0,
+    shape: pad8(vAxes.map((a) => a.n)),
+    stride: pad8(vAxes.map((a) => a.stride)),
+    table: pad8(vAxes.map((a) => a.table ?? -1)),
+    extent: pad8(vAxes.map((a) => a.extent ?? 0)),
+  };
+  const io = { x: x.storage, tab: (opts.table ?? x).storage, out: out.storage };
+  rt.dispatch(k, io, params, rt.grid(n, 256));
   return out;
 }
 
@@ -123,8 +145,13 @@ export function inversePermutation(perm: readonly number[]): number[] {
 /** x with its axes reordered (unrecorded; perm already checked). */
 export function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   const xs = rowMajorStrides(x.shape);
-  const [shape, strides] = [perm.map((a) => x.shape[a]), perm.map((a) => xs[a])];
-  return strided(x, shape, strides, 0);
+  const axes = perm.map((a) => ({ n: x.shape[a], stride: xs[a] }));
+  return strided(
+    x,
+    axes.map((a) => a.n),
+    axes,
+    0,
+  );
 }
 
 function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
@@ -198,10 +225,8 @@ export const slice = defineOp('slice', ['x:any'], (x: Tensor, ranges: readonly (
     );
   }
   const xs = rowMajorStrides(x.shape);
-  const shape: number[] = [];
-  const strides: number[] = [];
   let base = 0;
-  x.shape.forEach((n, d) => {
+  const axes = x.shape.map((n, d) => {
     const r = ranges[d];
     const [start, step, len] = r === undefined ? [0, 1, n] : sliceIndices(n, r, `slice range of axis ${d}`);
     if (len === 0) {
@@ -209,12 +234,12 @@ export const slice = defineOp('slice', ['x:any'], (x: Tensor, ranges: readonly (
         `ossify: slice range of axis ${d} ${showValue(r)} selects no element of ${n} (ossify has no empty tensors)`,
       );
     }
-    shape.push(len);
-    strides.push(xs[d] * step);
     base += start * xs[d];
+    return { n: len, stride: xs[d] * step };
   });
-  const out = strided(x, shape, strides, base);
-  return record('slice', [x], out, [], (g) => [strided(g, shape, strides, base, Tensor.zeros(x.shape))]);
+  const shape = axes.map((a) => a.n);
+  const out = strided(x, shape, axes, base);
+  return record('slice', [x], out, [], (g) => [strided(g, shape, axes, base, { into: Tensor.zeros(x.shape) })]);
 });
 
 /** How {@link pad} fills the new cells. */
@@ -231,6 +256,14 @@ export interface PadOptions {
   mode?: PadMode;
   /** The constant mode's value (default 0; any number, NaN and infinities too; an integer for int32 tensors). */
   value?: number;
+}
+
+/** The source of cell c (counted from the first original cell) of an axis of n cells padded in `mode`. */
+function padSource(c: number, n: number, mode: PadMode): number {
+  if (c >= 0 && c < n) return c;
+  if (mode === 'edge') return Math.min(Math.max(c, 0), n - 1);
+  if (mode === 'reflect') return c < 0 ? -c : 2 * (n - 1) - c;
+  return n;
 }
 
 /** Pad-grad along one axis (reflect or edge) of g, whose axis `axis` is padded to P from `len`. */
@@ -279,45 +312,40 @@ export const pad = defineOp(
         }
       });
     }
-    const before = paddings.map((p) => p[0]);
-    const shape = x.shape.map((n, d) => n + paddings[d][0] + paddings[d][1]);
-    const r = x.rank;
-    // Runs of unpadded axes merge into one (fewer integer divisions per element).
-    const inM: number[] = [];
-    const befM: number[] = [];
-    const padM: number[] = [];
-    x.shape.forEach((n, d) => {
-      const padded = paddings[d][0] + paddings[d][1] > 0;
-      const k = inM.length - 1;
-      if (!padded && k >= 0 && padM[k] === 0) inM[k] *= n;
-      else {
-        inM.push(n);
-        befM.push(paddings[d][0]);
-        padM.push(paddings[d][0] + paddings[d][1]);
-      }
+    // One table of source cells per padded axis (shaders/strided.wgsl), x.shape[d] where the constant fills.
+    const xs = rowMajorStrides(x.shape);
+    const sources: number[] = [];
+    const axes = x.shape.map((n, d): StridedAxis => {
+      const [before, after] = paddings[d];
+      if (before + after === 0) return { n, stride: xs[d] };
+      const table = sources.length;
+      for (let c = -before; c < n + after; c++) sources.push(padSource(c, n, mode));
+      return { n: before + n + after, stride: xs[d], table, extent: n };
     });
-    const m = inM.length;
-    const v = padM[m - 1] === 0 && inM[m - 1] % 4 === 0 ? 4 : 1;
-    const vIn = inM.map((n, d) => (d === m - 1 ? n / v : n));
-    const vShape = vIn.map((n, d) => n + padM[d]);
-    const bits = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
-    const out = Tensor.empty(shape, { dtype: x.dtype });
-    const rt = runtime();
-    const n = numel(vShape.slice(0, -1)) * Math.ceil(vShape[m - 1] / PER);
-    const modeId = PAD_MODES.indexOf(mode);
-    const k = rt.kernel('pad-modes', vecSource(padSrc, v));
-    const shapes = { shape: pad8(vShape), inShape: pad8(vIn), before: pad8(befM) };
-    const params = { n, rank: m, mode: modeId, value: bits, ...shapes };
-    rt.dispatch(k, { x: x.storage, out: out.storage }, params, rt.grid(n, 256));
+    const shape = axes.map((a) => a.n);
+    const table = sources.length ? Tensor.from(new Int32Array(sources), [sources.length]) : undefined;
+    const fill = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
+    const out = strided(x, shape, axes, 0, { table, fill });
     return record('pad', [x], out, [], (g) => {
       if (mode === 'constant') {
         const gs = rowMajorStrides(shape);
-        return [strided(g, x.shape, gs, dot(before, gs))];
+        const crop = x.shape.map((n, d) => ({ n, stride: gs[d] }));
+        return [
+          strided(
+            g,
+            x.shape,
+            crop,
+            dot(
+              paddings.map((p) => p[0]),
+              gs,
+            ),
+          ),
+        ];
       }
       let cur = g;
-      for (let d = r - 1; d >= 0; d--) {
+      for (let d = x.rank - 1; d >= 0; d--) {
         if (paddings[d][0] + paddings[d][1] === 0) continue;
-        const next = padGradAxis(cur, d, x.shape[d], paddings[d][0], modeId);
+        const next = padGradAxis(cur, d, x.shape[d], paddings[d][0], PAD_MODES.indexOf(mode));
         if (cur !== g) cur.dispose();
         cur = next;
       }
@@ -326,30 +354,23 @@ export const pad = defineOp(
   },
 );
 
-/** gather's launch (unchecked): x [outer, len, inner] and flat indices -> [outer, nIdx, inner]. */
+/** gather's launch (axis checked): x as [outer, len, inner] and flat indices -> [outer, nIdx, inner]. */
 function gatherImpl(op: string, x: Tensor, indices: Tensor, ax: number): Tensor {
-  checkRank(x, op);
   const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
-  if (outShape.length > MAX_LAYOUT_RANK)
-    throw new Error(
-      `ossify: ${op} would give rank ${outShape.length} (${shapeStr(outShape)}), over ${MAX_LAYOUT_RANK}`,
-    );
   const outer = numel(x.shape.slice(0, ax));
   const len = x.shape[ax];
   const inner = numel(x.shape.slice(ax + 1));
-  const v = inner % 4 === 0 ? 4 : 1;
-  const rt = runtime();
-  const launch = (src: Tensor, dst: Tensor, grad: boolean, n: number) => {
-    const wgsl = fillTemplate(gatherSrc, { T: vecTypes(v)[grad ? 'T' : 'U'] });
-    const k = rt.kernel(grad ? 'gather-grad' : 'gather', wgsl, { GRAD: grad ? 1 : 0 });
-    const io = { x: src.storage, idx: indices.storage, out: dst.storage };
-    rt.dispatch(k, io, { n, len, nIdx: indices.size, inner: inner / v }, rt.grid(n, 256));
-  };
-  const out = Tensor.empty(outShape, { dtype: x.dtype });
-  launch(x, out, false, outer * indices.size * Math.ceil(inner / v / PER));
+  const rows = { n: indices.size, stride: inner, table: 0, extent: len };
+  const axes = [{ n: outer, stride: len * inner }, rows, { n: inner, stride: 1 }];
+  const out = strided(x, outShape, axes, 0, { table: indices });
   return record(op, [x, indices], out, [indices], (g) => {
+    const rt = runtime();
     const dx = Tensor.zeros(x.shape);
-    launch(g, dx, true, (outer * inner) / v);
+    const v = vecWidth(inner);
+    const n = (outer * inner) / v;
+    const io = { g: g.storage, idx: indices.storage, dx: dx.storage };
+    const params = { n, len, nIdx: indices.size, inner: inner / v };
+    rt.dispatch(rt.kernel('gather-grad', vecSource(gatherGradSrc, v)), io, params, rt.grid(n, 256));
     return [dx, null];
   });
 }
