@@ -1,20 +1,32 @@
 /**
- * Layout ops: permute/transpose, slice, pad, gather/indexSelect and the views squeeze/unsqueeze/flatten.
+ * Layout ops: permute/transpose, slice, pad (and zeroPad2d), gather/indexSelect and the views
+ * squeeze/unsqueeze/flatten.
  * They move 32-bit words, so they take f32 and int32 tensors alike (gradients flow through the f32 ones).
  * The forwards are one kernel, shaders/strided.wgsl, shapes as uniforms (one pipeline for every shape of
  * rank <= 8): a copy through strides whose axes may read their source index from a table. permute is
  * strides (gradient: the inverse permutation), slice strides times steps (gradient: the scatter), pad a
  * table of sources per padded axis (gradient: a slice of g, or for reflect and edge one pass per padded
  * axis of shaders/pad_modes_grad.wgsl) and gather the indices as the table (gradient: shaders/gather.wgsl
- * adds g back into a zero dx).
+ * adds g back into a zero dx). zeroPad2d, which the backbones run, keeps its own window copy
+ * (shaders/pad.wgsl: padding copies x into the middle of a zero-filled larger image; its gradient crops).
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
-import { checkAxes, checkAxis, checkChoice, checkNumber, inRange, showValue, withDefault } from '../validate.js';
+import {
+  checkAxes,
+  checkAxis,
+  checkChoice,
+  checkNumber,
+  checkSides,
+  inRange,
+  showValue,
+  withDefault,
+} from '../validate.js';
 import { record } from '../autograd.js';
 import { vecSource, vecWidth } from '../gpu/wgsl.js';
 import stridedSrc from '../../shaders/strided.wgsl';
 import padGradSrc from '../../shaders/pad_modes_grad.wgsl';
+import zeroPadSrc from '../../shaders/pad.wgsl';
 import gatherGradSrc from '../../shaders/gather.wgsl';
 
 /** The largest rank the layout kernels take (their uniforms hold 8 extents and strides). */
@@ -84,18 +96,18 @@ function coalesce(axes: readonly StridedAxis[]): StridedAxis[] {
   return merged.length ? merged : [{ n: 1, stride: 1 }];
 }
 
-/** Options of {@link strided}: a scatter `into` a tensor, or a gather's `table` (int32) and `fill` (bits). */
-interface StridedOptions {
-  into?: Tensor;
-  table?: Tensor;
-  fill?: number;
-}
-
 /**
- * The strided copy (unrecorded; shaders/strided.wgsl): a gather into a fresh tensor of `shape`, or, with
- * `into`, a scatter of x (of `shape`) into `into`. Strides and base count elements of the strided side.
+ * The strided copy (unrecorded; shaders/strided.wgsl): a gather into a fresh tensor of `shape` (mapped axes
+ * read the int32 `table`, `fill` the bits outside), or a scatter of x (of `shape`) `into` a tensor. Strides
+ * and base count elements of the strided side.
  */
-function strided(x: Tensor, shape: Shape, axes: readonly StridedAxis[], base: number, opts: StridedOptions = {}) {
+function strided(
+  x: Tensor,
+  shape: Shape,
+  axes: readonly StridedAxis[],
+  base: number,
+  opts: { into?: Tensor; table?: Tensor; fill?: number } = {},
+) {
   const rt = runtime();
   const out = opts.into ?? Tensor.empty(shape, { dtype: x.dtype });
   const merged = coalesce(axes);
@@ -106,16 +118,10 @@ function strided(x: Tensor, shape: Shape, axes: readonly StridedAxis[], base: nu
   const vAxes = merged.map((a, d) => (d === r - 1 ? { ...a, n: a.n / v } : { ...a, stride: a.stride / v }));
   const n = numel(vAxes.slice(0, -1).map((a) => a.n)) * Math.ceil(vAxes[r - 1].n / PER);
   const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: opts.into ? 1 : 0 });
-  const params = {
-    n,
-    rank: r,
-    base: base / v,
-    fill: opts.fill ?? 0,
-    shape: pad8(vAxes.map((a) => a.n)),
-    stride: pad8(vAxes.map((a) => a.stride)),
-    table: pad8(vAxes.map((a) => a.table ?? -1)),
-    extent: pad8(vAxes.map((a) => a.extent ?? 0)),
-  };
+  const perAxis = (f: (a: StridedAxis) => number) => pad8(vAxes.map(f));
+  const shapes = { shape: perAxis((a) => a.n), stride: perAxis((a) => a.stride) };
+  const tables = { table: perAxis((a) => a.table ?? -1), extent: perAxis((a) => a.extent ?? 0) };
+  const params = { n, rank: r, base: base / v, fill: opts.fill ?? 0, ...shapes, ...tables };
   const io = { x: x.storage, tab: (opts.table ?? x).storage, out: out.storage };
   rt.dispatch(k, io, params, rt.grid(n, 256));
   return out;
@@ -354,6 +360,35 @@ export const pad = defineOp(
   },
 );
 
+/** Per-side padding [top, bottom, left, right]. */
+export type Pad2d = readonly [number, number, number, number];
+
+/** out = x[:, i + offY, j + offX, :] inside x, else 0, with out of spatial size OH x OW. */
+function windowCopy(x: Tensor, OH: number, OW: number, offY: number, offX: number): Tensor {
+  const [N, H, W, C] = x.shape;
+  const rt = runtime();
+  const out = Tensor.empty([N, OH, OW, C]);
+  const v = vecWidth(C);
+  const total = out.size / v;
+  rt.dispatch(
+    rt.kernel('pad', vecSource(zeroPadSrc, v)),
+    { x: x.storage, out: out.storage },
+    { total, H, W, C: C / v, OH, OW, offY, offX },
+    rt.grid(total, 256),
+  );
+  return out;
+}
+
+/** Pad an NHWC tensor with zeros (Keras's ZeroPadding2D): [N, H + top + bottom, W + left + right, C]. Differentiable. */
+export const zeroPad2d = defineOp('zeroPad2d', ['x'], (x: Tensor, pad: Pad2d): Tensor => {
+  if (x.rank !== 4) throw new Error(`ossify: zeroPad2d takes an NHWC tensor, got ${shapeStr(x.shape)}`);
+  checkSides(pad, 'zeroPad2d padding');
+  const [, H, W] = x.shape;
+  const [t, b, l, r] = pad;
+  const out = windowCopy(x, H + t + b, W + l + r, -t, -l);
+  return record('zeroPad2d', [x], out, [], (g) => [windowCopy(g, H, W, t, l)]);
+});
+
 /** gather's launch (axis checked): x as [outer, len, inner] and flat indices -> [outer, nIdx, inner]. */
 function gatherImpl(op: string, x: Tensor, indices: Tensor, ax: number): Tensor {
   const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
@@ -522,6 +557,16 @@ export function padReference(
     data[i] = x.data[at];
   }
   return { data, shape };
+}
+
+/** Float64 reference of {@link zeroPad2d}. */
+export function zeroPad2dReference(
+  x: ArrayLike<number>,
+  shape: Shape,
+  pad: Pad2d,
+): { out: Float64Array; shape: number[] } {
+  const r = padReference({ data: x, shape }, [[0, 0], pad.slice(0, 2), pad.slice(2), [0, 0]] as [number, number][]);
+  return { out: r.data, shape: r.shape };
 }
 
 /** Float64 reference of {@link gather} (out-of-range indices read 0). */
