@@ -105,17 +105,9 @@ export const conv3d = defineOp(
       );
     if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout))
       throw new Error(`ossify: conv3d bias must be [${Cout}], got ${shapeStr(bias.shape)}`);
-    const y = overDepth(
-      x,
-      axes[0],
-      0,
-      (xs, dz) =>
-        conv2d(xs, reshape(slice(w, [{ start: dz, stop: dz + 1 }]), [KH, KW, Cig, Cout]), null, {
-          ...opts2d(axes),
-          groups,
-        }),
-      add,
-    );
+    const tap = (dz: number) => reshape(slice(w, [{ start: dz, stop: dz + 1 }]), [KH, KW, Cig, Cout]);
+    const conv = (xs: Tensor, dz: number) => conv2d(xs, tap(dz), null, { ...opts2d(axes), groups });
+    const y = overDepth(x, axes[0], 0, conv, add);
     return reshape(bias ? add(y, bias) : y, [x.shape[0], ...axes.map((a) => a.out), Cout]);
   },
 );
@@ -134,15 +126,10 @@ function pool3d(x: Tensor, opts: Pool3dOptions, isMax: boolean): Tensor {
       `ossify: the ${op} window at output depth ${empty} reads only padding: use less padding or dilation`,
     );
   const countIncludePad = opts.countIncludePad ?? false;
-  const size2d = [axes[1].k, axes[2].k] as [number, number];
+  const size = [axes[1].k, axes[2].k] as [number, number];
+  const pool = (xs: Tensor) => pool2d(xs, { ...opts2d(axes), size, countIncludePad }, isMax);
   // Max: slices outside the volume are -inf (never win); average: 0 (add nothing).
-  const y = overDepth(
-    x,
-    ad,
-    isMax ? -Infinity : 0,
-    (xs) => pool2d(xs, { ...opts2d(axes), size: size2d, countIncludePad }, isMax),
-    isMax ? maximum : add,
-  );
+  const y = overDepth(x, ad, isMax ? -Infinity : 0, pool, isMax ? maximum : add);
   const out = reshape(y, [x.shape[0], ...axes.map((a) => a.out), x.shape[4]]);
   if (isMax) return out;
   // The 2-D pooling divided by the real (or all) cells of each slice; the depth divisor per output depth.

@@ -97,19 +97,19 @@ function coalesce(axes: readonly StridedAxis[]): StridedAxis[] {
 }
 
 /**
- * The strided copy (unrecorded; shaders/strided.wgsl): a gather into a fresh tensor of `shape` (mapped axes
- * read the int32 `table`, `fill` the bits outside), or a scatter of x (of `shape`) `into` a tensor. Strides
- * and base count elements of the strided side.
+ * The strided copy (unrecorded; shaders/strided.wgsl): a gather into `out` (default: a fresh tensor of
+ * `shape`; mapped axes read the int32 `table`, `fill` the bits outside), or a `scatter` of x (of `shape`)
+ * into `out`. Strides and base count elements of the strided side.
  */
 function strided(
   x: Tensor,
   shape: Shape,
   axes: readonly StridedAxis[],
   base: number,
-  opts: { into?: Tensor; table?: Tensor; fill?: number } = {},
+  opts: { out?: Tensor; scatter?: boolean; table?: Tensor; fill?: number } = {},
 ) {
   const rt = runtime();
-  const out = opts.into ?? Tensor.empty(shape, { dtype: x.dtype });
+  const out = opts.out ?? Tensor.empty(shape, { dtype: x.dtype });
   const merged = coalesce(axes);
   const r = merged.length;
   const last = merged[r - 1];
@@ -117,7 +117,7 @@ function strided(
   const v = plain ? vecWidth(last.n, base, ...merged.slice(0, -1).map((a) => a.stride)) : 1;
   const vAxes = merged.map((a, d) => (d === r - 1 ? { ...a, n: a.n / v } : { ...a, stride: a.stride / v }));
   const n = numel(vAxes.slice(0, -1).map((a) => a.n)) * Math.ceil(vAxes[r - 1].n / PER);
-  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: opts.into ? 1 : 0 });
+  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: opts.scatter ? 1 : 0 });
   const perAxis = (f: (a: StridedAxis) => number) => pad8(vAxes.map(f));
   const shapes = { shape: perAxis((a) => a.n), stride: perAxis((a) => a.stride) };
   const tables = { table: perAxis((a) => a.table ?? -1), extent: perAxis((a) => a.extent ?? 0) };
@@ -245,7 +245,9 @@ export const slice = defineOp('slice', ['x:any'], (x: Tensor, ranges: readonly (
   });
   const shape = axes.map((a) => a.n);
   const out = strided(x, shape, axes, base);
-  return record('slice', [x], out, [], (g) => [strided(g, shape, axes, base, { into: Tensor.zeros(x.shape) })]);
+  return record('slice', [x], out, [], (g) => [
+    strided(g, shape, axes, base, { out: Tensor.zeros(x.shape), scatter: true }),
+  ]);
 });
 
 /** How {@link pad} fills the new cells. */
@@ -318,40 +320,31 @@ export const pad = defineOp(
         }
       });
     }
+    const before = paddings.map((p) => p[0]);
+    const shape = x.shape.map((n, d) => before[d] + n + paddings[d][1]);
+    const out = Tensor.empty(shape, { dtype: x.dtype });
     // One table of source cells per padded axis (shaders/strided.wgsl), x.shape[d] where the constant fills.
     const xs = rowMajorStrides(x.shape);
     const sources: number[] = [];
     const axes = x.shape.map((n, d): StridedAxis => {
-      const [before, after] = paddings[d];
-      if (before + after === 0) return { n, stride: xs[d] };
+      if (shape[d] === n) return { n, stride: xs[d] };
       const table = sources.length;
-      for (let c = -before; c < n + after; c++) sources.push(padSource(c, n, mode));
-      return { n: before + n + after, stride: xs[d], table, extent: n };
+      for (let c = -before[d]; c < shape[d] - before[d]; c++) sources.push(padSource(c, n, mode));
+      return { n: shape[d], stride: xs[d], table, extent: n };
     });
-    const shape = axes.map((a) => a.n);
     const table = sources.length ? Tensor.from(new Int32Array(sources), [sources.length]) : undefined;
     const fill = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
-    const out = strided(x, shape, axes, 0, { table, fill });
+    strided(x, shape, axes, 0, { out, table, fill });
     return record('pad', [x], out, [], (g) => {
       if (mode === 'constant') {
         const gs = rowMajorStrides(shape);
         const crop = x.shape.map((n, d) => ({ n, stride: gs[d] }));
-        return [
-          strided(
-            g,
-            x.shape,
-            crop,
-            dot(
-              paddings.map((p) => p[0]),
-              gs,
-            ),
-          ),
-        ];
+        return [strided(g, x.shape, crop, dot(before, gs))];
       }
       let cur = g;
       for (let d = x.rank - 1; d >= 0; d--) {
-        if (paddings[d][0] + paddings[d][1] === 0) continue;
-        const next = padGradAxis(cur, d, x.shape[d], paddings[d][0], PAD_MODES.indexOf(mode));
+        if (shape[d] === x.shape[d]) continue;
+        const next = padGradAxis(cur, d, x.shape[d], before[d], PAD_MODES.indexOf(mode));
         if (cur !== g) cur.dispose();
         cur = next;
       }
