@@ -16,13 +16,7 @@ import { checkPair, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
 import { add } from './elementwise.js';
-import {
-  conv2d,
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  checkConv2dOptions,
-  type Conv2dOptions,
-} from './conv2d.js';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, checkConv2dOptions, type Conv2dOptions } from './conv2d.js';
 import { forEachWindow, samePadding, type WindowAxis } from './window.js';
 
 /** Options of {@link conv2dTranspose}. Scalars apply to both axes; pairs are [vertical, horizontal]. */

@@ -372,7 +372,7 @@ function windowCopy(x: Tensor, OH: number, OW: number, offY: number, offX: numbe
   return out;
 }
 
-/** Pad an NHWC tensor with zeros (Keras's ZeroPadding2D): [N, H + top + bottom, W + left + right, C]. Differentiable. */
+/** Pad NHWC images with zeros (Keras's ZeroPadding2D): [N, H + top + bottom, W + left + right, C]. Differentiable. */
 export const zeroPad2d = defineOp('zeroPad2d', ['x'], (x: Tensor, pad: Pad2d): Tensor => {
   if (x.rank !== 4) throw new Error(`ossify: zeroPad2d takes an NHWC tensor, got ${shapeStr(x.shape)}`);
   checkSides(pad, 'zeroPad2d padding');
