@@ -1,30 +1,20 @@
-// The strided copy of 32-bit words (f32 and int32 alike) under permute, slice, pad and gather. With c the
-// coordinates of element i in `shape`: out[i] = x[base + sum_d src_d(c_d) * stride_d], where src_d(c) is c,
-// or on a mapped axis (table_d >= 0) the entry tab[table_d + c]: gather's indices, pad's sources. An entry
-// counts from the end of the axis's `extent` when negative and reads `fill` (its bits) outside it. SCATTER
-// (plain axes only) writes the other way, out[base + ...] = x[i] (slice's gradient, into zeros). Each
-// invocation moves a run of PER elements along the last axis (index arithmetic once per run); n counts
-// runs. U is u32, or vec4<u32> when the last axis is plain and contiguous and everything is a multiple of 4.
+// The strided copy of 32-bit words (f32 and int32 alike) under permute, slice and pad. With c the coordinates
+// of element i in `shape`: out[i] = x[base + sum_d src_d(c_d) * stride_d], where src_d(c) is c, or on a
+// mapped axis (table_d >= 0) the entry tab[table_d + c] (pad's sources per padded axis), -1 reading `fill`
+// (its bits). SCATTER (plain axes only) writes the other way, out[base + ...] = x[i] (slice's gradient, into
+// zeros). Each invocation moves a run of PER elements along the last axis (index arithmetic once per run);
+// n counts runs. U is u32, or vec4<u32> when the last axis is plain and contiguous and everything is a
+// multiple of 4.
 const PER = 8u;
 override SCATTER: bool = false;
 struct Params {
   n: u32, rank: u32, base: i32, fill: u32,
-  shape: array<vec4<u32>, 2>, stride: array<vec4<i32>, 2>, table: array<vec4<i32>, 2>, extent: array<vec4<i32>, 2>,
+  shape: array<vec4<u32>, 2>, stride: array<vec4<i32>, 2>, table: array<vec4<i32>, 2>,
 }
 @group(0) @binding(0) var<storage, read> x: array<{{U}}>;
 @group(0) @binding(1) var<storage, read> tab: array<i32>;
 @group(0) @binding(2) var<storage, read_write> out: array<{{U}}>;
 @group(0) @binding(3) var<uniform> p: Params;
-
-// The source index of coordinate c on axis d, or -1 where it reads the fill.
-fn source(d: u32, c: u32) -> i32 {
-  let start = p.table[d / 4u][d % 4u];
-  if (start < 0) { return i32(c); }
-  let n = p.extent[d / 4u][d % 4u];
-  var s = tab[u32(start) + c];
-  s = select(s, s + n, s < 0);
-  return select(-1, s, s >= 0 && s < n);
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -42,22 +32,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var d = i32(last) - 1; d >= 0; d--) {
     let q = u32(d) / 4u;
     let r = u32(d) % 4u;
-    let s = source(u32(d), rem % p.shape[q][r]);
+    let c = rem % p.shape[q][r];
     rem = rem / p.shape[q][r];
+    let start = p.table[q][r];
+    var s = i32(c);
+    if (start >= 0) { s = tab[u32(start) + c]; }
     fill = fill || s < 0;
     at += s * p.stride[q][r];
   }
   let flat = row * len + col0;
   let end = min(PER, len - col0);
-  for (var k = 0u; k < end; k++) {
-    let s = source(last, col0 + k);
-    let src = u32(at + s * step);
-    if (SCATTER) {
-      out[src] = x[flat + k];
-    } else {
-      var v = {{U}}(p.fill);
-      if (!fill && s >= 0) { v = x[src]; }
-      out[flat + k] = v;
+  let start = p.table[last / 4u][last % 4u];
+  if (start < 0 && !fill) {
+    // A plain last axis: a run of words `step` apart (the only case of SCATTER).
+    var src = at + i32(col0) * step;
+    for (var k = 0u; k < end; k++) {
+      if (SCATTER) { out[u32(src)] = x[flat + k]; } else { out[flat + k] = x[u32(src)]; }
+      src += step;
     }
+    return;
+  }
+  for (var k = 0u; k < end; k++) {
+    let s = tab[u32(start) + col0 + k];
+    var v = {{U}}(p.fill);
+    if (!fill && s >= 0) { v = x[u32(at + s * step)]; }
+    out[flat + k] = v;
   }
 }

@@ -1,14 +1,15 @@
 /**
  * Layout ops: permute/transpose, slice, pad (and zeroPad2d), gather/indexSelect and the views
- * squeeze/unsqueeze/flatten.
- * They move 32-bit words, so they take f32 and int32 tensors alike (gradients flow through the f32 ones).
- * The forwards are one kernel, shaders/strided.wgsl, shapes as uniforms (one pipeline for every shape of
- * rank <= 8): a copy through strides whose axes may read their source index from a table. permute is
- * strides (gradient: the inverse permutation), slice strides times steps (gradient: the scatter), pad a
- * table of sources per padded axis (gradient: a slice of g, or for reflect and edge one pass per padded
- * axis of shaders/pad_modes_grad.wgsl) and gather the indices as the table (gradient: shaders/gather.wgsl
- * adds g back into a zero dx). zeroPad2d, which the backbones run, keeps its own window copy
- * (shaders/pad.wgsl: padding copies x into the middle of a zero-filled larger image; its gradient crops).
+ * squeeze/unsqueeze/flatten. They move 32-bit words, so they take f32 and int32 tensors alike (gradients
+ * flow through the f32 ones). Shapes are uniforms: one pipeline per kernel for every shape of rank <= 8.
+ * - shaders/strided.wgsl copies through strides, an axis optionally reading its source index from a table:
+ *   permute (gradient: the inverse permutation), slice (strides times steps; gradient: the scatter) and pad
+ *   (a table of sources per padded axis; gradient: a slice of g, or for reflect and edge one pass per
+ *   padded axis of shaders/pad_modes_grad.wgsl).
+ * - shaders/gather.wgsl: gather and its gradient, which adds g back into a zero dx (the strided kernel with
+ *   the indices as a table took twice as long on lavapipe).
+ * - shaders/pad.wgsl: zeroPad2d, which the backbones run, copies x into the middle of a zero-filled larger
+ *   image; its gradient crops.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
@@ -23,11 +24,11 @@ import {
   withDefault,
 } from '../validate.js';
 import { record } from '../autograd.js';
-import { vecSource, vecWidth } from '../gpu/wgsl.js';
+import { fillTemplate, vecSource, vecTypes, vecWidth } from '../gpu/wgsl.js';
 import stridedSrc from '../../shaders/strided.wgsl';
 import padGradSrc from '../../shaders/pad_modes_grad.wgsl';
 import zeroPadSrc from '../../shaders/pad.wgsl';
-import gatherGradSrc from '../../shaders/gather.wgsl';
+import gatherSrc from '../../shaders/gather.wgsl';
 
 /** The largest rank the layout kernels take (their uniforms hold 8 extents and strides). */
 export const MAX_LAYOUT_RANK = 8;
@@ -71,13 +72,12 @@ const PER = 8;
 
 /**
  * One axis of a strided copy: `n` cells, `stride` elements apart on the strided side; a mapped axis reads
- * cell c at the source index that entry `table + c` of the table names, of `extent` cells.
+ * cell c at the source index in entry `table + c` of the table (-1: the fill).
  */
 interface StridedAxis {
   n: number;
   stride: number;
   table?: number;
-  extent?: number;
 }
 
 /**
@@ -120,8 +120,7 @@ function strided(
   const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: opts.scatter ? 1 : 0 });
   const perAxis = (f: (a: StridedAxis) => number) => pad8(vAxes.map(f));
   const shapes = { shape: perAxis((a) => a.n), stride: perAxis((a) => a.stride) };
-  const tables = { table: perAxis((a) => a.table ?? -1), extent: perAxis((a) => a.extent ?? 0) };
-  const params = { n, rank: r, base: base / v, fill: opts.fill ?? 0, ...shapes, ...tables };
+  const params = { n, rank: r, base: base / v, fill: opts.fill ?? 0, ...shapes, table: perAxis((a) => a.table ?? -1) };
   const io = { x: x.storage, tab: (opts.table ?? x).storage, out: out.storage };
   rt.dispatch(k, io, params, rt.grid(n, 256));
   return out;
@@ -266,12 +265,12 @@ export interface PadOptions {
   value?: number;
 }
 
-/** The source of cell c (counted from the first original cell) of an axis of n cells padded in `mode`. */
+/** The source of cell c (from the first original cell) of an axis of n cells padded in `mode` (-1: the fill). */
 function padSource(c: number, n: number, mode: PadMode): number {
   if (c >= 0 && c < n) return c;
   if (mode === 'edge') return Math.min(Math.max(c, 0), n - 1);
   if (mode === 'reflect') return c < 0 ? -c : 2 * (n - 1) - c;
-  return n;
+  return -1;
 }
 
 /** Pad-grad along one axis (reflect or edge) of g, whose axis `axis` is padded to P from `len`. */
@@ -323,14 +322,14 @@ export const pad = defineOp(
     const before = paddings.map((p) => p[0]);
     const shape = x.shape.map((n, d) => before[d] + n + paddings[d][1]);
     const out = Tensor.empty(shape, { dtype: x.dtype });
-    // One table of source cells per padded axis (shaders/strided.wgsl), x.shape[d] where the constant fills.
+    // One table of source cells per padded axis (shaders/strided.wgsl), -1 where the constant fills.
     const xs = rowMajorStrides(x.shape);
     const sources: number[] = [];
     const axes = x.shape.map((n, d): StridedAxis => {
       if (shape[d] === n) return { n, stride: xs[d] };
       const table = sources.length;
       for (let c = -before[d]; c < shape[d] - before[d]; c++) sources.push(padSource(c, n, mode));
-      return { n: shape[d], stride: xs[d], table, extent: n };
+      return { n: shape[d], stride: xs[d], table };
     });
     const table = sources.length ? Tensor.from(new Int32Array(sources), [sources.length]) : undefined;
     const fill = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
@@ -388,17 +387,19 @@ function gatherImpl(op: string, x: Tensor, indices: Tensor, ax: number): Tensor 
   const outer = numel(x.shape.slice(0, ax));
   const len = x.shape[ax];
   const inner = numel(x.shape.slice(ax + 1));
-  const rows = { n: indices.size, stride: inner, table: 0, extent: len };
-  const axes = [{ n: outer, stride: len * inner }, rows, { n: inner, stride: 1 }];
-  const out = strided(x, outShape, axes, 0, { table: indices });
+  const v = vecWidth(inner);
+  const rt = runtime();
+  const launch = (src: Tensor, dst: Tensor, grad: boolean, n: number) => {
+    const wgsl = fillTemplate(gatherSrc, { T: vecTypes(v)[grad ? 'T' : 'U'] });
+    const k = rt.kernel(grad ? 'gather-grad' : 'gather', wgsl, { GRAD: grad ? 1 : 0 });
+    const io = { x: src.storage, idx: indices.storage, out: dst.storage };
+    rt.dispatch(k, io, { n, len, nIdx: indices.size, inner: inner / v }, rt.grid(n, 256));
+  };
+  const out = Tensor.empty(outShape, { dtype: x.dtype });
+  launch(x, out, false, outer * indices.size * Math.ceil(inner / v / PER));
   return record(op, [x, indices], out, [indices], (g) => {
-    const rt = runtime();
     const dx = Tensor.zeros(x.shape);
-    const v = vecWidth(inner);
-    const n = (outer * inner) / v;
-    const io = { g: g.storage, idx: indices.storage, dx: dx.storage };
-    const params = { n, len, nIdx: indices.size, inner: inner / v };
-    rt.dispatch(rt.kernel('gather-grad', vecSource(gatherGradSrc, v)), io, params, rt.grid(n, 256));
+    launch(g, dx, true, (outer * inner) / v);
     return [dx, null];
   });
 }
@@ -483,8 +484,11 @@ export interface HostTensor {
   shape: readonly number[];
 }
 
+/** A float64 reference's result. */
+export type HostResult = { data: Float64Array; shape: number[] };
+
 /** Float64 reference of {@link permute}. */
-export function permuteReference(x: HostTensor, axes: readonly number[]): { data: Float64Array; shape: number[] } {
+export function permuteReference(x: HostTensor, axes: readonly number[]): HostResult {
   const r = x.shape.length;
   const perm = axes.map((a) => (a < 0 ? a + r : a));
   const shape = perm.map((a) => x.shape[a]);
@@ -494,10 +498,7 @@ export function permuteReference(x: HostTensor, axes: readonly number[]): { data
 }
 
 /** Float64 reference of {@link slice}: Python's slicing, index by index. */
-export function sliceReference(
-  x: HostTensor,
-  ranges: readonly (SliceRange | undefined)[],
-): { data: Float64Array; shape: number[] } {
+export function sliceReference(x: HostTensor, ranges: readonly (SliceRange | undefined)[]): HostResult {
   // Python's own rule, written out independently of sliceIndices: walk from start by step while in range.
   const picks = x.shape.map((n, d) => {
     const r = ranges[d] ?? {};
@@ -527,7 +528,7 @@ export function padReference(
   paddings: readonly (readonly [number, number])[],
   mode: PadMode = 'constant',
   value = 0,
-): { data: Float64Array; shape: number[] } {
+): HostResult {
   const shape = x.shape.map((n, d) => n + paddings[d][0] + paddings[d][1]);
   const xs = rowMajorStrides(x.shape);
   const data = new Float64Array(numel(shape));
@@ -563,7 +564,7 @@ export function zeroPad2dReference(
 }
 
 /** Float64 reference of {@link gather} (out-of-range indices read 0). */
-export function gatherReference(x: HostTensor, indices: HostTensor, axis = 0): { data: Float64Array; shape: number[] } {
+export function gatherReference(x: HostTensor, indices: HostTensor, axis = 0): HostResult {
   const ax = axis < 0 ? axis + x.shape.length : axis;
   const outer = numel(x.shape.slice(0, ax));
   const len = x.shape[ax];
