@@ -97,18 +97,18 @@ function coalesce(axes: readonly StridedAxis[]): StridedAxis[] {
 }
 
 /**
- * The strided copy (unrecorded; shaders/strided.wgsl): a gather into `out` (default: a fresh tensor of
- * `shape`; mapped axes read the int32 `table`, `fill` the bits outside), or a `scatter` of x (of `shape`)
- * into `out`. Strides and base count elements of the strided side.
+ * The strided copy (unrecorded; shaders/strided.wgsl) over `axes`, the gathered side's shape: a gather
+ * into `out` (default: a fresh tensor; mapped axes read the int32 `table`, its -1 entries the `fill` bits),
+ * or a `scatter` of x into `out`. Strides and base count elements of the strided side.
  */
 function strided(
   x: Tensor,
-  shape: Shape,
   axes: readonly StridedAxis[],
   base: number,
   opts: { out?: Tensor; scatter?: boolean; table?: Tensor; fill?: number } = {},
-) {
+): Tensor {
   const rt = runtime();
+  const shape = axes.map((a) => a.n);
   const out = opts.out ?? Tensor.empty(shape, { dtype: x.dtype });
   const merged = coalesce(axes);
   const r = merged.length;
@@ -151,12 +151,7 @@ export function inversePermutation(perm: readonly number[]): number[] {
 export function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   const xs = rowMajorStrides(x.shape);
   const axes = perm.map((a) => ({ n: x.shape[a], stride: xs[a] }));
-  return strided(
-    x,
-    axes.map((a) => a.n),
-    axes,
-    0,
-  );
+  return strided(x, axes, 0);
 }
 
 function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
@@ -242,11 +237,8 @@ export const slice = defineOp('slice', ['x:any'], (x: Tensor, ranges: readonly (
     base += start * xs[d];
     return { n: len, stride: xs[d] * step };
   });
-  const shape = axes.map((a) => a.n);
-  const out = strided(x, shape, axes, base);
-  return record('slice', [x], out, [], (g) => [
-    strided(g, shape, axes, base, { out: Tensor.zeros(x.shape), scatter: true }),
-  ]);
+  const out = strided(x, axes, base);
+  return record('slice', [x], out, [], (g) => [strided(g, axes, base, { out: Tensor.zeros(x.shape), scatter: true })]);
 });
 
 /** How {@link pad} fills the new cells. */
@@ -333,12 +325,12 @@ export const pad = defineOp(
     });
     const table = sources.length ? Tensor.from(new Int32Array(sources), [sources.length]) : undefined;
     const fill = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
-    strided(x, shape, axes, 0, { out, table, fill });
+    strided(x, axes, 0, { out, table, fill });
     return record('pad', [x], out, [], (g) => {
       if (mode === 'constant') {
         const gs = rowMajorStrides(shape);
         const crop = x.shape.map((n, d) => ({ n, stride: gs[d] }));
-        return [strided(g, x.shape, crop, dot(before, gs))];
+        return [strided(g, crop, dot(before, gs))];
       }
       let cur = g;
       for (let d = x.rank - 1; d >= 0; d--) {
