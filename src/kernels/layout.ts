@@ -6,8 +6,8 @@
  *   permute (gradient: the inverse permutation), slice (strides times steps; gradient: the scatter) and pad
  *   (a table of sources per padded axis; gradient: a slice of g, or for reflect and edge one pass per
  *   padded axis of shaders/pad_modes_grad.wgsl).
- * - shaders/gather.wgsl: gather and its gradient, which adds g back into a zero dx (the strided kernel with
- *   the indices as a table took twice as long on lavapipe).
+ * - shaders/gather.wgsl: gather and its gradient, which adds g back into a zero dx (why not the strided
+ *   kernel: bench/LAB.md).
  * - shaders/pad.wgsl: zeroPad2d, which the backbones run, copies x into the middle of a zero-filled larger
  *   image; its gradient crops.
  */
