@@ -24,7 +24,7 @@ export { sum, mean } from './kernels/reduce.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
 export { conv2d, type Conv2dOptions, type Conv2dPadding } from './kernels/conv2d.js';
 export type { DepthwiseVariant } from './kernels/depthwise.js';
-export { zeroPad2d, type Pad2d } from './kernels/pad.js';
+export { zeroPad2d, type Pad2d } from './kernels/layout.js';
 export { batchNorm, type BatchNormParams } from './kernels/batchnorm.js';
 export { layerNorm, groupNorm, type LayerNormOptions, type GroupNormOptions } from './kernels/norm.js';
 export { maxPool2d, avgPool2d, globalAvgPool2d } from './kernels/pool.js';

@@ -21,7 +21,6 @@ export * from './kernels/fused.js';
 export * from './kernels/gemm.js';
 export * from './kernels/variants.js';
 export * from './kernels/conv2d.js';
-export * from './kernels/pad.js';
 export * from './kernels/batchnorm.js';
 export * from './kernels/norm.js';
 export * from './kernels/pool.js';

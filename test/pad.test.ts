@@ -5,7 +5,7 @@
  * equal the conv with explicit padding 3, values and gradients.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { zeroPad2d, zeroPad2dReference, type Pad2d } from '../src/kernels/pad.js';
+import { zeroPad2d, zeroPad2dReference, type Pad2d } from '../src/kernels/layout.js';
 import { conv2d } from '../src/kernels/conv2d.js';
 import { Tensor } from '../src/tensor.js';
 import { setup, randArray, expectClose, gpuGrads, checkOp, numel } from './helpers.js';

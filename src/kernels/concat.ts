@@ -10,6 +10,7 @@ import { vecWidth, vecSource } from '../gpu/wgsl.js';
 import { Tensor, defineOp, numel, shapeStr } from '../tensor.js';
 import { checkAxis, showValue } from '../validate.js';
 import { record } from '../autograd.js';
+import type { HostResult, HostTensor } from './layout.js';
 import concatSrc from '../../shaders/concat.wgsl';
 
 /** The [outer, stride] view of pieces of `sizes` along axis `ax` of `shape`: each piece's columns and offset. */
@@ -120,10 +121,7 @@ export const split = defineOp('split', ['x:any'], (x: Tensor, sizes: readonly nu
 // ---- float64 CPU references -------------------------------------------------------------------
 
 /** Float64 reference of {@link concat}: row by row, each piece's row in turn. */
-export function concatReference(
-  parts: { data: ArrayLike<number>; shape: readonly number[] }[],
-  axis: number,
-): { data: Float64Array; shape: number[] } {
+export function concatReference(parts: HostTensor[], axis: number): HostResult {
   const ax = checkAxis(axis, parts[0].shape.length, 'axis');
   const shape = parts[0].shape.map((d, i) => (i === ax ? parts.reduce((p, t) => p + t.shape[ax], 0) : d));
   const data = new Float64Array(numel(shape));
@@ -142,7 +140,7 @@ export function splitReference(
   shape: readonly number[],
   sizes: readonly number[],
   axis: number,
-): { data: Float64Array; shape: number[] }[] {
+): HostResult[] {
   const ax = checkAxis(axis, shape.length, 'axis');
   const { outer, stride, parts } = layout(shape, sizes, ax);
   return parts.map(({ inner, off }, i) => ({

@@ -16,14 +16,7 @@ import { checkPair, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
 import { add } from './elementwise.js';
-import {
-  conv2d,
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  checkConv2dOptions,
-  resolveConvGeometry,
-  type Conv2dOptions,
-} from './conv2d.js';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, checkConv2dOptions, type Conv2dOptions } from './conv2d.js';
 import { forEachWindow, samePadding, type WindowAxis } from './window.js';
 
 /** Options of {@link conv2dTranspose}. Scalars apply to both axes; pairs are [vertical, horizontal]. */
@@ -87,12 +80,8 @@ export function transposeGeometry(xShape: Shape, wShape: Shape, opts: Conv2dTran
   const [ah, aw] = axes;
   const padding = [ah.before, ah.after, aw.before, aw.after] as const;
   const forward: Conv2dOptions = { stride: o.stride, dilation: o.dilation, groups: o.groups, padding };
-  const outShape = [N, sizes[0], sizes[1], Cog * o.groups];
-  // F must map the output size back to x's (it does by construction; this names the shapes if not).
-  const g = resolveConvGeometry(outShape, wShape, forward);
-  if (g.OH !== H || g.OW !== W)
-    throw new Error(`ossify: internal error: conv2dTranspose geometry ${g.OH}x${g.OW} for ${shapes}`);
-  return { outShape, forward, axes };
+  // F maps the output size back to x's: floor(outputPadding / stride) = 0, and 'same' was checked above.
+  return { outShape: [N, sizes[0], sizes[1], Cog * o.groups], forward, axes };
 }
 
 /**

@@ -1,19 +1,17 @@
 /**
  * 3-D convolution and pooling over channels-last volumes [N, D, H, W, C] (Keras's layout), composed from
  * the 2-D kernels: each live depth tap of the window is a 2-D convolution or pooling of the depth slices
- * it reads (gathered into an [N * OD, H, W, C] image by shaders/depth_gather.wgsl), summed over the taps
- * (max pooling: `maximum`). Autograd comes from the 2-D ops, the gathers and the sums; the cost is KD
- * 2-D launches and a gathered copy of the input per depth tap.
+ * it reads (a strided slice of the depth-padded input, as an [N * OD, H, W, C] image), summed over the
+ * taps (max pooling: `maximum`). Autograd comes from the 2-D ops, the pad, the slices and the sums; the
+ * cost is KD 2-D launches and a sliced copy of the input per depth tap.
  */
-import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, shapeStr, type Shape } from '../tensor.js';
 import { checkNumber, withDefault } from '../validate.js';
-import { record } from '../autograd.js';
 import { add, maximum, mul, reshape } from './elementwise.js';
 import { conv2d } from './conv2d.js';
 import { pool2d } from './pool.js';
+import { pad, slice } from './layout.js';
 import { convReference, emptyWindow, poolReference, realTaps, windowAxes, type WindowAxis } from './window.js';
-import gatherSrc from '../../shaders/depth_gather.wgsl';
 
 /** A number for all three axes, or [depth, height, width]. */
 export type Triple = number | readonly [number, number, number];
@@ -53,33 +51,10 @@ const opts2d = ([, ah, aw]: WindowAxis[]) => ({
   padding: [ah.before, ah.after, aw.before, aw.after] as [number, number, number, number],
 });
 
-/** out[n, o] = x[n, (o * mul + add) / div] where whole and in range, else fill (see the shader). Unrecorded. */
-function gather(x: Tensor, N: number, Din: number, Dout: number, mul: number, add: number, div: number, fill = 0) {
-  const rt = runtime();
-  const P = x.size / (N * Din);
-  const out = Tensor.empty([N, Dout, P]);
-  rt.dispatch(
-    rt.kernel('depth-gather', gatherSrc),
-    { x: x.storage, out: out.storage },
-    { n: out.size, Din, Dout, P, mul, add, div, fill },
-    rt.grid(out.size, 256),
-  );
-  return out;
-}
-
-/**
- * Depth slices o * stride + offset of x [N, Din, ...rest] for o < Dout (fill outside): [N * Dout, ...rest].
- * Differentiable in x (the gradient gathers back: slice d takes output (d - offset) / stride).
- */
-function depthTap(x: Tensor, Dout: number, stride: number, offset: number, fill = 0): Tensor {
-  const [N, Din, ...rest] = x.shape;
-  const out = gather(x, N, Din, Dout, stride, offset, 1, fill).alias([N * Dout, ...rest]);
-  return record('depthTap', [x], out, [], (g) => [gather(g, N, Dout, Din, 1, -offset, stride).alias(x.shape)]);
-}
-
 /**
  * Combine `f(xs, dz)` over the live depth taps dz of the window on axis `a` (those that read a real
- * slice for some output depth), xs the tap's slices of x gathered with `fill` outside the volume.
+ * slice for some output depth): xs [N * OD, H, W, C] holds the depth slices the tap reads from x padded
+ * on depth with `fill`. Autograd comes from the pad and the slices.
  */
 function overDepth(
   x: Tensor,
@@ -88,11 +63,14 @@ function overDepth(
   f: (xs: Tensor, dz: number) => Tensor,
   combine: (y: Tensor, yz: Tensor) => Tensor,
 ): Tensor {
+  const [N, D, ...rest] = x.shape;
+  const padded = pad(x, [[0, 0], [a.before, a.after], ...rest.map(() => [0, 0] as const)], { value: fill });
   let y: Tensor | null = null;
   for (let dz = 0; dz < a.k; dz++) {
-    const off = dz * a.d - a.before;
-    if (!Array.from({ length: a.out }, (_, o) => o * a.s + off).some((v) => v >= 0 && v < x.shape[1])) continue;
-    const yz = f(depthTap(x, a.out, a.s, off, fill), dz);
+    const first = dz * a.d;
+    if (!Array.from({ length: a.out }, (_, o) => o * a.s + first - a.before).some((v) => v >= 0 && v < D)) continue;
+    const taps = slice(padded, [undefined, { start: first, stop: first + (a.out - 1) * a.s + 1, step: a.s }]);
+    const yz = f(reshape(taps, [N * a.out, ...rest]), dz);
     y = y ? combine(y, yz) : yz;
   }
   if (!y) throw new Error(`ossify: every depth tap of the window reads only padding (x ${shapeStr(x.shape)})`);
@@ -127,14 +105,9 @@ export const conv3d = defineOp(
       );
     if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout))
       throw new Error(`ossify: conv3d bias must be [${Cout}], got ${shapeStr(bias.shape)}`);
-    const wd = reshape(w, [1, KD, KH * KW * Cig * Cout]);
-    const y = overDepth(
-      x,
-      axes[0],
-      0,
-      (xs, dz) => conv2d(xs, reshape(depthTap(wd, 1, 1, dz), [KH, KW, Cig, Cout]), null, { ...opts2d(axes), groups }),
-      add,
-    );
+    const tap = (dz: number) => reshape(slice(w, [{ start: dz, stop: dz + 1 }]), [KH, KW, Cig, Cout]);
+    const conv = (xs: Tensor, dz: number) => conv2d(xs, tap(dz), null, { ...opts2d(axes), groups });
+    const y = overDepth(x, axes[0], 0, conv, add);
     return reshape(bias ? add(y, bias) : y, [x.shape[0], ...axes.map((a) => a.out), Cout]);
   },
 );
@@ -153,15 +126,10 @@ function pool3d(x: Tensor, opts: Pool3dOptions, isMax: boolean): Tensor {
       `ossify: the ${op} window at output depth ${empty} reads only padding: use less padding or dilation`,
     );
   const countIncludePad = opts.countIncludePad ?? false;
-  const size2d = [axes[1].k, axes[2].k] as [number, number];
+  const size = [axes[1].k, axes[2].k] as [number, number];
+  const pool = (xs: Tensor) => pool2d(xs, { ...opts2d(axes), size, countIncludePad }, isMax);
   // Max: slices outside the volume are -inf (never win); average: 0 (add nothing).
-  const y = overDepth(
-    x,
-    ad,
-    isMax ? -Infinity : 0,
-    (xs) => pool2d(xs, { ...opts2d(axes), size: size2d, countIncludePad }, isMax),
-    isMax ? maximum : add,
-  );
+  const y = overDepth(x, ad, isMax ? -Infinity : 0, pool, isMax ? maximum : add);
   const out = reshape(y, [x.shape[0], ...axes.map((a) => a.out), x.shape[4]]);
   if (isMax) return out;
   // The 2-D pooling divided by the real (or all) cells of each slice; the depth divisor per output depth.

@@ -1,21 +1,33 @@
 /**
- * Layout ops: permute/transpose, slice, pad, gather/indexSelect and the views squeeze/unsqueeze/flatten.
- * They move 32-bit words, so they take f32 and int32 tensors alike (gradients flow through the f32 ones).
- * One kernel per family, shapes as uniforms (one pipeline for every shape of rank <= 8):
- * - shaders/strided.wgsl: a gather or scatter through strides: permute (gradient: the inverse
- *   permutation) and slice (strides times steps; gradient: the scatter).
- * - shaders/pad_modes.wgsl maps each output element to its source per axis; the gradient is a slice of g
- *   (constant) or one pass per padded axis of shaders/pad_modes_grad.wgsl (padding is separable).
- * - shaders/gather.wgsl: out[o, k, i] = x[o, idx[k], i]; its gradient adds g back into a zero dx.
+ * Layout ops: permute/transpose, slice, pad (and zeroPad2d), gather/indexSelect and the views
+ * squeeze/unsqueeze/flatten. They move 32-bit words, so they take f32 and int32 tensors alike (gradients
+ * flow through the f32 ones). Shapes are uniforms: one pipeline per kernel for every shape of rank <= 8.
+ * - shaders/strided.wgsl copies through strides, an axis optionally reading its source index from a table:
+ *   permute (gradient: the inverse permutation), slice (strides times steps; gradient: the scatter) and pad
+ *   (a table of sources per padded axis; gradient: a slice of g, or for reflect and edge one pass per
+ *   padded axis of shaders/pad_modes_grad.wgsl).
+ * - shaders/gather.wgsl: gather and its gradient, which adds g back into a zero dx (why not the strided
+ *   kernel: bench/LAB.md).
+ * - shaders/pad.wgsl: zeroPad2d, which the backbones run, copies x into the middle of a zero-filled larger
+ *   image; its gradient crops.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
-import { checkAxes, checkAxis, checkChoice, checkNumber, inRange, showValue, withDefault } from '../validate.js';
+import {
+  checkAxes,
+  checkAxis,
+  checkChoice,
+  checkNumber,
+  checkSides,
+  inRange,
+  showValue,
+  withDefault,
+} from '../validate.js';
 import { record } from '../autograd.js';
-import { fillTemplate, vecSource, vecTypes } from '../gpu/wgsl.js';
+import { fillTemplate, vecSource, vecTypes, vecWidth } from '../gpu/wgsl.js';
 import stridedSrc from '../../shaders/strided.wgsl';
-import padSrc from '../../shaders/pad_modes.wgsl';
 import padGradSrc from '../../shaders/pad_modes_grad.wgsl';
+import zeroPadSrc from '../../shaders/pad.wgsl';
 import gatherSrc from '../../shaders/gather.wgsl';
 
 /** The largest rank the layout kernels take (their uniforms hold 8 extents and strides). */
@@ -55,47 +67,62 @@ function checkRank(x: Tensor, op: string): void {
     throw new Error(`ossify: ${op} takes tensors of rank <= ${MAX_LAYOUT_RANK}, got ${shapeStr(x.shape)}`);
 }
 
-/** Elements one invocation of the strided and pad kernels moves along the last axis (their PER). */
+/** Elements one invocation of the strided kernel moves along the last axis (its PER). */
 const PER = 8;
 
 /**
- * Merge the axes of a strided view that need no index arithmetic of their own: extents of 1 go, and an
- * axis whose stride is its inner neighbour's stride times that neighbour's extent joins it.
+ * One axis of a strided copy: `n` cells, `stride` elements apart on the strided side; a mapped axis reads
+ * cell c at the source index in entry `table + c` of the table (-1: the fill).
  */
-function coalesce(shape: readonly number[], strides: readonly number[]): [number[], number[]] {
-  const s: number[] = [];
-  const t: number[] = [];
-  shape.forEach((n, d) => {
-    if (n === 1) return;
-    const k = s.length - 1;
-    if (k >= 0 && t[k] === strides[d] * n) {
-      s[k] *= n;
-      t[k] = strides[d];
-    } else {
-      s.push(n);
-      t.push(strides[d]);
-    }
-  });
-  return s.length ? [s, t] : [[1], [1]];
+interface StridedAxis {
+  n: number;
+  stride: number;
+  table?: number;
 }
 
 /**
- * The strided copy (unrecorded): a gather into a fresh tensor of `shape`, or, with `into`, a scatter of
- * x (of `shape`) into `into`. Strides and base count elements of the strided side.
+ * Merge the plain axes that need no index arithmetic of their own: extents of 1 go, and an axis whose
+ * stride is its inner neighbour's stride times that neighbour's extent joins it.
  */
-function strided(x: Tensor, shape: Shape, strides: readonly number[], base: number, into?: Tensor): Tensor {
+function coalesce(axes: readonly StridedAxis[]): StridedAxis[] {
+  const merged: StridedAxis[] = [];
+  for (const a of axes) {
+    const prev = merged[merged.length - 1];
+    if (a.table !== undefined) merged.push(a);
+    else if (prev && prev.table === undefined && prev.stride === a.stride * a.n)
+      merged[merged.length - 1] = { n: prev.n * a.n, stride: a.stride };
+    else if (a.n > 1) merged.push(a);
+  }
+  return merged.length ? merged : [{ n: 1, stride: 1 }];
+}
+
+/**
+ * The strided copy (unrecorded; shaders/strided.wgsl) over `axes`, the gathered side's shape: a gather
+ * into `out` (default: a fresh tensor; mapped axes read the int32 `table`, its -1 entries the `fill` bits),
+ * or a `scatter` of x into `out`. Strides and base count elements of the strided side.
+ */
+function strided(
+  x: Tensor,
+  axes: readonly StridedAxis[],
+  base: number,
+  opts: { out?: Tensor; scatter?: boolean; table?: Tensor; fill?: number } = {},
+): Tensor {
   const rt = runtime();
-  const out = into ?? Tensor.empty(shape, { dtype: x.dtype });
-  const [cs, ct] = coalesce(shape, strides);
-  const r = cs.length;
-  const last = cs[r - 1];
-  const v = ct[r - 1] === 1 && last % 4 === 0 && base % 4 === 0 && ct.slice(0, -1).every((s) => s % 4 === 0) ? 4 : 1;
-  const vShape = [...cs.slice(0, -1), last / v];
-  const vStrides = ct.map((s, d) => (d === r - 1 ? s : s / v));
-  const n = numel(vShape.slice(0, -1)) * Math.ceil(vShape[r - 1] / PER);
-  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: into ? 1 : 0 });
-  const params = { n, rank: r, base: base / v, shape: pad8(vShape), stride: pad8(vStrides) };
-  rt.dispatch(k, { x: x.storage, out: out.storage }, params, rt.grid(n, 256));
+  const shape = axes.map((a) => a.n);
+  const out = opts.out ?? Tensor.empty(shape, { dtype: x.dtype });
+  const merged = coalesce(axes);
+  const r = merged.length;
+  const last = merged[r - 1];
+  const plain = last.table === undefined && last.stride === 1;
+  const v = plain ? vecWidth(last.n, base, ...merged.slice(0, -1).map((a) => a.stride)) : 1;
+  const vAxes = merged.map((a, d) => (d === r - 1 ? { ...a, n: a.n / v } : { ...a, stride: a.stride / v }));
+  const n = numel(vAxes.slice(0, -1).map((a) => a.n)) * Math.ceil(vAxes[r - 1].n / PER);
+  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: opts.scatter ? 1 : 0 });
+  const perAxis = (f: (a: StridedAxis) => number) => pad8(vAxes.map(f));
+  const shapes = { shape: perAxis((a) => a.n), stride: perAxis((a) => a.stride) };
+  const params = { n, rank: r, base: base / v, fill: opts.fill ?? 0, ...shapes, table: perAxis((a) => a.table ?? -1) };
+  const io = { x: x.storage, tab: (opts.table ?? x).storage, out: out.storage };
+  rt.dispatch(k, io, params, rt.grid(n, 256));
   return out;
 }
 
@@ -123,8 +150,8 @@ export function inversePermutation(perm: readonly number[]): number[] {
 /** x with its axes reordered (unrecorded; perm already checked). */
 export function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   const xs = rowMajorStrides(x.shape);
-  const [shape, strides] = [perm.map((a) => x.shape[a]), perm.map((a) => xs[a])];
-  return strided(x, shape, strides, 0);
+  const axes = perm.map((a) => ({ n: x.shape[a], stride: xs[a] }));
+  return strided(x, axes, 0);
 }
 
 function permuteImpl(op: string, x: Tensor, perm: number[]): Tensor {
@@ -198,10 +225,8 @@ export const slice = defineOp('slice', ['x:any'], (x: Tensor, ranges: readonly (
     );
   }
   const xs = rowMajorStrides(x.shape);
-  const shape: number[] = [];
-  const strides: number[] = [];
   let base = 0;
-  x.shape.forEach((n, d) => {
+  const axes = x.shape.map((n, d) => {
     const r = ranges[d];
     const [start, step, len] = r === undefined ? [0, 1, n] : sliceIndices(n, r, `slice range of axis ${d}`);
     if (len === 0) {
@@ -209,12 +234,11 @@ export const slice = defineOp('slice', ['x:any'], (x: Tensor, ranges: readonly (
         `ossify: slice range of axis ${d} ${showValue(r)} selects no element of ${n} (ossify has no empty tensors)`,
       );
     }
-    shape.push(len);
-    strides.push(xs[d] * step);
     base += start * xs[d];
+    return { n: len, stride: xs[d] * step };
   });
-  const out = strided(x, shape, strides, base);
-  return record('slice', [x], out, [], (g) => [strided(g, shape, strides, base, Tensor.zeros(x.shape))]);
+  const out = strided(x, axes, base);
+  return record('slice', [x], out, [], (g) => [strided(g, axes, base, { out: Tensor.zeros(x.shape), scatter: true })]);
 });
 
 /** How {@link pad} fills the new cells. */
@@ -231,6 +255,14 @@ export interface PadOptions {
   mode?: PadMode;
   /** The constant mode's value (default 0; any number, NaN and infinities too; an integer for int32 tensors). */
   value?: number;
+}
+
+/** The source of cell c (from the first original cell) of an axis of n cells padded in `mode` (-1: the fill). */
+function padSource(c: number, n: number, mode: PadMode): number {
+  if (c >= 0 && c < n) return c;
+  if (mode === 'edge') return Math.min(Math.max(c, 0), n - 1);
+  if (mode === 'reflect') return c < 0 ? -c : 2 * (n - 1) - c;
+  return -1;
 }
 
 /** Pad-grad along one axis (reflect or edge) of g, whose axis `axis` is padded to P from `len`. */
@@ -280,44 +312,30 @@ export const pad = defineOp(
       });
     }
     const before = paddings.map((p) => p[0]);
-    const shape = x.shape.map((n, d) => n + paddings[d][0] + paddings[d][1]);
-    const r = x.rank;
-    // Runs of unpadded axes merge into one (fewer integer divisions per element).
-    const inM: number[] = [];
-    const befM: number[] = [];
-    const padM: number[] = [];
-    x.shape.forEach((n, d) => {
-      const padded = paddings[d][0] + paddings[d][1] > 0;
-      const k = inM.length - 1;
-      if (!padded && k >= 0 && padM[k] === 0) inM[k] *= n;
-      else {
-        inM.push(n);
-        befM.push(paddings[d][0]);
-        padM.push(paddings[d][0] + paddings[d][1]);
-      }
-    });
-    const m = inM.length;
-    const v = padM[m - 1] === 0 && inM[m - 1] % 4 === 0 ? 4 : 1;
-    const vIn = inM.map((n, d) => (d === m - 1 ? n / v : n));
-    const vShape = vIn.map((n, d) => n + padM[d]);
-    const bits = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
+    const shape = x.shape.map((n, d) => before[d] + n + paddings[d][1]);
     const out = Tensor.empty(shape, { dtype: x.dtype });
-    const rt = runtime();
-    const n = numel(vShape.slice(0, -1)) * Math.ceil(vShape[m - 1] / PER);
-    const modeId = PAD_MODES.indexOf(mode);
-    const k = rt.kernel('pad-modes', vecSource(padSrc, v));
-    const shapes = { shape: pad8(vShape), inShape: pad8(vIn), before: pad8(befM) };
-    const params = { n, rank: m, mode: modeId, value: bits, ...shapes };
-    rt.dispatch(k, { x: x.storage, out: out.storage }, params, rt.grid(n, 256));
+    // One table of source cells per padded axis (shaders/strided.wgsl), -1 where the constant fills.
+    const xs = rowMajorStrides(x.shape);
+    const sources: number[] = [];
+    const axes = x.shape.map((n, d): StridedAxis => {
+      if (shape[d] === n) return { n, stride: xs[d] };
+      const table = sources.length;
+      for (let c = -before[d]; c < shape[d] - before[d]; c++) sources.push(padSource(c, n, mode));
+      return { n: shape[d], stride: xs[d], table };
+    });
+    const table = sources.length ? Tensor.from(new Int32Array(sources), [sources.length]) : undefined;
+    const fill = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
+    strided(x, axes, 0, { out, table, fill });
     return record('pad', [x], out, [], (g) => {
       if (mode === 'constant') {
         const gs = rowMajorStrides(shape);
-        return [strided(g, x.shape, gs, dot(before, gs))];
+        const crop = x.shape.map((n, d) => ({ n, stride: gs[d] }));
+        return [strided(g, crop, dot(before, gs))];
       }
       let cur = g;
-      for (let d = r - 1; d >= 0; d--) {
-        if (paddings[d][0] + paddings[d][1] === 0) continue;
-        const next = padGradAxis(cur, d, x.shape[d], paddings[d][0], modeId);
+      for (let d = x.rank - 1; d >= 0; d--) {
+        if (shape[d] === x.shape[d]) continue;
+        const next = padGradAxis(cur, d, x.shape[d], before[d], PAD_MODES.indexOf(mode));
         if (cur !== g) cur.dispose();
         cur = next;
       }
@@ -326,18 +344,42 @@ export const pad = defineOp(
   },
 );
 
-/** gather's launch (unchecked): x [outer, len, inner] and flat indices -> [outer, nIdx, inner]. */
+/** Per-side padding [top, bottom, left, right]. */
+export type Pad2d = readonly [number, number, number, number];
+
+/** out = x[:, i + offY, j + offX, :] inside x, else 0, with out of spatial size OH x OW. */
+function windowCopy(x: Tensor, OH: number, OW: number, offY: number, offX: number): Tensor {
+  const [N, H, W, C] = x.shape;
+  const rt = runtime();
+  const out = Tensor.empty([N, OH, OW, C]);
+  const v = vecWidth(C);
+  const total = out.size / v;
+  rt.dispatch(
+    rt.kernel('pad', vecSource(zeroPadSrc, v)),
+    { x: x.storage, out: out.storage },
+    { total, H, W, C: C / v, OH, OW, offY, offX },
+    rt.grid(total, 256),
+  );
+  return out;
+}
+
+/** Pad NHWC images with zeros (Keras's ZeroPadding2D): [N, H + top + bottom, W + left + right, C]. Differentiable. */
+export const zeroPad2d = defineOp('zeroPad2d', ['x'], (x: Tensor, pad: Pad2d): Tensor => {
+  if (x.rank !== 4) throw new Error(`ossify: zeroPad2d takes an NHWC tensor, got ${shapeStr(x.shape)}`);
+  checkSides(pad, 'zeroPad2d padding');
+  const [, H, W] = x.shape;
+  const [t, b, l, r] = pad;
+  const out = windowCopy(x, H + t + b, W + l + r, -t, -l);
+  return record('zeroPad2d', [x], out, [], (g) => [windowCopy(g, H, W, t, l)]);
+});
+
+/** gather's launch (axis checked): x as [outer, len, inner] and flat indices -> [outer, nIdx, inner]. */
 function gatherImpl(op: string, x: Tensor, indices: Tensor, ax: number): Tensor {
-  checkRank(x, op);
   const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
-  if (outShape.length > MAX_LAYOUT_RANK)
-    throw new Error(
-      `ossify: ${op} would give rank ${outShape.length} (${shapeStr(outShape)}), over ${MAX_LAYOUT_RANK}`,
-    );
   const outer = numel(x.shape.slice(0, ax));
   const len = x.shape[ax];
   const inner = numel(x.shape.slice(ax + 1));
-  const v = inner % 4 === 0 ? 4 : 1;
+  const v = vecWidth(inner);
   const rt = runtime();
   const launch = (src: Tensor, dst: Tensor, grad: boolean, n: number) => {
     const wgsl = fillTemplate(gatherSrc, { T: vecTypes(v)[grad ? 'T' : 'U'] });
@@ -434,8 +476,11 @@ export interface HostTensor {
   shape: readonly number[];
 }
 
+/** A float64 reference's result. */
+export type HostResult = { data: Float64Array; shape: number[] };
+
 /** Float64 reference of {@link permute}. */
-export function permuteReference(x: HostTensor, axes: readonly number[]): { data: Float64Array; shape: number[] } {
+export function permuteReference(x: HostTensor, axes: readonly number[]): HostResult {
   const r = x.shape.length;
   const perm = axes.map((a) => (a < 0 ? a + r : a));
   const shape = perm.map((a) => x.shape[a]);
@@ -445,10 +490,7 @@ export function permuteReference(x: HostTensor, axes: readonly number[]): { data
 }
 
 /** Float64 reference of {@link slice}: Python's slicing, index by index. */
-export function sliceReference(
-  x: HostTensor,
-  ranges: readonly (SliceRange | undefined)[],
-): { data: Float64Array; shape: number[] } {
+export function sliceReference(x: HostTensor, ranges: readonly (SliceRange | undefined)[]): HostResult {
   // Python's own rule, written out independently of sliceIndices: walk from start by step while in range.
   const picks = x.shape.map((n, d) => {
     const r = ranges[d] ?? {};
@@ -478,7 +520,7 @@ export function padReference(
   paddings: readonly (readonly [number, number])[],
   mode: PadMode = 'constant',
   value = 0,
-): { data: Float64Array; shape: number[] } {
+): HostResult {
   const shape = x.shape.map((n, d) => n + paddings[d][0] + paddings[d][1]);
   const xs = rowMajorStrides(x.shape);
   const data = new Float64Array(numel(shape));
@@ -503,8 +545,18 @@ export function padReference(
   return { data, shape };
 }
 
+/** Float64 reference of {@link zeroPad2d}. */
+export function zeroPad2dReference(
+  x: ArrayLike<number>,
+  shape: Shape,
+  pad: Pad2d,
+): { out: Float64Array; shape: number[] } {
+  const r = padReference({ data: x, shape }, [[0, 0], pad.slice(0, 2), pad.slice(2), [0, 0]] as [number, number][]);
+  return { out: r.data, shape: r.shape };
+}
+
 /** Float64 reference of {@link gather} (out-of-range indices read 0). */
-export function gatherReference(x: HostTensor, indices: HostTensor, axis = 0): { data: Float64Array; shape: number[] } {
+export function gatherReference(x: HostTensor, indices: HostTensor, axis = 0): HostResult {
   const ax = axis < 0 ? axis + x.shape.length : axis;
   const outer = numel(x.shape.slice(0, ax));
   const len = x.shape[ax];

@@ -1,12 +1,11 @@
 /**
- * 2-D pooling over NHWC images: max, average and global average, forward and backward from one WGSL
- * template each (override constants), 4 channels per invocation when C % 4 == 0. Padded cells never win
- * a max (as TensorFlow and PyTorch; Keras DenseNet121's ZeroPadding2D then MaxPooling2D gives the same
- * after its ReLU); the average divides by the real cells unless `countIncludePad` (InceptionV3's 3x3
- * stride-1 'same' pools depend on it). A window holding NaN pools to NaN (PyTorch's rule), its gradient
- * going to that cell; else max-pool gradients go to the first maximum in scan order (TensorFlow's CPU
- * kernel): the forward records that arg-max when a gradient will be needed, and the backward gathers
- * (each input cell collects from the windows that contain it), without atomics.
+ * 2-D pooling over NHWC images: max, average and global average; max and average forward and backward
+ * from one WGSL template each (override constants), 4 channels per invocation when C % 4 == 0. Padded
+ * cells never win a max (as TensorFlow and PyTorch); the average divides by the real cells unless
+ * `countIncludePad` (InceptionV3's 3x3 stride-1 'same' pools depend on it). A window holding NaN pools to
+ * NaN (PyTorch's rule), its gradient going to that cell; else the gradient goes to the first maximum in
+ * scan order (TensorFlow's CPU kernel), recorded by the forward when a gradient will be needed. The
+ * backward gathers (each input cell collects from the windows that contain it), without atomics.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, isGradEnabled, shapeStr } from '../tensor.js';
@@ -14,7 +13,7 @@ import { checkBoolean, checkPadding, checkPair, showValue, withDefault } from '.
 import { record } from '../autograd.js';
 import { mean, sumReference } from './reduce.js';
 import { fillTemplate, reluWgsl, vecWidth, vecSource } from '../gpu/wgsl.js';
-import { emptyWindow, forEachWindow, poolReference, sides2d, windowAxis, type WindowAxis } from './window.js';
+import { emptyWindow, forEachWindow, poolReference, sides2d, windowAxis } from './window.js';
 import poolSrc from '../../shaders/pool.wgsl';
 import poolGradTemplate from '../../shaders/pool_grad.wgsl';
 import poolCommonSrc from '../../shaders/pool_common.wgsl';
@@ -42,10 +41,7 @@ export interface AvgPool2dOptions extends Pool2dOptions {
   countIncludePad?: boolean;
 }
 
-/**
- * Resolve window, stride and padding for an H x W input (TensorFlow's 'same' rule): the window's vertical
- * and horizontal `axes`, the padding `pad` [top, bottom, left, right] and the output size OH x OW.
- */
+/** Resolve a pooling of an H x W input: its two window `axes`, `pad` [top, bottom, left, right] and OH x OW. */
 export function poolGeometry(H: number, W: number, opts: Pool2dOptions) {
   if (typeof opts !== 'object' || opts === null)
     throw new Error(`ossify: pooling options must be an object with a window size, got ${showValue(opts)}`);
@@ -54,9 +50,7 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions) {
   const [sh, sw] = checkPair(withDefault(opts.stride, opts.size), 'pooling option stride', positive);
   const [dh, dw] = checkPair(withDefault(opts.dilation, 1), 'pooling option dilation', positive);
   const p = checkPadding(withDefault(opts.padding, 'valid'), 'pooling option padding');
-  const padding = sides2d(p);
-  const axes: [WindowAxis, WindowAxis] = [windowAxis(H, kh, sh, dh, padding, 0), windowAxis(W, kw, sw, dw, padding, 1)];
-  const [ah, aw] = axes;
+  const [ah, aw] = [windowAxis(H, kh, sh, dh, sides2d(p), 0), windowAxis(W, kw, sw, dw, sides2d(p), 1)];
   const pad = [ah.before, ah.after, aw.before, aw.after];
   const [ekh, ekw] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
   const window = `${kh}x${kw} window${dh > 1 || dw > 1 ? ` with dilation ${dh}x${dw} (spanning ${ekh}x${ekw})` : ''}`;
@@ -72,11 +66,10 @@ export function poolGeometry(H: number, W: number, opts: Pool2dOptions) {
       `ossify: the pooling ${window} at ${where} reads only padding of a ${H}x${W} input: use less padding or dilation`,
     );
   }
-  return { axes, pad, OH: ah.out, OW: aw.out };
+  return { axes: [ah, aw] as const, pad, OH: ah.out, OW: aw.out };
 }
 
-// The input map of the pool kernel: none, or act(x * table[c] + table[C + c]) (the fused op's prologue,
-// src/kernels/fused.ts).
+// The input map of the pool kernel: none, or act(x * table[c] + table[C + c]) (fused.ts's prologue).
 const POOL_MAPS = {
   none: 'fn mapX(c: u32, v: {{T}}) -> {{T}} { return v; }',
   affine: `override MAP_RELU: bool = false;
@@ -87,7 +80,7 @@ fn mapX(c: u32, v: {{T}}) -> {{T}} {
 }`,
 };
 
-/** One pooling launch; `map`: an input map (inference only: the fused op checks it and x). */
+/** Max or average pooling; `map`: an input map (inference only: the fused op checks it and x). */
 export function pool2d(
   x: Tensor,
   opts: AvgPool2dOptions,
@@ -136,10 +129,7 @@ export function pool2d(
   return out;
 }
 
-/**
- * Max pooling over NHWC (differentiable; ties send the gradient to the first maximum in scan order;
- * a window holding NaN gives NaN).
- */
+/** Max pooling over NHWC (differentiable; ties and NaN as the file comment says). */
 export const maxPool2d = defineOp('maxPool2d', ['x'], (x: Tensor, opts: Pool2dOptions): Tensor =>
   pool2d(x, opts, true),
 );

@@ -2,7 +2,7 @@
 import { Tensor, shapeStr, tidy, type Shape } from '../tensor.js';
 import { add, addScalar, mul, reshape, scale } from '../kernels/elementwise.js';
 import { maxPool2d, avgPool2d, globalAvgPool2d, poolGeometry } from '../kernels/pool.js';
-import { zeroPad2d, type Pad2d } from '../kernels/pad.js';
+import { zeroPad2d, type Pad2d } from '../kernels/layout.js';
 import { dropout } from '../kernels/dropout.js';
 import { softmax } from '../kernels/loss.js';
 import { hashSeed } from '../init.js';

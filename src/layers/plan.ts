@@ -15,7 +15,7 @@ import { concat } from '../kernels/concat.js';
 import { bamCombine } from '../kernels/bam.js';
 import { fused, type AffineMap, type ChannelSlice } from '../kernels/fused.js';
 import type { EpilogueActivation } from '../kernels/gemm.js';
-import type { Pad2d } from '../kernels/pad.js';
+import type { Pad2d } from '../kernels/layout.js';
 import type { Module } from './module.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm, BatchNorm2d, bnParams } from './norm.js';

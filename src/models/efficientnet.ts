@@ -28,7 +28,7 @@ import { Dropout, Rescaling, ZeroPad2d } from '../layers/basic.js';
 import { Swish } from '../layers/activation.js';
 import { Residual, Sequential } from '../layers/containers.js';
 import { SqueezeExcite } from '../layers/se.js';
-import type { Pad2d } from '../kernels/pad.js';
+import type { Pad2d } from '../kernels/layout.js';
 import { Model, resolveConfig, type ModelConfig, type ModelOptions } from './model.js';
 import { MODEL_CATALOG, type ModelName } from './catalog.js';
 
