@@ -63,25 +63,17 @@ export const bamCombine = defineOp(
 
 const sig = (a: number): number => 1 / (1 + Math.exp(-a));
 
-/** Float64 reference of {@link bamCombine}. x is [N, H, W, C], mc [N, C], ms [N, H, W]. */
+/**
+ * Float64 reference of {@link bamCombine} (x [N, H, W, C], mc [N, C], ms [N, H, W]) and, for an output
+ * gradient g, its gradients.
+ */
 export function bamCombineReference(
   x: ArrayLike<number>,
   shape: readonly number[],
   mc: ArrayLike<number>,
   ms: ArrayLike<number>,
   mode: BamMode = 'sum',
-): Float64Array {
-  return bamCombineBackwardReference(x, shape, mc, ms, null, mode).y;
-}
-
-/** Float64 reference of {@link bamCombine} and, for an output gradient g, its gradients. */
-export function bamCombineBackwardReference(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  mc: ArrayLike<number>,
-  ms: ArrayLike<number>,
-  g: ArrayLike<number> | null,
-  mode: BamMode = 'sum',
+  g: ArrayLike<number> | null = null,
 ): { y: Float64Array; dx: Float64Array; dmc: Float64Array; dms: Float64Array } {
   const [C, HW] = [shape[3], shape[1] * shape[2]];
   const [y, dx, dmc, dms] = [x.length, x.length, mc.length, ms.length].map((n) => new Float64Array(n));

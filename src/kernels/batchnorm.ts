@@ -60,8 +60,8 @@ export function checkBatchNormOptions(
   };
 }
 
-/** The per-channel tensors of a batch norm (null or undefined ones skipped): usable, and C values each. */
-function checkChannelTensors(
+/** Per-channel tensors of a normalization (null or undefined ones skipped): usable, and C values each. */
+export function checkChannelTensors(
   C: number,
   what: string,
   input: string,

@@ -8,21 +8,15 @@
  * logits of +-1e3 finite; NaN in a row makes its loss, and the mean, NaN.
  */
 import { runtime } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
 import { Tensor, checkTensor, defineOp, noGrad, numel, shapeStr } from '../tensor.js';
 import { checkAxis, checkNumber, showValue } from '../validate.js';
 import { record } from '../autograd.js';
 import { mean } from './reduce.js';
 import { oneHot } from './dtype.js';
-import ceTemplate from '../../shaders/softmax_ce.wgsl';
+import { exp } from './elementwise.js';
+import ceSrc from '../../shaders/softmax_ce.wgsl';
 import ceGradSrc from '../../shaders/softmax_ce_grad.wgsl';
-import softmaxTemplate from '../../shaders/softmax.wgsl';
-import rowLseSrc from '../../shaders/row_lse.wgsl';
 import logSoftmaxSrc from '../../shaders/log_softmax.wgsl';
-
-// Both softmax kernels share the row log-sum-exp (shaders/row_lse.wgsl).
-const ceSrc = fillTemplate(ceTemplate, { ROW_LSE: rowLseSrc });
-const softmaxSrc = fillTemplate(softmaxTemplate, { ROW_LSE: rowLseSrc });
 
 /** Options of {@link softmaxCrossEntropy}. */
 export interface SoftmaxCrossEntropyOptions {
@@ -91,13 +85,10 @@ export const softmaxCrossEntropy = defineOp(
   },
 );
 
-/** Row softmax of logits [N, C] (forward only: inference probabilities). */
+/** Row softmax of logits [N, C] (inference probabilities): exp of {@link logSoftmax}, so differentiable too. */
 export const softmax = defineOp('softmax', ['logits'], (logits: Tensor): Tensor => {
-  const rt = runtime();
-  const [N, C] = check2d('softmax', logits);
-  const y = Tensor.empty(logits.shape);
-  rt.dispatch(rt.kernel('softmax', softmaxSrc), { z: logits.storage, y: y.storage }, { N, C }, rt.grid(N, 64));
-  return y;
+  check2d('softmax', logits);
+  return exp(logSoftmax(logits));
 });
 
 /**

@@ -9,7 +9,7 @@ import { Tensor, defineOp, numel, type Shape } from '../tensor.js';
 import { checkAxes, checkAxis, checkBoolean } from '../validate.js';
 import { record } from '../autograd.js';
 import { broadcastTo, scale } from './elementwise.js';
-import { sumRaw } from './sum-raw.js';
+import { chunkPlan, sumRaw } from './sum-raw.js';
 import { coords, dot, inversePermutation, permuteRaw, rowMajorStrides } from './layout.js';
 import reduceOpsSrc from '../../shaders/reduce_ops.wgsl';
 import reduceOpsGradSrc from '../../shaders/reduce_ops_grad.wgsl';
@@ -62,25 +62,18 @@ function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: Red
   const int = src.dtype === 'int32';
   const k = rt.kernel(`reduce-ops:${op}`, reduceOpsSrc, { OP: REDUCE_OPS[op], INT: int ? 1 : 0 });
   const dtype = op === 'argmax' || op === 'argmin' || int ? 'int32' : 'f32';
-  const pass = (x: Tensor, rr: number, chunk: number, partial: number) => {
+  let [out, aux, rr] = [src, src, r];
+  // A second pass (partial = 1) folds the first one's states.
+  for (const [partial, chunk] of chunkPlan(outer, r, inner).entries()) {
     const nchunks = Math.ceil(rr / chunk);
-    const out = Tensor.empty([outer * nchunks * inner], { dtype });
-    const aux = Tensor.empty([outer * nchunks * inner, 2]);
+    const size = outer * nchunks * inner;
+    const next = { out: Tensor.empty([size], { dtype }), aux: Tensor.empty([size, 2]) };
     const params = { outer, r: rr, inner, chunk, nchunks, partial };
-    rt.dispatch(k, { x: x.storage, out: out.storage, aux: aux.storage }, params, rt.grid(out.size, 256));
-    return { out, aux };
-  };
-  // Few outputs and a long reduction: a first pass over chunks of ~sqrt(r) keeps the GPU busy.
-  if (outer * inner < 4096 && r > 1024) {
-    const chunk = Math.ceil(Math.sqrt(r));
-    const first = pass(src, r, chunk, 0);
-    first.out.dispose();
-    const nchunks = Math.ceil(r / chunk);
-    const res = pass(first.aux, nchunks, nchunks, 1);
-    first.aux.dispose();
-    return res;
+    rt.dispatch(k, { x: aux.storage, out: next.out.storage, aux: next.aux.storage }, params, rt.grid(size, 256));
+    if (partial) [out, aux].forEach((t) => t.dispose());
+    [out, aux, rr] = [next.out, next.aux, nchunks];
   }
-  return pass(src, r, r, 0);
+  return { out, aux };
 }
 
 /** A reduction of {@link REDUCE_OPS} over checked axes, recorded (but argmax, argmin and int32 ones). */

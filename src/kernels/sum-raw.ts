@@ -7,30 +7,31 @@ import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkShape } from '../validate.js';
 import reduceSrc from '../../shaders/reduce.wgsl';
 
-/** One pass: x viewed as [outer, r, inner] -> [outer, inner], times `scale`. */
+/**
+ * The chunk length of each pass over the middle axis r of [outer, r, inner]: all of r at once, or, with few
+ * outputs and a long reduction, chunks of ~sqrt(r) first (to keep a GPU busy), then their partials.
+ */
+export function chunkPlan(outer: number, r: number, inner: number): number[] {
+  if (outer * inner >= 4096 || r <= 1024) return [Math.max(r, 1)];
+  const chunk = Math.ceil(Math.sqrt(r));
+  return [chunk, Math.ceil(r / chunk)];
+}
+
+/** x viewed as [outer, r, inner] -> `outShape` ([outer, inner] elements), times `scale`. */
 function reduceMiddle(x: Tensor, outer: number, r: number, inner: number, scale: number, outShape: Shape): Tensor {
   const rt = runtime();
-  const k = rt.kernel('reduce', reduceSrc);
-  const pass = (src: Tensor, rr: number, chunk: number, s: number, shape: Shape): Tensor => {
+  const plan = chunkPlan(outer, r, inner);
+  let [src, rr] = [x, r];
+  for (const [k, chunk] of plan.entries()) {
+    const last = k === plan.length - 1;
     const nchunks = Math.ceil(rr / chunk);
-    const out = Tensor.empty(shape);
-    rt.dispatch(
-      k,
-      { x: src.storage, out: out.storage },
-      { outer, r: rr, inner, chunk, nchunks, scale: s },
-      rt.grid(outer * nchunks * inner, 256),
-    );
-    return out;
-  };
-  // Few outputs and a long reduction: a first pass over chunks of ~sqrt(r) keeps the GPU busy.
-  if (outer * inner < 4096 && r > 1024) {
-    const chunk = Math.ceil(Math.sqrt(r));
-    const partial = pass(x, r, chunk, 1, [outer, Math.ceil(r / chunk), inner]);
-    const out = pass(partial, Math.ceil(r / chunk), Math.ceil(r / chunk), scale, outShape);
-    partial.dispose();
-    return out;
+    const out = Tensor.empty(last ? outShape : [outer, nchunks, inner]);
+    const params = { outer, r: rr, inner, chunk, nchunks, scale: last ? scale : 1 };
+    rt.dispatch(rt.kernel('reduce', reduceSrc), { x: src.storage, out: out.storage }, params, rt.grid(out.size, 256));
+    if (src !== x) src.dispose();
+    [src, rr] = [out, nchunks];
   }
-  return pass(x, r, Math.max(r, 1), scale, outShape);
+  return src;
 }
 
 /** Sum over `axes` (sorted, distinct) times `scale`, keeping no dims. Not recorded. */
