@@ -32,7 +32,7 @@ export interface GroupNormOptions {
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions extends GroupNormOptions {
-  /** The first normalized axis, through the last (PyTorch's `normalized_shape` is `x.shape.slice(axis)`); default -1. */
+  /** The first normalized axis, through the last (PyTorch: `normalized_shape = x.shape[axis:]`); default -1. */
   axis?: number;
 }
 
