@@ -76,7 +76,8 @@ export function checkChannelTensors(
 }
 
 /** The storage of each tensor of a kernel's bindings. */
-const storages = (io: Record<string, Tensor>) => Object.fromEntries(Object.entries(io).map(([k, t]) => [k, t.storage]));
+export const storages = (io: Record<string, Tensor>) =>
+  Object.fromEntries(Object.entries(io).map(([k, t]) => [k, t.storage]));
 
 /**
  * The first pass of batch norm's per-channel sums (shaders/bn_chunks.wgsl) over x [M, C]: chunks of rows

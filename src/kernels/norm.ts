@@ -7,19 +7,13 @@
  * rows to one invocation (`setVariant('norm', 'workgroup' | 'serial')` forces one).
  */
 import { runtime } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
 import { Tensor, defineOp, numel, shapeStr } from '../tensor.js';
 import { checkAxis, checkNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumRaw } from './sum-raw.js';
-import { checkChannelTensors } from './batchnorm.js';
+import { checkChannelTensors, storages } from './batchnorm.js';
 import { variant } from './variants.js';
-import commonSrc from '../../shaders/norm_common.wgsl';
-import fwdTemplate from '../../shaders/norm_rows.wgsl';
-import gradTemplate from '../../shaders/norm_rows_grad.wgsl';
-
-const fwdSrc = fillTemplate(fwdTemplate, { NORM_COMMON: commonSrc });
-const gradSrc = fillTemplate(gradTemplate, { NORM_COMMON: commonSrc });
+import normSrc from '../../shaders/norm_rows.wgsl';
 
 /** How a normalization views its input: rows of `pixels * cg` values (see the file comment). */
 export type NormLayout = ReturnType<typeof normLayout>;
@@ -46,20 +40,19 @@ function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor |
   // A missing half of the affine map is the identity's (PyTorch's bias=False).
   const g = gamma ?? (affine ? Tensor.ones([L.channels]) : x);
   const b = beta ?? (affine ? Tensor.zeros([L.channels]) : x);
-  const y = Tensor.empty(x.shape);
-  const stats = Tensor.empty([L.rows, 2]);
+  const [y, stats] = [Tensor.empty(x.shape), Tensor.empty([L.rows, 2])];
   // An invocation per row on CPU adapters (barriers are slow there) once there are two workgroups of rows.
   const serial = variant('norm', { cpu: L.rows >= 128 ? 'serial' : 'workgroup', gpu: 'workgroup' }) === 'serial';
-  const grid = rt.grid(L.rows, serial ? 64 : 1);
-  const constants = { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 };
-  const io = { x: x.storage, gamma: g.storage, beta: b.storage, y: y.storage, stats: stats.storage };
-  rt.dispatch(rt.kernel('norm-rows', fwdSrc, constants), io, { ...L, eps }, grid);
+  const launch = (grad: boolean, io: Record<string, Tensor>) => {
+    const k = rt.kernel(`norm-rows${grad ? '-grad' : ''}`, normSrc, { AFFINE: +affine, GRAD: +grad, SERIAL: +serial });
+    rt.dispatch(k, storages(io), { ...L, eps }, rt.grid(L.rows, serial ? 64 : 1));
+  };
+  // dy and dyxhat are stand-ins (a written binding may not alias another one).
+  launch(false, { x, gamma: g, beta: b, dy: x, stats, out: y, dyxhat: Tensor.empty([1]) });
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return record(name, inputs, y, [x, g, stats], (dy, [xs, gs, st]) => {
-    const dx = Tensor.empty(x.shape);
-    const dyxhat = Tensor.empty(x.shape);
-    const io = { x: xs.storage, gamma: gs.storage, stats: st.storage, dy: dy.storage, dx: dx.storage };
-    rt.dispatch(rt.kernel('norm-rows-grad', gradSrc, constants), { ...io, dyxhat: dyxhat.storage }, { ...L }, grid);
+    const [dx, dyxhat] = [Tensor.empty(x.shape), Tensor.empty(x.shape)];
+    launch(true, { x: xs, gamma: gs, beta: gs, dy, stats: st, out: dx, dyxhat });
     // gamma's and beta's gradients: per-channel sums over every (batch, pixel).
     const perChannel = (t: Tensor, like: Tensor) => {
       const v = t.alias([x.size / L.channels, L.channels]);
