@@ -1,11 +1,9 @@
 /**
- * Batch normalization over the last (channel) axis of a tensor of any rank: [N, H, W, C] images or
- * [N, C] features (BAM's channel gate), with Keras's conventions ({@link BatchNormParams}; InceptionV3's
- * and DenseNet121's weights come from Keras): PyTorch's momentum p is 1 - p here, and PyTorch updates the
- * moving variance with the unbiased batch variance (`varianceUpdate: 'unbiased'`); both normalise with
- * the biased one. Kernels (vec4 over channels when C % 4 == 0): the training forward is chunked
- * per-channel sums, their merge (which also updates the moving statistics), then one normalise pass;
- * inference is that pass alone. Backward: chunked sums of g and g * xhat, their merge, then dx.
+ * Batch normalization over the last (channel) axis, with Keras's conventions ({@link BatchNormParams}):
+ * PyTorch's momentum p is 1 - p here, and PyTorch updates the moving variance with the unbiased batch
+ * variance (`varianceUpdate: 'unbiased'`). Kernels (vec4 over channels when C % 4 == 0): training runs
+ * chunked per-channel sums, their merge (which updates the moving statistics), then the normalise pass;
+ * inference that pass alone. Backward: chunked sums of g and g * xhat, their merge, then dx.
  */
 import { runtime } from '../gpu/runtime.js';
 import { vecWidth, vecSource } from '../gpu/wgsl.js';
@@ -20,7 +18,7 @@ import gradSrc from '../../shaders/bn_grad.wgsl';
 import affineSrc from '../../shaders/bn_affine.wgsl';
 import { reluGradFromOutput } from './elementwise.js';
 
-/** Keras's BatchNormalization defaults (the conventions above); BAM's batch norms and InceptionV3's use them too. */
+/** Keras's BatchNormalization defaults. */
 export const BATCH_NORM_DEFAULTS = { momentum: 0.99, epsilon: 1e-3 } as const;
 
 /** Parameters and state of a batch-norm layer (all per channel, shape [C]). */
@@ -33,7 +31,7 @@ export interface BatchNormParams {
   movingMean: Tensor;
   /** Moving variance, updated in place in training mode. */
   movingVar: Tensor;
-  /** Training mode normalises with batch statistics and updates the moving ones; inference uses the moving ones. */
+  /** Training mode normalises with the batch statistics and updates the moving ones; inference uses the moving ones. */
   training: boolean;
   /** Keras convention (default 0.99), in [0, 1]: moving = moving * momentum + batch * (1 - momentum). */
   momentum?: number;
@@ -80,9 +78,8 @@ export const storages = (io: Record<string, Tensor>) =>
   Object.fromEntries(Object.entries(io).map(([k, t]) => [k, t.storage]));
 
 /**
- * The first pass of batch norm's per-channel sums (shaders/bn_chunks.wgsl) over x [M, C]: chunks of rows
- * (enough (chunk, channel) threads to fill a GPU) into part [nchunks, 2, C], which the caller merges and
- * disposes. `grad`: the gradient's sums of g and g * xhat, else the statistics (the rest stand-ins).
+ * The per-channel sums over x [M, C] in chunks of rows (enough to fill a GPU) into part [nchunks, 2, C], for
+ * the caller to merge and dispose: the statistics, or with `grad` the sums of g and g * xhat.
  */
 function chunkPass(x: Tensor, grad?: { g: Tensor; mean: Tensor; s: Tensor; eps: number; fromVar: boolean }) {
   const rt = runtime();
@@ -120,9 +117,8 @@ function launchNorm(
 }
 
 /**
- * Batch normalization over the last axis. Training mode normalises with the batch statistics and
- * updates `movingMean` / `movingVar` in place (on the GPU, ordered with other work); inference mode
- * uses the moving statistics. Differentiable in x, gamma and beta in both modes.
+ * Batch normalization over the last axis; training mode updates `movingMean` / `movingVar` in place (on the
+ * GPU, ordered with other work). Differentiable in x, gamma and beta in both modes.
  */
 export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormParams): Tensor => {
   if (typeof p !== 'object' || p === null) {
@@ -138,8 +134,8 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
   checkBoolean(training, 'batchNorm training');
   const relu = checkBoolean(p.relu, 'batchNorm relu', false);
   const { epsilon: eps, momentum, varianceUpdate } = checkBatchNormOptions(p, 'batchNorm');
-  // Training: the batch mean and s = 1 / sqrt(var + eps), merged per channel (Chan et al.), which also
-  // updates the moving statistics; inference: the moving ones (s a variance then: FROM_VAR).
+  // Training: the batch mean and s = 1 / sqrt(var + eps), merged per channel (Chan et al.); inference: the
+  // moving statistics (s a variance then: FROM_VAR).
   let [mean, s] = [movingMean, movingVar];
   if (training) {
     const { part, rows, nchunks } = chunkPass(x);
@@ -179,9 +175,8 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
 });
 
 /**
- * y = x * scale + shift over the last axis (then ReLU) from an affine table ({@link
- * batchNormAffineTable}), reading channels [offset, offset + C) of x: one launch of the inference
- * batch norm. Unchecked: the fused op (src/kernels/fused.ts) checks its arguments.
+ * y = x * scale + shift (then ReLU) from a {@link batchNormAffineTable}, reading channels [offset, offset +
+ * C) of x. Unchecked: the fused op (src/kernels/fused.ts) checks its arguments.
  */
 export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset: number): Tensor {
   const y = Tensor.empty([...x.shape.slice(0, -1), table.shape[1]]);
@@ -245,7 +240,7 @@ function batchNormGrad(
 
 // ---- float64 CPU references -------------------------------------------------------------------
 
-/** Options of the float64 reference (same meaning as {@link BatchNormParams}, on plain arrays). */
+/** {@link BatchNormParams} on plain arrays, for the float64 reference. */
 export interface BatchNormReferenceParams {
   gamma: ArrayLike<number> | null;
   beta: ArrayLike<number> | null;
@@ -257,10 +252,7 @@ export interface BatchNormReferenceParams {
   varianceUpdate?: 'biased' | 'unbiased';
 }
 
-/**
- * Float64 reference of {@link batchNorm}: the output, the statistics used (mean, biased variance) and
- * the moving statistics after the update (unchanged in inference mode). x is [..., C] row-major.
- */
+/** Float64 reference of {@link batchNorm}: y, the statistics used (mean, biased variance) and the moving ones after. */
 export function batchNormReference(
   x: ArrayLike<number>,
   shape: readonly number[],

@@ -9,7 +9,7 @@ import { Tensor, defineOp, numel, type Shape } from '../tensor.js';
 import { checkAxes, checkAxis, checkBoolean } from '../validate.js';
 import { record } from '../autograd.js';
 import { broadcastTo, scale } from './elementwise.js';
-import { chunkPlan, sumRaw } from './sum-raw.js';
+import { asRun, chunkPlan, sumRaw } from './sum-raw.js';
 import { coords, dot, inversePermutation, permuteRaw, rowMajorStrides } from './layout.js';
 import reduceOpsSrc from '../../shaders/reduce_ops.wgsl';
 import reduceOpsGradSrc from '../../shaders/reduce_ops_grad.wgsl';
@@ -42,18 +42,6 @@ function sumImpl(op: 'sum' | 'mean', x: Tensor, ax: number[], keepDims: boolean)
     const dx = broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape);
     return [op === 'mean' ? scale(dx, s) : dx];
   });
-}
-
-/** x with the (sorted) `axes` as the middle r of an [outer, r, inner] view: x itself, or a permuted copy. */
-function asRun(x: Tensor, axes: number[]): { src: Tensor; outer: number; r: number; inner: number; perm?: number[] } {
-  if (axes.every((a, k) => a === axes[0] + k)) {
-    const [s, e] = [axes[0], axes[axes.length - 1] + 1];
-    return { src: x, outer: numel(x.shape.slice(0, s)), r: numel(x.shape.slice(s, e)), inner: numel(x.shape.slice(e)) };
-  }
-  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const perm = [...kept, ...axes];
-  const [outer, r] = [numel(kept.map((i) => x.shape[i])), numel(axes.map((i) => x.shape[i]))];
-  return { src: permuteRaw(x, perm), outer, r, inner: 1, perm };
 }
 
 /** One reduction of src viewed as [outer, r, inner] (unrecorded): the result and the per-slot states. */

@@ -1,10 +1,11 @@
 /**
- * The unrecorded sums under the reduction ops and broadcasting's gradient, as [outer, r, inner] passes
- * over runs of adjacent axes. (Apart from reduce.ts so that elementwise.ts can use sumTo.)
+ * The unrecorded sums under the reductions and broadcasting's gradient, on x viewed as [outer, r, inner]
+ * (apart from reduce.ts so that elementwise.ts can use sumTo).
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkShape } from '../validate.js';
+import { permuteRaw } from './layout.js';
 import reduceSrc from '../../shaders/reduce.wgsl';
 
 /**
@@ -17,45 +18,34 @@ export function chunkPlan(outer: number, r: number, inner: number): number[] {
   return [chunk, Math.ceil(r / chunk)];
 }
 
-/** x viewed as [outer, r, inner] -> `outShape` ([outer, inner] elements), times `scale`. */
-function reduceMiddle(x: Tensor, outer: number, r: number, inner: number, scale: number, outShape: Shape): Tensor {
+/** x with the (sorted) `axes` as the middle r of an [outer, r, inner] view: x itself, or a permuted copy. */
+export function asRun(x: Tensor, axes: number[]) {
+  if (axes.every((a, k) => a === axes[0] + k)) {
+    const [s, e] = axes.length ? [axes[0], axes[axes.length - 1] + 1] : [0, 0];
+    return { src: x, outer: numel(x.shape.slice(0, s)), r: numel(x.shape.slice(s, e)), inner: numel(x.shape.slice(e)) };
+  }
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const perm = [...kept, ...axes];
+  const [outer, r] = [numel(kept.map((i) => x.shape[i])), numel(axes.map((i) => x.shape[i]))];
+  return { src: permuteRaw(x, perm), outer, r, inner: 1, perm };
+}
+
+/** Sum over `axes` (sorted, distinct; none: a copy) times `scale`, flat ([outer * inner]). Not recorded. */
+export function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
   const rt = runtime();
+  const { src, outer, r, inner } = asRun(x, axes);
   const plan = chunkPlan(outer, r, inner);
-  let [src, rr] = [x, r];
+  let [cur, rr] = [src, r];
   for (const [k, chunk] of plan.entries()) {
     const last = k === plan.length - 1;
     const nchunks = Math.ceil(rr / chunk);
-    const out = Tensor.empty(last ? outShape : [outer, nchunks, inner]);
+    const out = Tensor.empty([outer * nchunks * inner]);
     const params = { outer, r: rr, inner, chunk, nchunks, scale: last ? scale : 1 };
-    rt.dispatch(rt.kernel('reduce', reduceSrc), { x: src.storage, out: out.storage }, params, rt.grid(out.size, 256));
-    if (src !== x) src.dispose();
-    [src, rr] = [out, nchunks];
-  }
-  return src;
-}
-
-/** Sum over `axes` (sorted, distinct) times `scale`, keeping no dims. Not recorded. */
-export function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
-  // Reduce runs of adjacent axes, last run first, so earlier axis numbers stay valid.
-  const runs: [number, number][] = [];
-  for (const a of axes) {
-    const last = runs[runs.length - 1];
-    if (last && last[1] === a) last[1] = a + 1;
-    else runs.push([a, a + 1]);
-  }
-  let cur = x;
-  let shape = [...x.shape];
-  for (let i = runs.length - 1; i >= 0; i--) {
-    const [s, e] = runs[i];
-    const [outer, r, inner] = [numel(shape.slice(0, s)), numel(shape.slice(s, e)), numel(shape.slice(e))];
-    const next = [...shape.slice(0, s), ...shape.slice(e)];
-    const out = reduceMiddle(cur, outer, r, inner, i === 0 ? scale : 1, next.length ? next : [1]);
+    rt.dispatch(rt.kernel('reduce', reduceSrc), { x: cur.storage, out: out.storage }, params, rt.grid(out.size, 256));
     if (cur !== x) cur.dispose();
-    cur = out;
-    shape = next;
+    [cur, rr] = [out, nchunks];
   }
-  // No axes: a copy, so that the result is a fresh tensor.
-  return cur === x ? reduceMiddle(x, 1, 1, x.size, scale, x.shape) : cur;
+  return cur;
 }
 
 /** Sum a broadcast gradient back to `shape` (the reverse of broadcasting). Not recorded. */
