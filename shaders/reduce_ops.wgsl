@@ -1,12 +1,10 @@
-// max, min, argmax, argmin, logSumExp and prod over the middle axis of x viewed as [outer, r, inner], in
-// chunks along r as reduce.wgsl. OP (0 max, 1 min, 2 argmax, 3 argmin, 4 logSumExp, 5 prod) is an override
-// constant: a pipeline per op (a uniform op ran max 5x slower on SwiftShader). Each invocation folds its
-// chunk into a state (a: f32, b: u32) written to aux[t], and the result to out[t] (f32 bits or an index):
+// Reductions over the middle axis of x as [outer, r, inner], in chunks along r as reduce.wgsl; OP (0 max,
+// 1 min, 2 argmax, 3 argmin, 4 logSumExp, 5 prod) is an override constant (a uniform ran 5x slower on
+// SwiftShader). Each invocation folds its chunk into a state (a: f32, b: u32) in aux[t], the result in out[t]:
 //   max/min: a the extremum, b how many equal it;   argmax/argmin: a the extremum, b its first index;
-//   logSumExp: a the running max m, b the f32 bits of sum exp(x - m);
-//   prod: a the product of the non-zeros, b how many are zero.
-// partial = 1: x holds a first pass's states. NaN as PyTorch: max/min/logSumExp are NaN over a NaN,
-// argmax/argmin point at the first NaN, prod carries it. INT: int32 values (max, min, argmax, argmin).
+//   logSumExp: a the running max m, b the f32 bits of sum exp(x - m);   prod: a the product of the
+//   non-zeros, b how many are zero.
+// partial = 1: x holds a first pass's states. NaN as PyTorch (argmax/argmin: the first NaN). INT: int32 values.
 override OP: u32 = 0u;
 override INT: bool = false;
 struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, partial: u32 }

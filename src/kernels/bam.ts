@@ -1,9 +1,7 @@
 /**
- * The combine step of BAM (Park et al., "BAM: Bottleneck Attention Module", BMVC 2018): out = x * (1 +
- * sigmoid(a)), with the channel attention mc [N, C] broadcast over space, the spatial attention ms
- * [N, H, W, 1] over channels, and a = mc + ms ('sum', the paper) or mc * ms ('product', the official code).
- * One fused pass forward; backward one fused elementwise pass (dx and the per-element contributions to
- * dmc / dms) and two channel-contiguous sums.
+ * The combine step of BAM (Park et al., BMVC 2018): out = x * (1 + sigmoid(a)), the channel attention mc
+ * [N, C] broadcast over space, the spatial attention ms [N, H, W, 1] over channels. One fused pass forward;
+ * backward one elementwise pass (dx and the terms of dmc / dms), then two sums.
  */
 import { runtime } from '../gpu/runtime.js';
 import { vecWidth, vecSource } from '../gpu/wgsl.js';
@@ -58,8 +56,6 @@ export const bamCombine = defineOp(
     });
   },
 );
-
-// ---- float64 CPU references -------------------------------------------------------------------
 
 const sig = (a: number): number => 1 / (1 + Math.exp(-a));
 

@@ -238,8 +238,6 @@ function batchNormGrad(
   return { dx, dgamma: sgx, dbeta: sg };
 }
 
-// ---- float64 CPU references -------------------------------------------------------------------
-
 /** {@link BatchNormParams} on plain arrays, for the float64 reference. */
 export interface BatchNormReferenceParams {
   gamma: ArrayLike<number> | null;

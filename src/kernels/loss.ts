@@ -1,11 +1,9 @@
 /**
- * Fused softmax + cross-entropy on logits, a forward-only softmax, and a fused log-softmax. The loss
- * follows Keras's `CategoricalCrossentropy(from_logits=True)` with the default reduction
- * SUM_OVER_BATCH_SIZE: loss = sum_i w_i * ce_i / N, where ce_i = -sum_c t_ic log softmax(z_i)_c and the
- * per-sample weight w_i = sum_c t_ic * classWeight_c (1 without class weights; for one-hot targets the
- * weight of the true class, as Keras's `class_weight`); PyTorch's `CrossEntropyLoss(weight=)` divides by
- * sum_i w_i instead of N. Targets (one-hot or soft) get no gradient. Max-subtracted log-sum-exp keeps
- * logits of +-1e3 finite; NaN in a row makes its loss, and the mean, NaN.
+ * Fused softmax cross-entropy on logits, and the log-softmax (softmax on it). The loss is Keras's
+ * `CategoricalCrossentropy(from_logits=True)` (reduction SUM_OVER_BATCH_SIZE): sum_i w_i * ce_i / N, ce_i =
+ * -sum_c t_ic log softmax(z_i)_c, w_i = sum_c t_ic * classWeight_c (1 without; Keras's `class_weight`);
+ * PyTorch's `CrossEntropyLoss(weight=)` divides by sum_i w_i instead. Targets get no gradient. NaN in a
+ * row makes its loss, and the mean, NaN.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, checkTensor, defineOp, noGrad, numel, shapeStr } from '../tensor.js';
@@ -111,8 +109,6 @@ export const logSoftmax = defineOp('logSoftmax', ['x'], (x: Tensor, axis: number
   const y = launch(x, x, 0);
   return record('logSoftmax', [x], y, [y], (g, [ys]) => [launch(ys, g, 1)]);
 });
-
-// ---- float64 CPU references -------------------------------------------------------------------
 
 /** Float64 reference of {@link logSoftmax} along `axis` of `shape`. */
 export function logSoftmaxReference(x: ArrayLike<number>, shape: readonly number[], axis = -1): Float64Array {
