@@ -161,10 +161,27 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
     const saved = [x, mean, s, gamma ?? mean, ...(relu ? [y] : [])];
     const op = `${training ? 'batchNorm' : 'batchNormInference'}${relu ? '+relu' : ''}`;
     out = record(op, inputs, y, saved, (g, [xs, ms, ss, gs, ys]) => {
-      const needParams = !!(gamma?.requiresGrad || beta?.requiresGrad);
+      const rt = runtime();
       const dy = ys ? reluGradFromOutput(ys, g) : g;
-      const r = batchNormGrad(xs, dy, ms, ss, gamma ? gs : null, { training, eps, needParams, needX: x.requiresGrad });
-      return [r.dx, ...(gamma ? [r.dgamma] : []), ...(beta ? [r.dbeta] : [])];
+      // dbeta = sum(dy) and dgamma = sum(dy * xhat), which training's dx reads too.
+      let [sg, sgx]: (Tensor | null)[] = [null, null];
+      if (training || gamma?.requiresGrad || beta?.requiresGrad) {
+        const { part, nchunks } = chunkPass(xs, { g: dy, mean: ms, s: ss, eps, fromVar: !training });
+        [sg, sgx] = [Tensor.empty([C]), Tensor.empty([C])];
+        const k = rt.kernel('bn-grad-combine', gradCombineSrc);
+        rt.dispatch(k, storages({ part, sg, sgx }), { C, nchunks }, [Math.ceil(C / 64)]);
+        part.dispose();
+      }
+      let dx: Tensor | null = null;
+      if (x.requiresGrad) {
+        dx = Tensor.empty(x.shape);
+        const v = vecWidth(C);
+        const constants = { HAS_GAMMA: gamma ? 1 : 0, TRAINING: training ? 1 : 0, FROM_VAR: training ? 0 : 1 };
+        const io = storages({ x: xs, g: dy, mean: ms, s: ss, gamma: gs, sg: sg ?? ms, sgx: sgx ?? ms, dx });
+        const params = { n: x.size / v, C: C / v, M, eps };
+        rt.dispatch(rt.kernel('bn-grad', vecSource(gradSrc, v), constants), io, params, rt.grid(x.size / v, 256));
+      }
+      return [dx, ...(gamma ? [sgx] : []), ...(beta ? [sg] : [])];
     });
   }
   if (training) {
@@ -205,38 +222,6 @@ export const batchNormAffineTable = defineOp(
     return table;
   },
 );
-
-/** The gradient launches: dx, dgamma = sum(g * xhat), dbeta = sum(g) (the sums only when needed). */
-function batchNormGrad(
-  x: Tensor,
-  g: Tensor,
-  mean: Tensor,
-  s: Tensor,
-  gamma: Tensor | null,
-  o: { training: boolean; eps: number; needParams: boolean; needX: boolean },
-): { dx: Tensor | null; dgamma: Tensor | null; dbeta: Tensor | null } {
-  const rt = runtime();
-  const C = x.shape[x.rank - 1];
-  const M = x.size / C;
-  const v = vecWidth(C);
-  let [sg, sgx]: (Tensor | null)[] = [null, null];
-  if (o.training || o.needParams) {
-    const { part, nchunks } = chunkPass(x, { g, mean, s, eps: o.eps, fromVar: !o.training });
-    [sg, sgx] = [Tensor.empty([C]), Tensor.empty([C])];
-    const io = storages({ part, sg, sgx });
-    rt.dispatch(rt.kernel('bn-grad-combine', gradCombineSrc), io, { C, nchunks }, [Math.ceil(C / 64)]);
-    part.dispose();
-  }
-  let dx: Tensor | null = null;
-  if (o.needX) {
-    dx = Tensor.empty(x.shape);
-    const constants = { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: o.training ? 0 : 1 };
-    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), constants);
-    const io = storages({ x, g, mean, s, gamma: gamma ?? mean, sg: sg ?? mean, sgx: sgx ?? mean, dx });
-    rt.dispatch(k, io, { n: x.size / v, C: C / v, M, eps: o.eps }, rt.grid(x.size / v, 256));
-  }
-  return { dx, dgamma: sgx, dbeta: sg };
-}
 
 /** {@link BatchNormParams} on plain arrays, for the float64 reference. */
 export interface BatchNormReferenceParams {

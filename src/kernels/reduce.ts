@@ -5,10 +5,10 @@
  * are adjacent, else after one permuting copy that brings them last.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, defineOp, numel, type Shape } from '../tensor.js';
+import { Tensor, defineOp, noGrad, numel, type Shape } from '../tensor.js';
 import { checkAxes, checkAxis, checkBoolean } from '../validate.js';
 import { record } from '../autograd.js';
-import { broadcastTo, scale } from './elementwise.js';
+import { add, broadcastTo, clip, exp, log, reshape, scale, sub } from './elementwise.js';
 import { asRun, chunkPlan, sumRaw } from './sum-raw.js';
 import { coords, dot, inversePermutation, permuteRaw, rowMajorStrides } from './layout.js';
 import reduceOpsSrc from '../../shaders/reduce_ops.wgsl';
@@ -25,8 +25,9 @@ function keptShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
 type Axes = number | readonly number[];
 
 /** The reductions of shaders/reduce_ops.wgsl, by their OP code. */
-const REDUCE_OPS = { max: 0, min: 1, argmax: 2, argmin: 3, logSumExp: 4, prod: 5 } as const;
+const REDUCE_OPS = { max: 0, min: 1, argmax: 2, argmin: 3, prod: 4 } as const;
 type ReduceOp = keyof typeof REDUCE_OPS;
+const F32_MAX = 3.4028234663852886e38;
 
 /** raw (a fresh result) as a view of the kept shape. */
 function keep(raw: Tensor, x: Tensor, ax: number[], keepDims: boolean): Tensor {
@@ -84,6 +85,16 @@ function reduceImpl(op: ReduceOp, x: Tensor, ax: number[], keepDims: boolean): T
   return res;
 }
 
+/**
+ * log(sum(exp(x - m))) + m, m the maximum clipped to finite values (PyTorch's algorithm): a constant to the
+ * gradient, which is the softmax.
+ */
+function logSumExpImpl(x: Tensor, ax: number[], keepDims: boolean): Tensor {
+  const m = noGrad(() => clip(reduceImpl('max', x, ax, true), -F32_MAX, F32_MAX));
+  const lse = log(sumImpl('sum', exp(sub(x, m)), ax, keepDims));
+  return add(lse, reshape(m, lse.shape));
+}
+
 /** A reduction over `axes` under its own name. */
 const reduction = (op: 'sum' | 'mean' | 'max' | 'min' | 'logSumExp' | 'prod') =>
   defineOp(
@@ -92,7 +103,8 @@ const reduction = (op: 'sum' | 'mean' | 'max' | 'min' | 'logSumExp' | 'prod') =>
     (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
       const ax = checkAxes(axes, x.rank, `${op} axes`);
       checkBoolean(keepDims, `${op} keepDims`);
-      return op === 'sum' || op === 'mean' ? sumImpl(op, x, ax, keepDims) : reduceImpl(op, x, ax, keepDims);
+      if (op === 'sum' || op === 'mean') return sumImpl(op, x, ax, keepDims);
+      return op === 'logSumExp' ? logSumExpImpl(x, ax, keepDims) : reduceImpl(op, x, ax, keepDims);
     },
   );
 
@@ -109,9 +121,8 @@ export const max = reduction('max');
 /** Minimum over `axes`, as {@link max}. */
 export const min = reduction('min');
 /**
- * log(sum(exp(x))) over `axes`, computed stably (max-subtracted, online): finite for logits of
- * +-1e4; -Infinity when every element is -Infinity; NaN over a NaN. Differentiable (the gradient is
- * the softmax over the axes).
+ * log(sum(exp(x))) over `axes`, computed stably (max-subtracted): finite for logits of +-1e4; -Infinity when
+ * every element is -Infinity; NaN over a NaN. Differentiable (the gradient is the softmax over the axes).
  */
 export const logSumExp = reduction('logSumExp');
 /**
@@ -149,7 +160,12 @@ function groups(x: ArrayLike<number>, shape: Shape, axes: number[]): number[][] 
  * Float64 reference of the reductions over `axes` (keepDims shape): max, min, argmax, argmin (one axis or
  * all; index along it, or the flat index over all), logSumExp and prod, with NaN as the kernels treat it.
  */
-export function reduceOpReference(op: ReduceOp, x: ArrayLike<number>, shape: Shape, axes: number[]): Float64Array {
+export function reduceOpReference(
+  op: ReduceOp | 'logSumExp',
+  x: ArrayLike<number>,
+  shape: Shape,
+  axes: number[],
+): Float64Array {
   return Float64Array.from(groups(x, shape, axes), (v) => {
     if (op === 'prod') return v.reduce((p, e) => p * e, 1);
     const nanAt = v.findIndex(Number.isNaN);
