@@ -13,12 +13,8 @@ const threshold = (rate: number): number => Math.min(2 ** 32 - 1, Math.round(rat
 function launch(x: Tensor, rate: number, seed: number): Tensor {
   const rt = runtime();
   const y = Tensor.empty(x.shape);
-  rt.dispatch(
-    rt.kernel('dropout', dropoutSrc),
-    { x: x.storage, y: y.storage },
-    { n: x.size, seed: seed >>> 0, threshold: threshold(rate), scale: 1 / (1 - rate) },
-    rt.grid(x.size, 256),
-  );
+  const params = { n: x.size, seed: seed >>> 0, threshold: threshold(rate), scale: 1 / (1 - rate) };
+  rt.dispatch(rt.kernel('dropout', dropoutSrc), { x: x.storage, y: y.storage }, params, rt.grid(x.size, 256));
   return y;
 }
 

@@ -69,17 +69,13 @@ export const softmaxCrossEntropy = defineOp(
     const io = { z: logits.storage, t: targets.storage, cw: (cw ?? targets).storage, loss: rowLoss.storage };
     const k = rt.kernel('softmax-ce', ceSrc, { HAS_WEIGHTS: cw ? 1 : 0 });
     rt.dispatch(k, { ...io, aux: aux.storage }, { N, C }, rt.grid(N, 64));
-    if (cw && cw !== weights) cw.dispose();
     const loss = noGrad(() => mean(rowLoss));
-    rowLoss.dispose();
-    const out = record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
+    return record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
       const dz = Tensor.empty(logits.shape);
       const io = { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage };
       rt.dispatch(rt.kernel('softmax-ce-grad', ceGradSrc), io, { n: dz.size, C, N }, rt.grid(dz.size, 256));
       return [dz];
     });
-    aux.dispose();
-    return out;
   },
 );
 

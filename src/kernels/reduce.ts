@@ -29,17 +29,10 @@ const REDUCE_OPS = { max: 0, min: 1, argmax: 2, argmin: 3, prod: 4 } as const;
 type ReduceOp = keyof typeof REDUCE_OPS;
 const F32_MAX = 3.4028234663852886e38;
 
-/** raw (a fresh result) as a view of the kept shape. */
-function keep(raw: Tensor, x: Tensor, ax: number[], keepDims: boolean): Tensor {
-  const res = raw.alias(keptShape(x.shape, ax, keepDims));
-  raw.dispose();
-  return res;
-}
-
 /** sum or mean over checked axes, recorded. */
 function sumImpl(op: 'sum' | 'mean', x: Tensor, ax: number[], keepDims: boolean): Tensor {
   const s = op === 'mean' ? 1 / ax.reduce((p, a) => p * x.shape[a], 1) : 1;
-  return record(op, [x], keep(sumRaw(x, ax, s), x, ax, keepDims), [], (g) => {
+  return record(op, [x], sumRaw(x, ax, s).alias(keptShape(x.shape, ax, keepDims)), [], (g) => {
     const dx = broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape);
     return [op === 'mean' ? scale(dx, s) : dx];
   });
@@ -69,20 +62,16 @@ function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: Red
 function reduceImpl(op: ReduceOp, x: Tensor, ax: number[], keepDims: boolean): Tensor {
   const { src, outer, r, inner, perm } = asRun(x, ax);
   const { out, aux } = reduceOps(src, outer, r, inner, op);
-  let res = keep(out, x, ax, keepDims);
-  if (op !== 'argmax' && op !== 'argmin' && x.dtype !== 'int32') {
-    res = record(op, [x], res, [src, res, aux], (g, [xs, ys, as]) => {
-      const rt = runtime();
-      const dx = Tensor.empty(xs.shape);
-      const io = { x: xs.storage, y: ys.storage, aux: as.storage, g: g.storage, dx: dx.storage };
-      const params = { n: dx.size, r, inner, op: REDUCE_OPS[op] };
-      rt.dispatch(rt.kernel('reduce-ops-grad', reduceOpsGradSrc), io, params, rt.grid(dx.size, 256));
-      return [perm ? permuteRaw(dx, inversePermutation(perm)) : dx];
-    });
-  }
-  aux.dispose();
-  if (src !== x) src.dispose();
-  return res;
+  const res = out.alias(keptShape(x.shape, ax, keepDims));
+  if (op === 'argmax' || op === 'argmin' || x.dtype === 'int32') return res;
+  return record(op, [x], res, [src, res, aux], (g, [xs, ys, as]) => {
+    const rt = runtime();
+    const dx = Tensor.empty(xs.shape);
+    const io = { x: xs.storage, y: ys.storage, aux: as.storage, g: g.storage, dx: dx.storage };
+    const params = { n: dx.size, r, inner, op: REDUCE_OPS[op] };
+    rt.dispatch(rt.kernel('reduce-ops-grad', reduceOpsGradSrc), io, params, rt.grid(dx.size, 256));
+    return [perm ? permuteRaw(dx, inversePermutation(perm)) : dx];
+  });
 }
 
 /**

@@ -56,8 +56,5 @@ export const sumTo = defineOp('sumTo', ['g'], (g: Tensor, shape: Shape): Tensor 
   if (lead < 0) throw new Error(`ossify: cannot sum ${shapeStr(g.shape)} to ${shapeStr(shape)}`);
   const axes: number[] = [];
   for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  const raw = sumRaw(g, axes, 1);
-  const out = raw.alias(shape);
-  raw.dispose();
-  return out;
+  return sumRaw(g, axes, 1).alias(shape);
 });
