@@ -1,11 +1,10 @@
 // Log-softmax along the middle axis of x as [outer, r, inner], an invocation per (outer, inner) row:
-// forward y = x - m - log(sum exp(x - m)), m the row's maximum (NaN throughout where a NaN or an infinite
-// maximum is, as PyTorch's formula); backward (x bound to y) dx = g - exp(y) * sum_r g.
-struct Params { outer: u32, r: u32, inner: u32, backward: u32 }
+// y = x - m - log(sum exp(x - m)), m the row's maximum (NaN throughout where a NaN or an infinite maximum
+// is, as PyTorch's formula).
+struct Params { outer: u32, r: u32, inner: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -13,15 +12,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (t >= p.outer * p.inner) { return; }
   let i = t % p.inner;
   let base = (t / p.inner) * p.r * p.inner + i;
-  if (p.backward == 1u) {
-    var sg = 0.0;
-    for (var j = 0u; j < p.r; j++) { sg += g[base + j * p.inner]; }
-    for (var j = 0u; j < p.r; j++) {
-      let at = base + j * p.inner;
-      out[at] = g[at] - exp(x[at]) * sg;
-    }
-    return;
-  }
   var m = x[base];
   var nan = false;
   for (var j = 0u; j < p.r; j++) {

@@ -144,7 +144,6 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
     const io = storages({ part, mean, invstd: s, movingMean, movingVar });
     const params = { M, C, rows, nchunks, eps, momentum, varScale };
     runtime().dispatch(runtime().kernel('bn-combine', combineSrc), io, params, [Math.ceil(C / 64)]);
-    part.dispose();
   }
   const constants = {
     HAS_GAMMA: gamma ? 1 : 0,
@@ -170,7 +169,6 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
         [sg, sgx] = [Tensor.empty([C]), Tensor.empty([C])];
         const k = rt.kernel('bn-grad-combine', gradCombineSrc);
         rt.dispatch(k, storages({ part, sg, sgx }), { C, nchunks }, [Math.ceil(C / 64)]);
-        part.dispose();
       }
       let dx: Tensor | null = null;
       if (x.requiresGrad) {
@@ -183,10 +181,6 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
       }
       return [dx, ...(gamma ? [sgx] : []), ...(beta ? [sg] : [])];
     });
-  }
-  if (training) {
-    mean.dispose();
-    s.dispose();
   }
   return out;
 });

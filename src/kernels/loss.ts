@@ -9,9 +9,9 @@ import { runtime } from '../gpu/runtime.js';
 import { Tensor, checkTensor, defineOp, noGrad, numel, shapeStr } from '../tensor.js';
 import { checkAxis, checkNumber, showValue } from '../validate.js';
 import { record } from '../autograd.js';
-import { mean } from './reduce.js';
+import { mean, sum } from './reduce.js';
 import { oneHot } from './dtype.js';
-import { exp } from './elementwise.js';
+import { exp, mul, sub } from './elementwise.js';
 import ceSrc from '../../shaders/softmax_ce.wgsl';
 import ceGradSrc from '../../shaders/softmax_ce_grad.wgsl';
 import logSoftmaxSrc from '../../shaders/log_softmax.wgsl';
@@ -88,22 +88,17 @@ export const softmax = defineOp('softmax', ['logits'], (logits: Tensor): Tensor 
 /**
  * log(softmax(x)) along `axis` (default -1, the last), fused and stable: x - max - log(sum(exp(x - max)))
  * in one kernel, so logits of +-100 give -200, not the -Infinity of `log(softmax(x))`. A row holding
- * NaN is NaN. Differentiable (one kernel: dx = g - softmax(x) * sum(g)).
+ * NaN is NaN. Differentiable (dx = g - softmax(x) * sum(g)).
  */
 export const logSoftmax = defineOp('logSoftmax', ['x'], (x: Tensor, axis: number = -1): Tensor => {
   const rt = runtime();
   const ax = checkAxis(axis, x.rank, 'logSoftmax axis');
   const [outer, inner] = [numel(x.shape.slice(0, ax)), numel(x.shape.slice(ax + 1))];
   const r = x.shape[ax];
+  const y = Tensor.empty(x.shape);
   const k = rt.kernel('log-softmax', logSoftmaxSrc);
-  const launch = (src: Tensor, g: Tensor, backward: number): Tensor => {
-    const out = Tensor.empty(x.shape);
-    const io = { x: src.storage, g: g.storage, out: out.storage };
-    rt.dispatch(k, io, { outer, r, inner, backward }, rt.grid(outer * inner, 64));
-    return out;
-  };
-  const y = launch(x, x, 0);
-  return record('logSoftmax', [x], y, [y], (g, [ys]) => [launch(ys, g, 1)]);
+  rt.dispatch(k, { x: x.storage, out: y.storage }, { outer, r, inner }, rt.grid(outer * inner, 64));
+  return record('logSoftmax', [x], y, [y], (g, [ys]) => [sub(g, mul(exp(ys), sum(g, ax, true)))]);
 });
 
 /** Float64 reference of {@link logSoftmax} along `axis` of `shape`. */

@@ -54,12 +54,8 @@ function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor |
     const [dx, dyxhat] = [Tensor.empty(x.shape), Tensor.empty(x.shape)];
     launch(true, { x: xs, gamma: gs, beta: gs, dy, stats: st, out: dx, dyxhat });
     // gamma's and beta's gradients: per-channel sums over every (batch, pixel).
-    const perChannel = (t: Tensor, like: Tensor) => {
-      const v = t.alias([x.size / L.channels, L.channels]);
-      const s = sumRaw(v, [0], 1);
-      v.dispose();
-      return s.alias(like.shape);
-    };
+    const perChannel = (t: Tensor, like: Tensor) =>
+      sumRaw(t.alias([x.size / L.channels, L.channels]), [0], 1).alias(like.shape);
     return [
       dx,
       ...(gamma ? [gamma.requiresGrad ? perChannel(dyxhat, gamma) : null] : []),
