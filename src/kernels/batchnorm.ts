@@ -229,12 +229,16 @@ export interface BatchNormReferenceParams {
   varianceUpdate?: 'biased' | 'unbiased';
 }
 
-/** Float64 reference of {@link batchNorm}: y, the statistics used (mean, biased variance) and the moving ones after. */
+/**
+ * Float64 reference of {@link batchNorm}: y, the statistics used (mean, biased variance), the moving ones
+ * after, and for an output gradient g the gradients (dx empty without).
+ */
 export function batchNormReference(
   x: ArrayLike<number>,
   shape: readonly number[],
   p: BatchNormReferenceParams,
-): { y: Float64Array; mean: Float64Array; variance: Float64Array; movingMean: Float64Array; movingVar: Float64Array } {
+  g: ArrayLike<number> | null = null,
+) {
   const C = shape[shape.length - 1];
   const M = x.length / C;
   const eps = p.epsilon ?? BATCH_NORM_DEFAULTS.epsilon;
@@ -255,41 +259,20 @@ export function batchNormReference(
     mean.set(p.movingMean);
     variance.set(p.movingVar);
   }
-  const y = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % C;
-    y[i] = ((x[i] - mean[c]) / Math.sqrt(variance[c] + eps)) * (p.gamma ? p.gamma[c] : 1) + (p.beta ? p.beta[c] : 0);
-  }
-  return { y, mean, variance, movingMean, movingVar };
-}
-
-/** Float64 reference gradients of {@link batchNorm} for an output gradient g. */
-export function batchNormBackwardReference(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  g: ArrayLike<number>,
-  p: BatchNormReferenceParams,
-): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
-  const C = shape[shape.length - 1];
-  const M = x.length / C;
-  const eps = p.epsilon ?? BATCH_NORM_DEFAULTS.epsilon;
-  const { mean, variance } = batchNormReference(x, shape, p);
   const inv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
-  const dgamma = new Float64Array(C);
-  const dbeta = new Float64Array(C);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % C;
-    dbeta[c] += g[i];
-    dgamma[c] += g[i] * (x[i] - mean[c]) * inv[c];
+  const xhat = Float64Array.from(x, (v, i) => (v - mean[i % C]) * inv[i % C]);
+  const y = Float64Array.from(xhat, (v, i) => v * (p.gamma?.[i % C] ?? 1) + (p.beta?.[i % C] ?? 0));
+  const [dx, dgamma, dbeta] = [new Float64Array(g ? x.length : 0), new Float64Array(C), new Float64Array(C)];
+  if (g) {
+    for (let i = 0; i < x.length; i++) {
+      dbeta[i % C] += g[i];
+      dgamma[i % C] += g[i] * xhat[i];
+    }
+    for (let i = 0; i < x.length; i++) {
+      const c = i % C;
+      const k = (p.gamma?.[c] ?? 1) * inv[c];
+      dx[i] = p.training ? (k / M) * (M * g[i] - dbeta[c] - xhat[i] * dgamma[c]) : g[i] * k;
+    }
   }
-  const dx = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % C;
-    const k = (p.gamma ? p.gamma[c] : 1) * inv[c];
-    if (p.training) {
-      const xhat = (x[i] - mean[c]) * inv[c];
-      dx[i] = (k / M) * (M * g[i] - dbeta[c] - xhat * dgamma[c]);
-    } else dx[i] = g[i] * k;
-  }
-  return { dx, dgamma, dbeta };
+  return { y, mean, variance, movingMean, movingVar, dx, dgamma, dbeta };
 }
