@@ -40,12 +40,10 @@ export const softmaxCrossEntropy = defineOp(
     const rt = runtime();
     const [N, C] = check2d('softmaxCrossEntropy', logits);
     if (targets.dtype === 'int32') {
-      if (targets.rank !== 1 || targets.shape[0] !== N) {
+      if (targets.rank !== 1 || targets.shape[0] !== N)
         throw new Error(
-          `ossify: softmaxCrossEntropy int32 targets must be class labels [${N}] (one per row of the logits), ` +
-            `got ${targets.label()}`,
+          `ossify: softmaxCrossEntropy int32 targets must be class labels [${N}], got ${targets.label()}`,
         );
-      }
       targets = oneHot(targets, C);
     }
     if (targets.rank !== 2 || targets.shape[0] !== N || targets.shape[1] !== C)

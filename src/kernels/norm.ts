@@ -91,16 +91,12 @@ export const groupNorm = defineOp(
   'groupNorm',
   ['x', '', 'gamma?', 'beta?'],
   (x: Tensor, groups: number, gamma: Tensor | null, beta: Tensor | null, opts: GroupNormOptions = {}): Tensor => {
-    if (x.rank < 2) {
+    if (x.rank < 2)
       throw new Error(`ossify: groupNorm needs x of rank >= 2 ([N, ..., C], channels last), got ${shapeStr(x.shape)}`);
-    }
     const C = x.shape[x.rank - 1];
     const G = checkNumber(groups, 'groupNorm groups', { integer: true, min: 1 });
-    if (C % G !== 0) {
-      throw new Error(
-        `ossify: groupNorm groups must divide the ${C} channels (the last axis), got ${showValue(groups)}`,
-      );
-    }
+    if (C % G !== 0)
+      throw new Error(`ossify: groupNorm groups must divide the ${C} channels (last axis), got ${showValue(groups)}`);
     const eps = checkEpsilon(opts.epsilon, 'groupNorm option epsilon');
     return normalize('groupNorm', x, gamma, beta, normLayout(x.shape, 'group', G), eps);
   },
