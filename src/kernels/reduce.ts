@@ -1,8 +1,6 @@
 /**
- * Reductions over any axes, from one generator: sum and mean on the unrecorded passes of sum-raw.ts;
- * max, min, argmax, argmin, logSumExp and prod on shaders/reduce_ops.wgsl (the op an override constant)
- * with one gradient kernel. Reduced axes are read as the middle of an [outer, r, inner] view when they
- * are adjacent, else after one permuting copy that brings them last.
+ * Reductions over any axes: sum and mean on sum-raw.ts; max, min, argmax, argmin and prod on one kernel
+ * (shaders/reduce_ops.wgsl, the op an override constant) with one gradient kernel; logSumExp composed.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, noGrad, numel, type Shape } from '../tensor.js';
@@ -20,9 +18,6 @@ function keptShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
   const s = shape.filter((_, i) => !axes.includes(i));
   return s.length ? s : [1];
 }
-
-/** One axis or a list of axes (negative counts from the end). */
-type Axes = number | readonly number[];
 
 /** The reductions of shaders/reduce_ops.wgsl, by their OP code. */
 const REDUCE_OPS = { max: 0, min: 1, argmax: 2, argmin: 3, prod: 4 } as const;
@@ -89,7 +84,7 @@ const reduction = (op: 'sum' | 'mean' | 'max' | 'min' | 'logSumExp' | 'prod') =>
   defineOp(
     op,
     [op === 'max' || op === 'min' ? 'x:any' : 'x'],
-    (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
+    (x: Tensor, axes?: number | readonly number[], keepDims: boolean = false): Tensor => {
       const ax = checkAxes(axes, x.rank, `${op} axes`);
       checkBoolean(keepDims, `${op} keepDims`);
       if (op === 'sum' || op === 'mean') return sumImpl(op, x, ax, keepDims);

@@ -1,6 +1,7 @@
 /**
- * The unrecorded sums under the reductions and broadcasting's gradient, on x viewed as [outer, r, inner]
- * (apart from reduce.ts so that elementwise.ts can use sumTo).
+ * The unrecorded sums under the reductions and broadcasting's gradient (apart from reduce.ts so that
+ * elementwise.ts can use sumTo). Reduced axes are read as the middle r of an [outer, r, inner] view when
+ * they are adjacent, else after one permuting copy that brings them last.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
@@ -18,7 +19,7 @@ export function chunkPlan(outer: number, r: number, inner: number): number[] {
   return [chunk, Math.ceil(r / chunk)];
 }
 
-/** x with the (sorted) `axes` as the middle r of an [outer, r, inner] view: x itself, or a permuted copy. */
+/** x as [outer, r, inner] with the (sorted) `axes` as r: x itself, or a permuted copy. */
 export function asRun(x: Tensor, axes: number[]) {
   if (axes.every((a, k) => a === axes[0] + k)) {
     const [s, e] = axes.length ? [axes[0], axes[axes.length - 1] + 1] : [0, 0];
