@@ -44,7 +44,8 @@ function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor |
   // An invocation per row on CPU adapters (barriers are slow there) once there are two workgroups of rows.
   const serial = variant('norm', { cpu: L.rows >= 128 ? 'serial' : 'workgroup', gpu: 'workgroup' }) === 'serial';
   const launch = (grad: boolean, io: Record<string, Tensor>) => {
-    const k = rt.kernel(`norm-rows${grad ? '-grad' : ''}`, normSrc, { AFFINE: +affine, GRAD: +grad, SERIAL: +serial });
+    const constants = { AFFINE: affine ? 1 : 0, GRAD: grad ? 1 : 0, SERIAL: serial ? 1 : 0 };
+    const k = rt.kernel(`norm-rows${grad ? '-grad' : ''}`, normSrc, constants);
     rt.dispatch(k, storages(io), { ...L, eps }, rt.grid(L.rows, serial ? 64 : 1));
   };
   // dy and dyxhat are stand-ins (a written binding may not alias another one).
