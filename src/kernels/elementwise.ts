@@ -347,9 +347,8 @@ export const reshape = defineOp('reshape', ['x:any'], (x: Tensor, shape: readonl
   }
   const known = dims.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
   const resolved = dims.map((d) => (d === -1 ? x.size / known : d));
-  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger)) {
+  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger))
     throw new Error(`ossify: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(dims)}`);
-  }
   const out = x.alias(resolved);
   return record('reshape', [x], out, [], (g) => [g.alias(x.shape)]);
 });

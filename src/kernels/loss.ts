@@ -56,9 +56,8 @@ export const softmaxCrossEntropy = defineOp(
       const what = 'softmaxCrossEntropy option classWeights';
       const given =
         weights instanceof Tensor ? checkTensor(weights, what).size : Array.isArray(weights) ? weights.length : -1;
-      if (given !== C) {
+      if (given !== C)
         throw new Error(`ossify: ${what} must hold ${C} weights (one per class), got ${showValue(weights)}`);
-      }
       const check = (v: unknown, i: number) => checkNumber(v, `${what}[${i}]`, { min: 0 });
       cw = weights instanceof Tensor ? weights : Tensor.from((weights as unknown[]).map(check), [C]);
     }
