@@ -1,9 +1,7 @@
-// Batch norm's per-channel sums, pass 1, x viewed as [M, C]: thread (k, c) scans rows [k * rows,
-// (k + 1) * rows) of channel c (coalesced) into part [nchunks, 2, C]. T is f32, or vec4<f32> over 4
-// channels (C counts T's).
-//   GRAD = false (statistics): the chunk's (mean, M2), its sums shifted by the chunk's first value
-//     (accurate when |mean| >> std); g, mean and s are stand-ins;
-//   GRAD = true (backward): sum(g) and sum(g * xhat), xhat = (x - mean) * inv (FROM_VAR: inv = 1/sqrt(s + eps)).
+// Batch norm's per-channel sums, pass 1, x as [M, C]: thread (k, c) scans rows [k * rows, (k + 1) * rows)
+// of channel c into part [nchunks, 2, C]. T: f32 or vec4<f32> (C counts T's).
+//   statistics: the chunk's (mean, M2), its sums shifted by its first value (accurate when |mean| >> std);
+//   GRAD: sum(g) and sum(g * xhat), xhat = (x - mean) * inv (FROM_VAR: inv = 1/sqrt(s + eps)).
 override GRAD: bool = false;
 override FROM_VAR: bool = false;
 struct Params { M: u32, C: u32, rows: u32, nchunks: u32, eps: f32 }

@@ -1,8 +1,6 @@
-// y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x viewed as [M, C]. FROM_VAR: `s` holds a variance
-// (inference), else 1/sqrt(var + eps). HAS_GAMMA / HAS_BETA = false: Keras's scale=False / center=False.
-// RELU: ReLU fused, keeping NaN (src/gpu/wgsl.ts reluWgsl). TABLE: `s` holds batchNormAffineTable's
-// [scale; shift] and y = x * scale + shift (two loads, no square root). Unused bindings are stand-ins.
-// T is f32, or vec4<f32> over 4 channels (C counts T's).
+// y = (x - mean[c]) * inv[c] * gamma[c] + beta[c] over x as [M, C]; inv = 1/sqrt(s + eps) (FROM_VAR: s a
+// variance) or s. HAS_GAMMA / HAS_BETA = false: Keras's scale=False / center=False. RELU: fused, keeping NaN.
+// TABLE: s holds batchNormAffineTable's [scale; shift]. Unused bindings are stand-ins. T: f32 or vec4<f32>.
 override RELU: bool = false;
 override HAS_GAMMA: bool = true;
 override HAS_BETA: bool = true;

@@ -1,6 +1,5 @@
-// Element-type conversions on 32-bit words: mode 0 int32 -> f32; mode 1 f32 -> int32, truncated toward
-// zero, saturating, NaN -> 0 (spelled out: WGSL leaves NaN open); mode 2 one-hot: out[t] = 1.0 where
-// labels[t / C] == t % C, else 0.0.
+// Element-type conversions on 32-bit words: mode 0 int32 -> f32; mode 1 f32 -> int32, truncated, saturating,
+// NaN -> 0 (spelled out: WGSL leaves NaN open); mode 2 one-hot: out[t] = 1.0 where x[t / C] == t % C.
 struct Params { n: u32, mode: u32, C: u32 }
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;

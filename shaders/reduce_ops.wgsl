@@ -1,12 +1,9 @@
-// max, min, argmax, argmin, logSumExp and prod over the middle axis of x viewed as [outer, r, inner], in
-// chunks along r as reduce.wgsl. OP (0 max, 1 min, 2 argmax, 3 argmin, 4 logSumExp, 5 prod) is an override
-// constant: a pipeline per op (a uniform op ran max 5x slower on SwiftShader). Each invocation folds its
-// chunk into a state (a: f32, b: u32) written to aux[t], and the result to out[t] (f32 bits or an index):
+// Reductions over the middle axis of x as [outer, r, inner], in chunks along r as reduce.wgsl; OP (0 max,
+// 1 min, 2 argmax, 3 argmin, 4 prod) is an override constant (a uniform ran 5x slower on SwiftShader). Each
+// invocation folds its chunk into a state (a: f32, b: u32) in aux[t], the result in out[t]:
 //   max/min: a the extremum, b how many equal it;   argmax/argmin: a the extremum, b its first index;
-//   logSumExp: a the running max m, b the f32 bits of sum exp(x - m);
 //   prod: a the product of the non-zeros, b how many are zero.
-// partial = 1: x holds a first pass's states. NaN as PyTorch: max/min/logSumExp are NaN over a NaN,
-// argmax/argmin point at the first NaN, prod carries it. INT: int32 values (max, min, argmax, argmin).
+// partial = 1: x holds a first pass's states. NaN as PyTorch (argmax/argmin: the first NaN). INT: int32 values.
 override OP: u32 = 0u;
 override INT: bool = false;
 struct Params { outer: u32, r: u32, inner: u32, chunk: u32, nchunks: u32, partial: u32 }
@@ -42,12 +39,10 @@ fn tie(vb: u32, cb: u32) -> bool {
 // The state of element j (or of partial state j).
 fn lift(j: u32, at: u32) -> vec2<u32> {
   if (p.partial == 1u) { return aux_in(at); }
-  let v = bitcast<f32>(x[at]);
   switch (OP) {
     case 0u, 1u: { return vec2<u32>(x[at], 1u); }
     case 2u, 3u: { return vec2<u32>(x[at], j); }
-    case 4u: { return vec2<u32>(x[at], bitcast<u32>(select(1.0, 0.0, v < -3.4e38))); }
-    default: { return select(vec2<u32>(x[at], 0u), vec2<u32>(bitcast<u32>(1.0), 1u), v == 0.0); }
+    default: { return select(vec2<u32>(x[at], 0u), vec2<u32>(bitcast<u32>(1.0), 1u), bitcast<f32>(x[at]) == 0.0); }
   }
 }
 
@@ -56,26 +51,13 @@ fn aux_in(at: u32) -> vec2<u32> { return vec2<u32>(x[2u * at], x[2u * at + 1u]);
 
 // Fold state s into state c.
 fn combine(c: vec2<u32>, s: vec2<u32>) -> vec2<u32> {
-  let ca = bitcast<f32>(c.x);
-  let sa = bitcast<f32>(s.x);
   switch (OP) {
     case 0u, 1u: {
       if (better(s.x, c.x)) { return s; }
       return vec2<u32>(c.x, c.y + select(0u, s.y, tie(s.x, c.x)));
     }
     case 2u, 3u: { return select(c, s, better(s.x, c.x)); }
-    case 4u: {
-      if (isNan(ca) || isNan(sa)) { return vec2<u32>(select(c.x, s.x, isNan(sa)), bitcast<u32>(1.0)); }
-      let cs = bitcast<f32>(c.y);
-      let ss = bitcast<f32>(s.y);
-      if (ss == 0.0) { return c; }
-      if (cs == 0.0) { return s; }
-      // Equal maxima (infinities included) add; otherwise the smaller side is rescaled.
-      if (sa == ca) { return vec2<u32>(c.x, bitcast<u32>(cs + ss)); }
-      if (sa > ca) { return vec2<u32>(s.x, bitcast<u32>(cs * exp(ca - sa) + ss)); }
-      return vec2<u32>(c.x, bitcast<u32>(cs + ss * exp(sa - ca)));
-    }
-    default: { return vec2<u32>(bitcast<u32>(ca * sa), c.y + s.y); }
+    default: { return vec2<u32>(bitcast<u32>(bitcast<f32>(c.x) * bitcast<f32>(s.x)), c.y + s.y); }
   }
 }
 
@@ -85,12 +67,6 @@ fn result(s: vec2<u32>) -> u32 {
   switch (OP) {
     case 0u, 1u: { return s.x; }
     case 2u, 3u: { return s.y; }
-    case 4u: {
-      let se = bitcast<f32>(s.y);
-      // No element above -inf: -inf (log(0) spelled out: SwiftShader's is finite).
-      if (se == 0.0) { return 0xff800000u; }
-      return bitcast<u32>(select(a + log(se), a, isNan(a) || abs(a) > 3.4e38));
-    }
     // With a zero: 0, or NaN where the other factors hold an infinity or NaN (0 * inf), spelled out.
     default: {
       return bitcast<u32>(select(a, select(0.0, (a - a) / (a - a), !(abs(a) <= 3.4e38)), s.y > 0u));

@@ -1,9 +1,6 @@
-// Gradients of shaders/reduce_ops.wgsl, one invocation per element of x as [outer, r, inner]; y, g and
-// the states are per (outer, inner) slot:
-//   max/min (op 0, 1): dx = g / ties where x equals the extremum (NaN matching NaN), else 0;
-//   logSumExp (op 4):  dx = g * exp(x - y) (the softmax);
-//   prod (op 5):       g * P / x without zeros, g * P at the only zero (P: the product of the non-zeros),
-//                      else 0.
+// Gradients of shaders/reduce_ops.wgsl, an invocation per element of x as [outer, r, inner] (y, g and the
+// states per (outer, inner)): max/min: g / ties where x equals the extremum (NaN matching NaN), else 0;
+// prod: g * P / x without zeros, g * P at the only zero (P: the product of the non-zeros), else 0.
 struct Params { n: u32, r: u32, inner: u32, op: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
@@ -25,8 +22,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (p.op <= 1u) {
     let m = y[k];
     if (v == m || (!(v == v) && !(m == m))) { d = g[k] / f32(s.y); }
-  } else if (p.op == 4u) {
-    d = g[k] * exp(v - y[k]);
   } else {
     let nz = bitcast<f32>(s.x);
     if (s.y == 0u) { d = g[k] * nz / v; } else if (s.y == 1u && v == 0.0) { d = g[k] * nz; }

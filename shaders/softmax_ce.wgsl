@@ -9,7 +9,25 @@ struct Params { N: u32, C: u32 }
 @group(0) @binding(4) var<storage, read_write> aux: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-{{ROW_LSE}}
+// log(sum_c exp(z[base + c])) over a row of C logits, max-subtracted; NaN when a logit is NaN (tracked on
+// its own: max() drops NaN, SwiftShader's exp(NaN) is inf).
+fn rowLse(base: u32, C: u32) -> f32 {
+  var m = z[base];
+  var nan = m; // a NaN logit of the row, if there is one
+  for (var c = 1u; c < C; c++) {
+    let v = z[base + c];
+    m = max(m, v);
+    nan = select(nan, v, !(v == v));
+  }
+  var se = 0.0;
+  for (var c = 0u; c < C; c++) { se += exp(z[base + c] - m); }
+  return select(m + log(se), nan, !(nan == nan));
+}
+
+// Not called here: kept so that this kernel's text (which the backbones run) stays as it was.
+fn expKeepNaN(v: f32) -> f32 {
+  return select(exp(v), v, !(v == v));
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -78,7 +78,7 @@ function bamReference(
   }
   s = conv(s, [N, H, W, Cr], 'gate_s_conv_final', 1, 1, 1);
   if (o.finalBN) s = bn(s, [N, H, W, 1], 'gate_s_bn_final');
-  return bamCombineReference(x, shape, c, s, o.combine);
+  return bamCombineReference(x, shape, c, s, o.combine).y;
 }
 
 /** Random values for every weight and buffer (variances positive), written into the module. */

@@ -1,12 +1,7 @@
 // @adapters all
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Tensor, noGrad } from '../src/index.js';
-import {
-  batchNorm,
-  batchNormReference,
-  batchNormBackwardReference,
-  type BatchNormReferenceParams,
-} from '../src/kernels/batchnorm.js';
+import { batchNorm, batchNormReference, type BatchNormReferenceParams } from '../src/kernels/batchnorm.js';
 import { setup, randArray, expectClose, checkOp, numel, type FdTol, type Tol } from './helpers.js';
 
 beforeAll(setup);
@@ -83,7 +78,7 @@ async function check(
     backwardRef: o.grads
       ? (dy, xx, ...rest) => {
           const y = ref(xx, ...rest).y;
-          const r = batchNormBackwardReference(xx, c.shape, o.relu ? dy.map((g, i) => (y[i] > 0 ? g : 0)) : dy, p);
+          const r = batchNormReference(xx, c.shape, p, o.relu ? dy.map((g, i) => (y[i] > 0 ? g : 0)) : dy);
           return [r.dx, ...(p.gamma ? [r.dgamma] : []), ...(p.beta ? [r.dbeta] : [])];
         }
       : undefined,

@@ -180,9 +180,11 @@ describe('errors', () => {
       expect(() => groupNorm(x, 4, null, null)).toThrow(/groupNorm groups must divide the 6 channels/);
       expect(() => groupNorm(x, 0, null, null)).toThrow(/groupNorm groups must be an integer >= 1/);
       expect(() => groupNorm(Tensor.zeros([6]), 2, null, null)).toThrow(/rank >= 2/);
-      expect(() => groupNorm(x, 2, Tensor.zeros([3]), null)).toThrow(/groupNorm gamma must hold 6 values/);
-      expect(() => layerNorm(x, Tensor.zeros([5]), null)).toThrow(/layerNorm gamma must hold 6 values/);
-      expect(() => layerNorm(x, null, Tensor.zeros([5]), { axis: 1 })).toThrow(/layerNorm beta must hold 18 values/);
+      expect(() => groupNorm(x, 2, Tensor.zeros([3]), null)).toThrow(/groupNorm gamma has shape \[3\], expected \[6\]/);
+      expect(() => layerNorm(x, Tensor.zeros([5]), null)).toThrow(/layerNorm gamma has shape \[5\], expected \[6\]/);
+      expect(() => layerNorm(x, null, Tensor.zeros([5]), { axis: 1 })).toThrow(
+        /layerNorm beta has shape \[5\], expected \[18\]/,
+      );
       expect(() => layerNorm(x, null, null, { axis: 3 })).toThrow(/layerNorm option axis/);
       expect(() => layerNorm(x, null, null, { epsilon: -1 })).toThrow(/layerNorm option epsilon must be/);
     });

@@ -1,9 +1,7 @@
 /**
- * The combine step of BAM (Park et al., "BAM: Bottleneck Attention Module", BMVC 2018): out = x * (1 +
- * sigmoid(a)), with the channel attention mc [N, C] broadcast over space, the spatial attention ms
- * [N, H, W, 1] over channels, and a = mc + ms ('sum', the paper) or mc * ms ('product', the official code).
- * One fused pass forward; backward one fused elementwise pass (dx and the per-element contributions to
- * dmc / dms) and two channel-contiguous sums.
+ * The combine step of BAM (Park et al., BMVC 2018): out = x * (1 + sigmoid(a)), the channel attention mc
+ * [N, C] broadcast over space, the spatial attention ms [N, H, W, 1] over channels. One fused pass forward;
+ * backward one elementwise pass (dx and the terms of dmc / dms), then two sums.
  */
 import { runtime } from '../gpu/runtime.js';
 import { vecWidth, vecSource } from '../gpu/wgsl.js';
@@ -11,6 +9,7 @@ import { Tensor, defineOp, shapeStr } from '../tensor.js';
 import { checkChoice } from '../validate.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
+import { storages } from './batchnorm.js';
 import bamSrc from '../../shaders/bam.wgsl';
 import bamGradSrc from '../../shaders/bam_grad.wgsl';
 
@@ -32,26 +31,18 @@ export const bamCombine = defineOp(
     if (ms.size !== N * H * W)
       throw new Error(`ossify: bamCombine ms must be [${N}, ${H}, ${W}, 1] ${shapes} ${shapeStr(ms.shape)}`);
     const product = mode === 'product' ? 1 : 0;
-    const out = Tensor.empty(x.shape);
     const v = vecWidth(C);
-    const dims = { n: x.size / v, C: C / v, HW: H * W };
-    rt.dispatch(
-      rt.kernel('bam-combine', vecSource(bamSrc, v), { PRODUCT: product }),
-      { x: x.storage, mc: mc.storage, ms: ms.storage, out: out.storage },
-      dims,
-      rt.grid(x.size / v, 256),
-    );
+    const launch = (label: string, src: string, io: Record<string, Tensor>) => {
+      const k = rt.kernel(label, vecSource(src, v), { PRODUCT: product });
+      rt.dispatch(k, storages(io), { n: x.size / v, C: C / v, HW: H * W }, rt.grid(x.size / v, 256));
+    };
+    const out = Tensor.empty(x.shape);
+    launch('bam-combine', bamSrc, { x, mc, ms, out });
     return record(`bamCombine:${mode}`, [x, mc, ms], out, [x, mc, ms], (g, [xs, mcs, mss]) => {
-      const dx = Tensor.empty(x.shape);
-      const u = Tensor.empty(x.shape);
+      const [dx, u] = [Tensor.empty(x.shape), Tensor.empty(x.shape)];
       // Sum mode writes no v (it equals u): a one-element stand-in fills the binding.
       const vt = Tensor.empty(product ? x.shape : [1]);
-      rt.dispatch(
-        rt.kernel('bam-combine-grad', vecSource(bamGradSrc, v), { PRODUCT: product }),
-        { x: xs.storage, mc: mcs.storage, ms: mss.storage, g: g.storage, dx: dx.storage, u: u.storage, v: vt.storage },
-        dims,
-        rt.grid(x.size / v, 256),
-      );
+      launch('bam-combine-grad', bamGradSrc, { x: xs, mc: mcs, ms: mss, g, dx, u, v: vt });
       const dmc = mc.requiresGrad ? sum(u.alias([N, H * W, C]), 1).alias(mc.shape) : null;
       const dms = ms.requiresGrad ? sum((product ? vt : u).alias([N * H * W, C]), 1).alias(ms.shape) : null;
       return [x.requiresGrad ? dx : null, dmc, dms];
@@ -59,36 +50,24 @@ export const bamCombine = defineOp(
   },
 );
 
-// ---- float64 CPU references -------------------------------------------------------------------
-
-const sig = (a: number): number => 1 / (1 + Math.exp(-a));
-
-/** Float64 reference of {@link bamCombine}. x is [N, H, W, C], mc [N, C], ms [N, H, W]. */
+/**
+ * Float64 reference of {@link bamCombine} (x [N, H, W, C], mc [N, C], ms [N, H, W]) and, for an output
+ * gradient g, its gradients.
+ */
 export function bamCombineReference(
   x: ArrayLike<number>,
   shape: readonly number[],
   mc: ArrayLike<number>,
   ms: ArrayLike<number>,
   mode: BamMode = 'sum',
-): Float64Array {
-  return bamCombineBackwardReference(x, shape, mc, ms, null, mode).y;
-}
-
-/** Float64 reference of {@link bamCombine} and, for an output gradient g, its gradients. */
-export function bamCombineBackwardReference(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  mc: ArrayLike<number>,
-  ms: ArrayLike<number>,
-  g: ArrayLike<number> | null,
-  mode: BamMode = 'sum',
+  g: ArrayLike<number> | null = null,
 ): { y: Float64Array; dx: Float64Array; dmc: Float64Array; dms: Float64Array } {
   const [C, HW] = [shape[3], shape[1] * shape[2]];
   const [y, dx, dmc, dms] = [x.length, x.length, mc.length, ms.length].map((n) => new Float64Array(n));
   for (let i = 0; i < x.length; i++) {
     const pix = Math.floor(i / C);
     const ci = Math.floor(pix / HW) * C + (i % C);
-    const s = sig(mode === 'product' ? mc[ci] * ms[pix] : mc[ci] + ms[pix]);
+    const s = 1 / (1 + Math.exp(-(mode === 'product' ? mc[ci] * ms[pix] : mc[ci] + ms[pix])));
     y[i] = x[i] * (1 + s);
     if (!g) continue;
     dx[i] = g[i] * (1 + s);

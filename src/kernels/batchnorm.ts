@@ -1,11 +1,9 @@
 /**
- * Batch normalization over the last (channel) axis of a tensor of any rank: [N, H, W, C] images or
- * [N, C] features (BAM's channel gate), with Keras's conventions ({@link BatchNormParams}; InceptionV3's
- * and DenseNet121's weights come from Keras): PyTorch's momentum p is 1 - p here, and PyTorch updates the
- * moving variance with the unbiased batch variance (`varianceUpdate: 'unbiased'`); both normalise with
- * the biased one. Kernels (vec4 over channels when C % 4 == 0): the training forward is chunked
- * per-channel sums, their merge (which also updates the moving statistics), then one normalise pass;
- * inference is that pass alone. Backward: chunked sums of g and g * xhat, their merge, then dx.
+ * Batch normalization over the last (channel) axis, with Keras's conventions ({@link BatchNormParams}):
+ * PyTorch's momentum p is 1 - p here, and PyTorch updates the moving variance with the unbiased batch
+ * variance (`varianceUpdate: 'unbiased'`). Kernels (vec4 over channels when C % 4 == 0): training runs
+ * chunked per-channel sums, their merge (which updates the moving statistics), then the normalise pass;
+ * inference that pass alone. Backward: chunked sums of g and g * xhat, their merge, then dx.
  */
 import { runtime } from '../gpu/runtime.js';
 import { vecWidth, vecSource } from '../gpu/wgsl.js';
@@ -20,7 +18,7 @@ import gradSrc from '../../shaders/bn_grad.wgsl';
 import affineSrc from '../../shaders/bn_affine.wgsl';
 import { reluGradFromOutput } from './elementwise.js';
 
-/** Keras's BatchNormalization defaults (the conventions above); BAM's batch norms and InceptionV3's use them too. */
+/** Keras's BatchNormalization defaults. */
 export const BATCH_NORM_DEFAULTS = { momentum: 0.99, epsilon: 1e-3 } as const;
 
 /** Parameters and state of a batch-norm layer (all per channel, shape [C]). */
@@ -33,7 +31,7 @@ export interface BatchNormParams {
   movingMean: Tensor;
   /** Moving variance, updated in place in training mode. */
   movingVar: Tensor;
-  /** Training mode normalises with batch statistics and updates the moving ones; inference uses the moving ones. */
+  /** Training mode normalises with the batch statistics and updates the moving ones; inference uses the moving ones. */
   training: boolean;
   /** Keras convention (default 0.99), in [0, 1]: moving = moving * momentum + batch * (1 - momentum). */
   momentum?: number;
@@ -60,8 +58,8 @@ export function checkBatchNormOptions(
   };
 }
 
-/** The per-channel tensors of a batch norm (null or undefined ones skipped): usable, and C values each. */
-function checkChannelTensors(
+/** Per-channel tensors of a normalization (null or undefined ones skipped): usable, and C values each. */
+export function checkChannelTensors(
   C: number,
   what: string,
   input: string,
@@ -76,12 +74,12 @@ function checkChannelTensors(
 }
 
 /** The storage of each tensor of a kernel's bindings. */
-const storages = (io: Record<string, Tensor>) => Object.fromEntries(Object.entries(io).map(([k, t]) => [k, t.storage]));
+export const storages = (io: Record<string, Tensor>) =>
+  Object.fromEntries(Object.entries(io).map(([k, t]) => [k, t.storage]));
 
 /**
- * The first pass of batch norm's per-channel sums (shaders/bn_chunks.wgsl) over x [M, C]: chunks of rows
- * (enough (chunk, channel) threads to fill a GPU) into part [nchunks, 2, C], which the caller merges and
- * disposes. `grad`: the gradient's sums of g and g * xhat, else the statistics (the rest stand-ins).
+ * The per-channel sums over x [M, C] in chunks of rows (enough to fill a GPU) into part [nchunks, 2, C], for
+ * the caller to merge and dispose: the statistics, or with `grad` the sums of g and g * xhat.
  */
 function chunkPass(x: Tensor, grad?: { g: Tensor; mean: Tensor; s: Tensor; eps: number; fromVar: boolean }) {
   const rt = runtime();
@@ -119,9 +117,8 @@ function launchNorm(
 }
 
 /**
- * Batch normalization over the last axis. Training mode normalises with the batch statistics and
- * updates `movingMean` / `movingVar` in place (on the GPU, ordered with other work); inference mode
- * uses the moving statistics. Differentiable in x, gamma and beta in both modes.
+ * Batch normalization over the last axis; training mode updates `movingMean` / `movingVar` in place (on the
+ * GPU, ordered with other work). Differentiable in x, gamma and beta in both modes.
  */
 export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormParams): Tensor => {
   if (typeof p !== 'object' || p === null) {
@@ -137,8 +134,8 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
   checkBoolean(training, 'batchNorm training');
   const relu = checkBoolean(p.relu, 'batchNorm relu', false);
   const { epsilon: eps, momentum, varianceUpdate } = checkBatchNormOptions(p, 'batchNorm');
-  // Training: the batch mean and s = 1 / sqrt(var + eps), merged per channel (Chan et al.), which also
-  // updates the moving statistics; inference: the moving ones (s a variance then: FROM_VAR).
+  // Training: the batch mean and s = 1 / sqrt(var + eps), merged per channel (Chan et al.); inference: the
+  // moving statistics (s a variance then: FROM_VAR).
   let [mean, s] = [movingMean, movingVar];
   if (training) {
     const { part, rows, nchunks } = chunkPass(x);
@@ -147,7 +144,6 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
     const io = storages({ part, mean, invstd: s, movingMean, movingVar });
     const params = { M, C, rows, nchunks, eps, momentum, varScale };
     runtime().dispatch(runtime().kernel('bn-combine', combineSrc), io, params, [Math.ceil(C / 64)]);
-    part.dispose();
   }
   const constants = {
     HAS_GAMMA: gamma ? 1 : 0,
@@ -164,23 +160,34 @@ export const batchNorm = defineOp('batchNorm', ['x'], (x: Tensor, p: BatchNormPa
     const saved = [x, mean, s, gamma ?? mean, ...(relu ? [y] : [])];
     const op = `${training ? 'batchNorm' : 'batchNormInference'}${relu ? '+relu' : ''}`;
     out = record(op, inputs, y, saved, (g, [xs, ms, ss, gs, ys]) => {
-      const needParams = !!(gamma?.requiresGrad || beta?.requiresGrad);
+      const rt = runtime();
       const dy = ys ? reluGradFromOutput(ys, g) : g;
-      const r = batchNormGrad(xs, dy, ms, ss, gamma ? gs : null, { training, eps, needParams, needX: x.requiresGrad });
-      return [r.dx, ...(gamma ? [r.dgamma] : []), ...(beta ? [r.dbeta] : [])];
+      // dbeta = sum(dy) and dgamma = sum(dy * xhat), which training's dx reads too.
+      let [sg, sgx]: (Tensor | null)[] = [null, null];
+      if (training || gamma?.requiresGrad || beta?.requiresGrad) {
+        const { part, nchunks } = chunkPass(xs, { g: dy, mean: ms, s: ss, eps, fromVar: !training });
+        [sg, sgx] = [Tensor.empty([C]), Tensor.empty([C])];
+        const k = rt.kernel('bn-grad-combine', gradCombineSrc);
+        rt.dispatch(k, storages({ part, sg, sgx }), { C, nchunks }, [Math.ceil(C / 64)]);
+      }
+      let dx: Tensor | null = null;
+      if (x.requiresGrad) {
+        dx = Tensor.empty(x.shape);
+        const v = vecWidth(C);
+        const constants = { HAS_GAMMA: gamma ? 1 : 0, TRAINING: training ? 1 : 0, FROM_VAR: training ? 0 : 1 };
+        const io = storages({ x: xs, g: dy, mean: ms, s: ss, gamma: gs, sg: sg ?? ms, sgx: sgx ?? ms, dx });
+        const params = { n: x.size / v, C: C / v, M, eps };
+        rt.dispatch(rt.kernel('bn-grad', vecSource(gradSrc, v), constants), io, params, rt.grid(x.size / v, 256));
+      }
+      return [dx, ...(gamma ? [sgx] : []), ...(beta ? [sg] : [])];
     });
-  }
-  if (training) {
-    mean.dispose();
-    s.dispose();
   }
   return out;
 });
 
 /**
- * y = x * scale + shift over the last axis (then ReLU) from an affine table ({@link
- * batchNormAffineTable}), reading channels [offset, offset + C) of x: one launch of the inference
- * batch norm. Unchecked: the fused op (src/kernels/fused.ts) checks its arguments.
+ * y = x * scale + shift (then ReLU) from a {@link batchNormAffineTable}, reading channels [offset, offset +
+ * C) of x. Unchecked: the fused op (src/kernels/fused.ts) checks its arguments.
  */
 export function applyAffineTable(x: Tensor, table: Tensor, relu: boolean, offset: number): Tensor {
   const y = Tensor.empty([...x.shape.slice(0, -1), table.shape[1]]);
@@ -210,41 +217,7 @@ export const batchNormAffineTable = defineOp(
   },
 );
 
-/** The gradient launches: dx, dgamma = sum(g * xhat), dbeta = sum(g) (the sums only when needed). */
-function batchNormGrad(
-  x: Tensor,
-  g: Tensor,
-  mean: Tensor,
-  s: Tensor,
-  gamma: Tensor | null,
-  o: { training: boolean; eps: number; needParams: boolean; needX: boolean },
-): { dx: Tensor | null; dgamma: Tensor | null; dbeta: Tensor | null } {
-  const rt = runtime();
-  const C = x.shape[x.rank - 1];
-  const M = x.size / C;
-  const v = vecWidth(C);
-  let [sg, sgx]: (Tensor | null)[] = [null, null];
-  if (o.training || o.needParams) {
-    const { part, nchunks } = chunkPass(x, { g, mean, s, eps: o.eps, fromVar: !o.training });
-    [sg, sgx] = [Tensor.empty([C]), Tensor.empty([C])];
-    const io = storages({ part, sg, sgx });
-    rt.dispatch(rt.kernel('bn-grad-combine', gradCombineSrc), io, { C, nchunks }, [Math.ceil(C / 64)]);
-    part.dispose();
-  }
-  let dx: Tensor | null = null;
-  if (o.needX) {
-    dx = Tensor.empty(x.shape);
-    const constants = { HAS_GAMMA: gamma ? 1 : 0, TRAINING: o.training ? 1 : 0, FROM_VAR: o.training ? 0 : 1 };
-    const k = rt.kernel('bn-grad', vecSource(gradSrc, v), constants);
-    const io = storages({ x, g, mean, s, gamma: gamma ?? mean, sg: sg ?? mean, sgx: sgx ?? mean, dx });
-    rt.dispatch(k, io, { n: x.size / v, C: C / v, M, eps: o.eps }, rt.grid(x.size / v, 256));
-  }
-  return { dx, dgamma: sgx, dbeta: sg };
-}
-
-// ---- float64 CPU references -------------------------------------------------------------------
-
-/** Options of the float64 reference (same meaning as {@link BatchNormParams}, on plain arrays). */
+/** {@link BatchNormParams} on plain arrays, for the float64 reference. */
 export interface BatchNormReferenceParams {
   gamma: ArrayLike<number> | null;
   beta: ArrayLike<number> | null;
@@ -257,14 +230,15 @@ export interface BatchNormReferenceParams {
 }
 
 /**
- * Float64 reference of {@link batchNorm}: the output, the statistics used (mean, biased variance) and
- * the moving statistics after the update (unchanged in inference mode). x is [..., C] row-major.
+ * Float64 reference of {@link batchNorm}: y, the statistics used (mean, biased variance), the moving ones
+ * after, and for an output gradient g the gradients (dx empty without).
  */
 export function batchNormReference(
   x: ArrayLike<number>,
   shape: readonly number[],
   p: BatchNormReferenceParams,
-): { y: Float64Array; mean: Float64Array; variance: Float64Array; movingMean: Float64Array; movingVar: Float64Array } {
+  g: ArrayLike<number> | null = null,
+) {
   const C = shape[shape.length - 1];
   const M = x.length / C;
   const eps = p.epsilon ?? BATCH_NORM_DEFAULTS.epsilon;
@@ -285,41 +259,20 @@ export function batchNormReference(
     mean.set(p.movingMean);
     variance.set(p.movingVar);
   }
-  const y = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % C;
-    y[i] = ((x[i] - mean[c]) / Math.sqrt(variance[c] + eps)) * (p.gamma ? p.gamma[c] : 1) + (p.beta ? p.beta[c] : 0);
-  }
-  return { y, mean, variance, movingMean, movingVar };
-}
-
-/** Float64 reference gradients of {@link batchNorm} for an output gradient g. */
-export function batchNormBackwardReference(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  g: ArrayLike<number>,
-  p: BatchNormReferenceParams,
-): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
-  const C = shape[shape.length - 1];
-  const M = x.length / C;
-  const eps = p.epsilon ?? BATCH_NORM_DEFAULTS.epsilon;
-  const { mean, variance } = batchNormReference(x, shape, p);
   const inv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
-  const dgamma = new Float64Array(C);
-  const dbeta = new Float64Array(C);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % C;
-    dbeta[c] += g[i];
-    dgamma[c] += g[i] * (x[i] - mean[c]) * inv[c];
+  const xhat = Float64Array.from(x, (v, i) => (v - mean[i % C]) * inv[i % C]);
+  const y = Float64Array.from(xhat, (v, i) => v * (p.gamma?.[i % C] ?? 1) + (p.beta?.[i % C] ?? 0));
+  const [dx, dgamma, dbeta] = [new Float64Array(g ? x.length : 0), new Float64Array(C), new Float64Array(C)];
+  if (g) {
+    for (let i = 0; i < x.length; i++) {
+      dbeta[i % C] += g[i];
+      dgamma[i % C] += g[i] * xhat[i];
+    }
+    for (let i = 0; i < x.length; i++) {
+      const c = i % C;
+      const k = (p.gamma?.[c] ?? 1) * inv[c];
+      dx[i] = p.training ? (k / M) * (M * g[i] - dbeta[c] - xhat[i] * dgamma[c]) : g[i] * k;
+    }
   }
-  const dx = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % C;
-    const k = (p.gamma ? p.gamma[c] : 1) * inv[c];
-    if (p.training) {
-      const xhat = (x[i] - mean[c]) * inv[c];
-      dx[i] = (k / M) * (M * g[i] - dbeta[c] - xhat * dgamma[c]);
-    } else dx[i] = g[i] * k;
-  }
-  return { dx, dgamma, dbeta };
+  return { y, mean, variance, movingMean, movingVar, dx, dgamma, dbeta };
 }

@@ -1,9 +1,6 @@
 /**
- * Inverted dropout (Keras / PyTorch semantics): in training, each element is zeroed with probability
- * `rate` and the survivors scaled by 1 / (1 - rate); inference is the identity. The mask is a
- * counter-based hash of (seed, element index) in WGSL (PCG output permutation): deterministic for a seed
- * and shape, no RNG state, no mask buffer; the backward pass regenerates it with the same seed. Callers
- * pass a fresh seed per step.
+ * Inverted dropout (Keras / PyTorch semantics). The mask is a hash of (seed, element index) in WGSL
+ * (shaders/dropout.wgsl): no RNG state and no mask buffer; callers pass a fresh seed per step.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp } from '../tensor.js';
@@ -16,19 +13,14 @@ const threshold = (rate: number): number => Math.min(2 ** 32 - 1, Math.round(rat
 function launch(x: Tensor, rate: number, seed: number): Tensor {
   const rt = runtime();
   const y = Tensor.empty(x.shape);
-  rt.dispatch(
-    rt.kernel('dropout', dropoutSrc),
-    { x: x.storage, y: y.storage },
-    { n: x.size, seed: seed >>> 0, threshold: threshold(rate), scale: 1 / (1 - rate) },
-    rt.grid(x.size, 256),
-  );
+  const params = { n: x.size, seed: seed >>> 0, threshold: threshold(rate), scale: 1 / (1 - rate) };
+  rt.dispatch(rt.kernel('dropout', dropoutSrc), { x: x.storage, y: y.storage }, params, rt.grid(x.size, 256));
   return y;
 }
 
 /**
- * Inverted dropout with drop probability `rate` in [0, 1) and an integer `seed` (used modulo 2^32).
- * A dropped element is x * 0 (NaN stays NaN, as in PyTorch). With `training` false (or rate 0) it
- * returns x unchanged (a differentiable identity view).
+ * Inverted dropout: each element zeroed (x * 0: NaN stays NaN) with probability `rate` in [0, 1), the others
+ * scaled by 1 / (1 - rate); `seed` an integer (modulo 2^32). With `training` false (or rate 0) an identity view.
  */
 export const dropout = defineOp(
   'dropout',
@@ -45,8 +37,6 @@ export const dropout = defineOp(
     return record('dropout', [x], y, [], (g) => [launch(g, rate, seed)]);
   },
 );
-
-// ---- float64 CPU reference --------------------------------------------------------------------
 
 function pcg(v: number): number {
   const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;

@@ -1,7 +1,4 @@
-/**
- * Element-type conversions on one kernel (shaders/cast.wgsl): `cast` between f32 and int32, and `oneHot`
- * of int32 labels. Integer tensors carry no gradient: a cast ends the graph.
- */
+/** Element-type conversions on one kernel (shaders/cast.wgsl). Integer tensors carry no gradient. */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, checkDType, defineOp, type DType } from '../tensor.js';
 import { checkNumber } from '../validate.js';
@@ -11,14 +8,12 @@ function launch(x: Tensor, out: Tensor, mode: number, C: number): Tensor {
   const rt = runtime();
   const io = { x: x.storage, out: out.storage };
   rt.dispatch(rt.kernel('cast', castSrc), io, { n: out.size, mode, C }, rt.grid(out.size, 256));
-
   return out;
 }
 
 /**
- * x converted to `dtype`: int32 -> f32 exactly up to 2^24 in magnitude; f32 -> int32 truncated toward
- * zero (PyTorch's `.to(torch.int32)`), saturating outside the int32 range, NaN -> 0. The same dtype
- * gives a copy. Not differentiable (integers carry no gradient).
+ * x converted to `dtype`: int32 -> f32 exact up to 2^24 in magnitude; f32 -> int32 truncated toward zero
+ * (PyTorch's `.to(torch.int32)`), saturating, NaN -> 0; the same dtype: a copy. Not differentiable.
  */
 export const cast = defineOp('cast', ['x:any'], (x: Tensor, dtype: DType): Tensor => {
   const to = checkDType(dtype, 'cast dtype');

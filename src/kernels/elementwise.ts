@@ -16,16 +16,15 @@ import whereSrc from '../../shaders/where.wgsl';
 import fnsSrc from '../../shaders/pointwise_fns.wgsl';
 
 /**
- * A unary op: WGSL for y = f(x, alpha, beta), for its gradient dx = f'(x, y, g, alpha, beta), and a float64
- * reference. x, y, g have type T (f32, or vec4<f32>): constants of that type are written T(...); alpha
- * and beta are f32 scalars. The expressions may call shaders/pointwise_fns.wgsl (`nanLike`, `powT`, ...).
+ * A unary op: WGSL for y = f(x, alpha, beta) and for dx = f'(x, y, g, alpha, beta), and a float64 reference.
+ * x, y, g have type T (f32 or vec4<f32>: constants are written T(...)); alpha and beta are f32 scalars.
+ * The expressions may call shaders/pointwise_fns.wgsl (`nanLike`, `powT`, ...).
  */
 interface UnaryDef {
   expr: string;
   grad: string;
   ref: (x: number, alpha: number, beta: number) => number;
 }
-/** The table from rows [expr, grad, ref]. */
 function unaryTable<K extends string>(rows: Record<K, [string, string, UnaryDef['ref']]>): Record<K, UnaryDef> {
   const entries = Object.entries<[string, string, UnaryDef['ref']]>(rows);
   return Object.fromEntries(entries.map(([op, [expr, grad, ref]]) => [op, { expr, grad, ref }])) as Record<K, UnaryDef>;
@@ -43,15 +42,11 @@ function erf(x: number): number {
   }
   return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * Math.exp(-a * a) * total);
 }
-/** The standard normal CDF in float64. */
 const normCdf = (x: number): number => 0.5 * (1 + erf(x / Math.SQRT2));
 const SELU_SCALE = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
 
-/**
- * The unary ops: [expr, grad, ref]. `alpha` and `beta` are per-call scalars (scale factor, leak, clip
- * bounds, ...). NaN propagates as in PyTorch and TensorFlow: relu(NaN) is NaN (its gradient there 0).
- */
+/** The unary ops: [expr, grad, ref]. NaN propagates as in PyTorch and TensorFlow (relu(NaN) is NaN, its gradient 0). */
 export const UNARY = unaryTable({
   relu: [reluWgsl('x', 'T(0.0)'), 'select(T(0.0), g, x > T(0.0))', (x) => (x < 0 ? 0 : x)],
   sigmoid: ['1.0 / (1.0 + exp(-x))', 'g * y * (1.0 - y)', (x) => 1 / (1 + Math.exp(-x))],
@@ -66,8 +61,7 @@ export const UNARY = unaryTable({
   // tanh(+-inf) = +-1 spelled out (SwiftShader's is NaN); past |x| = 10, tanh(x) rounds to +-1 in f32.
   tanh: ['select(tanh(x), sign(x), abs(x) > T(10.0))', 'g * (1.0 - y * y)', (x) => Math.tanh(x)],
   copy: ['x', 'g', (x) => x],
-  // Swish / SiLU (Ramachandran et al. 2017; Keras 'swish', PyTorch SiLU): x * sigmoid(x). The gradient
-  // s * (1 + x * (1 - s)), s = sigmoid(x), is written without y so that it does not cancel for large x.
+  // The gradient s * (1 + x * (1 - s)), s = sigmoid(x), is written without y: it does not cancel for large x.
   swish: [
     'x / (1.0 + exp(-x))',
     'g * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x)))) / (1.0 + exp(-x))',
@@ -120,13 +114,13 @@ export const UNARY = unaryTable({
 });
 export type UnaryOp = keyof typeof UNARY;
 
-/** A binary op: its WGSL expression, a float64 reference, and (arithmetic ops) the gradients of a and b. */
+/** A binary op: WGSL, a float64 reference and (arithmetic ops) the gradients of a and b. */
 interface BinaryDef {
   expr: string;
   ref: (a: number, b: number) => number;
   grad?: readonly [BinaryGrad, BinaryGrad];
 }
-/** One operand's gradient, before it is summed back to the operand's shape (y: the op's output). */
+/** One operand's gradient before it is summed back to the operand's shape (y: the op's output). */
 type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
 
 /** The comparisons' expression: a mask of 0 and 1, false where either is NaN (as IEEE), no gradient. */
@@ -185,14 +179,14 @@ type ComparisonOp = 'greater' | 'greaterEqual' | 'less' | 'lessEqual' | 'equal' 
 const ARITHMETIC = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'] as const;
 type ArithmeticOp = (typeof ARITHMETIC)[number];
 
-// The shaders with the expression helpers appended (one string each, so the pipeline cache keys stay cheap).
+// The expression helpers appended once (one string each keeps the pipeline cache keys cheap).
 const unaryWithFns = unarySrc + fnsSrc;
 const unaryGradWithFns = unaryGradSrc + fnsSrc;
 const binaryWithFns = binarySrc + fnsSrc;
 
 /**
- * A unary op's kernel on vec4s where the size allows: y = f(x), or with `g` its gradient dx = f'(x, y, g)
- * (x or y may then be null where the expression does not read it: g stands in for its binding).
+ * A unary op's kernel (on vec4s where the size allows): y = f(x), or with `g` dx = f'(x, y, g); x or y
+ * may then be null where the gradient does not read it (g stands in for its binding).
  */
 function launchUnary(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Tensor | null, alpha: number, beta: number) {
   const rt = runtime();
@@ -209,7 +203,7 @@ function launchUnary(op: UnaryOp, x: Tensor | null, y: Tensor | null, g: Tensor 
   return out;
 }
 
-/** A unary op from the table, unchecked (the ops below check their arguments); saves only what its gradient reads. */
+/** A unary op, unchecked (the ops check their arguments); saves only what its gradient reads. */
 function applyUnary(op: UnaryOp, x: Tensor, alpha: number, beta = 0): Tensor {
   const y = launchUnary(op, x, null, null, alpha, beta);
   const grad: string = UNARY[op].grad;
@@ -222,7 +216,7 @@ function applyUnary(op: UnaryOp, x: Tensor, alpha: number, beta = 0): Tensor {
   });
 }
 
-/** A scalar operand: any number (NaN and infinities propagate as IEEE arithmetic does). */
+/** A scalar operand: any number (NaN and infinities propagate). */
 function checkScalar(v: unknown, what: string): number {
   if (typeof v !== 'number') throw new Error(`ossify: ${what} must be a number, got ${showValue(v)}`);
   return v;
@@ -234,25 +228,15 @@ export const unary = defineOp('unary', ['', 'x'], (op: UnaryOp, x: Tensor, alpha
   return applyUnary(checked, x, checkScalar(alpha, 'unary alpha'), checkScalar(beta, 'unary beta'));
 });
 
-/** An op of the table with no scalar, under its own name. */
 const unaryOp = (op: UnaryOp) => defineOp(op, ['x'], (x: Tensor): Tensor => applyUnary(op, x, 0));
 
 /** max(x, 0), keeping NaN (as PyTorch and TensorFlow). */
 export const relu = unaryOp('relu');
-/** ReLU's backward from its output y (y > 0 exactly where the input was): g where y > 0, else 0. */
-export const reluGradFromOutput = defineOp('reluGradFromOutput', ['y', 'g'], (y: Tensor, g: Tensor): Tensor => {
-  if (y.size !== g.size) {
-    const got = `${shapeStr(y.shape)} and ${shapeStr(g.shape)}`;
-    throw new Error(`ossify: reluGradFromOutput needs y and g of one size, got ${got}`);
-  }
-  return launchUnary('relu', y, null, g, 0, 0);
-});
+/** ReLU's backward from its output y (y > 0 exactly where the input was); unchecked. */
+export const reluGradFromOutput = (y: Tensor, g: Tensor): Tensor => launchUnary('relu', y, null, g, 0, 0);
 /** 1 / (1 + exp(-x)), elementwise. */
 export const sigmoid = unaryOp('sigmoid');
-/**
- * Swish, also called SiLU: x * sigmoid(x), elementwise (Keras's `swish` activation, PyTorch's `SiLU`;
- * EfficientNet's activation). Its gradient is sigmoid(x) * (1 + x * (1 - sigmoid(x))).
- */
+/** Swish (Ramachandran et al. 2017), also called SiLU: x * sigmoid(x), elementwise (EfficientNet's activation). */
 export const swish = unaryOp('swish');
 /** The same op as {@link swish}, under PyTorch's name. */
 export const silu = swish;
@@ -268,7 +252,6 @@ export const sqrt = unaryOp('sqrt');
 export const log = unaryOp('log');
 /** The hyperbolic tangent of x, elementwise. */
 export const tanh = unaryOp('tanh');
-/** An op of the table with a scalar s (any number), under its own name. */
 const scalarOp = (op: UnaryOp, what: string) =>
   defineOp(op, ['x'], (x: Tensor, s: number): Tensor => applyUnary(op, x, checkScalar(s, what)));
 /** x * s for a scalar s. */
@@ -298,7 +281,7 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
   return out.map((d, j) => (j < lead || (shape[j - lead] === 1 && d !== 1) ? 0 : s[j - lead]));
 }
 
-/** A broadcasting kernel (binary ops, where): each operand is read through its strides `s<name>` in `shape`. */
+/** A broadcasting kernel (binary ops, where): operand `name` is read through its strides `s<name>`. */
 function launchBroadcast(label: string, src: string, operands: Record<string, Tensor>, shape: Shape, constants = {}) {
   if (shape.length > MAX_LAYOUT_RANK)
     throw new Error(`ossify: broadcasting supports rank <= ${MAX_LAYOUT_RANK}, got ${shapeStr(shape)}`);
@@ -325,7 +308,6 @@ export const binary = defineOp('binary', ['', 'a', 'b'], (op: ArithmeticOp, a: T
   applyBinary(checkChoice(op, 'binary op', ARITHMETIC), a, b),
 );
 
-/** A binary op, unchecked (the ops check their arguments). */
 function applyBinary(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   const out = launchBinary(op, a, b, broadcastShapes(a.shape, b.shape));
   const save = op === 'add' || op === 'sub' ? [] : op === 'pow' ? [a, b, out] : [a, b];
@@ -334,7 +316,6 @@ function applyBinary(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   );
 }
 
-/** A binary op of the table under its own name. */
 const binaryOp = (op: ArithmeticOp) =>
   defineOp(op, ['a', 'b'], (a: Tensor, b: Tensor): Tensor => applyBinary(op, a, b));
 /** a + b with broadcasting. */
@@ -366,14 +347,11 @@ export const reshape = defineOp('reshape', ['x:any'], (x: Tensor, shape: readonl
   }
   const known = dims.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
   const resolved = dims.map((d) => (d === -1 ? x.size / known : d));
-  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger)) {
+  if (resolved.reduce((p, d) => p * d, 1) !== x.size || !resolved.every(Number.isInteger))
     throw new Error(`ossify: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(dims)}`);
-  }
   const out = x.alias(resolved);
   return record('reshape', [x], out, [], (g) => [g.alias(x.shape)]);
 });
-
-// ---- Issue #25: activations and pointwise ops (rows of UNARY and BINARY above) -----------------------
 
 /** Leaky ReLU: x for x > 0, else `alpha` * x. `alpha` defaults to 0.01 (PyTorch; Keras uses 0.3, TF.js 0.2). */
 export const leakyRelu = defineOp('leakyRelu', ['x'], (x: Tensor, alpha: number = 0.01): Tensor =>
@@ -389,9 +367,8 @@ export const selu = unaryOp('selu');
 /** {@link gelu}'s options. */
 export interface GeluOptions {
   /**
-   * 'none' (default): x * Phi(x) with the normal CDF Phi (PyTorch's default, Keras's `approximate=False`);
-   * 'tanh': 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) (PyTorch's `approximate='tanh'`, Keras's
-   * `approximate=True`, BERT's and GPT-2's form).
+   * 'none' (default): x * Phi(x), Phi the normal CDF (Keras's `approximate=False`); 'tanh': 0.5 x (1 +
+   * tanh(sqrt(2 / pi) (x + 0.044715 x^3))) (Keras's `approximate=True`; PyTorch names both alike).
    */
   approximate?: 'none' | 'tanh';
 }
@@ -410,9 +387,7 @@ export const hardSwish = unaryOp('hardSwish');
 export const abs = unaryOp('abs');
 /** -1, 0 or 1 by the sign of x (NaN for NaN); its gradient is 0. */
 export const sign = unaryOp('sign');
-/**
- * x clipped to [lo, hi] (either may be infinite; NaN stays NaN). The gradient passes where lo <= x <= hi.
- */
+/** x clipped to [lo, hi] (either may be infinite; NaN stays NaN). The gradient passes where lo <= x <= hi. */
 export const clip = defineOp('clip', ['x'], (x: Tensor, lo: number, hi: number): Tensor => {
   [lo, hi].forEach((v, i) => {
     if (typeof v !== 'number' || Number.isNaN(v))
@@ -435,7 +410,7 @@ export const maximum = binaryOp('maximum');
 /** The smaller of a and b elementwise, with broadcasting; NaN if either is NaN. Ties send the gradient to a. */
 export const minimum = binaryOp('minimum');
 
-/** A comparison under its own name: a mask of 0 and 1 (f32) with broadcasting; not differentiable. */
+/** A comparison: a mask of 0 and 1 (f32) with broadcasting; not differentiable. */
 const comparison = (op: ComparisonOp) =>
   defineOp(op, ['a', 'b'], (a: Tensor, b: Tensor): Tensor => launchBinary(op, a, b, broadcastShapes(a.shape, b.shape)));
 /** 1 where a > b, else 0 (broadcasting; false where either is NaN). */
@@ -456,8 +431,8 @@ function launchWhere(c: Tensor, a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * a where `cond` is nonzero (true; NaN counts as true, as in PyTorch's bool()), else b; the three
- * broadcast together. Differentiable in a and b (each gets the gradient where it was picked), not in cond.
+ * a where `cond` is nonzero (NaN counts as true, as PyTorch's bool()), else b, the three broadcast together.
+ * Differentiable in a and b (each gets the gradient where it was picked).
  */
 export const where = defineOp('where', ['cond', 'a', 'b'], (cond: Tensor, a: Tensor, b: Tensor): Tensor => {
   const out = launchWhere(cond, a, b);

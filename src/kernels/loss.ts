@@ -1,28 +1,20 @@
 /**
- * Fused softmax + cross-entropy on logits, a forward-only softmax, and a fused log-softmax. The loss
- * follows Keras's `CategoricalCrossentropy(from_logits=True)` with the default reduction
- * SUM_OVER_BATCH_SIZE: loss = sum_i w_i * ce_i / N, where ce_i = -sum_c t_ic log softmax(z_i)_c and the
- * per-sample weight w_i = sum_c t_ic * classWeight_c (1 without class weights; for one-hot targets the
- * weight of the true class, as Keras's `class_weight`); PyTorch's `CrossEntropyLoss(weight=)` divides by
- * sum_i w_i instead of N. Targets (one-hot or soft) get no gradient. Max-subtracted log-sum-exp keeps
- * logits of +-1e3 finite; NaN in a row makes its loss, and the mean, NaN.
+ * Fused softmax cross-entropy on logits, and the log-softmax (softmax on it). The loss is Keras's
+ * `CategoricalCrossentropy(from_logits=True)` (reduction SUM_OVER_BATCH_SIZE): sum_i w_i * ce_i / N, ce_i =
+ * -sum_c t_ic log softmax(z_i)_c, w_i = sum_c t_ic * classWeight_c (1 without; Keras's `class_weight`);
+ * PyTorch's `CrossEntropyLoss(weight=)` divides by sum_i w_i instead. Targets get no gradient. NaN in a
+ * row makes its loss, and the mean, NaN.
  */
 import { runtime } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
 import { Tensor, checkTensor, defineOp, noGrad, numel, shapeStr } from '../tensor.js';
 import { checkAxis, checkNumber, showValue } from '../validate.js';
 import { record } from '../autograd.js';
-import { mean } from './reduce.js';
+import { mean, sum } from './reduce.js';
 import { oneHot } from './dtype.js';
-import ceTemplate from '../../shaders/softmax_ce.wgsl';
+import { exp, mul, sub } from './elementwise.js';
+import ceSrc from '../../shaders/softmax_ce.wgsl';
 import ceGradSrc from '../../shaders/softmax_ce_grad.wgsl';
-import softmaxTemplate from '../../shaders/softmax.wgsl';
-import rowLseSrc from '../../shaders/row_lse.wgsl';
 import logSoftmaxSrc from '../../shaders/log_softmax.wgsl';
-
-// Both softmax kernels share the row log-sum-exp (shaders/row_lse.wgsl).
-const ceSrc = fillTemplate(ceTemplate, { ROW_LSE: rowLseSrc });
-const softmaxSrc = fillTemplate(softmaxTemplate, { ROW_LSE: rowLseSrc });
 
 /** Options of {@link softmaxCrossEntropy}. */
 export interface SoftmaxCrossEntropyOptions {
@@ -48,12 +40,10 @@ export const softmaxCrossEntropy = defineOp(
     const rt = runtime();
     const [N, C] = check2d('softmaxCrossEntropy', logits);
     if (targets.dtype === 'int32') {
-      if (targets.rank !== 1 || targets.shape[0] !== N) {
+      if (targets.rank !== 1 || targets.shape[0] !== N)
         throw new Error(
-          `ossify: softmaxCrossEntropy int32 targets must be class labels [${N}] (one per row of the logits), ` +
-            `got ${targets.label()}`,
+          `ossify: softmaxCrossEntropy int32 targets must be class labels [${N}], got ${targets.label()}`,
         );
-      }
       targets = oneHot(targets, C);
     }
     if (targets.rank !== 2 || targets.shape[0] !== N || targets.shape[1] !== C)
@@ -66,9 +56,8 @@ export const softmaxCrossEntropy = defineOp(
       const what = 'softmaxCrossEntropy option classWeights';
       const given =
         weights instanceof Tensor ? checkTensor(weights, what).size : Array.isArray(weights) ? weights.length : -1;
-      if (given !== C) {
+      if (given !== C)
         throw new Error(`ossify: ${what} must hold ${C} weights (one per class), got ${showValue(weights)}`);
-      }
       const check = (v: unknown, i: number) => checkNumber(v, `${what}[${i}]`, { min: 0 });
       cw = weights instanceof Tensor ? weights : Tensor.from((weights as unknown[]).map(check), [C]);
     }
@@ -77,51 +66,37 @@ export const softmaxCrossEntropy = defineOp(
     const io = { z: logits.storage, t: targets.storage, cw: (cw ?? targets).storage, loss: rowLoss.storage };
     const k = rt.kernel('softmax-ce', ceSrc, { HAS_WEIGHTS: cw ? 1 : 0 });
     rt.dispatch(k, { ...io, aux: aux.storage }, { N, C }, rt.grid(N, 64));
-    if (cw && cw !== weights) cw.dispose();
     const loss = noGrad(() => mean(rowLoss));
-    rowLoss.dispose();
-    const out = record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
+    return record('softmaxCrossEntropy', [logits], loss, [logits, targets, aux], (g, [zs, ts, as]) => {
       const dz = Tensor.empty(logits.shape);
       const io = { z: zs.storage, t: ts.storage, aux: as.storage, g: g.storage, dz: dz.storage };
       rt.dispatch(rt.kernel('softmax-ce-grad', ceGradSrc), io, { n: dz.size, C, N }, rt.grid(dz.size, 256));
       return [dz];
     });
-    aux.dispose();
-    return out;
   },
 );
 
-/** Row softmax of logits [N, C] (forward only: inference probabilities). */
+/** Row softmax of logits [N, C] (inference probabilities): exp of {@link logSoftmax}, so differentiable too. */
 export const softmax = defineOp('softmax', ['logits'], (logits: Tensor): Tensor => {
-  const rt = runtime();
-  const [N, C] = check2d('softmax', logits);
-  const y = Tensor.empty(logits.shape);
-  rt.dispatch(rt.kernel('softmax', softmaxSrc), { z: logits.storage, y: y.storage }, { N, C }, rt.grid(N, 64));
-  return y;
+  check2d('softmax', logits);
+  return exp(logSoftmax(logits));
 });
 
 /**
  * log(softmax(x)) along `axis` (default -1, the last), fused and stable: x - max - log(sum(exp(x - max)))
  * in one kernel, so logits of +-100 give -200, not the -Infinity of `log(softmax(x))`. A row holding
- * NaN is NaN. Differentiable (one kernel: dx = g - softmax(x) * sum(g)).
+ * NaN is NaN. Differentiable (dx = g - softmax(x) * sum(g)).
  */
 export const logSoftmax = defineOp('logSoftmax', ['x'], (x: Tensor, axis: number = -1): Tensor => {
   const rt = runtime();
   const ax = checkAxis(axis, x.rank, 'logSoftmax axis');
   const [outer, inner] = [numel(x.shape.slice(0, ax)), numel(x.shape.slice(ax + 1))];
   const r = x.shape[ax];
+  const y = Tensor.empty(x.shape);
   const k = rt.kernel('log-softmax', logSoftmaxSrc);
-  const launch = (src: Tensor, g: Tensor, backward: number): Tensor => {
-    const out = Tensor.empty(x.shape);
-    const io = { x: src.storage, g: g.storage, out: out.storage };
-    rt.dispatch(k, io, { outer, r, inner, backward }, rt.grid(outer * inner, 64));
-    return out;
-  };
-  const y = launch(x, x, 0);
-  return record('logSoftmax', [x], y, [y], (g, [ys]) => [launch(ys, g, 1)]);
+  rt.dispatch(k, { x: x.storage, out: y.storage }, { outer, r, inner }, rt.grid(outer * inner, 64));
+  return record('logSoftmax', [x], y, [y], (g, [ys]) => [sub(g, mul(exp(ys), sum(g, ax, true)))]);
 });
-
-// ---- float64 CPU references -------------------------------------------------------------------
 
 /** Float64 reference of {@link logSoftmax} along `axis` of `shape`. */
 export function logSoftmaxReference(x: ArrayLike<number>, shape: readonly number[], axis = -1): Float64Array {

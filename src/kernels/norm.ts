@@ -4,38 +4,19 @@
  * serves both: a row is (batch b, group g) of `pixels * cg` values at ((b * pixels + q) * channels + g *
  * cg + c) (channels last: a group is a run of channels); layer norm is pixels = 1, one group, cg = channels
  * (the normalized trailing axes, flattened). A row goes to a workgroup of 64, or on CPU adapters with many
- * rows to one invocation ({@link NormVariant}).
+ * rows to one invocation (`setVariant('norm', 'workgroup' | 'serial')` forces one).
  */
 import { runtime } from '../gpu/runtime.js';
-import { fillTemplate } from '../gpu/wgsl.js';
-import { Tensor, checkTensor, defineOp, numel, shapeStr } from '../tensor.js';
+import { Tensor, defineOp, numel, shapeStr } from '../tensor.js';
 import { checkAxis, checkNumber, showValue, withDefault } from '../validate.js';
 import { record } from '../autograd.js';
 import { sumRaw } from './sum-raw.js';
+import { checkChannelTensors, storages } from './batchnorm.js';
 import { variant } from './variants.js';
-import commonSrc from '../../shaders/norm_common.wgsl';
-import fwdTemplate from '../../shaders/norm_rows.wgsl';
-import gradTemplate from '../../shaders/norm_rows_grad.wgsl';
-
-const fwdSrc = fillTemplate(fwdTemplate, { NORM_COMMON: commonSrc });
-const gradSrc = fillTemplate(gradTemplate, { NORM_COMMON: commonSrc });
+import normSrc from '../../shaders/norm_rows.wgsl';
 
 /** How a normalization views its input: rows of `pixels * cg` values (see the file comment). */
 export type NormLayout = ReturnType<typeof normLayout>;
-
-/** The default epsilon of {@link layerNorm} and {@link groupNorm} (PyTorch's). */
-const NORM_EPSILON = 1e-5;
-
-/** Options of {@link layerNorm}. */
-export interface LayerNormOptions {
-  /**
-   * The first normalized axis: the axes from it to the last are normalized together (PyTorch's
-   * `normalized_shape` is `x.shape.slice(axis)`). Default -1 (the last axis, Keras's default).
-   */
-  axis?: number;
-  /** Added to the variance; default 1e-5 (PyTorch; Keras uses 1e-3). */
-  epsilon?: number;
-}
 
 /** Options of {@link groupNorm}. */
 export interface GroupNormOptions {
@@ -43,68 +24,39 @@ export interface GroupNormOptions {
   epsilon?: number;
 }
 
-/** gamma and beta (either may be null): each must hold `count` values (one per normalized channel). */
-function checkAffine(t: Tensor | null, what: string, count: number): Tensor | null {
-  if (t === null || t === undefined) return null;
-  checkTensor(t, what);
-  if (t.size !== count) {
-    const got = `got shape ${shapeStr(t.shape)}`;
-    throw new Error(`ossify: ${what} must hold ${count} values (one per normalized channel), ${got}`);
-  }
-  return t;
+/** Options of {@link layerNorm}. */
+export interface LayerNormOptions extends GroupNormOptions {
+  /** The first normalized axis, through the last (PyTorch: `normalized_shape = x.shape[axis:]`); default -1. */
+  axis?: number;
 }
 
-function checkEpsilon(eps: unknown, what: string): number {
-  return checkNumber(withDefault(eps, NORM_EPSILON), what, { min: 0 });
-}
-
-/** How rows are shared out: a workgroup of 64 per row, or one invocation per row (no barriers). */
-type NormVariant = 'workgroup' | 'serial';
-
-/**
- * The variant for these rows (`setVariant('norm', ...)` forces one): on CPU adapters, where barriers
- * are slow, an invocation per row once there are two workgroups of rows; on GPUs a workgroup per row.
- */
-function normVariant(L: NormLayout): NormVariant {
-  return variant<NormVariant>('norm', { cpu: L.rows >= 128 ? 'serial' : 'workgroup', gpu: 'workgroup' });
-}
+const checkEpsilon = (eps: unknown, what: string): number => checkNumber(withDefault(eps, 1e-5), what, { min: 0 });
 
 /** Normalize x by `layout`, recording the gradient of x, gamma and beta (each checked here: L.channels values). */
 function normalize(name: string, x: Tensor, gamma: Tensor | null, beta: Tensor | null, L: NormLayout, eps: number) {
   const rt = runtime();
-  gamma = checkAffine(gamma, `${name} gamma`, L.channels);
-  beta = checkAffine(beta, `${name} beta`, L.channels);
-  const affine = gamma !== null || beta !== null;
+  checkChannelTensors(L.channels, name, shapeStr(x.shape), { gamma, beta });
+  const affine = !!(gamma || beta);
   // A missing half of the affine map is the identity's (PyTorch's bias=False).
   const g = gamma ?? (affine ? Tensor.ones([L.channels]) : x);
   const b = beta ?? (affine ? Tensor.zeros([L.channels]) : x);
-  const y = Tensor.empty(x.shape);
-  const stats = Tensor.empty([L.rows, 2]);
-  const serial = normVariant(L) === 'serial';
-  const grid = rt.grid(L.rows, serial ? 64 : 1);
-  const constants = { AFFINE: affine ? 1 : 0, SERIAL: serial ? 1 : 0 };
-  const io = { x: x.storage, gamma: g.storage, beta: b.storage, y: y.storage, stats: stats.storage };
-  rt.dispatch(rt.kernel('norm-rows', fwdSrc, constants), io, { ...L, eps }, grid);
+  const [y, stats] = [Tensor.empty(x.shape), Tensor.empty([L.rows, 2])];
+  // An invocation per row on CPU adapters (barriers are slow there) once there are two workgroups of rows.
+  const serial = variant('norm', { cpu: L.rows >= 128 ? 'serial' : 'workgroup', gpu: 'workgroup' }) === 'serial';
+  const launch = (grad: boolean, io: Record<string, Tensor>) => {
+    const constants = { AFFINE: affine ? 1 : 0, GRAD: grad ? 1 : 0, SERIAL: serial ? 1 : 0 };
+    const k = rt.kernel(`norm-rows${grad ? '-grad' : ''}`, normSrc, constants);
+    rt.dispatch(k, storages(io), { ...L, eps }, rt.grid(L.rows, serial ? 64 : 1));
+  };
+  // dy and dyxhat are stand-ins (a written binding may not alias another one).
+  launch(false, { x, gamma: g, beta: b, dy: x, stats, out: y, dyxhat: Tensor.empty([1]) });
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return record(name, inputs, y, [x, g, stats], (dy, [xs, gs, st]) => {
-    const dx = Tensor.empty(x.shape);
-    const dyxhat = Tensor.empty(x.shape);
-    const io = {
-      x: xs.storage,
-      gamma: gs.storage,
-      stats: st.storage,
-      dy: dy.storage,
-      dx: dx.storage,
-      dyxhat: dyxhat.storage,
-    };
-    rt.dispatch(rt.kernel('norm-rows-grad', gradSrc, constants), io, { ...L }, grid);
+    const [dx, dyxhat] = [Tensor.empty(x.shape), Tensor.empty(x.shape)];
+    launch(true, { x: xs, gamma: gs, beta: gs, dy, stats: st, out: dx, dyxhat });
     // gamma's and beta's gradients: per-channel sums over every (batch, pixel).
-    const perChannel = (t: Tensor, like: Tensor) => {
-      const v = t.alias([x.size / L.channels, L.channels]);
-      const s = sumRaw(v, [0], 1);
-      v.dispose();
-      return s.alias(like.shape);
-    };
+    const perChannel = (t: Tensor, like: Tensor) =>
+      sumRaw(t.alias([x.size / L.channels, L.channels]), [0], 1).alias(like.shape);
     return [
       dx,
       ...(gamma ? [gamma.requiresGrad ? perChannel(dyxhat, gamma) : null] : []),
@@ -140,16 +92,12 @@ export const groupNorm = defineOp(
   'groupNorm',
   ['x', '', 'gamma?', 'beta?'],
   (x: Tensor, groups: number, gamma: Tensor | null, beta: Tensor | null, opts: GroupNormOptions = {}): Tensor => {
-    if (x.rank < 2) {
+    if (x.rank < 2)
       throw new Error(`ossify: groupNorm needs x of rank >= 2 ([N, ..., C], channels last), got ${shapeStr(x.shape)}`);
-    }
     const C = x.shape[x.rank - 1];
     const G = checkNumber(groups, 'groupNorm groups', { integer: true, min: 1 });
-    if (C % G !== 0) {
-      throw new Error(
-        `ossify: groupNorm groups must divide the ${C} channels (the last axis), got ${showValue(groups)}`,
-      );
-    }
+    if (C % G !== 0)
+      throw new Error(`ossify: groupNorm groups must divide the ${C} channels (last axis), got ${showValue(groups)}`);
     const eps = checkEpsilon(opts.epsilon, 'groupNorm option epsilon');
     return normalize('groupNorm', x, gamma, beta, normLayout(x.shape, 'group', G), eps);
   },
@@ -171,7 +119,7 @@ export function normReference(
   L: NormLayout,
   gamma: ArrayLike<number> | null,
   beta: ArrayLike<number> | null,
-  eps = NORM_EPSILON,
+  eps = 1e-5,
 ): Float64Array {
   const y = new Float64Array(x.length);
   const m = L.pixels * L.cg;

@@ -1,15 +1,13 @@
 /**
- * Reductions over any axes, from one generator: sum and mean on the unrecorded passes of sum-raw.ts;
- * max, min, argmax, argmin, logSumExp and prod on shaders/reduce_ops.wgsl (the op an override constant)
- * with one gradient kernel. Reduced axes are read as the middle of an [outer, r, inner] view when they
- * are adjacent, else after one permuting copy that brings them last.
+ * Reductions over any axes: sum and mean on sum-raw.ts; max, min, argmax, argmin and prod on one kernel
+ * (shaders/reduce_ops.wgsl, the op an override constant) with one gradient kernel; logSumExp composed.
  */
 import { runtime } from '../gpu/runtime.js';
-import { Tensor, defineOp, numel, type Shape } from '../tensor.js';
+import { Tensor, defineOp, noGrad, numel, type Shape } from '../tensor.js';
 import { checkAxes, checkAxis, checkBoolean } from '../validate.js';
 import { record } from '../autograd.js';
-import { broadcastTo, scale } from './elementwise.js';
-import { sumRaw } from './sum-raw.js';
+import { add, broadcastTo, clip, exp, log, reshape, scale, sub } from './elementwise.js';
+import { asRun, chunkPlan, sumRaw } from './sum-raw.js';
 import { coords, dot, inversePermutation, permuteRaw, rowMajorStrides } from './layout.js';
 import reduceOpsSrc from '../../shaders/reduce_ops.wgsl';
 import reduceOpsGradSrc from '../../shaders/reduce_ops_grad.wgsl';
@@ -21,39 +19,18 @@ function keptShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
   return s.length ? s : [1];
 }
 
-/** One axis or a list of axes (negative counts from the end). */
-type Axes = number | readonly number[];
-
 /** The reductions of shaders/reduce_ops.wgsl, by their OP code. */
-const REDUCE_OPS = { max: 0, min: 1, argmax: 2, argmin: 3, logSumExp: 4, prod: 5 } as const;
+const REDUCE_OPS = { max: 0, min: 1, argmax: 2, argmin: 3, prod: 4 } as const;
 type ReduceOp = keyof typeof REDUCE_OPS;
-
-/** raw (a fresh result) as a view of the kept shape. */
-function keep(raw: Tensor, x: Tensor, ax: number[], keepDims: boolean): Tensor {
-  const res = raw.alias(keptShape(x.shape, ax, keepDims));
-  raw.dispose();
-  return res;
-}
+const F32_MAX = 3.4028234663852886e38;
 
 /** sum or mean over checked axes, recorded. */
 function sumImpl(op: 'sum' | 'mean', x: Tensor, ax: number[], keepDims: boolean): Tensor {
   const s = op === 'mean' ? 1 / ax.reduce((p, a) => p * x.shape[a], 1) : 1;
-  return record(op, [x], keep(sumRaw(x, ax, s), x, ax, keepDims), [], (g) => {
+  return record(op, [x], sumRaw(x, ax, s).alias(keptShape(x.shape, ax, keepDims)), [], (g) => {
     const dx = broadcastTo(g.alias(keptShape(x.shape, ax, true)), x.shape);
     return [op === 'mean' ? scale(dx, s) : dx];
   });
-}
-
-/** x with the (sorted) `axes` as the middle r of an [outer, r, inner] view: x itself, or a permuted copy. */
-function asRun(x: Tensor, axes: number[]): { src: Tensor; outer: number; r: number; inner: number; perm?: number[] } {
-  if (axes.every((a, k) => a === axes[0] + k)) {
-    const [s, e] = [axes[0], axes[axes.length - 1] + 1];
-    return { src: x, outer: numel(x.shape.slice(0, s)), r: numel(x.shape.slice(s, e)), inner: numel(x.shape.slice(e)) };
-  }
-  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const perm = [...kept, ...axes];
-  const [outer, r] = [numel(kept.map((i) => x.shape[i])), numel(axes.map((i) => x.shape[i]))];
-  return { src: permuteRaw(x, perm), outer, r, inner: 1, perm };
 }
 
 /** One reduction of src viewed as [outer, r, inner] (unrecorded): the result and the per-slot states. */
@@ -62,45 +39,44 @@ function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: Red
   const int = src.dtype === 'int32';
   const k = rt.kernel(`reduce-ops:${op}`, reduceOpsSrc, { OP: REDUCE_OPS[op], INT: int ? 1 : 0 });
   const dtype = op === 'argmax' || op === 'argmin' || int ? 'int32' : 'f32';
-  const pass = (x: Tensor, rr: number, chunk: number, partial: number) => {
+  let [out, aux, rr] = [src, src, r];
+  // A second pass (partial = 1) folds the first one's states.
+  for (const [partial, chunk] of chunkPlan(outer, r, inner).entries()) {
     const nchunks = Math.ceil(rr / chunk);
-    const out = Tensor.empty([outer * nchunks * inner], { dtype });
-    const aux = Tensor.empty([outer * nchunks * inner, 2]);
+    const size = outer * nchunks * inner;
+    const next = { out: Tensor.empty([size], { dtype }), aux: Tensor.empty([size, 2]) };
     const params = { outer, r: rr, inner, chunk, nchunks, partial };
-    rt.dispatch(k, { x: x.storage, out: out.storage, aux: aux.storage }, params, rt.grid(out.size, 256));
-    return { out, aux };
-  };
-  // Few outputs and a long reduction: a first pass over chunks of ~sqrt(r) keeps the GPU busy.
-  if (outer * inner < 4096 && r > 1024) {
-    const chunk = Math.ceil(Math.sqrt(r));
-    const first = pass(src, r, chunk, 0);
-    first.out.dispose();
-    const nchunks = Math.ceil(r / chunk);
-    const res = pass(first.aux, nchunks, nchunks, 1);
-    first.aux.dispose();
-    return res;
+    rt.dispatch(k, { x: aux.storage, out: next.out.storage, aux: next.aux.storage }, params, rt.grid(size, 256));
+    if (partial) [out, aux].forEach((t) => t.dispose());
+    [out, aux, rr] = [next.out, next.aux, nchunks];
   }
-  return pass(src, r, r, 0);
+  return { out, aux };
 }
 
 /** A reduction of {@link REDUCE_OPS} over checked axes, recorded (but argmax, argmin and int32 ones). */
 function reduceImpl(op: ReduceOp, x: Tensor, ax: number[], keepDims: boolean): Tensor {
   const { src, outer, r, inner, perm } = asRun(x, ax);
   const { out, aux } = reduceOps(src, outer, r, inner, op);
-  let res = keep(out, x, ax, keepDims);
-  if (op !== 'argmax' && op !== 'argmin' && x.dtype !== 'int32') {
-    res = record(op, [x], res, [src, res, aux], (g, [xs, ys, as]) => {
-      const rt = runtime();
-      const dx = Tensor.empty(xs.shape);
-      const io = { x: xs.storage, y: ys.storage, aux: as.storage, g: g.storage, dx: dx.storage };
-      const params = { n: dx.size, r, inner, op: REDUCE_OPS[op] };
-      rt.dispatch(rt.kernel('reduce-ops-grad', reduceOpsGradSrc), io, params, rt.grid(dx.size, 256));
-      return [perm ? permuteRaw(dx, inversePermutation(perm)) : dx];
-    });
-  }
-  aux.dispose();
-  if (src !== x) src.dispose();
-  return res;
+  const res = out.alias(keptShape(x.shape, ax, keepDims));
+  if (op === 'argmax' || op === 'argmin' || x.dtype === 'int32') return res;
+  return record(op, [x], res, [src, res, aux], (g, [xs, ys, as]) => {
+    const rt = runtime();
+    const dx = Tensor.empty(xs.shape);
+    const io = { x: xs.storage, y: ys.storage, aux: as.storage, g: g.storage, dx: dx.storage };
+    const params = { n: dx.size, r, inner, op: REDUCE_OPS[op] };
+    rt.dispatch(rt.kernel('reduce-ops-grad', reduceOpsGradSrc), io, params, rt.grid(dx.size, 256));
+    return [perm ? permuteRaw(dx, inversePermutation(perm)) : dx];
+  });
+}
+
+/**
+ * log(sum(exp(x - m))) + m, m the maximum clipped to finite values (PyTorch's algorithm): a constant to the
+ * gradient, which is the softmax.
+ */
+function logSumExpImpl(x: Tensor, ax: number[], keepDims: boolean): Tensor {
+  const m = noGrad(() => clip(reduceImpl('max', x, ax, true), -F32_MAX, F32_MAX));
+  const lse = log(sumImpl('sum', exp(sub(x, m)), ax, keepDims));
+  return add(lse, reshape(m, lse.shape));
 }
 
 /** A reduction over `axes` under its own name. */
@@ -108,10 +84,11 @@ const reduction = (op: 'sum' | 'mean' | 'max' | 'min' | 'logSumExp' | 'prod') =>
   defineOp(
     op,
     [op === 'max' || op === 'min' ? 'x:any' : 'x'],
-    (x: Tensor, axes?: Axes, keepDims: boolean = false): Tensor => {
+    (x: Tensor, axes?: number | readonly number[], keepDims: boolean = false): Tensor => {
       const ax = checkAxes(axes, x.rank, `${op} axes`);
       checkBoolean(keepDims, `${op} keepDims`);
-      return op === 'sum' || op === 'mean' ? sumImpl(op, x, ax, keepDims) : reduceImpl(op, x, ax, keepDims);
+      if (op === 'sum' || op === 'mean') return sumImpl(op, x, ax, keepDims);
+      return op === 'logSumExp' ? logSumExpImpl(x, ax, keepDims) : reduceImpl(op, x, ax, keepDims);
     },
   );
 
@@ -128,9 +105,8 @@ export const max = reduction('max');
 /** Minimum over `axes`, as {@link max}. */
 export const min = reduction('min');
 /**
- * log(sum(exp(x))) over `axes`, computed stably (max-subtracted, online): finite for logits of
- * +-1e4; -Infinity when every element is -Infinity; NaN over a NaN. Differentiable (the gradient is
- * the softmax over the axes).
+ * log(sum(exp(x))) over `axes`, computed stably (max-subtracted): finite for logits of +-1e4; -Infinity when
+ * every element is -Infinity; NaN over a NaN. Differentiable (the gradient is the softmax over the axes).
  */
 export const logSumExp = reduction('logSumExp');
 /**
@@ -168,7 +144,12 @@ function groups(x: ArrayLike<number>, shape: Shape, axes: number[]): number[][] 
  * Float64 reference of the reductions over `axes` (keepDims shape): max, min, argmax, argmin (one axis or
  * all; index along it, or the flat index over all), logSumExp and prod, with NaN as the kernels treat it.
  */
-export function reduceOpReference(op: ReduceOp, x: ArrayLike<number>, shape: Shape, axes: number[]): Float64Array {
+export function reduceOpReference(
+  op: ReduceOp | 'logSumExp',
+  x: ArrayLike<number>,
+  shape: Shape,
+  axes: number[],
+): Float64Array {
   return Float64Array.from(groups(x, shape, axes), (v) => {
     if (op === 'prod') return v.reduce((p, e) => p * e, 1);
     const nanAt = v.findIndex(Number.isNaN);

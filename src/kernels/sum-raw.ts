@@ -1,60 +1,52 @@
 /**
- * The unrecorded sums under the reduction ops and broadcasting's gradient, as [outer, r, inner] passes
- * over runs of adjacent axes. (Apart from reduce.ts so that elementwise.ts can use sumTo.)
+ * The unrecorded sums under the reductions and broadcasting's gradient (apart from reduce.ts so that
+ * elementwise.ts can use sumTo). Reduced axes are read as the middle r of an [outer, r, inner] view when
+ * they are adjacent, else after one permuting copy that brings them last.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
 import { checkShape } from '../validate.js';
+import { permuteRaw } from './layout.js';
 import reduceSrc from '../../shaders/reduce.wgsl';
 
-/** One pass: x viewed as [outer, r, inner] -> [outer, inner], times `scale`. */
-function reduceMiddle(x: Tensor, outer: number, r: number, inner: number, scale: number, outShape: Shape): Tensor {
-  const rt = runtime();
-  const k = rt.kernel('reduce', reduceSrc);
-  const pass = (src: Tensor, rr: number, chunk: number, s: number, shape: Shape): Tensor => {
-    const nchunks = Math.ceil(rr / chunk);
-    const out = Tensor.empty(shape);
-    rt.dispatch(
-      k,
-      { x: src.storage, out: out.storage },
-      { outer, r: rr, inner, chunk, nchunks, scale: s },
-      rt.grid(outer * nchunks * inner, 256),
-    );
-    return out;
-  };
-  // Few outputs and a long reduction: a first pass over chunks of ~sqrt(r) keeps the GPU busy.
-  if (outer * inner < 4096 && r > 1024) {
-    const chunk = Math.ceil(Math.sqrt(r));
-    const partial = pass(x, r, chunk, 1, [outer, Math.ceil(r / chunk), inner]);
-    const out = pass(partial, Math.ceil(r / chunk), Math.ceil(r / chunk), scale, outShape);
-    partial.dispose();
-    return out;
-  }
-  return pass(x, r, Math.max(r, 1), scale, outShape);
+/**
+ * The chunk length of each pass over the middle axis r of [outer, r, inner]: all of r at once, or, with few
+ * outputs and a long reduction, chunks of ~sqrt(r) first (to keep a GPU busy), then their partials.
+ */
+export function chunkPlan(outer: number, r: number, inner: number): number[] {
+  if (outer * inner >= 4096 || r <= 1024) return [Math.max(r, 1)];
+  const chunk = Math.ceil(Math.sqrt(r));
+  return [chunk, Math.ceil(r / chunk)];
 }
 
-/** Sum over `axes` (sorted, distinct) times `scale`, keeping no dims. Not recorded. */
+/** x as [outer, r, inner] with the (sorted) `axes` as r: x itself, or a permuted copy. */
+export function asRun(x: Tensor, axes: number[]) {
+  if (axes.every((a, k) => a === axes[0] + k)) {
+    const [s, e] = axes.length ? [axes[0], axes[axes.length - 1] + 1] : [0, 0];
+    return { src: x, outer: numel(x.shape.slice(0, s)), r: numel(x.shape.slice(s, e)), inner: numel(x.shape.slice(e)) };
+  }
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const perm = [...kept, ...axes];
+  const [outer, r] = [numel(kept.map((i) => x.shape[i])), numel(axes.map((i) => x.shape[i]))];
+  return { src: permuteRaw(x, perm), outer, r, inner: 1, perm };
+}
+
+/** Sum over `axes` (sorted, distinct; none: a copy) times `scale`, flat ([outer * inner]). Not recorded. */
 export function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
-  // Reduce runs of adjacent axes, last run first, so earlier axis numbers stay valid.
-  const runs: [number, number][] = [];
-  for (const a of axes) {
-    const last = runs[runs.length - 1];
-    if (last && last[1] === a) last[1] = a + 1;
-    else runs.push([a, a + 1]);
-  }
-  let cur = x;
-  let shape = [...x.shape];
-  for (let i = runs.length - 1; i >= 0; i--) {
-    const [s, e] = runs[i];
-    const [outer, r, inner] = [numel(shape.slice(0, s)), numel(shape.slice(s, e)), numel(shape.slice(e))];
-    const next = [...shape.slice(0, s), ...shape.slice(e)];
-    const out = reduceMiddle(cur, outer, r, inner, i === 0 ? scale : 1, next.length ? next : [1]);
+  const rt = runtime();
+  const { src, outer, r, inner } = asRun(x, axes);
+  const plan = chunkPlan(outer, r, inner);
+  let [cur, rr] = [src, r];
+  for (const [k, chunk] of plan.entries()) {
+    const last = k === plan.length - 1;
+    const nchunks = Math.ceil(rr / chunk);
+    const out = Tensor.empty([outer * nchunks * inner]);
+    const params = { outer, r: rr, inner, chunk, nchunks, scale: last ? scale : 1 };
+    rt.dispatch(rt.kernel('reduce', reduceSrc), { x: cur.storage, out: out.storage }, params, rt.grid(out.size, 256));
     if (cur !== x) cur.dispose();
-    cur = out;
-    shape = next;
+    [cur, rr] = [out, nchunks];
   }
-  // No axes: a copy, so that the result is a fresh tensor.
-  return cur === x ? reduceMiddle(x, 1, 1, x.size, scale, x.shape) : cur;
+  return cur;
 }
 
 /** Sum a broadcast gradient back to `shape` (the reverse of broadcasting). Not recorded. */
@@ -65,8 +57,5 @@ export const sumTo = defineOp('sumTo', ['g'], (g: Tensor, shape: Shape): Tensor 
   if (lead < 0) throw new Error(`ossify: cannot sum ${shapeStr(g.shape)} to ${shapeStr(shape)}`);
   const axes: number[] = [];
   for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  const raw = sumRaw(g, axes, 1);
-  const out = raw.alias(shape);
-  raw.dispose();
-  return out;
+  return sumRaw(g, axes, 1).alias(shape);
 });
