@@ -1,13 +1,8 @@
 /**
  * Batches of decoded images, prepared ahead of the consumer by a small pool of worker threads: `new
- * BatchLoader({records, batchSize, backbone, ...})`, then `for await (const b of loader.epoch(e))` per epoch (`b.x`
- * NHWC float32, `b.labels` int32; `loader.lastStats.waitMs` is the time the consumer waited for data), and
- * `loader.close()` at the end.
- *
- * The worker code ({@link resolveDecodeWorker}): `decode-worker.js` beside this module in the built package (a tsup
- * entry); from the TypeScript sources (vitest), decode-worker.ts bundled in memory with esbuild and started from a
- * `data:` URL; otherwise (no worker file, no esbuild, `workers: 0`, browser) the same code ({@link runDecodeTask}) in
- * the main thread, where resizing and augmentation then compete with the consumer. `loader.mode()` says which.
+ * BatchLoader({records, batchSize, backbone, ...})`, `for await (const b of loader.epoch(e))` per epoch, then
+ * `loader.close()`. Without a worker entry ({@link resolveDecodeWorker}), or with `workers: 0`, the same code
+ * ({@link runDecodeTask}) runs in the main thread, competing with the consumer; `loader.mode()` says which.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -29,19 +24,17 @@ import { hashSeed, makeRng, shuffleInPlace } from './rng.js';
 /** How a loader decodes: in worker threads, or in the main thread as a fallback. */
 export type DecodeMode = 'workers' | 'main-thread';
 
-/** A located worker entry. */
+/** A located worker entry: the built decode-worker.js, or an esbuild bundle of decode-worker.ts (a `data:` URL). */
 export interface WorkerEntry {
   url: URL;
-  /** 'file': built decode-worker.js; 'bundled-from-source': esbuild bundle of decode-worker.ts. */
   source: 'file' | 'bundled-from-source';
 }
 
 let bundledWorker: Promise<WorkerEntry | null> | undefined;
 
 /**
- * Finds the decode worker: the built `decode-worker.js` beside this module, or, when running from .ts sources, an
- * in-memory esbuild bundle of decode-worker.ts.
- * @returns null when neither is available (then decode in the main thread).
+ * Finds the decode worker: `decode-worker.js` beside this module (a tsup entry), or, from the .ts sources (vitest), an
+ * in-memory esbuild bundle of decode-worker.ts; null when neither is available (browser, no esbuild).
  */
 export async function resolveDecodeWorker(): Promise<WorkerEntry | null> {
   const here = import.meta.url;
@@ -84,10 +77,8 @@ async function bundleWorkerFromSource(src: URL): Promise<WorkerEntry | null> {
   });
   const text = out.outputFiles?.[0]?.text;
   if (!text) return null;
-  return {
-    url: new URL(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`),
-    source: 'bundled-from-source',
-  };
+  const url = new URL(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`);
+  return { url, source: 'bundled-from-source' };
 }
 
 /** Tasks in flight per worker: sharp's native decoding of one overlaps the JS resize/augment of the other. */
@@ -98,22 +89,25 @@ interface Job {
   resolve: (r: DecodeResult) => void;
 }
 
-interface PoolWorker {
-  worker: Worker;
+/** Where tasks run: a worker thread, or the main thread when no worker is found or all died. */
+interface Lane {
   busy: number;
   alive: boolean;
+  send(task: DecodeTask): void;
+  worker?: Worker;
 }
 
-/**
- * A small pool of decode workers (FIFO queue, {@link PER_WORKER} tasks in flight per worker); decodes in the main
- * thread when no worker entry is found or all workers died.
- */
+/** A small pool of decode workers: a FIFO queue, each task sent to the least busy lane with room. */
 class DecodePool {
-  private workers: PoolWorker[] = [];
+  private lanes: Lane[] = [];
+  private readonly mainThread: Lane = {
+    busy: 0,
+    alive: true,
+    send: (task) => void runDecodeTask(task).then((res) => this.finish(this.mainThread, res)),
+  };
   private queue: Job[] = [];
-  /** Jobs sent to a worker, by task id. */
-  private pending = new Map<number, Job & { owner: PoolWorker }>();
-  private mainBusy = 0;
+  /** Jobs sent to a lane, by task id. */
+  private started = new Map<number, Job & { lane: Lane }>();
 
   private constructor(readonly mode: DecodeMode) {}
 
@@ -127,32 +121,39 @@ class DecodePool {
   }
 
   private spawn(url: URL): void {
-    const w: PoolWorker = { worker: new Worker(url), busy: 0, alive: true };
-    w.worker.unref();
-    w.worker.on('message', (res: DecodeResult) => {
-      const p = this.pending.get(res.id);
-      if (!p) return;
-      this.pending.delete(res.id);
-      w.busy--;
-      // Idle workers must not keep the process alive if the user forgets close().
-      if (w.busy === 0) w.worker.unref();
-      p.resolve(res);
-      this.pump();
-    });
+    const worker = new Worker(url);
+    const send = (task: DecodeTask): void => {
+      worker.ref();
+      worker.postMessage(task);
+    };
+    const lane: Lane = { busy: 0, alive: true, send, worker };
+    worker.unref();
+    worker.on('message', (res: DecodeResult) => this.finish(lane, res));
     // A dead worker's tasks run elsewhere (or in this thread if none is left).
     const fail = (): void => {
-      if (!w.alive) return;
-      w.alive = false;
-      for (const [id, p] of this.pending) {
-        if (p.owner !== w) continue;
-        this.pending.delete(id);
-        this.queue.unshift({ task: p.task, resolve: p.resolve });
+      if (!lane.alive) return;
+      lane.alive = false;
+      for (const [id, job] of this.started) {
+        if (job.lane !== lane) continue;
+        this.started.delete(id);
+        this.queue.unshift(job);
       }
       this.pump();
     };
-    w.worker.on('error', fail);
-    w.worker.on('exit', fail);
-    this.workers.push(w);
+    worker.on('error', fail);
+    worker.on('exit', fail);
+    this.lanes.push(lane);
+  }
+
+  private finish(lane: Lane, res: DecodeResult): void {
+    const job = this.started.get(res.id);
+    if (!job) return;
+    this.started.delete(res.id);
+    lane.busy--;
+    // Idle workers must not keep the process alive if the user forgets close().
+    if (lane.busy === 0) lane.worker?.unref();
+    job.resolve(res);
+    this.pump();
   }
 
   /** Decodes one task (never rejects: failures come back as `{ok: false}`). */
@@ -169,36 +170,26 @@ class DecodePool {
   }
 
   private pump(): void {
-    const live = this.workers.filter((w) => w.alive);
+    const live = this.lanes.filter((l) => l.alive);
+    // Without live workers, the main thread takes as many tasks as one worker (flat memory, meaningful times).
+    const lanes = live.length > 0 ? live : [this.mainThread];
     while (this.queue.length > 0) {
-      let best: PoolWorker | undefined;
-      for (const w of live) if (w.busy < PER_WORKER && (!best || w.busy < best.busy)) best = w;
-      // Without live workers, the main thread takes as many tasks as one worker (flat memory, meaningful times).
-      if (!best && (live.length > 0 || this.mainBusy >= PER_WORKER)) return;
-      const { task, resolve } = this.queue.shift()!;
-      if (best) {
-        best.busy++;
-        best.worker.ref();
-        this.pending.set(task.id, { resolve, owner: best, task });
-        best.worker.postMessage(task);
-      } else {
-        this.mainBusy++;
-        void runDecodeTask(task).then((r) => {
-          this.mainBusy--;
-          resolve(r);
-          this.pump();
-        });
-      }
+      const lane = lanes.reduce((best, l) => (l.busy < best.busy ? l : best));
+      if (lane.busy >= PER_WORKER) return;
+      const job = this.queue.shift()!;
+      lane.busy++;
+      this.started.set(job.task.id, { ...job, lane });
+      lane.send(job.task);
     }
   }
 
   /** Terminates the workers. */
   async close(): Promise<void> {
     this.queue.length = 0;
-    const ws = this.workers;
-    this.workers = [];
-    for (const w of ws) w.alive = false;
-    await Promise.all(ws.map((w) => w.worker.terminate()));
+    const lanes = this.lanes;
+    this.lanes = [];
+    for (const l of lanes) l.alive = false;
+    await Promise.all(lanes.map((l) => l.worker!.terminate()));
   }
 }
 
@@ -233,9 +224,7 @@ export interface LoaderOptions {
   workers?: number;
   /** Drop the last incomplete batch (default false). */
   dropLast?: boolean;
-  /**
-   * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled).
-   */
+  /** Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled). */
   truncated?: 'error' | 'decode';
 }
 
@@ -292,11 +281,8 @@ export interface EpochDataStats {
  */
 export function classWeights(labels: ArrayLike<number> | readonly FracRecord[]): [number, number] {
   const n = labels.length;
-  let n1 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = labels[i]!;
-    n1 += (typeof v === 'number' ? v : v.label) === 1 ? 1 : 0;
-  }
+  const labelOf = (v: number | FracRecord): number => (typeof v === 'number' ? v : v.label);
+  const n1 = Array.from(labels, labelOf).filter((l) => l === 1).length;
   const n0 = n - n1;
   return [n0 > 0 ? n / (2 * n0) : 0, n1 > 0 ? n / (2 * n1) : 0];
 }
@@ -326,16 +312,12 @@ export function epochOrder(
   const draws: number[] = [];
   present.forEach((list, c) => {
     const k = want[c]!;
-    const start = epoch * k; // position in this class's infinite cycle
-    const cycleLen = list.length;
-    let cycle = -1;
-    let perm: number[] = [];
-    for (let j = start; j < start + k; j++) {
-      if (Math.floor(j / cycleLen) !== cycle) {
-        cycle = Math.floor(j / cycleLen);
-        perm = shuffleInPlace([...list], makeRng(hashSeed(seed, c, cycle, 0x42414c)));
-      }
-      draws.push(perm[j % cycleLen]!);
+    const perms = new Map<number, number[]>();
+    // Draws epoch * k .. (epoch + 1) * k - 1 of this class's endless cycle.
+    for (let j = epoch * k; j < (epoch + 1) * k; j++) {
+      const cycle = Math.floor(j / list.length);
+      if (!perms.has(cycle)) perms.set(cycle, shuffleInPlace([...list], makeRng(hashSeed(seed, c, cycle, 0x42414c))));
+      draws.push(perms.get(cycle)![j % list.length]!);
     }
   });
   return shuffle(draws);
@@ -392,18 +374,8 @@ export class BatchLoader {
       seen.set(ri, k + 1);
       return hashSeed(ri, k);
     });
-    const stats: EpochDataStats = {
-      epoch,
-      batches: 0,
-      samples: 0,
-      waitMs: 0,
-      firstWaitMs: 0,
-      wallMs: 0,
-      decodeMs: 0,
-      failed: [],
-      truncated: [],
-      mode: pool.mode,
-    };
+    const zeros = { batches: 0, samples: 0, waitMs: 0, firstWaitMs: 0, wallMs: 0, decodeMs: 0 };
+    const stats: EpochDataStats = { epoch, ...zeros, failed: [], truncated: [], mode: pool.mode };
     const batches = new Map<number, Promise<Batch>>();
     const decode = (ri: number, key: number): Promise<DecodeResult> =>
       pool.run({

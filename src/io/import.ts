@@ -1,6 +1,6 @@
 /**
- * Matching pretrained tensors to a model's parameters by name, with shape checks and a report (the Keras and PyTorch
- * importers; tensors already in our naming and layout: HWIO conv and `[in, out]` dense kernels).
+ * The one "named arrays -> model parameters" step of the Keras, PyTorch and safetensors importers: match by name, check
+ * shapes, report. Tensors come in our naming and layout (HWIO conv and `[in, out]` dense kernels).
  * @module
  */
 import type { TensorData } from './safetensors.js';
@@ -16,33 +16,27 @@ export interface ImportOptions {
   /** Source name to target name (a record or a function returning `undefined` to keep the name). */
   rename?: Record<string, string> | ((sourceName: string) => string | undefined);
   /**
-   * Target names that form the classifier head, skipped (not an error) when the source shape differs (e.g. ImageNet's
-   * 1000 classes against our 2). Default: every parameter of the last layer in `target` (the layer is the name up to
-   * its last '.').
+   * Target names of the classifier head, skipped (not an error) when the source shape differs (ImageNet's 1000 classes
+   * against our 2). Default: the parameters of the last layer in `target` (the name up to its last '.').
    */
   head?: readonly string[] | ((targetName: string) => boolean);
   /** What to do when a non-head tensor's shape differs: throw (default) or skip and report. */
   onShapeMismatch?: 'error' | 'skip';
   /** The file the tensors came from, for messages. */
   source?: string;
-  /**
-   * The original name and stored shape of each source tensor when it was converted before matching (e.g. a torch OIHW
-   * weight), keyed by the name passed in `source`; used in messages.
-   */
+  /** Original name and stored shape of source tensors converted before matching (a torch OIHW weight), for messages. */
   origin?: ReadonlyMap<string, { name: string; shape: readonly number[] }>;
 }
 
-/** What {@link importWeights} did. */
+/**
+ * What {@link importWeights} did: target names `loaded`, `skipped` (found but not loaded, with the reason) and
+ * `missing` (keeping their initial values), source names `unused`, and the `tensors` to load by target name.
+ */
 export interface ImportReport {
-  /** Target names that received a tensor. */
   loaded: string[];
-  /** Target names found in the source but not loaded, with the reason. */
   skipped: { name: string; reason: string }[];
-  /** Target names absent from the source (they keep their initial values). */
   missing: string[];
-  /** Source names that no target asked for. */
   unused: string[];
-  /** The tensors to load, keyed by target name (shapes equal the targets'). */
   tensors: Map<string, TensorData>;
 }
 
@@ -70,10 +64,9 @@ export function byLayer<T>(entries: Iterable<readonly [string, T]>): Map<string,
 }
 
 /**
- * Match `source` tensors to `target` parameters by name (after `rename`), check shapes, and report what was loaded,
- * skipped (with reasons), missing from the source and unused. A shape mismatch on the classifier head is skipped;
- * elsewhere it throws (or is skipped with `onShapeMismatch: 'skip'`). Errors name the source file, the tensor and both
- * shapes.
+ * Match `source` tensors to `target` parameters by name (after `rename`) and check shapes. A shape mismatch on the
+ * classifier head is skipped; elsewhere it throws (or is skipped with `onShapeMismatch: 'skip'`), naming the file, the
+ * tensor and both shapes.
  */
 export function importWeights(
   source: ReadonlyMap<string, TensorData>,

@@ -23,26 +23,25 @@ export interface KerasH5Options {
   /** File name for messages. */
   source?: string;
   /**
-   * Keras 3 only: file layer key (e.g. `conv2d_5`, or `functional/conv2d_5` in a nested model) to the layer name to
-   * use. Build it from the model's layer list with {@link keras3LayerKeys}. Keys without an entry keep the file key as
-   * the layer name (which equals the auto-generated Keras name when the model was built in a fresh session).
+   * Keras 3 only: file layer key (`conv2d_5`, `functional/conv2d_5` when nested) to layer name, from
+   * {@link keras3LayerKeys}. Unlisted keys name their layer (the Keras name when the model was built in a fresh session).
    */
   layerNames?: Record<string, string>;
   /**
-   * Keras 3 only: how to name a BatchNormalization layer with three variables. `'no-scale'` (default; `scale=False` as
-   * in InceptionV3): [beta, moving_mean, moving_variance]; `'no-center'`: [gamma, moving_mean, moving_variance].
+   * Keras 3 only: a BatchNormalization with three variables is [beta, moving_mean, moving_variance] with `'no-scale'`
+   * (default; `scale=False` as in InceptionV3), [gamma, moving_mean, moving_variance] with `'no-center'`.
    */
   batchNorm3?: 'no-scale' | 'no-center';
 }
 
-/** Result of {@link readKerasH5}. */
+/**
+ * Result of {@link readKerasH5}: float32 tensors in ossify naming and file order, the `keras_version` attribute where
+ * there is one, and the groups that hold variables but were not read (optimizer state, the model's own vars).
+ */
 export interface KerasH5Weights {
   format: 'keras2' | 'keras3';
-  /** Float32 tensors in ossify naming, in file order. */
   tensors: Map<string, TensorData>;
-  /** `keras_version` attribute where the file has one. */
   kerasVersion?: string;
-  /** Groups that hold variables but were not read (optimizer state, the model's own vars). */
   ignored: string[];
 }
 
@@ -65,11 +64,10 @@ export function kerasSnakeCase(className: string): string {
 }
 
 /**
- * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them: snake-cased class name,
- * `_<n>` from the second layer of a class on, in `model.layers` order. Pass every layer (also those without weights:
- * counters are per class, so they only matter for their own class). Returns `{ [prefix + key]: layer.name }` for {@link
+ * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them (snake-cased class name,
+ * `_<n>` from the second layer of a class on), as `{ [prefix + key]: layer.name }` for {@link
  * KerasH5Options.layerNames}.
- * @param layers - `model.layers` in order: `{name, className}` (e.g. `{name: 'conv1/conv', className: 'Conv2D'}`).
+ * @param layers - `model.layers` in order (also those without weights), e.g. `{name: 'conv1/conv', className: 'Conv2D'}`.
  * @param prefix - the key of an enclosing nested model plus '/', e.g. `'functional/'`.
  */
 export function keras3LayerKeys(
@@ -100,11 +98,8 @@ const KERAS3_VARS: [RegExp, string[]][] = [
 /** Names of a Keras 3 layer's numbered variables, from its class key and variable count. */
 function keras3VarNames(classKey: string, count: number, opts: KerasH5Options): string[] | undefined {
   const stats = ['moving_mean', 'moving_variance'];
-  if (classKey === 'batch_normalization' && count === 4) return ['gamma', 'beta', ...stats];
-  if (classKey === 'batch_normalization' && count === 3) {
-    return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', ...stats];
-  }
-  if (classKey === 'batch_normalization' && count === 2) return stats;
+  const affine = { 4: ['gamma', 'beta'], 3: [opts.batchNorm3 === 'no-center' ? 'gamma' : 'beta'], 2: [] }[count];
+  if (classKey === 'batch_normalization' && affine) return [...affine, ...stats];
   if (classKey === 'normalization' && count === 3) return ['mean', 'variance', 'count'];
   const names = KERAS3_VARS.find(([re]) => re.test(classKey))?.[1];
   return names && count <= names.length ? names.slice(0, count) : undefined;

@@ -1,11 +1,8 @@
 /**
- * safetensors reader and writer (https://github.com/huggingface/safetensors, format spec in its README): an 8-byte
- * little-endian header length N, N bytes of JSON (`{name: {dtype, shape, data_offsets}}` and an optional string map
- * `__metadata__`, space-padded to 8-byte alignment), then the raw little-endian data.
- *
- * We write exactly what Python's `safetensors` writes (tensors by dtype alignment then name in byte order, contiguous,
- * `__metadata__` first and omitted when empty). Encoding and decoding work in browsers; the file functions use
- * `node:fs` (imported lazily) and write atomically.
+ * safetensors reader and writer (https://github.com/huggingface/safetensors): an 8-byte little-endian header length N,
+ * N bytes of JSON (`{name: {dtype, shape, data_offsets}}` and an optional string map `__metadata__`, space-padded to
+ * 8-byte alignment), then the raw little-endian data. We write exactly what Python's `safetensors` writes. Encoding and
+ * decoding work in browsers; the file functions use `node:fs` (imported lazily) and write atomically.
  * @module
  */
 
@@ -22,17 +19,14 @@ export type TensorMap = Map<string, TensorData> | Record<string, TensorData>;
 export type SafetensorsDType =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
 
-/** A decoded tensor: values converted to float32, plus the dtype it had in the file. */
+/** A decoded tensor: values converted to float32 (see {@link decodeSafetensors}), plus its dtype in the file. */
 export interface DecodedTensor extends TensorData {
-  /** dtype in the file; integer and 64-bit values were converted to float32 (see {@link decodeSafetensors}). */
   dtype: SafetensorsDType;
 }
 
-/** Result of {@link decodeSafetensors}. */
+/** Result of {@link decodeSafetensors}: tensors in file order (ascending offset), and `__metadata__` (or `{}`). */
 export interface DecodedSafetensors {
-  /** Tensors in file order (ascending data offset), converted to float32. */
   tensors: Map<string, DecodedTensor>;
-  /** The `__metadata__` map (empty when absent). */
   metadata: Record<string, string>;
 }
 
@@ -76,11 +70,9 @@ function compareUtf8(a: string, b: string): number {
 const byName = (a: [string, unknown], b: [string, unknown]): number => compareUtf8(a[0], b[0]);
 
 /**
- * Encode float32 tensors (and optional string metadata) as a safetensors file. The bytes are copied verbatim, so NaN
- * payloads, -0 and denormals survive a round trip.
- * @param metadata - stored as `__metadata__` (string values only).
- * @throws if a shape is invalid or does not match its data length, a name is empty or `__metadata__`, or a metadata
- *   value is not a string.
+ * Encode float32 tensors (and optional string metadata, as `__metadata__`) as a safetensors file. The bytes are copied
+ * verbatim, so NaN payloads, -0 and denormals survive a round trip.
+ * @throws on an invalid name or shape, a shape that does not match its data, or a non-string metadata value.
  */
 export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
   const fail = (msg: string): never => {
@@ -160,12 +152,9 @@ function convert(dtype: SafetensorsDType, bytes: Uint8Array, n: number, name: st
 }
 
 /**
- * Decode a safetensors file. F32 is copied bit-exactly; BF16 and F16 are widened exactly; F64 is rounded to float32;
- * integer and BOOL tensors are converted to float32 (exact up to 2^24 in magnitude; 64-bit values beyond 2^53 throw).
- * The file is validated as the Rust reader does: offsets in bounds, contiguous from 0 with no holes or overlaps, sizes
- * matching shapes.
- * @param bytes - the whole file.
- * @param source - a file name used in error messages.
+ * Decode a safetensors file (`source` names it in errors). F32 is copied bit-exactly; BF16 and F16 are widened exactly;
+ * F64 is rounded to float32; integer and BOOL tensors are converted to float32 (exact up to 2^24 in magnitude; 64-bit
+ * values beyond 2^53 throw). Validated as the Rust reader does: offsets in bounds, contiguous from 0, sizes matching.
  */
 export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): DecodedSafetensors {
   const fail = (msg: string): never => {
@@ -228,10 +217,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
 }
 
 /**
- * Write `bytes` (or text, as UTF-8) to `path` atomically: write a temp file in the same directory, fsync it, rename it
- * over `path`, then fsync the directory so the rename itself is durable. A crash at any point leaves either the old
- * file or the new one, never a mix; a leftover temp file (named `.<basename>.<pid>.<random>.tmp`) is harmless and can
- * be removed with {@link removeStaleTemps}. Node only.
+ * Write `bytes` (or text, as UTF-8) to `path` atomically: a temp file in the same directory, fsynced, renamed over
+ * `path`, then the directory fsynced. A crash leaves the old file or the new one; a leftover temp file
+ * (`.<basename>.<pid>.<random>.tmp`) is harmless ({@link removeStaleTemps}). Node only.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
@@ -265,9 +253,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
 }
 
 /**
- * Remove temp files that an interrupted {@link writeFileAtomic} of `path` left behind. Returns the removed paths. Only
- * files matching `.<basename>.<pid>.<random>.tmp` in the same directory are touched; pass `exceptLive = true` (default)
- * to keep those of a process that is still running.
+ * Remove the temp files an interrupted {@link writeFileAtomic} of `path` left behind (those of still running processes
+ * too unless `exceptLive`); returns their paths.
  */
 export async function removeStaleTemps(path: string, exceptLive = true): Promise<string[]> {
   const fs = await import('node:fs/promises');

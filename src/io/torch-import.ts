@@ -4,13 +4,11 @@
  * Layouts: conv `weight` OIHW -> kernel HWIO; linear `weight` `[out, in]` -> kernel `[in, out]`; BatchNorm `weight`,
  * `bias`, `running_mean`, `running_var` -> `gamma`, `beta`, `moving_mean`, `moving_variance` (`num_batches_tracked` is
  * dropped). A module is a BatchNorm when it has `running_mean` and `running_var`, a conv when its `weight` is 4-D, a
- * linear layer when it is 2-D. Grouped / depthwise convolutions are not told apart (their `[C, 1, kh, kw]` maps to
- * `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
+ * linear layer when it is 2-D. Depthwise convolutions are not told apart (`[C, 1, kh, kw]` maps to `[kh, kw, 1, C]`).
  *
- * Names: a model built with the torch module names (timm's `inceptionV4`) imports by name; otherwise pass an explicit
- * map, or let {@link matchTorchByOrder} pair the modules of each kind in definition order, checking shapes. NOTE:
- * safetensors files store tensors sorted by name, not in definition order. The default order is a natural sort
- * (`features.2` before `features.10`), right for `nn.Sequential`-style names; for named submodules pass `order` (e.g.
+ * Names: by module name (models built with the torch names, e.g. `inceptionV4`), by an explicit map, or by order
+ * ({@link matchTorchByOrder}). safetensors files sort tensors by name, so the default order is a natural sort
+ * (`features.2` before `features.10`), right for `nn.Sequential`; for named submodules pass `order` (e.g.
  * `list(model.state_dict())` saved as JSON).
  * @module
  */
@@ -26,7 +24,7 @@ import {
 } from './import.js';
 import type { TensorData } from './safetensors.js';
 
-/** The kinds of module the order-based matcher pairs. */
+/** The kinds of module the importer converts. */
 export type TorchKind = 'conv' | 'dense' | 'bn';
 
 /** A torch module with its parameters already converted to Keras layout and names. */
@@ -40,10 +38,9 @@ export interface TorchModule {
   from: Map<string, { name: string; shape: number[] }>;
 }
 
-/** Result of {@link torchModules}. */
+/** Result of {@link torchModules}: the modules, and the torch tensors dropped (with the reason). */
 export interface TorchModules {
   modules: TorchModule[];
-  /** Torch tensors not turned into module parameters, with the reason. */
   skipped: { name: string; reason: string }[];
 }
 
@@ -117,12 +114,9 @@ export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: r
     const full = (s: string): string => (prefix === '' ? s : `${prefix}.${s}`);
     const kind = kindOf(params.has('running_mean') && params.has('running_var'), params.get('weight')?.shape);
     if (!kind) {
-      for (const [s, t] of params) {
-        skipped.push({
-          name: full(s),
-          reason: `not a conv, linear or BatchNorm parameter (shape ${fmtShape(t.shape)})`,
-        });
-      }
+      const reason = (t: TensorData): string =>
+        `not a conv, linear or BatchNorm parameter (shape ${fmtShape(t.shape)})`;
+      for (const [s, t] of params) skipped.push({ name: full(s), reason: reason(t) });
       continue;
     }
     const mod: TorchModule = { prefix, kind, params: new Map(), from: new Map() };
@@ -176,10 +170,9 @@ export interface TorchMismatch {
   target: { name: string; shape: number[] };
 }
 
-/** Result of {@link matchTorchByOrder}. */
+/** Result of {@link matchTorchByOrder}; `mismatches` lists the pairs whose shapes disagree (e.g. the head). */
 export interface TorchMatch {
   pairs: TorchPair[];
-  /** Pairs whose shapes disagree after conversion (the classifier head shows up here when class counts differ). */
   mismatches: TorchMismatch[];
   /** Torch modules / target layers left over when one side has more of a kind. */
   unmatchedTorch: string[];
@@ -189,10 +182,9 @@ export interface TorchMatch {
 }
 
 /**
- * Pair torch modules with target layers of the same kind (conv, dense, BatchNorm) in definition order, and check every
- * parameter's shape after conversion. `target` must be in the model's definition order and hold only layers the torch
- * model also has: leave out ours-only layers such as BAM modules (e.g. `target.filter((p) =>
- * !p.name.startsWith('bam'))`), or they shift the pairing of their kind (the mismatches then show where).
+ * Pair torch modules with target layers of the same kind in definition order, and check every parameter's shape after
+ * conversion. `target` must be in definition order and hold only layers the torch model also has: ours-only layers
+ * (BAM modules) shift the pairing of their kind (the mismatches then show where).
  */
 export function matchTorchByOrder(
   tensors: ReadonlyMap<string, TensorData>,
@@ -239,32 +231,24 @@ export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'orig
   /** Torch parameter names in definition order (see the module notes). */
   order?: readonly string[];
   /**
-   * Without `nameMap`: pair by 'name' (module prefix = layer name, for models built with the torch names), by 'order'
-   * ({@link matchTorchByOrder}), or 'auto' (default): by name when every conv and BatchNorm module of the file names a
-   * layer of the model, else by order.
+   * Without `nameMap`: pair by 'name' (module prefix = layer name), by 'order' ({@link matchTorchByOrder}), or 'auto'
+   * (default): by name when every conv and BatchNorm module of the file names a layer of the model, else by order.
    */
   match?: 'auto' | 'name' | 'order';
-  /**
-   * Target parameters the torch model does not have (e.g. BAM modules: `(n) => n.startsWith('bam_')`), left out of the
-   * order-based pairing so that they do not shift it; they are still reported as missing.
-   */
+  /** Target parameters the torch model lacks (e.g. BAM's), left out of the order pairing; still reported missing. */
   ownOnly?: (targetName: string) => boolean;
 }
 
-/** {@link ImportReport} plus what the torch conversion dropped and, for order matching, the pairing. */
+/** {@link ImportReport} plus the torch tensors dropped before matching, how modules were paired, and the order pairing. */
 export interface TorchImportReport extends ImportReport {
-  /** Torch tensors dropped before matching (e.g. `num_batches_tracked`), with the reason. */
   dropped: { name: string; reason: string }[];
-  /** How torch modules were paired with the model's layers: an explicit map, by name or by order. */
   matchedBy: 'map' | 'name' | 'order';
-  /** The order-based pairing, when modules were paired by order. */
   match?: TorchMatch;
 }
 
 /**
- * Convert a torch state dict to Keras layout, name it after the target model (by `nameMap` or by order), and load it
- * with {@link importWeights}: shape checks, classifier-head skipping and the loaded / skipped / missing / unused
- * report. Messages give the torch name and shape as stored. A BatchNorm `weight` for a target BN without `gamma`
+ * Convert a torch state dict to Keras layout, name it after the target model, and load it with {@link importWeights}
+ * (messages give the torch name and shape as stored). A BatchNorm `weight` for a target BN without `gamma`
  * (`scale=False`) is reported in `skipped`.
  */
 export function importTorchWeights(
