@@ -30,13 +30,10 @@ export type Split = 'train' | 'val' | 'test';
 /** All split names in order. */
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
-/** One usable image. */
+/** One usable image: id (the file name without extension), path (joined to the root given), label (1 = fractured). */
 export interface FracRecord {
-  /** Image id: the file name without extension (e.g. "IMG0000016"). */
   id: string;
-  /** Absolute or root-relative path of the image file (as joined from the root given). */
   path: string;
-  /** 1 = fractured, 0 = non-fractured (from the folder). */
   label: 0 | 1;
   split: Split;
 }
@@ -54,14 +51,12 @@ export type IssueKind =
   | 'split-conflict' // the image is listed in two split files
   | 'bad-row'; // a CSV row without a usable id or label
 
-/** A problem with one image or CSV row. */
+/** A problem with one image or CSV row (`path`: the file or CSV involved; `action`: whether the image is in the records). */
 export interface DatasetIssue {
   kind: IssueKind;
   id: string;
-  /** The file or CSV involved. */
   path: string;
   detail: string;
-  /** 'skipped': the image is not in the records; 'kept': it is, as described. */
   action: 'skipped' | 'kept';
 }
 
@@ -72,33 +67,29 @@ export interface ClassCounts {
   total: number;
 }
 
-/** Summary of a read: counts, where the split came from, and every issue. */
+/**
+ * Summary of a read: usable records (`total`) by class and split, where the split came from, the image files found
+ * before checks, non-image files ignored, every issue and the number of images or rows left out (`skipped`).
+ */
 export interface DatasetSummary {
   root: string;
-  /** Usable records. */
   total: number;
   byClass: ClassCounts;
   bySplit: Record<Split, ClassCounts>;
-  /** How splits were decided. */
   splitSource: 'split-files' | 'provider-fracture-split+seeded' | 'seeded' | 'assigned';
   seed: number;
-  /** Image files found in the two folders (before checks). */
   filesFound: number;
-  /** Files in the image folders that are not images by extension (ignored). */
   ignoredFiles: string[];
   issues: DatasetIssue[];
   issueCounts: Partial<Record<IssueKind, number>>;
-  /** Number of images/rows left out. */
   skipped: number;
 }
 
-/** A read dataset. */
+/** A read dataset: records sorted by id, the summary, and the records of one split. */
 export interface FracAtlasDataset {
   root: string;
-  /** Records sorted by id. */
   records: FracRecord[];
   summary: DatasetSummary;
-  /** Records of one split (sorted by id). */
   split(name: Split): FracRecord[];
 }
 
@@ -134,10 +125,8 @@ function idOf(name: string): string {
   return IMAGE_EXT.has(extname(b).toLowerCase()) ? b.slice(0, -extname(b).length) : b;
 }
 
-function parseLabel(v: unknown): 0 | 1 | null {
-  const s = String(v ?? '')
-    .trim()
-    .toLowerCase();
+function parseLabel(v: string | undefined): 0 | 1 | null {
+  const s = (v ?? '').trim().toLowerCase();
   if (s === '1' || s === '1.0' || s === 'true' || s === 'fractured') return 1;
   if (s === '0' || s === '0.0' || s === 'false' || s === 'non_fractured' || s === 'non-fractured') return 0;
   return null;
@@ -172,11 +161,8 @@ async function readCsv(path: string, report: Report): Promise<CsvRow[]> {
   try {
     rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true });
   } catch (e) {
-    const reason = (e as Error).message
-      .split(',')[0]
-      .replace(/[^\x20-\x7e]/g, '?')
-      .slice(0, 120);
-    throw unreadableCsv(path, reason);
+    const reason = (e as Error).message.split(',')[0]!;
+    throw unreadableCsv(path, reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 120));
   }
   const out: CsvRow[] = [];
   rows.forEach((r, i) => {

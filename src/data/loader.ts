@@ -228,21 +228,18 @@ export interface LoaderOptions {
   truncated?: 'error' | 'decode';
 }
 
-/** One batch. */
+/**
+ * Batch `index` of its epoch: `size` images (fewer than batchSize for a last batch or when files failed) in `x`, NHWC
+ * `shape` [size, height, width, 3] normalized for the backbone; `labels` as class indices (1 = fractured), `y` in the
+ * requested format (`labels` itself, or one-hot [size, 2]); record `ids` in batch order.
+ */
 export interface Batch {
-  /** Index of the batch in its epoch. */
   index: number;
-  /** Images, NHWC [size, height, width, 3], normalized for the backbone. */
   x: Float32Array;
-  /** Labels as class indices (1 = fractured). */
   labels: Int32Array;
-  /** Labels in the requested format: `labels` itself, or one-hot [size, 2]. */
   y: Int32Array | Float32Array;
-  /** Record ids, in batch order. */
   ids: string[];
-  /** Number of images (smaller than batchSize for a last batch or when files failed). */
   size: number;
-  /** [size, height, width, 3] */
   shape: [number, number, number, number];
 }
 
@@ -254,22 +251,21 @@ export interface LoadFailure {
   message: string;
 }
 
-/** Data-side measurements of one epoch. */
+/**
+ * Data-side measurements of one epoch, times in ms: `waitMs` the consumer waited inside the iterator (`firstWaitMs` of
+ * it for the first batch, the pipeline's start-up), `wallMs` from the first request to the end, `decodeMs` the sum of
+ * per-image decode times (> wallMs when workers overlap); the images left out of their batch (`failed`), and the ids
+ * of truncated images decoded anyway (`truncated: 'decode'`).
+ */
 export interface EpochDataStats {
   epoch: number;
   batches: number;
   samples: number;
-  /** Total time the consumer waited inside the iterator for the next batch (ms). */
   waitMs: number;
-  /** Part of waitMs spent waiting for the first batch (pipeline start-up). */
   firstWaitMs: number;
-  /** Wall time from the first request to the end of the epoch (ms). */
   wallMs: number;
-  /** Sum of per-image decode times in the workers (ms; > wallMs when workers overlap). */
   decodeMs: number;
-  /** Images left out of their batch. */
   failed: LoadFailure[];
-  /** Ids of truncated images decoded anyway (`truncated: 'decode'`). */
   truncated: string[];
   mode: DecodeMode;
 }
@@ -287,10 +283,7 @@ export function classWeights(labels: ArrayLike<number> | readonly FracRecord[]):
   return [n0 > 0 ? n / (2 * n0) : 0, n1 > 0 ? n / (2 * n1) : 0];
 }
 
-/**
- * The sample order of one epoch as indices into `records` (exported for tests and for trainers that want to log it).
- * Depends only on the options and the epoch.
- */
+/** The sample order of one epoch as indices into `records`; depends only on the options and the epoch. */
 export function epochOrder(
   records: readonly FracRecord[],
   epoch: number,
@@ -323,10 +316,7 @@ export function epochOrder(
   return shuffle(draws);
 }
 
-/**
- * Iterates batches of one split, decoding up to `prefetch` batches ahead of the consumer in worker threads. Create
- * once, call {@link BatchLoader.epoch} per epoch, {@link BatchLoader.close} at the end.
- */
+/** Iterates batches of one split, decoding up to `prefetch` batches ahead of the consumer in worker threads. */
 export class BatchLoader {
   readonly width: number;
   readonly height: number;

@@ -27,15 +27,16 @@ import type { TensorData } from './safetensors.js';
 /** The kinds of module the importer converts. */
 export type TorchKind = 'conv' | 'dense' | 'bn';
 
-/** A torch module with its parameters already converted to Keras layout and names. */
+/** A torch parameter in Keras layout, with its torch name and stored shape (for messages). */
+export interface TorchParam extends TensorData {
+  torch: { name: string; shape: number[] };
+}
+
+/** A torch module (`prefix`: its path, e.g. `features.0`) with its parameters by Keras name (`kernel`, `gamma`, ...). */
 export interface TorchModule {
-  /** Module path, e.g. `features.0`. */
   prefix: string;
   kind: TorchKind;
-  /** Keras weight name (`kernel`, `bias`, `gamma`, ...) to tensor in Keras layout. */
-  params: Map<string, TensorData>;
-  /** Keras weight name to the original torch parameter name and shape (for messages). */
-  from: Map<string, { name: string; shape: number[] }>;
+  params: Map<string, TorchParam>;
 }
 
 /** Result of {@link torchModules}: the modules, and the torch tensors dropped (with the reason). */
@@ -114,12 +115,11 @@ export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: r
     const full = (s: string): string => (prefix === '' ? s : `${prefix}.${s}`);
     const kind = kindOf(params.has('running_mean') && params.has('running_var'), params.get('weight')?.shape);
     if (!kind) {
-      const reason = (t: TensorData): string =>
-        `not a conv, linear or BatchNorm parameter (shape ${fmtShape(t.shape)})`;
-      for (const [s, t] of params) skipped.push({ name: full(s), reason: reason(t) });
+      const what = 'not a conv, linear or BatchNorm parameter';
+      for (const [s, t] of params) skipped.push({ name: full(s), reason: `${what} (shape ${fmtShape(t.shape)})` });
       continue;
     }
-    const mod: TorchModule = { prefix, kind, params: new Map(), from: new Map() };
+    const mod: TorchModule = { prefix, kind, params: new Map() };
     for (const [s, t] of params) {
       const kname = Object.hasOwn(PARAM_NAMES[kind], s) ? PARAM_NAMES[kind][s] : undefined;
       if (!kname) {
@@ -131,8 +131,8 @@ export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: r
         continue;
       }
       const layout = kind === 'conv' ? oihwToHwio : transpose2d;
-      mod.params.set(kname, kname === 'kernel' ? layout(t) : t);
-      mod.from.set(kname, { name: full(s), shape: t.shape });
+      const converted = kname === 'kernel' ? layout(t) : t;
+      mod.params.set(kname, { ...converted, torch: { name: full(s), shape: t.shape } });
     }
     mod.params = new Map([...mod.params].sort((a, b) => RANK.indexOf(a[0]) - RANK.indexOf(b[0])));
     modules.push(mod);
@@ -206,10 +206,9 @@ export function matchTorchByOrder(
       for (const [p, shape] of l.params) {
         const t = m.params.get(p);
         if (t && !sameShape(t.shape, shape)) {
-          const from = m.from.get(p)!;
           res.mismatches.push({
             kind,
-            torch: { name: from.name, shape: from.shape, converted: t.shape },
+            torch: { ...t.torch, converted: t.shape },
             target: { name: `${l.layer}.${p}`, shape: [...shape] },
           });
         }
@@ -276,14 +275,13 @@ export function importTorchWeights(
     [nameMap, matchedBy] = [match.nameMap, 'order'];
   }
   // Converted tensors keep their torch names (for messages); `rename` gives each its target name.
-  const converted = new Map<string, TensorData>();
+  const converted = new Map<string, TorchParam>();
   const rename = new Map<string, string>();
-  const origin = new Map<string, { name: string; shape: number[] }>();
   const targetNames = new Set(target.map((t) => t.name));
   const gammaSkipped: { name: string; reason: string }[] = [];
   for (const m of modules) {
     for (const [p, t] of m.params) {
-      const from = m.from.get(p)!;
+      const from = t.torch;
       const to = nameMap[from.name] ?? (nameMap[m.prefix] !== undefined ? `${nameMap[m.prefix]}.${p}` : from.name);
       if (m.kind === 'bn' && p === 'gamma' && !targetNames.has(to) && targetNames.has(`${layerOf(to)}.moving_mean`)) {
         const ones = t.data.every((v) => v === 1);
@@ -297,9 +295,9 @@ export function importTorchWeights(
       }
       converted.set(from.name, t);
       rename.set(from.name, to);
-      origin.set(from.name, from);
     }
   }
+  const origin = new Map([...converted].map(([name, t]) => [name, t.torch]));
   const rep = importWeights(converted, target, { ...opts, rename: (n) => rename.get(n), origin });
   rep.skipped.push(...gammaSkipped);
   return { ...rep, dropped, matchedBy, match };
