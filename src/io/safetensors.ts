@@ -252,11 +252,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
   }
 }
 
-/**
- * Remove the temp files an interrupted {@link writeFileAtomic} of `path` left behind (those of still running processes
- * too unless `exceptLive`); returns their paths.
- */
-export async function removeStaleTemps(path: string, exceptLive = true): Promise<string[]> {
+/** Remove the temp files an interrupted {@link writeFileAtomic} of `path` left behind; returns their paths. */
+export async function removeStaleTemps(path: string): Promise<string[]> {
   const fs = await import('node:fs/promises');
   const { dirname, basename, join } = await import('node:path');
   const dir = dirname(path);
@@ -264,7 +261,8 @@ export async function removeStaleTemps(path: string, exceptLive = true): Promise
   const removed: string[] = [];
   for (const f of await fs.readdir(dir)) {
     const m = f.startsWith(prefix) ? /^(\d+)\.[a-z0-9]+\.tmp$/.exec(f.slice(prefix.length)) : null;
-    if (!m || (exceptLive && isAlive(Number(m[1])))) continue;
+    // A running process's temp file is a write in progress.
+    if (!m || isAlive(Number(m[1]))) continue;
     await fs.rm(join(dir, f), { force: true });
     removed.push(join(dir, f));
   }

@@ -148,12 +148,10 @@ interface TargetLayer {
 
 /** The target's conv, dense and BatchNorm layers, from their parameter names and shapes (Keras naming). */
 function targetLayers(target: readonly ImportTarget[]): TargetLayer[] {
-  const out: TargetLayer[] = [];
-  for (const [layer, params] of byLayer(target.map((t) => [t.name, t.shape] as const))) {
+  return [...byLayer(target.map((t) => [t.name, t.shape] as const))].flatMap(([layer, params]) => {
     const kind = kindOf(params.has('moving_mean'), params.get('kernel'));
-    if (kind) out.push({ layer, kind, params });
-  }
-  return out;
+    return kind ? [{ layer, kind, params }] : [];
+  });
 }
 
 /** One pairing found by {@link matchTorchByOrder}. */
@@ -177,8 +175,6 @@ export interface TorchMatch {
   /** Torch modules / target layers left over when one side has more of a kind. */
   unmatchedTorch: string[];
   unmatchedTarget: string[];
-  /** `{torch module prefix: target layer}`, usable as `nameMap` of {@link importTorchWeights}. */
-  nameMap: Record<string, string>;
 }
 
 /**
@@ -193,16 +189,14 @@ export function matchTorchByOrder(
 ): TorchMatch {
   const { modules } = torchModules(tensors, order);
   const layers = targetLayers(target);
-  const res: TorchMatch = { pairs: [], mismatches: [], unmatchedTorch: [], unmatchedTarget: [], nameMap: {} };
+  const res: TorchMatch = { pairs: [], mismatches: [], unmatchedTorch: [], unmatchedTarget: [] };
   for (const kind of ['conv', 'bn', 'dense'] as const) {
     const ts = modules.filter((m) => m.kind === kind);
     const ls = layers.filter((l) => l.kind === kind);
     const n = Math.min(ts.length, ls.length);
     for (let i = 0; i < n; i++) {
-      const m = ts[i];
-      const l = ls[i];
+      const [m, l] = [ts[i], ls[i]];
       res.pairs.push({ kind, torch: m.prefix, layer: l.layer });
-      res.nameMap[m.prefix] = l.layer;
       for (const [p, shape] of l.params) {
         const t = m.params.get(p);
         if (t && !sameShape(t.shape, shape)) {
@@ -272,7 +266,7 @@ export function importTorchWeights(
   if (!nameMap) {
     const own = opts.ownOnly;
     match = matchTorchByOrder(tensors, own ? target.filter((t) => !own(t.name)) : target, opts.order);
-    [nameMap, matchedBy] = [match.nameMap, 'order'];
+    [nameMap, matchedBy] = [Object.fromEntries(match.pairs.map((p) => [p.torch, p.layer])), 'order'];
   }
   // Converted tensors keep their torch names (for messages); `rename` gives each its target name.
   const converted = new Map<string, TorchParam>();
