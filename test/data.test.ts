@@ -14,8 +14,8 @@ import {
   ImageDecodeError,
   inspectImage,
   loadImage,
-  NO_AUGMENT,
   sampleAugmentation,
+  type AugmentParams,
 } from '../src/data/images.js';
 import { normalizePixels, resizeBilinear } from '../src/data/pixels.js';
 import { BatchLoader, classWeights, epochOrder } from '../src/data/loader.js';
@@ -24,6 +24,8 @@ const SAMPLE = resolve(__dirname, '../data/fracatlas-sample');
 const FR = join(SAMPLE, 'images/Fractured');
 const NF = join(SAMPLE, 'images/Non_fractured');
 let tmp: string;
+/** Identity augmentation. */
+const NO_AUGMENT: AugmentParams = { flip: false, rotationDeg: 0, zoom: 1, brightness: 0, contrast: 1 };
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'ossify-data-'));

@@ -30,10 +30,13 @@ export type Split = 'train' | 'val' | 'test';
 /** All split names in order. */
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
-/** One usable image: id (the file name without extension), path (joined to the root given), label (1 = fractured). */
+/** One usable image. */
 export interface FracRecord {
+  /** The file name without extension (e.g. "IMG0000016"). */
   id: string;
+  /** The image file, joined to the root given. */
   path: string;
+  /** 1 = fractured, 0 = non-fractured (from the folder). */
   label: 0 | 1;
   split: Split;
 }
@@ -51,12 +54,14 @@ export type IssueKind =
   | 'split-conflict' // the image is listed in two split files
   | 'bad-row'; // a CSV row without a usable id or label
 
-/** A problem with one image or CSV row (`path`: the file or CSV involved; `action`: whether the image is in the records). */
+/** A problem with one image or CSV row. */
 export interface DatasetIssue {
   kind: IssueKind;
   id: string;
+  /** The file or CSV involved. */
   path: string;
   detail: string;
+  /** 'skipped': the image is not in the records; 'kept': it is, as described. */
   action: 'skipped' | 'kept';
 }
 
@@ -67,29 +72,33 @@ export interface ClassCounts {
   total: number;
 }
 
-/**
- * Summary of a read: usable records (`total`) by class and split, where the split came from, the image files found
- * before checks, non-image files ignored, every issue and the number of images or rows left out (`skipped`).
- */
+/** Summary of a read: counts, where the split came from, and every issue. */
 export interface DatasetSummary {
   root: string;
+  /** Usable records. */
   total: number;
   byClass: ClassCounts;
   bySplit: Record<Split, ClassCounts>;
+  /** How splits were decided. */
   splitSource: 'split-files' | 'provider-fracture-split+seeded' | 'seeded' | 'assigned';
   seed: number;
+  /** Image files found in the two folders (before checks). */
   filesFound: number;
+  /** Files in the image folders that are not images by extension. */
   ignoredFiles: string[];
   issues: DatasetIssue[];
   issueCounts: Partial<Record<IssueKind, number>>;
+  /** Number of images and rows left out. */
   skipped: number;
 }
 
-/** A read dataset: records sorted by id, the summary, and the records of one split. */
+/** A read dataset. */
 export interface FracAtlasDataset {
   root: string;
+  /** Records sorted by id. */
   records: FracRecord[];
   summary: DatasetSummary;
+  /** Records of one split (sorted by id). */
   split(name: Split): FracRecord[];
 }
 

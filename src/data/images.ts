@@ -147,16 +147,17 @@ function hasJpegEnd(bytes: Uint8Array): boolean {
 // ---------------------------------------------------------------------------
 // Augmentation
 
-/**
- * Ranges of the random augmentation ({@link DEFAULT_AUGMENT} where omitted; 0 / false disables a transform): horizontal
- * flip with probability 0.5, rotation uniform in [-r, r] degrees, zoom scale in [1 - z, 1 + z], brightness [-b, b] *
- * 255 added, contrast factor in [1 - c, 1 + c] about the channel mean.
- */
+/** Ranges of the random augmentation ({@link DEFAULT_AUGMENT} where omitted; 0 / false disables a transform). */
 export interface AugmentOptions {
+  /** Horizontal flip with probability 0.5. */
   flip?: boolean;
+  /** Maximum rotation r in degrees: uniform in [-r, r]. */
   rotationDeg?: number;
+  /** Zoom range z: scale uniform in [1 - z, 1 + z], > 1 enlarges content. */
   zoom?: number;
+  /** Brightness range b: adds uniform [-b, b] * 255. */
   brightness?: number;
+  /** Contrast range c: factor uniform in [1 - c, 1 + c] about the channel mean. */
   contrast?: number;
 }
 
@@ -169,20 +170,18 @@ export const DEFAULT_AUGMENT: Required<AugmentOptions> = {
   contrast: 0.1,
 };
 
-/**
- * One drawn set of augmentation parameters: rotation in degrees (counter-clockwise on screen), zoom scale (> 1
- * enlarges content), brightness in 0..255 units, contrast factor.
- */
+/** One drawn set of augmentation parameters. */
 export interface AugmentParams {
   flip: boolean;
+  /** Degrees, counter-clockwise on screen. */
   rotationDeg: number;
+  /** Scale; > 1 enlarges content. */
   zoom: number;
+  /** Added, in 0..255 units. */
   brightness: number;
+  /** Factor about the channel mean. */
   contrast: number;
 }
-
-/** Identity augmentation. */
-export const NO_AUGMENT: AugmentParams = { flip: false, rotationDeg: 0, zoom: 1, brightness: 0, contrast: 1 };
 
 /** Draws augmentation parameters deterministically from (seed, epoch, key), where key identifies the sample. */
 export function sampleAugmentation(seed: number, epoch: number, key: number, opts: AugmentOptions = {}): AugmentParams {
@@ -275,17 +274,20 @@ export function augmentImage(
 // ---------------------------------------------------------------------------
 // Whole pipeline
 
-/** Options of {@link loadImage}: output size in pixels, augmentation (none when omitted), truncated JPEGs. */
+/** Options of {@link loadImage}; `width` and `height` are the output size in pixels. */
 export interface LoadImageOptions {
   width: number;
   height: number;
   backbone: Backbone;
+  /** Augmentation parameters to apply ({@link sampleAugmentation}); none when omitted. */
   augment?: AugmentParams;
+  /** How to treat a truncated JPEG (default 'error'). */
   truncated?: 'error' | 'decode';
 }
 
-/** A decoded, resized, augmented and normalized image: `data` is height * width * 3 float32. */
+/** A decoded, resized, augmented and normalized image. */
 export interface LoadedImage {
+  /** height * width * 3 float32, normalized for the backbone. */
   data: Float32Array;
   width: number;
   height: number;

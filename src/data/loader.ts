@@ -228,17 +228,17 @@ export interface LoaderOptions {
   truncated?: 'error' | 'decode';
 }
 
-/**
- * Batch `index` of its epoch: `size` images (fewer than batchSize for a last batch or when files failed) in `x`, NHWC
- * `shape` [size, height, width, 3] normalized for the backbone; `labels` as class indices (1 = fractured), `y` in the
- * requested format (`labels` itself, or one-hot [size, 2]); record `ids` in batch order.
- */
+/** Batch `index` of its epoch, with the record `ids` in batch order. */
 export interface Batch {
   index: number;
+  /** Images, NHWC `shape` [size, height, width, 3], normalized for the backbone. */
   x: Float32Array;
+  /** Class indices (1 = fractured). */
   labels: Int32Array;
+  /** Labels in the requested format: `labels` itself, or one-hot [size, 2]. */
   y: Int32Array | Float32Array;
   ids: string[];
+  /** Number of images (fewer than batchSize for a last batch or when files failed). */
   size: number;
   shape: [number, number, number, number];
 }
@@ -251,21 +251,22 @@ export interface LoadFailure {
   message: string;
 }
 
-/**
- * Data-side measurements of one epoch, times in ms: `waitMs` the consumer waited inside the iterator (`firstWaitMs` of
- * it for the first batch, the pipeline's start-up), `wallMs` from the first request to the end, `decodeMs` the sum of
- * per-image decode times (> wallMs when workers overlap); the images left out of their batch (`failed`), and the ids
- * of truncated images decoded anyway (`truncated: 'decode'`).
- */
+/** Data-side measurements of one epoch (times in ms). */
 export interface EpochDataStats {
   epoch: number;
   batches: number;
   samples: number;
+  /** Time the consumer waited inside the iterator. */
   waitMs: number;
+  /** Part of waitMs spent on the first batch (pipeline start-up). */
   firstWaitMs: number;
+  /** From the first request to the end of the epoch. */
   wallMs: number;
+  /** Sum of per-image decode times (> wallMs when workers overlap). */
   decodeMs: number;
+  /** Images left out of their batch. */
   failed: LoadFailure[];
+  /** Ids of truncated images decoded anyway (`truncated: 'decode'`). */
   truncated: string[];
   mode: DecodeMode;
 }

@@ -131,14 +131,13 @@ export function normalizePixels(
 // ---------------------------------------------------------------------------
 // Decoded pixels -> model input
 
-/**
- * Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels, by default
- * `data.length / (width * height)` of them.
- */
+/** Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels. */
 export interface PixelImage {
+  /** 0..255 values, `width * height * channels` of them (a canvas's `ImageData.data` fits). */
   data: ArrayLike<number>;
   width: number;
   height: number;
+  /** Channels per pixel (default: `data.length / (width * height)`). */
   channels?: 1 | 3 | 4;
 }
 

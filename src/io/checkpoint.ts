@@ -19,14 +19,15 @@ export const OPTIMIZER_PREFIX = 'optimizer.';
 const FORMAT_KEY = 'ossify.checkpoint';
 const FORMAT_VERSION = '1';
 
-/**
- * What a checkpoint holds: model parameters and buffers by name, optimizer slots by the optimizer's own keys (e.g.
- * `m.conv2d.kernel`), the run's config and its training state (epoch, step, ...; both any JSON-serialisable object).
- */
+/** What a checkpoint holds; `config` and `state` are any JSON-serialisable objects. */
 export interface Checkpoint {
+  /** Model parameters and buffers (e.g. BN moving statistics) by name. */
   weights: Map<string, TensorData>;
+  /** Optimizer slots by the optimizer's own keys (e.g. `m.conv2d.kernel`). */
   optimizer?: Map<string, TensorData>;
+  /** The run configuration. */
   config: object;
+  /** Training state: epoch, step, best val loss, RNG seed, ... */
   state: object;
 }
 

@@ -28,15 +28,17 @@ export interface ImportOptions {
   origin?: ReadonlyMap<string, { name: string; shape: readonly number[] }>;
 }
 
-/**
- * What {@link importWeights} did: target names `loaded`, `skipped` (found but not loaded, with the reason) and
- * `missing` (keeping their initial values), source names `unused`, and the `tensors` to load by target name.
- */
+/** What {@link importWeights} did. */
 export interface ImportReport {
+  /** Target names that received a tensor. */
   loaded: string[];
+  /** Target names found in the source but not loaded, with the reason. */
   skipped: { name: string; reason: string }[];
+  /** Target names absent from the source (they keep their initial values). */
   missing: string[];
+  /** Source names that no target asked for. */
   unused: string[];
+  /** The tensors to load, keyed by target name. */
   tensors: Map<string, TensorData>;
 }
 

@@ -34,14 +34,14 @@ export interface KerasH5Options {
   batchNorm3?: 'no-scale' | 'no-center';
 }
 
-/**
- * Result of {@link readKerasH5}: float32 tensors in ossify naming and file order, the `keras_version` attribute where
- * there is one, and the groups that hold variables but were not read (optimizer state, the model's own vars).
- */
+/** Result of {@link readKerasH5}. */
 export interface KerasH5Weights {
   format: 'keras2' | 'keras3';
+  /** Float32 tensors in ossify naming, in file order. */
   tensors: Map<string, TensorData>;
+  /** The `keras_version` attribute, where the file has one. */
   kerasVersion?: string;
+  /** Groups that hold variables but were not read (optimizer state, the model's own vars). */
   ignored: string[];
 }
 
@@ -118,10 +118,9 @@ function strings(v: unknown): string[] {
 function stringsAttr(g: Group, name: string): string[] | undefined {
   const attrs = g.attrs;
   if (name in attrs) return strings(attrs[name].value);
-  if (!(`${name}0` in attrs)) return undefined;
-  const out: string[] = [];
-  for (let i = 0; `${name}${i}` in attrs; i++) out.push(...strings(attrs[`${name}${i}`].value));
-  return out;
+  const chunks: string[] = [];
+  for (let i = 0; `${name}${i}` in attrs; i++) chunks.push(...strings(attrs[`${name}${i}`].value));
+  return `${name}0` in attrs ? chunks : undefined;
 }
 
 function readDataset(ds: Dataset, where: string): TensorData {
@@ -185,10 +184,8 @@ function readKeras3(
       const child = g.get(key);
       if (!(child instanceof h5wasm.Group)) continue;
       if (key === 'vars') {
-        const vars = child
-          .keys()
-          .filter((k) => /^\d+$/.test(k))
-          .sort((a, b) => Number(a) - Number(b));
+        const vars = child.keys().filter((k) => /^\d+$/.test(k));
+        vars.sort((a, b) => Number(a) - Number(b));
         if (vars.length === 0) continue;
         const full = path.join('/');
         // Only layer variables: the optimizer's and metrics' state and the model's own vars are not weights.

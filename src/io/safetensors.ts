@@ -19,14 +19,17 @@ export type TensorMap = Map<string, TensorData> | Record<string, TensorData>;
 export type SafetensorsDType =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
 
-/** A decoded tensor: values converted to float32 (see {@link decodeSafetensors}), plus its dtype in the file. */
+/** A decoded tensor: values converted to float32 (see {@link decodeSafetensors}). */
 export interface DecodedTensor extends TensorData {
+  /** The dtype in the file. */
   dtype: SafetensorsDType;
 }
 
-/** Result of {@link decodeSafetensors}: tensors in file order (ascending offset), and `__metadata__` (or `{}`). */
+/** Result of {@link decodeSafetensors}. */
 export interface DecodedSafetensors {
+  /** Tensors in file order (ascending data offset). */
   tensors: Map<string, DecodedTensor>;
+  /** The `__metadata__` map (empty when absent). */
   metadata: Record<string, string>;
 }
 

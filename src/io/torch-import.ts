@@ -168,9 +168,10 @@ export interface TorchMismatch {
   target: { name: string; shape: number[] };
 }
 
-/** Result of {@link matchTorchByOrder}; `mismatches` lists the pairs whose shapes disagree (e.g. the head). */
+/** Result of {@link matchTorchByOrder}. */
 export interface TorchMatch {
   pairs: TorchPair[];
+  /** Parameters whose shapes disagree after conversion (the classifier head when class counts differ). */
   mismatches: TorchMismatch[];
   /** Torch modules / target layers left over when one side has more of a kind. */
   unmatchedTorch: string[];
@@ -232,10 +233,13 @@ export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'orig
   ownOnly?: (targetName: string) => boolean;
 }
 
-/** {@link ImportReport} plus the torch tensors dropped before matching, how modules were paired, and the order pairing. */
+/** {@link ImportReport} plus what the torch conversion dropped and how modules were paired. */
 export interface TorchImportReport extends ImportReport {
+  /** Torch tensors dropped before matching (e.g. `num_batches_tracked`), with the reason. */
   dropped: { name: string; reason: string }[];
+  /** How torch modules were paired with the model's layers: an explicit map, by name or by order. */
   matchedBy: 'map' | 'name' | 'order';
+  /** The order pairing, when modules were paired by order. */
   match?: TorchMatch;
 }
 
