@@ -60,7 +60,7 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes an image file (or its bytes) to 8-bit HWC: gray stays 1 channel, anything else becomes sRGB; alpha is dropped.
+ * Decodes an image file (or its bytes) to 8-bit HWC: gray stays 1 channel, anything else becomes sRGB, without alpha.
  * @throws {@link ImageDecodeError} for a missing, truncated, corrupt or unsupported file.
  */
 export async function decodeImage(source: string | Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
@@ -274,9 +274,11 @@ export function augmentImage(
 // ---------------------------------------------------------------------------
 // Whole pipeline
 
-/** Options of {@link loadImage}; `width` and `height` are the output size in pixels. */
+/** Options of {@link loadImage}. */
 export interface LoadImageOptions {
+  /** Output width in pixels. */
   width: number;
+  /** Output height in pixels. */
   height: number;
   backbone: Backbone;
   /** Augmentation parameters to apply ({@link sampleAugmentation}); none when omitted. */

@@ -224,22 +224,25 @@ export interface LoaderOptions {
   workers?: number;
   /** Drop the last incomplete batch (default false). */
   dropLast?: boolean;
-  /** Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled). */
+  /** Truncated JPEG at load time: 'error' (default; left out of the batch, listed in stats) or 'decode' (gray fill). */
   truncated?: 'error' | 'decode';
 }
 
-/** Batch `index` of its epoch, with the record `ids` in batch order. */
+/** One batch. */
 export interface Batch {
+  /** Index of the batch in its epoch. */
   index: number;
-  /** Images, NHWC `shape` [size, height, width, 3], normalized for the backbone. */
+  /** Images, NHWC, normalized for the backbone. */
   x: Float32Array;
   /** Class indices (1 = fractured). */
   labels: Int32Array;
   /** Labels in the requested format: `labels` itself, or one-hot [size, 2]. */
   y: Int32Array | Float32Array;
+  /** Record ids, in batch order. */
   ids: string[];
   /** Number of images (fewer than batchSize for a last batch or when files failed). */
   size: number;
+  /** [size, height, width, 3] */
   shape: [number, number, number, number];
 }
 

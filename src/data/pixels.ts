@@ -135,7 +135,9 @@ export function normalizePixels(
 export interface PixelImage {
   /** 0..255 values, `width * height * channels` of them (a canvas's `ImageData.data` fits). */
   data: ArrayLike<number>;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
   /** Channels per pixel (default: `data.length / (width * height)`). */
   channels?: 1 | 3 | 4;

@@ -24,7 +24,7 @@ export interface KerasH5Options {
   source?: string;
   /**
    * Keras 3 only: file layer key (`conv2d_5`, `functional/conv2d_5` when nested) to layer name, from
-   * {@link keras3LayerKeys}. Unlisted keys name their layer (the Keras name when the model was built in a fresh session).
+   * {@link keras3LayerKeys}. Unlisted keys name their layer (the Keras name for a model built in a fresh session).
    */
   layerNames?: Record<string, string>;
   /**
@@ -67,7 +67,7 @@ export function kerasSnakeCase(className: string): string {
  * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them (snake-cased class name,
  * `_<n>` from the second layer of a class on), as `{ [prefix + key]: layer.name }` for {@link
  * KerasH5Options.layerNames}.
- * @param layers - `model.layers` in order (also those without weights), e.g. `{name: 'conv1/conv', className: 'Conv2D'}`.
+ * @param layers - `model.layers` in order, weightless ones too, e.g. `{name: 'conv1/conv', className: 'Conv2D'}`.
  * @param prefix - the key of an enclosing nested model plus '/', e.g. `'functional/'`.
  */
 export function keras3LayerKeys(

@@ -32,7 +32,7 @@ export interface TorchParam extends TensorData {
   torch: { name: string; shape: number[] };
 }
 
-/** A torch module (`prefix`: its path, e.g. `features.0`) with its parameters by Keras name (`kernel`, `gamma`, ...). */
+/** A torch module (`prefix`: its path, e.g. `features.0`) with its parameters by Keras name (`kernel`, `gamma`). */
 export interface TorchModule {
   prefix: string;
   kind: TorchKind;
