@@ -385,8 +385,10 @@ export class BatchLoader {
       if (b >= nb || batches.has(b)) return;
       const idx = order.slice(b * bs, (b + 1) * bs);
       const decoded = Promise.all(idx.map((ri, j) => decode(ri, keys[b * bs + j]!)));
-      const batch = decoded.then((r) => this.assemble(b, idx, r, stats));
-      batches.set(b, batch);
+      batches.set(
+        b,
+        decoded.then((results) => this.assemble(b, idx, results, stats)),
+      );
     };
     try {
       for (let b = 0; b < nb; b++) {

@@ -94,13 +94,10 @@ export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, 
   // All F32: the Rust writer's (dtype desc, name asc) order reduces to name order.
   list.sort(byName);
   const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length > 0) {
-    for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') fail(`metadata '${k}' must be a string, got ${typeof v}`);
-    }
-    // Sorted keys: deterministic bytes (the Rust writer's HashMap order is arbitrary anyway).
-    header.__metadata__ = Object.fromEntries(Object.entries(metadata).sort(byName));
-  }
+  const meta = Object.entries(metadata ?? {});
+  for (const [k, v] of meta) if (typeof v !== 'string') fail(`metadata '${k}' must be a string, got ${typeof v}`);
+  // Sorted keys: deterministic bytes (the Rust writer's HashMap order is arbitrary anyway).
+  if (meta.length > 0) header.__metadata__ = Object.fromEntries(meta.sort(byName));
   let offset = 0;
   for (const [name, t] of list) {
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };

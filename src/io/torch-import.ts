@@ -70,9 +70,8 @@ export function naturalCompare(a: string, b: string): number {
   const y = b.split(/(\d+)/);
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     if (x[i] === y[i]) continue;
-    const nx = i % 2 === 1 ? Number(x[i]) : NaN;
-    const ny = i % 2 === 1 ? Number(y[i]) : NaN;
-    if (!Number.isNaN(nx) && !Number.isNaN(ny) && nx !== ny) return nx - ny;
+    // Odd pieces are digit runs: compare them as numbers ('01' and '1' then by text).
+    if (i % 2 === 1 && Number(x[i]) !== Number(y[i])) return Number(x[i]) - Number(y[i]);
     return x[i] < y[i] ? -1 : 1;
   }
   return x.length - y.length;
