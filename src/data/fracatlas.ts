@@ -141,6 +141,12 @@ function parseLabel(v: string | undefined): 0 | 1 | null {
   return null;
 }
 
+/** An image file found in a class folder. */
+interface ImageFile {
+  path: string;
+  label: 0 | 1;
+}
+
 interface CsvRow {
   id: string;
   label: 0 | 1 | null;
@@ -228,13 +234,11 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
   const issues: DatasetIssue[] = [];
   const report: Report = (kind, id, path, detail, action = 'skipped') =>
     issues.push({ kind, id, path, detail, action });
-  const mismatch = (where: string, id: string, label: 0 | 1, f: { path: string; label: 0 | 1 }): void =>
-    report('label-mismatch', id, f.path, `${where} says fractured=${label}, folder says ${f.label}`);
   const ignoredFiles: string[] = [];
   if (!existsSync(join(root, 'images'))) throw new Error(`readFracAtlas: ${root} has no images/ folder`);
 
   // 1. Image files; the folder is the label.
-  const files = new Map<string, { path: string; label: 0 | 1 }>();
+  const files = new Map<string, ImageFile>();
   const dupes = new Set<string>();
   let filesFound = 0;
   for (const [dir, label] of Object.entries(CLASS_DIRS)) {
@@ -257,22 +261,25 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
   }
   for (const id of dupes) files.delete(id);
 
+  /** The image of a CSV row whose label agrees with its folder; a missing image or another label is reported. */
+  const imageOf = (row: CsvRow, csv: string): ImageFile | undefined => {
+    const f = files.get(row.id);
+    const where = `${basename(csv)} row ${row.line}`;
+    if (f && (row.label === null || row.label === f.label)) return f;
+    if (f) report('label-mismatch', row.id, f.path, `${where} says fractured=${row.label}, folder says ${f.label}`);
+    // An image already reported (duplicate, mislabelled) is not missing.
+    else if (!dupes.has(row.id) && !issues.some((i) => i.id === row.id && i.kind !== 'not-in-csv')) {
+      report('missing-file', row.id, csv, `${where} has no image in images/Fractured or images/Non_fractured`);
+    }
+    return undefined;
+  };
+
   // 2. dataset.csv cross-check.
   const datasetCsv = join(root, 'dataset.csv');
   if (existsSync(datasetCsv)) {
-    const listed = new Set<string>();
-    for (const row of await readCsv(datasetCsv, report)) {
-      listed.add(row.id);
-      const f = files.get(row.id);
-      if (dupes.has(row.id)) continue;
-      const noImage = `row ${row.line} has no image in images/Fractured or images/Non_fractured`;
-      if (!f) {
-        report('missing-file', row.id, datasetCsv, noImage);
-      } else if (row.label !== null && row.label !== f.label) {
-        mismatch(`dataset.csv row ${row.line}`, row.id, row.label, f);
-        files.delete(row.id);
-      }
-    }
+    const rows = await readCsv(datasetCsv, report);
+    for (const row of rows) if (!imageOf(row, datasetCsv)) files.delete(row.id);
+    const listed = new Set(rows.map((r) => r.id));
     for (const [id, f] of files) {
       if (!listed.has(id)) report('not-in-csv', id, f.path, 'no dataset.csv row; label taken from the folder', 'kept');
     }
@@ -287,35 +294,27 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
     for (const id of files.keys()) splitOf.set(id, opts.assign);
   } else if (splitFiles.length > 0) {
     splitSource = 'split-files';
+    // Images with a mislabelled row or in two split files are left out.
     const conflicts = new Set<string>();
     for (const [split, path] of splitFiles) {
       for (const row of await readCsv(path, report)) {
-        const f = files.get(row.id);
         const prev = splitOf.get(row.id);
-        if (!f) {
-          if (!dupes.has(row.id) && !issues.some((i) => i.id === row.id && i.kind !== 'not-in-csv')) {
-            report('missing-file', row.id, path, `row ${row.line} has no image file`);
-          }
-        } else if (row.label !== null && row.label !== f.label) {
-          mismatch(`${basename(path)} row ${row.line}`, row.id, row.label, f);
-          conflicts.add(row.id);
-        } else {
+        if (!imageOf(row, path)) conflicts.add(row.id);
+        else {
           if (prev && prev !== split) {
-            report('split-conflict', row.id, f.path, `listed in ${prev}.csv and ${split}.csv`);
+            report('split-conflict', row.id, files.get(row.id)!.path, `listed in ${prev}.csv and ${split}.csv`);
             conflicts.add(row.id);
           }
           splitOf.set(row.id, split);
         }
       }
     }
-    for (const id of conflicts) {
-      splitOf.delete(id);
-      files.delete(id);
-    }
     for (const [id, f] of files) {
-      if (splitOf.has(id)) continue;
-      report('unassigned', id, f.path, 'listed in no splits/*.csv');
-      files.delete(id);
+      if (conflicts.has(id)) files.delete(id);
+      else if (!splitOf.has(id)) {
+        report('unassigned', id, f.path, 'listed in no splits/*.csv');
+        files.delete(id);
+      }
     }
   } else {
     const ids = (label: 0 | 1): string[] => [...files.keys()].filter((id) => files.get(id)!.label === label).sort();

@@ -89,69 +89,51 @@ interface Job {
   resolve: (r: DecodeResult) => void;
 }
 
-/** Where tasks run: a worker thread, or the main thread when no worker is found or all died. */
+/** Where tasks run: a worker thread, or (no `worker`) the main thread; `jobs`: those sent, by task id. */
 interface Lane {
-  busy: number;
-  alive: boolean;
-  send(task: DecodeTask): void;
+  jobs: Map<number, Job>;
   worker?: Worker;
 }
 
-/** A small pool of decode workers: a FIFO queue, each task sent to the least busy lane with room. */
+/**
+ * A small pool of decode workers: a FIFO queue, each task sent to the least busy lane with room. Without live
+ * workers (none found, `size` 0, or all died) the main thread takes as many tasks as one worker.
+ */
 class DecodePool {
-  private lanes: Lane[] = [];
-  private readonly mainThread: Lane = {
-    busy: 0,
-    alive: true,
-    send: (task) => void runDecodeTask(task).then((res) => this.finish(this.mainThread, res)),
-  };
+  private workers: Lane[] = [];
+  private readonly mainThread: Lane = { jobs: new Map() };
   private queue: Job[] = [];
-  /** Jobs sent to a lane, by task id. */
-  private started = new Map<number, Job & { lane: Lane }>();
+  readonly mode: DecodeMode;
 
-  private constructor(readonly mode: DecodeMode) {}
-
-  /** Starts `size` workers (0, or no worker entry found: decodes in the main thread). */
-  static async create(size: number): Promise<DecodePool> {
-    const found = size <= 0 ? null : await resolveDecodeWorker();
-    if (!found) return new DecodePool('main-thread');
-    const pool = new DecodePool('workers');
-    for (let i = 0; i < size; i++) pool.spawn(found.url);
-    return pool;
+  constructor(url: URL | null, size: number) {
+    this.mode = url ? 'workers' : 'main-thread';
+    for (let i = 0; url && i < size; i++) this.spawn(url);
   }
 
   private spawn(url: URL): void {
     const worker = new Worker(url);
-    const send = (task: DecodeTask): void => {
-      worker.ref();
-      worker.postMessage(task);
-    };
-    const lane: Lane = { busy: 0, alive: true, send, worker };
+    const lane: Lane = { jobs: new Map(), worker };
     worker.unref();
     worker.on('message', (res: DecodeResult) => this.finish(lane, res));
     // A dead worker's tasks run elsewhere (or in this thread if none is left).
     const fail = (): void => {
-      if (!lane.alive) return;
-      lane.alive = false;
-      for (const [id, job] of this.started) {
-        if (job.lane !== lane) continue;
-        this.started.delete(id);
-        this.queue.unshift(job);
-      }
+      if (!this.workers.includes(lane)) return;
+      this.workers = this.workers.filter((l) => l !== lane);
+      this.queue.unshift(...lane.jobs.values());
+      lane.jobs.clear();
       this.pump();
     };
     worker.on('error', fail);
     worker.on('exit', fail);
-    this.lanes.push(lane);
+    this.workers.push(lane);
   }
 
   private finish(lane: Lane, res: DecodeResult): void {
-    const job = this.started.get(res.id);
+    const job = lane.jobs.get(res.id);
     if (!job) return;
-    this.started.delete(res.id);
-    lane.busy--;
+    lane.jobs.delete(res.id);
     // Idle workers must not keep the process alive if the user forgets close().
-    if (lane.busy === 0) lane.worker?.unref();
+    if (lane.jobs.size === 0) lane.worker?.unref();
     job.resolve(res);
     this.pump();
   }
@@ -170,25 +152,26 @@ class DecodePool {
   }
 
   private pump(): void {
-    const live = this.lanes.filter((l) => l.alive);
-    // Without live workers, the main thread takes as many tasks as one worker (flat memory, meaningful times).
-    const lanes = live.length > 0 ? live : [this.mainThread];
+    const lanes = this.workers.length > 0 ? this.workers : [this.mainThread];
     while (this.queue.length > 0) {
-      const lane = lanes.reduce((best, l) => (l.busy < best.busy ? l : best));
-      if (lane.busy >= PER_WORKER) return;
+      const lane = lanes.reduce((best, l) => (l.jobs.size < best.jobs.size ? l : best));
+      if (lane.jobs.size >= PER_WORKER) return;
       const job = this.queue.shift()!;
-      lane.busy++;
-      this.started.set(job.task.id, { ...job, lane });
-      lane.send(job.task);
+      lane.jobs.set(job.task.id, job);
+      if (lane.worker) {
+        lane.worker.ref();
+        lane.worker.postMessage(job.task);
+      } else {
+        void runDecodeTask(job.task).then((res) => this.finish(lane, res));
+      }
     }
   }
 
   /** Terminates the workers. */
   async close(): Promise<void> {
     this.queue.length = 0;
-    const lanes = this.lanes;
-    this.lanes = [];
-    for (const l of lanes) l.alive = false;
+    const lanes = this.workers;
+    this.workers = [];
     await Promise.all(lanes.map((l) => l.worker!.terminate()));
   }
 }
@@ -320,6 +303,12 @@ export function epochOrder(
   return shuffle(draws);
 }
 
+/** One sample of an epoch: its record and its augmentation key. */
+interface Draw {
+  record: FracRecord;
+  key: number;
+}
+
 /** Iterates batches of one split, decoding up to `prefetch` batches ahead of the consumer in worker threads. */
 export class BatchLoader {
   readonly width: number;
@@ -343,7 +332,9 @@ export class BatchLoader {
 
   /** The decode pool (started on first use). */
   private decodePool(): Promise<DecodePool> {
-    this.pool ??= DecodePool.create(this.opts.workers ?? Math.min(4, availableParallelism()));
+    const size = this.opts.workers ?? Math.min(4, availableParallelism());
+    const found = size > 0 ? resolveDecodeWorker() : Promise.resolve(null);
+    this.pool ??= found.then((w) => new DecodePool(w?.url ?? null, size));
     return this.pool;
   }
 
@@ -354,45 +345,25 @@ export class BatchLoader {
 
   /** Batches of one epoch, in the seeded order for that epoch. Stopping early (break) cancels queued decoding. */
   async *epoch(epoch: number): AsyncGenerator<Batch, void, undefined> {
-    const o = this.opts;
     const t0 = performance.now();
     const pool = await this.decodePool();
-    const order = epochOrder(o.records, epoch, o);
-    const bs = o.batchSize;
-    const nb = this.batchesPerEpoch;
-    const prefetch = Math.max(0, o.prefetch ?? 2);
-    const augment = o.augment === true ? {} : o.augment || undefined;
-    const seen = new Map<number, number>();
-    const keys = order.map((ri) => {
-      const k = seen.get(ri) ?? 0;
-      seen.set(ri, k + 1);
-      return hashSeed(ri, k);
+    const repeats = new Map<number, number>();
+    // Each draw's augmentation key: its record and how often that record came before (balanced sampling repeats).
+    const draws = epochOrder(this.opts.records, epoch, this.opts).map((ri): Draw => {
+      const k = repeats.get(ri) ?? 0;
+      repeats.set(ri, k + 1);
+      return { record: this.opts.records[ri]!, key: hashSeed(ri, k) };
     });
     const zeros = { batches: 0, samples: 0, waitMs: 0, firstWaitMs: 0, wallMs: 0, decodeMs: 0 };
     const stats: EpochDataStats = { epoch, ...zeros, failed: [], truncated: [], mode: pool.mode };
+    const { batchSize, prefetch = 2 } = this.opts;
     const batches = new Map<number, Promise<Batch>>();
-    const decode = (ri: number, key: number): Promise<DecodeResult> =>
-      pool.run({
-        id: this.taskId++,
-        path: o.records[ri]!.path,
-        width: this.width,
-        height: this.height,
-        backbone: o.backbone,
-        truncated: o.truncated ?? 'error',
-        augment: augment ? sampleAugmentation(o.seed ?? 0, epoch, key, augment) : undefined,
-      });
-    const schedule = (b: number): void => {
-      if (b >= nb || batches.has(b)) return;
-      const idx = order.slice(b * bs, (b + 1) * bs);
-      const decoded = Promise.all(idx.map((ri, j) => decode(ri, keys[b * bs + j]!)));
-      batches.set(
-        b,
-        decoded.then((results) => this.assemble(b, idx, results, stats)),
-      );
-    };
     try {
-      for (let b = 0; b < nb; b++) {
-        for (let k = b; k <= b + prefetch; k++) schedule(k);
+      for (let b = 0; b < this.batchesPerEpoch; b++) {
+        for (let k = b; k <= b + Math.max(0, prefetch) && k < this.batchesPerEpoch; k++) {
+          const batch = draws.slice(k * batchSize, (k + 1) * batchSize);
+          if (!batches.has(k)) batches.set(k, this.decodeBatch(pool, batch, k, epoch, stats));
+        }
         const w0 = performance.now();
         const batch = await batches.get(b)!;
         const waited = performance.now() - w0;
@@ -410,33 +381,50 @@ export class BatchLoader {
     }
   }
 
-  private assemble(index: number, idx: number[], results: DecodeResult[], stats: EpochDataStats): Batch {
+  /** Decodes one batch's draws and assembles the images that decoded; failures and truncations go to `stats`. */
+  private async decodeBatch(
+    pool: DecodePool,
+    draws: Draw[],
+    index: number,
+    epoch: number,
+    stats: EpochDataStats,
+  ): Promise<Batch> {
     const o = this.opts;
-    const px = this.width * this.height * 3;
-    const okCount = results.filter((r) => r.ok).length;
-    const x = new Float32Array(okCount * px);
-    const labels = new Int32Array(okCount);
-    const ids: string[] = [];
-    let j = 0;
+    const augment = o.augment === true ? {} : o.augment || undefined;
+    const results = await Promise.all(
+      draws.map(({ record, key }) =>
+        pool.run({
+          id: this.taskId++,
+          path: record.path,
+          width: this.width,
+          height: this.height,
+          backbone: o.backbone,
+          truncated: o.truncated ?? 'error',
+          augment: augment && sampleAugmentation(o.seed ?? 0, epoch, key, augment),
+        }),
+      ),
+    );
+    const kept: [FracRecord, Float32Array][] = [];
     results.forEach((r, i) => {
-      const rec = o.records[idx[i]!]!;
+      const { id, path } = draws[i]!.record;
       stats.decodeMs += r.ms;
-      if (!r.ok) {
-        stats.failed.push({ id: rec.id, path: rec.path, kind: r.kind, message: r.message });
-        return;
+      if (!r.ok) stats.failed.push({ id, path, kind: r.kind, message: r.message });
+      else {
+        if (r.truncated) stats.truncated.push(id);
+        kept.push([draws[i]!.record, r.data]);
       }
-      if (r.truncated) stats.truncated.push(rec.id);
-      x.set(r.data, j * px);
-      labels[j] = rec.label;
-      ids.push(rec.id);
-      j++;
     });
-    let y: Int32Array | Float32Array = labels;
-    if (o.labelFormat === 'onehot') {
-      y = new Float32Array(okCount * 2);
-      for (let i = 0; i < okCount; i++) y[i * 2 + labels[i]!] = 1;
-    }
-    return { index, x, labels, y, ids, size: okCount, shape: [okCount, this.height, this.width, 3] };
+    const size = kept.length;
+    const px = this.width * this.height * 3;
+    const x = new Float32Array(size * px);
+    kept.forEach(([, data], i) => x.set(data, i * px));
+    const labels = Int32Array.from(kept, ([rec]) => rec.label);
+    // One-hot [size, 2]: value k is sample k >> 1, class k % 2.
+    const oneHot = (): Float32Array =>
+      Float32Array.from({ length: size * 2 }, (_, k) => (labels[k >> 1] === k % 2 ? 1 : 0));
+    const y = o.labelFormat === 'onehot' ? oneHot() : labels;
+    const ids = kept.map(([rec]) => rec.id);
+    return { index, x, labels, y, ids, size, shape: [size, this.height, this.width, 3] };
   }
 
   /** Stops the workers. */
