@@ -317,14 +317,9 @@ export async function loadImage(path: string, opts: LoadImageOptions): Promise<L
 }
 
 /** One image for {@link loadImage} in a decode worker (structured-clonable; `id` is echoed in the result). */
-export interface DecodeTask {
+export interface DecodeTask extends LoadImageOptions {
   id: number;
   path: string;
-  width: number;
-  height: number;
-  backbone: Backbone;
-  augment?: AugmentParams;
-  truncated: 'error' | 'decode';
 }
 
 /** Result of a {@link DecodeTask}. `data` is transferred, not copied, from a worker. */

@@ -39,10 +39,8 @@ let bundledWorker: Promise<WorkerEntry | null> | undefined;
 export async function resolveDecodeWorker(): Promise<WorkerEntry | null> {
   const here = import.meta.url;
   if (!here.startsWith('file:')) return null;
-  for (const rel of ['./decode-worker.js', './data/decode-worker.js']) {
-    const url = new URL(rel, here);
-    if (existsSync(fileURLToPath(url))) return { url, source: 'file' };
-  }
+  const built = new URL('./decode-worker.js', here);
+  if (existsSync(fileURLToPath(built))) return { url: built, source: 'file' };
   const src = new URL('./decode-worker.ts', here);
   if (!here.endsWith('.ts') || !existsSync(fileURLToPath(src))) return null;
   bundledWorker ??= bundleWorkerFromSource(src).catch(() => null);

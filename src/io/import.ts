@@ -24,8 +24,11 @@ export interface ImportOptions {
   onShapeMismatch?: 'error' | 'skip';
   /** The file the tensors came from, for messages. */
   source?: string;
-  /** Original name and stored shape of source tensors converted before matching (a torch OIHW weight), for messages. */
-  origin?: ReadonlyMap<string, { name: string; shape: readonly number[] }>;
+}
+
+/** A source tensor; `origin`: its name and stored shape before a conversion (a torch OIHW weight), for messages. */
+export interface SourceTensor extends TensorData {
+  origin?: { name: string; shape: number[] };
 }
 
 /** What {@link importWeights} did. */
@@ -71,13 +74,13 @@ export function byLayer<T>(entries: Iterable<readonly [string, T]>): Map<string,
  * tensor and both shapes.
  */
 export function importWeights(
-  source: ReadonlyMap<string, TensorData>,
+  source: ReadonlyMap<string, SourceTensor>,
   target: readonly ImportTarget[],
   opts: ImportOptions = {},
 ): ImportReport {
   const { rename, head } = opts;
   const file = opts.source ?? 'source';
-  const renamed = new Map<string, { from: string; t: TensorData }>();
+  const renamed = new Map<string, { from: string; t: SourceTensor }>();
   for (const [name, t] of source) {
     const to = typeof rename === 'function' ? (rename(name) ?? name) : (rename?.[name] ?? name);
     const prev = renamed.get(to);
@@ -101,7 +104,7 @@ export function importWeights(
       throw new Error(`${file}: tensor '${from}' has shape ${fmtShape(t.shape)} but ${t.data.length} values`);
     }
     if (!sameShape(t.shape, shape)) {
-      const o = opts.origin?.get(from);
+      const o = t.origin;
       const tensorText = o
         ? `tensor '${o.name}' has shape ${fmtShape(o.shape)} (${fmtShape(t.shape)} in Keras layout)`
         : `tensor '${from}' has shape ${fmtShape(t.shape)}`;

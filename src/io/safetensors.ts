@@ -16,8 +16,7 @@ export interface TensorData {
 export type TensorMap = Map<string, TensorData> | Record<string, TensorData>;
 
 /** safetensors dtype names (as in the spec) that {@link decodeSafetensors} understands. */
-export type SafetensorsDType =
-  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
+export type SafetensorsDType = keyof typeof DTYPES;
 
 /** A decoded tensor: values converted to float32 (see {@link decodeSafetensors}). */
 export interface DecodedTensor extends TensorData {
@@ -33,23 +32,21 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
-type Reader = (view: DataView, i: number) => number | bigint;
-
-/** Bytes per element, and how to read element `i` (F32 and BF16 are converted bitwise instead). */
-const DTYPES: Record<SafetensorsDType, { size: number; read?: Reader }> = {
-  BOOL: { size: 1, read: (v, i) => v.getUint8(i) },
-  U8: { size: 1, read: (v, i) => v.getUint8(i) },
-  I8: { size: 1, read: (v, i) => v.getInt8(i) },
-  I16: { size: 2, read: (v, i) => v.getInt16(2 * i, true) },
-  U16: { size: 2, read: (v, i) => v.getUint16(2 * i, true) },
-  F16: { size: 2, read: (v, i) => halfToFloat(v.getUint16(2 * i, true)) },
-  BF16: { size: 2 },
-  I32: { size: 4, read: (v, i) => v.getInt32(4 * i, true) },
-  U32: { size: 4, read: (v, i) => v.getUint32(4 * i, true) },
-  F32: { size: 4 },
-  F64: { size: 8, read: (v, i) => v.getFloat64(8 * i, true) },
-  I64: { size: 8, read: (v, i) => v.getBigInt64(8 * i, true) },
-  U64: { size: 8, read: (v, i) => v.getBigUint64(8 * i, true) },
+/** The typed array that reads each dtype (F16 and BF16 as raw 16-bit words). */
+const DTYPES = {
+  BOOL: Uint8Array,
+  U8: Uint8Array,
+  I8: Int8Array,
+  I16: Int16Array,
+  U16: Uint16Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I32: Int32Array,
+  U32: Uint32Array,
+  F32: Float32Array,
+  F64: Float64Array,
+  I64: BigInt64Array,
+  U64: BigUint64Array,
 };
 
 /** The Rust reader refuses headers over 100 MB; so do we (guards against garbage lengths). */
@@ -126,29 +123,22 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-function convert(dtype: SafetensorsDType, bytes: Uint8Array, n: number, name: string): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(n);
-  const read = DTYPES[dtype].read;
-  if (dtype === 'F32') {
-    // Copy the bytes (keeps NaN payloads exactly; the source may be unaligned).
-    new Uint8Array(out.buffer).set(bytes);
-  } else if (!read) {
-    // BF16 is the top half of a float32: shift the bits (bit-exact, NaN payloads kept).
-    const bits = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
-  } else {
-    for (let i = 0; i < n; i++) {
-      const v = read(view, i);
-      if (typeof v === 'bigint' && (v > 9007199254740991n || v < -9007199254740991n)) {
-        throw new Error(
-          `safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`,
-        );
-      }
-      out[i] = Number(v);
+/** Float32 values of one tensor's little-endian bytes. */
+function convert(dtype: SafetensorsDType, bytes: Uint8Array, name: string): Float32Array {
+  // A copy: aligned for the typed array, and the result does not alias the file's bytes.
+  const raw = new DTYPES[dtype](bytes.slice().buffer);
+  // F32 keeps its bits (NaN payloads too); BF16 is the top half of a float32 (bit-exact); F16 widens exactly.
+  if (raw instanceof Float32Array) return raw;
+  if (dtype === 'BF16') return new Float32Array(Uint32Array.from(raw as Uint16Array, (h) => h << 16).buffer);
+  if (dtype === 'F16') return Float32Array.from(raw as Uint16Array, halfToFloat);
+  return Float32Array.from(raw as ArrayLike<number | bigint>, (v, i) => {
+    if (typeof v === 'bigint' && (v > 9007199254740991n || v < -9007199254740991n)) {
+      throw new Error(
+        `safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`,
+      );
     }
-  }
-  return out;
+    return Number(v);
+  });
 }
 
 /**
@@ -160,6 +150,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
   const fail = (msg: string): never => {
     throw new Error(`safetensors ${source}: ${msg}`);
   };
+  if (!LITTLE_ENDIAN) fail('big-endian hosts are not supported');
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER)) fail(`header length ${n64} exceeds ${MAX_HEADER}`);
@@ -184,7 +175,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
     }
     const info = (raw ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const { dtype, shape, data_offsets: off } = info;
-    if (typeof dtype !== 'string' || !(dtype in DTYPES)) {
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) {
       return fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
     }
     if (!naturals(shape)) return fail(`tensor '${name}' has invalid shape ${JSON.stringify(shape)}`);
@@ -192,7 +183,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
       return fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
     }
     const [begin, end] = off;
-    const want = numel(shape) * DTYPES[dtype as SafetensorsDType].size;
+    const want = numel(shape) * DTYPES[dtype as SafetensorsDType].BYTES_PER_ELEMENT;
     if (end - begin !== want) {
       fail(
         `tensor '${name}' ${dtype} shape [${shape}] needs ${want} bytes but data_offsets [${off}] span ${end - begin}`,
@@ -211,7 +202,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
   if (expected !== data.length) fail(`tensors cover ${expected} bytes but the data section has ${data.length}`);
   const tensors = new Map<string, DecodedTensor>();
   for (const { name, dtype, shape, begin, end } of infos) {
-    tensors.set(name, { shape, dtype, data: convert(dtype, data.subarray(begin, end), numel(shape), name) });
+    tensors.set(name, { shape, dtype, data: convert(dtype, data.subarray(begin, end), name) });
   }
   return { tensors, metadata };
 }

@@ -21,16 +21,15 @@ import {
   type ImportOptions,
   type ImportReport,
   type ImportTarget,
+  type SourceTensor,
 } from './import.js';
 import type { TensorData } from './safetensors.js';
 
 /** The kinds of module the importer converts. */
 export type TorchKind = 'conv' | 'dense' | 'bn';
 
-/** A torch parameter in Keras layout, with its torch name and stored shape (for messages). */
-export interface TorchParam extends TensorData {
-  torch: { name: string; shape: number[] };
-}
+/** A torch parameter in Keras layout; `origin`: its torch name and stored shape. */
+export type TorchParam = Required<SourceTensor>;
 
 /** A torch module (`prefix`: its path, e.g. `features.0`) with its parameters by Keras name (`kernel`, `gamma`). */
 export interface TorchModule {
@@ -131,7 +130,7 @@ export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: r
       }
       const layout = kind === 'conv' ? oihwToHwio : transpose2d;
       const converted = kname === 'kernel' ? layout(t) : t;
-      mod.params.set(kname, { ...converted, torch: { name: full(s), shape: t.shape } });
+      mod.params.set(kname, { ...converted, origin: { name: full(s), shape: t.shape } });
     }
     mod.params = new Map([...mod.params].sort((a, b) => RANK.indexOf(a[0]) - RANK.indexOf(b[0])));
     modules.push(mod);
@@ -202,7 +201,7 @@ export function matchTorchByOrder(
         if (t && !sameShape(t.shape, shape)) {
           res.mismatches.push({
             kind,
-            torch: { ...t.torch, converted: t.shape },
+            torch: { ...t.origin, converted: t.shape },
             target: { name: `${l.layer}.${p}`, shape: [...shape] },
           });
         }
@@ -215,7 +214,7 @@ export function matchTorchByOrder(
 }
 
 /** Options of {@link importTorchWeights}. */
-export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'origin'> {
+export interface TorchImportOptions extends Omit<ImportOptions, 'rename'> {
   /**
    * Torch module prefix -> target layer (`{'features.0': 'conv2d'}`), or full torch parameter name -> target parameter
    * name (`{'fc.weight': 'dense.kernel'}`). Without it, modules are paired by order ({@link matchTorchByOrder}).
@@ -278,24 +277,19 @@ export function importTorchWeights(
   const gammaSkipped: { name: string; reason: string }[] = [];
   for (const m of modules) {
     for (const [p, t] of m.params) {
-      const from = t.torch;
+      const from = t.origin;
       const to = nameMap[from.name] ?? (nameMap[m.prefix] !== undefined ? `${nameMap[m.prefix]}.${p}` : from.name);
       if (m.kind === 'bn' && p === 'gamma' && !targetNames.has(to) && targetNames.has(`${layerOf(to)}.moving_mean`)) {
-        const ones = t.data.every((v) => v === 1);
-        gammaSkipped.push({
-          name: to,
-          reason:
-            `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmtShape(from.shape)} ` +
-            `dropped${ones ? ' (all ones)' : ' although not all ones'}`,
-        });
+        const ones = t.data.every((v) => v === 1) ? ' (all ones)' : ' although not all ones';
+        const reason = `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmtShape(from.shape)} dropped`;
+        gammaSkipped.push({ name: to, reason: reason + ones });
         continue;
       }
       converted.set(from.name, t);
       rename.set(from.name, to);
     }
   }
-  const origin = new Map([...converted].map(([name, t]) => [name, t.torch]));
-  const rep = importWeights(converted, target, { ...opts, rename: (n) => rename.get(n), origin });
+  const rep = importWeights(converted, target, { ...opts, rename: (n) => rename.get(n) });
   rep.skipped.push(...gammaSkipped);
   return { ...rep, dropped, matchedBy, match };
 }
