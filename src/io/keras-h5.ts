@@ -47,7 +47,6 @@ export interface KerasH5Weights {
 
 type H5 = typeof h5wasm;
 type Group = InstanceType<H5['Group']>;
-type Dataset = InstanceType<H5['Dataset']>;
 
 let counter = 0;
 
@@ -123,26 +122,6 @@ function stringsAttr(g: Group, name: string): string[] | undefined {
   return `${name}0` in attrs ? chunks : undefined;
 }
 
-function readDataset(ds: Dataset, where: string): TensorData {
-  const shape = ds.shape ?? [];
-  let v: unknown;
-  try {
-    v = ds.value;
-  } catch (e) {
-    throw new Error(`${where}: cannot read dataset of dtype ${JSON.stringify(ds.dtype)} (${(e as Error).message})`);
-  }
-  let data: Float32Array;
-  if (v instanceof Float32Array) data = v;
-  else if (ArrayBuffer.isView(v) && !(v instanceof DataView))
-    data = Float32Array.from(v as unknown as ArrayLike<number | bigint>, Number);
-  // bigint: an int64 scalar (Normalization's count).
-  else if (typeof v === 'number' || typeof v === 'bigint') data = new Float32Array([Number(v)]);
-  else throw new Error(`${where}: dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
-  const n = shape.reduce((p, d) => p * d, 1);
-  if (data.length !== n) throw new Error(`${where}: dataset shape [${shape}] but ${data.length} values`);
-  return { shape: [...shape], data };
-}
-
 /** Our name for a Keras 2 weight: `<layer>.<weight>`, from the stored weight name. */
 function keras2Name(layerName: string, weightName: string): string {
   const bare = weightName.replace(/:\d+$/, '');
@@ -165,11 +144,29 @@ function readKeras2(root: Group, file: string, out: Map<string, TensorData>): vo
   }
 }
 
-/** Reads the dataset at `where` into `out` under `name`; two weights may not share a name. */
+/** Reads the dataset at `where` into `out` under `name` as float32; two weights may not share a name. */
 function put(out: Map<string, TensorData>, name: string, ds: unknown, file: string, where: string): void {
   if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: ${where} is not a dataset`);
   if (out.has(name)) throw new Error(`${file}: two weights map to '${name}' (second: ${where})`);
-  out.set(name, readDataset(ds, `${file}: ${where}`));
+  const fail = (what: string): never => {
+    throw new Error(`${file}: ${where}: ${what}`);
+  };
+  let v: unknown;
+  try {
+    v = ds.value;
+  } catch (e) {
+    fail(`cannot read dataset of dtype ${JSON.stringify(ds.dtype)} (${(e as Error).message})`);
+  }
+  let data: Float32Array;
+  if (v instanceof Float32Array) data = v;
+  else if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    data = Float32Array.from(v as unknown as ArrayLike<number | bigint>, Number);
+  // bigint: an int64 scalar (Normalization's count).
+  else if (typeof v === 'number' || typeof v === 'bigint') data = new Float32Array([Number(v)]);
+  else return fail(`dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
+  const shape = ds.shape ?? [];
+  if (data.length !== shape.reduce((p, d) => p * d, 1)) fail(`dataset shape [${shape}] but ${data.length} values`);
+  out.set(name, { shape: [...shape], data });
 }
 
 function readKeras3(
@@ -229,13 +226,13 @@ function errorText(e: unknown): string {
  */
 export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}): Promise<KerasH5Weights> {
   const file = opts.source ?? '<bytes>';
+  if (!hasHdf5Signature(bytes)) throw new Error(`${file}: not a readable HDF5 file (no HDF5 signature)`);
   const Module = await h5wasm.ready;
   const FS = Module.FS as unknown as { writeFile(p: string, d: Uint8Array): void; unlink(p: string): void };
   const tmp = `/ossify-keras-${globalThis.process?.pid ?? 0}-${counter++}.h5`;
   FS.writeFile(tmp, bytes);
   let f: InstanceType<H5['File']> | undefined;
   try {
-    if (!hasHdf5Signature(bytes)) throw new Error(`${file}: not a readable HDF5 file (no HDF5 signature)`);
     try {
       f = new h5wasm.File(tmp, 'r');
     } catch (e) {
@@ -245,15 +242,13 @@ export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}):
     const ignored: string[] = [];
     const version = (g: Group): string | undefined =>
       'keras_version' in g.attrs ? strings(g.attrs.keras_version.value)[0] : undefined;
-    if (stringsAttr(f, 'layer_names')) {
-      readKeras2(f, file, tensors);
-      return { format: 'keras2', tensors, kerasVersion: version(f), ignored };
-    }
+    // Keras 2: `layer_names` on the root (weights only) or on `model_weights` (a whole model).
     const mw = f.keys().includes('model_weights') ? f.get('model_weights') : null;
-    if (mw instanceof h5wasm.Group && stringsAttr(mw, 'layer_names')) {
-      readKeras2(mw, file, tensors);
-      if (f.keys().includes('optimizer_weights')) ignored.push('optimizer_weights');
-      return { format: 'keras2', tensors, kerasVersion: version(f) ?? version(mw), ignored };
+    const keras2 = [f, mw].find((g): g is Group => g instanceof h5wasm.Group && !!stringsAttr(g, 'layer_names'));
+    if (keras2) {
+      readKeras2(keras2, file, tensors);
+      if (keras2 === mw && f.keys().includes('optimizer_weights')) ignored.push('optimizer_weights');
+      return { format: 'keras2', tensors, kerasVersion: version(f) ?? version(keras2), ignored };
     }
     if (f.keys().includes('layers') || f.keys().includes('vars')) {
       readKeras3(f, file, opts, tensors, ignored);
@@ -264,8 +259,7 @@ export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}):
         `root has [${f.keys().join(', ')}])`,
     );
   } catch (e) {
-    if (e instanceof Error) throw e;
-    throw new Error(`${file}: ${errorText(e)}`);
+    throw e instanceof Error ? e : new Error(`${file}: ${errorText(e)}`);
   } finally {
     f?.close();
     FS.unlink(tmp);

@@ -38,12 +38,6 @@ export interface TorchModule {
   params: Map<string, TorchParam>;
 }
 
-/** Result of {@link torchModules}: the modules, and the torch tensors dropped (with the reason). */
-export interface TorchModules {
-  modules: TorchModule[];
-  skipped: { name: string; reason: string }[];
-}
-
 /** OIHW -> HWIO. */
 export function oihwToHwio(t: TensorData): TensorData {
   const [o, i, h, w] = t.shape;
@@ -93,10 +87,13 @@ function kindOf(isBatchNorm: boolean, kernelShape: readonly number[] | undefined
 
 /**
  * Group a torch state dict into conv / dense / BatchNorm modules in definition order, converting each parameter to
- * Keras layout and name. `order` lists torch parameter names in definition order (default: natural sort of the names;
- * see the module notes).
+ * Keras layout and name; `skipped`: the tensors dropped, with the reason. `order` lists torch parameter names in
+ * definition order (default: natural sort of the names; see the module notes).
  */
-export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: readonly string[]): TorchModules {
+export function torchModules(
+  tensors: ReadonlyMap<string, TensorData>,
+  order?: readonly string[],
+): { modules: TorchModule[]; skipped: { name: string; reason: string }[] } {
   const names = order
     ? [...order, ...[...tensors.keys()].filter((n) => !order.includes(n)).sort(naturalCompare)]
     : [...tensors.keys()].sort(naturalCompare);
