@@ -240,7 +240,6 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
   // 1. Image files; the folder is the label.
   const files = new Map<string, ImageFile>();
   const dupes = new Set<string>();
-  let filesFound = 0;
   for (const [dir, label] of Object.entries(CLASS_DIRS)) {
     const full = join(root, 'images', dir);
     if (!existsSync(full)) continue;
@@ -250,15 +249,13 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
       const prev = files.get(id);
       if (!IMAGE_EXT.has(extname(name).toLowerCase())) ignoredFiles.push(path);
       else if (prev) {
-        filesFound++;
         dupes.add(id);
         report('duplicate-id', id, path, `also at ${prev.path}`);
-      } else {
-        filesFound++;
-        files.set(id, { path, label });
-      }
+      } else files.set(id, { path, label });
     }
   }
+  // Every image file so far is in `files` or a reported duplicate.
+  const filesFound = files.size + issues.length;
   for (const id of dupes) files.delete(id);
 
   /** The image of a CSV row whose label agrees with its folder; a missing image or another label is reported. */
@@ -317,7 +314,6 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
       }
     }
   } else {
-    const ids = (label: 0 | 1): string[] => [...files.keys()].filter((id) => files.get(id)!.label === label).sort();
     const providerDir = join(root, 'Utilities', 'Fracture Split');
     const present = Object.keys(PROVIDER_SPLITS).filter((f) => existsSync(join(providerDir, f)));
     splitSource = present.length > 0 ? 'provider-fracture-split+seeded' : 'seeded';
@@ -331,17 +327,15 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
       }
     }
     // The images the provider did not place are cut in the same proportions, each class with its own seed.
-    const cut = (list: string[], s: number): void => {
-      const parts = seededSplit(list, s, opts.fractions);
-      for (const split of SPLITS) for (const id of parts[split]) if (!splitOf.has(id)) splitOf.set(id, split);
-    };
-    const unplaced = ids(1).filter((id) => !splitOf.has(id));
-    cut(ids(0), seed);
-    cut(unplaced, seed + 1);
+    for (const label of [0, 1]) {
+      const unplaced = [...files].filter(([id, f]) => f.label === label && !splitOf.has(id)).map(([id]) => id);
+      const parts = seededSplit(unplaced.sort(), seed + label, opts.fractions);
+      for (const split of SPLITS) for (const id of parts[split]) splitOf.set(id, split);
+    }
   }
 
   // 4. Verify image files.
-  const candidates = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const candidates = [...files].sort(([a], [b]) => (a < b ? -1 : 1)); // ids are unique
   const records: FracRecord[] = [];
   const checks =
     verify === 'none'
