@@ -193,17 +193,14 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
     infos.push({ name, dtype: dtype as SafetensorsDType, shape, begin, end });
   }
   infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const tensors = new Map<string, DecodedTensor>();
   let expected = 0;
-  for (const t of infos) {
-    if (t.begin !== expected)
-      fail(`tensor '${t.name}' starts at ${t.begin}, expected ${expected} (data must be contiguous)`);
-    expected = t.end;
+  for (const { name, dtype, shape, begin, end } of infos) {
+    if (begin !== expected) fail(`tensor '${name}' starts at ${begin}, expected ${expected} (data must be contiguous)`);
+    tensors.set(name, { shape, dtype, data: convert(dtype, data.subarray(begin, end), name) });
+    expected = end;
   }
   if (expected !== data.length) fail(`tensors cover ${expected} bytes but the data section has ${data.length}`);
-  const tensors = new Map<string, DecodedTensor>();
-  for (const { name, dtype, shape, begin, end } of infos) {
-    tensors.set(name, { shape, dtype, data: convert(dtype, data.subarray(begin, end), name) });
-  }
   return { tensors, metadata };
 }
 
