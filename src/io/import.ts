@@ -26,11 +26,6 @@ export interface ImportOptions {
   source?: string;
 }
 
-/** A source tensor; `origin`: its name and stored shape before a conversion (a torch OIHW weight), for messages. */
-export interface SourceTensor extends TensorData {
-  origin?: { name: string; shape: number[] };
-}
-
 /** What {@link importWeights} did. */
 export interface ImportReport {
   /** Target names that received a tensor. */
@@ -74,18 +69,18 @@ export function byLayer<T>(entries: Iterable<readonly [string, T]>): Map<string,
  * tensor and both shapes.
  */
 export function importWeights(
-  source: ReadonlyMap<string, SourceTensor>,
+  source: ReadonlyMap<string, TensorData & { origin?: { name: string; shape: number[] } }>,
   target: readonly ImportTarget[],
   opts: ImportOptions = {},
 ): ImportReport {
   const { rename, head } = opts;
   const file = opts.source ?? 'source';
-  const renamed = new Map<string, { from: string; t: SourceTensor }>();
-  for (const [name, t] of source) {
+  const renamed = new Map<string, string>(); // target name -> source name
+  for (const name of source.keys()) {
     const to = typeof rename === 'function' ? (rename(name) ?? name) : (rename?.[name] ?? name);
     const prev = renamed.get(to);
-    if (prev) throw new Error(`${file}: tensors '${prev.from}' and '${name}' both map to '${to}'`);
-    renamed.set(to, { from: name, t });
+    if (prev !== undefined) throw new Error(`${file}: tensors '${prev}' and '${name}' both map to '${to}'`);
+    renamed.set(to, name);
   }
   const headLayer = target.length ? layerOf(target[target.length - 1].name) : undefined;
   const isHead = (n: string): boolean => {
@@ -94,12 +89,12 @@ export function importWeights(
   };
   const report: ImportReport = { loaded: [], skipped: [], missing: [], unused: [], tensors: new Map() };
   for (const { name, shape } of target) {
-    const hit = renamed.get(name);
-    if (!hit) {
+    const from = renamed.get(name);
+    if (from === undefined) {
       report.missing.push(name);
       continue;
     }
-    const { from, t } = hit;
+    const t = source.get(from)!;
     if (t.data.length !== numel(t.shape)) {
       throw new Error(`${file}: tensor '${from}' has shape ${fmtShape(t.shape)} but ${t.data.length} values`);
     }
@@ -117,6 +112,6 @@ export function importWeights(
     report.loaded.push(name);
   }
   const targetNames = new Set(target.map((t) => t.name));
-  for (const [to, { from }] of renamed) if (!targetNames.has(to)) report.unused.push(from);
+  for (const [to, from] of renamed) if (!targetNames.has(to)) report.unused.push(from);
   return report;
 }

@@ -16,7 +16,8 @@ export interface TensorData {
 export type TensorMap = Map<string, TensorData> | Record<string, TensorData>;
 
 /** safetensors dtype names (as in the spec) that {@link decodeSafetensors} understands. */
-export type SafetensorsDType = keyof typeof DTYPES;
+export type SafetensorsDType =
+  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
 
 /** A decoded tensor: values converted to float32 (see {@link decodeSafetensors}). */
 export interface DecodedTensor extends TensorData {
@@ -32,8 +33,10 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
+type TypedArrayClass = { new (b: ArrayBuffer): ArrayLike<number | bigint>; BYTES_PER_ELEMENT: number };
+
 /** The typed array that reads each dtype (F16 and BF16 as raw 16-bit words). */
-const DTYPES = {
+const DTYPES: Record<SafetensorsDType, TypedArrayClass> = {
   BOOL: Uint8Array,
   U8: Uint8Array,
   I8: Int8Array,
@@ -131,7 +134,7 @@ function convert(dtype: SafetensorsDType, bytes: Uint8Array, name: string): Floa
   if (raw instanceof Float32Array) return raw;
   if (dtype === 'BF16') return new Float32Array(Uint32Array.from(raw as Uint16Array, (h) => h << 16).buffer);
   if (dtype === 'F16') return Float32Array.from(raw as Uint16Array, halfToFloat);
-  return Float32Array.from(raw as ArrayLike<number | bigint>, (v, i) => {
+  return Float32Array.from(raw, (v, i) => {
     if (typeof v === 'bigint' && (v > 9007199254740991n || v < -9007199254740991n)) {
       throw new Error(
         `safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`,

@@ -21,7 +21,6 @@ import {
   type ImportOptions,
   type ImportReport,
   type ImportTarget,
-  type SourceTensor,
 } from './import.js';
 import type { TensorData } from './safetensors.js';
 
@@ -29,7 +28,7 @@ import type { TensorData } from './safetensors.js';
 export type TorchKind = 'conv' | 'dense' | 'bn';
 
 /** A torch parameter in Keras layout; `origin`: its torch name and stored shape. */
-export type TorchParam = Required<SourceTensor>;
+export type TorchParam = TensorData & { origin: { name: string; shape: number[] } };
 
 /** A torch module (`prefix`: its path, e.g. `features.0`) with its parameters by Keras name (`kernel`, `gamma`). */
 export interface TorchModule {
