@@ -276,9 +276,9 @@ export function importTorchWeights(
       const from = t.origin;
       const to = nameMap[from.name] ?? (nameMap[m.prefix] !== undefined ? `${nameMap[m.prefix]}.${p}` : from.name);
       if (m.kind === 'bn' && p === 'gamma' && !targetNames.has(to) && targetNames.has(`${layerOf(to)}.moving_mean`)) {
-        const ones = t.data.every((v) => v === 1) ? ' (all ones)' : ' although not all ones';
-        const reason = `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmtShape(from.shape)} dropped`;
-        gammaSkipped.push({ name: to, reason: reason + ones });
+        const ones = t.data.every((v) => v === 1) ? '(all ones)' : 'although not all ones';
+        const what = `torch '${from.name}' ${fmtShape(from.shape)} dropped ${ones}`;
+        gammaSkipped.push({ name: to, reason: `target BatchNorm has no gamma (scale=False): ${what}` });
         continue;
       }
       converted.set(from.name, t);
