@@ -284,18 +284,17 @@ export function epochOrder(
   const total = opts.epochSize ?? n;
   const present = byClass.filter((c) => c.length > 0);
   if (present.length === 0) return [];
-  // Equal shares; odd remainders go to class 0. Each class is drawn from a cycle of
+  // Equal shares; odd remainders go to class 0. Each class is drawn from an endless cycle of seeded
   // permutations that continues across epochs, so every record is seen equally often.
   const want = present.length === 2 ? [Math.ceil(total / 2), Math.floor(total / 2)] : [total];
   const draws: number[] = [];
   present.forEach((list, c) => {
-    const k = want[c]!;
-    const perms = new Map<number, number[]>();
-    // Draws epoch * k .. (epoch + 1) * k - 1 of this class's endless cycle.
-    for (let j = epoch * k; j < (epoch + 1) * k; j++) {
-      const cycle = Math.floor(j / list.length);
-      if (!perms.has(cycle)) perms.set(cycle, shuffleInPlace([...list], makeRng(hashSeed(seed, c, cycle, 0x42414c))));
-      draws.push(perms.get(cycle)![j % list.length]!);
+    // This epoch takes draws [from, to) of the cycle.
+    const [from, to] = [epoch * want[c]!, (epoch + 1) * want[c]!];
+    for (let cycle = Math.floor(from / list.length); cycle * list.length < to; cycle++) {
+      const perm = shuffleInPlace([...list], makeRng(hashSeed(seed, c, cycle, 0x42414c)));
+      const start = cycle * list.length;
+      draws.push(...perm.slice(Math.max(0, from - start), to - start));
     }
   });
   return shuffle(draws);
