@@ -156,28 +156,24 @@ interface CsvRow {
 /** Records an issue (skipped unless said otherwise). */
 type Report = (kind: IssueKind, id: string, path: string, detail: string, action?: DatasetIssue['action']) => void;
 
-/**
- * A CSV that cannot be read at all (binary data, broken quoting) is not one bad row: throw, naming the file and the
- * fix, with the parser's reason cut short and stripped of unprintable bytes.
- */
-function unreadableCsv(path: string, reason: string): Error {
-  return new Error(
-    `ossify: ${path} is not a readable CSV file (${reason}); ` +
-      'fix it (a header row with image_id and, optionally, fractured) or remove it',
-  );
-}
-
 async function readCsv(path: string, report: Report): Promise<CsvRow[]> {
+  // A CSV that cannot be read at all is not one bad row: throw, naming the file and the fix.
+  const unreadableCsv = (reason: string): Error =>
+    new Error(
+      `ossify: ${path} is not a readable CSV file (${reason}); ` +
+        'fix it (a header row with image_id and, optionally, fractured) or remove it',
+    );
   const text = await readFile(path, 'utf8');
   // Control characters other than tabs and line ends do not occur in text.
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) throw unreadableCsv(path, 'it holds binary data, not text');
+  if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) throw unreadableCsv('it holds binary data, not text');
   let rows: Record<string, string>[];
   try {
     rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true });
   } catch (e) {
+    // The parser's reason, cut short and stripped of unprintable bytes.
     const reason = (e as Error).message.split(',')[0]!;
-    throw unreadableCsv(path, reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 120));
+    throw unreadableCsv(reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 120));
   }
   const out: CsvRow[] = [];
   rows.forEach((r, i) => {

@@ -80,19 +80,18 @@ export async function decodeImage(source: string | Uint8Array, opts: DecodeOptio
     const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
     return { data: pixels, width: info.width, height: info.height, channels, truncated: failOn === 'none' };
   };
-  const fail = (e: unknown): ImageDecodeError => {
-    if (e instanceof ImageDecodeError) return e;
-    return new ImageDecodeError(classifyFailure(bytes, (e as Error).message), path, (e as Error).message);
+  const fail = (e: unknown): never => {
+    if (e instanceof ImageDecodeError) throw e;
+    throw new ImageDecodeError(classifyFailure(bytes, (e as Error).message), path, (e as Error).message);
   };
   try {
     return await run('warning');
   } catch (e) {
-    const err = fail(e);
-    if (err.kind !== 'truncated' || opts.truncated !== 'decode' || e instanceof ImageDecodeError) throw err;
-    return await run('none').catch((e2: unknown) => {
-      throw fail(e2);
-    });
+    // Decode what is there only when asked to, and sharp says the file ended early.
+    const cut = !(e instanceof ImageDecodeError) && classifyFailure(bytes, (e as Error).message) === 'truncated';
+    if (!cut || opts.truncated !== 'decode') fail(e);
   }
+  return run('none').catch(fail);
 }
 
 /** Result of {@link inspectImage}. */
