@@ -128,8 +128,8 @@ function halfToFloat(h: number): number {
 
 /** Float32 values of one tensor's little-endian bytes. */
 function convert(dtype: SafetensorsDType, bytes: Uint8Array, name: string): Float32Array {
-  // A copy: aligned for the typed array, and the result does not alias the file's bytes.
-  const raw = new DTYPES[dtype](bytes.slice().buffer);
+  // A copy (also of a Node Buffer, whose slice() is a view): aligned, and not aliasing the file's bytes.
+  const raw = new DTYPES[dtype](new Uint8Array(bytes).buffer);
   // F32 keeps its bits (NaN payloads too); BF16 is the top half of a float32 (bit-exact); F16 widens exactly.
   if (raw instanceof Float32Array) return raw;
   if (dtype === 'BF16') return new Float32Array(Uint32Array.from(raw as Uint16Array, (h) => h << 16).buffer);
