@@ -14,16 +14,18 @@ import {
   ImageDecodeError,
   inspectImage,
   loadImage,
-  NO_AUGMENT,
   sampleAugmentation,
+  type AugmentParams,
 } from '../src/data/images.js';
-import { normalizeInto, resizeBilinear } from '../src/data/pixels.js';
+import { normalizePixels, resizeBilinear } from '../src/data/pixels.js';
 import { BatchLoader, classWeights, epochOrder } from '../src/data/loader.js';
 
 const SAMPLE = resolve(__dirname, '../data/fracatlas-sample');
 const FR = join(SAMPLE, 'images/Fractured');
 const NF = join(SAMPLE, 'images/Non_fractured');
 let tmp: string;
+/** Identity augmentation. */
+const NO_AUGMENT: AugmentParams = { flip: false, rotationDeg: 0, zoom: 1, brightness: 0, contrast: 1 };
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'ossify-data-'));
@@ -312,9 +314,9 @@ describe('image pipeline', () => {
   });
 
   it('normalizes per backbone and replicates gray to 3 channels', () => {
-    const inc = normalizeInto([0, 127.5, 255], 3, 1, 'inception');
+    const inc = normalizePixels([0, 127.5, 255], 3, 1, 'inception');
     expect(Array.from(inc)).toEqual([-1, -1, -1, 0, 0, 0, 1, 1, 1]);
-    const den = normalizeInto([255, 0, 51], 1, 3, 'densenet');
+    const den = normalizePixels([255, 0, 51], 1, 3, 'densenet');
     expect(den[0]).toBeCloseTo((1 - 0.485) / 0.229, 5);
     expect(den[1]).toBeCloseTo((0 - 0.456) / 0.224, 5);
     expect(den[2]).toBeCloseTo((0.2 - 0.406) / 0.225, 5);

@@ -113,6 +113,13 @@ describe('safetensors encode/decode', () => {
     expect(text.trimEnd()).toBe('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}');
   });
 
+  it('decodes a Node Buffer from the shared pool into tensors of their own', () => {
+    const bytes = Buffer.from(encodeSafetensors(new Map([['w', { shape: [2], data: new Float32Array([1, -2]) }]])));
+    const w = decodeSafetensors(bytes).tensors.get('w')!;
+    expect(Array.from(w.data)).toEqual([1, -2]);
+    expect(w.data.buffer.byteLength).toBe(8);
+  });
+
   it('reads F16, BF16, F64 and integer dtypes, converting to float32', () => {
     const f16 = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x7bff, 0xfc00, 0x8000, 0x3555]);
     const f16want = [1, -2, 2 ** -24, 65504, -Infinity, -0, 0.333251953125];

@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import { join, resolve } from 'node:path';
 import { decodeImage, loadImage } from '../src/data/images.js';
-import { modelInput, normalizeInto, resizeBilinear } from '../src/data/pixels.js';
+import { modelInput, normalizePixels, resizeBilinear } from '../src/data/pixels.js';
 
 const SAMPLE = resolve(import.meta.dirname, '../data/fracatlas-sample/images');
 
@@ -38,7 +38,7 @@ describe('modelInput', () => {
   it('reads RGB and RGBA colour pixels alike (alpha dropped) and matches resize then scaling', () => {
     const [w, h] = [7, 5];
     const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37 + 11) % 256);
-    const want = normalizeInto(resizeBilinear(rgb, w, h, 3, 4, 4), 16, 3, 'densenet');
+    const want = normalizePixels(resizeBilinear(rgb, w, h, 3, 4, 4), 16, 3, 'densenet');
     const fromRgb = modelInput({ data: rgb, width: w, height: h, channels: 3 }, 4, 'densenet');
     const rgba = toRgba(rgb, 3);
     for (let i = 3; i < rgba.length; i += 4) rgba[i] = 17; // alpha plays no part

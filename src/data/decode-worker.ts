@@ -1,9 +1,4 @@
-/**
- * worker_threads entry of the batch loader (dist/decode-worker.js, a tsup entry; found and, from the TypeScript
- * sources, bundled by loader.ts): runs {@link DecodeTask}s, answers {@link DecodeResult}s with the pixel buffer
- * transferred.
- * @module
- */
+/** worker_threads entry of the batch loader (a tsup entry): runs {@link DecodeTask}s, transfers the pixels back. */
 import { parentPort } from 'node:worker_threads';
 import { runDecodeTask, type DecodeTask } from './images.js';
 

@@ -32,9 +32,9 @@ export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
 /** One usable image. */
 export interface FracRecord {
-  /** Image id: the file name without extension (e.g. "IMG0000016"). */
+  /** The file name without extension (e.g. "IMG0000016"). */
   id: string;
-  /** Absolute or root-relative path of the image file (as joined from the root given). */
+  /** The image file, joined to the root given. */
   path: string;
   /** 1 = fractured, 0 = non-fractured (from the folder). */
   label: 0 | 1;
@@ -84,11 +84,11 @@ export interface DatasetSummary {
   seed: number;
   /** Image files found in the two folders (before checks). */
   filesFound: number;
-  /** Files in the image folders that are not images by extension (ignored). */
+  /** Files in the image folders that are not images by extension. */
   ignoredFiles: string[];
   issues: DatasetIssue[];
   issueCounts: Partial<Record<IssueKind, number>>;
-  /** Number of images/rows left out. */
+  /** Number of images and rows left out. */
   skipped: number;
 }
 
@@ -134,13 +134,17 @@ function idOf(name: string): string {
   return IMAGE_EXT.has(extname(b).toLowerCase()) ? b.slice(0, -extname(b).length) : b;
 }
 
-function parseLabel(v: unknown): 0 | 1 | null {
-  const s = String(v ?? '')
-    .trim()
-    .toLowerCase();
+function parseLabel(v: string | undefined): 0 | 1 | null {
+  const s = (v ?? '').trim().toLowerCase();
   if (s === '1' || s === '1.0' || s === 'true' || s === 'fractured') return 1;
   if (s === '0' || s === '0.0' || s === 'false' || s === 'non_fractured' || s === 'non-fractured') return 0;
   return null;
+}
+
+/** An image file found in a class folder. */
+interface ImageFile {
+  path: string;
+  label: 0 | 1;
 }
 
 interface CsvRow {
@@ -152,31 +156,24 @@ interface CsvRow {
 /** Records an issue (skipped unless said otherwise). */
 type Report = (kind: IssueKind, id: string, path: string, detail: string, action?: DatasetIssue['action']) => void;
 
-/**
- * A CSV that cannot be read at all (binary data, broken quoting) is not one bad row: throw, naming the file and the
- * fix, with the parser's reason cut short and stripped of unprintable bytes.
- */
-function unreadableCsv(path: string, reason: string): Error {
-  return new Error(
-    `ossify: ${path} is not a readable CSV file (${reason}); ` +
-      'fix it (a header row with image_id and, optionally, fractured) or remove it',
-  );
-}
-
 async function readCsv(path: string, report: Report): Promise<CsvRow[]> {
+  // A CSV that cannot be read at all is not one bad row: throw, naming the file and the fix.
+  const unreadableCsv = (reason: string): Error =>
+    new Error(
+      `ossify: ${path} is not a readable CSV file (${reason}); ` +
+        'fix it (a header row with image_id and, optionally, fractured) or remove it',
+    );
   const text = await readFile(path, 'utf8');
   // Control characters other than tabs and line ends do not occur in text.
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) throw unreadableCsv(path, 'it holds binary data, not text');
+  if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) throw unreadableCsv('it holds binary data, not text');
   let rows: Record<string, string>[];
   try {
     rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true });
   } catch (e) {
-    const reason = (e as Error).message
-      .split(',')[0]
-      .replace(/[^\x20-\x7e]/g, '?')
-      .slice(0, 120);
-    throw unreadableCsv(path, reason);
+    // The parser's reason, cut short and stripped of unprintable bytes.
+    const reason = (e as Error).message.split(',')[0]!;
+    throw unreadableCsv(reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 120));
   }
   const out: CsvRow[] = [];
   rows.forEach((r, i) => {
@@ -233,15 +230,12 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
   const issues: DatasetIssue[] = [];
   const report: Report = (kind, id, path, detail, action = 'skipped') =>
     issues.push({ kind, id, path, detail, action });
-  const mismatch = (where: string, id: string, label: 0 | 1, f: { path: string; label: 0 | 1 }): void =>
-    report('label-mismatch', id, f.path, `${where} says fractured=${label}, folder says ${f.label}`);
   const ignoredFiles: string[] = [];
   if (!existsSync(join(root, 'images'))) throw new Error(`readFracAtlas: ${root} has no images/ folder`);
 
   // 1. Image files; the folder is the label.
-  const files = new Map<string, { path: string; label: 0 | 1 }>();
+  const files = new Map<string, ImageFile>();
   const dupes = new Set<string>();
-  let filesFound = 0;
   for (const [dir, label] of Object.entries(CLASS_DIRS)) {
     const full = join(root, 'images', dir);
     if (!existsSync(full)) continue;
@@ -251,33 +245,34 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
       const prev = files.get(id);
       if (!IMAGE_EXT.has(extname(name).toLowerCase())) ignoredFiles.push(path);
       else if (prev) {
-        filesFound++;
         dupes.add(id);
         report('duplicate-id', id, path, `also at ${prev.path}`);
-      } else {
-        filesFound++;
-        files.set(id, { path, label });
-      }
+      } else files.set(id, { path, label });
     }
   }
+  // Every image file so far is in `files` or a reported duplicate.
+  const filesFound = files.size + issues.length;
   for (const id of dupes) files.delete(id);
+
+  /** The image of a CSV row whose label agrees with its folder; a missing image or another label is reported. */
+  const imageOf = (row: CsvRow, csv: string): ImageFile | undefined => {
+    const f = files.get(row.id);
+    const where = `${basename(csv)} row ${row.line}`;
+    if (f && (row.label === null || row.label === f.label)) return f;
+    if (f) report('label-mismatch', row.id, f.path, `${where} says fractured=${row.label}, folder says ${f.label}`);
+    // An image already reported (duplicate, mislabelled) is not missing.
+    else if (!dupes.has(row.id) && !issues.some((i) => i.id === row.id && i.kind !== 'not-in-csv')) {
+      report('missing-file', row.id, csv, `${where} has no image in images/Fractured or images/Non_fractured`);
+    }
+    return undefined;
+  };
 
   // 2. dataset.csv cross-check.
   const datasetCsv = join(root, 'dataset.csv');
   if (existsSync(datasetCsv)) {
-    const listed = new Set<string>();
-    for (const row of await readCsv(datasetCsv, report)) {
-      listed.add(row.id);
-      const f = files.get(row.id);
-      if (dupes.has(row.id)) continue;
-      const noImage = `row ${row.line} has no image in images/Fractured or images/Non_fractured`;
-      if (!f) {
-        report('missing-file', row.id, datasetCsv, noImage);
-      } else if (row.label !== null && row.label !== f.label) {
-        mismatch(`dataset.csv row ${row.line}`, row.id, row.label, f);
-        files.delete(row.id);
-      }
-    }
+    const rows = await readCsv(datasetCsv, report);
+    for (const row of rows) if (!imageOf(row, datasetCsv)) files.delete(row.id);
+    const listed = new Set(rows.map((r) => r.id));
     for (const [id, f] of files) {
       if (!listed.has(id)) report('not-in-csv', id, f.path, 'no dataset.csv row; label taken from the folder', 'kept');
     }
@@ -292,38 +287,29 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
     for (const id of files.keys()) splitOf.set(id, opts.assign);
   } else if (splitFiles.length > 0) {
     splitSource = 'split-files';
+    // Images with a mislabelled row or in two split files are left out.
     const conflicts = new Set<string>();
     for (const [split, path] of splitFiles) {
       for (const row of await readCsv(path, report)) {
-        const f = files.get(row.id);
         const prev = splitOf.get(row.id);
-        if (!f) {
-          if (!dupes.has(row.id) && !issues.some((i) => i.id === row.id && i.kind !== 'not-in-csv')) {
-            report('missing-file', row.id, path, `row ${row.line} has no image file`);
-          }
-        } else if (row.label !== null && row.label !== f.label) {
-          mismatch(`${basename(path)} row ${row.line}`, row.id, row.label, f);
-          conflicts.add(row.id);
-        } else {
+        if (!imageOf(row, path)) conflicts.add(row.id);
+        else {
           if (prev && prev !== split) {
-            report('split-conflict', row.id, f.path, `listed in ${prev}.csv and ${split}.csv`);
+            report('split-conflict', row.id, files.get(row.id)!.path, `listed in ${prev}.csv and ${split}.csv`);
             conflicts.add(row.id);
           }
           splitOf.set(row.id, split);
         }
       }
     }
-    for (const id of conflicts) {
-      splitOf.delete(id);
-      files.delete(id);
-    }
     for (const [id, f] of files) {
-      if (splitOf.has(id)) continue;
-      report('unassigned', id, f.path, 'listed in no splits/*.csv');
-      files.delete(id);
+      if (conflicts.has(id)) files.delete(id);
+      else if (!splitOf.has(id)) {
+        report('unassigned', id, f.path, 'listed in no splits/*.csv');
+        files.delete(id);
+      }
     }
   } else {
-    const ids = (label: 0 | 1): string[] => [...files.keys()].filter((id) => files.get(id)!.label === label).sort();
     const providerDir = join(root, 'Utilities', 'Fracture Split');
     const present = Object.keys(PROVIDER_SPLITS).filter((f) => existsSync(join(providerDir, f)));
     splitSource = present.length > 0 ? 'provider-fracture-split+seeded' : 'seeded';
@@ -337,17 +323,15 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
       }
     }
     // The images the provider did not place are cut in the same proportions, each class with its own seed.
-    const cut = (list: string[], s: number): void => {
-      const parts = seededSplit(list, s, opts.fractions);
-      for (const split of SPLITS) for (const id of parts[split]) if (!splitOf.has(id)) splitOf.set(id, split);
-    };
-    const unplaced = ids(1).filter((id) => !splitOf.has(id));
-    cut(ids(0), seed);
-    cut(unplaced, seed + 1);
+    for (const label of [0, 1]) {
+      const unplaced = [...files].filter(([id, f]) => f.label === label && !splitOf.has(id)).map(([id]) => id);
+      const parts = seededSplit(unplaced.sort(), seed + label, opts.fractions);
+      for (const split of SPLITS) for (const id of parts[split]) splitOf.set(id, split);
+    }
   }
 
   // 4. Verify image files.
-  const candidates = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const candidates = [...files].sort(([a], [b]) => (a < b ? -1 : 1)); // ids are unique
   const records: FracRecord[] = [];
   const checks =
     verify === 'none'

@@ -1,23 +1,20 @@
 /**
  * Image pipeline for X-ray classification; {@link loadImage} runs its steps in order:
- * 1. **Decode** with sharp (libvips): JPEG (baseline, progressive), PNG, WebP; gray stays 1 channel, colour becomes
- *    sRGB 3 channels, alpha is dropped, EXIF orientation is not applied (as PIL/Keras loaders). Strict (`failOn:
- *    'warning'`): a truncated or corrupt file is an {@link ImageDecodeError}, unless `truncated: 'decode'` (libjpeg
- *    then fills the missing rows with gray).
- * 2. **Resize** to the model input with {@link resizeBilinear} (PIL's BILINEAR, `tf.image.resize(bilinear,
- *    antialias=True)`); aspect ratio not kept, as Keras' `target_size`. Not sharp's resize: its linear kernel samples
- *    off the half-pixel-centre grid when enlarging (FracAtlas images are enlarged along one axis) and box-shrinks first
- *    beyond about 3x.
- * 3. **Augment** (optional, training): flip, small rotation and zoom (one inverse affine map, bilinear, 'reflect'
- *    fill), brightness and contrast, clipped to [0, 255]; parameters from {@link sampleAugmentation}(seed, epoch, key),
- *    so the same triple always gives the same image.
- * 4. **Normalize** per backbone to 3 channels (gray replicated): see {@link normalizeInto}.
+ * 1. **Decode** with sharp: JPEG, PNG, WebP; gray stays 1 channel, colour becomes sRGB, alpha is dropped, EXIF
+ *    orientation is not applied (as PIL/Keras loaders). Strict: a truncated or corrupt file is an
+ *    {@link ImageDecodeError}, unless `truncated: 'decode'` (libjpeg then fills the missing rows with gray).
+ * 2. **Resize** with {@link resizeBilinear}, aspect ratio not kept (Keras' `target_size`). Not sharp's resize: it
+ *    samples off the half-pixel-centre grid when enlarging and box-shrinks first beyond about 3x.
+ * 3. **Augment** (optional): flip, rotation and zoom (one inverse affine map, bilinear, 'reflect' fill), brightness and
+ *    contrast, clipped to [0, 255]; parameters from {@link sampleAugmentation}(seed, epoch, key), so a triple always
+ *    gives the same image.
+ * 4. **Normalize** per backbone to 3 channels: {@link normalizePixels}.
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { hashSeed, makeRng } from './rng.js';
-import { normalizeInto, resizeBilinear, type Backbone } from './pixels.js';
+import { normalizePixels, resizeBilinear, type Backbone } from './pixels.js';
 
 /** Why an image could not be used. */
 export type ImageErrorKind = 'missing-file' | 'truncated' | 'corrupt' | 'unsupported';
@@ -45,9 +42,8 @@ export interface DecodedImage {
 }
 
 /**
- * Classifies a failed decode of `bytes` from sharp's message. libvips keeps one error buffer for all threads, so under
- * concurrency sharp sometimes reports only "Warning treated as error due to failOn setting" without the warning
- * itself; a JPEG without its end-of-image marker is then still recognized as truncated.
+ * Classifies a failed decode of `bytes` from sharp's message. libvips shares one error buffer between threads, so the
+ * message may lack the warning itself: a JPEG without its end-of-image marker is then still recognized as truncated.
  */
 export function classifyFailure(bytes: Uint8Array, message: string): ImageErrorKind {
   if (/premature end of JPEG image|premature end of input|truncated|Unexpected end/i.test(message)) return 'truncated';
@@ -64,8 +60,7 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes an image file (or its bytes) to 8-bit HWC with sharp. Grayscale stays 1 channel, anything else becomes sRGB 3
- * channels; alpha is dropped.
+ * Decodes an image file (or its bytes) to 8-bit HWC: gray stays 1 channel, anything else becomes sRGB, without alpha.
  * @throws {@link ImageDecodeError} for a missing, truncated, corrupt or unsupported file.
  */
 export async function decodeImage(source: string | Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
@@ -85,19 +80,18 @@ export async function decodeImage(source: string | Uint8Array, opts: DecodeOptio
     const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
     return { data: pixels, width: info.width, height: info.height, channels, truncated: failOn === 'none' };
   };
-  const fail = (e: unknown): ImageDecodeError => {
-    if (e instanceof ImageDecodeError) return e;
-    return new ImageDecodeError(classifyFailure(bytes, (e as Error).message), path, (e as Error).message);
+  const fail = (e: unknown): never => {
+    if (e instanceof ImageDecodeError) throw e;
+    throw new ImageDecodeError(classifyFailure(bytes, (e as Error).message), path, (e as Error).message);
   };
   try {
     return await run('warning');
   } catch (e) {
-    const err = fail(e);
-    if (err.kind !== 'truncated' || opts.truncated !== 'decode' || e instanceof ImageDecodeError) throw err;
-    return await run('none').catch((e2: unknown) => {
-      throw fail(e2);
-    });
+    // Decode what is there only when asked to, and sharp says the file ended early.
+    const cut = !(e instanceof ImageDecodeError) && classifyFailure(bytes, (e as Error).message) === 'truncated';
+    if (!cut || opts.truncated !== 'decode') fail(e);
   }
+  return run('none').catch(fail);
 }
 
 /** Result of {@link inspectImage}. */
@@ -105,11 +99,9 @@ export type InspectResult =
   { ok: true; width: number; height: number; channels: number } | { ok: false; kind: ImageErrorKind; detail: string };
 
 /**
- * Checks that a file is a usable image without keeping its pixels.
- * - 'decode': full strict decode (sharp `failOn: 'warning'`); for JPEG, libjpeg's DCT-domain shrink-on-load keeps this
- *   cheap for large files while still reading all entropy-coded data, so truncation and corrupt segments are caught.
- * - 'markers': reads the header (sharp metadata) and checks the JPEG end-of-image marker (FFD9) within the last 1 KiB:
- *   catches truncation, not mid-file corruption.
+ * Checks that a file is a usable image without keeping its pixels. 'decode': a full strict decode (cheap for large
+ * JPEGs thanks to libjpeg's shrink-on-load, which still reads all entropy-coded data); 'markers': the header and the
+ * JPEG end-of-image marker only (catches truncation, not mid-file corruption).
  */
 export async function inspectImage(path: string, mode: 'decode' | 'markers' = 'decode'): Promise<InspectResult> {
   const bytes = await readBytes(path);
@@ -154,17 +146,17 @@ function hasJpegEnd(bytes: Uint8Array): boolean {
 // ---------------------------------------------------------------------------
 // Augmentation
 
-/** Ranges of the random augmentation (all optional; 0 / false disables a transform). */
+/** Ranges of the random augmentation ({@link DEFAULT_AUGMENT} where omitted; 0 / false disables a transform). */
 export interface AugmentOptions {
-  /** Horizontal flip with probability 0.5 (default true). */
+  /** Horizontal flip with probability 0.5. */
   flip?: boolean;
-  /** Maximum rotation in degrees, uniform in [-r, r] (default 10). */
+  /** Maximum rotation r in degrees: uniform in [-r, r]. */
   rotationDeg?: number;
-  /** Zoom range z: scale uniform in [1 - z, 1 + z], > 1 enlarges content (default 0.1). */
+  /** Zoom range z: scale uniform in [1 - z, 1 + z], > 1 enlarges content. */
   zoom?: number;
-  /** Brightness range b: adds uniform [-b, b] * 255 (default 0.1). */
+  /** Brightness range b: adds uniform [-b, b] * 255. */
   brightness?: number;
-  /** Contrast range c: factor uniform in [1 - c, 1 + c] about the channel mean (default 0.1). */
+  /** Contrast range c: factor uniform in [1 - c, 1 + c] about the channel mean. */
   contrast?: number;
 }
 
@@ -180,23 +172,17 @@ export const DEFAULT_AUGMENT: Required<AugmentOptions> = {
 /** One drawn set of augmentation parameters. */
 export interface AugmentParams {
   flip: boolean;
-  /** Rotation in degrees (counter-clockwise on screen). */
+  /** Degrees, counter-clockwise on screen. */
   rotationDeg: number;
-  /** Zoom scale (> 1 enlarges content). */
+  /** Scale; > 1 enlarges content. */
   zoom: number;
-  /** Additive brightness in 0..255 units. */
+  /** Added, in 0..255 units. */
   brightness: number;
-  /** Contrast factor. */
+  /** Factor about the channel mean. */
   contrast: number;
 }
 
-/** Identity augmentation. */
-export const NO_AUGMENT: AugmentParams = { flip: false, rotationDeg: 0, zoom: 1, brightness: 0, contrast: 1 };
-
-/**
- * Draws augmentation parameters deterministically from (seed, epoch, key), where key identifies the sample (e.g. its
- * index in the dataset).
- */
+/** Draws augmentation parameters deterministically from (seed, epoch, key), where key identifies the sample. */
 export function sampleAugmentation(seed: number, epoch: number, key: number, opts: AugmentOptions = {}): AugmentParams {
   const o = { ...DEFAULT_AUGMENT, ...opts };
   const rng = makeRng(hashSeed(seed, epoch, key, 0x417547));
@@ -212,10 +198,7 @@ export function sampleAugmentation(seed: number, epoch: number, key: number, opt
   };
 }
 
-/**
- * Half-sample symmetric reflection of a continuous coordinate into [0, n) ('reflect' fill: d c b a | a b c d | d c b
- * a).
- */
+/** Half-sample symmetric reflection of a coordinate into [0, n) ('reflect' fill: d c b a | a b c d | d c b a). */
 function reflectCoord(u: number, n: number): number {
   if (u >= 0 && u < n) return u; // common case: no modulo
   const period = 2 * n;
@@ -292,12 +275,12 @@ export function augmentImage(
 
 /** Options of {@link loadImage}. */
 export interface LoadImageOptions {
-  /** Output width in pixels (299 for InceptionV3, 224 for DenseNet121). */
+  /** Output width in pixels. */
   width: number;
   /** Output height in pixels. */
   height: number;
   backbone: Backbone;
-  /** Augmentation parameters to apply (draw them with {@link sampleAugmentation}); omitted: none. */
+  /** Augmentation parameters to apply ({@link sampleAugmentation}); none when omitted. */
   augment?: AugmentParams;
   /** How to treat a truncated JPEG (default 'error'). */
   truncated?: 'error' | 'decode';
@@ -320,7 +303,7 @@ export async function loadImage(path: string, opts: LoadImageOptions): Promise<L
   const img = await decodeImage(path, { truncated: opts.truncated });
   let pix = resizeBilinear(img.data, img.width, img.height, img.channels, opts.width, opts.height);
   if (opts.augment) pix = augmentImage(pix, opts.width, opts.height, img.channels, opts.augment);
-  const data = normalizeInto(pix, opts.width * opts.height, img.channels, opts.backbone);
+  const data = normalizePixels(pix, opts.width * opts.height, img.channels, opts.backbone);
   return {
     data,
     width: opts.width,
@@ -332,16 +315,10 @@ export async function loadImage(path: string, opts: LoadImageOptions): Promise<L
   };
 }
 
-/** One image for {@link loadImage} in a decode worker (structured-clonable). */
-export interface DecodeTask {
-  /** Task id, echoed in the result. */
+/** One image for {@link loadImage} in a decode worker (structured-clonable; `id` is echoed in the result). */
+export interface DecodeTask extends LoadImageOptions {
   id: number;
   path: string;
-  width: number;
-  height: number;
-  backbone: Backbone;
-  augment?: AugmentParams;
-  truncated: 'error' | 'decode';
 }
 
 /** Result of a {@link DecodeTask}. `data` is transferred, not copied, from a worker. */

@@ -1,13 +1,8 @@
 /**
  * Batches of decoded images, prepared ahead of the consumer by a small pool of worker threads: `new
- * BatchLoader({records, batchSize, backbone, ...})`, then `for await (const b of loader.epoch(e))` per epoch (`b.x`
- * NHWC float32, `b.labels` int32; `loader.lastStats.waitMs` is the time the consumer waited for data), and
- * `loader.close()` at the end.
- *
- * The worker code ({@link resolveDecodeWorker}): `decode-worker.js` beside this module in the built package (a tsup
- * entry); from the TypeScript sources (vitest), decode-worker.ts bundled in memory with esbuild and started from a
- * `data:` URL; otherwise (no worker file, no esbuild, `workers: 0`, browser) the same code ({@link runDecodeTask}) in
- * the main thread, where resizing and augmentation then compete with the consumer. `loader.mode()` says which.
+ * BatchLoader({records, batchSize, backbone, ...})`, `for await (const b of loader.epoch(e))` per epoch, then
+ * `loader.close()`. Without a worker entry ({@link resolveDecodeWorker}), or with `workers: 0`, the same code
+ * ({@link runDecodeTask}) runs in the main thread, competing with the consumer; `loader.mode()` says which.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -29,27 +24,23 @@ import { hashSeed, makeRng, shuffleInPlace } from './rng.js';
 /** How a loader decodes: in worker threads, or in the main thread as a fallback. */
 export type DecodeMode = 'workers' | 'main-thread';
 
-/** A located worker entry. */
+/** A located worker entry: the built decode-worker.js, or an esbuild bundle of decode-worker.ts (a `data:` URL). */
 export interface WorkerEntry {
   url: URL;
-  /** 'file': built decode-worker.js; 'bundled-from-source': esbuild bundle of decode-worker.ts. */
   source: 'file' | 'bundled-from-source';
 }
 
 let bundledWorker: Promise<WorkerEntry | null> | undefined;
 
 /**
- * Finds the decode worker: the built `decode-worker.js` beside this module, or, when running from .ts sources, an
- * in-memory esbuild bundle of decode-worker.ts.
- * @returns null when neither is available (then decode in the main thread).
+ * Finds the decode worker: `decode-worker.js` beside this module (a tsup entry), or, from the .ts sources (vitest), an
+ * in-memory esbuild bundle of decode-worker.ts; null when neither is available (browser, no esbuild).
  */
 export async function resolveDecodeWorker(): Promise<WorkerEntry | null> {
   const here = import.meta.url;
   if (!here.startsWith('file:')) return null;
-  for (const rel of ['./decode-worker.js', './data/decode-worker.js']) {
-    const url = new URL(rel, here);
-    if (existsSync(fileURLToPath(url))) return { url, source: 'file' };
-  }
+  const built = new URL('./decode-worker.js', here);
+  if (existsSync(fileURLToPath(built))) return { url: built, source: 'file' };
   const src = new URL('./decode-worker.ts', here);
   if (!here.endsWith('.ts') || !existsSync(fileURLToPath(src))) return null;
   bundledWorker ??= bundleWorkerFromSource(src).catch(() => null);
@@ -84,10 +75,8 @@ async function bundleWorkerFromSource(src: URL): Promise<WorkerEntry | null> {
   });
   const text = out.outputFiles?.[0]?.text;
   if (!text) return null;
-  return {
-    url: new URL(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`),
-    source: 'bundled-from-source',
-  };
+  const url = new URL(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`);
+  return { url, source: 'bundled-from-source' };
 }
 
 /** Tasks in flight per worker: sharp's native decoding of one overlaps the JS resize/augment of the other. */
@@ -98,61 +87,53 @@ interface Job {
   resolve: (r: DecodeResult) => void;
 }
 
-interface PoolWorker {
-  worker: Worker;
-  busy: number;
-  alive: boolean;
+/** Where tasks run: a worker thread, or (no `worker`) the main thread; `jobs`: those sent, by task id. */
+interface Lane {
+  jobs: Map<number, Job>;
+  worker?: Worker;
 }
 
 /**
- * A small pool of decode workers (FIFO queue, {@link PER_WORKER} tasks in flight per worker); decodes in the main
- * thread when no worker entry is found or all workers died.
+ * A small pool of decode workers: a FIFO queue, each task sent to the least busy lane with room. Without live
+ * workers (none found, `size` 0, or all died) the main thread takes as many tasks as one worker.
  */
 class DecodePool {
-  private workers: PoolWorker[] = [];
+  private workers: Lane[] = [];
+  private readonly mainThread: Lane = { jobs: new Map() };
   private queue: Job[] = [];
-  /** Jobs sent to a worker, by task id. */
-  private pending = new Map<number, Job & { owner: PoolWorker }>();
-  private mainBusy = 0;
+  readonly mode: DecodeMode;
 
-  private constructor(readonly mode: DecodeMode) {}
-
-  /** Starts `size` workers (0, or no worker entry found: decodes in the main thread). */
-  static async create(size: number): Promise<DecodePool> {
-    const found = size <= 0 ? null : await resolveDecodeWorker();
-    if (!found) return new DecodePool('main-thread');
-    const pool = new DecodePool('workers');
-    for (let i = 0; i < size; i++) pool.spawn(found.url);
-    return pool;
+  constructor(url: URL | null, size: number) {
+    this.mode = url ? 'workers' : 'main-thread';
+    for (let i = 0; url && i < size; i++) this.spawn(url);
   }
 
   private spawn(url: URL): void {
-    const w: PoolWorker = { worker: new Worker(url), busy: 0, alive: true };
-    w.worker.unref();
-    w.worker.on('message', (res: DecodeResult) => {
-      const p = this.pending.get(res.id);
-      if (!p) return;
-      this.pending.delete(res.id);
-      w.busy--;
-      // Idle workers must not keep the process alive if the user forgets close().
-      if (w.busy === 0) w.worker.unref();
-      p.resolve(res);
-      this.pump();
-    });
+    const worker = new Worker(url);
+    const lane: Lane = { jobs: new Map(), worker };
+    worker.unref();
+    worker.on('message', (res: DecodeResult) => this.finish(lane, res));
     // A dead worker's tasks run elsewhere (or in this thread if none is left).
     const fail = (): void => {
-      if (!w.alive) return;
-      w.alive = false;
-      for (const [id, p] of this.pending) {
-        if (p.owner !== w) continue;
-        this.pending.delete(id);
-        this.queue.unshift({ task: p.task, resolve: p.resolve });
-      }
+      if (!this.workers.includes(lane)) return;
+      this.workers = this.workers.filter((l) => l !== lane);
+      this.queue.unshift(...lane.jobs.values());
+      lane.jobs.clear();
       this.pump();
     };
-    w.worker.on('error', fail);
-    w.worker.on('exit', fail);
-    this.workers.push(w);
+    worker.on('error', fail);
+    worker.on('exit', fail);
+    this.workers.push(lane);
+  }
+
+  private finish(lane: Lane, res: DecodeResult): void {
+    const job = lane.jobs.get(res.id);
+    if (!job) return;
+    lane.jobs.delete(res.id);
+    // Idle workers must not keep the process alive if the user forgets close().
+    if (lane.jobs.size === 0) lane.worker?.unref();
+    job.resolve(res);
+    this.pump();
   }
 
   /** Decodes one task (never rejects: failures come back as `{ok: false}`). */
@@ -169,25 +150,17 @@ class DecodePool {
   }
 
   private pump(): void {
-    const live = this.workers.filter((w) => w.alive);
+    const lanes = this.workers.length > 0 ? this.workers : [this.mainThread];
     while (this.queue.length > 0) {
-      let best: PoolWorker | undefined;
-      for (const w of live) if (w.busy < PER_WORKER && (!best || w.busy < best.busy)) best = w;
-      // Without live workers, the main thread takes as many tasks as one worker (flat memory, meaningful times).
-      if (!best && (live.length > 0 || this.mainBusy >= PER_WORKER)) return;
-      const { task, resolve } = this.queue.shift()!;
-      if (best) {
-        best.busy++;
-        best.worker.ref();
-        this.pending.set(task.id, { resolve, owner: best, task });
-        best.worker.postMessage(task);
+      const lane = lanes.reduce((best, l) => (l.jobs.size < best.jobs.size ? l : best));
+      if (lane.jobs.size >= PER_WORKER) return;
+      const job = this.queue.shift()!;
+      lane.jobs.set(job.task.id, job);
+      if (lane.worker) {
+        lane.worker.ref();
+        lane.worker.postMessage(job.task);
       } else {
-        this.mainBusy++;
-        void runDecodeTask(task).then((r) => {
-          this.mainBusy--;
-          resolve(r);
-          this.pump();
-        });
+        void runDecodeTask(job.task).then((res) => this.finish(lane, res));
       }
     }
   }
@@ -195,10 +168,9 @@ class DecodePool {
   /** Terminates the workers. */
   async close(): Promise<void> {
     this.queue.length = 0;
-    const ws = this.workers;
+    const lanes = this.workers;
     this.workers = [];
-    for (const w of ws) w.alive = false;
-    await Promise.all(ws.map((w) => w.worker.terminate()));
+    await Promise.all(lanes.map((l) => l.worker!.terminate()));
   }
 }
 
@@ -233,9 +205,7 @@ export interface LoaderOptions {
   workers?: number;
   /** Drop the last incomplete batch (default false). */
   dropLast?: boolean;
-  /**
-   * Truncated JPEG at load time: 'error' (default: left out of the batch, listed in stats) or 'decode' (gray-filled).
-   */
+  /** Truncated JPEG at load time: 'error' (default; left out of the batch, listed in stats) or 'decode' (gray fill). */
   truncated?: 'error' | 'decode';
 }
 
@@ -243,15 +213,15 @@ export interface LoaderOptions {
 export interface Batch {
   /** Index of the batch in its epoch. */
   index: number;
-  /** Images, NHWC [size, height, width, 3], normalized for the backbone. */
+  /** Images, NHWC, normalized for the backbone. */
   x: Float32Array;
-  /** Labels as class indices (1 = fractured). */
+  /** Class indices (1 = fractured). */
   labels: Int32Array;
   /** Labels in the requested format: `labels` itself, or one-hot [size, 2]. */
   y: Int32Array | Float32Array;
   /** Record ids, in batch order. */
   ids: string[];
-  /** Number of images (smaller than batchSize for a last batch or when files failed). */
+  /** Number of images (fewer than batchSize for a last batch or when files failed). */
   size: number;
   /** [size, height, width, 3] */
   shape: [number, number, number, number];
@@ -265,18 +235,18 @@ export interface LoadFailure {
   message: string;
 }
 
-/** Data-side measurements of one epoch. */
+/** Data-side measurements of one epoch (times in ms). */
 export interface EpochDataStats {
   epoch: number;
   batches: number;
   samples: number;
-  /** Total time the consumer waited inside the iterator for the next batch (ms). */
+  /** Time the consumer waited inside the iterator. */
   waitMs: number;
-  /** Part of waitMs spent waiting for the first batch (pipeline start-up). */
+  /** Part of waitMs spent on the first batch (pipeline start-up). */
   firstWaitMs: number;
-  /** Wall time from the first request to the end of the epoch (ms). */
+  /** From the first request to the end of the epoch. */
   wallMs: number;
-  /** Sum of per-image decode times in the workers (ms; > wallMs when workers overlap). */
+  /** Sum of per-image decode times (> wallMs when workers overlap). */
   decodeMs: number;
   /** Images left out of their batch. */
   failed: LoadFailure[];
@@ -292,19 +262,13 @@ export interface EpochDataStats {
  */
 export function classWeights(labels: ArrayLike<number> | readonly FracRecord[]): [number, number] {
   const n = labels.length;
-  let n1 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = labels[i]!;
-    n1 += (typeof v === 'number' ? v : v.label) === 1 ? 1 : 0;
-  }
+  const labelOf = (v: number | FracRecord): number => (typeof v === 'number' ? v : v.label);
+  const n1 = Array.from(labels, labelOf).filter((l) => l === 1).length;
   const n0 = n - n1;
   return [n0 > 0 ? n / (2 * n0) : 0, n1 > 0 ? n / (2 * n1) : 0];
 }
 
-/**
- * The sample order of one epoch as indices into `records` (exported for tests and for trainers that want to log it).
- * Depends only on the options and the epoch.
- */
+/** The sample order of one epoch as indices into `records`; depends only on the options and the epoch. */
 export function epochOrder(
   records: readonly FracRecord[],
   epoch: number,
@@ -320,31 +284,29 @@ export function epochOrder(
   const total = opts.epochSize ?? n;
   const present = byClass.filter((c) => c.length > 0);
   if (present.length === 0) return [];
-  // Equal shares; odd remainders go to class 0. Each class is drawn from a cycle of
+  // Equal shares; odd remainders go to class 0. Each class is drawn from an endless cycle of seeded
   // permutations that continues across epochs, so every record is seen equally often.
   const want = present.length === 2 ? [Math.ceil(total / 2), Math.floor(total / 2)] : [total];
   const draws: number[] = [];
   present.forEach((list, c) => {
-    const k = want[c]!;
-    const start = epoch * k; // position in this class's infinite cycle
-    const cycleLen = list.length;
-    let cycle = -1;
-    let perm: number[] = [];
-    for (let j = start; j < start + k; j++) {
-      if (Math.floor(j / cycleLen) !== cycle) {
-        cycle = Math.floor(j / cycleLen);
-        perm = shuffleInPlace([...list], makeRng(hashSeed(seed, c, cycle, 0x42414c)));
-      }
-      draws.push(perm[j % cycleLen]!);
+    // This epoch takes draws [from, to) of the cycle.
+    const [from, to] = [epoch * want[c]!, (epoch + 1) * want[c]!];
+    for (let cycle = Math.floor(from / list.length); cycle * list.length < to; cycle++) {
+      const perm = shuffleInPlace([...list], makeRng(hashSeed(seed, c, cycle, 0x42414c)));
+      const start = cycle * list.length;
+      draws.push(...perm.slice(Math.max(0, from - start), to - start));
     }
   });
   return shuffle(draws);
 }
 
-/**
- * Iterates batches of one split, decoding up to `prefetch` batches ahead of the consumer in worker threads. Create
- * once, call {@link BatchLoader.epoch} per epoch, {@link BatchLoader.close} at the end.
- */
+/** One sample of an epoch: its record and its augmentation key. */
+interface Draw {
+  record: FracRecord;
+  key: number;
+}
+
+/** Iterates batches of one split, decoding up to `prefetch` batches ahead of the consumer in worker threads. */
 export class BatchLoader {
   readonly width: number;
   readonly height: number;
@@ -367,7 +329,9 @@ export class BatchLoader {
 
   /** The decode pool (started on first use). */
   private decodePool(): Promise<DecodePool> {
-    this.pool ??= DecodePool.create(this.opts.workers ?? Math.min(4, availableParallelism()));
+    const size = this.opts.workers ?? Math.min(4, availableParallelism());
+    const found = size > 0 ? resolveDecodeWorker() : Promise.resolve(null);
+    this.pool ??= found.then((w) => new DecodePool(w?.url ?? null, size));
     return this.pool;
   }
 
@@ -378,53 +342,25 @@ export class BatchLoader {
 
   /** Batches of one epoch, in the seeded order for that epoch. Stopping early (break) cancels queued decoding. */
   async *epoch(epoch: number): AsyncGenerator<Batch, void, undefined> {
-    const o = this.opts;
     const t0 = performance.now();
     const pool = await this.decodePool();
-    const order = epochOrder(o.records, epoch, o);
-    const bs = o.batchSize;
-    const nb = this.batchesPerEpoch;
-    const prefetch = Math.max(0, o.prefetch ?? 2);
-    const augment = o.augment === true ? {} : o.augment || undefined;
-    const seen = new Map<number, number>();
-    const keys = order.map((ri) => {
-      const k = seen.get(ri) ?? 0;
-      seen.set(ri, k + 1);
-      return hashSeed(ri, k);
+    const repeats = new Map<number, number>();
+    // Each draw's augmentation key: its record and how often that record came before (balanced sampling repeats).
+    const draws = epochOrder(this.opts.records, epoch, this.opts).map((ri): Draw => {
+      const k = repeats.get(ri) ?? 0;
+      repeats.set(ri, k + 1);
+      return { record: this.opts.records[ri]!, key: hashSeed(ri, k) };
     });
-    const stats: EpochDataStats = {
-      epoch,
-      batches: 0,
-      samples: 0,
-      waitMs: 0,
-      firstWaitMs: 0,
-      wallMs: 0,
-      decodeMs: 0,
-      failed: [],
-      truncated: [],
-      mode: pool.mode,
-    };
+    const zeros = { batches: 0, samples: 0, waitMs: 0, firstWaitMs: 0, wallMs: 0, decodeMs: 0 };
+    const stats: EpochDataStats = { epoch, ...zeros, failed: [], truncated: [], mode: pool.mode };
+    const { batchSize, prefetch = 2 } = this.opts;
     const batches = new Map<number, Promise<Batch>>();
-    const decode = (ri: number, key: number): Promise<DecodeResult> =>
-      pool.run({
-        id: this.taskId++,
-        path: o.records[ri]!.path,
-        width: this.width,
-        height: this.height,
-        backbone: o.backbone,
-        truncated: o.truncated ?? 'error',
-        augment: augment ? sampleAugmentation(o.seed ?? 0, epoch, key, augment) : undefined,
-      });
-    const schedule = (b: number): void => {
-      if (b >= nb || batches.has(b)) return;
-      const idx = order.slice(b * bs, (b + 1) * bs);
-      const decoded = Promise.all(idx.map((ri, j) => decode(ri, keys[b * bs + j]!)));
-      const batch = decoded.then((r) => this.assemble(b, idx, r, stats));
-      batches.set(b, batch);
-    };
     try {
-      for (let b = 0; b < nb; b++) {
-        for (let k = b; k <= b + prefetch; k++) schedule(k);
+      for (let b = 0; b < this.batchesPerEpoch; b++) {
+        for (let k = b; k <= b + Math.max(0, prefetch) && k < this.batchesPerEpoch; k++) {
+          const batch = draws.slice(k * batchSize, (k + 1) * batchSize);
+          if (!batches.has(k)) batches.set(k, this.decodeBatch(pool, batch, k, epoch, stats));
+        }
         const w0 = performance.now();
         const batch = await batches.get(b)!;
         const waited = performance.now() - w0;
@@ -442,33 +378,50 @@ export class BatchLoader {
     }
   }
 
-  private assemble(index: number, idx: number[], results: DecodeResult[], stats: EpochDataStats): Batch {
+  /** Decodes one batch's draws and assembles the images that decoded; failures and truncations go to `stats`. */
+  private async decodeBatch(
+    pool: DecodePool,
+    draws: Draw[],
+    index: number,
+    epoch: number,
+    stats: EpochDataStats,
+  ): Promise<Batch> {
     const o = this.opts;
-    const px = this.width * this.height * 3;
-    const okCount = results.filter((r) => r.ok).length;
-    const x = new Float32Array(okCount * px);
-    const labels = new Int32Array(okCount);
-    const ids: string[] = [];
-    let j = 0;
+    const augment = o.augment === true ? {} : o.augment || undefined;
+    const results = await Promise.all(
+      draws.map(({ record, key }) =>
+        pool.run({
+          id: this.taskId++,
+          path: record.path,
+          width: this.width,
+          height: this.height,
+          backbone: o.backbone,
+          truncated: o.truncated ?? 'error',
+          augment: augment && sampleAugmentation(o.seed ?? 0, epoch, key, augment),
+        }),
+      ),
+    );
+    const kept: [FracRecord, Float32Array][] = [];
     results.forEach((r, i) => {
-      const rec = o.records[idx[i]!]!;
+      const { id, path } = draws[i]!.record;
       stats.decodeMs += r.ms;
-      if (!r.ok) {
-        stats.failed.push({ id: rec.id, path: rec.path, kind: r.kind, message: r.message });
-        return;
+      if (!r.ok) stats.failed.push({ id, path, kind: r.kind, message: r.message });
+      else {
+        if (r.truncated) stats.truncated.push(id);
+        kept.push([draws[i]!.record, r.data]);
       }
-      if (r.truncated) stats.truncated.push(rec.id);
-      x.set(r.data, j * px);
-      labels[j] = rec.label;
-      ids.push(rec.id);
-      j++;
     });
-    let y: Int32Array | Float32Array = labels;
-    if (o.labelFormat === 'onehot') {
-      y = new Float32Array(okCount * 2);
-      for (let i = 0; i < okCount; i++) y[i * 2 + labels[i]!] = 1;
-    }
-    return { index, x, labels, y, ids, size: okCount, shape: [okCount, this.height, this.width, 3] };
+    const size = kept.length;
+    const px = this.width * this.height * 3;
+    const x = new Float32Array(size * px);
+    kept.forEach(([, data], i) => x.set(data, i * px));
+    const labels = Int32Array.from(kept, ([rec]) => rec.label);
+    // One-hot [size, 2]: value k is sample k >> 1, class k % 2.
+    const oneHot = (): Float32Array =>
+      Float32Array.from({ length: size * 2 }, (_, k) => (labels[k >> 1] === k % 2 ? 1 : 0));
+    const y = o.labelFormat === 'onehot' ? oneHot() : labels;
+    const ids = kept.map(([rec]) => rec.id);
+    return { index, x, labels, y, ids, size, shape: [size, this.height, this.width, 3] };
   }
 
   /** Stops the workers. */

@@ -1,16 +1,14 @@
 /**
- * The browser-safe half of the image pipeline (no Node module): antialiased bilinear resizing and per-backbone input
- * scaling of decoded pixels. Node decodes files with sharp (`images.ts`), a page with `createImageBitmap`; both then
- * resize and scale here, so that a model sees the same numbers in both.
+ * The browser-safe half of the image pipeline: antialiased bilinear resizing and per-backbone input scaling of decoded
+ * pixels (decoded by sharp in Node, by `createImageBitmap` in a page), so that a model sees the same numbers in both.
  * @module
  */
 
-/** Input normalization convention of a backbone (see module doc). */
+/** Input normalization convention of a backbone (see {@link normalizePixels}). */
 export type Backbone = 'inception' | 'densenet' | 'raw';
 
-/** ImageNet channel means used by DenseNet121 preprocessing (Keras `imagenet_utils` 'torch' mode). */
+/** ImageNet channel means and standard deviations of DenseNet121's preprocessing (Keras `imagenet_utils` 'torch'). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-/** ImageNet channel standard deviations used by DenseNet121 preprocessing. */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 // ---------------------------------------------------------------------------
@@ -51,11 +49,9 @@ function axisCoeffs(inSize: number, outSize: number): AxisCoeffs {
 }
 
 /**
- * Resizes an HWC image with an antialiased bilinear (triangle) filter: half-pixel centres, support widened by the scale
- * factor when shrinking (so shrinking averages instead of aliasing), border weights renormalized. Same definition as
- * PIL's BILINEAR resize and `tf.image.resize(bilinear, antialias=True)`.
- * An image that already has the output size is copied as it is.
- * @returns Float32Array of outH * outW * channels values (same range as the input).
+ * Resizes an HWC image with an antialiased bilinear (triangle) filter, as PIL's BILINEAR and `tf.image.resize(bilinear,
+ * antialias=True)`: half-pixel centres, support widened by the scale factor when shrinking, border weights
+ * renormalized. An image that already has the output size is copied as it is.
  */
 export function resizeBilinear(
   src: ArrayLike<number>,
@@ -114,24 +110,18 @@ const AFFINE: Record<Backbone, { scale: number[]; bias: number[] }> = {
   raw: { scale: [1, 1, 1], bias: [0, 0, 0] },
 };
 
-/**
- * Writes an HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel NHWC float32 into `out` at element
- * offset `offset` (gray replicated to RGB).
- * @returns `out`
- */
-export function normalizeInto(
+/** An HWC image (values 0..255, 1 or 3 channels) as normalized 3-channel float32 (gray replicated to RGB). */
+export function normalizePixels(
   src: ArrayLike<number>,
   pixels: number,
   channels: 1 | 3,
   backbone: Backbone,
-  out: Float32Array = new Float32Array(pixels * 3),
-  offset = 0,
 ): Float32Array {
-  if (out.length < offset + pixels * 3) throw new Error('normalizeInto: output too small');
-  if (src.length < pixels * channels) throw new Error('normalizeInto: input too small');
+  if (src.length < pixels * channels) throw new Error('normalizePixels: input too small');
+  const out = new Float32Array(pixels * 3);
   // v * scale_c + bias_c: DenseNet (v / 255 - mean_c) / std_c, Inception v / 127.5 - 1, 'raw' v.
   const { scale, bias } = AFFINE[backbone];
-  for (let i = 0, o = offset; i < pixels; i++, o += 3) {
+  for (let i = 0, o = 0; i < pixels; i++, o += 3) {
     const at = i * channels; // gray is replicated to the three channels
     for (let c = 0; c < 3; c++) out[o + c] = src[channels === 1 ? at : at + c]! * scale[c]! + bias[c]!;
   }
@@ -141,12 +131,9 @@ export function normalizeInto(
 // ---------------------------------------------------------------------------
 // Decoded pixels -> model input
 
-/**
- * Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels. Without
- * `channels`, the count is `data.length / (width * height)`.
- */
+/** Decoded 8-bit pixels, row-major HWC: 1 (gray), 3 (RGB) or 4 (RGBA, as a canvas's `ImageData`) channels. */
 export interface PixelImage {
-  /** 0..255 values, `width * height * channels` of them, row by row (a canvas's `ImageData.data` fits). */
+  /** 0..255 values, `width * height * channels` of them (a canvas's `ImageData.data` fits). */
   data: ArrayLike<number>;
   /** Width in pixels. */
   width: number;
@@ -185,5 +172,5 @@ export function modelInput(image: PixelImage, size: number, backbone: Backbone):
     for (let i = 0; i < pixels; i++) for (let k = 0; k < c; k++) kept[i * c + k] = data[i * channels + k]!;
     src = kept;
   }
-  return normalizeInto(resizeBilinear(src, width, height, c, size, size), size * size, c, backbone);
+  return normalizePixels(resizeBilinear(src, width, height, c, size, size), size * size, c, backbone);
 }

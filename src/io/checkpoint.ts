@@ -15,19 +15,19 @@ import {
 
 /** Prefix of optimizer slot tensors in a checkpoint file. */
 export const OPTIMIZER_PREFIX = 'optimizer.';
-/** Metadata key and value that mark a file as an ossify checkpoint (format version). */
-export const CHECKPOINT_FORMAT_KEY = 'ossify.checkpoint';
-export const CHECKPOINT_FORMAT_VERSION = '1';
+/** Metadata key and value (the format version) that mark a file as an ossify checkpoint. */
+const FORMAT_KEY = 'ossify.checkpoint';
+const FORMAT_VERSION = '1';
 
-/** What a checkpoint holds. */
+/** What a checkpoint holds; `config` and `state` are any JSON-serialisable objects. */
 export interface Checkpoint {
   /** Model parameters and buffers (e.g. BN moving statistics) by name. */
   weights: Map<string, TensorData>;
-  /** Optimizer slots by the optimizer's own keys (e.g. `m.conv2d.kernel`, `v.conv2d.kernel`). */
+  /** Optimizer slots by the optimizer's own keys (e.g. `m.conv2d.kernel`). */
   optimizer?: Map<string, TensorData>;
-  /** The run configuration (any JSON-serialisable object). */
+  /** The run configuration. */
   config: object;
-  /** Training state: epoch, step, best val loss, RNG seed, ... (any JSON-serialisable object). */
+  /** Training state: epoch, step, best val loss, RNG seed, ... */
   state: object;
 }
 
@@ -56,7 +56,7 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
     return s;
   };
   return encodeSafetensors(all, {
-    [CHECKPOINT_FORMAT_KEY]: CHECKPOINT_FORMAT_VERSION,
+    [FORMAT_KEY]: FORMAT_VERSION,
     config: json('config', ckpt.config),
     state: json('state', ckpt.state),
   });
@@ -68,10 +68,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<bytes>'): Checkpo
 }
 
 function fromDecoded({ tensors, metadata }: DecodedSafetensors, source: string): Checkpoint {
-  if (metadata[CHECKPOINT_FORMAT_KEY] !== CHECKPOINT_FORMAT_VERSION) {
+  if (metadata[FORMAT_KEY] !== FORMAT_VERSION) {
     throw new Error(
-      `checkpoint ${source}: not an ossify checkpoint (metadata '${CHECKPOINT_FORMAT_KEY}' is ` +
-        `${JSON.stringify(metadata[CHECKPOINT_FORMAT_KEY])}, expected '${CHECKPOINT_FORMAT_VERSION}')`,
+      `checkpoint ${source}: not an ossify checkpoint (metadata '${FORMAT_KEY}' is ` +
+        `${JSON.stringify(metadata[FORMAT_KEY])}, expected '${FORMAT_VERSION}')`,
     );
   }
   const parse = (key: string): object => {

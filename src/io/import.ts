@@ -1,6 +1,6 @@
 /**
- * Matching pretrained tensors to a model's parameters by name, with shape checks and a report (the Keras and PyTorch
- * importers; tensors already in our naming and layout: HWIO conv and `[in, out]` dense kernels).
+ * The one "named arrays -> model parameters" step of the Keras, PyTorch and safetensors importers: match by name, check
+ * shapes, report. Tensors come in our naming and layout (HWIO conv and `[in, out]` dense kernels).
  * @module
  */
 import type { TensorData } from './safetensors.js';
@@ -16,20 +16,14 @@ export interface ImportOptions {
   /** Source name to target name (a record or a function returning `undefined` to keep the name). */
   rename?: Record<string, string> | ((sourceName: string) => string | undefined);
   /**
-   * Target names that form the classifier head, skipped (not an error) when the source shape differs (e.g. ImageNet's
-   * 1000 classes against our 2). Default: every parameter of the last layer in `target` (the layer is the name up to
-   * its last '.').
+   * Target names of the classifier head, skipped (not an error) when the source shape differs (ImageNet's 1000 classes
+   * against our 2). Default: the parameters of the last layer in `target` (the name up to its last '.').
    */
   head?: readonly string[] | ((targetName: string) => boolean);
   /** What to do when a non-head tensor's shape differs: throw (default) or skip and report. */
   onShapeMismatch?: 'error' | 'skip';
   /** The file the tensors came from, for messages. */
   source?: string;
-  /**
-   * The original name and stored shape of each source tensor when it was converted before matching (e.g. a torch OIHW
-   * weight), keyed by the name passed in `source`; used in messages.
-   */
-  origin?: ReadonlyMap<string, { name: string; shape: readonly number[] }>;
 }
 
 /** What {@link importWeights} did. */
@@ -42,7 +36,7 @@ export interface ImportReport {
   missing: string[];
   /** Source names that no target asked for. */
   unused: string[];
-  /** The tensors to load, keyed by target name (shapes equal the targets'). */
+  /** The tensors to load, keyed by target name. */
   tensors: Map<string, TensorData>;
 }
 
@@ -70,24 +64,23 @@ export function byLayer<T>(entries: Iterable<readonly [string, T]>): Map<string,
 }
 
 /**
- * Match `source` tensors to `target` parameters by name (after `rename`), check shapes, and report what was loaded,
- * skipped (with reasons), missing from the source and unused. A shape mismatch on the classifier head is skipped;
- * elsewhere it throws (or is skipped with `onShapeMismatch: 'skip'`). Errors name the source file, the tensor and both
- * shapes.
+ * Match `source` tensors to `target` parameters by name (after `rename`) and check shapes. A shape mismatch on the
+ * classifier head is skipped; elsewhere it throws (or is skipped with `onShapeMismatch: 'skip'`), naming the file, the
+ * tensor and both shapes.
  */
 export function importWeights(
-  source: ReadonlyMap<string, TensorData>,
+  source: ReadonlyMap<string, TensorData & { origin?: { name: string; shape: number[] } }>,
   target: readonly ImportTarget[],
   opts: ImportOptions = {},
 ): ImportReport {
   const { rename, head } = opts;
   const file = opts.source ?? 'source';
-  const renamed = new Map<string, { from: string; t: TensorData }>();
-  for (const [name, t] of source) {
+  const renamed = new Map<string, string>(); // target name -> source name
+  for (const name of source.keys()) {
     const to = typeof rename === 'function' ? (rename(name) ?? name) : (rename?.[name] ?? name);
     const prev = renamed.get(to);
-    if (prev) throw new Error(`${file}: tensors '${prev.from}' and '${name}' both map to '${to}'`);
-    renamed.set(to, { from: name, t });
+    if (prev !== undefined) throw new Error(`${file}: tensors '${prev}' and '${name}' both map to '${to}'`);
+    renamed.set(to, name);
   }
   const headLayer = target.length ? layerOf(target[target.length - 1].name) : undefined;
   const isHead = (n: string): boolean => {
@@ -96,17 +89,17 @@ export function importWeights(
   };
   const report: ImportReport = { loaded: [], skipped: [], missing: [], unused: [], tensors: new Map() };
   for (const { name, shape } of target) {
-    const hit = renamed.get(name);
-    if (!hit) {
+    const from = renamed.get(name);
+    if (from === undefined) {
       report.missing.push(name);
       continue;
     }
-    const { from, t } = hit;
+    const t = source.get(from)!;
     if (t.data.length !== numel(t.shape)) {
       throw new Error(`${file}: tensor '${from}' has shape ${fmtShape(t.shape)} but ${t.data.length} values`);
     }
     if (!sameShape(t.shape, shape)) {
-      const o = opts.origin?.get(from);
+      const o = t.origin;
       const tensorText = o
         ? `tensor '${o.name}' has shape ${fmtShape(o.shape)} (${fmtShape(t.shape)} in Keras layout)`
         : `tensor '${from}' has shape ${fmtShape(t.shape)}`;
@@ -119,6 +112,6 @@ export function importWeights(
     report.loaded.push(name);
   }
   const targetNames = new Set(target.map((t) => t.name));
-  for (const [to, { from }] of renamed) if (!targetNames.has(to)) report.unused.push(from);
+  for (const [to, from] of renamed) if (!targetNames.has(to)) report.unused.push(from);
   return report;
 }

@@ -23,14 +23,13 @@ export interface KerasH5Options {
   /** File name for messages. */
   source?: string;
   /**
-   * Keras 3 only: file layer key (e.g. `conv2d_5`, or `functional/conv2d_5` in a nested model) to the layer name to
-   * use. Build it from the model's layer list with {@link keras3LayerKeys}. Keys without an entry keep the file key as
-   * the layer name (which equals the auto-generated Keras name when the model was built in a fresh session).
+   * Keras 3 only: file layer key (`conv2d_5`, `functional/conv2d_5` when nested) to layer name, from
+   * {@link keras3LayerKeys}. Unlisted keys name their layer (the Keras name for a model built in a fresh session).
    */
   layerNames?: Record<string, string>;
   /**
-   * Keras 3 only: how to name a BatchNormalization layer with three variables. `'no-scale'` (default; `scale=False` as
-   * in InceptionV3): [beta, moving_mean, moving_variance]; `'no-center'`: [gamma, moving_mean, moving_variance].
+   * Keras 3 only: a BatchNormalization with three variables is [beta, moving_mean, moving_variance] with `'no-scale'`
+   * (default; `scale=False` as in InceptionV3), [gamma, moving_mean, moving_variance] with `'no-center'`.
    */
   batchNorm3?: 'no-scale' | 'no-center';
 }
@@ -40,7 +39,7 @@ export interface KerasH5Weights {
   format: 'keras2' | 'keras3';
   /** Float32 tensors in ossify naming, in file order. */
   tensors: Map<string, TensorData>;
-  /** `keras_version` attribute where the file has one. */
+  /** The `keras_version` attribute, where the file has one. */
   kerasVersion?: string;
   /** Groups that hold variables but were not read (optimizer state, the model's own vars). */
   ignored: string[];
@@ -48,7 +47,6 @@ export interface KerasH5Weights {
 
 type H5 = typeof h5wasm;
 type Group = InstanceType<H5['Group']>;
-type Dataset = InstanceType<H5['Dataset']>;
 
 let counter = 0;
 
@@ -65,11 +63,10 @@ export function kerasSnakeCase(className: string): string {
 }
 
 /**
- * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them: snake-cased class name,
- * `_<n>` from the second layer of a class on, in `model.layers` order. Pass every layer (also those without weights:
- * counters are per class, so they only matter for their own class). Returns `{ [prefix + key]: layer.name }` for {@link
+ * The Keras 3 weight-file key of every layer, as Keras's `_save_container_state` assigns them (snake-cased class name,
+ * `_<n>` from the second layer of a class on), as `{ [prefix + key]: layer.name }` for {@link
  * KerasH5Options.layerNames}.
- * @param layers - `model.layers` in order: `{name, className}` (e.g. `{name: 'conv1/conv', className: 'Conv2D'}`).
+ * @param layers - `model.layers` in order, weightless ones too, e.g. `{name: 'conv1/conv', className: 'Conv2D'}`.
  * @param prefix - the key of an enclosing nested model plus '/', e.g. `'functional/'`.
  */
 export function keras3LayerKeys(
@@ -100,11 +97,8 @@ const KERAS3_VARS: [RegExp, string[]][] = [
 /** Names of a Keras 3 layer's numbered variables, from its class key and variable count. */
 function keras3VarNames(classKey: string, count: number, opts: KerasH5Options): string[] | undefined {
   const stats = ['moving_mean', 'moving_variance'];
-  if (classKey === 'batch_normalization' && count === 4) return ['gamma', 'beta', ...stats];
-  if (classKey === 'batch_normalization' && count === 3) {
-    return [(opts.batchNorm3 ?? 'no-scale') === 'no-scale' ? 'beta' : 'gamma', ...stats];
-  }
-  if (classKey === 'batch_normalization' && count === 2) return stats;
+  const affine = { 4: ['gamma', 'beta'], 3: [opts.batchNorm3 === 'no-center' ? 'gamma' : 'beta'], 2: [] }[count];
+  if (classKey === 'batch_normalization' && affine) return [...affine, ...stats];
   if (classKey === 'normalization' && count === 3) return ['mean', 'variance', 'count'];
   const names = KERAS3_VARS.find(([re]) => re.test(classKey))?.[1];
   return names && count <= names.length ? names.slice(0, count) : undefined;
@@ -123,30 +117,9 @@ function strings(v: unknown): string[] {
 function stringsAttr(g: Group, name: string): string[] | undefined {
   const attrs = g.attrs;
   if (name in attrs) return strings(attrs[name].value);
-  if (!(`${name}0` in attrs)) return undefined;
-  const out: string[] = [];
-  for (let i = 0; `${name}${i}` in attrs; i++) out.push(...strings(attrs[`${name}${i}`].value));
-  return out;
-}
-
-function readDataset(ds: Dataset, where: string): TensorData {
-  const shape = ds.shape ?? [];
-  let v: unknown;
-  try {
-    v = ds.value;
-  } catch (e) {
-    throw new Error(`${where}: cannot read dataset of dtype ${JSON.stringify(ds.dtype)} (${(e as Error).message})`);
-  }
-  let data: Float32Array;
-  if (v instanceof Float32Array) data = v;
-  else if (ArrayBuffer.isView(v) && !(v instanceof DataView))
-    data = Float32Array.from(v as unknown as ArrayLike<number | bigint>, Number);
-  // bigint: an int64 scalar (Normalization's count).
-  else if (typeof v === 'number' || typeof v === 'bigint') data = new Float32Array([Number(v)]);
-  else throw new Error(`${where}: dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
-  const n = shape.reduce((p, d) => p * d, 1);
-  if (data.length !== n) throw new Error(`${where}: dataset shape [${shape}] but ${data.length} values`);
-  return { shape: [...shape], data };
+  const chunks: string[] = [];
+  for (let i = 0; `${name}${i}` in attrs; i++) chunks.push(...strings(attrs[`${name}${i}`].value));
+  return `${name}0` in attrs ? chunks : undefined;
 }
 
 /** Our name for a Keras 2 weight: `<layer>.<weight>`, from the stored weight name. */
@@ -171,11 +144,29 @@ function readKeras2(root: Group, file: string, out: Map<string, TensorData>): vo
   }
 }
 
-/** Reads the dataset at `where` into `out` under `name`; two weights may not share a name. */
+/** Reads the dataset at `where` into `out` under `name` as float32; two weights may not share a name. */
 function put(out: Map<string, TensorData>, name: string, ds: unknown, file: string, where: string): void {
   if (!(ds instanceof h5wasm.Dataset)) throw new Error(`${file}: ${where} is not a dataset`);
   if (out.has(name)) throw new Error(`${file}: two weights map to '${name}' (second: ${where})`);
-  out.set(name, readDataset(ds, `${file}: ${where}`));
+  const fail = (what: string): never => {
+    throw new Error(`${file}: ${where}: ${what}`);
+  };
+  let v: unknown;
+  try {
+    v = ds.value;
+  } catch (e) {
+    fail(`cannot read dataset of dtype ${JSON.stringify(ds.dtype)} (${(e as Error).message})`);
+  }
+  let data: Float32Array;
+  if (v instanceof Float32Array) data = v;
+  else if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    data = Float32Array.from(v as unknown as ArrayLike<number | bigint>, Number);
+  // bigint: an int64 scalar (Normalization's count).
+  else if (typeof v === 'number' || typeof v === 'bigint') data = new Float32Array([Number(v)]);
+  else return fail(`dataset of dtype ${JSON.stringify(ds.dtype)} is not numeric`);
+  const shape = ds.shape ?? [];
+  if (data.length !== shape.reduce((p, d) => p * d, 1)) fail(`dataset shape [${shape}] but ${data.length} values`);
+  out.set(name, { shape: [...shape], data });
 }
 
 function readKeras3(
@@ -190,10 +181,8 @@ function readKeras3(
       const child = g.get(key);
       if (!(child instanceof h5wasm.Group)) continue;
       if (key === 'vars') {
-        const vars = child
-          .keys()
-          .filter((k) => /^\d+$/.test(k))
-          .sort((a, b) => Number(a) - Number(b));
+        const vars = child.keys().filter((k) => /^\d+$/.test(k));
+        vars.sort((a, b) => Number(a) - Number(b));
         if (vars.length === 0) continue;
         const full = path.join('/');
         // Only layer variables: the optimizer's and metrics' state and the model's own vars are not weights.
@@ -237,13 +226,13 @@ function errorText(e: unknown): string {
  */
 export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}): Promise<KerasH5Weights> {
   const file = opts.source ?? '<bytes>';
+  if (!hasHdf5Signature(bytes)) throw new Error(`${file}: not a readable HDF5 file (no HDF5 signature)`);
   const Module = await h5wasm.ready;
   const FS = Module.FS as unknown as { writeFile(p: string, d: Uint8Array): void; unlink(p: string): void };
   const tmp = `/ossify-keras-${globalThis.process?.pid ?? 0}-${counter++}.h5`;
   FS.writeFile(tmp, bytes);
   let f: InstanceType<H5['File']> | undefined;
   try {
-    if (!hasHdf5Signature(bytes)) throw new Error(`${file}: not a readable HDF5 file (no HDF5 signature)`);
     try {
       f = new h5wasm.File(tmp, 'r');
     } catch (e) {
@@ -253,15 +242,13 @@ export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}):
     const ignored: string[] = [];
     const version = (g: Group): string | undefined =>
       'keras_version' in g.attrs ? strings(g.attrs.keras_version.value)[0] : undefined;
-    if (stringsAttr(f, 'layer_names')) {
-      readKeras2(f, file, tensors);
-      return { format: 'keras2', tensors, kerasVersion: version(f), ignored };
-    }
+    // Keras 2: `layer_names` on the root (weights only) or on `model_weights` (a whole model).
     const mw = f.keys().includes('model_weights') ? f.get('model_weights') : null;
-    if (mw instanceof h5wasm.Group && stringsAttr(mw, 'layer_names')) {
-      readKeras2(mw, file, tensors);
-      if (f.keys().includes('optimizer_weights')) ignored.push('optimizer_weights');
-      return { format: 'keras2', tensors, kerasVersion: version(f) ?? version(mw), ignored };
+    const keras2 = [f, mw].find((g): g is Group => g instanceof h5wasm.Group && !!stringsAttr(g, 'layer_names'));
+    if (keras2) {
+      readKeras2(keras2, file, tensors);
+      if (keras2 === mw && f.keys().includes('optimizer_weights')) ignored.push('optimizer_weights');
+      return { format: 'keras2', tensors, kerasVersion: version(f) ?? version(keras2), ignored };
     }
     if (f.keys().includes('layers') || f.keys().includes('vars')) {
       readKeras3(f, file, opts, tensors, ignored);
@@ -272,8 +259,7 @@ export async function readKerasH5(bytes: Uint8Array, opts: KerasH5Options = {}):
         `root has [${f.keys().join(', ')}])`,
     );
   } catch (e) {
-    if (e instanceof Error) throw e;
-    throw new Error(`${file}: ${errorText(e)}`);
+    throw e instanceof Error ? e : new Error(`${file}: ${errorText(e)}`);
   } finally {
     f?.close();
     FS.unlink(tmp);

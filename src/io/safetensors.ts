@@ -1,11 +1,8 @@
 /**
- * safetensors reader and writer (https://github.com/huggingface/safetensors, format spec in its README): an 8-byte
- * little-endian header length N, N bytes of JSON (`{name: {dtype, shape, data_offsets}}` and an optional string map
- * `__metadata__`, space-padded to 8-byte alignment), then the raw little-endian data.
- *
- * We write exactly what Python's `safetensors` writes (tensors by dtype alignment then name in byte order, contiguous,
- * `__metadata__` first and omitted when empty). Encoding and decoding work in browsers; the file functions use
- * `node:fs` (imported lazily) and write atomically.
+ * safetensors reader and writer (https://github.com/huggingface/safetensors): an 8-byte little-endian header length N,
+ * N bytes of JSON (`{name: {dtype, shape, data_offsets}}` and an optional string map `__metadata__`, space-padded to
+ * 8-byte alignment), then the raw little-endian data. We write exactly what Python's `safetensors` writes. Encoding and
+ * decoding work in browsers; the file functions use `node:fs` (imported lazily) and write atomically.
  * @module
  */
 
@@ -22,37 +19,37 @@ export type TensorMap = Map<string, TensorData> | Record<string, TensorData>;
 export type SafetensorsDType =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
 
-/** A decoded tensor: values converted to float32, plus the dtype it had in the file. */
+/** A decoded tensor: values converted to float32 (see {@link decodeSafetensors}). */
 export interface DecodedTensor extends TensorData {
-  /** dtype in the file; integer and 64-bit values were converted to float32 (see {@link decodeSafetensors}). */
+  /** The dtype in the file. */
   dtype: SafetensorsDType;
 }
 
 /** Result of {@link decodeSafetensors}. */
 export interface DecodedSafetensors {
-  /** Tensors in file order (ascending data offset), converted to float32. */
+  /** Tensors in file order (ascending data offset). */
   tensors: Map<string, DecodedTensor>;
   /** The `__metadata__` map (empty when absent). */
   metadata: Record<string, string>;
 }
 
-type Reader = (view: DataView, i: number) => number | bigint;
+type TypedArrayClass = { new (b: ArrayBuffer): ArrayLike<number | bigint>; BYTES_PER_ELEMENT: number };
 
-/** Bytes per element, and how to read element `i` (F32 and BF16 are converted bitwise instead). */
-const DTYPES: Record<SafetensorsDType, { size: number; read?: Reader }> = {
-  BOOL: { size: 1, read: (v, i) => v.getUint8(i) },
-  U8: { size: 1, read: (v, i) => v.getUint8(i) },
-  I8: { size: 1, read: (v, i) => v.getInt8(i) },
-  I16: { size: 2, read: (v, i) => v.getInt16(2 * i, true) },
-  U16: { size: 2, read: (v, i) => v.getUint16(2 * i, true) },
-  F16: { size: 2, read: (v, i) => halfToFloat(v.getUint16(2 * i, true)) },
-  BF16: { size: 2 },
-  I32: { size: 4, read: (v, i) => v.getInt32(4 * i, true) },
-  U32: { size: 4, read: (v, i) => v.getUint32(4 * i, true) },
-  F32: { size: 4 },
-  F64: { size: 8, read: (v, i) => v.getFloat64(8 * i, true) },
-  I64: { size: 8, read: (v, i) => v.getBigInt64(8 * i, true) },
-  U64: { size: 8, read: (v, i) => v.getBigUint64(8 * i, true) },
+/** The typed array that reads each dtype (F16 and BF16 as raw 16-bit words). */
+const DTYPES: Record<SafetensorsDType, TypedArrayClass> = {
+  BOOL: Uint8Array,
+  U8: Uint8Array,
+  I8: Int8Array,
+  I16: Int16Array,
+  U16: Uint16Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I32: Int32Array,
+  U32: Uint32Array,
+  F32: Float32Array,
+  F64: Float64Array,
+  I64: BigInt64Array,
+  U64: BigUint64Array,
 };
 
 /** The Rust reader refuses headers over 100 MB; so do we (guards against garbage lengths). */
@@ -76,11 +73,9 @@ function compareUtf8(a: string, b: string): number {
 const byName = (a: [string, unknown], b: [string, unknown]): number => compareUtf8(a[0], b[0]);
 
 /**
- * Encode float32 tensors (and optional string metadata) as a safetensors file. The bytes are copied verbatim, so NaN
- * payloads, -0 and denormals survive a round trip.
- * @param metadata - stored as `__metadata__` (string values only).
- * @throws if a shape is invalid or does not match its data length, a name is empty or `__metadata__`, or a metadata
- *   value is not a string.
+ * Encode float32 tensors (and optional string metadata, as `__metadata__`) as a safetensors file. The bytes are copied
+ * verbatim, so NaN payloads, -0 and denormals survive a round trip.
+ * @throws on an invalid name or shape, a shape that does not match its data, or a non-string metadata value.
  */
 export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
   const fail = (msg: string): never => {
@@ -99,13 +94,10 @@ export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, 
   // All F32: the Rust writer's (dtype desc, name asc) order reduces to name order.
   list.sort(byName);
   const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length > 0) {
-    for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') fail(`metadata '${k}' must be a string, got ${typeof v}`);
-    }
-    // Sorted keys: deterministic bytes (the Rust writer's HashMap order is arbitrary anyway).
-    header.__metadata__ = Object.fromEntries(Object.entries(metadata).sort(byName));
-  }
+  const meta = Object.entries(metadata ?? {});
+  for (const [k, v] of meta) if (typeof v !== 'string') fail(`metadata '${k}' must be a string, got ${typeof v}`);
+  // Sorted keys: deterministic bytes (the Rust writer's HashMap order is arbitrary anyway).
+  if (meta.length > 0) header.__metadata__ = Object.fromEntries(meta.sort(byName));
   let offset = 0;
   for (const [name, t] of list) {
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
@@ -134,43 +126,34 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-function convert(dtype: SafetensorsDType, bytes: Uint8Array, n: number, name: string): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(n);
-  const read = DTYPES[dtype].read;
-  if (dtype === 'F32') {
-    // Copy the bytes (keeps NaN payloads exactly; the source may be unaligned).
-    new Uint8Array(out.buffer).set(bytes);
-  } else if (!read) {
-    // BF16 is the top half of a float32: shift the bits (bit-exact, NaN payloads kept).
-    const bits = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
-  } else {
-    for (let i = 0; i < n; i++) {
-      const v = read(view, i);
-      if (typeof v === 'bigint' && (v > 9007199254740991n || v < -9007199254740991n)) {
-        throw new Error(
-          `safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`,
-        );
-      }
-      out[i] = Number(v);
+/** Float32 values of one tensor's little-endian bytes. */
+function convert(dtype: SafetensorsDType, bytes: Uint8Array, name: string): Float32Array {
+  // A copy (also of a Node Buffer, whose slice() is a view): aligned, and not aliasing the file's bytes.
+  const raw = new DTYPES[dtype](new Uint8Array(bytes).buffer);
+  // F32 keeps its bits (NaN payloads too); BF16 is the top half of a float32 (bit-exact); F16 widens exactly.
+  if (raw instanceof Float32Array) return raw;
+  if (dtype === 'BF16') return new Float32Array(Uint32Array.from(raw as Uint16Array, (h) => h << 16).buffer);
+  if (dtype === 'F16') return Float32Array.from(raw as Uint16Array, halfToFloat);
+  return Float32Array.from(raw, (v, i) => {
+    if (typeof v === 'bigint' && (v > 9007199254740991n || v < -9007199254740991n)) {
+      throw new Error(
+        `safetensors: tensor '${name}' (${dtype}) value ${v} at ${i} exceeds 2^53 and cannot be converted`,
+      );
     }
-  }
-  return out;
+    return Number(v);
+  });
 }
 
 /**
- * Decode a safetensors file. F32 is copied bit-exactly; BF16 and F16 are widened exactly; F64 is rounded to float32;
- * integer and BOOL tensors are converted to float32 (exact up to 2^24 in magnitude; 64-bit values beyond 2^53 throw).
- * The file is validated as the Rust reader does: offsets in bounds, contiguous from 0 with no holes or overlaps, sizes
- * matching shapes.
- * @param bytes - the whole file.
- * @param source - a file name used in error messages.
+ * Decode a safetensors file (`source` names it in errors). F32 is copied bit-exactly; BF16 and F16 are widened exactly;
+ * F64 is rounded to float32; integer and BOOL tensors are converted to float32 (exact up to 2^24 in magnitude; 64-bit
+ * values beyond 2^53 throw). Validated as the Rust reader does: offsets in bounds, contiguous from 0, sizes matching.
  */
 export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): DecodedSafetensors {
   const fail = (msg: string): never => {
     throw new Error(`safetensors ${source}: ${msg}`);
   };
+  if (!LITTLE_ENDIAN) fail('big-endian hosts are not supported');
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER)) fail(`header length ${n64} exceeds ${MAX_HEADER}`);
@@ -195,7 +178,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
     }
     const info = (raw ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const { dtype, shape, data_offsets: off } = info;
-    if (typeof dtype !== 'string' || !(dtype in DTYPES)) {
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) {
       return fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
     }
     if (!naturals(shape)) return fail(`tensor '${name}' has invalid shape ${JSON.stringify(shape)}`);
@@ -203,7 +186,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
       return fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
     }
     const [begin, end] = off;
-    const want = numel(shape) * DTYPES[dtype as SafetensorsDType].size;
+    const want = numel(shape) * DTYPES[dtype as SafetensorsDType].BYTES_PER_ELEMENT;
     if (end - begin !== want) {
       fail(
         `tensor '${name}' ${dtype} shape [${shape}] needs ${want} bytes but data_offsets [${off}] span ${end - begin}`,
@@ -213,25 +196,21 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Decode
     infos.push({ name, dtype: dtype as SafetensorsDType, shape, begin, end });
   }
   infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const tensors = new Map<string, DecodedTensor>();
   let expected = 0;
-  for (const t of infos) {
-    if (t.begin !== expected)
-      fail(`tensor '${t.name}' starts at ${t.begin}, expected ${expected} (data must be contiguous)`);
-    expected = t.end;
+  for (const { name, dtype, shape, begin, end } of infos) {
+    if (begin !== expected) fail(`tensor '${name}' starts at ${begin}, expected ${expected} (data must be contiguous)`);
+    tensors.set(name, { shape, dtype, data: convert(dtype, data.subarray(begin, end), name) });
+    expected = end;
   }
   if (expected !== data.length) fail(`tensors cover ${expected} bytes but the data section has ${data.length}`);
-  const tensors = new Map<string, DecodedTensor>();
-  for (const { name, dtype, shape, begin, end } of infos) {
-    tensors.set(name, { shape, dtype, data: convert(dtype, data.subarray(begin, end), numel(shape), name) });
-  }
   return { tensors, metadata };
 }
 
 /**
- * Write `bytes` (or text, as UTF-8) to `path` atomically: write a temp file in the same directory, fsync it, rename it
- * over `path`, then fsync the directory so the rename itself is durable. A crash at any point leaves either the old
- * file or the new one, never a mix; a leftover temp file (named `.<basename>.<pid>.<random>.tmp`) is harmless and can
- * be removed with {@link removeStaleTemps}. Node only.
+ * Write `bytes` (or text, as UTF-8) to `path` atomically: a temp file in the same directory, fsynced, renamed over
+ * `path`, then the directory fsynced. A crash leaves the old file or the new one; a leftover temp file
+ * (`.<basename>.<pid>.<random>.tmp`) is harmless ({@link removeStaleTemps}). Node only.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
@@ -264,12 +243,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
   }
 }
 
-/**
- * Remove temp files that an interrupted {@link writeFileAtomic} of `path` left behind. Returns the removed paths. Only
- * files matching `.<basename>.<pid>.<random>.tmp` in the same directory are touched; pass `exceptLive = true` (default)
- * to keep those of a process that is still running.
- */
-export async function removeStaleTemps(path: string, exceptLive = true): Promise<string[]> {
+/** Remove the temp files an interrupted {@link writeFileAtomic} of `path` left behind; returns their paths. */
+export async function removeStaleTemps(path: string): Promise<string[]> {
   const fs = await import('node:fs/promises');
   const { dirname, basename, join } = await import('node:path');
   const dir = dirname(path);
@@ -277,7 +252,8 @@ export async function removeStaleTemps(path: string, exceptLive = true): Promise
   const removed: string[] = [];
   for (const f of await fs.readdir(dir)) {
     const m = f.startsWith(prefix) ? /^(\d+)\.[a-z0-9]+\.tmp$/.exec(f.slice(prefix.length)) : null;
-    if (!m || (exceptLive && isAlive(Number(m[1])))) continue;
+    // A running process's temp file is a write in progress.
+    if (!m || isAlive(Number(m[1]))) continue;
     await fs.rm(join(dir, f), { force: true });
     removed.push(join(dir, f));
   }

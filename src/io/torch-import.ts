@@ -4,13 +4,11 @@
  * Layouts: conv `weight` OIHW -> kernel HWIO; linear `weight` `[out, in]` -> kernel `[in, out]`; BatchNorm `weight`,
  * `bias`, `running_mean`, `running_var` -> `gamma`, `beta`, `moving_mean`, `moving_variance` (`num_batches_tracked` is
  * dropped). A module is a BatchNorm when it has `running_mean` and `running_var`, a conv when its `weight` is 4-D, a
- * linear layer when it is 2-D. Grouped / depthwise convolutions are not told apart (their `[C, 1, kh, kw]` maps to
- * `[kh, kw, 1, C]`, not Keras's depthwise `[kh, kw, C, 1]`).
+ * linear layer when it is 2-D. Depthwise convolutions are not told apart (`[C, 1, kh, kw]` maps to `[kh, kw, 1, C]`).
  *
- * Names: a model built with the torch module names (timm's `inceptionV4`) imports by name; otherwise pass an explicit
- * map, or let {@link matchTorchByOrder} pair the modules of each kind in definition order, checking shapes. NOTE:
- * safetensors files store tensors sorted by name, not in definition order. The default order is a natural sort
- * (`features.2` before `features.10`), right for `nn.Sequential`-style names; for named submodules pass `order` (e.g.
+ * Names: by module name (models built with the torch names, e.g. `inceptionV4`), by an explicit map, or by order
+ * ({@link matchTorchByOrder}). safetensors files sort tensors by name, so the default order is a natural sort
+ * (`features.2` before `features.10`), right for `nn.Sequential`; for named submodules pass `order` (e.g.
  * `list(model.state_dict())` saved as JSON).
  * @module
  */
@@ -26,25 +24,17 @@ import {
 } from './import.js';
 import type { TensorData } from './safetensors.js';
 
-/** The kinds of module the order-based matcher pairs. */
+/** The kinds of module the importer converts. */
 export type TorchKind = 'conv' | 'dense' | 'bn';
 
-/** A torch module with its parameters already converted to Keras layout and names. */
+/** A torch parameter in Keras layout; `origin`: its torch name and stored shape. */
+export type TorchParam = TensorData & { origin: { name: string; shape: number[] } };
+
+/** A torch module (`prefix`: its path, e.g. `features.0`) with its parameters by Keras name (`kernel`, `gamma`). */
 export interface TorchModule {
-  /** Module path, e.g. `features.0`. */
   prefix: string;
   kind: TorchKind;
-  /** Keras weight name (`kernel`, `bias`, `gamma`, ...) to tensor in Keras layout. */
-  params: Map<string, TensorData>;
-  /** Keras weight name to the original torch parameter name and shape (for messages). */
-  from: Map<string, { name: string; shape: number[] }>;
-}
-
-/** Result of {@link torchModules}. */
-export interface TorchModules {
-  modules: TorchModule[];
-  /** Torch tensors not turned into module parameters, with the reason. */
-  skipped: { name: string; reason: string }[];
+  params: Map<string, TorchParam>;
 }
 
 /** OIHW -> HWIO. */
@@ -72,9 +62,8 @@ export function naturalCompare(a: string, b: string): number {
   const y = b.split(/(\d+)/);
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     if (x[i] === y[i]) continue;
-    const nx = i % 2 === 1 ? Number(x[i]) : NaN;
-    const ny = i % 2 === 1 ? Number(y[i]) : NaN;
-    if (!Number.isNaN(nx) && !Number.isNaN(ny) && nx !== ny) return nx - ny;
+    // Odd pieces are digit runs: compare them as numbers ('01' and '1' then by text).
+    if (i % 2 === 1 && Number(x[i]) !== Number(y[i])) return Number(x[i]) - Number(y[i]);
     return x[i] < y[i] ? -1 : 1;
   }
   return x.length - y.length;
@@ -97,10 +86,13 @@ function kindOf(isBatchNorm: boolean, kernelShape: readonly number[] | undefined
 
 /**
  * Group a torch state dict into conv / dense / BatchNorm modules in definition order, converting each parameter to
- * Keras layout and name. `order` lists torch parameter names in definition order (default: natural sort of the names;
- * see the module notes).
+ * Keras layout and name; `skipped`: the tensors dropped, with the reason. `order` lists torch parameter names in
+ * definition order (default: natural sort of the names; see the module notes).
  */
-export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: readonly string[]): TorchModules {
+export function torchModules(
+  tensors: ReadonlyMap<string, TensorData>,
+  order?: readonly string[],
+): { modules: TorchModule[]; skipped: { name: string; reason: string }[] } {
   const names = order
     ? [...order, ...[...tensors.keys()].filter((n) => !order.includes(n)).sort(naturalCompare)]
     : [...tensors.keys()].sort(naturalCompare);
@@ -117,15 +109,11 @@ export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: r
     const full = (s: string): string => (prefix === '' ? s : `${prefix}.${s}`);
     const kind = kindOf(params.has('running_mean') && params.has('running_var'), params.get('weight')?.shape);
     if (!kind) {
-      for (const [s, t] of params) {
-        skipped.push({
-          name: full(s),
-          reason: `not a conv, linear or BatchNorm parameter (shape ${fmtShape(t.shape)})`,
-        });
-      }
+      const what = 'not a conv, linear or BatchNorm parameter';
+      for (const [s, t] of params) skipped.push({ name: full(s), reason: `${what} (shape ${fmtShape(t.shape)})` });
       continue;
     }
-    const mod: TorchModule = { prefix, kind, params: new Map(), from: new Map() };
+    const mod: TorchModule = { prefix, kind, params: new Map() };
     for (const [s, t] of params) {
       const kname = Object.hasOwn(PARAM_NAMES[kind], s) ? PARAM_NAMES[kind][s] : undefined;
       if (!kname) {
@@ -137,8 +125,8 @@ export function torchModules(tensors: ReadonlyMap<string, TensorData>, order?: r
         continue;
       }
       const layout = kind === 'conv' ? oihwToHwio : transpose2d;
-      mod.params.set(kname, kname === 'kernel' ? layout(t) : t);
-      mod.from.set(kname, { name: full(s), shape: t.shape });
+      const converted = kname === 'kernel' ? layout(t) : t;
+      mod.params.set(kname, { ...converted, origin: { name: full(s), shape: t.shape } });
     }
     mod.params = new Map([...mod.params].sort((a, b) => RANK.indexOf(a[0]) - RANK.indexOf(b[0])));
     modules.push(mod);
@@ -154,12 +142,10 @@ interface TargetLayer {
 
 /** The target's conv, dense and BatchNorm layers, from their parameter names and shapes (Keras naming). */
 function targetLayers(target: readonly ImportTarget[]): TargetLayer[] {
-  const out: TargetLayer[] = [];
-  for (const [layer, params] of byLayer(target.map((t) => [t.name, t.shape] as const))) {
+  return [...byLayer(target.map((t) => [t.name, t.shape] as const))].flatMap(([layer, params]) => {
     const kind = kindOf(params.has('moving_mean'), params.get('kernel'));
-    if (kind) out.push({ layer, kind, params });
-  }
-  return out;
+    return kind ? [{ layer, kind, params }] : [];
+  });
 }
 
 /** One pairing found by {@link matchTorchByOrder}. */
@@ -179,20 +165,17 @@ export interface TorchMismatch {
 /** Result of {@link matchTorchByOrder}. */
 export interface TorchMatch {
   pairs: TorchPair[];
-  /** Pairs whose shapes disagree after conversion (the classifier head shows up here when class counts differ). */
+  /** Parameters whose shapes disagree after conversion (the classifier head when class counts differ). */
   mismatches: TorchMismatch[];
   /** Torch modules / target layers left over when one side has more of a kind. */
   unmatchedTorch: string[];
   unmatchedTarget: string[];
-  /** `{torch module prefix: target layer}`, usable as `nameMap` of {@link importTorchWeights}. */
-  nameMap: Record<string, string>;
 }
 
 /**
- * Pair torch modules with target layers of the same kind (conv, dense, BatchNorm) in definition order, and check every
- * parameter's shape after conversion. `target` must be in the model's definition order and hold only layers the torch
- * model also has: leave out ours-only layers such as BAM modules (e.g. `target.filter((p) =>
- * !p.name.startsWith('bam'))`), or they shift the pairing of their kind (the mismatches then show where).
+ * Pair torch modules with target layers of the same kind in definition order, and check every parameter's shape after
+ * conversion. `target` must be in definition order and hold only layers the torch model also has: ours-only layers
+ * (BAM modules) shift the pairing of their kind (the mismatches then show where).
  */
 export function matchTorchByOrder(
   tensors: ReadonlyMap<string, TensorData>,
@@ -201,23 +184,20 @@ export function matchTorchByOrder(
 ): TorchMatch {
   const { modules } = torchModules(tensors, order);
   const layers = targetLayers(target);
-  const res: TorchMatch = { pairs: [], mismatches: [], unmatchedTorch: [], unmatchedTarget: [], nameMap: {} };
+  const res: TorchMatch = { pairs: [], mismatches: [], unmatchedTorch: [], unmatchedTarget: [] };
   for (const kind of ['conv', 'bn', 'dense'] as const) {
     const ts = modules.filter((m) => m.kind === kind);
     const ls = layers.filter((l) => l.kind === kind);
     const n = Math.min(ts.length, ls.length);
     for (let i = 0; i < n; i++) {
-      const m = ts[i];
-      const l = ls[i];
+      const [m, l] = [ts[i], ls[i]];
       res.pairs.push({ kind, torch: m.prefix, layer: l.layer });
-      res.nameMap[m.prefix] = l.layer;
       for (const [p, shape] of l.params) {
         const t = m.params.get(p);
         if (t && !sameShape(t.shape, shape)) {
-          const from = m.from.get(p)!;
           res.mismatches.push({
             kind,
-            torch: { name: from.name, shape: from.shape, converted: t.shape },
+            torch: { ...t.origin, converted: t.shape },
             target: { name: `${l.layer}.${p}`, shape: [...shape] },
           });
         }
@@ -230,7 +210,7 @@ export function matchTorchByOrder(
 }
 
 /** Options of {@link importTorchWeights}. */
-export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'origin'> {
+export interface TorchImportOptions extends Omit<ImportOptions, 'rename'> {
   /**
    * Torch module prefix -> target layer (`{'features.0': 'conv2d'}`), or full torch parameter name -> target parameter
    * name (`{'fc.weight': 'dense.kernel'}`). Without it, modules are paired by order ({@link matchTorchByOrder}).
@@ -239,32 +219,27 @@ export interface TorchImportOptions extends Omit<ImportOptions, 'rename' | 'orig
   /** Torch parameter names in definition order (see the module notes). */
   order?: readonly string[];
   /**
-   * Without `nameMap`: pair by 'name' (module prefix = layer name, for models built with the torch names), by 'order'
-   * ({@link matchTorchByOrder}), or 'auto' (default): by name when every conv and BatchNorm module of the file names a
-   * layer of the model, else by order.
+   * Without `nameMap`: pair by 'name' (module prefix = layer name), by 'order' ({@link matchTorchByOrder}), or 'auto'
+   * (default): by name when every conv and BatchNorm module of the file names a layer of the model, else by order.
    */
   match?: 'auto' | 'name' | 'order';
-  /**
-   * Target parameters the torch model does not have (e.g. BAM modules: `(n) => n.startsWith('bam_')`), left out of the
-   * order-based pairing so that they do not shift it; they are still reported as missing.
-   */
+  /** Target parameters the torch model lacks (e.g. BAM's), left out of the order pairing; still reported missing. */
   ownOnly?: (targetName: string) => boolean;
 }
 
-/** {@link ImportReport} plus what the torch conversion dropped and, for order matching, the pairing. */
+/** {@link ImportReport} plus what the torch conversion dropped and how modules were paired. */
 export interface TorchImportReport extends ImportReport {
   /** Torch tensors dropped before matching (e.g. `num_batches_tracked`), with the reason. */
   dropped: { name: string; reason: string }[];
   /** How torch modules were paired with the model's layers: an explicit map, by name or by order. */
   matchedBy: 'map' | 'name' | 'order';
-  /** The order-based pairing, when modules were paired by order. */
+  /** The order pairing, when modules were paired by order. */
   match?: TorchMatch;
 }
 
 /**
- * Convert a torch state dict to Keras layout, name it after the target model (by `nameMap` or by order), and load it
- * with {@link importWeights}: shape checks, classifier-head skipping and the loaded / skipped / missing / unused
- * report. Messages give the torch name and shape as stored. A BatchNorm `weight` for a target BN without `gamma`
+ * Convert a torch state dict to Keras layout, name it after the target model, and load it with {@link importWeights}
+ * (messages give the torch name and shape as stored). A BatchNorm `weight` for a target BN without `gamma`
  * (`scale=False`) is reported in `skipped`.
  */
 export function importTorchWeights(
@@ -289,34 +264,28 @@ export function importTorchWeights(
   if (!nameMap) {
     const own = opts.ownOnly;
     match = matchTorchByOrder(tensors, own ? target.filter((t) => !own(t.name)) : target, opts.order);
-    [nameMap, matchedBy] = [match.nameMap, 'order'];
+    [nameMap, matchedBy] = [Object.fromEntries(match.pairs.map((p) => [p.torch, p.layer])), 'order'];
   }
   // Converted tensors keep their torch names (for messages); `rename` gives each its target name.
-  const converted = new Map<string, TensorData>();
+  const converted = new Map<string, TorchParam>();
   const rename = new Map<string, string>();
-  const origin = new Map<string, { name: string; shape: number[] }>();
   const targetNames = new Set(target.map((t) => t.name));
   const gammaSkipped: { name: string; reason: string }[] = [];
   for (const m of modules) {
     for (const [p, t] of m.params) {
-      const from = m.from.get(p)!;
+      const from = t.origin;
       const to = nameMap[from.name] ?? (nameMap[m.prefix] !== undefined ? `${nameMap[m.prefix]}.${p}` : from.name);
       if (m.kind === 'bn' && p === 'gamma' && !targetNames.has(to) && targetNames.has(`${layerOf(to)}.moving_mean`)) {
-        const ones = t.data.every((v) => v === 1);
-        gammaSkipped.push({
-          name: to,
-          reason:
-            `target BatchNorm has no gamma (scale=False): torch '${from.name}' ${fmtShape(from.shape)} ` +
-            `dropped${ones ? ' (all ones)' : ' although not all ones'}`,
-        });
+        const ones = t.data.every((v) => v === 1) ? '(all ones)' : 'although not all ones';
+        const what = `torch '${from.name}' ${fmtShape(from.shape)} dropped ${ones}`;
+        gammaSkipped.push({ name: to, reason: `target BatchNorm has no gamma (scale=False): ${what}` });
         continue;
       }
       converted.set(from.name, t);
       rename.set(from.name, to);
-      origin.set(from.name, from);
     }
   }
-  const rep = importWeights(converted, target, { ...opts, rename: (n) => rename.get(n), origin });
+  const rep = importWeights(converted, target, { ...opts, rename: (n) => rename.get(n) });
   rep.skipped.push(...gammaSkipped);
   return { ...rep, dropped, matchedBy, match };
 }
