@@ -21,7 +21,7 @@
  * `imagenetWeights` (B1) adds Keras's `weights='imagenet'` Rescaling(1 / sqrt(ImageNet std)) after the
  * Normalization. `widthMultiplier` multiplies Keras's width coefficient before rounding. Input: 32 x 32 at least.
  */
-import { Module, buildScope } from '../layers/module.js';
+import type { Module } from '../layers/module.js';
 import { Conv2d, DepthwiseConv2d } from '../layers/conv.js';
 import { BatchNorm2d, Normalization } from '../layers/norm.js';
 import { Dropout, Rescaling, ZeroPad2d } from '../layers/basic.js';
@@ -29,8 +29,7 @@ import { Swish } from '../layers/activation.js';
 import { Residual, Sequential } from '../layers/containers.js';
 import { SqueezeExcite } from '../layers/se.js';
 import type { Pad2d } from '../kernels/pad.js';
-import { Model, resolveConfig, type ModelConfig, type ModelOptions } from './model.js';
-import { MODEL_CATALOG, type ModelName } from './catalog.js';
+import { buildClassifier, type Model, type ModelConfig, type ModelOptions } from './model.js';
 
 /** ImageNet channel statistics of EfficientNetV2's Normalization (Keras's constants: mean and std squared). */
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -89,11 +88,7 @@ const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
 
 /** A family's constants (Keras's EfficientNet / EfficientNetV2 arguments). */
 interface Family {
-  name: string;
   arch: 'efficientNetB1' | 'efficientNetV2B2';
-  entry: ModelName;
-  /** The default BAM positions: the ends of stages 2, 3 and 5. */
-  bamPositions: string[];
   stages: readonly EfficientNetStage[];
   width: number;
   depth: number;
@@ -102,20 +97,14 @@ interface Family {
 }
 
 const B1: Family = {
-  name: 'efficientnetb1',
   arch: 'efficientNetB1',
-  entry: 'efficientnetb1',
-  bamPositions: ['block2c', 'block3c', 'block5d'],
   stages: EFFICIENTNET_B0_STAGES,
   width: 1,
   depth: 1.1,
   v2: false,
 };
 const V2B2: Family = {
-  name: 'efficientnetv2-b2',
   arch: 'efficientNetV2B2',
-  entry: 'efficientnetv2b2',
-  bamPositions: ['block2c', 'block3c', 'block5f'],
   stages: EFFICIENTNETV2_B0_STAGES,
   width: 1.1,
   depth: 1.2,
@@ -248,16 +237,7 @@ function build(f: Family, opts: ModelOptions): Model {
   const aliases: Record<string, string> = {};
   for (const name of blockNames(f).flat())
     for (const last of ['add', 'project_bn', 'project_activation']) aliases[`${name}_${last}`] = name;
-  const config = resolveConfig(f.arch, opts, {
-    ...MODEL_CATALOG[f.entry],
-    bamPositions: f.bamPositions,
-    aliases,
-    dropout: 0.2,
-    dropConnect: 0.2,
-  });
-  if (config.imagenetWeights && config.inputChannels !== 3)
-    throw new Error(`ossify: ${f.arch}: imagenetWeights needs 3 input channels, got ${config.inputChannels}`);
-  return buildScope({ seed: config.seed }, () => new Model(f.name, config, backbone(f, config)));
+  return buildClassifier(f.arch, opts, (config) => backbone(f, config), aliases);
 }
 
 /**
