@@ -133,9 +133,8 @@ export class Model extends Sequential {
    * (named as the catalog says). Call it inside the `buildScope` that built the backbone (for names and seed).
    */
   constructor(name: string, config: ModelConfig, backbone: Module[]) {
-    super([], { name });
+    super(backbone, { name });
     this.config = config;
-    for (const l of backbone) this.add(l);
     try {
       // Channels at each top-level position, by structural shape inference.
       let s: number[] = [1, config.inputSize, config.inputSize, config.inputChannels];
@@ -155,7 +154,8 @@ export class Model extends Sequential {
               `ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ` +
                 `${[...channels.keys()].join(', ')}`,
             );
-          this.insertAfter(pos, new BAM({ name: `bam_${pos}`, channels: c, ...options }));
+          const at = this.children.findIndex((l) => l.name === pos);
+          this.children.splice(at + 1, 0, new BAM({ name: `bam_${pos}`, channels: c, ...options }));
         }
       }
       this.add(new GlobalAvgPool2d());
