@@ -33,13 +33,8 @@ function backbone({ widthMultiplier, inputChannels: inChannels }: ModelConfig): 
   const F = (n: number) => Math.max(1, Math.round(n * widthMultiplier));
   const growth = F(32);
   const bn = (name: string, channels: number) => new BatchNorm2d({ name, channels, epsilon: EPS });
-  const conv = (
-    name: string,
-    inChannels: number,
-    filters: number,
-    kernelSize: number,
-    padding: 'valid' | 'same' = 'valid',
-  ) => new Conv2d({ name, inChannels, filters, kernelSize, padding, useBias: false });
+  const conv = (name: string, inChannels: number, filters: number, kernelSize: number, padding?: 'same') =>
+    new Conv2d({ name, inChannels, filters, kernelSize, padding, useBias: false });
   const layers: Module[] = [];
   let c = F(64);
   layers.push(

@@ -93,6 +93,8 @@ const BLOCKS = [
   REDUCTION_B,
 ];
 const STEM = ['32 3x3 /2', '32 3x3', '64 3x3 pad'];
+/** timm's BatchNorm2d(eps=1e-3) with PyTorch's running statistics (momentum 0.1, unbiased variance). */
+const TORCH_BN = { epsilon: 1e-3, momentum: 0.9, varianceUpdate: 'unbiased' } as const;
 
 function backbone({ widthMultiplier, inputChannels, inputSize }: ModelConfig): Module[] {
   const F = (n: number) => Math.max(1, Math.round(n * widthMultiplier));
@@ -101,22 +103,9 @@ function backbone({ widthMultiplier, inputChannels, inputSize }: ModelConfig): M
     const [, filters, kh, kw, stride2, pad] = /^(\d+) (\d)x(\d)( \/2)?( pad)?$/.exec(spec)!;
     const [ph, pw] = pad ? [(+kh - 1) / 2, (+kw - 1) / 2] : [0, 0];
     const c = F(+filters);
-    const conv = new Conv2d({
-      name: `${name}.conv`,
-      inChannels: cin,
-      filters: c,
-      kernelSize: [+kh, +kw],
-      strides: stride2 ? 2 : 1,
-      padding: [ph, ph, pw, pw],
-      useBias: false,
-    });
-    const bn = new BatchNorm2d({
-      name: `${name}.bn`,
-      channels: c,
-      epsilon: 1e-3,
-      momentum: 0.9,
-      varianceUpdate: 'unbiased',
-    });
+    const geometry = { kernelSize: [+kh, +kw], strides: stride2 ? 2 : 1, padding: [ph, ph, pw, pw] } as const;
+    const conv = new Conv2d({ name: `${name}.conv`, inChannels: cin, filters: c, ...geometry, useBias: false });
+    const bn = new BatchNorm2d({ name: `${name}.bn`, channels: c, ...TORCH_BN });
     return { layers: [conv, bn, new ReLU({ name: `${name}.act` })], out: c };
   };
   /** Units and average pools named `${prefix}0`, `${prefix}1`, ... */
@@ -151,12 +140,8 @@ function backbone({ widthMultiplier, inputChannels, inputSize }: ModelConfig): M
   STEM.forEach((s, i) => push(branch(`features.${i}`, c, s)));
   BLOCKS.forEach((b, i) => {
     const n = `features.${i + 3}`;
-    push(
-      concatBranches(
-        n,
-        Object.entries(b).map(([k, s]) => branch(`${n}.${k}`, c, s)),
-      ),
-    );
+    const branches = Object.entries(b).map(([k, s]) => branch(`${n}.${k}`, c, s));
+    push(concatBranches(n, branches));
   });
   // 3x Inception-C: the 1x3 / 3x1 pairs (`..._1a`, `..._1b`; `..._3a`, `..._3b`) share their input.
   for (let i = 19; i <= 21; i++) {
