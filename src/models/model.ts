@@ -179,9 +179,8 @@ export class Model extends Sequential {
   }
 
   /**
-   * Inference logits without autograd, in the model's current mode (call `eval()` first): the
-   * inference plan for x's shape and `fuse` (src/layers/plan.ts), compiled on the first call and kept
-   * until the model's {@link Module.version} (weights, mode, structure) moves.
+   * Inference logits without autograd, in the model's current mode (call `eval()` first), through the inference
+   * {@link plan} for x's shape and `fuse`.
    */
   predict(x: Tensor, opts: { fuse?: boolean } = {}): Tensor {
     this.checkInput(x);
@@ -189,20 +188,15 @@ export class Model extends Sequential {
   }
 
   /**
-   * A training forward (autograd records it; call `train()` first for batch statistics): the training
-   * plan for x's shape (src/layers/plan.ts: the differentiable fusions; `fuse: false`, the layers one
-   * by one), compiled on the first call and kept while the model's structure holds. It equals
-   * {@link forward}, values, gradients and moving statistics, in fewer launches.
+   * A training forward (autograd records it; call `train()` first for batch statistics) through the training
+   * {@link plan} for x's shape: {@link forward}'s values, gradients and moving statistics in fewer launches.
    */
   forwardTrain(x: Tensor, opts: { fuse?: boolean } = {}): Tensor {
     this.checkInput(x);
     return this.plan(x.shape, { ...opts, mode: 'train' }).run(x);
   }
 
-  /**
-   * The model's plan for inputs of `shape` (see {@link compilePlan}), compiled once and kept while it holds ({@link
-   * Plan.holds}).
-   */
+  /** The model's plan for inputs of `shape` ({@link compilePlan}), compiled once and kept while it holds. */
   plan(shape: Shape, opts: PlanOptions = {}): Plan {
     for (const [k, p] of this.plans) {
       if (p.holds()) continue;
