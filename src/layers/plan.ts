@@ -164,7 +164,7 @@ export const FUSION_RULES: FusionRule[] = [
       return {
         used: 2,
         stores: false,
-        run: (x) => maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding }),
+        run: (x) => maxPool2d(x, { ...pool.window, padding }),
       };
     },
   },
@@ -222,11 +222,10 @@ export const FUSION_RULES: FusionRule[] = [
       const pool = layers[(p?.at ?? 0) + 1];
       if (!p || p.conv.bias || !isExactly(pool, AvgPool2d)) return null;
       const prologue = table(ctx, p.bn, null, reluOr(p.relu));
-      const po = { size: pool.poolSize, stride: pool.strides, padding: pool.padding };
       return {
         used: p.at + 2 - i,
         stores: false,
-        run: (x) => fused(fused(x, null, { prologue, pool: po }), p.conv.kernel, p.conv.convOpts()),
+        run: (x) => fused(fused(x, null, { prologue, pool: pool.window }), p.conv.kernel, p.conv.convOpts()),
       };
     },
   },
