@@ -122,6 +122,7 @@ export class DepthwiseConv2d extends Module {
     return [kh, kw, 1, c * m];
   }
 
+  /** The grouped convolution (groups = inChannels) on the kernel's HWIO view. */
   forward(x: Tensor): Tensor {
     return conv2d(x, reshape(this.depthwiseKernel, this.hwioShape()), this.bias, this.convOpts());
   }

@@ -194,6 +194,7 @@ export class LayerNorm extends Module {
   readonly gamma: Tensor | null;
   readonly beta: Tensor | null;
 
+  /** `autoName`: the base of the automatic name (GroupNorm passes its own). */
   constructor(opts: LayerNormOptions, autoName = 'layer_normalization') {
     super(opts, autoName);
     this.channels = checkNumber(opts.channels, `${this.name} channels`, { integer: true, min: 1 });

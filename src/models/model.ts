@@ -30,7 +30,7 @@ export interface ModelOptions {
   inputChannels?: number;
   /** BAM modules: true for the default positions and options, or a placement with options. */
   bam?: boolean | BamPlacement;
-  /** Dropout rate before the classifier (default 0: none). */
+  /** Dropout rate before the classifier (default: the catalog entry's, else 0). */
   dropout?: number;
   /** Scales every channel count (max(1, round(c * w))); 1 is the Keras architecture. */
   widthMultiplier?: number;
