@@ -161,9 +161,7 @@ export abstract class Module {
 
   /** The trainable weights (not frozen): what an optimizer updates. */
   parameters(): Tensor[] {
-    return this.namedParameters()
-      .map(([, t]) => t)
-      .filter((t) => t.requiresGrad);
+    return this.namedParameters().flatMap(([, t]) => (t.requiresGrad ? [t] : []));
   }
 
   /** Every buffer (BatchNorm moving statistics) as [key, tensor]. */
@@ -173,14 +171,9 @@ export abstract class Module {
 
   /** Parameter counts as Keras reports them. */
   countParams(): ParamCount {
-    let trainable = 0;
-    let nonTrainable = 0;
-    for (const [, t] of this.namedParameters()) {
-      if (t.requiresGrad) trainable += t.size;
-      else nonTrainable += t.size;
-    }
-    for (const [, t] of this.namedBuffers()) nonTrainable += t.size;
-    return { total: trainable + nonTrainable, trainable, nonTrainable };
+    const trainable = this.parameters().reduce((s, t) => s + t.size, 0);
+    const total = [...this.namedParameters(), ...this.namedBuffers()].reduce((s, [, t]) => s + t.size, 0);
+    return { total, trainable, nonTrainable: total - trainable };
   }
 
   /** Training mode for this module and its descendants. */
