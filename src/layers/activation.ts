@@ -1,37 +1,25 @@
 /** Keras's Activation layer, and ReLU, Sigmoid and Swish as its fixed forms. */
 import { type Tensor } from '../tensor.js';
-import {
-  elu,
-  gelu,
-  hardSigmoid,
-  hardSwish,
-  leakyRelu,
-  relu,
-  selu,
-  sigmoid,
-  softplus,
-  swish,
-  tanh,
-} from '../kernels/elementwise.js';
+import * as ops from '../kernels/elementwise.js';
 import { checkChoice } from '../validate.js';
 import { Module, type LayerOptions } from './module.js';
 
 /** The activations by their Keras names (`gelu` is the exact form; `gelu_tanh` the tanh approximation). */
 export const ACTIVATIONS = {
-  relu,
-  sigmoid,
-  tanh,
-  elu: (x: Tensor) => elu(x),
-  selu,
-  gelu: (x: Tensor) => gelu(x),
-  gelu_tanh: (x: Tensor) => gelu(x, { approximate: 'tanh' }),
-  swish,
-  silu: swish,
-  softplus,
-  hard_sigmoid: hardSigmoid,
-  hard_swish: hardSwish,
+  relu: ops.relu,
+  sigmoid: ops.sigmoid,
+  tanh: ops.tanh,
+  elu: (x: Tensor) => ops.elu(x),
+  selu: ops.selu,
+  gelu: (x: Tensor) => ops.gelu(x),
+  gelu_tanh: (x: Tensor) => ops.gelu(x, { approximate: 'tanh' }),
+  swish: ops.swish,
+  silu: ops.swish,
+  softplus: ops.softplus,
+  hard_sigmoid: ops.hardSigmoid,
+  hard_swish: ops.hardSwish,
   // keras.activations.leaky_relu's slope 0.2 (Keras's LeakyReLU layer uses 0.3, PyTorch 0.01: use the op).
-  leaky_relu: (x: Tensor) => leakyRelu(x, 0.2),
+  leaky_relu: (x: Tensor) => ops.leakyRelu(x, 0.2),
 } as const satisfies Record<string, (x: Tensor) => Tensor>;
 export type ActivationName = keyof typeof ACTIVATIONS;
 
@@ -47,11 +35,8 @@ export class Activation extends Module {
   readonly activation: ActivationName;
   constructor(opts: ActivationOptions) {
     super(opts, 'activation');
-    this.activation = checkChoice(
-      opts.activation,
-      `${this.name} activation`,
-      Object.keys(ACTIVATIONS) as ActivationName[],
-    );
+    const names = Object.keys(ACTIVATIONS) as ActivationName[];
+    this.activation = checkChoice(opts.activation, `${this.name} activation`, names);
   }
   forward(x: Tensor): Tensor {
     return ACTIVATIONS[this.activation](x);

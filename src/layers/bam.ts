@@ -49,10 +49,8 @@ const BAM_DEFAULTS: Required<BamOptions> = {
 
 /** `opts`' BAM options, `BAM_DEFAULTS` where left out. */
 export function bamOptions(opts: BamOptions): Required<BamOptions> {
-  const o: Required<BamOptions> = { ...BAM_DEFAULTS };
-  for (const k of Object.keys(BAM_DEFAULTS) as (keyof BamOptions)[])
-    if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
-  return o;
+  const given = Object.entries(opts).filter(([k, v]) => Object.hasOwn(BAM_DEFAULTS, k) && v !== undefined);
+  return { ...BAM_DEFAULTS, ...Object.fromEntries(given) };
 }
 
 /** A BAM module on NHWC maps of `channels` channels (output shape = input shape). */

@@ -52,10 +52,14 @@ abstract class Pool2d extends Module {
     this.strides = checkNumber(withDefault(opts.strides, opts.poolSize), `${this.name} strides`, positive);
     this.padding = checkChoice(withDefault(opts.padding, 'valid'), `${this.name} padding`, ['valid', 'same'] as const);
   }
+  /** The pooling ops' options. */
+  get window(): { size: number; stride: number; padding: 'valid' | 'same' } {
+    return { size: this.poolSize, stride: this.strides, padding: this.padding };
+  }
   override outputShape(input: Shape): number[] {
     const [N, H, W, C] = input;
     if (input.length !== 4) throw new Error(`ossify: ${this.name} takes NHWC, got ${shapeStr(input)}`);
-    const g = poolGeometry(H, W, { size: this.poolSize, stride: this.strides, padding: this.padding });
+    const g = poolGeometry(H, W, this.window);
     return [N, g.OH, g.OW, C];
   }
 }
@@ -67,7 +71,7 @@ export class MaxPool2d extends Pool2d {
     super(opts, 'max_pooling2d');
   }
   forward(x: Tensor): Tensor {
-    return maxPool2d(x, { size: this.poolSize, stride: this.strides, padding: this.padding });
+    return maxPool2d(x, this.window);
   }
 }
 
@@ -78,7 +82,7 @@ export class AvgPool2d extends Pool2d {
     super(opts, 'average_pooling2d');
   }
   forward(x: Tensor): Tensor {
-    return avgPool2d(x, { size: this.poolSize, stride: this.strides, padding: this.padding, countIncludePad: false });
+    return avgPool2d(x, { ...this.window, countIncludePad: false });
   }
 }
 

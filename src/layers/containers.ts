@@ -15,13 +15,6 @@ export class Sequential extends Module {
   add<M extends Module>(m: M): M {
     return this.addChild(m);
   }
-  /** Insert a module right after the direct child named `after`. */
-  insertAfter(after: string, m: Module): void {
-    const i = this.children.findIndex((c) => c.name === after);
-    if (i < 0) throw new Error(`ossify: ${this.name} has no direct child named '${after}'`);
-    this.children.splice(i + 1, 0, m);
-    this.touch();
-  }
   /** The direct children. */
   get layers(): readonly Module[] {
     return this.children;
@@ -61,23 +54,17 @@ export class Concat extends Module {
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
     const outs = this.children.map((b) => b.trace(input, visit));
-    const out = this.combine(outs);
+    const first = outs[0];
+    if (outs.some((o) => o.length !== first.length || o.some((d, i) => i < o.length - 1 && d !== first[i])))
+      throw new Error(
+        `ossify: ${this.name}: branch outputs ${outs.map(shapeStr).join(', ')} differ outside the channel axis`,
+      );
+    const out = [...first.slice(0, -1), outs.reduce((s, o) => s + o[o.length - 1], 0)];
     visit(this, input, out);
     return out;
   }
   override outputShape(input: Shape): number[] {
-    return this.combine(this.children.map((b) => b.outputShape(input)));
-  }
-  private combine(outs: number[][]): number[] {
-    const first = outs[0];
-    for (const o of outs) {
-      if (o.length !== first.length || o.some((d, i) => i < o.length - 1 && d !== first[i])) {
-        throw new Error(
-          `ossify: ${this.name}: branch outputs ${outs.map(shapeStr).join(', ')} differ outside the channel axis`,
-        );
-      }
-    }
-    return [...first.slice(0, -1), outs.reduce((s, o) => s + o[o.length - 1], 0)];
+    return this.trace(input, () => {});
   }
 }
 
@@ -99,19 +86,16 @@ export class Residual extends Module {
     return add(this.branch.forward(x), x);
   }
   override trace(input: Shape, visit: TraceVisitor): number[] {
-    const out = this.check(input, this.branch.trace(input, visit));
-    visit(this, input, out);
-    return out;
-  }
-  override outputShape(input: Shape): number[] {
-    return this.check(input, this.branch.outputShape(input));
-  }
-  private check(input: Shape, out: number[]): number[] {
+    const out = this.branch.trace(input, visit);
     if (out.length !== input.length || out.some((d, i) => d !== input[i]))
       throw new Error(
         `ossify: ${this.name}: the branch maps ${shapeStr(input)} to ${shapeStr(out)}; ` +
           'a residual add needs the same shape',
       );
+    visit(this, input, out);
     return out;
+  }
+  override outputShape(input: Shape): number[] {
+    return this.trace(input, () => {});
   }
 }

@@ -96,8 +96,6 @@ export class DepthwiseConv2d extends Module {
   readonly bias: Tensor | null;
   /** The options it was built with. */
   readonly opts: DepthwiseConv2dOptions;
-  /** inChannels * depthMultiplier. */
-  readonly outChannels: number;
 
   constructor(opts: DepthwiseConv2dOptions) {
     super(opts, 'depthwise_conv2d');
@@ -107,7 +105,6 @@ export class DepthwiseConv2d extends Module {
     const c = checkNumber(opts.inChannels, `${what} inChannels`, { integer: true, min: 1 });
     const m = checkNumber(withDefault(opts.depthMultiplier, 1), `${what} depthMultiplier`, { integer: true, min: 1 });
     checkConv2dOptions(this.convOpts(), what);
-    this.outChannels = c * m;
     const init = opts.depthwiseInitializer ?? 'glorotUniform';
     this.depthwiseKernel = this.addWeight('depthwise_kernel', [kh, kw, c, m], init);
     this.bias = opts.useBias === false ? null : this.addWeight('bias', [c * m], opts.biasInitializer ?? 'zeros');
@@ -119,16 +116,19 @@ export class DepthwiseConv2d extends Module {
     return { stride: o.strides, dilation: o.dilation, padding: withDefault(o.padding, 'valid'), groups: o.inChannels };
   }
 
-  /** The grouped convolution with the kernel viewed as HWIO [kh, kw, 1, outChannels]. */
+  /** The kernel's HWIO view: [kh, kw, 1, inChannels * depthMultiplier]. */
+  private hwioShape(): number[] {
+    const [kh, kw, c, m] = this.depthwiseKernel.shape;
+    return [kh, kw, 1, c * m];
+  }
+
+  /** The grouped convolution (groups = inChannels) on the kernel's HWIO view. */
   forward(x: Tensor): Tensor {
-    const [kh, kw] = this.depthwiseKernel.shape;
-    const w = reshape(this.depthwiseKernel, [kh, kw, 1, this.outChannels]);
-    return conv2d(x, w, this.bias, this.convOpts());
+    return conv2d(x, reshape(this.depthwiseKernel, this.hwioShape()), this.bias, this.convOpts());
   }
 
   override outputShape(input: Shape): number[] {
-    const [kh, kw] = this.depthwiseKernel.shape;
-    const g = resolveConvGeometry(input, [kh, kw, 1, this.outChannels], this.convOpts());
+    const g = resolveConvGeometry(input, this.hwioShape(), this.convOpts());
     return [g.N, g.OH, g.OW, g.Cout];
   }
 }

@@ -6,9 +6,8 @@ export type { ConvLayerOptions, Conv2dLayerOptions, DepthwiseConv2dOptions } fro
 export { BatchNorm, BatchNorm1d, BatchNorm2d, Normalization, type BatchNormOptions } from './norm.js';
 export type { NormalizationOptions } from './norm.js';
 export { Dense, Linear, type DenseOptions } from './dense.js';
-export { LayerNorm, GroupNorm } from './normalization.js';
-export type { LayerNormOptions as LayerNormLayerOptions } from './normalization.js';
-export type { GroupNormOptions as GroupNormLayerOptions } from './normalization.js';
+export { LayerNorm, GroupNorm } from './norm.js';
+export type { LayerNormOptions as LayerNormLayerOptions, GroupNormOptions as GroupNormLayerOptions } from './norm.js';
 export { Activation, ACTIVATIONS, ReLU, Sigmoid, Swish } from './activation.js';
 export type { ActivationName, ActivationOptions } from './activation.js';
 export { Softmax, MaxPool2d, AvgPool2d, GlobalAvgPool2d, ZeroPad2d, Dropout, Reshape } from './basic.js';

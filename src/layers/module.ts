@@ -16,16 +16,12 @@ export interface TensorData {
 /** Parameters and buffers by key (`<layer_name>.<weight>`). */
 export type StateDict = Record<string, TensorData>;
 
-/** A build scope: the automatic-name counts per base name, and the initialisation seed. */
-interface Scope {
-  names: Map<string, number>;
-  seed: number;
-}
-const globalScope: Scope = { names: new Map(), seed: 0 };
-const scopeStack: Scope[] = [];
-const currentScope = (): Scope => scopeStack[scopeStack.length - 1] ?? globalScope;
+/** Build scopes: the automatic-name counts per base name, and the initialisation seed. */
+type Scope = { names: Map<string, number>; seed: number };
+const scopeStack: Scope[] = [{ names: new Map(), seed: 0 }];
+const currentScope = (): Scope => scopeStack[scopeStack.length - 1];
 
-/** Keras's automatic layer names: `base`, `base_1`, `base_2`, ... counted per base name in the current scope. */
+/** Keras's automatic layer names: `base`, `base_1`, ... counted per base name in the current scope. */
 function nextName(base: string): string {
   const names = currentScope().names;
   const n = names.get(base) ?? 0;
@@ -101,27 +97,19 @@ export abstract class Module {
     return out;
   }
 
-  // ---- construction -------------------------------------------------------------------------
-
-  /** Create a trainable weight `<name>.<weight>` initialised from the scope's seed. */
-  protected addWeight(weight: string, shape: number[], init: Initializer): Tensor {
-    return this.addTensor(this.weights, weight, shape, init, hashSeed(currentScope().seed, `${this.name}.${weight}`));
+  /** Create a trainable weight `<name>.<weight>`, initialised from the scope's seed and its key. */
+  protected addWeight(weight: string, shape: number[], init: Initializer, buffer = false): Tensor {
+    const name = `${this.name}.${weight}`;
+    const seed = buffer ? 0 : hashSeed(currentScope().seed, name);
+    const opts = { requiresGrad: !buffer && this.trainable, name, persistent: true };
+    const t = Tensor.from(initValues(init, shape, seed), shape, opts);
+    (buffer ? this.buffers : this.weights).set(weight, t);
+    return t;
   }
 
   /** Create a non-trainable buffer `<name>.<weight>` (BatchNorm's moving statistics). */
   protected addBuffer(weight: string, shape: number[], init: Initializer): Tensor {
-    return this.addTensor(this.buffers, weight, shape, init, 0);
-  }
-
-  private addTensor(to: Map<string, Tensor>, weight: string, shape: number[], init: Initializer, seed: number) {
-    const opts = {
-      requiresGrad: to === this.weights && this.trainable,
-      name: `${this.name}.${weight}`,
-      persistent: true,
-    };
-    const t = Tensor.from(initValues(init, shape, seed), shape, opts);
-    to.set(weight, t);
-    return t;
+    return this.addWeight(weight, shape, init, true);
   }
 
   protected addChild<M extends Module>(m: M): M {
@@ -149,8 +137,6 @@ export abstract class Module {
     return v;
   }
 
-  // ---- traversal ----------------------------------------------------------------------------
-
   /** This module and every descendant, depth first in execution order. */
   *modules(): Generator<Module> {
     yield this;
@@ -175,9 +161,7 @@ export abstract class Module {
 
   /** The trainable weights (not frozen): what an optimizer updates. */
   parameters(): Tensor[] {
-    return this.namedParameters()
-      .map(([, t]) => t)
-      .filter((t) => t.requiresGrad);
+    return this.namedParameters().flatMap(([, t]) => (t.requiresGrad ? [t] : []));
   }
 
   /** Every buffer (BatchNorm moving statistics) as [key, tensor]. */
@@ -187,17 +171,10 @@ export abstract class Module {
 
   /** Parameter counts as Keras reports them. */
   countParams(): ParamCount {
-    let trainable = 0;
-    let nonTrainable = 0;
-    for (const [, t] of this.namedParameters()) {
-      if (t.requiresGrad) trainable += t.size;
-      else nonTrainable += t.size;
-    }
-    for (const [, t] of this.namedBuffers()) nonTrainable += t.size;
-    return { total: trainable + nonTrainable, trainable, nonTrainable };
+    const trainable = this.parameters().reduce((s, t) => s + t.size, 0);
+    const total = [...this.namedParameters(), ...this.namedBuffers()].reduce((s, [, t]) => s + t.size, 0);
+    return { total, trainable, nonTrainable: total - trainable };
   }
-
-  // ---- modes --------------------------------------------------------------------------------
 
   /** Training mode for this module and its descendants. */
   train(on = true): this {
@@ -244,8 +221,6 @@ export abstract class Module {
     }
   }
 
-  // ---- state --------------------------------------------------------------------------------
-
   /** Copy every parameter and buffer to the host, by key. */
   async stateDict(): Promise<StateDict> {
     const entries = [...this.namedParameters(), ...this.namedBuffers()];
@@ -260,23 +235,19 @@ export abstract class Module {
    * must match; with `strict` (default) missing and unexpected keys are errors too, else returned.
    */
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
-    const strict = opts.strict ?? true;
     const own = new Map([...this.namedParameters(), ...this.namedBuffers()]);
     const missing = [...own.keys()].filter((k) => !(k in sd));
     const unexpected = Object.keys(sd).filter((k) => !own.has(k));
     const mismatched: string[] = [];
     for (const [k, t] of own) {
       const e = sd[k];
-      if (!e) continue;
-      const same = e.shape.length === t.shape.length && e.shape.every((d, i) => d === t.shape[i]);
-      if (!same) {
+      if (e && !(e.shape.length === t.shape.length && e.shape.every((d, i) => d === t.shape[i])))
         mismatched.push(`'${k}': the state dict has shape ${shapeStr(e.shape)}, the model has ${shapeStr(t.shape)}`);
-      } else if (e.data.length !== t.size) {
+      else if (e && e.data.length !== t.size)
         mismatched.push(`'${k}': ${e.data.length} values for shape ${shapeStr(e.shape)} (${t.size} elements)`);
-      }
     }
     const kinds: [string[], string][] = [[mismatched, 'shape mismatches']];
-    if (strict) {
+    if (opts.strict ?? true) {
       const missingText = missing.map((k) => `missing key '${k}' (model shape ${shapeStr(own.get(k)!.shape)})`);
       const unexpectedText = unexpected.map(
         (k) => `unexpected key '${k}' (shape ${shapeStr(sd[k].shape)}) not in the model`,
@@ -284,11 +255,9 @@ export abstract class Module {
       kinds.push([missingText, 'missing keys'], [unexpectedText, 'unexpected keys']);
     }
     // A state dict of another model can differ in every tensor: show a few of each kind, count the rest.
-    const problems: string[] = [];
-    for (const [list, what] of kinds) {
-      problems.push(...list.slice(0, 4));
-      if (list.length > 4) problems.push(`... ${list.length - 4} more ${what} (${list.length} in all)`);
-    }
+    const problems = kinds.flatMap(([list, what]) =>
+      list.length > 4 ? [...list.slice(0, 4), `... ${list.length - 4} more ${what} (${list.length} in all)`] : list,
+    );
     if (problems.length) throw new Error(`ossify: loadStateDict into ${this.name} failed:\n  ${problems.join('\n  ')}`);
     const rt = runtime();
     for (const [k, t] of own) {

@@ -1,12 +1,14 @@
 /**
  * Keras's BatchNormalization over the last (channel) axis (moving = moving * momentum + batch * (1 - momentum),
  * biased batch variance by default). A frozen layer normalises with its moving statistics even in training,
- * as Keras does for `trainable = False`. Also Keras's preprocessing Normalization.
+ * as Keras does for `trainable = False`. Also Keras's preprocessing Normalization, LayerNormalization and
+ * GroupNormalization (no running statistics: training and inference agree).
  */
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { batchNorm, checkBatchNormOptions } from '../kernels/batchnorm.js';
 import { add, addScalar, div, mul, relu, sqrt, sub } from '../kernels/elementwise.js';
-import { checkNumber } from '../validate.js';
+import { layerNorm, groupNorm } from '../kernels/norm.js';
+import { checkNumber, withDefault } from '../validate.js';
 import { Module, type LayerOptions } from './module.js';
 
 export { BATCH_NORM_DEFAULTS } from '../kernels/batchnorm.js';
@@ -163,5 +165,73 @@ export class Normalization extends Module {
     if (input[input.length - 1] !== this.channels)
       throw new Error(`ossify: ${this.name} expects ${this.channels} channels last, got ${shapeStr(input)}`);
     return [...input];
+  }
+}
+
+/** Options of {@link LayerNorm}. */
+export interface LayerNormOptions extends LayerOptions {
+  /** The size of the normalized last axis (the channels). */
+  channels: number;
+  /** Added to the variance (default 1e-3, Keras's; the ops' and PyTorch's default is 1e-5). */
+  epsilon?: number;
+  /** Learn `gamma` (default true). */
+  scale?: boolean;
+  /** Learn `beta` (default true). */
+  center?: boolean;
+}
+
+/** Options of {@link GroupNorm}. */
+export interface GroupNormOptions extends LayerNormOptions {
+  /** The number of groups (default 32, Keras's); must divide the channels. */
+  groups?: number;
+}
+
+/** Layer normalization over the last axis (Keras's `LayerNormalization(axis=-1)`), weights `gamma`, `beta` [C]. */
+export class LayerNorm extends Module {
+  readonly kind: string = 'LayerNormalization';
+  readonly channels: number;
+  readonly epsilon: number;
+  readonly gamma: Tensor | null;
+  readonly beta: Tensor | null;
+
+  /** `autoName`: the base of the automatic name (GroupNorm passes its own). */
+  constructor(opts: LayerNormOptions, autoName = 'layer_normalization') {
+    super(opts, autoName);
+    this.channels = checkNumber(opts.channels, `${this.name} channels`, { integer: true, min: 1 });
+    this.epsilon = checkNumber(withDefault(opts.epsilon, 1e-3), `${this.name} epsilon`, { min: 0 });
+    this.gamma = opts.scale === false ? null : this.addWeight('gamma', [this.channels], 'ones');
+    this.beta = opts.center === false ? null : this.addWeight('beta', [this.channels], 'zeros');
+  }
+
+  forward(x: Tensor): Tensor {
+    this.outputShape(x.shape);
+    return layerNorm(x, this.gamma, this.beta, { epsilon: this.epsilon });
+  }
+
+  override outputShape(input: Shape): number[] {
+    if (input[input.length - 1] !== this.channels)
+      throw new Error(`ossify: ${this.name} expects ${this.channels} channels last, got ${shapeStr(input)}`);
+    return [...input];
+  }
+}
+
+/** Group normalization of channels-last maps (Keras's `GroupNormalization`), weights `gamma`, `beta` [C]. */
+export class GroupNorm extends LayerNorm {
+  override readonly kind = 'GroupNormalization';
+  readonly groups: number;
+
+  constructor(opts: GroupNormOptions) {
+    // checked before the weights are made
+    const what = opts.name ?? 'GroupNorm';
+    const groups = checkNumber(withDefault(opts.groups, 32), `${what} groups`, { integer: true, min: 1 });
+    if (opts.channels % groups !== 0)
+      throw new Error(`ossify: ${what} groups (${groups}) must divide its ${opts.channels} channels`);
+    super(opts, 'group_normalization');
+    this.groups = groups;
+  }
+
+  override forward(x: Tensor): Tensor {
+    this.outputShape(x.shape);
+    return groupNorm(x, this.groups, this.gamma, this.beta, { epsilon: this.epsilon });
   }
 }

@@ -1,11 +1,10 @@
 /**
- * Plans: a model's forward pass for one input shape compiled once into a list of launches. With `fuse`
- * (default) layers that one launch runs together match a rule of {@link FUSION_RULES}; without, each layer
- * runs its forward. Modes: `infer` (default) applies every rule (src/kernels/fused.ts; batch norms with
- * moving statistics folded into kept affine tables), runs without autograd and holds for one
- * `model.version`; `train` applies only the `differentiable` rules, autograd records its run (equal to
- * the layers' forward) and it holds while the model's structure does. Only the library's own classes
- * fuse (a subclass may override forward).
+ * Plans: a model's forward pass for one input shape compiled once into a list of launches. With `fuse` (default)
+ * layers that one launch runs together match a rule of {@link FUSION_RULES}; without, each layer runs its forward.
+ * Modes: `infer` (default) applies every rule (src/kernels/fused.ts; moving-statistics batch norms folded into
+ * kept affine tables), runs without autograd and holds for one `model.version`; `train` applies only the
+ * `differentiable` rules, autograd records its run (equal to the layers' forward) and it holds while the model's
+ * structure does. Only the library's own classes fuse (a subclass may override forward).
  */
 import { keep, noGrad, tidy, Tensor, type Shape } from '../tensor.js';
 import { conv2d, isPlainMatmul, resolveConvGeometry, type Conv2dOptions } from '../kernels/conv2d.js';
@@ -165,7 +164,7 @@ export const FUSION_RULES: FusionRule[] = [
       return {
         used: 2,
         stores: false,
-        run: (x) => maxPool2d(x, { size: pool.poolSize, stride: pool.strides, padding }),
+        run: (x) => maxPool2d(x, { ...pool.window, padding }),
       };
     },
   },
@@ -223,11 +222,10 @@ export const FUSION_RULES: FusionRule[] = [
       const pool = layers[(p?.at ?? 0) + 1];
       if (!p || p.conv.bias || !isExactly(pool, AvgPool2d)) return null;
       const prologue = table(ctx, p.bn, null, reluOr(p.relu));
-      const po = { size: pool.poolSize, stride: pool.strides, padding: pool.padding };
       return {
         used: p.at + 2 - i,
         stores: false,
-        run: (x) => fused(fused(x, null, { prologue, pool: po }), p.conv.kernel, p.conv.convOpts()),
+        run: (x) => fused(fused(x, null, { prologue, pool: pool.window }), p.conv.kernel, p.conv.convOpts()),
       };
     },
   },
@@ -443,20 +441,14 @@ function runSteps(steps: readonly Step[], x: Tensor, ctx: Ctx, into?: ChannelSli
 }
 
 /** Options of {@link compilePlan}: `fuse` (default true) applies the rules; `mode` (default `infer`). */
-export interface PlanOptions {
-  fuse?: boolean;
-  mode?: PlanMode;
-}
+export type PlanOptions = { fuse?: boolean; mode?: PlanMode };
 
 /**
- * A compiled plan of the model at {@link Module.version} `version`: `run(x)`, `holds()` (`infer`: the version
- * holds; `train`: the structure), `describe()` (the mode, then each step's rule and layers, branches
- * indented), `counts()` (steps per rule; `layer`: layers run alone), `dispose()` (frees the kept tables).
+ * A compiled plan: `run(x)`, `holds()` (`infer`: the model's {@link Module.version} has not moved; `train`: its
+ * structure), `describe()` (the mode, then each step's rule and layers, branches indented), `counts()` (steps per
+ * rule; `layer`: layers run alone), `dispose()` (frees the kept tables).
  */
 export interface Plan {
-  readonly version: number;
-  readonly inputShape: readonly number[];
-  readonly fuse: boolean;
   readonly mode: PlanMode;
   run(x: Tensor): Tensor;
   holds(): boolean;
@@ -480,14 +472,10 @@ export function compilePlan(model: Module, inputShape: Shape, opts: PlanOptions 
     ss.forEach((s) => (all.push([s, depth]), s.branches?.forEach((b) => walk(b, depth + 1))));
   walk(steps, 0);
   const sameStructure = (): boolean => {
-    let k = 0;
-    for (const m of model.modules()) if (structure[k++] !== m) return false;
-    return k === structure.length;
+    const now = [...model.modules()];
+    return now.length === structure.length && now.every((m, k) => m === structure[k]);
   };
   return {
-    version,
-    inputShape: [...inputShape],
-    fuse: ctx.fuse,
     mode,
     run: (x) => (mode === 'train' ? runSteps(steps, x, ctx) : noGrad(() => runSteps(steps, x, ctx))),
     holds: () => (mode === 'train' ? sameStructure() : model.version === version),

@@ -1,8 +1,4 @@
-/**
- * Squeeze-and-excitation (Hu et al. 2018) as Keras's EfficientNet blocks build it: global average pool
- * (`se_squeeze`) -> Reshape [N, 1, 1, C] (`se_reshape`) -> 1x1 conv C -> Cse, swish (`se_reduce`) -> 1x1 conv
- * Cse -> C, sigmoid (`se_expand`) -> the input times the gate, broadcast over H and W (`se_excite`).
- */
+/** Squeeze-and-excitation (Hu et al. 2018) as Keras's EfficientNet blocks build it. */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
 import { mul } from '../kernels/elementwise.js';
 import { checkNumber, withDefault } from '../validate.js';
@@ -25,7 +21,11 @@ export interface SqueezeExciteOptions extends LayerOptions {
   kernelInitializer?: Initializer;
 }
 
-/** Squeeze-and-excitation: x * sigmoid(expand(swish(reduce(mean_hw(x))))). Its summary row is the multiply. */
+/**
+ * Squeeze-and-excitation: global average pool (`se_squeeze`) -> Reshape [N, 1, 1, C] (`se_reshape`) -> 1x1 conv
+ * C -> Cse, swish (`se_reduce`) -> 1x1 conv Cse -> C, sigmoid (`se_expand`) -> the input times the gate,
+ * broadcast over H and W (`se_excite`, its summary row).
+ */
 export class SqueezeExcite extends Module {
   readonly kind = 'Multiply';
   readonly channels: number;

@@ -73,10 +73,8 @@ export function planSummary(model: Module, inputShape: Shape, opts: { fuse?: boo
   const full = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
   const training = model.training;
   const plan = compilePlan(model.eval(), full, opts);
-  const whys = new Map([
-    ...FUSION_RULES.map((r): [string, string] => [r.name, r.why]),
-    ['layer', 'no rule matched: the layer runs alone'],
-  ]);
+  const why = (rule: string) =>
+    FUSION_RULES.find((r) => r.name === rule)?.why ?? 'no rule matched: the layer runs alone';
   const counts = Object.entries(plan.counts());
   plan.dispose();
   model.train(training);
@@ -86,6 +84,6 @@ export function planSummary(model: Module, inputShape: Shape, opts: { fuse?: boo
     plan.describe(),
     '',
     'Rules fired:',
-    ...counts.map(([r, n]) => `  ${r.padEnd(16)} ${String(n).padStart(4)}  ${whys.get(r)}`),
+    ...counts.map(([r, n]) => `  ${r.padEnd(16)} ${String(n).padStart(4)}  ${why(r)}`),
   ].join('\n');
 }

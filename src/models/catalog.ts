@@ -1,6 +1,6 @@
 /**
- * The backbones as data (architecture, default and smallest input size, pixel scaling, reference counts),
- * read by the model builders, the command line, the trainer and the sweep grids without loading the models.
+ * The backbones as data (architecture, names, input sizes, pixel scaling, defaults, reference counts), read by
+ * the model builders, the command line, the trainer and the sweep grids without loading the models.
  * @module
  */
 import type { Backbone } from '../data/pixels.js';
@@ -9,12 +9,22 @@ import type { Backbone } from '../data/pixels.js';
 export interface CatalogEntry {
   /** The architecture's name in model configs and checkpoints. */
   readonly arch: string;
+  /** The built model's name (Keras's or timm's). */
+  readonly modelName: string;
   /** Default square input size. */
   readonly inputSize: number;
   /** Smallest square input size. */
   readonly minInput: number;
   /** How pixel values are scaled for it (see `loadImage`). */
   readonly input: Backbone;
+  /** Default BAM positions (top-level layer names): the ends of the stages before the last three downsamplings. */
+  readonly bamPositions: readonly string[];
+  /** Default dropout before the classifier (absent: 0). */
+  readonly dropout?: number;
+  /** Default stochastic depth rate (absent: the architecture has none). */
+  readonly dropConnect?: number;
+  /** The classifier's name (absent: Keras's automatic `dense`), as the reference's checkpoints name it. */
+  readonly head?: string;
   /** The implementation whose parameter counts this one reproduces (at width 1, without BAM). */
   readonly reference: Reference;
 }
@@ -37,23 +47,31 @@ export interface Reference {
 export const MODEL_CATALOG = {
   inceptionv3: {
     arch: 'inceptionV3',
+    modelName: 'inception_v3',
     inputSize: 299,
     minInput: 75,
     input: 'inception',
+    bamPositions: ['activation_4', 'mixed2', 'mixed7'],
     reference: { name: 'keras.applications.InceptionV3', trainable: 21_768_352, total: 21_802_784, features: 2048 },
   },
   densenet121: {
     arch: 'denseNet121',
+    modelName: 'densenet121',
     inputSize: 224,
     minInput: 32,
     input: 'densenet',
+    bamPositions: ['conv2', 'conv3', 'conv4'],
     reference: { name: 'keras.applications.DenseNet121', trainable: 6_953_856, total: 7_037_504, features: 1024 },
   },
   efficientnetb1: {
     arch: 'efficientNetB1',
+    modelName: 'efficientnetb1',
     inputSize: 240,
     minInput: 32,
     input: 'raw',
+    bamPositions: ['block2c', 'block3c', 'block5d'],
+    dropout: 0.2,
+    dropConnect: 0.2,
     reference: {
       name: 'keras.applications.EfficientNetB1',
       trainable: 6_513_184,
@@ -64,18 +82,25 @@ export const MODEL_CATALOG = {
   },
   efficientnetv2b2: {
     arch: 'efficientNetV2B2',
+    modelName: 'efficientnetv2-b2',
     inputSize: 260,
     minInput: 32,
     input: 'raw',
+    bamPositions: ['block2c', 'block3c', 'block5f'],
+    dropout: 0.2,
+    dropConnect: 0.2,
     // 10,178,374 with its 1000-class top (1408 x 1000 + 1000).
     reference: { name: 'keras.applications.EfficientNetV2B2', trainable: 8_687_086, total: 8_769_374, features: 1408 },
   },
   // timm's inception_v4 (tf_in1k: mean 0.5, std 0.5); below 75 px the input is zero-padded to 75.
   inceptionv4: {
     arch: 'inceptionV4',
+    modelName: 'inception_v4',
     inputSize: 299,
     minInput: 32,
     input: 'inception',
+    bamPositions: ['features.4', 'features.9', 'features.17'],
+    head: 'last_linear',
     reference: {
       name: "timm's inception_v4",
       trainable: 41_142_816,

@@ -16,31 +16,25 @@
  * last Keras layer name (`conv2_block6_concat`, `conv3_block12_concat`, `conv4_block24_concat`,
  * `conv5_block16_concat`). Input: x / 255 normalised by the ImageNet mean and std, 32 x 32 at least.
  */
-import { Module, buildScope } from '../layers/module.js';
+import type { Module } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/norm.js';
 import { AvgPool2d, Identity, MaxPool2d, ZeroPad2d } from '../layers/basic.js';
 import { ReLU } from '../layers/activation.js';
 import { Concat, Sequential } from '../layers/containers.js';
-import { Model, resolveConfig, type ModelOptions } from './model.js';
-import { MODEL_CATALOG } from './catalog.js';
+import { buildClassifier, type Model, type ModelConfig, type ModelOptions } from './model.js';
 
 /** Conv blocks per dense block. */
 const DENSENET121_BLOCKS = [6, 12, 24, 16];
 
 const EPS = 1.001e-5;
 
-function backbone(w: number, inChannels: number): Module[] {
-  const F = (n: number) => Math.max(1, Math.round(n * w));
+function backbone({ widthMultiplier, inputChannels: inChannels }: ModelConfig): Module[] {
+  const F = (n: number) => Math.max(1, Math.round(n * widthMultiplier));
   const growth = F(32);
   const bn = (name: string, channels: number) => new BatchNorm2d({ name, channels, epsilon: EPS });
-  const conv = (
-    name: string,
-    inChannels: number,
-    filters: number,
-    kernelSize: number,
-    padding: 'valid' | 'same' = 'valid',
-  ) => new Conv2d({ name, inChannels, filters, kernelSize, padding, useBias: false });
+  const conv = (name: string, inChannels: number, filters: number, kernelSize: number, padding?: 'same') =>
+    new Conv2d({ name, inChannels, filters, kernelSize, padding, useBias: false });
   const layers: Module[] = [];
   let c = F(64);
   layers.push(
@@ -96,13 +90,5 @@ function backbone(w: number, inChannels: number): Module[] {
 export function denseNet121(opts: ModelOptions): Model {
   const aliases: Record<string, string> = {};
   DENSENET121_BLOCKS.forEach((b, s) => (aliases[`conv${s + 2}_block${b}_concat`] = `conv${s + 2}`));
-  const config = resolveConfig('denseNet121', opts, {
-    ...MODEL_CATALOG.densenet121,
-    bamPositions: ['conv2', 'conv3', 'conv4'],
-    aliases,
-  });
-  return buildScope(
-    { seed: config.seed },
-    () => new Model('densenet121', config, backbone(config.widthMultiplier, config.inputChannels)),
-  );
+  return buildClassifier('denseNet121', opts, backbone, aliases);
 }

@@ -21,7 +21,7 @@
  * `imagenetWeights` (B1) adds Keras's `weights='imagenet'` Rescaling(1 / sqrt(ImageNet std)) after the
  * Normalization. `widthMultiplier` multiplies Keras's width coefficient before rounding. Input: 32 x 32 at least.
  */
-import { Module, buildScope } from '../layers/module.js';
+import type { Module } from '../layers/module.js';
 import { Conv2d, DepthwiseConv2d } from '../layers/conv.js';
 import { BatchNorm2d, Normalization } from '../layers/norm.js';
 import { Dropout, Rescaling, ZeroPad2d } from '../layers/basic.js';
@@ -29,98 +29,54 @@ import { Swish } from '../layers/activation.js';
 import { Residual, Sequential } from '../layers/containers.js';
 import { SqueezeExcite } from '../layers/se.js';
 import type { Pad2d } from '../kernels/layout.js';
-import { Model, resolveConfig, type ModelConfig, type ModelOptions } from './model.js';
-import { MODEL_CATALOG, type ModelName } from './catalog.js';
+import { buildClassifier, type Model, type ModelConfig, type ModelOptions } from './model.js';
 
 /** ImageNet channel statistics of EfficientNetV2's Normalization (Keras's constants: mean and std squared). */
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
 
-/** One stage of blocks (Keras's blocks_args). */
-interface EfficientNetStage {
-  /** 'mbconv' (depthwise) or 'fused' (Fused-MBConv, EfficientNetV2). */
-  type: 'mbconv' | 'fused';
-  /** Kernel size of the depthwise (MBConv) or expansion (Fused-MBConv) convolution. */
-  kernel: number;
-  /** Blocks in the stage before depth scaling (B0's). */
-  repeats: number;
-  /** Input filters of the stage's first block before width scaling. */
-  filtersIn: number;
-  /** Output filters of every block of the stage before width scaling. */
-  filtersOut: number;
-  /** Expansion ratio (1: no expansion convolution). */
-  expand: number;
-  /** Stride of the stage's first block. */
-  strides: number;
-  /** Squeeze-and-excitation ratio (0: none). */
-  se: number;
-}
-
-/** Stages from rows [kernel, repeats, filtersIn, filtersOut, expand, strides, se]. */
-const stages = (type: EfficientNetStage['type'], rows: number[][]): EfficientNetStage[] =>
-  rows.map(([kernel, repeats, filtersIn, filtersOut, expand, strides, se]) => {
-    return { type, kernel, repeats, filtersIn, filtersOut, expand, strides, se };
-  });
+/**
+ * A stage of blocks (a row of Keras's blocks_args, before width and depth scaling): 'mbconv' (depthwise) or
+ * 'fused' (Fused-MBConv), the kernel of its depthwise or expansion conv, B0's repeats, the first block's input
+ * filters, every block's output filters, the expansion ratio (1: none), the first block's stride, the SE ratio
+ * (0: none).
+ */
+type Stage = readonly ['mbconv' | 'fused', number, number, number, number, number, number, number];
 
 /** EfficientNet-B0's stages (Keras's DEFAULT_BLOCKS_ARGS), which B1 scales by depth 1.1. */
-const EFFICIENTNET_B0_STAGES: readonly EfficientNetStage[] = stages('mbconv', [
-  [3, 1, 32, 16, 1, 1, 0.25],
-  [3, 2, 16, 24, 6, 2, 0.25],
-  [5, 2, 24, 40, 6, 2, 0.25],
-  [3, 3, 40, 80, 6, 2, 0.25],
-  [5, 3, 80, 112, 6, 1, 0.25],
-  [5, 4, 112, 192, 6, 2, 0.25],
-  [3, 1, 192, 320, 6, 1, 0.25],
-]);
-
-/** EfficientNetV2-B0's stages (Keras's DEFAULT_BLOCKS_ARGS['efficientnetv2-b0']), which B2 scales. */
-const EFFICIENTNETV2_B0_STAGES: readonly EfficientNetStage[] = [
-  ...stages('fused', [
-    [3, 1, 32, 16, 1, 1, 0],
-    [3, 2, 16, 32, 4, 2, 0],
-    [3, 2, 32, 48, 4, 2, 0],
-  ]),
-  ...stages('mbconv', [
-    [3, 3, 48, 96, 4, 2, 0.25],
-    [3, 5, 96, 112, 6, 1, 0.25],
-    [3, 8, 112, 192, 6, 2, 0.25],
-  ]),
+const B0_STAGES: Stage[] = [
+  ['mbconv', 3, 1, 32, 16, 1, 1, 0.25],
+  ['mbconv', 3, 2, 16, 24, 6, 2, 0.25],
+  ['mbconv', 5, 2, 24, 40, 6, 2, 0.25],
+  ['mbconv', 3, 3, 40, 80, 6, 2, 0.25],
+  ['mbconv', 5, 3, 80, 112, 6, 1, 0.25],
+  ['mbconv', 5, 4, 112, 192, 6, 2, 0.25],
+  ['mbconv', 3, 1, 192, 320, 6, 1, 0.25],
 ];
 
-/** A family's constants (Keras's EfficientNet / EfficientNetV2 arguments). */
+/** EfficientNetV2-B0's stages (Keras's DEFAULT_BLOCKS_ARGS['efficientnetv2-b0']), which B2 scales. */
+const V2_B0_STAGES: Stage[] = [
+  ['fused', 3, 1, 32, 16, 1, 1, 0],
+  ['fused', 3, 2, 16, 32, 4, 2, 0],
+  ['fused', 3, 2, 32, 48, 4, 2, 0],
+  ['mbconv', 3, 3, 48, 96, 4, 2, 0.25],
+  ['mbconv', 3, 5, 96, 112, 6, 1, 0.25],
+  ['mbconv', 3, 8, 112, 192, 6, 2, 0.25],
+];
+
+/**
+ * A family's constants (Keras's EfficientNet / EfficientNetV2 arguments). Not `v2`: BN momentum 0.99,
+ * `correct_pad` before stride-2 convs, depthwise named `dwconv`, the 10% rounding rule.
+ */
 interface Family {
-  name: string;
   arch: 'efficientNetB1' | 'efficientNetV2B2';
-  entry: ModelName;
-  /** The default BAM positions: the ends of stages 2, 3 and 5. */
-  bamPositions: string[];
-  stages: readonly EfficientNetStage[];
+  stages: Stage[];
   width: number;
   depth: number;
-  /** V1: BN momentum 0.99, `correct_pad` before stride-2 convs, depthwise named `dwconv`, 10% rounding rule. */
   v2: boolean;
 }
-
-const B1: Family = {
-  name: 'efficientnetb1',
-  arch: 'efficientNetB1',
-  entry: 'efficientnetb1',
-  bamPositions: ['block2c', 'block3c', 'block5d'],
-  stages: EFFICIENTNET_B0_STAGES,
-  width: 1,
-  depth: 1.1,
-  v2: false,
-};
-const V2B2: Family = {
-  name: 'efficientnetv2-b2',
-  arch: 'efficientNetV2B2',
-  entry: 'efficientnetv2b2',
-  bamPositions: ['block2c', 'block3c', 'block5f'],
-  stages: EFFICIENTNETV2_B0_STAGES,
-  width: 1.1,
-  depth: 1.2,
-  v2: true,
-};
+const B1: Family = { arch: 'efficientNetB1', stages: B0_STAGES, width: 1, depth: 1.1, v2: false };
+const V2B2: Family = { arch: 'efficientNetV2B2', stages: V2_B0_STAGES, width: 1.1, depth: 1.2, v2: true };
 
 /** Keras's round_filters: filters * width to a multiple of 8 (at least 8; V1 adds 8 where it lost > 10%). */
 function roundFilters(filters: number, width: number, v2: boolean): number {
@@ -138,8 +94,8 @@ function correctPad(size: number, k: number): Pad2d {
 
 /** The blocks' Keras prefixes (`block2c`) by stage: ceil(depth * repeats) each. */
 const blockNames = (f: Family): string[][] =>
-  f.stages.map((s, i) =>
-    Array.from({ length: Math.ceil(f.depth * s.repeats) }, (_, j) => `block${i + 1}${String.fromCharCode(97 + j)}`),
+  f.stages.map(([, , repeats], i) =>
+    Array.from({ length: Math.ceil(f.depth * repeats) }, (_, j) => `block${i + 1}${String.fromCharCode(97 + j)}`),
   );
 
 function backbone(f: Family, config: ModelConfig): Module[] {
@@ -178,33 +134,32 @@ function backbone(f: Family, config: ModelConfig): Module[] {
     layers.push(new Rescaling({ name: 'rescaling', scale: 1 / 128, offset: -1 }));
   }
   if (!f.v2) layers.push(new ZeroPad2d({ name: 'stem_conv_pad', padding: correctPad(size, 3) }));
-  const stemPadding = f.v2 ? 'same' : 'valid';
-  layers.push(
-    ...convBnSwish('stem_', inChannels, filters(f.stages[0].filtersIn), 3, { strides: 2, padding: stemPadding }),
-  );
+  const [, , , stemOut] = f.stages[0]; // the first stage's input filters
+  const stem = { strides: 2, padding: f.v2 ? 'same' : 'valid' } as const;
+  layers.push(...convBnSwish('stem_', inChannels, filters(stemOut), 3, stem));
   size = Math.ceil(size / 2);
 
   const names = blockNames(f);
   // Keras: V1 divides by the rounded repeats, V2 by the unrounded ones.
-  const blocks = f.v2 ? f.stages.reduce((t, s) => t + s.repeats, 0) : names.flat().length;
+  const blocks = f.v2 ? f.stages.reduce((t, [, , repeats]) => t + repeats, 0) : names.flat().length;
   let b = 0;
-  f.stages.forEach((s, i) => {
-    const fout = filters(s.filtersOut);
+  f.stages.forEach(([type, kernel, , filtersIn, filtersOut, expand, stageStrides, se], i) => {
+    const fout = filters(filtersOut);
     names[i].forEach((name, j) => {
-      const fin = j === 0 ? filters(s.filtersIn) : fout;
-      const strides = j === 0 ? s.strides : 1;
+      const fin = j === 0 ? filters(filtersIn) : fout;
+      const strides = j === 0 ? stageStrides : 1;
       const p = `${name}_`;
-      const mid = fin * s.expand;
+      const mid = fin * expand;
       const body: Module[] = [];
-      if (s.type === 'mbconv') {
-        if (s.expand !== 1) body.push(...convBnSwish(`${p}expand_`, fin, mid, 1));
+      if (type === 'mbconv') {
+        if (expand !== 1) body.push(...convBnSwish(`${p}expand_`, fin, mid, 1));
         const correct = strides === 2 && !f.v2;
-        if (correct) body.push(new ZeroPad2d({ name: `${p}dwconv_pad`, padding: correctPad(size, s.kernel) }));
+        if (correct) body.push(new ZeroPad2d({ name: `${p}dwconv_pad`, padding: correctPad(size, kernel) }));
         body.push(
           new DepthwiseConv2d({
             name: `${p}${f.v2 ? 'dwconv2' : 'dwconv'}`,
             inChannels: mid,
-            kernelSize: s.kernel,
+            kernelSize: kernel,
             strides,
             padding: correct ? 'valid' : 'same',
             useBias: false,
@@ -213,17 +168,17 @@ function backbone(f: Family, config: ModelConfig): Module[] {
           bn(`${p}bn`, mid),
           new Swish({ name: `${p}activation` }),
         );
-      } else if (s.expand !== 1) {
-        body.push(...convBnSwish(`${p}expand_`, fin, mid, s.kernel, { strides }));
+      } else if (expand !== 1) {
+        body.push(...convBnSwish(`${p}expand_`, fin, mid, kernel, { strides }));
       }
-      if (s.se > 0) {
-        const seChannels = Math.max(1, Math.floor(fin * s.se));
+      if (se > 0) {
+        const seChannels = Math.max(1, Math.floor(fin * se));
         body.push(new SqueezeExcite({ prefix: p, channels: mid, seChannels, kernelInitializer: 'heNormalFanOut' }));
       }
-      const fusedPlain = s.type === 'fused' && s.expand === 1; // the project conv is the block's k x k conv
+      const fusedPlain = type === 'fused' && expand === 1; // the project conv is the block's k x k conv
       const projectStrides = fusedPlain ? strides : 1;
       body.push(
-        conv(`${p}project_conv`, mid, fout, fusedPlain ? s.kernel : 1, { strides: projectStrides }),
+        conv(`${p}project_conv`, mid, fout, fusedPlain ? kernel : 1, { strides: projectStrides }),
         bn(`${p}project_bn`, fout),
       );
       if (fusedPlain) body.push(new Swish({ name: `${p}project_activation` }));
@@ -239,8 +194,8 @@ function backbone(f: Family, config: ModelConfig): Module[] {
       b++;
     });
   });
-  const last = filters(f.stages[f.stages.length - 1].filtersOut);
-  layers.push(...convBnSwish('top_', last, filters(1280), 1));
+  const [, , , , lastOut] = f.stages[f.stages.length - 1];
+  layers.push(...convBnSwish('top_', filters(lastOut), filters(1280), 1));
   return layers;
 }
 
@@ -248,16 +203,7 @@ function build(f: Family, opts: ModelOptions): Model {
   const aliases: Record<string, string> = {};
   for (const name of blockNames(f).flat())
     for (const last of ['add', 'project_bn', 'project_activation']) aliases[`${name}_${last}`] = name;
-  const config = resolveConfig(f.arch, opts, {
-    ...MODEL_CATALOG[f.entry],
-    bamPositions: f.bamPositions,
-    aliases,
-    dropout: 0.2,
-    dropConnect: 0.2,
-  });
-  if (config.imagenetWeights && config.inputChannels !== 3)
-    throw new Error(`ossify: ${f.arch}: imagenetWeights needs 3 input channels, got ${config.inputChannels}`);
-  return buildScope({ seed: config.seed }, () => new Model(f.name, config, backbone(f, config)));
+  return buildClassifier(f.arch, opts, (config) => backbone(f, config), aliases);
 }
 
 /**

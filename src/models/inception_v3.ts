@@ -14,14 +14,20 @@
  * output, before its max pool) and `mixed0`..`mixed10`; default `activation_4`, `mixed2`, `mixed7`.
  * Input: x / 127.5 - 1, 75 x 75 at least.
  */
-import { Module, buildScope } from '../layers/module.js';
+import type { Module } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/norm.js';
 import { AvgPool2d, MaxPool2d } from '../layers/basic.js';
 import { ReLU } from '../layers/activation.js';
-import { Concat, Sequential } from '../layers/containers.js';
-import { Model, resolveConfig, type ModelOptions } from './model.js';
-import { MODEL_CATALOG } from './catalog.js';
+import { Sequential } from '../layers/containers.js';
+import {
+  buildClassifier,
+  concatBranches,
+  type Branch,
+  type Model,
+  type ModelConfig,
+  type ModelOptions,
+} from './model.js';
 
 /**
  * A chain's steps: Keras's conv2d_bn as `'<filters> <kh>x<kw>'` ('same' padding; then ` /2` for stride 2 and
@@ -65,13 +71,8 @@ const MIXED: Record<string, Steps>[] = [
 ];
 const STEM = ['32 3x3 /2 valid', '32 3x3 valid', '64 3x3', 'maxpool', '80 1x1 valid', '192 3x3 valid', 'maxpool'];
 
-interface Branch {
-  m: Module;
-  out: number;
-}
-
-function backbone(w: number, inChannels: number): Module[] {
-  const F = (n: number) => Math.max(1, Math.round(n * w));
+function backbone({ widthMultiplier, inputChannels }: ModelConfig): Module[] {
+  const F = (n: number) => Math.max(1, Math.round(n * widthMultiplier));
   /** conv2d_bn (Conv2D -> BN(scale=False) -> ReLU) and pools in sequence, with automatic names. */
   const chain = (cin: number, steps: Steps): { layers: Module[]; out: number } => {
     const layers: Module[] = [];
@@ -97,44 +98,32 @@ function backbone(w: number, inChannels: number): Module[] {
     const { layers, out } = chain(cin, steps);
     return { m: new Sequential(layers, { name }), out };
   };
-  /** A Concatenate of branches named `name` (automatic if undefined). */
-  const mixed = (name: string | undefined, parts: Branch[]): Branch => ({
-    m: new Concat(
-      parts.map((p) => p.m),
-      { name },
-    ),
-    out: parts.reduce((s, p) => s + p.out, 0),
-  });
 
-  const stem = chain(inChannels, STEM);
+  const stem = chain(inputChannels, STEM);
   const layers: Module[] = [...stem.layers];
   let c = stem.out;
   const push = (b: Branch) => {
     layers.push(b.m);
     c = b.out;
   };
-  MIXED.forEach((parts, i) =>
-    push(
-      mixed(
-        `mixed${i}`,
-        Object.entries(parts).map(([k, s]) => branch(`mixed${i}/${k}`, c, s)),
-      ),
-    ),
-  );
+  MIXED.forEach((parts, i) => {
+    const branches = Object.entries(parts).map(([k, s]) => branch(`mixed${i}/${k}`, c, s));
+    push(concatBranches(`mixed${i}`, branches));
+  });
   // mixed9..10: 8 x 8 with split 1x3 / 3x1 branches.
   for (const i of [9, 10]) {
     const n = `mixed${i}`;
     /** `steps`, then `${name}_1` (1x3) | `${name}_2` (3x1) on its output, concatenated as `concat`. */
     const forked = (name: string, steps: Steps, concat?: string): Branch => {
       const head = chain(c, steps);
-      const split = mixed(concat, [
+      const split = concatBranches(concat, [
         branch(`${name}_1`, head.out, ['384 1x3']),
         branch(`${name}_2`, head.out, ['384 3x1']),
       ]);
       return { m: new Sequential([...head.layers, split.m], { name }), out: split.out };
     };
     push(
-      mixed(n, [
+      concatBranches(n, [
         branch(`${n}/branch1x1`, c, ['320 1x1']),
         forked(`${n}/branch3x3`, ['384 1x1'], `mixed9_${i - 9}`),
         forked(`${n}/branch3x3dbl`, ['448 1x1', '384 3x3']),
@@ -147,13 +136,5 @@ function backbone(w: number, inChannels: number): Module[] {
 
 /** Keras's InceptionV3 backbone with a GlobalAveragePooling + (Dropout) + Dense(numClasses) head, optional BAM. */
 export function inceptionV3(opts: ModelOptions): Model {
-  const config = resolveConfig('inceptionV3', opts, {
-    ...MODEL_CATALOG.inceptionv3,
-    bamPositions: ['activation_4', 'mixed2', 'mixed7'], // the ends of the stem, 35x35 and 17x17 stages
-    aliases: { stem: 'activation_4' },
-  });
-  return buildScope(
-    { seed: config.seed },
-    () => new Model('inception_v3', config, backbone(config.widthMultiplier, config.inputChannels)),
-  );
+  return buildClassifier('inceptionV3', opts, backbone, { stem: 'activation_4' });
 }

@@ -17,20 +17,26 @@
  * Input: x / 127.5 - 1, 299 x 299 by default; below 75 x 75 (the valid reductions' minimum; 32 px up) a
  * leading `input_pad` layer zero-pads it, centred, to 75 x 75 (0 is mid-grey after the scaling).
  */
-import { Module, buildScope } from '../layers/module.js';
+import type { Module } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/norm.js';
 import { AvgPool2d, MaxPool2d, ZeroPad2d } from '../layers/basic.js';
 import { ReLU } from '../layers/activation.js';
-import { Concat, Sequential } from '../layers/containers.js';
-import { Model, resolveConfig, type ModelOptions } from './model.js';
-import { MODEL_CATALOG } from './catalog.js';
+import { Sequential } from '../layers/containers.js';
+import {
+  buildClassifier,
+  concatBranches,
+  type Branch,
+  type Model,
+  type ModelConfig,
+  type ModelOptions,
+} from './model.js';
 
 /** The smallest input the architecture itself takes; smaller inputs are zero-padded to it. */
 const INCEPTION_V4_NATIVE_MIN = 75;
 
 /** timm's block names for the top-level layers, as BAM position aliases. */
-const INCEPTION_V4_ALIASES: Readonly<Record<string, string>> = (() => {
+const INCEPTION_V4_ALIASES: Record<string, string> = (() => {
   const a: Record<string, string> = { mixed_3a: 'features.3', mixed_4a: 'features.4', mixed_5a: 'features.5' };
   for (let i = 1; i <= 4; i++) a[`inception_a${i}`] = `features.${5 + i}`;
   a.reduction_a = a.mixed_6a = 'features.10';
@@ -43,11 +49,6 @@ const INCEPTION_V4_ALIASES: Readonly<Record<string, string>> = (() => {
 /** A branch's layers so far and their output channels. */
 interface Chain {
   layers: Module[];
-  out: number;
-}
-/** A built branch and its output channels. */
-interface Branch {
-  m: Module;
   out: number;
 }
 /**
@@ -92,30 +93,19 @@ const BLOCKS = [
   REDUCTION_B,
 ];
 const STEM = ['32 3x3 /2', '32 3x3', '64 3x3 pad'];
+/** timm's BatchNorm2d(eps=1e-3) with PyTorch's running statistics (momentum 0.1, unbiased variance). */
+const TORCH_BN = { epsilon: 1e-3, momentum: 0.9, varianceUpdate: 'unbiased' } as const;
 
-function backbone(w: number, inChannels: number, inputSize: number): Module[] {
-  const F = (n: number) => Math.max(1, Math.round(n * w));
+function backbone({ widthMultiplier, inputChannels, inputSize }: ModelConfig): Module[] {
+  const F = (n: number) => Math.max(1, Math.round(n * widthMultiplier));
   /** timm's ConvNormAct named `name`: conv (no bias) -> BN (eps 1e-3) -> ReLU, flattened. */
   const unit = (name: string, cin: number, spec: string): Chain => {
     const [, filters, kh, kw, stride2, pad] = /^(\d+) (\d)x(\d)( \/2)?( pad)?$/.exec(spec)!;
     const [ph, pw] = pad ? [(+kh - 1) / 2, (+kw - 1) / 2] : [0, 0];
     const c = F(+filters);
-    const conv = new Conv2d({
-      name: `${name}.conv`,
-      inChannels: cin,
-      filters: c,
-      kernelSize: [+kh, +kw],
-      strides: stride2 ? 2 : 1,
-      padding: [ph, ph, pw, pw],
-      useBias: false,
-    });
-    const bn = new BatchNorm2d({
-      name: `${name}.bn`,
-      channels: c,
-      epsilon: 1e-3,
-      momentum: 0.9,
-      varianceUpdate: 'unbiased',
-    });
+    const geometry = { kernelSize: [+kh, +kw], strides: stride2 ? 2 : 1, padding: [ph, ph, pw, pw] } as const;
+    const conv = new Conv2d({ name: `${name}.conv`, inChannels: cin, filters: c, ...geometry, useBias: false });
+    const bn = new BatchNorm2d({ name: `${name}.bn`, channels: c, ...TORCH_BN });
     return { layers: [conv, bn, new ReLU({ name: `${name}.act` })], out: c };
   };
   /** Units and average pools named `${prefix}0`, `${prefix}1`, ... */
@@ -134,13 +124,6 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
     const { layers, out } = typeof spec === 'string' ? unit(name, cin, spec) : chain(`${name}.`, cin, spec);
     return { m: new Sequential(layers, { name }), out };
   };
-  const cat = (name: string, parts: Branch[]): Branch => ({
-    m: new Concat(
-      parts.map((p) => p.m),
-      { name },
-    ),
-    out: parts.reduce((s, p) => s + p.out, 0),
-  });
 
   const layers: Module[] = [];
   if (inputSize < INCEPTION_V4_NATIVE_MIN) {
@@ -148,7 +131,7 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
     const [a, b] = [Math.floor(d / 2), Math.ceil(d / 2)];
     layers.push(new ZeroPad2d({ name: 'input_pad', padding: [a, b, a, b] }));
   }
-  let c = inChannels;
+  let c = inputChannels;
   const push = (p: Branch) => {
     layers.push(p.m);
     c = p.out;
@@ -157,12 +140,8 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
   STEM.forEach((s, i) => push(branch(`features.${i}`, c, s)));
   BLOCKS.forEach((b, i) => {
     const n = `features.${i + 3}`;
-    push(
-      cat(
-        n,
-        Object.entries(b).map(([k, s]) => branch(`${n}.${k}`, c, s)),
-      ),
-    );
+    const branches = Object.entries(b).map(([k, s]) => branch(`${n}.${k}`, c, s));
+    push(concatBranches(n, branches));
   });
   // 3x Inception-C: the 1x3 / 3x1 pairs (`..._1a`, `..._1b`; `..._3a`, `..._3b`) share their input.
   for (let i = 19; i <= 21; i++) {
@@ -171,11 +150,14 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
     const forked = (b: string, specs: string[]): Branch => {
       const head = chain(`${n}.${b}_`, c, specs);
       const k = `${n}.${b}_${specs.length}`;
-      const pair = cat(k, [branch(`${k}a`, head.out, '256 1x3 pad'), branch(`${k}b`, head.out, '256 3x1 pad')]);
+      const pair = concatBranches(k, [
+        branch(`${k}a`, head.out, '256 1x3 pad'),
+        branch(`${k}b`, head.out, '256 3x1 pad'),
+      ]);
       return { m: new Sequential([...head.layers, pair.m], { name: `${n}.${b}` }), out: pair.out };
     };
     push(
-      cat(n, [
+      concatBranches(n, [
         branch(`${n}.branch0`, c, '256 1x1'),
         forked('branch1', ['384 1x1']),
         forked('branch2', ['384 1x1', '448 3x1 pad', '512 1x3 pad']),
@@ -191,16 +173,5 @@ function backbone(w: number, inChannels: number, inputSize: number): Module[] {
  * `last_linear`, optional BAM (see the module notes for names, positions and input sizes).
  */
 export function inceptionV4(opts: ModelOptions): Model {
-  const config = resolveConfig('inceptionV4', opts, {
-    ...MODEL_CATALOG.inceptionv4,
-    bamPositions: ['features.4', 'features.9', 'features.17'], // the ends of Mixed4a, Inception-A and -B
-    aliases: { ...INCEPTION_V4_ALIASES },
-  });
-  return buildScope(
-    { seed: config.seed },
-    () =>
-      new Model('inception_v4', config, backbone(config.widthMultiplier, config.inputChannels, config.inputSize), {
-        head: 'last_linear',
-      }),
-  );
+  return buildClassifier('inceptionV4', opts, backbone, INCEPTION_V4_ALIASES);
 }

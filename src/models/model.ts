@@ -3,13 +3,13 @@
  * (GlobalAveragePooling2D, optional Dropout, Dense logits); its JSON `config` rebuilds it (`buildModel`).
  */
 import { shapeStr, type Tensor, type Shape } from '../tensor.js';
-import { Module } from '../layers/module.js';
-import { Sequential } from '../layers/containers.js';
+import { Module, buildScope } from '../layers/module.js';
+import { Concat, Sequential } from '../layers/containers.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout, GlobalAvgPool2d } from '../layers/basic.js';
 import { BAM, bamOptions, type BamOptions } from '../layers/bam.js';
 import { compilePlan, type Plan, type PlanOptions } from '../layers/plan.js';
-import type { Architecture } from './catalog.js';
+import { entryOf, type Architecture, type CatalogEntry } from './catalog.js';
 import { checkNumber } from '../validate.js';
 
 export type { Architecture } from './catalog.js';
@@ -30,7 +30,7 @@ export interface ModelOptions {
   inputChannels?: number;
   /** BAM modules: true for the default positions and options, or a placement with options. */
   bam?: boolean | BamPlacement;
-  /** Dropout rate before the classifier (default 0: none). */
+  /** Dropout rate before the classifier (default: the catalog entry's, else 0). */
   dropout?: number;
   /** Scales every channel count (max(1, round(c * w))); 1 is the Keras architecture. */
   widthMultiplier?: number;
@@ -45,38 +45,20 @@ export interface ModelOptions {
   imagenetWeights?: boolean;
 }
 
-/** A complete, JSON-able model description (every default filled in). */
-export interface ModelConfig {
-  arch: Architecture;
-  numClasses: number;
-  inputSize: number;
-  inputChannels: number;
-  /** null: no BAM. */
-  bam: (Required<BamOptions> & { positions: string[] }) | null;
-  dropout: number;
-  widthMultiplier: number;
-  seed: number;
-  /** The EfficientNets' stochastic depth rate (absent for the other architectures). */
-  dropConnect?: number;
-  /** EfficientNetB1 built as Keras's `weights='imagenet'` graph (absent: false). */
-  imagenetWeights?: boolean;
-}
+/** A complete, JSON-able model description: {@link ModelOptions} with its defaults filled in (`bam`: null for none). */
+export type ModelConfig = Required<Omit<ModelOptions, 'bam' | 'dropConnect' | 'imagenetWeights'>> &
+  Pick<ModelOptions, 'dropConnect' | 'imagenetWeights'> & {
+    arch: Architecture;
+    bam: (Required<BamOptions> & { positions: string[] }) | null;
+  };
 
-/** Fill the defaults of {@link ModelOptions} for an architecture. */
+/** Fill in {@link ModelOptions}' defaults from `arch`'s catalog entry; `aliases` map BAM positions to layer names. */
 export function resolveConfig(
   arch: Architecture,
   opts: ModelOptions,
-  defaults: {
-    inputSize: number;
-    minInput: number;
-    bamPositions: string[];
-    aliases?: Record<string, string>;
-    /** Default dropout before the classifier (0 unless given). */
-    dropout?: number;
-    /** Default stochastic depth rate; absent: the architecture has none. */
-    dropConnect?: number;
-  },
+  aliases: Record<string, string> = {},
 ): ModelConfig {
+  const defaults: CatalogEntry = entryOf(arch);
   const what = (option: string) => `${arch}: ${option}`;
   checkNumber(opts.numClasses, what('numClasses'), { integer: true, min: 1 });
   const size = { integer: true, min: defaults.minInput };
@@ -87,19 +69,22 @@ export function resolveConfig(
   if (dropConnect !== undefined && defaults.dropConnect === undefined)
     throw new Error(`ossify: ${arch} has no stochastic depth: leave dropConnect out`);
   if (dropConnect !== undefined) checkNumber(dropConnect, what('dropConnect'), { min: 0, below: 1 });
+  const inputChannels = opts.inputChannels ?? 3;
   if (opts.imagenetWeights && arch !== 'efficientNetB1')
     throw new Error(`ossify: ${arch}: imagenetWeights changes EfficientNetB1's graph only; leave it out`);
+  if (opts.imagenetWeights && inputChannels !== 3)
+    throw new Error(`ossify: ${arch}: imagenetWeights needs 3 input channels, got ${inputChannels}`);
   let bam: ModelConfig['bam'] = null;
   if (opts.bam) {
     const p: BamPlacement = opts.bam === true ? {} : opts.bam;
-    const positions = (p.positions ?? defaults.bamPositions).map((n) => defaults.aliases?.[n] ?? n);
+    const positions = (p.positions ?? defaults.bamPositions).map((n) => aliases[n] ?? n);
     bam = { ...bamOptions(p), positions };
   }
   return {
     arch,
     numClasses: opts.numClasses,
     inputSize,
-    inputChannels: opts.inputChannels ?? 3,
+    inputChannels,
     bam,
     dropout,
     widthMultiplier: w,
@@ -109,6 +94,34 @@ export function resolveConfig(
   };
 }
 
+/** A built branch and its output channels (the Inception builders' unit). */
+export interface Branch {
+  m: Module;
+  out: number;
+}
+
+/** Branches on one input side by side: their Concat named `name` (automatic if undefined), and its channels. */
+export function concatBranches(name: string | undefined, parts: Branch[]): Branch {
+  return {
+    m: new Concat(
+      parts.map((p) => p.m),
+      { name },
+    ),
+    out: parts.reduce((s, p) => s + p.out, 0),
+  };
+}
+
+/** Build `arch`'s model: its config (BAM position `aliases`), then in one build scope the backbone and the head. */
+export function buildClassifier(
+  arch: Architecture,
+  opts: ModelOptions,
+  backbone: (config: ModelConfig) => Module[],
+  aliases?: Record<string, string>,
+): Model {
+  const config = resolveConfig(arch, opts, aliases);
+  return buildScope({ seed: config.seed }, () => new Model(entryOf(arch).modelName, config, backbone(config)));
+}
+
 /** A built classifier. Its direct children are the backbone's top-level layers, then the head. */
 export class Model extends Sequential {
   override readonly kind = 'Model';
@@ -116,15 +129,12 @@ export class Model extends Sequential {
   readonly config: ModelConfig;
 
   /**
-   * Assemble a model from backbone layers: appends BAM modules after the named positions and the
-   * classification head. Call it inside the `buildScope` that built the backbone (for names and seed).
-   * `opts.head` names the Dense layer (default Keras's automatic `dense`; timm models use their own name,
-   * e.g. `last_linear`, so that a checkpoint's classifier lines up by name).
+   * Assemble a model from backbone layers: BAM modules after the named positions, then the classification head
+   * (named as the catalog says). Call it inside the `buildScope` that built the backbone (for names and seed).
    */
-  constructor(name: string, config: ModelConfig, backbone: Module[], opts: { head?: string } = {}) {
-    super([], { name });
+  constructor(name: string, config: ModelConfig, backbone: Module[]) {
+    super(backbone, { name });
     this.config = config;
-    for (const l of backbone) this.add(l);
     try {
       // Channels at each top-level position, by structural shape inference.
       let s: number[] = [1, config.inputSize, config.inputSize, config.inputChannels];
@@ -134,7 +144,7 @@ export class Model extends Sequential {
         channels.set(l.name, s[3]);
       }
       if (config.bam) {
-        const { positions, ...opts } = config.bam;
+        const { positions, ...options } = config.bam;
         if (new Set(positions).size !== positions.length)
           throw new Error(`ossify: ${name}: BAM positions repeat: ${positions.join(', ')}`);
         for (const pos of positions) {
@@ -144,12 +154,13 @@ export class Model extends Sequential {
               `ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ` +
                 `${[...channels.keys()].join(', ')}`,
             );
-          this.insertAfter(pos, new BAM({ name: `bam_${pos}`, channels: c, ...opts }));
+          const at = this.children.findIndex((l) => l.name === pos);
+          this.children.splice(at + 1, 0, new BAM({ name: `bam_${pos}`, channels: c, ...options }));
         }
       }
       this.add(new GlobalAvgPool2d());
       if (config.dropout > 0) this.add(new Dropout({ rate: config.dropout }));
-      this.add(new Dense({ name: opts.head, inFeatures: s[3], units: config.numClasses }));
+      this.add(new Dense({ name: entryOf(config.arch).head, inFeatures: s[3], units: config.numClasses }));
     } catch (e) {
       this.dispose(); // free the weights built so far
       throw e;
@@ -168,9 +179,8 @@ export class Model extends Sequential {
   }
 
   /**
-   * Inference logits without autograd, in the model's current mode (call `eval()` first): the
-   * inference plan for x's shape and `fuse` (src/layers/plan.ts), compiled on the first call and kept
-   * until the model's {@link Module.version} (weights, mode, structure) moves.
+   * Inference logits without autograd, in the model's current mode (call `eval()` first), through the inference
+   * {@link plan} for x's shape and `fuse`.
    */
   predict(x: Tensor, opts: { fuse?: boolean } = {}): Tensor {
     this.checkInput(x);
@@ -178,20 +188,15 @@ export class Model extends Sequential {
   }
 
   /**
-   * A training forward (autograd records it; call `train()` first for batch statistics): the training
-   * plan for x's shape (src/layers/plan.ts: the differentiable fusions; `fuse: false`, the layers one
-   * by one), compiled on the first call and kept while the model's structure holds. It equals
-   * {@link forward}, values, gradients and moving statistics, in fewer launches.
+   * A training forward (autograd records it; call `train()` first for batch statistics) through the training
+   * {@link plan} for x's shape: {@link forward}'s values, gradients and moving statistics in fewer launches.
    */
   forwardTrain(x: Tensor, opts: { fuse?: boolean } = {}): Tensor {
     this.checkInput(x);
     return this.plan(x.shape, { ...opts, mode: 'train' }).run(x);
   }
 
-  /**
-   * The model's plan for inputs of `shape` (see {@link compilePlan}), compiled once and kept while it holds ({@link
-   * Plan.holds}).
-   */
+  /** The model's plan for inputs of `shape` ({@link compilePlan}), compiled once and kept while it holds. */
   plan(shape: Shape, opts: PlanOptions = {}): Plan {
     for (const [k, p] of this.plans) {
       if (p.holds()) continue;
