@@ -9,9 +9,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../io/safetensors.js';
-import { binaryMetrics } from './metrics.js';
-import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './stats.js';
-import type { Interval, McNemarResult } from './stats.js';
+import { binaryMetrics, bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './metrics.js';
+import type { Interval } from './metrics.js';
 import { fixed, intervalChartSvg, mdTable } from './charts.js';
 import type { RunOptions, SweepPlan } from './grid.js';
 import type { RunResult, SweepFile, TestSet } from './sweep.js';
@@ -47,6 +46,12 @@ type Bounds = [number, number];
 /** One finished run in the report (report.json's `runs`). */
 type RunSummary = ReturnType<typeof summarize>;
 
+/** A finished run's predictions and its summary. */
+interface Run {
+  data: RunData;
+  sum: RunSummary;
+}
+
 /** Each metric averaged over a row's seeds, as read from a run. */
 const METRIC_OF = {
   accuracy: (s: RunSummary) => s.accuracy,
@@ -68,26 +73,12 @@ const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
 /** Runs that differ only in their seed (report.json's `rows`). */
 type RowSummary = ReturnType<typeof rowsOf>[number];
 
-/** A paired comparison of two runs on the same test images. */
-export interface Comparison {
-  kind: 'bam' | 'imagenet' | 'best';
-  /** What it asks, e.g. 'BAM vs no BAM'. */
-  question: string;
-  a: string;
-  b: string;
-  label_a: string;
-  label_b: string;
-  seed: number;
-  n: number;
-  accuracy: [number, number];
-  /** b: images A gets right and B wrong; c: the reverse. */
-  mcnemar: McNemarResult;
-  auc: [number, number];
-  auc_difference: { estimate: number; lo: number; hi: number };
+/** A paired comparison of two runs on the same seed and test images (report.json's `comparisons`). */
+export type Comparison = Paired & {
   /** The AUC interval excludes 0, or McNemar's p < 0.05. */
   distinguishable: boolean;
   sentence: string;
-}
+};
 
 /** The report as report.json holds it. */
 export type SweepReport = ReturnType<typeof buildSweepReport>;
@@ -218,7 +209,7 @@ const dec = (v: number): string => fixed(v, 3);
 const pval = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
 
 /** The plain sentence of a comparison. */
-function sentence(c: Omit<Comparison, 'sentence' | 'distinguishable'>, distinguishable: boolean): string {
+function sentence(c: Paired, distinguishable: boolean): string {
   const d = c.auc_difference;
   const ci = `95 % CI ${dec(d.lo)} to ${dec(d.hi)}`;
   const { b, c: cc, p } = c.mcnemar;
@@ -241,72 +232,67 @@ function sentence(c: Omit<Comparison, 'sentence' | 'distinguishable'>, distingui
 }
 
 /** Runs `a` and `b` (same seed and images) compared: McNemar's test and the paired AUC bootstrap. */
-function compare(
-  kind: Comparison['kind'],
+function paired(
+  kind: 'bam' | 'imagenet' | 'best',
   question: string,
-  [a, sa]: [RunData, RunSummary],
-  [b, sb]: [RunData, RunSummary],
+  a: Run,
+  b: Run,
   opts: Required<SweepReportOptions>,
-): Comparison {
+) {
   const right = (d: RunData): boolean[] => d.probs.map((p, i) => (p > 0.5 ? 1 : 0) === d.labels[i]);
-  const { estimate, lo, hi } = pairedAucDifference(a.probs, b.probs, a.labels, opts);
-  const base = {
+  const { estimate, lo, hi } = pairedAucDifference(a.data.probs, b.data.probs, a.data.labels, opts);
+  return {
     kind,
     question,
-    a: sa.name,
-    b: sb.name,
-    label_a: sa.label,
-    label_b: sb.label,
-    seed: sa.seed,
-    n: sa.n,
-    accuracy: [sa.accuracy, sb.accuracy] as [number, number],
-    mcnemar: mcnemar(right(a), right(b)),
-    auc: [sa.auc, sb.auc] as [number, number],
+    a: a.sum.name,
+    b: b.sum.name,
+    label_a: a.sum.label,
+    label_b: b.sum.label,
+    seed: a.sum.seed,
+    n: a.sum.n,
+    accuracy: [a.sum.accuracy, b.sum.accuracy] as [number, number],
+    mcnemar: mcnemar(right(a.data), right(b.data)),
+    auc: [a.sum.auc, b.sum.auc] as [number, number],
     auc_difference: { estimate, lo, hi },
   };
-  const distinguishable = lo > 0 || hi < 0 || base.mcnemar.p < 0.05;
-  return { ...base, distinguishable, sentence: sentence(base, distinguishable) };
 }
+type Paired = ReturnType<typeof paired>;
 
 /**
  * Paired comparisons on the same seed and images: BAM vs no BAM and ImageNet vs scratch (runs differing
  * in that option only), then the best row (mean accuracy, then AUC) against each other row not yet compared.
  */
-function comparisons(
-  data: RunData[],
-  sums: RunSummary[],
-  rows: RowSummary[],
-  opts: Required<SweepReportOptions>,
-): Comparison[] {
+function comparisons(runs: Run[], rows: RowSummary[], opts: Required<SweepReportOptions>): Comparison[] {
   const out: Comparison[] = [];
   const done = new Set<string>();
-  const add = (kind: Comparison['kind'], q: string, i: number, j: number): void => {
-    done.add(`${sums[i]!.name}|${sums[j]!.name}`).add(`${sums[j]!.name}|${sums[i]!.name}`);
-    out.push(compare(kind, q, [data[i]!, sums[i]!], [data[j]!, sums[j]!], opts));
+  const add = (kind: Comparison['kind'], question: string, a: Run, b: Run): void => {
+    done.add(`${a.sum.name}|${b.sum.name}`).add(`${b.sum.name}|${a.sum.name}`);
+    const c = paired(kind, question, a, b, opts);
+    const distinguishable = c.auc_difference.lo > 0 || c.auc_difference.hi < 0 || c.mcnemar.p < 0.05;
+    out.push({ ...c, distinguishable, sentence: sentence(c, distinguishable) });
   };
-  const pairs = (f: (i: number, j: number) => void): void => {
-    for (let i = 0; i < data.length; i++) {
-      for (let j = 0; j < data.length; j++) {
-        const same = sums[i]!.seed === sums[j]!.seed && sums[i]!.test === sums[j]!.test;
-        if (i !== j && same && data[i]!.ids.join() === data[j]!.ids.join()) f(i, j);
+  const pairs = (f: (a: Run, b: Run) => void): void => {
+    for (const a of runs) {
+      for (const b of runs) {
+        const same = a.sum.seed === b.sum.seed && a.sum.test === b.sum.test;
+        if (a !== b && same && a.data.ids.join() === b.data.ids.join()) f(a, b);
       }
     }
   };
-  pairs((i, j) => {
-    const [oa, ob] = [data[i]!.result.options, data[j]!.result.options];
+  pairs((a, b) => {
+    const [oa, ob] = [a.data.result.options, b.data.result.options];
     const diff = (Object.keys(oa) as (keyof RunOptions)[]).filter(
       (k) => k !== 'seed' && JSON.stringify(oa[k]) !== JSON.stringify(ob[k]),
     );
     if (diff.length !== 1) return;
-    if (diff[0] === 'bam' && oa.bam) add('bam', 'BAM vs no BAM', i, j);
-    if (diff[0] === 'init' && oa.init === 'imagenet') add('imagenet', 'ImageNet weights vs from scratch', i, j);
+    if (diff[0] === 'bam' && oa.bam) add('bam', 'BAM vs no BAM', a, b);
+    if (diff[0] === 'init' && oa.init === 'imagenet') add('imagenet', 'ImageNet weights vs from scratch', a, b);
   });
   const best = [...rows].sort((x, y) => y.mean.accuracy - x.mean.accuracy || y.mean.auc - x.mean.auc)[0];
   if (!best) return out;
-  pairs((i, j) => {
-    const [a, b] = [sums[i]!, sums[j]!];
-    if (a.row === best.row && b.row !== best.row && !done.has(`${a.name}|${b.name}`)) {
-      add('best', `the best row (${best.label}) vs another`, i, j);
+  pairs((a, b) => {
+    if (a.sum.row === best.row && b.sum.row !== best.row && !done.has(`${a.sum.name}|${b.sum.name}`)) {
+      add('best', `the best row (${best.label}) vs another`, a, b);
     }
   });
   return out;
@@ -329,9 +315,10 @@ function summaries(cs: Comparison[]): string[] {
 /** Build the report (report.json's content) of a sweep's plan and finished runs. */
 function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: string[], options: SweepReportOptions = {}) {
   const opts = { resamples: options.resamples ?? 2000, seed: options.seed ?? 0 };
-  const sums = data.map((d) => summarize(d, opts));
+  const runs = data.map((d): Run => ({ data: d, sum: summarize(d, opts) }));
+  const sums = runs.map((r) => r.sum);
   const rows = rowsOf(plan, sums);
-  const comps = comparisons(data, sums, rows, opts);
+  const comps = comparisons(runs, rows, opts);
   const finished = new Set(sums.map((s) => s.name));
   const skipped: { row: string; label: string; runs: string[]; reason: string }[] = [];
   for (const r of plan.runs.filter((x) => x.skip && !finished.has(x.name))) {

@@ -23,7 +23,7 @@ import { train, evaluate, metricsJson, type EpochLog, type TrainHooks, type Trai
 import { loadModel } from './load.js';
 import { ensureFolder } from './run-folder.js';
 import type { ModelName } from './options.js';
-import { quantile } from './stats.js';
+import { quantile } from './metrics.js';
 import { BACKBONES, loadGrid, planSweep, trainerOptions } from './grid.js';
 import type { GridSpec, PlannedRun, SweepPlan } from './grid.js';
 import { writeSweepReport, type SweepReportFiles } from './sweep-report.js';
