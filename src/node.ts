@@ -30,4 +30,3 @@ export { sweep, type SweepOptions, type SweepHooks, type SweepResult } from './t
 export { writeSweepReport, type SweepReportOptions, type SweepReportFiles } from './train/sweep-report.js';
 export { loadGrid, planSweep, BUILTIN_GRIDS, BACKBONES, GridError } from './train/grid.js';
 export type { GridSpec, Grid, RunOptions, PlannedRun, SweepPlan, Backbone, PlanOptions } from './train/grid.js';
-export { intervalChartSvg, type IntervalRow, type IntervalChartOptions } from './train/charts.js';

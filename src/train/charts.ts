@@ -15,7 +15,7 @@ export interface GrayImage {
 }
 
 /** Escapes text for XML/SVG. */
-function xmlEscape(s: string): string {
+export function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -36,7 +36,9 @@ export function mdTable(head: string, align: string, rows: readonly (readonly (s
   return [mdRow(cells), `|${rule.join('|')}|`, ...rows.map(mdRow)];
 }
 
-const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v));
+/** `v` to `digits` significant digits, trailing zeros dropped (tick labels). */
+export const shortNumber = (v: number, digits = 4): string =>
+  Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v);
 
 /** About `count` round tick values covering [lo, hi] (1, 2, 5 x 10^k steps). */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
@@ -75,7 +77,14 @@ export interface ChartOptions {
 const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
 
 /** A text element (`content` already escaped), optionally anchored and transformed. */
-function text(x: number | string, y: number | string, size: number, content: string, anchor = '', transform = '') {
+export function svgText(
+  x: number | string,
+  y: number | string,
+  size: number,
+  content: string,
+  anchor = '',
+  transform = '',
+) {
   const a = anchor && ` text-anchor="${anchor}"`;
   const t = transform && ` transform="${transform}"`;
   return `<text x="${x}" y="${y}"${a} font-size="${size}"${t} ${FONT}>${content}</text>`;
@@ -83,25 +92,17 @@ function text(x: number | string, y: number | string, size: number, content: str
 
 /** A vertical axis label at x = 16 beside a plot area from `top` `height` high. */
 const yLabelText = (label: string, top: number, height: number): string =>
-  text(16, top + height / 2, 13, label, 'middle', `rotate(-90 16 ${top + height / 2})`);
+  svgText(16, top + height / 2, 13, label, 'middle', `rotate(-90 16 ${top + height / 2})`);
 
 /** An SVG document of `W` x `H` on white with a centred title, then `parts`. */
-const svgDocument = (W: number, H: number, title: string, parts: string[], titleY = 24): string =>
+export const svgDocument = (W: number, H: number, title: string, parts: string[], titleY = 24): string =>
   [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    text(W / 2, titleY, 16, xmlEscape(title), 'middle'),
+    svgText(W / 2, titleY, 16, xmlEscape(title), 'middle'),
     ...parts,
     '</svg>',
   ].join('\n') + '\n';
-
-/** `fixed`, or the values' range with a 5 % margin on each side (`flat(value)` when they are all equal). */
-function axisRange(values: number[], fixed: [number, number] | undefined, flat: (v: number) => number): number[] {
-  if (fixed) return fixed;
-  const [lo, hi] = values.length ? [Math.min(...values), Math.max(...values)] : [0, 1];
-  const pad = (hi - lo) * 0.05 || flat(lo);
-  return [lo - pad, hi + pad];
-}
 
 /** A line chart as an SVG document string. */
 export function lineChartSvg(series: readonly Series[], o: ChartOptions): string {
@@ -115,8 +116,10 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const ys = series.flatMap((s) => s.y.filter((v) => Number.isFinite(v) && (!o.logY || v > 0)).map(tr));
   let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   if (x1 === x0) x1 = x0 + 1;
-  const fixedY = o.yRange && ([tr(o.yRange[0]), tr(o.yRange[1])] as [number, number]);
-  const [y0, y1] = axisRange(ys, fixedY, (v) => Math.abs(v) * 0.05 || 0.5);
+  // The y range: the fixed one, or the data's with a 5 % margin each side (5 % of the value when flat).
+  let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  const pad = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 0.5;
+  [y0, y1] = o.yRange ? [tr(o.yRange[0]), tr(o.yRange[1])] : [y0 - pad, y1 + pad];
   const px = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number): number => m.t + ph - ((tr(y) - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
@@ -129,16 +132,19 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   for (const t of yTicks) {
     const y = m.t + ph - ((t - y0) / (y1 - y0)) * ph;
     parts.push(`<line x1="${m.l}" y1="${y.toFixed(1)}" x2="${m.l + pw}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
-    parts.push(text(m.l - 6, (y + 4).toFixed(1), 11, o.logY ? `1e${t}` : fmt(t, 3), 'end'));
+    parts.push(svgText(m.l - 6, (y + 4).toFixed(1), 11, o.logY ? `1e${t}` : shortNumber(t, 3), 'end'));
   }
   const xTicks = niceTicks(x0, x1, Math.min(10, Math.max(1, Math.round(x1 - x0)))).filter((t) => t >= x0 && t <= x1);
   for (const t of xTicks) {
     const x = px(t).toFixed(1);
     parts.push(`<line x1="${x}" y1="${m.t + ph}" x2="${x}" y2="${m.t + ph + 5}" stroke="black"/>`);
-    parts.push(text(x, m.t + ph + 18, 11, fmt(t, 4), 'middle'));
+    parts.push(svgText(x, m.t + ph + 18, 11, shortNumber(t, 4), 'middle'));
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  parts.push(text(m.l + pw / 2, H - 12, 13, xmlEscape(o.xLabel), 'middle'), yLabelText(xmlEscape(o.yLabel), m.t, ph));
+  parts.push(
+    svgText(m.l + pw / 2, H - 12, 13, xmlEscape(o.xLabel), 'middle'),
+    yLabelText(xmlEscape(o.yLabel), m.t, ph),
+  );
   // Lines.
   series.forEach((s, k) => {
     const pts: string[] = [];
@@ -168,7 +174,7 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
       `<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" ` +
         `stroke-width="2"${dash}/>`,
     );
-    parts.push(text(m.l + pw - 120, ly + 4, 12, xmlEscape(s.name)));
+    parts.push(svgText(m.l + pw - 120, ly + 4, 12, xmlEscape(s.name)));
   });
   return svgDocument(W, H, o.title, parts);
 }
@@ -183,8 +189,8 @@ export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
   const parts: string[] = [];
   for (const t of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
     parts.push(`<line x1="${m.l}" y1="${py(t)}" x2="${m.l + pw}" y2="${py(t)}" stroke="#e0e0e0"/>`);
-    parts.push(text(m.l - 6, (Number(py(t)) + 4).toFixed(1), 11, t.toFixed(1), 'end'));
-    parts.push(text(px(t), m.t + ph + 18, 11, t.toFixed(1), 'middle'));
+    parts.push(svgText(m.l - 6, (Number(py(t)) + 4).toFixed(1), 11, t.toFixed(1), 'end'));
+    parts.push(svgText(px(t), m.t + ph + 18, 11, t.toFixed(1), 'middle'));
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="5 4"/>`);
@@ -193,8 +199,8 @@ export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
     .filter(Boolean);
   parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
   const aucText = `AUC = ${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}`;
-  parts.push(text(m.l + pw - 8, m.t + ph - 10, 13, aucText, 'end'));
-  parts.push(text(m.l + pw / 2, size - 12, 13, 'False positive rate (1 - specificity)', 'middle'));
+  parts.push(svgText(m.l + pw - 8, m.t + ph - 10, 13, aucText, 'end'));
+  parts.push(svgText(m.l + pw / 2, size - 12, 13, 'False positive rate (1 - specificity)', 'middle'));
   parts.push(yLabelText('True positive rate (sensitivity)', m.t, ph));
   return svgDocument(size, size, 'ROC curve (validation)', parts);
 }
@@ -208,11 +214,11 @@ export function confusionSvg(
   const x0 = 170;
   const y0 = 80;
   const max = Math.max(1, ...cm.flat());
-  const parts = [text(x0 + cell, y0 - 32, 13, 'Predicted', 'middle')];
+  const parts = [svgText(x0 + cell, y0 - 32, 13, 'Predicted', 'middle')];
   for (let r = 0; r < 2; r++) {
     const rowTotal = cm[r]![0] + cm[r]![1];
-    parts.push(text(x0 - 8, y0 + r * cell + cell / 2 + 4, 13, xmlEscape(classNames[r]!), 'end'));
-    parts.push(text(x0 + r * cell + cell / 2, y0 - 10, 13, xmlEscape(classNames[r]!), 'middle'));
+    parts.push(svgText(x0 - 8, y0 + r * cell + cell / 2 + 4, 13, xmlEscape(classNames[r]!), 'end'));
+    parts.push(svgText(x0 + r * cell + cell / 2, y0 - 10, 13, xmlEscape(classNames[r]!), 'middle'));
     for (let c = 0; c < 2; c++) {
       const v = cm[r]![c]!;
       const shade = Math.round(255 - (v / max) * 180);
@@ -226,89 +232,11 @@ export function confusionSvg(
       parts.push(
         `<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`,
       );
-      parts.push(text(tx, ty + 22, 12, rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-', 'middle'));
+      parts.push(svgText(tx, ty + 22, 12, rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-', 'middle'));
     }
   }
-  parts.push(text(24, y0 + cell, 13, 'True', 'middle', `rotate(-90 24 ${y0 + cell})`));
+  parts.push(svgText(24, y0 + cell, 13, 'True', 'middle', `rotate(-90 24 ${y0 + cell})`));
   return svgDocument(460, 400, 'Confusion matrix (threshold 0.5)', parts);
-}
-
-/** One row of an {@link intervalChartSvg}: a point estimate and its interval per series. */
-export interface IntervalRow {
-  label: string;
-  /** One per series, in the order of the chart's `series` (NaN values are left out). */
-  points: { value: number; lo: number; hi: number }[];
-}
-
-/** Options of {@link intervalChartSvg}. */
-export interface IntervalChartOptions {
-  title: string;
-  xLabel: string;
-  series: { name: string; color: string }[];
-  /** x range (default: the data's, with a margin). */
-  xRange?: [number, number];
-  /** Dashed vertical lines, e.g. a baseline. */
-  marks?: { label: string; value: number; color: string }[];
-  width?: number;
-}
-
-/**
- * Estimates with their intervals, one row per item (a forest plot) as an SVG document string: a dot
- * per series at its estimate, a line from its interval's low to high end.
- */
-export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartOptions): string {
-  const W = o.width ?? 760;
-  const rowH = 14 + 10 * o.series.length;
-  const m = { l: 300, r: 24, t: 58, b: 50 };
-  const ph = Math.max(1, rows.length) * rowH;
-  const H = m.t + ph + m.b;
-  const pw = W - m.l - m.r;
-  const vals = rows.flatMap((r) => r.points.flatMap((p) => [p.lo, p.hi, p.value])).filter(Number.isFinite);
-  const [x0, x1] = axisRange(vals, o.xRange, () => 0.05);
-  const px = (v: number): string => (m.l + ((v - x0) / (x1 - x0)) * pw).toFixed(1);
-  const parts: string[] = [];
-  // Legend: the series (dot and line), then the marks (dashed), left to right.
-  let lx = 20;
-  const legend = (name: string, color: string, dashed: boolean): void => {
-    const dash = dashed ? ' stroke-dasharray="5 4"' : '';
-    parts.push(`<line x1="${lx}" y1="40" x2="${lx + 24}" y2="40" stroke="${color}" stroke-width="2"${dash}/>`);
-    if (!dashed) parts.push(`<circle cx="${lx + 12}" cy="40" r="3.5" fill="${color}"/>`);
-    parts.push(text(lx + 30, 44, 12, xmlEscape(name)));
-    lx += 30 + name.length * 7 + 18;
-  };
-  for (const s of o.series) legend(s.name, s.color, false);
-  for (const mk of o.marks ?? []) legend(mk.label, mk.color, true);
-  for (const t of niceTicks(x0, x1, 6).filter((t) => t >= x0 && t <= x1)) {
-    parts.push(`<line x1="${px(t)}" y1="${m.t}" x2="${px(t)}" y2="${m.t + ph}" stroke="#e0e0e0"/>`);
-    parts.push(text(px(t), m.t + ph + 16, 11, fmt(t, 3), 'middle'));
-  }
-  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  for (const mk of o.marks ?? []) {
-    if (!(mk.value >= x0 && mk.value <= x1)) continue;
-    const x = px(mk.value);
-    parts.push(
-      `<line data-mark="${xmlEscape(mk.label)}" x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" ` +
-        `stroke="${mk.color}" stroke-dasharray="5 4"/>`,
-    );
-  }
-  rows.forEach((r, i) => {
-    const y0 = m.t + i * rowH;
-    const ty = (y0 + rowH / 2 + 4).toFixed(1);
-    parts.push(text(m.l - 8, ty, 12, xmlEscape(r.label), 'end'));
-    r.points.forEach((p, k) => {
-      if (!Number.isFinite(p.value)) return;
-      const y = (y0 + 12 + k * 10).toFixed(1);
-      const s = o.series[k]!;
-      const attrs = `data-row="${i}" data-series="${xmlEscape(s.name)}"`;
-      if (Number.isFinite(p.lo) && Number.isFinite(p.hi)) {
-        const stroke = `stroke="${s.color}" stroke-width="2"`;
-        parts.push(`<line ${attrs} x1="${px(p.lo)}" y1="${y}" x2="${px(p.hi)}" y2="${y}" ${stroke}/>`);
-      }
-      parts.push(`<circle ${attrs} data-value="${p.value}" cx="${px(p.value)}" cy="${y}" r="3.5" fill="${s.color}"/>`);
-    });
-  });
-  parts.push(text(m.l + pw / 2, H - 14, 13, xmlEscape(o.xLabel), 'middle'));
-  return svgDocument(W, H, o.title, parts, 22);
 }
 
 /** Jet colormap (MATLAB): v in [0, 1] -> [r, g, b] in 0..255, blue -> cyan -> yellow -> red. */

@@ -11,7 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../io/safetensors.js';
 import { binaryMetrics, bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './metrics.js';
 import type { Interval } from './metrics.js';
-import { fixed, intervalChartSvg, mdTable } from './charts.js';
+import { fixed, mdTable, niceTicks, shortNumber, svgDocument, svgText, xmlEscape } from './charts.js';
 import type { RunOptions, SweepPlan } from './grid.js';
 import type { RunResult, SweepFile, TestSet } from './sweep.js';
 import { ensureFolder } from './run-folder.js';
@@ -486,31 +486,70 @@ function sweepMarkdown(r: SweepReport): string {
   return L.join('\n');
 }
 
-/** The chart of every run's accuracy and ROC AUC with their intervals, and the majority baseline. */
+/**
+ * The forest plot of every run's accuracy and ROC AUC (a dot at the estimate, a line across its 95 %
+ * interval) on [0, 1], with the majority baseline accuracy and chance AUC as dashed lines.
+ */
 function sweepChartSvg(r: SweepReport): string {
+  const series = [
+    { name: 'accuracy', color: '#1f77b4', of: (s: RunSummary) => [s.accuracy, ...s.ci.accuracy] },
+    { name: 'ROC AUC', color: '#d62728', of: (s: RunSummary) => [s.auc, ...s.ci.auc] },
+  ];
   const base = r.runs[0]?.majority_baseline_accuracy;
-  return intervalChartSvg(
-    r.runs.map((s) => ({
-      label: `${s.label}, seed ${s.seed}`,
-      points: [
-        { value: s.accuracy, lo: s.ci.accuracy[0], hi: s.ci.accuracy[1] },
-        { value: s.auc, lo: s.ci.auc[0], hi: s.ci.auc[1] },
-      ],
-    })),
-    {
-      title: 'Test accuracy and ROC AUC with 95 % bootstrap intervals',
-      xLabel: 'accuracy / ROC AUC',
-      xRange: [0, 1],
-      series: [
-        { name: 'accuracy', color: '#1f77b4' },
-        { name: 'ROC AUC', color: '#d62728' },
-      ],
-      marks: [
-        ...(base !== undefined ? [{ label: 'majority baseline accuracy', value: base, color: '#1f77b4' }] : []),
-        { label: 'chance AUC', value: 0.5, color: '#d62728' },
-      ],
-    },
-  );
+  const marks = [
+    ...(base !== undefined ? [{ label: 'majority baseline accuracy', value: base, color: '#1f77b4' }] : []),
+    { label: 'chance AUC', value: 0.5, color: '#d62728' },
+  ];
+  const W = 760;
+  const rowH = 14 + 10 * series.length;
+  const m = { l: 300, r: 24, t: 58, b: 50 };
+  const ph = Math.max(1, r.runs.length) * rowH;
+  const H = m.t + ph + m.b;
+  const pw = W - m.l - m.r;
+  const px = (v: number): string => (m.l + v * pw).toFixed(1);
+  const parts: string[] = [];
+  // Legend: the series (dot and line), then the marks (dashed), left to right.
+  let lx = 20;
+  const legend = (name: string, color: string, dashed: boolean): void => {
+    const dash = dashed ? ' stroke-dasharray="5 4"' : '';
+    parts.push(`<line x1="${lx}" y1="40" x2="${lx + 24}" y2="40" stroke="${color}" stroke-width="2"${dash}/>`);
+    if (!dashed) parts.push(`<circle cx="${lx + 12}" cy="40" r="3.5" fill="${color}"/>`);
+    parts.push(svgText(lx + 30, 44, 12, xmlEscape(name)));
+    lx += 30 + name.length * 7 + 18;
+  };
+  for (const s of series) legend(s.name, s.color, false);
+  for (const mk of marks) legend(mk.label, mk.color, true);
+  for (const t of niceTicks(0, 1, 6)) {
+    parts.push(`<line x1="${px(t)}" y1="${m.t}" x2="${px(t)}" y2="${m.t + ph}" stroke="#e0e0e0"/>`);
+    parts.push(svgText(px(t), m.t + ph + 16, 11, shortNumber(t, 3), 'middle'));
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  for (const mk of marks.filter((x) => x.value >= 0 && x.value <= 1)) {
+    const x = px(mk.value);
+    parts.push(
+      `<line data-mark="${xmlEscape(mk.label)}" x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" ` +
+        `stroke="${mk.color}" stroke-dasharray="5 4"/>`,
+    );
+  }
+  r.runs.forEach((run, i) => {
+    const y0 = m.t + i * rowH;
+    parts.push(
+      svgText(m.l - 8, (y0 + rowH / 2 + 4).toFixed(1), 12, xmlEscape(`${run.label}, seed ${run.seed}`), 'end'),
+    );
+    series.forEach((s, k) => {
+      const [value, lo, hi] = s.of(run) as [number, number, number];
+      if (!Number.isFinite(value)) return;
+      const y = (y0 + 12 + k * 10).toFixed(1);
+      const attrs = `data-row="${i}" data-series="${xmlEscape(s.name)}"`;
+      if (Number.isFinite(lo) && Number.isFinite(hi)) {
+        const stroke = `stroke="${s.color}" stroke-width="2"`;
+        parts.push(`<line ${attrs} x1="${px(lo)}" y1="${y}" x2="${px(hi)}" y2="${y}" ${stroke}/>`);
+      }
+      parts.push(`<circle ${attrs} data-value="${value}" cx="${px(value)}" cy="${y}" r="3.5" fill="${s.color}"/>`);
+    });
+  });
+  parts.push(svgText(m.l + pw / 2, H - 14, 13, 'accuracy / ROC AUC', 'middle'));
+  return svgDocument(W, H, 'Test accuracy and ROC AUC with 95 % bootstrap intervals', parts, 22);
 }
 
 /** Read the runs of sweep folders (shards of one grid); write report.md, report.json and intervals.svg to `outDir`. */
