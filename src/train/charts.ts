@@ -27,17 +27,17 @@ const mdRow = (cells: readonly (string | number)[]): string =>
   `|${cells.map((c) => (c === '' ? ' ' : ` ${c} `)).join('|')}|`;
 
 /**
- * A Markdown table's lines: the header (its cells joined by ' | '), the alignment row ('l' or 'r' per
- * column, the last letter repeated for the columns after), the rows.
+ * A Markdown table: the header (its cells joined by ' | '), the alignment row ('l' or 'r' per column,
+ * the last letter repeated for the columns after), the rows.
  */
-export function mdTable(head: string, align: string, rows: readonly (readonly (string | number)[])[]): string[] {
+export function mdTable(head: string, align: string, rows: readonly (readonly (string | number)[])[]): string {
   const cells = head.split(' | ');
   const rule = cells.map((_, i) => ((align[i] ?? align.at(-1)) === 'r' ? '---:' : '---'));
-  return [mdRow(cells), `|${rule.join('|')}|`, ...rows.map(mdRow)];
+  return [mdRow(cells), `|${rule.join('|')}|`, ...rows.map(mdRow)].join('\n');
 }
 
 /** `v` to `digits` significant digits, trailing zeros dropped (tick labels). */
-export const shortNumber = (v: number, digits = 4): string =>
+export const shortNumber = (v: number, digits: number): string =>
   Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v);
 
 /** About `count` round tick values covering [lo, hi] (1, 2, 5 x 10^k steps). */
@@ -75,16 +75,11 @@ export interface ChartOptions {
 }
 
 const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
+/** A coordinate, as a number or already formatted. */
+type Pixels = number | string;
 
-/** A text element (`content` already escaped), optionally anchored and transformed. */
-export function svgText(
-  x: number | string,
-  y: number | string,
-  size: number,
-  content: string,
-  anchor = '',
-  transform = '',
-) {
+/** A text element (`content` already escaped), optionally anchored and transformed; x and y in pixels. */
+export function svgText(x: Pixels, y: Pixels, size: number, content: string, anchor = '', transform = ''): string {
   const a = anchor && ` text-anchor="${anchor}"`;
   const t = transform && ` transform="${transform}"`;
   return `<text x="${x}" y="${y}"${a} font-size="${size}"${t} ${FONT}>${content}</text>`;
@@ -180,7 +175,8 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
 }
 
 /** ROC curve with the chance diagonal and the AUC in the legend, as SVG. */
-export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
+export function rocSvg(roc: RocCurve, auc: number): string {
+  const size = 440;
   const m = { l: 60, r: 20, t: 40, b: 50 };
   const pw = size - m.l - m.r;
   const ph = size - m.t - m.b;
@@ -198,18 +194,15 @@ export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
     .map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : ''))
     .filter(Boolean);
   parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
-  const aucText = `AUC = ${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}`;
-  parts.push(svgText(m.l + pw - 8, m.t + ph - 10, 13, aucText, 'end'));
+  parts.push(svgText(m.l + pw - 8, m.t + ph - 10, 13, `AUC = ${fixed(auc, 4)}`, 'end'));
   parts.push(svgText(m.l + pw / 2, size - 12, 13, 'False positive rate (1 - specificity)', 'middle'));
   parts.push(yLabelText('True positive rate (sensitivity)', m.t, ph));
   return svgDocument(size, size, 'ROC curve (validation)', parts);
 }
 
 /** Confusion matrix [[tn, fp], [fn, tp]] as an SVG heat table with counts and row percentages. */
-export function confusionSvg(
-  cm: ConfusionMatrix,
-  classNames: [string, string] = ['Non-fractured', 'Fractured'],
-): string {
+export function confusionSvg(cm: ConfusionMatrix): string {
+  const classNames = ['Non-fractured', 'Fractured'];
   const cell = 130;
   const x0 = 170;
   const y0 = 80;
@@ -217,8 +210,8 @@ export function confusionSvg(
   const parts = [svgText(x0 + cell, y0 - 32, 13, 'Predicted', 'middle')];
   for (let r = 0; r < 2; r++) {
     const rowTotal = cm[r]![0] + cm[r]![1];
-    parts.push(svgText(x0 - 8, y0 + r * cell + cell / 2 + 4, 13, xmlEscape(classNames[r]!), 'end'));
-    parts.push(svgText(x0 + r * cell + cell / 2, y0 - 10, 13, xmlEscape(classNames[r]!), 'middle'));
+    parts.push(svgText(x0 - 8, y0 + r * cell + cell / 2 + 4, 13, classNames[r]!, 'end'));
+    parts.push(svgText(x0 + r * cell + cell / 2, y0 - 10, 13, classNames[r]!, 'middle'));
     for (let c = 0; c < 2; c++) {
       const v = cm[r]![c]!;
       const shade = Math.round(255 - (v / max) * 180);

@@ -302,12 +302,10 @@ export function checkGrid(spec: unknown, src: string, base = process.cwd()): Gri
       if (k !== 'fixed' && k !== 'axes') c.fail(`${where}.${k} ${notKnown(k, ['fixed', 'axes'])}`);
     }
     const block = { fixed: c.fixed(`${where}.fixed`, b.fixed), axes: c.axes(`${where}.axes`, b.axes) };
-    for (const [k] of block.axes) {
-      if (k in block.fixed) c.fail(`${where}: ${k} is both fixed and an axis; keep one`);
-      if (isAxis(k)) c.fail(`${k} is an axis of the grid and of ${where}; keep one`);
-    }
-    for (const k of Object.keys(block.fixed)) {
-      if (isAxis(k)) c.fail(`${k} is an axis of the grid and fixed in ${where}; keep one`);
+    for (const [k] of block.axes) if (k in block.fixed) c.fail(`${where}: ${k} is both fixed and an axis; keep one`);
+    for (const k of [...block.axes.map(([a]) => a), ...Object.keys(block.fixed)]) {
+      const how = k in block.fixed ? 'fixed in' : 'of';
+      if (isAxis(k)) c.fail(`${k} is an axis of the grid and ${how} ${where}; keep one`);
     }
     return block;
   });

@@ -62,20 +62,18 @@ export function encodePng(img: RgbaImage): Buffer {
 const pct = (v: number): string => (Number.isFinite(v) ? `${fixed(100 * v, 2)}%` : 'n/a');
 const num = (v: number): string => fixed(v, 4);
 
-/** The Markdown text of the report (file names as written by {@link writeReport}). */
+/** The Markdown text of the report (file names as written by {@link writeReport}), blocks separated by blank lines. */
 function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; original: string }[]): string {
   const m = input.metrics;
   const b = m.baseline;
-  const L: string[] = [`# ${input.title}`, ''];
+  const md: string[] = [`# ${input.title}`];
   const info = Object.entries(input.runInfo ?? {});
-  if (info.length) L.push(...mdTable('setting | value', 'l', info), '');
-  for (const n of input.notes ?? []) L.push(n, '');
-  L.push('## Final metrics (validation)', '');
-  L.push(
+  if (info.length) md.push(mdTable('setting | value', 'l', info));
+  md.push(...(input.notes ?? []), '## Final metrics (validation)');
+  md.push(
     `${m.n} images: ${m.positives} fractured, ${m.negatives} non-fractured. Threshold ${m.threshold} (fractured ` +
       `when p > threshold). ` +
       `Baseline: always predicting the majority class (${b.predicts === 1 ? 'fractured' : 'non-fractured'}).`,
-    '',
   );
   const prf = (x: BinaryMetrics['macro']): string => `${num(x.precision)} / ${num(x.recall)} / ${num(x.f1)}`;
   const metrics: [string, string, string][] = [
@@ -89,30 +87,26 @@ function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; origi
     ['macro precision / recall / F1', prf(m.macro), ''],
     ['weighted precision / recall / F1', prf(m.weighted), ''],
   ];
-  L.push(...mdTable('metric | model | majority baseline', 'lr', metrics), '');
+  md.push(mdTable('metric | model | majority baseline', 'lr', metrics));
   const [[tn, fp], [fn, tp]] = m.confusion;
   const confusion = [
     ['non-fractured', tn, fp],
     ['fractured', fn, tp],
   ];
-  L.push('Confusion matrix (rows true, columns predicted):', '');
-  L.push(...mdTable(' | predicted non-fractured | predicted fractured', 'lr', confusion), '');
-  L.push('![Confusion matrix](confusion.svg) ![ROC curve](roc.svg)', '');
-  L.push('## Training curves', '');
-  L.push('![Loss](loss.svg)', '', '![Accuracy](accuracy.svg)', '', '![Learning rate](lr.svg)', '');
-  if (input.images && input.images.length) {
-    L.push('## Attention on validation images', '');
-    L.push(
+  md.push('Confusion matrix (rows true, columns predicted):');
+  md.push(mdTable(' | predicted non-fractured | predicted fractured', 'lr', confusion));
+  md.push('![Confusion matrix](confusion.svg) ![ROC curve](roc.svg)', '## Training curves');
+  md.push('![Loss](loss.svg)', '![Accuracy](accuracy.svg)', '![Learning rate](lr.svg)');
+  if (input.images?.length) {
+    md.push(
+      '## Attention on validation images',
       'Left: the X-ray as the model saw it; right: attention heatmap (jet colormap, red = high) laid over it.',
-      '',
     );
     input.images.forEach((im, i) => {
       const f = imageFiles[i]!;
-      L.push(
-        `**${im.id}**: true ${im.label === 1 ? 'fractured' : 'non-fractured'}, p(fractured) = ${im.prob.toFixed(3)}`,
-        '',
-      );
-      L.push(`![${im.id}](${f.original}) ![${im.id} attention](${f.overlay})`, '');
+      const truth = im.label === 1 ? 'fractured' : 'non-fractured';
+      md.push(`**${im.id}**: true ${truth}, p(fractured) = ${im.prob.toFixed(3)}`);
+      md.push(`![${im.id}](${f.original}) ![${im.id} attention](${f.overlay})`);
     });
   }
   if (input.epochs.length) {
@@ -126,9 +120,9 @@ function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; origi
       ...(wait ? [e.data_wait_s?.toFixed(2) ?? ''] : []),
     ]);
     if (wait) head.push('data wait (s)');
-    L.push('## Per-epoch log', '', ...mdTable(head.join(' | '), 'r', rows), '');
+    md.push('## Per-epoch log', mdTable(head.join(' | '), 'r', rows));
   }
-  return L.join('\n');
+  return md.join('\n\n') + '\n';
 }
 
 /** Writes report.md, its SVG charts and `xray-<i>-<id>.png` / `attention-<i>-<id>.png` into `dir` (created). */

@@ -378,11 +378,13 @@ function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: string[
 const pm = (m: number, sd: number, f: (v: number) => string): string =>
   Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m);
 const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
+/** A Markdown bullet list. */
+const list = (items: string[]): string => items.map((x) => `- ${x}`).join('\n');
 
-/** report.md's text. */
+/** report.md's text: its blocks (paragraphs, tables, lists) separated by blank lines. */
 function sweepMarkdown(r: SweepReport): string {
-  const L: string[] = [`# ${r.title}`, ''];
-  if (r.grid.description) L.push(r.grid.description, '');
+  const md: string[] = [`# ${r.title}`];
+  if (r.grid.description) md.push(r.grid.description);
   const done = r.runs.length;
   const skipped = r.skipped.reduce((s, x) => s + x.runs.length, 0);
   const st = r.statistics;
@@ -394,13 +396,12 @@ function sweepMarkdown(r: SweepReport): string {
     ['adapter', r.adapters.join('; ') || 'n/a'],
     ['statistics', `95 % intervals from ${st.resamples} resamples (seed ${st.seed}): ${st.method}`],
   ];
-  L.push(...mdTable(' | ', 'l', facts), '');
+  md.push(mdTable(' | ', 'l', facts));
 
-  L.push("## Results in the study's table format", '');
-  L.push(
+  md.push(
+    "## Results in the study's table format",
     'Test accuracy and precision, recall and F1 weighted by class support; mean ± sample standard deviation ' +
       'over seeds (one seed: its value).',
-    '',
   );
   const ref = r.reference;
   /** A row's metrics, mean ± sd, formatted by `f`. */
@@ -411,27 +412,26 @@ function sweepMarkdown(r: SweepReport): string {
     [`reference study: ${ref.model}`, 1, pct(ref.accuracy), pct(ref.precision), 'not quoted', 'not quoted'],
     ...r.rows.map((row) => [row.label, row.seeds.length, ...stats(row, weighted, pct)]),
   ];
-  L.push(...mdTable('model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%)', 'lr', study), '');
-  L.push(`Reference: ${ref.citation}. ${ref.note}`, '');
+  md.push(mdTable('model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%)', 'lr', study));
+  md.push(`Reference: ${ref.citation}. ${ref.note}`);
 
-  L.push('## Beside it', '');
-  L.push(
+  md.push(
+    '## Beside it',
     'What the weighted figures hide: the accuracy of always answering the more frequent class (the majority ' +
       'baseline), and the fractured class on its own. Mean ± sd over seeds.',
-    '',
   );
   const fractured: RowMetric[] = ['precision', 'recall', 'f1', 'auc', 'balanced_accuracy'];
-  L.push(
-    ...mdTable(
-      'model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC | ' +
-        'balanced accuracy',
-      'lr',
-      r.rows.map((row) => [row.label, pct(row.mean.majority_baseline_accuracy), ...stats(row, fractured, dec)]),
-    ),
-    '',
-  );
+  const besideHead =
+    'model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC | ' +
+    'balanced accuracy';
+  const beside = r.rows.map((row) => [
+    row.label,
+    pct(row.mean.majority_baseline_accuracy),
+    ...stats(row, fractured, dec),
+  ]);
+  md.push(mdTable(besideHead, 'lr', beside));
 
-  L.push('## Runs, with 95 % confidence intervals', '');
+  md.push('## Runs, with 95 % confidence intervals');
   const runs = r.runs.map((s) => [
     s.name,
     s.seed,
@@ -448,16 +448,15 @@ function sweepMarkdown(r: SweepReport): string {
   const runHead =
     'run | seed | epochs | accuracy (%) [95 % CI] | fractured F1 [95 % CI] | ROC AUC [95 % CI] | ' +
     'confusion [[tn, fp], [fn, tp]] | wall time (s) | images/s | peak GPU MiB | adapter';
-  L.push(...mdTable(runHead, 'lrrrrrlrrrl', runs), '');
-  L.push('![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)', '');
+  md.push(mdTable(runHead, 'lrrrrrlrrrl', runs));
+  md.push('![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)');
 
-  L.push('## Paired comparisons', '');
-  if (!r.comparisons.length) L.push('No two finished runs differ in one option on the same seed and images yet.', '');
+  md.push('## Paired comparisons');
+  if (!r.comparisons.length) md.push('No two finished runs differ in one option on the same seed and images yet.');
   else {
-    L.push(
+    md.push(
       'Each on the same test images and seed. McNemar: images right by A only (b) vs by B only (c), exact ' +
         'two-sided p. AUC difference A - B with its paired bootstrap interval.',
-      '',
     );
     const rows = r.comparisons.map((c) => [
       c.question,
@@ -470,20 +469,20 @@ function sweepMarkdown(r: SweepReport): string {
       c.distinguishable ? 'distinguishable' : 'not distinguishable',
     ]);
     const head = 'question | seed | A | B | accuracy A / B (%) | McNemar b / c, p | AUC A - B [95 % CI] | ';
-    L.push(...mdTable(head, 'lrllrrrl', rows), '');
-    L.push(...r.comparisons.map((c) => `- ${c.sentence}`), '');
-    if (r.comparison_summaries.length) L.push(...r.comparison_summaries.map((s) => `- ${s}`), '');
+    md.push(mdTable(head, 'lrllrrrl', rows));
+    md.push(list(r.comparisons.map((c) => c.sentence)));
+    if (r.comparison_summaries.length) md.push(list(r.comparison_summaries));
   }
 
   if (r.pending.length || r.skipped.length) {
-    L.push('## Not run', '');
+    md.push('## Not run');
     const names = r.pending.map((p) => p.name).join(', ');
-    if (r.pending.length) L.push(`Pending (rerun the sweep to run them): ${names}.`, '');
-    for (const s of r.skipped) L.push(`- ${s.label} (${s.runs.join(', ')}): skipped: ${s.reason}.`);
-    if (r.skipped.length) L.push('');
+    if (r.pending.length) md.push(`Pending (rerun the sweep to run them): ${names}.`);
+    if (r.skipped.length)
+      md.push(list(r.skipped.map((s) => `${s.label} (${s.runs.join(', ')}): skipped: ${s.reason}.`)));
   }
-  if (r.notes.length) L.push('## Notes', '', ...r.notes.flatMap((n) => [n, '']));
-  return L.join('\n');
+  if (r.notes.length) md.push('## Notes', ...r.notes);
+  return md.join('\n\n') + '\n';
 }
 
 /**
