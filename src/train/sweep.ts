@@ -130,28 +130,23 @@ export function selectRuns(plan: SweepPlan, shard?: { index: number; count: numb
   return plan.runs.filter((r) => inShard(r) && (!only?.length || only.some((p) => matches(r.name, p))));
 }
 
-/** The test images: --test-data, else the data folder's test split, else its validation split. */
-async function testSetOf(data: string, testData?: string): Promise<{ set: TestSet; records: FracRecord[] }> {
-  let kind: TestSet['kind'];
-  let source: string;
-  let records: FracRecord[];
+/** The test images and where they come from: --test-data, else the data folder's test split, else its validation split. */
+async function testImages(data: string, testData?: string): Promise<[TestSet['kind'], string, FracRecord[]]> {
   if (testData) {
-    records = (await readFracAtlas(testData, { verify: 'markers', assign: 'test' })).records;
-    kind = 'external';
-    source = `every image of ${resolve(testData)}`;
-  } else {
-    const ds = await readFracAtlas(data, { verify: 'markers' });
-    records = ds.split('test');
-    kind = 'test';
-    source = `the test split of ${resolve(data)}`;
-    if (!records.length) {
-      records = ds.split('val');
-      kind = 'val';
-      source =
-        `the validation split of ${resolve(data)}, which has no test split (nor was --test-data given): the same ` +
-        'images chose each best checkpoint, so these figures are optimistic';
-    }
+    const { records } = await readFracAtlas(testData, { verify: 'markers', assign: 'test' });
+    return ['external', `every image of ${resolve(testData)}`, records];
   }
+  const ds = await readFracAtlas(data, { verify: 'markers' });
+  if (ds.split('test').length) return ['test', `the test split of ${resolve(data)}`, ds.split('test')];
+  const why =
+    'which has no test split (nor was --test-data given): the same images chose each best checkpoint, so these ' +
+    'figures are optimistic';
+  return ['val', `the validation split of ${resolve(data)}, ${why}`, ds.split('val')];
+}
+
+/** The test set of {@link testImages}, with its images. */
+async function testSetOf(data: string, testData?: string): Promise<{ set: TestSet; records: FracRecord[] }> {
+  const [kind, source, records] = await testImages(data, testData);
   if (!records.length) throw new Error(`ossify: no test images in ${source}`);
   const key = createHash('sha256')
     .update(records.map((r) => `${r.id}:${r.label}`).join('\n'))
