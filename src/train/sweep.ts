@@ -130,7 +130,7 @@ export function selectRuns(plan: SweepPlan, shard?: { index: number; count: numb
   return plan.runs.filter((r) => inShard(r) && (!only?.length || only.some((p) => matches(r.name, p))));
 }
 
-/** The test images and where they come from: --test-data, else the data folder's test split, else its validation split. */
+/** The test images and where they come from: --test-data, else the test split, else the validation split. */
 async function testImages(data: string, testData?: string): Promise<[TestSet['kind'], string, FracRecord[]]> {
   if (testData) {
     const { records } = await readFracAtlas(testData, { verify: 'markers', assign: 'test' });
