@@ -170,8 +170,7 @@ export function rocAuc(probs: ArrayLike<number>, labels: ArrayLike<number>, w?: 
 
 /** Metrics of always predicting the majority class. */
 export function majorityBaseline(labels: ArrayLike<number>): BaselineMetrics {
-  let n1 = 0;
-  for (let i = 0; i < labels.length; i++) n1 += labels[i] === 1 ? 1 : 0;
+  const n1 = Array.from(labels).filter((l) => l === 1).length;
   const predicts: 0 | 1 = n1 > labels.length - n1 ? 1 : 0;
   const r = reportFromConfusion(confusionMatrix(new Array<number>(labels.length).fill(predicts), labels));
   return {

@@ -184,14 +184,10 @@ export async function writeRunReport(a: {
     .sort((x, y) => y.label - x.label || x.id.localeCompare(y.id))
     .slice(0, 4);
   const images: ReportImage[] = [];
+  const loading = { width: size, height: size, backbone: backboneOf(model.config), truncated: 'decode' } as const;
   for (const r of picks) {
     try {
-      const img = await loadImage(r.path, {
-        width: size,
-        height: size,
-        backbone: backboneOf(model.config),
-        truncated: 'decode',
-      });
+      const img = await loadImage(r.path, loading);
       const { heatmap } = await predictImage(model, img.data);
       const image = { data: grayOf(img.data, size, size), width: size, height: size };
       images.push({ id: r.id, label: r.label as 0 | 1, prob: byId.get(r.id)!, image, heatmap });
