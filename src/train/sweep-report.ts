@@ -74,7 +74,7 @@ const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
 type RowSummary = ReturnType<typeof rowsOf>[number];
 
 /** A paired comparison of two runs on the same seed and test images (report.json's `comparisons`). */
-export type Comparison = Paired & {
+type Comparison = Paired & {
   /** The AUC interval excludes 0, or McNemar's p < 0.05. */
   distinguishable: boolean;
   sentence: string;
