@@ -163,7 +163,7 @@ describe('report', () => {
 
     const roc = readFileSync(join(dir, 'roc.svg'), 'utf8');
     expect(roc).toContain(`AUC = ${(18.5 / 24).toFixed(4)}`);
-    const rocPts = /data-series="roc" points="([^"]+)"/.exec(roc)![1]!.split(' ');
+    const rocPts = /data-series="ROC[^"]*" points="([^"]+)"/.exec(roc)![1]!.split(' ');
     expect(rocPts.length).toBe(rocCurve(probs, labels).fpr.length);
 
     // The SVG parses: librsvg (sharp) renders it at its declared size.

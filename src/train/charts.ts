@@ -68,10 +68,14 @@ export interface ChartOptions {
   yLabel: string;
   width?: number;
   height?: number;
+  /** Fixed x range (default: the data's). */
+  xRange?: [number, number];
   /** Fixed y range (default: data range with 5% margin). */
   yRange?: [number, number];
   /** Logarithmic y axis (e.g. learning rate); values must be > 0. */
   logY?: boolean;
+  /** The legend in the bottom right corner (default: top right). */
+  legendBelow?: boolean;
 }
 
 const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
@@ -84,10 +88,6 @@ export function svgText(x: Pixels, y: Pixels, size: number, content: string, anc
   const t = transform && ` transform="${transform}"`;
   return `<text x="${x}" y="${y}"${a} font-size="${size}"${t} ${FONT}>${content}</text>`;
 }
-
-/** A vertical axis label at x = 16 beside a plot area from `top` `height` high. */
-const yLabelText = (label: string, top: number, height: number): string =>
-  svgText(16, top + height / 2, 13, label, 'middle', `rotate(-90 16 ${top + height / 2})`);
 
 /** An SVG document of `W` x `H` on white with a centred title, then `parts`. */
 export const svgDocument = (W: number, H: number, title: string, parts: string[], titleY = 24): string =>
@@ -109,7 +109,7 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const tr = (v: number): number => (o.logY ? Math.log10(v) : v);
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => s.y.filter((v) => Number.isFinite(v) && (!o.logY || v > 0)).map(tr));
-  let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  let [x0, x1] = o.xRange ?? (xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1]);
   if (x1 === x0) x1 = x0 + 1;
   // The y range: the fixed one, or the data's with a 5 % margin each side (5 % of the value when flat).
   let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
@@ -119,17 +119,19 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const py = (y: number): number => m.t + ph - ((tr(y) - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
   // Grid and ticks.
+  // A log axis has a tick at each power of ten.
+  const decades = Math.floor(y1) - Math.ceil(y0) + 1;
   const yTicks = o.logY
-    ? niceTicks(Math.floor(y0), Math.ceil(y1), Math.ceil(y1) - Math.floor(y0)).filter(
-        (t) => Number.isInteger(t) && t >= y0 && t <= y1,
-      )
+    ? Array.from({ length: Math.max(0, decades) }, (_, i) => Math.ceil(y0) + i)
     : niceTicks(y0, y1, 5);
   for (const t of yTicks) {
     const y = m.t + ph - ((t - y0) / (y1 - y0)) * ph;
     parts.push(`<line x1="${m.l}" y1="${y.toFixed(1)}" x2="${m.l + pw}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
     parts.push(svgText(m.l - 6, (y + 4).toFixed(1), 11, o.logY ? `1e${t}` : shortNumber(t, 3), 'end'));
   }
-  const xTicks = niceTicks(x0, x1, Math.min(10, Math.max(1, Math.round(x1 - x0)))).filter((t) => t >= x0 && t <= x1);
+  // Epoch axes: at most one tick per epoch.
+  const xCount = o.xRange ? 5 : Math.min(10, Math.max(1, Math.round(x1 - x0)));
+  const xTicks = niceTicks(x0, x1, xCount).filter((t) => t >= x0 && t <= x1);
   for (const t of xTicks) {
     const x = px(t).toFixed(1);
     parts.push(`<line x1="${x}" y1="${m.t + ph}" x2="${x}" y2="${m.t + ph + 5}" stroke="black"/>`);
@@ -138,14 +140,17 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   parts.push(
     svgText(m.l + pw / 2, H - 12, 13, xmlEscape(o.xLabel), 'middle'),
-    yLabelText(xmlEscape(o.yLabel), m.t, ph),
+    svgText(16, m.t + ph / 2, 13, xmlEscape(o.yLabel), 'middle', `rotate(-90 16 ${m.t + ph / 2})`),
   );
-  // Lines.
+  // Lines, then the legend on a white box so that the lines under it do not hide its text.
+  const legendTop = o.legendBelow ? m.t + ph - series.length * 18 - 8 : m.t + 4;
+  const legendBox = `x="${m.l + pw - 156}" y="${legendTop}" width="152" height="${series.length * 18 + 4}"`;
+  const legend = series.length ? [`<rect ${legendBox} fill="white" fill-opacity="0.85"/>`] : [];
   series.forEach((s, k) => {
     const pts: string[] = [];
     for (let i = 0; i < s.x.length; i++) {
       const v = s.y[i]!;
-      if (!Number.isFinite(v) || (o.logY && v <= 0)) continue;
+      if (!Number.isFinite(v) || !Number.isFinite(s.x[i]!) || (o.logY && v <= 0)) continue;
       pts.push(`${px(s.x[i]!).toFixed(2)},${py(v).toFixed(2)}`);
     }
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
@@ -158,46 +163,32 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
       const [cx, cy] = pts[0]!.split(',');
       parts.push(`<circle data-series="${xmlEscape(s.name)}" cx="${cx}" cy="${cy}" r="3" fill="${s.color}"/>`);
     }
-    // Legend (on a white box so lines under it do not hide the text).
-    const ly = m.t + 14 + k * 18;
-    if (k === 0)
-      parts.push(
-        `<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${series.length * 18 + 4}" fill="white" ` +
-          `fill-opacity="0.85"/>`,
-      );
-    parts.push(
+    const ly = legendTop + 10 + k * 18;
+    legend.push(
       `<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" ` +
         `stroke-width="2"${dash}/>`,
+      svgText(m.l + pw - 120, ly + 4, 12, xmlEscape(s.name)),
     );
-    parts.push(svgText(m.l + pw - 120, ly + 4, 12, xmlEscape(s.name)));
   });
-  return svgDocument(W, H, o.title, parts);
+  return svgDocument(W, H, o.title, [...parts, ...legend]);
 }
 
 /** ROC curve with the chance diagonal and the AUC in the legend, as SVG. */
 export function rocSvg(roc: RocCurve, auc: number): string {
-  const size = 440;
-  const m = { l: 60, r: 20, t: 40, b: 50 };
-  const pw = size - m.l - m.r;
-  const ph = size - m.t - m.b;
-  const px = (v: number): string => (m.l + v * pw).toFixed(2);
-  const py = (v: number): string => (m.t + ph - v * ph).toFixed(2);
-  const parts: string[] = [];
-  for (const t of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
-    parts.push(`<line x1="${m.l}" y1="${py(t)}" x2="${m.l + pw}" y2="${py(t)}" stroke="#e0e0e0"/>`);
-    parts.push(svgText(m.l - 6, (Number(py(t)) + 4).toFixed(1), 11, t.toFixed(1), 'end'));
-    parts.push(svgText(px(t), m.t + ph + 18, 11, t.toFixed(1), 'middle'));
-  }
-  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="5 4"/>`);
-  const pts = roc.fpr
-    .map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : ''))
-    .filter(Boolean);
-  parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
-  parts.push(svgText(m.l + pw - 8, m.t + ph - 10, 13, `AUC = ${fixed(auc, 4)}`, 'end'));
-  parts.push(svgText(m.l + pw / 2, size - 12, 13, 'False positive rate (1 - specificity)', 'middle'));
-  parts.push(yLabelText('True positive rate (sensitivity)', m.t, ph));
-  return svgDocument(size, size, 'ROC curve (validation)', parts);
+  const curves: Series[] = [
+    { name: `ROC, AUC = ${fixed(auc, 4)}`, x: roc.fpr, y: roc.tpr, color: '#d62728' },
+    { name: 'chance', x: [0, 1], y: [0, 1], color: '#999', dashed: true },
+  ];
+  return lineChartSvg(curves, {
+    title: 'ROC curve (validation)',
+    xLabel: 'False positive rate (1 - specificity)',
+    yLabel: 'True positive rate (sensitivity)',
+    width: 440,
+    height: 440,
+    xRange: [0, 1],
+    yRange: [0, 1],
+    legendBelow: true,
+  });
 }
 
 /** Confusion matrix [[tn, fp], [fn, tp]] as an SVG heat table with counts and row percentages. */
