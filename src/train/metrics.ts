@@ -42,13 +42,10 @@ export interface BinaryMetrics {
   negatives: number;
   threshold: number;
   accuracy: number;
-  /** Precision of the fractured class. */
+  /** Precision, recall (= sensitivity) and F1 of the fractured class. */
   precision: number;
-  /** Recall (sensitivity) of the fractured class. */
   recall: number;
-  /** F1 of the fractured class. */
   f1: number;
-  /** = recall of class 1. */
   sensitivity: number;
   /** = recall of class 0. */
   specificity: number;
@@ -128,12 +125,8 @@ function reportFromConfusion(
   };
 }
 
-/** ROC curve as sklearn's `roc_curve(y, p, drop_intermediate=...)`. Rates are NaN for a class that is absent. */
-export function rocCurve(
-  probs: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  opts: { dropIntermediate?: boolean } = {},
-): RocCurve {
+/** ROC curve as sklearn's `roc_curve(y, p)` (drop_intermediate=True). Rates are NaN for a class that is absent. */
+export function rocCurve(probs: ArrayLike<number>, labels: ArrayLike<number>): RocCurve {
   checkInputs(probs, labels);
   // Cumulative [fp, tp, threshold] at each distinct score, scores descending.
   const idx = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
@@ -147,10 +140,7 @@ export function rocCurve(
   });
   // Keep a point only where the curve changes direction (second differences non-zero), plus the ends.
   const bends = (i: number, c: number): boolean => all[i - 1]![c]! - 2 * all[i]![c]! + all[i + 1]![c]! !== 0;
-  const pts =
-    (opts.dropIntermediate ?? true)
-      ? all.filter((_, i) => i === 0 || i === all.length - 1 || bends(i, 0) || bends(i, 1))
-      : all;
+  const pts = all.filter((_, i) => i === 0 || i === all.length - 1 || bends(i, 0) || bends(i, 1));
   const [N, P] = all.length ? all[all.length - 1]! : [0, 0];
   return {
     fpr: [0, ...pts.map((p) => (N > 0 ? p[0] / N : NaN))],
@@ -235,13 +225,10 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[i]! + (h - i) * (sorted[j]! - sorted[i]!);
 }
 
-/** How many resamples, at what confidence level, from which seed. */
+/** The bootstrap's resamples (default 2000), confidence level (default 0.95) and seed (default 0). */
 export interface BootstrapOptions {
-  /** Resamples (default 2000). */
   resamples?: number;
-  /** Confidence level (default 0.95). */
   level?: number;
-  /** Seed of the resampling (default 0). */
   seed?: number;
 }
 
@@ -283,12 +270,9 @@ function bootstrap(labels: ArrayLike<number>, opts: BootstrapOptions, stat: (w: 
 }
 
 /** Items ordered by score, ascending, and where each group of tied scores starts (then `order.length`). */
-interface RankedScores {
-  order: Int32Array;
-  groups: Int32Array;
-}
+type RankedScores = ReturnType<typeof rankScores>;
 
-function rankScores(scores: ArrayLike<number>): RankedScores {
+function rankScores(scores: ArrayLike<number>) {
   const order = Int32Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   const starts: number[] = [];
   for (let k = 0; k < order.length; k++) if (k === 0 || scores[order[k]!] !== scores[order[k - 1]!]) starts.push(k);
@@ -324,10 +308,9 @@ function weightedCounts(pred: Uint8Array, labels: ArrayLike<number>, w: ArrayLik
   return [total ? (tn + tp) / total : NaN, tp > 0 ? (2 * tp) / (2 * tp + fp + fn) : 0];
 }
 
-/** Bootstrap intervals of one classifier's test metrics. */
+/** Bootstrap intervals of one classifier's test metrics (F1: of the fractured class). */
 export interface MetricIntervals {
   accuracy: Interval;
-  /** F1 of the fractured class. */
   f1: Interval;
   auc: Interval;
 }
@@ -365,15 +348,14 @@ export function pairedAucDifference(
   return bootstrap(labels, opts, (w) => [weightedAuc(ra, labels, w) - weightedAuc(rb, labels, w)])[0]!;
 }
 
-/** McNemar's test of two classifiers on the same images. */
+/**
+ * McNemar's test of two classifiers on `n` images: `b` right by the first only, `c` by the second
+ * only, `p` the two-sided exact p-value (1 when b = c).
+ */
 export interface McNemarResult {
-  /** Images the first classifier gets right and the second wrong. */
   b: number;
-  /** Images the second gets right and the first wrong. */
   c: number;
-  /** Images in all. */
   n: number;
-  /** Two-sided exact p-value (1 when b = c). */
   p: number;
 }
 
