@@ -34,7 +34,7 @@ export interface TestSet {
   kind: 'test' | 'external' | 'val';
   /** In words, for the report. */
   source: string;
-  /** Images, and fractured images. */
+  /** Images, of them `positives` fractured. */
   n: number;
   positives: number;
   /** A hash of the image ids and labels: runs compare only on the same images. */
@@ -44,25 +44,13 @@ export interface TestSet {
 /** What result.json holds: a finished run. */
 export interface RunResult extends Pick<PlannedRun, 'name' | 'row' | 'label' | 'options'> {
   test: TestSet;
-  epochs: {
-    /** Epochs trained. */
-    run: number;
-    planned: number;
-    /** The epoch of the checkpoint evaluated (1-based). */
-    best: number;
-    /** Why training ended before `planned`: a time budget, early stopping; null when it did not. */
-    cut: string | null;
-  };
-  timing: {
-    /** Training and validation, summed over the epoch log (so over every invocation). */
-    train_s: number;
-    /** Evaluating the best checkpoint on the test images. */
-    eval_s: number;
-    /** Median training images per second over the epochs. */
-    images_per_s: number;
-    /** Peak GPU memory over the epochs. */
-    peak_gpu_bytes: number;
-  };
+  /** Epochs trained and planned, the checkpoint tested (1-based), why training ended early (null: it did not). */
+  epochs: { run: number; planned: number; best: number; cut: string | null };
+  /**
+   * Training and validation summed over the epoch log (so over every invocation), the test, the median
+   * training images per second and the peak GPU memory over the epochs.
+   */
+  timing: { train_s: number; eval_s: number; images_per_s: number; peak_gpu_bytes: number };
   /** The adapter of the invocation that finished it. */
   adapter: string;
 }
@@ -96,18 +84,15 @@ export interface SweepOptions {
   bootstrapSeed?: number;
 }
 
-/** Progress and messages; the CLI prints them. */
+/** Progress and messages. */
 export type SweepHooks = Pick<TrainHooks, 'log' | 'progress'>;
 
-/** What {@link sweep} returns. */
+/** What {@link sweep} returns: the selected runs done (now or before), left to a later invocation, or skipped. */
 export interface SweepResult {
   out: string;
   plan: SweepPlan;
-  /** Runs of this invocation's selection that are done (now or before). */
   done: string[];
-  /** Runs of the selection left to a later invocation (time budget). */
   pending: string[];
-  /** Runs of the selection that cannot run here, with why. */
   skipped: { name: string; reason: string }[];
   report: SweepReportFiles;
 }
