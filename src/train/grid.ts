@@ -99,10 +99,7 @@ export interface RunOptions extends Required<Pick<TrainOptions, TrainerKey>> {
   patience: number;
 }
 
-/**
- * Options a grid leaves unset: the reference study's recipe ({@link TRAIN_DEFAULTS}) at each
- * backbone's input size, without a per-run report.md (its Grad-CAM overlays compile more kernels).
- */
+/** Options a grid leaves unset: the study's recipe, without a per-run report.md (its overlays compile more kernels). */
 const RUN_DEFAULTS: RunOptions = {
   ...trainerOptions({ ...TRAIN_DEFAULTS, allowPartialInit: false }),
   model: TRAIN_DEFAULTS.model,
@@ -272,10 +269,7 @@ function gridChecker(src: string, base: string) {
   return { fail, fixed, axes };
 }
 
-/**
- * Check a grid (a parsed JSON value) and return it with its values normalised. `src` names it in
- * errors; relative `initWeights` paths resolve against `base`.
- */
+/** A parsed grid checked (`src` names it in errors; relative `initWeights` resolve against `base`), normalised. */
 export function checkGrid(spec: unknown, src: string, base = process.cwd()): Grid {
   const c = gridChecker(src, base);
   if (!isRecord(spec)) return c.fail(`must be a JSON object with some of ${GRID_KEYS.join(', ')}`);
@@ -357,10 +351,7 @@ export const BUILTIN_GRIDS: Record<string, GridSpec> = {
   },
 };
 
-/**
- * A grid by built-in name ({@link BUILTIN_GRIDS}) or JSON file path, or a grid object; checked.
- * Throws {@link GridError} naming the problem.
- */
+/** A built-in grid ({@link BUILTIN_GRIDS}), a JSON file or a grid object, checked; throws {@link GridError}. */
 export function loadGrid(grid: string | GridSpec): Grid {
   if (typeof grid !== 'string') return checkGrid(grid, 'built-in');
   if (BUILTIN_GRIDS[grid]) return checkGrid(BUILTIN_GRIDS[grid], 'built-in');

@@ -21,20 +21,6 @@ export interface ClassReport {
   support: number;
 }
 
-/** Metrics of a constant predictor of the majority class, for comparison. */
-export interface BaselineMetrics {
-  /** The class it always predicts (the most frequent label; 0 on a tie). */
-  predicts: 0 | 1;
-  accuracy: number;
-  /** Precision, recall and F1 of the fractured class. */
-  precision: number;
-  recall: number;
-  f1: number;
-  balancedAccuracy: number;
-  /** A constant score has AUC 0.5. */
-  auc: number;
-}
-
 /** All metrics of a set of predictions. */
 export interface BinaryMetrics {
   n: number;
@@ -59,6 +45,12 @@ export interface BinaryMetrics {
   weighted: { precision: number; recall: number; f1: number };
   baseline: BaselineMetrics;
 }
+
+/** Metrics of always predicting the majority class (`predicts`, 0 on a tie), whose constant score has AUC 0.5. */
+export type BaselineMetrics = { predicts: 0 | 1 } & Pick<
+  BinaryMetrics,
+  'accuracy' | 'precision' | 'recall' | 'f1' | 'balancedAccuracy' | 'auc'
+>;
 
 /** ROC curve points (parallel arrays, fpr and tpr non-decreasing). */
 export interface RocCurve {
@@ -149,10 +141,7 @@ export function rocCurve(probs: ArrayLike<number>, labels: ArrayLike<number>): R
   };
 }
 
-/**
- * ROC AUC as sklearn's `roc_auc_score` (ties count half), each item counted `w[i]` times (default
- * once); NaN when one class is absent.
- */
+/** ROC AUC as sklearn's `roc_auc_score` (ties count half), item i counted `w[i]` times; NaN when a class is absent. */
 export function rocAuc(probs: ArrayLike<number>, labels: ArrayLike<number>, w?: ArrayLike<number>): number {
   checkInputs(probs, labels);
   return weightedAuc(rankScores(probs), labels, w ?? new Float64Array(labels.length).fill(1));
@@ -163,21 +152,11 @@ export function majorityBaseline(labels: ArrayLike<number>): BaselineMetrics {
   const n1 = Array.from(labels).filter((l) => l === 1).length;
   const predicts: 0 | 1 = n1 > labels.length - n1 ? 1 : 0;
   const r = reportFromConfusion(confusionMatrix(new Array<number>(labels.length).fill(predicts), labels));
-  return {
-    predicts,
-    accuracy: r.accuracy,
-    precision: r.perClass[1].precision,
-    recall: r.perClass[1].recall,
-    f1: r.perClass[1].f1,
-    balancedAccuracy: r.balancedAccuracy,
-    auc: 0.5,
-  };
+  const { precision, recall, f1 } = r.perClass[1];
+  return { predicts, accuracy: r.accuracy, precision, recall, f1, balancedAccuracy: r.balancedAccuracy, auc: 0.5 };
 }
 
-/**
- * All metrics from fractured-class probabilities and 0/1 labels (see module doc for definitions).
- * @param threshold decision threshold, fractured when `p > threshold` (default 0.5)
- */
+/** All metrics of fractured-class probabilities against 0/1 labels, fractured when `p > threshold` (module doc). */
 export function binaryMetrics(probs: ArrayLike<number>, labels: ArrayLike<number>, threshold = 0.5): BinaryMetrics {
   const confusion = confusionMatrix(probs, labels, threshold);
   const r = reportFromConfusion(confusion);
@@ -315,10 +294,7 @@ export interface MetricIntervals {
   auc: Interval;
 }
 
-/**
- * 95 % (by default) bootstrap intervals of accuracy, fractured-class F1 and ROC AUC of fractured
- * probabilities `probs` against 0/1 `labels` (fractured when p > threshold, as `binaryMetrics`).
- */
+/** Bootstrap intervals (95 % by default) of accuracy, fractured F1 and ROC AUC, fractured when p > threshold. */
 export function bootstrapMetrics(
   probs: ArrayLike<number>,
   labels: ArrayLike<number>,
@@ -332,10 +308,7 @@ export function bootstrapMetrics(
   return { accuracy, f1, auc };
 }
 
-/**
- * Paired bootstrap interval of AUC(a) - AUC(b) for two classifiers' probabilities on the same
- * images (`labels`): each resample draws one set of images and scores both on it.
- */
+/** Paired bootstrap interval of AUC(a) - AUC(b) on the same `labels`: each resample scores both on one draw. */
 export function pairedAucDifference(
   probsA: ArrayLike<number>,
   probsB: ArrayLike<number>,

@@ -1,7 +1,6 @@
 /**
  * The training report: `report.md` with SVG charts (loss, accuracy, learning rate, ROC curve, confusion
- * matrix) and PNG Grad-CAM overlays on validation X-rays. The pictures are browser-safe, in
- * `charts.ts`; this module adds the PNG and file output.
+ * matrix, drawn by the browser-safe `charts.ts`) and PNG Grad-CAM overlays on validation X-rays.
  * @module
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -45,12 +44,8 @@ export interface ReportInput {
   notes?: string[];
 }
 
-/** Files written by {@link writeReport}. */
-export interface ReportFiles {
-  reportPath: string;
-  /** Every file written, report.md first. */
-  files: string[];
-}
+/** Files written by {@link writeReport}: report.md, and every file written (report.md first). */
+export type ReportFiles = { reportPath: string; files: string[] };
 
 /** Encodes RGBA pixels as PNG (pngjs). */
 export function encodePng(img: RgbaImage): Buffer {
@@ -62,8 +57,14 @@ export function encodePng(img: RgbaImage): Buffer {
 const pct = (v: number): string => (Number.isFinite(v) ? `${fixed(100 * v, 2)}%` : 'n/a');
 const num = (v: number): string => fixed(v, 4);
 
-/** The Markdown text of the report (file names as written by {@link writeReport}), blocks separated by blank lines. */
-function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; original: string }[]): string {
+/** The PNG files of report image `i`: the X-ray, and the attention laid over it. */
+function imageFiles(id: string, i: number): [string, string] {
+  const safe = id.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return [`xray-${i}-${safe}.png`, `attention-${i}-${safe}.png`];
+}
+
+/** The Markdown text of the report, blocks separated by blank lines. */
+function reportMarkdown(input: ReportInput): string {
   const m = input.metrics;
   const b = m.baseline;
   const md: string[] = [`# ${input.title}`];
@@ -103,10 +104,10 @@ function reportMarkdown(input: ReportInput, imageFiles: { overlay: string; origi
       'Left: the X-ray as the model saw it; right: attention heatmap (jet colormap, red = high) laid over it.',
     );
     input.images.forEach((im, i) => {
-      const f = imageFiles[i]!;
+      const [original, overlay] = imageFiles(im.id, i);
       const truth = im.label === 1 ? 'fractured' : 'non-fractured';
       md.push(`**${im.id}**: true ${truth}, p(fractured) = ${im.prob.toFixed(3)}`);
-      md.push(`![${im.id}](${f.original}) ![${im.id} attention](${f.overlay})`);
+      md.push(`![${im.id}](${original}) ![${im.id} attention](${overlay})`);
     });
   }
   if (input.epochs.length) {
@@ -146,26 +147,18 @@ export async function writeReport(dir: string, input: ReportInput): Promise<Repo
     ['roc.svg', rocSvg(input.roc, input.metrics.auc)],
     ['confusion.svg', confusionSvg(input.metrics.confusion)],
   ];
-  const imageFiles: { overlay: string; original: string }[] = [];
   (input.images ?? []).forEach((im, i) => {
-    const safe = im.id.replace(/[^A-Za-z0-9_.-]/g, '_');
-    const overlay = `attention-${i}-${safe}.png`;
-    const original = `xray-${i}-${safe}.png`;
+    const [original, overlay] = imageFiles(im.id, i);
     const gray = overlayHeatmap(im.image, { data: new Float32Array(1), width: 1, height: 1 }, 0); // no heatmap
-    files.push([original, encodePng(gray)]);
-    files.push([overlay, encodePng(overlayHeatmap(im.image, im.heatmap))]);
-    imageFiles.push({ overlay, original });
+    files.push([original, encodePng(gray)], [overlay, encodePng(overlayHeatmap(im.image, im.heatmap))]);
   });
   const reportPath = join(dir, 'report.md');
-  await writeFile(reportPath, reportMarkdown(input, imageFiles));
+  await writeFile(reportPath, reportMarkdown(input));
   for (const [name, content] of files) await writeFile(join(dir, name), content);
   return { reportPath, files: [reportPath, ...files.map(([n]) => join(dir, n))] };
 }
 
-/**
- * The end-of-run report: curves from the epoch log, metrics and ROC of the best checkpoint on the
- * validation split, and Grad-CAM overlays for a few validation images (fractured ones first).
- */
+/** The end-of-run report: the epoch log's curves, the best checkpoint's validation metrics, Grad-CAM overlays. */
 export async function writeRunReport(a: {
   out: string;
   model: Model;

@@ -33,12 +33,7 @@ const REFERENCE_STUDY = {
 } as const;
 
 /** One run's predictions and result, as read from its folder. */
-interface RunData {
-  result: RunResult;
-  ids: string[];
-  labels: number[];
-  probs: number[];
-}
+type RunData = { result: RunResult; ids: string[]; labels: number[]; probs: number[] };
 
 /** A metric's bootstrap interval [low, high]. */
 type Bounds = [number, number];
@@ -47,10 +42,7 @@ type Bounds = [number, number];
 type RunSummary = ReturnType<typeof summarize>;
 
 /** A finished run's predictions and its summary. */
-interface Run {
-  data: RunData;
-  sum: RunSummary;
-}
+type Run = { data: RunData; sum: RunSummary };
 
 /** Each metric averaged over a row's seeds, as read from a run. */
 const METRIC_OF = {
@@ -83,13 +75,8 @@ type Comparison = Paired & {
 /** The report as report.json holds it. */
 export type SweepReport = ReturnType<typeof buildSweepReport>;
 
-/** Options of the report. */
-export interface SweepReportOptions {
-  /** Bootstrap resamples (default 2000). */
-  resamples?: number;
-  /** Bootstrap seed (default 0). */
-  seed?: number;
-}
+/** The report's bootstrap resamples (default 2000) and seed (default 0). */
+export type SweepReportOptions = { resamples?: number; seed?: number };
 
 /** Files {@link writeSweepReport} writes. */
 export type SweepReportFiles = Record<'markdown' | 'json' | 'svg', string>;

@@ -211,10 +211,7 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   }
 }
 
-/**
- * Run a grid: train every selected run that is not done (resuming an interrupted one), evaluate
- * its best checkpoint on the test images, then write the report of the whole sweep folder.
- */
+/** Trains every selected run not done (resuming), tests its best checkpoint, then reports the whole sweep folder. */
 export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Promise<SweepResult> {
   const log = hooks.log ?? ((s: string) => console.log(s));
   const started = performance.now();
