@@ -44,23 +44,19 @@ type RunSummary = ReturnType<typeof summarize>;
 /** A finished run's predictions and its summary. */
 type Run = { data: RunData; sum: RunSummary };
 
-/** Each metric averaged over a row's seeds, as read from a run. */
-const METRIC_OF = {
-  accuracy: (s: RunSummary) => s.accuracy,
-  weighted_precision: (s: RunSummary) => s.weighted.precision,
-  weighted_recall: (s: RunSummary) => s.weighted.recall,
-  weighted_f1: (s: RunSummary) => s.weighted.f1,
-  precision: (s: RunSummary) => s.fractured.precision,
-  recall: (s: RunSummary) => s.fractured.recall,
-  f1: (s: RunSummary) => s.fractured.f1,
-  auc: (s: RunSummary) => s.auc,
-  balanced_accuracy: (s: RunSummary) => s.balanced_accuracy,
-  majority_baseline_accuracy: (s: RunSummary) => s.majority_baseline_accuracy,
-};
+/** The metrics averaged over a row's seeds, of one run. */
+const rowMetrics = (s: RunSummary) => ({
+  accuracy: s.accuracy,
+  weighted_precision: s.weighted.precision,
+  weighted_recall: s.weighted.recall,
+  weighted_f1: s.weighted.f1,
+  ...s.fractured,
+  auc: s.auc,
+  balanced_accuracy: s.balanced_accuracy,
+  majority_baseline_accuracy: s.majority_baseline_accuracy,
+});
 /** A metric averaged over seeds. */
-type RowMetric = keyof typeof METRIC_OF;
-/** The metrics averaged over a row's seeds. */
-const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
+type RowMetric = keyof ReturnType<typeof rowMetrics>;
 
 /** Runs that differ only in their seed (report.json's `rows`). */
 type RowSummary = ReturnType<typeof rowsOf>[number];
@@ -183,8 +179,10 @@ function rowsOf(plan: SweepPlan, runs: RunSummary[]) {
   return firsts.flatMap((p) => {
     const mine = runs.filter((r) => r.row === p.row);
     const { seed: _, ...options } = p.options;
+    const values = mine.map(rowMetrics);
+    const keys = Object.keys(values[0] ?? {}) as RowMetric[];
     const stat = (f: (xs: number[]) => number): Record<RowMetric, number> =>
-      Object.fromEntries(ROW_METRICS.map((k) => [k, f(mine.map(METRIC_OF[k]))])) as Record<RowMetric, number>;
+      Object.fromEntries(keys.map((k) => [k, f(values.map((v) => v[k]))])) as Record<RowMetric, number>;
     const seeds = mine.map((r) => r.seed);
     const row = { row: p.row, label: p.label, options, seeds, runs: mine.map((r) => r.name) };
     return mine.length ? [{ ...row, mean: stat(mean), sd: stat(sampleSd) }] : [];

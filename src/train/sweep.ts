@@ -115,7 +115,7 @@ export function selectRuns(plan: SweepPlan, shard?: { index: number; count: numb
   return plan.runs.filter((r) => inShard(r) && (!only?.length || only.some((p) => matches(r.name, p))));
 }
 
-/** The test images and where they come from: --test-data, else the test split, else the validation split. */
+/** The test images: every image of --test-data, else the test split, else the validation split. */
 async function testImages(data: string, testData?: string): Promise<[TestSet['kind'], string, FracRecord[]]> {
   if (testData) {
     const { records } = await readFracAtlas(testData, { verify: 'markers', assign: 'test' });
@@ -176,9 +176,6 @@ async function isDone(dir: string, run: PlannedRun, test: TestSet): Promise<bool
   return same && existsSync(join(dir, 'predictions.csv'));
 }
 
-/** What a sweep adds to a run folder, written atomically in this order (result.json last: the run is done). */
-const RESULT_FILES = ['predictions.csv', 'eval.json', 'result.json'];
-
 /** A CSV field, quoted when it must be. */
 const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
@@ -222,11 +219,13 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
   const selected = selectRuns(plan, options.shard, options.only);
   const out = resolve(options.out);
   await ensureFolder(join(out, 'runs'), 'sweep folder');
-  // Temp files of writes a kill interrupted: the sweep's own, and those of each run's test results.
+  // Temp files of writes a kill interrupted: the sweep's own, and those of each run's test results (written in
+  // this order, result.json last: the run is done).
   for (const f of ['sweep.json', 'report.md', 'report.json', 'intervals.svg']) await removeStaleTemps(join(out, f));
   for (const r of plan.runs) {
     const dir = join(out, 'runs', r.name);
-    if (existsSync(dir)) for (const f of RESULT_FILES) await removeStaleTemps(join(dir, f));
+    const files = ['predictions.csv', 'eval.json', 'result.json'];
+    if (existsSync(dir)) for (const f of files) await removeStaleTemps(join(dir, f));
   }
   await checkSweepFolder(out, plan);
   await writeJson(join(out, 'sweep.json'), { plan, data: resolve(options.data) } satisfies SweepFile);
