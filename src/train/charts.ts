@@ -194,11 +194,12 @@ export function rocSvg(roc: RocCurve, auc: number): string {
 /** Confusion matrix [[tn, fp], [fn, tp]] as an SVG heat table with counts and row percentages. */
 export function confusionSvg(cm: ConfusionMatrix): string {
   const classNames = ['Non-fractured', 'Fractured'];
-  const cell = 130;
-  const x0 = 170;
-  const y0 = 80;
+  const [cell, x0, y0] = [130, 170, 80];
   const max = Math.max(1, ...cm.flat());
-  const parts = [svgText(x0 + cell, y0 - 32, 13, 'Predicted', 'middle')];
+  const parts = [
+    svgText(x0 + cell, y0 - 32, 13, 'Predicted', 'middle'),
+    svgText(24, y0 + cell, 13, 'True', 'middle', `rotate(-90 24 ${y0 + cell})`),
+  ];
   for (let r = 0; r < 2; r++) {
     const rowTotal = cm[r]![0] + cm[r]![1];
     parts.push(svgText(x0 - 8, y0 + r * cell + cell / 2 + 4, 13, classNames[r]!, 'end'));
@@ -206,20 +207,15 @@ export function confusionSvg(cm: ConfusionMatrix): string {
     for (let c = 0; c < 2; c++) {
       const v = cm[r]![c]!;
       const shade = Math.round(255 - (v / max) * 180);
-      const fill = `rgb(${shade},${shade},255)`;
-      const tx = x0 + c * cell + cell / 2;
-      const ty = y0 + r * cell + cell / 2;
+      const [x, y] = [x0 + c * cell, y0 + r * cell];
+      const share = rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-';
       parts.push(
-        `<rect x="${x0 + c * cell}" y="${y0 + r * cell}" width="${cell}" height="${cell}" fill="${fill}" ` +
-          `stroke="black"/>`,
+        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="black"/>`,
+        svgText(x + cell / 2, y + cell / 2, 22, String(v), 'middle').replace('<text', `<text data-cell="${r}${c}"`),
+        svgText(x + cell / 2, y + cell / 2 + 22, 12, share, 'middle'),
       );
-      parts.push(
-        `<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`,
-      );
-      parts.push(svgText(tx, ty + 22, 12, rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-', 'middle'));
     }
   }
-  parts.push(svgText(24, y0 + cell, 13, 'True', 'middle', `rotate(-90 24 ${y0 + cell})`));
   return svgDocument(460, 400, 'Confusion matrix (threshold 0.5)', parts);
 }
 
