@@ -35,9 +35,6 @@ const REFERENCE_STUDY = {
 /** One run's predictions and result, as read from its folder. */
 type RunData = { result: RunResult; ids: string[]; labels: number[]; probs: number[] };
 
-/** A metric's bootstrap interval [low, high]. */
-type Bounds = [number, number];
-
 /** One finished run in the report (report.json's `runs`). */
 type RunSummary = ReturnType<typeof summarize>;
 
@@ -140,7 +137,7 @@ const r6 = (v: number): number => (Number.isFinite(v) ? Number(v.toFixed(6)) : v
 function summarize(d: RunData, opts: Required<SweepReportOptions>) {
   const m = binaryMetrics(d.probs, d.labels);
   const ci = bootstrapMetrics(d.probs, d.labels, opts);
-  const ends = (i: Interval): Bounds => [i.lo, i.hi];
+  const ends = (i: Interval): [number, number] => [i.lo, i.hi];
   const t = d.result.timing;
   return {
     name: d.result.name,
@@ -362,7 +359,8 @@ function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: string[
 
 const pm = (m: number, sd: number, f: (v: number) => string): string =>
   Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m);
-const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
+/** An interval [low, high] as text. */
+const bounds = ([lo, hi]: [number, number], f: (v: number) => string): string => `[${f(lo)}, ${f(hi)}]`;
 /** A Markdown bullet list. */
 const list = (items: string[]): string => items.map((x) => `- ${x}`).join('\n');
 
