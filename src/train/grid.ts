@@ -378,10 +378,7 @@ function product(axes: Axes): Partial<RunOptions>[] {
 }
 
 const flag = (yes: string, no: string) => (v: unknown) => (v ? yes : no);
-const affix =
-  (pre: string, post = '') =>
-  (v: unknown) =>
-    `${pre}${String(v)}${post}`;
+const affix = (pre: string, post?: string) => (v: unknown) => `${pre}${String(v)}${post ?? ''}`;
 
 /** How each option is written in run names, in the order they appear there. */
 const TOKENS: Record<Key, (v: unknown) => string> = {

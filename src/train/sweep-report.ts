@@ -506,7 +506,7 @@ function sweepChartSvg(r: SweepReport): string {
     parts.push(svgText(px(t), m.t + ph + 16, 11, shortNumber(t, 3), 'middle'));
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  for (const mk of marks.filter((x) => x.value >= 0 && x.value <= 1)) {
+  for (const mk of marks) {
     const x = px(mk.value);
     parts.push(
       `<line data-mark="${xmlEscape(mk.label)}" x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" ` +
