@@ -77,7 +77,7 @@ export { modelInput, type PixelImage, type Backbone } from './data/pixels.js';
 export { modelFromCheckpoint, backboneOf, describeModel } from './train/load.js';
 export { predictImage, trainStep, evalBatch, DECISION_THRESHOLD, type ImagePrediction } from './train/steps.js';
 export { gradCam } from './train/attention.js';
-export { binaryMetrics, confusionMatrix, rocCurve, rocAuc, majorityBaseline } from './train/metrics.js';
+export { binaryMetrics, rocCurve } from './train/metrics.js';
 export type { BinaryMetrics, BaselineMetrics, ClassReport, ConfusionMatrix, RocCurve } from './train/metrics.js';
 export { lineChartSvg, rocSvg, confusionSvg, overlayHeatmap } from './train/charts.js';
 export type { Series, ChartOptions, GrayImage, RgbaImage } from './train/charts.js';

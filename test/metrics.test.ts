@@ -18,9 +18,6 @@ describe('metrics (sklearn definitions)', () => {
     // Scores descending 0.9..0.1 with labels 1,1,1,0,0: the curve goes straight up then straight right.
     const y = [1, 1, 1, 0, 0];
     const p = [0.9, 0.8, 0.7, 0.2, 0.1];
-    const full = rocCurve(p, y, { dropIntermediate: false });
-    expect(full.fpr).toEqual([0, 0, 0, 0, 0.5, 1]);
-    expect(full.tpr).toEqual([0, 1 / 3, 2 / 3, 1, 1, 1]);
     const dropped = rocCurve(p, y);
     // sklearn keeps index 0, the corner (0, 1), and the last point.
     expect(dropped.fpr).toEqual([0, 0, 0, 1]);
@@ -34,7 +31,7 @@ describe('metrics (sklearn definitions)', () => {
     // All scores tied: one diagonal segment -> 0.5.
     expect(rocAuc([0.3, 0.3, 0.3, 0.3], [0, 1, 0, 1])).toBeCloseTo(0.5, 12);
     // Tied group of the curve is one point: (0,0) -> (0.5, 0.5) for the tied pair, then the rest.
-    const c = rocCurve([0.5, 0.5, 0.2, 0.9], [0, 1, 0, 1], { dropIntermediate: false });
+    const c = rocCurve([0.5, 0.5, 0.2, 0.9], [0, 1, 0, 1]);
     expect(c.fpr).toEqual([0, 0, 0.5, 1]);
     expect(c.tpr).toEqual([0, 0.5, 1, 1]);
   });

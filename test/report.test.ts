@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import sharp from 'sharp';
 import { binaryMetrics, rocCurve } from '../src/train/metrics.js';
 import { confusionSvg, jet, lineChartSvg, niceTicks, overlayHeatmap } from '../src/train/charts.js';
-import { writeReport, type EpochLog, type ReportImage } from '../src/train/report.js';
+import { writeReport, type ReportInput, type ReportImage } from '../src/train/report.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -16,36 +16,36 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const epochs: EpochLog[] = [
+const epochs: ReportInput['epochs'] = [
   {
     epoch: 1,
-    loss: 0.71,
-    accuracy: 0.61,
-    valLoss: 0.66,
-    valAccuracy: 0.7,
+    train_loss: 0.71,
+    train_accuracy: 0.61,
+    val_loss: 0.66,
+    val_accuracy: 0.7,
     lr: 1e-3,
-    seconds: 12.5,
-    dataWaitSeconds: 0.4,
+    epoch_s: 12.5,
+    data_wait_s: 0.4,
   },
   {
     epoch: 2,
-    loss: 0.52,
-    accuracy: 0.74,
-    valLoss: 0.58,
-    valAccuracy: 0.76,
+    train_loss: 0.52,
+    train_accuracy: 0.74,
+    val_loss: 0.58,
+    val_accuracy: 0.76,
     lr: 1e-3,
-    seconds: 11.9,
-    dataWaitSeconds: 0.1,
+    epoch_s: 11.9,
+    data_wait_s: 0.1,
   },
   {
     epoch: 3,
-    loss: 0.41,
-    accuracy: 0.81,
-    valLoss: 0.6,
-    valAccuracy: 0.75,
+    train_loss: 0.41,
+    train_accuracy: 0.81,
+    val_loss: 0.6,
+    val_accuracy: 0.75,
     lr: 1e-4,
-    seconds: 12.1,
-    dataWaitSeconds: 0.1,
+    epoch_s: 12.1,
+    data_wait_s: 0.1,
   },
 ];
 // 6 non-fractured, 4 fractured: confusion [[4, 2], [2, 2]], AUC 18.5 / 24 (see metrics.test.ts).
@@ -163,7 +163,7 @@ describe('report', () => {
 
     const roc = readFileSync(join(dir, 'roc.svg'), 'utf8');
     expect(roc).toContain(`AUC = ${(18.5 / 24).toFixed(4)}`);
-    const rocPts = /data-series="roc" points="([^"]+)"/.exec(roc)![1]!.split(' ');
+    const rocPts = /data-series="ROC[^"]*" points="([^"]+)"/.exec(roc)![1]!.split(' ');
     expect(rocPts.length).toBe(rocCurve(probs, labels).fpr.length);
 
     // The SVG parses: librsvg (sharp) renders it at its declared size.

@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { checkGrid, planSweep, type GridSpec } from '../src/train/grid.js';
 import { writeSweepReport, type SweepReport } from '../src/train/sweep-report.js';
 import type { RunResult, SweepFile, TestSet } from '../src/train/sweep.js';
-import { binaryMetrics } from '../src/train/metrics.js';
-import { bootstrapMetrics, mean, pairedAucDifference, sampleSd } from '../src/train/stats.js';
+import { binaryMetrics, bootstrapMetrics, mean, pairedAucDifference, sampleSd } from '../src/train/metrics.js';
 
 const GRID: GridSpec = {
   name: 'fixture',

@@ -15,7 +15,7 @@ export interface GrayImage {
 }
 
 /** Escapes text for XML/SVG. */
-function xmlEscape(s: string): string {
+export function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -27,16 +27,18 @@ const mdRow = (cells: readonly (string | number)[]): string =>
   `|${cells.map((c) => (c === '' ? ' ' : ` ${c} `)).join('|')}|`;
 
 /**
- * A Markdown table's lines: the header (its cells joined by ' | '), the alignment row ('l' or 'r' per
- * column, the last letter repeated for the columns after), the rows.
+ * A Markdown table: the header (its cells joined by ' | '), the alignment row ('l' or 'r' per column,
+ * the last letter repeated for the columns after), the rows.
  */
-export function mdTable(head: string, align: string, rows: readonly (readonly (string | number)[])[]): string[] {
+export function mdTable(head: string, align: string, rows: readonly (readonly (string | number)[])[]): string {
   const cells = head.split(' | ');
   const rule = cells.map((_, i) => ((align[i] ?? align.at(-1)) === 'r' ? '---:' : '---'));
-  return [mdRow(cells), `|${rule.join('|')}|`, ...rows.map(mdRow)];
+  return [mdRow(cells), `|${rule.join('|')}|`, ...rows.map(mdRow)].join('\n');
 }
 
-const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v));
+/** `v` to `digits` significant digits, trailing zeros dropped (tick labels). */
+export const shortNumber = (v: number, digits: number): string =>
+  Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v);
 
 /** About `count` round tick values covering [lo, hi] (1, 2, 5 x 10^k steps). */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
@@ -66,42 +68,36 @@ export interface ChartOptions {
   yLabel: string;
   width?: number;
   height?: number;
+  /** Fixed x range (default: the data's). */
+  xRange?: [number, number];
   /** Fixed y range (default: data range with 5% margin). */
   yRange?: [number, number];
   /** Logarithmic y axis (e.g. learning rate); values must be > 0. */
   logY?: boolean;
+  /** The legend in the bottom right corner (default: top right). */
+  legendBelow?: boolean;
 }
 
 const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
+/** A coordinate, as a number or already formatted. */
+type Pixels = number | string;
 
-/** A text element (`content` already escaped), optionally anchored and transformed. */
-function text(x: number | string, y: number | string, size: number, content: string, anchor = '', transform = '') {
+/** A text element (`content` already escaped), optionally anchored and transformed; x and y in pixels. */
+export function svgText(x: Pixels, y: Pixels, size: number, content: string, anchor = '', transform = ''): string {
   const a = anchor && ` text-anchor="${anchor}"`;
   const t = transform && ` transform="${transform}"`;
   return `<text x="${x}" y="${y}"${a} font-size="${size}"${t} ${FONT}>${content}</text>`;
 }
 
-/** A vertical axis label at x = 16 beside a plot area from `top` `height` high. */
-const yLabelText = (label: string, top: number, height: number): string =>
-  text(16, top + height / 2, 13, label, 'middle', `rotate(-90 16 ${top + height / 2})`);
-
 /** An SVG document of `W` x `H` on white with a centred title, then `parts`. */
-const svgDocument = (W: number, H: number, title: string, parts: string[], titleY = 24): string =>
+export const svgDocument = (W: number, H: number, title: string, parts: string[], titleY = 24): string =>
   [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    text(W / 2, titleY, 16, xmlEscape(title), 'middle'),
+    svgText(W / 2, titleY, 16, xmlEscape(title), 'middle'),
     ...parts,
     '</svg>',
   ].join('\n') + '\n';
-
-/** `fixed`, or the values' range with a 5 % margin on each side (`flat(value)` when they are all equal). */
-function axisRange(values: number[], fixed: [number, number] | undefined, flat: (v: number) => number): number[] {
-  if (fixed) return fixed;
-  const [lo, hi] = values.length ? [Math.min(...values), Math.max(...values)] : [0, 1];
-  const pad = (hi - lo) * 0.05 || flat(lo);
-  return [lo - pad, hi + pad];
-}
 
 /** A line chart as an SVG document string. */
 export function lineChartSvg(series: readonly Series[], o: ChartOptions): string {
@@ -113,38 +109,48 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const tr = (v: number): number => (o.logY ? Math.log10(v) : v);
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => s.y.filter((v) => Number.isFinite(v) && (!o.logY || v > 0)).map(tr));
-  let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  let [x0, x1] = o.xRange ?? (xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1]);
   if (x1 === x0) x1 = x0 + 1;
-  const fixedY = o.yRange && ([tr(o.yRange[0]), tr(o.yRange[1])] as [number, number]);
-  const [y0, y1] = axisRange(ys, fixedY, (v) => Math.abs(v) * 0.05 || 0.5);
+  // The y range: the fixed one, or the data's with a 5 % margin each side (5 % of the value when flat).
+  let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  const pad = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 0.5;
+  [y0, y1] = o.yRange ? [tr(o.yRange[0]), tr(o.yRange[1])] : [y0 - pad, y1 + pad];
   const px = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number): number => m.t + ph - ((tr(y) - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
   // Grid and ticks.
+  // A log axis has a tick at each power of ten.
+  const decades = Math.floor(y1) - Math.ceil(y0) + 1;
   const yTicks = o.logY
-    ? niceTicks(Math.floor(y0), Math.ceil(y1), Math.ceil(y1) - Math.floor(y0)).filter(
-        (t) => Number.isInteger(t) && t >= y0 && t <= y1,
-      )
+    ? Array.from({ length: Math.max(0, decades) }, (_, i) => Math.ceil(y0) + i)
     : niceTicks(y0, y1, 5);
   for (const t of yTicks) {
     const y = m.t + ph - ((t - y0) / (y1 - y0)) * ph;
     parts.push(`<line x1="${m.l}" y1="${y.toFixed(1)}" x2="${m.l + pw}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
-    parts.push(text(m.l - 6, (y + 4).toFixed(1), 11, o.logY ? `1e${t}` : fmt(t, 3), 'end'));
+    parts.push(svgText(m.l - 6, (y + 4).toFixed(1), 11, o.logY ? `1e${t}` : shortNumber(t, 3), 'end'));
   }
-  const xTicks = niceTicks(x0, x1, Math.min(10, Math.max(1, Math.round(x1 - x0)))).filter((t) => t >= x0 && t <= x1);
+  // Epoch axes: at most one tick per epoch.
+  const xCount = o.xRange ? 5 : Math.min(10, Math.max(1, Math.round(x1 - x0)));
+  const xTicks = niceTicks(x0, x1, xCount).filter((t) => t >= x0 && t <= x1);
   for (const t of xTicks) {
     const x = px(t).toFixed(1);
     parts.push(`<line x1="${x}" y1="${m.t + ph}" x2="${x}" y2="${m.t + ph + 5}" stroke="black"/>`);
-    parts.push(text(x, m.t + ph + 18, 11, fmt(t, 4), 'middle'));
+    parts.push(svgText(x, m.t + ph + 18, 11, shortNumber(t, 4), 'middle'));
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  parts.push(text(m.l + pw / 2, H - 12, 13, xmlEscape(o.xLabel), 'middle'), yLabelText(xmlEscape(o.yLabel), m.t, ph));
-  // Lines.
+  parts.push(
+    svgText(m.l + pw / 2, H - 12, 13, xmlEscape(o.xLabel), 'middle'),
+    svgText(16, m.t + ph / 2, 13, xmlEscape(o.yLabel), 'middle', `rotate(-90 16 ${m.t + ph / 2})`),
+  );
+  // Lines, then the legend on a white box so that the lines under it do not hide its text.
+  const legendTop = o.legendBelow ? m.t + ph - series.length * 18 - 8 : m.t + 4;
+  const legendBox = `x="${m.l + pw - 156}" y="${legendTop}" width="152" height="${series.length * 18 + 4}"`;
+  const legend = series.length ? [`<rect ${legendBox} fill="white" fill-opacity="0.85"/>`] : [];
   series.forEach((s, k) => {
     const pts: string[] = [];
     for (let i = 0; i < s.x.length; i++) {
       const v = s.y[i]!;
-      if (!Number.isFinite(v) || (o.logY && v <= 0)) continue;
+      if (!Number.isFinite(v) || !Number.isFinite(s.x[i]!) || (o.logY && v <= 0)) continue;
       pts.push(`${px(s.x[i]!).toFixed(2)},${py(v).toFixed(2)}`);
     }
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
@@ -157,158 +163,60 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
       const [cx, cy] = pts[0]!.split(',');
       parts.push(`<circle data-series="${xmlEscape(s.name)}" cx="${cx}" cy="${cy}" r="3" fill="${s.color}"/>`);
     }
-    // Legend (on a white box so lines under it do not hide the text).
-    const ly = m.t + 14 + k * 18;
-    if (k === 0)
-      parts.push(
-        `<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${series.length * 18 + 4}" fill="white" ` +
-          `fill-opacity="0.85"/>`,
-      );
-    parts.push(
+    const ly = legendTop + 10 + k * 18;
+    legend.push(
       `<line x1="${m.l + pw - 150}" y1="${ly}" x2="${m.l + pw - 126}" y2="${ly}" stroke="${s.color}" ` +
         `stroke-width="2"${dash}/>`,
+      svgText(m.l + pw - 120, ly + 4, 12, xmlEscape(s.name)),
     );
-    parts.push(text(m.l + pw - 120, ly + 4, 12, xmlEscape(s.name)));
   });
-  return svgDocument(W, H, o.title, parts);
+  return svgDocument(W, H, o.title, [...parts, ...legend]);
 }
 
 /** ROC curve with the chance diagonal and the AUC in the legend, as SVG. */
-export function rocSvg(roc: RocCurve, auc: number, size = 440): string {
-  const m = { l: 60, r: 20, t: 40, b: 50 };
-  const pw = size - m.l - m.r;
-  const ph = size - m.t - m.b;
-  const px = (v: number): string => (m.l + v * pw).toFixed(2);
-  const py = (v: number): string => (m.t + ph - v * ph).toFixed(2);
-  const parts: string[] = [];
-  for (const t of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
-    parts.push(`<line x1="${m.l}" y1="${py(t)}" x2="${m.l + pw}" y2="${py(t)}" stroke="#e0e0e0"/>`);
-    parts.push(text(m.l - 6, (Number(py(t)) + 4).toFixed(1), 11, t.toFixed(1), 'end'));
-    parts.push(text(px(t), m.t + ph + 18, 11, t.toFixed(1), 'middle'));
-  }
-  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="5 4"/>`);
-  const pts = roc.fpr
-    .map((f, i) => (Number.isFinite(f) && Number.isFinite(roc.tpr[i]!) ? `${px(f)},${py(roc.tpr[i]!)}` : ''))
-    .filter(Boolean);
-  parts.push(`<polyline data-series="roc" points="${pts.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
-  const aucText = `AUC = ${Number.isFinite(auc) ? auc.toFixed(4) : 'n/a'}`;
-  parts.push(text(m.l + pw - 8, m.t + ph - 10, 13, aucText, 'end'));
-  parts.push(text(m.l + pw / 2, size - 12, 13, 'False positive rate (1 - specificity)', 'middle'));
-  parts.push(yLabelText('True positive rate (sensitivity)', m.t, ph));
-  return svgDocument(size, size, 'ROC curve (validation)', parts);
+export function rocSvg(roc: RocCurve, auc: number): string {
+  const curves: Series[] = [
+    { name: `ROC, AUC = ${fixed(auc, 4)}`, x: roc.fpr, y: roc.tpr, color: '#d62728' },
+    { name: 'chance', x: [0, 1], y: [0, 1], color: '#999', dashed: true },
+  ];
+  return lineChartSvg(curves, {
+    title: 'ROC curve (validation)',
+    xLabel: 'False positive rate (1 - specificity)',
+    yLabel: 'True positive rate (sensitivity)',
+    width: 440,
+    height: 440,
+    xRange: [0, 1],
+    yRange: [0, 1],
+    legendBelow: true,
+  });
 }
 
 /** Confusion matrix [[tn, fp], [fn, tp]] as an SVG heat table with counts and row percentages. */
-export function confusionSvg(
-  cm: ConfusionMatrix,
-  classNames: [string, string] = ['Non-fractured', 'Fractured'],
-): string {
-  const cell = 130;
-  const x0 = 170;
-  const y0 = 80;
+export function confusionSvg(cm: ConfusionMatrix): string {
+  const classNames = ['Non-fractured', 'Fractured'];
+  const [cell, x0, y0] = [130, 170, 80];
   const max = Math.max(1, ...cm.flat());
-  const parts = [text(x0 + cell, y0 - 32, 13, 'Predicted', 'middle')];
+  const parts = [
+    svgText(x0 + cell, y0 - 32, 13, 'Predicted', 'middle'),
+    svgText(24, y0 + cell, 13, 'True', 'middle', `rotate(-90 24 ${y0 + cell})`),
+  ];
   for (let r = 0; r < 2; r++) {
     const rowTotal = cm[r]![0] + cm[r]![1];
-    parts.push(text(x0 - 8, y0 + r * cell + cell / 2 + 4, 13, xmlEscape(classNames[r]!), 'end'));
-    parts.push(text(x0 + r * cell + cell / 2, y0 - 10, 13, xmlEscape(classNames[r]!), 'middle'));
+    parts.push(svgText(x0 - 8, y0 + r * cell + cell / 2 + 4, 13, classNames[r]!, 'end'));
+    parts.push(svgText(x0 + r * cell + cell / 2, y0 - 10, 13, classNames[r]!, 'middle'));
     for (let c = 0; c < 2; c++) {
       const v = cm[r]![c]!;
       const shade = Math.round(255 - (v / max) * 180);
-      const fill = `rgb(${shade},${shade},255)`;
-      const tx = x0 + c * cell + cell / 2;
-      const ty = y0 + r * cell + cell / 2;
+      const [x, y] = [x0 + c * cell, y0 + r * cell];
+      const share = rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-';
       parts.push(
-        `<rect x="${x0 + c * cell}" y="${y0 + r * cell}" width="${cell}" height="${cell}" fill="${fill}" ` +
-          `stroke="black"/>`,
+        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="black"/>`,
+        svgText(x + cell / 2, y + cell / 2, 22, String(v), 'middle').replace('<text', `<text data-cell="${r}${c}"`),
+        svgText(x + cell / 2, y + cell / 2 + 22, 12, share, 'middle'),
       );
-      parts.push(
-        `<text data-cell="${r}${c}" x="${tx}" y="${ty}" text-anchor="middle" font-size="22" ${FONT}>${v}</text>`,
-      );
-      parts.push(text(tx, ty + 22, 12, rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-', 'middle'));
     }
   }
-  parts.push(text(24, y0 + cell, 13, 'True', 'middle', `rotate(-90 24 ${y0 + cell})`));
   return svgDocument(460, 400, 'Confusion matrix (threshold 0.5)', parts);
-}
-
-/** One row of an {@link intervalChartSvg}: a point estimate and its interval per series. */
-export interface IntervalRow {
-  label: string;
-  /** One per series, in the order of the chart's `series` (NaN values are left out). */
-  points: { value: number; lo: number; hi: number }[];
-}
-
-/** Options of {@link intervalChartSvg}. */
-export interface IntervalChartOptions {
-  title: string;
-  xLabel: string;
-  series: { name: string; color: string }[];
-  /** x range (default: the data's, with a margin). */
-  xRange?: [number, number];
-  /** Dashed vertical lines, e.g. a baseline. */
-  marks?: { label: string; value: number; color: string }[];
-  width?: number;
-}
-
-/**
- * Estimates with their intervals, one row per item (a forest plot) as an SVG document string: a dot
- * per series at its estimate, a line from its interval's low to high end.
- */
-export function intervalChartSvg(rows: readonly IntervalRow[], o: IntervalChartOptions): string {
-  const W = o.width ?? 760;
-  const rowH = 14 + 10 * o.series.length;
-  const m = { l: 300, r: 24, t: 58, b: 50 };
-  const ph = Math.max(1, rows.length) * rowH;
-  const H = m.t + ph + m.b;
-  const pw = W - m.l - m.r;
-  const vals = rows.flatMap((r) => r.points.flatMap((p) => [p.lo, p.hi, p.value])).filter(Number.isFinite);
-  const [x0, x1] = axisRange(vals, o.xRange, () => 0.05);
-  const px = (v: number): string => (m.l + ((v - x0) / (x1 - x0)) * pw).toFixed(1);
-  const parts: string[] = [];
-  // Legend: the series (dot and line), then the marks (dashed), left to right.
-  let lx = 20;
-  const legend = (name: string, color: string, dashed: boolean): void => {
-    const dash = dashed ? ' stroke-dasharray="5 4"' : '';
-    parts.push(`<line x1="${lx}" y1="40" x2="${lx + 24}" y2="40" stroke="${color}" stroke-width="2"${dash}/>`);
-    if (!dashed) parts.push(`<circle cx="${lx + 12}" cy="40" r="3.5" fill="${color}"/>`);
-    parts.push(text(lx + 30, 44, 12, xmlEscape(name)));
-    lx += 30 + name.length * 7 + 18;
-  };
-  for (const s of o.series) legend(s.name, s.color, false);
-  for (const mk of o.marks ?? []) legend(mk.label, mk.color, true);
-  for (const t of niceTicks(x0, x1, 6).filter((t) => t >= x0 && t <= x1)) {
-    parts.push(`<line x1="${px(t)}" y1="${m.t}" x2="${px(t)}" y2="${m.t + ph}" stroke="#e0e0e0"/>`);
-    parts.push(text(px(t), m.t + ph + 16, 11, fmt(t, 3), 'middle'));
-  }
-  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
-  for (const mk of o.marks ?? []) {
-    if (!(mk.value >= x0 && mk.value <= x1)) continue;
-    const x = px(mk.value);
-    parts.push(
-      `<line data-mark="${xmlEscape(mk.label)}" x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" ` +
-        `stroke="${mk.color}" stroke-dasharray="5 4"/>`,
-    );
-  }
-  rows.forEach((r, i) => {
-    const y0 = m.t + i * rowH;
-    const ty = (y0 + rowH / 2 + 4).toFixed(1);
-    parts.push(text(m.l - 8, ty, 12, xmlEscape(r.label), 'end'));
-    r.points.forEach((p, k) => {
-      if (!Number.isFinite(p.value)) return;
-      const y = (y0 + 12 + k * 10).toFixed(1);
-      const s = o.series[k]!;
-      const attrs = `data-row="${i}" data-series="${xmlEscape(s.name)}"`;
-      if (Number.isFinite(p.lo) && Number.isFinite(p.hi)) {
-        const stroke = `stroke="${s.color}" stroke-width="2"`;
-        parts.push(`<line ${attrs} x1="${px(p.lo)}" y1="${y}" x2="${px(p.hi)}" y2="${y}" ${stroke}/>`);
-      }
-      parts.push(`<circle ${attrs} data-value="${p.value}" cx="${px(p.value)}" cy="${y}" r="3.5" fill="${s.color}"/>`);
-    });
-  });
-  parts.push(text(m.l + pw / 2, H - 14, 13, xmlEscape(o.xLabel), 'middle'));
-  return svgDocument(W, H, o.title, parts, 22);
 }
 
 /** Jet colormap (MATLAB): v in [0, 1] -> [r, g, b] in 0..255, blue -> cyan -> yellow -> red. */

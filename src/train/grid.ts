@@ -1,12 +1,8 @@
 /**
- * Sweep grids: a JSON file (or a built-in grid) of axes over the training options, expanded into
- * named runs, checked before anything runs with errors that name the bad key and what it accepts.
- * The format (README: "Sweeps"): `fixed` options apply to every run; each of `blocks` adds the
- * product of its `axes` (the last varying fastest) with its own `fixed`; the grid's `axes` multiply
- * every block and vary slowest. The options ({@link GRID_OPTIONS}, defaults {@link RUN_DEFAULTS}) are
- * `ossify train`'s, plus `init` ('scratch' | 'imagenet'), `initWeights` (relative to the grid file)
- * and `imageSize: 'default'`. Runs are named by the options that vary (the model always, the seed
- * last), e.g. `inceptionv3-bam-imagenet-s0`; runs that differ only in their seed form a row.
+ * Sweep grids (README: "Sweeps"): a JSON file or a built-in grid of axes over the training options,
+ * checked with errors that name the bad key and what it accepts, and expanded into runs named by the
+ * options that vary (the model always, the seed last), e.g. `inceptionv3-bam-imagenet-s0`; runs that
+ * differ only in their seed form a row.
  * @module
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -29,30 +25,33 @@ export interface Backbone {
   weightsSource: string;
 }
 
-const KERAS = 'https://storage.googleapis.com/tensorflow/keras-applications';
-const TIMM_V4 = "timm's inception_v4.tf_in1k (Hugging Face timm/inception_v4.tf_in1k, model.safetensors renamed)";
-
-/** The reference study's five backbones, each with its ImageNet weights file (input size: the catalog's). */
-export const BACKBONES: readonly Backbone[] = (
-  [
-    [
-      'inceptionv3',
-      'InceptionV3',
-      'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      `${KERAS}/inception_v3/`,
-    ],
-    ['densenet121', 'DenseNet121', 'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5', `${KERAS}/densenet/`],
-    ['efficientnetb1', 'EfficientNetB1', 'efficientnetb1_notop.h5', `${KERAS}/efficientnetb1/`],
-    ['efficientnetv2b2', 'EfficientNetV2B2', 'efficientnetv2-b2_notop.h5', `${KERAS}/efficientnet_v2/`],
-    ['inceptionv4', 'InceptionV4', 'inception_v4.tf_in1k.safetensors', TIMM_V4],
-  ] as const
-).map(([name, label, weights, weightsSource]) => ({
+const keras = (folder: string): string => `https://storage.googleapis.com/tensorflow/keras-applications/${folder}/`;
+const backbone = (name: keyof typeof MODEL_SIZES, label: string, weights: string, weightsSource: string): Backbone => ({
   name,
   label,
   imageSize: MODEL_SIZES[name].inputSize,
   weights,
   weightsSource,
-}));
+});
+
+/** The reference study's five backbones, each with its ImageNet weights file (input size: the catalog's). */
+export const BACKBONES: readonly Backbone[] = [
+  backbone(
+    'inceptionv3',
+    'InceptionV3',
+    'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
+    keras('inception_v3'),
+  ),
+  backbone('densenet121', 'DenseNet121', 'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5', keras('densenet')),
+  backbone('efficientnetb1', 'EfficientNetB1', 'efficientnetb1_notop.h5', keras('efficientnetb1')),
+  backbone('efficientnetv2b2', 'EfficientNetV2B2', 'efficientnetv2-b2_notop.h5', keras('efficientnet_v2')),
+  backbone(
+    'inceptionv4',
+    'InceptionV4',
+    'inception_v4.tf_in1k.safetensors',
+    "timm's inception_v4.tf_in1k (Hugging Face timm/inception_v4.tf_in1k, model.safetensors renamed)",
+  ),
+];
 
 /** The backbone of a grid's model name, or undefined. */
 function backboneNamed(name: string): Backbone | undefined {
@@ -79,7 +78,6 @@ const TRAINER_KEYS = [
   'allowPartialInit',
 ] as const satisfies readonly (keyof TrainOptions)[];
 
-/** A trainer option a grid passes on as it is. */
 type TrainerKey = (typeof TRAINER_KEYS)[number];
 
 /** The {@link TRAINER_KEYS} options of `o` (a run's options or the trainer's defaults). */
@@ -101,10 +99,7 @@ export interface RunOptions extends Required<Pick<TrainOptions, TrainerKey>> {
   patience: number;
 }
 
-/**
- * Options a grid leaves unset: the reference study's recipe ({@link TRAIN_DEFAULTS}) at each
- * backbone's input size, without a per-run report.md (its Grad-CAM overlays compile more kernels).
- */
+/** Options a grid leaves unset: the study's recipe, without a per-run report.md (its overlays compile more kernels). */
 const RUN_DEFAULTS: RunOptions = {
   ...trainerOptions({ ...TRAIN_DEFAULTS, allowPartialInit: false }),
   model: TRAIN_DEFAULTS.model,
@@ -147,11 +142,11 @@ export interface Grid {
 export interface PlannedRun {
   /** Unique, file-safe; the run folder's name. */
   name: string;
-  /** The name without the seed: runs of one row differ only in their seed. */
+  /** The name without the seed. */
   row: string;
   /** The row in words, e.g. 'InceptionV3 + 3 BAM, ImageNet'. */
   label: string;
-  /** Position in the grid (shards take every N-th). */
+  /** Position in the grid. */
   index: number;
   options: RunOptions;
   /** Why it does not run here (e.g. ImageNet weights missing). */
@@ -201,7 +196,6 @@ const CHECKS: Record<Key, Want> = {
   report: BOOL,
 };
 
-/** The options a grid may set. */
 const GRID_OPTIONS = Object.keys(CHECKS) as Key[];
 const GRID_KEYS = ['name', 'description', 'notes', 'fixed', 'axes', 'blocks'];
 
@@ -226,7 +220,7 @@ function notKnown(key: string, known: readonly string[], what = 'an option'): st
   return `is not ${what}${near ? ` (did you mean ${near}?)` : ''}; use ${known.join(', ')}`;
 }
 
-/** Check one option's value: what is wanted, or null; model names are compared squashed. */
+/** What a value of an option should be, or null when it is fine (model names compared squashed). */
 function problem(key: Key, v: unknown): string | null {
   const want = CHECKS[key];
   const value = key === 'model' && typeof v === 'string' ? squash(v) : v;
@@ -275,10 +269,7 @@ function gridChecker(src: string, base: string) {
   return { fail, fixed, axes };
 }
 
-/**
- * Check a grid (a parsed JSON value) and return it with its values normalised. `src` names it in
- * errors; relative `initWeights` paths resolve against `base`.
- */
+/** A parsed grid checked (`src` names it in errors; relative `initWeights` resolve against `base`), normalised. */
 export function checkGrid(spec: unknown, src: string, base = process.cwd()): Grid {
   const c = gridChecker(src, base);
   if (!isRecord(spec)) return c.fail(`must be a JSON object with some of ${GRID_KEYS.join(', ')}`);
@@ -302,12 +293,10 @@ export function checkGrid(spec: unknown, src: string, base = process.cwd()): Gri
       if (k !== 'fixed' && k !== 'axes') c.fail(`${where}.${k} ${notKnown(k, ['fixed', 'axes'])}`);
     }
     const block = { fixed: c.fixed(`${where}.fixed`, b.fixed), axes: c.axes(`${where}.axes`, b.axes) };
-    for (const [k] of block.axes) {
-      if (k in block.fixed) c.fail(`${where}: ${k} is both fixed and an axis; keep one`);
-      if (isAxis(k)) c.fail(`${k} is an axis of the grid and of ${where}; keep one`);
-    }
-    for (const k of Object.keys(block.fixed)) {
-      if (isAxis(k)) c.fail(`${k} is an axis of the grid and fixed in ${where}; keep one`);
+    for (const [k] of block.axes) if (k in block.fixed) c.fail(`${where}: ${k} is both fixed and an axis; keep one`);
+    for (const k of [...block.axes.map(([a]) => a), ...Object.keys(block.fixed)]) {
+      const how = k in block.fixed ? 'fixed in' : 'of';
+      if (isAxis(k)) c.fail(`${k} is an axis of the grid and ${how} ${where}; keep one`);
     }
     return block;
   });
@@ -362,10 +351,7 @@ export const BUILTIN_GRIDS: Record<string, GridSpec> = {
   },
 };
 
-/**
- * A grid by built-in name ({@link BUILTIN_GRIDS}) or JSON file path, or a grid object; checked.
- * Throws {@link GridError} naming the problem.
- */
+/** A built-in grid ({@link BUILTIN_GRIDS}), a JSON file or a grid object, checked; throws {@link GridError}. */
 export function loadGrid(grid: string | GridSpec): Grid {
   if (typeof grid !== 'string') return checkGrid(grid, 'built-in');
   if (BUILTIN_GRIDS[grid]) return checkGrid(BUILTIN_GRIDS[grid], 'built-in');
@@ -392,10 +378,7 @@ function product(axes: Axes): Partial<RunOptions>[] {
 }
 
 const flag = (yes: string, no: string) => (v: unknown) => (v ? yes : no);
-const affix =
-  (pre: string, post = '') =>
-  (v: unknown) =>
-    `${pre}${String(v)}${post}`;
+const affix = (pre: string, post?: string) => (v: unknown) => `${pre}${String(v)}${post ?? ''}`;
 
 /** How each option is written in run names, in the order they appear there. */
 const TOKENS: Record<Key, (v: unknown) => string> = {

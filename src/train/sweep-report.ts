@@ -9,10 +9,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../io/safetensors.js';
-import { binaryMetrics } from './metrics.js';
-import { bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './stats.js';
-import type { Interval, McNemarResult } from './stats.js';
-import { fixed, intervalChartSvg, mdTable } from './charts.js';
+import { binaryMetrics, bootstrapMetrics, mcnemar, mean, pairedAucDifference, sampleSd } from './metrics.js';
+import type { Interval } from './metrics.js';
+import { fixed, mdTable, niceTicks, shortNumber, svgDocument, svgText, xmlEscape } from './charts.js';
 import type { RunOptions, SweepPlan } from './grid.js';
 import type { RunResult, SweepFile, TestSet } from './sweep.js';
 import { ensureFolder } from './run-folder.js';
@@ -34,71 +33,43 @@ const REFERENCE_STUDY = {
 } as const;
 
 /** One run's predictions and result, as read from its folder. */
-interface RunData {
-  result: RunResult;
-  ids: string[];
-  labels: number[];
-  probs: number[];
-}
-
-/** A metric's bootstrap interval [low, high]. */
-type Bounds = [number, number];
+type RunData = { result: RunResult; ids: string[]; labels: number[]; probs: number[] };
 
 /** One finished run in the report (report.json's `runs`). */
 type RunSummary = ReturnType<typeof summarize>;
 
-/** Each metric averaged over a row's seeds, as read from a run. */
-const METRIC_OF = {
-  accuracy: (s: RunSummary) => s.accuracy,
-  weighted_precision: (s: RunSummary) => s.weighted.precision,
-  weighted_recall: (s: RunSummary) => s.weighted.recall,
-  weighted_f1: (s: RunSummary) => s.weighted.f1,
-  precision: (s: RunSummary) => s.fractured.precision,
-  recall: (s: RunSummary) => s.fractured.recall,
-  f1: (s: RunSummary) => s.fractured.f1,
-  auc: (s: RunSummary) => s.auc,
-  balanced_accuracy: (s: RunSummary) => s.balanced_accuracy,
-  majority_baseline_accuracy: (s: RunSummary) => s.majority_baseline_accuracy,
-};
+/** A finished run's predictions and its summary. */
+type Run = { data: RunData; sum: RunSummary };
+
+/** The metrics averaged over a row's seeds, of one run. */
+const rowMetrics = (s: RunSummary) => ({
+  accuracy: s.accuracy,
+  weighted_precision: s.weighted.precision,
+  weighted_recall: s.weighted.recall,
+  weighted_f1: s.weighted.f1,
+  ...s.fractured,
+  auc: s.auc,
+  balanced_accuracy: s.balanced_accuracy,
+  majority_baseline_accuracy: s.majority_baseline_accuracy,
+});
 /** A metric averaged over seeds. */
-type RowMetric = keyof typeof METRIC_OF;
-/** The metrics averaged over a row's seeds. */
-const ROW_METRICS = Object.keys(METRIC_OF) as readonly RowMetric[];
+type RowMetric = keyof ReturnType<typeof rowMetrics>;
 
 /** Runs that differ only in their seed (report.json's `rows`). */
 type RowSummary = ReturnType<typeof rowsOf>[number];
 
-/** A paired comparison of two runs on the same test images. */
-export interface Comparison {
-  kind: 'bam' | 'imagenet' | 'best';
-  /** What it asks, e.g. 'BAM vs no BAM'. */
-  question: string;
-  a: string;
-  b: string;
-  label_a: string;
-  label_b: string;
-  seed: number;
-  n: number;
-  accuracy: [number, number];
-  /** b: images A gets right and B wrong; c: the reverse. */
-  mcnemar: McNemarResult;
-  auc: [number, number];
-  auc_difference: { estimate: number; lo: number; hi: number };
+/** A paired comparison of two runs on the same seed and test images (report.json's `comparisons`). */
+type Comparison = Paired & {
   /** The AUC interval excludes 0, or McNemar's p < 0.05. */
   distinguishable: boolean;
   sentence: string;
-}
+};
 
 /** The report as report.json holds it. */
 export type SweepReport = ReturnType<typeof buildSweepReport>;
 
-/** Options of the report. */
-export interface SweepReportOptions {
-  /** Bootstrap resamples (default 2000). */
-  resamples?: number;
-  /** Bootstrap seed (default 0). */
-  seed?: number;
-}
+/** The report's bootstrap resamples (default 2000) and seed (default 0). */
+export type SweepReportOptions = { resamples?: number; seed?: number };
 
 /** Files {@link writeSweepReport} writes. */
 export type SweepReportFiles = Record<'markdown' | 'json' | 'svg', string>;
@@ -166,7 +137,7 @@ const r6 = (v: number): number => (Number.isFinite(v) ? Number(v.toFixed(6)) : v
 function summarize(d: RunData, opts: Required<SweepReportOptions>) {
   const m = binaryMetrics(d.probs, d.labels);
   const ci = bootstrapMetrics(d.probs, d.labels, opts);
-  const ends = (i: Interval): Bounds => [i.lo, i.hi];
+  const ends = (i: Interval): [number, number] => [i.lo, i.hi];
   const t = d.result.timing;
   return {
     name: d.result.name,
@@ -205,8 +176,10 @@ function rowsOf(plan: SweepPlan, runs: RunSummary[]) {
   return firsts.flatMap((p) => {
     const mine = runs.filter((r) => r.row === p.row);
     const { seed: _, ...options } = p.options;
+    const values = mine.map(rowMetrics);
+    const keys = Object.keys(values[0] ?? {}) as RowMetric[];
     const stat = (f: (xs: number[]) => number): Record<RowMetric, number> =>
-      Object.fromEntries(ROW_METRICS.map((k) => [k, f(mine.map(METRIC_OF[k]))])) as Record<RowMetric, number>;
+      Object.fromEntries(keys.map((k) => [k, f(values.map((v) => v[k]))])) as Record<RowMetric, number>;
     const seeds = mine.map((r) => r.seed);
     const row = { row: p.row, label: p.label, options, seeds, runs: mine.map((r) => r.name) };
     return mine.length ? [{ ...row, mean: stat(mean), sd: stat(sampleSd) }] : [];
@@ -218,7 +191,7 @@ const dec = (v: number): string => fixed(v, 3);
 const pval = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
 
 /** The plain sentence of a comparison. */
-function sentence(c: Omit<Comparison, 'sentence' | 'distinguishable'>, distinguishable: boolean): string {
+function sentence(c: Paired, distinguishable: boolean): string {
   const d = c.auc_difference;
   const ci = `95 % CI ${dec(d.lo)} to ${dec(d.hi)}`;
   const { b, c: cc, p } = c.mcnemar;
@@ -241,72 +214,67 @@ function sentence(c: Omit<Comparison, 'sentence' | 'distinguishable'>, distingui
 }
 
 /** Runs `a` and `b` (same seed and images) compared: McNemar's test and the paired AUC bootstrap. */
-function compare(
-  kind: Comparison['kind'],
+function paired(
+  kind: 'bam' | 'imagenet' | 'best',
   question: string,
-  [a, sa]: [RunData, RunSummary],
-  [b, sb]: [RunData, RunSummary],
+  a: Run,
+  b: Run,
   opts: Required<SweepReportOptions>,
-): Comparison {
+) {
   const right = (d: RunData): boolean[] => d.probs.map((p, i) => (p > 0.5 ? 1 : 0) === d.labels[i]);
-  const { estimate, lo, hi } = pairedAucDifference(a.probs, b.probs, a.labels, opts);
-  const base = {
+  const { estimate, lo, hi } = pairedAucDifference(a.data.probs, b.data.probs, a.data.labels, opts);
+  return {
     kind,
     question,
-    a: sa.name,
-    b: sb.name,
-    label_a: sa.label,
-    label_b: sb.label,
-    seed: sa.seed,
-    n: sa.n,
-    accuracy: [sa.accuracy, sb.accuracy] as [number, number],
-    mcnemar: mcnemar(right(a), right(b)),
-    auc: [sa.auc, sb.auc] as [number, number],
+    a: a.sum.name,
+    b: b.sum.name,
+    label_a: a.sum.label,
+    label_b: b.sum.label,
+    seed: a.sum.seed,
+    n: a.sum.n,
+    accuracy: [a.sum.accuracy, b.sum.accuracy] as [number, number],
+    mcnemar: mcnemar(right(a.data), right(b.data)),
+    auc: [a.sum.auc, b.sum.auc] as [number, number],
     auc_difference: { estimate, lo, hi },
   };
-  const distinguishable = lo > 0 || hi < 0 || base.mcnemar.p < 0.05;
-  return { ...base, distinguishable, sentence: sentence(base, distinguishable) };
 }
+type Paired = ReturnType<typeof paired>;
 
 /**
  * Paired comparisons on the same seed and images: BAM vs no BAM and ImageNet vs scratch (runs differing
  * in that option only), then the best row (mean accuracy, then AUC) against each other row not yet compared.
  */
-function comparisons(
-  data: RunData[],
-  sums: RunSummary[],
-  rows: RowSummary[],
-  opts: Required<SweepReportOptions>,
-): Comparison[] {
+function comparisons(runs: Run[], rows: RowSummary[], opts: Required<SweepReportOptions>): Comparison[] {
   const out: Comparison[] = [];
   const done = new Set<string>();
-  const add = (kind: Comparison['kind'], q: string, i: number, j: number): void => {
-    done.add(`${sums[i]!.name}|${sums[j]!.name}`).add(`${sums[j]!.name}|${sums[i]!.name}`);
-    out.push(compare(kind, q, [data[i]!, sums[i]!], [data[j]!, sums[j]!], opts));
+  const add = (kind: Comparison['kind'], question: string, a: Run, b: Run): void => {
+    done.add(`${a.sum.name}|${b.sum.name}`).add(`${b.sum.name}|${a.sum.name}`);
+    const c = paired(kind, question, a, b, opts);
+    const distinguishable = c.auc_difference.lo > 0 || c.auc_difference.hi < 0 || c.mcnemar.p < 0.05;
+    out.push({ ...c, distinguishable, sentence: sentence(c, distinguishable) });
   };
-  const pairs = (f: (i: number, j: number) => void): void => {
-    for (let i = 0; i < data.length; i++) {
-      for (let j = 0; j < data.length; j++) {
-        const same = sums[i]!.seed === sums[j]!.seed && sums[i]!.test === sums[j]!.test;
-        if (i !== j && same && data[i]!.ids.join() === data[j]!.ids.join()) f(i, j);
+  const pairs = (f: (a: Run, b: Run) => void): void => {
+    for (const a of runs) {
+      for (const b of runs) {
+        const same = a.sum.seed === b.sum.seed && a.sum.test === b.sum.test;
+        if (a !== b && same && a.data.ids.join() === b.data.ids.join()) f(a, b);
       }
     }
   };
-  pairs((i, j) => {
-    const [oa, ob] = [data[i]!.result.options, data[j]!.result.options];
+  pairs((a, b) => {
+    const [oa, ob] = [a.data.result.options, b.data.result.options];
     const diff = (Object.keys(oa) as (keyof RunOptions)[]).filter(
       (k) => k !== 'seed' && JSON.stringify(oa[k]) !== JSON.stringify(ob[k]),
     );
     if (diff.length !== 1) return;
-    if (diff[0] === 'bam' && oa.bam) add('bam', 'BAM vs no BAM', i, j);
-    if (diff[0] === 'init' && oa.init === 'imagenet') add('imagenet', 'ImageNet weights vs from scratch', i, j);
+    if (diff[0] === 'bam' && oa.bam) add('bam', 'BAM vs no BAM', a, b);
+    if (diff[0] === 'init' && oa.init === 'imagenet') add('imagenet', 'ImageNet weights vs from scratch', a, b);
   });
   const best = [...rows].sort((x, y) => y.mean.accuracy - x.mean.accuracy || y.mean.auc - x.mean.auc)[0];
   if (!best) return out;
-  pairs((i, j) => {
-    const [a, b] = [sums[i]!, sums[j]!];
-    if (a.row === best.row && b.row !== best.row && !done.has(`${a.name}|${b.name}`)) {
-      add('best', `the best row (${best.label}) vs another`, i, j);
+  pairs((a, b) => {
+    if (a.sum.row === best.row && b.sum.row !== best.row && !done.has(`${a.sum.name}|${b.sum.name}`)) {
+      add('best', `the best row (${best.label}) vs another`, a, b);
     }
   });
   return out;
@@ -329,9 +297,10 @@ function summaries(cs: Comparison[]): string[] {
 /** Build the report (report.json's content) of a sweep's plan and finished runs. */
 function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: string[], options: SweepReportOptions = {}) {
   const opts = { resamples: options.resamples ?? 2000, seed: options.seed ?? 0 };
-  const sums = data.map((d) => summarize(d, opts));
+  const runs = data.map((d): Run => ({ data: d, sum: summarize(d, opts) }));
+  const sums = runs.map((r) => r.sum);
   const rows = rowsOf(plan, sums);
-  const comps = comparisons(data, sums, rows, opts);
+  const comps = comparisons(runs, rows, opts);
   const finished = new Set(sums.map((s) => s.name));
   const skipped: { row: string; label: string; runs: string[]; reason: string }[] = [];
   for (const r of plan.runs.filter((x) => x.skip && !finished.has(x.name))) {
@@ -390,12 +359,15 @@ function buildSweepReport(plan: SweepPlan, data: RunData[], dataFolders: string[
 
 const pm = (m: number, sd: number, f: (v: number) => string): string =>
   Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m);
-const bounds = (b: Bounds, f: (v: number) => string): string => `[${f(b[0])}, ${f(b[1])}]`;
+/** An interval [low, high] as text. */
+const bounds = ([lo, hi]: [number, number], f: (v: number) => string): string => `[${f(lo)}, ${f(hi)}]`;
+/** A Markdown bullet list. */
+const list = (items: string[]): string => items.map((x) => `- ${x}`).join('\n');
 
-/** report.md's text. */
+/** report.md's text: its blocks (paragraphs, tables, lists) separated by blank lines. */
 function sweepMarkdown(r: SweepReport): string {
-  const L: string[] = [`# ${r.title}`, ''];
-  if (r.grid.description) L.push(r.grid.description, '');
+  const md: string[] = [`# ${r.title}`];
+  if (r.grid.description) md.push(r.grid.description);
   const done = r.runs.length;
   const skipped = r.skipped.reduce((s, x) => s + x.runs.length, 0);
   const st = r.statistics;
@@ -407,13 +379,12 @@ function sweepMarkdown(r: SweepReport): string {
     ['adapter', r.adapters.join('; ') || 'n/a'],
     ['statistics', `95 % intervals from ${st.resamples} resamples (seed ${st.seed}): ${st.method}`],
   ];
-  L.push(...mdTable(' | ', 'l', facts), '');
+  md.push(mdTable(' | ', 'l', facts));
 
-  L.push("## Results in the study's table format", '');
-  L.push(
+  md.push(
+    "## Results in the study's table format",
     'Test accuracy and precision, recall and F1 weighted by class support; mean ± sample standard deviation ' +
       'over seeds (one seed: its value).',
-    '',
   );
   const ref = r.reference;
   /** A row's metrics, mean ± sd, formatted by `f`. */
@@ -424,27 +395,26 @@ function sweepMarkdown(r: SweepReport): string {
     [`reference study: ${ref.model}`, 1, pct(ref.accuracy), pct(ref.precision), 'not quoted', 'not quoted'],
     ...r.rows.map((row) => [row.label, row.seeds.length, ...stats(row, weighted, pct)]),
   ];
-  L.push(...mdTable('model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%)', 'lr', study), '');
-  L.push(`Reference: ${ref.citation}. ${ref.note}`, '');
+  md.push(mdTable('model | seeds | accuracy (%) | precision (%) | recall (%) | F1 (%)', 'lr', study));
+  md.push(`Reference: ${ref.citation}. ${ref.note}`);
 
-  L.push('## Beside it', '');
-  L.push(
+  md.push(
+    '## Beside it',
     'What the weighted figures hide: the accuracy of always answering the more frequent class (the majority ' +
       'baseline), and the fractured class on its own. Mean ± sd over seeds.',
-    '',
   );
   const fractured: RowMetric[] = ['precision', 'recall', 'f1', 'auc', 'balanced_accuracy'];
-  L.push(
-    ...mdTable(
-      'model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC | ' +
-        'balanced accuracy',
-      'lr',
-      r.rows.map((row) => [row.label, pct(row.mean.majority_baseline_accuracy), ...stats(row, fractured, dec)]),
-    ),
-    '',
-  );
+  const besideHead =
+    'model | majority baseline accuracy (%) | fractured precision | fractured recall | fractured F1 | ROC AUC | ' +
+    'balanced accuracy';
+  const beside = r.rows.map((row) => [
+    row.label,
+    pct(row.mean.majority_baseline_accuracy),
+    ...stats(row, fractured, dec),
+  ]);
+  md.push(mdTable(besideHead, 'lr', beside));
 
-  L.push('## Runs, with 95 % confidence intervals', '');
+  md.push('## Runs, with 95 % confidence intervals');
   const runs = r.runs.map((s) => [
     s.name,
     s.seed,
@@ -461,16 +431,15 @@ function sweepMarkdown(r: SweepReport): string {
   const runHead =
     'run | seed | epochs | accuracy (%) [95 % CI] | fractured F1 [95 % CI] | ROC AUC [95 % CI] | ' +
     'confusion [[tn, fp], [fn, tp]] | wall time (s) | images/s | peak GPU MiB | adapter';
-  L.push(...mdTable(runHead, 'lrrrrrlrrrl', runs), '');
-  L.push('![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)', '');
+  md.push(mdTable(runHead, 'lrrrrrlrrrl', runs));
+  md.push('![Accuracy and ROC AUC of each run with 95 % intervals](intervals.svg)');
 
-  L.push('## Paired comparisons', '');
-  if (!r.comparisons.length) L.push('No two finished runs differ in one option on the same seed and images yet.', '');
+  md.push('## Paired comparisons');
+  if (!r.comparisons.length) md.push('No two finished runs differ in one option on the same seed and images yet.');
   else {
-    L.push(
+    md.push(
       'Each on the same test images and seed. McNemar: images right by A only (b) vs by B only (c), exact ' +
         'two-sided p. AUC difference A - B with its paired bootstrap interval.',
-      '',
     );
     const rows = r.comparisons.map((c) => [
       c.question,
@@ -483,47 +452,86 @@ function sweepMarkdown(r: SweepReport): string {
       c.distinguishable ? 'distinguishable' : 'not distinguishable',
     ]);
     const head = 'question | seed | A | B | accuracy A / B (%) | McNemar b / c, p | AUC A - B [95 % CI] | ';
-    L.push(...mdTable(head, 'lrllrrrl', rows), '');
-    L.push(...r.comparisons.map((c) => `- ${c.sentence}`), '');
-    if (r.comparison_summaries.length) L.push(...r.comparison_summaries.map((s) => `- ${s}`), '');
+    md.push(mdTable(head, 'lrllrrrl', rows));
+    md.push(list(r.comparisons.map((c) => c.sentence)));
+    if (r.comparison_summaries.length) md.push(list(r.comparison_summaries));
   }
 
   if (r.pending.length || r.skipped.length) {
-    L.push('## Not run', '');
+    md.push('## Not run');
     const names = r.pending.map((p) => p.name).join(', ');
-    if (r.pending.length) L.push(`Pending (rerun the sweep to run them): ${names}.`, '');
-    for (const s of r.skipped) L.push(`- ${s.label} (${s.runs.join(', ')}): skipped: ${s.reason}.`);
-    if (r.skipped.length) L.push('');
+    if (r.pending.length) md.push(`Pending (rerun the sweep to run them): ${names}.`);
+    if (r.skipped.length)
+      md.push(list(r.skipped.map((s) => `${s.label} (${s.runs.join(', ')}): skipped: ${s.reason}.`)));
   }
-  if (r.notes.length) L.push('## Notes', '', ...r.notes.flatMap((n) => [n, '']));
-  return L.join('\n');
+  if (r.notes.length) md.push('## Notes', ...r.notes);
+  return md.join('\n\n') + '\n';
 }
 
-/** The chart of every run's accuracy and ROC AUC with their intervals, and the majority baseline. */
+/**
+ * The forest plot of every run's accuracy and ROC AUC (a dot at the estimate, a line across its 95 %
+ * interval) on [0, 1], with the majority baseline accuracy and chance AUC as dashed lines.
+ */
 function sweepChartSvg(r: SweepReport): string {
+  const series = [
+    { name: 'accuracy', color: '#1f77b4', of: (s: RunSummary) => [s.accuracy, ...s.ci.accuracy] },
+    { name: 'ROC AUC', color: '#d62728', of: (s: RunSummary) => [s.auc, ...s.ci.auc] },
+  ];
   const base = r.runs[0]?.majority_baseline_accuracy;
-  return intervalChartSvg(
-    r.runs.map((s) => ({
-      label: `${s.label}, seed ${s.seed}`,
-      points: [
-        { value: s.accuracy, lo: s.ci.accuracy[0], hi: s.ci.accuracy[1] },
-        { value: s.auc, lo: s.ci.auc[0], hi: s.ci.auc[1] },
-      ],
-    })),
-    {
-      title: 'Test accuracy and ROC AUC with 95 % bootstrap intervals',
-      xLabel: 'accuracy / ROC AUC',
-      xRange: [0, 1],
-      series: [
-        { name: 'accuracy', color: '#1f77b4' },
-        { name: 'ROC AUC', color: '#d62728' },
-      ],
-      marks: [
-        ...(base !== undefined ? [{ label: 'majority baseline accuracy', value: base, color: '#1f77b4' }] : []),
-        { label: 'chance AUC', value: 0.5, color: '#d62728' },
-      ],
-    },
-  );
+  const marks = [
+    ...(base !== undefined ? [{ label: 'majority baseline accuracy', value: base, color: '#1f77b4' }] : []),
+    { label: 'chance AUC', value: 0.5, color: '#d62728' },
+  ];
+  const W = 760;
+  const rowH = 14 + 10 * series.length;
+  const m = { l: 300, r: 24, t: 58, b: 50 };
+  const ph = Math.max(1, r.runs.length) * rowH;
+  const H = m.t + ph + m.b;
+  const pw = W - m.l - m.r;
+  const px = (v: number): string => (m.l + v * pw).toFixed(1);
+  const parts: string[] = [];
+  // Legend: the series (dot and line), then the marks (dashed), left to right.
+  let lx = 20;
+  const legend = (name: string, color: string, dashed: boolean): void => {
+    const dash = dashed ? ' stroke-dasharray="5 4"' : '';
+    parts.push(`<line x1="${lx}" y1="40" x2="${lx + 24}" y2="40" stroke="${color}" stroke-width="2"${dash}/>`);
+    if (!dashed) parts.push(`<circle cx="${lx + 12}" cy="40" r="3.5" fill="${color}"/>`);
+    parts.push(svgText(lx + 30, 44, 12, xmlEscape(name)));
+    lx += 30 + name.length * 7 + 18;
+  };
+  for (const s of series) legend(s.name, s.color, false);
+  for (const mk of marks) legend(mk.label, mk.color, true);
+  for (const t of niceTicks(0, 1, 6)) {
+    parts.push(`<line x1="${px(t)}" y1="${m.t}" x2="${px(t)}" y2="${m.t + ph}" stroke="#e0e0e0"/>`);
+    parts.push(svgText(px(t), m.t + ph + 16, 11, shortNumber(t, 3), 'middle'));
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  for (const mk of marks) {
+    const x = px(mk.value);
+    parts.push(
+      `<line data-mark="${xmlEscape(mk.label)}" x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" ` +
+        `stroke="${mk.color}" stroke-dasharray="5 4"/>`,
+    );
+  }
+  r.runs.forEach((run, i) => {
+    const y0 = m.t + i * rowH;
+    parts.push(
+      svgText(m.l - 8, (y0 + rowH / 2 + 4).toFixed(1), 12, xmlEscape(`${run.label}, seed ${run.seed}`), 'end'),
+    );
+    series.forEach((s, k) => {
+      const [value, lo, hi] = s.of(run) as [number, number, number];
+      if (!Number.isFinite(value)) return;
+      const y = (y0 + 12 + k * 10).toFixed(1);
+      const attrs = `data-row="${i}" data-series="${xmlEscape(s.name)}"`;
+      if (Number.isFinite(lo) && Number.isFinite(hi)) {
+        const stroke = `stroke="${s.color}" stroke-width="2"`;
+        parts.push(`<line ${attrs} x1="${px(lo)}" y1="${y}" x2="${px(hi)}" y2="${y}" ${stroke}/>`);
+      }
+      parts.push(`<circle ${attrs} data-value="${value}" cx="${px(value)}" cy="${y}" r="3.5" fill="${s.color}"/>`);
+    });
+  });
+  parts.push(svgText(m.l + pw / 2, H - 14, 13, 'accuracy / ROC AUC', 'middle'));
+  return svgDocument(W, H, 'Test accuracy and ROC AUC with 95 % bootstrap intervals', parts, 22);
 }
 
 /** Read the runs of sweep folders (shards of one grid); write report.md, report.json and intervals.svg to `outDir`. */

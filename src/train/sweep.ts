@@ -23,7 +23,7 @@ import { train, evaluate, metricsJson, type EpochLog, type TrainHooks, type Trai
 import { loadModel } from './load.js';
 import { ensureFolder } from './run-folder.js';
 import type { ModelName } from './options.js';
-import { quantile } from './stats.js';
+import { quantile } from './metrics.js';
 import { BACKBONES, loadGrid, planSweep, trainerOptions } from './grid.js';
 import type { GridSpec, PlannedRun, SweepPlan } from './grid.js';
 import { writeSweepReport, type SweepReportFiles } from './sweep-report.js';
@@ -34,7 +34,7 @@ export interface TestSet {
   kind: 'test' | 'external' | 'val';
   /** In words, for the report. */
   source: string;
-  /** Images, and fractured images. */
+  /** Images, of them `positives` fractured. */
   n: number;
   positives: number;
   /** A hash of the image ids and labels: runs compare only on the same images. */
@@ -44,25 +44,13 @@ export interface TestSet {
 /** What result.json holds: a finished run. */
 export interface RunResult extends Pick<PlannedRun, 'name' | 'row' | 'label' | 'options'> {
   test: TestSet;
-  epochs: {
-    /** Epochs trained. */
-    run: number;
-    planned: number;
-    /** The epoch of the checkpoint evaluated (1-based). */
-    best: number;
-    /** Why training ended before `planned`: a time budget, early stopping; null when it did not. */
-    cut: string | null;
-  };
-  timing: {
-    /** Training and validation, summed over the epoch log (so over every invocation). */
-    train_s: number;
-    /** Evaluating the best checkpoint on the test images. */
-    eval_s: number;
-    /** Median training images per second over the epochs. */
-    images_per_s: number;
-    /** Peak GPU memory over the epochs. */
-    peak_gpu_bytes: number;
-  };
+  /** Epochs trained and planned, the checkpoint tested (1-based), why training ended early (null: it did not). */
+  epochs: { run: number; planned: number; best: number; cut: string | null };
+  /**
+   * Training and validation summed over the epoch log (so over every invocation), the test, the median
+   * training images per second and the peak GPU memory over the epochs.
+   */
+  timing: { train_s: number; eval_s: number; images_per_s: number; peak_gpu_bytes: number };
   /** The adapter of the invocation that finished it. */
   adapter: string;
 }
@@ -96,18 +84,15 @@ export interface SweepOptions {
   bootstrapSeed?: number;
 }
 
-/** Progress and messages; the CLI prints them. */
+/** Progress and messages. */
 export type SweepHooks = Pick<TrainHooks, 'log' | 'progress'>;
 
-/** What {@link sweep} returns. */
+/** What {@link sweep} returns: the selected runs done (now or before), left to a later invocation, or skipped. */
 export interface SweepResult {
   out: string;
   plan: SweepPlan;
-  /** Runs of this invocation's selection that are done (now or before). */
   done: string[];
-  /** Runs of the selection left to a later invocation (time budget). */
   pending: string[];
-  /** Runs of the selection that cannot run here, with why. */
   skipped: { name: string; reason: string }[];
   report: SweepReportFiles;
 }
@@ -130,28 +115,23 @@ export function selectRuns(plan: SweepPlan, shard?: { index: number; count: numb
   return plan.runs.filter((r) => inShard(r) && (!only?.length || only.some((p) => matches(r.name, p))));
 }
 
-/** The test images: --test-data, else the data folder's test split, else its validation split. */
-async function testSetOf(data: string, testData?: string): Promise<{ set: TestSet; records: FracRecord[] }> {
-  let kind: TestSet['kind'];
-  let source: string;
-  let records: FracRecord[];
+/** The test images: every image of --test-data, else the test split, else the validation split. */
+async function testImages(data: string, testData?: string): Promise<[TestSet['kind'], string, FracRecord[]]> {
   if (testData) {
-    records = (await readFracAtlas(testData, { verify: 'markers', assign: 'test' })).records;
-    kind = 'external';
-    source = `every image of ${resolve(testData)}`;
-  } else {
-    const ds = await readFracAtlas(data, { verify: 'markers' });
-    records = ds.split('test');
-    kind = 'test';
-    source = `the test split of ${resolve(data)}`;
-    if (!records.length) {
-      records = ds.split('val');
-      kind = 'val';
-      source =
-        `the validation split of ${resolve(data)}, which has no test split (nor was --test-data given): the same ` +
-        'images chose each best checkpoint, so these figures are optimistic';
-    }
+    const { records } = await readFracAtlas(testData, { verify: 'markers', assign: 'test' });
+    return ['external', `every image of ${resolve(testData)}`, records];
   }
+  const ds = await readFracAtlas(data, { verify: 'markers' });
+  if (ds.split('test').length) return ['test', `the test split of ${resolve(data)}`, ds.split('test')];
+  const why =
+    'which has no test split (nor was --test-data given): the same images chose each best checkpoint, so these ' +
+    'figures are optimistic';
+  return ['val', `the validation split of ${resolve(data)}, ${why}`, ds.split('val')];
+}
+
+/** The test set of {@link testImages}, with its images. */
+async function testSetOf(data: string, testData?: string): Promise<{ set: TestSet; records: FracRecord[] }> {
+  const [kind, source, records] = await testImages(data, testData);
   if (!records.length) throw new Error(`ossify: no test images in ${source}`);
   const key = createHash('sha256')
     .update(records.map((r) => `${r.id}:${r.label}`).join('\n'))
@@ -196,9 +176,6 @@ async function isDone(dir: string, run: PlannedRun, test: TestSet): Promise<bool
   return same && existsSync(join(dir, 'predictions.csv'));
 }
 
-/** What a sweep adds to a run folder, written atomically in this order (result.json last: the run is done). */
-const RESULT_FILES = ['predictions.csv', 'eval.json', 'result.json'];
-
 /** A CSV field, quoted when it must be. */
 const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
@@ -231,10 +208,7 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   }
 }
 
-/**
- * Run a grid: train every selected run that is not done (resuming an interrupted one), evaluate
- * its best checkpoint on the test images, then write the report of the whole sweep folder.
- */
+/** Trains every selected run not done (resuming), tests its best checkpoint, then reports the whole sweep folder. */
 export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Promise<SweepResult> {
   const log = hooks.log ?? ((s: string) => console.log(s));
   const started = performance.now();
@@ -245,11 +219,13 @@ export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Prom
   const selected = selectRuns(plan, options.shard, options.only);
   const out = resolve(options.out);
   await ensureFolder(join(out, 'runs'), 'sweep folder');
-  // Temp files of writes a kill interrupted: the sweep's own, and those of each run's test results.
+  // Temp files of writes a kill interrupted: the sweep's own, and those of each run's test results (written in
+  // this order, result.json last: the run is done).
   for (const f of ['sweep.json', 'report.md', 'report.json', 'intervals.svg']) await removeStaleTemps(join(out, f));
   for (const r of plan.runs) {
     const dir = join(out, 'runs', r.name);
-    if (existsSync(dir)) for (const f of RESULT_FILES) await removeStaleTemps(join(dir, f));
+    const files = ['predictions.csv', 'eval.json', 'result.json'];
+    if (existsSync(dir)) for (const f of files) await removeStaleTemps(join(dir, f));
   }
   await checkSweepFolder(out, plan);
   await writeJson(join(out, 'sweep.json'), { plan, data: resolve(options.data) } satisfies SweepFile);

@@ -554,7 +554,7 @@ async function finishRun(run: Run, first: number): Promise<TrainResult> {
     final = await evaluate(best, run.valRecs, run.valOpts);
     await writeFileAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
     if (o.report) {
-      const { writeRunReport } = await import('./run-report.js');
+      const { writeRunReport } = await import('./report.js');
       await writeRunReport({ out, model: best, history, final, records: run.valRecs, options: o, log: run.log });
     }
     best.dispose();
