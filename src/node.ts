@@ -19,8 +19,8 @@ export { train, evaluate, DivergedError, TRAIN_DEFAULTS } from './train/trainer.
 export type { TrainOptions, TrainHooks, TrainResult, EvalResult, EpochLog } from './train/trainer.js';
 export { loadModel } from './train/load.js';
 export { predictImages, type Prediction } from './train/predict.js';
-export { ReduceLROnPlateau, EarlyStopping, type PlateauOptions, type PlateauStep } from './train/plateau.js';
-export type { EarlyStoppingOptions, EarlyStoppingStep } from './train/plateau.js';
+export { reduceLROnPlateau, earlyStopping, type PlateauOptions, type PlateauState } from './train/plateau.js';
+export type { EarlyStoppingState } from './train/plateau.js';
 export { writeReport, type ReportInput, type ReportImage, type ReportFiles } from './train/report.js';
 export { bootstrapMetrics, pairedAucDifference, mcnemar, type BootstrapOptions } from './train/stats.js';
 export type { Interval, MetricIntervals, McNemarResult } from './train/stats.js';

@@ -14,7 +14,7 @@ import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDat
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
 import { evalBatch, trainStep } from './steps.js';
-import { ReduceLROnPlateau, EarlyStopping, type PlateauOptions } from './plateau.js';
+import { reduceLROnPlateau, earlyStopping, type PlateauOptions, type PlateauState } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
 import { backboneOf, loadCheckpointWeights, loadModel } from './load.js';
@@ -177,12 +177,7 @@ const weightsOf = async (model: Model): Promise<Map<string, TensorData>> =>
 export async function evaluate(
   model: Model,
   records: readonly FracRecord[],
-  opts: {
-    batchSize: number;
-    workers?: number;
-    maxBatches?: number;
-    onProbs?: (ids: string[], probs: Float32Array) => void;
-  } = { batchSize: 32 },
+  opts: { batchSize: number; workers?: number; maxBatches?: number },
 ): Promise<EvalResult> {
   const cfg = model.config;
   const loader = new BatchLoader({
@@ -213,7 +208,6 @@ export async function evaluate(
       probs.push(...fr);
       labels.push(...batch.labels);
       ids.push(...batch.ids);
-      opts.onProbs?.(batch.ids, fr);
     }
   } finally {
     if (wasTraining) model.train();
@@ -239,8 +233,8 @@ interface TrainerState {
   /** The best monitored score, lower is better: val loss or minus val AUC (older checkpoints: bestValLoss). */
   bestScore: number;
   bestEpoch: number;
-  plateau: { best: number; wait: number; cooldownCounter: number };
-  early: { best: number; wait: number; bestEpoch: number };
+  plateau: PlateauState;
+  early: { best: number; wait: number };
   optimizerIterations: number;
 }
 
@@ -320,7 +314,7 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
     bestScore: Infinity,
     bestEpoch: -1,
     plateau: { best: Infinity, wait: 0, cooldownCounter: 0 },
-    early: { best: Infinity, wait: 0, bestEpoch: 0 },
+    early: { best: Infinity, wait: 0 },
     optimizerIterations: 0,
   };
   if (!resumed && o.initWeights) {
@@ -329,9 +323,6 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   }
   await writeFileAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
 
-  const plateau = Object.assign(new ReduceLROnPlateau(o.plateau), state.plateau);
-  const early =
-    o.earlyStopping > 0 ? Object.assign(new EarlyStopping({ patience: o.earlyStopping }), state.early) : null;
   const cw = o.classWeights === 'balanced' ? balancedClassWeights(trainRecs) : null;
   if (cw) log(`ossify: class weights (balanced): non-fractured ${cw[0].toFixed(3)}, fractured ${cw[1].toFixed(3)}`);
   const loader = new BatchLoader({
@@ -345,38 +336,17 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
     workers: o.workers,
   });
 
-  const history: EpochLog[] = [];
-  if (!resumed)
-    // a fresh run: drop lines of an earlier attempt killed before its first checkpoint
-    await writeFileAtomic(paths.log, '');
-  else if (await exists(paths.log)) {
-    for (const line of (await readFile(paths.log, 'utf8')).split('\n'))
-      if (line.trim()) history.push(JSON.parse(line) as EpochLog);
-    // Drop lines of an epoch that was logged but not checkpointed (a kill between the two writes).
-    while (history.length && history[history.length - 1].epoch > state.epoch + 1) history.pop();
-    await writeFileAtomic(paths.log, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
-  }
+  // Only the log lines of checkpointed epochs stay: a kill can fall between an epoch's line and its
+  // checkpoint, and a fresh run drops the lines of an attempt killed before its first checkpoint.
+  const logged = resumed ? await readFile(paths.log, 'utf8').catch(() => '') : '';
+  const history = logged
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as EpochLog)
+    .filter((h) => h.epoch <= state.epoch + 1);
+  await writeFileAtomic(paths.log, history.map((h) => JSON.stringify(h) + '\n').join(''));
   model.train();
-  const valOpts = { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined };
-  return {
-    o,
-    hooks,
-    log,
-    out,
-    paths,
-    runConfig,
-    trainRecs,
-    valRecs,
-    model,
-    opt,
-    state,
-    plateau,
-    early,
-    cw,
-    loader,
-    history,
-    valOpts,
-  };
+  return { o, hooks, log, out, paths, runConfig, trainRecs, valRecs, model, opt, state, cw, loader, history };
 }
 
 /** Load the last checkpoint into the model and optimizer (in place) and return its trainer state. */
@@ -422,7 +392,7 @@ async function resume(
 
 /** One epoch: steps, validation, schedules, checkpoints and log line; `stop`: early stopping ends the run. */
 async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; stop: boolean }> {
-  const { o, model, opt, loader, cw, plateau, early } = run;
+  const { o, model, opt, loader, cw, state } = run;
   const rt = runtime();
   const t0 = performance.now();
   rt.resetPeak();
@@ -471,14 +441,13 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
   const trainS = (performance.now() - t0) / 1000;
   const peak = rt.memory().peakAllocatedBytes;
 
-  const val = await evaluate(model, run.valRecs, run.valOpts).catch((e) => {
+  const val = await evaluate(model, run.valRecs, run.o).catch((e) => {
     if (!(e instanceof DivergedError)) throw e;
     throw diverged(run, `after epoch ${epoch + 1}, ${e.message.replace(/^ossify: /, '')}`);
   });
   // Lower is better: the loss, or minus the AUC (the loss when the split has one class and no AUC).
   const score = o.monitor === 'val_auc' && Number.isFinite(val.metrics.auc) ? -val.metrics.auc : val.loss;
-  const p = plateau.step(score, opt.lr);
-  const isBest = score < run.state.bestScore;
+  const isBest = score < state.bestScore;
   const entry: EpochLog = {
     epoch: epoch + 1,
     lr: opt.lr,
@@ -496,34 +465,28 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
     peak_gpu_bytes: peak,
     best: isBest,
   };
-  if (p.reduced)
-    run.log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
-  opt.lr = p.lr;
+  const lr = reduceLROnPlateau(state.plateau, score, opt.lr, o.plateau);
+  if (lr !== opt.lr)
+    run.log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${lr.toPrecision(3)}`);
+  opt.lr = lr;
   if (isBest) {
-    run.state.bestScore = score;
-    run.state.bestEpoch = epoch;
+    state.bestScore = score;
+    state.bestEpoch = epoch;
     await saveCheckpoint(run.paths.best, {
       weights: await weightsOf(model),
       config: run.runConfig,
       state: { epoch, valLoss: val.loss },
     });
   }
-  const es = early?.step(score, epoch);
-  run.state = {
-    ...run.state,
-    epoch,
-    lr: opt.lr,
-    plateau: { best: plateau.best, wait: plateau.wait, cooldownCounter: plateau.cooldownCounter },
-    early: early ? { best: early.best, wait: early.wait, bestEpoch: early.bestEpoch } : run.state.early,
-    optimizerIterations: opt.iterations,
-  };
+  const stop = o.earlyStopping > 0 && earlyStopping(state.early, score, epoch, o.earlyStopping);
+  Object.assign(state, { epoch, lr, optimizerIterations: opt.iterations });
   // Log first, then the checkpoint that makes the epoch count as done (resume trims extra lines).
   await appendFile(run.paths.log, JSON.stringify(entry) + '\n');
   await saveCheckpoint(run.paths.last, {
     weights: await weightsOf(model),
     optimizer: (await opt.state()).slots,
     config: run.runConfig,
-    state: run.state,
+    state,
   });
   run.history.push(entry);
   run.log(
@@ -532,7 +495,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
       `${Number.isFinite(entry.val_auc) ? entry.val_auc.toFixed(3) : 'n/a'}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
       `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s  ${isBest ? '(best)' : ''}`,
   );
-  return { entry, stop: !!es?.stop };
+  return { entry, stop };
 }
 
 /** Stop at the first non-finite loss: the checkpoints keep the last completed epoch, untouched. */
@@ -551,7 +514,7 @@ async function finishRun(run: Run, first: number): Promise<TrainResult> {
   let final: EvalResult | null = null;
   if (await exists(run.paths.best)) {
     const best = await loadModel(run.paths.best);
-    final = await evaluate(best, run.valRecs, run.valOpts);
+    final = await evaluate(best, run.valRecs, run.o);
     await writeFileAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
     if (o.report) {
       const { writeRunReport } = await import('./run-report.js');
