@@ -26,9 +26,10 @@ import {
 
 /**
  * How an option's value is read: text (the default), a flag that takes none, a number in a range,
- * one of some words, a model name, or an existing folder or file.
+ * one of some words, a model name, an existing folder or file, or a reader of its own (which throws a
+ * UsageError for a value it refuses).
  */
-type Kind = 'text' | 'flag' | 'model' | 'dir' | 'file' | NumberRange | readonly string[];
+type Kind = 'text' | 'flag' | 'model' | 'dir' | 'file' | NumberRange | readonly string[] | ((v: string) => unknown);
 
 interface Option {
   help: string;
@@ -39,8 +40,8 @@ interface Option {
   default?: number | string;
 }
 
-/** Option values by camelCase name (`--batch-size` gives `batchSize`), numbers as numbers. */
-type Values = Record<string, string | number | boolean | undefined>;
+/** Option values by camelCase name (`--batch-size` gives `batchSize`), as their kinds read them. */
+type Values = Record<string, unknown>;
 
 interface Command {
   summary: string;
@@ -106,14 +107,23 @@ function existing(v: string, label: string, want: 'file' | 'folder'): string {
   return fail(`is a folder, not a file${existsSync(best) ? ` (did you mean ${best}?)` : ''}`);
 }
 
+/** `--shard I/N`: every N-th run of the grid from the I-th. */
+function shardOpt(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || +m[1] < 1 || +m[1] > +m[2])
+    throw new UsageError(`--shard: '${v}' is not valid; give I/N with 1 <= I <= N, e.g. 1/2`);
+  return { index: +m[1], count: +m[2] };
+}
+
 /** One option's value as its kind reads it; a UsageError saying what is accepted otherwise. */
-function readOption(name: string, v: string, is: Kind): string | number {
+function readOption(name: string, v: string, is: Kind): unknown {
   const fail = (want: string): never => {
     throw new UsageError(`--${name}: '${v}' is not valid; give ${want}`);
   };
   if (is === 'dir' || is === 'file') return existing(v, `--${name}`, is === 'dir' ? 'folder' : 'file');
   if (is === 'model') return modelName(v) ?? fail(`a model: ${MODELS.join(', ')}`);
   if (typeof is === 'string') return v;
+  if (typeof is === 'function') return is(v);
   const value = 'length' in is || v.trim() === '' ? v : Number(v);
   const want = optionProblem(value, is);
   return want ? fail(want) : value;
@@ -272,7 +282,7 @@ const COMMANDS: Record<string, Command> = {
       // The --json folder before the evaluation: a missing one is created, a file in the way is said now.
       const json = typeof v.json === 'string' ? resolve(v.json) : null;
       if (json) await ensureFolder(dirname(json), 'folder of --json');
-      const { loadModel } = await import('./train/load.js');
+      const { loadModel } = await import('./train/steps.js');
       const { evaluate, metricsJson } = await import('./train/trainer.js');
       const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
       await init();
@@ -388,9 +398,15 @@ const COMMANDS: Record<string, Command> = {
       out: { help: 'sweep folder: runs/NAME/ per run, report.md, report.json, intervals.svg. Rerunning continues' },
       'test-data': { help: "test on every image of this folder (default: the data's test, else val split)", is: 'dir' },
       'weights-dir': { help: "folder of the backbones' ImageNet weights (rows without theirs are skipped)", is: 'dir' },
-      shard: { help: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it' },
-      set: { help: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)' },
-      only: { help: 'run only these runs (names from --list; * matches anything)' },
+      shard: {
+        help: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it',
+        is: shardOpt,
+      },
+      set: {
+        help: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)',
+        is: setOpt,
+      },
+      only: { help: 'run only these runs (names from --list; * matches anything)', is: items },
       'max-minutes': { help: 'time budget: no epoch starts that would end past it; rerun to go on', is: R.maxMinutes },
       'cap-epochs': {
         help: 'with --max-minutes: test a run the budget cuts short as it is (said in the report)',
@@ -424,16 +440,8 @@ const COMMANDS: Record<string, Command> = {
         throw new UsageError(`--grid: '${v.grid}' is neither a built-in grid (${names}) nor a file`);
       }
       if (v.data === undefined) throw new UsageError('--data DIR is required');
-      let shard: { index: number; count: number } | undefined;
-      if (v.shard !== undefined) {
-        const m = /^(\d+)\/(\d+)$/.exec(String(v.shard));
-        if (!m || +m[1] < 1 || +m[1] > +m[2]) {
-          throw new UsageError(`--shard: '${String(v.shard)}' is not valid; give I/N with 1 <= I <= N, e.g. 1/2`);
-        }
-        shard = { index: +m[1], count: +m[2] };
-      }
-      const set = typeof v.set === 'string' ? setOpt(v.set) : undefined;
-      const only = typeof v.only === 'string' ? items(v.only) : undefined;
+      const options = v as unknown as SweepOptions;
+      const { shard, set, only } = options;
       if (v.capEpochs && !v.maxMinutes) {
         throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
       }
@@ -453,9 +461,6 @@ const COMMANDS: Record<string, Command> = {
       await init();
       const bar = progressBar();
       const compiled = watchCompiles(bar);
-      // The values keep their option names (testData, weightsDir, maxMinutes, capEpochs, workers, resamples,
-      // bootstrapSeed); those read above replace their text.
-      const options = { ...v, shard, set, only } as unknown as SweepOptions;
       const r = await sweep(options, { log: (s) => bar.log(s), progress: (p) => bar.update(p) });
       await compiled();
       bar.done();

@@ -17,7 +17,7 @@ export type { EpochDataStats, LoadFailure, DecodeMode } from './data/loader.js';
 // Training, evaluation, prediction and reports
 export { train, evaluate, DivergedError, TRAIN_DEFAULTS } from './train/trainer.js';
 export type { TrainOptions, TrainHooks, TrainResult, EvalResult, EpochLog } from './train/trainer.js';
-export { loadModel } from './train/load.js';
+export { loadModel } from './train/steps.js';
 export { predictImages, type Prediction } from './train/predict.js';
 export { reduceLROnPlateau, earlyStopping, type PlateauOptions, type PlateauState } from './train/plateau.js';
 export type { EarlyStoppingState } from './train/plateau.js';

@@ -9,8 +9,7 @@ import type { Model } from '../models/index.js';
 import { rocCurve } from './metrics.js';
 import { writeReport, type ReportImage } from './report.js';
 import { grayOf } from './charts.js';
-import { predictImage } from './steps.js';
-import { backboneOf } from './load.js';
+import { backboneOf, predictImage } from './steps.js';
 import type { EpochLog, EvalResult, TrainOptions } from './trainer.js';
 
 export async function writeRunReport(a: {

@@ -13,11 +13,10 @@ import { buildModel, MODEL_CATALOG, MODELS, type Model, type ModelConfig } from 
 import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
-import { evalBatch, trainStep } from './steps.js';
 import { reduceLROnPlateau, earlyStopping, type PlateauOptions, type PlateauState } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
-import { backboneOf, loadCheckpointWeights, loadModel } from './load.js';
+import { backboneOf, evalBatch, loadCheckpointWeights, loadModel, trainStep } from './steps.js';
 import { ensureFolder, removeRunTemps, optionChanges } from './run-folder.js';
 import { TRAIN_DEFAULTS, type ModelName } from './options.js';
 
