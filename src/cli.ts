@@ -294,10 +294,7 @@ const COMMANDS: Record<string, Command> = {
       const chosen = split === 'auto' ? (ds.split('test').length ? 'test' : 'val') : split;
       const recs = chosen === 'all' ? ds.records : ds.split(chosen);
       if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${v.data}`);
-      const r = await evaluate(model, recs, {
-        batchSize: v.batchSize as number,
-        workers: v.workers as number | undefined,
-      });
+      const r = await evaluate(model, recs, v as { batchSize: number; workers?: number });
       await compiled();
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;

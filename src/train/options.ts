@@ -1,19 +1,18 @@
 /**
- * What the training options accept: numeric ranges, the models and the named choices, shared by
- * `ossify train`'s flags and sweep grids, so that both check a value the same way and say what is
- * accepted in the same words. No GPU or model code is loaded here.
+ * What the training options accept and their defaults, shared by `ossify train`'s flags and sweep grids
+ * (the same checks, in the same words). No GPU or model code is loaded here.
  * @module
  */
 import { MODEL_CATALOG, MODELS, type ModelName } from '../models/catalog.js';
-
-export { MODELS, type ModelName };
 import type { TrainOptions } from './trainer.js';
 import type { NumberRange } from '../validate.js';
 
+export { MODELS, type ModelName };
+
 /** Input sizes: the backbones need 32 px; past 2048 px one image outgrows any GPU's buffers. */
-export const IMAGE_SIZE: NumberRange = { integer: true, min: 32, max: 2048 };
+export const IMAGE_SIZE = { integer: true, min: 32, max: 2048 } as const satisfies NumberRange;
 /** How help texts describe {@link IMAGE_SIZE}. */
-export const IMAGE_SIZE_HELP = 'square input size, 32 to 2048';
+export const IMAGE_SIZE_HELP = `square input size, ${IMAGE_SIZE.min} to ${IMAGE_SIZE.max}`;
 
 /** Each model's default input size (Keras's) and the smallest input it accepts. */
 export const MODEL_SIZES: Record<ModelName, { readonly inputSize: number; readonly minInput: number }> = MODEL_CATALOG;

@@ -1,8 +1,6 @@
 /**
- * The fracture classifier's unit steps, browser-safe: a trained model back from its checkpoint (which
- * carries `config.modelConfig`), one training step, one evaluation batch, and one image's prediction
- * with its Grad-CAM overlay. The trainer, `ossify eval` and `ossify predict` run them in Node; the web
- * page (web/) runs the same functions in a browser.
+ * The fracture classifier's unit steps, browser-safe: a model back from its checkpoint, a training step,
+ * an evaluation batch, and an image's prediction with its Grad-CAM overlay. The CLI and the page (web/) share them.
  * @module
  */
 import { Tensor, tidy, noGrad } from '../tensor.js';
@@ -27,10 +25,7 @@ export function describeModel(c: ModelConfig): string {
   return `${c.arch}${c.bam ? ' + BAM' : ''}, ${c.inputSize} px, width ${c.widthMultiplier}, ${c.numClasses} classes`;
 }
 
-/**
- * Load checkpoint weights into `model`, built from the checkpoint's own configuration; refuses, naming
- * `source`, weights holding NaN or Infinity (a damaged file, a diverged run) or that do not fit the model.
- */
+/** Load checkpoint weights into `model`; refuses, naming `source`, weights that are not finite or do not fit. */
 export function loadCheckpointWeights(model: Model, weights: ReadonlyMap<string, TensorData>, source: string): void {
   for (const [name, t] of weights) {
     const i = t.data.findIndex((v) => !Number.isFinite(v));
@@ -52,8 +47,7 @@ export function loadCheckpointWeights(model: Model, weights: ReadonlyMap<string,
 }
 
 /**
- * Rebuild the model a checkpoint was trained as (its `config.modelConfig`) and load its weights, in
- * inference mode. `source` names the file in errors.
+ * The model a checkpoint was trained as (its `config.modelConfig`) with its weights, in inference mode.
  * @throws when the checkpoint has no model configuration, or weights that are not finite or do not fit
  */
 export function modelFromCheckpoint(ck: Checkpoint, source = 'the checkpoint'): Model {
@@ -71,15 +65,12 @@ export function modelFromCheckpoint(ck: Checkpoint, source = 'the checkpoint'): 
   return model;
 }
 
-/** Rebuild the model a checkpoint file was trained as and load its weights (inference mode). Node only. */
+/** {@link modelFromCheckpoint} of a file. Node only. */
 export async function loadModel(path: string): Promise<Model> {
   return modelFromCheckpoint(await loadCheckpoint(path), path);
 }
 
-/**
- * The decision threshold of `ossify predict` and the metrics: fractured when P(fractured) > 0.5, which
- * is the argmax of the two-way softmax. Checkpoints carry no threshold of their own.
- */
+/** Fractured when P(fractured) > 0.5 (the softmax's argmax), in `ossify predict` and the metrics. */
 export const DECISION_THRESHOLD = 0.5;
 
 /** 0/1 labels as an int32 class-label tensor [N] (what the loss takes). */
@@ -87,10 +78,8 @@ const labelTensor = (labels: ArrayLike<number>): Tensor =>
   Tensor.from(Int32Array.from(labels), [labels.length], { dtype: 'int32' });
 
 /**
- * One training step on a batch: forward in training mode (batch statistics, dropout), softmax
- * cross-entropy against the 0/1 `labels` (with optional class weights), backward, `opt.step()` and
- * `opt.zeroGrad()`. Everything else it makes is freed; the caller reads and disposes the returned
- * loss (a scalar) and logits [N, 2].
+ * One training step: forward in training mode, softmax cross-entropy against the 0/1 `labels`, backward,
+ * `opt.step()`, `opt.zeroGrad()`. The caller reads and disposes the loss (a scalar) and logits [N, 2].
  * @param x NHWC images, `shape` [N, H, W, 3]
  */
 export function trainStep(
@@ -112,10 +101,7 @@ export function trainStep(
   return out;
 }
 
-/**
- * One evaluation batch in inference mode without autograd: the softmax probabilities [N, 2] and the
- * mean cross-entropy (a scalar) against the 0/1 `labels`. The caller reads and disposes both.
- */
+/** One evaluation batch in inference mode, no autograd: probabilities [N, 2] and mean loss (caller disposes). */
 export function evalBatch(
   model: Model,
   x: Float32Array,
@@ -144,8 +130,7 @@ export interface ImagePrediction {
 }
 
 /**
- * Predict one image as `ossify predict` does: P(fractured) and the Grad-CAM overlay of the fractured
- * class (the same layer choice), on a model in inference mode.
+ * Predict one image as `ossify predict` does: P(fractured) and the Grad-CAM overlay of the fractured class.
  * @param input the image as the model takes it: `size * size * 3` float32 (e.g. from `modelInput`)
  */
 export async function predictImage(model: Model, input: Float32Array): Promise<ImagePrediction> {

@@ -1,9 +1,8 @@
 /**
- * The FracAtlas trainer: the reference study's recipe (Adam lr 1e-3, batch 32, cross-entropy on 2
- * classes, ReduceLROnPlateau on validation loss, the best checkpoint kept) in a run folder of atomic
- * writes (config.json, log.jsonl, last.safetensors with the optimizer and trainer state, best.safetensors,
- * report.md), so rerunning the command after a kill resumes from the last completed epoch. Given a seed,
- * a run is deterministic on the same adapter. Node only.
+ * The FracAtlas trainer: the reference study's recipe in a run folder of atomic writes (config.json,
+ * log.jsonl, last.safetensors with the optimizer and trainer state, best.safetensors, metrics.json,
+ * report.md), so that a rerun after a kill resumes after the last completed epoch. Given a seed, a run is
+ * deterministic on the same adapter. Node only.
  */
 import { readFile, appendFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -101,11 +100,7 @@ export interface TrainHooks {
   log?: (line: string) => void;
   /** Called after every step with running figures (for a progress bar). */
   progress?: (p: TrainProgress) => void;
-  /**
-   * Called after each completed epoch but the last (its checkpoint written): a reason returned
-   * stops training there, as `maxMinutes` does, and a rerun continues. Sweeps use it to end a run
-   * before an epoch that would overrun their time budget.
-   */
+  /** After each checkpointed epoch but the last: a reason returned stops there, as `maxMinutes` does. */
   stopAfter?: (entry: EpochLog) => string | undefined;
 }
 
@@ -169,10 +164,7 @@ function noImagesError(what: string, total: number, failed: readonly { id: strin
 const weightsOf = async (model: Model): Promise<Map<string, TensorData>> =>
   new Map(Object.entries(await model.stateDict()));
 
-/**
- * Evaluate a model on records: mean cross-entropy, probabilities of the fractured class, metrics.
- * Runs in inference mode (moving BN statistics, no dropout) without recording autograd.
- */
+/** Evaluate a model on records in inference mode: mean cross-entropy, P(fractured) per image, metrics. */
 export async function evaluate(
   model: Model,
   records: readonly FracRecord[],
@@ -203,8 +195,7 @@ export async function evaluate(
       lossSum += lv[0] * batch.size;
       p.dispose();
       l.dispose();
-      const fr = Float32Array.from({ length: batch.size }, (_, i) => pr[i * 2 + 1]);
-      probs.push(...fr);
+      for (let i = 0; i < batch.size; i++) probs.push(pr[i * 2 + 1]);
       labels.push(...batch.labels);
       ids.push(...batch.ids);
     }
@@ -240,10 +231,7 @@ interface TrainerState {
 /** What the epochs of a run share: its options, data, model, optimizer, schedules and files. */
 type Run = Awaited<ReturnType<typeof startRun>>;
 
-/**
- * Train (or resume) a run. Rerunning with the same `out` continues after the last completed epoch;
- * a finished run returns at once (with its final evaluation redone).
- */
+/** Train a run, or resume the one in `out` after its last completed epoch (a finished one is evaluated again). */
 export async function train(
   options: Partial<TrainOptions> & Pick<TrainOptions, 'data' | 'out'>,
   hooks: TrainHooks = {},
@@ -254,22 +242,16 @@ export async function train(
   const started = performance.now();
   try {
     for (let epoch = first; epoch < o.epochs; epoch++) {
-      const { entry, stop: early } = await trainEpoch(run, epoch);
-      if (early) {
-        log(`ossify: early stopping after epoch ${epoch + 1}`);
-        break;
-      }
-      const stop = epoch + 1 < o.epochs ? hooks.stopAfter?.(entry) : undefined;
-      if (stop) {
-        log(`ossify: stopped after epoch ${epoch + 1}: ${stop}`);
-        break;
-      }
-      if (o.maxMinutes > 0 && performance.now() - started > o.maxMinutes * 60_000 && epoch + 1 < o.epochs) {
-        log(
-          `ossify: --max-minutes ${o.maxMinutes} reached after epoch ${epoch + 1}; rerun the same command to continue`,
-        );
-        break;
-      }
+      const { entry, stop } = await trainEpoch(run, epoch);
+      const more = epoch + 1 < o.epochs;
+      const reason = more && !stop ? hooks.stopAfter?.(entry) : undefined;
+      const overtime = more && o.maxMinutes > 0 && performance.now() - started > o.maxMinutes * 60_000;
+      const after = `after epoch ${epoch + 1}`;
+      if (stop) log(`ossify: early stopping ${after}`);
+      else if (reason) log(`ossify: stopped ${after}: ${reason}`);
+      else if (overtime)
+        log(`ossify: --max-minutes ${o.maxMinutes} reached ${after}; rerun the same command to continue`);
+      if (stop || reason || overtime) break;
     }
   } finally {
     await run.loader.close();
@@ -400,8 +382,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
   let lossSum = 0;
   let correct = 0;
   let step = 0;
-  // The previous step's loss and logits are read while the next step is recorded, so the GPU
-  // never waits for the CPU to look at a number.
+  // The previous step's loss and logits are read while the next step is recorded: the GPU never waits for the CPU.
   let pending: Promise<void> | null = null;
   for await (const batch of loader.epoch(epoch)) {
     if (step >= steps) break;
@@ -429,8 +410,8 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
         etaS: ((steps - done) * el) / done,
       });
     });
-    // Awaited at the next step or after the loop; until then a rejection (a diverged loss, a lost
-    // device) must not count as unhandled, which would end the process before the clear error.
+    // Awaited at the next step or after the loop; until then a rejection must not count as unhandled (that
+    // would end the process before the clear error).
     pending.catch(() => {});
     step++;
   }
