@@ -27,7 +27,6 @@ export function hashSeed(seed: number, key: string): number {
 export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
   if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
-  if (shape.length === 2) return { fanIn: shape[0], fanOut: shape[1] };
   const receptive = shape.slice(0, -2).reduce((p, d) => p * d, 1);
   return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };
 }

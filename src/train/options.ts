@@ -38,7 +38,6 @@ export const TRAIN_RANGES = {
   epochs: COUNT,
   batchSize: COUNT,
   lr: { above: 0 },
-  imageSize: IMAGE_SIZE,
   width: { above: 0 },
   dropout: { min: 0, below: 1 },
   seed: { integer: true },

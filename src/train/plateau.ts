@@ -42,7 +42,9 @@ export interface PlateauState {
 
 /** What {@link earlyStopping} keeps between epochs. */
 export interface EarlyStoppingState {
+  /** Best value so far (Infinity before the first epoch). */
   best: number;
+  /** Epochs since the last improvement. */
   wait: number;
 }
 

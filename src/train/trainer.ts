@@ -168,7 +168,7 @@ const weightsOf = async (model: Model): Promise<Map<string, TensorData>> =>
 export async function evaluate(
   model: Model,
   records: readonly FracRecord[],
-  opts: { batchSize: number; workers?: number; maxBatches?: number },
+  opts: { batchSize: number; workers?: number; maxBatches?: number } = { batchSize: 32 },
 ): Promise<EvalResult> {
   const cfg = model.config;
   const loader = new BatchLoader({
