@@ -25,9 +25,8 @@ import {
 } from './train/options.js';
 
 /**
- * How an option's value is read: text (the default), a flag that takes none, a number in a range,
- * one of some words, a model name, an existing folder or file, or a reader of its own (which throws a
- * UsageError for a value it refuses).
+ * How an option's value is read: text (the default), a flag, a number in a range, one of some words, a model
+ * name, an existing folder or file, or a reader of its own (a UsageError for a value it refuses).
  */
 type Kind = 'text' | 'flag' | 'model' | 'dir' | 'file' | NumberRange | readonly string[] | ((v: string) => unknown);
 
@@ -133,9 +132,8 @@ function readOption(name: string, v: string, is: Kind): unknown {
 const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
 
 /**
- * Parse a command's arguments and read every option by its kind. parseArgs reads `--lr -1` as an
- * option missing its value followed by another option, so a negative number after a value option is
- * joined to it first (`--lr=-1`): negative values get the same range errors however they are written.
+ * Parse a command's arguments and read every option by its kind. parseArgs reads `--lr -1` as two options,
+ * so a negative number after a value option is joined to it first (`--lr=-1`) to get the range error.
  */
 function parse(c: Command, args: readonly string[]): { values: Values; positionals: string[] } {
   const config: NonNullable<ParseArgsConfig['options']> = {};

@@ -1,9 +1,8 @@
 /**
- * ReduceLROnPlateau and EarlyStopping with Keras 3 semantics (keras.callbacks), as functions of a plain
- * state object (what a checkpoint keeps to resume). Both watch a value where lower is better (a loss; negate
- * a score such as AUC) and skip a NaN or missing one, as Keras does after its warning. Unlike PyTorch,
- * `minDelta` is absolute, the wait restarts after every reduction, and the rate is a float32 variable (new
- * values are rounded to float32 here too: 1e-3 * 0.1 reads back as 9.99999974737875e-5).
+ * ReduceLROnPlateau and EarlyStopping with Keras 3 semantics (keras.callbacks), as functions of a plain state
+ * (what a checkpoint keeps). Both watch a value where lower is better (negate a score such as AUC) and skip a NaN
+ * or missing one. Unlike PyTorch, `minDelta` is absolute, the wait restarts after every reduction, and the rate
+ * is a float32 variable (rounded here too: 1e-3 * 0.1 reads back as 9.99999974737875e-5).
  * @module
  */
 
