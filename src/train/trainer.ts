@@ -4,7 +4,8 @@
  * report.md), so that a rerun after a kill resumes after the last completed epoch. Given a seed, a run is
  * deterministic on the same adapter. Node only.
  */
-import { readFile, appendFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { runtime } from '../gpu/runtime.js';
 import { Adam } from '../optim/optimizers.js';
@@ -147,8 +148,6 @@ export function modelFromOptions(
   });
 }
 
-const exists = (p: string): Promise<boolean> => stat(p).then(Boolean, () => false);
-
 /** Why training stopped: the loss or the model's outputs are no longer finite numbers. */
 export class DivergedError extends Error {}
 
@@ -288,7 +287,7 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   const model = modelFromOptions(o);
   const runConfig = { ...o, data: resolve(o.data), out, modelConfig: model.config };
   const opt = new Adam(model.parameters(), { lr: o.lr });
-  const resumed = (await exists(paths.last)) ? await resume(paths.last, runConfig, model, opt, log) : null;
+  const resumed = existsSync(paths.last) ? await resume(paths.last, runConfig, model, opt, log) : null;
   const state: TrainerState = resumed ?? {
     epoch: -1,
     lr: o.lr,
@@ -492,7 +491,7 @@ function diverged(run: Run, what: string): DivergedError {
 async function finishRun(run: Run, first: number): Promise<TrainResult> {
   const { o, out, state, history } = run;
   let final: EvalResult | null = null;
-  if (await exists(run.paths.best)) {
+  if (existsSync(run.paths.best)) {
     const best = await loadModel(run.paths.best);
     final = await evaluate(best, run.valRecs, run.o);
     await writeFileAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
