@@ -21,6 +21,7 @@ import {
   modelName,
   CHOICES,
   TRAIN_RANGES as R,
+  TRAIN_DEFAULTS as D,
   type ModelName,
 } from './train/options.js';
 
@@ -165,6 +166,9 @@ function parse(c: Command, args: readonly string[]): { values: Values; positiona
   return { values, positionals: parsed.positionals };
 }
 
+/** What `ossify train` sets without --data, so that the bundled sample trains small and fast. */
+const SAMPLE = { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25, plateau: { patience: 3 } };
+
 /** The splits `eval` takes; auto (the default): test when the folder has one, else val. */
 const SPLITS = ['auto', 'test', 'val', 'train', 'all'] as const;
 
@@ -177,20 +181,20 @@ const COMMANDS: Record<string, Command> = {
     options: {
       data: { help: 'FracAtlas folder (default: the bundled 48-image sample, small and fast)', is: 'dir' },
       out: { help: 'run folder (config, log, checkpoints, report); rerunning resumes. Default runs/<model>' },
-      model: { help: `${MODELS.join(', ')} (default inceptionv3)`, is: 'model' },
+      model: { help: `${MODELS.join(', ')} (default ${D.model})`, is: 'model' },
       bam: { help: 'add 3 BAM modules (default on; --no-bam for none)', is: 'flag' },
       'no-bam': { help: 'no BAM modules', is: 'flag' },
       'bam-combine': { help: "sum (the paper's, default) or product (the official code's)", is: CHOICES.bamCombine },
-      epochs: { help: 'epochs (default 100; sample: 6)', is: R.epochs },
-      'batch-size': { help: 'batch size (default 32; sample: 8)', is: R.batchSize },
+      epochs: { help: `epochs (default ${D.epochs}; sample: ${SAMPLE.epochs})`, is: R.epochs },
+      'batch-size': { help: `batch size (default ${D.batchSize}; sample: ${SAMPLE.batchSize})`, is: R.batchSize },
       lr: { help: 'Adam learning rate (default 1e-3)', is: R.lr },
       'image-size': {
-        help: `${IMAGE_SIZE_HELP} (default: the model's, e.g. 299 InceptionV3; sample: 75)`,
+        help: `${IMAGE_SIZE_HELP} (default: the model's, e.g. 299 InceptionV3; sample: ${SAMPLE.imageSize})`,
         is: IMAGE_SIZE,
       },
-      width: { help: 'channel width multiplier (default 1; sample: 0.25)', is: R.width },
-      dropout: { help: 'dropout before the classifier (default 0)', is: R.dropout },
-      seed: { help: 'seed for initialisation, shuffling and augmentation (default 0)', is: R.seed },
+      width: { help: `channel width multiplier (default ${D.width}; sample: ${SAMPLE.width})`, is: R.width },
+      dropout: { help: `dropout before the classifier (default ${D.dropout})`, is: R.dropout },
+      seed: { help: `seed for initialisation, shuffling and augmentation (default ${D.seed})`, is: R.seed },
       'class-weights': { help: 'none (default) or balanced (n / (2 n_c))', is: CHOICES.classWeights },
       'balanced-sampling': { help: 'draw half of each class per epoch', is: 'flag' },
       'no-augment': { help: 'turn off augmentation (flip, rotation, zoom, brightness/contrast)', is: 'flag' },
@@ -217,15 +221,14 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(v) {
       const { train } = await import('./train/trainer.js');
-      const { data, out, model = 'inceptionv3', noBam, noAugment, noReport, patience, ...rest } = v;
+      const { data, out, model = D.model, noBam, noAugment, noReport, patience, ...rest } = v;
       const sample = data === undefined;
       const m = model as ModelName;
-      const small = sample ? { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25 } : {};
       // Every option is checked (parse) before anything is printed or the GPU is started; the trainer's
       // defaults (TRAIN_DEFAULTS) fill those not given.
       const options = {
         imageSize: MODEL_SIZES[m].inputSize,
-        ...small,
+        ...(sample ? SAMPLE : {}),
         ...(rest as Partial<TrainOptions>),
         data: sample ? bundledSample() : (data as string),
         out: resolve((out as string | undefined) ?? join('runs', sample ? `sample-${m}` : m)),
@@ -233,7 +236,7 @@ const COMMANDS: Record<string, Command> = {
         bam: !noBam,
         augment: !noAugment,
         report: !noReport,
-        plateau: { patience: (patience as number | undefined) ?? (sample ? 3 : 10) },
+        plateau: { patience: (patience as number | undefined) ?? (sample ? SAMPLE.plateau.patience : 10) },
       } as TrainOptions;
       if (sample)
         console.log(`ossify: no --data given: training on the bundled sample (${options.data}), small and fast`);
