@@ -76,20 +76,20 @@ const items = (v: string): string[] => v.split(',').flatMap((x) => x.trim() || [
  * text otherwise (`model=densenet121`, `imageSize=default`).
  */
 function setOpt(v: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const part of items(v)) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
-    const text = part.slice(eq + 1);
-    let value: unknown = text;
+  const jsonOrText = (text: string): unknown => {
     try {
-      value = JSON.parse(text);
+      return JSON.parse(text);
     } catch {
-      // a word: kept as text
+      return text;
     }
-    out[part.slice(0, eq)] = value;
-  }
-  return out;
+  };
+  return Object.fromEntries(
+    items(v).map((part) => {
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
+      return [part.slice(0, eq), jsonOrText(part.slice(eq + 1))];
+    }),
+  );
 }
 
 /** An existing folder or regular file, resolved; `label` names it in errors (e.g. '--data', 'image'). */
@@ -242,14 +242,12 @@ const COMMANDS: Record<string, Command> = {
         console.log(`ossify: no --data given: training on the bundled sample (${options.data}), small and fast`);
       await init();
       const bar = progressBar();
-      const compiled = watchCompiles(bar);
       const r = await train(options, {
-        log: (s) => bar.log(s),
+        log: bar.log,
         // Epoch 1 compiles the model's kernels (training and validation): say what that took.
-        progress: (p) => (p.epoch > 1 ? void compiled().then(() => bar.update(p)) : bar.update(p)),
+        progress: (p) => (p.epoch > 1 ? void bar.compiled().then(() => bar.update(p)) : bar.update(p)),
       });
-      await compiled();
-      bar.done();
+      await bar.done();
       if (r.final) {
         const m = r.final.metrics;
         console.log(
@@ -287,7 +285,7 @@ const COMMANDS: Record<string, Command> = {
       const { evaluate, metricsJson } = await import('./train/trainer.js');
       const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
       await init();
-      const compiled = watchCompiles(progressBar());
+      const bar = progressBar();
       const model = await loadModel(v.checkpoint as string);
       const ds = await readFracAtlas(v.data as string, { verify: 'markers' });
       console.log(formatDatasetSummary(ds.summary));
@@ -296,7 +294,7 @@ const COMMANDS: Record<string, Command> = {
       const recs = chosen === 'all' ? ds.records : ds.split(chosen);
       if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${v.data}`);
       const r = await evaluate(model, recs, v as { batchSize: number; workers?: number });
-      await compiled();
+      await bar.done();
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;
       const f = (v: number): string => v.toFixed(4);
@@ -428,9 +426,8 @@ const COMMANDS: Record<string, Command> = {
         return;
       }
       if (positionals.length) throw new UsageError(`unexpected '${positionals[0]}'; the only subcommand is 'report'`);
-      if (typeof v.grid !== 'string') {
+      if (typeof v.grid !== 'string')
         throw new UsageError('--grid is required (seed-table, seed-table-cpu, smoke or a JSON file)');
-      }
       if (typeof v.out !== 'string') throw new UsageError('--out SWEEP is required');
       const { loadGrid, planSweep, BUILTIN_GRIDS } = await import('./train/grid.js');
       if (!BUILTIN_GRIDS[v.grid] && !existsSync(resolve(v.grid))) {
@@ -440,9 +437,8 @@ const COMMANDS: Record<string, Command> = {
       if (v.data === undefined) throw new UsageError('--data DIR is required');
       const options = v as unknown as SweepOptions;
       const { shard, set, only } = options;
-      if (v.capEpochs && !v.maxMinutes) {
+      if (v.capEpochs && !v.maxMinutes)
         throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
-      }
       const plan = planSweep(loadGrid(v.grid), { weightsDir: v.weightsDir as string | undefined, set });
       const { sweep, selectRuns, checkSweepFolder } = await import('./train/sweep.js');
       const selected = selectRuns(plan, shard, only);
@@ -458,10 +454,8 @@ const COMMANDS: Record<string, Command> = {
       }
       await init();
       const bar = progressBar();
-      const compiled = watchCompiles(bar);
-      const r = await sweep(options, { log: (s) => bar.log(s), progress: (p) => bar.update(p) });
-      await compiled();
-      bar.done();
+      const r = await sweep(options, { log: bar.log, progress: bar.update });
+      await bar.done();
       const left = r.pending.length ? `, ${r.pending.length} pending (rerun to continue)` : '';
       console.log(`\nsweep ${r.plan.grid.name}: ${r.done.length} run(s) done, ${r.skipped.length} skipped${left}`);
       console.log(`report: ${r.report.markdown} (${r.report.json}, ${r.report.svg})`);
@@ -511,7 +505,7 @@ function mainHelp(): string {
   ].join('\n');
 }
 
-/** A one-line progress bar on a TTY, a line every 10 s otherwise. */
+/** A one-line progress bar on a TTY, a line every 10 s otherwise; it shows what {@link watchCompiles} says too. */
 function progressBar() {
   const tty = process.stdout.isTTY;
   let last = 0;
@@ -526,8 +520,15 @@ function progressBar() {
       console.log(text);
     }
   };
+  const log = (s: string): void => {
+    status(null);
+    console.log(s);
+  };
+  /** Stops watching the compiles and prints "compiled N kernels in T s" (the first call only). */
+  const compiled = watchCompiles({ status, log });
   return {
-    status,
+    log,
+    compiled,
     update(p: TrainProgress) {
       const w = 24;
       const done = Math.max(0, Math.min(w, Math.round(((p.step + 1) / p.steps) * w)));
@@ -537,11 +538,9 @@ function progressBar() {
         ` ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
       status(line, p.step + 1 >= p.steps);
     },
-    log(s: string) {
-      status(null);
-      console.log(s);
-    },
-    done() {
+    /** The compile line, then the end of the bar's line. */
+    async done() {
+      await compiled();
       if (tty && shown) process.stdout.write('\n');
       shown = false;
     },

@@ -22,13 +22,12 @@ export function hashSeed(seed: number, key: string): number {
 
 /**
  * Keras's fans: a 2-D kernel [in, out] has fan_in = in, fan_out = out; a conv kernel
- * [..spatial, in, out] multiplies both by the receptive field size; a 1-D shape uses its length.
+ * [..spatial, in, out] multiplies both by the receptive field size; a 1-D shape uses its length, a scalar 1.
  */
 export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
-  if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
   const receptive = shape.slice(0, -2).reduce((p, d) => p * d, 1);
-  return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };
+  const out = shape.at(-1) ?? 1;
+  return { fanIn: (shape.at(-2) ?? out) * receptive, fanOut: out * receptive };
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import { MODEL_CATALOG, MODELS, type ModelName } from '../models/catalog.js';
-import type { TrainOptions } from './trainer.js';
+import type { PlateauOptions } from './plateau.js';
 import type { NumberRange } from '../validate.js';
 
 export { MODELS, type ModelName };
@@ -48,25 +48,38 @@ export const TRAIN_RANGES = {
   workers: COUNT_OR_0,
 } satisfies Record<string, NumberRange>;
 
-/** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
-export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {
-  model: 'inceptionv3',
+type Choice<K extends keyof typeof CHOICES> = (typeof CHOICES)[K][number];
+
+/** The training options that have a default, at the reference study's recipe (InceptionV3 + 3 BAM, Adam 1e-3). */
+export const TRAIN_DEFAULTS = {
+  model: 'inceptionv3' as ModelName,
+  /** Three BAM modules at the backbone's stage ends. */
   bam: true,
-  bamCombine: 'sum',
+  /** BAM combine: 'sum' (paper) or 'product' (official code). */
+  bamCombine: 'sum' as Choice<'bamCombine'>,
   imageSize: 299,
+  /** Channel width multiplier (1 = the Keras architecture). */
   width: 1,
   dropout: 0,
   epochs: 100,
   batchSize: 32,
   lr: 1e-3,
   seed: 0,
-  classWeights: 'none',
+  /** 'balanced' weights the loss by n / (2 n_c) (scikit-learn's rule). */
+  classWeights: 'none' as Choice<'classWeights'>,
+  /** Balanced sampling (half of each class per epoch) instead of plain shuffling. */
   balancedSampling: false,
   augment: true,
-  plateau: {},
+  /** ReduceLROnPlateau options (Keras defaults: factor 0.1, patience 10, min_delta 1e-4). */
+  plateau: {} as Partial<PlateauOptions>,
+  /** Stop after this many epochs without val-loss improvement (0: never). */
   earlyStopping: 0,
+  /** Cap batches per epoch (smoke tests); 0 = no cap. */
   maxBatches: 0,
+  /** Stop after the epoch that crosses this many minutes of this invocation (0 = no limit); rerun to continue. */
   maxMinutes: 0,
+  /** Write report.md at the end. */
   report: true,
-  monitor: 'val_loss',
+  /** What picks the best checkpoint and drives the schedules: 'val_loss' (the study's) or 'val_auc' (for imbalance). */
+  monitor: 'val_loss' as Choice<'monitor'>,
 };

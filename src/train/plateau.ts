@@ -6,45 +6,32 @@
  * @module
  */
 
-/** Options of {@link reduceLROnPlateau}. */
-export interface PlateauOptions {
+/** Options of {@link reduceLROnPlateau} with Keras's defaults (monitor val_loss). */
+export const KERAS_PLATEAU_DEFAULTS = {
   /** Multiply the rate by this on a plateau (must be < 1). */
-  factor: number;
-  /** Epochs without improvement before reducing. */
-  patience: number;
-  /** Absolute improvement that counts: `value < best - minDelta`. */
-  minDelta: number;
-  /** Epochs to wait after a reduction before counting again. */
-  cooldown: number;
-  /** Lower bound of the rate. */
-  minLr: number;
-}
-
-/** Keras's defaults (monitor val_loss). */
-export const KERAS_PLATEAU_DEFAULTS: PlateauOptions = {
   factor: 0.1,
+  /** Epochs without improvement before reducing. */
   patience: 10,
+  /** Absolute improvement that counts: `value < best - minDelta`. */
   minDelta: 1e-4,
+  /** Epochs to wait after a reduction before counting again. */
   cooldown: 0,
+  /** Lower bound of the rate. */
   minLr: 0,
 };
 
-/** What {@link reduceLROnPlateau} keeps between epochs. */
-export interface PlateauState {
-  /** Best value so far (Infinity before the first epoch). */
+/** Options of {@link reduceLROnPlateau}. */
+export type PlateauOptions = typeof KERAS_PLATEAU_DEFAULTS;
+
+/** What {@link earlyStopping} keeps between epochs: the best value so far (Infinity at first), epochs since. */
+export interface EarlyStoppingState {
   best: number;
-  /** Epochs since the last improvement. */
   wait: number;
-  /** Cooldown epochs left. */
-  cooldownCounter: number;
 }
 
-/** What {@link earlyStopping} keeps between epochs. */
-export interface EarlyStoppingState {
-  /** Best value so far (Infinity before the first epoch). */
-  best: number;
-  /** Epochs since the last improvement. */
-  wait: number;
+/** What {@link reduceLROnPlateau} keeps between epochs: {@link EarlyStoppingState} and the cooldown epochs left. */
+export interface PlateauState extends EarlyStoppingState {
+  cooldownCounter: number;
 }
 
 /**

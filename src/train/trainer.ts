@@ -13,56 +13,26 @@ import { buildModel, MODEL_CATALOG, MODELS, type Model, type ModelConfig } from 
 import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
-import { reduceLROnPlateau, earlyStopping, type PlateauOptions, type PlateauState } from './plateau.js';
+import { reduceLROnPlateau, earlyStopping, type PlateauState } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
 import { backboneOf, evalBatch, loadCheckpointWeights, loadModel, trainStep } from './steps.js';
 import { ensureFolder, removeRunTemps, optionChanges } from './run-folder.js';
 import { TRAIN_DEFAULTS, type ModelName } from './options.js';
 
-/** Everything a training run needs; {@link TRAIN_DEFAULTS} follows the reference study. */
-export interface TrainOptions {
+/** Everything a training run needs: the options of {@link TRAIN_DEFAULTS} and these. */
+export type TrainOptions = typeof TRAIN_DEFAULTS & {
   /** FracAtlas folder (dataset.csv + images/...; splits/*.csv used when present). */
   data: string;
   /** Run folder (created; a rerun with the same folder resumes). */
   out: string;
-  model: ModelName;
-  /** Three BAM modules at the backbone's stage ends. */
-  bam: boolean;
-  /** BAM combine: 'sum' (paper) or 'product' (official code). */
-  bamCombine: 'sum' | 'product';
-  imageSize: number;
-  /** Channel width multiplier (1 = the Keras architecture). */
-  width: number;
-  dropout: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  /** 'balanced' weights the loss by n / (2 n_c) (scikit-learn's rule). */
-  classWeights: 'none' | 'balanced';
-  /** Balanced sampling (half of each class per epoch) instead of plain shuffling. */
-  balancedSampling: boolean;
-  augment: boolean;
-  /** ReduceLROnPlateau options (Keras defaults: factor 0.1, patience 10, min_delta 1e-4). */
-  plateau: Partial<PlateauOptions>;
-  /** Stop after this many epochs without val-loss improvement (0: never). */
-  earlyStopping: number;
   /** Decode workers (default: min(4, cores)). */
   workers?: number;
-  /** Cap batches per epoch (smoke tests); 0 = no cap. */
-  maxBatches: number;
-  /** Stop after the epoch that crosses this many minutes of this invocation (0 = no limit); rerun to continue. */
-  maxMinutes: number;
-  /** Write report.md at the end. */
-  report: boolean;
   /** Initial weights for a fresh run (Keras .h5, ossify checkpoint or PyTorch safetensors); ignored on resume. */
   initWeights?: string;
   /** Start from `initWeights` even when they fill under half of the model's tensors (default: refuse). */
   allowPartialInit?: boolean;
-  /** What picks the best checkpoint and drives the schedules: 'val_loss' (the study's) or 'val_auc' (for imbalance). */
-  monitor: 'val_loss' | 'val_auc';
-}
+};
 
 export { TRAIN_DEFAULTS };
 
