@@ -15,7 +15,8 @@ export type { AugmentOptions, AugmentParams } from './data/images.js';
 export { BatchLoader, classWeights, type LoaderOptions, type Batch } from './data/loader.js';
 export type { EpochDataStats, LoadFailure, DecodeMode } from './data/loader.js';
 // Training, evaluation, prediction and reports
-export { train, evaluate, DivergedError, TRAIN_DEFAULTS } from './train/trainer.js';
+export { train, evaluate, DivergedError } from './train/trainer.js';
+export { TRAIN_DEFAULTS } from './train/options.js';
 export type { TrainOptions, TrainHooks, TrainResult, EvalResult, EpochLog } from './train/trainer.js';
 export { loadModel } from './train/steps.js';
 export { predictImages, type Prediction } from './train/predict.js';

@@ -10,10 +10,10 @@ import { join, resolve } from 'node:path';
 import { runtime } from '../gpu/runtime.js';
 import { Adam } from '../optim/optimizers.js';
 import { buildModel, MODEL_CATALOG, MODELS, type Model, type ModelConfig } from '../models/index.js';
-import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
+import { readFracAtlas, formatDatasetSummary, type FracRecord } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
-import { reduceLROnPlateau, earlyStopping, type PlateauState } from './plateau.js';
+import { reduceLROnPlateau, earlyStopping, type PlateauState, type EarlyStoppingState } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
 import { backboneOf, evalBatch, loadCheckpointWeights, loadModel, trainStep } from './steps.js';
@@ -33,8 +33,6 @@ export type TrainOptions = typeof TRAIN_DEFAULTS & {
   /** Start from `initWeights` even when they fill under half of the model's tensors (default: refuse). */
   allowPartialInit?: boolean;
 };
-
-export { TRAIN_DEFAULTS };
 
 /** One line of log.jsonl. */
 export interface EpochLog {
@@ -193,7 +191,7 @@ interface TrainerState {
   bestScore: number;
   bestEpoch: number;
   plateau: PlateauState;
-  early: { best: number; wait: number };
+  early: EarlyStoppingState;
   optimizerIterations: number;
 }
 
@@ -236,7 +234,7 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   const stale = await removeRunTemps(out);
   if (stale.length) log(`ossify: removed ${stale.length} temp file(s) of an interrupted write: ${stale.join(', ')}`);
 
-  const ds: FracAtlasDataset = await readFracAtlas(o.data, { verify: 'markers' });
+  const ds = await readFracAtlas(o.data, { verify: 'markers' });
   log(formatDatasetSummary(ds.summary));
   const trainRecs = ds.split('train');
   const valRecs = ds.split('val');
