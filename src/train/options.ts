@@ -48,15 +48,13 @@ export const TRAIN_RANGES = {
   workers: COUNT_OR_0,
 } satisfies Record<string, NumberRange>;
 
-type Choice<K extends keyof typeof CHOICES> = (typeof CHOICES)[K][number];
-
 /** The training options that have a default, at the reference study's recipe (InceptionV3 + 3 BAM, Adam 1e-3). */
 export const TRAIN_DEFAULTS = {
   model: 'inceptionv3' as ModelName,
   /** Three BAM modules at the backbone's stage ends. */
   bam: true,
   /** BAM combine: 'sum' (paper) or 'product' (official code). */
-  bamCombine: 'sum' as Choice<'bamCombine'>,
+  bamCombine: 'sum' as 'sum' | 'product',
   imageSize: 299,
   /** Channel width multiplier (1 = the Keras architecture). */
   width: 1,
@@ -66,7 +64,7 @@ export const TRAIN_DEFAULTS = {
   lr: 1e-3,
   seed: 0,
   /** 'balanced' weights the loss by n / (2 n_c) (scikit-learn's rule). */
-  classWeights: 'none' as Choice<'classWeights'>,
+  classWeights: 'none' as 'none' | 'balanced',
   /** Balanced sampling (half of each class per epoch) instead of plain shuffling. */
   balancedSampling: false,
   augment: true,
@@ -81,5 +79,5 @@ export const TRAIN_DEFAULTS = {
   /** Write report.md at the end. */
   report: true,
   /** What picks the best checkpoint and drives the schedules: 'val_loss' (the study's) or 'val_auc' (for imbalance). */
-  monitor: 'val_loss' as Choice<'monitor'>,
+  monitor: 'val_loss' as 'val_loss' | 'val_auc',
 };

@@ -6,31 +6,40 @@
  * @module
  */
 
-/** Options of {@link reduceLROnPlateau} with Keras's defaults (monitor val_loss). */
-export const KERAS_PLATEAU_DEFAULTS = {
+/** Options of {@link reduceLROnPlateau}. */
+export interface PlateauOptions {
   /** Multiply the rate by this on a plateau (must be < 1). */
-  factor: 0.1,
+  factor: number;
   /** Epochs without improvement before reducing. */
-  patience: 10,
+  patience: number;
   /** Absolute improvement that counts: `value < best - minDelta`. */
-  minDelta: 1e-4,
+  minDelta: number;
   /** Epochs to wait after a reduction before counting again. */
-  cooldown: 0,
+  cooldown: number;
   /** Lower bound of the rate. */
+  minLr: number;
+}
+
+/** Keras's defaults (monitor val_loss). */
+export const KERAS_PLATEAU_DEFAULTS: PlateauOptions = {
+  factor: 0.1,
+  patience: 10,
+  minDelta: 1e-4,
+  cooldown: 0,
   minLr: 0,
 };
 
-/** Options of {@link reduceLROnPlateau}. */
-export type PlateauOptions = typeof KERAS_PLATEAU_DEFAULTS;
-
-/** What {@link earlyStopping} keeps between epochs: the best value so far (Infinity at first), epochs since. */
+/** What {@link earlyStopping} keeps between epochs. */
 export interface EarlyStoppingState {
+  /** Best value so far (Infinity before the first epoch). */
   best: number;
+  /** Epochs since the last improvement. */
   wait: number;
 }
 
-/** What {@link reduceLROnPlateau} keeps between epochs: {@link EarlyStoppingState} and the cooldown epochs left. */
+/** What {@link reduceLROnPlateau} keeps between epochs. */
 export interface PlateauState extends EarlyStoppingState {
+  /** Cooldown epochs left. */
   cooldownCounter: number;
 }
 
