@@ -1,7 +1,6 @@
 /**
- * What the command line says about kernel compilation: on a CPU adapter a first run on a fresh
- * machine waits minutes for it (later runs are served from the driver's cache), so the CLI says so
- * while it happens, and prints the total once.
+ * What the CLI says about kernel compilation: on a CPU adapter a first run on a fresh machine waits minutes
+ * for it (later runs are served from the driver's cache), so the CLI says so while it happens.
  */
 import { runtime, type CompileStats } from './gpu/runtime.js';
 
@@ -15,9 +14,8 @@ interface CompileSink {
 const NOTICE_AFTER_S = 2;
 
 /**
- * Watch kernels as they are first dispatched and, once creating them has taken over
- * {@link NOTICE_AFTER_S} seconds, show their count and the time so far. Returns a function that stops
- * watching and prints "compiled N kernels in T s" (once: later calls print nothing).
+ * Watch kernels as they are first dispatched; past {@link NOTICE_AFTER_S} seconds of it, show their count and
+ * the time so far. Returns a function that stops and prints "compiled N kernels in T s" (the first call only).
  */
 export function watchCompiles(sink: CompileSink): () => Promise<void> {
   const rt = runtime();

@@ -21,14 +21,15 @@ import {
   modelName,
   CHOICES,
   TRAIN_RANGES as R,
+  TRAIN_DEFAULTS as D,
   type ModelName,
 } from './train/options.js';
 
 /**
- * How an option's value is read: text (the default), a flag that takes none, a number in a range,
- * one of some words, a model name, or an existing folder or file.
+ * How an option's value is read: text (the default), a flag, a number in a range, one of some words, a model
+ * name, an existing folder or file, or a reader of its own (a UsageError for a value it refuses).
  */
-type Kind = 'text' | 'flag' | 'model' | 'dir' | 'file' | NumberRange | readonly string[];
+type Kind = 'text' | 'flag' | 'model' | 'dir' | 'file' | NumberRange | readonly string[] | ((v: string) => unknown);
 
 interface Option {
   help: string;
@@ -39,8 +40,8 @@ interface Option {
   default?: number | string;
 }
 
-/** Option values by camelCase name (`--batch-size` gives `batchSize`), numbers as numbers. */
-type Values = Record<string, string | number | boolean | undefined>;
+/** Option values by camelCase name (`--batch-size` gives `batchSize`), as their kinds read them. */
+type Values = Record<string, unknown>;
 
 interface Command {
   summary: string;
@@ -75,20 +76,20 @@ const items = (v: string): string[] => v.split(',').flatMap((x) => x.trim() || [
  * text otherwise (`model=densenet121`, `imageSize=default`).
  */
 function setOpt(v: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const part of items(v)) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
-    const text = part.slice(eq + 1);
-    let value: unknown = text;
+  const jsonOrText = (text: string): unknown => {
     try {
-      value = JSON.parse(text);
+      return JSON.parse(text);
     } catch {
-      // a word: kept as text
+      return text;
     }
-    out[part.slice(0, eq)] = value;
-  }
-  return out;
+  };
+  return Object.fromEntries(
+    items(v).map((part) => {
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--set: '${part}' is not KEY=VALUE (e.g. --set epochs=1,maxBatches=2)`);
+      return [part.slice(0, eq), jsonOrText(part.slice(eq + 1))];
+    }),
+  );
 }
 
 /** An existing folder or regular file, resolved; `label` names it in errors (e.g. '--data', 'image'). */
@@ -106,14 +107,23 @@ function existing(v: string, label: string, want: 'file' | 'folder'): string {
   return fail(`is a folder, not a file${existsSync(best) ? ` (did you mean ${best}?)` : ''}`);
 }
 
+/** `--shard I/N`: every N-th run of the grid from the I-th. */
+function shardOpt(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || +m[1] < 1 || +m[1] > +m[2])
+    throw new UsageError(`--shard: '${v}' is not valid; give I/N with 1 <= I <= N, e.g. 1/2`);
+  return { index: +m[1], count: +m[2] };
+}
+
 /** One option's value as its kind reads it; a UsageError saying what is accepted otherwise. */
-function readOption(name: string, v: string, is: Kind): string | number {
+function readOption(name: string, v: string, is: Kind): unknown {
   const fail = (want: string): never => {
     throw new UsageError(`--${name}: '${v}' is not valid; give ${want}`);
   };
   if (is === 'dir' || is === 'file') return existing(v, `--${name}`, is === 'dir' ? 'folder' : 'file');
   if (is === 'model') return modelName(v) ?? fail(`a model: ${MODELS.join(', ')}`);
   if (typeof is === 'string') return v;
+  if (typeof is === 'function') return is(v);
   const value = 'length' in is || v.trim() === '' ? v : Number(v);
   const want = optionProblem(value, is);
   return want ? fail(want) : value;
@@ -123,9 +133,8 @@ function readOption(name: string, v: string, is: Kind): string | number {
 const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
 
 /**
- * Parse a command's arguments and read every option by its kind. parseArgs reads `--lr -1` as an
- * option missing its value followed by another option, so a negative number after a value option is
- * joined to it first (`--lr=-1`): negative values get the same range errors however they are written.
+ * Parse a command's arguments and read every option by its kind. parseArgs reads `--lr -1` as two options,
+ * so a negative number after a value option is joined to it first (`--lr=-1`) to get the range error.
  */
 function parse(c: Command, args: readonly string[]): { values: Values; positionals: string[] } {
   const config: NonNullable<ParseArgsConfig['options']> = {};
@@ -157,6 +166,9 @@ function parse(c: Command, args: readonly string[]): { values: Values; positiona
   return { values, positionals: parsed.positionals };
 }
 
+/** What `ossify train` sets without --data, so that the bundled sample trains small and fast. */
+const SAMPLE = { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25, plateau: { patience: 3 } };
+
 /** The splits `eval` takes; auto (the default): test when the folder has one, else val. */
 const SPLITS = ['auto', 'test', 'val', 'train', 'all'] as const;
 
@@ -169,20 +181,20 @@ const COMMANDS: Record<string, Command> = {
     options: {
       data: { help: 'FracAtlas folder (default: the bundled 48-image sample, small and fast)', is: 'dir' },
       out: { help: 'run folder (config, log, checkpoints, report); rerunning resumes. Default runs/<model>' },
-      model: { help: `${MODELS.join(', ')} (default inceptionv3)`, is: 'model' },
+      model: { help: `${MODELS.join(', ')} (default ${D.model})`, is: 'model' },
       bam: { help: 'add 3 BAM modules (default on; --no-bam for none)', is: 'flag' },
       'no-bam': { help: 'no BAM modules', is: 'flag' },
       'bam-combine': { help: "sum (the paper's, default) or product (the official code's)", is: CHOICES.bamCombine },
-      epochs: { help: 'epochs (default 100; sample: 6)', is: R.epochs },
-      'batch-size': { help: 'batch size (default 32; sample: 8)', is: R.batchSize },
+      epochs: { help: `epochs (default ${D.epochs}; sample: ${SAMPLE.epochs})`, is: R.epochs },
+      'batch-size': { help: `batch size (default ${D.batchSize}; sample: ${SAMPLE.batchSize})`, is: R.batchSize },
       lr: { help: 'Adam learning rate (default 1e-3)', is: R.lr },
       'image-size': {
-        help: `${IMAGE_SIZE_HELP} (default: the model's, e.g. 299 InceptionV3; sample: 75)`,
+        help: `${IMAGE_SIZE_HELP} (default: the model's, e.g. 299 InceptionV3; sample: ${SAMPLE.imageSize})`,
         is: IMAGE_SIZE,
       },
-      width: { help: 'channel width multiplier (default 1; sample: 0.25)', is: R.width },
-      dropout: { help: 'dropout before the classifier (default 0)', is: R.dropout },
-      seed: { help: 'seed for initialisation, shuffling and augmentation (default 0)', is: R.seed },
+      width: { help: `channel width multiplier (default ${D.width}; sample: ${SAMPLE.width})`, is: R.width },
+      dropout: { help: `dropout before the classifier (default ${D.dropout})`, is: R.dropout },
+      seed: { help: `seed for initialisation, shuffling and augmentation (default ${D.seed})`, is: R.seed },
       'class-weights': { help: 'none (default) or balanced (n / (2 n_c))', is: CHOICES.classWeights },
       'balanced-sampling': { help: 'draw half of each class per epoch', is: 'flag' },
       'no-augment': { help: 'turn off augmentation (flip, rotation, zoom, brightness/contrast)', is: 'flag' },
@@ -209,15 +221,14 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(v) {
       const { train } = await import('./train/trainer.js');
-      const { data, out, model = 'inceptionv3', noBam, noAugment, noReport, patience, ...rest } = v;
+      const { data, out, model = D.model, noBam, noAugment, noReport, patience, ...rest } = v;
       const sample = data === undefined;
       const m = model as ModelName;
-      const small = sample ? { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25 } : {};
       // Every option is checked (parse) before anything is printed or the GPU is started; the trainer's
       // defaults (TRAIN_DEFAULTS) fill those not given.
       const options = {
         imageSize: MODEL_SIZES[m].inputSize,
-        ...small,
+        ...(sample ? SAMPLE : {}),
         ...(rest as Partial<TrainOptions>),
         data: sample ? bundledSample() : (data as string),
         out: resolve((out as string | undefined) ?? join('runs', sample ? `sample-${m}` : m)),
@@ -225,20 +236,18 @@ const COMMANDS: Record<string, Command> = {
         bam: !noBam,
         augment: !noAugment,
         report: !noReport,
-        plateau: { patience: (patience as number | undefined) ?? (sample ? 3 : 10) },
+        plateau: { patience: (patience as number | undefined) ?? (sample ? SAMPLE.plateau.patience : 10) },
       } as TrainOptions;
       if (sample)
         console.log(`ossify: no --data given: training on the bundled sample (${options.data}), small and fast`);
       await init();
       const bar = progressBar();
-      const compiled = watchCompiles(bar);
       const r = await train(options, {
-        log: (s) => bar.log(s),
+        log: bar.log,
         // Epoch 1 compiles the model's kernels (training and validation): say what that took.
-        progress: (p) => (p.epoch > 1 ? void compiled().then(() => bar.update(p)) : bar.update(p)),
+        progress: (p) => (p.epoch > 1 ? void bar.compiled().then(() => bar.update(p)) : bar.update(p)),
       });
-      await compiled();
-      bar.done();
+      await bar.done();
       if (r.final) {
         const m = r.final.metrics;
         console.log(
@@ -272,11 +281,11 @@ const COMMANDS: Record<string, Command> = {
       // The --json folder before the evaluation: a missing one is created, a file in the way is said now.
       const json = typeof v.json === 'string' ? resolve(v.json) : null;
       if (json) await ensureFolder(dirname(json), 'folder of --json');
-      const { loadModel } = await import('./train/load.js');
+      const { loadModel } = await import('./train/steps.js');
       const { evaluate, metricsJson } = await import('./train/trainer.js');
       const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
       await init();
-      const compiled = watchCompiles(progressBar());
+      const bar = progressBar();
       const model = await loadModel(v.checkpoint as string);
       const ds = await readFracAtlas(v.data as string, { verify: 'markers' });
       console.log(formatDatasetSummary(ds.summary));
@@ -284,11 +293,8 @@ const COMMANDS: Record<string, Command> = {
       const chosen = split === 'auto' ? (ds.split('test').length ? 'test' : 'val') : split;
       const recs = chosen === 'all' ? ds.records : ds.split(chosen);
       if (!recs.length) throw new UsageError(`--split ${chosen}: no images in that split of ${v.data}`);
-      const r = await evaluate(model, recs, {
-        batchSize: v.batchSize as number,
-        workers: v.workers as number | undefined,
-      });
-      await compiled();
+      const r = await evaluate(model, recs, v as { batchSize: number; workers?: number });
+      await bar.done();
       const m = r.metrics;
       const [[tn, fp], [fn, tp]] = m.confusion;
       const f = (v: number): string => v.toFixed(4);
@@ -388,9 +394,15 @@ const COMMANDS: Record<string, Command> = {
       out: { help: 'sweep folder: runs/NAME/ per run, report.md, report.json, intervals.svg. Rerunning continues' },
       'test-data': { help: "test on every image of this folder (default: the data's test, else val split)", is: 'dir' },
       'weights-dir': { help: "folder of the backbones' ImageNet weights (rows without theirs are skipped)", is: 'dir' },
-      shard: { help: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it' },
-      set: { help: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)' },
-      only: { help: 'run only these runs (names from --list; * matches anything)' },
+      shard: {
+        help: 'run every N-th run of the grid from the I-th (1-based), so that N machines split it',
+        is: shardOpt,
+      },
+      set: {
+        help: 'options for every run, e.g. epochs=1,maxBatches=2 (grid option names; not an axis of the grid)',
+        is: setOpt,
+      },
+      only: { help: 'run only these runs (names from --list; * matches anything)', is: items },
       'max-minutes': { help: 'time budget: no epoch starts that would end past it; rerun to go on', is: R.maxMinutes },
       'cap-epochs': {
         help: 'with --max-minutes: test a run the budget cuts short as it is (said in the report)',
@@ -414,9 +426,8 @@ const COMMANDS: Record<string, Command> = {
         return;
       }
       if (positionals.length) throw new UsageError(`unexpected '${positionals[0]}'; the only subcommand is 'report'`);
-      if (typeof v.grid !== 'string') {
+      if (typeof v.grid !== 'string')
         throw new UsageError('--grid is required (seed-table, seed-table-cpu, smoke or a JSON file)');
-      }
       if (typeof v.out !== 'string') throw new UsageError('--out SWEEP is required');
       const { loadGrid, planSweep, BUILTIN_GRIDS } = await import('./train/grid.js');
       if (!BUILTIN_GRIDS[v.grid] && !existsSync(resolve(v.grid))) {
@@ -424,19 +435,10 @@ const COMMANDS: Record<string, Command> = {
         throw new UsageError(`--grid: '${v.grid}' is neither a built-in grid (${names}) nor a file`);
       }
       if (v.data === undefined) throw new UsageError('--data DIR is required');
-      let shard: { index: number; count: number } | undefined;
-      if (v.shard !== undefined) {
-        const m = /^(\d+)\/(\d+)$/.exec(String(v.shard));
-        if (!m || +m[1] < 1 || +m[1] > +m[2]) {
-          throw new UsageError(`--shard: '${String(v.shard)}' is not valid; give I/N with 1 <= I <= N, e.g. 1/2`);
-        }
-        shard = { index: +m[1], count: +m[2] };
-      }
-      const set = typeof v.set === 'string' ? setOpt(v.set) : undefined;
-      const only = typeof v.only === 'string' ? items(v.only) : undefined;
-      if (v.capEpochs && !v.maxMinutes) {
+      const options = v as unknown as SweepOptions;
+      const { shard, set, only } = options;
+      if (v.capEpochs && !v.maxMinutes)
         throw new UsageError('--cap-epochs needs --max-minutes M (the budget it caps runs to)');
-      }
       const plan = planSweep(loadGrid(v.grid), { weightsDir: v.weightsDir as string | undefined, set });
       const { sweep, selectRuns, checkSweepFolder } = await import('./train/sweep.js');
       const selected = selectRuns(plan, shard, only);
@@ -452,13 +454,8 @@ const COMMANDS: Record<string, Command> = {
       }
       await init();
       const bar = progressBar();
-      const compiled = watchCompiles(bar);
-      // The values keep their option names (testData, weightsDir, maxMinutes, capEpochs, workers, resamples,
-      // bootstrapSeed); those read above replace their text.
-      const options = { ...v, shard, set, only } as unknown as SweepOptions;
-      const r = await sweep(options, { log: (s) => bar.log(s), progress: (p) => bar.update(p) });
-      await compiled();
-      bar.done();
+      const r = await sweep(options, { log: bar.log, progress: bar.update });
+      await bar.done();
       const left = r.pending.length ? `, ${r.pending.length} pending (rerun to continue)` : '';
       console.log(`\nsweep ${r.plan.grid.name}: ${r.done.length} run(s) done, ${r.skipped.length} skipped${left}`);
       console.log(`report: ${r.report.markdown} (${r.report.json}, ${r.report.svg})`);
@@ -508,7 +505,7 @@ function mainHelp(): string {
   ].join('\n');
 }
 
-/** A one-line progress bar on a TTY, a line every 10 s otherwise. */
+/** A one-line progress bar on a TTY, a line every 10 s otherwise; it shows what {@link watchCompiles} says too. */
 function progressBar() {
   const tty = process.stdout.isTTY;
   let last = 0;
@@ -523,8 +520,15 @@ function progressBar() {
       console.log(text);
     }
   };
+  const log = (s: string): void => {
+    status(null);
+    console.log(s);
+  };
+  /** Stops watching the compiles and prints "compiled N kernels in T s" (the first call only). */
+  const compiled = watchCompiles({ status, log });
   return {
-    status,
+    log,
+    compiled,
     update(p: TrainProgress) {
       const w = 24;
       const done = Math.max(0, Math.min(w, Math.round(((p.step + 1) / p.steps) * w)));
@@ -534,11 +538,9 @@ function progressBar() {
         ` ${p.imagesPerS.toFixed(1)} img/s  ETA ${Math.round(p.etaS)} s`;
       status(line, p.step + 1 >= p.steps);
     },
-    log(s: string) {
-      status(null);
-      console.log(s);
-    },
-    done() {
+    /** The compile line, then the end of the bar's line. */
+    async done() {
+      await compiled();
       if (tty && shown) process.stdout.write('\n');
       shown = false;
     },

@@ -74,9 +74,8 @@ export { importTorchWeights } from './io/torch-import.js';
 export type { TorchImportOptions, TorchImportReport, TorchMatch, TorchPair, TorchMismatch } from './io/torch-import.js';
 // The fracture classifier in a page: pixels, models from checkpoints, prediction, steps, metrics, charts
 export { modelInput, type PixelImage, type Backbone } from './data/pixels.js';
-export { modelFromCheckpoint, backboneOf, describeModel } from './train/load.js';
-export { predictImage, trainStep, evalBatch, DECISION_THRESHOLD, type ImagePrediction } from './train/steps.js';
-export { gradCam } from './train/attention.js';
+export { modelFromCheckpoint, backboneOf, describeModel, gradCam, DECISION_THRESHOLD } from './train/steps.js';
+export { predictImage, trainStep, evalBatch, type ImagePrediction } from './train/steps.js';
 export { binaryMetrics, rocCurve } from './train/metrics.js';
 export type { BinaryMetrics, BaselineMetrics, ClassReport, ConfusionMatrix, RocCurve } from './train/metrics.js';
 export { lineChartSvg, rocSvg, confusionSvg, overlayHeatmap } from './train/charts.js';

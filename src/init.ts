@@ -6,47 +6,7 @@
  * which layers were built, so adding a BAM module does not change the backbone's initial weights.
  */
 
-/** A small, fast, seeded PRNG (mulberry32) with uniform and normal draws. */
-export class Rng {
-  private s: number;
-  private spare: number | null = null;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Uniform in [lo, hi). */
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
-  /** Standard normal (Box-Muller, both values used). */
-  normal(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
-    }
-    let u = this.next();
-    while (u <= 1e-12) u = this.next();
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  /** Normal truncated to two standard deviations (Keras's TruncatedNormal: resample outside). */
-  truncatedNormal(): number {
-    for (;;) {
-      const z = this.normal();
-      if (Math.abs(z) <= 2) return z;
-    }
-  }
-}
+import { makeRng } from './data/rng.js';
 
 /** A 32-bit seed from a base seed and a string key (FNV-1a, then a murmur3 finaliser). */
 export function hashSeed(seed: number, key: string): number {
@@ -62,14 +22,12 @@ export function hashSeed(seed: number, key: string): number {
 
 /**
  * Keras's fans: a 2-D kernel [in, out] has fan_in = in, fan_out = out; a conv kernel
- * [..spatial, in, out] multiplies both by the receptive field size; a 1-D shape uses its length.
+ * [..spatial, in, out] multiplies both by the receptive field size; a 1-D shape uses its length, a scalar 1.
  */
 export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
-  if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
-  if (shape.length === 2) return { fanIn: shape[0], fanOut: shape[1] };
   const receptive = shape.slice(0, -2).reduce((p, d) => p * d, 1);
-  return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };
+  const out = shape.at(-1) ?? 1;
+  return { fanIn: (shape.at(-2) ?? out) * receptive, fanOut: out * receptive };
 }
 
 /**
@@ -113,7 +71,19 @@ export function initValues(init: Initializer, shape: readonly number[], seed: nu
   if (!(init in DRAWN)) throw new Error(`ossify: unknown initializer ${JSON.stringify(init)}`);
   const [dist, scale] = DRAWN[init];
   const s = scale(fanIn, fanOut);
-  const rng = new Rng(seed);
-  for (let i = 0; i < out.length; i++) out[i] = dist === 'uniform' ? rng.uniform(-s, s) : rng.truncatedNormal() * s;
+  const rng = makeRng(seed);
+  if (dist === 'uniform') {
+    for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-s, s);
+    return out;
+  }
+  // Standard normals by Box-Muller (both of a pair, cosine first), those beyond two deviations redrawn.
+  for (let i = 0; i < out.length;) {
+    let u = rng.next();
+    while (u <= 1e-12) u = rng.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    const angle = 2 * Math.PI * rng.next();
+    for (const z of [r * Math.cos(angle), r * Math.sin(angle)])
+      if (Math.abs(z) <= 2 && i < out.length) out[i++] = z * s;
+  }
   return out;
 }

@@ -15,12 +15,13 @@ export type { AugmentOptions, AugmentParams } from './data/images.js';
 export { BatchLoader, classWeights, type LoaderOptions, type Batch } from './data/loader.js';
 export type { EpochDataStats, LoadFailure, DecodeMode } from './data/loader.js';
 // Training, evaluation, prediction and reports
-export { train, evaluate, DivergedError, TRAIN_DEFAULTS } from './train/trainer.js';
+export { train, evaluate, DivergedError } from './train/trainer.js';
+export { TRAIN_DEFAULTS } from './train/options.js';
 export type { TrainOptions, TrainHooks, TrainResult, EvalResult, EpochLog } from './train/trainer.js';
-export { loadModel } from './train/load.js';
+export { loadModel } from './train/steps.js';
 export { predictImages, type Prediction } from './train/predict.js';
-export { ReduceLROnPlateau, EarlyStopping, type PlateauOptions, type PlateauStep } from './train/plateau.js';
-export type { EarlyStoppingOptions, EarlyStoppingStep } from './train/plateau.js';
+export { reduceLROnPlateau, earlyStopping, type PlateauOptions, type PlateauState } from './train/plateau.js';
+export type { EarlyStoppingState } from './train/plateau.js';
 export { writeReport, type ReportInput, type ReportImage, type ReportFiles } from './train/report.js';
 export { bootstrapMetrics, pairedAucDifference, mcnemar, type BootstrapOptions } from './train/metrics.js';
 export type { Interval, MetricIntervals, McNemarResult } from './train/metrics.js';

@@ -1,8 +1,6 @@
 /**
- * Argument checks shared by every public op, layer, optimizer, CLI flag and sweep grid: one place
- * decides what a valid number, choice, pair or axis list is, and every refusal names the argument,
- * the value it got and what would be accepted ("ossify: matmul option splits must be an integer >= 1,
- * got 0"). Values are checked where they enter, before anything is allocated or recorded.
+ * Argument checks of every public op, layer, optimizer, CLI flag and sweep grid, where values enter: a refusal
+ * names the argument, the value and what is accepted ("ossify: matmul option splits must be an integer >= 1, got 0").
  */
 
 /** The allowed range of a numeric argument (always finite): `min`/`max` inclusive, `above`/`below` exclusive. */
@@ -24,10 +22,7 @@ export function showValue(v: unknown): string {
   return s === '[object Object]' ? 'an object' : s;
 }
 
-/**
- * "an integer in [1, 64]", "a finite number > 0", ...; `plain` gives the words of command-line and grid
- * options: "an integer from 32 to 2048", "a number > 0", "a positive integer".
- */
+/** "an integer in [1, 64]", "a finite number > 0"; `plain` (CLI and grids): "an integer from 32 to 2048", ... */
 function describeRange(r: NumberRange, plain = false): string {
   const kind = r.integer ? 'an integer' : plain ? 'a number' : 'a finite number';
   const lo = r.min !== undefined ? `[${r.min}` : r.above !== undefined ? `(${r.above}` : null;
@@ -70,10 +65,7 @@ export function checkChoice<T extends string | boolean>(v: unknown, what: string
   return v as T;
 }
 
-/**
- * What a command-line or grid option's value must be ("a positive integer", 'one of "a", "b", "c"',
- * '"sum" or "product"'), or null when `v` is within `want` (a range, or the allowed values).
- */
+/** What a CLI or grid option's value must be ("a positive integer", '"sum" or "product"'); null when it is. */
 export function optionProblem(v: unknown, want: NumberRange | readonly unknown[]): string | null {
   if (!('length' in want)) return inRange(v, want) ? null : describeRange(want, true);
   if (want.includes(v)) return null;
@@ -97,11 +89,7 @@ export function checkPair(v: unknown, what: string, r: NumberRange): [number, nu
   return [pair[0], pair[1]];
 }
 
-/**
- * The axes of a rank-`rank` tensor that `axes` names (one axis or a list; negative counts from the
- * end; all when undefined), sorted and without repeats. Fractions, NaN and axes outside
- * [-rank, rank) are refused.
- */
+/** The axes `axes` names (one or a list, negative from the end, all when undefined), sorted, without repeats. */
 export function checkAxes(axes: unknown, rank: number, what: string): number[] {
   if (axes === undefined) return [...Array(rank).keys()];
   const list = typeof axes === 'number' ? [axes] : Array.isArray(axes) ? axes : null;
@@ -148,10 +136,7 @@ export function checkSides(v: unknown, what: string): Sides {
   return v;
 }
 
-/**
- * Padding of a convolution or pooling window: 'valid', 'same' (lower case, TensorFlow's rule) or
- * explicit [top, bottom, left, right] non-negative integers.
- */
+/** Padding of a window: 'valid', 'same' (lower case, TensorFlow's rule) or explicit [top, bottom, left, right]. */
 export function checkPadding(v: unknown, what: string): 'valid' | 'same' | Sides {
   if (v === 'valid' || v === 'same' || isSides(v)) return v;
   const lower = typeof v === 'string' ? v.toLowerCase() : '';

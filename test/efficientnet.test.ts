@@ -27,7 +27,7 @@ import {
   type Module,
   type Model,
 } from '../src/index.js';
-import { gradCam } from '../src/train/attention.js';
+import { gradCam } from '../src/train/steps.js';
 import { modelFromOptions } from '../src/train/trainer.js';
 import { conv2dReference, conv2dReferenceGrads, dropoutMaskReference } from '../src/internals.js';
 

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { loadPretrained } from '../src/train/pretrained.js';
-import { gradCam } from '../src/train/attention.js';
+import { gradCam } from '../src/train/steps.js';
 import { allCases } from '../bench/lib/cases.js';
 
 /** Trainable parameters of one BAM in the official layout (NOTES.md formula). */

@@ -1,19 +1,18 @@
 /**
- * What the training options accept: numeric ranges, the models and the named choices, shared by
- * `ossify train`'s flags and sweep grids, so that both check a value the same way and say what is
- * accepted in the same words. No GPU or model code is loaded here.
+ * What the training options accept and their defaults, shared by `ossify train`'s flags and sweep grids
+ * (the same checks, in the same words). No GPU or model code is loaded here.
  * @module
  */
 import { MODEL_CATALOG, MODELS, type ModelName } from '../models/catalog.js';
-
-export { MODELS, type ModelName };
-import type { TrainOptions } from './trainer.js';
+import type { PlateauOptions } from './plateau.js';
 import type { NumberRange } from '../validate.js';
 
+export { MODELS, type ModelName };
+
 /** Input sizes: the backbones need 32 px; past 2048 px one image outgrows any GPU's buffers. */
-export const IMAGE_SIZE: NumberRange = { integer: true, min: 32, max: 2048 };
+export const IMAGE_SIZE = { integer: true, min: 32, max: 2048 } as const satisfies NumberRange;
 /** How help texts describe {@link IMAGE_SIZE}. */
-export const IMAGE_SIZE_HELP = 'square input size, 32 to 2048';
+export const IMAGE_SIZE_HELP = `square input size, ${IMAGE_SIZE.min} to ${IMAGE_SIZE.max}`;
 
 /** Each model's default input size (Keras's) and the smallest input it accepts. */
 export const MODEL_SIZES: Record<ModelName, { readonly inputSize: number; readonly minInput: number }> = MODEL_CATALOG;
@@ -39,7 +38,6 @@ export const TRAIN_RANGES = {
   epochs: COUNT,
   batchSize: COUNT,
   lr: { above: 0 },
-  imageSize: IMAGE_SIZE,
   width: { above: 0 },
   dropout: { min: 0, below: 1 },
   seed: { integer: true },
@@ -50,25 +48,36 @@ export const TRAIN_RANGES = {
   workers: COUNT_OR_0,
 } satisfies Record<string, NumberRange>;
 
-/** The reference study's recipe: InceptionV3 + 3 BAM, Adam 1e-3, batch 32, 100 epochs, 299 px. */
-export const TRAIN_DEFAULTS: Omit<TrainOptions, 'data' | 'out'> = {
-  model: 'inceptionv3',
+/** The training options that have a default, at the reference study's recipe (InceptionV3 + 3 BAM, Adam 1e-3). */
+export const TRAIN_DEFAULTS = {
+  model: 'inceptionv3' as ModelName,
+  /** Three BAM modules at the backbone's stage ends. */
   bam: true,
-  bamCombine: 'sum',
+  /** BAM combine: 'sum' (paper) or 'product' (official code). */
+  bamCombine: 'sum' as 'sum' | 'product',
   imageSize: 299,
+  /** Channel width multiplier (1 = the Keras architecture). */
   width: 1,
   dropout: 0,
   epochs: 100,
   batchSize: 32,
   lr: 1e-3,
   seed: 0,
-  classWeights: 'none',
+  /** 'balanced' weights the loss by n / (2 n_c) (scikit-learn's rule). */
+  classWeights: 'none' as 'none' | 'balanced',
+  /** Balanced sampling (half of each class per epoch) instead of plain shuffling. */
   balancedSampling: false,
   augment: true,
-  plateau: {},
+  /** ReduceLROnPlateau options (Keras defaults: factor 0.1, patience 10, min_delta 1e-4). */
+  plateau: {} as Partial<PlateauOptions>,
+  /** Stop after this many epochs without val-loss improvement (0: never). */
   earlyStopping: 0,
+  /** Cap batches per epoch (smoke tests); 0 = no cap. */
   maxBatches: 0,
+  /** Stop after the epoch that crosses this many minutes of this invocation (0 = no limit); rerun to continue. */
   maxMinutes: 0,
+  /** Write report.md at the end. */
   report: true,
-  monitor: 'val_loss',
+  /** What picks the best checkpoint and drives the schedules: 'val_loss' (the study's) or 'val_auc' (for imbalance). */
+  monitor: 'val_loss' as 'val_loss' | 'val_auc',
 };

@@ -2,9 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { loadImage, ImageDecodeError } from '../data/images.js';
-import { backboneOf, loadModel } from './load.js';
+import { backboneOf, loadModel, predictImage } from './steps.js';
 import { encodePng } from './report.js';
-import { predictImage } from './steps.js';
 import { ensureFolder } from './run-folder.js';
 
 /** One image's prediction. */

@@ -1,8 +1,7 @@
 /**
- * Start training from other weights (transfer learning): a Keras `.h5` / `.weights.h5` file, an
- * ossify checkpoint, or a PyTorch/timm safetensors file. Weights are matched by name or, for PyTorch
- * files whose module names the model lacks, by definition order and shape; the classifier head is
- * skipped when its shape differs. Node only.
+ * Start training from other weights: a Keras `.h5` / `.weights.h5` file, an ossify checkpoint, or a PyTorch/timm
+ * safetensors file, matched by name (PyTorch files: or by definition order and shape); a head of another shape is
+ * skipped. Node only.
  */
 import { loadKerasH5, keras3LayerKeys } from '../io/keras-h5.js';
 import { loadSafetensors } from '../io/safetensors.js';
@@ -14,16 +13,14 @@ import type { Module } from '../layers/module.js';
 import { BAM } from '../layers/bam.js';
 
 /**
- * The share of a model's tensors that initial weights must fill unless a partial load is allowed:
- * ImageNet weights fill all but the head and the BAM modules (over 85 %), while weights of another
- * model (DenseNet121 into InceptionV3, another width) match a handful.
+ * The share of a model's tensors that initial weights must fill unless a partial load is allowed: ImageNet
+ * weights fill over 85 % (all but the head and BAM), another model's (architecture or width) a handful.
  */
 const MIN_INIT_FRACTION = 0.5;
 
 /**
- * Load `path` into `model` where names and shapes allow, print what was loaded, skipped and why, and
- * return the import report. Throws, loading nothing, when under half of the model's tensors match,
- * unless `allowPartial`.
+ * Load `path` into `model` where names and shapes allow and log what was loaded, skipped and why. Throws,
+ * loading nothing, when under half of the model's tensors match, unless `allowPartial`.
  */
 export async function loadPretrained(
   model: Model,

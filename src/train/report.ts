@@ -13,8 +13,7 @@ import type { Model } from '../models/index.js';
 import { rocCurve, type BinaryMetrics, type RocCurve } from './metrics.js';
 import { confusionSvg, fixed, grayOf, lineChartSvg, mdTable, overlayHeatmap, rocSvg } from './charts.js';
 import type { GrayImage, RgbaImage } from './charts.js';
-import { predictImage } from './steps.js';
-import { backboneOf } from './load.js';
+import { backboneOf, predictImage } from './steps.js';
 import type { EpochLog, EvalResult, TrainOptions } from './trainer.js';
 
 /** A validation image with its attention heatmap. */

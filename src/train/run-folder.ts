@@ -1,6 +1,6 @@
 /**
- * The run folder's housekeeping: creating folders with errors that say what is wrong, removing the
- * temp files of killed atomic writes, and naming the options of a rerun that differ. Node only.
+ * Run folder housekeeping: creating folders with errors that say what is wrong, removing the temp files of
+ * killed atomic writes, naming the options of a rerun that differ. Node only.
  * @module
  */
 import { mkdir, stat } from 'node:fs/promises';
@@ -8,9 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { removeStaleTemps } from '../io/safetensors.js';
 
 /**
- * Create `path` and its missing parents one level at a time, with errors that name the path, the
- * problem and the fix (Node's recursive mkdir loops forever under /proc and reports a file in the way
- * as a bare EEXIST). `what` names the folder in messages (e.g. 'run folder').
+ * Create `path` and its missing parents one level at a time, with errors that name the path, the problem and
+ * the fix (Node's recursive mkdir loops forever under /proc and reports a file in the way as a bare EEXIST).
+ * `what` names the folder in messages (e.g. 'run folder').
  */
 export async function ensureFolder(path: string, what = 'folder'): Promise<void> {
   const target = resolve(path);
@@ -19,15 +19,10 @@ export async function ensureFolder(path: string, what = 'folder'): Promise<void>
   };
   const missing: string[] = [];
   for (let p = target; ; p = dirname(p)) {
-    const st = await stat(p).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return null;
-      if (e.code === 'ENOTDIR') return 'not-dir' as const;
-      return fail(`${p}: ${e.message}`);
-    });
-    if (st === 'not-dir') {
-      missing.unshift(p);
-      continue;
-    }
+    // Missing, or under a file (ENOTDIR: the loop reaches that file and says so).
+    const st = await stat(p).catch((e: NodeJS.ErrnoException) =>
+      e.code === 'ENOENT' || e.code === 'ENOTDIR' ? null : fail(`${p}: ${e.message}`),
+    );
     if (st?.isDirectory()) break;
     if (st) fail(`${p} is a file, not a folder; choose another path or move the file away`);
     if (dirname(p) === p) fail('no part of the path exists');
@@ -56,10 +51,7 @@ export async function removeRunTemps(out: string): Promise<string[]> {
   return (await Promise.all(RUN_FILES.map((f) => removeStaleTemps(join(out, f))))).flat();
 }
 
-/**
- * Options that may change when a run is resumed (how long and how it runs, the initial weights of a
- * fresh run); every other one shapes what is trained and must stay as the run started.
- */
+/** Options a resumed run may change (how long and how it runs, a fresh run's initial weights); not the others. */
 const RESUMABLE_OPTIONS = 'epochs maxMinutes workers report out initWeights allowPartialInit'.split(' ');
 
 /** A camelCase option name as its command-line flag (`batchSize` -> `--batch-size`). */
@@ -68,9 +60,9 @@ const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
- * The options of `now` that differ from `before` (a run's recorded ones), other than
- * {@link RESUMABLE_OPTIONS}, as `--flag <in the run> in the run, <now> now` lines; nested options
- * (`plateau.patience`) go by their own key. Keys `before` lacks (an older version's run) are skipped.
+ * The options of `now` that differ from `before` (a run's recorded ones), but {@link RESUMABLE_OPTIONS}, as
+ * `--flag <in the run> in the run, <now> now` lines; nested options (`plateau.patience`) go by their own key.
+ * Keys `before` lacks (an older version's run) are skipped.
  */
 export function optionChanges(before: Record<string, unknown>, now: Record<string, unknown>): string[] {
   const changes: string[] = [];

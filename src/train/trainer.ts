@@ -1,71 +1,38 @@
 /**
- * The FracAtlas trainer: the reference study's recipe (Adam lr 1e-3, batch 32, cross-entropy on 2
- * classes, ReduceLROnPlateau on validation loss, the best checkpoint kept) in a run folder of atomic
- * writes (config.json, log.jsonl, last.safetensors with the optimizer and trainer state, best.safetensors,
- * report.md), so rerunning the command after a kill resumes from the last completed epoch. Given a seed,
- * a run is deterministic on the same adapter. Node only.
+ * The FracAtlas trainer: the reference study's recipe in a run folder of atomic writes (config.json,
+ * log.jsonl, last.safetensors with the optimizer and trainer state, best.safetensors, metrics.json,
+ * report.md), so that a rerun after a kill resumes after the last completed epoch. Given a seed, a run is
+ * deterministic on the same adapter. Node only.
  */
-import { readFile, appendFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { runtime } from '../gpu/runtime.js';
 import { Adam } from '../optim/optimizers.js';
 import { buildModel, MODEL_CATALOG, MODELS, type Model, type ModelConfig } from '../models/index.js';
-import { readFracAtlas, formatDatasetSummary, type FracRecord, type FracAtlasDataset } from '../data/fracatlas.js';
+import { readFracAtlas, formatDatasetSummary, type FracRecord } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
-import { evalBatch, trainStep } from './steps.js';
-import { ReduceLROnPlateau, EarlyStopping, type PlateauOptions } from './plateau.js';
+import { reduceLROnPlateau, earlyStopping, type PlateauState, type EarlyStoppingState } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
-import { backboneOf, loadCheckpointWeights, loadModel } from './load.js';
+import { backboneOf, evalBatch, loadCheckpointWeights, loadModel, trainStep } from './steps.js';
 import { ensureFolder, removeRunTemps, optionChanges } from './run-folder.js';
 import { TRAIN_DEFAULTS, type ModelName } from './options.js';
 
-/** Everything a training run needs; {@link TRAIN_DEFAULTS} follows the reference study. */
-export interface TrainOptions {
+/** Everything a training run needs: the options of {@link TRAIN_DEFAULTS} and these. */
+export type TrainOptions = typeof TRAIN_DEFAULTS & {
   /** FracAtlas folder (dataset.csv + images/...; splits/*.csv used when present). */
   data: string;
   /** Run folder (created; a rerun with the same folder resumes). */
   out: string;
-  model: ModelName;
-  /** Three BAM modules at the backbone's stage ends. */
-  bam: boolean;
-  /** BAM combine: 'sum' (paper) or 'product' (official code). */
-  bamCombine: 'sum' | 'product';
-  imageSize: number;
-  /** Channel width multiplier (1 = the Keras architecture). */
-  width: number;
-  dropout: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  /** 'balanced' weights the loss by n / (2 n_c) (scikit-learn's rule). */
-  classWeights: 'none' | 'balanced';
-  /** Balanced sampling (half of each class per epoch) instead of plain shuffling. */
-  balancedSampling: boolean;
-  augment: boolean;
-  /** ReduceLROnPlateau options (Keras defaults: factor 0.1, patience 10, min_delta 1e-4). */
-  plateau: Partial<PlateauOptions>;
-  /** Stop after this many epochs without val-loss improvement (0: never). */
-  earlyStopping: number;
   /** Decode workers (default: min(4, cores)). */
   workers?: number;
-  /** Cap batches per epoch (smoke tests); 0 = no cap. */
-  maxBatches: number;
-  /** Stop after the epoch that crosses this many minutes of this invocation (0 = no limit); rerun to continue. */
-  maxMinutes: number;
-  /** Write report.md at the end. */
-  report: boolean;
   /** Initial weights for a fresh run (Keras .h5, ossify checkpoint or PyTorch safetensors); ignored on resume. */
   initWeights?: string;
   /** Start from `initWeights` even when they fill under half of the model's tensors (default: refuse). */
   allowPartialInit?: boolean;
-  /** What picks the best checkpoint and drives the schedules: 'val_loss' (the study's) or 'val_auc' (for imbalance). */
-  monitor: 'val_loss' | 'val_auc';
-}
-
-export { TRAIN_DEFAULTS };
+};
 
 /** One line of log.jsonl. */
 export interface EpochLog {
@@ -102,11 +69,7 @@ export interface TrainHooks {
   log?: (line: string) => void;
   /** Called after every step with running figures (for a progress bar). */
   progress?: (p: TrainProgress) => void;
-  /**
-   * Called after each completed epoch but the last (its checkpoint written): a reason returned
-   * stops training there, as `maxMinutes` does, and a rerun continues. Sweeps use it to end a run
-   * before an epoch that would overrun their time budget.
-   */
+  /** After each checkpointed epoch but the last: a reason returned stops there, as `maxMinutes` does. */
   stopAfter?: (entry: EpochLog) => string | undefined;
 }
 
@@ -153,8 +116,6 @@ export function modelFromOptions(
   });
 }
 
-const exists = (p: string): Promise<boolean> => stat(p).then(Boolean, () => false);
-
 /** Why training stopped: the loss or the model's outputs are no longer finite numbers. */
 export class DivergedError extends Error {}
 
@@ -170,19 +131,11 @@ function noImagesError(what: string, total: number, failed: readonly { id: strin
 const weightsOf = async (model: Model): Promise<Map<string, TensorData>> =>
   new Map(Object.entries(await model.stateDict()));
 
-/**
- * Evaluate a model on records: mean cross-entropy, probabilities of the fractured class, metrics.
- * Runs in inference mode (moving BN statistics, no dropout) without recording autograd.
- */
+/** Evaluate a model on records in inference mode: mean cross-entropy, P(fractured) per image, metrics. */
 export async function evaluate(
   model: Model,
   records: readonly FracRecord[],
-  opts: {
-    batchSize: number;
-    workers?: number;
-    maxBatches?: number;
-    onProbs?: (ids: string[], probs: Float32Array) => void;
-  } = { batchSize: 32 },
+  opts: { batchSize: number; workers?: number; maxBatches?: number } = { batchSize: 32 },
 ): Promise<EvalResult> {
   const cfg = model.config;
   const loader = new BatchLoader({
@@ -209,11 +162,9 @@ export async function evaluate(
       lossSum += lv[0] * batch.size;
       p.dispose();
       l.dispose();
-      const fr = Float32Array.from({ length: batch.size }, (_, i) => pr[i * 2 + 1]);
-      probs.push(...fr);
+      for (let i = 0; i < batch.size; i++) probs.push(pr[i * 2 + 1]);
       labels.push(...batch.labels);
       ids.push(...batch.ids);
-      opts.onProbs?.(batch.ids, fr);
     }
   } finally {
     if (wasTraining) model.train();
@@ -239,18 +190,15 @@ interface TrainerState {
   /** The best monitored score, lower is better: val loss or minus val AUC (older checkpoints: bestValLoss). */
   bestScore: number;
   bestEpoch: number;
-  plateau: { best: number; wait: number; cooldownCounter: number };
-  early: { best: number; wait: number; bestEpoch: number };
+  plateau: PlateauState;
+  early: EarlyStoppingState;
   optimizerIterations: number;
 }
 
 /** What the epochs of a run share: its options, data, model, optimizer, schedules and files. */
 type Run = Awaited<ReturnType<typeof startRun>>;
 
-/**
- * Train (or resume) a run. Rerunning with the same `out` continues after the last completed epoch;
- * a finished run returns at once (with its final evaluation redone).
- */
+/** Train a run, or resume the one in `out` after its last completed epoch (a finished one is evaluated again). */
 export async function train(
   options: Partial<TrainOptions> & Pick<TrainOptions, 'data' | 'out'>,
   hooks: TrainHooks = {},
@@ -261,22 +209,16 @@ export async function train(
   const started = performance.now();
   try {
     for (let epoch = first; epoch < o.epochs; epoch++) {
-      const { entry, stop: early } = await trainEpoch(run, epoch);
-      if (early) {
-        log(`ossify: early stopping after epoch ${epoch + 1}`);
-        break;
-      }
-      const stop = epoch + 1 < o.epochs ? hooks.stopAfter?.(entry) : undefined;
-      if (stop) {
-        log(`ossify: stopped after epoch ${epoch + 1}: ${stop}`);
-        break;
-      }
-      if (o.maxMinutes > 0 && performance.now() - started > o.maxMinutes * 60_000 && epoch + 1 < o.epochs) {
-        log(
-          `ossify: --max-minutes ${o.maxMinutes} reached after epoch ${epoch + 1}; rerun the same command to continue`,
-        );
-        break;
-      }
+      const { entry, stop } = await trainEpoch(run, epoch);
+      const more = epoch + 1 < o.epochs;
+      const reason = more && !stop ? hooks.stopAfter?.(entry) : undefined;
+      const overtime = more && o.maxMinutes > 0 && performance.now() - started > o.maxMinutes * 60_000;
+      const after = `after epoch ${epoch + 1}`;
+      if (stop) log(`ossify: early stopping ${after}`);
+      else if (reason) log(`ossify: stopped ${after}: ${reason}`);
+      else if (overtime)
+        log(`ossify: --max-minutes ${o.maxMinutes} reached ${after}; rerun the same command to continue`);
+      if (stop || reason || overtime) break;
     }
   } finally {
     await run.loader.close();
@@ -292,7 +234,7 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   const stale = await removeRunTemps(out);
   if (stale.length) log(`ossify: removed ${stale.length} temp file(s) of an interrupted write: ${stale.join(', ')}`);
 
-  const ds: FracAtlasDataset = await readFracAtlas(o.data, { verify: 'markers' });
+  const ds = await readFracAtlas(o.data, { verify: 'markers' });
   log(formatDatasetSummary(ds.summary));
   const trainRecs = ds.split('train');
   const valRecs = ds.split('val');
@@ -313,14 +255,14 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   const model = modelFromOptions(o);
   const runConfig = { ...o, data: resolve(o.data), out, modelConfig: model.config };
   const opt = new Adam(model.parameters(), { lr: o.lr });
-  const resumed = (await exists(paths.last)) ? await resume(paths.last, runConfig, model, opt, log) : null;
+  const resumed = existsSync(paths.last) ? await resume(paths.last, runConfig, model, opt, log) : null;
   const state: TrainerState = resumed ?? {
     epoch: -1,
     lr: o.lr,
     bestScore: Infinity,
     bestEpoch: -1,
     plateau: { best: Infinity, wait: 0, cooldownCounter: 0 },
-    early: { best: Infinity, wait: 0, bestEpoch: 0 },
+    early: { best: Infinity, wait: 0 },
     optimizerIterations: 0,
   };
   if (!resumed && o.initWeights) {
@@ -329,9 +271,6 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
   }
   await writeFileAtomic(join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
 
-  const plateau = Object.assign(new ReduceLROnPlateau(o.plateau), state.plateau);
-  const early =
-    o.earlyStopping > 0 ? Object.assign(new EarlyStopping({ patience: o.earlyStopping }), state.early) : null;
   const cw = o.classWeights === 'balanced' ? balancedClassWeights(trainRecs) : null;
   if (cw) log(`ossify: class weights (balanced): non-fractured ${cw[0].toFixed(3)}, fractured ${cw[1].toFixed(3)}`);
   const loader = new BatchLoader({
@@ -345,38 +284,17 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
     workers: o.workers,
   });
 
-  const history: EpochLog[] = [];
-  if (!resumed)
-    // a fresh run: drop lines of an earlier attempt killed before its first checkpoint
-    await writeFileAtomic(paths.log, '');
-  else if (await exists(paths.log)) {
-    for (const line of (await readFile(paths.log, 'utf8')).split('\n'))
-      if (line.trim()) history.push(JSON.parse(line) as EpochLog);
-    // Drop lines of an epoch that was logged but not checkpointed (a kill between the two writes).
-    while (history.length && history[history.length - 1].epoch > state.epoch + 1) history.pop();
-    await writeFileAtomic(paths.log, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
-  }
+  // Only the log lines of checkpointed epochs stay: a kill can fall between an epoch's line and its
+  // checkpoint, and a fresh run drops the lines of an attempt killed before its first checkpoint.
+  const logged = resumed ? await readFile(paths.log, 'utf8').catch(() => '') : '';
+  const history = logged
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as EpochLog)
+    .filter((h) => h.epoch <= state.epoch + 1);
+  await writeFileAtomic(paths.log, history.map((h) => JSON.stringify(h) + '\n').join(''));
   model.train();
-  const valOpts = { batchSize: o.batchSize, workers: o.workers, maxBatches: o.maxBatches || undefined };
-  return {
-    o,
-    hooks,
-    log,
-    out,
-    paths,
-    runConfig,
-    trainRecs,
-    valRecs,
-    model,
-    opt,
-    state,
-    plateau,
-    early,
-    cw,
-    loader,
-    history,
-    valOpts,
-  };
+  return { o, hooks, log, out, paths, runConfig, trainRecs, valRecs, model, opt, state, cw, loader, history };
 }
 
 /** Load the last checkpoint into the model and optimizer (in place) and return its trainer state. */
@@ -422,7 +340,7 @@ async function resume(
 
 /** One epoch: steps, validation, schedules, checkpoints and log line; `stop`: early stopping ends the run. */
 async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; stop: boolean }> {
-  const { o, model, opt, loader, cw, plateau, early } = run;
+  const { o, model, opt, loader, cw, state } = run;
   const rt = runtime();
   const t0 = performance.now();
   rt.resetPeak();
@@ -431,8 +349,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
   let lossSum = 0;
   let correct = 0;
   let step = 0;
-  // The previous step's loss and logits are read while the next step is recorded, so the GPU
-  // never waits for the CPU to look at a number.
+  // The previous step's loss and logits are read while the next step is recorded: the GPU never waits for the CPU.
   let pending: Promise<void> | null = null;
   for await (const batch of loader.epoch(epoch)) {
     if (step >= steps) break;
@@ -460,8 +377,8 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
         etaS: ((steps - done) * el) / done,
       });
     });
-    // Awaited at the next step or after the loop; until then a rejection (a diverged loss, a lost
-    // device) must not count as unhandled, which would end the process before the clear error.
+    // Awaited at the next step or after the loop; until then a rejection must not count as unhandled (that
+    // would end the process before the clear error).
     pending.catch(() => {});
     step++;
   }
@@ -471,14 +388,13 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
   const trainS = (performance.now() - t0) / 1000;
   const peak = rt.memory().peakAllocatedBytes;
 
-  const val = await evaluate(model, run.valRecs, run.valOpts).catch((e) => {
+  const val = await evaluate(model, run.valRecs, run.o).catch((e) => {
     if (!(e instanceof DivergedError)) throw e;
     throw diverged(run, `after epoch ${epoch + 1}, ${e.message.replace(/^ossify: /, '')}`);
   });
   // Lower is better: the loss, or minus the AUC (the loss when the split has one class and no AUC).
   const score = o.monitor === 'val_auc' && Number.isFinite(val.metrics.auc) ? -val.metrics.auc : val.loss;
-  const p = plateau.step(score, opt.lr);
-  const isBest = score < run.state.bestScore;
+  const isBest = score < state.bestScore;
   const entry: EpochLog = {
     epoch: epoch + 1,
     lr: opt.lr,
@@ -496,34 +412,28 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
     peak_gpu_bytes: peak,
     best: isBest,
   };
-  if (p.reduced)
-    run.log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${p.lr.toPrecision(3)}`);
-  opt.lr = p.lr;
+  const lr = reduceLROnPlateau(state.plateau, score, opt.lr, o.plateau);
+  if (lr !== opt.lr)
+    run.log(`ossify: ${o.monitor} plateaued; learning rate ${opt.lr.toPrecision(3)} -> ${lr.toPrecision(3)}`);
+  opt.lr = lr;
   if (isBest) {
-    run.state.bestScore = score;
-    run.state.bestEpoch = epoch;
+    state.bestScore = score;
+    state.bestEpoch = epoch;
     await saveCheckpoint(run.paths.best, {
       weights: await weightsOf(model),
       config: run.runConfig,
       state: { epoch, valLoss: val.loss },
     });
   }
-  const es = early?.step(score, epoch);
-  run.state = {
-    ...run.state,
-    epoch,
-    lr: opt.lr,
-    plateau: { best: plateau.best, wait: plateau.wait, cooldownCounter: plateau.cooldownCounter },
-    early: early ? { best: early.best, wait: early.wait, bestEpoch: early.bestEpoch } : run.state.early,
-    optimizerIterations: opt.iterations,
-  };
+  const stop = o.earlyStopping > 0 && earlyStopping(state.early, score, epoch, o.earlyStopping);
+  Object.assign(state, { epoch, lr, optimizerIterations: opt.iterations });
   // Log first, then the checkpoint that makes the epoch count as done (resume trims extra lines).
   await appendFile(run.paths.log, JSON.stringify(entry) + '\n');
   await saveCheckpoint(run.paths.last, {
     weights: await weightsOf(model),
     optimizer: (await opt.state()).slots,
     config: run.runConfig,
-    state: run.state,
+    state,
   });
   run.history.push(entry);
   run.log(
@@ -532,7 +442,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<{ entry: EpochLog; s
       `${Number.isFinite(entry.val_auc) ? entry.val_auc.toFixed(3) : 'n/a'}  val_f1 ${entry.val_f1.toFixed(3)}  ` +
       `${entry.images_per_s.toFixed(1)} img/s  data wait ${entry.data_wait_s.toFixed(1)} s  ${isBest ? '(best)' : ''}`,
   );
-  return { entry, stop: !!es?.stop };
+  return { entry, stop };
 }
 
 /** Stop at the first non-finite loss: the checkpoints keep the last completed epoch, untouched. */
@@ -549,9 +459,9 @@ function diverged(run: Run, what: string): DivergedError {
 async function finishRun(run: Run, first: number): Promise<TrainResult> {
   const { o, out, state, history } = run;
   let final: EvalResult | null = null;
-  if (await exists(run.paths.best)) {
+  if (existsSync(run.paths.best)) {
     const best = await loadModel(run.paths.best);
-    final = await evaluate(best, run.valRecs, run.valOpts);
+    final = await evaluate(best, run.valRecs, run.o);
     await writeFileAtomic(join(out, 'metrics.json'), JSON.stringify(metricsJson(final), null, 2) + '\n');
     if (o.report) {
       const { writeRunReport } = await import('./report.js');
