@@ -3,8 +3,6 @@
  * sampling, augmentation) derives from these, so a run is reproducible from its seed alone, whatever the workers do.
  * @module
  */
-import { Rng as Mulberry32 } from '../init.js';
-
 /** Mixes 32-bit integers into one well-distributed 32-bit seed (murmur3 finalizer per word). */
 export function hashSeed(...parts: number[]): number {
   let h = 0x9e3779b9;
@@ -34,11 +32,17 @@ export interface Rng {
   int(n: number): number;
 }
 
-/** Creates a mulberry32 generator from a 32-bit seed (the weight initialisers' generator). */
+/** Creates a mulberry32 generator from a 32-bit seed (the weight initialisers' generator too). */
 export function makeRng(seed: number): Rng {
-  const stream = new Mulberry32(seed);
-  const next = (): number => stream.next();
-  return { next, uniform: (lo, hi) => stream.uniform(lo, hi), int: (n) => Math.floor(next() * n) };
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, uniform: (lo, hi) => lo + (hi - lo) * next(), int: (n) => Math.floor(next() * n) };
 }
 
 /** Fisher-Yates shuffle in place with the given generator; returns the array. */
