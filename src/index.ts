@@ -76,7 +76,7 @@ export type { TorchImportOptions, TorchImportReport, TorchMatch, TorchPair, Torc
 export { modelInput, type PixelImage, type Backbone } from './data/pixels.js';
 export { modelFromCheckpoint, backboneOf, describeModel, gradCam, DECISION_THRESHOLD } from './train/steps.js';
 export { predictImage, trainStep, evalBatch, type ImagePrediction } from './train/steps.js';
-export { binaryMetrics, rocCurve } from './train/metrics.js';
+export { binaryMetrics, confusionMatrix, rocCurve, rocAuc, majorityBaseline } from './train/metrics.js';
 export type { BinaryMetrics, BaselineMetrics, ClassReport, ConfusionMatrix, RocCurve } from './train/metrics.js';
 export { lineChartSvg, rocSvg, confusionSvg, overlayHeatmap } from './train/charts.js';
 export type { Series, ChartOptions, GrayImage, RgbaImage } from './train/charts.js';

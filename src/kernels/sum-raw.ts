@@ -1,7 +1,6 @@
 /**
  * The unrecorded sums under the reductions and broadcasting's gradient (apart from reduce.ts so that
- * elementwise.ts can use sumTo). Reduced axes are read as the middle r of an [outer, r, inner] view when
- * they are adjacent, else after one permuting copy that brings them last.
+ * elementwise.ts can use sumTo). Reduced axes are read as the middle r of an [outer, r, inner] view.
  */
 import { runtime } from '../gpu/runtime.js';
 import { Tensor, defineOp, numel, shapeStr, type Shape } from '../tensor.js';
@@ -33,6 +32,17 @@ export function asRun(x: Tensor, axes: number[]) {
 
 /** Sum over `axes` (sorted, distinct; none: a copy) times `scale`, flat ([outer * inner]). Not recorded. */
 export function sumRaw(x: Tensor, axes: number[], scale: number): Tensor {
+  let s = axes.length - 1;
+  while (s > 0 && axes[s - 1] === axes[s] - 1) s--;
+  if (s > 0) {
+    // Runs of adjacent axes one at a time, the last first (no copy, any rank; earlier axis numbers stay valid).
+    const part = sumRaw(x, axes.slice(s), 1);
+    const view = part.alias(x.shape.filter((_, i) => !axes.slice(s).includes(i)));
+    part.dispose();
+    const out = sumRaw(view, axes.slice(0, s), scale);
+    view.dispose();
+    return out;
+  }
   const rt = runtime();
   const { src, outer, r, inner } = asRun(x, axes);
   const plan = chunkPlan(outer, r, inner);

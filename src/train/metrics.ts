@@ -60,8 +60,8 @@ export interface RocCurve {
   thresholds: number[];
 }
 
-function checkInputs(probs: ArrayLike<number>, labels: ArrayLike<number>): void {
-  if (probs.length !== labels.length) throw new Error(`metrics: ${probs.length} scores but ${labels.length} labels`);
+function checkInputs(probs: ArrayLike<number>, labels: ArrayLike<number>, scores = 'scores'): void {
+  if (probs.length !== labels.length) throw new Error(`metrics: ${probs.length} ${scores} but ${labels.length} labels`);
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] !== 0 && labels[i] !== 1) throw new Error(`metrics: label ${labels[i]} at ${i} is not 0/1`);
     if (Number.isNaN(probs[i]!)) throw new Error(`metrics: score at ${i} is NaN`);
@@ -315,8 +315,8 @@ export function pairedAucDifference(
   labels: ArrayLike<number>,
   opts: BootstrapOptions = {},
 ): Interval {
-  checkInputs(probsA, labels);
-  checkInputs(probsB, labels);
+  checkInputs(probsA, labels, 'scores of the first classifier');
+  checkInputs(probsB, labels, 'scores of the second classifier');
   const [ra, rb] = [rankScores(probsA), rankScores(probsB)];
   return bootstrap(labels, opts, (w) => [weightedAuc(ra, labels, w) - weightedAuc(rb, labels, w)])[0]!;
 }

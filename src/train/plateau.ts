@@ -29,6 +29,13 @@ export const KERAS_PLATEAU_DEFAULTS: PlateauOptions = {
   minLr: 0,
 };
 
+/** The options with Keras's defaults filled in; throws on a `factor` of 1 or more (as Keras does). */
+export function plateauOptions(options: Partial<PlateauOptions> = {}): PlateauOptions {
+  const o = { ...KERAS_PLATEAU_DEFAULTS, ...options };
+  if (o.factor >= 1) throw new Error('ossify: ReduceLROnPlateau factor must be < 1 (Keras rejects >= 1)');
+  return o;
+}
+
 /** What {@link earlyStopping} keeps between epochs. */
 export interface EarlyStoppingState {
   /** Best value so far (Infinity before the first epoch). */
@@ -53,8 +60,7 @@ export function reduceLROnPlateau(
   lr: number,
   options: Partial<PlateauOptions> = {},
 ): number {
-  const o = { ...KERAS_PLATEAU_DEFAULTS, ...options };
-  if (o.factor >= 1) throw new Error('ossify: ReduceLROnPlateau factor must be < 1 (Keras rejects >= 1)');
+  const o = plateauOptions(options);
   if (value === undefined || Number.isNaN(value)) return lr;
   if (state.cooldownCounter > 0) {
     state.cooldownCounter--;

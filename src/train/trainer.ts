@@ -13,7 +13,8 @@ import { buildModel, MODEL_CATALOG, MODELS, type Model, type ModelConfig } from 
 import { readFracAtlas, formatDatasetSummary, type FracRecord } from '../data/fracatlas.js';
 import { BatchLoader, classWeights as balancedClassWeights } from '../data/loader.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
-import { reduceLROnPlateau, earlyStopping, type PlateauState, type EarlyStoppingState } from './plateau.js';
+import { reduceLROnPlateau, earlyStopping, plateauOptions } from './plateau.js';
+import type { PlateauState, EarlyStoppingState } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
 import { backboneOf, evalBatch, loadCheckpointWeights, loadModel, trainStep } from './steps.js';
@@ -195,7 +196,7 @@ interface TrainerState {
   optimizerIterations: number;
 }
 
-/** What the epochs of a run share: its options, data, model, optimizer, schedules and files. */
+/** What the epochs of a run share: its options, data, model, optimizer, state (schedules included) and files. */
 type Run = Awaited<ReturnType<typeof startRun>>;
 
 /** Train a run, or resume the one in `out` after its last completed epoch (a finished one is evaluated again). */
@@ -226,9 +227,16 @@ export async function train(
   return finishRun(run, first);
 }
 
+/** '' for a file that does not exist; any other read error is thrown (the log is rewritten from what is read). */
+function emptyIfMissing(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT') return '';
+  throw e;
+}
+
 /** The run folder, data, model and optimizer of a run, fresh or resumed from its last checkpoint. */
 async function startRun(o: TrainOptions, hooks: TrainHooks) {
   const log = hooks.log ?? ((s: string) => console.log(s));
+  plateauOptions(o.plateau); // a bad factor is refused now, not after the first epoch
   const out = resolve(o.out);
   await ensureFolder(out, 'run folder');
   const stale = await removeRunTemps(out);
@@ -286,7 +294,7 @@ async function startRun(o: TrainOptions, hooks: TrainHooks) {
 
   // Only the log lines of checkpointed epochs stay: a kill can fall between an epoch's line and its
   // checkpoint, and a fresh run drops the lines of an attempt killed before its first checkpoint.
-  const logged = resumed ? await readFile(paths.log, 'utf8').catch(() => '') : '';
+  const logged = resumed ? await readFile(paths.log, 'utf8').catch(emptyIfMissing) : '';
   const history = logged
     .split('\n')
     .filter((line) => line.trim())
