@@ -219,7 +219,7 @@ describe('autotune', () => {
 });
 
 describe('axes (issue #24)', () => {
-  it('sum over non-adjacent axes of a rank-9 tensor (run by run: no permuting copy, which stops at rank 8)', async () => {
+  it('sum over non-adjacent axes of a rank-9 tensor (run by run; a permuting copy stops at rank 8)', async () => {
     const x = Tensor.from(randArray(768, 3), [2, 2, 2, 2, 2, 2, 2, 2, 3]);
     const got = sum(x, [0, 2, 4, 6, 8]);
     expect(got.shape).toEqual([2, 2, 2, 2]);
