@@ -24,6 +24,7 @@ import {
   TRAIN_DEFAULTS as D,
   type ModelName,
 } from './train/options.js';
+import { KERAS_PLATEAU_DEFAULTS as KERAS_PLATEAU } from './train/plateau.js';
 
 /**
  * How an option's value is read: text (the default), a flag, a number in a range, one of some words, a model
@@ -167,7 +168,8 @@ function parse(c: Command, args: readonly string[]): { values: Values; positiona
 }
 
 /** What `ossify train` sets without --data, so that the bundled sample trains small and fast. */
-const SAMPLE = { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25, plateau: { patience: 3 } };
+const SAMPLE = { epochs: 6, batchSize: 8, imageSize: 75, width: 0.25 };
+const SAMPLE_PATIENCE = 3; // its ReduceLROnPlateau patience
 
 /** The splits `eval` takes; auto (the default): test when the folder has one, else val. */
 const SPLITS = ['auto', 'test', 'val', 'train', 'all'] as const;
@@ -198,7 +200,10 @@ const COMMANDS: Record<string, Command> = {
       'class-weights': { help: 'none (default) or balanced (n / (2 n_c))', is: CHOICES.classWeights },
       'balanced-sampling': { help: 'draw half of each class per epoch', is: 'flag' },
       'no-augment': { help: 'turn off augmentation (flip, rotation, zoom, brightness/contrast)', is: 'flag' },
-      patience: { help: 'ReduceLROnPlateau patience (default 10, factor 0.1, min_delta 1e-4)', is: R.patience },
+      patience: {
+        help: `ReduceLROnPlateau patience (default ${KERAS_PLATEAU.patience}, factor 0.1, min_delta 1e-4)`,
+        is: R.patience,
+      },
       'early-stopping': { help: 'stop after N epochs without val-loss improvement (default off)', is: R.earlyStopping },
       'max-batches': { help: 'cap batches per epoch (smoke runs)', is: R.maxBatches },
       'max-minutes': { help: 'stop after the epoch that crosses this many minutes (rerun to go on)', is: R.maxMinutes },
@@ -236,7 +241,7 @@ const COMMANDS: Record<string, Command> = {
         bam: !noBam,
         augment: !noAugment,
         report: !noReport,
-        plateau: { patience: (patience as number | undefined) ?? (sample ? SAMPLE.plateau.patience : 10) },
+        plateau: { patience: (patience as number | undefined) ?? (sample ? SAMPLE_PATIENCE : KERAS_PLATEAU.patience) },
       } as TrainOptions;
       if (sample)
         console.log(`ossify: no --data given: training on the bundled sample (${options.data}), small and fast`);
@@ -281,7 +286,7 @@ const COMMANDS: Record<string, Command> = {
       // The --json folder before the evaluation: a missing one is created, a file in the way is said now.
       const json = typeof v.json === 'string' ? resolve(v.json) : null;
       if (json) await ensureFolder(dirname(json), 'folder of --json');
-      const { loadModel } = await import('./train/steps.js');
+      const { loadModel } = await import('./train/predict.js');
       const { evaluate, metricsJson } = await import('./train/trainer.js');
       const { readFracAtlas, formatDatasetSummary } = await import('./data/fracatlas.js');
       await init();
@@ -435,6 +440,7 @@ const COMMANDS: Record<string, Command> = {
         throw new UsageError(`--grid: '${v.grid}' is neither a built-in grid (${names}) nor a file`);
       }
       if (v.data === undefined) throw new UsageError('--data DIR is required');
+      // The CLI's option names (camelCased) must match SweepOptions' fields; the sweep tests check them.
       const options = v as unknown as SweepOptions;
       const { shard, set, only } = options;
       if (v.capEpochs && !v.maxMinutes)

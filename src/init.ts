@@ -82,8 +82,10 @@ export function initValues(init: Initializer, shape: readonly number[], seed: nu
     while (u <= 1e-12) u = rng.next();
     const r = Math.sqrt(-2 * Math.log(u));
     const angle = 2 * Math.PI * rng.next();
-    for (const z of [r * Math.cos(angle), r * Math.sin(angle)])
-      if (Math.abs(z) <= 2 && i < out.length) out[i++] = z * s;
+    const cosine = r * Math.cos(angle);
+    const sine = r * Math.sin(angle);
+    if (Math.abs(cosine) <= 2) out[i++] = cosine * s;
+    if (Math.abs(sine) <= 2 && i < out.length) out[i++] = sine * s;
   }
   return out;
 }

@@ -19,6 +19,7 @@ import {
 } from '../src/data/images.js';
 import { normalizePixels, resizeBilinear } from '../src/data/pixels.js';
 import { BatchLoader, classWeights, epochOrder } from '../src/data/loader.js';
+import { makeRng } from '../src/data/rng.js';
 
 const SAMPLE = resolve(__dirname, '../data/fracatlas-sample');
 const FR = join(SAMPLE, 'images/Fractured');
@@ -79,6 +80,15 @@ async function makeBadFolder(): Promise<string> {
   writeFileSync(join(root, 'dataset.csv'), rows.join('\n') + '\n');
   return root;
 }
+
+it('makeRng: next() in [0, 1), int(n) in [0, n), the same sequence from the same seed', () => {
+  const [a, b] = [makeRng(42), makeRng(42)];
+  const xs = Array.from({ length: 10000 }, () => a.next());
+  expect(xs).toEqual(Array.from({ length: 10000 }, () => b.next()));
+  expect(Math.min(...xs) >= 0 && Math.max(...xs) < 1).toBe(true);
+  const ints = new Set(Array.from({ length: 1000 }, () => a.int(7)));
+  expect([...ints].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+});
 
 describe('readFracAtlas', () => {
   it('reads the bundled sample with its split files', async () => {

@@ -82,6 +82,13 @@ describe('imports', () => {
     ]);
   });
 
+  it('the browser-safe modules import no Node module and export nothing marked Node only', () => {
+    for (const f of ['index.ts', 'train/steps.ts', 'train/charts.ts', 'data/pixels.ts']) {
+      const text = readFileSync(join(SRC, f), 'utf8');
+      expect(text, f).not.toMatch(/from 'node:|Node only/);
+    }
+  });
+
   it('src/ has no import cycle', () => {
     const cycles = importCycles(SRC);
     expect(

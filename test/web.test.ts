@@ -25,7 +25,7 @@ import { init } from '../src/gpu/runtime.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/io/checkpoint.js';
 import { buildModel, type ModelConfig } from '../src/models/index.js';
 import { predictImages } from '../src/train/predict.js';
-import { loadModel } from '../src/train/steps.js';
+import { loadModel } from '../src/train/predict.js';
 import { evaluate } from '../src/train/trainer.js';
 import { readFracAtlas } from '../src/data/fracatlas.js';
 

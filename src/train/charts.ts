@@ -82,11 +82,11 @@ const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
 /** A coordinate, as a number or already formatted. */
 type Pixels = number | string;
 
-/** A text element (`content` already escaped), optionally anchored and transformed; x and y in pixels. */
-export function svgText(x: Pixels, y: Pixels, size: number, content: string, anchor = '', transform = ''): string {
+/** A text element (`content` already escaped), optionally anchored, transformed and with `attrs`; x, y in pixels. */
+export function svgText(x: Pixels, y: Pixels, size: number, content: string, anchor = '', transform = '', attrs = '') {
   const a = anchor && ` text-anchor="${anchor}"`;
   const t = transform && ` transform="${transform}"`;
-  return `<text x="${x}" y="${y}"${a} font-size="${size}"${t} ${FONT}>${content}</text>`;
+  return `<text${attrs && ` ${attrs}`} x="${x}" y="${y}"${a} font-size="${size}"${t} ${FONT}>${content}</text>`;
 }
 
 /** An SVG document of `W` x `H` on white with a centred title, then `parts`. */
@@ -211,7 +211,7 @@ export function confusionSvg(cm: ConfusionMatrix): string {
       const share = rowTotal > 0 ? `${((100 * v) / rowTotal).toFixed(1)}%` : '-';
       parts.push(
         `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="black"/>`,
-        svgText(x + cell / 2, y + cell / 2, 22, String(v), 'middle').replace('<text', `<text data-cell="${r}${c}"`),
+        svgText(x + cell / 2, y + cell / 2, 22, String(v), 'middle', '', `data-cell="${r}${c}"`),
         svgText(x + cell / 2, y + cell / 2 + 22, 12, share, 'middle'),
       );
     }

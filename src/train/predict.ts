@@ -1,10 +1,17 @@
-/** `ossify predict`: probability of a fracture per image, plus a Grad-CAM heatmap overlay PNG. Node only. */
+/** `ossify predict`: a model from its checkpoint file, P(fracture) per image and a Grad-CAM overlay PNG. Node only. */
 import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { loadImage, ImageDecodeError } from '../data/images.js';
-import { backboneOf, loadModel, predictImage } from './steps.js';
+import { loadCheckpoint } from '../io/checkpoint.js';
+import type { Model } from '../models/index.js';
+import { backboneOf, modelFromCheckpoint, predictImage } from './steps.js';
 import { encodePng } from './report.js';
 import { ensureFolder } from './run-folder.js';
+
+/** {@link modelFromCheckpoint} of a file. */
+export async function loadModel(path: string): Promise<Model> {
+  return modelFromCheckpoint(await loadCheckpoint(path), path);
+}
 
 /** One image's prediction. */
 export interface Prediction {

@@ -28,14 +28,20 @@ export interface ReportImage {
   heatmap: GrayImage;
 }
 
+/** An epoch of the trainer's log, as a report reads it (the timings may be left out). */
+export type ReportEpoch = Pick<
+  EpochLog,
+  'epoch' | 'lr' | 'train_loss' | 'train_accuracy' | 'val_loss' | 'val_accuracy'
+> &
+  Partial<Pick<EpochLog, 'epoch_s' | 'data_wait_s'>>;
+
 /** Everything a report shows. */
 export interface ReportInput {
   title: string;
   /** Key/value facts about the run (model, data, batch size, device, seed ...). */
   runInfo?: Record<string, string | number>;
-  /** The epoch log (the trainer's; the timings may be left out). */
-  epochs: (Pick<EpochLog, 'epoch' | 'lr' | 'train_loss' | 'train_accuracy' | 'val_loss' | 'val_accuracy'> &
-    Partial<Pick<EpochLog, 'epoch_s' | 'data_wait_s'>>)[];
+  /** The epoch log. */
+  epochs: ReportEpoch[];
   metrics: BinaryMetrics;
   roc: RocCurve;
   images?: ReportImage[];

@@ -10,7 +10,7 @@ import { mean, sum } from '../kernels/reduce.js';
 import { mul, relu, reshape } from '../kernels/elementwise.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { buildModel, entryOf, type Model, type ModelConfig } from '../models/index.js';
-import { loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
+import type { Checkpoint } from '../io/checkpoint.js';
 import type { TensorData } from '../io/safetensors.js';
 import type { Backbone } from '../data/pixels.js';
 import { grayOf, overlayHeatmap, type GrayImage, type RgbaImage } from './charts.js';
@@ -63,11 +63,6 @@ export function modelFromCheckpoint(ck: Checkpoint, source = 'the checkpoint'): 
   }
   model.eval();
   return model;
-}
-
-/** {@link modelFromCheckpoint} of a file. Node only. */
-export async function loadModel(path: string): Promise<Model> {
-  return modelFromCheckpoint(await loadCheckpoint(path), path);
 }
 
 /** Fractured when P(fractured) > 0.5 (the softmax's argmax), in `ossify predict` and the metrics. */

@@ -20,7 +20,7 @@ import { runtime } from '../gpu/runtime.js';
 import { readFracAtlas, type FracRecord } from '../data/fracatlas.js';
 import { writeFileAtomic, removeStaleTemps } from '../io/safetensors.js';
 import { train, evaluate, metricsJson, type EpochLog, type TrainHooks, type TrainOptions } from './trainer.js';
-import { loadModel } from './steps.js';
+import { loadModel } from './predict.js';
 import { ensureFolder } from './run-folder.js';
 import type { ModelName } from './options.js';
 import { quantile } from './metrics.js';

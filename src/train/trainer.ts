@@ -17,7 +17,8 @@ import { reduceLROnPlateau, earlyStopping, plateauOptions } from './plateau.js';
 import type { PlateauState, EarlyStoppingState } from './plateau.js';
 import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic, type TensorData } from '../io/safetensors.js';
-import { backboneOf, evalBatch, loadCheckpointWeights, loadModel, trainStep } from './steps.js';
+import { backboneOf, evalBatch, loadCheckpointWeights, trainStep } from './steps.js';
+import { loadModel } from './predict.js';
 import { ensureFolder, removeRunTemps, optionChanges } from './run-folder.js';
 import { TRAIN_DEFAULTS, type ModelName } from './options.js';
 
