@@ -1,5 +1,5 @@
 // Reductions over the middle axis of x as [outer, r, inner], in chunks along r as reduce.wgsl; OP (0 max,
-// 1 min, 2 argmax, 3 argmin, 4 prod) is an override constant (a uniform ran 5x slower on SwiftShader). Each
+// 1 min, 2 argmax, 3 argmin, 4 prod) is an override constant (a uniform op ran 5x slower on SwiftShader). Each
 // invocation folds its chunk into a state (a: f32, b: u32) in aux[t], the result in out[t]:
 //   max/min: a the extremum, b how many equal it;   argmax/argmin: a the extremum, b its first index;
 //   prod: a the product of the non-zeros, b how many are zero.

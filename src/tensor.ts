@@ -111,6 +111,10 @@ export class Tensor {
     const type = this.dtype === 'f32' ? '' : `${this.dtype} `;
     return `tensor #${this.id} ${type}${shapeStr(this.shape)}${this.name ? ` (${this.name})` : ''}`;
   }
+  /** True once disposed (a tensor whose runtime was shut down is not: see {@link Tensor.unusableReason}). */
+  get disposed(): boolean {
+    return this.storage_ === null;
+  }
   get rank(): number {
     return this.shape.length;
   }
@@ -139,7 +143,7 @@ export class Tensor {
     const Type = dtype === 'int32' ? Int32Array : Float32Array;
     const bits = data instanceof Type ? data : Type.from(data);
     // Int32Array.from wraps or truncates what is not an int32: a value it changed was not one.
-    const bad = dtype === 'int32' ? (bits as Int32Array).findIndex((v, i) => v !== data[i]) : -1;
+    const bad = dtype === 'int32' && bits !== data ? bits.findIndex((v, i) => v !== data[i]) : -1;
     if (bad >= 0) {
       const got = `${showValue(data[bad])} at index ${bad}`;
       throw new Error(`ossify: Tensor.from int32 data must be integers in [-2^31, 2^31), got ${got}`);

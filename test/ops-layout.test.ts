@@ -20,6 +20,7 @@ import {
   reshape,
   cast,
   oneHot,
+  runtime,
   matmul,
   relu,
   mul,
@@ -274,6 +275,24 @@ describe('pad', () => {
       );
     });
   }
+  it('records repeated pads without a submit each (no upload flushing the encoder)', async () => {
+    const [rt, x] = [runtime(), Tensor.zeros([3, 4])];
+    const padEdge = () =>
+      pad(
+        x,
+        [
+          [1, 2],
+          [0, 1],
+        ],
+        { mode: 'edge' },
+      );
+    tidy(padEdge);
+    await rt.sync();
+    const s0 = rt.submits;
+    tidy(() => Array.from({ length: 10 }, padEdge));
+    expect(rt.submits).toBe(s0);
+    x.dispose();
+  });
   it('refuses bad paddings, modes and reflect pads as long as the axis', () => {
     tidy(() => {
       const x = Tensor.zeros([3, 4]);

@@ -44,6 +44,10 @@ for (const n of [1001, 1028])
     it('state round-trips for checkpoints', async () => {
       const p = Tensor.from(Float32Array.from(p0), [n], { requiresGrad: true, name: 'p' });
       const a = new Adam([p], { lr: 0.01 });
+      expect(a).toMatchObject({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 });
+      const sgd = new SGD([p], { momentum: 0.5, nesterov: true });
+      expect(sgd).toMatchObject({ momentum: 0.5, nesterov: true, weightDecay: 0 });
+      sgd.dispose();
       p.grad = Tensor.from(Float32Array.from(grads[0]), [n]);
       a.step();
       const st = await a.state();

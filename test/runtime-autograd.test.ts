@@ -263,6 +263,7 @@ describe('scopes and disposal', () => {
     const t = Tensor.zeros([2]);
     t.name = 'w';
     t.dispose();
+    expect(t.disposed).toBe(true);
     expect(() => relu(t)).toThrow(/w\) was used after dispose/);
   });
   it('views share storage and survive their source handle', async () => {

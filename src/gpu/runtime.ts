@@ -97,7 +97,7 @@ export class Kernel {
   private readonly derived: UniformField[] = [];
   /** Milliseconds `createComputePipeline` took. */
   readonly createMs: number;
-  /** Milliseconds the queue took for its first dispatch (compile + run), once measured. */
+  /** Milliseconds the queue took for its first dispatch (compile + run); 0 until measured. */
   firstDispatchMs = 0;
   dispatched = false;
   constructor(
@@ -222,6 +222,7 @@ export class Runtime {
   };
   /** Timed passes not yet read back: first dispatches, and every dispatch while profiling. */
   private timestampSets: TimestampSet[] = [];
+  private reading: Promise<void> | null = null;
   private profile: Profile | null = null;
   private readonly timestamps: boolean;
   // Bind groups by kernel, buffers and parameter slot: a model's passes repeat them run after run
@@ -238,8 +239,7 @@ export class Runtime {
   bindGroupStats = { hits: 0, misses: 0 };
   /** Called when a kernel is dispatched for the first time (e.g. to say that kernels are compiling). */
   onFirstDispatch: ((k: Kernel) => void) | null = null;
-  /** Why the device was lost (`reason` is 'destroyed' or 'unknown'), or null while it works. */
-  lost: { reason: string; message: string } | null = null;
+  private lostInfo: { reason: string; message: string } | null = null;
   /** True once {@link Runtime.destroy} ran (`shutdown()`): tensors it made are refused by name. */
   destroyed = false;
   /**
@@ -259,7 +259,12 @@ export class Runtime {
   ) {
     this.timestamps = info.features.includes('timestamp-query');
     // Recorded, not printed: the next call that needs the device throws with it (see checkDevice).
-    device.lost.then((l) => (this.lost = { reason: l.reason, message: l.message }));
+    device.lost.then((l) => (this.lostInfo = { reason: l.reason, message: l.message }));
+  }
+
+  /** Why the device was lost (`reason` is 'destroyed' or 'unknown'), or null while it works. */
+  get lost(): { reason: string; message: string } | null {
+    return this.lostInfo;
   }
 
   /** Throw a clear error once the device is lost: Dawn fails later calls silently or with empty messages. */
@@ -557,8 +562,16 @@ export class Runtime {
     return this.passless().beginComputePass({ timestampWrites });
   }
 
-  /** Read back every timed pass recorded so far and hand each its milliseconds (submits and waits). */
-  private async readTimestamps(): Promise<void> {
+  /**
+   * Read back every timed pass recorded so far and hand each its milliseconds (submits and waits); a caller
+   * arriving meanwhile (compileStats() during stopProfile()) waits for the same read.
+   */
+  private readTimestamps(): Promise<void> {
+    this.reading ??= this.readTimestampSets().finally(() => (this.reading = null));
+    return this.reading;
+  }
+
+  private async readTimestampSets(): Promise<void> {
     const sets = this.timestampSets;
     this.timestampSets = [];
     for (const { set, onMs } of sets) {

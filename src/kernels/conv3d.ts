@@ -64,7 +64,8 @@ function overDepth(
   combine: (y: Tensor, yz: Tensor) => Tensor,
 ): Tensor {
   const [N, D, ...rest] = x.shape;
-  const padded = pad(x, [[0, 0], [a.before, a.after], ...rest.map(() => [0, 0] as const)], { value: fill });
+  const paddings = [[0, 0], [a.before, a.after], ...rest.map(() => [0, 0] as const)] as const;
+  const padded = a.before || a.after ? pad(x, paddings, { value: fill }) : x;
   let y: Tensor | null = null;
   for (let dz = 0; dz < a.k; dz++) {
     const first = dz * a.d;

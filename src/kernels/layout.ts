@@ -2,9 +2,9 @@
  * Layout ops: permute/transpose, slice, pad (and zeroPad2d), gather/indexSelect and the views
  * squeeze/unsqueeze/flatten. They move 32-bit words, so they take f32 and int32 tensors alike (gradients
  * flow through the f32 ones). Shapes are uniforms: one pipeline per kernel for every shape of rank <= 8.
- * - shaders/strided.wgsl copies through strides, an axis optionally reading its source index from a table:
+ * - shaders/strided.wgsl copies through strides, a padded axis finding each cell's source as the mode says:
  *   permute (gradient: the inverse permutation), slice (strides times steps; gradient: the scatter) and pad
- *   (a table of sources per padded axis; gradient: a slice of g, or for reflect and edge one pass per
+ *   (one kernel per mode; gradient: a slice of g, or for reflect and edge one pass per
  *   padded axis of shaders/pad_modes_grad.wgsl).
  * - shaders/gather.wgsl: gather and its gradient, which adds g back into a zero dx (why not the strided
  *   kernel: bench/LAB.md).
@@ -71,13 +71,14 @@ function checkRank(x: Tensor, op: string): void {
 const PER = 8;
 
 /**
- * One axis of a strided copy: `n` cells, `stride` elements apart on the strided side; a mapped axis reads
- * cell c at the source index in entry `table + c` of the table (-1: the fill).
+ * One axis of a strided copy: `n` cells, `stride` elements apart on the strided side; a padded axis reads
+ * cell c from source cell c - `before` of its `extent`, or outside them as pad's mode says.
  */
 interface StridedAxis {
   n: number;
   stride: number;
-  table?: number;
+  before?: number;
+  extent?: number;
 }
 
 /**
@@ -88,8 +89,8 @@ function coalesce(axes: readonly StridedAxis[]): StridedAxis[] {
   const merged: StridedAxis[] = [];
   for (const a of axes) {
     const prev = merged[merged.length - 1];
-    if (a.table !== undefined) merged.push(a);
-    else if (prev && prev.table === undefined && prev.stride === a.stride * a.n)
+    if (a.extent !== undefined) merged.push(a);
+    else if (prev && prev.extent === undefined && prev.stride === a.stride * a.n)
       merged[merged.length - 1] = { n: prev.n * a.n, stride: a.stride };
     else if (a.n > 1) merged.push(a);
   }
@@ -98,14 +99,14 @@ function coalesce(axes: readonly StridedAxis[]): StridedAxis[] {
 
 /**
  * The strided copy (unrecorded; shaders/strided.wgsl) over `axes`, the gathered side's shape: a gather
- * into `out` (default: a fresh tensor; mapped axes read the int32 `table`, its -1 entries the `fill` bits),
+ * into `out` (default: a fresh tensor; padded axes fill as `mode` says, 0 'constant' with the `fill` bits),
  * or a `scatter` of x into `out`. Strides and base count elements of the strided side.
  */
 function strided(
   x: Tensor,
   axes: readonly StridedAxis[],
   base: number,
-  opts: { out?: Tensor; scatter?: boolean; table?: Tensor; fill?: number } = {},
+  opts: { out?: Tensor; scatter?: boolean; mode?: number; fill?: number } = {},
 ): Tensor {
   const rt = runtime();
   const shape = axes.map((a) => a.n);
@@ -113,15 +114,16 @@ function strided(
   const merged = coalesce(axes);
   const r = merged.length;
   const last = merged[r - 1];
-  const plain = last.table === undefined && last.stride === 1;
+  const plain = last.extent === undefined && last.stride === 1;
   const v = plain ? vecWidth(last.n, base, ...merged.slice(0, -1).map((a) => a.stride)) : 1;
   const vAxes = merged.map((a, d) => (d === r - 1 ? { ...a, n: a.n / v } : { ...a, stride: a.stride / v }));
   const n = numel(vAxes.slice(0, -1).map((a) => a.n)) * Math.ceil(vAxes[r - 1].n / PER);
-  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: opts.scatter ? 1 : 0 });
+  const k = rt.kernel('strided', vecSource(stridedSrc, v), { SCATTER: opts.scatter ? 1 : 0, MODE: opts.mode ?? 0 });
   const perAxis = (f: (a: StridedAxis) => number) => pad8(vAxes.map(f));
   const shapes = { shape: perAxis((a) => a.n), stride: perAxis((a) => a.stride) };
-  const params = { n, rank: r, base: base / v, fill: opts.fill ?? 0, ...shapes, table: perAxis((a) => a.table ?? -1) };
-  const io = { x: x.storage, tab: (opts.table ?? x).storage, out: out.storage };
+  const pads = { before: perAxis((a) => a.before ?? 0), extent: perAxis((a) => a.extent ?? a.n) };
+  const params = { n, rank: r, base: base / v, fill: opts.fill ?? 0, ...shapes, ...pads };
+  const io = { x: x.storage, out: out.storage };
   rt.dispatch(k, io, params, rt.grid(n, 256));
   return out;
 }
@@ -257,14 +259,6 @@ export interface PadOptions {
   value?: number;
 }
 
-/** The source of cell c (from the first original cell) of an axis of n cells padded in `mode` (-1: the fill). */
-function padSource(c: number, n: number, mode: PadMode): number {
-  if (c >= 0 && c < n) return c;
-  if (mode === 'edge') return Math.min(Math.max(c, 0), n - 1);
-  if (mode === 'reflect') return c < 0 ? -c : 2 * (n - 1) - c;
-  return -1;
-}
-
 /** Pad-grad along one axis (reflect or edge) of g, whose axis `axis` is padded to P from `len`. */
 function padGradAxis(g: Tensor, axis: number, len: number, before: number, mode: number): Tensor {
   const rt = runtime();
@@ -314,18 +308,14 @@ export const pad = defineOp(
     const before = paddings.map((p) => p[0]);
     const shape = x.shape.map((n, d) => before[d] + n + paddings[d][1]);
     const out = Tensor.empty(shape, { dtype: x.dtype });
-    // One table of source cells per padded axis (shaders/strided.wgsl), -1 where the constant fills.
+    // shaders/strided.wgsl finds each padded cell's source (no table to upload: an upload flushes the encoder).
     const xs = rowMajorStrides(x.shape);
-    const sources: number[] = [];
     const axes = x.shape.map((n, d): StridedAxis => {
       if (shape[d] === n) return { n, stride: xs[d] };
-      const table = sources.length;
-      for (let c = -before[d]; c < shape[d] - before[d]; c++) sources.push(padSource(c, n, mode));
-      return { n: shape[d], stride: xs[d], table };
+      return { n: shape[d], stride: xs[d], before: before[d], extent: n };
     });
-    const table = sources.length ? Tensor.from(new Int32Array(sources), [sources.length]) : undefined;
     const fill = int ? value >>> 0 : new Uint32Array(new Float32Array([value]).buffer)[0];
-    strided(x, axes, 0, { out, table, fill });
+    strided(x, axes, 0, { out, mode: PAD_MODES.indexOf(mode), fill });
     return record('pad', [x], out, [], (g) => {
       if (mode === 'constant') {
         const gs = rowMajorStrides(shape);

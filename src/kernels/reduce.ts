@@ -39,18 +39,19 @@ function reduceOps(src: Tensor, outer: number, r: number, inner: number, op: Red
   const int = src.dtype === 'int32';
   const k = rt.kernel(`reduce-ops:${op}`, reduceOpsSrc, { OP: REDUCE_OPS[op], INT: int ? 1 : 0 });
   const dtype = op === 'argmax' || op === 'argmin' || int ? 'int32' : 'f32';
-  let [out, aux, rr] = [src, src, r];
-  // A second pass (partial = 1) folds the first one's states.
-  for (const [partial, chunk] of chunkPlan(outer, r, inner).entries()) {
+  let [input, rr] = [src, r];
+  let out: Tensor | undefined;
+  // A second pass (partial = 1) folds the first one's states: its input, freed with the first result.
+  for (const [pass, chunk] of chunkPlan(outer, r, inner).entries()) {
     const nchunks = Math.ceil(rr / chunk);
     const size = outer * nchunks * inner;
     const next = { out: Tensor.empty([size], { dtype }), aux: Tensor.empty([size, 2]) };
-    const params = { outer, r: rr, inner, chunk, nchunks, partial };
-    rt.dispatch(k, { x: aux.storage, out: next.out.storage, aux: next.aux.storage }, params, rt.grid(size, 256));
-    if (partial) [out, aux].forEach((t) => t.dispose());
-    [out, aux, rr] = [next.out, next.aux, nchunks];
+    const params = { outer, r: rr, inner, chunk, nchunks, partial: pass > 0 ? 1 : 0 };
+    rt.dispatch(k, { x: input.storage, out: next.out.storage, aux: next.aux.storage }, params, rt.grid(size, 256));
+    if (pass > 0) [out!, input].forEach((t) => t.dispose());
+    [out, input, rr] = [next.out, next.aux, nchunks];
   }
-  return { out, aux };
+  return { out: out!, aux: input };
 }
 
 /** A reduction of {@link REDUCE_OPS} over checked axes, recorded (but argmax, argmin and int32 ones). */

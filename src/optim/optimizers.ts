@@ -170,19 +170,19 @@ export interface AdamOptions {
  * p -= lr * wd * p).
  */
 export class Adam extends Optimizer {
-  private readonly b1: number;
-  private readonly b2: number;
-  private readonly eps: number;
-  private readonly weightDecay: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
   constructor(params: Tensor[], opts: AdamOptions = {}) {
     super(params, withDefault(opts.lr, 1e-3), 'Adam');
-    this.b1 = checkOptionalNumber(opts.beta1, 'Adam beta1', DECAY_RANGE) ?? 0.9;
-    this.b2 = checkOptionalNumber(opts.beta2, 'Adam beta2', DECAY_RANGE) ?? 0.999;
-    this.eps = checkOptionalNumber(opts.epsilon, 'Adam epsilon', { min: 0 }) ?? 1e-7;
+    this.beta1 = checkOptionalNumber(opts.beta1, 'Adam beta1', DECAY_RANGE) ?? 0.9;
+    this.beta2 = checkOptionalNumber(opts.beta2, 'Adam beta2', DECAY_RANGE) ?? 0.999;
+    this.epsilon = checkOptionalNumber(opts.epsilon, 'Adam epsilon', { min: 0 }) ?? 1e-7;
     this.weightDecay = checkOptionalNumber(opts.weightDecay, 'Adam weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
-    const { b1, b2, eps, iterations: t } = this;
+    const { beta1: b1, beta2: b2, epsilon: eps, iterations: t } = this;
     const alpha = (this.lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
     const buffers = { grad: g.storage, m: this.slot('m', i).storage, v: this.slot('v', i).storage };
     launchUpdate('adam', p, buffers, { alpha, b1, b2, eps, decay: this.lr * this.weightDecay });
@@ -203,19 +203,19 @@ export interface SgdOptions {
 
 /** SGD with optional (Nesterov) momentum. */
 export class SGD extends Optimizer {
-  private readonly mu: number;
-  private readonly nesterov: boolean;
-  private readonly wd: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
   constructor(params: Tensor[], opts: SgdOptions = {}) {
     super(params, withDefault(opts.lr, 0.01), 'SGD');
-    this.mu = checkOptionalNumber(opts.momentum, 'SGD momentum', DECAY_RANGE) ?? 0;
+    this.momentum = checkOptionalNumber(opts.momentum, 'SGD momentum', DECAY_RANGE) ?? 0;
     this.nesterov = checkBoolean(opts.nesterov, 'SGD nesterov', false);
-    if (this.nesterov && this.mu === 0)
+    if (this.nesterov && this.momentum === 0)
       throw new Error('ossify: SGD nesterov needs a momentum > 0 (as PyTorch); set momentum, e.g. 0.9');
-    this.wd = checkOptionalNumber(opts.weightDecay, 'SGD weightDecay', { min: 0 }) ?? 0;
+    this.weightDecay = checkOptionalNumber(opts.weightDecay, 'SGD weightDecay', { min: 0 }) ?? 0;
   }
   protected update(p: Tensor, g: Tensor, i: number): void {
-    const params = { lr: this.lr, mu: this.mu, wd: this.wd, nesterov: this.nesterov ? 1 : 0 };
+    const params = { lr: this.lr, mu: this.momentum, wd: this.weightDecay, nesterov: this.nesterov ? 1 : 0 };
     launchUpdate('sgd', p, { grad: g.storage, buf: this.slot('momentum', i).storage }, params);
   }
 }
