@@ -45,12 +45,22 @@ export interface ModelOptions {
   imagenetWeights?: boolean;
 }
 
-/** A complete, JSON-able model description: {@link ModelOptions} with its defaults filled in (`bam`: null for none). */
-export type ModelConfig = Required<Omit<ModelOptions, 'bam' | 'dropConnect' | 'imagenetWeights'>> &
-  Pick<ModelOptions, 'dropConnect' | 'imagenetWeights'> & {
-    arch: Architecture;
-    bam: (Required<BamOptions> & { positions: string[] }) | null;
-  };
+/** A complete, JSON-able model description: {@link ModelOptions} with its defaults filled in. */
+export interface ModelConfig {
+  arch: Architecture;
+  numClasses: number;
+  inputSize: number;
+  inputChannels: number;
+  /** null: no BAM. */
+  bam: (Required<BamOptions> & { positions: string[] }) | null;
+  dropout: number;
+  widthMultiplier: number;
+  seed: number;
+  /** The EfficientNets' stochastic depth rate (absent for the other architectures). */
+  dropConnect?: number;
+  /** EfficientNetB1 built as Keras's `weights='imagenet'` graph (absent: false). */
+  imagenetWeights?: boolean;
+}
 
 /** Fill in {@link ModelOptions}' defaults from `arch`'s catalog entry; `aliases` map BAM positions to layer names. */
 export function resolveConfig(
