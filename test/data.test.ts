@@ -201,12 +201,21 @@ describe('readFracAtlas', () => {
         copyFileSync(join(NF, `${id}.jpg`), join(root, 'images/Non_fractured', `${id}.jpg`));
       writeFileSync(
         join(root, 'splits/train.csv'),
-        'image_id,fractured\nIMG0000472.jpg,1\nIMG0000016.jpg,1\nIMG0000036.jpg,0\n',
+        'image_id,fractured\nIMG0000472.jpg,1\nIMG0000016.jpg,1\nIMG0000036.jpg,0\nIMG0007777.jpg,maybe\n',
       );
-      writeFileSync(join(root, 'splits/val.csv'), 'image_id,fractured\nIMG0001391.jpg,1\nIMG0000036.jpg,0\n');
+      // IMG0007777 has a bad row, then a row with no image: the missing image is reported too.
+      writeFileSync(
+        join(root, 'splits/val.csv'),
+        'image_id,fractured\nIMG0001391.jpg,1\nIMG0000036.jpg,0\nIMG0007777.jpg,1\n',
+      );
       const ds = await readFracAtlas(root, { verify: 'none' });
       const kinds = Object.fromEntries(ds.summary.issues.map((i) => [i.id, i.kind]));
-      expect(kinds).toEqual({ IMG0000016: 'label-mismatch', IMG0000036: 'split-conflict', IMG0000157: 'unassigned' });
+      expect(kinds).toEqual({
+        IMG0000016: 'label-mismatch',
+        IMG0000036: 'split-conflict',
+        IMG0000157: 'unassigned',
+        IMG0007777: 'missing-file',
+      });
       expect(ds.records.map((r) => `${r.id}:${r.split}`)).toEqual(['IMG0000472:train', 'IMG0001391:val']);
       const all = await readFracAtlas(root, { verify: 'none', assign: 'test' });
       expect(all.summary.splitSource).toBe('assigned');

@@ -90,6 +90,7 @@ describe('DepthwiseConv2d (Keras DepthwiseConv2D) vs the float64 grouped-convolu
       strides: 2,
       padding: 'same',
     });
+    expect(layer.outChannels).toBe(1056);
     const w = randArray(25 * 1056, 7);
     setWeight(layer, 'dw_wide.depthwise_kernel', w);
     const x = randArray(numel(shape), 8);

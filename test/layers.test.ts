@@ -126,6 +126,9 @@ describe('layers', () => {
     expect(net.getLayer('conv2d_1')).toBeInstanceOf(Conv2d);
     expect(() => net.getLayer('nope')).toThrow(/no layer named 'nope' in net/);
     expect(net.countParams()).toEqual({ total: 168 + 24 + 72 + 33, trainable: 168 + 12 + 72 + 33, nonTrainable: 12 });
+    net.insertAfter('activation', new ReLU({ name: 'relu_extra' }));
+    expect(net.layers.slice(2, 5).map((m) => m.name)).toEqual(['activation', 'relu_extra', 'mix']);
+    expect(() => net.insertAfter('conv2d_1', new ReLU())).toThrow(/net has no direct child named 'conv2d_1'/);
     net.dispose();
   });
 

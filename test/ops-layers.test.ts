@@ -45,6 +45,11 @@ describe('LayerNorm and GroupNorm layers', () => {
     tidy(() => {
       expect(() => new GroupNorm({ channels: 6, groups: 4 })).toThrow(/groups \(4\) must divide its 6 channels/);
       expect(() => new GroupNorm({ channels: 8 })).toThrow(/groups \(32\) must divide its 8 channels/);
+      expect(() => new GroupNorm({ groups: 2 } as unknown as { channels: number })).toThrow(
+        /channels must be an integer/,
+      );
+      expect(() => new GroupNorm({ channels: 4, groups: 2 }).outputShape([4])).toThrow(/expects \[N, \.\.\., C\]/);
+      expect(new GroupNorm({ channels: 4, groups: 2 })).not.toBeInstanceOf(LayerNorm);
       expect(() => new LayerNorm({ channels: 0 })).toThrow(/channels must be an integer >= 1/);
       expect(() => new LayerNorm({ channels: 4 }).forward(Tensor.zeros([2, 5]))).toThrow(/expects 4 channels last/);
       expect(() => new Activation({ activation: 'swishy' as 'gelu' })).toThrow(/activation must be/);

@@ -250,8 +250,8 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
       } else files.set(id, { path, label });
     }
   }
-  // Every image file so far is in `files` or a reported duplicate.
-  const filesFound = files.size + issues.length;
+  // Every image file is in `files` or a reported duplicate.
+  const filesFound = files.size + issues.filter((i) => i.kind === 'duplicate-id').length;
   for (const id of dupes) files.delete(id);
 
   /** The image of a CSV row whose label agrees with its folder; a missing image or another label is reported. */
@@ -260,8 +260,8 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
     const where = `${basename(csv)} row ${row.line}`;
     if (f && (row.label === null || row.label === f.label)) return f;
     if (f) report('label-mismatch', row.id, f.path, `${where} says fractured=${row.label}, folder says ${f.label}`);
-    // An image already reported (duplicate, mislabelled) is not missing.
-    else if (!dupes.has(row.id) && !issues.some((i) => i.id === row.id && i.kind !== 'not-in-csv')) {
+    // An image reported as a duplicate or mislabelled is not missing (one after a bad row or not-in-csv may be).
+    else if (!issues.some((i) => i.id === row.id && (i.kind === 'duplicate-id' || i.kind === 'label-mismatch'))) {
       report('missing-file', row.id, csv, `${where} has no image in images/Fractured or images/Non_fractured`);
     }
     return undefined;

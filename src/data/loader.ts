@@ -329,9 +329,11 @@ export class BatchLoader {
 
   /** The decode pool (started on first use). */
   private decodePool(): Promise<DecodePool> {
-    const size = this.opts.workers ?? Math.min(4, availableParallelism());
-    const found = size > 0 ? resolveDecodeWorker() : Promise.resolve(null);
-    this.pool ??= found.then((w) => new DecodePool(w?.url ?? null, size));
+    this.pool ??= (async () => {
+      const size = this.opts.workers ?? Math.min(4, availableParallelism());
+      const found = size > 0 ? await resolveDecodeWorker() : null;
+      return new DecodePool(found?.url ?? null, size);
+    })();
     return this.pool;
   }
 

@@ -15,6 +15,13 @@ export class Sequential extends Module {
   add<M extends Module>(m: M): M {
     return this.addChild(m);
   }
+  /** Insert a module right after the direct child named `after`. */
+  insertAfter(after: string, m: Module): void {
+    const i = this.children.findIndex((c) => c.name === after);
+    if (i < 0) throw new Error(`ossify: ${this.name} has no direct child named '${after}'`);
+    this.children.splice(i + 1, 0, m);
+    this.touch();
+  }
   /** The direct children. */
   get layers(): readonly Module[] {
     return this.children;

@@ -96,6 +96,8 @@ export class DepthwiseConv2d extends Module {
   readonly bias: Tensor | null;
   /** The options it was built with. */
   readonly opts: DepthwiseConv2dOptions;
+  /** inChannels * depthMultiplier. */
+  readonly outChannels: number;
 
   constructor(opts: DepthwiseConv2dOptions) {
     super(opts, 'depthwise_conv2d');
@@ -105,6 +107,7 @@ export class DepthwiseConv2d extends Module {
     const c = checkNumber(opts.inChannels, `${what} inChannels`, { integer: true, min: 1 });
     const m = checkNumber(withDefault(opts.depthMultiplier, 1), `${what} depthMultiplier`, { integer: true, min: 1 });
     checkConv2dOptions(this.convOpts(), what);
+    this.outChannels = c * m;
     const init = opts.depthwiseInitializer ?? 'glorotUniform';
     this.depthwiseKernel = this.addWeight('depthwise_kernel', [kh, kw, c, m], init);
     this.bias = opts.useBias === false ? null : this.addWeight('bias', [c * m], opts.biasInitializer ?? 'zeros');
@@ -118,8 +121,8 @@ export class DepthwiseConv2d extends Module {
 
   /** The kernel's HWIO view: [kh, kw, 1, inChannels * depthMultiplier]. */
   private hwioShape(): number[] {
-    const [kh, kw, c, m] = this.depthwiseKernel.shape;
-    return [kh, kw, 1, c * m];
+    const [kh, kw] = this.depthwiseKernel.shape;
+    return [kh, kw, 1, this.outChannels];
   }
 
   /** The grouped convolution (groups = inChannels) on the kernel's HWIO view. */

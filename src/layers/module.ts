@@ -98,18 +98,22 @@ export abstract class Module {
   }
 
   /** Create a trainable weight `<name>.<weight>`, initialised from the scope's seed and its key. */
-  protected addWeight(weight: string, shape: number[], init: Initializer, buffer = false): Tensor {
-    const name = `${this.name}.${weight}`;
-    const seed = buffer ? 0 : hashSeed(currentScope().seed, name);
-    const opts = { requiresGrad: !buffer && this.trainable, name, persistent: true };
-    const t = Tensor.from(initValues(init, shape, seed), shape, opts);
-    (buffer ? this.buffers : this.weights).set(weight, t);
-    return t;
+  protected addWeight(weight: string, shape: number[], init: Initializer): Tensor {
+    return this.addTensor(this.weights, weight, shape, init, hashSeed(currentScope().seed, `${this.name}.${weight}`));
   }
 
-  /** Create a non-trainable buffer `<name>.<weight>` (BatchNorm's moving statistics). */
+  /** Create a non-trainable buffer `<name>.<weight>` (BatchNorm's moving statistics), initialised with seed 0. */
   protected addBuffer(weight: string, shape: number[], init: Initializer): Tensor {
-    return this.addWeight(weight, shape, init, true);
+    return this.addTensor(this.buffers, weight, shape, init, 0);
+  }
+
+  /** A persistent tensor `<name>.<weight>` kept in `to`, the weights (trainable unless frozen) or the buffers. */
+  private addTensor(to: Map<string, Tensor>, weight: string, shape: number[], init: Initializer, seed: number): Tensor {
+    const name = `${this.name}.${weight}`;
+    const opts = { requiresGrad: to === this.weights && this.trainable, name, persistent: true };
+    const t = Tensor.from(initValues(init, shape, seed), shape, opts);
+    to.set(weight, t);
+    return t;
   }
 
   protected addChild<M extends Module>(m: M): M {
@@ -241,9 +245,10 @@ export abstract class Module {
     const mismatched: string[] = [];
     for (const [k, t] of own) {
       const e = sd[k];
-      if (e && !(e.shape.length === t.shape.length && e.shape.every((d, i) => d === t.shape[i])))
+      if (!e) continue;
+      if (!(e.shape.length === t.shape.length && e.shape.every((d, i) => d === t.shape[i])))
         mismatched.push(`'${k}': the state dict has shape ${shapeStr(e.shape)}, the model has ${shapeStr(t.shape)}`);
-      else if (e && e.data.length !== t.size)
+      else if (e.data.length !== t.size)
         mismatched.push(`'${k}': ${e.data.length} values for shape ${shapeStr(e.shape)} (${t.size} elements)`);
     }
     const kinds: [string[], string][] = [[mismatched, 'shape mismatches']];

@@ -186,26 +186,21 @@ export interface GroupNormOptions extends LayerNormOptions {
   groups?: number;
 }
 
-/** Layer normalization over the last axis (Keras's `LayerNormalization(axis=-1)`), weights `gamma`, `beta` [C]. */
-export class LayerNorm extends Module {
-  readonly kind: string = 'LayerNormalization';
+/** The channels, epsilon and optional weights `gamma`, `beta` [C] shared by {@link LayerNorm} and {@link GroupNorm}. */
+abstract class ChannelNorm extends Module {
   readonly channels: number;
   readonly epsilon: number;
   readonly gamma: Tensor | null;
   readonly beta: Tensor | null;
 
-  /** `autoName`: the base of the automatic name (GroupNorm passes its own). */
-  constructor(opts: LayerNormOptions, autoName = 'layer_normalization') {
+  /** `check`: run on the channels before the weights are made. */
+  constructor(opts: LayerNormOptions, autoName: string, check?: (channels: number, name: string) => void) {
     super(opts, autoName);
     this.channels = checkNumber(opts.channels, `${this.name} channels`, { integer: true, min: 1 });
+    check?.(this.channels, this.name);
     this.epsilon = checkNumber(withDefault(opts.epsilon, 1e-3), `${this.name} epsilon`, { min: 0 });
     this.gamma = opts.scale === false ? null : this.addWeight('gamma', [this.channels], 'ones');
     this.beta = opts.center === false ? null : this.addWeight('beta', [this.channels], 'zeros');
-  }
-
-  forward(x: Tensor): Tensor {
-    this.outputShape(x.shape);
-    return layerNorm(x, this.gamma, this.beta, { epsilon: this.epsilon });
   }
 
   override outputShape(input: Shape): number[] {
@@ -215,23 +210,42 @@ export class LayerNorm extends Module {
   }
 }
 
+/** Layer normalization over the last axis (Keras's `LayerNormalization(axis=-1)`), weights `gamma`, `beta` [C]. */
+export class LayerNorm extends ChannelNorm {
+  readonly kind = 'LayerNormalization';
+
+  constructor(opts: LayerNormOptions) {
+    super(opts, 'layer_normalization');
+  }
+
+  forward(x: Tensor): Tensor {
+    this.outputShape(x.shape);
+    return layerNorm(x, this.gamma, this.beta, { epsilon: this.epsilon });
+  }
+}
+
 /** Group normalization of channels-last maps (Keras's `GroupNormalization`), weights `gamma`, `beta` [C]. */
-export class GroupNorm extends LayerNorm {
-  override readonly kind = 'GroupNormalization';
+export class GroupNorm extends ChannelNorm {
+  readonly kind = 'GroupNormalization';
   readonly groups: number;
 
   constructor(opts: GroupNormOptions) {
-    // checked before the weights are made
-    const what = opts.name ?? 'GroupNorm';
-    const groups = checkNumber(withDefault(opts.groups, 32), `${what} groups`, { integer: true, min: 1 });
-    if (opts.channels % groups !== 0)
-      throw new Error(`ossify: ${what} groups (${groups}) must divide its ${opts.channels} channels`);
-    super(opts, 'group_normalization');
+    let groups = 0;
+    super(opts, 'group_normalization', (channels, name) => {
+      groups = checkNumber(withDefault(opts.groups, 32), `${name} groups`, { integer: true, min: 1 });
+      if (channels % groups !== 0)
+        throw new Error(`ossify: ${name} groups (${groups}) must divide its ${channels} channels`);
+    });
     this.groups = groups;
   }
 
-  override forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor {
     this.outputShape(x.shape);
     return groupNorm(x, this.groups, this.gamma, this.beta, { epsilon: this.epsilon });
+  }
+
+  override outputShape(input: Shape): number[] {
+    if (input.length < 2) throw new Error(`ossify: ${this.name} expects [N, ..., C], got ${shapeStr(input)}`);
+    return super.outputShape(input);
   }
 }

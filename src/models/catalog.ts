@@ -9,7 +9,10 @@ import type { Backbone } from '../data/pixels.js';
 export interface CatalogEntry {
   /** The architecture's name in model configs and checkpoints. */
   readonly arch: string;
-  /** The built model's name (Keras's or timm's). */
+  /**
+   * The built model's name (Keras's or timm's, e.g. `inception_v3`); not the catalog key, which is the command-line
+   * name (`inceptionv3`, what `--model` takes).
+   */
   readonly modelName: string;
   /** Default square input size. */
   readonly inputSize: number;

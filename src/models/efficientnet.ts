@@ -37,11 +37,25 @@ const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 /**
  * A stage of blocks (a row of Keras's blocks_args, before width and depth scaling): 'mbconv' (depthwise) or
- * 'fused' (Fused-MBConv), the kernel of its depthwise or expansion conv, B0's repeats, the first block's input
- * filters, every block's output filters, the expansion ratio (1: none), the first block's stride, the SE ratio
- * (0: none).
+ * 'fused' (Fused-MBConv) blocks, the `kernel` of their depthwise or expansion conv, B0's `repeats`, the first
+ * block's input filters, every block's output filters, the `expand` ratio (1: none), the first block's `strides`,
+ * the `se` ratio (0: none).
  */
-type Stage = readonly ['mbconv' | 'fused', number, number, number, number, number, number, number];
+type Stage = readonly [
+  type: 'mbconv' | 'fused',
+  kernel: number,
+  repeats: number,
+  filtersIn: number,
+  filtersOut: number,
+  expand: number,
+  strides: number,
+  se: number,
+];
+
+/** A stage row with its fields named. */
+function named([type, kernel, repeats, filtersIn, filtersOut, expand, strides, se]: Stage) {
+  return { type, kernel, repeats, filtersIn, filtersOut, expand, strides, se };
+}
 
 /** EfficientNet-B0's stages (Keras's DEFAULT_BLOCKS_ARGS), which B1 scales by depth 1.1. */
 const B0_STAGES: Stage[] = [
@@ -70,13 +84,13 @@ const V2_B0_STAGES: Stage[] = [
  */
 interface Family {
   arch: 'efficientNetB1' | 'efficientNetV2B2';
-  stages: Stage[];
+  stages: ReturnType<typeof named>[];
   width: number;
   depth: number;
   v2: boolean;
 }
-const B1: Family = { arch: 'efficientNetB1', stages: B0_STAGES, width: 1, depth: 1.1, v2: false };
-const V2B2: Family = { arch: 'efficientNetV2B2', stages: V2_B0_STAGES, width: 1.1, depth: 1.2, v2: true };
+const B1: Family = { arch: 'efficientNetB1', stages: B0_STAGES.map(named), width: 1, depth: 1.1, v2: false };
+const V2B2: Family = { arch: 'efficientNetV2B2', stages: V2_B0_STAGES.map(named), width: 1.1, depth: 1.2, v2: true };
 
 /** Keras's round_filters: filters * width to a multiple of 8 (at least 8; V1 adds 8 where it lost > 10%). */
 function roundFilters(filters: number, width: number, v2: boolean): number {
@@ -94,7 +108,7 @@ function correctPad(size: number, k: number): Pad2d {
 
 /** The blocks' Keras prefixes (`block2c`) by stage: ceil(depth * repeats) each. */
 const blockNames = (f: Family): string[][] =>
-  f.stages.map(([, , repeats], i) =>
+  f.stages.map(({ repeats }, i) =>
     Array.from({ length: Math.ceil(f.depth * repeats) }, (_, j) => `block${i + 1}${String.fromCharCode(97 + j)}`),
   );
 
@@ -134,16 +148,15 @@ function backbone(f: Family, config: ModelConfig): Module[] {
     layers.push(new Rescaling({ name: 'rescaling', scale: 1 / 128, offset: -1 }));
   }
   if (!f.v2) layers.push(new ZeroPad2d({ name: 'stem_conv_pad', padding: correctPad(size, 3) }));
-  const [, , , stemOut] = f.stages[0]; // the first stage's input filters
   const stem = { strides: 2, padding: f.v2 ? 'same' : 'valid' } as const;
-  layers.push(...convBnSwish('stem_', inChannels, filters(stemOut), 3, stem));
+  layers.push(...convBnSwish('stem_', inChannels, filters(f.stages[0].filtersIn), 3, stem));
   size = Math.ceil(size / 2);
 
   const names = blockNames(f);
   // Keras: V1 divides by the rounded repeats, V2 by the unrounded ones.
-  const blocks = f.v2 ? f.stages.reduce((t, [, , repeats]) => t + repeats, 0) : names.flat().length;
+  const blocks = f.v2 ? f.stages.reduce((t, stage) => t + stage.repeats, 0) : names.flat().length;
   let b = 0;
-  f.stages.forEach(([type, kernel, , filtersIn, filtersOut, expand, stageStrides, se], i) => {
+  f.stages.forEach(({ type, kernel, filtersIn, filtersOut, expand, strides: stageStrides, se }, i) => {
     const fout = filters(filtersOut);
     names[i].forEach((name, j) => {
       const fin = j === 0 ? filters(filtersIn) : fout;
@@ -194,7 +207,7 @@ function backbone(f: Family, config: ModelConfig): Module[] {
       b++;
     });
   });
-  const [, , , , lastOut] = f.stages[f.stages.length - 1];
+  const lastOut = f.stages[f.stages.length - 1].filtersOut;
   layers.push(...convBnSwish('top_', filters(lastOut), filters(1280), 1));
   return layers;
 }

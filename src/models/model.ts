@@ -45,12 +45,22 @@ export interface ModelOptions {
   imagenetWeights?: boolean;
 }
 
-/** A complete, JSON-able model description: {@link ModelOptions} with its defaults filled in (`bam`: null for none). */
-export type ModelConfig = Required<Omit<ModelOptions, 'bam' | 'dropConnect' | 'imagenetWeights'>> &
-  Pick<ModelOptions, 'dropConnect' | 'imagenetWeights'> & {
-    arch: Architecture;
-    bam: (Required<BamOptions> & { positions: string[] }) | null;
-  };
+/** A complete, JSON-able model description: {@link ModelOptions} with its defaults filled in. */
+export interface ModelConfig {
+  arch: Architecture;
+  numClasses: number;
+  inputSize: number;
+  inputChannels: number;
+  /** null: no BAM. */
+  bam: (Required<BamOptions> & { positions: string[] }) | null;
+  dropout: number;
+  widthMultiplier: number;
+  seed: number;
+  /** The EfficientNets' stochastic depth rate (absent for the other architectures). */
+  dropConnect?: number;
+  /** EfficientNetB1 built as Keras's `weights='imagenet'` graph (absent: false). */
+  imagenetWeights?: boolean;
+}
 
 /** Fill in {@link ModelOptions}' defaults from `arch`'s catalog entry; `aliases` map BAM positions to layer names. */
 export function resolveConfig(
@@ -130,9 +140,10 @@ export class Model extends Sequential {
 
   /**
    * Assemble a model from backbone layers: BAM modules after the named positions, then the classification head
-   * (named as the catalog says). Call it inside the `buildScope` that built the backbone (for names and seed).
+   * named `head` (default: as `config.arch`'s catalog entry says). Call it inside the `buildScope` that built the
+   * backbone (for names and seed).
    */
-  constructor(name: string, config: ModelConfig, backbone: Module[]) {
+  constructor(name: string, config: ModelConfig, backbone: Module[], head = entryOf(config.arch).head) {
     super(backbone, { name });
     this.config = config;
     try {
@@ -154,13 +165,12 @@ export class Model extends Sequential {
               `ossify: ${name}: no BAM position '${pos}'; positions are the top-level layer names: ` +
                 `${[...channels.keys()].join(', ')}`,
             );
-          const at = this.children.findIndex((l) => l.name === pos);
-          this.children.splice(at + 1, 0, new BAM({ name: `bam_${pos}`, channels: c, ...options }));
+          this.insertAfter(pos, new BAM({ name: `bam_${pos}`, channels: c, ...options }));
         }
       }
       this.add(new GlobalAvgPool2d());
       if (config.dropout > 0) this.add(new Dropout({ rate: config.dropout }));
-      this.add(new Dense({ name: entryOf(config.arch).head, inFeatures: s[3], units: config.numClasses }));
+      this.add(new Dense({ name: head, inFeatures: s[3], units: config.numClasses }));
     } catch (e) {
       this.dispose(); // free the weights built so far
       throw e;
