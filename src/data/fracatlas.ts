@@ -260,8 +260,11 @@ export async function readFracAtlas(root: string, opts: ReadFracAtlasOptions = {
     const where = `${basename(csv)} row ${row.line}`;
     if (f && (row.label === null || row.label === f.label)) return f;
     if (f) report('label-mismatch', row.id, f.path, `${where} says fractured=${row.label}, folder says ${f.label}`);
-    // An image reported as a duplicate or mislabelled is not missing (one after a bad row or not-in-csv may be).
-    else if (!issues.some((i) => i.id === row.id && (i.kind === 'duplicate-id' || i.kind === 'label-mismatch'))) {
+    // Reported once: not again when already missing, and not at all when a duplicate or mislabelled (a bad row
+    // or not-in-csv says nothing of the file).
+    else if (
+      !issues.some((i) => i.id === row.id && ['duplicate-id', 'label-mismatch', 'missing-file'].includes(i.kind))
+    ) {
       report('missing-file', row.id, csv, `${where} has no image in images/Fractured or images/Non_fractured`);
     }
     return undefined;
