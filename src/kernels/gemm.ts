@@ -438,19 +438,22 @@ function checkLoaders(
 ): void {
   const fns = loaderFns(call.loaders);
   const { k4, a4, rows4, kNext } = reads;
-  const used = Object.keys(reads).filter((r) => reads[r as keyof typeof reads]);
-  const core = `the ${v} core${used.length ? ` with ${used.join(', ')}` : ''} needs`;
+  // Checked on every launch: the messages are built only for a missing function.
+  const core = (): string => {
+    const used = Object.keys(reads).filter((r) => reads[r as keyof typeof reads]);
+    return `the ${v} core${used.length ? ` with ${used.join(', ')}` : ''} needs`;
+  };
   const calls = ['aRow', 'aK', 'loadA', 'storeC', !fns.has('loadB4') && 'loadB']
     .concat(k4 && !a4 && 'aKStep', a4 && 'loadA4', rows4 && 'loadA4rows', kNext && 'aKNext')
-    .map((f) => [f, core]);
-  const flags = Object.entries(FLAG_FNS).map(([flag, f]) => [
+    .map((f): [string | false | undefined, () => string] => [f, core]);
+  const flags = Object.entries(FLAG_FNS).map(([flag, f]): [string | false | undefined, () => string] => [
     call[flag as keyof typeof FLAG_FNS] && f,
-    `${flag} promises`,
+    () => `${flag} promises`,
   ]);
   const missing = [...calls, ...flags].find(([f]) => f && !fns.has(f));
   if (missing)
     throw new Error(
-      `ossify: gemm '${call.label}': ${missing[1]} ${missing[0]}, which the loaders do not define (they define ` +
+      `ossify: gemm '${call.label}': ${missing[1]()} ${missing[0]}, which the loaders do not define (they define ` +
         `${[...fns].join(', ') || 'no function'})`,
     );
 }
